@@ -1,0 +1,50 @@
+import pg from 'pg'
+import type { SqlExecutor } from '../sql-executor.ts'
+
+// Same value shapes as the PGlite adapter: int8/numeric as numbers.
+pg.types.setTypeParser(20, (v) => Number(v))
+pg.types.setTypeParser(1700, (v) => Number(v))
+
+type Client = pg.Pool | pg.PoolClient
+
+function wrap(client: Client, pool: pg.Pool | null): SqlExecutor {
+  return {
+    kind: 'postgres',
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const r = await client.query(sql, params as unknown[])
+      return { rows: r.rows as T[], affectedRows: r.rowCount ?? undefined }
+    },
+    async exec(sql: string) {
+      await client.query(sql)
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      if (!pool) return fn(this)
+      const c = await pool.connect()
+      try {
+        await c.query('BEGIN')
+        const out = await fn(wrap(c, null))
+        await c.query('COMMIT')
+        return out
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {})
+        throw e
+      } finally {
+        c.release()
+      }
+    },
+    async close() {
+      if (pool) await pool.end()
+    },
+  }
+}
+
+/** Connects to PostgreSQL; `schema` (optional) becomes the search_path of every connection. */
+export async function openPostgres(url: string, opts: { schema?: string; max?: number } = {}): Promise<SqlExecutor> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 8,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  })
+  await pool.query('SELECT 1')
+  return wrap(pool, pool)
+}

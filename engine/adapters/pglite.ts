@@ -1,0 +1,36 @@
+import { PGlite, types, type Transaction } from '@electric-sql/pglite'
+import type { SqlExecutor } from '../sql-executor.ts'
+
+// Timestamps come back as Date, numerics and bigints as JS numbers, like the pg adapter.
+const parsers = {
+  [types.INT8]: (v: string) => Number(v),
+  [types.NUMERIC]: (v: string) => Number(v),
+}
+
+type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction
+
+function wrap(db: Queryable, root: PGlite | null): SqlExecutor {
+  return {
+    kind: 'pglite',
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const r = await db.query<T>(sql, params as unknown[])
+      return { rows: r.rows, affectedRows: r.affectedRows }
+    },
+    async exec(sql: string) {
+      await db.exec(sql)
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      if (!root) return fn(this) // already inside a transaction: join it
+      return root.transaction((tx) => fn(wrap(tx, null)))
+    },
+    async close() {
+      if (root) await root.close()
+    },
+  }
+}
+
+/** Opens embedded PGlite; dataDir undefined means in-memory. */
+export async function openPglite(dataDir?: string): Promise<SqlExecutor> {
+  const db = await PGlite.create(dataDir ? { dataDir, parsers } : { parsers })
+  return wrap(db, db)
+}

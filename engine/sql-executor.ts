@@ -1,0 +1,11 @@
+/** The one database interface the engine talks to; PGlite and pg adapters implement it. */
+export interface SqlExecutor {
+  readonly kind: 'pglite' | 'postgres'
+  /** Runs one parameterised statement. Values only ever travel as parameters. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[]; affectedRows?: number }>
+  /** Runs a script of several statements without parameters (DDL). */
+  exec(sql: string): Promise<void>
+  /** Runs fn inside one transaction on one connection; throws roll back. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
