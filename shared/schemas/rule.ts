@@ -1,0 +1,153 @@
+import { Type, type Static, type TSchema } from 'typebox'
+
+/**
+ * Rule JSON of SPEC §5. TypeBox gives one source for the runtime validator (with JSON paths,
+ * used by the engine and by Fastify's route validation) and the static types.
+ * Recursive conditions use Type.Cyclic so nesting depth is checked separately (limits.ts).
+ */
+
+const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
+
+export const Window = Type.Union([
+  Type.Object({ lastDays: Type.Integer({ minimum: 1, maximum: 36500 }) }, { additionalProperties: false }),
+  Type.Object(
+    { from: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), to: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+    { additionalProperties: false },
+  ),
+])
+export type Window = Static<typeof Window>
+
+export const FilterOp = Type.Union(
+  ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'contains', 'between', 'is_set', 'is_not_set'].map((o) => Type.Literal(o)),
+) as TSchema
+export type FilterOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'not_in' | 'contains' | 'between' | 'is_set' | 'is_not_set'
+
+export const FilterValue = Type.Union([Scalar, Type.Array(Scalar, { maxItems: 1000 })])
+
+export const Filter = Type.Object(
+  { property: Type.String({ minLength: 1, maxLength: 128 }), op: FilterOp, value: Type.Optional(FilterValue) },
+  { additionalProperties: false },
+)
+export interface Filter {
+  property: string
+  op: FilterOp
+  value?: string | number | boolean | Array<string | number | boolean>
+}
+
+export const Measure = Type.Union([
+  Type.Object({ agg: Type.Union([Type.Literal('count'), Type.Literal('days')]) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      agg: Type.Union([Type.Literal('sum'), Type.Literal('avg'), Type.Literal('min'), Type.Literal('max'), Type.Literal('distinct')]),
+      property: Type.String({ minLength: 1, maxLength: 128 }),
+    },
+    { additionalProperties: false },
+  ),
+])
+export type Measure =
+  | { agg: 'count' | 'days' }
+  | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
+
+export type CompareOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq' | 'between'
+const CompareOpSchema = Type.Union(['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between'].map((o) => Type.Literal(o)))
+
+export interface AttributeCondition { attribute: string; op: FilterOp; value?: Filter['value'] }
+export interface BehaviourCondition {
+  event: string
+  where?: Filter[]
+  window?: Window
+  measure?: Measure
+  op: CompareOp
+  value: number | [number, number]
+}
+export interface AllCondition { all: Condition[] }
+export interface AnyCondition { any: Condition[] }
+export interface NotCondition { not: Condition }
+export type Condition = AttributeCondition | BehaviourCondition | AllCondition | AnyCondition | NotCondition
+
+export const Condition = Type.Cyclic(
+  {
+    Condition: Type.Union([
+      Type.Object(
+        { attribute: Type.String({ minLength: 1, maxLength: 128 }), op: FilterOp, value: Type.Optional(FilterValue) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        {
+          event: Type.String({ minLength: 1, maxLength: 128 }),
+          where: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
+          window: Type.Optional(Window),
+          measure: Type.Optional(Measure),
+          op: CompareOpSchema,
+          value: Type.Union([Type.Number(), Type.Tuple([Type.Number(), Type.Number()])]),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object({ all: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: 50 }) }, { additionalProperties: false }),
+      Type.Object({ any: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: 50 }) }, { additionalProperties: false }),
+      Type.Object({ not: Type.Ref('Condition') }, { additionalProperties: false }),
+    ]),
+  },
+  'Condition',
+)
+
+const EventScope = {
+  event: Type.String({ minLength: 1, maxLength: 128 }),
+  where: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
+  window: Type.Optional(Window),
+}
+
+export const CustomRule = Type.Object(
+  {
+    method: Type.Literal('custom'),
+    values: Type.Array(Type.Object({ value: Type.Unknown(), when: Condition }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 50,
+    }),
+    otherwise: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+)
+export const MetricRule = Type.Object({ method: Type.Literal('metric'), ...EventScope, measure: Measure }, { additionalProperties: false })
+export const FirstLastRule = Type.Object(
+  {
+    method: Type.Literal('first_last'),
+    which: Type.Union([Type.Literal('first'), Type.Literal('last')]),
+    ...EventScope,
+    property: Type.String({ minLength: 1, maxLength: 128 }),
+  },
+  { additionalProperties: false },
+)
+export const PreferenceRule = Type.Object(
+  {
+    method: Type.Literal('preference'),
+    ...EventScope,
+    property: Type.String({ minLength: 1, maxLength: 128 }),
+    by: Type.Optional(Measure),
+    top: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  },
+  { additionalProperties: false },
+)
+export const DistributionRule = Type.Object(
+  {
+    method: Type.Literal('distribution'),
+    ...EventScope,
+    measure: Measure,
+    boundaries: Type.Array(Type.Number(), { minItems: 1, maxItems: 49 }),
+    names: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 2, maxItems: 50 })),
+  },
+  { additionalProperties: false },
+)
+export const ImportRule = Type.Object({ method: Type.Literal('import') }, { additionalProperties: false })
+
+export const Rule = Type.Union([CustomRule, MetricRule, FirstLastRule, PreferenceRule, DistributionRule, ImportRule])
+
+interface EventScopeT { event: string; where?: Filter[]; window?: Window }
+export interface CustomRule { method: 'custom'; values: Array<{ value: unknown; when: Condition }>; otherwise?: unknown }
+export interface MetricRule extends EventScopeT { method: 'metric'; measure: Measure }
+export interface FirstLastRule extends EventScopeT { method: 'first_last'; which: 'first' | 'last'; property: string }
+export interface PreferenceRule extends EventScopeT { method: 'preference'; property: string; by?: Measure; top?: number }
+export interface DistributionRule extends EventScopeT { method: 'distribution'; measure: Measure; boundaries: number[]; names?: string[] }
+export interface ImportRule { method: 'import' }
+export type Rule = CustomRule | MetricRule | FirstLastRule | PreferenceRule | DistributionRule | ImportRule
+export type RuleMethod = Rule['method']
