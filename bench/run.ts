@@ -1,0 +1,18 @@
+// npm run bench -- [engine|server|collab] [flags]; with no name, runs all suites in turn.
+const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
+  engine: () => import('./engine.ts'),
+  server: () => import('./server.ts'),
+  collab: () => import('./collab.ts'),
+}
+
+const [name, ...args] = process.argv.slice(2)
+const names = name && !name.startsWith('-') ? [name] : Object.keys(suites)
+for (const n of names) {
+  const load = suites[n]
+  if (!load) {
+    console.error(`unknown bench "${n}"; choose one of ${Object.keys(suites).join(', ')}`)
+    process.exit(2)
+  }
+  console.log(`\n=== bench ${n} ===`)
+  await (await load()).main(name === n ? args : [])
+}

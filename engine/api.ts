@@ -1,0 +1,121 @@
+import type { DataType } from '../shared/schemas/label.ts'
+import type { Rule } from '../shared/schemas/rule.ts'
+
+/**
+ * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
+ * Arguments and results are structured-clonable so the same API runs in-process or in a
+ * worker_thread behind comlink; callers never know which they hold.
+ */
+export interface EngineApi {
+  /** Creates/upgrades all tables; idempotent. */
+  migrate(): Promise<void>
+  /** GET /api/data/schema shape. */
+  schema(): Promise<SchemaDescription>
+
+  /** Streamed, all-or-nothing ingestion: begin, push text chunks, then finish (commit) or abort. */
+  beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts?: { skipInvalid?: boolean; maxRows?: number }): Promise<string>
+  pushIngest(sessionId: string, chunk: string): Promise<void>
+  finishIngest(sessionId: string): Promise<IngestReport>
+  abortIngest(sessionId: string): Promise<void>
+
+  /** Throws LabelsError('invalid', message, path) when the rule doesn't fit the catalogue or data type. */
+  validateDefinition(def: Definition): Promise<void>
+
+  /** Records a queued run; `definition` is frozen into the run (a later edit doesn't change it). */
+  createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run>
+  /** Executes a queued run: running → succeeded (results swapped, history written) or failed. */
+  executeRun(runId: string, opts: { tz: string; timeoutMs?: number }): Promise<Run>
+  /** Marks runs left `queued`/`running` by a crash as failed ("interrupted"); returns them. */
+  failInterruptedRuns(): Promise<Run[]>
+  getRun(runId: string): Promise<Run | null>
+  listRuns(labelId: string, limit?: number): Promise<Run[]>
+  /** Latest run of each label (for label + lastRun). */
+  lastRuns(labelIds: string[]): Promise<Record<string, Run>>
+  /** Removes a label's results, history and runs. */
+  deleteLabelData(labelId: string): Promise<void>
+
+  distribution(labelId: string, dataType: DataType, query: DistributionQuery): Promise<Distribution | null>
+  history(labelId: string, query: HistoryQuery): Promise<HistoryResult>
+  /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */
+  audience(labelId: string, dataType: DataType, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage>
+  userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
+
+  /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
+  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition }): Promise<ImportReport>
+
+  /** Evaluates an unsaved definition, stores nothing. */
+  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution>
+
+  /** Loads the seeded demo customers and events. */
+  loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }>
+  close(): Promise<void>
+}
+
+export interface Definition { dataType: DataType; rule: Rule }
+
+export type RunTrigger = 'manual' | 'schedule' | 'create' | 'update' | 'catchup' | 'import'
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed'
+
+/** SPEC §8 run shape. Times are ISO strings. */
+export interface Run {
+  id: string
+  labelId: string
+  status: RunStatus
+  trigger: RunTrigger
+  asOf: string
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  totalUsers: number | null
+  coveredUsers: number | null
+  error?: string
+}
+
+export interface SchemaDescription {
+  userAttributes: Array<{ name: string; type: string }>
+  events: Array<{ name: string; properties: Array<{ name: string; type: string }> }>
+}
+
+export interface IngestReport {
+  /** Rows stored (users: inserted + updated). */
+  stored: number
+  inserted: number
+  updated: number
+  /** Events skipped because their event_id was already stored. */
+  duplicates: number
+  /** Invalid rows: 1-based data row numbers (header excluded) and reasons. */
+  errors: Array<{ row: number; reason: string }>
+  /** false when errors made the whole request store nothing. */
+  committed: boolean
+}
+
+export interface DistributionQuery {
+  top?: number
+  sort?: 'users' | 'value'
+  order?: 'desc' | 'asc'
+  bins?: number
+  boundaries?: number[]
+  granularity?: 'day' | 'week' | 'month'
+}
+
+export interface DistributionItem { value: string | number | boolean | null; from?: number | string; to?: number | string; users: number; proportion: number }
+export interface Distribution {
+  labelId: string | null
+  runId: string | null
+  asOf: string
+  totalUsers: number
+  coveredUsers: number
+  items: DistributionItem[]
+}
+
+export interface HistoryQuery { from?: string; to?: string; values?: string[] }
+export interface HistoryResult { labelId: string; items: Array<{ date: string; value: string; users: number; proportion: number }> }
+
+export interface AudiencePage { users: Array<{ userId: string; value: unknown }>; nextCursor: number | null }
+
+export interface ImportReport {
+  runId: string
+  imported: number
+  errors: Array<{ row: number; reason: string }>
+  committed: boolean
+}
