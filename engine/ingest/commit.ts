@@ -1,0 +1,105 @@
+import { LabelsError } from '../../shared/errors.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
+import { addColumn, addEvent, lockCatalogue } from '../storage/extend.ts'
+import type { Stage } from './stage.ts'
+
+/** What a session staged for one target: users ('' event) or one event name. */
+export interface StagedTarget {
+  event: string
+  /** Columns this request saw first, with their inferred types. */
+  fresh: Map<string, ValueType>
+  /** Attribute/property name → staging column index (p<i>). */
+  stageIdx: Map<string, number>
+  stage: Stage
+}
+
+export interface CommitCounts { inserted: number; updated: number; duplicates: number }
+
+/** Maps each staging column p<i> to its catalogue column, creating the missing ones. */
+async function resolveColumns(
+  tx: SqlExecutor,
+  owner: { event: string; table: string } | null,
+  known: ReadonlyMap<string, ColumnRef>,
+  t: StagedTarget,
+): Promise<Array<{ stage: string; column: string }>> {
+  const out: Array<{ stage: string; column: string }> = []
+  for (const [name, i] of t.stageIdx) {
+    const type = t.stage.types[i] as ValueType
+    let ref = known.get(name)
+    if (ref && ref.type !== type) {
+      // Another request created it with another type after this one started.
+      throw new LabelsError('conflict', `"${name}" was meanwhile stored as ${ref.type}, this request has ${type}`, owner ? `/events/${owner.event}/${name}` : `/users/${name}`)
+    }
+    ref ??= await addColumn(tx, owner, name, type)
+    out.push({ stage: `p${i}`, column: ref.column })
+  }
+  return out
+}
+
+const num = (rows: Array<Record<string, unknown>>, key = 'n'): number => Number(rows[0]?.[key] ?? 0)
+
+/** Upserts the staged users in one transaction: given attributes overwrite, absent ones stay. */
+export async function commitUsers(db: SqlExecutor, targets: StagedTarget[]): Promise<CommitCounts> {
+  const t = targets[0]
+  if (!t) return { inserted: 0, updated: 0, duplicates: 0 }
+  const stg = t.stage.table
+  return db.transaction(async (tx) => {
+    await lockCatalogue(tx)
+    const cat = await loadCatalogue(tx)
+    const cols = await resolveColumns(tx, null, cat.users, t)
+    const counts = await tx.query(
+      `SELECT count(*) AS total, count(DISTINCT s.user_id) AS n,
+              count(DISTINCT s.user_id) FILTER (WHERE EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id)) AS updated
+       FROM ${stg} s`,
+    )
+    const total = num(counts.rows, 'total'), distinct = num(counts.rows, 'n'), updated = num(counts.rows, 'updated')
+    // A user repeated within the request merges in row order (later given values win), because
+    // ON CONFLICT DO UPDATE may not touch one row twice in a statement.
+    const source = total === distinct
+      ? `SELECT user_id${cols.map((c) => `, ${c.stage}`).join('')} FROM ${stg}`
+      : `SELECT user_id${cols.map((c) => `, (array_agg(${c.stage} ORDER BY row DESC) FILTER (WHERE ${c.stage} IS NOT NULL))[1] AS ${c.stage}`).join('')} FROM ${stg} GROUP BY user_id`
+    const target = ['user_id', ...cols.map((c) => c.column)].join(', ')
+    const onConflict = cols.length === 0 ? 'DO NOTHING'
+      : `DO UPDATE SET ${cols.map((c) => `${c.column} = COALESCE(EXCLUDED.${c.column}, users.${c.column})`).join(', ')}`
+    await tx.query(`INSERT INTO users (${target}) ${source} ON CONFLICT (user_id) ${onConflict}`)
+    return { inserted: distinct - updated, updated, duplicates: 0 }
+  })
+}
+
+/** Appends the staged events in one transaction; event_ids already stored (or repeated) are skipped. */
+export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Promise<CommitCounts> {
+  return db.transaction(async (tx) => {
+    await lockCatalogue(tx)
+    const cat = await loadCatalogue(tx)
+    const plans: Array<{ t: StagedTarget; table: string; cols: Array<{ stage: string; column: string }> }> = []
+    for (const t of targets) {
+      const info = cat.events.get(t.event)
+      const table = info?.table ?? (await addEvent(tx, t.event))
+      if (!/^ev\d+$/.test(table)) throw new Error(`unexpected event table ${table}`)
+      const cols = await resolveColumns(tx, { event: t.event, table }, info?.properties ?? new Map(), t)
+      plans.push({ t, table, cols })
+    }
+    for (const { t } of plans) {
+      await tx.query(`INSERT INTO users (user_id) SELECT DISTINCT user_id FROM ${t.stage.table} ON CONFLICT (user_id) DO NOTHING`)
+    }
+    // Row numbers are unique across the request, so base + row keeps ingestion order in
+    // `seq` across all event tables; the catalogue lock makes the range ours alone.
+    const base = num((await tx.query(`SELECT nextval('event_seq') AS n`)).rows)
+    const maxRow = Math.max(...plans.map((p) => p.t.stage.maxRow))
+    let inserted = 0
+    let staged = 0
+    for (const { t, table, cols } of plans) {
+      const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
+      const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
+      const r = await tx.query(
+        `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ORDER BY s.row ON CONFLICT DO NOTHING`,
+        [base],
+      )
+      inserted += r.affectedRows ?? 0
+      staged += t.stage.rows
+    }
+    await tx.query(`SELECT setval('event_seq', $1::bigint)`, [base + maxRow])
+    return { inserted, updated: 0, duplicates: staged - inserted }
+  })
+}

@@ -1,0 +1,48 @@
+import type { SqlExecutor } from '../sql-executor.ts'
+import { IngestSession } from './session.ts'
+import type { EventRecord, IngestOptions, IngestResult, RawRecord, UserRecord } from './types.ts'
+import type { RawValue } from './values.ts'
+
+function props(p: unknown): Array<readonly [string, RawValue]> {
+  if (p === undefined || p === null) return []
+  return Object.entries(p as Record<string, unknown>).map(([k, value]) => [k, { kind: 'json', value }] as const)
+}
+
+/** Turns a parsed NDJSON object / API record into a raw record; shape errors become a row reason. */
+export function rawFromObject(row: number, o: unknown, kind: 'users' | 'events'): RawRecord | string {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'a record must be a JSON object'
+  const r = o as Record<string, unknown>
+  const p = r.properties
+  if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p))) return 'properties must be an object'
+  const base: RawRecord = { row, userId: r.user_id, properties: props(p) }
+  return kind === 'users' ? base : { ...base, event: r.event, time: r.time, eventId: r.event_id }
+}
+
+async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterable<unknown> | AsyncIterable<unknown>, opts: IngestOptions): Promise<IngestResult> {
+  const s = new IngestSession(db, kind, opts)
+  try {
+    let row = 0
+    for await (const rec of records) {
+      const raw = rawFromObject(++row, rec, kind)
+      if (typeof raw === 'string') s.reject(row, raw)
+      else {
+        const p = s.add(raw)
+        if (p) await p
+      }
+    }
+  } catch (e) {
+    await s.abort()
+    throw e
+  }
+  return s.finish()
+}
+
+/** Upserts users by user_id, all-or-nothing (SPEC §8); records may be a (async) iterable. */
+export function ingestUserRecords(db: SqlExecutor, records: Iterable<UserRecord> | AsyncIterable<UserRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
+  return ingest(db, 'users', records, opts)
+}
+
+/** Appends events (deduped by event_id), all-or-nothing (SPEC §8); records may be a (async) iterable. */
+export function ingestEventRecords(db: SqlExecutor, records: Iterable<EventRecord> | AsyncIterable<EventRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
+  return ingest(db, 'events', records, opts)
+}

@@ -1,0 +1,119 @@
+import type { ValueType } from '../storage/catalogue.ts'
+
+/** A property value as it arrives: typed (JSON / records) or raw text (a CSV cell). */
+export type RawValue = { kind: 'json'; value: unknown } | { kind: 'text'; value: string }
+
+/** A stored value: number, boolean, string, or an ISO timestamp string for dates. */
+export type Stored = string | number | boolean
+
+/** A conversion either yields the stored value or says why it can't. */
+export type Converted = { ok: true; value: Stored } | { ok: false; reason: string }
+
+const numberRe = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+const isoRe = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
+
+/**
+ * Parses an ISO 8601 date or date-time; no offset means UTC (never the server's local zone,
+ * which `new Date("2024-01-02T10:00")` would use). Returns the canonical ISO string or null.
+ */
+export function parseIsoTime(s: string): string | null {
+  const m = isoRe.exec(s)
+  if (!m) return null
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', off] = m
+  const year = Number(y), month = Number(mo), day = Number(d)
+  const hour = Number(h), minute = Number(mi), second = Number(sec)
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second, Number((frac + '000').slice(0, 3)))
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year) // Date.UTC maps 0..99 to 1900..1999
+  if (off && off !== 'Z' && off !== 'z') {
+    const sign = off[0] === '-' ? -1 : 1
+    const digits = off.slice(1).replace(':', '')
+    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0')
+    if (oh > 23 || om > 59) return null
+    ms -= sign * (oh * 60 + om) * 60_000
+  }
+  return new Date(ms).toISOString()
+}
+
+/** An event time: ISO string, Date, or Unix epoch number (seconds below 1e11, else milliseconds). */
+export function parseEventTime(v: unknown): string | null {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString()
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return null
+    const d = new Date(Math.abs(v) < 1e11 ? v * 1000 : v)
+    return Number.isNaN(d.getTime()) ? null : d.toISOString()
+  }
+  if (typeof v === 'string') {
+    const t = v.trim()
+    if (numberRe.test(t)) return parseEventTime(Number(t))
+    return parseIsoTime(t)
+  }
+  return null
+}
+
+/** True for values that mean "no value": absent, null, or an empty CSV cell. */
+export function isEmpty(v: RawValue): boolean {
+  return v.kind === 'text' ? v.value === '' : v.value === null || v.value === undefined
+}
+
+/** The type a value gets when its column is first seen (SPEC §8). */
+export function inferType(v: RawValue): ValueType | null {
+  if (v.kind === 'text') {
+    const s = v.value.trim()
+    if (numberRe.test(s) && Number.isFinite(Number(s))) return 'number'
+    const low = s.toLowerCase()
+    if (low === 'true' || low === 'false') return 'boolean'
+    if (parseIsoTime(s) !== null) return 'date'
+    return 'string'
+  }
+  const x = v.value
+  if (typeof x === 'number') return Number.isFinite(x) ? 'number' : null
+  if (typeof x === 'boolean') return 'boolean'
+  if (x instanceof Date) return 'date'
+  if (typeof x === 'string') return parseIsoTime(x.trim()) !== null ? 'date' : 'string'
+  return null
+}
+
+function describe(v: RawValue): string {
+  const s = v.value instanceof Date ? v.value.toISOString() : JSON.stringify(v.value) ?? String(v.value)
+  return s.length > 60 ? s.slice(0, 57) + '...' : s
+}
+
+const fail = (v: RawValue, type: ValueType): Converted => ({ ok: false, reason: `${describe(v)} is not a ${type}` })
+
+/** Converts a value to its column's type, or says why it doesn't fit. */
+export function convert(v: RawValue, type: ValueType): Converted {
+  const x = v.value
+  if (typeof x === 'object' && x !== null && !(x instanceof Date)) {
+    return { ok: false, reason: 'nested objects and arrays are not supported as values' }
+  }
+  switch (type) {
+    case 'string':
+      if (v.kind === 'text') return { ok: true, value: x as string }
+      if (typeof x === 'string') return { ok: true, value: x }
+      if (typeof x === 'number' && Number.isFinite(x)) return { ok: true, value: String(x) }
+      if (typeof x === 'boolean') return { ok: true, value: String(x) }
+      if (x instanceof Date && !Number.isNaN(x.getTime())) return { ok: true, value: x.toISOString() }
+      return fail(v, type)
+    case 'number': {
+      if (typeof x === 'number') return Number.isFinite(x) ? { ok: true, value: x } : fail(v, type)
+      if (typeof x === 'string' && numberRe.test(x.trim())) {
+        const n = Number(x.trim())
+        if (Number.isFinite(n)) return { ok: true, value: n }
+      }
+      return fail(v, type)
+    }
+    case 'boolean': {
+      if (typeof x === 'boolean') return { ok: true, value: x }
+      const low = typeof x === 'string' ? x.trim().toLowerCase() : ''
+      if (low === 'true' || low === 'false') return { ok: true, value: low === 'true' }
+      return fail(v, type)
+    }
+    case 'date': {
+      if (x instanceof Date) return Number.isNaN(x.getTime()) ? fail(v, type) : { ok: true, value: x.toISOString() }
+      const iso = typeof x === 'string' ? parseIsoTime(x.trim()) : null
+      return iso === null ? fail(v, type) : { ok: true, value: iso }
+    }
+  }
+}

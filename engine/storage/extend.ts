@@ -1,0 +1,38 @@
+import type { SqlExecutor } from '../sql-executor.ts'
+import { sqlType, type ColumnRef, type ValueType } from './catalogue.ts'
+
+/** Serialises catalogue changes of concurrent ingestions (held until their transaction ends). */
+export const catalogueLockKey = 0x1abe1
+
+/** Takes the transaction-scoped catalogue lock; call inside the transaction that extends it. */
+export async function lockCatalogue(tx: SqlExecutor): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [catalogueLockKey])
+}
+
+/** Registers a new user attribute (owner '') or event property and adds its `c<N>` column. */
+export async function addColumn(tx: SqlExecutor, owner: { event: string; table: string } | null, name: string, type: ValueType): Promise<ColumnRef> {
+  const r = await tx.query<{ col: string }>(
+    `INSERT INTO catalogue_columns (owner, name, type, col) VALUES ($1, $2, $3, 'c' || nextval('catalogue_col_seq')) RETURNING col`,
+    [owner?.event ?? '', name, type],
+  )
+  const col = r.rows[0]?.col
+  if (!col || !/^c\d+$/.test(col)) throw new Error(`unexpected column name ${col}`)
+  await tx.exec(`ALTER TABLE ${owner ? owner.table : 'users'} ADD COLUMN ${col} ${sqlType[type]}`)
+  return { name, type, column: col }
+}
+
+/** Registers a new event and creates its `ev<N>` table (layout in ddl.ts). */
+export async function addEvent(tx: SqlExecutor, name: string): Promise<string> {
+  const r = await tx.query<{ id: number }>(`INSERT INTO catalogue_events (name, tbl) VALUES ($1, '') RETURNING id`, [name])
+  const id = r.rows[0]?.id
+  if (!Number.isInteger(id)) throw new Error('catalogue_events insert returned no id')
+  const table = `ev${id}`
+  await tx.query('UPDATE catalogue_events SET tbl = $1 WHERE id = $2', [table, id])
+  await tx.exec(eventTableDdl(table))
+  return table
+}
+
+/** DDL of one event table. */
+export function eventTableDdl(table: string): string {
+  return `CREATE TABLE ${table} (seq bigint NOT NULL, uid int NOT NULL, time timestamptz NOT NULL, event_id text UNIQUE)`
+}
