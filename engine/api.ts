@@ -46,6 +46,11 @@ export interface EngineApi {
   /** Evaluates an unsaved definition, stores nothing. */
   preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution>
 
+  /** Scheduler bookkeeping (engine/schedule-slots.ts): claims a label's schedule slot; true when this caller won it. */
+  claimScheduleSlot(labelId: string, slotIso: string): Promise<boolean>
+  /** The latest schedule slot claimed for a label (ISO string), or null. */
+  lastScheduleSlot(labelId: string): Promise<string | null>
+
   /** Loads the seeded demo customers and events. */
   loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }>
   close(): Promise<void>
