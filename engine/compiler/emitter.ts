@@ -1,0 +1,110 @@
+import { sqlType, type ColumnRef } from '../storage/catalogue.ts'
+import type { LabelValue, Literal, MeasureNode, Scope, WindowNode } from './ir.ts'
+import { isZoneless } from './literals.ts'
+import { Params } from './params.ts'
+
+const DAY_MS = 86_400_000
+
+/** One aggregated scan of an event table, shared by every measure over the same scope. */
+interface ScopeCte {
+  readonly name: string
+  readonly scope: Scope
+  readonly measures: Map<string, { alias: string; measure: MeasureNode }>
+}
+
+/**
+ * Builds one statement: owns the parameters, binds the time zone and asOf once, and
+ * collects one CTE per distinct (event, where, window) so each event table is aggregated
+ * once per rule however many conditions read it.
+ */
+export class Emitter {
+  readonly params = new Params()
+  private readonly scopes = new Map<string, ScopeCte>()
+
+  constructor(
+    private readonly asOf: Date,
+    private readonly timeZone: string,
+  ) {}
+
+  tz(): string {
+    return this.params.once('tz', this.timeZone, 'text')
+  }
+
+  asOfSql(): string {
+    return this.params.once('asOf', this.asOf.toISOString(), 'timestamptz')
+  }
+
+  /** A property/attribute literal; zoneless dates are read in the workspace time zone. */
+  literal(l: Literal): string {
+    if (l.type === 'date' && typeof l.value === 'string' && isZoneless(l.value)) {
+      return `(${this.params.add(l.value, 'timestamp')} AT TIME ZONE ${this.tz()})`
+    }
+    return this.params.add(l.value, sqlType[l.type])
+  }
+
+  /** A value of the label's data type. */
+  labelValue(v: LabelValue): string {
+    if (v.type === 'collection') return this.params.add(v.value, 'text[]')
+    return this.literal({ type: v.type, value: v.value })
+  }
+
+  /** Time-window predicate on `time`; events at or after asOf never count. */
+  window(w: WindowNode): string {
+    const before = `time < ${this.asOfSql()}`
+    const kinds: { [K in WindowNode['kind']]: (w: Extract<WindowNode, { kind: K }>) => string } = {
+      all: () => before,
+      // n × 24 h before asOf, computed here so both engines agree regardless of session time zone.
+      last_days: (x) => `time >= ${this.params.add(new Date(this.asOf.getTime() - x.days * DAY_MS).toISOString(), 'timestamptz')} AND ${before}`,
+      range: (x) =>
+        `time >= (${this.params.add(x.from, 'timestamp')} AT TIME ZONE ${this.tz()}) AND time < (${this.params.add(x.to, 'timestamp')} AT TIME ZONE ${this.tz()}) AND ${before}`,
+    }
+    return (kinds[w.kind] as (w: WindowNode) => string)(w)
+  }
+
+  /** The aggregate expression of a measure over the scope's rows. */
+  aggregate(m: MeasureNode): string {
+    const col = (x: MeasureNode) => (x as { col: ColumnRef }).col.column
+    const aggs: Record<MeasureNode['agg'], (m: MeasureNode) => string> = {
+      count: () => 'count(*)',
+      days: () => `count(DISTINCT (time AT TIME ZONE ${this.tz()})::date)`,
+      distinct: (x) => `count(DISTINCT ${col(x)})`,
+      sum: (x) => `sum(${col(x)})`,
+      avg: (x) => `avg(${col(x)})`,
+      min: (x) => `min(${col(x)})`,
+      max: (x) => `max(${col(x)})`,
+    }
+    return aggs[m.agg](m)
+  }
+
+  /** Registers a measure over a scope and returns `s<i>.m<j>` (NULL for users without rows). */
+  measureRef(scope: Scope, measure: MeasureNode): { cte: string; ref: string } {
+    const key = JSON.stringify([scope.event.table, scope.where, scope.window])
+    let cte = this.scopes.get(key)
+    if (!cte) {
+      cte = { name: `s${this.scopes.size}`, scope, measures: new Map() }
+      this.scopes.set(key, cte)
+    }
+    const mkey = JSON.stringify(measure)
+    let m = cte.measures.get(mkey)
+    if (!m) {
+      m = { alias: `m${cte.measures.size}`, measure }
+      cte.measures.set(mkey, m)
+    }
+    return { cte: cte.name, ref: `${cte.name}.${m.alias}` }
+  }
+
+  /** Names of the registered scope CTEs, for LEFT JOINs. */
+  scopeNames(): string[] {
+    return [...this.scopes.values()].map((s) => s.name)
+  }
+
+  /** Renders `WITH …` for the scope CTEs followed by `extra` CTEs (already rendered). */
+  renderWith(whereOf: (scope: Scope) => string, extra: string[] = []): string {
+    const ctes = [...this.scopes.values()].map((s) => {
+      const cols = [...s.measures.values()].map((m) => `${this.aggregate(m.measure)} AS ${m.alias}`).join(', ')
+      return `${s.name} AS (SELECT uid, ${cols} FROM ${s.scope.event.table} WHERE ${whereOf(s.scope)} GROUP BY uid)`
+    })
+    const all = [...ctes, ...extra]
+    return all.length ? `WITH ${all.join(', ')} ` : ''
+  }
+}

@@ -1,0 +1,65 @@
+import { invalid } from '../../shared/errors.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { ValueType } from '../storage/catalogue.ts'
+import type { LabelValue, Literal } from './ir.ts'
+import { limits } from './limits.ts'
+
+/**
+ * Dates are ISO 8601: a calendar date (`2024-03-01`, midnight in the workspace time zone),
+ * a local date-time (`2024-03-01T08:30`, also in the workspace time zone) or an instant
+ * with `Z` / an offset.
+ */
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/
+
+/** True when `s` is an ISO date or date-time that names a real calendar day and clock time. */
+export function isIsoDate(s: string): boolean {
+  const m = isoDate.exec(s)
+  if (!m) return false
+  const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1) as Array<string | undefined>
+  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)))
+  return (
+    date.getUTCFullYear() === Number(y) &&
+    date.getUTCMonth() === Number(mo) - 1 &&
+    date.getUTCDate() === Number(d) &&
+    Number(h) < 24 &&
+    Number(mi) < 60 &&
+    Number(sec) < 60
+  )
+}
+
+/** True when the ISO date carries no zone, so it is read in the workspace time zone. */
+export function isZoneless(s: string): boolean {
+  return !/(Z|[+-]\d{2}(:?\d{2})?)$/.test(s.slice(10))
+}
+
+const describe = (v: unknown) => JSON.stringify(v) ?? String(v)
+
+/** Checks a filter/attribute value against the property's type. */
+export function literal(value: unknown, type: ValueType, path: string, what: string): Literal {
+  const fits: Record<ValueType, (v: unknown) => boolean> = {
+    string: (v) => typeof v === 'string',
+    number: (v) => typeof v === 'number' && Number.isFinite(v),
+    boolean: (v) => typeof v === 'boolean',
+    date: (v) => typeof v === 'string' && isIsoDate(v),
+  }
+  if (!fits[type](value)) {
+    const expected = type === 'date' ? 'an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' : `a ${type}`
+    throw invalid(`${what} is of type ${type}: expected ${expected}, got ${describe(value)}`, path)
+  }
+  return { type, value: value as Literal['value'] }
+}
+
+/** Checks a custom layer value / otherwise against the label's data type. */
+export function labelValue(value: unknown, dataType: DataType, path: string): LabelValue {
+  if (dataType === 'collection') {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw invalid(`the label's data type is collection: expected an array of strings, got ${describe(value)}`, path)
+    }
+    if (value.length > limits.collectionValues) {
+      throw invalid(`a collection value has at most ${limits.collectionValues} elements, got ${value.length}`, path)
+    }
+    return { type: 'collection', value: [...new Set(value as string[])] }
+  }
+  const lit = literal(value, dataType, path, "the label's data type")
+  return { type: dataType, value: lit.value }
+}
