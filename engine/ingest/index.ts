@@ -1,3 +1,6 @@
 export { ingestEventRecords, ingestUserRecords } from './records.ts'
 export { IngestSession } from './session.ts'
 export type { EventRecord, IngestFormat, IngestKind, IngestOptions, IngestResult, UserRecord } from './types.ts'
+export { Ingestor } from './ingestor.ts'
+export { CsvParser } from './csv-parser.ts'
+export { NdjsonParser } from './ndjson-parser.ts'

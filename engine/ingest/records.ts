@@ -22,11 +22,21 @@ async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterab
   const s = new IngestSession(db, kind, opts)
   try {
     let row = 0
-    for await (const rec of records) {
+    const one = (rec: unknown): Promise<void> | void => {
       const raw = rawFromObject(++row, rec, kind)
-      if (typeof raw === 'string') s.reject(row, raw)
-      else {
-        const p = s.add(raw)
+      if (typeof raw !== 'string') return s.add(raw)
+      s.reject(row, raw)
+      return undefined
+    }
+    // A sync iterable avoids one microtask per record (millions of them for the demo).
+    if (Symbol.iterator in records) {
+      for (const rec of records) {
+        const p = one(rec)
+        if (p) await p
+      }
+    } else {
+      for await (const rec of records) {
+        const p = one(rec)
         if (p) await p
       }
     }

@@ -29,6 +29,7 @@ export class IngestSession {
   private readonly maxErrors: number
   private pendingFlush: Promise<void> = Promise.resolve()
   private flushQueued = false
+  private previousFlush: Promise<void> = Promise.resolve()
 
   constructor(private readonly db: SqlExecutor, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
     this.batchSize = opts.batchSize ?? 10_000
@@ -61,7 +62,7 @@ export class IngestSession {
     }
     if (this.flushQueued) {
       this.flushQueued = false
-      return this.pendingFlush
+      return this.previousFlush
     }
     return undefined
   }
@@ -139,8 +140,11 @@ export class IngestSession {
     return i
   }
 
+  /** Chains a batch write; `add` then waits only for the previous one, so parsing overlaps one write. */
   private queueFlush(stage: Stage): void {
+    this.previousFlush = this.pendingFlush
     this.pendingFlush = this.pendingFlush.then(() => stage.flush(this.db))
+    this.pendingFlush.catch(() => {}) // surfaced when awaited by add/finish, not as an unhandled rejection
     this.flushQueued = true
   }
 

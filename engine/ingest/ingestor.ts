@@ -1,0 +1,131 @@
+import { badRequest } from '../../shared/errors.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { CsvParser, UnterminatedQuote, type CsvRecord } from './csv-parser.ts'
+import { NdjsonParser, type NdjsonLine } from './ndjson-parser.ts'
+import { rawFromObject } from './records.ts'
+import { IngestSession } from './session.ts'
+import type { IngestFormat, IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
+
+const fixedColumns = { users: ['user_id'], events: ['user_id', 'event', 'time', 'event_id'] } as const
+const requiredColumns = { users: ['user_id'], events: ['user_id', 'event', 'time'] } as const
+
+/** Where each fixed field sits in the CSV header, and which columns are attributes/properties. */
+interface CsvHeader { userId: number; event: number; time: number; eventId: number; props: Array<[number, string]>; width: number }
+
+function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
+  const names = fields.map((f) => f.trim())
+  const seen = new Set<string>()
+  for (const [i, n] of names.entries()) {
+    if (n === '') throw badRequest(`CSV header: column ${i + 1} has no name`, '/header')
+    if (seen.has(n)) throw badRequest(`CSV header: column "${n}" appears twice`, '/header')
+    seen.add(n)
+  }
+  for (const req of requiredColumns[kind]) if (!seen.has(req)) throw badRequest(`CSV header: missing column "${req}"`, '/header')
+  const fixed = new Set<string>(fixedColumns[kind])
+  return {
+    userId: names.indexOf('user_id'),
+    event: names.indexOf('event'),
+    time: names.indexOf('time'),
+    eventId: names.indexOf('event_id'),
+    props: names.flatMap((n, i) => (fixed.has(n) ? [] : [[i, n] as [number, string]])),
+    width: names.length,
+  }
+}
+
+/**
+ * Streamed ingestion of an NDJSON or CSV body: `push` text chunks split anywhere (awaiting
+ * each for backpressure), then `finish` to commit all-or-nothing, or `abort`.
+ */
+export class Ingestor {
+  private readonly session: IngestSession
+  private readonly ndjson: NdjsonParser | null
+  private readonly csv: CsvParser | null
+  private header: CsvHeader | null = null
+  private failure: unknown = null
+
+  constructor(db: SqlExecutor, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
+    this.session = new IngestSession(db, kind, opts)
+    this.ndjson = format === 'ndjson' ? new NdjsonParser() : null
+    this.csv = format === 'csv' ? new CsvParser() : null
+  }
+
+  /** Parses and stages one chunk of the body. */
+  async push(chunk: string): Promise<void> {
+    await this.guard(async () => {
+      if (this.ndjson) await this.lines(this.ndjson.push(chunk))
+      else if (this.csv) await this.records(this.csv.push(chunk))
+    })
+  }
+
+  /** Ends the body and stores everything, or nothing when a row was bad (unless skipInvalid). */
+  async finish(): Promise<IngestResult> {
+    await this.guard(async () => {
+      if (this.ndjson) await this.lines(this.ndjson.end())
+      else if (this.csv) {
+        try {
+          await this.records(this.csv.end())
+        } catch (e) {
+          if (!(e instanceof UnterminatedQuote)) throw e
+          this.session.reject(Math.max(1, e.record - 1), 'unterminated quoted field')
+        }
+      }
+    })
+    return this.session.finish()
+  }
+
+  /** Discards the request; nothing is stored. */
+  async abort(): Promise<void> {
+    await this.session.abort()
+  }
+
+  /** A structural failure (bad header, too many rows) ends the request: nothing is stored. */
+  private async guard(fn: () => Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure
+    try {
+      await fn()
+    } catch (e) {
+      this.failure = e
+      await this.session.abort()
+      throw e
+    }
+  }
+
+  private async lines(lines: Generator<NdjsonLine>): Promise<void> {
+    for (const { line, text } of lines) {
+      let obj: unknown
+      try {
+        obj = JSON.parse(text)
+      } catch (e) {
+        this.session.reject(line, `bad JSON: ${(e as Error).message}`)
+        continue
+      }
+      const raw = rawFromObject(line, obj, this.kind)
+      if (typeof raw === 'string') this.session.reject(line, raw)
+      else await this.session.add(raw)
+    }
+  }
+
+  private async records(records: Generator<CsvRecord>): Promise<void> {
+    for (const rec of records) {
+      if (!this.header) {
+        this.header = readHeader(this.kind, rec.fields)
+        continue
+      }
+      const row = rec.record - 1
+      if (rec.fields.length === 1 && rec.fields[0] === '') continue // blank line
+      if (rec.fields.length !== this.header.width) {
+        this.session.reject(row, `expected ${this.header.width} fields, found ${rec.fields.length}`)
+        continue
+      }
+      const p = this.session.add(this.fromCsv(row, rec.fields, this.header))
+      if (p) await p
+    }
+  }
+
+  private fromCsv(row: number, f: string[], h: CsvHeader): RawRecord {
+    const props = h.props.map(([i, name]) => [name, { kind: 'text', value: f[i] as string }] as const)
+    const base: RawRecord = { row, userId: f[h.userId]?.trim(), properties: props }
+    if (this.kind === 'users') return base
+    return { ...base, event: f[h.event]?.trim(), time: f[h.time]?.trim(), eventId: h.eventId < 0 ? undefined : f[h.eventId]?.trim() }
+  }
+}
