@@ -1,0 +1,55 @@
+import type { SqlExecutor } from '../sql-executor.ts'
+
+/**
+ * Tables of calculation: runs, the per-label pointer to the current results, and history.
+ *
+ * Results live in one table per successful run, `res_<n>(uid int PRIMARY KEY, value T)`,
+ * named from `result_table_seq` (never from input). `label_state` points at the current
+ * one; a run fills a fresh table and then, in the same transaction, moves the pointer and
+ * drops the old table, so a swap costs one row update and one DROP whatever the size, and
+ * readers (who always resolve the table through `label_state`) see either the old or the
+ * new complete results. `definition` is frozen into the run when it is created.
+ */
+export const calcDdl = `
+CREATE SEQUENCE IF NOT EXISTS result_table_seq;
+CREATE TABLE IF NOT EXISTS runs (
+  id text PRIMARY KEY,
+  label_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('queued','running','succeeded','failed')),
+  trigger text NOT NULL,
+  as_of timestamptz NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  finished_at timestamptz,
+  total_users int,
+  covered_users int,
+  error text,
+  definition jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_label_created ON runs (label_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_open ON runs (status) WHERE status IN ('queued','running');
+CREATE TABLE IF NOT EXISTS label_state (
+  label_id text PRIMARY KEY,
+  run_id text NOT NULL,
+  result_table text NOT NULL,
+  data_type text NOT NULL,
+  as_of timestamptz NOT NULL,
+  tz text NOT NULL,
+  total_users int NOT NULL,
+  covered_users int NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+  label_id text NOT NULL,
+  date date NOT NULL,
+  value text NOT NULL,
+  users int NOT NULL,
+  total_users int NOT NULL,
+  run_id text NOT NULL,
+  PRIMARY KEY (label_id, date, value)
+);
+`
+
+/** Creates the calculation tables if missing; idempotent, runs after the core migrate(). */
+export async function migrateCalc(db: SqlExecutor): Promise<void> {
+  await db.exec(calcDdl)
+}

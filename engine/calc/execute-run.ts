@@ -1,0 +1,90 @@
+import type { Definition, Run } from '../api.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
+import { loadLabelState } from '../read/label-state.ts'
+import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
+import { writeSnapshot } from './history-snapshot.ts'
+import { keyResultTable, newResultTable, swapResults } from './result-swap.ts'
+import { resultSqlType } from './value-types.ts'
+import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
+
+/** A statement yielding `(uid int, value T)` per covered user. */
+export interface SourceSql { sql: string; params: unknown[] }
+
+/** Turns a frozen definition into its source statement (the compiler, or a stand-in in tests). */
+export type CompileFn = (def: Definition, ctx: { db: SqlExecutor; asOf: Date; tz: string }) => Promise<SourceSql>
+
+/** What a run needs besides the run itself. */
+export interface ExecuteOptions { tz: string; timeoutMs?: number; compile: CompileFn }
+
+/** The message operators see for a failed run. */
+export function runErrorMessage(e: unknown): string {
+  if (e instanceof LabelsError) return e.path ? `${e.message} (at ${e.path})` : e.message
+  if (e instanceof Error) return e.message
+  return String(e)
+}
+
+/**
+ * Executes a queued run: queued → running, then computes every covered user's value into a
+ * fresh result table, writes the day's history snapshot, swaps the label's results and
+ * marks the run succeeded, all in one transaction. Any error (compile, SQL, timeout) rolls
+ * that back, so the previous results and history stay as they were, and the run is marked
+ * failed with the error. Returns the finished run; never throws for a failed calculation.
+ */
+export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOptions): Promise<Run> {
+  const run = await loadRun(db, runId)
+  if (!run) throw notFound(`run ${runId} not found`)
+  if (run.status !== 'queued') throw conflict(`run ${runId} is ${run.status}, not queued`)
+  if (!(await startRun(db, runId))) throw conflict(`run ${runId} was claimed by another executor`)
+  const deadline = new Deadline(opts.timeoutMs)
+  try {
+    const asOf = new Date(run.asOf)
+    const source = await sourceOf(db, run.labelId, run.definition, { db, asOf, tz: opts.tz }, opts.compile)
+    await db.transaction(async (tx) => {
+      await deadline.apply(tx)
+      await materialise(tx, { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz }, source, deadline)
+    })
+  } catch (e) {
+    const err = isStatementTimeout(e) && opts.timeoutMs !== undefined ? timeoutError(opts.timeoutMs) : e
+    await failRun(db, runId, runErrorMessage(err))
+  }
+  return (await getRun(db, runId)) as Run
+}
+
+/** The import method keeps its uploaded values: recalculating re-snapshots the current results. */
+async function sourceOf(db: SqlExecutor, labelId: string, def: Definition, ctx: Parameters<CompileFn>[1], compile: CompileFn): Promise<SourceSql> {
+  if (def.rule.method !== 'import') return compile(def, ctx)
+  const state = await loadLabelState(db, labelId)
+  if (state && state.dataType === def.dataType) return { sql: `SELECT uid, value FROM ${state.table}`, params: [] }
+  return { sql: `SELECT NULL::int AS uid, NULL::${resultSqlType[def.dataType]} AS value WHERE false`, params: [] }
+}
+
+interface RunTarget { labelId: string; runId: string; definition: Definition; asOf: string; tz: string }
+
+/** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
+async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<void> {
+  const dataType = t.definition.dataType
+  const table = await newResultTable(tx, dataType, false)
+  const covered = dataType === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
+  const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${covered}`, source.params)
+  deadline.check()
+  await keyResultTable(tx, table)
+  await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })
+  deadline.check()
+}
+
+async function countRows(tx: SqlExecutor, table: string): Promise<number> {
+  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
+  return Number(r.rows[0]?.n ?? 0)
+}
+
+/** Shared tail of a calculation and an import: snapshot, swap, mark succeeded (caller's transaction). */
+export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<{ totalUsers: number; coveredUsers: number }> {
+  const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
+  const totalUsers = Number(tu.rows[0]?.n ?? 0)
+  const s = { labelId: t.labelId, runId: t.runId, table: t.table, dataType: t.definition.dataType, asOf: t.asOf, tz: t.tz, totalUsers, coveredUsers: t.coveredUsers }
+  await writeSnapshot(tx, s)
+  await swapResults(tx, s)
+  await succeedRun(tx, t.runId, totalUsers, t.coveredUsers)
+  return { totalUsers, coveredUsers: t.coveredUsers }
+}

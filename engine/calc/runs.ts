@@ -1,0 +1,135 @@
+import type { Definition, Run, RunStatus, RunTrigger } from '../api.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { LabelsError } from '../../shared/errors.ts'
+
+interface RunRow {
+  id: string
+  label_id: string
+  status: RunStatus
+  trigger: RunTrigger
+  as_of: Date | string
+  created_at: Date | string
+  started_at: Date | string | null
+  finished_at: Date | string | null
+  total_users: number | null
+  covered_users: number | null
+  error: string | null
+  definition?: Definition
+}
+
+const runColumns = 'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error'
+
+const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
+const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
+
+/** Maps a runs row to the SPEC §8 run shape. */
+function toRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    labelId: r.label_id,
+    status: r.status,
+    trigger: r.trigger,
+    asOf: iso(r.as_of),
+    createdAt: iso(r.created_at),
+    startedAt: isoOrNull(r.started_at),
+    finishedAt: isoOrNull(r.finished_at),
+    totalUsers: r.total_users,
+    coveredUsers: r.covered_users,
+    ...(r.error !== null ? { error: r.error } : {}),
+  }
+}
+
+/** A sortable, unique run id: 'r_' + time (base36) + 64 random bits. */
+export function newRunId(): string {
+  const bytes = new Uint8Array(8)
+  globalThis.crypto.getRandomValues(bytes)
+  const rand = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
+  return `r_${Date.now().toString(36).padStart(9, '0')}${rand}`
+}
+
+/** Parses an ISO instant; a bad one is the caller's fault. */
+export function parseAsOf(asOf: string, path = '/asOf'): Date {
+  const d = new Date(asOf)
+  if (typeof asOf !== 'string' || Number.isNaN(d.getTime())) throw new LabelsError('bad_request', `asOf is not an ISO timestamp: ${String(asOf)}`, path)
+  return d
+}
+
+/** Records a queued run with its frozen definition. */
+export async function insertRun(db: SqlExecutor, input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
+  const asOf = parseAsOf(input.asOf)
+  const r = await db.query<RunRow>(
+    `INSERT INTO runs (id, label_id, status, trigger, as_of, created_at, definition)
+     VALUES ($1, $2, 'queued', $3, $4, clock_timestamp(), $5::jsonb) RETURNING ${runColumns}`,
+    [newRunId(), input.labelId, input.trigger, asOf.toISOString(), JSON.stringify(input.definition)],
+  )
+  return toRun(r.rows[0] as RunRow)
+}
+
+/** One run with its frozen definition, or null. */
+export async function loadRun(db: SqlExecutor, runId: string): Promise<(Run & { definition: Definition }) | null> {
+  const r = await db.query<RunRow>(`SELECT ${runColumns}, definition FROM runs WHERE id = $1`, [runId])
+  const row = r.rows[0]
+  if (!row) return null
+  const def = typeof row.definition === 'string' ? (JSON.parse(row.definition) as Definition) : (row.definition as Definition)
+  return { ...toRun(row), definition: def }
+}
+
+/** One run, or null. */
+export async function getRun(db: SqlExecutor, runId: string): Promise<Run | null> {
+  const r = await db.query<RunRow>(`SELECT ${runColumns} FROM runs WHERE id = $1`, [runId])
+  return r.rows[0] ? toRun(r.rows[0]) : null
+}
+
+/** A label's runs, newest first. */
+export async function listRuns(db: SqlExecutor, labelId: string, limit = 50): Promise<Run[]> {
+  const n = Math.max(1, Math.min(1000, Math.floor(limit)))
+  const r = await db.query<RunRow>(`SELECT ${runColumns} FROM runs WHERE label_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [labelId, n])
+  return r.rows.map(toRun)
+}
+
+/** The newest run of each given label. */
+export async function lastRuns(db: SqlExecutor, labelIds: string[]): Promise<Record<string, Run>> {
+  if (labelIds.length === 0) return {}
+  const r = await db.query<RunRow>(
+    `SELECT DISTINCT ON (label_id) ${runColumns} FROM runs WHERE label_id = ANY($1::text[]) ORDER BY label_id, created_at DESC, id DESC`,
+    [labelIds],
+  )
+  const out: Record<string, Run> = {}
+  for (const row of r.rows) out[row.label_id] = toRun(row)
+  return out
+}
+
+/** Claims a queued run (queued → running); null when it isn't queued any more. */
+export async function startRun(db: SqlExecutor, runId: string): Promise<Run | null> {
+  const r = await db.query<RunRow>(
+    `UPDATE runs SET status = 'running', started_at = clock_timestamp() WHERE id = $1 AND status = 'queued' RETURNING ${runColumns}`,
+    [runId],
+  )
+  return r.rows[0] ? toRun(r.rows[0]) : null
+}
+
+/** running → succeeded with its counts. */
+export async function succeedRun(db: SqlExecutor, runId: string, totalUsers: number, coveredUsers: number): Promise<void> {
+  await db.query(
+    `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL WHERE id = $1`,
+    [runId, totalUsers, coveredUsers],
+  )
+}
+
+/** → failed with the error operators will see. */
+export async function failRun(db: SqlExecutor, runId: string, error: string): Promise<Run | null> {
+  const r = await db.query<RunRow>(
+    `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = $2 WHERE id = $1 RETURNING ${runColumns}`,
+    [runId, error.slice(0, 2000)],
+  )
+  return r.rows[0] ? toRun(r.rows[0]) : null
+}
+
+/** Marks runs a crash left queued or running as failed ('interrupted'). */
+export async function failInterruptedRuns(db: SqlExecutor): Promise<Run[]> {
+  const r = await db.query<RunRow>(
+    `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = 'interrupted'
+     WHERE status IN ('queued','running') RETURNING ${runColumns}`,
+  )
+  return r.rows.map(toRun).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+}

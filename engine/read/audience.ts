@@ -1,0 +1,81 @@
+import type { AudiencePage } from '../api.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { LabelsError } from '../../shared/errors.ts'
+import { outputValue } from '../calc/value-types.ts'
+import { readCurrent } from './label-state.ts'
+
+export const defaultAudienceLimit = 1000
+export const maxAudienceLimit = 10000
+
+const bad = (message: string, path: string) => new LabelsError('bad_request', message, path)
+const num = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?'
+const intervalRe = new RegExp(`^([\\[(])(-∞|-inf|${num}),(\\+∞|\\+?inf|${num})([\\])])$`)
+
+interface Filter { sql: string; params: unknown[] }
+
+/** A number filter: an exact value, or a distribution interval label such as "[10,20)", "(-∞,5)" or "[50,+∞)". */
+function numberFilter(v: string): Filter {
+  const m = intervalRe.exec(v.replace(/\s+/g, ''))
+  if (m) {
+    const [, open, lo, hi, close] = m as unknown as [string, string, string, string, string]
+    const parts: string[] = []
+    const params: unknown[] = []
+    if (!lo.includes('∞') && !lo.includes('inf')) parts.push(`value ${open === '[' ? '>=' : '>'} $${params.push(Number(lo)) + 2}::float8`)
+    if (!hi.includes('∞') && !hi.includes('inf')) parts.push(`value ${close === ']' ? '<=' : '<'} $${params.push(Number(hi)) + 2}::float8`)
+    return { sql: parts.length ? parts.join(' AND ') : 'true', params }
+  }
+  const n = v.trim() === '' ? NaN : Number(v)
+  if (!Number.isFinite(n)) throw bad(`value must be a number or an interval like [10,20), got ${JSON.stringify(v)}`, '/value')
+  return { sql: 'value = $3::float8', params: [n] }
+}
+
+/**
+ * How `value` selects users, per data type: string → equal; collection → has that element;
+ * boolean → "true"/"false"; number → the exact value or an interval label of the
+ * distribution; date → a day "YYYY-MM-DD" in the results' time zone, or an exact ISO instant.
+ * Parameter $1 is the cursor, $2 the page size, filters start at $3.
+ */
+function valueFilter(dataType: DataType, v: string, tz: string): Filter {
+  switch (dataType) {
+    case 'string':
+      return { sql: 'value = $3::text', params: [v] }
+    case 'collection':
+      return { sql: '$3::text = ANY(value)', params: [v] }
+    case 'boolean': {
+      const low = v.trim().toLowerCase()
+      if (low !== 'true' && low !== 'false') throw bad(`value must be true or false, got ${JSON.stringify(v)}`, '/value')
+      return { sql: 'value = $3::boolean', params: [low === 'true'] }
+    }
+    case 'number':
+      return numberFilter(v)
+    case 'date': {
+      if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) return { sql: `(value AT TIME ZONE $4::text)::date = $3::date`, params: [v, tz] }
+      if (!Number.isNaN(Date.parse(v))) return { sql: 'value = $3::timestamptz', params: [new Date(v).toISOString()] }
+      throw bad(`value must be a date YYYY-MM-DD or an ISO timestamp, got ${JSON.stringify(v)}`, '/value')
+    }
+  }
+}
+
+/** One page of a label's covered users ordered by uid; `after` is the previous page's nextCursor. */
+export async function labelAudience(db: SqlExecutor, labelId: string, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage> {
+  const after = query.after ?? 0
+  if (!Number.isInteger(after) || after < 0) throw bad(`after must be a non-negative integer cursor, got ${JSON.stringify(query.after)}`, '/after')
+  const limit = query.limit ?? defaultAudienceLimit
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxAudienceLimit) throw bad(`limit must be an integer from 1 to ${maxAudienceLimit}`, '/limit')
+  const page = await readCurrent(db, labelId, async (s) => {
+    const f = query.value !== undefined ? valueFilter(s.dataType, query.value, s.tz) : { sql: 'true', params: [] }
+    const r = await db.query<{ uid: number; user_id: string; value: unknown }>(
+      `SELECT r.uid, u.user_id, r.value FROM ${s.table} r JOIN users u ON u.uid = r.uid
+        WHERE r.uid > $1::int AND ${f.sql} ORDER BY r.uid LIMIT $2::int`,
+      [after, limit + 1, ...f.params],
+    )
+    const more = r.rows.length > limit
+    const rows = more ? r.rows.slice(0, limit) : r.rows
+    return {
+      users: rows.map((x) => ({ userId: x.user_id, value: outputValue(s.dataType, x.value) })),
+      nextCursor: more ? (rows[rows.length - 1]?.uid ?? null) : null,
+    }
+  })
+  return page ?? { users: [], nextCursor: null }
+}

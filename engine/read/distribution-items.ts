@@ -1,0 +1,141 @@
+import type { DistributionItem } from '../api.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { defaultBins, maxTop, type ResolvedQuery } from './distribution-query.ts'
+
+/** An item before its proportion is known, with the key that orders it "by value". */
+interface Bucket {
+  value: string | number | boolean
+  from?: number | string
+  to?: number | string
+  users: number
+  key: number | string | boolean
+}
+
+/** Counts of a result table, the input of every distribution. */
+export interface Counts { totalUsers: number; coveredUsers: number }
+
+/**
+ * The distribution of a result-shaped table `(uid int, value T)` (SPEC §7). `table` is an
+ * engine-generated name (res_<n> or a preview temp table), never input.
+ *
+ * Buckets:
+ * - string, boolean: per value; collection: per element, a user counted once per element.
+ * - number: boundaries from the query → (-∞,b0) [b0,b1) … [bn,+∞), every interval listed;
+ *   else bins from the query → that many equal-width intervals between min and max;
+ *   else exact values when there are at most 50 distinct ones, otherwise 10 bins.
+ *   Bins are "[a,b)" except the last, "[a,b]", which holds the maximum; empty intervals are
+ *   listed with 0 users so charts keep their axis.
+ * - date: per day/week (ISO, Monday)/month start in the workspace time zone, as YYYY-MM-DD,
+ *   with from (inclusive) and to (exclusive) dates.
+ * Sorting by users breaks ties by value ascending, so the order is total and stable.
+ */
+export async function distributionItems(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, counts: Counts): Promise<DistributionItem[]> {
+  const buckets = await bucketsOf(db, table, dataType, q, tz)
+  return buckets.map((b) => {
+    const item: DistributionItem = { value: b.value, users: b.users, proportion: counts.totalUsers > 0 ? b.users / counts.totalUsers : 0 }
+    if (b.from !== undefined) item.from = b.from
+    if (b.to !== undefined) item.to = b.to
+    return item
+  })
+}
+
+async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string): Promise<Bucket[]> {
+  switch (dataType) {
+    case 'string':
+      return textBuckets(db, `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`, [], q)
+    case 'collection':
+      return textBuckets(
+        db,
+        `SELECT e AS v, count(DISTINCT uid)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} CROSS JOIN LATERAL unnest(value) AS e GROUP BY e`,
+        [],
+        q,
+      )
+    case 'date':
+      return textBuckets(
+        db,
+        `SELECT to_char(b, 'YYYY-MM-DD') AS v, count(*)::int AS users, to_char(b, 'YYYY-MM-DD') AS f,
+                to_char(b + ('1 ' || $1::text)::interval, 'YYYY-MM-DD') AS t
+           FROM (SELECT date_trunc($1::text, value AT TIME ZONE $2::text) AS b FROM ${table}) s GROUP BY b`,
+        [q.granularity, tz],
+        q,
+      )
+    case 'boolean': {
+      const r = await db.query<{ v: boolean; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
+      return sortAndTop(r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })), q)
+    }
+    case 'number':
+      return sortAndTop(await numberBuckets(db, table, q), q)
+  }
+}
+
+/** Text-keyed buckets are unbounded in number, so the database orders and cuts them. */
+async function textBuckets(db: SqlExecutor, grouped: string, params: unknown[], q: ResolvedQuery): Promise<Bucket[]> {
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC'
+  // COLLATE "C": byte (code point) order, identical on every server whatever its locale.
+  const order = q.sort === 'users' ? `users ${dir}, v COLLATE "C" ASC` : `v COLLATE "C" ${dir}`
+  const limit = Number.isFinite(q.top) ? q.top : null
+  const r = await db.query<{ v: string; users: number; f: string | null; t: string | null }>(
+    `SELECT v, users, f, t FROM (${grouped}) g ORDER BY ${order} LIMIT $${params.length + 1}`,
+    [...params, limit],
+  )
+  return r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v, ...(x.f !== null ? { from: x.f } : {}), ...(x.t !== null ? { to: x.t } : {}) }))
+}
+
+function compareKeys(a: Bucket['key'], b: Bucket['key']): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b)
+  const x = String(a), y = String(b)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+function sortAndTop(buckets: Bucket[], q: ResolvedQuery): Bucket[] {
+  const sign = q.order === 'asc' ? 1 : -1
+  const sorted = [...buckets].sort((a, b) =>
+    q.sort === 'users' ? sign * (a.users - b.users) || compareKeys(a.key, b.key) : sign * compareKeys(a.key, b.key),
+  )
+  return Number.isFinite(q.top) ? sorted.slice(0, q.top) : sorted
+}
+
+/** Rounds interval edges so 0.1 + 0.2 style noise doesn't leak into labels. */
+const tidy = (x: number) => Number(x.toPrecision(12))
+
+async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery): Promise<Bucket[]> {
+  if (q.boundaries) return boundaryBuckets(db, table, q.boundaries)
+  const s = await db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${table}`)
+  const stats = s.rows[0]
+  if (!stats || stats.lo === null || stats.hi === null) return []
+  if (q.bins === undefined && stats.n <= maxTop) {
+    const r = await db.query<{ v: number; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
+    return r.rows.map((x) => ({ value: Number(x.v), users: x.users, key: Number(x.v) }))
+  }
+  return binBuckets(db, table, Number(stats.lo), Number(stats.hi), q.bins ?? defaultBins)
+}
+
+async function binBuckets(db: SqlExecutor, table: string, lo: number, hi: number, bins: number): Promise<Bucket[]> {
+  const n = hi > lo ? bins : 1
+  const r = await db.query<{ b: number; users: number }>(
+    `SELECT CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(value, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END AS b,
+            count(*)::int AS users FROM ${table} GROUP BY 1`,
+    [lo, hi, n],
+  )
+  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
+  const width = (hi - lo) / n
+  return Array.from({ length: n }, (_, i) => {
+    const from = tidy(lo + i * width)
+    const last = i === n - 1
+    const to = last ? hi : tidy(lo + (i + 1) * width)
+    return { value: `[${from},${to}${last ? ']' : ')'}`, from, to, users: users.get(i + 1) ?? 0, key: i }
+  })
+}
+
+async function boundaryBuckets(db: SqlExecutor, table: string, bounds: number[]): Promise<Bucket[]> {
+  const r = await db.query<{ b: number; users: number }>(`SELECT width_bucket(value, $1::float8[]) AS b, count(*)::int AS users FROM ${table} GROUP BY 1`, [bounds])
+  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
+  return Array.from({ length: bounds.length + 1 }, (_, i) => {
+    const from = i > 0 ? bounds[i - 1] : undefined
+    const to = i < bounds.length ? bounds[i] : undefined
+    const value = from === undefined ? `(-∞,${to})` : to === undefined ? `[${from},+∞)` : `[${from},${to})`
+    return { value, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), users: users.get(i) ?? 0, key: i }
+  })
+}

@@ -1,0 +1,80 @@
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+
+/** The pointer to a label's current complete results (see engine/calc/ddl.ts). */
+export interface LabelState {
+  labelId: string
+  runId: string
+  table: string
+  dataType: DataType
+  asOf: string
+  tz: string
+  totalUsers: number
+  coveredUsers: number
+}
+
+interface StateRow {
+  label_id: string
+  run_id: string
+  result_table: string
+  data_type: DataType
+  as_of: Date | string
+  tz: string
+  total_users: number
+  covered_users: number
+}
+
+const resultTableRe = /^res_\d+$/
+
+function toState(r: StateRow): LabelState {
+  // The name is interpolated into SQL: trust only the shape the engine itself generates.
+  if (!resultTableRe.test(r.result_table)) throw new Error(`corrupt result table name ${r.result_table}`)
+  return {
+    labelId: r.label_id,
+    runId: r.run_id,
+    table: r.result_table,
+    dataType: r.data_type,
+    asOf: (r.as_of instanceof Date ? r.as_of : new Date(r.as_of)).toISOString(),
+    tz: r.tz,
+    totalUsers: r.total_users,
+    coveredUsers: r.covered_users,
+  }
+}
+
+const stateColumns = 'label_id, run_id, result_table, data_type, as_of, tz, total_users, covered_users'
+
+/** The label's current results pointer, or null when it has no successful run. */
+export async function loadLabelState(db: SqlExecutor, labelId: string): Promise<LabelState | null> {
+  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state WHERE label_id = $1`, [labelId])
+  return r.rows[0] ? toState(r.rows[0]) : null
+}
+
+/** Every label's current results pointer. */
+export async function loadAllLabelStates(db: SqlExecutor): Promise<LabelState[]> {
+  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state ORDER BY label_id`)
+  return r.rows.map(toState)
+}
+
+/** True when a query lost the race with a swap that dropped the table it resolved. */
+export function isVanishedTable(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined
+  const msg = e instanceof Error ? e.message : ''
+  return code === '42P01' || /could not open relation with OID/.test(msg)
+}
+
+/**
+ * Resolves the label's results and reads them. A reader that resolved the pointer just
+ * before a swap may find the old table dropped; it then re-resolves and reads the new
+ * results, so callers always see one complete result set.
+ */
+export async function readCurrent<T>(db: SqlExecutor, labelId: string, read: (state: LabelState) => Promise<T>): Promise<T | null> {
+  for (let attempt = 0; ; attempt++) {
+    const state = await loadLabelState(db, labelId)
+    if (!state) return null
+    try {
+      return await read(state)
+    } catch (e) {
+      if (attempt >= 4 || !isVanishedTable(e)) throw e
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { Definition, Distribution, DistributionQuery } from '../api.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { parseAsOf } from '../calc/runs.ts'
+import { Deadline, isStatementTimeout, timeoutError } from '../calc/timeout.ts'
+import { resultSqlType } from '../calc/value-types.ts'
+import type { CompileFn } from '../calc/execute-run.ts'
+import { distributionItems } from './distribution-items.ts'
+import { resolveQuery } from './distribution-query.ts'
+
+/** Carries the result out of a transaction that must roll back. */
+class Rollback {
+  constructor(readonly value: Distribution) {}
+}
+
+/**
+ * Evaluates an unsaved definition and returns its distribution, storing nothing: the
+ * values go to a temporary table inside a transaction that is always rolled back.
+ * Exceeding timeoutMs gives LabelsError('timeout'). The import method has no values to
+ * preview: its distribution is empty.
+ */
+export async function previewDefinition(
+  db: SqlExecutor,
+  def: Definition,
+  opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery },
+  compile: CompileFn,
+): Promise<Distribution> {
+  const q = resolveQuery(opts.query)
+  const asOf = opts.asOf !== undefined ? parseAsOf(opts.asOf) : new Date()
+  const source =
+    def.rule.method === 'import'
+      ? { sql: `SELECT NULL::int AS uid, NULL::${resultSqlType[def.dataType]} AS value WHERE false`, params: [] }
+      : await compile(def, { db, asOf, tz: opts.tz })
+  const deadline = new Deadline(opts.timeoutMs)
+  const covered = def.dataType === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
+  try {
+    await db.transaction(async (tx) => {
+      await deadline.apply(tx)
+      await tx.query(`CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${covered}`, source.params)
+      deadline.check()
+      const c = await tx.query<{ total: number; covered: number }>(
+        `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM preview_res) AS covered`,
+      )
+      const counts = { totalUsers: Number(c.rows[0]?.total ?? 0), coveredUsers: Number(c.rows[0]?.covered ?? 0) }
+      const items = await distributionItems(tx, 'preview_res', def.dataType, q, opts.tz, counts)
+      deadline.check()
+      throw new Rollback({ labelId: null, runId: null, asOf: asOf.toISOString(), ...counts, items })
+    })
+  } catch (e) {
+    if (e instanceof Rollback) return e.value
+    if (isStatementTimeout(e) && opts.timeoutMs !== undefined) throw timeoutError(opts.timeoutMs)
+    throw e
+  }
+  throw new Error('unreachable: preview transaction committed')
+}

@@ -1,0 +1,179 @@
+import type {
+  AudiencePage,
+  Definition,
+  Distribution,
+  DistributionQuery,
+  EngineApi,
+  HistoryQuery,
+  HistoryResult,
+  ImportReport,
+  IngestReport,
+  Run,
+  RunTrigger,
+  SchemaDescription,
+} from './api.ts'
+import type { DataType } from '../shared/schemas/label.ts'
+import type { SqlExecutor } from './sql-executor.ts'
+import { LabelsError, notFound } from '../shared/errors.ts'
+import { migrate as migrateCore } from './storage/ddl.ts'
+import { describeSchema, loadCatalogue } from './storage/catalogue.ts'
+import { Ingestor } from './ingest/index.ts'
+import { compileRule, validateDefinition } from './compiler/index.ts'
+import { claimScheduleSlot, deleteScheduleSlots, lastScheduleSlot, migrateScheduleSlots } from './schedule-slots.ts'
+import { migrateCalc } from './calc/ddl.ts'
+import * as runs from './calc/runs.ts'
+import { executeRun, type CompileFn } from './calc/execute-run.ts'
+import { importValues } from './calc/import-values.ts'
+import { dropResults } from './calc/result-swap.ts'
+import { deleteHistory } from './calc/history-snapshot.ts'
+import { labelDistribution } from './read/distribution.ts'
+import { labelHistory } from './read/history.ts'
+import { labelAudience } from './read/audience.ts'
+import { userLabels } from './read/user-labels.ts'
+import { previewDefinition } from './read/preview.ts'
+
+export interface EngineServiceOptions {
+  /** Turns a definition into its source SQL; defaults to the rule compiler over the current catalogue. */
+  compile?: CompileFn
+  /** Loads the demo workspace (engine/demo); absent → loadDemo answers 'unavailable'. */
+  loadDemo?: (db: SqlExecutor, opts: { users: number; seed?: number; now?: string }) => Promise<{ users: number; events: number }>
+}
+
+/** The rule compiler over the catalogue as it is when the run starts. */
+const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz }) => compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz })
+
+/**
+ * The engine facade over one SqlExecutor (EngineApi). Every argument and result is
+ * structured-clonable, so the same object serves in-process and behind comlink in a worker.
+ */
+export class EngineService implements EngineApi {
+  private readonly ingests = new Map<string, Ingestor>()
+  private readonly compile: CompileFn
+
+  constructor(private readonly db: SqlExecutor, private readonly opts: EngineServiceOptions = {}) {
+    this.compile = opts.compile ?? compileWithCatalogue
+  }
+
+  async migrate(): Promise<void> {
+    await migrateCore(this.db)
+    await migrateCalc(this.db)
+    await migrateScheduleSlots(this.db)
+  }
+
+  async schema(): Promise<SchemaDescription> {
+    return describeSchema(await loadCatalogue(this.db))
+  }
+
+  async beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts: { skipInvalid?: boolean; maxRows?: number } = {}): Promise<string> {
+    const id = `ing_${runs.newRunId().slice(2)}`
+    this.ingests.set(id, new Ingestor(this.db, kind, format, opts))
+    return id
+  }
+
+  private ingestor(sessionId: string): Ingestor {
+    const s = this.ingests.get(sessionId)
+    if (!s) throw notFound(`ingest session ${sessionId} not found`)
+    return s
+  }
+
+  async pushIngest(sessionId: string, chunk: string): Promise<void> {
+    try {
+      await this.ingestor(sessionId).push(chunk)
+    } catch (e) {
+      this.ingests.delete(sessionId) // the ingestor aborted itself: the session is over
+      throw e
+    }
+  }
+
+  async finishIngest(sessionId: string): Promise<IngestReport> {
+    const s = this.ingestor(sessionId)
+    this.ingests.delete(sessionId)
+    return s.finish()
+  }
+
+  async abortIngest(sessionId: string): Promise<void> {
+    const s = this.ingests.get(sessionId)
+    this.ingests.delete(sessionId)
+    if (s) await s.abort()
+  }
+
+  async validateDefinition(def: Definition): Promise<void> {
+    validateDefinition(def, await loadCatalogue(this.db))
+  }
+
+  createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
+    return runs.insertRun(this.db, input)
+  }
+
+  executeRun(runId: string, opts: { tz: string; timeoutMs?: number }): Promise<Run> {
+    return executeRun(this.db, runId, { ...opts, compile: this.compile })
+  }
+
+  failInterruptedRuns(): Promise<Run[]> {
+    return runs.failInterruptedRuns(this.db)
+  }
+
+  getRun(runId: string): Promise<Run | null> {
+    return runs.getRun(this.db, runId)
+  }
+
+  listRuns(labelId: string, limit?: number): Promise<Run[]> {
+    return runs.listRuns(this.db, labelId, limit)
+  }
+
+  lastRuns(labelIds: string[]): Promise<Record<string, Run>> {
+    return runs.lastRuns(this.db, labelIds)
+  }
+
+  async deleteLabelData(labelId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await dropResults(tx, labelId)
+      await deleteHistory(tx, labelId)
+      await tx.query(`DELETE FROM runs WHERE label_id = $1`, [labelId])
+      await deleteScheduleSlots(tx, labelId)
+    })
+  }
+
+  /** `dataType` is informational: buckets follow the type of the stored results. */
+  distribution(labelId: string, _dataType: DataType, query: DistributionQuery): Promise<Distribution | null> {
+    return labelDistribution(this.db, labelId, query)
+  }
+
+  history(labelId: string, query: HistoryQuery): Promise<HistoryResult> {
+    return labelHistory(this.db, labelId, query)
+  }
+
+  audience(labelId: string, _dataType: DataType, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage> {
+    return labelAudience(this.db, labelId, query)
+  }
+
+  userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>> {
+    return userLabels(this.db, userId)
+  }
+
+  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport> {
+    return importValues(this.db, input)
+  }
+
+  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution> {
+    return previewDefinition(this.db, def, opts, this.compile)
+  }
+
+  claimScheduleSlot(labelId: string, slotIso: string): Promise<boolean> {
+    return claimScheduleSlot(this.db, labelId, slotIso)
+  }
+
+  lastScheduleSlot(labelId: string): Promise<string | null> {
+    return lastScheduleSlot(this.db, labelId)
+  }
+
+  async loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }> {
+    if (!this.opts.loadDemo) throw new LabelsError('unavailable', 'the demo generator is not available')
+    return this.opts.loadDemo(this.db, opts)
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.ingests.keys()]) await this.abortIngest(id)
+    await this.db.close()
+  }
+}
