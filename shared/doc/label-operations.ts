@@ -1,0 +1,124 @@
+import type * as Y from 'yjs'
+import { conflict, invalid, notFound } from '../errors.ts'
+import { LabelInput, LabelPatch, type Label, type Schedule } from '../schemas/label.ts'
+import { check } from '../schemas/validate.ts'
+import { placeAt } from './fractional-index.ts'
+import type { OpOptions } from './group-operations.ts'
+import { rekeyLabels } from './group-operations.ts'
+import type { DocOrigin } from './origin.ts'
+import { findLabel, labelsIn, projectWorkspace, type ProjectedLabel, type WorkspaceProjection } from './projection.ts'
+import { DEFAULT_GROUP_ID, entryOf, labelsOf, newId, putEntry } from './shape.ts'
+
+/** SPEC §4: a static label runs once, a dynamic one on a daily/weekly/monthly schedule. */
+function checkSchedule(labelType: Label['labelType'], schedule: Schedule): void {
+  if (labelType === 'static' && schedule.kind !== 'once') throw invalid('a static label has schedule {kind:"once"}', '/schedule/kind')
+  if (labelType === 'dynamic' && schedule.kind === 'once') throw invalid('a dynamic label needs a daily, weekly or monthly schedule', '/schedule/kind')
+}
+
+function mustLabel(p: WorkspaceProjection, idOrName: string): ProjectedLabel {
+  const l = findLabel(p, idOrName)
+  if (!l) throw notFound(`label ${idOrName} not found`, '/label')
+  return l
+}
+
+function mustGroupId(p: WorkspaceProjection, groupId: string): void {
+  if (!p.groupsById[groupId]) throw invalid(`group ${groupId} does not exist`, '/groupId')
+}
+
+function mustBeFreeName(p: WorkspaceProjection, name: string, selfId?: string): void {
+  if (p.labels.some((l) => l.name === name && l.id !== selfId)) throw conflict(`a label named ${name} already exists`, '/name')
+}
+
+/** The label as stored, without projection-only fields. */
+function plain(l: ProjectedLabel): Label {
+  const { order: _o, rawGroupId: _r, nameConflict: _n, ...label } = l
+  return label
+}
+
+/** Creates a label at the end of its group (default: Default); returns it. Name must be free (409). */
+export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, opts: OpOptions = {}): Label {
+  check(LabelInput, input)
+  const schedule: Schedule = input.schedule ?? { kind: 'once' }
+  checkSchedule(input.labelType, schedule)
+  const p = projectWorkspace(doc)
+  const groupId = input.groupId ?? DEFAULT_GROUP_ID
+  mustGroupId(p, groupId)
+  mustBeFreeName(p, input.name)
+  const id = opts.id ?? newId('l')
+  if (entryOf(labelsOf(doc), id)) throw conflict(`label ${id} already exists`, '/id')
+  const now = (opts.now ?? new Date()).toISOString()
+  const siblings = labelsIn(p, groupId)
+  const { keys, rekey } = placeAt(siblings, siblings.length)
+  const label: Label = {
+    id, name: input.name, displayName: input.displayName, groupId, dataType: input.dataType, labelType: input.labelType,
+    schedule, enabled: input.enabled ?? true, description: input.description ?? '', rule: input.rule, createdAt: now, updatedAt: now,
+  }
+  doc.transact(() => {
+    rekeyLabels(doc, rekey)
+    putEntry(labelsOf(doc), id, { ...label, order: keys[0] })
+  }, origin)
+  return label
+}
+
+/**
+ * Patches a label's fields (SPEC §8 PATCH). Switching to static sets schedule once; switching to
+ * dynamic needs a schedule. A new groupId appends the label to that group. Returns the label.
+ */
+export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, origin: DocOrigin, opts: OpOptions = {}): Label {
+  check(LabelPatch, patch)
+  const p = projectWorkspace(doc)
+  const cur = mustLabel(p, idOrName)
+  if (patch.name !== undefined && patch.name !== cur.name) mustBeFreeName(p, patch.name, cur.id)
+  if (patch.groupId !== undefined) mustGroupId(p, patch.groupId)
+  const labelType = patch.labelType ?? cur.labelType
+  const schedule = patch.schedule ?? (labelType === 'static' ? { kind: 'once' as const } : cur.schedule)
+  checkSchedule(labelType, schedule)
+  const next: Label = { ...plain(cur), ...stripUndefined(patch), labelType, schedule, updatedAt: (opts.now ?? new Date()).toISOString() }
+  const moved = next.groupId !== cur.groupId
+  const siblings = moved ? labelsIn(p, next.groupId) : []
+  const { keys, rekey } = placeAt(siblings, siblings.length)
+  doc.transact(() => {
+    const e = entryOf(labelsOf(doc), cur.id)
+    if (!e) return
+    for (const [k, v] of Object.entries(next) as Array<[keyof Label, unknown]>) {
+      // Write only what changed so a concurrent edit of another field isn't overwritten.
+      if (k === 'id' || k === 'createdAt') continue
+      if (JSON.stringify(e.get(k)) !== JSON.stringify(v)) e.set(k, v)
+    }
+    if (moved) {
+      rekeyLabels(doc, rekey)
+      e.set('order', keys[0])
+    }
+  }, origin)
+  return next
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Moves a label to `groupId` at `index` among that group's labels (default: last). */
+export function moveLabel(doc: Y.Doc, idOrName: string, to: { groupId: string; index?: number }, origin: DocOrigin): Label {
+  const p = projectWorkspace(doc)
+  const cur = mustLabel(p, idOrName)
+  mustGroupId(p, to.groupId)
+  if (to.index !== undefined && (!Number.isInteger(to.index) || to.index < 0)) throw invalid('index must be a non-negative integer', '/index')
+  const siblings = labelsIn(p, to.groupId, cur.id)
+  const { keys, rekey } = placeAt(siblings, to.index ?? siblings.length)
+  doc.transact(() => {
+    rekeyLabels(doc, rekey)
+    const e = entryOf(labelsOf(doc), cur.id)
+    if (!e) return
+    if (e.get('groupId') !== to.groupId) e.set('groupId', to.groupId)
+    e.set('order', keys[0])
+  }, origin)
+  return { ...plain(cur), groupId: to.groupId }
+}
+
+/** Deletes a label's definition (its results are the engine's to remove, via onDocChange). */
+export function deleteLabel(doc: Y.Doc, idOrName: string, origin: DocOrigin): Label {
+  const p = projectWorkspace(doc)
+  const cur = mustLabel(p, idOrName)
+  doc.transact(() => labelsOf(doc).delete(cur.id), origin)
+  return plain(cur)
+}

@@ -1,0 +1,190 @@
+import * as Y from 'yjs'
+import type { GroupNode } from '../schemas/group.ts'
+import type { DataType, Label, LabelType, Schedule } from '../schemas/label.ts'
+import type { Rule } from '../schemas/rule.ts'
+import { compareOrder } from './fractional-index.ts'
+import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, groupsOf, labelsOf } from './shape.ts'
+
+/** A group as displayed: `parentId` is the repaired parent, `rawParentId` what the document says. */
+export interface ProjectedGroup {
+  id: string
+  name: string
+  parentId: string | null
+  rawParentId: string | null
+  order: string
+  createdAt: string
+  isDefault: boolean
+  depth: 1 | 2
+  childIds: string[]
+}
+
+/** A label as displayed; `groupId` is always an existing group, `rawGroupId` what the document says. */
+export interface ProjectedLabel extends Label {
+  order: string
+  rawGroupId: string
+  /** True when another (older) label holds the same name: shown, never silently merged. */
+  nameConflict: boolean
+}
+
+/** A write that makes the document say what the projection already shows (repairWorkspace). */
+export type Repair =
+  | { kind: 'create-default-group' }
+  | { kind: 'reset-default-group' }
+  | { kind: 'detach-group'; groupId: string; rawParentId: string }
+  | { kind: 'rehome-label'; labelId: string; rawGroupId: string }
+  | { kind: 'drop-entry'; map: 'groups' | 'labels'; key: string }
+
+export interface WorkspaceProjection {
+  /** First-level groups in display order, each with its ordered children. */
+  groups: GroupNode[]
+  groupsById: Record<string, ProjectedGroup>
+  /** Labels in display order: by group (tree order), then order key, then id. */
+  labels: ProjectedLabel[]
+  /** Names held by more than one label; labelIds[0] keeps the name (oldest createdAt, then id). */
+  duplicates: Array<{ name: string; labelIds: string[] }>
+  repairs: Repair[]
+}
+
+interface RawGroup { id: string; name: string; parentId: string | null; order: string; createdAt: string }
+
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
+const DATA_TYPES: readonly DataType[] = ['string', 'number', 'collection', 'date', 'boolean']
+
+function readGroups(doc: Y.Doc, repairs: Repair[]): Map<string, RawGroup> {
+  const out = new Map<string, RawGroup>()
+  groupsOf(doc).forEach((v, id) => {
+    if (!(v instanceof Y.Map)) return void repairs.push({ kind: 'drop-entry', map: 'groups', key: id })
+    const p = v.get('parentId')
+    out.set(id, { id, name: str(v.get('name'), id), parentId: typeof p === 'string' ? p : null, order: str(v.get('order')), createdAt: str(v.get('createdAt')) })
+  })
+  return out
+}
+
+/**
+ * Two levels from an arbitrary parent graph, decided from the state alone (so every replica
+ * agrees whatever order updates arrived in):
+ *  - an edge G→P counts only if P exists, P ≠ G, and neither is the Default group;
+ *  - a group that some group points at is a parent, so it is shown first-level (its own edge
+ *    is ignored): "a group with children pushed under another group stays first-level";
+ *  - every other group with a counting edge is shown under its parent.
+ * A shown child has no children and a shown parent has no parent: no cycles, never three levels.
+ */
+function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> {
+  const counts = (g: RawGroup) => g.id !== DEFAULT_GROUP_ID && g.parentId !== null && g.parentId !== g.id && g.parentId !== DEFAULT_GROUP_ID && raw.has(g.parentId)
+  const pointedAt = new Set<string>()
+  for (const g of raw.values()) if (counts(g)) pointedAt.add(g.parentId as string)
+  const parent = new Map<string, string | null>()
+  for (const g of raw.values()) parent.set(g.id, counts(g) && !pointedAt.has(g.id) ? g.parentId : null)
+  return parent
+}
+
+function readSchedule(v: unknown, labelType: LabelType): Schedule {
+  const s = v as Schedule | null
+  if (s && typeof s === 'object' && typeof s.kind === 'string') return s
+  return labelType === 'static' ? { kind: 'once' } : { kind: 'daily', at: '00:00' }
+}
+
+function readLabel(id: string, m: Y.Map<unknown>, groupIds: Set<string>, repairs: Repair[]): ProjectedLabel {
+  const rawGroupId = str(m.get('groupId'), DEFAULT_GROUP_ID)
+  const groupId = groupIds.has(rawGroupId) ? rawGroupId : DEFAULT_GROUP_ID
+  if (groupId !== rawGroupId || typeof m.get('groupId') !== 'string') repairs.push({ kind: 'rehome-label', labelId: id, rawGroupId })
+  const name = str(m.get('name'))
+  const labelType: LabelType = m.get('labelType') === 'dynamic' ? 'dynamic' : 'static'
+  const dataType = DATA_TYPES.includes(m.get('dataType') as DataType) ? (m.get('dataType') as DataType) : 'string'
+  const rule = m.get('rule')
+  const enabled = m.get('enabled')
+  return {
+    id,
+    name,
+    displayName: str(m.get('displayName'), name),
+    groupId,
+    rawGroupId,
+    order: str(m.get('order')),
+    dataType,
+    labelType,
+    schedule: readSchedule(m.get('schedule'), labelType),
+    enabled: typeof enabled === 'boolean' ? enabled : true,
+    description: str(m.get('description')),
+    rule: rule && typeof rule === 'object' && typeof (rule as Rule).method === 'string' ? (rule as Rule) : { method: 'import' },
+    createdAt: str(m.get('createdAt')),
+    updatedAt: str(m.get('updatedAt')),
+    nameConflict: false,
+  }
+}
+
+/** Oldest createdAt, then smallest id, keeps a contested name; the others are flagged. */
+function flagDuplicates(labels: ProjectedLabel[]): Array<{ name: string; labelIds: string[] }> {
+  const byName = new Map<string, ProjectedLabel[]>()
+  for (const l of labels) {
+    const list = byName.get(l.name)
+    if (list) list.push(l)
+    else byName.set(l.name, [l])
+  }
+  const out: Array<{ name: string; labelIds: string[] }> = []
+  for (const [name, list] of byName) {
+    if (list.length < 2) continue
+    list.sort((a, b) => (a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : a.id < b.id ? -1 : 1))
+    list.slice(1).forEach((l) => (l.nameConflict = true))
+    out.push({ name, labelIds: list.map((l) => l.id) })
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** The pure, deterministic view of a workspace document that every reader uses (see README). */
+export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
+  const repairs: Repair[] = []
+  const raw = readGroups(doc, repairs)
+  const def = raw.get(DEFAULT_GROUP_ID)
+  if (!def) {
+    repairs.push({ kind: 'create-default-group' })
+    raw.set(DEFAULT_GROUP_ID, { id: DEFAULT_GROUP_ID, name: DEFAULT_GROUP_NAME, parentId: null, order: '', createdAt: '' })
+  } else if (def.name !== DEFAULT_GROUP_NAME || def.parentId !== null) {
+    repairs.push({ kind: 'reset-default-group' })
+    def.name = DEFAULT_GROUP_NAME
+  }
+  const parents = resolveParents(raw)
+  const byId: Record<string, ProjectedGroup> = {}
+  for (const g of raw.values()) {
+    const parentId = parents.get(g.id) ?? null
+    if (g.id !== DEFAULT_GROUP_ID && g.parentId !== null && parentId === null) repairs.push({ kind: 'detach-group', groupId: g.id, rawParentId: g.parentId })
+    byId[g.id] = { id: g.id, name: g.name, parentId, rawParentId: g.parentId, order: g.order, createdAt: g.createdAt, isDefault: g.id === DEFAULT_GROUP_ID, depth: parentId === null ? 1 : 2, childIds: [] }
+  }
+  const all = Object.values(byId).sort(compareOrder)
+  for (const g of all) if (g.parentId !== null) byId[g.parentId]?.childIds.push(g.id)
+  const node = (g: ProjectedGroup): GroupNode => ({
+    id: g.id, name: g.name, parentId: g.parentId, isDefault: g.isDefault,
+    children: g.childIds.map((c) => node(byId[c] as ProjectedGroup)),
+  })
+  const roots = all.filter((g) => g.parentId === null)
+  const position = new Map<string, number>()
+  for (const r of roots) {
+    position.set(r.id, position.size)
+    for (const c of r.childIds) position.set(c, position.size)
+  }
+
+  const labels: ProjectedLabel[] = []
+  const groupIds = new Set(raw.keys())
+  labelsOf(doc).forEach((v, id) => {
+    if (!(v instanceof Y.Map)) return void repairs.push({ kind: 'drop-entry', map: 'labels', key: id })
+    labels.push(readLabel(id, v, groupIds, repairs))
+  })
+  labels.sort((a, b) => (position.get(a.groupId) ?? 0) - (position.get(b.groupId) ?? 0) || compareOrder(a, b))
+  const duplicates = flagDuplicates(labels)
+  return { groups: roots.map(node), groupsById: byId, labels, duplicates, repairs }
+}
+
+/** Finds a projected label by id, else by name (the label that holds the name). */
+export function findLabel(p: WorkspaceProjection, idOrName: string): ProjectedLabel | undefined {
+  return p.labels.find((l) => l.id === idOrName) ?? p.labels.find((l) => l.name === idOrName && !l.nameConflict)
+}
+
+/** A group's display siblings (same shown parent), in order, optionally without one id. */
+export function siblingsOf(p: WorkspaceProjection, parentId: string | null, exceptId?: string): ProjectedGroup[] {
+  const ids = parentId === null ? p.groups.map((g) => g.id) : (p.groupsById[parentId]?.childIds ?? [])
+  return ids.filter((id) => id !== exceptId).map((id) => p.groupsById[id] as ProjectedGroup)
+}
+
+/** Labels shown in a group, in order, optionally without one id. */
+export function labelsIn(p: WorkspaceProjection, groupId: string, exceptId?: string): ProjectedLabel[] {
+  return p.labels.filter((l) => l.groupId === groupId && l.id !== exceptId)
+}
