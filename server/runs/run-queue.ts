@@ -1,0 +1,186 @@
+import type { Definition, EngineApi, Run, RunTrigger } from '../../engine/api.ts'
+import { LabelsError, notFound } from '../../shared/errors.ts'
+
+export interface RunQueueOptions {
+  engine: Pick<EngineApi, 'createRun' | 'executeRun' | 'getRun'>
+  /** Workspace time zone, passed to every run (history dates, window dates). */
+  tz: string
+  /** The label's current definition, or null when the label doesn't exist (any more). */
+  getDefinition(labelId: string): Definition | null
+  /** Called on every status change: queued, running, then succeeded or failed. */
+  onRunChange(run: Run): void
+  timeoutMs?: number
+  /** Runs executing at once across all labels; 1 suits PGlite's single connection. */
+  concurrency?: number
+  /** Clock for the default `asOf`. */
+  now?: () => Date
+}
+
+/** One run of a label as the queue tracks it, from creation to its end. */
+interface Entry { labelId: string; created: Promise<Run> }
+
+/** A label's place in the queue: the run in flight, and at most one more to follow it. */
+interface LabelState { current: Entry; next: Entry | null }
+
+/**
+ * The server's run queue (SPEC §6): one run per label at a time; triggers while a label's
+ * run is queued or running coalesce into one more run, created at the first such trigger
+ * (so its definition and asOf are that trigger's) and returned to every later one.
+ * Runs of different labels share a global concurrency limit, first come first served.
+ */
+export class RunQueue {
+  private readonly opts: RunQueueOptions
+  private readonly concurrency: number
+  private readonly labels = new Map<string, LabelState>()
+  private readonly ready: Array<{ labelId: string; run: Run }> = []
+  private readonly executing = new Set<Promise<void>>()
+  private idleWaiters: Array<() => void> = []
+  private closed = false
+
+  constructor(opts: RunQueueOptions) {
+    this.opts = opts
+    this.concurrency = Math.max(1, opts.concurrency ?? 1)
+  }
+
+  /** Queues a run of the label (or joins the one waiting behind its current run). */
+  trigger(labelId: string, trigger: RunTrigger, asOf?: string): Promise<Run> {
+    if (this.closed) return Promise.reject(new LabelsError('unavailable', 'the server is shutting down; no new runs'))
+    const state = this.labels.get(labelId)
+    if (!state) {
+      const current = this.create(labelId, trigger, asOf)
+      this.labels.set(labelId, { current, next: null })
+      this.activate(current)
+      return current.created
+    }
+    if (!state.next) {
+      const next = this.create(labelId, trigger, asOf)
+      state.next = next
+      // A failed creation (label gone, database error) must not absorb later triggers.
+      next.created.catch(() => { if (state.next === next) state.next = null })
+    }
+    return state.next.created
+  }
+
+  /** Resolves when no run is queued or running. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Labels with a run queued or running (for diagnostics and tests). */
+  busyLabels(): string[] {
+    return [...this.labels.keys()]
+  }
+
+  /**
+   * Refuses new triggers and starts no more runs. Waits for the runs already executing;
+   * with `abort`, returns at once and lets them end as they will (closing the engine makes
+   * them fail). Runs still queued stay `queued` in the database: the next start's
+   * engine.failInterruptedRuns() marks them failed ("interrupted").
+   */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
+    this.closed = true
+    this.ready.length = 0
+    if (!opts.abort) await Promise.all([...this.executing])
+    this.labels.clear()
+    this.settleIdle()
+  }
+
+  private create(labelId: string, trigger: RunTrigger, asOf: string | undefined): Entry {
+    const created = (async () => {
+      const definition = this.opts.getDefinition(labelId)
+      if (!definition) throw notFound(`label ${labelId} not found`, '/labelId')
+      const run = await this.opts.engine.createRun({
+        labelId,
+        trigger,
+        asOf: asOf ?? (this.opts.now?.() ?? new Date()).toISOString(),
+        definition,
+      })
+      this.report(run)
+      return run
+    })()
+    // The caller gets the rejection; keep it from also surfacing as unhandled here.
+    created.catch(() => {})
+    return { labelId, created }
+  }
+
+  /** Makes an entry the label's current run: once created it waits for a free executor. */
+  private activate(entry: Entry): void {
+    entry.created.then(
+      (run) => {
+        if (this.closed) return
+        this.ready.push({ labelId: entry.labelId, run })
+        this.pump()
+      },
+      () => this.finish(entry.labelId),
+    )
+  }
+
+  private pump(): void {
+    while (!this.closed && this.executing.size < this.concurrency && this.ready.length > 0) {
+      const item = this.ready.shift()!
+      const job = this.execute(item.run).finally(() => {
+        this.executing.delete(job)
+        this.finish(item.labelId)
+        this.pump()
+      })
+      this.executing.add(job)
+    }
+  }
+
+  private async execute(queued: Run): Promise<void> {
+    // executeRun moves the run to running and on to its end in one call; report running as
+    // it starts rather than polling the engine mid-run (on PGlite a read would wait for it).
+    this.report({ ...queued, status: 'running', startedAt: new Date().toISOString() })
+    let end: Run | null
+    try {
+      end = await this.opts.engine.executeRun(queued.id, {
+        tz: this.opts.tz,
+        ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}),
+      })
+    } catch (e) {
+      end = await this.opts.engine.getRun(queued.id).catch(() => null)
+      if (!end || end.status === 'queued' || end.status === 'running') {
+        end = { ...queued, status: 'failed', finishedAt: new Date().toISOString(), error: errorText(e) }
+      }
+    }
+    this.report(end)
+  }
+
+  /** The label's current run ended (or was never created): promote the next, if any. */
+  private finish(labelId: string): void {
+    const state = this.labels.get(labelId)
+    if (!state) return this.settleIdle()
+    if (state.next && !this.closed) {
+      state.current = state.next
+      state.next = null
+      this.activate(state.current)
+    } else {
+      this.labels.delete(labelId)
+    }
+    this.settleIdle()
+  }
+
+  private report(run: Run): void {
+    try {
+      this.opts.onRunChange(run)
+    } catch {
+      // A listener's bug must not wedge the queue.
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.labels.size === 0 && this.executing.size === 0
+  }
+
+  private settleIdle(): void {
+    if (!this.isIdle()) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
