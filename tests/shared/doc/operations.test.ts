@@ -109,7 +109,7 @@ describe('label operations', () => {
 
   it('updates only changed fields, by id or name, and renames only to a free name', () => {
     const doc = newWorkspaceDoc()
-    const a = createLabel(doc, labelInput('a'), local())
+    const a = createLabel(doc, labelInput('a'), local(), { now: new Date('2024-01-01T00:00:00Z') })
     createLabel(doc, labelInput('b'), local())
     expectError(() => updateLabel(doc, a.id, { name: 'b' }, local()), 'conflict', '/name')
     const written: string[] = []
