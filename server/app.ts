@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import multipart from '@fastify/multipart'
+import fastifyStatic from '@fastify/static'
+import swagger from '@fastify/swagger'
+import websocket from '@fastify/websocket'
+import type { EngineApi } from '../engine/api.ts'
+import { TokenRegistry, type TokenEntry } from './auth/tokens.ts'
+import { installErrorHandlers } from './http/error-handler.ts'
+import { makeSerializerCompiler, validatorCompiler } from './http/schema-compilers.ts'
+import { placeholderPage } from './http/placeholder-page.ts'
+import auditPlugin from './plugins/audit.ts'
+import authPlugin from './plugins/auth.ts'
+import calcPlugin, { type CalcPluginOptions } from './plugins/calc.ts'
+import enginePlugin from './plugins/engine.ts'
+import livePlugin from './plugins/live.ts'
+import workspacePlugin from './plugins/workspace.ts'
+import dataRoutes from './routes/data.ts'
+import distributionRoutes from './routes/distribution.ts'
+import groupRoutes from './routes/groups.ts'
+import importRoutes from './routes/import.ts'
+import labelRoutes from './routes/labels.ts'
+import previewRoutes from './routes/preview.ts'
+import runRoutes from './routes/runs.ts'
+import systemRoutes from './routes/system.ts'
+import userRoutes from './routes/users.ts'
+import type { Limits } from './types.ts'
+import type { Workspace } from './workspace/workspace.ts'
+
+export interface AppOptions {
+  engine: EngineApi
+  /** Which database the engine runs on (for /api/health). */
+  db: 'pglite' | 'postgres'
+  /** Audit log, admin token and (for PGlite) the database live here. */
+  dataDir: string
+  tokens: TokenEntry[]
+  /** Workspace time zone (IANA), default UTC. */
+  tz?: string
+  /** The shared workspace document; default an in-memory one. */
+  workspace?: Workspace
+  limits?: Partial<Limits>
+  calc?: CalcPluginOptions
+  /** Built web app to serve at /; a placeholder page when missing. */
+  clientDir?: string
+  logger?: FastifyServerOptions['logger']
+  /** Check every JSON reply against its declared response schema (tests). */
+  strictResponses?: boolean
+}
+
+export const defaultLimits: Limits = {
+  ingestBytes: 1024 * 1024 * 1024,
+  ingestRows: 50_000_000,
+  importBytes: 64 * 1024 * 1024,
+  importRows: 2_000_000,
+  previewTimeoutMs: 10_000,
+  calcTimeoutMs: 30 * 60_000,
+}
+
+/** Builds the whole server without listening, so tests can `app.inject` and main can `listen`. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const limits = { ...defaultLimits, ...opts.limits }
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // JSON bodies are small (definitions); data uploads stream past this limit.
+    bodyLimit: 4 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(makeSerializerCompiler(opts.strictResponses ?? false))
+  installErrorHandlers(app)
+  app.decorate('tz', opts.tz ?? 'UTC')
+  app.decorate('limits', limits)
+  app.decorate('scheduleChanged', null)
+  // Data bodies reach the routes as streams: they enforce their own (larger) limits.
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/csv', 'text/plain'], (_req, payload, done) => done(null, payload))
+
+  await app.register(swagger, {
+    openapi: { info: { title: 'Labels API', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
+  })
+  await app.register(multipart, { limits: { fileSize: limits.importBytes, files: 1, fields: 10 } })
+  await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024 } })
+
+  await app.register(enginePlugin, { engine: opts.engine })
+  await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl') })
+  await app.register(authPlugin, { tokens: new TokenRegistry(opts.tokens) })
+  await app.register(workspacePlugin, opts.workspace ? { workspace: opts.workspace } : {})
+  await app.register(livePlugin)
+  await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
+
+  await app.register(systemRoutes, { db: opts.db })
+  await app.register(dataRoutes)
+  await app.register(groupRoutes)
+  await app.register(labelRoutes)
+  await app.register(runRoutes)
+  await app.register(distributionRoutes)
+  await app.register(userRoutes)
+  await app.register(importRoutes)
+  await app.register(previewRoutes)
+
+  const clientDir = opts.clientDir
+  if (clientDir && existsSync(join(clientDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: clientDir, wildcard: false })
+    // Client-side routes fall back to the app shell.
+    app.get('/*', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'))
+  } else {
+    app.get('/', { schema: { hide: true } }, (_req, reply) => reply.type('text/html; charset=utf-8').send(placeholderPage()))
+  }
+  return app
+}

@@ -1,0 +1,75 @@
+import { Worker } from 'node:worker_threads'
+import * as Comlink from 'comlink'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import type { EngineApi } from '../engine/api.ts'
+import { reviveError } from '../shared/errors.ts'
+import type { EngineWorkerData } from './engine-worker.ts'
+
+export type HostedEngine = EngineApi & {
+  /** Which database the worker opened. */
+  readonly kind: 'pglite' | 'postgres'
+  /** Closes the engine, then stops the thread. */
+  terminate(): Promise<void>
+}
+
+export interface EngineWorkerOptions {
+  /** PGlite data directory; undefined = in-memory (tests). Ignored when databaseUrl is set. */
+  dataDir?: string
+  databaseUrl?: string
+  /** PostgreSQL search_path (tests use a throwaway schema). */
+  schema?: string
+}
+
+/**
+ * Starts EngineService in a worker_thread and returns the same EngineApi, so a long query
+ * (PGlite blocks its thread while it runs) never stalls the HTTP event loop. Errors thrown in
+ * the worker arrive as plain objects and are revived as LabelsError here.
+ */
+export async function startEngineWorker(opts: EngineWorkerOptions): Promise<HostedEngine> {
+  const workerData: { entry: string } & EngineWorkerData = {
+    entry: new URL('./engine-worker.ts', import.meta.url).href,
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    schema: opts.schema,
+  }
+  const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })
+  const failed = new Promise<never>((_, reject) => {
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`engine worker exited with code ${code}`)))
+  })
+  const remote = Comlink.wrap<Record<string, (...args: unknown[]) => Promise<unknown>>>(nodeEndpoint(worker))
+  const ready = remote.ready as unknown as () => Promise<'pglite' | 'postgres'>
+  const kind = await Promise.race([ready(), failed]).catch((e: unknown) => {
+    void worker.terminate()
+    throw reviveError(e)
+  })
+  failed.catch(() => {}) // later exits are handled by terminate(); don't crash on the rejection
+
+  let closed = false
+  const terminate = async () => {
+    if (closed) return
+    closed = true
+    try {
+      await remote.close!()
+    } finally {
+      remote[Comlink.releaseProxy as unknown as string]?.()
+      await worker.terminate()
+    }
+  }
+  const call = (name: string) => async (...args: unknown[]) => {
+    try {
+      return await remote[name]!(...args)
+    } catch (e) {
+      throw reviveError(e)
+    }
+  }
+  // A Proxy so every EngineApi method (and additive extensions) forwards without a list here.
+  return new Proxy({} as HostedEngine, {
+    get(_, prop) {
+      if (prop === 'kind') return kind
+      if (prop === 'terminate' || prop === 'close') return terminate
+      if (typeof prop !== 'string' || prop === 'then') return undefined
+      return call(prop)
+    },
+  })
+}

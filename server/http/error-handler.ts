@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { LabelsError, reviveError, type ErrorCode } from '../../shared/errors.ts'
+
+/** The one error body of SPEC §8. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; path?: string; details?: unknown }
+}
+
+const byStatus: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'bad_request',
+  422: 'invalid',
+  503: 'unavailable',
+  504: 'timeout',
+}
+
+/** Maps any thrown value to a LabelsError: ours as is, Fastify's by status, the rest as 500. */
+export function toLabelsError(e: unknown): LabelsError {
+  const r = reviveError(e)
+  if (r instanceof LabelsError) return r
+  const fe = r as Partial<FastifyError> & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string }
+  if (fe.validation) {
+    const v = fe.validation[0]
+    const path = `/${fe.validationContext ?? 'body'}${v?.instancePath ?? ''}`
+    return new LabelsError('bad_request', `${path}: ${v?.message ?? 'invalid'}`, path)
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) return new LabelsError('too_large', 'request body is too large')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new LabelsError('bad_request', fe.message ?? 'unsupported content type', '/headers/content-type')
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && r instanceof SyntaxError))
+    return new LabelsError('bad_request', 'body is not valid JSON', '/body')
+  const code = byStatus[status]
+  if (code) return new LabelsError(code, fe.message ?? code)
+  return new LabelsError('internal', 'internal error')
+}
+
+/** Installs the error and not-found handlers that answer `{error:{code,message,path?}}`. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((e, req, reply) => {
+    const err = toLabelsError(e)
+    if (err.status >= 500) req.log.error({ err: e }, 'request failed')
+    const body: ErrorBody = { error: err.toJSON() }
+    return reply.status(err.status).type('application/json').serializer(JSON.stringify).send(body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }
+    return reply.status(404).send(body)
+  })
+}

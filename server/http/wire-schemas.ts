@@ -1,0 +1,100 @@
+import { Type } from 'typebox'
+
+/**
+ * Response shapes of SPEC §8, declared once so they serve as OpenAPI docs and (in strict
+ * mode, i.e. tests) as a check on every reply. Objects stay open: additions are allowed.
+ */
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    path: Type.Optional(Type.String()),
+    details: Type.Optional(Type.Unknown()),
+  }),
+})
+
+const IsoTime = Type.String()
+const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+export const RunOut = Type.Object({
+  id: Type.String(),
+  labelId: Type.String(),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  trigger: Type.String(),
+  asOf: IsoTime,
+  startedAt: Nullable(IsoTime),
+  finishedAt: Nullable(IsoTime),
+  totalUsers: Nullable(Type.Number()),
+  coveredUsers: Nullable(Type.Number()),
+  error: Type.Optional(Type.String()),
+})
+
+export const DistributionOut = Type.Object({
+  labelId: Nullable(Type.String()),
+  runId: Nullable(Type.String()),
+  asOf: Nullable(IsoTime),
+  totalUsers: Type.Number(),
+  coveredUsers: Type.Number(),
+  items: Type.Array(
+    Type.Object({
+      value: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+      from: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+      to: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+      users: Type.Number(),
+      proportion: Type.Number(),
+    }),
+  ),
+})
+
+export const HistoryOut = Type.Object({
+  labelId: Type.String(),
+  items: Type.Array(Type.Object({ date: Type.String(), value: Type.Unknown(), users: Type.Number(), proportion: Type.Number() })),
+})
+
+export const GroupOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  parentId: Nullable(Type.String()),
+  isDefault: Type.Boolean(),
+  children: Type.Array(Type.Unknown()),
+})
+
+export const LabelOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  displayName: Type.String(),
+  groupId: Type.String(),
+  dataType: Type.String(),
+  labelType: Type.String(),
+  schedule: Type.Unknown(),
+  enabled: Type.Boolean(),
+  description: Type.String(),
+  rule: Type.Unknown(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  nameConflict: Type.Optional(Type.Boolean()),
+  lastRun: Nullable(RunOut),
+  nextRunAt: Nullable(IsoTime),
+})
+
+export const IngestReportOut = Type.Object({
+  stored: Type.Number(),
+  inserted: Type.Number(),
+  updated: Type.Number(),
+  duplicates: Type.Number(),
+  errors: Type.Array(Type.Object({ row: Type.Number(), reason: Type.String() })),
+  committed: Type.Boolean(),
+})
+
+export const ImportReportOut = Type.Object({
+  runId: Type.String(),
+  imported: Type.Number(),
+  errors: Type.Array(Type.Object({ row: Type.Number(), reason: Type.String() })),
+  committed: Type.Boolean(),
+})
+
+/** The error statuses a route may answer, for its `response` map. */
+export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries([401, ...statuses].map((s) => [s, ErrorBody]))
+}

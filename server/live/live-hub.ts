@@ -1,0 +1,93 @@
+import type { Distribution, HistoryResult, Run } from '../../engine/api.ts'
+
+/** Minimal socket surface the hub needs (a `ws` WebSocket fits). */
+export interface LiveSocket {
+  readonly readyState: number
+  send(data: string): void
+}
+
+/** Server → client messages of the live channel (SPEC §9). */
+export type LiveMessage =
+  | { type: 'run'; run: Run }
+  | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
+  | ({ type: 'history' } & HistoryResult)
+  | { type: 'subscribed'; topics: string[] }
+  | { type: 'error'; message: string }
+
+const OPEN = 1
+const MAX_TOPICS = 1000
+
+/** Parses a client message; returns the topics to subscribe to, or an error text. */
+export function parseClientMessage(text: string): { topics: string[] } | { error: string } {
+  let msg: unknown
+  try {
+    msg = JSON.parse(text)
+  } catch {
+    return { error: 'message is not valid JSON' }
+  }
+  const sub = (msg as { subscribe?: unknown } | null)?.subscribe
+  if (!Array.isArray(sub) || !sub.every((t): t is string => typeof t === 'string' && t.length <= 200))
+    return { error: 'expected {"subscribe":["label:ID", "label:*", "runs:*", …]}' }
+  const bad = sub.find((t) => !/^(label:.+|runs:\*)$/.test(t))
+  if (bad !== undefined) return { error: `unknown topic "${bad}"; use label:ID, label:* or runs:*` }
+  if (sub.length > MAX_TOPICS) return { error: `at most ${MAX_TOPICS} topics` }
+  return { topics: sub }
+}
+
+/**
+ * Routes run and result messages to the sockets subscribed to them. Topics: `label:ID`
+ * (that label's runs and results), `label:*` (every label), `runs:*` (every run only).
+ */
+export class LiveHub {
+  private readonly topics = new Map<LiveSocket, Set<string>>()
+
+  add(socket: LiveSocket): void {
+    this.topics.set(socket, new Set())
+  }
+
+  remove(socket: LiveSocket): void {
+    this.topics.delete(socket)
+  }
+
+  /** Adds topics to a socket's subscription (subscriptions accumulate). */
+  subscribe(socket: LiveSocket, topics: readonly string[]): void {
+    const set = this.topics.get(socket)
+    if (!set) return
+    for (const t of topics) if (set.size < MAX_TOPICS) set.add(t)
+  }
+
+  get size(): number {
+    return this.topics.size
+  }
+
+  /** True when someone would receive this label's results (so callers skip the reads otherwise). */
+  wantsResults(labelId: string): boolean {
+    for (const set of this.topics.values()) if (set.has(`label:${labelId}`) || set.has('label:*')) return true
+    return false
+  }
+
+  publishRun(run: Run): void {
+    this.send({ type: 'run', run }, (s) => s.has(`label:${run.labelId}`) || s.has('label:*') || s.has('runs:*'))
+  }
+
+  publishDistribution(d: Distribution & { labelId: string }): void {
+    this.send({ ...d, type: 'distribution' }, (s) => s.has(`label:${d.labelId}`) || s.has('label:*'))
+  }
+
+  publishHistory(h: HistoryResult): void {
+    this.send({ type: 'history', ...h }, (s) => s.has(`label:${h.labelId}`) || s.has('label:*'))
+  }
+
+  private send(msg: LiveMessage, wants: (topics: Set<string>) => boolean): void {
+    let text: string | null = null
+    for (const [socket, set] of this.topics) {
+      if (socket.readyState !== OPEN || !wants(set)) continue
+      text ??= JSON.stringify(msg)
+      try {
+        socket.send(text)
+      } catch {
+        this.topics.delete(socket)
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { AuditLog } from '../audit/audit-log.ts'
+import '../types.ts'
+
+function target(req: FastifyRequest): string | undefined {
+  const p = req.params as Record<string, string> | undefined
+  return p?.label ?? p?.id ?? p?.runId ?? p?.userId
+}
+
+/** Decorates `app.audit` and records every request whose route declares `config.audit`. */
+export default fp(
+  async function auditPlugin(app: FastifyInstance, opts: { file: string }) {
+    const log = new AuditLog(opts.file)
+    app.decorate('audit', log)
+    app.decorateRequest('auditDetails', null)
+    app.addHook('onResponse', async (req, reply) => {
+      const spec = req.routeOptions.config.audit
+      const action = typeof spec === 'function' ? spec(req) : spec
+      if (!action) return
+      const t = target(req)
+      await log
+        .append({
+          actor: req.operator?.name ?? null,
+          role: req.operator?.role ?? null,
+          action,
+          ...(t !== undefined ? { target: t } : {}),
+          status: reply.statusCode,
+          ...(req.auditDetails ? { details: req.auditDetails } : {}),
+        })
+        .catch((e: unknown) => req.log.error({ err: e }, 'audit append failed'))
+    })
+    app.addHook('onClose', async () => log.close())
+  },
+  { name: 'audit' },
+)

@@ -1,0 +1,68 @@
+import type { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { LabelsError } from '../../shared/errors.ts'
+import { abandonBody, checkContentLength, textChunks } from '../http/body.ts'
+import { errors, IngestReportOut } from '../http/wire-schemas.ts'
+import '../types.ts'
+
+/** NDJSON or CSV, from the Content-Type. */
+export function bodyFormat(req: FastifyRequest): 'ndjson' | 'csv' {
+  const ct = (req.headers['content-type'] ?? '').toLowerCase()
+  if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('json-seq')) return 'ndjson'
+  if (ct.startsWith('text/csv')) return 'csv'
+  throw new LabelsError('bad_request', 'send application/x-ndjson or text/csv', '/headers/content-type')
+}
+
+const SchemaOut = Type.Object({
+  userAttributes: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  events: Type.Array(Type.Object({ name: Type.String(), properties: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })) })),
+})
+
+/** GET /api/data/schema and the streamed ingestion endpoints (admin). */
+export default async function dataRoutes(app: FastifyInstance) {
+  app.get(
+    '/api/data/schema',
+    { config: { role: 'viewer' }, schema: { summary: 'The data schema (user attributes, events, properties)', response: { 200: SchemaOut, ...errors(403) } } },
+    async () => app.engine.schema(),
+  )
+
+  for (const kind of ['users', 'events'] as const) {
+    app.post(
+      `/api/data/${kind}`,
+      {
+        config: { role: 'admin', audit: `data.ingest.${kind}` },
+        schema: {
+          summary: kind === 'users' ? 'Upsert users by user_id (NDJSON or CSV body)' : 'Append events, deduplicated by event_id (NDJSON or CSV body)',
+          consumes: ['application/x-ndjson', 'text/csv'],
+          querystring: Type.Object({ skipInvalid: Type.Optional(Type.Boolean()) }),
+          response: { 200: IngestReportOut, ...errors(400, 403, 413) },
+        },
+      },
+      async (req, reply) => {
+        const { skipInvalid } = req.query as { skipInvalid?: boolean }
+        const format = bodyFormat(req)
+        checkContentLength(req, app.limits.ingestBytes)
+        const body = req.body as Readable
+        const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows })
+        let report
+        try {
+          for await (const chunk of textChunks(body, app.limits.ingestBytes)) await app.engine.pushIngest(sid, chunk)
+          report = await app.engine.finishIngest(sid)
+        } catch (e) {
+          await app.engine.abortIngest(sid).catch(() => {})
+          abandonBody(req, reply, body)
+          throw e
+        }
+        req.auditDetails = { format, stored: report.stored, errors: report.errors.length, committed: report.committed }
+        if (!report.committed && report.errors.length > 0) {
+          const rows = report.errors.slice(0, 5).map((e) => e.row).join(', ')
+          throw new LabelsError('bad_request', `${report.errors.length} invalid row(s) (rows ${rows}${report.errors.length > 5 ? ', …' : ''}); nothing was stored`, '/body', {
+            errors: report.errors.slice(0, 1000),
+          })
+        }
+        return report
+      },
+    )
+  }
+}

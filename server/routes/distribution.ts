@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import type { Distribution, DistributionQuery } from '../../engine/api.ts'
+import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
+import { DistributionOut, errors, HistoryOut } from '../http/wire-schemas.ts'
+import { resolveLabel } from './label-helpers.ts'
+import { listParam, parseBoundaries, parseDay } from './query-lists.ts'
+import '../types.ts'
+
+const LabelParams = Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) })
+const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')]))
+const Repeatable = Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 200 })]))
+
+export const DistributionQueryIn = Type.Object({
+  top: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  sort: Type.Optional(Type.Union([Type.Literal('users'), Type.Literal('value')])),
+  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')])),
+  bins: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  boundaries: Repeatable,
+  granularity: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')])),
+  format: Format,
+})
+
+type RawDistQuery = Omit<DistributionQuery, 'boundaries'> & { boundaries?: string | string[]; format?: 'json' | 'csv' }
+
+/** Query string → engine DistributionQuery (undefined fields left out). */
+export function toDistributionQuery(q: RawDistQuery): DistributionQuery {
+  const out: DistributionQuery = {}
+  if (q.top !== undefined) out.top = q.top
+  if (q.sort) out.sort = q.sort
+  if (q.order) out.order = q.order
+  if (q.bins !== undefined) out.bins = q.bins
+  const b = parseBoundaries(q.boundaries)
+  if (b) out.boundaries = b
+  if (q.granularity) out.granularity = q.granularity
+  return out
+}
+
+const empty = (labelId: string): Distribution => ({ labelId, runId: null, asOf: null as unknown as string, totalUsers: 0, coveredUsers: 0, items: [] })
+
+const exportAudit = (what: string) => (req: { query: unknown }) => ((req.query as { format?: string }).format === 'csv' ? `export.${what}` : null)
+
+/** Distribution and history of a label, as JSON or CSV export. */
+export default async function distributionRoutes(app: FastifyInstance) {
+  app.get(
+    '/api/labels/:label/distribution',
+    {
+      config: { role: 'viewer', audit: exportAudit('distribution') },
+      schema: {
+        summary: 'Value distribution from the latest successful run (format=csv exports)',
+        params: LabelParams,
+        querystring: DistributionQueryIn,
+        response: { 200: DistributionOut, ...errors(400, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const q = req.query as RawDistQuery
+      const d = (await app.engine.distribution(label.id, label.dataType, toDistributionQuery(q))) ?? empty(label.id)
+      if (q.format !== 'csv') return d
+      let csv = UTF8_BOM + csvLine(['value', 'from', 'to', 'users', 'proportion'])
+      for (const i of d.items) csv += csvLine([i.value, i.from, i.to, i.users, i.proportion])
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-distribution.csv`)).serializer((x) => x as string).send(csv)
+    },
+  )
+
+  app.get(
+    '/api/labels/:label/history',
+    {
+      config: { role: 'viewer', audit: exportAudit('history') },
+      schema: {
+        summary: 'Daily distribution snapshots (format=csv exports)',
+        params: LabelParams,
+        querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 10 })), to: Type.Optional(Type.String({ maxLength: 10 })), value: Repeatable, format: Format }),
+        response: { 200: HistoryOut, ...errors(400, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const q = req.query as { from?: string; to?: string; value?: string | string[]; format?: 'json' | 'csv' }
+      const values = listParam(q.value, false)
+      const from = parseDay(q.from, '/query/from')
+      const to = parseDay(q.to, '/query/to')
+      const h = await app.engine.history(label.id, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) })
+      if (q.format !== 'csv') return h
+      let csv = UTF8_BOM + csvLine(['date', 'value', 'users', 'proportion'])
+      for (const i of h.items) csv += csvLine([i.date, i.value, i.users, i.proportion])
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-history.csv`)).serializer((x) => x as string).send(csv)
+    },
+  )
+}

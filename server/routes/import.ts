@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { LabelsError } from '../../shared/errors.ts'
+import { abandonBody, checkContentLength, readText } from '../http/body.ts'
+import { errors, ImportReportOut } from '../http/wire-schemas.ts'
+import { resolveLabel } from './label-helpers.ts'
+import '../types.ts'
+
+/** The uploaded CSV: a multipart `file` part, or a raw text/csv body. BOM dropped. */
+async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ text: string; stream: Readable }> {
+  if (req.isMultipart()) {
+    const part = await req.file({ limits: { fileSize: limitBytes, files: 1 } })
+    if (!part) throw new LabelsError('bad_request', 'the multipart body has no file part', '/body/file')
+    return { text: await readText(part.file, limitBytes), stream: part.file }
+  }
+  const ct = (req.headers['content-type'] ?? '').toLowerCase()
+  if (!ct.startsWith('text/csv') && !ct.startsWith('text/plain'))
+    throw new LabelsError('bad_request', 'send text/csv or multipart/form-data with a file', '/headers/content-type')
+  const stream = req.body as Readable
+  return { text: await readText(stream, limitBytes), stream }
+}
+
+function countRows(csv: string): number {
+  let n = 0
+  for (let i = csv.indexOf('\n'); i !== -1; i = csv.indexOf('\n', i + 1)) n++
+  return csv.endsWith('\n') ? n : n + 1
+}
+
+/** POST /api/labels/:label/import — values of an import-method label from CSV `user_id,value`. */
+export default async function importRoutes(app: FastifyInstance) {
+  app.post(
+    '/api/labels/:label/import',
+    {
+      config: { role: 'editor', audit: 'label.import' },
+      schema: {
+        summary: 'Import values (CSV user_id,value; multipart file or text/csv body)',
+        consumes: ['text/csv', 'multipart/form-data'],
+        params: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }),
+        querystring: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])) }),
+        response: { 200: ImportReportOut, ...errors(400, 403, 404, 413, 422) },
+      },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      if (label.rule.method !== 'import')
+        throw new LabelsError('invalid', `label "${label.name}" is calculated by its ${label.rule.method} rule; only import labels take files`, '/params/label')
+      const mode = (req.query as { mode?: 'replace' | 'merge' }).mode ?? 'replace'
+      const limit = app.limits.importBytes
+      checkContentLength(req, limit + 64 * 1024) // multipart framing adds a little
+      let csv: string
+      try {
+        csv = (await uploadedCsv(req, limit)).text
+      } catch (e) {
+        if (!req.isMultipart() && req.body) abandonBody(req, reply, req.body as Readable)
+        else reply.header('connection', 'close')
+        throw e
+      }
+      const rows = countRows(csv.trimEnd()) - 1
+      if (rows > app.limits.importRows) throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
+      const report = await app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule } })
+      req.auditDetails = { runId: report.runId, mode, imported: report.imported, errors: report.errors.length }
+      const run = await app.engine.getRun(report.runId)
+      if (run) app.calc.announce(run)
+      if (!report.committed && report.errors.length > 0) {
+        throw new LabelsError('bad_request', `${report.errors.length} invalid row(s); nothing was imported`, '/body', { errors: report.errors.slice(0, 1000), runId: report.runId })
+      }
+      return report
+    },
+  )
+}

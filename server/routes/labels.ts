@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
+import { errors, LabelOut, RunOut } from '../http/wire-schemas.ts'
+import { parseAsOf, resolveLabel, withRunInfo } from './label-helpers.ts'
+import '../types.ts'
+
+const LabelParams = Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) })
+const CalcBody = Type.Union([Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }), Type.Null()])
+
+/** Label CRUD, calculate and run listing. Writes go through the shared workspace document. */
+export default async function labelRoutes(app: FastifyInstance) {
+  app.get(
+    '/api/labels',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Labels (filter by name/display name substring and group), with their last run',
+        querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), groupId: Type.Optional(Type.String({ maxLength: 64 })) }),
+        response: { 200: Type.Object({ labels: Type.Array(LabelOut) }), ...errors(403) },
+      },
+    },
+    async (req) => {
+      const { q, groupId } = req.query as { q?: string; groupId?: string }
+      const needle = q?.trim().toLowerCase()
+      const labels = app.workspace
+        .listLabels()
+        .filter((l) => !groupId || l.groupId === groupId)
+        .filter((l) => !needle || l.name.toLowerCase().includes(needle) || l.displayName.toLowerCase().includes(needle))
+      return { labels: await withRunInfo(app, labels) }
+    },
+  )
+
+  app.post(
+    '/api/labels',
+    {
+      config: { role: 'editor', audit: 'label.create' },
+      schema: { summary: 'Create a label; it is calculated once right away', body: LabelInput, response: { 201: LabelOut, ...errors(400, 403, 409, 422) } },
+    },
+    async (req, reply) => {
+      const input = req.body as LabelInput
+      await app.engine.validateDefinition({ dataType: input.dataType, rule: input.rule })
+      const label = app.workspace.createLabel(input, req.operator!.name)
+      await app.workspace.flushed()
+      req.auditDetails = { id: label.id, name: label.name }
+      const [view] = await withRunInfo(app, [label])
+      return reply.status(201).send(view)
+    },
+  )
+
+  app.get(
+    '/api/labels/:label',
+    { config: { role: 'viewer' }, schema: { summary: 'One label (id or name) with its last run', params: LabelParams, response: { 200: LabelOut, ...errors(403, 404) } } },
+    async (req) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      return (await withRunInfo(app, [label]))[0]
+    },
+  )
+
+  app.patch(
+    '/api/labels/:label',
+    {
+      config: { role: 'editor', audit: 'label.update' },
+      schema: { summary: 'Edit any label field', params: LabelParams, body: LabelPatch, response: { 200: LabelOut, ...errors(400, 403, 404, 409, 422) } },
+    },
+    async (req) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const patch = req.body as LabelPatch
+      if (patch.rule !== undefined || patch.dataType !== undefined)
+        await app.engine.validateDefinition({ dataType: patch.dataType ?? label.dataType, rule: patch.rule ?? label.rule })
+      const updated = app.workspace.updateLabel(label.id, patch, req.operator!.name)
+      await app.workspace.flushed()
+      req.auditDetails = { fields: Object.keys(patch) }
+      return (await withRunInfo(app, [updated]))[0]
+    },
+  )
+
+  app.delete(
+    '/api/labels/:label',
+    {
+      config: { role: 'editor', audit: 'label.delete' },
+      schema: { summary: 'Delete a label with its results and history', params: LabelParams, response: { 204: Type.Null(), ...errors(403, 404) } },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      app.workspace.deleteLabel(label.id, req.operator!.name)
+      await app.workspace.flushed()
+      await app.engine.deleteLabelData(label.id)
+      req.auditDetails = { id: label.id, name: label.name }
+      return reply.status(204).send()
+    },
+  )
+
+  app.post(
+    '/api/labels/:label/calculate',
+    {
+      config: { role: 'editor', audit: 'label.calculate' },
+      schema: { summary: 'Queue a calculation', params: LabelParams, body: CalcBody, response: { 202: Type.Object({ runId: Type.String() }), ...errors(400, 403, 404) } },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const asOf = parseAsOf((req.body as { asOf?: string } | null)?.asOf, '/body/asOf')
+      const runId = await app.calc.trigger(label, 'manual', asOf)
+      req.auditDetails = { runId }
+      return reply.status(202).send({ runId })
+    },
+  )
+
+  app.get(
+    '/api/labels/:label/runs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: "A label's runs, newest first",
+        params: LabelParams,
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+        response: { 200: Type.Object({ runs: Type.Array(RunOut) }), ...errors(403, 404) },
+      },
+    },
+    async (req) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      return { runs: await app.engine.listRuns(label.id, (req.query as { limit?: number }).limit ?? 50) }
+    },
+  )
+}

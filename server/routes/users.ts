@@ -1,0 +1,121 @@
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { EngineApi } from '../../engine/api.ts'
+import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
+import { errors } from '../http/wire-schemas.ts'
+import { resolveLabel } from './label-helpers.ts'
+import '../types.ts'
+
+const PAGE = 5000
+
+/** Walks a label's audience page by page, so a million users never sit in memory at once. */
+async function* audiencePages(engine: EngineApi, labelId: string, dataType: DataType, value: string | undefined) {
+  let after: number | undefined
+  for (;;) {
+    const page = await engine.audience(labelId, dataType, { ...(value !== undefined ? { value } : {}), ...(after !== undefined ? { after } : {}), limit: PAGE })
+    yield page.users
+    if (page.nextCursor === null || page.users.length === 0) return
+    after = page.nextCursor
+  }
+}
+
+async function* audienceCsv(pages: AsyncGenerator<Array<{ userId: string; value: unknown }>>) {
+  yield UTF8_BOM + csvLine(['user_id', 'value'])
+  for await (const users of pages) {
+    let chunk = ''
+    for (const u of users) chunk += csvLine([u.userId, u.value])
+    if (chunk) yield chunk
+  }
+}
+
+async function* audienceJson(labelId: string, pages: AsyncGenerator<Array<{ userId: string; value: unknown }>>) {
+  yield `{"labelId":${JSON.stringify(labelId)},"users":[`
+  let first = true
+  for await (const users of pages) {
+    if (users.length === 0) continue
+    const body = users.map((u) => JSON.stringify({ userId: u.userId, value: u.value })).join(',')
+    yield (first ? '' : ',') + body
+    first = false
+  }
+  yield ']}'
+}
+
+const AudienceOut = Type.Object({
+  labelId: Type.String(),
+  users: Type.Array(Type.Object({ userId: Type.String(), value: Type.Unknown() })),
+  nextCursor: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+})
+
+/** The audience of a label (streamed JSON or CSV) and the per-user label lookup. */
+export default async function userRoutes(app: FastifyInstance) {
+  app.get(
+    '/api/labels/:label/users',
+    {
+      config: { role: 'viewer', audit: (req) => ((req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null) },
+      schema: {
+        summary: 'Users holding the label (optionally one value); streamed. With limit: one page and nextCursor.',
+        params: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }),
+        querystring: Type.Object({
+          value: Type.Optional(Type.String({ maxLength: 2000 })),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+          after: Type.Optional(Type.Integer({ minimum: 0 })),
+        }),
+        response: { 200: AudienceOut, ...errors(400, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const q = req.query as { value?: string; format?: 'json' | 'csv'; limit?: number; after?: number }
+      if (q.limit !== undefined && q.format !== 'csv') {
+        const page = await app.engine.audience(label.id, label.dataType, {
+          ...(q.value !== undefined ? { value: q.value } : {}),
+          ...(q.after !== undefined ? { after: q.after } : {}),
+          limit: q.limit,
+        })
+        return { labelId: label.id, users: page.users, nextCursor: page.nextCursor }
+      }
+      // Read the first page before answering, so an engine error still gets a proper status.
+      const pages = audiencePages(app.engine, label.id, label.dataType, q.value)
+      const first = await pages.next()
+      async function* all() {
+        if (!first.done) yield first.value
+        yield* pages
+      }
+      if (q.format === 'csv') {
+        reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-users.csv`))
+        return reply.send(Readable.from(audienceCsv(all())))
+      }
+      return reply.type('application/json; charset=utf-8').send(Readable.from(audienceJson(label.id, all())))
+    },
+  )
+
+  app.get(
+    '/api/users/:userId/labels',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: "One customer's label values",
+        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }) }),
+        response: {
+          200: Type.Object({
+            userId: Type.String(),
+            labels: Type.Array(Type.Object({ labelId: Type.String(), name: Type.String(), value: Type.Unknown(), asOf: Type.String() })),
+          }),
+          ...errors(403),
+        },
+      },
+    },
+    async (req) => {
+      const { userId } = req.params as { userId: string }
+      const values = await app.engine.userLabels(userId)
+      const labels = values.flatMap((v) => {
+        const l = app.workspace.findLabel(v.labelId)
+        return l ? [{ labelId: v.labelId, name: l.name, value: v.value, asOf: v.asOf }] : []
+      })
+      return { userId, labels }
+    },
+  )
+}

@@ -1,0 +1,136 @@
+import type * as Y from 'yjs'
+import * as ops from '../../shared/doc/index.ts'
+import { notFound } from '../../shared/errors.ts'
+import type { GroupNode } from '../../shared/schemas/group.ts'
+import type { Label, LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
+import type { LabelChange, Workspace, WorkspaceLabel } from './workspace.ts'
+
+/** The definition fields as the engine sees them (order and conflict marks dropped). */
+function plain(l: ops.ProjectedLabel): Label {
+  const { order: _o, rawGroupId: _r, nameConflict: _n, ...label } = l
+  return label
+}
+
+function findNode(nodes: GroupNode[], id: string): GroupNode | null {
+  for (const n of nodes) {
+    if (n.id === id) return n
+    const c = findNode(n.children, id)
+    if (c) return c
+  }
+  return null
+}
+
+/**
+ * Workspace over one live Yjs document. Every write is one shared/doc operation with a
+ * `rest` origin; `onLabelChange` listeners hear about label changes from every origin
+ * (REST, browsers, repairs) after each transaction.
+ */
+export class DocWorkspace implements Workspace {
+  private readonly listeners = new Set<(c: LabelChange) => void>()
+  private readonly known = new Map<string, Label>()
+  private readonly tracker: ReturnType<typeof ops.makeLabelChangeTracker>
+
+  constructor(
+    readonly doc: Y.Doc,
+    private readonly flush: () => Promise<void> = async () => {},
+  ) {
+    for (const l of ops.projectWorkspace(doc).labels) this.known.set(l.id, plain(l))
+    this.tracker = ops.makeLabelChangeTracker(doc)
+    doc.on('afterTransaction', (tr: Y.Transaction) => this.afterTransaction(tr))
+  }
+
+  groupTree(): GroupNode[] {
+    return ops.projectWorkspace(this.doc).groups
+  }
+
+  listLabels(): WorkspaceLabel[] {
+    return ops.projectWorkspace(this.doc).labels
+  }
+
+  findLabel(idOrName: string): WorkspaceLabel | null {
+    return ops.findLabel(ops.projectWorkspace(this.doc), idOrName) ?? null
+  }
+
+  createGroup(input: { name: string; parentId?: string | null }, actor: string): GroupNode {
+    return this.node(ops.createGroup(this.doc, input, ops.origin('rest', actor)).id)
+  }
+
+  updateGroup(id: string, patch: { name?: string; parentId?: string | null; index?: number }, actor: string): GroupNode {
+    const o = ops.origin('rest', actor)
+    if (!ops.projectWorkspace(this.doc).groupsById[id]) throw notFound(`no group "${id}"`, '/params/id')
+    if (patch.name !== undefined) ops.renameGroup(this.doc, id, patch.name, o)
+    if (patch.parentId !== undefined || patch.index !== undefined)
+      ops.moveGroup(this.doc, id, { ...(patch.parentId !== undefined ? { parentId: patch.parentId } : {}), ...(patch.index !== undefined ? { index: patch.index } : {}) }, o)
+    return this.node(id)
+  }
+
+  deleteGroup(id: string, actor: string): void {
+    ops.deleteGroup(this.doc, id, ops.origin('rest', actor))
+  }
+
+  createLabel(input: LabelInput, actor: string): WorkspaceLabel {
+    return this.label(ops.createLabel(this.doc, input, ops.origin('rest', actor)).id)
+  }
+
+  updateLabel(id: string, patch: LabelPatch, actor: string): WorkspaceLabel {
+    return this.label(ops.updateLabel(this.doc, id, patch, ops.origin('rest', actor)).id)
+  }
+
+  deleteLabel(id: string, actor: string): void {
+    ops.deleteLabel(this.doc, id, ops.origin('rest', actor))
+  }
+
+  flushed(): Promise<void> {
+    return this.flush()
+  }
+
+  onLabelChange(fn: (c: LabelChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private node(id: string): GroupNode {
+    const n = findNode(this.groupTree(), id)
+    if (!n) throw notFound(`no group "${id}"`, '/params/id')
+    return n
+  }
+
+  private label(id: string): WorkspaceLabel {
+    const l = this.findLabel(id)
+    if (!l) throw notFound(`no label "${id}"`, '/params/label')
+    return l
+  }
+
+  private afterTransaction(tr: Y.Transaction): void {
+    const c = this.tracker.take(tr)
+    if (ops.noLabelChanges(c)) return
+    const p = ops.projectWorkspace(this.doc)
+    const byId = new Map(p.labels.map((l) => [l.id, l]))
+    const events: LabelChange[] = []
+    for (const id of c.created) {
+      const l = byId.get(id)
+      if (l) events.push({ kind: 'created', label: l })
+    }
+    for (const id of c.updated) {
+      const l = byId.get(id)
+      const previous = this.known.get(id)
+      if (l && previous) events.push({ kind: 'updated', label: l, previous })
+      else if (l) events.push({ kind: 'created', label: l })
+    }
+    for (const id of c.deleted) {
+      const previous = this.known.get(id)
+      if (previous) events.push({ kind: 'deleted', previous })
+    }
+    for (const e of events) {
+      if (e.kind === 'deleted') this.known.delete(e.previous.id)
+      else this.known.set(e.label.id, plain(e.label))
+    }
+    for (const e of events) for (const fn of this.listeners) {
+      try {
+        fn(e)
+      } catch {
+        // A listener's failure must not break the document's transaction chain.
+      }
+    }
+  }
+}
