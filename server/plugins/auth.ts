@@ -39,6 +39,7 @@ export default fp(
         throw new LabelsError('unauthorized', token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid')
       }
       req.operator = operator
+      if (req.routeOptions.url === undefined) return // no such route: the 404 handler answers
       const need = config.role ?? 'admin'
       if (!roleAllows(operator.role, need)) throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
     })

@@ -1,0 +1,198 @@
+import type { WebSocket } from 'ws'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as authProtocol from 'y-protocols/auth'
+import * as syncProtocol from 'y-protocols/sync'
+import { CollabClose, COLLAB_MAX_MESSAGE_BYTES, type CollabRole, type DocOrigin } from '../../shared/doc/index.ts'
+import { LiveDoc, type UpdateSink } from './live-doc.ts'
+
+/** y-websocket message types (the first varUint of every frame). */
+export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const
+
+export interface CollabUser { name: string; role: CollabRole }
+
+export interface ConnectionLimits {
+  maxMessageBytes: number
+  maxAwarenessBytes: number
+  /** Close a client whose unsent backlog exceeds this many bytes. */
+  maxBufferedBytes: number
+}
+
+export const defaultLimits: ConnectionLimits = {
+  maxMessageBytes: COLLAB_MAX_MESSAGE_BYTES,
+  maxAwarenessBytes: 64 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+}
+
+class Malformed extends Error {}
+
+let nextConnectionId = 1
+
+const frame = (write: (e: encoding.Encoder) => void): Uint8Array => {
+  const e = encoding.createEncoder()
+  write(e)
+  return encoding.toUint8Array(e)
+}
+
+/**
+ * One operator's socket on one workspace document, speaking the y-websocket protocol: sync
+ * step 1/2 and updates (refused for viewers), awareness relay, awareness queries. Anything that
+ * isn't a well-formed message closes the socket before the document is touched.
+ */
+export class CollabConnection implements UpdateSink {
+  readonly connectionId = nextConnectionId++
+  readonly origin: DocOrigin
+  /** Awareness client ids this socket has published, removed when it closes. */
+  private readonly awarenessIds = new Set<number>()
+  private warnedReadOnly = false
+  private closed = false
+  refusedUpdates = 0
+  alive = true
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly live: LiveDoc,
+    readonly user: CollabUser,
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.origin = { kind: 'remote', actor: user.name, connectionId: this.connectionId }
+  }
+
+  get readOnly(): boolean {
+    return this.user.role === 'viewer'
+  }
+
+  /** Subscribes to the document and opens the sync handshake. */
+  start(): () => void {
+    const unsubscribe = this.live.subscribe(this)
+    this.send(frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep1(e, this.live.doc))))
+    const states = this.live.awareness.getStates()
+    if (states.size > 0) this.send(this.awarenessFrame([...states.keys()]))
+    return () => {
+      this.closed = true
+      unsubscribe()
+      if (this.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.live.awareness, [...this.awarenessIds], null)
+    }
+  }
+
+  /** Handles one frame; returns a close code when the connection must end. */
+  receive(data: Uint8Array, isBinary: boolean): number | null {
+    if (data.byteLength > this.limits.maxMessageBytes) return CollabClose.tooLarge
+    if (!isBinary || data.byteLength === 0) return CollabClose.malformed
+    try {
+      return this.dispatch(decoding.createDecoder(data))
+    } catch {
+      // lib0 throws on truncated varints/arrays, JSON.parse on bad awareness, Malformed on trailing bytes
+      return CollabClose.malformed
+    }
+  }
+
+  private dispatch(d: decoding.Decoder): number | null {
+    const type = decoding.readVarUint(d)
+    switch (type) {
+      case MessageType.sync:
+        return this.onSync(d)
+      case MessageType.awareness: {
+        const update = decoding.readVarUint8Array(d)
+        this.expectEnd(d)
+        if (update.byteLength > this.limits.maxAwarenessBytes) return CollabClose.tooLarge
+        this.trackAwareness(update)
+        awarenessProtocol.applyAwarenessUpdate(this.live.awareness, update, this)
+        return null
+      }
+      case MessageType.queryAwareness:
+        this.expectEnd(d)
+        this.send(this.awarenessFrame([...this.live.awareness.getStates().keys()]))
+        return null
+      default:
+        return CollabClose.malformed
+    }
+  }
+
+  private onSync(d: decoding.Decoder): number | null {
+    const sub = decoding.readVarUint(d)
+    const payload = decoding.readVarUint8Array(d)
+    this.expectEnd(d)
+    if (sub === syncProtocol.messageYjsSyncStep1) {
+      Y.decodeStateVector(payload) // throws on garbage
+      this.sendStep2(payload)
+      return null
+    }
+    if (sub !== syncProtocol.messageYjsSyncStep2 && sub !== syncProtocol.messageYjsUpdate) return CollabClose.malformed
+    if (this.readOnly) return this.refuse(payload)
+    const r = this.live.applyRemote(payload, this.origin)
+    return r === 'malformed' ? CollabClose.malformed : null
+  }
+
+  /** Viewers read only: their writes are dropped, the connection stays; told once. */
+  private refuse(update: Uint8Array): number | null {
+    if (LiveDoc.isEmptyUpdate(update)) return null
+    try {
+      Y.decodeUpdate(update)
+    } catch {
+      return CollabClose.malformed
+    }
+    this.refusedUpdates++
+    if (!this.warnedReadOnly) {
+      this.warnedReadOnly = true
+      this.send(frame((e) => (encoding.writeVarUint(e, MessageType.auth), authProtocol.writePermissionDenied(e, 'read-only: viewers cannot edit'))))
+    }
+    return null
+  }
+
+  /**
+   * Answers sync step 1 with the state as of now, but only once everything in it is stored:
+   * a client never receives what a crash could lose.
+   */
+  private sendStep2(stateVector: Uint8Array): void {
+    const msg = frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep2(e, this.live.doc, stateVector)))
+    const upTo = this.live.enqueuedCount
+    void this.live.storedUpTo(upTo).then(() => this.send(msg))
+  }
+
+  private expectEnd(d: decoding.Decoder): void {
+    if (decoding.hasContent(d)) throw new Malformed('trailing bytes')
+  }
+
+  private trackAwareness(update: Uint8Array): void {
+    const d = decoding.createDecoder(update)
+    const n = decoding.readVarUint(d)
+    for (let i = 0; i < n; i++) {
+      const clientId = decoding.readVarUint(d)
+      decoding.readVarUint(d) // clock
+      const state = JSON.parse(decoding.readVarString(d)) as unknown
+      if (state === null) this.awarenessIds.delete(clientId)
+      else this.awarenessIds.add(clientId)
+    }
+    this.expectEnd(d)
+  }
+
+  awarenessFrame(clients: number[]): Uint8Array {
+    return frame((e) => {
+      encoding.writeVarUint(e, MessageType.awareness)
+      encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.live.awareness, clients))
+    })
+  }
+
+  sendUpdate(update: Uint8Array, origin: unknown): void {
+    if ((origin as DocOrigin | undefined)?.connectionId === this.connectionId) return // it has it
+    this.send(frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeUpdate(e, update))))
+  }
+
+  send(msg: Uint8Array): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CollabClose.backpressure, 'client too slow')
+      return
+    }
+    this.socket.send(msg, { binary: true }, (err) => err && this.socket.terminate())
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.socket.close(code, reason)
+  }
+}

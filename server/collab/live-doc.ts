@@ -1,0 +1,247 @@
+import * as Y from 'yjs'
+import { Awareness } from 'y-protocols/awareness'
+import { LabelsError } from '../../shared/errors.ts'
+import {
+  ROOT_TYPES, ensureDefaultGroup, isDocOrigin, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
+  type DocOrigin, type LabelChanges,
+} from '../../shared/doc/index.ts'
+import type { DocStore } from './doc-store.ts'
+
+/** Called once an update is stored (so after it is durable), whatever its source. */
+export type DocChangeHook = (workspace: string, changes: LabelChanges, origin: DocOrigin, doc: Y.Doc) => void | Promise<void>
+
+export interface LiveDocOptions {
+  store: DocStore
+  onDocChange?: DocChangeHook | undefined
+  /** Fold the update log into a snapshot after this many stored rows (default 500). */
+  compactEvery?: number | undefined
+  /** ... or after this long without updates (default 5 s). */
+  idleCompactMs?: number | undefined
+  log?: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+}
+
+/** Something that wants stored updates (a collab connection). */
+export interface UpdateSink {
+  readonly connectionId: number
+  sendUpdate(update: Uint8Array, origin: unknown): void
+}
+
+interface Pending { update: Uint8Array; origin: DocOrigin; changes: LabelChanges }
+
+const UNKNOWN_ORIGIN: DocOrigin = { kind: 'server', actor: 'unknown' }
+const ROOTS = new Set<string>(ROOT_TYPES)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Outcome of applying a client's update. */
+export type ApplyResult = 'applied' | 'empty' | 'malformed'
+
+/**
+ * One loaded workspace document: the Y.Doc, its awareness, and the persistence queue.
+ * Every update (client, REST, repair) is stored before it is broadcast or reported to the
+ * engine hook; a store failure is retried with backoff and the update is never dropped.
+ */
+export class LiveDoc {
+  readonly awareness: Awareness
+  private readonly queue: Pending[] = []
+  private readonly sinks = new Set<UpdateSink>()
+  private readonly waiters: Array<{ upTo: number; resolve: () => void }> = []
+  private enqueued = 0
+  private stored = 0
+  private lastSeq: number
+  private rowsSinceSnapshot: number
+  private pumping = false
+  private closed = false
+  private idleTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly tracker: ReturnType<typeof makeLabelChangeTracker>
+  /** Consecutive failed store attempts (0 when healthy). */
+  storeFailures = 0
+
+  private constructor(readonly workspace: string, readonly doc: Y.Doc, private readonly opts: LiveDocOptions, stored: { lastSeq: number; rows: number }) {
+    this.lastSeq = stored.lastSeq
+    this.rowsSinceSnapshot = stored.rows
+    this.awareness = new Awareness(doc)
+    this.awareness.setLocalState(null) // the server has no presence of its own
+    this.tracker = makeLabelChangeTracker(doc)
+    doc.on('update', (update: Uint8Array, origin: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+      const o = isDocOrigin(origin) ? origin : UNKNOWN_ORIGIN
+      this.queue.push({ update, origin: o, changes: this.tracker.take(tr) })
+      this.enqueued++
+      void this.pump()
+    })
+  }
+
+  /** Loads a workspace from the store, creates the Default group if missing and repairs. */
+  static async load(workspace: string, opts: LiveDocOptions): Promise<LiveDoc> {
+    const stored = await opts.store.load(workspace)
+    const doc = new Y.Doc()
+    const load: DocOrigin = { kind: 'load', actor: 'server' }
+    try {
+      doc.transact(() => {
+        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot, load)
+        for (const u of stored.updates) Y.applyUpdate(doc, u, load)
+      }, load)
+    } catch (e) {
+      throw new LabelsError('internal', `stored document of workspace "${workspace}" can't be decoded: ${(e as Error).message}`)
+    }
+    const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
+    ensureDefaultGroup(doc)
+    repairWorkspace(doc)
+    return live
+  }
+
+  /**
+   * Applies an update from a client: refuses malformed bytes and unknown root types before
+   * touching the document, then repairs invariants the update may have broken.
+   */
+  applyRemote(update: Uint8Array, origin: DocOrigin): ApplyResult {
+    let decoded: ReturnType<typeof Y.decodeUpdate>
+    try {
+      decoded = Y.decodeUpdate(update)
+    } catch {
+      return 'malformed'
+    }
+    if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return 'empty'
+    for (const s of decoded.structs) if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } catch {
+      return 'malformed'
+    }
+    repairWorkspace(this.doc)
+    return 'applied'
+  }
+
+  /** True when the update holds nothing (a client's reply that it has nothing new). */
+  static isEmptyUpdate(update: Uint8Array): boolean {
+    try {
+      const d = Y.decodeUpdate(update)
+      return d.structs.length === 0 && d.ds.clients.size === 0
+    } catch {
+      return false
+    }
+  }
+
+  /** Resolves once every update made so far is stored (REST routes await this before answering). */
+  flushed(): Promise<void> {
+    return this.storedUpTo(this.enqueued)
+  }
+
+  /** Count of updates enqueued so far; pair with storedUpTo to send only durable state. */
+  get enqueuedCount(): number {
+    return this.enqueued
+  }
+
+  storedUpTo(n: number): Promise<void> {
+    if (this.stored >= n) return Promise.resolve()
+    return new Promise((resolve) => this.waiters.push({ upTo: n, resolve }))
+  }
+
+  get pendingUpdates(): number {
+    return this.queue.length
+  }
+
+  get connectionCount(): number {
+    return this.sinks.size
+  }
+
+  /** Starts receiving stored updates; returns the unsubscribe function. */
+  subscribe(sink: UpdateSink): () => void {
+    this.sinks.add(sink)
+    return () => this.sinks.delete(sink)
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return
+    this.pumping = true
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, 200)
+        const merged = batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((b) => b.update))
+        this.lastSeq = await this.storeWithRetry(merged)
+        this.queue.splice(0, batch.length)
+        this.stored += batch.length
+        this.rowsSinceSnapshot++
+        for (const p of batch) this.publish(p)
+        this.wake()
+        if (this.rowsSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
+      }
+    } finally {
+      this.pumping = false
+    }
+    if (!this.closed && this.rowsSinceSnapshot > 0) {
+      this.idleTimer = setTimeout(() => void this.compactIdle(), this.opts.idleCompactMs ?? 5000)
+      this.idleTimer.unref?.()
+    }
+  }
+
+  /** Retries forever with capped exponential backoff: an update is never dropped. */
+  private async storeWithRetry(update: Uint8Array): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const seq = await this.opts.store.append(this.workspace, update)
+        if (this.storeFailures > 0) this.opts.log?.('warn', `collab store for "${this.workspace}" recovered after ${this.storeFailures} failures`)
+        this.storeFailures = 0
+        return seq
+      } catch (e) {
+        this.storeFailures++
+        this.opts.log?.('error', `collab store for "${this.workspace}" failed (attempt ${attempt + 1}); keeping the update in memory and retrying`, e)
+        await sleep(Math.min(5000, 50 * 2 ** Math.min(attempt, 10)))
+      }
+    }
+  }
+
+  private publish(p: Pending): void {
+    for (const s of this.sinks) s.sendUpdate(p.update, p.origin)
+    if (this.opts.onDocChange && !noLabelChanges(p.changes)) {
+      try {
+        void Promise.resolve(this.opts.onDocChange(this.workspace, p.changes, p.origin, this.doc)).catch((e) => this.opts.log?.('error', 'onDocChange failed', e))
+      } catch (e) {
+        this.opts.log?.('error', 'onDocChange failed', e)
+      }
+    }
+  }
+
+  private wake(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!
+      if (this.stored >= w.upTo) {
+        this.waiters.splice(i, 1)
+        w.resolve()
+      }
+    }
+  }
+
+  private async compactIdle(): Promise<void> {
+    if (this.pumping || this.closed || this.rowsSinceSnapshot === 0) return
+    this.pumping = true
+    try {
+      await this.compact()
+    } finally {
+      this.pumping = false
+    }
+    if (this.queue.length > 0) void this.pump()
+  }
+
+  /** Folds the log into a snapshot; runs only between stores so every row ≤ lastSeq is in the doc. */
+  private async compact(): Promise<void> {
+    try {
+      await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
+      this.rowsSinceSnapshot = 0
+    } catch (e) {
+      this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)
+    }
+  }
+
+  /** Stores everything pending, writes a final snapshot and releases the document. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.flushed()
+    this.closed = true
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    while (this.pumping) await sleep(5)
+    if (this.rowsSinceSnapshot > 0) await this.compact()
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+}

@@ -1,0 +1,154 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import websocket from '@fastify/websocket'
+import type { WebSocket } from 'ws'
+import { CollabClose, COLLAB_MAX_MESSAGE_BYTES } from '../../shared/doc/index.ts'
+import { CollabConnection, defaultLimits, type CollabUser, type ConnectionLimits } from './connection.ts'
+import { DocRegistry, isWorkspaceId } from './doc-registry.ts'
+import type { DocStore } from './doc-store.ts'
+import type { DocChangeHook, LiveDoc } from './live-doc.ts'
+
+/**
+ * Options of the collab endpoint (Hocuspocus-style hooks):
+ *  - authenticate(token): who connects, or null → closed with 4401 before any document loads;
+ *  - registry: the shared DocRegistry (REST routes use the same one), or
+ *    store (+ onDocChange): the plugin builds one and decorates `app.collab` with it;
+ *  - onDocChange(workspace, {created,updated,deleted}, origin, doc): after each stored update.
+ */
+export interface CollabPluginOptions {
+  authenticate(token: string): CollabUser | null | Promise<CollabUser | null>
+  registry?: DocRegistry
+  store?: DocStore
+  onDocChange?: DocChangeHook
+  /** Route prefix; the endpoint is `${prefix}/:workspace` (default '/collab'). */
+  prefix?: string
+  limits?: Partial<ConnectionLimits>
+  /** Ping interval; sockets that miss a pong are dropped (default 30 s). */
+  pingMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    collab: DocRegistry
+  }
+}
+
+/** Connections per live document, for tests and metrics. */
+export interface CollabStats { connections: number; refusedAuth: number; closedMalformed: number }
+
+/**
+ * Serves `ws://HOST:PORT/collab/:workspace?token=T` with the y-websocket protocol, so the stock
+ * `y-websocket` WebsocketProvider connects (serverUrl `ws://HOST:PORT/collab`, room = workspace,
+ * params {token}). Registers @fastify/websocket itself unless the app already has it.
+ */
+export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptions): Promise<void> {
+  const limits: ConnectionLimits = { ...defaultLimits, ...opts.limits }
+  const ownRegistry = !opts.registry
+  const registry = opts.registry ?? new DocRegistry({
+    store: must(opts.store, 'collabPlugin needs `registry` or `store`'),
+    onDocChange: opts.onDocChange,
+    log: (level, msg, err) => app.log[level]({ err }, msg),
+  })
+  if (!app.hasDecorator('collab')) app.decorate('collab', registry)
+  if (!app.hasDecorator('websocketServer')) {
+    // Frames up to twice the limit reach our check (and a 4413 the client won't retry);
+    // beyond that ws itself cuts the socket, so memory per frame stays bounded.
+    await app.register(websocket, { options: { maxPayload: 2 * (opts.limits?.maxMessageBytes ?? COLLAB_MAX_MESSAGE_BYTES) } })
+  }
+  const users = new WeakMap<FastifyRequest, CollabUser | null>()
+  const connections = new Set<CollabConnection>()
+  const stats: CollabStats = { connections: 0, refusedAuth: 0, closedMalformed: 0 }
+  app.decorate('collabStats', { getter: () => ({ ...stats, connections: connections.size }) })
+
+  const authenticate = async (req: FastifyRequest) => {
+    const token = (req.query as Record<string, unknown>).token
+    let user: CollabUser | null = null
+    if (typeof token === 'string' && token.length > 0 && token.length <= 1024) {
+      try {
+        user = await opts.authenticate(token)
+      } catch (err) {
+        app.log.warn({ err }, 'collab authenticate hook threw; refusing')
+      }
+    }
+    users.set(req, user)
+  }
+
+  const handler = (socket: WebSocket, req: FastifyRequest) => {
+    const user = users.get(req) ?? null
+    const workspace = (req.params as { workspace?: string }).workspace ?? ''
+    if (!user) {
+      stats.refusedAuth++
+      socket.close(CollabClose.unauthorized, 'unauthorized') // no listeners, no document
+      return
+    }
+    if (!isWorkspaceId(workspace)) return socket.close(CollabClose.notFound, 'bad workspace')
+    // Frames can arrive while the document loads: hold a bounded backlog, then replay it.
+    const backlog: Array<[Uint8Array, boolean]> = []
+    let backlogBytes = 0
+    let conn: CollabConnection | null = null
+    let stop: (() => void) | null = null
+    const onFrame = (data: Uint8Array, isBinary: boolean) => {
+      if (!conn) {
+        backlogBytes += data.byteLength
+        if (backlog.length >= 64 || backlogBytes > 2 * limits.maxMessageBytes) return socket.close(CollabClose.tooLarge, 'too much before sync')
+        return void backlog.push([data, isBinary])
+      }
+      const code = conn.receive(data, isBinary)
+      if (code !== null) {
+        if (code === CollabClose.malformed) stats.closedMalformed++
+        conn.close(code, code === CollabClose.tooLarge ? 'message too large' : 'malformed message')
+      }
+    }
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onFrame(toBytes(data), isBinary))
+    socket.on('pong', () => conn && (conn.alive = true))
+    socket.on('close', () => {
+      stop?.()
+      if (conn) connections.delete(conn)
+    })
+    registry.get(workspace).then(
+      (live: LiveDoc) => {
+        if (socket.readyState !== socket.OPEN) return
+        conn = new CollabConnection(socket, live, user, limits)
+        connections.add(conn)
+        stop = conn.start()
+        for (const [d, b] of backlog.splice(0)) onFrame(d, b)
+      },
+      (err: unknown) => {
+        app.log.error({ err, workspace }, 'collab document unavailable')
+        socket.close(CollabClose.unavailable, 'document unavailable')
+      },
+    )
+  }
+
+  app.get(`${opts.prefix ?? '/collab'}/:workspace`, { websocket: true, preValidation: authenticate }, handler)
+
+  const ping = setInterval(() => {
+    for (const c of connections) {
+      if (!c.alive) {
+        c.close(CollabClose.goingAway, 'ping timeout')
+        continue
+      }
+      c.alive = false
+      ;(c as unknown as { socket: WebSocket }).socket.ping()
+    }
+  }, opts.pingMs ?? 30_000)
+  ping.unref()
+
+  app.addHook('preClose', async () => {
+    clearInterval(ping)
+    for (const c of connections) c.close(CollabClose.goingAway, 'server shutting down')
+  })
+  app.addHook('onClose', async () => {
+    if (ownRegistry) await registry.close()
+  })
+}
+;(collabPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true // fastify-plugin style
+
+function must<T>(v: T | undefined, msg: string): T {
+  if (v === undefined) throw new Error(msg)
+  return v
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+}
