@@ -190,6 +190,13 @@ export class CollabConnection implements UpdateSink {
     this.socket.send(msg, { binary: true }, (err) => err && this.socket.terminate())
   }
 
+  /** Keepalive: a socket that hasn't answered the previous ping is closed. */
+  ping(): void {
+    if (!this.alive) return this.close(CollabClose.goingAway, 'ping timeout')
+    this.alive = false
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping()
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true

@@ -1,5 +1,6 @@
 import * as Y from 'yjs'
-import { Awareness } from 'y-protocols/awareness'
+import * as encoding from 'lib0/encoding'
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { LabelsError } from '../../shared/errors.ts'
 import {
   ROOT_TYPES, ensureDefaultGroup, isDocOrigin, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
@@ -24,6 +25,8 @@ export interface LiveDocOptions {
 export interface UpdateSink {
   readonly connectionId: number
   sendUpdate(update: Uint8Array, origin: unknown): void
+  /** A ready-made frame (awareness relay). */
+  send(frame: Uint8Array): void
 }
 
 interface Pending { update: Uint8Array; origin: DocOrigin; changes: LabelChanges }
@@ -62,6 +65,15 @@ export class LiveDoc {
     this.awareness = new Awareness(doc)
     this.awareness.setLocalState(null) // the server has no presence of its own
     this.tracker = makeLabelChangeTracker(doc)
+    // Presence isn't persisted: relay every awareness change to every socket, the sender included
+    // (the stock client's 30 s watchdog counts its own echoed renewals as signs of life).
+    this.awareness.on('update', ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>) => {
+      const e = encoding.createEncoder()
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarUint8Array(e, encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
+      const frame = encoding.toUint8Array(e)
+      for (const s of this.sinks) s.send(frame)
+    })
     doc.on('update', (update: Uint8Array, origin: unknown, _d: Y.Doc, tr: Y.Transaction) => {
       const o = isDocOrigin(origin) ? origin : UNKNOWN_ORIGIN
       this.queue.push({ update, origin: o, changes: this.tracker.take(tr) })

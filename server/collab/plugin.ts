@@ -29,6 +29,7 @@ export interface CollabPluginOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     collab: DocRegistry
+    collabStats: CollabStats
   }
 }
 
@@ -122,14 +123,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   app.get(`${opts.prefix ?? '/collab'}/:workspace`, { websocket: true, preValidation: authenticate }, handler)
 
   const ping = setInterval(() => {
-    for (const c of connections) {
-      if (!c.alive) {
-        c.close(CollabClose.goingAway, 'ping timeout')
-        continue
-      }
-      c.alive = false
-      ;(c as unknown as { socket: WebSocket }).socket.ping()
-    }
+    for (const c of connections) c.ping()
   }, opts.pingMs ?? 30_000)
   ping.unref()
 
