@@ -26,7 +26,7 @@ import runRoutes from './routes/runs.ts'
 import systemRoutes from './routes/system.ts'
 import userRoutes from './routes/users.ts'
 import type { Limits } from './types.ts'
-import type { Workspace } from './workspace/workspace.ts'
+import type { DocStore } from './collab/index.ts'
 
 export interface AppOptions {
   engine: EngineApi
@@ -37,8 +37,8 @@ export interface AppOptions {
   tokens: TokenEntry[]
   /** Workspace time zone (IANA), default UTC. */
   tz?: string
-  /** The shared workspace document; default an in-memory one. */
-  workspace?: Workspace
+  /** Storage of the collaborative workspace document; without it, in memory and no /collab endpoint. */
+  docStore?: DocStore
   limits?: Partial<Limits>
   calc?: CalcPluginOptions
   /** Built web app to serve at /; a placeholder page when missing. */
@@ -83,8 +83,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(enginePlugin, { engine: opts.engine })
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl') })
-  await app.register(authPlugin, { tokens: new TokenRegistry(opts.tokens) })
-  await app.register(workspacePlugin, opts.workspace ? { workspace: opts.workspace } : {})
+  const tokens = new TokenRegistry(opts.tokens)
+  await app.register(authPlugin, { tokens })
+  await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}) })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Run } from '../../engine/api.ts'
-import { nextRunAfter } from '../../shared/schedule.ts'
 import { RunQueue } from '../runs/run-queue.ts'
+import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
 import { effectsOf } from '../calc/label-change-hook.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
@@ -13,8 +13,8 @@ export interface CalcPluginOptions {
   timeoutMs?: number
   /** Runs at once across labels; PGlite has one connection, so 1 there. */
   concurrency?: number
-  /** Clock (tests). */
-  now?: () => Date
+  /** Clock of the scheduler and default asOf (tests). */
+  clock?: Clock
 }
 
 /**
@@ -24,7 +24,8 @@ export interface CalcPluginOptions {
  */
 export default fp(
   async function calcPlugin(app: FastifyInstance, opts: CalcPluginOptions) {
-    const now = opts.now ?? (() => new Date())
+    const clock = opts.clock ?? systemClock
+    const now = () => clock.now()
 
     const publishResults = async (run: Run) => {
       if (!app.live.wantsResults(run.labelId)) return
@@ -52,14 +53,21 @@ export default fp(
       now,
     })
 
+    const scheduler = new Scheduler({
+      clock,
+      queue,
+      tz: app.tz,
+      listLabels: () => app.workspace.listLabels(),
+      slots: { claim: (id, slot) => app.engine.claimScheduleSlot(id, slot), last: (id) => app.engine.lastScheduleSlot(id) },
+      onError: (e, labelId) => app.log.warn({ err: e, labelId }, 'scheduled run failed to start'),
+    })
+    app.scheduleChanged = () => void scheduler.refresh().catch((e: unknown) => app.log.warn({ err: e }, 'scheduler refresh failed'))
+
     const control: CalcControl = {
       async trigger(label: WorkspaceLabel, trigger, asOf) {
         return (await queue.trigger(label.id, trigger, asOf)).id
       },
-      nextRunAt(label) {
-        if (!label.enabled || label.labelType !== 'dynamic') return null
-        return nextRunAfter(label.schedule, now(), app.tz)?.toISOString() ?? null
-      },
+      nextRunAt: (label) => scheduler.nextRunAt(label),
       announce,
     }
     app.decorate('calc', control)
@@ -73,8 +81,11 @@ export default fp(
       if (fx.reschedule) app.scheduleChanged?.()
     })
 
+    // Catch-up runs for slots missed while the server was down, once everything is wired.
+    app.addHook('onReady', async () => scheduler.start())
     app.addHook('onClose', async () => {
       unsubscribe()
+      await scheduler.stop()
       await queue.close()
     })
   },

@@ -2,20 +2,48 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import * as Y from 'yjs'
 import { ensureDefaultGroup } from '../../shared/doc/index.ts'
+import { collabPlugin, DocRegistry, type DocStore } from '../collab/index.ts'
+import type { TokenRegistry } from '../auth/tokens.ts'
 import { DocWorkspace } from '../workspace/doc-workspace.ts'
-import type { Workspace } from '../workspace/workspace.ts'
 import '../types.ts'
 
-/** Decorates `app.workspace`; without one given, an in-memory document (tests, no collab). */
+/** The workspace REST routes and the engine hooks use (SPEC §2: id `main`). */
+export const MAIN_WORKSPACE = 'main'
+
+export interface WorkspacePluginOptions {
+  /** Where the collaborative document lives; without one, an in-memory document and no /collab endpoint. */
+  docStore?: DocStore
+  tokens: TokenRegistry
+}
+
+/**
+ * Decorates `app.workspace` over the live `main` document and serves the collab endpoint
+ * ws://HOST:PORT/collab/:workspace with the same DocRegistry, so REST writes and browser
+ * edits are one document. Label changes from either reach `onLabelChange` listeners after
+ * they are stored (the registry's onDocChange hook).
+ */
 export default fp(
-  async function workspacePlugin(app: FastifyInstance, opts: { workspace?: Workspace }) {
-    let ws = opts.workspace
-    if (!ws) {
+  async function workspacePlugin(app: FastifyInstance, opts: WorkspacePluginOptions) {
+    if (!opts.docStore) {
       const doc = new Y.Doc()
       ensureDefaultGroup(doc)
-      ws = new DocWorkspace(doc)
+      app.decorate('workspace', DocWorkspace.selfTracking(doc))
+      return
     }
-    app.decorate('workspace', ws)
+    let workspace: DocWorkspace | null = null
+    const registry = new DocRegistry({
+      store: opts.docStore,
+      onDocChange: (ws, changes) => {
+        if (ws === MAIN_WORKSPACE) workspace?.applyChanges(changes)
+      },
+      log: (level, msg, err) => app.log[level]({ err }, msg),
+    })
+    const live = await registry.get(MAIN_WORKSPACE)
+    workspace = new DocWorkspace(live.doc, () => live.flushed())
+    app.decorate('workspace', workspace)
+    await app.register(collabPlugin, { authenticate: (token: string) => opts.tokens.authenticate(token), registry })
+    // Flush and snapshot documents last, after runs stopped and sockets closed.
+    app.addHook('onClose', async () => registry.close())
   },
-  { name: 'workspace' },
+  { name: 'workspace', dependencies: ['auth'] },
 )

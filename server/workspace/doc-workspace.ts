@@ -28,15 +28,24 @@ function findNode(nodes: GroupNode[], id: string): GroupNode | null {
 export class DocWorkspace implements Workspace {
   private readonly listeners = new Set<(c: LabelChange) => void>()
   private readonly known = new Map<string, Label>()
-  private readonly tracker: ReturnType<typeof ops.makeLabelChangeTracker>
 
+  /**
+   * `flush` resolves once the document's writes so far are stored. Feed label changes to
+   * `applyChanges` (the collab registry's onDocChange does, after each stored update).
+   */
   constructor(
     readonly doc: Y.Doc,
     private readonly flush: () => Promise<void> = async () => {},
   ) {
     for (const l of ops.projectWorkspace(doc).labels) this.known.set(l.id, plain(l))
-    this.tracker = ops.makeLabelChangeTracker(doc)
-    doc.on('afterTransaction', (tr: Y.Transaction) => this.afterTransaction(tr))
+  }
+
+  /** A workspace that tracks its own document's transactions (no collab store: tests, tools). */
+  static selfTracking(doc: Y.Doc): DocWorkspace {
+    const ws = new DocWorkspace(doc)
+    const tracker = ops.makeLabelChangeTracker(doc)
+    doc.on('afterTransaction', (tr: Y.Transaction) => ws.applyChanges(tracker.take(tr)))
+    return ws
   }
 
   groupTree(): GroupNode[] {
@@ -101,8 +110,8 @@ export class DocWorkspace implements Workspace {
     return l
   }
 
-  private afterTransaction(tr: Y.Transaction): void {
-    const c = this.tracker.take(tr)
+  /** Turns the ids a stored update touched into label changes and tells the listeners. */
+  applyChanges(c: ops.LabelChanges): void {
     if (ops.noLabelChanges(c)) return
     const p = ops.projectWorkspace(this.doc)
     const byId = new Map(p.labels.map((l) => [l.id, l]))

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { EngineService } from '../../engine/service.ts'
 import { buildApp, type AppOptions } from '../../server/app.ts'
 import type { TokenEntry } from '../../server/auth/tokens.ts'
+import { createSqlDocStore } from '../../server/collab/index.ts'
 import { newDb, type DbKind } from '../helpers/db.ts'
 
 export const tokens = {
@@ -33,8 +34,11 @@ export async function newServer(kind: DbKind = 'pglite', opts: Partial<AppOption
   const db = await newDb(kind)
   const engine = new EngineService(db)
   await engine.migrate()
+  // The collaborative document has its own store, as in production (PGlite can't be shared across threads).
+  const docDb = await newDb(kind)
+  const docStore = await createSqlDocStore(docDb)
   const dataDir = await mkdtemp(join(tmpdir(), 'labels-server-'))
-  const app = await buildApp({ engine, db: db.kind, dataDir, tokens: tokenEntries, strictResponses: true, calc: { concurrency: 1 }, ...opts })
+  const app = await buildApp({ engine, db: db.kind, dataDir, tokens: tokenEntries, docStore, strictResponses: true, calc: { concurrency: 1 }, ...opts })
   await app.ready()
   return {
     app,
@@ -43,6 +47,7 @@ export async function newServer(kind: DbKind = 'pglite', opts: Partial<AppOption
     async close() {
       await app.close()
       await db.dispose()
+      await docDb.dispose()
       await rm(dataDir, { recursive: true, force: true })
     },
   }

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeEachDb } from '../helpers/db.ts'
 import { makeRng } from '../../shared/prng.ts'
@@ -19,7 +20,7 @@ function dataset() {
 
 describeEachDb('HTTP API', (kind) => {
   let s: TestServer
-  const inject = (...a: Parameters<TestServer['app']['inject']>) => s.app.inject(...a)
+  const inject = (o: InjectOptions) => s.app.inject(o)
   beforeAll(async () => {
     s = await newServer(kind, { limits: { importBytes: 4096, importRows: 100 } })
   })
