@@ -49,12 +49,23 @@ const emitters: RuleEmitters = {
     return `${withScopes(e)}SELECT uid, CASE ${cases.join(' ')} ELSE ${last} END AS value FROM (${rows}) r`
   },
   first_last: (n, e) => {
-    const value = n.property === '$time' ? 'time' : n.property.column
-    const set = n.property === '$time' ? '' : ` AND ${value} IS NOT NULL`
+    const where = scopeWhere(e, n.scope)
+    const table = n.scope.event.table
+    // The time itself needs no tie-break: plain min/max is ~3× faster than any ordered pick.
+    if (n.property === '$time') return `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${where} GROUP BY uid`
+    const col = n.property.column
     // Equal times: the later-ingested event (higher seq) is the later one.
     const dir = n.which === 'last' ? 'DESC' : 'ASC'
-    return `SELECT DISTINCT ON (uid) uid, ${value} AS value FROM ${n.scope.event.table} WHERE ${scopeWhere(e, n.scope)}${set} ORDER BY uid, time ${dir}, seq ${dir}`
+    // Measured on 1M events / 20k users in PGlite (ms, best of 3, shared 2-core box):
+    // row_number 854, (array_agg ORDER BY …)[1] 1130, DISTINCT ON 1990; interleaved medians
+    // under load 2430 / 2943 / 2663. row_number wins; events without the property are skipped
+    // so "last product" is the last one known.
+    const ranked = `SELECT uid, ${col} AS value, row_number() OVER (PARTITION BY uid ORDER BY time ${dir}, seq ${dir}) AS rn FROM ${table} WHERE ${where} AND ${col} IS NOT NULL`
+    return `SELECT uid, value FROM (${ranked}) r WHERE rn = 1`
   },
+  // Measured on 1M events (ms): group + row_number 282, group + DISTINCT ON 267, group +
+  // (array_agg ORDER BY)[1] 276, mode() 569 (and mode() can't break ties by value). Grouping
+  // per (uid, value) first makes the ranking step tiny; row_number also serves top n.
   preference: (n, e) => {
     const col = n.property.column
     const m = e.aggregate(n.by)
