@@ -84,7 +84,8 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
       await tx.query(`INSERT INTO users (user_id) SELECT DISTINCT user_id FROM ${t.stage.table} ON CONFLICT (user_id) DO NOTHING`)
     }
     // Row numbers are unique across the request, so base + row keeps ingestion order in
-    // `seq` across all event tables; the catalogue lock makes the range ours alone.
+    // `seq` across all event tables without sorting; the catalogue lock makes the range ours alone.
+    // (Of two rows repeating an event_id within the request, the one scanned first is kept.)
     const base = num((await tx.query(`SELECT nextval('event_seq') AS n`)).rows)
     const maxRow = Math.max(...plans.map((p) => p.t.stage.maxRow))
     let inserted = 0
@@ -93,7 +94,7 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
       const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
       const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
       const r = await tx.query(
-        `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ORDER BY s.row ON CONFLICT DO NOTHING`,
+        `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ON CONFLICT DO NOTHING`,
         [base],
       )
       inserted += r.affectedRows ?? 0
