@@ -51,7 +51,7 @@ export class LiveDoc {
   private enqueued = 0
   private stored = 0
   private lastSeq: number
-  private rowsSinceSnapshot: number
+  private updatesSinceSnapshot: number
   private pumping = false
   private closed = false
   private idleTimer: ReturnType<typeof setTimeout> | null = null
@@ -61,7 +61,7 @@ export class LiveDoc {
 
   private constructor(readonly workspace: string, readonly doc: Y.Doc, private readonly opts: LiveDocOptions, stored: { lastSeq: number; rows: number }) {
     this.lastSeq = stored.lastSeq
-    this.rowsSinceSnapshot = stored.rows
+    this.updatesSinceSnapshot = stored.rows
     this.awareness = new Awareness(doc)
     this.awareness.setLocalState(null) // the server has no presence of its own
     this.tracker = makeLabelChangeTracker(doc)
@@ -173,15 +173,15 @@ export class LiveDoc {
         this.lastSeq = await this.storeWithRetry(merged)
         this.queue.splice(0, batch.length)
         this.stored += batch.length
-        this.rowsSinceSnapshot++
+        this.updatesSinceSnapshot += batch.length
         for (const p of batch) this.publish(p)
         this.wake()
-        if (this.rowsSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
+        if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
       }
     } finally {
       this.pumping = false
     }
-    if (!this.closed && this.rowsSinceSnapshot > 0) {
+    if (!this.closed && this.updatesSinceSnapshot > 0) {
       this.idleTimer = setTimeout(() => void this.compactIdle(), this.opts.idleCompactMs ?? 5000)
       this.idleTimer.unref?.()
     }
@@ -225,7 +225,7 @@ export class LiveDoc {
   }
 
   private async compactIdle(): Promise<void> {
-    if (this.pumping || this.closed || this.rowsSinceSnapshot === 0) return
+    if (this.pumping || this.closed || this.updatesSinceSnapshot === 0) return
     this.pumping = true
     try {
       await this.compact()
@@ -239,7 +239,7 @@ export class LiveDoc {
   private async compact(): Promise<void> {
     try {
       await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
-      this.rowsSinceSnapshot = 0
+      this.updatesSinceSnapshot = 0
     } catch (e) {
       this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)
     }
@@ -252,7 +252,7 @@ export class LiveDoc {
     this.closed = true
     if (this.idleTimer) clearTimeout(this.idleTimer)
     while (this.pumping) await sleep(5)
-    if (this.rowsSinceSnapshot > 0) await this.compact()
+    if (this.updatesSinceSnapshot > 0) await this.compact()
     this.awareness.destroy()
     this.doc.destroy()
   }
