@@ -126,4 +126,13 @@ describeEachDb('distribution', (kind) => {
   it('options that do not apply to the data type are ignored', async () => {
     expect(await pairs('S', { bins: 3, granularity: 'month' })).toEqual([['a', 5], ['b', 3], ['c', 2]])
   })
+
+  it('repeated reads of one run are served from the cache, a new run is read afresh', async () => {
+    await importRows(f.svc, 'R', 'string', [['u1', 'a']])
+    const first = await f.svc.distribution('R', 'string', {})
+    first!.items[0]!.users = 999 // a caller mutating its copy must not poison the cache
+    expect((await f.svc.distribution('R', 'string', {}))?.items).toEqual([{ value: 'a', users: 1, proportion: 1 / 80 }])
+    await importRows(f.svc, 'R', 'string', [['u1', 'b'], ['u2', 'b']])
+    expect((await f.svc.distribution('R', 'string', {}))?.items).toEqual([{ value: 'b', users: 2, proportion: 2 / 80 }])
+  })
 })
