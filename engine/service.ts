@@ -14,7 +14,7 @@ import type {
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
 import type { SqlExecutor } from './sql-executor.ts'
-import { LabelsError, notFound } from '../shared/errors.ts'
+import { notFound } from '../shared/errors.ts'
 import { migrate as migrateCore } from './storage/ddl.ts'
 import { describeSchema, loadCatalogue } from './storage/catalogue.ts'
 import { Ingestor } from './ingest/index.ts'
@@ -27,15 +27,17 @@ import { importValues } from './calc/import-values.ts'
 import { dropResults } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
 import { labelDistribution } from './read/distribution.ts'
+import { DistributionCache } from './read/distribution-cache.ts'
 import { labelHistory } from './read/history.ts'
 import { labelAudience } from './read/audience.ts'
 import { userLabels } from './read/user-labels.ts'
 import { previewDefinition } from './read/preview.ts'
+import { loadDemo } from './demo/index.ts'
 
 export interface EngineServiceOptions {
   /** Turns a definition into its source SQL; defaults to the rule compiler over the current catalogue. */
   compile?: CompileFn
-  /** Loads the demo workspace (engine/demo); absent → loadDemo answers 'unavailable'. */
+  /** Loads the demo workspace; defaults to engine/demo's seeded generator. */
   loadDemo?: (db: SqlExecutor, opts: { users: number; seed?: number; now?: string }) => Promise<{ users: number; events: number }>
 }
 
@@ -49,6 +51,7 @@ const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz }) => compile
 export class EngineService implements EngineApi {
   private readonly ingests = new Map<string, Ingestor>()
   private readonly compile: CompileFn
+  private readonly distributions = new DistributionCache()
 
   constructor(private readonly db: SqlExecutor, private readonly opts: EngineServiceOptions = {}) {
     this.compile = opts.compile ?? compileWithCatalogue
@@ -136,7 +139,7 @@ export class EngineService implements EngineApi {
 
   /** `dataType` is informational: buckets follow the type of the stored results. */
   distribution(labelId: string, _dataType: DataType, query: DistributionQuery): Promise<Distribution | null> {
-    return labelDistribution(this.db, labelId, query)
+    return labelDistribution(this.db, labelId, query, this.distributions)
   }
 
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult> {
@@ -168,8 +171,7 @@ export class EngineService implements EngineApi {
   }
 
   async loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }> {
-    if (!this.opts.loadDemo) throw new LabelsError('unavailable', 'the demo generator is not available')
-    return this.opts.loadDemo(this.db, opts)
+    return (this.opts.loadDemo ?? loadDemo)(this.db, opts)
   }
 
   async close(): Promise<void> {

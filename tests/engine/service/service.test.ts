@@ -87,3 +87,24 @@ describeEachDb('EngineService end to end', (kind) => {
     expect((await db.query(`SELECT 1 FROM users WHERE user_id = 'u9'`)).rows).toHaveLength(0)
   })
 })
+
+describeEachDb('EngineService over the demo workspace', (kind) => {
+  it('loads the seeded demo and calculates a label over it', async () => {
+    const db = await newDb(kind)
+    try {
+      const svc = new EngineService(db)
+      await svc.migrate()
+      const loaded = clonable(await svc.loadDemo({ users: 200, seed: 7, now: '2024-06-01T00:00:00Z' }))
+      expect(loaded.users).toBe(200)
+      expect(loaded.events).toBeGreaterThan(0)
+      const event = (await svc.schema()).events[0]?.name as string
+      const r = await svc.createRun({ labelId: 'd', trigger: 'create', asOf: '2024-06-01T00:00:00Z', definition: { dataType: 'number', rule: { method: 'metric', event, measure: { agg: 'count' } } } })
+      const done = await svc.executeRun(r.id, { tz: 'Europe/Paris' })
+      expect(done).toMatchObject({ status: 'succeeded', totalUsers: 200, coveredUsers: 200 })
+      const d = await svc.distribution('d', 'number', {})
+      expect(d?.items.reduce((s, i) => s + i.users, 0)).toBe(200)
+    } finally {
+      await db.dispose()
+    }
+  })
+})
