@@ -38,8 +38,8 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     worker.once('exit', (code) => reject(new Error(`engine worker exited with code ${code}`)))
   })
   const remote = Comlink.wrap<Record<string, (...args: unknown[]) => Promise<unknown>>>(nodeEndpoint(worker))
-  const ready = remote.ready as unknown as () => Promise<'pglite' | 'postgres'>
-  const kind = await Promise.race([ready(), failed]).catch((e: unknown) => {
+  const ready = remote.ready as unknown as () => Promise<{ kind: 'pglite' | 'postgres'; methods: string[] }>
+  const { kind, methods } = await Promise.race([ready(), failed]).catch((e: unknown) => {
     void worker.terminate()
     throw reviveError(e)
   })
@@ -63,13 +63,9 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
       throw reviveError(e)
     }
   }
-  // A Proxy so every EngineApi method (and additive extensions) forwards without a list here.
-  return new Proxy({} as HostedEngine, {
-    get(_, prop) {
-      if (prop === 'kind') return kind
-      if (prop === 'terminate' || prop === 'close') return terminate
-      if (typeof prop !== 'string' || prop === 'then') return undefined
-      return call(prop)
-    },
-  })
+  // A plain object with one forwarder per EngineService method (additive extensions included),
+  // so it behaves like any object: no magic properties for Fastify or a debugger to trip on.
+  const engine: Record<string, unknown> = { kind, terminate }
+  for (const m of methods) engine[m] = m === 'close' ? terminate : call(m)
+  return engine as unknown as HostedEngine
 }

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { openPglite } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
+import { loadDemo } from '../engine/demo/index.ts'
 import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 
@@ -39,12 +40,13 @@ const api = new Proxy({} as Record<string, unknown>, {
       return async () => {
         opening ??= open(data).then(async (db) => {
           kind = db.kind
-          const s = new EngineService(db)
+          const s = new EngineService(db, { loadDemo })
           await s.migrate()
           return s
         })
         service = await opening.catch((e: unknown) => Promise.reject(plainError(e)))
-        return kind
+        const methods = Object.getOwnPropertyNames(EngineService.prototype).filter((m) => m !== 'constructor')
+        return { kind, methods }
       }
     }
     return async (...args: unknown[]) => {

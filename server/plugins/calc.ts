@@ -13,6 +13,8 @@ export interface CalcPluginOptions {
   timeoutMs?: number
   /** Runs at once across labels; PGlite has one connection, so 1 there. */
   concurrency?: number
+  /** On shutdown, how long running calculations may take to finish before they are abandoned. */
+  closeGraceMs?: number
   /** Clock of the scheduler and default asOf (tests). */
   clock?: Clock
 }
@@ -86,7 +88,16 @@ export default fp(
     app.addHook('onClose', async () => {
       unsubscribe()
       await scheduler.stop()
-      await queue.close()
+      // Let running calculations finish; past the grace period abandon them (closing the
+      // engine fails them, and the next start marks them interrupted).
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const grace = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), opts.closeGraceMs ?? 20_000) })
+      const outcome = await Promise.race([queue.close(), grace])
+      clearTimeout(timer)
+      if (outcome === 'late') {
+        app.log.warn('runs still executing at shutdown are abandoned')
+        await queue.close({ abort: true })
+      }
     })
   },
   { name: 'calc', dependencies: ['engine', 'workspace', 'live'] },

@@ -1,0 +1,37 @@
+import { resolve } from 'node:path'
+import { assertTimeZone } from '../shared/schedule-tz.ts'
+
+/** The environment of SPEC §11, parsed once at start. */
+export interface ServerConfig {
+  port: number
+  host: string
+  dataDir: string
+  databaseUrl: string | undefined
+  tokens: string | undefined
+  tz: string
+  demo: boolean
+  demoUsers: number
+}
+
+function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  if (v === undefined || v === '') return fallback
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${v} is not an integer in [${min}, ${max}]`)
+  return n
+}
+
+/** Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS. */
+export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  const tz = env.LABELS_TZ || 'UTC'
+  assertTimeZone(tz)
+  return {
+    port: int('PORT', env.PORT, 8787, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir: resolve(env.LABELS_DATA_DIR || './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    tokens: env.LABELS_TOKENS || undefined,
+    tz,
+    demo: !['0', 'false', 'no', 'off'].includes((env.LABELS_DEMO ?? '1').toLowerCase()),
+    demoUsers: int('LABELS_DEMO_USERS', env.LABELS_DEMO_USERS, 20_000, 10, 5_000_000),
+  }
+}

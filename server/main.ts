@@ -1,0 +1,85 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { openPglite } from '../engine/adapters/pglite.ts'
+import { openPostgres } from '../engine/adapters/pg.ts'
+import { buildApp } from './app.ts'
+import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts'
+import { createSqlDocStore } from './collab/index.ts'
+import { readConfig } from './config.ts'
+import { isEmptyWorkspace, loadDemoWorkspace } from './demo/demo-workspace.ts'
+import { startEngineWorker } from './engine-host.ts'
+
+/** `npm start`: one process serving the web app, the API, /api/live and /collab (SPEC §11). */
+async function main(): Promise<void> {
+  const cfg = readConfig(process.env)
+  await mkdir(cfg.dataDir, { recursive: true })
+
+  let tokens: TokenEntry[]
+  let printToken: string | null = null
+  if (cfg.tokens) tokens = parseTokens(cfg.tokens)
+  else {
+    const { entry } = await ensureAdminToken(cfg.dataDir)
+    tokens = [entry]
+    printToken = entry.token
+  }
+
+  // The engine runs in a worker thread: a long query never stalls HTTP or WebSockets.
+  const engine = await startEngineWorker(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') })
+  // The collaborative document's store lives on this thread (PGlite can't be shared across threads).
+  const docDb = cfg.databaseUrl ? await openPostgres(cfg.databaseUrl, { max: 2 }) : await openPglite(join(cfg.dataDir, 'collab'))
+  const docStore = await createSqlDocStore(docDb)
+
+  const app = await buildApp({
+    engine,
+    db: engine.kind,
+    dataDir: cfg.dataDir,
+    tokens,
+    tz: cfg.tz,
+    docStore,
+    clientDir: fileURLToPath(new URL('../dist/client', import.meta.url)),
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },
+  })
+  await app.ready()
+
+  if (cfg.demo && (await isEmptyWorkspace(app))) {
+    const t0 = Date.now()
+    app.log.info(`first start: loading the demo workspace (${cfg.demoUsers} customers)…`)
+    const demo = await loadDemoWorkspace(app, { users: cfg.demoUsers })
+    app.log.info(`demo loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${demo.users} customers, ${demo.events} events, ${demo.labels} labels (calculating)`)
+  }
+
+  await app.listen({ port: cfg.port, host: cfg.host })
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
+  console.log(`\n  Labels is running (${engine.kind}, data in ${cfg.databaseUrl ? 'PostgreSQL' : cfg.dataDir})`)
+  console.log(printToken ? `  Open: http://${host}:${port}/?token=${printToken}\n` : `  Open: http://${host}:${port}/\n`)
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info(`${signal}: shutting down`)
+    // A second signal, or a hang, must still end the process.
+    const force = setTimeout(() => process.exit(1), 60_000)
+    force.unref()
+    try {
+      await app.close() // stops accepting, closes sockets, lets runs finish (or aborts), flushes documents
+      await engine.terminate()
+      await docDb.close()
+      process.exit(0)
+    } catch (e) {
+      console.error(e)
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e)
+  process.exit(1)
+})
