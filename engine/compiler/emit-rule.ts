@@ -36,7 +36,9 @@ const emitters: RuleEmitters = {
     const cases = n.layers.map((l) => `WHEN ${conditionSql(e, l.when)} THEN ${e.labelValue(l.value)}`).join(' ')
     const otherwise = n.otherwise ? e.labelValue(n.otherwise) : 'NULL'
     const body = `SELECT u.uid, CASE ${cases} ELSE ${otherwise} END AS value FROM users u${joins(e)}`
-    return `${withScopes(e)}SELECT uid, value FROM (${body}) r WHERE value IS NOT NULL`
+    // An empty collection is no value: the user is not covered.
+    const covered = n.output === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
+    return `${withScopes(e)}SELECT uid, value FROM (${body}) r WHERE ${covered}`
   },
   metric: (n, e) => {
     const rows = measureRows(e, n.scope, n.measure)

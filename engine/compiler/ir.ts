@@ -77,6 +77,7 @@ export type RuleNode =
       readonly method: 'custom'
       readonly layers: ReadonlyArray<{ readonly value: LabelValue; readonly when: CondNode }>
       readonly otherwise: LabelValue | null
+      readonly output: DataType
     }
   | { readonly method: 'metric'; readonly scope: Scope; readonly measure: MeasureNode }
   | { readonly method: 'first_last'; readonly which: 'first' | 'last'; readonly scope: Scope; readonly property: ColumnRef | '$time' }

@@ -35,7 +35,7 @@ const resolvers: Resolvers = {
       when: resolveCondition(cat, layer.when, `/rule/values/${i}/when`, 1, budget),
     }))
     const otherwise = rule.otherwise === undefined || rule.otherwise === null ? null : labelValue(rule.otherwise, dataType, '/rule/otherwise')
-    return { method: 'custom', layers, otherwise }
+    return { method: 'custom', layers, otherwise, output: dataType }
   },
   metric(rule, dataType, cat) {
     const scope = resolveScope(cat, rule, '/rule')

@@ -202,7 +202,8 @@ export function evaluateRule(data: RefData, def: { dataType: DataType; rule: Rul
       for (const u of data.users) {
         const layer = rule.values.find((l) => holds(data, l.when, u, ctx, memo))
         const v = layer ? layer.value : rule.otherwise
-        if (v !== undefined && v !== null) out.set(u.user_id, asLabelValue(v, def.dataType, ctx.tz))
+        if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue // an empty collection is no value
+        out.set(u.user_id, asLabelValue(v, def.dataType, ctx.tz))
       }
       return out
     }

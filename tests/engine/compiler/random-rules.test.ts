@@ -97,12 +97,24 @@ const conditionArb: fc.Arbitrary<Condition> = fc.letrec<{ c: Condition }>((tie) 
 
 type Def = { dataType: DataType; rule: Rule }
 
-const customArb: fc.Arbitrary<Def> = fc.array(conditionArb, { minLength: 1, maxLength: 4 }).chain((whens) =>
-  fc.boolean().map((withOtherwise): Def => ({
-    dataType: 'string',
-    rule: { method: 'custom', values: whens.map((when, i) => ({ value: `L${i}`, when })), ...(withOtherwise ? { otherwise: 'rest' } : {}) },
-  })),
-)
+const layerValueArb: Record<DataType, fc.Arbitrary<unknown>> = {
+  string: fc.constantFrom('gold', 'silver', `'; DROP TABLE users; --`),
+  number: fc.integer({ min: -8, max: 8 }).map((n) => n / 2),
+  boolean: fc.boolean(),
+  date: fc.constantFrom(...dates),
+  collection: fc.uniqueArray(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }),
+}
+
+const customArb: fc.Arbitrary<Def> = fc
+  .tuple(fc.constantFrom<DataType>('string', 'string', 'number', 'boolean', 'date', 'collection'), fc.array(conditionArb, { minLength: 1, maxLength: 4 }))
+  .chain(([dataType, whens]) =>
+    fc.tuple(fc.array(layerValueArb[dataType], { minLength: whens.length, maxLength: whens.length }), fc.option(layerValueArb[dataType], { nil: undefined })).map(
+      ([values, otherwise]): Def => ({
+        dataType,
+        rule: { method: 'custom', values: whens.map((when, i) => ({ value: values[i], when })), ...(otherwise === undefined ? {} : { otherwise }) },
+      }),
+    ),
+  )
 
 const eventScope = scopeArb(['purchase', 'view'] as const)
 
