@@ -1,7 +1,7 @@
 import { LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
-import { addColumn, addEvent, lockCatalogue } from '../storage/extend.ts'
+import { addColumn, addEvent, addEventIdUnique, lockCatalogue } from '../storage/extend.ts'
 import type { Stage } from './stage.ts'
 
 /** What a session staged for one target: users ('' event) or one event name. */
@@ -72,16 +72,20 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
   return db.transaction(async (tx) => {
     await lockCatalogue(tx)
     const cat = await loadCatalogue(tx)
-    const plans: Array<{ t: StagedTarget; table: string; cols: Array<{ stage: string; column: string }> }> = []
+    const plans: Array<{ t: StagedTarget; table: string; fresh: boolean; cols: Array<{ stage: string; column: string }> }> = []
     for (const t of targets) {
       const info = cat.events.get(t.event)
-      const table = info?.table ?? (await addEvent(tx, t.event))
+      const table = info?.table ?? (await addEvent(tx, t.event, { deferUnique: true }))
       if (!/^ev\d+$/.test(table)) throw new Error(`unexpected event table ${table}`)
       const cols = await resolveColumns(tx, { event: t.event, table }, info?.properties ?? new Map(), t)
-      plans.push({ t, table, cols })
+      plans.push({ t, table, fresh: !info, cols })
     }
     for (const { t } of plans) {
-      await tx.query(`INSERT INTO users (user_id) SELECT DISTINCT user_id FROM ${t.stage.table} ON CONFLICT (user_id) DO NOTHING`)
+      // Anti-join first: usually every user exists, and DISTINCT over the few new ones is cheap.
+      await tx.query(
+        `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM ${t.stage.table} s
+         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
+      )
     }
     // Row numbers are unique across the request, so base + row keeps ingestion order in
     // `seq` across all event tables without sorting; the catalogue lock makes the range ours alone.
@@ -90,17 +94,46 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
     const maxRow = Math.max(...plans.map((p) => p.t.stage.maxRow))
     let inserted = 0
     let staged = 0
-    for (const { t, table, cols } of plans) {
-      const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
-      const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
-      const r = await tx.query(
-        `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ON CONFLICT DO NOTHING`,
-        [base],
-      )
-      inserted += r.affectedRows ?? 0
-      staged += t.stage.rows
+    for (const plan of plans) {
+      inserted += plan.fresh ? await insertIntoNewTable(tx, plan, base) : await insertEvents(tx, plan, base)
+      staged += plan.t.stage.rows
     }
     await tx.query(`SELECT setval('event_seq', $1::bigint)`, [base + maxRow])
     return { inserted, updated: 0, duplicates: staged - inserted }
   })
+}
+
+interface EventPlan { t: StagedTarget; table: string; cols: Array<{ stage: string; column: string }> }
+
+/** INSERT … SELECT of one staged event into its table, skipping event_ids already there. */
+async function insertEvents(tx: SqlExecutor, { t, table, cols }: EventPlan, base: number): Promise<number> {
+  const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
+  const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
+  const r = await tx.query(
+    `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ON CONFLICT DO NOTHING`,
+    [base],
+  )
+  return r.affectedRows ?? 0
+}
+
+/**
+ * A table created by this request is empty: load it without the event_id index and build
+ * the index once afterwards (about twice as fast). If the request repeated an event_id the
+ * index build fails; then undo to the savepoint and take the row-by-row deduplicating path.
+ */
+async function insertIntoNewTable(tx: SqlExecutor, plan: EventPlan, base: number): Promise<number> {
+  await tx.exec('SAVEPOINT bulk_load')
+  try {
+    const target = ['seq', 'uid', 'time', 'event_id', ...plan.cols.map((c) => c.column)].join(', ')
+    const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...plan.cols.map((c) => `s.${c.stage}`)].join(', ')
+    const r = await tx.query(`INSERT INTO ${plan.table} (${target}) SELECT ${select} FROM ${plan.t.stage.table} s JOIN users u ON u.user_id = s.user_id`, [base])
+    await addEventIdUnique(tx, plan.table)
+    await tx.exec('RELEASE SAVEPOINT bulk_load')
+    return r.affectedRows ?? 0
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e // only a repeated event_id is expected here
+    await tx.exec('ROLLBACK TO SAVEPOINT bulk_load')
+    await addEventIdUnique(tx, plan.table)
+    return insertEvents(tx, plan, base)
+  }
 }
