@@ -12,7 +12,10 @@ async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ t
   if (req.isMultipart()) {
     const part = await req.file({ limits: { fileSize: limitBytes, files: 1 } })
     if (!part) throw new LabelsError('bad_request', 'the multipart body has no file part', '/body/file')
-    return { text: await readText(part.file, limitBytes), stream: part.file }
+    const text = await readText(part.file, limitBytes)
+    // Busboy stops at its fileSize limit and marks the stream truncated instead of failing.
+    if (part.file.truncated) throw new LabelsError('too_large', `the file is larger than ${limitBytes} bytes`)
+    return { text, stream: part.file }
   }
   const ct = (req.headers['content-type'] ?? '').toLowerCase()
   if (!ct.startsWith('text/csv') && !ct.startsWith('text/plain'))

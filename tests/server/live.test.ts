@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { auth, ndjson, newServer, tokens, type TestServer } from './helpers.ts'
+
+let s: TestServer
+let base = ''
+
+beforeAll(async () => {
+  s = await newServer()
+  await s.app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = s.app.server.address()
+  base = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`
+  const users = Array.from({ length: 40 }, (_, i) => ({ user_id: `u${i}`, properties: { tier: i % 4 === 0 ? 'gold' : 'basic' } }))
+  await s.app.inject({ method: 'POST', url: '/api/data/users', payload: ndjson(users), headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+})
+afterAll(async () => { await s?.close() })
+
+/** A connected live socket that records every message. */
+async function connect(token: string): Promise<{ ws: WebSocket; messages: Array<Record<string, unknown>>; next(pred: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>> }> {
+  const ws = new WebSocket(`ws://${base}/api/live?token=${token}`)
+  const messages: Array<Record<string, unknown>> = []
+  const waiters: Array<{ pred: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = []
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d)) as Record<string, unknown>
+    messages.push(m)
+    for (const w of [...waiters]) if (w.pred(m)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(m))
+  })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  return {
+    ws,
+    messages,
+    next: (pred, ms = 20_000) => {
+      const seen = messages.find(pred)
+      if (seen) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        waiters.push({ pred, resolve })
+        setTimeout(() => reject(new Error(`no matching live message; got ${JSON.stringify(messages.map((m) => m.type))}`)), ms).unref()
+      })
+    },
+  }
+}
+
+it('refuses the live channel without a valid token at upgrade', async () => {
+  const ws = new WebSocket(`ws://${base}/api/live?token=wrong-token-123`)
+  const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
+  expect(status).toBe(401)
+})
+
+it('answers bad messages with an error and stays open', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send('{not json')
+  expect(await c.next((m) => m.type === 'error')).toMatchObject({ type: 'error' })
+  c.ws.send(JSON.stringify({ subscribe: ['bogus'] }))
+  await c.next((m) => m.type === 'error' && String(m.message).includes('bogus'))
+  c.ws.send(JSON.stringify({ subscribe: ['runs:*'] }))
+  expect(await c.next((m) => m.type === 'subscribed')).toEqual({ type: 'subscribed', topics: ['runs:*'] })
+  c.ws.close()
+})
+
+it('pushes run status changes, then distribution and history when a run succeeds', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: ['label:*'] }))
+  await c.next((m) => m.type === 'subscribed')
+  const created = await s.app.inject({
+    method: 'POST', url: '/api/labels', headers: auth('editor'),
+    payload: { name: 'tier', displayName: 'Tier', dataType: 'string', labelType: 'static', rule: { method: 'custom', values: [{ value: 'gold', when: { attribute: 'tier', op: 'eq', value: 'gold' } }] } },
+  })
+  const labelId = created.json().id as string
+  const { runId } = (await s.app.inject({ method: 'POST', url: `/api/labels/${labelId}/calculate`, headers: auth('editor') })).json() as { runId: string }
+  const ofRun = (status: string) => (m: Record<string, unknown>) => m.type === 'run' && (m.run as { id: string; status: string }).id === runId && (m.run as { status: string }).status === status
+  await c.next(ofRun('queued'))
+  await c.next(ofRun('running'))
+  const done = await c.next(ofRun('succeeded'))
+  expect(done.run).toMatchObject({ labelId, trigger: 'manual', coveredUsers: 10 })
+  const dist = await c.next((m) => m.type === 'distribution' && m.labelId === labelId && m.runId === runId)
+  expect(dist).toMatchObject({ totalUsers: 40, coveredUsers: 10, items: [{ value: 'gold', users: 10 }] })
+  const hist = await c.next((m) => m.type === 'history' && m.labelId === labelId)
+  expect((hist.items as unknown[]).length).toBeGreaterThan(0)
+  c.ws.close()
+})
+
+it('only sends a label topic its own label', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: ['label:someone-else'] }))
+  await c.next((m) => m.type === 'subscribed')
+  await s.app.inject({ method: 'POST', url: '/api/labels/tier/calculate', headers: auth('editor') })
+  await s.app.runQueue.idle()
+  await new Promise((r) => setTimeout(r, 100))
+  expect(c.messages.filter((m) => m.type !== 'subscribed')).toEqual([])
+  c.ws.close()
+})
