@@ -4,6 +4,7 @@ import { Rule } from '../../shared/schemas/rule.ts'
 import { check } from '../../shared/schemas/validate.ts'
 import type { Catalogue } from '../storage/catalogue.ts'
 import type { RuleNode } from './ir.ts'
+import { guardDepth } from './depth-guard.ts'
 import { resolveRule } from './resolve-rule.ts'
 
 const DefinitionSchema = Type.Object({ dataType: DataType, rule: Rule })
@@ -14,6 +15,7 @@ const DefinitionSchema = Type.Object({ dataType: DataType, rule: Rule })
  * Both carry the JSON path. Returns the resolved rule tree.
  */
 export function validateDefinition(def: unknown, catalogue: Catalogue): RuleNode {
+  guardDepth(def)
   const d = check<{ dataType: DataType; rule: Rule }>(DefinitionSchema, def)
   return resolveRule(d.rule, d.dataType, catalogue)
 }

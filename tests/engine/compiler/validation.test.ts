@@ -21,7 +21,11 @@ const valid: Record<string, unknown> = { string: 'a', number: 1, boolean: true, 
 const custom = (when: unknown, value: unknown = 'x', dataType = 'string') =>
   ({ dataType, rule: { method: 'custom', values: [{ value: valid[dataType], when: { attribute: 'city', op: 'is_set' } }, { value, when }] } })
 const metric = (extra: object, dataType = 'number') => ({ dataType, rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' }, ...extra } })
-const nest = (depth: number): unknown => (depth === 1 ? { attribute: 'city', op: 'is_set' } : { not: nest(depth - 1) })
+const nest = (depth: number): unknown => {
+  let c: unknown = { attribute: 'city', op: 'is_set' }
+  for (let i = 1; i < depth; i++) c = { not: c }
+  return c
+}
 
 describe('validateDefinition: malformed shape is bad_request (400)', () => {
   it.each([
@@ -113,6 +117,11 @@ describe('validateDefinition: well-formed but invalid is 422 with the JSON path'
   it(`limits nesting to ${limits.conditionDepth} levels`, () => {
     expect(() => validateDefinition(custom(nest(limits.conditionDepth)), catalogue)).not.toThrow()
     expectInvalid(custom(nest(limits.conditionDepth + 1)), `/rule/values/1/when${'/not'.repeat(limits.conditionDepth)}`, /at most 10 levels/)
+  })
+  it('rejects absurd nesting with a 422 instead of overflowing the stack', () => {
+    const e = error(custom(nest(20_000)))
+    expect(e.code).toBe('invalid')
+    expect(e.message).toMatch(/nests too deeply/)
   })
   it(`limits a rule to ${limits.conditions} conditions across layers`, () => {
     const leaf = { attribute: 'city', op: 'is_set' }
