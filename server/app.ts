@@ -68,7 +68,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(makeSerializerCompiler(opts.strictResponses ?? false))
-  installErrorHandlers(app)
+  const clientDir = opts.clientDir && existsSync(join(opts.clientDir, 'index.html')) ? opts.clientDir : null
+  // Unknown GETs outside /api and /collab are the web app's client-side routes: serve its shell.
+  installErrorHandlers(app, clientDir ? (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html') : undefined)
   app.decorate('tz', opts.tz ?? 'UTC')
   app.decorate('limits', limits)
   app.decorate('scheduleChanged', null)
@@ -99,11 +101,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(importRoutes)
   await app.register(previewRoutes)
 
-  const clientDir = opts.clientDir
-  if (clientDir && existsSync(join(clientDir, 'index.html'))) {
+  if (clientDir) {
     await app.register(fastifyStatic, { root: clientDir, wildcard: false })
-    // Client-side routes fall back to the app shell.
-    app.get('/*', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'))
   } else {
     app.get('/', { schema: { hide: true } }, (_req, reply) => reply.type('text/html; charset=utf-8').send(placeholderPage()))
   }

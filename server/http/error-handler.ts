@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LabelsError, reviveError, type ErrorCode } from '../../shared/errors.ts'
 
 /** The one error body of SPEC §8. */
@@ -39,8 +39,11 @@ export function toLabelsError(e: unknown): LabelsError {
   return new LabelsError('internal', 'internal error')
 }
 
-/** Installs the error and not-found handlers that answer `{error:{code,message,path?}}`. */
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers that answer `{error:{code,message,path?}}`.
+ * `appShell` answers other unknown GETs (the web app's client-side routes).
+ */
+export function installErrorHandlers(app: FastifyInstance, appShell?: (req: FastifyRequest, reply: FastifyReply) => unknown): void {
   app.setErrorHandler((e, req, reply) => {
     const err = toLabelsError(e)
     if (err.status >= 500) req.log.error({ err: e }, 'request failed')
@@ -48,7 +51,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(err.status).type('application/json').serializer(JSON.stringify).send(body)
   })
   app.setNotFoundHandler((req, reply) => {
-    const body: ErrorBody = { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }
+    const path = req.url.split('?')[0] ?? ''
+    if (appShell && req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/collab/')) return appShell(req, reply)
+    const body: ErrorBody = { error: { code: 'not_found', message: `no route ${req.method} ${path}` } }
     return reply.status(404).send(body)
   })
 }

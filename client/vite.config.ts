@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vite'
+import solid from 'vite-plugin-solid'
+
+// The web app: built into dist/client, which the server serves at /.
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  plugins: [solid()],
+  build: { outDir: fileURLToPath(new URL('../dist/client', import.meta.url)), emptyOutDir: true },
+  server: {
+    // `vite --config client/vite.config.ts` in development: the API and sockets on :8787.
+    proxy: { '/api': { target: 'http://127.0.0.1:8787', ws: true }, '/collab': { target: 'ws://127.0.0.1:8787', ws: true } },
+  },
+})
