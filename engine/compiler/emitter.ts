@@ -15,7 +15,9 @@ interface ScopeCte {
 /**
  * Builds one statement: owns the parameters, binds the time zone and asOf once, and
  * collects one CTE per distinct (event, where, window) so each event table is aggregated
- * once per rule however many conditions read it.
+ * once per rule however many conditions read it. Folding different scopes of one table into
+ * a single scan with `agg(...) FILTER (WHERE …)` was measured (1M events, 3 scopes: 1011 ms
+ * vs 1005 ms for separate CTEs) and bought nothing, so scopes stay separate and simple.
  */
 export class Emitter {
   readonly params = new Params()
