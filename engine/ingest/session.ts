@@ -29,6 +29,10 @@ export class IngestSession {
   private readonly maxErrors: number
   private pendingFlush: Promise<void> = Promise.resolve()
   private flushQueued = false
+  private readonly nameChecks = new Map<string, string | null>()
+  private readonly scratchNames: string[] = []
+  private readonly scratchTypes: ValueType[] = []
+  private readonly scratchValues: Stored[] = []
   private previousFlush: Promise<void> = Promise.resolve()
 
   constructor(private readonly db: SqlExecutor, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
@@ -97,30 +101,46 @@ export class IngestSession {
       }
     }
     const target = this.target(eventName)
-    const reserved = reservedNames[this.kind]
-    const values = new Map<number, Stored>()
-    const fresh: Array<[string, ValueType]> = []
+    const what = this.kind === 'users' ? 'attribute' : 'property'
+    const names = this.scratchNames, types = this.scratchTypes, vals = this.scratchValues
+    names.length = types.length = vals.length = 0
     for (const [name, raw] of rec.properties) {
-      const what = this.kind === 'users' ? 'attribute' : 'property'
-      const bad = badName(name, what) ?? (reserved.has(name) ? `${what} name "${name}" is reserved` : null)
+      const bad = this.checkName(name, what)
       if (bad) return bad
       if (isEmpty(raw)) continue
       let type = target.known.get(name)?.type ?? target.fresh.get(name)
       if (!type) {
-        const inferred = fresh.find(([n]) => n === name)?.[1] ?? inferType(raw)
+        const inferred = inferType(raw)
         if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
-        fresh.push([name, inferred])
         type = inferred
       }
       const c = convert(raw, type)
       if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
-      values.set(this.stageIndex(target, name, type), c.value)
+      names.push(name)
+      types.push(type)
+      vals.push(c.value)
     }
-    for (const [name, type] of fresh) target.fresh.set(name, type)
+    // Only a valid row may extend the schema: a bad row's new names and types are forgotten.
+    const values = new Map<number, Stored>()
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string, type = types[i] as ValueType
+      if (!target.known.has(name) && !target.fresh.has(name)) target.fresh.set(name, type)
+      values.set(this.stageIndex(target, name, type), vals[i] as Stored)
+    }
     if (this.doomed) return null // keep validating to report every bad row, store nothing
     target.stage.push(rec.row, userId, time, eventId, values)
     if (target.stage.buffered >= this.batchSize) this.queueFlush(target.stage)
     return null
+  }
+
+  /** Name checks, memoised: the same few names repeat on every row. */
+  private checkName(name: string, what: string): string | null {
+    let bad = this.nameChecks.get(name)
+    if (bad === undefined) {
+      bad = badName(name, what) ?? (reservedNames[this.kind].has(name) ? `${what} name "${name}" is reserved` : null)
+      if (this.nameChecks.size < 10_000) this.nameChecks.set(name, bad)
+    }
+    return bad
   }
 
   private target(event: string): Target {

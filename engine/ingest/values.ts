@@ -17,13 +17,14 @@ const isoRe = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
  * which `new Date("2024-01-02T10:00")` would use). Returns the canonical ISO string or null.
  */
 export function parseIsoTime(s: string): string | null {
+  if (isCanonicalIso(s)) return s
   const m = isoRe.exec(s)
   if (!m) return null
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', off] = m
   const year = Number(y), month = Number(mo), day = Number(d)
   const hour = Number(h), minute = Number(mi), second = Number(sec)
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null
-  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null
+  if (day > monthDays(year, month)) return null
   let ms = Date.UTC(year, month - 1, day, hour, minute, second, Number((frac + '000').slice(0, 3)))
   if (year < 100) ms = new Date(ms).setUTCFullYear(year) // Date.UTC maps 0..99 to 1900..1999
   if (off && off !== 'Z' && off !== 'z') {
@@ -34,6 +35,34 @@ export function parseIsoTime(s: string): string | null {
     ms -= sign * (oh * 60 + om) * 60_000
   }
   return new Date(ms).toISOString()
+}
+
+const d = (s: string, i: number) => s.charCodeAt(i) - 48
+const digits = (s: string, from: number, n: number) => {
+  let v = 0
+  for (let i = from; i < from + n; i++) {
+    const c = d(s, i)
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
+/**
+ * Fast check for `YYYY-MM-DDTHH:MM:SS.sssZ` (what toISOString and most exporters write),
+ * already canonical, so millions of event times skip the regex and Date round trip.
+ */
+function isCanonicalIso(s: string): boolean {
+  if (s.length !== 24 || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.' || s[23] !== 'Z') return false
+  const y = digits(s, 0, 4), mo = digits(s, 5, 2), day = digits(s, 8, 2)
+  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = digits(s, 20, 3)
+  if (y < 0 || mo < 1 || mo > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0) return false
+  return day <= monthDays(y, mo)
+}
+
+function monthDays(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31
 }
 
 /** An event time: ISO string, Date, or Unix epoch number (seconds below 1e11, else milliseconds). */

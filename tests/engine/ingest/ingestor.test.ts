@@ -76,6 +76,13 @@ describeEachDb('streamed ingestion', (kind) => {
     expect(await users(db)).toEqual([{ user_id: 'u1', age: 30 }, { user_id: 'u3', age: 40 }])
   })
 
+  it('does not let a skipped bad row add to the schema', async () => {
+    const body = '{"user_id":"u1","properties":{"a":1}}\n{"user_id":"u2","properties":{"leak":"x","a":"nope"}}\n'
+    const r = await ingest(db, 'users', 'ndjson', body, { skipInvalid: true })
+    expect(r).toMatchObject({ committed: true, stored: 1, invalidRows: 1 })
+    expect(describeSchema(await loadCatalogue(db)).userAttributes).toEqual([{ name: 'a', type: 'number' }])
+  })
+
   it('reads NDJSON events, reporting bad JSON, missing and malformed time by line number', async () => {
     const body = [
       '{"user_id":"a","event":"purchase","time":"2024-05-01T10:00:00+02:00","event_id":"p1","properties":{"amount":12.5,"category":"shoes"}}',
