@@ -33,7 +33,8 @@ interface Pending { update: Uint8Array; origin: DocOrigin; changes: LabelChanges
 
 const UNKNOWN_ORIGIN: DocOrigin = { kind: 'server', actor: 'unknown' }
 const ROOTS = new Set<string>(ROOT_TYPES)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.())
+class Abandoned extends Error {}
 
 /** Outcome of applying a client's update. */
 export type ApplyResult = 'applied' | 'empty' | 'malformed'
@@ -178,6 +179,8 @@ export class LiveDoc {
         this.wake()
         if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
       }
+    } catch (e) {
+      if (!(e instanceof Abandoned)) throw e
     } finally {
       this.pumping = false
     }
@@ -196,6 +199,7 @@ export class LiveDoc {
         this.storeFailures = 0
         return seq
       } catch (e) {
+        if (this.closed) throw new Abandoned('document closed while its store was failing')
         this.storeFailures++
         this.opts.log?.('error', `collab store for "${this.workspace}" failed (attempt ${attempt + 1}); keeping the update in memory and retrying`, e)
         await sleep(Math.min(5000, 50 * 2 ** Math.min(attempt, 10)))
@@ -245,13 +249,23 @@ export class LiveDoc {
     }
   }
 
-  /** Stores everything pending, writes a final snapshot and releases the document. */
-  async close(): Promise<void> {
+  /**
+   * Stores everything pending, writes a final snapshot and releases the document. With a store
+   * that keeps failing it gives up after `flushTimeoutMs` and says how many updates were unsaved
+   * (the clients that made them still hold them and resend them on their next sync).
+   */
+  async close(flushTimeoutMs = 15_000): Promise<void> {
     if (this.closed) return
-    await this.flushed()
+    const timedOut = await Promise.race([this.flushed().then(() => false), sleep(flushTimeoutMs).then(() => true)])
+    if (timedOut) {
+      this.opts.log?.('error', `collab document "${this.workspace}" closed with ${this.queue.length} unsaved updates`)
+      this.closed = true
+      return
+    }
     this.closed = true
     if (this.idleTimer) clearTimeout(this.idleTimer)
     while (this.pumping) await sleep(5)
+    if (this.idleTimer) clearTimeout(this.idleTimer)
     if (this.updatesSinceSnapshot > 0) await this.compact()
     this.awareness.destroy()
     this.doc.destroy()

@@ -89,6 +89,31 @@ export function moveGroup(doc: Y.Doc, id: string, to: { parentId?: string | null
 }
 
 /**
+ * PATCH /api/groups/:id: rename and/or move in ONE transaction. Everything is checked before
+ * anything is written (Yjs has no rollback), so a refused move doesn't leave a half rename.
+ */
+export function updateGroup(doc: Y.Doc, id: string, patch: { name?: string; parentId?: string | null; index?: number }, origin: DocOrigin): GroupView {
+  check(GroupPatch, patch)
+  const g = mustGroup(projectWorkspace(doc), id)
+  if (patch.name !== undefined) {
+    if (g.isDefault && patch.name !== g.name) throw conflict('the Default group cannot be renamed', '/name')
+    if (!patch.name.trim()) throw invalid('group name must not be blank', '/name')
+  }
+  const moving = patch.parentId !== undefined || patch.index !== undefined
+  let out: GroupView = view(g)
+  doc.transact(() => {
+    if (moving) {
+      const to: { parentId?: string | null; index?: number } = {}
+      if (patch.parentId !== undefined) to.parentId = patch.parentId
+      if (patch.index !== undefined) to.index = patch.index
+      out = moveGroup(doc, id, to, origin) // validates before its first write
+    }
+    if (patch.name !== undefined && !g.isDefault) out = { ...out, name: renameGroup(doc, id, patch.name, origin).name }
+  }, origin)
+  return out
+}
+
+/**
  * Deletes a custom group; a first-level group takes its subgroups with it. Every label shown in
  * a deleted group moves to the end of the Default group, so no label is ever lost.
  */

@@ -11,6 +11,7 @@
  *   createGroup(doc, {name, parentId?}, origin, {id?, now?})          → GroupView
  *   renameGroup(doc, id, name, origin)                                 → GroupView
  *   moveGroup(doc, id, {parentId?, index?}, origin)                    → GroupView
+ *   updateGroup(doc, id, {name?, parentId?, index?}, origin)           → GroupView (PATCH, one transaction)
  *   deleteGroup(doc, id, origin)                → {deletedGroupIds, movedLabelIds}
  *   createLabel(doc, LabelInput, origin, {id?, now?})                  → Label
  *   updateLabel(doc, idOrName, LabelPatch, origin, {now?})             → Label

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
-  createGroup, createLabel, deleteGroup, deleteLabel, moveGroup, moveLabel, projectWorkspace, renameGroup, updateLabel,
+  createGroup, createLabel, deleteGroup, deleteLabel, moveGroup, moveLabel, projectWorkspace, renameGroup, updateGroup, updateLabel,
   DEFAULT_GROUP_ID, labelsOf,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
@@ -66,6 +66,21 @@ describe('group operations', () => {
     expect(names(doc)).toEqual([['Default', []], ['A', ['B', 'A1']]])
     moveGroup(doc, a1.id, { parentId: null, index: 0 }, local())
     expect(names(doc)).toEqual([['A1', []], ['Default', []], ['A', ['B']]])
+  })
+
+  it('PATCH-style updateGroup renames and moves in one transaction, or writes nothing when refused', () => {
+    const doc = newWorkspaceDoc()
+    const a = createGroup(doc, { name: 'A' }, local())
+    const b = createGroup(doc, { name: 'B' }, local())
+    createGroup(doc, { name: 'B1', parentId: b.id }, local())
+    let transactions = 0
+    doc.on('afterTransaction', () => transactions++)
+    updateGroup(doc, a.id, { name: 'A2', parentId: null, index: 0 }, local())
+    expect(transactions).toBe(1)
+    expect(names(doc)).toEqual([['A2', []], ['Default', []], ['B', ['B1']]])
+    expectError(() => updateGroup(doc, b.id, { name: 'B2', parentId: a.id }, local()), 'conflict', '/parentId')
+    expect(names(doc)).toEqual([['A2', []], ['Default', []], ['B', ['B1']]])
+    expectError(() => updateGroup(doc, DEFAULT_GROUP_ID, { name: 'X' }, local()), 'conflict', '/name')
   })
 
   it('deleting a first-level group deletes its subgroups and moves every label to Default', () => {
