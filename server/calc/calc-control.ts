@@ -7,6 +7,8 @@ export interface CalcControl {
   trigger(label: WorkspaceLabel, trigger: RunTrigger, asOf?: string): Promise<string>
   /** The next scheduled run of the label, ISO, or null (static, disabled, once). */
   nextRunAt(label: WorkspaceLabel): string | null
+  /** Latest run per label, from memory where possible (see LastRuns). */
+  lastRuns(labelIds: string[]): Promise<Record<string, Run | null>>
   /** Announces a run that finished outside the queue (imports) on the live channel. */
   announce(run: Run): void
 }

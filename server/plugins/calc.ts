@@ -5,6 +5,7 @@ import { RunQueue } from '../runs/run-queue.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
 import { effectsOf } from '../calc/label-change-hook.ts'
+import { LastRuns } from '../calc/last-runs.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 import '../types.ts'
 
@@ -37,7 +38,9 @@ export default fp(
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
       app.live.publishHistory(h)
     }
+    const last = new LastRuns(app.engine)
     const announce = (run: Run) => {
+      last.note(run)
       app.live.publishRun(run)
       if (run.status === 'succeeded') publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
     }
@@ -70,6 +73,7 @@ export default fp(
         return (await queue.trigger(label.id, trigger, asOf)).id
       },
       nextRunAt: (label) => scheduler.nextRunAt(label),
+      lastRuns: (ids) => last.get(ids),
       announce,
     }
     app.decorate('calc', control)
@@ -79,6 +83,7 @@ export default fp(
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
       if (fx.run) queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
+      if (fx.dropData) last.forget(id)
       if (fx.dropData) app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
       if (fx.reschedule) app.scheduleChanged?.()
     })

@@ -15,7 +15,7 @@ export type LabelView = WorkspaceLabel & { lastRun: Run | null; nextRunAt: strin
 
 /** Labels with their latest run and next scheduled run (one engine call for all). */
 export async function withRunInfo(app: FastifyInstance, labels: WorkspaceLabel[]): Promise<LabelView[]> {
-  const last = labels.length ? await app.engine.lastRuns(labels.map((l) => l.id)) : {}
+  const last = labels.length ? await app.calc.lastRuns(labels.map((l) => l.id)) : {}
   return labels.map((l) => ({ ...l, lastRun: last[l.id] ?? null, nextRunAt: app.calc.nextRunAt(l) }))
 }
 

@@ -57,6 +57,11 @@ it('keeps answering /api/health while a calculation runs', async () => {
   const latencies: number[] = []
   const t0 = performance.now()
   await until(async () => app.runQueue.busyLabels().includes(id))
+  // The label list comes from the run cache, so it answers mid-run and shows the run going.
+  const tl = performance.now()
+  const listed = (await app.inject({ url: '/api/labels', headers: auth('viewer') })).json().labels as Array<{ id: string; lastRun: { status: string } | null }>
+  expect(performance.now() - tl).toBeLessThan(250)
+  expect(['queued', 'running']).toContain(listed.find((l) => l.id === id)?.lastRun?.status)
   while (app.runQueue.busyLabels().includes(id)) {
     const t = performance.now()
     const h = await app.inject({ url: '/api/health' })
