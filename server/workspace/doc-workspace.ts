@@ -65,11 +65,9 @@ export class DocWorkspace implements Workspace {
   }
 
   updateGroup(id: string, patch: { name?: string; parentId?: string | null; index?: number }, actor: string): GroupNode {
-    const o = ops.origin('rest', actor)
     if (!ops.projectWorkspace(this.doc).groupsById[id]) throw notFound(`no group "${id}"`, '/params/id')
-    if (patch.name !== undefined) ops.renameGroup(this.doc, id, patch.name, o)
-    if (patch.parentId !== undefined || patch.index !== undefined)
-      ops.moveGroup(this.doc, id, { ...(patch.parentId !== undefined ? { parentId: patch.parentId } : {}), ...(patch.index !== undefined ? { index: patch.index } : {}) }, o)
+    // One transaction: a refused move never leaves a half-applied rename.
+    ops.updateGroup(this.doc, id, patch, ops.origin('rest', actor))
     return this.node(id)
   }
 

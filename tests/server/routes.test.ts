@@ -84,6 +84,13 @@ describeEachDb('HTTP API', (kind) => {
       const renamed = await inject({ method: 'PATCH', url: `/api/groups/${parent.id}`, payload: { name: 'Life cycle' }, headers: auth('editor') })
       expect(renamed.json()).toMatchObject({ name: 'Life cycle', children: [{ name: 'New' }] })
       expect((await inject({ method: 'DELETE', url: '/api/groups/default', headers: auth('editor') })).statusCode).toBe(409)
+      // A refused move in the same PATCH leaves the name alone (one transaction).
+      const refused = await inject({ method: 'PATCH', url: `/api/groups/${parent.id}`, payload: { name: 'Nope', parentId: 'default' }, headers: auth('editor') })
+      expect(refused.statusCode).toBe(409)
+      const moved = await inject({ method: 'POST', url: '/api/groups', payload: { name: 'Second' }, headers: auth('editor') })
+      const under = await inject({ method: 'PATCH', url: `/api/groups/${moved.json().id}`, payload: { parentId: parent.id, index: 0 }, headers: auth('editor') })
+      expect(under.json()).toMatchObject({ parentId: parent.id })
+      expect((await inject({ method: 'DELETE', url: `/api/groups/${moved.json().id}`, headers: auth('editor') })).statusCode).toBe(204)
       expect((await inject({ method: 'PATCH', url: '/api/groups/nope', payload: { name: 'a' }, headers: auth('editor') })).statusCode).toBe(404)
       const bad = await inject({ method: 'POST', url: '/api/groups', payload: { name: '' }, headers: auth('editor') })
       expect(bad.statusCode).toBe(400)
