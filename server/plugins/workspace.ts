@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import * as Y from 'yjs'
-import { ensureDefaultGroup } from '../../shared/doc/index.ts'
+import { ensureDefaultGroup, noLabelChanges } from '../../shared/doc/index.ts'
 import { collabPlugin, DocRegistry, type DocStore } from '../collab/index.ts'
 import type { TokenRegistry } from '../auth/tokens.ts'
 import { DocWorkspace } from '../workspace/doc-workspace.ts'
@@ -33,8 +33,11 @@ export default fp(
     let workspace: DocWorkspace | null = null
     const registry = new DocRegistry({
       store: opts.docStore,
-      onDocChange: (ws, changes) => {
+      onDocChange: (ws, changes, origin) => {
         if (ws === MAIN_WORKSPACE) workspace?.applyChanges(changes)
+        // REST writes are audited by their routes; browser edits are audited here.
+        if (origin.kind === 'remote' && !noLabelChanges(changes))
+          app.audit.append({ actor: origin.actor, role: null, action: 'collab.labels', target: ws, details: { ...changes } }).catch(() => {})
       },
       log: (level, msg, err) => app.log[level]({ err }, msg),
     })
@@ -45,5 +48,5 @@ export default fp(
     // Flush and snapshot documents last, after runs stopped and sockets closed.
     app.addHook('onClose', async () => registry.close())
   },
-  { name: 'workspace', dependencies: ['auth'] },
+  { name: 'workspace', dependencies: ['auth', 'audit'] },
 )

@@ -34,6 +34,8 @@ it('calculates labels created, and recalculates labels edited, by collaborators 
   await until(async () => (await runsOf(label.id)).some((r) => r.trigger === 'update' && r.status === 'succeeded'))
   const d = (await s.app.inject({ url: `/api/labels/${label.id}/distribution`, headers: auth('viewer') })).json()
   expect(d.items).toEqual([expect.objectContaining({ value: 'B', users: N - N / 3 })])
+  const audit = (await s.app.inject({ url: '/api/audit?action=collab', headers: auth('admin') })).json().entries
+  expect(audit[audit.length - 1]).toMatchObject({ actor: 'browser-user', action: 'collab.labels', details: { created: [label.id] } })
 })
 
 it('streams an audience larger than one page, as JSON and as CSV', async () => {
