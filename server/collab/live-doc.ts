@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { LabelsError } from '../../shared/errors.ts'
 import {
-  ROOT_TYPES, ensureDefaultGroup, isDocOrigin, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
+  ROOT_TYPES, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
   type DocOrigin, type LabelChanges,
 } from '../../shared/doc/index.ts'
 import type { DocStore } from './doc-store.ts'
@@ -57,6 +57,8 @@ export class LiveDoc {
   private closed = false
   private idleTimer: ReturnType<typeof setTimeout> | null = null
   private readonly tracker: ReturnType<typeof makeLabelChangeTracker>
+  /** Set by transactions that could break a tree invariant; cleared by a repair. */
+  private structural = true
   /** Consecutive failed store attempts (0 when healthy). */
   storeFailures = 0
 
@@ -66,6 +68,14 @@ export class LiveDoc {
     this.awareness = new Awareness(doc)
     this.awareness.setLocalState(null) // the server has no presence of its own
     this.tracker = makeLabelChangeTracker(doc)
+    // Most edits change a label's text fields; only group edits, label additions/removals and
+    // label moves can break an invariant, so only those pay for a projection + repair.
+    const groups: unknown = groupsOf(doc), labels: unknown = labelsOf(doc)
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      for (const [type, keys] of tr.changed) {
+        if (type === groups || type.parent === groups || type === labels || (type.parent === labels && keys.has('groupId'))) this.structural = true
+      }
+    })
     // Presence isn't persisted: relay every awareness change to every socket, the sender included
     // (the stock client's 30 s watchdog counts its own echoed renewals as signs of life).
     this.awareness.on('update', ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>) => {
@@ -120,7 +130,10 @@ export class LiveDoc {
     } catch {
       return 'malformed'
     }
-    repairWorkspace(this.doc)
+    if (this.structural) {
+      repairWorkspace(this.doc)
+      this.structural = false // after: the repair's own transaction sets it
+    }
     return 'applied'
   }
 
