@@ -3,9 +3,11 @@ import { IngestSession } from './session.ts'
 import type { EventRecord, IngestOptions, IngestResult, RawRecord, UserRecord } from './types.ts'
 import type { RawValue } from './values.ts'
 
-function props(p: unknown): Array<readonly [string, RawValue]> {
-  if (p === undefined || p === null) return []
-  return Object.entries(p as Record<string, unknown>).map(([k, value]) => [k, { kind: 'json', value }] as const)
+function props(p: Record<string, unknown> | null | undefined): Array<readonly [string, RawValue]> {
+  const out: Array<readonly [string, RawValue]> = []
+  if (p === undefined || p === null) return out
+  for (const k in p) if (Object.hasOwn(p, k)) out.push([k, { kind: 'json', value: p[k] }])
+  return out
 }
 
 /** Turns a parsed NDJSON object / API record into a raw record; shape errors become a row reason. */
@@ -14,8 +16,10 @@ export function rawFromObject(row: number, o: unknown, kind: 'users' | 'events')
   const r = o as Record<string, unknown>
   const p = r.properties
   if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p))) return 'properties must be an object'
-  const base: RawRecord = { row, userId: r.user_id, properties: props(p) }
-  return kind === 'users' ? base : { ...base, event: r.event, time: r.time, eventId: r.event_id }
+  const properties = props(p as Record<string, unknown> | null | undefined)
+  return kind === 'users'
+    ? { row, userId: r.user_id, properties }
+    : { row, userId: r.user_id, event: r.event, time: r.time, eventId: r.event_id, properties }
 }
 
 async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterable<unknown> | AsyncIterable<unknown>, opts: IngestOptions): Promise<IngestResult> {
