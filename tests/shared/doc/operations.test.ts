@@ -149,3 +149,15 @@ describe('label operations', () => {
     expectError(() => deleteLabel(doc, 'y', local()), 'not_found')
   })
 })
+
+describe('awareness state', () => {
+  it('reads a peer state defensively: unknown roles read as viewer, junk targets as null', async () => {
+    const { readAwarenessState } = await import('../../../shared/doc/index.ts')
+    expect(readAwarenessState({ user: { name: 'a', role: 'editor', color: '#123' }, editing: { kind: 'label', id: 'l1' }, dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 } }))
+      .toEqual({ user: { name: 'a', role: 'editor', color: '#123' }, editing: { kind: 'label', id: 'l1' }, dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 } })
+    expect(readAwarenessState({ user: { name: 'b', role: 'god' }, editing: { kind: 'x', id: 1 } }))
+      .toEqual({ user: { name: 'b', role: 'viewer', color: '#888888' }, editing: null, dragging: null })
+    expect(readAwarenessState({})).toBeNull()
+    expect(readAwarenessState(null)).toBeNull()
+  })
+})
