@@ -273,6 +273,18 @@ describeEachDb('HTTP API', (kind) => {
   })
 
   describe('audit, docs and errors', () => {
+    it('answers health without a token and me with one', async () => {
+      expect((await inject({ url: '/api/health' })).json()).toEqual({ status: 'ok', db: kind })
+      expect((await inject({ url: '/api/me', headers: auth('editor') })).json()).toEqual({ name: 'eve', role: 'editor' })
+      const none = await inject({ url: '/api/me' })
+      expect(none.statusCode).toBe(401)
+      expect(none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } })
+      expect((await inject({ url: '/api/me', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401)
+      expect((await inject({ url: `/api/me?token=${'viewer-token-0001'}` })).statusCode).toBe(200)
+      // ?token= is for GETs (exports, sockets) only.
+      expect((await inject({ method: 'POST', url: `/api/groups?token=${'editor-token-0001'}`, payload: { name: 'x' } })).statusCode).toBe(401)
+    })
+
     it('keeps an audit log that only admins read', async () => {
       expect((await inject({ url: '/api/audit', headers: auth('editor') })).statusCode).toBe(403)
       const entries = (await inject({ url: '/api/audit?limit=1000', headers: auth('admin') })).json().entries as Array<{ action: string; actor: string | null }>
