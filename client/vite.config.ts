@@ -1,12 +1,15 @@
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
 import solid from 'vite-plugin-solid'
 
 // The web app: built into dist/client, which the server serves at /.
+const here = fileURLToPath(new URL('.', import.meta.url))
+
 export default defineConfig({
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root: here,
   plugins: [solid()],
-  build: { outDir: fileURLToPath(new URL('../dist/client', import.meta.url)), emptyOutDir: true },
+  build: { outDir: join(here, '..', 'dist', 'client'), emptyOutDir: true },
   server: {
     // `vite --config client/vite.config.ts` in development: the API and sockets on :8787.
     proxy: { '/api': { target: 'http://127.0.0.1:8787', ws: true }, '/collab': { target: 'ws://127.0.0.1:8787', ws: true } },

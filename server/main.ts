@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     tokens,
     tz: cfg.tz,
     docStore,
-    clientDir: fileURLToPath(new URL('../dist/client', import.meta.url)),
+    clientDir: join(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist', 'client'),
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },
   })
