@@ -176,9 +176,9 @@ export class CollabConnection implements UpdateSink {
     })
   }
 
-  sendUpdate(update: Uint8Array, origin: unknown): void {
-    if ((origin as DocOrigin | undefined)?.connectionId === this.connectionId) return // it has it
-    this.send(frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeUpdate(e, update))))
+  sendUpdate(updateFrame: Uint8Array, origin: DocOrigin): void {
+    if (origin.connectionId === this.connectionId) return // it made this update
+    this.send(updateFrame)
   }
 
   send(msg: Uint8Array): void {

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
+import { writeUpdate } from 'y-protocols/sync'
 import { LabelsError } from '../../shared/errors.ts'
 import {
   ROOT_TYPES, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
@@ -24,7 +25,8 @@ export interface LiveDocOptions {
 /** Something that wants stored updates (a collab connection). */
 export interface UpdateSink {
   readonly connectionId: number
-  sendUpdate(update: Uint8Array, origin: unknown): void
+  /** `frame` is the ready y-websocket update message, encoded once for every socket. */
+  sendUpdate(frame: Uint8Array, origin: DocOrigin): void
   /** A ready-made frame (awareness relay). */
   send(frame: Uint8Array): void
 }
@@ -221,7 +223,13 @@ export class LiveDoc {
   }
 
   private publish(p: Pending): void {
-    for (const s of this.sinks) s.sendUpdate(p.update, p.origin)
+    if (this.sinks.size > 0) {
+      const e = encoding.createEncoder()
+      encoding.writeVarUint(e, 0) // messageSync
+      writeUpdate(e, p.update)
+      const frame = encoding.toUint8Array(e)
+      for (const s of this.sinks) s.sendUpdate(frame, p.origin)
+    }
     if (this.opts.onDocChange && !noLabelChanges(p.changes)) {
       try {
         void Promise.resolve(this.opts.onDocChange(this.workspace, p.changes, p.origin, this.doc)).catch((e) => this.opts.log?.('error', 'onDocChange failed', e))
