@@ -38,17 +38,30 @@ it('revives engine errors as LabelsError with code and path', async () => {
   expect(e).toMatchObject({ code: 'invalid', status: 422, path: '/rule/event' })
 })
 
+// A deliberately heavy rule: nested behaviour conditions over every event table.
+const heavyRule = {
+  method: 'custom',
+  values: ['view_product', 'add_to_cart', 'purchase', 'app_open', 'share'].flatMap((event, i) => [
+    { value: `a${i}`, when: { all: [{ event, measure: { agg: 'days' }, op: 'gte', value: 3 }, { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 }] } },
+    { value: `b${i}`, when: { any: [{ event, window: { lastDays: 30 }, op: 'gte', value: 1 }, { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } }] } },
+  ]),
+}
+
+it('answers a preview over its time budget with a clear timeout error (504)', async () => {
+  const tight = await buildApp({ engine, db: engine.kind, dataDir, tokens: tokenEntries, limits: { previewTimeoutMs: 20 } })
+  try {
+    const r = await tight.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: heavyRule }, headers: auth('editor') })
+    expect(r.statusCode).toBe(504)
+    expect(r.json().error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/20 ms/) })
+  } finally {
+    await tight.close()
+  }
+})
+
 it('keeps answering /api/health while a calculation runs', async () => {
-  // A deliberately heavy rule: nested behaviour conditions over every event table.
   const heavy = {
     name: 'heavy', displayName: 'Heavy', dataType: 'string', labelType: 'static',
-    rule: {
-      method: 'custom',
-      values: ['view_product', 'add_to_cart', 'purchase', 'app_open', 'share'].flatMap((event, i) => [
-        { value: `a${i}`, when: { all: [{ event, measure: { agg: 'days' }, op: 'gte', value: 3 }, { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 }] } },
-        { value: `b${i}`, when: { any: [{ event, window: { lastDays: 30 }, op: 'gte', value: 1 }, { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } }] } },
-      ]),
-    },
+    rule: heavyRule,
   }
   const created = await app.inject({ method: 'POST', url: '/api/labels', payload: heavy, headers: auth('editor') })
   expect(created.statusCode).toBe(201)
