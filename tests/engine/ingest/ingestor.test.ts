@@ -76,6 +76,25 @@ describeEachDb('streamed ingestion', (kind) => {
     expect(await users(db)).toEqual([{ user_id: 'u1', age: 30 }, { user_id: 'u3', age: 40 }])
   })
 
+  it('lists the first 100 errors but counts every bad row', async () => {
+    const body = Array.from({ length: 150 }, (_, i) => `{"user_id":"","properties":{"i":${i}}}`).join('\n')
+    const r = await ingest(db, 'users', 'ndjson', body)
+    expect(r).toMatchObject({ committed: false, invalidRows: 150 })
+    expect(r.errors).toHaveLength(100)
+    expect(r.errors[99]).toEqual({ row: 100, reason: 'missing user_id' })
+  })
+
+  it('refuses to commit a column another request meanwhile created with another type', async () => {
+    const a = new Ingestor(db, 'users', 'ndjson')
+    const b = new Ingestor(db, 'users', 'ndjson')
+    await a.push('{"user_id":"u1","properties":{"x":1}}\n')
+    await b.push('{"user_id":"u2","properties":{"x":"one"}}\n')
+    expect(await a.finish()).toMatchObject({ committed: true })
+    await expect(b.finish()).rejects.toMatchObject({ code: 'conflict' })
+    expect(await users(db)).toEqual([{ user_id: 'u1', x: 1 }])
+    expect(await stagingTables(db)).toBe(0)
+  })
+
   it('does not let a skipped bad row add to the schema', async () => {
     const body = '{"user_id":"u1","properties":{"a":1}}\n{"user_id":"u2","properties":{"leak":"x","a":"nope"}}\n'
     const r = await ingest(db, 'users', 'ndjson', body, { skipInvalid: true })
