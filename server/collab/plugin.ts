@@ -19,6 +19,11 @@ export interface CollabPluginOptions {
   registry?: DocRegistry
   store?: DocStore
   onDocChange?: DocChangeHook
+  /**
+   * Which workspaces may be opened (Hocuspocus "load" gate), checked before any document loads;
+   * false closes with 4404. Default: any well-formed id. Loaded documents stay in memory.
+   */
+  allowWorkspace?(workspace: string, user: CollabUser): boolean | Promise<boolean>
   /** Route prefix; the endpoint is `${prefix}/:workspace` (default '/collab'). */
   prefix?: string
   limits?: Partial<ConnectionLimits>
@@ -105,7 +110,12 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
       stop?.()
       if (conn) connections.delete(conn)
     })
-    registry.get(workspace).then(
+    Promise.resolve(opts.allowWorkspace ? opts.allowWorkspace(workspace, user) : true)
+      .then((ok) => {
+        if (!ok) throw Object.assign(new Error(`workspace ${workspace} not allowed`), { closeCode: CollabClose.notFound })
+        return registry.get(workspace)
+      })
+      .then(
       (live: LiveDoc) => {
         if (socket.readyState !== socket.OPEN) return
         conn = new CollabConnection(socket, live, user, limits)
@@ -114,6 +124,8 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
         for (const [d, b] of backlog.splice(0)) onFrame(d, b)
       },
       (err: unknown) => {
+        const code = (err as { closeCode?: number }).closeCode
+        if (code !== undefined) return socket.close(code, 'no such workspace')
         app.log.error({ err, workspace }, 'collab document unavailable')
         socket.close(CollabClose.unavailable, 'document unavailable')
       },

@@ -101,6 +101,14 @@ describeEachDb('collab endpoint', (kind) => {
     expect(c.provider.shouldConnect).toBe(false) // the stock client gives up, as it should
   })
 
+  it('closes with 4404 for a workspace the allowWorkspace hook refuses, without loading it', async () => {
+    const s = await rawSocket(`${server.url}/forbidden?token=ed1`)
+    expect((await s.closed).code).toBe(CollabClose.notFound)
+    const bad = await rawSocket(`${server.url}/${'x'.repeat(65)}?token=ed1`)
+    expect((await bad.closed).code).toBe(CollabClose.notFound)
+    expect(server.registry.size).toBe(0)
+  })
+
   it('a flood of unauthenticated connections loads no document and does not grow memory', async () => {
     const before = process.memoryUsage().heapUsed
     for (let round = 0; round < 5; round++) {

@@ -26,7 +26,7 @@ export async function newCollabServer(db: SqlExecutor, opts: { store?: DocStore;
   const store = opts.store ?? (await createSqlDocStore(db))
   const registry = new DocRegistry({ store, onDocChange: opts.onDocChange, compactEvery: opts.compactEvery, idleCompactMs: 200 })
   const app = Fastify({ logger: false })
-  await app.register(collabPlugin, { authenticate: (t) => TOKENS[t] ?? null, registry })
+  await app.register(collabPlugin, { authenticate: (t) => TOKENS[t] ?? null, registry, allowWorkspace: (w) => w !== 'forbidden' })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   return {
