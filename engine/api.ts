@@ -23,8 +23,12 @@ export interface EngineApi {
 
   /** Records a queued run; `definition` is frozen into the run (a later edit doesn't change it). */
   createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run>
-  /** Executes a queued run: running → succeeded (results swapped, history written) or failed. */
-  executeRun(runId: string, opts: { tz: string; timeoutMs?: number }): Promise<Run>
+  /**
+   * Executes a queued run: running → succeeded (results swapped, history written) or failed.
+   * `definition`, when given, is the label's definition as the run starts and replaces the one
+   * frozen at creation: a queued run has not started, so it takes edits made while it waited.
+   */
+  executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run>
   /** Marks runs left `queued`/`running` by a crash as failed ("interrupted"); returns them. */
   failInterruptedRuns(): Promise<Run[]>
   getRun(runId: string): Promise<Run | null>

@@ -108,7 +108,7 @@ export class EngineService implements EngineApi {
     return runs.insertRun(this.db, input)
   }
 
-  executeRun(runId: string, opts: { tz: string; timeoutMs?: number }): Promise<Run> {
+  executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {
     return executeRun(this.db, runId, { ...opts, compile: this.compile })
   }
 

@@ -15,7 +15,7 @@ export interface SourceSql { sql: string; params: unknown[] }
 export type CompileFn = (def: Definition, ctx: { db: SqlExecutor; asOf: Date; tz: string }) => Promise<SourceSql>
 
 /** What a run needs besides the run itself. */
-export interface ExecuteOptions { tz: string; timeoutMs?: number; compile: CompileFn }
+export interface ExecuteOptions { tz: string; timeoutMs?: number; compile: CompileFn; definition?: Definition }
 
 /** The message operators see for a failed run. */
 export function runErrorMessage(e: unknown): string {
@@ -32,10 +32,11 @@ export function runErrorMessage(e: unknown): string {
  * failed with the error. Returns the finished run; never throws for a failed calculation.
  */
 export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOptions): Promise<Run> {
-  const run = await loadRun(db, runId)
-  if (!run) throw notFound(`run ${runId} not found`)
-  if (run.status !== 'queued') throw conflict(`run ${runId} is ${run.status}, not queued`)
-  if (!(await startRun(db, runId))) throw conflict(`run ${runId} was claimed by another executor`)
+  const queued = await loadRun(db, runId)
+  if (!queued) throw notFound(`run ${runId} not found`)
+  if (queued.status !== 'queued') throw conflict(`run ${runId} is ${queued.status}, not queued`)
+  if (!(await startRun(db, runId, opts.definition))) throw conflict(`run ${runId} was claimed by another executor`)
+  const run = opts.definition ? { ...queued, definition: opts.definition } : queued
   const deadline = new Deadline(opts.timeoutMs)
   try {
     const asOf = new Date(run.asOf)

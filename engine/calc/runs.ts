@@ -99,11 +99,12 @@ export async function lastRuns(db: SqlExecutor, labelIds: string[]): Promise<Rec
   return out
 }
 
-/** Claims a queued run (queued → running); null when it isn't queued any more. */
-export async function startRun(db: SqlExecutor, runId: string): Promise<Run | null> {
+/** Claims a queued run (queued → running), freezing `definition` if given; null when it isn't queued any more. */
+export async function startRun(db: SqlExecutor, runId: string, definition?: Definition): Promise<Run | null> {
   const r = await db.query<RunRow>(
-    `UPDATE runs SET status = 'running', started_at = clock_timestamp() WHERE id = $1 AND status = 'queued' RETURNING ${runColumns}`,
-    [runId],
+    `UPDATE runs SET status = 'running', started_at = clock_timestamp(), definition = COALESCE($2::jsonb, definition)
+     WHERE id = $1 AND status = 'queued' RETURNING ${runColumns}`,
+    [runId, definition === undefined ? null : JSON.stringify(definition)],
   )
   return r.rows[0] ? toRun(r.rows[0]) : null
 }

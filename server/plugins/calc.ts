@@ -40,6 +40,11 @@ export default fp(
     }
     const last = new LastRuns(app.engine)
     const announce = (run: Run) => {
+      // A label deleted while its run executed: that run's results must not outlive it.
+      if (run.status === 'succeeded' && !app.workspace.findLabel(run.labelId)) {
+        app.engine.deleteLabelData(run.labelId).catch((e: unknown) => app.log.warn({ err: e, labelId: run.labelId }, 'deleting label data failed'))
+        return
+      }
       last.note(run)
       app.live.publishRun(run)
       if (run.status === 'succeeded') publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))

@@ -61,7 +61,7 @@ export default async function importRoutes(app: FastifyInstance) {
       }
       const rows = countRows(csv.trimEnd()) - 1
       if (rows > app.limits.importRows) throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
-      const report = await app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule } })
+      const report = await app.runQueue.exclusive(label.id, () => app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule } }))
       req.auditDetails = { runId: report.runId, mode, imported: report.imported, errors: report.errors.length }
       const run = await app.engine.getRun(report.runId)
       if (run) app.calc.announce(run)

@@ -35,6 +35,9 @@ export class RunQueue {
   private readonly ready: Array<{ labelId: string; run: Run }> = []
   private readonly executing = new Set<Promise<void>>()
   private idleWaiters: Array<() => void> = []
+  /** Work that must not overlap the label's runs (imports), by label. */
+  private readonly exclusives = new Map<string, Promise<unknown>>()
+  private readonly labelWaiters = new Map<string, Array<() => void>>()
   private closed = false
 
   constructor(opts: RunQueueOptions) {
@@ -59,6 +62,28 @@ export class RunQueue {
       next.created.catch(() => { if (state.next === next) state.next = null })
     }
     return state.next.created
+  }
+
+  /**
+   * Runs fn for the label when none of its runs is queued or running, and holds the label's
+   * next runs until fn ends: an import and a recalculation of the same label never overlap.
+   */
+  async exclusive<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')
+    for (;;) {
+      const held = this.exclusives.get(labelId)
+      if (held) await held.catch(() => {})
+      else if (this.labels.has(labelId)) await new Promise<void>((r) => this.labelWaiters.set(labelId, [...(this.labelWaiters.get(labelId) ?? []), r]))
+      else break
+    }
+    const work = fn()
+    this.exclusives.set(labelId, work)
+    try {
+      return await work
+    } finally {
+      this.exclusives.delete(labelId)
+      this.settleIdle()
+    }
   }
 
   /** Resolves when no run is queued or running. */
@@ -106,11 +131,17 @@ export class RunQueue {
 
   /** Makes an entry the label's current run: once created it waits for a free executor. */
   private activate(entry: Entry): void {
+    const enqueue = (run: Run) => {
+      if (this.closed) return
+      this.ready.push({ labelId: entry.labelId, run })
+      this.pump()
+    }
     entry.created.then(
       (run) => {
-        if (this.closed) return
-        this.ready.push({ labelId: entry.labelId, run })
-        this.pump()
+        // Exclusive work on the label (an import) holds its runs until it ends.
+        const held = this.exclusives.get(entry.labelId)
+        if (held) void held.catch(() => {}).then(() => enqueue(run))
+        else enqueue(run)
       },
       () => this.finish(entry.labelId),
     )
@@ -133,9 +164,12 @@ export class RunQueue {
     // it starts rather than polling the engine mid-run (on PGlite a read would wait for it).
     this.report({ ...queued, status: 'running', startedAt: new Date().toISOString() })
     let end: Run | null
+    // The definition as the run starts: edits made while it waited in the queue count.
+    const definition = this.opts.getDefinition(queued.labelId)
     try {
       end = await this.opts.engine.executeRun(queued.id, {
         tz: this.opts.tz,
+        ...(definition ? { definition } : {}),
         ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}),
       })
     } catch (e) {
@@ -157,6 +191,9 @@ export class RunQueue {
       this.activate(state.current)
     } else {
       this.labels.delete(labelId)
+      const waiters = this.labelWaiters.get(labelId) ?? []
+      this.labelWaiters.delete(labelId)
+      for (const w of waiters) w()
     }
     this.settleIdle()
   }
@@ -170,7 +207,7 @@ export class RunQueue {
   }
 
   private isIdle(): boolean {
-    return this.labels.size === 0 && this.executing.size === 0
+    return this.labels.size === 0 && this.executing.size === 0 && this.exclusives.size === 0
   }
 
   private settleIdle(): void {

@@ -68,6 +68,35 @@ describeEachDb('RunQueue with EngineService', (kind) => {
     expect(await values('q_edit')).toEqual([[0, 1], [5, 1], [30, 1]]) // sums: the edit won
   })
 
+  it('a queued follow-up calculates the definition as it starts, after every edit made while it waited', async () => {
+    const defs = new Map([['q_twice', count]])
+    const { queue } = setup(defs)
+    const first = await queue.trigger('q_twice', 'manual', asOf)
+    defs.set('q_twice', broken) // first edit: creates the follow-up while the first run is running
+    const follow = await queue.trigger('q_twice', 'update', asOf)
+    defs.set('q_twice', total) // second edit, coalesced into the same follow-up
+    expect((await queue.trigger('q_twice', 'update', asOf)).id).toBe(follow.id)
+    await queue.idle()
+    expect((await engine.getRun(first.id))?.status).toBe('succeeded')
+    expect((await engine.getRun(follow.id))?.status).toBe('succeeded')
+    expect(await values('q_twice')).toEqual([[0, 1], [5, 1], [30, 1]])
+  })
+
+  it('exclusive work waits for the label\'s running run and holds the runs triggered meanwhile', async () => {
+    const { queue, statuses } = setup(new Map([['q_excl', count]]))
+    const order: string[] = []
+    const run = await queue.trigger('q_excl', 'manual', asOf)
+    const work = queue.exclusive('q_excl', async () => {
+      order.push(`exclusive after ${statuses(run.id).at(-1)}`)
+      const during = queue.trigger('q_excl', 'manual', asOf)
+      await new Promise((r) => setTimeout(r, 50))
+      order.push(`exclusive ends; next run ${statuses((await during).id).join('>')}`)
+    })
+    await work
+    await queue.idle()
+    expect(order).toEqual(['exclusive after succeeded', 'exclusive ends; next run queued'])
+  })
+
   it('reports a failed run with its error, keeps the previous results, and runs what follows', async () => {
     const defs = new Map([['q_fail', count], ['q_other', total]])
     const { queue, statuses, changes } = setup(defs)
