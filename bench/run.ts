@@ -1,3 +1,5 @@
+export {}
+
 // npm run bench -- [engine|server|collab] [flags]; with no name, runs all suites in turn.
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
