@@ -1,41 +1,138 @@
-import { createResource, For, Show } from 'solid-js'
+import { createEffect, createResource, createSignal, ErrorBoundary, For, Match, Show, Switch, type JSX } from 'solid-js'
+import { makeApi, type Api } from './api/http.ts'
+import type { DataSchema, Me } from './api/types.ts'
+import { Login } from './auth/login.tsx'
+import { clearToken, readToken, saveToken } from './auth/token.ts'
+import { GroupTree } from './features/groups/group-tree.tsx'
+import { LabelDetail } from './features/labels/label-detail.tsx'
+import { LabelEditor } from './features/labels/label-editor.tsx'
+import { createLive } from './live/create-live.ts'
+import { SessionProvider, useSession, type Session } from './session.tsx'
+import { createWorkspace } from './sync/create-workspace.ts'
+import { createToasts } from './ui/toasts.ts'
 
-/** The token from ?token= (first visit) or the one remembered from before. */
-function token(): string | null {
-  const fromUrl = new URLSearchParams(location.search).get('token')
-  if (fromUrl) {
-    localStorage.setItem('labels.token', fromUrl)
-    history.replaceState(null, '', location.pathname)
-    return fromUrl
+/** The web app: sign in with a token, then the Label System screen. */
+export function App(): JSX.Element {
+  const [token, setToken] = createSignal(readToken())
+  const [reason, setReason] = createSignal<string | null>(null)
+  const signOut = (why: string | null) => {
+    clearToken()
+    setReason(why)
+    setToken(null)
   }
-  return localStorage.getItem('labels.token')
-}
-
-interface LabelRow { id: string; name: string; displayName: string; lastRun: { status: string } | null }
-
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token() ?? ''}` } })
-  if (!res.ok) throw new Error(((await res.json()) as { error: { message: string } }).error.message)
-  return (await res.json()) as T
-}
-
-/** Placeholder page until the real UI lands: who you are and the labels with their last run. */
-export function App() {
-  const [me] = createResource(() => api<{ name: string; role: string }>('/api/me'))
-  const [labels] = createResource(() => api<{ labels: LabelRow[] }>('/api/labels'))
+  const [me] = createResource(token, (t) => makeApi(t).get<Me>('/api/me'))
+  createEffect(() => {
+    if (me.error) signOut(`Sign-in failed: ${String((me.error as Error).message)}`)
+  })
   return (
-    <main style={{ 'font-family': 'system-ui, sans-serif', 'max-width': '48rem', margin: '2rem auto', padding: '0 1rem' }}>
-      <h1>Labels</h1>
-      <Show when={me()} fallback={<p>{me.error ? `Sign-in failed: ${String(me.error.message)} — open the address printed by the server (with ?token=).` : 'Loading…'}</p>}>
-        {(m) => <p>Signed in as {m().name} ({m().role}).</p>}
-      </Show>
-      <Show when={labels()}>
-        {(l) => (
-          <ul>
-            <For each={l().labels}>{(x) => <li>{x.displayName} <code>{x.name}</code> — {x.lastRun?.status ?? 'never run'}</li>}</For>
-          </ul>
-        )}
-      </Show>
-    </main>
+    <Switch>
+      <Match when={!token()}>
+        <Login reason={reason()} onToken={(t) => { saveToken(t); setReason(null); setToken(t) }} />
+      </Match>
+      <Match when={me.state === 'ready' && token()}>
+        <Signed token={token()!} me={me()!} onSignOut={signOut} />
+      </Match>
+      <Match when={true}>
+        <div class="splash">Loading…</div>
+      </Match>
+    </Switch>
+  )
+}
+
+function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) => void }): JSX.Element {
+  const toasts = createToasts()
+  const api: Api = makeApi(props.token, () => props.onSignOut('Your token is no longer valid; sign in again.'))
+  const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
+  const live = createLive(props.token)
+  const [schema] = createResource(() => api.get<DataSchema>('/api/data/schema'))
+  const initial = /^#\/labels\/(.+)$/.exec(location.hash)?.[1] ?? null
+  const [selected, setSelected] = createSignal<string | null>(initial ? decodeURIComponent(initial) : null)
+  const [editor, setEditor] = createSignal<{ labelId?: string; groupId?: string } | null>(null)
+  const session: Session = {
+    api,
+    me: props.me,
+    workspace,
+    live,
+    toasts,
+    schema: () => schema.latest,
+    canEdit: props.me.role !== 'viewer',
+    selectLabel(id) {
+      setSelected(id)
+      history.replaceState(null, '', id ? `#/labels/${encodeURIComponent(id)}` : location.pathname)
+    },
+    selectedLabel: selected,
+    openEditor: setEditor,
+  }
+  return (
+    <SessionProvider value={session}>
+      <div class="shell">
+        <TopBar onSignOut={() => props.onSignOut(null)} />
+        <div class="main">
+          <aside class="sidebar">
+            <GroupTree />
+          </aside>
+          <main class="content">
+            <ErrorBoundary fallback={(e: Error) => <p class="error">Something went wrong: {e.message}</p>}>
+              <Show when={selected()} keyed fallback={<Welcome />}>
+                {(id) => <LabelDetail labelId={id} />}
+              </Show>
+            </ErrorBoundary>
+          </main>
+        </div>
+        <Show when={editor()} keyed>
+          {(e) => <LabelEditor {...e} onClose={() => setEditor(null)} />}
+        </Show>
+        <div class="toasts" aria-live="polite">
+          <For each={toasts.list()}>
+            {(t) => (
+              <div class={`toast ${t.kind}`} data-testid={`toast-${t.kind}`} onClick={() => toasts.dismiss(t.id)}>
+                {t.text}
+              </div>
+            )}
+          </For>
+        </div>
+      </div>
+    </SessionProvider>
+  )
+}
+
+function TopBar(props: { onSignOut: () => void }): JSX.Element {
+  const s = useSession()
+  const ws = s.workspace
+  const statusText = () => ({ connecting: 'connecting…', connected: ws.synced() ? 'live' : 'syncing…', disconnected: 'offline — reconnecting', unauthorized: 'token refused', unavailable: 'workspace unavailable' })[ws.status()]
+  return (
+    <header class="topbar">
+      <div class="brand">
+        <span class="crumbs">Marketing Center ›</span> <strong>Label System</strong>
+      </div>
+      <div class="topbar-right">
+        <span class={`conn ${ws.status()} ${ws.synced() ? 'synced' : ''}`} data-testid="sync-status">{statusText()}</span>
+        <div class="online" data-testid="online">
+          <span class="avatar me" style={{ background: '#111827' }} title={`${s.me.name} (${s.me.role}) — you`}>{s.me.name.slice(0, 1).toUpperCase()}</span>
+          <For each={ws.presence.peers()}>
+            {(p) => (
+              <span class="avatar" style={{ background: p.user.color }} title={`${p.user.name} (${p.user.role})${p.editing ? ` — editing a ${p.editing.kind}` : ''}${p.dragging ? ` — dragging a ${p.dragging.kind}` : ''}`} data-testid="peer">
+                {p.user.name.slice(0, 1).toUpperCase()}
+              </span>
+            )}
+          </For>
+        </div>
+        <span class="me">{s.me.name} · {s.me.role}</span>
+        <Show when={s.canEdit}>
+          <button type="button" class="btn primary small" onClick={() => s.openEditor({})} data-testid="new-label">+ New label</button>
+        </Show>
+        <button type="button" class="btn small" onClick={() => props.onSignOut()}>Sign out</button>
+      </div>
+    </header>
+  )
+}
+
+function Welcome(): JSX.Element {
+  const s = useSession()
+  return (
+    <div class="empty">
+      <h2>Labels</h2>
+      <p>{s.workspace.view.labels.length} labels in {Object.keys(s.workspace.view.groupsById).length} groups. Pick a label on the left to see its basic information, value distribution and history.</p>
+    </div>
   )
 }

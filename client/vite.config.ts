@@ -9,7 +9,11 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 export default defineConfig({
   root: here,
   plugins: [solid()],
-  build: { outDir: join(here, '..', 'dist', 'client'), emptyOutDir: true },
+  build: { outDir: join(here, '..', 'dist', 'client'), emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  // The preview worker imports PGlite, which loads its WASM/data files relative to its module and
+  // uses dynamic imports: ES module workers, and no dependency pre-bundling of PGlite in dev.
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['@electric-sql/pglite'] },
   server: {
     // `vite --config client/vite.config.ts` in development: the API and sockets on :8787.
     proxy: { '/api': { target: 'http://127.0.0.1:8787', ws: true }, '/collab': { target: 'ws://127.0.0.1:8787', ws: true } },

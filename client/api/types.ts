@@ -1,0 +1,23 @@
+import type { Distribution, HistoryResult, Run, SchemaDescription } from '../../engine/api.ts'
+import type { Label } from '../../shared/schemas/label.ts'
+
+export type { Distribution, DistributionItem, DistributionQuery, HistoryResult, Run, SchemaDescription } from '../../engine/api.ts'
+
+/** GET /api/labels/:label — the definition plus its latest run and next scheduled run. */
+export interface LabelView extends Label {
+  nameConflict?: boolean
+  lastRun: Run | null
+  nextRunAt: string | null
+}
+
+export interface Me { name: string; role: 'viewer' | 'editor' | 'admin' }
+
+/** Messages of the live channel /api/live (SPEC §9). */
+export type LiveMessage =
+  | { type: 'run'; run: Run }
+  | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
+  | ({ type: 'history' } & HistoryResult)
+  | { type: 'subscribed'; topics: string[] }
+  | { type: 'error'; message: string }
+
+export type { SchemaDescription as DataSchema }

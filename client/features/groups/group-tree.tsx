@@ -1,0 +1,286 @@
+import { createMemo, createSignal, For, Show, type JSX } from 'solid-js'
+import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
+import { moveLabel } from '../../../shared/doc/label-operations.ts'
+import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
+import { useSession } from '../../session.tsx'
+import { MoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
+import { PresenceDots } from '../../ui/presence-dots.tsx'
+import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
+import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
+
+type Drag = { kind: 'group' | 'label'; id: string }
+type Hover = { kind: 'group' | 'label'; id: string; zone: DropZone; refused: string | null }
+
+/** The label group tree (SPEC §3): filter, More menus, drag groups and labels, presence. */
+export function GroupTree(): JSX.Element {
+  const s = useSession()
+  const ws = s.workspace
+  const [query, setQuery] = createSignal('')
+  const [collapsed, setCollapsed] = createSignal<Set<string>>(new Set())
+  const [renaming, setRenaming] = createSignal<string | null>(null)
+  const [adding, setAdding] = createSignal<{ parentId: string | null } | null>(null)
+  const [drag, setDrag] = createSignal<Drag | null>(null)
+  const [hover, setHover] = createSignal<Hover | null>(null)
+  const tree = createMemo(() => filterTree(ws.view, query()))
+  const editable = () => s.canEdit && ws.synced()
+
+  const toggle = (id: string) =>
+    setCollapsed((c) => {
+      const n = new Set(c)
+      if (n.has(id)) n.delete(id)
+      else n.add(id)
+      return n
+    })
+
+  const startRename = (id: string) => {
+    setRenaming(id)
+    ws.presence.setEditing({ kind: 'group', id })
+  }
+  const finishRename = (id: string, name: string | null) => {
+    setRenaming(null)
+    ws.presence.setEditing(null)
+    if (name !== null && name.trim() && name.trim() !== ws.view.groupsById[id]?.name) ws.edit((doc, o) => renameGroup(doc, id, name, o))
+  }
+  const submitNew = (name: string | null) => {
+    const a = adding()
+    setAdding(null)
+    if (a && name?.trim()) {
+      const g = ws.edit((doc, o) => createGroup(doc, { name, parentId: a.parentId }, o))
+      if (g) s.toasts.show('info', `Group "${g.name}" created`)
+    }
+  }
+
+  // ---- drag and drop -------------------------------------------------------------------
+  const planFor = (h: Omit<Hover, 'refused'>): ReturnType<typeof planGroupDrop> | ReturnType<typeof planLabelDrop> | null => {
+    const d = drag()
+    if (!d) return null
+    if (d.kind === 'group') return h.kind === 'group' ? planGroupDrop(ws.view, d.id, h.id, h.zone) : { ok: false, reason: 'drop a group on another group' }
+    return planLabelDrop(ws.view, d.id, h.kind === 'group' ? { kind: 'group', id: h.id } : { kind: 'label', id: h.id, zone: h.zone })
+  }
+  const onDragStart = (e: DragEvent, d: Drag) => {
+    if (!editable()) return e.preventDefault()
+    e.stopPropagation()
+    e.dataTransfer?.setData('text/plain', `${d.kind}:${d.id}`)
+    if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move'
+    setDrag(d)
+    ws.presence.setDragging({ ...d, overGroupId: null, index: null })
+  }
+  const onDragOver = (e: DragEvent, kind: Hover['kind'], id: string) => {
+    const d = drag()
+    if (!d) return
+    e.preventDefault()
+    e.stopPropagation()
+    const row = e.currentTarget as HTMLElement
+    const rect = row.getBoundingClientRect()
+    const zone = kind === 'group' ? zoneAt(e.clientY - rect.top, rect.height, d.kind === 'group') : zoneAt(e.clientY - rect.top, rect.height, false)
+    const effZone: DropZone = d.kind === 'label' && kind === 'group' ? 'into' : zone
+    const plan = planFor({ kind, id, zone: effZone })
+    const refused = plan && !plan.ok ? plan.reason || null : null
+    if (e.dataTransfer) e.dataTransfer.dropEffect = plan?.ok ? 'move' : 'none'
+    const h = hover()
+    if (!h || h.id !== id || h.zone !== effZone || h.kind !== kind) {
+      setHover({ kind, id, zone: effZone, refused })
+      if (plan?.ok) ws.presence.setDragging({ ...d, overGroupId: 'groupId' in plan ? plan.groupId : plan.parentId, index: plan.index })
+    }
+  }
+  const endDrag = () => {
+    setDrag(null)
+    setHover(null)
+    ws.presence.setDragging(null)
+  }
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault()
+    e.stopPropagation()
+    const d = drag()
+    const h = hover()
+    endDrag()
+    if (!d || !h) return
+    const plan = planFor(h)
+    if (!plan) return
+    if (!plan.ok) {
+      if (plan.reason) s.toasts.show('error', `Can't move there: ${plan.reason}`)
+      return
+    }
+    if ('parentId' in plan) ws.edit((doc, o) => moveGroup(doc, d.id, { parentId: plan.parentId, index: plan.index }, o))
+    else ws.edit((doc, o) => moveLabel(doc, d.id, { groupId: plan.groupId, index: plan.index }, o))
+  }
+  const hoverClass = (kind: Hover['kind'], id: string) => {
+    const h = hover()
+    if (!h || h.kind !== kind || h.id !== id) return {}
+    return { [`drop-${h.zone}`]: !h.refused, 'drop-refused': !!h.refused }
+  }
+
+  // ---- rows ----------------------------------------------------------------------------
+  const groupMenu = (g: VisibleGroup['group']): MenuItem[] => {
+    const items: MenuItem[] = [{ label: 'New label', action: () => s.openEditor({ groupId: g.id }) }]
+    if (g.isDefault) return items
+    if (g.parentId === null) items.push({ label: 'Add subgroup', action: () => setAdding({ parentId: g.id }) })
+    items.push({ label: 'Rename', action: () => startRename(g.id) })
+    items.push({
+      label: 'Delete group',
+      danger: true,
+      confirm: g.children.length ? 'Delete with subgroups? Labels go to Default' : 'Delete? Its labels go to Default',
+      action: () => {
+        const r = ws.edit((doc, o) => deleteGroup(doc, g.id, o))
+        if (r) s.toasts.show('info', `Deleted ${r.deletedGroupIds.length} group(s); ${r.movedLabelIds.length} label(s) moved to Default`)
+      },
+    })
+    return items
+  }
+  const labelMenu = (l: ProjectedLabel): MenuItem[] => [
+    { label: 'Edit', action: () => s.openEditor({ labelId: l.id }) },
+    {
+      label: 'Recalculate',
+      action: () => void s.api.send('POST', `/api/labels/${l.id}/calculate`, {}).then(() => s.toasts.show('info', `Calculation of ${l.name} queued`), (e: Error) => s.toasts.show('error', e.message)),
+    },
+    {
+      label: 'Delete',
+      danger: true,
+      confirm: 'Delete label and its results?',
+      action: () => void s.api.send('DELETE', `/api/labels/${l.id}`).then(() => {
+        if (s.selectedLabel() === l.id) s.selectLabel(null)
+        s.toasts.show('info', `Label ${l.name} deleted`)
+      }, (e: Error) => s.toasts.show('error', e.message)),
+    },
+  ]
+
+  const LabelRow = (p: { label: ProjectedLabel }) => (
+    <li
+      class="label-row"
+      classList={{ selected: s.selectedLabel() === p.label.id, disabled: !p.label.enabled, ...hoverClass('label', p.label.id) }}
+      data-testid={`label-row-${p.label.name}`}
+      draggable={editable()}
+      onDragStart={(e) => onDragStart(e, { kind: 'label', id: p.label.id })}
+      onDragOver={(e) => onDragOver(e, 'label', p.label.id)}
+      onDrop={onDrop}
+      onDragEnd={endDrag}
+      onClick={() => s.selectLabel(p.label.id)}
+    >
+      <span class="label-text">
+        <span class="label-display">{p.label.displayName}</span>
+        <code class="label-name">{p.label.name}</code>
+      </span>
+      <Show when={p.label.nameConflict}>
+        <span class="badge warn" title="Another label already holds this name; rename one of them">duplicate name</span>
+      </Show>
+      <Show when={!p.label.enabled}>
+        <span class="badge muted">disabled</span>
+      </Show>
+      <PresenceDots peers={ws.presence.busyWith('label', p.label.id)} />
+      <Show when={editable()}>
+        <MoreMenu items={labelMenu(p.label)} title={`More for label ${p.label.name}`} testId={`label-more-${p.label.name}`} />
+      </Show>
+    </li>
+  )
+
+  const GroupBlock = (p: { node: VisibleGroup }): JSX.Element => {
+    const g = () => p.node.group
+    const open = () => query().trim() !== '' || !collapsed().has(g().id)
+    return (
+      <li class="group" classList={{ sub: g().parentId !== null }}>
+        <div
+          class="group-row"
+          classList={hoverClass('group', g().id)}
+          data-testid={`group-row-${g().name}`}
+          draggable={editable() && !g().isDefault}
+          onDragStart={(e) => onDragStart(e, { kind: 'group', id: g().id })}
+          onDragOver={(e) => onDragOver(e, 'group', g().id)}
+          onDrop={onDrop}
+          onDragEnd={endDrag}
+        >
+          <button type="button" class="caret" aria-label={open() ? 'Collapse' : 'Expand'} onClick={() => toggle(g().id)}>
+            {open() ? '▾' : '▸'}
+          </button>
+          <Show when={renaming() === g().id} fallback={<span class="group-name" onDblClick={() => !g().isDefault && editable() && startRename(g().id)}>{g().name}</span>}>
+            <InlineInput value={g().name} onDone={(v) => finishRename(g().id, v)} />
+          </Show>
+          <Show when={g().isDefault}>
+            <span class="badge muted">default</span>
+          </Show>
+          <span class="count">{p.node.labels.length}</span>
+          <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
+          <Show when={editable()}>
+            <MoreMenu items={groupMenu(g())} title={`More for group ${g().name}`} testId={`group-more-${g().name}`} />
+          </Show>
+        </div>
+        <Show when={hover()?.kind === 'group' && hover()?.id === g().id && hover()?.refused}>
+          <div class="drop-hint">{hover()?.refused}</div>
+        </Show>
+        <Show when={open()}>
+          <ul class="labels">
+            <For each={p.node.labels}>{(l) => <LabelRow label={l} />}</For>
+          </ul>
+          <Show when={adding()?.parentId === g().id}>
+            <div class="new-group sub">
+              <InlineInput value="" placeholder="Subgroup name" onDone={submitNew} />
+            </div>
+          </Show>
+          <Show when={p.node.children.length}>
+            <ul class="groups">
+              <For each={p.node.children}>{(c) => <GroupBlock node={c} />}</For>
+            </ul>
+          </Show>
+        </Show>
+      </li>
+    )
+  }
+
+  return (
+    <nav class="tree" aria-label="Label groups">
+      <div class="tree-tools">
+        <input type="search" class="filter" placeholder="Filter labels by name…" value={query()} onInput={(e) => setQuery(e.currentTarget.value)} data-testid="label-filter" />
+        <Show when={editable()}>
+          <button type="button" class="btn small" onClick={() => setAdding({ parentId: null })} data-testid="new-group">
+            + Group
+          </button>
+        </Show>
+      </div>
+      <Show when={adding()?.parentId === null}>
+        <div class="new-group">
+          <InlineInput value="" placeholder="Group name" onDone={submitNew} testId="new-group-name" />
+        </div>
+      </Show>
+      <Show when={ws.view.duplicates.length}>
+        <div class="conflicts" role="alert">
+          <strong>Name conflicts:</strong>{' '}
+          <For each={ws.view.duplicates}>{(d) => <code>{d.name} ×{d.labelIds.length}</code>}</For>
+          <div class="hint">Two operators created labels with the same name at the same time. Rename one of them.</div>
+        </div>
+      </Show>
+      <Show when={query().trim()}>
+        <div class="hint">{countLabels(tree())} matching label(s)</div>
+      </Show>
+      <ul class="groups root">
+        <For each={tree()}>{(n) => <GroupBlock node={n} />}</For>
+      </ul>
+      <Show when={!ws.synced()}>
+        <div class="hint">Connecting to the workspace…</div>
+      </Show>
+    </nav>
+  )
+}
+
+/** A text input that commits on Enter/blur and cancels on Escape. */
+function InlineInput(props: { value: string; placeholder?: string; onDone: (v: string | null) => void; testId?: string }): JSX.Element {
+  let done = false
+  const finish = (v: string | null) => {
+    if (done) return
+    done = true
+    props.onDone(v)
+  }
+  return (
+    <input
+      class="inline-input"
+      value={props.value}
+      placeholder={props.placeholder}
+      data-testid={props.testId}
+      ref={(el) => queueMicrotask(() => el.focus())}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') finish(e.currentTarget.value)
+        if (e.key === 'Escape') finish(null)
+      }}
+      onBlur={(e) => finish(e.currentTarget.value)}
+      onClick={(e) => e.stopPropagation()}
+    />
+  )
+}

@@ -1,0 +1,117 @@
+import { createEffect, createResource, createSignal, For, on, Show, type JSX } from 'solid-js'
+import { describeSchedule } from '../../../shared/schedule.ts'
+import type { LabelView, Run } from '../../api/types.ts'
+import { useSession } from '../../session.tsx'
+import { PresenceDots } from '../../ui/presence-dots.tsx'
+import { DistributionPanel } from '../distribution/distribution-panel.tsx'
+import { HistoryPanel } from '../history/history-panel.tsx'
+import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
+
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—')
+
+function RunStatus(props: { run: Run | null }): JSX.Element {
+  return (
+    <Show when={props.run} fallback={<span class="status">never run</span>}>
+      {(r) => (
+        <span class={`status ${r().status}`} data-testid="run-status" title={r().error ?? ''}>
+          {r().status}
+          <Show when={r().finishedAt}> · {when(r().finishedAt)}</Show>
+          <Show when={r().status === 'succeeded' && r().coveredUsers !== null}> · {r().coveredUsers} of {r().totalUsers} users</Show>
+          <Show when={r().error}> · {r().error}</Show>
+        </span>
+      )}
+    </Show>
+  )
+}
+
+/**
+ * One label: basic information (seed "Basic Label Information") read live from the shared
+ * document, its last/next run from the API (updated by live run messages), then its
+ * distribution and history.
+ */
+export function LabelDetail(props: { labelId: string }): JSX.Element {
+  const s = useSession()
+  const ws = s.workspace
+  const label = () => ws.view.labels.find((l) => l.id === props.labelId)
+  const [refreshKey, setRefreshKey] = createSignal(0)
+  const [info, { refetch, mutate }] = createResource(
+    () => ({ id: props.labelId, updated: label()?.updatedAt }),
+    (src) => s.api.get<LabelView>(`/api/labels/${src.id}`).catch(() => null),
+  )
+  createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
+    if (m.type !== 'run') return
+    const cur = info.latest
+    if (cur) mutate({ ...cur, lastRun: m.run })
+    if (m.run.status === 'succeeded') {
+      void refetch()
+      setRefreshKey((k) => k + 1)
+    }
+  })))
+  const recalc = () =>
+    void s.api.send<{ runId: string }>('POST', `/api/labels/${props.labelId}/calculate`, {}).then(
+      () => s.toasts.show('info', 'Calculation queued'),
+      (e: Error) => s.toasts.show('error', e.message),
+    )
+  const remove = () => {
+    if (!confirm('Delete this label, its results and its history?')) return
+    void s.api.send('DELETE', `/api/labels/${props.labelId}`).then(
+      () => {
+        s.selectLabel(null)
+        s.toasts.show('info', 'Label deleted')
+      },
+      (e: Error) => s.toasts.show('error', e.message),
+    )
+  }
+  return (
+    <Show when={label()} fallback={<div class="empty">This label no longer exists.</div>}>
+      {(l) => (
+        <div class="detail" data-testid="label-detail">
+          <header class="detail-head">
+            <div>
+              <div class="crumbs">{ws.view.groupsById[l().groupId]?.name ?? 'Default'}</div>
+              <h2>
+                {l().displayName} <code class="label-name">{l().name}</code>
+                <Show when={l().nameConflict}> <span class="badge warn">duplicate name</span></Show>
+              </h2>
+              <PresenceDots peers={ws.presence.busyWith('label', l().id)} />
+            </div>
+            <Show when={s.canEdit}>
+              <div class="actions">
+                <button type="button" class="btn" onClick={() => s.openEditor({ labelId: l().id })} data-testid="edit-label">Edit</button>
+                <button type="button" class="btn" onClick={recalc} data-testid="recalculate">Recalculate</button>
+                <button type="button" class="btn danger" onClick={remove}>Delete</button>
+              </div>
+            </Show>
+          </header>
+          <section class="card">
+            <header class="card-head"><h3>Basic information</h3></header>
+            <dl class="facts">
+              <dt>Creation method</dt><dd data-testid="fact-method">{methodNames[l().rule.method]}</dd>
+              <dt>Data type</dt><dd>{dataTypeNames[l().dataType]}</dd>
+              <dt>Label type</dt><dd>{labelTypeNames[l().labelType]}</dd>
+              <dt>Calculation mechanism</dt><dd data-testid="fact-schedule">{describeSchedule(l().schedule)}</dd>
+              <dt>Status</dt><dd>{l().enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}</dd>
+              <dt>Last run</dt><dd><RunStatus run={info.latest?.lastRun ?? null} /></dd>
+              <dt>Next run</dt><dd>{l().enabled ? when(info.latest?.nextRunAt) : 'not scheduled (disabled)'}</dd>
+              <dt>Label rule</dt>
+              <dd>
+                <ul class="rule-lines">
+                  <For each={ruleText(l().rule)}>{(line) => <li>{line}</li>}</For>
+                </ul>
+                <details>
+                  <summary>Rule JSON</summary>
+                  <pre class="json">{JSON.stringify(l().rule, null, 2)}</pre>
+                </details>
+              </dd>
+              <Show when={l().description}>
+                <dt>Introduction</dt><dd class="desc">{l().description}</dd>
+              </Show>
+            </dl>
+          </section>
+          <DistributionPanel labelId={l().id} dataType={l().dataType} refreshKey={refreshKey()} />
+          <HistoryPanel labelId={l().id} refreshKey={refreshKey()} />
+        </div>
+      )}
+    </Show>
+  )
+}

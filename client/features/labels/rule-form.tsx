@@ -1,0 +1,331 @@
+import { For, Match, Show, Switch, type JSX } from 'solid-js'
+import type { DataSchema } from '../../api/types.ts'
+import type { DataType } from '../../../shared/schemas/label.ts'
+import type { BehaviourCondition, CompareOp, Condition, Filter, FilterOp, Measure, Rule, Window } from '../../../shared/schemas/rule.ts'
+
+type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined }
+
+const compareOps: CompareOp[] = ['gte', 'gt', 'eq', 'neq', 'lt', 'lte', 'between']
+const filterOps: FilterOp[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'contains', 'between', 'is_set', 'is_not_set']
+const opText: Record<string, string> = { eq: '=', neq: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'in', not_in: 'not in', contains: 'contains', between: 'between', is_set: 'is set', is_not_set: 'is not set' }
+
+const propsOf = (schema: DataSchema | undefined, event: string) => schema?.events.find((e) => e.name === event)?.properties ?? []
+
+/** Parses what an operator typed as a filter/attribute value: lists for in/not_in/between, numbers when numeric. */
+export function parseTyped(text: string, op: string, type: string | undefined): Filter['value'] {
+  const one = (s: string): string | number | boolean => {
+    const t = s.trim()
+    if (type === 'number' && t !== '' && Number.isFinite(Number(t))) return Number(t)
+    if (type === 'boolean') return t === 'true'
+    return t
+  }
+  if (op === 'in' || op === 'not_in' || op === 'between') return text.split(',').map(one)
+  return one(text)
+}
+
+const showValue = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v === undefined ? '' : String(v))
+
+function EventSelect(p: Props<string>): JSX.Element {
+  return (
+    <select value={p.value} onChange={(e) => p.onChange(e.currentTarget.value)} data-testid="rule-event">
+      <Show when={!p.schema?.events.some((e) => e.name === p.value)}>
+        <option value={p.value}>{p.value}</option>
+      </Show>
+      <For each={p.schema?.events ?? []}>{(e) => <option value={e.name}>{e.name}</option>}</For>
+    </select>
+  )
+}
+
+function PropertySelect(p: Props<string> & { event: string; only?: string; extra?: string[] }): JSX.Element {
+  const list = () => propsOf(p.schema, p.event).filter((x) => !p.only || x.type === p.only)
+  return (
+    <select value={p.value} onChange={(e) => p.onChange(e.currentTarget.value)}>
+      <For each={p.extra ?? []}>{(x) => <option value={x}>{x === '$time' ? 'event time' : x}</option>}</For>
+      <Show when={!list().some((x) => x.name === p.value) && !(p.extra ?? []).includes(p.value)}>
+        <option value={p.value}>{p.value}</option>
+      </Show>
+      <For each={list()}>{(x) => <option value={x.name}>{x.name} ({x.type})</option>}</For>
+    </select>
+  )
+}
+
+function WindowInput(p: Props<Window | undefined>): JSX.Element {
+  const kind = () => (!p.value ? 'all' : 'lastDays' in p.value ? 'last' : 'range')
+  return (
+    <span class="inline">
+      <select
+        value={kind()}
+        onChange={(e) => {
+          const k = e.currentTarget.value
+          p.onChange(k === 'all' ? undefined : k === 'last' ? { lastDays: 30 } : { from: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) })
+        }}
+      >
+        <option value="all">all time</option>
+        <option value="last">last N days</option>
+        <option value="range">date range</option>
+      </select>
+      <Switch>
+        <Match when={p.value && 'lastDays' in p.value ? p.value : null}>
+          {(w) => <input type="number" min="1" class="narrow" value={w().lastDays} onInput={(e) => p.onChange({ lastDays: Math.max(1, Number(e.currentTarget.value) || 1) })} data-testid="rule-last-days" />}
+        </Match>
+        <Match when={p.value && 'from' in p.value ? p.value : null}>
+          {(w) => (
+            <>
+              <input type="date" value={w().from} onChange={(e) => p.onChange({ from: e.currentTarget.value, to: w().to })} />
+              <input type="date" value={w().to} onChange={(e) => p.onChange({ from: w().from, to: e.currentTarget.value })} />
+            </>
+          )}
+        </Match>
+      </Switch>
+    </span>
+  )
+}
+
+function MeasureInput(p: Props<Measure | undefined> & { event: string }): JSX.Element {
+  const agg = () => p.value?.agg ?? 'count'
+  const firstNumeric = () => propsOf(p.schema, p.event).find((x) => x.type === 'number')?.name ?? propsOf(p.schema, p.event)[0]?.name ?? 'amount'
+  return (
+    <span class="inline">
+      <select
+        value={agg()}
+        onChange={(e) => {
+          const a = e.currentTarget.value as Measure['agg']
+          p.onChange(a === 'count' || a === 'days' ? { agg: a } : { agg: a, property: p.value && 'property' in p.value ? p.value.property : firstNumeric() })
+        }}
+        data-testid="rule-measure"
+      >
+        <option value="count">count of events</option>
+        <option value="days">active days</option>
+        <option value="sum">sum of</option>
+        <option value="avg">average of</option>
+        <option value="min">minimum of</option>
+        <option value="max">maximum of</option>
+        <option value="distinct">distinct values of</option>
+      </select>
+      <Show when={p.value && 'property' in p.value ? p.value : null}>
+        {(m) => <PropertySelect value={m().property} event={p.event} schema={p.schema} only={m().agg === 'distinct' ? undefined : 'number'} onChange={(property) => p.onChange({ agg: m().agg, property })} />}
+      </Show>
+    </span>
+  )
+}
+
+function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Element {
+  const list = () => p.value ?? []
+  const put = (i: number, f: Filter | null) => {
+    const next = [...list()]
+    if (f) next[i] = f
+    else next.splice(i, 1)
+    p.onChange(next.length ? next : undefined)
+  }
+  const typeOf = (prop: string) => propsOf(p.schema, p.event).find((x) => x.name === prop)?.type
+  return (
+    <div class="where">
+      <For each={list()}>
+        {(f, i) => (
+          <div class="inline">
+            <PropertySelect value={f.property} event={p.event} schema={p.schema} onChange={(property) => put(i(), { ...f, property })} />
+            <select value={f.op} onChange={(e) => put(i(), { ...f, op: e.currentTarget.value as FilterOp })}>
+              <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+            </select>
+            <Show when={f.op !== 'is_set' && f.op !== 'is_not_set'}>
+              <input value={showValue(f.value)} placeholder={f.op === 'in' || f.op === 'between' ? 'a, b' : 'value'} onChange={(e) => put(i(), { ...f, value: parseTyped(e.currentTarget.value, f.op, typeOf(f.property)) })} />
+            </Show>
+            <button type="button" class="icon-btn" title="Remove filter" onClick={() => put(i(), null)}>×</button>
+          </div>
+        )}
+      </For>
+      <button type="button" class="link" onClick={() => p.onChange([...list(), { property: propsOf(p.schema, p.event)[0]?.name ?? 'property', op: 'eq', value: '' }])}>
+        + where…
+      </button>
+    </div>
+  )
+}
+
+/** Event + where + window, shared by every event-based method. */
+function ScopeFields(p: { rule: { event: string; where?: Filter[]; window?: Window }; set: (patch: Record<string, unknown>) => void; schema: DataSchema | undefined }): JSX.Element {
+  return (
+    <>
+      <label class="field">
+        <span>Event</span>
+        <EventSelect value={p.rule.event} schema={p.schema} onChange={(event) => p.set({ event })} />
+      </label>
+      <label class="field">
+        <span>Window</span>
+        <WindowInput value={p.rule.window} schema={p.schema} onChange={(window) => p.set({ window })} />
+      </label>
+      <div class="field">
+        <span>Only events</span>
+        <WhereInput value={p.rule.where} event={p.rule.event} schema={p.schema} onChange={(where) => p.set({ where })} />
+      </div>
+    </>
+  )
+}
+
+const isSimpleBehaviour = (c: Condition): c is BehaviourCondition => 'event' in c
+const isAttribute = (c: Condition): c is Extract<Condition, { attribute: string }> => 'attribute' in c
+
+/** One custom-value condition: behaviour or attribute as a form, compound ones as JSON. */
+function ConditionInput(p: Props<Condition>): JSX.Element {
+  const kind = () => (isSimpleBehaviour(p.value) ? 'event' : isAttribute(p.value) ? 'attribute' : 'json')
+  const attrType = (name: string) => p.schema?.userAttributes.find((a) => a.name === name)?.type
+  return (
+    <div class="condition">
+      <select
+        value={kind()}
+        onChange={(e) => {
+          const k = e.currentTarget.value
+          if (k === 'event') p.onChange({ event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 })
+          else if (k === 'attribute') p.onChange({ attribute: p.schema?.userAttributes[0]?.name ?? 'city', op: 'eq', value: '' })
+          else p.onChange({ all: [p.value] })
+        }}
+      >
+        <option value="event">behaviour</option>
+        <option value="attribute">attribute</option>
+        <option value="json">and/or/not (JSON)</option>
+      </select>
+      <Switch>
+        <Match when={isSimpleBehaviour(p.value) ? p.value : null}>
+          {(c) => (
+            <span class="inline">
+              <MeasureInput value={c().measure} event={c().event} schema={p.schema} onChange={(measure) => p.onChange({ ...c(), ...(measure && measure.agg !== 'count' ? { measure } : { measure: undefined }) })} />
+              <span>of</span>
+              <EventSelect value={c().event} schema={p.schema} onChange={(event) => p.onChange({ ...c(), event })} />
+              <WindowInput value={c().window} schema={p.schema} onChange={(window) => p.onChange({ ...c(), window })} />
+              <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as CompareOp, value: e.currentTarget.value === 'between' ? [0, 1] : typeof c().value === 'number' ? c().value : 1 })}>
+                <For each={compareOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+              </select>
+              <input
+                class="narrow"
+                value={showValue(c().value)}
+                onChange={(e) => {
+                  const parts = e.currentTarget.value.split(',').map((x) => Number(x.trim()))
+                  p.onChange({ ...c(), value: c().op === 'between' ? [parts[0] ?? 0, parts[1] ?? 0] : (parts[0] ?? 0) })
+                }}
+              />
+            </span>
+          )}
+        </Match>
+        <Match when={isAttribute(p.value) ? p.value : null}>
+          {(c) => (
+            <span class="inline">
+              <select value={c().attribute} onChange={(e) => p.onChange({ ...c(), attribute: e.currentTarget.value })}>
+                <For each={p.schema?.userAttributes ?? []}>{(a) => <option value={a.name}>{a.name} ({a.type})</option>}</For>
+              </select>
+              <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as FilterOp })}>
+                <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+              </select>
+              <Show when={c().op !== 'is_set' && c().op !== 'is_not_set'}>
+                <input value={showValue(c().value)} onChange={(e) => p.onChange({ ...c(), value: parseTyped(e.currentTarget.value, c().op, attrType(c().attribute)) })} />
+              </Show>
+            </span>
+          )}
+        </Match>
+        <Match when={kind() === 'json'}>
+          <textarea class="json small" rows={4} value={JSON.stringify(p.value, null, 1)} onChange={(e) => { try { p.onChange(JSON.parse(e.currentTarget.value) as Condition) } catch { /* kept until valid */ } }} />
+        </Match>
+      </Switch>
+    </div>
+  )
+}
+
+/** Parses a custom value typed for a data type (collections as comma lists). */
+function typedValue(text: string, dataType: DataType): unknown {
+  if (dataType === 'number') return Number(text)
+  if (dataType === 'boolean') return text.trim() === 'true'
+  if (dataType === 'collection') return text.split(',').map((x) => x.trim()).filter(Boolean)
+  return text
+}
+
+/** The structured rule form for the common cases of each creation method. */
+export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule) => void; schema: DataSchema | undefined }): JSX.Element {
+  const set = (patch: Record<string, unknown>) => {
+    const next = { ...p.rule, ...patch } as Record<string, unknown>
+    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k]
+    p.onChange(next as unknown as Rule)
+  }
+  return (
+    <div class="rule-form" data-testid="rule-form">
+      <Switch>
+        <Match when={p.rule.method === 'custom' ? p.rule : null}>
+          {(r) => (
+            <>
+              <ol class="layers">
+                <For each={r().values}>
+                  {(layer, i) => (
+                    <li>
+                      <span class="inline">
+                        <span>Value</span>
+                        <input value={showValue(layer.value)} onChange={(e) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x)) })} data-testid={`layer-value-${i()}`} />
+                        <span>when</span>
+                        <button type="button" class="icon-btn" title="Remove layer" disabled={r().values.length < 2} onClick={() => set({ values: r().values.filter((_, j) => j !== i()) })}>×</button>
+                      </span>
+                      <ConditionInput value={layer.when} schema={p.schema} onChange={(when) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, when } : x)) })} />
+                    </li>
+                  )}
+                </For>
+              </ol>
+              <Show when={r().values.length < 50}>
+                <button type="button" class="link" onClick={() => set({ values: [...r().values, { value: `value ${r().values.length + 1}`, when: { event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 } }] })}>
+                  + layer (first match wins)
+                </button>
+              </Show>
+              <label class="field">
+                <span>Otherwise</span>
+                <input value={showValue(r().otherwise)} placeholder="no value" onChange={(e) => set({ otherwise: e.currentTarget.value === '' ? undefined : typedValue(e.currentTarget.value, p.dataType) })} />
+              </label>
+            </>
+          )}
+        </Match>
+        <Match when={p.rule.method === 'metric' ? p.rule : null}>
+          {(r) => (
+            <>
+              <ScopeFields rule={r()} set={set} schema={p.schema} />
+              <label class="field"><span>Measure</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+            </>
+          )}
+        </Match>
+        <Match when={p.rule.method === 'first_last' ? p.rule : null}>
+          {(r) => (
+            <>
+              <label class="field">
+                <span>Which</span>
+                <select value={r().which} onChange={(e) => set({ which: e.currentTarget.value })}><option value="first">first</option><option value="last">last</option></select>
+              </label>
+              <ScopeFields rule={r()} set={set} schema={p.schema} />
+              <label class="field"><span>Property</span><PropertySelect value={r().property} event={r().event} schema={p.schema} extra={['$time']} onChange={(property) => set({ property })} /></label>
+            </>
+          )}
+        </Match>
+        <Match when={p.rule.method === 'preference' ? p.rule : null}>
+          {(r) => (
+            <>
+              <ScopeFields rule={r()} set={set} schema={p.schema} />
+              <label class="field"><span>Property</span><PropertySelect value={r().property} event={r().event} schema={p.schema} onChange={(property) => set({ property })} /></label>
+              <label class="field"><span>Ranked by</span><MeasureInput value={r().by} event={r().event} schema={p.schema} onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })} /></label>
+              <label class="field"><span>Top</span><input type="number" min="1" max="50" class="narrow" value={r().top ?? 1} onChange={(e) => set({ top: Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1 ? undefined : Math.max(1, Math.min(50, Number(e.currentTarget.value))) })} /></label>
+            </>
+          )}
+        </Match>
+        <Match when={p.rule.method === 'distribution' ? p.rule : null}>
+          {(r) => (
+            <>
+              <ScopeFields rule={r()} set={set} schema={p.schema} />
+              <label class="field"><span>Measure</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+              <label class="field">
+                <span>Boundaries</span>
+                <input value={r().boundaries.join(', ')} placeholder="1, 5, 10" onChange={(e) => set({ boundaries: e.currentTarget.value.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x)) })} data-testid="rule-boundaries" />
+              </label>
+              <label class="field">
+                <span>Names</span>
+                <input value={(r().names ?? []).join(', ')} placeholder={`${r().boundaries.length + 1} names, optional`} onChange={(e) => { const n = e.currentTarget.value.split(',').map((x) => x.trim()).filter(Boolean); set({ names: n.length ? n : undefined }) }} />
+              </label>
+            </>
+          )}
+        </Match>
+        <Match when={p.rule.method === 'import'}>
+          <p class="hint">Values come from uploaded CSV files (<code>user_id,value</code>) via POST /api/labels/:label/import.</p>
+        </Match>
+      </Switch>
+    </div>
+  )
+}

@@ -1,0 +1,77 @@
+import { createSignal, onCleanup, type Accessor } from 'solid-js'
+import type { LiveMessage } from '../api/types.ts'
+
+type Listener = (msg: LiveMessage) => void
+
+export interface Live {
+  connected: Accessor<boolean>
+  /** Reactive: listens to one label's run/distribution/history messages until the owner is disposed. */
+  onLabel(labelId: string, fn: Listener): void
+}
+
+/** The live channel's address for this page. */
+export function liveUrl(token: string, loc: Location = location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/live?token=${encodeURIComponent(token)}`
+}
+
+const labelOf = (m: LiveMessage): string | null => (m.type === 'run' ? m.run.labelId : m.type === 'distribution' || m.type === 'history' ? m.labelId : null)
+
+/**
+ * Reactive: one `/api/live` socket for the page (reconnecting with backoff); subscriptions
+ * are re-sent after a reconnect. Closed with the owner.
+ */
+export function createLive(token: string): Live {
+  const listeners = new Map<string, Set<Listener>>()
+  const [connected, setConnected] = createSignal(false)
+  let socket: WebSocket | null = null
+  let closed = false
+  let retry = 500
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const subscribe = (topics: string[]) => {
+    if (socket?.readyState === WebSocket.OPEN && topics.length) socket.send(JSON.stringify({ subscribe: topics }))
+  }
+  const open = () => {
+    const ws = new WebSocket(liveUrl(token))
+    socket = ws
+    ws.onopen = () => {
+      retry = 500
+      setConnected(true)
+      subscribe([...listeners.keys()].map((id) => `label:${id}`))
+    }
+    ws.onmessage = (ev) => {
+      let msg: LiveMessage
+      try {
+        msg = JSON.parse(String(ev.data)) as LiveMessage
+      } catch {
+        return
+      }
+      const id = labelOf(msg)
+      if (id) listeners.get(id)?.forEach((fn) => fn(msg))
+    }
+    ws.onclose = () => {
+      setConnected(false)
+      if (closed) return
+      timer = setTimeout(open, retry)
+      retry = Math.min(retry * 2, 10_000)
+    }
+  }
+  open()
+  onCleanup(() => {
+    closed = true
+    clearTimeout(timer)
+    socket?.close()
+  })
+  return {
+    connected,
+    onLabel(labelId, fn) {
+      let set = listeners.get(labelId)
+      if (!set) {
+        listeners.set(labelId, (set = new Set()))
+        subscribe([`label:${labelId}`])
+      }
+      set.add(fn)
+      // The server keeps the topic (subscriptions accumulate); only the listener goes.
+      onCleanup(() => set.delete(fn))
+    },
+  }
+}

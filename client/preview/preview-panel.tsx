@@ -1,0 +1,102 @@
+import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js'
+import type { Distribution } from '../api/types.ts'
+import { ApiError } from '../api/http.ts'
+import { count, percent } from '../charts/chart-data.ts'
+import { DistributionChart } from '../features/distribution/distribution-panel.tsx'
+import { useSession } from '../session.tsx'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { Rule } from '../../shared/schemas/rule.ts'
+import { makePreviewEngine, SAMPLE } from './make-preview-engine.ts'
+
+type Mode = 'sample' | 'server'
+type State =
+  | { kind: 'idle' | 'loading' }
+  | { kind: 'ok'; data: Distribution; ms: number; mode: Mode }
+  | { kind: 'error'; message: string; path?: string }
+
+/**
+ * Live rule preview while editing (SPEC §11): debounced; in the browser on a sample of
+ * customers (PGlite in a worker running the same engine), or on the server's full data.
+ */
+export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | null; onPathError?: (path: string | null) => void }): JSX.Element {
+  const s = useSession()
+  const [mode, setMode] = createSignal<Mode>('sample')
+  const [state, setState] = createSignal<State>({ kind: 'idle' })
+  const [sample, setSample] = createSignal<string>('loading sample…')
+  let engine: ReturnType<typeof makePreviewEngine>[0] | null = null
+  const getEngine = () => {
+    if (engine) return engine
+    ;[engine] = makePreviewEngine() // kept for the page's lifetime; see makePreviewEngine
+    engine.ready.then(
+      (r) => setSample(`sample: ${count(r.users)} demo customers, ${count(r.events)} events (loaded in ${(r.ms / 1000).toFixed(1)} s)`),
+      (e: Error) => setSample(`sample unavailable: ${e.message}`),
+    )
+    return engine
+  }
+  let seq = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  onCleanup(() => clearTimeout(timer))
+  const run = async (def: { dataType: DataType; rule: Rule }, m: Mode) => {
+    const mine = ++seq
+    setState({ kind: 'loading' })
+    const query = { top: 10 }
+    try {
+      if (m === 'sample') {
+        const out = await getEngine().remote.preview(def, { tz: 'UTC', query })
+        if (mine !== seq) return
+        if (out.ok) setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m })
+        else setState({ kind: 'error', message: out.error.message, ...(out.error.path ? { path: out.error.path } : {}) })
+      } else {
+        const t0 = performance.now()
+        const data = await s.api.send<Distribution>('POST', '/api/preview', { ...def, query })
+        if (mine !== seq) return
+        setState({ kind: 'ok', data, ms: Math.round(performance.now() - t0), mode: m })
+      }
+    } catch (e) {
+      if (mine !== seq) return
+      const err = e as Error
+      setState({ kind: 'error', message: err.message, ...(e instanceof ApiError && e.path ? { path: e.path } : {}) })
+    }
+  }
+  createEffect(on([() => JSON.stringify(props.def), mode], () => {
+    clearTimeout(timer)
+    const def = props.def
+    if (!def) {
+      setState({ kind: 'idle' })
+      return
+    }
+    if (mode() === 'sample') getEngine()
+    const m = mode()
+    timer = setTimeout(() => void run(def, m), 450)
+  }))
+  createEffect(() => {
+    const st = state()
+    props.onPathError?.(st.kind === 'error' ? (st.path ?? null) : null)
+  })
+  return (
+    <aside class="preview" data-testid="preview-panel">
+      <header class="card-head">
+        <h3>Preview</h3>
+        <div class="seg" role="group" aria-label="Preview data">
+          <button type="button" classList={{ on: mode() === 'sample' }} onClick={() => setMode('sample')} data-testid="preview-sample">In browser (sample)</button>
+          <button type="button" classList={{ on: mode() === 'server' }} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
+        </div>
+      </header>
+      <p class="hint">{mode() === 'sample' ? `${sample()} · seed ${SAMPLE.seed}` : 'full customer data on the server; nothing is stored'}</p>
+      <Show when={state().kind === 'loading'}><p class="hint">calculating…</p></Show>
+      <Show when={(() => { const st = state(); return st.kind === 'error' ? st : null })()}>
+        {(e) => <p class="error" data-testid="preview-error">{e().path ? <code>{e().path}</code> : null} {e().message}</p>}
+      </Show>
+      <Show when={(() => { const st = state(); return st.kind === 'ok' ? st : null })()}>
+        {(ok) => (
+          <>
+            <p class="summary" data-testid="preview-summary">
+              <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered ({percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
+            </p>
+            <DistributionChart data={ok().data} chart="bar" width={420} testId="preview-chart" />
+          </>
+        )}
+      </Show>
+    </aside>
+  )
+}
