@@ -84,6 +84,9 @@ export function GroupTree(): JSX.Element {
     }
   }
   const endDrag = () => {
+    // A refused drop never fires 'drop' (dropEffect none): say why when the drag ends there.
+    const refused = hover()?.refused
+    if (refused) s.toasts.show('error', `Can't move there: ${refused}`)
     setDrag(null)
     setHover(null)
     ws.presence.setDragging(null)
@@ -93,10 +96,10 @@ export function GroupTree(): JSX.Element {
     e.stopPropagation()
     const d = drag()
     const h = hover()
+    const plan = h ? planFor(h) : null
+    setHover(null)
     endDrag()
-    if (!d || !h) return
-    const plan = planFor(h)
-    if (!plan) return
+    if (!d || !plan) return
     if (!plan.ok) {
       if (plan.reason) s.toasts.show('error', `Can't move there: ${plan.reason}`)
       return

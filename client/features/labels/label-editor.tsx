@@ -1,4 +1,5 @@
 import { createEffect, createMemo, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
+import type { TSchema } from 'typebox'
 import { LabelsError } from '../../../shared/errors.ts'
 import { LabelInput, type DataType, type Schedule } from '../../../shared/schemas/label.ts'
 import type { Rule, RuleMethod } from '../../../shared/schemas/rule.ts'
@@ -15,15 +16,20 @@ import { methodNames } from './rule-text.ts'
 
 type FieldError = { path: string; message: string }
 
-/** Runs the shared schema check locally so errors show at their path while typing. */
-function localError(d: LabelDraft): FieldError | null {
-  try {
-    check(LabelInput, toInput(d))
-    return null
-  } catch (e) {
-    if (e instanceof LabelsError) return { path: e.path ?? '/', message: e.message }
-    throw e
+/** Runs the shared schema check locally, field by field, so every error shows at its path while typing. */
+function localErrors(d: LabelDraft): FieldError[] {
+  const out: FieldError[] = []
+  const input = toInput(d) as unknown as Record<string, unknown>
+  for (const [k, schema] of Object.entries(LabelInput.properties) as Array<[string, TSchema]>) {
+    if (input[k] === undefined) continue
+    try {
+      check(schema, input[k], `/${k}`)
+    } catch (e) {
+      if (e instanceof LabelsError) out.push({ path: e.path ?? `/${k}`, message: e.message })
+      else throw e
+    }
   }
+  return out
 }
 
 const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
@@ -44,8 +50,10 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
   if (existing) ws.presence.setEditing({ kind: 'label', id: existing.id })
   onCleanup(() => ws.presence.setEditing(null))
 
+  const [touched, setTouched] = createSignal<Set<string>>(new Set(existing ? Object.keys(initial) : []))
   const set = (p: Partial<LabelDraft>) => {
     setServerError(null)
+    setTouched((t) => new Set([...t, ...Object.keys(p)]))
     setDraft((d) => ({ ...d, ...p }))
   }
   const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, draft().dataType) })
@@ -65,19 +73,17 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
       setJsonError((e as Error).message)
     }
   }
-  const local = createMemo(() => localError(draft()))
-  const error = () => serverError() ?? local()
-  const errorFor = (field: string) => {
-    const e = error()
-    return e && fieldOfPath(e.path) === field ? e.message : null
-  }
+  const local = createMemo(() => localErrors(draft()))
+  // Local errors show once a field was touched (or on save); server errors always.
+  const shown = () => [...(serverError() ? [serverError()!] : []), ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? ''))]
+  const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
   const ruleErrorPath = () => {
-    const e = error()
-    if (e && fieldOfPath(e.path) === 'rule') return e
+    const e = shown().find((x) => fieldOfPath(x.path) === 'rule')
+    if (e) return e
     const p = previewPath()
     return p && fieldOfPath(p) === 'rule' ? { path: p, message: '' } : null
   }
-  const previewDef = createMemo(() => (local() || jsonError() ? null : { dataType: draft().dataType, rule: draft().rule }))
+  const previewDef = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : { dataType: draft().dataType, rule: draft().rule }))
   const conflictNote = () => {
     const n = draft().name
     const other = ws.view.labels.find((l) => l.name === n && l.id !== props.labelId)
@@ -86,9 +92,8 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
 
   const save = async () => {
     const d = draft()
-    const e = localError(d)
-    if (e) {
-      setServerError(e)
+    if (local().length) {
+      setTouched(new Set(Object.keys(d)))
       return
     }
     setSaving(true)

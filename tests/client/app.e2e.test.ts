@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
+import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+
+if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the browser end-to-end tests (apt-get install -y chromium)`)
+
+describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
+  let client: { dir: string; dispose(): Promise<void> }
+  let server: TestServer
+  let base = ''
+  let browser: Browser
+  let ctxA: BrowserContext
+  let ctxB: BrowserContext
+  let a: Page
+  let b: Page
+  const pageErrors: string[] = []
+
+  const api = async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
+    const r = await server.app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
+    if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
+    return (r.body ? JSON.parse(r.body) : undefined) as T
+  }
+
+  const open = async (ctx: BrowserContext, token: string) => {
+    const page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(`${base}/?token=${token}`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    return page
+  }
+
+  beforeAll(async () => {
+    client = await buildClient()
+    ;({ server, base } = await demoServer(client.dir))
+    // Every demo label gets its creation run; wait until they have results to show.
+    await until(async () => {
+      const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
+      return labels.length === 6 && labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+    }, 60_000)
+    browser = await launchChromium()
+    ctxA = await browser.newContext({ viewport: { width: 1400, height: 950 } })
+    ctxB = await browser.newContext({ viewport: { width: 1200, height: 800 } })
+    a = await open(ctxA, tokens.editor)
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    await client?.dispose()
+  })
+
+  it('signs in from ?token=, forgets it from the address bar, and shows the demo groups with Default first', async () => {
+    expect(new URL(a.url()).searchParams.get('token')).toBeNull()
+    const names = await a.locator('.group-row .group-name').allTextContents()
+    expect(names[0]).toBe('Default')
+    expect(names).toEqual(expect.arrayContaining(['Lifecycle', 'Acquisition', 'Retention', 'Value', 'Engagement']))
+    await expect(a.getByTestId('label-row-customer_stage').isVisible()).resolves.toBe(true)
+  })
+
+  it('creates a group through the shared document; the server and a second operator see it', async () => {
+    await a.getByTestId('new-group').click()
+    await a.getByTestId('new-group-name').fill('Campaigns')
+    await a.getByTestId('new-group-name').press('Enter')
+    await a.getByTestId('group-row-Campaigns').waitFor()
+    const { groups } = await until(async () => {
+      const g = await api<{ groups: Array<{ name: string }> }>('GET', '/api/groups')
+      return g.groups.some((x) => x.name === 'Campaigns') ? g : null
+    })
+    expect(groups.map((g) => g.name)).toContain('Campaigns')
+    b = await open(ctxB, tokens.admin)
+    await b.getByTestId('group-row-Campaigns').waitFor({ timeout: 10_000 })
+    // Presence: each sees the other online.
+    await a.getByTestId('peer').first().waitFor({ timeout: 10_000 })
+  })
+
+  it('filters labels by name or display name, case-insensitively, inside their groups', async () => {
+    await a.getByTestId('label-filter').fill('SPEND')
+    await a.getByTestId('label-row-spend_band').waitFor()
+    expect(await a.locator('.label-row').count()).toBe(2)
+    expect(await a.locator('.group-row .group-name').allTextContents()).toEqual(['Value'])
+    await a.getByTestId('label-filter').fill('')
+    await a.getByTestId('label-row-customer_stage').waitFor()
+  })
+
+  it('refuses to drag a group with subgroups under another group, and moves a label by drag', async () => {
+    await a.getByTestId('group-row-Lifecycle').dragTo(a.getByTestId('group-row-Value'))
+    await a.getByTestId('toast-error').filter({ hasText: 'subgroups' }).waitFor({ timeout: 5000 })
+    const groups = await api<{ groups: Array<{ name: string; parentId: string | null }> }>('GET', '/api/groups')
+    expect(groups.groups.find((g) => g.name === 'Lifecycle')?.parentId).toBeNull()
+    await a.getByTestId('label-row-vip_list').dragTo(a.getByTestId('group-row-Campaigns'))
+    const campaigns = groups.groups.find((g) => g.name === 'Campaigns') as unknown as { id: string }
+    await until(async () => (await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId === campaigns.id)
+    await b.locator('.group:has([data-testid="group-row-Campaigns"]) [data-testid="label-row-vip_list"]').waitFor({ timeout: 10_000 })
+  })
+
+  it("shows a label's basic information and its distribution as bar, column and donut charts", async () => {
+    await a.getByTestId('label-row-customer_stage').click()
+    await a.getByTestId('fact-method').filter({ hasText: 'Custom label values' }).waitFor()
+    await expect(a.getByTestId('fact-schedule').textContent()).resolves.toBe('once per day at 02:00')
+    await a.locator('[data-testid="distribution-chart"] svg.chart-bar g.bar').first().waitFor()
+    const bars = await a.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute('data-value')))
+    expect(bars).toEqual(expect.arrayContaining(['active buyer', 'dormant']))
+    await a.getByTestId('chart-column').click()
+    await a.locator('[data-testid="distribution-chart"] svg.chart-column').waitFor()
+    await a.getByTestId('chart-donut').click()
+    await a.locator('[data-testid="distribution-chart"] svg.chart-donut g.slice').first().waitFor()
+    await a.getByTestId('top-n').fill('2')
+    await a.getByTestId('top-n').blur()
+    await until(async () => (await a.locator('[data-testid="distribution-chart"] g.slice').count()) === 2)
+    const href = await a.getByTestId('distribution-export').getAttribute('href')
+    expect(href).toContain('format=csv')
+    const csv = await (await fetch(base + href)).text()
+    expect(csv.split('\n')[0]).toContain('value,from,to,users,proportion')
+    await a.getByTestId('chart-bar').click()
+    await a.getByTestId('top-n').fill('10')
+    await a.getByTestId('top-n').blur()
+  })
+
+  it('updates live: a REST edit renames the label on screen, a recalculation refreshes the chart without reloading', async () => {
+    await api('PATCH', '/api/labels/customer_stage', { displayName: 'Lifecycle stage (edited)' })
+    await a.getByTestId('label-row-customer_stage').filter({ hasText: 'Lifecycle stage (edited)' }).waitFor({ timeout: 10_000 })
+    await b.getByTestId('label-row-customer_stage').filter({ hasText: 'Lifecycle stage (edited)' }).waitFor({ timeout: 10_000 })
+    const before = Number(await a.getByTestId('distribution-summary').getAttribute('data-live'))
+    await api('POST', '/api/labels/customer_stage/calculate', {})
+    await until(async () => Number(await a.getByTestId('distribution-summary').getAttribute('data-live')) > before, 30_000)
+    await a.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 30_000 })
+  })
+
+  it('creates a label in the editor with a live in-browser preview and path-located validation', async () => {
+    await a.getByTestId('new-label').click()
+    await a.getByTestId('label-editor').waitFor()
+    await a.getByTestId('field-name').fill('Bad Name')
+    await a.getByTestId('error-name').waitFor()
+    await a.getByTestId('field-name').fill('views_30d')
+    await a.getByTestId('field-display-name').fill('Views, last 30 days')
+    await a.getByTestId('field-method').selectOption('metric')
+    await a.getByTestId('rule-event').selectOption('view_product')
+    // The sample preview runs the real engine on PGlite in a worker.
+    await a.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
+    expect(await a.getByTestId('preview-summary').textContent()).toMatch(/of 2,000 covered/)
+    await a.getByTestId('preview-server').click()
+    await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 20_000 })
+    // An unknown event is reported at its path by the engine (in the worker and on save).
+    const json = a.getByTestId('rule-json')
+    await a.locator('.json-editor summary').click()
+    await json.fill(JSON.stringify({ method: 'metric', event: 'no_such_event', measure: { agg: 'count' } }))
+    await a.getByTestId('preview-error').filter({ hasText: 'no_such_event' }).waitFor({ timeout: 20_000 })
+    await a.getByTestId('save-label').click()
+    await a.getByTestId('error-rule').filter({ hasText: '/rule/event' }).waitFor()
+    await json.fill(JSON.stringify({ method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } }))
+    await a.getByTestId('save-label').click()
+    await a.getByTestId('label-detail').filter({ hasText: 'Views, last 30 days' }).waitFor({ timeout: 10_000 })
+    await a.locator('[data-testid="distribution-chart"] g.bar').first().waitFor({ timeout: 30_000 })
+    await b.getByTestId('label-row-views_30d').waitFor({ timeout: 10_000 })
+    await a.screenshot({ path: '/tmp/labels-ui.png', fullPage: false })
+    expect(pageErrors).toEqual([])
+  })
+})

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+import { build } from 'vite'
+import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
+import { newServer, type TestServer } from '../server/helpers.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const hasChromium = existsSync(CHROMIUM)
+
+/** Builds the web app with its own Vite config into a temp dir (the test's own dist/client). */
+export async function buildClient(): Promise<{ dir: string; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'labels-client-'))
+  await build({ configFile: resolve(import.meta.dirname, '../../client/vite.config.ts'), logLevel: 'error', build: { outDir: dir, emptyOutDir: true } })
+  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** A listening server with the demo workspace (groups + one label of each method), serving `clientDir`. */
+export async function demoServer(clientDir: string, users = 400): Promise<{ server: TestServer; base: string }> {
+  const server = await newServer('pglite', { clientDir })
+  await loadDemoWorkspace(server.app, { users })
+  await server.app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = server.app.server.address()
+  return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` }
+}
+
+/** Headless Chromium as the brief prescribes. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  })
+}
