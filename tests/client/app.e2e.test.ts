@@ -115,6 +115,8 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('chart-bar').click()
     await a.getByTestId('top-n').fill('10')
     await a.getByTestId('top-n').blur()
+    await a.locator('[data-testid="history-chart"] svg.chart-lines g.series').first().waitFor()
+    await a.screenshot({ path: '/tmp/labels-detail.png', fullPage: true })
   })
 
   it('updates live: a REST edit renames the label on screen, a recalculation refreshes the chart without reloading', async () => {
@@ -139,6 +141,7 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     // The sample preview runs the real engine on PGlite in a worker.
     await a.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
     expect(await a.getByTestId('preview-summary').textContent()).toMatch(/of 2,000 covered/)
+    await a.screenshot({ path: '/tmp/labels-editor.png' })
     await a.getByTestId('preview-server').click()
     await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 20_000 })
     // An unknown event is reported at its path by the engine (in the worker and on save).

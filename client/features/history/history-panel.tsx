@@ -19,7 +19,7 @@ export function HistoryPanel(props: { labelId: string; refreshKey: number }): JS
   // All values ever seen in the range (unfiltered by value) to offer as filter chips.
   const [allValues] = createResource(
     () => ({ id: props.labelId, q: historyQuery({ ...filter(), values: [] }), k: props.refreshKey }),
-    async (src) => [...new Set((await s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`)).items.map((i) => i.value))].slice(0, 60),
+    async (src) => [...new Set((await s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`)).items.map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60),
   )
   createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => m.type === 'history' && void refetch())))
   const toggleValue = (v: string) => set({ values: filter().values.includes(v) ? filter().values.filter((x) => x !== v) : [...filter().values, v] })
