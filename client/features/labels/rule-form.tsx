@@ -1,6 +1,7 @@
 import { For, Match, Show, Switch, type JSX } from 'solid-js'
 import type { DataSchema } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
+import { parseTyped } from './typed-values.ts'
 import type { BehaviourCondition, CompareOp, Condition, Filter, FilterOp, Measure, Rule, Window } from '../../../shared/schemas/rule.ts'
 
 type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined }
@@ -10,18 +11,6 @@ const filterOps: FilterOp[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not
 const opText: Record<string, string> = { eq: '=', neq: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'in', not_in: 'not in', contains: 'contains', between: 'between', is_set: 'is set', is_not_set: 'is not set' }
 
 const propsOf = (schema: DataSchema | undefined, event: string) => schema?.events.find((e) => e.name === event)?.properties ?? []
-
-/** Parses what an operator typed as a filter/attribute value: lists for in/not_in/between, numbers when numeric. */
-export function parseTyped(text: string, op: string, type: string | undefined): Filter['value'] {
-  const one = (s: string): string | number | boolean => {
-    const t = s.trim()
-    if (type === 'number' && t !== '' && Number.isFinite(Number(t))) return Number(t)
-    if (type === 'boolean') return t === 'true'
-    return t
-  }
-  if (op === 'in' || op === 'not_in' || op === 'between') return text.split(',').map(one)
-  return one(text)
-}
 
 const showValue = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v === undefined ? '' : String(v))
 

@@ -1,0 +1,99 @@
+import * as Y from 'yjs'
+import { describe, expect, it } from 'vitest'
+import { createGroup, moveGroup } from '../../shared/doc/group-operations.ts'
+import { createLabel, moveLabel } from '../../shared/doc/label-operations.ts'
+import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
+import { projectWorkspace } from '../../shared/doc/projection.ts'
+import { planGroupDrop, planLabelDrop, zoneAt } from '../../client/features/groups/drop-plan.ts'
+import { countLabels, filterTree, labelMatches } from '../../client/features/groups/tree-filter.ts'
+
+const o = { kind: 'local' as const, actor: 'test' }
+
+/** A workspace doc like the demo: Lifecycle(Acquisition, Retention), Value, Engagement, labels in some. */
+function workspace() {
+  const doc = new Y.Doc()
+  ensureDefaultGroup(doc)
+  const life = createGroup(doc, { name: 'Lifecycle' }, o, { id: 'g_life' })
+  createGroup(doc, { name: 'Acquisition', parentId: life.id }, o, { id: 'g_acq' })
+  createGroup(doc, { name: 'Retention', parentId: life.id }, o, { id: 'g_ret' })
+  createGroup(doc, { name: 'Value' }, o, { id: 'g_val' })
+  createGroup(doc, { name: 'Engagement' }, o, { id: 'g_eng' })
+  const label = (id: string, name: string, displayName: string, groupId: string) =>
+    createLabel(doc, { name, displayName, groupId, dataType: 'string', labelType: 'static', rule: { method: 'import' } }, o, { id })
+  label('l_stage', 'customer_stage', 'Customer stage', 'g_ret')
+  label('l_spend', 'spend_90d', 'Spend, last 90 days', 'g_val')
+  label('l_band', 'spend_band', 'Spend band', 'g_val')
+  label('l_vip', 'vip_list', 'VIP list', 'g_acq')
+  label('l_misc', 'misc', 'Misc', 'default')
+  return doc
+}
+
+describe('label filter', () => {
+  it('matches name or display name, case-insensitively, as a substring', () => {
+    expect(labelMatches({ name: 'spend_90d', displayName: 'Spend' }, 'END_9')).toBe(true)
+    expect(labelMatches({ name: 'x', displayName: 'Customer Stage' }, 'stage')).toBe(true)
+    expect(labelMatches({ name: 'x', displayName: 'y' }, 'z')).toBe(false)
+    expect(labelMatches({ name: 'x', displayName: 'y' }, '  ')).toBe(true)
+  })
+
+  it('shows every group without a query, and only matching labels inside their groups with one', () => {
+    const p = projectWorkspace(workspace())
+    const all = filterTree(p, '')
+    expect(all.map((g) => g.group.name)).toEqual(['Default', 'Lifecycle', 'Value', 'Engagement'])
+    expect(countLabels(all)).toBe(5)
+    const spend = filterTree(p, 'SPEND')
+    expect(spend.map((g) => g.group.name)).toEqual(['Value'])
+    expect(spend[0]!.labels.map((l) => l.name)).toEqual(['spend_90d', 'spend_band'])
+    // A match in a subgroup keeps its parent, and only that subgroup.
+    const vip = filterTree(p, 'vip')
+    expect(vip.map((g) => g.group.name)).toEqual(['Lifecycle'])
+    expect(vip[0]!.children.map((c) => c.group.name)).toEqual(['Acquisition'])
+    expect(filterTree(p, 'nothing-like-this')).toEqual([])
+  })
+})
+
+describe('drop planning (what a drag would do, before it is done)', () => {
+  it('picks before/into/after from the pointer position on a row', () => {
+    expect(zoneAt(2, 20, true)).toBe('before')
+    expect(zoneAt(10, 20, true)).toBe('into')
+    expect(zoneAt(18, 20, true)).toBe('after')
+    expect(zoneAt(9, 20, false)).toBe('before')
+    expect(zoneAt(11, 20, false)).toBe('after')
+  })
+
+  it('refuses what SPEC §3 forbids, with a reason to show while hovering', () => {
+    const p = projectWorkspace(workspace())
+    expect(planGroupDrop(p, 'g_life', 'g_val', 'into')).toEqual({ ok: false, reason: 'a group with subgroups cannot be placed under a first-level group' })
+    expect(planGroupDrop(p, 'g_life', 'g_acq', 'before')).toMatchObject({ ok: false })
+    expect(planGroupDrop(p, 'g_val', 'default', 'into')).toEqual({ ok: false, reason: 'the Default group cannot have subgroups' })
+    expect(planGroupDrop(p, 'default', 'g_life', 'into')).toEqual({ ok: false, reason: 'the Default group stays first-level' })
+    expect(planGroupDrop(p, 'g_val', 'g_acq', 'into')).toEqual({ ok: false, reason: 'groups have at most two levels' })
+    expect(planGroupDrop(p, 'g_val', 'g_val', 'into')).toEqual({ ok: false, reason: '' })
+  })
+
+  it('plans moves that the shared operations then perform exactly', () => {
+    const doc = workspace()
+    const plan = planGroupDrop(projectWorkspace(doc), 'g_eng', 'g_life', 'before')
+    expect(plan).toEqual({ ok: true, parentId: null, index: 1 })
+    if (plan.ok) moveGroup(doc, 'g_eng', { parentId: plan.parentId, index: plan.index }, o)
+    expect(projectWorkspace(doc).groups.map((g) => g.name)).toEqual(['Default', 'Engagement', 'Lifecycle', 'Value'])
+
+    const into = planGroupDrop(projectWorkspace(doc), 'g_val', 'g_life', 'into')
+    expect(into).toEqual({ ok: true, parentId: 'g_life', index: 2 })
+    if (into.ok) moveGroup(doc, 'g_val', { parentId: into.parentId, index: into.index }, o)
+    expect(projectWorkspace(doc).groups.find((g) => g.id === 'g_life')!.children.map((c) => c.name)).toEqual(['Acquisition', 'Retention', 'Value'])
+
+    const sub = planGroupDrop(projectWorkspace(doc), 'g_val', 'g_acq', 'before')
+    expect(sub).toEqual({ ok: true, parentId: 'g_life', index: 0 })
+
+    const label = planLabelDrop(projectWorkspace(doc), 'l_band', { kind: 'label', id: 'l_spend', zone: 'before' })
+    expect(label).toEqual({ ok: true, groupId: 'g_val', index: 0 })
+    if (label.ok) moveLabel(doc, 'l_band', { groupId: label.groupId, index: label.index }, o)
+    expect(projectWorkspace(doc).labels.filter((l) => l.groupId === 'g_val').map((l) => l.name)).toEqual(['spend_band', 'spend_90d'])
+
+    const toGroup = planLabelDrop(projectWorkspace(doc), 'l_stage', { kind: 'group', id: 'default' })
+    expect(toGroup).toEqual({ ok: true, groupId: 'default', index: 1 })
+    const after = planLabelDrop(projectWorkspace(doc), 'l_stage', { kind: 'label', id: 'l_misc', zone: 'after' })
+    expect(after).toEqual({ ok: true, groupId: 'default', index: 1 })
+  })
+})
