@@ -20,7 +20,8 @@ export interface LabelDraft {
 export function draftFrom(label: ProjectedLabel | undefined, groupId: string | undefined, rule: Rule): LabelDraft {
   if (label) {
     const { name, displayName, groupId: g, dataType, labelType, schedule, enabled, description, rule: r } = label
-    return { name, displayName, groupId: g, dataType, labelType, schedule, enabled, description, rule: structuredClone(r) }
+    // Store values are proxies (structuredClone refuses them); labels are plain JSON.
+    return { name, displayName, groupId: g, dataType, labelType, schedule: { ...schedule }, enabled, description, rule: JSON.parse(JSON.stringify(r)) as Rule }
   }
   return { name: '', displayName: '', groupId: groupId ?? DEFAULT_GROUP_ID, dataType: 'string', labelType: 'dynamic', schedule: { kind: 'daily', at: '02:00' }, enabled: true, description: '', rule }
 }
