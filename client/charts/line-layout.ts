@@ -33,7 +33,8 @@ export function layoutLines(items: readonly HistoryPoint[], o: { width: number; 
   const dates = [...new Set(items.map((i) => i.date))].sort()
   const first = dates[0] ?? '1970-01-01'
   const last = dates[dates.length - 1] ?? first
-  const x = scaleUtc().domain(first === last ? [day(first), new Date(day(first).getTime() + 86_400_000)] : [day(first), day(last)]).range([0, w])
+  // A single day sits in the middle (one day either side) rather than on the left edge.
+  const x = scaleUtc().domain(first === last ? [new Date(day(first).getTime() - 86_400_000), new Date(day(first).getTime() + 86_400_000)] : [day(first), day(last)]).range([0, w])
   const max = Math.max(measure === 'users' ? 1 : 0.01, ...items.map((i) => i[measure]))
   const y = scaleLinear().domain([0, max]).nice().range([h, 0])
   const byValue = new Map<string, HistoryPoint[]>()

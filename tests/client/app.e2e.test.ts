@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import * as Y from 'yjs'
+import { createLabel } from '../../shared/doc/label-operations.ts'
 import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
@@ -116,7 +118,11 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('top-n').fill('10')
     await a.getByTestId('top-n').blur()
     await a.locator('[data-testid="history-chart"] svg.chart-lines g.series').first().waitFor()
-    await a.screenshot({ path: '/tmp/labels-detail.png', fullPage: true })
+    await a.screenshot({ path: '/tmp/labels-detail.png' })
+    await a.getByTestId('history-panel').scrollIntoViewIfNeeded()
+    await a.getByTestId('chart-donut').click()
+    await a.screenshot({ path: '/tmp/labels-history.png' })
+    await a.getByTestId('chart-bar').click()
   })
 
   it('updates live: a REST edit renames the label on screen, a recalculation refreshes the chart without reloading', async () => {
@@ -191,6 +197,22 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('group-more-Default').click()
     expect(await a.getByRole('menuitem').allTextContents()).toEqual(['New label'])
     await a.keyboard.press('Escape')
+  })
+
+  it('flags two labels created concurrently with the same name instead of merging them', async () => {
+    // Two operators offline at once each create "promo"; both updates then reach the server.
+    const serverDoc = (server.app.workspace as unknown as { doc: Y.Doc }).doc
+    const replicas = [new Y.Doc(), new Y.Doc()]
+    const updates = replicas.map((r, i) => {
+      Y.applyUpdate(r, Y.encodeStateAsUpdate(serverDoc))
+      const before = Y.encodeStateVector(r)
+      createLabel(r, { name: 'promo', displayName: `Promo ${i + 1}`, dataType: 'boolean', labelType: 'static', rule: { method: 'import' } }, { kind: 'local', actor: `op${i}` })
+      return Y.encodeStateAsUpdate(r, before)
+    })
+    for (const u of updates) Y.applyUpdate(serverDoc, u, { kind: 'remote', actor: 'test' })
+    await a.locator('.conflicts', { hasText: 'promo ×2' }).waitFor({ timeout: 10_000 })
+    expect(await a.locator('[data-testid="label-row-promo"] .badge', { hasText: 'duplicate name' }).count()).toBe(1)
+    expect(await a.locator('[data-testid="label-row-promo"]').count()).toBe(2)
   })
 
   it('gives viewers a read-only screen, and asks for a token when the one given is refused', async () => {
