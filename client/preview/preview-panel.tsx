@@ -27,8 +27,19 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
   const getEngine = () => {
     if (engine) return engine
     ;[engine] = makePreviewEngine() // kept for the page's lifetime; see makePreviewEngine
-    engine.ready.then(
-      (r) => setSample(`sample: ${count(r.users)} demo customers, ${count(r.events)} events (loaded in ${(r.ms / 1000).toFixed(1)} s)`),
+    const e = engine
+    e.ready.then(
+      async (r) => {
+        setSample(`sample: ${count(r.users)} demo customers, ${count(r.events)} events (loaded in ${(r.ms / 1000).toFixed(1)} s)`)
+        // The sample is the seeded demo shop. When this workspace's data has other events,
+        // previews on it would mislead (or fail validation): switch to the server instead.
+        const local = new Set((await e.remote.schema()).events.map((x) => x.name))
+        const missing = (s.schema()?.events ?? []).filter((x) => !local.has(x.name)).map((x) => x.name)
+        if (missing.length) {
+          setSample(`the browser sample (demo shop) lacks this workspace's events ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}: previewing on the server`)
+          setMode('server')
+        }
+      },
       (e: Error) => setSample(`sample unavailable: ${e.message}`),
     )
     return engine
