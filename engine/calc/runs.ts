@@ -39,12 +39,21 @@ function toRun(r: RunRow): Run {
   }
 }
 
-/** A sortable, unique run id: 'r_' + time (base36) + 64 random bits. */
+let lastMs = 0
+let tick = 0
+
+/**
+ * A sortable, unique run id: 'r_' + time (base36) + a per-process counter + 64 random bits.
+ * The counter keeps ids created in the same millisecond in creation order.
+ */
 export function newRunId(): string {
+  const now = Date.now()
+  tick = now === lastMs ? tick + 1 : 0
+  lastMs = now
   const bytes = new Uint8Array(8)
   globalThis.crypto.getRandomValues(bytes)
   const rand = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
-  return `r_${Date.now().toString(36).padStart(9, '0')}${rand}`
+  return `r_${now.toString(36).padStart(9, '0')}${tick.toString(36).padStart(4, '0')}${rand}`
 }
 
 /** Parses an ISO instant; a bad one is the caller's fault. */
