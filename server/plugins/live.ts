@@ -16,7 +16,13 @@ export default fp(
         if (isBinary || data.length > MAX_MESSAGE_BYTES) return socket.send(JSON.stringify({ type: 'error', message: 'send JSON text messages up to 64 KiB' }))
         const msg = parseClientMessage(data.toString('utf8'))
         if ('error' in msg) return socket.send(JSON.stringify({ type: 'error', message: msg.error }))
-        hub.subscribe(socket, msg.topics)
+        // `label:NAME` is accepted like `label:ID`, as `:label` is in the HTTP routes.
+        const byId = msg.topics.map((t) => {
+          if (!t.startsWith('label:') || t === 'label:*' || !app.hasDecorator('workspace')) return t
+          const label = app.workspace.findLabel(t.slice('label:'.length))
+          return label ? `label:${label.id}` : t
+        })
+        hub.subscribe(socket, byId)
         socket.send(JSON.stringify({ type: 'subscribed', topics: msg.topics }))
       })
       socket.on('close', () => hub.remove(socket))

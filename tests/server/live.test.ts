@@ -89,3 +89,13 @@ it('only sends a label topic its own label', async () => {
   expect(c.messages.filter((m) => m.type !== 'subscribed')).toEqual([])
   c.ws.close()
 })
+
+it('accepts a label name in a label topic, as the HTTP routes accept it for :label', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: ['label:tier'] }))
+  await c.next((m) => m.type === 'subscribed')
+  const { runId } = (await s.app.inject({ method: 'POST', url: '/api/labels/tier/calculate', headers: auth('editor') })).json() as { runId: string }
+  const done = await c.next((m) => m.type === 'run' && (m.run as { id: string; status: string }).id === runId && (m.run as { status: string }).status === 'succeeded')
+  expect(done.run).toMatchObject({ trigger: 'manual', coveredUsers: 10 })
+  c.ws.close()
+})
