@@ -5,6 +5,11 @@ export interface SqlExecutor {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[]; affectedRows?: number }>
   /** Runs a script of several statements without parameters (DDL). */
   exec(sql: string): Promise<void>
+  /**
+   * Optional (PGlite): runs `COPY … FROM '/dev/blob'` with `data` as the file, returning the rows
+   * copied. Bulk ingestion uses it for binary COPY and falls back to unnest where it is absent.
+   */
+  copyFrom?(sql: string, data: Uint8Array): Promise<number>
   /** Runs fn inside one transaction on one connection; throws roll back. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>
   close(): Promise<void>

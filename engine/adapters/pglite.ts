@@ -19,6 +19,10 @@ function wrap(db: Queryable, root: PGlite | null): SqlExecutor {
     async exec(sql: string) {
       await db.exec(sql)
     },
+    async copyFrom(sql: string, data: Uint8Array) {
+      const r = await db.query(sql, [], { blob: new Blob([data as Uint8Array<ArrayBuffer>]) })
+      return r.affectedRows ?? 0
+    },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       if (!root) return fn(this) // already inside a transaction: join it
       return root.transaction((tx) => fn(wrap(tx, null)))

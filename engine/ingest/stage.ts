@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ValueType } from '../storage/catalogue.ts'
+import { BinaryCopyWriter, type CopyType } from './copy-binary.ts'
 import type { Stored } from './values.ts'
 
 let counter = 0
@@ -13,9 +14,9 @@ function stageName(): string {
 
 /**
  * Rows of one target (users, or one event) waiting for the commit. Rows are buffered
- * column-wise and written in batches with one `INSERT … SELECT FROM unnest($1::int[], …)`
- * each, into an UNLOGGED table (visible to every pooled connection, unlike TEMP), so a
- * request of any size never sits in memory and the target tables stay untouched until
+ * column-wise and written in batches with one binary `COPY` where the executor offers it
+ * (PGlite), else one `INSERT … SELECT FROM unnest($1::int[], …)`, each into an UNLOGGED
+ * table (visible to every pooled connection, unlike TEMP), so a request of any size never sits in memory and the target tables stay untouched until
  * the single commit transaction copies the stage over with INSERT … SELECT.
  */
 export class Stage {
@@ -31,6 +32,7 @@ export class Stage {
   private time: string[] = []
   private eventId: Array<string | null> = []
   private cols: Array<Array<Stored | null>> = []
+  private writer: BinaryCopyWriter | null = null
 
   constructor(readonly withEventFields: boolean) {}
 
@@ -61,9 +63,10 @@ export class Stage {
 
   /** Writes the buffered rows to the staging table (takes them out of the buffer first, so rows added meanwhile wait for the next flush). */
   async flush(db: SqlExecutor): Promise<void> {
-    if (this.rowNo.length === 0) return
+    const n = this.rowNo.length
+    if (n === 0) return
     const nTypes = this.types.length
-    const params: unknown[] = [this.rowNo, this.userId, ...(this.withEventFields ? [this.time, this.eventId] : []), ...this.cols]
+    const cols: Array<ReadonlyArray<Stored | null>> = [this.rowNo, this.userId, ...(this.withEventFields ? [this.time, this.eventId] : []), ...this.cols]
     this.rowNo = []
     this.userId = []
     this.time = []
@@ -72,9 +75,17 @@ export class Stage {
     await this.ensureTable(db, nTypes)
     const types = this.types.slice(0, nTypes)
     const names = ['row', 'user_id', ...(this.withEventFields ? ['time', 'event_id'] : []), ...types.map((_, i) => `p${i}`)]
+    if (db.copyFrom) {
+      const copyTypes: CopyType[] = ['int4', 'text', ...(this.withEventFields ? ['timestamptz', 'text'] as const : []), ...types]
+      const data = (this.writer ??= new BinaryCopyWriter()).encode(copyTypes, cols, n)
+      if (data) {
+        await db.copyFrom(`COPY ${this.table} (${names.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, data)
+        return
+      }
+    }
     const casts = ['int[]', 'text[]', ...(this.withEventFields ? ['timestamptz[]', 'text[]'] : []), ...types.map((t) => `${sqlType[t]}[]`)]
     const args = casts.map((c, i) => `$${i + 1}::${c}`).join(', ')
-    await db.query(`INSERT INTO ${this.table} (${names.join(', ')}) SELECT * FROM unnest(${args})`, params)
+    await db.query(`INSERT INTO ${this.table} (${names.join(', ')}) SELECT * FROM unnest(${args})`, cols)
   }
 
   private async ensureTable(db: SqlExecutor, nTypes: number): Promise<void> {
