@@ -1,6 +1,6 @@
 import type * as Y from 'yjs'
 import { conflict, invalid, notFound } from '../errors.ts'
-import { LabelInput, LabelPatch, type Label, type Schedule } from '../schemas/label.ts'
+import { defaultSchedule, LabelInput, LabelPatch, type Label, type Schedule } from '../schemas/label.ts'
 import { check } from '../schemas/validate.ts'
 import { placeAt } from './fractional-index.ts'
 import type { OpOptions } from './group-operations.ts'
@@ -38,7 +38,7 @@ function plain(l: ProjectedLabel): Label {
 /** Creates a label at the end of its group (default: Default); returns it. Name must be free (409). */
 export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, opts: OpOptions = {}): Label {
   check(LabelInput, input)
-  const schedule: Schedule = input.schedule ?? { kind: 'once' }
+  const schedule: Schedule = input.schedule ?? defaultSchedule(input.labelType)
   checkSchedule(input.labelType, schedule)
   const p = projectWorkspace(doc)
   const groupId = input.groupId ?? DEFAULT_GROUP_ID
@@ -62,7 +62,7 @@ export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, op
 
 /**
  * Patches a label's fields (SPEC §8 PATCH). Switching to static sets schedule once; switching to
- * dynamic needs a schedule. A new groupId appends the label to that group. Returns the label.
+ * dynamic without a schedule sets daily at 00:00. A new groupId appends the label to that group. Returns the label.
  */
 export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, origin: DocOrigin, opts: OpOptions = {}): Label {
   check(LabelPatch, patch)
@@ -71,7 +71,9 @@ export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, ori
   if (patch.name !== undefined && patch.name !== cur.name) mustBeFreeName(p, patch.name, cur.id)
   if (patch.groupId !== undefined) mustGroupId(p, patch.groupId)
   const labelType = patch.labelType ?? cur.labelType
-  const schedule = patch.schedule ?? (labelType === 'static' ? { kind: 'once' as const } : cur.schedule)
+  // Switching type without a schedule takes that type's default schedule.
+  const keep = patch.schedule ?? ((labelType === 'static') === (cur.schedule.kind === 'once') ? cur.schedule : undefined)
+  const schedule = keep ?? defaultSchedule(labelType)
   checkSchedule(labelType, schedule)
   const next: Label = { ...plain(cur), ...stripUndefined(patch), labelType, schedule, updatedAt: (opts.now ?? new Date()).toISOString() }
   const moved = next.groupId !== cur.groupId

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import type { GroupNode } from '../schemas/group.ts'
-import type { DataType, Label, LabelType, Schedule } from '../schemas/label.ts'
+import { defaultSchedule, type DataType, type Label, type LabelType, type Schedule } from '../schemas/label.ts'
 import type { Rule } from '../schemas/rule.ts'
 import { compareOrder } from './fractional-index.ts'
 import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, groupsOf, labelsOf } from './shape.ts'
@@ -81,7 +81,7 @@ function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> 
 function readSchedule(v: unknown, labelType: LabelType): Schedule {
   const s = v as Schedule | null
   if (s && typeof s === 'object' && typeof s.kind === 'string') return s
-  return labelType === 'static' ? { kind: 'once' } : { kind: 'daily', at: '00:00' }
+  return defaultSchedule(labelType)
 }
 
 function readLabel(id: string, m: Y.Map<unknown>, groupIds: Set<string>, repairs: Repair[]): ProjectedLabel {

@@ -22,6 +22,11 @@ export const Schedule = Type.Union([
 ])
 export type Schedule = Static<typeof Schedule>
 
+/** The schedule a label gets when none is given: once for static, daily at midnight for dynamic. */
+export function defaultSchedule(labelType: LabelType): Schedule {
+  return labelType === 'static' ? { kind: 'once' } : { kind: 'daily', at: '00:00' }
+}
+
 export const LabelName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })
 
 /** The editable fields of a label (SPEC §4); POST /api/labels takes these. */

@@ -113,12 +113,15 @@ describe('label operations', () => {
   it('validates static↔once and dynamic↔daily/weekly/monthly', () => {
     const doc = newWorkspaceDoc()
     expectError(() => createLabel(doc, labelInput('a', { schedule: { kind: 'daily', at: '01:00' } }), local()), 'invalid', '/schedule/kind')
-    expectError(() => createLabel(doc, labelInput('b', { labelType: 'dynamic' }), local()), 'invalid', '/schedule/kind')
+    expectError(() => createLabel(doc, labelInput('b', { labelType: 'dynamic', schedule: { kind: 'once' } }), local()), 'invalid', '/schedule/kind')
+    expect(createLabel(doc, labelInput('b2', { labelType: 'dynamic' }), local()).schedule).toEqual({ kind: 'daily', at: '00:00' })
     expectError(() => createLabel(doc, labelInput('c', { groupId: 'nope' }), local()), 'invalid', '/groupId')
     expectError(() => createLabel(doc, labelInput('Bad Name'), local()), 'bad_request', '/name')
     const d = createLabel(doc, labelInput('d', { labelType: 'dynamic', schedule: { kind: 'weekly', weekday: 1, at: '08:00' } }), local())
     expect(updateLabel(doc, 'd', { labelType: 'static' }, local()).schedule).toEqual({ kind: 'once' })
-    expectError(() => updateLabel(doc, d.id, { labelType: 'dynamic' }, local()), 'invalid', '/schedule/kind')
+    expectError(() => updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'once' } }, local()), 'invalid', '/schedule/kind')
+    expect(updateLabel(doc, d.id, { labelType: 'dynamic' }, local()).schedule).toEqual({ kind: 'daily', at: '00:00' })
+    expect(updateLabel(doc, d.id, { labelType: 'static' }, local()).schedule).toEqual({ kind: 'once' })
     expect(updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'monthly', day: 31, at: '00:00' } }, local()).labelType).toBe('dynamic')
   })
 
