@@ -1,18 +1,11 @@
+import type { LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from '../read/distribution-items.ts'
 import { snapshotQuery } from '../read/distribution-query.ts'
 
-export interface SnapshotInput {
-  labelId: string
-  runId: string
-  table: string
-  dataType: DataType
-  asOf: string
-  tz: string
-  totalUsers: number
-  coveredUsers: number
-}
+/** The label's new results as a run commits them: the same record the label-state pointer keeps. */
+export type SnapshotInput = LabelState
 
 /**
  * Writes the history snapshot of a successful run for the calendar day of asOf in the

@@ -1,3 +1,4 @@
+import type { LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { resultSqlType } from './value-types.ts'
@@ -15,16 +16,8 @@ export async function keyResultTable(tx: SqlExecutor, table: string): Promise<vo
   await tx.exec(`ALTER TABLE ${table} ADD PRIMARY KEY (uid)`)
 }
 
-export interface SwapInput {
-  labelId: string
-  runId: string
-  table: string
-  dataType: DataType
-  asOf: string
-  tz: string
-  totalUsers: number
-  coveredUsers: number
-}
+/** The label's new results as a run commits them: the same record the label-state pointer keeps. */
+export type SwapInput = LabelState
 
 /**
  * Points the label at its new result table and drops the old one, inside the caller's
