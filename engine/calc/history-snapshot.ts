@@ -1,5 +1,4 @@
 import type { LabelState } from '../read/label-state.ts'
-import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from '../read/distribution-items.ts'
 import { snapshotQuery } from '../read/distribution-query.ts'
