@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openPglite } from '../engine/adapters/pglite.ts'
+import { openPglite, smallPgliteConf } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
 import { buildApp } from './app.ts'
 import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts'
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   // The engine runs in a worker thread: a long query never stalls HTTP or WebSockets.
   const engine = await startEngineWorker(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') })
   // The collaborative document's store lives on this thread (PGlite can't be shared across threads).
-  const docDb = cfg.databaseUrl ? await openPostgres(cfg.databaseUrl, { max: 2 }) : await openPglite(join(cfg.dataDir, 'collab'))
+  const docDb = cfg.databaseUrl ? await openPostgres(cfg.databaseUrl, { max: 2 }) : await openPglite(join(cfg.dataDir, 'collab'), { conf: smallPgliteConf })
   const docStore = await createSqlDocStore(docDb)
 
   const app = await buildApp({
