@@ -38,7 +38,8 @@ export class NdjsonParser {
 
   private take(text: string): NdjsonLine | null {
     this.line++
-    const t = text.trim()
+    // A line that is `{…}` has nothing to trim: skip trim's scan and copy for it.
+    const t = text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 ? text : text.trim()
     return t === '' ? null : { line: this.line, text: t }
   }
 }

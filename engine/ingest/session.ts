@@ -33,6 +33,8 @@ export class IngestSession {
   private readonly scratchNames: string[] = []
   private readonly scratchTypes: ValueType[] = []
   private readonly scratchValues: Stored[] = []
+  private readonly scratchIdx: number[] = []
+  private readonly eventNameChecks = new Map<string, string | null>()
   private previousFlush: Promise<void> = Promise.resolve()
 
   constructor(private readonly db: SqlExecutor, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
@@ -88,7 +90,7 @@ export class IngestSession {
     if (this.kind === 'events') {
       if (typeof rec.event !== 'string' || rec.event.trim() === '') return 'missing event name'
       eventName = rec.event
-      const bad = badName(eventName, 'event')
+      const bad = this.checkEventName(eventName)
       if (bad) return bad
       if (rec.time === undefined || rec.time === null || rec.time === '') return 'missing time'
       time = parseEventTime(rec.time)
@@ -103,7 +105,7 @@ export class IngestSession {
     const target = this.target(eventName)
     const what = this.kind === 'users' ? 'attribute' : 'property'
     const names = this.scratchNames, types = this.scratchTypes, vals = this.scratchValues
-    names.length = types.length = vals.length = 0
+    let n = 0 // entries used in the scratch arrays (cheaper than resetting their length per row)
     for (const [name, raw] of rec.properties) {
       const bad = this.checkName(name, what)
       if (bad) return bad
@@ -114,21 +116,29 @@ export class IngestSession {
         if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
         type = inferred
       }
-      const c = convert(raw, type)
-      if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
-      names.push(name)
-      types.push(type)
-      vals.push(c.value)
+      let value: Stored
+      const x = raw.value
+      // A JSON value already of its column's type is stored as is (what convert would return).
+      if (raw.kind === 'json' && (typeof x === 'string' ? type === 'string' : typeof x === 'boolean' ? type === 'boolean' : typeof x === 'number' && type === 'number' && Number.isFinite(x))) {
+        value = x as Stored
+      } else {
+        const c = convert(raw, type)
+        if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
+        value = c.value
+      }
+      names[n] = name
+      types[n] = type
+      vals[n++] = value
     }
     // Only a valid row may extend the schema: a bad row's new names and types are forgotten.
-    const values = new Map<number, Stored>()
-    for (let i = 0; i < names.length; i++) {
+    const idx = this.scratchIdx
+    for (let i = 0; i < n; i++) {
       const name = names[i] as string, type = types[i] as ValueType
       if (!target.known.has(name) && !target.fresh.has(name)) target.fresh.set(name, type)
-      values.set(this.stageIndex(target, name, type), vals[i] as Stored)
+      idx[i] = this.stageIndex(target, name, type)
     }
     if (this.doomed) return null // keep validating to report every bad row, store nothing
-    target.stage.push(rec.row, userId, time, eventId, values)
+    target.stage.push(rec.row, userId, time, eventId, idx, vals, n)
     if (target.stage.buffered >= this.batchSize) this.queueFlush(target.stage)
     return null
   }
@@ -139,6 +149,16 @@ export class IngestSession {
     if (bad === undefined) {
       bad = badName(name, what) ?? (reservedNames[this.kind].has(name) ? `${what} name "${name}" is reserved` : null)
       if (this.nameChecks.size < 10_000) this.nameChecks.set(name, bad)
+    }
+    return bad
+  }
+
+  /** Event name checks, memoised like `checkName` (a separate map: the message names an event). */
+  private checkEventName(name: string): string | null {
+    let bad = this.eventNameChecks.get(name)
+    if (bad === undefined) {
+      bad = badName(name, 'event')
+      if (this.eventNameChecks.size < 10_000) this.eventNameChecks.set(name, bad)
     }
     return bad
   }

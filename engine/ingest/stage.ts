@@ -48,8 +48,8 @@ export class Stage {
     return this.types.length - 1
   }
 
-  /** Buffers one valid row; `values[i]` belongs to column p<i>. */
-  push(row: number, userId: string, time: string | null, eventId: string | null, values: ReadonlyMap<number, Stored>): void {
+  /** Buffers one valid row; `values[k]` (k < n) belongs to column p<cols[k]>, other columns get NULL. */
+  push(row: number, userId: string, time: string | null, eventId: string | null, cols: readonly number[], values: readonly Stored[], n: number): void {
     this.rowNo.push(row)
     this.maxRow = row
     this.userId.push(userId)
@@ -57,7 +57,9 @@ export class Stage {
       this.time.push(time as string)
       this.eventId.push(eventId)
     }
-    for (let i = 0; i < this.cols.length; i++) (this.cols[i] as Array<Stored | null>).push(values.get(i) ?? null)
+    const at = this.rowNo.length - 1
+    for (let i = 0; i < this.cols.length; i++) (this.cols[i] as Array<Stored | null>).push(null)
+    for (let k = 0; k < n; k++) (this.cols[cols[k] as number] as Array<Stored | null>)[at] = values[k] as Stored
     this.rows++
   }
 

@@ -74,6 +74,7 @@ export function parseEventTime(v: unknown): string | null {
     return Number.isNaN(d.getTime()) ? null : d.toISOString()
   }
   if (typeof v === 'string') {
+    if (isCanonicalIso(v)) return v // the common case, before the number regex and trim
     const t = v.trim()
     if (numberRe.test(t)) return parseEventTime(Number(t))
     return parseIsoTime(t)

@@ -1,4 +1,6 @@
+import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isoMs } from '../../../engine/ingest/copy-binary.ts'
 import { Ingestor } from '../../../engine/ingest/index.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
@@ -90,5 +92,16 @@ describe('binary COPY staging (PGlite) against the unnest path', () => {
       expect(viaCopy).toBe(viaUnnest)
     }
     expect(await dump(copy)).toEqual(await dump(plain))
+  })
+})
+
+describe('stored time to epoch ms', () => {
+  it('agrees with Date.parse on every canonical time of years 1 to 9999, and on other forms', () => {
+    const min = Date.parse('0001-01-01T00:00:00.000Z'), max = Date.parse('9999-12-31T23:59:59.999Z')
+    fc.assert(fc.property(fc.integer({ min, max }), (ms) => {
+      const iso = new Date(ms).toISOString()
+      expect(isoMs(iso)).toBe(ms)
+    }), { numRuns: 20_000, seed: 3 })
+    for (const s of ['2024-02-29T12:00:00Z', '+010000-01-01T00:00:00.000Z', '2024-02-29T12:00:00.000+01:00']) expect(isoMs(s)).toBe(Date.parse(s))
   })
 })
