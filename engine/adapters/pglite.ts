@@ -36,8 +36,15 @@ function wrap(db: Queryable, root: PGlite | null): SqlExecutor {
 /** Server settings for a small PGlite (e.g. the workspace-document store): ~130 MB less RSS. */
 export const smallPgliteConf = ['shared_buffers=16MB', 'wal_buffers=1MB']
 
-/** Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf. */
+/**
+ * Settings of every PGlite. wal_level=minimal skips WAL for a table created and filled in one
+ * transaction (ingestion creating an event table: ~20% faster commit); embedded PGlite has no
+ * replicas or archive that would need that WAL, and commit still writes such tables out.
+ */
+const baseConf = ['wal_level=minimal', 'max_wal_senders=0']
+
+/** Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf (after the base settings). */
 export async function openPglite(dataDir?: string, opts: { conf?: string[] } = {}): Promise<SqlExecutor> {
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, ...(opts.conf ? { postgresqlconf: opts.conf } : {}) })
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])] })
   return wrap(db, db)
 }

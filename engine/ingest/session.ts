@@ -38,7 +38,7 @@ export class IngestSession {
   private previousFlush: Promise<void> = Promise.resolve()
 
   constructor(private readonly db: SqlExecutor, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
-    this.batchSize = opts.batchSize ?? 10_000
+    this.batchSize = opts.batchSize ?? 50_000 // per-COPY overhead shows below ~50k rows; 100k measured no faster
     this.maxErrors = opts.maxErrors ?? 100
   }
 

@@ -9,7 +9,7 @@ export interface IngestOptions {
   skipInvalid?: boolean
   /** More data rows than this fails the request with `too_large`. */
   maxRows?: number
-  /** Rows buffered per staging write (default 10 000). */
+  /** Rows buffered per staging write (default 50 000). */
   batchSize?: number
   /** How many errors the report lists (default 100); all are counted in `invalidRows`. */
   maxErrors?: number
