@@ -55,6 +55,13 @@ export interface EngineApi {
   /** The latest schedule slot claimed for a label (ISO string), or null. */
   lastScheduleSlot(labelId: string): Promise<string | null>
 
+  /**
+   * A deterministic pseudo-random sample of up to `users` customers (default 2000, at most
+   * 20 000) for a `seed`: their attributes and all their events in ingestion order, in the
+   * SPEC §8 ingestion record shape, so ingesting it elsewhere reproduces their results.
+   */
+  sample(opts: { users?: number; seed?: number }): Promise<Sample>
+
   /** Loads the seeded demo customers and events. */
   loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }>
   close(): Promise<void>
@@ -83,6 +90,24 @@ export interface Run {
 export interface SchemaDescription {
   userAttributes: Array<{ name: string; type: string }>
   events: Array<{ name: string; properties: Array<{ name: string; type: string }> }>
+}
+
+/** A JSON value of an attribute or property (dates as ISO strings). */
+export type SampleValue = string | number | boolean
+
+/** A user record (SPEC §8 ingestion shape). */
+export interface SampleUser { user_id: string; properties: Record<string, SampleValue> }
+/** An event record (SPEC §8 ingestion shape); `time` is an ISO string. */
+export interface SampleEvent { user_id: string; event: string; time: string; event_id?: string; properties: Record<string, SampleValue> }
+
+/** EngineApi.sample: the sampled customers, their events in ingestion order, and the data schema they follow. */
+export interface Sample {
+  users: SampleUser[]
+  events: SampleEvent[]
+  /** Users in the whole workspace. */
+  totalUsers: number
+  /** Every attribute and property with its type, so a replica can declare them before ingesting. */
+  schema: SchemaDescription
 }
 
 export interface IngestReport {

@@ -10,6 +10,7 @@ import type {
   IngestReport,
   Run,
   RunTrigger,
+  Sample,
   SchemaDescription,
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
@@ -32,6 +33,7 @@ import { labelHistory } from './read/history.ts'
 import { labelAudience } from './read/audience.ts'
 import { userLabels } from './read/user-labels.ts'
 import { previewDefinition } from './read/preview.ts'
+import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
 
 export interface EngineServiceOptions {
@@ -168,6 +170,10 @@ export class EngineService implements EngineApi {
 
   lastScheduleSlot(labelId: string): Promise<string | null> {
     return lastScheduleSlot(this.db, labelId)
+  }
+
+  sample(opts: { users?: number; seed?: number }): Promise<Sample> {
+    return readSample(this.db, opts)
   }
 
   async loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }> {
