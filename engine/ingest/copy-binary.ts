@@ -114,10 +114,26 @@ export class BinaryCopyWriter {
   }
 
   private text(s: string): void {
-    this.room(4 + s.length * 3) // UTF-8 takes at most 3 bytes per UTF-16 unit
-    const { written } = this.encoder.encodeInto(s, this.buf.subarray(this.at + 4))
+    const len = s.length
+    this.room(4 + len * 3) // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const buf = this.buf, start = this.at + 4
+    // Short ASCII strings (ids, categories) are copied by hand: cheaper than a native call each.
+    if (len <= 64) {
+      let i = 0
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[start + i] = c
+      }
+      if (i === len) {
+        this.view.setInt32(this.at, len)
+        this.at = start + len
+        return
+      }
+    }
+    const { written } = this.encoder.encodeInto(s, buf.subarray(start))
     this.view.setInt32(this.at, written)
-    this.at += 4 + written
+    this.at = start + written
   }
 
   private room(n: number): void {
