@@ -23,6 +23,7 @@ import importRoutes from './routes/import.ts'
 import labelRoutes from './routes/labels.ts'
 import previewRoutes from './routes/preview.ts'
 import runRoutes from './routes/runs.ts'
+import sampleRoutes from './routes/sample.ts'
 import systemRoutes from './routes/system.ts'
 import userRoutes from './routes/users.ts'
 import type { Limits } from './types.ts'
@@ -93,6 +94,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(systemRoutes, { db: opts.db })
   await app.register(dataRoutes)
+  await app.register(sampleRoutes)
   await app.register(groupRoutes)
   await app.register(labelRoutes)
   await app.register(runRoutes)

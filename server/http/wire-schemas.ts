@@ -98,3 +98,20 @@ export const ImportReportOut = Type.Object({
 export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
   return Object.fromEntries([401, ...statuses].map((s) => [s, ErrorBody]))
 }
+
+const SampleValues = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))
+
+/** One line of GET /api/data/sample (NDJSON): the meta line, then users, then events (engine/read/sample-wire.ts). */
+export const SampleLineOut = Type.Union([
+  Type.Object({
+    type: Type.Literal('meta'),
+    totalUsers: Type.Number(),
+    sampleUsers: Type.Number(),
+    sampleEvents: Type.Number(),
+    seed: Type.Number(),
+    tz: Type.String(),
+    schema: Type.Unknown(),
+  }),
+  Type.Object({ type: Type.Literal('user'), user_id: Type.String(), properties: SampleValues }),
+  Type.Object({ type: Type.Literal('event'), user_id: Type.String(), event: Type.String(), time: IsoTime, event_id: Type.Optional(Type.String()), properties: SampleValues }),
+])

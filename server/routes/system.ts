@@ -9,18 +9,24 @@ export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pg
     '/api/health',
     {
       config: { public: true },
-      schema: { summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok'), db: Type.Union([Type.Literal('pglite'), Type.Literal('postgres')]) }) } },
+      schema: {
+        summary: 'Liveness, the database kind and the workspace time zone',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), db: Type.Union([Type.Literal('pglite'), Type.Literal('postgres')]), tz: Type.String() }) },
+      },
     },
-    async () => ({ status: 'ok' as const, db: opts.db }),
+    async () => ({ status: 'ok' as const, db: opts.db, tz: app.tz }),
   )
 
   app.get(
     '/api/me',
     {
       config: { role: 'viewer' },
-      schema: { summary: 'The operator holding this token', response: { 200: Type.Object({ name: Type.String(), role: Type.String() }), ...errors() } },
+      schema: {
+        summary: 'The operator holding this token, and the workspace time zone (IANA) that schedules and previews use',
+        response: { 200: Type.Object({ name: Type.String(), role: Type.String(), tz: Type.String() }), ...errors() },
+      },
     },
-    async (req) => ({ name: req.operator!.name, role: req.operator!.role }),
+    async (req) => ({ name: req.operator!.name, role: req.operator!.role, tz: app.tz }),
   )
 
   app.get(

@@ -37,7 +37,7 @@ it('starts with a demo workspace and a printed admin token, stops on SIGTERM wit
   const token = new URL(first.url).searchParams.get('token')!
   expect(token).toBe((await readFile(join(dataDir, 'admin-token'), 'utf8')).trim())
   const origin = new URL(first.url).origin
-  expect(await (await fetch(`${origin}/api/health`)).json()).toEqual({ status: 'ok', db: 'pglite' })
+  expect(await (await fetch(`${origin}/api/health`)).json()).toEqual({ status: 'ok', db: 'pglite', tz: 'UTC' })
   const h = { authorization: `Bearer ${token}` }
   const labels = (await (await fetch(`${origin}/api/labels`, { headers: h })).json()) as { labels: Array<{ rule: { method: string } }> }
   expect(new Set(labels.labels.map((l) => l.rule.method))).toEqual(new Set(['custom', 'metric', 'first_last', 'preference', 'distribution', 'import']))
@@ -61,7 +61,7 @@ it('uses LABELS_TOKENS instead of a token file when set', async () => {
   const origin = new URL(s.url).origin
   expect(s.url).not.toContain('token=')
   const me = await fetch(`${origin}/api/me`, { headers: { authorization: 'Bearer ana-token-123' } })
-  expect(await me.json()).toEqual({ name: 'ana', role: 'viewer' })
+  expect(await me.json()).toEqual({ name: 'ana', role: 'viewer', tz: 'UTC' })
   const admin = await fetch(`${origin}/api/me`, { headers: { authorization: `Bearer ${(await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()}` } })
   expect(admin.status).toBe(401)
   const exited = exitCode(s.child)

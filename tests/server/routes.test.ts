@@ -274,8 +274,8 @@ describeEachDb('HTTP API', (kind) => {
 
   describe('audit, docs and errors', () => {
     it('answers health without a token and me with one', async () => {
-      expect((await inject({ url: '/api/health' })).json()).toEqual({ status: 'ok', db: kind })
-      expect((await inject({ url: '/api/me', headers: auth('editor') })).json()).toEqual({ name: 'eve', role: 'editor' })
+      expect((await inject({ url: '/api/health' })).json()).toEqual({ status: 'ok', db: kind, tz: 'UTC' })
+      expect((await inject({ url: '/api/me', headers: auth('editor') })).json()).toEqual({ name: 'eve', role: 'editor', tz: 'UTC' })
       const none = await inject({ url: '/api/me' })
       expect(none.statusCode).toBe(401)
       expect(none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } })
