@@ -10,7 +10,8 @@ export interface LabelView extends Label {
   nextRunAt: string | null
 }
 
-export interface Me { name: string; role: 'viewer' | 'editor' | 'admin' }
+/** GET /api/me; `tz` is the workspace time zone (IANA) that schedules, windows and previews use. */
+export interface Me { name: string; role: 'viewer' | 'editor' | 'admin'; tz: string }
 
 /** Messages of the live channel /api/live (SPEC §9). */
 export type LiveMessage =

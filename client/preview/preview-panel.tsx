@@ -15,32 +15,39 @@ type State =
   | { kind: 'error'; message: string; path?: string }
 
 /**
- * Live rule preview while editing (SPEC §11): debounced; in the browser on a sample of
- * customers (PGlite in a worker running the same engine), or on the server's full data.
+ * Live rule preview while editing (SPEC §11): debounced; in the browser on a sample of this
+ * workspace's customers (PGlite in a worker running the same engine; the demo shop when the
+ * sample can't be had, and the panel says so), or on the server's full data. Both in the
+ * workspace time zone.
  */
 export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | null; onPathError?: (path: string | null) => void }): JSX.Element {
   const s = useSession()
   const [mode, setMode] = createSignal<Mode>('sample')
   const [state, setState] = createSignal<State>({ kind: 'idle' })
-  const [sample, setSample] = createSignal<string>('loading sample…')
+  const [sample, setSample] = createSignal<string>('loading a sample of this workspace’s customers…')
   let engine: ReturnType<typeof makePreviewEngine>[0] | null = null
   const getEngine = () => {
     if (engine) return engine
-    ;[engine] = makePreviewEngine() // kept for the page's lifetime; see makePreviewEngine
+    ;[engine] = makePreviewEngine(s.api.token) // kept for the page's lifetime; see makePreviewEngine
     const e = engine
     e.ready.then(
       async (r) => {
-        setSample(`sample: ${count(r.users)} demo customers, ${count(r.events)} events (loaded in ${(r.ms / 1000).toFixed(1)} s)`)
-        // The sample is the seeded demo shop. When this workspace's data has other events,
-        // previews on it would mislead (or fail validation): switch to the server instead.
+        const took = `loaded in ${(r.ms / 1000).toFixed(1)} s`
+        if (r.origin === 'workspace') {
+          setSample(`sample: ${count(r.users)} of ${count(r.totalUsers)} customers, ${count(r.events)} events (${took}, seed ${SAMPLE.seed})`)
+          return
+        }
+        setSample(`workspace sample unavailable (${r.reason}): previewing on the demo shop, ${count(r.users)} generated customers, ${count(r.events)} events (${took})`)
+        // The demo shop has its own events: when this workspace's data has others, previews on
+        // it would mislead (or fail validation), so switch to the server instead.
         const local = new Set((await e.remote.schema()).events.map((x) => x.name))
         const missing = (s.schema()?.events ?? []).filter((x) => !local.has(x.name)).map((x) => x.name)
         if (missing.length) {
-          setSample(`the browser sample (demo shop) lacks this workspace's events ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}: previewing on the server`)
+          setSample(`workspace sample unavailable (${r.reason}), and the demo shop lacks this workspace's events ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}: previewing on the server`)
           setMode('server')
         }
       },
-      (e: Error) => setSample(`sample unavailable: ${e.message}`),
+      (err: Error) => setSample(`sample unavailable: ${err.message}`),
     )
     return engine
   }
@@ -53,7 +60,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
     const query = { top: 10 }
     try {
       if (m === 'sample') {
-        const out = await getEngine().remote.preview(def, { tz: 'UTC', query })
+        const out = await getEngine().remote.preview(def, { tz: s.me.tz, query })
         if (mine !== seq) return
         if (out.ok) setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m })
         else setState({ kind: 'error', message: out.error.message, ...(out.error.path ? { path: out.error.path } : {}) })
@@ -93,7 +100,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
           <button type="button" classList={{ on: mode() === 'server' }} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
         </div>
       </header>
-      <p class="hint">{mode() === 'sample' ? `${sample()} · seed ${SAMPLE.seed}` : 'full customer data on the server; nothing is stored'}</p>
+      <p class="hint" data-testid="preview-source">{mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}</p>
       <Show when={state().kind === 'loading'}><p class="hint">calculating…</p></Show>
       <Show when={(() => { const st = state(); return st.kind === 'error' ? st : null })()}>
         {(e) => <p class="error" data-testid="preview-error">{e().path ? <code>{e().path}</code> : null} {e().message}</p>}
@@ -101,7 +108,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
       <Show when={(() => { const st = state(); return st.kind === 'ok' ? st : null })()}>
         {(ok) => (
           <>
-            <p class="summary" data-testid="preview-summary">
+            <p class="summary" data-testid="preview-summary" data-mode={ok().mode}>
               <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered ({percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
             </p>
             <DistributionChart data={ok().data} chart="bar" width={420} testId="preview-chart" />

@@ -5,10 +5,24 @@ export type PreviewOutcome =
   | { ok: true; distribution: Distribution; ms: number }
   | { ok: false; error: { code: string; message: string; path?: string } }
 
+/** Where the preview's customers come from. */
+export interface SampleSource {
+  /** Absolute address of GET /api/data/sample with its users and seed. */
+  url: string
+  token: string
+  /** The local demo shop loaded when the workspace sample can't be (viewer, network, server error). */
+  fallback: { users: number; seed: number }
+}
+
+/** What the worker loaded. */
+export type LoadedSample =
+  | { origin: 'workspace'; users: number; events: number; totalUsers: number; tz: string; ms: number }
+  | { origin: 'demo'; users: number; events: number; ms: number; reason: string }
+
 /** The browser engine in the worker (same EngineService as the server, over in-memory PGlite). */
 export interface PreviewEngine {
-  /** Loads the sample (the seeded demo shop); resolves when ready, with its size. */
-  init(opts: { users: number; seed: number }): Promise<{ users: number; events: number; ms: number }>
+  /** Loads the workspace's customer sample (or, failing that, the demo shop); resolves when ready. */
+  init(source: SampleSource): Promise<LoadedSample>
   schema(): Promise<SchemaDescription>
   preview(def: Definition, opts: { tz: string; query?: DistributionQuery; timeoutMs?: number }): Promise<PreviewOutcome>
 }

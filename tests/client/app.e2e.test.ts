@@ -144,12 +144,17 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('field-display-name').fill('Views, last 30 days')
     await a.getByTestId('field-method').selectOption('metric')
     await a.getByTestId('rule-event').selectOption('view_product')
-    // The sample preview runs the real engine on PGlite in a worker.
+    // The sample preview runs the real engine on PGlite in a worker, over a sample of this
+    // workspace's customers streamed from GET /api/data/sample (here all 400 of them).
     await a.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
-    expect(await a.getByTestId('preview-summary').textContent()).toMatch(/of 2,000 covered/)
+    expect(await a.getByTestId('preview-summary').textContent()).toMatch(/of 400 covered/)
+    expect(await a.getByTestId('preview-source').textContent()).toMatch(/^sample: 400 of 400 customers, [\d,]+ events .*time zone UTC$/)
     await a.screenshot({ path: '/tmp/labels-editor.png' })
+    const inBrowser = await a.getByTestId('preview-chart').textContent()
     await a.getByTestId('preview-server').click()
-    await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 20_000 })
+    await a.locator('[data-testid="preview-summary"][data-mode="server"]').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 20_000 })
+    // Here the sample is the whole workspace: the browser's engine answers as the server does.
+    expect(await a.getByTestId('preview-chart').textContent()).toBe(inBrowser)
     // An unknown event is reported at its path by the engine (in the worker and on save).
     const json = a.getByTestId('rule-json')
     await a.locator('.json-editor summary').click()
