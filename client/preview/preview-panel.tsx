@@ -25,6 +25,8 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
   const [mode, setMode] = createSignal<Mode>('sample')
   const [state, setState] = createSignal<State>({ kind: 'idle' })
   const [sample, setSample] = createSignal<string>('loading a sample of this workspace’s customers…')
+  // Set when the preview runs on something other than this workspace's customers.
+  const [degraded, setDegraded] = createSignal(false)
   let engine: ReturnType<typeof makePreviewEngine>[0] | null = null
   const getEngine = () => {
     if (engine) return engine
@@ -37,6 +39,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
           setSample(`sample: ${count(r.users)} of ${count(r.totalUsers)} customers, ${count(r.events)} events (${took}, seed ${SAMPLE.seed})`)
           return
         }
+        setDegraded(true)
         setSample(`workspace sample unavailable (${r.reason}): previewing on the demo shop, ${count(r.users)} generated customers, ${count(r.events)} events (${took})`)
         // The demo shop has its own events: when this workspace's data has others, previews on
         // it would mislead (or fail validation), so switch to the server instead.
@@ -47,7 +50,10 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
           setMode('server')
         }
       },
-      (err: Error) => setSample(`sample unavailable: ${err.message}`),
+      (err: Error) => {
+        setDegraded(true)
+        setSample(`sample unavailable: ${err.message}`)
+      },
     )
     return engine
   }
@@ -100,7 +106,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
           <button type="button" classList={{ on: mode() === 'server' }} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
         </div>
       </header>
-      <p class="hint" data-testid="preview-source">{mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}</p>
+      <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">{mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}</p>
       <Show when={state().kind === 'loading'}><p class="hint">calculating…</p></Show>
       <Show when={(() => { const st = state(); return st.kind === 'error' ? st : null })()}>
         {(e) => <p class="error" data-testid="preview-error">{e().path ? <code>{e().path}</code> : null} {e().message}</p>}

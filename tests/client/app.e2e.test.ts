@@ -170,6 +170,23 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.screenshot({ path: '/tmp/labels-ui.png', fullPage: false })
   })
 
+  it('previews on the demo shop when the workspace sample is refused, and says so', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 950 } })
+    // The worker's request for the sample fails as a server in trouble would answer it.
+    await ctx.route('**/api/data/sample*', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'sample service down' } }) }),
+    )
+    const p = await open(ctx, tokens.editor)
+    await p.getByTestId('new-label').click()
+    await p.getByTestId('field-method').selectOption('metric')
+    await p.getByTestId('rule-event').selectOption('view_product')
+    await p.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
+    expect(await p.getByTestId('preview-summary').textContent()).toMatch(/of 2,000 covered/)
+    expect(await p.getByTestId('preview-source').textContent()).toMatch(/^workspace sample unavailable \(HTTP 503: sample service down\): previewing on the demo shop, 2,000 generated customers/)
+    await p.screenshot({ path: '/tmp/labels-editor-fallback.png' })
+    await ctx.close()
+  })
+
   it("shows which label another operator is editing, and applies an edit of display name and status", async () => {
     await b.getByTestId('label-row-views_30d').click()
     await b.getByTestId('edit-label').click()
