@@ -90,13 +90,13 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
       const cols = await resolveColumns(tx, { event: t.event, table }, info?.properties ?? new Map(), t)
       plans.push({ t, table, fresh: !info, cols })
     }
-    for (const { t } of plans) {
-      // Anti-join first: usually every user exists, and DISTINCT over the few new ones is cheap.
-      await tx.query(
-        `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM ${t.stage.table} s
-         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
-      )
-    }
+    // One statement over every stage, so `users` is hashed once (per stage it cost 4 of 23 s at
+    // 10M events). Anti-join first: usually every user exists, and DISTINCT over the few new ones is cheap.
+    const userIds = plans.map(({ t }) => `SELECT user_id FROM ${t.stage.table}`).join(' UNION ALL ')
+    await tx.query(
+      `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM (${userIds}) s
+       WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
+    )
     // Row numbers are unique across the request, so base + row keeps ingestion order in
     // `seq` across all event tables without sorting; the catalogue lock makes the range ours alone.
     // (Of two rows repeating an event_id within the request, the one scanned first is kept.)
