@@ -71,7 +71,10 @@ export async function commitUsers(db: SqlExecutor, targets: StagedTarget[]): Pro
     const target = ['user_id', ...cols.map((c) => c.column)].join(', ')
     const onConflict = cols.length === 0 ? 'DO NOTHING'
       : `DO UPDATE SET ${cols.map((c) => `${c.column} = COALESCE(EXCLUDED.${c.column}, users.${c.column})`).join(', ')}`
-    await tx.query(`INSERT INTO users (${target}) ${source} ON CONFLICT (user_id) ${onConflict}`)
+    // All new users: a plain INSERT (an upsert's speculative insertion cost 5.0 s against 3.2 s for
+    // 1M users). Safe because only ingestion inserts users, always under the catalogue lock we hold.
+    const upsert = updated === 0 ? '' : ` ON CONFLICT (user_id) ${onConflict}`
+    await tx.query(`INSERT INTO users (${target}) ${source}${upsert}`)
     return { inserted: distinct - updated, updated, duplicates: 0 }
   })
 }
