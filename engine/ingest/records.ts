@@ -1,14 +1,8 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { IngestSession } from './session.ts'
 import type { EventRecord, IngestOptions, IngestResult, RawRecord, UserRecord } from './types.ts'
-import type { RawValue } from './values.ts'
 
-function props(p: Record<string, unknown> | null | undefined): Array<readonly [string, RawValue]> {
-  const out: Array<readonly [string, RawValue]> = []
-  if (p === undefined || p === null) return out
-  for (const k in p) if (Object.hasOwn(p, k)) out.push([k, { kind: 'json', value: p[k] }])
-  return out
-}
+const noProperties: RawRecord['properties'] = []
 
 /** Turns a parsed NDJSON object / API record into a raw record; shape errors become a row reason. */
 export function rawFromObject(row: number, o: unknown, kind: 'users' | 'events'): RawRecord | string {
@@ -16,10 +10,10 @@ export function rawFromObject(row: number, o: unknown, kind: 'users' | 'events')
   const r = o as Record<string, unknown>
   const p = r.properties
   if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p))) return 'properties must be an object'
-  const properties = props(p as Record<string, unknown> | null | undefined)
+  const json = (p ?? null) as Record<string, unknown> | null
   return kind === 'users'
-    ? { row, userId: r.user_id, properties }
-    : { row, userId: r.user_id, event: r.event, time: r.time, eventId: r.event_id, properties }
+    ? { row, userId: r.user_id, properties: noProperties, json }
+    : { row, userId: r.user_id, event: r.event, time: r.time, eventId: r.event_id, properties: noProperties, json }
 }
 
 async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterable<unknown> | AsyncIterable<unknown>, opts: IngestOptions): Promise<IngestResult> {

@@ -5,7 +5,7 @@ import { commitEvents, commitUsers, type StagedTarget } from './commit.ts'
 import { badName, reservedNames } from './names.ts'
 import { Stage } from './stage.ts'
 import type { IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
-import { convert, inferType, isEmpty, parseEventTime, type Stored } from './values.ts'
+import { convert, inferType, isEmpty, parseEventTime, type RawValue, type Stored } from './values.ts'
 
 interface Target extends StagedTarget {
   known: ReadonlyMap<string, ColumnRef>
@@ -34,6 +34,7 @@ export class IngestSession {
   private readonly scratchTypes: ValueType[] = []
   private readonly scratchValues: Stored[] = []
   private readonly scratchIdx: number[] = []
+  private readonly scratchRaw: { kind: 'json'; value: unknown } = { kind: 'json', value: null }
   private readonly eventNameChecks = new Map<string, string | null>()
   private previousFlush: Promise<void> = Promise.resolve()
 
@@ -104,33 +105,26 @@ export class IngestSession {
     }
     const target = this.target(eventName)
     const what = this.kind === 'users' ? 'attribute' : 'property'
-    const names = this.scratchNames, types = this.scratchTypes, vals = this.scratchValues
     let n = 0 // entries used in the scratch arrays (cheaper than resetting their length per row)
+    const json = rec.json
+    if (json) {
+      // Read in place through one reused RawValue: no tuple and wrapper objects per property.
+      const raw = this.scratchRaw
+      for (const name in json) {
+        if (!Object.hasOwn(json, name)) continue
+        raw.value = json[name]
+        const r = this.typeProperty(target, what, name, raw, n)
+        if (typeof r === 'string') return r
+        n = r
+      }
+    }
     for (const [name, raw] of rec.properties) {
-      const bad = this.checkName(name, what)
-      if (bad) return bad
-      if (isEmpty(raw)) continue
-      let type = target.known.get(name)?.type ?? target.fresh.get(name)
-      if (!type) {
-        const inferred = inferType(raw)
-        if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
-        type = inferred
-      }
-      let value: Stored
-      const x = raw.value
-      // A JSON value already of its column's type is stored as is (what convert would return).
-      if (raw.kind === 'json' && (typeof x === 'string' ? type === 'string' : typeof x === 'boolean' ? type === 'boolean' : typeof x === 'number' && type === 'number' && Number.isFinite(x))) {
-        value = x as Stored
-      } else {
-        const c = convert(raw, type)
-        if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
-        value = c.value
-      }
-      names[n] = name
-      types[n] = type
-      vals[n++] = value
+      const r = this.typeProperty(target, what, name, raw, n)
+      if (typeof r === 'string') return r
+      n = r
     }
     // Only a valid row may extend the schema: a bad row's new names and types are forgotten.
+    const names = this.scratchNames, types = this.scratchTypes
     const idx = this.scratchIdx
     for (let i = 0; i < n; i++) {
       const name = names[i] as string, type = types[i] as ValueType
@@ -138,9 +132,36 @@ export class IngestSession {
       idx[i] = this.stageIndex(target, name, type)
     }
     if (this.doomed) return null // keep validating to report every bad row, store nothing
-    target.stage.push(rec.row, userId, time, eventId, idx, vals, n)
+    target.stage.push(rec.row, userId, time, eventId, idx, this.scratchValues, n)
     if (target.stage.buffered >= this.batchSize) this.queueFlush(target.stage)
     return null
+  }
+
+  /** Types one property into the scratch arrays at index n: the next n (unchanged for an empty value), or why it is invalid. */
+  private typeProperty(target: Target, what: string, name: string, raw: RawValue, n: number): number | string {
+    const bad = this.checkName(name, what)
+    if (bad) return bad
+    if (isEmpty(raw)) return n
+    let type = target.known.get(name)?.type ?? target.fresh.get(name)
+    if (!type) {
+      const inferred = inferType(raw)
+      if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
+      type = inferred
+    }
+    let value: Stored
+    const x = raw.value
+    // A JSON value already of its column's type is stored as is (what convert would return).
+    if (raw.kind === 'json' && (typeof x === 'string' ? type === 'string' : typeof x === 'boolean' ? type === 'boolean' : typeof x === 'number' && type === 'number' && Number.isFinite(x))) {
+      value = x as Stored
+    } else {
+      const c = convert(raw, type)
+      if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
+      value = c.value
+    }
+    this.scratchNames[n] = name
+    this.scratchTypes[n] = type
+    this.scratchValues[n] = value
+    return n + 1
   }
 
   /** Name checks, memoised: the same few names repeat on every row. */

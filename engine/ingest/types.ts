@@ -42,5 +42,7 @@ export interface RawRecord {
   event?: unknown
   time?: unknown
   eventId?: unknown
-  properties: Array<readonly [string, RawValue]>
+  properties: ReadonlyArray<readonly [string, RawValue]>
+  /** A JSON record's properties object, read in place (own enumerable keys, after `properties`). */
+  json?: Record<string, unknown> | null
 }
