@@ -85,7 +85,7 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
     await lockCatalogue(tx)
     await bulkMemory(tx)
     const cat = await loadCatalogue(tx)
-    const plans: Array<{ t: StagedTarget; table: string; fresh: boolean; cols: Array<{ stage: string; column: string }> }> = []
+    const plans: EventPlan[] = []
     for (const t of targets) {
       const info = cat.events.get(t.event)
       const table = info?.table ?? (await addEvent(tx, t.event, { deferUnique: true }))
@@ -93,22 +93,28 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
       const cols = await resolveColumns(tx, { event: t.event, table }, info?.properties ?? new Map(), t)
       plans.push({ t, table, fresh: !info, cols })
     }
-    // One statement over every stage, so `users` is hashed once (per stage it cost 4 of 23 s at
-    // 10M events). Anti-join first: usually every user exists, and DISTINCT over the few new ones is cheap.
-    const userIds = plans.map(({ t }) => `SELECT user_id FROM ${t.stage.table}`).join(' UNION ALL ')
-    await tx.query(
-      `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM (${userIds}) s
-       WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
-    )
+    // A bulk load into new tables only (the usual first import) loads first: when every user
+    // already exists, the missing-users anti-join (0.3 s per 1M events) is skipped altogether.
+    const allFresh = plans.every((p) => p.fresh)
+    if (!allFresh) await insertMissingUsers(tx, plans)
     // Row numbers are unique across the request, so base + row keeps ingestion order in
     // `seq` across all event tables without sorting; the catalogue lock makes the range ours alone.
-    // (Of two rows repeating an event_id within the request, the one scanned first is kept.)
     const base = num((await tx.query(`SELECT nextval('event_seq') AS n`)).rows)
     const maxRow = Math.max(...plans.map((p) => p.t.stage.maxRow))
+    const loaded = new Map<EventPlan, number>()
+    for (const plan of plans) if (plan.fresh) loaded.set(plan, await loadNewTable(tx, plan, base, null))
+    const short = plans.filter((p) => p.fresh && (loaded.get(p) ?? 0) < p.t.stage.rows)
+    if (allFresh && short.length > 0) {
+      // Rows of users not stored yet: add those users, then load just their rows. Only ingestion
+      // inserts users (under the lock we hold) and uids only grow, so they are the uids above maxUid.
+      const maxUid = num((await tx.query('SELECT coalesce(max(uid), 0) AS n FROM users')).rows)
+      await insertMissingUsers(tx, plans)
+      for (const plan of short) loaded.set(plan, (loaded.get(plan) ?? 0) + (await loadNewTable(tx, plan, base, maxUid)))
+    }
     let inserted = 0
     let staged = 0
     for (const plan of plans) {
-      inserted += plan.fresh ? await insertIntoNewTable(tx, plan, base) : await insertEvents(tx, plan, base)
+      inserted += plan.fresh ? (loaded.get(plan) ?? 0) - (await uniqueEventIds(tx, plan.table)) : await insertEvents(tx, plan, base)
       staged += plan.t.stage.rows
     }
     await tx.query(`SELECT setval('event_seq', $1::bigint)`, [base + maxRow])
@@ -116,7 +122,7 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
   })
 }
 
-interface EventPlan { t: StagedTarget; table: string; cols: Array<{ stage: string; column: string }> }
+interface EventPlan { t: StagedTarget; table: string; fresh: boolean; cols: Array<{ stage: string; column: string }> }
 
 /** INSERT … SELECT of one staged event into its table, skipping event_ids already there. */
 async function insertEvents(tx: SqlExecutor, { t, table, cols }: EventPlan, base: number): Promise<number> {
@@ -129,24 +135,48 @@ async function insertEvents(tx: SqlExecutor, { t, table, cols }: EventPlan, base
   return r.affectedRows ?? 0
 }
 
+/** Stores the users the stages name but `users` lacks (user_id only), in one statement so `users` is hashed once. */
+async function insertMissingUsers(tx: SqlExecutor, plans: EventPlan[]): Promise<void> {
+  const userIds = plans.map(({ t }) => `SELECT user_id FROM ${t.stage.table}`).join(' UNION ALL ')
+  await tx.query(
+    `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM (${userIds}) s
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
+  )
+}
+
 /**
- * A table created by this request is empty: load it without the event_id index and build
- * the index once afterwards (about twice as fast). If the request repeated an event_id the
- * index build fails; then undo to the savepoint and take the row-by-row deduplicating path.
+ * Loads staged rows into a table this request created, still without its event_id index (one
+ * build afterwards is about twice as fast as per-row maintenance); with `aboveUid`, only the rows
+ * of users whose uid is above it. Returns the rows loaded.
  */
-async function insertIntoNewTable(tx: SqlExecutor, plan: EventPlan, base: number): Promise<number> {
-  await tx.exec('SAVEPOINT bulk_load')
+async function loadNewTable(tx: SqlExecutor, plan: EventPlan, base: number, aboveUid: number | null): Promise<number> {
+  const target = ['seq', 'uid', 'time', 'event_id', ...plan.cols.map((c) => c.column)].join(', ')
+  const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...plan.cols.map((c) => `s.${c.stage}`)].join(', ')
+  const where = aboveUid === null ? '' : ' WHERE u.uid > $2'
+  const r = await tx.query(
+    `INSERT INTO ${plan.table} (${target}) SELECT ${select} FROM ${plan.t.stage.table} s JOIN users u ON u.user_id = s.user_id${where}`,
+    aboveUid === null ? [base] : [base, aboveUid],
+  )
+  return r.affectedRows ?? 0
+}
+
+/**
+ * Adds the event_id UNIQUE constraint to a freshly loaded table. If the request repeated an
+ * event_id the build fails: then only the first occurrence in ingestion order (lowest seq) is
+ * kept, as appending row by row with ON CONFLICT DO NOTHING would. Returns the rows removed.
+ */
+async function uniqueEventIds(tx: SqlExecutor, table: string): Promise<number> {
+  await tx.exec('SAVEPOINT event_id_index')
   try {
-    const target = ['seq', 'uid', 'time', 'event_id', ...plan.cols.map((c) => c.column)].join(', ')
-    const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...plan.cols.map((c) => `s.${c.stage}`)].join(', ')
-    const r = await tx.query(`INSERT INTO ${plan.table} (${target}) SELECT ${select} FROM ${plan.t.stage.table} s JOIN users u ON u.user_id = s.user_id`, [base])
-    await addEventIdUnique(tx, plan.table)
-    await tx.exec('RELEASE SAVEPOINT bulk_load')
-    return r.affectedRows ?? 0
+    await addEventIdUnique(tx, table)
+    await tx.exec('RELEASE SAVEPOINT event_id_index')
+    return 0
   } catch (e) {
     if ((e as { code?: string }).code !== '23505') throw e // only a repeated event_id is expected here
-    await tx.exec('ROLLBACK TO SAVEPOINT bulk_load')
-    await addEventIdUnique(tx, plan.table)
-    return insertEvents(tx, plan, base)
+    await tx.exec('ROLLBACK TO SAVEPOINT event_id_index')
   }
+  const r = await tx.query(`DELETE FROM ${table} a USING ${table} b WHERE a.event_id = b.event_id AND a.seq > b.seq`)
+  await tx.exec('RELEASE SAVEPOINT event_id_index')
+  await addEventIdUnique(tx, table)
+  return r.affectedRows ?? 0
 }

@@ -143,6 +143,19 @@ describeEachDb('streamed ingestion', (kind) => {
     expect(await events(db, 'share')).toHaveLength(2)
   })
 
+  it('keeps the first of repeated event_ids in a new event, whether its user is new or already stored', async () => {
+    await ingest(db, 'users', 'ndjson', '{"user_id":"old"}')
+    const rows = [['new1', 'e1', 0], ['old', 'e1', 1], ['old', 'e2', 2], ['new2', 'e2', 3], ['new2', 'e3', 4], ['old', 'e3', 5]] as const
+    const body = rows.map(([u, id, i]) => JSON.stringify({ user_id: u, event: 'visit', time: `2024-01-01T00:00:0${i}Z`, event_id: id, properties: { i } })).join('\n')
+    expect(await ingest(db, 'events', 'ndjson', body, { batchSize: 2 })).toMatchObject({ committed: true, inserted: 3, duplicates: 3 })
+    expect((await events(db, 'visit')).map((e) => [e.user_id, e.event_id, e.i])).toEqual([['new1', 'e1', 0], ['old', 'e2', 2], ['new2', 'e3', 4]])
+    expect((await users(db)).map((u) => u.user_id)).toEqual(['new1', 'new2', 'old'])
+    // A second request into the now existing table: only the new id is added.
+    const more = [['new3', 'e3', 6], ['new3', 'e4', 7]].map(([u, id, i]) => JSON.stringify({ user_id: u, event: 'visit', time: `2024-01-01T00:00:0${i}Z`, event_id: id, properties: { i } })).join('\n')
+    expect(await ingest(db, 'events', 'ndjson', more)).toMatchObject({ committed: true, inserted: 1, duplicates: 1 })
+    expect((await events(db, 'visit')).map((e) => e.event_id)).toEqual(['e1', 'e2', 'e3', 'e4'])
+  })
+
   it('keeps ingestion order in seq across event tables', async () => {
     const body = ['a', 'b', 'a', 'c', 'b'].map((e, i) => JSON.stringify({ user_id: 'u', event: e, time: `2024-01-01T00:00:0${i}Z`, properties: { i } })).join('\n')
     await ingest(db, 'events', 'ndjson', body)
