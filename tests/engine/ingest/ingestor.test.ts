@@ -148,7 +148,7 @@ describeEachDb('streamed ingestion', (kind) => {
     const rows = [['new1', 'e1', 0], ['old', 'e1', 1], ['old', 'e2', 2], ['new2', 'e2', 3], ['new2', 'e3', 4], ['old', 'e3', 5]] as const
     const body = rows.map(([u, id, i]) => JSON.stringify({ user_id: u, event: 'visit', time: `2024-01-01T00:00:0${i}Z`, event_id: id, properties: { i } })).join('\n')
     expect(await ingest(db, 'events', 'ndjson', body, { batchSize: 2 })).toMatchObject({ committed: true, inserted: 3, duplicates: 3 })
-    expect((await events(db, 'visit')).map((e) => [e.user_id, e.event_id, e.i])).toEqual([['new1', 'e1', 0], ['old', 'e2', 2], ['new2', 'e3', 4]])
+    expect((await events(db, 'visit')).map((e) => [e.user_id, e.event_id, (e as Record<string, unknown>).i])).toEqual([['new1', 'e1', 0], ['old', 'e2', 2], ['new2', 'e3', 4]])
     expect((await users(db)).map((u) => u.user_id)).toEqual(['new1', 'new2', 'old'])
     // A second request into the now existing table: only the new id is added.
     const more = [['new3', 'e3', 6], ['new3', 'e4', 7]].map(([u, id, i]) => JSON.stringify({ user_id: u, event: 'visit', time: `2024-01-01T00:00:0${i}Z`, event_id: id, properties: { i } })).join('\n')
