@@ -39,10 +39,10 @@ function parseFlags(args: string[]): Flags {
 
 async function serve(dir: string): Promise<void> {
   const { default: Fastify } = await import('fastify')
-  const { openPglite } = await import('../engine/adapters/pglite.ts')
+  const { openPglite, smallPgliteConf } = await import('../engine/adapters/pglite.ts')
   const { collabPlugin, createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
   // DATABASE_URL: keep the documents in PostgreSQL; otherwise PGlite on disk, as `npm start` does.
-  const db = process.env.DATABASE_URL ? await (await import('../engine/adapters/pg.ts')).openPostgres(process.env.DATABASE_URL) : await openPglite(dir)
+  const db = process.env.DATABASE_URL ? await (await import('../engine/adapters/pg.ts')).openPostgres(process.env.DATABASE_URL) : await openPglite(dir, { conf: smallPgliteConf })
   const registry = new DocRegistry({ store: await createSqlDocStore(db) })
   const app = Fastify()
   await app.register(collabPlugin, { authenticate: (t) => (t === 'bench' ? { name: 'bench', role: 'editor' } : null), registry })
