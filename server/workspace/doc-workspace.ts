@@ -28,6 +28,8 @@ function findNode(nodes: GroupNode[], id: string): GroupNode | null {
 export class DocWorkspace implements Workspace {
   private readonly listeners = new Set<(c: LabelChange) => void>()
   private readonly known = new Map<string, Label>()
+  /** The projection of the document as it is now; dropped on every update (any origin). */
+  private cached: ops.WorkspaceProjection | null = null
 
   /**
    * `flush` resolves once the document's writes so far are stored. Feed label changes to
@@ -37,7 +39,17 @@ export class DocWorkspace implements Workspace {
     readonly doc: Y.Doc,
     private readonly flush: () => Promise<void> = async () => {},
   ) {
-    for (const l of ops.projectWorkspace(doc).labels) this.known.set(l.id, plain(l))
+    // Content only changes inside a transaction: drop the projection as one begins, and don't
+    // cache while it runs. Yjs clears doc._transaction before observers and afterTransaction
+    // listeners run, so they already get (and cache) the new state.
+    doc.on('beforeTransaction', () => { this.cached = null })
+    for (const l of this.projection().labels) this.known.set(l.id, plain(l))
+  }
+
+  /** Every read shares one projection until the document changes (reads far outnumber edits). */
+  private projection(): ops.WorkspaceProjection {
+    if (this.doc._transaction) return ops.projectWorkspace(this.doc)
+    return (this.cached ??= ops.projectWorkspace(this.doc))
   }
 
   /** A workspace that tracks its own document's transactions (no collab store: tests, tools). */
@@ -49,15 +61,15 @@ export class DocWorkspace implements Workspace {
   }
 
   groupTree(): GroupNode[] {
-    return ops.projectWorkspace(this.doc).groups
+    return this.projection().groups
   }
 
   listLabels(): WorkspaceLabel[] {
-    return ops.projectWorkspace(this.doc).labels
+    return this.projection().labels
   }
 
   findLabel(idOrName: string): WorkspaceLabel | null {
-    return ops.findLabel(ops.projectWorkspace(this.doc), idOrName) ?? null
+    return ops.findLabel(this.projection(), idOrName) ?? null
   }
 
   createGroup(input: { name: string; parentId?: string | null }, actor: string): GroupNode {
@@ -65,7 +77,7 @@ export class DocWorkspace implements Workspace {
   }
 
   updateGroup(id: string, patch: { name?: string; parentId?: string | null; index?: number }, actor: string): GroupNode {
-    if (!ops.projectWorkspace(this.doc).groupsById[id]) throw notFound(`no group "${id}"`, '/params/id')
+    if (!this.projection().groupsById[id]) throw notFound(`no group "${id}"`, '/params/id')
     // One transaction: a refused move never leaves a half-applied rename.
     ops.updateGroup(this.doc, id, patch, ops.origin('rest', actor))
     return this.node(id)
@@ -111,7 +123,7 @@ export class DocWorkspace implements Workspace {
   /** Turns the ids a stored update touched into label changes and tells the listeners. */
   applyChanges(c: ops.LabelChanges): void {
     if (ops.noLabelChanges(c)) return
-    const p = ops.projectWorkspace(this.doc)
+    const p = this.projection()
     const byId = new Map(p.labels.map((l) => [l.id, l]))
     const events: LabelChange[] = []
     for (const id of c.created) {
