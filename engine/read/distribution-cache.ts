@@ -10,18 +10,26 @@ export class DistributionCache {
   private readonly entries = new Map<string, Distribution>()
   constructor(private readonly max = 256) {}
 
-  /** A copy of the cached distribution, or undefined. */
+  /** The cached distribution (deeply frozen: shared by every reader), or undefined. */
   get(key: string): Distribution | undefined {
     const d = this.entries.get(key)
     if (!d) return undefined
     this.entries.delete(key)
     this.entries.set(key, d)
-    return structuredClone(d)
+    return d
   }
 
   set(key: string, d: Distribution): void {
     this.entries.delete(key)
-    this.entries.set(key, structuredClone(d))
+    this.entries.set(key, deepFreeze(structuredClone(d)))
     while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string)
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v)
+    for (const x of Object.values(v)) deepFreeze(x)
+  }
+  return v
 }
