@@ -153,3 +153,11 @@ export interface ImportReport {
   errors: Array<{ row: number; reason: string }>
   committed: boolean
 }
+
+/** Server → client messages of the live channel (SPEC §9). */
+export type LiveMessage =
+  | { type: 'run'; run: Run }
+  | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
+  | ({ type: 'history' } & HistoryResult)
+  | { type: 'subscribed'; topics: string[] }
+  | { type: 'error'; message: string }

@@ -1,4 +1,4 @@
-import type { Distribution, HistoryResult, Run, SchemaDescription } from '../../engine/api.ts'
+import type { LiveMessage, Run, SchemaDescription } from '../../engine/api.ts'
 import type { Label } from '../../shared/schemas/label.ts'
 
 export type { Distribution, DistributionItem, DistributionQuery, HistoryResult, Run, SchemaDescription } from '../../engine/api.ts'
@@ -13,12 +13,6 @@ export interface LabelView extends Label {
 /** GET /api/me; `tz` is the workspace time zone (IANA) that schedules, windows and previews use. */
 export interface Me { name: string; role: 'viewer' | 'editor' | 'admin'; tz: string }
 
-/** Messages of the live channel /api/live (SPEC §9). */
-export type LiveMessage =
-  | { type: 'run'; run: Run }
-  | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
-  | ({ type: 'history' } & HistoryResult)
-  | { type: 'subscribed'; topics: string[] }
-  | { type: 'error'; message: string }
+export type { LiveMessage }
 
 export type { SchemaDescription as DataSchema }

@@ -1,4 +1,6 @@
-import type { Distribution, HistoryResult, Run } from '../../engine/api.ts'
+import type { Distribution, HistoryResult, LiveMessage, Run } from '../../engine/api.ts'
+
+export type { LiveMessage }
 
 /** Minimal socket surface the hub needs (a `ws` WebSocket fits). */
 export interface LiveSocket {
@@ -6,13 +8,6 @@ export interface LiveSocket {
   send(data: string): void
 }
 
-/** Server → client messages of the live channel (SPEC §9). */
-export type LiveMessage =
-  | { type: 'run'; run: Run }
-  | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
-  | ({ type: 'history' } & HistoryResult)
-  | { type: 'subscribed'; topics: string[] }
-  | { type: 'error'; message: string }
 
 const OPEN = 1
 const MAX_TOPICS = 1000

@@ -1,20 +1,10 @@
-import type { DataType, LabelInput, LabelType, Schedule } from '../../../shared/schemas/label.ts'
+import type { DataType, Label, LabelInput, LabelType, Schedule } from '../../../shared/schemas/label.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
 
 /** The editor's working copy of a label definition. */
-export interface LabelDraft {
-  name: string
-  displayName: string
-  groupId: string
-  dataType: DataType
-  labelType: LabelType
-  schedule: Schedule
-  enabled: boolean
-  description: string
-  rule: Rule
-}
+export type LabelDraft = Omit<Label, 'id' | 'createdAt' | 'updatedAt'>
 
 /** A draft for a new label in a group, or from an existing label. */
 export function draftFrom(label: ProjectedLabel | undefined, groupId: string | undefined, rule: Rule): LabelDraft {
