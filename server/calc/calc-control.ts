@@ -1,4 +1,5 @@
-import type { Run, RunTrigger } from '../../engine/api.ts'
+import type { Distribution, Run, RunTrigger } from '../../engine/api.ts'
+import type { ResultCache } from './result-cache.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 
 /** What routes need from the calculation side (run queue + scheduler + live publishing). */
@@ -11,4 +12,6 @@ export interface CalcControl {
   lastRuns(labelIds: string[]): Promise<Record<string, Run | null>>
   /** Announces a run that finished outside the queue (imports) on the live channel. */
   announce(run: Run): void
+  /** Distributions read recently, dropped whenever the label's results change. */
+  distributions: ResultCache<Distribution>
 }

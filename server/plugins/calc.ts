@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Run } from '../../engine/api.ts'
+import type { Distribution, Run } from '../../engine/api.ts'
+import { ResultCache } from '../calc/result-cache.ts'
 import { RunQueue } from '../runs/run-queue.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
@@ -39,7 +40,9 @@ export default fp(
       app.live.publishHistory(h)
     }
     const last = new LastRuns(app.engine)
+    const distributions = new ResultCache<Distribution>()
     const announce = (run: Run) => {
+      if (run.status === 'succeeded') distributions.invalidate(run.labelId)
       // A label deleted while its run executed: that run's results must not outlive it.
       if (run.status === 'succeeded' && !app.workspace.findLabel(run.labelId)) {
         app.engine.deleteLabelData(run.labelId).catch((e: unknown) => app.log.warn({ err: e, labelId: run.labelId }, 'deleting label data failed'))
@@ -80,6 +83,7 @@ export default fp(
       nextRunAt: (label) => scheduler.nextRunAt(label),
       lastRuns: (ids) => last.get(ids),
       announce,
+      distributions,
     }
     app.decorate('calc', control)
     app.decorate('runQueue', queue)
@@ -88,7 +92,7 @@ export default fp(
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
       if (fx.run) queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
-      if (fx.dropData) last.forget(id)
+      if (fx.dropData) (last.forget(id), distributions.invalidate(id))
       if (fx.dropData) app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
       if (fx.reschedule) app.scheduleChanged?.()
     })

@@ -56,7 +56,15 @@ export default async function distributionRoutes(app: FastifyInstance) {
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const q = req.query as RawDistQuery
-      const d = (await app.engine.distribution(label.id, label.dataType, toDistributionQuery(q))) ?? empty(label.id)
+      const query = toDistributionQuery(q)
+      const key = JSON.stringify(query)
+      const cache = app.calc.distributions
+      let d = cache.get(label.id, key)
+      if (!d) {
+        const gen = cache.generation(label.id)
+        d = (await app.engine.distribution(label.id, label.dataType, query)) ?? empty(label.id)
+        if (d.runId) cache.set(label.id, key, d, gen)
+      }
       if (q.format !== 'csv') return d
       let csv = UTF8_BOM + csvLine(['value', 'from', 'to', 'users', 'proportion'])
       for (const i of d.items) csv += csvLine([i.value, i.from, i.to, i.users, i.proportion])
