@@ -44,7 +44,13 @@ export default fp(
     const live = await registry.get(MAIN_WORKSPACE)
     workspace = new DocWorkspace(live.doc, () => live.flushed())
     app.decorate('workspace', workspace)
-    await app.register(collabPlugin, { authenticate: (token: string) => opts.tokens.authenticate(token), registry })
+    const authenticate = (token: string) => {
+      const operator = opts.tokens.authenticate(token)
+      // Failed logins on /collab are audited like those on /api (not awaited: the upgrade is refused at once).
+      if (!operator) void app.audit.append({ actor: null, role: null, action: 'auth.failed', target: '/collab', details: { reason: token ? 'bad token' : 'no token' } }).catch(() => {})
+      return operator
+    }
+    await app.register(collabPlugin, { authenticate, registry })
     // Flush and snapshot documents last, after runs stopped and sockets closed.
     app.addHook('onClose', async () => registry.close())
   },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { auth, ndjson, newServer, tokens, type TestServer } from './helpers.ts'
+import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'
 
 let s: TestServer
 let base = ''
@@ -98,4 +98,13 @@ it('accepts a label name in a label topic, as the HTTP routes accept it for :lab
   const done = await c.next((m) => m.type === 'run' && (m.run as { id: string; status: string }).id === runId && (m.run as { status: string }).status === 'succeeded')
   expect(done.run).toMatchObject({ trigger: 'manual', coveredUsers: 10 })
   c.ws.close()
+})
+
+it('audits a refused token on the collaboration endpoint like one on the API', async () => {
+  const ws = new WebSocket(`ws://${base}/collab/main?token=not-a-valid-token-1`)
+  await new Promise<void>((resolve) => { ws.on('close', () => resolve()); ws.on('error', () => resolve()) })
+  await until(async () => {
+    const r = await s.app.inject({ url: '/api/audit', headers: auth('admin') })
+    return (r.json().entries as Array<{ action: string; target: string }>).some((e) => e.action === 'auth.failed' && e.target === '/collab')
+  })
 })
