@@ -47,8 +47,8 @@ const examples: Example[] = [
     name: 'first_last: calendar window in the workspace zone; equal times resolved by ingestion order',
     def: { dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'product', window: { from: '2024-03-01', to: '2024-04-01' } } },
     sql:
-      'SELECT uid, value FROM (SELECT uid, c6 AS value, row_number() OVER (PARTITION BY uid ORDER BY time DESC, seq DESC) AS rn FROM ev1 ' +
-      'WHERE time >= ($2::timestamp AT TIME ZONE $3::text) AND time < ($4::timestamp AT TIME ZONE $3::text) AND time < $1::timestamptz AND c6 IS NOT NULL) r WHERE rn = 1',
+      'SELECT DISTINCT ON (uid) uid, c6 AS value FROM ev1 ' +
+      'WHERE time >= ($2::timestamp AT TIME ZONE $3::text) AND time < ($4::timestamp AT TIME ZONE $3::text) AND time < $1::timestamptz AND c6 IS NOT NULL ORDER BY uid, time DESC, seq DESC',
     params: [ASOF, '2024-03-01', 'Europe/Paris', '2024-04-01'],
     rows: { a: 'pear', b: 'kiwi', d: 'pear' },
   },
