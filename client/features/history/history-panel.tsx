@@ -16,9 +16,11 @@ export function HistoryPanel(props: { labelId: string; refreshKey: number }): JS
     () => ({ id: props.labelId, q: historyQuery(filter()), k: props.refreshKey }),
     (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
   )
-  // All values ever seen in the range (unfiltered by value) to offer as filter chips.
+  // All values ever seen in the range (unfiltered by value) to offer as filter chips. The range
+  // query is a memo (string equality) so toggling a value chip doesn't re-read the whole range.
+  const rangeQuery = createMemo(() => historyQuery({ ...filter(), values: [] }))
   const [allValues] = createResource(
-    () => ({ id: props.labelId, q: historyQuery({ ...filter(), values: [] }), k: props.refreshKey }),
+    () => ({ id: props.labelId, q: rangeQuery(), k: props.refreshKey }),
     async (src) => [...new Set((await s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`)).items.map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60),
   )
   createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => m.type === 'history' && void refetch())))
