@@ -5,7 +5,7 @@ import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
 import { keyResultTable, newResultTable, swapResults } from './result-swap.ts'
-import { resultSqlType } from './value-types.ts'
+import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
@@ -57,7 +57,7 @@ async function sourceOf(db: SqlExecutor, labelId: string, def: Definition, ctx: 
   if (def.rule.method !== 'import') return compile(def, ctx)
   const state = await loadLabelState(db, labelId)
   if (state && state.dataType === def.dataType) return { sql: `SELECT uid, value FROM ${state.table}`, params: [] }
-  return { sql: `SELECT NULL::int AS uid, NULL::${resultSqlType[def.dataType]} AS value WHERE false`, params: [] }
+  return { sql: noValuesSql(def.dataType), params: [] }
 }
 
 interface RunTarget { labelId: string; runId: string; definition: Definition; asOf: string; tz: string }
@@ -66,8 +66,7 @@ interface RunTarget { labelId: string; runId: string; definition: Definition; as
 async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<void> {
   const dataType = t.definition.dataType
   const table = await newResultTable(tx, dataType, false)
-  const covered = dataType === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
-  const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${covered}`, source.params)
+  const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`, source.params)
   deadline.check()
   await keyResultTable(tx, table)
   await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })

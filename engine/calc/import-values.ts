@@ -183,12 +183,11 @@ export async function importValues(db: SqlExecutor, input: ImportInput): Promise
   if (rows.length === 0 && errors.length === 0) errors.push({ row: 0, reason: 'the file has no data rows' })
   const run = await insertRun(db, { labelId: input.labelId, trigger: 'import', asOf: new Date().toISOString(), definition: input.definition })
   const listed = errors.slice(0, input.maxErrors ?? 100)
+  await startRun(db, run.id)
   if (errors.length > 0 && (!input.skipInvalid || rows.length === 0)) {
-    await startRun(db, run.id)
     await failRun(db, run.id, `import rejected: ${errors.length} invalid row${errors.length === 1 ? '' : 's'}, first at row ${errors[0]?.row}: ${errors[0]?.reason}`)
     return { runId: run.id, imported: 0, errors: listed, committed: false, invalidRows: errors.length }
   }
-  await startRun(db, run.id)
   try {
     await db.transaction((tx) => writeImport(tx, input, run.id, run.asOf, rows))
   } catch (e) {

@@ -1,4 +1,4 @@
-import type { LabelState } from '../read/label-state.ts'
+import { resultTableRe, type LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { resultSqlType } from './value-types.ts'
@@ -36,12 +36,12 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
     [s.labelId, s.runId, s.table, s.dataType, s.asOf, s.tz, s.totalUsers, s.coveredUsers],
   )
   const prev = old.rows[0]?.result_table
-  if (prev && prev !== s.table && /^res_\d+$/.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+  if (prev && prev !== s.table && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
 }
 
 /** Removes a label's current results (pointer and table). */
 export async function dropResults(tx: SqlExecutor, labelId: string): Promise<void> {
   const old = await tx.query<{ result_table: string }>(`DELETE FROM label_state WHERE label_id = $1 RETURNING result_table`, [labelId])
   const prev = old.rows[0]?.result_table
-  if (prev && /^res_\d+$/.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+  if (prev && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
 }

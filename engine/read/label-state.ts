@@ -24,7 +24,8 @@ interface StateRow {
   covered_users: number
 }
 
-const resultTableRe = /^res_\d+$/
+/** The only shape of result table name the engine generates (names are interpolated into SQL). */
+export const resultTableRe = /^res_\d+$/
 
 function toState(r: StateRow): LabelState {
   // The name is interpolated into SQL: trust only the shape the engine itself generates.

@@ -2,7 +2,7 @@ import type { Definition, Distribution, DistributionQuery } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { parseAsOf } from '../calc/runs.ts'
 import { Deadline, isStatementTimeout, timeoutError } from '../calc/timeout.ts'
-import { resultSqlType } from '../calc/value-types.ts'
+import { coveredFilter, noValuesSql } from '../calc/value-types.ts'
 import type { CompileFn } from '../calc/execute-run.ts'
 import { distributionItems } from './distribution-items.ts'
 import { resolveQuery } from './distribution-query.ts'
@@ -28,14 +28,13 @@ export async function previewDefinition(
   const asOf = opts.asOf !== undefined ? parseAsOf(opts.asOf) : new Date()
   const source =
     def.rule.method === 'import'
-      ? { sql: `SELECT NULL::int AS uid, NULL::${resultSqlType[def.dataType]} AS value WHERE false`, params: [] }
+      ? { sql: noValuesSql(def.dataType), params: [] }
       : await compile(def, { db, asOf, tz: opts.tz })
   const deadline = new Deadline(opts.timeoutMs)
-  const covered = def.dataType === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
   try {
     await db.transaction(async (tx) => {
       await deadline.apply(tx)
-      await tx.query(`CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${covered}`, source.params)
+      await tx.query(`CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(def.dataType)}`, source.params)
       deadline.check()
       const c = await tx.query<{ total: number; covered: number }>(
         `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM preview_res) AS covered`,
