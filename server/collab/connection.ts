@@ -6,7 +6,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES, type CollabRole, type DocOrigin } from '../../shared/doc/index.ts'
-import { LiveDoc, type UpdateSink } from './live-doc.ts'
+import { isEmptyUpdate, type LiveDoc, type UpdateSink } from './live-doc.ts'
 
 /** y-websocket message types (the first varUint of every frame). */
 export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const
@@ -128,12 +128,13 @@ export class CollabConnection implements UpdateSink {
 
   /** Viewers read only: their writes are dropped, the connection stays; told once. */
   private refuse(update: Uint8Array): number | null {
-    if (LiveDoc.isEmptyUpdate(update)) return null
+    let decoded: ReturnType<typeof Y.decodeUpdate>
     try {
-      Y.decodeUpdate(update)
+      decoded = Y.decodeUpdate(update)
     } catch {
       return CollabClose.malformed
     }
+    if (isEmptyUpdate(decoded)) return null
     this.refusedUpdates++
     if (!this.warnedReadOnly) {
       this.warnedReadOnly = true

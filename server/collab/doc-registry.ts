@@ -30,12 +30,6 @@ export class DocRegistry {
     return p
   }
 
-  /** The document if it is already loaded (no load is started). */
-  async peek(workspace: string): Promise<LiveDoc | undefined> {
-    const p = this.docs.get(workspace)
-    return p ? p.catch(() => undefined) : undefined
-  }
-
   /** Workspaces currently loaded or loading. */
   get size(): number {
     return this.docs.size

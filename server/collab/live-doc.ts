@@ -38,6 +38,9 @@ const ROOTS = new Set<string>(ROOT_TYPES)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.())
 class Abandoned extends Error {}
 
+/** True when a decoded update holds nothing (a client's reply that it has nothing new). */
+export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean => d.structs.length === 0 && d.ds.clients.size === 0
+
 /** Outcome of applying a client's update. */
 export type ApplyResult = 'applied' | 'empty' | 'malformed'
 
@@ -125,7 +128,7 @@ export class LiveDoc {
     } catch {
       return 'malformed'
     }
-    if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return 'empty'
+    if (isEmptyUpdate(decoded)) return 'empty'
     for (const s of decoded.structs) if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
     try {
       Y.applyUpdate(this.doc, update, origin)
@@ -137,16 +140,6 @@ export class LiveDoc {
       this.structural = false // after: the repair's own transaction sets it
     }
     return 'applied'
-  }
-
-  /** True when the update holds nothing (a client's reply that it has nothing new). */
-  static isEmptyUpdate(update: Uint8Array): boolean {
-    try {
-      const d = Y.decodeUpdate(update)
-      return d.structs.length === 0 && d.ds.clients.size === 0
-    } catch {
-      return false
-    }
   }
 
   /** Resolves once every update made so far is stored (REST routes await this before answering). */

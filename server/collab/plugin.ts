@@ -3,29 +3,23 @@ import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES } from '../../shared/doc/index.ts'
 import { CollabConnection, defaultLimits, type CollabUser, type ConnectionLimits } from './connection.ts'
-import { DocRegistry, isWorkspaceId } from './doc-registry.ts'
-import type { DocStore } from './doc-store.ts'
-import type { DocChangeHook, LiveDoc } from './live-doc.ts'
+import { isWorkspaceId, type DocRegistry } from './doc-registry.ts'
+import type { LiveDoc } from './live-doc.ts'
 
 /**
  * Options of the collab endpoint (Hocuspocus-style hooks):
  *  - authenticate(token): who connects, or null → closed with 4401 before any document loads;
- *  - registry: the shared DocRegistry (REST routes use the same one), or
- *    store (+ onDocChange): the plugin builds one and decorates `app.collab` with it;
- *  - onDocChange(workspace, {created,updated,deleted}, origin, doc): after each stored update.
+ *  - registry: the shared DocRegistry (REST routes use the same one; its owner closes it),
+ *    decorated as `app.collab`.
  */
 export interface CollabPluginOptions {
   authenticate(token: string): CollabUser | null | Promise<CollabUser | null>
-  registry?: DocRegistry
-  store?: DocStore
-  onDocChange?: DocChangeHook
+  registry: DocRegistry
   /**
    * Which workspaces may be opened (Hocuspocus "load" gate), checked before any document loads;
    * false closes with 4404. Default: any well-formed id. Loaded documents stay in memory.
    */
   allowWorkspace?(workspace: string, user: CollabUser): boolean | Promise<boolean>
-  /** Route prefix; the endpoint is `${prefix}/:workspace` (default '/collab'). */
-  prefix?: string
   limits?: Partial<ConnectionLimits>
   /** Ping interval; sockets that miss a pong are dropped (default 30 s). */
   pingMs?: number
@@ -48,12 +42,7 @@ export interface CollabStats { connections: number; refusedAuth: number; closedM
  */
 export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptions): Promise<void> {
   const limits: ConnectionLimits = { ...defaultLimits, ...opts.limits }
-  const ownRegistry = !opts.registry
-  const registry = opts.registry ?? new DocRegistry({
-    store: must(opts.store, 'collabPlugin needs `registry` or `store`'),
-    onDocChange: opts.onDocChange,
-    log: (level, msg, err) => app.log[level]({ err }, msg),
-  })
+  const registry = opts.registry
   if (!app.hasDecorator('collab')) app.decorate('collab', registry)
   if (!app.hasDecorator('websocketServer')) {
     // Frames up to twice the limit reach our check (and a 4413 the client won't retry);
@@ -132,7 +121,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     )
   }
 
-  app.get(`${opts.prefix ?? '/collab'}/:workspace`, { websocket: true, preValidation: authenticate }, handler)
+  app.get('/collab/:workspace', { websocket: true, preValidation: authenticate }, handler)
 
   const ping = setInterval(() => {
     for (const c of connections) c.ping()
@@ -143,16 +132,8 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     clearInterval(ping)
     for (const c of connections) c.close(CollabClose.goingAway, 'server shutting down')
   })
-  app.addHook('onClose', async () => {
-    if (ownRegistry) await registry.close()
-  })
 }
 ;(collabPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true // fastify-plugin style
-
-function must<T>(v: T | undefined, msg: string): T {
-  if (v === undefined) throw new Error(msg)
-  return v
-}
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))

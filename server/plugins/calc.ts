@@ -92,8 +92,11 @@ export default fp(
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
       if (fx.run) queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
-      if (fx.dropData) (last.forget(id), distributions.invalidate(id))
-      if (fx.dropData) app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
+      if (fx.dropData) {
+        last.forget(id)
+        distributions.invalidate(id)
+        app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
+      }
       if (fx.reschedule) app.scheduleChanged?.()
     })
 

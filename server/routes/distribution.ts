@@ -3,11 +3,10 @@ import { Type } from 'typebox'
 import type { Distribution, DistributionQuery } from '../../engine/api.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
 import { DistributionOut, errors, HistoryOut } from '../http/wire-schemas.ts'
-import { resolveLabel } from './label-helpers.ts'
+import { LabelParams, resolveLabel } from './label-helpers.ts'
 import { listParam, parseBoundaries, parseDay } from './query-lists.ts'
 import '../types.ts'
 
-const LabelParams = Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) })
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')]))
 const Repeatable = Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 200 })]))
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
 import { abandonBody, checkContentLength, readText } from '../http/body.ts'
 import { errors, ImportReportOut } from '../http/wire-schemas.ts'
-import { resolveLabel } from './label-helpers.ts'
+import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
 
 /** The uploaded CSV: a multipart `file` part, or a raw text/csv body. BOM dropped. */
@@ -39,7 +39,7 @@ export default async function importRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Import values (CSV user_id,value; multipart file or text/csv body)',
         consumes: ['text/csv', 'multipart/form-data'],
-        params: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: LabelParams,
         querystring: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])) }),
         response: { 200: ImportReportOut, ...errors(400, 403, 404, 413, 422) },
       },

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
 import type { Run } from '../../engine/api.ts'
 import { badRequest, notFound } from '../../shared/errors.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 import '../types.ts'
+
+/** The `:label` route parameter (a label id or name). */
+export const LabelParams = Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) })
 
 /** The label named by `:label` (id or name), or 404. */
 export function resolveLabel(app: FastifyInstance, idOrName: string): WorkspaceLabel {

@@ -2,10 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { errors, LabelOut, RunOut } from '../http/wire-schemas.ts'
-import { parseAsOf, resolveLabel, withRunInfo } from './label-helpers.ts'
+import { LabelParams, parseAsOf, resolveLabel, withRunInfo } from './label-helpers.ts'
 import '../types.ts'
 
-const LabelParams = Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) })
 const CalcBody = Type.Union([Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }), Type.Null()])
 
 /** Label CRUD, calculate and run listing. Writes go through the shared workspace document. */

@@ -5,7 +5,7 @@ import type { DataType } from '../../shared/schemas/label.ts'
 import type { EngineApi } from '../../engine/api.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
 import { errors } from '../http/wire-schemas.ts'
-import { resolveLabel } from './label-helpers.ts'
+import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
 
 const PAGE = 5000
@@ -56,7 +56,7 @@ export default async function userRoutes(app: FastifyInstance) {
       config: { role: 'viewer', audit: (req) => ((req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null) },
       schema: {
         summary: 'Users holding the label (optionally one value); streamed. With limit: one page and nextCursor.',
-        params: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: LabelParams,
         querystring: Type.Object({
           value: Type.Optional(Type.String({ maxLength: 2000 })),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
