@@ -7,7 +7,7 @@ import { scopeWhere } from './emit-predicate.ts'
 
 type RuleEmitters = { [M in RuleNode['method']]: (n: Extract<RuleNode, { method: M }>, e: Emitter) => string }
 
-const withScopes = (e: Emitter, extra: string[] = []) => e.renderWith((s) => scopeWhere(e, s), extra)
+const withScopes = (e: Emitter) => e.renderWith((s) => scopeWhere(e, s))
 
 const joins = (e: Emitter) => e.scopeNames().map((s) => ` LEFT JOIN ${s} ON ${s}.uid = u.uid`).join('')
 

@@ -100,13 +100,12 @@ export class Emitter {
     return [...this.scopes.values()].map((s) => s.name)
   }
 
-  /** Renders `WITH …` for the scope CTEs followed by `extra` CTEs (already rendered). */
-  renderWith(whereOf: (scope: Scope) => string, extra: string[] = []): string {
+  /** Renders `WITH …` for the scope CTEs, or '' when there are none. */
+  renderWith(whereOf: (scope: Scope) => string): string {
     const ctes = [...this.scopes.values()].map((s) => {
       const cols = [...s.measures.values()].map((m) => `${this.aggregate(m.measure)} AS ${m.alias}`).join(', ')
       return `${s.name} AS (SELECT uid, ${cols} FROM ${s.scope.event.table} WHERE ${whereOf(s.scope)} GROUP BY uid)`
     })
-    const all = [...ctes, ...extra]
-    return all.length ? `WITH ${all.join(', ')} ` : ''
+    return ctes.length ? `WITH ${ctes.join(', ')} ` : ''
   }
 }

@@ -125,14 +125,16 @@ export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Pr
 interface EventPlan { t: StagedTarget; table: string; fresh: boolean; cols: Array<{ stage: string; column: string }> }
 
 /** INSERT … SELECT of one staged event into its table, skipping event_ids already there. */
-async function insertEvents(tx: SqlExecutor, { t, table, cols }: EventPlan, base: number): Promise<number> {
+async function insertEvents(tx: SqlExecutor, plan: EventPlan, base: number): Promise<number> {
+  const r = await tx.query(`${copyStagedSql(plan)} ON CONFLICT DO NOTHING`, [base])
+  return r.affectedRows ?? 0
+}
+
+/** INSERT … SELECT copying one stage into its event table (`$1` = seq base), joined to users for the uid. */
+function copyStagedSql({ t, table, cols }: EventPlan): string {
   const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
   const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
-  const r = await tx.query(
-    `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id ON CONFLICT DO NOTHING`,
-    [base],
-  )
-  return r.affectedRows ?? 0
+  return `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id`
 }
 
 /** Stores the users the stages name but `users` lacks (user_id only), in one statement so `users` is hashed once. */
@@ -150,11 +152,8 @@ async function insertMissingUsers(tx: SqlExecutor, plans: EventPlan[]): Promise<
  * of users whose uid is above it. Returns the rows loaded.
  */
 async function loadNewTable(tx: SqlExecutor, plan: EventPlan, base: number, aboveUid: number | null): Promise<number> {
-  const target = ['seq', 'uid', 'time', 'event_id', ...plan.cols.map((c) => c.column)].join(', ')
-  const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...plan.cols.map((c) => `s.${c.stage}`)].join(', ')
-  const where = aboveUid === null ? '' : ' WHERE u.uid > $2'
   const r = await tx.query(
-    `INSERT INTO ${plan.table} (${target}) SELECT ${select} FROM ${plan.t.stage.table} s JOIN users u ON u.user_id = s.user_id${where}`,
+    aboveUid === null ? copyStagedSql(plan) : `${copyStagedSql(plan)} WHERE u.uid > $2`,
     aboveUid === null ? [base] : [base, aboveUid],
   )
   return r.affectedRows ?? 0

@@ -2,11 +2,11 @@ import { badRequest } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from './csv-parser.ts'
 import { NdjsonParser, type NdjsonLine } from './ndjson-parser.ts'
+import { reservedNames } from './names.ts'
 import { rawFromObject } from './records.ts'
 import { IngestSession } from './session.ts'
 import type { IngestFormat, IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
 
-const fixedColumns = { users: ['user_id'], events: ['user_id', 'event', 'time', 'event_id'] } as const
 const requiredColumns = { users: ['user_id'], events: ['user_id', 'event', 'time'] } as const
 
 /** Where each fixed field sits in the CSV header, and which columns are attributes/properties. */
@@ -21,7 +21,7 @@ function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
     seen.add(n)
   }
   for (const req of requiredColumns[kind]) if (!seen.has(req)) throw badRequest(`CSV header: missing column "${req}"`, '/header')
-  const fixed = new Set<string>(fixedColumns[kind])
+  const fixed = reservedNames[kind]
   return {
     userId: names.indexOf('user_id'),
     event: names.indexOf('event'),

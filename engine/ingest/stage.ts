@@ -101,11 +101,6 @@ export class Stage {
     }
   }
 
-  /** Whether anything was written to the database (the table exists). */
-  get exists(): boolean {
-    return this.created
-  }
-
   /** Drops the staging table; safe to call twice. */
   async drop(db: SqlExecutor): Promise<void> {
     this.rowNo = []
