@@ -1,3 +1,4 @@
+import { maxAudienceLimit } from '../../engine/read/audience.ts'
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
@@ -60,7 +61,7 @@ export default async function userRoutes(app: FastifyInstance) {
         querystring: Type.Object({
           value: Type.Optional(Type.String({ maxLength: 2000 })),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxAudienceLimit })),
           after: Type.Optional(Type.Integer({ minimum: 0 })),
         }),
         response: { 200: AudienceOut, ...errors(400, 403, 404) },
