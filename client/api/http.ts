@@ -1,26 +1,47 @@
-/** An API error as the server reports it (SPEC §8): code, message and the offending JSON path. */
+/** An API error as the server reports it (SPEC §8): code, message, the offending JSON path and any details (e.g. row errors). */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly path?: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly path?: string, readonly details?: unknown) {
     super(message)
     this.name = 'ApiError'
   }
 }
 
+/** How far an upload is: bytes sent of the request body's total. */
+export interface UploadProgress { loaded: number; total: number }
+
 export interface Api {
   readonly token: string
   get<T>(path: string): Promise<T>
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
+  /** POSTs `file` as the `file` part of a multipart body, reporting upload progress (fetch can't). */
+  upload<T>(path: string, file: Blob, onProgress?: (p: UploadProgress) => void): Promise<T>
   /** An address that downloads with the token in the query (exports open in a new tab/download). */
   downloadUrl(path: string): string
 }
 
+type ErrorBody = { error?: { code?: string; message?: string; path?: string; details?: unknown } }
+
+function errorFrom(status: number, statusText: string, body: unknown): ApiError {
+  const e = (body as ErrorBody | null)?.error
+  if (!e) return new ApiError(status, 'error', statusText || `HTTP ${status}`)
+  return new ApiError(status, e.code ?? 'error', e.message ?? statusText, e.path, e.details)
+}
+
 async function toError(res: Response): Promise<ApiError> {
+  let body: unknown = null
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; path?: string } }
-    const e = body.error ?? {}
-    return new ApiError(res.status, e.code ?? 'error', e.message ?? res.statusText, e.path)
+    body = await res.json()
   } catch {
-    return new ApiError(res.status, 'error', res.statusText || `HTTP ${res.status}`)
+    // not JSON: the status line is all there is
+  }
+  return errorFrom(res.status, res.statusText, body)
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return null
   }
 }
 
@@ -34,11 +55,32 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
     if (res.status === 204) return undefined as T
     return (await res.json()) as T
   }
+  function upload<T>(path: string, file: Blob, onProgress?: (p: UploadProgress) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('POST', path)
+      xhr.setRequestHeader('authorization', headers.authorization)
+      if (onProgress) xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size })
+      xhr.onload = () => {
+        if (xhr.status === 401) onUnauthorized()
+        const body = parseJson(xhr.responseText)
+        if (xhr.status >= 200 && xhr.status < 300) resolve(body as T)
+        else reject(errorFrom(xhr.status, xhr.statusText, body))
+      }
+      // The server closes the connection on a body over its limit, sometimes before it can answer.
+      xhr.onerror = () => reject(new ApiError(0, 'network', 'the upload failed: the connection was closed (is the file too large, or the server down?)'))
+      xhr.onabort = () => reject(new ApiError(0, 'aborted', 'the upload was cancelled'))
+      const form = new FormData()
+      form.append('file', file, file instanceof File ? file.name : 'upload.csv')
+      xhr.send(form)
+    })
+  }
   return {
     token,
     get: (path) => run(path, { method: 'GET' }),
     send: (method, path, body) =>
       run(path, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    upload,
     downloadUrl: (path) => `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`,
   }
 }

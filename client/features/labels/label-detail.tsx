@@ -5,6 +5,7 @@ import { useSession } from '../../session.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DistributionPanel } from '../distribution/distribution-panel.tsx'
 import { HistoryPanel } from '../history/history-panel.tsx'
+import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
 
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—')
@@ -108,6 +109,9 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
               </Show>
             </dl>
           </section>
+          <Show when={s.canEdit && l().rule.method === 'import'}>
+            <ImportPanel labelId={l().id} dataType={l().dataType} />
+          </Show>
           <DistributionPanel labelId={l().id} dataType={l().dataType} refreshKey={refreshKey()} />
           <HistoryPanel labelId={l().id} refreshKey={refreshKey()} />
         </div>

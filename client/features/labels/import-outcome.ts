@@ -1,0 +1,57 @@
+import type { DataType } from '../../../shared/schemas/label.ts'
+import { ApiError } from '../../api/http.ts'
+
+/** One rejected row of an import file; `row` is the 1-based data row (header excluded), 0 for the whole file. */
+export interface RowError { row: number; reason: string }
+
+/** POST /api/labels/:label/import's answer (SPEC §8). */
+export interface ImportReport { runId: string; imported: number; errors: RowError[]; committed: boolean }
+
+export type ImportMode = 'replace' | 'merge'
+
+/** What the operator is told after an upload. */
+export type ImportOutcome =
+  | { kind: 'stored'; imported: number; mode: ImportMode; skipped: RowError[] }
+  | { kind: 'rejected'; message: string; errors: RowError[] }
+  | { kind: 'failed'; message: string }
+
+/** How many row errors the server lists at most (engine/calc/import-values.ts); more are only counted. */
+export const listedErrors = 100
+
+const isRowErrors = (v: unknown): v is RowError[] =>
+  Array.isArray(v) && v.every((e) => typeof e === 'object' && e !== null && typeof (e as RowError).row === 'number' && typeof (e as RowError).reason === 'string')
+
+/** The outcome of a finished upload: the server's report, or the error it answered. */
+export function importOutcome(result: { report: ImportReport; mode: ImportMode } | { error: unknown }): ImportOutcome {
+  if ('report' in result) {
+    const r = result.report
+    if (r.committed) return { kind: 'stored', imported: r.imported, mode: result.mode, skipped: r.errors }
+    return { kind: 'rejected', message: `${r.errors.length} invalid row(s); nothing was imported`, errors: r.errors }
+  }
+  const e = result.error
+  if (e instanceof ApiError) {
+    const rows = (e.details as { errors?: unknown } | undefined)?.errors
+    if (isRowErrors(rows) && rows.length > 0) return { kind: 'rejected', message: e.message, errors: rows }
+    return { kind: 'failed', message: e.status ? `${e.message} (HTTP ${e.status})` : e.message }
+  }
+  return { kind: 'failed', message: e instanceof Error ? e.message : String(e) }
+}
+
+/** "3" / "whole file" (row 0 is about the whole file, e.g. no data rows). */
+export const rowName = (row: number): string => (row > 0 ? String(row) : 'whole file')
+
+/** What a value cell must look like for a label of `dataType` (the engine's parseImportValue). */
+export const valueFormats: Record<DataType, string> = {
+  string: 'any text',
+  number: 'a number such as 42 or -3.5',
+  boolean: 'true / false (or 1 / 0)',
+  date: 'a date YYYY-MM-DD or an ISO date-time',
+  collection: 'elements separated by | (vip|sms) or a JSON array',
+}
+
+/** "12.3 KB" for a file size. */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
+}

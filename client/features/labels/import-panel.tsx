@@ -1,0 +1,187 @@
+import { createSignal, For, Match, Show, Switch, type JSX } from 'solid-js'
+import type { DataType } from '../../../shared/schemas/label.ts'
+import { count } from '../../charts/chart-data.ts'
+import { useSession } from '../../session.tsx'
+import { fileSize, importOutcome, listedErrors, rowName, valueFormats, type ImportMode, type ImportOutcome, type ImportReport } from './import-outcome.ts'
+
+type Phase = { kind: 'idle' } | { kind: 'uploading'; sent: number } | { kind: 'importing' } | { kind: 'done'; outcome: ImportOutcome }
+
+/**
+ * Values of an import-method label from a CSV `user_id,value` (SPEC §5, §8): pick or drop a
+ * file, choose replace or merge, upload. Shows upload progress, then what the server stored or
+ * every row it refused. The new distribution and history arrive through the live channel like
+ * any run's. Editors only (the caller hides it from viewers; the server refuses them anyway).
+ */
+export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX.Element {
+  const s = useSession()
+  const [file, setFile] = createSignal<File | null>(null)
+  const [mode, setMode] = createSignal<ImportMode>('replace')
+  const [phase, setPhase] = createSignal<Phase>({ kind: 'idle' })
+  const [dragging, setDragging] = createSignal(false)
+  let input: HTMLInputElement | undefined
+  const busy = () => phase().kind === 'uploading' || phase().kind === 'importing'
+  const sent = () => {
+    const p = phase()
+    return p.kind === 'uploading' ? p.sent : null
+  }
+  const outcome = () => {
+    const p = phase()
+    return p.kind === 'done' ? p.outcome : null
+  }
+  const choose = (f: File | null | undefined) => {
+    if (busy() || !f) return
+    setFile(f)
+    setPhase({ kind: 'idle' })
+  }
+  const upload = async () => {
+    const f = file()
+    if (!f || busy()) return
+    const m = mode()
+    setPhase({ kind: 'uploading', sent: 0 })
+    let outcome: ImportOutcome
+    try {
+      const report = await s.api.upload<ImportReport>(`/api/labels/${encodeURIComponent(props.labelId)}/import?mode=${m}`, f, (p) => {
+        // Once the body is sent the server parses, validates and stores: say so.
+        setPhase(p.loaded >= p.total ? { kind: 'importing' } : { kind: 'uploading', sent: p.total ? p.loaded / p.total : 0 })
+      })
+      outcome = importOutcome({ report, mode: m })
+    } catch (error) {
+      outcome = importOutcome({ error })
+    }
+    setPhase({ kind: 'done', outcome })
+    // A stored file is done with; a refused one stays picked for a retry. Either way the same
+    // file can be picked again (after fixing it on disk) and fires a change.
+    if (outcome.kind === 'stored') setFile(null)
+    if (input) input.value = ''
+  }
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault()
+    setDragging(false)
+    choose(e.dataTransfer?.files[0])
+  }
+  return (
+    <section class="card" data-testid="import-panel">
+      <header class="card-head">
+        <h3>Import values</h3>
+      </header>
+      <p class="hint">
+        A CSV file with one customer per line, <code>user_id,value</code> (header optional); values: {valueFormats[props.dataType]}. A file with any bad row stores
+        nothing.
+      </p>
+      <label
+        class="drop-zone"
+        classList={{ over: dragging(), busy: busy() }}
+        data-testid="import-drop"
+        onDragEnter={(e) => {
+          e.preventDefault()
+          setDragging(true)
+        }}
+        onDragOver={(e) => {
+          e.preventDefault()
+          if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <input
+          ref={input}
+          type="file"
+          accept=".csv,text/csv,text/plain"
+          disabled={busy()}
+          data-testid="import-file"
+          onChange={(e) => choose(e.currentTarget.files?.[0])}
+        />
+        <span class="btn small">Choose file…</span>
+        <Show when={file()} fallback={<span class="hint">or drop a CSV file here</span>}>
+          {(f) => (
+            <span data-testid="import-file-name">
+              <strong>{f().name}</strong> · {fileSize(f().size)}
+            </span>
+          )}
+        </Show>
+      </label>
+      <div class="import-row">
+        <div class="seg" role="radiogroup" aria-label="Import mode">
+          <button type="button" role="radio" aria-checked={mode() === 'replace'} classList={{ on: mode() === 'replace' }} disabled={busy()} onClick={() => setMode('replace')} data-testid="import-mode-replace">
+            Replace
+          </button>
+          <button type="button" role="radio" aria-checked={mode() === 'merge'} classList={{ on: mode() === 'merge' }} disabled={busy()} onClick={() => setMode('merge')} data-testid="import-mode-merge">
+            Merge
+          </button>
+        </div>
+        <span class="hint">
+          {mode() === 'replace' ? "The label's values become exactly the file's; customers not in it lose their value." : "The file's values are added to the current ones, replacing a customer's value when the file has one."}
+        </span>
+        <button type="button" class="btn primary" disabled={!file() || busy()} onClick={() => void upload()} data-testid="import-upload">
+          {busy() ? 'Importing…' : 'Upload'}
+        </button>
+      </div>
+      <Show when={busy()}>
+        <div class="import-progress" data-testid="import-progress" data-phase={phase().kind}>
+          <Show when={sent() !== null} fallback={<progress />}>
+            <progress max="1" value={sent() ?? 0} />
+          </Show>
+          <span class="hint">{sent() !== null ? `Uploading… ${Math.round((sent() ?? 0) * 100)}%` : 'Checking and storing the values…'}</span>
+        </div>
+      </Show>
+      <Show when={outcome()}>{(o) => <ImportResult outcome={o()} />}</Show>
+    </section>
+  )
+}
+
+function RowErrors(props: { errors: { row: number; reason: string }[] }): JSX.Element {
+  return (
+    <table class="data" data-testid="import-errors">
+      <thead>
+        <tr><th>Row</th><th>Problem</th></tr>
+      </thead>
+      <tbody>
+        <For each={props.errors}>
+          {(e) => (
+            <tr data-row={e.row}><td>{rowName(e.row)}</td><td>{e.reason}</td></tr>
+          )}
+        </For>
+      </tbody>
+    </table>
+  )
+}
+
+function ImportResult(props: { outcome: ImportOutcome }): JSX.Element {
+  const of = <K extends ImportOutcome['kind']>(kind: K) => () => (props.outcome.kind === kind ? (props.outcome as Extract<ImportOutcome, { kind: K }>) : null)
+  const stored = of('stored')
+  const rejected = of('rejected')
+  const failed = of('failed')
+  return (
+    <div class="import-result" data-testid="import-result" data-kind={props.outcome.kind}>
+      <Switch>
+        <Match when={stored()}>
+          {(o) => (
+            <>
+              <p class="ok-text">
+                Stored <strong data-testid="import-count">{count(o().imported)}</strong> value{o().imported === 1 ? '' : 's'} ({o().mode === 'replace' ? 'replaced the previous values' : 'merged into the current values'}).
+              </p>
+              <Show when={o().skipped.length > 0}>
+                <p class="hint degraded">{o().skipped.length} row(s) were skipped:</p>
+                <RowErrors errors={o().skipped} />
+              </Show>
+            </>
+          )}
+        </Match>
+        <Match when={rejected()}>
+          {(o) => (
+            <>
+              <p class="error" data-testid="import-message">
+                {o().message}. Fix these rows and upload again
+                <Show when={o().errors.length >= listedErrors}> (the first {listedErrors} problems are listed)</Show>:
+              </p>
+              <RowErrors errors={o().errors} />
+            </>
+          )}
+        </Match>
+        <Match when={failed()}>
+          {(o) => <p class="error" data-testid="import-message">The import failed: {o().message}</p>}
+        </Match>
+      </Switch>
+    </div>
+  )
+}

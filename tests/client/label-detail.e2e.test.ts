@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { demoUserId } from '../../engine/demo/index.ts'
+import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
+import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+
+if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the label detail browser tests (apt-get install -y chromium)`)
+
+/** A CSV `user_id,value` for demo customers `from`…`from+n-1`. */
+const csvOf = (from: number, n: number, value: string, header = true) =>
+  (header ? 'user_id,value\n' : '') + Array.from({ length: n }, (_, i) => `${demoUserId(from + i)},${value}\n`).join('')
+
+describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload', () => {
+  let client: { dir: string; dispose(): Promise<void> }
+  let server: TestServer
+  let base = ''
+  let browser: Browser
+  let ctx: BrowserContext
+  let page: Page
+  const pageErrors: string[] = []
+
+  const api = async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
+    const r = await server.app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
+    if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
+    return (r.body ? JSON.parse(r.body) : undefined) as T
+  }
+
+  const open = async (c: BrowserContext, token: string, label: string) => {
+    const p = await c.newPage()
+    p.on('pageerror', (e) => pageErrors.push(e.message))
+    await p.goto(`${base}/?token=${token}`)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    await p.getByTestId(`label-row-${label}`).click()
+    await p.getByTestId('label-detail').waitFor()
+    return p
+  }
+
+  /** The bars on screen: value → "N users (p%)" from each bar's tooltip. */
+  const bars = (p: Page) =>
+    p.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) =>
+      Object.fromEntries(els.map((e) => [e.getAttribute('data-value'), (e.querySelector('title')?.textContent ?? '').replace(/^[^:]*: /, '')])),
+    )
+
+  const summary = (p: Page) => p.getByTestId('distribution-summary').textContent()
+
+  beforeAll(async () => {
+    client = await buildClient()
+    ;({ server, base } = await demoServer(client.dir))
+    await until(async () => {
+      const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
+      return labels.length === 6 && labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+    }, 60_000)
+    browser = await launchChromium()
+    ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    page = await open(ctx, tokens.editor, 'vip_list')
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    await client?.dispose()
+  })
+
+  it('offers the upload on import labels only, and replaces the values with the uploaded file', async () => {
+    // The demo imported every 40th of 400 customers as VIPs.
+    await page.getByTestId('distribution-summary').filter({ hasText: '10 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    expect(await bars(page)).toEqual({ true: '10 users (2.5%)' })
+    const panel = page.getByTestId('import-panel')
+    await panel.waitFor()
+    await expect(page.getByTestId('import-upload').isDisabled()).resolves.toBe(true)
+
+    await page.getByTestId('import-file').setInputFiles({ name: 'vips.csv', mimeType: 'text/csv', buffer: Buffer.from(csvOf(0, 25, 'true') + csvOf(25, 5, 'false', false)) })
+    await page.getByTestId('import-file-name').filter({ hasText: 'vips.csv' }).waitFor()
+    // Hold the request a moment so the running state can be seen.
+    let release = () => {}
+    const held = new Promise<void>((r) => (release = r))
+    await page.route('**/api/labels/*/import*', async (route) => {
+      await held
+      await route.continue()
+    })
+    await page.getByTestId('import-upload').click()
+    await page.getByTestId('import-progress').waitFor()
+    await expect(page.getByTestId('import-upload').isDisabled()).resolves.toBe(true)
+    await expect(page.getByTestId('import-file').isDisabled()).resolves.toBe(true)
+    release()
+    await page.locator('[data-testid="import-result"][data-kind="stored"]').waitFor({ timeout: 30_000 })
+    await page.unroute('**/api/labels/*/import*')
+    expect(await page.getByTestId('import-progress').count()).toBe(0)
+    // The stored file is done with: nothing to upload twice by mistake.
+    await expect(page.getByTestId('import-upload').isDisabled()).resolves.toBe(true)
+    expect(await page.getByTestId('import-result').textContent()).toContain('Stored 30 values (replaced the previous values)')
+    // The run's live push redraws the distribution and the last run without a reload.
+    await page.getByTestId('distribution-summary').filter({ hasText: '30 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    expect(await bars(page)).toEqual({ true: '25 users (6.3%)', false: '5 users (1.3%)' })
+    await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor()
+    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution')
+    expect(stored.items).toEqual([expect.objectContaining({ value: true, users: 25 }), expect.objectContaining({ value: false, users: 5 })])
+    await page.screenshot({ path: '/tmp/labels-import-stored.png', fullPage: true })
+
+    // Labels of the other methods have no upload.
+    await page.getByTestId('label-row-customer_stage').click()
+    await page.getByTestId('fact-method').filter({ hasText: 'Custom label values' }).waitFor()
+    expect(await page.getByTestId('import-panel').count()).toBe(0)
+    await page.getByTestId('label-row-vip_list').click()
+    await page.getByTestId('import-panel').waitFor()
+  })
+
+  it('merges a file dropped onto the upload area', async () => {
+    await page.getByTestId('distribution-summary').filter({ hasText: '30 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    // A real drop: a DataTransfer holding a File, dispatched on the drop area.
+    const transfer = await page.evaluateHandle((text) => {
+      const dt = new DataTransfer()
+      dt.items.add(new File([text], 'more-vips.csv', { type: 'text/csv' }))
+      return dt
+    }, csvOf(100, 4, 'true', false) + `${demoUserId(0)},false\n`)
+    await page.getByTestId('import-drop').dispatchEvent('dragenter', { dataTransfer: transfer })
+    await page.getByTestId('import-drop').dispatchEvent('drop', { dataTransfer: transfer })
+    await page.getByTestId('import-file-name').filter({ hasText: 'more-vips.csv' }).waitFor()
+    await page.getByTestId('import-mode-merge').click()
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="stored"]').filter({ hasText: 'Stored 5 values (merged into the current values)' }).waitFor({ timeout: 30_000 })
+    // 30 kept, 4 added, customer 0 turned from true to false.
+    await page.getByTestId('distribution-summary').filter({ hasText: '34 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    expect(await bars(page)).toEqual({ true: '28 users (7.0%)', false: '6 users (1.5%)' })
+  })
+
+  it('reports unknown users and bad values with their row numbers and stores nothing', async () => {
+    const before = await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')
+    const bad = ['user_id,value', `${demoUserId(1)},true`, 'nobody-42,true', `${demoUserId(2)},maybe`, `${demoUserId(3)},0`].join('\n')
+    await page.getByTestId('import-mode-replace').click()
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('import-message').textContent()).toContain('2 invalid row(s); nothing was imported')
+    const rows = await page.locator('[data-testid="import-errors"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(rows).toEqual([
+      ['2', 'unknown user_id "nobody-42"'],
+      ['3', '"maybe" is not a boolean (true/false/1/0)'],
+    ])
+    // The rejected import is a failed run; the results stay as they were.
+    await page.getByTestId('run-status').filter({ hasText: 'failed' }).waitFor({ timeout: 10_000 })
+    expect(await summary(page)).toContain('34 of 400 users covered')
+    const after = await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')
+    expect(after).toEqual(before)
+    await page.screenshot({ path: '/tmp/labels-import-rejected.png', fullPage: true })
+  })
+
+  it("shows the server's message when the file is refused as a whole", async () => {
+    await page.getByTestId('import-file').setInputFiles({ name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('user_id,value\n') })
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
+    expect(await page.locator('[data-testid="import-errors"] tbody tr').allTextContents()).toEqual(['whole filethe file has no data rows'])
+  })
+
+  it('gives viewers no upload control', async () => {
+    const vctx = await browser.newContext()
+    const v = await open(vctx, tokens.viewer, 'vip_list')
+    await v.getByTestId('fact-method').filter({ hasText: 'Import' }).waitFor()
+    await v.getByTestId('distribution-summary').waitFor({ timeout: 20_000 })
+    expect(await v.getByTestId('import-panel').count()).toBe(0)
+    expect(await v.getByTestId('import-file').count()).toBe(0)
+    // And the server refuses them anyway.
+    const r = await server.app.inject({ method: 'POST', url: '/api/labels/vip_list/import', headers: { ...auth('viewer'), 'content-type': 'text/csv' }, payload: csvOf(0, 1, 'true') })
+    expect(r.statusCode).toBe(403)
+    await vctx.close()
+    expect(pageErrors).toEqual([])
+  })
+})
