@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { assertTimeZone } from '../shared/schedule-tz.ts'
+import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 
 /** The environment of SPEC §11, parsed once at start. */
 export interface ServerConfig {
@@ -11,6 +12,8 @@ export interface ServerConfig {
   tz: string
   demo: boolean
   demoUsers: number
+  /** A collaborative document nobody is connected to is unloaded after this long (pinned ones never). */
+  collabUnloadMs: number
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -20,7 +23,10 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
   return n
 }
 
-/** Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS. */
+/**
+ * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
+ * LABELS_COLLAB_UNLOAD_MS.
+ */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   const tz = env.LABELS_TZ || 'UTC'
   assertTimeZone(tz)
@@ -33,5 +39,6 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     tz,
     demo: !['0', 'false', 'no', 'off'].includes((env.LABELS_DEMO ?? '1').toLowerCase()),
     demoUsers: int('LABELS_DEMO_USERS', env.LABELS_DEMO_USERS, 20_000, 10, 5_000_000),
+    collabUnloadMs: int('LABELS_COLLAB_UNLOAD_MS', env.LABELS_COLLAB_UNLOAD_MS, DEFAULT_UNLOAD_AFTER_MS, 0, 24 * 3_600_000),
   }
 }

@@ -165,6 +165,11 @@ export class LiveDoc {
     return this.sinks.size
   }
 
+  /** No connection and nothing waiting for the store: the document may be unloaded. */
+  get idle(): boolean {
+    return !this.closed && this.sinks.size === 0 && this.queue.length === 0
+  }
+
   /** Starts receiving stored updates; returns the unsubscribe function. */
   subscribe(sink: UpdateSink): () => void {
     this.sinks.add(sink)

@@ -3,8 +3,7 @@ import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES } from '../../shared/doc/index.ts'
 import { CollabConnection, defaultLimits, type CollabUser, type ConnectionLimits } from './connection.ts'
-import { isWorkspaceId, type DocRegistry } from './doc-registry.ts'
-import type { LiveDoc } from './live-doc.ts'
+import { isWorkspaceId, type DocLease, type DocRegistry } from './doc-registry.ts'
 
 /**
  * Options of the collab endpoint (Hocuspocus-style hooks):
@@ -17,7 +16,8 @@ export interface CollabPluginOptions {
   registry: DocRegistry
   /**
    * Which workspaces may be opened (Hocuspocus "load" gate), checked before any document loads;
-   * false closes with 4404. Default: any well-formed id. Loaded documents stay in memory.
+   * false closes with 4404. Default: any well-formed id. Each connection leases its document:
+   * once the last one closes, the registry unloads it after its grace period (unless pinned).
    */
   allowWorkspace?(workspace: string, user: CollabUser): boolean | Promise<boolean>
   limits?: Partial<ConnectionLimits>
@@ -32,8 +32,8 @@ declare module 'fastify' {
   }
 }
 
-/** Connections per live document, for tests and metrics. */
-export interface CollabStats { connections: number; refusedAuth: number; closedMalformed: number }
+/** Open connections, refusals, and documents in memory / unloaded so far, for tests and metrics. */
+export interface CollabStats { connections: number; refusedAuth: number; closedMalformed: number; documents: number; unloadedDocuments: number }
 
 /**
  * Serves `ws://HOST:PORT/collab/:workspace?token=T` with the y-websocket protocol, so the stock
@@ -51,8 +51,13 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   }
   const users = new WeakMap<FastifyRequest, CollabUser | null>()
   const connections = new Set<CollabConnection>()
-  const stats: CollabStats = { connections: 0, refusedAuth: 0, closedMalformed: 0 }
-  app.decorate('collabStats', { getter: () => ({ ...stats, connections: connections.size }) })
+  const stats = { refusedAuth: 0, closedMalformed: 0 }
+  app.decorate('collabStats', {
+    getter: (): CollabStats => {
+      const docs = registry.stats()
+      return { ...stats, connections: connections.size, documents: docs.loaded, unloadedDocuments: docs.unloaded }
+    },
+  })
 
   const authenticate = async (req: FastifyRequest) => {
     const token = (req.query as Record<string, unknown>).token
@@ -81,6 +86,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     let backlogBytes = 0
     let conn: CollabConnection | null = null
     let stop: (() => void) | null = null
+    let lease: DocLease | null = null
     const onFrame = (data: Uint8Array, isBinary: boolean) => {
       if (!conn) {
         backlogBytes += data.byteLength
@@ -98,16 +104,18 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     socket.on('close', () => {
       stop?.()
       if (conn) connections.delete(conn)
+      lease?.release() // after unsubscribing: the document is idle once the last socket is gone
     })
     Promise.resolve(opts.allowWorkspace ? opts.allowWorkspace(workspace, user) : true)
       .then((ok) => {
         if (!ok) throw Object.assign(new Error(`workspace ${workspace} not allowed`), { closeCode: CollabClose.notFound })
-        return registry.get(workspace)
+        return registry.acquire(workspace)
       })
       .then(
-      (live: LiveDoc) => {
-        if (socket.readyState !== socket.OPEN) return
-        conn = new CollabConnection(socket, live, user, limits)
+      (held: DocLease) => {
+        if (socket.readyState !== socket.OPEN) return held.release()
+        lease = held
+        conn = new CollabConnection(socket, held.live, user, limits)
         connections.add(conn)
         stop = conn.start()
         for (const [d, b] of backlog.splice(0)) onFrame(d, b)

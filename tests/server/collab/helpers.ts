@@ -22,9 +22,12 @@ export interface TestServer {
 }
 
 /** A minimal Fastify app with just the collab plugin, listening on a random port. */
-export async function newCollabServer(db: SqlExecutor, opts: { store?: DocStore; onDocChange?: DocChangeHook; compactEvery?: number } = {}): Promise<TestServer> {
+export async function newCollabServer(
+  db: SqlExecutor,
+  opts: { store?: DocStore; onDocChange?: DocChangeHook; compactEvery?: number; idleCompactMs?: number; unloadAfterMs?: number } = {},
+): Promise<TestServer> {
   const store = opts.store ?? (await createSqlDocStore(db))
-  const registry = new DocRegistry({ store, onDocChange: opts.onDocChange, compactEvery: opts.compactEvery, idleCompactMs: 200 })
+  const registry = new DocRegistry({ store, onDocChange: opts.onDocChange, compactEvery: opts.compactEvery, idleCompactMs: opts.idleCompactMs ?? 200, unloadAfterMs: opts.unloadAfterMs })
   const app = Fastify({ logger: false })
   await app.register(collabPlugin, { authenticate: (t) => TOKENS[t] ?? null, registry, allowWorkspace: (w) => w !== 'forbidden' })
   await app.listen({ port: 0, host: '127.0.0.1' })
