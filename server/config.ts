@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { assertTimeZone } from '../shared/schedule-tz.ts'
+import { DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES } from './audit/audit-log.ts'
 import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 
 /** The environment of SPEC §11, parsed once at start. */
@@ -14,6 +15,10 @@ export interface ServerConfig {
   demoUsers: number
   /** A collaborative document nobody is connected to is unloaded after this long (pinned ones never). */
   collabUnloadMs: number
+  /** The audit log is rotated before it would grow past this size... */
+  auditMaxBytes: number
+  /** ... keeping this many rotated files (audit.1.jsonl newest). */
+  auditKeep: number
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -25,7 +30,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
- * LABELS_COLLAB_UNLOAD_MS.
+ * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   const tz = env.LABELS_TZ || 'UTC'
@@ -40,5 +45,7 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     demo: !['0', 'false', 'no', 'off'].includes((env.LABELS_DEMO ?? '1').toLowerCase()),
     demoUsers: int('LABELS_DEMO_USERS', env.LABELS_DEMO_USERS, 20_000, 10, 5_000_000),
     collabUnloadMs: int('LABELS_COLLAB_UNLOAD_MS', env.LABELS_COLLAB_UNLOAD_MS, DEFAULT_UNLOAD_AFTER_MS, 0, 24 * 3_600_000),
+    auditMaxBytes: int('LABELS_AUDIT_MAX_BYTES', env.LABELS_AUDIT_MAX_BYTES, DEFAULT_AUDIT_MAX_BYTES, 4096, Number.MAX_SAFE_INTEGER),
+    auditKeep: int('LABELS_AUDIT_KEEP', env.LABELS_AUDIT_KEEP, DEFAULT_AUDIT_KEEP, 1, 1000),
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { AuditLog } from '../audit/audit-log.ts'
+import { AuditLog, type AuditLogOptions } from '../audit/audit-log.ts'
 import '../types.ts'
 
 function target(req: FastifyRequest): string | undefined {
@@ -8,10 +8,15 @@ function target(req: FastifyRequest): string | undefined {
   return p?.label ?? p?.id ?? p?.runId ?? p?.userId
 }
 
+export interface AuditPluginOptions extends AuditLogOptions {
+  /** The live log file; rotated files sit next to it (audit.1.jsonl, …). */
+  file: string
+}
+
 /** Decorates `app.audit` and records every request whose route declares `config.audit`. */
 export default fp(
-  async function auditPlugin(app: FastifyInstance, opts: { file: string }) {
-    const log = new AuditLog(opts.file)
+  async function auditPlugin(app: FastifyInstance, opts: AuditPluginOptions) {
+    const log = new AuditLog(opts.file, { maxBytes: opts.maxBytes, keep: opts.keep })
     app.decorate('audit', log)
     app.decorateRequest('auditDetails', null)
     app.addHook('onResponse', async (req, reply) => {
