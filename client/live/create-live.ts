@@ -7,6 +7,8 @@ export interface Live {
   connected: Accessor<boolean>
   /** Reactive: listens to one label's run/distribution/history messages until the owner is disposed. */
   onLabel(labelId: string, fn: Listener): void
+  /** Reactive: calls `fn` each time the socket opens again after a drop (pushes may have been missed meanwhile). */
+  onReconnect(fn: () => void): void
 }
 
 /** The live channel's address for this page. */
@@ -22,6 +24,8 @@ const labelOf = (m: LiveMessage): string | null => (m.type === 'run' ? m.run.lab
  */
 export function createLive(token: string): Live {
   const listeners = new Map<string, Set<Listener>>()
+  const reconnected = new Set<() => void>()
+  let opened = false
   const [connected, setConnected] = createSignal(false)
   let socket: WebSocket | null = null
   let closed = false
@@ -37,6 +41,8 @@ export function createLive(token: string): Live {
       retry = 500
       setConnected(true)
       subscribe([...listeners.keys()].map((id) => `label:${id}`))
+      if (opened) reconnected.forEach((fn) => fn())
+      opened = true
     }
     ws.onmessage = (ev) => {
       let msg: LiveMessage
@@ -72,6 +78,10 @@ export function createLive(token: string): Live {
       set.add(fn)
       // The server keeps the topic (subscriptions accumulate); only the listener goes.
       onCleanup(() => set.delete(fn))
+    },
+    onReconnect(fn) {
+      reconnected.add(fn)
+      onCleanup(() => reconnected.delete(fn))
     },
   }
 }

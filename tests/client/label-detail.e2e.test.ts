@@ -10,7 +10,7 @@ if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping 
 const csvOf = (from: number, n: number, value: string, header = true) =>
   (header ? 'user_id,value\n' : '') + Array.from({ length: n }, (_, i) => `${demoUserId(from + i)},${value}\n`).join('')
 
-describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload', () => {
+describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload, live results', () => {
   let client: { dir: string; dispose(): Promise<void> }
   let server: TestServer
   let base = ''
@@ -150,6 +150,89 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload'
     await page.getByTestId('import-upload').click()
     await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
     expect(await page.locator('[data-testid="import-errors"] tbody tr').allTextContents()).toEqual(['whole filethe file has no data rows'])
+  })
+
+  /** Every read of a label's distribution or history the page makes, as path?query. */
+  const resultReads = (p: Page) => {
+    const reads: string[] = []
+    p.on('request', (r) => {
+      const u = new URL(r.url())
+      if (/^\/api\/labels\/[^/]+\/(distribution|history)$/.test(u.pathname)) reads.push(u.pathname + u.search)
+    })
+    return reads
+  }
+  const dupes = (reads: string[]) => reads.filter((r, i) => reads.indexOf(r) !== i)
+  const today = new Date().toISOString().slice(0, 10)
+  /** The history table's rows for one date: value → users. */
+  const historyOn = (p: Page, date: string) =>
+    p.locator('[data-testid="history-panel"] table.data tbody tr').evaluateAll(
+      (trs, d) => Object.fromEntries(trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')).filter((c) => c[0] === d).map((c) => [c[1], c[2]])),
+      date,
+    )
+
+  it('after a run succeeds, shows the pushed distribution and history without reading either again', async () => {
+    const p = await ctx.newPage()
+    p.on('pageerror', (e) => pageErrors.push(e.message))
+    const reads = resultReads(p)
+    await p.goto(`${base}/?token=${tokens.editor}`)
+    await p.getByTestId('label-row-vip_list').click()
+    await p.getByTestId('distribution-summary').filter({ hasText: 'users covered' }).waitFor({ timeout: 20_000 })
+    await p.locator('[data-testid="history-chart"] svg').waitFor()
+    await p.waitForTimeout(500)
+    // Opening the label reads each once.
+    expect(reads.filter((r) => r.includes('/distribution'))).toHaveLength(1)
+    expect(reads.filter((r) => r.includes('/history'))).toHaveLength(1)
+    reads.length = 0
+
+    const r = await server.app.inject({ method: 'POST', url: '/api/labels/vip_list/import?mode=replace', headers: { ...auth('editor'), 'content-type': 'text/csv' }, payload: csvOf(200, 50, 'true') })
+    expect(r.statusCode).toBe(200)
+    await p.getByTestId('distribution-summary').filter({ hasText: '50 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await until(async () => (await historyOn(p, today)).true === '50', 20_000)
+    await p.waitForTimeout(1500)
+    expect(dupes(reads)).toEqual([])
+    // The panels' default queries are answered by the pushes themselves.
+    expect(reads).toEqual([])
+    // What the push put on screen is what the server answers for the panel's own query.
+    const fresh = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution?top=10&sort=users&order=desc')
+    expect(await bars(p)).toEqual(Object.fromEntries(fresh.items.map((i) => [String(i.value), `${i.users} users (${((i.users / 400) * 100).toFixed(1)}%)`])))
+    expect(await historyOn(p, today)).toEqual({ true: '50' })
+    await p.close()
+  })
+
+  it('after a recalculation, reads the distribution once with its own query when the push does not answer it', async () => {
+    const reads = resultReads(page)
+    await page.getByTestId('label-row-customer_stage').click()
+    await page.getByTestId('fact-method').filter({ hasText: 'Custom label values' }).waitFor()
+    await page.getByTestId('sort').selectOption('value-asc')
+    await until(async () => {
+      const values = await page.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute('data-value') ?? ''))
+      return values.length > 1 && values.join('\n') === [...values].sort().join('\n')
+    }, 20_000)
+    await page.locator('[data-testid="history-chart"] svg').waitFor()
+    await page.waitForTimeout(500)
+    reads.length = 0
+    const before = Number(await page.getByTestId('distribution-summary').getAttribute('data-live'))
+    const { runId } = await api<{ runId: string }>('POST', '/api/labels/customer_stage/calculate', {})
+    await until(async () => (await api<{ status: string }>('GET', `/api/runs/${runId}`)).status === 'succeeded', 30_000)
+    await until(async () => Number(await page.getByTestId('distribution-summary').getAttribute('data-live')) > before, 20_000)
+    await page.waitForTimeout(1500)
+    expect(dupes(reads)).toEqual([])
+    expect(reads).toHaveLength(1)
+    expect(reads[0]).toMatch(/\/distribution\?top=10&sort=value&order=asc$/)
+    // A value chip filters the range already read.
+    reads.length = 0
+    const chip = page.locator('[data-testid="history-panel"] .chips .chip').first()
+    const value = (await chip.textContent()) ?? ''
+    await chip.click()
+    await until(async () => {
+      const shown = await page.locator('[data-testid="history-panel"] table.data tbody tr td:nth-child(2)').allTextContents()
+      return shown.length > 0 && shown.every((v) => v === value)
+    }, 10_000)
+    await page.locator('[data-testid="history-panel"] .chip.clear').click()
+    expect(reads).toEqual([])
+    await page.getByTestId('sort').selectOption('users-desc')
+    await page.getByTestId('label-row-vip_list').click()
+    await page.getByTestId('import-panel').waitFor()
   })
 
   it('gives viewers no upload control', async () => {

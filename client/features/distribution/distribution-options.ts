@@ -1,3 +1,4 @@
+import type { Distribution } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 
 export type ChartType = 'bar' | 'column' | 'donut'
@@ -29,4 +30,17 @@ export function distributionQuery(o: DistributionOptions, dataType: DataType, fo
   if (dataType === 'date') q.set('granularity', o.granularity)
   if (format === 'csv') q.set('format', 'csv')
   return q.toString()
+}
+
+/**
+ * The live channel's distribution (pushed when a run succeeds) is the server's default query:
+ * every item up to 50, by users descending (ties by value), default bins, per day. When the
+ * panel asks for that order and bucketing, its top N is the push's first N items, exactly what
+ * the server would answer; otherwise null (the panel must ask with its own query).
+ */
+export function fromPush(push: Distribution, o: DistributionOptions, dataType: DataType): Distribution | null {
+  if (o.sort !== 'users-desc') return null
+  if (dataType === 'number' && o.bins > 0) return null
+  if (dataType === 'date' && o.granularity !== 'day') return null
+  return { ...push, items: push.items.slice(0, clampTop(o.top)) }
 }

@@ -6,7 +6,7 @@ import { renderBars } from '../../charts/render-bars.ts'
 import { renderDonut } from '../../charts/render-donut.ts'
 import { useSession } from '../../session.tsx'
 import type { DataType } from '../../../shared/schemas/label.ts'
-import { clampTop, defaultOptions, distributionQuery, type DistributionOptions } from './distribution-options.ts'
+import { clampTop, defaultOptions, distributionQuery, fromPush, type DistributionOptions } from './distribution-options.ts'
 
 /** Renders a distribution as the chosen chart type (pure renderers; also used by the preview). */
 export function DistributionChart(props: { data: Distribution; chart: DistributionOptions['chart']; width?: number; testId?: string }): JSX.Element {
@@ -22,21 +22,27 @@ export function DistributionChart(props: { data: Distribution; chart: Distributi
   )
 }
 
-/** Label value distribution (seed "Label Value Distribution"): chart type, top N, sort, bins/granularity, export, live. */
-export function DistributionPanel(props: { labelId: string; dataType: DataType; refreshKey: number }): JSX.Element {
+/**
+ * Label value distribution (seed "Label Value Distribution"): chart type, top N, sort,
+ * bins/granularity, export, live. A run's success costs at most one read: the pushed
+ * distribution is shown as is when it answers this panel's query, else re-read once.
+ */
+export function DistributionPanel(props: { labelId: string; dataType: DataType }): JSX.Element {
   const s = useSession()
   const [opts, setOpts] = createSignal<DistributionOptions>({ ...defaultOptions })
   const set = (p: Partial<DistributionOptions>) => setOpts((o) => ({ ...o, ...p }))
-  const source = () => ({ id: props.labelId, q: distributionQuery(opts(), props.dataType), k: props.refreshKey })
-  const [dist, { refetch }] = createResource(source, (src) => s.api.get<Distribution>(`/api/labels/${src.id}/distribution?${src.q}`))
+  const source = () => ({ id: props.labelId, q: distributionQuery(opts(), props.dataType) })
+  const [dist, { refetch, mutate }] = createResource(source, (src) => s.api.get<Distribution>(`/api/labels/${src.id}/distribution?${src.q}`))
   const [live, setLive] = createSignal(0)
-  // Live: a successful run pushes its distribution; re-read with this panel's own options.
   createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
-    if (m.type === 'distribution') {
-      setLive((n) => n + 1)
-      void refetch()
-    }
+    if (m.type !== 'distribution') return
+    setLive((n) => n + 1)
+    const pushed = fromPush(m, opts(), props.dataType)
+    // A read in flight started before the run finished and would land over the push: re-read instead.
+    if (pushed && !dist.loading) mutate(pushed)
+    else void refetch()
   })))
+  s.live.onReconnect(() => void refetch())
   const csvUrl = () => s.api.downloadUrl(`/api/labels/${props.labelId}/distribution?${distributionQuery(opts(), props.dataType, 'csv')}`)
   return (
     <section class="card" data-testid="distribution-panel">

@@ -4,28 +4,36 @@ import { count, percent } from '../../charts/chart-data.ts'
 import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderLines } from '../../charts/render-lines.ts'
 import { useSession } from '../../session.tsx'
-import { daysAgo, historyQuery, type HistoryFilter } from './history-query.ts'
+import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type HistoryFilter } from './history-query.ts'
 
-/** Historical data (seed "Historical Data"): lines per value over days, table, value/date filters, export, live. */
-export function HistoryPanel(props: { labelId: string; refreshKey: number }): JSX.Element {
+/**
+ * Historical data (seed "Historical Data"): lines per value over days, table, value/date
+ * filters, export, live. One read per date range: the value chips filter it here, and a
+ * run's pushed history (every day) is cut to the range instead of read again.
+ */
+export function HistoryPanel(props: { labelId: string }): JSX.Element {
   const s = useSession()
   const [filter, setFilter] = createSignal<HistoryFilter>({ from: daysAgo(30), to: '', values: [] })
   const [measure, setMeasure] = createSignal<'users' | 'proportion'>('users')
   const set = (p: Partial<HistoryFilter>) => setFilter((f) => ({ ...f, ...p }))
-  const [hist, { refetch }] = createResource(
-    () => ({ id: props.labelId, q: historyQuery(filter()), k: props.refreshKey }),
+  // The range query is a memo (string equality), so toggling a value chip reads nothing.
+  const rangeQuery = createMemo(() => historyQuery(rangeFilter(filter())))
+  const [range, { refetch, mutate }] = createResource(
+    () => ({ id: props.labelId, q: rangeQuery() }),
     (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
   )
-  // All values ever seen in the range (unfiltered by value) to offer as filter chips. The range
-  // query is a memo (string equality) so toggling a value chip doesn't re-read the whole range.
-  const rangeQuery = createMemo(() => historyQuery({ ...filter(), values: [] }))
-  const [allValues] = createResource(
-    () => ({ id: props.labelId, q: rangeQuery(), k: props.refreshKey }),
-    async (src) => [...new Set((await s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`)).items.map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60),
-  )
-  createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => m.type === 'history' && void refetch())))
+  const items = createMemo(() => filterHistory(range.latest?.items ?? [], filter()))
+  // Every value seen in the range, offered as filter chips.
+  const allValues = createMemo(() => [...new Set((range.latest?.items ?? []).map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60))
+  createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
+    if (m.type !== 'history') return
+    const f = rangeFilter(filter())
+    if (validRange(f) && !range.loading) mutate({ labelId: m.labelId, items: filterHistory(m.items, f) })
+    else void refetch()
+  })))
+  s.live.onReconnect(() => void refetch())
   const toggleValue = (v: string) => set({ values: filter().values.includes(v) ? filter().values.filter((x) => x !== v) : [...filter().values, v] })
-  const rows = createMemo(() => [...(hist.latest?.items ?? [])].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.users - a.users)))
+  const rows = createMemo(() => [...items()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.users - a.users)))
   const csvUrl = () => s.api.downloadUrl(`/api/labels/${props.labelId}/history?${historyQuery(filter(), 'csv')}`)
   return (
     <section class="card" data-testid="history-panel">
@@ -49,10 +57,10 @@ export function HistoryPanel(props: { labelId: string; refreshKey: number }): JS
           </a>
         </div>
       </header>
-      <Show when={(allValues.latest ?? []).length > 0}>
+      <Show when={allValues().length > 0}>
         <div class="chips" aria-label="Filter by value">
           <span class="hint">Values:</span>
-          <For each={allValues.latest}>
+          <For each={allValues()}>
             {(v) => (
               <button type="button" class="chip" classList={{ on: filter().values.includes(v) }} onClick={() => toggleValue(v)}>
                 {v}
@@ -64,30 +72,28 @@ export function HistoryPanel(props: { labelId: string; refreshKey: number }): JS
           </Show>
         </div>
       </Show>
-      <Show when={hist.error}>
-        <p class="error">Could not load the history: {String((hist.error as Error).message)}</p>
+      <Show when={range.error}>
+        <p class="error">Could not load the history: {String((range.error as Error).message)}</p>
       </Show>
-      <Show when={hist.latest}>
-        {(h) => (
-          <>
-            <ChartMount testId="history-chart" render={() => renderLines(h().items, { width: 760, height: 260, measure: measure() })} />
-            <details class="table-details">
-              <summary>Table ({rows().length} rows)</summary>
-              <table class="data">
-                <thead>
-                  <tr><th>Date</th><th>Value</th><th class="num">Users</th><th class="num">Proportion</th></tr>
-                </thead>
-                <tbody>
-                  <For each={rows().slice(0, 500)}>
-                    {(i) => (
-                      <tr><td>{i.date}</td><td>{i.value}</td><td class="num">{count(i.users)}</td><td class="num">{percent(i.proportion)}</td></tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </details>
-          </>
-        )}
+      <Show when={range.latest}>
+        <>
+          <ChartMount testId="history-chart" render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })} />
+          <details class="table-details">
+            <summary>Table ({rows().length} rows)</summary>
+            <table class="data">
+              <thead>
+                <tr><th>Date</th><th>Value</th><th class="num">Users</th><th class="num">Proportion</th></tr>
+              </thead>
+              <tbody>
+                <For each={rows().slice(0, 500)}>
+                  {(i) => (
+                    <tr><td>{i.date}</td><td>{i.value}</td><td class="num">{count(i.users)}</td><td class="num">{percent(i.proportion)}</td></tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </details>
+        </>
       </Show>
     </section>
   )

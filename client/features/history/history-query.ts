@@ -15,3 +15,19 @@ export function historyQuery(f: HistoryFilter, format: 'json' | 'csv' = 'json'):
 export function daysAgo(days: number, today: Date = new Date()): string {
   return new Date(today.getTime() - days * 86_400_000).toISOString().slice(0, 10)
 }
+
+/** The query that reads the filter's whole date range, every value (the panel filters values itself). */
+export const rangeFilter = (f: HistoryFilter): HistoryFilter => ({ ...f, values: [] })
+
+/** Is the range one the server answers (it refuses from after to)? */
+export const validRange = (f: HistoryFilter): boolean => !(f.from && f.to && f.from > f.to)
+
+/**
+ * History items within the filter, as the server selects them: from/to inclusive calendar
+ * dates (YYYY-MM-DD compares as text), then only the chosen values when there are any.
+ * Order is kept (the server's: date, then value).
+ */
+export function filterHistory<T extends { date: string; value: string }>(items: readonly T[], f: HistoryFilter): T[] {
+  const values = f.values.length ? new Set(f.values) : null
+  return items.filter((i) => (!f.from || i.date >= f.from) && (!f.to || i.date <= f.to) && (!values || values.has(i.value)))
+}

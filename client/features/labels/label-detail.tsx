@@ -1,4 +1,4 @@
-import { createEffect, createResource, createSignal, For, on, Show, type JSX } from 'solid-js'
+import { createEffect, createResource, For, on, Show, type JSX } from 'solid-js'
 import { describeSchedule } from '../../../shared/schedule.ts'
 import type { LabelView, Run } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
@@ -34,7 +34,6 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
   const label = () => ws.view.labels.find((l) => l.id === props.labelId)
-  const [refreshKey, setRefreshKey] = createSignal(0)
   const [info, { refetch, mutate }] = createResource(
     () => ({ id: props.labelId, updated: label()?.updatedAt }),
     (src) => s.api.get<LabelView>(`/api/labels/${src.id}`).catch(() => null),
@@ -43,10 +42,9 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
     if (m.type !== 'run') return
     const cur = info.latest
     if (cur) mutate({ ...cur, lastRun: m.run })
-    if (m.run.status === 'succeeded') {
-      void refetch()
-      setRefreshKey((k) => k + 1)
-    }
+    // The next run time may have moved. The distribution and history panels update from
+    // their own pushes, which follow this message; they must not be read here as well.
+    if (m.run.status === 'succeeded') void refetch()
   })))
   const recalc = () =>
     void s.api.send<{ runId: string }>('POST', `/api/labels/${props.labelId}/calculate`, {}).then(
@@ -112,8 +110,8 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
           <Show when={s.canEdit && l().rule.method === 'import'}>
             <ImportPanel labelId={l().id} dataType={l().dataType} />
           </Show>
-          <DistributionPanel labelId={l().id} dataType={l().dataType} refreshKey={refreshKey()} />
-          <HistoryPanel labelId={l().id} refreshKey={refreshKey()} />
+          <DistributionPanel labelId={l().id} dataType={l().dataType} />
+          <HistoryPanel labelId={l().id} />
         </div>
       )}
     </Show>
