@@ -1,4 +1,4 @@
-// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres] [--memory] [--runs N] [--no-calc]
+// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres] [--memory] [--runs N] [--no-calc] [--parse worker|inline]
 //
 // Ingestion rate into PGlite and PostgreSQL side by side (PostgreSQL when BENCH_DATABASE_URL
 // or TEST_DATABASE_URL is set), then the calculation time of each creation method: the
@@ -26,7 +26,10 @@ const now = '2025-06-01T00:00:00.000Z'
 const asOf = new Date(now)
 const dayMs = 86_400_000
 
-interface Args { size: keyof typeof sizes; engines: string[]; memory: boolean; runs: number; calc: boolean }
+interface Args { size: keyof typeof sizes; engines: string[]; memory: boolean; runs: number; calc: boolean; parse: 'inline' | 'worker' }
+
+/** Where the Ingestor parses (--parse; the server uses the worker for bodies from 1 MiB). */
+let parseMode: 'inline' | 'worker' = 'worker'
 
 function parseArgs(args: string[]): Args {
   const get = (name: string) => {
@@ -37,7 +40,9 @@ function parseArgs(args: string[]): Args {
   if (!(size in sizes)) throw new Error(`--size must be tiny, small or large, not ${size}`)
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
   const engines = (get('engines') ?? (pgUrl ? 'pglite,postgres' : 'pglite')).split(',')
-  return { size, engines, memory: args.includes('--memory'), runs: Number(get('runs') ?? (size === 'small' ? 3 : 1)), calc: !args.includes('--no-calc') }
+  const parse = (get('parse') ?? 'worker') as Args['parse']
+  if (parse !== 'inline' && parse !== 'worker') throw new Error(`--parse must be inline or worker, not ${String(parse)}`)
+  return { size, engines, memory: args.includes('--memory'), runs: Number(get('runs') ?? (size === 'small' ? 3 : 1)), calc: !args.includes('--no-calc'), parse }
 }
 
 /** Peak RSS, sampled every 100 ms while a phase runs. */
@@ -82,7 +87,7 @@ async function demoFiles(users: number): Promise<{ users: string; events: string
 
 /** Streams a file through the Ingestor; `commitSec` is the final transaction (finish), the rest is parse + validate + stage. */
 async function ingestFile(db: SqlExecutor, kind: 'users' | 'events', path: string): Promise<IngestResult & { commitSec: number }> {
-  const ing = new Ingestor(db, kind, 'ndjson')
+  const ing = new Ingestor(db, kind, 'ndjson', { parse: parseMode })
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) await ing.push(chunk as string)
   const t = performance.now()
   const r = await ing.finish()
@@ -279,6 +284,7 @@ function table(rows: Array<Record<string, unknown>>): void {
 /** Runs the engine benchmark and writes bench/results/engine-<timestamp>.json. */
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv)
+  parseMode = args.parse
   const { users } = sizes[args.size]
   console.log(`engine bench: size ${args.size} (${users} users, ~${users * 10} events), engines ${args.engines.join(', ')}${args.memory ? ', PGlite in memory' : ', PGlite on disk'}`)
   const files = await demoFiles(users)

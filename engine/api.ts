@@ -13,7 +13,7 @@ export interface EngineApi {
   schema(): Promise<SchemaDescription>
 
   /** Streamed, all-or-nothing ingestion: begin, push text chunks, then finish (commit) or abort. */
-  beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts?: { skipInvalid?: boolean; maxRows?: number }): Promise<string>
+  beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts?: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' }): Promise<string>
   pushIngest(sessionId: string, chunk: string): Promise<void>
   finishIngest(sessionId: string): Promise<IngestReport>
   abortIngest(sessionId: string): Promise<void>

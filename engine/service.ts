@@ -19,6 +19,7 @@ import { notFound } from '../shared/errors.ts'
 import { migrate as migrateCore } from './storage/ddl.ts'
 import { describeSchema, loadCatalogue } from './storage/catalogue.ts'
 import { Ingestor } from './ingest/index.ts'
+import { dropStaleStages } from './ingest/stage.ts'
 import { compileRule, validateDefinition } from './compiler/index.ts'
 import { claimScheduleSlot, deleteScheduleSlots, lastScheduleSlot, migrateScheduleSlots } from './schedule-slots.ts'
 import { migrateCalc } from './calc/ddl.ts'
@@ -61,6 +62,7 @@ export class EngineService implements EngineApi {
 
   async migrate(): Promise<void> {
     await migrateCore(this.db)
+    await dropStaleStages(this.db)
     await migrateCalc(this.db)
     await migrateScheduleSlots(this.db)
   }
@@ -69,7 +71,7 @@ export class EngineService implements EngineApi {
     return describeSchema(await loadCatalogue(this.db))
   }
 
-  async beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts: { skipInvalid?: boolean; maxRows?: number } = {}): Promise<string> {
+  async beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' } = {}): Promise<string> {
     const id = `ing_${runs.newRunId().slice(2)}`
     this.ingests.set(id, new Ingestor(this.db, kind, format, opts))
     return id

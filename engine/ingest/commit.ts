@@ -1,18 +1,12 @@
 import { LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
-import { addColumn, addEvent, addEventIdUnique, lockCatalogue } from '../storage/extend.ts'
-import type { Stage } from './stage.ts'
+import { addColumn, addEventIdUnique, lockCatalogue, registerColumn, registerEvent } from '../storage/extend.ts'
+import type { TargetSummary } from './link.ts'
+import type { StageTable } from './stage.ts'
 
-/** What a session staged for one target: users ('' event) or one event name. */
-export interface StagedTarget {
-  event: string
-  /** Columns this request saw first, with their inferred types. */
-  fresh: Map<string, ValueType>
-  /** Attribute/property name → staging column index (p<i>). */
-  stageIdx: Map<string, number>
-  stage: Stage
-}
+/** One staged target and its staging table. */
+export interface Staged { t: TargetSummary; stage: StageTable }
 
 export interface CommitCounts { inserted: number; updated: number; duplicates: number }
 
@@ -21,24 +15,26 @@ async function resolveColumns(
   tx: SqlExecutor,
   owner: { event: string; table: string } | null,
   known: ReadonlyMap<string, ColumnRef>,
-  t: StagedTarget,
+  t: TargetSummary,
 ): Promise<Array<{ stage: string; column: string }>> {
   const out: Array<{ stage: string; column: string }> = []
   for (const [name, i] of t.stageIdx) {
-    const type = t.stage.types[i] as ValueType
+    const type = t.types[i] as ValueType
     let ref = known.get(name)
-    if (ref && ref.type !== type) {
-      // Another request created it with another type after this one started.
-      throw new LabelsError('conflict', `"${name}" was meanwhile stored as ${ref.type}, this request has ${type}`, owner ? `/events/${owner.event}/${name}` : `/users/${name}`)
-    }
+    if (ref && ref.type !== type) throw typeConflict(owner?.event ?? null, name, ref.type, type)
     ref ??= await addColumn(tx, owner, name, type)
     out.push({ stage: `p${i}`, column: ref.column })
   }
   return out
 }
 
+/** Another request created the column with another type after this one started. */
+function typeConflict(event: string | null, name: string, stored: ValueType, mine: ValueType): LabelsError {
+  return new LabelsError('conflict', `"${name}" was meanwhile stored as ${stored}, this request has ${mine}`, event !== null ? `/events/${event}/${name}` : `/users/${name}`)
+}
+
 /**
- * Memory for this transaction only: with the default 4 MB the user_id → uid hash join and the
+ * Memory for this transaction only: with the default 4 MB the user_id join and the
  * event_id index build spill to temp files, which made a 10M-event commit several times slower.
  */
 async function bulkMemory(tx: SqlExecutor): Promise<void> {
@@ -48,10 +44,10 @@ async function bulkMemory(tx: SqlExecutor): Promise<void> {
 const num = (rows: Array<Record<string, unknown>>, key = 'n'): number => Number(rows[0]?.[key] ?? 0)
 
 /** Upserts the staged users in one transaction: given attributes overwrite, absent ones stay. */
-export async function commitUsers(db: SqlExecutor, targets: StagedTarget[]): Promise<CommitCounts> {
-  const t = targets[0]
-  if (!t) return { inserted: 0, updated: 0, duplicates: 0 }
-  const stg = t.stage.table
+export async function commitUsers(db: SqlExecutor, staged: Staged | undefined): Promise<CommitCounts> {
+  if (!staged) return { inserted: 0, updated: 0, duplicates: 0 }
+  const { t } = staged
+  const stg = staged.stage.table
   return db.transaction(async (tx) => {
     await lockCatalogue(tx)
     await bulkMemory(tx)
@@ -72,91 +68,83 @@ export async function commitUsers(db: SqlExecutor, targets: StagedTarget[]): Pro
     const onConflict = cols.length === 0 ? 'DO NOTHING'
       : `DO UPDATE SET ${cols.map((c) => `${c.column} = COALESCE(EXCLUDED.${c.column}, users.${c.column})`).join(', ')}`
     // All new users: a plain INSERT (an upsert's speculative insertion cost 5.0 s against 3.2 s for
-    // 1M users). Safe because only ingestion inserts users, always under the catalogue lock we hold.
+    // 1M users). Safe because the catalogue lock we hold serialises every insertion into users
+    // (event ingestion adds its new users under the same lock).
     const upsert = updated === 0 ? '' : ` ON CONFLICT (user_id) ${onConflict}`
     await tx.query(`INSERT INTO users (${target}) ${source}${upsert}`)
     return { inserted: distinct - updated, updated, duplicates: 0 }
   })
 }
 
-/** Appends the staged events in one transaction; event_ids already stored (or repeated) are skipped. */
-export async function commitEvents(db: SqlExecutor, targets: StagedTarget[]): Promise<CommitCounts> {
+/**
+ * Appends the staged events in one transaction. Stages already hold final rows (seq, uid, time,
+ * event_id, p<i>): a new event's stage becomes its table by renames (no second copy of its
+ * rows), an existing event gets `INSERT … SELECT … ON CONFLICT DO NOTHING`, so event_ids
+ * already stored or repeated in the request are skipped (the first in ingestion order stays).
+ * `newUsers` are the users the request named that `users` lacked, with the uids reserved for them.
+ */
+export async function commitEvents(db: SqlExecutor, staged: Staged[], newUsers: ReadonlyMap<string, number>): Promise<CommitCounts> {
   return db.transaction(async (tx) => {
     await lockCatalogue(tx)
     await bulkMemory(tx)
+    if (newUsers.size > 0) await storeNewUsers(tx, staged, newUsers)
     const cat = await loadCatalogue(tx)
-    const plans: EventPlan[] = []
-    for (const t of targets) {
-      const info = cat.events.get(t.event)
-      const table = info?.table ?? (await addEvent(tx, t.event, { deferUnique: true }))
-      if (!/^ev\d+$/.test(table)) throw new Error(`unexpected event table ${table}`)
-      const cols = await resolveColumns(tx, { event: t.event, table }, info?.properties ?? new Map(), t)
-      plans.push({ t, table, fresh: !info, cols })
-    }
-    // A bulk load into new tables only (the usual first import) loads first: when every user
-    // already exists, the missing-users anti-join (0.3 s per 1M events) is skipped altogether.
-    const allFresh = plans.every((p) => p.fresh)
-    if (!allFresh) await insertMissingUsers(tx, plans)
-    // Row numbers are unique across the request, so base + row keeps ingestion order in
-    // `seq` across all event tables without sorting; the catalogue lock makes the range ours alone.
-    const base = num((await tx.query(`SELECT nextval('event_seq') AS n`)).rows)
-    const maxRow = Math.max(...plans.map((p) => p.t.stage.maxRow))
-    const loaded = new Map<EventPlan, number>()
-    for (const plan of plans) if (plan.fresh) loaded.set(plan, await loadNewTable(tx, plan, base, null))
-    const short = plans.filter((p) => p.fresh && (loaded.get(p) ?? 0) < p.t.stage.rows)
-    if (allFresh && short.length > 0) {
-      // Rows of users not stored yet: add those users, then load just their rows. Only ingestion
-      // inserts users (under the lock we hold) and uids only grow, so they are the uids above maxUid.
-      const maxUid = num((await tx.query('SELECT coalesce(max(uid), 0) AS n FROM users')).rows)
-      await insertMissingUsers(tx, plans)
-      for (const plan of short) loaded.set(plan, (loaded.get(plan) ?? 0) + (await loadNewTable(tx, plan, base, maxUid)))
-    }
     let inserted = 0
-    let staged = 0
-    for (const plan of plans) {
-      inserted += plan.fresh ? (loaded.get(plan) ?? 0) - (await uniqueEventIds(tx, plan.table)) : await insertEvents(tx, plan, base)
-      staged += plan.t.stage.rows
+    let rows = 0
+    for (const s of staged) {
+      const info = cat.events.get(s.t.event)
+      inserted += info ? await appendEvents(tx, s, info.table, info.properties) : await adoptStage(tx, s)
+      rows += s.t.rows
     }
-    await tx.query(`SELECT setval('event_seq', $1::bigint)`, [base + maxRow])
-    return { inserted, updated: 0, duplicates: staged - inserted }
+    return { inserted, updated: 0, duplicates: rows - inserted }
   })
 }
 
-interface EventPlan { t: StagedTarget; table: string; fresh: boolean; cols: Array<{ stage: string; column: string }> }
-
-/** INSERT … SELECT of one staged event into its table, skipping event_ids already there. */
-async function insertEvents(tx: SqlExecutor, plan: EventPlan, base: number): Promise<number> {
-  const r = await tx.query(`${copyStagedSql(plan)} ON CONFLICT DO NOTHING`, [base])
-  return r.affectedRows ?? 0
-}
-
-/** INSERT … SELECT copying one stage into its event table (`$1` = seq base), joined to users for the uid. */
-function copyStagedSql({ t, table, cols }: EventPlan): string {
-  const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
-  const select = ['$1::bigint + s.row', 'u.uid', 's.time', 's.event_id', ...cols.map((c) => `s.${c.stage}`)].join(', ')
-  return `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${t.stage.table} s JOIN users u ON u.user_id = s.user_id`
-}
-
-/** Stores the users the stages name but `users` lacks (user_id only), in one statement so `users` is hashed once. */
-async function insertMissingUsers(tx: SqlExecutor, plans: EventPlan[]): Promise<void> {
-  const userIds = plans.map(({ t }) => `SELECT user_id FROM ${t.stage.table}`).join(' UNION ALL ')
-  await tx.query(
-    `INSERT INTO users (user_id) SELECT DISTINCT s.user_id FROM (${userIds}) s
-     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id) ON CONFLICT (user_id) DO NOTHING`,
+/**
+ * Inserts the request's new users with their reserved uids. A user another request stored
+ * meanwhile keeps its uid, and this request's rows are moved over to it.
+ */
+async function storeNewUsers(tx: SqlExecutor, staged: Staged[], newUsers: ReadonlyMap<string, number>): Promise<void> {
+  const ids = [...newUsers.keys()], uids = [...newUsers.values()]
+  const r = await tx.query<{ user_id: string }>(
+    `INSERT INTO users (uid, user_id) SELECT * FROM unnest($1::int[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+    [uids, ids],
   )
+  if ((r.affectedRows ?? r.rows.length) === ids.length) return
+  const stored = new Set(r.rows.map((x) => x.user_id))
+  const lost = ids.filter((id) => !stored.has(id))
+  const real = await tx.query<{ user_id: string; uid: number }>(`SELECT user_id, uid FROM users WHERE user_id = ANY($1::text[])`, [lost])
+  const from = real.rows.map((x) => newUsers.get(x.user_id) as number), to = real.rows.map((x) => x.uid)
+  for (const s of staged) {
+    await tx.query(`UPDATE ${s.stage.table} e SET uid = m.uid FROM unnest($1::int[], $2::int[]) AS m(tmp, uid) WHERE e.uid = m.tmp`, [from, to])
+  }
+}
+
+/** INSERT … SELECT of one stage into its existing event table, skipping event_ids already there. */
+async function appendEvents(tx: SqlExecutor, s: Staged, table: string, known: ReadonlyMap<string, ColumnRef>): Promise<number> {
+  if (!/^ev\d+$/.test(table)) throw new Error(`unexpected event table ${table}`)
+  const cols = await resolveColumns(tx, { event: s.t.event, table }, known, s.t)
+  const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
+  const select = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.stage)].join(', ')
+  const r = await tx.query(`INSERT INTO ${table} (${target}) SELECT ${select} FROM ${s.stage.table} ORDER BY seq ON CONFLICT DO NOTHING`)
+  return r.affectedRows ?? 0
 }
 
 /**
- * Loads staged rows into a table this request created, still without its event_id index (one
- * build afterwards is about twice as fast as per-row maintenance); with `aboveUid`, only the rows
- * of users whose uid is above it. Returns the rows loaded.
+ * A new event: its stage (already shaped like an event table) is registered and renamed into
+ * place, its p<i> columns renamed to their catalogue names; then the event_id constraint is
+ * built once. Returns the rows kept.
  */
-async function loadNewTable(tx: SqlExecutor, plan: EventPlan, base: number, aboveUid: number | null): Promise<number> {
-  const r = await tx.query(
-    aboveUid === null ? copyStagedSql(plan) : `${copyStagedSql(plan)} WHERE u.uid > $2`,
-    aboveUid === null ? [base] : [base, aboveUid],
-  )
-  return r.affectedRows ?? 0
+async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
+  const table = await registerEvent(tx, s.t.event)
+  if (!/^ev\d+$/.test(table)) throw new Error(`unexpected event table ${table}`)
+  await tx.exec(`ALTER TABLE ${s.stage.table} RENAME TO ${table}`)
+  for (const [name, i] of s.t.stageIdx) {
+    const ref = await registerColumn(tx, s.t.event, name, s.t.types[i] as ValueType)
+    await tx.exec(`ALTER TABLE ${table} RENAME COLUMN p${i} TO ${ref.column}`)
+  }
+  s.stage.adopted()
+  return s.t.rows - (await uniqueEventIds(tx, table))
 }
 
 /**

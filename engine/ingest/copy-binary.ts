@@ -2,7 +2,7 @@ import type { ValueType } from '../storage/catalogue.ts'
 import type { Stored } from './values.ts'
 
 /** A column of a binary COPY: how its JS values are encoded. */
-export type CopyType = 'int4' | 'text' | 'timestamptz' | ValueType
+export type CopyType = 'int4' | 'text' | 'timestamptz' | 'seq' | ValueType
 
 const pgEpochMs = Date.UTC(2000, 0, 1)
 // Times the binary path takes; others (year 0, signed 6-digit years) go the text path, whose
@@ -39,6 +39,8 @@ export class BinaryCopyWriter {
   private view = new DataView(this.buf.buffer)
   private at = 0
   private readonly encoder = new TextEncoder()
+  /** High 32 bits of every `seq` field (the request's ticket); the cell gives the low 32 bits. */
+  seqHigh = 0
 
   /**
    * Encodes `rows` rows of the given columns (`null` / `undefined` cells are SQL NULL), or
@@ -79,6 +81,12 @@ export class BinaryCopyWriter {
         view.setInt32(this.at, 4)
         view.setInt32(this.at + 4, v as number)
         this.at += 8
+        return true
+      case 'seq': // int8 = seqHigh << 32 | row, written as two words: exact beyond 2^53
+        view.setInt32(this.at, 8)
+        view.setInt32(this.at + 4, this.seqHigh)
+        view.setUint32(this.at + 8, v as number)
+        this.at += 12
         return true
       case 'number':
         view.setInt32(this.at, 8)

@@ -1,10 +1,13 @@
 import { badRequest } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from './csv-parser.ts'
-import { NdjsonParser, type NdjsonLine } from './ndjson-parser.ts'
+import type { ParseSummary, StoreLink } from './link.ts'
+import { NdjsonParser, type NdjsonLines } from './ndjson-parser.ts'
 import { reservedNames } from './names.ts'
-import { rawFromObject } from './records.ts'
+import { parseInWorker } from './parse-pool.ts'
+import { fillFromObject } from './records.ts'
 import { IngestSession } from './session.ts'
+import { IngestStore } from './store.ts'
 import type { IngestFormat, IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
 
 const requiredColumns = { users: ['user_id'], events: ['user_id', 'event', 'time'] } as const
@@ -32,19 +35,71 @@ function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
   }
 }
 
+/** The parsing half of a streamed body, wherever it runs (this thread or a parse worker). */
+export interface BodyParser {
+  push(chunk: string): Promise<void>
+  finish(): Promise<ParseSummary>
+  abort(): Promise<void>
+}
+
 /**
  * Streamed ingestion of an NDJSON or CSV body: `push` text chunks split anywhere (awaiting
- * each for backpressure), then `finish` to commit all-or-nothing, or `abort`.
+ * each for backpressure), then `finish` to commit all-or-nothing, or `abort`. Parsing and
+ * validation run in a parse worker thread when `opts.parse` is 'worker' (big bodies: the
+ * database stages one batch while the next is parsed), else on this thread.
  */
 export class Ingestor {
+  private readonly store: IngestStore
+  private readonly parser: BodyParser
+
+  constructor(db: SqlExecutor, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
+    this.store = new IngestStore(db, kind)
+    const { parse, ...rest } = opts
+    this.parser = parse === 'worker' ? parseInWorker(this.store, kind, format, rest) : new TextParser(this.store, kind, format, rest)
+  }
+
+  /** Parses and stages one chunk of the body. */
+  async push(chunk: string): Promise<void> {
+    try {
+      await this.parser.push(chunk)
+    } catch (e) {
+      await this.store.abort()
+      throw e
+    }
+  }
+
+  /** Ends the body and stores everything, or nothing when a row was bad (unless skipInvalid). */
+  async finish(): Promise<IngestResult> {
+    let summary: ParseSummary
+    try {
+      summary = await this.parser.finish()
+    } catch (e) {
+      await this.store.abort()
+      throw e
+    }
+    return this.store.commit(summary)
+  }
+
+  /** Discards the request; nothing is stored. */
+  async abort(): Promise<void> {
+    try {
+      await this.parser.abort()
+    } finally {
+      await this.store.abort()
+    }
+  }
+}
+
+/** Text → records → the session, on the calling thread. */
+export class TextParser implements BodyParser {
   private readonly session: IngestSession
   private readonly ndjson: NdjsonParser | null
   private readonly csv: CsvParser | null
   private header: CsvHeader | null = null
   private failure: unknown = null
 
-  constructor(db: SqlExecutor, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
-    this.session = new IngestSession(db, kind, opts)
+  constructor(link: StoreLink, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
+    this.session = new IngestSession(link, kind, opts)
     this.ndjson = format === 'ndjson' ? new NdjsonParser() : null
     this.csv = format === 'csv' ? new CsvParser() : null
   }
@@ -52,15 +107,15 @@ export class Ingestor {
   /** Parses and stages one chunk of the body. */
   async push(chunk: string): Promise<void> {
     await this.guard(async () => {
-      if (this.ndjson) await this.lines(this.ndjson.push(chunk))
+      if (this.ndjson) await this.lines(this.ndjson.split(chunk))
       else if (this.csv) await this.records(this.csv.push(chunk))
     })
   }
 
-  /** Ends the body and stores everything, or nothing when a row was bad (unless skipInvalid). */
-  async finish(): Promise<IngestResult> {
+  /** Ends the body: the last batches are staged and the summary says what may be stored. */
+  async finish(): Promise<ParseSummary> {
     await this.guard(async () => {
-      if (this.ndjson) await this.lines(this.ndjson.end())
+      if (this.ndjson) await this.lines(this.ndjson.splitEnd())
       else if (this.csv) {
         try {
           await this.records(this.csv.end())
@@ -73,7 +128,7 @@ export class Ingestor {
     return this.session.finish()
   }
 
-  /** Discards the request; nothing is stored. */
+  /** Discards the request. */
   async abort(): Promise<void> {
     await this.session.abort()
   }
@@ -90,8 +145,15 @@ export class Ingestor {
     }
   }
 
-  private async lines(lines: Generator<NdjsonLine>): Promise<void> {
-    for (const { line, text } of lines) {
+  /** One reused record: `session.add` reads it before returning, and we await what it returns. */
+  private readonly rec: RawRecord = { row: 0, userId: undefined, event: undefined, time: undefined, eventId: undefined, properties: [], json: null }
+
+  private async lines({ first, lines }: NdjsonLines): Promise<void> {
+    const rec = this.rec
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i] as string
+      if (text === '') continue
+      const line = first + i
       let obj: unknown
       try {
         obj = JSON.parse(text)
@@ -99,10 +161,10 @@ export class Ingestor {
         this.session.reject(line, `bad JSON: ${(e as Error).message}`)
         continue
       }
-      const raw = rawFromObject(line, obj, this.kind)
-      if (typeof raw === 'string') this.session.reject(line, raw)
+      const bad = fillFromObject(rec, line, obj, this.kind)
+      if (bad !== null) this.session.reject(line, bad)
       else {
-        const p = this.session.add(raw)
+        const p = this.session.add(rec)
         if (p) await p // only when a batch is written: a microtask per row would cost seconds per million
       }
     }

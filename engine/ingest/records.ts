@@ -1,23 +1,37 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { IngestSession } from './session.ts'
+import { IngestStore } from './store.ts'
 import type { EventRecord, IngestOptions, IngestResult, RawRecord, UserRecord } from './types.ts'
 
 const noProperties: RawRecord['properties'] = []
 
 /** Turns a parsed NDJSON object / API record into a raw record; shape errors become a row reason. */
 export function rawFromObject(row: number, o: unknown, kind: 'users' | 'events'): RawRecord | string {
+  const rec: RawRecord = { row, userId: undefined, properties: noProperties }
+  return fillFromObject(rec, row, o, kind) ?? rec
+}
+
+/** Fills `rec` (reused by the caller) from a parsed object; returns why its shape is wrong, or null. */
+export function fillFromObject(rec: RawRecord, row: number, o: unknown, kind: 'users' | 'events'): string | null {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'a record must be a JSON object'
   const r = o as Record<string, unknown>
   const p = r.properties
   if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p))) return 'properties must be an object'
-  const json = (p ?? null) as Record<string, unknown> | null
-  return kind === 'users'
-    ? { row, userId: r.user_id, properties: noProperties, json }
-    : { row, userId: r.user_id, event: r.event, time: r.time, eventId: r.event_id, properties: noProperties, json }
+  rec.row = row
+  rec.userId = r.user_id
+  rec.json = (p ?? null) as Record<string, unknown> | null
+  rec.properties = noProperties
+  if (kind === 'events') {
+    rec.event = r.event
+    rec.time = r.time
+    rec.eventId = r.event_id
+  }
+  return null
 }
 
 async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterable<unknown> | AsyncIterable<unknown>, opts: IngestOptions): Promise<IngestResult> {
-  const s = new IngestSession(db, kind, opts)
+  const store = new IngestStore(db, kind)
+  const s = new IngestSession(store, kind, opts)
   try {
     let row = 0
     const one = (rec: unknown): Promise<void> | void => {
@@ -38,11 +52,12 @@ async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterab
         if (p) await p
       }
     }
+    return await store.commit(await s.finish())
   } catch (e) {
     await s.abort()
+    await store.abort()
     throw e
   }
-  return s.finish()
 }
 
 /** Upserts users by user_id, all-or-nothing (SPEC §8); records may be a (async) iterable. */

@@ -1,25 +1,34 @@
 import { LabelsError } from '../../shared/errors.ts'
-import type { SqlExecutor } from '../sql-executor.ts'
-import { loadCatalogue, type Catalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
-import { commitEvents, commitUsers, type StagedTarget } from './commit.ts'
+import type { ValueType } from '../storage/catalogue.ts'
+import { BinaryCopyWriter } from './copy-binary.ts'
+import type { OpenInfo, ParseSummary, StoreLink } from './link.ts'
 import { badName, reservedNames } from './names.ts'
-import { Stage } from './stage.ts'
+import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
 import type { IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
 import { convert, inferType, isEmpty, parseEventTime, type RawValue, type Stored } from './values.ts'
 
-interface Target extends StagedTarget {
-  known: ReadonlyMap<string, ColumnRef>
+interface Target {
+  event: string
+  known: ReadonlyMap<string, ValueType>
+  fresh: Map<string, ValueType>
+  stageIdx: Map<string, number>
+  stage: StageBuffer
 }
 
 const maxIdLength = 512
+/** Batches that may be on their way to the store at once (each ~50k rows). */
+const maxInflight = 6
+const noKnown: ReadonlyMap<string, ValueType> = new Map()
 
 /**
- * One all-or-nothing ingestion request: validates and types each record, stages the
- * valid ones, and at `finish` extends the catalogue and stores everything in one
- * transaction — or, when a row was bad and skipInvalid is off, nothing at all.
+ * The parsing half of one all-or-nothing ingestion request: validates and types each record
+ * and stages the valid ones through a `StoreLink` (the storing half, see store.ts), in batches;
+ * `finish` says what was staged, and whether anything may be stored. No SQL here: this half
+ * can run in a worker thread (parse-worker.ts) while the database works on earlier batches.
  */
 export class IngestSession {
-  private catalogue: Catalogue | null = null
+  private info: OpenInfo | null = null
+  private known = new Map<string, ReadonlyMap<string, ValueType>>()
   private readonly targets = new Map<string, Target>()
   private readonly errors: Array<{ row: number; reason: string }> = []
   private invalidRows = 0
@@ -28,7 +37,10 @@ export class IngestSession {
   private readonly batchSize: number
   private readonly maxErrors: number
   private pendingFlush: Promise<void> = Promise.resolve()
-  private flushQueued = false
+  /** Batches taken but not yet written, oldest first. */
+  private readonly inflight: Array<Promise<void>> = []
+  /** Set when too many batches are in flight: the next `add` returns it (backpressure). */
+  private waitFor: Promise<void> | null = null
   private readonly nameChecks = new Map<string, string | null>()
   private readonly scratchNames: string[] = []
   private readonly scratchTypes: ValueType[] = []
@@ -36,9 +48,10 @@ export class IngestSession {
   private readonly scratchIdx: number[] = []
   private readonly scratchRaw: { kind: 'json'; value: unknown } = { kind: 'json', value: null }
   private readonly eventNameChecks = new Map<string, string | null>()
-  private previousFlush: Promise<void> = Promise.resolve()
+  private readonly uids = new Map<string, number>()
+  private readonly writer = new BinaryCopyWriter()
 
-  constructor(private readonly db: SqlExecutor, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
+  constructor(private readonly link: StoreLink, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
     this.batchSize = opts.batchSize ?? 50_000 // per-COPY overhead shows below ~50k rows; 100k measured no faster
     this.maxErrors = opts.maxErrors ?? 100
   }
@@ -61,21 +74,22 @@ export class IngestSession {
     if (this.opts.maxRows !== undefined && this.rows > this.opts.maxRows) {
       throw new LabelsError('too_large', `more than ${this.opts.maxRows} rows`, `/${rec.row}`)
     }
-    if (!this.catalogue) return this.loadThenAdd(rec)
+    if (!this.info) return this.openThenAdd(rec)
     const reason = this.stageRecord(rec)
     if (reason !== null) {
       this.reject(rec.row, reason)
-      if (this.doomed && this.invalidRows === 1) return this.dropAll()
     }
-    if (this.flushQueued) {
-      this.flushQueued = false
-      return this.previousFlush
+    if (this.waitFor) {
+      const w = this.waitFor
+      this.waitFor = null
+      return w
     }
     return undefined
   }
 
-  private async loadThenAdd(rec: RawRecord): Promise<void> {
-    this.catalogue = await loadCatalogue(this.db)
+  private async openThenAdd(rec: RawRecord): Promise<void> {
+    this.info ??= await this.link.open()
+    this.known = new Map(this.info.known.map(([k, cols]) => [k, new Map(cols)]))
     this.rows--
     await this.add(rec)
   }
@@ -142,7 +156,7 @@ export class IngestSession {
     const bad = this.checkName(name, what)
     if (bad) return bad
     if (isEmpty(raw)) return n
-    let type = target.known.get(name)?.type ?? target.fresh.get(name)
+    let type = target.known.get(name) ?? target.fresh.get(name)
     if (!type) {
       const inferred = inferType(raw)
       if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
@@ -187,9 +201,7 @@ export class IngestSession {
   private target(event: string): Target {
     let t = this.targets.get(event)
     if (!t) {
-      const cat = this.catalogue as Catalogue
-      const known = this.kind === 'users' ? cat.users : (cat.events.get(event)?.properties ?? new Map<string, ColumnRef>())
-      t = { event, known, fresh: new Map(), stageIdx: new Map(), stage: new Stage(this.kind === 'events') }
+      t = { event, known: this.known.get(event) ?? noKnown, fresh: new Map(), stageIdx: new Map(), stage: new StageBuffer(event, this.kind === 'events') }
       this.targets.set(event, t)
     }
     return t
@@ -201,12 +213,46 @@ export class IngestSession {
     return i
   }
 
-  /** Chains a batch write; `add` then waits only for the previous one, so parsing overlaps one write. */
-  private queueFlush(stage: Stage): void {
-    this.previousFlush = this.pendingFlush
-    this.pendingFlush = this.pendingFlush.then(() => stage.flush(this.db))
-    this.pendingFlush.catch(() => {}) // surfaced when awaited by add/finish, not as an unhandled rejection
-    this.flushQueued = true
+  /**
+   * Takes a full buffer out and chains its write (writes stay in order). Up to `maxInflight`
+   * batches may wait for their uids and write while parsing goes on; beyond that `add` waits
+   * for the oldest. An event batch's missing uids are asked for right away, not after the
+   * previous write, so the store answers them as soon as it is free.
+   */
+  private queueFlush(stage: StageBuffer): void {
+    const b = stage.take()
+    if (!b) return
+    const uids = this.kind === 'events' ? this.uidsOf(b) : Promise.resolve(null)
+    uids.catch(() => {}) // surfaced through the chain below
+    const done = this.pendingFlush.then(async () => {
+      const info = this.info as OpenInfo
+      await this.link.write(encodeBatch(this.writer, b, info.binary, await uids, info.ticket))
+    })
+    done.catch(() => {}) // surfaced when awaited by add/finish, not as an unhandled rejection
+    this.pendingFlush = done
+    this.inflight.push(done)
+    void done.finally(() => this.inflight.splice(this.inflight.indexOf(done), 1)).catch(() => {})
+    if (this.inflight.length > maxInflight) this.waitFor = this.inflight[0] as Promise<void>
+  }
+
+  /** The uid of each row's user: cached ones directly, the others asked of the store in one call. */
+  private async uidsOf(b: PendingBatch): Promise<Int32Array> {
+    const cache = this.uids
+    const out = new Int32Array(b.rows)
+    const miss: number[] = []
+    for (let i = 0; i < b.rows; i++) {
+      const uid = cache.get(b.userId[i] as string)
+      if (uid === undefined) miss.push(i)
+      else out[i] = uid
+    }
+    if (miss.length === 0) return out
+    const ids = [...new Set(miss.map((i) => b.userId[i] as string))]
+    const got = await this.link.resolveUids(ids)
+    const found = new Map(ids.map((id, k) => [id, got[k] as number]))
+    for (const i of miss) out[i] = found.get(b.userId[i] as string) as number
+    if (cache.size + ids.length > 2_000_000) cache.clear() // bounded memory: the store remembers uids it reserved
+    for (const [id, uid] of found) cache.set(id, uid)
+    return out
   }
 
   /** Waits for staged batches; callers await this for backpressure. */
@@ -214,33 +260,22 @@ export class IngestSession {
     return this.pendingFlush
   }
 
-  private async dropAll(): Promise<void> {
-    await this.pendingFlush.catch(() => {})
-    for (const t of this.targets.values()) await t.stage.drop(this.db)
-  }
-
-  /** Stores the staged rows in one transaction (or nothing) and reports. */
-  async finish(): Promise<IngestResult> {
+  /** Ends the request: writes the last batches and says what was staged (the store commits or drops it). */
+  async finish(): Promise<ParseSummary> {
     if (this.state !== 'open') throw new LabelsError('conflict', `ingestion is already ${this.state}`)
     this.state = 'finished'
-    const report: IngestResult = { stored: 0, inserted: 0, updated: 0, duplicates: 0, errors: this.errors, committed: false, invalidRows: this.invalidRows }
-    try {
-      await this.pendingFlush
-      if (this.doomed) return report
-      for (const t of this.targets.values()) await t.stage.flush(this.db)
-      const targets = [...this.targets.values()].filter((t) => t.stage.rows > 0)
-      const counts = targets.length === 0 ? { inserted: 0, updated: 0, duplicates: 0 }
-        : this.kind === 'users' ? await commitUsers(this.db, targets) : await commitEvents(this.db, targets)
-      return { ...report, ...counts, stored: counts.inserted + counts.updated, committed: true }
-    } finally {
-      await this.dropAll()
-    }
+    if (!this.doomed) for (const t of this.targets.values()) this.queueFlush(t.stage)
+    await this.pendingFlush
+    const targets = this.doomed ? [] : [...this.targets.values()].filter((t) => t.stage.rows > 0).map((t) => ({
+      event: t.event, fresh: [...t.fresh], stageIdx: [...t.stageIdx], types: t.stage.types.slice(), rows: t.stage.rows,
+    }))
+    return { kind: this.kind, targets, errors: this.errors, invalidRows: this.invalidRows, doomed: this.doomed }
   }
 
-  /** Discards everything staged; nothing is stored. */
+  /** Discards the request (the store drops what was staged). */
   async abort(): Promise<void> {
     if (this.state !== 'open') return
     this.state = 'aborted'
-    await this.dropAll()
+    await this.pendingFlush.catch(() => {})
   }
 }

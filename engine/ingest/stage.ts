@@ -1,42 +1,55 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ValueType } from '../storage/catalogue.ts'
+import { eventTableDdl } from '../storage/extend.ts'
 import { BinaryCopyWriter, type CopyType } from './copy-binary.ts'
+import type { Batch } from './link.ts'
 import type { Stored } from './values.ts'
 
 let counter = 0
 
-/** A unique, digits-only staging table name (identifiers never come from input). */
+/** A unique, digits-only staging table name: `ingest_stage_<ms since epoch><6 digits>` (identifiers never come from input). */
 function stageName(): string {
   counter = (counter + 1) % 1000
-  const rand = Math.floor(Math.random() * 1e6).toString().padStart(6, '0')
+  const rand = Math.floor(Math.random() * 1000).toString().padStart(3, '0')
   return `ingest_stage_${Date.now()}${counter.toString().padStart(3, '0')}${rand}`
 }
 
+/** When a stage table name says it was created (ms since epoch), or null for another name. */
+export function stageCreatedAt(table: string): number | null {
+  const m = /^ingest_stage_(\d{13})\d{6}(\d{3})?$/.exec(table) // (older names had 3 more digits)
+  return m ? Number(m[1]) : null
+}
+
+/** Rows taken out of a buffer, waiting for their uids (events) and encoding. */
+export interface PendingBatch {
+  target: string
+  types: ValueType[]
+  rows: number
+  rowNo: number[]
+  userId: string[]
+  time: string[]
+  eventId: Array<string | null>
+  cols: Array<Array<Stored | null>>
+}
+
 /**
- * Rows of one target (users, or one event) waiting for the commit. Rows are buffered
- * column-wise and written in batches with one binary `COPY` where the executor offers it
- * (PGlite), else one `INSERT … SELECT FROM unnest($1::int[], …)`, each into an UNLOGGED
- * table (visible to every pooled connection, unlike TEMP), so a request of any size never sits in memory and the target tables stay untouched until
- * the single commit transaction copies the stage over with INSERT … SELECT.
+ * Parsing side: the valid rows of one target (users, or one event name), buffered column-wise
+ * until a batch is full. Events are staged in their final layout (seq, uid, time, event_id,
+ * p0…) so a table the request creates becomes the event table by a rename; users keep
+ * (row, user_id, p0…) because their commit is an upsert keyed by user_id.
  */
-export class Stage {
-  readonly table = stageName()
+export class StageBuffer {
   readonly types: ValueType[] = []
   rows = 0
-  /** Highest row number staged (rows arrive in order). */
-  maxRow = 0
-  private created = false
-  private createdCols = 0
   private rowNo: number[] = []
   private userId: string[] = []
   private time: string[] = []
   private eventId: Array<string | null> = []
   private cols: Array<Array<Stored | null>> = []
-  private writer: BinaryCopyWriter | null = null
 
-  constructor(readonly withEventFields: boolean) {}
+  constructor(readonly target: string, readonly withEventFields: boolean) {}
 
-  /** Number of rows buffered in memory, not yet written. */
+  /** Number of rows buffered, not yet taken. */
   get buffered(): number {
     return this.rowNo.length
   }
@@ -51,7 +64,6 @@ export class Stage {
   /** Buffers one valid row; `values[k]` (k < n) belongs to column p<cols[k]>, other columns get NULL. */
   push(row: number, userId: string, time: string | null, eventId: string | null, cols: readonly number[], values: readonly Stored[], n: number): void {
     this.rowNo.push(row)
-    this.maxRow = row
     this.userId.push(userId)
     if (this.withEventFields) {
       this.time.push(time as string)
@@ -63,51 +75,110 @@ export class Stage {
     this.rows++
   }
 
-  /** Writes the buffered rows to the staging table (takes them out of the buffer first, so rows added meanwhile wait for the next flush). */
-  async flush(db: SqlExecutor): Promise<void> {
-    const n = this.rowNo.length
-    if (n === 0) return
-    const nTypes = this.types.length
-    const cols: Array<ReadonlyArray<Stored | null>> = [this.rowNo, this.userId, ...(this.withEventFields ? [this.time, this.eventId] : []), ...this.cols]
+  /** Takes the buffered rows out (rows pushed afterwards go to the next batch). */
+  take(): PendingBatch | null {
+    const rows = this.rowNo.length
+    if (rows === 0) return null
+    const b: PendingBatch = { target: this.target, types: this.types.slice(), rows, rowNo: this.rowNo, userId: this.userId, time: this.time, eventId: this.eventId, cols: this.cols }
     this.rowNo = []
     this.userId = []
     this.time = []
     this.eventId = []
     this.cols = this.cols.map(() => [])
-    await this.ensureTable(db, nTypes)
-    const types = this.types.slice(0, nTypes)
-    const names = ['row', 'user_id', ...(this.withEventFields ? ['time', 'event_id'] : []), ...types.map((_, i) => `p${i}`)]
-    if (db.copyFrom) {
-      const copyTypes: CopyType[] = ['int4', 'text', ...(this.withEventFields ? ['timestamptz', 'text'] as const : []), ...types]
-      const data = (this.writer ??= new BinaryCopyWriter()).encode(copyTypes, cols, n)
-      if (data) {
-        await db.copyFrom(`COPY ${this.table} (${names.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, data)
-        return
-      }
+    return b
+  }
+}
+
+/**
+ * Encodes a pending batch for the staging table: binary COPY data when `binary` (and every value
+ * fits PostgreSQL's text input, see BinaryCopyWriter), else column arrays. Events need `uids`
+ * (one per row) and the request's ticket for seq.
+ */
+export function encodeBatch(writer: BinaryCopyWriter, b: PendingBatch, binary: boolean, uids: Int32Array | null, ticket: number): Batch {
+  const events = uids !== null
+  const head: Array<ArrayLike<unknown>> = events ? [b.rowNo, uids, b.time, b.eventId] : [b.rowNo, b.userId]
+  const cols = [...head, ...b.cols]
+  if (binary) {
+    const copyTypes: CopyType[] = [...(events ? ['seq', 'int4', 'timestamptz', 'text'] as const : ['int4', 'text'] as const), ...b.types]
+    writer.seqHigh = ticket
+    const data = writer.encode(copyTypes, cols as unknown as Array<ReadonlyArray<Stored | null>>, b.rows)
+    if (data) return { target: b.target, types: b.types, rows: b.rows, data: data.slice(), cols: null }
+  }
+  return { target: b.target, types: b.types, rows: b.rows, data: null, cols: cols.map((c) => (c instanceof Int32Array ? Array.from(c) : c as unknown[])) }
+}
+
+/**
+ * Storing side: the staging table of one target. Event stages are ordinary tables shaped like
+ * an event table (a new event's stage is renamed into place at commit); the users stage is
+ * UNLOGGED. Both are visible to every pooled connection, unlike TEMP tables.
+ */
+export class StageTable {
+  readonly table = stageName()
+  readonly types: ValueType[] = []
+  private created = false
+
+  constructor(readonly events: boolean, private readonly ticket: number) {}
+
+  /** Writes one batch (adding the staging columns it brings). */
+  async write(db: SqlExecutor, batch: Batch): Promise<void> {
+    await this.ensure(db, batch.types)
+    const fixed = this.events ? ['seq', 'uid', 'time', 'event_id'] : ['row', 'user_id']
+    const names = [...fixed, ...batch.types.map((_, i) => `p${i}`)]
+    if (batch.data) {
+      if (!db.copyFrom) throw new Error('binary batch for an executor without COPY')
+      await db.copyFrom(`COPY ${this.table} (${names.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, batch.data)
+      return
     }
-    const casts = ['int[]', 'text[]', ...(this.withEventFields ? ['timestamptz[]', 'text[]'] : []), ...types.map((t) => `${sqlType[t]}[]`)]
-    const args = casts.map((c, i) => `$${i + 1}::${c}`).join(', ')
-    await db.query(`INSERT INTO ${this.table} (${names.join(', ')}) SELECT * FROM unnest(${args})`, cols)
+    const casts = [...(this.events ? ['int[]', 'int[]', 'timestamptz[]', 'text[]'] : ['int[]', 'text[]']), ...batch.types.map((t) => `${sqlType[t]}[]`)]
+    const args = casts.map((c, i) => `$${i + 1}::${c}`)
+    const select = this.events ? [`(${Number(this.ticket)}::bigint << 32) + x.a0`, ...args.slice(1).map((_, i) => `x.a${i + 1}`)] : ['*']
+    await db.query(
+      `INSERT INTO ${this.table} (${names.join(', ')}) SELECT ${select.join(', ')} FROM unnest(${args.join(', ')}) AS x(${casts.map((_, i) => `a${i}`).join(', ')})`,
+      batch.cols as unknown[][],
+    )
   }
 
-  private async ensureTable(db: SqlExecutor, nTypes: number): Promise<void> {
+  private async ensure(db: SqlExecutor, types: readonly ValueType[]): Promise<void> {
     if (!this.created) {
-      const fixed = this.withEventFields ? 'row int NOT NULL, user_id text NOT NULL, time timestamptz NOT NULL, event_id text' : 'row int NOT NULL, user_id text NOT NULL'
-      await db.exec(`CREATE UNLOGGED TABLE ${this.table} (${fixed})`)
+      await db.exec(this.events ? eventTableDdl(this.table) : `CREATE UNLOGGED TABLE ${this.table} (row int NOT NULL, user_id text NOT NULL)`)
       this.created = true
     }
-    for (; this.createdCols < nTypes; this.createdCols++) {
-      await db.exec(`ALTER TABLE ${this.table} ADD COLUMN p${this.createdCols} ${sqlType[this.types[this.createdCols] as ValueType]}`)
+    for (let i = this.types.length; i < types.length; i++) {
+      const type = types[i] as ValueType
+      await db.exec(`ALTER TABLE ${this.table} ADD COLUMN p${i} ${sqlType[type]}`)
+      this.types.push(type)
     }
+  }
+
+  /** Forgets the table without dropping it (it became an event table). */
+  adopted(): void {
+    this.created = false
   }
 
   /** Drops the staging table; safe to call twice. */
   async drop(db: SqlExecutor): Promise<void> {
-    this.rowNo = []
-    this.cols = this.cols.map(() => [])
     if (this.created) {
       this.created = false
       await db.exec(`DROP TABLE IF EXISTS ${this.table}`)
     }
   }
+}
+
+/**
+ * Drops staging tables left behind by a process that died mid-request (a live request's
+ * stages are younger than `olderThanMs`; several servers may share one PostgreSQL). Returns
+ * how many were dropped.
+ */
+export async function dropStaleStages(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
+  const r = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'ingest\\_stage\\_%' AND c.relnamespace = current_schema()::regnamespace`,
+  )
+  let dropped = 0
+  for (const { name } of r.rows) {
+    const at = stageCreatedAt(name)
+    if (at === null || now - at < olderThanMs) continue
+    await db.exec(`DROP TABLE IF EXISTS ${name}`) // name matched /^ingest_stage_\d+$/ in stageCreatedAt
+    dropped++
+  }
+  return dropped
 }

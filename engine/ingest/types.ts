@@ -13,6 +13,8 @@ export interface IngestOptions {
   batchSize?: number
   /** How many errors the report lists (default 100); all are counted in `invalidRows`. */
   maxErrors?: number
+  /** Where the body is parsed and validated: 'inline' (this thread, default) or 'worker' (a parse worker thread, for big bodies). */
+  parse?: 'inline' | 'worker'
 }
 
 /** IngestReport plus the count of every invalid row (the listed errors are capped). */

@@ -25,7 +25,7 @@ export async function readSample(db: SqlExecutor, opts: { users?: number; seed?:
     const cat = await loadCatalogue(tx)
     const total = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users')
     const { users, uids, ids } = await sampleUsers(tx, [...cat.users.values()], n, String(seed))
-    const perEvent: Array<Array<{ seq: number; ev: SampleEvent }>> = []
+    const perEvent: Array<Array<{ seq: bigint; ev: SampleEvent }>> = []
     for (const e of cat.events.values()) perEvent.push(await sampleEvents(tx, e.name, e.table, [...e.properties.values()], uids, ids))
     return { users, events: mergeBySeq(perEvent), totalUsers: total.rows[0]?.n ?? 0, schema: describeSchema(cat) }
   })
@@ -72,8 +72,8 @@ async function sampleUsers(tx: SqlExecutor, cols: ColumnRef[], n: number, seed: 
 async function sampleEvents(tx: SqlExecutor, event: string, table: string, cols: ColumnRef[], uids: number[], ids: Map<number, string>) {
   if (uids.length === 0) return []
   // A hash join on the unnested uids: `uid = ANY($1)` would test the whole array per row.
-  const r = await tx.query<Record<string, unknown> & { seq: number; uid: number; time: Date; event_id: string | null }>(
-    `SELECT e.seq::float8 AS seq, e.uid, e.time, e.event_id${columnList('e', cols)}
+  const r = await tx.query<Record<string, unknown> & { seq: string; uid: number; time: Date; event_id: string | null }>(
+    `SELECT e.seq::text AS seq, e.uid, e.time, e.event_id${columnList('e', cols)}
        FROM ${table} e JOIN unnest($1::int[]) AS s(uid) ON s.uid = e.uid
       ORDER BY e.seq`,
     [uids],
@@ -83,13 +83,13 @@ async function sampleEvents(tx: SqlExecutor, event: string, table: string, cols:
     const time = jsonValue(row.time) as string
     const props = properties(row, cols)
     const ev: SampleEvent = row.event_id === null ? { user_id, event, time, properties: props } : { user_id, event, time, event_id: row.event_id, properties: props }
-    return { seq: row.seq, ev }
+    return { seq: BigInt(row.seq), ev } // seqs pass 2^53 (ticket << 32 | row): compared exactly
   })
 }
 
 /** Merges the per-table lists (each sorted by seq) into one ingestion-ordered list. */
-function mergeBySeq(lists: Array<Array<{ seq: number; ev: SampleEvent }>>): SampleEvent[] {
+function mergeBySeq(lists: Array<Array<{ seq: bigint; ev: SampleEvent }>>): SampleEvent[] {
   const all = lists.flat()
-  all.sort((a, b) => a.seq - b.seq)
+  all.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0))
   return all.map((x) => x.ev)
 }

@@ -6,7 +6,8 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * over `purchase` never scans `app_open` rows. Those per-event tables are created by
  * ingestion when an event is first seen:
  *
- *   ev<N>(seq bigint NOT NULL  -- global ingestion order (event_seq), ties of first/last
+ *   ev<N>(seq bigint NOT NULL  -- ingestion order, ties of first/last: ticket << 32 | row, the ticket
+ *                              -- from event_seq once per request, row its row number
  *         uid int NOT NULL     -- users.uid
  *         time timestamptz NOT NULL,
  *         event_id text UNIQUE,

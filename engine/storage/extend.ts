@@ -11,13 +11,19 @@ export async function lockCatalogue(tx: SqlExecutor): Promise<void> {
 
 /** Registers a new user attribute (owner '') or event property and adds its `c<N>` column. */
 export async function addColumn(tx: SqlExecutor, owner: { event: string; table: string } | null, name: string, type: ValueType): Promise<ColumnRef> {
+  const ref = await registerColumn(tx, owner?.event ?? null, name, type)
+  await tx.exec(`ALTER TABLE ${owner ? owner.table : 'users'} ADD COLUMN ${ref.column} ${sqlType[type]}`)
+  return ref
+}
+
+/** Registers a new attribute (event null) or property in the catalogue only; the caller provides its `c<N>` column. */
+export async function registerColumn(tx: SqlExecutor, event: string | null, name: string, type: ValueType): Promise<ColumnRef> {
   const r = await tx.query<{ col: string }>(
     `INSERT INTO catalogue_columns (owner, name, type, col) VALUES ($1, $2, $3, 'c' || nextval('catalogue_col_seq')) RETURNING col`,
-    [owner?.event ?? '', name, type],
+    [event ?? '', name, type],
   )
   const col = r.rows[0]?.col
   if (!col || !/^c\d+$/.test(col)) throw new Error(`unexpected column name ${col}`)
-  await tx.exec(`ALTER TABLE ${owner ? owner.table : 'users'} ADD COLUMN ${col} ${sqlType[type]}`)
   return { name, type, column: col }
 }
 
@@ -28,13 +34,19 @@ export async function addColumn(tx: SqlExecutor, owner: { event: string; table: 
  * about twice as fast as maintaining the index row by row.
  */
 export async function addEvent(tx: SqlExecutor, name: string, opts: { deferUnique?: boolean } = {}): Promise<string> {
+  const table = await registerEvent(tx, name)
+  await tx.exec(eventTableDdl(table))
+  if (!opts.deferUnique) await addEventIdUnique(tx, table)
+  return table
+}
+
+/** Registers a new event in the catalogue only and returns its table name; the caller creates the table. */
+export async function registerEvent(tx: SqlExecutor, name: string): Promise<string> {
   const r = await tx.query<{ id: number }>(`INSERT INTO catalogue_events (name, tbl) VALUES ($1, '') RETURNING id`, [name])
   const id = r.rows[0]?.id
   if (!Number.isInteger(id)) throw new Error('catalogue_events insert returned no id')
   const table = `ev${id}`
   await tx.query('UPDATE catalogue_events SET tbl = $1 WHERE id = $2', [table, id])
-  await tx.exec(eventTableDdl(table))
-  if (!opts.deferUnique) await addEventIdUnique(tx, table)
   return table
 }
 

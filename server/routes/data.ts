@@ -27,6 +27,7 @@ export default async function dataRoutes(app: FastifyInstance) {
     async () => app.engine.schema(),
   )
 
+  const parseInWorkerFrom = 1 << 20
   for (const kind of ['users', 'events'] as const) {
     app.post(
       `/api/data/${kind}`,
@@ -44,7 +45,11 @@ export default async function dataRoutes(app: FastifyInstance) {
         const format = bodyFormat(req)
         checkContentLength(req, app.limits.ingestBytes)
         const body = req.body as Readable
-        const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows })
+        // Big (or unsized, chunked) bodies are parsed in the engine's parse worker, so parsing
+        // overlaps the database's staging writes; small ones skip the thread hop.
+        const size = Number(req.headers['content-length'])
+        const parse = Number.isFinite(size) && size < parseInWorkerFrom ? 'inline' : 'worker'
+        const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows, parse })
         let report
         try {
           for await (const chunk of textChunks(body, app.limits.ingestBytes)) await app.engine.pushIngest(sid, chunk)

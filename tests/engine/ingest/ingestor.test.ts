@@ -6,7 +6,7 @@ import { describeSchema, loadCatalogue } from '../../../engine/storage/catalogue
 import { migrate } from '../../../engine/storage/ddl.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 
-async function ingest(db: SqlExecutor, kind: 'users' | 'events', format: 'csv' | 'ndjson', chunks: string[] | string, opts = {}) {
+async function ingestBody(db: SqlExecutor, kind: 'users' | 'events', format: 'csv' | 'ndjson', chunks: string[] | string, opts = {}) {
   const ing = new Ingestor(db, kind, format, opts)
   for (const c of typeof chunks === 'string' ? [chunks] : chunks) await ing.push(c)
   return ing.finish()
@@ -28,12 +28,23 @@ async function events(db: SqlExecutor, name: string) {
   return r.rows.map((row) => ({ user_id: row.user_id, time: row.time, event_id: row.event_id, ...Object.fromEntries(cols.filter((c) => row[c.column] !== null).map((c) => [c.name, row[c.column]])) }))
 }
 
+/**
+ * A structural failure fails the request: at the push that reveals it when parsing inline, and
+ * with worker parsing (pushes are queued) at a later push or at the latest at finish.
+ */
+async function expectFailure(ing: Ingestor, chunk: string, match: Record<string, unknown>) {
+  const pushed = await ing.push(chunk).then(() => null, (e: unknown) => e)
+  if (pushed) expect(pushed).toMatchObject(match)
+  await expect(ing.finish()).rejects.toMatchObject(match)
+}
+
 async function stagingTables(db: SqlExecutor) {
   const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
   return r.rows[0]?.n
 }
 
-describeEachDb('streamed ingestion', (kind) => {
+for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed ingestion, ${parse} parsing`, (kind) => {
+  const ingest = (d: SqlExecutor, k: 'users' | 'events', f: 'csv' | 'ndjson', c: string[] | string, o = {}) => ingestBody(d, k, f, c, { parse, ...o })
   let db: TestDb
   beforeEach(async () => {
     db = await newDb(kind)
@@ -85,8 +96,8 @@ describeEachDb('streamed ingestion', (kind) => {
   })
 
   it('refuses to commit a column another request meanwhile created with another type', async () => {
-    const a = new Ingestor(db, 'users', 'ndjson')
-    const b = new Ingestor(db, 'users', 'ndjson')
+    const a = new Ingestor(db, 'users', 'ndjson', { parse })
+    const b = new Ingestor(db, 'users', 'ndjson', { parse })
     await a.push('{"user_id":"u1","properties":{"x":1}}\n')
     await b.push('{"user_id":"u2","properties":{"x":"one"}}\n')
     expect(await a.finish()).toMatchObject({ committed: true })
@@ -166,9 +177,8 @@ describeEachDb('streamed ingestion', (kind) => {
   })
 
   it('rejects a CSV header without user_id and stores nothing', async () => {
-    const ing = new Ingestor(db, 'users', 'csv')
-    await expect(ing.push('id,city\n1,Paris\n')).rejects.toMatchObject({ code: 'bad_request', path: '/header' })
-    await expect(ing.finish()).rejects.toMatchObject({ code: 'bad_request' })
+    const ing = new Ingestor(db, 'users', 'csv', { parse })
+    await expectFailure(ing, 'id,city\n1,Paris\n', { code: 'bad_request', path: '/header' })
     expect(await users(db)).toEqual([])
   })
 
@@ -202,14 +212,14 @@ describeEachDb('streamed ingestion', (kind) => {
   })
 
   it('fails with too_large beyond maxRows and stores nothing', async () => {
-    const ing = new Ingestor(db, 'users', 'ndjson', { maxRows: 2 })
-    await expect(ing.push('{"user_id":"a"}\n{"user_id":"b"}\n{"user_id":"c"}\n')).rejects.toMatchObject({ code: 'too_large' })
+    const ing = new Ingestor(db, 'users', 'ndjson', { parse, maxRows: 2 })
+    await expectFailure(ing, '{"user_id":"a"}\n{"user_id":"b"}\n{"user_id":"c"}\n', { code: 'too_large' })
     expect(await users(db)).toEqual([])
     expect(await stagingTables(db)).toBe(0)
   })
 
   it('stores nothing on abort, even after batches were staged', async () => {
-    const ing = new Ingestor(db, 'users', 'ndjson', { batchSize: 10 })
+    const ing = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 10 })
     for (let i = 0; i < 50; i++) await ing.push(`{"user_id":"u${i}","properties":{"n":${i}}}\n`)
     expect(await stagingTables(db)).toBe(1)
     await ing.abort()
@@ -230,6 +240,7 @@ describeEachDb('streamed ingestion', (kind) => {
 })
 
 describeEachDb('streamed ingestion split anywhere', (kind) => {
+  const ingest = ingestBody
   let db: TestDb
   let expected: unknown
   const csv = '\uFEFFuser_id,city,n,note\r\nü1,"Paris, ""FR""",1,"a\r\nb"\r\nu2,Lyon,2,😀\r\nu3,,x,\r\n'

@@ -1,0 +1,163 @@
+import { Worker } from 'node:worker_threads'
+import type { BodyParser } from './ingestor.ts'
+import type { Batch, ParseSummary, StoreLink } from './link.ts'
+import { fromWire, toWire, type FromParser, type ToParser } from './parse-wire.ts'
+import type { IngestFormat, IngestKind, IngestOptions } from './types.ts'
+
+/** Chunks a request may have in the worker's queue before `push` waits (keeps it busy, bounds memory). */
+const maxQueuedChunks = 16
+
+interface Client {
+  store: StoreLink
+  onPushed(error?: Error): void
+  onFinished(summary?: ParseSummary, error?: Error): void
+  onAborted(): void
+}
+
+/**
+ * One parse worker thread shared by every request of this process, started on first use. It
+ * is referenced only while a request uses it, so it never keeps the process alive; if it dies,
+ * its requests fail and the next request starts a new one.
+ */
+class ParsePool {
+  private worker: Worker | null = null
+  private readonly clients = new Map<number, Client>()
+  private nextId = 0
+
+  attach(client: Client): number {
+    const id = ++this.nextId
+    this.clients.set(id, client)
+    this.ensure().ref()
+    return id
+  }
+
+  detach(id: number): void {
+    this.clients.delete(id)
+    if (this.clients.size === 0) this.worker?.unref()
+  }
+
+  post(m: ToParser): void {
+    this.ensure().postMessage(m)
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker
+    // A larger young generation: parsing allocates a short-lived object per row, and fewer
+    // scavenges measured faster.
+    const w = new Worker(new URL('./parse-worker-boot.mjs', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 64 } })
+    w.on('message', (m: FromParser) => this.receive(m))
+    const fail = (e: unknown) => {
+      if (this.worker !== w) return
+      this.worker = null
+      const err = e instanceof Error ? e : new Error(`the parse worker stopped (${String(e)})`)
+      for (const [id, c] of this.clients) {
+        this.clients.delete(id)
+        c.onPushed(err)
+        c.onFinished(undefined, err)
+        c.onAborted()
+      }
+    }
+    w.on('error', fail)
+    w.on('exit', (code) => fail(new Error(`the parse worker exited with code ${code}`)))
+    w.unref()
+    this.worker = w
+    return w
+  }
+
+  private receive(m: FromParser): void {
+    const c = this.clients.get(m.id)
+    if (!c) return
+    if (m.op === 'pushed') c.onPushed(m.error && fromWire(m.error))
+    else if (m.op === 'finished') c.onFinished(m.summary, m.error && fromWire(m.error))
+    else if (m.op === 'aborted') c.onAborted()
+    else if (m.op === 'call') void this.serve(c, m)
+  }
+
+  private async serve(c: Client, m: Extract<FromParser, { op: 'call' }>): Promise<void> {
+    try {
+      const value = m.method === 'open' ? await c.store.open()
+        : m.method === 'resolveUids' ? await c.store.resolveUids(m.arg as string[])
+          : await c.store.write(m.arg as Batch)
+      this.post({ op: 'reply', id: m.id, call: m.call, value })
+    } catch (e) {
+      this.post({ op: 'reply', id: m.id, call: m.call, error: toWire(e) })
+    }
+  }
+}
+
+let pool: ParsePool | null = null
+
+/** The parsing half of one request, run in the shared parse worker; store calls come back to `store`. */
+export function parseInWorker(store: StoreLink, kind: IngestKind, format: IngestFormat, opts: IngestOptions): BodyParser {
+  pool ??= new ParsePool()
+  const p = pool
+  let queued = 0
+  let failure: Error | null = null
+  let waiter: (() => void) | null = null
+  let finished: { resolve: (s: ParseSummary) => void; reject: (e: Error) => void } | null = null
+  let aborted: (() => void) | null = null
+  let open = true
+  const wake = () => {
+    const w = waiter
+    waiter = null
+    w?.()
+  }
+  const id = p.attach({
+    store,
+    onPushed(error) {
+      queued--
+      if (error && !failure) failure = error
+      wake()
+    },
+    onFinished(summary, error) {
+      const f = finished
+      finished = null
+      if (error || !summary) f?.reject(error ?? new Error('the parse worker gave no summary'))
+      else f?.resolve(summary)
+    },
+    onAborted() {
+      const a = aborted
+      aborted = null
+      a?.()
+    },
+  })
+  p.post({ op: 'begin', id, kind, format, opts })
+  const close = () => {
+    if (open) p.detach(id)
+    open = false
+  }
+  const drained = async (limit: number) => {
+    while (queued > limit && !failure) await new Promise<void>((r) => { waiter = r })
+    if (failure) throw failure
+  }
+  return {
+    async push(chunk) {
+      if (!open) throw failure ?? new Error('ingestion is already over')
+      await drained(maxQueuedChunks - 1)
+      queued++
+      p.post({ op: 'push', id, chunk })
+    },
+    async finish() {
+      try {
+        await drained(0)
+        return await new Promise<ParseSummary>((resolve, reject) => {
+          finished = { resolve, reject }
+          p.post({ op: 'finish', id })
+        })
+      } finally {
+        close()
+      }
+    },
+    async abort() {
+      if (!open) return
+      try {
+        await new Promise<void>((resolve) => {
+          aborted = resolve
+          p.post({ op: 'abort', id })
+        })
+      } finally {
+        close()
+      }
+    },
+  }
+}
