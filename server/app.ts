@@ -40,6 +40,10 @@ export interface AppOptions {
   tz?: string
   /** Storage of the collaborative workspace document; without it, in memory and no /collab endpoint. */
   docStore?: DocStore
+  /** A collaborative document nobody is connected to is unloaded after this long (default 30 s; `main` never). */
+  collabUnloadMs?: number
+  /** Audit log rotation: size of the live file, rotated files kept (defaults 50 MiB, 5). */
+  audit?: { maxBytes?: number; keep?: number }
   limits?: Partial<Limits>
   calc?: CalcPluginOptions
   /** Built web app to serve at /; a placeholder page when missing. */
@@ -85,10 +89,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024 } })
 
   await app.register(enginePlugin, { engine: opts.engine })
-  await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl') })
+  await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
   await app.register(authPlugin, { tokens })
-  await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}) })
+  await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}), unloadAfterMs: opts.collabUnloadMs })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
 

@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     tokens,
     tz: cfg.tz,
     docStore,
+    collabUnloadMs: cfg.collabUnloadMs,
+    audit: { maxBytes: cfg.auditMaxBytes, keep: cfg.auditKeep },
     clientDir: join(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist', 'client'),
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },

@@ -14,6 +14,8 @@ export interface WorkspacePluginOptions {
   /** Where the collaborative document lives; without one, an in-memory document and no /collab endpoint. */
   docStore?: DocStore
   tokens: TokenRegistry
+  /** Other workspaces' documents are unloaded after this long without a connection; `main` is pinned. */
+  unloadAfterMs?: number | undefined
 }
 
 /**
@@ -40,7 +42,10 @@ export default fp(
           app.audit.append({ actor: origin.actor, role: null, action: 'collab.labels', target: ws, details: { ...changes } }).catch(() => {})
       },
       log: (level, msg, err) => app.log[level]({ err }, msg),
+      unloadAfterMs: opts.unloadAfterMs,
     })
+    // get() pins `main`: DocWorkspace, the scheduler and the run queue read it synchronously and
+    // keep observers on it, so it stays loaded; only other workspaces' documents are unloaded.
     const live = await registry.get(MAIN_WORKSPACE)
     workspace = new DocWorkspace(live.doc, () => live.flushed())
     app.decorate('workspace', workspace)
