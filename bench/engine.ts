@@ -247,13 +247,17 @@ async function benchCalc(engine: string, db: SqlExecutor, runs: number): Promise
     const [a, b] = await measurePair(db, compiled, c.hand(cat), runs)
     rows.push({ engine, method: c.method, rows: a.n, compiledMs: a.ms, handMs: b.ms, ratio: Number((a.ms / Math.max(1, b.ms)).toFixed(2)), same: a.n === b.n && a.sum === b.sum })
   }
-  rows.push(await benchImport(engine, db, cat))
+  rows.push(await benchImport(engine, db, runs))
   return rows
 }
 
-/** import: the engine's importValues (a full run with swap and history) against a bare INSERT … SELECT of the same pairs. */
-async function benchImport(engine: string, db: SqlExecutor, cat: Catalogue): Promise<CalcRow> {
-  void cat
+/**
+ * import: the engine's importValues (a whole import run: CSV parsing, user lookup, result table,
+ * history snapshot, swap) against hand-written SQL giving the same result: the pairs joined to
+ * users into a table, its (uid) key, and the per-value counts the history stores. Best of
+ * `runs` (at least 2), taken alternately.
+ */
+async function benchImport(engine: string, db: SqlExecutor, runs: number): Promise<CalcRow> {
   const service = new EngineService(db)
   await service.migrate()
   const users = await db.query<{ user_id: string }>(`SELECT user_id FROM users WHERE uid % 10 = 0 ORDER BY uid`)
@@ -261,15 +265,24 @@ async function benchImport(engine: string, db: SqlExecutor, cat: Catalogue): Pro
   const values = ids.map((_, i) => `segment_${i % 7}`)
   const csv = 'user_id,value\n' + ids.map((id, i) => `${id},${values[i]}`).join('\n')
   const definition = { dataType: 'string' as DataType, rule: { method: 'import' } as Rule }
-  let t = performance.now()
-  const r = await service.importValues({ labelId: `bench_import_${Date.now()}`, dataType: 'string', csv, mode: 'replace', tz: 'UTC', definition })
-  const compiledMs = Math.round(performance.now() - t)
-  await db.exec('DROP TABLE IF EXISTS bench_import; CREATE TABLE bench_import (uid int PRIMARY KEY, value text NOT NULL)')
-  t = performance.now()
-  const h = await db.query(`INSERT INTO bench_import SELECT u.uid, v.value FROM unnest($1::text[], $2::text[]) AS v(user_id, value) JOIN users u ON u.user_id = v.user_id`, [ids, values])
-  const handMs = Math.round(performance.now() - t)
-  await db.exec('DROP TABLE bench_import')
-  return { engine, method: 'import', rows: r.imported, compiledMs, handMs, ratio: Number((compiledMs / Math.max(1, handMs)).toFixed(2)), same: r.committed && r.imported === h.affectedRows }
+  let compiledMs = Infinity, handMs = Infinity, same = true, imported = 0
+  for (let k = 0; k < Math.max(2, runs); k++) {
+    let t = performance.now()
+    const r = await service.importValues({ labelId: `bench_import_${Date.now()}_${k}`, dataType: 'string', csv, mode: 'replace', tz: 'UTC', definition })
+    compiledMs = Math.min(compiledMs, performance.now() - t)
+    await db.exec('DROP TABLE IF EXISTS bench_import; CREATE TABLE bench_import (uid int NOT NULL, value text NOT NULL)')
+    t = performance.now()
+    const h = await db.query(`INSERT INTO bench_import SELECT u.uid, v.value FROM unnest($1::text[], $2::text[]) AS v(user_id, value) JOIN users u ON u.user_id = v.user_id`, [ids, values])
+    await db.exec('ALTER TABLE bench_import ADD PRIMARY KEY (uid)')
+    await db.query('SELECT value, count(*) AS users FROM bench_import GROUP BY value')
+    handMs = Math.min(handMs, performance.now() - t)
+    await db.exec('DROP TABLE bench_import')
+    imported = r.imported
+    same &&= r.committed && r.imported === h.affectedRows
+  }
+  compiledMs = Math.round(compiledMs)
+  handMs = Math.round(handMs)
+  return { engine, method: 'import', rows: imported, compiledMs, handMs, ratio: Number((compiledMs / Math.max(1, handMs)).toFixed(2)), same }
 }
 
 function table(rows: Array<Record<string, unknown>>): void {
@@ -307,7 +320,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log('\ningestion (NDJSON through the Ingestor, all-or-nothing, one commit per request)')
   table(ingest.map((r) => ({ ...r, usersSec: Number(r.usersSec.toFixed(1)), eventsSec: Number(r.eventsSec.toFixed(1)), eventsCommitSec: Number(r.eventsCommitSec.toFixed(1)) })))
   if (calc.length > 0) {
-    console.log(`\ncalculation (ms, best of ${args.runs} after a warm-up, taken alternately; compiled = compileRule output, hand = hand-written SQL; import = importValues run vs bare INSERT)`)
+    console.log(`\ncalculation (ms, best of ${args.runs} after a warm-up, taken alternately; compiled = compileRule output, hand = hand-written SQL; import = a whole importValues run vs INSERT of the pairs + key + per-value counts)`)
     table(calc as unknown as Array<Record<string, unknown>>)
   }
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })

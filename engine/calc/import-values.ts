@@ -6,7 +6,7 @@ import { convert, parseIsoTime } from '../ingest/values.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from '../ingest/csv-parser.ts'
 import { finishResults, runErrorMessage } from './execute-run.ts'
-import { newResultTable } from './result-swap.ts'
+import { keyResultTable, newResultTable } from './result-swap.ts'
 import { failRun, insertRun, startRun } from './runs.ts'
 
 export interface ImportInput {
@@ -24,7 +24,7 @@ export interface ImportInput {
 
 interface Row { row: number; userId: string; value: string }
 
-const batchSize = 10000
+const batchSize = 50_000
 
 /**
  * Parses one import cell for the data type into the text the database casts, or says why not.
@@ -153,8 +153,12 @@ async function resolveUsers(db: SqlExecutor, rows: Row[], errors: Array<{ row: n
   const uids = new Map<string, number>()
   for (let i = 0; i < rows.length; i += batchSize) {
     const ids = rows.slice(i, i + batchSize).map((r) => r.userId)
-    const r = await db.query<{ user_id: string; uid: number }>(`SELECT user_id, uid FROM users WHERE user_id = ANY($1::text[])`, [ids])
-    for (const x of r.rows) uids.set(x.user_id, x.uid)
+    // Two arrays in one row: ~3× faster than a row object per user on PGlite.
+    const r = await db.query<{ ids: string[] | null; uids: number[] | null }>(
+      `SELECT array_agg(user_id) AS ids, array_agg(uid) AS uids FROM users WHERE user_id = ANY($1::text[])`, [ids],
+    )
+    const found = r.rows[0]?.ids ?? [], nums = r.rows[0]?.uids ?? []
+    for (let k = 0; k < found.length; k++) uids.set(found[k] as string, nums[k] as number)
   }
   const out: Array<Row & { uid: number }> = []
   for (const r of rows) {
@@ -198,22 +202,28 @@ export async function importValues(db: SqlExecutor, input: ImportInput): Promise
 }
 
 async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, asOf: string, rows: Array<{ uid: number; value: string }>): Promise<void> {
-  const table = await newResultTable(tx, input.dataType, true)
-  if (input.mode === 'merge') {
-    // Lock the pointer first so no run swaps the table we copy from before our own swap.
-    await tx.query(`SELECT 1 FROM label_state WHERE label_id = $1 FOR UPDATE`, [input.labelId])
-    const cur = await loadLabelState(tx, input.labelId)
-    if (cur && cur.dataType === input.dataType) await tx.exec(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM ${cur.table}`)
-  }
+  // The file names each user once (readRows refuses repeats), so its rows go in as a plain bulk
+  // load and the (uid) key is built once afterwards, as a calculation does.
+  const table = await newResultTable(tx, input.dataType, false)
   const cast = castSql(input.dataType)
   for (let i = 0; i < rows.length; i += batchSize) {
     const b = rows.slice(i, i + batchSize)
     await tx.query(
-      `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)
-       ON CONFLICT (uid) DO UPDATE SET value = EXCLUDED.value`,
+      `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,
       input.dataType === 'date' ? [b.map((r) => r.uid), b.map((r) => r.value), input.tz] : [b.map((r) => r.uid), b.map((r) => r.value)],
     )
   }
-  const c = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
-  await finishResults(tx, { labelId: input.labelId, runId, definition: input.definition, asOf, tz: input.tz, table, coveredUsers: Number(c.rows[0]?.n ?? 0) })
+  let covered = rows.length
+  if (input.mode === 'merge') {
+    // Lock the pointer first so no run swaps the table we copy from before our own swap.
+    await tx.query(`SELECT 1 FROM label_state WHERE label_id = $1 FOR UPDATE`, [input.labelId])
+    const cur = await loadLabelState(tx, input.labelId)
+    if (cur && cur.dataType === input.dataType) {
+      // Current values of users the file doesn't name (the file's values win).
+      const kept = await tx.query(`INSERT INTO ${table} (uid, value) SELECT c.uid, c.value FROM ${cur.table} c WHERE NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.uid = c.uid)`)
+      covered += kept.affectedRows ?? 0
+    }
+  }
+  await keyResultTable(tx, table)
+  await finishResults(tx, { labelId: input.labelId, runId, definition: input.definition, asOf, tz: input.tz, table, coveredUsers: covered })
 }
