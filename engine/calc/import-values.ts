@@ -24,7 +24,7 @@ export interface ImportInput {
 
 interface Row { row: number; userId: string; value: string }
 
-const batchSize = 50_000
+const batchSize = 200_000 // one join per statement: each one hashes or scans users
 
 /**
  * Parses one import cell for the data type into the text the database casts, or says why not.
@@ -148,25 +148,24 @@ function readRows(input: ImportInput, errors: Array<{ row: number; reason: strin
   return rows
 }
 
-/** Maps user_ids to uids; rows of unknown users become errors. */
-async function resolveUsers(db: SqlExecutor, rows: Row[], errors: Array<{ row: number; reason: string }>): Promise<Array<Row & { uid: number }>> {
+/** The uid of each user_id (undefined for unknown ones), by one array query per batch. */
+async function lookupUids(db: SqlExecutor, userIds: string[]): Promise<Array<number | undefined>> {
   const uids = new Map<string, number>()
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const ids = rows.slice(i, i + batchSize).map((r) => r.userId)
+  for (let i = 0; i < userIds.length; i += batchSize) {
     // Two arrays in one row: ~3× faster than a row object per user on PGlite.
     const r = await db.query<{ ids: string[] | null; uids: number[] | null }>(
-      `SELECT array_agg(user_id) AS ids, array_agg(uid) AS uids FROM users WHERE user_id = ANY($1::text[])`, [ids],
+      `SELECT array_agg(user_id) AS ids, array_agg(uid) AS uids FROM users WHERE user_id = ANY($1::text[])`, [userIds.slice(i, i + batchSize)],
     )
     const found = r.rows[0]?.ids ?? [], nums = r.rows[0]?.uids ?? []
     for (let k = 0; k < found.length; k++) uids.set(found[k] as string, nums[k] as number)
   }
-  const out: Array<Row & { uid: number }> = []
-  for (const r of rows) {
-    const uid = uids.get(r.userId)
-    if (uid === undefined) errors.push({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
-    else out.push({ ...r, uid })
-  }
-  return out
+  return userIds.map((id) => uids.get(id))
+}
+
+/** Adds an error for each row whose user doesn't exist. */
+async function reportUnknownUsers(db: SqlExecutor, rows: Row[], errors: Array<{ row: number; reason: string }>): Promise<void> {
+  const uids = await lookupUids(db, rows.map((r) => r.userId))
+  for (const [k, r] of rows.entries()) if (uids[k] === undefined) errors.push({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
 }
 
 /**
@@ -182,38 +181,91 @@ export async function importValues(db: SqlExecutor, input: ImportInput): Promise
   if (input.definition.dataType !== input.dataType) throw new LabelsError('bad_request', 'dataType differs from the definition', '/dataType')
   const errors: Array<{ row: number; reason: string }> = []
   const parsed = readRows(input, errors)
-  const rows = await resolveUsers(db, parsed, errors)
-  errors.sort((a, b) => a.row - b.row)
-  if (rows.length === 0 && errors.length === 0) errors.push({ row: 0, reason: 'the file has no data rows' })
+  if (parsed.length === 0 && errors.length === 0) errors.push({ row: 0, reason: 'the file has no data rows' })
   const run = await insertRun(db, { labelId: input.labelId, trigger: 'import', asOf: new Date().toISOString(), definition: input.definition })
-  const listed = errors.slice(0, input.maxErrors ?? 100)
   await startRun(db, run.id)
-  if (errors.length > 0 && (!input.skipInvalid || rows.length === 0)) {
+  const rejected = async () => {
+    errors.sort((a, b) => a.row - b.row)
     await failRun(db, run.id, `import rejected: ${errors.length} invalid row${errors.length === 1 ? '' : 's'}, first at row ${errors[0]?.row}: ${errors[0]?.reason}`)
-    return { runId: run.id, imported: 0, errors: listed, committed: false, invalidRows: errors.length }
+    return { runId: run.id, imported: 0, errors: errors.slice(0, input.maxErrors ?? 100), committed: false, invalidRows: errors.length }
   }
+  if (errors.length > 0 && (!input.skipInvalid || parsed.length === 0)) {
+    await reportUnknownUsers(db, parsed, errors)
+    return rejected()
+  }
+  // Users are looked up by the INSERT itself (a join, like hand-written SQL); only when it
+  // stores fewer rows than the file has are the unknown ones looked for.
+  let imported = 0
   try {
-    await db.transaction((tx) => writeImport(tx, input, run.id, run.asOf, rows))
+    await db.transaction(async (tx) => {
+      const r = await writeImport(tx, input, run.id, run.asOf, parsed)
+      if (r.unknown.length > 0 && (!input.skipInvalid || r.imported === 0)) throw new Rejected(r.unknown)
+      imported = r.imported
+      errors.push(...r.unknown)
+    })
   } catch (e) {
+    if (e instanceof Rejected) {
+      errors.push(...e.unknown)
+      return rejected()
+    }
     await failRun(db, run.id, runErrorMessage(e))
     throw e
   }
-  return { runId: run.id, imported: rows.length, errors: listed, committed: true, invalidRows: errors.length }
+  errors.sort((a, b) => a.row - b.row)
+  return { runId: run.id, imported, errors: errors.slice(0, input.maxErrors ?? 100), committed: true, invalidRows: errors.length }
 }
 
-async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, asOf: string, rows: Array<{ uid: number; value: string }>): Promise<void> {
+/** Rolls the import's transaction back: the file names users that don't exist. */
+class Rejected extends Error {
+  constructor(readonly unknown: Array<{ row: number; reason: string }>) {
+    super('unknown users')
+  }
+}
+
+async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, asOf: string, rows: Row[]): Promise<{ imported: number; unknown: Array<{ row: number; reason: string }> }> {
   // The file names each user once (readRows refuses repeats), so its rows go in as a plain bulk
   // load and the (uid) key is built once afterwards, as a calculation does.
   const table = await newResultTable(tx, input.dataType, false)
   const cast = castSql(input.dataType)
+  const unknown: Array<{ row: number; reason: string }> = []
+  let imported = 0
+  const params = (a: unknown[], b: unknown[]) => (input.dataType === 'date' ? [a, b, input.tz] : [a, b])
   for (let i = 0; i < rows.length; i += batchSize) {
     const b = rows.slice(i, i + batchSize)
-    await tx.query(
-      `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,
-      input.dataType === 'date' ? [b.map((r) => r.uid), b.map((r) => r.value), input.tz] : [b.map((r) => r.uid), b.map((r) => r.value)],
+    const ids = b.map((r) => r.userId)
+    if (tx.kind === 'pglite') {
+      // PGlite: uids first by one array lookup (1.0 µs per id), then a plain load. A join there
+      // is planned as index probes per row (unnest is estimated at 100 rows): 4 µs per id.
+      const uids = await lookupUids(tx, ids)
+      const known = b.flatMap((r, k) => (uids[k] === undefined ? [] : [k]))
+      for (const [k, r] of b.entries()) if (uids[k] === undefined) unknown.push({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
+      const ins = await tx.query(
+        `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,
+        params(known.map((k) => uids[k]), known.map((k) => (b[k] as Row).value)),
+      )
+      imported += ins.affectedRows ?? 0
+      continue
+    }
+    // PostgreSQL: the join in the INSERT, as hand-written SQL would (a per-id index scan with
+    // `= ANY` was 2.5 µs per id there); unknown users are looked for only when rows are missing.
+    const ins = await tx.query(
+      `INSERT INTO ${table} (uid, value) SELECT u.uid, ${cast} FROM unnest($1::text[], $2::text[]) AS x(id, v) JOIN users u ON u.user_id = x.id`,
+      params(ids, b.map((r) => r.value)),
     )
+    const n = ins.affectedRows ?? 0
+    imported += n
+    if (n < b.length) {
+      const r = await tx.query<{ i: number }>(
+        `SELECT x.i::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = x.id)`, [ids],
+      )
+      for (const { i: k } of r.rows) {
+        const row = b[k - 1] as Row
+        unknown.push({ row: row.row, reason: `unknown user_id ${JSON.stringify(row.userId)}` })
+      }
+    }
   }
-  let covered = rows.length
+  if (unknown.length > 0 && !input.skipInvalid) return { imported, unknown }
+  let covered = imported
   if (input.mode === 'merge') {
     // Lock the pointer first so no run swaps the table we copy from before our own swap.
     await tx.query(`SELECT 1 FROM label_state WHERE label_id = $1 FOR UPDATE`, [input.labelId])
@@ -224,6 +276,8 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
       covered += kept.affectedRows ?? 0
     }
   }
+  if (imported === 0) return { imported, unknown }
   await keyResultTable(tx, table)
   await finishResults(tx, { labelId: input.labelId, runId, definition: input.definition, asOf, tz: input.tz, table, coveredUsers: covered })
+  return { imported, unknown }
 }

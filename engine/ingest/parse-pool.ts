@@ -126,9 +126,17 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
     if (open) p.detach(id)
     open = false
   }
+  /** A failed request is over: the worker forgets it (its later messages are ignored). */
+  const fail = (e: Error): never => {
+    if (open) {
+      p.post({ op: 'abort', id })
+      close()
+    }
+    throw e
+  }
   const drained = async (limit: number) => {
     while (queued > limit && !failure) await new Promise<void>((r) => { waiter = r })
-    if (failure) throw failure
+    if (failure) fail(failure)
   }
   return {
     async push(chunk) {
@@ -138,8 +146,8 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
       p.post({ op: 'push', id, chunk })
     },
     async finish() {
+      await drained(0)
       try {
-        await drained(0)
         return await new Promise<ParseSummary>((resolve, reject) => {
           finished = { resolve, reject }
           p.post({ op: 'finish', id })

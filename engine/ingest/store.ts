@@ -4,6 +4,9 @@ import { loadCatalogue } from '../storage/catalogue.ts'
 import { commitEvents, commitUsers, type Staged } from './commit.ts'
 import type { Batch, OpenInfo, ParseSummary, StoreLink } from './link.ts'
 import { StageTable } from './stage.ts'
+
+/** Rows a table must get in one request before its statistics are refreshed. */
+const analyzeFrom = 10_000
 import type { IngestKind, IngestResult } from './types.ts'
 
 /**
@@ -93,10 +96,30 @@ export class IngestStore implements StoreLink {
       if (staged.some((s) => !s.stage)) throw new Error('a staged target has no staging table')
       const counts = staged.length === 0 ? { inserted: 0, updated: 0, duplicates: 0 }
         : this.kind === 'users' ? await commitUsers(this.db, staged[0]) : await commitEvents(this.db, staged, this.newUsers)
+      await this.analyze(staged)
       return { ...report, ...counts, stored: counts.inserted + counts.updated, committed: true }
     } finally {
       await this.abort()
     }
+  }
+
+  /**
+   * Refreshes the planner statistics of tables that got many rows. PGlite has no autovacuum,
+   * so without this a calculation right after a bulk load is planned for a near-empty table
+   * (estimated 27k rows for 5.5M).
+   */
+  private async analyze(staged: Staged[]): Promise<void> {
+    const big = staged.filter((s) => s.t.rows >= analyzeFrom)
+    if (big.length === 0) return
+    const cat = await loadCatalogue(this.db)
+    const tables = this.kind === 'users' ? ['users'] : big.map((s) => cat.events.get(s.t.event)?.table).filter((t): t is string => t !== undefined && /^ev\d+$/.test(t))
+    if (this.kind === 'events' && this.newUsers.size >= analyzeFrom) tables.push('users')
+    // A sample of 6 000 rows per table (target 20; the default 100 samples 30 000): 0.2 s instead
+    // of 1.1 s for the six demo event tables at 10M events, and enough to plan aggregations.
+    await this.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL default_statistics_target = 20')
+      for (const t of tables) await tx.exec(`ANALYZE ${t}`)
+    })
   }
 
   /** Drops every staging table; nothing is stored. Safe to call twice. */

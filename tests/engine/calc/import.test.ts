@@ -70,6 +70,23 @@ describeEachDb('import method', (kind) => {
     expect((await f.svc.audience(L, 'number', {})).users.map((u) => u.value)).toEqual([1, 3])
   })
 
+  it('skipInvalid stores the known users of a file and reports the unknown ones with their rows', async () => {
+    const L = label()
+    const r = await f.svc.importValues({ labelId: L, dataType: 'number', csv: 'u1,1\nghost,2\nu3,3\nnobody,4\n', mode: 'replace', tz: 'UTC', definition: importDef('number'), skipInvalid: true })
+    expect(r).toMatchObject({ committed: true, imported: 2, invalidRows: 2, errors: [{ row: 2, reason: 'unknown user_id "ghost"' }, { row: 4, reason: 'unknown user_id "nobody"' }] })
+    expect((await f.svc.audience(L, 'number', {})).users.map((u) => u.value)).toEqual([1, 3])
+  })
+
+  it('a file of unknown users only stores nothing and keeps the previous results, even with skipInvalid', async () => {
+    const L = label()
+    expect(await f.svc.importValues({ labelId: L, dataType: 'number', csv: 'u1,7\n', mode: 'replace', tz: 'UTC', definition: importDef('number') })).toMatchObject({ committed: true })
+    for (const skipInvalid of [false, true]) {
+      const r = await f.svc.importValues({ labelId: L, dataType: 'number', csv: 'ghost,1\nnobody,2\n', mode: 'replace', tz: 'UTC', definition: importDef('number'), skipInvalid })
+      expect(r).toMatchObject({ committed: false, imported: 0, invalidRows: 2, errors: [{ row: 1, reason: 'unknown user_id "ghost"' }, { row: 2, reason: 'unknown user_id "nobody"' }] })
+      expect((await f.svc.audience(L, 'number', {})).users.map((u) => u.value)).toEqual([7])
+    }
+  })
+
   it('accepts a file without header, with a BOM, CRLF line ends, quoted cells and blank lines', async () => {
     const L = label()
     const csv = '\ufeffu1,"a, b"\r\n\r\nu2,"say ""hi"""\r\n'
