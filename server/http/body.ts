@@ -9,7 +9,9 @@ import { LabelsError } from '../../shared/errors.ts'
 export async function* textChunks(stream: Readable, limitBytes: number): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true })
   let bytes = 0
-  for await (const chunk of stream) {
+  // destroyOnReturn false: a refused body is left to abandonBody (drained, then the connection
+  // closes), so the client still reads the 413 instead of a reset.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
     bytes += buf.length
     if (bytes > limitBytes) throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)

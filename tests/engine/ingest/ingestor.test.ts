@@ -97,9 +97,11 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
 
   it('refuses to commit a column another request meanwhile created with another type', async () => {
     const a = new Ingestor(db, 'users', 'ndjson', { parse })
-    const b = new Ingestor(db, 'users', 'ndjson', { parse })
+    const b = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 1 })
     await a.push('{"user_id":"u1","properties":{"x":1}}\n')
     await b.push('{"user_id":"u2","properties":{"x":"one"}}\n')
+    // b has read the catalogue once its row is staged (with worker parsing, push only queues it).
+    for (let i = 0; i < 500 && (await stagingTables(db)) < 1; i++) await new Promise((r) => setTimeout(r, 20))
     expect(await a.finish()).toMatchObject({ committed: true })
     await expect(b.finish()).rejects.toMatchObject({ code: 'conflict' })
     expect(await users(db)).toEqual([{ user_id: 'u1', x: 1 }])
@@ -221,6 +223,8 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
   it('stores nothing on abort, even after batches were staged', async () => {
     const ing = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 10 })
     for (let i = 0; i < 50; i++) await ing.push(`{"user_id":"u${i}","properties":{"n":${i}}}\n`)
+    // With worker parsing, push only queues the chunk: wait until a batch is staged.
+    for (let i = 0; i < 500 && (await stagingTables(db)) < 1; i++) await new Promise((r) => setTimeout(r, 20))
     expect(await stagingTables(db)).toBe(1)
     await ing.abort()
     expect(await users(db)).toEqual([])
