@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import * as Y from 'yjs'
 import { createLabel } from '../../shared/doc/label-operations.ts'
-import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { tokens, until, type TestServer } from '../server/helpers.ts'
+import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
 if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the browser end-to-end tests (apt-get install -y chromium)`)
 
@@ -18,11 +18,7 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
   let b: Page
   const pageErrors: string[] = []
 
-  const api = async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
-    const r = await server.app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
-    if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
-    return (r.body ? JSON.parse(r.body) : undefined) as T
-  }
+  const api = editorApi(() => server)
 
   const open = async (ctx: BrowserContext, token: string) => {
     const page = await ctx.newPage()

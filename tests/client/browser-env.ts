@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { build } from 'vite'
 import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
-import { newServer, type TestServer } from '../server/helpers.ts'
+import { auth, newServer, type TestServer } from '../server/helpers.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
@@ -32,4 +32,13 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   })
+}
+
+/** The REST API of a test server as an editor: JSON in and out, an error for any status ≥ 400. */
+export function editorApi(server: () => TestServer) {
+  return async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
+    const r = await server().app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
+    if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
+    return (r.body ? JSON.parse(r.body) : undefined) as T
+  }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { demoUserId } from '../../engine/demo/index.ts'
 import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
 if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the label detail browser tests (apt-get install -y chromium)`)
 
@@ -19,11 +19,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   let page: Page
   const pageErrors: string[] = []
 
-  const api = async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
-    const r = await server.app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
-    if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
-    return (r.body ? JSON.parse(r.body) : undefined) as T
-  }
+  const api = editorApi(() => server)
 
   const open = async (c: BrowserContext, token: string, label: string) => {
     const p = await c.newPage()

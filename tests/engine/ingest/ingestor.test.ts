@@ -101,7 +101,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
     await a.push('{"user_id":"u1","properties":{"x":1}}\n')
     await b.push('{"user_id":"u2","properties":{"x":"one"}}\n')
     // b has read the catalogue once its row is staged (with worker parsing, push only queues it).
-    for (let i = 0; i < 500 && (await stagingTables(db)) < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    for (let i = 0; i < 500 && ((await stagingTables(db)) ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20))
     expect(await a.finish()).toMatchObject({ committed: true })
     await expect(b.finish()).rejects.toMatchObject({ code: 'conflict' })
     expect(await users(db)).toEqual([{ user_id: 'u1', x: 1 }])
@@ -224,7 +224,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
     const ing = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 10 })
     for (let i = 0; i < 50; i++) await ing.push(`{"user_id":"u${i}","properties":{"n":${i}}}\n`)
     // With worker parsing, push only queues the chunk: wait until a batch is staged.
-    for (let i = 0; i < 500 && (await stagingTables(db)) < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    for (let i = 0; i < 500 && ((await stagingTables(db)) ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20))
     expect(await stagingTables(db)).toBe(1)
     await ing.abort()
     expect(await users(db)).toEqual([])
