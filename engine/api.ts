@@ -45,7 +45,8 @@ export interface EngineApi {
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
 
   /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
-  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition }): Promise<ImportReport>
+  /** skipInvalid: store the good rows and report the rest (SPEC §8: import files follow the ingestion rule). */
+  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport>
 
   /** Evaluates an unsaved definition, stores nothing. */
   preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution>
@@ -150,8 +151,11 @@ export interface AudiencePage { users: Array<{ userId: string; value: unknown }>
 export interface ImportReport {
   runId: string
   imported: number
+  /** The first bad rows (at most 100). */
   errors: Array<{ row: number; reason: string }>
   committed: boolean
+  /** Every bad row, also those beyond the listed `errors`. */
+  invalidRows?: number
 }
 
 /** Server → client messages of the live channel (SPEC §9). */

@@ -85,6 +85,7 @@ export const IngestReportOut = Type.Object({
   duplicates: Type.Number(),
   errors: Type.Array(Type.Object({ row: Type.Number(), reason: Type.String() })),
   committed: Type.Boolean(),
+  invalidRows: Type.Optional(Type.Number({ description: 'every bad row; errors lists the first 100' })),
 })
 
 export const ImportReportOut = Type.Object({

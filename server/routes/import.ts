@@ -40,7 +40,7 @@ export default async function importRoutes(app: FastifyInstance) {
         summary: 'Import values (CSV user_id,value; multipart file or text/csv body)',
         consumes: ['text/csv', 'multipart/form-data'],
         params: LabelParams,
-        querystring: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])) }),
+        querystring: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])), skipInvalid: Type.Optional(Type.Boolean()) }),
         response: { 200: ImportReportOut, ...errors(400, 403, 404, 413, 422) },
       },
     },
@@ -48,7 +48,9 @@ export default async function importRoutes(app: FastifyInstance) {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       if (label.rule.method !== 'import')
         throw new LabelsError('invalid', `label "${label.name}" is calculated by its ${label.rule.method} rule; only import labels take files`, '/params/label')
-      const mode = (req.query as { mode?: 'replace' | 'merge' }).mode ?? 'replace'
+      const query = req.query as { mode?: 'replace' | 'merge'; skipInvalid?: boolean }
+      const mode = query.mode ?? 'replace'
+      const skipInvalid = query.skipInvalid === true
       const limit = app.limits.importBytes
       checkContentLength(req, limit + 64 * 1024) // multipart framing adds a little
       let csv: string
@@ -61,12 +63,13 @@ export default async function importRoutes(app: FastifyInstance) {
       }
       const rows = countRows(csv.trimEnd()) - 1
       if (rows > app.limits.importRows) throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
-      const report = await app.runQueue.exclusive(label.id, () => app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule } }))
-      req.auditDetails = { runId: report.runId, mode, imported: report.imported, errors: report.errors.length }
+      const report = await app.runQueue.exclusive(label.id, () => app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule }, skipInvalid }))
+      const invalid = report.invalidRows ?? report.errors.length // every bad row; `errors` lists the first ones
+      req.auditDetails = { runId: report.runId, mode, skipInvalid, imported: report.imported, errors: invalid }
       const run = await app.engine.getRun(report.runId)
       if (run) app.calc.announce(run)
       if (!report.committed && report.errors.length > 0) {
-        throw new LabelsError('bad_request', `${report.errors.length} invalid row(s); nothing was imported`, '/body', { errors: report.errors.slice(0, 1000), runId: report.runId })
+        throw new LabelsError('bad_request', `${invalid} invalid row(s); nothing was imported`, '/body', { errors: report.errors.slice(0, 1000), invalidRows: invalid, runId: report.runId })
       }
       return report
     },

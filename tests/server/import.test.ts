@@ -66,3 +66,17 @@ it('answers 400 with row numbers for bad rows; refuses viewers and non-import la
   expect(notImport.statusCode).toBe(422)
   expect((await s.app.inject({ method: 'POST', url: '/api/labels/vip/import', payload: 'x', headers: { 'content-type': 'application/json', ...auth('editor') } })).statusCode).toBe(400)
 })
+
+it('?skipInvalid=true stores the good rows of a file and reports the bad ones (SPEC §8: import files follow the ingestion rule)', async () => {
+  const csv = 'user_id,value\nu10,bronze\nghost,bronze\nu11,bronze\n,bronze\n'
+  const refused = await s.app.inject({ method: 'POST', url: '/api/labels/vip/import?mode=merge', payload: csv, headers: { 'content-type': 'text/csv', ...auth('editor') } })
+  expect(refused.statusCode).toBe(400)
+  expect(refused.json().error).toMatchObject({ message: '2 invalid row(s); nothing was imported', details: { invalidRows: 2 } })
+  expect((await values()).find((i) => i.value === 'bronze')).toBeUndefined()
+  const r = await s.app.inject({ method: 'POST', url: '/api/labels/vip/import?mode=merge&skipInvalid=true', payload: csv, headers: { 'content-type': 'text/csv', ...auth('editor') } })
+  expect(r.statusCode).toBe(200)
+  expect(r.json()).toMatchObject({ committed: true, imported: 2, invalidRows: 2, errors: [{ row: 2, reason: 'unknown user_id "ghost"' }, { row: 4, reason: 'user_id is empty' }] })
+  expect((await values()).find((i) => i.value === 'bronze')?.users).toBe(2)
+  const bad = await s.app.inject({ method: 'POST', url: '/api/labels/vip/import?skipInvalid=maybe', payload: csv, headers: { 'content-type': 'text/csv', ...auth('editor') } })
+  expect(bad.statusCode).toBe(400)
+})
