@@ -92,3 +92,22 @@ it('keeps answering /api/health while a calculation runs', async () => {
   // The event loop never waited on the query (in-process PGlite would stall it for the whole run).
   expect(max).toBeLessThan(250)
 })
+
+it('parses a big upload in the parse worker started from inside the engine worker (the path of POST /api/data/* from 1 MiB)', async () => {
+  const lines: string[] = []
+  for (let i = 0; lines.join('\n').length < 1.5 * 1024 * 1024 && i < 100_000; i++) {
+    lines.push(JSON.stringify({ user_id: `big_${i % 3000}`, event: 'worker_upload', time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), event_id: `wu${i}`, properties: { n: i, tag: i % 2 ? 'odd' : 'even' } }))
+  }
+  const body = lines.join('\n') + '\n'
+  const r = await app.inject({ method: 'POST', url: '/api/data/events', payload: body, headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  expect(Buffer.byteLength(body)).toBeGreaterThan(1 << 20)
+  expect(r.statusCode).toBe(200)
+  expect(r.json()).toMatchObject({ committed: true, inserted: lines.length, errors: [] })
+  const schema = await engine.schema()
+  expect(schema.events.find((e) => e.name === 'worker_upload')?.properties).toEqual(expect.arrayContaining([{ name: 'n', type: 'number' }, { name: 'tag', type: 'string' }]))
+  // A bad row far into the body: nothing of the request is stored, the row is reported.
+  const bad = body + JSON.stringify({ user_id: 'x', event: 'worker_upload', time: 'not a time', properties: {} }) + '\n'
+  const refused = await app.inject({ method: 'POST', url: '/api/data/events', payload: bad, headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  expect(refused.statusCode).toBe(400)
+  expect(JSON.stringify(refused.json())).toContain(`${lines.length + 1}`)
+})
