@@ -141,6 +141,65 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     await page.screenshot({ path: '/tmp/labels-import-rejected.png', fullPage: true })
   })
 
+  /** The Row/Problem table's rows as [row, problem]. */
+  const errorRows = (p: Page) => p.locator('[data-testid="import-errors"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+
+  it('with "Skip invalid rows" ticked, stores the good rows and lists the skipped ones; unticked, refuses the whole file again', async () => {
+    const bad = ['user_id,value', `${demoUserId(1)},true`, 'nobody-42,true', `${demoUserId(2)},maybe`, `${demoUserId(3)},0`].join('\n')
+    const requests: string[] = []
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes('/import')) requests.push(new URL(r.url()).search)
+    }
+    page.on('request', onRequest)
+    await page.getByTestId('import-mode-replace').click()
+    await page.getByTestId('import-skip-invalid').check()
+    expect(await page.getByTestId('import-panel').locator('p.hint').first().textContent()).toContain('Bad rows are skipped and listed; the good ones are stored.')
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="stored"]').waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('import-message').textContent()).toBe('Stored 2 values; 2 rows were skipped (replaced the previous values).')
+    expect(await page.getByTestId('import-result').textContent()).not.toContain('the first')
+    expect(await errorRows(page)).toEqual([
+      ['2', 'unknown user_id "nobody-42"'],
+      ['3', '"maybe" is not a boolean (true/false/1/0)'],
+    ])
+    // The good rows replaced the 34 values: customer 1 true, customer 3 false.
+    await page.getByTestId('distribution-summary').filter({ hasText: '2 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    expect(Object.keys(await bars(page)).sort()).toEqual(['false', 'true'])
+    expect(Object.values(await bars(page)).map((t) => t.split(' ')[0])).toEqual(['1', '1'])
+    await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 10_000 })
+    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution')
+    expect(stored.items).toEqual(expect.arrayContaining([expect.objectContaining({ value: true, users: 1 }), expect.objectContaining({ value: false, users: 1 })]))
+    expect(stored.items).toHaveLength(2)
+    await page.screenshot({ path: '/tmp/labels-import-skipped.png', fullPage: true })
+
+    // More bad rows than the server lists: the count is every bad row, the table the first 100.
+    const many = ['user_id,value', `${demoUserId(5)},true`, ...Array.from({ length: 130 }, (_, i) => `ghost-${i},true`)].join('\n')
+    await page.getByTestId('import-mode-merge').click()
+    await page.getByTestId('import-file').setInputFiles({ name: 'many.csv', mimeType: 'text/csv', buffer: Buffer.from(many) })
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="stored"]').filter({ hasText: 'merged' }).waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('import-message').textContent()).toBe('Stored 1 value; 130 rows were skipped (merged into the current values).')
+    expect(await page.getByTestId('import-result').textContent()).toContain('Skipped rows (the first 100 are listed):')
+    expect(await page.locator('[data-testid="import-errors"] tbody tr').count()).toBe(100)
+    await page.getByTestId('distribution-summary').filter({ hasText: '3 of 400 users covered' }).waitFor({ timeout: 20_000 })
+
+    // Unticked, the same bad file stores nothing again.
+    const before = await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')
+    await page.getByTestId('import-mode-replace').click()
+    await page.getByTestId('import-skip-invalid').uncheck()
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    await page.getByTestId('import-upload').click()
+    await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('import-message').textContent()).toContain('2 invalid row(s); nothing was imported. Fix these rows and upload again, or tick "Skip invalid rows"')
+    expect(await errorRows(page)).toHaveLength(2)
+    await page.getByTestId('run-status').filter({ hasText: 'failed' }).waitFor({ timeout: 10_000 })
+    expect(await summary(page)).toContain('3 of 400 users covered')
+    expect(await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')).toEqual(before)
+    page.off('request', onRequest)
+    expect(requests).toEqual(['?mode=replace&skipInvalid=true', '?mode=merge&skipInvalid=true', '?mode=replace'])
+  })
+
   it("shows the server's message when the file is refused as a whole", async () => {
     await page.getByTestId('import-file').setInputFiles({ name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('user_id,value\n') })
     await page.getByTestId('import-upload').click()

@@ -4,15 +4,21 @@ import { ApiError } from '../../api/http.ts'
 /** One rejected row of an import file; `row` is the 1-based data row (header excluded), 0 for the whole file. */
 export interface RowError { row: number; reason: string }
 
-/** POST /api/labels/:label/import's answer (SPEC §8). */
-export interface ImportReport { runId: string; imported: number; errors: RowError[]; committed: boolean }
+/** POST /api/labels/:label/import's answer (SPEC §8). `invalidRows` counts every bad row; `errors` lists the first ones. */
+export interface ImportReport { runId: string; imported: number; errors: RowError[]; committed: boolean; invalidRows?: number }
 
 export type ImportMode = 'replace' | 'merge'
 
-/** What the operator is told after an upload. */
+/**
+ * How many rows were bad: `count` from the server's `invalidRows`; when the server did not send
+ * it, the listed rows, and `atLeast` when that list may be cut short.
+ */
+export interface BadRows { count: number; atLeast: boolean }
+
+/** What the operator is told after an upload. `listed` are the bad rows shown (the first ones). */
 export type ImportOutcome =
-  | { kind: 'stored'; imported: number; mode: ImportMode; skipped: RowError[] }
-  | { kind: 'rejected'; message: string; errors: RowError[] }
+  | { kind: 'stored'; imported: number; mode: ImportMode; skipped: BadRows; listed: RowError[] }
+  | { kind: 'rejected'; message: string; invalid: BadRows; listed: RowError[] }
   | { kind: 'failed'; message: string }
 
 /** How many row errors the server lists at most (engine/calc/import-values.ts); more are only counted. */
@@ -21,17 +27,30 @@ export const listedErrors = 100
 const isRowErrors = (v: unknown): v is RowError[] =>
   Array.isArray(v) && v.every((e) => typeof e === 'object' && e !== null && typeof (e as RowError).row === 'number' && typeof (e as RowError).reason === 'string')
 
+function badRows(listed: RowError[], invalidRows: unknown): BadRows {
+  if (typeof invalidRows === 'number' && invalidRows >= listed.length) return { count: invalidRows, atLeast: false }
+  return { count: listed.length, atLeast: listed.length >= listedErrors }
+}
+
+/** Whether only the first of the bad rows are listed. */
+export const partlyListed = (bad: BadRows, listed: RowError[]): boolean => bad.atLeast || bad.count > listed.length
+
+/** "3 rows" / "1 row" / "at least 100 rows". */
+export const rowsText = (bad: BadRows): string => `${bad.atLeast ? 'at least ' : ''}${bad.count} row${bad.count === 1 ? '' : 's'}`
+
 /** The outcome of a finished upload: the server's report, or the error it answered. */
 export function importOutcome(result: { report: ImportReport; mode: ImportMode } | { error: unknown }): ImportOutcome {
   if ('report' in result) {
     const r = result.report
-    if (r.committed) return { kind: 'stored', imported: r.imported, mode: result.mode, skipped: r.errors }
-    return { kind: 'rejected', message: `${r.errors.length} invalid row(s); nothing was imported`, errors: r.errors }
+    const bad = badRows(r.errors, r.invalidRows)
+    if (r.committed) return { kind: 'stored', imported: r.imported, mode: result.mode, skipped: bad, listed: r.errors }
+    return { kind: 'rejected', message: `${rowsText(bad)} invalid; nothing was imported`, invalid: bad, listed: r.errors }
   }
   const e = result.error
   if (e instanceof ApiError) {
-    const rows = (e.details as { errors?: unknown } | undefined)?.errors
-    if (isRowErrors(rows) && rows.length > 0) return { kind: 'rejected', message: e.message, errors: rows }
+    const details = e.details as { errors?: unknown; invalidRows?: unknown } | undefined
+    const rows = details?.errors
+    if (isRowErrors(rows) && rows.length > 0) return { kind: 'rejected', message: e.message, invalid: badRows(rows, details?.invalidRows), listed: rows }
     return { kind: 'failed', message: e.status ? `${e.message} (HTTP ${e.status})` : e.message }
   }
   return { kind: 'failed', message: e instanceof Error ? e.message : String(e) }
