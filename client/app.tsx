@@ -1,9 +1,10 @@
-import { createEffect, createResource, createSignal, ErrorBoundary, For, Match, Show, Switch, type JSX } from 'solid-js'
+import { createEffect, createMemo, createResource, createSignal, ErrorBoundary, For, Match, onCleanup, Show, Switch, type JSX } from 'solid-js'
 import { makeApi, type Api } from './api/http.ts'
 import type { DataSchema, Me } from './api/types.ts'
 import { Login } from './auth/login.tsx'
 import { clearToken, readToken, saveToken } from './auth/token.ts'
 import { GroupTree } from './features/groups/group-tree.tsx'
+import { labelAddress, labelRefOf, resolveLabelRef } from './features/labels/label-address.ts'
 import { LabelDetail } from './features/labels/label-detail.tsx'
 import { LabelEditor } from './features/labels/label-editor.tsx'
 import { createLive } from './live/create-live.ts'
@@ -45,8 +46,22 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   const live = createLive(props.token)
   const [schema] = createResource(() => api.get<DataSchema>('/api/data/schema'))
-  const initial = /^#\/labels\/(.+)$/.exec(location.hash)?.[1] ?? null
-  const [selected, setSelected] = createSignal<string | null>(initial ? decodeURIComponent(initial) : null)
+  // The label asked for: an id, or from an address `#/labels/<id or name>` either. It is shown
+  // once the synced document has it; a name is then pinned to its id, so a later rename of the
+  // label (or another label taking the name) does not change what is open.
+  const [ref, setRef] = createSignal<string | null>(labelRefOf(location.hash))
+  const selected = createMemo(() => {
+    const r = ref()
+    return r === null ? null : resolveLabelRef(workspace.view, r)
+  })
+  createEffect(() => {
+    const id = selected()
+    if (id !== null && id !== ref()) setRef(id)
+  })
+  // A link to another label within the app changes only the hash.
+  const onHash = () => setRef(labelRefOf(location.hash))
+  window.addEventListener('hashchange', onHash)
+  onCleanup(() => window.removeEventListener('hashchange', onHash))
   const [editor, setEditor] = createSignal<{ labelId?: string; groupId?: string } | null>(null)
   const session: Session = {
     api,
@@ -57,8 +72,8 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
     schema: () => schema.latest,
     canEdit: props.me.role !== 'viewer',
     selectLabel(id) {
-      setSelected(id)
-      history.replaceState(null, '', id ? `#/labels/${encodeURIComponent(id)}` : location.pathname)
+      setRef(id)
+      history.replaceState(null, '', id ? labelAddress(id) : location.pathname)
     },
     selectedLabel: selected,
     openEditor: setEditor,
@@ -73,8 +88,12 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
           </aside>
           <main class="content">
             <ErrorBoundary fallback={(e: Error) => <p class="error">Something went wrong: {e.message}</p>}>
-              <Show when={selected()} keyed fallback={<Welcome />}>
-                {(id) => <LabelDetail labelId={id} />}
+              <Show when={ref()} fallback={<Welcome />}>
+                {(r) => (
+                  <Show when={selected()} keyed fallback={<NoLabel labelRef={r()} />}>
+                    {(id) => <LabelDetail labelId={id} />}
+                  </Show>
+                )}
               </Show>
             </ErrorBoundary>
           </main>
@@ -124,6 +143,16 @@ function TopBar(props: { onSignOut: () => void }): JSX.Element {
         <button type="button" class="btn small" onClick={() => props.onSignOut()}>Sign out</button>
       </div>
     </header>
+  )
+}
+
+/** An address or selection naming no label: not synced yet, or no label has that id or name. */
+function NoLabel(props: { labelRef: string }): JSX.Element {
+  const s = useSession()
+  return (
+    <div class="empty" data-testid="no-label">
+      {s.workspace.synced() ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.` : 'Loading…'}
+    </div>
   )
 }
 

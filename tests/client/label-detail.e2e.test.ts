@@ -166,7 +166,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     // The good rows replaced the 34 values: customer 1 true, customer 3 false.
     await page.getByTestId('distribution-summary').filter({ hasText: '2 of 400 users covered' }).waitFor({ timeout: 20_000 })
     expect(Object.keys(await bars(page)).sort()).toEqual(['false', 'true'])
-    expect(Object.values(await bars(page)).map((t) => t.split(' ')[0])).toEqual(['1', '1'])
+    expect(Object.values(await bars(page)).map((t) => String(t).split(' ')[0])).toEqual(['1', '1'])
     await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 10_000 })
     const stored = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution')
     expect(stored.items).toEqual(expect.arrayContaining([expect.objectContaining({ value: true, users: 1 }), expect.objectContaining({ value: false, users: 1 })]))
@@ -288,6 +288,46 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     await page.getByTestId('sort').selectOption('users-desc')
     await page.getByTestId('label-row-vip_list').click()
     await page.getByTestId('import-panel').waitFor()
+  })
+
+  it('opens a label from an address #/labels/<id or name>; an id wins over a name equal to it', async () => {
+    const vip = await api<{ id: string }>('GET', '/api/labels/vip_list')
+    // Names may look like ids: this label's name is vip_list's id.
+    const impostor = await api<{ id: string }>('POST', '/api/labels', { name: vip.id, displayName: 'Impostor', dataType: 'boolean', labelType: 'static', rule: { method: 'import' } })
+    const p = await ctx.newPage()
+    p.on('pageerror', (e) => pageErrors.push(e.message))
+    const shown = async () => {
+      await p.getByTestId('label-detail').waitFor({ timeout: 20_000 })
+      return p.locator('[data-testid="label-detail"] .label-name').textContent()
+    }
+    try {
+      await p.goto(`${base}/?token=${tokens.editor}#/labels/vip_list`)
+      expect(await shown()).toBe('vip_list')
+      expect(await p.getByTestId('label-row-vip_list').getAttribute('class')).toContain('selected')
+      expect(new URL(p.url()).hash).toBe('#/labels/vip_list')
+      expect(new URL(p.url()).searchParams.get('token')).toBeNull()
+
+      // A link within the app changes only the hash.
+      await p.evaluate(() => (location.hash = '#/labels/customer_stage'))
+      await p.locator('[data-testid="label-detail"] .label-name').filter({ hasText: 'customer_stage' }).waitFor()
+      expect(await p.getByTestId('label-row-customer_stage').getAttribute('class')).toContain('selected')
+
+      // By id, on a fresh load; vip_list's id is also the impostor's name, and the id wins.
+      const load = async (ref: string) => {
+        await p.goto(`${base}/#/labels/${ref}`) // only the hash differs: no load yet
+        await p.reload()
+        return shown()
+      }
+      expect(await load(vip.id)).toBe('vip_list')
+      expect(await load(impostor.id)).toBe(vip.id)
+
+      await p.evaluate(() => (location.hash = '#/labels/no_such_label'))
+      await p.getByTestId('no-label').filter({ hasText: 'There is no label "no_such_label"' }).waitFor()
+      expect(await p.getByTestId('label-detail').count()).toBe(0)
+    } finally {
+      await p.close()
+      await api('DELETE', `/api/labels/${impostor.id}`)
+    }
   })
 
   it('gives viewers no upload control', async () => {
