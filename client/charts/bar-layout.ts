@@ -46,7 +46,7 @@ export function layoutBars(data: readonly ChartDatum[], o: BarOptions): BarLayou
       height,
       margin,
       bars: data.map((d) => ({ ...d, x: 0, y: y(d.key) ?? 0, width: x(d.users), height: y.bandwidth() })),
-      ticks: x.ticks(5).map((v) => ({ at: x(v), value: v })),
+      ticks: countTicks(x.ticks(5)).map((v) => ({ at: x(v), value: v })),
     }
   }
   const margin = { top: 24, right: 12, bottom: 64, left: 56 }
@@ -59,6 +59,11 @@ export function layoutBars(data: readonly ChartDatum[], o: BarOptions): BarLayou
     height,
     margin,
     bars: data.map((d) => ({ ...d, x: x(d.key) ?? 0, y: y(d.users), width: x.bandwidth(), height: inner.h - y(d.users) })),
-    ticks: y.ticks(5).map((v) => ({ at: y(v), value: v })),
+    ticks: countTicks(y.ticks(5)).map((v) => ({ at: y(v), value: v })),
   }
+}
+
+/** Bars count users: only whole numbers are ticks (a largest bar of 1 gave "0 0 0 1 1 1"). */
+function countTicks(ticks: number[]): number[] {
+  return ticks.filter(Number.isInteger)
 }

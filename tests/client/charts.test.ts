@@ -58,6 +58,19 @@ describe('bar and column layout', () => {
     expect(l.ticks[0]).toEqual({ at: 0, value: 0 })
   })
 
+  it('puts ticks on whole user counts only, also when the largest bar is 1 or 2', () => {
+    for (const users of [1, 2, 3]) {
+      for (const orientation of ['bar', 'column'] as const) {
+        const l = layoutBars(toChartData([{ value: 'only', users, proportion: 1 }]), { orientation, width: 600, height: 300 })
+        const values = l.ticks.map((t) => t.value)
+        expect(values.every(Number.isInteger)).toBe(true)
+        expect(values).toContain(0)
+        expect(values).toContain(users)
+        expect(new Set(values).size).toBe(values.length)
+      }
+    }
+  })
+
   it('draws columns that grow upward from a common baseline', () => {
     const l = layoutBars(toChartData(items), { orientation: 'column', width: 600, height: 300 })
     const base = l.height - l.margin.top - l.margin.bottom
