@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { build } from 'vite'
 import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
-import { auth, newServer, type TestServer } from '../server/helpers.ts'
+import { auth, newServer, until, type TestServer } from '../server/helpers.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
@@ -17,10 +17,18 @@ export async function buildClient(): Promise<{ dir: string; dispose(): Promise<v
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) }
 }
 
-/** A listening server with the demo workspace (groups + one label of each method), serving `clientDir`. */
+/**
+ * A listening server with the demo workspace (groups + one label of each method), serving
+ * `clientDir`, once every demo label's creation run has finished (so there are results to show).
+ */
 export async function demoServer(clientDir: string, users = 400): Promise<{ server: TestServer; base: string }> {
   const server = await newServer('pglite', { clientDir })
   await loadDemoWorkspace(server.app, { users })
+  const api = editorApi(() => server)
+  await until(async () => {
+    const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
+    return labels.length === 6 && labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+  }, 60_000)
   await server.app.listen({ port: 0, host: '127.0.0.1' })
   const addr = server.app.server.address()
   return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` }
