@@ -55,7 +55,9 @@ export default fp(
       if (!operator) void app.audit.append({ actor: null, role: null, action: 'auth.failed', target: '/collab', details: { reason: token ? 'bad token' : 'no token' } }).catch(() => {})
       return operator
     }
-    await app.register(collabPlugin, { authenticate, registry })
+    // This server hosts one workspace (SPEC §1: id `main`): any other room name is refused
+    // (4404) rather than created, so no signed-in user can make it store arbitrary documents.
+    await app.register(collabPlugin, { authenticate, registry, allowWorkspace: (ws) => ws === MAIN_WORKSPACE })
     // Flush and snapshot documents last, after runs stopped and sockets closed.
     app.addHook('onClose', async () => registry.close())
   },
