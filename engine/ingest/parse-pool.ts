@@ -6,6 +6,8 @@ import type { IngestFormat, IngestKind, IngestOptions } from './types.ts'
 
 /** Chunks a request may have in the worker's queue before `push` waits (keeps it busy, bounds memory). */
 const maxQueuedChunks = 16
+/** An idle parse worker is stopped after this long (the next big request starts one again, ~0.3 s). */
+let idleStopMs = 30_000
 
 interface Client {
   store: StoreLink
@@ -15,16 +17,23 @@ interface Client {
 }
 
 /**
- * One parse worker thread shared by every request of this process, started on first use. It
- * is referenced only while a request uses it, so it never keeps the process alive; if it dies,
- * its requests fail and the next request starts a new one.
+ * One parse worker thread shared by every request of this process, started on first use and
+ * stopped after 30 s without requests. It is referenced only while a request uses it, so it
+ * never keeps the process alive; if it dies, its requests fail and the next one starts anew.
  */
 class ParsePool {
   private worker: Worker | null = null
   private readonly clients = new Map<number, Client>()
   private nextId = 0
+  private idle: ReturnType<typeof setTimeout> | null = null
+
+  get running(): boolean {
+    return this.worker !== null
+  }
 
   attach(client: Client): number {
+    if (this.idle) clearTimeout(this.idle)
+    this.idle = null
     const id = ++this.nextId
     this.clients.set(id, client)
     this.ensure().ref()
@@ -33,7 +42,17 @@ class ParsePool {
 
   detach(id: number): void {
     this.clients.delete(id)
-    if (this.clients.size === 0) this.worker?.unref()
+    if (this.clients.size > 0) return
+    this.worker?.unref()
+    // An idle worker gives its heap back: it is stopped after a while without requests.
+    if (this.idle) clearTimeout(this.idle)
+    this.idle = setTimeout(() => {
+      const w = this.worker
+      if (!w || this.clients.size > 0) return
+      this.worker = null
+      void w.terminate()
+    }, idleStopMs)
+    this.idle.unref()
   }
 
   post(m: ToParser): void {
@@ -86,6 +105,14 @@ class ParsePool {
 }
 
 let pool: ParsePool | null = null
+
+/** Whether the parse worker thread is running now, and (tests) how long it may stay idle. */
+export const parseWorker = {
+  running: (): boolean => pool?.running ?? false,
+  setIdleStopMs(ms: number): void {
+    idleStopMs = ms
+  },
+}
 
 /** The parsing half of one request, run in the shared parse worker; store calls come back to `store`. */
 export function parseInWorker(store: StoreLink, kind: IngestKind, format: IngestFormat, opts: IngestOptions): BodyParser {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { Ingestor } from '../../../engine/ingest/index.ts'
+import { parseWorker } from '../../../engine/ingest/parse-pool.ts'
 import { dropStaleStages, stageCreatedAt } from '../../../engine/ingest/stage.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
@@ -103,5 +104,32 @@ describeEachDb('staging tables left behind', (kind) => {
     expect(await dropStaleStages(db, 24 * 3_600_000, now)).toBe(2)
     const left = await db.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
     expect(left.rows.map((r) => r.tablename)).toEqual([young])
+  })
+})
+
+describeEachDb('the parse worker thread', (kind) => {
+  let db: TestDb
+  beforeEach(async () => {
+    db = await newDb(kind)
+    await migrate(db)
+  })
+  afterEach(async () => {
+    parseWorker.setIdleStopMs(30_000)
+    await db.dispose()
+  })
+
+  it('is stopped once idle, and started again by the next request', async () => {
+    parseWorker.setIdleStopMs(100)
+    const upload = async (i: number) => {
+      const ing = new Ingestor(db, 'events', 'ndjson', { parse: 'worker' })
+      await ing.push(line({ user_id: `u${i}`, event: 'buy', time: '2024-01-01T00:00:00Z', event_id: `e${i}` }))
+      return ing.finish()
+    }
+    expect(await upload(1)).toMatchObject({ committed: true, inserted: 1 })
+    for (let i = 0; i < 100 && parseWorker.running(); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(parseWorker.running()).toBe(false)
+    expect(await upload(2)).toMatchObject({ committed: true, inserted: 1 })
+    expect(parseWorker.running()).toBe(true)
+    expect((await events(db, 'buy')).map((e) => e.event_id)).toEqual(['e1', 'e2'])
   })
 })
