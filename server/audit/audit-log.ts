@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 
@@ -111,6 +111,7 @@ export class AuditLog {
     await this.fh?.close()
     this.fh = null
     await rm(this.rotatedPath(this.keep), { force: true })
+    await this.dropBeyondKeep()
     // Oldest first, so a crash half-way leaves a gap in the numbers but every file in order.
     for (let n = this.keep - 1; n >= 0; n--) {
       try {
@@ -121,6 +122,17 @@ export class AuditLog {
     }
     await this.syncDir()
     return this.openLive()
+  }
+
+  /** Files numbered above `keep`, left when the setting was lowered, are deleted at a rotation. */
+  private async dropBeyondKeep(): Promise<void> {
+    const ext = extname(this.file)
+    const base = basename(this.file, ext)
+    for (const name of await readdir(dirname(this.file))) {
+      if (!name.startsWith(`${base}.`) || !name.endsWith(ext)) continue
+      const n = name.slice(base.length + 1, name.length - ext.length)
+      if (/^\d+$/.test(n) && Number(n) > this.keep) await rm(join(dirname(this.file), name), { force: true })
+    }
   }
 
   private async syncDir(): Promise<void> {

@@ -20,6 +20,21 @@ const expectConsecutive = (seqs: number[]) => {
 }
 
 describe('audit log rotation', () => {
+  it('deletes files numbered above a lowered keep at the next rotation, and keeps the rest', async () => {
+    const file = join(dir, 'audit.jsonl')
+    const before = new AuditLog(file, { maxBytes: 400, keep: 5 })
+    for (let i = 0; i < 80; i++) await before.append(entry(i))
+    expect((await readdir(dir)).sort()).toEqual(['audit.1.jsonl', 'audit.2.jsonl', 'audit.3.jsonl', 'audit.4.jsonl', 'audit.5.jsonl', 'audit.jsonl'])
+    await writeFile(join(dir, 'audit.notes.jsonl'), 'not ours\n') // a name that is not a rotation number stays
+    const after = new AuditLog(file, { maxBytes: 400, keep: 2 })
+    for (let i = 80; i < 90; i++) await after.append(entry(i))
+    expect((await readdir(dir)).sort()).toEqual(['audit.1.jsonl', 'audit.2.jsonl', 'audit.jsonl', 'audit.notes.jsonl'])
+    const seqs = (await after.list({ limit: 1000 })).map(seqOf)
+    expect(seqs[0]).toBe(89)
+    expectConsecutive(seqs)
+  })
+
+
   it('rotates by size into audit.1.jsonl … audit.<keep>.jsonl and drops only the oldest file', async () => {
     const file = join(dir, 'audit.jsonl')
     const log = new AuditLog(file, { maxBytes: 400, keep: 3 })
