@@ -4,7 +4,7 @@ import { BinaryCopyWriter } from './copy-binary.ts'
 import type { OpenInfo, ParseSummary, StoreLink } from './link.ts'
 import { badName, reservedNames } from './names.ts'
 import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
-import type { IngestKind, IngestOptions, IngestResult, RawRecord } from './types.ts'
+import type { IngestKind, IngestOptions, RawRecord } from './types.ts'
 import { convert, inferType, isEmpty, parseEventTime, type RawValue, type Stored } from './values.ts'
 
 interface Target {
@@ -76,9 +76,7 @@ export class IngestSession {
     }
     if (!this.info) return this.openThenAdd(rec)
     const reason = this.stageRecord(rec)
-    if (reason !== null) {
-      this.reject(rec.row, reason)
-    }
+    if (reason !== null) this.reject(rec.row, reason)
     if (this.waitFor) {
       const w = this.waitFor
       this.waitFor = null
@@ -253,11 +251,6 @@ export class IngestSession {
     if (cache.size + ids.length > 2_000_000) cache.clear() // bounded memory: the store remembers uids it reserved
     for (const [id, uid] of found) cache.set(id, uid)
     return out
-  }
-
-  /** Waits for staged batches; callers await this for backpressure. */
-  drain(): Promise<void> {
-    return this.pendingFlush
   }
 
   /** Ends the request: writes the last batches and says what was staged (the store commits or drops it). */
