@@ -1,4 +1,4 @@
-import type { DataType, Label, LabelInput, LabelType, Schedule } from '../../../shared/schemas/label.ts'
+import type { Label, LabelInput, LabelType } from '../../../shared/schemas/label.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
