@@ -96,7 +96,8 @@ export class IngestStore implements StoreLink {
       if (staged.some((s) => !s.stage)) throw new Error('a staged target has no staging table')
       const counts = staged.length === 0 ? { inserted: 0, updated: 0, duplicates: 0 }
         : this.kind === 'users' ? await commitUsers(this.db, staged[0]) : await commitEvents(this.db, staged, this.newUsers)
-      await this.analyze(staged)
+      // The data is committed: a failed statistics refresh must not turn the answer into an error.
+      await this.analyze(staged).catch(() => {})
       return { ...report, ...counts, stored: counts.inserted + counts.updated, committed: true }
     } finally {
       await this.abort()
