@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { BodyParser } from './ingestor.ts'
 import type { Batch, ParseSummary, StoreLink } from './link.ts'
 import { fromWire, toWire, type FromParser, type ToParser } from './parse-wire.ts'
@@ -8,6 +8,12 @@ import type { IngestFormat, IngestKind, IngestOptions } from './types.ts'
 const maxQueuedChunks = 16
 /** An idle parse worker is stopped after this long (the next big request starts one again, ~0.3 s). */
 let idleStopMs = 30_000
+/**
+ * The worker's entry. A variable, not a literal in `new Worker(new URL(…))`: the browser build
+ * (which reaches this module through EngineService, but never parses in a worker) would
+ * otherwise bundle it, tsx and all.
+ */
+const bootFile = './parse-worker-boot.mjs'
 
 interface Client {
   store: StoreLink
@@ -63,7 +69,10 @@ class ParsePool {
     if (this.worker) return this.worker
     // A larger young generation: parsing allocates a short-lived object per row, and fewer
     // scavenges measured faster.
-    const w = new Worker(new URL('./parse-worker-boot.mjs', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 64 } })
+    // worker_threads is looked up when first needed, not imported: the browser bundle reaches this
+    // module (through EngineService) and must not touch a Node module when it loads.
+    const { Worker: NodeWorker } = process.getBuiltinModule('node:worker_threads')
+    const w = new NodeWorker(new URL(bootFile, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 64 } })
     w.on('message', (m: FromParser) => this.receive(m))
     const fail = (e: unknown) => {
       if (this.worker !== w) return
