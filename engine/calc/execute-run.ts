@@ -41,9 +41,12 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   try {
     const asOf = new Date(run.asOf)
     const source = await sourceOf(db, run.labelId, run.definition, { db, asOf, tz: opts.tz }, opts.compile)
-    await db.transaction(async (tx) => {
+    // Returned straight after the commit, with no further query: the caller hears of the success
+    // before any other read can show it (it drops cached results then; on PostgreSQL a read on
+    // another connection could otherwise see the success first and be served stale results).
+    return await db.transaction(async (tx) => {
       await deadline.apply(tx)
-      await materialise(tx, { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz }, source, deadline)
+      return materialise(tx, { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz }, source, deadline)
     })
   } catch (e) {
     const err = isStatementTimeout(e) && opts.timeoutMs !== undefined ? timeoutError(opts.timeoutMs) : e
@@ -63,14 +66,15 @@ async function sourceOf(db: SqlExecutor, labelId: string, def: Definition, ctx: 
 interface RunTarget { labelId: string; runId: string; definition: Definition; asOf: string; tz: string }
 
 /** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
-async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<void> {
+async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<Run> {
   const dataType = t.definition.dataType
   const table = await newResultTable(tx, dataType, false)
   const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`, source.params)
   deadline.check()
   await keyResultTable(tx, table)
-  await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })
+  const done = await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })
   deadline.check()
+  return done
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {
@@ -79,12 +83,11 @@ async function countRows(tx: SqlExecutor, table: string): Promise<number> {
 }
 
 /** Shared tail of a calculation and an import: snapshot, swap, mark succeeded (caller's transaction). */
-export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<{ totalUsers: number; coveredUsers: number }> {
+export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<Run> {
   const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
   const totalUsers = Number(tu.rows[0]?.n ?? 0)
   const s = { labelId: t.labelId, runId: t.runId, table: t.table, dataType: t.definition.dataType, asOf: t.asOf, tz: t.tz, totalUsers, coveredUsers: t.coveredUsers }
   await writeSnapshot(tx, s)
   await swapResults(tx, s)
-  await succeedRun(tx, t.runId, totalUsers, t.coveredUsers)
-  return { totalUsers, coveredUsers: t.coveredUsers }
+  return succeedRun(tx, t.runId, totalUsers, t.coveredUsers)
 }

@@ -118,12 +118,14 @@ export async function startRun(db: SqlExecutor, runId: string, definition?: Defi
   return r.rows[0] ? toRun(r.rows[0]) : null
 }
 
-/** running → succeeded with its counts. */
-export async function succeedRun(db: SqlExecutor, runId: string, totalUsers: number, coveredUsers: number): Promise<void> {
-  await db.query(
-    `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL WHERE id = $1`,
+/** running → succeeded with its counts; the run as stored. */
+export async function succeedRun(db: SqlExecutor, runId: string, totalUsers: number, coveredUsers: number): Promise<Run> {
+  const r = await db.query<RunRow>(
+    `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL WHERE id = $1 RETURNING ${runColumns}`,
     [runId, totalUsers, coveredUsers],
   )
+  if (!r.rows[0]) throw new Error(`run ${runId} vanished while it succeeded`)
+  return toRun(r.rows[0])
 }
 
 /** → failed with the error operators will see. */
