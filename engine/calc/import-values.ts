@@ -7,6 +7,7 @@ import { loadLabelState } from '../read/label-state.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from '../ingest/csv-parser.ts'
 import { finishResults, runErrorMessage } from './execute-run.ts'
 import { keyResultTable, newResultTable } from './result-swap.ts'
+import { storedUids } from '../storage/users.ts'
 import { failRun, insertRun, startRun } from './runs.ts'
 
 export interface ImportInput {
@@ -148,24 +149,21 @@ function readRows(input: ImportInput, errors: Array<{ row: number; reason: strin
   return rows
 }
 
-/** The uid of each user_id (undefined for unknown ones), by one array query per batch. */
+/** The uid of each user_id (undefined for unknown ones), one statement per batch. */
 async function lookupUids(db: SqlExecutor, userIds: string[]): Promise<Array<number | undefined>> {
   const uids = new Map<string, number>()
   for (let i = 0; i < userIds.length; i += batchSize) {
-    // Two arrays in one row: ~3× faster than a row object per user on PGlite.
-    const r = await db.query<{ ids: string[] | null; uids: number[] | null }>(
-      `SELECT array_agg(user_id) AS ids, array_agg(uid) AS uids FROM users WHERE user_id = ANY($1::text[])`, [userIds.slice(i, i + batchSize)],
-    )
-    const found = r.rows[0]?.ids ?? [], nums = r.rows[0]?.uids ?? []
-    for (let k = 0; k < found.length; k++) uids.set(found[k] as string, nums[k] as number)
+    for (const [id, uid] of await storedUids(db, userIds.slice(i, i + batchSize))) uids.set(id, uid)
   }
   return userIds.map((id) => uids.get(id))
 }
 
+const unknownUser = (r: Row) => ({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
+
 /** Adds an error for each row whose user doesn't exist. */
 async function reportUnknownUsers(db: SqlExecutor, rows: Row[], errors: Array<{ row: number; reason: string }>): Promise<void> {
   const uids = await lookupUids(db, rows.map((r) => r.userId))
-  for (const [k, r] of rows.entries()) if (uids[k] === undefined) errors.push({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
+  for (const [k, r] of rows.entries()) if (uids[k] === undefined) errors.push(unknownUser(r))
 }
 
 /**
@@ -238,7 +236,7 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
       // is planned as index probes per row (unnest is estimated at 100 rows): 4 µs per id.
       const uids = await lookupUids(tx, ids)
       const known = b.flatMap((r, k) => (uids[k] === undefined ? [] : [k]))
-      for (const [k, r] of b.entries()) if (uids[k] === undefined) unknown.push({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
+      for (const [k, r] of b.entries()) if (uids[k] === undefined) unknown.push(unknownUser(r))
       const ins = await tx.query(
         `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,
         params(known.map((k) => uids[k]), known.map((k) => (b[k] as Row).value)),
@@ -258,10 +256,7 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
       const r = await tx.query<{ i: number }>(
         `SELECT x.i::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = x.id)`, [ids],
       )
-      for (const { i: k } of r.rows) {
-        const row = b[k - 1] as Row
-        unknown.push({ row: row.row, reason: `unknown user_id ${JSON.stringify(row.userId)}` })
-      }
+      for (const { i: k } of r.rows) unknown.push(unknownUser(b[k - 1] as Row))
     }
   }
   if (unknown.length > 0 && !input.skipInvalid) return { imported, unknown }

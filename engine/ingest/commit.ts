@@ -34,7 +34,7 @@ function typeConflict(event: string | null, name: string, stored: ValueType, min
 }
 
 /**
- * Memory for this transaction only: with the default 4 MB the user_id join and the
+ * Memory for this transaction only: with the default 4 MB the users upsert's merge and the
  * event_id index build spill to temp files, which made a 10M-event commit several times slower.
  */
 async function bulkMemory(tx: SqlExecutor): Promise<void> {

@@ -3,11 +3,12 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue } from '../storage/catalogue.ts'
 import { commitEvents, commitUsers, type Staged } from './commit.ts'
 import type { Batch, OpenInfo, ParseSummary, StoreLink } from './link.ts'
+import { storedUids } from '../storage/users.ts'
 import { StageTable } from './stage.ts'
+import type { IngestKind, IngestResult } from './types.ts'
 
 /** Rows a table must get in one request before its statistics are refreshed. */
 const analyzeFrom = 10_000
-import type { IngestKind, IngestResult } from './types.ts'
 
 /**
  * The storing half of one ingestion request (the parsing half is `IngestSession`): stages
@@ -57,14 +58,8 @@ export class IngestStore implements StoreLink {
       }
     }
     if (ask.length === 0) return out
-    // Two arrays in one row: ~3× faster than a row object per user on PGlite (1.0 vs 3.1 µs per id).
-    const r = await this.db.query<{ ids: string[] | null; uids: number[] | null }>(
-      `SELECT array_agg(user_id) AS ids, array_agg(uid) AS uids FROM users WHERE user_id = ANY($1::text[])`, [ask],
-    )
-    const ids = r.rows[0]?.ids ?? [], uids = r.rows[0]?.uids ?? []
-    for (let k = 0; k < ids.length; k++) {
-      const id = ids[k] as string
-      out[at.get(id) as number] = uids[k] as number
+    for (const [id, uid] of await storedUids(this.db, ask)) {
+      out[at.get(id) as number] = uid
       at.delete(id)
     }
     if (at.size > 0) {
