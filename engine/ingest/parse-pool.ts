@@ -33,8 +33,18 @@ class ParsePool {
   private nextId = 0
   private idle: ReturnType<typeof setTimeout> | null = null
 
+  /** Whether the running worker knows this request (not after it died: its requests are dropped). */
+  attached(id: number): boolean {
+    return this.clients.has(id)
+  }
+
   get running(): boolean {
     return this.worker !== null
+  }
+
+  /** Stops the worker as a crash would (tests): its requests fail. */
+  async crash(): Promise<void> {
+    await this.worker?.terminate()
   }
 
   attach(client: Client): number {
@@ -115,9 +125,10 @@ class ParsePool {
 
 let pool: ParsePool | null = null
 
-/** Whether the parse worker thread is running now, and (tests) how long it may stay idle. */
+/** Whether the parse worker thread is running now; (tests) how long it may stay idle, and a simulated crash. */
 export const parseWorker = {
   running: (): boolean => pool?.running ?? false,
+  crash: async (): Promise<void> => pool?.crash(),
   setIdleStopMs(ms: number): void {
     idleStopMs = ms
   },
@@ -164,10 +175,8 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
   }
   /** A failed request is over: the worker forgets it (its later messages are ignored). */
   const fail = (e: Error): never => {
-    if (open) {
-      p.post({ op: 'abort', id })
-      close()
-    }
+    if (open && p.attached(id)) p.post({ op: 'abort', id })
+    close()
     throw e
   }
   const drained = async (limit: number) => {
@@ -194,6 +203,8 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
     },
     async abort() {
       if (!open) return
+      // A worker that died has dropped the request: a new one would never answer the abort.
+      if (!p.attached(id)) return close()
       try {
         await new Promise<void>((resolve) => {
           aborted = resolve

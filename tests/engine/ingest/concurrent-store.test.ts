@@ -6,6 +6,7 @@ import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { migrate } from '../../../engine/storage/ddl.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { stagingTables, untilStaged } from './stages.ts'
 
 const line = (o: unknown) => JSON.stringify(o) + '\n'
 
@@ -29,23 +30,13 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`event ingesti
   })
   afterEach(async () => db.dispose())
 
-  /** Waits until n staging tables exist: each is created once its first batch has its uids. */
-  async function staged(n: number) {
-    for (let i = 0; i < 750; i++) { // up to 15 s: the suite runs files in parallel
-      const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
-      if ((r.rows[0]?.n ?? 0) >= n) return
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    throw new Error(`${n} staging tables never appeared`)
-  }
-
   it('gives a new user one uid when two overlapping requests both name it', async () => {
     // batchSize 1: rows are staged (and their users given uids) at push, not at finish.
     const a = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
     const b = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
     await a.push(line({ user_id: 'shared', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a1' }) + line({ user_id: 'only-a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a2' }))
     await b.push(line({ user_id: 'shared', event: 'buy', time: '2024-01-02T00:00:00Z', event_id: 'b1' }) + line({ user_id: 'shared', event: 'view', time: '2024-01-02T00:00:00Z', event_id: 'b2' }))
-    await staged(3) // a: buy; b: buy, view — so b holds a uid of its own for "shared"
+    await untilStaged(db, 3) // a: buy; b: buy, view — so b holds a uid of its own for "shared"
     expect(await a.finish()).toMatchObject({ committed: true, inserted: 2 })
     // b reserved another uid for "shared" before a committed it: its rows move to a's uid.
     expect(await b.finish()).toMatchObject({ committed: true, inserted: 2 })
@@ -63,7 +54,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`event ingesti
   it('keeps the attributes of a user that a users upload stored while an event request was staging', async () => {
     const ev = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
     await ev.push(line({ user_id: 'late', event: 'buy', time: '2024-01-01T00:00:00Z' }))
-    await staged(1)
+    await untilStaged(db, 1)
     const us = new Ingestor(db, 'users', 'ndjson', { parse })
     await us.push(line({ user_id: 'late', properties: { city: 'Lima' } }))
     expect(await us.finish()).toMatchObject({ committed: true, inserted: 1 })
@@ -80,8 +71,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`event ingesti
     await ev.abort()
     expect(await users(db)).toEqual([])
     expect((await loadCatalogue(db)).events.size).toBe(0)
-    const stages = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
-    expect(stages.rows[0]?.n).toBe(0)
+    expect(await stagingTables(db)).toBe(0)
   })
 })
 
@@ -131,5 +121,17 @@ describeEachDb('the parse worker thread', (kind) => {
     expect(await upload(2)).toMatchObject({ committed: true, inserted: 1 })
     expect(parseWorker.running()).toBe(true)
     expect((await events(db, 'buy')).map((e) => e.event_id)).toEqual(['e1', 'e2'])
+  })
+
+  it('fails the requests of a worker that crashed, lets them be aborted, and serves the next request', async () => {
+    const ing = new Ingestor(db, 'events', 'ndjson', { parse: 'worker', batchSize: 1 })
+    await ing.push(line({ user_id: 'a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'c1' }))
+    await parseWorker.crash()
+    const settled = await Promise.race([ing.abort().then(() => 'aborted'), new Promise((r) => setTimeout(() => r('hung'), 5000))])
+    expect(settled).toBe('aborted')
+    expect(await events(db, 'buy')).toEqual([])
+    const next = new Ingestor(db, 'events', 'ndjson', { parse: 'worker' })
+    await next.push(line({ user_id: 'a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'c2' }))
+    expect(await next.finish()).toMatchObject({ committed: true, inserted: 1 })
   })
 })
