@@ -5,6 +5,7 @@ import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeSchema, loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { migrate } from '../../../engine/storage/ddl.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { stagingTables, untilStaged } from './stages.ts'
 
 async function ingestBody(db: SqlExecutor, kind: 'users' | 'events', format: 'csv' | 'ndjson', chunks: string[] | string, opts = {}) {
   const ing = new Ingestor(db, kind, format, opts)
@@ -38,10 +39,6 @@ async function expectFailure(ing: Ingestor, chunk: string, match: Record<string,
   await expect(ing.finish()).rejects.toMatchObject(match)
 }
 
-async function stagingTables(db: SqlExecutor) {
-  const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
-  return r.rows[0]?.n
-}
 
 for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed ingestion, ${parse} parsing`, (kind) => {
   const ingest = (d: SqlExecutor, k: 'users' | 'events', f: 'csv' | 'ndjson', c: string[] | string, o = {}) => ingestBody(d, k, f, c, { parse, ...o })
@@ -100,8 +97,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
     const b = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 1 })
     await a.push('{"user_id":"u1","properties":{"x":1}}\n')
     await b.push('{"user_id":"u2","properties":{"x":"one"}}\n')
-    // b has read the catalogue once its row is staged (with worker parsing, push only queues it).
-    for (let i = 0; i < 500 && ((await stagingTables(db)) ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    await untilStaged(db, 1) // b has read the catalogue once its row is staged
     expect(await a.finish()).toMatchObject({ committed: true })
     await expect(b.finish()).rejects.toMatchObject({ code: 'conflict' })
     expect(await users(db)).toEqual([{ user_id: 'u1', x: 1 }])
@@ -223,8 +219,7 @@ for (const parse of ['inline', 'worker'] as const) describeEachDb(`streamed inge
   it('stores nothing on abort, even after batches were staged', async () => {
     const ing = new Ingestor(db, 'users', 'ndjson', { parse, batchSize: 10 })
     for (let i = 0; i < 50; i++) await ing.push(`{"user_id":"u${i}","properties":{"n":${i}}}\n`)
-    // With worker parsing, push only queues the chunk: wait until a batch is staged.
-    for (let i = 0; i < 500 && ((await stagingTables(db)) ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    await untilStaged(db, 1)
     expect(await stagingTables(db)).toBe(1)
     await ing.abort()
     expect(await users(db)).toEqual([])
