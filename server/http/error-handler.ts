@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LabelsError, reviveError, type ErrorCode } from '../../shared/errors.ts'
+import { isApiPath, requestPath } from './request-path.ts'
 
 /** The one error body of SPEC §8. */
 export interface ErrorBody {
@@ -51,8 +52,8 @@ export function installErrorHandlers(app: FastifyInstance, appShell?: (req: Fast
     return reply.status(err.status).type('application/json').serializer(JSON.stringify).send(body)
   })
   app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? ''
-    if (appShell && req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/collab/')) return appShell(req, reply)
+    const path = requestPath(req)
+    if (appShell && req.method === 'GET' && !isApiPath(path) && !path.startsWith('/collab/')) return appShell(req, reply)
     const body: ErrorBody = { error: { code: 'not_found', message: `no route ${req.method} ${path}` } }
     return reply.status(404).send(body)
   })

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { LabelsError } from '../../shared/errors.ts'
 import { roleAllows } from '../auth/roles.ts'
 import type { TokenRegistry } from '../auth/tokens.ts'
+import { isApiPath, requestPath } from '../http/request-path.ts'
 import '../types.ts'
 
 /** The presented token: `Authorization: Bearer T`, or `?token=T` on GET (exports, WebSockets). */
@@ -22,26 +23,47 @@ export function presentedToken(req: FastifyRequest): string | undefined {
 /**
  * Authenticates every /api request (except routes marked public) and enforces the route's
  * `config.role`; routes that forget to declare one need admin. Failed logins are audited.
+ *
+ * The check is decided by the route the router chose, never by the URL string: the router
+ * matches the percent-decoded path, so `/%61pi/labels` is `/api/labels`. Every route whose
+ * pattern is under /api gets the check as its own first onRequest hook when it is declared
+ * (onRoute), so no /api route can exist without it, whatever the spelling of the request.
+ * Requests that match no route are checked by the decoded path, so an unknown /api path
+ * answers 401 before it answers 404.
  */
 export default fp(
   async function authPlugin(app: FastifyInstance, opts: { tokens: TokenRegistry }) {
     app.decorateRequest('operator', null)
-    app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/api/') && req.url !== '/api') return
-      const config = req.routeOptions.config
-      if (config.public) return
+
+    const authenticate = async (req: FastifyRequest, target: string): Promise<void> => {
       const token = presentedToken(req)
       const operator = opts.tokens.authenticate(token)
       if (!operator) {
         await app.audit
-          .append({ actor: null, role: null, action: 'auth.failed', target: req.routeOptions.url ?? req.url.split('?')[0], details: { reason: token === undefined ? 'no token' : 'bad token', ip: req.ip } })
+          .append({ actor: null, role: null, action: 'auth.failed', target, details: { reason: token === undefined ? 'no token' : 'bad token', ip: req.ip } })
           .catch(() => {})
         throw new LabelsError('unauthorized', token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid')
       }
       req.operator = operator
-      if (req.routeOptions.url === undefined) return // no such route: the 404 handler answers
-      const need = config.role ?? 'admin'
+    }
+
+    const routeCheck: onRequestHookHandler = async function (req) {
+      await authenticate(req, req.routeOptions.url ?? requestPath(req))
+      const need = req.routeOptions.config.role ?? 'admin'
+      const operator = req.operator!
       if (!roleAllows(operator.role, need)) throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
+    }
+
+    app.addHook('onRoute', (route: RouteOptions) => {
+      if (!isApiPath(route.url) || (route.config as { public?: boolean } | undefined)?.public) return
+      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      route.onRequest = [routeCheck, ...own]
+    })
+
+    // Only requests that matched no route: a matched route carries routeCheck itself.
+    app.addHook('onRequest', async (req) => {
+      if (req.routeOptions.url !== undefined || !isApiPath(requestPath(req))) return
+      await authenticate(req, requestPath(req))
     })
   },
   { name: 'auth', dependencies: ['audit'] },
