@@ -8,6 +8,9 @@ import { labelAddress, labelRefOf, resolveLabelRef } from './features/labels/lab
 import { LabelDetail } from './features/labels/label-detail.tsx'
 import { LabelEditor } from './features/labels/label-editor.tsx'
 import { createLive } from './live/create-live.ts'
+import { loadMe } from './offline/me-cache.ts'
+import { OfflineBanner } from './offline/offline-banner.tsx'
+import { createUndoKeys } from './offline/undo-keys.ts'
 import { SessionProvider, useSession, type Session } from './session.tsx'
 import { createWorkspace } from './sync/create-workspace.ts'
 import { createToasts } from './ui/toasts.ts'
@@ -21,7 +24,7 @@ export function App(): JSX.Element {
     setReason(why)
     setToken(null)
   }
-  const [me] = createResource(token, (t) => makeApi(t).get<Me>('/api/me'))
+  const [me] = createResource(token, loadMe) // the last answer when offline
   createEffect(() => {
     if (me.error) signOut(`Sign-in failed: ${String((me.error as Error).message)}`)
   })
@@ -44,6 +47,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const toasts = createToasts()
   const api: Api = makeApi(props.token, () => props.onSignOut('Your token is no longer valid; sign in again.'))
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
+  createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
   const [schema] = createResource(() => api.get<DataSchema>('/api/data/schema'))
   // The label asked for: an id, or from an address `#/labels/<id or name>` either. It is shown
@@ -82,6 +86,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
     <SessionProvider value={session}>
       <div class="shell">
         <TopBar onSignOut={() => props.onSignOut(null)} />
+        <OfflineBanner />
         <div class="main">
           <aside class="sidebar">
             <GroupTree />
@@ -118,7 +123,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
 function TopBar(props: { onSignOut: () => void }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
-  const statusText = () => ({ connecting: 'connecting…', connected: ws.synced() ? 'live' : 'syncing…', disconnected: 'offline — reconnecting', unauthorized: 'token refused', unavailable: 'workspace unavailable' })[ws.status()]
+  const statusText = () => ({ connecting: 'connecting…', connected: ws.synced() ? 'live' : 'syncing…', disconnected: 'offline — working locally', unauthorized: 'token refused', unavailable: 'workspace unavailable' })[ws.status()]
   return (
     <header class="topbar">
       <div class="brand">
@@ -138,6 +143,10 @@ function TopBar(props: { onSignOut: () => void }): JSX.Element {
         </div>
         <span class="me">{s.me.name} · {s.me.role}</span>
         <Show when={s.canEdit}>
+          <div class="seg undo" role="group" aria-label="Undo and redo">
+            <button type="button" class="btn small" disabled={!ws.undo.canUndo()} onClick={() => ws.undo.undo()} title="Undo your last change (Ctrl/Cmd+Z). Other operators' changes are never undone." data-testid="undo">↶ Undo</button>
+            <button type="button" class="btn small" disabled={!ws.undo.canRedo()} onClick={() => ws.undo.redo()} title="Redo (Shift+Ctrl/Cmd+Z)" data-testid="redo">↷ Redo</button>
+          </div>
           <button type="button" class="btn primary small" onClick={() => s.openEditor({})} data-testid="new-label">+ New label</button>
         </Show>
         <button type="button" class="btn small" onClick={() => props.onSignOut()}>Sign out</button>
@@ -151,7 +160,7 @@ function NoLabel(props: { labelRef: string }): JSX.Element {
   const s = useSession()
   return (
     <div class="empty" data-testid="no-label">
-      {s.workspace.synced() ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.` : 'Loading…'}
+      {s.workspace.ready() ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.` : 'Loading…'}
     </div>
   )
 }

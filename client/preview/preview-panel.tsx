@@ -4,6 +4,7 @@ import { ApiError } from '../api/http.ts'
 import { count, percent } from '../charts/chart-data.ts'
 import { DistributionChart } from '../features/distribution/distribution-panel.tsx'
 import { useSession } from '../session.tsx'
+import { needsServer, online } from '../sync/connectivity.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import { makePreviewEngine, SAMPLE } from './make-preview-engine.ts'
@@ -103,7 +104,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
         <h3>Preview</h3>
         <div class="seg" role="group" aria-label="Preview data">
           <button type="button" classList={{ on: mode() === 'sample' }} onClick={() => setMode('sample')} data-testid="preview-sample">In browser (sample)</button>
-          <button type="button" classList={{ on: mode() === 'server' }} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
+          <button type="button" classList={{ on: mode() === 'server' }} disabled={!online()} title={needsServer('The exact preview on all data')} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
         </div>
       </header>
       <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">{mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}</p>

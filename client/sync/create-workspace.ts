@@ -7,7 +7,10 @@ import type { DocOrigin } from '../../shared/doc/origin.ts'
 import { projectWorkspace, type WorkspaceProjection } from '../../shared/doc/projection.ts'
 import type { Me } from '../api/types.ts'
 import { makeCollabConnection } from './collab-connection.ts'
+import { reportServerUp } from './connectivity.ts'
+import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
 import { createPresence, type Presence } from './presence.ts'
+import { createUndo, type Undo } from './undo.ts'
 
 export type SyncStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthorized' | 'unavailable'
 
@@ -15,8 +18,19 @@ export interface Workspace {
   /** The projected workspace (groups tree, labels, duplicates) as a Solid store. */
   view: WorkspaceProjection
   status: Accessor<SyncStatus>
-  /** True once the first sync with the server completed (edits are enabled then). */
+  /** True while the document is in step with the server (first sync done, connection up). */
   synced: Accessor<boolean>
+  /**
+   * True once there is a document to edit: loaded from this browser's IndexedDB copy or synced
+   * with the server. Edits are enabled from then on, offline included; they merge on reconnect.
+   */
+  ready: Accessor<boolean>
+  /** Local edits the server has not acknowledged yet (survives a reload). */
+  pending: Accessor<number>
+  /** When this page lost the server (ms since epoch; survives a reload), null while connected. */
+  offlineSince: Accessor<number | null>
+  /** This operator's undo/redo (own edits only). */
+  undo: Undo
   presence: Presence
   /** Runs one shared/doc operation with a local origin; LabelsError is reported and returned as null. */
   edit<T>(op: (doc: Y.Doc, origin: DocOrigin) => T): T | null
@@ -31,6 +45,8 @@ export interface Workspace {
 export function createWorkspace(token: string, me: Me, onError: (e: LabelsError) => void): Workspace {
   const [conn, cleanup] = makeCollabConnection(token)
   const { doc, provider } = conn
+  // The copy kept in this browser: a reload or a cold start without network opens from it.
+  const [local, closeLocal] = makeLocalStore(doc)
   const [view, setView] = createStore<WorkspaceProjection>(projectWorkspace(doc))
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask.
@@ -45,25 +61,77 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   doc.on('update', onUpdate)
   const [status, setStatus] = createSignal<SyncStatus>('connecting')
   const [synced, setSynced] = createSignal(false)
+  const [loaded, setLoaded] = createSignal(false)
+  // An empty IndexedDB copy (first visit) is not a document to edit: wait for the server then.
+  void local.whenLoaded.then(() => setLoaded(doc.getMap('groups').size > 0))
+  const record = readOfflineRecord()
+  const [pending, setPending] = createSignal(record.pending)
+  const [offlineSince, setOfflineSince] = createSignal<number | null>(record.since)
+  const remember = () => writeOfflineRecord({ pending: pending(), since: offlineSince() })
+  const lostServer = () => {
+    if (offlineSince() === null) setOfflineSince(Date.now())
+    remember()
+  }
   provider.on('status', (e: { status: 'connected' | 'disconnected' | 'connecting' }) => {
     if (status() === 'unauthorized' || status() === 'unavailable') return
     setStatus(e.status)
+    if (e.status === 'connected') reportServerUp(true)
   })
-  provider.on('sync', (s: boolean) => setSynced(s))
+  provider.on('sync', (s: boolean) => {
+    setSynced(s)
+    if (!s) return
+    // The server answered our sync step 1. Our own step 2 (everything the server lacked) went
+    // out before, in reply to the server's step 1, so nothing waits in this page any more. Were
+    // the socket to drop before the server stored it, the copy in IndexedDB still has it and
+    // the next sync sends it again (state vectors, not this count, decide what is sent).
+    setPending(0)
+    setOfflineSince(null)
+    remember()
+  })
   provider.on('connection-close', (e: CloseEvent | null) => {
     if (e?.code === CollabClose.unauthorized) setStatus('unauthorized')
     else if (e?.code === CollabClose.unavailable) setStatus('unavailable')
+    reportServerUp(false)
+    lostServer()
   })
+  // Every local transaction made while not in step with the server waits to be sent.
+  const onTransaction = (tr: Y.Transaction) => {
+    if (!tr.local || tr.changed.size === 0 || synced()) return
+    setPending(pending() + 1)
+    remember()
+  }
+  doc.on('afterTransaction', onTransaction)
+  // The browser says the network is gone: close the socket now rather than wait for the
+  // provider's 30 s silence timeout (an open socket may linger), and reconnect when it is back.
+  const onOffline = () => {
+    provider.disconnect()
+    setStatus('disconnected')
+    reportServerUp(false)
+    lostServer()
+  }
+  const onOnline = () => provider.connect()
+  window.addEventListener('offline', onOffline)
+  window.addEventListener('online', onOnline)
+  if (!navigator.onLine) onOffline()
   const presence = createPresence(provider.awareness, me)
+  const origin: DocOrigin = { kind: 'local', actor: me.name }
+  const undo = createUndo(doc, origin)
   onCleanup(() => {
+    window.removeEventListener('offline', onOffline)
+    window.removeEventListener('online', onOnline)
     doc.off('update', onUpdate)
+    doc.off('afterTransaction', onTransaction)
+    closeLocal()
     cleanup()
   })
-  const origin: DocOrigin = { kind: 'local', actor: me.name }
   return {
     view,
     status,
     synced,
+    ready: () => synced() || loaded(),
+    pending,
+    offlineSince,
+    undo,
     presence,
     doc,
     edit(op) {

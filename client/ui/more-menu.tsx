@@ -6,6 +6,8 @@ export interface MenuItem {
   danger?: boolean
   /** Ask "Sure?" inside the menu before acting. */
   confirm?: string
+  /** Why the item can't be used now (e.g. offline): shown greyed out with this as its tooltip. */
+  disabled?: string | undefined
 }
 
 /** A "More" button with a small dropdown; closes on outside click or Escape. */
@@ -28,6 +30,7 @@ export function MoreMenu(props: { items: MenuItem[]; title?: string; testId?: st
     document.removeEventListener('keydown', onKey)
   })
   const pick = (item: MenuItem) => {
+    if (item.disabled) return
     if (item.confirm && confirming() !== item) {
       setConfirming(item)
       return
@@ -44,7 +47,7 @@ export function MoreMenu(props: { items: MenuItem[]; title?: string; testId?: st
         <ul class="menu" role="menu">
           <For each={props.items}>
             {(item) => (
-              <li role="menuitem" classList={{ danger: !!item.danger }} onClick={() => pick(item)}>
+              <li role="menuitem" classList={{ danger: !!item.danger, disabled: !!item.disabled }} aria-disabled={item.disabled ? 'true' : undefined} title={item.disabled} onClick={() => pick(item)}>
                 {confirming() === item ? item.confirm : item.label}
               </li>
             )}

@@ -5,6 +5,7 @@ import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderBars } from '../../charts/render-bars.ts'
 import { renderDonut } from '../../charts/render-donut.ts'
 import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import { clampTop, defaultOptions, distributionQuery, fromPush, type DistributionOptions } from './distribution-options.ts'
 
@@ -87,7 +88,7 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
               </select>
             </label>
           </Show>
-          <a class="btn small" href={csvUrl()} download="" data-testid="distribution-export">
+          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvUrl() : undefined} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} download="" data-testid="distribution-export">
             Export data
           </a>
         </div>

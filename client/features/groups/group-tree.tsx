@@ -3,6 +3,7 @@ import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../share
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { useSession } from '../../session.tsx'
+import { needsServer } from '../../sync/connectivity.ts'
 import { MoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
@@ -22,7 +23,7 @@ export function GroupTree(): JSX.Element {
   const [drag, setDrag] = createSignal<Drag | null>(null)
   const [hover, setHover] = createSignal<Hover | null>(null)
   const tree = createMemo(() => filterTree(ws.view, query()))
-  const editable = () => s.canEdit && ws.synced()
+  const editable = () => s.canEdit && ws.ready() // offline too, once the local copy is loaded
 
   const toggle = (id: string) =>
     setCollapsed((c) => {
@@ -134,11 +135,13 @@ export function GroupTree(): JSX.Element {
     { label: 'Edit', action: () => s.openEditor({ labelId: l.id }) },
     {
       label: 'Recalculate',
+      disabled: needsServer('Recalculating'),
       action: () => void s.api.send('POST', `/api/labels/${l.id}/calculate`, {}).then(() => s.toasts.show('info', `Calculation of ${l.name} queued`), (e: Error) => s.toasts.show('error', e.message)),
     },
     {
       label: 'Delete',
       danger: true,
+      disabled: needsServer('Deleting a label (and its results)'),
       confirm: 'Delete label and its results?',
       action: () => void s.api.send('DELETE', `/api/labels/${l.id}`).then(() => {
         if (s.selectedLabel() === l.id) s.selectLabel(null)
@@ -256,7 +259,7 @@ export function GroupTree(): JSX.Element {
       <ul class="groups root">
         <For each={tree()}>{(n) => <GroupBlock node={n} />}</For>
       </ul>
-      <Show when={!ws.synced()}>
+      <Show when={!ws.ready()}>
         <div class="hint">Connecting to the workspace…</div>
       </Show>
     </nav>

@@ -4,6 +4,7 @@ import { count, percent } from '../../charts/chart-data.ts'
 import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderLines } from '../../charts/render-lines.ts'
 import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
 import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type HistoryFilter } from './history-query.ts'
 
 /**
@@ -52,7 +53,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             <button type="button" classList={{ on: measure() === 'users' }} onClick={() => setMeasure('users')}>Users</button>
             <button type="button" classList={{ on: measure() === 'proportion' }} onClick={() => setMeasure('proportion')}>Share</button>
           </div>
-          <a class="btn small" href={csvUrl()} download="" data-testid="history-export">
+          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvUrl() : undefined} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} download="" data-testid="history-export">
             Export data
           </a>
         </div>

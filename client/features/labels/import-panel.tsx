@@ -2,6 +2,7 @@ import { createSignal, For, Match, Show, Switch, type JSX } from 'solid-js'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import { count } from '../../charts/chart-data.ts'
 import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
 import { fileSize, importOutcome, partlyListed, rowName, rowsText, valueFormats, type BadRows, type ImportMode, type ImportOutcome, type ImportReport, type RowError } from './import-outcome.ts'
 
 type Phase = { kind: 'idle' } | { kind: 'uploading'; sent: number } | { kind: 'importing' } | { kind: 'done'; outcome: ImportOutcome; skipInvalid: boolean }
@@ -120,7 +121,7 @@ export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX
         <span class="hint">
           {mode() === 'replace' ? "The label's values become exactly the file's; customers not in it lose their value." : "The file's values are added to the current ones, replacing a customer's value when the file has one."}
         </span>
-        <button type="button" class="btn primary" disabled={!file() || busy()} onClick={() => void upload()} data-testid="import-upload">
+        <button type="button" class="btn primary" disabled={!file() || busy() || !online()} title={needsServer('Importing')} onClick={() => void upload()} data-testid="import-upload">
           {busy() ? 'Importing…' : 'Upload'}
         </button>
       </div>

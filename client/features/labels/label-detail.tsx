@@ -2,6 +2,7 @@ import { createEffect, createResource, For, on, Show, type JSX } from 'solid-js'
 import { describeSchedule } from '../../../shared/schedule.ts'
 import type { LabelView, Run } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DistributionPanel } from '../distribution/distribution-panel.tsx'
 import { HistoryPanel } from '../history/history-panel.tsx'
@@ -77,8 +78,8 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
             <Show when={s.canEdit}>
               <div class="actions">
                 <button type="button" class="btn" onClick={() => s.openEditor({ labelId: l().id })} data-testid="edit-label">Edit</button>
-                <button type="button" class="btn" onClick={recalc} data-testid="recalculate">Recalculate</button>
-                <button type="button" class="btn danger" onClick={remove}>Delete</button>
+                <button type="button" class="btn" onClick={recalc} disabled={!online()} title={needsServer('Recalculating')} data-testid="recalculate">Recalculate</button>
+                <button type="button" class="btn danger" onClick={remove} disabled={!online()} title={needsServer('Deleting a label')}>Delete</button>
               </div>
             </Show>
           </header>
