@@ -4,7 +4,7 @@ import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { writeUpdate } from 'y-protocols/sync'
 import { LabelsError } from '../../shared/errors.ts'
 import {
-  ROOT_TYPES, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
+  ROOT_TYPES, draftsOf, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
   type DocOrigin, type LabelChanges,
 } from '../../shared/doc/index.ts'
 import type { DocStore } from './doc-store.ts'
@@ -75,10 +75,12 @@ export class LiveDoc {
     this.tracker = makeLabelChangeTracker(doc)
     // Most edits change a label's text fields; only group edits, label additions/removals and
     // label moves can break an invariant, so only those pay for a projection + repair.
-    const groups: unknown = groupsOf(doc), labels: unknown = labelsOf(doc)
+    const groups: unknown = groupsOf(doc), labels: unknown = labelsOf(doc), drafts: unknown = draftsOf(doc)
     doc.on('afterTransaction', (tr: Y.Transaction) => {
       for (const [type, keys] of tr.changed) {
         if (type === groups || type.parent === groups || type === labels || (type.parent === labels && keys.has('groupId'))) this.structural = true
+        // A raw write may put junk at a draft id; opening and discarding drafts are the only other writes here.
+        if (type === drafts) this.structural = true
       }
     })
     // Presence isn't persisted: relay every awareness change to every socket, the sender included

@@ -4,6 +4,7 @@ import { defaultSchedule, type DataType, type Label, type LabelType, type Schedu
 import type { Rule } from '../schemas/rule.ts'
 import { compareOrder } from './fractional-index.ts'
 import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, groupsOf, labelsOf } from './shape.ts'
+import { draftsOf } from './drafts.ts'
 
 /** A group as displayed: `parentId` is the repaired parent, `rawParentId` what the document says. */
 export interface ProjectedGroup {
@@ -32,7 +33,7 @@ export type Repair =
   | { kind: 'reset-default-group' }
   | { kind: 'detach-group'; groupId: string; rawParentId: string }
   | { kind: 'rehome-label'; labelId: string; rawGroupId: string }
-  | { kind: 'drop-entry'; map: 'groups' | 'labels'; key: string }
+  | { kind: 'drop-entry'; map: 'groups' | 'labels' | 'drafts'; key: string }
 
 export interface WorkspaceProjection {
   /** First-level groups in display order, each with its ordered children. */
@@ -168,6 +169,8 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
     if (!(v instanceof Y.Map)) return void repairs.push({ kind: 'drop-entry', map: 'labels', key: id })
     labels.push(readLabel(id, v, groupIds, repairs))
   })
+  // Drafts are projected by projectDrafts; only junk entries (raw writes) are the tree's concern.
+  draftsOf(doc).forEach((v, id) => v instanceof Y.Map || repairs.push({ kind: 'drop-entry', map: 'drafts', key: id }))
   labels.sort((a, b) => (position.get(a.groupId) ?? 0) - (position.get(b.groupId) ?? 0) || compareOrder(a, b))
   const duplicates = flagDuplicates(labels)
   return { groups: roots.map(node), groupsById: byId, labels, duplicates, repairs }

@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
 import { ensureDefaultGroup } from './default-group.ts'
+import { draftsOf } from './drafts.ts'
 import type { DocOrigin } from './origin.ts'
 import { projectWorkspace, type Repair } from './projection.ts'
 import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, entryOf, groupsOf, labelsOf } from './shape.ts'
@@ -24,7 +25,7 @@ function apply(doc: Y.Doc, r: Repair): void {
       entryOf(labelsOf(doc), r.labelId)?.set('groupId', DEFAULT_GROUP_ID)
       return
     case 'drop-entry':
-      ;(r.map === 'groups' ? groupsOf(doc) : labelsOf(doc)).delete(r.key)
+      ;(r.map === 'groups' ? groupsOf(doc) : r.map === 'labels' ? labelsOf(doc) : draftsOf(doc)).delete(r.key)
       return
   }
 }

@@ -6,6 +6,7 @@ import { DEFAULT_GROUP_ID } from '../schemas/group.ts'
  *   groups : Y.Map<groupId, Y.Map<GroupField>>
  *   labels : Y.Map<labelId, Y.Map<LabelField>>
  *   meta   : Y.Map { version }
+ *   drafts : Y.Map<draftId, Y.Map>  shared drafts of label definitions (drafts.ts)
  * Each group/label is its own Y.Map so concurrent edits of different fields of one entry merge
  * field by field (last writer wins per field). `schedule` and `rule` are plain JSON values:
  * replaced whole, never merged, so a rule is never a mix of two operators' edits.
@@ -20,7 +21,7 @@ export type LabelField =
   | 'schedule' | 'enabled' | 'description' | 'rule' | 'createdAt' | 'updatedAt'
 
 /** The top-level maps; any other root type in a client update is refused by the server. */
-export const ROOT_TYPES = ['groups', 'labels', 'meta'] as const
+export const ROOT_TYPES = ['groups', 'labels', 'meta', 'drafts'] as const
 
 export type EntryMap = Y.Map<unknown>
 
@@ -43,7 +44,7 @@ export function putEntry(map: Y.Map<unknown>, id: string, fields: Record<string,
 }
 
 /** Random ids that also work in an insecure (plain-http) browser context, unlike randomUUID. */
-export function newId(prefix: 'g' | 'l'): string {
+export function newId(prefix: 'g' | 'l' | 'd'): string {
   const bytes = new Uint8Array(10)
   globalThis.crypto.getRandomValues(bytes)
   return prefix + '_' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')

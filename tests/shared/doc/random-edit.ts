@@ -1,8 +1,9 @@
 import * as Y from 'yjs'
 import {
-  createGroup, createLabel, deleteGroup, deleteLabel, entryOf, groupsOf, labelsOf, moveGroup, moveLabel,
-  projectWorkspace, renameGroup, updateLabel,
+  createGroup, createLabel, deleteGroup, deleteLabel, discardDraft, editDraft, entryOf, groupsOf, labelsOf, moveGroup, moveLabel,
+  openDraft, projectDrafts, projectWorkspace, publishDraft, renameGroup, setDraftField, updateDraft, updateLabel,
 } from '../../../shared/doc/index.ts'
+import type { Rule } from '../../../shared/schemas/rule.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import type { Rng } from '../../../shared/prng.ts'
 import { labelInput, local } from './helpers.ts'
@@ -37,3 +38,46 @@ export function randomEdit(doc: Y.Doc, rng: Rng, actor: string, n: number): void
   }
 }
 
+
+const customRule: Rule = {
+  method: 'custom',
+  values: [
+    { value: 'a', when: { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 1 } },
+    { value: 'b', when: { all: [{ attribute: 'city', op: 'eq', value: 'Paris' }, { event: 'view', op: 'gte', value: 2 }] } },
+  ],
+  otherwise: 'c',
+}
+
+/**
+ * One random draft operation (open/join, field and rule edits at random paths, discard,
+ * publish). Invalid edits are allowed: a draft may hold anything, publishing refuses it.
+ */
+export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number): void {
+  const labels = projectWorkspace(doc).labels
+  const drafts = projectDrafts(doc).drafts
+  const o = local(actor)
+  const d = () => rng.pick(drafts)
+  const kind = rng.weighted(['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'discard', 'publish'], [4, 2, 6, 5, 8, 3, 3, 1, 2])
+  try {
+    switch (kind) {
+      case 'open': if (labels.length) openDraft(doc, { labelId: rng.pick(labels).id }, o); return
+      case 'new': return void openDraft(doc, { rule: rng.bool() ? customRule : { method: 'metric', event: 'purchase', measure: { agg: 'count' } } }, o)
+      case 'field': if (drafts.length) setDraftField(doc, d().id, rng.pick(['displayName', 'description', 'name'] as const), rng.bool(0.2) ? '' : `f${n}`, o); return
+      case 'rule': if (drafts.length) updateDraft(doc, d().id, { rule: rng.bool() ? customRule : { method: 'metric', event: 'purchase', window: { lastDays: rng.int(1, 90) }, measure: { agg: 'count' } } }, o); return
+      case 'path': {
+        if (!drafts.length) return
+        const paths = Object.keys(d().authors).filter((p) => p.startsWith('/rule/') || p.startsWith('/schedule/'))
+        if (!paths.length) return
+        const path = rng.pick(paths)
+        const value = rng.pick<unknown>([rng.int(0, 100), `v${n}`, true, null, { lastDays: rng.int(1, 30) }, [1, 2]])
+        return void editDraft(doc, d().id, [{ op: 'set', path, value }], o)
+      }
+      case 'insert': if (drafts.length) editDraft(doc, d().id, [{ op: 'insert', path: '/rule/values', index: rng.int(0, 2), value: { value: `x${n}`, when: { event: 'purchase', op: 'gte', value: rng.int(1, 9) } } }], o); return
+      case 'remove': if (drafts.length) editDraft(doc, d().id, [{ op: 'remove', path: '/rule/values', index: rng.int(0, 2) }], o); return
+      case 'discard': if (drafts.length) discardDraft(doc, d().id, o); return
+      case 'publish': if (drafts.length) publishDraft(doc, d().id, o); return
+    }
+  } catch (e) {
+    if (!(e instanceof LabelsError)) throw e
+  }
+}

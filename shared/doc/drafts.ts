@@ -1,0 +1,133 @@
+import * as Y from 'yjs'
+import type { DataType, Label, LabelType, Schedule } from '../schemas/label.ts'
+import type { Rule } from '../schemas/rule.ts'
+import { authorsOf, fromY, jsonEqual, type Json } from './rule-y.ts'
+
+/**
+ * Shared drafts of label definitions (`doc.getMap('drafts')`, see README "Drafts"):
+ *   drafts : Y.Map<draftId, Y.Map>
+ *     id, labelId (string | null for a new label), base (the published definition it started
+ *     from, plain JSON, null for a new label), createdBy, createdAt (ISO, informational only),
+ *     name, displayName, groupId, dataType, labelType, enabled, description (scalars),
+ *     schedule, rule (nested Y types, rule-y.ts), and `~by:<field>` authorship keys.
+ * The draft of an existing label has the id `draftIdFor(labelId)`, so two operators opening it
+ * at once write the same key: there is never more than one draft per label.
+ */
+export const draftsOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap('drafts')
+
+/** The editable definition fields of SPEC §4, in form order. */
+export const DRAFT_FIELDS = ['name', 'displayName', 'groupId', 'dataType', 'labelType', 'schedule', 'enabled', 'description', 'rule'] as const
+export type DraftField = (typeof DRAFT_FIELDS)[number]
+
+/** A label's definition without its identity and timestamps (what a draft edits and publishes). */
+export type LabelDefinition = Omit<Label, 'id' | 'createdAt' | 'updatedAt'>
+
+/** The one draft id an existing label's draft can have. */
+export const draftIdFor = (labelId: string): string => `d_${labelId}`
+
+/** A draft as every replica shows it. */
+export interface DraftView {
+  id: string
+  /** The label it edits; null for a "New label" draft. */
+  labelId: string | null
+  /** The published definition the draft started from (null for a new label). */
+  base: LabelDefinition | null
+  definition: LabelDefinition
+  /** Fields whose value differs from `base` (every field for a new label). */
+  changed: DraftField[]
+  createdBy: string
+  createdAt: string
+  /** Who last wrote each path (JSON pointers like /displayName, /rule/values/1/when/value). */
+  authors: Record<string, string>
+  /** Everyone who wrote something in the draft (the opener included), sorted. */
+  editors: string[]
+}
+
+export interface DraftsProjection {
+  drafts: DraftView[]
+  /** labelId → its draft (the smallest id if raw writes made several). */
+  byLabel: Record<string, DraftView>
+  byId: Record<string, DraftView>
+}
+
+const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback)
+
+/** The entry's Y.Map, or undefined (missing or junk). */
+export function draftEntry(doc: Y.Doc, draftId: string): Y.Map<unknown> | undefined {
+  const v = draftsOf(doc).get(draftId)
+  return v instanceof Y.Map ? (v as Y.Map<unknown>) : undefined
+}
+
+/**
+ * The definition a draft holds, as plain JSON. Missing fields take the new-label defaults;
+ * wrong-typed ones are passed through unchanged so publishing refuses them with their path.
+ */
+export function definitionOf(m: Y.Map<unknown>): LabelDefinition {
+  const field = (k: DraftField, fallback: Json): Json => (m.has(k) ? fromY(m.get(k)) : fallback)
+  return {
+    name: field('name', '') as string,
+    displayName: field('displayName', '') as string,
+    groupId: field('groupId', 'default') as string,
+    dataType: field('dataType', 'string') as DataType,
+    labelType: field('labelType', 'dynamic') as LabelType,
+    schedule: field('schedule', { kind: 'daily', at: '00:00' }) as Schedule,
+    enabled: field('enabled', true) as boolean,
+    description: field('description', '') as string,
+    rule: field('rule', { method: 'import' }) as unknown as Rule,
+  }
+}
+
+/** The plain JSON definition of a draft; undefined when there is no such draft. Pure. */
+export function draftDefinition(doc: Y.Doc, draftId: string): LabelDefinition | undefined {
+  const m = draftEntry(doc, draftId)
+  return m ? definitionOf(m) : undefined
+}
+
+function readBase(v: unknown): LabelDefinition | null {
+  const j = fromY(v)
+  return j && typeof j === 'object' && !Array.isArray(j) ? (j as unknown as LabelDefinition) : null
+}
+
+/** Reads one draft map into its view (tolerates any junk inside). */
+export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
+  const definition = definitionOf(m)
+  const labelId = m.get('labelId')
+  const base = readBase(m.get('base'))
+  const createdBy = str(m.get('createdBy'), str(m.get('~by'), ''))
+  const changed = DRAFT_FIELDS.filter((f) => !base || !jsonEqual(definition[f], base[f]))
+  const authors: Record<string, string> = {}
+  authorsOf(m, '', createdBy, authors)
+  for (const k of ['id', 'labelId', 'base', 'createdBy', 'createdAt', '~by']) delete authors[`/${k}`]
+  const editors = [...new Set([createdBy, ...Object.values(authors)].filter(Boolean))].sort()
+  return {
+    id,
+    labelId: typeof labelId === 'string' ? labelId : null,
+    base,
+    definition,
+    changed,
+    createdBy,
+    createdAt: str(m.get('createdAt'), ''),
+    authors,
+    editors,
+  }
+}
+
+/**
+ * Pure, deterministic view of every draft: any two replicas with the same updates list the
+ * same drafts (by id) with the same definitions, authors and changed fields. Junk entries
+ * (not a map) are skipped; `repairWorkspace` drops them on the server.
+ */
+export function projectDrafts(doc: Y.Doc): DraftsProjection {
+  const drafts: DraftView[] = []
+  draftsOf(doc).forEach((v, id) => {
+    if (v instanceof Y.Map) drafts.push(readDraft(id, v as Y.Map<unknown>))
+  })
+  drafts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const byLabel: Record<string, DraftView> = {}
+  const byId: Record<string, DraftView> = {}
+  for (const d of drafts) {
+    byId[d.id] = d
+    if (d.labelId !== null && !byLabel[d.labelId]) byLabel[d.labelId] = d
+  }
+  return { drafts, byLabel, byId }
+}

@@ -1,0 +1,254 @@
+import * as Y from 'yjs'
+import { badRequest } from '../errors.ts'
+
+/**
+ * JSON ⇄ nested Yjs types, so a draft's rule (and schedule) merge at the granularity people
+ * edit them: objects are Y.Maps (last writer wins per key), arrays are Y.Arrays whose object
+ * elements are Y.Maps and whose other elements (numbers, strings, nested arrays) are boxed in a
+ * one-key "cell" map `{ $cell: value }`, so changing boundary 2 sets one cell instead of
+ * deleting and re-inserting it (two operators changing the same boundary then resolve like any
+ * scalar, instead of leaving both values in the list).
+ *
+ * Authorship: a map records who created it under `~by`, and who last wrote each key under
+ * `~by:<key>`, in the same map and the same transaction as the value, so the winner of a key
+ * and the name shown as its author are always the same write. Keys starting with `~by` are
+ * metadata and never part of the JSON.
+ */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+
+export const CELL = '$cell'
+const BY = '~by'
+const byKey = (k: string) => `${BY}:${k}`
+const isMeta = (k: string) => k === BY || k.startsWith(`${BY}:`)
+
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Y.AbstractType)
+
+const isCell = (m: Y.Map<unknown>) => m.has(CELL)
+
+/** Deep equality of two JSON values (key order ignored). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+    return a.every((x, i) => jsonEqual(x, b[i]))
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined)
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined)
+    return ka.length === kb.length && ka.every((k) => jsonEqual(a[k], b[k]))
+  }
+  return false
+}
+
+/** The plain JSON a Yjs value stands for; anything foreign (raw junk, Y.Text…) reads as null. */
+export function fromY(v: unknown): Json {
+  if (v instanceof Y.Map) {
+    const m = v as Y.Map<unknown>
+    if (isCell(m)) return fromY(m.get(CELL))
+    const out: Record<string, Json> = {}
+    for (const k of [...m.keys()].sort()) if (!isMeta(k)) out[k] = fromY(m.get(k))
+    return out
+  }
+  if (v instanceof Y.Array) return (v as Y.Array<unknown>).toArray().map(fromY)
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null
+  if (isPlainObject(v) || Array.isArray(v)) return JSON.parse(JSON.stringify(v)) as Json // a raw write of plain JSON
+  return null
+}
+
+/** A fresh Yjs value for a JSON value (objects → Y.Map stamped with its creator, arrays → Y.Array). */
+export function toY(v: unknown, actor: string): unknown {
+  if (Array.isArray(v)) {
+    const a = new Y.Array<unknown>()
+    a.insert(0, v.map((x) => element(x, actor)))
+    return a
+  }
+  if (isPlainObject(v)) {
+    const m = new Y.Map<unknown>()
+    m.set(BY, actor)
+    for (const [k, x] of Object.entries(v)) if (x !== undefined && !isMeta(k)) m.set(k, toY(x, actor))
+    return m
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) return null
+  return v === undefined ? null : v
+}
+
+function element(v: unknown, actor: string): unknown {
+  if (isPlainObject(v)) return toY(v, actor)
+  const cell = new Y.Map<unknown>()
+  cell.set(CELL, toY(v, actor))
+  cell.set(BY, actor)
+  return cell
+}
+
+/**
+ * Whether `next` is an edit of `cur` (patched key by key) rather than a different thing
+ * (replaced whole): a new creation method or aggregation, or a variant switch that both drops
+ * and adds keys (lastDays → from/to, behaviour → attribute condition). Replacing keeps a
+ * concurrent edit inside the old variant from leaking into the new one as an invalid mix.
+ */
+function sameShape(cur: Json, next: Record<string, unknown>): boolean {
+  if (!isPlainObject(cur)) return false
+  if (cur.method !== next.method || cur.agg !== next.agg) return false
+  const removed = Object.keys(cur).some((k) => next[k] === undefined)
+  const added = Object.keys(next).some((k) => next[k] !== undefined && !(k in cur))
+  return !(removed && added)
+}
+
+/** Makes `map[key]` equal `next` with the smallest writes (undefined deletes the key). Inside the caller's transaction. */
+export function assign(map: Y.Map<unknown>, key: string, next: unknown, actor: string): void {
+  const cur = map.get(key)
+  if (next === undefined) {
+    if (map.has(key)) {
+      map.delete(key)
+      map.set(byKey(key), actor)
+    }
+    return
+  }
+  if (isPlainObject(next) && cur instanceof Y.Map && !isCell(cur as Y.Map<unknown>) && sameShape(fromY(cur), next)) return patchMap(cur as Y.Map<unknown>, next, actor)
+  if (Array.isArray(next) && cur instanceof Y.Array) return patchArray(cur as Y.Array<unknown>, next, actor)
+  if (map.has(key) && jsonEqual(fromY(cur), next)) return
+  map.set(key, toY(next, actor))
+  map.set(byKey(key), actor)
+}
+
+function patchMap(m: Y.Map<unknown>, next: Record<string, unknown>, actor: string): void {
+  for (const k of [...m.keys()]) if (!isMeta(k) && next[k] === undefined) assign(m, k, undefined, actor)
+  for (const [k, v] of Object.entries(next)) if (!isMeta(k)) assign(m, k, v, actor)
+}
+
+/** Same length: element by element. Otherwise the changed middle (after the common prefix and suffix) is replaced. */
+function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void {
+  const cur = arr.toArray().map(fromY)
+  if (cur.length === next.length) {
+    next.forEach((v, i) => patchElement(arr, i, v, actor))
+    return
+  }
+  let p = 0
+  while (p < cur.length && p < next.length && jsonEqual(cur[p], next[p])) p++
+  let s = 0
+  while (s < cur.length - p && s < next.length - p && jsonEqual(cur[cur.length - 1 - s], next[next.length - 1 - s])) s++
+  if (cur.length - s > p) arr.delete(p, cur.length - s - p)
+  const inserted = next.slice(p, next.length - s)
+  if (inserted.length) arr.insert(p, inserted.map((x) => element(x, actor)))
+}
+
+function patchElement(arr: Y.Array<unknown>, i: number, next: unknown, actor: string): void {
+  const el = arr.get(i)
+  if (jsonEqual(fromY(el), next)) return
+  if (el instanceof Y.Map) {
+    const m = el as Y.Map<unknown>
+    if (isCell(m) && !isPlainObject(next)) return assign(m, CELL, next, actor)
+    if (!isCell(m) && isPlainObject(next) && sameShape(fromY(m), next)) return patchMap(m, next, actor)
+  }
+  arr.delete(i, 1)
+  arr.insert(i, [element(next, actor)])
+}
+
+/** JSON pointer → segments ('/rule/values/0' → ['rule','values','0']); '' is the root. */
+export function pathSegments(path: string): string[] {
+  if (path === '' || path === '/') return []
+  if (!path.startsWith('/')) throw badRequest(`a path starts with "/": ${JSON.stringify(path)}`, '/path')
+  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+}
+
+const deref = (v: unknown): unknown => (v instanceof Y.Map && isCell(v as Y.Map<unknown>) ? (v as Y.Map<unknown>).get(CELL) : v)
+
+function indexIn(arr: Y.Array<unknown>, seg: string, path: string, allowEnd: boolean): number {
+  const i = seg === '-' ? arr.length : /^\d+$/.test(seg) ? Number(seg) : NaN
+  if (!(i >= 0 && (i < arr.length || (allowEnd && i === arr.length)))) throw badRequest(`no item ${seg} at ${path}`, path)
+  return i
+}
+
+/** The Y container at `segments` under `root` (a map or an array), or a 400 naming the path. */
+export function containerAt(root: Y.Map<unknown>, segments: string[], path: string): Y.Map<unknown> | Y.Array<unknown> {
+  let node: unknown = root
+  for (const seg of segments) {
+    node = deref(node)
+    if (node instanceof Y.Map) node = (node as Y.Map<unknown>).get(seg)
+    else if (node instanceof Y.Array) node = (node as Y.Array<unknown>).get(indexIn(node as Y.Array<unknown>, seg, path, false))
+    else throw badRequest(`nothing at ${path}`, path)
+  }
+  node = deref(node)
+  if (node instanceof Y.Map || node instanceof Y.Array) return node as Y.Map<unknown> | Y.Array<unknown>
+  throw badRequest(`${path} is not an object or a list`, path)
+}
+
+/** Sets the value at a path under `root` (the last segment names a key or an existing index). */
+export function setAt(root: Y.Map<unknown>, path: string, value: unknown, actor: string): void {
+  const segs = pathSegments(path)
+  const last = segs.pop()
+  if (last === undefined) throw badRequest('the path names no field', path)
+  const parent = containerAt(root, segs, path)
+  if (parent instanceof Y.Map) assign(parent, last, value, actor)
+  else patchElement(parent, indexIn(parent, last, path, false), value, actor)
+}
+
+/** Inserts `value` into the list at `path` before `index` (or appends when index is the length or '-'). */
+export function insertAt(root: Y.Map<unknown>, path: string, index: number, value: unknown, actor: string): void {
+  const arr = containerAt(root, pathSegments(path), path)
+  if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
+  arr.insert(indexIn(arr, String(index), path, true), [element(value, actor)])
+}
+
+/** Removes item `index` of the list at `path`. */
+export function removeAt(root: Y.Map<unknown>, path: string, index: number): void {
+  const arr = containerAt(root, pathSegments(path), path)
+  if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
+  arr.delete(indexIn(arr, String(index), path, false), 1)
+}
+
+/**
+ * Moves item `from` of the list at `path` to position `to` (in the list without it). Yjs has no
+ * move: the item is re-inserted as a copy, so a concurrent edit inside the moved item is lost
+ * (deterministically, on every replica).
+ */
+export function moveAt(root: Y.Map<unknown>, path: string, from: number, to: number, actor: string): void {
+  const arr = containerAt(root, pathSegments(path), path)
+  if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
+  const i = indexIn(arr, String(from), path, false)
+  const value = fromY(arr.get(i))
+  arr.delete(i, 1)
+  arr.insert(indexIn(arr, String(to), path, true), [element(value, actor)])
+}
+
+/**
+ * Who last wrote each leaf path under `node` (JSON pointers relative to `base`), falling back to
+ * whoever created the enclosing map. Cells report their element's path.
+ */
+export function authorsOf(node: unknown, base: string, inherited: string, out: Record<string, string>): void {
+  if (node instanceof Y.Map) {
+    const m = node as Y.Map<unknown>
+    const by = typeof m.get(BY) === 'string' ? (m.get(BY) as string) : inherited
+    if (isCell(m)) return authorsOf(m.get(CELL), base, typeof m.get(byKey(CELL)) === 'string' ? (m.get(byKey(CELL)) as string) : by, out)
+    for (const k of m.keys()) {
+      if (isMeta(k)) continue
+      const w = m.get(byKey(k))
+      authorsOf(m.get(k), `${base}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, typeof w === 'string' ? w : by, out)
+    }
+    // Deleted keys keep their author: "bob removed the window" is worth showing too.
+    for (const k of m.keys()) {
+      if (!k.startsWith(`${BY}:`)) continue
+      const key = k.slice(BY.length + 1)
+      if (key !== CELL && !m.has(key) && typeof m.get(k) === 'string') out[`${base}/${key}`] = m.get(k) as string
+    }
+    return
+  }
+  if (node instanceof Y.Array) {
+    ;(node as Y.Array<unknown>).toArray().forEach((x, i) => authorsOf(x, `${base}/${i}`, inherited, out))
+    return
+  }
+  out[base] = inherited
+}
+
+/** The author recorded for a key of a map (null when none). */
+export function authorOfKey(m: Y.Map<unknown>, key: string): string | null {
+  const w = m.get(byKey(key))
+  return typeof w === 'string' ? w : null
+}
+
+/** Records `actor` as the author of `key` in `m` (for plain, non-diffed fields). */
+export function stampKey(m: Y.Map<unknown>, key: string, actor: string): void {
+  m.set(byKey(key), actor)
+}

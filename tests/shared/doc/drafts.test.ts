@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import {
+  createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
+  openDraft, projectDrafts, projectWorkspace, publishDraft, repairWorkspace, setDraftField, updateDraft, type LabelDefinition,
+} from '../../../shared/doc/index.ts'
+import { LabelsError } from '../../../shared/errors.ts'
+import { LabelInput } from '../../../shared/schemas/label.ts'
+import type { CustomRule, DistributionRule, Rule } from '../../../shared/schemas/rule.ts'
+import { check } from '../../../shared/schemas/validate.ts'
+import { labelInput, local, newWorkspaceDoc, replicaOf, sync } from './helpers.ts'
+
+const custom: CustomRule = {
+  method: 'custom',
+  values: [
+    { value: 'vip', when: { all: [{ event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 5 }, { attribute: 'city', op: 'eq', value: 'Paris' }] } },
+    { value: 'buyer', when: { event: 'purchase', op: 'gte', value: 1 } },
+    { value: 'visitor', when: { event: 'view', window: { lastDays: 7 }, op: 'gte', value: 1 } },
+  ],
+  otherwise: 'none',
+}
+const dist: DistributionRule = { method: 'distribution', event: 'purchase', window: { lastDays: 90 }, measure: { agg: 'sum', property: 'amount' }, boundaries: [1, 5, 10] }
+
+/** A workspace with one custom label and one distribution label, and two replicas of it. */
+function setup() {
+  const a = newWorkspaceDoc()
+  createLabel(a, labelInput('tier', { dataType: 'string', rule: custom }), local('server'), { id: 'l_tier' })
+  createLabel(a, labelInput('spend', { dataType: 'string', rule: dist }), local('server'), { id: 'l_spend' })
+  const b = replicaOf(a)
+  return { a, b }
+}
+
+const rule = (doc: Y.Doc, id: string) => draftDefinition(doc, id)?.rule as Rule
+const layers = (doc: Y.Doc, id: string) => (rule(doc, id) as CustomRule).values
+
+describe('opening drafts', () => {
+  it('a label has at most one draft: opening it again joins it, from any replica', () => {
+    const { a, b } = setup()
+    const d = openDraft(a, { labelId: 'tier' }, local('alice'))
+    expect(d.id).toBe(draftIdFor('l_tier'))
+    expect(d.labelId).toBe('l_tier')
+    expect(d.definition.rule).toEqual(custom)
+    expect(d.base?.rule).toEqual(custom)
+    expect(d.changed).toEqual([])
+    sync(a, b)
+    const before = Y.encodeStateVector(b)
+    const joined = openDraft(b, { labelId: 'l_tier' }, local('bob'))
+    expect(joined.id).toBe(d.id)
+    expect(Y.encodeStateVector(b)).toEqual(before) // joining writes nothing
+    expect(projectDrafts(b).drafts).toHaveLength(1)
+  })
+
+  it('two operators opening the same label concurrently still end with one draft', () => {
+    const { a, b } = setup()
+    openDraft(a, { labelId: 'l_tier' }, local('alice'))
+    openDraft(b, { labelId: 'l_tier' }, local('bob'))
+    sync(a, b)
+    expect(projectDrafts(a).drafts.map((d) => d.id)).toEqual([draftIdFor('l_tier')])
+    expect(projectDrafts(a)).toEqual(projectDrafts(b))
+  })
+
+  it('a blank new-label draft, and a restored version as a draft with the published base', () => {
+    const { a } = setup()
+    const blank = openDraft(a, { groupId: 'default', rule: custom }, local('alice'), { id: 'd_new' })
+    expect(blank.labelId).toBeNull()
+    expect(blank.base).toBeNull()
+    expect(blank.changed).toContain('rule')
+    const restored = openDraft(a, { labelId: 'l_spend', definition: { displayName: 'Old name', rule: { ...dist, boundaries: [2, 4] } } }, local('bob'))
+    expect(restored.definition.displayName).toBe('Old name')
+    expect(restored.base?.rule).toEqual(dist)
+    expect(restored.changed).toEqual(['displayName', 'rule'])
+  })
+
+  it('opening a draft of a missing label is a 404', () => {
+    const { a } = setup()
+    expect(() => openDraft(a, { labelId: 'nope' }, local())).toThrow(LabelsError)
+  })
+})
+
+describe('merging concurrent draft edits', () => {
+  function twoEditors() {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    sync(a, b)
+    return { a, b, id }
+  }
+
+  it('different layers: both changes kept (whole-rule edits are written as the smallest change)', () => {
+    const { a, b, id } = twoEditors()
+    const r1 = structuredClone(custom)
+    r1.values[0]!.value = 'gold'
+    updateDraft(a, id, { rule: r1 }, local('alice'))
+    const r2 = structuredClone(custom)
+    r2.values[2]!.when = { event: 'view', window: { lastDays: 14 }, op: 'gte', value: 3 }
+    updateDraft(b, id, { rule: r2 }, local('bob'))
+    sync(a, b)
+    expect(layers(a, id)[0]!.value).toBe('gold')
+    expect(layers(a, id)[2]!.when).toEqual({ event: 'view', window: { lastDays: 14 }, op: 'gte', value: 3 })
+    expect(rule(a, id)).toEqual(rule(b, id))
+  })
+
+  it('different conditions of one layer, and a window vs a measure of one condition', () => {
+    const { a, b, id } = twoEditors()
+    editDraft(a, id, [{ op: 'set', path: '/rule/values/0/when/all/0/window/lastDays', value: 60 }], local('alice'))
+    editDraft(b, id, [
+      { op: 'set', path: '/rule/values/0/when/all/1/value', value: 'Lyon' },
+      { op: 'set', path: '/rule/values/0/when/all/0/measure', value: { agg: 'days' } },
+    ], local('bob'))
+    sync(a, b)
+    expect(layers(b, id)[0]!.when).toEqual({ all: [
+      { event: 'purchase', window: { lastDays: 60 }, measure: { agg: 'days' }, op: 'gte', value: 5 },
+      { attribute: 'city', op: 'eq', value: 'Lyon' },
+    ] })
+  })
+
+  it('a layer added by one operator while another edits an existing layer', () => {
+    const { a, b, id } = twoEditors()
+    editDraft(a, id, [{ op: 'insert', path: '/rule/values', index: 3, value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } } }], local('alice'))
+    const r2 = structuredClone(custom)
+    r2.values[1]!.value = 'customer'
+    updateDraft(b, id, { rule: r2 }, local('bob'))
+    sync(a, b)
+    expect(layers(a, id).map((l) => l.value)).toEqual(['vip', 'customer', 'visitor', 'new'])
+  })
+
+  it('different boundaries: both kept; the same boundary: one value on every replica, and the loser sees who won', () => {
+    const { a } = setup()
+    const id = openDraft(a, { labelId: 'l_spend' }, local('alice')).id
+    const b = replicaOf(a)
+    const c = replicaOf(a)
+    updateDraft(a, id, { rule: { ...dist, boundaries: [2, 5, 10] } }, local('alice'))
+    updateDraft(b, id, { rule: { ...dist, boundaries: [1, 5, 20] } }, local('bob'))
+    sync(a, b)
+    expect((rule(a, id) as DistributionRule).boundaries).toEqual([2, 5, 20])
+
+    editDraft(a, id, [{ op: 'set', path: '/rule/boundaries/1', value: 6 }], local('alice'))
+    editDraft(b, id, [{ op: 'set', path: '/rule/boundaries/1', value: 7 }], local('bob'))
+    sync(b, c)
+    sync(a, c)
+    sync(b, c)
+    const winner = (rule(a, id) as DistributionRule).boundaries[1]
+    expect([6, 7]).toContain(winner)
+    for (const d of [b, c]) expect(rule(d, id)).toEqual(rule(a, id))
+    expect((rule(a, id) as DistributionRule).boundaries).toHaveLength(3) // not both values
+    const author = projectDrafts(a).byId[id]!.authors['/rule/boundaries/1']
+    expect(author).toBe(winner === 6 ? 'alice' : 'bob')
+    expect(projectDrafts(b).byId[id]!.authors).toEqual(projectDrafts(a).byId[id]!.authors)
+  })
+
+  it('the same scalar field: deterministic winner, its author recorded on every replica', () => {
+    const { a, b, id } = twoEditors()
+    setDraftField(a, id, 'displayName', 'Alice title', local('alice'))
+    setDraftField(b, id, 'displayName', 'Bob title', local('bob'))
+    setDraftField(b, id, 'description', 'from bob', local('bob'))
+    sync(a, b)
+    const pa = projectDrafts(a).byId[id]!, pb = projectDrafts(b).byId[id]!
+    expect(pa).toEqual(pb)
+    expect(pa.authors['/displayName']).toBe(pa.definition.displayName === 'Alice title' ? 'alice' : 'bob')
+    expect(pa.definition.description).toBe('from bob')
+    expect(pa.changed).toEqual(['displayName', 'description'])
+    expect(pa.editors).toEqual(['alice', 'bob'])
+  })
+
+  it('switching a window variant replaces it whole, so a concurrent edit of the old variant never mixes in', () => {
+    const { a, b, id } = twoEditors()
+    editDraft(a, id, [{ op: 'set', path: '/rule/values/2/when/window', value: { from: '2024-01-01', to: '2024-02-01' } }], local('alice'))
+    editDraft(b, id, [{ op: 'set', path: '/rule/values/2/when/window/lastDays', value: 3 }], local('bob'))
+    sync(a, b)
+    const w = (layers(a, id)[2]!.when as { window: object }).window
+    expect([{ from: '2024-01-01', to: '2024-02-01' }, { lastDays: 3 }]).toContainEqual(w)
+    expect(rule(a, id)).toEqual(rule(b, id))
+  })
+})
+
+describe('draft edits are not label edits', () => {
+  it('no label change is reported for opening, editing or discarding a draft', () => {
+    const { a } = setup()
+    const tracker = makeLabelChangeTracker(a)
+    const seen: unknown[] = []
+    a.on('afterTransaction', (tr: Y.Transaction) => {
+      const c = tracker.take(tr)
+      if (!noLabelChanges(c)) seen.push(c)
+    })
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    updateDraft(a, id, { rule: { ...custom, otherwise: 'x' }, dataType: 'string', displayName: 'X' }, local('alice'))
+    editDraft(a, id, [{ op: 'remove', path: '/rule/values', index: 2 }], local('alice'))
+    discardDraft(a, id, local('alice'))
+    openDraft(a, {}, local('alice'))
+    expect(seen).toEqual([])
+    expect(projectWorkspace(a).labels.find((l) => l.id === 'l_tier')!.rule).toEqual(custom)
+  })
+})
+
+describe('publishing', () => {
+  it('writes only the fields the draft changed, and deletes the draft, in one transaction reported as a label update', () => {
+    const { a } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    const r = structuredClone(custom)
+    r.values[1]!.value = 'customer'
+    updateDraft(a, id, { rule: r }, local('alice'))
+    // Meanwhile someone renames the label through REST: the publish keeps that.
+    a.transact(() => (a.getMap('labels').get('l_tier') as Y.Map<unknown>).set('displayName', 'Renamed'), local('rest'))
+    const tracker = makeLabelChangeTracker(a)
+    const txs: unknown[] = []
+    a.on('afterTransaction', (tr: Y.Transaction) => txs.push(tracker.take(tr)))
+    const label = publishDraft(a, id, local('alice'))
+    expect(txs).toEqual([{ created: [], updated: ['l_tier'], deleted: [] }])
+    expect(label.rule).toEqual(r)
+    expect(label.displayName).toBe('Renamed')
+    expect(projectDrafts(a).drafts).toEqual([])
+  })
+
+  it('a new-label draft creates the label', () => {
+    const { a } = setup()
+    const id = openDraft(a, { groupId: 'default', rule: dist }, local('alice')).id
+    updateDraft(a, id, { name: 'spenders', displayName: 'Spenders' }, local('alice'))
+    const label = publishDraft(a, id, local('alice'))
+    expect(projectWorkspace(a).labels.find((l) => l.id === label.id)).toMatchObject({ name: 'spenders', rule: dist })
+    expect(draftsOf(a).size).toBe(0)
+  })
+
+  it('an invalid draft is refused with its path and nothing changes', () => {
+    const { a } = setup()
+    const id = openDraft(a, { labelId: 'l_spend' }, local('alice')).id
+    editDraft(a, id, [{ op: 'set', path: '/rule/boundaries', value: [] }], local('alice'))
+    const before = Y.encodeStateAsUpdate(a)
+    let err: LabelsError | undefined
+    try {
+      publishDraft(a, id, local('alice'))
+    } catch (e) {
+      err = e as LabelsError
+    }
+    expect(err?.status).toBe(400)
+    expect(err?.path).toMatch(/^\/rule\//) // the shared schema check names a path in the rule
+    expect(Y.encodeStateAsUpdate(a)).toEqual(before)
+    setDraftField(a, id, 'name', 'tier', local('alice'))
+    editDraft(a, id, [{ op: 'set', path: '/rule/boundaries', value: [3] }], local('alice'))
+    expect(() => publishDraft(a, id, local('alice'))).toThrow(expect.objectContaining({ status: 409, path: '/name' }))
+  })
+
+  it('a draft whose label was deleted cannot be published (409) but can be discarded', () => {
+    const { a } = setup()
+    const id = openDraft(a, { labelId: 'l_spend' }, local('alice')).id
+    a.transact(() => a.getMap('labels').delete('l_spend'), local('bob'))
+    expect(() => publishDraft(a, id, local('alice'))).toThrow(expect.objectContaining({ status: 409 }))
+    discardDraft(a, id, local('alice'))
+    expect(projectDrafts(a).drafts).toEqual([])
+  })
+})
+
+describe('junk in drafts', () => {
+  it('the projection skips non-map entries and reads junk fields without throwing; repair drops the entries', () => {
+    const { a } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    a.transact(() => {
+      draftsOf(a).set('junk', 42)
+      const m = draftsOf(a).get(id) as Y.Map<unknown>
+      m.set('rule', new Y.Text('nonsense'))
+      m.set('enabled', 'yes')
+      m.set('base', 7)
+    }, local('raw'))
+    const p = projectDrafts(a)
+    expect(p.drafts.map((d) => d.id)).toEqual([id])
+    expect(p.drafts[0]!.definition.rule).toBeNull()
+    expect(projectWorkspace(a).repairs).toEqual([{ kind: 'drop-entry', map: 'drafts', key: 'junk' }])
+    repairWorkspace(a)
+    expect(draftsOf(a).has('junk')).toBe(false)
+    expect(() => publishDraft(a, id, local('alice'))).toThrow(LabelsError)
+  })
+})
+
+export function expectValidPublished(doc: Y.Doc): void {
+  for (const l of projectWorkspace(doc).labels) {
+    const { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } = l
+    check(LabelInput, { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } satisfies LabelDefinition)
+  }
+}
