@@ -8,6 +8,7 @@ import websocket from '@fastify/websocket'
 import type { EngineApi } from '../engine/api.ts'
 import { TokenRegistry, type TokenEntry } from './auth/tokens.ts'
 import { installErrorHandlers } from './http/error-handler.ts'
+import { logSerializers } from './http/log-redact.ts'
 import { makeSerializerCompiler, validatorCompiler } from './http/schema-compilers.ts'
 import { placeholderPage } from './http/placeholder-page.ts'
 import auditPlugin from './plugins/audit.ts'
@@ -65,8 +66,10 @@ export const defaultLimits: Limits = {
 /** Builds the whole server without listening, so tests can `app.inject` and main can `listen`. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const limits = { ...defaultLimits, ...opts.limits }
+  const logger = opts.logger ?? false
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Tokens in `?token=` (WebSocket and download URLs) are redacted from every request log line.
+    logger: logger === false ? false : { ...(logger === true ? {} : logger), serializers: { ...(logger === true ? {} : logger.serializers), ...logSerializers } },
     // JSON bodies are small (definitions); data uploads stream past this limit.
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
