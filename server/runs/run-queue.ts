@@ -75,6 +75,8 @@ export class RunQueue {
       if (held) await held.catch(() => {})
       else if (this.labels.has(labelId)) await new Promise<void>((r) => this.labelWaiters.set(labelId, [...(this.labelWaiters.get(labelId) ?? []), r]))
       else break
+      // close() wakes every waiter: work that never started must not start during shutdown.
+      if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')
     }
     const work = fn()
     this.exclusives.set(labelId, work)
@@ -108,6 +110,10 @@ export class RunQueue {
     this.ready.length = 0
     if (!opts.abort) await Promise.all([...this.executing])
     this.labels.clear()
+    // Exclusive work waiting for a label's runs is refused, not left pending forever.
+    const waiters = [...this.labelWaiters.values()].flat()
+    this.labelWaiters.clear()
+    for (const w of waiters) w()
     this.settleIdle()
   }
 

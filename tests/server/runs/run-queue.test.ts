@@ -25,6 +25,22 @@ function setup(opts: { concurrency?: number; timeoutMs?: number } = {}) {
 }
 
 describe('RunQueue', () => {
+  it('close() refuses an exclusive() that waits for a running run instead of leaving it pending', async () => {
+    const { engine, queue } = setup()
+    const run = await queue.trigger('a', 'manual')
+    await engine.started(run.id)
+    let ran = false
+    const waiting = queue.exclusive('a', async () => { ran = true })
+    const settled = waiting.then(() => 'resolved', (e: Error) => e.message)
+    await new Promise((r) => setTimeout(r, 10))
+    await queue.close({ abort: true })
+    // A never-settling promise would time the test out; a race keeps the failure readable.
+    const outcome = await Promise.race([settled, new Promise((r) => setTimeout(() => r('still pending'), 2000))])
+    expect(outcome).toMatch(/shutting down/)
+    expect(ran).toBe(false)
+    engine.finish(run.id)
+  })
+
   it('runs a triggered label and reports queued, running, then succeeded', async () => {
     const { engine, queue, statuses, changes } = setup({ timeoutMs: 5000 })
     const run = await queue.trigger('a', 'manual')
