@@ -6,12 +6,21 @@
  */
 export class ResultCache<T> {
   private readonly labels = new Map<string, { gen: number; entries: Map<string, { at: number; value: T }> }>()
+  /** Generations come from one counter, so a label forgotten and read again never reuses one. */
+  private counter = 0
+  /** The generation of labels without a record; raised by `forget`. */
+  private floor = 0
 
   constructor(private readonly opts: { ttlMs?: number; maxPerLabel?: number; now?: () => number } = {}) {}
 
   /** The label's generation; pass it back to `set` so a read older than an invalidation is dropped. */
   generation(labelId: string): number {
-    return this.labels.get(labelId)?.gen ?? 0
+    return this.labels.get(labelId)?.gen ?? this.floor
+  }
+
+  /** Labels holding a record (tests, diagnostics). */
+  size(): number {
+    return this.labels.size
   }
 
   get(labelId: string, key: string): T | undefined {
@@ -26,20 +35,29 @@ export class ResultCache<T> {
 
   set(labelId: string, key: string, value: T, gen: number): void {
     let l = this.labels.get(labelId)
-    if (!l) this.labels.set(labelId, (l = { gen: 0, entries: new Map() }))
+    if (!l) {
+      if (gen !== this.floor) return // a read older than a forget
+      this.labels.set(labelId, (l = { gen, entries: new Map() }))
+    }
     if (l.gen !== gen) return
     l.entries.delete(key)
     l.entries.set(key, { at: this.now(), value })
     while (l.entries.size > (this.opts.maxPerLabel ?? 32)) l.entries.delete(l.entries.keys().next().value as string)
   }
 
-  /** The label's results changed (run succeeded, import, deletion): forget what was read. */
+  /** The label's results changed (run succeeded, import): forget what was read. */
   invalidate(labelId: string): void {
     const l = this.labels.get(labelId)
     if (l) {
-      l.gen++
+      l.gen = ++this.counter
       l.entries.clear()
-    } else this.labels.set(labelId, { gen: 1, entries: new Map() })
+    } else this.labels.set(labelId, { gen: ++this.counter, entries: new Map() })
+  }
+
+  /** The label is gone: drop its record entirely (a deleted label must not hold memory), and refuse reads that began before. */
+  forget(labelId: string): void {
+    this.labels.delete(labelId)
+    this.floor = ++this.counter
   }
 
   private now(): number {

@@ -94,7 +94,7 @@ export default fp(
       if (fx.run) queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
       if (fx.dropData) {
         last.forget(id)
-        distributions.invalidate(id)
+        distributions.forget(id)
         app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
       }
       if (fx.reschedule) app.scheduleChanged?.()

@@ -21,3 +21,19 @@ it('drops a read that started before an invalidation', () => {
   c.set('l1', 'q', 'stale', gen) // …the old read must not be kept
   expect(c.get('l1', 'q')).toBeUndefined()
 })
+
+it('forgets a deleted label entirely, and a read that began before the deletion is not stored', () => {
+  const c = new ResultCache<string>()
+  for (let i = 0; i < 100; i++) {
+    c.set(`l${i}`, 'q', 'v', c.generation(`l${i}`))
+    c.invalidate(`l${i}`)
+  }
+  const gen = c.generation('l7') // a read of l7 starts…
+  for (let i = 0; i < 100; i++) c.forget(`l${i}`) // …every label is deleted meanwhile
+  expect(c.size()).toBe(0)
+  c.set('l7', 'q', 'stale', gen)
+  expect(c.get('l7', 'q')).toBeUndefined()
+  expect(c.size()).toBe(0)
+  c.set('l7', 'q', 'fresh', c.generation('l7')) // a new read after the deletion is served again
+  expect(c.get('l7', 'q')).toBe('fresh')
+})
