@@ -1,12 +1,19 @@
 import type { Distribution, HistoryResult, LiveMessage, Run } from '../../engine/api.ts'
+import { CollabClose } from '../../shared/doc/close-codes.ts'
 
 export type { LiveMessage }
 
 /** Minimal socket surface the hub needs (a `ws` WebSocket fits). */
 export interface LiveSocket {
   readonly readyState: number
+  /** Bytes queued by send() and not yet handed to the network. */
+  readonly bufferedAmount: number
   send(data: string): void
+  close(code: number, reason: string): void
 }
+
+/** Close code for a reader that does not keep up (the collab endpoint's code). */
+export const LIVE_TOO_SLOW = CollabClose.backpressure
 
 
 const OPEN = 1
@@ -35,6 +42,9 @@ export function parseClientMessage(text: string): { topics: string[] } | { error
  */
 export class LiveHub {
   private readonly topics = new Map<LiveSocket, Set<string>>()
+
+  /** `maxBufferedBytes`: a socket holding more unsent bytes than this is closed (4508), so a slow reader can't grow server memory. */
+  constructor(private readonly opts: { maxBufferedBytes?: number } = {}) {}
 
   add(socket: LiveSocket): void {
     this.topics.set(socket, new Set())
@@ -77,6 +87,12 @@ export class LiveHub {
     let text: string | null = null
     for (const [socket, set] of this.topics) {
       if (socket.readyState !== OPEN || !wants(set)) continue
+      if (socket.bufferedAmount > (this.opts.maxBufferedBytes ?? 4 * 1024 * 1024)) {
+        // The client re-reads its panels after a reconnect, so dropping it loses nothing.
+        this.topics.delete(socket)
+        socket.close(LIVE_TOO_SLOW, 'client too slow')
+        continue
+      }
       text ??= JSON.stringify(msg)
       try {
         socket.send(text)

@@ -108,3 +108,24 @@ it('audits a refused token on the collaboration endpoint like one on the API', a
     return (r.json().entries as Array<{ action: string; target: string }>).some((e) => e.action === 'auth.failed' && e.target === '/collab')
   })
 })
+
+it('closes a subscriber that does not read (4508) instead of buffering pushes without bound', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: ['label:*'] }))
+  await c.next((m) => m.type === 'subscribed')
+  const closed = new Promise<number>((resolve) => c.ws.on('close', (code) => resolve(code)))
+  const raw = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+  raw.pause() // a reader that stops reading: the server's send buffer grows
+  const before = s.app.live.size
+  const items = Array.from({ length: 2000 }, (_, i) => ({ value: `v${i}-${'x'.repeat(100)}`, users: i, proportion: 0 }))
+  let pushes = 0
+  while (s.app.live.size === before && pushes < 2000) {
+    s.app.live.publishDistribution({ labelId: 'l_slow', runId: 'r', asOf: null, totalUsers: 0, coveredUsers: 0, items } as never)
+    pushes++
+    await new Promise((r) => setImmediate(r))
+  }
+  expect(s.app.live.size).toBe(before - 1) // dropped by the hub long before 2000 pushes (~470 MB)
+  expect(pushes).toBeLessThan(2000)
+  raw.resume()
+  expect(await closed).toBe(4508)
+})
