@@ -19,6 +19,7 @@ import livePlugin from './plugins/live.ts'
 import workspacePlugin from './plugins/workspace.ts'
 import dataRoutes from './routes/data.ts'
 import distributionRoutes from './routes/distribution.ts'
+import draftRoutes from './routes/drafts.ts'
 import groupRoutes from './routes/groups.ts'
 import importRoutes from './routes/import.ts'
 import labelRoutes from './routes/labels.ts'
@@ -104,6 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(sampleRoutes)
   await app.register(groupRoutes)
   await app.register(labelRoutes)
+  await app.register(draftRoutes)
   await app.register(runRoutes)
   await app.register(distributionRoutes)
   await app.register(userRoutes)

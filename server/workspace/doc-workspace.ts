@@ -99,6 +99,50 @@ export class DocWorkspace implements Workspace {
     ops.deleteLabel(this.doc, id, ops.origin('rest', actor))
   }
 
+  listDrafts(): ops.DraftView[] {
+    return ops.projectDrafts(this.doc).drafts
+  }
+
+  findDraft(id: string): ops.DraftView | null {
+    const m = ops.draftEntry(this.doc, id)
+    return m ? ops.readDraft(id, m) : null
+  }
+
+  draftOfLabel(labelId: string): ops.DraftView | null {
+    return ops.projectDrafts(this.doc).byLabel[labelId] ?? null
+  }
+
+  openDraft(from: ops.OpenDraftFrom, actor: string): { draft: ops.DraftView; created: boolean } {
+    const label = from.labelId ? this.findLabel(from.labelId) : null
+    const existed = label !== null && ops.draftEntry(this.doc, ops.draftIdFor(label.id)) !== undefined
+    return { draft: ops.openDraft(this.doc, from, ops.origin('rest', actor)), created: !existed }
+  }
+
+  editDraft(id: string, change: { fields?: Partial<Label>; edits?: ops.DraftEdit[] }, actor: string): ops.DraftView {
+    const o = ops.origin('rest', actor)
+    if (!ops.draftEntry(this.doc, id)) throw notFound(`no draft "${id}"`, '/params/draft')
+    // One transaction for both (a nested doc.transact joins the outer one). Path edits go first:
+    // they are the part that can be refused (bad path), and they refuse before writing anything.
+    let out: ops.DraftView | undefined
+    this.doc.transact(() => {
+      if (change.edits?.length) out = ops.editDraft(this.doc, id, change.edits, o)
+      if (change.fields) out = ops.updateDraft(this.doc, id, change.fields, o)
+    }, o)
+    return out ?? (this.findDraft(id) as ops.DraftView)
+  }
+
+  discardDraft(id: string, actor: string): void {
+    ops.discardDraft(this.doc, id, ops.origin('rest', actor))
+  }
+
+  publishPlan(id: string): ops.PublishPlan {
+    return ops.publishPlan(this.doc, id)
+  }
+
+  publishDraft(id: string, actor: string): WorkspaceLabel {
+    return this.label(ops.publishDraft(this.doc, id, ops.origin('rest', actor)).id)
+  }
+
   flushed(): Promise<void> {
     return this.flush()
   }

@@ -1,6 +1,7 @@
 import type { GroupNode } from '../../shared/schemas/group.ts'
 import type { Label, LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import type { ProjectedLabel } from '../../shared/doc/projection.ts'
+import type { DraftEdit, DraftView, LabelDefinition, OpenDraftFrom, PublishPlan } from '../../shared/doc/index.ts'
 
 /** A label as projected from the workspace document (with its `nameConflict` mark). */
 export type WorkspaceLabel = ProjectedLabel
@@ -27,6 +28,20 @@ export interface Workspace {
   createLabel(input: LabelInput, actor: string): WorkspaceLabel
   updateLabel(id: string, patch: LabelPatch, actor: string): WorkspaceLabel
   deleteLabel(id: string, actor: string): void
+  /** Shared drafts of label definitions (shared/doc/drafts.ts), sorted by id. */
+  listDrafts(): DraftView[]
+  findDraft(id: string): DraftView | null
+  /** The open draft of a label (by label id), or null. */
+  draftOfLabel(labelId: string): DraftView | null
+  /** Opens (or joins) a draft; `created` is false when an open draft was joined unchanged. */
+  openDraft(from: OpenDraftFrom, actor: string): { draft: DraftView; created: boolean }
+  /** Path edits, then field values, in one transaction (a refused edit writes nothing). */
+  editDraft(id: string, change: { fields?: Partial<LabelDefinition>; edits?: DraftEdit[] }, actor: string): DraftView
+  discardDraft(id: string, actor: string): void
+  /** What publishing would write now (to validate it against the engine first). */
+  publishPlan(id: string): PublishPlan
+  /** Validates and publishes in one transaction (label written, draft deleted). */
+  publishDraft(id: string, actor: string): WorkspaceLabel
   /** Resolves once every write so far is stored (answer REST writes after it). */
   flushed(): Promise<void>
   /** Subscribes to label definition changes from any origin (REST or collaborative clients). */

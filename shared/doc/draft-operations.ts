@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { badRequest, conflict, notFound } from '../errors.ts'
 import { DEFAULT_GROUP_ID } from '../schemas/group.ts'
-import { type Label, type LabelInput, type LabelPatch } from '../schemas/label.ts'
+import { defaultSchedule, type Label, type LabelInput, type LabelPatch } from '../schemas/label.ts'
 import type { Rule } from '../schemas/rule.ts'
 import { DRAFT_FIELDS, draftEntry, draftIdFor, draftsOf, definitionOf, readDraft, type DraftField, type DraftView, type LabelDefinition } from './drafts.ts'
 import type { OpOptions } from './group-operations.ts'
@@ -75,6 +75,8 @@ export function openDraft(doc: Y.Doc, from: OpenDraftFrom, origin: DocOrigin, op
   const id = opts.id ?? newId('d')
   if (draftsOf(doc).has(id)) throw conflict(`draft ${id} already exists`, '/id')
   const start = { ...blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }), ...definition }
+  // As POST /api/labels: a label type without a schedule takes that type's default schedule.
+  if (definition?.labelType && !definition.schedule) start.schedule = defaultSchedule(definition.labelType)
   let entry: Y.Map<unknown> | undefined
   doc.transact(() => (entry = putDraft(doc, id, null, null, start, actor, opts)), origin)
   return readDraft(id, entry as Y.Map<unknown>)
@@ -132,21 +134,33 @@ function checkPath(path: string): void {
   if (!isField(field)) throw badRequest(`${path}: edits start with a draft field (${DRAFT_FIELDS.join(', ')})`, path)
 }
 
-/** Applies path edits to a draft in one transaction (all or nothing: paths are checked as they apply, before any later write). */
+function applyEdits(m: Y.Map<unknown>, edits: DraftEdit[], actor: string): void {
+  for (const e of edits) {
+    switch (e.op) {
+      case 'set': setAt(m, e.path, plainJson(e.value), actor); break
+      case 'insert': insertAt(m, e.path, e.index, plainJson(e.value), actor); break
+      case 'remove': removeAt(m, e.path, e.index); break
+      case 'move': moveAt(m, e.path, e.from, e.to, actor); break
+    }
+  }
+}
+
+/**
+ * Applies path edits to a draft in one transaction, all or nothing: they are first tried on a
+ * scratch copy of the draft (Yjs has no rollback), so a bad path (400) writes nothing.
+ */
 export function editDraft(doc: Y.Doc, draftId: string, edits: DraftEdit[], origin: DocOrigin): DraftView {
   const m = mustDraft(doc, draftId)
   for (const e of edits) checkPath(e.path)
-  const actor = origin.actor
-  doc.transact(() => {
-    for (const e of edits) {
-      switch (e.op) {
-        case 'set': setAt(m, e.path, plainJson(e.value), actor); break
-        case 'insert': insertAt(m, e.path, e.index, plainJson(e.value), actor); break
-        case 'remove': removeAt(m, e.path, e.index); break
-        case 'move': moveAt(m, e.path, e.from, e.to, actor); break
-      }
-    }
-  }, origin)
+  const scratch = new Y.Doc()
+  const copy = scratch.getMap<unknown>('draft')
+  const def = definitionOf(m)
+  scratch.transact(() => {
+    for (const f of DRAFT_FIELDS) if (m.has(f)) assign(copy, f, def[f], '')
+    applyEdits(copy, edits, '')
+  })
+  scratch.destroy()
+  doc.transact(() => applyEdits(m, edits, origin.actor), origin)
   return readDraft(draftId, m)
 }
 
