@@ -1,5 +1,6 @@
 import type { DataType } from '../shared/schemas/label.ts'
 import type { Rule } from '../shared/schemas/rule.ts'
+import type { DefinitionChange, LabelDefinition } from '../shared/rule-diff.ts'
 
 /**
  * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
@@ -62,6 +63,25 @@ export interface EngineApi {
    * SPEC §8 ingestion record shape, so ingesting it elsewhere reproduces their results.
    */
   sample(opts: { users?: number; seed?: number }): Promise<Sample>
+
+  /**
+   * Version history (engine/label-versions.ts): records a change of a label's definition as
+   * its next version, with the readable diff against the previous one; null when no
+   * versioned field changed.
+   */
+  recordVersion(input: RecordVersionInput): Promise<LabelVersion | null>
+  /** A label's versions, newest first (also of a deleted label: its history is kept). */
+  listVersions(labelId: string, limit?: number): Promise<VersionSummary[]>
+  /** One version with its full definition, or null. */
+  getVersion(labelId: string, n: number): Promise<LabelVersion | null>
+  /** Of these label ids, those that already have a version. */
+  labelsWithVersions(labelIds: string[]): Promise<string[]>
+  /**
+   * Before/after of a rule change (engine/read/compare.ts): the label's current results
+   * beside the given definition evaluated now on the full data, and how many customers move
+   * from each value to each other one. Stores nothing; timeoutMs bounds it like a preview.
+   */
+  compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison>
 
   /** Loads the seeded demo customers and events. */
   loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }>
@@ -156,6 +176,65 @@ export interface ImportReport {
   committed: boolean
   /** Every bad row, also those beyond the listed `errors`. */
   invalidRows?: number
+}
+
+/** How a version came to be. `baseline`: a label older than its history, as it was when the history began. */
+export type VersionKind = 'baseline' | 'created' | 'updated' | 'restored' | 'deleted'
+
+export interface RecordVersionInput {
+  labelId: string
+  /** Server time of the change (ISO). */
+  at: string
+  /** The operator (or 'server') whose transaction changed the label. */
+  actor: string
+  kind: VersionKind
+  /** The change's origin: `rest` (API), `remote` (a browser), `server`, `repair`… */
+  via: string
+  definition: LabelDefinition
+  /** The definition before the change, for a label without any version yet. */
+  previous?: LabelDefinition
+  previousAt?: string
+  previousActor?: string
+  /** Group names by id, so the diff names groups. */
+  groupNames?: Record<string, string>
+}
+
+/** A version in the list: who, when, how, what changed. */
+export interface VersionSummary {
+  n: number
+  labelId: string
+  at: string
+  actor: string
+  kind: VersionKind
+  via: string
+  /** For `restored`: the earlier version whose definition this one equals. */
+  restoredFrom?: number
+  changes: DefinitionChange[]
+}
+
+export interface LabelVersion extends VersionSummary {
+  definition: LabelDefinition
+}
+
+/** A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted elements, or null for "no value". */
+export type TransitionValue = string | number | boolean | string[] | null
+
+export interface Transition { from: TransitionValue; to: TransitionValue; users: number }
+
+/** EngineApi.compare: current results beside a draft's, and who moves where. */
+export interface Comparison {
+  labelId: string
+  /** The current stored results (runId null and no items when the label has none). */
+  current: Distribution
+  /** The draft evaluated now on every customer. */
+  draft: Distribution
+  /** Users per (current value → draft value), every user counted once, sorted by users (then from, to); at most maxTransitions (default 200). */
+  transitions: Transition[]
+  /** Transitions left out of the list beyond the maximum, and their users. */
+  otherTransitions: { count: number; users: number }
+  /** Users whose value (bucket) differs, and those whose value stays (both without a value included). */
+  changedUsers: number
+  unchangedUsers: number
 }
 
 /** Server → client messages of the live channel (SPEC §9). */

@@ -12,6 +12,10 @@ import type {
   RunTrigger,
   Sample,
   SchemaDescription,
+  Comparison,
+  LabelVersion,
+  RecordVersionInput,
+  VersionSummary,
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
 import type { SqlExecutor } from './sql-executor.ts'
@@ -36,6 +40,8 @@ import { userLabels } from './read/user-labels.ts'
 import { previewDefinition } from './read/preview.ts'
 import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
+import * as versions from './label-versions.ts'
+import { compareDefinition } from './read/compare.ts'
 
 export interface EngineServiceOptions {
   /** Turns a definition into its source SQL; defaults to the rule compiler over the current catalogue. */
@@ -65,6 +71,7 @@ export class EngineService implements EngineApi {
     await dropStaleStages(this.db)
     await migrateCalc(this.db)
     await migrateScheduleSlots(this.db)
+    await versions.migrateLabelVersions(this.db)
   }
 
   async schema(): Promise<SchemaDescription> {
@@ -176,6 +183,26 @@ export class EngineService implements EngineApi {
 
   sample(opts: { users?: number; seed?: number }): Promise<Sample> {
     return readSample(this.db, opts)
+  }
+
+  recordVersion(input: RecordVersionInput): Promise<LabelVersion | null> {
+    return versions.recordVersion(this.db, input)
+  }
+
+  listVersions(labelId: string, limit?: number): Promise<VersionSummary[]> {
+    return versions.listVersions(this.db, labelId, limit)
+  }
+
+  getVersion(labelId: string, n: number): Promise<LabelVersion | null> {
+    return versions.getVersion(this.db, labelId, n)
+  }
+
+  labelsWithVersions(labelIds: string[]): Promise<string[]> {
+    return versions.labelsWithVersions(this.db, labelIds)
+  }
+
+  compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison> {
+    return compareDefinition(this.db, labelId, def, opts, this.compile)
   }
 
   async loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }> {

@@ -28,6 +28,8 @@ import runRoutes from './routes/runs.ts'
 import sampleRoutes from './routes/sample.ts'
 import systemRoutes from './routes/system.ts'
 import userRoutes from './routes/users.ts'
+import versionRoutes from './routes/versions.ts'
+import versionsPlugin from './plugins/versions.ts'
 import type { Limits } from './types.ts'
 import type { DocStore } from './collab/index.ts'
 
@@ -99,6 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}), unloadAfterMs: opts.collabUnloadMs })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
+  await app.register(versionsPlugin)
 
   await app.register(systemRoutes, { db: opts.db })
   await app.register(dataRoutes)
@@ -111,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes)
   await app.register(importRoutes)
   await app.register(previewRoutes)
+  await app.register(versionRoutes)
 
   if (clientDir) {
     await app.register(fastifyStatic, { root: clientDir, wildcard: false })

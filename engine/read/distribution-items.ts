@@ -12,6 +12,12 @@ interface Bucket {
   key: number | string | boolean
 }
 
+/**
+ * `binRange`: number bins over this [lo, hi] instead of the table's own (a before/after
+ * comparison puts both sides in the same bins); exact values are then never used.
+ */
+export interface ItemOptions { binRange?: { lo: number; hi: number } }
+
 /** Counts of a result table, the input of every distribution. */
 export interface Counts { totalUsers: number; coveredUsers: number }
 
@@ -30,8 +36,8 @@ export interface Counts { totalUsers: number; coveredUsers: number }
  *   with from (inclusive) and to (exclusive) dates.
  * Sorting by users breaks ties by value ascending, so the order is total and stable.
  */
-export async function distributionItems(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, counts: Counts): Promise<DistributionItem[]> {
-  const buckets = await bucketsOf(db, table, dataType, q, tz)
+export async function distributionItems(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, counts: Counts, opts: ItemOptions = {}): Promise<DistributionItem[]> {
+  const buckets = await bucketsOf(db, table, dataType, q, tz, opts)
   return buckets.map((b) => {
     const item: DistributionItem = { value: b.value, users: b.users, proportion: counts.totalUsers > 0 ? b.users / counts.totalUsers : 0 }
     if (b.from !== undefined) item.from = b.from
@@ -40,7 +46,7 @@ export async function distributionItems(db: SqlExecutor, table: string, dataType
   })
 }
 
-async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string): Promise<Bucket[]> {
+async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, opts: ItemOptions): Promise<Bucket[]> {
   switch (dataType) {
     case 'string':
       return textBuckets(db, `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`, [], q)
@@ -65,7 +71,7 @@ async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: 
       return sortAndTop(r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })), q)
     }
     case 'number':
-      return sortAndTop(await numberBuckets(db, table, q), q)
+      return sortAndTop(await numberBuckets(db, table, q, opts.binRange), q)
   }
 }
 
@@ -100,8 +106,9 @@ function sortAndTop(buckets: Bucket[], q: ResolvedQuery): Bucket[] {
 /** Rounds interval edges so 0.1 + 0.2 style noise doesn't leak into labels. */
 const tidy = (x: number) => Number(x.toPrecision(12))
 
-async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery): Promise<Bucket[]> {
+async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery, range: ItemOptions['binRange']): Promise<Bucket[]> {
   if (q.boundaries) return boundaryBuckets(db, table, q.boundaries)
+  if (range) return binBuckets(db, table, range.lo, range.hi, q.bins ?? defaultBins)
   const s = await db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${table}`)
   const stats = s.rows[0]
   if (!stats || stats.lo === null || stats.hi === null) return []
@@ -112,30 +119,40 @@ async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery): 
   return binBuckets(db, table, Number(stats.lo), Number(stats.hi), q.bins ?? defaultBins)
 }
 
-async function binBuckets(db: SqlExecutor, table: string, lo: number, hi: number, bins: number): Promise<Bucket[]> {
+/** The 1-based bin of `value` among `bins` equal-width bins over [$1, $2] ($3 = bins), as binBuckets counts it. */
+export const binIndexSql = (value: string) => `CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(${value}, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END`
+
+/** The intervals of `bins` equal-width bins over [lo, hi] ("[a,b)", the last "[a,b]"); one when lo = hi. */
+export function binIntervals(lo: number, hi: number, bins: number): Array<{ value: string; from: number; to: number }> {
   const n = hi > lo ? bins : 1
-  const r = await db.query<{ b: number; users: number }>(
-    `SELECT CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(value, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END AS b,
-            count(*)::int AS users FROM ${table} GROUP BY 1`,
-    [lo, hi, n],
-  )
-  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
   const width = (hi - lo) / n
   return Array.from({ length: n }, (_, i) => {
     const from = tidy(lo + i * width)
     const last = i === n - 1
     const to = last ? hi : tidy(lo + (i + 1) * width)
-    return { value: `[${from},${to}${last ? ']' : ')'}`, from, to, users: users.get(i + 1) ?? 0, key: i }
+    return { value: `[${from},${to}${last ? ']' : ')'}`, from, to }
+  })
+}
+
+async function binBuckets(db: SqlExecutor, table: string, lo: number, hi: number, bins: number): Promise<Bucket[]> {
+  const n = hi > lo ? bins : 1
+  const r = await db.query<{ b: number; users: number }>(`SELECT ${binIndexSql('value')} AS b, count(*)::int AS users FROM ${table} GROUP BY 1`, [lo, hi, n])
+  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
+  return binIntervals(lo, hi, bins).map((b, i) => ({ ...b, users: users.get(i + 1) ?? 0, key: i }))
+}
+
+/** The intervals at query boundaries: (-∞,b0) [b0,b1) … [bn,+∞); index i is `width_bucket(value, bounds)` = i. */
+export function boundaryIntervals(bounds: number[]): Array<{ value: string; from?: number; to?: number }> {
+  return Array.from({ length: bounds.length + 1 }, (_, i) => {
+    const from = i > 0 ? bounds[i - 1] : undefined
+    const to = i < bounds.length ? bounds[i] : undefined
+    const value = from === undefined ? `(-∞,${to})` : to === undefined ? `[${from},+∞)` : `[${from},${to})`
+    return { value, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }
   })
 }
 
 async function boundaryBuckets(db: SqlExecutor, table: string, bounds: number[]): Promise<Bucket[]> {
   const r = await db.query<{ b: number; users: number }>(`SELECT width_bucket(value, $1::float8[]) AS b, count(*)::int AS users FROM ${table} GROUP BY 1`, [bounds])
   const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
-  return Array.from({ length: bounds.length + 1 }, (_, i) => {
-    const from = i > 0 ? bounds[i - 1] : undefined
-    const to = i < bounds.length ? bounds[i] : undefined
-    const value = from === undefined ? `(-∞,${to})` : to === undefined ? `[${from},+∞)` : `[${from},${to})`
-    return { value, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), users: users.get(i) ?? 0, key: i }
-  })
+  return boundaryIntervals(bounds).map((b, i) => ({ ...b, users: users.get(i) ?? 0, key: i }))
 }

@@ -44,9 +44,13 @@ function toState(r: StateRow): LabelState {
 
 const stateColumns = 'label_id, run_id, result_table, data_type, as_of, tz, total_users, covered_users'
 
-/** The label's current results pointer, or null when it has no successful run. */
-export async function loadLabelState(db: SqlExecutor, labelId: string): Promise<LabelState | null> {
-  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state WHERE label_id = $1`, [labelId])
+/**
+ * The label's current results pointer, or null when it has no successful run. `lock` (inside
+ * a transaction) takes FOR SHARE on the pointer: a swap (FOR UPDATE) waits until the caller's
+ * transaction ends, so the table it names can't be dropped under it.
+ */
+export async function loadLabelState(db: SqlExecutor, labelId: string, lock = false): Promise<LabelState | null> {
+  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state WHERE label_id = $1${lock ? ' FOR SHARE' : ''}`, [labelId])
   return r.rows[0] ? toState(r.rows[0]) : null
 }
 
