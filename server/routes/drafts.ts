@@ -50,6 +50,19 @@ const OpenBody = Type.Union([
   Type.Null(),
 ])
 
+const PublishBody = Type.Union([
+  Type.Object(
+    {
+      after: Type.Optional(Type.String({
+        maxLength: 100_000,
+        description: "base64 Yjs state vector of the publishing browser's document: the server waits (up to 5 s, else 409) until it holds those edits, so the last keystroke sent over the collab socket is published too",
+      })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+
 const PatchBody = Type.Object(
   {
     fields: Type.Optional(LabelPatch),
@@ -148,11 +161,15 @@ export default async function draftRoutes(app: FastifyInstance) {
       schema: {
         summary: "Publish a draft: validate it (errors name the field's JSON path) and create/update the label in one transaction; the draft is deleted. An edited rule or data type recalculates",
         params: DraftParams,
+        body: PublishBody,
         response: { 200: LabelOut, 201: LabelOut, ...errors(400, 403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
       const id = (req.params as { draft: string }).draft
+      const after = (req.body as { after?: string } | null)?.after
+      if (after !== undefined && !(await app.workspace.whenSeen(new Uint8Array(Buffer.from(after, 'base64')), 5000)))
+        throw conflict('your latest draft edits have not reached the server yet; publish again', '/body/after')
       mustDraft(app, id)
       // The engine check is asynchronous and operators keep typing: publish only the
       // definition that was checked (re-check when the draft changed meanwhile).

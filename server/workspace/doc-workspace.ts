@@ -1,6 +1,6 @@
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import * as ops from '../../shared/doc/index.ts'
-import { notFound } from '../../shared/errors.ts'
+import { badRequest, notFound } from '../../shared/errors.ts'
 import type { GroupNode } from '../../shared/schemas/group.ts'
 import type { Label, LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import type { LabelChange, Workspace, WorkspaceLabel } from './workspace.ts'
@@ -133,6 +133,27 @@ export class DocWorkspace implements Workspace {
 
   discardDraft(id: string, actor: string): void {
     ops.discardDraft(this.doc, id, ops.origin('rest', actor))
+  }
+
+  whenSeen(stateVector: Uint8Array, timeoutMs: number): Promise<boolean> {
+    let wanted: Map<number, number>
+    try {
+      wanted = Y.decodeStateVector(stateVector)
+    } catch {
+      throw badRequest('not a Yjs state vector', '/body/after')
+    }
+    const seen = () => [...wanted].every(([client, clock]) => Y.getState(this.doc.store, client) >= clock)
+    if (seen()) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer)
+        this.doc.off('update', check)
+        resolve(ok)
+      }
+      const check = () => seen() && done(true)
+      const timer = setTimeout(() => done(false), timeoutMs)
+      this.doc.on('update', check)
+    })
   }
 
   publishPlan(id: string): ops.PublishPlan {

@@ -40,6 +40,11 @@ export interface Workspace {
   discardDraft(id: string, actor: string): void
   /** What publishing would write now (to validate it against the engine first). */
   publishPlan(id: string): PublishPlan
+  /**
+   * Resolves true once the document holds everything a client's state vector names (its edits
+   * reached the server over the collab socket), false after `timeoutMs`.
+   */
+  whenSeen(stateVector: Uint8Array, timeoutMs: number): Promise<boolean>
   /** Validates and publishes in one transaction (label written, draft deleted). */
   publishDraft(id: string, actor: string): WorkspaceLabel
   /** Resolves once every write so far is stored (answer REST writes after it). */

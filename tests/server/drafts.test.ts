@@ -1,5 +1,6 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { editDraft, projectDrafts, updateDraft } from '../../shared/doc/index.ts'
 import type { CustomRule } from '../../shared/schemas/rule.ts'
 import { describeEachDb } from '../helpers/db.ts'
@@ -157,5 +158,18 @@ describeEachDb('shared drafts over HTTP and the collab socket', (kind) => {
     expect(rule.values[2]!.value).toBe('visitor')
     await untilSync(() => !projectDrafts(a.doc).byId[id] && !projectDrafts(b.doc).byId[id], 5000, 'draft gone on both clients')
     await until(async () => (await runsOf('tier')).length > before)
+  })
+
+  it("publishing with the browser's state vector waits for its last edit to arrive over the socket", async () => {
+    const id = (await inject({ method: 'POST', url: '/api/drafts', payload: { labelId: 'tier' }, headers: auth('editor') })).json().id
+    const c = newClient(url, tokens.editor)
+    clients.push(c)
+    await synced(c)
+    await untilSync(() => !!projectDrafts(c.doc).byId[id], 5000, 'draft on the client')
+    editDraft(c.doc, id, [{ op: 'set', path: '/description', value: 'typed just before Publish' }], { kind: 'local', actor: 'eve' })
+    const after = Buffer.from(Y.encodeStateVector(c.doc)).toString('base64')
+    const pub = await inject({ method: 'POST', url: `/api/drafts/${id}/publish`, headers: auth('editor'), payload: { after } })
+    expect(pub.statusCode).toBe(200)
+    expect(pub.json().description).toBe('typed just before Publish')
   })
 })
