@@ -6,6 +6,7 @@ import { needsServer, online } from '../../sync/connectivity.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DistributionPanel } from '../distribution/distribution-panel.tsx'
 import { HistoryPanel } from '../history/history-panel.tsx'
+import { VersionsCard } from '../versions/versions-card.tsx'
 import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
 
@@ -113,6 +114,7 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
           </Show>
           <DistributionPanel labelId={l().id} dataType={l().dataType} />
           <HistoryPanel labelId={l().id} />
+          <VersionsCard labelId={l().id} />
         </div>
       )}
     </Show>
