@@ -66,7 +66,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const onHash = () => setRef(labelRefOf(location.hash))
   window.addEventListener('hashchange', onHash)
   onCleanup(() => window.removeEventListener('hashchange', onHash))
-  const [editor, setEditor] = createSignal<{ labelId?: string; groupId?: string } | null>(null)
+  const [editor, setEditor] = createSignal<{ labelId?: string; groupId?: string; draftId?: string } | null>(null)
   const session: Session = {
     api,
     me: props.me,

@@ -19,7 +19,7 @@ export interface Session {
   selectLabel(id: string | null): void
   selectedLabel: () => string | null
   /** Opens the label editor: a new label (optionally in a group) or an existing one. */
-  openEditor(target: { labelId?: string; groupId?: string } | null): void
+  openEditor(target: { labelId?: string; groupId?: string; draftId?: string } | null): void
 }
 
 const SessionContext = createContext<Session>()

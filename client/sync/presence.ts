@@ -10,6 +10,8 @@ export interface Presence {
   peers: Accessor<Peer[]>
   setEditing(target: AwarenessTarget | null): void
   setDragging(d: CollabAwarenessState['dragging']): void
+  /** The shared draft open here and the focused field (JSON pointer), or null. */
+  setDraft(d: CollabAwarenessState['draft']): void
   /** Peers editing or dragging this label/group. */
   busyWith(kind: AwarenessTarget['kind'], id: string): Peer[]
 }
@@ -48,6 +50,7 @@ export function createPresence(awareness: Awareness, me: Me): Presence {
     peers,
     setEditing: (editing) => patch({ editing }),
     setDragging: (dragging) => patch({ dragging }),
+    setDraft: (draft) => patch({ draft }),
     busyWith: (kind, id) =>
       peers().filter((p) => (p.editing?.kind === kind && p.editing.id === id) || (p.dragging?.kind === kind && p.dragging.id === id)),
   }

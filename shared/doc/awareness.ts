@@ -15,6 +15,8 @@ export interface CollabAwarenessState {
   editing: AwarenessTarget | null
   /** A drag in progress: what is dragged and where it would drop. */
   dragging: (AwarenessTarget & { overGroupId: string | null; index: number | null }) | null
+  /** The shared draft this operator has open and the field they are in (a JSON pointer like /rule/values/1), if any. */
+  draft?: { id: string; field: string | null } | null
 }
 
 const isTarget = (v: unknown): v is AwarenessTarget =>
@@ -30,6 +32,7 @@ export function readAwarenessState(v: unknown): CollabAwarenessState | null {
   if (!u || typeof u.name !== 'string') return null
   const role: CollabRole = u.role === 'editor' || u.role === 'admin' ? u.role : 'viewer'
   const d = s.dragging as Record<string, unknown> | null | undefined
+  const dr = s.draft as Record<string, unknown> | null | undefined
   return {
     user: { name: u.name.slice(0, 100), role, color: typeof u.color === 'string' ? u.color.slice(0, 32) : '#888888' },
     editing: isTarget(s.editing) ? { kind: s.editing.kind, id: s.editing.id } : null,
@@ -40,6 +43,9 @@ export function readAwarenessState(v: unknown): CollabAwarenessState | null {
           overGroupId: typeof d.overGroupId === 'string' ? d.overGroupId : null,
           index: typeof d.index === 'number' ? d.index : null,
         }
+      : null,
+    draft: dr && typeof dr.id === 'string'
+      ? { id: dr.id.slice(0, 128), field: typeof dr.field === 'string' ? dr.field.slice(0, 300) : null }
       : null,
   }
 }

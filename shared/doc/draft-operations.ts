@@ -69,7 +69,10 @@ export function openDraft(doc: Y.Doc, from: OpenDraftFrom, origin: DocOrigin, op
     }
     const base = definitionOfLabel(label)
     let entry: Y.Map<unknown> | undefined
-    doc.transact(() => (entry = putDraft(doc, id, label.id, base, { ...base, ...definition }, actor, opts)), origin)
+    doc.transact(() => {
+      entry = putDraft(doc, id, label.id, base, base, actor, opts)
+      if (definition) writeFields(entry, definition, actor) // a restored version: the restorer's change
+    }, origin)
     return readDraft(id, entry as Y.Map<unknown>)
   }
   const id = opts.id ?? newId('d')
@@ -78,7 +81,10 @@ export function openDraft(doc: Y.Doc, from: OpenDraftFrom, origin: DocOrigin, op
   // As POST /api/labels: a label type without a schedule takes that type's default schedule.
   if (definition?.labelType && !definition.schedule) start.schedule = defaultSchedule(definition.labelType)
   let entry: Y.Map<unknown> | undefined
-  doc.transact(() => (entry = putDraft(doc, id, null, null, start, actor, opts)), origin)
+  doc.transact(() => {
+    entry = putDraft(doc, id, null, null, blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }), actor, opts)
+    writeFields(entry, start, actor)
+  }, origin)
   return readDraft(id, entry as Y.Map<unknown>)
 }
 
@@ -93,8 +99,10 @@ function putDraft(doc: Y.Doc, id: string, labelId: string | null, base: LabelDef
   m.set('createdAt', (opts.now ?? new Date()).toISOString())
   m.set('~by', actor)
   draftsOf(doc).set(id, m)
-  // Written after the map is integrated, so nested types are created in place.
-  for (const f of DRAFT_FIELDS) if (fields[f] !== undefined) assign(m, f, fields[f], actor)
+  // Written after the map is integrated, so nested types are created in place. The starting
+  // values have no author (''): a copy of the label is nobody's change, so only real edits are
+  // attributed (and reported as overwritten).
+  for (const f of DRAFT_FIELDS) if (fields[f] !== undefined) assign(m, f, fields[f], '')
   return m
 }
 

@@ -37,7 +37,7 @@ export interface DraftView {
   changed: DraftField[]
   createdBy: string
   createdAt: string
-  /** Who last wrote each path (JSON pointers like /displayName, /rule/values/1/when/value). */
+  /** Who last wrote each path (JSON pointers like /displayName, /rule/values/1/when/value); values the draft started with have no entry. */
   authors: Record<string, string>
   /** Everyone who wrote something in the draft (the opener included), sorted. */
   editors: string[]
@@ -95,9 +95,12 @@ export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
   const base = readBase(m.get('base'))
   const createdBy = str(m.get('createdBy'), str(m.get('~by'), ''))
   const changed = DRAFT_FIELDS.filter((f) => !base || !jsonEqual(definition[f], base[f]))
+  const all: Record<string, string> = {}
+  authorsOf(m, '', '', all)
+  // Starting values carry no author (''); bookkeeping keys are not fields.
+  const bookkeeping = new Set(['/id', '/labelId', '/base', '/createdBy', '/createdAt'])
   const authors: Record<string, string> = {}
-  authorsOf(m, '', createdBy, authors)
-  for (const k of ['id', 'labelId', 'base', 'createdBy', 'createdAt', '~by']) delete authors[`/${k}`]
+  for (const [path, by] of Object.entries(all)) if (by && !bookkeeping.has(path)) authors[path] = by
   const editors = [...new Set([createdBy, ...Object.values(authors)].filter(Boolean))].sort()
   return {
     id,

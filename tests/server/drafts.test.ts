@@ -40,7 +40,7 @@ describeEachDb('shared drafts over HTTP and the collab socket', (kind) => {
     const created = await inject({ method: 'POST', url: '/api/labels', headers: auth('editor'), payload: { name: 'tier', displayName: 'Tier', dataType: 'string', labelType: 'static', rule: tier } })
     expect(created.statusCode).toBe(201)
     await until(async () => (await runsOf('tier')).some((r) => r.trigger === 'create' && r.status === 'succeeded'))
-  })
+  }, 120_000) // ingestion and a first calculation; slow on a busy 2-core machine
   afterAll(async () => {
     clients.splice(0).forEach((c) => c.destroy())
     await s?.close()

@@ -6,6 +6,7 @@ import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
 import { MoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
+import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
 import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
 
@@ -172,6 +173,7 @@ export function GroupTree(): JSX.Element {
       <Show when={!p.label.enabled}>
         <span class="badge muted">disabled</span>
       </Show>
+      <DraftBadge labelId={p.label.id} name={p.label.name} />
       <PresenceDots peers={ws.presence.busyWith('label', p.label.id)} />
       <Show when={editable()}>
         <MoreMenu items={labelMenu(p.label)} title={`More for label ${p.label.name}`} testId={`label-more-${p.label.name}`} />
@@ -256,6 +258,7 @@ export function GroupTree(): JSX.Element {
       <Show when={query().trim()}>
         <div class="hint">{countLabels(tree())} matching label(s)</div>
       </Show>
+      <NewLabelDrafts />
       <ul class="groups root">
         <For each={tree()}>{(n) => <GroupBlock node={n} />}</For>
       </ul>

@@ -1,6 +1,10 @@
 import { createEffect, createMemo, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
 import type { TSchema } from 'typebox'
+import * as Y from 'yjs'
+import { discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
+import type { LabelDefinition } from '../../../shared/doc/drafts.ts'
 import { LabelsError } from '../../../shared/errors.ts'
+import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
 import { LabelInput, type DataType, type Schedule } from '../../../shared/schemas/label.ts'
 import type { Rule, RuleMethod } from '../../../shared/schemas/rule.ts'
 import { check } from '../../../shared/schemas/validate.ts'
@@ -8,8 +12,11 @@ import { ApiError } from '../../api/http.ts'
 import type { LabelView } from '../../api/types.ts'
 import { PreviewPanel } from '../../preview/preview-panel.tsx'
 import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
+import type { Peer } from '../../sync/presence.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
-import { draftFrom, fieldOfPath, toInput, toPatch, withLabelType, type LabelDraft } from './label-form-state.ts'
+import { describePath, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
+import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
 import { dataTypeFor, defaultRule } from './rule-defaults.ts'
 import { RuleForm } from './rule-form.tsx'
 import { methodNames } from './rule-text.ts'
@@ -33,33 +40,90 @@ function localErrors(d: LabelDraft): FieldError[] {
 }
 
 const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
+const toBase64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''))
 
-/** Create or edit a label: fields, schedule, rule (structured form + JSON), preview, validation at paths. */
-export function LabelEditor(props: { labelId?: string; groupId?: string; onClose: () => void }): JSX.Element {
+/**
+ * Create or edit a label on a shared draft (issue 8): opening Edit (or New label) opens or joins
+ * the label's draft in the workspace document, every field and the rule are bound live to it,
+ * other operators' edits show at once and a marker shows who is in which field. Publish
+ * validates on the server and replaces the definition; Discard drops the draft; closing the
+ * dialog keeps it.
+ */
+export function LabelEditor(props: { labelId?: string; groupId?: string; draftId?: string; onClose: () => void }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
-  const existing = props.labelId ? ws.view.labels.find((l) => l.id === props.labelId) : undefined
-  const initial = draftFrom(existing, props.groupId, defaultRule('custom', s.schema()))
-  const [draft, setDraft] = createSignal<LabelDraft>(initial)
+  const drafts = draftsOf(ws.doc)
+  const editable = () => s.canEdit && ws.ready()
+  const label = () => (props.labelId ? ws.view.labels.find((l) => l.id === props.labelId) : undefined)
+
+  // Open (or join) the draft once. Viewers only look at an open draft, or at the label.
+  const draftId: string | null = props.draftId
+    ?? (s.canEdit
+      ? ws.edit((doc, o) => openDraft(doc, props.labelId ? { labelId: props.labelId } : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule('custom', s.schema()) }, o).id)
+      : props.labelId ? (drafts().byLabel[props.labelId]?.id ?? null) : null)
+  const draft = createMemo(() => (draftId ? drafts().byId[draftId] : undefined))
+  const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
+  const fallback = draftFrom(label(), props.groupId, defaultRule('custom', s.schema()))
+  const def = (): LabelDefinition => draft()?.definition ?? fallback
+  const canWrite = () => editable() && !!draft()
+
   const [serverError, setServerError] = createSignal<FieldError | null>(null)
   const [previewPath, setPreviewPath] = createSignal<string | null>(null)
-  const [saving, setSaving] = createSignal(false)
-  const [jsonText, setJsonText] = createSignal(JSON.stringify(initial.rule, null, 2))
+  const [publishing, setPublishing] = createSignal(false)
+  const [jsonText, setJsonText] = createSignal(JSON.stringify(def().rule, null, 2))
   const [jsonError, setJsonError] = createSignal<string | null>(null)
+  const [notices, setNotices] = createSignal<Overwrite[]>([])
   let jsonFocused = false
-  if (existing) ws.presence.setEditing({ kind: 'label', id: existing.id })
-  onCleanup(() => ws.presence.setEditing(null))
+  let wasOpen = !!draft()
 
-  const [touched, setTouched] = createSignal<Set<string>>(new Set(existing ? Object.keys(initial) : []))
-  const set = (p: Partial<LabelDraft>) => {
+  // Presence: this draft and the field I'm in (JSON pointer), for the others' markers.
+  const existing = label()
+  if (existing) ws.presence.setEditing({ kind: 'label', id: existing.id })
+  const setField = (field: string | null) => draftId && ws.presence.setDraft({ id: draftId, field })
+  setField(null)
+  onCleanup(() => {
+    ws.presence.setEditing(null)
+    ws.presence.setDraft(null)
+  })
+  const peersHere = (): Peer[] => ws.presence.peers().filter((p) => p.draft?.id === draftId)
+  const peersAt = (path: string) => peersHere().filter((p) => p.draft?.field === path)
+  /** A cursor-like tag per operator whose focus is in this field. */
+  const mark = (path: string): JSX.Element => (
+    <For each={peersAt(path)}>
+      {(p) => (
+        <span class="field-mark" style={{ background: p.user.color, color: 'white', 'border-radius': '3px', padding: '0 4px', 'font-size': '11px', 'margin-left': '4px' }} data-testid="field-mark" data-field-mark={path} data-peer={p.user.name}>
+          {p.user.name}
+        </span>
+      )}
+    </For>
+  )
+  const ring = (path: string) => {
+    const p = peersAt(path)[0]
+    return p ? { outline: `2px solid ${p.user.color}`, 'outline-offset': '2px', 'border-radius': '4px' } : {}
+  }
+
+  // "bob overwrote your change to Display name": a path I wrote last now has another author.
+  let lastAuthors: Record<string, string> = draft()?.authors ?? {}
+  createEffect(() => {
+    const d = draft()
+    if (d) wasOpen = true
+    const authors = d?.authors ?? {}
+    const lost = overwrites(lastAuthors, authors, s.me.name).filter((o) => !notices().some((n) => n.path === o.path && n.by === o.by))
+    lastAuthors = authors
+    if (lost.length) setNotices((n) => [...n, ...lost].slice(-4))
+  })
+
+  const [touched, setTouched] = createSignal<Set<string>>(new Set(existing ? Object.keys(fallback) : []))
+  const set = (p: Partial<LabelDefinition>) => {
+    if (!draftId || !canWrite()) return
     setServerError(null)
     setTouched((t) => new Set([...t, ...Object.keys(p)]))
-    setDraft((d) => ({ ...d, ...p }))
+    ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
   }
-  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, draft().dataType) })
+  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType) })
   // The JSON editor mirrors the rule unless the operator is typing in it.
   createEffect(() => {
-    const text = JSON.stringify(draft().rule, null, 2)
+    const text = JSON.stringify(def().rule, null, 2)
     if (!jsonFocused) setJsonText(text)
   })
   const onJson = (text: string) => {
@@ -73,8 +137,8 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
       setJsonError((e as Error).message)
     }
   }
-  const local = createMemo(() => localErrors(draft()))
-  // Local errors show once a field was touched (or on save); server errors always.
+  const local = createMemo(() => localErrors(def()))
+  // Local errors show once a field was touched (or on publish); server errors always.
   const shown = () => [...(serverError() ? [serverError()!] : []), ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? ''))]
   const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
   const ruleErrorPath = () => {
@@ -83,33 +147,39 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
     const p = previewPath()
     return p && fieldOfPath(p) === 'rule' ? { path: p, message: '' } : null
   }
-  const previewDef = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : { dataType: draft().dataType, rule: draft().rule }))
+  const previewDef = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : { dataType: def().dataType, rule: def().rule }))
   const conflictNote = () => {
-    const n = draft().name
-    const other = ws.view.labels.find((l) => l.name === n && l.id !== props.labelId)
+    const n = def().name
+    const other = ws.view.labels.find((l) => l.name === n && l.id !== existingLabelId())
     return other ? `the name ${n} is taken by "${other.displayName}"` : null
   }
 
-  const save = async () => {
-    const d = draft()
+  const publish = async () => {
+    if (!draftId) return
     if (local().length) {
-      setTouched(new Set(Object.keys(d)))
+      setTouched(new Set(Object.keys(def())))
       return
     }
-    setSaving(true)
+    setPublishing(true)
     try {
-      const out = existing
-        ? await s.api.send<LabelView>('PATCH', `/api/labels/${existing.id}`, toPatch(d, initial))
-        : await s.api.send<LabelView>('POST', '/api/labels', toInput(d))
-      s.toasts.show('info', existing ? `Saved ${out.name}` : `Created ${out.name}; calculating…`)
+      // The server waits until it holds this page's edits (the last keystroke may still be on the socket).
+      const after = toBase64(Y.encodeStateVector(ws.doc))
+      const out = await s.api.send<LabelView>('POST', `/api/drafts/${encodeURIComponent(draftId)}/publish`, { after })
+      s.toasts.show('info', existingLabelId() ? `Published ${out.name}` : `Created ${out.name}; calculating…`)
       props.onClose()
       s.selectLabel(out.id)
     } catch (err) {
       if (err instanceof ApiError) setServerError({ path: err.path ?? '/', message: err.message })
       else setServerError({ path: '/', message: (err as Error).message })
     } finally {
-      setSaving(false)
+      setPublishing(false)
     }
+  }
+  const discard = () => {
+    if (!draftId) return
+    ws.edit((doc, o) => discardDraft(doc, draftId, o))
+    s.toasts.show('info', 'Draft discarded')
+    props.onClose()
   }
 
   const scheduleFields = (sch: Schedule) => (
@@ -140,107 +210,139 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; onClose
   )
 
   const groupsFlat = () => ws.view.groups.flatMap((g) => [{ id: g.id, name: g.name }, ...g.children.map((c) => ({ id: c.id, name: `${g.name} › ${c.name}` }))])
+  const title = () => (existingLabelId() ? `Edit ${label()?.displayName ?? def().displayName}` : 'New label')
 
   return (
     <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div class="modal" role="dialog" aria-modal="true" aria-label={existing ? 'Edit label' : 'New label'} data-testid="label-editor">
+      <div class="modal" role="dialog" aria-modal="true" aria-label={existingLabelId() ? 'Edit label' : 'New label'} data-testid="label-editor" data-draft-id={draftId ?? ''}>
         <header class="modal-head">
-          <h2>{existing ? `Edit ${existing.displayName}` : 'New label'}</h2>
-          <Show when={existing}>{(l) => <PresenceDots peers={ws.presence.busyWith('label', l().id)} />}</Show>
-          <button type="button" class="icon-btn" aria-label="Close" onClick={() => props.onClose()}>×</button>
+          <h2>{title()}</h2>
+          <PresenceDots peers={peersHere()} />
+          <button type="button" class="icon-btn" aria-label="Close" onClick={() => props.onClose()} data-testid="close-editor">×</button>
         </header>
         <div class="modal-body">
-          <form class="label-form" onSubmit={(e) => { e.preventDefault(); void save() }}>
-            <div class="grid2">
-              <label class="field">
-                <span>Name</span>
-                <input value={draft().name} placeholder="lower_case_name" onInput={(e) => set({ name: e.currentTarget.value })} data-testid="field-name" />
-                <FieldError field="name" />
-                <Show when={conflictNote()}>{(c) => <div class="field-error">{c()}</div>}</Show>
-              </label>
-              <label class="field">
-                <span>Display name</span>
-                <input value={draft().displayName} onInput={(e) => set({ displayName: e.currentTarget.value })} data-testid="field-display-name" />
-                <FieldError field="displayName" />
-              </label>
-              <label class="field">
-                <span>Group</span>
-                <select value={draft().groupId} onChange={(e) => set({ groupId: e.currentTarget.value })} data-testid="field-group">
-                  <For each={groupsFlat()}>{(g) => <option value={g.id}>{g.name}</option>}</For>
-                </select>
-                <FieldError field="groupId" />
-              </label>
-              <label class="field">
-                <span>Data type</span>
-                <select value={draft().dataType} onChange={(e) => set({ dataType: e.currentTarget.value as DataType })} data-testid="field-data-type">
-                  <option value="string">string</option>
-                  <option value="number">number</option>
-                  <option value="collection">collection</option>
-                  <option value="date">date</option>
-                  <option value="boolean">boolean</option>
-                </select>
-                <FieldError field="dataType" />
-              </label>
-              <div class="field">
-                <span>Label type</span>
-                <div class="inline">
-                  <select value={draft().labelType} onChange={(e) => setDraft((d) => withLabelType(d, e.currentTarget.value as LabelDraft['labelType']))} data-testid="field-label-type">
-                    <option value="dynamic">dynamic</option>
-                    <option value="static">static (once)</option>
-                  </select>
-                  {scheduleFields(draft().schedule)}
-                </div>
-                <FieldError field="schedule" />
-                <FieldError field="labelType" />
+          <Show when={draft()} fallback={
+            <p class="hint" data-testid="draft-closed">
+              {wasOpen ? 'This draft is closed: another operator published or discarded it.' : s.canEdit ? 'Could not open a draft.' : 'Read only: you are a viewer and this label has no open draft.'}
+            </p>
+          }>
+            {(d) => (
+              <div class="draft-info hint" data-testid="draft-info">
+                Shared draft · started by {d().createdBy} · edited by {d().editors.join(', ')}
+                {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'}
+                {' '}— every operator with this label open sees and edits it live; nothing is calculated until Publish.
               </div>
-              <label class="field checkbox">
-                <input type="checkbox" checked={draft().enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} />
-                <span>Enabled (available and scheduled)</span>
-              </label>
-            </div>
-            <label class="field">
-              <span>Introduction</span>
-              <textarea rows={2} value={draft().description} maxLength={2000} onInput={(e) => set({ description: e.currentTarget.value })} />
-              <FieldError field="description" />
-            </label>
-            <fieldset class="rule">
-              <legend>Rule</legend>
-              <label class="field">
-                <span>Creation method</span>
-                <select value={draft().rule.method} onChange={(e) => setRule(defaultRule(e.currentTarget.value as RuleMethod, s.schema()))} data-testid="field-method">
-                  <For each={Object.entries(methodNames)}>{([m, n]) => <option value={m}>{n}</option>}</For>
-                </select>
-              </label>
-              <Show when={ruleErrorPath()}>
-                {(e) => (
-                  <div class="field-error" data-testid="error-rule">
-                    at <code>{e().path}</code>{e().message ? `: ${e().message}` : ' (see preview)'}
+            )}
+          </Show>
+          <For each={notices()}>
+            {(n) => (
+              <div class="field-error" role="status" data-testid="overwrite-notice" onClick={() => setNotices((l) => l.filter((x) => x !== n))}>
+                {n.by} overwrote your change to {describePath(n.path)} (click to dismiss)
+              </div>
+            )}
+          </For>
+          <form
+            class="label-form"
+            onSubmit={(e) => { e.preventDefault(); void publish() }}
+            onFocusIn={(e) => setField(fieldOfElement(e.target))}
+            onFocusOut={(e) => { if (!(e.currentTarget as Element).contains(e.relatedTarget as Node | null)) setField(null) }}
+          >
+            <fieldset disabled={!canWrite()} style={{ border: 'none', padding: 0, margin: 0 }}>
+              <div class="grid2">
+                <label class="field" data-field="/name" style={ring('/name')}>
+                  <span>Name {mark('/name')}</span>
+                  <input value={def().name} placeholder="lower_case_name" onInput={(e) => set({ name: e.currentTarget.value })} data-testid="field-name" />
+                  <FieldError field="name" />
+                  <Show when={conflictNote()}>{(c) => <div class="field-error">{c()}</div>}</Show>
+                </label>
+                <label class="field" data-field="/displayName" style={ring('/displayName')}>
+                  <span>Display name {mark('/displayName')}</span>
+                  <input value={def().displayName} onInput={(e) => set({ displayName: e.currentTarget.value })} data-testid="field-display-name" />
+                  <FieldError field="displayName" />
+                </label>
+                <label class="field" data-field="/groupId" style={ring('/groupId')}>
+                  <span>Group {mark('/groupId')}</span>
+                  <select value={def().groupId} onChange={(e) => set({ groupId: e.currentTarget.value })} data-testid="field-group">
+                    <For each={groupsFlat()}>{(g) => <option value={g.id}>{g.name}</option>}</For>
+                  </select>
+                  <FieldError field="groupId" />
+                </label>
+                <label class="field" data-field="/dataType" style={ring('/dataType')}>
+                  <span>Data type {mark('/dataType')}</span>
+                  <select value={def().dataType} onChange={(e) => set({ dataType: e.currentTarget.value as DataType })} data-testid="field-data-type">
+                    <option value="string">string</option>
+                    <option value="number">number</option>
+                    <option value="collection">collection</option>
+                    <option value="date">date</option>
+                    <option value="boolean">boolean</option>
+                  </select>
+                  <FieldError field="dataType" />
+                </label>
+                <div class="field" data-field="/schedule" style={ring('/schedule')}>
+                  <span>Label type {mark('/schedule')}</span>
+                  <div class="inline">
+                    <select value={def().labelType} onChange={(e) => {
+                      const next = withLabelType(def(), e.currentTarget.value as LabelDraft['labelType'])
+                      set({ labelType: next.labelType, schedule: next.schedule })
+                    }} data-testid="field-label-type">
+                      <option value="dynamic">dynamic</option>
+                      <option value="static">static (once)</option>
+                    </select>
+                    {scheduleFields(def().schedule)}
                   </div>
-                )}
-              </Show>
-              <RuleForm rule={draft().rule} dataType={draft().dataType} schema={s.schema()} onChange={setRule} />
-              <details class="json-editor">
-                <summary>Rule JSON (full rule)</summary>
-                <textarea
-                  class="json"
-                  rows={12}
-                  spellcheck={false}
-                  value={jsonText()}
-                  onFocus={() => (jsonFocused = true)}
-                  onBlur={() => { jsonFocused = false; if (!jsonError()) setJsonText(JSON.stringify(draft().rule, null, 2)) }}
-                  onInput={(e) => onJson(e.currentTarget.value)}
-                  data-testid="rule-json"
-                />
-                <Show when={jsonError()}>{(m) => <div class="field-error">JSON: {m()}</div>}</Show>
-              </details>
+                  <FieldError field="schedule" />
+                  <FieldError field="labelType" />
+                </div>
+                <label class="field checkbox" data-field="/enabled">
+                  <input type="checkbox" checked={def().enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} />
+                  <span>Enabled (available and scheduled) {mark('/enabled')}</span>
+                </label>
+              </div>
+              <label class="field" data-field="/description" style={ring('/description')}>
+                <span>Introduction {mark('/description')}</span>
+                <textarea rows={2} value={def().description} maxLength={2000} onInput={(e) => set({ description: e.currentTarget.value })} />
+                <FieldError field="description" />
+              </label>
+              <fieldset class="rule">
+                <legend>Rule</legend>
+                <label class="field" data-field="/rule/method">
+                  <span>Creation method {mark('/rule/method')}</span>
+                  <select value={def().rule.method} onChange={(e) => setRule(defaultRule(e.currentTarget.value as RuleMethod, s.schema()))} data-testid="field-method">
+                    <For each={Object.entries(methodNames)}>{([m, n]) => <option value={m}>{n}</option>}</For>
+                  </select>
+                </label>
+                <Show when={ruleErrorPath()}>
+                  {(e) => (
+                    <div class="field-error" data-testid="error-rule">
+                      at <code>{e().path}</code>{e().message ? `: ${e().message}` : ' (see preview)'}
+                    </div>
+                  )}
+                </Show>
+                <RuleForm rule={def().rule} dataType={def().dataType} schema={s.schema()} onChange={setRule} mark={mark} />
+                <details class="json-editor" data-field="/rule/json">
+                  <summary>Rule JSON (full rule) {mark('/rule/json')}</summary>
+                  <textarea
+                    class="json"
+                    rows={12}
+                    spellcheck={false}
+                    value={jsonText()}
+                    onFocus={() => (jsonFocused = true)}
+                    onBlur={() => { jsonFocused = false; if (!jsonError()) setJsonText(JSON.stringify(def().rule, null, 2)) }}
+                    onInput={(e) => onJson(e.currentTarget.value)}
+                    data-testid="rule-json"
+                  />
+                  <Show when={jsonError()}>{(m) => <div class="field-error">JSON: {m()}</div>}</Show>
+                </details>
+              </fieldset>
             </fieldset>
             <Show when={serverError() && !['name', 'displayName', 'groupId', 'dataType', 'schedule', 'labelType', 'description', 'rule'].includes(fieldOfPath(serverError()?.path) ?? '')}>
               <div class="field-error" data-testid="error-form">{serverError()?.message}</div>
             </Show>
             <footer class="modal-foot">
-              <button type="button" class="btn" onClick={() => props.onClose()}>Cancel</button>
-              <button type="submit" class="btn primary" disabled={saving() || !!jsonError() || !s.canEdit} data-testid="save-label">
-                {saving() ? 'Saving…' : existing ? 'Save' : 'Create label'}
+              <button type="button" class="btn" onClick={() => props.onClose()} title="The draft stays open for you and the others" data-testid="keep-draft">Close (keep draft)</button>
+              <button type="button" class="btn danger" onClick={discard} disabled={!canWrite()} data-testid="discard-draft">Discard draft</button>
+              <button type="submit" class="btn primary" disabled={publishing() || !!jsonError() || !canWrite() || !online()} title={needsServer('Publishing')} data-testid="save-label">
+                {publishing() ? 'Publishing…' : existingLabelId() ? 'Publish' : 'Create label'}
               </button>
             </footer>
           </form>

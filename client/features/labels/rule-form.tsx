@@ -131,19 +131,19 @@ function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Ele
 }
 
 /** Event + where + window, shared by every event-based method. */
-function ScopeFields(p: { rule: { event: string; where?: Filter[]; window?: Window }; set: (patch: Record<string, unknown>) => void; schema: DataSchema | undefined }): JSX.Element {
+function ScopeFields(p: { rule: { event: string; where?: Filter[]; window?: Window }; set: (patch: Record<string, unknown>) => void; schema: DataSchema | undefined; mark: Mark }): JSX.Element {
   return (
     <>
-      <label class="field">
-        <span>Event</span>
+      <label class="field" data-field="/rule/event">
+        <span>Event {p.mark('/rule/event')}</span>
         <EventSelect value={p.rule.event} schema={p.schema} onChange={(event) => p.set({ event })} />
       </label>
-      <label class="field">
-        <span>Window</span>
+      <label class="field" data-field="/rule/window">
+        <span>Window {p.mark('/rule/window')}</span>
         <WindowInput value={p.rule.window} schema={p.schema} onChange={(window) => p.set({ window })} />
       </label>
-      <div class="field">
-        <span>Only events</span>
+      <div class="field" data-field="/rule/where">
+        <span>Only events {p.mark('/rule/where')}</span>
         <WhereInput value={p.rule.where} event={p.rule.event} schema={p.schema} onChange={(where) => p.set({ where })} />
       </div>
     </>
@@ -225,15 +225,23 @@ function typedValue(text: string, dataType: DataType): unknown {
   return text
 }
 
-/** The structured rule form for the common cases of each creation method. */
-export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule) => void; schema: DataSchema | undefined }): JSX.Element {
+/** Renders who else is in the field at a draft path (nothing outside a shared draft). */
+export type Mark = (path: string) => JSX.Element
+
+/**
+ * The structured rule form for the common cases of each creation method. Each part carries its
+ * JSON pointer in `data-field` (a layer, the window, the boundaries…), so a shared draft can
+ * show which operator is in which part (`mark`).
+ */
+export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule) => void; schema: DataSchema | undefined; mark?: Mark; disabled?: boolean }): JSX.Element {
+  const mark: Mark = (path) => p.mark?.(path)
   const set = (patch: Record<string, unknown>) => {
     const next = { ...p.rule, ...patch } as Record<string, unknown>
     for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k]
     p.onChange(next as unknown as Rule)
   }
   return (
-    <div class="rule-form" data-testid="rule-form">
+    <fieldset class="rule-form" data-testid="rule-form" disabled={p.disabled} style={{ border: 'none', padding: 0, margin: 0 }}>
       <Switch>
         <Match when={p.rule.method === 'custom' ? p.rule : null}>
           {(r) => (
@@ -241,8 +249,9 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
               <ol class="layers">
                 <For each={r().values}>
                   {(layer, i) => (
-                    <li>
+                    <li data-field={`/rule/values/${i()}`} data-testid={`layer-${i()}`}>
                       <span class="inline">
+                        {mark(`/rule/values/${i()}`)}
                         <span>Value</span>
                         <input value={showValue(layer.value)} onChange={(e) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x)) })} data-testid={`layer-value-${i()}`} />
                         <span>when</span>
@@ -258,8 +267,8 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
                   + layer (first match wins)
                 </button>
               </Show>
-              <label class="field">
-                <span>Otherwise</span>
+              <label class="field" data-field="/rule/otherwise">
+                <span>Otherwise {mark('/rule/otherwise')}</span>
                 <input value={showValue(r().otherwise)} placeholder="no value" onChange={(e) => set({ otherwise: e.currentTarget.value === '' ? undefined : typedValue(e.currentTarget.value, p.dataType) })} />
               </label>
             </>
@@ -268,44 +277,44 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
         <Match when={p.rule.method === 'metric' ? p.rule : null}>
           {(r) => (
             <>
-              <ScopeFields rule={r()} set={set} schema={p.schema} />
-              <label class="field"><span>Measure</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+              <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
+              <label class="field" data-field="/rule/measure"><span>Measure {mark('/rule/measure')}</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
             </>
           )}
         </Match>
         <Match when={p.rule.method === 'first_last' ? p.rule : null}>
           {(r) => (
             <>
-              <label class="field">
-                <span>Which</span>
+              <label class="field" data-field="/rule/which">
+                <span>Which {mark('/rule/which')}</span>
                 <select value={r().which} onChange={(e) => set({ which: e.currentTarget.value })}><option value="first">first</option><option value="last">last</option></select>
               </label>
-              <ScopeFields rule={r()} set={set} schema={p.schema} />
-              <label class="field"><span>Property</span><PropertySelect value={r().property} event={r().event} schema={p.schema} extra={['$time']} onChange={(property) => set({ property })} /></label>
+              <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
+              <label class="field" data-field="/rule/property"><span>Property {mark('/rule/property')}</span><PropertySelect value={r().property} event={r().event} schema={p.schema} extra={['$time']} onChange={(property) => set({ property })} /></label>
             </>
           )}
         </Match>
         <Match when={p.rule.method === 'preference' ? p.rule : null}>
           {(r) => (
             <>
-              <ScopeFields rule={r()} set={set} schema={p.schema} />
-              <label class="field"><span>Property</span><PropertySelect value={r().property} event={r().event} schema={p.schema} onChange={(property) => set({ property })} /></label>
-              <label class="field"><span>Ranked by</span><MeasureInput value={r().by} event={r().event} schema={p.schema} onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })} /></label>
-              <label class="field"><span>Top</span><input type="number" min="1" max="50" class="narrow" value={r().top ?? 1} onChange={(e) => set({ top: Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1 ? undefined : Math.max(1, Math.min(50, Number(e.currentTarget.value))) })} /></label>
+              <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
+              <label class="field" data-field="/rule/property"><span>Property {mark('/rule/property')}</span><PropertySelect value={r().property} event={r().event} schema={p.schema} onChange={(property) => set({ property })} /></label>
+              <label class="field" data-field="/rule/by"><span>Ranked by {mark('/rule/by')}</span><MeasureInput value={r().by} event={r().event} schema={p.schema} onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })} /></label>
+              <label class="field" data-field="/rule/top"><span>Top {mark('/rule/top')}</span><input type="number" min="1" max="50" class="narrow" value={r().top ?? 1} onChange={(e) => set({ top: Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1 ? undefined : Math.max(1, Math.min(50, Number(e.currentTarget.value))) })} /></label>
             </>
           )}
         </Match>
         <Match when={p.rule.method === 'distribution' ? p.rule : null}>
           {(r) => (
             <>
-              <ScopeFields rule={r()} set={set} schema={p.schema} />
-              <label class="field"><span>Measure</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
-              <label class="field">
-                <span>Boundaries</span>
+              <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
+              <label class="field" data-field="/rule/measure"><span>Measure {mark('/rule/measure')}</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+              <label class="field" data-field="/rule/boundaries">
+                <span>Boundaries {mark('/rule/boundaries')}</span>
                 <input value={r().boundaries.join(', ')} placeholder="1, 5, 10" onChange={(e) => set({ boundaries: e.currentTarget.value.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x)) })} data-testid="rule-boundaries" />
               </label>
-              <label class="field">
-                <span>Names</span>
+              <label class="field" data-field="/rule/names">
+                <span>Names {mark('/rule/names')}</span>
                 <input value={(r().names ?? []).join(', ')} placeholder={`${r().boundaries.length + 1} names, optional`} onChange={(e) => { const n = e.currentTarget.value.split(',').map((x) => x.trim()).filter(Boolean); set({ names: n.length ? n : undefined }) }} />
               </label>
             </>
@@ -315,6 +324,6 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
           <p class="hint">Values come from uploaded CSV files (<code>user_id,value</code>) via POST /api/labels/:label/import.</p>
         </Match>
       </Switch>
-    </div>
+    </fieldset>
   )
 }

@@ -1,0 +1,51 @@
+import { For, Show, type JSX } from 'solid-js'
+import { useSession } from '../../session.tsx'
+import { draftsOf } from './draft-state.ts'
+
+/** In the tree: marks a label that has an unpublished shared draft, and by whom. */
+export function DraftBadge(props: { labelId: string; name: string }): JSX.Element {
+  const s = useSession()
+  const drafts = draftsOf(s.workspace.doc)
+  const draft = () => drafts().byLabel[props.labelId]
+  return (
+    <Show when={draft()}>
+      {(d) => (
+        <span
+          class="badge draft"
+          style={{ background: '#fef3c7', color: '#92400e' }}
+          title={`Unpublished draft by ${d().editors.join(', ')}${d().changed.length ? ` — changed: ${d().changed.join(', ')}` : ''}`}
+          data-testid={`draft-badge-${props.name}`}
+        >
+          ✎ draft · {d().editors.join(', ')}
+        </span>
+      )}
+    </Show>
+  )
+}
+
+/** At the top of the tree: "New label" drafts (no label yet), each reopened with a click. */
+export function NewLabelDrafts(): JSX.Element {
+  const s = useSession()
+  const drafts = draftsOf(s.workspace.doc)
+  const fresh = () => drafts().drafts.filter((d) => d.labelId === null)
+  return (
+    <Show when={fresh().length}>
+      <div class="new-label-drafts" data-testid="new-label-drafts">
+        <div class="hint">New label drafts</div>
+        <ul class="groups">
+          <For each={fresh()}>
+            {(d) => (
+              <li class="label-row" onClick={() => s.openEditor({ draftId: d.id })} data-testid={`new-draft-${d.id}`} title={`Draft by ${d.editors.join(', ')}`}>
+                <span class="label-text">
+                  <span class="label-display">{d.definition.displayName || d.definition.name || 'Untitled label'}</span>
+                  <code class="label-name">{d.editors.join(', ')}</code>
+                </span>
+                <span class="badge draft" style={{ background: '#fef3c7', color: '#92400e' }}>✎ draft</span>
+              </li>
+            )}
+          </For>
+        </ul>
+      </div>
+    </Show>
+  )
+}

@@ -1,0 +1,127 @@
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { CustomRule } from '../../shared/schemas/rule.ts'
+import { tokens, until, type TestServer } from '../server/helpers.ts'
+import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+
+if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the shared draft browser test (apt-get install -y chromium)`)
+
+const ARTIFACTS = resolve(import.meta.dirname, '../artifacts')
+
+describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two operators', () => {
+  let client: { dir: string; dispose(): Promise<void> }
+  let server: TestServer
+  let base = ''
+  let browser: Browser
+  let ctxA: BrowserContext
+  let ctxB: BrowserContext
+  let a: Page
+  let b: Page
+  const pageErrors: string[] = []
+  const api = editorApi(() => server)
+
+  const open = async (ctx: BrowserContext, token: string) => {
+    const page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(`${base}/?token=${token}`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    return page
+  }
+  const openEditor = async (p: Page, label: string) => {
+    await p.getByTestId(`label-row-${label}`).click()
+    await p.getByTestId('edit-label').click()
+    await p.getByTestId('label-editor').waitFor()
+    await p.getByTestId('draft-info').waitFor()
+    return p.getByTestId('label-editor').getAttribute('data-draft-id')
+  }
+  const valueOf = (p: Page, testId: string) => p.getByTestId(testId).inputValue()
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true })
+    client = await buildClient()
+    ;({ server, base } = await demoServer(client.dir))
+    browser = await launchChromium()
+    ctxA = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    ctxB = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    a = await open(ctxA, tokens.editor) // eve
+    b = await open(ctxB, tokens.admin) // ada
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    await client?.dispose()
+  })
+
+  it('both edit different layers of one draft at the same moment, see each other live, and the published rule has both changes', async () => {
+    const runsBefore = (await api<{ runs: unknown[] }>('GET', '/api/labels/customer_stage/runs')).runs.length
+    const idA = await openEditor(a, 'customer_stage')
+    const idB = await openEditor(b, 'customer_stage')
+    expect(idA).toBeTruthy()
+    expect(idB).toBe(idA) // the second operator joined the same draft
+
+    // Each is in a different layer; the other's marker shows on that layer.
+    await a.getByTestId('layer-value-0').click()
+    // Different layers: nobody's change was overwritten, so nobody is told so.
+    expect(await a.getByTestId('overwrite-notice').count()).toBe(0)
+    expect(await b.getByTestId('overwrite-notice').count()).toBe(0)
+    await b.getByTestId('layer-value-2').click()
+    await a.locator('[data-field-mark="/rule/values/2"][data-peer="ada"]').waitFor({ timeout: 10_000 })
+    await b.locator('[data-field-mark="/rule/values/0"][data-peer="eve"]').waitFor({ timeout: 10_000 })
+
+    // Both commit their edit at the same moment.
+    await Promise.all([a.getByTestId('layer-value-0').fill('recent buyer'), b.getByTestId('layer-value-2').fill('window shopper')])
+    await Promise.all([a.getByTestId('layer-value-0').dispatchEvent('change'), b.getByTestId('layer-value-2').dispatchEvent('change')])
+    await until(async () => (await valueOf(a, 'layer-value-2')) === 'window shopper' && (await valueOf(b, 'layer-value-0')) === 'recent buyer', 10_000)
+    expect(await valueOf(a, 'layer-value-0')).toBe('recent buyer')
+    expect(await valueOf(b, 'layer-value-2')).toBe('window shopper')
+
+    // A draft is not the label: nothing published, nothing calculated; the tree marks it, with its editors.
+    expect((await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')).rule.values[0]!.value).toBe('active buyer')
+    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'ada' }).filter({ hasText: 'eve' }).waitFor({ timeout: 10_000 })
+    const draft = await api<{ definition: { rule: CustomRule }; authors: Record<string, string> }>('GET', '/api/labels/customer_stage/draft')
+    expect(draft.definition.rule.values.map((l) => l.value)).toEqual(['recent buyer', 'lapsed buyer', 'window shopper'])
+    expect(draft.authors['/rule/values/0/value']).toBe('eve')
+    expect(draft.authors['/rule/values/2/value']).toBe('ada')
+
+    // Different layers: nobody's change was overwritten, so nobody is told so.
+    expect(await a.getByTestId('overwrite-notice').count()).toBe(0)
+    expect(await b.getByTestId('overwrite-notice').count()).toBe(0)
+    await b.getByTestId('layer-value-2').click()
+    await a.locator('[data-field-mark="/rule/values/2"][data-peer="ada"]').waitFor({ timeout: 10_000 })
+    await a.screenshot({ path: resolve(ARTIFACTS, 'draft-editor-two-operators.png') })
+
+    await a.getByTestId('save-label').click()
+    await a.getByTestId('label-editor').waitFor({ state: 'detached', timeout: 20_000 })
+    await b.getByTestId('draft-closed').waitFor({ timeout: 10_000 }) // the other editor sees the draft is gone
+    const published = await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')
+    expect(published.rule.values.map((l) => l.value)).toEqual(['recent buyer', 'lapsed buyer', 'window shopper'])
+    // An edited rule recalculates.
+    await until(async () => (await api<{ runs: unknown[] }>('GET', '/api/labels/customer_stage/runs')).runs.length > runsBefore, 30_000)
+    await a.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
+    await b.getByTestId('close-editor').click()
+  })
+
+  it('the operator whose edit of the same field lost is told who overwrote it; Discard drops the draft and leaves the label', async () => {
+    await openEditor(a, 'spend_band')
+    await openEditor(b, 'spend_band')
+    await a.getByTestId('rule-boundaries').fill('1, 100, 600, 1500')
+    await a.getByTestId('rule-boundaries').dispatchEvent('change')
+    await until(async () => (await valueOf(b, 'rule-boundaries')) === '1, 100, 600, 1500', 10_000)
+    // B changes the same boundary after seeing A's value: A is told.
+    await b.getByTestId('rule-boundaries').fill('1, 100, 700, 1500')
+    await b.getByTestId('rule-boundaries').dispatchEvent('change')
+    await a.getByTestId('overwrite-notice').filter({ hasText: 'ada overwrote your change to Rule › boundaries' }).waitFor({ timeout: 10_000 })
+    expect(await valueOf(a, 'rule-boundaries')).toBe('1, 100, 700, 1500')
+
+    await a.getByTestId('discard-draft').click()
+    await a.getByTestId('label-editor').waitFor({ state: 'detached' })
+    await b.getByTestId('draft-closed').waitFor({ timeout: 10_000 })
+    const label = await api<{ rule: { boundaries: number[] } }>('GET', '/api/labels/spend_band')
+    expect(label.rule.boundaries).toEqual([1, 100, 500, 1500])
+    await b.getByTestId('close-editor').click()
+    expect(pageErrors).toEqual([])
+  })
+})
