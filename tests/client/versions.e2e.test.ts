@@ -103,6 +103,16 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
     expect(draft.definition.rule.otherwise).toBe('dormant')
     expect((draft.definition.rule.values[0]!.when as { window: unknown }).window).toEqual({ lastDays: 30 })
 
+    // The editor opens on the restored draft; its before/after (next to Publish) says the same.
+    const editor = page.getByTestId('label-editor')
+    await editor.getByTestId('compare-run').click()
+    await editor.getByTestId('compare-result').waitFor({ timeout: 30_000 })
+    const inEditor = await editor.locator('[data-testid="compare-transitions"] tbody tr[data-users]').evaluateAll((trs) =>
+      trs.map((tr) => [tr.getAttribute('data-from'), tr.getAttribute('data-to'), Number(tr.getAttribute('data-users'))] as [string, string, number]),
+    )
+    expect(inEditor).toEqual(table)
+    await editor.getByTestId('before-after').screenshot({ path: `${artifacts}/before-after-editor.png` })
+
     // Publishing the restored draft runs version 1's rule: every customer moves as the table said.
     await api('POST', `/api/drafts/${draft.id}/publish`)
     const run = await settledRun(current.id)

@@ -11,6 +11,7 @@ import { check } from '../../../shared/schemas/validate.ts'
 import { ApiError } from '../../api/http.ts'
 import type { LabelView } from '../../api/types.ts'
 import { PreviewPanel } from '../../preview/preview-panel.tsx'
+import { BeforeAfter } from '../compare/before-after.tsx'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { Peer } from '../../sync/presence.ts'
@@ -346,7 +347,10 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
               </button>
             </footer>
           </form>
-          <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
+          <div>
+            <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
+            <Show when={existingLabelId()}>{(id) => <BeforeAfter labelId={id()} rule={def().rule} dataType={def().dataType} />}</Show>
+          </div>
         </div>
       </div>
     </div>
