@@ -17,11 +17,18 @@
  *   updateLabel(doc, idOrName, LabelPatch, origin, {now?})             → Label
  *   moveLabel(doc, idOrName, {groupId, index?}, origin)                → Label
  *   deleteLabel(doc, idOrName, origin)                                 → Label (as it was)
+ *   openDraft(doc, {labelId?, definition?, groupId?, rule?}, origin)   → DraftView (joins a label's open draft)
+ *   updateDraft(doc, draftId, Partial<LabelDefinition>, origin)        → DraftView (smallest writes)
+ *   setDraftField(doc, draftId, field, value, origin)                  → DraftView
+ *   editDraft(doc, draftId, [{op:'set'|'insert'|'remove'|'move', path…}], origin) → DraftView
+ *   discardDraft(doc, draftId, origin)
+ *   publishDraft(doc, draftId, origin)                                 → Label (one transaction)
  *
  * Reading: `projectWorkspace(doc)` → {groups: GroupNode[] tree, groupsById, labels (each in
  * exactly one existing group, `nameConflict` on all but the oldest holder of a name),
  * duplicates, repairs}. Pure and deterministic: every replica with the same state shows the
- * same workspace. `findLabel(projection, idOrName)` resolves `:label`.
+ * same workspace. `findLabel(projection, idOrName)` resolves `:label`. `projectDrafts(doc)` and
+ * `draftDefinition(doc, draftId)` read drafts (shared/doc/README.md "Drafts").
  *
  * Server only: `ensureDefaultGroup(doc)` at load, `repairWorkspace(doc)` after remote updates,
  * `makeLabelChangeTracker(doc)` to tell the engine which labels were created/updated/deleted.
