@@ -122,6 +122,13 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     const label = await api<{ rule: { boundaries: number[] } }>('GET', '/api/labels/spend_band')
     expect(label.rule.boundaries).toEqual([1, 100, 500, 1500])
     await b.getByTestId('close-editor').click()
+
+    // Opening Edit and closing without writing anything leaves no draft behind.
+    await openEditor(a, 'spend_90d')
+    await a.getByTestId('draft-badge-spend_90d').waitFor()
+    await a.getByTestId('keep-draft').click()
+    await a.getByTestId('draft-badge-spend_90d').waitFor({ state: 'detached', timeout: 10_000 })
+    await until(async () => (await server.app.inject({ url: '/api/labels/spend_90d/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode === 404, 10_000)
     expect(pageErrors).toEqual([])
   })
 })

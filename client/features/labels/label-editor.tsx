@@ -85,6 +85,11 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   onCleanup(() => {
     ws.presence.setEditing(null)
     ws.presence.setDraft(null)
+    // Closing keeps a draft, except one nobody has written anything in and nobody else has
+    // open: opening Edit and closing again shouldn't leave "draft" marks in everyone's tree.
+    const d = draft()
+    if (d && draftId && s.canEdit && Object.keys(d.authors).length === 0 && !ws.presence.peers().some((p) => p.draft?.id === draftId))
+      ws.edit((doc, o) => discardDraft(doc, draftId, o))
   })
   const peersHere = (): Peer[] => ws.presence.peers().filter((p) => p.draft?.id === draftId)
   const peersAt = (path: string) => peersHere().filter((p) => p.draft?.field === path)
