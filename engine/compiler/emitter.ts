@@ -1,6 +1,6 @@
 import { sqlType, type ColumnRef } from '../storage/catalogue.ts'
 import type { LabelValue, Literal, MeasureNode, Scope, WindowNode } from './ir.ts'
-import { isZoneless } from './literals.ts'
+import { FIRST_INSTANT, isZoneless } from './literals.ts'
 import { Params } from './params.ts'
 
 const DAY_MS = 86_400_000
@@ -56,7 +56,8 @@ export class Emitter {
     const kinds: { [K in WindowNode['kind']]: (w: Extract<WindowNode, { kind: K }>) => string } = {
       all: () => before,
       // n × 24 h before asOf, computed here so both engines agree regardless of session time zone.
-      last_days: (x) => `time >= ${this.params.add(new Date(this.asOf.getTime() - x.days * DAY_MS).toISOString(), 'timestamptz')} AND ${before}`,
+      // A start before year 1 (an early asOf) is year 1: PostgreSQL reads no year 0, and no event is older.
+      last_days: (x) => `time >= ${this.params.add(new Date(Math.max(this.asOf.getTime() - x.days * DAY_MS, Date.parse(FIRST_INSTANT))).toISOString(), 'timestamptz')} AND ${before}`,
       range: (x) =>
         `time >= (${this.params.add(x.from, 'timestamp')} AT TIME ZONE ${this.tz()}) AND time < (${this.params.add(x.to, 'timestamp')} AT TIME ZONE ${this.tz()}) AND ${before}`,
     }

@@ -11,11 +11,19 @@ import { limits } from './limits.ts'
  */
 const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/
 
+/**
+ * Dates are supported from year 1 to 9999 (PostgreSQL has no year 0, and ingestion refuses
+ * event times outside these years, so no event can lie beyond them).
+ */
+export const FIRST_INSTANT = '0001-01-01T00:00:00.000Z'
+export const SUPPORTED_YEARS = 'years 0001 to 9999'
+
 /** True when `s` is an ISO date or date-time that names a real calendar day and clock time. */
 export function isIsoDate(s: string): boolean {
   const m = isoDate.exec(s)
   if (!m) return false
   const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1) as Array<string | undefined>
+  if (Number(y) < 1) return false
   const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)))
   return (
     date.getUTCFullYear() === Number(y) &&
@@ -42,6 +50,7 @@ export function literal(value: unknown, type: ValueType, path: string, what: str
     boolean: (v) => typeof v === 'boolean',
     date: (v) => typeof v === 'string' && isIsoDate(v),
   }
+  if (typeof value === 'string' && value.includes('\u0000')) throw invalid(`${what}: the NUL character (U+0000) is not allowed in text`, path)
   if (!fits[type](value)) {
     const expected = type === 'date' ? 'an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' : `a ${type}`
     throw invalid(`${what} is of type ${type}: expected ${expected}, got ${describe(value)}`, path)
@@ -58,6 +67,8 @@ export function labelValue(value: unknown, dataType: DataType, path: string): La
     if (value.length > limits.collectionValues) {
       throw invalid(`a collection value has at most ${limits.collectionValues} elements, got ${value.length}`, path)
     }
+    const nul = (value as string[]).findIndex((v) => v.includes('\u0000'))
+    if (nul >= 0) throw invalid('the NUL character (U+0000) is not allowed in text', `${path}/${nul}`)
     return { type: 'collection', value: [...new Set(value as string[])] }
   }
   const lit = literal(value, dataType, path, "the label's data type")

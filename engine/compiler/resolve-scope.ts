@@ -2,7 +2,7 @@ import { invalid } from '../../shared/errors.ts'
 import type { Filter, FilterOp, Measure, Window } from '../../shared/schemas/rule.ts'
 import type { Catalogue, ColumnRef, EventInfo, ValueType } from '../storage/catalogue.ts'
 import type { Literal, MeasureNode, Predicate, Scope, WindowNode } from './ir.ts'
-import { literal } from './literals.ts'
+import { literal, SUPPORTED_YEARS } from './literals.ts'
 import { limits } from './limits.ts'
 
 /** Which property types each filter op applies to: ordering needs an order, contains a string. */
@@ -97,6 +97,7 @@ function resolveWindow(w: Window | undefined, path: string): WindowNode {
   for (const k of ['from', 'to'] as const) {
     const d = new Date(`${w[k]}T00:00:00Z`)
     if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== w[k]) throw invalid(`not a calendar date: ${w[k]}`, `${path}/${k}`)
+    if (d.getUTCFullYear() < 1) throw invalid(`${w[k]} is outside the supported dates (${SUPPORTED_YEARS})`, `${path}/${k}`)
   }
   if (w.from >= w.to) throw invalid(`window "from" (${w.from}) must be before "to" (${w.to}); "to" is exclusive`, `${path}/to`)
   return { kind: 'range', from: w.from, to: w.to }

@@ -5,7 +5,7 @@ import type { OpenInfo, ParseSummary, StoreLink } from './link.ts'
 import { badName, reservedNames } from './names.ts'
 import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
 import type { IngestKind, IngestOptions, RawRecord } from './types.ts'
-import { convert, inferType, isEmpty, parseEventTime, type RawValue, type Stored } from './values.ts'
+import { convert, inferType, inSupportedYears, isEmpty, parseEventTime, textProblem, type RawValue, type Stored } from './values.ts'
 
 interface Target {
   event: string
@@ -97,6 +97,7 @@ export class IngestSession {
     const userId = typeof rec.userId === 'number' && Number.isFinite(rec.userId) ? String(rec.userId) : rec.userId
     if (typeof userId !== 'string' || userId.trim() === '') return 'missing user_id'
     if (userId.length > maxIdLength) return `user_id is longer than ${maxIdLength} characters`
+    if (textProblem(userId)) return `user_id: ${textProblem(userId)}`
     let time: string | null = null
     let eventId: string | null = null
     let eventName = ''
@@ -108,10 +109,12 @@ export class IngestSession {
       if (rec.time === undefined || rec.time === null || rec.time === '') return 'missing time'
       time = parseEventTime(rec.time)
       if (time === null) return `time ${JSON.stringify(rec.time)} is not an ISO 8601 date-time or epoch number`
+      if (!inSupportedYears(time)) return `time ${JSON.stringify(rec.time)} is outside the supported years 0001–9999`
       const id = typeof rec.eventId === 'number' && Number.isFinite(rec.eventId) ? String(rec.eventId) : rec.eventId
       if (id !== undefined && id !== null && id !== '') {
         if (typeof id !== 'string') return 'event_id must be a string'
         if (id.length > maxIdLength) return `event_id is longer than ${maxIdLength} characters`
+        if (textProblem(id)) return `event_id: ${textProblem(id)}`
         eventId = id
       }
     }
@@ -169,6 +172,10 @@ export class IngestSession {
       const c = convert(raw, type)
       if (!c.ok) return `${what} "${name}" (${type}): ${c.reason}`
       value = c.value
+    }
+    if (typeof value === 'string') {
+      if (type === 'string' && value.indexOf('\u0000') >= 0) return `${what} "${name}": ${textProblem(value)}`
+      if (type === 'date' && !inSupportedYears(value)) return `${what} "${name}" (date): ${JSON.stringify(raw.value)} is outside the supported years 0001–9999`
     }
     this.scratchNames[n] = name
     this.scratchTypes[n] = type

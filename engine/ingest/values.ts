@@ -66,6 +66,16 @@ function monthDays(y: number, mo: number): number {
 }
 
 /** An event time: ISO string, Date, or Unix epoch number (seconds below 1e11, else milliseconds). */
+/** True for an ISO instant within years 0001–9999 (PostgreSQL reads no year 0; toISOString writes ±YYYYYY beyond). */
+export function inSupportedYears(iso: string): boolean {
+  return iso.length === 24 && !iso.startsWith('0000')
+}
+
+/** Why a text value can't be stored, or null: PostgreSQL's text cannot hold U+0000. */
+export function textProblem(s: string): string | null {
+  return s.indexOf('\u0000') >= 0 ? 'the NUL character (U+0000) is not allowed' : null
+}
+
 export function parseEventTime(v: unknown): string | null {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString()
   if (typeof v === 'number') {

@@ -3,6 +3,7 @@ import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { LabelsError } from '../../shared/errors.ts'
+import { jsonProblem } from '../../shared/json-guard.ts'
 
 // Vague keywords come from union branches that don't apply; a concrete error says more.
 const vague = (k: string) => k === 'boolean' || k === 'anyOf' || k === 'oneOf'
@@ -16,6 +17,12 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const compiled = Compile(schema)
   const part = httpPart === 'querystring' ? 'query' : (httpPart ?? 'body')
   return (value: unknown) => {
+    // Before the schema: its validator recurses (stack overflow on deep input) and NUL can't be stored.
+    const problem = jsonProblem(value)
+    if (problem) {
+      const path = `/${part}${problem.path}`
+      return { error: new LabelsError('bad_request', `${path}: ${problem.message}`, path) }
+    }
     const converted = httpPart === 'body' ? value : Value.Convert(schema, value)
     if (compiled.Check(converted)) return { value: converted }
     const errors = [...compiled.Errors(converted)]
