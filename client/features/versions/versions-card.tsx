@@ -30,7 +30,7 @@ function VersionView(props: { labelId: string; n: number; latest: number }): JSX
       .finally(() => setRestoring(false))
   }
   return (
-    <Show when={v()} fallback={<p class="hint">{v.error ? String((v.error as Error).message) : 'Loading…'}</p>}>
+    <Show when={v.error ? undefined : v()} fallback={<p class="hint">{v.error ? String((v.error as Error).message) : 'Loading…'}</p>}>
       {(ver) => (
         <div class="version-view" data-testid="version-view" data-n={ver().n} style={{ 'border-left': '3px solid var(--line)', 'padding-left': '12px', margin: '8px 0 12px' }}>
           <dl class="facts">
@@ -77,16 +77,18 @@ export function VersionsCard(props: { labelId: string }): JSX.Element {
     (src) => s.api.get<{ versions: VersionSummary[] }>(`/api/labels/${src.id}/versions`).then((r) => r.versions),
   )
   const [open, setOpen] = createSignal<number | null>(null)
-  const latest = () => list.latest?.[0]?.n ?? 0
+  // An errored resource throws when read (offline: "Failed to fetch"); its error is shown instead.
+  const listed = () => (list.error ? undefined : list.latest)
+  const latest = () => listed()?.[0]?.n ?? 0
   return (
     <section class="card" data-testid="versions-card">
       <header class="card-head">
         <h3>Versions</h3>
-        <span class="hint">{list.latest ? `${list.latest.length} version${list.latest.length === 1 ? '' : 's'}` : ''}</span>
+        <span class="hint">{listed() ? `${listed()!.length} version${listed()!.length === 1 ? '' : 's'}` : ''}</span>
       </header>
       <Show when={list.error}><p class="hint degraded">{String((list.error as Error).message)}</p></Show>
       <ol class="versions" style={{ 'list-style': 'none', padding: 0, margin: 0 }}>
-        <For each={list.latest ?? []}>
+        <For each={listed() ?? []}>
           {(v) => (
             <li data-testid={`version-${v.n}`} data-kind={v.kind} style={{ 'border-bottom': '1px solid var(--line)', padding: '8px 0' }}>
               <div style={{ display: 'flex', gap: '8px', 'align-items': 'baseline', 'flex-wrap': 'wrap' }}>
