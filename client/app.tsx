@@ -10,6 +10,7 @@ import { LabelEditor } from './features/labels/label-editor.tsx'
 import { createLive } from './live/create-live.ts'
 import { loadMe } from './offline/me-cache.ts'
 import { OfflineBanner } from './offline/offline-banner.tsx'
+import { online } from './sync/connectivity.ts'
 import { createUndoKeys } from './offline/undo-keys.ts'
 import { SessionProvider, useSession, type Session } from './session.tsx'
 import { createWorkspace } from './sync/create-workspace.ts'
@@ -49,7 +50,8 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
-  const [schema] = createResource(() => api.get<DataSchema>('/api/data/schema'))
+  // Read while online (again when the connection comes back); offline the last answer stays.
+  const [schema] = createResource(online, () => api.get<DataSchema>('/api/data/schema'))
   // The label asked for: an id, or from an address `#/labels/<id or name>` either. It is shown
   // once the synced document has it; a name is then pinned to its id, so a later rename of the
   // label (or another label taking the name) does not change what is open.
@@ -73,7 +75,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
     workspace,
     live,
     toasts,
-    schema: () => schema.latest,
+    schema: () => (schema.error ? undefined : schema.latest), // an errored resource throws when read
     canEdit: props.me.role !== 'viewer',
     selectLabel(id) {
       setRef(id)

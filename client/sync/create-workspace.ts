@@ -61,9 +61,10 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   doc.on('update', onUpdate)
   const [status, setStatus] = createSignal<SyncStatus>('connecting')
   const [synced, setSynced] = createSignal(false)
-  const [loaded, setLoaded] = createSignal(false)
-  // An empty IndexedDB copy (first visit) is not a document to edit: wait for the server then.
-  void local.whenLoaded.then(() => setLoaded(doc.getMap('groups').size > 0))
+  // There is a document to edit once the IndexedDB copy brought one, or the server did (then
+  // for good: losing the server later keeps it). An empty copy (first visit) waits for the server.
+  const [ready, setReady] = createSignal(false)
+  void local.whenLoaded.then(() => doc.getMap('groups').size > 0 && setReady(true))
   const record = readOfflineRecord()
   const [pending, setPending] = createSignal(record.pending)
   const [offlineSince, setOfflineSince] = createSignal<number | null>(record.since)
@@ -80,6 +81,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   provider.on('sync', (s: boolean) => {
     setSynced(s)
     if (!s) return
+    setReady(true)
     // The server answered our sync step 1. Our own step 2 (everything the server lacked) went
     // out before, in reply to the server's step 1, so nothing waits in this page any more. Were
     // the socket to drop before the server stored it, the copy in IndexedDB still has it and
@@ -128,7 +130,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     view,
     status,
     synced,
-    ready: () => synced() || loaded(),
+    ready,
     pending,
     offlineSince,
     undo,

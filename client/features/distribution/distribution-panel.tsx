@@ -94,9 +94,10 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
         </div>
       </header>
       <Show when={dist.error}>
-        <p class="error">Could not load the distribution: {String((dist.error as Error).message)}</p>
+        <p class="error">{online() ? `Could not load the distribution: ${String((dist.error as Error).message)}` : 'The distribution needs the server: you are offline.'}</p>
       </Show>
-      <Show when={dist.latest} fallback={<p class="hint">Loading…</p>}>
+      {/* An errored resource throws when read (offline: "Failed to fetch"); the error is shown above. */}
+      <Show when={dist.error ? undefined : dist.latest} fallback={<Show when={!dist.error}><p class="hint">Loading…</p></Show>}>
         {(d) => (
           <>
             <p class="summary" data-testid="distribution-summary" data-live={live()}>

@@ -23,9 +23,11 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
     () => ({ id: props.labelId, q: rangeQuery() }),
     (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
   )
-  const items = createMemo(() => filterHistory(range.latest?.items ?? [], filter()))
+  // An errored resource throws when read (offline: "Failed to fetch"); the error is shown below.
+  const latest = () => (range.error ? undefined : range.latest)
+  const items = createMemo(() => filterHistory(latest()?.items ?? [], filter()))
   // Every value seen in the range, offered as filter chips.
-  const allValues = createMemo(() => [...new Set((range.latest?.items ?? []).map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60))
+  const allValues = createMemo(() => [...new Set((latest()?.items ?? []).map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60))
   createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
     if (m.type !== 'history') return
     const f = rangeFilter(filter())
@@ -74,9 +76,9 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
         </div>
       </Show>
       <Show when={range.error}>
-        <p class="error">Could not load the history: {String((range.error as Error).message)}</p>
+        <p class="error">{online() ? `Could not load the history: ${String((range.error as Error).message)}` : 'The history needs the server: you are offline.'}</p>
       </Show>
-      <Show when={range.latest}>
+      <Show when={latest()}>
         <>
           <ChartMount testId="history-chart" render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })} />
           <details class="table-details">

@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { tokens, until, type TestServer } from '../server/helpers.ts'
+import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+
+if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the offline end-to-end test (apt-get install -y chromium)`)
+
+const artifacts = resolve(import.meta.dirname, '../artifacts')
+
+type Groups = { groups: Array<{ id: string; name: string; parentId: string | null }> }
+
+// Offline work and undo, in two headless Chromium contexts against a real server: A goes
+// offline, edits the tree, reloads while offline (service worker + IndexedDB), comes back;
+// B sees everything. Each test builds on the previous one's state.
+describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () => {
+  let client: { dir: string; dispose(): Promise<void> }
+  let server: TestServer
+  let base = ''
+  let browser: Browser
+  let ctxA: BrowserContext
+  let ctxB: BrowserContext
+  let a: Page
+  let b: Page
+  const pageErrors: string[] = []
+  const api = editorApi(() => server)
+  const groupId = async (name: string) => (await api<Groups>('GET', '/api/groups')).groups.find((g) => g.name === name)?.id ?? null
+  const labelIn = (page: Page, group: string, label: string) =>
+    page.locator(`.group:has(> [data-testid="group-row-${group}"]) [data-testid="label-row-${label}"]`)
+  const createGroupIn = async (page: Page, name: string) => {
+    await page.getByTestId('new-group').click()
+    await page.getByTestId('new-group-name').fill(name)
+    await page.getByTestId('new-group-name').press('Enter')
+    await page.getByTestId(`group-row-${name}`).waitFor()
+  }
+
+  const open = async (ctx: BrowserContext, token: string) => {
+    const page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(`${base}/?token=${token}`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    return page
+  }
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true })
+    client = await buildClient()
+    ;({ server, base } = await demoServer(client.dir))
+    browser = await launchChromium()
+    ctxA = await browser.newContext({ viewport: { width: 1300, height: 850 } })
+    ctxB = await browser.newContext({ viewport: { width: 1200, height: 800 } })
+    a = await open(ctxA, tokens.editor)
+    b = await open(ctxB, tokens.admin)
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    await client?.dispose()
+  })
+
+  it('installs the app-shell service worker, which takes control of the page', async () => {
+    await until(() => a.evaluate(() => navigator.serviceWorker.controller !== null), 60_000)
+    const cached = await a.evaluate(async () => {
+      const keys = await caches.keys()
+      const c = await caches.open(keys.find((k) => k.startsWith('labels-shell-'))!)
+      return (await c.keys()).map((r) => new URL(r.url).pathname)
+    })
+    expect(cached).toContain('/')
+    expect(cached.some((p) => /^\/assets\/index-.*\.js$/.test(p))).toBe(true)
+    expect(cached.some((p) => p.endsWith('.wasm'))).toBe(true) // the preview's PGlite, for offline previews
+  })
+
+  it('goes offline: the socket really closes, a banner says so, and tree edits go on', async () => {
+    await ctxA.setOffline(true)
+    await a.getByTestId('offline-banner').waitFor({ timeout: 10_000 })
+    // The page closed its collab socket (Chromium's offline emulation leaves an open one be).
+    await a.getByTestId('sync-status').filter({ hasText: 'offline' }).waitFor()
+    await createGroupIn(a, 'Offline work')
+    await a.getByTestId('label-row-vip_list').dragTo(a.getByTestId('group-row-Offline work'))
+    await labelIn(a, 'Offline work', 'vip_list').waitFor()
+    await createGroupIn(a, 'Offline two')
+    await a.getByTestId('offline-pending').filter({ hasText: '3 changes wait' }).waitFor()
+    // Meanwhile B, online, edits too; neither side's edits cross while A is offline.
+    await createGroupIn(b, 'Online meanwhile')
+    await until(() => groupId('Online meanwhile'))
+    expect(await groupId('Offline work')).toBeNull()
+    expect(await a.getByTestId('group-row-Online meanwhile').count()).toBe(0)
+  })
+
+  it('reloads while offline: the app opens from the service worker and IndexedDB with the edits and the banner', async () => {
+    const res = await a.reload()
+    expect(res?.fromServiceWorker()).toBe(true)
+    await labelIn(a, 'Offline work', 'vip_list').waitFor({ timeout: 20_000 })
+    await a.getByTestId('group-row-Offline two').waitFor()
+    await a.getByTestId('offline-pending').filter({ hasText: '3 changes wait' }).waitFor()
+    await a.getByTestId('offline-since').waitFor()
+    expect(await a.getByTestId('group-row-Online meanwhile').count()).toBe(0)
+    // Edits still go on after the reload; things that need the server are disabled, with a reason.
+    await a.getByTestId('label-row-spend_band').dragTo(a.getByTestId('group-row-Offline two'))
+    await labelIn(a, 'Offline two', 'spend_band').waitFor()
+    await a.getByTestId('offline-pending').filter({ hasText: '4 changes wait' }).waitFor()
+    await a.getByTestId('label-row-customer_stage').click()
+    const recalc = a.getByTestId('recalculate')
+    await recalc.waitFor().catch(async (e: unknown) => {
+      await a.screenshot({ path: join(artifacts, 'offline-detail-failed.png') })
+      throw e
+    })
+    expect(await recalc.isDisabled()).toBe(true)
+    expect(await recalc.getAttribute('title')).toContain('needs the server')
+    expect(await a.getByTestId('undo').isDisabled()).toBe(false)
+    await a.getByTestId('offline-banner').screenshot({ path: join(artifacts, 'offline-banner.png') })
+    await a.screenshot({ path: join(artifacts, 'offline-page.png') })
+  })
+
+  it('comes back online: everything merges both ways, nothing lost', async () => {
+    await ctxA.setOffline(false)
+    await a.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    await a.getByTestId('offline-banner').waitFor({ state: 'detached' })
+    await a.getByTestId('group-row-Online meanwhile').waitFor({ timeout: 10_000 })
+    await labelIn(b, 'Offline work', 'vip_list').waitFor({ timeout: 10_000 })
+    await labelIn(b, 'Offline two', 'spend_band').waitFor({ timeout: 10_000 })
+    const offlineWork = await until(() => groupId('Offline work'))
+    expect((await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId).toBe(offlineWork)
+    expect(await groupId('Online meanwhile')).not.toBeNull()
+    expect(await a.getByTestId('recalculate').isDisabled()).toBe(false)
+  })
+
+  it("undoes only one's own edit: Ctrl+Z in A reverts A's last move, never B's concurrent edit", async () => {
+    await a.getByTestId('label-row-spend_band').dragTo(a.getByTestId('group-row-Online meanwhile'))
+    await labelIn(b, 'Online meanwhile', 'spend_band').waitFor({ timeout: 10_000 })
+    await b.getByTestId('label-row-customer_stage').dragTo(b.getByTestId('group-row-Online meanwhile'))
+    await labelIn(a, 'Online meanwhile', 'customer_stage').waitFor({ timeout: 10_000 })
+    await a.locator('body').click({ position: { x: 5, y: 5 } }) // focus outside any text field
+    await a.keyboard.press('Control+z')
+    await labelIn(b, 'Offline two', 'spend_band').waitFor({ timeout: 10_000 })
+    await labelIn(b, 'Online meanwhile', 'customer_stage').waitFor()
+    await until(async () => (await api<{ groupId: string }>('GET', '/api/labels/spend_band')).groupId === (await groupId('Offline two')))
+    expect((await api<{ groupId: string }>('GET', '/api/labels/customer_stage')).groupId).toBe(await groupId('Online meanwhile'))
+    // Redo with the header button puts it back.
+    await a.getByTestId('redo').click()
+    await labelIn(b, 'Online meanwhile', 'spend_band').waitFor({ timeout: 10_000 })
+    expect(pageErrors).toEqual([])
+  })
+})
