@@ -2,7 +2,9 @@ import * as Y from 'yjs'
 import { badRequest, conflict, notFound } from '../errors.ts'
 import { DEFAULT_GROUP_ID } from '../schemas/group.ts'
 import { defaultSchedule, type Label, type LabelInput, type LabelPatch } from '../schemas/label.ts'
-import type { Rule } from '../schemas/rule.ts'
+import type { TSchema } from 'typebox'
+import { CustomRule, DistributionRule, FirstLastRule, ImportRule, MetricRule, PreferenceRule, type Rule } from '../schemas/rule.ts'
+import { check } from '../schemas/validate.ts'
 import { DRAFT_FIELDS, draftEntry, draftIdFor, draftsOf, definitionOf, readDraft, type DraftField, type DraftView, type LabelDefinition } from './drafts.ts'
 import type { OpOptions } from './group-operations.ts'
 import { createLabel, updateLabel } from './label-operations.ts'
@@ -183,11 +185,26 @@ export type PublishPlan =
   | { kind: 'create'; input: LabelInput }
   | { kind: 'update'; labelId: string; patch: LabelPatch }
 
-/** The write a publish makes; throws 404 for no draft, 409 when the draft's label was deleted. */
+const ruleBranches: Record<string, TSchema> = {
+  custom: CustomRule, metric: MetricRule, first_last: FirstLastRule, preference: PreferenceRule, distribution: DistributionRule, import: ImportRule,
+}
+
+/**
+ * Checks a rule against its own method's schema first, so a bad draft names the field that is
+ * wrong (/rule/boundaries) rather than the union's first mismatch (/rule/method).
+ */
+export function checkRuleShape(rule: unknown): void {
+  const method = rule && typeof rule === 'object' ? (rule as { method?: unknown }).method : undefined
+  const branch = typeof method === 'string' ? ruleBranches[method] : undefined
+  if (branch) check(branch, rule, '/rule')
+}
+
+/** The write a publish makes; throws 404 for no draft, 409 when the draft's label was deleted, 400 for a rule of the wrong shape. */
 export function publishPlan(doc: Y.Doc, draftId: string): PublishPlan {
   const m = mustDraft(doc, draftId)
   const d = readDraft(draftId, m)
   const def = definitionOf(m)
+  checkRuleShape(def.rule)
   if (d.labelId === null) return { kind: 'create', input: def }
   if (!findLabel(projectWorkspace(doc), d.labelId)) throw conflict(`the label of draft ${draftId} was deleted`, '/labelId')
   // Only the fields the draft changed: a field someone else changed on the label meanwhile

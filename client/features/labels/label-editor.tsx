@@ -1,7 +1,7 @@
 import { createEffect, createMemo, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
 import type { TSchema } from 'typebox'
 import * as Y from 'yjs'
-import { discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
+import { checkRuleShape, discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
 import type { LabelDefinition } from '../../../shared/doc/drafts.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
@@ -31,6 +31,7 @@ function localErrors(d: LabelDraft): FieldError[] {
   for (const [k, schema] of Object.entries(LabelInput.properties) as Array<[string, TSchema]>) {
     if (input[k] === undefined) continue
     try {
+      if (k === 'rule') checkRuleShape(input[k]) // names the wrong field, not the union's /rule/method
       check(schema, input[k], `/${k}`)
     } catch (e) {
       if (e instanceof LabelsError) out.push({ path: e.path ?? `/${k}`, message: e.message })
