@@ -160,6 +160,16 @@ describeEachDb('shared drafts over HTTP and the collab socket', (kind) => {
     await until(async () => (await runsOf('tier')).length > before)
   })
 
+  it('opens a given definition of a label as its draft (restore a version): the published definition stays its base', async () => {
+    const old = { displayName: 'Tier (restored)', rule: tier }
+    const r = await inject({ method: 'POST', url: '/api/drafts', payload: { labelId: 'tier', definition: old }, headers: auth('editor') })
+    expect(r.statusCode).toBe(201)
+    expect(r.json().definition).toMatchObject(old)
+    expect(r.json().base.displayName).toBe('Tier (draft)')
+    expect(r.json().changed).toEqual(['displayName', 'rule'])
+    expect((await inject({ method: 'DELETE', url: `/api/drafts/${r.json().id}`, headers: auth('editor') })).statusCode).toBe(204)
+  })
+
   it("publishing with the browser's state vector waits for its last edit to arrive over the socket", async () => {
     const id = (await inject({ method: 'POST', url: '/api/drafts', payload: { labelId: 'tier' }, headers: auth('editor') })).json().id
     const c = newClient(url, tokens.editor)
