@@ -10,7 +10,10 @@ export interface SqlExecutor {
    * copied. Bulk ingestion uses it for binary COPY and falls back to unnest where it is absent.
    */
   copyFrom?(sql: string, data: Uint8Array): Promise<number>
-  /** Runs fn inside one transaction on one connection; throws roll back. */
+  /**
+   * Runs fn inside one transaction on one connection; throws roll back. Called on a transaction
+   * executor it nests under a savepoint: a throw rolls back only fn's work and rethrows.
+   */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>
   close(): Promise<void>
 }

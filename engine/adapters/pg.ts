@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { SqlExecutor } from '../sql-executor.ts'
+import { makeNested } from './savepoint.ts'
 
 // Same value shapes as the PGlite adapter: int8/numeric as numbers.
 pg.types.setTypeParser(20, (v) => Number(v))
@@ -7,8 +8,8 @@ pg.types.setTypeParser(1700, (v) => Number(v))
 
 type Client = pg.Pool | pg.PoolClient
 
-function wrap(client: Client, pool: pg.Pool | null): SqlExecutor {
-  return {
+function wrap(client: Client, pool: pg.Pool | null, depth = 0): SqlExecutor {
+  const self: SqlExecutor = {
     kind: 'postgres',
     async query<T>(sql: string, params: readonly unknown[] = []) {
       const r = await client.query(sql, params as unknown[])
@@ -18,11 +19,11 @@ function wrap(client: Client, pool: pg.Pool | null): SqlExecutor {
       await client.query(sql)
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      if (!pool) return fn(this)
-      const c = await pool.connect()
+      if (nested) return nested(fn) // already inside a transaction: a savepoint
+      const c = await (pool as pg.Pool).connect()
       try {
         await c.query('BEGIN')
-        const out = await fn(wrap(c, null))
+        const out = await fn(wrap(c, null, 1))
         await c.query('COMMIT')
         return out
       } catch (e) {
@@ -36,6 +37,8 @@ function wrap(client: Client, pool: pg.Pool | null): SqlExecutor {
       if (pool) await pool.end()
     },
   }
+  const nested = pool ? null : makeNested(self, depth, () => wrap(client, null, depth + 1))
+  return self
 }
 
 /** Connects to PostgreSQL; `schema` (optional) becomes the search_path of every connection. */

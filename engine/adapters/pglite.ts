@@ -1,5 +1,6 @@
 import { PGlite, types, type Transaction } from '@electric-sql/pglite'
 import type { SqlExecutor } from '../sql-executor.ts'
+import { makeNested } from './savepoint.ts'
 
 // Timestamps come back as Date, numerics and bigints as JS numbers, like the pg adapter.
 const parsers = {
@@ -9,8 +10,8 @@ const parsers = {
 
 type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction
 
-function wrap(db: Queryable, root: PGlite | null): SqlExecutor {
-  return {
+function wrap(db: Queryable, root: PGlite | null, depth = 0): SqlExecutor {
+  const self: SqlExecutor = {
     kind: 'pglite',
     async query<T>(sql: string, params: readonly unknown[] = []) {
       const r = await db.query<T>(sql, params as unknown[])
@@ -24,13 +25,15 @@ function wrap(db: Queryable, root: PGlite | null): SqlExecutor {
       return r.affectedRows ?? 0
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      if (!root) return fn(this) // already inside a transaction: join it
-      return root.transaction((tx) => fn(wrap(tx, null)))
+      if (nested) return nested(fn) // already inside a transaction: a savepoint
+      return (root as PGlite).transaction((tx) => fn(wrap(tx, null, 1)))
     },
     async close() {
       if (root) await root.close()
     },
   }
+  const nested = root ? null : makeNested(self, depth, () => wrap(db, null, depth + 1))
+  return self
 }
 
 /** Server settings for a small PGlite (e.g. the workspace-document store): ~130 MB less RSS. */
@@ -48,8 +51,12 @@ export const smallPgliteConf = ['shared_buffers=16MB', 'wal_buffers=1MB']
  */
 const baseConf = ['wal_level=minimal', 'max_wal_senders=0', 'work_mem=128MB']
 
-/** Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf (after the base settings). */
-export async function openPglite(dataDir?: string, opts: { conf?: string[] } = {}): Promise<SqlExecutor> {
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])] })
+/**
+ * Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf
+ * (after the base settings). `relaxedDurability` (browser IndexedDB only): a query answers
+ * before its changes are flushed to IndexedDB.
+ */
+export async function openPglite(dataDir?: string, opts: { conf?: string[]; relaxedDurability?: boolean } = {}): Promise<SqlExecutor> {
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])], ...(opts.relaxedDurability ? { relaxedDurability: true } : {}) })
   return wrap(db, db)
 }
