@@ -44,8 +44,7 @@ export function readAwarenessState(v: unknown): CollabAwarenessState | null {
           index: typeof d.index === 'number' ? d.index : null,
         }
       : null,
-    draft: dr && typeof dr.id === 'string'
-      ? { id: dr.id.slice(0, 128), field: typeof dr.field === 'string' ? dr.field.slice(0, 300) : null }
-      : null,
+    // Only present when the peer has a draft open (older peers never send it).
+    ...(dr && typeof dr.id === 'string' ? { draft: { id: dr.id.slice(0, 128), field: typeof dr.field === 'string' ? dr.field.slice(0, 300) : null } } : {}),
   }
 }

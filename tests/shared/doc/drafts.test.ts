@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
-  openDraft, projectDrafts, projectWorkspace, publishDraft, repairWorkspace, setDraftField, updateDraft, type LabelDefinition,
+  openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, setDraftField, updateDraft, type LabelDefinition,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { LabelInput } from '../../../shared/schemas/label.ts'
@@ -245,6 +245,16 @@ describe('publishing', () => {
     expect(() => publishDraft(a, id, local('alice'))).toThrow(expect.objectContaining({ status: 409 }))
     discardDraft(a, id, local('alice'))
     expect(projectDrafts(a).drafts).toEqual([])
+  })
+})
+
+describe('presence in drafts', () => {
+  it("reads a peer's open draft and focused field defensively", () => {
+    const user = { name: 'a', role: 'editor', color: '#123' }
+    expect(readAwarenessState({ user, editing: null, dragging: null, draft: { id: 'd_l1', field: '/rule/values/1' } })?.draft).toEqual({ id: 'd_l1', field: '/rule/values/1' })
+    expect(readAwarenessState({ user, draft: { id: 'd_l1', field: 7 } })?.draft).toEqual({ id: 'd_l1', field: null })
+    expect(readAwarenessState({ user, draft: { id: 3 } })?.draft).toBeUndefined()
+    expect(readAwarenessState({ user, draft: { id: 'x'.repeat(500), field: '/'.repeat(500) } })?.draft).toEqual({ id: 'x'.repeat(128), field: '/'.repeat(300) })
   })
 })
 
