@@ -13,6 +13,7 @@ import { makeSerializerCompiler, validatorCompiler } from './http/schema-compile
 import { placeholderPage } from './http/placeholder-page.ts'
 import auditPlugin from './plugins/audit.ts'
 import authPlugin from './plugins/auth.ts'
+import rateLimitsPlugin, { defaultRateLimits, type RateLimits } from './plugins/rate-limits.ts'
 import calcPlugin, { type CalcPluginOptions } from './plugins/calc.ts'
 import enginePlugin from './plugins/engine.ts'
 import livePlugin from './plugins/live.ts'
@@ -49,6 +50,8 @@ export interface AppOptions {
   /** Audit log rotation: size of the live file, rotated files kept (defaults 50 MiB, 5). */
   audit?: { maxBytes?: number; keep?: number }
   limits?: Partial<Limits>
+  /** Per-operator requests a minute on expensive routes, and failed logins per address (defaults in plugins/rate-limits.ts). */
+  rateLimits?: Partial<RateLimits>
   calc?: CalcPluginOptions
   /** Built web app to serve at /; a placeholder page when missing. */
   clientDir?: string
@@ -97,7 +100,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(enginePlugin, { engine: opts.engine })
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
-  await app.register(authPlugin, { tokens })
+  const rateLimits = { ...defaultRateLimits, ...opts.rateLimits }
+  await app.register(authPlugin, { tokens, failuresPerMinute: rateLimits.authFailuresPerMinute })
+  await app.register(rateLimitsPlugin, { limits: rateLimits })
   await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}), unloadAfterMs: opts.collabUnloadMs })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })

@@ -7,6 +7,7 @@ export const ErrorStatus = {
   conflict: 409,
   too_large: 413,
   invalid: 422,
+  too_many_requests: 429,
   timeout: 504,
   unavailable: 503,
   internal: 500,

@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { LabelsError } from '../../shared/errors.ts'
 
 /** One audit record: who did what to which target, and how it ended. */
 export interface AuditEntry {
@@ -26,7 +27,11 @@ export interface AuditLogOptions {
   maxBytes?: number | undefined
   /** Rotated files kept, `audit.1.jsonl` the newest (default 5, at least 1). */
   keep?: number | undefined
+  /** Entries waiting to be written before new ones are refused (default 10 000; `auth.*` entries get twice that). */
+  maxPending?: number | undefined
 }
+
+interface Pending { line: Buffer; resolve: () => void; reject: (e: unknown) => void }
 
 export const DEFAULT_AUDIT_MAX_BYTES = 50 * 1024 * 1024
 export const DEFAULT_AUDIT_KEEP = 5
@@ -45,12 +50,19 @@ export class AuditLog {
   /** Bytes in the live file (valid while fh is open). */
   private size = 0
   private tail: Promise<void> = Promise.resolve()
+  /** Entries waiting for the next write; appends made while one is written share the next one. */
+  private batch: Pending[] | null = null
+  private queued = 0
+  /** Entries refused because too many were waiting (a flood, or a stalled disk). */
+  dropped = 0
   readonly maxBytes: number
   readonly keep: number
+  readonly maxPending: number
 
   constructor(readonly file: string, opts: AuditLogOptions = {}) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_AUDIT_MAX_BYTES
     this.keep = opts.keep ?? DEFAULT_AUDIT_KEEP
+    this.maxPending = opts.maxPending ?? 10_000
     if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1) throw new Error(`audit maxBytes=${opts.maxBytes} must be a positive integer`)
     if (!Number.isInteger(this.keep) || this.keep < 1) throw new Error(`audit keep=${opts.keep} must be an integer ≥ 1`)
   }
@@ -62,17 +74,59 @@ export class AuditLog {
     return join(dirname(this.file), `${basename(this.file, ext)}.${n}${ext}`)
   }
 
-  /** Appends one entry durably. */
+  /**
+   * Appends one entry durably: resolves once it is written and fsynced. Entries that arrive
+   * while a write runs are written together by the next one (one fsync for the group), and
+   * past `maxPending` waiting entries an append is refused at once (503) rather than queued
+   * without bound; security (`auth.*`) entries have twice the room, so noise can't crowd them out.
+   */
   append(entry: Omit<AuditEntry, 'at'> & { at?: string }): Promise<void> {
+    const room = entry.action.startsWith('auth.') ? 2 * this.maxPending : this.maxPending
+    if (this.queued >= room) {
+      this.dropped++
+      return Promise.reject(new LabelsError('unavailable', `the audit log has ${this.queued} entries waiting to be written; entry refused`))
+    }
     const line = Buffer.from(`${JSON.stringify({ at: entry.at ?? new Date().toISOString(), ...entry })}\n`)
-    return this.serially(async () => {
-      let fh = await this.openLive()
-      // A line longer than the limit still gets a file of its own rather than being refused.
-      if (this.size > 0 && this.size + line.byteLength > this.maxBytes) fh = await this.rotate()
-      await fh.write(line)
-      this.size += line.byteLength
-      await fh.datasync()
+    this.queued++
+    return new Promise<void>((resolve, reject) => {
+      if (!this.batch) {
+        const batch: Pending[] = []
+        this.batch = batch
+        this.serially(async () => {
+          this.batch = null // appends from now on form the next group
+          await this.writeLines(batch.map((b) => b.line))
+        }).then(
+          () => batch.forEach((b) => b.resolve()),
+          (e: unknown) => batch.forEach((b) => b.reject(e)),
+        ).finally(() => { this.queued -= batch.length })
+      }
+      this.batch.push({ line, resolve, reject })
     })
+  }
+
+  /** Writes whole lines, rotating between two lines when the live file would pass maxBytes; fsyncs each file written. */
+  private async writeLines(lines: Buffer[]): Promise<void> {
+    let fh = await this.openLive()
+    let chunk: Buffer[] = []
+    let chunkBytes = 0
+    const flush = async () => {
+      if (chunk.length === 0) return
+      await fh.write(Buffer.concat(chunk, chunkBytes))
+      this.size += chunkBytes
+      await fh.datasync()
+      chunk = []
+      chunkBytes = 0
+    }
+    for (const line of lines) {
+      // A line longer than the limit still gets a file of its own rather than being refused.
+      if (this.size + chunkBytes > 0 && this.size + chunkBytes + line.byteLength > this.maxBytes) {
+        await flush()
+        fh = await this.rotate()
+      }
+      chunk.push(line)
+      chunkBytes += line.byteLength
+    }
+    await flush()
   }
 
   /** Runs `fn` after every earlier append/rotation; a failure doesn't block later ones. */

@@ -16,6 +16,7 @@ const byStatus: Record<number, ErrorCode> = {
   413: 'too_large',
   415: 'bad_request',
   422: 'invalid',
+  429: 'too_many_requests',
   503: 'unavailable',
   504: 'timeout',
 }

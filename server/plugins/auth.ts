@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { LabelsError } from '../../shared/errors.ts'
+import { FailureLimiter } from '../auth/failure-limiter.ts'
 import { roleAllows } from '../auth/roles.ts'
 import type { TokenRegistry } from '../auth/tokens.ts'
 import { isApiPath, requestPath } from '../http/request-path.ts'
@@ -32,23 +33,38 @@ export function presentedToken(req: FastifyRequest): string | undefined {
  * answers 401 before it answers 404.
  */
 export default fp(
-  async function authPlugin(app: FastifyInstance, opts: { tokens: TokenRegistry }) {
+  async function authPlugin(app: FastifyInstance, opts: { tokens: TokenRegistry; failuresPerMinute?: number }) {
     app.decorateRequest('operator', null)
+    const failures = new FailureLimiter({ maxPerWindow: opts.failuresPerMinute ?? 30 })
+    const audit = (entry: Parameters<typeof app.audit.append>[0]) => void app.audit.append(entry).catch((err: unknown) => app.log.error({ err }, 'audit append failed'))
 
-    const authenticate = async (req: FastifyRequest, target: string): Promise<void> => {
+    /**
+     * A valid token always passes (operators behind one NAT with a flooding client keep
+     * working); failures are audited once per address and window, then summarised, and past
+     * the limit answered 429 without any audit write.
+     */
+    const authenticate = async (req: FastifyRequest, reply: FastifyReply, target: string): Promise<void> => {
       const token = presentedToken(req)
       const operator = opts.tokens.authenticate(token)
-      if (!operator) {
-        await app.audit
-          .append({ actor: null, role: null, action: 'auth.failed', target, details: { reason: token === undefined ? 'no token' : 'bad token', ip: req.ip } })
-          .catch(() => {})
-        throw new LabelsError('unauthorized', token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid')
+      if (operator) {
+        req.operator = operator
+        return
       }
-      req.operator = operator
+      const verdict = failures.fail(req.ip)
+      if (verdict.summary) audit({ actor: null, role: null, action: 'auth.failed.summary', details: verdict.summary })
+      if (verdict.limitedFor !== null) {
+        void reply.header('retry-after', String(verdict.limitedFor))
+        throw new LabelsError('too_many_requests', `too many failed logins from this address; retry in ${verdict.limitedFor} s`)
+      }
+      if (verdict.audit) audit({ actor: null, role: null, action: 'auth.failed', target, details: { reason: token === undefined ? 'no token' : 'bad token', ip: req.ip } })
+      throw new LabelsError('unauthorized', token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid')
     }
+    app.addHook('onClose', async () => {
+      for (const summary of failures.drain()) await app.audit.append({ actor: null, role: null, action: 'auth.failed.summary', details: summary }).catch(() => {})
+    })
 
-    const routeCheck: onRequestHookHandler = async function (req) {
-      await authenticate(req, req.routeOptions.url ?? requestPath(req))
+    const routeCheck: onRequestHookHandler = async function (req, reply) {
+      await authenticate(req, reply, req.routeOptions.url ?? requestPath(req))
       const need = req.routeOptions.config.role ?? 'admin'
       const operator = req.operator!
       if (!roleAllows(operator.role, need)) throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
@@ -61,9 +77,9 @@ export default fp(
     })
 
     // Only requests that matched no route: a matched route carries routeCheck itself.
-    app.addHook('onRequest', async (req) => {
+    app.addHook('onRequest', async (req, reply) => {
       if (req.routeOptions.url !== undefined || !isApiPath(requestPath(req))) return
-      await authenticate(req, requestPath(req))
+      await authenticate(req, reply, requestPath(req))
     })
   },
   { name: 'auth', dependencies: ['audit'] },

@@ -130,3 +130,25 @@ describe('audit log rotation', () => {
     await app.close()
   })
 })
+
+describe('audit log under a flood', () => {
+  it('refuses appends past maxPending at once (503) instead of queueing without bound, keeping room for auth entries, and writes the accepted ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'labels-audit-flood-'))
+    const log = new AuditLog(join(dir, 'audit.jsonl'), { maxPending: 10 })
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `t${i}` })))
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10)
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(refused).toHaveLength(20)
+    expect((refused[0]!.reason as { status: number }).status).toBe(503)
+    expect(log.dropped).toBe(20)
+    // Noise fills the normal room; security entries still fit.
+    const noise = Array.from({ length: 10 }, (_, i) => log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `n${i}` }))
+    const security = Array.from({ length: 10 }, (_, i) => log.append({ actor: null, role: null, action: 'auth.failed', target: `s${i}` }))
+    expect((await Promise.allSettled([...noise, ...security])).every((r) => r.status === 'fulfilled')).toBe(true)
+    const all = await log.list({ limit: 1000 })
+    expect(all).toHaveLength(30)
+    expect(all.filter((e) => e.action === 'auth.failed')).toHaveLength(10)
+    await log.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+})
