@@ -42,7 +42,7 @@ export interface EngineApi {
   distribution(labelId: string, dataType: DataType, query: DistributionQuery): Promise<Distribution | null>
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult>
   /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */
-  audience(labelId: string, dataType: DataType, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage>
+  audience(labelId: string, dataType: DataType, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage>
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
 
   /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
@@ -166,7 +166,11 @@ export interface Distribution {
 export interface HistoryQuery { from?: string; to?: string; values?: string[] }
 export interface HistoryResult { labelId: string; items: Array<{ date: string; value: string; users: number; proportion: number }> }
 
-export interface AudiencePage { users: Array<{ userId: string; value: unknown }>; nextCursor: number | null }
+/**
+ * `nextCursor` is an opaque token (`<uid>.<runId>`) pinning the next page to this page's run;
+ * `runId` is the run whose results the page holds (null: the label has no results).
+ */
+export interface AudiencePage { users: Array<{ userId: string; value: unknown }>; nextCursor: string | null; runId: string | null }
 
 export interface ImportReport {
   runId: string

@@ -157,7 +157,7 @@ export class EngineService implements EngineApi {
     return labelHistory(this.db, labelId, query)
   }
 
-  audience(labelId: string, _dataType: DataType, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage> {
+  audience(labelId: string, _dataType: DataType, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage> {
     return labelAudience(this.db, labelId, query)
   }
 

@@ -3,7 +3,7 @@ import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import { outputValue } from '../calc/value-types.ts'
-import { readCurrent } from './label-state.ts'
+import { isVanishedTable, loadLabelState, readCurrent, type LabelState } from './label-state.ts'
 
 export const defaultAudienceLimit = 1000
 export const maxAudienceLimit = 10000
@@ -57,25 +57,61 @@ function valueFilter(dataType: DataType, v: string, tz: string): Filter {
   }
 }
 
-/** One page of a label's covered users ordered by uid; `after` is the previous page's nextCursor. */
-export async function labelAudience(db: SqlExecutor, labelId: string, query: { value?: string; after?: number; limit?: number }): Promise<AudiencePage> {
-  const after = query.after ?? 0
-  if (!Number.isInteger(after) || after < 0) throw bad(`after must be a non-negative integer cursor, got ${JSON.stringify(query.after)}`, '/after')
+/** Where the next page starts: after this uid, in this run's results. */
+interface Cursor { uid: number; runId: string }
+
+const cursorRe = /^(\d{1,10})\.(.+)$/s
+
+/** A page token `<uid>.<runId>`: opaque to callers, it pins every later page to the first page's run. */
+export const encodeCursor = (c: Cursor): string => `${c.uid}.${c.runId}`
+
+function decodeCursor(after: string): Cursor {
+  const m = cursorRe.exec(after)
+  const uid = m ? Number(m[1]) : NaN
+  if (!m || !Number.isSafeInteger(uid) || uid > 2147483647) throw bad(`after must be the nextCursor of the previous page, got ${JSON.stringify(after)}`, '/after')
+  return { uid, runId: m[2] as string }
+}
+
+/** The answer to a page whose run's results were replaced (or removed) since the first page. */
+function replaced(cursor: Cursor, current: string | null): LabelsError {
+  const now = current === null ? 'the label has no results any more' : `the current results are run ${current}`
+  return new LabelsError('conflict', `the results this export pages through (run ${cursor.runId}) were replaced: ${now}; start again from the first page`, '/after', { runId: cursor.runId, currentRunId: current })
+}
+
+/**
+ * One page of a label's covered users ordered by uid; `after` is the previous page's
+ * nextCursor. Every page after the first reads the run the first page read: the cursor carries
+ * its runId, and once that run's results are replaced (its table is dropped by the swap) a
+ * page answers 409 conflict instead of continuing in another run's results.
+ */
+export async function labelAudience(db: SqlExecutor, labelId: string, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage> {
+  const cursor = query.after !== undefined ? decodeCursor(query.after) : null
   const limit = query.limit ?? defaultAudienceLimit
   if (!Number.isInteger(limit) || limit < 1 || limit > maxAudienceLimit) throw bad(`limit must be an integer from 1 to ${maxAudienceLimit}`, '/limit')
-  const page = await readCurrent(db, labelId, async (s) => {
+  const read = async (s: LabelState): Promise<AudiencePage> => {
     const f = query.value !== undefined ? valueFilter(s.dataType, query.value, s.tz) : { sql: 'true', params: [] }
     const r = await db.query<{ uid: number; user_id: string; value: unknown }>(
       `SELECT r.uid, u.user_id, r.value FROM ${s.table} r JOIN users u ON u.uid = r.uid
         WHERE r.uid > $1::int AND ${f.sql} ORDER BY r.uid LIMIT $2::int`,
-      [after, limit + 1, ...f.params],
+      [cursor?.uid ?? 0, limit + 1, ...f.params],
     )
     const more = r.rows.length > limit
     const rows = more ? r.rows.slice(0, limit) : r.rows
+    const last = rows[rows.length - 1]
     return {
       users: rows.map((x) => ({ userId: x.user_id, value: outputValue(s.dataType, x.value) })),
-      nextCursor: more ? (rows[rows.length - 1]?.uid ?? null) : null,
+      nextCursor: more && last ? encodeCursor({ uid: last.uid, runId: s.runId }) : null,
+      runId: s.runId,
     }
-  })
-  return page ?? { users: [], nextCursor: null }
+  }
+  if (!cursor) return (await readCurrent(db, labelId, read)) ?? { users: [], nextCursor: null, runId: null }
+  const state = await loadLabelState(db, labelId)
+  if (!state || state.runId !== cursor.runId) throw replaced(cursor, state?.runId ?? null)
+  try {
+    return await read(state)
+  } catch (e) {
+    // The swap committed between resolving the pointer and reading: the pinned table is gone.
+    if (!isVanishedTable(e)) throw e
+    throw replaced(cursor, (await loadLabelState(db, labelId))?.runId ?? null)
+  }
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { DataType } from '../../shared/schemas/label.ts'
-import type { EngineApi } from '../../engine/api.ts'
+import type { AudiencePage, EngineApi } from '../../engine/api.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
 import { errors } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
@@ -11,30 +11,37 @@ import '../types.ts'
 
 const PAGE = 5000
 
-/** Walks a label's audience page by page, so a million users never sit in memory at once. */
+/**
+ * Walks a label's audience page by page, so a million users never sit in memory at once. The
+ * cursor pins every page to the first page's run: if a run replaces the results mid-export the
+ * next page throws (409) and the response is cut off (invalid JSON / a truncated chunked CSV)
+ * rather than mixing two runs.
+ */
 async function* audiencePages(engine: EngineApi, labelId: string, dataType: DataType, value: string | undefined) {
-  let after: number | undefined
+  let after: string | undefined
   for (;;) {
     const page = await engine.audience(labelId, dataType, { ...(value !== undefined ? { value } : {}), ...(after !== undefined ? { after } : {}), limit: PAGE })
-    yield page.users
+    yield page
     if (page.nextCursor === null || page.users.length === 0) return
     after = page.nextCursor
   }
 }
 
-async function* audienceCsv(pages: AsyncGenerator<Array<{ userId: string; value: unknown }>>) {
+type Pages = AsyncGenerator<AudiencePage>
+
+async function* audienceCsv(pages: Pages) {
   yield UTF8_BOM + csvLine(['user_id', 'value'])
-  for await (const users of pages) {
+  for await (const { users } of pages) {
     let chunk = ''
     for (const u of users) chunk += csvLine([u.userId, u.value])
     if (chunk) yield chunk
   }
 }
 
-async function* audienceJson(labelId: string, pages: AsyncGenerator<Array<{ userId: string; value: unknown }>>) {
+async function* audienceJson(labelId: string, pages: Pages) {
   yield `{"labelId":${JSON.stringify(labelId)},"users":[`
   let first = true
-  for await (const users of pages) {
+  for await (const { users } of pages) {
     if (users.length === 0) continue
     const body = users.map((u) => JSON.stringify({ userId: u.userId, value: u.value })).join(',')
     yield (first ? '' : ',') + body
@@ -46,7 +53,8 @@ async function* audienceJson(labelId: string, pages: AsyncGenerator<Array<{ user
 const AudienceOut = Type.Object({
   labelId: Type.String(),
   users: Type.Array(Type.Object({ userId: Type.String(), value: Type.Unknown() })),
-  nextCursor: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  runId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 })
 
 /** The audience of a label (streamed JSON or CSV) and the per-user label lookup. */
@@ -56,27 +64,27 @@ export default async function userRoutes(app: FastifyInstance) {
     {
       config: { role: 'viewer', audit: (req) => ((req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null) },
       schema: {
-        summary: 'Users holding the label (optionally one value); streamed. With limit: one page and nextCursor.',
+        summary: 'Users holding the label (optionally one value); streamed. With limit: one page, its runId and nextCursor (pins later pages to that run: 409 once it is replaced).',
         params: LabelParams,
         querystring: Type.Object({
           value: Type.Optional(Type.String({ maxLength: 2000 })),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxAudienceLimit })),
-          after: Type.Optional(Type.Integer({ minimum: 0 })),
+          after: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
         }),
-        response: { 200: AudienceOut, ...errors(400, 403, 404) },
+        response: { 200: AudienceOut, ...errors(400, 403, 404, 409) },
       },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
-      const q = req.query as { value?: string; format?: 'json' | 'csv'; limit?: number; after?: number }
+      const q = req.query as { value?: string; format?: 'json' | 'csv'; limit?: number; after?: string }
       if (q.limit !== undefined && q.format !== 'csv') {
         const page = await app.engine.audience(label.id, label.dataType, {
           ...(q.value !== undefined ? { value: q.value } : {}),
           ...(q.after !== undefined ? { after: q.after } : {}),
           limit: q.limit,
         })
-        return { labelId: label.id, users: page.users, nextCursor: page.nextCursor }
+        return { labelId: label.id, users: page.users, nextCursor: page.nextCursor, runId: page.runId }
       }
       // Read the first page before answering, so an engine error still gets a proper status.
       const pages = audiencePages(app.engine, label.id, label.dataType, q.value)
@@ -85,6 +93,7 @@ export default async function userRoutes(app: FastifyInstance) {
         if (!first.done) yield first.value
         yield* pages
       }
+      if (!first.done && first.value.runId) reply.header('x-labels-run-id', first.value.runId)
       if (q.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-users.csv`))
         return reply.send(Readable.from(audienceCsv(all())))

@@ -20,7 +20,7 @@ describeEachDb('audience and per-user lookup', (kind) => {
 
   it('pages through every covered user in uid order with the cursor', async () => {
     const seen: string[] = []
-    let after: number | undefined
+    let after: string | undefined
     let pages = 0
     for (;;) {
       const p = await f.svc.audience('S', 'string', { limit: 10, ...(after !== undefined ? { after } : {}) })
@@ -63,12 +63,13 @@ describeEachDb('audience and per-user lookup', (kind) => {
     await expect(f.svc.audience('N', 'number', { value: 'ten' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
     await expect(f.svc.audience('B', 'boolean', { value: 'yes' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
     await expect(f.svc.audience('D', 'date', { value: 'soon' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
-    await expect(f.svc.audience('S', 'string', { after: -1 })).rejects.toMatchObject({ code: 'bad_request', path: '/after' })
+    await expect(f.svc.audience('S', 'string', { after: '-1' })).rejects.toMatchObject({ code: 'bad_request', path: '/after' })
+    await expect(f.svc.audience('S', 'string', { after: '12' })).rejects.toMatchObject({ code: 'bad_request', path: '/after' })
     await expect(f.svc.audience('S', 'string', { limit: 0 })).rejects.toMatchObject({ code: 'bad_request', path: '/limit' })
   })
 
   it('a label without results has an empty audience', async () => {
-    expect(await f.svc.audience('none', 'string', {})).toEqual({ users: [], nextCursor: null })
+    expect(await f.svc.audience('none', 'string', {})).toEqual({ users: [], nextCursor: null, runId: null })
   })
 
   it("userLabels lists every label with a current value for the user", async () => {
