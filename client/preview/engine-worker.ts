@@ -23,23 +23,61 @@ const errorOf = (e: unknown): PreviewOutcome => {
   return { ok: false, error: { code: o.code ?? 'internal', message: o.message ?? String(e), ...(o.path ? { path: o.path } : {}) } }
 }
 
-async function freshEngine(): Promise<{ db: SqlExecutor; svc: EngineService }> {
-  const db = await openPglite()
+async function freshEngine(dataDir?: string): Promise<{ db: SqlExecutor; svc: EngineService }> {
+  // Not relaxedDurability: its background flushes fail as unhandled rejections (seen as an
+  // ErrnoError page error); an awaited flush reports to the query that caused it.
+  const db = await openPglite(dataDir)
   const svc = new EngineService(db)
   await svc.migrate()
   return { db, svc }
 }
 
-/** The workspace sample from the server; on any failure the demo shop in a fresh database (never a mix). */
+// A kept sample describes itself in this table, written last: a database without it (a load
+// cut short) is never used.
+const INFO = 'preview_sample_info'
+
+/** The sample kept in IndexedDB at `dataDir`, or null when there is none (complete). */
+async function openKept(dataDir: string, t0: number): Promise<{ svc: EngineService; sample: LoadedSample } | null> {
+  const { db, svc } = await freshEngine(`idb://${dataDir}`)
+  try {
+    const { rows } = await db.query<{ info: string }>(`SELECT info FROM ${INFO} LIMIT 1`)
+    const info = rows[0] ? (JSON.parse(rows[0].info) as LoadedSample) : null
+    if (info?.origin !== 'workspace') throw new Error('no complete sample')
+    return { svc, sample: { ...info, ms: Math.round(performance.now() - t0) } }
+  } catch {
+    await svc.close().catch(() => {})
+    return null
+  }
+}
+
+/**
+ * The workspace sample from the server (kept in IndexedDB when `source.store` says so), or the
+ * one kept from an earlier load; on any failure the demo shop in a fresh in-memory database
+ * (never a mix).
+ */
 async function load(source: SampleSource): Promise<{ svc: EngineService; sample: LoadedSample }> {
   const t0 = performance.now()
-  const first = await freshEngine()
+  const store = source.store
+  if (store?.kept && store.preferKept) {
+    const kept = await openKept(store.kept, t0)
+    if (kept) return kept
+  }
+  const first = await freshEngine(store ? `idb://${store.fresh}` : undefined)
   try {
     const r = await loadSampleNdjson(first.svc, first.db, fetchSampleText(source.url, source.token))
     const sample: LoadedSample = { origin: 'workspace', users: r.users, events: r.events, totalUsers: r.meta.totalUsers, tz: r.meta.tz, ms: Math.round(performance.now() - t0) }
+    if (store) {
+      sample.stored = { dataDir: store.fresh, loadedAt: Date.now() }
+      await first.db.exec(`CREATE TABLE ${INFO} (info text)`)
+      await first.db.query(`INSERT INTO ${INFO} (info) VALUES ($1)`, [JSON.stringify(sample)])
+    }
     return { svc: first.svc, sample }
   } catch (e) {
     await first.svc.close().catch(() => {})
+    if (store?.kept && !store.preferKept) {
+      const kept = await openKept(store.kept, t0)
+      if (kept) return kept
+    }
     const reason = (e as Error).message ?? String(e)
     const { svc } = await freshEngine()
     const r = await svc.loadDemo({ users: source.fallback.users, seed: source.fallback.seed })
@@ -55,6 +93,18 @@ const api: PreviewEngine = {
       return (await l).sample
     })()
     return loaded
+  },
+  async refresh(source) {
+    const l = await load(source)
+    if (l.sample.origin !== 'workspace') {
+      await l.svc.close().catch(() => {})
+      throw new Error('the workspace sample could not be loaded again')
+    }
+    const old = engine
+    engine = Promise.resolve(l.svc)
+    loaded = Promise.resolve(l.sample)
+    void old?.then((svc) => svc.close()).catch(() => {})
+    return l.sample
   },
   async schema() {
     await loaded

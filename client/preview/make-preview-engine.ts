@@ -1,8 +1,56 @@
 import * as Comlink from 'comlink'
-import type { LoadedSample, PreviewEngine } from './preview-protocol.ts'
+import type { LoadedSample, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
 /** Sample of the in-browser preview: large enough for a shape, small enough to load in seconds. */
 export const SAMPLE = { users: 2000, seed: 42 } as const
+
+/** A kept sample older than this is loaded again once the network is there. */
+export const SAMPLE_MAX_AGE_MS = 24 * 3600_000
+
+type Kept = { dataDir: string; loadedAt: number }
+const keptKey = (id: string) => `labels.preview.${id}`
+const readKept = (id: string): Kept | null => {
+  try {
+    const k = JSON.parse(localStorage.getItem(keptKey(id)) ?? 'null') as Kept | null
+    return k && typeof k.dataDir === 'string' && typeof k.loadedAt === 'number' ? k : null
+  } catch {
+    return null
+  }
+}
+
+/** Drops the IndexedDB database(s) PGlite made for `dataDir` (its name ends with it). */
+async function dropStored(dataDir: string): Promise<void> {
+  for (const db of await indexedDB.databases()) if (db.name?.endsWith(dataDir)) indexedDB.deleteDatabase(db.name)
+}
+
+/**
+ * A sample kept in IndexedDB belongs to one token (customer data loaded for one operator is never
+ * shown to the next): its database is named after a digest of the token. Null without
+ * crypto.subtle (not a secure context): then nothing is kept.
+ */
+async function storeId(token: string): Promise<string | null> {
+  if (!globalThis.crypto?.subtle) return null
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`labels-preview:${token}`)))
+  return [...d.slice(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** Where this load goes: a new database, with the kept one preferred while fresh or offline. */
+async function sourceFor(token: string, url: string): Promise<{ source: SampleSource; id: string | null; kept: Kept | null }> {
+  const base: SampleSource = { url, token, fallback: { ...SAMPLE } }
+  const id = await storeId(token).catch(() => null)
+  if (!id) return { source: base, id, kept: null }
+  const kept = readKept(id)
+  const stale = !kept || Date.now() - kept.loadedAt > SAMPLE_MAX_AGE_MS
+  const fresh = `labels-preview-${id}-${Date.now().toString(36)}`
+  return { source: { ...base, store: { fresh, ...(kept ? { kept: kept.dataDir } : {}), preferKept: !stale || !navigator.onLine } }, id, kept }
+}
+
+/** Remembers the sample now in use and drops the database it replaced. */
+function remember(id: string | null, previous: Kept | null, sample: LoadedSample): void {
+  if (!id || sample.origin !== 'workspace' || !sample.stored) return
+  localStorage.setItem(keptKey(id), JSON.stringify(sample.stored))
+  if (previous && previous.dataDir !== sample.stored.dataDir) void dropStored(previous.dataDir).catch(() => {})
+}
 
 type Shared = { remote: Comlink.Remote<PreviewEngine>; worker: Worker; ready: Promise<LoadedSample>; token: string }
 let shared: Shared | null = null
@@ -23,7 +71,26 @@ export function makePreviewEngine(token: string): [{ remote: Comlink.Remote<Prev
     const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'labels-preview' })
     const remote = Comlink.wrap<PreviewEngine>(worker)
     const url = new URL(`/api/data/sample?users=${SAMPLE.users}&seed=${SAMPLE.seed}`, location.origin).href
-    shared = { worker, remote, token, ready: remote.init({ url, token, fallback: { ...SAMPLE } }) }
+    const ready = sourceFor(token, url).then(async ({ source, id, kept }) => {
+      const sample = await remote.init(source)
+      remember(id, kept, sample)
+      // Kept and a day old (opened offline): load it again once the network is back.
+      const inUse = sample.origin === 'workspace' ? sample.stored : undefined
+      if (id && inUse && Date.now() - inUse.loadedAt > SAMPLE_MAX_AGE_MS) {
+        const refresh = () => {
+          window.removeEventListener('online', refresh)
+          void sourceFor(token, url).then(async ({ source, kept: now }) => {
+            if (!source.store) return
+            // Into a new database only: the kept one is open in the worker.
+            remember(id, now, await remote.refresh({ ...source, store: { fresh: source.store.fresh, preferKept: false } }))
+          }).catch(() => {})
+        }
+        if (navigator.onLine) refresh()
+        else window.addEventListener('online', refresh)
+      }
+      return sample
+    })
+    shared = { worker, remote, token, ready }
   }
   const s = shared
   return [s, () => {

@@ -12,17 +12,24 @@ export interface SampleSource {
   token: string
   /** The local demo shop loaded when the workspace sample can't be (viewer, network, server error). */
   fallback: { users: number; seed: number }
+  /**
+   * Keep the workspace sample in IndexedDB (PGlite `idb://`): load it into `fresh`, or open the
+   * one kept in `kept` — first when `preferKept`, else when the fresh load fails (offline).
+   */
+  store?: { fresh: string; kept?: string; preferKept: boolean }
 }
 
 /** What the worker loaded. */
 export type LoadedSample =
-  | { origin: 'workspace'; users: number; events: number; totalUsers: number; tz: string; ms: number }
+  | { origin: 'workspace'; users: number; events: number; totalUsers: number; tz: string; ms: number; stored?: { dataDir: string; loadedAt: number } }
   | { origin: 'demo'; users: number; events: number; ms: number; reason: string }
 
 /** The browser engine in the worker (same EngineService as the server, over in-memory PGlite). */
 export interface PreviewEngine {
   /** Loads the workspace's customer sample (or, failing that, the demo shop); resolves when ready. */
   init(source: SampleSource): Promise<LoadedSample>
+  /** Loads the sample again (the kept one is a day old and the network is back); previews switch to it once loaded. */
+  refresh(source: SampleSource): Promise<LoadedSample>
   schema(): Promise<SchemaDescription>
   preview(def: Definition, opts: { tz: string; query?: DistributionQuery; timeoutMs?: number }): Promise<PreviewOutcome>
 }

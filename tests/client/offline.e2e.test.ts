@@ -37,7 +37,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
 
   const open = async (ctx: BrowserContext, token: string) => {
     const page = await ctx.newPage()
-    page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('pageerror', (e) => pageErrors.push(`${e.message} ${e.stack ?? ''}`.slice(0, 600)))
     await page.goto(`${base}/?token=${token}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
     return page
@@ -71,6 +71,14 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(cached.some((p) => /^\/assets\/index-.*\.js$/.test(p))).toBe(true)
     expect(cached.some((p) => p.endsWith('.wasm'))).toBe(true) // the preview's PGlite, for offline previews
   })
+
+  it("keeps the preview's customer sample in IndexedDB (PGlite idb://) once loaded", async () => {
+    await a.getByTestId('label-row-customer_stage').click()
+    await a.getByTestId('edit-label').click()
+    await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 120_000 })
+    await until(() => a.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('labels.preview.'))), 30_000)
+    await a.getByTestId('close-editor').click()
+  }, 150_000)
 
   it('goes offline: the socket really closes, a banner says so, and tree edits go on', async () => {
     await ctxA.setOffline(true)
@@ -110,6 +118,13 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(await recalc.isDisabled()).toBe(true)
     expect(await recalc.getAttribute('title')).toContain('needs the server')
     expect(await a.getByTestId('undo').isDisabled()).toBe(false)
+    // The in-browser preview runs offline on the kept workspace sample (not the demo shop).
+    await a.getByTestId('edit-label').click()
+    await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 60_000 })
+    expect(await a.getByTestId('preview-source').textContent()).toMatch(/^sample: 400 of 400 customers/)
+    expect(await a.getByTestId('preview-server').isDisabled()).toBe(true)
+    expect(await a.getByTestId('save-label').isDisabled()).toBe(true)
+    await a.getByTestId('close-editor').click()
     await a.getByTestId('offline-banner').screenshot({ path: join(artifacts, 'offline-banner.png') })
     await a.screenshot({ path: join(artifacts, 'offline-page.png') })
   })
