@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { openPglite, smallPgliteConf } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
 import { buildApp } from './app.ts'
+import { ensureClientBuilt } from './client-build.ts'
 import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts'
 import { createSqlDocStore } from './collab/index.ts'
 import { readConfig } from './config.ts'
@@ -14,6 +15,14 @@ import { startEngineWorker } from './engine-host.ts'
 async function main(): Promise<void> {
   const cfg = readConfig(process.env)
   await mkdir(cfg.dataDir, { recursive: true })
+  const root = join(fileURLToPath(new URL('.', import.meta.url)), '..')
+  const clientDir = join(root, 'dist', 'client')
+  if (process.env.LABELS_SKIP_CLIENT_BUILD !== '1') {
+    const t0 = Date.now()
+    process.stdout.write('  Building the web app (only when its sources changed)… ')
+    const done = await ensureClientBuilt(root, clientDir)
+    process.stdout.write(done === 'built' ? `built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` : 'up to date\n')
+  }
 
   let tokens: TokenEntry[]
   let printToken: string | null = null
@@ -39,7 +48,7 @@ async function main(): Promise<void> {
     docStore,
     collabUnloadMs: cfg.collabUnloadMs,
     audit: { maxBytes: cfg.auditMaxBytes, keep: cfg.auditKeep },
-    clientDir: join(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist', 'client'),
+    clientDir,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },
   })

@@ -35,6 +35,9 @@ const exitCode = (child: ChildProcess) => new Promise<number | null>((r) => chil
 it('starts with a demo workspace and a printed admin token, stops on SIGTERM with 0, and keeps its data', async () => {
   const first = await startMain({ LABELS_DEMO_USERS: '300' })
   const token = new URL(first.url).searchParams.get('token')!
+  // The web app is built only when its sources changed, and Vite's warnings stay out of the start output.
+  expect(first.out()).toMatch(/Building the web app \(only when its sources changed\)… (built in [\d.]+ s|up to date)/)
+  expect(first.out()).not.toMatch(/PLUGIN_TIMINGS|direct `eval`|warning/i)
   expect(token).toBe((await readFile(join(dataDir, 'admin-token'), 'utf8')).trim())
   const origin = new URL(first.url).origin
   expect(await (await fetch(`${origin}/api/health`)).json()).toEqual({ status: 'ok', db: 'pglite', tz: 'UTC' })
@@ -49,6 +52,7 @@ it('starts with a demo workspace and a printed admin token, stops on SIGTERM wit
 
   const second = await startMain({ LABELS_DEMO_USERS: '300' })
   const origin2 = new URL(second.url).origin
+  expect(second.out()).toMatch(/Building the web app \(only when its sources changed\)… up to date/)
   const again = (await (await fetch(`${origin2}/api/labels`, { headers: h })).json()) as { labels: unknown[] }
   expect(again.labels).toHaveLength(6) // not loaded twice
   const exited2 = exitCode(second.child)
