@@ -103,7 +103,7 @@ export async function lastRuns(db: SqlExecutor, labelIds: string[]): Promise<Rec
     `SELECT DISTINCT ON (label_id) ${runColumns} FROM runs WHERE label_id = ANY($1::text[]) ORDER BY label_id, created_at DESC, id DESC`,
     [labelIds],
   )
-  const out: Record<string, Run> = {}
+  const out = Object.create(null) as Record<string, Run>
   for (const row of r.rows) out[row.label_id] = toRun(row)
   return out
 }

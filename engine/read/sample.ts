@@ -38,7 +38,8 @@ function jsonValue(v: unknown): SampleValue {
 
 /** The non-null typed columns of one row as a name → value object. */
 function properties(row: Record<string, unknown>, cols: ColumnRef[]): Record<string, SampleValue> {
-  const out: Record<string, SampleValue> = {}
+  // Null prototype: an attribute named `__proto__` is an own property, not the object's prototype.
+  const out = Object.create(null) as Record<string, SampleValue>
   for (const c of cols) {
     const v = row[c.column]
     if (v !== null && v !== undefined) out[c.name] = jsonValue(v)

@@ -20,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-function groupNames(nodes: GroupNode[], into: Record<string, string> = {}): Record<string, string> {
+function groupNames(nodes: GroupNode[], into: Record<string, string> = Object.create(null) as Record<string, string>): Record<string, string> {
   for (const n of nodes) {
     into[n.id] = n.name
     groupNames(n.children, into)

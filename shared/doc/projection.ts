@@ -144,7 +144,8 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
     def.name = DEFAULT_GROUP_NAME
   }
   const parents = resolveParents(raw)
-  const byId: Record<string, ProjectedGroup> = {}
+  // Null prototype: an id such as `constructor` or `__proto__` must not find Object.prototype members.
+  const byId: Record<string, ProjectedGroup> = Object.create(null) as Record<string, ProjectedGroup>
   for (const g of raw.values()) {
     const parentId = parents.get(g.id) ?? null
     if (g.id !== DEFAULT_GROUP_ID && g.parentId !== null && parentId === null) repairs.push({ kind: 'detach-group', groupId: g.id, rawParentId: g.parentId })
