@@ -28,6 +28,9 @@ export const defaultLimits: ConnectionLimits = {
 
 class Malformed extends Error {}
 
+/** Consecutive incomplete sync step 2 answers after which a connection is closed (4400). */
+export const MAX_INCOMPLETE_STEP2 = 3
+
 let nextConnectionId = 1
 
 const frame = (write: (e: encoding.Encoder) => void): Uint8Array => {
@@ -47,6 +50,10 @@ export class CollabConnection implements UpdateSink {
   /** Awareness client ids this socket has published, removed when it closes. */
   private readonly awarenessIds = new Set<number>()
   private warnedReadOnly = false
+  /** A sync step 1 was sent because an update was incomplete (see `incomplete`). */
+  private resyncAsked = false
+  /** Consecutive sync step 2 messages that were incomplete. */
+  private incompleteStep2 = 0
   private closed = false
   refusedUpdates = 0
   alive = true
@@ -123,7 +130,30 @@ export class CollabConnection implements UpdateSink {
     if (sub !== syncProtocol.messageYjsSyncStep2 && sub !== syncProtocol.messageYjsUpdate) return CollabClose.malformed
     if (this.readOnly) return this.refuse(payload)
     const r = this.live.applyRemote(payload, this.origin)
-    return r === 'malformed' ? CollabClose.malformed : null
+    if (r === 'malformed') return CollabClose.malformed
+    if (r === 'incomplete') return this.incomplete(sub === syncProtocol.messageYjsSyncStep2)
+    if (sub === syncProtocol.messageYjsSyncStep2) {
+      this.incompleteStep2 = 0
+      this.resyncAsked = false
+    }
+    return null
+  }
+
+  /**
+   * The client sent something that depends on updates the server never received (only a bad or
+   * broken client does, or one that got a peer's update some other way, e.g. from another tab).
+   * What couldn't be integrated was dropped; ask once for everything the client has that the
+   * server lacks (sync step 1: its step 2 answer carries the missing updates too). A client whose
+   * step 2 answers stay incomplete can't repair it: closed (4400) after MAX_INCOMPLETE_STEP2.
+   */
+  private incomplete(isStep2: boolean): number | null {
+    this.refusedUpdates++
+    if (isStep2 && ++this.incompleteStep2 >= MAX_INCOMPLETE_STEP2) return CollabClose.malformed
+    if (isStep2 || !this.resyncAsked) {
+      this.resyncAsked = true
+      this.send(frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep1(e, this.live.doc))))
+    }
+    return null
   }
 
   /** Viewers read only: their writes are dropped, the connection stays; told once. */

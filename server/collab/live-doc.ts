@@ -41,8 +41,26 @@ class Abandoned extends Error {}
 /** True when a decoded update holds nothing (a client's reply that it has nothing new). */
 export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean => d.structs.length === 0 && d.ds.clients.size === 0
 
-/** Outcome of applying a client's update. */
-export type ApplyResult = 'applied' | 'empty' | 'malformed'
+/**
+ * Outcome of applying a client's update. 'incomplete': some of it depends on updates the server
+ * doesn't have (a gap in a client's clocks, or a deletion of unknown items); whatever could be
+ * integrated was, the rest was dropped (never kept as pending structs) and the sender should
+ * resend it (answer its sync step 1).
+ */
+export type ApplyResult = 'applied' | 'empty' | 'malformed' | 'incomplete'
+
+/**
+ * Drops what Yjs keeps aside because it can't be integrated yet (pending structs and deletions);
+ * true when there was any. The server never keeps those: they would be stored in every snapshot
+ * (encodeStateAsUpdate includes them) and sent to every new client, however large, and nothing
+ * guarantees the updates they wait for ever come.
+ */
+function dropPending(doc: Y.Doc): boolean {
+  const had = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
+  doc.store.pendingStructs = null
+  doc.store.pendingDs = null
+  return had
+}
 
 /**
  * One loaded workspace document: the Y.Doc, its awareness, and the persistence queue.
@@ -113,6 +131,8 @@ export class LiveDoc {
     } catch (e) {
       throw new LabelsError('internal', `stored document of workspace "${workspace}" can't be decoded: ${(e as Error).message}`)
     }
+    // Snapshots written before pending structs were dropped may hold some: leave them out.
+    if (dropPending(doc)) opts.log?.('warn', `stored document of "${workspace}" held updates that could never be integrated; dropped`)
     const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
     ensureDefaultGroup(doc)
     repairWorkspace(doc)
@@ -135,13 +155,16 @@ export class LiveDoc {
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch {
+      dropPending(this.doc)
       return 'malformed'
     }
+    // Whatever couldn't be integrated is dropped now, never kept for later (see dropPending).
+    const incomplete = dropPending(this.doc)
     if (this.structural) {
       repairWorkspace(this.doc)
       this.structural = false // after: the repair's own transaction sets it
     }
-    return 'applied'
+    return incomplete ? 'incomplete' : 'applied'
   }
 
   /** Resolves once every update made so far is stored (REST routes await this before answering). */
