@@ -1,6 +1,7 @@
 import { PGlite, types, type Transaction } from '@electric-sql/pglite'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { makeNested } from './savepoint.ts'
+import { keepLeadingBomInPglite } from './pglite-bom.ts'
 
 // Timestamps come back as Date, numerics and bigints as JS numbers, like the pg adapter.
 const parsers = {
@@ -57,6 +58,7 @@ const baseConf = ['wal_level=minimal', 'max_wal_senders=0', 'work_mem=128MB']
  * before its changes are flushed to IndexedDB.
  */
 export async function openPglite(dataDir?: string, opts: { conf?: string[]; relaxedDurability?: boolean } = {}): Promise<SqlExecutor> {
+  keepLeadingBomInPglite()
   const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])], ...(opts.relaxedDurability ? { relaxedDurability: true } : {}) })
   return wrap(db, db)
 }
