@@ -15,7 +15,14 @@ export interface CollabUser { name: string; role: CollabRole }
 
 export interface ConnectionLimits {
   maxMessageBytes: number
+  /** An awareness frame larger than this closes the connection (4413). */
   maxAwarenessBytes: number
+  /** One awareness state (its JSON) larger than this is dropped, not relayed. */
+  maxAwarenessStateBytes: number
+  /** Awareness frames (and queries) a connection may have handled per second; the excess is coalesced. */
+  awarenessPerSecond: number
+  /** Awareness client ids one connection may publish states for. */
+  maxAwarenessClients: number
   /** Close a client whose unsent backlog exceeds this many bytes. */
   maxBufferedBytes: number
 }
@@ -23,6 +30,9 @@ export interface ConnectionLimits {
 export const defaultLimits: ConnectionLimits = {
   maxMessageBytes: COLLAB_MAX_MESSAGE_BYTES,
   maxAwarenessBytes: 64 * 1024,
+  maxAwarenessStateBytes: 8 * 1024,
+  awarenessPerSecond: 20,
+  maxAwarenessClients: 4,
   maxBufferedBytes: 16 * 1024 * 1024,
 }
 
@@ -32,6 +42,16 @@ class Malformed extends Error {}
 export const MAX_INCOMPLETE_STEP2 = 3
 
 let nextConnectionId = 1
+
+/** Which connection publishes each awareness client id of a document (an id belongs to one connection). */
+const awarenessOwners = new WeakMap<LiveDoc, Map<number, CollabConnection>>()
+const ownersOf = (live: LiveDoc) => {
+  let m = awarenessOwners.get(live)
+  if (!m) awarenessOwners.set(live, (m = new Map()))
+  return m
+}
+
+interface AwarenessEntry { clientId: number; clock: number; state: string }
 
 const frame = (write: (e: encoding.Encoder) => void): Uint8Array => {
   const e = encoding.createEncoder()
@@ -56,7 +76,15 @@ export class CollabConnection implements UpdateSink {
   private incompleteStep2 = 0
   private closed = false
   refusedUpdates = 0
+  /** Awareness states dropped: too large, not an object, or for a client id this connection doesn't own. */
+  refusedAwareness = 0
   alive = true
+  /** Token bucket of awareness frames (see ConnectionLimits.awarenessPerSecond). */
+  private awarenessTokens: number
+  private awarenessRefilledAt = Date.now()
+  /** Latest states that arrived over the rate, applied when the bucket allows. */
+  private readonly deferredAwareness = new Map<number, AwarenessEntry>()
+  private awarenessTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(
     private readonly socket: WebSocket,
@@ -65,6 +93,7 @@ export class CollabConnection implements UpdateSink {
     private readonly limits: ConnectionLimits,
   ) {
     this.origin = { kind: 'remote', actor: user.name, connectionId: this.connectionId }
+    this.awarenessTokens = limits.awarenessPerSecond
   }
 
   get readOnly(): boolean {
@@ -80,6 +109,9 @@ export class CollabConnection implements UpdateSink {
     return () => {
       this.closed = true
       unsubscribe()
+      if (this.awarenessTimer) clearTimeout(this.awarenessTimer)
+      const owners = ownersOf(this.live)
+      for (const id of this.awarenessIds) if (owners.get(id) === this) owners.delete(id)
       if (this.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.live.awareness, [...this.awarenessIds], null)
     }
   }
@@ -105,13 +137,12 @@ export class CollabConnection implements UpdateSink {
         const update = decoding.readVarUint8Array(d)
         this.expectEnd(d)
         if (update.byteLength > this.limits.maxAwarenessBytes) return CollabClose.tooLarge
-        this.trackAwareness(update)
-        awarenessProtocol.applyAwarenessUpdate(this.live.awareness, update, this)
+        this.onAwareness(update)
         return null
       }
       case MessageType.queryAwareness:
         this.expectEnd(d)
-        this.send(this.awarenessFrame([...this.live.awareness.getStates().keys()]))
+        if (this.takeAwarenessToken()) this.send(this.awarenessFrame([...this.live.awareness.getStates().keys()]))
         return null
       default:
         return CollabClose.malformed
@@ -187,17 +218,94 @@ export class CollabConnection implements UpdateSink {
     if (decoding.hasContent(d)) throw new Malformed('trailing bytes')
   }
 
-  private trackAwareness(update: Uint8Array): void {
+  /**
+   * Awareness from this socket: every state is checked before anyone sees it. A state for a
+   * client id another operator's connection publishes (or the server's), a removal of one, a
+   * state that isn't a JSON object or is over `maxAwarenessStateBytes`, or a client id beyond
+   * `maxAwarenessClients` is dropped. `user.name` and `user.role` are set to the connection's
+   * authenticated user, whatever the client claimed. Over `awarenessPerSecond` frames a second,
+   * states are coalesced: the latest per client id is applied when the rate allows.
+   */
+  private onAwareness(update: Uint8Array): void {
     const d = decoding.createDecoder(update)
     const n = decoding.readVarUint(d)
-    for (let i = 0; i < n; i++) {
-      const clientId = decoding.readVarUint(d)
-      decoding.readVarUint(d) // clock
-      const state = JSON.parse(decoding.readVarString(d)) as unknown
-      if (state === null) this.awarenessIds.delete(clientId)
-      else this.awarenessIds.add(clientId)
-    }
+    const entries: AwarenessEntry[] = []
+    for (let i = 0; i < n; i++) entries.push({ clientId: decoding.readVarUint(d), clock: decoding.readVarUint(d), state: decoding.readVarString(d) })
     this.expectEnd(d)
+    const owners = ownersOf(this.live)
+    for (const e of entries) {
+      const state = this.checkAwareness(e, owners)
+      if (state === undefined) {
+        this.refusedAwareness++
+        continue
+      }
+      if (state === null) {
+        owners.get(e.clientId)?.awarenessIds.delete(e.clientId)
+        owners.delete(e.clientId)
+      } else {
+        const previous = owners.get(e.clientId)
+        if (previous && previous !== this) previous.awarenessIds.delete(e.clientId) // same operator, reconnected
+        owners.set(e.clientId, this)
+        this.awarenessIds.add(e.clientId)
+      }
+      this.deferredAwareness.set(e.clientId, { ...e, state: state === null ? 'null' : state })
+    }
+    if (this.deferredAwareness.size > 0 && !this.awarenessTimer) {
+      if (this.takeAwarenessToken()) this.applyDeferredAwareness()
+      else this.scheduleAwareness()
+    }
+  }
+
+  /** The state to relay (JSON; null for a removal), or undefined when it is refused. */
+  private checkAwareness(e: AwarenessEntry, owners: Map<number, CollabConnection>): string | null | undefined {
+    if (e.clientId === this.live.doc.clientID) return undefined
+    const owner = owners.get(e.clientId)
+    // An id is this connection's, or was this same operator's (a reconnect before the old socket timed out).
+    if (owner && owner !== this && owner.user.name !== this.user.name) return undefined
+    if (!owner && !this.awarenessIds.has(e.clientId) && this.awarenessIds.size >= this.limits.maxAwarenessClients) return undefined
+    if (Buffer.byteLength(e.state) > this.limits.maxAwarenessStateBytes) return undefined
+    const parsed = JSON.parse(e.state) as unknown
+    if (parsed === null) return owner === this || (owner && owner.user.name === this.user.name) ? null : undefined
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
+    const state = parsed as Record<string, unknown>
+    const claimed = state.user
+    const user = typeof claimed === 'object' && claimed !== null && !Array.isArray(claimed) ? (claimed as Record<string, unknown>) : {}
+    state.user = { ...user, name: this.user.name, role: this.user.role }
+    return JSON.stringify(state)
+  }
+
+  private takeAwarenessToken(): boolean {
+    const now = Date.now()
+    const rate = this.limits.awarenessPerSecond
+    this.awarenessTokens = Math.min(rate, this.awarenessTokens + ((now - this.awarenessRefilledAt) * rate) / 1000)
+    this.awarenessRefilledAt = now
+    if (this.awarenessTokens < 1) return false
+    this.awarenessTokens--
+    return true
+  }
+
+  private scheduleAwareness(): void {
+    const wait = Math.ceil(((1 - this.awarenessTokens) * 1000) / this.limits.awarenessPerSecond)
+    this.awarenessTimer = setTimeout(() => {
+      this.awarenessTimer = null
+      if (this.closed || this.deferredAwareness.size === 0) return
+      if (this.takeAwarenessToken()) this.applyDeferredAwareness()
+      else this.scheduleAwareness()
+    }, Math.max(1, wait))
+    this.awarenessTimer.unref?.()
+  }
+
+  private applyDeferredAwareness(): void {
+    const entries = [...this.deferredAwareness.values()]
+    this.deferredAwareness.clear()
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, entries.length)
+    for (const x of entries) {
+      encoding.writeVarUint(e, x.clientId)
+      encoding.writeVarUint(e, x.clock)
+      encoding.writeVarString(e, x.state)
+    }
+    awarenessProtocol.applyAwarenessUpdate(this.live.awareness, encoding.toUint8Array(e), this)
   }
 
   awarenessFrame(clients: number[]): Uint8Array {
