@@ -15,7 +15,11 @@ export interface StoredDoc {
  * row each (the server stores before it broadcasts) and periodically folded into a snapshot.
  */
 export interface DocStore {
-  /** Throws LabelsError('internal') when the stored snapshot is corrupt: the document isn't served. */
+  /**
+   * Throws LabelsError('internal') when what is stored is damaged: a snapshot or update whose
+   * digest doesn't match, or a snapshot row that is missing although one was written. The
+   * document isn't served then, and nothing is written over the damaged rows.
+   */
   load(workspace: string): Promise<StoredDoc>
   /** Appends one (possibly merged) update; returns its sequence number. */
   append(workspace: string, update: Uint8Array): Promise<number>
@@ -30,12 +34,22 @@ CREATE TABLE IF NOT EXISTS collab_updates (
   update bytea NOT NULL,
   PRIMARY KEY (workspace, seq)
 );
+-- sha256 of update (NULL in rows written before it existed: those are checked by decoding only)
+ALTER TABLE collab_updates ADD COLUMN IF NOT EXISTS digest text;
 CREATE TABLE IF NOT EXISTS collab_snapshots (
   workspace text PRIMARY KEY,
   snapshot bytea NOT NULL,
   upto_seq bigint NOT NULL,
   digest text NOT NULL,          -- sha256 of snapshot: a damaged snapshot fails loudly at load
   saved_at timestamptz NOT NULL DEFAULT now()
+);
+-- Which snapshot each workspace has, kept in another table (other pages, another file): a lost
+-- collab_snapshots row (e.g. a zeroed page reads as an empty one) is noticed instead of
+-- starting an empty document. Written with the snapshot, in the same transaction.
+CREATE TABLE IF NOT EXISTS collab_docs (
+  workspace text PRIMARY KEY,
+  upto_seq bigint NOT NULL,
+  digest text NOT NULL
 );
 `
 
@@ -53,16 +67,28 @@ export async function createSqlDocStore(db: SqlExecutor): Promise<DocStore> {
         'SELECT snapshot, upto_seq, digest FROM collab_snapshots WHERE workspace = $1', [workspace])
       const row = snap.rows[0]
       const snapshot = row ? bytes(row.snapshot) : null
-      if (row && snapshot && digest(snapshot) !== row.digest) {
-        throw new LabelsError('internal', `stored snapshot of workspace "${workspace}" is corrupt (digest mismatch); refusing to serve it`, '/collab_snapshots')
-      }
+      const corrupt = (what: string, table: string) =>
+        new LabelsError('internal', `stored ${what} of workspace "${workspace}" is corrupt; refusing to serve it`, `/${table}`)
+      if (row && snapshot && digest(snapshot) !== row.digest) throw corrupt('snapshot (digest mismatch)', 'collab_snapshots')
+      const written = (await db.query<{ upto_seq: number; digest: string }>(
+        'SELECT upto_seq, digest FROM collab_docs WHERE workspace = $1', [workspace])).rows[0]
+      // No collab_docs row with a snapshot: stored before that table existed (the next snapshot adds it).
+      if (written && !row) throw corrupt('snapshot (its row is missing)', 'collab_snapshots')
+      if (written && row && (written.digest !== row.digest || Number(written.upto_seq) !== Number(row.upto_seq)))
+        throw corrupt('snapshot (not the one last written)', 'collab_snapshots')
       const upto = row?.upto_seq ?? 0
-      const ups = await db.query<{ seq: number; update: unknown }>(
-        'SELECT seq, update FROM collab_updates WHERE workspace = $1 AND seq > $2 ORDER BY seq', [workspace, upto])
-      return { snapshot, updates: ups.rows.map((r) => bytes(r.update)), lastSeq: ups.rows.at(-1)?.seq ?? upto }
+      const ups = await db.query<{ seq: number; update: unknown; digest: string | null }>(
+        'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 AND seq > $2 ORDER BY seq', [workspace, upto])
+      const updates = ups.rows.map((r) => {
+        const u = bytes(r.update)
+        if (r.digest !== null && digest(u) !== r.digest) throw corrupt(`update ${r.seq} (digest mismatch)`, 'collab_updates')
+        return u
+      })
+      return { snapshot, updates, lastSeq: ups.rows.at(-1)?.seq ?? upto }
     },
     async append(workspace, update) {
-      const r = await db.query<{ seq: number }>('INSERT INTO collab_updates (workspace, update) VALUES ($1, $2) RETURNING seq', [workspace, param(update)])
+      const r = await db.query<{ seq: number }>(
+        'INSERT INTO collab_updates (workspace, update, digest) VALUES ($1, $2, $3) RETURNING seq', [workspace, param(update), digest(update)])
       return r.rows[0]!.seq
     },
     async compact(workspace, snapshot, uptoSeq) {
@@ -72,6 +98,10 @@ export async function createSqlDocStore(db: SqlExecutor): Promise<DocStore> {
            ON CONFLICT (workspace) DO UPDATE SET snapshot = EXCLUDED.snapshot, upto_seq = EXCLUDED.upto_seq,
              digest = EXCLUDED.digest, saved_at = now()`,
           [workspace, param(snapshot), uptoSeq, digest(snapshot)])
+        await tx.query(
+          `INSERT INTO collab_docs (workspace, upto_seq, digest) VALUES ($1, $2, $3)
+           ON CONFLICT (workspace) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, digest = EXCLUDED.digest`,
+          [workspace, uptoSeq, digest(snapshot)])
         await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq <= $2', [workspace, uptoSeq])
       })
     },

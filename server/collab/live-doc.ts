@@ -123,16 +123,28 @@ export class LiveDoc {
     const stored = await opts.store.load(workspace)
     const doc = new Y.Doc()
     const load: DocOrigin = { kind: 'load', actor: 'server' }
+    const broken = (why: string) =>
+      new LabelsError('internal', `stored document of workspace "${workspace}" is damaged (${why}); refusing to serve it`, '/collab_updates')
     try {
       doc.transact(() => {
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot, load)
-        for (const u of stored.updates) Y.applyUpdate(doc, u, load)
+        if (stored.snapshot) {
+          Y.applyUpdate(doc, stored.snapshot, load)
+          // Snapshots written before pending structs were dropped may hold some: leave them out.
+          if (dropPending(doc)) opts.log?.('warn', `stored snapshot of "${workspace}" held updates that could never be integrated; dropped`)
+        }
+        stored.updates.forEach((u, i) => {
+          // The server stores only updates that changed the document: an empty one is damage (a zeroed row reads as one).
+          if (isEmptyUpdate(Y.decodeUpdate(u))) throw broken(`stored update ${i + 1} of ${stored.updates.length} is empty`)
+          Y.applyUpdate(doc, u, load)
+        })
       }, load)
     } catch (e) {
-      throw new LabelsError('internal', `stored document of workspace "${workspace}" can't be decoded: ${(e as Error).message}`)
+      if (e instanceof LabelsError) throw e
+      throw broken(`can't be decoded: ${(e as Error).message}`)
     }
-    // Snapshots written before pending structs were dropped may hold some: leave them out.
-    if (dropPending(doc)) opts.log?.('warn', `stored document of "${workspace}" held updates that could never be integrated; dropped`)
+    // Every stored update was integrated when it was stored, so it must integrate now; one that
+    // waits for something means rows are missing (e.g. the snapshot's row was lost).
+    if (dropPending(doc)) throw broken('stored updates depend on content that is not stored: rows are missing')
     const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
     ensureDefaultGroup(doc)
     repairWorkspace(doc)
