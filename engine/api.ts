@@ -138,8 +138,10 @@ export interface IngestReport {
   updated: number
   /** Events skipped because their event_id was already stored. */
   duplicates: number
-  /** Invalid rows: 1-based data row numbers (header excluded) and reasons. */
+  /** Invalid rows: 1-based data row numbers (header excluded) and reasons; the first 100 only. */
   errors: Array<{ row: number; reason: string }>
+  /** Every invalid row, counted (errors lists the first 100). */
+  invalidRows?: number
   /** false when errors made the whole request store nothing. */
   committed: boolean
 }

@@ -1,3 +1,5 @@
+import { maxRecordChars, RecordTooLarge } from './record-limit.ts'
+
 /** One CSV record: its 1-based physical record number (header = 1) and its fields. */
 export interface CsvRecord { record: number; fields: string[] }
 
@@ -7,8 +9,13 @@ const COMMA = 44, LF = 10, CR = 13, QUOTE = 34
  * A streaming RFC 4180 parser: chunks may split anywhere (inside quotes, between \r and \n).
  * Quoted fields may hold commas, doubled quotes and newlines; a leading BOM is dropped;
  * a quote inside an unquoted field is kept literally (lenient, as spreadsheets write).
+ * A record longer than `maxRecord` characters throws RecordTooLarge as soon as it passes the
+ * limit, e.g. when an unterminated quote would swallow the rest of a huge body.
  */
 export class CsvParser {
+  constructor(private readonly maxRecord = maxRecordChars) {}
+  /** Characters of the current record so far (fields and separators). */
+  private size = 0
   private field = ''
   private fields: string[] = []
   private state: 'start' | 'plain' | 'quoted' | 'quote' = 'start'
@@ -33,7 +40,8 @@ export class CsvParser {
       }
       if (this.state === 'quoted') {
         const j = chunk.indexOf('"', i)
-        if (j < 0) { this.field += chunk.slice(i); return }
+        if (j < 0) { this.grow(n - i); this.field += chunk.slice(i); return }
+        this.grow(j + 1 - i)
         this.field += chunk.slice(i, j)
         this.state = 'quote'
         i = j + 1
@@ -56,6 +64,7 @@ export class CsvParser {
         c = chunk.charCodeAt(j)
         if (c === COMMA || c === LF || c === CR) break
       }
+      this.grow(j + 1 - i)
       this.field += chunk.slice(i, j)
       this.state = 'plain'
       if (j === n) return
@@ -81,8 +90,15 @@ export class CsvParser {
     }
   }
 
+  /** Counts n more characters of the current record, refusing it past the limit. */
+  private grow(n: number): void {
+    this.size += n
+    if (this.size > this.maxRecord) throw new RecordTooLarge(this.record + 1, this.maxRecord, this.state === 'quoted')
+  }
+
   private emit(): CsvRecord {
     const out = { record: ++this.record, fields: this.fields }
+    this.size = 0
     this.fields = []
     return out
   }

@@ -1,9 +1,10 @@
-import { badRequest } from '../../shared/errors.ts'
+import { badRequest, LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from './csv-parser.ts'
 import type { ParseSummary, StoreLink } from './link.ts'
 import { NdjsonParser, type NdjsonLines } from './ndjson-parser.ts'
 import { reservedNames } from './names.ts'
+import { RecordTooLarge } from './record-limit.ts'
 import { parseInWorker } from './parse-pool.ts'
 import { fillFromObject } from './records.ts'
 import { IngestSession } from './session.ts'
@@ -133,16 +134,25 @@ export class TextParser implements BodyParser {
     await this.session.abort()
   }
 
-  /** A structural failure (bad header, too many rows) ends the request: nothing is stored. */
+  /** A structural failure (bad header, too many rows, a record too long) ends the request: nothing is stored. */
   private async guard(fn: () => Promise<void>): Promise<void> {
     if (this.failure) throw this.failure
     try {
       await fn()
-    } catch (e) {
+    } catch (caught) {
+      const e = caught instanceof RecordTooLarge ? this.tooLarge(caught) : caught
       this.failure = e
       await this.session.abort()
       throw e
     }
+  }
+
+  /** 413 naming the data row (header excluded, as in every row error) that passed the record limit. */
+  private tooLarge(e: RecordTooLarge): LabelsError {
+    const row = this.format === 'csv' ? e.record - 1 : e.record
+    const what = row === 0 ? 'the CSV header' : `row ${row}`
+    const hint = e.inQuotes ? ' (inside a quoted field: an unterminated quote?)' : ''
+    return new LabelsError('too_large', `${what} is longer than ${e.limit} characters, the limit of one record${hint}; nothing was stored`, `/${row}`, { row, limit: e.limit })
   }
 
   /** One reused record: `session.add` reads it before returning, and we await what it returns. */

@@ -59,11 +59,13 @@ export default async function dataRoutes(app: FastifyInstance) {
           abandonBody(req, reply, body)
           throw e
         }
-        req.auditDetails = { format, stored: report.stored, errors: report.errors.length, committed: report.committed }
+        const invalid = report.invalidRows ?? report.errors.length // every bad row; `errors` lists the first 100
+        req.auditDetails = { format, stored: report.stored, errors: invalid, committed: report.committed }
         if (!report.committed && report.errors.length > 0) {
           const rows = report.errors.slice(0, 5).map((e) => e.row).join(', ')
-          throw new LabelsError('bad_request', `${report.errors.length} invalid row(s) (rows ${rows}${report.errors.length > 5 ? ', …' : ''}); nothing was stored`, '/body', {
+          throw new LabelsError('bad_request', `${invalid} invalid row(s) (rows ${rows}${invalid > 5 ? ', …' : ''}); nothing was stored`, '/body', {
             errors: report.errors.slice(0, 1000),
+            invalidRows: invalid,
           })
         }
         return report
