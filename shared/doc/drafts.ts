@@ -41,6 +41,14 @@ export interface DraftView {
   authors: Record<string, string>
   /** Everyone who wrote something in the draft (the opener included), sorted. */
   editors: string[]
+  /**
+   * Which Y.Map holds the draft (its Yjs item id, the same on every replica). Two operators
+   * opening one label's draft at once (one offline) both write key `d_<label>`; one map wins and
+   * this changes, which is how the loser's page knows to write its edits again (draft-recovery.ts).
+   */
+  instance: string
+  /** The `instance` this map was written over ('' if none): set when a draft is re-opened after a discard or publish. */
+  replaced: string
 }
 
 export interface DraftsProjection {
@@ -112,6 +120,8 @@ export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
     createdAt: str(m.get('createdAt'), ''),
     authors,
     editors,
+    instance: m._item ? `${m._item.id.client}:${m._item.id.clock}` : '',
+    replaced: m._item?.origin ? `${m._item.origin.client}:${m._item.origin.clock}` : '',
   }
 }
 

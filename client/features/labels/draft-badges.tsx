@@ -1,4 +1,5 @@
-import { For, Show, type JSX } from 'solid-js'
+import { createEffect, For, on, Show, type JSX } from 'solid-js'
+import { replayLostDraftEdits } from '../../../shared/doc/draft-recovery.ts'
 import { useSession } from '../../session.tsx'
 import { draftsOf } from './draft-state.ts'
 
@@ -23,10 +24,20 @@ export function DraftBadge(props: { labelId: string; name: string }): JSX.Elemen
   )
 }
 
-/** At the top of the tree: "New label" drafts (no label yet), each reopened with a click. */
+/**
+ * At the top of the tree: "New label" drafts (no label yet), each reopened with a click. It is
+ * mounted once per page, so it also keeps this operator's draft edits when another operator
+ * opened the same label's draft concurrently (e.g. one of them offline) and that map won:
+ * this page writes its own edits again into the winner (shared/doc/draft-recovery.ts).
+ */
 export function NewLabelDrafts(): JSX.Element {
   const s = useSession()
   const drafts = draftsOf(s.workspace.doc)
+  if (s.canEdit) {
+    createEffect(on(drafts, (next, before) => {
+      if (before) s.workspace.edit((doc, o) => replayLostDraftEdits(doc, before, next, o))
+    }))
+  }
   const fresh = () => drafts().drafts.filter((d) => d.labelId === null)
   return (
     <Show when={fresh().length}>

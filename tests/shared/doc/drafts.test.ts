@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
-  openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, setDraftField, updateDraft, type LabelDefinition,
+  openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, setDraftField, updateDraft, type LabelDefinition,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { LabelInput } from '../../../shared/schemas/label.ts'
@@ -285,3 +285,46 @@ export function expectValidPublished(doc: Y.Doc): void {
     check(LabelInput, { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } satisfies LabelDefinition)
   }
 }
+
+describe('two operators opening one label draft concurrently (one offline)', () => {
+  it("the operator whose draft map lost writes their own edits again into the winner: nobody's edits are lost", () => {
+    for (const order of ['ab', 'ba']) {
+      const { a, b } = setup()
+      const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+      openDraft(b, { labelId: 'l_tier' }, local('bob'))
+      editDraft(a, id, [
+        { op: 'set', path: '/rule/values/0/value', value: 'gold' },
+        { op: 'insert', path: '/rule/values', index: 3, value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } } },
+      ], local('alice'))
+      setDraftField(a, id, 'description', 'from alice', local('alice'))
+      editDraft(b, id, [{ op: 'set', path: '/rule/values/2/when/value', value: 4 }], local('bob'))
+      const before = { a: projectDrafts(a), b: projectDrafts(b) }
+      if (order === 'ab') { sync(a, b) } else { sync(b, a) }
+      const wrote = [
+        ...replayLostDraftEdits(a, before.a, projectDrafts(a), local('alice')),
+        ...replayLostDraftEdits(b, before.b, projectDrafts(b), local('bob')),
+      ]
+      expect(wrote).toEqual([id]) // exactly the loser replays
+      sync(a, b)
+      const d = projectDrafts(a).byId[id]!
+      expect(projectDrafts(b).byId[id]).toEqual(d)
+      const r = d.definition.rule as CustomRule
+      expect(r.values.map((l) => l.value)).toEqual(['gold', 'buyer', 'visitor', 'new'])
+      expect((r.values[2]!.when as { value: number }).value).toBe(4)
+      expect(d.definition.description).toBe('from alice')
+    }
+  })
+
+  it('a draft discarded and opened again is not a lost draft: nothing is replayed', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    setDraftField(a, id, 'description', 'discarded work', local('alice'))
+    sync(a, b)
+    const before = projectDrafts(a)
+    discardDraft(b, id, local('bob'))
+    openDraft(b, { labelId: 'l_tier' }, local('bob'))
+    sync(a, b)
+    expect(replayLostDraftEdits(a, before, projectDrafts(a), local('alice'))).toEqual([])
+    expect(projectDrafts(a).byId[id]!.definition.description).toBe('')
+  })
+})
