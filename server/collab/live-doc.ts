@@ -38,6 +38,24 @@ const ROOTS = new Set<string>(ROOT_TYPES)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.())
 class Abandoned extends Error {}
 
+/** How long a REST write waits for the store before answering 503 (the edit is kept and stored later). */
+export const STORE_WAIT_MS = 5_000
+
+/**
+ * Resolves when `stored` does, or rejects after `ms` with LabelsError('unavailable') (HTTP 503)
+ * telling the caller the edit is applied and kept in memory, and will be stored (the store is
+ * retried until it works: LiveDoc never drops an update).
+ */
+export function storedWithin(stored: Promise<void>, ms = STORE_WAIT_MS): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LabelsError('unavailable',
+      `the document store did not confirm the edit within ${ms} ms (it may be failing, e.g. a full disk): ` +
+      'the edit is applied and kept in memory, and will be stored as soon as the store works again')), ms)
+  })
+  return Promise.race([stored, late]).finally(() => clearTimeout(timer))
+}
+
 /** True when a decoded update holds nothing (a client's reply that it has nothing new). */
 export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean => d.structs.length === 0 && d.ds.clients.size === 0
 

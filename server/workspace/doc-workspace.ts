@@ -3,6 +3,7 @@ import * as ops from '../../shared/doc/index.ts'
 import { badRequest, notFound } from '../../shared/errors.ts'
 import type { GroupNode } from '../../shared/schemas/group.ts'
 import type { Label, LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
+import { storedWithin, STORE_WAIT_MS } from '../collab/live-doc.ts'
 import type { LabelChange, Workspace, WorkspaceLabel } from './workspace.ts'
 
 /** The definition fields as the engine sees them (order and conflict marks dropped). */
@@ -38,6 +39,8 @@ export class DocWorkspace implements Workspace {
   constructor(
     readonly doc: Y.Doc,
     private readonly flush: () => Promise<void> = async () => {},
+    /** How long `flushed()` waits before it fails with 503 (the edit stays and is stored later). */
+    private readonly flushWaitMs = STORE_WAIT_MS,
   ) {
     // Content only changes inside a transaction: drop the projection as one begins, and don't
     // cache while it runs. Yjs clears doc._transaction before observers and afterTransaction
@@ -164,8 +167,9 @@ export class DocWorkspace implements Workspace {
     return this.label(ops.publishDraft(this.doc, id, ops.origin('rest', actor)).id)
   }
 
+  /** Resolves once the writes so far are stored; 503 (LabelsError 'unavailable') after flushWaitMs. */
   flushed(): Promise<void> {
-    return this.flush()
+    return storedWithin(this.flush(), this.flushWaitMs)
   }
 
   onLabelChange(fn: (c: LabelChange) => void): () => void {
