@@ -2,6 +2,7 @@ import { LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
 import { addColumn, addEventIdUnique, lockCatalogue, registerColumn, registerEvent } from '../storage/extend.ts'
+import { columnLimitProblem } from '../storage/column-limits.ts'
 import type { TargetSummary } from './link.ts'
 import type { StageTable } from './stage.ts'
 
@@ -18,10 +19,15 @@ async function resolveColumns(
   t: TargetSummary,
 ): Promise<Array<{ stage: string; column: string }>> {
   const out: Array<{ stage: string; column: string }> = []
+  let count = known.size
   for (const [name, i] of t.stageIdx) {
     const type = t.types[i] as ValueType
     let ref = known.get(name)
     if (ref && ref.type !== type) throw typeConflict(owner?.event ?? null, name, ref.type, type)
+    // Each request checks the limit per row against the schema it opened with; requests
+    // committing at once could pass it together, so it is checked again under the lock.
+    const full = ref ? null : columnLimitProblem(owner?.event ?? null, name, count++)
+    if (full) throw new LabelsError('conflict', `${full} (another request added columns meanwhile); nothing was stored`, owner ? `/events/${owner.event}/${name}` : `/users/${name}`)
     ref ??= await addColumn(tx, owner, name, type)
     out.push({ stage: `p${i}`, column: ref.column })
   }

@@ -3,6 +3,7 @@ import type { ValueType } from '../storage/catalogue.ts'
 import { BinaryCopyWriter } from './copy-binary.ts'
 import type { OpenInfo, ParseSummary, StoreLink } from './link.ts'
 import { badName, reservedNames } from './names.ts'
+import { columnLimitProblem } from '../storage/column-limits.ts'
 import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
 import type { IngestKind, IngestOptions, RawRecord } from './types.ts'
 import { convert, inferType, inSupportedYears, isEmpty, parseEventTime, textProblem, type RawValue, type Stored } from './values.ts'
@@ -49,6 +50,8 @@ export class IngestSession {
   private readonly scratchRaw: { kind: 'json'; value: unknown } = { kind: 'json', value: null }
   private readonly eventNameChecks = new Map<string, string | null>()
   private readonly uids = new Map<string, number>()
+  /** New attribute/property names met so far in the current row (they count toward the column limit). */
+  private rowFresh = 0
   private readonly writer = new BinaryCopyWriter()
 
   constructor(private readonly link: StoreLink, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
@@ -120,6 +123,7 @@ export class IngestSession {
     }
     const target = this.target(eventName)
     const what = this.kind === 'users' ? 'attribute' : 'property'
+    this.rowFresh = 0
     let n = 0 // entries used in the scratch arrays (cheaper than resetting their length per row)
     const json = rec.json
     if (json) {
@@ -159,6 +163,8 @@ export class IngestSession {
     if (isEmpty(raw)) return n
     let type = target.known.get(name) ?? target.fresh.get(name)
     if (!type) {
+      const full = columnLimitProblem(this.kind === 'users' ? null : target.event, name, target.known.size + target.fresh.size + this.rowFresh++)
+      if (full) return full
       const inferred = inferType(raw)
       if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
       type = inferred
