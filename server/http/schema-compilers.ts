@@ -34,19 +34,21 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
 }
 
 /**
- * Serialises with JSON.stringify (no field is ever silently dropped). With `strict` the reply
- * is first checked against its declared response schema, so tests catch contract drift.
+ * Serialises only what the response schema declares: undeclared fields (document internals
+ * such as `order` or `rawGroupId`) are removed from a copy of the reply, never from the
+ * caller's object (it may be a cached projection). Fields typed Unknown (a rule, a schedule)
+ * pass whole. With `strict` the reply is first checked against the schema, so tests catch
+ * contract drift.
  */
 export function makeSerializerCompiler(strict: boolean): FastifySerializerCompiler<TSchema> {
   return ({ schema, url, method }) => {
-    if (!strict) return (data) => JSON.stringify(data)
-    const compiled = Compile(schema)
+    const compiled = strict ? Compile(schema) : null
     return (data) => {
-      if (!compiled.Check(data)) {
+      if (compiled && !compiled.Check(data)) {
         const e = [...compiled.Errors(data)][0]
         throw new LabelsError('internal', `response of ${method} ${url} breaks its schema at ${e?.instancePath || '/'}: ${e?.message}`)
       }
-      return JSON.stringify(data)
+      return JSON.stringify(Value.Clean(schema, structuredClone(data)))
     }
   }
 }

@@ -1,8 +1,9 @@
 import { Type } from 'typebox'
 
 /**
- * Response shapes of SPEC §8, declared once so they serve as OpenAPI docs and (in strict
- * mode, i.e. tests) as a check on every reply. Objects stay open: additions are allowed.
+ * Response shapes of SPEC §8, declared once so they serve as OpenAPI docs, as the filter of
+ * every reply (only declared fields leave the server: schema-compilers.ts) and (in strict
+ * mode, i.e. tests) as a check on every reply. A new field must be declared here to be sent.
  */
 
 export const ErrorBody = Type.Object({

@@ -44,7 +44,15 @@ export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pg
         response: {
           200: Type.Object({
             entries: Type.Array(
-              Type.Object({ at: Type.String(), actor: Type.Union([Type.String(), Type.Null()]), role: Type.Union([Type.String(), Type.Null()]), action: Type.String() }),
+              Type.Object({
+                at: Type.String(),
+                actor: Type.Union([Type.String(), Type.Null()]),
+                role: Type.Union([Type.String(), Type.Null()]),
+                action: Type.String(),
+                target: Type.Optional(Type.String()),
+                status: Type.Optional(Type.Number()),
+                details: Type.Optional(Type.Unknown()),
+              }),
             ),
           }),
           ...errors(403),
