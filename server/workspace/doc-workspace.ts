@@ -31,6 +31,8 @@ export class DocWorkspace implements Workspace {
   private readonly known = new Map<string, Label>()
   /** The projection of the document as it is now; dropped on every update (any origin). */
   private cached: ops.WorkspaceProjection | null = null
+  /** True between a transaction's start and its observer calls (public events, not doc._transaction). */
+  private inTransaction = false
 
   /**
    * `flush` resolves once the document's writes so far are stored. Feed label changes to
@@ -43,15 +45,19 @@ export class DocWorkspace implements Workspace {
     private readonly flushWaitMs = STORE_WAIT_MS,
   ) {
     // Content only changes inside a transaction: drop the projection as one begins, and don't
-    // cache while it runs. Yjs clears doc._transaction before observers and afterTransaction
-    // listeners run, so they already get (and cache) the new state.
-    doc.on('beforeTransaction', () => { this.cached = null })
+    // cache while it runs. Its changes are complete when observers are about to be called, so
+    // observers and afterTransaction listeners already get (and cache) the new state.
+    doc.on('beforeTransaction', () => {
+      this.cached = null
+      this.inTransaction = true
+    })
+    doc.on('beforeObserverCalls', () => { this.inTransaction = false })
     for (const l of this.projection().labels) this.known.set(l.id, plain(l))
   }
 
   /** Every read shares one projection until the document changes (reads far outnumber edits). */
   private projection(): ops.WorkspaceProjection {
-    if (this.doc._transaction) return ops.projectWorkspace(this.doc)
+    if (this.inTransaction) return ops.projectWorkspace(this.doc)
     return (this.cached ??= ops.projectWorkspace(this.doc))
   }
 
