@@ -1,4 +1,4 @@
-import type { DataType, LabelType, Schedule } from './schemas/label.ts'
+import type { DataType, Label, LabelType, Schedule } from './schemas/label.ts'
 import type { Condition, CustomRule, Filter, Measure, Rule, Window } from './schemas/rule.ts'
 import { comparisonWords, conditionWords, filterWords, measureWords, methodWords, ruleWords, scheduleWords, valueWords, windowWords } from './rule-words.ts'
 
@@ -10,17 +10,7 @@ import { comparisonWords, conditionWords, filterWords, measureWords, methodWords
  */
 
 /** What a version stores of a label: the SPEC §4 fields (no id, order or timestamps). */
-export interface LabelDefinition {
-  name: string
-  displayName: string
-  groupId: string
-  dataType: DataType
-  labelType: LabelType
-  schedule: Schedule
-  enabled: boolean
-  description: string
-  rule: Rule
-}
+export type LabelDefinition = Omit<Label, 'id' | 'createdAt' | 'updatedAt'>
 
 /** The fields whose change makes a new version. `groupId` is not one: see versionedFields' note. */
 export const definitionFields = ['name', 'displayName', 'groupId', 'dataType', 'labelType', 'schedule', 'enabled', 'description', 'rule'] as const
