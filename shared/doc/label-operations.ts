@@ -79,12 +79,18 @@ export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, ori
   const moved = next.groupId !== cur.groupId
   const siblings = moved ? labelsIn(p, next.groupId) : []
   const { keys, rekey } = placeAt(siblings, siblings.length)
+  // Only the patched fields (and what they imply) are written. Not every field of `next`: those
+  // come from the projection, which shows a fallback ('' for a name) while a field is missing
+  // from this replica's map — e.g. updates delivered out of order, where a concurrent rename's
+  // delete has arrived before its new value — and writing that fallback back would make it real.
+  const written = new Set<keyof Label>([...(Object.keys(stripUndefined(patch)) as Array<keyof Label>), 'updatedAt'])
+  if (schedule !== cur.schedule) written.add('schedule') // a type switch takes that type's default
   doc.transact(() => {
     const e = entryOf(labelsOf(doc), cur.id)
     if (!e) return
     for (const [k, v] of Object.entries(next) as Array<[keyof Label, unknown]>) {
       // Write only what changed so a concurrent edit of another field isn't overwritten.
-      if (k === 'id' || k === 'createdAt') continue
+      if (!written.has(k) || k === 'id' || k === 'createdAt') continue
       if (JSON.stringify(e.get(k)) !== JSON.stringify(v)) e.set(k, v)
     }
     if (moved) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
-  openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, setDraftField, updateDraft, type LabelDefinition,
+  entryOf, openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, updateLabel, setDraftField, updateDraft, type LabelDefinition,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { LabelInput } from '../../../shared/schemas/label.ts'
@@ -326,5 +326,25 @@ describe('two operators opening one label draft concurrently (one offline)', () 
     sync(a, b)
     expect(replayLostDraftEdits(a, before, projectDrafts(a), local('alice'))).toEqual([])
     expect(projectDrafts(a).byId[id]!.definition.description).toBe('')
+  })
+})
+
+describe('label writes under out-of-order delivery (found by the model test)', () => {
+  it("an update never writes back a field this replica momentarily lacks (a rename's delete arrived before its new value)", () => {
+    const { a, b } = setup()
+    const c = replicaOf(a)
+    const updates: Uint8Array[] = []
+    b.on('update', (u: Uint8Array) => updates.push(u))
+    updateLabel(b, 'l_tier', { displayName: 'first' }, local('bob'))
+    updateLabel(b, 'l_tier', { name: 'renamed' }, local('bob'))
+    Y.applyUpdate(c, updates[1]!) // the rename before the edit it follows: Yjs applies its delete, holds its insert
+    expect(entryOf(c.getMap('labels'), 'l_tier')!.has('name')).toBe(false)
+    updateLabel(c, 'l_tier', { description: 'from carol' }, local('carol')) // a publish goes through here too
+    expect(entryOf(c.getMap('labels'), 'l_tier')!.has('name')).toBe(false) // not written back as ''
+    Y.applyUpdate(c, updates[0]!)
+    sync(a, b)
+    sync(b, c)
+    sync(a, c)
+    for (const d of [a, b, c]) expect(projectWorkspace(d).labels.find((l) => l.id === 'l_tier')).toMatchObject({ name: 'renamed', displayName: 'first', description: 'from carol' })
   })
 })
