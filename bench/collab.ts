@@ -64,7 +64,7 @@ function startServer(dir: string): Promise<{ child: ChildProcess; url: string }>
 }
 
 /** CPU seconds and RSS of a process, from /proc (Linux); zeros elsewhere. */
-function procStats(pid: number): { cpuSec: number; rssMb: number } {
+export function procStats(pid: number): { cpuSec: number; rssMb: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
     const cpuSec = (Number(stat[11]) + Number(stat[12])) / 100 // utime + stime, USER_HZ = 100
@@ -138,9 +138,9 @@ async function drive(ops: Operator[], rate: number, seconds: number): Promise<nu
   return edits
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function pct(xs: number[], p: number): number {
+export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
@@ -165,7 +165,7 @@ async function measure(pid: number, phase: string, clients: number, ops: Operato
   }
 }
 
-const round = (x: number) => Math.round(x * 10) / 10
+export const round = (x: number) => Math.round(x * 10) / 10
 
 /** Passive listeners: plain sockets that join the room and just receive (cheap on this side). */
 async function addListeners(url: string, n: number, into: WebSocket[]): Promise<void> {
