@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { CustomRule } from '../../shared/schemas/rule.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
@@ -9,11 +10,14 @@ if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping 
 
 const artifacts = resolve(import.meta.dirname, '../artifacts')
 
+const OFFLINE_DISPLAY_NAME = 'Customer stage (edited offline)'
+const OFFLINE_LAYER_VALUE = 'recent buyer'
+
 type Groups = { groups: Array<{ id: string; name: string; parentId: string | null }> }
 
 // Offline work and undo, in two headless Chromium contexts against a real server: A goes
-// offline, edits the tree, reloads while offline (service worker + IndexedDB), comes back;
-// B sees everything. Each test builds on the previous one's state.
+// offline, edits the tree and a label's draft, reloads while offline (service worker +
+// IndexedDB), comes back; B sees everything and publishes the draft. Each test builds on the previous one's state.
 describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () => {
   let client: { dir: string; dispose(): Promise<void> }
   let server: TestServer
@@ -33,6 +37,13 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await page.getByTestId('new-group-name').fill(name)
     await page.getByTestId('new-group-name').press('Enter')
     await page.getByTestId(`group-row-${name}`).waitFor()
+  }
+
+  const openEditor = async (page: Page, label: string) => {
+    await page.getByTestId(`label-row-${label}`).click()
+    await page.getByTestId('edit-label').click()
+    await page.getByTestId('label-editor').waitFor()
+    await page.getByTestId('draft-info').waitFor()
   }
 
   const open = async (ctx: BrowserContext, token: string) => {
@@ -129,6 +140,38 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await a.screenshot({ path: join(artifacts, 'offline-page.png') })
   })
 
+  it('edits a draft offline (Edit: display name and a rule value), reloads offline, and the draft edit and its tree badge are still there', async () => {
+    const pendingBefore = Number(await a.getByTestId('offline-banner').getAttribute('data-pending'))
+    await openEditor(a, 'customer_stage')
+    await a.getByTestId('field-display-name').fill(OFFLINE_DISPLAY_NAME)
+    await a.getByTestId('layer-value-0').fill(OFFLINE_LAYER_VALUE)
+    await a.getByTestId('layer-value-0').dispatchEvent('change')
+    await a.getByTestId('draft-info').filter({ hasText: 'changed:' }).filter({ hasText: 'displayName' }).filter({ hasText: 'rule' }).waitFor()
+    // Publishing needs the server; closing keeps the draft (it has edits).
+    expect(await a.getByTestId('save-label').isDisabled()).toBe(true)
+    await a.getByTestId('keep-draft').click()
+    await a.getByTestId('label-editor').waitFor({ state: 'detached' })
+    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).waitFor()
+    await until(async () => Number(await a.getByTestId('offline-banner').getAttribute('data-pending')) > pendingBefore)
+    const pending = Number(await a.getByTestId('offline-banner').getAttribute('data-pending'))
+    // Nothing reached the server.
+    expect((await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode).toBe(404)
+
+    const res = await a.reload()
+    expect(res?.fromServiceWorker()).toBe(true)
+    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).waitFor({ timeout: 20_000 })
+    await labelIn(a, 'Offline work', 'vip_list').waitFor() // the tree edits too
+    expect(Number(await a.getByTestId('offline-banner').getAttribute('data-pending'))).toBe(pending)
+    await openEditor(a, 'customer_stage')
+    expect(await a.getByTestId('field-display-name').inputValue()).toBe(OFFLINE_DISPLAY_NAME)
+    expect(await a.getByTestId('layer-value-0').inputValue()).toBe(OFFLINE_LAYER_VALUE)
+    expect(await a.getByTestId('save-label').isDisabled()).toBe(true)
+    await a.screenshot({ path: join(artifacts, 'offline-draft-editor.png') })
+    await a.getByTestId('keep-draft').click()
+    await a.getByTestId('label-editor').waitFor({ state: 'detached' })
+    await a.getByTestId('draft-badge-customer_stage').waitFor()
+  })
+
   it('comes back online: everything merges both ways, nothing lost', async () => {
     await ctxA.setOffline(false)
     await a.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
@@ -140,6 +183,31 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect((await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId).toBe(offlineWork)
     expect(await groupId('Online meanwhile')).not.toBeNull()
     expect(await a.getByTestId('recalculate').isDisabled()).toBe(false)
+  })
+
+  it("B sees A's offline draft edit once A is back, and publishing it puts the edited fields on the label", async () => {
+    await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).waitFor({ timeout: 10_000 })
+    const draft = await until(async () => {
+      const r = await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })
+      return r.statusCode === 200 ? (JSON.parse(r.body) as { definition: { displayName: string; rule: CustomRule } }) : null
+    }, 10_000)
+    expect(draft.definition.displayName).toBe(OFFLINE_DISPLAY_NAME)
+    expect(draft.definition.rule.values[0]!.value).toBe(OFFLINE_LAYER_VALUE)
+    // Still a draft: the label itself is unchanged until someone publishes.
+    expect((await api<{ displayName: string }>('GET', '/api/labels/customer_stage')).displayName).toBe('Customer stage')
+    // B opens the same draft and sees A's offline values, then publishes.
+    await openEditor(b, 'customer_stage')
+    expect(await b.getByTestId('field-display-name').inputValue()).toBe(OFFLINE_DISPLAY_NAME)
+    expect(await b.getByTestId('layer-value-0').inputValue()).toBe(OFFLINE_LAYER_VALUE)
+    await b.getByTestId('save-label').click()
+    await b.getByTestId('label-editor').waitFor({ state: 'detached', timeout: 20_000 })
+    const published = await api<{ displayName: string; rule: CustomRule; groupId: string }>('GET', '/api/labels/customer_stage')
+    expect(published.displayName).toBe(OFFLINE_DISPLAY_NAME)
+    expect(published.rule.values[0]!.value).toBe(OFFLINE_LAYER_VALUE)
+    expect(published.rule.values.slice(1).map((l) => l.value)).toEqual(['lapsed buyer', 'browser'])
+    await a.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
+    await b.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
+    expect((await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode).toBe(404)
   })
 
   it("undoes only one's own edit: Ctrl+Z in A reverts A's last move, never B's concurrent edit", async () => {
