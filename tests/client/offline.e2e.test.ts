@@ -12,12 +12,14 @@ const artifacts = resolve(import.meta.dirname, '../artifacts')
 
 const OFFLINE_DISPLAY_NAME = 'Customer stage (edited offline)'
 const OFFLINE_LAYER_VALUE = 'recent buyer'
+const ONLINE_LAYER_VALUE = 'window shopper'
 
 type Groups = { groups: Array<{ id: string; name: string; parentId: string | null }> }
 
 // Offline work and undo, in two headless Chromium contexts against a real server: A goes
 // offline, edits the tree and a label's draft, reloads while offline (service worker +
-// IndexedDB), comes back; B sees everything and publishes the draft. Each test builds on the previous one's state.
+// IndexedDB), comes back; B, which edited the same draft meanwhile, sees everything and
+// publishes the draft. Each test builds on the previous one's state.
 describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () => {
   let client: { dir: string; dispose(): Promise<void> }
   let server: TestServer
@@ -170,6 +172,17 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await a.getByTestId('keep-draft').click()
     await a.getByTestId('label-editor').waitFor({ state: 'detached' })
     await a.getByTestId('draft-badge-customer_stage').waitFor()
+
+    // Meanwhile B, online, opens the same label's draft (its own, as A's is not on the server)
+    // and edits another layer; nothing crosses while A is offline.
+    await openEditor(b, 'customer_stage')
+    expect(await b.getByTestId('field-display-name').inputValue()).toBe('Customer stage')
+    await b.getByTestId('layer-value-2').fill(ONLINE_LAYER_VALUE)
+    await b.getByTestId('layer-value-2').dispatchEvent('change')
+    await b.getByTestId('keep-draft').click()
+    await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'ada' }).waitFor()
+    await until(async () => (await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode === 200, 10_000)
+    expect(await a.getByTestId('draft-badge-customer_stage').textContent()).not.toContain('ada')
   })
 
   it('comes back online: everything merges both ways, nothing lost', async () => {
@@ -185,26 +198,33 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(await a.getByTestId('recalculate').isDisabled()).toBe(false)
   })
 
-  it("B sees A's offline draft edit once A is back, and publishing it puts the edited fields on the label", async () => {
-    await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).waitFor({ timeout: 10_000 })
+  it("B sees A's offline draft edit once A is back, merged with its own, and publishing it puts every edited field on the label", async () => {
+    // The two concurrently opened drafts of one label become one, with both operators' edits.
+    await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).filter({ hasText: 'ada' }).waitFor({ timeout: 10_000 })
+    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).filter({ hasText: 'ada' }).waitFor({ timeout: 10_000 })
     const draft = await until(async () => {
       const r = await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })
-      return r.statusCode === 200 ? (JSON.parse(r.body) as { definition: { displayName: string; rule: CustomRule } }) : null
-    }, 10_000)
-    expect(draft.definition.displayName).toBe(OFFLINE_DISPLAY_NAME)
-    expect(draft.definition.rule.values[0]!.value).toBe(OFFLINE_LAYER_VALUE)
+      if (r.statusCode !== 200) return null
+      const d = JSON.parse(r.body) as { definition: { displayName: string; rule: CustomRule } }
+      return d.definition.displayName === OFFLINE_DISPLAY_NAME && d.definition.rule.values[0]!.value === OFFLINE_LAYER_VALUE && d.definition.rule.values[2]!.value === ONLINE_LAYER_VALUE ? d : null
+    }, 10_000).catch(async (e: unknown) => {
+      const r = await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })
+      throw new Error(`${(e as Error).message}: the server's draft is ${r.statusCode} ${r.body}`)
+    })
+    expect(draft.definition.rule.values[1]!.value).toBe('lapsed buyer')
     // Still a draft: the label itself is unchanged until someone publishes.
     expect((await api<{ displayName: string }>('GET', '/api/labels/customer_stage')).displayName).toBe('Customer stage')
     // B opens the same draft and sees A's offline values, then publishes.
     await openEditor(b, 'customer_stage')
     expect(await b.getByTestId('field-display-name').inputValue()).toBe(OFFLINE_DISPLAY_NAME)
     expect(await b.getByTestId('layer-value-0').inputValue()).toBe(OFFLINE_LAYER_VALUE)
+    expect(await b.getByTestId('layer-value-2').inputValue()).toBe(ONLINE_LAYER_VALUE)
     await b.getByTestId('save-label').click()
     await b.getByTestId('label-editor').waitFor({ state: 'detached', timeout: 20_000 })
     const published = await api<{ displayName: string; rule: CustomRule; groupId: string }>('GET', '/api/labels/customer_stage')
     expect(published.displayName).toBe(OFFLINE_DISPLAY_NAME)
     expect(published.rule.values[0]!.value).toBe(OFFLINE_LAYER_VALUE)
-    expect(published.rule.values.slice(1).map((l) => l.value)).toEqual(['lapsed buyer', 'browser'])
+    expect(published.rule.values.slice(1).map((l) => l.value)).toEqual(['lapsed buyer', ONLINE_LAYER_VALUE])
     await a.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
     await b.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
     expect((await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode).toBe(404)
