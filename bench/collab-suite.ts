@@ -6,7 +6,9 @@
  *
  *   npm run bench -- collab [collab.ts flags] [--draft-operators 20] [--draft-rate 5] [--draft-seconds 20]
  *                           [--merge-edits 500] [--merge-runs 5] [--reload-labels 2000] [--reload-runs 5]
- *                           [--pair-keystrokes 40] [--only-issue8] [--no-browser]
+ *                           [--pair-keystrokes 40] [--pair-typists 18] [--only-issue8] [--no-browser]
+ *
+ * The Chromium pair runs twice: alone on the draft, then with the Node typists typing into it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -50,7 +52,7 @@ export async function main(args: string[]): Promise<void> {
   let browser: unknown = null
   if (f.browser) {
     const { browserBenches } = await import('./offline-reload.ts')
-    browser = await browserBenches({ reloadLabels: f.reloadLabels, reloadRuns: f.reloadRuns, pairKeystrokes: f.pairKeystrokes, typists: f.draftOperators - 2, rate: f.draftRate })
+    browser = await browserBenches({ reloadLabels: f.reloadLabels, reloadRuns: f.reloadRuns, pairKeystrokes: f.pairKeystrokes, typists: num(args, 'pair-typists', f.draftOperators - 2), rate: f.draftRate })
   }
   const summary = [
     { what: `draft keystroke → ${f.draftOperators - 1} other operators (Node y-websocket clients)`, figure: `p50 ${draft.p50ms} ms, p99 ${draft.p99ms} ms (${draft.deliveries} deliveries)`, target: 'p99 ≤ 100 ms' },

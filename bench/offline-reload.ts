@@ -67,17 +67,24 @@ function recordDisplayNameInputs(): void {
   }, true)
 }
 
+/** `p`, or an error after 30 s (a saturated page never answers). */
+const within = <T>(p: Promise<T>): Promise<T> =>
+  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the page did not answer within 30 s')), 30_000).unref())])
+
 /** One pair of pages on a draft that `typists` Node operators type into meanwhile. */
 async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOptions): Promise<{ samples: number[]; arrivals: number[]; keystrokes: number; typistKeystrokes: number; typistP99: number }> {
   const srv = await startAppServer({ clientDir })
   const seed = connectReplica(srv.collab, tokens.editor)
+  const pages: Page[] = []
   const typists = Array.from({ length: o.typists }, () => connectReplica(srv.collab, tokens.editor))
   try {
     await Promise.all([seed, ...typists].map(whenSynced))
     const name = 'pair_bench'
     const { draftId } = await setupDraft(seed, name, Math.max(1, o.typists))
     const a = await openApp(browser, srv.http, tokens.editor, recordDisplayNameInputs)
+    pages.push(a)
     const b = await openApp(browser, srv.http, tokens.admin, recordDisplayNameSets)
+    pages.push(b)
     for (const p of [a, b]) {
       await p.getByTestId(`label-row-${name}`).click()
       await p.getByTestId('edit-label').click()
@@ -92,15 +99,18 @@ async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOpti
     await field.click({ timeout: 10_000 }).catch(async (e: unknown) => { console.log(await a.evaluate(() => document.body.innerText.slice(0, 2000))); throw e })
     await field.press('End')
     const chars = 'abcdefghijklmnopqrstuvwxyz0123456789'
+    // A page that can't keep up with the draft would make every press wait: give up after 60 s.
+    const deadline = Date.now() + 60_000
     for (let k = 0; k < o.pairKeystrokes; k++) {
-      await a.keyboard.press(chars[k % chars.length]!)
+      if (Date.now() > deadline) throw new Error(`the page is too slow: ${k} of ${o.pairKeystrokes} keystrokes typed in 60 s`)
+      await within(a.keyboard.press(chars[k % chars.length]!))
       await sleep(150 + Math.random() * 150) // ~4 keystrokes a second
     }
     await sleep(1000)
     const typistKeystrokes = await stop()
-    const inputs = await a.evaluate(() => (window as unknown as { __inputs: Array<[string, number]> }).__inputs)
-    const sets = await b.evaluate(() => (window as unknown as { __sets: Array<[string, number]> }).__sets)
-    const msgs = await b.evaluate(() => (window as unknown as { __msgs: number[] }).__msgs)
+    const inputs = await within(a.evaluate(() => (window as unknown as { __inputs: Array<[string, number]> }).__inputs))
+    const sets = await within(b.evaluate(() => (window as unknown as { __sets: Array<[string, number]> }).__sets))
+    const msgs = await within(b.evaluate(() => (window as unknown as { __msgs: number[] }).__msgs))
     const firstSet = new Map<string, number>()
     for (const [v, t] of sets) if (!firstSet.has(v)) firstSet.set(v, t)
     for (const [v, t] of inputs) {
@@ -111,11 +121,10 @@ async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOpti
       const msg = msgs.find((m) => m >= t)
       if (o.typists === 0 && msg !== undefined && msg <= seen) arrivals.push(msg - t)
     }
-    await a.context().close()
-    await b.context().close()
     return { samples, arrivals, keystrokes: inputs.length, typistKeystrokes, typistP99: round(pct(typistSamples, 99)) }
   } finally {
     ;[seed, ...typists].forEach(closeReplica)
+    for (const p of pages) await p.context().close()
     await srv.stop()
   }
 }
