@@ -33,12 +33,28 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   }
 }
 
+/** Fields the document keeps for itself (projection order and raw group, a draft's Yjs item ids); replies drop them on purpose. */
+const INTERNAL_FIELDS = new Set(['order', 'rawGroupId', 'instance', 'replaced'])
+
+/** The first path where `cleaned` lacks a key `data` has (a field the schema doesn't declare), or null. */
+function droppedField(data: unknown, cleaned: unknown, path = ''): string | null {
+  if (typeof data !== 'object' || data === null || typeof cleaned !== 'object' || cleaned === null) return null
+  for (const [k, v] of Object.entries(data)) {
+    if (v === undefined) continue
+    if (!(k in cleaned)) return INTERNAL_FIELDS.has(k) ? null : `${path}/${k}`
+    const inner = droppedField(v, (cleaned as Record<string, unknown>)[k], `${path}/${k}`)
+    if (inner) return inner
+  }
+  return null
+}
+
 /**
  * Serialises only what the response schema declares: undeclared fields (document internals
  * such as `order` or `rawGroupId`) are removed from a copy of the reply, never from the
  * caller's object (it may be a cached projection). Fields typed Unknown (a rule, a schedule)
- * pass whole. With `strict` the reply is first checked against the schema, so tests catch
- * contract drift.
+ * pass whole. With `strict` (tests) the reply is first checked against the schema, and a
+ * field the schema would drop, other than the document's internals, fails the reply: a new
+ * field must be declared to be sent, and the test suite says which one is not.
  */
 export function makeSerializerCompiler(strict: boolean): FastifySerializerCompiler<TSchema> {
   return ({ schema, url, method }) => {
@@ -48,7 +64,12 @@ export function makeSerializerCompiler(strict: boolean): FastifySerializerCompil
         const e = [...compiled.Errors(data)][0]
         throw new LabelsError('internal', `response of ${method} ${url} breaks its schema at ${e?.instancePath || '/'}: ${e?.message}`)
       }
-      return JSON.stringify(Value.Clean(schema, structuredClone(data)))
+      const cleaned = Value.Clean(schema, structuredClone(data))
+      if (compiled) {
+        const dropped = droppedField(data, cleaned)
+        if (dropped) throw new LabelsError('internal', `response of ${method} ${url} has ${dropped}, which its schema does not declare`)
+      }
+      return JSON.stringify(cleaned)
     }
   }
 }

@@ -24,6 +24,7 @@ export const RunOut = Type.Object({
   status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
   trigger: Type.String(),
   asOf: IsoTime,
+  createdAt: Type.Optional(IsoTime),
   startedAt: Nullable(IsoTime),
   finishedAt: Nullable(IsoTime),
   totalUsers: Nullable(Type.Number()),
@@ -94,6 +95,7 @@ export const ImportReportOut = Type.Object({
   imported: Type.Number(),
   errors: Type.Array(Type.Object({ row: Type.Number(), reason: Type.String() })),
   committed: Type.Boolean(),
+  invalidRows: Type.Optional(Type.Number({ description: 'every bad row; errors lists the first ones' })),
 })
 
 /** The error statuses a route may answer, for its `response` map. */
