@@ -54,11 +54,10 @@ const baseConf = ['wal_level=minimal', 'max_wal_senders=0', 'work_mem=128MB']
 
 /**
  * Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf
- * (after the base settings). `relaxedDurability` (browser IndexedDB only): a query answers
- * before its changes are flushed to IndexedDB.
+ * (after the base settings).
  */
-export async function openPglite(dataDir?: string, opts: { conf?: string[]; relaxedDurability?: boolean } = {}): Promise<SqlExecutor> {
+export async function openPglite(dataDir?: string, opts: { conf?: string[] } = {}): Promise<SqlExecutor> {
   keepLeadingBomInPglite()
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])], ...(opts.relaxedDurability ? { relaxedDurability: true } : {}) })
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])] })
   return wrap(db, db)
 }
