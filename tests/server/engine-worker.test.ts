@@ -95,8 +95,10 @@ it('keeps answering /api/health while a calculation runs', async () => {
 
 it('parses a big upload in the parse worker started from inside the engine worker (the path of POST /api/data/* from 1 MiB)', async () => {
   const lines: string[] = []
-  for (let i = 0; lines.join('\n').length < 1.5 * 1024 * 1024 && i < 100_000; i++) {
+  // The length is counted as lines are added (joining them per line made this test take 40 s).
+  for (let i = 0, length = 0; length < 1.5 * 1024 * 1024 && i < 100_000; i++) {
     lines.push(JSON.stringify({ user_id: `big_${i % 3000}`, event: 'worker_upload', time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), event_id: `wu${i}`, properties: { n: i, tag: i % 2 ? 'odd' : 'even' } }))
+    length += lines[lines.length - 1]!.length + 1
   }
   const body = lines.join('\n') + '\n'
   const r = await app.inject({ method: 'POST', url: '/api/data/events', payload: body, headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
