@@ -1,20 +1,12 @@
+import { measureWords, methodWords, opWord } from '../../../shared/rule-words.ts'
 import type { DataType, LabelType } from '../../../shared/schemas/label.ts'
-import type { Condition, Filter, Measure, Rule, RuleMethod, Window } from '../../../shared/schemas/rule.ts'
+import type { Condition, Filter, Rule, Window } from '../../../shared/schemas/rule.ts'
 
-/** The seed's names of the creation methods. */
-export const methodNames: Record<RuleMethod, string> = {
-  custom: 'Custom label values',
-  metric: 'Basic metric value',
-  first_last: 'First/last feature',
-  preference: 'Event preference attribute',
-  distribution: 'Behaviour distribution result',
-  import: 'Import',
-}
+/** The seed's names of the creation methods (one wording with the version diffs). */
+export const methodNames = methodWords
 
 export const dataTypeNames: Record<DataType, string> = { string: 'String', number: 'Number', collection: 'Collection', date: 'Date', boolean: 'Boolean' }
 export const labelTypeNames: Record<LabelType, string> = { dynamic: 'Dynamic (recalculated on its schedule)', static: 'Static (calculated once)' }
-
-const ops: Record<string, string> = { eq: '=', neq: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'in', not_in: 'not in', contains: 'contains', between: 'between', is_set: 'is set', is_not_set: 'is not set' }
 
 const val = (v: unknown): string => (Array.isArray(v) ? `[${v.map(val).join(', ')}]` : typeof v === 'string' ? JSON.stringify(v) : String(v))
 
@@ -24,15 +16,11 @@ export function windowText(w: Window | undefined): string {
   return 'lastDays' in w ? ` in the last ${w.lastDays} days` : ` from ${w.from} to ${w.to}`
 }
 
-export function measureText(m: Measure | undefined): string {
-  if (!m) return 'count'
-  if ('property' in m) return `${m.agg}(${m.property})`
-  return m.agg === 'days' ? 'active days' : 'count'
-}
+export const measureText = measureWords
 
 function whereText(where: Filter[] | undefined): string {
   if (!where?.length) return ''
-  return ` where ${where.map((f) => `${f.property} ${ops[f.op] ?? f.op}${f.value !== undefined ? ` ${val(f.value)}` : ''}`).join(' and ')}`
+  return ` where ${where.map((f) => `${f.property} ${opWord(f.op)}${f.value !== undefined ? ` ${val(f.value)}` : ''}`).join(' and ')}`
 }
 
 /** A condition in words, e.g. `count(purchase) in the last 30 days ≥ 1`. */
@@ -40,8 +28,8 @@ export function conditionText(c: Condition): string {
   if ('all' in c) return c.all.map((x) => `(${conditionText(x)})`).join(' and ')
   if ('any' in c) return c.any.map((x) => `(${conditionText(x)})`).join(' or ')
   if ('not' in c) return `not (${conditionText(c.not)})`
-  if ('attribute' in c) return `${c.attribute} ${ops[c.op] ?? c.op}${c.value !== undefined ? ` ${val(c.value)}` : ''}`
-  return `${measureText(c.measure)} of ${c.event}${whereText(c.where)}${windowText(c.window)} ${ops[c.op] ?? c.op} ${val(c.value)}`
+  if ('attribute' in c) return `${c.attribute} ${opWord(c.op)}${c.value !== undefined ? ` ${val(c.value)}` : ''}`
+  return `${measureText(c.measure)} of ${c.event}${whereText(c.where)}${windowText(c.window)} ${opWord(c.op)} ${val(c.value)}`
 }
 
 /** The label rule in one or a few lines of words (the basic information's "label rule"). */
