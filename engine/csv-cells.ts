@@ -7,9 +7,9 @@
  * numbers are left alone, so -12.5 and +3 stay numbers: they can't carry a formula, and
  * quoting them would turn negative values into text in every export.
  */
+import { isPlainNumber } from '../shared/formats.ts'
 
 const formulaStart = /^[=+\-@\t\r]/
-const plainNumber = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 
 /** The text of one cell: null → empty, dates → ISO, collections → elements joined by "|" (the import format). */
 function cellText(v: unknown): string {
@@ -23,7 +23,7 @@ function cellText(v: unknown): string {
 /** One cell, neutralised and quoted as needed. */
 export function csvCell(v: unknown): string {
   let s = cellText(v)
-  if (typeof v !== 'number' && formulaStart.test(s) && !plainNumber.test(s)) s = `'${s}`
+  if (typeof v !== 'number' && formulaStart.test(s) && !isPlainNumber(s)) s = `'${s}`
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 

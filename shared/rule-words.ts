@@ -1,3 +1,4 @@
+import { isFilterOp, opWords } from './operators.ts'
 import type { Schedule } from './schemas/label.ts'
 import type { Condition, Filter, Measure, Rule, RuleMethod, Window } from './schemas/rule.ts'
 
@@ -16,13 +17,8 @@ export const methodWords: Record<RuleMethod, string> = {
   import: 'Import',
 }
 
-const opWords: Record<string, string> = {
-  eq: '=', neq: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'in', not_in: 'not in',
-  contains: 'contains', between: 'between', is_set: 'is set', is_not_set: 'is not set',
-}
-
-/** An operator as a symbol or words (`gte` → `≥`). */
-export const opWord = (op: string): string => opWords[op] ?? op
+/** An operator as a symbol or words (`gte` → `≥`; shared/operators.ts). */
+export const opWord = (op: string): string => (isFilterOp(op) ? opWords[op] : op)
 
 /** A JSON value as an operator reads it: strings quoted, `undefined`/`null` as "no value". */
 export function valueWords(v: unknown): string {

@@ -1,5 +1,5 @@
 import { invalid } from '../../shared/errors.ts'
-import { limits } from './limits.ts'
+import { ruleLimits as limits } from '../../shared/limits.ts'
 
 /**
  * JSON nesting a valid definition can reach: /rule/values/i/when (4) + two levels per

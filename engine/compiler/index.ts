@@ -32,6 +32,6 @@
 export { compileRule, type CompileContext, type CompiledRule } from './compile-rule.ts'
 export { validateDefinition, validateDefinition as validateLabelDefinition } from './validate-definition.ts'
 export { intervalNames } from './resolve-rule.ts'
-export { isIsoDate } from './literals.ts'
-export { limits } from './limits.ts'
+export { isIsoDate } from '../../shared/formats.ts'
+export { ruleLimits as limits } from '../../shared/limits.ts'
 export type { RuleNode } from './ir.ts'

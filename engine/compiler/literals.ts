@@ -1,15 +1,9 @@
 import { invalid } from '../../shared/errors.ts'
+import { inSupportedYears, isoInstant, isoLocal, readIsoDateTime } from '../../shared/formats.ts'
+import { ruleLimits as limits } from '../../shared/limits.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { ValueType } from '../storage/catalogue.ts'
 import type { LabelValue, Literal } from './ir.ts'
-import { limits } from './limits.ts'
-
-/**
- * Dates are ISO 8601: a calendar date (`2024-03-01`, midnight in the workspace time zone),
- * a local date-time (`2024-03-01T08:30`, also in the workspace time zone) or an instant
- * with `Z` / an offset.
- */
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/
 
 /**
  * Dates are supported from year 1 to 9999 (PostgreSQL has no year 0, and ingestion refuses
@@ -18,26 +12,23 @@ const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\
 export const FIRST_INSTANT = '0001-01-01T00:00:00.000Z'
 export const SUPPORTED_YEARS = 'years 0001 to 9999'
 
-/** True when `s` is an ISO date or date-time that names a real calendar day and clock time. */
-export function isIsoDate(s: string): boolean {
-  const m = isoDate.exec(s)
-  if (!m) return false
-  const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1) as Array<string | undefined>
-  if (Number(y) < 1) return false
-  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)))
-  return (
-    date.getUTCFullYear() === Number(y) &&
-    date.getUTCMonth() === Number(mo) - 1 &&
-    date.getUTCDate() === Number(d) &&
-    Number(h) < 24 &&
-    Number(mi) < 60 &&
-    Number(sec) < 60
-  )
+/**
+ * Dates are ISO 8601, read as ingestion reads them (shared/formats.ts): a calendar date
+ * (`2024-03-01`, midnight in the workspace time zone), a local date-time (`2024-03-01T08:30`,
+ * also in the workspace time zone) or an instant with `Z` / an offset. The literal is given to
+ * the database in one canonical form, to the millisecond as stored: an instant in UTC
+ * (`…Z`), or a local `YYYY-MM-DDTHH:MM:SS.sss`.
+ */
+function dateLiteral(s: string): string | null {
+  const t = readIsoDateTime(s)
+  if (!t || !inSupportedYears(t)) return null
+  return t.offsetMinutes === null ? isoLocal(t) : isoInstant(t)
 }
 
-/** True when the ISO date carries no zone, so it is read in the workspace time zone. */
+/** True when the (canonical) date literal carries no zone, so it is read in the workspace time zone. */
 export function isZoneless(s: string): boolean {
-  return !/(Z|[+-]\d{2}(:?\d{2})?)$/.test(s.slice(10))
+  const t = readIsoDateTime(s)
+  return t !== null && t.offsetMinutes === null
 }
 
 const describe = (v: unknown) => JSON.stringify(v) ?? String(v)
@@ -48,13 +39,14 @@ export function literal(value: unknown, type: ValueType, path: string, what: str
     string: (v) => typeof v === 'string',
     number: (v) => typeof v === 'number' && Number.isFinite(v),
     boolean: (v) => typeof v === 'boolean',
-    date: (v) => typeof v === 'string' && isIsoDate(v),
+    date: (v) => typeof v === 'string' && dateLiteral(v) !== null,
   }
   if (typeof value === 'string' && value.includes('\u0000')) throw invalid(`${what}: the NUL character (U+0000) is not allowed in text`, path)
   if (!fits[type](value)) {
     const expected = type === 'date' ? 'an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' : `a ${type}`
     throw invalid(`${what} is of type ${type}: expected ${expected}, got ${describe(value)}`, path)
   }
+  if (type === 'date') return { type, value: dateLiteral(value as string) as string }
   return { type, value: value as Literal['value'] }
 }
 

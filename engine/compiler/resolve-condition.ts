@@ -1,8 +1,8 @@
 import { invalid } from '../../shared/errors.ts'
+import { ruleLimits as limits } from '../../shared/limits.ts'
 import type { BehaviourCondition, Condition } from '../../shared/schemas/rule.ts'
 import type { Catalogue } from '../storage/catalogue.ts'
 import type { Comparison, CondNode } from './ir.ts'
-import { limits } from './limits.ts'
 import { resolveMeasure, resolvePredicate, resolveScope } from './resolve-scope.ts'
 
 /** Counts conditions across a whole rule so the total limit spans all layers. */

@@ -1,10 +1,10 @@
 import { invalid } from '../../shared/errors.ts'
+import { ruleLimits as limits } from '../../shared/limits.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import type { Catalogue, ValueType } from '../storage/catalogue.ts'
 import type { RuleNode } from './ir.ts'
 import { labelValue } from './literals.ts'
-import { limits } from './limits.ts'
 import { resolveCondition } from './resolve-condition.ts'
 import { resolveMeasure, resolveProperty, resolveScope } from './resolve-scope.ts'
 

@@ -1,25 +1,10 @@
 import { invalid } from '../../shared/errors.ts'
-import type { Filter, FilterOp, Measure, Window } from '../../shared/schemas/rule.ts'
+import { ruleLimits as limits } from '../../shared/limits.ts'
+import { opTypes, type FilterOp } from '../../shared/operators.ts'
+import type { Filter, Measure, Window } from '../../shared/schemas/rule.ts'
 import type { Catalogue, ColumnRef, EventInfo, ValueType } from '../storage/catalogue.ts'
 import type { Literal, MeasureNode, Predicate, Scope, WindowNode } from './ir.ts'
 import { literal, SUPPORTED_YEARS } from './literals.ts'
-import { limits } from './limits.ts'
-
-/** Which property types each filter op applies to: ordering needs an order, contains a string. */
-const opTypes: Record<FilterOp, readonly ValueType[]> = {
-  eq: ['string', 'number', 'boolean', 'date'],
-  neq: ['string', 'number', 'boolean', 'date'],
-  in: ['string', 'number', 'boolean', 'date'],
-  not_in: ['string', 'number', 'boolean', 'date'],
-  is_set: ['string', 'number', 'boolean', 'date'],
-  is_not_set: ['string', 'number', 'boolean', 'date'],
-  gt: ['string', 'number', 'date'],
-  gte: ['string', 'number', 'date'],
-  lt: ['string', 'number', 'date'],
-  lte: ['string', 'number', 'date'],
-  between: ['string', 'number', 'date'],
-  contains: ['string'],
-}
 
 /** Looks up an event by name; unknown → 422 at `path`. */
 export function resolveEvent(cat: Catalogue, name: string, path: string): EventInfo {

@@ -1,3 +1,4 @@
+import { isoInstant, isPlainNumber, monthDays, readIsoDateTime } from '../../shared/formats.ts'
 import type { ValueType } from '../storage/catalogue.ts'
 
 /** A property value as it arrives: typed (JSON / records) or raw text (a CSV cell). */
@@ -9,32 +10,15 @@ export type Stored = string | number | boolean
 /** A conversion either yields the stored value or says why it can't. */
 export type Converted = { ok: true; value: Stored } | { ok: false; reason: string }
 
-const numberRe = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-const isoRe = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
-
 /**
- * Parses an ISO 8601 date or date-time; no offset means UTC (never the server's local zone,
- * which `new Date("2024-01-02T10:00")` would use). Returns the canonical ISO string or null.
+ * Parses an ISO 8601 date or date-time (read as shared/formats.ts reads it); no offset means UTC
+ * (never the server's local zone, which `new Date("2024-01-02T10:00")` would use). Returns the
+ * canonical ISO string or null.
  */
 export function parseIsoTime(s: string): string | null {
   if (isCanonicalIso(s)) return s
-  const m = isoRe.exec(s)
-  if (!m) return null
-  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', off] = m
-  const year = Number(y), month = Number(mo), day = Number(d)
-  const hour = Number(h), minute = Number(mi), second = Number(sec)
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null
-  if (day > monthDays(year, month)) return null
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second, Number((frac + '000').slice(0, 3)))
-  if (year < 100) ms = new Date(ms).setUTCFullYear(year) // Date.UTC maps 0..99 to 1900..1999
-  if (off && off !== 'Z' && off !== 'z') {
-    const sign = off[0] === '-' ? -1 : 1
-    const digits = off.slice(1).replace(':', '')
-    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0')
-    if (oh > 23 || om > 59) return null
-    ms -= sign * (oh * 60 + om) * 60_000
-  }
-  return new Date(ms).toISOString()
+  const t = readIsoDateTime(s)
+  return t && isoInstant(t)
 }
 
 const d = (s: string, i: number) => s.charCodeAt(i) - 48
@@ -60,11 +44,6 @@ function isCanonicalIso(s: string): boolean {
   return day <= monthDays(y, mo)
 }
 
-function monthDays(y: number, mo: number): number {
-  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28
-  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31
-}
-
 /** An event time: ISO string, Date, or Unix epoch number (seconds below 1e11, else milliseconds). */
 /** True for an ISO instant within years 0001–9999 (PostgreSQL reads no year 0; toISOString writes ±YYYYYY beyond). */
 export function inSupportedYears(iso: string): boolean {
@@ -86,7 +65,7 @@ export function parseEventTime(v: unknown): string | null {
   if (typeof v === 'string') {
     if (isCanonicalIso(v)) return v // the common case, before the number regex and trim
     const t = v.trim()
-    if (numberRe.test(t)) return parseEventTime(Number(t))
+    if (isPlainNumber(t)) return parseEventTime(Number(t))
     return parseIsoTime(t)
   }
   return null
@@ -101,7 +80,7 @@ export function isEmpty(v: RawValue): boolean {
 export function inferType(v: RawValue): ValueType | null {
   if (v.kind === 'text') {
     const s = v.value.trim()
-    if (numberRe.test(s) && Number.isFinite(Number(s))) return 'number'
+    if (isPlainNumber(s) && Number.isFinite(Number(s))) return 'number'
     const low = s.toLowerCase()
     if (low === 'true' || low === 'false') return 'boolean'
     if (parseIsoTime(s) !== null) return 'date'
@@ -138,7 +117,7 @@ export function convert(v: RawValue, type: ValueType): Converted {
       return fail(v, type)
     case 'number': {
       if (typeof x === 'number') return Number.isFinite(x) ? { ok: true, value: x } : fail(v, type)
-      if (typeof x === 'string' && numberRe.test(x.trim())) {
+      if (typeof x === 'string' && isPlainNumber(x.trim())) {
         const n = Number(x.trim())
         if (Number.isFinite(n)) return { ok: true, value: n }
       }

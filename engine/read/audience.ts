@@ -2,6 +2,7 @@ import type { AudiencePage } from '../api.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
+import { numberPattern } from '../../shared/formats.ts'
 import { outputValue } from '../calc/value-types.ts'
 import { isVanishedTable, loadLabelState, readCurrent, type LabelState } from './label-state.ts'
 
@@ -9,7 +10,7 @@ export const defaultAudienceLimit = 1000
 export const maxAudienceLimit = 10000
 
 const bad = (message: string, path: string) => new LabelsError('bad_request', message, path)
-const num = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?'
+const num = numberPattern
 const intervalRe = new RegExp(`^([\\[(])(-∞|-inf|${num}),(\\+∞|\\+?inf|${num})([\\])])$`)
 
 interface Filter { sql: string; params: unknown[] }

@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
-import { conflict, invalid, notFound } from '../errors.ts'
+import { conflict, invalid, LabelsError, notFound } from '../errors.ts'
+import { placementRefusal } from '../group-moves.ts'
 import { GroupCreate, GroupPatch } from '../schemas/group.ts'
 import { check } from '../schemas/validate.ts'
 import { placeAt } from './fractional-index.ts'
@@ -20,14 +21,10 @@ function mustGroup(p: WorkspaceProjection, id: string, path = '/id'): ProjectedG
   return g
 }
 
-/** Checks that `parentId` can take a subgroup (SPEC §3): an existing first-level custom group. */
-function mustBeParent(p: WorkspaceProjection, parentId: string, childId?: string): ProjectedGroup {
-  const parent = p.groupsById[parentId]
-  if (!parent) throw invalid(`parent group ${parentId} does not exist`, '/parentId')
-  if (parent.isDefault) throw conflict('the Default group cannot have subgroups', '/parentId')
-  if (parent.id === childId) throw conflict('a group cannot be its own parent', '/parentId')
-  if (parent.parentId !== null) throw conflict('groups have at most two levels: the parent is a subgroup', '/parentId')
-  return parent
+/** Checks that `group` (undefined: a new group) may go under `parentId` (SPEC §3, shared/group-moves.ts). */
+function mustPlace(p: WorkspaceProjection, parentId: string, group?: ProjectedGroup): void {
+  const refusal = placementRefusal(p.groupsById, parentId, group)
+  if (refusal) throw new LabelsError(refusal.code, refusal.message, '/parentId')
 }
 
 /** Creates a group (first-level, or under a first-level custom group), appended last. */
@@ -37,7 +34,7 @@ export function createGroup(doc: Y.Doc, input: { name: string; parentId?: string
   if (!name) throw invalid('group name must not be blank', '/name')
   const p = projectWorkspace(doc)
   const parentId = input.parentId ?? null
-  if (parentId !== null) mustBeParent(p, parentId)
+  if (parentId !== null) mustPlace(p, parentId)
   const id = opts.id ?? newId('g')
   if (p.groupsById[id] || entryOf(groupsOf(doc), id)) throw conflict(`group ${id} already exists`, '/id')
   const siblings = siblingsOf(p, parentId)
@@ -63,19 +60,15 @@ export function renameGroup(doc: Y.Doc, id: string, name: string, origin: DocOri
 
 /**
  * Moves a group to `parentId` (undefined: keep its parent; null: first level) at `index` among
- * its new siblings (default: last). Enforces SPEC §3: Default stays first-level, at most two
- * levels, a group with subgroups can't go under another group.
+ * its new siblings (default: last). Enforces SPEC §3 (shared/group-moves.ts): Default stays
+ * first-level, at most two levels, a group with subgroups can't go under another group.
  */
 export function moveGroup(doc: Y.Doc, id: string, to: { parentId?: string | null; index?: number }, origin: DocOrigin): GroupView {
   check(GroupPatch, to)
   const p = projectWorkspace(doc)
   const g = mustGroup(p, id)
   const parentId = to.parentId === undefined ? g.parentId : to.parentId
-  if (parentId !== null) {
-    if (g.isDefault) throw conflict('the Default group cannot be moved under another group', '/parentId')
-    mustBeParent(p, parentId, id)
-    if (g.childIds.length > 0) throw conflict('a group with subgroups cannot be placed under another group', '/parentId')
-  }
+  if (parentId !== null) mustPlace(p, parentId, g)
   const siblings = siblingsOf(p, parentId, id)
   const { keys, rekey } = placeAt(siblings, to.index ?? siblings.length)
   doc.transact(() => {

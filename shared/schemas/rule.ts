@@ -1,31 +1,35 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { isoDayPattern } from '../formats.ts'
+import { ruleLimits } from '../limits.ts'
+import { compareOps, filterOps, type CompareOp, type FilterOp as FilterOpName } from '../operators.ts'
+
+export type { CompareOp }
 
 /**
  * Rule JSON of SPEC §5. TypeBox gives one source for the runtime validator (with JSON paths,
  * used by the engine and by Fastify's route validation) and the static types.
- * Recursive conditions use Type.Cyclic so nesting depth is checked separately (limits.ts).
+ * Recursive conditions use Type.Cyclic so nesting depth is checked separately; every limit is in
+ * shared/limits.ts and every operator in shared/operators.ts.
  */
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
 
 export const Window = Type.Union([
-  Type.Object({ lastDays: Type.Integer({ minimum: 1, maximum: 36500 }) }, { additionalProperties: false }),
+  Type.Object({ lastDays: Type.Integer({ minimum: 1, maximum: ruleLimits.lastDays }) }, { additionalProperties: false }),
   Type.Object(
-    { from: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), to: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+    { from: Type.String({ pattern: isoDayPattern }), to: Type.String({ pattern: isoDayPattern }) },
     { additionalProperties: false },
   ),
 ])
 export type Window = Static<typeof Window>
 
-export const FilterOp = Type.Union(
-  ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'contains', 'between', 'is_set', 'is_not_set'].map((o) => Type.Literal(o)),
-) as TSchema
-export type FilterOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'not_in' | 'contains' | 'between' | 'is_set' | 'is_not_set'
+export const FilterOp = Type.Union(filterOps.map((o) => Type.Literal(o))) as TSchema
+export type FilterOp = FilterOpName
 
-export const FilterValue = Type.Union([Scalar, Type.Array(Scalar, { maxItems: 1000 })])
+export const FilterValue = Type.Union([Scalar, Type.Array(Scalar, { maxItems: ruleLimits.listValues })])
 
 export const Filter = Type.Object(
-  { property: Type.String({ minLength: 1, maxLength: 128 }), op: FilterOp, value: Type.Optional(FilterValue) },
+  { property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }), op: FilterOp, value: Type.Optional(FilterValue) },
   { additionalProperties: false },
 )
 export interface Filter {
@@ -39,7 +43,7 @@ export const Measure = Type.Union([
   Type.Object(
     {
       agg: Type.Union([Type.Literal('sum'), Type.Literal('avg'), Type.Literal('min'), Type.Literal('max'), Type.Literal('distinct')]),
-      property: Type.String({ minLength: 1, maxLength: 128 }),
+      property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
     },
     { additionalProperties: false },
   ),
@@ -48,8 +52,7 @@ export type Measure =
   | { agg: 'count' | 'days' }
   | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
 
-export type CompareOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq' | 'between'
-const CompareOpSchema = Type.Union(['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between'].map((o) => Type.Literal(o)))
+const CompareOpSchema = Type.Union(compareOps.map((o) => Type.Literal(o)))
 
 export interface AttributeCondition { attribute: string; op: FilterOp; value?: Filter['value'] }
 export interface BehaviourCondition {
@@ -69,13 +72,13 @@ export const Condition = Type.Cyclic(
   {
     Condition: Type.Union([
       Type.Object(
-        { attribute: Type.String({ minLength: 1, maxLength: 128 }), op: FilterOp, value: Type.Optional(FilterValue) },
+        { attribute: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }), op: FilterOp, value: Type.Optional(FilterValue) },
         { additionalProperties: false },
       ),
       Type.Object(
         {
-          event: Type.String({ minLength: 1, maxLength: 128 }),
-          where: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
+          event: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
+          where: Type.Optional(Type.Array(Filter, { maxItems: ruleLimits.filters })),
           window: Type.Optional(Window),
           measure: Type.Optional(Measure),
           op: CompareOpSchema,
@@ -83,8 +86,8 @@ export const Condition = Type.Cyclic(
         },
         { additionalProperties: false },
       ),
-      Type.Object({ all: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: 50 }) }, { additionalProperties: false }),
-      Type.Object({ any: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: 50 }) }, { additionalProperties: false }),
+      Type.Object({ all: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) }, { additionalProperties: false }),
+      Type.Object({ any: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) }, { additionalProperties: false }),
       Type.Object({ not: Type.Ref('Condition') }, { additionalProperties: false }),
     ]),
   },
@@ -92,8 +95,8 @@ export const Condition = Type.Cyclic(
 )
 
 const EventScope = {
-  event: Type.String({ minLength: 1, maxLength: 128 }),
-  where: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
+  event: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
+  where: Type.Optional(Type.Array(Filter, { maxItems: ruleLimits.filters })),
   window: Type.Optional(Window),
 }
 
@@ -102,7 +105,7 @@ export const CustomRule = Type.Object(
     method: Type.Literal('custom'),
     values: Type.Array(Type.Object({ value: Type.Unknown(), when: Condition }, { additionalProperties: false }), {
       minItems: 1,
-      maxItems: 50,
+      maxItems: ruleLimits.layers,
     }),
     otherwise: Type.Optional(Type.Unknown()),
   },
@@ -114,7 +117,7 @@ export const FirstLastRule = Type.Object(
     method: Type.Literal('first_last'),
     which: Type.Union([Type.Literal('first'), Type.Literal('last')]),
     ...EventScope,
-    property: Type.String({ minLength: 1, maxLength: 128 }),
+    property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
   },
   { additionalProperties: false },
 )
@@ -122,9 +125,9 @@ export const PreferenceRule = Type.Object(
   {
     method: Type.Literal('preference'),
     ...EventScope,
-    property: Type.String({ minLength: 1, maxLength: 128 }),
+    property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
     by: Type.Optional(Measure),
-    top: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+    top: Type.Optional(Type.Integer({ minimum: 1, maximum: ruleLimits.top })),
   },
   { additionalProperties: false },
 )
@@ -133,8 +136,8 @@ export const DistributionRule = Type.Object(
     method: Type.Literal('distribution'),
     ...EventScope,
     measure: Measure,
-    boundaries: Type.Array(Type.Number(), { minItems: 1, maxItems: 49 }),
-    names: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 2, maxItems: 50 })),
+    boundaries: Type.Array(Type.Number(), { minItems: 1, maxItems: ruleLimits.intervals - 1 }),
+    names: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: ruleLimits.intervalNameLength }), { minItems: 2, maxItems: ruleLimits.intervals })),
   },
   { additionalProperties: false },
 )

@@ -1,4 +1,5 @@
 import { labelsIn, siblingsOf, type WorkspaceProjection } from '../../../shared/doc/projection.ts'
+import { placementRefusal } from '../../../shared/group-moves.ts'
 
 /** Where on a row the pointer is: the upper quarter, the lower quarter, or the middle. */
 export type DropZone = 'before' | 'after' | 'into'
@@ -13,9 +14,8 @@ export function zoneAt(offsetY: number, height: number, allowInto: boolean): Dro
 }
 
 /**
- * Where a dragged group would land when dropped on a group row (SPEC §3): at most two levels, the
- * Default group stays first-level and has no subgroups, a group with subgroups can't go under
- * another group. A refusal carries the reason to show while hovering.
+ * Where a dragged group would land when dropped on a group row, by the rules the server enforces
+ * (SPEC §3, shared/group-moves.ts). A refusal carries the reason to show while hovering.
  */
 export function planGroupDrop(p: WorkspaceProjection, dragId: string, targetId: string, zone: DropZone): DropPlan<{ parentId: string | null; index: number }> {
   const drag = p.groupsById[dragId]
@@ -23,14 +23,8 @@ export function planGroupDrop(p: WorkspaceProjection, dragId: string, targetId: 
   if (!drag || !target) return { ok: false, reason: 'that group no longer exists' }
   if (dragId === targetId) return { ok: false, reason: '' }
   const parentId = zone === 'into' ? target.id : target.parentId
-  if (parentId !== null) {
-    const parent = p.groupsById[parentId]
-    if (drag.isDefault) return { ok: false, reason: 'the Default group stays first-level' }
-    if (parent?.isDefault) return { ok: false, reason: 'the Default group cannot have subgroups' }
-    if (parent && parent.parentId !== null) return { ok: false, reason: 'groups have at most two levels' }
-    if (drag.childIds.length > 0) return { ok: false, reason: 'a group with subgroups cannot be placed under a first-level group' }
-    if (parentId === dragId) return { ok: false, reason: '' }
-  }
+  const refusal = parentId === null ? null : placementRefusal(p.groupsById, parentId, drag)
+  if (refusal) return { ok: false, reason: refusal.hint }
   const siblings = siblingsOf(p, parentId, dragId)
   if (zone === 'into') return { ok: true, parentId, index: siblings.length }
   const at = siblings.findIndex((g) => g.id === targetId)

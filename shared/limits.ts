@@ -1,0 +1,32 @@
+/**
+ * The limits of a rule (SPEC §5), in one place: the rule schema (shared/schemas/rule.ts), the
+ * compiler (engine/compiler) and the rule editor read them from here, so they can't disagree.
+ * They keep a rule's SQL bounded: a pasted or generated rule can't make the database plan a
+ * query with thousands of joins or an unbounded parameter list.
+ */
+export const ruleLimits = {
+  /** Layers of a custom rule ("up to 50 layers", SPEC §5). */
+  layers: 50,
+  /** Nesting of all/any/not; a layer's top-level condition is depth 1. */
+  conditionDepth: 10,
+  /** Conditions (leaves and all/any/not nodes) in one rule. */
+  conditions: 500,
+  /** Children of one all/any node. */
+  conditionChildren: 50,
+  /** Filters in one `where`. */
+  filters: 50,
+  /** Values of an in / not_in list. */
+  listValues: 1000,
+  /** Elements of a collection value in a custom rule. */
+  collectionValues: 1000,
+  /** `top` of a preference rule (1–50). */
+  top: 50,
+  /** Intervals of a distribution rule: at most 49 boundaries, so at most 50 names. */
+  intervals: 50,
+  /** Characters of an event, property or attribute name in a rule. */
+  nameLength: 128,
+  /** Characters of one interval name of a distribution rule. */
+  intervalNameLength: 100,
+  /** `lastDays` of a window (100 years). */
+  lastDays: 36500,
+} as const
