@@ -94,6 +94,18 @@ describe('docs/', () => {
     expect(brokenCitations([join(root, 'README.md'), join(root, 'ARCHITECTURE.md')].filter(existsSync), /\(docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?\)/gu)).toEqual([])
   })
 
+  it('lists every operation of docs/openapi.json in docs/api.md (as `METHOD /path` with :params)', () => {
+    const doc = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, unknown>> }
+    const api = readFileSync(join(docsDir, 'api.md'), 'utf8')
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`),
+    )
+    expect(operations.length).toBeGreaterThan(20)
+    expect(operations.filter((op) => !api.includes(`\`${op}\``))).toEqual([])
+  })
+
   it('holds the OpenAPI document the server builds from its schemas (else run npm run openapi)', async () => {
     const fresh = await openApiText()
     const committed = existsSync(OPENAPI_FILE) ? readFileSync(OPENAPI_FILE, 'utf8') : ''
