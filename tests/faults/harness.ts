@@ -58,13 +58,13 @@ export function startApp(dir: string, env: Record<string, string> = {}): Promise
 export type Role = keyof typeof tokens
 export const bearer = (role: Role) => ({ authorization: `Bearer ${tokens[role]}` })
 
-/** fetch against the app with a role's token; JSON bodies are serialised. */
+/** fetch against the app with a role's token; JSON bodies are serialised (replies are `any`: tests check them field by field). */
 export async function api(base: string, role: Role, path: string, init: { method?: string; json?: unknown; body?: string | Uint8Array; type?: string } = {}): Promise<{ status: number; body: string; json: () => any; headers: Headers }> {
   const headers: Record<string, string> = { ...bearer(role) }
   let body: string | Uint8Array | undefined = init.body
   if (init.json !== undefined) { body = JSON.stringify(init.json); headers['content-type'] = 'application/json' }
   if (init.type) headers['content-type'] = init.type
-  const r = await fetch(base + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) })
+  const r = await fetch(base + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body: body as BodyInit } : {}) })
   const text = await r.text()
   return { status: r.status, body: text, json: () => JSON.parse(text), headers: r.headers }
 }
