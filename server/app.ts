@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger'
 import websocket from '@fastify/websocket'
 import type { EngineApi } from '../engine/api.ts'
 import { TokenRegistry, type TokenEntry } from './auth/tokens.ts'
+import { selectProtocol } from '../shared/ws-protocol.ts'
 import { installErrorHandlers } from './http/error-handler.ts'
 import { logSerializers } from './http/log-redact.ts'
 import { makeSerializerCompiler, validatorCompiler } from './http/schema-compilers.ts'
@@ -56,6 +57,8 @@ export interface AppOptions {
   /** Built web app to serve at /; a placeholder page when missing. */
   clientDir?: string
   logger?: FastifyServerOptions['logger']
+  /** Origins besides the server's own whose pages may open WebSockets (LABELS_ALLOWED_ORIGINS). */
+  allowedOrigins?: string[]
   /** Check every JSON reply against its declared response schema (tests). */
   strictResponses?: boolean
 }
@@ -95,13 +98,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     openapi: { info: { title: 'Labels API', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
   })
   await app.register(multipart, { limits: { fileSize: limits.importBytes, files: 1, fields: 10 } })
-  await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024 } })
+  // The web app offers ['labels.v1', 'labels.token.…']: answer labels.v1, never echo the token.
+  await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024, handleProtocols: selectProtocol } })
 
   await app.register(enginePlugin, { engine: opts.engine })
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
   const rateLimits = { ...defaultRateLimits, ...opts.rateLimits }
-  await app.register(authPlugin, { tokens, failuresPerMinute: rateLimits.authFailuresPerMinute })
+  await app.register(authPlugin, { tokens, failuresPerMinute: rateLimits.authFailuresPerMinute, allowedOrigins: opts.allowedOrigins ?? [] })
   await app.register(rateLimitsPlugin, { limits: rateLimits })
   await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}), unloadAfterMs: opts.collabUnloadMs })
   await app.register(livePlugin)

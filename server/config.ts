@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { assertTimeZone } from '../shared/schedule-tz.ts'
 import { DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES } from './audit/audit-log.ts'
 import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
+import { normalOrigin } from './http/origin.ts'
 
 /** The environment of SPEC §11, parsed once at start. */
 export interface ServerConfig {
@@ -10,6 +11,10 @@ export interface ServerConfig {
   dataDir: string
   databaseUrl: string | undefined
   tokens: string | undefined
+  /** LABELS_TOKENS_FILE: tokens read from this file and re-read when it changes or on SIGHUP. */
+  tokensFile: string | undefined
+  /** LABELS_ALLOWED_ORIGINS: origins besides the server's own whose pages may open WebSockets. */
+  allowedOrigins: string[]
   tz: string
   demo: boolean
   demoUsers: number
@@ -30,9 +35,11 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
- * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP.
+ * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
+ * LABELS_ALLOWED_ORIGINS.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
   const tz = env.LABELS_TZ || 'UTC'
   assertTimeZone(tz)
   return {
@@ -41,6 +48,8 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     dataDir: resolve(env.LABELS_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     tokens: env.LABELS_TOKENS || undefined,
+    tokensFile: env.LABELS_TOKENS_FILE ? resolve(env.LABELS_TOKENS_FILE) : undefined,
+    allowedOrigins: (env.LABELS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean).map(normalOrigin),
     tz,
     demo: !['0', 'false', 'no', 'off'].includes((env.LABELS_DEMO ?? '1').toLowerCase()),
     demoUsers: int('LABELS_DEMO_USERS', env.LABELS_DEMO_USERS, 20_000, 10, 5_000_000),

@@ -6,6 +6,7 @@ import { openPostgres } from '../engine/adapters/pg.ts'
 import { buildApp } from './app.ts'
 import { ensureClientBuilt } from './client-build.ts'
 import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts'
+import { readTokenFile, TokenFile } from './auth/token-file.ts'
 import { createSqlDocStore } from './collab/index.ts'
 import { readConfig } from './config.ts'
 import { isEmptyWorkspace, loadDemoWorkspace } from './demo/demo-workspace.ts'
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   let tokens: TokenEntry[]
   let printToken: string | null = null
   if (cfg.tokens) tokens = parseTokens(cfg.tokens)
+  else if (cfg.tokensFile) tokens = await readTokenFile(cfg.tokensFile)
   else {
     const { entry } = await ensureAdminToken(cfg.dataDir)
     tokens = [entry]
@@ -48,11 +50,13 @@ async function main(): Promise<void> {
     docStore,
     collabUnloadMs: cfg.collabUnloadMs,
     audit: { maxBytes: cfg.auditMaxBytes, keep: cfg.auditKeep },
+    allowedOrigins: cfg.allowedOrigins,
     clientDir,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },
   })
   await app.ready()
+  const stopTokenFile = cfg.tokensFile ? new TokenFile(cfg.tokensFile, app.tokens).watch(app.log) : () => {}
 
   if (cfg.demo && (await isEmptyWorkspace(app))) {
     const t0 = Date.now()
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 60_000)
     force.unref()
     try {
+      stopTokenFile()
       await app.close() // stops accepting, closes sockets, lets runs finish (or aborts), flushes documents
       await engine.terminate()
       await docDb.close()

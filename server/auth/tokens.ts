@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isRole, type Operator } from './roles.ts'
+import { isRole, roleAllows, type Operator, type Role } from './roles.ts'
 
 export interface TokenEntry extends Operator {
   token: string
@@ -52,20 +52,65 @@ export async function ensureAdminToken(dataDir: string): Promise<{ entry: TokenE
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
 
-/** Looks tokens up in constant time: every stored hash is compared, whatever matches. */
+/** An operator as the registry hands it out: `revoked` once its token is withdrawn. */
+export interface LiveOperator extends Operator {
+  readonly revoked?: boolean
+}
+
+/**
+ * Looks tokens up in constant time: every stored hash is compared, whatever matches.
+ *
+ * Tokens can change while the server runs (`replace`, e.g. LABELS_TOKENS_FILE re-read):
+ * `authenticate` hands out the registry's own object for a token, and `replace` updates that
+ * object in place (a lowered role) or marks it `revoked`, so a holder such as an open
+ * WebSocket sees the change at its next check without asking again.
+ */
 export class TokenRegistry {
-  private readonly entries: Array<{ hash: Buffer; operator: Operator }>
+  private entries: Array<{ hash: Buffer; operator: { name: string; role: Role; revoked?: boolean } }>
+  private readonly listeners = new Set<() => void>()
 
   constructor(tokens: readonly TokenEntry[]) {
     this.entries = tokens.map((t) => ({ hash: digest(t.token), operator: { name: t.name, role: t.role } }))
   }
 
   /** The operator holding `token`, or null. */
-  authenticate(token: string | undefined): Operator | null {
+  authenticate(token: string | undefined): LiveOperator | null {
     if (!token) return null
     const h = digest(token)
-    let found: Operator | null = null
+    let found: LiveOperator | null = null
     for (const e of this.entries) if (timingSafeEqual(e.hash, h) && !found) found = e.operator
     return found
+  }
+
+  /** The strongest role `name` holds now (an operator may hold several tokens), or null when none. */
+  roleOf(name: string): Role | null {
+    let best: Role | null = null
+    for (const e of this.entries) if (e.operator.name === name && (best === null || roleAllows(e.operator.role, best))) best = e.operator.role
+    return best
+  }
+
+  /**
+   * Puts `tokens` in force. A token kept keeps its operator object, updated to the new name and
+   * role; a token withdrawn has its object marked revoked. Listeners run afterwards.
+   */
+  replace(tokens: readonly TokenEntry[]): void {
+    const old = new Map(this.entries.map((e) => [e.hash.toString('hex'), e.operator]))
+    this.entries = tokens.map((t) => {
+      const hash = digest(t.token)
+      const key = hash.toString('hex')
+      const operator = old.get(key) ?? { name: t.name, role: t.role }
+      old.delete(key)
+      operator.name = t.name
+      operator.role = t.role
+      return { hash, operator }
+    })
+    for (const gone of old.values()) gone.revoked = true
+    for (const fn of this.listeners) fn()
+  }
+
+  /** Calls `fn` after every `replace`; returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
   }
 }

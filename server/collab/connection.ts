@@ -11,7 +11,11 @@ import { isEmptyUpdate, type LiveDoc, type UpdateSink } from './live-doc.ts'
 /** y-websocket message types (the first varUint of every frame). */
 export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const
 
-export interface CollabUser { name: string; role: CollabRole }
+/**
+ * Who is connected. Read at every frame, never copied: the token registry lowers `role` in
+ * place (the next write is checked against it) and sets `revoked` when the token is withdrawn.
+ */
+export interface CollabUser { name: string; role: CollabRole; readonly revoked?: boolean }
 
 export interface ConnectionLimits {
   maxMessageBytes: number

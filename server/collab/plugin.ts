@@ -2,12 +2,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES } from '../../shared/doc/index.ts'
+import { selectProtocol, tokenFromProtocols } from '../../shared/ws-protocol.ts'
 import { CollabConnection, defaultLimits, type CollabUser, type ConnectionLimits } from './connection.ts'
 import { isWorkspaceId, type DocLease, type DocRegistry } from './doc-registry.ts'
 
 /**
  * Options of the collab endpoint (Hocuspocus-style hooks):
- *  - authenticate(token): who connects, or null → closed with 4401 before any document loads;
+ *  - authenticate(token): who connects, or null → closed with 4401 before any document loads.
+ *    The token comes from `?token=` or the `labels.token.<base64url>` subprotocol (the web
+ *    app's way, shared/ws-protocol.ts). The user returned is read again at every frame: a
+ *    role lowered in place applies to the next write, a user marked `revoked` is closed (4401);
  *  - registry: the shared DocRegistry (REST routes use the same one; its owner closes it),
  *    decorated as `app.collab`.
  */
@@ -38,7 +42,9 @@ export interface CollabStats { connections: number; refusedAuth: number; closedM
 /**
  * Serves `ws://HOST:PORT/collab/:workspace?token=T` with the y-websocket protocol, so the stock
  * `y-websocket` WebsocketProvider connects (serverUrl `ws://HOST:PORT/collab`, room = workspace,
- * params {token}). Registers @fastify/websocket itself unless the app already has it.
+ * params {token}, or protocols ['labels.v1', 'labels.token.…'] to keep the token out of the
+ * URL). Registers @fastify/websocket itself unless the app already has it (the app's must
+ * then use `selectProtocol` as its handleProtocols).
  */
 export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptions): Promise<void> {
   const limits: ConnectionLimits = { ...defaultLimits, ...opts.limits }
@@ -47,7 +53,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   if (!app.hasDecorator('websocketServer')) {
     // Frames up to twice the limit reach our check (and a 4413 the client won't retry);
     // beyond that ws itself cuts the socket, so memory per frame stays bounded.
-    await app.register(websocket, { options: { maxPayload: 2 * (opts.limits?.maxMessageBytes ?? COLLAB_MAX_MESSAGE_BYTES) } })
+    await app.register(websocket, { options: { maxPayload: 2 * (opts.limits?.maxMessageBytes ?? COLLAB_MAX_MESSAGE_BYTES), handleProtocols: selectProtocol } })
   }
   const users = new WeakMap<FastifyRequest, CollabUser | null>()
   const connections = new Set<CollabConnection>()
@@ -60,7 +66,8 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   })
 
   const authenticate = async (req: FastifyRequest) => {
-    const token = (req.query as Record<string, unknown>).token
+    const query = (req.query as Record<string, unknown>).token
+    const token = typeof query === 'string' ? query : tokenFromProtocols(req.headers['sec-websocket-protocol'])
     let user: CollabUser | null = null
     if (typeof token === 'string' && token.length > 0 && token.length <= 1024) {
       try {
@@ -88,6 +95,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     let stop: (() => void) | null = null
     let lease: DocLease | null = null
     const onFrame = (data: Uint8Array, isBinary: boolean) => {
+      if (user.revoked) return refuseRevoked()
       if (!conn) {
         backlogBytes += data.byteLength
         if (backlog.length >= 64 || backlogBytes > 2 * limits.maxMessageBytes) return socket.close(CollabClose.tooLarge, 'too much before sync')
@@ -98,6 +106,11 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
         if (code === CollabClose.malformed) stats.closedMalformed++
         conn.close(code, code === CollabClose.tooLarge ? 'message too large' : 'malformed message')
       }
+    }
+    const refuseRevoked = () => {
+      stats.refusedAuth++
+      if (conn) conn.close(CollabClose.unauthorized, 'token withdrawn')
+      else socket.close(CollabClose.unauthorized, 'token withdrawn')
     }
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onFrame(toBytes(data), isBinary))
     socket.on('pong', () => conn && (conn.alive = true))
@@ -131,8 +144,10 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
 
   app.get('/collab/:workspace', { websocket: true, preValidation: authenticate }, handler)
 
+  // Also closes, within a ping interval, idle sockets whose token was withdrawn.
   const ping = setInterval(() => {
-    for (const c of connections) c.ping()
+    for (const c of connections) if (c.user.revoked) c.close(CollabClose.unauthorized, 'token withdrawn')
+    else c.ping()
   }, opts.pingMs ?? 30_000)
   ping.unref()
 
