@@ -29,16 +29,27 @@ export function colorFor(name: string): string {
 export function createPresence(awareness: Awareness, me: Me): Presence {
   const local: CollabAwarenessState = { user: { name: me.name, role: me.role, color: colorFor(me.name) }, editing: null, dragging: null }
   awareness.setLocalState(local)
+  // A peer whose state did not change keeps its object, and an unchanged list keeps its array:
+  // awareness changes re-render only the markers and dots that moved (For keys by object).
+  let known = new Map<number, { json: string; peer: Peer }>()
   const read = (): Peer[] => {
     const out: Peer[] = []
+    const next = new Map<number, { json: string; peer: Peer }>()
     awareness.getStates().forEach((raw, clientId) => {
       if (clientId === awareness.clientID) return
       const s = readAwarenessState(raw)
-      if (s) out.push({ ...s, clientId })
+      if (!s) return
+      const json = JSON.stringify(s)
+      const before = known.get(clientId)
+      const peer = before && before.json === json ? before.peer : { ...s, clientId }
+      next.set(clientId, { json, peer })
+      out.push(peer)
     })
+    known = next
     return out.sort((a, b) => a.user.name.localeCompare(b.user.name) || a.clientId - b.clientId)
   }
-  const [peers, setPeers] = createSignal<Peer[]>(read())
+  const sameList = (a: Peer[], b: Peer[]) => a.length === b.length && a.every((p, i) => p === b[i])
+  const [peers, setPeers] = createSignal<Peer[]>(read(), { equals: sameList })
   const onChange = () => setPeers(read())
   awareness.on('change', onChange)
   onCleanup(() => {

@@ -1,13 +1,17 @@
 import { createEffect, For, on, Show, type JSX } from 'solid-js'
 import { replayLostDraftEdits } from '../../../shared/doc/draft-recovery.ts'
 import { useSession } from '../../session.tsx'
-import { draftsOf } from './draft-state.ts'
+import { draftStoreOf, draftsOf } from './draft-state.ts'
 
 /** In the tree: marks a label that has an unpublished shared draft, and by whom. */
 export function DraftBadge(props: { labelId: string; name: string }): JSX.Element {
   const s = useSession()
-  const drafts = draftsOf(s.workspace.doc)
-  const draft = () => drafts().byLabel[props.labelId]
+  // Fine-grained: a badge re-runs only when its own label's draft changes, not per draft edit anywhere.
+  const drafts = draftStoreOf(s.workspace.doc)
+  const draft = () => {
+    const id = drafts.byLabel[props.labelId]
+    return id ? drafts.byId[id] : undefined
+  }
   return (
     <Show when={draft()}>
       {(d) => (
@@ -38,7 +42,8 @@ export function NewLabelDrafts(): JSX.Element {
       if (before) s.workspace.edit((doc, o) => replayLostDraftEdits(doc, before, next, o))
     }))
   }
-  const fresh = () => drafts().drafts.filter((d) => d.labelId === null)
+  const store = draftStoreOf(s.workspace.doc)
+  const fresh = () => Object.values(store.byId).filter((d) => d.labelId === null).sort((a, b) => (a.id < b.id ? -1 : 1))
   return (
     <Show when={fresh().length}>
       <div class="new-label-drafts" data-testid="new-label-drafts">

@@ -1,31 +1,67 @@
 import { createRoot, createSignal, type Accessor } from 'solid-js'
+import { createStore, reconcile } from 'solid-js/store'
 import type * as Y from 'yjs'
-import { projectDrafts, type DraftsProjection } from '../../../shared/doc/drafts.ts'
-
-const cache = new WeakMap<Y.Doc, Accessor<DraftsProjection>>()
+import { projectDrafts, type DraftsProjection, type DraftView } from '../../../shared/doc/drafts.ts'
 
 /**
- * Reactive: the document's drafts (projectDrafts), re-projected once per microtask after any
- * update. One projection per document for the page's life, shared by the tree and the editor.
+ * The drafts as a Solid store, for rendering: `byId[draftId]` is a store proxy that keeps its
+ * identity across updates, and `byLabel[labelId]` holds the draft id. Each re-projection is
+ * merged in (reconcile), so a remote keystroke in one layer value changes one store property and
+ * re-runs only what reads it: the editor's other fields, its rows and the tree's badges stay as
+ * they are (no rebuilt DOM, no per-update closures).
  */
-export function draftsOf(doc: Y.Doc): Accessor<DraftsProjection> {
+export interface DraftStore {
+  byId: Record<string, DraftView>
+  byLabel: Record<string, string>
+}
+
+interface Reactive { projection: Accessor<DraftsProjection>; store: DraftStore }
+
+const cache = new WeakMap<Y.Doc, Reactive>()
+
+const storeShape = (p: DraftsProjection): DraftStore => ({
+  byId: p.byId,
+  byLabel: Object.fromEntries(Object.entries(p.byLabel).map(([label, d]) => [label, d.id])),
+})
+
+function reactive(doc: Y.Doc): Reactive {
   const known = cache.get(doc)
   if (known) return known
-  const accessor = createRoot(() => {
-    const [p, setP] = createSignal(projectDrafts(doc), { equals: false })
+  const made = createRoot(() => {
+    const first = projectDrafts(doc)
+    const [projection, setProjection] = createSignal(first, { equals: false })
+    // A deep copy: reconcile merges later projections into the store's own objects, never into a projection.
+    const [store, setStore] = createStore<DraftStore>(structuredClone(storeShape(first)))
     let scheduled = false
+    // One listener for the page's life (the document lives as long): projected once per microtask.
     doc.on('update', () => {
       if (scheduled) return
       scheduled = true
       queueMicrotask(() => {
         scheduled = false
-        setP(projectDrafts(doc))
+        const p = projectDrafts(doc)
+        setStore(reconcile(structuredClone(storeShape(p)), { key: 'id', merge: true }))
+        setProjection(p)
       })
     })
-    return p
+    return { projection, store }
   })
-  cache.set(doc, accessor)
-  return accessor
+  cache.set(doc, made)
+  return made
+}
+
+/**
+ * Reactive: the document's drafts (projectDrafts, plain objects, a new one after every update),
+ * re-projected once per microtask. For code that compares one projection with the next
+ * (draft-recovery); rendering reads `draftStoreOf`.
+ */
+export function draftsOf(doc: Y.Doc): Accessor<DraftsProjection> {
+  return reactive(doc).projection
+}
+
+/** Reactive, fine-grained: the drafts as a store (see DraftStore); one per document, shared by the tree and the editor. */
+export function draftStoreOf(doc: Y.Doc): DraftStore {
+  return reactive(doc).store
 }
 
 /** A path another operator took over from me: "bob overwrote your change to <field>". */

@@ -1,4 +1,4 @@
-import { createEffect, createMemo, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
+import { createEffect, createMemo, createSignal, For, onCleanup, Show, untrack, type JSX } from 'solid-js'
 import type { TSchema } from 'typebox'
 import * as Y from 'yjs'
 import { checkRuleShape, discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
@@ -16,7 +16,7 @@ import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { Peer } from '../../sync/presence.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
-import { describePath, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
+import { describePath, draftStoreOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
 import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
 import { dataTypeFor, defaultRule } from './rule-defaults.ts'
 import { RuleForm } from './rule-form.tsx'
@@ -54,7 +54,7 @@ const toBase64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fro
 export function LabelEditor(props: { labelId?: string; groupId?: string; draftId?: string; onClose: () => void }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
-  const drafts = draftsOf(ws.doc)
+  const drafts = draftStoreOf(ws.doc)
   const editable = () => s.canEdit && ws.ready()
   const label = () => (props.labelId ? ws.view.labels.find((l) => l.id === props.labelId) : undefined)
 
@@ -62,8 +62,9 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const draftId: string | null = props.draftId
     ?? (s.canEdit
       ? ws.edit((doc, o) => openDraft(doc, props.labelId ? { labelId: props.labelId } : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule('custom', s.schema()) }, o).id)
-      : props.labelId ? (drafts().byLabel[props.labelId]?.id ?? null) : null)
-  const draft = createMemo(() => (draftId ? drafts().byId[draftId] : undefined))
+      : props.labelId ? (drafts.byLabel[props.labelId] ?? null) : null)
+  // A store proxy: the same object for the editor's life, its fields change one by one (draft-state.ts).
+  const draft = () => (draftId ? drafts.byId[draftId] : undefined)
   const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
   const fallback = draftFrom(label(), props.groupId, defaultRule('custom', s.schema()))
   const def = (): LabelDefinition => draft()?.definition ?? fallback
@@ -110,12 +111,12 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   }
 
   // "bob overwrote your change to Display name": a path I wrote last now has another author.
-  let lastAuthors: Record<string, string> = draft()?.authors ?? {}
+  let lastAuthors: Record<string, string> = { ...(draft()?.authors ?? {}) }
   createEffect(() => {
     const d = draft()
     if (d) wasOpen = true
-    const authors = d?.authors ?? {}
-    const lost = overwrites(lastAuthors, authors, s.me.name).filter((o) => !notices().some((n) => n.path === o.path && n.by === o.by))
+    const authors = { ...(d?.authors ?? {}) } // a copy: the store's object changes in place
+    const lost = overwrites(lastAuthors, authors, s.me.name).filter((o) => !untrack(notices).some((n) => n.path === o.path && n.by === o.by))
     lastAuthors = authors
     if (lost.length) setNotices((n) => [...n, ...lost].slice(-4))
   })
@@ -124,12 +125,15 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const set = (p: Partial<LabelDefinition>) => {
     if (!draftId || !canWrite()) return
     setServerError(null)
-    setTouched((t) => new Set([...t, ...Object.keys(p)]))
+    if (Object.keys(p).some((k) => !touched().has(k))) setTouched((t) => new Set([...t, ...Object.keys(p)]))
     ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
   }
   const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType) })
-  // The JSON editor mirrors the rule unless the operator is typing in it.
+  // The JSON editor mirrors the rule while it is open, unless the operator is typing in it (closed,
+  // a remote edit costs no serialisation and no textarea update).
+  const [jsonOpen, setJsonOpen] = createSignal(false)
   createEffect(() => {
+    if (!jsonOpen()) return
     const text = JSON.stringify(def().rule, null, 2)
     if (!jsonFocused) setJsonText(text)
   })
@@ -144,7 +148,8 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
       setJsonError((e as Error).message)
     }
   }
-  const local = createMemo(() => localErrors(def()))
+  // Same errors, same array: nothing downstream re-runs for an edit that changes no error.
+  const local = createMemo(() => localErrors(def()), [], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) })
   // Local errors show once a field was touched (or on publish); server errors always.
   const shown = () => [...(serverError() ? [serverError()!] : []), ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? ''))]
   const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
@@ -154,7 +159,9 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     const p = previewPath()
     return p && fieldOfPath(p) === 'rule' ? { path: p, message: '' } : null
   }
-  const previewDef = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : { dataType: def().dataType, rule: def().rule }))
+  // The preview gets a plain copy, and a new one only when the rule or data type really changed.
+  const previewKey = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : JSON.stringify({ dataType: def().dataType, rule: def().rule })))
+  const previewDef = createMemo(() => { const k = previewKey(); return k === null ? null : (JSON.parse(k) as { dataType: DataType; rule: Rule }) })
   const conflictNote = () => {
     const n = def().name
     const other = ws.view.labels.find((l) => l.name === n && l.id !== existingLabelId())
@@ -326,7 +333,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                   )}
                 </Show>
                 <RuleForm rule={def().rule} dataType={def().dataType} schema={s.schema()} onChange={setRule} mark={mark} />
-                <details class="json-editor" data-field="/rule/json">
+                <details class="json-editor" data-field="/rule/json" onToggle={(e) => setJsonOpen(e.currentTarget.open)}>
                   <summary>Rule JSON (full rule) {mark('/rule/json')}</summary>
                   <textarea
                     class="json"
