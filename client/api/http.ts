@@ -15,8 +15,13 @@ export interface Api {
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
   /** POSTs `file` as the `file` part of a multipart body, reporting upload progress (fetch can't). */
   upload<T>(path: string, file: Blob, onProgress?: (p: UploadProgress) => void): Promise<T>
-  /** An address that downloads with the token in the query (exports open in a new tab/download). */
-  downloadUrl(path: string): string
+  /**
+   * A short-lived signed address for GET `path` (POST /api/links): it works for about a minute
+   * without the token, so the long-lived token never appears in a URL, a log or the history.
+   */
+  signedUrl(path: string): Promise<string>
+  /** Downloads GET `path` (an export) through a fresh signed link. */
+  download(path: string): Promise<void>
 }
 
 type ErrorBody = { error?: { code?: string; message?: string; path?: string; details?: unknown } }
@@ -75,12 +80,26 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
       xhr.send(form)
     })
   }
+  async function signedUrl(path: string): Promise<string> {
+    // Asked for each click: a link is good for a minute, a page stays open for hours.
+    const { url } = await run<{ url: string }>('/api/links', { method: 'POST', body: JSON.stringify({ path }), headers: { 'content-type': 'application/json' } })
+    return url
+  }
   return {
     token,
     get: (path) => run(path, { method: 'GET' }),
     send: (method, path, body) =>
       run(path, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     upload,
-    downloadUrl: (path) => `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`,
+    signedUrl,
+    async download(path) {
+      const a = document.createElement('a')
+      a.href = await signedUrl(path)
+      a.download = '' // the server names the file (Content-Disposition)
+      a.style.display = 'none'
+      document.body.append(a)
+      a.click()
+      a.remove()
+    },
   }
 }

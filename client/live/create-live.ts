@@ -1,5 +1,6 @@
 import { createSignal, onCleanup, type Accessor } from 'solid-js'
 import type { LiveMessage } from '../api/types.ts'
+import { tokenProtocol, WS_PROTOCOL } from '../../shared/ws-protocol.ts'
 
 type Listener = (msg: LiveMessage) => void
 
@@ -11,9 +12,9 @@ export interface Live {
   onReconnect(fn: () => void): void
 }
 
-/** The live channel's address for this page. */
-export function liveUrl(token: string, loc: Location = location): string {
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/live?token=${encodeURIComponent(token)}`
+/** The live channel's address for this page (no token: it goes in the subprotocol). */
+export function liveUrl(loc: Location = location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/live`
 }
 
 const labelOf = (m: LiveMessage): string | null => (m.type === 'run' ? m.run.labelId : m.type === 'distribution' || m.type === 'history' ? m.labelId : null)
@@ -35,7 +36,7 @@ export function createLive(token: string): Live {
     if (socket?.readyState === WebSocket.OPEN && topics.length) socket.send(JSON.stringify({ subscribe: topics }))
   }
   const open = () => {
-    const ws = new WebSocket(liveUrl(token))
+    const ws = new WebSocket(liveUrl(), [WS_PROTOCOL, tokenProtocol(token)])
     socket = ws
     ws.onopen = () => {
       retry = 500

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import * as Y from 'yjs'
@@ -17,12 +18,14 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
   let a: Page
   let b: Page
   const pageErrors: string[] = []
+  const socketUrls: string[] = []
 
   const api = editorApi(() => server)
 
   const open = async (ctx: BrowserContext, token: string) => {
     const page = await ctx.newPage()
     page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('websocket', (ws) => socketUrls.push(ws.url()))
     await page.goto(`${base}/?token=${token}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
     return page
@@ -101,10 +104,18 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('top-n').fill('2')
     await a.getByTestId('top-n').blur()
     await until(async () => (await a.locator('[data-testid="distribution-chart"] g.slice').count()) === 2)
+    // Exports go through a short-lived signed link (POST /api/links): the token is in no URL.
     const href = await a.getByTestId('distribution-export').getAttribute('href')
     expect(href).toContain('format=csv')
-    const csv = await (await fetch(base + href)).text()
+    expect(href).not.toContain('token')
+    const [download] = await Promise.all([a.waitForEvent('download'), a.getByTestId('distribution-export').click()])
+    expect(download.url()).toContain('&sig=')
+    expect(download.url()).not.toContain('token=')
+    const csv = await readFile((await download.path())!, 'utf8')
     expect(csv.split('\n')[0]).toContain('value,from,to,users,proportion')
+    // Nor do the WebSockets carry it: the token goes in the subprotocol.
+    expect(socketUrls.length).toBeGreaterThan(0)
+    expect(socketUrls.filter((u) => u.includes('token'))).toEqual([])
     await a.getByTestId('chart-bar').click()
     await a.getByTestId('top-n').fill('10')
     await a.getByTestId('top-n').blur()

@@ -44,7 +44,15 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
     else void refetch()
   })))
   s.live.onReconnect(() => void refetch())
-  const csvUrl = () => s.api.downloadUrl(`/api/labels/${props.labelId}/distribution?${distributionQuery(opts(), props.dataType, 'csv')}`)
+  // The href has no token (copying it gives nothing away); a click downloads through a signed link.
+  const csvPath = () => `/api/labels/${props.labelId}/distribution?${distributionQuery(opts(), props.dataType, 'csv')}`
+  const [exportError, setExportError] = createSignal<string | null>(null)
+  const exportCsv = (e: MouseEvent) => {
+    e.preventDefault()
+    if (!online()) return
+    setExportError(null)
+    s.api.download(csvPath()).catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
+  }
   return (
     <section class="card" data-testid="distribution-panel">
       <header class="card-head">
@@ -88,11 +96,14 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
               </select>
             </label>
           </Show>
-          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvUrl() : undefined} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} download="" data-testid="distribution-export">
+          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvPath() : undefined} onClick={exportCsv} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} data-testid="distribution-export">
             Export data
           </a>
         </div>
       </header>
+      <Show when={exportError()}>
+        <p class="error" data-testid="distribution-export-error">{exportError()}</p>
+      </Show>
       <Show when={dist.error}>
         <p class="error">{online() ? `Could not load the distribution: ${String((dist.error as Error).message)}` : 'The distribution needs the server: you are offline.'}</p>
       </Show>

@@ -37,7 +37,15 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
   s.live.onReconnect(() => void refetch())
   const toggleValue = (v: string) => set({ values: filter().values.includes(v) ? filter().values.filter((x) => x !== v) : [...filter().values, v] })
   const rows = createMemo(() => [...items()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.users - a.users)))
-  const csvUrl = () => s.api.downloadUrl(`/api/labels/${props.labelId}/history?${historyQuery(filter(), 'csv')}`)
+  // The href has no token; a click downloads through a signed link (POST /api/links).
+  const csvPath = () => `/api/labels/${props.labelId}/history?${historyQuery(filter(), 'csv')}`
+  const [exportError, setExportError] = createSignal<string | null>(null)
+  const exportCsv = (e: MouseEvent) => {
+    e.preventDefault()
+    if (!online()) return
+    setExportError(null)
+    s.api.download(csvPath()).catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
+  }
   return (
     <section class="card" data-testid="history-panel">
       <header class="card-head">
@@ -55,7 +63,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             <button type="button" classList={{ on: measure() === 'users' }} onClick={() => setMeasure('users')}>Users</button>
             <button type="button" classList={{ on: measure() === 'proportion' }} onClick={() => setMeasure('proportion')}>Share</button>
           </div>
-          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvUrl() : undefined} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} download="" data-testid="history-export">
+          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvPath() : undefined} onClick={exportCsv} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} data-testid="history-export">
             Export data
           </a>
         </div>
@@ -74,6 +82,9 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             <button type="button" class="chip clear" onClick={() => set({ values: [] })}>clear</button>
           </Show>
         </div>
+      </Show>
+      <Show when={exportError()}>
+        <p class="error" data-testid="history-export-error">{exportError()}</p>
       </Show>
       <Show when={range.error}>
         <p class="error">{online() ? `Could not load the history: ${String((range.error as Error).message)}` : 'The history needs the server: you are offline.'}</p>
