@@ -1,6 +1,10 @@
 import type { DataType } from '../shared/schemas/label.ts'
 import type { Rule } from '../shared/schemas/rule.ts'
 import type { DefinitionChange, LabelDefinition } from '../shared/rule-diff.ts'
+import type { LabelReadModel, RunOutcome } from './read/read-model.ts'
+
+export type { HistoryDay, LabelReadModel, RunOutcome, RunResults } from './read/read-model.ts'
+export type { ResultSummary } from './read/result-summary.ts'
 
 /**
  * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
@@ -49,8 +53,8 @@ export interface EngineApi {
   /** skipInvalid: store the good rows and report the rest (SPEC §8: import files follow the ingestion rule). */
   importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport>
 
-  /** Evaluates an unsaved definition, stores nothing. */
-  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution>
+  /** Evaluates an unsaved definition, stores nothing; timeoutMs counts from startedAt (epoch ms) when given. */
+  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery }): Promise<Distribution>
 
   /** Scheduler bookkeeping (engine/schedule-slots.ts): claims a label's schedule slot; true when this caller won it. */
   claimScheduleSlot(labelId: string, slotIso: string): Promise<boolean>
@@ -82,6 +86,17 @@ export interface EngineApi {
    * from each value to each other one. Stores nothing; timeoutMs bounds it like a preview.
    */
   compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison>
+
+  /** Which database the engine runs on (EngineService and the worker host both say). */
+  readonly kind?: 'pglite' | 'postgres'
+  /**
+   * executeRun that also hands back what a successful run produced for reads (its result
+   * summary and history day), so the server can answer reads from memory without asking the
+   * engine again (on PGlite the next calculation would hold the connection by then).
+   */
+  executeRunWithResults?(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<RunOutcome>
+  /** Result summaries and history of these labels (null: every label), for the server's in-memory read model. */
+  readModels?(labelIds: string[] | null): Promise<LabelReadModel[]>
 
   /** Loads the seeded demo customers and events. */
   loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }>

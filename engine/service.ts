@@ -42,12 +42,18 @@ import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
 import * as versions from './label-versions.ts'
 import { compareDefinition } from './read/compare.ts'
+import { loadReadModels, type LabelReadModel, type RunOutcome } from './read/read-model.ts'
 
 export interface EngineServiceOptions {
   /** Turns a definition into its source SQL; defaults to the rule compiler over the current catalogue. */
   compile?: CompileFn
   /** Loads the demo workspace; defaults to engine/demo's seeded generator. */
   loadDemo?: (db: SqlExecutor, opts: { users: number; seed?: number; now?: string }) => Promise<{ users: number; events: number }>
+  /**
+   * Connections for reads and previews (PostgreSQL: a pool of its own, so they never wait for a
+   * connection that calculations and ingestion hold). Defaults to `db`; closed with it.
+   */
+  readDb?: SqlExecutor
 }
 
 /** The rule compiler over the catalogue as it is when the run starts. */
@@ -61,9 +67,14 @@ export class EngineService implements EngineApi {
   private readonly ingests = new Map<string, Ingestor>()
   private readonly compile: CompileFn
   private readonly distributions = new DistributionCache()
+  private readonly reads: SqlExecutor
+  /** Which database (an instance field, not a method: the worker host forwards methods only). */
+  readonly kind: 'pglite' | 'postgres'
 
   constructor(private readonly db: SqlExecutor, private readonly opts: EngineServiceOptions = {}) {
     this.compile = opts.compile ?? compileWithCatalogue
+    this.reads = opts.readDb ?? db
+    this.kind = db.kind
   }
 
   async migrate(): Promise<void> {
@@ -112,15 +123,23 @@ export class EngineService implements EngineApi {
   }
 
   async validateDefinition(def: Definition): Promise<void> {
-    validateDefinition(def, await loadCatalogue(this.db))
+    validateDefinition(def, await loadCatalogue(this.reads))
   }
 
   createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
     return runs.insertRun(this.db, input)
   }
 
-  executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {
+  async executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {
+    return (await executeRun(this.db, runId, { ...opts, compile: this.compile })).run
+  }
+
+  executeRunWithResults(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<RunOutcome> {
     return executeRun(this.db, runId, { ...opts, compile: this.compile })
+  }
+
+  readModels(labelIds: string[] | null): Promise<LabelReadModel[]> {
+    return loadReadModels(this.reads, labelIds)
   }
 
   failInterruptedRuns(): Promise<Run[]> {
@@ -128,15 +147,15 @@ export class EngineService implements EngineApi {
   }
 
   getRun(runId: string): Promise<Run | null> {
-    return runs.getRun(this.db, runId)
+    return runs.getRun(this.reads, runId)
   }
 
   listRuns(labelId: string, limit?: number): Promise<Run[]> {
-    return runs.listRuns(this.db, labelId, limit)
+    return runs.listRuns(this.reads, labelId, limit)
   }
 
   lastRuns(labelIds: string[]): Promise<Record<string, Run>> {
-    return runs.lastRuns(this.db, labelIds)
+    return runs.lastRuns(this.reads, labelIds)
   }
 
   async deleteLabelData(labelId: string): Promise<void> {
@@ -150,27 +169,27 @@ export class EngineService implements EngineApi {
 
   /** `dataType` is informational: buckets follow the type of the stored results. */
   distribution(labelId: string, _dataType: DataType, query: DistributionQuery): Promise<Distribution | null> {
-    return labelDistribution(this.db, labelId, query, this.distributions)
+    return labelDistribution(this.reads, labelId, query, this.distributions)
   }
 
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult> {
-    return labelHistory(this.db, labelId, query)
+    return labelHistory(this.reads, labelId, query)
   }
 
   audience(labelId: string, _dataType: DataType, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage> {
-    return labelAudience(this.db, labelId, query)
+    return labelAudience(this.reads, labelId, query)
   }
 
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>> {
-    return userLabels(this.db, userId)
+    return userLabels(this.reads, userId)
   }
 
   importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport> {
     return importValues(this.db, input)
   }
 
-  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery }): Promise<Distribution> {
-    return previewDefinition(this.db, def, opts, this.compile)
+  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery }): Promise<Distribution> {
+    return previewDefinition(this.reads, def, opts, this.compile)
   }
 
   claimScheduleSlot(labelId: string, slotIso: string): Promise<boolean> {
@@ -182,7 +201,7 @@ export class EngineService implements EngineApi {
   }
 
   sample(opts: { users?: number; seed?: number }): Promise<Sample> {
-    return readSample(this.db, opts)
+    return readSample(this.reads, opts)
   }
 
   recordVersion(input: RecordVersionInput): Promise<LabelVersion | null> {
@@ -202,7 +221,7 @@ export class EngineService implements EngineApi {
   }
 
   compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison> {
-    return compareDefinition(this.db, labelId, def, opts, this.compile)
+    return compareDefinition(this.reads, labelId, def, opts, this.compile)
   }
 
   async loadDemo(opts: { users: number; seed?: number; now?: string }): Promise<{ users: number; events: number }> {
@@ -212,5 +231,6 @@ export class EngineService implements EngineApi {
   async close(): Promise<void> {
     for (const id of [...this.ingests.keys()]) await this.abortIngest(id)
     await this.db.close()
+    if (this.reads !== this.db) await this.reads.close()
   }
 }

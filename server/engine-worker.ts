@@ -6,6 +6,7 @@ import { openPostgres } from '../engine/adapters/pg.ts'
 import { loadDemo } from '../engine/demo/index.ts'
 import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
+import { registerErrorTransport } from '../shared/worker-errors.ts'
 
 export interface EngineWorkerData {
   dataDir?: string | undefined
@@ -13,19 +14,17 @@ export interface EngineWorkerData {
   schema?: string | undefined
 }
 
-/** Comlink can only send an Error's message; send LabelsError fields as a plain object instead. */
-function plainError(e: unknown): unknown {
-  if (e && typeof e === 'object') {
-    const o = e as { name?: string; message?: string; code?: string; path?: string; details?: unknown; stack?: string }
-    if (o.name === 'LabelsError') return { name: 'LabelsError', code: o.code, message: o.message, path: o.path, details: o.details }
-    return { name: o.name ?? 'Error', message: o.message ?? String(e), stack: o.stack }
+async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?: SqlExecutor }> {
+  if (data.databaseUrl) {
+    const schema = data.schema ? { schema: data.schema } : {}
+    const db = await openPostgres(data.databaseUrl, schema)
+    const readDb = await openPostgres(data.databaseUrl, { ...schema, max: 4, statementTimeoutMs: 60_000 }).catch(async (e: unknown) => {
+      await db.close()
+      throw e
+    })
+    return { db, readDb }
   }
-  return { name: 'Error', message: String(e) }
-}
-
-async function open(data: EngineWorkerData): Promise<SqlExecutor> {
-  if (data.databaseUrl) return openPostgres(data.databaseUrl, data.schema ? { schema: data.schema } : {})
-  return openPglite(data.dataDir)
+  return { db: await openPglite(data.dataDir) }
 }
 
 const data = workerData as EngineWorkerData
@@ -38,28 +37,26 @@ const api = new Proxy({} as Record<string, unknown>, {
     if (typeof prop !== 'string' || prop === 'then') return undefined
     if (prop === 'ready') {
       return async () => {
-        opening ??= open(data).then(async (db) => {
+        opening ??= open(data).then(async ({ db, readDb }) => {
           kind = db.kind
-          const s = new EngineService(db, { loadDemo })
+          const s = new EngineService(db, { loadDemo, ...(readDb ? { readDb } : {}) })
           await s.migrate()
           return s
         })
-        service = await opening.catch((e: unknown) => Promise.reject(plainError(e)))
+        service = await opening
         const methods = Object.getOwnPropertyNames(EngineService.prototype).filter((m) => m !== 'constructor')
         return { kind, methods }
       }
     }
     return async (...args: unknown[]) => {
-      if (!service) throw plainError(new Error('engine is not ready'))
+      if (!service) throw new Error('engine is not ready')
       const fn = (service as unknown as Record<string, unknown>)[prop]
-      if (typeof fn !== 'function') throw plainError(new Error(`engine has no method ${prop}`))
-      try {
-        return await (fn as (...a: unknown[]) => Promise<unknown>).apply(service, args)
-      } catch (e) {
-        throw plainError(e)
-      }
+      if (typeof fn !== 'function') throw new Error(`engine has no method ${prop}`)
+      return (fn as (...a: unknown[]) => Promise<unknown>).apply(service, args)
     }
   },
 })
 
+// Errors (a LabelsError with its code and path) cross with the shared transfer handler.
+registerErrorTransport()
 Comlink.expose(api, nodeEndpoint(parentPort!))

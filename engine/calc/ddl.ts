@@ -9,6 +9,9 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * drops the old table, so a swap costs one row update and one DROP whatever the size, and
  * readers (who always resolve the table through `label_state`) see either the old or the
  * new complete results. `definition` is frozen into the run when it is created.
+ * `label_summary` holds, per label, the JSON ResultSummary of its current run (engine/read/
+ * result-summary.ts), written in the run's transaction: what the server keeps in memory to
+ * answer distribution reads without the database.
  */
 export const calcDdl = `
 CREATE SEQUENCE IF NOT EXISTS result_table_seq;
@@ -46,6 +49,11 @@ CREATE TABLE IF NOT EXISTS history (
   total_users int NOT NULL,
   run_id text NOT NULL,
   PRIMARY KEY (label_id, date, value)
+);
+CREATE TABLE IF NOT EXISTS label_summary (
+  label_id text PRIMARY KEY,
+  run_id text NOT NULL,
+  summary text NOT NULL
 );
 `
 

@@ -7,6 +7,8 @@ import { writeSnapshot } from './history-snapshot.ts'
 import { keyResultTable, newResultTable, swapResults } from './result-swap.ts'
 import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
+import { summariseResults } from '../read/result-summary.ts'
+import { storeSummary, type RunOutcome } from '../read/read-model.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
 export interface SourceSql { sql: string; params: unknown[] }
@@ -31,7 +33,7 @@ export function runErrorMessage(e: unknown): string {
  * that back, so the previous results and history stay as they were, and the run is marked
  * failed with the error. Returns the finished run; never throws for a failed calculation.
  */
-export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOptions): Promise<Run> {
+export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOptions): Promise<RunOutcome> {
   const queued = await loadRun(db, runId)
   if (!queued) throw notFound(`run ${runId} not found`)
   if (queued.status !== 'queued') throw conflict(`run ${runId} is ${queued.status}, not queued`)
@@ -52,7 +54,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
     const err = isStatementTimeout(e) && opts.timeoutMs !== undefined ? timeoutError(opts.timeoutMs) : e
     await failRun(db, runId, runErrorMessage(err))
   }
-  return (await getRun(db, runId)) as Run
+  return { run: (await getRun(db, runId)) as Run, results: null }
 }
 
 /** The import method keeps its uploaded values: recalculating re-snapshots the current results. */
@@ -66,7 +68,7 @@ async function sourceOf(db: SqlExecutor, labelId: string, def: Definition, ctx: 
 interface RunTarget { labelId: string; runId: string; definition: Definition; asOf: string; tz: string }
 
 /** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
-async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<Run> {
+async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const table = await newResultTable(tx, dataType, false)
   const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`, source.params)
@@ -82,12 +84,17 @@ async function countRows(tx: SqlExecutor, table: string): Promise<number> {
   return Number(r.rows[0]?.n ?? 0)
 }
 
-/** Shared tail of a calculation and an import: snapshot, swap, mark succeeded (caller's transaction). */
-export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<Run> {
+/**
+ * Shared tail of a calculation and an import: snapshot, swap, summary for reads, mark succeeded
+ * (caller's transaction). Returns the run and what it produced for the server's read model.
+ */
+export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<RunOutcome> {
   const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
   const totalUsers = Number(tu.rows[0]?.n ?? 0)
   const s = { labelId: t.labelId, runId: t.runId, table: t.table, dataType: t.definition.dataType, asOf: t.asOf, tz: t.tz, totalUsers, coveredUsers: t.coveredUsers }
-  await writeSnapshot(tx, s)
+  const day = await writeSnapshot(tx, s)
   await swapResults(tx, s)
-  return succeedRun(tx, t.runId, totalUsers, t.coveredUsers)
+  const summary = await summariseResults(tx, s)
+  await storeSummary(tx, summary)
+  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers), results: { summary, day } }
 }

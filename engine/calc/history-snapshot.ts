@@ -2,6 +2,7 @@ import type { LabelState } from '../read/label-state.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from '../read/distribution-items.ts'
 import { snapshotQuery } from '../read/distribution-query.ts'
+import { compareCodePoints, type HistoryDay } from '../read/read-model.ts'
 
 /** The label's new results as a run commits them: the same record the label-state pointer keeps. */
 export type SnapshotInput = LabelState
@@ -17,7 +18,7 @@ export type SnapshotInput = LabelState
  * "[a,b]"), dates per day ("YYYY-MM-DD" in the workspace time zone). Every value is kept
  * (no top N). Users and the run's total users are stored; proportion is derived on read.
  */
-export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<string> {
+export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<HistoryDay> {
   const d = await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [s.asOf, s.tz])
   const day = d.rows[0]?.day as string
   const items = await distributionItems(tx, s.table, s.dataType, snapshotQuery, s.tz, s)
@@ -29,7 +30,8 @@ export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<
       [s.labelId, day, s.totalUsers, s.runId, items.map((i) => String(i.value)), items.map((i) => i.users)],
     )
   }
-  return day
+  const rows: Array<[string, number]> = items.map((i) => [String(i.value), i.users])
+  return { date: day, totalUsers: s.totalUsers, items: rows.sort((a, b) => compareCodePoints(a[0], b[0])) }
 }
 
 /** Removes a label's history. */

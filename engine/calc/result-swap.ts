@@ -41,6 +41,7 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
 
 /** Removes a label's current results (pointer and table). */
 export async function dropResults(tx: SqlExecutor, labelId: string): Promise<void> {
+  await tx.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
   const old = await tx.query<{ result_table: string }>(`DELETE FROM label_state WHERE label_id = $1 RETURNING result_table`, [labelId])
   const prev = old.rows[0]?.result_table
   if (prev && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)

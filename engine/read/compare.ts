@@ -87,8 +87,8 @@ export async function compareDefinition(
   const source = def.rule.method === 'import' ? null : await compile(def, { db, asOf, tz: opts.tz })
   const deadline = new Deadline(opts.timeoutMs)
   try {
-    await db.transaction(async (tx) => {
-      await deadline.apply(tx)
+    await db.transaction(async (outer) => {
+      const tx = deadline.bound(outer)
       const state = await loadLabelState(tx, labelId, true)
       const draftSource =
         source ?? (state && state.dataType === def.dataType ? { sql: `SELECT uid, value FROM ${state.table}`, params: [] } : { sql: noValuesSql(def.dataType), params: [] })

@@ -4,7 +4,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { defaultBins, maxTop, type ResolvedQuery } from './distribution-query.ts'
 
 /** An item before its proportion is known, with the key that orders it "by value". */
-interface Bucket {
+export interface Bucket {
   value: string | number | boolean
   from?: number | string
   to?: number | string
@@ -46,33 +46,37 @@ export async function distributionItems(db: SqlExecutor, table: string, dataType
   })
 }
 
-async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, opts: ItemOptions): Promise<Bucket[]> {
+/**
+ * The grouped statement `(v text, users int, f text, t text)` of a text-keyed bucket space
+ * (string values, collection elements, date buckets at the query's granularity), with its
+ * parameters; null for booleans and numbers, whose few buckets are sorted in JS.
+ */
+export function groupedTextSql(table: string, dataType: DataType, granularity: ResolvedQuery['granularity'], tz: string): { sql: string; params: unknown[] } | null {
   switch (dataType) {
     case 'string':
-      return textBuckets(db, `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`, [], q)
+      return { sql: `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`, params: [] }
     case 'collection':
-      return textBuckets(
-        db,
-        `SELECT e AS v, count(DISTINCT uid)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} CROSS JOIN LATERAL unnest(value) AS e GROUP BY e`,
-        [],
-        q,
-      )
+      return { sql: `SELECT e AS v, count(DISTINCT uid)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} CROSS JOIN LATERAL unnest(value) AS e GROUP BY e`, params: [] }
     case 'date':
-      return textBuckets(
-        db,
-        `SELECT to_char(b, 'YYYY-MM-DD') AS v, count(*)::int AS users, to_char(b, 'YYYY-MM-DD') AS f,
+      return {
+        sql: `SELECT to_char(b, 'YYYY-MM-DD') AS v, count(*)::int AS users, to_char(b, 'YYYY-MM-DD') AS f,
                 to_char(b + ('1 ' || $1::text)::interval, 'YYYY-MM-DD') AS t
            FROM (SELECT date_trunc($1::text, value AT TIME ZONE $2::text) AS b FROM ${table}) s GROUP BY b`,
-        [q.granularity, tz],
-        q,
-      )
-    case 'boolean': {
-      const r = await db.query<{ v: boolean; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
-      return sortAndTop(r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })), q)
-    }
-    case 'number':
-      return sortAndTop(await numberBuckets(db, table, q, opts.binRange), q)
+        params: [granularity, tz],
+      }
+    default:
+      return null
   }
+}
+
+async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, opts: ItemOptions): Promise<Bucket[]> {
+  const grouped = groupedTextSql(table, dataType, q.granularity, tz)
+  if (grouped) return textBuckets(db, grouped.sql, grouped.params, q)
+  if (dataType === 'boolean') {
+    const r = await db.query<{ v: boolean; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
+    return sortAndTop(r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })), q)
+  }
+  return sortAndTop(await numberBuckets(db, table, q, opts.binRange), q)
 }
 
 /** Text-keyed buckets are unbounded in number, so the database orders and cuts them. */
@@ -95,7 +99,8 @@ function compareKeys(a: Bucket['key'], b: Bucket['key']): number {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-function sortAndTop(buckets: Bucket[], q: ResolvedQuery): Bucket[] {
+/** Orders number/boolean buckets as the query asks (ties by value) and keeps its top N. */
+export function sortAndTop<B extends Bucket>(buckets: B[], q: Pick<ResolvedQuery, 'sort' | 'order' | 'top'>): B[] {
   const sign = q.order === 'asc' ? 1 : -1
   const sorted = [...buckets].sort((a, b) =>
     q.sort === 'users' ? sign * (a.users - b.users) || compareKeys(a.key, b.key) : sign * compareKeys(a.key, b.key),
@@ -106,7 +111,7 @@ function sortAndTop(buckets: Bucket[], q: ResolvedQuery): Bucket[] {
 /** Rounds interval edges so 0.1 + 0.2 style noise doesn't leak into labels. */
 const tidy = (x: number) => Number(x.toPrecision(12))
 
-async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery, range: ItemOptions['binRange']): Promise<Bucket[]> {
+export async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery, range: ItemOptions['binRange']): Promise<Bucket[]> {
   if (q.boundaries) return boundaryBuckets(db, table, q.boundaries)
   if (range) return binBuckets(db, table, range.lo, range.hi, q.bins ?? defaultBins)
   const s = await db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${table}`)

@@ -23,6 +23,15 @@ function values(v: unknown): string[] | null {
   return list.length > 0 ? (list as string[]) : null
 }
 
+/** A history query checked: inclusive days (or null) and the value keys to keep (or null: all). */
+export function resolveHistoryQuery(query: HistoryQuery | undefined): { from: string | null; to: string | null; values: string[] | null } {
+  const q = query ?? {}
+  const from = q.from !== undefined && q.from !== '' ? day(q.from, '/from') : null
+  const to = q.to !== undefined && q.to !== '' ? day(q.to, '/to') : null
+  if (from && to && from > to) throw new LabelsError('bad_request', `from ${from} is after to ${to}`, '/from')
+  return { from, to, values: values(q.values) }
+}
+
 /**
  * A label's history: per snapshot day and value, users and proportion (users / total users
  * of that day's run). from/to are inclusive calendar dates; values keep only those value
@@ -30,11 +39,7 @@ function values(v: unknown): string[] | null {
  * Ordered by date, then value in code-point order.
  */
 export async function labelHistory(db: SqlExecutor, labelId: string, query: HistoryQuery | undefined): Promise<HistoryResult> {
-  const q = query ?? {}
-  const from = q.from !== undefined && q.from !== '' ? day(q.from, '/from') : null
-  const to = q.to !== undefined && q.to !== '' ? day(q.to, '/to') : null
-  if (from && to && from > to) throw new LabelsError('bad_request', `from ${from} is after to ${to}`, '/from')
-  const vals = values(q.values)
+  const { from, to, values: vals } = resolveHistoryQuery(query)
   const r = await db.query<{ date: string; value: string; users: number; total_users: number }>(
     `SELECT to_char(date, 'YYYY-MM-DD') AS date, value, users, total_users FROM history
       WHERE label_id = $1 AND ($2::date IS NULL OR date >= $2::date) AND ($3::date IS NULL OR date <= $3::date)

@@ -15,25 +15,28 @@ class Rollback {
 /**
  * Evaluates an unsaved definition and returns its distribution, storing nothing: the
  * values go to a temporary table inside a transaction that is always rolled back.
- * Exceeding timeoutMs gives LabelsError('timeout'). The import method has no values to
+ * Exceeding timeoutMs (counted from `startedAt`, epoch ms, default now) gives
+ * LabelsError('timeout'). The import method has no values to
  * preview: its distribution is empty.
  */
 export async function previewDefinition(
   db: SqlExecutor,
   def: Definition,
-  opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery },
+  opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery },
   compile: CompileFn,
 ): Promise<Distribution> {
   const q = resolveQuery(opts.query)
   const asOf = opts.asOf !== undefined ? parseAsOf(opts.asOf) : new Date()
-  const source =
-    def.rule.method === 'import'
-      ? { sql: noValuesSql(def.dataType), params: [] }
-      : await compile(def, { db, asOf, tz: opts.tz })
-  const deadline = new Deadline(opts.timeoutMs)
+  // The budget covers everything from here (compiling reads the catalogue; a connection may be awaited).
+  const deadline = new Deadline(opts.timeoutMs, opts.startedAt)
   try {
-    await db.transaction(async (tx) => {
-      await deadline.apply(tx)
+    const source =
+      def.rule.method === 'import'
+        ? { sql: noValuesSql(def.dataType), params: [] }
+        : await compile(def, { db, asOf, tz: opts.tz })
+    deadline.check()
+    await db.transaction(async (outer) => {
+      const tx = deadline.bound(outer)
       await tx.query(`CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(def.dataType)}`, source.params)
       deadline.check()
       const c = await tx.query<{ total: number; covered: number }>(

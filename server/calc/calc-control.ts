@@ -1,5 +1,6 @@
 import type { Distribution, Run, RunTrigger } from '../../engine/api.ts'
 import type { ResultCache } from './result-cache.ts'
+import type { ReadModel } from './read-model.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 
 /** What routes need from the calculation side (run queue + scheduler + live publishing). */
@@ -14,4 +15,18 @@ export interface CalcControl {
   announce(run: Run): void
   /** Distributions read recently, dropped whenever the label's results change. */
   distributions: ResultCache<Distribution>
+  /** Result summaries and history in memory: distribution and history reads are answered from here. */
+  reads: ReadModel
+  /** A run as last reported, from memory (undefined: ask the engine). */
+  run(runId: string): Run | undefined
+  /** Keeps a run read from the engine. */
+  rememberRun(run: Run): void
+  /**
+   * How long a read that needs the engine may wait for it before answering 503 + Retry-After:
+   * a number on PGlite (one connection, held by calculations), undefined on PostgreSQL (reads
+   * and previews have a pool of their own).
+   */
+  readWaitMs: number | undefined
+  /** True while a calculation (or import) executes on the engine. */
+  calculating(): boolean
 }

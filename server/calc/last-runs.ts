@@ -1,23 +1,39 @@
 import type { EngineApi, Run } from '../../engine/api.ts'
 
 /**
- * The latest run of each label, kept from run status changes. On PGlite every engine read
+ * The latest run of each label, and recent runs by id, kept from run status changes. On PGlite every engine read
  * waits behind a running calculation (one connection), so label lists read this instead
  * of asking the engine; labels not seen yet are fetched once and remembered.
  */
 export class LastRuns {
   private readonly runs = new Map<string, Run | null>()
+  /** Runs by id as last reported (every status change since start, runs read once), least recently noted first out. */
+  private readonly byId = new Map<string, Run>()
 
-  constructor(private readonly engine: Pick<EngineApi, 'lastRuns'>) {}
+  constructor(private readonly engine: Pick<EngineApi, 'lastRuns'>, private readonly maxRuns = 10_000) {}
 
   /** Records a run's new status (a newer run of the label replaces the older one). */
   note(run: Run): void {
     const cur = this.runs.get(run.labelId)
     if (!cur || cur.id === run.id || cur.createdAt <= run.createdAt) this.runs.set(run.labelId, run)
+    this.remember(run)
+  }
+
+  /** Keeps a run for GET /api/runs/:id (a run read from the engine, or noted). */
+  remember(run: Run): void {
+    this.byId.delete(run.id)
+    this.byId.set(run.id, run)
+    while (this.byId.size > this.maxRuns) this.byId.delete(this.byId.keys().next().value as string)
+  }
+
+  /** A run as last reported, from memory (GET /api/runs/:id never waits for a calculation for it). */
+  run(runId: string): Run | undefined {
+    return this.byId.get(runId)
   }
 
   forget(labelId: string): void {
     this.runs.delete(labelId)
+    for (const [id, r] of this.byId) if (r.labelId === labelId) this.byId.delete(id)
   }
 
   /** Latest runs of these labels; only unknown labels cost an engine call. */

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Distribution, Run } from '../../engine/api.ts'
+import type { Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
 import { RunQueue } from '../runs/run-queue.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
 import { effectsOf } from '../calc/label-change-hook.ts'
 import { LastRuns } from '../calc/last-runs.ts'
+import { ReadModel } from '../calc/read-model.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 import '../types.ts'
 
@@ -19,6 +20,11 @@ export interface CalcPluginOptions {
   closeGraceMs?: number
   /** Clock of the scheduler and default asOf (tests). */
   clock?: Clock
+  /**
+   * On a single-connection engine (PGlite), how long a read that needs the engine (audience,
+   * user labels, a query memory can't answer) waits before answering 503 + Retry-After. Default 3 s.
+   */
+  readWaitMs?: number
 }
 
 /**
@@ -31,22 +37,37 @@ export default fp(
     const clock = opts.clock ?? systemClock
     const now = () => clock.now()
 
+    const last = new LastRuns(app.engine)
+    const distributions = new ResultCache<Distribution>()
+    const reads = new ReadModel(app.engine)
+    // Summaries and history of every label, before the first request (results older than
+    // summaries are summarised once here).
+    await reads.load()
+    const singleConnection = ((app.engine as { kind?: string }).kind ?? 'pglite') === 'pglite'
+    const readWaitMs = singleConnection ? (opts.readWaitMs ?? 3000) : undefined
+
     const publishResults = async (run: Run) => {
       if (!app.live.wantsResults(run.labelId)) return
       const label = app.workspace.findLabel(run.labelId)
       if (!label) return
-      const [d, h] = await Promise.all([app.engine.distribution(run.labelId, label.dataType, {}), app.engine.history(run.labelId, {})])
+      await reads.pending(run.labelId)
+      const d = reads.distribution(run.labelId, {}) ?? (await app.engine.distribution(run.labelId, label.dataType, {}))
+      const h = reads.history(run.labelId, {}) ?? (await app.engine.history(run.labelId, {}))
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
       app.live.publishHistory(h)
     }
-    const last = new LastRuns(app.engine)
-    const distributions = new ResultCache<Distribution>()
-    const announce = (run: Run) => {
+    const announce = (run: Run, results?: RunResults) => {
       if (run.status === 'succeeded') distributions.invalidate(run.labelId)
       // A label deleted while its run executed: that run's results must not outlive it.
       if (run.status === 'succeeded' && !app.workspace.findLabel(run.labelId)) {
+        reads.forget(run.labelId)
         app.engine.deleteLabelData(run.labelId).catch((e: unknown) => app.log.warn({ err: e, labelId: run.labelId }, 'deleting label data failed'))
         return
+      }
+      // The new results are in memory before anyone hears of the success (an import's are read back).
+      if (run.status === 'succeeded') {
+        if (results && results.summary.runId === run.id) reads.apply(results)
+        else void reads.refresh(run.labelId)
       }
       last.note(run)
       app.live.publishRun(run)
@@ -82,8 +103,13 @@ export default fp(
       },
       nextRunAt: (label) => scheduler.nextRunAt(label),
       lastRuns: (ids) => last.get(ids),
-      announce,
+      announce: (run) => announce(run),
       distributions,
+      reads,
+      run: (id) => last.run(id),
+      rememberRun: (run) => last.remember(run),
+      readWaitMs,
+      calculating: () => queue.calculating(),
     }
     app.decorate('calc', control)
     app.decorate('runQueue', queue)
@@ -95,6 +121,7 @@ export default fp(
       if (fx.dropData) {
         last.forget(id)
         distributions.forget(id)
+        reads.forget(id)
         app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
       }
       if (fx.reschedule) app.scheduleChanged?.()

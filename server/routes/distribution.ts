@@ -1,6 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import type { Distribution, DistributionQuery } from '../../engine/api.ts'
+import type { Distribution, DistributionQuery, HistoryQuery, HistoryResult } from '../../engine/api.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import { boundedRead } from '../calc/bounded-read.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
 import { DistributionOut, errors, HistoryOut } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
@@ -37,6 +39,37 @@ export function toDistributionQuery(q: RawDistQuery): DistributionQuery {
 
 const empty = (labelId: string): Distribution => ({ labelId, runId: null, asOf: null as unknown as string, totalUsers: 0, coveredUsers: 0, items: [] })
 
+/**
+ * A label's distribution: from the in-memory read model (never waits for a calculation), else
+ * (a query only the database answers) from the engine, bounded on PGlite (503 + Retry-After).
+ */
+async function readDistribution(app: FastifyInstance, label: { id: string; dataType: DataType }, query: DistributionQuery, reply: FastifyReply): Promise<Distribution> {
+  const reads = app.calc.reads
+  const waitMs = app.calc.readWaitMs
+  const pending = reads.pending(label.id)
+  if (pending) await boundedRead(() => pending, { waitMs, reply, what: 'the results are being refreshed' })
+  const mem = reads.distribution(label.id, query)
+  if (mem !== undefined) return mem ?? empty(label.id)
+  const key = JSON.stringify(query)
+  const cache = app.calc.distributions
+  let d = cache.get(label.id, key)
+  if (!d) {
+    const gen = cache.generation(label.id)
+    d = (await boundedRead(() => app.engine.distribution(label.id, label.dataType, query), { waitMs, reply, what: 'this distribution query reads the database' })) ?? empty(label.id)
+    if (d.runId) cache.set(label.id, key, d, gen)
+  }
+  return d
+}
+
+/** A label's history: from memory, else from the engine (bounded on PGlite). */
+async function readHistory(app: FastifyInstance, labelId: string, query: HistoryQuery, reply: FastifyReply): Promise<HistoryResult> {
+  const reads = app.calc.reads
+  const waitMs = app.calc.readWaitMs
+  const pending = reads.pending(labelId)
+  if (pending) await boundedRead(() => pending, { waitMs, reply, what: 'the results are being refreshed' })
+  return reads.history(labelId, query) ?? (await boundedRead(() => app.engine.history(labelId, query), { waitMs, reply, what: 'this history reads the database' }))
+}
+
 const exportAudit = (what: string) => (req: { query: unknown }) => ((req.query as { format?: string }).format === 'csv' ? `export.${what}` : null)
 
 /** Distribution and history of a label, as JSON or CSV export. */
@@ -49,21 +82,14 @@ export default async function distributionRoutes(app: FastifyInstance) {
         summary: 'Value distribution from the latest successful run (format=csv exports)',
         params: LabelParams,
         querystring: DistributionQueryIn,
-        response: { 200: DistributionOut, ...errors(400, 403, 404) },
+        response: { 200: DistributionOut, ...errors(400, 403, 404, 503) },
       },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const q = req.query as RawDistQuery
       const query = toDistributionQuery(q)
-      const key = JSON.stringify(query)
-      const cache = app.calc.distributions
-      let d = cache.get(label.id, key)
-      if (!d) {
-        const gen = cache.generation(label.id)
-        d = (await app.engine.distribution(label.id, label.dataType, query)) ?? empty(label.id)
-        if (d.runId) cache.set(label.id, key, d, gen)
-      }
+      const d = await readDistribution(app, label, query, reply)
       if (q.format !== 'csv') return d
       let csv = UTF8_BOM + csvLine(['value', 'from', 'to', 'users', 'proportion'])
       for (const i of d.items) csv += csvLine([i.value, i.from, i.to, i.users, i.proportion])
@@ -79,7 +105,7 @@ export default async function distributionRoutes(app: FastifyInstance) {
         summary: 'Daily distribution snapshots (format=csv exports)',
         params: LabelParams,
         querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 10 })), to: Type.Optional(Type.String({ maxLength: 10 })), value: Repeatable, format: Format }),
-        response: { 200: HistoryOut, ...errors(400, 403, 404) },
+        response: { 200: HistoryOut, ...errors(400, 403, 404, 503) },
       },
     },
     async (req, reply) => {
@@ -88,7 +114,7 @@ export default async function distributionRoutes(app: FastifyInstance) {
       const values = listParam(q.value, false)
       const from = parseDay(q.from, '/query/from')
       const to = parseDay(q.to, '/query/to')
-      const h = await app.engine.history(label.id, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) })
+      const h = await readHistory(app, label.id, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) }, reply)
       if (q.format !== 'csv') return h
       let csv = UTF8_BOM + csvLine(['date', 'value', 'users', 'proportion'])
       for (const i of h.items) csv += csvLine([i.date, i.value, i.users, i.proportion])

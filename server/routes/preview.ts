@@ -5,6 +5,8 @@ import { Rule } from '../../shared/schemas/rule.ts'
 import { DistributionOut, errors } from '../http/wire-schemas.ts'
 import { DistributionQueryIn, toDistributionQuery } from './distribution.ts'
 import { parseAsOf } from './label-helpers.ts'
+import { busyError, within } from '../calc/bounded-read.ts'
+import { timeoutError } from '../../engine/calc/timeout.ts'
 import '../types.ts'
 
 const PreviewBody = Type.Object(
@@ -14,23 +16,45 @@ const PreviewBody = Type.Object(
 
 /** POST /api/preview — evaluate an unsaved rule; nothing is stored. */
 export default async function previewRoutes(app: FastifyInstance) {
+  /** Previews answered 504 whose engine work has not ended yet. */
+  let overrunning = 0
   app.post(
     '/api/preview',
     {
       config: { role: 'editor' },
-      schema: { summary: 'Distribution of an unsaved rule (nothing stored; time-limited)', body: PreviewBody, response: { 200: DistributionOut, ...errors(400, 403, 422, 504) } },
+      schema: { summary: 'Distribution of an unsaved rule (nothing stored; time-limited)', body: PreviewBody, response: { 200: DistributionOut, ...errors(400, 403, 422, 503, 504) } },
     },
-    async (req) => {
+    async (req, reply) => {
+      const startedAt = Date.now()
+      const budget = app.limits.previewTimeoutMs
       const body = req.body as { dataType: DataType; rule: Rule; asOf?: string; query?: Parameters<typeof toDistributionQuery>[0] }
       const def = { dataType: body.dataType, rule: body.rule }
-      await app.engine.validateDefinition(def)
       const asOf = parseAsOf(body.asOf, '/body/asOf')
-      return app.engine.preview(def, {
-        tz: app.tz,
-        timeoutMs: app.limits.previewTimeoutMs,
-        ...(asOf ? { asOf } : {}),
-        ...(body.query ? { query: toDistributionQuery(body.query) } : {}),
-      })
+      const query = body.query ? toDistributionQuery(body.query) : undefined
+      // PGlite: one connection, and a statement can't be interrupted. Behind a calculation (or a
+      // preview that overran its budget and still runs) the preview could only wait, so it is
+      // refused at once; the in-browser preview works meanwhile.
+      if (app.calc.readWaitMs !== undefined && (app.calc.calculating() || overrunning > 0)) {
+        throw busyError(reply, overrunning > 0 ? 'an earlier preview still runs on the database' : 'preview')
+      }
+      // The answer comes within the budget whatever the engine does (PostgreSQL also stops the
+      // statements at the budget: engine/calc/timeout.ts Deadline.bound).
+      const work = (async () => {
+        await app.engine.validateDefinition(def)
+        return app.engine.preview(def, { tz: app.tz, timeoutMs: budget, startedAt, ...(asOf ? { asOf } : {}), ...(query ? { query } : {}) })
+      })()
+      let late = false
+      try {
+        return await within(work, budget - (Date.now() - startedAt), () => {
+          late = true
+          return timeoutError(budget)
+        })
+      } finally {
+        if (late) {
+          overrunning++
+          void work.catch(() => {}).finally(() => overrunning--)
+        }
+      }
     },
   )
 }

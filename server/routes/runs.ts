@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { notFound } from '../../shared/errors.ts'
 import { errors, RunOut } from '../http/wire-schemas.ts'
+import { boundedRead } from '../calc/bounded-read.ts'
 import '../types.ts'
 
 /** GET /api/runs/:runId. */
@@ -10,12 +11,16 @@ export default async function runRoutes(app: FastifyInstance) {
     '/api/runs/:runId',
     {
       config: { role: 'viewer' },
-      schema: { summary: 'One run', params: Type.Object({ runId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: RunOut, ...errors(403, 404) } },
+      schema: { summary: 'One run', params: Type.Object({ runId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: RunOut, ...errors(403, 404, 503) } },
     },
-    async (req) => {
+    async (req, reply) => {
       const { runId } = req.params as { runId: string }
-      const run = await app.engine.getRun(runId)
+      // Every status change of the run queue is in memory: a running run's status never waits for its calculation.
+      const known = app.calc.run(runId)
+      if (known) return known
+      const run = await boundedRead(() => app.engine.getRun(runId), { waitMs: app.calc.readWaitMs, reply, what: 'this run is not in memory and must be read from the database' })
       if (!run) throw notFound(`no run "${runId}"`, '/params/runId')
+      app.calc.rememberRun(run)
       return run
     },
   )

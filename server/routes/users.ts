@@ -7,6 +7,7 @@ import type { AudiencePage, EngineApi } from '../../engine/api.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
 import { errors } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
+import { boundedRead } from '../calc/bounded-read.ts'
 import '../types.ts'
 
 const PAGE = 5000
@@ -72,23 +73,26 @@ export default async function userRoutes(app: FastifyInstance) {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxAudienceLimit })),
           after: Type.Optional(Type.String({ minLength: 3, maxLength: 200 })),
         }),
-        response: { 200: AudienceOut, ...errors(400, 403, 404, 409) },
+        response: { 200: AudienceOut, ...errors(400, 403, 404, 409, 503) },
       },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const q = req.query as { value?: string; format?: 'json' | 'csv'; limit?: number; after?: string }
+      const waitMs = app.calc.readWaitMs
       if (q.limit !== undefined && q.format !== 'csv') {
-        const page = await app.engine.audience(label.id, label.dataType, {
-          ...(q.value !== undefined ? { value: q.value } : {}),
-          ...(q.after !== undefined ? { after: q.after } : {}),
-          limit: q.limit,
-        })
+        const limit = q.limit
+        const page = await boundedRead(
+          () => app.engine.audience(label.id, label.dataType, { ...(q.value !== undefined ? { value: q.value } : {}), ...(q.after !== undefined ? { after: q.after } : {}), limit }),
+          { waitMs, reply, what: 'the audience is read from the database' },
+        )
         return { labelId: label.id, users: page.users, nextCursor: page.nextCursor, runId: page.runId }
       }
       // Read the first page before answering, so an engine error still gets a proper status.
+      // PGlite: the first page waits a bounded time behind a calculation (503 + Retry-After after
+      // it); later pages of a started export wait as long as it takes (the response is streaming).
       const pages = audiencePages(app.engine, label.id, label.dataType, q.value)
-      const first = await pages.next()
+      const first = await boundedRead(() => pages.next(), { waitMs, reply, what: 'the audience is read from the database' })
       async function* all() {
         if (!first.done) yield first.value
         yield* pages
@@ -114,13 +118,13 @@ export default async function userRoutes(app: FastifyInstance) {
             userId: Type.String(),
             labels: Type.Array(Type.Object({ labelId: Type.String(), name: Type.String(), value: Type.Unknown(), asOf: Type.String() })),
           }),
-          ...errors(403),
+          ...errors(403, 503),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { userId } = req.params as { userId: string }
-      const values = await app.engine.userLabels(userId)
+      const values = await boundedRead(() => app.engine.userLabels(userId), { waitMs: app.calc.readWaitMs, reply, what: "a customer's labels are read from the database" })
       const labels = values.flatMap((v) => {
         const l = app.workspace.findLabel(v.labelId)
         return l ? [{ labelId: v.labelId, name: l.name, value: v.value, asOf: v.asOf }] : []

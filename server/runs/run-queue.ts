@@ -1,14 +1,17 @@
-import type { Definition, EngineApi, Run, RunTrigger } from '../../engine/api.ts'
+import type { Definition, EngineApi, Run, RunResults, RunTrigger } from '../../engine/api.ts'
 import { LabelsError, notFound } from '../../shared/errors.ts'
 
 export interface RunQueueOptions {
-  engine: Pick<EngineApi, 'createRun' | 'executeRun' | 'getRun'>
+  engine: Pick<EngineApi, 'createRun' | 'executeRun' | 'getRun' | 'executeRunWithResults'>
   /** Workspace time zone, passed to every run (history dates, window dates). */
   tz: string
   /** The label's current definition, or null when the label doesn't exist (any more). */
   getDefinition(labelId: string): Definition | null
-  /** Called on every status change: queued, running, then succeeded or failed. */
-  onRunChange(run: Run): void
+  /**
+   * Called on every status change: queued, running, then succeeded or failed; a success carries
+   * what the run produced for reads (when the engine hands it back), before anyone else hears.
+   */
+  onRunChange(run: Run, results?: RunResults): void
   timeoutMs?: number
   /** Runs executing at once across all labels; 1 suits PGlite's single connection. */
   concurrency?: number
@@ -94,6 +97,11 @@ export class RunQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
+  /** True while a run or exclusive work (an import) executes on the engine. */
+  calculating(): boolean {
+    return this.executing.size > 0 || this.exclusives.size > 0
+  }
+
   /** Labels with a run queued or running (for diagnostics and tests). */
   busyLabels(): string[] {
     return [...this.labels.keys()]
@@ -170,21 +178,27 @@ export class RunQueue {
     // it starts rather than polling the engine mid-run (on PGlite a read would wait for it).
     this.report({ ...queued, status: 'running', startedAt: new Date().toISOString() })
     let end: Run | null
+    let results: RunResults | undefined
     // The definition as the run starts: edits made while it waited in the queue count.
     const definition = this.opts.getDefinition(queued.labelId)
+    const opts = {
+      tz: this.opts.tz,
+      ...(definition ? { definition } : {}),
+      ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}),
+    }
     try {
-      end = await this.opts.engine.executeRun(queued.id, {
-        tz: this.opts.tz,
-        ...(definition ? { definition } : {}),
-        ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}),
-      })
+      if (this.opts.engine.executeRunWithResults) {
+        const out = await this.opts.engine.executeRunWithResults(queued.id, opts)
+        end = out.run
+        results = out.results ?? undefined
+      } else end = await this.opts.engine.executeRun(queued.id, opts)
     } catch (e) {
       end = await this.opts.engine.getRun(queued.id).catch(() => null)
       if (!end || end.status === 'queued' || end.status === 'running') {
         end = { ...queued, status: 'failed', finishedAt: new Date().toISOString(), error: errorText(e) }
       }
     }
-    this.report(end)
+    this.report(end, results)
   }
 
   /** The label's current run ended (or was never created): promote the next, if any. */
@@ -204,9 +218,10 @@ export class RunQueue {
     this.settleIdle()
   }
 
-  private report(run: Run): void {
+  private report(run: Run, results?: RunResults): void {
     try {
-      this.opts.onRunChange(run)
+      if (results) this.opts.onRunChange(run, results)
+      else this.opts.onRunChange(run)
     } catch {
       // A listener's bug must not wedge the queue.
     }
