@@ -7,6 +7,8 @@ import {
   ROOT_TYPES, draftsOf, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
   type DocOrigin, type LabelChanges,
 } from '../../shared/doc/index.ts'
+import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
+import { missingDependency, stateVectorOf } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
 /** Called once an update is stored (so after it is durable), whatever its source. */
@@ -20,6 +22,8 @@ export interface LiveDocOptions {
   /** ... or after this long without updates (default 5 s). */
   idleCompactMs?: number | undefined
   log?: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+  /** The server's clock for creation stamps (tests inject one; default: the system clock). */
+  now?: (() => Date) | undefined
 }
 
 /** Something that wants stored updates (a collab connection). */
@@ -31,7 +35,13 @@ export interface UpdateSink {
   send(frame: Uint8Array): void
 }
 
-interface Pending { update: Uint8Array; origin: DocOrigin; changes: LabelChanges }
+interface Pending {
+  update: Uint8Array
+  origin: DocOrigin
+  changes: LabelChanges
+  /** The server wrote into the sender's transaction (creation stamps): the sender gets the update back too. */
+  echo: boolean
+}
 
 const UNKNOWN_ORIGIN: DocOrigin = { kind: 'server', actor: 'unknown' }
 const ROOTS = new Set<string>(ROOT_TYPES)
@@ -60,24 +70,35 @@ export function storedWithin(stored: Promise<void>, ms = STORE_WAIT_MS): Promise
 export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean => d.structs.length === 0 && d.ds.clients.size === 0
 
 /**
- * Outcome of applying a client's update. 'incomplete': some of it depends on updates the server
- * doesn't have (a gap in a client's clocks, or a deletion of unknown items); whatever could be
- * integrated was, the rest was dropped (never kept as pending structs) and the sender should
- * resend it (answer its sync step 1).
+ * Outcome of applying a client's update. 'incomplete': it depends on updates the server doesn't
+ * have (a gap in a client's clocks, an item next to or inside an unknown one, a deletion of
+ * unknown items); nothing of it was applied (Yjs would keep it aside as pending structs, which
+ * would be stored in every snapshot and sent to every new client, and nothing guarantees the
+ * updates it waits for ever come) and the sender should resend it (answer its sync step 1).
  */
 export type ApplyResult = 'applied' | 'empty' | 'malformed' | 'incomplete'
 
 /**
- * Drops what Yjs keeps aside because it can't be integrated yet (pending structs and deletions);
- * true when there was any. The server never keeps those: they would be stored in every snapshot
- * (encodeStateAsUpdate includes them) and sent to every new client, however large, and nothing
- * guarantees the updates they wait for ever come.
+ * Applies a stored snapshot that may hold pending structs or deletions (snapshots written before
+ * the server refused incomplete updates stored them). Public API only: the snapshot goes to a
+ * scratch document without garbage collection, and only what that document integrated
+ * (`Y.snapshot`, `Y.createDocFromSnapshot`) is applied to `doc`. True when something was left out.
  */
-function dropPending(doc: Y.Doc): boolean {
-  const had = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
-  doc.store.pendingStructs = null
-  doc.store.pendingDs = null
-  return had
+function applySnapshot(doc: Y.Doc, snapshot: Uint8Array, origin: DocOrigin): boolean {
+  if (!missingDependency(Y.decodeUpdate(snapshot), new Map())) {
+    Y.applyUpdate(doc, snapshot, origin)
+    return false
+  }
+  const scratch = new Y.Doc({ gc: false })
+  try {
+    Y.applyUpdate(scratch, snapshot)
+    const integrated = Y.createDocFromSnapshot(scratch, Y.snapshot(scratch))
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(integrated), origin)
+    integrated.destroy()
+  } finally {
+    scratch.destroy()
+  }
+  return true
 }
 
 /**
@@ -98,6 +119,9 @@ export class LiveDoc {
   private closed = false
   private idleTimer: ReturnType<typeof setTimeout> | null = null
   private readonly tracker: ReturnType<typeof makeLabelChangeTracker>
+  private readonly stamper: CreationStamper
+  /** Remote transactions the server added its own writes to (see Pending.echo). */
+  private readonly echo = new WeakSet<Y.Transaction>()
   /** Set by transactions that could break a tree invariant; cleared by a repair. */
   private structural = true
   /** Consecutive failed store attempts (0 when healthy). */
@@ -109,6 +133,8 @@ export class LiveDoc {
     this.awareness = new Awareness(doc)
     this.awareness.setLocalState(null) // the server has no presence of its own
     this.tracker = makeLabelChangeTracker(doc)
+    this.stamper = makeCreationStamper(doc, opts.now)
+    doc.on('afterTransaction', (tr: Y.Transaction) => this.stamper.record(tr))
     // Most edits change a label's text fields; only group edits, label additions/removals and
     // label moves can break an invariant, so only those pay for a projection + repair.
     const groups: unknown = groupsOf(doc), labels: unknown = labelsOf(doc), drafts: unknown = draftsOf(doc)
@@ -130,7 +156,7 @@ export class LiveDoc {
     })
     doc.on('update', (update: Uint8Array, origin: unknown, _d: Y.Doc, tr: Y.Transaction) => {
       const o = isDocOrigin(origin) ? origin : UNKNOWN_ORIGIN
-      this.queue.push({ update, origin: o, changes: this.tracker.take(tr) })
+      this.queue.push({ update, origin: o, changes: this.tracker.take(tr), echo: this.echo.has(tr) })
       this.enqueued++
       void this.pump()
     })
@@ -145,14 +171,17 @@ export class LiveDoc {
       new LabelsError('internal', `stored document of workspace "${workspace}" is damaged (${why}); refusing to serve it`, '/collab_updates')
     try {
       doc.transact(() => {
-        if (stored.snapshot) {
-          Y.applyUpdate(doc, stored.snapshot, load)
-          // Snapshots written before pending structs were dropped may hold some: leave them out.
-          if (dropPending(doc)) opts.log?.('warn', `stored snapshot of "${workspace}" held updates that could never be integrated; dropped`)
+        // Snapshots written before incomplete updates were refused may hold pending structs: leave them out.
+        if (stored.snapshot && applySnapshot(doc, stored.snapshot, load)) {
+          opts.log?.('warn', `stored snapshot of "${workspace}" held updates that could never be integrated; dropped`)
         }
         stored.updates.forEach((u, i) => {
+          const decoded = Y.decodeUpdate(u)
           // The server stores only updates that changed the document: an empty one is damage (a zeroed row reads as one).
-          if (isEmptyUpdate(Y.decodeUpdate(u))) throw broken(`stored update ${i + 1} of ${stored.updates.length} is empty`)
+          if (isEmptyUpdate(decoded)) throw broken(`stored update ${i + 1} of ${stored.updates.length} is empty`)
+          // Every stored update was integrated when it was stored, so it must integrate now; one
+          // that waits for something means rows are missing (e.g. the snapshot's row was lost).
+          if (missingDependency(decoded, stateVectorOf(doc))) throw broken('stored updates depend on content that is not stored: rows are missing')
           Y.applyUpdate(doc, u, load)
         })
       }, load)
@@ -160,9 +189,6 @@ export class LiveDoc {
       if (e instanceof LabelsError) throw e
       throw broken(`can't be decoded: ${(e as Error).message}`)
     }
-    // Every stored update was integrated when it was stored, so it must integrate now; one that
-    // waits for something means rows are missing (e.g. the snapshot's row was lost).
-    if (dropPending(doc)) throw broken('stored updates depend on content that is not stored: rows are missing')
     const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
     ensureDefaultGroup(doc)
     repairWorkspace(doc)
@@ -182,19 +208,29 @@ export class LiveDoc {
     }
     if (isEmptyUpdate(decoded)) return 'empty'
     for (const s of decoded.structs) if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
+    // Checked before anything is applied: nothing is ever kept aside as pending (see ApplyResult).
+    const missing = missingDependency(decoded, stateVectorOf(this.doc))
+    if (missing) return missing.reason === 'bad-ref' ? 'malformed' : 'incomplete'
     try {
-      Y.applyUpdate(this.doc, update, origin)
+      // One transaction: the server's own writes (creation stamps) join the client's, so every
+      // observer sees one transaction, as it would for the same edit made over REST.
+      this.doc.transact((tr) => {
+        Y.applyUpdate(this.doc, update, origin) // joins this transaction and marks it remote
+        if (this.stamper.stamp(tr)) {
+          this.echo.add(tr)
+          // The server wrote in it: Yjs gives a document a new client id when a remote
+          // transaction advances the document's own clock (it assumes a clash of ids).
+          tr.local = true
+        }
+      }, origin)
     } catch {
-      dropPending(this.doc)
       return 'malformed'
     }
-    // Whatever couldn't be integrated is dropped now, never kept for later (see dropPending).
-    const incomplete = dropPending(this.doc)
     if (this.structural) {
       repairWorkspace(this.doc)
       this.structural = false // after: the repair's own transaction sets it
     }
-    return incomplete ? 'incomplete' : 'applied'
+    return 'applied'
   }
 
   /** Resolves once every update made so far is stored (REST routes await this before answering). */
@@ -281,7 +317,9 @@ export class LiveDoc {
       encoding.writeVarUint(e, 0) // messageSync
       writeUpdate(e, p.update)
       const frame = encoding.toUint8Array(e)
-      for (const s of this.sinks) s.sendUpdate(frame, p.origin)
+      // An echo carries no connection id, so the sender gets the server's part of its transaction.
+      const { connectionId: _sender, ...unattributed } = p.origin
+      for (const s of this.sinks) s.sendUpdate(frame, p.echo ? unattributed : p.origin)
     }
     if (this.opts.onDocChange && !noLabelChanges(p.changes)) {
       try {
@@ -331,17 +369,22 @@ export class LiveDoc {
   async close(flushTimeoutMs = 15_000): Promise<void> {
     if (this.closed) return
     const timedOut = await Promise.race([this.flushed().then(() => false), sleep(flushTimeoutMs).then(() => true)])
-    if (timedOut) {
-      this.opts.log?.('error', `collab document "${this.workspace}" closed with ${this.queue.length} unsaved updates`)
-      this.closed = true
-      return
-    }
     this.closed = true
     if (this.idleTimer) clearTimeout(this.idleTimer)
-    while (this.pumping) await sleep(5)
-    if (this.idleTimer) clearTimeout(this.idleTimer)
-    if (this.updatesSinceSnapshot > 0) await this.compact()
-    this.awareness.destroy()
-    this.doc.destroy()
+    try {
+      if (timedOut) {
+        // The store is failing: its retry loop ends at the next failed attempt (closed), and
+        // nothing more can be stored now. Still release the document and its awareness (whose
+        // timer would otherwise keep running, and the process alive).
+        this.opts.log?.('error', `collab document "${this.workspace}" closed with ${this.queue.length} unsaved updates`)
+        return
+      }
+      while (this.pumping) await sleep(5)
+      if (this.idleTimer) clearTimeout(this.idleTimer)
+      if (this.updatesSinceSnapshot > 0) await this.compact()
+    } finally {
+      this.awareness.destroy()
+      this.doc.destroy()
+    }
   }
 }

@@ -72,6 +72,8 @@ export class Scheduler {
   private chain: Promise<void> = Promise.resolve()
   private started = false
   private stopped = false
+  /** When the labels were last listed (catch-up or tick): a label missing then was created after. */
+  private listedAt = -Infinity
 
   constructor(opts: SchedulerOptions) {
     assertTimeZone(opts.tz)
@@ -120,6 +122,7 @@ export class Scheduler {
 
   private async catchUp(): Promise<void> {
     const now = this.opts.clock.now()
+    this.listedAt = now.getTime()
     for (const label of this.opts.listLabels()) {
       this.seen.set(label.id, { key: keyOf(label), since: now.getTime() })
       if (!isScheduled(label)) continue
@@ -138,11 +141,14 @@ export class Scheduler {
   private async tick(): Promise<void> {
     const now = this.opts.clock.now()
     const labels = this.opts.listLabels()
+    const listedBefore = this.listedAt
+    this.listedAt = now.getTime()
     for (const label of labels) {
       const key = keyOf(label)
       const seen = this.seen.get(label.id)
-      // First sight after start: a label created since; its slots count from its creation.
-      const since = !seen ? Date.parse(label.createdAt) : seen.key !== key ? now.getTime() : seen.since
+      // First sight after start: a label created since; its slots count from its creation, which
+      // lies between the previous listing (it wasn't there) and now, whatever createdAt says.
+      const since = !seen ? createdWithin(label, listedBefore, now.getTime()) : seen.key !== key ? now.getTime() : seen.since
       this.seen.set(label.id, { key, since })
       if (!isScheduled(label)) continue
       const due = dueSlot(label, now, this.opts.tz)
@@ -197,10 +203,21 @@ export function isScheduled(label: Label): boolean {
   return label.enabled && label.labelType === 'dynamic' && label.schedule.kind !== 'once'
 }
 
+/**
+ * The label's creation time as a number, kept within [from, to]. The server stamps `createdAt`
+ * when it first integrates a label (shared/doc/creation-stamps.ts), but a label stored before
+ * that, or a junk value, may hold a client's clock: a year ahead would keep it from running for
+ * a year, a year behind would run slots from before it existed. Unparseable: `to`.
+ */
+function createdWithin(label: Label, from: number, to: number): number {
+  const t = Date.parse(label.createdAt)
+  return Number.isNaN(t) ? to : Math.min(to, Math.max(from, t))
+}
+
 /** The label's latest slot at or before `now`, unless it predates the label. */
 function dueSlot(label: Label, now: Date, tz: string): Date | null {
   const due = lastSlotAtOrBefore(label.schedule, now, tz)
-  if (!due || due.getTime() < Date.parse(label.createdAt)) return null
+  if (!due || due.getTime() < createdWithin(label, -Infinity, now.getTime())) return null
   return due
 }
 
