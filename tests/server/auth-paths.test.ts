@@ -1,6 +1,7 @@
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, newServer, type TestServer } from './helpers.ts'
+import { roleAllows } from '../../server/auth/roles.ts'
+import { auth, newServer, tokens, type TestServer } from './helpers.ts'
 
 /**
  * The router matches the percent-decoded path, so authentication must be decided by the
@@ -25,6 +26,73 @@ function spellings(path: string): string[] {
     `/api${escapeFirst(rest)}`,
     `/%61pi${escapeFirst(rest)}`,
   ].filter((p, i, all) => all.indexOf(p) === i)
+}
+
+type Role = 'viewer' | 'editor' | 'admin'
+type Need = Role | 'public'
+const roles: Role[] = ['viewer', 'editor', 'admin']
+
+/**
+ * Every route the server declares and the weakest role it needs (SPEC §10: viewer reads,
+ * editor edits and calculates, admin ingests). The test fails when a route is added, removed
+ * or changes its role without this table.
+ */
+/** `none`: outside /api, not this plugin's check (the page is public; /collab checks its token itself, viewers read-only). */
+const matrix: Record<string, Need | 'none'> = {
+  'GET /api/health': 'public',
+  'GET /api/me': 'viewer',
+  'GET /api/audit': 'admin',
+  'GET /api/docs': 'viewer',
+  'POST /api/links': 'viewer',
+  'GET /api/live': 'viewer',
+  'GET /api/data/schema': 'viewer',
+  'POST /api/data/users': 'admin',
+  'POST /api/data/events': 'admin',
+  'GET /api/data/sample': 'editor',
+  'GET /api/groups': 'viewer',
+  'POST /api/groups': 'editor',
+  'PATCH /api/groups/:id': 'editor',
+  'DELETE /api/groups/:id': 'editor',
+  'GET /api/labels': 'viewer',
+  'POST /api/labels': 'editor',
+  'GET /api/labels/:label': 'viewer',
+  'PATCH /api/labels/:label': 'editor',
+  'DELETE /api/labels/:label': 'editor',
+  'POST /api/labels/:label/calculate': 'editor',
+  'GET /api/labels/:label/runs': 'viewer',
+  'GET /api/drafts': 'viewer',
+  'POST /api/drafts': 'editor',
+  'GET /api/drafts/:draft': 'viewer',
+  'PATCH /api/drafts/:draft': 'editor',
+  'POST /api/drafts/:draft/publish': 'editor',
+  'DELETE /api/drafts/:draft': 'editor',
+  'GET /api/labels/:label/draft': 'viewer',
+  'GET /api/runs/:runId': 'viewer',
+  'GET /api/labels/:label/distribution': 'viewer',
+  'GET /api/labels/:label/history': 'viewer',
+  'GET /api/labels/:label/users': 'viewer',
+  'GET /api/users/:userId/labels': 'viewer',
+  'POST /api/labels/:label/import': 'editor',
+  'POST /api/preview': 'editor',
+  'GET /api/labels/:label/versions': 'viewer',
+  'GET /api/labels/:label/versions/:n': 'viewer',
+  'POST /api/labels/:label/compare': 'editor',
+  // Outside /api: the web app's page (public) and the collab endpoint (its own token check).
+  'GET /': 'none',
+  'GET /collab/:workspace': 'none',
+}
+const wsRoutes = new Set(['GET /api/live', 'GET /collab/:workspace'])
+
+/** How a WebSocket upgrade ended: open (collab: after its first frame), an HTTP refusal, or a close. */
+function socketOutcome(path: string, waitFrame = false): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://${base}${path}`)
+    const end = (v: string) => (resolve(v), ws.terminate())
+    ws.on('unexpected-response', (_req, res) => end(`http ${res.statusCode}`))
+    ws.on('open', () => (waitFrame ? ws.once('message', () => end('open')) : end('open')))
+    ws.on('close', (code) => end(`close ${code}`))
+    ws.on('error', () => end('error'))
+  })
 }
 
 /** OpenAPI `{param}` placeholders filled with a value no route rejects before auth. */
@@ -76,20 +144,45 @@ describe('authentication is decided by the route, not the URL string', () => {
     expect(health.status).toBe(200)
   })
 
-  it('enforces the role on encoded spellings too (route × role)', async () => {
+  it('route × role: every route is in the matrix, and each role gets exactly what the matrix says, in encoded spellings and through signed links', async () => {
+    // A route added without its entry here fails: decide its role (routes without config.role need admin).
+    const declared = server.app.routeAccess.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.url} ${r.access}`)
+    expect(declared.sort()).toEqual(Object.entries(matrix).map(([route, access]) => `${route} ${access}`).sort())
+
     const wrong: string[] = []
-    for (const op of operations) {
-      if (op.path === '/api/health' || op.method === 'GET') continue
-      for (const url of spellings(op.path)) {
-        const r = await server.app.inject({ method: op.method as 'POST', url, headers: { ...auth('viewer'), 'content-type': 'application/json' }, payload: op.method === 'DELETE' ? undefined : '{}' })
-        if (r.statusCode !== 403) wrong.push(`${op.method} ${url} as viewer → ${r.statusCode}`)
+    const expect2 = (what: string, status: number, need: Need, role: Role | null) => {
+      const ok = need === 'public' || (role !== null && roleAllows(role, need))
+      const want = ok ? 'allowed' : role === null ? '401' : '403'
+      const got = status === 401 ? '401' : status === 403 ? '403' : 'allowed'
+      if (got !== want) wrong.push(`${what} as ${role ?? 'nobody'} → ${status} (want ${want})`)
+    }
+    for (const [route, need] of Object.entries(matrix)) {
+      const [method, pattern] = route.split(' ') as [string, string]
+      if (need === 'none' || wsRoutes.has(route)) continue
+      const path = concrete(pattern.replace(/:(\w+)/g, '{$1}'))
+      for (const role of [null, ...roles]) {
+        for (const url of [path, `/%61pi${path.slice(4)}`]) {
+          const headers = { ...(role ? auth(role) : {}), 'content-type': 'application/json' }
+          const r = await server.app.inject({ method: method as 'GET', url, headers, payload: method === 'GET' || method === 'DELETE' ? undefined : '{}' })
+          expect2(`${method} ${url}`, r.statusCode, need, role)
+        }
+        if (method === 'GET' && role !== null && need !== 'public') {
+          // A signed link keeps its signer's role check (and works for no other method).
+          const holder = { admin: 'ada', editor: 'eve', viewer: 'vic' }[role]
+          const signed = server.app.links.sign({ name: holder, role }, path).url
+          expect2(`${method} ${signed} (signed link)`, (await server.app.inject({ method: 'GET', url: signed })).statusCode, need, role)
+        }
       }
     }
     expect(wrong).toEqual([])
-    for (const url of spellings('/api/audit')) {
-      const r = await server.app.inject({ method: 'GET', url, headers: auth('editor') })
-      expect(r.statusCode, url).toBe(403)
-    }
+
+    // The WebSocket rows, over a real socket.
+    const live = async (token: string | null) => socketOutcome(`/api/live${token ? `?token=${token}` : ''}`)
+    expect(await live(null)).toBe('http 401')
+    expect(await live(tokens.viewer)).toBe('open')
+    const collab = async (token: string | null) => socketOutcome(`/collab/main${token ? `?token=${token}` : ''}`, true)
+    expect(await collab(null)).toBe('close 4401')
+    expect(await collab(tokens.viewer)).toBe('open')
   })
 
   it('refuses the live channel upgrade in encoded spellings without a valid token', async () => {
