@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { EngineApi } from '../engine/api.ts'
-import { reviveError } from '../shared/errors.ts'
+import { registerErrorTransport } from '../shared/worker-errors.ts'
 import type { EngineWorkerData } from './engine-worker.ts'
 
 export type HostedEngine = EngineApi & {
@@ -23,7 +23,8 @@ export interface EngineWorkerOptions {
 /**
  * Starts EngineService in a worker_thread and returns the same EngineApi, so a long query
  * (PGlite blocks its thread while it runs) never stalls the HTTP event loop. Errors thrown in
- * the worker arrive as plain objects and are revived as LabelsError here.
+ * the worker arrive as LabelsError (code, path, details) through the shared transfer handler
+ * (shared/worker-errors.ts).
  */
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<HostedEngine> {
   const workerData: { entry: string } & EngineWorkerData = {
@@ -32,6 +33,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     databaseUrl: opts.databaseUrl,
     schema: opts.schema,
   }
+  registerErrorTransport()
   const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })
   const failed = new Promise<never>((_, reject) => {
     worker.once('error', reject)
@@ -41,7 +43,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
   const ready = remote.ready as unknown as () => Promise<{ kind: 'pglite' | 'postgres'; methods: string[] }>
   const { kind, methods } = await Promise.race([ready(), failed]).catch((e: unknown) => {
     void worker.terminate()
-    throw reviveError(e)
+    throw e
   })
   failed.catch(() => {}) // later exits are handled by terminate(); don't crash on the rejection
 
@@ -56,13 +58,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
       await worker.terminate()
     }
   }
-  const call = (name: string) => async (...args: unknown[]) => {
-    try {
-      return await remote[name]!(...args)
-    } catch (e) {
-      throw reviveError(e)
-    }
-  }
+  const call = (name: string) => (...args: unknown[]) => remote[name]!(...args)
   // A plain object with one forwarder per EngineService method (additive extensions included),
   // so it behaves like any object: no magic properties for Fastify or a debugger to trip on.
   const engine: Record<string, unknown> = { kind, terminate }

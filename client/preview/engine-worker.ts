@@ -5,7 +5,8 @@ import { loadSampleNdjson } from '../../engine/read/sample-load.ts'
 import { EngineService } from '../../engine/service.ts'
 import type { SqlExecutor } from '../../engine/sql-executor.ts'
 import { fetchSampleText } from './fetch-sample.ts'
-import type { LoadedSample, PreviewEngine, PreviewOutcome, SampleSource } from './preview-protocol.ts'
+import { registerErrorTransport } from '../../shared/worker-errors.ts'
+import type { LoadedSample, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
 // The same engine as the server (rule compiler, preview read) over in-memory PGlite in this
 // worker, loaded with a sample of the workspace's customers, so a rule can be previewed while
@@ -16,11 +17,6 @@ let loaded: Promise<LoadedSample> | null = null
 const ready = (): Promise<EngineService> => {
   if (!engine) throw new Error('the preview engine was not initialised')
   return engine
-}
-
-const errorOf = (e: unknown): PreviewOutcome => {
-  const o = e as { code?: string; message?: string; path?: string }
-  return { ok: false, error: { code: o.code ?? 'internal', message: o.message ?? String(e), ...(o.path ? { path: o.path } : {}) } }
 }
 
 async function freshEngine(dataDir?: string): Promise<{ db: SqlExecutor; svc: EngineService }> {
@@ -111,17 +107,15 @@ const api: PreviewEngine = {
     return (await ready()).schema()
   },
   async preview(def, opts) {
-    try {
-      await loaded
-      const svc = await ready()
-      const t0 = performance.now()
-      await svc.validateDefinition(def)
-      const distribution = await svc.preview(def, { tz: opts.tz, timeoutMs: opts.timeoutMs ?? 8000, ...(opts.query ? { query: opts.query } : {}) })
-      return { ok: true, distribution, ms: Math.round(performance.now() - t0) }
-    } catch (e) {
-      return errorOf(e)
-    }
+    await loaded
+    const svc = await ready()
+    const t0 = performance.now()
+    await svc.validateDefinition(def)
+    const distribution = await svc.preview(def, { tz: opts.tz, timeoutMs: opts.timeoutMs ?? 8000, ...(opts.query ? { query: opts.query } : {}) })
+    return { distribution, ms: Math.round(performance.now() - t0) }
   },
 }
 
+// A refused rule crosses to the page as a LabelsError with its code and path.
+registerErrorTransport()
 Comlink.expose(api)

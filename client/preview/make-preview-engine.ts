@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink'
+import { registerErrorTransport } from '../../shared/worker-errors.ts'
 import type { LoadedSample, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
 /** Sample of the in-browser preview: large enough for a shape, small enough to load in seconds. */
@@ -69,6 +70,7 @@ export function makePreviewEngine(token: string): [{ remote: Comlink.Remote<Prev
   }
   if (!shared) {
     const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'labels-preview' })
+    registerErrorTransport() // the worker's errors arrive as LabelsError (code, path)
     const remote = Comlink.wrap<PreviewEngine>(worker)
     const url = new URL(`/api/data/sample?users=${SAMPLE.users}&seed=${SAMPLE.seed}`, location.origin).href
     const ready = sourceFor(token, url).then(async ({ source, id, kept }) => {

@@ -5,6 +5,7 @@ import { count, percent } from '../charts/chart-data.ts'
 import { DistributionChart } from '../features/distribution/distribution-panel.tsx'
 import { useSession } from '../session.tsx'
 import { needsServer, online } from '../sync/connectivity.ts'
+import { LabelsError } from '../../shared/errors.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import { makePreviewEngine, SAMPLE } from './make-preview-engine.ts'
@@ -69,8 +70,7 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
       if (m === 'sample') {
         const out = await getEngine().remote.preview(def, { tz: s.me.tz, query })
         if (mine !== seq) return
-        if (out.ok) setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m })
-        else setState({ kind: 'error', message: out.error.message, ...(out.error.path ? { path: out.error.path } : {}) })
+        setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m })
       } else {
         const t0 = performance.now()
         const data = await s.api.send<Distribution>('POST', '/api/preview', { ...def, query })
@@ -80,7 +80,9 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
     } catch (e) {
       if (mine !== seq) return
       const err = e as Error
-      setState({ kind: 'error', message: err.message, ...(e instanceof ApiError && e.path ? { path: e.path } : {}) })
+      // The server's ApiError, or the preview worker's LabelsError: both carry the JSON path.
+      const path = e instanceof ApiError || e instanceof LabelsError ? e.path : undefined
+      setState({ kind: 'error', message: err.message, ...(path ? { path } : {}) })
     }
   }
   createEffect(on([() => JSON.stringify(props.def), mode], () => {

@@ -1,9 +1,11 @@
 import type { Definition, Distribution, DistributionQuery, SchemaDescription } from '../../engine/api.ts'
 
-/** A preview outcome that survives the worker boundary (comlink would drop a LabelsError's code and path). */
-export type PreviewOutcome =
-  | { ok: true; distribution: Distribution; ms: number }
-  | { ok: false; error: { code: string; message: string; path?: string } }
+/**
+ * A preview's distribution and how long it took. A refused rule is thrown as a LabelsError that
+ * keeps its code and JSON path across the worker boundary (shared/worker-errors.ts: both sides
+ * call registerErrorTransport).
+ */
+export interface PreviewResult { distribution: Distribution; ms: number }
 
 /** Where the preview's customers come from. */
 export interface SampleSource {
@@ -31,5 +33,5 @@ export interface PreviewEngine {
   /** Loads the sample again (the kept one is a day old and the network is back); previews switch to it once loaded. */
   refresh(source: SampleSource): Promise<LoadedSample>
   schema(): Promise<SchemaDescription>
-  preview(def: Definition, opts: { tz: string; query?: DistributionQuery; timeoutMs?: number }): Promise<PreviewOutcome>
+  preview(def: Definition, opts: { tz: string; query?: DistributionQuery; timeoutMs?: number }): Promise<PreviewResult>
 }

@@ -6,6 +6,7 @@ import { NdjsonParser, type NdjsonLines } from './ndjson-parser.ts'
 import { reservedNames } from './names.ts'
 import { RecordTooLarge } from './record-limit.ts'
 import { parseInWorker } from './parse-pool.ts'
+import type { BodyParser } from './parse-wire.ts'
 import { fillFromObject } from './records.ts'
 import { IngestSession } from './session.ts'
 import { IngestStore } from './store.ts'
@@ -34,13 +35,6 @@ function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
     props: names.flatMap((n, i) => (fixed.has(n) ? [] : [[i, n] as [number, string]])),
     width: names.length,
   }
-}
-
-/** The parsing half of a streamed body, wherever it runs (this thread or a parse worker). */
-export interface BodyParser {
-  push(chunk: string): Promise<void>
-  finish(): Promise<ParseSummary>
-  abort(): Promise<void>
 }
 
 /**

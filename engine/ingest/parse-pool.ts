@@ -1,7 +1,9 @@
-import type { Worker } from 'node:worker_threads'
-import type { BodyParser } from './ingestor.ts'
-import type { Batch, ParseSummary, StoreLink } from './link.ts'
-import { fromWire, toWire, type FromParser, type ToParser } from './parse-wire.ts'
+import type { MessagePort, Worker } from 'node:worker_threads'
+import * as Comlink from 'comlink'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { registerErrorTransport } from '../../shared/worker-errors.ts'
+import type { Batch, StoreLink } from './link.ts'
+import type { BodyParser, ParseWorkerApi, ParseWorkerData, StoreRouter } from './parse-wire.ts'
 import type { IngestFormat, IngestKind, IngestOptions } from './types.ts'
 
 /** Chunks a request may have in the worker's queue before `push` waits (keeps it busy, bounds memory). */
@@ -15,20 +17,30 @@ let idleStopMs = 30_000
  */
 const bootFile = './parse-worker-boot.mjs'
 
+/** One running worker: its Comlink remote, the port its store calls come in on, and its calls in flight. */
+interface Running {
+  worker: Worker
+  remote: Comlink.Remote<ParseWorkerApi>
+  storePort: MessagePort
+  /** Rejecters of the calls in flight: a worker that stops (crash, exit) fails them, so none hangs. */
+  pending: Set<(e: Error) => void>
+}
+
+/** A request's side of the pool: its store, and what to do when the worker dies under it. */
 interface Client {
   store: StoreLink
-  onPushed(error?: Error): void
-  onFinished(summary?: ParseSummary, error?: Error): void
-  onAborted(): void
+  onDeath(error: Error): void
 }
 
 /**
  * One parse worker thread shared by every request of this process, started on first use and
  * stopped after 30 s without requests. It is referenced only while a request uses it, so it
  * never keeps the process alive; if it dies, its requests fail and the next one starts anew.
+ * Calls go over Comlink both ways: requests to the worker (`ParseWorkerApi`), store calls
+ * back to this thread (`StoreRouter`, on a MessagePort of its own).
  */
 class ParsePool {
-  private worker: Worker | null = null
+  private running: Running | null = null
   private readonly clients = new Map<number, Client>()
   private nextId = 0
   private idle: ReturnType<typeof setTimeout> | null = null
@@ -38,13 +50,13 @@ class ParsePool {
     return this.clients.has(id)
   }
 
-  get running(): boolean {
-    return this.worker !== null
+  get isRunning(): boolean {
+    return this.running !== null
   }
 
   /** Stops the worker as a crash would (tests): its requests fail. */
   async crash(): Promise<void> {
-    await this.worker?.terminate()
+    await this.running?.worker.terminate()
   }
 
   attach(client: Client): number {
@@ -52,73 +64,79 @@ class ParsePool {
     this.idle = null
     const id = ++this.nextId
     this.clients.set(id, client)
-    this.ensure().ref()
+    this.ensure().worker.ref()
     return id
   }
 
   detach(id: number): void {
     this.clients.delete(id)
     if (this.clients.size > 0) return
-    this.worker?.unref()
+    this.running?.worker.unref()
     // An idle worker gives its heap back: it is stopped after a while without requests.
     if (this.idle) clearTimeout(this.idle)
     this.idle = setTimeout(() => {
-      const w = this.worker
-      if (!w || this.clients.size > 0) return
-      this.worker = null
-      void w.terminate()
+      const r = this.running
+      if (!r || this.clients.size > 0) return
+      this.running = null
+      r.storePort.close()
+      void r.worker.terminate()
     }, idleStopMs)
     this.idle.unref()
   }
 
-  post(m: ToParser): void {
-    this.ensure().postMessage(m)
+  /** A call to the worker that fails, rather than hangs, when the worker dies first. */
+  call<T>(fn: (remote: Comlink.Remote<ParseWorkerApi>) => Promise<T>): Promise<T> {
+    const r = this.ensure()
+    return new Promise<T>((resolve, reject) => {
+      r.pending.add(reject)
+      fn(r.remote).then(resolve, reject).finally(() => r.pending.delete(reject))
+    })
   }
 
-  private ensure(): Worker {
-    if (this.worker) return this.worker
-    // A larger young generation: parsing allocates a short-lived object per row, and fewer
-    // scavenges measured faster.
+  private ensure(): Running {
+    if (this.running) return this.running
+    registerErrorTransport()
     // worker_threads is looked up when first needed, not imported: the browser bundle reaches this
     // module (through EngineService) and must not touch a Node module when it loads.
-    const { Worker: NodeWorker } = process.getBuiltinModule('node:worker_threads')
-    const w = new NodeWorker(new URL(bootFile, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 64 } })
-    w.on('message', (m: FromParser) => this.receive(m))
+    const { Worker: NodeWorker, MessageChannel } = process.getBuiltinModule('node:worker_threads')
+    const { port1, port2 } = new MessageChannel()
+    const workerData: ParseWorkerData = { storePort: port2 }
+    // A larger young generation: parsing allocates a short-lived object per row, and fewer
+    // scavenges measured faster.
+    const w = new NodeWorker(new URL(bootFile, import.meta.url), { workerData, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 64 } })
+    Comlink.expose(this.router(), nodeEndpoint(port1))
+    port1.unref() // the store port never keeps the process alive; the worker's ref does while requests run
+    const r: Running = { worker: w, remote: Comlink.wrap<ParseWorkerApi>(nodeEndpoint(w)), storePort: port1, pending: new Set() }
     const fail = (e: unknown) => {
-      if (this.worker !== w) return
-      this.worker = null
       const err = e instanceof Error ? e : new Error(`the parse worker stopped (${String(e)})`)
+      for (const reject of r.pending) reject(err)
+      r.pending.clear()
+      if (this.running !== r) return
+      this.running = null
+      port1.close()
       for (const [id, c] of this.clients) {
         this.clients.delete(id)
-        c.onPushed(err)
-        c.onFinished(undefined, err)
-        c.onAborted()
+        c.onDeath(err)
       }
     }
     w.on('error', fail)
     w.on('exit', (code) => fail(new Error(`the parse worker exited with code ${code}`)))
     w.unref()
-    this.worker = w
-    return w
+    this.running = r
+    return r
   }
 
-  private receive(m: FromParser): void {
-    const c = this.clients.get(m.id)
-    if (!c) return
-    if (m.op === 'pushed') c.onPushed(m.error && fromWire(m.error))
-    else if (m.op === 'finished') c.onFinished(m.summary, m.error && fromWire(m.error))
-    else if (m.op === 'aborted') c.onAborted()
-    else if (m.op === 'call') void this.serve(c, m)
-  }
-
-  private async serve(c: Client, m: Extract<FromParser, { op: 'call' }>): Promise<void> {
-    try {
-      const value = m.method === 'open' ? await c.store.open()
-        : m.method === 'resolveUids' ? await c.store.resolveUids(m.arg as string[])
-          : await c.store.write(m.arg as Batch)
-      this.post({ op: 'reply', id: m.id, call: m.call, value })
-    } catch (e) {
-      this.post({ op: 'reply', id: m.id, call: m.call, error: toWire(e) })
+  /** The store calls of the worker, routed to each request's store. */
+  private router(): StoreRouter {
+    const store = (id: number): StoreLink => {
+      const c = this.clients.get(id)
+      if (!c) throw new Error(`ingestion request ${id} is over`)
+      return c.store
+    }
+    return {
+      open: async (id) => store(id).open(),
+      resolveUids: async (id, ids) => store(id).resolveUids(ids),
+      write: async (id, batch: Batch) => store(id).write(batch),
     }
   }
 }
@@ -127,7 +145,7 @@ let pool: ParsePool | null = null
 
 /** Whether the parse worker thread is running now; (tests) how long it may stay idle, and a simulated crash. */
 export const parseWorker = {
-  running: (): boolean => pool?.running ?? false,
+  running: (): boolean => pool?.isRunning ?? false,
   crash: async (): Promise<void> => pool?.crash(),
   setIdleStopMs(ms: number): void {
     idleStopMs = ms
@@ -141,41 +159,25 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
   let queued = 0
   let failure: Error | null = null
   let waiter: (() => void) | null = null
-  let finished: { resolve: (s: ParseSummary) => void; reject: (e: Error) => void } | null = null
-  let aborted: (() => void) | null = null
   let open = true
   const wake = () => {
     const w = waiter
     waiter = null
     w?.()
   }
-  const id = p.attach({
-    store,
-    onPushed(error) {
-      queued--
-      if (error && !failure) failure = error
-      wake()
-    },
-    onFinished(summary, error) {
-      const f = finished
-      finished = null
-      if (error || !summary) f?.reject(error ?? new Error('the parse worker gave no summary'))
-      else f?.resolve(summary)
-    },
-    onAborted() {
-      const a = aborted
-      aborted = null
-      a?.()
-    },
-  })
-  p.post({ op: 'begin', id, kind, format, opts })
+  const failWith = (e: unknown) => {
+    failure ??= e instanceof Error ? e : new Error(String(e))
+    wake()
+  }
+  const id = p.attach({ store, onDeath: failWith })
+  void p.call((r) => r.begin(id, kind, format, opts)).catch(failWith)
   const close = () => {
     if (open) p.detach(id)
     open = false
   }
-  /** A failed request is over: the worker forgets it (its later messages are ignored). */
+  /** A failed request is over: the worker forgets it. */
   const fail = (e: Error): never => {
-    if (open && p.attached(id)) p.post({ op: 'abort', id })
+    if (open && p.attached(id)) void p.call((r) => r.abort(id)).catch(() => {})
     close()
     throw e
   }
@@ -188,28 +190,31 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
       if (!open) throw failure ?? new Error('ingestion is already over')
       await drained(maxQueuedChunks - 1)
       queued++
-      p.post({ op: 'push', id, chunk })
+      p.call((r) => r.push(id, chunk)).then(
+        () => {
+          queued--
+          wake()
+        },
+        (e: unknown) => {
+          queued--
+          failWith(e)
+        },
+      )
     },
     async finish() {
       await drained(0)
       try {
-        return await new Promise<ParseSummary>((resolve, reject) => {
-          finished = { resolve, reject }
-          p.post({ op: 'finish', id })
-        })
+        return await p.call((r) => r.finish(id))
       } finally {
         close()
       }
     },
     async abort() {
       if (!open) return
-      // A worker that died has dropped the request: a new one would never answer the abort.
+      // A worker that died has dropped the request: a new one would never know it.
       if (!p.attached(id)) return close()
       try {
-        await new Promise<void>((resolve) => {
-          aborted = resolve
-          p.post({ op: 'abort', id })
-        })
+        await p.call((r) => r.abort(id)).catch(() => {})
       } finally {
         close()
       }

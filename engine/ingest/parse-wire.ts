@@ -1,32 +1,38 @@
-import { LabelsError, reviveError } from '../../shared/errors.ts'
-import type { ParseSummary } from './link.ts'
+import type { Batch, OpenInfo, ParseSummary } from './link.ts'
 import type { IngestFormat, IngestKind, IngestOptions } from './types.ts'
 
-/** Messages from the engine thread to the parse worker. */
-export type ToParser =
-  | { op: 'begin'; id: number; kind: IngestKind; format: IngestFormat; opts: IngestOptions }
-  | { op: 'push'; id: number; chunk: string }
-  | { op: 'finish'; id: number }
-  | { op: 'abort'; id: number }
-  | { op: 'reply'; id: number; call: number; value?: unknown; error?: WireError }
-
-/** Messages from the parse worker to the engine thread. */
-export type FromParser =
-  | { op: 'pushed'; id: number; error?: WireError }
-  | { op: 'finished'; id: number; summary?: ParseSummary; error?: WireError }
-  | { op: 'aborted'; id: number }
-  | { op: 'call'; id: number; call: number; method: 'open' | 'resolveUids' | 'write'; arg?: unknown }
-
-/** An error as it crosses threads: LabelsError keeps its code, path and details; others their message and SQLSTATE. */
-export interface WireError { name: string; message: string; code?: string; path?: string; details?: unknown }
-
-export function toWire(e: unknown): WireError {
-  if (e instanceof LabelsError) return { name: 'LabelsError', message: e.message, code: e.code, path: e.path, details: e.details }
-  const err = e as { message?: unknown; code?: unknown }
-  return { name: 'Error', message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined }
+/** The parsing half of a streamed body, wherever it runs (the engine thread or the parse worker). */
+export interface BodyParser {
+  push(chunk: string): Promise<void>
+  finish(): Promise<ParseSummary>
+  abort(): Promise<void>
 }
 
-export function fromWire(w: WireError): Error {
-  if (w.name === 'LabelsError') return reviveError(w) as Error
-  return Object.assign(new Error(w.message), w.code ? { code: w.code } : {})
+/**
+ * What the parse worker exposes over Comlink (its `parentPort`): the parsing half of any number
+ * of requests, each `id`'s calls handled in order. A failed call rejects with the error as the
+ * request's parser threw it (shared/worker-errors.ts carries a LabelsError's code and path).
+ */
+export interface ParseWorkerApi {
+  begin(id: number, kind: IngestKind, format: IngestFormat, opts: IngestOptions): void
+  push(id: number, chunk: string): Promise<void>
+  finish(id: number): Promise<ParseSummary>
+  /** Resolves once the request's parser is discarded; unknown ids resolve at once. */
+  abort(id: number): Promise<void>
+}
+
+/**
+ * What the engine thread exposes to the parse worker over Comlink (a MessagePort given to the
+ * worker at start): each request's store (`StoreLink`) by request id. Batches are transferred.
+ */
+export interface StoreRouter {
+  open(id: number): Promise<OpenInfo>
+  resolveUids(id: number, userIds: string[]): Promise<Int32Array>
+  write(id: number, batch: Batch): Promise<void>
+}
+
+/** What the parse worker finds in its `workerData`. */
+export interface ParseWorkerData {
+  /** The engine thread's end of the StoreRouter channel. */
+  storePort: import('node:worker_threads').MessagePort
 }

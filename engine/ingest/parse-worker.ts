@@ -1,88 +1,75 @@
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
+import * as Comlink from 'comlink'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { registerErrorTransport } from '../../shared/worker-errors.ts'
 import { TextParser } from './ingestor.ts'
-import type { Batch, OpenInfo, StoreLink } from './link.ts'
-import { toWire, type FromParser, type ToParser } from './parse-wire.ts'
+import type { Batch, ParseSummary, StoreLink } from './link.ts'
+import type { ParseWorkerApi, ParseWorkerData, StoreRouter } from './parse-wire.ts'
 
 /**
  * The parse worker: runs the parsing half (`TextParser` → `IngestSession`) of any number of
- * ingestion requests, each id's messages in order. Its store calls (open, resolveUids, write)
- * go back to the engine thread; encoded COPY batches are transferred, not copied.
+ * ingestion requests, each id's calls in order, exposed over Comlink. Its store calls (open,
+ * resolveUids, write) go back to the engine thread through the StoreRouter port; encoded COPY
+ * batches are transferred, not copied. Errors cross both ways with the shared transfer handler.
  */
 const port = parentPort
 if (!port) throw new Error('parse-worker.ts must run in a worker thread')
 
-interface Session { parser: TextParser; chain: Promise<void> }
-const sessions = new Map<number, Session>()
-const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
-let nextCall = 0
+registerErrorTransport()
+const stores = Comlink.wrap<StoreRouter>(nodeEndpoint((workerData as ParseWorkerData).storePort))
 
-const send = (m: FromParser, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
+interface Session { parser: TextParser; chain: Promise<unknown> }
+const sessions = new Map<number, Session>()
 
 function remoteStore(id: number): StoreLink {
-  const call = <T>(method: 'open' | 'resolveUids' | 'write', arg?: unknown, transfer: ArrayBuffer[] = []): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const n = ++nextCall
-      calls.set(n, { resolve: resolve as (v: unknown) => void, reject })
-      send({ op: 'call', id, call: n, method, arg }, transfer)
-    })
   return {
-    open: () => call<OpenInfo>('open'),
-    resolveUids: (ids) => call<Int32Array>('resolveUids', ids),
-    write: (b: Batch) => call<void>('write', b, b.data ? [b.data.buffer as ArrayBuffer] : []),
+    open: () => stores.open(id),
+    resolveUids: (ids) => stores.resolveUids(id, ids),
+    write: (b: Batch) => stores.write(id, b.data ? Comlink.transfer(b, [b.data.buffer as ArrayBuffer]) : b),
   }
 }
 
-/** Runs `fn` after the session's earlier messages. */
-function then(s: Session, fn: () => Promise<void>): void {
-  s.chain = s.chain.then(fn, fn)
+/** Runs `fn` after the session's earlier calls (whether they failed or not); resolves with its outcome. */
+function then<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+  const next = s.chain.then(fn, fn)
+  s.chain = next.catch(() => {})
+  return next
 }
 
-port.on('message', (m: ToParser) => {
-  if (m.op === 'reply') {
-    const c = calls.get(m.call)
-    calls.delete(m.call)
-    if (!c) return
-    if (m.error) c.reject(Object.assign(new Error(m.error.message), m.error, { wire: m.error }))
-    else c.resolve(m.value)
-    return
-  }
-  if (m.op === 'begin') {
-    sessions.set(m.id, { parser: new TextParser(remoteStore(m.id), m.kind, m.format, m.opts), chain: Promise.resolve() })
-    return
-  }
-  const s = sessions.get(m.id)
-  if (!s) return
-  if (m.op === 'push') {
-    then(s, async () => {
+const session = (id: number): Session => {
+  const s = sessions.get(id)
+  if (!s) throw new Error(`the parse worker has no request ${id}`)
+  return s
+}
+
+const api: ParseWorkerApi = {
+  begin(id, kind, format, opts) {
+    sessions.set(id, { parser: new TextParser(remoteStore(id), kind, format, opts), chain: Promise.resolve() })
+  },
+  push(id, chunk) {
+    const s = session(id)
+    return then(s, async () => {
       // Let store replies (uids, write acks) in first: queued chunks would otherwise be parsed
       // back to back in microtasks while finished batches wait for their uids.
       await new Promise<void>((r) => setImmediate(r))
-      try {
-        await s.parser.push(m.chunk)
-        send({ op: 'pushed', id: m.id })
-      } catch (e) {
-        send({ op: 'pushed', id: m.id, error: wire(e) })
-      }
+      await s.parser.push(chunk)
     })
-  } else if (m.op === 'finish') {
-    then(s, async () => {
-      sessions.delete(m.id)
-      try {
-        send({ op: 'finished', id: m.id, summary: await s.parser.finish() })
-      } catch (e) {
-        send({ op: 'finished', id: m.id, error: wire(e) })
-      }
+  },
+  finish(id) {
+    const s = session(id)
+    return then(s, async (): Promise<ParseSummary> => {
+      sessions.delete(id)
+      return s.parser.finish()
     })
-  } else if (m.op === 'abort') {
-    then(s, async () => {
-      sessions.delete(m.id)
+  },
+  async abort(id) {
+    const s = sessions.get(id)
+    if (!s) return
+    await then(s, async () => {
+      sessions.delete(id)
       await s.parser.abort().catch(() => {})
-      send({ op: 'aborted', id: m.id })
     })
-  }
-})
-
-/** A store error comes back as it came (its wire form); others are serialised here. */
-function wire(e: unknown) {
-  return (e as { wire?: ReturnType<typeof toWire> }).wire ?? toWire(e)
+  },
 }
+
+Comlink.expose(api, nodeEndpoint(port))
