@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openPglite, smallPgliteConf } from '../engine/adapters/pglite.ts'
@@ -9,13 +8,14 @@ import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts
 import { readTokenFile, TokenFile } from './auth/token-file.ts'
 import { createSqlDocStore } from './collab/index.ts'
 import { readConfig } from './config.ts'
+import { ensureWritableDataDir } from './data-dir.ts'
 import { isEmptyWorkspace, loadDemoWorkspace } from './demo/demo-workspace.ts'
 import { startEngineWorker } from './engine-host.ts'
 
 /** `npm start`: one process serving the web app, the API, /api/live and /collab (SPEC §11). */
 async function main(): Promise<void> {
   const cfg = readConfig(process.env)
-  await mkdir(cfg.dataDir, { recursive: true })
+  await ensureWritableDataDir(cfg.dataDir)
   const root = join(fileURLToPath(new URL('.', import.meta.url)), '..')
   const clientDir = join(root, 'dist', 'client')
   if (process.env.LABELS_SKIP_CLIENT_BUILD !== '1') {

@@ -21,10 +21,19 @@ const byStatus: Record<number, ErrorCode> = {
   504: 'timeout',
 }
 
-/** Maps any thrown value to a LabelsError: ours as is, Fastify's by status, the rest as 500. */
+/**
+ * A full or read-only data directory: PostgreSQL's disk_full, read_only_sql_transaction and
+ * io_error, or Node's errno codes. Not the caller's fault, and temporary: 503, saying why.
+ */
+const storageFailures = new Set(['53100', '25006', '58030', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
+
+/** Maps any thrown value to a LabelsError: ours as is, Fastify's by status, storage failures as 503, the rest as 500. */
 export function toLabelsError(e: unknown): LabelsError {
   const r = reviveError(e)
   if (r instanceof LabelsError) return r
+  const sc = (r as { code?: unknown } | null)?.code
+  if (typeof sc === 'string' && storageFailures.has(sc))
+    return new LabelsError('unavailable', `the server's storage failed (${(r as { message?: string }).message ?? sc}): the request was not completed; try again once the disk has space and is writable`)
   const fe = r as Partial<FastifyError> & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string }
   if (fe.validation) {
     const v = fe.validation[0]
