@@ -21,29 +21,59 @@ const DAY = 86_400_000
 
 const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const
 
-/** The next slot strictly after `after`, or null for schedules without slots. */
+const AT = /^([01]\d|2[0-3]):[0-5]\d$/
+const intIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+const onlyKeys = (o: object, keys: string[]) => Object.keys(o).every((k) => keys.includes(k))
+
+/**
+ * True for a schedule of the shape SPEC §4 allows (the `Schedule` schema), checked by hand so
+ * the projection can afford it for every label. The document is written by clients: a raw
+ * write can put anything there (`{kind:'weekly', weekday:'x'}`, no `at`, `25:99`), and slot
+ * arithmetic on such a value throws or never ends.
+ */
+export function isSchedule(v: unknown): v is Schedule {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const s = v as Record<string, unknown>
+  const at = typeof s.at === 'string' && AT.test(s.at)
+  switch (s.kind) {
+    case 'once': return onlyKeys(s, ['kind'])
+    case 'daily': return at && onlyKeys(s, ['kind', 'at'])
+    case 'weekly': return at && intIn(s.weekday, 1, 7) && onlyKeys(s, ['kind', 'weekday', 'at'])
+    case 'monthly': return at && intIn(s.day, 1, 31) && onlyKeys(s, ['kind', 'day', 'at'])
+    default: return false
+  }
+}
+
+/** Slots are at most a month and a day apart: a search that goes further has a bad schedule. */
+const MAX_STEPS = 64
+
+/** The next slot strictly after `after`, or null for schedules without slots (or invalid ones). */
 export function nextRunAfter(schedule: Schedule, after: Date, tz: string): Date | null {
-  if (schedule.kind === 'once') return null
+  if (schedule.kind === 'once' || !isSchedule(schedule)) return null
   const t = after.getTime()
+  if (!Number.isFinite(t)) return null
   // Start a day early: a slot of yesterday's date can fall today after a gap.
   let date = slotDateOnOrAfter(schedule, addDays(localDateAt(t, tz), -1))
-  for (;;) {
+  for (let i = 0; i < MAX_STEPS; i++) {
     const slot = slotInstant(schedule, date, tz)
     if (slot > t) return new Date(slot)
     date = slotDateOnOrAfter(schedule, addDays(date, 1))
   }
+  return null
 }
 
-/** The latest slot at or before `at`, or null for schedules without slots. */
+/** The latest slot at or before `at`, or null for schedules without slots (or invalid ones). */
 export function lastSlotAtOrBefore(schedule: Schedule, at: Date, tz: string): Date | null {
-  if (schedule.kind === 'once') return null
+  if (schedule.kind === 'once' || !isSchedule(schedule)) return null
   const t = at.getTime()
+  if (!Number.isFinite(t)) return null
   let date = slotDateOnOrBefore(schedule, addDays(localDateAt(t, tz), 1))
-  for (;;) {
+  for (let i = 0; i < MAX_STEPS; i++) {
     const slot = slotInstant(schedule, date, tz)
     if (slot <= t) return new Date(slot)
     date = slotDateOnOrBefore(schedule, addDays(date, -1))
   }
+  return null
 }
 
 /** The seed's "calculation mechanism" wording: "once per day at 08:00" etc. */

@@ -126,9 +126,9 @@ export class Scheduler {
     for (const label of this.opts.listLabels()) {
       this.seen.set(label.id, { key: keyOf(label), since: now.getTime() })
       if (!isScheduled(label)) continue
-      const due = dueSlot(label, now, this.opts.tz)
-      if (!due) continue
       try {
+        const due = dueSlot(label, now, this.opts.tz)
+        if (!due) continue
         const last = await this.opts.slots.last(label.id)
         if (last !== null && new Date(last).getTime() >= due.getTime()) continue
         await this.claimAndTrigger(label.id, due, 'catchup', now.toISOString())
@@ -151,7 +151,14 @@ export class Scheduler {
       const since = !seen ? createdWithin(label, listedBefore, now.getTime()) : seen.key !== key ? now.getTime() : seen.since
       this.seen.set(label.id, { key, since })
       if (!isScheduled(label)) continue
-      const due = dueSlot(label, now, this.opts.tz)
+      let due: Date | null
+      try {
+        due = dueSlot(label, now, this.opts.tz)
+      } catch (e) {
+        // One label's bad schedule must not stop the others (nor break the chain of ticks).
+        this.opts.onError?.(e, label.id)
+        continue
+      }
       if (!due || due.getTime() <= since) continue
       try {
         await this.claimAndTrigger(label.id, due, 'schedule', due.toISOString())
@@ -181,7 +188,13 @@ export class Scheduler {
     let next = Infinity
     for (const label of this.opts.listLabels()) {
       if (!isScheduled(label)) continue
-      const t = nextRunAfter(label.schedule, new Date(now), this.opts.tz)?.getTime()
+      let t: number | undefined
+      try {
+        t = nextRunAfter(label.schedule, new Date(now), this.opts.tz)?.getTime()
+      } catch (e) {
+        this.opts.onError?.(e, label.id)
+        continue
+      }
       if (t !== undefined && t < next) next = t
     }
     if (next === Infinity) return

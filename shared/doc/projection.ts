@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import type { GroupNode } from '../schemas/group.ts'
 import { defaultSchedule, type DataType, type Label, type LabelType, type Schedule } from '../schemas/label.ts'
 import type { Rule } from '../schemas/rule.ts'
+import { isSchedule } from '../schedule.ts'
 import { compareOrder } from './fractional-index.ts'
 import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, groupsOf, labelsOf } from './shape.ts'
 import { draftsOf } from './drafts.ts'
@@ -79,9 +80,13 @@ function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> 
   return parent
 }
 
+/**
+ * The label's schedule, or its type's default when the stored value isn't a valid schedule for
+ * that type (a raw write, or a type switch merged with a concurrent schedule edit): the same on
+ * every replica, and always something the scheduler can compute slots for.
+ */
 function readSchedule(v: unknown, labelType: LabelType): Schedule {
-  const s = v as Schedule | null
-  if (s && typeof s === 'object' && typeof s.kind === 'string') return s
+  if (isSchedule(v) && (v.kind === 'once') === (labelType === 'static')) return v
   return defaultSchedule(labelType)
 }
 
