@@ -1,14 +1,15 @@
 export {}
 
-// npm run bench -- [engine|server|collab] [flags]; with no name, runs all suites in turn.
+// npm run bench -- [engine|server|collab|soak] [flags]; with no name, runs all suites but soak in turn.
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
   collab: () => import('./collab-suite.ts'), // collab.ts, then the issue-8 benches
+  soak: () => import('./soak.ts'), // issue 12's load case: 10 minutes, 200 editors, 50 readers, 10M events
 }
 
 const [name, ...args] = process.argv.slice(2)
-const names = name && !name.startsWith('-') ? [name] : Object.keys(suites)
+const names = name && !name.startsWith('-') ? [name] : Object.keys(suites).filter((n) => n !== 'soak')
 for (const n of names) {
   const load = suites[n]
   if (!load) {
