@@ -19,17 +19,14 @@ export function makeUndoManager(doc: Y.Doc, origin: object, captureTimeout = CAP
   type AnyType = Y.AbstractType<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- Y's own type for "any shared type"
   const tree = new Set<AnyType>([doc.getMap('groups'), doc.getMap('labels')])
   const um = new Y.UndoManager(roots, { trackedOrigins: new Set([origin]), captureTimeout })
-  const rootOf = (t: AnyType): AnyType => {
-    let cur = t
-    while (cur._item?.parent instanceof Y.AbstractType) cur = cur._item.parent
-    return cur
-  }
   // Runs after the UndoManager's own afterTransaction handler (registered first), so the
-  // tree edit has been captured; stopping now keeps the next edit out of its step.
+  // tree edit has been captured; stopping now keeps the next edit out of its step. A
+  // transaction's changedParentTypes holds every changed type and all its ancestors, roots
+  // included (Yjs fills it before afterTransaction), so a tree edit is one lookup per root.
   const onAfter = (tr: Y.Transaction) => {
     if (tr.origin !== origin) return
-    for (const t of tr.changed.keys()) {
-      if (tree.has(rootOf(t))) {
+    for (const t of tree) {
+      if (tr.changedParentTypes.has(t)) {
         um.stopCapturing()
         return
       }

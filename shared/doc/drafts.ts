@@ -96,6 +96,20 @@ function readBase(v: unknown): LabelDefinition | null {
   return j && typeof j === 'object' && !Array.isArray(j) ? (j as unknown as LabelDefinition) : null
 }
 
+const idText = (id: Y.ID | null | undefined): string => (id ? `${id.client}:${id.clock}` : '')
+
+/**
+ * Which map holds a draft (its Yjs item id) and which one it was written over (the item that was
+ * left of it under the same key: the discarded or published draft it re-opens), with exported
+ * Yjs API: a relative position in a type names the type's own id, and `getItem` finds its Item.
+ */
+function identityOf(m: Y.Map<unknown>): { instance: string; replaced: string } {
+  const id = m.doc ? Y.createRelativePositionFromTypeIndex(m, 0, -1).type : null
+  if (!id || !m.doc) return { instance: '', replaced: '' }
+  const item = Y.getItem(m.doc.store, id)
+  return { instance: idText(id), replaced: item instanceof Y.Item ? idText(item.origin) : '' }
+}
+
 /** Reads one draft map into its view (tolerates any junk inside). */
 export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
   const definition = definitionOf(m)
@@ -120,8 +134,7 @@ export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
     createdAt: str(m.get('createdAt'), ''),
     authors,
     editors,
-    instance: m._item ? `${m._item.id.client}:${m._item.id.clock}` : '',
-    replaced: m._item?.origin ? `${m._item.origin.client}:${m._item.origin.clock}` : '',
+    ...identityOf(m),
   }
 }
 
