@@ -4,29 +4,92 @@ import { LabelsError } from '../../shared/errors.ts'
 
 /**
  * Decodes a request body stream as UTF-8 text chunks (BOM dropped, multi-byte characters
- * never split), failing with 413 as soon as `limitBytes` is passed.
+ * never split), failing with 413 as soon as `limitBytes` is passed. Bytes that are not UTF-8
+ * (a GBK or Latin-1 export) fail with 400 naming the data row and the byte offset; `format`
+ * says how rows are counted (NDJSON: lines; CSV: records, header excluded, quoted line breaks
+ * inside a record), as the ingestion's own row errors count them.
  */
-export async function* textChunks(stream: Readable, limitBytes: number): AsyncGenerator<string> {
+export async function* textChunks(stream: Readable, limitBytes: number, format: 'ndjson' | 'csv' = 'ndjson'): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true })
+  const rows = new RowCounter(format)
   let bytes = 0
   // destroyOnReturn false: a refused body is left to abandonBody (drained, then the connection
   // closes), so the client still reads the 413 instead of a reset.
   for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    const before = bytes
     bytes += buf.length
     if (bytes > limitBytes) throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)
-    const text = decode(decoder, buf, true)
+    const text = decode(decoder, buf, true, () => notUtf8(rows, buf, before))
+    rows.see(text)
     if (text) yield text
   }
-  const rest = decode(decoder, undefined, false)
+  const rest = decode(decoder, undefined, false, () => notUtf8(rows, Buffer.alloc(0), bytes))
   if (rest) yield rest
 }
 
-function decode(d: TextDecoder, buf: Buffer | undefined, stream: boolean): string {
+function decode(d: TextDecoder, buf: Buffer | undefined, stream: boolean, fail: () => LabelsError): string {
   try {
     return d.decode(buf, { stream })
   } catch {
-    throw new LabelsError('bad_request', 'the body is not valid UTF-8', '/body')
+    throw fail()
+  }
+}
+
+/** The refusal for the first byte of `buf` (at `offset` in the body) that is not UTF-8. */
+function notUtf8(rows: RowCounter, buf: Buffer, offset: number): LabelsError {
+  // Nothing invalid in this chunk: the sequence the previous chunk started is what was broken.
+  const found = firstInvalidUtf8(buf)
+  const at = found === buf.length ? 0 : found
+  rows.see(buf.subarray(0, at).toString('utf8'))
+  const row = rows.current()
+  const byte = offset + at
+  return new LabelsError('bad_request', `row ${row}: not valid UTF-8 (byte ${byte}); send the file as UTF-8 (a GBK or Latin-1 export must be converted); nothing was stored`, `/${row}`, { row, byte })
+}
+
+/** Offset of the first byte that doesn't start a complete, valid UTF-8 sequence (buf.length if none does). */
+function firstInvalidUtf8(buf: Buffer): number {
+  for (let i = 0; i < buf.length; ) {
+    const b = buf[i]!
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
+    if (n === 0 || i + n > buf.length) return i
+    for (let k = 1; k < n; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return i
+    const b1 = buf[i + 1] ?? 0x80
+    // Overlong forms, UTF-16 surrogates, past U+10FFFF.
+    if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f) || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return i
+    i += n
+  }
+  return buf.length
+}
+
+/**
+ * Counts the data rows a body's text has completed, cheaply, so a decoding failure can name its
+ * row: NDJSON rows are lines; CSV rows are records (LF, CR or CRLF outside quotes), the header
+ * not counted. Quotes toggle at any position (RFC 4180 input; the parser also keeps a quote
+ * inside an unquoted field literally, where this count may differ).
+ */
+class RowCounter {
+  private ended = 0
+  private quoted = false
+  private lastCr = false
+  constructor(private readonly format: 'ndjson' | 'csv') {}
+
+  see(text: string): void {
+    if (this.format === 'ndjson') {
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.ended++
+      return
+    }
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 34) this.quoted = !this.quoted
+      else if (!this.quoted && (c === 13 || (c === 10 && !this.lastCr))) this.ended++
+      this.lastCr = c === 13
+    }
+  }
+
+  /** 1-based number of the row being read (NDJSON line; CSV data row, header excluded). */
+  current(): number {
+    return this.format === 'ndjson' ? this.ended + 1 : this.ended
   }
 }
 

@@ -52,7 +52,7 @@ export default async function dataRoutes(app: FastifyInstance) {
         const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows, parse })
         let report
         try {
-          for await (const chunk of textChunks(body, app.limits.ingestBytes)) await app.engine.pushIngest(sid, chunk)
+          for await (const chunk of textChunks(body, app.limits.ingestBytes, format)) await app.engine.pushIngest(sid, chunk)
           report = await app.engine.finishIngest(sid)
         } catch (e) {
           await app.engine.abortIngest(sid).catch(() => {})
