@@ -32,7 +32,10 @@ export class TokenFile {
     const loop = async () => {
       while (!ac.signal.aborted) {
         try {
-          for await (const _ of watch(this.path, { signal: ac.signal })) await reload('changed')
+          for await (const ev of watch(this.path, { signal: ac.signal })) {
+            await reload('changed')
+            if (ev.eventType === 'rename') break // replaced (editors, mv): watch the new file
+          }
         } catch (e) {
           if ((e as { name?: string }).name === 'AbortError') return
           await new Promise((r) => setTimeout(r, 1000).unref()) // replaced or briefly missing: watch again

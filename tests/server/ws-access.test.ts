@@ -244,6 +244,24 @@ describe('a role changed while connected', () => {
     expect(server.app.tokens.authenticate(tokens.editor)?.role).toBe('editor')
   })
 
+  it('LABELS_TOKENS_FILE is re-read when the file changes (as main watches it)', async () => {
+    const file = join(server.dataDir, 'tokens-watched')
+    const write = (role: string) => writeFile(file, tokenEntries.map((t) => `${t.name}:${t.token}:${t.name === 'vic' ? role : t.role}`).join('\n') + '\n')
+    await write('viewer')
+    const tf = new TokenFile(file, server.app.tokens)
+    await tf.reload()
+    const logged: string[] = []
+    const stop = tf.watch({ info: (m) => logged.push(m), error: (m) => logged.push(m) })
+    try {
+      await write('admin')
+      await until(async () => server.app.tokens.authenticate(tokens.viewer)?.role === 'admin')
+      expect(logged.join('\n')).not.toContain(tokens.viewer)
+    } finally {
+      stop()
+      server.app.tokens.replace(tokenEntries)
+    }
+  })
+
   it('a live-channel socket whose token is withdrawn is closed (4401)', async () => {
     const o = await attemptLive('/api/live', { protocols: [WS_PROTOCOL, tokenProtocol(tokens.viewer)] })
     if (o.kind !== 'open') throw new Error(summary(o))
