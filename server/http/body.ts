@@ -93,10 +93,10 @@ class RowCounter {
   }
 }
 
-/** Reads a whole text body up to `limitBytes` (BOM dropped). */
+/** Reads a whole CSV body (an import file) up to `limitBytes` (BOM dropped). */
 export async function readText(stream: Readable, limitBytes: number): Promise<string> {
   let out = ''
-  for await (const t of textChunks(stream, limitBytes)) out += t
+  for await (const t of textChunks(stream, limitBytes, 'csv')) out += t
   return out
 }
 
