@@ -70,7 +70,9 @@ async function ingest(app: AppProcess, kind: 'users' | 'events', records: Iterab
   let n = 0
   const flush = async () => {
     if (!buf.length) return
-    const r = await api(app.http, 'admin', `/api/data/${kind}`, { body: buf.join('\n') + '\n', type: 'application/x-ndjson' })
+    const r = await api(app.http, 'admin', `/api/data/${kind}`, { body: buf.join('\n') + '\n', type: 'application/x-ndjson' }).catch((e: unknown) => {
+      throw new Error(`ingest ${kind} after ${n} records: ${String(e)} (${(e as { cause?: unknown }).cause ?? ''}); server: ${app.diagnosis()}`)
+    })
     if (r.status !== 200) throw new Error(`ingest ${kind}: ${r.status} ${r.body.slice(0, 300)}`)
     n += buf.length
     buf = []
@@ -100,7 +102,7 @@ export async function main(args: string[]): Promise<void> {
     const demo = { users, seed: 7, days: 90 }
     let tl = Date.now()
     await ingest(app, 'users', demoUsers(demo), 100_000)
-    const events = await ingest(app, 'events', demoEvents(demo), 250_000)
+    const events = await ingest(app, 'events', demoEvents(demo), 100_000)
     result.load = { users, events, seconds: (Date.now() - tl) / 1000 }
     console.log(`loaded ${users} users and ${events} events in ${((Date.now() - tl) / 1000).toFixed(1)} s (server RSS ${rssMb(pid)} MB)`)
 

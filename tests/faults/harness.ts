@@ -16,6 +16,8 @@ export interface AppProcess {
   kill9(): Promise<void>
   /** SIGTERM: the graceful shutdown. */
   stop(): Promise<void>
+  /** The last 4000 characters the process wrote to stderr, and how it exited (null while running). */
+  diagnosis(): string
 }
 
 const fixture = join(import.meta.dirname, '../server/collab/fixtures/serve.ts')
@@ -46,6 +48,7 @@ export function startApp(dir: string, env: Record<string, string> = {}): Promise
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
           await exited
         },
+        diagnosis: () => `exit ${child.exitCode ?? child.signalCode ?? 'none yet'}; stderr: ${err.slice(-2000)}`,
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
           await exited
