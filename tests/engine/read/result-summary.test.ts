@@ -89,6 +89,18 @@ describeEachDb('result summaries answer like the database', (kind) => {
     for (const q of qs) expect(historyFromDays(labelId, model!.history!, q), JSON.stringify(q)).toEqual(await f.svc.history(labelId, q))
   })
 
+  it('summarises results that predate summaries once, when the read model is loaded', async () => {
+    const labelId = 'lbl_old'
+    const results = await run(labelId, 'date', '2025-03-01T12:00:00Z')
+    await f.db.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
+    const all = await f.svc.readModels(null)
+    expect(all.find((m) => m.labelId === labelId)?.summary).toEqual(results.summary)
+    const stored = await f.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM label_summary WHERE label_id = $1`, [labelId])
+    expect(stored.rows[0]?.n).toBe(1)
+    await f.svc.deleteLabelData(labelId)
+    expect((await f.svc.readModels([labelId]))[0]).toEqual({ labelId, summary: null, history: [] })
+  })
+
   it('orders strings by code point, as COLLATE "C" does', () => {
     const words = ['ｚ', '😀', 'a', 'Z', 'é', 'a b', '']
     expect([...words].sort(compareCodePoints)).toEqual(['', 'Z', 'a', 'a b', 'é', 'ｚ', '😀'])
