@@ -192,11 +192,15 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     await until(async () => s.hold.held() === 1)
     const audience = await whileHeld(app.inject({ url: `/api/labels/${id}/users?limit=10`, headers: auth('viewer') }))
     const user = await whileHeld(app.inject({ url: `/api/users/u1/labels`, headers: auth('viewer') }))
+    // A run not in memory (not seen since the start) is read from the engine.
+    const unknownRun = await whileHeld(app.inject({ url: `/api/runs/r_not_seen_since_start`, headers: auth('viewer') }))
     expect(s.hold.held()).toBe(1)
     s.hold.release()
     expect(audience).not.toBe(BLOCKED)
     expect(user).not.toBe(BLOCKED)
-    if (audience === BLOCKED || user === BLOCKED) return
+    expect(unknownRun).not.toBe(BLOCKED)
+    if (audience === BLOCKED || user === BLOCKED || unknownRun === BLOCKED) return
+    expect(unknownRun.statusCode).toBe(kind === 'postgres' ? 404 : 503)
     for (const r of [audience, user]) {
       if (kind === 'postgres') expect(r.statusCode).toBe(200)
       else {
