@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { demoEvents, demoUsers } from '../engine/demo/index.ts'
 import { createGroup, projectWorkspace, renameGroup } from '../shared/doc/index.ts'
@@ -118,7 +119,7 @@ export async function main(args: string[]): Promise<void> {
     // Editors: each owns one group and renames it; the observer times each rename's arrival.
     const kinds = { edit: new Series(), distribution: new Series(), runs: new Series(), run: new Series(), history: new Series(), calculation: new Series() }
     tl = Date.now()
-    const observer = newClient(app.collab, tokens.viewer)
+    const observer = newClient(app.collab, tokens.editor) // never edits; a viewer's sync step 2 is refused with a log line
     await synced(observer)
     const editors: TestClient[] = []
     for (let i = 0; i < o.editors; i++) {
@@ -141,6 +142,9 @@ export async function main(args: string[]): Promise<void> {
     })
 
     phase = 'soak'
+    // This process runs every client: its own event-loop delay is part of each latency above.
+    const lag = monitorEventLoopDelay({ resolution: 20 })
+    lag.enable()
     const end = Date.now() + o.minutes * 60_000
     const loops: Promise<void>[] = []
     // Editors.
@@ -197,6 +201,9 @@ export async function main(args: string[]): Promise<void> {
     const arrived = groupIds.filter((id, i) => seen.get(id)?.startsWith(`soak-${i}-`)).length
     editors.forEach((c) => c.destroy())
     observer.destroy()
+    lag.disable()
+    result.benchEventLoopDelayMs = { p50: Math.round(lag.percentile(50) / 1e6), p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) }
+    console.log(`\nthe bench's own event-loop delay (part of every latency below): ${JSON.stringify(result.benchEventLoopDelayMs)} ms`)
     result.latencyMs = Object.fromEntries(Object.entries(kinds).map(([k, s]) => [k, s.summary()]))
     result.editsArrived = `${arrived}/${expectedEdits}`
     console.log('\nkind          n        p50 ms   p99 ms   max ms   errors')
