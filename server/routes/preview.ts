@@ -32,10 +32,14 @@ export default async function previewRoutes(app: FastifyInstance) {
       const asOf = parseAsOf(body.asOf, '/body/asOf')
       const query = body.query ? toDistributionQuery(body.query) : undefined
       // PGlite: one connection, and a statement can't be interrupted. Behind a calculation (or a
-      // preview that overran its budget and still runs) the preview could only wait, so it is
-      // refused at once; the in-browser preview works meanwhile.
-      if (app.calc.readWaitMs !== undefined && (app.calc.calculating() || overrunning > 0)) {
-        throw busyError(reply, overrunning > 0 ? 'an earlier preview still runs on the database' : 'preview')
+      // preview that overran its budget and still runs) the preview waits at most readWaitMs for
+      // the database to be free (a small workspace's run takes well under a second), then is
+      // refused with 503 + Retry-After; the in-browser preview works meanwhile.
+      const busy = () => app.calc.calculating() || overrunning > 0
+      if (app.calc.readWaitMs !== undefined && busy()) {
+        const until = Date.now() + Math.min(app.calc.readWaitMs, budget / 2)
+        while (busy() && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+        if (busy()) throw busyError(reply, overrunning > 0 ? 'an earlier preview still runs on the database' : 'preview')
       }
       // The answer comes within the budget whatever the engine does (PostgreSQL also stops the
       // statements at the budget: engine/calc/timeout.ts Deadline.bound).

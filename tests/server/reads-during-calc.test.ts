@@ -169,7 +169,7 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
       expect(preview.statusCode).toBe(200)
       expect((preview.json() as { coveredUsers: number }).coveredUsers).toBe(40)
     } else {
-      // PGlite's one connection is the calculation's: a clear refusal with Retry-After, not a wait.
+      // PGlite's one connection is the calculation's: after a bounded wait (readWaitMs), a clear refusal with Retry-After.
       expect(preview.statusCode).toBe(503)
       expect(preview.headers['retry-after']).toBeTruthy()
       expect((preview.json() as { error: { code: string } }).error.code).toBe('unavailable')
@@ -180,6 +180,25 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     expect(after.status).toBe('succeeded')
     const d2 = (await app.inject({ url: `/api/labels/${id}/distribution`, headers: auth('viewer') })).json() as { runId: string }
     expect(d2.runId).toBe(runId)
+  })
+
+  it('waits briefly for a calculation that ends soon: a preview sent behind it answers 200 (a label created, then previewed at once)', async () => {
+    const s = (current = await setup(kind))
+    const { app } = s
+    await ingest(app)
+    const id = await createLabel(app, 'soon')
+    s.hold.arm()
+    await app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') })
+    await until(async () => s.hold.held() === 1)
+    const preview = app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: cityRule }, headers: auth('editor') })
+    // The calculation ends while the preview waits (well inside readWaitMs).
+    setTimeout(() => s.hold.release(), 100)
+    const r = await whileHeld(preview)
+    expect(r).not.toBe(BLOCKED)
+    if (r === BLOCKED) return
+    expect(r.statusCode).toBe(200)
+    expect((r.json() as { coveredUsers: number }).coveredUsers).toBe(40)
+    await app.runQueue.idle()
   })
 
   it('answers reads that need the database with 503 + Retry-After instead of hanging (PGlite), or at once (PostgreSQL)', async () => {
