@@ -166,7 +166,7 @@ const interactive = (n: number): { firstRowMs: number; allRowsMs: number; contro
   return m.allRowsMs && m.controlsMs ? { ...m, doneMs: now } : null
 }
 
-async function offlineReload(browser: Browser, clientDir: string, o: BrowserOptions): Promise<{ reloadMs: number[]; inPageMs: number[]; milestones: unknown[]; seedMs: number; firstLoadMs: number }> {
+export async function offlineReload(browser: Browser, clientDir: string, o: BrowserOptions): Promise<{ reloadMs: number[]; inPageMs: number[]; milestones: unknown[]; seedMs: number; firstLoadMs: number }> {
   const srv = await startAppServer({ clientDir })
   let stopped = false
   try {

@@ -1,4 +1,4 @@
-import { createMemo, createSignal, For, Show, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, Show, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
@@ -59,6 +59,23 @@ export function GroupTree(): JSX.Element {
     if (d.kind === 'group') return h.kind === 'group' ? planGroupDrop(ws.view, d.id, h.id, h.zone) : { ok: false, reason: 'drop a group on another group' }
     return planLabelDrop(ws.view, d.id, h.kind === 'group' ? { kind: 'group', id: h.id } : { kind: 'label', id: h.id, zone: h.zone })
   }
+  /** The draggable row an event is on (drag events are handled once, on the tree, not per row). */
+  const rowOf = (e: DragEvent): { el: HTMLElement; kind: Drag['kind']; id: string } | null => {
+    const el = (e.target instanceof Element ? e.target.closest('[data-drag-id]') : null) as HTMLElement | null
+    const kind = el?.dataset['dragKind']
+    return el && (kind === 'group' || kind === 'label') ? { el, kind, id: el.dataset['dragId'] ?? '' } : null
+  }
+  const onTreeDragStart = (e: DragEvent) => {
+    const r = rowOf(e)
+    if (r) onDragStart(e, { kind: r.kind, id: r.id })
+  }
+  const onTreeDragOver = (e: DragEvent) => {
+    const r = rowOf(e)
+    if (r) onDragOver(e, r.kind, r.id, r.el)
+  }
+  const onTreeDrop = (e: DragEvent) => {
+    if (rowOf(e)) onDrop(e)
+  }
   const onDragStart = (e: DragEvent, d: Drag) => {
     if (!editable()) return e.preventDefault()
     e.stopPropagation()
@@ -67,12 +84,11 @@ export function GroupTree(): JSX.Element {
     setDrag(d)
     ws.presence.setDragging({ ...d, overGroupId: null, index: null })
   }
-  const onDragOver = (e: DragEvent, kind: Hover['kind'], id: string) => {
+  const onDragOver = (e: DragEvent, kind: Hover['kind'], id: string, row: HTMLElement) => {
     const d = drag()
     if (!d) return
     e.preventDefault()
     e.stopPropagation()
-    const row = e.currentTarget as HTMLElement
     const rect = row.getBoundingClientRect()
     const zone = kind === 'group' ? zoneAt(e.clientY - rect.top, rect.height, d.kind === 'group') : zoneAt(e.clientY - rect.top, rect.height, false)
     const effZone: DropZone = d.kind === 'label' && kind === 'group' ? 'into' : zone
@@ -109,13 +125,26 @@ export function GroupTree(): JSX.Element {
     if ('parentId' in plan) ws.edit((doc, o) => moveGroup(doc, d.id, { parentId: plan.parentId, index: plan.index }, o))
     else ws.edit((doc, o) => moveLabel(doc, d.id, { groupId: plan.groupId, index: plan.index }, o))
   }
+  // Rows subscribe through selectors: a hover or selection change re-runs two rows, not all of them.
+  const isHovered = createSelector(() => { const h = hover(); return h ? `${h.kind}:${h.id}` : null })
+  const isSelected = createSelector(() => s.selectedLabel())
   const hoverClass = (kind: Hover['kind'], id: string) => {
+    if (!isHovered(`${kind}:${id}`)) return {}
     const h = hover()
-    if (!h || h.kind !== kind || h.id !== id) return {}
+    if (!h) return {}
     return { [`drop-${h.zone}`]: !h.refused, 'drop-refused': !!h.refused }
   }
 
   // ---- rows ----------------------------------------------------------------------------
+  /** Labels someone is editing or dragging: only their rows mount presence dots. */
+  const busyLabels = createMemo(() => {
+    const ids = new Set<string>()
+    for (const p of ws.presence.peers()) {
+      if (p.editing?.kind === 'label') ids.add(p.editing.id)
+      if (p.dragging?.kind === 'label') ids.add(p.dragging.id)
+    }
+    return ids
+  })
   const groupMenu = (g: VisibleGroup['group']): MenuItem[] => {
     const items: MenuItem[] = [{ label: 'New label', action: () => s.openEditor({ groupId: g.id }) }]
     if (g.isDefault) return items
@@ -154,13 +183,11 @@ export function GroupTree(): JSX.Element {
   const LabelRow = (p: { label: ProjectedLabel }) => (
     <li
       class="label-row"
-      classList={{ selected: s.selectedLabel() === p.label.id, disabled: !p.label.enabled, ...hoverClass('label', p.label.id) }}
+      classList={{ selected: isSelected(p.label.id), disabled: !p.label.enabled, ...hoverClass('label', p.label.id) }}
       data-testid={`label-row-${p.label.name}`}
+      data-drag-kind="label"
+      data-drag-id={p.label.id}
       draggable={editable()}
-      onDragStart={(e) => onDragStart(e, { kind: 'label', id: p.label.id })}
-      onDragOver={(e) => onDragOver(e, 'label', p.label.id)}
-      onDrop={onDrop}
-      onDragEnd={endDrag}
       onClick={() => s.selectLabel(p.label.id)}
     >
       <span class="label-text">
@@ -174,9 +201,14 @@ export function GroupTree(): JSX.Element {
         <span class="badge muted">disabled</span>
       </Show>
       <DraftBadge labelId={p.label.id} name={p.label.name} />
-      <PresenceDots peers={ws.presence.busyWith('label', p.label.id)} />
-      <Show when={editable()}>
-        <MoreMenu items={labelMenu(p.label)} title={`More for label ${p.label.name}`} testId={`label-more-${p.label.name}`} />
+      <Show when={busyLabels().has(p.label.id)}>
+        <PresenceDots peers={ws.presence.busyWith('label', p.label.id)} />
+      </Show>
+      {/* Rendered with the row (an operator's role does not change), only enabled once there is a
+          document to edit: the ready flip after an offline reload updates an attribute per row
+          instead of mounting thousands of menus. */}
+      <Show when={s.canEdit}>
+        <LazyMenu items={() => labelMenu(p.label)} title={`More for label ${p.label.name}`} testId={`label-more-${p.label.name}`} disabled={!editable()} />
       </Show>
     </li>
   )
@@ -190,11 +222,9 @@ export function GroupTree(): JSX.Element {
           class="group-row"
           classList={hoverClass('group', g().id)}
           data-testid={`group-row-${g().name}`}
+          data-drag-kind="group"
+          data-drag-id={g().id}
           draggable={editable() && !g().isDefault}
-          onDragStart={(e) => onDragStart(e, { kind: 'group', id: g().id })}
-          onDragOver={(e) => onDragOver(e, 'group', g().id)}
-          onDrop={onDrop}
-          onDragEnd={endDrag}
         >
           <button type="button" class="caret" aria-label={open() ? 'Collapse' : 'Expand'} onClick={() => toggle(g().id)}>
             {open() ? '▾' : '▸'}
@@ -234,7 +264,7 @@ export function GroupTree(): JSX.Element {
   }
 
   return (
-    <nav class="tree" aria-label="Label groups">
+    <nav class="tree" aria-label="Label groups" onDragStart={onTreeDragStart} onDragOver={onTreeDragOver} onDrop={onTreeDrop} onDragEnd={endDrag}>
       <div class="tree-tools">
         <input type="search" class="filter" placeholder="Filter labels by name…" value={query()} onInput={(e) => setQuery(e.currentTarget.value)} data-testid="label-filter" />
         <Show when={editable()}>
@@ -291,5 +321,38 @@ function InlineInput(props: { value: string; placeholder?: string; onDone: (v: s
       onBlur={(e) => finish(e.currentTarget.value)}
       onClick={(e) => e.stopPropagation()}
     />
+  )
+}
+
+/**
+ * A label row's "More" button: the real MoreMenu (a dropdown and two document listeners) is
+ * mounted on the first click and opened, so a tree of thousands of labels renders one plain
+ * button per row.
+ */
+function LazyMenu(props: { items: () => MenuItem[]; title: string; testId: string; disabled: boolean }): JSX.Element {
+  const [mounted, setMounted] = createSignal(false)
+  let box: HTMLDivElement | undefined
+  return (
+    <Show
+      when={mounted() && !props.disabled}
+      fallback={
+        <div class="more" ref={box} onClick={(e) => e.stopPropagation()}>
+          <button type="button" class="icon-btn" title={props.title} aria-label={props.title} data-testid={props.testId} disabled={props.disabled} onClick={() => {
+            const host = box?.parentElement
+            const placeholder = box?.firstElementChild
+            setMounted(true)
+            // The menu's own button takes this one's place: open it as if it had been clicked.
+            queueMicrotask(() => {
+              const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
+              if (real && real !== placeholder) real.click()
+            })
+          }}>
+            ⋯
+          </button>
+        </div>
+      }
+    >
+      <MoreMenu items={props.items()} title={props.title} testId={props.testId} />
+    </Show>
   )
 }
