@@ -4,6 +4,7 @@ import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { errors, LabelOut, RunOut } from '../http/wire-schemas.ts'
 import { LabelParams, parseAsOf, resolveLabel, withRunInfo } from './label-helpers.ts'
 import '../types.ts'
+import { boundedRead } from '../calc/bounded-read.ts'
 
 const CalcBody = Type.Union([Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }), Type.Null()])
 
@@ -113,12 +114,13 @@ export default async function labelRoutes(app: FastifyInstance) {
         summary: "A label's runs, newest first",
         params: LabelParams,
         querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
-        response: { 200: Type.Object({ runs: Type.Array(RunOut) }), ...errors(403, 404) },
+        response: { 200: Type.Object({ runs: Type.Array(RunOut) }), ...errors(403, 404, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
-      return { runs: await app.engine.listRuns(label.id, (req.query as { limit?: number }).limit ?? 50) }
+      const limit = (req.query as { limit?: number }).limit ?? 50
+      return { runs: await boundedRead(() => app.engine.listRuns(label.id, limit), { waitMs: app.calc.readWaitMs, reply, what: "the label's runs are read from the database" }) }
     },
   )
 }

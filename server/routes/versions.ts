@@ -7,6 +7,7 @@ import { DistributionOut, errors } from '../http/wire-schemas.ts'
 import { DistributionQueryIn, toDistributionQuery } from './distribution.ts'
 import { LabelParams, parseAsOf, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
+import { boundedRead } from '../calc/bounded-read.ts'
 
 const Change = Type.Object({
   field: Type.String(),
@@ -108,21 +109,23 @@ export default async function versionRoutes(app: FastifyInstance) {
         summary: "Before/after: the label's current results beside a rule evaluated now on all customers, and how many move from each value to each other (exact; nothing stored; time-limited like a preview)",
         params: LabelParams,
         body: CompareBody,
-        response: { 200: CompareOut, ...errors(400, 403, 404, 422, 504) },
+        response: { 200: CompareOut, ...errors(400, 403, 404, 422, 503, 504) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const body = req.body as { dataType?: DataType; rule: Rule; asOf?: string; query?: Parameters<typeof toDistributionQuery>[0] }
       const def = { dataType: body.dataType ?? label.dataType, rule: body.rule }
-      await app.engine.validateDefinition(def)
       const asOf = parseAsOf(body.asOf, '/body/asOf')
-      return app.engine.compare(label.id, def, {
-        tz: app.tz,
-        timeoutMs: app.limits.previewTimeoutMs,
-        ...(asOf ? { asOf } : {}),
-        ...(body.query ? { query: toDistributionQuery(body.query) } : {}),
-      })
+      const query = body.query ? toDistributionQuery(body.query) : undefined
+      // Behind a calculation on PGlite (one connection) it waits at most readWaitMs, then 503.
+      return boundedRead(
+        async () => {
+          await app.engine.validateDefinition(def)
+          return app.engine.compare(label.id, def, { tz: app.tz, timeoutMs: app.limits.previewTimeoutMs, ...(asOf ? { asOf } : {}), ...(query ? { query } : {}) })
+        },
+        { waitMs: app.calc.readWaitMs, reply, what: 'before/after reads the database' },
+      )
     },
   )
 }
