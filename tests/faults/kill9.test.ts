@@ -34,12 +34,15 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
   /** Every users count the data has had: a run's totalUsers must be one of them. */
   const userCounts = new Set<number>()
   let calcMs = 0
+  let ingestMs = 0
   const outcome = { runsInterrupted: 0, runsFinished: 0, runsQueuedNeverStarted: 0, ingestStored: 0, ingestNotStored: 0, ingestAnswered200: 0 }
 
   beforeAll(async () => {
     app = await startApp(dir)
+    const ts = Date.now()
     const seed = await api(app.http, 'admin', '/api/data/events', { body: buyEvents('seed', SEED_EVENTS), type: 'application/x-ndjson' })
     expect(seed.status, seed.body).toBe(200)
+    ingestMs = ((Date.now() - ts) * ROUND_EVENTS) / SEED_EVENTS
     const label = await api(app.http, 'editor', '/api/labels', { json: { name: 'buys', displayName: 'Buys', dataType: 'number', labelType: 'static', rule: buyCount } })
     expect(label.status, label.body).toBe(201)
     const run = await poll(async () => {
@@ -50,7 +53,7 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
     const c = await storedCounts(app.http)
     expect(c).toEqual({ users: SEED_EVENTS, events: SEED_EVENTS })
     userCounts.add(c.users)
-    console.log(`[kill9] seed ${SEED_EVENTS} events, one calculation took ${calcMs} ms; ${ROUNDS} rounds, FAULT_SEED=${random.seed}`)
+    console.log(`[kill9] seed ${SEED_EVENTS} events, one calculation took ${calcMs} ms, a round's ingestion ~${Math.round(ingestMs)} ms; ${ROUNDS} rounds, FAULT_SEED=${random.seed}`)
   })
 
   afterAll(async () => {
@@ -75,7 +78,9 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       let ingestStatus: number | 'killed' | null = null
       const ingest = api(app.http, 'admin', '/api/data/events', { body: buyEvents(`r${r}`, ROUND_EVENTS), type: 'application/x-ndjson' })
         .then((x) => { ingestStatus = x.status }, () => { ingestStatus = 'killed' })
-      await new Promise((res) => setTimeout(res, random.next() * (calcMs + 1500)))
+      // Odd rounds aim at the calculation (the edits below take a while too), even ones at the
+      // ingestion, from its start to past its end.
+      await new Promise((res) => setTimeout(res, random.next() * (r % 2 ? 0.6 * calcMs : 1.3 * ingestMs + 300)))
 
       // A Yjs update, acknowledged: the other client has it.
       createGroup(a.doc, { name: `yjs-${r}` }, { kind: 'local', actor: 'alice' })
