@@ -16,7 +16,7 @@ import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { Peer } from '../../sync/presence.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
-import { describePath, draftStoreOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
+import { describePath, draftStoreOf, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
 import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
 import { dataTypeFor, defaultRule } from './rule-defaults.ts'
 import { RuleForm } from './rule-form.tsx'
@@ -68,6 +68,12 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
   const fallback = draftFrom(label(), props.groupId, defaultRule('custom', s.schema()))
   const def = (): LabelDefinition => draft()?.definition ?? fallback
+  // The same definition as plain objects (the projection of this update): whole-definition work
+  // (validation, the preview's and the comparison's keys, the JSON text, authors) reads this, so
+  // it neither walks the store's proxies nor subscribes to every leaf of the rule on each update.
+  const projection = draftsOf(ws.doc)
+  const plain = createMemo(() => (draftId ? projection().byId[draftId] : undefined))
+  const plainDef = (): LabelDefinition => plain()?.definition ?? fallback
   const canWrite = () => editable() && !!draft()
 
   const [serverError, setServerError] = createSignal<FieldError | null>(null)
@@ -111,11 +117,11 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   }
 
   // "bob overwrote your change to Display name": a path I wrote last now has another author.
-  let lastAuthors: Record<string, string> = { ...(draft()?.authors ?? {}) }
+  let lastAuthors: Record<string, string> = plain()?.authors ?? {}
   createEffect(() => {
-    const d = draft()
+    const d = plain()
     if (d) wasOpen = true
-    const authors = { ...(d?.authors ?? {}) } // a copy: the store's object changes in place
+    const authors = d?.authors ?? {}
     const lost = overwrites(lastAuthors, authors, s.me.name).filter((o) => !untrack(notices).some((n) => n.path === o.path && n.by === o.by))
     lastAuthors = authors
     if (lost.length) setNotices((n) => [...n, ...lost].slice(-4))
@@ -134,7 +140,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const [jsonOpen, setJsonOpen] = createSignal(false)
   createEffect(() => {
     if (!jsonOpen()) return
-    const text = JSON.stringify(def().rule, null, 2)
+    const text = JSON.stringify(plainDef().rule, null, 2)
     if (!jsonFocused) setJsonText(text)
   })
   const onJson = (text: string) => {
@@ -149,7 +155,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     }
   }
   // Same errors, same array: nothing downstream re-runs for an edit that changes no error.
-  const local = createMemo(() => localErrors(def()), [], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) })
+  const local = createMemo(() => localErrors(plainDef()), [], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) })
   // Local errors show once a field was touched (or on publish); server errors always.
   const shown = () => [...(serverError() ? [serverError()!] : []), ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? ''))]
   const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
@@ -160,7 +166,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     return p && fieldOfPath(p) === 'rule' ? { path: p, message: '' } : null
   }
   // The preview gets a plain copy, and a new one only when the rule or data type really changed.
-  const previewKey = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : JSON.stringify({ dataType: def().dataType, rule: def().rule })))
+  const previewKey = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : JSON.stringify({ dataType: plainDef().dataType, rule: plainDef().rule })))
   const previewDef = createMemo(() => { const k = previewKey(); return k === null ? null : (JSON.parse(k) as { dataType: DataType; rule: Rule }) })
   const conflictNote = () => {
     const n = def().name
@@ -341,7 +347,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                     spellcheck={false}
                     value={jsonText()}
                     onFocus={() => (jsonFocused = true)}
-                    onBlur={() => { jsonFocused = false; if (!jsonError()) setJsonText(JSON.stringify(def().rule, null, 2)) }}
+                    onBlur={() => { jsonFocused = false; if (!jsonError()) setJsonText(JSON.stringify(plainDef().rule, null, 2)) }}
                     onInput={(e) => onJson(e.currentTarget.value)}
                     data-testid="rule-json"
                   />
@@ -362,7 +368,7 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
           </form>
           <div>
             <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
-            <Show when={existingLabelId()}>{(id) => <BeforeAfter labelId={id()} rule={def().rule} dataType={def().dataType} />}</Show>
+            <Show when={existingLabelId()}>{(id) => <BeforeAfter labelId={id()} rule={plainDef().rule} dataType={plainDef().dataType} />}</Show>
           </div>
         </div>
       </div>
