@@ -50,7 +50,7 @@ export interface EngineApi {
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
 
   /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
-  /** skipInvalid: store the good rows and report the rest (SPEC §8: import files follow the ingestion rule). */
+  /** skipInvalid: store the good rows and report the rest (docs/api.md#import: import files follow the ingestion rule). */
   importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport>
 
   /** Evaluates an unsaved definition, stores nothing; timeoutMs counts from startedAt (epoch ms) when given. */
@@ -64,7 +64,7 @@ export interface EngineApi {
   /**
    * A deterministic pseudo-random sample of up to `users` customers (default 2000, at most
    * 20 000) for a `seed`: their attributes and all their events in ingestion order, in the
-   * SPEC §8 ingestion record shape, so ingesting it elsewhere reproduces their results.
+   * ingestion record shape (docs/api.md#ingestion-records), so ingesting it elsewhere reproduces their results.
    */
   sample(opts: { users?: number; seed?: number }): Promise<Sample>
 
@@ -108,7 +108,7 @@ export interface Definition { dataType: DataType; rule: Rule }
 export type RunTrigger = 'manual' | 'schedule' | 'create' | 'update' | 'catchup' | 'import'
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed'
 
-/** SPEC §8 run shape. Times are ISO strings. */
+/** The run shape (docs/api.md#runs). Times are ISO strings. */
 export interface Run {
   id: string
   labelId: string
@@ -131,9 +131,9 @@ export interface SchemaDescription {
 /** A JSON value of an attribute or property (dates as ISO strings). */
 export type SampleValue = string | number | boolean
 
-/** A user record (SPEC §8 ingestion shape). */
+/** A user record (docs/api.md#ingestion-records). */
 export interface SampleUser { user_id: string; properties: Record<string, SampleValue> }
-/** An event record (SPEC §8 ingestion shape); `time` is an ISO string. */
+/** An event record (docs/api.md#ingestion-records); `time` is an ISO string. */
 export interface SampleEvent { user_id: string; event: string; time: string; event_id?: string; properties: Record<string, SampleValue> }
 
 /** EngineApi.sample: the sampled customers, their events in ingestion order, and the data schema they follow. */
@@ -258,7 +258,7 @@ export interface Comparison {
   unchangedUsers: number
 }
 
-/** Server → client messages of the live channel (SPEC §9). */
+/** Server → client messages of the live channel (docs/api.md#live-channel). */
 export type LiveMessage =
   | { type: 'run'; run: Run }
   | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)

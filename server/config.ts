@@ -4,7 +4,7 @@ import { DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES } from './audit/audit-log.t
 import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 import { normalOrigin } from './http/origin.ts'
 
-/** The environment of SPEC §11, parsed once at start. */
+/** The environment (docs/api.md#configuration), parsed once at start. */
 export interface ServerConfig {
   port: number
   host: string

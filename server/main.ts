@@ -12,7 +12,7 @@ import { ensureWritableDataDir } from './data-dir.ts'
 import { isEmptyWorkspace, loadDemoWorkspace } from './demo/demo-workspace.ts'
 import { startEngineWorker } from './engine-host.ts'
 
-/** `npm start`: one process serving the web app, the API, /api/live and /collab (SPEC §11). */
+/** `npm start`: one process serving the web app, the API, /api/live and /collab (docs/api.md#configuration). */
 async function main(): Promise<void> {
   const cfg = readConfig(process.env)
   await ensureWritableDataDir(cfg.dataDir)

@@ -1,4 +1,4 @@
-/** Error codes shared by engine, server and client; each maps to one HTTP status (SPEC §8). */
+/** Error codes shared by engine, server and client; each maps to one HTTP status (docs/api.md#errors). */
 export const ErrorStatus = {
   bad_request: 400,
   unauthorized: 401,

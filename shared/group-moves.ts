@@ -1,5 +1,5 @@
 /**
- * Where a group may be placed (SPEC §3), in one place: the document operations
+ * Where a group may be placed (docs/model.md#group-rules), in one place: the document operations
  * (shared/doc/group-operations.ts) enforce these rules, and the tree's drag and drop
  * (client/features/groups/drop-plan.ts) shows the same refusals while hovering.
  *

@@ -1,11 +1,11 @@
 /**
- * The limits of a rule (SPEC §5), in one place: the rule schema (shared/schemas/rule.ts), the
+ * The limits of a rule (docs/rules.md#limits), in one place: the rule schema (shared/schemas/rule.ts), the
  * compiler (engine/compiler) and the rule editor read them from here, so they can't disagree.
  * They keep a rule's SQL bounded: a pasted or generated rule can't make the database plan a
  * query with thousands of joins or an unbounded parameter list.
  */
 export const ruleLimits = {
-  /** Layers of a custom rule ("up to 50 layers", SPEC §5). */
+  /** Layers of a custom rule (docs/rules.md#custom). */
   layers: 50,
   /** Nesting of all/any/not; a layer's top-level condition is depth 1. */
   conditionDepth: 10,

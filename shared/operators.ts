@@ -1,5 +1,5 @@
 /**
- * The operators of the rule JSON (SPEC §5), in one place: the rule schema, the compiler, the
+ * The operators of the rule JSON (docs/rules.md#filters), in one place: the rule schema, the compiler, the
  * version diffs' wording and the rule editor read them from here.
  */
 

@@ -9,7 +9,7 @@ import { comparisonWords, conditionWords, filterWords, measureWords, methodWords
  * from last 30 days to last 7 days" rather than two JSON blobs. Pure and deterministic.
  */
 
-/** What a version stores of a label: the SPEC §4 fields (no id, order or timestamps). */
+/** What a version stores of a label: the fields of docs/model.md#label-fields (no id, order or timestamps). */
 export type LabelDefinition = Omit<Label, 'id' | 'createdAt' | 'updatedAt'>
 
 /** The fields whose change makes a new version. `groupId` is not one: see versionedFields' note. */
@@ -103,7 +103,7 @@ function fieldValueWords(f: Exclude<DefinitionField, 'rule'>, v: unknown, opts: 
 }
 
 /**
- * The changes from `before` to `after`, field by field in SPEC §4 order, the rule path by path.
+ * The changes from `before` to `after`, field by field in the order of docs/model.md#label-fields, the rule path by path.
  * `before` null (a new label): every field as "set to".
  */
 export function diffDefinitions(before: LabelDefinition | null, after: LabelDefinition, opts: DiffOptions = {}): DefinitionChange[] {

@@ -2,7 +2,7 @@ import type { Schedule } from './schemas/label.ts'
 import { fromLocal, toLocal } from './schedule-tz.ts'
 
 /**
- * When a schedule's slots fall (SPEC §4, §6). Slots are wall-clock times in the workspace
+ * When a schedule's slots fall (docs/semantics.md#schedules). Slots are wall-clock times in the workspace
  * time zone, one per matching calendar date:
  *
  * - daily: every date; weekly: every date whose ISO weekday (1 = Monday) matches;
@@ -26,7 +26,8 @@ const intIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (
 const onlyKeys = (o: object, keys: string[]) => Object.keys(o).every((k) => keys.includes(k))
 
 /**
- * True for a schedule of the shape SPEC §4 allows (the `Schedule` schema), checked by hand so
+ * True for a schedule of the shape docs/model.md#label-types-and-schedules allows (the
+ * `Schedule` schema), checked by hand so
  * the projection can afford it for every label. The document is written by clients: a raw
  * write can put anything there (`{kind:'weekly', weekday:'x'}`, no `at`, `25:99`), and slot
  * arithmetic on such a value throws or never ends.

@@ -1,4 +1,4 @@
-/** An API error as the server reports it (SPEC §8): code, message, the offending JSON path and any details (e.g. row errors). */
+/** An API error as the server reports it (docs/api.md#errors): code, message, the offending JSON path and any details (e.g. row errors). */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly path?: string, readonly details?: unknown) {
     super(message)

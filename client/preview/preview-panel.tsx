@@ -17,7 +17,7 @@ type State =
   | { kind: 'error'; message: string; path?: string }
 
 /**
- * Live rule preview while editing (SPEC §11): debounced; in the browser on a sample of this
+ * Live rule preview while editing (docs/semantics.md#preview-and-compare): debounced; in the browser on a sample of this
  * workspace's customers (PGlite in a worker running the same engine; the demo shop when the
  * sample can't be had, and the panel says so), or on the server's full data. Both in the
  * workspace time zone.

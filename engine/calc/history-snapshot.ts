@@ -9,7 +9,7 @@ export type SnapshotInput = LabelState
 
 /**
  * Writes the history snapshot of a successful run for the calendar day of asOf in the
- * workspace time zone, replacing that day's earlier snapshot (SPEC §6).
+ * workspace time zone, replacing that day's earlier snapshot (docs/semantics.md#history).
  *
  * The value key of each row is the label of the default distribution bucket, so history
  * and the default distribution chart read the same: strings per value, booleans as

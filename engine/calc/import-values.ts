@@ -17,7 +17,7 @@ export interface ImportInput {
   mode: 'replace' | 'merge'
   tz: string
   definition: Definition
-  /** Store the good rows and report the rest, as ingestion does (SPEC §8). */
+  /** Store the good rows and report the rest, as ingestion does (docs/api.md#ingestion). */
   skipInvalid?: boolean
   /** How many errors the report lists (default 100); invalidRows counts them all. */
   maxErrors?: number
@@ -167,7 +167,7 @@ async function reportUnknownUsers(db: SqlExecutor, rows: Row[], errors: Array<{ 
 }
 
 /**
- * The import method (SPEC §5, §8): values from a CSV `user_id,value` become the label's
+ * The import method (docs/semantics.md#import-values): values from a CSV `user_id,value` become the label's
  * results through a run with trigger 'import', with its history snapshot, like any run.
  * replace: the results are exactly the file; merge: the file's values override or add to
  * the current results (current results of another data type are not carried over).

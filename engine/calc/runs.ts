@@ -22,7 +22,7 @@ const runColumns = 'id, label_id, status, trigger, as_of, created_at, started_at
 const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
 const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
 
-/** Maps a runs row to the SPEC §8 run shape. */
+/** Maps a runs row to the run shape (docs/api.md#runs). */
 function toRun(r: RunRow): Run {
   return {
     id: r.id,

@@ -1,11 +1,11 @@
 /**
- * Rule → SQL compiler (SPEC §5) and rule validation against the data catalogue.
+ * Rule → SQL compiler (docs/rules.md) and rule validation against the data catalogue.
  *
  * Pipeline: `check()` the JSON shape (400 bad_request) → resolve names through the
  * catalogue and check values, types and limits (422 invalid, with a JSON path; resolve-*.ts)
  * → emit one statement from the tagged tree (emit-*.ts, one Record per tag).
  *
- * Semantics chosen where SPEC §5 is silent (the tests pin each one against
+ * Semantics chosen where the rule format leaves a choice (docs/semantics.md; the tests pin each one against
  * tests/helpers/reference.ts):
  * - Missing values: positive ops (eq, gt…, in, contains, between) never match a missing
  *   property/attribute; `neq`, `not_in`, `is_not_set` are their exact complements and do

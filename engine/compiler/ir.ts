@@ -45,7 +45,7 @@ export type MeasureNode =
 
 export type MeasureAgg = MeasureNode['agg']
 
-/** count/days/distinct/sum are 0 without matching events; avg/min/max have no value (SPEC §5). */
+/** count/days/distinct/sum are 0 without matching events; avg/min/max have no value (docs/rules.md#measures). */
 export const additive: Record<MeasureAgg, boolean> = {
   count: true,
   days: true,

@@ -60,12 +60,12 @@ async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterab
   }
 }
 
-/** Upserts users by user_id, all-or-nothing (SPEC §8); records may be a (async) iterable. */
+/** Upserts users by user_id, all-or-nothing (docs/api.md#ingestion); records may be a (async) iterable. */
 export function ingestUserRecords(db: SqlExecutor, records: Iterable<UserRecord> | AsyncIterable<UserRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
   return ingest(db, 'users', records, opts)
 }
 
-/** Appends events (deduped by event_id), all-or-nothing (SPEC §8); records may be a (async) iterable. */
+/** Appends events (deduped by event_id), all-or-nothing (docs/api.md#ingestion); records may be a (async) iterable. */
 export function ingestEventRecords(db: SqlExecutor, records: Iterable<EventRecord> | AsyncIterable<EventRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
   return ingest(db, 'events', records, opts)
 }

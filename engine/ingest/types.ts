@@ -22,13 +22,13 @@ export interface IngestResult extends IngestReport {
   invalidRows: number
 }
 
-/** A user record of the records API (SPEC §8 NDJSON shape). */
+/** A user record of the records API (NDJSON shape, docs/api.md#ingestion-records). */
 export interface UserRecord {
   user_id: string
   properties?: Record<string, unknown>
 }
 
-/** An event record of the records API (SPEC §8 NDJSON shape). */
+/** An event record of the records API (NDJSON shape, docs/api.md#ingestion-records). */
 export interface EventRecord {
   user_id: string
   event: string

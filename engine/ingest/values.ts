@@ -76,7 +76,7 @@ export function isEmpty(v: RawValue): boolean {
   return v.kind === 'text' ? v.value === '' : v.value === null || v.value === undefined
 }
 
-/** The type a value gets when its column is first seen (SPEC §8). */
+/** The type a value gets when its column is first seen (docs/semantics.md#customer-data). */
 export function inferType(v: RawValue): ValueType | null {
   if (v.kind === 'text') {
     const s = v.value.trim()

@@ -37,7 +37,7 @@ async function numberBuckets(tx: SqlExecutor, tables: string[], q: ResolvedQuery
 /**
  * The key of a value in the bucket the distribution shows it in: text as is, booleans,
  * numbers per exact value or interval, dates per day/week/month in the zone, collections as
- * their sorted elements (a set, SPEC §4).
+ * their sorted elements (a set, docs/model.md#label-fields).
  */
 function keying(dataType: DataType, q: ResolvedQuery, tz: string, nb: NumberBuckets | null): Keying {
   switch (dataType) {

@@ -22,7 +22,7 @@ export interface ItemOptions { binRange?: { lo: number; hi: number } }
 export interface Counts { totalUsers: number; coveredUsers: number }
 
 /**
- * The distribution of a result-shaped table `(uid int, value T)` (SPEC §7). `table` is an
+ * The distribution of a result-shaped table `(uid int, value T)` (docs/semantics.md#distribution). `table` is an
  * engine-generated name (res_<n> or a preview temp table), never input.
  *
  * Buckets:

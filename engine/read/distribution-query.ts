@@ -11,7 +11,7 @@ export interface ResolvedQuery {
   granularity: 'day' | 'week' | 'month'
 }
 
-/** Longest Top N list (SPEC §7) and the default when none is asked: every item up to it. */
+/** Longest Top N list (docs/api.md#distribution) and the default when none is asked: every item up to it. */
 export const maxTop = 50
 export const maxBins = 50
 export const defaultBins = 10
@@ -50,7 +50,7 @@ function boundaries(v: unknown): number[] {
 
 /**
  * Validates a distribution query and applies the defaults: top 50 (every item up to the
- * SPEC's maximum), sort by users, descending, granularity day. Options that don't apply to
+ * maximum of docs/api.md#distribution), sort by users, descending, granularity day. Options that don't apply to
  * the label's data type (bins on a string label) are checked for form but otherwise ignored,
  * so a client can send one query shape for every label. Giving both bins and boundaries is
  * ambiguous and refused.

@@ -3,7 +3,7 @@ import type { Sample, SchemaDescription } from '../api.ts'
 /**
  * Wire form of a sample (GET /api/data/sample, NDJSON): one `meta` line, then one `user` line
  * per user, then one `event` line per event in ingestion order. User and event lines are
- * SPEC §8 ingestion records plus `type` (which ingestion ignores), so a reader feeds them to
+ * ingestion records (docs/api.md#ingestion-records) plus `type` (which ingestion ignores), so a reader feeds them to
  * an ingestion session as they are.
  */
 export interface SampleMeta {

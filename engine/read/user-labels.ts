@@ -3,7 +3,7 @@ import { outputValue } from '../calc/value-types.ts'
 import { isVanishedTable, loadAllLabelStates } from './label-state.ts'
 
 /**
- * Every label with a current result for the user (profile lookup, SPEC §8), ordered by
+ * Every label with a current result for the user (profile lookup, docs/api.md#profile-lookup), ordered by
  * label id. One statement over all result tables, each read by primary key; an unknown
  * user has no labels.
  */

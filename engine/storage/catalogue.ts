@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 
-/** Types a user attribute or event property can have; inferred on first sight (SPEC §8). */
+/** Types a user attribute or event property can have; inferred on first sight (docs/semantics.md#customer-data). */
 export type ValueType = 'string' | 'number' | 'boolean' | 'date'
 
 /** A typed attribute/property and the generated, injection-safe column that stores it. */

@@ -1,4 +1,4 @@
-/** Operator roles of SPEC §10, weakest first: viewer reads, editor edits, admin ingests. */
+/** Operator roles (docs/api.md#roles), weakest first: viewer reads, editor edits, admin ingests. */
 export type Role = 'viewer' | 'editor' | 'admin'
 
 const rank: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 }

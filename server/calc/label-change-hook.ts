@@ -15,7 +15,7 @@ export interface ChangeEffects {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
- * SPEC §6 as a pure decision: a new label (static or dynamic) is calculated once at creation;
+ * docs/semantics.md#what-triggers-a-run as a pure decision: a new label (static or dynamic) is calculated once at creation;
  * an edited rule or data type recalculates; schedule, type or availability changes only
  * reschedule; renames, moves and descriptions change nothing on the engine side.
  */

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { LabelsError, reviveError, type ErrorCode } from '../../shared/errors.ts'
 import { isApiPath, requestPath } from './request-path.ts'
 
-/** The one error body of SPEC §8. */
+/** The one error body (docs/api.md#errors). */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; path?: string; details?: unknown }
 }

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 
 /**
- * Response shapes of SPEC §8, declared once so they serve as OpenAPI docs, as the filter of
+ * Response shapes of the routes (docs/api.md#routes), declared once so they serve as OpenAPI docs, as the filter of
  * every reply (only declared fields leave the server: schema-compilers.ts) and (in strict
  * mode, i.e. tests) as a check on every reply. A new field must be declared here to be sent.
  */

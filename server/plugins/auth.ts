@@ -40,7 +40,7 @@ export interface AuthPluginOptions {
 
 /**
  * The presented token: `Authorization: Bearer T`; `?token=T` on GET (programs, WebSockets:
- * SPEC §9); or, on a WebSocket upgrade, the `labels.token.<base64url>` subprotocol the web
+ * docs/api.md#authentication); or, on a WebSocket upgrade, the `labels.token.<base64url>` subprotocol the web
  * app sends so its token stays out of URLs.
  */
 export function presentedToken(req: FastifyRequest): string | undefined {

@@ -7,7 +7,7 @@ import type { TokenRegistry } from '../auth/tokens.ts'
 import { DocWorkspace } from '../workspace/doc-workspace.ts'
 import '../types.ts'
 
-/** The workspace REST routes and the engine hooks use (SPEC §2: id `main`). */
+/** The workspace REST routes and the engine hooks use (docs/model.md#workspace: id `main`). */
 export const MAIN_WORKSPACE = 'main'
 
 export interface WorkspacePluginOptions {
@@ -55,7 +55,7 @@ export default fp(
       if (!operator) void app.audit.append({ actor: null, role: null, action: 'auth.failed', target: '/collab', details: { reason: token ? 'bad token' : 'no token' } }).catch(() => {})
       return operator
     }
-    // This server hosts one workspace (SPEC §1: id `main`): any other room name is refused
+    // This server hosts one workspace (docs/model.md#workspace: id `main`): any other room name is refused
     // (4404) rather than created, so no signed-in user can make it store arbitrary documents.
     await app.register(collabPlugin, { authenticate, registry, allowWorkspace: (ws) => ws === MAIN_WORKSPACE })
     // Flush and snapshot documents last, after runs stopped and sockets closed.

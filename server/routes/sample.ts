@@ -10,7 +10,7 @@ const DEFAULT_SEED = 1
 
 /**
  * GET /api/data/sample: a deterministic sample of real customers with all their events, for
- * the browser's rule preview (SPEC §11). Editor role, not viewer: it hands out raw customer
+ * the browser's rule preview (docs/api.md#data-sample). Editor role, not viewer: it hands out raw customer
  * data, and editors are the operators who write (and so preview) rules. Audited as an export.
  */
 export default async function sampleRoutes(app: FastifyInstance) {

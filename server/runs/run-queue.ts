@@ -26,7 +26,7 @@ interface Entry { labelId: string; created: Promise<Run> }
 interface LabelState { current: Entry; next: Entry | null }
 
 /**
- * The server's run queue (SPEC §6): one run per label at a time; triggers while a label's
+ * The server's run queue (docs/semantics.md#runs): one run per label at a time; triggers while a label's
  * run is queued or running coalesce into one more run, created at the first such trigger
  * (so its definition and asOf are that trigger's) and returned to every later one.
  * Runs of different labels share a global concurrency limit, first come first served.

@@ -50,7 +50,7 @@ interface Seen {
 }
 
 /**
- * Runs dynamic labels on their schedules (SPEC §4, §6).
+ * Runs dynamic labels on their schedules (docs/semantics.md#schedules).
  *
  * - Only enabled dynamic labels with a daily/weekly/monthly schedule are scheduled.
  * - Before triggering a slot the scheduler claims it in the database; only the winner

@@ -21,7 +21,7 @@ function mustGroup(p: WorkspaceProjection, id: string, path = '/id'): ProjectedG
   return g
 }
 
-/** Checks that `group` (undefined: a new group) may go under `parentId` (SPEC §3, shared/group-moves.ts). */
+/** Checks that `group` (undefined: a new group) may go under `parentId` (docs/model.md#group-rules, shared/group-moves.ts). */
 function mustPlace(p: WorkspaceProjection, parentId: string, group?: ProjectedGroup): void {
   const refusal = placementRefusal(p.groupsById, parentId, group)
   if (refusal) throw new LabelsError(refusal.code, refusal.message, '/parentId')
@@ -60,7 +60,7 @@ export function renameGroup(doc: Y.Doc, id: string, name: string, origin: DocOri
 
 /**
  * Moves a group to `parentId` (undefined: keep its parent; null: first level) at `index` among
- * its new siblings (default: last). Enforces SPEC §3 (shared/group-moves.ts): Default stays
+ * its new siblings (default: last). Enforces docs/model.md#group-rules (shared/group-moves.ts): Default stays
  * first-level, at most two levels, a group with subgroups can't go under another group.
  */
 export function moveGroup(doc: Y.Doc, id: string, to: { parentId?: string | null; index?: number }, origin: DocOrigin): GroupView {

@@ -5,8 +5,8 @@
  * (`{kind:'local'|'remote'|'rest'|'server'|'repair'|'load', actor}`), so hooks can tell an
  * operator's edit from a REST write or a server repair. Operations validate against the
  * projection (what operators see) and throw LabelsError: 400 bad_request (schema, with path),
- * 404 not_found (the group/label acted on), 409 conflict (duplicate label name, a SPEC §3 group
- * rule), 422 invalid (schedule vs label type, a referenced group that doesn't exist).
+ * 404 not_found (the group/label acted on), 409 conflict (duplicate label name, a broken group
+ * rule: docs/model.md#group-rules), 422 invalid (schedule vs label type, a referenced group that doesn't exist).
  *
  *   createGroup(doc, {name, parentId?}, origin, {id?, now?})          → GroupView
  *   renameGroup(doc, id, name, origin)                                 → GroupView

@@ -9,7 +9,7 @@ import type { DocOrigin } from './origin.ts'
 import { findLabel, labelsIn, projectWorkspace, type ProjectedLabel, type WorkspaceProjection } from './projection.ts'
 import { DEFAULT_GROUP_ID, entryOf, labelsOf, newId, putEntry } from './shape.ts'
 
-/** SPEC §4: a static label runs once, a dynamic one on a daily/weekly/monthly schedule. */
+/** docs/model.md#label-types-and-schedules: a static label runs once, a dynamic one on a daily/weekly/monthly schedule. */
 function checkSchedule(labelType: Label['labelType'], schedule: Schedule): void {
   if (labelType === 'static' && schedule.kind !== 'once') throw invalid('a static label has schedule {kind:"once"}', '/schedule/kind')
   if (labelType === 'dynamic' && schedule.kind === 'once') throw invalid('a dynamic label needs a daily, weekly or monthly schedule', '/schedule/kind')
@@ -61,7 +61,7 @@ export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, op
 }
 
 /**
- * Patches a label's fields (SPEC §8 PATCH). Switching to static sets schedule once; switching to
+ * Patches a label's fields (PATCH, docs/api.md#labels). Switching to static sets schedule once; switching to
  * dynamic without a schedule sets daily at 00:00. A new groupId appends the label to that group. Returns the label.
  */
 export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, origin: DocOrigin, opts: OpOptions = {}): Label {

@@ -29,7 +29,7 @@ export function defaultSchedule(labelType: LabelType): Schedule {
 
 export const LabelName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })
 
-/** The editable fields of a label (SPEC §4); POST /api/labels takes these. */
+/** The editable fields of a label (docs/model.md#label-fields); POST /api/labels takes these. */
 export const LabelInput = Type.Object(
   {
     name: LabelName,

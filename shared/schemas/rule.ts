@@ -6,7 +6,7 @@ import { compareOps, filterOps, type CompareOp, type FilterOp as FilterOpName } 
 export type { CompareOp }
 
 /**
- * Rule JSON of SPEC §5. TypeBox gives one source for the runtime validator (with JSON paths,
+ * Rule JSON (docs/rules.md). TypeBox gives one source for the runtime validator (with JSON paths,
  * used by the engine and by Fastify's route validation) and the static types.
  * Recursive conditions use Type.Cyclic so nesting depth is checked separately; every limit is in
  * shared/limits.ts and every operator in shared/operators.ts.

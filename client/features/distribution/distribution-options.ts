@@ -4,7 +4,7 @@ import type { DataType } from '../../../shared/schemas/label.ts'
 export type ChartType = 'bar' | 'column' | 'donut'
 export type SortChoice = 'users-desc' | 'users-asc' | 'value-asc' | 'value-desc'
 
-/** What the operator picked above the chart (SPEC §7). */
+/** What the operator picked above the chart (docs/api.md#distribution). */
 export interface DistributionOptions {
   chart: ChartType
   top: number

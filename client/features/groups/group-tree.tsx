@@ -13,7 +13,7 @@ import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
 type Drag = { kind: 'group' | 'label'; id: string }
 type Hover = { kind: 'group' | 'label'; id: string; zone: DropZone; refused: string | null }
 
-/** The label group tree (SPEC §3): filter, More menus, drag groups and labels, presence. */
+/** The label group tree (docs/model.md#groups): filter, More menus, drag groups and labels, presence. */
 export function GroupTree(): JSX.Element {
   const s = useSession()
   const ws = s.workspace

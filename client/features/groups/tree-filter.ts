@@ -7,7 +7,7 @@ export interface VisibleGroup {
   children: VisibleGroup[]
 }
 
-/** True when a label's name or display name contains the query (case-insensitive substring, SPEC §3). */
+/** True when a label's name or display name contains the query (case-insensitive substring, docs/model.md#groups). */
 export function labelMatches(label: Pick<ProjectedLabel, 'name' | 'displayName'>, query: string): boolean {
   const q = query.trim().toLowerCase()
   return !q || label.name.toLowerCase().includes(q) || label.displayName.toLowerCase().includes(q)

@@ -1,4 +1,4 @@
-/** The history filter (SPEC §7): a date range and any number of values. */
+/** The history filter (docs/api.md#history): a date range and any number of values. */
 export interface HistoryFilter { from: string; to: string; values: string[] }
 
 /** The history query string (from/to as YYYY-MM-DD, value repeated). */

@@ -4,7 +4,7 @@ import { ApiError } from '../../api/http.ts'
 /** One rejected row of an import file; `row` is the 1-based data row (header excluded), 0 for the whole file. */
 export interface RowError { row: number; reason: string }
 
-/** POST /api/labels/:label/import's answer (SPEC §8). `invalidRows` counts every bad row; `errors` lists the first ones. */
+/** POST /api/labels/:label/import's answer (docs/api.md#import). `invalidRows` counts every bad row; `errors` lists the first ones. */
 export interface ImportReport { runId: string; imported: number; errors: RowError[]; committed: boolean; invalidRows?: number }
 
 export type ImportMode = 'replace' | 'merge'

@@ -8,7 +8,7 @@ import { fileSize, importOutcome, partlyListed, rowName, rowsText, valueFormats,
 type Phase = { kind: 'idle' } | { kind: 'uploading'; sent: number } | { kind: 'importing' } | { kind: 'done'; outcome: ImportOutcome; skipInvalid: boolean }
 
 /**
- * Values of an import-method label from a CSV `user_id,value` (SPEC §5, §8): pick or drop a
+ * Values of an import-method label from a CSV `user_id,value` (docs/semantics.md#import-values): pick or drop a
  * file, choose replace or merge and whether bad rows are skipped (the good ones stored) or refuse
  * the whole file, upload. Shows upload progress, then what the server stored and the rows it
  * skipped or refused. The new distribution and history arrive through the live channel like
