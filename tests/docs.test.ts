@@ -74,6 +74,14 @@ describe('docs/', () => {
     expect(brokenCitations(sources.filter((f) => f !== own), /docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?/gu)).toEqual([])
   })
 
+  it('is what the code cites for the contract: no citation of the spec outside the repository (SPEC §N)', () => {
+    const sources = ['server', 'engine', 'shared', 'client'].flatMap((d) => files(join(root, d), /\.(ts|tsx|mjs|js)$/))
+    const stale = sources.flatMap((f) =>
+      readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (/SPEC §/.test(line) ? [`${relative(root, f)}:${i + 1}`] : [])),
+    )
+    expect(stale, 'cite docs/<page>.md#<heading> instead').toEqual([])
+  })
+
   it('has every page and heading that the docs pages and the README link to', () => {
     const pages = files(docsDir, /\.md$/)
     expect(pages.map((p) => relative(docsDir, p)).sort()).toEqual(expect.arrayContaining(['api.md', 'rules.md', 'semantics.md']))
