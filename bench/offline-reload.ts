@@ -96,7 +96,7 @@ async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOpti
     const stop = startTypists(typists, draftId, o.rate, typistSamples)
     await sleep(1000)
     const field = a.getByTestId('field-display-name')
-    await field.click({ timeout: 10_000 }).catch(async (e: unknown) => { console.log(await a.evaluate(() => document.body.innerText.slice(0, 2000))); throw e })
+    await field.click({ timeout: 10_000 }).catch(async (e: unknown) => { console.log(await a.evaluate(() => document.body.textContent.slice(0, 2000))); throw e })
     await field.press('End')
     const chars = 'abcdefghijklmnopqrstuvwxyz0123456789'
     // A page that can't keep up with the draft would make every press wait: give up after 60 s.

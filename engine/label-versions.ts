@@ -1,6 +1,6 @@
 import type { LabelVersion, RecordVersionInput, VersionSummary } from './api.ts'
 import type { SqlExecutor } from './sql-executor.ts'
-import { diffDefinitions, isNewVersion, sameJson, type DefinitionChange, type LabelDefinition } from '../shared/rule-diff.ts'
+import { diffDefinitions, isNewVersion, type DefinitionChange, type LabelDefinition } from '../shared/rule-diff.ts'
 
 /**
  * Version history of label definitions: one row per change of a label's definition, numbered

@@ -1,4 +1,4 @@
-import type { DataType, Label, LabelType, Schedule } from './schemas/label.ts'
+import type { Label, Schedule } from './schemas/label.ts'
 import type { Condition, CustomRule, Filter, Measure, Rule, Window } from './schemas/rule.ts'
 import { comparisonWords, conditionWords, filterWords, measureWords, methodWords, ruleWords, scheduleWords, valueWords, windowWords } from './rule-words.ts'
 

@@ -11,7 +11,7 @@ const root = resolve(import.meta.dirname, '..')
 const docsDir = join(root, 'docs')
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2… */
-export function headingAnchors(markdown: string): Set<string> {
+function headingAnchors(markdown: string): Set<string> {
   const seen = new Map<string, number>()
   const out = new Set<string>()
   let fenced = false

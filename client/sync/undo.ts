@@ -16,7 +16,8 @@ export const CAPTURE_MS = 500
  */
 export function makeUndoManager(doc: Y.Doc, origin: object, captureTimeout = CAPTURE_MS): [Y.UndoManager, () => void] {
   const roots = UNDO_ROOTS.map((n) => doc.getMap(n))
-  type AnyType = Y.AbstractType<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- Y's own type for "any shared type"
+  // biome-ignore lint/suspicious/noExplicitAny: Y's own type for "any shared type"
+  type AnyType = Y.AbstractType<any>
   const tree = new Set<AnyType>([doc.getMap('groups'), doc.getMap('labels')])
   const um = new Y.UndoManager(roots, { trackedOrigins: new Set([origin]), captureTimeout })
   // Runs after the UndoManager's own afterTransaction handler (registered first), so the

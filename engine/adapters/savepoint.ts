@@ -9,13 +9,13 @@ import type { SqlExecutor } from '../sql-executor.ts'
 export function makeNested(tx: SqlExecutor, depth: number, child: () => SqlExecutor): <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T> {
   let seq = 0
   let open = false
-  return async (fn) => {
+  return async <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
     if (open) throw new Error('nested transactions on one connection must run one at a time (await the first before starting another)')
     open = true
     const name = `labels_sp_${depth}_${++seq}`
     try {
       await tx.exec(`SAVEPOINT ${name}`)
-      let out
+      let out: T
       try {
         out = await fn(child())
       } catch (e) {

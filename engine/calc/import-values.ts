@@ -235,7 +235,7 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
       // PGlite: uids first by one array lookup (1.0 µs per id), then a plain load. A join there
       // is planned as index probes per row (unnest is estimated at 100 rows): 4 µs per id.
       const uids = await lookupUids(tx, ids)
-      const known = b.flatMap((r, k) => (uids[k] === undefined ? [] : [k]))
+      const known = b.flatMap((_r, k) => (uids[k] === undefined ? [] : [k]))
       for (const [k, r] of b.entries()) if (uids[k] === undefined) unknown.push(unknownUser(r))
       const ins = await tx.query(
         `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,

@@ -2,7 +2,7 @@ import { invalid } from '../../shared/errors.ts'
 import { ruleLimits as limits } from '../../shared/limits.ts'
 import { opTypes, type FilterOp } from '../../shared/operators.ts'
 import type { Filter, Measure, Window } from '../../shared/schemas/rule.ts'
-import type { Catalogue, ColumnRef, EventInfo, ValueType } from '../storage/catalogue.ts'
+import type { Catalogue, ColumnRef, EventInfo, } from '../storage/catalogue.ts'
 import type { Literal, MeasureNode, Predicate, Scope, WindowNode } from './ir.ts'
 import { literal, SUPPORTED_YEARS } from './literals.ts'
 

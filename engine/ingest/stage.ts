@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ValueType } from '../storage/catalogue.ts'
 import { eventTableDdl } from '../storage/extend.ts'
-import { BinaryCopyWriter, type CopyType } from './copy-binary.ts'
+import type { BinaryCopyWriter, CopyType } from './copy-binary.ts'
 import type { Batch } from './link.ts'
 import type { Stored } from './values.ts'
 

@@ -127,14 +127,14 @@ export default fp(
       for (const summary of failures.drain()) await app.audit.append({ actor: null, role: null, action: 'auth.failed.summary', details: summary }).catch(() => {})
     })
 
-    const routeCheck: onRequestHookHandler = async function (req, reply) {
+    const routeCheck: onRequestHookHandler = async (req, reply) => {
       await authenticate(req, reply, req.routeOptions.url ?? requestPath(req))
       const need = req.routeOptions.config.role ?? 'admin'
       const operator = req.operator!
       if (!roleAllows(operator.role, need)) throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
     }
 
-    const originCheck: onRequestHookHandler = async function (req) {
+    const originCheck: onRequestHookHandler = async (req) => {
       if (req.headers.upgrade === undefined) return
       if (!originAllowed(req.headers.origin, req.headers.host, allowedOrigins))
         throw new LabelsError('forbidden', `WebSocket connections from ${req.headers.origin} are not allowed (same origin only; see LABELS_ALLOWED_ORIGINS)`)

@@ -50,7 +50,7 @@ export default async function dataRoutes(app: FastifyInstance) {
         const size = Number(req.headers['content-length'])
         const parse = Number.isFinite(size) && size < parseInWorkerFrom ? 'inline' : 'worker'
         const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows, parse })
-        let report
+        let report: Awaited<ReturnType<typeof app.engine.finishIngest>>
         try {
           for await (const chunk of textChunks(body, app.limits.ingestBytes, format)) await app.engine.pushIngest(sid, chunk)
           report = await app.engine.finishIngest(sid)

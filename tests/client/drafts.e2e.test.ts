@@ -36,7 +36,7 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await p.getByTestId('draft-info').waitFor()
     return p.getByTestId('label-editor').getAttribute('data-draft-id')
   }
-  const valueOf = (p: Page, testId: string) => p.getByTestId(testId).inputValue()
+  const fieldValue = (p: Page, testId: string) => p.getByTestId(testId).inputValue()
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true })
@@ -74,9 +74,9 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     // Both commit their edit at the same moment.
     await Promise.all([a.getByTestId('layer-value-0').fill('recent buyer'), b.getByTestId('layer-value-2').fill('window shopper')])
     await Promise.all([a.getByTestId('layer-value-0').dispatchEvent('change'), b.getByTestId('layer-value-2').dispatchEvent('change')])
-    await until(async () => (await valueOf(a, 'layer-value-2')) === 'window shopper' && (await valueOf(b, 'layer-value-0')) === 'recent buyer', 10_000)
-    expect(await valueOf(a, 'layer-value-0')).toBe('recent buyer')
-    expect(await valueOf(b, 'layer-value-2')).toBe('window shopper')
+    await until(async () => (await fieldValue(a, 'layer-value-2')) === 'window shopper' && (await fieldValue(b, 'layer-value-0')) === 'recent buyer', 10_000)
+    expect(await fieldValue(a, 'layer-value-0')).toBe('recent buyer')
+    expect(await fieldValue(b, 'layer-value-2')).toBe('window shopper')
 
     // A draft is not the label: nothing published, nothing calculated; the tree marks it, with its editors.
     expect((await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')).rule.values[0]!.value).toBe('active buyer')
@@ -109,12 +109,12 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await openEditor(b, 'spend_band')
     await a.getByTestId('rule-boundaries').fill('1, 100, 600, 1500')
     await a.getByTestId('rule-boundaries').dispatchEvent('change')
-    await until(async () => (await valueOf(b, 'rule-boundaries')) === '1, 100, 600, 1500', 10_000)
+    await until(async () => (await fieldValue(b, 'rule-boundaries')) === '1, 100, 600, 1500', 10_000)
     // B changes the same boundary after seeing A's value: A is told.
     await b.getByTestId('rule-boundaries').fill('1, 100, 700, 1500')
     await b.getByTestId('rule-boundaries').dispatchEvent('change')
     await a.getByTestId('overwrite-notice').filter({ hasText: 'ada overwrote your change to Rule › boundaries' }).waitFor({ timeout: 10_000 })
-    expect(await valueOf(a, 'rule-boundaries')).toBe('1, 100, 700, 1500')
+    expect(await fieldValue(a, 'rule-boundaries')).toBe('1, 100, 700, 1500')
 
     await a.getByTestId('discard-draft').click()
     await a.getByTestId('label-editor').waitFor({ state: 'detached' })

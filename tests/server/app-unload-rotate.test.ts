@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { createLabel, projectWorkspace } from '../../shared/doc/index.ts'
 import { newClient, synced, until as untilSync, type TestClient } from './collab/helpers.ts'
 import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'

@@ -143,7 +143,7 @@ describeEachDb('shared drafts over HTTP and the collab socket', (kind) => {
     fromA.values[0]!.value = 'whale'
     updateDraft(a.doc, id, { rule: fromA }, { kind: 'local', actor: 'eve' })
     editDraft(b.doc, id, [{ op: 'set', path: '/rule/values/1/when/value', value: 2 }], { kind: 'local', actor: 'ada' })
-    const both = (c: TestClient) => ruleOf(c)?.values[0]?.value === 'whale' && (ruleOf(c)?.values[1]?.when as { value: number }).value === 2
+    const both = (c: TestClient) => ruleOf(c)?.values[0]?.value === 'whale' && (ruleOf(c)?.values[1]?.when as { value: number } | undefined)?.value === 2
     await untilSync(() => both(a) && both(b), 5000, 'both edits on both clients')
     await until(async () => {
       const d = (await inject({ url: `/api/drafts/${id}`, headers: auth('viewer') })).json()

@@ -1,7 +1,7 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { updateLabel } from '../../shared/doc/index.ts'
-import { DocWorkspace } from '../../server/workspace/doc-workspace.ts'
+import type { DocWorkspace } from '../../server/workspace/doc-workspace.ts'
 import { describeEachDb } from '../helpers/db.ts'
 import { auth, ndjson, newServer, until, type TestServer } from './helpers.ts'
 

@@ -90,7 +90,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
         <p class="error">{online() ? `Could not load the history: ${String((range.error as Error).message)}` : 'The history needs the server: you are offline.'}</p>
       </Show>
       <Show when={latest()}>
-        <>
+        
           <ChartMount testId="history-chart" render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })} />
           <details class="table-details">
             <summary>Table ({rows().length} rows)</summary>
@@ -107,7 +107,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
               </tbody>
             </table>
           </details>
-        </>
+        
       </Show>
     </section>
   )

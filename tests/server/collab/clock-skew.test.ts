@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { createLabel, labelsOf, projectWorkspace, type DocOrigin, type LabelChanges } from '../../../shared/doc/index.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { labelInput } from '../../shared/doc/helpers.ts'

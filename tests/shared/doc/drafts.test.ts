@@ -2,12 +2,10 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
-  entryOf, openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, updateLabel, setDraftField, updateDraft, type LabelDefinition,
+  entryOf, openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, updateLabel, setDraftField, updateDraft, 
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
-import { LabelInput } from '../../../shared/schemas/label.ts'
 import type { CustomRule, DistributionRule, Rule } from '../../../shared/schemas/rule.ts'
-import { check } from '../../../shared/schemas/validate.ts'
 import { labelInput, local, newWorkspaceDoc, replicaOf, sync } from './helpers.ts'
 
 const custom: CustomRule = {
@@ -278,13 +276,6 @@ describe('junk in drafts', () => {
     expect(() => publishDraft(a, id, local('alice'))).toThrow(LabelsError)
   })
 })
-
-export function expectValidPublished(doc: Y.Doc): void {
-  for (const l of projectWorkspace(doc).labels) {
-    const { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } = l
-    check(LabelInput, { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } satisfies LabelDefinition)
-  }
-}
 
 describe('two operators opening one label draft concurrently (one offline)', () => {
   it("the operator whose draft map lost writes their own edits again into the winner: nobody's edits are lost", () => {

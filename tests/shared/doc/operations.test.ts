@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import {
   createGroup, createLabel, deleteGroup, deleteLabel, moveGroup, moveLabel, projectWorkspace, renameGroup, updateGroup, updateLabel,
   DEFAULT_GROUP_ID, labelsOf,

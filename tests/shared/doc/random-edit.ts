@@ -1,4 +1,4 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import {
   createGroup, createLabel, deleteGroup, deleteLabel, discardDraft, editDraft, entryOf, groupsOf, labelsOf, moveGroup, moveLabel,
   openDraft, projectDrafts, projectWorkspace, publishDraft, renameGroup, setDraftField, updateDraft, updateLabel,
