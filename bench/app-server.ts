@@ -19,7 +19,11 @@ export interface AppServer {
 /** Starts the app in a child process; `clientDir` is a built web app to serve at /. */
 export function startAppServer(opts: { clientDir?: string } = {}): Promise<AppServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', opts.clientDir ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', opts.clientDir ?? ''],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
     let out = ''
     const onExit = (c: number | null) => reject(new Error(`bench app server exited with ${c}`))
     child.once('exit', onExit)
@@ -33,13 +37,14 @@ export function startAppServer(opts: { clientDir?: string } = {}): Promise<AppSe
         http: `http://127.0.0.1:${port}`,
         collab: `ws://127.0.0.1:${port}/collab`,
         pid: child.pid!,
-        stop: () => new Promise<void>((r) => {
-          if (child.exitCode !== null) return r()
-          child.once('exit', () => r())
-          child.kill('SIGTERM')
-          // A calculation holding PGlite may delay a graceful close; don't wait for it.
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref()
-        }),
+        stop: () =>
+          new Promise<void>((r) => {
+            if (child.exitCode !== null) return r()
+            child.once('exit', () => r())
+            child.kill('SIGTERM')
+            // A calculation holding PGlite may delay a graceful close; don't wait for it.
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref()
+          }),
       })
     })
   })

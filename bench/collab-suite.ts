@@ -30,16 +30,26 @@ export async function main(args: string[]): Promise<void> {
   if (!args.includes('--only-issue8')) await collabMain(args.filter((a) => a !== '--no-browser'))
   process.setMaxListeners(0)
   const f = {
-    draftOperators: num(args, 'draft-operators', 20), draftRate: num(args, 'draft-rate', 5), draftSeconds: num(args, 'draft-seconds', 20),
-    mergeEdits: num(args, 'merge-edits', 500), mergeRuns: num(args, 'merge-runs', 5),
-    reloadLabels: num(args, 'reload-labels', 2000), reloadRuns: num(args, 'reload-runs', 5), pairKeystrokes: num(args, 'pair-keystrokes', 40),
+    draftOperators: num(args, 'draft-operators', 20),
+    draftRate: num(args, 'draft-rate', 5),
+    draftSeconds: num(args, 'draft-seconds', 20),
+    mergeEdits: num(args, 'merge-edits', 500),
+    mergeRuns: num(args, 'merge-runs', 5),
+    reloadLabels: num(args, 'reload-labels', 2000),
+    reloadRuns: num(args, 'reload-runs', 5),
+    pairKeystrokes: num(args, 'pair-keystrokes', 40),
     browser: !args.includes('--no-browser'),
   }
-  console.log(`\n--- issue 8: drafts, offline reload, offline merge (load average before: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) ---`)
+  console.log(
+    `\n--- issue 8: drafts, offline reload, offline merge (load average before: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}) ---`,
+  )
   const srv = await startAppServer()
   let draft: DraftRow, merge: MergeRow[]
   try {
-    const cpu0 = procStats(srv.pid).cpuSec, t0 = performance.now()
+    const cpu0 = procStats(srv.pid).cpuSec,
+      t0 = performance.now()
     draft = await draftKeystrokes(srv.collab, tokens.editor, f.draftOperators, f.draftRate, f.draftSeconds)
     const serverCpuPct = round((100 * (procStats(srv.pid).cpuSec - cpu0)) / ((performance.now() - t0) / 1000))
     console.table([{ ...draft, serverCpuPct }])
@@ -52,17 +62,34 @@ export async function main(args: string[]): Promise<void> {
   let browser: unknown = null
   if (f.browser) {
     const { browserBenches } = await import('./offline-reload.ts')
-    browser = await browserBenches({ reloadLabels: f.reloadLabels, reloadRuns: f.reloadRuns, pairKeystrokes: f.pairKeystrokes, typists: num(args, 'pair-typists', f.draftOperators - 2), rate: f.draftRate })
+    browser = await browserBenches({
+      reloadLabels: f.reloadLabels,
+      reloadRuns: f.reloadRuns,
+      pairKeystrokes: f.pairKeystrokes,
+      typists: num(args, 'pair-typists', f.draftOperators - 2),
+      rate: f.draftRate,
+    })
   }
   const summary = [
-    { what: `draft keystroke → ${f.draftOperators - 1} other operators (Node y-websocket clients)`, figure: `p50 ${draft.p50ms} ms, p99 ${draft.p99ms} ms (${draft.deliveries} deliveries)`, target: 'p99 ≤ 100 ms' },
-    { what: `merge after an offline session of ${f.mergeEdits} edits (Node clients), median of ${agree.length}`, figure: `${round(pct(agree, 50))} ms (max ${round(Math.max(...agree))} ms)`, target: '≤ 1000 ms' },
+    {
+      what: `draft keystroke → ${f.draftOperators - 1} other operators (Node y-websocket clients)`,
+      figure: `p50 ${draft.p50ms} ms, p99 ${draft.p99ms} ms (${draft.deliveries} deliveries)`,
+      target: 'p99 ≤ 100 ms',
+    },
+    {
+      what: `merge after an offline session of ${f.mergeEdits} edits (Node clients), median of ${agree.length}`,
+      figure: `${round(pct(agree, 50))} ms (max ${round(Math.max(...agree))} ms)`,
+      target: '≤ 1000 ms',
+    },
     ...((browser as { summary?: Array<{ what: string; figure: string; target: string }> } | null)?.summary ?? []),
   ]
   console.table(summary)
   const outDir = join(fileURLToPath(new URL('.', import.meta.url)), 'results')
   mkdirSync(outDir, { recursive: true })
   const file = join(outDir, `collab-issue8-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, JSON.stringify({ flags: f, draft, merge, browser, summary, at: new Date().toISOString() }, null, 2))
+  writeFileSync(
+    file,
+    JSON.stringify({ flags: f, draft, merge, browser, summary, at: new Date().toISOString() }, null, 2),
+  )
   console.log(`wrote ${file}`)
 }

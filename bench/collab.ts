@@ -19,7 +19,15 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { createLabel, labelsOf, updateLabel, type DocOrigin } from '../shared/doc/index.ts'
 
-interface Flags { clients: number; rate: number; seconds: number; rampMax: number; rampSeconds: number; editors: number; ramp: boolean }
+interface Flags {
+  clients: number
+  rate: number
+  seconds: number
+  rampMax: number
+  rampSeconds: number
+  editors: number
+  ramp: boolean
+}
 
 function parseFlags(args: string[]): Flags {
   const num = (name: string, d: number) => {
@@ -29,8 +37,12 @@ function parseFlags(args: string[]): Flags {
     return v
   }
   return {
-    clients: num('clients', 50), rate: num('rate', 5), seconds: num('seconds', 30),
-    rampMax: num('ramp-max', 600), rampSeconds: num('ramp-seconds', 5), editors: num('editors', 10),
+    clients: num('clients', 50),
+    rate: num('rate', 5),
+    seconds: num('seconds', 30),
+    rampMax: num('ramp-max', 600),
+    rampSeconds: num('ramp-seconds', 5),
+    editors: num('editors', 10),
     ramp: !args.includes('--no-ramp'),
   }
 }
@@ -42,17 +54,24 @@ async function serve(dir: string): Promise<void> {
   const { openPglite, smallPgliteConf } = await import('../engine/adapters/pglite.ts')
   const { collabPlugin, createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
   // DATABASE_URL: keep the documents in PostgreSQL; otherwise PGlite on disk, as `npm start` does.
-  const db = process.env.DATABASE_URL ? await (await import('../engine/adapters/pg.ts')).openPostgres(process.env.DATABASE_URL) : await openPglite(dir, { conf: smallPgliteConf })
+  const db = process.env.DATABASE_URL
+    ? await (await import('../engine/adapters/pg.ts')).openPostgres(process.env.DATABASE_URL)
+    : await openPglite(dir, { conf: smallPgliteConf })
   const registry = new DocRegistry({ store: await createSqlDocStore(db) })
   const app = Fastify()
-  await app.register(collabPlugin, { authenticate: (t) => (t === 'bench' ? { name: 'bench', role: 'editor' } : null), registry })
+  await app.register(collabPlugin, {
+    authenticate: (t) => (t === 'bench' ? { name: 'bench', role: 'editor' } : null),
+    registry,
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   process.stdout.write(JSON.stringify({ port: (app.server.address() as { port: number }).port }) + '\n')
 }
 
 function startServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
@@ -77,17 +96,25 @@ export function procStats(pid: number): { cpuSec: number; rssMb: number } {
 
 // ---------- client side ----------
 
-interface Operator { doc: Y.Doc; provider: WebsocketProvider; labelId: string; seq: number }
+interface Operator {
+  doc: Y.Doc
+  provider: WebsocketProvider
+  labelId: string
+  seq: number
+}
 
 function connect(url: string): Operator {
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(url, 'main', doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, params: { token: 'bench' }, disableBc: true,
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: { token: 'bench' },
+    disableBc: true,
   })
   return { doc, provider, labelId: '', seq: 0 }
 }
 
-const synced = (o: Operator) => (o.provider.synced ? Promise.resolve() : new Promise<void>((r) => o.provider.once('sync', () => r())))
+const synced = (o: Operator) =>
+  o.provider.synced ? Promise.resolve() : new Promise<void>((r) => o.provider.once('sync', () => r()))
 
 /** Records edit→arrival latency: each edit writes `description = "<sentAtMs>"`. */
 function listen(o: Operator, samples: number[]): void {
@@ -108,7 +135,11 @@ async function setupOperators(url: string, n: number, samples: number[]): Promis
   const origin: DocOrigin = { kind: 'local', actor: 'bench' }
   ops.forEach((o) => {
     const name = `bench_${o.doc.clientID}`
-    o.labelId = createLabel(o.doc, { name, displayName: name, dataType: 'number', labelType: 'static', rule: { method: 'import' } }, origin).id
+    o.labelId = createLabel(
+      o.doc,
+      { name, displayName: name, dataType: 'number', labelType: 'static', rule: { method: 'import' } },
+      origin,
+    ).id
   })
   const total = () => Math.min(...ops.map((o) => labelsOf(o.doc).size))
   const t0 = Date.now()
@@ -126,14 +157,19 @@ async function drive(ops: Operator[], rate: number, seconds: number): Promise<nu
       edits++
     }
     // stagger operators so edits spread over the interval like real people's
-    const start = setTimeout(() => {
-      tick()
-      timers[i] = setInterval(tick, 1000 / rate)
-    }, (i / ops.length) * (1000 / rate))
+    const start = setTimeout(
+      () => {
+        tick()
+        timers[i] = setInterval(tick, 1000 / rate)
+      },
+      (i / ops.length) * (1000 / rate),
+    )
     return start as ReturnType<typeof setTimeout> | ReturnType<typeof setInterval>
   })
   await sleep(seconds * 1000)
-  timers.forEach((t) => (clearTimeout(t as ReturnType<typeof setTimeout>), clearInterval(t as ReturnType<typeof setInterval>)))
+  timers.forEach(
+    (t) => (clearTimeout(t as ReturnType<typeof setTimeout>), clearInterval(t as ReturnType<typeof setInterval>)),
+  )
   await sleep(500) // let the last edits land
   return edits
 }
@@ -146,20 +182,51 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
 }
 
-interface Row { phase: string; clients: number; editors: number; expectedEdits: number; edits: number; deliveries: number; p50ms: number; p99ms: number; serverCpuPct: number; serverRssMb: number; benchCpuPct: number }
+interface Row {
+  phase: string
+  clients: number
+  editors: number
+  expectedEdits: number
+  edits: number
+  deliveries: number
+  p50ms: number
+  p99ms: number
+  serverCpuPct: number
+  serverRssMb: number
+  benchCpuPct: number
+}
 
-async function measure(pid: number, phase: string, clients: number, ops: Operator[], rate: number, seconds: number, samples: number[]): Promise<Row> {
+async function measure(
+  pid: number,
+  phase: string,
+  clients: number,
+  ops: Operator[],
+  rate: number,
+  seconds: number,
+  samples: number[],
+): Promise<Row> {
   samples.length = 0
   let peakRss = 0
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, procStats(pid).rssMb)), 250)
-  const before = procStats(pid), t0 = performance.now(), me0 = process.cpuUsage()
+  const before = procStats(pid),
+    t0 = performance.now(),
+    me0 = process.cpuUsage()
   const edits = await drive(ops, rate, seconds)
-  const after = procStats(pid), wall = (performance.now() - t0) / 1000, me = process.cpuUsage(me0)
+  const after = procStats(pid),
+    wall = (performance.now() - t0) / 1000,
+    me = process.cpuUsage(me0)
   clearInterval(sampler)
   return {
-    phase, clients, editors: ops.length, expectedEdits: Math.round(ops.length * rate * seconds), edits, deliveries: samples.length,
-    p50ms: round(pct(samples, 50)), p99ms: round(pct(samples, 99)),
-    serverCpuPct: round((100 * (after.cpuSec - before.cpuSec)) / wall), serverRssMb: round(Math.max(peakRss, after.rssMb)),
+    phase,
+    clients,
+    editors: ops.length,
+    expectedEdits: Math.round(ops.length * rate * seconds),
+    edits,
+    deliveries: samples.length,
+    p50ms: round(pct(samples, 50)),
+    p99ms: round(pct(samples, 99)),
+    serverCpuPct: round((100 * (after.cpuSec - before.cpuSec)) / wall),
+    serverRssMb: round(Math.max(peakRss, after.rssMb)),
     // All clients share this one process: near 100 % means the numbers are client-bound.
     benchCpuPct: round((100 * (me.user + me.system)) / 1e6 / wall),
   }
@@ -169,13 +236,19 @@ export const round = (x: number) => Math.round(x * 10) / 10
 
 /** Passive listeners: plain sockets that join the room and just receive (cheap on this side). */
 async function addListeners(url: string, n: number, into: WebSocket[]): Promise<void> {
-  await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`${url}/main?token=bench`)
-    ws.on('open', () => resolve())
-    ws.on('error', reject)
-    ws.on('message', () => {})
-    into.push(ws)
-  })))
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(`${url}/main?token=bench`)
+          ws.on('open', () => resolve())
+          ws.on('error', reject)
+          ws.on('message', () => {})
+          into.push(ws)
+        }),
+    ),
+  )
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -210,11 +283,27 @@ export async function main(args: string[]): Promise<void> {
       listeners.forEach((w) => w.terminate())
     }
     console.table(rows)
-    if (f.ramp) console.log(`largest connected-client count with p99 ≤ 100 ms and server RSS ≤ 500 MB: ${best}${best === f.rampMax ? ' (cap reached)' : ''}`)
+    if (f.ramp)
+      console.log(
+        `largest connected-client count with p99 ≤ 100 ms and server RSS ≤ 500 MB: ${best}${best === f.rampMax ? ' (cap reached)' : ''}`,
+      )
     const outDir = join(fileURLToPath(new URL('.', import.meta.url)), 'results')
     mkdirSync(outDir, { recursive: true })
     const file = join(outDir, `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-    writeFileSync(file, JSON.stringify({ flags: f, idleServerRssMb: baseRss, rows, bestRampClients: f.ramp ? best : null, at: new Date().toISOString() }, null, 2))
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          flags: f,
+          idleServerRssMb: baseRss,
+          rows,
+          bestRampClients: f.ramp ? best : null,
+          at: new Date().toISOString(),
+        },
+        null,
+        2,
+      ),
+    )
     console.log(`wrote ${file}`)
   } finally {
     srv.child.kill('SIGTERM')

@@ -5,7 +5,16 @@
 // compiler's SQL against the best hand-written SQL for the same result on the same engine.
 // The demo data is generated once into NDJSON files (cached in the OS temp dir, not timed)
 // and streamed through the Ingestor in 1 MiB chunks: the path of POST /api/data/*.
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
@@ -26,7 +35,14 @@ const now = '2025-06-01T00:00:00.000Z'
 const asOf = new Date(now)
 const dayMs = 86_400_000
 
-interface Args { size: keyof typeof sizes; engines: string[]; memory: boolean; runs: number; calc: boolean; parse: 'inline' | 'worker' }
+interface Args {
+  size: keyof typeof sizes
+  engines: string[]
+  memory: boolean
+  runs: number
+  calc: boolean
+  parse: 'inline' | 'worker'
+}
 
 /** Where the Ingestor parses (--parse; the server uses the worker for bodies from 1 MiB). */
 let parseMode: 'inline' | 'worker' = 'worker'
@@ -41,15 +57,30 @@ function parseArgs(args: string[]): Args {
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
   const engines = (get('engines') ?? (pgUrl ? 'pglite,postgres' : 'pglite')).split(',')
   const parse = (get('parse') ?? 'worker') as Args['parse']
-  if (parse !== 'inline' && parse !== 'worker') throw new Error(`--parse must be inline or worker, not ${String(parse)}`)
-  return { size, engines, memory: args.includes('--memory'), runs: Number(get('runs') ?? (size === 'small' ? 3 : 1)), calc: !args.includes('--no-calc'), parse }
+  if (parse !== 'inline' && parse !== 'worker')
+    throw new Error(`--parse must be inline or worker, not ${String(parse)}`)
+  return {
+    size,
+    engines,
+    memory: args.includes('--memory'),
+    runs: Number(get('runs') ?? (size === 'small' ? 3 : 1)),
+    calc: !args.includes('--no-calc'),
+    parse,
+  }
 }
 
 /** Peak RSS, sampled every 100 ms while a phase runs. */
 function rssMeter() {
   let peak = process.memoryUsage().rss
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 100)
-  return { stop: () => { clearInterval(timer); return Math.max(peak, process.memoryUsage().rss) } }
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 100)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return Math.max(peak, process.memoryUsage().rss)
+    },
+  }
 }
 
 async function writeLines(path: string, records: Iterable<unknown>): Promise<number> {
@@ -86,21 +117,35 @@ async function demoFiles(users: number): Promise<{ users: string; events: string
 }
 
 /** Streams a file through the Ingestor; `commitSec` is the final transaction (finish), the rest is parse + validate + stage. */
-async function ingestFile(db: SqlExecutor, kind: 'users' | 'events', path: string): Promise<IngestResult & { commitSec: number }> {
+async function ingestFile(
+  db: SqlExecutor,
+  kind: 'users' | 'events',
+  path: string,
+): Promise<IngestResult & { commitSec: number }> {
   const ing = new Ingestor(db, kind, 'ndjson', { parse: parseMode })
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) await ing.push(chunk as string)
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }))
+    await ing.push(chunk as string)
   const t = performance.now()
   const r = await ing.finish()
   return { ...r, commitSec: (performance.now() - t) / 1000 }
 }
 
-interface Opened { db: SqlExecutor; cleanup: () => Promise<void> }
+interface Opened {
+  db: SqlExecutor
+  cleanup: () => Promise<void>
+}
 
 async function open(engine: string, memory: boolean): Promise<Opened> {
   if (engine === 'pglite') {
     const dir = memory ? undefined : mkdtempSync(join(tmpdir(), 'labels-bench-pglite-'))
     const db = await openPglite(dir)
-    return { db, cleanup: async () => { await db.close(); if (dir) rmSync(dir, { recursive: true, force: true }) } }
+    return {
+      db,
+      cleanup: async () => {
+        await db.close()
+        if (dir) rmSync(dir, { recursive: true, force: true })
+      },
+    }
   }
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
   if (!url) throw new Error('postgres needs BENCH_DATABASE_URL or TEST_DATABASE_URL')
@@ -108,12 +153,32 @@ async function open(engine: string, memory: boolean): Promise<Opened> {
   const admin = await openPostgres(url, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)
   const db = await openPostgres(url, { schema, max: 4 })
-  return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP SCHEMA ${schema} CASCADE`); await admin.close() } }
+  return {
+    db,
+    cleanup: async () => {
+      await db.close()
+      await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+      await admin.close()
+    },
+  }
 }
 
-interface IngestRow { engine: string; users: number; events: number; usersSec: number; eventsSec: number; eventsCommitSec: number; eventsPerSec: number; peakRssMb: number }
+interface IngestRow {
+  engine: string
+  users: number
+  events: number
+  usersSec: number
+  eventsSec: number
+  eventsCommitSec: number
+  eventsPerSec: number
+  peakRssMb: number
+}
 
-async function benchIngest(engine: string, db: SqlExecutor, files: { users: string; events: string }): Promise<IngestRow> {
+async function benchIngest(
+  engine: string,
+  db: SqlExecutor,
+  files: { users: string; events: string },
+): Promise<IngestRow> {
   const meter = rssMeter()
   let t = performance.now()
   const u = await ingestFile(db, 'users', files.users)
@@ -122,12 +187,26 @@ async function benchIngest(engine: string, db: SqlExecutor, files: { users: stri
   const e = await ingestFile(db, 'events', files.events)
   const eventsSec = (performance.now() - t) / 1000
   const peak = meter.stop()
-  if (!u.committed || !e.committed) throw new Error(`demo ingestion rejected: ${JSON.stringify([...u.errors, ...e.errors].slice(0, 3))}`)
-  return { engine, users: u.stored, events: e.inserted, usersSec, eventsSec, eventsCommitSec: e.commitSec, eventsPerSec: Math.round(e.inserted / eventsSec), peakRssMb: Math.round(peak / 1e6) }
+  if (!u.committed || !e.committed)
+    throw new Error(`demo ingestion rejected: ${JSON.stringify([...u.errors, ...e.errors].slice(0, 3))}`)
+  return {
+    engine,
+    users: u.stored,
+    events: e.inserted,
+    usersSec,
+    eventsSec,
+    eventsCommitSec: e.commitSec,
+    eventsPerSec: Math.round(e.inserted / eventsSec),
+    peakRssMb: Math.round(peak / 1e6),
+  }
 }
 
 /** One creation method: the label definition, and hand-written SQL for the same (uid, value) rows. */
-interface Case { method: string; def: { dataType: DataType; rule: Rule }; hand: (cat: Catalogue) => { sql: string; params: unknown[] } }
+interface Case {
+  method: string
+  def: { dataType: DataType; rule: Rule }
+  hand: (cat: Catalogue) => { sql: string; params: unknown[] }
+}
 
 function col(cat: Catalogue, event: string | null, name: string): string {
   const ref = event === null ? cat.users.get(name) : cat.events.get(event)?.properties.get(name)
@@ -149,10 +228,21 @@ const cases: Case[] = [
       rule: {
         method: 'custom',
         values: [
-          { value: 'vip', when: { all: [
-            { event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'sum', property: 'amount' }, op: 'gte', value: 300 },
-            { attribute: 'membership_level', op: 'in', value: ['gold', 'platinum'] },
-          ] } },
+          {
+            value: 'vip',
+            when: {
+              all: [
+                {
+                  event: 'purchase',
+                  window: { lastDays: 30 },
+                  measure: { agg: 'sum', property: 'amount' },
+                  op: 'gte',
+                  value: 300,
+                },
+                { attribute: 'membership_level', op: 'in', value: ['gold', 'platinum'] },
+              ],
+            },
+          },
           { value: 'engaged', when: { event: 'app_open', window: { lastDays: 14 }, op: 'gte', value: 3 } },
         ],
         otherwise: 'other',
@@ -169,7 +259,10 @@ const cases: Case[] = [
   },
   {
     method: 'metric',
-    def: { dataType: 'number', rule: { method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } } as Rule },
+    def: {
+      dataType: 'number',
+      rule: { method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } } as Rule,
+    },
     hand: (cat) => ({
       sql: `SELECT u.uid, coalesce(c.n, 0)::float8 AS value FROM users u
             LEFT JOIN (SELECT uid, count(*) AS n FROM ${tbl(cat, 'view_product')} WHERE time >= $1 AND time < $2 GROUP BY uid) c ON c.uid = u.uid`,
@@ -178,15 +271,24 @@ const cases: Case[] = [
   },
   {
     method: 'first_last',
-    def: { dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'channel' } as Rule },
+    def: {
+      dataType: 'string',
+      rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'channel' } as Rule,
+    },
     hand: (cat) => {
       const c = col(cat, 'purchase', 'channel')
-      return { sql: `SELECT DISTINCT ON (uid) uid, ${c} AS value FROM ${tbl(cat, 'purchase')} WHERE time < $1 AND ${c} IS NOT NULL ORDER BY uid, time DESC, seq DESC`, params: [asOf] }
+      return {
+        sql: `SELECT DISTINCT ON (uid) uid, ${c} AS value FROM ${tbl(cat, 'purchase')} WHERE time < $1 AND ${c} IS NOT NULL ORDER BY uid, time DESC, seq DESC`,
+        params: [asOf],
+      }
     },
   },
   {
     method: 'preference',
-    def: { dataType: 'string', rule: { method: 'preference', event: 'view_product', window: { lastDays: 90 }, property: 'category' } as Rule },
+    def: {
+      dataType: 'string',
+      rule: { method: 'preference', event: 'view_product', window: { lastDays: 90 }, property: 'category' } as Rule,
+    },
     hand: (cat) => {
       const c = col(cat, 'view_product', 'category')
       return {
@@ -199,7 +301,15 @@ const cases: Case[] = [
   },
   {
     method: 'distribution',
-    def: { dataType: 'string', rule: { method: 'distribution', event: 'purchase', measure: { agg: 'sum', property: 'amount' }, boundaries: [100, 500, 1000] } as Rule },
+    def: {
+      dataType: 'string',
+      rule: {
+        method: 'distribution',
+        event: 'purchase',
+        measure: { agg: 'sum', property: 'amount' },
+        boundaries: [100, 500, 1000],
+      } as Rule,
+    },
     hand: (cat) => {
       const names = intervalNames([100, 500, 1000])
       return {
@@ -211,10 +321,21 @@ const cases: Case[] = [
   },
 ]
 
-interface CalcRow { engine: string; method: string; rows: number; compiledMs: number; handMs: number; ratio: number; same: boolean }
+interface CalcRow {
+  engine: string
+  method: string
+  rows: number
+  compiledMs: number
+  handMs: number
+  ratio: number
+  same: boolean
+}
 
 /** Runs a (uid, value) statement to completion once; the checksum proves both sides agree. */
-async function timeOnce(db: SqlExecutor, q: { sql: string; params: unknown[] }): Promise<{ ms: number; n: number; sum: number }> {
+async function timeOnce(
+  db: SqlExecutor,
+  q: { sql: string; params: unknown[] },
+): Promise<{ ms: number; n: number; sum: number }> {
   const sql = `SELECT count(*)::int AS n, coalesce(sum(hashtext(q.uid::text || ':' || q.value::text)::bigint), 0) AS sum FROM (${q.sql}) q`
   const t = performance.now()
   const r = await db.query<{ n: number; sum: number }>(sql, q.params)
@@ -226,7 +347,12 @@ async function timeOnce(db: SqlExecutor, q: { sql: string; params: unknown[] }):
  * Best of `runs` for both statements, taken alternately after one untimed warm-up, so neither
  * side pays alone for a cold buffer cache or a busy moment of the machine.
  */
-async function measurePair(db: SqlExecutor, a: { sql: string; params: unknown[] }, b: { sql: string; params: unknown[] }, runs: number) {
+async function measurePair(
+  db: SqlExecutor,
+  a: { sql: string; params: unknown[] },
+  b: { sql: string; params: unknown[] },
+  runs: number,
+) {
   await timeOnce(db, b)
   let ra = { ms: Infinity, n: 0, sum: 0 }
   let rb = { ms: Infinity, n: 0, sum: 0 }
@@ -236,7 +362,10 @@ async function measurePair(db: SqlExecutor, a: { sql: string; params: unknown[] 
     ra = { ...x, ms: Math.min(ra.ms, x.ms) }
     rb = { ...y, ms: Math.min(rb.ms, y.ms) }
   }
-  return [{ ...ra, ms: Math.round(ra.ms) }, { ...rb, ms: Math.round(rb.ms) }] as const
+  return [
+    { ...ra, ms: Math.round(ra.ms) },
+    { ...rb, ms: Math.round(rb.ms) },
+  ] as const
 }
 
 async function benchCalc(engine: string, db: SqlExecutor, runs: number): Promise<CalcRow[]> {
@@ -245,7 +374,15 @@ async function benchCalc(engine: string, db: SqlExecutor, runs: number): Promise
   for (const c of cases) {
     const compiled = compileRule(c.def, { catalogue: cat, asOf, tz: 'UTC' })
     const [a, b] = await measurePair(db, compiled, c.hand(cat), runs)
-    rows.push({ engine, method: c.method, rows: a.n, compiledMs: a.ms, handMs: b.ms, ratio: Number((a.ms / Math.max(1, b.ms)).toFixed(2)), same: a.n === b.n && a.sum === b.sum })
+    rows.push({
+      engine,
+      method: c.method,
+      rows: a.n,
+      compiledMs: a.ms,
+      handMs: b.ms,
+      ratio: Number((a.ms / Math.max(1, b.ms)).toFixed(2)),
+      same: a.n === b.n && a.sum === b.sum,
+    })
   }
   rows.push(await benchImport(engine, db, runs))
   return rows
@@ -265,14 +402,29 @@ async function benchImport(engine: string, db: SqlExecutor, runs: number): Promi
   const values = ids.map((_, i) => `segment_${i % 7}`)
   const csv = 'user_id,value\n' + ids.map((id, i) => `${id},${values[i]}`).join('\n')
   const definition = { dataType: 'string' as DataType, rule: { method: 'import' } as Rule }
-  let compiledMs = Infinity, handMs = Infinity, same = true, imported = 0
+  let compiledMs = Infinity,
+    handMs = Infinity,
+    same = true,
+    imported = 0
   for (let k = 0; k < Math.max(2, runs); k++) {
     let t = performance.now()
-    const r = await service.importValues({ labelId: `bench_import_${Date.now()}_${k}`, dataType: 'string', csv, mode: 'replace', tz: 'UTC', definition })
+    const r = await service.importValues({
+      labelId: `bench_import_${Date.now()}_${k}`,
+      dataType: 'string',
+      csv,
+      mode: 'replace',
+      tz: 'UTC',
+      definition,
+    })
     compiledMs = Math.min(compiledMs, performance.now() - t)
-    await db.exec('DROP TABLE IF EXISTS bench_import; CREATE TABLE bench_import (uid int NOT NULL, value text NOT NULL)')
+    await db.exec(
+      'DROP TABLE IF EXISTS bench_import; CREATE TABLE bench_import (uid int NOT NULL, value text NOT NULL)',
+    )
     t = performance.now()
-    const h = await db.query(`INSERT INTO bench_import SELECT u.uid, v.value FROM unnest($1::text[], $2::text[]) AS v(user_id, value) JOIN users u ON u.user_id = v.user_id`, [ids, values])
+    const h = await db.query(
+      `INSERT INTO bench_import SELECT u.uid, v.value FROM unnest($1::text[], $2::text[]) AS v(user_id, value) JOIN users u ON u.user_id = v.user_id`,
+      [ids, values],
+    )
     await db.exec('ALTER TABLE bench_import ADD PRIMARY KEY (uid)')
     await db.query('SELECT value, count(*) AS users FROM bench_import GROUP BY value')
     await db.query('SELECT count(*) AS n FROM users') // the total the proportions are of
@@ -283,14 +435,30 @@ async function benchImport(engine: string, db: SqlExecutor, runs: number): Promi
   }
   compiledMs = Math.round(compiledMs)
   handMs = Math.round(handMs)
-  return { engine, method: 'import', rows: imported, compiledMs, handMs, ratio: Number((compiledMs / Math.max(1, handMs)).toFixed(2)), same }
+  return {
+    engine,
+    method: 'import',
+    rows: imported,
+    compiledMs,
+    handMs,
+    ratio: Number((compiledMs / Math.max(1, handMs)).toFixed(2)),
+    same,
+  }
 }
 
 function table(rows: Array<Record<string, unknown>>): void {
   const first = rows[0]
   if (!first) return
   const keys = Object.keys(first)
-  const cells = [keys, ...rows.map((r) => keys.map((k) => { const v = r[k]; return typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v) }))]
+  const cells = [
+    keys,
+    ...rows.map((r) =>
+      keys.map((k) => {
+        const v = r[k]
+        return typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v)
+      }),
+    ),
+  ]
   const widths = keys.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)))
   for (const c of cells) console.log('  ' + c.map((x, i) => x.padStart(widths[i] ?? 0)).join('  '))
 }
@@ -300,7 +468,9 @@ export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv)
   parseMode = args.parse
   const { users } = sizes[args.size]
-  console.log(`engine bench: size ${args.size} (${users} users, ~${users * 10} events), engines ${args.engines.join(', ')}${args.memory ? ', PGlite in memory' : ', PGlite on disk'}`)
+  console.log(
+    `engine bench: size ${args.size} (${users} users, ~${users * 10} events), engines ${args.engines.join(', ')}${args.memory ? ', PGlite in memory' : ', PGlite on disk'}`,
+  )
   const files = await demoFiles(users)
   const ingest: IngestRow[] = []
   const calc: CalcRow[] = []
@@ -319,13 +489,25 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   console.log('\ningestion (NDJSON through the Ingestor, all-or-nothing, one commit per request)')
-  table(ingest.map((r) => ({ ...r, usersSec: Number(r.usersSec.toFixed(1)), eventsSec: Number(r.eventsSec.toFixed(1)), eventsCommitSec: Number(r.eventsCommitSec.toFixed(1)) })))
+  table(
+    ingest.map((r) => ({
+      ...r,
+      usersSec: Number(r.usersSec.toFixed(1)),
+      eventsSec: Number(r.eventsSec.toFixed(1)),
+      eventsCommitSec: Number(r.eventsCommitSec.toFixed(1)),
+    })),
+  )
   if (calc.length > 0) {
-    console.log(`\ncalculation (ms, best of ${args.runs} after a warm-up, taken alternately; compiled = compileRule output, hand = hand-written SQL; import = a whole importValues run vs INSERT of the pairs + key + per-value counts + user total)`)
+    console.log(
+      `\ncalculation (ms, best of ${args.runs} after a warm-up, taken alternately; compiled = compileRule output, hand = hand-written SQL; import = a whole importValues run vs INSERT of the pairs + key + per-value counts + user total)`,
+    )
     table(calc as unknown as Array<Record<string, unknown>>)
   }
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })
   const out = join(import.meta.dirname, 'results', `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(out, JSON.stringify({ size: args.size, users, seed, now, node: process.version, ingest, calc }, null, 2))
+  writeFileSync(
+    out,
+    JSON.stringify({ size: args.size, users, seed, now, node: process.version, ingest, calc }, null, 2),
+  )
   console.log(`\nwrote ${out}`)
 }

@@ -21,9 +21,19 @@ import { startAppServer } from './app-server.ts'
 import { closeReplica, connectReplica, setupDraft, startTypists, whenSynced } from './collab-drafts.ts'
 import { pct, round, sleep } from './collab.ts'
 
-export interface BrowserOptions { reloadLabels: number; reloadRuns: number; pairKeystrokes: number; typists: number; rate: number }
+export interface BrowserOptions {
+  reloadLabels: number
+  reloadRuns: number
+  pairKeystrokes: number
+  typists: number
+  rate: number
+}
 
-interface SummaryRow { what: string; figure: string; target: string }
+interface SummaryRow {
+  what: string
+  figure: string
+  target: string
+}
 
 async function openApp(browser: Browser, base: string, token: string, init?: () => void): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
@@ -44,7 +54,8 @@ function recordDisplayNameSets(): void {
   window.WebSocket = class extends Ws {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols)
-      if (String(url).includes('/collab/')) this.addEventListener('message', () => w.__msgs.push(performance.timeOrigin + performance.now()))
+      if (String(url).includes('/collab/'))
+        this.addEventListener('message', () => w.__msgs.push(performance.timeOrigin + performance.now()))
     }
   }
   const d = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!
@@ -52,7 +63,8 @@ function recordDisplayNameSets(): void {
     ...d,
     set(this: HTMLInputElement, v: string) {
       d.set!.call(this, v)
-      if (this.dataset['testid'] === 'field-display-name') w.__sets.push([String(v), performance.timeOrigin + performance.now()])
+      if (this.dataset['testid'] === 'field-display-name')
+        w.__sets.push([String(v), performance.timeOrigin + performance.now()])
     },
   })
 }
@@ -61,18 +73,32 @@ function recordDisplayNameSets(): void {
 function recordDisplayNameInputs(): void {
   const w = window as unknown as { __inputs: Array<[string, number]> }
   w.__inputs = []
-  document.addEventListener('input', (e) => {
-    const t = e.target as HTMLInputElement
-    if (t.dataset?.['testid'] === 'field-display-name') w.__inputs.push([t.value, performance.timeOrigin + performance.now()])
-  }, true)
+  document.addEventListener(
+    'input',
+    (e) => {
+      const t = e.target as HTMLInputElement
+      if (t.dataset?.['testid'] === 'field-display-name')
+        w.__inputs.push([t.value, performance.timeOrigin + performance.now()])
+    },
+    true,
+  )
 }
 
 /** `p`, or an error after 30 s (a saturated page never answers). */
 const within = <T>(p: Promise<T>): Promise<T> =>
-  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the page did not answer within 30 s')), 30_000).unref())])
+  Promise.race([
+    p,
+    new Promise<never>((_, rej) =>
+      setTimeout(() => rej(new Error('the page did not answer within 30 s')), 30_000).unref(),
+    ),
+  ])
 
 /** One pair of pages on a draft that `typists` Node operators type into meanwhile. */
-async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOptions): Promise<{ samples: number[]; arrivals: number[]; keystrokes: number; typistKeystrokes: number; typistP99: number }> {
+async function keystrokePair(
+  browser: Browser,
+  clientDir: string,
+  o: BrowserOptions,
+): Promise<{ samples: number[]; arrivals: number[]; keystrokes: number; typistKeystrokes: number; typistP99: number }> {
   const srv = await startAppServer({ clientDir })
   const seed = connectReplica(srv.collab, tokens.editor)
   const pages: Page[] = []
@@ -89,20 +115,26 @@ async function keystrokePair(browser: Browser, clientDir: string, o: BrowserOpti
       await p.getByTestId(`label-row-${name}`).click()
       await p.getByTestId('edit-label').click()
       await p.getByTestId('draft-info').waitFor({ timeout: 30_000 })
-      if ((await p.getByTestId('label-editor').getAttribute('data-draft-id')) !== draftId) throw new Error('the page opened another draft')
+      if ((await p.getByTestId('label-editor').getAttribute('data-draft-id')) !== draftId)
+        throw new Error('the page opened another draft')
     }
-    const samples: number[] = [], arrivals: number[] = []
+    const samples: number[] = [],
+      arrivals: number[] = []
     const typistSamples: number[] = []
     const stop = startTypists(typists, draftId, o.rate, typistSamples)
     await sleep(1000)
     const field = a.getByTestId('field-display-name')
-    await field.click({ timeout: 10_000 }).catch(async (e: unknown) => { console.log(await a.evaluate(() => document.body.textContent.slice(0, 2000))); throw e })
+    await field.click({ timeout: 10_000 }).catch(async (e: unknown) => {
+      console.log(await a.evaluate(() => document.body.textContent.slice(0, 2000)))
+      throw e
+    })
     await field.press('End')
     const chars = 'abcdefghijklmnopqrstuvwxyz0123456789'
     // A page that can't keep up with the draft would make every press wait: give up after 60 s.
     const deadline = Date.now() + 60_000
     for (let k = 0; k < o.pairKeystrokes; k++) {
-      if (Date.now() > deadline) throw new Error(`the page is too slow: ${k} of ${o.pairKeystrokes} keystrokes typed in 60 s`)
+      if (Date.now() > deadline)
+        throw new Error(`the page is too slow: ${k} of ${o.pairKeystrokes} keystrokes typed in 60 s`)
       await within(a.keyboard.press(chars[k % chars.length]!))
       await sleep(150 + Math.random() * 150) // ~4 keystrokes a second
     }
@@ -138,10 +170,19 @@ async function seedLabels(collabUrl: string, n: number, groups: number): Promise
   for (let i = 0; i < n; i += 200) {
     r.doc.transact(() => {
       for (let l = i; l < Math.min(n, i + 200); l++) {
-        createLabel(r.doc, {
-          name: `label_${String(l).padStart(4, '0')}`, displayName: `Label ${l}`, groupId: groupIds[l % groups]!, dataType: 'string', labelType: 'static',
-          description: `Benchmark label number ${l}, imported values.`, rule: { method: 'import' },
-        }, origin)
+        createLabel(
+          r.doc,
+          {
+            name: `label_${String(l).padStart(4, '0')}`,
+            displayName: `Label ${l}`,
+            groupId: groupIds[l % groups]!,
+            dataType: 'string',
+            labelType: 'static',
+            description: `Benchmark label number ${l}, imported values.`,
+            rule: { method: 'import' },
+          },
+          origin,
+        )
       }
     }, origin)
     await sleep(50)
@@ -153,20 +194,29 @@ async function seedLabels(collabUrl: string, n: number, groups: number): Promise
 
 // Runs in the page (polled every frame): when all `n` label rows are rendered and the tree's edit
 // controls are there, the milestones since navigation start (first row, all rows, controls); else null.
-const interactive = (n: number): { firstRowMs: number; allRowsMs: number; controlsMs: number; doneMs: number } | null => {
+const interactive = (
+  n: number,
+): { firstRowMs: number; allRowsMs: number; controlsMs: number; doneMs: number } | null => {
   const w = window as unknown as { __m?: { firstRowMs: number; allRowsMs: number; controlsMs: number } }
   const m = (w.__m ??= { firstRowMs: 0, allRowsMs: 0, controlsMs: 0 })
   const now = performance.now()
   const rows = document.querySelectorAll('[data-testid^="label-row-"]')
   if (rows.length > 0 && !m.firstRowMs) m.firstRowMs = now
   if (rows.length >= n && !m.allRowsMs) m.allRowsMs = now
-  const controls = !!document.querySelector('[data-testid="new-group"]') && !(document.querySelector('[data-testid="new-label"]') as HTMLButtonElement | null)?.disabled
-    && rows.length > 0 && (rows[rows.length - 1] as HTMLElement).draggable
+  const controls =
+    !!document.querySelector('[data-testid="new-group"]') &&
+    !(document.querySelector('[data-testid="new-label"]') as HTMLButtonElement | null)?.disabled &&
+    rows.length > 0 &&
+    (rows[rows.length - 1] as HTMLElement).draggable
   if (controls && !m.controlsMs) m.controlsMs = now
   return m.allRowsMs && m.controlsMs ? { ...m, doneMs: now } : null
 }
 
-export async function offlineReload(browser: Browser, clientDir: string, o: BrowserOptions): Promise<{ reloadMs: number[]; inPageMs: number[]; milestones: unknown[]; seedMs: number; firstLoadMs: number }> {
+export async function offlineReload(
+  browser: Browser,
+  clientDir: string,
+  o: BrowserOptions,
+): Promise<{ reloadMs: number[]; inPageMs: number[]; milestones: unknown[]; seedMs: number; firstLoadMs: number }> {
   const srv = await startAppServer({ clientDir })
   let stopped = false
   try {
@@ -177,7 +227,7 @@ export async function offlineReload(browser: Browser, clientDir: string, o: Brow
     const page = await openApp(browser, srv.http, tokens.editor)
     await page.waitForFunction(interactive, o.reloadLabels, { timeout: 180_000, polling: 100 })
     const firstLoadMs = performance.now() - t1
-    for (const end = Date.now() + 60_000; !(await page.evaluate(() => navigator.serviceWorker.controller !== null));) {
+    for (const end = Date.now() + 60_000; !(await page.evaluate(() => navigator.serviceWorker.controller !== null)); ) {
       if (Date.now() > end) throw new Error('the service worker never took control')
       await sleep(100)
     }
@@ -186,20 +236,34 @@ export async function offlineReload(browser: Browser, clientDir: string, o: Brow
     await page.getByTestId('offline-banner').waitFor({ timeout: 10_000 })
     await srv.stop() // nothing below may reach it; and its 2,000 creation runs stop using the CPU
     stopped = true
-    const reloadMs: number[] = [], inPageMs: number[] = [], milestones: unknown[] = []
+    const reloadMs: number[] = [],
+      inPageMs: number[] = [],
+      milestones: unknown[] = []
     for (let run = 0; run < o.reloadRuns; run++) {
       // BENCH_PROFILE=file.cpuprofile: a CPU profile of the last reload (open in Chrome DevTools).
-      const cdp = process.env['BENCH_PROFILE'] && run === o.reloadRuns - 1 ? await page.context().newCDPSession(page) : null
-      if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 500 }); await cdp.send('Profiler.start') }
+      const cdp =
+        process.env['BENCH_PROFILE'] && run === o.reloadRuns - 1 ? await page.context().newCDPSession(page) : null
+      if (cdp) {
+        await cdp.send('Profiler.enable')
+        await cdp.send('Profiler.setSamplingInterval', { interval: 500 })
+        await cdp.send('Profiler.start')
+      }
       const start = performance.now()
       const res = await page.reload({ waitUntil: 'commit' })
       if (!res?.fromServiceWorker()) throw new Error('the offline reload was not served by the service worker')
       const at = await page.waitForFunction(interactive, o.reloadLabels, { timeout: 60_000, polling: 'raf' })
       reloadMs.push(round(performance.now() - start))
-      if (cdp) { const { profile } = await cdp.send('Profiler.stop'); (await import('node:fs')).writeFileSync(process.env['BENCH_PROFILE']!, JSON.stringify(profile)) }
+      if (cdp) {
+        const { profile } = await cdp.send('Profiler.stop')
+        ;(await import('node:fs')).writeFileSync(process.env['BENCH_PROFILE']!, JSON.stringify(profile))
+      }
       const m = (await at.jsonValue())!
       inPageMs.push(round(m.doneMs))
-      milestones.push({ firstRowMs: round(m.firstRowMs), allRowsMs: round(m.allRowsMs), controlsMs: round(m.controlsMs) })
+      milestones.push({
+        firstRowMs: round(m.firstRowMs),
+        allRowsMs: round(m.allRowsMs),
+        controlsMs: round(m.controlsMs),
+      })
       await sleep(500)
     }
     await page.context().close()
@@ -210,7 +274,9 @@ export async function offlineReload(browser: Browser, clientDir: string, o: Brow
 }
 
 /** Both Chromium benches; an empty result when /usr/bin/chromium is missing. */
-export async function browserBenches(o: BrowserOptions): Promise<{ pair: unknown; reload: unknown; summary: SummaryRow[] } | null> {
+export async function browserBenches(
+  o: BrowserOptions,
+): Promise<{ pair: unknown; reload: unknown; summary: SummaryRow[] } | null> {
   if (!hasChromium) {
     console.log(`${CHROMIUM} is missing: skipping the Chromium benches (apt-get install chromium)`)
     return null
@@ -225,9 +291,15 @@ export async function browserBenches(o: BrowserOptions): Promise<{ pair: unknown
       try {
         const pair = await keystrokePair(browser, client.dir, { ...o, typists })
         pairRows.push({
-          bench, keystrokes: pair.keystrokes, seen: pair.samples.length,
-          p50ms: round(pct(pair.samples, 50)), p99ms: round(pct(pair.samples, 99)), maxms: round(Math.max(...pair.samples)),
-          wsArrivalP50ms: round(pct(pair.arrivals, 50)), typistKeystrokes: pair.typistKeystrokes, typistP99ms: pair.typistP99,
+          bench,
+          keystrokes: pair.keystrokes,
+          seen: pair.samples.length,
+          p50ms: round(pct(pair.samples, 50)),
+          p99ms: round(pct(pair.samples, 99)),
+          maxms: round(Math.max(...pair.samples)),
+          wsArrivalP50ms: round(pct(pair.arrivals, 50)),
+          typistKeystrokes: pair.typistKeystrokes,
+          typistP99ms: pair.typistP99,
         })
         pairs.push({ typists, samples: pair.samples.map(round), arrivals: pair.arrivals.map(round) })
       } catch (e) {
@@ -237,19 +309,36 @@ export async function browserBenches(o: BrowserOptions): Promise<{ pair: unknown
     console.table(pairRows)
     const reload = await offlineReload(browser, client.dir, o)
     const reloadRow = {
-      bench: `offline reload → interactive, ${o.reloadLabels} labels (Chromium)`, runs: reload.reloadMs.length,
-      medianMs: round(pct(reload.reloadMs, 50)), minMs: Math.min(...reload.reloadMs), maxMs: Math.max(...reload.reloadMs),
-      inPageMedianMs: round(pct(reload.inPageMs, 50)), firstOnlineLoadMs: reload.firstLoadMs, seedMs: reload.seedMs,
+      bench: `offline reload → interactive, ${o.reloadLabels} labels (Chromium)`,
+      runs: reload.reloadMs.length,
+      medianMs: round(pct(reload.reloadMs, 50)),
+      minMs: Math.min(...reload.reloadMs),
+      maxMs: Math.max(...reload.reloadMs),
+      inPageMedianMs: round(pct(reload.inPageMs, 50)),
+      firstOnlineLoadMs: reload.firstLoadMs,
+      seedMs: reload.seedMs,
     }
     console.table([reloadRow])
-    console.log(`offline reloads (ms): ${reload.reloadMs.join(', ')}; navigation start → interactive in the page: ${reload.inPageMs.join(', ')}`)
+    console.log(
+      `offline reloads (ms): ${reload.reloadMs.join(', ')}; navigation start → interactive in the page: ${reload.inPageMs.join(', ')}`,
+    )
     console.log(`in-page milestones since navigation start (ms): ${JSON.stringify(reload.milestones)}`)
     return {
       pair: { rows: pairRows, pairs },
       reload,
       summary: [
-        ...pairRows.map((r) => ({ what: String(r['bench']), figure: r['error'] ? String(r['error']) : `p50 ${r['p50ms']} ms, p99 ${r['p99ms']} ms (${r['seen']} keystrokes)`, target: 'p99 ≤ 100 ms' })),
-        { what: `offline reload → interactive, ${o.reloadLabels} labels in IndexedDB (Chromium), median of ${reload.reloadMs.length}`, figure: `${reloadRow.medianMs} ms (${reloadRow.minMs}–${reloadRow.maxMs})`, target: '≤ 1500 ms' },
+        ...pairRows.map((r) => ({
+          what: String(r['bench']),
+          figure: r['error']
+            ? String(r['error'])
+            : `p50 ${r['p50ms']} ms, p99 ${r['p99ms']} ms (${r['seen']} keystrokes)`,
+          target: 'p99 ≤ 100 ms',
+        })),
+        {
+          what: `offline reload → interactive, ${o.reloadLabels} labels in IndexedDB (Chromium), median of ${reload.reloadMs.length}`,
+          figure: `${reloadRow.medianMs} ms (${reloadRow.minMs}–${reloadRow.maxMs})`,
+          target: '≤ 1500 ms',
+        },
       ],
     }
   } finally {

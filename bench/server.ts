@@ -24,20 +24,30 @@ import { EngineService } from '../engine/service.ts'
 import { buildApp } from '../server/app.ts'
 import { startEngineWorker } from '../server/engine-host.ts'
 
-interface Flags { users: number; connections: number; seconds: number; readers: number; calcSeconds: number; compare: boolean }
+interface Flags {
+  users: number
+  connections: number
+  seconds: number
+  readers: number
+  calcSeconds: number
+  compare: boolean
+}
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { users: 20_000, connections: 50, seconds: 10, readers: 30, calcSeconds: 30, compare: false }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]
     const v = Number(args[i + 1])
-    if (a === '--users') (f.users = v, i++)
-    else if (a === '--connections') (f.connections = v, i++)
-    else if (a === '--seconds') (f.seconds = v, i++)
-    else if (a === '--readers') (f.readers = v, i++)
-    else if (a === '--calc-seconds') (f.calcSeconds = v, i++)
+    if (a === '--users') (f.users = v), i++
+    else if (a === '--connections') (f.connections = v), i++
+    else if (a === '--seconds') (f.seconds = v), i++
+    else if (a === '--readers') (f.readers = v), i++
+    else if (a === '--calc-seconds') (f.calcSeconds = v), i++
     else if (a === '--compare') f.compare = true
-    else throw new Error(`unknown flag ${a}; use --users N --connections C --seconds S --readers R --calc-seconds T --compare`)
+    else
+      throw new Error(
+        `unknown flag ${a}; use --users N --connections C --seconds S --readers R --calc-seconds T --compare`,
+      )
   }
   return f
 }
@@ -47,18 +57,47 @@ const headers = { authorization: `Bearer ${TOKEN}` }
 
 /** A deliberately heavy rule: nested behaviour conditions over every demo event table. */
 const heavyLabel = (name: string) => ({
-  name, displayName: name, dataType: 'string', labelType: 'static',
+  name,
+  displayName: name,
+  dataType: 'string',
+  labelType: 'static',
   rule: {
     method: 'custom',
     values: ['view_product', 'add_to_cart', 'purchase', 'app_open', 'share'].flatMap((event, i) => [
-      { value: `a${i}`, when: { all: [{ event, measure: { agg: 'days' }, op: 'gte', value: 3 }, { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 }] } },
-      { value: `b${i}`, when: { any: [{ event, window: { lastDays: 30 }, op: 'gte', value: 1 }, { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } }] } },
+      {
+        value: `a${i}`,
+        when: {
+          all: [
+            { event, measure: { agg: 'days' }, op: 'gte', value: 3 },
+            { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 },
+          ],
+        },
+      },
+      {
+        value: `b${i}`,
+        when: {
+          any: [
+            { event, window: { lastDays: 30 }, op: 'gte', value: 1 },
+            { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } },
+          ],
+        },
+      },
     ]),
   },
 })
 
-async function start(engine: EngineApi, db: 'pglite' | 'postgres', dataDir: string): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await buildApp({ engine, db, dataDir, tokens: [{ name: 'bench', token: TOKEN, role: 'admin' }], calc: { concurrency: 1 } })
+async function start(
+  engine: EngineApi,
+  db: 'pglite' | 'postgres',
+  dataDir: string,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildApp({
+    engine,
+    db,
+    dataDir,
+    tokens: [{ name: 'bench', token: TOKEN, role: 'admin' }],
+    calc: { concurrency: 1 },
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const addr = app.server.address()
   return { app, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` }
@@ -82,7 +121,15 @@ function cannon(opts: autocannon.Options, ownThread = false): { done: Promise<au
   return { done, stop: () => instance.stop() }
 }
 
-interface Row { scenario: string; engine: string; requests: number; p50ms: number; p99ms: number; maxms: number; note: string }
+interface Row {
+  scenario: string
+  engine: string
+  requests: number
+  p50ms: number
+  p99ms: number
+  maxms: number
+  note: string
+}
 
 /** Health latency while one heavy calculation runs (1 connection polling back to back). */
 async function healthDuringCalc(app: FastifyInstance, url: string, engineKind: string, name: string): Promise<Row> {
@@ -95,8 +142,18 @@ async function healthDuringCalc(app: FastifyInstance, url: string, engineKind: s
   c.stop()
   const res = await c.done
   const runMs = performance.now() - t0
-  const run = (await app.inject({ url: `/api/labels/${id}/runs`, headers })).json() as { runs: Array<{ status: string }> }
-  return { scenario: 'GET /api/health during calculation', engine: engineKind, requests: res.requests.total, p50ms: res.latency.p50, p99ms: res.latency.p99, maxms: res.latency.max, note: `run ${(runMs / 1000).toFixed(1)} s, ${run.runs[0]?.status}` }
+  const run = (await app.inject({ url: `/api/labels/${id}/runs`, headers })).json() as {
+    runs: Array<{ status: string }>
+  }
+  return {
+    scenario: 'GET /api/health during calculation',
+    engine: engineKind,
+    requests: res.requests.total,
+    p50ms: res.latency.p50,
+    p99ms: res.latency.p99,
+    maxms: res.latency.max,
+    note: `run ${(runMs / 1000).toFixed(1)} s, ${run.runs[0]?.status}`,
+  }
 }
 
 /**
@@ -104,14 +161,32 @@ async function healthDuringCalc(app: FastifyInstance, url: string, engineKind: s
  * over and over (each run holds PGlite's connection for its whole length) while `readers`
  * clients cycle through result, history and run-status reads; then previews under the same load.
  */
-async function readsDuringCalcs(app: FastifyInstance, url: string, engineKind: string, spendId: string, f: Flags): Promise<Row[]> {
-  const heavyId = (await app.inject({ method: 'POST', url: '/api/labels', payload: heavyLabel('heavy_loop'), headers })).json() as { id: string }
+async function readsDuringCalcs(
+  app: FastifyInstance,
+  url: string,
+  engineKind: string,
+  spendId: string,
+  f: Flags,
+): Promise<Row[]> {
+  const heavyId = (
+    await app.inject({ method: 'POST', url: '/api/labels', payload: heavyLabel('heavy_loop'), headers })
+  ).json() as { id: string }
   const amount = await createLabel(app, {
-    name: 'spend_sum', displayName: 'Spend', dataType: 'number', labelType: 'static',
-    rule: { method: 'metric', event: 'purchase', window: { lastDays: 90 }, measure: { agg: 'sum', property: 'amount' } },
+    name: 'spend_sum',
+    displayName: 'Spend',
+    dataType: 'number',
+    labelType: 'static',
+    rule: {
+      method: 'metric',
+      event: 'purchase',
+      window: { lastDays: 90 },
+      measure: { agg: 'sum', property: 'amount' },
+    },
   })
   await app.runQueue.idle()
-  const runs = (await app.inject({ url: `/api/labels/${spendId}/runs`, headers })).json() as { runs: Array<{ id: string }> }
+  const runs = (await app.inject({ url: `/api/labels/${spendId}/runs`, headers })).json() as {
+    runs: Array<{ id: string }>
+  }
   let calcs = 0
   let stop = false
   let runId = runs.runs[0]?.id ?? 'none'
@@ -134,21 +209,55 @@ async function readsDuringCalcs(app: FastifyInstance, url: string, engineKind: s
     `/api/runs/${runs.runs[0]?.id ?? 'none'}`,
     `/api/labels/${heavyId.id}/distribution?top=5&sort=value&order=asc`,
   ]
-  const reads = await cannon({ url, connections: f.readers, duration: f.calcSeconds, headers, requests: paths.map((path) => ({ method: 'GET' as const, path })) }, true).done
-  const previewBody = JSON.stringify({ dataType: 'string', rule: { method: 'custom', values: [{ value: 'buyer', when: { event: 'purchase', op: 'gte', value: 1 } }], otherwise: 'none' } })
-  const previews = await cannon({ url: `${url}/api/preview`, method: 'POST', body: previewBody, headers: { ...headers, 'content-type': 'application/json' }, connections: 4, duration: 5 }, true).done
+  const reads = await cannon(
+    {
+      url,
+      connections: f.readers,
+      duration: f.calcSeconds,
+      headers,
+      requests: paths.map((path) => ({ method: 'GET' as const, path })),
+    },
+    true,
+  ).done
+  const previewBody = JSON.stringify({
+    dataType: 'string',
+    rule: {
+      method: 'custom',
+      values: [{ value: 'buyer', when: { event: 'purchase', op: 'gte', value: 1 } }],
+      otherwise: 'none',
+    },
+  })
+  const previews = await cannon(
+    {
+      url: `${url}/api/preview`,
+      method: 'POST',
+      body: previewBody,
+      headers: { ...headers, 'content-type': 'application/json' },
+      connections: 4,
+      duration: 5,
+    },
+    true,
+  ).done
   const status = (await app.inject({ url: `/api/runs/${runId}`, headers })).json() as { status: string }
   stop = true
   await loop
   return [
     {
-      scenario: `reads during back-to-back calculations, ${f.readers} clients`, engine: engineKind, requests: reads.requests.total,
-      p50ms: reads.latency.p50, p99ms: reads.latency.p99, maxms: reads.latency.max,
+      scenario: `reads during back-to-back calculations, ${f.readers} clients`,
+      engine: engineKind,
+      requests: reads.requests.total,
+      p50ms: reads.latency.p50,
+      p99ms: reads.latency.p99,
+      maxms: reads.latency.max,
       note: `${reads.non2xx} non-2xx, ${reads.errors} errors, ${calcs} calculations finished, last run ${status.status} when reads ended`,
     },
     {
-      scenario: 'POST /api/preview during calculations, 4 clients', engine: engineKind, requests: previews.requests.total,
-      p50ms: previews.latency.p50, p99ms: previews.latency.p99, maxms: previews.latency.max,
+      scenario: 'POST /api/preview during calculations, 4 clients',
+      engine: engineKind,
+      requests: previews.requests.total,
+      p50ms: previews.latency.p50,
+      p99ms: previews.latency.p99,
+      maxms: previews.latency.max,
       note: `${previews['2xx']} 2xx, ${previews.non2xx} non-2xx (503 busy on PGlite)`,
     },
   ]
@@ -163,14 +272,36 @@ export async function main(args: string[]): Promise<void> {
     const engine = await startEngineWorker({})
     const t0 = performance.now()
     const demo = await engine.loadDemo({ users: f.users, seed: 42 })
-    console.log(`demo data: ${demo.users} users, ${demo.events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    console.log(
+      `demo data: ${demo.users} users, ${demo.events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    )
     const { app, url } = await start(engine, engine.kind, dir)
     const labelId = await createLabel(app, {
-      name: 'spend_band', displayName: 'Spend band', dataType: 'string', labelType: 'static',
-      rule: { method: 'distribution', event: 'purchase', window: { lastDays: 90 }, measure: { agg: 'sum', property: 'amount' }, boundaries: [1, 100, 500, 1500] },
+      name: 'spend_band',
+      displayName: 'Spend band',
+      dataType: 'string',
+      labelType: 'static',
+      rule: {
+        method: 'distribution',
+        event: 'purchase',
+        window: { lastDays: 90 },
+        measure: { agg: 'sum', property: 'amount' },
+        boundaries: [1, 100, 500, 1500],
+      },
     })
-    const dist = await cannon({ url: `${url}/api/labels/${labelId}/distribution`, headers, connections: f.connections, duration: f.seconds }, true).done
-    rows.push({ scenario: `GET distribution, ${f.connections} clients`, engine: 'worker', requests: dist.requests.total, p50ms: dist.latency.p50, p99ms: dist.latency.p99, maxms: dist.latency.max, note: `${dist.non2xx} non-2xx, ${Math.round(dist.requests.average)} req/s` })
+    const dist = await cannon(
+      { url: `${url}/api/labels/${labelId}/distribution`, headers, connections: f.connections, duration: f.seconds },
+      true,
+    ).done
+    rows.push({
+      scenario: `GET distribution, ${f.connections} clients`,
+      engine: 'worker',
+      requests: dist.requests.total,
+      p50ms: dist.latency.p50,
+      p99ms: dist.latency.p99,
+      maxms: dist.latency.max,
+      note: `${dist.non2xx} non-2xx, ${Math.round(dist.requests.average)} req/s`,
+    })
     rows.push(await healthDuringCalc(app, url, 'worker', 'heavy_worker'))
     rows.push(...(await readsDuringCalcs(app, url, engine.kind, labelId, f)))
     await app.close()

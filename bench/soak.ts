@@ -26,11 +26,25 @@ import { newClient, synced, type TestClient } from '../tests/server/collab/helpe
 import { api, startApp, type AppProcess } from '../tests/faults/harness.ts'
 import { tokens } from '../tests/server/helpers.ts'
 
-interface Opts { minutes: number; events: number; editors: number; readers: number; bigBodyMb: number; killRounds: number }
+interface Opts {
+  minutes: number
+  events: number
+  editors: number
+  readers: number
+  bigBodyMb: number
+  killRounds: number
+}
 
 function parseArgs(args: string[]): Opts {
   const o: Opts = { minutes: 10, events: 10_000_000, editors: 200, readers: 50, bigBodyMb: 1024, killRounds: 20 }
-  const keys: Record<string, keyof Opts> = { '--minutes': 'minutes', '--events': 'events', '--editors': 'editors', '--readers': 'readers', '--big-body-mb': 'bigBodyMb', '--kill-rounds': 'killRounds' }
+  const keys: Record<string, keyof Opts> = {
+    '--minutes': 'minutes',
+    '--events': 'events',
+    '--editors': 'editors',
+    '--readers': 'readers',
+    '--big-body-mb': 'bigBodyMb',
+    '--kill-rounds': 'killRounds',
+  }
   for (let i = 0; i < args.length; i++) {
     const k = keys[args[i]!]
     if (!k) throw new Error(`unknown flag ${args[i]}; flags: ${Object.keys(keys).join(' ')}`)
@@ -45,7 +59,9 @@ class Series {
   readonly ms: number[] = []
   errors = 0
   readonly errorSamples: string[] = []
-  add(ms: number) { this.ms.push(ms) }
+  add(ms: number) {
+    this.ms.push(ms)
+  }
   fail(why: string) {
     this.errors++
     if (this.errorSamples.length < 5) this.errorSamples.push(why.slice(0, 200))
@@ -53,7 +69,14 @@ class Series {
   summary() {
     const s = [...this.ms].sort((a, b) => a - b)
     const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN)
-    return { n: s.length, p50: Math.round(q(0.5)), p99: Math.round(q(0.99)), max: Math.round(s[s.length - 1] ?? NaN), errors: this.errors, errorSamples: this.errorSamples }
+    return {
+      n: s.length,
+      p50: Math.round(q(0.5)),
+      p99: Math.round(q(0.99)),
+      max: Math.round(s[s.length - 1] ?? NaN),
+      errors: this.errors,
+      errorSamples: this.errorSamples,
+    }
   }
 }
 
@@ -61,18 +84,30 @@ const rssMb = (pid: number): number => {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m ? Math.round(Number(m[1]) / 1024) : NaN
-  } catch { return NaN }
+  } catch {
+    return NaN
+  }
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Posts records as NDJSON in requests of `per` records. */
-async function ingest(app: AppProcess, kind: 'users' | 'events', records: Iterable<unknown>, per: number): Promise<number> {
+async function ingest(
+  app: AppProcess,
+  kind: 'users' | 'events',
+  records: Iterable<unknown>,
+  per: number,
+): Promise<number> {
   let buf: string[] = []
   let n = 0
   const flush = async () => {
     if (!buf.length) return
-    const r = await api(app.http, 'admin', `/api/data/${kind}`, { body: buf.join('\n') + '\n', type: 'application/x-ndjson' }).catch((e: unknown) => {
-      throw new Error(`ingest ${kind} after ${n} records: ${String(e)} (${(e as { cause?: unknown }).cause ?? ''}); server: ${app.diagnosis()}`)
+    const r = await api(app.http, 'admin', `/api/data/${kind}`, {
+      body: buf.join('\n') + '\n',
+      type: 'application/x-ndjson',
+    }).catch((e: unknown) => {
+      throw new Error(
+        `ingest ${kind} after ${n} records: ${String(e)} (${(e as { cause?: unknown }).cause ?? ''}); server: ${app.diagnosis()}`,
+      )
     })
     if (r.status !== 200) throw new Error(`ingest ${kind}: ${r.status} ${r.body.slice(0, 300)}`)
     n += buf.length
@@ -91,7 +126,9 @@ export async function main(args: string[]): Promise<void> {
   process.setMaxListeners(0) // every y-websocket provider adds a process 'exit' listener
   const dir = mkdtempSync(join(tmpdir(), 'labels-soak-'))
   const users = Math.max(10, Math.round(o.events / 10.5))
-  console.log(`soak: ${o.minutes} min, ~${o.events} events (${users} demo users), ${o.editors} editors, ${o.readers} readers; data in ${dir}`)
+  console.log(
+    `soak: ${o.minutes} min, ~${o.events} events (${users} demo users), ${o.editors} editors, ${o.readers} readers; data in ${dir}`,
+  )
   const t0 = Date.now()
   const app = await startApp(dir)
   const pid = app.child.pid!
@@ -105,19 +142,42 @@ export async function main(args: string[]): Promise<void> {
     await ingest(app, 'users', demoUsers(demo), 100_000)
     const events = await ingest(app, 'events', demoEvents(demo), 100_000)
     result.load = { users, events, seconds: (Date.now() - tl) / 1000 }
-    console.log(`loaded ${users} users and ${events} events in ${((Date.now() - tl) / 1000).toFixed(1)} s (server RSS ${rssMb(pid)} MB)`)
+    console.log(
+      `loaded ${users} users and ${events} events in ${((Date.now() - tl) / 1000).toFixed(1)} s (server RSS ${rssMb(pid)} MB)`,
+    )
 
     // The calculated label: every event counted per user, over all event tables.
     const schema = (await api(app.http, 'viewer', '/api/data/schema')).json() as { events: Array<{ name: string }> }
     const allEvents = schema.events.map((e) => e.name)
-    const rule = { method: 'custom', values: allEvents.map((ev, i) => ({ value: `active_${i}`, when: { event: ev, op: 'gte', value: 1 } })), otherwise: 'none' }
-    const lr = await api(app.http, 'editor', '/api/labels', { json: { name: 'soak_activity', displayName: 'Soak', dataType: 'string', labelType: 'static', rule } })
+    const rule = {
+      method: 'custom',
+      values: allEvents.map((ev, i) => ({ value: `active_${i}`, when: { event: ev, op: 'gte', value: 1 } })),
+      otherwise: 'none',
+    }
+    const lr = await api(app.http, 'editor', '/api/labels', {
+      json: { name: 'soak_activity', displayName: 'Soak', dataType: 'string', labelType: 'static', rule },
+    })
     if (lr.status !== 201) throw new Error(`label: ${lr.status} ${lr.body}`)
-    const cr = await api(app.http, 'editor', '/api/labels', { json: { name: 'soak_count', displayName: 'Soak count', dataType: 'number', labelType: 'static', rule: { method: 'metric', event: allEvents[0], measure: { agg: 'count' } } } })
+    const cr = await api(app.http, 'editor', '/api/labels', {
+      json: {
+        name: 'soak_count',
+        displayName: 'Soak count',
+        dataType: 'number',
+        labelType: 'static',
+        rule: { method: 'metric', event: allEvents[0], measure: { agg: 'count' } },
+      },
+    })
     if (cr.status !== 201) throw new Error(`label: ${cr.status} ${cr.body}`)
 
     // Editors: each owns one group and renames it; the observer times each rename's arrival.
-    const kinds = { edit: new Series(), distribution: new Series(), runs: new Series(), run: new Series(), history: new Series(), calculation: new Series() }
+    const kinds = {
+      edit: new Series(),
+      distribution: new Series(),
+      runs: new Series(),
+      run: new Series(),
+      history: new Series(),
+      calculation: new Series(),
+    }
     tl = Date.now()
     const observer = newClient(app.collab, tokens.editor) // never edits; a viewer's sync step 2 is refused with a log line
     await synced(observer)
@@ -128,7 +188,9 @@ export async function main(args: string[]): Promise<void> {
       if (i % 20 === 19) await Promise.all(editors.slice(-20).map(synced))
     }
     await Promise.all(editors.map(synced))
-    const groupIds = editors.map((c, i) => createGroup(c.doc, { name: `soak-${i}-0-${Date.now()}` }, { kind: 'local', actor: 'soak' }).id)
+    const groupIds = editors.map(
+      (c, i) => createGroup(c.doc, { name: `soak-${i}-0-${Date.now()}` }, { kind: 'local', actor: 'soak' }).id,
+    )
     console.log(`${o.editors} editors connected and synced in ${((Date.now() - tl) / 1000).toFixed(1)} s`)
     const seen = new Map<string, string>()
     observer.doc.on('afterTransaction', () => {
@@ -148,51 +210,86 @@ export async function main(args: string[]): Promise<void> {
     const end = Date.now() + o.minutes * 60_000
     const loops: Promise<void>[] = []
     // Editors.
-    editors.forEach((c, i) => loops.push((async () => {
-      let seq = 0
-      while (Date.now() < end) {
-        await sleep(1000 + Math.random() * 2000)
-        try { renameGroup(c.doc, groupIds[i]!, `soak-${i}-${++seq}-${Date.now()}`, { kind: 'local', actor: 'soak' }) } catch (e) { kinds.edit.fail(String(e)) }
-      }
-    })()))
+    editors.forEach((c, i) =>
+      loops.push(
+        (async () => {
+          let seq = 0
+          while (Date.now() < end) {
+            await sleep(1000 + Math.random() * 2000)
+            try {
+              renameGroup(c.doc, groupIds[i]!, `soak-${i}-${++seq}-${Date.now()}`, { kind: 'local', actor: 'soak' })
+            } catch (e) {
+              kinds.edit.fail(String(e))
+            }
+          }
+        })(),
+      ),
+    )
     // Readers.
     let lastRunId: string | null = null
     const timed = async (s: Series, path: string) => {
       const t = performance.now()
       try {
         const r = await api(app.http, 'viewer', path)
-        if (r.status >= 400 && !(r.status === 404 && path.includes('distribution'))) s.fail(`${path} ${r.status} ${r.body.slice(0, 120)}`)
+        if (r.status >= 400 && !(r.status === 404 && path.includes('distribution')))
+          s.fail(`${path} ${r.status} ${r.body.slice(0, 120)}`)
         else s.add(performance.now() - t)
         return r
-      } catch (e) { s.fail(`${path} ${String(e)}`); return null }
+      } catch (e) {
+        s.fail(`${path} ${String(e)}`)
+        return null
+      }
     }
-    for (let i = 0; i < o.readers; i++) loops.push((async () => {
-      while (Date.now() < end) {
-        await timed(kinds.distribution, `/api/labels/soak_activity/distribution${i % 2 ? '?top=5&sort=value' : ''}`)
-        const runs = await timed(kinds.runs, '/api/labels/soak_activity/runs')
-        const id = lastRunId ?? (runs?.status === 200 ? (runs.json().runs[0]?.id as string | undefined) : undefined)
-        if (id) await timed(kinds.run, `/api/runs/${id}`)
-        await timed(kinds.history, '/api/labels/soak_count/history')
-        await sleep(200 + Math.random() * 300)
-      }
-    })())
+    for (let i = 0; i < o.readers; i++)
+      loops.push(
+        (async () => {
+          while (Date.now() < end) {
+            await timed(kinds.distribution, `/api/labels/soak_activity/distribution${i % 2 ? '?top=5&sort=value' : ''}`)
+            const runs = await timed(kinds.runs, '/api/labels/soak_activity/runs')
+            const id = lastRunId ?? (runs?.status === 200 ? (runs.json().runs[0]?.id as string | undefined) : undefined)
+            if (id) await timed(kinds.run, `/api/runs/${id}`)
+            await timed(kinds.history, '/api/labels/soak_count/history')
+            await sleep(200 + Math.random() * 300)
+          }
+        })(),
+      )
     // Calculations back to back.
-    loops.push((async () => {
-      while (Date.now() < end) {
-        const t = performance.now()
-        const r = await api(app.http, 'editor', '/api/labels/soak_activity/calculate', { json: {} }).catch((e: unknown) => ({ status: 0, body: String(e), json: () => ({}) }))
-        if (r.status !== 202) { kinds.calculation.fail(`${r.status} ${r.body}`); await sleep(1000); continue }
-        lastRunId = (r.json() as { runId: string }).runId
-        for (;;) {
-          await sleep(500)
-          const s = await api(app.http, 'viewer', `/api/runs/${lastRunId}`).catch(() => null)
-          const status = s?.status === 200 ? (s.json().status as string) : 'unknown'
-          if (status === 'succeeded') { kinds.calculation.add(performance.now() - t); break }
-          if (status === 'failed') { kinds.calculation.fail(JSON.stringify(s!.json())); break }
+    loops.push(
+      (async () => {
+        while (Date.now() < end) {
+          const t = performance.now()
+          const r = await api(app.http, 'editor', '/api/labels/soak_activity/calculate', { json: {} }).catch(
+            (e: unknown) => ({ status: 0, body: String(e), json: () => ({}) }),
+          )
+          if (r.status !== 202) {
+            kinds.calculation.fail(`${r.status} ${r.body}`)
+            await sleep(1000)
+            continue
+          }
+          lastRunId = (r.json() as { runId: string }).runId
+          for (;;) {
+            await sleep(500)
+            const s = await api(app.http, 'viewer', `/api/runs/${lastRunId}`).catch(() => null)
+            const status = s?.status === 200 ? (s.json().status as string) : 'unknown'
+            if (status === 'succeeded') {
+              kinds.calculation.add(performance.now() - t)
+              break
+            }
+            if (status === 'failed') {
+              kinds.calculation.fail(JSON.stringify(s!.json()))
+              break
+            }
+          }
         }
-      }
-    })())
-    const progress = setInterval(() => console.log(`  ${Math.round((end - Date.now()) / 1000)} s left; RSS ${rssMb(pid)} MB; edits ${kinds.edit.ms.length}, reads ${kinds.distribution.ms.length}, calculations ${kinds.calculation.ms.length}`), 30_000)
+      })(),
+    )
+    const progress = setInterval(
+      () =>
+        console.log(
+          `  ${Math.round((end - Date.now()) / 1000)} s left; RSS ${rssMb(pid)} MB; edits ${kinds.edit.ms.length}, reads ${kinds.distribution.ms.length}, calculations ${kinds.calculation.ms.length}`,
+        ),
+      30_000,
+    )
     await Promise.all(loops)
     clearInterval(progress)
     phase = 'after'
@@ -202,43 +299,76 @@ export async function main(args: string[]): Promise<void> {
     editors.forEach((c) => c.destroy())
     observer.destroy()
     lag.disable()
-    result.benchEventLoopDelayMs = { p50: Math.round(lag.percentile(50) / 1e6), p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) }
-    console.log(`\nthe bench's own event-loop delay (part of every latency below): ${JSON.stringify(result.benchEventLoopDelayMs)} ms`)
+    result.benchEventLoopDelayMs = {
+      p50: Math.round(lag.percentile(50) / 1e6),
+      p99: Math.round(lag.percentile(99) / 1e6),
+      max: Math.round(lag.max / 1e6),
+    }
+    console.log(
+      `\nthe bench's own event-loop delay (part of every latency below): ${JSON.stringify(result.benchEventLoopDelayMs)} ms`,
+    )
     result.latencyMs = Object.fromEntries(Object.entries(kinds).map(([k, s]) => [k, s.summary()]))
     result.editsArrived = `${arrived}/${expectedEdits}`
     console.log('\nkind          n        p50 ms   p99 ms   max ms   errors')
     for (const [k, s] of Object.entries(kinds)) {
       const x = s.summary()
-      console.log(`${k.padEnd(13)} ${String(x.n).padStart(7)}  ${String(x.p50).padStart(7)}  ${String(x.p99).padStart(7)}  ${String(x.max).padStart(7)}   ${x.errors}${x.errors ? ' e.g. ' + x.errorSamples[0] : ''}`)
+      console.log(
+        `${k.padEnd(13)} ${String(x.n).padStart(7)}  ${String(x.p50).padStart(7)}  ${String(x.p99).padStart(7)}  ${String(x.max).padStart(7)}   ${x.errors}${x.errors ? ' e.g. ' + x.errorSamples[0] : ''}`,
+      )
     }
     const soakRss = rss.filter((r) => r.phase === 'soak')
     const third = Math.max(1, Math.floor(soakRss.length / 3))
     const avg = (xs: typeof rss) => Math.round(xs.reduce((a, r) => a + r.mb, 0) / Math.max(1, xs.length))
-    result.rss = { samples: rss, soakFirstThirdAvgMb: avg(soakRss.slice(0, third)), soakLastThirdAvgMb: avg(soakRss.slice(-third)), soakMaxMb: Math.max(...soakRss.map((r) => r.mb)) }
+    result.rss = {
+      samples: rss,
+      soakFirstThirdAvgMb: avg(soakRss.slice(0, third)),
+      soakLastThirdAvgMb: avg(soakRss.slice(-third)),
+      soakMaxMb: Math.max(...soakRss.map((r) => r.mb)),
+    }
     console.log(`\nserver RSS (MB) every 5 s during the soak: ${soakRss.map((r) => r.mb).join(' ')}`)
-    console.log(`first third avg ${avg(soakRss.slice(0, third))} MB, last third avg ${avg(soakRss.slice(-third))} MB, max ${Math.max(...soakRss.map((r) => r.mb))} MB`)
+    console.log(
+      `first third avg ${avg(soakRss.slice(0, third))} MB, last third avg ${avg(soakRss.slice(-third))} MB, max ${Math.max(...soakRss.map((r) => r.mb))} MB`,
+    )
 
     if (o.bigBodyMb > 0) {
       phase = 'big-body'
       const before = rssMb(pid)
       let peak = before
-      const peakTimer = setInterval(() => { peak = Math.max(peak, rssMb(pid)) }, 250)
+      const peakTimer = setInterval(() => {
+        peak = Math.max(peak, rssMb(pid))
+      }, 250)
       const target = o.bigBodyMb * 1024 * 1024
       async function* body() {
-        let sent = 0, i = 0
+        let sent = 0,
+          i = 0
         while (sent < target) {
           let chunk = ''
-          for (let k = 0; k < 5000; k++, i++) chunk += `{"user_id":"big-${i % 100000}","event":"big_body","time":"2024-05-01T00:00:00Z","event_id":"b${i}","properties":{"pad":"${'x'.repeat(60)}"}}\n`
+          for (let k = 0; k < 5000; k++, i++)
+            chunk += `{"user_id":"big-${i % 100000}","event":"big_body","time":"2024-05-01T00:00:00Z","event_id":"b${i}","properties":{"pad":"${'x'.repeat(60)}"}}\n`
           sent += chunk.length
           yield Buffer.from(chunk)
         }
       }
       const tb = Date.now()
-      const r = await fetch(`${app.http}/api/data/events`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/x-ndjson' }, body: Readable.from(body()) as unknown as BodyInit, duplex: 'half' } as RequestInit)
+      const r = await fetch(`${app.http}/api/data/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/x-ndjson' },
+        body: Readable.from(body()) as unknown as BodyInit,
+        duplex: 'half',
+      } as RequestInit)
       const text = await r.text()
       clearInterval(peakTimer)
-      result.bigBody = { mb: o.bigBodyMb, status: r.status, seconds: (Date.now() - tb) / 1000, rssBeforeMb: before, rssPeakMb: peak, reply: text.slice(0, 300) }
-      console.log(`\n${o.bigBodyMb} MB streamed NDJSON body: ${r.status} in ${((Date.now() - tb) / 1000).toFixed(1)} s; server RSS ${before} MB before, peak ${peak} MB (${text.slice(0, 160)})`)
+      result.bigBody = {
+        mb: o.bigBodyMb,
+        status: r.status,
+        seconds: (Date.now() - tb) / 1000,
+        rssBeforeMb: before,
+        rssPeakMb: peak,
+        reply: text.slice(0, 300),
+      }
+      console.log(
+        `\n${o.bigBodyMb} MB streamed NDJSON body: ${r.status} in ${((Date.now() - tb) / 1000).toFixed(1)} s; server RSS ${before} MB before, peak ${peak} MB (${text.slice(0, 160)})`,
+      )
     }
   } finally {
     clearInterval(sampler)
@@ -248,7 +378,10 @@ export async function main(args: string[]): Promise<void> {
 
   if (o.killRounds > 0) {
     console.log(`\nkill -9 fault rounds: FAULT_ROUNDS=${o.killRounds} npx vitest run tests/faults/kill9.test.ts`)
-    const k = spawnSync('npx', ['vitest', 'run', 'tests/faults/kill9.test.ts', '--testTimeout', String(600_000)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FAULT_ROUNDS: String(o.killRounds) } })
+    const k = spawnSync('npx', ['vitest', 'run', 'tests/faults/kill9.test.ts', '--testTimeout', String(600_000)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, FAULT_ROUNDS: String(o.killRounds) },
+    })
     const out = k.stdout.toString()
     const summary = out.split('\n').filter((l) => l.includes('[kill9]') || /Tests\s/.test(l))
     summary.forEach((l) => console.log(l.trim()))

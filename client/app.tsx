@@ -1,4 +1,16 @@
-import { createEffect, createMemo, createResource, createSignal, ErrorBoundary, For, Match, onCleanup, Show, Switch, type JSX } from 'solid-js'
+import {
+  createEffect,
+  createMemo,
+  createResource,
+  createSignal,
+  ErrorBoundary,
+  For,
+  Match,
+  onCleanup,
+  Show,
+  Switch,
+  type JSX,
+} from 'solid-js'
 import { makeApi, type Api } from './api/http.ts'
 import type { DataSchema, Me } from './api/types.ts'
 import { Login } from './auth/login.tsx'
@@ -32,7 +44,14 @@ export function App(): JSX.Element {
   return (
     <Switch>
       <Match when={!token()}>
-        <Login reason={reason()} onToken={(t) => { saveToken(t); setReason(null); setToken(t) }} />
+        <Login
+          reason={reason()}
+          onToken={(t) => {
+            saveToken(t)
+            setReason(null)
+            setToken(t)
+          }}
+        />
       </Match>
       <Match when={me.state === 'ready' && token()}>
         <Signed token={token()!} me={me()!} onSignOut={signOut} />
@@ -125,33 +144,73 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
 function TopBar(props: { onSignOut: () => void }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
-  const statusText = () => ({ connecting: 'connecting…', connected: ws.synced() ? 'live' : 'syncing…', disconnected: 'offline — working locally', unauthorized: 'token refused', unavailable: 'workspace unavailable' })[ws.status()]
+  const statusText = () =>
+    ({
+      connecting: 'connecting…',
+      connected: ws.synced() ? 'live' : 'syncing…',
+      disconnected: 'offline — working locally',
+      unauthorized: 'token refused',
+      unavailable: 'workspace unavailable',
+    })[ws.status()]
   return (
     <header class="topbar">
       <div class="brand">
         <span class="crumbs">Marketing Center ›</span> <strong>Label System</strong>
       </div>
       <div class="topbar-right">
-        <span class={`conn ${ws.status()} ${ws.synced() ? 'synced' : ''}`} data-testid="sync-status">{statusText()}</span>
+        <span class={`conn ${ws.status()} ${ws.synced() ? 'synced' : ''}`} data-testid="sync-status">
+          {statusText()}
+        </span>
         <div class="online" data-testid="online">
-          <span class="avatar me" style={{ background: '#111827' }} title={`${s.me.name} (${s.me.role}) — you`}>{s.me.name.slice(0, 1).toUpperCase()}</span>
+          <span class="avatar me" style={{ background: '#111827' }} title={`${s.me.name} (${s.me.role}) — you`}>
+            {s.me.name.slice(0, 1).toUpperCase()}
+          </span>
           <For each={ws.presence.peers()}>
             {(p) => (
-              <span class="avatar" style={{ background: p.user.color }} title={`${p.user.name} (${p.user.role})${p.editing ? ` — editing a ${p.editing.kind}` : ''}${p.dragging ? ` — dragging a ${p.dragging.kind}` : ''}`} data-testid="peer">
+              <span
+                class="avatar"
+                style={{ background: p.user.color }}
+                title={`${p.user.name} (${p.user.role})${p.editing ? ` — editing a ${p.editing.kind}` : ''}${p.dragging ? ` — dragging a ${p.dragging.kind}` : ''}`}
+                data-testid="peer"
+              >
                 {p.user.name.slice(0, 1).toUpperCase()}
               </span>
             )}
           </For>
         </div>
-        <span class="me">{s.me.name} · {s.me.role}</span>
+        <span class="me">
+          {s.me.name} · {s.me.role}
+        </span>
         <Show when={s.canEdit}>
           <div class="seg undo" role="group" aria-label="Undo and redo">
-            <button type="button" class="btn small" disabled={!ws.undo.canUndo()} onClick={() => ws.undo.undo()} title="Undo your last change (Ctrl/Cmd+Z). Other operators' changes are never undone." data-testid="undo">↶ Undo</button>
-            <button type="button" class="btn small" disabled={!ws.undo.canRedo()} onClick={() => ws.undo.redo()} title="Redo (Shift+Ctrl/Cmd+Z)" data-testid="redo">↷ Redo</button>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!ws.undo.canUndo()}
+              onClick={() => ws.undo.undo()}
+              title="Undo your last change (Ctrl/Cmd+Z). Other operators' changes are never undone."
+              data-testid="undo"
+            >
+              ↶ Undo
+            </button>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!ws.undo.canRedo()}
+              onClick={() => ws.undo.redo()}
+              title="Redo (Shift+Ctrl/Cmd+Z)"
+              data-testid="redo"
+            >
+              ↷ Redo
+            </button>
           </div>
-          <button type="button" class="btn primary small" onClick={() => s.openEditor({})} data-testid="new-label">+ New label</button>
+          <button type="button" class="btn primary small" onClick={() => s.openEditor({})} data-testid="new-label">
+            + New label
+          </button>
         </Show>
-        <button type="button" class="btn small" onClick={() => props.onSignOut()}>Sign out</button>
+        <button type="button" class="btn small" onClick={() => props.onSignOut()}>
+          Sign out
+        </button>
       </div>
     </header>
   )
@@ -162,7 +221,9 @@ function NoLabel(props: { labelRef: string }): JSX.Element {
   const s = useSession()
   return (
     <div class="empty" data-testid="no-label">
-      {s.workspace.ready() ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.` : 'Loading…'}
+      {s.workspace.ready()
+        ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.`
+        : 'Loading…'}
     </div>
   )
 }
@@ -172,7 +233,10 @@ function Welcome(): JSX.Element {
   return (
     <div class="empty">
       <h2>Labels</h2>
-      <p>{s.workspace.view.labels.length} labels in {Object.keys(s.workspace.view.groupsById).length} groups. Pick a label on the left to see its basic information, value distribution and history.</p>
+      <p>
+        {s.workspace.view.labels.length} labels in {Object.keys(s.workspace.view.groupsById).length} groups. Pick a
+        label on the left to see its basic information, value distribution and history.
+      </p>
     </div>
   )
 }

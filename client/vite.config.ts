@@ -17,6 +17,9 @@ export default defineConfig({
   optimizeDeps: { exclude: ['@electric-sql/pglite'] },
   server: {
     // `vite --config client/vite.config.ts` in development: the API and sockets on :8787.
-    proxy: { '/api': { target: 'http://127.0.0.1:8787', ws: true }, '/collab': { target: 'ws://127.0.0.1:8787', ws: true } },
+    proxy: {
+      '/api': { target: 'http://127.0.0.1:8787', ws: true },
+      '/collab': { target: 'ws://127.0.0.1:8787', ws: true },
+    },
   },
 })

@@ -18,7 +18,11 @@ export interface EngineApi {
   schema(): Promise<SchemaDescription>
 
   /** Streamed, all-or-nothing ingestion: begin, push text chunks, then finish (commit) or abort. */
-  beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts?: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' }): Promise<string>
+  beginIngest(
+    kind: 'users' | 'events',
+    format: 'ndjson' | 'csv',
+    opts?: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' },
+  ): Promise<string>
   pushIngest(sessionId: string, chunk: string): Promise<void>
   finishIngest(sessionId: string): Promise<IngestReport>
   abortIngest(sessionId: string): Promise<void>
@@ -46,15 +50,30 @@ export interface EngineApi {
   distribution(labelId: string, dataType: DataType, query: DistributionQuery): Promise<Distribution | null>
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult>
   /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */
-  audience(labelId: string, dataType: DataType, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage>
+  audience(
+    labelId: string,
+    dataType: DataType,
+    query: { value?: string; after?: string; limit?: number },
+  ): Promise<AudiencePage>
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
 
   /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
   /** skipInvalid: store the good rows and report the rest (docs/api.md#import: import files follow the ingestion rule). */
-  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport>
+  importValues(input: {
+    labelId: string
+    dataType: DataType
+    csv: string
+    mode: 'replace' | 'merge'
+    tz: string
+    definition: Definition
+    skipInvalid?: boolean
+  }): Promise<ImportReport>
 
   /** Evaluates an unsaved definition, stores nothing; timeoutMs counts from startedAt (epoch ms) when given. */
-  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery }): Promise<Distribution>
+  preview(
+    def: Definition,
+    opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery },
+  ): Promise<Distribution>
 
   /** Scheduler bookkeeping (engine/schedule-slots.ts): claims a label's schedule slot; true when this caller won it. */
   claimScheduleSlot(labelId: string, slotIso: string): Promise<boolean>
@@ -85,7 +104,11 @@ export interface EngineApi {
    * beside the given definition evaluated now on the full data, and how many customers move
    * from each value to each other one. Stores nothing; timeoutMs bounds it like a preview.
    */
-  compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison>
+  compare(
+    labelId: string,
+    def: Definition,
+    opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number },
+  ): Promise<Comparison>
 
   /** Which database the engine runs on (EngineService and the worker host both say). */
   readonly kind?: 'pglite' | 'postgres'
@@ -94,7 +117,10 @@ export interface EngineApi {
    * summary and history day), so the server can answer reads from memory without asking the
    * engine again (on PGlite the next calculation would hold the connection by then).
    */
-  executeRunWithResults?(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<RunOutcome>
+  executeRunWithResults?(
+    runId: string,
+    opts: { tz: string; timeoutMs?: number; definition?: Definition },
+  ): Promise<RunOutcome>
   /** Result summaries and history of these labels (null: every label), for the server's in-memory read model. */
   readModels?(labelIds: string[] | null): Promise<LabelReadModel[]>
 
@@ -103,7 +129,10 @@ export interface EngineApi {
   close(): Promise<void>
 }
 
-export interface Definition { dataType: DataType; rule: Rule }
+export interface Definition {
+  dataType: DataType
+  rule: Rule
+}
 
 export type RunTrigger = 'manual' | 'schedule' | 'create' | 'update' | 'catchup' | 'import'
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed'
@@ -132,9 +161,18 @@ export interface SchemaDescription {
 export type SampleValue = string | number | boolean
 
 /** A user record (docs/api.md#ingestion-records). */
-export interface SampleUser { user_id: string; properties: Record<string, SampleValue> }
+export interface SampleUser {
+  user_id: string
+  properties: Record<string, SampleValue>
+}
 /** An event record (docs/api.md#ingestion-records); `time` is an ISO string. */
-export interface SampleEvent { user_id: string; event: string; time: string; event_id?: string; properties: Record<string, SampleValue> }
+export interface SampleEvent {
+  user_id: string
+  event: string
+  time: string
+  event_id?: string
+  properties: Record<string, SampleValue>
+}
 
 /** EngineApi.sample: the sampled customers, their events in ingestion order, and the data schema they follow. */
 export interface Sample {
@@ -170,7 +208,13 @@ export interface DistributionQuery {
   granularity?: 'day' | 'week' | 'month'
 }
 
-export interface DistributionItem { value: string | number | boolean | null; from?: number | string; to?: number | string; users: number; proportion: number }
+export interface DistributionItem {
+  value: string | number | boolean | null
+  from?: number | string
+  to?: number | string
+  users: number
+  proportion: number
+}
 export interface Distribution {
   labelId: string | null
   runId: string | null
@@ -180,14 +224,25 @@ export interface Distribution {
   items: DistributionItem[]
 }
 
-export interface HistoryQuery { from?: string; to?: string; values?: string[] }
-export interface HistoryResult { labelId: string; items: Array<{ date: string; value: string; users: number; proportion: number }> }
+export interface HistoryQuery {
+  from?: string
+  to?: string
+  values?: string[]
+}
+export interface HistoryResult {
+  labelId: string
+  items: Array<{ date: string; value: string; users: number; proportion: number }>
+}
 
 /**
  * `nextCursor` is an opaque token (`<uid>.<runId>`) pinning the next page to this page's run;
  * `runId` is the run whose results the page holds (null: the label has no results).
  */
-export interface AudiencePage { users: Array<{ userId: string; value: unknown }>; nextCursor: string | null; runId: string | null }
+export interface AudiencePage {
+  users: Array<{ userId: string; value: unknown }>
+  nextCursor: string | null
+  runId: string | null
+}
 
 export interface ImportReport {
   runId: string
@@ -240,7 +295,11 @@ export interface LabelVersion extends VersionSummary {
 /** A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted elements, or null for "no value". */
 export type TransitionValue = string | number | boolean | string[] | null
 
-export interface Transition { from: TransitionValue; to: TransitionValue; users: number }
+export interface Transition {
+  from: TransitionValue
+  to: TransitionValue
+  users: number
+}
 
 /** EngineApi.compare: current results beside a draft's, and who moves where. */
 export interface Comparison {

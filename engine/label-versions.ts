@@ -75,7 +75,20 @@ export async function recordVersion(db: SqlExecutor, input: RecordVersionInput):
     const opts = input.groupNames ? { groupName: (id: string) => input.groupNames?.[id] ?? id } : {}
     if (!latest && input.previous && input.kind === 'updated') {
       // A label older than its history: its definition before this change becomes version 1.
-      await insert(tx, { ...input, kind: 'baseline', actor: input.previousActor ?? 'unknown', via: 'baseline', at: input.previousAt ?? input.at, definition: input.previous }, 1, null, diffDefinitions(null, input.previous, opts))
+      await insert(
+        tx,
+        {
+          ...input,
+          kind: 'baseline',
+          actor: input.previousActor ?? 'unknown',
+          via: 'baseline',
+          at: input.previousAt ?? input.at,
+          definition: input.previous,
+        },
+        1,
+        null,
+        diffDefinitions(null, input.previous, opts),
+      )
       latest = { n: 1, definition: input.previous, kind: 'baseline' }
     }
     const n = latest ? Number(latest.n) + 1 : 1
@@ -104,12 +117,28 @@ export async function recordVersion(db: SqlExecutor, input: RecordVersionInput):
   })
 }
 
-async function insert(tx: SqlExecutor, input: RecordVersionInput, n: number, restoredFrom: number | null, changes: DefinitionChange[]): Promise<LabelVersion> {
+async function insert(
+  tx: SqlExecutor,
+  input: RecordVersionInput,
+  n: number,
+  restoredFrom: number | null,
+  changes: DefinitionChange[],
+): Promise<LabelVersion> {
   const r = await tx.query<VersionRow>(
-      `INSERT INTO label_versions (label_id, n, at, actor, kind, via, restored_from, definition, changes)
+    `INSERT INTO label_versions (label_id, n, at, actor, kind, via, restored_from, definition, changes)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb)
      RETURNING ${columns}, definition`,
-    [input.labelId, n, input.at, input.actor, input.kind, input.via, restoredFrom, JSON.stringify(input.definition), JSON.stringify(changes)],
+    [
+      input.labelId,
+      n,
+      input.at,
+      input.actor,
+      input.kind,
+      input.via,
+      restoredFrom,
+      JSON.stringify(input.definition),
+      JSON.stringify(changes),
+    ],
   )
   const row = r.rows[0]!
   return { ...summary(row), definition: json(row.definition!) }
@@ -117,13 +146,19 @@ async function insert(tx: SqlExecutor, input: RecordVersionInput, n: number, res
 
 /** A label's versions, newest first (at most `limit`, default 500). */
 export async function listVersions(db: SqlExecutor, labelId: string, limit = 500): Promise<VersionSummary[]> {
-  const r = await db.query<VersionRow>(`SELECT ${columns} FROM label_versions WHERE label_id = $1 ORDER BY n DESC LIMIT $2`, [labelId, limit])
+  const r = await db.query<VersionRow>(
+    `SELECT ${columns} FROM label_versions WHERE label_id = $1 ORDER BY n DESC LIMIT $2`,
+    [labelId, limit],
+  )
   return r.rows.map(summary)
 }
 
 /** One version with its full definition, or null. */
 export async function getVersion(db: SqlExecutor, labelId: string, n: number): Promise<LabelVersion | null> {
-  const r = await db.query<VersionRow>(`SELECT ${columns}, definition FROM label_versions WHERE label_id = $1 AND n = $2`, [labelId, n])
+  const r = await db.query<VersionRow>(
+    `SELECT ${columns}, definition FROM label_versions WHERE label_id = $1 AND n = $2`,
+    [labelId, n],
+  )
   const row = r.rows[0]
   return row ? { ...summary(row), definition: json(row.definition!) } : null
 }
@@ -131,6 +166,9 @@ export async function getVersion(db: SqlExecutor, labelId: string, n: number): P
 /** Of these labels, those that have at least one version (to start the history of older labels). */
 export async function labelsWithVersions(db: SqlExecutor, labelIds: string[]): Promise<string[]> {
   if (labelIds.length === 0) return []
-  const r = await db.query<{ label_id: string }>(`SELECT DISTINCT label_id FROM label_versions WHERE label_id = ANY($1::text[])`, [labelIds])
+  const r = await db.query<{ label_id: string }>(
+    `SELECT DISTINCT label_id FROM label_versions WHERE label_id = ANY($1::text[])`,
+    [labelIds],
+  )
   return r.rows.map((x) => x.label_id)
 }

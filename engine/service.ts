@@ -48,7 +48,10 @@ export interface EngineServiceOptions {
   /** Turns a definition into its source SQL; defaults to the rule compiler over the current catalogue. */
   compile?: CompileFn
   /** Loads the demo workspace; defaults to engine/demo's seeded generator. */
-  loadDemo?: (db: SqlExecutor, opts: { users: number; seed?: number; now?: string }) => Promise<{ users: number; events: number }>
+  loadDemo?: (
+    db: SqlExecutor,
+    opts: { users: number; seed?: number; now?: string },
+  ) => Promise<{ users: number; events: number }>
   /**
    * Connections for reads and previews (PostgreSQL: a pool of its own, so they never wait for a
    * connection that calculations and ingestion hold). Defaults to `db`; closed with it.
@@ -57,7 +60,8 @@ export interface EngineServiceOptions {
 }
 
 /** The rule compiler over the catalogue as it is when the run starts. */
-const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz }) => compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz })
+const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz }) =>
+  compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz })
 
 /**
  * The engine facade over one SqlExecutor (EngineApi). Every argument and result is
@@ -71,7 +75,10 @@ export class EngineService implements EngineApi {
   /** Which database (an instance field, not a method: the worker host forwards methods only). */
   readonly kind: 'pglite' | 'postgres'
 
-  constructor(private readonly db: SqlExecutor, private readonly opts: EngineServiceOptions = {}) {
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly opts: EngineServiceOptions = {},
+  ) {
     this.compile = opts.compile ?? compileWithCatalogue
     this.reads = opts.readDb ?? db
     this.kind = db.kind
@@ -89,7 +96,11 @@ export class EngineService implements EngineApi {
     return describeSchema(await loadCatalogue(this.db))
   }
 
-  async beginIngest(kind: 'users' | 'events', format: 'ndjson' | 'csv', opts: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' } = {}): Promise<string> {
+  async beginIngest(
+    kind: 'users' | 'events',
+    format: 'ndjson' | 'csv',
+    opts: { skipInvalid?: boolean; maxRows?: number; parse?: 'inline' | 'worker' } = {},
+  ): Promise<string> {
     const id = `ing_${runs.newRunId().slice(2)}`
     this.ingests.set(id, new Ingestor(this.db, kind, format, opts))
     return id
@@ -134,7 +145,10 @@ export class EngineService implements EngineApi {
     return (await executeRun(this.db, runId, { ...opts, compile: this.compile })).run
   }
 
-  executeRunWithResults(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<RunOutcome> {
+  executeRunWithResults(
+    runId: string,
+    opts: { tz: string; timeoutMs?: number; definition?: Definition },
+  ): Promise<RunOutcome> {
     return executeRun(this.db, runId, { ...opts, compile: this.compile })
   }
 
@@ -176,7 +190,11 @@ export class EngineService implements EngineApi {
     return labelHistory(this.reads, labelId, query)
   }
 
-  audience(labelId: string, _dataType: DataType, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage> {
+  audience(
+    labelId: string,
+    _dataType: DataType,
+    query: { value?: string; after?: string; limit?: number },
+  ): Promise<AudiencePage> {
     return labelAudience(this.reads, labelId, query)
   }
 
@@ -184,11 +202,22 @@ export class EngineService implements EngineApi {
     return userLabels(this.reads, userId)
   }
 
-  importValues(input: { labelId: string; dataType: DataType; csv: string; mode: 'replace' | 'merge'; tz: string; definition: Definition; skipInvalid?: boolean }): Promise<ImportReport> {
+  importValues(input: {
+    labelId: string
+    dataType: DataType
+    csv: string
+    mode: 'replace' | 'merge'
+    tz: string
+    definition: Definition
+    skipInvalid?: boolean
+  }): Promise<ImportReport> {
     return importValues(this.db, input)
   }
 
-  preview(def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery }): Promise<Distribution> {
+  preview(
+    def: Definition,
+    opts: { asOf?: string; tz: string; timeoutMs?: number; startedAt?: number; query?: DistributionQuery },
+  ): Promise<Distribution> {
     return previewDefinition(this.reads, def, opts, this.compile)
   }
 
@@ -220,7 +249,11 @@ export class EngineService implements EngineApi {
     return versions.labelsWithVersions(this.db, labelIds)
   }
 
-  compare(labelId: string, def: Definition, opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number }): Promise<Comparison> {
+  compare(
+    labelId: string,
+    def: Definition,
+    opts: { asOf?: string; tz: string; timeoutMs?: number; query?: DistributionQuery; maxTransitions?: number },
+  ): Promise<Comparison> {
     return compareDefinition(this.reads, labelId, def, opts, this.compile)
   }
 

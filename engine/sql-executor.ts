@@ -2,7 +2,10 @@
 export interface SqlExecutor {
   readonly kind: 'pglite' | 'postgres'
   /** Runs one parameterised statement. Values only ever travel as parameters. */
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[]; affectedRows?: number }>
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<{ rows: T[]; affectedRows?: number }>
   /** Runs a script of several statements without parameters (DDL). */
   exec(sql: string): Promise<void>
   /**

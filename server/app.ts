@@ -78,7 +78,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const logger = opts.logger ?? false
   const app = Fastify({
     // Tokens in `?token=` (WebSocket and download URLs) are redacted from every request log line.
-    logger: logger === false ? false : { ...(logger === true ? {} : logger), serializers: { ...(logger === true ? {} : logger.serializers), ...logSerializers } },
+    logger:
+      logger === false
+        ? false
+        : {
+            ...(logger === true ? {} : logger),
+            serializers: { ...(logger === true ? {} : logger.serializers), ...logSerializers },
+          },
     // JSON bodies are small (definitions); data uploads stream past this limit.
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
@@ -87,15 +93,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(makeSerializerCompiler(opts.strictResponses ?? false))
   const clientDir = opts.clientDir && existsSync(join(opts.clientDir, 'index.html')) ? opts.clientDir : null
   // Unknown GETs outside /api and /collab are the web app's client-side routes: serve its shell.
-  installErrorHandlers(app, clientDir ? (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html') : undefined)
+  installErrorHandlers(
+    app,
+    clientDir ? (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html') : undefined,
+  )
   app.decorate('tz', opts.tz ?? 'UTC')
   app.decorate('limits', limits)
   app.decorate('scheduleChanged', null)
   // Data bodies reach the routes as streams: they enforce their own (larger) limits.
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/csv', 'text/plain'], (_req, payload, done) => done(null, payload))
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl', 'text/csv', 'text/plain'],
+    (_req, payload, done) => done(null, payload),
+  )
 
   await app.register(swagger, {
-    openapi: { info: { title: 'Labels API', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
+    openapi: {
+      info: { title: 'Labels API', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
   })
   await app.register(multipart, { limits: { fileSize: limits.importBytes, files: 1, fields: 10 } })
   // The web app offers ['labels.v1', 'labels.token.…']: answer labels.v1, never echo the token.
@@ -105,9 +121,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
   const rateLimits = { ...defaultRateLimits, ...opts.rateLimits }
-  await app.register(authPlugin, { tokens, failuresPerMinute: rateLimits.authFailuresPerMinute, allowedOrigins: opts.allowedOrigins ?? [] })
+  await app.register(authPlugin, {
+    tokens,
+    failuresPerMinute: rateLimits.authFailuresPerMinute,
+    allowedOrigins: opts.allowedOrigins ?? [],
+  })
   await app.register(rateLimitsPlugin, { limits: rateLimits })
-  await app.register(workspacePlugin, { tokens, ...(opts.docStore ? { docStore: opts.docStore } : {}), unloadAfterMs: opts.collabUnloadMs })
+  await app.register(workspacePlugin, {
+    tokens,
+    ...(opts.docStore ? { docStore: opts.docStore } : {}),
+    unloadAfterMs: opts.collabUnloadMs,
+  })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
   await app.register(versionsPlugin)
@@ -128,7 +152,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (clientDir) {
     await app.register(fastifyStatic, { root: clientDir, wildcard: false })
   } else {
-    app.get('/', { schema: { hide: true } }, (_req, reply) => reply.type('text/html; charset=utf-8').send(placeholderPage()))
+    app.get('/', { schema: { hide: true } }, (_req, reply) =>
+      reply.type('text/html; charset=utf-8').send(placeholderPage()),
+    )
   }
   return app
 }

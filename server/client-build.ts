@@ -21,8 +21,15 @@ async function files(dir: string): Promise<string[]> {
 /** A digest of every input's path and content: equal digests mean an equal build. */
 export async function clientSourceDigest(root: string): Promise<string> {
   const h = createHash('sha256')
-  const all = [...(await Promise.all(INPUT_DIRS.map((d) => files(join(root, d))))).flat(), ...INPUT_FILES.map((f) => join(root, f)).filter((f) => existsSync(f))]
-  for (const f of all.sort()) h.update(relative(root, f)).update('\0').update(await readFile(f)).update('\0')
+  const all = [
+    ...(await Promise.all(INPUT_DIRS.map((d) => files(join(root, d))))).flat(),
+    ...INPUT_FILES.map((f) => join(root, f)).filter((f) => existsSync(f)),
+  ]
+  for (const f of all.sort())
+    h.update(relative(root, f))
+      .update('\0')
+      .update(await readFile(f))
+      .update('\0')
   return h.digest('hex')
 }
 
@@ -34,9 +41,18 @@ export async function clientSourceDigest(root: string): Promise<string> {
 export async function ensureClientBuilt(root: string, outDir: string): Promise<'up-to-date' | 'built'> {
   const digest = await clientSourceDigest(root)
   const stampFile = join(outDir, STAMP)
-  if (existsSync(join(outDir, 'index.html')) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === digest) return 'up-to-date'
+  if (
+    existsSync(join(outDir, 'index.html')) &&
+    existsSync(stampFile) &&
+    (await readFile(stampFile, 'utf8')).trim() === digest
+  )
+    return 'up-to-date'
   const { build } = await import('vite')
-  await build({ configFile: join(root, 'client', 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } })
+  await build({
+    configFile: join(root, 'client', 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true },
+  })
   await writeFile(stampFile, digest + '\n')
   return 'built'
 }

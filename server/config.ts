@@ -49,12 +49,28 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     tokens: env.LABELS_TOKENS || undefined,
     tokensFile: env.LABELS_TOKENS_FILE ? resolve(env.LABELS_TOKENS_FILE) : undefined,
-    allowedOrigins: (env.LABELS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean).map(normalOrigin),
+    allowedOrigins: (env.LABELS_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean)
+      .map(normalOrigin),
     tz,
     demo: !['0', 'false', 'no', 'off'].includes((env.LABELS_DEMO ?? '1').toLowerCase()),
     demoUsers: int('LABELS_DEMO_USERS', env.LABELS_DEMO_USERS, 20_000, 10, 5_000_000),
-    collabUnloadMs: int('LABELS_COLLAB_UNLOAD_MS', env.LABELS_COLLAB_UNLOAD_MS, DEFAULT_UNLOAD_AFTER_MS, 0, 24 * 3_600_000),
-    auditMaxBytes: int('LABELS_AUDIT_MAX_BYTES', env.LABELS_AUDIT_MAX_BYTES, DEFAULT_AUDIT_MAX_BYTES, 4096, Number.MAX_SAFE_INTEGER),
+    collabUnloadMs: int(
+      'LABELS_COLLAB_UNLOAD_MS',
+      env.LABELS_COLLAB_UNLOAD_MS,
+      DEFAULT_UNLOAD_AFTER_MS,
+      0,
+      24 * 3_600_000,
+    ),
+    auditMaxBytes: int(
+      'LABELS_AUDIT_MAX_BYTES',
+      env.LABELS_AUDIT_MAX_BYTES,
+      DEFAULT_AUDIT_MAX_BYTES,
+      4096,
+      Number.MAX_SAFE_INTEGER,
+    ),
     auditKeep: int('LABELS_AUDIT_KEEP', env.LABELS_AUDIT_KEEP, DEFAULT_AUDIT_KEEP, 1, 1000),
   }
 }

@@ -14,6 +14,8 @@ export async function ensureWritableDataDir(dir: string): Promise<void> {
     await rm(probe, { force: true })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    throw new Error(`the data directory ${dir} is not writable (${err.code ?? err.message}${err.code === 'EROFS' ? ': read-only file system' : ''}); Labels needs to write there`)
+    throw new Error(
+      `the data directory ${dir} is not writable (${err.code ?? err.message}${err.code === 'EROFS' ? ': read-only file system' : ''}); Labels needs to write there`,
+    )
   }
 }

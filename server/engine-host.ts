@@ -58,7 +58,10 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
       await worker.terminate()
     }
   }
-  const call = (name: string) => (...args: unknown[]) => remote[name]!(...args)
+  const call =
+    (name: string) =>
+    (...args: unknown[]) =>
+      remote[name]!(...args)
   // A plain object with one forwarder per EngineService method (additive extensions included),
   // so it behaves like any object: no magic properties for Fastify or a debugger to trip on.
   const engine: Record<string, unknown> = { kind, terminate }

@@ -18,10 +18,12 @@ async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?:
   if (data.databaseUrl) {
     const schema = data.schema ? { schema: data.schema } : {}
     const db = await openPostgres(data.databaseUrl, schema)
-    const readDb = await openPostgres(data.databaseUrl, { ...schema, max: 4, statementTimeoutMs: 60_000 }).catch(async (e: unknown) => {
-      await db.close()
-      throw e
-    })
+    const readDb = await openPostgres(data.databaseUrl, { ...schema, max: 4, statementTimeoutMs: 60_000 }).catch(
+      async (e: unknown) => {
+        await db.close()
+        throw e
+      },
+    )
     return { db, readDb }
   }
   return { db: await openPglite(data.dataDir) }

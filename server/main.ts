@@ -36,9 +36,13 @@ async function main(): Promise<void> {
   }
 
   // The engine runs in a worker thread: a long query never stalls HTTP or WebSockets.
-  const engine = await startEngineWorker(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') })
+  const engine = await startEngineWorker(
+    cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') },
+  )
   // The collaborative document's store lives on this thread (PGlite can't be shared across threads).
-  const docDb = cfg.databaseUrl ? await openPostgres(cfg.databaseUrl, { max: 2 }) : await openPglite(join(cfg.dataDir, 'collab'), { conf: smallPgliteConf })
+  const docDb = cfg.databaseUrl
+    ? await openPostgres(cfg.databaseUrl, { max: 2 })
+    : await openPglite(join(cfg.dataDir, 'collab'), { conf: smallPgliteConf })
   const docStore = await createSqlDocStore(docDb)
 
   const app = await buildApp({
@@ -62,7 +66,9 @@ async function main(): Promise<void> {
     const t0 = Date.now()
     app.log.info(`first start: loading the demo workspace (${cfg.demoUsers} customers)…`)
     const demo = await loadDemoWorkspace(app, { users: cfg.demoUsers })
-    app.log.info(`demo loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${demo.users} customers, ${demo.events} events, ${demo.labels} labels (calculating)`)
+    app.log.info(
+      `demo loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${demo.users} customers, ${demo.events} events, ${demo.labels} labels (calculating)`,
+    )
   }
 
   await app.listen({ port: cfg.port, host: cfg.host })
@@ -70,7 +76,9 @@ async function main(): Promise<void> {
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
   console.log(`\n  Labels is running (${engine.kind}, data in ${cfg.databaseUrl ? 'PostgreSQL' : cfg.dataDir})`)
-  console.log(printToken ? `  Open: http://${host}:${port}/?token=${printToken}\n` : `  Open: http://${host}:${port}/\n`)
+  console.log(
+    printToken ? `  Open: http://${host}:${port}/?token=${printToken}\n` : `  Open: http://${host}:${port}/\n`,
+  )
 
   let stopping = false
   const stop = async (signal: string) => {

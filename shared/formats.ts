@@ -22,7 +22,8 @@ const isoDayRe = new RegExp(isoDayPattern)
  * digits (nanoseconds, as many exporters write) and is read to the millisecond, truncated: the
  * precision stored.
  */
-const isoRe = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
+const isoRe =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
 
 /** The fields of an ISO date or date-time that names a real calendar day and clock time. */
 export interface IsoDateTime {
@@ -43,15 +44,20 @@ export function readIsoDateTime(s: string): IsoDateTime | null {
   const m = isoRe.exec(s)
   if (!m) return null
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', off] = m
-  const year = Number(y), month = Number(mo), day = Number(d)
-  const hour = Number(h), minute = Number(mi), second = Number(sec)
+  const year = Number(y),
+    month = Number(mo),
+    day = Number(d)
+  const hour = Number(h),
+    minute = Number(mi),
+    second = Number(sec)
   if (month < 1 || month > 12 || day < 1 || day > monthDays(year, month)) return null
   if (hour > 23 || minute > 59 || second > 59) return null
   let offsetMinutes: number | null = null
   if (off === 'Z' || off === 'z') offsetMinutes = 0
   else if (off) {
     const digits = off.slice(1).replace(':', '')
-    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0')
+    const oh = Number(digits.slice(0, 2)),
+      om = Number(digits.slice(2) || '0')
     if (oh > 23 || om > 59) return null
     offsetMinutes = (off[0] === '-' ? -1 : 1) * (oh * 60 + om)
   }

@@ -25,7 +25,11 @@ export interface PlacementRefusal {
   readonly hint: string
 }
 
-const refuse = (code: PlacementRefusal['code'], message: string, hint = message): PlacementRefusal => ({ code, message, hint })
+const refuse = (code: PlacementRefusal['code'], message: string, hint = message): PlacementRefusal => ({
+  code,
+  message,
+  hint,
+})
 
 /** A group by id, own keys only (an id such as `constructor` or `__proto__` is no inherited member). */
 function lookup<G extends PlacedGroup>(groups: Readonly<Record<string, G>>, id: string): G | undefined {
@@ -36,15 +40,33 @@ function lookup<G extends PlacedGroup>(groups: Readonly<Record<string, G>>, id: 
  * Why a group can't go under `parentId`, or null when it can. `group` is the group being moved,
  * or undefined for a new group (which has no subgroups and isn't Default).
  */
-export function placementRefusal<G extends PlacedGroup>(groups: Readonly<Record<string, G>>, parentId: string, group?: PlacedGroup): PlacementRefusal | null {
-  if (group?.isDefault) return refuse('conflict', 'the Default group cannot be moved under another group', 'the Default group stays first-level')
+export function placementRefusal<G extends PlacedGroup>(
+  groups: Readonly<Record<string, G>>,
+  parentId: string,
+  group?: PlacedGroup,
+): PlacementRefusal | null {
+  if (group?.isDefault)
+    return refuse(
+      'conflict',
+      'the Default group cannot be moved under another group',
+      'the Default group stays first-level',
+    )
   const parent = lookup(groups, parentId)
   if (!parent) return refuse('invalid', `parent group ${parentId} does not exist`, 'that group no longer exists')
   if (parent.isDefault) return refuse('conflict', 'the Default group cannot have subgroups')
   if (group && parent.id === group.id) return refuse('conflict', 'a group cannot be its own parent', '')
-  if (parent.parentId !== null) return refuse('conflict', 'groups have at most two levels: the parent is a subgroup', 'groups have at most two levels')
+  if (parent.parentId !== null)
+    return refuse(
+      'conflict',
+      'groups have at most two levels: the parent is a subgroup',
+      'groups have at most two levels',
+    )
   if (group && group.childIds.length > 0) {
-    return refuse('conflict', 'a group with subgroups cannot be placed under another group', 'a group with subgroups cannot be placed under a first-level group')
+    return refuse(
+      'conflict',
+      'a group with subgroups cannot be placed under another group',
+      'a group with subgroups cannot be placed under a first-level group',
+    )
   }
   return null
 }

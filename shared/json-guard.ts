@@ -29,7 +29,8 @@ export function jsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProb
       continue
     }
     for (const [k, child] of Object.entries(v)) {
-      if (k.includes('\u0000')) return { path: path + pointer(k), message: 'the NUL character (U+0000) is not allowed in a key' }
+      if (k.includes('\u0000'))
+        return { path: path + pointer(k), message: 'the NUL character (U+0000) is not allowed in a key' }
       stack.push([child, path + pointer(k), depth + 1])
     }
   }

@@ -4,7 +4,20 @@
  */
 
 /** Operators of a filter (`where`) or an attribute condition. */
-export const filterOps = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'contains', 'between', 'is_set', 'is_not_set'] as const
+export const filterOps = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'not_in',
+  'contains',
+  'between',
+  'is_set',
+  'is_not_set',
+] as const
 export type FilterOp = (typeof filterOps)[number]
 
 /** Operators of a behaviour condition (its measure against a number). */

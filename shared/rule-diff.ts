@@ -1,6 +1,16 @@
 import type { Label, Schedule } from './schemas/label.ts'
 import type { Condition, CustomRule, Filter, Measure, Rule, Window } from './schemas/rule.ts'
-import { comparisonWords, conditionWords, filterWords, measureWords, methodWords, ruleWords, scheduleWords, valueWords, windowWords } from './rule-words.ts'
+import {
+  comparisonWords,
+  conditionWords,
+  filterWords,
+  measureWords,
+  methodWords,
+  ruleWords,
+  scheduleWords,
+  valueWords,
+  windowWords,
+} from './rule-words.ts'
 
 /**
  * Readable, field-by-field differences between two label definitions (version history).
@@ -13,7 +23,17 @@ import { comparisonWords, conditionWords, filterWords, measureWords, methodWords
 export type LabelDefinition = Omit<Label, 'id' | 'createdAt' | 'updatedAt'>
 
 /** The fields whose change makes a new version. `groupId` is not one: see versionedFields' note. */
-export const definitionFields = ['name', 'displayName', 'groupId', 'dataType', 'labelType', 'schedule', 'enabled', 'description', 'rule'] as const
+export const definitionFields = [
+  'name',
+  'displayName',
+  'groupId',
+  'dataType',
+  'labelType',
+  'schedule',
+  'enabled',
+  'description',
+  'rule',
+] as const
 export type DefinitionField = (typeof definitionFields)[number]
 
 /**
@@ -21,7 +41,16 @@ export type DefinitionField = (typeof definitionFields)[number]
  * label means, so it alone makes no version; the group is still kept in each version and
  * shown in a diff when it moved together with one of these.
  */
-export const versionedFields: readonly DefinitionField[] = ['name', 'displayName', 'dataType', 'labelType', 'schedule', 'enabled', 'description', 'rule']
+export const versionedFields: readonly DefinitionField[] = [
+  'name',
+  'displayName',
+  'dataType',
+  'labelType',
+  'schedule',
+  'enabled',
+  'description',
+  'rule',
+]
 
 /** One readable difference. `path` is a JSON pointer into the definition (`/rule/values/1/when`). */
 export interface DefinitionChange {
@@ -106,18 +135,39 @@ function fieldValueWords(f: Exclude<DefinitionField, 'rule'>, v: unknown, opts: 
  * The changes from `before` to `after`, field by field in the order of docs/model.md#label-fields, the rule path by path.
  * `before` null (a new label): every field as "set to".
  */
-export function diffDefinitions(before: LabelDefinition | null, after: LabelDefinition, opts: DiffOptions = {}): DefinitionChange[] {
+export function diffDefinitions(
+  before: LabelDefinition | null,
+  after: LabelDefinition,
+  opts: DiffOptions = {},
+): DefinitionChange[] {
   const out: DefinitionChange[] = []
   for (const f of definitionFields) {
     if (f === 'rule') {
-      if (!before) out.push({ field: 'rule', path: '/rule', to: after.rule, text: `rule set to ${methodWords[after.rule.method]}: ${ruleWords(after.rule)}` })
+      if (!before)
+        out.push({
+          field: 'rule',
+          path: '/rule',
+          to: after.rule,
+          text: `rule set to ${methodWords[after.rule.method]}: ${ruleWords(after.rule)}`,
+        })
       else out.push(...diffRules(before.rule, after.rule))
       continue
     }
     if (!before) {
-      out.push({ field: f, path: `/${f}`, to: after[f], text: `${fieldWords[f]} set to ${fieldValueWords(f, after[f], opts)}` })
+      out.push({
+        field: f,
+        path: `/${f}`,
+        to: after[f],
+        text: `${fieldWords[f]} set to ${fieldValueWords(f, after[f], opts)}`,
+      })
     } else if (!sameJson(before[f], after[f])) {
-      out.push({ field: f, path: `/${f}`, from: before[f], to: after[f], text: `${fieldWords[f]} changed from ${fieldValueWords(f, before[f], opts)} to ${fieldValueWords(f, after[f], opts)}` })
+      out.push({
+        field: f,
+        path: `/${f}`,
+        from: before[f],
+        to: after[f],
+        text: `${fieldWords[f]} changed from ${fieldValueWords(f, before[f], opts)} to ${fieldValueWords(f, after[f], opts)}`,
+      })
     }
   }
   return out
@@ -127,12 +177,17 @@ export function diffDefinitions(before: LabelDefinition | null, after: LabelDefi
 type Pair = { a: number; b: number } | { a: number; b?: undefined } | { a?: undefined; b: number }
 
 function align<T>(xs: T[], ys: T[], similar: (x: T, y: T) => boolean = () => false): Pair[] {
-  const n = xs.length, m = ys.length
+  const n = xs.length,
+    m = ys.length
   const L = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0))
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i]![j] = sameJson(xs[i], ys[j]) ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!)
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      L[i]![j] = sameJson(xs[i], ys[j]) ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!)
   const out: Pair[] = []
-  let i = 0, j = 0
-  let gapA: number[] = [], gapB: number[] = []
+  let i = 0,
+    j = 0
+  let gapA: number[] = [],
+    gapB: number[] = []
   // Within a gap, an item is paired with the next similar one (same layer value, same
   // events/attributes), else with the one at the same place when both sides are as long.
   const flush = () => {
@@ -140,19 +195,21 @@ function align<T>(xs: T[], ys: T[], similar: (x: T, y: T) => boolean = () => fal
     let from = 0
     for (const a of gapA) {
       const k = gapB.findIndex((b, t) => t >= from && similar(xs[a]!, ys[b]!))
-      if (k >= 0) (match.set(a, gapB[k]!), (from = k + 1))
+      if (k >= 0) match.set(a, gapB[k]!), (from = k + 1)
     }
     const used = new Set(match.values())
-    const leftA = gapA.filter((a) => !match.has(a)), restB = gapB.filter((b) => !used.has(b))
+    const leftA = gapA.filter((a) => !match.has(a)),
+      restB = gapB.filter((b) => !used.has(b))
     if (leftA.length === restB.length) leftA.forEach((a, t) => match.set(a, restB[t]!))
-    const paired = new Set(match.values()), done = new Set<number>()
+    const paired = new Set(match.values()),
+      done = new Set<number>()
     for (const a of gapA) {
       const b = match.get(a)
       if (b === undefined) {
         out.push({ a })
         continue
       }
-      for (const x of gapB) if (x < b && !paired.has(x) && !done.has(x)) (out.push({ b: x }), done.add(x))
+      for (const x of gapB) if (x < b && !paired.has(x) && !done.has(x)) out.push({ b: x }), done.add(x)
       out.push({ a, b })
     }
     for (const x of gapB) if (!paired.has(x) && !done.has(x)) out.push({ b: x })
@@ -197,8 +254,15 @@ class RuleDiff {
   filters(path: string, ctx: string, a: Filter[], b: Filter[]): void {
     for (const p of align(a, b, similarFilter)) {
       if (p.a !== undefined && p.b !== undefined) {
-        if (!sameJson(a[p.a], b[p.b])) this.add(`${path}/${p.b}`, `${ctx}filter ${p.b + 1} changed from ${filterWords(a[p.a]!)} to ${filterWords(b[p.b]!)}`, a[p.a], b[p.b])
-      } else if (p.b !== undefined) this.add(`${path}/${p.b}`, `${ctx}filter added: ${filterWords(b[p.b]!)}`, undefined, b[p.b])
+        if (!sameJson(a[p.a], b[p.b]))
+          this.add(
+            `${path}/${p.b}`,
+            `${ctx}filter ${p.b + 1} changed from ${filterWords(a[p.a]!)} to ${filterWords(b[p.b]!)}`,
+            a[p.a],
+            b[p.b],
+          )
+      } else if (p.b !== undefined)
+        this.add(`${path}/${p.b}`, `${ctx}filter added: ${filterWords(b[p.b]!)}`, undefined, b[p.b])
       else this.add(`${path}/${p.a}`, `${ctx}filter removed: ${filterWords(a[p.a]!)}`, a[p.a], undefined)
     }
   }
@@ -209,26 +273,50 @@ class RuleDiff {
 
   condition(path: string, label: string, a: Condition, b: Condition): void {
     if (sameJson(a, b)) return
-    const ka = kindOf(a), kb = kindOf(b)
+    const ka = kindOf(a),
+      kb = kindOf(b)
     const ctx = `${label} `
     if ((ka === 'all' || ka === 'any') && (kb === 'all' || kb === 'any')) {
-      const xs = (a as unknown as Record<string, Condition[]>)[ka]!, ys = (b as unknown as Record<string, Condition[]>)[kb]!
-      if (ka !== kb) this.add(path, `${label} now needs ${kb === 'all' ? 'all' : 'any'} of its conditions instead of ${ka === 'all' ? 'all' : 'any'}`, ka, kb)
-      const child = (i: number) => (label.endsWith('conditions') ? `${label.slice(0, -1)} ${i + 1}` : `${label}.${i + 1}`)
+      const xs = (a as unknown as Record<string, Condition[]>)[ka]!,
+        ys = (b as unknown as Record<string, Condition[]>)[kb]!
+      if (ka !== kb)
+        this.add(
+          path,
+          `${label} now needs ${kb === 'all' ? 'all' : 'any'} of its conditions instead of ${ka === 'all' ? 'all' : 'any'}`,
+          ka,
+          kb,
+        )
+      const child = (i: number) =>
+        label.endsWith('conditions') ? `${label.slice(0, -1)} ${i + 1}` : `${label}.${i + 1}`
       for (const p of align(xs, ys, similarCondition)) {
-        if (p.a !== undefined && p.b !== undefined) this.condition(`${path}/${kb}/${p.b}`, child(p.b), xs[p.a]!, ys[p.b]!)
-        else if (p.b !== undefined) this.add(`${path}/${kb}/${p.b}`, `${child(p.b)} added: ${conditionWords(ys[p.b]!)}`, undefined, ys[p.b])
-        else this.add(`${path}/${ka}/${p.a}`, `${child(p.a!)} removed: ${conditionWords(xs[p.a!]!)}`, xs[p.a!], undefined)
+        if (p.a !== undefined && p.b !== undefined)
+          this.condition(`${path}/${kb}/${p.b}`, child(p.b), xs[p.a]!, ys[p.b]!)
+        else if (p.b !== undefined)
+          this.add(`${path}/${kb}/${p.b}`, `${child(p.b)} added: ${conditionWords(ys[p.b]!)}`, undefined, ys[p.b])
+        else
+          this.add(`${path}/${ka}/${p.a}`, `${child(p.a!)} removed: ${conditionWords(xs[p.a!]!)}`, xs[p.a!], undefined)
       }
       return
     }
-    if (ka === 'not' && kb === 'not') return this.condition(`${path}/not`, `${label} (negated)`, (a as { not: Condition }).not, (b as { not: Condition }).not)
+    if (ka === 'not' && kb === 'not')
+      return this.condition(
+        `${path}/not`,
+        `${label} (negated)`,
+        (a as { not: Condition }).not,
+        (b as { not: Condition }).not,
+      )
     if (ka === 'behaviour' && kb === 'behaviour') {
-      const x = a as Extract<Condition, { event: string }>, y = b as typeof x
+      const x = a as Extract<Condition, { event: string }>,
+        y = b as typeof x
       this.scope(path, ctx, x, y)
       this.measure(`${path}/measure`, ctx, 'measure', x.measure, y.measure)
       if (x.op !== y.op || !sameJson(x.value, y.value))
-        this.add(path, `${ctx}comparison changed from ${comparisonWords(x.op, x.value)} to ${comparisonWords(y.op, y.value)}`, { op: x.op, value: x.value }, { op: y.op, value: y.value })
+        this.add(
+          path,
+          `${ctx}comparison changed from ${comparisonWords(x.op, x.value)} to ${comparisonWords(y.op, y.value)}`,
+          { op: x.op, value: x.value },
+          { op: y.op, value: y.value },
+        )
       return
     }
     this.add(path, `${label} changed from ${conditionWords(a)} to ${conditionWords(b)}`, a, b)
@@ -238,10 +326,17 @@ class RuleDiff {
     const name = (l: CustomRule['values'][number], i: number) => `Layer ${i + 1} ${layerValue(l.value)}`
     for (const p of align(a.values, b.values, similarLayer)) {
       if (p.a !== undefined && p.b !== undefined) {
-        const x = a.values[p.a]!, y = b.values[p.b]!
+        const x = a.values[p.a]!,
+          y = b.values[p.b]!
         if (sameJson(x, y)) continue
         const path = `/rule/values/${p.b}`
-        if (!sameJson(x.value, y.value)) this.add(`${path}/value`, `Layer ${p.b + 1}: value changed from ${layerValue(x.value)} to ${layerValue(y.value)}`, x.value, y.value)
+        if (!sameJson(x.value, y.value))
+          this.add(
+            `${path}/value`,
+            `Layer ${p.b + 1}: value changed from ${layerValue(x.value)} to ${layerValue(y.value)}`,
+            x.value,
+            y.value,
+          )
         const root = kindOf(y.when) === 'all' || kindOf(y.when) === 'any' ? 'conditions' : 'condition'
         this.condition(`${path}/when`, `${name(y, p.b)}: ${root}`, x.when, y.when)
       } else if (p.b !== undefined) {
@@ -267,7 +362,8 @@ function mentions(c: Condition, into = new Set<string>()): Set<string> {
 
 const sameMentions = (x: Condition, y: Condition) => sameJson([...mentions(x)].sort(), [...mentions(y)].sort())
 const similarCondition = (x: Condition, y: Condition) => kindOf(x) === kindOf(y) && sameMentions(x, y)
-const similarLayer = (x: CustomRule['values'][number], y: CustomRule['values'][number]) => sameJson(x.value, y.value) || sameMentions(x.when, y.when)
+const similarLayer = (x: CustomRule['values'][number], y: CustomRule['values'][number]) =>
+  sameJson(x.value, y.value) || sameMentions(x.when, y.when)
 const similarFilter = (x: Filter, y: Filter) => x.property === y.property
 
 const layerValue = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : valueWords(v))
@@ -317,7 +413,9 @@ export function diffRules(a: Rule, b: Rule): DefinitionChange[] {
       d.scope('/rule', '', a, y)
       d.measure('/rule/measure', '', 'measure', a.measure, y.measure)
       d.changed('/rule/boundaries', '', 'boundaries', a.boundaries, y.boundaries, (v: number[]) => `[${v.join(',')}]`)
-      d.changed('/rule/names', '', 'interval names', a.names, y.names, (v: string[] | undefined) => (v ? v.join(', ') : 'the intervals as written'))
+      d.changed('/rule/names', '', 'interval names', a.names, y.names, (v: string[] | undefined) =>
+        v ? v.join(', ') : 'the intervals as written',
+      )
       break
     }
     case 'import':

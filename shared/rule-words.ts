@@ -70,10 +70,14 @@ export function conditionWords(c: Condition): string {
 
 /** A rule in one line (used when a rule is replaced by one of another method). */
 export function ruleWords(r: Rule): string {
-  const scope = (e: { event: string; where?: Filter[]; window?: Window }) => `${e.event}${whereWords(e.where)}${e.window ? ` in the ${windowWords(e.window)}` : ''}`
+  const scope = (e: { event: string; where?: Filter[]; window?: Window }) =>
+    `${e.event}${whereWords(e.where)}${e.window ? ` in the ${windowWords(e.window)}` : ''}`
   switch (r.method) {
     case 'custom':
-      return [...r.values.map((v) => `${valueWords(v.value)} when ${conditionWords(v.when)}`), `otherwise ${valueWords(r.otherwise)}`].join('; ')
+      return [
+        ...r.values.map((v) => `${valueWords(v.value)} when ${conditionWords(v.when)}`),
+        `otherwise ${valueWords(r.otherwise)}`,
+      ].join('; ')
     case 'metric':
       return `${measureWords(r.measure)} of ${scope(r)}`
     case 'first_last':

@@ -6,7 +6,14 @@ import { invalid } from './errors.ts'
  */
 
 /** A calendar date with a wall-clock time, as a clock in some zone shows it. */
-export interface LocalDateTime { year: number; month: number; day: number; hour: number; minute: number; second: number }
+export interface LocalDateTime {
+  year: number
+  month: number
+  day: number
+  hour: number
+  minute: number
+  second: number
+}
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -21,8 +28,12 @@ function formatter(tz: string): Intl.DateTimeFormat {
       f = new Intl.DateTimeFormat('en-US', {
         timeZone: tz,
         hourCycle: 'h23',
-        year: 'numeric', month: 'numeric', day: 'numeric',
-        hour: 'numeric', minute: 'numeric', second: 'numeric',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
       })
     } catch {
       throw invalid(`unknown time zone ${JSON.stringify(tz)}`, '/tz', tz)

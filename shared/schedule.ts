@@ -15,14 +15,19 @@ import { fromLocal, toLocal } from './schedule-tz.ts'
  * - `once` has no slots (the label is calculated when created, not on a timetable).
  */
 
-interface LocalDate { year: number; month: number; day: number }
+interface LocalDate {
+  year: number
+  month: number
+  day: number
+}
 
 const DAY = 86_400_000
 
 const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const
 
 const AT = /^([01]\d|2[0-3]):[0-5]\d$/
-const intIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+const intIn = (v: unknown, min: number, max: number) =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max
 const onlyKeys = (o: object, keys: string[]) => Object.keys(o).every((k) => keys.includes(k))
 
 /**
@@ -37,11 +42,16 @@ export function isSchedule(v: unknown): v is Schedule {
   const s = v as Record<string, unknown>
   const at = typeof s.at === 'string' && AT.test(s.at)
   switch (s.kind) {
-    case 'once': return onlyKeys(s, ['kind'])
-    case 'daily': return at && onlyKeys(s, ['kind', 'at'])
-    case 'weekly': return at && intIn(s.weekday, 1, 7) && onlyKeys(s, ['kind', 'weekday', 'at'])
-    case 'monthly': return at && intIn(s.day, 1, 31) && onlyKeys(s, ['kind', 'day', 'at'])
-    default: return false
+    case 'once':
+      return onlyKeys(s, ['kind'])
+    case 'daily':
+      return at && onlyKeys(s, ['kind', 'at'])
+    case 'weekly':
+      return at && intIn(s.weekday, 1, 7) && onlyKeys(s, ['kind', 'weekday', 'at'])
+    case 'monthly':
+      return at && intIn(s.day, 1, 31) && onlyKeys(s, ['kind', 'day', 'at'])
+    default:
+      return false
   }
 }
 
@@ -80,10 +90,14 @@ export function lastSlotAtOrBefore(schedule: Schedule, at: Date, tz: string): Da
 /** The seed's "calculation mechanism" wording: "once per day at 08:00" etc. */
 export function describeSchedule(schedule: Schedule): string {
   switch (schedule.kind) {
-    case 'once': return 'calculate once'
-    case 'daily': return `once per day at ${schedule.at}`
-    case 'weekly': return `once every week on ${weekdays[schedule.weekday - 1] ?? `weekday ${schedule.weekday}`} at ${schedule.at}`
-    case 'monthly': return `once every month on day ${schedule.day} at ${schedule.at}`
+    case 'once':
+      return 'calculate once'
+    case 'daily':
+      return `once per day at ${schedule.at}`
+    case 'weekly':
+      return `once every week on ${weekdays[schedule.weekday - 1] ?? `weekday ${schedule.weekday}`} at ${schedule.at}`
+    case 'monthly':
+      return `once every month on day ${schedule.day} at ${schedule.at}`
   }
 }
 
@@ -97,8 +111,10 @@ function slotInstant(schedule: Timed, d: LocalDate, tz: string): number {
 /** The first date on or after `d` that has a slot. */
 function slotDateOnOrAfter(schedule: Timed, d: LocalDate): LocalDate {
   switch (schedule.kind) {
-    case 'daily': return d
-    case 'weekly': return addDays(d, (schedule.weekday - isoWeekday(d) + 7) % 7)
+    case 'daily':
+      return d
+    case 'weekly':
+      return addDays(d, (schedule.weekday - isoWeekday(d) + 7) % 7)
     case 'monthly': {
       const here = monthSlot(d.year, d.month, schedule.day)
       if (here.day >= d.day) return here
@@ -111,8 +127,10 @@ function slotDateOnOrAfter(schedule: Timed, d: LocalDate): LocalDate {
 /** The last date on or before `d` that has a slot. */
 function slotDateOnOrBefore(schedule: Timed, d: LocalDate): LocalDate {
   switch (schedule.kind) {
-    case 'daily': return d
-    case 'weekly': return addDays(d, -((isoWeekday(d) - schedule.weekday + 7) % 7))
+    case 'daily':
+      return d
+    case 'weekly':
+      return addDays(d, -((isoWeekday(d) - schedule.weekday + 7) % 7))
     case 'monthly': {
       const here = monthSlot(d.year, d.month, schedule.day)
       if (here.day <= d.day) return here
@@ -132,11 +150,11 @@ function daysInMonth(year: number, month: number): number {
 
 function shiftMonth(year: number, month: number, by: number): [number, number] {
   const i = year * 12 + (month - 1) + by
-  return [Math.floor(i / 12), (i % 12 + 12) % 12 + 1]
+  return [Math.floor(i / 12), (((i % 12) + 12) % 12) + 1]
 }
 
 function isoWeekday(d: LocalDate): number {
-  return (new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay() + 6) % 7 + 1
+  return ((new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay() + 6) % 7) + 1
 }
 
 function addDays(d: LocalDate, n: number): LocalDate {

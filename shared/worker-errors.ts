@@ -46,7 +46,10 @@ const isCode = (c: unknown): c is ErrorCode => typeof c === 'string' && Object.h
 
 /** Any thrown value in its wire form. */
 export function errorToWire(e: unknown): WireError {
-  if (e instanceof LabelsError || (e instanceof Error && e.name === 'LabelsError' && isCode((e as { code?: unknown }).code))) {
+  if (
+    e instanceof LabelsError ||
+    (e instanceof Error && e.name === 'LabelsError' && isCode((e as { code?: unknown }).code))
+  ) {
     const l = e as LabelsError
     const w: WireError = { name: 'LabelsError', message: l.message, code: l.code }
     if (l.path !== undefined) w.path = l.path
@@ -62,7 +65,10 @@ export function errorToWire(e: unknown): WireError {
     if (e.stack) w.stack = e.stack
     return w
   }
-  return { name: 'Error', message: typeof e === 'string' ? e : String((e as { message?: unknown } | null)?.message ?? e) }
+  return {
+    name: 'Error',
+    message: typeof e === 'string' ? e : String((e as { message?: unknown } | null)?.message ?? e),
+  }
 }
 
 /** The error again, on the receiving side: a LabelsError as itself, others as an Error with their name, code and stack. */

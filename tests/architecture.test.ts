@@ -23,7 +23,8 @@ function sources(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8')
-  const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"]([^'"]+)['"]/g
+  const re =
+    /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"]([^'"]+)['"]/g
   return [...text.matchAll(re)].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
 }
 
@@ -32,7 +33,12 @@ describe('layering', () => {
     it(`${layer}/ imports only from ${allowed[layer]!.join(', ')}`, () => {
       const bad: string[] = []
       let dir: string
-      try { dir = join(root, layer); statSync(dir) } catch { return }
+      try {
+        dir = join(root, layer)
+        statSync(dir)
+      } catch {
+        return
+      }
       for (const file of sources(dir)) {
         for (const spec of imports(file)) {
           if (layer === 'shared' && spec.startsWith('node:')) bad.push(`${relative(root, file)} → ${spec}`)
@@ -50,13 +56,23 @@ describe('layering', () => {
 function edges(file: string): Array<{ target: string; typeOnly: boolean }> {
   const text = readFileSync(file, 'utf8')
   const re = /(?:import|export)\s+(type\s+)?[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g
-  return [...text.matchAll(re)].map((m) => ({ target: resolve(dirname(file), m[2] ?? m[3] ?? ''), typeOnly: Boolean(m[1]) }))
+  return [...text.matchAll(re)].map((m) => ({
+    target: resolve(dirname(file), m[2] ?? m[3] ?? ''),
+    typeOnly: Boolean(m[1]),
+  }))
 }
 
 /** The import cycles (strongly connected components of more than one module) among `files`. */
 function cycles(files: string[], withTypes: boolean): string[][] {
   const known = new Set(files)
-  const graph = new Map(files.map((f) => [f, edges(f).filter((e) => (withTypes || !e.typeOnly) && known.has(e.target)).map((e) => e.target)]))
+  const graph = new Map(
+    files.map((f) => [
+      f,
+      edges(f)
+        .filter((e) => (withTypes || !e.typeOnly) && known.has(e.target))
+        .map((e) => e.target),
+    ]),
+  )
   let next = 0
   const index = new Map<string, number>()
   const low = new Map<string, number>()
@@ -102,11 +118,14 @@ describe('import cycles', () => {
 
 describe('one module for each shared rule (issue 12, item 15)', () => {
   const text = (rel: string) => readFileSync(join(root, rel), 'utf8')
-  const others = (keep: string, ...layers: string[]) => layerSources(...layers).filter((f) => relative(root, f) !== keep)
+  const others = (keep: string, ...layers: string[]) =>
+    layerSources(...layers).filter((f) => relative(root, f) !== keep)
 
   it('the rule limits are numbers only in shared/limits.ts: the rule schema and the compiler read them from there', () => {
     expect(text('shared/schemas/rule.ts')).not.toMatch(/\b(?:maxItems|maximum|maxLength)\s*:\s*\d/)
-    const copies = others('shared/limits.ts', 'shared', 'engine', 'server').filter((f) => /\blayers\s*:\s*\d/.test(readFileSync(f, 'utf8')))
+    const copies = others('shared/limits.ts', 'shared', 'engine', 'server').filter((f) =>
+      /\blayers\s*:\s*\d/.test(readFileSync(f, 'utf8')),
+    )
     expect(copies.map((f) => relative(root, f))).toEqual([])
   })
 
@@ -121,7 +140,11 @@ describe('one module for each shared rule (issue 12, item 15)', () => {
   })
 
   it('the number and ISO-date patterns are written only in shared/formats.ts', () => {
-    const patterns = [/\\d\+\\\\?\.\\\?\\d\*\|\\\\?\.\\d\+/, /\(\\d\{4\}\)-\(\\d\{2\}\)-\(\\d\{2\}\)\(\?:\[T /, /\\d\{1,[0-9]\}\)?\)?\)?\(?Z/]
+    const patterns = [
+      /\\d\+\\\\?\.\\\?\\d\*\|\\\\?\.\\d\+/,
+      /\(\\d\{4\}\)-\(\\d\{2\}\)-\(\\d\{2\}\)\(\?:\[T /,
+      /\\d\{1,[0-9]\}\)?\)?\)?\(?Z/,
+    ]
     const copies = others('shared/formats.ts', 'shared', 'engine', 'server', 'client').filter((f) => {
       const t = readFileSync(f, 'utf8')
       return patterns.some((p) => p.test(t))
@@ -130,10 +153,19 @@ describe('one module for each shared rule (issue 12, item 15)', () => {
   })
 
   it('errors cross every worker boundary with the one transfer handler of shared/worker-errors.ts', () => {
-    for (const f of ['server/engine-host.ts', 'server/engine-worker.ts', 'engine/ingest/parse-pool.ts', 'engine/ingest/parse-worker.ts', 'client/preview/engine-worker.ts', 'client/preview/make-preview-engine.ts']) {
+    for (const f of [
+      'server/engine-host.ts',
+      'server/engine-worker.ts',
+      'engine/ingest/parse-pool.ts',
+      'engine/ingest/parse-worker.ts',
+      'client/preview/engine-worker.ts',
+      'client/preview/make-preview-engine.ts',
+    ]) {
       expect(text(f), f).toMatch(/registerErrorTransport\(\)/)
     }
-    const schemes = others('shared/worker-errors.ts', 'shared', 'engine', 'server', 'client').filter((f) => /transferHandlers|function (?:plainError|toWire|fromWire)\b/.test(readFileSync(f, 'utf8')))
+    const schemes = others('shared/worker-errors.ts', 'shared', 'engine', 'server', 'client').filter((f) =>
+      /transferHandlers|function (?:plainError|toWire|fromWire)\b/.test(readFileSync(f, 'utf8')),
+    )
     expect(schemes.map((f) => relative(root, f))).toEqual([])
   })
 })

@@ -20,7 +20,11 @@ function headingAnchors(markdown: string): Set<string> {
     const m = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)
     if (!m) continue
     const text = m[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // a link counts by its text
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-')
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .trim()
+      .replace(/\s/g, '-')
     const n = seen.get(base) ?? 0
     seen.set(base, n + 1)
     out.add(n === 0 ? base : `${base}-${n}`)
@@ -49,57 +53,88 @@ function anchors(page: string): Set<string> | null {
 function brokenCitations(sources: string[], pattern: RegExp): string[] {
   const bad: string[] = []
   for (const file of sources) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      for (const m of line.matchAll(pattern)) {
-        const page = m[1]!
-        const anchor = m[2]
-        const known = anchors(page)
-        if (!known || (anchor !== undefined && !known.has(anchor))) bad.push(`${relative(root, file)}:${i + 1} → docs/${page}${anchor ? `#${anchor}` : ''}`)
-      }
-    })
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const m of line.matchAll(pattern)) {
+          const page = m[1]!
+          const anchor = m[2]
+          const known = anchors(page)
+          if (!known || (anchor !== undefined && !known.has(anchor)))
+            bad.push(`${relative(root, file)}:${i + 1} → docs/${page}${anchor ? `#${anchor}` : ''}`)
+        }
+      })
   }
   return bad
 }
 
 describe('docs/', () => {
   it('derives anchors as GitHub does', () => {
-    const a = headingAnchors('# Rules\n## `lastDays` windows\n## Errors & statuses\n```\n# not a heading\n```\n## Windows\n## Windows\n### GET /api/labels/:label\n')
-    expect([...a]).toEqual(['rules', 'lastdays-windows', 'errors--statuses', 'windows', 'windows-1', 'get-apilabelslabel'])
+    const a = headingAnchors(
+      '# Rules\n## `lastDays` windows\n## Errors & statuses\n```\n# not a heading\n```\n## Windows\n## Windows\n### GET /api/labels/:label\n',
+    )
+    expect([...a]).toEqual([
+      'rules',
+      'lastdays-windows',
+      'errors--statuses',
+      'windows',
+      'windows-1',
+      'get-apilabelslabel',
+    ])
   })
 
   it('has every page and heading the code cites (docs/<page>.md#<anchor>)', () => {
-    const sources = ['server', 'engine', 'shared', 'client', 'bench', 'scripts', 'tests'].flatMap((d) => files(join(root, d), /\.(ts|tsx|mjs|js)$/))
+    const sources = ['server', 'engine', 'shared', 'client', 'bench', 'scripts', 'tests'].flatMap((d) =>
+      files(join(root, d), /\.(ts|tsx|mjs|js)$/),
+    )
     // This file's own examples aside.
     const own = join(root, 'tests', 'docs.test.ts')
-    expect(brokenCitations(sources.filter((f) => f !== own), /docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?/gu)).toEqual([])
+    expect(
+      brokenCitations(
+        sources.filter((f) => f !== own),
+        /docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?/gu,
+      ),
+    ).toEqual([])
   })
 
   it('is what the code cites for the contract: no citation of the spec outside the repository (SPEC §N)', () => {
     const sources = ['server', 'engine', 'shared', 'client'].flatMap((d) => files(join(root, d), /\.(ts|tsx|mjs|js)$/))
     const stale = sources.flatMap((f) =>
-      readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (/SPEC §/.test(line) ? [`${relative(root, f)}:${i + 1}`] : [])),
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/SPEC §/.test(line) ? [`${relative(root, f)}:${i + 1}`] : [])),
     )
     expect(stale, 'cite docs/<page>.md#<heading> instead').toEqual([])
   })
 
   it('has every page and heading that the docs pages and the README link to', () => {
     const pages = files(docsDir, /\.md$/)
-    expect(pages.map((p) => relative(docsDir, p)).sort()).toEqual(expect.arrayContaining(['api.md', 'rules.md', 'semantics.md']))
+    expect(pages.map((p) => relative(docsDir, p)).sort()).toEqual(
+      expect.arrayContaining(['api.md', 'rules.md', 'semantics.md']),
+    )
     // Links between pages: (rules.md#windows), (#windows) within a page.
     const bad: string[] = []
     for (const file of pages) {
       const page = relative(docsDir, file)
-      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        for (const m of line.matchAll(/\]\((?:\.\/)?([\w-]+\.md)?(?:#([\p{L}\p{N}_-]+))?\)/gu)) {
-          if (m[1] === undefined && m[2] === undefined) continue
-          const target = m[1] ?? page
-          const known = anchors(target)
-          if (!known || (m[2] !== undefined && !known.has(m[2]))) bad.push(`docs/${page}:${i + 1} → ${target}#${m[2] ?? ''}`)
-        }
-      })
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          for (const m of line.matchAll(/\]\((?:\.\/)?([\w-]+\.md)?(?:#([\p{L}\p{N}_-]+))?\)/gu)) {
+            if (m[1] === undefined && m[2] === undefined) continue
+            const target = m[1] ?? page
+            const known = anchors(target)
+            if (!known || (m[2] !== undefined && !known.has(m[2])))
+              bad.push(`docs/${page}:${i + 1} → ${target}#${m[2] ?? ''}`)
+          }
+        })
     }
     expect(bad).toEqual([])
-    expect(brokenCitations([join(root, 'README.md'), join(root, 'ARCHITECTURE.md')].filter(existsSync), /\(docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?\)/gu)).toEqual([])
+    expect(
+      brokenCitations(
+        [join(root, 'README.md'), join(root, 'ARCHITECTURE.md')].filter(existsSync),
+        /\(docs\/([\w-]+\.md)(?:#([\p{L}\p{N}_-]+))?\)/gu,
+      ),
+    ).toEqual([])
   })
 
   it('lists every operation of docs/openapi.json in docs/api.md (as `METHOD /path` with :params)', () => {
@@ -123,7 +158,9 @@ describe('docs/', () => {
       const b = JSON.parse(fresh) as { paths?: Record<string, unknown> }
       const paths = new Set([...Object.keys(a.paths ?? {}), ...Object.keys(b.paths ?? {})])
       const differing = [...paths].filter((p) => JSON.stringify(a.paths?.[p]) !== JSON.stringify(b.paths?.[p]))
-      expect.fail(`docs/openapi.json is stale (run npm run openapi); paths that differ: ${differing.join(', ') || '(components or info)'}`)
+      expect.fail(
+        `docs/openapi.json is stale (run npm run openapi); paths that differ: ${differing.join(', ') || '(components or info)'}`,
+      )
     }
   })
 })

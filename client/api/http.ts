@@ -1,13 +1,22 @@
 /** An API error as the server reports it (docs/api.md#errors): code, message, the offending JSON path and any details (e.g. row errors). */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly path?: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+    readonly details?: unknown,
+  ) {
     super(message)
     this.name = 'ApiError'
   }
 }
 
 /** How far an upload is: bytes sent of the request body's total. */
-export interface UploadProgress { loaded: number; total: number }
+export interface UploadProgress {
+  loaded: number
+  total: number
+}
 
 export interface Api {
   readonly token: string
@@ -65,7 +74,8 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
       const xhr = new XMLHttpRequest()
       xhr.open('POST', path)
       xhr.setRequestHeader('authorization', headers.authorization)
-      if (onProgress) xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size })
+      if (onProgress)
+        xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size })
       xhr.onload = () => {
         if (xhr.status === 401) onUnauthorized()
         const body = parseJson(xhr.responseText)
@@ -73,7 +83,14 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
         else reject(errorFrom(xhr.status, xhr.statusText, body))
       }
       // The server closes the connection on a body over its limit, sometimes before it can answer.
-      xhr.onerror = () => reject(new ApiError(0, 'network', 'the upload failed: the connection was closed (is the file too large, or the server down?)'))
+      xhr.onerror = () =>
+        reject(
+          new ApiError(
+            0,
+            'network',
+            'the upload failed: the connection was closed (is the file too large, or the server down?)',
+          ),
+        )
       xhr.onabort = () => reject(new ApiError(0, 'aborted', 'the upload was cancelled'))
       const form = new FormData()
       form.append('file', file, file instanceof File ? file.name : 'upload.csv')
@@ -82,14 +99,23 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
   }
   async function signedUrl(path: string): Promise<string> {
     // Asked for each click: a link is good for a minute, a page stays open for hours.
-    const { url } = await run<{ url: string }>('/api/links', { method: 'POST', body: JSON.stringify({ path }), headers: { 'content-type': 'application/json' } })
+    const { url } = await run<{ url: string }>('/api/links', {
+      method: 'POST',
+      body: JSON.stringify({ path }),
+      headers: { 'content-type': 'application/json' },
+    })
     return url
   }
   return {
     token,
     get: (path) => run(path, { method: 'GET' }),
     send: (method, path, body) =>
-      run(path, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      run(
+        path,
+        body === undefined
+          ? { method }
+          : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+      ),
     upload,
     signedUrl,
     async download(path) {

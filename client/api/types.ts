@@ -1,7 +1,14 @@
 import type { LiveMessage, Run, SchemaDescription } from '../../engine/api.ts'
 import type { Label } from '../../shared/schemas/label.ts'
 
-export type { Distribution, DistributionItem, DistributionQuery, HistoryResult, Run, SchemaDescription } from '../../engine/api.ts'
+export type {
+  Distribution,
+  DistributionItem,
+  DistributionQuery,
+  HistoryResult,
+  Run,
+  SchemaDescription,
+} from '../../engine/api.ts'
 
 /** GET /api/labels/:label — the definition plus its latest run and next scheduled run. */
 export interface LabelView extends Label {
@@ -11,7 +18,11 @@ export interface LabelView extends Label {
 }
 
 /** GET /api/me; `tz` is the workspace time zone (IANA) that schedules, windows and previews use. */
-export interface Me { name: string; role: 'viewer' | 'editor' | 'admin'; tz: string }
+export interface Me {
+  name: string
+  role: 'viewer' | 'editor' | 'admin'
+  tz: string
+}
 
 export type { LiveMessage }
 

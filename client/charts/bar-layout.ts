@@ -39,7 +39,10 @@ export function layoutBars(data: readonly ChartDatum[], o: BarOptions): BarLayou
     const margin = { top: 8, right: 96, bottom: 24, left: Math.min(200, 12 + longest * 7) }
     const height = o.height ?? margin.top + margin.bottom + Math.max(1, data.length) * ROW
     const inner = { w: Math.max(10, o.width - margin.left - margin.right), h: height - margin.top - margin.bottom }
-    const y = scaleBand<string>().domain(data.map((d) => d.key)).range([0, inner.h]).padding(0.2)
+    const y = scaleBand<string>()
+      .domain(data.map((d) => d.key))
+      .range([0, inner.h])
+      .padding(0.2)
     const x = scaleLinear().domain([0, max]).nice().range([0, inner.w])
     return {
       width: o.width,
@@ -51,14 +54,26 @@ export function layoutBars(data: readonly ChartDatum[], o: BarOptions): BarLayou
   }
   const margin = { top: 24, right: 12, bottom: 64, left: 56 }
   const height = o.height ?? 320
-  const inner = { w: Math.max(10, o.width - margin.left - margin.right), h: Math.max(10, height - margin.top - margin.bottom) }
-  const x = scaleBand<string>().domain(data.map((d) => d.key)).range([0, inner.w]).padding(0.2)
+  const inner = {
+    w: Math.max(10, o.width - margin.left - margin.right),
+    h: Math.max(10, height - margin.top - margin.bottom),
+  }
+  const x = scaleBand<string>()
+    .domain(data.map((d) => d.key))
+    .range([0, inner.w])
+    .padding(0.2)
   const y = scaleLinear().domain([0, max]).nice().range([inner.h, 0])
   return {
     width: o.width,
     height,
     margin,
-    bars: data.map((d) => ({ ...d, x: x(d.key) ?? 0, y: y(d.users), width: x.bandwidth(), height: inner.h - y(d.users) })),
+    bars: data.map((d) => ({
+      ...d,
+      x: x(d.key) ?? 0,
+      y: y(d.users),
+      width: x.bandwidth(),
+      height: inner.h - y(d.users),
+    })),
     ticks: countTicks(y.ticks(5)).map((v) => ({ at: y(v), value: v })),
   }
 }

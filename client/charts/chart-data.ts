@@ -18,7 +18,12 @@ export function valueLabel(v: DistributionItem['value']): string {
 
 /** Distribution items → chart data, in the order given (the server already sorted and cut to top N). */
 export function toChartData(items: readonly DistributionItem[]): ChartDatum[] {
-  return items.map((i, n) => ({ key: `${n}:${String(i.value)}`, label: valueLabel(i.value), users: i.users, proportion: i.proportion }))
+  return items.map((i, n) => ({
+    key: `${n}:${String(i.value)}`,
+    label: valueLabel(i.value),
+    users: i.users,
+    proportion: i.proportion,
+  }))
 }
 
 /** "12.3%" with one decimal (or "<0.1%" for tiny non-zero shares). */
@@ -38,7 +43,18 @@ export function clip(s: string, max: number): string {
 }
 
 /** Categorical palette (colour-blind friendly, Tableau 10). */
-export const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
+export const palette = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+]
 
 /** Colour of the i-th series or slice. */
 export const colorAt = (i: number): string => palette[i % palette.length] ?? '#4e79a7'

@@ -22,8 +22,13 @@ export interface DonutLayout {
 export function layoutDonut(data: readonly ChartDatum[], o: { size: number }): DonutLayout {
   const radius = o.size / 2 - 4
   const inner = radius * 0.58
-  const arcs = pie<ChartDatum>().value((d) => d.users).sort(null)([...data])
-  const shape = arc<PieArcDatum<ChartDatum>>().innerRadius(inner).outerRadius(radius).padAngle(data.length > 1 ? 0.01 : 0)
+  const arcs = pie<ChartDatum>()
+    .value((d) => d.users)
+    .sort(null)([...data])
+  const shape = arc<PieArcDatum<ChartDatum>>()
+    .innerRadius(inner)
+    .outerRadius(radius)
+    .padAngle(data.length > 1 ? 0.01 : 0)
   return {
     size: o.size,
     radius,

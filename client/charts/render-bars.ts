@@ -28,19 +28,61 @@ export function renderBars(data: readonly ChartDatum[], o: RenderBarsOptions): S
   }
   const axis = g.append('g').attr('class', 'axis').attr('fill', '#6b7280')
   for (const t of l.ticks) {
-    if (o.orientation === 'bar') axis.append('text').attr('x', t.at).attr('y', plotH + 16).attr('text-anchor', 'middle').text(count(t.value))
-    else axis.append('text').attr('x', -6).attr('y', t.at).attr('dy', '0.32em').attr('text-anchor', 'end').text(count(t.value))
+    if (o.orientation === 'bar')
+      axis
+        .append('text')
+        .attr('x', t.at)
+        .attr('y', plotH + 16)
+        .attr('text-anchor', 'middle')
+        .text(count(t.value))
+    else
+      axis
+        .append('text')
+        .attr('x', -6)
+        .attr('y', t.at)
+        .attr('dy', '0.32em')
+        .attr('text-anchor', 'end')
+        .text(count(t.value))
   }
   const bars = g.append('g').attr('class', 'bars')
   for (const b of l.bars) {
     const item = bars.append('g').attr('class', 'bar').attr('data-value', b.label)
-    item.append('rect').attr('x', b.x).attr('y', b.y).attr('width', Math.max(0, b.width)).attr('height', Math.max(0, b.height)).attr('rx', 2).attr('fill', color)
+    item
+      .append('rect')
+      .attr('x', b.x)
+      .attr('y', b.y)
+      .attr('width', Math.max(0, b.width))
+      .attr('height', Math.max(0, b.height))
+      .attr('rx', 2)
+      .attr('fill', color)
     item.append('title').text(`${b.label}: ${count(b.users)} users (${percent(b.proportion)})`)
     if (o.orientation === 'bar') {
-      item.append('text').attr('class', 'category').attr('x', -8).attr('y', b.y + b.height / 2).attr('dy', '0.32em').attr('text-anchor', 'end').attr('fill', '#111827').text(clip(b.label, 28))
-      item.append('text').attr('class', 'amount').attr('x', b.width + 6).attr('y', b.y + b.height / 2).attr('dy', '0.32em').attr('fill', '#374151').text(`${count(b.users)} · ${percent(b.proportion)}`)
+      item
+        .append('text')
+        .attr('class', 'category')
+        .attr('x', -8)
+        .attr('y', b.y + b.height / 2)
+        .attr('dy', '0.32em')
+        .attr('text-anchor', 'end')
+        .attr('fill', '#111827')
+        .text(clip(b.label, 28))
+      item
+        .append('text')
+        .attr('class', 'amount')
+        .attr('x', b.width + 6)
+        .attr('y', b.y + b.height / 2)
+        .attr('dy', '0.32em')
+        .attr('fill', '#374151')
+        .text(`${count(b.users)} · ${percent(b.proportion)}`)
     } else {
-      item.append('text').attr('class', 'amount').attr('x', b.x + b.width / 2).attr('y', b.y - 4).attr('text-anchor', 'middle').attr('fill', '#374151').text(count(b.users))
+      item
+        .append('text')
+        .attr('class', 'amount')
+        .attr('x', b.x + b.width / 2)
+        .attr('y', b.y - 4)
+        .attr('text-anchor', 'middle')
+        .attr('fill', '#374151')
+        .text(count(b.users))
       item
         .append('text')
         .attr('class', 'category')
@@ -51,6 +93,13 @@ export function renderBars(data: readonly ChartDatum[], o: RenderBarsOptions): S
         .text(clip(b.label, 16))
     }
   }
-  if (data.length === 0) svg.append('text').attr('x', l.width / 2).attr('y', l.height / 2).attr('text-anchor', 'middle').attr('fill', '#6b7280').text('No values yet')
+  if (data.length === 0)
+    svg
+      .append('text')
+      .attr('x', l.width / 2)
+      .attr('y', l.height / 2)
+      .attr('text-anchor', 'middle')
+      .attr('fill', '#6b7280')
+      .text('No values yet')
   return svg.node() as SVGSVGElement
 }

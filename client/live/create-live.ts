@@ -17,7 +17,8 @@ export function liveUrl(loc: Location = location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/live`
 }
 
-const labelOf = (m: LiveMessage): string | null => (m.type === 'run' ? m.run.labelId : m.type === 'distribution' || m.type === 'history' ? m.labelId : null)
+const labelOf = (m: LiveMessage): string | null =>
+  m.type === 'run' ? m.run.labelId : m.type === 'distribution' || m.type === 'history' ? m.labelId : null
 
 /**
  * Reactive: one `/api/live` socket for the page (reconnecting with backoff); subscriptions

@@ -17,7 +17,9 @@ export async function loadMe(token: string): Promise<Me> {
     if (e instanceof ApiError) throw e
     const kept = rememberedMe(token)
     if (kept) return kept
-    throw new Error(`the server can't be reached (${(e as Error).message}) and this browser has not signed in with this token before`)
+    throw new Error(
+      `the server can't be reached (${(e as Error).message}) and this browser has not signed in with this token before`,
+    )
   }
 }
 

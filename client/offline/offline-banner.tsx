@@ -24,17 +24,26 @@ export function OfflineBanner(): JSX.Element {
   onCleanup(() => clearInterval(timer))
   const waiting = () => {
     const n = ws.pending()
-    return n === 0 ? 'no changes wait to be sent' : `${n} change${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} to be sent`
+    return n === 0
+      ? 'no changes wait to be sent'
+      : `${n} change${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} to be sent`
   }
   return (
     <Show when={!online()}>
       <div class="offline-banner" role="status" data-testid="offline-banner" data-pending={ws.pending()}>
         <strong>Offline</strong>
         <Show when={ws.offlineSince()} fallback={<span> — the server can't be reached.</span>}>
-          {(since) => <span data-testid="offline-since"> since {clock(since())} ({ago(now() - since())}).</span>}
+          {(since) => (
+            <span data-testid="offline-since">
+              {' '}
+              since {clock(since())} ({ago(now() - since())}).
+            </span>
+          )}
         </Show>{' '}
         <span data-testid="offline-pending">{waiting()}</span>
-        {s.canEdit ? '; keep editing the tree and drafts: they are saved in this browser and merge when the connection is back.' : '.'}{' '}
+        {s.canEdit
+          ? '; keep editing the tree and drafts: they are saved in this browser and merge when the connection is back.'
+          : '.'}{' '}
         <span class="hint">Publish, recalculation, the server preview, imports and exports need the server.</span>
       </div>
     </Show>

@@ -8,5 +8,7 @@
  */
 export function registerServiceWorker(): void {
   if (import.meta.env.MODE === 'development' || !('serviceWorker' in navigator) || !window.isSecureContext) return
-  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((e: unknown) => console.warn('service worker not registered:', e))
+  navigator.serviceWorker
+    .register('/sw.js', { scope: '/' })
+    .catch((e: unknown) => console.warn('service worker not registered:', e))
 }

@@ -19,7 +19,10 @@ export function serviceWorkerPlugin(entry: string): Plugin {
     generateBundle(_opts, bundle) {
       const sw = bundle[FILE]
       if (!sw || sw.type !== 'chunk') throw new Error(`service worker chunk ${FILE} missing from the bundle`)
-      const files = Object.keys(bundle).filter((f) => f !== FILE && f !== 'index.html' && !f.endsWith('.map')).sort().map((f) => `/${f}`)
+      const files = Object.keys(bundle)
+        .filter((f) => f !== FILE && f !== 'index.html' && !f.endsWith('.map'))
+        .sort()
+        .map((f) => `/${f}`)
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 16)
       // The placeholder with its quotes, whichever the minifier chose, becomes a string literal.
       const withList = sw.code.replace(/(['"`])__LABELS_PRECACHE__\1/, () => JSON.stringify(JSON.stringify(files)))

@@ -16,46 +16,56 @@ const CACHE = `labels-shell-${VERSION}`
 const SHELL = '/'
 
 self.addEventListener('install', (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(CACHE)
-    await cache.addAll([SHELL, ...MANIFEST])
-    await self.skipWaiting()
-  })())
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE)
+      await cache.addAll([SHELL, ...MANIFEST])
+      await self.skipWaiting()
+    })(),
+  )
 })
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name.startsWith('labels-shell-') && name !== CACHE) await caches.delete(name)
-    // Take over the page that registered us, so its next reload is served from the cache.
-    await self.clients.claim()
-  })())
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys())
+        if (name.startsWith('labels-shell-') && name !== CACHE) await caches.delete(name)
+      // Take over the page that registered us, so its next reload is served from the cache.
+      await self.clients.claim()
+    })(),
+  )
 })
 
 self.addEventListener('fetch', (event) => {
   const req = event.request
   if (req.method !== 'GET') return
   const url = new URL(req.url)
-  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/collab')) return
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/collab'))
+    return
   if (req.mode === 'navigate') {
     // The page itself: the network first (a new build's shell), the cached shell without it.
     // Any address is the same single-page shell (labels live in the hash).
-    event.respondWith((async () => {
-      try {
-        const res = await fetch(req)
-        if (res.ok) await (await caches.open(CACHE)).put(SHELL, res.clone())
-        return res
-      } catch {
-        return (await caches.match(SHELL)) ?? Response.error()
-      }
-    })())
+    event.respondWith(
+      (async () => {
+        try {
+          const res = await fetch(req)
+          if (res.ok) await (await caches.open(CACHE)).put(SHELL, res.clone())
+          return res
+        } catch {
+          return (await caches.match(SHELL)) ?? Response.error()
+        }
+      })(),
+    )
     return
   }
   // Build assets have content hashes: the cached copy is the right one.
-  event.respondWith((async () => {
-    const hit = await caches.match(req, { ignoreSearch: true })
-    if (hit) return hit
-    const res = await fetch(req)
-    if (res.ok && url.pathname.startsWith('/assets/')) await (await caches.open(CACHE)).put(req, res.clone())
-    return res
-  })())
+  event.respondWith(
+    (async () => {
+      const hit = await caches.match(req, { ignoreSearch: true })
+      if (hit) return hit
+      const res = await fetch(req)
+      if (res.ok && url.pathname.startsWith('/assets/')) await (await caches.open(CACHE)).put(req, res.clone())
+      return res
+    })(),
+  )
 })

@@ -61,7 +61,14 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
   const first = await freshEngine(store ? `idb://${store.fresh}` : undefined)
   try {
     const r = await loadSampleNdjson(first.svc, first.db, fetchSampleText(source.url, source.token))
-    const sample: LoadedSample = { origin: 'workspace', users: r.users, events: r.events, totalUsers: r.meta.totalUsers, tz: r.meta.tz, ms: Math.round(performance.now() - t0) }
+    const sample: LoadedSample = {
+      origin: 'workspace',
+      users: r.users,
+      events: r.events,
+      totalUsers: r.meta.totalUsers,
+      tz: r.meta.tz,
+      ms: Math.round(performance.now() - t0),
+    }
     if (store) {
       sample.stored = { dataDir: store.fresh, loadedAt: Date.now() }
       await first.db.exec(`CREATE TABLE ${INFO} (info text)`)
@@ -111,7 +118,11 @@ const api: PreviewEngine = {
     const svc = await ready()
     const t0 = performance.now()
     await svc.validateDefinition(def)
-    const distribution = await svc.preview(def, { tz: opts.tz, timeoutMs: opts.timeoutMs ?? 8000, ...(opts.query ? { query: opts.query } : {}) })
+    const distribution = await svc.preview(def, {
+      tz: opts.tz,
+      timeoutMs: opts.timeoutMs ?? 8000,
+      ...(opts.query ? { query: opts.query } : {}),
+    })
     return { distribution, ms: Math.round(performance.now() - t0) }
   },
 }

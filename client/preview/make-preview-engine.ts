@@ -36,14 +36,24 @@ async function storeId(token: string): Promise<string | null> {
 }
 
 /** Where this load goes: a new database, with the kept one preferred while fresh or offline. */
-async function sourceFor(token: string, url: string): Promise<{ source: SampleSource; id: string | null; kept: Kept | null }> {
+async function sourceFor(
+  token: string,
+  url: string,
+): Promise<{ source: SampleSource; id: string | null; kept: Kept | null }> {
   const base: SampleSource = { url, token, fallback: { ...SAMPLE } }
   const id = await storeId(token).catch(() => null)
   if (!id) return { source: base, id, kept: null }
   const kept = readKept(id)
   const stale = !kept || Date.now() - kept.loadedAt > SAMPLE_MAX_AGE_MS
   const fresh = `labels-preview-${id}-${Date.now().toString(36)}`
-  return { source: { ...base, store: { fresh, ...(kept ? { kept: kept.dataDir } : {}), preferKept: !stale || !navigator.onLine } }, id, kept }
+  return {
+    source: {
+      ...base,
+      store: { fresh, ...(kept ? { kept: kept.dataDir } : {}), preferKept: !stale || !navigator.onLine },
+    },
+    id,
+    kept,
+  }
 }
 
 /** Remembers the sample now in use and drops the database it replaced. */
@@ -62,14 +72,19 @@ let shared: Shared | null = null
  * that terminates the worker. Another token (another operator signed in) gets a new worker:
  * customer data loaded for one operator is never shown to the next.
  */
-export function makePreviewEngine(token: string): [{ remote: Comlink.Remote<PreviewEngine>; ready: Promise<LoadedSample> }, () => void] {
+export function makePreviewEngine(
+  token: string,
+): [{ remote: Comlink.Remote<PreviewEngine>; ready: Promise<LoadedSample> }, () => void] {
   if (shared && shared.token !== token) {
     shared.remote[Comlink.releaseProxy]()
     shared.worker.terminate()
     shared = null
   }
   if (!shared) {
-    const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'labels-preview' })
+    const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'labels-preview',
+    })
     registerErrorTransport() // the worker's errors arrive as LabelsError (code, path)
     const remote = Comlink.wrap<PreviewEngine>(worker)
     const url = new URL(`/api/data/sample?users=${SAMPLE.users}&seed=${SAMPLE.seed}`, location.origin).href
@@ -81,11 +96,17 @@ export function makePreviewEngine(token: string): [{ remote: Comlink.Remote<Prev
       if (id && inUse && Date.now() - inUse.loadedAt > SAMPLE_MAX_AGE_MS) {
         const refresh = () => {
           window.removeEventListener('online', refresh)
-          void sourceFor(token, url).then(async ({ source, kept: now }) => {
-            if (!source.store) return
-            // Into a new database only: the kept one is open in the worker.
-            remember(id, now, await remote.refresh({ ...source, store: { fresh: source.store.fresh, preferKept: false } }))
-          }).catch(() => {})
+          void sourceFor(token, url)
+            .then(async ({ source, kept: now }) => {
+              if (!source.store) return
+              // Into a new database only: the kept one is open in the worker.
+              remember(
+                id,
+                now,
+                await remote.refresh({ ...source, store: { fresh: source.store.fresh, preferKept: false } }),
+              )
+            })
+            .catch(() => {})
         }
         if (navigator.onLine) refresh()
         else window.addEventListener('online', refresh)
@@ -95,9 +116,12 @@ export function makePreviewEngine(token: string): [{ remote: Comlink.Remote<Prev
     shared = { worker, remote, token, ready }
   }
   const s = shared
-  return [s, () => {
-    s.remote[Comlink.releaseProxy]()
-    s.worker.terminate()
-    if (shared === s) shared = null
-  }]
+  return [
+    s,
+    () => {
+      s.remote[Comlink.releaseProxy]()
+      s.worker.terminate()
+      if (shared === s) shared = null
+    },
+  ]
 }

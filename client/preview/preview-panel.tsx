@@ -22,7 +22,10 @@ type State =
  * sample can't be had, and the panel says so), or on the server's full data. Both in the
  * workspace time zone.
  */
-export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | null; onPathError?: (path: string | null) => void }): JSX.Element {
+export function PreviewPanel(props: {
+  def: { dataType: DataType; rule: Rule } | null
+  onPathError?: (path: string | null) => void
+}): JSX.Element {
   const s = useSession()
   const [mode, setMode] = createSignal<Mode>('sample')
   const [state, setState] = createSignal<State>({ kind: 'idle' })
@@ -38,17 +41,23 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
       async (r) => {
         const took = `loaded in ${(r.ms / 1000).toFixed(1)} s`
         if (r.origin === 'workspace') {
-          setSample(`sample: ${count(r.users)} of ${count(r.totalUsers)} customers, ${count(r.events)} events (${took}, seed ${SAMPLE.seed})`)
+          setSample(
+            `sample: ${count(r.users)} of ${count(r.totalUsers)} customers, ${count(r.events)} events (${took}, seed ${SAMPLE.seed})`,
+          )
           return
         }
         setDegraded(true)
-        setSample(`workspace sample unavailable (${r.reason}): previewing on the demo shop, ${count(r.users)} generated customers, ${count(r.events)} events (${took})`)
+        setSample(
+          `workspace sample unavailable (${r.reason}): previewing on the demo shop, ${count(r.users)} generated customers, ${count(r.events)} events (${took})`,
+        )
         // The demo shop has its own events: when this workspace's data has others, previews on
         // it would mislead (or fail validation), so switch to the server instead.
         const local = new Set((await e.remote.schema()).events.map((x) => x.name))
         const missing = (s.schema()?.events ?? []).filter((x) => !local.has(x.name)).map((x) => x.name)
         if (missing.length) {
-          setSample(`workspace sample unavailable (${r.reason}), and the demo shop lacks this workspace's events ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}: previewing on the server`)
+          setSample(
+            `workspace sample unavailable (${r.reason}), and the demo shop lacks this workspace's events ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}: previewing on the server`,
+          )
           setMode('server')
         }
       },
@@ -85,17 +94,19 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
       setState({ kind: 'error', message: err.message, ...(path ? { path } : {}) })
     }
   }
-  createEffect(on([() => JSON.stringify(props.def), mode], () => {
-    clearTimeout(timer)
-    const def = props.def
-    if (!def) {
-      setState({ kind: 'idle' })
-      return
-    }
-    if (mode() === 'sample') getEngine()
-    const m = mode()
-    timer = setTimeout(() => void run(def, m), 450)
-  }))
+  createEffect(
+    on([() => JSON.stringify(props.def), mode], () => {
+      clearTimeout(timer)
+      const def = props.def
+      if (!def) {
+        setState({ kind: 'idle' })
+        return
+      }
+      if (mode() === 'sample') getEngine()
+      const m = mode()
+      timer = setTimeout(() => void run(def, m), 450)
+    }),
+  )
   createEffect(() => {
     const st = state()
     props.onPathError?.(st.kind === 'error' ? (st.path ?? null) : null)
@@ -105,20 +116,55 @@ export function PreviewPanel(props: { def: { dataType: DataType; rule: Rule } | 
       <header class="card-head">
         <h3>Preview</h3>
         <div class="seg" role="group" aria-label="Preview data">
-          <button type="button" classList={{ on: mode() === 'sample' }} onClick={() => setMode('sample')} data-testid="preview-sample">In browser (sample)</button>
-          <button type="button" classList={{ on: mode() === 'server' }} disabled={!online()} title={needsServer('The exact preview on all data')} onClick={() => setMode('server')} data-testid="preview-server">Server (all data)</button>
+          <button
+            type="button"
+            classList={{ on: mode() === 'sample' }}
+            onClick={() => setMode('sample')}
+            data-testid="preview-sample"
+          >
+            In browser (sample)
+          </button>
+          <button
+            type="button"
+            classList={{ on: mode() === 'server' }}
+            disabled={!online()}
+            title={needsServer('The exact preview on all data')}
+            onClick={() => setMode('server')}
+            data-testid="preview-server"
+          >
+            Server (all data)
+          </button>
         </div>
       </header>
-      <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">{mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}</p>
-      <Show when={state().kind === 'loading'}><p class="hint">calculating…</p></Show>
-      <Show when={(() => { const st = state(); return st.kind === 'error' ? st : null })()}>
-        {(e) => <p class="error" data-testid="preview-error">{e().path ? <code>{e().path}</code> : null} {e().message}</p>}
+      <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">
+        {mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}
+      </p>
+      <Show when={state().kind === 'loading'}>
+        <p class="hint">calculating…</p>
       </Show>
-      <Show when={(() => { const st = state(); return st.kind === 'ok' ? st : null })()}>
+      <Show
+        when={(() => {
+          const st = state()
+          return st.kind === 'error' ? st : null
+        })()}
+      >
+        {(e) => (
+          <p class="error" data-testid="preview-error">
+            {e().path ? <code>{e().path}</code> : null} {e().message}
+          </p>
+        )}
+      </Show>
+      <Show
+        when={(() => {
+          const st = state()
+          return st.kind === 'ok' ? st : null
+        })()}
+      >
         {(ok) => (
           <>
             <p class="summary" data-testid="preview-summary" data-mode={ok().mode}>
-              <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered ({percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
+              <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered (
+              {percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
             </p>
             <DistributionChart data={ok().data} chart="bar" width={420} testId="preview-chart" />
           </>

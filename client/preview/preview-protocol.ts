@@ -5,7 +5,10 @@ import type { Definition, Distribution, DistributionQuery, SchemaDescription } f
  * keeps its code and JSON path across the worker boundary (shared/worker-errors.ts: both sides
  * call registerErrorTransport).
  */
-export interface PreviewResult { distribution: Distribution; ms: number }
+export interface PreviewResult {
+  distribution: Distribution
+  ms: number
+}
 
 /** Where the preview's customers come from. */
 export interface SampleSource {
@@ -23,7 +26,15 @@ export interface SampleSource {
 
 /** What the worker loaded. */
 export type LoadedSample =
-  | { origin: 'workspace'; users: number; events: number; totalUsers: number; tz: string; ms: number; stored?: { dataDir: string; loadedAt: number } }
+  | {
+      origin: 'workspace'
+      users: number
+      events: number
+      totalUsers: number
+      tz: string
+      ms: number
+      stored?: { dataDir: string; loadedAt: number }
+    }
   | { origin: 'demo'; users: number; events: number; ms: number; reason: string }
 
 /** The browser engine in the worker (same EngineService as the server, over in-memory PGlite). */

@@ -20,6 +20,14 @@ export function collabBase(loc: Location = location): string {
  */
 export function makeCollabConnection(token: string, workspace = 'main'): [CollabConnection, () => void] {
   const doc = new Y.Doc()
-  const provider = new WebsocketProvider(collabBase(), workspace, doc, { protocols: [WS_PROTOCOL, tokenProtocol(token)] })
-  return [{ doc, provider }, () => { provider.destroy(); doc.destroy() }]
+  const provider = new WebsocketProvider(collabBase(), workspace, doc, {
+    protocols: [WS_PROTOCOL, tokenProtocol(token)],
+  })
+  return [
+    { doc, provider },
+    () => {
+      provider.destroy()
+      doc.destroy()
+    },
+  ]
 }

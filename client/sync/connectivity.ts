@@ -26,5 +26,7 @@ export function reportServerUp(up: boolean): void {
 
 /** Why a control that needs the server is disabled; `undefined` while online (for `title`). */
 export function needsServer(what = 'This'): string | undefined {
-  return online() ? undefined : `${what} needs the server: you are offline. Tree and draft edits go on and are sent when the connection is back.`
+  return online()
+    ? undefined
+    : `${what} needs the server: you are offline. Tree and draft edits go on and are sent when the connection is back.`
 }

@@ -11,7 +11,10 @@ export function localDocName(workspace: string): string {
  * later update (local or from the server) is appended. `whenLoaded` resolves once the stored
  * document is in `doc`. Returns the store and its cleanup (closes the database; data stays).
  */
-export function makeLocalStore(doc: Y.Doc, workspace = 'main'): [{ whenLoaded: Promise<void>; persistence: IndexeddbPersistence }, () => void] {
+export function makeLocalStore(
+  doc: Y.Doc,
+  workspace = 'main',
+): [{ whenLoaded: Promise<void>; persistence: IndexeddbPersistence }, () => void] {
   const persistence = new IndexeddbPersistence(localDocName(workspace), doc)
   const whenLoaded = persistence.whenSynced.then(() => undefined)
   return [{ whenLoaded, persistence }, () => void persistence.destroy()]
@@ -31,7 +34,10 @@ const key = (workspace: string) => `labels.offline.${workspace}`
 export function readOfflineRecord(workspace = 'main'): OfflineRecord {
   try {
     const r = JSON.parse(localStorage.getItem(key(workspace)) ?? 'null') as Partial<OfflineRecord> | null
-    return { pending: typeof r?.pending === 'number' ? r.pending : 0, since: typeof r?.since === 'number' ? r.since : null }
+    return {
+      pending: typeof r?.pending === 'number' ? r.pending : 0,
+      since: typeof r?.since === 'number' ? r.since : null,
+    }
   } catch {
     return { pending: 0, since: null }
   }

@@ -3,7 +3,9 @@ import { createSignal, onCleanup, type Accessor } from 'solid-js'
 import { readAwarenessState, type AwarenessTarget, type CollabAwarenessState } from '../../shared/doc/awareness.ts'
 import type { Me } from '../api/types.ts'
 
-export interface Peer extends CollabAwarenessState { clientId: number }
+export interface Peer extends CollabAwarenessState {
+  clientId: number
+}
 
 export interface Presence {
   /** Other operators online now (their awareness states), ordered by name. */
@@ -27,7 +29,11 @@ export function colorFor(name: string): string {
 
 /** Reactive: publishes this operator's awareness state and tracks the others' (cleaned up with the owner). */
 export function createPresence(awareness: Awareness, me: Me): Presence {
-  const local: CollabAwarenessState = { user: { name: me.name, role: me.role, color: colorFor(me.name) }, editing: null, dragging: null }
+  const local: CollabAwarenessState = {
+    user: { name: me.name, role: me.role, color: colorFor(me.name) },
+    editing: null,
+    dragging: null,
+  }
   awareness.setLocalState(local)
   // A peer whose state did not change keeps its object, and an unchanged list keeps its array:
   // awareness changes re-render only the markers and dots that moved (For keys by object).
@@ -56,13 +62,16 @@ export function createPresence(awareness: Awareness, me: Me): Presence {
     awareness.off('change', onChange)
     awareness.setLocalState(null)
   })
-  const patch = (p: Partial<CollabAwarenessState>) => awareness.setLocalState({ ...(awareness.getLocalState() ?? local), ...p })
+  const patch = (p: Partial<CollabAwarenessState>) =>
+    awareness.setLocalState({ ...(awareness.getLocalState() ?? local), ...p })
   return {
     peers,
     setEditing: (editing) => patch({ editing }),
     setDragging: (dragging) => patch({ dragging }),
     setDraft: (draft) => patch({ draft }),
     busyWith: (kind, id) =>
-      peers().filter((p) => (p.editing?.kind === kind && p.editing.id === id) || (p.dragging?.kind === kind && p.dragging.id === id)),
+      peers().filter(
+        (p) => (p.editing?.kind === kind && p.editing.id === id) || (p.dragging?.kind === kind && p.dragging.id === id),
+      ),
   }
 }

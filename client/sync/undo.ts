@@ -34,7 +34,13 @@ export function makeUndoManager(doc: Y.Doc, origin: object, captureTimeout = CAP
     }
   }
   doc.on('afterTransaction', onAfter)
-  return [um, () => { doc.off('afterTransaction', onAfter); um.destroy() }]
+  return [
+    um,
+    () => {
+      doc.off('afterTransaction', onAfter)
+      um.destroy()
+    },
+  ]
 }
 
 export interface Undo {
@@ -55,7 +61,8 @@ export function createUndo(doc: Y.Doc, origin: object): Undo {
     setCanUndo(um.canUndo())
     setCanRedo(um.canRedo())
   }
-  for (const e of ['stack-item-added', 'stack-item-popped', 'stack-cleared', 'stack-item-updated'] as const) um.on(e, refresh)
+  for (const e of ['stack-item-added', 'stack-item-popped', 'stack-cleared', 'stack-item-updated'] as const)
+    um.on(e, refresh)
   onCleanup(cleanup)
   return {
     undo: () => void um.undo(),

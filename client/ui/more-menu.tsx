@@ -40,14 +40,27 @@ export function MoreMenu(props: { items: MenuItem[]; title?: string; testId?: st
   }
   return (
     <div class="more" ref={root} onClick={(e) => e.stopPropagation()}>
-      <button type="button" class="icon-btn" title={props.title ?? 'More'} aria-label={props.title ?? 'More'} data-testid={props.testId} onClick={() => setOpen(!open())}>
+      <button
+        type="button"
+        class="icon-btn"
+        title={props.title ?? 'More'}
+        aria-label={props.title ?? 'More'}
+        data-testid={props.testId}
+        onClick={() => setOpen(!open())}
+      >
         ⋯
       </button>
       <Show when={open()}>
         <ul class="menu" role="menu">
           <For each={props.items}>
             {(item) => (
-              <li role="menuitem" classList={{ danger: !!item.danger, disabled: !!item.disabled }} aria-disabled={item.disabled ? 'true' : undefined} title={item.disabled} onClick={() => pick(item)}>
+              <li
+                role="menuitem"
+                classList={{ danger: !!item.danger, disabled: !!item.disabled }}
+                aria-disabled={item.disabled ? 'true' : undefined}
+                title={item.disabled}
+                onClick={() => pick(item)}
+              >
                 {confirming() === item ? item.confirm : item.label}
               </li>
             )}

@@ -7,7 +7,11 @@ export function PresenceDots(props: { peers: Peer[] }): JSX.Element {
     <span class="presence-dots">
       <For each={props.peers}>
         {(p) => (
-          <span class="dot" style={{ background: p.user.color }} title={`${p.user.name} is ${p.dragging ? 'dragging' : 'editing'} this`}>
+          <span
+            class="dot"
+            style={{ background: p.user.color }}
+            title={`${p.user.name} is ${p.dragging ? 'dragging' : 'editing'} this`}
+          >
             {p.user.name.slice(0, 1).toUpperCase()}
           </span>
         )}

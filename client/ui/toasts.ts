@@ -1,6 +1,10 @@
 import { createSignal, type Accessor } from 'solid-js'
 
-export interface Toast { id: number; kind: 'error' | 'info'; text: string }
+export interface Toast {
+  id: number
+  kind: 'error' | 'info'
+  text: string
+}
 
 export interface Toasts {
   list: Accessor<Toast[]>

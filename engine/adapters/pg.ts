@@ -45,10 +45,15 @@ function wrap(client: Client, pool: pg.Pool | null, depth = 0): SqlExecutor {
  * Connects to PostgreSQL; `schema` (optional) becomes the search_path of every connection,
  * `statementTimeoutMs` (optional) their default statement_timeout.
  */
-export async function openPostgres(url: string, opts: { schema?: string; max?: number; statementTimeoutMs?: number } = {}): Promise<SqlExecutor> {
+export async function openPostgres(
+  url: string,
+  opts: { schema?: string; max?: number; statementTimeoutMs?: number } = {},
+): Promise<SqlExecutor> {
   const options = [
     ...(opts.schema ? [`-c search_path=${opts.schema}`] : []),
-    ...(opts.statementTimeoutMs !== undefined ? [`-c statement_timeout=${Math.max(1, Math.ceil(opts.statementTimeoutMs))}`] : []),
+    ...(opts.statementTimeoutMs !== undefined
+      ? [`-c statement_timeout=${Math.max(1, Math.ceil(opts.statementTimeoutMs))}`]
+      : []),
   ].join(' ')
   const pool = new pg.Pool({
     connectionString: url,

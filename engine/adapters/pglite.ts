@@ -58,6 +58,10 @@ const baseConf = ['wal_level=minimal', 'max_wal_senders=0', 'work_mem=128MB']
  */
 export async function openPglite(dataDir?: string, opts: { conf?: string[] } = {}): Promise<SqlExecutor> {
   keepLeadingBomInPglite()
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, postgresqlconf: [...baseConf, ...(opts.conf ?? [])] })
+  const db = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    parsers,
+    postgresqlconf: [...baseConf, ...(opts.conf ?? [])],
+  })
   return wrap(db, db)
 }

@@ -6,11 +6,18 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * outer transaction that can still commit. `child` is the executor fn gets (one level deeper). Siblings on one connection can't interleave their
  * statements meaningfully, so a second nested transaction while one is open is a bug and throws.
  */
-export function makeNested(tx: SqlExecutor, depth: number, child: () => SqlExecutor): <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T> {
+export function makeNested(
+  tx: SqlExecutor,
+  depth: number,
+  child: () => SqlExecutor,
+): <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T> {
   let seq = 0
   let open = false
   return async <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
-    if (open) throw new Error('nested transactions on one connection must run one at a time (await the first before starting another)')
+    if (open)
+      throw new Error(
+        'nested transactions on one connection must run one at a time (await the first before starting another)',
+      )
     open = true
     const name = `labels_sp_${depth}_${++seq}`
     try {

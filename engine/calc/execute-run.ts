@@ -11,13 +11,21 @@ import { summariseResults } from '../read/result-summary.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
-export interface SourceSql { sql: string; params: unknown[] }
+export interface SourceSql {
+  sql: string
+  params: unknown[]
+}
 
 /** Turns a frozen definition into its source statement (the compiler, or a stand-in in tests). */
 export type CompileFn = (def: Definition, ctx: { db: SqlExecutor; asOf: Date; tz: string }) => Promise<SourceSql>
 
 /** What a run needs besides the run itself. */
-export interface ExecuteOptions { tz: string; timeoutMs?: number; compile: CompileFn; definition?: Definition }
+export interface ExecuteOptions {
+  tz: string
+  timeoutMs?: number
+  compile: CompileFn
+  definition?: Definition
+}
 
 /** The message operators see for a failed run. */
 export function runErrorMessage(e: unknown): string {
@@ -48,7 +56,12 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
     // another connection could otherwise see the success first and be served stale results).
     return await db.transaction(async (tx) => {
       await deadline.apply(tx)
-      return materialise(tx, { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz }, source, deadline)
+      return materialise(
+        tx,
+        { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
+        source,
+        deadline,
+      )
     })
   } catch (e) {
     const err = isStatementTimeout(e) && opts.timeoutMs !== undefined ? timeoutError(opts.timeoutMs) : e
@@ -58,20 +71,35 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
 }
 
 /** The import method keeps its uploaded values: recalculating re-snapshots the current results. */
-async function sourceOf(db: SqlExecutor, labelId: string, def: Definition, ctx: Parameters<CompileFn>[1], compile: CompileFn): Promise<SourceSql> {
+async function sourceOf(
+  db: SqlExecutor,
+  labelId: string,
+  def: Definition,
+  ctx: Parameters<CompileFn>[1],
+  compile: CompileFn,
+): Promise<SourceSql> {
   if (def.rule.method !== 'import') return compile(def, ctx)
   const state = await loadLabelState(db, labelId)
   if (state && state.dataType === def.dataType) return { sql: `SELECT uid, value FROM ${state.table}`, params: [] }
   return { sql: noValuesSql(def.dataType), params: [] }
 }
 
-interface RunTarget { labelId: string; runId: string; definition: Definition; asOf: string; tz: string }
+interface RunTarget {
+  labelId: string
+  runId: string
+  definition: Definition
+  asOf: string
+  tz: string
+}
 
 /** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
 async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const table = await newResultTable(tx, dataType, false)
-  const ins = await tx.query(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`, source.params)
+  const ins = await tx.query(
+    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
+    source.params,
+  )
   deadline.check()
   await keyResultTable(tx, table)
   const done = await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })
@@ -88,10 +116,22 @@ async function countRows(tx: SqlExecutor, table: string): Promise<number> {
  * Shared tail of a calculation and an import: snapshot, swap, summary for reads, mark succeeded
  * (caller's transaction). Returns the run and what it produced for the server's read model.
  */
-export async function finishResults(tx: SqlExecutor, t: RunTarget & { table: string; coveredUsers: number }): Promise<RunOutcome> {
+export async function finishResults(
+  tx: SqlExecutor,
+  t: RunTarget & { table: string; coveredUsers: number },
+): Promise<RunOutcome> {
   const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
   const totalUsers = Number(tu.rows[0]?.n ?? 0)
-  const s = { labelId: t.labelId, runId: t.runId, table: t.table, dataType: t.definition.dataType, asOf: t.asOf, tz: t.tz, totalUsers, coveredUsers: t.coveredUsers }
+  const s = {
+    labelId: t.labelId,
+    runId: t.runId,
+    table: t.table,
+    dataType: t.definition.dataType,
+    asOf: t.asOf,
+    tz: t.tz,
+    totalUsers,
+    coveredUsers: t.coveredUsers,
+  }
   const day = await writeSnapshot(tx, s)
   await swapResults(tx, s)
   const summary = await summariseResults(tx, s)

@@ -19,7 +19,10 @@ export type SnapshotInput = LabelState
  * (no top N). Users and the run's total users are stored; proportion is derived on read.
  */
 export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<HistoryDay> {
-  const d = await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [s.asOf, s.tz])
+  const d = await tx.query<{ day: string }>(
+    `SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`,
+    [s.asOf, s.tz],
+  )
   const day = d.rows[0]?.day as string
   const items = await distributionItems(tx, s.table, s.dataType, snapshotQuery, s.tz, s)
   await tx.query(`DELETE FROM history WHERE label_id = $1 AND date = $2::date`, [s.labelId, day])

@@ -23,7 +23,11 @@ export interface ImportInput {
   maxErrors?: number
 }
 
-interface Row { row: number; userId: string; value: string }
+interface Row {
+  row: number
+  userId: string
+  value: string
+}
 
 const batchSize = 200_000 // one join per statement: each one hashes or scans users
 
@@ -34,7 +38,10 @@ const batchSize = 200_000 // one join per statement: each one hashes or scans us
  * offset = UTC, as in ingestion). collection: a JSON array of strings, or elements separated
  * by "|" ("vip|sms"); elements are trimmed, empty ones dropped, duplicates removed.
  */
-export function parseImportValue(dataType: DataType, raw: string): { ok: true; value: string } | { ok: false; reason: string } {
+export function parseImportValue(
+  dataType: DataType,
+  raw: string,
+): { ok: true; value: string } | { ok: false; reason: string } {
   const t = raw.trim()
   if (t === '') return { ok: false, reason: 'empty value' }
   switch (dataType) {
@@ -42,7 +49,9 @@ export function parseImportValue(dataType: DataType, raw: string): { ok: true; v
       return { ok: true, value: raw }
     case 'number': {
       const c = convert({ kind: 'text', value: t }, 'number')
-      return c.ok ? { ok: true, value: String(c.value) } : { ok: false, reason: `${JSON.stringify(raw)} is not a number` }
+      return c.ok
+        ? { ok: true, value: String(c.value) }
+        : { ok: false, reason: `${JSON.stringify(raw)} is not a number` }
     }
     case 'boolean': {
       const low = t.toLowerCase()
@@ -51,9 +60,12 @@ export function parseImportValue(dataType: DataType, raw: string): { ok: true; v
       return { ok: false, reason: `${JSON.stringify(raw)} is not a boolean (true/false/1/0)` }
     }
     case 'date': {
-      if (/^\d{4}-\d{2}-\d{2}$/.test(t)) return parseIsoTime(t) ? { ok: true, value: t } : { ok: false, reason: `${JSON.stringify(raw)} is not a date` }
+      if (/^\d{4}-\d{2}-\d{2}$/.test(t))
+        return parseIsoTime(t) ? { ok: true, value: t } : { ok: false, reason: `${JSON.stringify(raw)} is not a date` }
       const iso = parseIsoTime(t)
-      return iso ? { ok: true, value: iso } : { ok: false, reason: `${JSON.stringify(raw)} is not an ISO date or date-time` }
+      return iso
+        ? { ok: true, value: iso }
+        : { ok: false, reason: `${JSON.stringify(raw)} is not an ISO date or date-time` }
     }
     case 'collection':
       return parseCollection(t)
@@ -161,8 +173,15 @@ async function lookupUids(db: SqlExecutor, userIds: string[]): Promise<Array<num
 const unknownUser = (r: Row) => ({ row: r.row, reason: `unknown user_id ${JSON.stringify(r.userId)}` })
 
 /** Adds an error for each row whose user doesn't exist. */
-async function reportUnknownUsers(db: SqlExecutor, rows: Row[], errors: Array<{ row: number; reason: string }>): Promise<void> {
-  const uids = await lookupUids(db, rows.map((r) => r.userId))
+async function reportUnknownUsers(
+  db: SqlExecutor,
+  rows: Row[],
+  errors: Array<{ row: number; reason: string }>,
+): Promise<void> {
+  const uids = await lookupUids(
+    db,
+    rows.map((r) => r.userId),
+  )
   for (const [k, r] of rows.entries()) if (uids[k] === undefined) errors.push(unknownUser(r))
 }
 
@@ -174,18 +193,38 @@ async function reportUnknownUsers(db: SqlExecutor, rows: Row[], errors: Array<{ 
  * All-or-nothing: any bad row (unknown user, bad value, duplicate user, wrong field count)
  * stores nothing, reports every row, and records the run as failed — unless skipInvalid.
  */
-export async function importValues(db: SqlExecutor, input: ImportInput): Promise<ImportReport & { invalidRows: number }> {
-  if (input.definition.rule.method !== 'import') throw new LabelsError('invalid', 'values can only be imported into a label of the import method', '/rule/method')
-  if (input.definition.dataType !== input.dataType) throw new LabelsError('bad_request', 'dataType differs from the definition', '/dataType')
+export async function importValues(
+  db: SqlExecutor,
+  input: ImportInput,
+): Promise<ImportReport & { invalidRows: number }> {
+  if (input.definition.rule.method !== 'import')
+    throw new LabelsError('invalid', 'values can only be imported into a label of the import method', '/rule/method')
+  if (input.definition.dataType !== input.dataType)
+    throw new LabelsError('bad_request', 'dataType differs from the definition', '/dataType')
   const errors: Array<{ row: number; reason: string }> = []
   const parsed = readRows(input, errors)
   if (parsed.length === 0 && errors.length === 0) errors.push({ row: 0, reason: 'the file has no data rows' })
-  const run = await insertRun(db, { labelId: input.labelId, trigger: 'import', asOf: new Date().toISOString(), definition: input.definition })
+  const run = await insertRun(db, {
+    labelId: input.labelId,
+    trigger: 'import',
+    asOf: new Date().toISOString(),
+    definition: input.definition,
+  })
   await startRun(db, run.id)
   const rejected = async () => {
     errors.sort((a, b) => a.row - b.row)
-    await failRun(db, run.id, `import rejected: ${errors.length} invalid row${errors.length === 1 ? '' : 's'}, first at row ${errors[0]?.row}: ${errors[0]?.reason}`)
-    return { runId: run.id, imported: 0, errors: errors.slice(0, input.maxErrors ?? 100), committed: false, invalidRows: errors.length }
+    await failRun(
+      db,
+      run.id,
+      `import rejected: ${errors.length} invalid row${errors.length === 1 ? '' : 's'}, first at row ${errors[0]?.row}: ${errors[0]?.reason}`,
+    )
+    return {
+      runId: run.id,
+      imported: 0,
+      errors: errors.slice(0, input.maxErrors ?? 100),
+      committed: false,
+      invalidRows: errors.length,
+    }
   }
   if (errors.length > 0 && (!input.skipInvalid || parsed.length === 0)) {
     await reportUnknownUsers(db, parsed, errors)
@@ -210,7 +249,13 @@ export async function importValues(db: SqlExecutor, input: ImportInput): Promise
     throw e
   }
   errors.sort((a, b) => a.row - b.row)
-  return { runId: run.id, imported, errors: errors.slice(0, input.maxErrors ?? 100), committed: true, invalidRows: errors.length }
+  return {
+    runId: run.id,
+    imported,
+    errors: errors.slice(0, input.maxErrors ?? 100),
+    committed: true,
+    invalidRows: errors.length,
+  }
 }
 
 /** Rolls the import's transaction back: the file names users that don't exist. */
@@ -220,7 +265,13 @@ class Rejected extends Error {
   }
 }
 
-async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, asOf: string, rows: Row[]): Promise<{ imported: number; unknown: Array<{ row: number; reason: string }> }> {
+async function writeImport(
+  tx: SqlExecutor,
+  input: ImportInput,
+  runId: string,
+  asOf: string,
+  rows: Row[],
+): Promise<{ imported: number; unknown: Array<{ row: number; reason: string }> }> {
   // The file names each user once (readRows refuses repeats), so its rows go in as a plain bulk
   // load and the (uid) key is built once afterwards, as a calculation does.
   const table = await newResultTable(tx, input.dataType, false)
@@ -239,7 +290,10 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
       for (const [k, r] of b.entries()) if (uids[k] === undefined) unknown.push(unknownUser(r))
       const ins = await tx.query(
         `INSERT INTO ${table} (uid, value) SELECT u, ${cast} FROM unnest($1::int[], $2::text[]) AS x(u, v)`,
-        params(known.map((k) => uids[k]), known.map((k) => (b[k] as Row).value)),
+        params(
+          known.map((k) => uids[k]),
+          known.map((k) => (b[k] as Row).value),
+        ),
       )
       imported += ins.affectedRows ?? 0
       continue
@@ -248,13 +302,17 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
     // `= ANY` was 2.5 µs per id there); unknown users are looked for only when rows are missing.
     const ins = await tx.query(
       `INSERT INTO ${table} (uid, value) SELECT u.uid, ${cast} FROM unnest($1::text[], $2::text[]) AS x(id, v) JOIN users u ON u.user_id = x.id`,
-      params(ids, b.map((r) => r.value)),
+      params(
+        ids,
+        b.map((r) => r.value),
+      ),
     )
     const n = ins.affectedRows ?? 0
     imported += n
     if (n < b.length) {
       const r = await tx.query<{ i: number }>(
-        `SELECT x.i::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = x.id)`, [ids],
+        `SELECT x.i::int AS i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = x.id)`,
+        [ids],
       )
       for (const { i: k } of r.rows) unknown.push(unknownUser(b[k - 1] as Row))
     }
@@ -267,12 +325,22 @@ async function writeImport(tx: SqlExecutor, input: ImportInput, runId: string, a
     const cur = await loadLabelState(tx, input.labelId)
     if (cur && cur.dataType === input.dataType) {
       // Current values of users the file doesn't name (the file's values win).
-      const kept = await tx.query(`INSERT INTO ${table} (uid, value) SELECT c.uid, c.value FROM ${cur.table} c WHERE NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.uid = c.uid)`)
+      const kept = await tx.query(
+        `INSERT INTO ${table} (uid, value) SELECT c.uid, c.value FROM ${cur.table} c WHERE NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.uid = c.uid)`,
+      )
       covered += kept.affectedRows ?? 0
     }
   }
   if (imported === 0) return { imported, unknown }
   await keyResultTable(tx, table)
-  await finishResults(tx, { labelId: input.labelId, runId, definition: input.definition, asOf, tz: input.tz, table, coveredUsers: covered })
+  await finishResults(tx, {
+    labelId: input.labelId,
+    runId,
+    definition: input.definition,
+    asOf,
+    tz: input.tz,
+    table,
+    coveredUsers: covered,
+  })
   return { imported, unknown }
 }

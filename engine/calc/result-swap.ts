@@ -7,7 +7,9 @@ import { resultSqlType } from './value-types.ts'
 export async function newResultTable(tx: SqlExecutor, dataType: DataType, withKey: boolean): Promise<string> {
   const r = await tx.query<{ n: number }>(`SELECT nextval('result_table_seq')::int AS n`)
   const table = `res_${Number(r.rows[0]?.n)}`
-  await tx.exec(`CREATE TABLE ${table} (uid int NOT NULL${withKey ? ' PRIMARY KEY' : ''}, value ${resultSqlType[dataType]} NOT NULL)`)
+  await tx.exec(
+    `CREATE TABLE ${table} (uid int NOT NULL${withKey ? ' PRIMARY KEY' : ''}, value ${resultSqlType[dataType]} NOT NULL)`,
+  )
   return table
 }
 
@@ -26,7 +28,10 @@ export type SwapInput = LabelState
  */
 export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> {
   // FOR UPDATE serialises two swaps of one label so neither drops the other's table.
-  const old = await tx.query<{ result_table: string }>(`SELECT result_table FROM label_state WHERE label_id = $1 FOR UPDATE`, [s.labelId])
+  const old = await tx.query<{ result_table: string }>(
+    `SELECT result_table FROM label_state WHERE label_id = $1 FOR UPDATE`,
+    [s.labelId],
+  )
   await tx.query(
     `INSERT INTO label_state (label_id, run_id, result_table, data_type, as_of, tz, total_users, covered_users)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -42,7 +47,10 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
 /** Removes a label's current results (pointer and table). */
 export async function dropResults(tx: SqlExecutor, labelId: string): Promise<void> {
   await tx.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
-  const old = await tx.query<{ result_table: string }>(`DELETE FROM label_state WHERE label_id = $1 RETURNING result_table`, [labelId])
+  const old = await tx.query<{ result_table: string }>(
+    `DELETE FROM label_state WHERE label_id = $1 RETURNING result_table`,
+    [labelId],
+  )
   const prev = old.rows[0]?.result_table
   if (prev && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
 }

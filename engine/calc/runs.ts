@@ -17,7 +17,8 @@ interface RunRow {
   definition?: Definition
 }
 
-const runColumns = 'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error'
+const runColumns =
+  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error'
 
 const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
 const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
@@ -59,12 +60,16 @@ export function newRunId(): string {
 /** Parses an ISO instant; a bad one is the caller's fault. */
 export function parseAsOf(asOf: string, path = '/asOf'): Date {
   const d = new Date(asOf)
-  if (typeof asOf !== 'string' || Number.isNaN(d.getTime())) throw new LabelsError('bad_request', `asOf is not an ISO timestamp: ${String(asOf)}`, path)
+  if (typeof asOf !== 'string' || Number.isNaN(d.getTime()))
+    throw new LabelsError('bad_request', `asOf is not an ISO timestamp: ${String(asOf)}`, path)
   return d
 }
 
 /** Records a queued run with its frozen definition. */
-export async function insertRun(db: SqlExecutor, input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
+export async function insertRun(
+  db: SqlExecutor,
+  input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition },
+): Promise<Run> {
   const asOf = parseAsOf(input.asOf)
   const r = await db.query<RunRow>(
     `INSERT INTO runs (id, label_id, status, trigger, as_of, created_at, definition)
@@ -79,7 +84,8 @@ export async function loadRun(db: SqlExecutor, runId: string): Promise<(Run & { 
   const r = await db.query<RunRow>(`SELECT ${runColumns}, definition FROM runs WHERE id = $1`, [runId])
   const row = r.rows[0]
   if (!row) return null
-  const def = typeof row.definition === 'string' ? (JSON.parse(row.definition) as Definition) : (row.definition as Definition)
+  const def =
+    typeof row.definition === 'string' ? (JSON.parse(row.definition) as Definition) : (row.definition as Definition)
   return { ...toRun(row), definition: def }
 }
 
@@ -92,7 +98,10 @@ export async function getRun(db: SqlExecutor, runId: string): Promise<Run | null
 /** A label's runs, newest first. */
 export async function listRuns(db: SqlExecutor, labelId: string, limit = 50): Promise<Run[]> {
   const n = Math.max(1, Math.min(1000, Math.floor(limit)))
-  const r = await db.query<RunRow>(`SELECT ${runColumns} FROM runs WHERE label_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [labelId, n])
+  const r = await db.query<RunRow>(
+    `SELECT ${runColumns} FROM runs WHERE label_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [labelId, n],
+  )
   return r.rows.map(toRun)
 }
 
@@ -119,7 +128,12 @@ export async function startRun(db: SqlExecutor, runId: string, definition?: Defi
 }
 
 /** running → succeeded with its counts; the run as stored. */
-export async function succeedRun(db: SqlExecutor, runId: string, totalUsers: number, coveredUsers: number): Promise<Run> {
+export async function succeedRun(
+  db: SqlExecutor,
+  runId: string,
+  totalUsers: number,
+  coveredUsers: number,
+): Promise<Run> {
   const r = await db.query<RunRow>(
     `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL WHERE id = $1 RETURNING ${runColumns}`,
     [runId, totalUsers, coveredUsers],
@@ -143,5 +157,7 @@ export async function failInterruptedRuns(db: SqlExecutor): Promise<Run[]> {
     `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = 'interrupted'
      WHERE status IN ('queued','running') RETURNING ${runColumns}`,
   )
-  return r.rows.map(toRun).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+  return r.rows
+    .map(toRun)
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
 }

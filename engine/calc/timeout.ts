@@ -11,7 +11,10 @@ import { LabelsError } from '../../shared/errors.ts'
 export class Deadline {
   private readonly start: number
   /** `ms` from `startAt` (epoch ms, default now: a caller on another thread may have started the clock). */
-  constructor(readonly ms: number | undefined, startAt = Date.now()) {
+  constructor(
+    readonly ms: number | undefined,
+    startAt = Date.now(),
+  ) {
     this.start = startAt
   }
 

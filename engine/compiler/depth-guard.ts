@@ -17,7 +17,11 @@ export function guardDepth(value: unknown): void {
   while (stack.length) {
     const { v, path, depth } = stack.pop()!
     if (typeof v !== 'object' || v === null) continue
-    if (depth > maxJsonDepth) throw invalid(`the definition nests too deeply (conditions nest at most ${limits.conditionDepth} levels)`, path || '/')
+    if (depth > maxJsonDepth)
+      throw invalid(
+        `the definition nests too deeply (conditions nest at most ${limits.conditionDepth} levels)`,
+        path || '/',
+      )
     for (const [k, child] of Object.entries(v)) stack.push({ v: child, path: `${path}/${k}`, depth: depth + 1 })
   }
 }

@@ -7,7 +7,8 @@ type CondEmitters = { [K in CondNode['kind']]: (n: Extract<CondNode, { kind: K }
 const cmpOps = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' } as const
 
 function compareSql(e: Emitter, expr: string, c: Comparison): string {
-  if (c.op === 'between') return `${expr} BETWEEN ${e.params.add(c.lo, 'double precision')} AND ${e.params.add(c.hi, 'double precision')}`
+  if (c.op === 'between')
+    return `${expr} BETWEEN ${e.params.add(c.lo, 'double precision')} AND ${e.params.add(c.hi, 'double precision')}`
   return `${expr} ${cmpOps[c.op]} ${e.params.add(c.value, 'double precision')}`
 }
 

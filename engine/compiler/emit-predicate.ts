@@ -15,7 +15,10 @@ const inList = (p: { col: Predicate['col']; values: readonly Literal[] }, col: s
   if (p.values.length === 0) return 'false'
   // Zoneless dates each need the time-zone cast, so dates bind one parameter per value.
   if (p.col.type === 'date') return `${col} IN (${p.values.map((v) => e.literal(v)).join(', ')})`
-  return `${col} = ANY(${e.params.add(p.values.map((v) => v.value), `${sqlType[p.col.type]}[]`)})`
+  return `${col} = ANY(${e.params.add(
+    p.values.map((v) => v.value),
+    `${sqlType[p.col.type]}[]`,
+  )})`
 }
 
 /**

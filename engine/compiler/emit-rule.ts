@@ -9,7 +9,11 @@ type RuleEmitters = { [M in RuleNode['method']]: (n: Extract<RuleNode, { method:
 
 const withScopes = (e: Emitter) => e.renderWith((s) => scopeWhere(e, s))
 
-const joins = (e: Emitter) => e.scopeNames().map((s) => ` LEFT JOIN ${s} ON ${s}.uid = u.uid`).join('')
+const joins = (e: Emitter) =>
+  e
+    .scopeNames()
+    .map((s) => ` LEFT JOIN ${s} ON ${s}.uid = u.uid`)
+    .join('')
 
 /**
  * `(uid, v)` per user of a measure. Additive measures give every user a value (0 without
@@ -17,7 +21,8 @@ const joins = (e: Emitter) => e.scopeNames().map((s) => ` LEFT JOIN ${s} ON ${s}
  */
 function measureRows(e: Emitter, scope: Scope, measure: MeasureNode): string {
   const { cte, ref } = e.measureRef(scope, measure)
-  if (additive[measure.agg]) return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM users u LEFT JOIN ${cte} ON ${cte}.uid = u.uid`
+  if (additive[measure.agg])
+    return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM users u LEFT JOIN ${cte} ON ${cte}.uid = u.uid`
   return `SELECT ${cte}.uid, ${ref}::double precision AS v FROM ${cte} WHERE ${ref} IS NOT NULL`
 }
 
@@ -46,7 +51,9 @@ const emitters: RuleEmitters = {
   },
   distribution: (n, e) => {
     const rows = measureRows(e, n.scope, n.measure)
-    const cases = n.boundaries.map((b, i) => `WHEN v < ${e.params.add(b, 'double precision')} THEN ${e.params.add(n.names[i], 'text')}`)
+    const cases = n.boundaries.map(
+      (b, i) => `WHEN v < ${e.params.add(b, 'double precision')} THEN ${e.params.add(n.names[i], 'text')}`,
+    )
     const last = e.params.add(n.names[n.boundaries.length], 'text')
     return `${withScopes(e)}SELECT uid, CASE ${cases.join(' ')} ELSE ${last} END AS value FROM (${rows}) r`
   },
@@ -54,7 +61,8 @@ const emitters: RuleEmitters = {
     const where = scopeWhere(e, n.scope)
     const table = n.scope.event.table
     // The time itself needs no tie-break: plain min/max is ~3× faster than any ordered pick.
-    if (n.property === '$time') return `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${where} GROUP BY uid`
+    if (n.property === '$time')
+      return `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${where} GROUP BY uid`
     const col = n.property.column
     // Equal times: the later-ingested event (higher seq) is the later one.
     const dir = n.which === 'last' ? 'DESC' : 'ASC'

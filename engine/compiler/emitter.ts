@@ -57,7 +57,8 @@ export class Emitter {
       all: () => before,
       // n × 24 h before asOf, computed here so both engines agree regardless of session time zone.
       // A start before year 1 (an early asOf) is year 1: PostgreSQL reads no year 0, and no event is older.
-      last_days: (x) => `time >= ${this.params.add(new Date(Math.max(this.asOf.getTime() - x.days * DAY_MS, Date.parse(FIRST_INSTANT))).toISOString(), 'timestamptz')} AND ${before}`,
+      last_days: (x) =>
+        `time >= ${this.params.add(new Date(Math.max(this.asOf.getTime() - x.days * DAY_MS, Date.parse(FIRST_INSTANT))).toISOString(), 'timestamptz')} AND ${before}`,
       range: (x) =>
         `time >= (${this.params.add(x.from, 'timestamp')} AT TIME ZONE ${this.tz()}) AND time < (${this.params.add(x.to, 'timestamp')} AT TIME ZONE ${this.tz()}) AND ${before}`,
     }

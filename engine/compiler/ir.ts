@@ -18,7 +18,11 @@ export interface Literal {
 }
 
 export type Predicate =
-  | { readonly op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains'; readonly col: ColumnRef; readonly value: Literal }
+  | {
+      readonly op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains'
+      readonly col: ColumnRef
+      readonly value: Literal
+    }
   | { readonly op: 'in' | 'not_in'; readonly col: ColumnRef; readonly values: readonly Literal[] }
   | { readonly op: 'between'; readonly col: ColumnRef; readonly lo: Literal; readonly hi: Literal }
   | { readonly op: 'is_set' | 'is_not_set'; readonly col: ColumnRef }
@@ -80,7 +84,12 @@ export type RuleNode =
       readonly output: DataType
     }
   | { readonly method: 'metric'; readonly scope: Scope; readonly measure: MeasureNode }
-  | { readonly method: 'first_last'; readonly which: 'first' | 'last'; readonly scope: Scope; readonly property: ColumnRef | '$time' }
+  | {
+      readonly method: 'first_last'
+      readonly which: 'first' | 'last'
+      readonly scope: Scope
+      readonly property: ColumnRef | '$time'
+    }
   | {
       readonly method: 'preference'
       readonly scope: Scope

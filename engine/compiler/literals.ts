@@ -41,7 +41,8 @@ export function literal(value: unknown, type: ValueType, path: string, what: str
     boolean: (v) => typeof v === 'boolean',
     date: (v) => typeof v === 'string' && dateLiteral(v) !== null,
   }
-  if (typeof value === 'string' && value.includes('\u0000')) throw invalid(`${what}: the NUL character (U+0000) is not allowed in text`, path)
+  if (typeof value === 'string' && value.includes('\u0000'))
+    throw invalid(`${what}: the NUL character (U+0000) is not allowed in text`, path)
   if (!fits[type](value)) {
     const expected = type === 'date' ? 'an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])' : `a ${type}`
     throw invalid(`${what} is of type ${type}: expected ${expected}, got ${describe(value)}`, path)

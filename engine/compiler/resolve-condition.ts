@@ -6,7 +6,9 @@ import type { Comparison, CondNode } from './ir.ts'
 import { resolveMeasure, resolvePredicate, resolveScope } from './resolve-scope.ts'
 
 /** Counts conditions across a whole rule so the total limit spans all layers. */
-export interface ConditionBudget { used: number }
+export interface ConditionBudget {
+  used: number
+}
 
 function resolveComparison(c: BehaviourCondition, base: string): Comparison {
   if (c.op === 'between') {
@@ -18,17 +20,33 @@ function resolveComparison(c: BehaviourCondition, base: string): Comparison {
 }
 
 /** Resolves a condition tree against the catalogue; `path` is the condition's JSON path. */
-export function resolveCondition(cat: Catalogue, c: Condition, path: string, depth: number, budget: ConditionBudget): CondNode {
+export function resolveCondition(
+  cat: Catalogue,
+  c: Condition,
+  path: string,
+  depth: number,
+  budget: ConditionBudget,
+): CondNode {
   if (depth > limits.conditionDepth) throw invalid(`conditions nest at most ${limits.conditionDepth} levels deep`, path)
   if (++budget.used > limits.conditions) throw invalid(`a rule has at most ${limits.conditions} conditions`, path)
-  if ('all' in c) return { kind: 'all', items: c.all.map((x, i) => resolveCondition(cat, x, `${path}/all/${i}`, depth + 1, budget)) }
-  if ('any' in c) return { kind: 'any', items: c.any.map((x, i) => resolveCondition(cat, x, `${path}/any/${i}`, depth + 1, budget)) }
+  if ('all' in c)
+    return { kind: 'all', items: c.all.map((x, i) => resolveCondition(cat, x, `${path}/all/${i}`, depth + 1, budget)) }
+  if ('any' in c)
+    return { kind: 'any', items: c.any.map((x, i) => resolveCondition(cat, x, `${path}/any/${i}`, depth + 1, budget)) }
   if ('not' in c) return { kind: 'not', item: resolveCondition(cat, c.not, `${path}/not`, depth + 1, budget) }
   if ('attribute' in c) {
     const col = cat.users.get(c.attribute)
     if (!col) throw invalid(`unknown user attribute ${JSON.stringify(c.attribute)}`, `${path}/attribute`)
-    return { kind: 'attribute', predicate: resolvePredicate(col, c.op, c.value, path, `attribute ${JSON.stringify(c.attribute)}`) }
+    return {
+      kind: 'attribute',
+      predicate: resolvePredicate(col, c.op, c.value, path, `attribute ${JSON.stringify(c.attribute)}`),
+    }
   }
   const scope = resolveScope(cat, c, path)
-  return { kind: 'behaviour', scope, measure: resolveMeasure(scope.event, c.measure, `${path}/measure`), compare: resolveComparison(c, path) }
+  return {
+    kind: 'behaviour',
+    scope,
+    measure: resolveMeasure(scope.event, c.measure, `${path}/measure`),
+    compare: resolveComparison(c, path),
+  }
 }

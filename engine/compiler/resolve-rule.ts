@@ -8,7 +8,9 @@ import { labelValue } from './literals.ts'
 import { resolveCondition } from './resolve-condition.ts'
 import { resolveMeasure, resolveProperty, resolveScope } from './resolve-scope.ts'
 
-type Resolvers = { [M in Rule['method']]: (rule: Extract<Rule, { method: M }>, dataType: DataType, cat: Catalogue) => RuleNode }
+type Resolvers = {
+  [M in Rule['method']]: (rule: Extract<Rule, { method: M }>, dataType: DataType, cat: Catalogue) => RuleNode
+}
 
 const dataTypeMismatch = (dataType: DataType, expected: string) =>
   invalid(`this rule produces ${expected} values but the label's data type is ${dataType}`, '/dataType')
@@ -28,13 +30,17 @@ export function intervalNames(boundaries: readonly number[]): string[] {
 
 const resolvers: Resolvers = {
   custom(rule, dataType, cat) {
-    if (rule.values.length > limits.layers) throw invalid(`a custom rule has at most ${limits.layers} layers`, '/rule/values')
+    if (rule.values.length > limits.layers)
+      throw invalid(`a custom rule has at most ${limits.layers} layers`, '/rule/values')
     const budget = { used: 0 }
     const layers = rule.values.map((layer, i) => ({
       value: labelValue(layer.value, dataType, `/rule/values/${i}/value`),
       when: resolveCondition(cat, layer.when, `/rule/values/${i}/when`, 1, budget),
     }))
-    const otherwise = rule.otherwise === undefined || rule.otherwise === null ? null : labelValue(rule.otherwise, dataType, '/rule/otherwise')
+    const otherwise =
+      rule.otherwise === undefined || rule.otherwise === null
+        ? null
+        : labelValue(rule.otherwise, dataType, '/rule/otherwise')
     return { method: 'custom', layers, otherwise, output: dataType }
   },
   metric(rule, dataType, cat) {
@@ -66,14 +72,24 @@ const resolvers: Resolvers = {
     const measure = resolveMeasure(scope.event, rule.measure, '/rule/measure')
     rule.boundaries.forEach((b, i) => {
       const prev = rule.boundaries[i - 1]
-      if (prev !== undefined && !(b > prev)) throw invalid(`boundaries must increase strictly: ${b} after ${prev}`, `/rule/boundaries/${i}`)
+      if (prev !== undefined && !(b > prev))
+        throw invalid(`boundaries must increase strictly: ${b} after ${prev}`, `/rule/boundaries/${i}`)
     })
     const want = rule.boundaries.length + 1
     if (rule.names !== undefined && rule.names.length !== want) {
-      throw invalid(`${rule.boundaries.length} boundaries make ${want} intervals, so names needs ${want} entries, got ${rule.names.length}`, '/rule/names')
+      throw invalid(
+        `${rule.boundaries.length} boundaries make ${want} intervals, so names needs ${want} entries, got ${rule.names.length}`,
+        '/rule/names',
+      )
     }
     if (dataType !== 'string') throw dataTypeMismatch(dataType, 'string')
-    return { method: 'distribution', scope, measure, boundaries: rule.boundaries, names: rule.names ?? intervalNames(rule.boundaries) }
+    return {
+      method: 'distribution',
+      scope,
+      measure,
+      boundaries: rule.boundaries,
+      names: rule.names ?? intervalNames(rule.boundaries),
+    }
   },
   import() {
     return { method: 'import' }

@@ -2,7 +2,7 @@ import { invalid } from '../../shared/errors.ts'
 import { ruleLimits as limits } from '../../shared/limits.ts'
 import { opTypes, type FilterOp } from '../../shared/operators.ts'
 import type { Filter, Measure, Window } from '../../shared/schemas/rule.ts'
-import type { Catalogue, ColumnRef, EventInfo, } from '../storage/catalogue.ts'
+import type { Catalogue, ColumnRef, EventInfo } from '../storage/catalogue.ts'
 import type { Literal, MeasureNode, Predicate, Scope, WindowNode } from './ir.ts'
 import { literal, SUPPORTED_YEARS } from './literals.ts'
 
@@ -38,7 +38,9 @@ export function resolvePredicate(col: ColumnRef, op: FilterOp, value: unknown, b
     if (!Array.isArray(value)) throw invalid(`operator ${op} takes a list of values`, vpath)
     if (value.length < min || value.length > max) {
       throw invalid(
-        min === max ? `operator ${op} takes exactly ${min} values, got ${value.length}` : `operator ${op} takes at most ${max} values, got ${value.length}`,
+        min === max
+          ? `operator ${op} takes exactly ${min} values, got ${value.length}`
+          : `operator ${op} takes at most ${max} values, got ${value.length}`,
         vpath,
       )
     }
@@ -81,15 +83,22 @@ function resolveWindow(w: Window | undefined, path: string): WindowNode {
   if ('lastDays' in w) return { kind: 'last_days', days: w.lastDays }
   for (const k of ['from', 'to'] as const) {
     const d = new Date(`${w[k]}T00:00:00Z`)
-    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== w[k]) throw invalid(`not a calendar date: ${w[k]}`, `${path}/${k}`)
-    if (d.getUTCFullYear() < 1) throw invalid(`${w[k]} is outside the supported dates (${SUPPORTED_YEARS})`, `${path}/${k}`)
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== w[k])
+      throw invalid(`not a calendar date: ${w[k]}`, `${path}/${k}`)
+    if (d.getUTCFullYear() < 1)
+      throw invalid(`${w[k]} is outside the supported dates (${SUPPORTED_YEARS})`, `${path}/${k}`)
   }
-  if (w.from >= w.to) throw invalid(`window "from" (${w.from}) must be before "to" (${w.to}); "to" is exclusive`, `${path}/to`)
+  if (w.from >= w.to)
+    throw invalid(`window "from" (${w.from}) must be before "to" (${w.to}); "to" is exclusive`, `${path}/to`)
   return { kind: 'range', from: w.from, to: w.to }
 }
 
 /** Resolves event + where + window; `base` is the path of the object holding them. */
-export function resolveScope(cat: Catalogue, s: { event: string; where?: Filter[]; window?: Window }, base: string): Scope {
+export function resolveScope(
+  cat: Catalogue,
+  s: { event: string; where?: Filter[]; window?: Window },
+  base: string,
+): Scope {
   const event = resolveEvent(cat, s.event, `${base}/event`)
   const where = (s.where ?? []).map((f, i) => resolveFilter(event, f, `${base}/where/${i}`))
   return { event, where, window: resolveWindow(s.window, `${base}/window`) }

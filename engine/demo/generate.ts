@@ -23,7 +23,8 @@ function userSeed(seed: number, i: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-const weighted = <T>(rng: Rng, list: { readonly values: readonly T[]; readonly weights: readonly number[] }): T => rng.weighted(list.values, list.weights)
+const weighted = <T>(rng: Rng, list: { readonly values: readonly T[]; readonly weights: readonly number[] }): T =>
+  rng.weighted(list.values, list.weights)
 
 /** The demo user id of index i. */
 export const demoUserId = (i: number): string => `u${String(i + 1).padStart(7, '0')}`
@@ -93,10 +94,17 @@ function product(rng: Rng, favourite: string): { product_id: string; category: s
 }
 
 /** One session's funnel: app_open > view_product > add_to_cart > purchase, with coupons and shares. */
-function* session(rng: Rng, p: Profile, start: number, now: number): Generator<Omit<EventRecord, 'user_id' | 'event_id'>> {
+function* session(
+  rng: Rng,
+  p: Profile,
+  start: number,
+  now: number,
+): Generator<Omit<EventRecord, 'user_id' | 'event_id'>> {
   let t = start
   const at = () => new Date(t).toISOString()
-  const step = () => { t += rng.int(5_000, 240_000) }
+  const step = () => {
+    t += rng.int(5_000, 240_000)
+  }
   yield { event: 'app_open', time: at(), properties: {} }
   const cart: Array<{ category: string; price: number }> = []
   const views = Math.floor(-Math.log(1 - rng.next()) * 2.2)
@@ -119,10 +127,21 @@ function* session(rng: Rng, p: Profile, start: number, now: number): Generator<O
     const amount = Math.round(cart.reduce((s, c) => s + c.price, 0) * 100) / 100
     const first = cart[0] as { category: string }
     if (rng.bool(0.3)) {
-      const i = rng.weighted(v.coupons.values.map((_, j) => j), v.coupons.weights)
-      yield { event: 'coupon_use', time: at(), properties: { coupon: v.coupons.values[i] ?? 'WELCOME10', discount: v.coupons.discount[i] ?? 10 } }
+      const i = rng.weighted(
+        v.coupons.values.map((_, j) => j),
+        v.coupons.weights,
+      )
+      yield {
+        event: 'coupon_use',
+        time: at(),
+        properties: { coupon: v.coupons.values[i] ?? 'WELCOME10', discount: v.coupons.discount[i] ?? 10 },
+      }
     }
-    yield { event: 'purchase', time: at(), properties: { amount, category: first.category, channel: weighted(rng, v.purchaseChannels) } }
+    yield {
+      event: 'purchase',
+      time: at(),
+      properties: { amount, category: first.category, channel: weighted(rng, v.purchaseChannels) },
+    }
   }
   if (rng.bool(0.06)) {
     step()

@@ -1,9 +1,15 @@
 import { maxRecordChars, RecordTooLarge } from './record-limit.ts'
 
 /** One CSV record: its 1-based physical record number (header = 1) and its fields. */
-export interface CsvRecord { record: number; fields: string[] }
+export interface CsvRecord {
+  record: number
+  fields: string[]
+}
 
-const COMMA = 44, LF = 10, CR = 13, QUOTE = 34
+const COMMA = 44,
+  LF = 10,
+  CR = 13,
+  QUOTE = 34
 
 /**
  * A streaming RFC 4180 parser: chunks may split anywhere (inside quotes, between \r and \n).
@@ -36,11 +42,18 @@ export class CsvParser {
     while (i < n) {
       if (this.skipLf) {
         this.skipLf = false
-        if (chunk.charCodeAt(i) === LF) { i++; continue }
+        if (chunk.charCodeAt(i) === LF) {
+          i++
+          continue
+        }
       }
       if (this.state === 'quoted') {
         const j = chunk.indexOf('"', i)
-        if (j < 0) { this.grow(n - i); this.field += chunk.slice(i); return }
+        if (j < 0) {
+          this.grow(n - i)
+          this.field += chunk.slice(i)
+          return
+        }
         this.grow(j + 1 - i)
         this.field += chunk.slice(i, j)
         this.state = 'quote'
@@ -48,7 +61,12 @@ export class CsvParser {
         continue
       }
       if (this.state === 'quote') {
-        if (chunk.charCodeAt(i) === QUOTE) { this.field += '"'; this.state = 'quoted'; i++; continue }
+        if (chunk.charCodeAt(i) === QUOTE) {
+          this.field += '"'
+          this.state = 'quoted'
+          i++
+          continue
+        }
         this.state = 'plain' // text after a closing quote: keep it, leniently
       }
       if (this.state === 'start' && chunk.charCodeAt(i) === QUOTE) {

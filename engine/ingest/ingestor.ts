@@ -15,7 +15,14 @@ import type { IngestFormat, IngestKind, IngestOptions, IngestResult, RawRecord }
 const requiredColumns = { users: ['user_id'], events: ['user_id', 'event', 'time'] } as const
 
 /** Where each fixed field sits in the CSV header, and which columns are attributes/properties. */
-interface CsvHeader { userId: number; event: number; time: number; eventId: number; props: Array<[number, string]>; width: number }
+interface CsvHeader {
+  userId: number
+  event: number
+  time: number
+  eventId: number
+  props: Array<[number, string]>
+  width: number
+}
 
 function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
   const names = fields.map((f) => f.trim())
@@ -25,7 +32,8 @@ function readHeader(kind: IngestKind, fields: string[]): CsvHeader {
     if (seen.has(n)) throw badRequest(`CSV header: column "${n}" appears twice`, '/header')
     seen.add(n)
   }
-  for (const req of requiredColumns[kind]) if (!seen.has(req)) throw badRequest(`CSV header: missing column "${req}"`, '/header')
+  for (const req of requiredColumns[kind])
+    if (!seen.has(req)) throw badRequest(`CSV header: missing column "${req}"`, '/header')
   const fixed = reservedNames[kind]
   return {
     userId: names.indexOf('user_id'),
@@ -47,10 +55,18 @@ export class Ingestor {
   private readonly store: IngestStore
   private readonly parser: BodyParser
 
-  constructor(db: SqlExecutor, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
+  constructor(
+    db: SqlExecutor,
+    readonly kind: IngestKind,
+    readonly format: IngestFormat,
+    opts: IngestOptions = {},
+  ) {
     this.store = new IngestStore(db, kind)
     const { parse, ...rest } = opts
-    this.parser = parse === 'worker' ? parseInWorker(this.store, kind, format, rest) : new TextParser(this.store, kind, format, rest)
+    this.parser =
+      parse === 'worker'
+        ? parseInWorker(this.store, kind, format, rest)
+        : new TextParser(this.store, kind, format, rest)
   }
 
   /** Parses and stages one chunk of the body. */
@@ -93,7 +109,12 @@ export class TextParser implements BodyParser {
   private header: CsvHeader | null = null
   private failure: unknown = null
 
-  constructor(link: StoreLink, readonly kind: IngestKind, readonly format: IngestFormat, opts: IngestOptions = {}) {
+  constructor(
+    link: StoreLink,
+    readonly kind: IngestKind,
+    readonly format: IngestFormat,
+    opts: IngestOptions = {},
+  ) {
     this.session = new IngestSession(link, kind, opts)
     this.ndjson = format === 'ndjson' ? new NdjsonParser() : null
     this.csv = format === 'csv' ? new CsvParser() : null
@@ -146,11 +167,24 @@ export class TextParser implements BodyParser {
     const row = this.format === 'csv' ? e.record - 1 : e.record
     const what = row === 0 ? 'the CSV header' : `row ${row}`
     const hint = e.inQuotes ? ' (inside a quoted field: an unterminated quote?)' : ''
-    return new LabelsError('too_large', `${what} is longer than ${e.limit} characters, the limit of one record${hint}; nothing was stored`, `/${row}`, { row, limit: e.limit })
+    return new LabelsError(
+      'too_large',
+      `${what} is longer than ${e.limit} characters, the limit of one record${hint}; nothing was stored`,
+      `/${row}`,
+      { row, limit: e.limit },
+    )
   }
 
   /** One reused record: `session.add` reads it before returning, and we await what it returns. */
-  private readonly rec: RawRecord = { row: 0, userId: undefined, event: undefined, time: undefined, eventId: undefined, properties: [], json: null }
+  private readonly rec: RawRecord = {
+    row: 0,
+    userId: undefined,
+    event: undefined,
+    time: undefined,
+    eventId: undefined,
+    properties: [],
+    json: null,
+  }
 
   private async lines({ first, lines }: NdjsonLines): Promise<void> {
     const rec = this.rec
@@ -195,6 +229,11 @@ export class TextParser implements BodyParser {
     const props = h.props.map(([i, name]) => [name, { kind: 'text', value: f[i] as string }] as const)
     const base: RawRecord = { row, userId: f[h.userId]?.trim(), properties: props }
     if (this.kind === 'users') return base
-    return { ...base, event: f[h.event]?.trim(), time: f[h.time]?.trim(), eventId: h.eventId < 0 ? undefined : f[h.eventId]?.trim() }
+    return {
+      ...base,
+      event: f[h.event]?.trim(),
+      time: f[h.time]?.trim(),
+      eventId: h.eventId < 0 ? undefined : f[h.eventId]?.trim(),
+    }
   }
 }

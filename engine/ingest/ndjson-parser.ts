@@ -1,10 +1,16 @@
 import { maxRecordChars, RecordTooLarge } from './record-limit.ts'
 
 /** One NDJSON line: its 1-based line number and its text (blank lines are not yielded). */
-export interface NdjsonLine { line: number; text: string }
+export interface NdjsonLine {
+  line: number
+  text: string
+}
 
 /** The complete lines of a chunk: `lines[i]` is line `first + i`, trimmed ('' when blank). */
-export interface NdjsonLines { first: number; lines: string[] }
+export interface NdjsonLines {
+  first: number
+  lines: string[]
+}
 
 /**
  * Splits a stream of text chunks into lines; chunks may split anywhere. A leading BOM is

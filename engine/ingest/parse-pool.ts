@@ -89,7 +89,9 @@ class ParsePool {
     const r = this.ensure()
     return new Promise<T>((resolve, reject) => {
       r.pending.add(reject)
-      fn(r.remote).then(resolve, reject).finally(() => r.pending.delete(reject))
+      fn(r.remote)
+        .then(resolve, reject)
+        .finally(() => r.pending.delete(reject))
     })
   }
 
@@ -103,10 +105,19 @@ class ParsePool {
     const workerData: ParseWorkerData = { storePort: port2 }
     // A larger young generation: parsing allocates a short-lived object per row, and fewer
     // scavenges measured faster.
-    const w = new NodeWorker(new URL(bootFile, import.meta.url), { workerData, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 64 } })
+    const w = new NodeWorker(new URL(bootFile, import.meta.url), {
+      workerData,
+      transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    })
     Comlink.expose(this.router(), nodeEndpoint(port1))
     port1.unref() // the store port never keeps the process alive; the worker's ref does while requests run
-    const r: Running = { worker: w, remote: Comlink.wrap<ParseWorkerApi>(nodeEndpoint(w)), storePort: port1, pending: new Set() }
+    const r: Running = {
+      worker: w,
+      remote: Comlink.wrap<ParseWorkerApi>(nodeEndpoint(w)),
+      storePort: port1,
+      pending: new Set(),
+    }
     const fail = (e: unknown) => {
       const err = e instanceof Error ? e : new Error(`the parse worker stopped (${String(e)})`)
       for (const reject of r.pending) reject(err)
@@ -153,7 +164,12 @@ export const parseWorker = {
 }
 
 /** The parsing half of one request, run in the shared parse worker; store calls come back to `store`. */
-export function parseInWorker(store: StoreLink, kind: IngestKind, format: IngestFormat, opts: IngestOptions): BodyParser {
+export function parseInWorker(
+  store: StoreLink,
+  kind: IngestKind,
+  format: IngestFormat,
+  opts: IngestOptions,
+): BodyParser {
   pool ??= new ParsePool()
   const p = pool
   let queued = 0
@@ -182,7 +198,10 @@ export function parseInWorker(store: StoreLink, kind: IngestKind, format: Ingest
     throw e
   }
   const drained = async (limit: number) => {
-    while (queued > limit && !failure) await new Promise<void>((r) => { waiter = r })
+    while (queued > limit && !failure)
+      await new Promise<void>((r) => {
+        waiter = r
+      })
     if (failure) fail(failure)
   }
   return {

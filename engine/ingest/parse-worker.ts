@@ -18,7 +18,10 @@ if (!port) throw new Error('parse-worker.ts must run in a worker thread')
 registerErrorTransport()
 const stores = Comlink.wrap<StoreRouter>(nodeEndpoint((workerData as ParseWorkerData).storePort))
 
-interface Session { parser: TextParser; chain: Promise<unknown> }
+interface Session {
+  parser: TextParser
+  chain: Promise<unknown>
+}
 const sessions = new Map<number, Session>()
 
 function remoteStore(id: number): StoreLink {

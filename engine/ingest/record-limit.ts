@@ -8,7 +8,11 @@ export const maxRecordChars = 16 * 1024 * 1024
 
 /** A record grew past maxRecordChars; `record` is the parser's 1-based line (NDJSON) or physical record (CSV) number. */
 export class RecordTooLarge extends Error {
-  constructor(readonly record: number, readonly limit: number, readonly inQuotes = false) {
+  constructor(
+    readonly record: number,
+    readonly limit: number,
+    readonly inQuotes = false,
+  ) {
     super(`record ${record} is longer than ${limit} characters`)
   }
 }

@@ -16,7 +16,8 @@ export function fillFromObject(rec: RawRecord, row: number, o: unknown, kind: 'u
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'a record must be a JSON object'
   const r = o as Record<string, unknown>
   const p = r.properties
-  if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p))) return 'properties must be an object'
+  if (p !== undefined && p !== null && (typeof p !== 'object' || Array.isArray(p)))
+    return 'properties must be an object'
   rec.row = row
   rec.userId = r.user_id
   rec.json = (p ?? null) as Record<string, unknown> | null
@@ -29,7 +30,12 @@ export function fillFromObject(rec: RawRecord, row: number, o: unknown, kind: 'u
   return null
 }
 
-async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterable<unknown> | AsyncIterable<unknown>, opts: IngestOptions): Promise<IngestResult> {
+async function ingest(
+  db: SqlExecutor,
+  kind: 'users' | 'events',
+  records: Iterable<unknown> | AsyncIterable<unknown>,
+  opts: IngestOptions,
+): Promise<IngestResult> {
   const store = new IngestStore(db, kind)
   const s = new IngestSession(store, kind, opts)
   try {
@@ -61,11 +67,19 @@ async function ingest(db: SqlExecutor, kind: 'users' | 'events', records: Iterab
 }
 
 /** Upserts users by user_id, all-or-nothing (docs/api.md#ingestion); records may be a (async) iterable. */
-export function ingestUserRecords(db: SqlExecutor, records: Iterable<UserRecord> | AsyncIterable<UserRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
+export function ingestUserRecords(
+  db: SqlExecutor,
+  records: Iterable<UserRecord> | AsyncIterable<UserRecord>,
+  opts: IngestOptions = {},
+): Promise<IngestResult> {
   return ingest(db, 'users', records, opts)
 }
 
 /** Appends events (deduped by event_id), all-or-nothing (docs/api.md#ingestion); records may be a (async) iterable. */
-export function ingestEventRecords(db: SqlExecutor, records: Iterable<EventRecord> | AsyncIterable<EventRecord>, opts: IngestOptions = {}): Promise<IngestResult> {
+export function ingestEventRecords(
+  db: SqlExecutor,
+  records: Iterable<EventRecord> | AsyncIterable<EventRecord>,
+  opts: IngestOptions = {},
+): Promise<IngestResult> {
   return ingest(db, 'events', records, opts)
 }

@@ -6,7 +6,16 @@ import { badName, reservedNames } from './names.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
 import type { IngestKind, IngestOptions, RawRecord } from './types.ts'
-import { convert, inferType, inSupportedYears, isEmpty, parseEventTime, textProblem, type RawValue, type Stored } from './values.ts'
+import {
+  convert,
+  inferType,
+  inSupportedYears,
+  isEmpty,
+  parseEventTime,
+  textProblem,
+  type RawValue,
+  type Stored,
+} from './values.ts'
 
 interface Target {
   event: string
@@ -54,7 +63,11 @@ export class IngestSession {
   private rowFresh = 0
   private readonly writer = new BinaryCopyWriter()
 
-  constructor(private readonly link: StoreLink, readonly kind: IngestKind, private readonly opts: IngestOptions = {}) {
+  constructor(
+    private readonly link: StoreLink,
+    readonly kind: IngestKind,
+    private readonly opts: IngestOptions = {},
+  ) {
     this.batchSize = opts.batchSize ?? 50_000 // per-COPY overhead shows below ~50k rows; 100k measured no faster
     this.maxErrors = opts.maxErrors ?? 100
   }
@@ -143,10 +156,12 @@ export class IngestSession {
       n = r
     }
     // Only a valid row may extend the schema: a bad row's new names and types are forgotten.
-    const names = this.scratchNames, types = this.scratchTypes
+    const names = this.scratchNames,
+      types = this.scratchTypes
     const idx = this.scratchIdx
     for (let i = 0; i < n; i++) {
-      const name = names[i] as string, type = types[i] as ValueType
+      const name = names[i] as string,
+        type = types[i] as ValueType
       if (!target.known.has(name) && !target.fresh.has(name)) target.fresh.set(name, type)
       idx[i] = this.stageIndex(target, name, type)
     }
@@ -163,7 +178,11 @@ export class IngestSession {
     if (isEmpty(raw)) return n
     let type = target.known.get(name) ?? target.fresh.get(name)
     if (!type) {
-      const full = columnLimitProblem(this.kind === 'users' ? null : target.event, name, target.known.size + target.fresh.size + this.rowFresh++)
+      const full = columnLimitProblem(
+        this.kind === 'users' ? null : target.event,
+        name,
+        target.known.size + target.fresh.size + this.rowFresh++,
+      )
       if (full) return full
       const inferred = inferType(raw)
       if (!inferred) return `${what} "${name}": unsupported value ${JSON.stringify(raw.value)}`
@@ -172,7 +191,14 @@ export class IngestSession {
     let value: Stored
     const x = raw.value
     // A JSON value already of its column's type is stored as is (what convert would return).
-    if (raw.kind === 'json' && (typeof x === 'string' ? type === 'string' : typeof x === 'boolean' ? type === 'boolean' : typeof x === 'number' && type === 'number' && Number.isFinite(x))) {
+    if (
+      raw.kind === 'json' &&
+      (typeof x === 'string'
+        ? type === 'string'
+        : typeof x === 'boolean'
+          ? type === 'boolean'
+          : typeof x === 'number' && type === 'number' && Number.isFinite(x))
+    ) {
       value = x as Stored
     } else {
       const c = convert(raw, type)
@@ -181,7 +207,8 @@ export class IngestSession {
     }
     if (typeof value === 'string') {
       if (type === 'string' && value.indexOf('\u0000') >= 0) return `${what} "${name}": ${textProblem(value)}`
-      if (type === 'date' && !inSupportedYears(value)) return `${what} "${name}" (date): ${JSON.stringify(raw.value)} is outside the supported years 0001–9999`
+      if (type === 'date' && !inSupportedYears(value))
+        return `${what} "${name}" (date): ${JSON.stringify(raw.value)} is outside the supported years 0001–9999`
     }
     this.scratchNames[n] = name
     this.scratchTypes[n] = type
@@ -212,7 +239,13 @@ export class IngestSession {
   private target(event: string): Target {
     let t = this.targets.get(event)
     if (!t) {
-      t = { event, known: this.known.get(event) ?? noKnown, fresh: new Map(), stageIdx: new Map(), stage: new StageBuffer(event, this.kind === 'events') }
+      t = {
+        event,
+        known: this.known.get(event) ?? noKnown,
+        fresh: new Map(),
+        stageIdx: new Map(),
+        stage: new StageBuffer(event, this.kind === 'events'),
+      }
       this.targets.set(event, t)
     }
     return t
@@ -272,9 +305,17 @@ export class IngestSession {
     this.state = 'finished'
     if (!this.doomed) for (const t of this.targets.values()) this.queueFlush(t.stage)
     await this.pendingFlush
-    const targets = this.doomed ? [] : [...this.targets.values()].filter((t) => t.stage.rows > 0).map((t) => ({
-      event: t.event, fresh: [...t.fresh], stageIdx: [...t.stageIdx], types: t.stage.types.slice(), rows: t.stage.rows,
-    }))
+    const targets = this.doomed
+      ? []
+      : [...this.targets.values()]
+          .filter((t) => t.stage.rows > 0)
+          .map((t) => ({
+            event: t.event,
+            fresh: [...t.fresh],
+            stageIdx: [...t.stageIdx],
+            types: t.stage.types.slice(),
+            rows: t.stage.rows,
+          }))
     return { kind: this.kind, targets, errors: this.errors, invalidRows: this.invalidRows, doomed: this.doomed }
   }
 

@@ -10,7 +10,9 @@ let counter = 0
 /** A unique, digits-only staging table name: `ingest_stage_<ms since epoch><6 digits>` (identifiers never come from input). */
 function stageName(): string {
   counter = (counter + 1) % 1000
-  const rand = Math.floor(Math.random() * 1000).toString().padStart(3, '0')
+  const rand = Math.floor(Math.random() * 1000)
+    .toString()
+    .padStart(3, '0')
   return `ingest_stage_${Date.now()}${counter.toString().padStart(3, '0')}${rand}`
 }
 
@@ -47,7 +49,10 @@ export class StageBuffer {
   private eventId: Array<string | null> = []
   private cols: Array<Array<Stored | null>> = []
 
-  constructor(readonly target: string, readonly withEventFields: boolean) {}
+  constructor(
+    readonly target: string,
+    readonly withEventFields: boolean,
+  ) {}
 
   /** Number of rows buffered, not yet taken. */
   get buffered(): number {
@@ -62,7 +67,15 @@ export class StageBuffer {
   }
 
   /** Buffers one valid row; `values[k]` (k < n) belongs to column p<cols[k]>, other columns get NULL. */
-  push(row: number, userId: string, time: string | null, eventId: string | null, cols: readonly number[], values: readonly Stored[], n: number): void {
+  push(
+    row: number,
+    userId: string,
+    time: string | null,
+    eventId: string | null,
+    cols: readonly number[],
+    values: readonly Stored[],
+    n: number,
+  ): void {
     this.rowNo.push(row)
     this.userId.push(userId)
     if (this.withEventFields) {
@@ -79,7 +92,16 @@ export class StageBuffer {
   take(): PendingBatch | null {
     const rows = this.rowNo.length
     if (rows === 0) return null
-    const b: PendingBatch = { target: this.target, types: this.types.slice(), rows, rowNo: this.rowNo, userId: this.userId, time: this.time, eventId: this.eventId, cols: this.cols }
+    const b: PendingBatch = {
+      target: this.target,
+      types: this.types.slice(),
+      rows,
+      rowNo: this.rowNo,
+      userId: this.userId,
+      time: this.time,
+      eventId: this.eventId,
+      cols: this.cols,
+    }
     this.rowNo = []
     this.userId = []
     this.time = []
@@ -94,17 +116,32 @@ export class StageBuffer {
  * fits PostgreSQL's text input, see BinaryCopyWriter), else column arrays. Events need `uids`
  * (one per row) and the request's ticket for seq.
  */
-export function encodeBatch(writer: BinaryCopyWriter, b: PendingBatch, binary: boolean, uids: Int32Array | null, ticket: number): Batch {
+export function encodeBatch(
+  writer: BinaryCopyWriter,
+  b: PendingBatch,
+  binary: boolean,
+  uids: Int32Array | null,
+  ticket: number,
+): Batch {
   const events = uids !== null
   const head: Array<ArrayLike<unknown>> = events ? [b.rowNo, uids, b.time, b.eventId] : [b.rowNo, b.userId]
   const cols = [...head, ...b.cols]
   if (binary) {
-    const copyTypes: CopyType[] = [...(events ? ['seq', 'int4', 'timestamptz', 'text'] as const : ['int4', 'text'] as const), ...b.types]
+    const copyTypes: CopyType[] = [
+      ...(events ? (['seq', 'int4', 'timestamptz', 'text'] as const) : (['int4', 'text'] as const)),
+      ...b.types,
+    ]
     writer.seqHigh = ticket
     const data = writer.encode(copyTypes, cols as unknown as Array<ReadonlyArray<Stored | null>>, b.rows)
     if (data) return { target: b.target, types: b.types, rows: b.rows, data: data.slice(), cols: null }
   }
-  return { target: b.target, types: b.types, rows: b.rows, data: null, cols: cols.map((c) => (c instanceof Int32Array ? Array.from(c) : c as unknown[])) }
+  return {
+    target: b.target,
+    types: b.types,
+    rows: b.rows,
+    data: null,
+    cols: cols.map((c) => (c instanceof Int32Array ? Array.from(c) : (c as unknown[]))),
+  }
 }
 
 /**
@@ -117,7 +154,10 @@ export class StageTable {
   readonly types: ValueType[] = []
   private created = false
 
-  constructor(readonly events: boolean, private readonly ticket: number) {}
+  constructor(
+    readonly events: boolean,
+    private readonly ticket: number,
+  ) {}
 
   /** Writes one batch (adding the staging columns it brings). */
   async write(db: SqlExecutor, batch: Batch): Promise<void> {
@@ -129,9 +169,14 @@ export class StageTable {
       await db.copyFrom(`COPY ${this.table} (${names.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, batch.data)
       return
     }
-    const casts = [...(this.events ? ['int[]', 'int[]', 'timestamptz[]', 'text[]'] : ['int[]', 'text[]']), ...batch.types.map((t) => `${sqlType[t]}[]`)]
+    const casts = [
+      ...(this.events ? ['int[]', 'int[]', 'timestamptz[]', 'text[]'] : ['int[]', 'text[]']),
+      ...batch.types.map((t) => `${sqlType[t]}[]`),
+    ]
     const args = casts.map((c, i) => `$${i + 1}::${c}`)
-    const select = this.events ? [`(${Number(this.ticket)}::bigint << 32) + x.a0`, ...args.slice(1).map((_, i) => `x.a${i + 1}`)] : ['*']
+    const select = this.events
+      ? [`(${Number(this.ticket)}::bigint << 32) + x.a0`, ...args.slice(1).map((_, i) => `x.a${i + 1}`)]
+      : ['*']
     await db.query(
       `INSERT INTO ${this.table} (${names.join(', ')}) SELECT ${select.join(', ')} FROM unnest(${args.join(', ')}) AS x(${casts.map((_, i) => `a${i}`).join(', ')})`,
       batch.cols as unknown[][],
@@ -140,7 +185,11 @@ export class StageTable {
 
   private async ensure(db: SqlExecutor, types: readonly ValueType[]): Promise<void> {
     if (!this.created) {
-      await db.exec(this.events ? eventTableDdl(this.table) : `CREATE UNLOGGED TABLE ${this.table} (row int NOT NULL, user_id text NOT NULL)`)
+      await db.exec(
+        this.events
+          ? eventTableDdl(this.table)
+          : `CREATE UNLOGGED TABLE ${this.table} (row int NOT NULL, user_id text NOT NULL)`,
+      )
       this.created = true
     }
     for (let i = this.types.length; i < types.length; i++) {
@@ -169,7 +218,11 @@ export class StageTable {
  * stages are younger than `olderThanMs`; several servers may share one PostgreSQL). Returns
  * how many were dropped.
  */
-export async function dropStaleStages(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
+export async function dropStaleStages(
+  db: SqlExecutor,
+  olderThanMs = 24 * 3_600_000,
+  now = Date.now(),
+): Promise<number> {
   const r = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'ingest\\_stage\\_%' AND c.relnamespace = current_schema()::regnamespace`,
   )

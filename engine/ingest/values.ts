@@ -37,10 +37,26 @@ const digits = (s: string, from: number, n: number) => {
  * already canonical, so millions of event times skip the regex and Date round trip.
  */
 function isCanonicalIso(s: string): boolean {
-  if (s.length !== 24 || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.' || s[23] !== 'Z') return false
-  const y = digits(s, 0, 4), mo = digits(s, 5, 2), day = digits(s, 8, 2)
-  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = digits(s, 20, 3)
-  if (y < 0 || mo < 1 || mo > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0) return false
+  if (
+    s.length !== 24 ||
+    s[4] !== '-' ||
+    s[7] !== '-' ||
+    s[10] !== 'T' ||
+    s[13] !== ':' ||
+    s[16] !== ':' ||
+    s[19] !== '.' ||
+    s[23] !== 'Z'
+  )
+    return false
+  const y = digits(s, 0, 4),
+    mo = digits(s, 5, 2),
+    day = digits(s, 8, 2)
+  const h = digits(s, 11, 2),
+    mi = digits(s, 14, 2),
+    sec = digits(s, 17, 2),
+    ms = digits(s, 20, 3)
+  if (y < 0 || mo < 1 || mo > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0)
+    return false
   return day <= monthDays(y, mo)
 }
 
@@ -95,7 +111,7 @@ export function inferType(v: RawValue): ValueType | null {
 }
 
 function describe(v: RawValue): string {
-  const s = v.value instanceof Date ? v.value.toISOString() : JSON.stringify(v.value) ?? String(v.value)
+  const s = v.value instanceof Date ? v.value.toISOString() : (JSON.stringify(v.value) ?? String(v.value))
   return s.length > 60 ? s.slice(0, 57) + '...' : s
 }
 

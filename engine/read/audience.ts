@@ -13,7 +13,10 @@ const bad = (message: string, path: string) => new LabelsError('bad_request', me
 const num = numberPattern
 const intervalRe = new RegExp(`^([\\[(])(-∞|-inf|${num}),(\\+∞|\\+?inf|${num})([\\])])$`)
 
-interface Filter { sql: string; params: unknown[] }
+interface Filter {
+  sql: string
+  params: unknown[]
+}
 
 /** A number filter: an exact value, or a distribution interval label such as "[10,20)", "(-∞,5)" or "[50,+∞)". */
 function numberFilter(v: string): Filter {
@@ -22,12 +25,15 @@ function numberFilter(v: string): Filter {
     const [, open, lo, hi, close] = m as unknown as [string, string, string, string, string]
     const parts: string[] = []
     const params: unknown[] = []
-    if (!lo.includes('∞') && !lo.includes('inf')) parts.push(`value ${open === '[' ? '>=' : '>'} $${params.push(Number(lo)) + 2}::float8`)
-    if (!hi.includes('∞') && !hi.includes('inf')) parts.push(`value ${close === ']' ? '<=' : '<'} $${params.push(Number(hi)) + 2}::float8`)
+    if (!lo.includes('∞') && !lo.includes('inf'))
+      parts.push(`value ${open === '[' ? '>=' : '>'} $${params.push(Number(lo)) + 2}::float8`)
+    if (!hi.includes('∞') && !hi.includes('inf'))
+      parts.push(`value ${close === ']' ? '<=' : '<'} $${params.push(Number(hi)) + 2}::float8`)
     return { sql: parts.length ? parts.join(' AND ') : 'true', params }
   }
   const n = v.trim() === '' ? NaN : Number(v)
-  if (!Number.isFinite(n)) throw bad(`value must be a number or an interval like [10,20), got ${JSON.stringify(v)}`, '/value')
+  if (!Number.isFinite(n))
+    throw bad(`value must be a number or an interval like [10,20), got ${JSON.stringify(v)}`, '/value')
   return { sql: 'value = $3::float8', params: [n] }
 }
 
@@ -45,13 +51,15 @@ function valueFilter(dataType: DataType, v: string, tz: string): Filter {
       return { sql: '$3::text = ANY(value)', params: [v] }
     case 'boolean': {
       const low = v.trim().toLowerCase()
-      if (low !== 'true' && low !== 'false') throw bad(`value must be true or false, got ${JSON.stringify(v)}`, '/value')
+      if (low !== 'true' && low !== 'false')
+        throw bad(`value must be true or false, got ${JSON.stringify(v)}`, '/value')
       return { sql: 'value = $3::boolean', params: [low === 'true'] }
     }
     case 'number':
       return numberFilter(v)
     case 'date': {
-      if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) return { sql: `(value AT TIME ZONE $4::text)::date = $3::date`, params: [v, tz] }
+      if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)))
+        return { sql: `(value AT TIME ZONE $4::text)::date = $3::date`, params: [v, tz] }
       if (!Number.isNaN(Date.parse(v))) return { sql: 'value = $3::timestamptz', params: [new Date(v).toISOString()] }
       throw bad(`value must be a date YYYY-MM-DD or an ISO timestamp, got ${JSON.stringify(v)}`, '/value')
     }
@@ -59,7 +67,10 @@ function valueFilter(dataType: DataType, v: string, tz: string): Filter {
 }
 
 /** Where the next page starts: after this uid, in this run's results. */
-interface Cursor { uid: number; runId: string }
+interface Cursor {
+  uid: number
+  runId: string
+}
 
 const cursorRe = /^(\d{1,10})\.(.+)$/s
 
@@ -69,14 +80,20 @@ export const encodeCursor = (c: Cursor): string => `${c.uid}.${c.runId}`
 function decodeCursor(after: string): Cursor {
   const m = cursorRe.exec(after)
   const uid = m ? Number(m[1]) : NaN
-  if (!m || !Number.isSafeInteger(uid) || uid > 2147483647) throw bad(`after must be the nextCursor of the previous page, got ${JSON.stringify(after)}`, '/after')
+  if (!m || !Number.isSafeInteger(uid) || uid > 2147483647)
+    throw bad(`after must be the nextCursor of the previous page, got ${JSON.stringify(after)}`, '/after')
   return { uid, runId: m[2] as string }
 }
 
 /** The answer to a page whose run's results were replaced (or removed) since the first page. */
 function replaced(cursor: Cursor, current: string | null): LabelsError {
   const now = current === null ? 'the label has no results any more' : `the current results are run ${current}`
-  return new LabelsError('conflict', `the results this export pages through (run ${cursor.runId}) were replaced: ${now}; start again from the first page`, '/after', { runId: cursor.runId, currentRunId: current })
+  return new LabelsError(
+    'conflict',
+    `the results this export pages through (run ${cursor.runId}) were replaced: ${now}; start again from the first page`,
+    '/after',
+    { runId: cursor.runId, currentRunId: current },
+  )
 }
 
 /**
@@ -85,10 +102,15 @@ function replaced(cursor: Cursor, current: string | null): LabelsError {
  * its runId, and once that run's results are replaced (its table is dropped by the swap) a
  * page answers 409 conflict instead of continuing in another run's results.
  */
-export async function labelAudience(db: SqlExecutor, labelId: string, query: { value?: string; after?: string; limit?: number }): Promise<AudiencePage> {
+export async function labelAudience(
+  db: SqlExecutor,
+  labelId: string,
+  query: { value?: string; after?: string; limit?: number },
+): Promise<AudiencePage> {
   const cursor = query.after !== undefined ? decodeCursor(query.after) : null
   const limit = query.limit ?? defaultAudienceLimit
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxAudienceLimit) throw bad(`limit must be an integer from 1 to ${maxAudienceLimit}`, '/limit')
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxAudienceLimit)
+    throw bad(`limit must be an integer from 1 to ${maxAudienceLimit}`, '/limit')
   const read = async (s: LabelState): Promise<AudiencePage> => {
     const f = query.value !== undefined ? valueFilter(s.dataType, query.value, s.tz) : { sql: 'true', params: [] }
     const r = await db.query<{ uid: number; user_id: string; value: unknown }>(

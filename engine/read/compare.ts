@@ -5,7 +5,13 @@ import { parseAsOf } from '../calc/runs.ts'
 import { Deadline, isStatementTimeout, timeoutError } from '../calc/timeout.ts'
 import { coveredFilter, noValuesSql } from '../calc/value-types.ts'
 import type { CompileFn } from '../calc/execute-run.ts'
-import { binIndexSql, binIntervals, boundaryIntervals, distributionItems, type ItemOptions } from './distribution-items.ts'
+import {
+  binIndexSql,
+  binIntervals,
+  boundaryIntervals,
+  distributionItems,
+  type ItemOptions,
+} from './distribution-items.ts'
 import { defaultBins, maxTop, resolveQuery, type ResolvedQuery } from './distribution-query.ts'
 import { loadLabelState, type LabelState } from './label-state.ts'
 
@@ -23,12 +29,17 @@ interface Keying {
 }
 
 /** Numbers in shared buckets: the query's boundaries, else exact values (≤ 50 distinct on both sides), else bins over both sides' range. */
-type NumberBuckets = { kind: 'boundaries'; bounds: number[] } | { kind: 'exact' } | { kind: 'bins'; lo: number; hi: number; bins: number }
+type NumberBuckets =
+  | { kind: 'boundaries'; bounds: number[] }
+  | { kind: 'exact' }
+  | { kind: 'bins'; lo: number; hi: number; bins: number }
 
 async function numberBuckets(tx: SqlExecutor, tables: string[], q: ResolvedQuery): Promise<NumberBuckets> {
   if (q.boundaries) return { kind: 'boundaries', bounds: q.boundaries }
   const union = tables.map((t) => `SELECT value FROM ${t}`).join(' UNION ALL ')
-  const r = await tx.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM (${union}) u`)
+  const r = await tx.query<{ n: number; lo: number | null; hi: number | null }>(
+    `SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM (${union}) u`,
+  )
   const s = r.rows[0]
   if (!s || s.lo === null || s.hi === null || (q.bins === undefined && s.n <= maxTop)) return { kind: 'exact' }
   return { kind: 'bins', lo: Number(s.lo), hi: Number(s.hi), bins: q.bins ?? defaultBins }
@@ -46,19 +57,39 @@ function keying(dataType: DataType, q: ResolvedQuery, tz: string, nb: NumberBuck
     case 'boolean':
       return { sql: 'value::text', params: [], value: (k) => k === 'true', items: {} }
     case 'date':
-      return { sql: `to_char(date_trunc($1::text, value AT TIME ZONE $2::text), 'YYYY-MM-DD')`, params: [q.granularity, tz], value: (k) => k, items: {} }
+      return {
+        sql: `to_char(date_trunc($1::text, value AT TIME ZONE $2::text), 'YYYY-MM-DD')`,
+        params: [q.granularity, tz],
+        value: (k) => k,
+        items: {},
+      }
     case 'collection':
-      return { sql: `to_jsonb(ARRAY(SELECT e FROM unnest(value) AS e ORDER BY e COLLATE "C"))::text`, params: [], value: (k) => JSON.parse(k) as string[], items: {} }
+      return {
+        sql: `to_jsonb(ARRAY(SELECT e FROM unnest(value) AS e ORDER BY e COLLATE "C"))::text`,
+        params: [],
+        value: (k) => JSON.parse(k) as string[],
+        items: {},
+      }
     case 'number': {
       const b = nb ?? { kind: 'exact' }
       if (b.kind === 'exact') return { sql: 'value::text', params: [], value: (k) => Number(k), items: {} }
       if (b.kind === 'boundaries') {
         const labels = boundaryIntervals(b.bounds).map((x) => x.value)
-        return { sql: `width_bucket(value, $1::float8[])::text`, params: [b.bounds], value: (k) => labels[Number(k)] ?? k, items: {} }
+        return {
+          sql: `width_bucket(value, $1::float8[])::text`,
+          params: [b.bounds],
+          value: (k) => labels[Number(k)] ?? k,
+          items: {},
+        }
       }
       const labels = binIntervals(b.lo, b.hi, b.bins).map((x) => x.value)
       const n = b.hi > b.lo ? b.bins : 1
-      return { sql: `(${binIndexSql('value')})::text`, params: [b.lo, b.hi, n], value: (k) => labels[Number(k) - 1] ?? k, items: { binRange: { lo: b.lo, hi: b.hi } } }
+      return {
+        sql: `(${binIndexSql('value')})::text`,
+        params: [b.lo, b.hi, n],
+        value: (k) => labels[Number(k) - 1] ?? k,
+        items: { binRange: { lo: b.lo, hi: b.hi } },
+      }
     }
   }
 }
@@ -91,17 +122,37 @@ export async function compareDefinition(
       const tx = deadline.bound(outer)
       const state = await loadLabelState(tx, labelId, true)
       const draftSource =
-        source ?? (state && state.dataType === def.dataType ? { sql: `SELECT uid, value FROM ${state.table}`, params: [] } : { sql: noValuesSql(def.dataType), params: [] })
-      await tx.query(`CREATE TEMP TABLE compare_draft ON COMMIT DROP AS SELECT uid, value FROM (${draftSource.sql}) AS src WHERE ${coveredFilter(def.dataType)}`, draftSource.params)
+        source ??
+        (state && state.dataType === def.dataType
+          ? { sql: `SELECT uid, value FROM ${state.table}`, params: [] }
+          : { sql: noValuesSql(def.dataType), params: [] })
+      await tx.query(
+        `CREATE TEMP TABLE compare_draft ON COMMIT DROP AS SELECT uid, value FROM (${draftSource.sql}) AS src WHERE ${coveredFilter(def.dataType)}`,
+        draftSource.params,
+      )
       deadline.check()
-      const c = await tx.query<{ total: number; covered: number }>(`SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM compare_draft) AS covered`)
+      const c = await tx.query<{ total: number; covered: number }>(
+        `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM compare_draft) AS covered`,
+      )
       const totalUsers = Number(c.rows[0]?.total ?? 0)
       const draftCounts = { totalUsers, coveredUsers: Number(c.rows[0]?.covered ?? 0) }
 
       const bothNumbers = def.dataType === 'number' && state?.dataType === 'number'
       const shared = bothNumbers ? await numberBuckets(tx, [state.table, 'compare_draft'], q) : null
-      const draftKeys = keying(def.dataType, q, opts.tz, def.dataType === 'number' ? (shared ?? (await numberBuckets(tx, ['compare_draft'], q))) : null)
-      const currentKeys = state ? keying(state.dataType, q, state.tz, state.dataType === 'number' ? (shared ?? (await numberBuckets(tx, [state.table], q))) : null) : null
+      const draftKeys = keying(
+        def.dataType,
+        q,
+        opts.tz,
+        def.dataType === 'number' ? (shared ?? (await numberBuckets(tx, ['compare_draft'], q))) : null,
+      )
+      const currentKeys = state
+        ? keying(
+            state.dataType,
+            q,
+            state.tz,
+            state.dataType === 'number' ? (shared ?? (await numberBuckets(tx, [state.table], q))) : null,
+          )
+        : null
 
       const draft: Distribution = {
         labelId: null,
@@ -125,9 +176,22 @@ export async function compareDefinition(
   throw new Error('unreachable: compare transaction committed')
 }
 
-async function currentDistribution(tx: SqlExecutor, labelId: string, s: LabelState | null, q: ResolvedQuery, items: ItemOptions): Promise<Distribution> {
+async function currentDistribution(
+  tx: SqlExecutor,
+  labelId: string,
+  s: LabelState | null,
+  q: ResolvedQuery,
+  items: ItemOptions,
+): Promise<Distribution> {
   if (!s) return { labelId, runId: null, asOf: null as unknown as string, totalUsers: 0, coveredUsers: 0, items: [] }
-  return { labelId, runId: s.runId, asOf: s.asOf, totalUsers: s.totalUsers, coveredUsers: s.coveredUsers, items: await distributionItems(tx, s.table, s.dataType, q, s.tz, s, items) }
+  return {
+    labelId,
+    runId: s.runId,
+    asOf: s.asOf,
+    totalUsers: s.totalUsers,
+    coveredUsers: s.coveredUsers,
+    items: await distributionItems(tx, s.table, s.dataType, q, s.tz, s, items),
+  }
 }
 
 /**
@@ -142,7 +206,8 @@ async function transitions(
   totalUsers: number,
   max: number,
 ): Promise<Pick<Comparison, 'transitions' | 'otherTransitions' | 'changedUsers' | 'unchangedUsers'>> {
-  const curSql = s && cur ? `SELECT uid, ${cur.sql} AS k FROM ${s.table}` : 'SELECT NULL::int AS uid, NULL::text AS k WHERE false'
+  const curSql =
+    s && cur ? `SELECT uid, ${cur.sql} AS k FROM ${s.table}` : 'SELECT NULL::int AS uid, NULL::text AS k WHERE false'
   const curParams = s && cur ? cur.params : []
   const draftSql = `SELECT uid, ${shift(draft.sql, curParams.length)} AS k FROM compare_draft`
   await tx.query(

@@ -16,10 +16,15 @@ export interface Bucket {
  * `binRange`: number bins over this [lo, hi] instead of the table's own (a before/after
  * comparison puts both sides in the same bins); exact values are then never used.
  */
-export interface ItemOptions { binRange?: { lo: number; hi: number } }
+export interface ItemOptions {
+  binRange?: { lo: number; hi: number }
+}
 
 /** Counts of a result table, the input of every distribution. */
-export interface Counts { totalUsers: number; coveredUsers: number }
+export interface Counts {
+  totalUsers: number
+  coveredUsers: number
+}
 
 /**
  * The distribution of a result-shaped table `(uid int, value T)` (docs/semantics.md#distribution). `table` is an
@@ -36,10 +41,22 @@ export interface Counts { totalUsers: number; coveredUsers: number }
  *   with from (inclusive) and to (exclusive) dates.
  * Sorting by users breaks ties by value ascending, so the order is total and stable.
  */
-export async function distributionItems(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, counts: Counts, opts: ItemOptions = {}): Promise<DistributionItem[]> {
+export async function distributionItems(
+  db: SqlExecutor,
+  table: string,
+  dataType: DataType,
+  q: ResolvedQuery,
+  tz: string,
+  counts: Counts,
+  opts: ItemOptions = {},
+): Promise<DistributionItem[]> {
   const buckets = await bucketsOf(db, table, dataType, q, tz, opts)
   return buckets.map((b) => {
-    const item: DistributionItem = { value: b.value, users: b.users, proportion: counts.totalUsers > 0 ? b.users / counts.totalUsers : 0 }
+    const item: DistributionItem = {
+      value: b.value,
+      users: b.users,
+      proportion: counts.totalUsers > 0 ? b.users / counts.totalUsers : 0,
+    }
     if (b.from !== undefined) item.from = b.from
     if (b.to !== undefined) item.to = b.to
     return item
@@ -51,12 +68,23 @@ export async function distributionItems(db: SqlExecutor, table: string, dataType
  * (string values, collection elements, date buckets at the query's granularity), with its
  * parameters; null for booleans and numbers, whose few buckets are sorted in JS.
  */
-export function groupedTextSql(table: string, dataType: DataType, granularity: ResolvedQuery['granularity'], tz: string): { sql: string; params: unknown[] } | null {
+export function groupedTextSql(
+  table: string,
+  dataType: DataType,
+  granularity: ResolvedQuery['granularity'],
+  tz: string,
+): { sql: string; params: unknown[] } | null {
   switch (dataType) {
     case 'string':
-      return { sql: `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`, params: [] }
+      return {
+        sql: `SELECT value AS v, count(*)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} GROUP BY value`,
+        params: [],
+      }
     case 'collection':
-      return { sql: `SELECT e AS v, count(DISTINCT uid)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} CROSS JOIN LATERAL unnest(value) AS e GROUP BY e`, params: [] }
+      return {
+        sql: `SELECT e AS v, count(DISTINCT uid)::int AS users, NULL::text AS f, NULL::text AS t FROM ${table} CROSS JOIN LATERAL unnest(value) AS e GROUP BY e`,
+        params: [],
+      }
     case 'date':
       return {
         sql: `SELECT to_char(b, 'YYYY-MM-DD') AS v, count(*)::int AS users, to_char(b, 'YYYY-MM-DD') AS f,
@@ -69,12 +97,24 @@ export function groupedTextSql(table: string, dataType: DataType, granularity: R
   }
 }
 
-async function bucketsOf(db: SqlExecutor, table: string, dataType: DataType, q: ResolvedQuery, tz: string, opts: ItemOptions): Promise<Bucket[]> {
+async function bucketsOf(
+  db: SqlExecutor,
+  table: string,
+  dataType: DataType,
+  q: ResolvedQuery,
+  tz: string,
+  opts: ItemOptions,
+): Promise<Bucket[]> {
   const grouped = groupedTextSql(table, dataType, q.granularity, tz)
   if (grouped) return textBuckets(db, grouped.sql, grouped.params, q)
   if (dataType === 'boolean') {
-    const r = await db.query<{ v: boolean; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
-    return sortAndTop(r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })), q)
+    const r = await db.query<{ v: boolean; users: number }>(
+      `SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`,
+    )
+    return sortAndTop(
+      r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v })),
+      q,
+    )
   }
   return sortAndTop(await numberBuckets(db, table, q, opts.binRange), q)
 }
@@ -89,13 +129,20 @@ async function textBuckets(db: SqlExecutor, grouped: string, params: unknown[], 
     `SELECT v, users, f, t FROM (${grouped}) g ORDER BY ${order} LIMIT $${params.length + 1}`,
     [...params, limit],
   )
-  return r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v, ...(x.f !== null ? { from: x.f } : {}), ...(x.t !== null ? { to: x.t } : {}) }))
+  return r.rows.map((x) => ({
+    value: x.v,
+    users: x.users,
+    key: x.v,
+    ...(x.f !== null ? { from: x.f } : {}),
+    ...(x.t !== null ? { to: x.t } : {}),
+  }))
 }
 
 function compareKeys(a: Bucket['key'], b: Bucket['key']): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b)
-  const x = String(a), y = String(b)
+  const x = String(a),
+    y = String(b)
   return x < y ? -1 : x > y ? 1 : 0
 }
 
@@ -111,21 +158,31 @@ export function sortAndTop<B extends Bucket>(buckets: B[], q: Pick<ResolvedQuery
 /** Rounds interval edges so 0.1 + 0.2 style noise doesn't leak into labels. */
 const tidy = (x: number) => Number(x.toPrecision(12))
 
-export async function numberBuckets(db: SqlExecutor, table: string, q: ResolvedQuery, range: ItemOptions['binRange']): Promise<Bucket[]> {
+export async function numberBuckets(
+  db: SqlExecutor,
+  table: string,
+  q: ResolvedQuery,
+  range: ItemOptions['binRange'],
+): Promise<Bucket[]> {
   if (q.boundaries) return boundaryBuckets(db, table, q.boundaries)
   if (range) return binBuckets(db, table, range.lo, range.hi, q.bins ?? defaultBins)
-  const s = await db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${table}`)
+  const s = await db.query<{ n: number; lo: number | null; hi: number | null }>(
+    `SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${table}`,
+  )
   const stats = s.rows[0]
   if (!stats || stats.lo === null || stats.hi === null) return []
   if (q.bins === undefined && stats.n <= maxTop) {
-    const r = await db.query<{ v: number; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`)
+    const r = await db.query<{ v: number; users: number }>(
+      `SELECT value AS v, count(*)::int AS users FROM ${table} GROUP BY value`,
+    )
     return r.rows.map((x) => ({ value: Number(x.v), users: x.users, key: Number(x.v) }))
   }
   return binBuckets(db, table, Number(stats.lo), Number(stats.hi), q.bins ?? defaultBins)
 }
 
 /** The 1-based bin of `value` among `bins` equal-width bins over [$1, $2] ($3 = bins), as binBuckets counts it. */
-export const binIndexSql = (value: string) => `CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(${value}, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END`
+export const binIndexSql = (value: string) =>
+  `CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(${value}, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END`
 
 /** The intervals of `bins` equal-width bins over [lo, hi] ("[a,b)", the last "[a,b]"); one when lo = hi. */
 export function binIntervals(lo: number, hi: number, bins: number): Array<{ value: string; from: number; to: number }> {
@@ -141,7 +198,10 @@ export function binIntervals(lo: number, hi: number, bins: number): Array<{ valu
 
 async function binBuckets(db: SqlExecutor, table: string, lo: number, hi: number, bins: number): Promise<Bucket[]> {
   const n = hi > lo ? bins : 1
-  const r = await db.query<{ b: number; users: number }>(`SELECT ${binIndexSql('value')} AS b, count(*)::int AS users FROM ${table} GROUP BY 1`, [lo, hi, n])
+  const r = await db.query<{ b: number; users: number }>(
+    `SELECT ${binIndexSql('value')} AS b, count(*)::int AS users FROM ${table} GROUP BY 1`,
+    [lo, hi, n],
+  )
   const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
   return binIntervals(lo, hi, bins).map((b, i) => ({ ...b, users: users.get(i + 1) ?? 0, key: i }))
 }
@@ -157,7 +217,10 @@ export function boundaryIntervals(bounds: number[]): Array<{ value: string; from
 }
 
 async function boundaryBuckets(db: SqlExecutor, table: string, bounds: number[]): Promise<Bucket[]> {
-  const r = await db.query<{ b: number; users: number }>(`SELECT width_bucket(value, $1::float8[]) AS b, count(*)::int AS users FROM ${table} GROUP BY 1`, [bounds])
+  const r = await db.query<{ b: number; users: number }>(
+    `SELECT width_bucket(value, $1::float8[]) AS b, count(*)::int AS users FROM ${table} GROUP BY 1`,
+    [bounds],
+  )
   const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
   return boundaryIntervals(bounds).map((b, i) => ({ ...b, users: users.get(i) ?? 0, key: i }))
 }

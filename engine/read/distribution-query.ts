@@ -27,7 +27,8 @@ function toNumber(v: unknown, path: string): number {
 
 function intIn(v: unknown, path: string, min: number, max: number): number {
   const n = toNumber(v, path)
-  if (!Number.isInteger(n) || n < min || n > max) throw bad(path, `${path.slice(1)} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw bad(path, `${path.slice(1)} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
   return n
 }
 
@@ -43,7 +44,8 @@ function boundaries(v: unknown): number[] {
   if (list.length > maxBins - 1) throw bad('/boundaries', `at most ${maxBins - 1} boundaries (${maxBins} intervals)`)
   const out = list.map((x, i) => toNumber(typeof x === 'string' ? x.trim() : x, `/boundaries/${i}`))
   for (let i = 1; i < out.length; i++) {
-    if ((out[i] as number) <= (out[i - 1] as number)) throw bad(`/boundaries/${i}`, 'boundaries must be strictly increasing')
+    if ((out[i] as number) <= (out[i - 1] as number))
+      throw bad(`/boundaries/${i}`, 'boundaries must be strictly increasing')
   }
   return out
 }
@@ -65,7 +67,9 @@ export function resolveQuery(q: DistributionQuery | undefined): ResolvedQuery {
     order: has('order') ? oneOf(query.order, '/order', ['asc', 'desc'] as const) : 'desc',
     bins: has('bins') ? intIn(query.bins, '/bins', 1, maxBins) : undefined,
     boundaries: has('boundaries') ? boundaries(query.boundaries) : undefined,
-    granularity: has('granularity') ? oneOf(query.granularity, '/granularity', ['day', 'week', 'month'] as const) : 'day',
+    granularity: has('granularity')
+      ? oneOf(query.granularity, '/granularity', ['day', 'week', 'month'] as const)
+      : 'day',
   }
 }
 

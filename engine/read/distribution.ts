@@ -10,7 +10,12 @@ import type { DistributionCache } from './distribution-cache.ts'
  * The buckets follow the data type of the stored results (a label whose type was edited
  * keeps its old results, in their old type, until its next run succeeds).
  */
-export async function labelDistribution(db: SqlExecutor, labelId: string, query: DistributionQuery | undefined, cache?: DistributionCache): Promise<Distribution | null> {
+export async function labelDistribution(
+  db: SqlExecutor,
+  labelId: string,
+  query: DistributionQuery | undefined,
+  cache?: DistributionCache,
+): Promise<Distribution | null> {
   const q = resolveQuery(query)
   return readCurrent(db, labelId, async (s) => {
     const key = `${labelId}\u0000${s.runId}\u0000${JSON.stringify(q)}`

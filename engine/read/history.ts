@@ -8,7 +8,8 @@ const dayRe = /^(\d{4})-(\d{2})-(\d{2})$/
 function day(v: unknown, path: string): string {
   const m = typeof v === 'string' ? dayRe.exec(v) : null
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null
-  if (!m || !d || d.toISOString().slice(0, 10) !== v) throw new LabelsError('bad_request', `${path.slice(1)} must be a date YYYY-MM-DD, got ${JSON.stringify(v)}`, path)
+  if (!m || !d || d.toISOString().slice(0, 10) !== v)
+    throw new LabelsError('bad_request', `${path.slice(1)} must be a date YYYY-MM-DD, got ${JSON.stringify(v)}`, path)
   return v as string
 }
 
@@ -18,13 +19,18 @@ function values(v: unknown): string[] | null {
   const list = Array.isArray(v) ? v : [v]
   if (list.length > 1000) throw new LabelsError('bad_request', 'at most 1000 values', '/values')
   list.forEach((x, i) => {
-    if (typeof x !== 'string') throw new LabelsError('bad_request', `value must be a string, got ${JSON.stringify(x)}`, `/values/${i}`)
+    if (typeof x !== 'string')
+      throw new LabelsError('bad_request', `value must be a string, got ${JSON.stringify(x)}`, `/values/${i}`)
   })
   return list.length > 0 ? (list as string[]) : null
 }
 
 /** A history query checked: inclusive days (or null) and the value keys to keep (or null: all). */
-export function resolveHistoryQuery(query: HistoryQuery | undefined): { from: string | null; to: string | null; values: string[] | null } {
+export function resolveHistoryQuery(query: HistoryQuery | undefined): {
+  from: string | null
+  to: string | null
+  values: string[] | null
+} {
   const q = query ?? {}
   const from = q.from !== undefined && q.from !== '' ? day(q.from, '/from') : null
   const to = q.to !== undefined && q.to !== '' ? day(q.to, '/to') : null
@@ -38,7 +44,11 @@ export function resolveHistoryQuery(query: HistoryQuery | undefined): { from: st
  * keys (see engine/calc/history-snapshot.ts for how numbers and dates are keyed).
  * Ordered by date, then value in code-point order.
  */
-export async function labelHistory(db: SqlExecutor, labelId: string, query: HistoryQuery | undefined): Promise<HistoryResult> {
+export async function labelHistory(
+  db: SqlExecutor,
+  labelId: string,
+  query: HistoryQuery | undefined,
+): Promise<HistoryResult> {
   const { from, to, values: vals } = resolveHistoryQuery(query)
   const r = await db.query<{ date: string; value: string; users: number; total_users: number }>(
     `SELECT to_char(date, 'YYYY-MM-DD') AS date, value, users, total_users FROM history
@@ -49,6 +59,11 @@ export async function labelHistory(db: SqlExecutor, labelId: string, query: Hist
   )
   return {
     labelId,
-    items: r.rows.map((x) => ({ date: x.date, value: x.value, users: x.users, proportion: x.total_users > 0 ? x.users / x.total_users : 0 })),
+    items: r.rows.map((x) => ({
+      date: x.date,
+      value: x.value,
+      users: x.users,
+      proportion: x.total_users > 0 ? x.users / x.total_users : 0,
+    })),
   }
 }

@@ -50,7 +50,10 @@ const stateColumns = 'label_id, run_id, result_table, data_type, as_of, tz, tota
  * transaction ends, so the table it names can't be dropped under it.
  */
 export async function loadLabelState(db: SqlExecutor, labelId: string, lock = false): Promise<LabelState | null> {
-  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state WHERE label_id = $1${lock ? ' FOR SHARE' : ''}`, [labelId])
+  const r = await db.query<StateRow>(
+    `SELECT ${stateColumns} FROM label_state WHERE label_id = $1${lock ? ' FOR SHARE' : ''}`,
+    [labelId],
+  )
   return r.rows[0] ? toState(r.rows[0]) : null
 }
 
@@ -72,7 +75,11 @@ export function isVanishedTable(e: unknown): boolean {
  * before a swap may find the old table dropped; it then re-resolves and reads the new
  * results, so callers always see one complete result set.
  */
-export async function readCurrent<T>(db: SqlExecutor, labelId: string, read: (state: LabelState) => Promise<T>): Promise<T | null> {
+export async function readCurrent<T>(
+  db: SqlExecutor,
+  labelId: string,
+  read: (state: LabelState) => Promise<T>,
+): Promise<T | null> {
   for (let attempt = 0; ; attempt++) {
     const state = await loadLabelState(db, labelId)
     if (!state) return null

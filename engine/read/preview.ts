@@ -37,7 +37,10 @@ export async function previewDefinition(
     deadline.check()
     await db.transaction(async (outer) => {
       const tx = deadline.bound(outer)
-      await tx.query(`CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(def.dataType)}`, source.params)
+      await tx.query(
+        `CREATE TEMP TABLE preview_res ON COMMIT DROP AS SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(def.dataType)}`,
+        source.params,
+      )
       deadline.check()
       const c = await tx.query<{ total: number; covered: number }>(
         `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM preview_res) AS covered`,

@@ -5,20 +5,34 @@ import { loadAllLabelStates, loadLabelState, type LabelState } from './label-sta
 import { summariseResults, type ResultSummary } from './result-summary.ts'
 
 /** One day's history snapshot: the run's total users and [value key, users] in code-point order of the key. */
-export interface HistoryDay { date: string; totalUsers: number; items: Array<[string, number]> }
+export interface HistoryDay {
+  date: string
+  totalUsers: number
+  items: Array<[string, number]>
+}
 
 /** What a successful run (or import) produced for reads: its summary and the day it wrote to history. */
-export interface RunResults { summary: ResultSummary; day: HistoryDay }
+export interface RunResults {
+  summary: ResultSummary
+  day: HistoryDay
+}
 
 /** A run as it ended, with what it produced when it succeeded. */
-export interface RunOutcome { run: Run; results: RunResults | null }
+export interface RunOutcome {
+  run: Run
+  results: RunResults | null
+}
 
 /**
  * Everything the server keeps in memory to answer a label's result reads: the current run's
  * summary (null: no results) and every history day, oldest first (null: more than
  * maxHistoryRows rows, read from the database instead).
  */
-export interface LabelReadModel { labelId: string; summary: ResultSummary | null; history: HistoryDay[] | null }
+export interface LabelReadModel {
+  labelId: string
+  summary: ResultSummary | null
+  history: HistoryDay[] | null
+}
 
 /** History rows of one label kept in memory at most (a string label with 1000 values for 50 days). */
 export const maxHistoryRows = 50_000
@@ -48,7 +62,11 @@ export async function storeSummary(tx: SqlExecutor, s: ResultSummary): Promise<v
 }
 
 /** The summary of the label's current results: stored, or computed now (results older than summaries) and stored. */
-async function currentSummary(db: SqlExecutor, state: LabelState, stored: Map<string, string>): Promise<ResultSummary | null> {
+async function currentSummary(
+  db: SqlExecutor,
+  state: LabelState,
+  stored: Map<string, string>,
+): Promise<ResultSummary | null> {
   const text = stored.get(state.labelId)
   if (text !== undefined) return JSON.parse(text) as ResultSummary
   return db.transaction(async (tx) => {
@@ -61,10 +79,16 @@ async function currentSummary(db: SqlExecutor, state: LabelState, stored: Map<st
 }
 
 /** History days of labels (each label's rows in read order), skipping labels with more than maxHistoryRows rows. */
-async function historyDays(db: SqlExecutor, labelIds: string[] | null): Promise<{ days: Map<string, HistoryDay[]>; tooLong: Set<string> }> {
+async function historyDays(
+  db: SqlExecutor,
+  labelIds: string[] | null,
+): Promise<{ days: Map<string, HistoryDay[]>; tooLong: Set<string> }> {
   const filter = labelIds ? `WHERE label_id = ANY($1::text[])` : ''
   const params = labelIds ? [labelIds] : []
-  const big = await db.query<{ label_id: string }>(`SELECT label_id FROM history ${filter} GROUP BY label_id HAVING count(*) > ${maxHistoryRows}`, params)
+  const big = await db.query<{ label_id: string }>(
+    `SELECT label_id FROM history ${filter} GROUP BY label_id HAVING count(*) > ${maxHistoryRows}`,
+    params,
+  )
   const tooLong = new Set(big.rows.map((r) => r.label_id))
   const r = await db.query<{ label_id: string; date: string; value: string; users: number; total_users: number }>(
     `SELECT label_id, to_char(date, 'YYYY-MM-DD') AS date, value, users, total_users FROM history
@@ -89,7 +113,9 @@ async function historyDays(db: SqlExecutor, labelIds: string[] | null): Promise<
  * summarised once here and stored.
  */
 export async function loadReadModels(db: SqlExecutor, labelIds: string[] | null): Promise<LabelReadModel[]> {
-  const states = labelIds ? (await Promise.all(labelIds.map((id) => loadLabelState(db, id)))).filter((s): s is LabelState => s !== null) : await loadAllLabelStates(db)
+  const states = labelIds
+    ? (await Promise.all(labelIds.map((id) => loadLabelState(db, id)))).filter((s): s is LabelState => s !== null)
+    : await loadAllLabelStates(db)
   const stored = new Map<string, string>()
   const r = await db.query<{ label_id: string; summary: string }>(
     `SELECT s.label_id, s.summary FROM label_summary s JOIN label_state l ON l.label_id = s.label_id AND l.run_id = s.run_id

@@ -6,7 +6,13 @@ import { defaultBins, maxTop, resolveQuery, type ResolvedQuery } from './distrib
 import type { LabelState } from './label-state.ts'
 
 /** One text-keyed bucket: value, users, date interval (from/to), rank of the value in code-point order. */
-export interface TextGroup { v: string; u: number; f?: string; t?: string; r: number }
+export interface TextGroup {
+  v: string
+  u: number
+  f?: string
+  t?: string
+  r: number
+}
 
 type TextOrder = 'users_desc' | 'users_asc' | 'value_asc' | 'value_desc'
 
@@ -15,7 +21,10 @@ type TextOrder = 'users_desc' | 'users_asc' | 'value_asc' | 'value_desc'
  * granularity): every group when there are at most `maxGroups`, else the first 50 (the longest
  * Top N) in each of the four orders a query can ask for, which answers every query exactly.
  */
-export interface TextSpace { all: TextGroup[] | null; lists: Record<TextOrder, TextGroup[]> | null }
+export interface TextSpace {
+  all: TextGroup[] | null
+  lists: Record<TextOrder, TextGroup[]> | null
+}
 
 /**
  * What every distribution query of one run's results needs, computed when the run commits
@@ -66,7 +75,12 @@ async function textSpace(db: SqlExecutor, grouped: { sql: string; params: unknow
   )
   if (all.rows.length <= maxGroups) return { all: all.rows.map(toGroup), lists: null }
   const list = async (order: string) =>
-    (await db.query<Row>(`SELECT v, users, f, t, 0 AS r FROM (${grouped.sql}) g ORDER BY ${order} LIMIT $${n + 1}`, [...grouped.params, maxTop])).rows.map(toGroup)
+    (
+      await db.query<Row>(`SELECT v, users, f, t, 0 AS r FROM (${grouped.sql}) g ORDER BY ${order} LIMIT $${n + 1}`, [
+        ...grouped.params,
+        maxTop,
+      ])
+    ).rows.map(toGroup)
   return {
     all: null,
     lists: {
@@ -81,7 +95,14 @@ async function textSpace(db: SqlExecutor, grouped: { sql: string; params: unknow
 /** Computes the summary of a result table (inside the run's transaction, or over current results). */
 export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<ResultSummary> {
   const out: ResultSummary = {
-    v: 1, labelId: s.labelId, runId: s.runId, asOf: s.asOf, tz: s.tz, dataType: s.dataType, totalUsers: s.totalUsers, coveredUsers: s.coveredUsers,
+    v: 1,
+    labelId: s.labelId,
+    runId: s.runId,
+    asOf: s.asOf,
+    tz: s.tz,
+    dataType: s.dataType,
+    totalUsers: s.totalUsers,
+    coveredUsers: s.coveredUsers,
   }
   switch (s.dataType) {
     case 'string':
@@ -90,10 +111,13 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
       break
     case 'date':
       out.text = {}
-      for (const g of ['day', 'week', 'month'] as const) out.text[g] = await textSpace(db, groupedTextSql(s.table, 'date', g, s.tz)!)
+      for (const g of ['day', 'week', 'month'] as const)
+        out.text[g] = await textSpace(db, groupedTextSql(s.table, 'date', g, s.tz)!)
       break
     case 'boolean': {
-      const r = await db.query<{ v: boolean; users: number }>(`SELECT value AS v, count(*)::int AS users FROM ${s.table} GROUP BY value`)
+      const r = await db.query<{ v: boolean; users: number }>(
+        `SELECT value AS v, count(*)::int AS users FROM ${s.table} GROUP BY value`,
+      )
       out.buckets = r.rows.map((x) => ({ value: x.v, users: x.users, key: x.v }))
       break
     }
@@ -101,12 +125,27 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
       const q = resolveQuery({})
       out.buckets = await numberBuckets(db, s.table, q, undefined)
       out.numberMode = out.buckets.length === 0 ? 'empty' : out.buckets[0]!.from === undefined ? 'exact' : 'bins'
-      const r = await db.query<{ v: number; u: number }>(`SELECT value AS v, count(*)::int AS u FROM ${s.table} GROUP BY value ORDER BY value LIMIT $1`, [maxDistinctNumbers + 1])
+      const r = await db.query<{ v: number; u: number }>(
+        `SELECT value AS v, count(*)::int AS u FROM ${s.table} GROUP BY value ORDER BY value LIMIT $1`,
+        [maxDistinctNumbers + 1],
+      )
       out.numbers = r.rows.length <= maxDistinctNumbers ? r.rows.map((x) => [Number(x.v), x.u]) : null
       break
     }
   }
-  return hasNonFinite(out) ? { v: 1, labelId: s.labelId, runId: s.runId, asOf: s.asOf, tz: s.tz, dataType: s.dataType, totalUsers: s.totalUsers, coveredUsers: s.coveredUsers, dbOnly: true } : out
+  return hasNonFinite(out)
+    ? {
+        v: 1,
+        labelId: s.labelId,
+        runId: s.runId,
+        asOf: s.asOf,
+        tz: s.tz,
+        dataType: s.dataType,
+        totalUsers: s.totalUsers,
+        coveredUsers: s.coveredUsers,
+        dbOnly: true,
+      }
+    : out
 }
 
 function hasNonFinite(v: unknown): boolean {
@@ -118,11 +157,20 @@ function hasNonFinite(v: unknown): boolean {
 function textItems(space: TextSpace, q: ResolvedQuery): TextGroup[] {
   if (space.all) {
     const dir = q.order === 'asc' ? 1 : -1
-    const sorted = [...space.all].sort(q.sort === 'users' ? (a, b) => dir * (a.u - b.u) || a.r - b.r : (a, b) => dir * (a.r - b.r))
+    const sorted = [...space.all].sort(
+      q.sort === 'users' ? (a, b) => dir * (a.u - b.u) || a.r - b.r : (a, b) => dir * (a.r - b.r),
+    )
     return sorted.slice(0, q.top)
   }
   const lists = space.lists!
-  const which: TextOrder = q.sort === 'users' ? (q.order === 'asc' ? 'users_asc' : 'users_desc') : q.order === 'asc' ? 'value_asc' : 'value_desc'
+  const which: TextOrder =
+    q.sort === 'users'
+      ? q.order === 'asc'
+        ? 'users_asc'
+        : 'users_desc'
+      : q.order === 'asc'
+        ? 'value_asc'
+        : 'value_desc'
   return lists[which].slice(0, q.top)
 }
 
@@ -159,7 +207,12 @@ export function distributionFromSummary(s: ResultSummary, query: DistributionQue
   if (s.text) {
     const space = s.text[s.dataType === 'date' ? q.granularity : 'value']
     if (!space) return null
-    buckets = textItems(space, q).map((g) => ({ value: g.v, users: g.u, ...(g.f !== undefined ? { from: g.f } : {}), ...(g.t !== undefined ? { to: g.t } : {}) }))
+    buckets = textItems(space, q).map((g) => ({
+      value: g.v,
+      users: g.u,
+      ...(g.f !== undefined ? { from: g.f } : {}),
+      ...(g.t !== undefined ? { to: g.t } : {}),
+    }))
   } else if (s.dataType === 'boolean') {
     buckets = sortAndTop(s.buckets ?? [], q)
   } else {
@@ -168,10 +221,21 @@ export function distributionFromSummary(s: ResultSummary, query: DistributionQue
     buckets = sortAndTop(b, q)
   }
   const items = buckets.map((b) => {
-    const item: DistributionItem = { value: b.value, users: b.users, proportion: s.totalUsers > 0 ? b.users / s.totalUsers : 0 }
+    const item: DistributionItem = {
+      value: b.value,
+      users: b.users,
+      proportion: s.totalUsers > 0 ? b.users / s.totalUsers : 0,
+    }
     if (b.from !== undefined) item.from = b.from
     if (b.to !== undefined) item.to = b.to
     return item
   })
-  return { labelId: s.labelId, runId: s.runId, asOf: s.asOf, totalUsers: s.totalUsers, coveredUsers: s.coveredUsers, items }
+  return {
+    labelId: s.labelId,
+    runId: s.runId,
+    asOf: s.asOf,
+    totalUsers: s.totalUsers,
+    coveredUsers: s.coveredUsers,
+    items,
+  }
 }

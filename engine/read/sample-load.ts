@@ -5,7 +5,11 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { declareSampleSchema } from './sample-schema.ts'
 import { sampleLineKind, type SampleMeta } from './sample-wire.ts'
 
-export interface SampleLoadReport { meta: SampleMeta; users: number; events: number }
+export interface SampleLoadReport {
+  meta: SampleMeta
+  users: number
+  events: number
+}
 
 type Ingest = Pick<EngineApi, 'beginIngest' | 'pushIngest' | 'finishIngest' | 'abortIngest'>
 
@@ -17,7 +21,11 @@ const PUSH_CHARS = 1 << 18
  * ingests the users, then the events in their order (so seq, and with it first/last ties,
  * follow the source). All or nothing per part; a truncated stream is refused by its counts.
  */
-export async function loadSampleNdjson(engine: Ingest, db: SqlExecutor, chunks: AsyncIterable<string> | Iterable<string>): Promise<SampleLoadReport> {
+export async function loadSampleNdjson(
+  engine: Ingest,
+  db: SqlExecutor,
+  chunks: AsyncIterable<string> | Iterable<string>,
+): Promise<SampleLoadReport> {
   const parser = new NdjsonParser()
   let meta: SampleMeta | null = null
   let part: { kind: 'users' | 'events'; sid: string; text: string; lines: number } | null = null
@@ -49,7 +57,8 @@ export async function loadSampleNdjson(engine: Ingest, db: SqlExecutor, chunks: 
       return
     }
     const want = kind === 'user' ? 'users' : kind === 'event' ? 'events' : null
-    if (!want || (want === 'users' && part?.kind === 'events')) throw badRequest(`unexpected ${kind ?? 'unknown'} line in a sample`, `/${n}`)
+    if (!want || (want === 'users' && part?.kind === 'events'))
+      throw badRequest(`unexpected ${kind ?? 'unknown'} line in a sample`, `/${n}`)
     if (part?.kind !== want) await start(want)
     const p = part as unknown as { text: string; lines: number }
     p.text += text + '\n'
@@ -69,7 +78,9 @@ export async function loadSampleNdjson(engine: Ingest, db: SqlExecutor, chunks: 
   const m = meta as SampleMeta | null
   if (!m) throw badRequest('empty sample', '/0')
   if (counts.users !== m.sampleUsers || counts.events !== m.sampleEvents) {
-    throw badRequest(`incomplete sample: ${counts.users}/${m.sampleUsers} users, ${counts.events}/${m.sampleEvents} events`)
+    throw badRequest(
+      `incomplete sample: ${counts.users}/${m.sampleUsers} users, ${counts.events}/${m.sampleEvents} events`,
+    )
   }
   return { meta: m, ...counts }
 }
@@ -77,5 +88,8 @@ export async function loadSampleNdjson(engine: Ingest, db: SqlExecutor, chunks: 
 function check(kind: string, r: IngestReport): void {
   if (r.committed && r.errors.length === 0) return
   const first = r.errors[0]
-  throw badRequest(`the sample's ${kind} were refused${first ? ` (row ${first.row}: ${first.reason})` : ''}`, `/${kind}`)
+  throw badRequest(
+    `the sample's ${kind} were refused${first ? ` (row ${first.row}: ${first.reason})` : ''}`,
+    `/${kind}`,
+  )
 }

@@ -22,13 +22,20 @@ export async function declareSampleSchema(db: SqlExecutor, schema: SchemaDescrip
     await lockCatalogue(tx)
     const cat = await loadCatalogue(tx)
     for (const [i, a] of schema.userAttributes.entries()) {
-      if (!cat.users.has(a.name)) await addColumn(tx, null, a.name, valueType(a.type, `/schema/userAttributes/${i}/type`))
+      if (!cat.users.has(a.name))
+        await addColumn(tx, null, a.name, valueType(a.type, `/schema/userAttributes/${i}/type`))
     }
     for (const [i, e] of schema.events.entries()) {
       const known = cat.events.get(e.name)
       const table = known?.table ?? (await addEvent(tx, e.name))
       for (const [j, p] of e.properties.entries()) {
-        if (!known?.properties.has(p.name)) await addColumn(tx, { event: e.name, table }, p.name, valueType(p.type, `/schema/events/${i}/properties/${j}/type`))
+        if (!known?.properties.has(p.name))
+          await addColumn(
+            tx,
+            { event: e.name, table },
+            p.name,
+            valueType(p.type, `/schema/events/${i}/properties/${j}/type`),
+          )
       }
     }
   })

@@ -21,7 +21,11 @@ export interface SampleMeta {
 export type SampleLineKind = 'meta' | 'user' | 'event'
 
 /** The sample as NDJSON text, in chunks of about `chunkChars` (a stream needs no single huge string). */
-export function* sampleNdjson(sample: Sample, meta: { seed: number; tz: string }, chunkChars = 1 << 16): Generator<string> {
+export function* sampleNdjson(
+  sample: Sample,
+  meta: { seed: number; tz: string },
+  chunkChars = 1 << 16,
+): Generator<string> {
   const head: SampleMeta = {
     type: 'meta',
     totalUsers: sample.totalUsers,

@@ -17,7 +17,8 @@ export const SAMPLE_MAX_USERS = 20_000
  */
 export async function readSample(db: SqlExecutor, opts: { users?: number; seed?: number }): Promise<Sample> {
   const n = opts.users ?? SAMPLE_DEFAULT_USERS
-  if (!Number.isInteger(n) || n < 1 || n > SAMPLE_MAX_USERS) throw badRequest(`users must be an integer from 1 to ${SAMPLE_MAX_USERS}, got ${n}`, '/users')
+  if (!Number.isInteger(n) || n < 1 || n > SAMPLE_MAX_USERS)
+    throw badRequest(`users must be an integer from 1 to ${SAMPLE_MAX_USERS}, got ${n}`, '/users')
   const seed = opts.seed ?? 1
   if (!Number.isSafeInteger(seed)) throw badRequest(`seed must be an integer, got ${seed}`, '/seed')
   return db.transaction(async (tx) => {
@@ -26,7 +27,8 @@ export async function readSample(db: SqlExecutor, opts: { users?: number; seed?:
     const total = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users')
     const { users, uids, ids } = await sampleUsers(tx, [...cat.users.values()], n, String(seed))
     const perEvent: Array<Array<{ seq: bigint; ev: SampleEvent }>> = []
-    for (const e of cat.events.values()) perEvent.push(await sampleEvents(tx, e.name, e.table, [...e.properties.values()], uids, ids))
+    for (const e of cat.events.values())
+      perEvent.push(await sampleEvents(tx, e.name, e.table, [...e.properties.values()], uids, ids))
     return { users, events: mergeBySeq(perEvent), totalUsers: total.rows[0]?.n ?? 0, schema: describeSchema(cat) }
   })
 }
@@ -70,7 +72,14 @@ async function sampleUsers(tx: SqlExecutor, cols: ColumnRef[], n: number, seed: 
   return { users, uids, ids }
 }
 
-async function sampleEvents(tx: SqlExecutor, event: string, table: string, cols: ColumnRef[], uids: number[], ids: Map<number, string>) {
+async function sampleEvents(
+  tx: SqlExecutor,
+  event: string,
+  table: string,
+  cols: ColumnRef[],
+  uids: number[],
+  ids: Map<number, string>,
+) {
   if (uids.length === 0) return []
   // A hash join on the unnested uids: `uid = ANY($1)` would test the whole array per row.
   const r = await tx.query<Record<string, unknown> & { seq: string; uid: number; time: Date; event_id: string | null }>(
@@ -83,7 +92,10 @@ async function sampleEvents(tx: SqlExecutor, event: string, table: string, cols:
     const user_id = ids.get(row.uid) as string
     const time = jsonValue(row.time) as string
     const props = properties(row, cols)
-    const ev: SampleEvent = row.event_id === null ? { user_id, event, time, properties: props } : { user_id, event, time, event_id: row.event_id, properties: props }
+    const ev: SampleEvent =
+      row.event_id === null
+        ? { user_id, event, time, properties: props }
+        : { user_id, event, time, event_id: row.event_id, properties: props }
     return { seq: BigInt(row.seq), ev } // seqs pass 2^53 (ticket << 32 | row): compared exactly
   })
 }

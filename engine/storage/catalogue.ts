@@ -32,8 +32,17 @@ export const sqlType: Record<ValueType, string> = {
   date: 'timestamptz',
 }
 
-interface EventRow { id: number; name: string; tbl: string }
-interface ColumnRow { owner: string; name: string; type: ValueType; col: string }
+interface EventRow {
+  id: number
+  name: string
+  tbl: string
+}
+interface ColumnRow {
+  owner: string
+  name: string
+  type: ValueType
+  col: string
+}
 
 /** Reads the catalogue tables. `owner` is '' for user attributes, else the event name. */
 export async function loadCatalogue(db: SqlExecutor): Promise<Catalogue> {
@@ -51,7 +60,8 @@ export async function loadCatalogue(db: SqlExecutor): Promise<Catalogue> {
     }
   }
   const events = new Map<string, EventInfo>()
-  for (const e of ev.rows) events.set(e.name, { name: e.name, table: e.tbl, properties: props.get(e.name) ?? new Map() })
+  for (const e of ev.rows)
+    events.set(e.name, { name: e.name, table: e.tbl, properties: props.get(e.name) ?? new Map() })
   return { users, events }
 }
 

@@ -10,14 +10,24 @@ export async function lockCatalogue(tx: SqlExecutor): Promise<void> {
 }
 
 /** Registers a new user attribute (owner '') or event property and adds its `c<N>` column. */
-export async function addColumn(tx: SqlExecutor, owner: { event: string; table: string } | null, name: string, type: ValueType): Promise<ColumnRef> {
+export async function addColumn(
+  tx: SqlExecutor,
+  owner: { event: string; table: string } | null,
+  name: string,
+  type: ValueType,
+): Promise<ColumnRef> {
   const ref = await registerColumn(tx, owner?.event ?? null, name, type)
   await tx.exec(`ALTER TABLE ${owner ? owner.table : 'users'} ADD COLUMN ${ref.column} ${sqlType[type]}`)
   return ref
 }
 
 /** Registers a new attribute (event null) or property in the catalogue only; the caller provides its `c<N>` column. */
-export async function registerColumn(tx: SqlExecutor, event: string | null, name: string, type: ValueType): Promise<ColumnRef> {
+export async function registerColumn(
+  tx: SqlExecutor,
+  event: string | null,
+  name: string,
+  type: ValueType,
+): Promise<ColumnRef> {
   const r = await tx.query<{ col: string }>(
     `INSERT INTO catalogue_columns (owner, name, type, col) VALUES ($1, $2, $3, 'c' || nextval('catalogue_col_seq')) RETURNING col`,
     [event ?? '', name, type],
@@ -42,7 +52,9 @@ export async function addEvent(tx: SqlExecutor, name: string, opts: { deferUniqu
 
 /** Registers a new event in the catalogue only and returns its table name; the caller creates the table. */
 export async function registerEvent(tx: SqlExecutor, name: string): Promise<string> {
-  const r = await tx.query<{ id: number }>(`INSERT INTO catalogue_events (name, tbl) VALUES ($1, '') RETURNING id`, [name])
+  const r = await tx.query<{ id: number }>(`INSERT INTO catalogue_events (name, tbl) VALUES ($1, '') RETURNING id`, [
+    name,
+  ])
   const id = r.rows[0]?.id
   if (!Number.isInteger(id)) throw new Error('catalogue_events insert returned no id')
   const table = `ev${id}`

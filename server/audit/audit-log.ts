@@ -31,7 +31,11 @@ export interface AuditLogOptions {
   maxPending?: number | undefined
 }
 
-interface Pending { line: Buffer; resolve: () => void; reject: (e: unknown) => void }
+interface Pending {
+  line: Buffer
+  resolve: () => void
+  reject: (e: unknown) => void
+}
 
 export const DEFAULT_AUDIT_MAX_BYTES = 50 * 1024 * 1024
 export const DEFAULT_AUDIT_KEEP = 5
@@ -59,11 +63,15 @@ export class AuditLog {
   readonly keep: number
   readonly maxPending: number
 
-  constructor(readonly file: string, opts: AuditLogOptions = {}) {
+  constructor(
+    readonly file: string,
+    opts: AuditLogOptions = {},
+  ) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_AUDIT_MAX_BYTES
     this.keep = opts.keep ?? DEFAULT_AUDIT_KEEP
     this.maxPending = opts.maxPending ?? 10_000
-    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1) throw new Error(`audit maxBytes=${opts.maxBytes} must be a positive integer`)
+    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1)
+      throw new Error(`audit maxBytes=${opts.maxBytes} must be a positive integer`)
     if (!Number.isInteger(this.keep) || this.keep < 1) throw new Error(`audit keep=${opts.keep} must be an integer ≥ 1`)
   }
 
@@ -84,7 +92,9 @@ export class AuditLog {
     const room = entry.action.startsWith('auth.') ? 2 * this.maxPending : this.maxPending
     if (this.queued >= room) {
       this.dropped++
-      return Promise.reject(new LabelsError('unavailable', `the audit log has ${this.queued} entries waiting to be written; entry refused`))
+      return Promise.reject(
+        new LabelsError('unavailable', `the audit log has ${this.queued} entries waiting to be written; entry refused`),
+      )
     }
     const line = Buffer.from(`${JSON.stringify({ at: entry.at ?? new Date().toISOString(), ...entry })}\n`)
     this.queued++
@@ -95,10 +105,14 @@ export class AuditLog {
         this.serially(async () => {
           this.batch = null // appends from now on form the next group
           await this.writeLines(batch.map((b) => b.line))
-        }).then(
-          () => batch.forEach((b) => b.resolve()),
-          (e: unknown) => batch.forEach((b) => b.reject(e)),
-        ).finally(() => { this.queued -= batch.length })
+        })
+          .then(
+            () => batch.forEach((b) => b.resolve()),
+            (e: unknown) => batch.forEach((b) => b.reject(e)),
+          )
+          .finally(() => {
+            this.queued -= batch.length
+          })
       }
       this.batch.push({ line, resolve, reject })
     })
@@ -132,7 +146,10 @@ export class AuditLog {
   /** Runs `fn` after every earlier append/rotation; a failure doesn't block later ones. */
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(fn)
-    this.tail = next.then(() => {}, () => {})
+    this.tail = next.then(
+      () => {},
+      () => {},
+    )
     return next
   }
 

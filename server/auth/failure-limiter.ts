@@ -15,14 +15,21 @@ export interface FailureVerdict {
   limitedFor: number | null
 }
 
-interface Window { start: number; count: number }
+interface Window {
+  start: number
+  count: number
+}
 
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>()
 
-  constructor(private readonly opts: { maxPerWindow?: number; windowMs?: number; maxAddresses?: number; now?: () => number } = {}) {}
+  constructor(
+    private readonly opts: { maxPerWindow?: number; windowMs?: number; maxAddresses?: number; now?: () => number } = {},
+  ) {}
 
-  private get windowMs(): number { return this.opts.windowMs ?? 60_000 }
+  private get windowMs(): number {
+    return this.opts.windowMs ?? 60_000
+  }
 
   /** True when the address is over its limit now (checked before the token, so a limited client can't keep guessing). */
   limitedFor(ip: string): number | null {
@@ -37,13 +44,20 @@ export class FailureLimiter {
     let w = this.windows.get(ip)
     let summary: FailureVerdict['summary'] = null
     if (w && now - w.start >= this.windowMs) {
-      if (w.count > 1) summary = { ip, failures: w.count - 1, from: new Date(w.start).toISOString(), to: new Date(w.start + this.windowMs).toISOString() }
+      if (w.count > 1)
+        summary = {
+          ip,
+          failures: w.count - 1,
+          from: new Date(w.start).toISOString(),
+          to: new Date(w.start + this.windowMs).toISOString(),
+        }
       this.windows.delete(ip)
       w = undefined
     }
     if (!w) {
       // Bounded memory: forget the oldest addresses (Map keeps insertion order).
-      while (this.windows.size >= (this.opts.maxAddresses ?? 10_000)) this.windows.delete(this.windows.keys().next().value as string)
+      while (this.windows.size >= (this.opts.maxAddresses ?? 10_000))
+        this.windows.delete(this.windows.keys().next().value as string)
       w = { start: now, count: 0 }
       this.windows.set(ip, w)
     }
@@ -53,7 +67,14 @@ export class FailureLimiter {
 
   /** Summaries of every window with unaudited failures (at shutdown), and forgets them. */
   drain(): Array<NonNullable<FailureVerdict['summary']>> {
-    const out = [...this.windows].filter(([, w]) => w.count > 1).map(([ip, w]) => ({ ip, failures: w.count - 1, from: new Date(w.start).toISOString(), to: new Date(Math.min(this.now(), w.start + this.windowMs)).toISOString() }))
+    const out = [...this.windows]
+      .filter(([, w]) => w.count > 1)
+      .map(([ip, w]) => ({
+        ip,
+        failures: w.count - 1,
+        from: new Date(w.start).toISOString(),
+        to: new Date(Math.min(this.now(), w.start + this.windowMs)).toISOString(),
+      }))
     this.windows.clear()
     return out
   }

@@ -43,7 +43,8 @@ export class LinkSigner {
     const m = SIG_AT_END.exec(url)
     if (!m || method !== 'GET') return null
     const [exp, role, name64, mac, ...rest] = (m[1] ?? '').split('.')
-    if (rest.length > 0 || !exp || !role || name64 === undefined || !mac || !/^\d{1,12}$/.test(exp) || !isRole(role)) return null
+    if (rest.length > 0 || !exp || !role || name64 === undefined || !mac || !/^\d{1,12}$/.test(exp) || !isRole(role))
+      return null
     const expires = Number(exp) * 1000
     if (expires <= now || expires > now + 2 * LINK_TTL_MS) return null
     const name = Buffer.from(name64, 'base64url').toString('utf8')
@@ -59,6 +60,8 @@ export class LinkSigner {
   }
 
   private mac(method: string, target: string, exp: number, name: string, role: string): string {
-    return createHmac('sha256', this.#key).update(JSON.stringify([method, target, exp, name, role])).digest('base64url')
+    return createHmac('sha256', this.#key)
+      .update(JSON.stringify([method, target, exp, name, role]))
+      .digest('base64url')
   }
 }

@@ -9,7 +9,10 @@ import { parseTokens, type TokenRegistry } from './tokens.ts'
  * sockets are closed (4401). A file that doesn't parse keeps the tokens in force.
  */
 export class TokenFile {
-  constructor(readonly path: string, private readonly registry: TokenRegistry) {}
+  constructor(
+    readonly path: string,
+    private readonly registry: TokenRegistry,
+  ) {}
 
   /** Reads the file and puts its tokens in force; throws (changing nothing) when it is not valid. */
   async reload(): Promise<void> {
@@ -24,7 +27,10 @@ export class TokenFile {
     const reload = (why: string) =>
       this.reload().then(
         () => log.info(`tokens re-read from ${this.path} (${why})`),
-        (e: unknown) => log.error(`tokens file ${this.path} not re-read, the previous tokens stay in force: ${e instanceof Error ? e.message : String(e)}`),
+        (e: unknown) =>
+          log.error(
+            `tokens file ${this.path} not re-read, the previous tokens stay in force: ${e instanceof Error ? e.message : String(e)}`,
+          ),
       )
     const onHup = () => void reload('SIGHUP')
     process.on('SIGHUP', onHup)

@@ -85,7 +85,8 @@ export class TokenRegistry {
   /** The strongest role `name` holds now (an operator may hold several tokens), or null when none. */
   roleOf(name: string): Role | null {
     let best: Role | null = null
-    for (const e of this.entries) if (e.operator.name === name && (best === null || roleAllows(e.operator.role, best))) best = e.operator.role
+    for (const e of this.entries)
+      if (e.operator.name === name && (best === null || roleAllows(e.operator.role, best))) best = e.operator.role
     return best
   }
 

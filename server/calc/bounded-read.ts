@@ -7,9 +7,14 @@ export const busyRetryAfterSeconds = 2
 /** 503 `unavailable` with Retry-After: the one database connection is held by a calculation. */
 export function busyError(reply: FastifyReply | undefined, what: string): LabelsError {
   reply?.header('retry-after', String(busyRetryAfterSeconds))
-  return new LabelsError('unavailable', `${what}: a calculation holds the database (PGlite has one connection); retry in ${busyRetryAfterSeconds} s`, undefined, {
-    retryAfterSeconds: busyRetryAfterSeconds,
-  })
+  return new LabelsError(
+    'unavailable',
+    `${what}: a calculation holds the database (PGlite has one connection); retry in ${busyRetryAfterSeconds} s`,
+    undefined,
+    {
+      retryAfterSeconds: busyRetryAfterSeconds,
+    },
+  )
 }
 
 /**
@@ -18,7 +23,10 @@ export function busyError(reply: FastifyReply | undefined, what: string): Labels
  * bound (PostgreSQL, where reads have a pool of their own). The engine call itself is not
  * cancelled; its late answer is dropped.
  */
-export async function boundedRead<T>(read: () => Promise<T>, opts: { waitMs: number | undefined; reply?: FastifyReply; what: string }): Promise<T> {
+export async function boundedRead<T>(
+  read: () => Promise<T>,
+  opts: { waitMs: number | undefined; reply?: FastifyReply; what: string },
+): Promise<T> {
   if (opts.waitMs === undefined) return read()
   let timer: ReturnType<typeof setTimeout> | undefined
   const p = read()

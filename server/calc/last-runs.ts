@@ -10,7 +10,10 @@ export class LastRuns {
   /** Runs by id as last reported (every status change since start, runs read once), least recently noted first out. */
   private readonly byId = new Map<string, Run>()
 
-  constructor(private readonly engine: Pick<EngineApi, 'lastRuns'>, private readonly maxRuns = 10_000) {}
+  constructor(
+    private readonly engine: Pick<EngineApi, 'lastRuns'>,
+    private readonly maxRuns = 10_000,
+  ) {}
 
   /** Records a run's new status (a newer run of the label replaces the older one). */
   note(run: Run): void {

@@ -1,4 +1,14 @@
-import type { Distribution, DistributionQuery, EngineApi, HistoryDay, HistoryQuery, HistoryResult, LabelReadModel, ResultSummary, RunResults } from '../../engine/api.ts'
+import type {
+  Distribution,
+  DistributionQuery,
+  EngineApi,
+  HistoryDay,
+  HistoryQuery,
+  HistoryResult,
+  LabelReadModel,
+  ResultSummary,
+  RunResults,
+} from '../../engine/api.ts'
 import { historyFromDays, withDay } from '../../engine/read/read-model.ts'
 import { distributionFromSummary } from '../../engine/read/result-summary.ts'
 
@@ -60,7 +70,8 @@ export class ReadModel {
       },
       () => {
         // Unknown state: read this label from the engine until it changes again.
-        if (this.labels.get(labelId)?.gen === gen) this.labels.set(labelId, { summary: null, history: null, gen: ++this.gen })
+        if (this.labels.get(labelId)?.gen === gen)
+          this.labels.set(labelId, { summary: null, history: null, gen: ++this.gen })
       },
     )
     const done = p.finally(() => {

@@ -15,7 +15,11 @@ export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 }
  * Who is connected. Read at every frame, never copied: the token registry lowers `role` in
  * place (the next write is checked against it) and sets `revoked` when the token is withdrawn.
  */
-export interface CollabUser { name: string; role: CollabRole; readonly revoked?: boolean }
+export interface CollabUser {
+  name: string
+  role: CollabRole
+  readonly revoked?: boolean
+}
 
 export interface ConnectionLimits {
   maxMessageBytes: number
@@ -55,7 +59,11 @@ const ownersOf = (live: LiveDoc) => {
   return m
 }
 
-interface AwarenessEntry { clientId: number; clock: number; state: string }
+interface AwarenessEntry {
+  clientId: number
+  clock: number
+  state: string
+}
 
 const frame = (write: (e: encoding.Encoder) => void): Uint8Array => {
   const e = encoding.createEncoder()
@@ -116,7 +124,8 @@ export class CollabConnection implements UpdateSink {
       if (this.awarenessTimer) clearTimeout(this.awarenessTimer)
       const owners = ownersOf(this.live)
       for (const id of this.awarenessIds) if (owners.get(id) === this) owners.delete(id)
-      if (this.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.live.awareness, [...this.awarenessIds], null)
+      if (this.awarenessIds.size > 0)
+        awarenessProtocol.removeAwarenessStates(this.live.awareness, [...this.awarenessIds], null)
     }
   }
 
@@ -186,7 +195,9 @@ export class CollabConnection implements UpdateSink {
     if (isStep2 && ++this.incompleteStep2 >= MAX_INCOMPLETE_STEP2) return CollabClose.malformed
     if (isStep2 || !this.resyncAsked) {
       this.resyncAsked = true
-      this.send(frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep1(e, this.live.doc))))
+      this.send(
+        frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep1(e, this.live.doc))),
+      )
     }
     return null
   }
@@ -203,7 +214,14 @@ export class CollabConnection implements UpdateSink {
     this.refusedUpdates++
     if (!this.warnedReadOnly) {
       this.warnedReadOnly = true
-      this.send(frame((e) => (encoding.writeVarUint(e, MessageType.auth), authProtocol.writePermissionDenied(e, 'read-only: viewers cannot edit'))))
+      this.send(
+        frame(
+          (e) => (
+            encoding.writeVarUint(e, MessageType.auth),
+            authProtocol.writePermissionDenied(e, 'read-only: viewers cannot edit')
+          ),
+        ),
+      )
     }
     return null
   }
@@ -213,7 +231,9 @@ export class CollabConnection implements UpdateSink {
    * a client never receives what a crash could lose.
    */
   private sendStep2(stateVector: Uint8Array): void {
-    const msg = frame((e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep2(e, this.live.doc, stateVector)))
+    const msg = frame(
+      (e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep2(e, this.live.doc, stateVector)),
+    )
     const upTo = this.live.enqueuedCount
     void this.live.storedUpTo(upTo).then(() => this.send(msg))
   }
@@ -234,7 +254,12 @@ export class CollabConnection implements UpdateSink {
     const d = decoding.createDecoder(update)
     const n = decoding.readVarUint(d)
     const entries: AwarenessEntry[] = []
-    for (let i = 0; i < n; i++) entries.push({ clientId: decoding.readVarUint(d), clock: decoding.readVarUint(d), state: decoding.readVarString(d) })
+    for (let i = 0; i < n; i++)
+      entries.push({
+        clientId: decoding.readVarUint(d),
+        clock: decoding.readVarUint(d),
+        state: decoding.readVarString(d),
+      })
     this.expectEnd(d)
     const owners = ownersOf(this.live)
     for (const e of entries) {
@@ -266,14 +291,18 @@ export class CollabConnection implements UpdateSink {
     const owner = owners.get(e.clientId)
     // An id is this connection's, or was this same operator's (a reconnect before the old socket timed out).
     if (owner && owner !== this && owner.user.name !== this.user.name) return undefined
-    if (!owner && !this.awarenessIds.has(e.clientId) && this.awarenessIds.size >= this.limits.maxAwarenessClients) return undefined
+    if (!owner && !this.awarenessIds.has(e.clientId) && this.awarenessIds.size >= this.limits.maxAwarenessClients)
+      return undefined
     if (Buffer.byteLength(e.state) > this.limits.maxAwarenessStateBytes) return undefined
     const parsed = JSON.parse(e.state) as unknown
     if (parsed === null) return owner === this || (owner && owner.user.name === this.user.name) ? null : undefined
     if (typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
     const state = parsed as Record<string, unknown>
     const claimed = state.user
-    const user = typeof claimed === 'object' && claimed !== null && !Array.isArray(claimed) ? (claimed as Record<string, unknown>) : {}
+    const user =
+      typeof claimed === 'object' && claimed !== null && !Array.isArray(claimed)
+        ? (claimed as Record<string, unknown>)
+        : {}
     state.user = { ...user, name: this.user.name, role: this.user.role }
     return JSON.stringify(state)
   }
@@ -290,12 +319,15 @@ export class CollabConnection implements UpdateSink {
 
   private scheduleAwareness(): void {
     const wait = Math.ceil(((1 - this.awarenessTokens) * 1000) / this.limits.awarenessPerSecond)
-    this.awarenessTimer = setTimeout(() => {
-      this.awarenessTimer = null
-      if (this.closed || this.deferredAwareness.size === 0) return
-      if (this.takeAwarenessToken()) this.applyDeferredAwareness()
-      else this.scheduleAwareness()
-    }, Math.max(1, wait))
+    this.awarenessTimer = setTimeout(
+      () => {
+        this.awarenessTimer = null
+        if (this.closed || this.deferredAwareness.size === 0) return
+        if (this.takeAwarenessToken()) this.applyDeferredAwareness()
+        else this.scheduleAwareness()
+      },
+      Math.max(1, wait),
+    )
     this.awarenessTimer.unref?.()
   }
 

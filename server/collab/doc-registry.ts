@@ -108,10 +108,19 @@ export class DocRegistry {
   }
 
   private startLoad(workspace: string): Entry {
-    const entry: Entry = { load: LiveDoc.load(workspace, this.opts), live: null, pinned: false, leases: 0, timer: null, unloading: null }
+    const entry: Entry = {
+      load: LiveDoc.load(workspace, this.opts),
+      live: null,
+      pinned: false,
+      leases: 0,
+      timer: null,
+      unloading: null,
+    }
     this.docs.set(workspace, entry)
     entry.load.then(
-      (live) => { entry.live = live },
+      (live) => {
+        entry.live = live
+      },
       (e: unknown) => {
         if (this.docs.get(workspace) === entry) this.docs.delete(workspace)
         this.opts.log?.('error', `collab document "${workspace}" failed to load`, e)
@@ -122,7 +131,8 @@ export class DocRegistry {
 
   /** Starts the grace period of a document nobody holds. */
   private arm(workspace: string, entry: Entry): void {
-    if (entry.pinned || entry.leases > 0 || entry.unloading || this.closing || this.docs.get(workspace) !== entry) return
+    if (entry.pinned || entry.leases > 0 || entry.unloading || this.closing || this.docs.get(workspace) !== entry)
+      return
     if (entry.timer) clearTimeout(entry.timer)
     entry.timer = setTimeout(() => this.unload(workspace, entry), this.opts.unloadAfterMs ?? DEFAULT_UNLOAD_AFTER_MS)
     entry.timer.unref?.()
@@ -130,14 +140,17 @@ export class DocRegistry {
 
   private unload(workspace: string, entry: Entry): void {
     entry.timer = null
-    if (entry.pinned || entry.leases > 0 || entry.unloading || this.closing || this.docs.get(workspace) !== entry) return
+    if (entry.pinned || entry.leases > 0 || entry.unloading || this.closing || this.docs.get(workspace) !== entry)
+      return
     const live = entry.live
     if (!live) return // still loading: whoever loads it holds it and re-arms on release
     // Updates still waiting for the store (a failing store): never drop them, try again later.
     if (!live.idle) return this.arm(workspace, entry)
     entry.unloading = live
       .close()
-      .then(() => { this.unloaded++ })
+      .then(() => {
+        this.unloaded++
+      })
       .catch((e: unknown) => this.opts.log?.('error', `collab document "${workspace}" failed to unload`, e))
       .finally(() => {
         if (this.docs.get(workspace) === entry) this.docs.delete(workspace)
@@ -159,9 +172,14 @@ export class DocRegistry {
     const all = [...this.docs.values()]
     this.docs.clear()
     for (const e of all) if (e.timer) clearTimeout(e.timer)
-    await Promise.all(all.map(async (e) => {
-      if (e.unloading) return e.unloading
-      return e.load.then((d) => d.close(), () => undefined)
-    }))
+    await Promise.all(
+      all.map(async (e) => {
+        if (e.unloading) return e.unloading
+        return e.load.then(
+          (d) => d.close(),
+          () => undefined,
+        )
+      }),
+    )
   }
 }

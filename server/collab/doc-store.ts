@@ -64,31 +64,47 @@ export async function createSqlDocStore(db: SqlExecutor): Promise<DocStore> {
   return {
     async load(workspace) {
       const snap = await db.query<{ snapshot: unknown; upto_seq: number; digest: string }>(
-        'SELECT snapshot, upto_seq, digest FROM collab_snapshots WHERE workspace = $1', [workspace])
+        'SELECT snapshot, upto_seq, digest FROM collab_snapshots WHERE workspace = $1',
+        [workspace],
+      )
       const row = snap.rows[0]
       const snapshot = row ? bytes(row.snapshot) : null
       const corrupt = (what: string, table: string) =>
-        new LabelsError('internal', `stored ${what} of workspace "${workspace}" is corrupt; refusing to serve it`, `/${table}`)
-      if (row && snapshot && digest(snapshot) !== row.digest) throw corrupt('snapshot (digest mismatch)', 'collab_snapshots')
-      const written = (await db.query<{ upto_seq: number; digest: string }>(
-        'SELECT upto_seq, digest FROM collab_docs WHERE workspace = $1', [workspace])).rows[0]
+        new LabelsError(
+          'internal',
+          `stored ${what} of workspace "${workspace}" is corrupt; refusing to serve it`,
+          `/${table}`,
+        )
+      if (row && snapshot && digest(snapshot) !== row.digest)
+        throw corrupt('snapshot (digest mismatch)', 'collab_snapshots')
+      const written = (
+        await db.query<{ upto_seq: number; digest: string }>(
+          'SELECT upto_seq, digest FROM collab_docs WHERE workspace = $1',
+          [workspace],
+        )
+      ).rows[0]
       // No collab_docs row with a snapshot: stored before that table existed (the next snapshot adds it).
       if (written && !row) throw corrupt('snapshot (its row is missing)', 'collab_snapshots')
       if (written && row && (written.digest !== row.digest || Number(written.upto_seq) !== Number(row.upto_seq)))
         throw corrupt('snapshot (not the one last written)', 'collab_snapshots')
       const upto = row?.upto_seq ?? 0
       const ups = await db.query<{ seq: number; update: unknown; digest: string | null }>(
-        'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 AND seq > $2 ORDER BY seq', [workspace, upto])
+        'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 AND seq > $2 ORDER BY seq',
+        [workspace, upto],
+      )
       const updates = ups.rows.map((r) => {
         const u = bytes(r.update)
-        if (r.digest !== null && digest(u) !== r.digest) throw corrupt(`update ${r.seq} (digest mismatch)`, 'collab_updates')
+        if (r.digest !== null && digest(u) !== r.digest)
+          throw corrupt(`update ${r.seq} (digest mismatch)`, 'collab_updates')
         return u
       })
       return { snapshot, updates, lastSeq: ups.rows.at(-1)?.seq ?? upto }
     },
     async append(workspace, update) {
       const r = await db.query<{ seq: number }>(
-        'INSERT INTO collab_updates (workspace, update, digest) VALUES ($1, $2, $3) RETURNING seq', [workspace, param(update), digest(update)])
+        'INSERT INTO collab_updates (workspace, update, digest) VALUES ($1, $2, $3) RETURNING seq',
+        [workspace, param(update), digest(update)],
+      )
       return r.rows[0]!.seq
     },
     async compact(workspace, snapshot, uptoSeq) {
@@ -97,11 +113,13 @@ export async function createSqlDocStore(db: SqlExecutor): Promise<DocStore> {
           `INSERT INTO collab_snapshots (workspace, snapshot, upto_seq, digest) VALUES ($1, $2, $3, $4)
            ON CONFLICT (workspace) DO UPDATE SET snapshot = EXCLUDED.snapshot, upto_seq = EXCLUDED.upto_seq,
              digest = EXCLUDED.digest, saved_at = now()`,
-          [workspace, param(snapshot), uptoSeq, digest(snapshot)])
+          [workspace, param(snapshot), uptoSeq, digest(snapshot)],
+        )
         await tx.query(
           `INSERT INTO collab_docs (workspace, upto_seq, digest) VALUES ($1, $2, $3)
            ON CONFLICT (workspace) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, digest = EXCLUDED.digest`,
-          [workspace, uptoSeq, digest(snapshot)])
+          [workspace, uptoSeq, digest(snapshot)],
+        )
         await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq <= $2', [workspace, uptoSeq])
       })
     },

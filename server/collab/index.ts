@@ -11,7 +11,14 @@
  * stored, whatever its source (operators over WebSocket, REST, server repairs).
  */
 export { collabPlugin, type CollabPluginOptions } from './plugin.ts'
-export { DEFAULT_UNLOAD_AFTER_MS, DocRegistry, isWorkspaceId, type DocLease, type DocRegistryOptions, type DocRegistryStats } from './doc-registry.ts'
+export {
+  DEFAULT_UNLOAD_AFTER_MS,
+  DocRegistry,
+  isWorkspaceId,
+  type DocLease,
+  type DocRegistryOptions,
+  type DocRegistryStats,
+} from './doc-registry.ts'
 export { LiveDoc, type DocChangeHook, type LiveDocOptions } from './live-doc.ts'
 export { createSqlDocStore, type DocStore, type StoredDoc } from './doc-store.ts'
 export type { CollabUser } from './connection.ts'

@@ -4,15 +4,29 @@ import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { writeUpdate } from 'y-protocols/sync'
 import { LabelsError } from '../../shared/errors.ts'
 import {
-  ROOT_TYPES, draftsOf, ensureDefaultGroup, groupsOf, isDocOrigin, labelsOf, makeLabelChangeTracker, noLabelChanges, repairWorkspace,
-  type DocOrigin, type LabelChanges,
+  ROOT_TYPES,
+  draftsOf,
+  ensureDefaultGroup,
+  groupsOf,
+  isDocOrigin,
+  labelsOf,
+  makeLabelChangeTracker,
+  noLabelChanges,
+  repairWorkspace,
+  type DocOrigin,
+  type LabelChanges,
 } from '../../shared/doc/index.ts'
 import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
 import { missingDependency, stateVectorOf } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
 /** Called once an update is stored (so after it is durable), whatever its source. */
-export type DocChangeHook = (workspace: string, changes: LabelChanges, origin: DocOrigin, doc: Y.Doc) => void | Promise<void>
+export type DocChangeHook = (
+  workspace: string,
+  changes: LabelChanges,
+  origin: DocOrigin,
+  doc: Y.Doc,
+) => void | Promise<void>
 
 export interface LiveDocOptions {
   store: DocStore
@@ -59,15 +73,24 @@ export const STORE_WAIT_MS = 5_000
 export function storedWithin(stored: Promise<void>, ms = STORE_WAIT_MS): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LabelsError('unavailable',
-      `the document store did not confirm the edit within ${ms} ms (it may be failing, e.g. a full disk): ` +
-      'the edit is applied and kept in memory, and will be stored as soon as the store works again')), ms)
+    timer = setTimeout(
+      () =>
+        reject(
+          new LabelsError(
+            'unavailable',
+            `the document store did not confirm the edit within ${ms} ms (it may be failing, e.g. a full disk): ` +
+              'the edit is applied and kept in memory, and will be stored as soon as the store works again',
+          ),
+        ),
+      ms,
+    )
   })
   return Promise.race([stored, late]).finally(() => clearTimeout(timer))
 }
 
 /** True when a decoded update holds nothing (a client's reply that it has nothing new). */
-export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean => d.structs.length === 0 && d.ds.clients.size === 0
+export const isEmptyUpdate = (d: ReturnType<typeof Y.decodeUpdate>): boolean =>
+  d.structs.length === 0 && d.ds.clients.size === 0
 
 /**
  * Outcome of applying a client's update. 'incomplete': it depends on updates the server doesn't
@@ -127,7 +150,12 @@ export class LiveDoc {
   /** Consecutive failed store attempts (0 when healthy). */
   storeFailures = 0
 
-  private constructor(readonly workspace: string, readonly doc: Y.Doc, private readonly opts: LiveDocOptions, stored: { lastSeq: number; rows: number }) {
+  private constructor(
+    readonly workspace: string,
+    readonly doc: Y.Doc,
+    private readonly opts: LiveDocOptions,
+    stored: { lastSeq: number; rows: number },
+  ) {
     this.lastSeq = stored.lastSeq
     this.updatesSinceSnapshot = stored.rows
     this.awareness = new Awareness(doc)
@@ -137,10 +165,18 @@ export class LiveDoc {
     doc.on('afterTransaction', (tr: Y.Transaction) => this.stamper.record(tr))
     // Most edits change a label's text fields; only group edits, label additions/removals and
     // label moves can break an invariant, so only those pay for a projection + repair.
-    const groups: unknown = groupsOf(doc), labels: unknown = labelsOf(doc), drafts: unknown = draftsOf(doc)
+    const groups: unknown = groupsOf(doc),
+      labels: unknown = labelsOf(doc),
+      drafts: unknown = draftsOf(doc)
     doc.on('afterTransaction', (tr: Y.Transaction) => {
       for (const [type, keys] of tr.changed) {
-        if (type === groups || type.parent === groups || type === labels || (type.parent === labels && keys.has('groupId'))) this.structural = true
+        if (
+          type === groups ||
+          type.parent === groups ||
+          type === labels ||
+          (type.parent === labels && keys.has('groupId'))
+        )
+          this.structural = true
         // A raw write may put junk at a draft id; opening and discarding drafts are the only other writes here.
         if (type === drafts) this.structural = true
       }
@@ -168,7 +204,11 @@ export class LiveDoc {
     const doc = new Y.Doc()
     const load: DocOrigin = { kind: 'load', actor: 'server' }
     const broken = (why: string) =>
-      new LabelsError('internal', `stored document of workspace "${workspace}" is damaged (${why}); refusing to serve it`, '/collab_updates')
+      new LabelsError(
+        'internal',
+        `stored document of workspace "${workspace}" is damaged (${why}); refusing to serve it`,
+        '/collab_updates',
+      )
     try {
       doc.transact(() => {
         // Snapshots written before incomplete updates were refused may hold pending structs: leave them out.
@@ -181,7 +221,8 @@ export class LiveDoc {
           if (isEmptyUpdate(decoded)) throw broken(`stored update ${i + 1} of ${stored.updates.length} is empty`)
           // Every stored update was integrated when it was stored, so it must integrate now; one
           // that waits for something means rows are missing (e.g. the snapshot's row was lost).
-          if (missingDependency(decoded, stateVectorOf(doc))) throw broken('stored updates depend on content that is not stored: rows are missing')
+          if (missingDependency(decoded, stateVectorOf(doc)))
+            throw broken('stored updates depend on content that is not stored: rows are missing')
           Y.applyUpdate(doc, u, load)
         })
       }, load)
@@ -207,7 +248,8 @@ export class LiveDoc {
       return 'malformed'
     }
     if (isEmptyUpdate(decoded)) return 'empty'
-    for (const s of decoded.structs) if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
+    for (const s of decoded.structs)
+      if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
     // Checked before anything is applied: nothing is ever kept aside as pending (see ApplyResult).
     const missing = missingDependency(decoded, stateVectorOf(this.doc))
     if (missing) return missing.reason === 'bad-ref' ? 'malformed' : 'incomplete'
@@ -299,13 +341,18 @@ export class LiveDoc {
     for (let attempt = 0; ; attempt++) {
       try {
         const seq = await this.opts.store.append(this.workspace, update)
-        if (this.storeFailures > 0) this.opts.log?.('warn', `collab store for "${this.workspace}" recovered after ${this.storeFailures} failures`)
+        if (this.storeFailures > 0)
+          this.opts.log?.('warn', `collab store for "${this.workspace}" recovered after ${this.storeFailures} failures`)
         this.storeFailures = 0
         return seq
       } catch (e) {
         if (this.closed) throw new Abandoned('document closed while its store was failing')
         this.storeFailures++
-        this.opts.log?.('error', `collab store for "${this.workspace}" failed (attempt ${attempt + 1}); keeping the update in memory and retrying`, e)
+        this.opts.log?.(
+          'error',
+          `collab store for "${this.workspace}" failed (attempt ${attempt + 1}); keeping the update in memory and retrying`,
+          e,
+        )
         await sleep(Math.min(5000, 50 * 2 ** Math.min(attempt, 10)))
       }
     }
@@ -323,7 +370,9 @@ export class LiveDoc {
     }
     if (this.opts.onDocChange && !noLabelChanges(p.changes)) {
       try {
-        void Promise.resolve(this.opts.onDocChange(this.workspace, p.changes, p.origin, this.doc)).catch((e) => this.opts.log?.('error', 'onDocChange failed', e))
+        void Promise.resolve(this.opts.onDocChange(this.workspace, p.changes, p.origin, this.doc)).catch((e) =>
+          this.opts.log?.('error', 'onDocChange failed', e),
+        )
       } catch (e) {
         this.opts.log?.('error', 'onDocChange failed', e)
       }

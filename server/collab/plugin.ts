@@ -37,7 +37,13 @@ declare module 'fastify' {
 }
 
 /** Open connections, refusals, and documents in memory / unloaded so far, for tests and metrics. */
-export interface CollabStats { connections: number; refusedAuth: number; closedMalformed: number; documents: number; unloadedDocuments: number }
+export interface CollabStats {
+  connections: number
+  refusedAuth: number
+  closedMalformed: number
+  documents: number
+  unloadedDocuments: number
+}
 
 /**
  * Serves `ws://HOST:PORT/collab/:workspace?token=T` with the y-websocket protocol, so the stock
@@ -53,7 +59,12 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   if (!app.hasDecorator('websocketServer')) {
     // Frames up to twice the limit reach our check (and a 4413 the client won't retry);
     // beyond that ws itself cuts the socket, so memory per frame stays bounded.
-    await app.register(websocket, { options: { maxPayload: 2 * (opts.limits?.maxMessageBytes ?? COLLAB_MAX_MESSAGE_BYTES), handleProtocols: selectProtocol } })
+    await app.register(websocket, {
+      options: {
+        maxPayload: 2 * (opts.limits?.maxMessageBytes ?? COLLAB_MAX_MESSAGE_BYTES),
+        handleProtocols: selectProtocol,
+      },
+    })
   }
   const users = new WeakMap<FastifyRequest, CollabUser | null>()
   const connections = new Set<CollabConnection>()
@@ -98,7 +109,8 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
       if (user.revoked) return refuseRevoked()
       if (!conn) {
         backlogBytes += data.byteLength
-        if (backlog.length >= 64 || backlogBytes > 2 * limits.maxMessageBytes) return socket.close(CollabClose.tooLarge, 'too much before sync')
+        if (backlog.length >= 64 || backlogBytes > 2 * limits.maxMessageBytes)
+          return socket.close(CollabClose.tooLarge, 'too much before sync')
         return void backlog.push([data, isBinary])
       }
       const code = conn.receive(data, isBinary)
@@ -121,33 +133,35 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     })
     Promise.resolve(opts.allowWorkspace ? opts.allowWorkspace(workspace, user) : true)
       .then((ok) => {
-        if (!ok) throw Object.assign(new Error(`workspace ${workspace} not allowed`), { closeCode: CollabClose.notFound })
+        if (!ok)
+          throw Object.assign(new Error(`workspace ${workspace} not allowed`), { closeCode: CollabClose.notFound })
         return registry.acquire(workspace)
       })
       .then(
-      (held: DocLease) => {
-        if (socket.readyState !== socket.OPEN) return held.release()
-        lease = held
-        conn = new CollabConnection(socket, held.live, user, limits)
-        connections.add(conn)
-        stop = conn.start()
-        for (const [d, b] of backlog.splice(0)) onFrame(d, b)
-      },
-      (err: unknown) => {
-        const code = (err as { closeCode?: number }).closeCode
-        if (code !== undefined) return socket.close(code, 'no such workspace')
-        app.log.error({ err, workspace }, 'collab document unavailable')
-        socket.close(CollabClose.unavailable, 'document unavailable')
-      },
-    )
+        (held: DocLease) => {
+          if (socket.readyState !== socket.OPEN) return held.release()
+          lease = held
+          conn = new CollabConnection(socket, held.live, user, limits)
+          connections.add(conn)
+          stop = conn.start()
+          for (const [d, b] of backlog.splice(0)) onFrame(d, b)
+        },
+        (err: unknown) => {
+          const code = (err as { closeCode?: number }).closeCode
+          if (code !== undefined) return socket.close(code, 'no such workspace')
+          app.log.error({ err, workspace }, 'collab document unavailable')
+          socket.close(CollabClose.unavailable, 'document unavailable')
+        },
+      )
   }
 
   app.get('/collab/:workspace', { websocket: true, preValidation: authenticate }, handler)
 
   // Also closes, within a ping interval, idle sockets whose token was withdrawn.
   const ping = setInterval(() => {
-    for (const c of connections) if (c.user.revoked) c.close(CollabClose.unauthorized, 'token withdrawn')
-    else c.ping()
+    for (const c of connections)
+      if (c.user.revoked) c.close(CollabClose.unauthorized, 'token withdrawn')
+      else c.ping()
   }, opts.pingMs ?? 30_000)
   ping.unref()
 
@@ -160,5 +174,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 }

@@ -9,7 +9,11 @@ import { LabelsError } from '../../shared/errors.ts'
  * says how rows are counted (NDJSON: lines; CSV: records, header excluded, quoted line breaks
  * inside a record), as the ingestion's own row errors count them.
  */
-export async function* textChunks(stream: Readable, limitBytes: number, format: 'ndjson' | 'csv' = 'ndjson'): AsyncGenerator<string> {
+export async function* textChunks(
+  stream: Readable,
+  limitBytes: number,
+  format: 'ndjson' | 'csv' = 'ndjson',
+): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true })
   const rows = new RowCounter(format)
   let bytes = 0
@@ -44,7 +48,12 @@ function notUtf8(rows: RowCounter, buf: Buffer, offset: number): LabelsError {
   rows.see(buf.subarray(0, at).toString('utf8'))
   const row = rows.current()
   const byte = offset + at
-  return new LabelsError('bad_request', `row ${row}: not valid UTF-8 (byte ${byte}); send the file as UTF-8 (a GBK or Latin-1 export must be converted); nothing was stored`, `/${row}`, { row, byte })
+  return new LabelsError(
+    'bad_request',
+    `row ${row}: not valid UTF-8 (byte ${byte}); send the file as UTF-8 (a GBK or Latin-1 export must be converted); nothing was stored`,
+    `/${row}`,
+    { row, byte },
+  )
 }
 
 /** Offset of the first byte that doesn't start a complete, valid UTF-8 sequence (buf.length if none does). */
@@ -56,7 +65,13 @@ function firstInvalidUtf8(buf: Buffer): number {
     for (let k = 1; k < n; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return i
     const b1 = buf[i + 1] ?? 0x80
     // Overlong forms, UTF-16 surrogates, past U+10FFFF.
-    if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f) || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return i
+    if (
+      (b === 0xe0 && b1 < 0xa0) ||
+      (b === 0xed && b1 > 0x9f) ||
+      (b === 0xf0 && b1 < 0x90) ||
+      (b === 0xf4 && b1 > 0x8f)
+    )
+      return i
     i += n
   }
   return buf.length
@@ -103,7 +118,8 @@ export async function readText(stream: Readable, limitBytes: number): Promise<st
 /** Rejects early from Content-Length, before any byte is read. */
 export function checkContentLength(req: FastifyRequest, limitBytes: number): void {
   const n = Number(req.headers['content-length'])
-  if (Number.isFinite(n) && n > limitBytes) throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)
+  if (Number.isFinite(n) && n > limitBytes)
+    throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)
 }
 
 /** After a body was refused half-read: close the connection instead of reading the rest. */

@@ -33,17 +33,29 @@ export function toLabelsError(e: unknown): LabelsError {
   if (r instanceof LabelsError) return r
   const sc = (r as { code?: unknown } | null)?.code
   if (typeof sc === 'string' && storageFailures.has(sc))
-    return new LabelsError('unavailable', `the server's storage failed (${(r as { message?: string }).message ?? sc}): the request was not completed; try again once the disk has space and is writable`)
-  const fe = r as Partial<FastifyError> & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string }
+    return new LabelsError(
+      'unavailable',
+      `the server's storage failed (${(r as { message?: string }).message ?? sc}): the request was not completed; try again once the disk has space and is writable`,
+    )
+  const fe = r as Partial<FastifyError> & {
+    validation?: Array<{ instancePath?: string; message?: string }>
+    validationContext?: string
+  }
   if (fe.validation) {
     const v = fe.validation[0]
     const path = `/${fe.validationContext ?? 'body'}${v?.instancePath ?? ''}`
     return new LabelsError('bad_request', `${path}: ${v?.message ?? 'invalid'}`, path)
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) return new LabelsError('too_large', 'request body is too large')
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new LabelsError('bad_request', fe.message ?? 'unsupported content type', '/headers/content-type')
-  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && r instanceof SyntaxError))
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413)
+    return new LabelsError('too_large', 'request body is too large')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new LabelsError('bad_request', fe.message ?? 'unsupported content type', '/headers/content-type')
+  if (
+    fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    (status === 400 && r instanceof SyntaxError)
+  )
     return new LabelsError('bad_request', 'body is not valid JSON', '/body')
   const code = byStatus[status]
   if (code) return new LabelsError(code, fe.message ?? code)
@@ -54,7 +66,10 @@ export function toLabelsError(e: unknown): LabelsError {
  * Installs the error and not-found handlers that answer `{error:{code,message,path?}}`.
  * `appShell` answers other unknown GETs (the web app's client-side routes).
  */
-export function installErrorHandlers(app: FastifyInstance, appShell?: (req: FastifyRequest, reply: FastifyReply) => unknown): void {
+export function installErrorHandlers(
+  app: FastifyInstance,
+  appShell?: (req: FastifyRequest, reply: FastifyReply) => unknown,
+): void {
   app.setErrorHandler((e, req, reply) => {
     const err = toLabelsError(e)
     if (err.status >= 500) req.log.error({ err: e }, 'request failed')
@@ -63,7 +78,8 @@ export function installErrorHandlers(app: FastifyInstance, appShell?: (req: Fast
   })
   app.setNotFoundHandler((req, reply) => {
     const path = requestPath(req)
-    if (appShell && req.method === 'GET' && !isApiPath(path) && !path.startsWith('/collab/')) return appShell(req, reply)
+    if (appShell && req.method === 'GET' && !isApiPath(path) && !path.startsWith('/collab/'))
+      return appShell(req, reply)
     const body: ErrorBody = { error: { code: 'not_found', message: `no route ${req.method} ${path}` } }
     return reply.status(404).send(body)
   })

@@ -9,7 +9,11 @@
  * `allowed` (LABELS_ALLOWED_ORIGINS, exact `scheme://host[:port]`, or `*` for any). `Origin:
  * null` (sandboxed frames, file: pages) is refused unless `*` is listed.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+): boolean {
   if (origin === undefined) return true
   if (allowed.includes('*')) return true
   const o = parseOrigin(origin)
@@ -22,7 +26,10 @@ export function originAllowed(origin: string | undefined, host: string | undefin
 export function normalOrigin(entry: string): string {
   if (entry === '*') return entry
   const o = parseOrigin(entry)
-  if (o === null) throw new Error(`LABELS_ALLOWED_ORIGINS: "${entry}" is not an origin like https://labels.example.com or http://host:8787`)
+  if (o === null)
+    throw new Error(
+      `LABELS_ALLOWED_ORIGINS: "${entry}" is not an origin like https://labels.example.com or http://host:8787`,
+    )
   return o.origin
 }
 
@@ -33,7 +40,15 @@ function parseOrigin(s: string): URL | null {
   } catch {
     return null
   }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return null
+  if (
+    (u.protocol !== 'http:' && u.protocol !== 'https:') ||
+    u.username ||
+    u.password ||
+    (u.pathname !== '/' && u.pathname !== '') ||
+    u.search ||
+    u.hash
+  )
+    return null
   if (s.replace(/\/$/, '').toLowerCase() !== u.origin.toLowerCase()) return null // no path, no trailing junk
   return u
 }

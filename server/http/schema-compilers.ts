@@ -26,7 +26,9 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     const converted = httpPart === 'body' ? value : Value.Convert(schema, value)
     if (compiled.Check(converted)) return { value: converted }
     const errors = [...compiled.Errors(converted)]
-    errors.sort((a, b) => Number(vague(a.keyword)) - Number(vague(b.keyword)) || b.instancePath.length - a.instancePath.length)
+    errors.sort(
+      (a, b) => Number(vague(a.keyword)) - Number(vague(b.keyword)) || b.instancePath.length - a.instancePath.length,
+    )
     const e = errors[0]
     const path = `/${part}${e?.instancePath ?? ''}`
     return { error: new LabelsError('bad_request', `${path}: ${e?.message ?? 'invalid value'}`, path) }
@@ -62,12 +64,19 @@ export function makeSerializerCompiler(strict: boolean): FastifySerializerCompil
     return (data) => {
       if (compiled && !compiled.Check(data)) {
         const e = [...compiled.Errors(data)][0]
-        throw new LabelsError('internal', `response of ${method} ${url} breaks its schema at ${e?.instancePath || '/'}: ${e?.message}`)
+        throw new LabelsError(
+          'internal',
+          `response of ${method} ${url} breaks its schema at ${e?.instancePath || '/'}: ${e?.message}`,
+        )
       }
       const cleaned = Value.Clean(schema, structuredClone(data))
       if (compiled) {
         const dropped = droppedField(data, cleaned)
-        if (dropped) throw new LabelsError('internal', `response of ${method} ${url} has ${dropped}, which its schema does not declare`)
+        if (dropped)
+          throw new LabelsError(
+            'internal',
+            `response of ${method} ${url} has ${dropped}, which its schema does not declare`,
+          )
       }
       return JSON.stringify(cleaned)
     }

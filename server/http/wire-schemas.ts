@@ -21,7 +21,12 @@ const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, T
 export const RunOut = Type.Object({
   id: Type.String(),
   labelId: Type.String(),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('succeeded'),
+    Type.Literal('failed'),
+  ]),
   trigger: Type.String(),
   asOf: IsoTime,
   createdAt: Type.Optional(IsoTime),
@@ -51,7 +56,9 @@ export const DistributionOut = Type.Object({
 
 export const HistoryOut = Type.Object({
   labelId: Type.String(),
-  items: Type.Array(Type.Object({ date: Type.String(), value: Type.Unknown(), users: Type.Number(), proportion: Type.Number() })),
+  items: Type.Array(
+    Type.Object({ date: Type.String(), value: Type.Unknown(), users: Type.Number(), proportion: Type.Number() }),
+  ),
 })
 
 export const GroupOut = Type.Object({
@@ -117,5 +124,12 @@ export const SampleLineOut = Type.Union([
     schema: Type.Unknown(),
   }),
   Type.Object({ type: Type.Literal('user'), user_id: Type.String(), properties: SampleValues }),
-  Type.Object({ type: Type.Literal('event'), user_id: Type.String(), event: Type.String(), time: IsoTime, event_id: Type.Optional(Type.String()), properties: SampleValues }),
+  Type.Object({
+    type: Type.Literal('event'),
+    user_id: Type.String(),
+    event: Type.String(),
+    time: IsoTime,
+    event_id: Type.Optional(Type.String()),
+    properties: SampleValues,
+  }),
 ])

@@ -15,7 +15,6 @@ export interface LiveSocket {
 /** Close code for a reader that does not keep up (the collab endpoint's code). */
 export const LIVE_TOO_SLOW = CollabClose.backpressure
 
-
 const OPEN = 1
 const MAX_TOPICS = 1000
 

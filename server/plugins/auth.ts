@@ -86,7 +86,8 @@ export default fp(
     const allowedOrigins = opts.allowedOrigins ?? []
     const websocketPaths = new Set<string>()
     const failures = new FailureLimiter({ maxPerWindow: opts.failuresPerMinute ?? 30 })
-    const audit = (entry: Parameters<typeof app.audit.append>[0]) => void app.audit.append(entry).catch((err: unknown) => app.log.error({ err }, 'audit append failed'))
+    const audit = (entry: Parameters<typeof app.audit.append>[0]) =>
+      void app.audit.append(entry).catch((err: unknown) => app.log.error({ err }, 'audit append failed'))
 
     /** The operator of a signed link, with the role it was signed for capped by the one held now; null when withdrawn. */
     const linkOperator = (signed: Operator): Operator | null => {
@@ -117,27 +118,45 @@ export default fp(
       if (verdict.summary) audit({ actor: null, role: null, action: 'auth.failed.summary', details: verdict.summary })
       if (verdict.limitedFor !== null) {
         void reply.header('retry-after', String(verdict.limitedFor))
-        throw new LabelsError('too_many_requests', `too many failed logins from this address; retry in ${verdict.limitedFor} s`)
+        throw new LabelsError(
+          'too_many_requests',
+          `too many failed logins from this address; retry in ${verdict.limitedFor} s`,
+        )
       }
-      if (verdict.audit) audit({ actor: null, role: null, action: 'auth.failed', target, details: { reason, ip: req.ip } })
-      if (reason === 'bad link') throw new LabelsError('unauthorized', 'the link is not valid or has expired: ask for a new one (POST /api/links)')
-      throw new LabelsError('unauthorized', token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid')
+      if (verdict.audit)
+        audit({ actor: null, role: null, action: 'auth.failed', target, details: { reason, ip: req.ip } })
+      if (reason === 'bad link')
+        throw new LabelsError(
+          'unauthorized',
+          'the link is not valid or has expired: ask for a new one (POST /api/links)',
+        )
+      throw new LabelsError(
+        'unauthorized',
+        token === undefined ? 'a token is required: Authorization: Bearer TOKEN' : 'the token is not valid',
+      )
     }
     app.addHook('onClose', async () => {
-      for (const summary of failures.drain()) await app.audit.append({ actor: null, role: null, action: 'auth.failed.summary', details: summary }).catch(() => {})
+      for (const summary of failures.drain())
+        await app.audit
+          .append({ actor: null, role: null, action: 'auth.failed.summary', details: summary })
+          .catch(() => {})
     })
 
     const routeCheck: onRequestHookHandler = async (req, reply) => {
       await authenticate(req, reply, req.routeOptions.url ?? requestPath(req))
       const need = req.routeOptions.config.role ?? 'admin'
       const operator = req.operator!
-      if (!roleAllows(operator.role, need)) throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
+      if (!roleAllows(operator.role, need))
+        throw new LabelsError('forbidden', `this needs the ${need} role; ${operator.name} is ${operator.role}`)
     }
 
     const originCheck: onRequestHookHandler = async (req) => {
       if (req.headers.upgrade === undefined) return
       if (!originAllowed(req.headers.origin, req.headers.host, allowedOrigins))
-        throw new LabelsError('forbidden', `WebSocket connections from ${req.headers.origin} are not allowed (same origin only; see LABELS_ALLOWED_ORIGINS)`)
+        throw new LabelsError(
+          'forbidden',
+          `WebSocket connections from ${req.headers.origin} are not allowed (same origin only; see LABELS_ALLOWED_ORIGINS)`,
+        )
     }
 
     app.addHook('onRoute', (route: RouteOptions) => {
@@ -150,7 +169,8 @@ export default fp(
       if (websocket) websocketPaths.add(route.url)
       const checks = [...(websocket ? [originCheck] : []), ...(api && !isPublic ? [routeCheck] : [])]
       if (checks.length === 0) return
-      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      const own =
+        route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
       route.onRequest = [...checks, ...own]
     })
 
@@ -169,8 +189,17 @@ export default fp(
           description:
             'The link works without a token for about 60 s, for exactly that path and query, as the operator who asked, ' +
             'with the role they hold when it is used (never more than when it was signed). The web app uses it for every download.',
-          body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, description: 'An /api path and query to GET, e.g. /api/labels/x/distribution?format=csv' }) }),
-          response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), ...errors(400, 403) },
+          body: Type.Object({
+            path: Type.String({
+              minLength: 1,
+              maxLength: 4096,
+              description: 'An /api path and query to GET, e.g. /api/labels/x/distribution?format=csv',
+            }),
+          }),
+          response: {
+            200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+            ...errors(400, 403),
+          },
         },
       },
       async (req) => {
@@ -192,7 +221,8 @@ const SECRET_PARAMS = new Set(['token', 'access_token', SIG_PARAM])
  */
 function signableTarget(path: string, websocketPaths: ReadonlySet<string>): string {
   const bad = (why: string) => new LabelsError('bad_request', `/body/path: ${why}`, '/body/path')
-  if (!path.startsWith('/') || path.startsWith('//') || path.includes('#') || path.includes('\\')) throw bad('give a path of this server, like /api/labels/x/distribution?format=csv')
+  if (!path.startsWith('/') || path.startsWith('//') || path.includes('#') || path.includes('\\'))
+    throw bad('give a path of this server, like /api/labels/x/distribution?format=csv')
   const u = new URL(path, 'http://labels.invalid')
   if (u.origin !== 'http://labels.invalid') throw bad('give a path of this server')
   let decoded: string

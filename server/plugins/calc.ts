@@ -63,7 +63,9 @@ export default fp(
       // A label deleted while its run executed: that run's results must not outlive it.
       if (run.status === 'succeeded' && !app.workspace.findLabel(run.labelId)) {
         reads.forget(run.labelId)
-        app.engine.deleteLabelData(run.labelId).catch((e: unknown) => app.log.warn({ err: e, labelId: run.labelId }, 'deleting label data failed'))
+        app.engine
+          .deleteLabelData(run.labelId)
+          .catch((e: unknown) => app.log.warn({ err: e, labelId: run.labelId }, 'deleting label data failed'))
         return
       }
       // The new results are in memory before anyone hears of the success (an import's are read back).
@@ -73,7 +75,8 @@ export default fp(
       }
       last.note(run)
       app.live.publishRun(run)
-      if (run.status === 'succeeded') publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
+      if (run.status === 'succeeded')
+        publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
     }
 
     const queue = new RunQueue({
@@ -94,10 +97,14 @@ export default fp(
       queue,
       tz: app.tz,
       listLabels: () => app.workspace.listLabels(),
-      slots: { claim: (id, slot) => app.engine.claimScheduleSlot(id, slot), last: (id) => app.engine.lastScheduleSlot(id) },
+      slots: {
+        claim: (id, slot) => app.engine.claimScheduleSlot(id, slot),
+        last: (id) => app.engine.lastScheduleSlot(id),
+      },
       onError: (e, labelId) => app.log.warn({ err: e, labelId }, 'scheduled run failed to start'),
     })
-    app.scheduleChanged = () => void scheduler.refresh().catch((e: unknown) => app.log.warn({ err: e }, 'scheduler refresh failed'))
+    app.scheduleChanged = () =>
+      void scheduler.refresh().catch((e: unknown) => app.log.warn({ err: e }, 'scheduler refresh failed'))
 
     const control: CalcControl = {
       async trigger(label: WorkspaceLabel, trigger, asOf) {
@@ -119,12 +126,15 @@ export default fp(
     const unsubscribe = app.workspace.onLabelChange((change) => {
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
-      if (fx.run) queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
+      if (fx.run)
+        queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
       if (fx.dropData) {
         last.forget(id)
         distributions.forget(id)
         reads.forget(id)
-        app.engine.deleteLabelData(id).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
+        app.engine
+          .deleteLabelData(id)
+          .catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'deleting label data failed'))
       }
       if (fx.reschedule) app.scheduleChanged?.()
     })
@@ -137,7 +147,9 @@ export default fp(
       // Let running calculations finish; past the grace period abandon them (closing the
       // engine fails them, and the next start marks them interrupted).
       let timer: ReturnType<typeof setTimeout> | undefined
-      const grace = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), opts.closeGraceMs ?? 20_000) })
+      const grace = new Promise<'late'>((r) => {
+        timer = setTimeout(() => r('late'), opts.closeGraceMs ?? 20_000)
+      })
       const outcome = await Promise.race([queue.close(), grace])
       clearTimeout(timer)
       if (outcome === 'late') {

@@ -18,7 +18,8 @@ export default fp(
     app.decorate('live', hub)
     const holders = new Map<import('ws').WebSocket, LiveOperator>()
     const stop = app.tokens.onChange(() => {
-      for (const [socket, operator] of holders) if (operator.revoked) socket.close(CollabClose.unauthorized, 'token withdrawn')
+      for (const [socket, operator] of holders)
+        if (operator.revoked) socket.close(CollabClose.unauthorized, 'token withdrawn')
     })
     app.addHook('onClose', async () => stop())
     app.get('/api/live', { websocket: true, config: { role: 'viewer' }, schema: { hide: true } }, (socket, req) => {
@@ -27,7 +28,8 @@ export default fp(
       if (req.operator) holders.set(socket, req.operator)
       socket.on('message', (data: Buffer, isBinary: boolean) => {
         if (holders.get(socket)?.revoked) return socket.close(CollabClose.unauthorized, 'token withdrawn')
-        if (isBinary || data.length > MAX_MESSAGE_BYTES) return socket.send(JSON.stringify({ type: 'error', message: 'send JSON text messages up to 64 KiB' }))
+        if (isBinary || data.length > MAX_MESSAGE_BYTES)
+          return socket.send(JSON.stringify({ type: 'error', message: 'send JSON text messages up to 64 KiB' }))
         const msg = parseClientMessage(data.toString('utf8'))
         if ('error' in msg) return socket.send(JSON.stringify({ type: 'error', message: msg.error }))
         // `label:NAME` is accepted like `label:ID`, as `:label` is in the HTTP routes.

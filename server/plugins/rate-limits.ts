@@ -16,15 +16,26 @@ export interface RateLimits {
   authFailuresPerMinute: number
 }
 
-export const defaultRateLimits: RateLimits = { previewPerMinute: 120, ingestPerMinute: 60, exportPerMinute: 120, authFailuresPerMinute: 30 }
+export const defaultRateLimits: RateLimits = {
+  previewPerMinute: 120,
+  ingestPerMinute: 60,
+  exportPerMinute: 120,
+  authFailuresPerMinute: 30,
+}
 
 /** Which bucket a route belongs to, by method and pattern. */
 function bucketOf(route: Pick<RouteOptions, 'method' | 'url'>): keyof Omit<RateLimits, 'authFailuresPerMinute'> | null {
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   const is = (m: string) => methods.includes(m as never)
-  if (is('POST') && (route.url === '/api/preview' || route.url === '/api/labels/:label/compare')) return 'previewPerMinute'
-  if (is('POST') && (route.url === '/api/data/users' || route.url === '/api/data/events' || route.url === '/api/labels/:label/import')) return 'ingestPerMinute'
-  if (is('GET') && (route.url === '/api/labels/:label/users' || route.url === '/api/data/sample')) return 'exportPerMinute'
+  if (is('POST') && (route.url === '/api/preview' || route.url === '/api/labels/:label/compare'))
+    return 'previewPerMinute'
+  if (
+    is('POST') &&
+    (route.url === '/api/data/users' || route.url === '/api/data/events' || route.url === '/api/labels/:label/import')
+  )
+    return 'ingestPerMinute'
+  if (is('GET') && (route.url === '/api/labels/:label/users' || route.url === '/api/data/sample'))
+    return 'exportPerMinute'
   return null
 }
 
@@ -39,13 +50,20 @@ export default fp(
     app.addHook('onRoute', (route: RouteOptions) => {
       const bucket = bucketOf(route)
       if (!bucket) return
-      route.config = { ...(route.config as object), rateLimit: { max: opts.limits[bucket], timeWindow: 60_000 } } as RouteOptions['config']
+      route.config = {
+        ...(route.config as object),
+        rateLimit: { max: opts.limits[bucket], timeWindow: 60_000 },
+      } as RouteOptions['config']
     })
     await app.register(rateLimit, {
       global: false,
       hook: 'preHandler',
       keyGenerator: (req) => (req.operator ? `op:${req.operator.name}` : `ip:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) => new LabelsError('too_many_requests', `too many requests: at most ${ctx.max} a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+      errorResponseBuilder: (_req, ctx) =>
+        new LabelsError(
+          'too_many_requests',
+          `too many requests: at most ${ctx.max} a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        ),
     })
   },
   { name: 'rate-limits', dependencies: ['auth'] },

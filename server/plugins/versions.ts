@@ -20,7 +20,10 @@ declare module 'fastify' {
   }
 }
 
-function groupNames(nodes: GroupNode[], into: Record<string, string> = Object.create(null) as Record<string, string>): Record<string, string> {
+function groupNames(
+  nodes: GroupNode[],
+  into: Record<string, string> = Object.create(null) as Record<string, string>,
+): Record<string, string> {
   for (const n of nodes) {
     into[n.id] = n.name
     groupNames(n.children, into)
@@ -49,7 +52,18 @@ export default fp(
           const v = await app.engine.recordVersion(input)
           if (v) {
             await app.audit
-              .append({ actor: v.actor, role: null, action: 'label.version', target: v.labelId, details: { n: v.n, kind: v.kind, via: v.via, ...(v.restoredFrom ? { restoredFrom: v.restoredFrom } : {}) } })
+              .append({
+                actor: v.actor,
+                role: null,
+                action: 'label.version',
+                target: v.labelId,
+                details: {
+                  n: v.n,
+                  kind: v.kind,
+                  via: v.via,
+                  ...(v.restoredFrom ? { restoredFrom: v.restoredFrom } : {}),
+                },
+              })
               .catch((e: unknown) => app.log.error({ err: e }, 'audit append failed'))
           }
         } catch (e) {
@@ -84,7 +98,13 @@ export default fp(
         const before = known.get(id)
         known.set(id, { def, at })
         enqueue({
-          labelId: id, at, actor, via, kind, definition: def, groupNames: names,
+          labelId: id,
+          at,
+          actor,
+          via,
+          kind,
+          definition: def,
+          groupNames: names,
           ...(before ? { previous: before.def, previousAt: before.at } : {}),
         })
       }
@@ -102,16 +122,26 @@ export default fp(
     // their current definition as a baseline version, so every label has a history to show.
     app.addHook('onReady', async () => {
       const labels = ws.listLabels()
-      chain = chain.then(async () => {
-        const have = new Set(await app.engine.labelsWithVersions(labels.map((l) => l.id)))
-        const names = groupNames(ws.groupTree())
-        for (const l of labels) {
-          if (have.has(l.id)) continue
-          await app.engine
-            .recordVersion({ labelId: l.id, at: l.updatedAt, actor: 'unknown', via: 'baseline', kind: 'baseline', definition: definitionOf(l), groupNames: names })
-            .catch((e: unknown) => app.log.error({ err: e, labelId: l.id }, 'recording a baseline version failed'))
-        }
-      }).catch((e: unknown) => app.log.error({ err: e }, 'baseline versions failed'))
+      chain = chain
+        .then(async () => {
+          const have = new Set(await app.engine.labelsWithVersions(labels.map((l) => l.id)))
+          const names = groupNames(ws.groupTree())
+          for (const l of labels) {
+            if (have.has(l.id)) continue
+            await app.engine
+              .recordVersion({
+                labelId: l.id,
+                at: l.updatedAt,
+                actor: 'unknown',
+                via: 'baseline',
+                kind: 'baseline',
+                definition: definitionOf(l),
+                groupNames: names,
+              })
+              .catch((e: unknown) => app.log.error({ err: e, labelId: l.id }, 'recording a baseline version failed'))
+          }
+        })
+        .catch((e: unknown) => app.log.error({ err: e }, 'baseline versions failed'))
     })
     app.addHook('onClose', async () => {
       doc.off('afterTransaction', onTransaction)

@@ -39,7 +39,9 @@ export default fp(
         if (ws === MAIN_WORKSPACE) workspace?.applyChanges(changes)
         // REST writes are audited by their routes; browser edits are audited here.
         if (origin.kind === 'remote' && !noLabelChanges(changes))
-          app.audit.append({ actor: origin.actor, role: null, action: 'collab.labels', target: ws, details: { ...changes } }).catch(() => {})
+          app.audit
+            .append({ actor: origin.actor, role: null, action: 'collab.labels', target: ws, details: { ...changes } })
+            .catch(() => {})
       },
       log: (level, msg, err) => app.log[level]({ err }, msg),
       unloadAfterMs: opts.unloadAfterMs,
@@ -52,7 +54,16 @@ export default fp(
     const authenticate = (token: string) => {
       const operator = opts.tokens.authenticate(token)
       // Failed logins on /collab are audited like those on /api (not awaited: the upgrade is refused at once).
-      if (!operator) void app.audit.append({ actor: null, role: null, action: 'auth.failed', target: '/collab', details: { reason: token ? 'bad token' : 'no token' } }).catch(() => {})
+      if (!operator)
+        void app.audit
+          .append({
+            actor: null,
+            role: null,
+            action: 'auth.failed',
+            target: '/collab',
+            details: { reason: token ? 'bad token' : 'no token' },
+          })
+          .catch(() => {})
       return operator
     }
     // This server hosts one workspace (docs/model.md#workspace: id `main`): any other room name is refused

@@ -16,14 +16,25 @@ export function bodyFormat(req: FastifyRequest): 'ndjson' | 'csv' {
 
 const SchemaOut = Type.Object({
   userAttributes: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
-  events: Type.Array(Type.Object({ name: Type.String(), properties: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })) })),
+  events: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      properties: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+    }),
+  ),
 })
 
 /** GET /api/data/schema and the streamed ingestion endpoints (admin). */
 export default async function dataRoutes(app: FastifyInstance) {
   app.get(
     '/api/data/schema',
-    { config: { role: 'viewer' }, schema: { summary: 'The data schema (user attributes, events, properties)', response: { 200: SchemaOut, ...errors(403) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The data schema (user attributes, events, properties)',
+        response: { 200: SchemaOut, ...errors(403) },
+      },
+    },
     async () => app.engine.schema(),
   )
 
@@ -34,7 +45,10 @@ export default async function dataRoutes(app: FastifyInstance) {
       {
         config: { role: 'admin', audit: `data.ingest.${kind}` },
         schema: {
-          summary: kind === 'users' ? 'Upsert users by user_id (NDJSON or CSV body)' : 'Append events, deduplicated by event_id (NDJSON or CSV body)',
+          summary:
+            kind === 'users'
+              ? 'Upsert users by user_id (NDJSON or CSV body)'
+              : 'Append events, deduplicated by event_id (NDJSON or CSV body)',
           consumes: ['application/x-ndjson', 'text/csv'],
           querystring: Type.Object({ skipInvalid: Type.Optional(Type.Boolean()) }),
           response: { 200: IngestReportOut, ...errors(400, 403, 413) },
@@ -49,10 +63,15 @@ export default async function dataRoutes(app: FastifyInstance) {
         // overlaps the database's staging writes; small ones skip the thread hop.
         const size = Number(req.headers['content-length'])
         const parse = Number.isFinite(size) && size < parseInWorkerFrom ? 'inline' : 'worker'
-        const sid = await app.engine.beginIngest(kind, format, { skipInvalid: skipInvalid === true, maxRows: app.limits.ingestRows, parse })
+        const sid = await app.engine.beginIngest(kind, format, {
+          skipInvalid: skipInvalid === true,
+          maxRows: app.limits.ingestRows,
+          parse,
+        })
         let report: Awaited<ReturnType<typeof app.engine.finishIngest>>
         try {
-          for await (const chunk of textChunks(body, app.limits.ingestBytes, format)) await app.engine.pushIngest(sid, chunk)
+          for await (const chunk of textChunks(body, app.limits.ingestBytes, format))
+            await app.engine.pushIngest(sid, chunk)
           report = await app.engine.finishIngest(sid)
         } catch (e) {
           await app.engine.abortIngest(sid).catch(() => {})
@@ -62,11 +81,19 @@ export default async function dataRoutes(app: FastifyInstance) {
         const invalid = report.invalidRows ?? report.errors.length // every bad row; `errors` lists the first 100
         req.auditDetails = { format, stored: report.stored, errors: invalid, committed: report.committed }
         if (!report.committed && report.errors.length > 0) {
-          const rows = report.errors.slice(0, 5).map((e) => e.row).join(', ')
-          throw new LabelsError('bad_request', `${invalid} invalid row(s) (rows ${rows}${invalid > 5 ? ', …' : ''}); nothing was stored`, '/body', {
-            errors: report.errors.slice(0, 1000),
-            invalidRows: invalid,
-          })
+          const rows = report.errors
+            .slice(0, 5)
+            .map((e) => e.row)
+            .join(', ')
+          throw new LabelsError(
+            'bad_request',
+            `${invalid} invalid row(s) (rows ${rows}${invalid > 5 ? ', …' : ''}); nothing was stored`,
+            '/body',
+            {
+              errors: report.errors.slice(0, 1000),
+              invalidRows: invalid,
+            },
+          )
         }
         return report
       },

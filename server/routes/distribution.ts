@@ -10,7 +10,9 @@ import { listParam, parseBoundaries, parseDay } from './query-lists.ts'
 import '../types.ts'
 
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')]))
-const Repeatable = Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 200 })]))
+const Repeatable = Type.Optional(
+  Type.Union([Type.String({ maxLength: 2000 }), Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 200 })]),
+)
 
 export const DistributionQueryIn = Type.Object({
   top: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
@@ -37,13 +39,25 @@ export function toDistributionQuery(q: RawDistQuery): DistributionQuery {
   return out
 }
 
-const empty = (labelId: string): Distribution => ({ labelId, runId: null, asOf: null as unknown as string, totalUsers: 0, coveredUsers: 0, items: [] })
+const empty = (labelId: string): Distribution => ({
+  labelId,
+  runId: null,
+  asOf: null as unknown as string,
+  totalUsers: 0,
+  coveredUsers: 0,
+  items: [],
+})
 
 /**
  * A label's distribution: from the in-memory read model (never waits for a calculation), else
  * (a query only the database answers) from the engine, bounded on PGlite (503 + Retry-After).
  */
-async function readDistribution(app: FastifyInstance, label: { id: string; dataType: DataType }, query: DistributionQuery, reply: FastifyReply): Promise<Distribution> {
+async function readDistribution(
+  app: FastifyInstance,
+  label: { id: string; dataType: DataType },
+  query: DistributionQuery,
+  reply: FastifyReply,
+): Promise<Distribution> {
   const reads = app.calc.reads
   const waitMs = app.calc.readWaitMs
   const pending = reads.pending(label.id)
@@ -55,22 +69,40 @@ async function readDistribution(app: FastifyInstance, label: { id: string; dataT
   let d = cache.get(label.id, key)
   if (!d) {
     const gen = cache.generation(label.id)
-    d = (await boundedRead(() => app.engine.distribution(label.id, label.dataType, query), { waitMs, reply, what: 'this distribution query reads the database' })) ?? empty(label.id)
+    d =
+      (await boundedRead(() => app.engine.distribution(label.id, label.dataType, query), {
+        waitMs,
+        reply,
+        what: 'this distribution query reads the database',
+      })) ?? empty(label.id)
     if (d.runId) cache.set(label.id, key, d, gen)
   }
   return d
 }
 
 /** A label's history: from memory, else from the engine (bounded on PGlite). */
-async function readHistory(app: FastifyInstance, labelId: string, query: HistoryQuery, reply: FastifyReply): Promise<HistoryResult> {
+async function readHistory(
+  app: FastifyInstance,
+  labelId: string,
+  query: HistoryQuery,
+  reply: FastifyReply,
+): Promise<HistoryResult> {
   const reads = app.calc.reads
   const waitMs = app.calc.readWaitMs
   const pending = reads.pending(labelId)
   if (pending) await boundedRead(() => pending, { waitMs, reply, what: 'the results are being refreshed' })
-  return reads.history(labelId, query) ?? (await boundedRead(() => app.engine.history(labelId, query), { waitMs, reply, what: 'this history reads the database' }))
+  return (
+    reads.history(labelId, query) ??
+    (await boundedRead(() => app.engine.history(labelId, query), {
+      waitMs,
+      reply,
+      what: 'this history reads the database',
+    }))
+  )
 }
 
-const exportAudit = (what: string) => (req: { query: unknown }) => ((req.query as { format?: string }).format === 'csv' ? `export.${what}` : null)
+const exportAudit = (what: string) => (req: { query: unknown }) =>
+  (req.query as { format?: string }).format === 'csv' ? `export.${what}` : null
 
 /** Distribution and history of a label, as JSON or CSV export. */
 export default async function distributionRoutes(app: FastifyInstance) {
@@ -93,7 +125,11 @@ export default async function distributionRoutes(app: FastifyInstance) {
       if (q.format !== 'csv') return d
       let csv = UTF8_BOM + csvLine(['value', 'from', 'to', 'users', 'proportion'])
       for (const i of d.items) csv += csvLine([i.value, i.from, i.to, i.users, i.proportion])
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-distribution.csv`)).serializer((x) => x as string).send(csv)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', attachment(`${label.name}-distribution.csv`))
+        .serializer((x) => x as string)
+        .send(csv)
     },
   )
 
@@ -104,7 +140,12 @@ export default async function distributionRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Daily distribution snapshots (format=csv exports)',
         params: LabelParams,
-        querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 10 })), to: Type.Optional(Type.String({ maxLength: 10 })), value: Repeatable, format: Format }),
+        querystring: Type.Object({
+          from: Type.Optional(Type.String({ maxLength: 10 })),
+          to: Type.Optional(Type.String({ maxLength: 10 })),
+          value: Repeatable,
+          format: Format,
+        }),
         response: { 200: HistoryOut, ...errors(400, 403, 404, 503) },
       },
     },
@@ -114,11 +155,20 @@ export default async function distributionRoutes(app: FastifyInstance) {
       const values = listParam(q.value, false)
       const from = parseDay(q.from, '/query/from')
       const to = parseDay(q.to, '/query/to')
-      const h = await readHistory(app, label.id, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) }, reply)
+      const h = await readHistory(
+        app,
+        label.id,
+        { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) },
+        reply,
+      )
       if (q.format !== 'csv') return h
       let csv = UTF8_BOM + csvLine(['date', 'value', 'users', 'proportion'])
       for (const i of h.items) csv += csvLine([i.date, i.value, i.users, i.proportion])
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-history.csv`)).serializer((x) => x as string).send(csv)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', attachment(`${label.name}-history.csv`))
+        .serializer((x) => x as string)
+        .send(csv)
     },
   )
 }

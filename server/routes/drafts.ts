@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { jsonEqual, type DraftEdit, type DraftView, type LabelDefinition, type PublishPlan } from '../../shared/doc/index.ts'
+import {
+  jsonEqual,
+  type DraftEdit,
+  type DraftView,
+  type LabelDefinition,
+  type PublishPlan,
+} from '../../shared/doc/index.ts'
 import { conflict, invalid, notFound } from '../../shared/errors.ts'
 import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { check } from '../../shared/schemas/validate.ts'
@@ -12,8 +18,15 @@ const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, T
 
 /** A definition as a draft holds it: any field may be unfinished, so it is open. */
 const DefinitionOut = Type.Object({
-  name: Type.Unknown(), displayName: Type.Unknown(), groupId: Type.Unknown(), dataType: Type.Unknown(), labelType: Type.Unknown(),
-  schedule: Type.Unknown(), enabled: Type.Unknown(), description: Type.Unknown(), rule: Type.Unknown(),
+  name: Type.Unknown(),
+  displayName: Type.Unknown(),
+  groupId: Type.Unknown(),
+  dataType: Type.Unknown(),
+  labelType: Type.Unknown(),
+  schedule: Type.Unknown(),
+  enabled: Type.Unknown(),
+  description: Type.Unknown(),
+  rule: Type.Unknown(),
 })
 
 export const DraftOut = Type.Object({
@@ -33,15 +46,30 @@ const DraftParams = Type.Object({ draft: Type.String({ minLength: 1, maxLength: 
 const Path = Type.String({ maxLength: 1000, pattern: '^/' })
 const DraftEditIn = Type.Union([
   Type.Object({ op: Type.Literal('set'), path: Path, value: Type.Unknown() }, { additionalProperties: false }),
-  Type.Object({ op: Type.Literal('insert'), path: Path, index: Type.Integer({ minimum: 0 }), value: Type.Unknown() }, { additionalProperties: false }),
-  Type.Object({ op: Type.Literal('remove'), path: Path, index: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-  Type.Object({ op: Type.Literal('move'), path: Path, from: Type.Integer({ minimum: 0 }), to: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  Type.Object(
+    { op: Type.Literal('insert'), path: Path, index: Type.Integer({ minimum: 0 }), value: Type.Unknown() },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { op: Type.Literal('remove'), path: Path, index: Type.Integer({ minimum: 0 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { op: Type.Literal('move'), path: Path, from: Type.Integer({ minimum: 0 }), to: Type.Integer({ minimum: 0 }) },
+    { additionalProperties: false },
+  ),
 ])
 
 const OpenBody = Type.Union([
   Type.Object(
     {
-      labelId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "the label (id or name) to edit; its open draft is joined" })),
+      labelId: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 128,
+          description: 'the label (id or name) to edit; its open draft is joined',
+        }),
+      ),
       definition: Type.Optional(LabelPatch),
       groupId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     },
@@ -53,10 +81,13 @@ const OpenBody = Type.Union([
 const PublishBody = Type.Union([
   Type.Object(
     {
-      after: Type.Optional(Type.String({
-        maxLength: 100_000,
-        description: "base64 Yjs state vector of the publishing browser's document: the server waits (up to 5 s, else 409) until it holds those edits, so the last keystroke sent over the collab socket is published too",
-      })),
+      after: Type.Optional(
+        Type.String({
+          maxLength: 100_000,
+          description:
+            "base64 Yjs state vector of the publishing browser's document: the server waits (up to 5 s, else 409) until it holds those edits, so the last keystroke sent over the collab socket is published too",
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -66,7 +97,9 @@ const PublishBody = Type.Union([
 const PatchBody = Type.Object(
   {
     fields: Type.Optional(LabelPatch),
-    edits: Type.Optional(Type.Array(DraftEditIn, { maxItems: 500, description: 'JSON-path edits: set, insert/remove/move a list item' })),
+    edits: Type.Optional(
+      Type.Array(DraftEditIn, { maxItems: 500, description: 'JSON-path edits: set, insert/remove/move a list item' }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -78,7 +111,10 @@ function mustDraft(app: FastifyInstance, id: string): DraftView {
 }
 
 /** The definition a plan would leave the label with, for the engine's catalogue check (null: rule and data type untouched). */
-function definitionToValidate(app: FastifyInstance, plan: PublishPlan): { dataType: LabelDefinition['dataType']; rule: LabelDefinition['rule'] } | null {
+function definitionToValidate(
+  app: FastifyInstance,
+  plan: PublishPlan,
+): { dataType: LabelDefinition['dataType']; rule: LabelDefinition['rule'] } | null {
   if (plan.kind === 'create') {
     check(LabelInput, plan.input)
     return { dataType: plan.input.dataType, rule: plan.input.rule }
@@ -97,7 +133,13 @@ function definitionToValidate(app: FastifyInstance, plan: PublishPlan): { dataTy
 export default async function draftRoutes(app: FastifyInstance) {
   app.get(
     '/api/drafts',
-    { config: { role: 'viewer' }, schema: { summary: 'Open drafts of label definitions', response: { 200: Type.Object({ drafts: Type.Array(DraftOut) }), ...errors(403) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Open drafts of label definitions',
+        response: { 200: Type.Object({ drafts: Type.Array(DraftOut) }), ...errors(403) },
+      },
+    },
     async () => ({ drafts: app.workspace.listDrafts() }),
   )
 
@@ -106,18 +148,28 @@ export default async function draftRoutes(app: FastifyInstance) {
     {
       config: { role: 'editor', audit: 'draft.open' },
       schema: {
-        summary: "Open a draft: of a label ({labelId}; joins the label's open draft, 200), of a new label ({groupId?, definition?}), or a restored definition of a label ({labelId, definition})",
+        summary:
+          "Open a draft: of a label ({labelId}; joins the label's open draft, 200), of a new label ({groupId?, definition?}), or a restored definition of a label ({labelId, definition})",
         body: OpenBody,
         response: { 200: DraftOut, 201: DraftOut, ...errors(400, 403, 404, 422) },
       },
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as { labelId?: string; definition?: Partial<LabelDefinition>; groupId?: string }
-      if (body.groupId !== undefined && !app.workspace.groupTree().some(function has(g): boolean { return g.id === body.groupId || g.children.some(has) }))
+      if (
+        body.groupId !== undefined &&
+        !app.workspace.groupTree().some(function has(g): boolean {
+          return g.id === body.groupId || g.children.some(has)
+        })
+      )
         throw invalid(`group ${body.groupId} does not exist`, '/body/groupId')
       const labelId = body.labelId !== undefined ? resolveLabel(app, body.labelId).id : null
       const { draft, created } = app.workspace.openDraft(
-        { labelId, ...(body.definition ? { definition: body.definition } : {}), ...(body.groupId ? { groupId: body.groupId } : {}) },
+        {
+          labelId,
+          ...(body.definition ? { definition: body.definition } : {}),
+          ...(body.groupId ? { groupId: body.groupId } : {}),
+        },
         req.operator!.name,
       )
       await app.workspace.flushed()
@@ -128,7 +180,10 @@ export default async function draftRoutes(app: FastifyInstance) {
 
   app.get(
     '/api/drafts/:draft',
-    { config: { role: 'viewer' }, schema: { summary: 'One draft', params: DraftParams, response: { 200: DraftOut, ...errors(403, 404) } } },
+    {
+      config: { role: 'viewer' },
+      schema: { summary: 'One draft', params: DraftParams, response: { 200: DraftOut, ...errors(403, 404) } },
+    },
     async (req) => mustDraft(app, (req.params as { draft: string }).draft),
   )
 
@@ -137,7 +192,8 @@ export default async function draftRoutes(app: FastifyInstance) {
     {
       config: { role: 'editor', audit: 'draft.update' },
       schema: {
-        summary: "Edit a draft: set fields (the rule is merged with others' edits item by item) and/or apply JSON-path edits; nothing is calculated",
+        summary:
+          "Edit a draft: set fields (the rule is merged with others' edits item by item) and/or apply JSON-path edits; nothing is calculated",
         params: DraftParams,
         body: PatchBody,
         response: { 200: DraftOut, ...errors(400, 403, 404) },
@@ -159,7 +215,8 @@ export default async function draftRoutes(app: FastifyInstance) {
     {
       config: { role: 'editor', audit: 'draft.publish' },
       schema: {
-        summary: "Publish a draft: validate it (errors name the field's JSON path) and create/update the label in one transaction; the draft is deleted. An edited rule or data type recalculates",
+        summary:
+          "Publish a draft: validate it (errors name the field's JSON path) and create/update the label in one transaction; the draft is deleted. An edited rule or data type recalculates",
         params: DraftParams,
         body: PublishBody,
         response: { 200: LabelOut, 201: LabelOut, ...errors(400, 403, 404, 409, 422) },
@@ -183,7 +240,13 @@ export default async function draftRoutes(app: FastifyInstance) {
         }
         const label = app.workspace.publishDraft(id, req.operator!.name)
         await app.workspace.flushed()
-        req.auditDetails = { id, labelId: label.id, name: label.name, kind: plan.kind, fields: plan.kind === 'update' ? Object.keys(plan.patch) : Object.keys(plan.input) }
+        req.auditDetails = {
+          id,
+          labelId: label.id,
+          name: label.name,
+          kind: plan.kind,
+          fields: plan.kind === 'update' ? Object.keys(plan.patch) : Object.keys(plan.input),
+        }
         const [view] = await withRunInfo(app, [label])
         return reply.status(plan.kind === 'create' ? 201 : 200).send(view)
       }
@@ -192,7 +255,14 @@ export default async function draftRoutes(app: FastifyInstance) {
 
   app.delete(
     '/api/drafts/:draft',
-    { config: { role: 'editor', audit: 'draft.discard' }, schema: { summary: 'Discard a draft (the label is untouched)', params: DraftParams, response: { 204: Type.Null(), ...errors(403, 404) } } },
+    {
+      config: { role: 'editor', audit: 'draft.discard' },
+      schema: {
+        summary: 'Discard a draft (the label is untouched)',
+        params: DraftParams,
+        response: { 204: Type.Null(), ...errors(403, 404) },
+      },
+    },
     async (req, reply) => {
       const id = (req.params as { draft: string }).draft
       const d = mustDraft(app, id)
@@ -205,7 +275,14 @@ export default async function draftRoutes(app: FastifyInstance) {
 
   app.get(
     '/api/labels/:label/draft',
-    { config: { role: 'viewer' }, schema: { summary: "A label's open draft (404 when none)", params: LabelParams, response: { 200: DraftOut, ...errors(403, 404) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: "A label's open draft (404 when none)",
+        params: LabelParams,
+        response: { 200: DraftOut, ...errors(403, 404) },
+      },
+    },
     async (req) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const d = app.workspace.draftOfLabel(label.id)

@@ -10,7 +10,13 @@ const GroupParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 
 export default async function groupRoutes(app: FastifyInstance) {
   app.get(
     '/api/groups',
-    { config: { role: 'viewer' }, schema: { summary: 'The group tree', response: { 200: Type.Object({ groups: Type.Array(GroupOut) }), ...errors(403) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The group tree',
+        response: { 200: Type.Object({ groups: Type.Array(GroupOut) }), ...errors(403) },
+      },
+    },
     async () => ({ groups: app.workspace.groupTree() }),
   )
 
@@ -18,10 +24,17 @@ export default async function groupRoutes(app: FastifyInstance) {
     '/api/groups',
     {
       config: { role: 'editor', audit: 'group.create' },
-      schema: { summary: 'Create a group (first level, or under a first-level custom group)', body: GroupCreate, response: { 201: GroupOut, ...errors(400, 403, 404, 409) } },
+      schema: {
+        summary: 'Create a group (first level, or under a first-level custom group)',
+        body: GroupCreate,
+        response: { 201: GroupOut, ...errors(400, 403, 404, 409) },
+      },
     },
     async (req, reply) => {
-      const group = app.workspace.createGroup(req.body as { name: string; parentId?: string | null }, req.operator!.name)
+      const group = app.workspace.createGroup(
+        req.body as { name: string; parentId?: string | null },
+        req.operator!.name,
+      )
       await app.workspace.flushed()
       req.auditDetails = { id: group.id, name: group.name }
       return reply.status(201).send(group)
@@ -32,10 +45,19 @@ export default async function groupRoutes(app: FastifyInstance) {
     '/api/groups/:id',
     {
       config: { role: 'editor', audit: 'group.update' },
-      schema: { summary: 'Rename, move or reorder a group', params: GroupParams, body: GroupPatch, response: { 200: GroupOut, ...errors(400, 403, 404, 409) } },
+      schema: {
+        summary: 'Rename, move or reorder a group',
+        params: GroupParams,
+        body: GroupPatch,
+        response: { 200: GroupOut, ...errors(400, 403, 404, 409) },
+      },
     },
     async (req) => {
-      const group = app.workspace.updateGroup((req.params as { id: string }).id, req.body as { name?: string; parentId?: string | null; index?: number }, req.operator!.name)
+      const group = app.workspace.updateGroup(
+        (req.params as { id: string }).id,
+        req.body as { name?: string; parentId?: string | null; index?: number },
+        req.operator!.name,
+      )
       await app.workspace.flushed()
       return group
     },
@@ -45,7 +67,11 @@ export default async function groupRoutes(app: FastifyInstance) {
     '/api/groups/:id',
     {
       config: { role: 'editor', audit: 'group.delete' },
-      schema: { summary: 'Delete a group; its labels move to Default', params: GroupParams, response: { 204: Type.Null(), ...errors(403, 404, 409) } },
+      schema: {
+        summary: 'Delete a group; its labels move to Default',
+        params: GroupParams,
+        response: { 204: Type.Null(), ...errors(403, 404, 409) },
+      },
     },
     async (req, reply) => {
       app.workspace.deleteGroup((req.params as { id: string }).id, req.operator!.name)

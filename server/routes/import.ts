@@ -40,14 +40,21 @@ export default async function importRoutes(app: FastifyInstance) {
         summary: 'Import values (CSV user_id,value; multipart file or text/csv body)',
         consumes: ['text/csv', 'multipart/form-data'],
         params: LabelParams,
-        querystring: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])), skipInvalid: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({
+          mode: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('merge')])),
+          skipInvalid: Type.Optional(Type.Boolean()),
+        }),
         response: { 200: ImportReportOut, ...errors(400, 403, 404, 413, 422) },
       },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       if (label.rule.method !== 'import')
-        throw new LabelsError('invalid', `label "${label.name}" is calculated by its ${label.rule.method} rule; only import labels take files`, '/params/label')
+        throw new LabelsError(
+          'invalid',
+          `label "${label.name}" is calculated by its ${label.rule.method} rule; only import labels take files`,
+          '/params/label',
+        )
       const query = req.query as { mode?: 'replace' | 'merge'; skipInvalid?: boolean }
       const mode = query.mode ?? 'replace'
       const skipInvalid = query.skipInvalid === true
@@ -62,14 +69,29 @@ export default async function importRoutes(app: FastifyInstance) {
         throw e
       }
       const rows = countRows(csv.trimEnd()) - 1
-      if (rows > app.limits.importRows) throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
-      const report = await app.runQueue.exclusive(label.id, () => app.engine.importValues({ labelId: label.id, dataType: label.dataType, csv, mode, tz: app.tz, definition: { dataType: label.dataType, rule: label.rule }, skipInvalid }))
+      if (rows > app.limits.importRows)
+        throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
+      const report = await app.runQueue.exclusive(label.id, () =>
+        app.engine.importValues({
+          labelId: label.id,
+          dataType: label.dataType,
+          csv,
+          mode,
+          tz: app.tz,
+          definition: { dataType: label.dataType, rule: label.rule },
+          skipInvalid,
+        }),
+      )
       const invalid = report.invalidRows ?? report.errors.length // every bad row; `errors` lists the first ones
       req.auditDetails = { runId: report.runId, mode, skipInvalid, imported: report.imported, errors: invalid }
       const run = await app.engine.getRun(report.runId)
       if (run) app.calc.announce(run)
       if (!report.committed && report.errors.length > 0) {
-        throw new LabelsError('bad_request', `${invalid} invalid row(s); nothing was imported`, '/body', { errors: report.errors.slice(0, 1000), invalidRows: invalid, runId: report.runId })
+        throw new LabelsError('bad_request', `${invalid} invalid row(s); nothing was imported`, '/body', {
+          errors: report.errors.slice(0, 1000),
+          invalidRows: invalid,
+          runId: report.runId,
+        })
       }
       return report
     },

@@ -27,8 +27,10 @@ export async function withRunInfo(app: FastifyInstance, labels: WorkspaceLabel[]
 export function parseAsOf(asOf: string | undefined, path: string): string | undefined {
   if (asOf === undefined) return undefined
   const t = Date.parse(asOf)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(asOf) || Number.isNaN(t)) throw badRequest(`${path}: "${asOf}" is not an ISO date-time`, path)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(asOf) || Number.isNaN(t))
+    throw badRequest(`${path}: "${asOf}" is not an ISO date-time`, path)
   const year = new Date(t).getUTCFullYear()
-  if (year < 1 || year > 9999) throw badRequest(`${path}: "${asOf}" is outside the supported dates (years 0001 to 9999)`, path)
+  if (year < 1 || year > 9999)
+    throw badRequest(`${path}: "${asOf}" is outside the supported dates (years 0001 to 9999)`, path)
   return new Date(t).toISOString()
 }

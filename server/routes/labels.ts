@@ -6,7 +6,10 @@ import { LabelParams, parseAsOf, resolveLabel, withRunInfo } from './label-helpe
 import '../types.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
 
-const CalcBody = Type.Union([Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }), Type.Null()])
+const CalcBody = Type.Union([
+  Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }),
+  Type.Null(),
+])
 
 /** Label CRUD, calculate and run listing. Writes go through the shared workspace document. */
 export default async function labelRoutes(app: FastifyInstance) {
@@ -16,7 +19,10 @@ export default async function labelRoutes(app: FastifyInstance) {
       config: { role: 'viewer' },
       schema: {
         summary: 'Labels (filter by name/display name substring and group), with their last run',
-        querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), groupId: Type.Optional(Type.String({ maxLength: 64 })) }),
+        querystring: Type.Object({
+          q: Type.Optional(Type.String({ maxLength: 200 })),
+          groupId: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
         response: { 200: Type.Object({ labels: Type.Array(LabelOut) }), ...errors(403) },
       },
     },
@@ -35,7 +41,11 @@ export default async function labelRoutes(app: FastifyInstance) {
     '/api/labels',
     {
       config: { role: 'editor', audit: 'label.create' },
-      schema: { summary: 'Create a label; it is calculated once right away', body: LabelInput, response: { 201: LabelOut, ...errors(400, 403, 409, 422) } },
+      schema: {
+        summary: 'Create a label; it is calculated once right away',
+        body: LabelInput,
+        response: { 201: LabelOut, ...errors(400, 403, 409, 422) },
+      },
     },
     async (req, reply) => {
       const input = req.body as LabelInput
@@ -50,7 +60,14 @@ export default async function labelRoutes(app: FastifyInstance) {
 
   app.get(
     '/api/labels/:label',
-    { config: { role: 'viewer' }, schema: { summary: 'One label (id or name) with its last run', params: LabelParams, response: { 200: LabelOut, ...errors(403, 404) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'One label (id or name) with its last run',
+        params: LabelParams,
+        response: { 200: LabelOut, ...errors(403, 404) },
+      },
+    },
     async (req) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       return (await withRunInfo(app, [label]))[0]
@@ -61,13 +78,21 @@ export default async function labelRoutes(app: FastifyInstance) {
     '/api/labels/:label',
     {
       config: { role: 'editor', audit: 'label.update' },
-      schema: { summary: 'Edit any label field', params: LabelParams, body: LabelPatch, response: { 200: LabelOut, ...errors(400, 403, 404, 409, 422) } },
+      schema: {
+        summary: 'Edit any label field',
+        params: LabelParams,
+        body: LabelPatch,
+        response: { 200: LabelOut, ...errors(400, 403, 404, 409, 422) },
+      },
     },
     async (req) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const patch = req.body as LabelPatch
       if (patch.rule !== undefined || patch.dataType !== undefined)
-        await app.engine.validateDefinition({ dataType: patch.dataType ?? label.dataType, rule: patch.rule ?? label.rule })
+        await app.engine.validateDefinition({
+          dataType: patch.dataType ?? label.dataType,
+          rule: patch.rule ?? label.rule,
+        })
       const updated = app.workspace.updateLabel(label.id, patch, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { fields: Object.keys(patch) }
@@ -79,7 +104,11 @@ export default async function labelRoutes(app: FastifyInstance) {
     '/api/labels/:label',
     {
       config: { role: 'editor', audit: 'label.delete' },
-      schema: { summary: 'Delete a label with its results and history', params: LabelParams, response: { 204: Type.Null(), ...errors(403, 404) } },
+      schema: {
+        summary: 'Delete a label with its results and history',
+        params: LabelParams,
+        response: { 204: Type.Null(), ...errors(403, 404) },
+      },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
@@ -95,7 +124,12 @@ export default async function labelRoutes(app: FastifyInstance) {
     '/api/labels/:label/calculate',
     {
       config: { role: 'editor', audit: 'label.calculate' },
-      schema: { summary: 'Queue a calculation', params: LabelParams, body: CalcBody, response: { 202: Type.Object({ runId: Type.String() }), ...errors(400, 403, 404) } },
+      schema: {
+        summary: 'Queue a calculation',
+        params: LabelParams,
+        body: CalcBody,
+        response: { 202: Type.Object({ runId: Type.String() }), ...errors(400, 403, 404) },
+      },
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
@@ -120,7 +154,13 @@ export default async function labelRoutes(app: FastifyInstance) {
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const limit = (req.query as { limit?: number }).limit ?? 50
-      return { runs: await boundedRead(() => app.engine.listRuns(label.id, limit), { waitMs: app.calc.readWaitMs, reply, what: "the label's runs are read from the database" }) }
+      return {
+        runs: await boundedRead(() => app.engine.listRuns(label.id, limit), {
+          waitMs: app.calc.readWaitMs,
+          reply,
+          what: "the label's runs are read from the database",
+        }),
+      }
     },
   )
 }

@@ -10,7 +10,12 @@ import { timeoutError } from '../../engine/calc/timeout.ts'
 import '../types.ts'
 
 const PreviewBody = Type.Object(
-  { dataType: DataType, rule: Rule, asOf: Type.Optional(Type.String({ maxLength: 40 })), query: Type.Optional(Type.Omit(DistributionQueryIn, ['format'])) },
+  {
+    dataType: DataType,
+    rule: Rule,
+    asOf: Type.Optional(Type.String({ maxLength: 40 })),
+    query: Type.Optional(Type.Omit(DistributionQueryIn, ['format'])),
+  },
   { additionalProperties: false },
 )
 
@@ -22,12 +27,21 @@ export default async function previewRoutes(app: FastifyInstance) {
     '/api/preview',
     {
       config: { role: 'editor' },
-      schema: { summary: 'Distribution of an unsaved rule (nothing stored; time-limited)', body: PreviewBody, response: { 200: DistributionOut, ...errors(400, 403, 422, 503, 504) } },
+      schema: {
+        summary: 'Distribution of an unsaved rule (nothing stored; time-limited)',
+        body: PreviewBody,
+        response: { 200: DistributionOut, ...errors(400, 403, 422, 503, 504) },
+      },
     },
     async (req, reply) => {
       const startedAt = Date.now()
       const budget = app.limits.previewTimeoutMs
-      const body = req.body as { dataType: DataType; rule: Rule; asOf?: string; query?: Parameters<typeof toDistributionQuery>[0] }
+      const body = req.body as {
+        dataType: DataType
+        rule: Rule
+        asOf?: string
+        query?: Parameters<typeof toDistributionQuery>[0]
+      }
       const def = { dataType: body.dataType, rule: body.rule }
       const asOf = parseAsOf(body.asOf, '/body/asOf')
       const query = body.query ? toDistributionQuery(body.query) : undefined
@@ -39,13 +53,20 @@ export default async function previewRoutes(app: FastifyInstance) {
       if (app.calc.readWaitMs !== undefined && busy()) {
         const until = Date.now() + Math.min(app.calc.readWaitMs, budget / 2)
         while (busy() && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
-        if (busy()) throw busyError(reply, overrunning > 0 ? 'an earlier preview still runs on the database' : 'preview')
+        if (busy())
+          throw busyError(reply, overrunning > 0 ? 'an earlier preview still runs on the database' : 'preview')
       }
       // The answer comes within the budget whatever the engine does (PostgreSQL also stops the
       // statements at the budget: engine/calc/timeout.ts Deadline.bound).
       const work = (async () => {
         await app.engine.validateDefinition(def)
-        return app.engine.preview(def, { tz: app.tz, timeoutMs: budget, startedAt, ...(asOf ? { asOf } : {}), ...(query ? { query } : {}) })
+        return app.engine.preview(def, {
+          tz: app.tz,
+          timeoutMs: budget,
+          startedAt,
+          ...(asOf ? { asOf } : {}),
+          ...(query ? { query } : {}),
+        })
       })()
       let late = false
       try {

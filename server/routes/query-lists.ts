@@ -4,7 +4,12 @@ import { badRequest } from '../../shared/errors.ts'
 export function listParam(v: string | string[] | undefined, split: boolean): string[] | undefined {
   if (v === undefined) return undefined
   const all = Array.isArray(v) ? v : [v]
-  return split ? all.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '') : all
+  return split
+    ? all
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : all
 }
 
 /** `boundaries` as strictly increasing finite numbers; 400 naming the bad one. */
@@ -23,6 +28,7 @@ export function parseBoundaries(v: string | string[] | undefined): number[] | un
 /** A YYYY-MM-DD date; 400 otherwise. */
 export function parseDay(v: string | undefined, path: string): string | undefined {
   if (v === undefined) return undefined
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) throw badRequest(`${path}: "${v}" is not a YYYY-MM-DD date`, path)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))
+    throw badRequest(`${path}: "${v}" is not a YYYY-MM-DD date`, path)
   return v
 }

@@ -11,14 +11,22 @@ export default async function runRoutes(app: FastifyInstance) {
     '/api/runs/:runId',
     {
       config: { role: 'viewer' },
-      schema: { summary: 'One run', params: Type.Object({ runId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: RunOut, ...errors(403, 404, 503) } },
+      schema: {
+        summary: 'One run',
+        params: Type.Object({ runId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: RunOut, ...errors(403, 404, 503) },
+      },
     },
     async (req, reply) => {
       const { runId } = req.params as { runId: string }
       // Every status change of the run queue is in memory: a running run's status never waits for its calculation.
       const known = app.calc.run(runId)
       if (known) return known
-      const run = await boundedRead(() => app.engine.getRun(runId), { waitMs: app.calc.readWaitMs, reply, what: 'this run is not in memory and must be read from the database' })
+      const run = await boundedRead(() => app.engine.getRun(runId), {
+        waitMs: app.calc.readWaitMs,
+        reply,
+        what: 'this run is not in memory and must be read from the database',
+      })
       if (!run) throw notFound(`no run "${runId}"`, '/params/runId')
       app.calc.rememberRun(run)
       return run

@@ -25,7 +25,13 @@ export default async function sampleRoutes(app: FastifyInstance) {
           seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
         }),
         produces: ['application/x-ndjson'],
-        response: { 200: { description: 'NDJSON, one SampleLine per line', content: { 'application/x-ndjson': { schema: SampleLineOut } } }, ...errors(400, 403) },
+        response: {
+          200: {
+            description: 'NDJSON, one SampleLine per line',
+            content: { 'application/x-ndjson': { schema: SampleLineOut } },
+          },
+          ...errors(400, 403),
+        },
       },
     },
     async (req, reply) => {

@@ -11,7 +11,13 @@ export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pg
       config: { public: true },
       schema: {
         summary: 'Liveness, the database kind and the workspace time zone',
-        response: { 200: Type.Object({ status: Type.Literal('ok'), db: Type.Union([Type.Literal('pglite'), Type.Literal('postgres')]), tz: Type.String() }) },
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            db: Type.Union([Type.Literal('pglite'), Type.Literal('postgres')]),
+            tz: Type.String(),
+          }),
+        },
       },
     },
     async () => ({ status: 'ok' as const, db: opts.db, tz: app.tz }),
@@ -65,9 +71,5 @@ export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pg
     },
   )
 
-  app.get(
-    '/api/docs',
-    { config: { role: 'viewer' }, schema: { hide: true } },
-    async () => app.swagger(),
-  )
+  app.get('/api/docs', { config: { role: 'viewer' }, schema: { hide: true } }, async () => app.swagger())
 }

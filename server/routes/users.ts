@@ -21,7 +21,11 @@ const PAGE = 5000
 async function* audiencePages(engine: EngineApi, labelId: string, dataType: DataType, value: string | undefined) {
   let after: string | undefined
   for (;;) {
-    const page = await engine.audience(labelId, dataType, { ...(value !== undefined ? { value } : {}), ...(after !== undefined ? { after } : {}), limit: PAGE })
+    const page = await engine.audience(labelId, dataType, {
+      ...(value !== undefined ? { value } : {}),
+      ...(after !== undefined ? { after } : {}),
+      limit: PAGE,
+    })
     yield page
     if (page.nextCursor === null || page.users.length === 0) return
     after = page.nextCursor
@@ -63,9 +67,14 @@ export default async function userRoutes(app: FastifyInstance) {
   app.get(
     '/api/labels/:label/users',
     {
-      config: { role: 'viewer', audit: (req) => ((req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null) },
+      config: {
+        role: 'viewer',
+        audit: (req) =>
+          (req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null,
+      },
       schema: {
-        summary: 'Users holding the label (optionally one value); streamed. With limit: one page, its runId and nextCursor (pins later pages to that run: 409 once it is replaced).',
+        summary:
+          'Users holding the label (optionally one value); streamed. With limit: one page, its runId and nextCursor (pins later pages to that run: 409 once it is replaced).',
         params: LabelParams,
         querystring: Type.Object({
           value: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -83,7 +92,12 @@ export default async function userRoutes(app: FastifyInstance) {
       if (q.limit !== undefined && q.format !== 'csv') {
         const limit = q.limit
         const page = await boundedRead(
-          () => app.engine.audience(label.id, label.dataType, { ...(q.value !== undefined ? { value: q.value } : {}), ...(q.after !== undefined ? { after: q.after } : {}), limit }),
+          () =>
+            app.engine.audience(label.id, label.dataType, {
+              ...(q.value !== undefined ? { value: q.value } : {}),
+              ...(q.after !== undefined ? { after: q.after } : {}),
+              limit,
+            }),
           { waitMs, reply, what: 'the audience is read from the database' },
         )
         return { labelId: label.id, users: page.users, nextCursor: page.nextCursor, runId: page.runId }
@@ -92,7 +106,11 @@ export default async function userRoutes(app: FastifyInstance) {
       // PGlite: the first page waits a bounded time behind a calculation (503 + Retry-After after
       // it); later pages of a started export wait as long as it takes (the response is streaming).
       const pages = audiencePages(app.engine, label.id, label.dataType, q.value)
-      const first = await boundedRead(() => pages.next(), { waitMs, reply, what: 'the audience is read from the database' })
+      const first = await boundedRead(() => pages.next(), {
+        waitMs,
+        reply,
+        what: 'the audience is read from the database',
+      })
       async function* all() {
         if (!first.done) yield first.value
         yield* pages
@@ -116,7 +134,9 @@ export default async function userRoutes(app: FastifyInstance) {
         response: {
           200: Type.Object({
             userId: Type.String(),
-            labels: Type.Array(Type.Object({ labelId: Type.String(), name: Type.String(), value: Type.Unknown(), asOf: Type.String() })),
+            labels: Type.Array(
+              Type.Object({ labelId: Type.String(), name: Type.String(), value: Type.Unknown(), asOf: Type.String() }),
+            ),
           }),
           ...errors(403, 503),
         },
@@ -124,7 +144,11 @@ export default async function userRoutes(app: FastifyInstance) {
     },
     async (req, reply) => {
       const { userId } = req.params as { userId: string }
-      const values = await boundedRead(() => app.engine.userLabels(userId), { waitMs: app.calc.readWaitMs, reply, what: "a customer's labels are read from the database" })
+      const values = await boundedRead(() => app.engine.userLabels(userId), {
+        waitMs: app.calc.readWaitMs,
+        reply,
+        what: "a customer's labels are read from the database",
+      })
       const labels = values.flatMap((v) => {
         const l = app.workspace.findLabel(v.labelId)
         return l ? [{ labelId: v.labelId, name: l.name, value: v.value, asOf: v.asOf }] : []

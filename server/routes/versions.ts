@@ -24,11 +24,16 @@ const VersionSummaryOut = Type.Object({
   actor: Type.String(),
   kind: Type.Union(['baseline', 'created', 'updated', 'restored', 'deleted'].map((k) => Type.Literal(k))),
   via: Type.String({ description: 'origin of the change: rest (API), remote (a browser), server, baseline…' }),
-  restoredFrom: Type.Optional(Type.Integer({ description: 'kind restored: the earlier version this definition equals' })),
+  restoredFrom: Type.Optional(
+    Type.Integer({ description: 'kind restored: the earlier version this definition equals' }),
+  ),
   changes: Type.Array(Change, { description: 'readable field-by-field diff against the previous version' }),
 })
 
-const VersionOut = Type.Intersect([VersionSummaryOut, Type.Object({ definition: Type.Unknown(), previous: Type.Union([Type.Integer(), Type.Null()]) })])
+const VersionOut = Type.Intersect([
+  VersionSummaryOut,
+  Type.Object({ definition: Type.Unknown(), previous: Type.Union([Type.Integer(), Type.Null()]) }),
+])
 
 const CompareBody = Type.Object(
   {
@@ -40,7 +45,13 @@ const CompareBody = Type.Object(
   { additionalProperties: false },
 )
 
-const TransitionValue = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Array(Type.String()), Type.Null()])
+const TransitionValue = Type.Union([
+  Type.String(),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Array(Type.String()),
+  Type.Null(),
+])
 const CompareOut = Type.Object({
   labelId: Type.String(),
   current: DistributionOut,
@@ -106,7 +117,8 @@ export default async function versionRoutes(app: FastifyInstance) {
     {
       config: { role: 'editor' },
       schema: {
-        summary: "Before/after: the label's current results beside a rule evaluated now on all customers, and how many move from each value to each other (exact; nothing stored; time-limited like a preview)",
+        summary:
+          "Before/after: the label's current results beside a rule evaluated now on all customers, and how many move from each value to each other (exact; nothing stored; time-limited like a preview)",
         params: LabelParams,
         body: CompareBody,
         response: { 200: CompareOut, ...errors(400, 403, 404, 422, 503, 504) },
@@ -114,7 +126,12 @@ export default async function versionRoutes(app: FastifyInstance) {
     },
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
-      const body = req.body as { dataType?: DataType; rule: Rule; asOf?: string; query?: Parameters<typeof toDistributionQuery>[0] }
+      const body = req.body as {
+        dataType?: DataType
+        rule: Rule
+        asOf?: string
+        query?: Parameters<typeof toDistributionQuery>[0]
+      }
       const def = { dataType: body.dataType ?? label.dataType, rule: body.rule }
       const asOf = parseAsOf(body.asOf, '/body/asOf')
       const query = body.query ? toDistributionQuery(body.query) : undefined
@@ -122,7 +139,12 @@ export default async function versionRoutes(app: FastifyInstance) {
       return boundedRead(
         async () => {
           await app.engine.validateDefinition(def)
-          return app.engine.compare(label.id, def, { tz: app.tz, timeoutMs: app.limits.previewTimeoutMs, ...(asOf ? { asOf } : {}), ...(query ? { query } : {}) })
+          return app.engine.compare(label.id, def, {
+            tz: app.tz,
+            timeoutMs: app.limits.previewTimeoutMs,
+            ...(asOf ? { asOf } : {}),
+            ...(query ? { query } : {}),
+          })
         },
         { waitMs: app.calc.readWaitMs, reply, what: 'before/after reads the database' },
       )

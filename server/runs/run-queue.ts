@@ -20,10 +20,16 @@ export interface RunQueueOptions {
 }
 
 /** One run of a label as the queue tracks it, from creation to its end. */
-interface Entry { labelId: string; created: Promise<Run> }
+interface Entry {
+  labelId: string
+  created: Promise<Run>
+}
 
 /** A label's place in the queue: the run in flight, and at most one more to follow it. */
-interface LabelState { current: Entry; next: Entry | null }
+interface LabelState {
+  current: Entry
+  next: Entry | null
+}
 
 /**
  * The server's run queue (docs/semantics.md#runs): one run per label at a time; triggers while a label's
@@ -62,7 +68,9 @@ export class RunQueue {
       const next = this.create(labelId, trigger, asOf)
       state.next = next
       // A failed creation (label gone, database error) must not absorb later triggers.
-      next.created.catch(() => { if (state.next === next) state.next = null })
+      next.created.catch(() => {
+        if (state.next === next) state.next = null
+      })
     }
     return state.next.created
   }
@@ -76,7 +84,8 @@ export class RunQueue {
     for (;;) {
       const held = this.exclusives.get(labelId)
       if (held) await held.catch(() => {})
-      else if (this.labels.has(labelId)) await new Promise<void>((r) => this.labelWaiters.set(labelId, [...(this.labelWaiters.get(labelId) ?? []), r]))
+      else if (this.labels.has(labelId))
+        await new Promise<void>((r) => this.labelWaiters.set(labelId, [...(this.labelWaiters.get(labelId) ?? []), r]))
       else break
       // close() wakes every waiter: work that never started must not start during shutdown.
       if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')

@@ -148,7 +148,11 @@ export class Scheduler {
       const seen = this.seen.get(label.id)
       // First sight after start: a label created since; its slots count from its creation, which
       // lies between the previous listing (it wasn't there) and now, whatever createdAt says.
-      const since = !seen ? createdWithin(label, listedBefore, now.getTime()) : seen.key !== key ? now.getTime() : seen.since
+      const since = !seen
+        ? createdWithin(label, listedBefore, now.getTime())
+        : seen.key !== key
+          ? now.getTime()
+          : seen.since
       this.seen.set(label.id, { key, since })
       if (!isScheduled(label)) continue
       let due: Date | null

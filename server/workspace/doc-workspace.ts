@@ -51,7 +51,9 @@ export class DocWorkspace implements Workspace {
       this.cached = null
       this.inTransaction = true
     })
-    doc.on('beforeObserverCalls', () => { this.inTransaction = false })
+    doc.on('beforeObserverCalls', () => {
+      this.inTransaction = false
+    })
     for (const l of this.projection().labels) this.known.set(l.id, plain(l))
   }
 
@@ -85,7 +87,11 @@ export class DocWorkspace implements Workspace {
     return this.node(ops.createGroup(this.doc, input, ops.origin('rest', actor)).id)
   }
 
-  updateGroup(id: string, patch: { name?: string; parentId?: string | null; index?: number }, actor: string): GroupNode {
+  updateGroup(
+    id: string,
+    patch: { name?: string; parentId?: string | null; index?: number },
+    actor: string,
+  ): GroupNode {
     if (!this.projection().groupsById[id]) throw notFound(`no group "${id}"`, '/params/id')
     // One transaction: a refused move never leaves a half-applied rename.
     ops.updateGroup(this.doc, id, patch, ops.origin('rest', actor))
@@ -219,12 +225,13 @@ export class DocWorkspace implements Workspace {
       if (e.kind === 'deleted') this.known.delete(e.previous.id)
       else this.known.set(e.label.id, plain(e.label))
     }
-    for (const e of events) for (const fn of this.listeners) {
-      try {
-        fn(e)
-      } catch {
-        // A listener's failure must not break the document's transaction chain.
+    for (const e of events)
+      for (const fn of this.listeners) {
+        try {
+          fn(e)
+        } catch {
+          // A listener's failure must not break the document's transaction chain.
+        }
       }
-    }
   }
 }

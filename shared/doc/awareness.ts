@@ -20,7 +20,8 @@ export interface CollabAwarenessState {
 }
 
 const isTarget = (v: unknown): v is AwarenessTarget =>
-  typeof v === 'object' && v !== null &&
+  typeof v === 'object' &&
+  v !== null &&
   ((v as AwarenessTarget).kind === 'label' || (v as AwarenessTarget).kind === 'group') &&
   typeof (v as AwarenessTarget).id === 'string'
 
@@ -45,6 +46,8 @@ export function readAwarenessState(v: unknown): CollabAwarenessState | null {
         }
       : null,
     // Only present when the peer has a draft open (older peers never send it).
-    ...(dr && typeof dr.id === 'string' ? { draft: { id: dr.id.slice(0, 128), field: typeof dr.field === 'string' ? dr.field.slice(0, 300) : null } } : {}),
+    ...(dr && typeof dr.id === 'string'
+      ? { draft: { id: dr.id.slice(0, 128), field: typeof dr.field === 'string' ? dr.field.slice(0, 300) : null } }
+      : {}),
   }
 }

@@ -3,9 +3,27 @@ import { badRequest, conflict, notFound } from '../errors.ts'
 import { DEFAULT_GROUP_ID } from '../schemas/group.ts'
 import { defaultSchedule, type Label, type LabelInput, type LabelPatch } from '../schemas/label.ts'
 import type { TSchema } from 'typebox'
-import { CustomRule, DistributionRule, FirstLastRule, ImportRule, MetricRule, PreferenceRule, type Rule } from '../schemas/rule.ts'
+import {
+  CustomRule,
+  DistributionRule,
+  FirstLastRule,
+  ImportRule,
+  MetricRule,
+  PreferenceRule,
+  type Rule,
+} from '../schemas/rule.ts'
 import { check } from '../schemas/validate.ts'
-import { DRAFT_FIELDS, draftEntry, draftIdFor, draftsOf, definitionOf, readDraft, type DraftField, type DraftView, type LabelDefinition } from './drafts.ts'
+import {
+  DRAFT_FIELDS,
+  draftEntry,
+  draftIdFor,
+  draftsOf,
+  definitionOf,
+  readDraft,
+  type DraftField,
+  type DraftView,
+  type LabelDefinition,
+} from './drafts.ts'
 import type { OpOptions } from './group-operations.ts'
 import { createLabel, updateLabel } from './label-operations.ts'
 import type { DocOrigin } from './origin.ts'
@@ -38,16 +56,62 @@ const plainJson = (v: unknown): unknown => (v === undefined ? undefined : JSON.p
 
 function definitionOfLabel(l: Label): LabelDefinition {
   const { name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule } = l
-  return plainJson({ name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule }) as LabelDefinition
+  return plainJson({
+    name,
+    displayName,
+    groupId,
+    dataType,
+    labelType,
+    schedule,
+    enabled,
+    description,
+    rule,
+  }) as LabelDefinition
 }
 
 function plainLabel(l: Label): Label {
-  const { id, name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule, createdAt, updatedAt } = l
-  return { id, name, displayName, groupId, dataType, labelType, schedule, enabled, description, rule, createdAt, updatedAt }
+  const {
+    id,
+    name,
+    displayName,
+    groupId,
+    dataType,
+    labelType,
+    schedule,
+    enabled,
+    description,
+    rule,
+    createdAt,
+    updatedAt,
+  } = l
+  return {
+    id,
+    name,
+    displayName,
+    groupId,
+    dataType,
+    labelType,
+    schedule,
+    enabled,
+    description,
+    rule,
+    createdAt,
+    updatedAt,
+  }
 }
 
 function blankDefinition(groupId: string, rule: Rule): LabelDefinition {
-  return { name: '', displayName: '', groupId, dataType: 'string', labelType: 'dynamic', schedule: { kind: 'daily', at: '00:00' }, enabled: true, description: '', rule }
+  return {
+    name: '',
+    displayName: '',
+    groupId,
+    dataType: 'string',
+    labelType: 'dynamic',
+    schedule: { kind: 'daily', at: '00:00' },
+    enabled: true,
+    description: '',
+    rule,
+  }
 }
 
 /**
@@ -79,18 +143,37 @@ export function openDraft(doc: Y.Doc, from: OpenDraftFrom, origin: DocOrigin, op
   }
   const id = opts.id ?? newId('d')
   if (draftsOf(doc).has(id)) throw conflict(`draft ${id} already exists`, '/id')
-  const start = { ...blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }), ...definition }
+  const start = {
+    ...blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }),
+    ...definition,
+  }
   // As POST /api/labels: a label type without a schedule takes that type's default schedule.
   if (definition?.labelType && !definition.schedule) start.schedule = defaultSchedule(definition.labelType)
   let entry: Y.Map<unknown> | undefined
   doc.transact(() => {
-    entry = putDraft(doc, id, null, null, blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }), actor, opts)
+    entry = putDraft(
+      doc,
+      id,
+      null,
+      null,
+      blankDefinition(from.groupId ?? DEFAULT_GROUP_ID, from.rule ?? { method: 'import' }),
+      actor,
+      opts,
+    )
     writeFields(entry, start, actor)
   }, origin)
   return readDraft(id, entry as Y.Map<unknown>)
 }
 
-function putDraft(doc: Y.Doc, id: string, labelId: string | null, base: LabelDefinition | null, fields: Partial<LabelDefinition>, actor: string, opts: OpOptions): Y.Map<unknown> {
+function putDraft(
+  doc: Y.Doc,
+  id: string,
+  labelId: string | null,
+  base: LabelDefinition | null,
+  fields: Partial<LabelDefinition>,
+  actor: string,
+  opts: OpOptions,
+): Y.Map<unknown> {
   const m = new Y.Map<unknown>()
   m.set('id', id)
   m.set('labelId', labelId)
@@ -120,14 +203,25 @@ function writeFields(m: Y.Map<unknown>, patch: Partial<Record<string, unknown>>,
  * scalar is set, `schedule` and `rule` are patched key by key / item by item (rule-y.ts), so an
  * operator's whole-rule edit only touches what they changed and merges with others' edits.
  */
-export function updateDraft(doc: Y.Doc, draftId: string, patch: Partial<LabelDefinition>, origin: DocOrigin): DraftView {
+export function updateDraft(
+  doc: Y.Doc,
+  draftId: string,
+  patch: Partial<LabelDefinition>,
+  origin: DocOrigin,
+): DraftView {
   const m = mustDraft(doc, draftId)
   doc.transact(() => writeFields(m, patch, origin.actor), origin)
   return readDraft(draftId, m)
 }
 
 /** Sets one field of a draft. */
-export function setDraftField<K extends DraftField>(doc: Y.Doc, draftId: string, field: K, value: LabelDefinition[K], origin: DocOrigin): DraftView {
+export function setDraftField<K extends DraftField>(
+  doc: Y.Doc,
+  draftId: string,
+  field: K,
+  value: LabelDefinition[K],
+  origin: DocOrigin,
+): DraftView {
   if (!isField(field)) throw badRequest(`${String(field)} is not a draft field`, `/${String(field)}`)
   return updateDraft(doc, draftId, { [field]: value } as Partial<LabelDefinition>, origin)
 }
@@ -147,10 +241,18 @@ function checkPath(path: string): void {
 function applyEdits(m: Y.Map<unknown>, edits: DraftEdit[], actor: string): void {
   for (const e of edits) {
     switch (e.op) {
-      case 'set': setAt(m, e.path, plainJson(e.value), actor); break
-      case 'insert': insertAt(m, e.path, e.index, plainJson(e.value), actor); break
-      case 'remove': removeAt(m, e.path, e.index); break
-      case 'move': moveAt(m, e.path, e.from, e.to, actor); break
+      case 'set':
+        setAt(m, e.path, plainJson(e.value), actor)
+        break
+      case 'insert':
+        insertAt(m, e.path, e.index, plainJson(e.value), actor)
+        break
+      case 'remove':
+        removeAt(m, e.path, e.index)
+        break
+      case 'move':
+        moveAt(m, e.path, e.from, e.to, actor)
+        break
     }
   }
 }
@@ -181,12 +283,15 @@ export function discardDraft(doc: Y.Doc, draftId: string, origin: DocOrigin): vo
 }
 
 /** What publishing a draft would write: a new label's input, or a patch of the fields changed since the draft began. */
-export type PublishPlan =
-  | { kind: 'create'; input: LabelInput }
-  | { kind: 'update'; labelId: string; patch: LabelPatch }
+export type PublishPlan = { kind: 'create'; input: LabelInput } | { kind: 'update'; labelId: string; patch: LabelPatch }
 
 const ruleBranches: Record<string, TSchema> = {
-  custom: CustomRule, metric: MetricRule, first_last: FirstLastRule, preference: PreferenceRule, distribution: DistributionRule, import: ImportRule,
+  custom: CustomRule,
+  metric: MetricRule,
+  first_last: FirstLastRule,
+  preference: PreferenceRule,
+  distribution: DistributionRule,
+  import: ImportRule,
 }
 
 /**
@@ -206,7 +311,8 @@ export function publishPlan(doc: Y.Doc, draftId: string): PublishPlan {
   const def = definitionOf(m)
   checkRuleShape(def.rule)
   if (d.labelId === null) return { kind: 'create', input: def }
-  if (!findLabel(projectWorkspace(doc), d.labelId)) throw conflict(`the label of draft ${draftId} was deleted`, '/labelId')
+  if (!findLabel(projectWorkspace(doc), d.labelId))
+    throw conflict(`the label of draft ${draftId} was deleted`, '/labelId')
   // Only the fields the draft changed: a field someone else changed on the label meanwhile
   // (REST PATCH, another draft's publish) keeps their value.
   const patch: Record<string, unknown> = {}
@@ -231,9 +337,10 @@ export function publishDraft(doc: Y.Doc, draftId: string, origin: DocOrigin, opt
   }
   let label: Label | undefined
   doc.transact(() => {
-    label = plan.kind === 'create'
-      ? createLabel(doc, plan.input, origin, opts) // validates before its first write
-      : updateLabel(doc, plan.labelId, plan.patch, origin, opts)
+    label =
+      plan.kind === 'create'
+        ? createLabel(doc, plan.input, origin, opts) // validates before its first write
+        : updateLabel(doc, plan.labelId, plan.patch, origin, opts)
     draftsOf(doc).delete(draftId)
   }, origin)
   return label as Label

@@ -24,7 +24,10 @@ function at(root: unknown, segs: string[]): Found {
  * the winner has them.
  */
 function replay(lost: DraftView, winner: DraftView, me: string): DraftEdit[] {
-  const mine = Object.entries(lost.authors).filter(([, by]) => by === me).map(([p]) => p).sort()
+  const mine = Object.entries(lost.authors)
+    .filter(([, by]) => by === me)
+    .map(([p]) => p)
+    .sort()
   const edits: DraftEdit[] = []
   const covered: string[] = []
   let shape = JSON.parse(JSON.stringify(winner.definition)) as Json
@@ -82,7 +85,12 @@ function applyShape(shape: Json, e: DraftEdit): Json {
  * the winner, path by path (others' edits are theirs to replay), each path as its own edit so a
  * path that no longer fits is skipped. Returns the draft ids it wrote to.
  */
-export function replayLostDraftEdits(doc: Y.Doc, before: DraftsProjection, after: DraftsProjection, origin: DocOrigin): string[] {
+export function replayLostDraftEdits(
+  doc: Y.Doc,
+  before: DraftsProjection,
+  after: DraftsProjection,
+  origin: DocOrigin,
+): string[] {
   const out: string[] = []
   for (const lost of before.drafts) {
     const winner = after.byId[lost.id]

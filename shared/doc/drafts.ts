@@ -16,7 +16,17 @@ import { authorsOf, fromY, jsonEqual, type Json } from './rule-y.ts'
 export const draftsOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap('drafts')
 
 /** The editable definition fields (docs/model.md#label-fields), in form order. */
-export const DRAFT_FIELDS = ['name', 'displayName', 'groupId', 'dataType', 'labelType', 'schedule', 'enabled', 'description', 'rule'] as const
+export const DRAFT_FIELDS = [
+  'name',
+  'displayName',
+  'groupId',
+  'dataType',
+  'labelType',
+  'schedule',
+  'enabled',
+  'description',
+  'rule',
+] as const
 export type DraftField = (typeof DRAFT_FIELDS)[number]
 
 /** A label's definition without its identity and timestamps (what a draft edits and publishes). */

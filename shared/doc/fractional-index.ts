@@ -74,7 +74,10 @@ export function placeAt(
   const i = Math.max(0, Math.min(index, siblings.length))
   const prev = siblings[i - 1]?.order ?? null
   const next = siblings[i]?.order ?? null
-  const splittable = (prev === null || isOrderKey(prev)) && (next === null || isOrderKey(next)) && (prev === null || next === null || prev < next)
+  const splittable =
+    (prev === null || isOrderKey(prev)) &&
+    (next === null || isOrderKey(next)) &&
+    (prev === null || next === null || prev < next)
   if (splittable) return { keys: keysBetween(prev, next, count), rekey: new Map() }
   const all = keysBetween(null, null, siblings.length + count)
   const rekey = new Map<string, string>()

@@ -9,11 +9,24 @@ import { labelsIn, projectWorkspace, siblingsOf, type ProjectedGroup, type Works
 import { DEFAULT_GROUP_ID, entryOf, groupsOf, labelsOf, newId, putEntry } from './shape.ts'
 
 /** Optional knobs for tests and replays: a fixed id and clock. */
-export interface OpOptions { id?: string; now?: Date }
+export interface OpOptions {
+  id?: string
+  now?: Date
+}
 
-export interface GroupView { id: string; name: string; parentId: string | null; isDefault: boolean }
+export interface GroupView {
+  id: string
+  name: string
+  parentId: string | null
+  isDefault: boolean
+}
 
-const view = (g: ProjectedGroup): GroupView => ({ id: g.id, name: g.name, parentId: g.parentId, isDefault: g.isDefault })
+const view = (g: ProjectedGroup): GroupView => ({
+  id: g.id,
+  name: g.name,
+  parentId: g.parentId,
+  isDefault: g.isDefault,
+})
 
 function mustGroup(p: WorkspaceProjection, id: string, path = '/id'): ProjectedGroup {
   const g = p.groupsById[id]
@@ -28,7 +41,12 @@ function mustPlace(p: WorkspaceProjection, parentId: string, group?: ProjectedGr
 }
 
 /** Creates a group (first-level, or under a first-level custom group), appended last. */
-export function createGroup(doc: Y.Doc, input: { name: string; parentId?: string | null }, origin: DocOrigin, opts: OpOptions = {}): GroupView {
+export function createGroup(
+  doc: Y.Doc,
+  input: { name: string; parentId?: string | null },
+  origin: DocOrigin,
+  opts: OpOptions = {},
+): GroupView {
   check(GroupCreate, input)
   const name = input.name.trim()
   if (!name) throw invalid('group name must not be blank', '/name')
@@ -41,7 +59,13 @@ export function createGroup(doc: Y.Doc, input: { name: string; parentId?: string
   const { keys, rekey } = placeAt(siblings, siblings.length)
   doc.transact(() => {
     rekeyGroups(doc, rekey)
-    putEntry(groupsOf(doc), id, { id, name, parentId, order: keys[0], createdAt: (opts.now ?? new Date()).toISOString() })
+    putEntry(groupsOf(doc), id, {
+      id,
+      name,
+      parentId,
+      order: keys[0],
+      createdAt: (opts.now ?? new Date()).toISOString(),
+    })
   }, origin)
   return { id, name, parentId, isDefault: false }
 }
@@ -63,7 +87,12 @@ export function renameGroup(doc: Y.Doc, id: string, name: string, origin: DocOri
  * its new siblings (default: last). Enforces docs/model.md#group-rules (shared/group-moves.ts): Default stays
  * first-level, at most two levels, a group with subgroups can't go under another group.
  */
-export function moveGroup(doc: Y.Doc, id: string, to: { parentId?: string | null; index?: number }, origin: DocOrigin): GroupView {
+export function moveGroup(
+  doc: Y.Doc,
+  id: string,
+  to: { parentId?: string | null; index?: number },
+  origin: DocOrigin,
+): GroupView {
   check(GroupPatch, to)
   const p = projectWorkspace(doc)
   const g = mustGroup(p, id)
@@ -85,7 +114,12 @@ export function moveGroup(doc: Y.Doc, id: string, to: { parentId?: string | null
  * PATCH /api/groups/:id: rename and/or move in ONE transaction. Everything is checked before
  * anything is written (Yjs has no rollback), so a refused move doesn't leave a half rename.
  */
-export function updateGroup(doc: Y.Doc, id: string, patch: { name?: string; parentId?: string | null; index?: number }, origin: DocOrigin): GroupView {
+export function updateGroup(
+  doc: Y.Doc,
+  id: string,
+  patch: { name?: string; parentId?: string | null; index?: number },
+  origin: DocOrigin,
+): GroupView {
   check(GroupPatch, patch)
   const g = mustGroup(projectWorkspace(doc), id)
   if (patch.name !== undefined) {
@@ -110,7 +144,11 @@ export function updateGroup(doc: Y.Doc, id: string, patch: { name?: string; pare
  * Deletes a custom group; a first-level group takes its subgroups with it. Every label shown in
  * a deleted group moves to the end of the Default group, so no label is ever lost.
  */
-export function deleteGroup(doc: Y.Doc, id: string, origin: DocOrigin): { deletedGroupIds: string[]; movedLabelIds: string[] } {
+export function deleteGroup(
+  doc: Y.Doc,
+  id: string,
+  origin: DocOrigin,
+): { deletedGroupIds: string[]; movedLabelIds: string[] } {
   const p = projectWorkspace(doc)
   const g = mustGroup(p, id)
   if (g.isDefault) throw conflict('the Default group cannot be deleted', '/id')

@@ -39,7 +39,7 @@ export function makeLabelChangeTracker(doc: Y.Doc): { take(tr: Y.Transaction): L
       const out: LabelChanges = { created: [], updated: [], deleted: [] }
       for (const id of [...touched].sort()) {
         const exists = labels.get(id) instanceof Y.Map
-        if (exists && !known.has(id)) (known.add(id), out.created.push(id))
+        if (exists && !known.has(id)) known.add(id), out.created.push(id)
         else if (exists) out.updated.push(id)
         else if (known.delete(id)) out.deleted.push(id)
       }

@@ -11,8 +11,10 @@ import { DEFAULT_GROUP_ID, entryOf, labelsOf, newId, putEntry } from './shape.ts
 
 /** docs/model.md#label-types-and-schedules: a static label runs once, a dynamic one on a daily/weekly/monthly schedule. */
 function checkSchedule(labelType: Label['labelType'], schedule: Schedule): void {
-  if (labelType === 'static' && schedule.kind !== 'once') throw invalid('a static label has schedule {kind:"once"}', '/schedule/kind')
-  if (labelType === 'dynamic' && schedule.kind === 'once') throw invalid('a dynamic label needs a daily, weekly or monthly schedule', '/schedule/kind')
+  if (labelType === 'static' && schedule.kind !== 'once')
+    throw invalid('a static label has schedule {kind:"once"}', '/schedule/kind')
+  if (labelType === 'dynamic' && schedule.kind === 'once')
+    throw invalid('a dynamic label needs a daily, weekly or monthly schedule', '/schedule/kind')
 }
 
 function mustLabel(p: WorkspaceProjection, idOrName: string): ProjectedLabel {
@@ -26,7 +28,8 @@ function mustGroupId(p: WorkspaceProjection, groupId: string): void {
 }
 
 function mustBeFreeName(p: WorkspaceProjection, name: string, selfId?: string): void {
-  if (p.labels.some((l) => l.name === name && l.id !== selfId)) throw conflict(`a label named ${name} already exists`, '/name')
+  if (p.labels.some((l) => l.name === name && l.id !== selfId))
+    throw conflict(`a label named ${name} already exists`, '/name')
 }
 
 /** The label as stored, without projection-only fields. */
@@ -50,8 +53,18 @@ export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, op
   const siblings = labelsIn(p, groupId)
   const { keys, rekey } = placeAt(siblings, siblings.length)
   const label: Label = {
-    id, name: input.name, displayName: input.displayName, groupId, dataType: input.dataType, labelType: input.labelType,
-    schedule, enabled: input.enabled ?? true, description: input.description ?? '', rule: input.rule, createdAt: now, updatedAt: now,
+    id,
+    name: input.name,
+    displayName: input.displayName,
+    groupId,
+    dataType: input.dataType,
+    labelType: input.labelType,
+    schedule,
+    enabled: input.enabled ?? true,
+    description: input.description ?? '',
+    rule: input.rule,
+    createdAt: now,
+    updatedAt: now,
   }
   doc.transact(() => {
     rekeyLabels(doc, rekey)
@@ -64,7 +77,13 @@ export function createLabel(doc: Y.Doc, input: LabelInput, origin: DocOrigin, op
  * Patches a label's fields (PATCH, docs/api.md#labels). Switching to static sets schedule once; switching to
  * dynamic without a schedule sets daily at 00:00. A new groupId appends the label to that group. Returns the label.
  */
-export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, origin: DocOrigin, opts: OpOptions = {}): Label {
+export function updateLabel(
+  doc: Y.Doc,
+  idOrName: string,
+  patch: LabelPatch,
+  origin: DocOrigin,
+  opts: OpOptions = {},
+): Label {
   check(LabelPatch, patch)
   const p = projectWorkspace(doc)
   const cur = mustLabel(p, idOrName)
@@ -72,10 +91,17 @@ export function updateLabel(doc: Y.Doc, idOrName: string, patch: LabelPatch, ori
   if (patch.groupId !== undefined) mustGroupId(p, patch.groupId)
   const labelType = patch.labelType ?? cur.labelType
   // Switching type without a schedule takes that type's default schedule.
-  const keep = patch.schedule ?? ((labelType === 'static') === (cur.schedule.kind === 'once') ? cur.schedule : undefined)
+  const keep =
+    patch.schedule ?? ((labelType === 'static') === (cur.schedule.kind === 'once') ? cur.schedule : undefined)
   const schedule = keep ?? defaultSchedule(labelType)
   checkSchedule(labelType, schedule)
-  const next: Label = { ...plain(cur), ...stripUndefined(patch), labelType, schedule, updatedAt: (opts.now ?? new Date()).toISOString() }
+  const next: Label = {
+    ...plain(cur),
+    ...stripUndefined(patch),
+    labelType,
+    schedule,
+    updatedAt: (opts.now ?? new Date()).toISOString(),
+  }
   const moved = next.groupId !== cur.groupId
   const siblings = moved ? labelsIn(p, next.groupId) : []
   const { keys, rekey } = placeAt(siblings, siblings.length)
@@ -106,11 +132,17 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** Moves a label to `groupId` at `index` among that group's labels (default: last). */
-export function moveLabel(doc: Y.Doc, idOrName: string, to: { groupId: string; index?: number }, origin: DocOrigin): Label {
+export function moveLabel(
+  doc: Y.Doc,
+  idOrName: string,
+  to: { groupId: string; index?: number },
+  origin: DocOrigin,
+): Label {
   const p = projectWorkspace(doc)
   const cur = mustLabel(p, idOrName)
   mustGroupId(p, to.groupId)
-  if (to.index !== undefined && (!Number.isInteger(to.index) || to.index < 0)) throw invalid('index must be a non-negative integer', '/index')
+  if (to.index !== undefined && (!Number.isInteger(to.index) || to.index < 0))
+    throw invalid('index must be a non-negative integer', '/index')
   const siblings = labelsIn(p, to.groupId, cur.id)
   const { keys, rekey } = placeAt(siblings, to.index ?? siblings.length)
   doc.transact(() => {

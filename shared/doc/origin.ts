@@ -19,5 +19,10 @@ export function origin(kind: OriginKind, actor: string): DocOrigin {
 
 /** True when a transaction origin is one of ours (as opposed to a provider object or null). */
 export function isDocOrigin(o: unknown): o is DocOrigin {
-  return typeof o === 'object' && o !== null && typeof (o as DocOrigin).kind === 'string' && typeof (o as DocOrigin).actor === 'string'
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof (o as DocOrigin).kind === 'string' &&
+    typeof (o as DocOrigin).actor === 'string'
+  )
 }

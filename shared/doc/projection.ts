@@ -47,7 +47,13 @@ export interface WorkspaceProjection {
   repairs: Repair[]
 }
 
-interface RawGroup { id: string; name: string; parentId: string | null; order: string; createdAt: string }
+interface RawGroup {
+  id: string
+  name: string
+  parentId: string | null
+  order: string
+  createdAt: string
+}
 
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback)
 const DATA_TYPES: readonly DataType[] = ['string', 'number', 'collection', 'date', 'boolean']
@@ -57,7 +63,13 @@ function readGroups(doc: Y.Doc, repairs: Repair[]): Map<string, RawGroup> {
   groupsOf(doc).forEach((v, id) => {
     if (!(v instanceof Y.Map)) return void repairs.push({ kind: 'drop-entry', map: 'groups', key: id })
     const p = v.get('parentId')
-    out.set(id, { id, name: str(v.get('name'), id), parentId: typeof p === 'string' ? p : null, order: str(v.get('order')), createdAt: str(v.get('createdAt')) })
+    out.set(id, {
+      id,
+      name: str(v.get('name'), id),
+      parentId: typeof p === 'string' ? p : null,
+      order: str(v.get('order')),
+      createdAt: str(v.get('createdAt')),
+    })
   })
   return out
 }
@@ -72,7 +84,12 @@ function readGroups(doc: Y.Doc, repairs: Repair[]): Map<string, RawGroup> {
  * A shown child has no children and a shown parent has no parent: no cycles, never three levels.
  */
 function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> {
-  const counts = (g: RawGroup) => g.id !== DEFAULT_GROUP_ID && g.parentId !== null && g.parentId !== g.id && g.parentId !== DEFAULT_GROUP_ID && raw.has(g.parentId)
+  const counts = (g: RawGroup) =>
+    g.id !== DEFAULT_GROUP_ID &&
+    g.parentId !== null &&
+    g.parentId !== g.id &&
+    g.parentId !== DEFAULT_GROUP_ID &&
+    raw.has(g.parentId)
   const pointedAt = new Set<string>()
   for (const g of raw.values()) if (counts(g)) pointedAt.add(g.parentId as string)
   const parent = new Map<string, string | null>()
@@ -93,7 +110,8 @@ function readSchedule(v: unknown, labelType: LabelType): Schedule {
 function readLabel(id: string, m: Y.Map<unknown>, groupIds: Set<string>, repairs: Repair[]): ProjectedLabel {
   const rawGroupId = str(m.get('groupId'), DEFAULT_GROUP_ID)
   const groupId = groupIds.has(rawGroupId) ? rawGroupId : DEFAULT_GROUP_ID
-  if (groupId !== rawGroupId || typeof m.get('groupId') !== 'string') repairs.push({ kind: 'rehome-label', labelId: id, rawGroupId })
+  if (groupId !== rawGroupId || typeof m.get('groupId') !== 'string')
+    repairs.push({ kind: 'rehome-label', labelId: id, rawGroupId })
   const name = str(m.get('name'))
   const labelType: LabelType = m.get('labelType') === 'dynamic' ? 'dynamic' : 'static'
   const dataType = DATA_TYPES.includes(m.get('dataType') as DataType) ? (m.get('dataType') as DataType) : 'string'
@@ -111,7 +129,10 @@ function readLabel(id: string, m: Y.Map<unknown>, groupIds: Set<string>, repairs
     schedule: readSchedule(m.get('schedule'), labelType),
     enabled: typeof enabled === 'boolean' ? enabled : true,
     description: str(m.get('description')),
-    rule: rule && typeof rule === 'object' && typeof (rule as Rule).method === 'string' ? (rule as Rule) : { method: 'import' },
+    rule:
+      rule && typeof rule === 'object' && typeof (rule as Rule).method === 'string'
+        ? (rule as Rule)
+        : { method: 'import' },
     createdAt: str(m.get('createdAt')),
     updatedAt: str(m.get('updatedAt')),
     nameConflict: false,
@@ -143,7 +164,13 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
   const def = raw.get(DEFAULT_GROUP_ID)
   if (!def) {
     repairs.push({ kind: 'create-default-group' })
-    raw.set(DEFAULT_GROUP_ID, { id: DEFAULT_GROUP_ID, name: DEFAULT_GROUP_NAME, parentId: null, order: '', createdAt: '' })
+    raw.set(DEFAULT_GROUP_ID, {
+      id: DEFAULT_GROUP_ID,
+      name: DEFAULT_GROUP_NAME,
+      parentId: null,
+      order: '',
+      createdAt: '',
+    })
   } else if (def.name !== DEFAULT_GROUP_NAME || def.parentId !== null) {
     repairs.push({ kind: 'reset-default-group' })
     def.name = DEFAULT_GROUP_NAME
@@ -153,13 +180,27 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
   const byId: Record<string, ProjectedGroup> = Object.create(null) as Record<string, ProjectedGroup>
   for (const g of raw.values()) {
     const parentId = parents.get(g.id) ?? null
-    if (g.id !== DEFAULT_GROUP_ID && g.parentId !== null && parentId === null) repairs.push({ kind: 'detach-group', groupId: g.id, rawParentId: g.parentId })
-    byId[g.id] = { id: g.id, name: g.name, parentId, rawParentId: g.parentId, order: g.order, createdAt: g.createdAt, isDefault: g.id === DEFAULT_GROUP_ID, depth: parentId === null ? 1 : 2, childIds: [] }
+    if (g.id !== DEFAULT_GROUP_ID && g.parentId !== null && parentId === null)
+      repairs.push({ kind: 'detach-group', groupId: g.id, rawParentId: g.parentId })
+    byId[g.id] = {
+      id: g.id,
+      name: g.name,
+      parentId,
+      rawParentId: g.parentId,
+      order: g.order,
+      createdAt: g.createdAt,
+      isDefault: g.id === DEFAULT_GROUP_ID,
+      depth: parentId === null ? 1 : 2,
+      childIds: [],
+    }
   }
   const all = Object.values(byId).sort(compareOrder)
   for (const g of all) if (g.parentId !== null) byId[g.parentId]?.childIds.push(g.id)
   const node = (g: ProjectedGroup): GroupNode => ({
-    id: g.id, name: g.name, parentId: g.parentId, isDefault: g.isDefault,
+    id: g.id,
+    name: g.name,
+    parentId: g.parentId,
+    isDefault: g.isDefault,
     children: g.childIds.map((c) => node(byId[c] as ProjectedGroup)),
   })
   const roots = all.filter((g) => g.parentId === null)

@@ -61,7 +61,10 @@ export function fromY(v: unknown): Json {
 export function toY(v: unknown, actor: string): unknown {
   if (Array.isArray(v)) {
     const a = new Y.Array<unknown>()
-    a.insert(0, v.map((x) => element(x, actor)))
+    a.insert(
+      0,
+      v.map((x) => element(x, actor)),
+    )
     return a
   }
   if (isPlainObject(v)) {
@@ -106,7 +109,8 @@ export function assign(map: Y.Map<unknown>, key: string, next: unknown, actor: s
     }
     return
   }
-  if (isPlainObject(next) && cur instanceof Y.Map && !isCell(cur as Y.Map<unknown>) && sameShape(fromY(cur), next)) return patchMap(cur as Y.Map<unknown>, next, actor)
+  if (isPlainObject(next) && cur instanceof Y.Map && !isCell(cur as Y.Map<unknown>) && sameShape(fromY(cur), next))
+    return patchMap(cur as Y.Map<unknown>, next, actor)
   if (Array.isArray(next) && cur instanceof Y.Array) return patchArray(cur as Y.Array<unknown>, next, actor)
   if (map.has(key) && jsonEqual(fromY(cur), next)) return
   map.set(key, toY(next, actor))
@@ -131,7 +135,11 @@ function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void
   while (s < cur.length - p && s < next.length - p && jsonEqual(cur[cur.length - 1 - s], next[next.length - 1 - s])) s++
   if (cur.length - s > p) arr.delete(p, cur.length - s - p)
   const inserted = next.slice(p, next.length - s)
-  if (inserted.length) arr.insert(p, inserted.map((x) => element(x, actor)))
+  if (inserted.length)
+    arr.insert(
+      p,
+      inserted.map((x) => element(x, actor)),
+    )
 }
 
 function patchElement(arr: Y.Array<unknown>, i: number, next: unknown, actor: string): void {
@@ -150,14 +158,19 @@ function patchElement(arr: Y.Array<unknown>, i: number, next: unknown, actor: st
 export function pathSegments(path: string): string[] {
   if (path === '' || path === '/') return []
   if (!path.startsWith('/')) throw badRequest(`a path starts with "/": ${JSON.stringify(path)}`, '/path')
-  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
-const deref = (v: unknown): unknown => (v instanceof Y.Map && isCell(v as Y.Map<unknown>) ? (v as Y.Map<unknown>).get(CELL) : v)
+const deref = (v: unknown): unknown =>
+  v instanceof Y.Map && isCell(v as Y.Map<unknown>) ? (v as Y.Map<unknown>).get(CELL) : v
 
 function indexIn(arr: Y.Array<unknown>, seg: string, path: string, allowEnd: boolean): number {
   const i = seg === '-' ? arr.length : /^\d+$/.test(seg) ? Number(seg) : NaN
-  if (!(i >= 0 && (i < arr.length || (allowEnd && i === arr.length)))) throw badRequest(`no item ${seg} at ${path}`, path)
+  if (!(i >= 0 && (i < arr.length || (allowEnd && i === arr.length))))
+    throw badRequest(`no item ${seg} at ${path}`, path)
   return i
 }
 
@@ -167,7 +180,8 @@ export function containerAt(root: Y.Map<unknown>, segments: string[], path: stri
   for (const seg of segments) {
     node = deref(node)
     if (node instanceof Y.Map) node = (node as Y.Map<unknown>).get(seg)
-    else if (node instanceof Y.Array) node = (node as Y.Array<unknown>).get(indexIn(node as Y.Array<unknown>, seg, path, false))
+    else if (node instanceof Y.Array)
+      node = (node as Y.Array<unknown>).get(indexIn(node as Y.Array<unknown>, seg, path, false))
     else throw badRequest(`nothing at ${path}`, path)
   }
   node = deref(node)
@@ -221,7 +235,13 @@ export function authorsOf(node: unknown, base: string, inherited: string, out: R
   if (node instanceof Y.Map) {
     const m = node as Y.Map<unknown>
     const by = typeof m.get(BY) === 'string' ? (m.get(BY) as string) : inherited
-    if (isCell(m)) return authorsOf(m.get(CELL), base, typeof m.get(byKey(CELL)) === 'string' ? (m.get(byKey(CELL)) as string) : by, out)
+    if (isCell(m))
+      return authorsOf(
+        m.get(CELL),
+        base,
+        typeof m.get(byKey(CELL)) === 'string' ? (m.get(byKey(CELL)) as string) : by,
+        out,
+      )
     for (const k of m.keys()) {
       if (isMeta(k)) continue
       const w = m.get(byKey(k))

@@ -17,8 +17,19 @@ export const DEFAULT_GROUP_NAME = 'Default'
 
 export type GroupField = 'id' | 'name' | 'parentId' | 'order' | 'createdAt'
 export type LabelField =
-  | 'id' | 'name' | 'displayName' | 'groupId' | 'order' | 'dataType' | 'labelType'
-  | 'schedule' | 'enabled' | 'description' | 'rule' | 'createdAt' | 'updatedAt'
+  | 'id'
+  | 'name'
+  | 'displayName'
+  | 'groupId'
+  | 'order'
+  | 'dataType'
+  | 'labelType'
+  | 'schedule'
+  | 'enabled'
+  | 'description'
+  | 'rule'
+  | 'createdAt'
+  | 'updatedAt'
 
 /** The top-level maps; any other root type in a client update is refused by the server. */
 export const ROOT_TYPES = ['groups', 'labels', 'meta', 'drafts'] as const

@@ -68,7 +68,10 @@ export function missingDependency(update: DecodedUpdate, known: StateVector): Mi
       while (i < q.length) {
         const s = q[i]!
         const end = s.id.clock + s.length
-        if (end <= at(client)) { i++; continue } // already known
+        if (end <= at(client)) {
+          i++
+          continue
+        } // already known
         if (s.id.clock > at(client)) return { reason: 'gap', client, clock: at(client) }
         const dep = blocking(s)
         if (dep?.reason === 'bad-ref') return dep
@@ -99,6 +102,7 @@ export function holdsPending(doc: Y.Doc): boolean {
   const sv = stateVectorOf(doc)
   const d = Y.decodeUpdate(Y.encodeStateAsUpdate(doc))
   for (const s of d.structs) if (s instanceof Y.Skip || s.id.clock + s.length > (sv.get(s.id.client) ?? 0)) return true
-  for (const [client, ranges] of d.ds.clients) for (const r of ranges) if (r.clock + r.len > (sv.get(client) ?? 0)) return true
+  for (const [client, ranges] of d.ds.clients)
+    for (const r of ranges) if (r.clock + r.len > (sv.get(client) ?? 0)) return true
   return false
 }

@@ -3,7 +3,10 @@ import { Type } from 'typebox'
 export const DEFAULT_GROUP_ID = 'default'
 
 export const GroupCreate = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), parentId: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    parentId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
   { additionalProperties: false },
 )
 export const GroupPatch = Type.Object(

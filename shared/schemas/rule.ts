@@ -15,7 +15,10 @@ export type { CompareOp }
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
 
 export const Window = Type.Union([
-  Type.Object({ lastDays: Type.Integer({ minimum: 1, maximum: ruleLimits.lastDays }) }, { additionalProperties: false }),
+  Type.Object(
+    { lastDays: Type.Integer({ minimum: 1, maximum: ruleLimits.lastDays }) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     { from: Type.String({ pattern: isoDayPattern }), to: Type.String({ pattern: isoDayPattern }) },
     { additionalProperties: false },
@@ -29,7 +32,11 @@ export type FilterOp = FilterOpName
 export const FilterValue = Type.Union([Scalar, Type.Array(Scalar, { maxItems: ruleLimits.listValues })])
 
 export const Filter = Type.Object(
-  { property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }), op: FilterOp, value: Type.Optional(FilterValue) },
+  {
+    property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
+    op: FilterOp,
+    value: Type.Optional(FilterValue),
+  },
   { additionalProperties: false },
 )
 export interface Filter {
@@ -42,19 +49,27 @@ export const Measure = Type.Union([
   Type.Object({ agg: Type.Union([Type.Literal('count'), Type.Literal('days')]) }, { additionalProperties: false }),
   Type.Object(
     {
-      agg: Type.Union([Type.Literal('sum'), Type.Literal('avg'), Type.Literal('min'), Type.Literal('max'), Type.Literal('distinct')]),
+      agg: Type.Union([
+        Type.Literal('sum'),
+        Type.Literal('avg'),
+        Type.Literal('min'),
+        Type.Literal('max'),
+        Type.Literal('distinct'),
+      ]),
       property: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
     },
     { additionalProperties: false },
   ),
 ])
-export type Measure =
-  | { agg: 'count' | 'days' }
-  | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
+export type Measure = { agg: 'count' | 'days' } | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
 
 const CompareOpSchema = Type.Union(compareOps.map((o) => Type.Literal(o)))
 
-export interface AttributeCondition { attribute: string; op: FilterOp; value?: Filter['value'] }
+export interface AttributeCondition {
+  attribute: string
+  op: FilterOp
+  value?: Filter['value']
+}
 export interface BehaviourCondition {
   event: string
   where?: Filter[]
@@ -63,16 +78,26 @@ export interface BehaviourCondition {
   op: CompareOp
   value: number | [number, number]
 }
-export interface AllCondition { all: Condition[] }
-export interface AnyCondition { any: Condition[] }
-export interface NotCondition { not: Condition }
+export interface AllCondition {
+  all: Condition[]
+}
+export interface AnyCondition {
+  any: Condition[]
+}
+export interface NotCondition {
+  not: Condition
+}
 export type Condition = AttributeCondition | BehaviourCondition | AllCondition | AnyCondition | NotCondition
 
 export const Condition = Type.Cyclic(
   {
     Condition: Type.Union([
       Type.Object(
-        { attribute: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }), op: FilterOp, value: Type.Optional(FilterValue) },
+        {
+          attribute: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
+          op: FilterOp,
+          value: Type.Optional(FilterValue),
+        },
         { additionalProperties: false },
       ),
       Type.Object(
@@ -86,8 +111,14 @@ export const Condition = Type.Cyclic(
         },
         { additionalProperties: false },
       ),
-      Type.Object({ all: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) }, { additionalProperties: false }),
-      Type.Object({ any: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) }, { additionalProperties: false }),
+      Type.Object(
+        { all: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { any: Type.Array(Type.Ref('Condition'), { minItems: 1, maxItems: ruleLimits.conditionChildren }) },
+        { additionalProperties: false },
+      ),
       Type.Object({ not: Type.Ref('Condition') }, { additionalProperties: false }),
     ]),
   },
@@ -111,7 +142,10 @@ export const CustomRule = Type.Object(
   },
   { additionalProperties: false },
 )
-export const MetricRule = Type.Object({ method: Type.Literal('metric'), ...EventScope, measure: Measure }, { additionalProperties: false })
+export const MetricRule = Type.Object(
+  { method: Type.Literal('metric'), ...EventScope, measure: Measure },
+  { additionalProperties: false },
+)
 export const FirstLastRule = Type.Object(
   {
     method: Type.Literal('first_last'),
@@ -137,7 +171,12 @@ export const DistributionRule = Type.Object(
     ...EventScope,
     measure: Measure,
     boundaries: Type.Array(Type.Number(), { minItems: 1, maxItems: ruleLimits.intervals - 1 }),
-    names: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: ruleLimits.intervalNameLength }), { minItems: 2, maxItems: ruleLimits.intervals })),
+    names: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: ruleLimits.intervalNameLength }), {
+        minItems: 2,
+        maxItems: ruleLimits.intervals,
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -145,12 +184,39 @@ export const ImportRule = Type.Object({ method: Type.Literal('import') }, { addi
 
 export const Rule = Type.Union([CustomRule, MetricRule, FirstLastRule, PreferenceRule, DistributionRule, ImportRule])
 
-interface EventScopeT { event: string; where?: Filter[]; window?: Window }
-export interface CustomRule { method: 'custom'; values: Array<{ value: unknown; when: Condition }>; otherwise?: unknown }
-export interface MetricRule extends EventScopeT { method: 'metric'; measure: Measure }
-export interface FirstLastRule extends EventScopeT { method: 'first_last'; which: 'first' | 'last'; property: string }
-export interface PreferenceRule extends EventScopeT { method: 'preference'; property: string; by?: Measure; top?: number }
-export interface DistributionRule extends EventScopeT { method: 'distribution'; measure: Measure; boundaries: number[]; names?: string[] }
-export interface ImportRule { method: 'import' }
+interface EventScopeT {
+  event: string
+  where?: Filter[]
+  window?: Window
+}
+export interface CustomRule {
+  method: 'custom'
+  values: Array<{ value: unknown; when: Condition }>
+  otherwise?: unknown
+}
+export interface MetricRule extends EventScopeT {
+  method: 'metric'
+  measure: Measure
+}
+export interface FirstLastRule extends EventScopeT {
+  method: 'first_last'
+  which: 'first' | 'last'
+  property: string
+}
+export interface PreferenceRule extends EventScopeT {
+  method: 'preference'
+  property: string
+  by?: Measure
+  top?: number
+}
+export interface DistributionRule extends EventScopeT {
+  method: 'distribution'
+  measure: Measure
+  boundaries: number[]
+  names?: string[]
+}
+export interface ImportRule {
+  method: 'import'
+}
 export type Rule = CustomRule | MetricRule | FirstLastRule | PreferenceRule | DistributionRule | ImportRule
 export type RuleMethod = Rule['method']

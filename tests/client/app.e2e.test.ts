@@ -6,7 +6,10 @@ import { createLabel } from '../../shared/doc/label-operations.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the browser end-to-end tests (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the browser end-to-end tests (apt-get install -y chromium)`,
+  )
 
 describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
   let client: { dir: string; dispose(): Promise<void> }
@@ -87,7 +90,9 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('label-row-vip_list').dragTo(a.getByTestId('group-row-Campaigns'))
     const campaigns = groups.groups.find((g) => g.name === 'Campaigns') as unknown as { id: string }
     await until(async () => (await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId === campaigns.id)
-    await b.locator('.group:has([data-testid="group-row-Campaigns"]) [data-testid="label-row-vip_list"]').waitFor({ timeout: 10_000 })
+    await b
+      .locator('.group:has([data-testid="group-row-Campaigns"]) [data-testid="label-row-vip_list"]')
+      .waitFor({ timeout: 10_000 })
   })
 
   it("shows a label's basic information and its distribution as bar, column and donut charts", async () => {
@@ -95,7 +100,9 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('fact-method').filter({ hasText: 'Custom label values' }).waitFor()
     await expect(a.getByTestId('fact-schedule').textContent()).resolves.toBe('once per day at 02:00')
     await a.locator('[data-testid="distribution-chart"] svg.chart-bar g.bar').first().waitFor()
-    const bars = await a.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute('data-value')))
+    const bars = await a
+      .locator('[data-testid="distribution-chart"] g.bar')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-value')))
     expect(bars).toEqual(expect.arrayContaining(['active buyer', 'dormant']))
     await a.getByTestId('chart-column').click()
     await a.locator('[data-testid="distribution-chart"] svg.chart-column').waitFor()
@@ -129,11 +136,20 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
 
   it('updates live: a REST edit renames the label on screen, a recalculation refreshes the chart without reloading', async () => {
     await api('PATCH', '/api/labels/customer_stage', { displayName: 'Lifecycle stage (edited)' })
-    await a.getByTestId('label-row-customer_stage').filter({ hasText: 'Lifecycle stage (edited)' }).waitFor({ timeout: 10_000 })
-    await b.getByTestId('label-row-customer_stage').filter({ hasText: 'Lifecycle stage (edited)' }).waitFor({ timeout: 10_000 })
+    await a
+      .getByTestId('label-row-customer_stage')
+      .filter({ hasText: 'Lifecycle stage (edited)' })
+      .waitFor({ timeout: 10_000 })
+    await b
+      .getByTestId('label-row-customer_stage')
+      .filter({ hasText: 'Lifecycle stage (edited)' })
+      .waitFor({ timeout: 10_000 })
     const before = Number(await a.getByTestId('distribution-summary').getAttribute('data-live'))
     await api('POST', '/api/labels/customer_stage/calculate', {})
-    await until(async () => Number(await a.getByTestId('distribution-summary').getAttribute('data-live')) > before, 30_000)
+    await until(
+      async () => Number(await a.getByTestId('distribution-summary').getAttribute('data-live')) > before,
+      30_000,
+    )
     await a.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 30_000 })
   })
 
@@ -150,11 +166,16 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     // workspace's customers streamed from GET /api/data/sample (here all 400 of them).
     await a.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
     expect(await a.getByTestId('preview-summary').textContent()).toMatch(/of 400 covered/)
-    expect(await a.getByTestId('preview-source').textContent()).toMatch(/^sample: 400 of 400 customers, [\d,]+ events .*time zone UTC$/)
+    expect(await a.getByTestId('preview-source').textContent()).toMatch(
+      /^sample: 400 of 400 customers, [\d,]+ events .*time zone UTC$/,
+    )
     await a.screenshot({ path: '/tmp/labels-editor.png' })
     const inBrowser = await a.getByTestId('preview-chart').textContent()
     await a.getByTestId('preview-server').click()
-    await a.locator('[data-testid="preview-summary"][data-mode="server"]').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 20_000 })
+    await a
+      .locator('[data-testid="preview-summary"][data-mode="server"]')
+      .filter({ hasText: 'of 400 covered' })
+      .waitFor({ timeout: 20_000 })
     // Here the sample is the whole workspace: the browser's engine answers as the server does.
     expect(await a.getByTestId('preview-chart').textContent()).toBe(inBrowser)
     // An unknown event is reported at its path by the engine (in the worker and on save).
@@ -164,7 +185,9 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByTestId('preview-error').filter({ hasText: 'no_such_event' }).waitFor({ timeout: 20_000 })
     await a.getByTestId('save-label').click()
     await a.getByTestId('error-rule').filter({ hasText: '/rule/event' }).waitFor()
-    await json.fill(JSON.stringify({ method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } }))
+    await json.fill(
+      JSON.stringify({ method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } }),
+    )
     await a.getByTestId('save-label').click()
     await a.getByTestId('label-detail').filter({ hasText: 'Views, last 30 days' }).waitFor({ timeout: 10_000 })
     await a.locator('[data-testid="distribution-chart"] g.bar').first().waitFor({ timeout: 30_000 })
@@ -176,7 +199,11 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 950 } })
     // The worker's request for the sample fails as a server in trouble would answer it.
     await ctx.route('**/api/data/sample*', (route) =>
-      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'sample service down' } }) }),
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'unavailable', message: 'sample service down' } }),
+      }),
     )
     const p = await open(ctx, tokens.editor)
     await p.getByTestId('new-label').click()
@@ -184,12 +211,14 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await p.getByTestId('rule-event').selectOption('view_product')
     await p.getByTestId('preview-summary').waitFor({ timeout: 90_000 })
     expect(await p.getByTestId('preview-summary').textContent()).toMatch(/of 2,000 covered/)
-    expect(await p.getByTestId('preview-source').textContent()).toMatch(/^workspace sample unavailable \(HTTP 503: sample service down\): previewing on the demo shop, 2,000 generated customers/)
+    expect(await p.getByTestId('preview-source').textContent()).toMatch(
+      /^workspace sample unavailable \(HTTP 503: sample service down\): previewing on the demo shop, 2,000 generated customers/,
+    )
     await p.screenshot({ path: '/tmp/labels-editor-fallback.png' })
     await ctx.close()
   })
 
-  it("shows which label another operator is editing, and applies an edit of display name and status", async () => {
+  it('shows which label another operator is editing, and applies an edit of display name and status', async () => {
     await b.getByTestId('label-row-views_30d').click()
     await b.getByTestId('edit-label').click()
     await b.getByTestId('label-editor').waitFor()
@@ -198,9 +227,14 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await b.getByTestId('field-display-name').fill('Product views (30 days)')
     await b.locator('.field.checkbox input').uncheck()
     await b.getByTestId('save-label').click()
-    await a.getByTestId('label-row-views_30d').filter({ hasText: 'Product views (30 days)' }).waitFor({ timeout: 10_000 })
+    await a
+      .getByTestId('label-row-views_30d')
+      .filter({ hasText: 'Product views (30 days)' })
+      .waitFor({ timeout: 10_000 })
     await a.locator('[data-testid="label-row-views_30d"] .badge', { hasText: 'disabled' }).waitFor()
-    await a.locator('[data-testid="label-row-views_30d"] .presence-dots .dot').waitFor({ state: 'detached', timeout: 10_000 })
+    await a
+      .locator('[data-testid="label-row-views_30d"] .presence-dots .dot')
+      .waitFor({ state: 'detached', timeout: 10_000 })
     const saved = await api<{ enabled: boolean; displayName: string }>('GET', '/api/labels/views_30d')
     expect(saved).toMatchObject({ enabled: false, displayName: 'Product views (30 days)' })
   })
@@ -215,7 +249,9 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByRole('menuitem', { name: 'Delete group' }).click()
     await a.getByRole('menuitem', { name: /Delete\?/ }).click()
     await a.getByTestId('group-row-Spring campaigns').waitFor({ state: 'detached' })
-    await b.locator('.group:has([data-testid="group-row-Default"]) [data-testid="label-row-vip_list"]').waitFor({ timeout: 10_000 })
+    await b
+      .locator('.group:has([data-testid="group-row-Default"]) [data-testid="label-row-vip_list"]')
+      .waitFor({ timeout: 10_000 })
     expect((await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId).toBe('default')
     // The Default group's menu only offers creating labels.
     await a.getByTestId('group-more-Default').click()
@@ -230,7 +266,17 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     const updates = replicas.map((r, i) => {
       Y.applyUpdate(r, Y.encodeStateAsUpdate(serverDoc))
       const before = Y.encodeStateVector(r)
-      createLabel(r, { name: 'promo', displayName: `Promo ${i + 1}`, dataType: 'boolean', labelType: 'static', rule: { method: 'import' } }, { kind: 'local', actor: `op${i}` })
+      createLabel(
+        r,
+        {
+          name: 'promo',
+          displayName: `Promo ${i + 1}`,
+          dataType: 'boolean',
+          labelType: 'static',
+          rule: { method: 'import' },
+        },
+        { kind: 'local', actor: `op${i}` },
+      )
       return Y.encodeStateAsUpdate(r, before)
     })
     for (const u of updates) Y.applyUpdate(serverDoc, u, { kind: 'remote', actor: 'test' })

@@ -13,7 +13,11 @@ export const hasChromium = existsSync(CHROMIUM)
 /** Builds the web app with its own Vite config into a temp dir (the test's own dist/client). */
 export async function buildClient(): Promise<{ dir: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'labels-client-'))
-  await build({ configFile: resolve(import.meta.dirname, '../../client/vite.config.ts'), logLevel: 'error', build: { outDir: dir, emptyOutDir: true } })
+  await build({
+    configFile: resolve(import.meta.dirname, '../../client/vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir: dir, emptyOutDir: true },
+  })
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) }
 }
 
@@ -27,7 +31,10 @@ export async function demoServer(clientDir: string, users = 400): Promise<{ serv
   const api = editorApi(() => server)
   await until(async () => {
     const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
-    return labels.length === 6 && labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+    return (
+      labels.length === 6 &&
+      labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+    )
   }, 60_000)
   await server.app.listen({ port: 0, host: '127.0.0.1' })
   const addr = server.app.server.address()
@@ -38,14 +45,26 @@ export async function demoServer(clientDir: string, users = 400): Promise<{ serv
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   })
 }
 
 /** The REST API of a test server as an editor: JSON in and out, an error for any status ≥ 400. */
 export function editorApi(server: () => TestServer) {
   return async <T>(method: string, url: string, payload?: unknown): Promise<T> => {
-    const r = await server().app.inject({ method: method as 'GET', url, headers: auth('editor'), ...(payload !== undefined ? { payload: payload as object } : {}) })
+    const r = await server().app.inject({
+      method: method as 'GET',
+      url,
+      headers: auth('editor'),
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    })
     if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
     return (r.body ? JSON.parse(r.body) : undefined) as T
   }

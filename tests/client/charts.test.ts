@@ -61,7 +61,11 @@ describe('bar and column layout', () => {
   it('puts ticks on whole user counts only, also when the largest bar is 1 or 2', () => {
     for (const users of [1, 2, 3]) {
       for (const orientation of ['bar', 'column'] as const) {
-        const l = layoutBars(toChartData([{ value: 'only', users, proportion: 1 }]), { orientation, width: 600, height: 300 })
+        const l = layoutBars(toChartData([{ value: 'only', users, proportion: 1 }]), {
+          orientation,
+          width: 600,
+          height: 300,
+        })
         const values = l.ticks.map((t) => t.value)
         expect(values.every(Number.isInteger)).toBe(true)
         expect(values).toContain(0)

@@ -6,7 +6,10 @@ import type { CustomRule } from '../../shared/schemas/rule.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the shared draft browser test (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the shared draft browser test (apt-get install -y chromium)`,
+  )
 
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts')
 
@@ -72,16 +75,36 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await b.locator('[data-field-mark="/rule/values/0"][data-peer="eve"]').waitFor({ timeout: 10_000 })
 
     // Both commit their edit at the same moment.
-    await Promise.all([a.getByTestId('layer-value-0').fill('recent buyer'), b.getByTestId('layer-value-2').fill('window shopper')])
-    await Promise.all([a.getByTestId('layer-value-0').dispatchEvent('change'), b.getByTestId('layer-value-2').dispatchEvent('change')])
-    await until(async () => (await fieldValue(a, 'layer-value-2')) === 'window shopper' && (await fieldValue(b, 'layer-value-0')) === 'recent buyer', 10_000)
+    await Promise.all([
+      a.getByTestId('layer-value-0').fill('recent buyer'),
+      b.getByTestId('layer-value-2').fill('window shopper'),
+    ])
+    await Promise.all([
+      a.getByTestId('layer-value-0').dispatchEvent('change'),
+      b.getByTestId('layer-value-2').dispatchEvent('change'),
+    ])
+    await until(
+      async () =>
+        (await fieldValue(a, 'layer-value-2')) === 'window shopper' &&
+        (await fieldValue(b, 'layer-value-0')) === 'recent buyer',
+      10_000,
+    )
     expect(await fieldValue(a, 'layer-value-0')).toBe('recent buyer')
     expect(await fieldValue(b, 'layer-value-2')).toBe('window shopper')
 
     // A draft is not the label: nothing published, nothing calculated; the tree marks it, with its editors.
-    expect((await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')).rule.values[0]!.value).toBe('active buyer')
-    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'ada' }).filter({ hasText: 'eve' }).waitFor({ timeout: 10_000 })
-    const draft = await api<{ definition: { rule: CustomRule }; authors: Record<string, string> }>('GET', '/api/labels/customer_stage/draft')
+    expect((await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')).rule.values[0]!.value).toBe(
+      'active buyer',
+    )
+    await a
+      .getByTestId('draft-badge-customer_stage')
+      .filter({ hasText: 'ada' })
+      .filter({ hasText: 'eve' })
+      .waitFor({ timeout: 10_000 })
+    const draft = await api<{ definition: { rule: CustomRule }; authors: Record<string, string> }>(
+      'GET',
+      '/api/labels/customer_stage/draft',
+    )
     expect(draft.definition.rule.values.map((l) => l.value)).toEqual(['recent buyer', 'lapsed buyer', 'window shopper'])
     expect(draft.authors['/rule/values/0/value']).toBe('eve')
     expect(draft.authors['/rule/values/2/value']).toBe('ada')
@@ -99,7 +122,10 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     const published = await api<{ rule: CustomRule }>('GET', '/api/labels/customer_stage')
     expect(published.rule.values.map((l) => l.value)).toEqual(['recent buyer', 'lapsed buyer', 'window shopper'])
     // An edited rule recalculates.
-    await until(async () => (await api<{ runs: unknown[] }>('GET', '/api/labels/customer_stage/runs')).runs.length > runsBefore, 30_000)
+    await until(
+      async () => (await api<{ runs: unknown[] }>('GET', '/api/labels/customer_stage/runs')).runs.length > runsBefore,
+      30_000,
+    )
     await a.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
     await b.getByTestId('close-editor').click()
   })
@@ -113,7 +139,10 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     // B changes the same boundary after seeing A's value: A is told.
     await b.getByTestId('rule-boundaries').fill('1, 100, 700, 1500')
     await b.getByTestId('rule-boundaries').dispatchEvent('change')
-    await a.getByTestId('overwrite-notice').filter({ hasText: 'ada overwrote your change to Rule › boundaries' }).waitFor({ timeout: 10_000 })
+    await a
+      .getByTestId('overwrite-notice')
+      .filter({ hasText: 'ada overwrote your change to Rule › boundaries' })
+      .waitFor({ timeout: 10_000 })
     expect(await fieldValue(a, 'rule-boundaries')).toBe('1, 100, 700, 1500')
 
     await a.getByTestId('discard-draft').click()
@@ -128,7 +157,16 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await a.getByTestId('draft-badge-spend_90d').waitFor()
     await a.getByTestId('keep-draft').click()
     await a.getByTestId('draft-badge-spend_90d').waitFor({ state: 'detached', timeout: 10_000 })
-    await until(async () => (await server.app.inject({ url: '/api/labels/spend_90d/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode === 404, 10_000)
+    await until(
+      async () =>
+        (
+          await server.app.inject({
+            url: '/api/labels/spend_90d/draft',
+            headers: { authorization: `Bearer ${tokens.viewer}` },
+          })
+        ).statusCode === 404,
+      10_000,
+    )
     expect(pageErrors).toEqual([])
   })
 })

@@ -15,7 +15,9 @@ describe('distribution and history queries', () => {
     expect(clampTop(0)).toBe(1)
     expect(clampTop(99)).toBe(50)
     expect(clampTop(Number.NaN)).toBe(10)
-    expect(distributionQuery({ ...defaultOptions, top: 70, sort: 'value-asc' }, 'string')).toBe('top=50&sort=value&order=asc')
+    expect(distributionQuery({ ...defaultOptions, top: 70, sort: 'value-asc' }, 'string')).toBe(
+      'top=50&sort=value&order=asc',
+    )
   })
 
   it('sends bins only for numbers and granularity only for dates, and format=csv for exports', () => {
@@ -26,14 +28,27 @@ describe('distribution and history queries', () => {
   })
 
   it('repeats value for each chosen history value', () => {
-    expect(historyQuery({ from: '2024-01-01', to: '', values: ['a b', 'c'] }, 'csv')).toBe('from=2024-01-01&value=a+b&value=c&format=csv')
+    expect(historyQuery({ from: '2024-01-01', to: '', values: ['a b', 'c'] }, 'csv')).toBe(
+      'from=2024-01-01&value=a+b&value=c&format=csv',
+    )
     expect(daysAgo(30, new Date('2024-03-31T12:00:00Z'))).toBe('2024-03-01')
   })
 })
 
 describe('label editor state', () => {
   it('starts every method from a rule the shared schema accepts', () => {
-    const schema = { userAttributes: [{ name: 'city', type: 'string' }], events: [{ name: 'purchase', properties: [{ name: 'amount', type: 'number' }, { name: 'category', type: 'string' }] }] }
+    const schema = {
+      userAttributes: [{ name: 'city', type: 'string' }],
+      events: [
+        {
+          name: 'purchase',
+          properties: [
+            { name: 'amount', type: 'number' },
+            { name: 'category', type: 'string' },
+          ],
+        },
+      ],
+    }
     for (const m of ['custom', 'metric', 'first_last', 'preference', 'distribution', 'import'] as RuleMethod[]) {
       const rule = defaultRule(m, schema)
       expect(() => check(Rule, rule)).not.toThrow()
@@ -73,10 +88,37 @@ describe('label editor state', () => {
 
 describe('rule in words (basic information)', () => {
   it('describes each method and nested conditions', () => {
-    expect(ruleText({ method: 'metric', event: 'purchase', window: { lastDays: 90 }, measure: { agg: 'sum', property: 'amount' } })).toEqual(['sum(amount) of purchase in the last 90 days'])
-    expect(conditionText({ all: [{ event: 'purchase', op: 'gte', value: 1 }, { not: { attribute: 'city', op: 'in', value: ['Paris', 'Rome'] } }] }))
-      .toBe('(count of purchase ≥ 1) and (not (city in ["Paris", "Rome"]))')
-    expect(ruleText({ method: 'custom', values: [{ value: 'vip', when: { attribute: 'tier', op: 'eq', value: 'gold' } }], otherwise: 'other' })).toEqual(['"vip" when tier = "gold"', 'otherwise "other"'])
-    expect(ruleText({ method: 'first_last', which: 'first', event: 'visit', property: '$time', where: [{ property: 'channel', op: 'eq', value: 'ads' }] })).toEqual(['time of the first visit where channel = "ads"'])
+    expect(
+      ruleText({
+        method: 'metric',
+        event: 'purchase',
+        window: { lastDays: 90 },
+        measure: { agg: 'sum', property: 'amount' },
+      }),
+    ).toEqual(['sum(amount) of purchase in the last 90 days'])
+    expect(
+      conditionText({
+        all: [
+          { event: 'purchase', op: 'gte', value: 1 },
+          { not: { attribute: 'city', op: 'in', value: ['Paris', 'Rome'] } },
+        ],
+      }),
+    ).toBe('(count of purchase ≥ 1) and (not (city in ["Paris", "Rome"]))')
+    expect(
+      ruleText({
+        method: 'custom',
+        values: [{ value: 'vip', when: { attribute: 'tier', op: 'eq', value: 'gold' } }],
+        otherwise: 'other',
+      }),
+    ).toEqual(['"vip" when tier = "gold"', 'otherwise "other"'])
+    expect(
+      ruleText({
+        method: 'first_last',
+        which: 'first',
+        event: 'visit',
+        property: '$time',
+        where: [{ property: 'channel', op: 'eq', value: 'ads' }],
+      }),
+    ).toEqual(['time of the first visit where channel = "ads"'])
   })
 })

@@ -10,7 +10,13 @@ const o = { kind: 'local' as const, actor: 'test' }
 function workspace() {
   const doc = new Y.Doc()
   ensureDefaultGroup(doc)
-  const label = (id: string, name: string) => createLabel(doc, { name, displayName: name, dataType: 'string', labelType: 'static', rule: { method: 'import' } }, o, { id })
+  const label = (id: string, name: string) =>
+    createLabel(
+      doc,
+      { name, displayName: name, dataType: 'string', labelType: 'static', rule: { method: 'import' } },
+      o,
+      { id },
+    )
   label('l_vip', 'vip_list')
   // A name may look like an id (ids are lowercase too): this one is another label's id.
   label('l_other', 'l_vip')

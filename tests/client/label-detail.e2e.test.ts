@@ -4,7 +4,10 @@ import { demoUserId } from '../../engine/demo/index.ts'
 import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the label detail browser tests (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the label detail browser tests (apt-get install -y chromium)`,
+  )
 
 /** A CSV `user_id,value` for demo customers `from`…`from+n-1`. */
 const csvOf = (from: number, n: number, value: string, header = true) =>
@@ -33,9 +36,16 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
 
   /** The bars on screen: value → "N users (p%)" from each bar's tooltip. */
   const bars = (p: Page) =>
-    p.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) =>
-      Object.fromEntries(els.map((e) => [e.getAttribute('data-value'), (e.querySelector('title')?.textContent ?? '').replace(/^[^:]*: /, '')])),
-    )
+    p
+      .locator('[data-testid="distribution-chart"] g.bar')
+      .evaluateAll((els) =>
+        Object.fromEntries(
+          els.map((e) => [
+            e.getAttribute('data-value'),
+            (e.querySelector('title')?.textContent ?? '').replace(/^[^:]*: /, ''),
+          ]),
+        ),
+      )
 
   const summary = (p: Page) => p.getByTestId('distribution-summary').textContent()
 
@@ -55,13 +65,20 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
 
   it('offers the upload on import labels only, and replaces the values with the uploaded file', async () => {
     // The demo imported every 40th of 400 customers as VIPs.
-    await page.getByTestId('distribution-summary').filter({ hasText: '10 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '10 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     expect(await bars(page)).toEqual({ true: '10 users (2.5%)' })
     const panel = page.getByTestId('import-panel')
     await panel.waitFor()
     await expect(page.getByTestId('import-upload').isDisabled()).resolves.toBe(true)
 
-    await page.getByTestId('import-file').setInputFiles({ name: 'vips.csv', mimeType: 'text/csv', buffer: Buffer.from(csvOf(0, 25, 'true') + csvOf(25, 5, 'false', false)) })
+    await page.getByTestId('import-file').setInputFiles({
+      name: 'vips.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csvOf(0, 25, 'true') + csvOf(25, 5, 'false', false)),
+    })
     await page.getByTestId('import-file-name').filter({ hasText: 'vips.csv' }).waitFor()
     // Hold the request a moment so the running state can be seen.
     let release = () => {}
@@ -80,13 +97,24 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     expect(await page.getByTestId('import-progress').count()).toBe(0)
     // The stored file is done with: nothing to upload twice by mistake.
     await expect(page.getByTestId('import-upload').isDisabled()).resolves.toBe(true)
-    expect(await page.getByTestId('import-result').textContent()).toContain('Stored 30 values (replaced the previous values)')
+    expect(await page.getByTestId('import-result').textContent()).toContain(
+      'Stored 30 values (replaced the previous values)',
+    )
     // The run's live push redraws the distribution and the last run without a reload.
-    await page.getByTestId('distribution-summary').filter({ hasText: '30 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '30 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     expect(await bars(page)).toEqual({ true: '25 users (6.3%)', false: '5 users (1.3%)' })
     await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor()
-    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution')
-    expect(stored.items).toEqual([expect.objectContaining({ value: true, users: 25 }), expect.objectContaining({ value: false, users: 5 })])
+    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>(
+      'GET',
+      '/api/labels/vip_list/distribution',
+    )
+    expect(stored.items).toEqual([
+      expect.objectContaining({ value: true, users: 25 }),
+      expect.objectContaining({ value: false, users: 5 }),
+    ])
     await page.screenshot({ path: '/tmp/labels-import-stored.png', fullPage: true })
 
     // Labels of the other methods have no upload.
@@ -98,33 +126,55 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   })
 
   it('merges a file dropped onto the upload area', async () => {
-    await page.getByTestId('distribution-summary').filter({ hasText: '30 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '30 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     // A real drop: a DataTransfer holding a File, dispatched on the drop area.
-    const transfer = await page.evaluateHandle((text) => {
-      const dt = new DataTransfer()
-      dt.items.add(new File([text], 'more-vips.csv', { type: 'text/csv' }))
-      return dt
-    }, csvOf(100, 4, 'true', false) + `${demoUserId(0)},false\n`)
+    const transfer = await page.evaluateHandle(
+      (text) => {
+        const dt = new DataTransfer()
+        dt.items.add(new File([text], 'more-vips.csv', { type: 'text/csv' }))
+        return dt
+      },
+      csvOf(100, 4, 'true', false) + `${demoUserId(0)},false\n`,
+    )
     await page.getByTestId('import-drop').dispatchEvent('dragenter', { dataTransfer: transfer })
     await page.getByTestId('import-drop').dispatchEvent('drop', { dataTransfer: transfer })
     await page.getByTestId('import-file-name').filter({ hasText: 'more-vips.csv' }).waitFor()
     await page.getByTestId('import-mode-merge').click()
     await page.getByTestId('import-upload').click()
-    await page.locator('[data-testid="import-result"][data-kind="stored"]').filter({ hasText: 'Stored 5 values (merged into the current values)' }).waitFor({ timeout: 30_000 })
+    await page
+      .locator('[data-testid="import-result"][data-kind="stored"]')
+      .filter({ hasText: 'Stored 5 values (merged into the current values)' })
+      .waitFor({ timeout: 30_000 })
     // 30 kept, 4 added, customer 0 turned from true to false.
-    await page.getByTestId('distribution-summary').filter({ hasText: '34 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '34 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     expect(await bars(page)).toEqual({ true: '28 users (7.0%)', false: '6 users (1.5%)' })
   })
 
   it('reports unknown users and bad values with their row numbers and stores nothing', async () => {
     const before = await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')
-    const bad = ['user_id,value', `${demoUserId(1)},true`, 'nobody-42,true', `${demoUserId(2)},maybe`, `${demoUserId(3)},0`].join('\n')
+    const bad = [
+      'user_id,value',
+      `${demoUserId(1)},true`,
+      'nobody-42,true',
+      `${demoUserId(2)},maybe`,
+      `${demoUserId(3)},0`,
+    ].join('\n')
     await page.getByTestId('import-mode-replace').click()
-    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
     await page.getByTestId('import-upload').click()
     await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
     expect(await page.getByTestId('import-message').textContent()).toContain('2 invalid row(s); nothing was imported')
-    const rows = await page.locator('[data-testid="import-errors"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+    const rows = await page
+      .locator('[data-testid="import-errors"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
     expect(rows).toEqual([
       ['2', 'unknown user_id "nobody-42"'],
       ['3', '"maybe" is not a boolean (true/false/1/0)'],
@@ -138,10 +188,19 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   })
 
   /** The Row/Problem table's rows as [row, problem]. */
-  const errorRows = (p: Page) => p.locator('[data-testid="import-errors"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+  const errorRows = (p: Page) =>
+    p
+      .locator('[data-testid="import-errors"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
 
   it('with "Skip invalid rows" ticked, stores the good rows and lists the skipped ones; unticked, refuses the whole file again', async () => {
-    const bad = ['user_id,value', `${demoUserId(1)},true`, 'nobody-42,true', `${demoUserId(2)},maybe`, `${demoUserId(3)},0`].join('\n')
+    const bad = [
+      'user_id,value',
+      `${demoUserId(1)},true`,
+      'nobody-42,true',
+      `${demoUserId(2)},maybe`,
+      `${demoUserId(3)},0`,
+    ].join('\n')
     const requests: string[] = []
     const onRequest = (r: { url(): string }) => {
       if (r.url().includes('/import')) requests.push(new URL(r.url()).search)
@@ -149,45 +208,80 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     page.on('request', onRequest)
     await page.getByTestId('import-mode-replace').click()
     await page.getByTestId('import-skip-invalid').check()
-    expect(await page.getByTestId('import-panel').locator('p.hint').first().textContent()).toContain('Bad rows are skipped and listed; the good ones are stored.')
-    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    expect(await page.getByTestId('import-panel').locator('p.hint').first().textContent()).toContain(
+      'Bad rows are skipped and listed; the good ones are stored.',
+    )
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
     await page.getByTestId('import-upload').click()
     await page.locator('[data-testid="import-result"][data-kind="stored"]').waitFor({ timeout: 30_000 })
-    expect(await page.getByTestId('import-message').textContent()).toBe('Stored 2 values; 2 rows were skipped (replaced the previous values).')
+    expect(await page.getByTestId('import-message').textContent()).toBe(
+      'Stored 2 values; 2 rows were skipped (replaced the previous values).',
+    )
     expect(await page.getByTestId('import-result').textContent()).not.toContain('the first')
     expect(await errorRows(page)).toEqual([
       ['2', 'unknown user_id "nobody-42"'],
       ['3', '"maybe" is not a boolean (true/false/1/0)'],
     ])
     // The good rows replaced the 34 values: customer 1 true, customer 3 false.
-    await page.getByTestId('distribution-summary').filter({ hasText: '2 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '2 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     expect(Object.keys(await bars(page)).sort()).toEqual(['false', 'true'])
     expect(Object.values(await bars(page)).map((t) => String(t).split(' ')[0])).toEqual(['1', '1'])
     await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 10_000 })
-    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution')
-    expect(stored.items).toEqual(expect.arrayContaining([expect.objectContaining({ value: true, users: 1 }), expect.objectContaining({ value: false, users: 1 })]))
+    const stored = await api<{ items: Array<{ value: unknown; users: number }> }>(
+      'GET',
+      '/api/labels/vip_list/distribution',
+    )
+    expect(stored.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ value: true, users: 1 }),
+        expect.objectContaining({ value: false, users: 1 }),
+      ]),
+    )
     expect(stored.items).toHaveLength(2)
     await page.screenshot({ path: '/tmp/labels-import-skipped.png', fullPage: true })
 
     // More bad rows than the server lists: the count is every bad row, the table the first 100.
-    const many = ['user_id,value', `${demoUserId(5)},true`, ...Array.from({ length: 130 }, (_, i) => `ghost-${i},true`)].join('\n')
+    const many = [
+      'user_id,value',
+      `${demoUserId(5)},true`,
+      ...Array.from({ length: 130 }, (_, i) => `ghost-${i},true`),
+    ].join('\n')
     await page.getByTestId('import-mode-merge').click()
-    await page.getByTestId('import-file').setInputFiles({ name: 'many.csv', mimeType: 'text/csv', buffer: Buffer.from(many) })
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'many.csv', mimeType: 'text/csv', buffer: Buffer.from(many) })
     await page.getByTestId('import-upload').click()
-    await page.locator('[data-testid="import-result"][data-kind="stored"]').filter({ hasText: 'merged' }).waitFor({ timeout: 30_000 })
-    expect(await page.getByTestId('import-message').textContent()).toBe('Stored 1 value; 130 rows were skipped (merged into the current values).')
+    await page
+      .locator('[data-testid="import-result"][data-kind="stored"]')
+      .filter({ hasText: 'merged' })
+      .waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('import-message').textContent()).toBe(
+      'Stored 1 value; 130 rows were skipped (merged into the current values).',
+    )
     expect(await page.getByTestId('import-result').textContent()).toContain('Skipped rows (the first 100 are listed):')
     expect(await page.locator('[data-testid="import-errors"] tbody tr').count()).toBe(100)
-    await page.getByTestId('distribution-summary').filter({ hasText: '3 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await page
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '3 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
 
     // Unticked, the same bad file stores nothing again.
     const before = await api<{ runId: string; items: unknown[] }>('GET', '/api/labels/vip_list/distribution')
     await page.getByTestId('import-mode-replace').click()
     await page.getByTestId('import-skip-invalid').uncheck()
-    await page.getByTestId('import-file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) })
     await page.getByTestId('import-upload').click()
     await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
-    expect(await page.getByTestId('import-message').textContent()).toContain('2 invalid row(s); nothing was imported. Fix these rows and upload again, or tick "Skip invalid rows"')
+    expect(await page.getByTestId('import-message').textContent()).toContain(
+      '2 invalid row(s); nothing was imported. Fix these rows and upload again, or tick "Skip invalid rows"',
+    )
     expect(await errorRows(page)).toHaveLength(2)
     await page.getByTestId('run-status').filter({ hasText: 'failed' }).waitFor({ timeout: 10_000 })
     expect(await summary(page)).toContain('3 of 400 users covered')
@@ -197,10 +291,14 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   })
 
   it("shows the server's message when the file is refused as a whole", async () => {
-    await page.getByTestId('import-file').setInputFiles({ name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('user_id,value\n') })
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('user_id,value\n') })
     await page.getByTestId('import-upload').click()
     await page.locator('[data-testid="import-result"][data-kind="rejected"]').waitFor({ timeout: 30_000 })
-    expect(await page.locator('[data-testid="import-errors"] tbody tr').allTextContents()).toEqual(['whole filethe file has no data rows'])
+    expect(await page.locator('[data-testid="import-errors"] tbody tr').allTextContents()).toEqual([
+      'whole filethe file has no data rows',
+    ])
   })
 
   /** Every read of a label's distribution or history the page makes, as path?query. */
@@ -217,7 +315,13 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   /** The history table's rows for one date: value → users. */
   const historyOn = (p: Page, date: string) =>
     p.locator('[data-testid="history-panel"] table.data tbody tr').evaluateAll(
-      (trs, d) => Object.fromEntries(trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')).filter((c) => c[0] === d).map((c) => [c[1], c[2]])),
+      (trs, d) =>
+        Object.fromEntries(
+          trs
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .filter((c) => c[0] === d)
+            .map((c) => [c[1], c[2]]),
+        ),
       date,
     )
 
@@ -235,17 +339,32 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     expect(reads.filter((r) => r.includes('/history'))).toHaveLength(1)
     reads.length = 0
 
-    const r = await server.app.inject({ method: 'POST', url: '/api/labels/vip_list/import?mode=replace', headers: { ...auth('editor'), 'content-type': 'text/csv' }, payload: csvOf(200, 50, 'true') })
+    const r = await server.app.inject({
+      method: 'POST',
+      url: '/api/labels/vip_list/import?mode=replace',
+      headers: { ...auth('editor'), 'content-type': 'text/csv' },
+      payload: csvOf(200, 50, 'true'),
+    })
     expect(r.statusCode).toBe(200)
-    await p.getByTestId('distribution-summary').filter({ hasText: '50 of 400 users covered' }).waitFor({ timeout: 20_000 })
+    await p
+      .getByTestId('distribution-summary')
+      .filter({ hasText: '50 of 400 users covered' })
+      .waitFor({ timeout: 20_000 })
     await until(async () => (await historyOn(p, today)).true === '50', 20_000)
     await p.waitForTimeout(1500)
     expect(dupes(reads)).toEqual([])
     // The panels' default queries are answered by the pushes themselves.
     expect(reads).toEqual([])
     // What the push put on screen is what the server answers for the panel's own query.
-    const fresh = await api<{ items: Array<{ value: unknown; users: number }> }>('GET', '/api/labels/vip_list/distribution?top=10&sort=users&order=desc')
-    expect(await bars(p)).toEqual(Object.fromEntries(fresh.items.map((i) => [String(i.value), `${i.users} users (${((i.users / 400) * 100).toFixed(1)}%)`])))
+    const fresh = await api<{ items: Array<{ value: unknown; users: number }> }>(
+      'GET',
+      '/api/labels/vip_list/distribution?top=10&sort=users&order=desc',
+    )
+    expect(await bars(p)).toEqual(
+      Object.fromEntries(
+        fresh.items.map((i) => [String(i.value), `${i.users} users (${((i.users / 400) * 100).toFixed(1)}%)`]),
+      ),
+    )
     expect(await historyOn(p, today)).toEqual({ true: '50' })
     await p.close()
   })
@@ -256,7 +375,9 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     await page.getByTestId('fact-method').filter({ hasText: 'Custom label values' }).waitFor()
     await page.getByTestId('sort').selectOption('value-asc')
     await until(async () => {
-      const values = await page.locator('[data-testid="distribution-chart"] g.bar').evaluateAll((els) => els.map((e) => e.getAttribute('data-value') ?? ''))
+      const values = await page
+        .locator('[data-testid="distribution-chart"] g.bar')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-value') ?? ''))
       return values.length > 1 && values.join('\n') === [...values].sort().join('\n')
     }, 20_000)
     await page.locator('[data-testid="history-chart"] svg').waitFor()
@@ -265,7 +386,10 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     const before = Number(await page.getByTestId('distribution-summary').getAttribute('data-live'))
     const { runId } = await api<{ runId: string }>('POST', '/api/labels/customer_stage/calculate', {})
     await until(async () => (await api<{ status: string }>('GET', `/api/runs/${runId}`)).status === 'succeeded', 30_000)
-    await until(async () => Number(await page.getByTestId('distribution-summary').getAttribute('data-live')) > before, 20_000)
+    await until(
+      async () => Number(await page.getByTestId('distribution-summary').getAttribute('data-live')) > before,
+      20_000,
+    )
     await page.waitForTimeout(1500)
     expect(dupes(reads)).toEqual([])
     expect(reads).toHaveLength(1)
@@ -276,7 +400,9 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     const value = (await chip.textContent()) ?? ''
     await chip.click()
     await until(async () => {
-      const shown = await page.locator('[data-testid="history-panel"] table.data tbody tr td:nth-child(2)').allTextContents()
+      const shown = await page
+        .locator('[data-testid="history-panel"] table.data tbody tr td:nth-child(2)')
+        .allTextContents()
       return shown.length > 0 && shown.every((v) => v === value)
     }, 10_000)
     await page.locator('[data-testid="history-panel"] .chip.clear').click()
@@ -289,7 +415,13 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   it('opens a label from an address #/labels/<id or name>; an id wins over a name equal to it', async () => {
     const vip = await api<{ id: string }>('GET', '/api/labels/vip_list')
     // Names may look like ids: this label's name is vip_list's id.
-    const impostor = await api<{ id: string }>('POST', '/api/labels', { name: vip.id, displayName: 'Impostor', dataType: 'boolean', labelType: 'static', rule: { method: 'import' } })
+    const impostor = await api<{ id: string }>('POST', '/api/labels', {
+      name: vip.id,
+      displayName: 'Impostor',
+      dataType: 'boolean',
+      labelType: 'static',
+      rule: { method: 'import' },
+    })
     const p = await ctx.newPage()
     p.on('pageerror', (e) => pageErrors.push(e.message))
     const shown = async () => {
@@ -334,7 +466,12 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     expect(await v.getByTestId('import-panel').count()).toBe(0)
     expect(await v.getByTestId('import-file').count()).toBe(0)
     // And the server refuses them anyway.
-    const r = await server.app.inject({ method: 'POST', url: '/api/labels/vip_list/import', headers: { ...auth('viewer'), 'content-type': 'text/csv' }, payload: csvOf(0, 1, 'true') })
+    const r = await server.app.inject({
+      method: 'POST',
+      url: '/api/labels/vip_list/import',
+      headers: { ...auth('viewer'), 'content-type': 'text/csv' },
+      payload: csvOf(0, 1, 'true'),
+    })
     expect(r.statusCode).toBe(403)
     await vctx.close()
     expect(pageErrors).toEqual([])

@@ -13,7 +13,7 @@ const push: Distribution = {
 }
 
 describe('pushed distribution', () => {
-  it("answers the default query (users, most first) as its first N items", () => {
+  it('answers the default query (users, most first) as its first N items', () => {
     const d = fromPush(push, { ...defaultOptions, top: 3 }, 'string')
     expect(d).toEqual({ ...push, items: push.items.slice(0, 3) })
     expect(fromPush(push, defaultOptions, 'boolean')?.items).toHaveLength(10)
@@ -21,7 +21,8 @@ describe('pushed distribution', () => {
   })
 
   it('does not answer another order, chosen bins or a coarser date bucket', () => {
-    for (const sort of ['users-asc', 'value-asc', 'value-desc'] as const) expect(fromPush(push, { ...defaultOptions, sort }, 'string')).toBeNull()
+    for (const sort of ['users-asc', 'value-asc', 'value-desc'] as const)
+      expect(fromPush(push, { ...defaultOptions, sort }, 'string')).toBeNull()
     expect(fromPush(push, { ...defaultOptions, bins: 5 }, 'number')).toBeNull()
     expect(fromPush(push, { ...defaultOptions, bins: 5 }, 'string')).not.toBeNull()
     expect(fromPush(push, { ...defaultOptions, granularity: 'week' }, 'date')).toBeNull()
@@ -38,7 +39,9 @@ describe('history filtering', () => {
   ]
 
   it('keeps from/to inclusive and the chosen values, in order', () => {
-    expect(filterHistory(items, { from: '2026-11-01', to: '2026-11-15', values: [] }).map((i) => i.users)).toEqual([1, 2, 3])
+    expect(filterHistory(items, { from: '2026-11-01', to: '2026-11-15', values: [] }).map((i) => i.users)).toEqual([
+      1, 2, 3,
+    ])
     expect(filterHistory(items, { from: '2026-11-02', to: '', values: [] }).map((i) => i.users)).toEqual([3, 4])
     expect(filterHistory(items, { from: '', to: '', values: ['b'] }).map((i) => i.users)).toEqual([2, 4])
   })

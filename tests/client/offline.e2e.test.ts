@@ -6,7 +6,10 @@ import type { CustomRule } from '../../shared/schemas/rule.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the offline end-to-end test (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the offline end-to-end test (apt-get install -y chromium)`,
+  )
 
 const artifacts = resolve(import.meta.dirname, '../artifacts')
 
@@ -31,7 +34,8 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
   let b: Page
   const pageErrors: string[] = []
   const api = editorApi(() => server)
-  const groupId = async (name: string) => (await api<Groups>('GET', '/api/groups')).groups.find((g) => g.name === name)?.id ?? null
+  const groupId = async (name: string) =>
+    (await api<Groups>('GET', '/api/groups')).groups.find((g) => g.name === name)?.id ?? null
   const labelIn = (page: Page, group: string, label: string) =>
     page.locator(`.group:has(> [data-testid="group-row-${group}"]) [data-testid="label-row-${label}"]`)
   const createGroupIn = async (page: Page, name: string) => {
@@ -148,7 +152,12 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await a.getByTestId('field-display-name').fill(OFFLINE_DISPLAY_NAME)
     await a.getByTestId('layer-value-0').fill(OFFLINE_LAYER_VALUE)
     await a.getByTestId('layer-value-0').dispatchEvent('change')
-    await a.getByTestId('draft-info').filter({ hasText: 'changed:' }).filter({ hasText: 'displayName' }).filter({ hasText: 'rule' }).waitFor()
+    await a
+      .getByTestId('draft-info')
+      .filter({ hasText: 'changed:' })
+      .filter({ hasText: 'displayName' })
+      .filter({ hasText: 'rule' })
+      .waitFor()
     // Publishing needs the server; closing keeps the draft (it has edits).
     expect(await a.getByTestId('save-label').isDisabled()).toBe(true)
     await a.getByTestId('keep-draft').click()
@@ -157,7 +166,14 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await until(async () => Number(await a.getByTestId('offline-banner').getAttribute('data-pending')) > pendingBefore)
     const pending = Number(await a.getByTestId('offline-banner').getAttribute('data-pending'))
     // Nothing reached the server.
-    expect((await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode).toBe(404)
+    expect(
+      (
+        await server.app.inject({
+          url: '/api/labels/customer_stage/draft',
+          headers: { authorization: `Bearer ${tokens.viewer}` },
+        })
+      ).statusCode,
+    ).toBe(404)
 
     const res = await a.reload()
     expect(res?.fromServiceWorker()).toBe(true)
@@ -181,7 +197,16 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await b.getByTestId('layer-value-2').dispatchEvent('change')
     await b.getByTestId('keep-draft').click()
     await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'ada' }).waitFor()
-    await until(async () => (await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode === 200, 10_000)
+    await until(
+      async () =>
+        (
+          await server.app.inject({
+            url: '/api/labels/customer_stage/draft',
+            headers: { authorization: `Bearer ${tokens.viewer}` },
+          })
+        ).statusCode === 200,
+      10_000,
+    )
     expect(await a.getByTestId('draft-badge-customer_stage').textContent()).not.toContain('ada')
   })
 
@@ -200,15 +225,33 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
 
   it("B sees A's offline draft edit once A is back, merged with its own, and publishing it puts every edited field on the label", async () => {
     // The two concurrently opened drafts of one label become one, with both operators' edits.
-    await b.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).filter({ hasText: 'ada' }).waitFor({ timeout: 10_000 })
-    await a.getByTestId('draft-badge-customer_stage').filter({ hasText: 'eve' }).filter({ hasText: 'ada' }).waitFor({ timeout: 10_000 })
+    await b
+      .getByTestId('draft-badge-customer_stage')
+      .filter({ hasText: 'eve' })
+      .filter({ hasText: 'ada' })
+      .waitFor({ timeout: 10_000 })
+    await a
+      .getByTestId('draft-badge-customer_stage')
+      .filter({ hasText: 'eve' })
+      .filter({ hasText: 'ada' })
+      .waitFor({ timeout: 10_000 })
     const draft = await until(async () => {
-      const r = await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })
+      const r = await server.app.inject({
+        url: '/api/labels/customer_stage/draft',
+        headers: { authorization: `Bearer ${tokens.viewer}` },
+      })
       if (r.statusCode !== 200) return null
       const d = JSON.parse(r.body) as { definition: { displayName: string; rule: CustomRule } }
-      return d.definition.displayName === OFFLINE_DISPLAY_NAME && d.definition.rule.values[0]!.value === OFFLINE_LAYER_VALUE && d.definition.rule.values[2]!.value === ONLINE_LAYER_VALUE ? d : null
+      return d.definition.displayName === OFFLINE_DISPLAY_NAME &&
+        d.definition.rule.values[0]!.value === OFFLINE_LAYER_VALUE &&
+        d.definition.rule.values[2]!.value === ONLINE_LAYER_VALUE
+        ? d
+        : null
     }, 10_000).catch(async (e: unknown) => {
-      const r = await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })
+      const r = await server.app.inject({
+        url: '/api/labels/customer_stage/draft',
+        headers: { authorization: `Bearer ${tokens.viewer}` },
+      })
       throw new Error(`${(e as Error).message}: the server's draft is ${r.statusCode} ${r.body}`)
     })
     expect(draft.definition.rule.values[1]!.value).toBe('lapsed buyer')
@@ -221,13 +264,23 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(await b.getByTestId('layer-value-2').inputValue()).toBe(ONLINE_LAYER_VALUE)
     await b.getByTestId('save-label').click()
     await b.getByTestId('label-editor').waitFor({ state: 'detached', timeout: 20_000 })
-    const published = await api<{ displayName: string; rule: CustomRule; groupId: string }>('GET', '/api/labels/customer_stage')
+    const published = await api<{ displayName: string; rule: CustomRule; groupId: string }>(
+      'GET',
+      '/api/labels/customer_stage',
+    )
     expect(published.displayName).toBe(OFFLINE_DISPLAY_NAME)
     expect(published.rule.values[0]!.value).toBe(OFFLINE_LAYER_VALUE)
     expect(published.rule.values.slice(1).map((l) => l.value)).toEqual(['lapsed buyer', ONLINE_LAYER_VALUE])
     await a.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
     await b.getByTestId('draft-badge-customer_stage').waitFor({ state: 'detached', timeout: 10_000 })
-    expect((await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: { authorization: `Bearer ${tokens.viewer}` } })).statusCode).toBe(404)
+    expect(
+      (
+        await server.app.inject({
+          url: '/api/labels/customer_stage/draft',
+          headers: { authorization: `Bearer ${tokens.viewer}` },
+        })
+      ).statusCode,
+    ).toBe(404)
   })
 
   it("undoes only one's own edit: Ctrl+Z in A reverts A's last move, never B's concurrent edit", async () => {
@@ -239,8 +292,13 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     await a.keyboard.press('Control+z')
     await labelIn(b, 'Offline two', 'spend_band').waitFor({ timeout: 10_000 })
     await labelIn(b, 'Online meanwhile', 'customer_stage').waitFor()
-    await until(async () => (await api<{ groupId: string }>('GET', '/api/labels/spend_band')).groupId === (await groupId('Offline two')))
-    expect((await api<{ groupId: string }>('GET', '/api/labels/customer_stage')).groupId).toBe(await groupId('Online meanwhile'))
+    await until(
+      async () =>
+        (await api<{ groupId: string }>('GET', '/api/labels/spend_band')).groupId === (await groupId('Offline two')),
+    )
+    expect((await api<{ groupId: string }>('GET', '/api/labels/customer_stage')).groupId).toBe(
+      await groupId('Online meanwhile'),
+    )
     // Redo with the header button puts it back.
     await a.getByTestId('redo').click()
     await labelIn(b, 'Online meanwhile', 'spend_band').waitFor({ timeout: 10_000 })

@@ -7,7 +7,10 @@ import { editDraft, projectDrafts, type DocOrigin } from '../../shared/doc/index
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the draft editor load test (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the draft editor load test (apt-get install -y chromium)`,
+  )
 
 /**
  * The draft editor under a stream of other operators' edits (issue 8: two Chromium editors with
@@ -39,7 +42,9 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     await cdp.send('Performance.enable')
     doc = new Y.Doc()
     provider = new WebsocketProvider(`${base.replace(/^http/, 'ws')}/collab`, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, params: { token: tokens.admin }, disableBc: true,
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      params: { token: tokens.admin },
+      disableBc: true,
     })
     await new Promise<void>((res) => (provider.synced ? res() : provider.once('sync', (s: boolean) => s && res())))
   }, 180_000)
@@ -59,7 +64,7 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     return { heap: m['JSHeapUsedSize'] ?? 0, nodes: m['Nodes'] ?? 0, listeners: m['JSEventListeners'] ?? 0 }
   }
 
-  it('keeps the form\'s DOM nodes and a bounded heap through 3,000 remote edits of the draft', async () => {
+  it("keeps the form's DOM nodes and a bounded heap through 3,000 remote edits of the draft", async () => {
     await page.getByTestId('label-row-customer_stage').click()
     await page.getByTestId('edit-label').click()
     await page.getByTestId('draft-info').waitFor()
@@ -75,9 +80,14 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
       const w = window as unknown as { __added: number }
       w.__added = 0
       const editor = document.querySelector('[data-testid="label-editor"]')!
-      for (const el of editor.querySelectorAll('[data-testid^="layer-"], [data-testid^="field-"], [data-testid="rule-json"]')) (el as unknown as { __mark: boolean }).__mark = true
+      for (const el of editor.querySelectorAll(
+        '[data-testid^="layer-"], [data-testid^="field-"], [data-testid="rule-json"]',
+      ))
+        (el as unknown as { __mark: boolean }).__mark = true
       new MutationObserver((records) => {
-        for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1) w.__added += 1 + (n as Element).querySelectorAll('*').length
+        for (const r of records)
+          for (const n of r.addedNodes)
+            if (n.nodeType === 1) w.__added += 1 + (n as Element).querySelectorAll('*').length
       }).observe(editor, { childList: true, subtree: true })
     })
     const before = await metrics()
@@ -97,15 +107,22 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     }
     // The page shows every layer's last value (it kept up and the form is live).
     await until(async () => {
-      for (const [layer, v] of last) if ((await page.getByTestId(`layer-value-${layer}`).inputValue({ timeout: 60_000 })) !== v) return false
+      for (const [layer, v] of last)
+        if ((await page.getByTestId(`layer-value-${layer}`).inputValue({ timeout: 60_000 })) !== v) return false
       return true
     }, 120_000)
     const after = await metrics()
 
     const kept = await page.evaluate(() => {
       const editor = document.querySelector('[data-testid="label-editor"]')!
-      const els = [...editor.querySelectorAll('[data-testid^="layer-"], [data-testid^="field-"], [data-testid="rule-json"]')]
-      return { total: els.length, marked: els.filter((el) => (el as unknown as { __mark?: boolean }).__mark).length, added: (window as unknown as { __added: number }).__added }
+      const els = [
+        ...editor.querySelectorAll('[data-testid^="layer-"], [data-testid^="field-"], [data-testid="rule-json"]'),
+      ]
+      return {
+        total: els.length,
+        marked: els.filter((el) => (el as unknown as { __mark?: boolean }).__mark).length,
+        added: (window as unknown as { __added: number }).__added,
+      }
     })
     // Every layer row, layer input and field is still the element it was: nothing was rebuilt.
     expect(kept.total).toBeGreaterThan(layers * 2)

@@ -19,7 +19,12 @@ function workspace() {
   createGroup(doc, { name: 'Value' }, o, { id: 'g_val' })
   createGroup(doc, { name: 'Engagement' }, o, { id: 'g_eng' })
   const label = (id: string, name: string, displayName: string, groupId: string) =>
-    createLabel(doc, { name, displayName, groupId, dataType: 'string', labelType: 'static', rule: { method: 'import' } }, o, { id })
+    createLabel(
+      doc,
+      { name, displayName, groupId, dataType: 'string', labelType: 'static', rule: { method: 'import' } },
+      o,
+      { id },
+    )
   label('l_stage', 'customer_stage', 'Customer stage', 'g_ret')
   label('l_spend', 'spend_90d', 'Spend, last 90 days', 'g_val')
   label('l_band', 'spend_band', 'Spend band', 'g_val')
@@ -63,10 +68,19 @@ describe('drop planning (what a drag would do, before it is done)', () => {
 
   it('refuses what SPEC §3 forbids, with a reason to show while hovering', () => {
     const p = projectWorkspace(workspace())
-    expect(planGroupDrop(p, 'g_life', 'g_val', 'into')).toEqual({ ok: false, reason: 'a group with subgroups cannot be placed under a first-level group' })
+    expect(planGroupDrop(p, 'g_life', 'g_val', 'into')).toEqual({
+      ok: false,
+      reason: 'a group with subgroups cannot be placed under a first-level group',
+    })
     expect(planGroupDrop(p, 'g_life', 'g_acq', 'before')).toMatchObject({ ok: false })
-    expect(planGroupDrop(p, 'g_val', 'default', 'into')).toEqual({ ok: false, reason: 'the Default group cannot have subgroups' })
-    expect(planGroupDrop(p, 'default', 'g_life', 'into')).toEqual({ ok: false, reason: 'the Default group stays first-level' })
+    expect(planGroupDrop(p, 'g_val', 'default', 'into')).toEqual({
+      ok: false,
+      reason: 'the Default group cannot have subgroups',
+    })
+    expect(planGroupDrop(p, 'default', 'g_life', 'into')).toEqual({
+      ok: false,
+      reason: 'the Default group stays first-level',
+    })
     expect(planGroupDrop(p, 'g_val', 'g_acq', 'into')).toEqual({ ok: false, reason: 'groups have at most two levels' })
     expect(planGroupDrop(p, 'g_val', 'g_val', 'into')).toEqual({ ok: false, reason: '' })
   })
@@ -81,7 +95,11 @@ describe('drop planning (what a drag would do, before it is done)', () => {
     const into = planGroupDrop(projectWorkspace(doc), 'g_val', 'g_life', 'into')
     expect(into).toEqual({ ok: true, parentId: 'g_life', index: 2 })
     if (into.ok) moveGroup(doc, 'g_val', { parentId: into.parentId, index: into.index }, o)
-    expect(projectWorkspace(doc).groups.find((g) => g.id === 'g_life')!.children.map((c) => c.name)).toEqual(['Acquisition', 'Retention', 'Value'])
+    expect(
+      projectWorkspace(doc)
+        .groups.find((g) => g.id === 'g_life')!
+        .children.map((c) => c.name),
+    ).toEqual(['Acquisition', 'Retention', 'Value'])
 
     const sub = planGroupDrop(projectWorkspace(doc), 'g_val', 'g_acq', 'before')
     expect(sub).toEqual({ ok: true, parentId: 'g_life', index: 0 })
@@ -89,7 +107,11 @@ describe('drop planning (what a drag would do, before it is done)', () => {
     const label = planLabelDrop(projectWorkspace(doc), 'l_band', { kind: 'label', id: 'l_spend', zone: 'before' })
     expect(label).toEqual({ ok: true, groupId: 'g_val', index: 0 })
     if (label.ok) moveLabel(doc, 'l_band', { groupId: label.groupId, index: label.index }, o)
-    expect(projectWorkspace(doc).labels.filter((l) => l.groupId === 'g_val').map((l) => l.name)).toEqual(['spend_band', 'spend_90d'])
+    expect(
+      projectWorkspace(doc)
+        .labels.filter((l) => l.groupId === 'g_val')
+        .map((l) => l.name),
+    ).toEqual(['spend_band', 'spend_90d'])
 
     const toGroup = planLabelDrop(projectWorkspace(doc), 'l_stage', { kind: 'group', id: 'default' })
     expect(toGroup).toEqual({ ok: true, groupId: 'default', index: 1 })

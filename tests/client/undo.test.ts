@@ -12,7 +12,19 @@ import { makeUndoManager } from '../../client/sync/undo.ts'
 function replicas() {
   const server = new Y.Doc()
   ensureDefaultGroup(server)
-  createLabel(server, { name: 'buyers', displayName: 'Buyers', groupId: 'default', dataType: 'boolean', labelType: 'static', rule: { method: 'import' } }, { kind: 'rest', actor: 'seed' }, { id: 'l_buyers' })
+  createLabel(
+    server,
+    {
+      name: 'buyers',
+      displayName: 'Buyers',
+      groupId: 'default',
+      dataType: 'boolean',
+      labelType: 'static',
+      rule: { method: 'import' },
+    },
+    { kind: 'rest', actor: 'seed' },
+    { id: 'l_buyers' },
+  )
   const a = new Y.Doc()
   const b = new Y.Doc()
   Y.applyUpdate(a, Y.encodeStateAsUpdate(server))
@@ -27,7 +39,10 @@ function replicas() {
   return { a, b, oa, ob, undoA, undoB }
 }
 
-const groupNames = (doc: Y.Doc) => Object.values(projectWorkspace(doc).groupsById).map((g) => g.name).sort()
+const groupNames = (doc: Y.Doc) =>
+  Object.values(projectWorkspace(doc).groupsById)
+    .map((g) => g.name)
+    .sort()
 
 describe('undo per operator (Y.UndoManager with tracked origins)', () => {
   it("undoes only the local replica's own edit, on both replicas, and keeps the other operator's", () => {
@@ -64,7 +79,10 @@ describe('undo per operator (Y.UndoManager with tracked origins)', () => {
     createGroup(a, { name: 'Server made' }, { kind: 'server', actor: 'server' })
     expect(undoA.canUndo()).toBe(false)
     // A label left in a missing group (a raw write), then put back into Default by a repair.
-    a.transact(() => (a.getMap<Y.Map<unknown>>('labels').get('l_buyers'))!.set('groupId', 'gone'), { kind: 'server', actor: 'server' })
+    a.transact(() => a.getMap<Y.Map<unknown>>('labels').get('l_buyers')!.set('groupId', 'gone'), {
+      kind: 'server',
+      actor: 'server',
+    })
     expect(repairWorkspace(a).length).toBeGreaterThan(0)
     expect(undoA.canUndo()).toBe(false)
     createGroup(a, { name: 'Mine' }, oa)

@@ -5,12 +5,18 @@ import type { Browser, Page } from 'playwright-core'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
-if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the version history browser tests (apt-get install -y chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the version history browser tests (apt-get install -y chromium)`,
+  )
 
 const artifacts = resolve(import.meta.dirname, '../artifacts')
 
 type Rule = { method: 'custom'; values: Array<{ value: string; when: Record<string, unknown> }>; otherwise?: string }
-interface RunInfo { id: string; status: string }
+interface RunInfo {
+  id: string
+  status: string
+}
 
 describe.skipIf(!hasChromium)('version history and before/after in headless Chromium', () => {
   let client: { dir: string; dispose(): Promise<void> }
@@ -29,7 +35,12 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
       return r && r.id !== after && (r.status === 'succeeded' || r.status === 'failed') ? r : null
     }, 60_000)
   const audience = async () => {
-    const rows = (await api<{ users: Array<{ userId: string; value: string }> }>('GET', '/api/labels/customer_stage/users?format=json')).users
+    const rows = (
+      await api<{ users: Array<{ userId: string; value: string }> }>(
+        'GET',
+        '/api/labels/customer_stage/users?format=json',
+      )
+    ).users
     return new Map(rows.map((r) => [r.userId, r.value]))
   }
 
@@ -65,13 +76,22 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
     await api('PATCH', '/api/labels/customer_stage', { rule: noOtherwise })
     await page.getByTestId('version-3').waitFor({ timeout: 20_000 })
 
-    const items = await page.locator('[data-testid="versions-card"] li[data-kind]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-testid')))
+    const items = await page
+      .locator('[data-testid="versions-card"] li[data-kind]')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-testid')))
     expect(items).toEqual(['version-3', 'version-2', 'version-1'])
-    const changes = (n: number) => page.getByTestId(`version-${n}`).locator('[data-testid="version-changes"] li').allTextContents()
-    expect(await changes(2)).toEqual(["Layer 1 'active buyer': condition window changed from last 30 days to last 7 days"])
+    const changes = (n: number) =>
+      page.getByTestId(`version-${n}`).locator('[data-testid="version-changes"] li').allTextContents()
+    expect(await changes(2)).toEqual([
+      "Layer 1 'active buyer': condition window changed from last 30 days to last 7 days",
+    ])
     expect(await changes(3)).toEqual(['otherwise changed from "dormant" to no value'])
-    expect(await page.getByTestId('version-3').getByTestId('version-headline').textContent()).toBe('edited by eve through the API')
-    expect(await page.getByTestId('version-1').getByTestId('version-headline').textContent()).toBe('created by demo through the API')
+    expect(await page.getByTestId('version-3').getByTestId('version-headline').textContent()).toBe(
+      'edited by eve through the API',
+    )
+    expect(await page.getByTestId('version-1').getByTestId('version-headline').textContent()).toBe(
+      'created by demo through the API',
+    )
     await page.getByTestId('versions-card').screenshot({ path: `${artifacts}/version-history.png` })
     await settledRun(before)
   })
@@ -91,15 +111,26 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
     expect(await view.getByTestId('version-rule').textContent()).toContain('otherwise "dormant"')
     await view.getByTestId('compare-run').click()
     await view.getByTestId('compare-result').waitFor({ timeout: 30_000 })
-    const table = await view.locator('[data-testid="compare-transitions"] tbody tr[data-users]').evaluateAll((trs) =>
-      trs.map((tr) => [tr.getAttribute('data-from'), tr.getAttribute('data-to'), Number(tr.getAttribute('data-users'))] as [string, string, number]),
-    )
+    const table = await view
+      .locator('[data-testid="compare-transitions"] tbody tr[data-users]')
+      .evaluateAll((trs) =>
+        trs.map(
+          (tr) =>
+            [tr.getAttribute('data-from'), tr.getAttribute('data-to'), Number(tr.getAttribute('data-users'))] as [
+              string,
+              string,
+              number,
+            ],
+        ),
+      )
     expect(table.reduce((a, [, , n]) => a + n, 0)).toBe(400)
     await view.getByTestId('before-after').screenshot({ path: `${artifacts}/before-after.png` })
 
     const before = await audience()
     await view.getByTestId('version-restore').click()
-    const draft = await until(async () => api<{ id: string; definition: { rule: Rule } }>('GET', '/api/labels/customer_stage/draft').catch(() => null))
+    const draft = await until(async () =>
+      api<{ id: string; definition: { rule: Rule } }>('GET', '/api/labels/customer_stage/draft').catch(() => null),
+    )
     expect(draft.definition.rule.otherwise).toBe('dormant')
     expect((draft.definition.rule.values[0]!.when as { window: unknown }).window).toEqual({ lastDays: 30 })
 
@@ -107,9 +138,18 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
     const editor = page.getByTestId('label-editor')
     await editor.getByTestId('compare-run').click()
     await editor.getByTestId('compare-result').waitFor({ timeout: 30_000 })
-    const inEditor = await editor.locator('[data-testid="compare-transitions"] tbody tr[data-users]').evaluateAll((trs) =>
-      trs.map((tr) => [tr.getAttribute('data-from'), tr.getAttribute('data-to'), Number(tr.getAttribute('data-users'))] as [string, string, number]),
-    )
+    const inEditor = await editor
+      .locator('[data-testid="compare-transitions"] tbody tr[data-users]')
+      .evaluateAll((trs) =>
+        trs.map(
+          (tr) =>
+            [tr.getAttribute('data-from'), tr.getAttribute('data-to'), Number(tr.getAttribute('data-users'))] as [
+              string,
+              string,
+              number,
+            ],
+        ),
+      )
     expect(inEditor).toEqual(table)
     await editor.getByTestId('before-after').screenshot({ path: `${artifacts}/before-after-editor.png` })
 
@@ -130,7 +170,9 @@ describe.skipIf(!hasChromium)('version history and before/after in headless Chro
 
     // The publish is version 4, recognised as a return to version 1.
     await page.getByTestId('version-4').waitFor({ timeout: 20_000 })
-    expect(await page.getByTestId('version-4').getByTestId('version-headline').textContent()).toMatch(/^restored version 1 by eve/)
+    expect(await page.getByTestId('version-4').getByTestId('version-headline').textContent()).toMatch(
+      /^restored version 1 by eve/,
+    )
     // Restore opened the editor over the page: a fresh page for the picture of the history.
     const fresh = await page.context().newPage()
     await fresh.goto(`${base}/?token=${tokens.editor}#/labels/customer_stage`)

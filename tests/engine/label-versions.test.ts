@@ -5,8 +5,14 @@ import { describeEachDb } from '../helpers/db.ts'
 import { newService, type Fixture } from './calc/fixture.ts'
 
 const def = (days: number, extra: Partial<LabelDefinition> = {}): LabelDefinition => ({
-  name: 'buyers', displayName: 'Buyers', groupId: 'default', dataType: 'number', labelType: 'dynamic',
-  schedule: { kind: 'daily', at: '06:00' }, enabled: true, description: '',
+  name: 'buyers',
+  displayName: 'Buyers',
+  groupId: 'default',
+  dataType: 'number',
+  labelType: 'dynamic',
+  schedule: { kind: 'daily', at: '06:00' },
+  enabled: true,
+  description: '',
   rule: { method: 'metric', event: 'purchase', window: { lastDays: days }, measure: { agg: 'count' } },
   ...extra,
 })
@@ -18,13 +24,30 @@ describeEachDb('label versions (engine store)', (kind) => {
     f = await newService(kind)
   })
   afterAll(() => f.dispose())
-  const rec = (labelId: string, kind: RecordVersionInput['kind'], definition: LabelDefinition, extra: Partial<RecordVersionInput> = {}) =>
-    f.svc.recordVersion({ labelId, at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq++)).toISOString(), actor: 'eve', via: 'rest', kind, definition, ...extra })
+  const rec = (
+    labelId: string,
+    kind: RecordVersionInput['kind'],
+    definition: LabelDefinition,
+    extra: Partial<RecordVersionInput> = {},
+  ) =>
+    f.svc.recordVersion({
+      labelId,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq++)).toISOString(),
+      actor: 'eve',
+      via: 'rest',
+      kind,
+      definition,
+      ...extra,
+    })
 
   it('numbers versions per label, skips changes of nothing versioned, marks a return as restored', async () => {
     expect(await rec('a', 'created', def(30))).toMatchObject({ n: 1, kind: 'created' })
     expect(await rec('a', 'updated', def(30, { groupId: 'g2' }))).toBeNull()
-    expect(await rec('a', 'updated', def(7))).toMatchObject({ n: 2, kind: 'updated', changes: [expect.objectContaining({ text: 'window changed from last 30 days to last 7 days' })] })
+    expect(await rec('a', 'updated', def(7))).toMatchObject({
+      n: 2,
+      kind: 'updated',
+      changes: [expect.objectContaining({ text: 'window changed from last 30 days to last 7 days' })],
+    })
     expect(await rec('b', 'created', def(1))).toMatchObject({ n: 1 })
     expect(await rec('a', 'updated', def(30))).toMatchObject({ n: 3, kind: 'restored', restoredFrom: 1 })
     expect((await f.svc.listVersions('a')).map((v) => v.n)).toEqual([3, 2, 1])
@@ -42,7 +65,7 @@ describeEachDb('label versions (engine store)', (kind) => {
     expect(await f.svc.labelsWithVersions(['old', 'none'])).toEqual(['old'])
   })
 
-  it('keeps a deleted label\'s history; the same id back starts again from created', async () => {
+  it("keeps a deleted label's history; the same id back starts again from created", async () => {
     await rec('d', 'created', def(3))
     expect(await rec('d', 'deleted', def(3))).toMatchObject({ n: 2, kind: 'deleted', changes: [] })
     expect(await rec('d', 'deleted', def(3))).toBeNull()

@@ -12,9 +12,30 @@ import { auth, ndjson, newServer, until, type TestServer } from '../server/helpe
  * stay numbers. So the expected cell is the JSON value's text with that one documented change.
  */
 const hostile = [
-  'plain', 'comma,inside', 'quote"inside', '"all quoted"', 'line\nbreak', 'crlf\r\nbreak', 'cr\ronly',
-  '=1+2', '=HYPERLINK("http://x","y")', '+SUM(A1)', '-cmd', '@at', '\ttab', '\rcr-led',
-  '-12.5', '+3', ' spaced ', '中文值', 'emoji 😀', '\uFEFFbom-led', 'é', "'apostrophe", '', 'a|b',
+  'plain',
+  'comma,inside',
+  'quote"inside',
+  '"all quoted"',
+  'line\nbreak',
+  'crlf\r\nbreak',
+  'cr\ronly',
+  '=1+2',
+  '=HYPERLINK("http://x","y")',
+  '+SUM(A1)',
+  '-cmd',
+  '@at',
+  '\ttab',
+  '\rcr-led',
+  '-12.5',
+  '+3',
+  ' spaced ',
+  '中文值',
+  'emoji 😀',
+  '\uFEFFbom-led',
+  'é',
+  "'apostrophe",
+  '',
+  'a|b',
 ]
 /** user_ids as hostile as ingestion accepts. */
 const userId = (i: number) => [`id,${i}`, `id"${i}`, `=id${i}`, `用户${i}`, `id ${i}`, `+${i}`][i % 6]!
@@ -41,25 +62,75 @@ describeEachDb('CSV exports re-parsed with csv-parse give the JSON rows', (kind)
   beforeAll(async () => {
     s = await newServer(kind)
     const events = hostile.flatMap((page, i) => [
-      { user_id: userId(i), event: 'visit', time: `2024-03-0${1 + (i % 9)}T10:00:00Z`, event_id: `v${i}`, properties: { page, amount: [-12.5, 3, 0.1 + 0.2, 1e21, -0][i % 5] } },
+      {
+        user_id: userId(i),
+        event: 'visit',
+        time: `2024-03-0${1 + (i % 9)}T10:00:00Z`,
+        event_id: `v${i}`,
+        properties: { page, amount: [-12.5, 3, 0.1 + 0.2, 1e21, -0][i % 5] },
+      },
     ])
-    const r = await s.app.inject({ method: 'POST', url: '/api/data/events', payload: ndjson(events), headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/api/data/events',
+      payload: ndjson(events),
+      headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+    })
     expect(r.statusCode, r.body).toBe(200)
     const labels = [
-      { name: 'last_page', dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'visit', property: 'page' } },
-      { name: 'pages', dataType: 'collection', rule: { method: 'preference', event: 'visit', property: 'page', top: 3 } },
-      { name: 'spent', dataType: 'number', rule: { method: 'metric', event: 'visit', measure: { agg: 'sum', property: 'amount' } } },
-      { name: 'hostile_custom', dataType: 'string', rule: { method: 'custom', values: hostile.filter((h) => h !== '').slice(0, 12).map((h) => ({ value: h, when: { event: 'visit', where: [{ property: 'page', op: 'eq', value: h }], op: 'gte', value: 1 } })), otherwise: '=otherwise' } },
+      {
+        name: 'last_page',
+        dataType: 'string',
+        rule: { method: 'first_last', which: 'last', event: 'visit', property: 'page' },
+      },
+      {
+        name: 'pages',
+        dataType: 'collection',
+        rule: { method: 'preference', event: 'visit', property: 'page', top: 3 },
+      },
+      {
+        name: 'spent',
+        dataType: 'number',
+        rule: { method: 'metric', event: 'visit', measure: { agg: 'sum', property: 'amount' } },
+      },
+      {
+        name: 'hostile_custom',
+        dataType: 'string',
+        rule: {
+          method: 'custom',
+          values: hostile
+            .filter((h) => h !== '')
+            .slice(0, 12)
+            .map((h) => ({
+              value: h,
+              when: { event: 'visit', where: [{ property: 'page', op: 'eq', value: h }], op: 'gte', value: 1 },
+            })),
+          otherwise: '=otherwise',
+        },
+      },
     ]
     for (const l of labels) {
-      const c = await s.app.inject({ method: 'POST', url: '/api/labels', payload: { displayName: l.name, labelType: 'static', ...l }, headers: auth('editor') })
-      if (c.statusCode !== 201) { tried.push(`${l.name}: refused ${c.statusCode} ${c.json().error.message}`); continue }
-      await until(async () => ['succeeded', 'failed'].includes((await get(`/api/labels/${l.name}`)).json().lastRun?.status) || null)
+      const c = await s.app.inject({
+        method: 'POST',
+        url: '/api/labels',
+        payload: { displayName: l.name, labelType: 'static', ...l },
+        headers: auth('editor'),
+      })
+      if (c.statusCode !== 201) {
+        tried.push(`${l.name}: refused ${c.statusCode} ${c.json().error.message}`)
+        continue
+      }
+      await until(
+        async () =>
+          ['succeeded', 'failed'].includes((await get(`/api/labels/${l.name}`)).json().lastRun?.status) || null,
+      )
       tried.push(l.name)
     }
   })
   afterAll(async () => {
-    console.log(`[csv] ${kind}: labels exported: ${tried.join('; ')}; ${hostile.length} hostile values, 6 hostile user_id shapes`)
+    console.log(
+      `[csv] ${kind}: labels exported: ${tried.join('; ')}; ${hostile.length} hostile values, 6 hostile user_id shapes`,
+    )
     await s?.close()
   })
 
@@ -68,13 +139,17 @@ describeEachDb('CSV exports re-parsed with csv-parse give the JSON rows', (kind)
     for (const name of ['last_page', 'pages', 'spent', 'hostile_custom']) {
       if (!tried.includes(name)) continue
       for (const q of ['', '&sort=value&order=asc', '&top=5']) {
-        const json = (await get(`/api/labels/${name}/distribution?x=1${q}`)).json() as { items: Array<Record<string, unknown>> }
+        const json = (await get(`/api/labels/${name}/distribution?x=1${q}`)).json() as {
+          items: Array<Record<string, unknown>>
+        }
         const csv = await get(`/api/labels/${name}/distribution?format=csv${q}`)
         expect(csv.statusCode).toBe(200)
         expect(csv.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/)
         const rows = reparse(csv.body)
         expect(rows[0]).toEqual(['value', 'from', 'to', 'users', 'proportion'])
-        expect(rows.slice(1), `${name}${q}`).toEqual(json.items.map((i) => [shown(i.value), shown(i.from), shown(i.to), shown(i.users), shown(i.proportion)]))
+        expect(rows.slice(1), `${name}${q}`).toEqual(
+          json.items.map((i) => [shown(i.value), shown(i.from), shown(i.to), shown(i.users), shown(i.proportion)]),
+        )
         n += rows.length - 1
       }
     }
@@ -84,7 +159,9 @@ describeEachDb('CSV exports re-parsed with csv-parse give the JSON rows', (kind)
   it('audience exports: the same rows as the streamed JSON audience, in the same order', async () => {
     for (const name of ['last_page', 'pages', 'spent', 'hostile_custom']) {
       if (!tried.includes(name)) continue
-      const json = (await get(`/api/labels/${name}/users`)).json() as { users: Array<{ userId: string; value: unknown }> }
+      const json = (await get(`/api/labels/${name}/users`)).json() as {
+        users: Array<{ userId: string; value: unknown }>
+      }
       const rows = reparse((await get(`/api/labels/${name}/users?format=csv`)).body)
       expect(rows[0]).toEqual(['user_id', 'value'])
       expect(rows.slice(1), name).toEqual(json.users.map((u) => [shown(u.userId), shown(u.value)]))
@@ -93,9 +170,13 @@ describeEachDb('CSV exports re-parsed with csv-parse give the JSON rows', (kind)
     // One value at a time, as the distribution panel exports it, for the worst values.
     for (const v of ['crlf\r\nbreak', '=HYPERLINK("http://x","y")', '\uFEFFbom-led', 'quote"inside']) {
       const q = encodeURIComponent(v)
-      const json = (await get(`/api/labels/last_page/users?value=${q}`)).json() as { users: Array<{ userId: string; value: unknown }> }
+      const json = (await get(`/api/labels/last_page/users?value=${q}`)).json() as {
+        users: Array<{ userId: string; value: unknown }>
+      }
       expect(json.users.map((u) => u.value)).toEqual([v])
-      expect(reparse((await get(`/api/labels/last_page/users?format=csv&value=${q}`)).body).slice(1)).toEqual(json.users.map((u) => [shown(u.userId), shown(u.value)]))
+      expect(reparse((await get(`/api/labels/last_page/users?format=csv&value=${q}`)).body).slice(1)).toEqual(
+        json.users.map((u) => [shown(u.userId), shown(u.value)]),
+      )
     }
   })
 
@@ -105,12 +186,16 @@ describeEachDb('CSV exports re-parsed with csv-parse give the JSON rows', (kind)
       expect(json.items.length).toBeGreaterThan(0)
       const rows = reparse((await get(`/api/labels/${name}/history?format=csv`)).body)
       expect(rows[0]).toEqual(['date', 'value', 'users', 'proportion'])
-      expect(rows.slice(1), name).toEqual(json.items.map((i) => [shown(i.date), shown(i.value), shown(i.users), shown(i.proportion)]))
+      expect(rows.slice(1), name).toEqual(
+        json.items.map((i) => [shown(i.date), shown(i.value), shown(i.users), shown(i.proportion)]),
+      )
     }
   })
 
   it('the stored values themselves are byte-exact (the JSON read is the reference)', async () => {
-    const json = (await get('/api/labels/last_page/users')).json() as { users: Array<{ userId: string; value: string }> }
+    const json = (await get('/api/labels/last_page/users')).json() as {
+      users: Array<{ userId: string; value: string }>
+    }
     expect(new Set(json.users.map((u) => u.value))).toEqual(new Set(hostile))
   })
 })

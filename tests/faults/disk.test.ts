@@ -48,7 +48,11 @@ describe.skipIf(noMount !== null)('the data directory full while edits and inges
   afterAll(async () => {
     clients.splice(0).forEach((c) => c.destroy())
     await app?.kill9()
-    try { sh('umount', '-l', mnt) } catch { /* not mounted */ }
+    try {
+      sh('umount', '-l', mnt)
+    } catch {
+      /* not mounted */
+    }
     rmSync(mnt, { recursive: true, force: true })
     console.log(`[disk full] ${log.join('; ')}`)
   })
@@ -57,28 +61,44 @@ describe.skipIf(noMount !== null)('the data directory full while edits and inges
     sh('mount', '-t', 'tmpfs', '-o', 'size=400m', 'tmpfs', mnt)
     mkdirSync(dir)
     app = await startApp(dir)
-    const a = newClient(app.collab, tokens.editor), b = newClient(app.collab, tokens.editor)
+    const a = newClient(app.collab, tokens.editor),
+      b = newClient(app.collab, tokens.editor)
     clients.push(a, b)
     await Promise.all([synced(a), synced(b)])
-    expect((await api(app.http, 'admin', '/api/data/events', { body: buyEvents('ok', 2000), type: 'application/x-ndjson' })).status).toBe(200)
+    expect(
+      (await api(app.http, 'admin', '/api/data/events', { body: buyEvents('ok', 2000), type: 'application/x-ndjson' }))
+        .status,
+    ).toBe(200)
     expect((await api(app.http, 'editor', '/api/groups', { json: { name: 'before' } })).status).toBe(201)
 
-    try { sh('dd', 'if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=1M') } catch { /* ENOSPC: the disk is full */ }
+    try {
+      sh('dd', 'if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=1M')
+    } catch {
+      /* ENOSPC: the disk is full */
+    }
     log.push(`filled: ${sh('df', '-k', mnt).split('\n')[1]?.split(/\s+/)[3]} KiB left`)
     // A REST write: stored (PostgreSQL writes into WAL segments it already allocated) or 503
     // saying the edit is kept (server/workspace: STORE_WAIT_MS), never a hang or a 500.
     const t0 = Date.now()
     const w = await api(app.http, 'editor', '/api/groups', { json: { name: 'during-rest' } })
-    log.push(`REST write while full: ${w.status} after ${Date.now() - t0} ms${w.status === 503 ? ` (${w.json().error.message})` : ''}`)
+    log.push(
+      `REST write while full: ${w.status} after ${Date.now() - t0} ms${w.status === 503 ? ` (${w.json().error.message})` : ''}`,
+    )
     expect([201, 503]).toContain(w.status)
     if (w.status === 503) expect(w.json().error.message).toMatch(/kept in memory/)
     // A Yjs edit meanwhile.
     createGroup(a.doc, { name: 'during-yjs' }, { kind: 'local', actor: 'alice' })
     // Ingestion needs new pages: 503 saying the storage failed, nothing stored, the server lives.
-    const ing = await api(app.http, 'admin', '/api/data/events', { body: buyEvents('during', 20_000), type: 'application/x-ndjson' })
+    const ing = await api(app.http, 'admin', '/api/data/events', {
+      body: buyEvents('during', 20_000),
+      type: 'application/x-ndjson',
+    })
     log.push(`ingestion while full: ${ing.status} ${ing.body.slice(0, 200)}`)
     expect(ing.status, ing.body).toBe(503)
-    expect(ing.json().error).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/storage failed.*No space left on device/) })
+    expect(ing.json().error).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/storage failed.*No space left on device/),
+    })
     expect((await api(app.http, 'viewer', '/api/health')).status).toBe(200)
     // The edits are in memory meanwhile.
     expect(JSON.stringify((await api(app.http, 'viewer', '/api/groups')).json())).toContain('during-rest')
@@ -86,9 +106,20 @@ describe.skipIf(noMount !== null)('the data directory full while edits and inges
     rmSync(join(mnt, 'filler'), { force: true })
     // Stored once possible: the Yjs edit reaches the other client (broadcast only once stored),
     // and a new REST write is acknowledged (after every earlier update is stored).
-    await until(() => projectWorkspace(b.doc).groups.some((g) => g.name === 'during-yjs'), 120_000, 'the Yjs edit stored and delivered')
-    await poll(async () => (await api(app!.http, 'editor', '/api/groups', { json: { name: 'after' } })).status === 201, 120_000, 'a REST write acknowledged after repair')
-    const again = await api(app.http, 'admin', '/api/data/events', { body: buyEvents('during', 20_000), type: 'application/x-ndjson' })
+    await until(
+      () => projectWorkspace(b.doc).groups.some((g) => g.name === 'during-yjs'),
+      120_000,
+      'the Yjs edit stored and delivered',
+    )
+    await poll(
+      async () => (await api(app!.http, 'editor', '/api/groups', { json: { name: 'after' } })).status === 201,
+      120_000,
+      'a REST write acknowledged after repair',
+    )
+    const again = await api(app.http, 'admin', '/api/data/events', {
+      body: buyEvents('during', 20_000),
+      type: 'application/x-ndjson',
+    })
     expect(again.status, again.body).toBe(200)
     clients.splice(0).forEach((c) => c.destroy())
 
@@ -98,7 +129,9 @@ describe.skipIf(noMount !== null)('the data directory full while edits and inges
     const tree = JSON.stringify((await api(app.http, 'viewer', '/api/groups')).json())
     for (const n of ['before', 'during-rest', 'during-yjs', 'after']) expect(tree, n).toContain(`"${n}"`)
     expect(await storedCounts(app.http)).toEqual({ users: 22_000, events: 22_000 })
-    log.push('after freeing space and a kill -9: every edit there; the refused ingestion stored once re-sent, and nothing of it before')
+    log.push(
+      'after freeing space and a kill -9: every edit there; the refused ingestion stored once re-sent, and nothing of it before',
+    )
   })
 })
 
@@ -117,7 +150,11 @@ describe.skipIf(noMount !== null)('a start on a read-only data directory', () =>
   const log: string[] = []
   afterAll(async () => {
     await app?.kill9()
-    try { sh('umount', '-l', mnt) } catch { /* not mounted */ }
+    try {
+      sh('umount', '-l', mnt)
+    } catch {
+      /* not mounted */
+    }
     rmSync(mnt, { recursive: true, force: true })
     console.log(`[disk read-only] ${log.join('; ')}`)
   })
@@ -126,7 +163,10 @@ describe.skipIf(noMount !== null)('a start on a read-only data directory', () =>
     sh('mount', '-t', 'tmpfs', '-o', 'size=400m', 'tmpfs', mnt)
     mkdirSync(dir)
     app = await startApp(dir)
-    expect((await api(app.http, 'admin', '/api/data/events', { body: buyEvents('ok', 2000), type: 'application/x-ndjson' })).status).toBe(200)
+    expect(
+      (await api(app.http, 'admin', '/api/data/events', { body: buyEvents('ok', 2000), type: 'application/x-ndjson' }))
+        .status,
+    ).toBe(200)
     expect((await api(app.http, 'editor', '/api/groups', { json: { name: 'before' } })).status).toBe(201)
     await app.kill9()
     app = null
@@ -144,7 +184,9 @@ describe.skipIf(noMount !== null)('a start on a read-only data directory', () =>
       app = null
     } catch (e) {
       const msg = (e as Error).message
-      log.push(`the start failed after ${Date.now() - t0} ms: ${msg.split('\n').find((l) => l.startsWith('Error: the data directory')) ?? msg.slice(0, 300)}`)
+      log.push(
+        `the start failed after ${Date.now() - t0} ms: ${msg.split('\n').find((l) => l.startsWith('Error: the data directory')) ?? msg.slice(0, 300)}`,
+      )
       expect(msg).toMatch(/Error: the data directory \S+ is not writable \(EROFS: read-only file system\)/)
     }
     expect(sh('sh', '-c', `cd ${dir} && find . -type f -exec md5sum {} + | sort`)).toBe(listing)

@@ -25,11 +25,16 @@ const fixture = join(import.meta.dirname, '../server/collab/fixtures/serve.ts')
 /** Starts the app on `dir`; `env` adds to the environment (FAULT_CLOCK_OFFSET_MS, FAULT_LOG). */
 export function startApp(dir: string, env: Record<string, string> = {}): Promise<AppProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--app', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--app', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    })
     const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)))
     let out = ''
     let err = ''
-    child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000) })
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000)
+    })
     const onExit = (code: number | null) => reject(new Error(`app exited (${code}) before listening:\n${err}`))
     child.once('exit', onExit)
     child.stdout!.on('data', (d: Buffer) => {
@@ -62,13 +67,25 @@ export type Role = keyof typeof tokens
 export const bearer = (role: Role) => ({ authorization: `Bearer ${tokens[role]}` })
 
 /** fetch against the app with a role's token; JSON bodies are serialised (replies are `any`: tests check them field by field). */
-// biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the route answered
-export async function api(base: string, role: Role, path: string, init: { method?: string; json?: unknown; body?: string | Uint8Array; type?: string } = {}): Promise<{ status: number; body: string; json: () => any; headers: Headers }> {
+export async function api(
+  base: string,
+  role: Role,
+  path: string,
+  init: { method?: string; json?: unknown; body?: string | Uint8Array; type?: string } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the route answered
+): Promise<{ status: number; body: string; json: () => any; headers: Headers }> {
   const headers: Record<string, string> = { ...bearer(role) }
   let body: string | Uint8Array | undefined = init.body
-  if (init.json !== undefined) { body = JSON.stringify(init.json); headers['content-type'] = 'application/json' }
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json)
+    headers['content-type'] = 'application/json'
+  }
   if (init.type) headers['content-type'] = init.type
-  const r = await fetch(base + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body: body as BodyInit } : {}) })
+  const r = await fetch(base + path, {
+    method: init.method ?? (body !== undefined ? 'POST' : 'GET'),
+    headers,
+    ...(body !== undefined ? { body: body as BodyInit } : {}),
+  })
   const text = await r.text()
   return { status: r.status, body: text, json: () => JSON.parse(text), headers: r.headers }
 }
@@ -109,7 +126,9 @@ export function rng(seed = Number(process.env.FAULT_SEED ?? Date.now() % 1e9)): 
 export function buyEvents(prefix: string, n: number): string {
   const parts: string[] = []
   for (let i = 0; i < n; i++) {
-    parts.push(`{"user_id":"${prefix}-${i}","event":"buy","time":"2024-0${1 + (i % 9)}-1${i % 10}T10:00:00Z","event_id":"${prefix}-${i}","properties":{"amount":${i % 97}}}`)
+    parts.push(
+      `{"user_id":"${prefix}-${i}","event":"buy","time":"2024-0${1 + (i % 9)}-1${i % 10}T10:00:00Z","event_id":"${prefix}-${i}","properties":{"amount":${i % 97}}}`,
+    )
   }
   return parts.join('\n') + '\n'
 }

@@ -23,7 +23,10 @@ const ROUNDS = faultRounds(2)
 const SEED_EVENTS = Number(process.env.FAULT_SEED_EVENTS ?? 80_000)
 const ROUND_EVENTS = Number(process.env.FAULT_ROUND_EVENTS ?? 40_000)
 
-interface Flat { name: string; children?: Flat[] }
+interface Flat {
+  name: string
+  children?: Flat[]
+}
 const flatten = (gs: Flat[]): string[] => gs.flatMap((g) => [g.name, ...flatten(g.children ?? [])])
 
 describe('kill -9 during a calculation, an ingestion and right after acknowledged edits', () => {
@@ -35,33 +38,57 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
   const userCounts = new Set<number>()
   let calcMs = 0
   let ingestMs = 0
-  const outcome = { runsInterrupted: 0, runsFinished: 0, runsQueuedNeverStarted: 0, ingestStored: 0, ingestNotStored: 0, ingestAnswered200: 0 }
+  const outcome = {
+    runsInterrupted: 0,
+    runsFinished: 0,
+    runsQueuedNeverStarted: 0,
+    ingestStored: 0,
+    ingestNotStored: 0,
+    ingestAnswered200: 0,
+  }
 
   beforeAll(async () => {
     app = await startApp(dir)
     const ts = Date.now()
-    const seed = await api(app.http, 'admin', '/api/data/events', { body: buyEvents('seed', SEED_EVENTS), type: 'application/x-ndjson' })
+    const seed = await api(app.http, 'admin', '/api/data/events', {
+      body: buyEvents('seed', SEED_EVENTS),
+      type: 'application/x-ndjson',
+    })
     expect(seed.status, seed.body).toBe(200)
     ingestMs = ((Date.now() - ts) * ROUND_EVENTS) / SEED_EVENTS
-    const label = await api(app.http, 'editor', '/api/labels', { json: { name: 'buys', displayName: 'Buys', dataType: 'number', labelType: 'static', rule: buyCount } })
+    const label = await api(app.http, 'editor', '/api/labels', {
+      json: { name: 'buys', displayName: 'Buys', dataType: 'number', labelType: 'static', rule: buyCount },
+    })
     expect(label.status, label.body).toBe(201)
-    const run = await poll(async () => {
-      const runs = (await api(app.http, 'viewer', '/api/labels/buys/runs')).json().runs as Array<{ status: string; startedAt: string; finishedAt: string }>
-      return runs.find((x) => x.status === 'succeeded')
-    }, 120_000, 'the first run')
+    const run = await poll(
+      async () => {
+        const runs = (await api(app.http, 'viewer', '/api/labels/buys/runs')).json().runs as Array<{
+          status: string
+          startedAt: string
+          finishedAt: string
+        }>
+        return runs.find((x) => x.status === 'succeeded')
+      },
+      120_000,
+      'the first run',
+    )
     calcMs = Date.parse(run.finishedAt) - Date.parse(run.startedAt)
     const c = await storedCounts(app.http)
     expect(c).toEqual({ users: SEED_EVENTS, events: SEED_EVENTS })
     userCounts.add(c.users)
-    console.log(`[kill9] seed ${SEED_EVENTS} events, one calculation took ${calcMs} ms, a round's ingestion ~${Math.round(ingestMs)} ms; ${ROUNDS} rounds, FAULT_SEED=${random.seed}`)
+    console.log(
+      `[kill9] seed ${SEED_EVENTS} events, one calculation took ${calcMs} ms, a round's ingestion ~${Math.round(ingestMs)} ms; ${ROUNDS} rounds, FAULT_SEED=${random.seed}`,
+    )
   })
 
   afterAll(async () => {
     await app?.kill9()
     rmSync(dir, { recursive: true, force: true })
-    console.log(`[kill9] ${ROUNDS} rounds survived: ${acked.rest.length} REST writes and ${acked.yjs.length} Yjs updates acknowledged right before the kill, all there after restart; ` +
-      `runs: ${outcome.runsInterrupted} killed mid-run (failed 'interrupted'), ${outcome.runsQueuedNeverStarted} killed while queued (failed 'interrupted'), ${outcome.runsFinished} finished before the kill; ` +
-      `ingestions: ${outcome.ingestNotStored} killed before commit (nothing stored), ${outcome.ingestStored} stored whole (${outcome.ingestAnswered200} of them answered 200 before the kill)`)
+    console.log(
+      `[kill9] ${ROUNDS} rounds survived: ${acked.rest.length} REST writes and ${acked.yjs.length} Yjs updates acknowledged right before the kill, all there after restart; ` +
+        `runs: ${outcome.runsInterrupted} killed mid-run (failed 'interrupted'), ${outcome.runsQueuedNeverStarted} killed while queued (failed 'interrupted'), ${outcome.runsFinished} finished before the kill; ` +
+        `ingestions: ${outcome.ingestNotStored} killed before commit (nothing stored), ${outcome.ingestStored} stored whole (${outcome.ingestAnswered200} of them answered 200 before the kill)`,
+    )
   })
 
   for (let r = 1; r <= ROUNDS; r++) {
@@ -76,15 +103,28 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       expect(calc.status, calc.body).toBe(202)
       const runId = calc.json().runId as string
       let ingestStatus: number | 'killed' | null = null
-      const ingest = api(app.http, 'admin', '/api/data/events', { body: buyEvents(`r${r}`, ROUND_EVENTS), type: 'application/x-ndjson' })
-        .then((x) => { ingestStatus = x.status }, () => { ingestStatus = 'killed' })
+      const ingest = api(app.http, 'admin', '/api/data/events', {
+        body: buyEvents(`r${r}`, ROUND_EVENTS),
+        type: 'application/x-ndjson',
+      }).then(
+        (x) => {
+          ingestStatus = x.status
+        },
+        () => {
+          ingestStatus = 'killed'
+        },
+      )
       // Odd rounds aim at the calculation (the edits below take a while too), even ones at the
       // ingestion, from its start to past its end.
       await new Promise((res) => setTimeout(res, random.next() * (r % 2 ? 0.6 * calcMs : 1.3 * ingestMs + 300)))
 
       // A Yjs update, acknowledged: the other client has it.
       createGroup(a.doc, { name: `yjs-${r}` }, { kind: 'local', actor: 'alice' })
-      await until(() => projectWorkspace(b.doc).groups.some((g) => g.name === `yjs-${r}`), 60_000, 'b receives the update')
+      await until(
+        () => projectWorkspace(b.doc).groups.some((g) => g.name === `yjs-${r}`),
+        60_000,
+        'b receives the update',
+      )
       acked.yjs.push(`yjs-${r}`)
       // A REST write, acknowledged 201: kill at once.
       const g = await api(app.http, 'editor', '/api/groups', { json: { name: `rest-${r}` } })
@@ -98,10 +138,17 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       app = await startApp(dir)
       // Every acknowledged edit of every round so far.
       const names = flatten((await api(app.http, 'viewer', '/api/groups')).json().groups as Flat[])
-      for (const n of [...acked.rest, ...acked.yjs]) expect(names, `acknowledged group ${n} after round ${r}`).toContain(n)
+      for (const n of [...acked.rest, ...acked.yjs])
+        expect(names, `acknowledged group ${n} after round ${r}`).toContain(n)
 
       // No run left queued or running; the interrupted one says so.
-      const runs = (await api(app.http, 'viewer', '/api/labels/buys/runs')).json().runs as Array<{ id: string; status: string; error?: string; startedAt: string | null; totalUsers: number | null }>
+      const runs = (await api(app.http, 'viewer', '/api/labels/buys/runs')).json().runs as Array<{
+        id: string
+        status: string
+        error?: string
+        startedAt: string | null
+        totalUsers: number | null
+      }>
       for (const run of runs) {
         expect(['succeeded', 'failed'], JSON.stringify(run)).toContain(run.status)
         if (run.status === 'failed') expect(run.error).toBe('interrupted')
@@ -115,7 +162,10 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       const after = await storedCounts(app.http)
       const whole = { users: before.users + ROUND_EVENTS, events: before.events + ROUND_EVENTS }
       expect([before, whole], `round ${r}: counts ${JSON.stringify(after)}`).toContainEqual(after)
-      if (answeredBeforeKill === 200) { expect(after).toEqual(whole); outcome.ingestAnswered200++ }
+      if (answeredBeforeKill === 200) {
+        expect(after).toEqual(whole)
+        outcome.ingestAnswered200++
+      }
       if (after.users === whole.users) outcome.ingestStored++
       else outcome.ingestNotStored++
       userCounts.add(after.users)
@@ -123,10 +173,18 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       // The distribution is one succeeded run's whole result.
       const d = await api(app.http, 'viewer', '/api/labels/buys/distribution')
       expect(d.status, d.body).toBe(200)
-      const dist = d.json() as { runId: string; totalUsers: number; coveredUsers: number; items: Array<{ users: number }> }
+      const dist = d.json() as {
+        runId: string
+        totalUsers: number
+        coveredUsers: number
+        items: Array<{ users: number }>
+      }
       expect(runs.find((x) => x.id === dist.runId)?.status).toBe('succeeded')
       expect(dist.items.reduce((s, i) => s + i.users, 0)).toBe(dist.coveredUsers)
-      expect(userCounts.has(dist.totalUsers), `totalUsers ${dist.totalUsers} is a count the data had (${[...userCounts]})`).toBe(true)
+      expect(
+        userCounts.has(dist.totalUsers),
+        `totalUsers ${dist.totalUsers} is a count the data had (${[...userCounts]})`,
+      ).toBe(true)
     })
   }
 
@@ -134,10 +192,14 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
     const calc = await api(app.http, 'editor', '/api/labels/buys/calculate', { json: {} })
     expect(calc.status).toBe(202)
     const runId = calc.json().runId as string
-    const run = await poll(async () => {
-      const x = (await api(app.http, 'viewer', `/api/runs/${runId}`)).json() as { status: string; totalUsers: number }
-      return x.status === 'succeeded' || x.status === 'failed' ? x : null
-    }, 120_000, 'the last run')
+    const run = await poll(
+      async () => {
+        const x = (await api(app.http, 'viewer', `/api/runs/${runId}`)).json() as { status: string; totalUsers: number }
+        return x.status === 'succeeded' || x.status === 'failed' ? x : null
+      },
+      120_000,
+      'the last run',
+    )
     expect(run.status).toBe('succeeded')
     expect(run.totalUsers).toBe((await storedCounts(app.http)).users)
   })

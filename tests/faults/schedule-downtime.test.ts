@@ -19,12 +19,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Run { id: string; status: string; trigger: string; asOf: string }
-const runsOf = async (a: AppProcess) => (await api(a.http, 'viewer', '/api/labels/daily_buys/runs')).json().runs as Run[]
-const settled = (a: AppProcess, n: number) => poll(async () => {
-  const runs = await runsOf(a)
-  return runs.length >= n && runs.every((r) => r.status === 'succeeded' || r.status === 'failed') ? runs : null
-}, 120_000, `${n} finished runs`)
+interface Run {
+  id: string
+  status: string
+  trigger: string
+  asOf: string
+}
+const runsOf = async (a: AppProcess) =>
+  (await api(a.http, 'viewer', '/api/labels/daily_buys/runs')).json().runs as Run[]
+const settled = (a: AppProcess, n: number) =>
+  poll(
+    async () => {
+      const runs = await runsOf(a)
+      return runs.length >= n && runs.every((r) => r.status === 'succeeded' || r.status === 'failed') ? runs : null
+    },
+    120_000,
+    `${n} finished runs`,
+  )
 
 // Three steps sharing the data directory (each start of the app takes a while on a busy machine).
 let at = ''
@@ -32,10 +43,22 @@ let after: Run[] = []
 
 it('a daily label is created and calculated, then the server is killed', async () => {
   app = await startApp(dir)
-  expect((await api(app.http, 'admin', '/api/data/events', { body: buyEvents('s', 500), type: 'application/x-ndjson' })).status).toBe(200)
+  expect(
+    (await api(app.http, 'admin', '/api/data/events', { body: buyEvents('s', 500), type: 'application/x-ndjson' }))
+      .status,
+  ).toBe(200)
   // The next daily slot is an hour from now, so 72 h later exactly three slots have passed.
   at = new Date(Date.now() + 3_600_000).toISOString().slice(11, 16)
-  const c = await api(app.http, 'editor', '/api/labels', { json: { name: 'daily_buys', displayName: 'Daily buys', dataType: 'number', labelType: 'dynamic', schedule: { kind: 'daily', at }, rule: buyCount } })
+  const c = await api(app.http, 'editor', '/api/labels', {
+    json: {
+      name: 'daily_buys',
+      displayName: 'Daily buys',
+      dataType: 'number',
+      labelType: 'dynamic',
+      schedule: { kind: 'daily', at },
+      rule: buyCount,
+    },
+  })
   expect(c.status, c.body).toBe(201)
   const first = await settled(app, 1)
   expect(first.map((r) => r.trigger)).toEqual(['create'])
@@ -63,5 +86,7 @@ it('a second restart at that time runs nothing more', async () => {
   const again = await settled(app, 2)
   expect(again.map((r) => r.id).sort()).toEqual(after.map((r) => r.id).sort())
   expect((await api(app.http, 'viewer', '/api/labels/daily_buys')).json().lastRun.trigger).toBe('catchup')
-  console.log(`[downtime] daily label at ${at} UTC, server down 72 h (3 slots): runs after restart ${JSON.stringify(after.map((r) => r.trigger))}, after a second restart ${again.length} runs`)
+  console.log(
+    `[downtime] daily label at ${at} UTC, server down 72 h (3 slots): runs after restart ${JSON.stringify(after.map((r) => r.trigger))}, after a second restart ${again.length} runs`,
+  )
 })

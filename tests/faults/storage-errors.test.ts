@@ -8,10 +8,18 @@ import { toLabelsError } from '../../server/http/error-handler.ts'
  * (an ingestion into a full disk answered 500; tests/faults/disk.test.ts does it for real).
  */
 it('storage failures answer 503 unavailable naming the cause', () => {
-  const pg = Object.assign(new Error('could not extend file "base/5/16530": No space left on device'), { code: '53100', severity: 'ERROR' })
+  const pg = Object.assign(new Error('could not extend file "base/5/16530": No space left on device'), {
+    code: '53100',
+    severity: 'ERROR',
+  })
   const node = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 })
   const ro = Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' })
-  for (const e of [pg, node, ro, { name: 'error', message: 'could not write to file: Input/output error', code: '58030' }]) {
+  for (const e of [
+    pg,
+    node,
+    ro,
+    { name: 'error', message: 'could not write to file: Input/output error', code: '58030' },
+  ]) {
     const l = toLabelsError(e)
     expect(l.status, String((e as Error).message)).toBe(503)
     expect(l.code).toBe('unavailable')

@@ -23,21 +23,33 @@ const hex = (v: unknown) => Buffer.from(v as Uint8Array).toString('hex')
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 async function storedRows(db: TestDb): Promise<string> {
-  const s = await db.query<{ snapshot: unknown; upto_seq: number; digest: string }>('SELECT snapshot, upto_seq, digest FROM collab_snapshots')
+  const s = await db.query<{ snapshot: unknown; upto_seq: number; digest: string }>(
+    'SELECT snapshot, upto_seq, digest FROM collab_snapshots',
+  )
   const u = await db.query<{ seq: number; update: unknown }>('SELECT seq, update FROM collab_updates ORDER BY seq')
   const d = await db.query<{ digest: string }>('SELECT digest FROM collab_docs')
-  return JSON.stringify([s.rows.map((r) => [hex(r.snapshot), Number(r.upto_seq), r.digest]), u.rows.map((r) => [Number(r.seq), hex(r.update)]), d.rows])
+  return JSON.stringify([
+    s.rows.map((r) => [hex(r.snapshot), Number(r.upto_seq), r.digest]),
+    u.rows.map((r) => [Number(r.seq), hex(r.update)]),
+    d.rows,
+  ])
 }
 
 describeEachDb('a truncated stored snapshot fails loudly and is never overwritten', (kind) => {
   let db: TestDb
-  afterEach(async () => { await db.dispose() })
+  afterEach(async () => {
+    await db.dispose()
+  })
 
   const storeSnapshot = async () => {
     db = await newDb(kind)
     const server = await newCollabServer(db)
     const live = await server.registry.get('main')
-    for (let i = 0; i < 20; i++) createLabel(live.doc, labelInput(`precious${i}`, { description: 'x'.repeat(200) }), { kind: 'rest', actor: 'api' })
+    for (let i = 0; i < 20; i++)
+      createLabel(live.doc, labelInput(`precious${i}`, { description: 'x'.repeat(200) }), {
+        kind: 'rest',
+        actor: 'api',
+      })
     await server.close() // final snapshot
   }
   const truncate = async (fixDigests: boolean) => {
@@ -77,9 +89,21 @@ describeEachDb('a truncated stored snapshot fails loudly and is never overwritte
     let outcome = ''
     let app: Awaited<ReturnType<typeof buildApp>> | null = null
     try {
-      app = await buildApp({ engine, db: engineDb.kind, dataDir, tokens: tokenEntries, docStore: await createSqlDocStore(db), calc: { concurrency: 1 } })
+      app = await buildApp({
+        engine,
+        db: engineDb.kind,
+        dataDir,
+        tokens: tokenEntries,
+        docStore: await createSqlDocStore(db),
+        calc: { concurrency: 1 },
+      })
       await app.ready()
-      const r = await app.inject({ method: 'POST', url: '/api/groups', payload: { name: 'over-it' }, headers: auth('editor') })
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/groups',
+        payload: { name: 'over-it' },
+        headers: auth('editor'),
+      })
       const g = await app.inject({ url: '/api/groups', headers: auth('viewer') })
       outcome = `started; POST /api/groups ${r.statusCode}, GET ${g.statusCode}`
       expect(r.statusCode).toBe(503)

@@ -20,9 +20,18 @@ import type { Condition, Filter, Measure, Rule, Window } from '../../shared/sche
 export type Val = string | number | boolean
 export type PropType = 'string' | 'number' | 'boolean' | 'date'
 
-export interface RefUser { user_id: string; attrs: Record<string, Val | undefined> }
+export interface RefUser {
+  user_id: string
+  attrs: Record<string, Val | undefined>
+}
 /** `time` in epoch ms; `seq` = ingestion order. Date properties are ISO strings. */
-export interface RefEvent { user_id: string; event: string; time: number; seq: number; props: Record<string, Val | undefined> }
+export interface RefEvent {
+  user_id: string
+  event: string
+  time: number
+  seq: number
+  props: Record<string, Val | undefined>
+}
 export interface RefData {
   users: RefUser[]
   events: RefEvent[]
@@ -30,7 +39,10 @@ export interface RefData {
   userTypes: Record<string, PropType>
   eventTypes: Record<string, Record<string, PropType>>
 }
-export interface RefCtx { asOf: Date; tz: string }
+export interface RefCtx {
+  asOf: Date
+  tz: string
+}
 
 const DAY = 86_400_000
 
@@ -40,12 +52,21 @@ const partsFmt = new Map<string, Intl.DateTimeFormat>()
 function wallClock(ms: number, tz: string): number {
   let f = partsFmt.get(tz)
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
     partsFmt.set(tz, f)
   }
   const p: Record<string, number> = {}
   for (const x of f.formatToParts(new Date(ms))) if (x.type !== 'literal') p[x.type] = Number(x.value)
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) + (ms % 1000 + 1000) % 1000
+  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) + (((ms % 1000) + 1000) % 1000)
 }
 
 /** Epoch ms of a wall-clock time (given as if UTC) in `tz`. */
@@ -83,17 +104,28 @@ function matches(actual: Val | undefined, type: PropType, op: Filter['op'], valu
   const has = actual !== undefined
   const a = has ? k(actual) : undefined
   switch (op) {
-    case 'is_set': return has
-    case 'is_not_set': return !has
-    case 'eq': return has && a === k(value)
-    case 'neq': return !matches(actual, type, 'eq', value, tz)
-    case 'gt': return has && cmp(a!, k(value)) > 0
-    case 'gte': return has && cmp(a!, k(value)) >= 0
-    case 'lt': return has && cmp(a!, k(value)) < 0
-    case 'lte': return has && cmp(a!, k(value)) <= 0
-    case 'contains': return has && String(actual).includes(String(value))
-    case 'in': return has && (value as unknown[]).some((v) => k(v) === a)
-    case 'not_in': return !matches(actual, type, 'in', value, tz)
+    case 'is_set':
+      return has
+    case 'is_not_set':
+      return !has
+    case 'eq':
+      return has && a === k(value)
+    case 'neq':
+      return !matches(actual, type, 'eq', value, tz)
+    case 'gt':
+      return has && cmp(a!, k(value)) > 0
+    case 'gte':
+      return has && cmp(a!, k(value)) >= 0
+    case 'lt':
+      return has && cmp(a!, k(value)) < 0
+    case 'lte':
+      return has && cmp(a!, k(value)) <= 0
+    case 'contains':
+      return has && String(actual).includes(String(value))
+    case 'in':
+      return has && (value as unknown[]).some((v) => k(v) === a)
+    case 'not_in':
+      return !matches(actual, type, 'in', value, tz)
     case 'between': {
       const [lo, hi] = value as [unknown, unknown]
       return has && cmp(a!, k(lo)) >= 0 && cmp(a!, k(hi)) <= 0
@@ -109,7 +141,11 @@ function inWindow(t: number, w: Window | undefined, ctx: RefCtx): boolean {
   return t >= isoToMs(w.from, ctx.tz) && t < isoToMs(w.to, ctx.tz)
 }
 
-interface Scope { event: string; where?: Filter[]; window?: Window }
+interface Scope {
+  event: string
+  where?: Filter[]
+  window?: Window
+}
 
 function scopeEvents(data: RefData, s: Scope, ctx: RefCtx): Map<string, RefEvent[]> {
   const types = data.eventTypes[s.event] ?? {}
@@ -150,7 +186,13 @@ function userMeasure(data: RefData, s: Scope, m: Measure, ctx: RefCtx): (userId:
   }
 }
 
-function holds(data: RefData, c: Condition, u: RefUser, ctx: RefCtx, memo: Map<object, (id: string) => number | undefined>): boolean {
+function holds(
+  data: RefData,
+  c: Condition,
+  u: RefUser,
+  ctx: RefCtx,
+  memo: Map<object, (id: string) => number | undefined>,
+): boolean {
   if ('all' in c) return c.all.every((x) => holds(data, x, u, ctx, memo))
   if ('any' in c) return c.any.some((x) => holds(data, x, u, ctx, memo))
   if ('not' in c) return !holds(data, c.not, u, ctx, memo)
@@ -160,12 +202,18 @@ function holds(data: RefData, c: Condition, u: RefUser, ctx: RefCtx, memo: Map<o
   const v = f(u.user_id)
   if (v === undefined) return false
   switch (c.op) {
-    case 'gt': return v > (c.value as number)
-    case 'gte': return v >= (c.value as number)
-    case 'lt': return v < (c.value as number)
-    case 'lte': return v <= (c.value as number)
-    case 'eq': return v === c.value
-    case 'neq': return v !== c.value
+    case 'gt':
+      return v > (c.value as number)
+    case 'gte':
+      return v >= (c.value as number)
+    case 'lt':
+      return v < (c.value as number)
+    case 'lte':
+      return v <= (c.value as number)
+    case 'eq':
+      return v === c.value
+    case 'neq':
+      return v !== c.value
     case 'between': {
       const [lo, hi] = c.value as [number, number]
       return v >= lo && v <= hi
@@ -193,7 +241,11 @@ function intervalName(b: number[], i: number): string {
 }
 
 /** Every covered user's value of a rule as of ctx.asOf. */
-export function evaluateRule(data: RefData, def: { dataType: DataType; rule: Rule }, ctx: RefCtx): Map<string, RefValue> {
+export function evaluateRule(
+  data: RefData,
+  def: { dataType: DataType; rule: Rule },
+  ctx: RefCtx,
+): Map<string, RefValue> {
   const out = new Map<string, RefValue>()
   const rule = def.rule
   switch (rule.method) {
@@ -264,8 +316,19 @@ export function evaluateRule(data: RefData, def: { dataType: DataType; rule: Rul
         })
         if (top === 1) {
           const best = ranked[0]!
-          out.set(userId, def.dataType === 'string' ? textOf(best.value, type, ctx.tz) : type === 'date' ? textOf(best.value, type, ctx.tz) : best.value)
-        } else out.set(userId, ranked.slice(0, top).map((r) => textOf(r.value, type, ctx.tz)))
+          out.set(
+            userId,
+            def.dataType === 'string'
+              ? textOf(best.value, type, ctx.tz)
+              : type === 'date'
+                ? textOf(best.value, type, ctx.tz)
+                : best.value,
+          )
+        } else
+          out.set(
+            userId,
+            ranked.slice(0, top).map((r) => textOf(r.value, type, ctx.tz)),
+          )
       }
       return out
     }

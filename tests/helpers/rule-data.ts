@@ -40,7 +40,9 @@ export function generateData(seed: number, opts: { users?: number; events?: numb
         city: maybe(0.85, () => rng.pick(CITIES)),
         age: maybe(0.8, () => rng.int(16, 80)),
         vip: maybe(0.7, () => rng.bool(0.3)),
-        signup: maybe(0.75, () => new Date(ASOF.getTime() - rng.int(0, 400) * DAY - rng.int(0, 23) * HOUR).toISOString()),
+        signup: maybe(0.75, () =>
+          new Date(ASOF.getTime() - rng.int(0, 400) * DAY - rng.int(0, 23) * HOUR).toISOString(),
+        ),
         score: maybe(0.8, () => rng.int(-40, 400) / 4),
       },
     })
@@ -48,7 +50,14 @@ export function generateData(seed: number, opts: { users?: number; events?: numb
   // Users 0..nUsers*0.8 have events, the rest never do.
   const active = Math.floor(nUsers * 0.8)
   const lastTime = new Map<string, number>()
-  const edges = [ASOF.getTime(), ASOF.getTime() - 7 * DAY, ASOF.getTime() - 30 * DAY, ASOF.getTime() - 1, Date.parse('2024-03-01T05:00:00Z'), Date.parse('2024-03-10T04:00:00Z')]
+  const edges = [
+    ASOF.getTime(),
+    ASOF.getTime() - 7 * DAY,
+    ASOF.getTime() - 30 * DAY,
+    ASOF.getTime() - 1,
+    Date.parse('2024-03-01T05:00:00Z'),
+    Date.parse('2024-03-10T04:00:00Z'),
+  ]
   const events: RefEvent[] = []
   for (let i = 0; i < nEvents; i++) {
     const user_id = `u${rng.int(0, active - 1)}`
@@ -70,25 +79,42 @@ export function generateData(seed: number, opts: { users?: number; events?: numb
     }
     events.push({ user_id, event, time, seq: i, props })
   }
-  return { users, events, userTypes: { ...userTypes }, eventTypes: { purchase: { ...eventTypes.purchase }, view: { ...eventTypes.view }, login: {} } }
+  return {
+    users,
+    events,
+    userTypes: { ...userTypes },
+    eventTypes: { purchase: { ...eventTypes.purchase }, view: { ...eventTypes.view }, login: {} },
+  }
 }
 
-const defined = (o: Record<string, Val | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+const defined = (o: Record<string, Val | undefined>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
 
 /** Loads data through the real ingestion (types are inferred from the values, as in production). */
 export async function loadData(db: SqlExecutor, data: RefData): Promise<void> {
   await migrate(db)
-  const u = await ingestUserRecords(db, data.users.map((x) => ({ user_id: x.user_id, properties: defined(x.attrs) })))
+  const u = await ingestUserRecords(
+    db,
+    data.users.map((x) => ({ user_id: x.user_id, properties: defined(x.attrs) })),
+  )
   if (!u.committed) throw new Error(`user ingestion failed: ${JSON.stringify(u.errors.slice(0, 3))}`)
   const e = await ingestEventRecords(
     db,
-    data.events.map((x) => ({ user_id: x.user_id, event: x.event, time: new Date(x.time).toISOString(), properties: defined(x.props) })),
+    data.events.map((x) => ({
+      user_id: x.user_id,
+      event: x.event,
+      time: new Date(x.time).toISOString(),
+      properties: defined(x.props),
+    })),
   )
   if (!e.committed) throw new Error(`event ingestion failed: ${JSON.stringify(e.errors.slice(0, 3))}`)
 }
 
 /** Runs a compiled rule; returns user_id → value, dates as ISO strings. Fails on NULL or duplicate rows. */
-export async function runCompiled(db: SqlExecutor, compiled: { sql: string; params: unknown[] }): Promise<Map<string, unknown>> {
+export async function runCompiled(
+  db: SqlExecutor,
+  compiled: { sql: string; params: unknown[] },
+): Promise<Map<string, unknown>> {
   const r = await db.query<{ user_id: string; value: unknown }>(
     `SELECT u.user_id, r.value FROM (${compiled.sql}) r JOIN users u ON u.uid = r.uid`,
     compiled.params,

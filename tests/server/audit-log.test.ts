@@ -8,8 +8,12 @@ import { AuditLog, type AuditEntry } from '../../server/audit/audit-log.ts'
 import auditPlugin from '../../server/plugins/audit.ts'
 
 let dir: string
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'labels-audit-')) })
-afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'labels-audit-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 const seqOf = (e: AuditEntry) => (e.details as { seq: number }).seq
 const entry = (seq: number, pad = '') => ({ actor: 'ada', role: 'admin', action: 'test.append', details: { seq, pad } })
@@ -24,7 +28,14 @@ describe('audit log rotation', () => {
     const file = join(dir, 'audit.jsonl')
     const before = new AuditLog(file, { maxBytes: 400, keep: 5 })
     for (let i = 0; i < 80; i++) await before.append(entry(i))
-    expect((await readdir(dir)).sort()).toEqual(['audit.1.jsonl', 'audit.2.jsonl', 'audit.3.jsonl', 'audit.4.jsonl', 'audit.5.jsonl', 'audit.jsonl'])
+    expect((await readdir(dir)).sort()).toEqual([
+      'audit.1.jsonl',
+      'audit.2.jsonl',
+      'audit.3.jsonl',
+      'audit.4.jsonl',
+      'audit.5.jsonl',
+      'audit.jsonl',
+    ])
     await writeFile(join(dir, 'audit.notes.jsonl'), 'not ours\n') // a name that is not a rotation number stays
     const after = new AuditLog(file, { maxBytes: 400, keep: 2 })
     for (let i = 80; i < 90; i++) await after.append(entry(i))
@@ -33,7 +44,6 @@ describe('audit log rotation', () => {
     expect(seqs[0]).toBe(89)
     expectConsecutive(seqs)
   })
-
 
   it('rotates by size into audit.1.jsonl … audit.<keep>.jsonl and drops only the oldest file', async () => {
     const file = join(dir, 'audit.jsonl')
@@ -68,7 +78,9 @@ describe('audit log rotation', () => {
         if (i % 10 === 9) await appends[i - 5] // keep appends queued while reads and rotations run
       }
       await Promise.all(appends)
-    })().finally(() => { done = true })
+    })().finally(() => {
+      done = true
+    })
     const reads: number[][] = []
     while (!done) reads.push((await log.list({ limit: 1000 })).map(seqOf)) // reads race the rotations
     await allAppended
@@ -122,7 +134,8 @@ describe('audit log rotation', () => {
     await app.register(auditPlugin, { file: join(dir, 'audit', 'audit.jsonl'), maxBytes: 256, keep: 50 })
     app.post('/thing/:id', { config: { audit: 'thing.touch' } }, async () => ({ ok: true }))
     await app.ready()
-    for (let i = 0; i < 30; i++) expect((await app.inject({ method: 'POST', url: `/thing/t${i}` })).statusCode).toBe(200)
+    for (let i = 0; i < 30; i++)
+      expect((await app.inject({ method: 'POST', url: `/thing/t${i}` })).statusCode).toBe(200)
     const entries = await app.audit.list({ action: 'thing', limit: 1000 })
     expect(entries.map((e) => e.target)).toEqual(Array.from({ length: 30 }, (_, i) => `t${29 - i}`))
     expect(entries.every((e) => e.status === 200)).toBe(true)
@@ -135,15 +148,23 @@ describe('audit log under a flood', () => {
   it('refuses appends past maxPending at once (503) instead of queueing without bound, keeping room for auth entries, and writes the accepted ones', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'labels-audit-flood-'))
     const log = new AuditLog(join(dir, 'audit.jsonl'), { maxPending: 10 })
-    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `t${i}` })))
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `t${i}` }),
+      ),
+    )
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10)
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     expect(refused).toHaveLength(20)
     expect((refused[0]!.reason as { status: number }).status).toBe(503)
     expect(log.dropped).toBe(20)
     // Noise fills the normal room; security entries still fit.
-    const noise = Array.from({ length: 10 }, (_, i) => log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `n${i}` }))
-    const security = Array.from({ length: 10 }, (_, i) => log.append({ actor: null, role: null, action: 'auth.failed', target: `s${i}` }))
+    const noise = Array.from({ length: 10 }, (_, i) =>
+      log.append({ actor: 'a', role: 'admin', action: 'label.update', target: `n${i}` }),
+    )
+    const security = Array.from({ length: 10 }, (_, i) =>
+      log.append({ actor: null, role: null, action: 'auth.failed', target: `s${i}` }),
+    )
     expect((await Promise.allSettled([...noise, ...security])).every((r) => r.status === 'fulfilled')).toBe(true)
     const all = await log.list({ limit: 1000 })
     expect(all).toHaveLength(30)

@@ -113,7 +113,9 @@ beforeAll(async () => {
   const addr = server.app.server.address()
   base = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`
 })
-afterAll(async () => { await server?.close() })
+afterAll(async () => {
+  await server?.close()
+})
 
 describe('authentication is decided by the route, not the URL string', () => {
   it('covers the whole API document', () => {
@@ -127,8 +129,16 @@ describe('authentication is decided by the route, not the URL string', () => {
       if (op.path === '/api/health') continue
       for (const url of spellings(op.path)) {
         for (const headers of [{}, { authorization: 'Bearer wrong-token-1234' }]) {
-          const r = await server.app.inject({ method: op.method as 'GET', url, headers: { ...headers, 'content-type': 'application/json' }, payload: op.method === 'GET' || op.method === 'DELETE' ? undefined : '{}' })
-          if (r.statusCode !== 401) leaks.push(`${op.method} ${url} ${Object.keys(headers).length ? 'bad token' : 'no token'} → ${r.statusCode}`)
+          const r = await server.app.inject({
+            method: op.method as 'GET',
+            url,
+            headers: { ...headers, 'content-type': 'application/json' },
+            payload: op.method === 'GET' || op.method === 'DELETE' ? undefined : '{}',
+          })
+          if (r.statusCode !== 401)
+            leaks.push(
+              `${op.method} ${url} ${Object.keys(headers).length ? 'bad token' : 'no token'} → ${r.statusCode}`,
+            )
         }
       }
     }
@@ -146,8 +156,14 @@ describe('authentication is decided by the route, not the URL string', () => {
 
   it('route × role: every route is in the matrix, and each role gets exactly what the matrix says, in encoded spellings and through signed links', async () => {
     // A route added without its entry here fails: decide its role (routes without config.role need admin).
-    const declared = server.app.routeAccess.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.url} ${r.access}`)
-    expect(declared.sort()).toEqual(Object.entries(matrix).map(([route, access]) => `${route} ${access}`).sort())
+    const declared = server.app.routeAccess
+      .filter((r) => r.method !== 'HEAD')
+      .map((r) => `${r.method} ${r.url} ${r.access}`)
+    expect(declared.sort()).toEqual(
+      Object.entries(matrix)
+        .map(([route, access]) => `${route} ${access}`)
+        .sort(),
+    )
 
     const wrong: string[] = []
     const expect2 = (what: string, status: number, need: Need, role: Role | null) => {
@@ -163,14 +179,24 @@ describe('authentication is decided by the route, not the URL string', () => {
       for (const role of [null, ...roles]) {
         for (const url of [path, `/%61pi${path.slice(4)}`]) {
           const headers = { ...(role ? auth(role) : {}), 'content-type': 'application/json' }
-          const r = await server.app.inject({ method: method as 'GET', url, headers, payload: method === 'GET' || method === 'DELETE' ? undefined : '{}' })
+          const r = await server.app.inject({
+            method: method as 'GET',
+            url,
+            headers,
+            payload: method === 'GET' || method === 'DELETE' ? undefined : '{}',
+          })
           expect2(`${method} ${url}`, r.statusCode, need, role)
         }
         if (method === 'GET' && role !== null && need !== 'public') {
           // A signed link keeps its signer's role check (and works for no other method).
           const holder = { admin: 'ada', editor: 'eve', viewer: 'vic' }[role]
           const signed = server.app.links.sign({ name: holder, role }, path).url
-          expect2(`${method} ${signed} (signed link)`, (await server.app.inject({ method: 'GET', url: signed })).statusCode, need, role)
+          expect2(
+            `${method} ${signed} (signed link)`,
+            (await server.app.inject({ method: 'GET', url: signed })).statusCode,
+            need,
+            role,
+          )
         }
       }
     }
@@ -201,7 +227,8 @@ describe('authentication is decided by the route, not the URL string', () => {
   })
 
   it('refuses the collaboration socket in encoded spellings without a valid token, before any document loads', async () => {
-    const stats = () => (server.app as unknown as { collabStats: { documents: number; refusedAuth: number } }).collabStats
+    const stats = () =>
+      (server.app as unknown as { collabStats: { documents: number; refusedAuth: number } }).collabStats
     const before = stats()
     for (const path of ['/collab/main', '/%63ollab/main', '/collab/%6dain', '/%63%6f%6c%6c%61%62/main']) {
       const ws = new WebSocket(`ws://${base}${path}`)

@@ -7,8 +7,12 @@ import { roleAllows } from '../../server/auth/roles.ts'
 import { ensureAdminToken, parseTokens, TokenRegistry } from '../../server/auth/tokens.ts'
 
 let dir: string
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'labels-auth-')) })
-afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'labels-auth-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 describe('tokens', () => {
   it('parses LABELS_TOKENS name:token:role lists', () => {
@@ -38,7 +42,8 @@ describe('tokens', () => {
   it('authenticates only exact tokens', () => {
     const reg = new TokenRegistry([{ name: 'ana', token: 'tok-aaaaaaaa', role: 'editor' }])
     expect(reg.authenticate('tok-aaaaaaaa')).toEqual({ name: 'ana', role: 'editor' })
-    for (const bad of ['tok-aaaaaaa', 'tok-aaaaaaaab', 'TOK-AAAAAAAA', '', undefined]) expect(reg.authenticate(bad)).toBeNull()
+    for (const bad of ['tok-aaaaaaa', 'tok-aaaaaaaab', 'TOK-AAAAAAAA', '', undefined])
+      expect(reg.authenticate(bad)).toBeNull()
   })
 
   it('orders roles viewer < editor < admin', () => {
@@ -52,7 +57,16 @@ describe('tokens', () => {
 describe('audit log', () => {
   it('appends entries durably and lists the newest first with filters', async () => {
     const log = new AuditLog(join(dir, 'audit', 'audit.jsonl'))
-    await Promise.all(Array.from({ length: 20 }, (_, i) => log.append({ actor: i % 2 ? 'ana' : 'bo', role: 'editor', action: i % 3 ? 'label.update' : 'group.create', target: `t${i}` })))
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        log.append({
+          actor: i % 2 ? 'ana' : 'bo',
+          role: 'editor',
+          action: i % 3 ? 'label.update' : 'group.create',
+          target: `t${i}`,
+        }),
+      ),
+    )
     const all = await log.list({ limit: 1000 })
     expect(all).toHaveLength(20)
     expect(all[0]?.target).toBe('t19') // appends are serialised in call order

@@ -4,14 +4,24 @@ import { auth, newServer, type TestServer } from './helpers.ts'
 
 describeEachDb('POST /api/data/* refusals say what was wrong', (kind) => {
   let s: TestServer
-  beforeAll(async () => { s = await newServer(kind) })
-  afterAll(async () => { await s?.close() })
+  beforeAll(async () => {
+    s = await newServer(kind)
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
 
   const post = (body: string, type: string) =>
-    s.app.inject({ method: 'POST', url: '/api/data/users', headers: { ...auth('admin'), 'content-type': type }, payload: body })
+    s.app.inject({
+      method: 'POST',
+      url: '/api/data/users',
+      headers: { ...auth('admin'), 'content-type': type },
+      payload: body,
+    })
 
   it('a refused upload counts every invalid row, not only the 100 listed', async () => {
-    const body = 'user_id,age\n' + Array.from({ length: 1500 }, (_, i) => `${i % 2 === 0 ? '' : 'u' + i},${i}`).join('\n') + '\n'
+    const body =
+      'user_id,age\n' + Array.from({ length: 1500 }, (_, i) => `${i % 2 === 0 ? '' : 'u' + i},${i}`).join('\n') + '\n'
     const r = await post(body, 'text/csv')
     expect(r.statusCode).toBe(400)
     expect(r.json().error.message).toMatch(/^750 invalid row\(s\) \(rows 1, 3, 5, 7, 9, …\); nothing was stored$/)

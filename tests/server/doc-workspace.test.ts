@@ -3,7 +3,13 @@ import * as Y from 'yjs'
 import * as ops from '../../shared/doc/index.ts'
 import { DocWorkspace } from '../../server/workspace/doc-workspace.ts'
 
-const input = (name: string) => ({ name, displayName: name, dataType: 'number' as const, labelType: 'static' as const, rule: { method: 'import' as const } })
+const input = (name: string) => ({
+  name,
+  displayName: name,
+  dataType: 'number' as const,
+  labelType: 'static' as const,
+  rule: { method: 'import' as const },
+})
 
 it('reads the document as it is now, whoever changed it, while sharing one projection between edits', () => {
   const doc = new Y.Doc()
@@ -17,7 +23,14 @@ it('reads the document as it is now, whoever changed it, while sharing one proje
   expect(ws.findLabel('a')?.name).toBe('a')
   // …and by listeners that run after the transaction, as the change hooks do.
   const seen: string[] = []
-  doc.on('afterTransaction', () => { seen.push(ws.listLabels().map((l) => l.name).join(',')) })
+  doc.on('afterTransaction', () => {
+    seen.push(
+      ws
+        .listLabels()
+        .map((l) => l.name)
+        .join(','),
+    )
+  })
   ops.createLabel(doc, input('b'), ops.origin('local', 'x'))
   expect(seen.at(-1)).toBe('a,b')
 

@@ -33,7 +33,9 @@ it('runs the engine behind the same interface in a worker thread', async () => {
 })
 
 it('revives engine errors as LabelsError with code and path', async () => {
-  const e = await engine.validateDefinition({ dataType: 'number', rule: { method: 'metric', event: 'nope', measure: { agg: 'count' } } }).catch((x: unknown) => x)
+  const e = await engine
+    .validateDefinition({ dataType: 'number', rule: { method: 'metric', event: 'nope', measure: { agg: 'count' } } })
+    .catch((x: unknown) => x)
   expect(e).toBeInstanceOf(LabelsError)
   expect(e).toMatchObject({ code: 'invalid', status: 422, path: '/rule/event' })
 })
@@ -42,15 +44,42 @@ it('revives engine errors as LabelsError with code and path', async () => {
 const heavyRule = {
   method: 'custom',
   values: ['view_product', 'add_to_cart', 'purchase', 'app_open', 'share'].flatMap((event, i) => [
-    { value: `a${i}`, when: { all: [{ event, measure: { agg: 'days' }, op: 'gte', value: 3 }, { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 }] } },
-    { value: `b${i}`, when: { any: [{ event, window: { lastDays: 30 }, op: 'gte', value: 1 }, { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } }] } },
+    {
+      value: `a${i}`,
+      when: {
+        all: [
+          { event, measure: { agg: 'days' }, op: 'gte', value: 3 },
+          { event: 'view_product', where: [{ property: 'price', op: 'gt', value: 10 * i }], op: 'gte', value: 2 },
+        ],
+      },
+    },
+    {
+      value: `b${i}`,
+      when: {
+        any: [
+          { event, window: { lastDays: 30 }, op: 'gte', value: 1 },
+          { not: { event: 'purchase', measure: { agg: 'sum', property: 'amount' }, op: 'gt', value: 50 * i } },
+        ],
+      },
+    },
   ]),
 }
 
 it('answers a preview over its time budget with a clear timeout error (504)', async () => {
-  const tight = await buildApp({ engine, db: engine.kind, dataDir, tokens: tokenEntries, limits: { previewTimeoutMs: 20 } })
+  const tight = await buildApp({
+    engine,
+    db: engine.kind,
+    dataDir,
+    tokens: tokenEntries,
+    limits: { previewTimeoutMs: 20 },
+  })
   try {
-    const r = await tight.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: heavyRule }, headers: auth('editor') })
+    const r = await tight.inject({
+      method: 'POST',
+      url: '/api/preview',
+      payload: { dataType: 'string', rule: heavyRule },
+      headers: auth('editor'),
+    })
     expect(r.statusCode).toBe(504)
     expect(r.json().error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/20 ms/) })
   } finally {
@@ -60,7 +89,10 @@ it('answers a preview over its time budget with a clear timeout error (504)', as
 
 it('keeps answering /api/health while a calculation runs', async () => {
   const heavy = {
-    name: 'heavy', displayName: 'Heavy', dataType: 'string', labelType: 'static',
+    name: 'heavy',
+    displayName: 'Heavy',
+    dataType: 'string',
+    labelType: 'static',
     rule: heavyRule,
   }
   const created = await app.inject({ method: 'POST', url: '/api/labels', payload: heavy, headers: auth('editor') })
@@ -72,7 +104,10 @@ it('keeps answering /api/health while a calculation runs', async () => {
   await until(async () => app.runQueue.busyLabels().includes(id))
   // The label list comes from the run cache, so it answers mid-run and shows the run going.
   const tl = performance.now()
-  const listed = (await app.inject({ url: '/api/labels', headers: auth('viewer') })).json().labels as Array<{ id: string; lastRun: { status: string } | null }>
+  const listed = (await app.inject({ url: '/api/labels', headers: auth('viewer') })).json().labels as Array<{
+    id: string
+    lastRun: { status: string } | null
+  }>
   expect(performance.now() - tl).toBeLessThan(250)
   expect(['queued', 'running']).toContain(listed.find((l) => l.id === id)?.lastRun?.status)
   while (app.runQueue.busyLabels().includes(id)) {
@@ -85,7 +120,9 @@ it('keeps answering /api/health while a calculation runs', async () => {
   const runMs = performance.now() - t0
   latencies.sort((a, b) => a - b)
   const max = latencies[latencies.length - 1] ?? 0
-  console.log(`run ${runMs.toFixed(0)} ms; health during it: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)]?.toFixed(1)} ms, max ${max.toFixed(1)} ms`)
+  console.log(
+    `run ${runMs.toFixed(0)} ms; health during it: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)]?.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+  )
   const run = (await app.inject({ url: `/api/labels/${id}`, headers: auth('viewer') })).json().lastRun
   expect(run.status).toBe('succeeded')
   expect(latencies.length).toBeGreaterThan(runMs / 100) // probes kept flowing for the whole run
@@ -97,19 +134,42 @@ it('parses a big upload in the parse worker started from inside the engine worke
   const lines: string[] = []
   // The length is counted as lines are added (joining them per line made this test take 40 s).
   for (let i = 0, length = 0; length < 1.5 * 1024 * 1024 && i < 100_000; i++) {
-    lines.push(JSON.stringify({ user_id: `big_${i % 3000}`, event: 'worker_upload', time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), event_id: `wu${i}`, properties: { n: i, tag: i % 2 ? 'odd' : 'even' } }))
+    lines.push(
+      JSON.stringify({
+        user_id: `big_${i % 3000}`,
+        event: 'worker_upload',
+        time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+        event_id: `wu${i}`,
+        properties: { n: i, tag: i % 2 ? 'odd' : 'even' },
+      }),
+    )
     length += lines[lines.length - 1]!.length + 1
   }
   const body = lines.join('\n') + '\n'
-  const r = await app.inject({ method: 'POST', url: '/api/data/events', payload: body, headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/data/events',
+    payload: body,
+    headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+  })
   expect(Buffer.byteLength(body)).toBeGreaterThan(1 << 20)
   expect(r.statusCode).toBe(200)
   expect(r.json()).toMatchObject({ committed: true, inserted: lines.length, errors: [] })
   const schema = await engine.schema()
-  expect(schema.events.find((e) => e.name === 'worker_upload')?.properties).toEqual(expect.arrayContaining([{ name: 'n', type: 'number' }, { name: 'tag', type: 'string' }]))
+  expect(schema.events.find((e) => e.name === 'worker_upload')?.properties).toEqual(
+    expect.arrayContaining([
+      { name: 'n', type: 'number' },
+      { name: 'tag', type: 'string' },
+    ]),
+  )
   // A bad row far into the body: nothing of the request is stored, the row is reported.
   const bad = body + JSON.stringify({ user_id: 'x', event: 'worker_upload', time: 'not a time', properties: {} }) + '\n'
-  const refused = await app.inject({ method: 'POST', url: '/api/data/events', payload: bad, headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  const refused = await app.inject({
+    method: 'POST',
+    url: '/api/data/events',
+    payload: bad,
+    headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+  })
   expect(refused.statusCode).toBe(400)
   expect(JSON.stringify(refused.json())).toContain(`${lines.length + 1}`)
 })

@@ -38,7 +38,16 @@ export async function newServer(kind: DbKind = 'pglite', opts: Partial<AppOption
   const docDb = await newDb(kind)
   const docStore = await createSqlDocStore(docDb)
   const dataDir = await mkdtemp(join(tmpdir(), 'labels-server-'))
-  const app = await buildApp({ engine, db: db.kind, dataDir, tokens: tokenEntries, docStore, strictResponses: true, calc: { concurrency: 1 }, ...opts })
+  const app = await buildApp({
+    engine,
+    db: db.kind,
+    dataDir,
+    tokens: tokenEntries,
+    docStore,
+    strictResponses: true,
+    calc: { concurrency: 1 },
+    ...opts,
+  })
   await app.ready()
   return {
     app,

@@ -10,22 +10,42 @@ beforeAll(async () => {
   await s.app.listen({ port: 0, host: '127.0.0.1' })
   const addr = s.app.server.address()
   base = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`
-  const users = Array.from({ length: 40 }, (_, i) => ({ user_id: `u${i}`, properties: { tier: i % 4 === 0 ? 'gold' : 'basic' } }))
-  await s.app.inject({ method: 'POST', url: '/api/data/users', payload: ndjson(users), headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  const users = Array.from({ length: 40 }, (_, i) => ({
+    user_id: `u${i}`,
+    properties: { tier: i % 4 === 0 ? 'gold' : 'basic' },
+  }))
+  await s.app.inject({
+    method: 'POST',
+    url: '/api/data/users',
+    payload: ndjson(users),
+    headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+  })
 })
-afterAll(async () => { await s?.close() })
+afterAll(async () => {
+  await s?.close()
+})
 
 /** A connected live socket that records every message. */
-async function connect(token: string): Promise<{ ws: WebSocket; messages: Array<Record<string, unknown>>; next(pred: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>> }> {
+async function connect(token: string): Promise<{
+  ws: WebSocket
+  messages: Array<Record<string, unknown>>
+  next(pred: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>
+}> {
   const ws = new WebSocket(`ws://${base}/api/live?token=${token}`)
   const messages: Array<Record<string, unknown>> = []
-  const waiters: Array<{ pred: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = []
+  const waiters: Array<{
+    pred: (m: Record<string, unknown>) => boolean
+    resolve: (m: Record<string, unknown>) => void
+  }> = []
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as Record<string, unknown>
     messages.push(m)
-    for (const w of [...waiters]) if (w.pred(m)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(m))
+    for (const w of [...waiters]) if (w.pred(m)) waiters.splice(waiters.indexOf(w), 1), w.resolve(m)
   })
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
   return {
     ws,
     messages,
@@ -34,7 +54,10 @@ async function connect(token: string): Promise<{ ws: WebSocket; messages: Array<
       if (seen) return Promise.resolve(seen)
       return new Promise((resolve, reject) => {
         waiters.push({ pred, resolve })
-        setTimeout(() => reject(new Error(`no matching live message; got ${JSON.stringify(messages.map((m) => m.type))}`)), ms).unref()
+        setTimeout(
+          () => reject(new Error(`no matching live message; got ${JSON.stringify(messages.map((m) => m.type))}`)),
+          ms,
+        ).unref()
       })
     },
   }
@@ -42,7 +65,9 @@ async function connect(token: string): Promise<{ ws: WebSocket; messages: Array<
 
 it('refuses the live channel without a valid token at upgrade', async () => {
   const ws = new WebSocket(`ws://${base}/api/live?token=wrong-token-123`)
-  const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
+  const status = await new Promise<number>((resolve) =>
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+  )
   expect(status).toBe(401)
 })
 
@@ -62,12 +87,25 @@ it('pushes run status changes, then distribution and history when a run succeeds
   c.ws.send(JSON.stringify({ subscribe: ['label:*'] }))
   await c.next((m) => m.type === 'subscribed')
   const created = await s.app.inject({
-    method: 'POST', url: '/api/labels', headers: auth('editor'),
-    payload: { name: 'tier', displayName: 'Tier', dataType: 'string', labelType: 'static', rule: { method: 'custom', values: [{ value: 'gold', when: { attribute: 'tier', op: 'eq', value: 'gold' } }] } },
+    method: 'POST',
+    url: '/api/labels',
+    headers: auth('editor'),
+    payload: {
+      name: 'tier',
+      displayName: 'Tier',
+      dataType: 'string',
+      labelType: 'static',
+      rule: { method: 'custom', values: [{ value: 'gold', when: { attribute: 'tier', op: 'eq', value: 'gold' } }] },
+    },
   })
   const labelId = created.json().id as string
-  const { runId } = (await s.app.inject({ method: 'POST', url: `/api/labels/${labelId}/calculate`, headers: auth('editor') })).json() as { runId: string }
-  const ofRun = (status: string) => (m: Record<string, unknown>) => m.type === 'run' && (m.run as { id: string; status: string }).id === runId && (m.run as { status: string }).status === status
+  const { runId } = (
+    await s.app.inject({ method: 'POST', url: `/api/labels/${labelId}/calculate`, headers: auth('editor') })
+  ).json() as { runId: string }
+  const ofRun = (status: string) => (m: Record<string, unknown>) =>
+    m.type === 'run' &&
+    (m.run as { id: string; status: string }).id === runId &&
+    (m.run as { status: string }).status === status
   await c.next(ofRun('queued'))
   await c.next(ofRun('running'))
   const done = await c.next(ofRun('succeeded'))
@@ -94,18 +132,30 @@ it('accepts a label name in a label topic, as the HTTP routes accept it for :lab
   const c = await connect(tokens.viewer)
   c.ws.send(JSON.stringify({ subscribe: ['label:tier'] }))
   await c.next((m) => m.type === 'subscribed')
-  const { runId } = (await s.app.inject({ method: 'POST', url: '/api/labels/tier/calculate', headers: auth('editor') })).json() as { runId: string }
-  const done = await c.next((m) => m.type === 'run' && (m.run as { id: string; status: string }).id === runId && (m.run as { status: string }).status === 'succeeded')
+  const { runId } = (
+    await s.app.inject({ method: 'POST', url: '/api/labels/tier/calculate', headers: auth('editor') })
+  ).json() as { runId: string }
+  const done = await c.next(
+    (m) =>
+      m.type === 'run' &&
+      (m.run as { id: string; status: string }).id === runId &&
+      (m.run as { status: string }).status === 'succeeded',
+  )
   expect(done.run).toMatchObject({ trigger: 'manual', coveredUsers: 10 })
   c.ws.close()
 })
 
 it('audits a refused token on the collaboration endpoint like one on the API', async () => {
   const ws = new WebSocket(`ws://${base}/collab/main?token=not-a-valid-token-1`)
-  await new Promise<void>((resolve) => { ws.on('close', () => resolve()); ws.on('error', () => resolve()) })
+  await new Promise<void>((resolve) => {
+    ws.on('close', () => resolve())
+    ws.on('error', () => resolve())
+  })
   await until(async () => {
     const r = await s.app.inject({ url: '/api/audit', headers: auth('admin') })
-    return (r.json().entries as Array<{ action: string; target: string }>).some((e) => e.action === 'auth.failed' && e.target === '/collab')
+    return (r.json().entries as Array<{ action: string; target: string }>).some(
+      (e) => e.action === 'auth.failed' && e.target === '/collab',
+    )
   })
 })
 
@@ -120,7 +170,14 @@ it('closes a subscriber that does not read (4508) instead of buffering pushes wi
   const items = Array.from({ length: 2000 }, (_, i) => ({ value: `v${i}-${'x'.repeat(100)}`, users: i, proportion: 0 }))
   let pushes = 0
   while (s.app.live.size === before && pushes < 2000) {
-    s.app.live.publishDistribution({ labelId: 'l_slow', runId: 'r', asOf: null, totalUsers: 0, coveredUsers: 0, items } as never)
+    s.app.live.publishDistribution({
+      labelId: 'l_slow',
+      runId: 'r',
+      asOf: null,
+      totalUsers: 0,
+      coveredUsers: 0,
+      items,
+    } as never)
     pushes++
     await new Promise((r) => setImmediate(r))
   }

@@ -7,14 +7,23 @@ let server: TestServer
 const lines: string[] = []
 
 beforeAll(async () => {
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
   server = await newServer('pglite', { logger: { level: 'info', stream } })
 })
-afterAll(async () => { await server?.close() })
+afterAll(async () => {
+  await server?.close()
+})
 
 it('redacts token-like query values and keeps the rest of the URL', () => {
   expect(redactUrl('/api/live?token=abc&x=1')).toBe('/api/live?token=[redacted]&x=1')
-  expect(redactUrl('/api/labels/a/users?format=csv&TOKEN=abc#f')).toBe('/api/labels/a/users?format=csv&TOKEN=[redacted]#f')
+  expect(redactUrl('/api/labels/a/users?format=csv&TOKEN=abc#f')).toBe(
+    '/api/labels/a/users?format=csv&TOKEN=[redacted]#f',
+  )
   expect(redactUrl('/api/labels?q=token=abc')).toBe('/api/labels?q=token=abc')
 })
 

@@ -7,8 +7,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 let dataDir: string
 const root = new URL('../../', import.meta.url).pathname
 
-beforeAll(async () => { dataDir = await mkdtemp(join(tmpdir(), 'labels-main-')) })
-afterAll(async () => { await rm(dataDir, { recursive: true, force: true }) })
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'labels-main-'))
+})
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true })
+})
 
 /** Starts `tsx server/main.ts` and resolves with the address it prints. */
 function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; out: () => string }> {
@@ -42,9 +46,15 @@ it('starts with a demo workspace and a printed admin token, stops on SIGTERM wit
   const origin = new URL(first.url).origin
   expect(await (await fetch(`${origin}/api/health`)).json()).toEqual({ status: 'ok', db: 'pglite', tz: 'UTC' })
   const h = { authorization: `Bearer ${token}` }
-  const labels = (await (await fetch(`${origin}/api/labels`, { headers: h })).json()) as { labels: Array<{ rule: { method: string } }> }
-  expect(new Set(labels.labels.map((l) => l.rule.method))).toEqual(new Set(['custom', 'metric', 'first_last', 'preference', 'distribution', 'import']))
-  const groups = (await (await fetch(`${origin}/api/groups`, { headers: h })).json()) as { groups: Array<{ name: string }> }
+  const labels = (await (await fetch(`${origin}/api/labels`, { headers: h })).json()) as {
+    labels: Array<{ rule: { method: string } }>
+  }
+  expect(new Set(labels.labels.map((l) => l.rule.method))).toEqual(
+    new Set(['custom', 'metric', 'first_last', 'preference', 'distribution', 'import']),
+  )
+  const groups = (await (await fetch(`${origin}/api/groups`, { headers: h })).json()) as {
+    groups: Array<{ name: string }>
+  }
   expect(groups.groups.map((g) => g.name)).toEqual(['Default', 'Lifecycle', 'Value', 'Engagement'])
   const exited = exitCode(first.child)
   first.child.kill('SIGTERM')
@@ -66,7 +76,9 @@ it('uses LABELS_TOKENS instead of a token file when set', async () => {
   expect(s.url).not.toContain('token=')
   const me = await fetch(`${origin}/api/me`, { headers: { authorization: 'Bearer ana-token-123' } })
   expect(await me.json()).toEqual({ name: 'ana', role: 'viewer', tz: 'UTC' })
-  const admin = await fetch(`${origin}/api/me`, { headers: { authorization: `Bearer ${(await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()}` } })
+  const admin = await fetch(`${origin}/api/me`, {
+    headers: { authorization: `Bearer ${(await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()}` },
+  })
   expect(admin.status).toBe(401)
   const exited = exitCode(s.child)
   s.child.kill('SIGTERM')

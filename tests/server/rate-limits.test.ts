@@ -24,7 +24,11 @@ it('answers a flood of bad tokens 429 after the limit with few audit lines, and 
   const server = await newServer('pglite', { rateLimits: { authFailuresPerMinute: 5 } })
   const statuses: number[] = []
   for (let i = 0; i < 40; i++) {
-    const r = await server.app.inject({ method: 'GET', url: '/api/labels', headers: { authorization: `Bearer bad-token-${i}-xxxx` } })
+    const r = await server.app.inject({
+      method: 'GET',
+      url: '/api/labels',
+      headers: { authorization: `Bearer bad-token-${i}-xxxx` },
+    })
     statuses.push(r.statusCode)
     if (r.statusCode === 429) expect(Number(r.headers['retry-after'])).toBeGreaterThan(0)
   }
@@ -43,9 +47,22 @@ it('answers a flood of bad tokens 429 after the limit with few audit lines, and 
 
 it('limits previews per operator with 429 too_many_requests, other operators unaffected', async () => {
   const server = await newServer('pglite', { rateLimits: { previewPerMinute: 3 } })
-  await server.app.inject({ method: 'POST', url: '/api/data/users', payload: ndjson([{ user_id: 'u1', properties: { city: 'Paris' } }]), headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  await server.app.inject({
+    method: 'POST',
+    url: '/api/data/users',
+    payload: ndjson([{ user_id: 'u1', properties: { city: 'Paris' } }]),
+    headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+  })
   const preview = (role: 'editor' | 'admin') =>
-    server.app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'boolean', rule: { method: 'custom', values: [{ value: true, when: { attribute: 'city', op: 'is_set' } }] } }, headers: auth(role) })
+    server.app.inject({
+      method: 'POST',
+      url: '/api/preview',
+      payload: {
+        dataType: 'boolean',
+        rule: { method: 'custom', values: [{ value: true, when: { attribute: 'city', op: 'is_set' } }] },
+      },
+      headers: auth(role),
+    })
   const statuses = []
   for (let i = 0; i < 4; i++) statuses.push((await preview('editor')).statusCode)
   expect(statuses).toEqual([200, 200, 200, 429])

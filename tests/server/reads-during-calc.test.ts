@@ -65,9 +65,16 @@ async function whileHeld<T>(p: Promise<T>): Promise<T | typeof BLOCKED> {
   }
 }
 
-interface Setup { app: FastifyInstance; hold: ReturnType<typeof holdable>; close(): Promise<void> }
+interface Setup {
+  app: FastifyInstance
+  hold: ReturnType<typeof holdable>
+  close(): Promise<void>
+}
 
-async function setup(kind: DbKind, opts: { concurrency?: number; previewTimeoutMs?: number; readDb?: boolean } = {}): Promise<Setup> {
+async function setup(
+  kind: DbKind,
+  opts: { concurrency?: number; previewTimeoutMs?: number; readDb?: boolean } = {},
+): Promise<Setup> {
   const db: TestDb = await newDb(kind)
   const hold = holdable(db)
   // PostgreSQL: reads and previews on a pool of their own (as the engine worker opens it) unless told otherwise.
@@ -78,7 +85,12 @@ async function setup(kind: DbKind, opts: { concurrency?: number; previewTimeoutM
   const docStore = await createSqlDocStore(docDb)
   const dataDir = await mkdtemp(join(tmpdir(), 'labels-reads-'))
   const app = await buildApp({
-    engine, db: kind, dataDir, tokens: tokenEntries, docStore, strictResponses: true,
+    engine,
+    db: kind,
+    dataDir,
+    tokens: tokenEntries,
+    docStore,
+    strictResponses: true,
     calc: { concurrency: opts.concurrency ?? 1, readWaitMs: 300 },
     ...(opts.previewTimeoutMs !== undefined ? { limits: { previewTimeoutMs: opts.previewTimeoutMs } } : {}),
   })
@@ -108,11 +120,20 @@ async function newReadPool(db: TestDb): Promise<SqlExecutor> {
 const cities = ['Paris', 'Berlin', 'Rome', 'Oslo']
 async function ingest(app: FastifyInstance): Promise<void> {
   const users = Array.from({ length: 40 }, (_, i) => ({ user_id: `u${i}`, properties: { city: cities[i % 4] } }))
-  const r = await app.inject({ method: 'POST', url: '/api/data/users', payload: ndjson(users), headers: { 'content-type': 'application/x-ndjson', ...auth('admin') } })
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/data/users',
+    payload: ndjson(users),
+    headers: { 'content-type': 'application/x-ndjson', ...auth('admin') },
+  })
   expect(r.statusCode).toBe(200)
 }
 
-const cityRule = { method: 'custom', values: [{ value: 'capital', when: { attribute: 'city', op: 'in', value: ['Paris', 'Berlin'] } }], otherwise: 'other' }
+const cityRule = {
+  method: 'custom',
+  values: [{ value: 'capital', when: { attribute: 'city', op: 'in', value: ['Paris', 'Berlin'] } }],
+  otherwise: 'other',
+}
 const label = (name: string) => ({ name, displayName: name, dataType: 'string', labelType: 'static', rule: cityRule })
 
 async function createLabel(app: FastifyInstance, name: string): Promise<string> {
@@ -134,22 +155,40 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     const { app } = s
     await ingest(app)
     const id = await createLabel(app, 'home')
-    const before = (await app.inject({ url: `/api/labels/${id}/distribution`, headers: auth('viewer') })).json() as { runId: string }
+    const before = (await app.inject({ url: `/api/labels/${id}/distribution`, headers: auth('viewer') })).json() as {
+      runId: string
+    }
     expect(before.runId).toBeTruthy()
 
     s.hold.arm()
-    const calc = await app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') })
+    const calc = await app.inject({
+      method: 'POST',
+      url: `/api/labels/${id}/calculate`,
+      payload: {},
+      headers: auth('editor'),
+    })
     expect(calc.statusCode).toBe(202)
     const runId = (calc.json() as { runId: string }).runId
     await until(async () => s.hold.held() === 1)
 
-    const dist = await whileHeld(app.inject({ url: `/api/labels/${id}/distribution?top=1&sort=value&order=asc`, headers: auth('viewer') }))
+    const dist = await whileHeld(
+      app.inject({ url: `/api/labels/${id}/distribution?top=1&sort=value&order=asc`, headers: auth('viewer') }),
+    )
     const hist = await whileHeld(app.inject({ url: `/api/labels/${id}/history`, headers: auth('viewer') }))
     const run = await whileHeld(app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') }))
-    const preview = await whileHeld(app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: cityRule }, headers: auth('editor') }))
+    const preview = await whileHeld(
+      app.inject({
+        method: 'POST',
+        url: '/api/preview',
+        payload: { dataType: 'string', rule: cityRule },
+        headers: auth('editor'),
+      }),
+    )
     // Still held: every answer above came while the run was running.
     expect(s.hold.held()).toBe(1)
-    const status = (await app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') })).json() as { status: string }
+    const status = (await app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') })).json() as {
+      status: string
+    }
     s.hold.release()
 
     expect(dist).not.toBe(BLOCKED)
@@ -176,9 +215,13 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     }
 
     await app.runQueue.idle()
-    const after = (await app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') })).json() as { status: string }
+    const after = (await app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') })).json() as {
+      status: string
+    }
     expect(after.status).toBe('succeeded')
-    const d2 = (await app.inject({ url: `/api/labels/${id}/distribution`, headers: auth('viewer') })).json() as { runId: string }
+    const d2 = (await app.inject({ url: `/api/labels/${id}/distribution`, headers: auth('viewer') })).json() as {
+      runId: string
+    }
     expect(d2.runId).toBe(runId)
   })
 
@@ -190,7 +233,12 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     s.hold.arm()
     await app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') })
     await until(async () => s.hold.held() === 1)
-    const preview = app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: cityRule }, headers: auth('editor') })
+    const preview = app.inject({
+      method: 'POST',
+      url: '/api/preview',
+      payload: { dataType: 'string', rule: cityRule },
+      headers: auth('editor'),
+    })
     // The calculation ends while the preview waits (well inside readWaitMs).
     setTimeout(() => s.hold.release(), 100)
     const r = await whileHeld(preview)
@@ -236,11 +284,24 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
       const s = (current = await setup(kind, { concurrency: 4, previewTimeoutMs: 1500, readDb: false }))
       const { app } = s
       await ingest(app)
-      const ids = [await createLabel(app, 'p1'), await createLabel(app, 'p2'), await createLabel(app, 'p3'), await createLabel(app, 'p4')]
+      const ids = [
+        await createLabel(app, 'p1'),
+        await createLabel(app, 'p2'),
+        await createLabel(app, 'p3'),
+        await createLabel(app, 'p4'),
+      ]
       s.hold.arm(4)
-      for (const id of ids) await app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') })
+      for (const id of ids)
+        await app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') })
       await until(async () => s.hold.held() === 4)
-      const preview = await whileHeld(app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: cityRule }, headers: auth('editor') }))
+      const preview = await whileHeld(
+        app.inject({
+          method: 'POST',
+          url: '/api/preview',
+          payload: { dataType: 'string', rule: cityRule },
+          headers: auth('editor'),
+        }),
+      )
       expect(s.hold.held()).toBe(4)
       s.hold.release()
       expect(preview).not.toBe(BLOCKED)
@@ -261,7 +322,14 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
       try {
         const r = await conn.transaction(async (tx) => {
           await tx.exec(`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`)
-          return whileHeld(app.inject({ method: 'POST', url: '/api/preview', payload: { dataType: 'string', rule: cityRule }, headers: auth('editor') }))
+          return whileHeld(
+            app.inject({
+              method: 'POST',
+              url: '/api/preview',
+              payload: { dataType: 'string', rule: cityRule },
+              headers: auth('editor'),
+            }),
+          )
         })
         expect(r).not.toBe(BLOCKED)
         if (r === BLOCKED) return

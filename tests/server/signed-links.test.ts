@@ -18,11 +18,21 @@ async function link(role: keyof typeof tokens, path: string): Promise<{ url: str
 const get = (url: string) => server.app.inject({ method: 'GET', url })
 
 beforeAll(async () => {
-  const stream = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb() } })
-  server = await newServer('pglite', { logger: { level: 'info', stream }, rateLimits: { authFailuresPerMinute: 1_000_000 } })
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(String(chunk))
+      cb()
+    },
+  })
+  server = await newServer('pglite', {
+    logger: { level: 'info', stream },
+    rateLimits: { authFailuresPerMinute: 1_000_000 },
+  })
   await server.app.inject({ method: 'POST', url: '/api/groups', headers: auth('editor'), payload: { name: 'Signed' } })
 })
-afterAll(async () => { await server?.close() })
+afterAll(async () => {
+  await server?.close()
+})
 
 describe('POST /api/links', () => {
   it('gives a link that answers that GET without any token, as the bearer request does', async () => {
@@ -35,7 +45,9 @@ describe('POST /api/links', () => {
     expect(ttl).toBeLessThanOrEqual(61_000)
     const viaLink = await get(url)
     expect(viaLink.statusCode).toBe(200)
-    expect(viaLink.json()).toEqual((await server.app.inject({ url: '/api/labels?q=a', headers: auth('viewer') })).json())
+    expect(viaLink.json()).toEqual(
+      (await server.app.inject({ url: '/api/labels?q=a', headers: auth('viewer') })).json(),
+    )
     // The request is the signer's: /api/me through a link names them.
     expect((await get((await link('editor', '/api/me')).url)).json()).toMatchObject({ name: 'eve', role: 'editor' })
   })
@@ -55,7 +67,10 @@ describe('POST /api/links', () => {
     ]
     for (const u of tampered) expect((await get(u)).statusCode, u).toBe(401)
     for (const method of ['POST', 'DELETE', 'PATCH'] as const) {
-      expect((await server.app.inject({ method, url, payload: method === 'DELETE' ? undefined : {} })).statusCode, method).toBe(401)
+      expect(
+        (await server.app.inject({ method, url, payload: method === 'DELETE' ? undefined : {} })).statusCode,
+        method,
+      ).toBe(401)
     }
     expect((await get(url)).statusCode).toBe(200) // the untouched link still works
   })
@@ -93,14 +108,23 @@ describe('POST /api/links', () => {
       ['/api/live', 400],
     ]
     for (const [path, status] of bad) {
-      const r = await server.app.inject({ method: 'POST', url: '/api/links', headers: auth('viewer'), payload: { path } })
+      const r = await server.app.inject({
+        method: 'POST',
+        url: '/api/links',
+        headers: auth('viewer'),
+        payload: { path },
+      })
       expect(r.statusCode, path).toBe(status)
     }
-    expect((await server.app.inject({ method: 'POST', url: '/api/links', payload: { path: '/api/me' } })).statusCode).toBe(401)
+    expect(
+      (await server.app.inject({ method: 'POST', url: '/api/links', payload: { path: '/api/me' } })).statusCode,
+    ).toBe(401)
     // A signed link can't sign another link: POST is never accepted with a signature.
     const { url } = await link('viewer', '/api/me')
     const sig = url.slice(url.indexOf('sig='))
-    expect((await server.app.inject({ method: 'POST', url: `/api/links?${sig}`, payload: { path: '/api/me' } })).statusCode).toBe(401)
+    expect(
+      (await server.app.inject({ method: 'POST', url: `/api/links?${sig}`, payload: { path: '/api/me' } })).statusCode,
+    ).toBe(401)
   })
 
   it('is in the OpenAPI document', () => {

@@ -20,12 +20,22 @@ let host = ''
 /** DocRegistry.acquire calls: a refused upgrade must never reach the document. */
 let acquired = 0
 
-type Outcome = { kind: 'open'; ws: WebSocket; protocol: string } | { kind: 'http'; status: number; headers: IncomingMessage['headers'] } | { kind: 'close'; code: number } | { kind: 'error'; message: string }
+type Outcome =
+  | { kind: 'open'; ws: WebSocket; protocol: string }
+  | { kind: 'http'; status: number; headers: IncomingMessage['headers'] }
+  | { kind: 'close'; code: number }
+  | { kind: 'error'; message: string }
 
 /** Opens a raw socket and reports how the server answered: open (with the chosen subprotocol), an HTTP refusal, or a close right after the upgrade. */
-function attempt(path: string, opts: { protocols?: string[]; origin?: string; headers?: Record<string, string> } = {}): Promise<Outcome> {
+function attempt(
+  path: string,
+  opts: { protocols?: string[]; origin?: string; headers?: Record<string, string> } = {},
+): Promise<Outcome> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://${host}${path}`, opts.protocols ?? [], { ...(opts.origin ? { origin: opts.origin } : {}), headers: opts.headers ?? {} })
+    const ws = new WebSocket(`ws://${host}${path}`, opts.protocols ?? [], {
+      ...(opts.origin ? { origin: opts.origin } : {}),
+      headers: opts.headers ?? {},
+    })
     let opened = false
     ws.on('unexpected-response', (_req, res) => {
       resolve({ kind: 'http', status: res.statusCode ?? 0, headers: res.headers })
@@ -37,7 +47,9 @@ function attempt(path: string, opts: { protocols?: string[]; origin?: string; he
       ws.once('message', () => resolve({ kind: 'open', ws, protocol: ws.protocol }))
     })
     ws.on('close', (code) => resolve({ kind: 'close', code }))
-    ws.on('error', (e) => { if (!opened) resolve({ kind: 'error', message: e.message }) })
+    ws.on('error', (e) => {
+      if (!opened) resolve({ kind: 'error', message: e.message })
+    })
   })
 }
 
@@ -45,18 +57,33 @@ function attempt(path: string, opts: { protocols?: string[]; origin?: string; he
 function attemptLive(path: string, opts: { protocols?: string[]; origin?: string } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://${host}${path}`, opts.protocols ?? [], opts.origin ? { origin: opts.origin } : {})
-    ws.on('unexpected-response', (_req, res) => { resolve({ kind: 'http', status: res.statusCode ?? 0, headers: res.headers }); ws.terminate() })
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ kind: 'http', status: res.statusCode ?? 0, headers: res.headers })
+      ws.terminate()
+    })
     ws.on('open', () => resolve({ kind: 'open', ws, protocol: ws.protocol }))
     ws.on('close', (code) => resolve({ kind: 'close', code }))
     ws.on('error', (e) => resolve({ kind: 'error', message: e.message }))
   })
 }
 
-const summary = (o: Outcome) => (o.kind === 'open' ? `open ${o.protocol}` : o.kind === 'http' ? `http ${o.status}` : o.kind === 'close' ? `close ${o.code}` : `error ${o.message}`)
-const done = (o: Outcome) => { if (o.kind === 'open') o.ws.terminate() }
+const summary = (o: Outcome) =>
+  o.kind === 'open'
+    ? `open ${o.protocol}`
+    : o.kind === 'http'
+      ? `http ${o.status}`
+      : o.kind === 'close'
+        ? `close ${o.code}`
+        : `error ${o.message}`
+const done = (o: Outcome) => {
+  if (o.kind === 'open') o.ws.terminate()
+}
 
 /** The stock y-websocket client, token in the subprotocol as the web app sends it (or in the query). */
-function provider(token: string, how: 'protocol' | 'query' = 'protocol'): { doc: Y.Doc; p: WebsocketProvider; destroy(): void } {
+function provider(
+  token: string,
+  how: 'protocol' | 'query' = 'protocol',
+): { doc: Y.Doc; p: WebsocketProvider; destroy(): void } {
   const doc = new Y.Doc()
   const p = new WebsocketProvider(`ws://${host}/collab`, 'main', doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
@@ -66,12 +93,14 @@ function provider(token: string, how: 'protocol' | 'query' = 'protocol'): { doc:
   })
   return { doc, p, destroy: () => (p.destroy(), doc.destroy()) }
 }
-const synced = (c: { p: WebsocketProvider }) => (c.p.synced ? Promise.resolve() : new Promise<void>((r) => c.p.once('sync', (s: boolean) => s && r())))
+const synced = (c: { p: WebsocketProvider }) =>
+  c.p.synced ? Promise.resolve() : new Promise<void>((r) => c.p.once('sync', (s: boolean) => s && r()))
 
 async function groupNames(): Promise<string[]> {
   const r = await server.app.inject({ url: '/api/groups', headers: auth('admin') })
   const names: string[] = []
-  const walk = (gs: Array<{ name: string; children: unknown[] }>) => gs.forEach((g) => (names.push(g.name), walk(g.children as never)))
+  const walk = (gs: Array<{ name: string; children: unknown[] }>) =>
+    gs.forEach((g) => (names.push(g.name), walk(g.children as never)))
   walk((r.json() as { groups: Array<{ name: string; children: unknown[] }> }).groups)
   return names
 }
@@ -85,7 +114,9 @@ beforeAll(async () => {
   const addr = server.app.server.address()
   host = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`
 })
-afterAll(async () => { await server?.close() })
+afterAll(async () => {
+  await server?.close()
+})
 
 describe('upgrades that are refused before any document loads', () => {
   it('no token, a wrong token (query or subprotocol), an encoded path, a foreign or null Origin', async () => {
@@ -98,7 +129,11 @@ describe('upgrades that are refused before any document loads', () => {
       ['/collab/%6dain?token=wrong-token-1234', {}, ['close 4401', 'http 401']],
       // A page on another site holding a valid token (a leaked one, or a CSRF-style socket): refused by Origin.
       [`/collab/main?token=${tokens.editor}`, { origin: 'https://evil.example' }, ['http 403']],
-      ['/collab/main', { origin: 'https://evil.example', protocols: [WS_PROTOCOL, tokenProtocol(tokens.editor)] }, ['http 403']],
+      [
+        '/collab/main',
+        { origin: 'https://evil.example', protocols: [WS_PROTOCOL, tokenProtocol(tokens.editor)] },
+        ['http 403'],
+      ],
       [`/collab/main?token=${tokens.editor}`, { origin: 'null' }, ['http 403']],
       [`/collab/main?token=${tokens.editor}`, { origin: `http://${host}.evil.example` }, ['http 403']],
       [`/%63ollab/main?token=${tokens.editor}`, { origin: 'https://evil.example' }, ['http 403']],
@@ -107,7 +142,8 @@ describe('upgrades that are refused before any document loads', () => {
     for (const [path, opts, expected] of cases) {
       const o = await attempt(path, opts)
       done(o)
-      if (!expected.includes(summary(o))) wrong.push(`${path} ${JSON.stringify(opts)} → ${summary(o)} (expected ${expected.join(' or ')})`)
+      if (!expected.includes(summary(o)))
+        wrong.push(`${path} ${JSON.stringify(opts)} → ${summary(o)} (expected ${expected.join(' or ')})`)
     }
     expect(wrong).toEqual([])
     expect(acquired).toBe(before.acquired) // not even leased: nothing loaded for a refused socket
@@ -118,7 +154,11 @@ describe('upgrades that are refused before any document loads', () => {
     const wrong: string[] = []
     const cases: Array<[string, Parameters<typeof attemptLive>[1], string]> = [
       [`/api/live?token=${tokens.viewer}`, { origin: 'https://evil.example' }, 'http 403'],
-      ['/api/live', { origin: 'https://evil.example', protocols: [WS_PROTOCOL, tokenProtocol(tokens.viewer)] }, 'http 403'],
+      [
+        '/api/live',
+        { origin: 'https://evil.example', protocols: [WS_PROTOCOL, tokenProtocol(tokens.viewer)] },
+        'http 403',
+      ],
       [`/%61pi/live?token=${tokens.viewer}`, { origin: 'https://evil.example' }, 'http 403'],
       ['/api/live', {}, 'http 401'],
       ['/%61pi/live', { protocols: [WS_PROTOCOL, tokenProtocol('wrong-token-1234')] }, 'http 401'],
@@ -187,7 +227,8 @@ describe('the token in a subprotocol, never in the URL', () => {
 describe('a role changed while connected', () => {
   it('a lowered role takes effect on the next write (tokens file re-read); a withdrawn token closes the socket (4401)', async () => {
     const file = join(server.dataDir, 'tokens')
-    const line = (role: string) => tokenEntries.map((t) => `${t.name}:${t.token}:${t.name === 'eve' ? role : t.role}`).join('\n') + '\n'
+    const line = (role: string) =>
+      tokenEntries.map((t) => `${t.name}:${t.token}:${t.name === 'eve' ? role : t.role}`).join('\n') + '\n'
     await writeFile(file, line('editor'))
     const tf = new TokenFile(file, server.app.tokens)
     await tf.reload()
@@ -202,26 +243,48 @@ describe('a role changed while connected', () => {
       await tf.reload()
       expect(server.app.tokens.authenticate(tokens.editor)?.role).toBe('viewer')
       // REST: the next request is checked against the new role.
-      expect((await server.app.inject({ method: 'POST', url: '/api/groups', headers: auth('editor'), payload: { name: 'x' } })).statusCode).toBe(403)
+      expect(
+        (
+          await server.app.inject({
+            method: 'POST',
+            url: '/api/groups',
+            headers: auth('editor'),
+            payload: { name: 'x' },
+          })
+        ).statusCode,
+      ).toBe(403)
       // The open socket: the next write is refused (permission denied), the connection stays for reading.
       const deniedMsg = new Promise<void>((resolve) => {
         const ws = c.p.ws as unknown as WebSocket
         ws.addEventListener('message', (ev) => {
           const bytes = new Uint8Array(ev.data as ArrayBuffer)
-          if (bytes[0] === 2) (denied.push('auth'), resolve()) // y-protocols auth message: permission denied
+          if (bytes[0] === 2) denied.push('auth'), resolve() // y-protocols auth message: permission denied
         })
       })
       createGroup(c.doc, { name: 'After demotion' }, { kind: 'local', actor: 'eve' })
       await deniedMsg
       // A later write by someone still allowed reaches the server; the demoted one never does.
-      await server.app.inject({ method: 'POST', url: '/api/groups', headers: auth('admin'), payload: { name: 'Admin marker' } })
+      await server.app.inject({
+        method: 'POST',
+        url: '/api/groups',
+        headers: auth('admin'),
+        payload: { name: 'Admin marker' },
+      })
       await until(async () => (await groupNames()).includes('Admin marker'))
       expect(await groupNames()).not.toContain('After demotion')
       expect(denied).toEqual(['auth'])
 
       // Withdrawn: the token is no longer in the file.
-      const closed = new Promise<number>((r) => c.p.once('connection-close', (ev: CloseEvent | null) => r(ev?.code ?? 0)))
-      await writeFile(file, tokenEntries.filter((t) => t.name !== 'eve').map((t) => `${t.name}:${t.token}:${t.role}`).join('\n') + '\n')
+      const closed = new Promise<number>((r) =>
+        c.p.once('connection-close', (ev: CloseEvent | null) => r(ev?.code ?? 0)),
+      )
+      await writeFile(
+        file,
+        tokenEntries
+          .filter((t) => t.name !== 'eve')
+          .map((t) => `${t.name}:${t.token}:${t.role}`)
+          .join('\n') + '\n',
+      )
       await tf.reload()
       expect(server.app.tokens.authenticate(tokens.editor)).toBeNull()
       createGroup(c.doc, { name: 'After withdrawal' }, { kind: 'local', actor: 'eve' })
@@ -246,7 +309,11 @@ describe('a role changed while connected', () => {
 
   it('LABELS_TOKENS_FILE is re-read when the file changes (as main watches it)', async () => {
     const file = join(server.dataDir, 'tokens-watched')
-    const write = (role: string) => writeFile(file, tokenEntries.map((t) => `${t.name}:${t.token}:${t.name === 'vic' ? role : t.role}`).join('\n') + '\n')
+    const write = (role: string) =>
+      writeFile(
+        file,
+        tokenEntries.map((t) => `${t.name}:${t.token}:${t.name === 'vic' ? role : t.role}`).join('\n') + '\n',
+      )
     await write('viewer')
     const tf = new TokenFile(file, server.app.tokens)
     await tf.reload()
@@ -277,23 +344,33 @@ describe('a role changed while connected', () => {
 
 describe('a client that never authenticates', () => {
   it('is closed (4401) while it floods frames; nothing is loaded, leased or buffered for it', async () => {
-    const before = { acquired, connections: server.app.collabStats.connections, refused: server.app.collabStats.refusedAuth }
+    const before = {
+      acquired,
+      connections: server.app.collabStats.connections,
+      refused: server.app.collabStats.refusedAuth,
+    }
     const frame = Buffer.alloc(1024 * 1024, 1)
-    const sockets = await Promise.all(Array.from({ length: 8 }, () => new Promise<{ sent: number; code: number }>((resolve) => {
-      const ws = new WebSocket(`ws://${host}/collab/main`, [WS_PROTOCOL, tokenProtocol('wrong-token-1234')])
-      let sent = 0
-      ws.on('close', (code) => resolve({ sent, code }))
-      ws.on('error', () => {})
-      ws.on('open', () => {
-        const pump = () => {
-          // Flood as fast as the socket takes it, up to 256 MiB, until the server closes it.
-          if (ws.readyState !== WebSocket.OPEN || sent >= 256) return
-          sent++
-          ws.send(frame, { binary: true }, () => setImmediate(pump))
-        }
-        pump()
-      })
-    })))
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () =>
+          new Promise<{ sent: number; code: number }>((resolve) => {
+            const ws = new WebSocket(`ws://${host}/collab/main`, [WS_PROTOCOL, tokenProtocol('wrong-token-1234')])
+            let sent = 0
+            ws.on('close', (code) => resolve({ sent, code }))
+            ws.on('error', () => {})
+            ws.on('open', () => {
+              const pump = () => {
+                // Flood as fast as the socket takes it, up to 256 MiB, until the server closes it.
+                if (ws.readyState !== WebSocket.OPEN || sent >= 256) return
+                sent++
+                ws.send(frame, { binary: true }, () => setImmediate(pump))
+              }
+              pump()
+            })
+          }),
+      ),
+    )
     for (const s of sockets) {
       expect(s.code).toBe(CollabClose.unauthorized)
       expect(s.sent).toBeLessThan(256) // cut off long before the flood ends

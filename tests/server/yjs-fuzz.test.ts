@@ -6,7 +6,15 @@ import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { Scheduler, systemClock } from '../../server/runs/scheduler.ts'
 import {
-  COLLAB_MAX_MESSAGE_BYTES, CollabClose, DEFAULT_GROUP_ID, createLabel, draftsOf, groupsOf, labelsOf, projectWorkspace, type DocOrigin,
+  COLLAB_MAX_MESSAGE_BYTES,
+  CollabClose,
+  DEFAULT_GROUP_ID,
+  createLabel,
+  draftsOf,
+  groupsOf,
+  labelsOf,
+  projectWorkspace,
+  type DocOrigin,
 } from '../../shared/doc/index.ts'
 import { holdsPending } from '../../shared/doc/update-deps.ts'
 import { makeRng, type Rng } from '../../shared/prng.ts'
@@ -39,7 +47,10 @@ const STEP1_EMPTY = syncFrame(0, Y.encodeStateVector(new Y.Doc()))
 const randomBytes = (rng: Rng, n: number) => Uint8Array.from({ length: n }, () => rng.int(0, 255))
 
 type Outcome = 'open' | number
-interface Tally { tried: number; outcomes: Record<string, number> }
+interface Tally {
+  tried: number
+  outcomes: Record<string, number>
+}
 
 /**
  * A raw socket that sends one frame and then a sync step 1, and waits for the step 2 answer
@@ -68,7 +79,7 @@ class Prober {
     const answered = new Promise<Outcome>((resolve) => {
       const onMessage = (d: Buffer) => {
         const m = new Uint8Array(d)
-        if (m[0] === 0 && m[1] === 1) (ws.off('message', onMessage), resolve('open'))
+        if (m[0] === 0 && m[1] === 1) ws.off('message', onMessage), resolve('open')
       }
       ws.on('message', onMessage)
     })
@@ -118,8 +129,19 @@ function putMap(map: Y.Map<unknown>, key: string, fields: Record<string, unknown
 }
 
 const label = (id: string, over: Record<string, unknown> = {}) => ({
-  id, name: id, displayName: id, groupId: DEFAULT_GROUP_ID, order: 'a' + id, dataType: 'number', labelType: 'static',
-  schedule: { kind: 'once' }, enabled: true, description: '', rule: { method: 'import' }, createdAt: '2020-01-01T00:00:00.000Z', ...over,
+  id,
+  name: id,
+  displayName: id,
+  groupId: DEFAULT_GROUP_ID,
+  order: 'a' + id,
+  dataType: 'number',
+  labelType: 'static',
+  schedule: { kind: 'once' },
+  enabled: true,
+  description: '',
+  rule: { method: 'import' },
+  createdAt: '2020-01-01T00:00:00.000Z',
+  ...over,
 })
 
 /** Schema-breaking writes a buggy or hostile editor can make with plain Yjs calls. */
@@ -130,10 +152,22 @@ const RAW_WRITES: Array<{ what: string; write(doc: Y.Doc): void }> = [
   { what: 'a draft entry that is a number', write: (d) => draftsOf(d).set('d_number', 7) },
   {
     what: 'a label whose every field has the wrong type',
-    write: (d) => void putMap(labelsOf(d), 'l_types', {
-      id: 5, name: 42, displayName: ['x'], groupId: 7, order: {}, dataType: 'bogus', labelType: 5, schedule: 'daily',
-      enabled: 'yes', description: null, rule: 12, createdAt: 99, updatedAt: false,
-    }),
+    write: (d) =>
+      void putMap(labelsOf(d), 'l_types', {
+        id: 5,
+        name: 42,
+        displayName: ['x'],
+        groupId: 7,
+        order: {},
+        dataType: 'bogus',
+        labelType: 5,
+        schedule: 'daily',
+        enabled: 'yes',
+        description: null,
+        rule: 12,
+        createdAt: 99,
+        updatedAt: false,
+      }),
   },
   {
     what: 'a label whose fields are nested Y types',
@@ -144,33 +178,107 @@ const RAW_WRITES: Array<{ what: string; write(doc: Y.Doc): void }> = [
       m.set('schedule', new Y.Map())
     },
   },
-  { what: 'a dynamic label with a weekly schedule whose weekday is a string', write: (d) => void putMap(labelsOf(d), 'l_weekday', label('l_weekday', { labelType: 'dynamic', schedule: { kind: 'weekly', weekday: 'x', at: '08:00' } })) },
-  { what: 'a dynamic label with a daily schedule without a time', write: (d) => void putMap(labelsOf(d), 'l_noat', label('l_noat', { labelType: 'dynamic', schedule: { kind: 'daily' } })) },
-  { what: 'a dynamic label with day 99 at 25:99', write: (d) => void putMap(labelsOf(d), 'l_day99', label('l_day99', { labelType: 'dynamic', schedule: { kind: 'monthly', day: 99, at: '25:99' } })) },
-  { what: 'a dynamic label on day -5 of the month (the slot search never ended)', write: (d) => void putMap(labelsOf(d), 'l_dayneg', label('l_dayneg', { labelType: 'dynamic', schedule: { kind: 'monthly', day: -5, at: '08:00' } })) },
-  { what: 'a dynamic label with an unknown schedule kind', write: (d) => void putMap(labelsOf(d), 'l_kind', label('l_kind', { labelType: 'dynamic', schedule: { kind: 'hourly', at: '08:00' } })) },
-  { what: 'a label in a group that does not exist', write: (d) => void putMap(labelsOf(d), 'l_orphan', label('l_orphan', { groupId: 'g_missing' })) },
-  { what: 'labels and groups with prototype names', write: (d) => {
-    putMap(labelsOf(d), '__proto__', label('__proto__', { name: 'constructor' }))
-    putMap(groupsOf(d), 'constructor', { id: 'constructor', name: 'toString', parentId: '__proto__', order: 'c', createdAt: '' })
-  } },
-  { what: 'a group whose parent is itself', write: (d) => void putMap(groupsOf(d), 'g_self', { id: 'g_self', name: 'Self', parentId: 'g_self', order: 'g1', createdAt: '' }) },
-  { what: 'a cycle of two groups', write: (d) => {
-    putMap(groupsOf(d), 'g_a', { id: 'g_a', name: 'A', parentId: 'g_b', order: 'g2', createdAt: '' })
-    putMap(groupsOf(d), 'g_b', { id: 'g_b', name: 'B', parentId: 'g_a', order: 'g3', createdAt: '' })
-  } },
-  { what: 'three levels of groups', write: (d) => {
-    putMap(groupsOf(d), 'g_1', { id: 'g_1', name: 'One', parentId: null, order: 'g4', createdAt: '' })
-    putMap(groupsOf(d), 'g_2', { id: 'g_2', name: 'Two', parentId: 'g_1', order: 'g5', createdAt: '' })
-    putMap(groupsOf(d), 'g_3', { id: 'g_3', name: 'Three', parentId: 'g_2', order: 'g6', createdAt: '' })
-  } },
-  { what: 'a group whose name and parent are numbers', write: (d) => void putMap(groupsOf(d), 'g_numbers', { id: 1, name: 2, parentId: 3, order: 4, createdAt: 5 }) },
-  { what: 'the Default group renamed and put under another group', write: (d) => {
-    const g = groupsOf(d).get(DEFAULT_GROUP_ID) as Y.Map<unknown>
-    g.set('name', 'Mine now')
-    g.set('parentId', 'g_1')
-  } },
-  { what: 'a label claiming an old createdAt to take a used name', write: (d) => void putMap(labelsOf(d), 'l_thief', label('l_thief', { name: 'taken', createdAt: '1970-01-01T00:00:00.000Z' })) },
+  {
+    what: 'a dynamic label with a weekly schedule whose weekday is a string',
+    write: (d) =>
+      void putMap(
+        labelsOf(d),
+        'l_weekday',
+        label('l_weekday', { labelType: 'dynamic', schedule: { kind: 'weekly', weekday: 'x', at: '08:00' } }),
+      ),
+  },
+  {
+    what: 'a dynamic label with a daily schedule without a time',
+    write: (d) =>
+      void putMap(labelsOf(d), 'l_noat', label('l_noat', { labelType: 'dynamic', schedule: { kind: 'daily' } })),
+  },
+  {
+    what: 'a dynamic label with day 99 at 25:99',
+    write: (d) =>
+      void putMap(
+        labelsOf(d),
+        'l_day99',
+        label('l_day99', { labelType: 'dynamic', schedule: { kind: 'monthly', day: 99, at: '25:99' } }),
+      ),
+  },
+  {
+    what: 'a dynamic label on day -5 of the month (the slot search never ended)',
+    write: (d) =>
+      void putMap(
+        labelsOf(d),
+        'l_dayneg',
+        label('l_dayneg', { labelType: 'dynamic', schedule: { kind: 'monthly', day: -5, at: '08:00' } }),
+      ),
+  },
+  {
+    what: 'a dynamic label with an unknown schedule kind',
+    write: (d) =>
+      void putMap(
+        labelsOf(d),
+        'l_kind',
+        label('l_kind', { labelType: 'dynamic', schedule: { kind: 'hourly', at: '08:00' } }),
+      ),
+  },
+  {
+    what: 'a label in a group that does not exist',
+    write: (d) => void putMap(labelsOf(d), 'l_orphan', label('l_orphan', { groupId: 'g_missing' })),
+  },
+  {
+    what: 'labels and groups with prototype names',
+    write: (d) => {
+      putMap(labelsOf(d), '__proto__', label('__proto__', { name: 'constructor' }))
+      putMap(groupsOf(d), 'constructor', {
+        id: 'constructor',
+        name: 'toString',
+        parentId: '__proto__',
+        order: 'c',
+        createdAt: '',
+      })
+    },
+  },
+  {
+    what: 'a group whose parent is itself',
+    write: (d) =>
+      void putMap(groupsOf(d), 'g_self', {
+        id: 'g_self',
+        name: 'Self',
+        parentId: 'g_self',
+        order: 'g1',
+        createdAt: '',
+      }),
+  },
+  {
+    what: 'a cycle of two groups',
+    write: (d) => {
+      putMap(groupsOf(d), 'g_a', { id: 'g_a', name: 'A', parentId: 'g_b', order: 'g2', createdAt: '' })
+      putMap(groupsOf(d), 'g_b', { id: 'g_b', name: 'B', parentId: 'g_a', order: 'g3', createdAt: '' })
+    },
+  },
+  {
+    what: 'three levels of groups',
+    write: (d) => {
+      putMap(groupsOf(d), 'g_1', { id: 'g_1', name: 'One', parentId: null, order: 'g4', createdAt: '' })
+      putMap(groupsOf(d), 'g_2', { id: 'g_2', name: 'Two', parentId: 'g_1', order: 'g5', createdAt: '' })
+      putMap(groupsOf(d), 'g_3', { id: 'g_3', name: 'Three', parentId: 'g_2', order: 'g6', createdAt: '' })
+    },
+  },
+  {
+    what: 'a group whose name and parent are numbers',
+    write: (d) => void putMap(groupsOf(d), 'g_numbers', { id: 1, name: 2, parentId: 3, order: 4, createdAt: 5 }),
+  },
+  {
+    what: 'the Default group renamed and put under another group',
+    write: (d) => {
+      const g = groupsOf(d).get(DEFAULT_GROUP_ID) as Y.Map<unknown>
+      g.set('name', 'Mine now')
+      g.set('parentId', 'g_1')
+    },
+  },
+  {
+    what: 'a label claiming an old createdAt to take a used name',
+    write: (d) =>
+      void putMap(labelsOf(d), 'l_thief', label('l_thief', { name: 'taken', createdAt: '1970-01-01T00:00:00.000Z' })),
+  },
   { what: 'the Default group deleted', write: (d) => groupsOf(d).delete(DEFAULT_GROUP_ID) },
 ]
 
@@ -193,11 +301,15 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
   beforeAll(async () => {
     db = await newDb(kind)
     let live: Awaited<ReturnType<TestServer['registry']['get']>> | null = null
-    server = await newCollabServer(db, { onDocChange: () => void scheduler.refresh().catch((e: unknown) => schedulerErrors.push(e)) })
+    server = await newCollabServer(db, {
+      onDocChange: () => void scheduler.refresh().catch((e: unknown) => schedulerErrors.push(e)),
+    })
     live = await server.registry.get('main')
     const doc = live.doc
     scheduler = new Scheduler({
-      clock: systemClock, tz: 'UTC', listLabels: () => projectWorkspace(doc).labels,
+      clock: systemClock,
+      tz: 'UTC',
+      listLabels: () => projectWorkspace(doc).labels,
       queue: { trigger: async () => undefined },
       slots: { claim: async () => false, last: async () => null },
       onError: (e) => schedulerErrors.push(e),
@@ -210,8 +322,17 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
   })
 
   afterAll(async () => {
-    console.log(`[yjs-fuzz ${kind}] seed ${SEED}\n` + Object.entries(report)
-      .map(([k, t]) => `  ${k}: ${t.tried} tried → ${Object.entries(t.outcomes).map(([o, n]) => `${n} ${o}`).join(', ')}`).join('\n'))
+    console.log(
+      `[yjs-fuzz ${kind}] seed ${SEED}\n` +
+        Object.entries(report)
+          .map(
+            ([k, t]) =>
+              `  ${k}: ${t.tried} tried → ${Object.entries(t.outcomes)
+                .map(([o, n]) => `${n} ${o}`)
+                .join(', ')}`,
+          )
+          .join('\n'),
+    )
     await scheduler?.stop()
     stock.forEach((c) => c.destroy())
     await server?.close()
@@ -223,7 +344,11 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
     const [a, b] = stock as [TestClient, TestClient]
     createLabel(a.doc, labelInput(`alive_${tag}`), { kind: 'local', actor: 'alice' })
     const live = await server.registry.get('main')
-    await until(() => [b.doc, live.doc].every((d) => projectWorkspace(d).labels.some((l) => l.name === `alive_${tag}`)), 60_000, `edit ${tag} reached b and the server`)
+    await until(
+      () => [b.doc, live.doc].every((d) => projectWorkspace(d).labels.some((l) => l.name === `alive_${tag}`)),
+      60_000,
+      `edit ${tag} reached b and the server`,
+    )
   }
 
   it('frames over the limit close the socket (4413) and are never applied', async () => {
@@ -248,12 +373,23 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
     const rng = makeRng(SEED + 1)
     const p = new Prober(`${server.url}/main?token=ed1`)
     for (let i = 0; i < PER_KIND; i++) tally('random bytes', await p.send(randomBytes(rng, rng.int(1, 600))))
-    for (let i = 0; i < PER_KIND; i++) tally('random update in a sync frame', await p.send(syncFrame(rng.pick([1, 2]), randomBytes(rng, rng.int(0, 600)))))
+    for (let i = 0; i < PER_KIND; i++)
+      tally(
+        'random update in a sync frame',
+        await p.send(syncFrame(rng.pick([1, 2]), randomBytes(rng, rng.int(0, 600)))),
+      )
     // Truncated varints: continuation bits with nothing after them, at each level of the frame.
     const truncated = [
-      Uint8Array.of(0x80), Uint8Array.of(0xff, 0xff), Uint8Array.of(0, 0x80), Uint8Array.of(0, 2, 0x80),
-      Uint8Array.of(0, 2, 0xff, 0xff, 0xff), Uint8Array.of(1, 0x80), Uint8Array.of(0, 2, 3, 1, 0x80, 0x80),
-      Uint8Array.of(0, 0, 1, 0x80), Uint8Array.of(0, 2, 2, 0, 0x80), Uint8Array.of(0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f),
+      Uint8Array.of(0x80),
+      Uint8Array.of(0xff, 0xff),
+      Uint8Array.of(0, 0x80),
+      Uint8Array.of(0, 2, 0x80),
+      Uint8Array.of(0, 2, 0xff, 0xff, 0xff),
+      Uint8Array.of(1, 0x80),
+      Uint8Array.of(0, 2, 3, 1, 0x80, 0x80),
+      Uint8Array.of(0, 0, 1, 0x80),
+      Uint8Array.of(0, 2, 2, 0, 0x80),
+      Uint8Array.of(0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f),
     ]
     for (const f of truncated) {
       const outcome = await p.send(f)
@@ -265,7 +401,8 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
     src.clientID = 4711 // fixed ids: the same bytes every run
     createLabel(src, labelInput('prefix_src'), rest, { id: 'l_prefix', now: new Date('2026-01-01T00:00:00Z') })
     const whole = syncFrame(2, Y.encodeStateAsUpdate(src))
-    for (let n = 1; n < whole.length; n += Math.max(1, Math.floor(whole.length / PER_KIND))) tally('truncated update frame', await p.send(whole.slice(0, n)))
+    for (let n = 1; n < whole.length; n += Math.max(1, Math.floor(whole.length / PER_KIND)))
+      tally('truncated update frame', await p.send(whole.slice(0, n)))
     p.close()
     await stockClientsSync('random')
   })
@@ -303,7 +440,13 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
     }
     const replicas = [live.doc, ...stock.map((c) => c.doc), raw.doc]
     const view = (d: Y.Doc) => JSON.stringify(comparable(projectWorkspace(d)))
-    await until(() => replicas.every((d) => labelsOf(d).has('l_thief') && !labelsOf(d).has('l_string')) && new Set(replicas.map(view)).size === 1, 60_000, 'replicas agree after the repair')
+    await until(
+      () =>
+        replicas.every((d) => labelsOf(d).has('l_thief') && !labelsOf(d).has('l_string')) &&
+        new Set(replicas.map(view)).size === 1,
+      60_000,
+      'replicas agree after the repair',
+    )
     for (const d of replicas) expectInvariants(d)
     const p = projectWorkspace(live.doc)
     expect(p.repairs).toEqual([]) // the server wrote the repair back; every replica has it
@@ -311,7 +454,8 @@ describeEachDb('Yjs bad input over real sockets', (kind) => {
     expect(p.duplicates.find((x) => x.name === 'taken')?.labelIds[0]).not.toBe('l_thief')
     expect(p.groupsById[DEFAULT_GROUP_ID]).toMatchObject({ name: 'Default', parentId: null })
     // Junk schedules read as the label type's default, the same everywhere, so the scheduler can use them.
-    for (const id of ['l_weekday', 'l_noat', 'l_day99', 'l_dayneg', 'l_kind']) expect(p.labels.find((l) => l.id === id)?.schedule).toEqual({ kind: 'daily', at: '00:00' })
+    for (const id of ['l_weekday', 'l_noat', 'l_day99', 'l_dayneg', 'l_kind'])
+      expect(p.labels.find((l) => l.id === id)?.schedule).toEqual({ kind: 'daily', at: '00:00' })
     await scheduler.settled()
     expect(schedulerErrors).toEqual([])
     for (const l of p.labels) expect(() => scheduler.nextRunAt(l)).not.toThrow()

@@ -72,9 +72,25 @@ describe('ISO dates: one reading for ingestion and rules', () => {
 
 describe('plain numbers: one reading for ingestion, audience filters and CSV exports', () => {
   it.each([
-    ['12', true], ['-3.5', true], ['+3', true], ['.5', true], ['5.', true], ['1e3', true], ['-1.5E-3', true],
-    ['', false], ['.', false], ['-', false], ['1e', false], ['0x10', false], ['1_000', false], ['1,5', false],
-    ['Infinity', false], ['NaN', false], [' 1', false], ['1 ', false], ['--1', false],
+    ['12', true],
+    ['-3.5', true],
+    ['+3', true],
+    ['.5', true],
+    ['5.', true],
+    ['1e3', true],
+    ['-1.5E-3', true],
+    ['', false],
+    ['.', false],
+    ['-', false],
+    ['1e', false],
+    ['0x10', false],
+    ['1_000', false],
+    ['1,5', false],
+    ['Infinity', false],
+    ['NaN', false],
+    [' 1', false],
+    ['1 ', false],
+    ['--1', false],
   ])('%j → %s', (text, plain) => {
     expect(isPlainNumber(text)).toBe(plain)
     // Ingestion infers a number from the same text (it trims a CSV cell first)…

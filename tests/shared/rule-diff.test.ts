@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { definitionOf, diffDefinitions, diffRules, isNewVersion, sameJson, type LabelDefinition } from '../../shared/rule-diff.ts'
+import {
+  definitionOf,
+  diffDefinitions,
+  diffRules,
+  isNewVersion,
+  sameJson,
+  type LabelDefinition,
+} from '../../shared/rule-diff.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 
 const texts = (a: Rule, b: Rule) => diffRules(a, b).map((c) => c.text)
@@ -23,7 +30,12 @@ describe('diffRules: custom label values', () => {
       { value: 'Gold', when: { attribute: 'tier', op: 'eq', value: 'gold' } },
       {
         value: 'VIP',
-        when: { all: [{ event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 3 }, { attribute: 'city', op: 'eq', value: 'Paris' }] },
+        when: {
+          all: [
+            { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 3 },
+            { attribute: 'city', op: 'eq', value: 'Paris' },
+          ],
+        },
       },
     ],
     otherwise: false,
@@ -67,9 +79,9 @@ describe('diffRules: custom label values', () => {
     b.values[0]!.value = 'Premium'
     ;(b.values[0]!.when as { all: unknown[] }).all[1] = { attribute: 'city', op: 'in', value: ['Paris', 'Lyon'] }
     expect(texts(a, b)).toEqual([
-      "Layer 1 'Gold' removed (was: when tier = \"gold\")",
+      'Layer 1 \'Gold\' removed (was: when tier = "gold")',
       "Layer 1: value changed from 'VIP' to 'Premium'",
-      "Layer 1 'Premium': condition 2 changed from city = \"Paris\" to city in [\"Paris\", \"Lyon\"]",
+      'Layer 1 \'Premium\': condition 2 changed from city = "Paris" to city in ["Paris", "Lyon"]',
     ])
   })
 
@@ -82,9 +94,17 @@ describe('diffRules: custom label values', () => {
   })
 
   it('goes into nested and negated conditions', () => {
-    const x: Rule = { method: 'custom', values: [{ value: 1, when: { any: [{ not: { event: 'refund', op: 'gte', value: 1 } }, { attribute: 'vip', op: 'is_set' }] } }] }
+    const x: Rule = {
+      method: 'custom',
+      values: [
+        {
+          value: 1,
+          when: { any: [{ not: { event: 'refund', op: 'gte', value: 1 } }, { attribute: 'vip', op: 'is_set' }] },
+        },
+      ],
+    }
     const y = structuredClone(x) as typeof x
-    ;((y.values[0]!.when as { any: Array<{ not: { value: number } }> }).any[0]!.not).value = 2
+    ;(y.values[0]!.when as { any: Array<{ not: { value: number } }> }).any[0]!.not.value = 2
     expect(texts(x, y)).toEqual(['Layer 1 1: condition 1 (negated) comparison changed from ≥ 1 to ≥ 2'])
   })
 
@@ -97,7 +117,12 @@ describe('diffRules: custom label values', () => {
 describe('diffRules: the other methods', () => {
   it('metric: event, window and measure', () => {
     const a: Rule = { method: 'metric', event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'count' } }
-    const b: Rule = { method: 'metric', event: 'order', window: { from: '2024-01-01', to: '2024-02-01' }, measure: { agg: 'avg', property: 'amount' } }
+    const b: Rule = {
+      method: 'metric',
+      event: 'order',
+      window: { from: '2024-01-01', to: '2024-02-01' },
+      measure: { agg: 'avg', property: 'amount' },
+    }
     expect(texts(a, b)).toEqual([
       'event changed from purchase to order',
       'window changed from last 30 days to 2024-01-01 to 2024-02-01',
@@ -106,9 +131,23 @@ describe('diffRules: the other methods', () => {
   })
 
   it('metric: a window removed reads as all time, a filter changed in place', () => {
-    const a: Rule = { method: 'metric', event: 'purchase', where: [{ property: 'amount', op: 'gte', value: 10 }], window: { lastDays: 1 }, measure: { agg: 'days' } }
-    const b: Rule = { method: 'metric', event: 'purchase', where: [{ property: 'amount', op: 'gte', value: 20 }], measure: { agg: 'days' } }
-    expect(texts(a, b)).toEqual(['filter 1 changed from amount ≥ 10 to amount ≥ 20', 'window changed from last 1 day to all time'])
+    const a: Rule = {
+      method: 'metric',
+      event: 'purchase',
+      where: [{ property: 'amount', op: 'gte', value: 10 }],
+      window: { lastDays: 1 },
+      measure: { agg: 'days' },
+    }
+    const b: Rule = {
+      method: 'metric',
+      event: 'purchase',
+      where: [{ property: 'amount', op: 'gte', value: 20 }],
+      measure: { agg: 'days' },
+    }
+    expect(texts(a, b)).toEqual([
+      'filter 1 changed from amount ≥ 10 to amount ≥ 20',
+      'window changed from last 1 day to all time',
+    ])
   })
 
   it('first_last: which and property ($time as time)', () => {
@@ -118,7 +157,12 @@ describe('diffRules: the other methods', () => {
   })
 
   it('preference: property, ranking measure, top (1 when omitted), filter removed', () => {
-    const a: Rule = { method: 'preference', event: 'view', where: [{ property: 'price', op: 'is_set' }], property: 'category' }
+    const a: Rule = {
+      method: 'preference',
+      event: 'view',
+      where: [{ property: 'price', op: 'is_set' }],
+      property: 'category',
+    }
     const b: Rule = { method: 'preference', event: 'view', property: 'brand', by: { agg: 'days' }, top: 3 }
     expect(texts(a, b)).toEqual([
       'filter removed: price is set',
@@ -130,8 +174,17 @@ describe('diffRules: the other methods', () => {
 
   it('distribution: boundaries and names', () => {
     const a: Rule = { method: 'distribution', event: 'purchase', measure: { agg: 'count' }, boundaries: [0, 10, 100] }
-    const b: Rule = { method: 'distribution', event: 'purchase', measure: { agg: 'count' }, boundaries: [0, 20, 100], names: ['none', 'few', 'some', 'many'] }
-    expect(texts(a, b)).toEqual(['boundaries changed from [0,10,100] to [0,20,100]', 'interval names changed from the intervals as written to none, few, some, many'])
+    const b: Rule = {
+      method: 'distribution',
+      event: 'purchase',
+      measure: { agg: 'count' },
+      boundaries: [0, 20, 100],
+      names: ['none', 'few', 'some', 'many'],
+    }
+    expect(texts(a, b)).toEqual([
+      'boundaries changed from [0,10,100] to [0,20,100]',
+      'interval names changed from the intervals as written to none, few, some, many',
+    ])
   })
 
   it('import: nothing to compare', () => {
@@ -140,7 +193,9 @@ describe('diffRules: the other methods', () => {
 
   it('another method: one change with the new rule in words', () => {
     const b: Rule = { method: 'metric', event: 'purchase', measure: { agg: 'sum', property: 'amount' } }
-    expect(texts({ method: 'import' }, b)).toEqual(['method changed from Import to Basic metric value: sum(amount) of purchase'])
+    expect(texts({ method: 'import' }, b)).toEqual([
+      'method changed from Import to Basic metric value: sum(amount) of purchase',
+    ])
   })
 })
 
@@ -161,8 +216,16 @@ describe('diffDefinitions', () => {
   })
 
   it('names fields in words and groups by name', () => {
-    const b: LabelDefinition = { ...base, displayName: 'Big buyers', schedule: { kind: 'weekly', weekday: 1, at: '06:00' }, enabled: false, groupId: 'g1' }
-    const t = diffDefinitions(base, b, { groupName: (id) => (id === 'g1' ? 'Retention' : 'Default') }).map((c) => c.text)
+    const b: LabelDefinition = {
+      ...base,
+      displayName: 'Big buyers',
+      schedule: { kind: 'weekly', weekday: 1, at: '06:00' },
+      enabled: false,
+      groupId: 'g1',
+    }
+    const t = diffDefinitions(base, b, { groupName: (id) => (id === 'g1' ? 'Retention' : 'Default') }).map(
+      (c) => c.text,
+    )
     expect(t).toEqual([
       'display name changed from "Buyers" to "Big buyers"',
       'group changed from "Default" to "Retention"',
@@ -174,7 +237,9 @@ describe('diffDefinitions', () => {
   it('a move alone is no new version; any versioned field is', () => {
     expect(isNewVersion(base, { ...base, groupId: 'other' })).toBe(false)
     expect(isNewVersion(base, { ...base, description: 'x' })).toBe(true)
-    expect(isNewVersion(base, { ...base, rule: { method: 'metric', event: 'e', measure: { agg: 'count' } } })).toBe(true)
+    expect(isNewVersion(base, { ...base, rule: { method: 'metric', event: 'e', measure: { agg: 'count' } } })).toBe(
+      true,
+    )
   })
 
   it('definitionOf drops everything but the definition', () => {

@@ -17,7 +17,10 @@ const api = {
     throw new LabelsError('too_large', 'row 3 is too long', '/3', { row: 3, limit: 10 })
   },
   database(): never {
-    throw Object.assign(new Error('duplicate key value violates unique constraint "users_pkey"'), { code: '23505', severity: 'ERROR' })
+    throw Object.assign(new Error('duplicate key value violates unique constraint "users_pkey"'), {
+      code: '23505',
+      severity: 'ERROR',
+    })
   },
   unclonable(): never {
     throw new LabelsError('invalid', 'odd details', '/x', { fn: () => 1, n: 1 })
@@ -40,14 +43,31 @@ afterAll(() => {
   port2.close()
 })
 
-const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('resolved') }, (e: unknown) => e)
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('resolved')
+    },
+    (e: unknown) => e,
+  )
 
 describe('the labels-error transfer handler', () => {
   it('keeps a thrown LabelsError a LabelsError, with its code, status, path and details', async () => {
     const e = await caught(remote.refuse())
     expect(e).toBeInstanceOf(LabelsError)
-    expect(e).toMatchObject({ code: 'invalid', status: 422, path: '/rule/event', message: 'unknown event "nope"', details: { known: ['buy'] } })
-    expect(await caught(remote.refuseLater())).toMatchObject({ code: 'too_large', status: 413, path: '/3', details: { row: 3, limit: 10 } })
+    expect(e).toMatchObject({
+      code: 'invalid',
+      status: 422,
+      path: '/rule/event',
+      message: 'unknown event "nope"',
+      details: { known: ['buy'] },
+    })
+    expect(await caught(remote.refuseLater())).toMatchObject({
+      code: 'too_large',
+      status: 413,
+      path: '/3',
+      details: { row: 3, limit: 10 },
+    })
   })
 
   it("keeps another error's name, message and string code (SQLSTATE)", async () => {
@@ -64,7 +84,10 @@ describe('the labels-error transfer handler', () => {
   })
 
   it('carries a LabelsError passed as an argument or returned as a value', async () => {
-    expect(await remote.giveBack(new LabelsError('not_found', 'gone'))).toEqual({ isLabelsError: true, code: 'not_found' })
+    expect(await remote.giveBack(new LabelsError('not_found', 'gone'))).toEqual({
+      isLabelsError: true,
+      code: 'not_found',
+    })
     const r = await remote.returned()
     expect(r).toBeInstanceOf(LabelsError)
     expect(r).toMatchObject({ code: 'conflict', path: '/name' })

@@ -25,8 +25,14 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
     setBusy(true)
     setError(null)
     s.api
-      .send<Comparison>('POST', `/api/labels/${props.labelId}/compare`, { rule: props.rule, ...(props.dataType ? { dataType: props.dataType } : {}) })
-      .then((data) => setResult({ key: k, data }), (e: Error) => setError(e.message))
+      .send<Comparison>('POST', `/api/labels/${props.labelId}/compare`, {
+        rule: props.rule,
+        ...(props.dataType ? { dataType: props.dataType } : {}),
+      })
+      .then(
+        (data) => setResult({ key: k, data }),
+        (e: Error) => setError(e.message),
+      )
       .finally(() => setBusy(false))
   }
   const rows = () => (result() ? sideBySide(result()!.data) : [])
@@ -34,47 +40,100 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
     <section class="card" data-testid="before-after">
       <header class="card-head">
         <h3>{props.title ?? 'Before / after'}</h3>
-        <button type="button" class="btn small" onClick={run} disabled={busy() || !online()} title={needsServer('Comparing with the current results')} data-testid="compare-run">
+        <button
+          type="button"
+          class="btn small"
+          onClick={run}
+          disabled={busy() || !online()}
+          title={needsServer('Comparing with the current results')}
+          data-testid="compare-run"
+        >
           {busy() ? 'Comparing…' : result() ? 'Compare again' : 'Compare with current results'}
         </button>
       </header>
-      <p class="hint">Exact, on every customer: the current results beside this rule calculated now. Nothing is saved.</p>
-      <Show when={error()}>{(e) => <p class="hint degraded" data-testid="compare-error">{e()}</p>}</Show>
+      <p class="hint">
+        Exact, on every customer: the current results beside this rule calculated now. Nothing is saved.
+      </p>
+      <Show when={error()}>
+        {(e) => (
+          <p class="hint degraded" data-testid="compare-error">
+            {e()}
+          </p>
+        )}
+      </Show>
       <Show when={result()}>
         {(r) => (
           <div data-testid="compare-result" data-outdated={outdated() ? 'true' : 'false'}>
-            <Show when={outdated()}><p class="hint degraded">The rule changed since this comparison: compare again.</p></Show>
+            <Show when={outdated()}>
+              <p class="hint degraded">The rule changed since this comparison: compare again.</p>
+            </Show>
             <p data-testid="compare-summary">
               {r().data.changedUsers} of {r().data.changedUsers + r().data.unchangedUsers} customers change value
               <Show when={!r().data.current.runId}> (the label has no results yet: everyone starts from no value)</Show>
             </p>
             <div style={{ display: 'flex', gap: '24px', 'flex-wrap': 'wrap', 'align-items': 'flex-start' }}>
               <table class="data" style={{ width: 'auto', 'min-width': '320px' }} data-testid="compare-distributions">
-                <thead><tr><th>Value</th><th>Current</th><th>After</th><th>Change</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Value</th>
+                    <th>Current</th>
+                    <th>After</th>
+                    <th>Change</th>
+                  </tr>
+                </thead>
                 <tbody>
                   <For each={rows()}>
                     {(row) => (
                       <tr data-value={row.value}>
-                        <td>{row.value}</td><td>{row.current}</td><td>{row.draft}</td>
-                        <td style={{ color: row.delta > 0 ? 'var(--ok)' : row.delta < 0 ? 'var(--danger)' : undefined }}>{signed(row.delta)}</td>
+                        <td>{row.value}</td>
+                        <td>{row.current}</td>
+                        <td>{row.draft}</td>
+                        <td
+                          style={{ color: row.delta > 0 ? 'var(--ok)' : row.delta < 0 ? 'var(--danger)' : undefined }}
+                        >
+                          {signed(row.delta)}
+                        </td>
                       </tr>
                     )}
                   </For>
-                  <tr><td>covered</td><td>{r().data.current.coveredUsers}</td><td>{r().data.draft.coveredUsers}</td><td>{signed(r().data.draft.coveredUsers - r().data.current.coveredUsers)}</td></tr>
+                  <tr>
+                    <td>covered</td>
+                    <td>{r().data.current.coveredUsers}</td>
+                    <td>{r().data.draft.coveredUsers}</td>
+                    <td>{signed(r().data.draft.coveredUsers - r().data.current.coveredUsers)}</td>
+                  </tr>
                 </tbody>
               </table>
               <table class="data" style={{ width: 'auto', 'min-width': '320px' }} data-testid="compare-transitions">
-                <thead><tr><th>From (current)</th><th /><th>To (after)</th><th>Customers</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>From (current)</th>
+                    <th />
+                    <th>To (after)</th>
+                    <th>Customers</th>
+                  </tr>
+                </thead>
                 <tbody>
                   <For each={r().data.transitions}>
                     {(t) => (
-                      <tr data-from={valueLabel(t.from)} data-to={valueLabel(t.to)} data-users={t.users} style={{ opacity: valueLabel(t.from) === valueLabel(t.to) ? 0.6 : 1 }}>
-                        <td>{valueLabel(t.from)}</td><td>→</td><td>{valueLabel(t.to)}</td><td>{t.users}</td>
+                      <tr
+                        data-from={valueLabel(t.from)}
+                        data-to={valueLabel(t.to)}
+                        data-users={t.users}
+                        style={{ opacity: valueLabel(t.from) === valueLabel(t.to) ? 0.6 : 1 }}
+                      >
+                        <td>{valueLabel(t.from)}</td>
+                        <td>→</td>
+                        <td>{valueLabel(t.to)}</td>
+                        <td>{t.users}</td>
                       </tr>
                     )}
                   </For>
                   <Show when={r().data.otherTransitions.count > 0}>
-                    <tr><td colSpan={3}>{r().data.otherTransitions.count} more moves</td><td>{r().data.otherTransitions.users}</td></tr>
+                    <tr>
+                      <td colSpan={3}>{r().data.otherTransitions.count} more moves</td>
+                      <td>{r().data.otherTransitions.users}</td>
+                    </tr>
                   </Show>
                 </tbody>
               </table>

@@ -21,7 +21,8 @@ export interface SideBySideRow {
  */
 export function sideBySide(c: Pick<Comparison, 'current' | 'draft'>): SideBySideRow[] {
   const rows = new Map<string, SideBySideRow>()
-  const row = (v: string) => rows.get(v) ?? (rows.set(v, { value: v, current: 0, draft: 0, delta: 0 }).get(v) as SideBySideRow)
+  const row = (v: string) =>
+    rows.get(v) ?? (rows.set(v, { value: v, current: 0, draft: 0, delta: 0 }).get(v) as SideBySideRow)
   for (const i of c.draft.items) row(valueLabel(i.value)).draft += i.users
   for (const i of c.current.items) row(valueLabel(i.value)).current += i.users
   for (const r of rows.values()) r.delta = r.draft - r.current

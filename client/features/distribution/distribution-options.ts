@@ -15,7 +15,13 @@ export interface DistributionOptions {
   granularity: 'day' | 'week' | 'month'
 }
 
-export const defaultOptions: DistributionOptions = { chart: 'bar', top: 10, sort: 'users-desc', bins: 0, granularity: 'day' }
+export const defaultOptions: DistributionOptions = {
+  chart: 'bar',
+  top: 10,
+  sort: 'users-desc',
+  bins: 0,
+  granularity: 'day',
+}
 
 /** Top N clamped to 1–50 (the spec's bounds); junk becomes 10. */
 export function clampTop(n: number): number {

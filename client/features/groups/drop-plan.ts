@@ -17,7 +17,12 @@ export function zoneAt(offsetY: number, height: number, allowInto: boolean): Dro
  * Where a dragged group would land when dropped on a group row, by the rules the server enforces
  * (docs/model.md#group-rules, shared/group-moves.ts). A refusal carries the reason to show while hovering.
  */
-export function planGroupDrop(p: WorkspaceProjection, dragId: string, targetId: string, zone: DropZone): DropPlan<{ parentId: string | null; index: number }> {
+export function planGroupDrop(
+  p: WorkspaceProjection,
+  dragId: string,
+  targetId: string,
+  zone: DropZone,
+): DropPlan<{ parentId: string | null; index: number }> {
   const drag = p.groupsById[dragId]
   const target = p.groupsById[targetId]
   if (!drag || !target) return { ok: false, reason: 'that group no longer exists' }

@@ -41,7 +41,8 @@ export function GroupTree(): JSX.Element {
   const finishRename = (id: string, name: string | null) => {
     setRenaming(null)
     ws.presence.setEditing(null)
-    if (name !== null && name.trim() && name.trim() !== ws.view.groupsById[id]?.name) ws.edit((doc, o) => renameGroup(doc, id, name, o))
+    if (name !== null && name.trim() && name.trim() !== ws.view.groupsById[id]?.name)
+      ws.edit((doc, o) => renameGroup(doc, id, name, o))
   }
   const submitNew = (name: string | null) => {
     const a = adding()
@@ -53,11 +54,20 @@ export function GroupTree(): JSX.Element {
   }
 
   // ---- drag and drop -------------------------------------------------------------------
-  const planFor = (h: Omit<Hover, 'refused'>): ReturnType<typeof planGroupDrop> | ReturnType<typeof planLabelDrop> | null => {
+  const planFor = (
+    h: Omit<Hover, 'refused'>,
+  ): ReturnType<typeof planGroupDrop> | ReturnType<typeof planLabelDrop> | null => {
     const d = drag()
     if (!d) return null
-    if (d.kind === 'group') return h.kind === 'group' ? planGroupDrop(ws.view, d.id, h.id, h.zone) : { ok: false, reason: 'drop a group on another group' }
-    return planLabelDrop(ws.view, d.id, h.kind === 'group' ? { kind: 'group', id: h.id } : { kind: 'label', id: h.id, zone: h.zone })
+    if (d.kind === 'group')
+      return h.kind === 'group'
+        ? planGroupDrop(ws.view, d.id, h.id, h.zone)
+        : { ok: false, reason: 'drop a group on another group' }
+    return planLabelDrop(
+      ws.view,
+      d.id,
+      h.kind === 'group' ? { kind: 'group', id: h.id } : { kind: 'label', id: h.id, zone: h.zone },
+    )
   }
   /** The draggable row an event is on (drag events are handled once, on the tree, not per row). */
   const rowOf = (e: DragEvent): { el: HTMLElement; kind: Drag['kind']; id: string } | null => {
@@ -90,7 +100,10 @@ export function GroupTree(): JSX.Element {
     e.preventDefault()
     e.stopPropagation()
     const rect = row.getBoundingClientRect()
-    const zone = kind === 'group' ? zoneAt(e.clientY - rect.top, rect.height, d.kind === 'group') : zoneAt(e.clientY - rect.top, rect.height, false)
+    const zone =
+      kind === 'group'
+        ? zoneAt(e.clientY - rect.top, rect.height, d.kind === 'group')
+        : zoneAt(e.clientY - rect.top, rect.height, false)
     const effZone: DropZone = d.kind === 'label' && kind === 'group' ? 'into' : zone
     const plan = planFor({ kind, id, zone: effZone })
     const refused = plan && !plan.ok ? plan.reason || null : null
@@ -98,7 +111,12 @@ export function GroupTree(): JSX.Element {
     const h = hover()
     if (!h || h.id !== id || h.zone !== effZone || h.kind !== kind) {
       setHover({ kind, id, zone: effZone, refused })
-      if (plan?.ok) ws.presence.setDragging({ ...d, overGroupId: 'groupId' in plan ? plan.groupId : plan.parentId, index: plan.index })
+      if (plan?.ok)
+        ws.presence.setDragging({
+          ...d,
+          overGroupId: 'groupId' in plan ? plan.groupId : plan.parentId,
+          index: plan.index,
+        })
     }
   }
   const endDrag = () => {
@@ -126,7 +144,10 @@ export function GroupTree(): JSX.Element {
     else ws.edit((doc, o) => moveLabel(doc, d.id, { groupId: plan.groupId, index: plan.index }, o))
   }
   // Rows subscribe through selectors: a hover or selection change re-runs two rows, not all of them.
-  const isHovered = createSelector(() => { const h = hover(); return h ? `${h.kind}:${h.id}` : null })
+  const isHovered = createSelector(() => {
+    const h = hover()
+    return h ? `${h.kind}:${h.id}` : null
+  })
   const isSelected = createSelector(() => s.selectedLabel())
   const hoverClass = (kind: Hover['kind'], id: string) => {
     if (!isHovered(`${kind}:${id}`)) return {}
@@ -156,7 +177,11 @@ export function GroupTree(): JSX.Element {
       confirm: g.children.length ? 'Delete with subgroups? Labels go to Default' : 'Delete? Its labels go to Default',
       action: () => {
         const r = ws.edit((doc, o) => deleteGroup(doc, g.id, o))
-        if (r) s.toasts.show('info', `Deleted ${r.deletedGroupIds.length} group(s); ${r.movedLabelIds.length} label(s) moved to Default`)
+        if (r)
+          s.toasts.show(
+            'info',
+            `Deleted ${r.deletedGroupIds.length} group(s); ${r.movedLabelIds.length} label(s) moved to Default`,
+          )
       },
     })
     return items
@@ -166,17 +191,25 @@ export function GroupTree(): JSX.Element {
     {
       label: 'Recalculate',
       disabled: needsServer('Recalculating'),
-      action: () => void s.api.send('POST', `/api/labels/${l.id}/calculate`, {}).then(() => s.toasts.show('info', `Calculation of ${l.name} queued`), (e: Error) => s.toasts.show('error', e.message)),
+      action: () =>
+        void s.api.send('POST', `/api/labels/${l.id}/calculate`, {}).then(
+          () => s.toasts.show('info', `Calculation of ${l.name} queued`),
+          (e: Error) => s.toasts.show('error', e.message),
+        ),
     },
     {
       label: 'Delete',
       danger: true,
       disabled: needsServer('Deleting a label (and its results)'),
       confirm: 'Delete label and its results?',
-      action: () => void s.api.send('DELETE', `/api/labels/${l.id}`).then(() => {
-        if (s.selectedLabel() === l.id) s.selectLabel(null)
-        s.toasts.show('info', `Label ${l.name} deleted`)
-      }, (e: Error) => s.toasts.show('error', e.message)),
+      action: () =>
+        void s.api.send('DELETE', `/api/labels/${l.id}`).then(
+          () => {
+            if (s.selectedLabel() === l.id) s.selectLabel(null)
+            s.toasts.show('info', `Label ${l.name} deleted`)
+          },
+          (e: Error) => s.toasts.show('error', e.message),
+        ),
     },
   ]
 
@@ -195,7 +228,9 @@ export function GroupTree(): JSX.Element {
         <code class="label-name">{p.label.name}</code>
       </span>
       <Show when={p.label.nameConflict}>
-        <span class="badge warn" title="Another label already holds this name; rename one of them">duplicate name</span>
+        <span class="badge warn" title="Another label already holds this name; rename one of them">
+          duplicate name
+        </span>
       </Show>
       <Show when={!p.label.enabled}>
         <span class="badge muted">disabled</span>
@@ -208,7 +243,12 @@ export function GroupTree(): JSX.Element {
           document to edit: the ready flip after an offline reload updates an attribute per row
           instead of mounting thousands of menus. */}
       <Show when={s.canEdit}>
-        <LazyMenu items={() => labelMenu(p.label)} title={`More for label ${p.label.name}`} testId={`label-more-${p.label.name}`} disabled={!editable()} />
+        <LazyMenu
+          items={() => labelMenu(p.label)}
+          title={`More for label ${p.label.name}`}
+          testId={`label-more-${p.label.name}`}
+          disabled={!editable()}
+        />
       </Show>
     </li>
   )
@@ -226,10 +266,22 @@ export function GroupTree(): JSX.Element {
           data-drag-id={g().id}
           draggable={editable() && !g().isDefault}
         >
-          <button type="button" class="caret" aria-label={open() ? 'Collapse' : 'Expand'} onClick={() => toggle(g().id)}>
+          <button
+            type="button"
+            class="caret"
+            aria-label={open() ? 'Collapse' : 'Expand'}
+            onClick={() => toggle(g().id)}
+          >
             {open() ? '▾' : '▸'}
           </button>
-          <Show when={renaming() === g().id} fallback={<span class="group-name" onDblClick={() => !g().isDefault && editable() && startRename(g().id)}>{g().name}</span>}>
+          <Show
+            when={renaming() === g().id}
+            fallback={
+              <span class="group-name" onDblClick={() => !g().isDefault && editable() && startRename(g().id)}>
+                {g().name}
+              </span>
+            }
+          >
             <InlineInput value={g().name} onDone={(v) => finishRename(g().id, v)} />
           </Show>
           <Show when={g().isDefault}>
@@ -264,9 +316,23 @@ export function GroupTree(): JSX.Element {
   }
 
   return (
-    <nav class="tree" aria-label="Label groups" onDragStart={onTreeDragStart} onDragOver={onTreeDragOver} onDrop={onTreeDrop} onDragEnd={endDrag}>
+    <nav
+      class="tree"
+      aria-label="Label groups"
+      onDragStart={onTreeDragStart}
+      onDragOver={onTreeDragOver}
+      onDrop={onTreeDrop}
+      onDragEnd={endDrag}
+    >
       <div class="tree-tools">
-        <input type="search" class="filter" placeholder="Filter labels by name…" value={query()} onInput={(e) => setQuery(e.currentTarget.value)} data-testid="label-filter" />
+        <input
+          type="search"
+          class="filter"
+          placeholder="Filter labels by name…"
+          value={query()}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+          data-testid="label-filter"
+        />
         <Show when={editable()}>
           <button type="button" class="btn small" onClick={() => setAdding({ parentId: null })} data-testid="new-group">
             + Group
@@ -281,7 +347,13 @@ export function GroupTree(): JSX.Element {
       <Show when={ws.view.duplicates.length}>
         <div class="conflicts" role="alert">
           <strong>Name conflicts:</strong>{' '}
-          <For each={ws.view.duplicates}>{(d) => <code>{d.name} ×{d.labelIds.length}</code>}</For>
+          <For each={ws.view.duplicates}>
+            {(d) => (
+              <code>
+                {d.name} ×{d.labelIds.length}
+              </code>
+            )}
+          </For>
           <div class="hint">Two operators created labels with the same name at the same time. Rename one of them.</div>
         </div>
       </Show>
@@ -300,7 +372,12 @@ export function GroupTree(): JSX.Element {
 }
 
 /** A text input that commits on Enter/blur and cancels on Escape. */
-function InlineInput(props: { value: string; placeholder?: string; onDone: (v: string | null) => void; testId?: string }): JSX.Element {
+function InlineInput(props: {
+  value: string
+  placeholder?: string
+  onDone: (v: string | null) => void
+  testId?: string
+}): JSX.Element {
   let done = false
   const finish = (v: string | null) => {
     if (done) return
@@ -337,16 +414,24 @@ function LazyMenu(props: { items: () => MenuItem[]; title: string; testId: strin
       when={mounted() && !props.disabled}
       fallback={
         <div class="more" ref={box} onClick={(e) => e.stopPropagation()}>
-          <button type="button" class="icon-btn" title={props.title} aria-label={props.title} data-testid={props.testId} disabled={props.disabled} onClick={() => {
-            const host = box?.parentElement
-            const placeholder = box?.firstElementChild
-            setMounted(true)
-            // The menu's own button takes this one's place: open it as if it had been clicked.
-            queueMicrotask(() => {
-              const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
-              if (real && real !== placeholder) real.click()
-            })
-          }}>
+          <button
+            type="button"
+            class="icon-btn"
+            title={props.title}
+            aria-label={props.title}
+            data-testid={props.testId}
+            disabled={props.disabled}
+            onClick={() => {
+              const host = box?.parentElement
+              const placeholder = box?.firstElementChild
+              setMounted(true)
+              // The menu's own button takes this one's place: open it as if it had been clicked.
+              queueMicrotask(() => {
+                const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
+                if (real && real !== placeholder) real.click()
+              })
+            }}
+          >
             ⋯
           </button>
         </div>

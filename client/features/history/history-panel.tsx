@@ -27,16 +27,29 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
   const latest = () => (range.error ? undefined : range.latest)
   const items = createMemo(() => filterHistory(latest()?.items ?? [], filter()))
   // Every value seen in the range, offered as filter chips.
-  const allValues = createMemo(() => [...new Set((latest()?.items ?? []).map((i) => i.value))].sort((x, y) => x.localeCompare(y, undefined, { numeric: true })).slice(0, 60))
-  createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
-    if (m.type !== 'history') return
-    const f = rangeFilter(filter())
-    if (validRange(f) && !range.loading) mutate({ labelId: m.labelId, items: filterHistory(m.items, f) })
-    else void refetch()
-  })))
+  const allValues = createMemo(() =>
+    [...new Set((latest()?.items ?? []).map((i) => i.value))]
+      .sort((x, y) => x.localeCompare(y, undefined, { numeric: true }))
+      .slice(0, 60),
+  )
+  createEffect(
+    on(
+      () => props.labelId,
+      (id) =>
+        s.live.onLabel(id, (m) => {
+          if (m.type !== 'history') return
+          const f = rangeFilter(filter())
+          if (validRange(f) && !range.loading) mutate({ labelId: m.labelId, items: filterHistory(m.items, f) })
+          else void refetch()
+        }),
+    ),
+  )
   s.live.onReconnect(() => void refetch())
-  const toggleValue = (v: string) => set({ values: filter().values.includes(v) ? filter().values.filter((x) => x !== v) : [...filter().values, v] })
-  const rows = createMemo(() => [...items()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.users - a.users)))
+  const toggleValue = (v: string) =>
+    set({ values: filter().values.includes(v) ? filter().values.filter((x) => x !== v) : [...filter().values, v] })
+  const rows = createMemo(() =>
+    [...items()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.users - a.users)),
+  )
   // The href has no token; a click downloads through a signed link (POST /api/links).
   const csvPath = () => `/api/labels/${props.labelId}/history?${historyQuery(filter(), 'csv')}`
   const [exportError, setExportError] = createSignal<string | null>(null)
@@ -44,7 +57,9 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
     e.preventDefault()
     if (!online()) return
     setExportError(null)
-    s.api.download(csvPath()).catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
+    s.api
+      .download(csvPath())
+      .catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
   }
   return (
     <section class="card" data-testid="history-panel">
@@ -53,17 +68,43 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
         <div class="controls">
           <label>
             From
-            <input type="date" value={filter().from} onChange={(e) => set({ from: e.currentTarget.value })} data-testid="history-from" />
+            <input
+              type="date"
+              value={filter().from}
+              onChange={(e) => set({ from: e.currentTarget.value })}
+              data-testid="history-from"
+            />
           </label>
           <label>
             To
-            <input type="date" value={filter().to} onChange={(e) => set({ to: e.currentTarget.value })} data-testid="history-to" />
+            <input
+              type="date"
+              value={filter().to}
+              onChange={(e) => set({ to: e.currentTarget.value })}
+              data-testid="history-to"
+            />
           </label>
           <div class="seg" role="group" aria-label="Measure">
-            <button type="button" classList={{ on: measure() === 'users' }} onClick={() => setMeasure('users')}>Users</button>
-            <button type="button" classList={{ on: measure() === 'proportion' }} onClick={() => setMeasure('proportion')}>Share</button>
+            <button type="button" classList={{ on: measure() === 'users' }} onClick={() => setMeasure('users')}>
+              Users
+            </button>
+            <button
+              type="button"
+              classList={{ on: measure() === 'proportion' }}
+              onClick={() => setMeasure('proportion')}
+            >
+              Share
+            </button>
           </div>
-          <a class="btn small" classList={{ disabled: !online() }} href={online() ? csvPath() : undefined} onClick={exportCsv} aria-disabled={online() ? undefined : 'true'} title={needsServer('Exporting')} data-testid="history-export">
+          <a
+            class="btn small"
+            classList={{ disabled: !online() }}
+            href={online() ? csvPath() : undefined}
+            onClick={exportCsv}
+            aria-disabled={online() ? undefined : 'true'}
+            title={needsServer('Exporting')}
+            data-testid="history-export"
+          >
             Export data
           </a>
         </div>
@@ -73,41 +114,65 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
           <span class="hint">Values:</span>
           <For each={allValues()}>
             {(v) => (
-              <button type="button" class="chip" classList={{ on: filter().values.includes(v) }} onClick={() => toggleValue(v)}>
+              <button
+                type="button"
+                class="chip"
+                classList={{ on: filter().values.includes(v) }}
+                onClick={() => toggleValue(v)}
+              >
                 {v}
               </button>
             )}
           </For>
           <Show when={filter().values.length}>
-            <button type="button" class="chip clear" onClick={() => set({ values: [] })}>clear</button>
+            <button type="button" class="chip clear" onClick={() => set({ values: [] })}>
+              clear
+            </button>
           </Show>
         </div>
       </Show>
       <Show when={exportError()}>
-        <p class="error" data-testid="history-export-error">{exportError()}</p>
+        <p class="error" data-testid="history-export-error">
+          {exportError()}
+        </p>
       </Show>
       <Show when={range.error}>
-        <p class="error">{online() ? `Could not load the history: ${String((range.error as Error).message)}` : 'The history needs the server: you are offline.'}</p>
+        <p class="error">
+          {online()
+            ? `Could not load the history: ${String((range.error as Error).message)}`
+            : 'The history needs the server: you are offline.'}
+        </p>
       </Show>
       <Show when={latest()}>
-        
-          <ChartMount testId="history-chart" render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })} />
-          <details class="table-details">
-            <summary>Table ({rows().length} rows)</summary>
-            <table class="data">
-              <thead>
-                <tr><th>Date</th><th>Value</th><th class="num">Users</th><th class="num">Proportion</th></tr>
-              </thead>
-              <tbody>
-                <For each={rows().slice(0, 500)}>
-                  {(i) => (
-                    <tr><td>{i.date}</td><td>{i.value}</td><td class="num">{count(i.users)}</td><td class="num">{percent(i.proportion)}</td></tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </details>
-        
+        <ChartMount
+          testId="history-chart"
+          render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })}
+        />
+        <details class="table-details">
+          <summary>Table ({rows().length} rows)</summary>
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Date</th>
+                <th>Value</th>
+                <th class="num">Users</th>
+                <th class="num">Proportion</th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={rows().slice(0, 500)}>
+                {(i) => (
+                  <tr>
+                    <td>{i.date}</td>
+                    <td>{i.value}</td>
+                    <td class="num">{count(i.users)}</td>
+                    <td class="num">{percent(i.proportion)}</td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </details>
       </Show>
     </section>
   )

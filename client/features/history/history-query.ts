@@ -1,5 +1,9 @@
 /** The history filter (docs/api.md#history): a date range and any number of values. */
-export interface HistoryFilter { from: string; to: string; values: string[] }
+export interface HistoryFilter {
+  from: string
+  to: string
+  values: string[]
+}
 
 /** The history query string (from/to as YYYY-MM-DD, value repeated). */
 export function historyQuery(f: HistoryFilter, format: 'json' | 'csv' = 'json'): string {
@@ -29,5 +33,7 @@ export const validRange = (f: HistoryFilter): boolean => !(f.from && f.to && f.f
  */
 export function filterHistory<T extends { date: string; value: string }>(items: readonly T[], f: HistoryFilter): T[] {
   const values = f.values.length ? new Set(f.values) : null
-  return items.filter((i) => (!f.from || i.date >= f.from) && (!f.to || i.date <= f.to) && (!values || values.has(i.value)))
+  return items.filter(
+    (i) => (!f.from || i.date >= f.from) && (!f.to || i.date <= f.to) && (!values || values.has(i.value)),
+  )
 }

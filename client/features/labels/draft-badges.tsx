@@ -38,12 +38,17 @@ export function NewLabelDrafts(): JSX.Element {
   const s = useSession()
   const drafts = draftsOf(s.workspace.doc)
   if (s.canEdit) {
-    createEffect(on(drafts, (next, before) => {
-      if (before) s.workspace.edit((doc, o) => replayLostDraftEdits(doc, before, next, o))
-    }))
+    createEffect(
+      on(drafts, (next, before) => {
+        if (before) s.workspace.edit((doc, o) => replayLostDraftEdits(doc, before, next, o))
+      }),
+    )
   }
   const store = draftStoreOf(s.workspace.doc)
-  const fresh = () => Object.values(store.byId).filter((d) => d.labelId === null).sort((a, b) => (a.id < b.id ? -1 : 1))
+  const fresh = () =>
+    Object.values(store.byId)
+      .filter((d) => d.labelId === null)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
   return (
     <Show when={fresh().length}>
       <div class="new-label-drafts" data-testid="new-label-drafts">
@@ -51,12 +56,19 @@ export function NewLabelDrafts(): JSX.Element {
         <ul class="groups">
           <For each={fresh()}>
             {(d) => (
-              <li class="label-row" onClick={() => s.openEditor({ draftId: d.id })} data-testid={`new-draft-${d.id}`} title={`Draft by ${d.editors.join(', ')}`}>
+              <li
+                class="label-row"
+                onClick={() => s.openEditor({ draftId: d.id })}
+                data-testid={`new-draft-${d.id}`}
+                title={`Draft by ${d.editors.join(', ')}`}
+              >
                 <span class="label-text">
                   <span class="label-display">{d.definition.displayName || d.definition.name || 'Untitled label'}</span>
                   <code class="label-name">{d.editors.join(', ')}</code>
                 </span>
-                <span class="badge draft" style={{ background: '#fef3c7', color: '#92400e' }}>✎ draft</span>
+                <span class="badge draft" style={{ background: '#fef3c7', color: '#92400e' }}>
+                  ✎ draft
+                </span>
               </li>
             )}
           </For>

@@ -15,7 +15,10 @@ export interface DraftStore {
   byLabel: Record<string, string>
 }
 
-interface Reactive { projection: Accessor<DraftsProjection>; store: DraftStore }
+interface Reactive {
+  projection: Accessor<DraftsProjection>
+  store: DraftStore
+}
 
 const cache = new WeakMap<Y.Doc, Reactive>()
 
@@ -65,7 +68,10 @@ export function draftStoreOf(doc: Y.Doc): DraftStore {
 }
 
 /** A path another operator took over from me: "bob overwrote your change to <field>". */
-export interface Overwrite { path: string; by: string }
+export interface Overwrite {
+  path: string
+  by: string
+}
 
 /**
  * Paths whose last writer was `me` before and is someone else now. Concurrent writes to one
@@ -82,8 +88,15 @@ export function overwrites(before: Record<string, string>, after: Record<string,
 }
 
 const fieldNames: Record<string, string> = {
-  name: 'Name', displayName: 'Display name', groupId: 'Group', dataType: 'Data type', labelType: 'Label type',
-  schedule: 'Schedule', enabled: 'Enabled', description: 'Introduction', rule: 'Rule',
+  name: 'Name',
+  displayName: 'Display name',
+  groupId: 'Group',
+  dataType: 'Data type',
+  labelType: 'Label type',
+  schedule: 'Schedule',
+  enabled: 'Enabled',
+  description: 'Introduction',
+  rule: 'Rule',
 }
 
 /** A readable name for a draft path: /rule/values/1/when/value → "Rule › layer 2 › when › value". */

@@ -2,10 +2,19 @@ import type { DataType } from '../../../shared/schemas/label.ts'
 import { ApiError } from '../../api/http.ts'
 
 /** One rejected row of an import file; `row` is the 1-based data row (header excluded), 0 for the whole file. */
-export interface RowError { row: number; reason: string }
+export interface RowError {
+  row: number
+  reason: string
+}
 
 /** POST /api/labels/:label/import's answer (docs/api.md#import). `invalidRows` counts every bad row; `errors` lists the first ones. */
-export interface ImportReport { runId: string; imported: number; errors: RowError[]; committed: boolean; invalidRows?: number }
+export interface ImportReport {
+  runId: string
+  imported: number
+  errors: RowError[]
+  committed: boolean
+  invalidRows?: number
+}
 
 export type ImportMode = 'replace' | 'merge'
 
@@ -13,7 +22,10 @@ export type ImportMode = 'replace' | 'merge'
  * How many rows were bad: `count` from the server's `invalidRows`; when the server did not send
  * it, the listed rows, and `atLeast` when that list may be cut short.
  */
-export interface BadRows { count: number; atLeast: boolean }
+export interface BadRows {
+  count: number
+  atLeast: boolean
+}
 
 /** What the operator is told after an upload. `listed` are the bad rows shown (the first ones). */
 export type ImportOutcome =
@@ -25,7 +37,14 @@ export type ImportOutcome =
 export const listedErrors = 100
 
 const isRowErrors = (v: unknown): v is RowError[] =>
-  Array.isArray(v) && v.every((e) => typeof e === 'object' && e !== null && typeof (e as RowError).row === 'number' && typeof (e as RowError).reason === 'string')
+  Array.isArray(v) &&
+  v.every(
+    (e) =>
+      typeof e === 'object' &&
+      e !== null &&
+      typeof (e as RowError).row === 'number' &&
+      typeof (e as RowError).reason === 'string',
+  )
 
 function badRows(listed: RowError[], invalidRows: unknown): BadRows {
   if (typeof invalidRows === 'number' && invalidRows >= listed.length) return { count: invalidRows, atLeast: false }
@@ -36,7 +55,8 @@ function badRows(listed: RowError[], invalidRows: unknown): BadRows {
 export const partlyListed = (bad: BadRows, listed: RowError[]): boolean => bad.atLeast || bad.count > listed.length
 
 /** "3 rows" / "1 row" / "at least 100 rows". */
-export const rowsText = (bad: BadRows): string => `${bad.atLeast ? 'at least ' : ''}${bad.count} row${bad.count === 1 ? '' : 's'}`
+export const rowsText = (bad: BadRows): string =>
+  `${bad.atLeast ? 'at least ' : ''}${bad.count} row${bad.count === 1 ? '' : 's'}`
 
 /** The outcome of a finished upload: the server's report, or the error it answered. */
 export function importOutcome(result: { report: ImportReport; mode: ImportMode } | { error: unknown }): ImportOutcome {
@@ -44,13 +64,19 @@ export function importOutcome(result: { report: ImportReport; mode: ImportMode }
     const r = result.report
     const bad = badRows(r.errors, r.invalidRows)
     if (r.committed) return { kind: 'stored', imported: r.imported, mode: result.mode, skipped: bad, listed: r.errors }
-    return { kind: 'rejected', message: `${rowsText(bad)} invalid; nothing was imported`, invalid: bad, listed: r.errors }
+    return {
+      kind: 'rejected',
+      message: `${rowsText(bad)} invalid; nothing was imported`,
+      invalid: bad,
+      listed: r.errors,
+    }
   }
   const e = result.error
   if (e instanceof ApiError) {
     const details = e.details as { errors?: unknown; invalidRows?: unknown } | undefined
     const rows = details?.errors
-    if (isRowErrors(rows) && rows.length > 0) return { kind: 'rejected', message: e.message, invalid: badRows(rows, details?.invalidRows), listed: rows }
+    if (isRowErrors(rows) && rows.length > 0)
+      return { kind: 'rejected', message: e.message, invalid: badRows(rows, details?.invalidRows), listed: rows }
     return { kind: 'failed', message: e.status ? `${e.message} (HTTP ${e.status})` : e.message }
   }
   return { kind: 'failed', message: e instanceof Error ? e.message : String(e) }

@@ -3,9 +3,25 @@ import type { DataType } from '../../../shared/schemas/label.ts'
 import { count } from '../../charts/chart-data.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
-import { fileSize, importOutcome, partlyListed, rowName, rowsText, valueFormats, type BadRows, type ImportMode, type ImportOutcome, type ImportReport, type RowError } from './import-outcome.ts'
+import {
+  fileSize,
+  importOutcome,
+  partlyListed,
+  rowName,
+  rowsText,
+  valueFormats,
+  type BadRows,
+  type ImportMode,
+  type ImportOutcome,
+  type ImportReport,
+  type RowError,
+} from './import-outcome.ts'
 
-type Phase = { kind: 'idle' } | { kind: 'uploading'; sent: number } | { kind: 'importing' } | { kind: 'done'; outcome: ImportOutcome; skipInvalid: boolean }
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'uploading'; sent: number }
+  | { kind: 'importing' }
+  | { kind: 'done'; outcome: ImportOutcome; skipInvalid: boolean }
 
 /**
  * Values of an import-method label from a CSV `user_id,value` (docs/semantics.md#import-values): pick or drop a
@@ -45,10 +61,16 @@ export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX
     setPhase({ kind: 'uploading', sent: 0 })
     let outcome: ImportOutcome
     try {
-      const report = await s.api.upload<ImportReport>(`/api/labels/${encodeURIComponent(props.labelId)}/import?${query}`, f, (p) => {
-        // Once the body is sent the server parses, validates and stores: say so.
-        setPhase(p.loaded >= p.total ? { kind: 'importing' } : { kind: 'uploading', sent: p.total ? p.loaded / p.total : 0 })
-      })
+      const report = await s.api.upload<ImportReport>(
+        `/api/labels/${encodeURIComponent(props.labelId)}/import?${query}`,
+        f,
+        (p) => {
+          // Once the body is sent the server parses, validates and stores: say so.
+          setPhase(
+            p.loaded >= p.total ? { kind: 'importing' } : { kind: 'uploading', sent: p.total ? p.loaded / p.total : 0 },
+          )
+        },
+      )
       outcome = importOutcome({ report, mode: m })
     } catch (error) {
       outcome = importOutcome({ error })
@@ -70,8 +92,11 @@ export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX
         <h3>Import values</h3>
       </header>
       <p class="hint">
-        A CSV file with one customer per line, <code>user_id,value</code> (header optional); values: {valueFormats[props.dataType]}.{' '}
-        {skipInvalid() ? 'Bad rows are skipped and listed; the good ones are stored.' : 'A file with any bad row stores nothing.'}
+        A CSV file with one customer per line, <code>user_id,value</code> (header optional); values:{' '}
+        {valueFormats[props.dataType]}.{' '}
+        {skipInvalid()
+          ? 'Bad rows are skipped and listed; the good ones are stored.'
+          : 'A file with any bad row stores nothing.'}
       </p>
       <label
         class="drop-zone"
@@ -107,21 +132,52 @@ export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX
       </label>
       <div class="import-row">
         <div class="seg" role="radiogroup" aria-label="Import mode">
-          <button type="button" role="radio" aria-checked={mode() === 'replace'} classList={{ on: mode() === 'replace' }} disabled={busy()} onClick={() => setMode('replace')} data-testid="import-mode-replace">
+          <button
+            type="button"
+            role="radio"
+            aria-checked={mode() === 'replace'}
+            classList={{ on: mode() === 'replace' }}
+            disabled={busy()}
+            onClick={() => setMode('replace')}
+            data-testid="import-mode-replace"
+          >
             Replace
           </button>
-          <button type="button" role="radio" aria-checked={mode() === 'merge'} classList={{ on: mode() === 'merge' }} disabled={busy()} onClick={() => setMode('merge')} data-testid="import-mode-merge">
+          <button
+            type="button"
+            role="radio"
+            aria-checked={mode() === 'merge'}
+            classList={{ on: mode() === 'merge' }}
+            disabled={busy()}
+            onClick={() => setMode('merge')}
+            data-testid="import-mode-merge"
+          >
             Merge
           </button>
         </div>
         <label class="import-skip">
-          <input type="checkbox" checked={skipInvalid()} disabled={busy()} onChange={(e) => setSkipInvalid(e.currentTarget.checked)} data-testid="import-skip-invalid" />
+          <input
+            type="checkbox"
+            checked={skipInvalid()}
+            disabled={busy()}
+            onChange={(e) => setSkipInvalid(e.currentTarget.checked)}
+            data-testid="import-skip-invalid"
+          />
           Skip invalid rows (store the good ones)
         </label>
         <span class="hint">
-          {mode() === 'replace' ? "The label's values become exactly the file's; customers not in it lose their value." : "The file's values are added to the current ones, replacing a customer's value when the file has one."}
+          {mode() === 'replace'
+            ? "The label's values become exactly the file's; customers not in it lose their value."
+            : "The file's values are added to the current ones, replacing a customer's value when the file has one."}
         </span>
-        <button type="button" class="btn primary" disabled={!file() || busy() || !online()} title={needsServer('Importing')} onClick={() => void upload()} data-testid="import-upload">
+        <button
+          type="button"
+          class="btn primary"
+          disabled={!file() || busy() || !online()}
+          title={needsServer('Importing')}
+          onClick={() => void upload()}
+          data-testid="import-upload"
+        >
           {busy() ? 'Importing…' : 'Upload'}
         </button>
       </div>
@@ -130,7 +186,9 @@ export function ImportPanel(props: { labelId: string; dataType: DataType }): JSX
           <Show when={sent() !== null} fallback={<progress />}>
             <progress max="1" value={sent() ?? 0} />
           </Show>
-          <span class="hint">{sent() !== null ? `Uploading… ${Math.round((sent() ?? 0) * 100)}%` : 'Checking and storing the values…'}</span>
+          <span class="hint">
+            {sent() !== null ? `Uploading… ${Math.round((sent() ?? 0) * 100)}%` : 'Checking and storing the values…'}
+          </span>
         </div>
       </Show>
       <Show when={outcome()}>{(o) => <ImportResult outcome={o().outcome} skipInvalid={o().skipInvalid} />}</Show>
@@ -142,12 +200,18 @@ function RowErrors(props: { errors: RowError[] }): JSX.Element {
   return (
     <table class="data" data-testid="import-errors">
       <thead>
-        <tr><th>Row</th><th>Problem</th></tr>
+        <tr>
+          <th>Row</th>
+          <th>Problem</th>
+        </tr>
       </thead>
       <tbody>
         <For each={props.errors}>
           {(e) => (
-            <tr data-row={e.row}><td>{rowName(e.row)}</td><td>{e.reason}</td></tr>
+            <tr data-row={e.row}>
+              <td>{rowName(e.row)}</td>
+              <td>{e.reason}</td>
+            </tr>
           )}
         </For>
       </tbody>
@@ -162,7 +226,10 @@ function ListedNote(props: { bad: BadRows; listed: RowError[] }): JSX.Element {
 
 /** `skipInvalid`: whether the upload asked to skip bad rows (then a refusal means no row was good). */
 function ImportResult(props: { outcome: ImportOutcome; skipInvalid: boolean }): JSX.Element {
-  const of = <K extends ImportOutcome['kind']>(kind: K) => () => (props.outcome.kind === kind ? (props.outcome as Extract<ImportOutcome, { kind: K }>) : null)
+  const of =
+    <K extends ImportOutcome['kind']>(kind: K) =>
+    () =>
+      props.outcome.kind === kind ? (props.outcome as Extract<ImportOutcome, { kind: K }>) : null
   const stored = of('stored')
   const rejected = of('rejected')
   const failed = of('failed')
@@ -173,15 +240,21 @@ function ImportResult(props: { outcome: ImportOutcome; skipInvalid: boolean }): 
           {(o) => (
             <>
               <p class="ok-text" data-testid="import-message">
-                Stored <strong data-testid="import-count">{count(o().imported)}</strong> value{o().imported === 1 ? '' : 's'}
+                Stored <strong data-testid="import-count">{count(o().imported)}</strong> value
+                {o().imported === 1 ? '' : 's'}
                 <Show when={o().skipped.count > 0}>
-                  ; <strong class="degraded" data-testid="import-skipped">{rowsText(o().skipped)}</strong> {o().skipped.count === 1 && !o().skipped.atLeast ? 'was' : 'were'} skipped
+                  ;{' '}
+                  <strong class="degraded" data-testid="import-skipped">
+                    {rowsText(o().skipped)}
+                  </strong>{' '}
+                  {o().skipped.count === 1 && !o().skipped.atLeast ? 'was' : 'were'} skipped
                 </Show>{' '}
                 ({o().mode === 'replace' ? 'replaced the previous values' : 'merged into the current values'}).
               </p>
               <Show when={o().listed.length > 0}>
                 <p class="hint degraded">
-                  Skipped rows<ListedNote bad={o().skipped} listed={o().listed} />:
+                  Skipped rows
+                  <ListedNote bad={o().skipped} listed={o().listed} />:
                 </p>
                 <RowErrors errors={o().listed} />
               </Show>
@@ -193,7 +266,9 @@ function ImportResult(props: { outcome: ImportOutcome; skipInvalid: boolean }): 
             <>
               <p class="error" data-testid="import-message">
                 {o().message}.{' '}
-                {props.skipInvalid ? 'No row of the file could be stored; fix these rows and upload again' : 'Fix these rows and upload again, or tick "Skip invalid rows" to store the good ones'}
+                {props.skipInvalid
+                  ? 'No row of the file could be stored; fix these rows and upload again'
+                  : 'Fix these rows and upload again, or tick "Skip invalid rows" to store the good ones'}
                 <ListedNote bad={o().invalid} listed={o().listed} />:
               </p>
               <RowErrors errors={o().listed} />
@@ -201,7 +276,11 @@ function ImportResult(props: { outcome: ImportOutcome; skipInvalid: boolean }): 
           )}
         </Match>
         <Match when={failed()}>
-          {(o) => <p class="error" data-testid="import-message">The import failed: {o().message}</p>}
+          {(o) => (
+            <p class="error" data-testid="import-message">
+              The import failed: {o().message}
+            </p>
+          )}
         </Match>
       </Switch>
     </div>

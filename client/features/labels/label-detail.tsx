@@ -19,7 +19,10 @@ function RunStatus(props: { run: Run | null }): JSX.Element {
         <span class={`status ${r().status}`} data-testid="run-status" title={r().error ?? ''}>
           {r().status}
           <Show when={r().finishedAt}> · {when(r().finishedAt)}</Show>
-          <Show when={r().status === 'succeeded' && r().coveredUsers !== null}> · {r().coveredUsers} of {r().totalUsers} users</Show>
+          <Show when={r().status === 'succeeded' && r().coveredUsers !== null}>
+            {' '}
+            · {r().coveredUsers} of {r().totalUsers} users
+          </Show>
           <Show when={r().error}> · {r().error}</Show>
         </span>
       )}
@@ -40,14 +43,20 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
     () => ({ id: props.labelId, updated: label()?.updatedAt }),
     (src) => s.api.get<LabelView>(`/api/labels/${src.id}`).catch(() => null),
   )
-  createEffect(on(() => props.labelId, (id) => s.live.onLabel(id, (m) => {
-    if (m.type !== 'run') return
-    const cur = info.latest
-    if (cur) mutate({ ...cur, lastRun: m.run })
-    // The next run time may have moved. The distribution and history panels update from
-    // their own pushes, which follow this message; they must not be read here as well.
-    if (m.run.status === 'succeeded') void refetch()
-  })))
+  createEffect(
+    on(
+      () => props.labelId,
+      (id) =>
+        s.live.onLabel(id, (m) => {
+          if (m.type !== 'run') return
+          const cur = info.latest
+          if (cur) mutate({ ...cur, lastRun: m.run })
+          // The next run time may have moved. The distribution and history panels update from
+          // their own pushes, which follow this message; they must not be read here as well.
+          if (m.run.status === 'succeeded') void refetch()
+        }),
+    ),
+  )
   const recalc = () =>
     void s.api.send<{ runId: string }>('POST', `/api/labels/${props.labelId}/calculate`, {}).then(
       () => s.toasts.show('info', 'Calculation queued'),
@@ -72,28 +81,66 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
               <div class="crumbs">{ws.view.groupsById[l().groupId]?.name ?? 'Default'}</div>
               <h2>
                 {l().displayName} <code class="label-name">{l().name}</code>
-                <Show when={l().nameConflict}> <span class="badge warn">duplicate name</span></Show>
+                <Show when={l().nameConflict}>
+                  {' '}
+                  <span class="badge warn">duplicate name</span>
+                </Show>
               </h2>
               <PresenceDots peers={ws.presence.busyWith('label', l().id)} />
             </div>
             <Show when={s.canEdit}>
               <div class="actions">
-                <button type="button" class="btn" onClick={() => s.openEditor({ labelId: l().id })} data-testid="edit-label">Edit</button>
-                <button type="button" class="btn" onClick={recalc} disabled={!online()} title={needsServer('Recalculating')} data-testid="recalculate">Recalculate</button>
-                <button type="button" class="btn danger" onClick={remove} disabled={!online()} title={needsServer('Deleting a label')}>Delete</button>
+                <button
+                  type="button"
+                  class="btn"
+                  onClick={() => s.openEditor({ labelId: l().id })}
+                  data-testid="edit-label"
+                >
+                  Edit
+                </button>
+                <button
+                  type="button"
+                  class="btn"
+                  onClick={recalc}
+                  disabled={!online()}
+                  title={needsServer('Recalculating')}
+                  data-testid="recalculate"
+                >
+                  Recalculate
+                </button>
+                <button
+                  type="button"
+                  class="btn danger"
+                  onClick={remove}
+                  disabled={!online()}
+                  title={needsServer('Deleting a label')}
+                >
+                  Delete
+                </button>
               </div>
             </Show>
           </header>
           <section class="card">
-            <header class="card-head"><h3>Basic information</h3></header>
+            <header class="card-head">
+              <h3>Basic information</h3>
+            </header>
             <dl class="facts">
-              <dt>Creation method</dt><dd data-testid="fact-method">{methodNames[l().rule.method]}</dd>
-              <dt>Data type</dt><dd>{dataTypeNames[l().dataType]}</dd>
-              <dt>Label type</dt><dd>{labelTypeNames[l().labelType]}</dd>
-              <dt>Calculation mechanism</dt><dd data-testid="fact-schedule">{describeSchedule(l().schedule)}</dd>
-              <dt>Status</dt><dd>{l().enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}</dd>
-              <dt>Last run</dt><dd><RunStatus run={info.latest?.lastRun ?? null} /></dd>
-              <dt>Next run</dt><dd>{l().enabled ? when(info.latest?.nextRunAt) : 'not scheduled (disabled)'}</dd>
+              <dt>Creation method</dt>
+              <dd data-testid="fact-method">{methodNames[l().rule.method]}</dd>
+              <dt>Data type</dt>
+              <dd>{dataTypeNames[l().dataType]}</dd>
+              <dt>Label type</dt>
+              <dd>{labelTypeNames[l().labelType]}</dd>
+              <dt>Calculation mechanism</dt>
+              <dd data-testid="fact-schedule">{describeSchedule(l().schedule)}</dd>
+              <dt>Status</dt>
+              <dd>{l().enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}</dd>
+              <dt>Last run</dt>
+              <dd>
+                <RunStatus run={info.latest?.lastRun ?? null} />
+              </dd>
+              <dt>Next run</dt>
+              <dd>{l().enabled ? when(info.latest?.nextRunAt) : 'not scheduled (disabled)'}</dd>
               <dt>Label rule</dt>
               <dd>
                 <ul class="rule-lines">
@@ -105,7 +152,8 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
                 </details>
               </dd>
               <Show when={l().description}>
-                <dt>Introduction</dt><dd class="desc">{l().description}</dd>
+                <dt>Introduction</dt>
+                <dd class="desc">{l().description}</dd>
               </Show>
             </dl>
           </section>

@@ -51,7 +51,12 @@ const toBase64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fro
  * validates on the server and replaces the definition; Discard drops the draft; closing the
  * dialog keeps it.
  */
-export function LabelEditor(props: { labelId?: string; groupId?: string; draftId?: string; onClose: () => void }): JSX.Element {
+export function LabelEditor(props: {
+  labelId?: string
+  groupId?: string
+  draftId?: string
+  onClose: () => void
+}): JSX.Element {
   const s = useSession()
   const ws = s.workspace
   const drafts = draftStoreOf(ws.doc)
@@ -59,10 +64,22 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const label = () => (props.labelId ? ws.view.labels.find((l) => l.id === props.labelId) : undefined)
 
   // Open (or join) the draft once. Viewers only look at an open draft, or at the label.
-  const draftId: string | null = props.draftId
-    ?? (s.canEdit
-      ? ws.edit((doc, o) => openDraft(doc, props.labelId ? { labelId: props.labelId } : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule('custom', s.schema()) }, o).id)
-      : props.labelId ? (drafts.byLabel[props.labelId] ?? null) : null)
+  const draftId: string | null =
+    props.draftId ??
+    (s.canEdit
+      ? ws.edit(
+          (doc, o) =>
+            openDraft(
+              doc,
+              props.labelId
+                ? { labelId: props.labelId }
+                : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule('custom', s.schema()) },
+              o,
+            ).id,
+        )
+      : props.labelId
+        ? (drafts.byLabel[props.labelId] ?? null)
+        : null)
   // A store proxy: the same object for the editor's life, its fields change one by one (draft-state.ts).
   const draft = () => (draftId ? drafts.byId[draftId] : undefined)
   const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
@@ -96,7 +113,13 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     // Closing keeps a draft, except one nobody has written anything in and nobody else has
     // open: opening Edit and closing again shouldn't leave "draft" marks in everyone's tree.
     const d = draft()
-    if (d && draftId && s.canEdit && Object.keys(d.authors).length === 0 && !ws.presence.peers().some((p) => p.draft?.id === draftId))
+    if (
+      d &&
+      draftId &&
+      s.canEdit &&
+      Object.keys(d.authors).length === 0 &&
+      !ws.presence.peers().some((p) => p.draft?.id === draftId)
+    )
       ws.edit((doc, o) => discardDraft(doc, draftId, o))
   })
   const peersHere = (): Peer[] => ws.presence.peers().filter((p) => p.draft?.id === draftId)
@@ -105,7 +128,20 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
   const mark = (path: string): JSX.Element => (
     <For each={peersAt(path)}>
       {(p) => (
-        <span class="field-mark" style={{ background: p.user.color, color: 'white', 'border-radius': '3px', padding: '0 4px', 'font-size': '11px', 'margin-left': '4px' }} data-testid="field-mark" data-field-mark={path} data-peer={p.user.name}>
+        <span
+          class="field-mark"
+          style={{
+            background: p.user.color,
+            color: 'white',
+            'border-radius': '3px',
+            padding: '0 4px',
+            'font-size': '11px',
+            'margin-left': '4px',
+          }}
+          data-testid="field-mark"
+          data-field-mark={path}
+          data-peer={p.user.name}
+        >
           {p.user.name}
         </span>
       )}
@@ -122,7 +158,9 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     const d = plain()
     if (d) wasOpen = true
     const authors = d?.authors ?? {}
-    const lost = overwrites(lastAuthors, authors, s.me.name).filter((o) => !untrack(notices).some((n) => n.path === o.path && n.by === o.by))
+    const lost = overwrites(lastAuthors, authors, s.me.name).filter(
+      (o) => !untrack(notices).some((n) => n.path === o.path && n.by === o.by),
+    )
     lastAuthors = authors
     if (lost.length) setNotices((n) => [...n, ...lost].slice(-4))
   })
@@ -147,7 +185,8 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     setJsonText(text)
     try {
       const parsed = JSON.parse(text) as Rule
-      if (!parsed || typeof parsed !== 'object' || typeof parsed.method !== 'string') throw new Error('a rule is an object with a "method"')
+      if (!parsed || typeof parsed !== 'object' || typeof parsed.method !== 'string')
+        throw new Error('a rule is an object with a "method"')
       setJsonError(null)
       setRule(parsed)
     } catch (e) {
@@ -155,9 +194,14 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     }
   }
   // Same errors, same array: nothing downstream re-runs for an edit that changes no error.
-  const local = createMemo(() => localErrors(plainDef()), [], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) })
+  const local = createMemo(() => localErrors(plainDef()), [], {
+    equals: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+  })
   // Local errors show once a field was touched (or on publish); server errors always.
-  const shown = () => [...(serverError() ? [serverError()!] : []), ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? ''))]
+  const shown = () => [
+    ...(serverError() ? [serverError()!] : []),
+    ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? '')),
+  ]
   const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
   const ruleErrorPath = () => {
     const e = shown().find((x) => fieldOfPath(x.path) === 'rule')
@@ -166,8 +210,15 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
     return p && fieldOfPath(p) === 'rule' ? { path: p, message: '' } : null
   }
   // The preview gets a plain copy, and a new one only when the rule or data type really changed.
-  const previewKey = createMemo(() => (local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError() ? null : JSON.stringify({ dataType: plainDef().dataType, rule: plainDef().rule })))
-  const previewDef = createMemo(() => { const k = previewKey(); return k === null ? null : (JSON.parse(k) as { dataType: DataType; rule: Rule }) })
+  const previewKey = createMemo(() =>
+    local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError()
+      ? null
+      : JSON.stringify({ dataType: plainDef().dataType, rule: plainDef().rule }),
+  )
+  const previewDef = createMemo(() => {
+    const k = previewKey()
+    return k === null ? null : (JSON.parse(k) as { dataType: DataType; rule: Rule })
+  })
   const conflictNote = () => {
     const n = def().name
     const other = ws.view.labels.find((l) => l.name === n && l.id !== existingLabelId())
@@ -204,92 +255,192 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
 
   const scheduleFields = (sch: Schedule) => (
     <Show when={sch.kind !== 'once'}>
-      <select value={sch.kind} onChange={(e) => {
-        const k = e.currentTarget.value
-        const at = 'at' in sch ? sch.at : '02:00'
-        set({ schedule: k === 'weekly' ? { kind: 'weekly', weekday: 1, at } : k === 'monthly' ? { kind: 'monthly', day: 1, at } : { kind: 'daily', at } })
-      }} data-testid="schedule-kind">
+      <select
+        value={sch.kind}
+        onChange={(e) => {
+          const k = e.currentTarget.value
+          const at = 'at' in sch ? sch.at : '02:00'
+          set({
+            schedule:
+              k === 'weekly'
+                ? { kind: 'weekly', weekday: 1, at }
+                : k === 'monthly'
+                  ? { kind: 'monthly', day: 1, at }
+                  : { kind: 'daily', at },
+          })
+        }}
+        data-testid="schedule-kind"
+      >
         <option value="daily">every day</option>
         <option value="weekly">every week</option>
         <option value="monthly">every month</option>
       </select>
       <Show when={sch.kind === 'weekly' ? sch : null}>
-        {(w) => <select value={w().weekday} onChange={(e) => set({ schedule: { ...w(), weekday: Number(e.currentTarget.value) } })}><For each={weekdays}>{(d, i) => <option value={i() + 1}>on {d}</option>}</For></select>}
+        {(w) => (
+          <select
+            value={w().weekday}
+            onChange={(e) => set({ schedule: { ...w(), weekday: Number(e.currentTarget.value) } })}
+          >
+            <For each={weekdays}>{(d, i) => <option value={i() + 1}>on {d}</option>}</For>
+          </select>
+        )}
       </Show>
       <Show when={sch.kind === 'monthly' ? sch : null}>
-        {(m) => <label class="inline">on day <input type="number" min="1" max="31" class="narrow" value={m().day} onChange={(e) => set({ schedule: { ...m(), day: Math.max(1, Math.min(31, Number(e.currentTarget.value) || 1)) } })} /></label>}
+        {(m) => (
+          <label class="inline">
+            on day{' '}
+            <input
+              type="number"
+              min="1"
+              max="31"
+              class="narrow"
+              value={m().day}
+              onChange={(e) =>
+                set({ schedule: { ...m(), day: Math.max(1, Math.min(31, Number(e.currentTarget.value) || 1)) } })
+              }
+            />
+          </label>
+        )}
       </Show>
       <Show when={'at' in sch ? sch : null}>
-        {(t) => <label class="inline">at <input type="time" value={t().at} onChange={(e) => set({ schedule: { ...t(), at: e.currentTarget.value } as Schedule })} /></label>}
+        {(t) => (
+          <label class="inline">
+            at{' '}
+            <input
+              type="time"
+              value={t().at}
+              onChange={(e) => set({ schedule: { ...t(), at: e.currentTarget.value } as Schedule })}
+            />
+          </label>
+        )}
       </Show>
     </Show>
   )
 
   const FieldError = (p: { field: string }) => (
-    <Show when={errorFor(p.field)}>{(m) => <div class="field-error" data-testid={`error-${p.field}`}>{m()}</div>}</Show>
+    <Show when={errorFor(p.field)}>
+      {(m) => (
+        <div class="field-error" data-testid={`error-${p.field}`}>
+          {m()}
+        </div>
+      )}
+    </Show>
   )
 
-  const groupsFlat = () => ws.view.groups.flatMap((g) => [{ id: g.id, name: g.name }, ...g.children.map((c) => ({ id: c.id, name: `${g.name} › ${c.name}` }))])
+  const groupsFlat = () =>
+    ws.view.groups.flatMap((g) => [
+      { id: g.id, name: g.name },
+      ...g.children.map((c) => ({ id: c.id, name: `${g.name} › ${c.name}` })),
+    ])
   const title = () => (existingLabelId() ? `Edit ${label()?.displayName ?? def().displayName}` : 'New label')
 
   return (
     <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div class="modal" role="dialog" aria-modal="true" aria-label={existingLabelId() ? 'Edit label' : 'New label'} data-testid="label-editor" data-draft-id={draftId ?? ''}>
+      <div
+        class="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-label={existingLabelId() ? 'Edit label' : 'New label'}
+        data-testid="label-editor"
+        data-draft-id={draftId ?? ''}
+      >
         <header class="modal-head">
           <h2>{title()}</h2>
           <PresenceDots peers={peersHere()} />
-          <button type="button" class="icon-btn" aria-label="Close" onClick={() => props.onClose()} data-testid="close-editor">×</button>
+          <button
+            type="button"
+            class="icon-btn"
+            aria-label="Close"
+            onClick={() => props.onClose()}
+            data-testid="close-editor"
+          >
+            ×
+          </button>
         </header>
         <div class="modal-body">
-          <Show when={draft()} fallback={
-            <p class="hint" data-testid="draft-closed">
-              {wasOpen ? 'This draft is closed: another operator published or discarded it.' : s.canEdit ? 'Could not open a draft.' : 'Read only: you are a viewer and this label has no open draft.'}
-            </p>
-          }>
+          <Show
+            when={draft()}
+            fallback={
+              <p class="hint" data-testid="draft-closed">
+                {wasOpen
+                  ? 'This draft is closed: another operator published or discarded it.'
+                  : s.canEdit
+                    ? 'Could not open a draft.'
+                    : 'Read only: you are a viewer and this label has no open draft.'}
+              </p>
+            }
+          >
             {(d) => (
               <div class="draft-info hint" data-testid="draft-info">
                 Shared draft · started by {d().createdBy} · edited by {d().editors.join(', ')}
-                {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'}
-                {' '}— every operator with this label open sees and edits it live; nothing is calculated until Publish.
+                {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'} — every operator
+                with this label open sees and edits it live; nothing is calculated until Publish.
               </div>
             )}
           </Show>
           <For each={notices()}>
             {(n) => (
-              <div class="field-error" role="status" data-testid="overwrite-notice" onClick={() => setNotices((l) => l.filter((x) => x !== n))}>
+              <div
+                class="field-error"
+                role="status"
+                data-testid="overwrite-notice"
+                onClick={() => setNotices((l) => l.filter((x) => x !== n))}
+              >
                 {n.by} overwrote your change to {describePath(n.path)} (click to dismiss)
               </div>
             )}
           </For>
           <form
             class="label-form"
-            onSubmit={(e) => { e.preventDefault(); void publish() }}
+            onSubmit={(e) => {
+              e.preventDefault()
+              void publish()
+            }}
             onFocusIn={(e) => setField(fieldOfElement(e.target))}
-            onFocusOut={(e) => { if (!(e.currentTarget as Element).contains(e.relatedTarget as Node | null)) setField(null) }}
+            onFocusOut={(e) => {
+              if (!(e.currentTarget as Element).contains(e.relatedTarget as Node | null)) setField(null)
+            }}
           >
             <fieldset disabled={!canWrite()} style={{ border: 'none', padding: 0, margin: 0 }}>
               <div class="grid2">
                 <label class="field" data-field="/name" style={ring('/name')}>
                   <span>Name {mark('/name')}</span>
-                  <input value={def().name} placeholder="lower_case_name" onInput={(e) => set({ name: e.currentTarget.value })} data-testid="field-name" />
+                  <input
+                    value={def().name}
+                    placeholder="lower_case_name"
+                    onInput={(e) => set({ name: e.currentTarget.value })}
+                    data-testid="field-name"
+                  />
                   <FieldError field="name" />
                   <Show when={conflictNote()}>{(c) => <div class="field-error">{c()}</div>}</Show>
                 </label>
                 <label class="field" data-field="/displayName" style={ring('/displayName')}>
                   <span>Display name {mark('/displayName')}</span>
-                  <input value={def().displayName} onInput={(e) => set({ displayName: e.currentTarget.value })} data-testid="field-display-name" />
+                  <input
+                    value={def().displayName}
+                    onInput={(e) => set({ displayName: e.currentTarget.value })}
+                    data-testid="field-display-name"
+                  />
                   <FieldError field="displayName" />
                 </label>
                 <label class="field" data-field="/groupId" style={ring('/groupId')}>
                   <span>Group {mark('/groupId')}</span>
-                  <select value={def().groupId} onChange={(e) => set({ groupId: e.currentTarget.value })} data-testid="field-group">
+                  <select
+                    value={def().groupId}
+                    onChange={(e) => set({ groupId: e.currentTarget.value })}
+                    data-testid="field-group"
+                  >
                     <For each={groupsFlat()}>{(g) => <option value={g.id}>{g.name}</option>}</For>
                   </select>
                   <FieldError field="groupId" />
                 </label>
                 <label class="field" data-field="/dataType" style={ring('/dataType')}>
                   <span>Data type {mark('/dataType')}</span>
-                  <select value={def().dataType} onChange={(e) => set({ dataType: e.currentTarget.value as DataType })} data-testid="field-data-type">
+                  <select
+                    value={def().dataType}
+                    onChange={(e) => set({ dataType: e.currentTarget.value as DataType })}
+                    data-testid="field-data-type"
+                  >
                     <option value="string">string</option>
                     <option value="number">number</option>
                     <option value="collection">collection</option>
@@ -301,10 +452,14 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                 <div class="field" data-field="/schedule" style={ring('/schedule')}>
                   <span>Label type {mark('/schedule')}</span>
                   <div class="inline">
-                    <select value={def().labelType} onChange={(e) => {
-                      const next = withLabelType(def(), e.currentTarget.value as LabelDraft['labelType'])
-                      set({ labelType: next.labelType, schedule: next.schedule })
-                    }} data-testid="field-label-type">
+                    <select
+                      value={def().labelType}
+                      onChange={(e) => {
+                        const next = withLabelType(def(), e.currentTarget.value as LabelDraft['labelType'])
+                        set({ labelType: next.labelType, schedule: next.schedule })
+                      }}
+                      data-testid="field-label-type"
+                    >
                       <option value="dynamic">dynamic</option>
                       <option value="static">static (once)</option>
                     </select>
@@ -314,32 +469,56 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                   <FieldError field="labelType" />
                 </div>
                 <label class="field checkbox" data-field="/enabled">
-                  <input type="checkbox" checked={def().enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} />
+                  <input
+                    type="checkbox"
+                    checked={def().enabled}
+                    onChange={(e) => set({ enabled: e.currentTarget.checked })}
+                  />
                   <span>Enabled (available and scheduled) {mark('/enabled')}</span>
                 </label>
               </div>
               <label class="field" data-field="/description" style={ring('/description')}>
                 <span>Introduction {mark('/description')}</span>
-                <textarea rows={2} value={def().description} maxLength={2000} onInput={(e) => set({ description: e.currentTarget.value })} />
+                <textarea
+                  rows={2}
+                  value={def().description}
+                  maxLength={2000}
+                  onInput={(e) => set({ description: e.currentTarget.value })}
+                />
                 <FieldError field="description" />
               </label>
               <fieldset class="rule">
                 <legend>Rule</legend>
                 <label class="field" data-field="/rule/method">
                   <span>Creation method {mark('/rule/method')}</span>
-                  <select value={def().rule.method} onChange={(e) => setRule(defaultRule(e.currentTarget.value as RuleMethod, s.schema()))} data-testid="field-method">
+                  <select
+                    value={def().rule.method}
+                    onChange={(e) => setRule(defaultRule(e.currentTarget.value as RuleMethod, s.schema()))}
+                    data-testid="field-method"
+                  >
                     <For each={Object.entries(methodNames)}>{([m, n]) => <option value={m}>{n}</option>}</For>
                   </select>
                 </label>
                 <Show when={ruleErrorPath()}>
                   {(e) => (
                     <div class="field-error" data-testid="error-rule">
-                      at <code>{e().path}</code>{e().message ? `: ${e().message}` : ' (see preview)'}
+                      at <code>{e().path}</code>
+                      {e().message ? `: ${e().message}` : ' (see preview)'}
                     </div>
                   )}
                 </Show>
-                <RuleForm rule={def().rule} dataType={def().dataType} schema={s.schema()} onChange={setRule} mark={mark} />
-                <details class="json-editor" data-field="/rule/json" onToggle={(e) => setJsonOpen(e.currentTarget.open)}>
+                <RuleForm
+                  rule={def().rule}
+                  dataType={def().dataType}
+                  schema={s.schema()}
+                  onChange={setRule}
+                  mark={mark}
+                />
+                <details
+                  class="json-editor"
+                  data-field="/rule/json"
+                  onToggle={(e) => setJsonOpen(e.currentTarget.open)}
+                >
                   <summary>Rule JSON (full rule) {mark('/rule/json')}</summary>
                   <textarea
                     class="json"
@@ -347,7 +526,10 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                     spellcheck={false}
                     value={jsonText()}
                     onFocus={() => (jsonFocused = true)}
-                    onBlur={() => { jsonFocused = false; if (!jsonError()) setJsonText(JSON.stringify(plainDef().rule, null, 2)) }}
+                    onBlur={() => {
+                      jsonFocused = false
+                      if (!jsonError()) setJsonText(JSON.stringify(plainDef().rule, null, 2))
+                    }}
                     onInput={(e) => onJson(e.currentTarget.value)}
                     data-testid="rule-json"
                   />
@@ -355,20 +537,60 @@ export function LabelEditor(props: { labelId?: string; groupId?: string; draftId
                 </details>
               </fieldset>
             </fieldset>
-            <Show when={serverError() && !['name', 'displayName', 'groupId', 'dataType', 'schedule', 'labelType', 'description', 'rule'].includes(fieldOfPath(serverError()?.path) ?? '')}>
-              <div class="field-error" data-testid="error-form">{serverError()?.message}</div>
+            <Show
+              when={
+                serverError() &&
+                ![
+                  'name',
+                  'displayName',
+                  'groupId',
+                  'dataType',
+                  'schedule',
+                  'labelType',
+                  'description',
+                  'rule',
+                ].includes(fieldOfPath(serverError()?.path) ?? '')
+              }
+            >
+              <div class="field-error" data-testid="error-form">
+                {serverError()?.message}
+              </div>
             </Show>
             <footer class="modal-foot">
-              <button type="button" class="btn" onClick={() => props.onClose()} title="The draft stays open for you and the others" data-testid="keep-draft">Close (keep draft)</button>
-              <button type="button" class="btn danger" onClick={discard} disabled={!canWrite()} data-testid="discard-draft">Discard draft</button>
-              <button type="submit" class="btn primary" disabled={publishing() || !!jsonError() || !canWrite() || !online()} title={needsServer('Publishing')} data-testid="save-label">
+              <button
+                type="button"
+                class="btn"
+                onClick={() => props.onClose()}
+                title="The draft stays open for you and the others"
+                data-testid="keep-draft"
+              >
+                Close (keep draft)
+              </button>
+              <button
+                type="button"
+                class="btn danger"
+                onClick={discard}
+                disabled={!canWrite()}
+                data-testid="discard-draft"
+              >
+                Discard draft
+              </button>
+              <button
+                type="submit"
+                class="btn primary"
+                disabled={publishing() || !!jsonError() || !canWrite() || !online()}
+                title={needsServer('Publishing')}
+                data-testid="save-label"
+              >
                 {publishing() ? 'Publishing…' : existingLabelId() ? 'Publish' : 'Create label'}
               </button>
             </footer>
           </form>
           <div>
             <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
-            <Show when={existingLabelId()}>{(id) => <BeforeAfter labelId={id()} rule={plainDef().rule} dataType={plainDef().dataType} />}</Show>
+            <Show when={existingLabelId()}>
+              {(id) => <BeforeAfter labelId={id()} rule={plainDef().rule} dataType={plainDef().dataType} />}
+            </Show>
           </div>
         </div>
       </div>

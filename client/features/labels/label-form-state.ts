@@ -11,9 +11,29 @@ export function draftFrom(label: ProjectedLabel | undefined, groupId: string | u
   if (label) {
     const { name, displayName, groupId: g, dataType, labelType, schedule, enabled, description, rule: r } = label
     // Store values are proxies (structuredClone refuses them); labels are plain JSON.
-    return { name, displayName, groupId: g, dataType, labelType, schedule: { ...schedule }, enabled, description, rule: JSON.parse(JSON.stringify(r)) as Rule }
+    return {
+      name,
+      displayName,
+      groupId: g,
+      dataType,
+      labelType,
+      schedule: { ...schedule },
+      enabled,
+      description,
+      rule: JSON.parse(JSON.stringify(r)) as Rule,
+    }
   }
-  return { name: '', displayName: '', groupId: groupId ?? DEFAULT_GROUP_ID, dataType: 'string', labelType: 'dynamic', schedule: { kind: 'daily', at: '02:00' }, enabled: true, description: '', rule }
+  return {
+    name: '',
+    displayName: '',
+    groupId: groupId ?? DEFAULT_GROUP_ID,
+    dataType: 'string',
+    labelType: 'dynamic',
+    schedule: { kind: 'daily', at: '02:00' },
+    enabled: true,
+    description: '',
+    rule,
+  }
 }
 
 /** Switching label type keeps the schedule consistent with it (static = once, dynamic = timed). */
@@ -30,7 +50,8 @@ export function toInput(d: LabelDraft): LabelInput {
 /** The PATCH body: only fields that differ from the label as it was when the editor opened. */
 export function toPatch(d: LabelDraft, before: LabelDraft): Partial<LabelInput> {
   const out: Record<string, unknown> = {}
-  for (const k of Object.keys(d) as Array<keyof LabelDraft>) if (JSON.stringify(d[k]) !== JSON.stringify(before[k])) out[k] = d[k]
+  for (const k of Object.keys(d) as Array<keyof LabelDraft>)
+    if (JSON.stringify(d[k]) !== JSON.stringify(before[k])) out[k] = d[k]
   return out as Partial<LabelInput>
 }
 

@@ -5,12 +5,17 @@ import type { Rule, RuleMethod } from '../../../shared/schemas/rule.ts'
 /** The data type each method produces (custom and import: whatever the operator picks). */
 export function dataTypeFor(rule: Rule, current: DataType): DataType {
   switch (rule.method) {
-    case 'metric': return 'number'
-    case 'distribution': return 'string'
-    case 'preference': return (rule.top ?? 1) > 1 ? 'collection' : current === 'collection' ? 'string' : current
-    case 'first_last': return rule.property === '$time' ? 'date' : current
+    case 'metric':
+      return 'number'
+    case 'distribution':
+      return 'string'
+    case 'preference':
+      return (rule.top ?? 1) > 1 ? 'collection' : current === 'collection' ? 'string' : current
+    case 'first_last':
+      return rule.property === '$time' ? 'date' : current
     case 'custom':
-    case 'import': return current
+    case 'import':
+      return current
   }
 }
 
@@ -22,15 +27,30 @@ export function defaultRule(method: RuleMethod, schema: DataSchema | undefined):
   const text = ev?.properties.find((p) => p.type === 'string')?.name ?? '$time'
   switch (method) {
     case 'custom':
-      return { method, values: [{ value: 'active', when: { event, window: { lastDays: 30 }, op: 'gte', value: 1 } }], otherwise: 'inactive' }
+      return {
+        method,
+        values: [{ value: 'active', when: { event, window: { lastDays: 30 }, op: 'gte', value: 1 } }],
+        otherwise: 'inactive',
+      }
     case 'metric':
       return { method, event, window: { lastDays: 30 }, measure: { agg: 'count' } }
     case 'first_last':
       return { method, which: 'last', event, property: '$time' }
     case 'preference':
-      return { method, event, window: { lastDays: 90 }, property: text === '$time' ? (ev?.properties[0]?.name ?? 'category') : text }
+      return {
+        method,
+        event,
+        window: { lastDays: 90 },
+        property: text === '$time' ? (ev?.properties[0]?.name ?? 'category') : text,
+      }
     case 'distribution':
-      return { method, event, window: { lastDays: 90 }, measure: numeric ? { agg: 'sum', property: numeric } : { agg: 'count' }, boundaries: [1, 5, 10] }
+      return {
+        method,
+        event,
+        window: { lastDays: 90 },
+        measure: numeric ? { agg: 'sum', property: numeric } : { agg: 'count' },
+        boundaries: [1, 5, 10],
+      }
     case 'import':
       return { method }
   }

@@ -2,15 +2,51 @@ import { For, Match, Show, Switch, type JSX } from 'solid-js'
 import type { DataSchema } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import { parseTyped } from './typed-values.ts'
-import type { BehaviourCondition, CompareOp, Condition, Filter, FilterOp, Measure, Rule, Window } from '../../../shared/schemas/rule.ts'
+import type {
+  BehaviourCondition,
+  CompareOp,
+  Condition,
+  Filter,
+  FilterOp,
+  Measure,
+  Rule,
+  Window,
+} from '../../../shared/schemas/rule.ts'
 
 type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined }
 
 const compareOps: CompareOp[] = ['gte', 'gt', 'eq', 'neq', 'lt', 'lte', 'between']
-const filterOps: FilterOp[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'contains', 'between', 'is_set', 'is_not_set']
-const opText: Record<string, string> = { eq: '=', neq: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'in', not_in: 'not in', contains: 'contains', between: 'between', is_set: 'is set', is_not_set: 'is not set' }
+const filterOps: FilterOp[] = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'not_in',
+  'contains',
+  'between',
+  'is_set',
+  'is_not_set',
+]
+const opText: Record<string, string> = {
+  eq: '=',
+  neq: '≠',
+  gt: '>',
+  gte: '≥',
+  lt: '<',
+  lte: '≤',
+  in: 'in',
+  not_in: 'not in',
+  contains: 'contains',
+  between: 'between',
+  is_set: 'is set',
+  is_not_set: 'is not set',
+}
 
-const propsOf = (schema: DataSchema | undefined, event: string) => schema?.events.find((e) => e.name === event)?.properties ?? []
+const propsOf = (schema: DataSchema | undefined, event: string) =>
+  schema?.events.find((e) => e.name === event)?.properties ?? []
 
 const showValue = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v === undefined ? '' : String(v))
 
@@ -33,7 +69,13 @@ function PropertySelect(p: Props<string> & { event: string; only?: string; extra
       <Show when={!list().some((x) => x.name === p.value) && !(p.extra ?? []).includes(p.value)}>
         <option value={p.value}>{p.value}</option>
       </Show>
-      <For each={list()}>{(x) => <option value={x.name}>{x.name} ({x.type})</option>}</For>
+      <For each={list()}>
+        {(x) => (
+          <option value={x.name}>
+            {x.name} ({x.type})
+          </option>
+        )}
+      </For>
     </select>
   )
 }
@@ -46,7 +88,16 @@ function WindowInput(p: Props<Window | undefined>): JSX.Element {
         value={kind()}
         onChange={(e) => {
           const k = e.currentTarget.value
-          p.onChange(k === 'all' ? undefined : k === 'last' ? { lastDays: 30 } : { from: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) })
+          p.onChange(
+            k === 'all'
+              ? undefined
+              : k === 'last'
+                ? { lastDays: 30 }
+                : {
+                    from: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10),
+                    to: new Date().toISOString().slice(0, 10),
+                  },
+          )
         }}
       >
         <option value="all">all time</option>
@@ -55,13 +106,30 @@ function WindowInput(p: Props<Window | undefined>): JSX.Element {
       </select>
       <Switch>
         <Match when={p.value && 'lastDays' in p.value ? p.value : null}>
-          {(w) => <input type="number" min="1" class="narrow" value={w().lastDays} onInput={(e) => p.onChange({ lastDays: Math.max(1, Number(e.currentTarget.value) || 1) })} data-testid="rule-last-days" />}
+          {(w) => (
+            <input
+              type="number"
+              min="1"
+              class="narrow"
+              value={w().lastDays}
+              onInput={(e) => p.onChange({ lastDays: Math.max(1, Number(e.currentTarget.value) || 1) })}
+              data-testid="rule-last-days"
+            />
+          )}
         </Match>
         <Match when={p.value && 'from' in p.value ? p.value : null}>
           {(w) => (
             <>
-              <input type="date" value={w().from} onChange={(e) => p.onChange({ from: e.currentTarget.value, to: w().to })} />
-              <input type="date" value={w().to} onChange={(e) => p.onChange({ from: w().from, to: e.currentTarget.value })} />
+              <input
+                type="date"
+                value={w().from}
+                onChange={(e) => p.onChange({ from: e.currentTarget.value, to: w().to })}
+              />
+              <input
+                type="date"
+                value={w().to}
+                onChange={(e) => p.onChange({ from: w().from, to: e.currentTarget.value })}
+              />
             </>
           )}
         </Match>
@@ -72,14 +140,19 @@ function WindowInput(p: Props<Window | undefined>): JSX.Element {
 
 function MeasureInput(p: Props<Measure | undefined> & { event: string }): JSX.Element {
   const agg = () => p.value?.agg ?? 'count'
-  const firstNumeric = () => propsOf(p.schema, p.event).find((x) => x.type === 'number')?.name ?? propsOf(p.schema, p.event)[0]?.name ?? 'amount'
+  const firstNumeric = () =>
+    propsOf(p.schema, p.event).find((x) => x.type === 'number')?.name ?? propsOf(p.schema, p.event)[0]?.name ?? 'amount'
   return (
     <span class="inline">
       <select
         value={agg()}
         onChange={(e) => {
           const a = e.currentTarget.value as Measure['agg']
-          p.onChange(a === 'count' || a === 'days' ? { agg: a } : { agg: a, property: p.value && 'property' in p.value ? p.value.property : firstNumeric() })
+          p.onChange(
+            a === 'count' || a === 'days'
+              ? { agg: a }
+              : { agg: a, property: p.value && 'property' in p.value ? p.value.property : firstNumeric() },
+          )
         }}
         data-testid="rule-measure"
       >
@@ -92,7 +165,15 @@ function MeasureInput(p: Props<Measure | undefined> & { event: string }): JSX.El
         <option value="distinct">distinct values of</option>
       </select>
       <Show when={p.value && 'property' in p.value ? p.value : null}>
-        {(m) => <PropertySelect value={m().property} event={p.event} schema={p.schema} only={m().agg === 'distinct' ? undefined : 'number'} onChange={(property) => p.onChange({ agg: m().agg, property })} />}
+        {(m) => (
+          <PropertySelect
+            value={m().property}
+            event={p.event}
+            schema={p.schema}
+            only={m().agg === 'distinct' ? undefined : 'number'}
+            onChange={(property) => p.onChange({ agg: m().agg, property })}
+          />
+        )}
       </Show>
     </span>
   )
@@ -112,18 +193,35 @@ function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Ele
       <For each={list()}>
         {(f, i) => (
           <div class="inline">
-            <PropertySelect value={f.property} event={p.event} schema={p.schema} onChange={(property) => put(i(), { ...f, property })} />
+            <PropertySelect
+              value={f.property}
+              event={p.event}
+              schema={p.schema}
+              onChange={(property) => put(i(), { ...f, property })}
+            />
             <select value={f.op} onChange={(e) => put(i(), { ...f, op: e.currentTarget.value as FilterOp })}>
               <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
             </select>
             <Show when={f.op !== 'is_set' && f.op !== 'is_not_set'}>
-              <input value={showValue(f.value)} placeholder={f.op === 'in' || f.op === 'between' ? 'a, b' : 'value'} onChange={(e) => put(i(), { ...f, value: parseTyped(e.currentTarget.value, f.op, typeOf(f.property)) })} />
+              <input
+                value={showValue(f.value)}
+                placeholder={f.op === 'in' || f.op === 'between' ? 'a, b' : 'value'}
+                onChange={(e) => put(i(), { ...f, value: parseTyped(e.currentTarget.value, f.op, typeOf(f.property)) })}
+              />
             </Show>
-            <button type="button" class="icon-btn" title="Remove filter" onClick={() => put(i(), null)}>×</button>
+            <button type="button" class="icon-btn" title="Remove filter" onClick={() => put(i(), null)}>
+              ×
+            </button>
           </div>
         )}
       </For>
-      <button type="button" class="link" onClick={() => p.onChange([...list(), { property: propsOf(p.schema, p.event)[0]?.name ?? 'property', op: 'eq', value: '' }])}>
+      <button
+        type="button"
+        class="link"
+        onClick={() =>
+          p.onChange([...list(), { property: propsOf(p.schema, p.event)[0]?.name ?? 'property', op: 'eq', value: '' }])
+        }
+      >
         + where…
       </button>
     </div>
@@ -131,7 +229,12 @@ function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Ele
 }
 
 /** Event + where + window, shared by every event-based method. */
-function ScopeFields(p: { rule: { event: string; where?: Filter[]; window?: Window }; set: (patch: Record<string, unknown>) => void; schema: DataSchema | undefined; mark: Mark }): JSX.Element {
+function ScopeFields(p: {
+  rule: { event: string; where?: Filter[]; window?: Window }
+  set: (patch: Record<string, unknown>) => void
+  schema: DataSchema | undefined
+  mark: Mark
+}): JSX.Element {
   return (
     <>
       <label class="field" data-field="/rule/event">
@@ -144,7 +247,12 @@ function ScopeFields(p: { rule: { event: string; where?: Filter[]; window?: Wind
       </label>
       <div class="field" data-field="/rule/where">
         <span>Only events {p.mark('/rule/where')}</span>
-        <WhereInput value={p.rule.where} event={p.rule.event} schema={p.schema} onChange={(where) => p.set({ where })} />
+        <WhereInput
+          value={p.rule.where}
+          event={p.rule.event}
+          schema={p.schema}
+          onChange={(where) => p.set({ where })}
+        />
       </div>
     </>
   )
@@ -164,7 +272,8 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
         onChange={(e) => {
           const k = e.currentTarget.value
           if (k === 'event') p.onChange({ event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 })
-          else if (k === 'attribute') p.onChange({ attribute: p.schema?.userAttributes[0]?.name ?? 'city', op: 'eq', value: '' })
+          else if (k === 'attribute')
+            p.onChange({ attribute: p.schema?.userAttributes[0]?.name ?? 'city', op: 'eq', value: '' })
           else p.onChange({ all: [p.value] })
         }}
       >
@@ -176,11 +285,27 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
         <Match when={isSimpleBehaviour(p.value) ? p.value : null}>
           {(c) => (
             <span class="inline">
-              <MeasureInput value={c().measure} event={c().event} schema={p.schema} onChange={(measure) => p.onChange({ ...c(), ...(measure && measure.agg !== 'count' ? { measure } : { measure: undefined }) })} />
+              <MeasureInput
+                value={c().measure}
+                event={c().event}
+                schema={p.schema}
+                onChange={(measure) =>
+                  p.onChange({ ...c(), ...(measure && measure.agg !== 'count' ? { measure } : { measure: undefined }) })
+                }
+              />
               <span>of</span>
               <EventSelect value={c().event} schema={p.schema} onChange={(event) => p.onChange({ ...c(), event })} />
               <WindowInput value={c().window} schema={p.schema} onChange={(window) => p.onChange({ ...c(), window })} />
-              <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as CompareOp, value: e.currentTarget.value === 'between' ? [0, 1] : typeof c().value === 'number' ? c().value : 1 })}>
+              <select
+                value={c().op}
+                onChange={(e) =>
+                  p.onChange({
+                    ...c(),
+                    op: e.currentTarget.value as CompareOp,
+                    value: e.currentTarget.value === 'between' ? [0, 1] : typeof c().value === 'number' ? c().value : 1,
+                  })
+                }
+              >
                 <For each={compareOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
               </select>
               <input
@@ -198,19 +323,41 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
           {(c) => (
             <span class="inline">
               <select value={c().attribute} onChange={(e) => p.onChange({ ...c(), attribute: e.currentTarget.value })}>
-                <For each={p.schema?.userAttributes ?? []}>{(a) => <option value={a.name}>{a.name} ({a.type})</option>}</For>
+                <For each={p.schema?.userAttributes ?? []}>
+                  {(a) => (
+                    <option value={a.name}>
+                      {a.name} ({a.type})
+                    </option>
+                  )}
+                </For>
               </select>
               <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as FilterOp })}>
                 <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
               </select>
               <Show when={c().op !== 'is_set' && c().op !== 'is_not_set'}>
-                <input value={showValue(c().value)} onChange={(e) => p.onChange({ ...c(), value: parseTyped(e.currentTarget.value, c().op, attrType(c().attribute)) })} />
+                <input
+                  value={showValue(c().value)}
+                  onChange={(e) =>
+                    p.onChange({ ...c(), value: parseTyped(e.currentTarget.value, c().op, attrType(c().attribute)) })
+                  }
+                />
               </Show>
             </span>
           )}
         </Match>
         <Match when={kind() === 'json'}>
-          <textarea class="json small" rows={4} value={JSON.stringify(p.value, null, 1)} onChange={(e) => { try { p.onChange(JSON.parse(e.currentTarget.value) as Condition) } catch { /* kept until valid */ } }} />
+          <textarea
+            class="json small"
+            rows={4}
+            value={JSON.stringify(p.value, null, 1)}
+            onChange={(e) => {
+              try {
+                p.onChange(JSON.parse(e.currentTarget.value) as Condition)
+              } catch {
+                /* kept until valid */
+              }
+            }}
+          />
         </Match>
       </Switch>
     </div>
@@ -221,7 +368,11 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
 function typedValue(text: string, dataType: DataType): unknown {
   if (dataType === 'number') return Number(text)
   if (dataType === 'boolean') return text.trim() === 'true'
-  if (dataType === 'collection') return text.split(',').map((x) => x.trim()).filter(Boolean)
+  if (dataType === 'collection')
+    return text
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
   return text
 }
 
@@ -233,7 +384,14 @@ export type Mark = (path: string) => JSX.Element
  * JSON pointer in `data-field` (a layer, the window, the boundaries…), so a shared draft can
  * show which operator is in which part (`mark`).
  */
-export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule) => void; schema: DataSchema | undefined; mark?: Mark; disabled?: boolean }): JSX.Element {
+export function RuleForm(p: {
+  rule: Rule
+  dataType: DataType
+  onChange: (r: Rule) => void
+  schema: DataSchema | undefined
+  mark?: Mark
+  disabled?: boolean
+}): JSX.Element {
   const mark: Mark = (path) => p.mark?.(path)
   const set = (patch: Record<string, unknown>) => {
     const next = { ...p.rule, ...patch } as Record<string, unknown>
@@ -241,7 +399,12 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
     p.onChange(next as unknown as Rule)
   }
   return (
-    <fieldset class="rule-form" data-testid="rule-form" disabled={p.disabled} style={{ border: 'none', padding: 0, margin: 0 }}>
+    <fieldset
+      class="rule-form"
+      data-testid="rule-form"
+      disabled={p.disabled}
+      style={{ border: 'none', padding: 0, margin: 0 }}
+    >
       <Switch>
         <Match when={p.rule.method === 'custom' ? p.rule : null}>
           {(r) => (
@@ -253,23 +416,68 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
                       <span class="inline">
                         {mark(`/rule/values/${i()}`)}
                         <span>Value</span>
-                        <input value={showValue(layer.value)} onChange={(e) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x)) })} data-testid={`layer-value-${i()}`} />
+                        <input
+                          value={showValue(layer.value)}
+                          onChange={(e) =>
+                            set({
+                              values: r().values.map((x, j) =>
+                                j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x,
+                              ),
+                            })
+                          }
+                          data-testid={`layer-value-${i()}`}
+                        />
                         <span>when</span>
-                        <button type="button" class="icon-btn" title="Remove layer" disabled={r().values.length < 2} onClick={() => set({ values: r().values.filter((_, j) => j !== i()) })}>×</button>
+                        <button
+                          type="button"
+                          class="icon-btn"
+                          title="Remove layer"
+                          disabled={r().values.length < 2}
+                          onClick={() => set({ values: r().values.filter((_, j) => j !== i()) })}
+                        >
+                          ×
+                        </button>
                       </span>
-                      <ConditionInput value={layer.when} schema={p.schema} onChange={(when) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, when } : x)) })} />
+                      <ConditionInput
+                        value={layer.when}
+                        schema={p.schema}
+                        onChange={(when) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, when } : x)) })}
+                      />
                     </li>
                   )}
                 </For>
               </ol>
               <Show when={r().values.length < 50}>
-                <button type="button" class="link" onClick={() => set({ values: [...r().values, { value: `value ${r().values.length + 1}`, when: { event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 } }] })}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    set({
+                      values: [
+                        ...r().values,
+                        {
+                          value: `value ${r().values.length + 1}`,
+                          when: { event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 },
+                        },
+                      ],
+                    })
+                  }
+                >
                   + layer (first match wins)
                 </button>
               </Show>
               <label class="field" data-field="/rule/otherwise">
                 <span>Otherwise {mark('/rule/otherwise')}</span>
-                <input value={showValue(r().otherwise)} placeholder="no value" onChange={(e) => set({ otherwise: e.currentTarget.value === '' ? undefined : typedValue(e.currentTarget.value, p.dataType) })} />
+                <input
+                  value={showValue(r().otherwise)}
+                  placeholder="no value"
+                  onChange={(e) =>
+                    set({
+                      otherwise:
+                        e.currentTarget.value === '' ? undefined : typedValue(e.currentTarget.value, p.dataType),
+                    })
+                  }
+                />
               </label>
             </>
           )}
@@ -278,7 +486,15 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
           {(r) => (
             <>
               <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
-              <label class="field" data-field="/rule/measure"><span>Measure {mark('/rule/measure')}</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+              <label class="field" data-field="/rule/measure">
+                <span>Measure {mark('/rule/measure')}</span>
+                <MeasureInput
+                  value={r().measure}
+                  event={r().event}
+                  schema={p.schema}
+                  onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })}
+                />
+              </label>
             </>
           )}
         </Match>
@@ -287,10 +503,22 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
             <>
               <label class="field" data-field="/rule/which">
                 <span>Which {mark('/rule/which')}</span>
-                <select value={r().which} onChange={(e) => set({ which: e.currentTarget.value })}><option value="first">first</option><option value="last">last</option></select>
+                <select value={r().which} onChange={(e) => set({ which: e.currentTarget.value })}>
+                  <option value="first">first</option>
+                  <option value="last">last</option>
+                </select>
               </label>
               <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
-              <label class="field" data-field="/rule/property"><span>Property {mark('/rule/property')}</span><PropertySelect value={r().property} event={r().event} schema={p.schema} extra={['$time']} onChange={(property) => set({ property })} /></label>
+              <label class="field" data-field="/rule/property">
+                <span>Property {mark('/rule/property')}</span>
+                <PropertySelect
+                  value={r().property}
+                  event={r().event}
+                  schema={p.schema}
+                  extra={['$time']}
+                  onChange={(property) => set({ property })}
+                />
+              </label>
             </>
           )}
         </Match>
@@ -298,9 +526,42 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
           {(r) => (
             <>
               <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
-              <label class="field" data-field="/rule/property"><span>Property {mark('/rule/property')}</span><PropertySelect value={r().property} event={r().event} schema={p.schema} onChange={(property) => set({ property })} /></label>
-              <label class="field" data-field="/rule/by"><span>Ranked by {mark('/rule/by')}</span><MeasureInput value={r().by} event={r().event} schema={p.schema} onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })} /></label>
-              <label class="field" data-field="/rule/top"><span>Top {mark('/rule/top')}</span><input type="number" min="1" max="50" class="narrow" value={r().top ?? 1} onChange={(e) => set({ top: Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1 ? undefined : Math.max(1, Math.min(50, Number(e.currentTarget.value))) })} /></label>
+              <label class="field" data-field="/rule/property">
+                <span>Property {mark('/rule/property')}</span>
+                <PropertySelect
+                  value={r().property}
+                  event={r().event}
+                  schema={p.schema}
+                  onChange={(property) => set({ property })}
+                />
+              </label>
+              <label class="field" data-field="/rule/by">
+                <span>Ranked by {mark('/rule/by')}</span>
+                <MeasureInput
+                  value={r().by}
+                  event={r().event}
+                  schema={p.schema}
+                  onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })}
+                />
+              </label>
+              <label class="field" data-field="/rule/top">
+                <span>Top {mark('/rule/top')}</span>
+                <input
+                  type="number"
+                  min="1"
+                  max="50"
+                  class="narrow"
+                  value={r().top ?? 1}
+                  onChange={(e) =>
+                    set({
+                      top:
+                        Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1
+                          ? undefined
+                          : Math.max(1, Math.min(50, Number(e.currentTarget.value))),
+                    })
+                  }
+                />
+              </label>
             </>
           )}
         </Match>
@@ -308,20 +569,52 @@ export function RuleForm(p: { rule: Rule; dataType: DataType; onChange: (r: Rule
           {(r) => (
             <>
               <ScopeFields rule={r()} set={set} schema={p.schema} mark={mark} />
-              <label class="field" data-field="/rule/measure"><span>Measure {mark('/rule/measure')}</span><MeasureInput value={r().measure} event={r().event} schema={p.schema} onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })} /></label>
+              <label class="field" data-field="/rule/measure">
+                <span>Measure {mark('/rule/measure')}</span>
+                <MeasureInput
+                  value={r().measure}
+                  event={r().event}
+                  schema={p.schema}
+                  onChange={(measure) => set({ measure: measure ?? { agg: 'count' } })}
+                />
+              </label>
               <label class="field" data-field="/rule/boundaries">
                 <span>Boundaries {mark('/rule/boundaries')}</span>
-                <input value={r().boundaries.join(', ')} placeholder="1, 5, 10" onChange={(e) => set({ boundaries: e.currentTarget.value.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x)) })} data-testid="rule-boundaries" />
+                <input
+                  value={r().boundaries.join(', ')}
+                  placeholder="1, 5, 10"
+                  onChange={(e) =>
+                    set({
+                      boundaries: e.currentTarget.value
+                        .split(',')
+                        .map((x) => Number(x.trim()))
+                        .filter((x) => Number.isFinite(x)),
+                    })
+                  }
+                  data-testid="rule-boundaries"
+                />
               </label>
               <label class="field" data-field="/rule/names">
                 <span>Names {mark('/rule/names')}</span>
-                <input value={(r().names ?? []).join(', ')} placeholder={`${r().boundaries.length + 1} names, optional`} onChange={(e) => { const n = e.currentTarget.value.split(',').map((x) => x.trim()).filter(Boolean); set({ names: n.length ? n : undefined }) }} />
+                <input
+                  value={(r().names ?? []).join(', ')}
+                  placeholder={`${r().boundaries.length + 1} names, optional`}
+                  onChange={(e) => {
+                    const n = e.currentTarget.value
+                      .split(',')
+                      .map((x) => x.trim())
+                      .filter(Boolean)
+                    set({ names: n.length ? n : undefined })
+                  }}
+                />
               </label>
             </>
           )}
         </Match>
         <Match when={p.rule.method === 'import'}>
-          <p class="hint">Values come from uploaded CSV files (<code>user_id,value</code>) via POST /api/labels/:label/import.</p>
+          <p class="hint">
+            Values come from uploaded CSV files (<code>user_id,value</code>) via POST /api/labels/:label/import.
+          </p>
         </Match>
       </Switch>
     </fieldset>

@@ -5,10 +5,20 @@ import type { Condition, Filter, Rule, Window } from '../../../shared/schemas/ru
 /** The seed's names of the creation methods (one wording with the version diffs). */
 export const methodNames = methodWords
 
-export const dataTypeNames: Record<DataType, string> = { string: 'String', number: 'Number', collection: 'Collection', date: 'Date', boolean: 'Boolean' }
-export const labelTypeNames: Record<LabelType, string> = { dynamic: 'Dynamic (recalculated on its schedule)', static: 'Static (calculated once)' }
+export const dataTypeNames: Record<DataType, string> = {
+  string: 'String',
+  number: 'Number',
+  collection: 'Collection',
+  date: 'Date',
+  boolean: 'Boolean',
+}
+export const labelTypeNames: Record<LabelType, string> = {
+  dynamic: 'Dynamic (recalculated on its schedule)',
+  static: 'Static (calculated once)',
+}
 
-const val = (v: unknown): string => (Array.isArray(v) ? `[${v.map(val).join(', ')}]` : typeof v === 'string' ? JSON.stringify(v) : String(v))
+const val = (v: unknown): string =>
+  Array.isArray(v) ? `[${v.map(val).join(', ')}]` : typeof v === 'string' ? JSON.stringify(v) : String(v)
 
 /** "in the last 30 days" / "from 2024-01-01 to 2024-02-01" / "". */
 export function windowText(w: Window | undefined): string {
@@ -36,15 +46,24 @@ export function conditionText(c: Condition): string {
 export function ruleText(r: Rule): string[] {
   switch (r.method) {
     case 'custom':
-      return [...r.values.map((v) => `${val(v.value)} when ${conditionText(v.when)}`), ...(r.otherwise !== undefined ? [`otherwise ${val(r.otherwise)}`] : [])]
+      return [
+        ...r.values.map((v) => `${val(v.value)} when ${conditionText(v.when)}`),
+        ...(r.otherwise !== undefined ? [`otherwise ${val(r.otherwise)}`] : []),
+      ]
     case 'metric':
       return [`${measureText(r.measure)} of ${r.event}${whereText(r.where)}${windowText(r.window)}`]
     case 'first_last':
-      return [`${r.property === '$time' ? 'time' : r.property} of the ${r.which} ${r.event}${whereText(r.where)}${windowText(r.window)}`]
+      return [
+        `${r.property === '$time' ? 'time' : r.property} of the ${r.which} ${r.event}${whereText(r.where)}${windowText(r.window)}`,
+      ]
     case 'preference':
-      return [`top ${r.top ?? 1} ${r.property} of ${r.event} by ${measureText(r.by)}${whereText(r.where)}${windowText(r.window)}`]
+      return [
+        `top ${r.top ?? 1} ${r.property} of ${r.event} by ${measureText(r.by)}${whereText(r.where)}${windowText(r.window)}`,
+      ]
     case 'distribution':
-      return [`${measureText(r.measure)} of ${r.event}${whereText(r.where)}${windowText(r.window)} in intervals at ${r.boundaries.join(', ')}${r.names ? ` named ${r.names.join(', ')}` : ''}`]
+      return [
+        `${measureText(r.measure)} of ${r.event}${whereText(r.where)}${windowText(r.window)} in intervals at ${r.boundaries.join(', ')}${r.names ? ` named ${r.names.join(', ')}` : ''}`,
+      ]
     case 'import':
       return ['values uploaded from CSV files (user_id,value)']
   }

@@ -11,4 +11,3 @@ export function parseTyped(text: string, op: string, type: string | undefined): 
   if (op === 'in' || op === 'not_in' || op === 'between') return text.split(',').map(one)
   return one(text)
 }
-

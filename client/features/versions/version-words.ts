@@ -8,7 +8,12 @@ const kindWords: Record<VersionSummary['kind'], string> = {
   deleted: 'deleted',
 }
 
-const viaWords: Record<string, string> = { rest: 'through the API', remote: 'in the browser', server: 'by the server', repair: 'by a repair' }
+const viaWords: Record<string, string> = {
+  rest: 'through the API',
+  remote: 'in the browser',
+  server: 'by the server',
+  repair: 'by a repair',
+}
 
 /** "edited by eve in the browser", "restored version 2 by ada through the API". */
 export function versionHeadline(v: Pick<VersionSummary, 'kind' | 'actor' | 'via' | 'restoredFrom'>): string {

@@ -16,10 +16,12 @@ describeEachDb('nested transactions run under savepoints', (kind) => {
   it('an inner SQL failure the caller catches leaves the outer transaction able to commit', async () => {
     await db.transaction(async (tx) => {
       await put(tx, 'outer-1')
-      await expect(tx.transaction(async (inner) => {
-        await put(inner, 'inner')
-        await put(inner, 'outer-1') // duplicate key: aborts everything back to the savepoint
-      })).rejects.toMatchObject({ code: '23505' })
+      await expect(
+        tx.transaction(async (inner) => {
+          await put(inner, 'inner')
+          await put(inner, 'outer-1') // duplicate key: aborts everything back to the savepoint
+        }),
+      ).rejects.toMatchObject({ code: '23505' })
       await put(tx, 'outer-2')
     })
     expect(await keys()).toEqual(['outer-1', 'outer-2'])
@@ -28,23 +30,27 @@ describeEachDb('nested transactions run under savepoints', (kind) => {
   it('an inner JS throw rolls back only the inner work', async () => {
     await db.transaction(async (tx) => {
       await put(tx, 'a')
-      await tx.transaction(async (inner) => {
-        await put(inner, 'b')
-        throw new Error('changed my mind')
-      }).catch(() => {})
+      await tx
+        .transaction(async (inner) => {
+          await put(inner, 'b')
+          throw new Error('changed my mind')
+        })
+        .catch(() => {})
       await put(tx, 'c')
     })
     expect(await keys()).toEqual(['a', 'c'])
   })
 
-  it("a successful inner transaction commits with the outer one, and is undone when the outer one fails", async () => {
+  it('a successful inner transaction commits with the outer one, and is undone when the outer one fails', async () => {
     await db.transaction(async (tx) => {
       await tx.transaction((inner) => put(inner, 'kept'))
     })
-    await expect(db.transaction(async (tx) => {
-      await tx.transaction((inner) => put(inner, 'gone'))
-      throw new Error('outer fails')
-    })).rejects.toThrow('outer fails')
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.transaction((inner) => put(inner, 'gone'))
+        throw new Error('outer fails')
+      }),
+    ).rejects.toThrow('outer fails')
     expect(await keys()).toEqual(['kept'])
   })
 
@@ -53,10 +59,12 @@ describeEachDb('nested transactions run under savepoints', (kind) => {
       await put(tx, 'l1')
       return tx.transaction(async (t2) => {
         await put(t2, 'l2')
-        await t2.transaction(async (t3) => {
-          await put(t3, 'l3')
-          throw new Error('level 3 fails')
-        }).catch(() => {})
+        await t2
+          .transaction(async (t3) => {
+            await put(t3, 'l3')
+            throw new Error('level 3 fails')
+          })
+          .catch(() => {})
         await t2.transaction((t3) => put(t3, 'l3-again'))
         return 'done'
       })

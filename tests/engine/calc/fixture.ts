@@ -31,9 +31,22 @@ export async function addUsers(db: TestDb, n: number, prefix = 'u'): Promise<voi
 export const importDef = (dataType: DataType): Definition => ({ dataType, rule: { method: 'import' } })
 
 /** Imports `user_id,value` rows into a label and checks it committed. */
-export async function importRows(svc: EngineService, labelId: string, dataType: DataType, rows: Array<[string, string]>, opts: { mode?: 'replace' | 'merge'; tz?: string } = {}): Promise<ImportReport> {
+export async function importRows(
+  svc: EngineService,
+  labelId: string,
+  dataType: DataType,
+  rows: Array<[string, string]>,
+  opts: { mode?: 'replace' | 'merge'; tz?: string } = {},
+): Promise<ImportReport> {
   const csv = 'user_id,value\n' + rows.map(([u, v]) => `${u},${csvQuote(v)}`).join('\n') + '\n'
-  const r = await svc.importValues({ labelId, dataType, csv, mode: opts.mode ?? 'replace', tz: opts.tz ?? 'UTC', definition: importDef(dataType) })
+  const r = await svc.importValues({
+    labelId,
+    dataType,
+    csv,
+    mode: opts.mode ?? 'replace',
+    tz: opts.tz ?? 'UTC',
+    definition: importDef(dataType),
+  })
   expect(r.errors).toEqual([])
   expect(r.committed).toBe(true)
   return r
@@ -42,7 +55,9 @@ export async function importRows(svc: EngineService, labelId: string, dataType: 
 const csvQuote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
 
 /** A compile stand-in: every definition becomes this SQL (uid, value) over `users`. */
-export const fixedSql = (sql: string, params: unknown[] = []): CompileFn => async () => ({ sql, params })
+export const fixedSql =
+  (sql: string, params: unknown[] = []): CompileFn =>
+  async () => ({ sql, params })
 
 /** Names of result tables present in the database (to prove swaps drop the old one). */
 export async function resultTables(db: TestDb): Promise<string[]> {

@@ -41,7 +41,8 @@ describeEachDb('history snapshots', (kind) => {
   })
 
   it('the snapshot date is the day of asOf in the workspace time zone', async () => {
-    const L = label(), M = label()
+    const L = label(),
+      M = label()
     source = values(`'a'::text`)
     await run(L, '2024-03-01T23:30:00Z', 'Asia/Tokyo')
     await run(M, '2024-03-01T23:30:00Z', 'America/Los_Angeles')
@@ -51,7 +52,11 @@ describeEachDb('history snapshots', (kind) => {
 
   it('filters by inclusive date range and by values, ordered by date then value', async () => {
     const L = label()
-    for (const [day, v] of [['01', `CASE WHEN uid % 2 = 0 THEN 'y' ELSE 'x' END`], ['02', `'x'::text`], ['03', `'z'::text`]] as const) {
+    for (const [day, v] of [
+      ['01', `CASE WHEN uid % 2 = 0 THEN 'y' ELSE 'x' END`],
+      ['02', `'x'::text`],
+      ['03', `'z'::text`],
+    ] as const) {
       source = values(v)
       await run(L, `2024-03-${day}T12:00:00Z`)
     }
@@ -63,9 +68,14 @@ describeEachDb('history snapshots', (kind) => {
   })
 
   it('refuses malformed dates and an inverted range', async () => {
-    await expect(f.svc.history('h0', { from: '2024-02-30' })).rejects.toMatchObject({ code: 'bad_request', path: '/from' })
+    await expect(f.svc.history('h0', { from: '2024-02-30' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/from',
+    })
     await expect(f.svc.history('h0', { to: 'yesterday' })).rejects.toMatchObject({ code: 'bad_request', path: '/to' })
-    await expect(f.svc.history('h0', { from: '2024-03-02', to: '2024-03-01' })).rejects.toMatchObject({ code: 'bad_request' })
+    await expect(f.svc.history('h0', { from: '2024-03-02', to: '2024-03-01' })).rejects.toMatchObject({
+      code: 'bad_request',
+    })
   })
 
   it('keys numbers by exact value up to 50 distinct values, else by the 10 default bins', async () => {
@@ -73,10 +83,18 @@ describeEachDb('history snapshots', (kind) => {
     source = values(`(uid * 1.5)::float8`)
     await run(L, '2024-03-01T12:00:00Z', 'UTC', { ...def, dataType: 'number' })
     expect((await f.svc.history(L, {})).items.map((i) => i.value)).toEqual(['1.5', '3', '4.5', '6'])
-    const g = await newService(kind, async () => ({ sql: `SELECT uid, (uid - 1)::float8 AS value FROM users`, params: [] }))
+    const g = await newService(kind, async () => ({
+      sql: `SELECT uid, (uid - 1)::float8 AS value FROM users`,
+      params: [],
+    }))
     try {
       await addUsers(g.db, 60)
-      const r = await g.svc.createRun({ labelId: 'N', trigger: 'manual', asOf: '2024-03-01T12:00:00Z', definition: { ...def, dataType: 'number' } })
+      const r = await g.svc.createRun({
+        labelId: 'N',
+        trigger: 'manual',
+        asOf: '2024-03-01T12:00:00Z',
+        definition: { ...def, dataType: 'number' },
+      })
       await g.svc.executeRun(r.id, { tz: 'UTC' })
       const h = await g.svc.history('N', {})
       expect(h.items).toHaveLength(10)
@@ -89,13 +107,17 @@ describeEachDb('history snapshots', (kind) => {
   })
 
   it('keys dates by day in the workspace zone and collections by element', async () => {
-    const D = label(), C = label()
+    const D = label(),
+      C = label()
     source = values(`timestamptz '2024-03-01T23:00:00Z' + (uid || ' hours')::interval`)
     await run(D, '2024-03-05T12:00:00Z', 'Asia/Tokyo', { ...def, dataType: 'date' })
     // 2024-03-02T00:00Z.. in Tokyo are 09:00.. on 2024-03-02
     expect((await f.svc.history(D, {})).items.map((i) => [i.value, i.users])).toEqual([['2024-03-02', 4]])
     source = values(`CASE WHEN uid <= 2 THEN ARRAY['a','b'] ELSE ARRAY['b'] END`)
     await run(C, '2024-03-05T12:00:00Z', 'UTC', { ...def, dataType: 'collection' })
-    expect((await f.svc.history(C, {})).items.map((i) => [i.value, i.users])).toEqual([['a', 2], ['b', 4]])
+    expect((await f.svc.history(C, {})).items.map((i) => [i.value, i.users])).toEqual([
+      ['a', 2],
+      ['b', 4],
+    ])
   })
 })

@@ -17,7 +17,10 @@ const time = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
   console.log(`${kind} ${rows} rows: ${what} ${(performance.now() - t).toFixed(0)} ms`)
   return out
 }
-const def = { dataType: 'number' as const, rule: { method: 'metric' as const, event: 'x', measure: { agg: 'count' as const } } }
+const def = {
+  dataType: 'number' as const,
+  rule: { method: 'metric' as const, event: 'x', measure: { agg: 'count' as const } },
+}
 for (const i of [1, 2]) {
   const r = await svc.createRun({ labelId: 'L', trigger: 'manual', asOf: new Date().toISOString(), definition: def })
   const done = await time(`full run #${i} (compute, key, snapshot, swap)`, () => svc.executeRun(r.id, { tz: 'UTC' }))
@@ -31,7 +34,18 @@ const table = await db.transaction(async (tx) => {
   return t
 })
 await time('swap alone (pointer update + DROP of the old 1M-row table, one transaction)', () =>
-  db.transaction((tx) => swapResults(tx, { labelId: 'L', runId: 'r_x', table, dataType: 'number', asOf: new Date().toISOString(), tz: 'UTC', totalUsers: rows, coveredUsers: rows })),
+  db.transaction((tx) =>
+    swapResults(tx, {
+      labelId: 'L',
+      runId: 'r_x',
+      table,
+      dataType: 'number',
+      asOf: new Date().toISOString(),
+      tz: 'UTC',
+      totalUsers: rows,
+      coveredUsers: rows,
+    }),
+  ),
 )
 await time('distribution read after the swap', () => svc.distribution('L', 'number', {}))
 await db.dispose()

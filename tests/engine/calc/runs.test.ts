@@ -12,7 +12,9 @@ describeEachDb('runs and the atomic result swap', (kind) => {
   let f: Fixture
   let source: SourceSql
   let seq = 0
-  let L1 = '', L2 = '', L3 = ''
+  let L1 = '',
+    L2 = '',
+    L3 = ''
   beforeAll(async () => {
     f = await newService(kind, async () => source)
     await addUsers(f.db, 10)
@@ -23,15 +25,31 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     ;[L1, L2, L3] = [`a${seq}`, `b${seq}`, `c${seq}`]
   })
 
-  const run = async (labelId = L1, d: Definition = def, asOf = '2024-03-01T12:00:00Z', tz = 'UTC', timeoutMs?: number) => {
+  const run = async (
+    labelId = L1,
+    d: Definition = def,
+    asOf = '2024-03-01T12:00:00Z',
+    tz = 'UTC',
+    timeoutMs?: number,
+  ) => {
     const r = await f.svc.createRun({ labelId, trigger: 'manual', asOf, definition: d })
     return f.svc.executeRun(r.id, { tz, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
   }
 
   it('records a queued run, then a succeeded run with total and covered users', async () => {
-    source = { sql: `SELECT uid, CASE WHEN uid % 2 = 0 THEN 'even' ELSE 'odd' END AS value FROM users WHERE uid <= 6`, params: [] }
+    source = {
+      sql: `SELECT uid, CASE WHEN uid % 2 = 0 THEN 'even' ELSE 'odd' END AS value FROM users WHERE uid <= 6`,
+      params: [],
+    }
     const q = await f.svc.createRun({ labelId: L1, trigger: 'create', asOf: '2024-03-01T12:00:00Z', definition: def })
-    expect(q).toMatchObject({ labelId: L1, status: 'queued', trigger: 'create', asOf: '2024-03-01T12:00:00.000Z', startedAt: null, finishedAt: null })
+    expect(q).toMatchObject({
+      labelId: L1,
+      status: 'queued',
+      trigger: 'create',
+      asOf: '2024-03-01T12:00:00.000Z',
+      startedAt: null,
+      finishedAt: null,
+    })
     expect(q.id).toMatch(/^r_/)
     const done = await f.svc.executeRun(q.id, { tz: 'UTC' })
     expect(done).toMatchObject({ id: q.id, status: 'succeeded', totalUsers: 10, coveredUsers: 6 })
@@ -85,7 +103,12 @@ describeEachDb('runs and the atomic result swap', (kind) => {
   it('a compile error fails the run with the error and its path', async () => {
     const g = await newService(kind) // the real compiler: event "x" doesn't exist
     try {
-      const r = await g.svc.createRun({ labelId: L1, trigger: 'manual', asOf: '2024-03-01T12:00:00Z', definition: numberDef })
+      const r = await g.svc.createRun({
+        labelId: L1,
+        trigger: 'manual',
+        asOf: '2024-03-01T12:00:00Z',
+        definition: numberDef,
+      })
       const done = await g.svc.executeRun(r.id, { tz: 'UTC' })
       expect(done.status).toBe('failed')
       expect(done.error).toMatch(/\/rule\/event/)
@@ -128,7 +151,8 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     const q = await f.svc.createRun({ labelId: L1, trigger: 'manual', asOf: '2024-03-02T12:00:00Z', definition: def })
     const running = f.svc.executeRun(q.id, { tz: 'UTC' })
     // Wait until the run has started (it is 'running' before its transaction begins).
-    for (let i = 0; i < 100 && (await f.svc.getRun(q.id))?.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 10))
+    for (let i = 0; i < 100 && (await f.svc.getRun(q.id))?.status !== 'running'; i++)
+      await new Promise((r) => setTimeout(r, 10))
     await new Promise((r) => setTimeout(r, 150))
     const during = await f.svc.distribution(L1, 'string', {})
     const audience = await f.svc.audience(L1, 'string', {})
@@ -145,20 +169,38 @@ describeEachDb('runs and the atomic result swap', (kind) => {
       expect(new Set(audience.users.map((u) => u.value)).size).toBe(1)
     }
     expect(audience.users).toHaveLength(10)
-    expect(await f.svc.distribution(L1, 'string', {})).toMatchObject({ runId: q.id, items: [{ value: 'new', users: 10 }] })
+    expect(await f.svc.distribution(L1, 'string', {})).toMatchObject({
+      runId: q.id,
+      items: [{ value: 'new', users: 10 }],
+    })
   })
 
   it('a run uses the definition frozen into it at creation', async () => {
     const g = await newService(kind)
     try {
       await addUsers(g.db, 3)
-      const frozen: Definition = { dataType: 'string', rule: { method: 'custom', values: [{ value: 'low', when: { attribute: 'n', op: 'lte', value: 2 } }], otherwise: 'high' } }
-      const r = await g.svc.createRun({ labelId: L1, trigger: 'manual', asOf: '2024-03-01T12:00:00Z', definition: frozen })
+      const frozen: Definition = {
+        dataType: 'string',
+        rule: {
+          method: 'custom',
+          values: [{ value: 'low', when: { attribute: 'n', op: 'lte', value: 2 } }],
+          otherwise: 'high',
+        },
+      }
+      const r = await g.svc.createRun({
+        labelId: L1,
+        trigger: 'manual',
+        asOf: '2024-03-01T12:00:00Z',
+        definition: frozen,
+      })
       frozen.rule = { method: 'custom', values: [{ value: 'edited', when: { attribute: 'n', op: 'gte', value: 0 } }] } // an edit after creation
       const done = await g.svc.executeRun(r.id, { tz: 'UTC' })
       expect(done.status, done.error).toBe('succeeded')
       const d = await g.svc.distribution(L1, 'string', { sort: 'value', order: 'asc' })
-      expect(d?.items.map((i) => [i.value, i.users])).toEqual([['high', 1], ['low', 2]])
+      expect(d?.items.map((i) => [i.value, i.users])).toEqual([
+        ['high', 1],
+        ['low', 2],
+      ])
     } finally {
       await g.dispose()
     }
@@ -167,8 +209,18 @@ describeEachDb('runs and the atomic result swap', (kind) => {
   it('failInterruptedRuns marks queued and running leftovers failed as interrupted', async () => {
     source = { sql: `SELECT uid, 'a'::text AS value FROM users`, params: [] }
     const ok = await run(L1)
-    const queued = await f.svc.createRun({ labelId: L2, trigger: 'schedule', asOf: '2024-03-01T12:00:00Z', definition: def })
-    const stuck = await f.svc.createRun({ labelId: L3, trigger: 'schedule', asOf: '2024-03-01T12:00:00Z', definition: def })
+    const queued = await f.svc.createRun({
+      labelId: L2,
+      trigger: 'schedule',
+      asOf: '2024-03-01T12:00:00Z',
+      definition: def,
+    })
+    const stuck = await f.svc.createRun({
+      labelId: L3,
+      trigger: 'schedule',
+      asOf: '2024-03-01T12:00:00Z',
+      definition: def,
+    })
     await f.db.query(`UPDATE runs SET status = 'running', started_at = now() WHERE id = $1`, [stuck.id])
     const failed = await f.svc.failInterruptedRuns()
     expect(failed.map((r) => r.id)).toEqual([queued.id, stuck.id])
@@ -192,7 +244,10 @@ describeEachDb('runs and the atomic result swap', (kind) => {
   })
 
   it('covers only users with a value: NULL values and empty collections are not covered', async () => {
-    source = { sql: `SELECT uid, CASE WHEN uid <= 3 THEN ARRAY['a'] WHEN uid <= 5 THEN ARRAY[]::text[] END AS value FROM users`, params: [] }
+    source = {
+      sql: `SELECT uid, CASE WHEN uid <= 3 THEN ARRAY['a'] WHEN uid <= 5 THEN ARRAY[]::text[] END AS value FROM users`,
+      params: [],
+    }
     const r = await run(L1, { ...def, dataType: 'collection' })
     expect(r).toMatchObject({ status: 'succeeded', totalUsers: 10, coveredUsers: 3 })
     expect((await f.svc.distribution(L1, 'collection', {}))?.items).toEqual([{ value: 'a', users: 3, proportion: 0.3 }])

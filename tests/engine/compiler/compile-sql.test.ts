@@ -12,13 +12,28 @@ import { catalogue } from './catalogue-fixture.ts'
 const ctx = { catalogue, asOf: new Date('2024-03-15T12:00:00Z'), tz: 'Europe/Paris' }
 const ASOF = '2024-03-15T12:00:00.000Z'
 
-interface Example { name: string; def: { dataType: DataType; rule: Rule }; sql: string; params: unknown[]; rows: Record<string, unknown> }
+interface Example {
+  name: string
+  def: { dataType: DataType; rule: Rule }
+  sql: string
+  params: unknown[]
+  rows: Record<string, unknown>
+}
 
 /** Representative rules: the exact statement and parameters, then what it returns on the data below. */
 const examples: Example[] = [
   {
     name: 'metric: sum over a filtered lastDays window; users without events get 0',
-    def: { dataType: 'number', rule: { method: 'metric', event: 'purchase', where: [{ property: 'product', op: 'in', value: ['apple', 'pear'] }], window: { lastDays: 7 }, measure: { agg: 'sum', property: 'amount' } } },
+    def: {
+      dataType: 'number',
+      rule: {
+        method: 'metric',
+        event: 'purchase',
+        where: [{ property: 'product', op: 'in', value: ['apple', 'pear'] }],
+        window: { lastDays: 7 },
+        measure: { agg: 'sum', property: 'amount' },
+      },
+    },
     sql: 'WITH s0 AS (SELECT uid, sum(c5) AS m0 FROM ev1 WHERE time >= $2::timestamptz AND time < $1::timestamptz AND (c6 = ANY($3::text[])) GROUP BY uid) SELECT uid, v AS value FROM (SELECT u.uid, COALESCE(s0.m0, 0)::double precision AS v FROM users u LEFT JOIN s0 ON s0.uid = u.uid) r',
     params: [ASOF, '2024-03-08T12:00:00.000Z', ['apple', 'pear']],
     rows: { a: 12, b: 0, c: 0, d: 100 },
@@ -30,8 +45,27 @@ const examples: Example[] = [
       rule: {
         method: 'custom',
         values: [
-          { value: 'vip', when: { all: [{ attribute: 'city', op: 'neq', value: 'Paris' }, { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 3 }] } },
-          { value: 'low', when: { not: { event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'avg', property: 'amount' }, op: 'gt', value: 5 } } },
+          {
+            value: 'vip',
+            when: {
+              all: [
+                { attribute: 'city', op: 'neq', value: 'Paris' },
+                { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 3 },
+              ],
+            },
+          },
+          {
+            value: 'low',
+            when: {
+              not: {
+                event: 'purchase',
+                window: { lastDays: 30 },
+                measure: { agg: 'avg', property: 'amount' },
+                op: 'gt',
+                value: 5,
+              },
+            },
+          },
         ],
         otherwise: 'other',
       },
@@ -45,7 +79,16 @@ const examples: Example[] = [
   },
   {
     name: 'first_last: calendar window in the workspace zone; equal times resolved by ingestion order',
-    def: { dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'product', window: { from: '2024-03-01', to: '2024-04-01' } } },
+    def: {
+      dataType: 'string',
+      rule: {
+        method: 'first_last',
+        which: 'last',
+        event: 'purchase',
+        property: 'product',
+        window: { from: '2024-03-01', to: '2024-04-01' },
+      },
+    },
     sql:
       'SELECT DISTINCT ON (uid) uid, c6 AS value FROM ev1 ' +
       'WHERE time >= ($2::timestamp AT TIME ZONE $3::text) AND time < ($4::timestamp AT TIME ZONE $3::text) AND time < $1::timestamptz AND c6 IS NOT NULL ORDER BY uid, time DESC, seq DESC',
@@ -54,7 +97,10 @@ const examples: Example[] = [
   },
   {
     name: 'preference: top 2 pages by active days (local days), ties by value',
-    def: { dataType: 'collection', rule: { method: 'preference', event: 'view', property: 'page', top: 2, by: { agg: 'days' } } },
+    def: {
+      dataType: 'collection',
+      rule: { method: 'preference', event: 'view', property: 'page', top: 2, by: { agg: 'days' } },
+    },
     sql:
       'WITH g AS (SELECT uid, c9 AS v, count(DISTINCT (time AT TIME ZONE $1::text)::date) AS m FROM ev2 WHERE time < $2::timestamptz AND c9 IS NOT NULL GROUP BY uid, c9), ' +
       'r AS (SELECT uid, v, row_number() OVER (PARTITION BY uid ORDER BY COALESCE(m, 0) DESC, v COLLATE "C") AS rn FROM g) ' +
@@ -64,7 +110,10 @@ const examples: Example[] = [
   },
   {
     name: 'distribution: default interval names, events at asOf excluded',
-    def: { dataType: 'string', rule: { method: 'distribution', event: 'purchase', measure: { agg: 'count' }, boundaries: [1, 10] } },
+    def: {
+      dataType: 'string',
+      rule: { method: 'distribution', event: 'purchase', measure: { agg: 'count' }, boundaries: [1, 10] },
+    },
     sql:
       'WITH s0 AS (SELECT uid, count(*) AS m0 FROM ev1 WHERE time < $6::timestamptz GROUP BY uid) SELECT uid, CASE WHEN v < $1::double precision THEN $2::text ' +
       'WHEN v < $3::double precision THEN $4::text ELSE $5::text END AS value FROM (SELECT u.uid, COALESCE(s0.m0, 0)::double precision AS v FROM users u LEFT JOIN s0 ON s0.uid = u.uid) r',
@@ -111,8 +160,14 @@ describeEachDb('the exact statements on a real database', (kind) => {
       { user_id: 'c' },
       { user_id: 'd', properties: { city: 'Rome' } },
     ])
-    await ingestEventRecords(db, purchases.map(([user_id, time, properties]) => ({ user_id, event: 'purchase', time, properties })))
-    await ingestEventRecords(db, views.map(([user_id, time, page]) => ({ user_id, event: 'view', time, properties: { page } })))
+    await ingestEventRecords(
+      db,
+      purchases.map(([user_id, time, properties]) => ({ user_id, event: 'purchase', time, properties })),
+    )
+    await ingestEventRecords(
+      db,
+      views.map(([user_id, time, page]) => ({ user_id, event: 'view', time, properties: { page } })),
+    )
   })
   afterAll(async () => {
     await db.dispose()

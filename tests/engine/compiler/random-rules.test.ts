@@ -6,19 +6,49 @@ import type { DataType } from '../../../shared/schemas/label.ts'
 import type { Condition, Filter, FilterOp, Measure, Rule, Window } from '../../../shared/schemas/rule.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { evaluateRule, type PropType } from '../../helpers/reference.ts'
-import { ASOF, CITIES, comparable, eventTypes, generateData, loadData, PAGES, PRODUCTS, runCompiled, userTypes } from '../../helpers/rule-data.ts'
+import {
+  ASOF,
+  CITIES,
+  comparable,
+  eventTypes,
+  generateData,
+  loadData,
+  PAGES,
+  PRODUCTS,
+  runCompiled,
+  userTypes,
+} from '../../helpers/rule-data.ts'
 
 // ---- arbitraries: rules within the schema, with values drawn from the data's domains ----
 
-const stringValues: Record<string, readonly string[]> = { product: [...PRODUCTS, 'b', 'zz'], page: [...PAGES, 'c'], city: [...CITIES, 'P'] }
-const dates = ['2024-03-01', '2024-03-10', '2024-02-20T08:00', '2024-03-10T04:00:00Z', '2024-03-05T12:00:00.000Z', '2023-09-01', '2024-03-20']
+const stringValues: Record<string, readonly string[]> = {
+  product: [...PRODUCTS, 'b', 'zz'],
+  page: [...PAGES, 'c'],
+  city: [...CITIES, 'P'],
+}
+const dates = [
+  '2024-03-01',
+  '2024-03-10',
+  '2024-02-20T08:00',
+  '2024-03-10T04:00:00Z',
+  '2024-03-05T12:00:00.000Z',
+  '2023-09-01',
+  '2024-03-20',
+]
 
 function valueArb(name: string, type: PropType): fc.Arbitrary<string | number | boolean> {
   switch (type) {
-    case 'string': return fc.constantFrom(...(stringValues[name] ?? ['x']))
-    case 'number': return fc.oneof(fc.integer({ min: -10, max: 800 }).map((n) => n / 4), fc.integer({ min: 0, max: 600 }))
-    case 'boolean': return fc.boolean()
-    case 'date': return fc.constantFrom(...dates)
+    case 'string':
+      return fc.constantFrom(...(stringValues[name] ?? ['x']))
+    case 'number':
+      return fc.oneof(
+        fc.integer({ min: -10, max: 800 }).map((n) => n / 4),
+        fc.integer({ min: 0, max: 600 }),
+      )
+    case 'boolean':
+      return fc.boolean()
+    case 'date':
+      return fc.constantFrom(...dates)
   }
 }
 
@@ -43,19 +73,33 @@ type EventName = keyof typeof eventTypes
 const props = (event: EventName) => Object.entries(eventTypes[event]) as Array<[string, PropType]>
 
 const filterArb = (event: EventName): fc.Arbitrary<Filter> =>
-  fc.constantFrom(...props(event)).chain(([property, type]) => predicateArb(property, type).map((p) => ({ property, ...p }) as Filter))
+  fc
+    .constantFrom(...props(event))
+    .chain(([property, type]) => predicateArb(property, type).map((p) => ({ property, ...p }) as Filter))
 
 const windowArb: fc.Arbitrary<Window | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.integer({ min: 1, max: 60 }).map((lastDays) => ({ lastDays })),
-  fc.constantFrom<Window>({ from: '2024-03-01', to: '2024-03-10' }, { from: '2024-02-01', to: '2024-03-16' }, { from: '2024-03-14', to: '2024-03-15' }, { from: '2024-03-15', to: '2024-04-01' }),
+  fc.constantFrom<Window>(
+    { from: '2024-03-01', to: '2024-03-10' },
+    { from: '2024-02-01', to: '2024-03-16' },
+    { from: '2024-03-14', to: '2024-03-15' },
+    { from: '2024-03-15', to: '2024-04-01' },
+  ),
 )
 
 const measureArb = (event: EventName): fc.Arbitrary<Measure> => {
-  const nums = props(event).filter(([, t]) => t === 'number').map(([p]) => p)
+  const nums = props(event)
+    .filter(([, t]) => t === 'number')
+    .map(([p]) => p)
   const all = props(event).map(([p]) => p)
   const arbs: Array<fc.Arbitrary<Measure>> = [fc.constantFrom<Measure>({ agg: 'count' }, { agg: 'days' })]
-  if (nums.length) arbs.push(fc.tuple(fc.constantFrom('sum', 'avg', 'min', 'max') as fc.Arbitrary<'sum'>, fc.constantFrom(...nums)).map(([agg, property]) => ({ agg, property })))
+  if (nums.length)
+    arbs.push(
+      fc
+        .tuple(fc.constantFrom('sum', 'avg', 'min', 'max') as fc.Arbitrary<'sum'>, fc.constantFrom(...nums))
+        .map(([agg, property]) => ({ agg, property })),
+    )
   if (all.length) arbs.push(fc.constantFrom(...all).map((property) => ({ agg: 'distinct', property }) as Measure))
   return fc.oneof(...arbs)
 }
@@ -64,20 +108,31 @@ const scopeArb = <E extends EventName>(events: readonly E[]) =>
   fc.constantFrom(...events).chain((event) =>
     fc.record({
       event: fc.constant(event),
-      where: props(event).length ? fc.option(fc.array(filterArb(event), { maxLength: 2 }), { nil: undefined }) : fc.constant(undefined),
+      where: props(event).length
+        ? fc.option(fc.array(filterArb(event), { maxLength: 2 }), { nil: undefined })
+        : fc.constant(undefined),
       window: windowArb,
     }),
   )
 const clean = <T extends object>(o: T): T => JSON.parse(JSON.stringify(o)) as T
 
 const behaviourArb: fc.Arbitrary<Condition> = scopeArb(['purchase', 'view', 'login'] as const).chain((s) =>
-  fc.record({
-    measure: fc.option(measureArb(s.event), { nil: undefined }),
-    cmp: fc.oneof(
-      fc.tuple(fc.constantFrom('gt', 'gte', 'lt', 'lte', 'eq', 'neq') as fc.Arbitrary<'gt'>, fc.integer({ min: 0, max: 8 }).map((n) => n * (n > 4 ? 25 : 1))).map(([op, value]) => ({ op, value })),
-      fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 300 })).map(([a, b]) => ({ op: 'between' as const, value: [a, b] as [number, number] })),
-    ),
-  }).map(({ measure, cmp }) => clean({ ...s, ...(measure ? { measure } : {}), ...cmp }) as Condition),
+  fc
+    .record({
+      measure: fc.option(measureArb(s.event), { nil: undefined }),
+      cmp: fc.oneof(
+        fc
+          .tuple(
+            fc.constantFrom('gt', 'gte', 'lt', 'lte', 'eq', 'neq') as fc.Arbitrary<'gt'>,
+            fc.integer({ min: 0, max: 8 }).map((n) => n * (n > 4 ? 25 : 1)),
+          )
+          .map(([op, value]) => ({ op, value })),
+        fc
+          .tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 300 }))
+          .map(([a, b]) => ({ op: 'between' as const, value: [a, b] as [number, number] })),
+      ),
+    })
+    .map(({ measure, cmp }) => clean({ ...s, ...(measure ? { measure } : {}), ...cmp }) as Condition),
 )
 
 const attributeArb: fc.Arbitrary<Condition> = fc
@@ -106,43 +161,96 @@ const layerValueArb: Record<DataType, fc.Arbitrary<unknown>> = {
 }
 
 const customArb: fc.Arbitrary<Def> = fc
-  .tuple(fc.constantFrom<DataType>('string', 'string', 'number', 'boolean', 'date', 'collection'), fc.array(conditionArb, { minLength: 1, maxLength: 4 }))
+  .tuple(
+    fc.constantFrom<DataType>('string', 'string', 'number', 'boolean', 'date', 'collection'),
+    fc.array(conditionArb, { minLength: 1, maxLength: 4 }),
+  )
   .chain(([dataType, whens]) =>
-    fc.tuple(fc.array(layerValueArb[dataType], { minLength: whens.length, maxLength: whens.length }), fc.option(layerValueArb[dataType], { nil: undefined })).map(
-      ([values, otherwise]): Def => ({
-        dataType,
-        rule: { method: 'custom', values: whens.map((when, i) => ({ value: values[i], when })), ...(otherwise === undefined ? {} : { otherwise }) },
-      }),
-    ),
+    fc
+      .tuple(
+        fc.array(layerValueArb[dataType], { minLength: whens.length, maxLength: whens.length }),
+        fc.option(layerValueArb[dataType], { nil: undefined }),
+      )
+      .map(
+        ([values, otherwise]): Def => ({
+          dataType,
+          rule: {
+            method: 'custom',
+            values: whens.map((when, i) => ({ value: values[i], when })),
+            ...(otherwise === undefined ? {} : { otherwise }),
+          },
+        }),
+      ),
   )
 
 const eventScope = scopeArb(['purchase', 'view'] as const)
 
-const metricArb: fc.Arbitrary<Def> = eventScope.chain((s) => measureArb(s.event).map((measure): Def => ({ dataType: 'number', rule: clean({ method: 'metric', ...s, measure }) })))
+const metricArb: fc.Arbitrary<Def> = eventScope.chain((s) =>
+  measureArb(s.event).map((measure): Def => ({ dataType: 'number', rule: clean({ method: 'metric', ...s, measure }) })),
+)
 
 const firstLastArb: fc.Arbitrary<Def> = eventScope.chain((s) =>
-  fc.tuple(fc.constantFrom('first', 'last') as fc.Arbitrary<'first'>, fc.constantFrom<[string, PropType]>(['$time', 'date'], ...props(s.event))).map(
-    ([which, [property, type]]): Def => ({ dataType: type, rule: clean({ method: 'first_last', which, ...s, property }) }),
-  ),
+  fc
+    .tuple(
+      fc.constantFrom('first', 'last') as fc.Arbitrary<'first'>,
+      fc.constantFrom<[string, PropType]>(['$time', 'date'], ...props(s.event)),
+    )
+    .map(
+      ([which, [property, type]]): Def => ({
+        dataType: type,
+        rule: clean({ method: 'first_last', which, ...s, property }),
+      }),
+    ),
 )
 
 const preferenceArb: fc.Arbitrary<Def> = eventScope.chain((s) =>
-  fc.record({ prop: fc.constantFrom(...props(s.event)), by: fc.option(measureArb(s.event), { nil: undefined }), top: fc.integer({ min: 1, max: 4 }) }).map(({ prop: [property, type], by, top }): Def => ({
-    dataType: top > 1 ? 'collection' : type === 'date' ? 'date' : 'string',
-    rule: clean({ method: 'preference', ...s, property, ...(by ? { by } : {}), top }),
-  })),
+  fc
+    .record({
+      prop: fc.constantFrom(...props(s.event)),
+      by: fc.option(measureArb(s.event), { nil: undefined }),
+      top: fc.integer({ min: 1, max: 4 }),
+    })
+    .map(
+      ({ prop: [property, type], by, top }): Def => ({
+        dataType: top > 1 ? 'collection' : type === 'date' ? 'date' : 'string',
+        rule: clean({ method: 'preference', ...s, property, ...(by ? { by } : {}), top }),
+      }),
+    ),
 )
 
 const distributionArb: fc.Arbitrary<Def> = eventScope.chain((s) =>
-  fc.record({ measure: measureArb(s.event), boundaries: fc.uniqueArray(fc.integer({ min: -4, max: 60 }).map((n) => n * 2.5), { minLength: 1, maxLength: 5 }), named: fc.boolean() }).map(
-    ({ measure, boundaries, named }): Def => {
+  fc
+    .record({
+      measure: measureArb(s.event),
+      boundaries: fc.uniqueArray(
+        fc.integer({ min: -4, max: 60 }).map((n) => n * 2.5),
+        { minLength: 1, maxLength: 5 },
+      ),
+      named: fc.boolean(),
+    })
+    .map(({ measure, boundaries, named }): Def => {
       const b = [...boundaries].sort((x, y) => x - y)
-      return { dataType: 'string', rule: clean({ method: 'distribution', ...s, measure, boundaries: b, ...(named ? { names: [...b, 0].map((_, i) => `bucket ${i}`) } : {}) }) }
-    },
-  ),
+      return {
+        dataType: 'string',
+        rule: clean({
+          method: 'distribution',
+          ...s,
+          measure,
+          boundaries: b,
+          ...(named ? { names: [...b, 0].map((_, i) => `bucket ${i}`) } : {}),
+        }),
+      }
+    }),
 )
 
-const ruleArb: fc.Arbitrary<Def> = fc.oneof(customArb, customArb, metricArb, firstLastArb, preferenceArb, distributionArb)
+const ruleArb: fc.Arbitrary<Def> = fc.oneof(
+  customArb,
+  customArb,
+  metricArb,
+  firstLastArb,
+  preferenceArb,
+  distributionArb,
+)
 
 // ---- the property ----
 

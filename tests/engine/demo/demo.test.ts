@@ -82,19 +82,36 @@ describeEachDb('loadDemo', (kind) => {
     db = await newDb(kind)
     await migrate(db)
   })
-  afterAll(async () => { await db.dispose() })
+  afterAll(async () => {
+    await db.dispose()
+  })
 
   it('stores the generated customers and events through ingestion, with typed schema', async () => {
     const r = await loadDemo(db, small)
     expect(r).toEqual({ users: 300, events: [...demoEvents(small)].length })
     const schema = describeSchema(await loadCatalogue(db))
     expect(schema.userAttributes).toEqual([
-      { name: 'city', type: 'string' }, { name: 'age', type: 'number' }, { name: 'gender', type: 'string' },
-      { name: 'membership_level', type: 'string' }, { name: 'registration_date', type: 'date' },
+      { name: 'city', type: 'string' },
+      { name: 'age', type: 'number' },
+      { name: 'gender', type: 'string' },
+      { name: 'membership_level', type: 'string' },
+      { name: 'registration_date', type: 'date' },
     ])
     const purchase = schema.events.find((e) => e.name === 'purchase')
-    expect(purchase?.properties).toEqual(expect.arrayContaining([{ name: 'amount', type: 'number' }, { name: 'channel', type: 'string' }]))
-    expect(schema.events.map((e) => e.name).sort()).toEqual(['add_to_cart', 'app_open', 'coupon_use', 'purchase', 'share', 'view_product'])
+    expect(purchase?.properties).toEqual(
+      expect.arrayContaining([
+        { name: 'amount', type: 'number' },
+        { name: 'channel', type: 'string' },
+      ]),
+    )
+    expect(schema.events.map((e) => e.name).sort()).toEqual([
+      'add_to_cart',
+      'app_open',
+      'coupon_use',
+      'purchase',
+      'share',
+      'view_product',
+    ])
   })
 
   it('stores nothing twice when loaded again', async () => {

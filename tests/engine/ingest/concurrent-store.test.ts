@@ -14,7 +14,9 @@ const line = (o: unknown) => JSON.stringify(o) + '\n'
 async function events(db: SqlExecutor, name: string) {
   const info = (await loadCatalogue(db)).events.get(name)
   if (!info) return []
-  const r = await db.query<{ user_id: string; event_id: string }>(`SELECT u.user_id, e.event_id FROM ${info.table} e JOIN users u USING (uid) ORDER BY e.seq`)
+  const r = await db.query<{ user_id: string; event_id: string }>(
+    `SELECT u.user_id, e.event_id FROM ${info.table} e JOIN users u USING (uid) ORDER BY e.seq`,
+  )
   return r.rows
 }
 
@@ -22,58 +24,71 @@ async function users(db: SqlExecutor) {
   return (await db.query<{ user_id: string }>('SELECT user_id FROM users ORDER BY user_id')).rows.map((r) => r.user_id)
 }
 
-for (const parse of ['inline', 'worker'] as const) describeEachDb(`event ingestion with uids resolved while staging, ${parse} parsing`, (kind) => {
-  let db: TestDb
-  beforeEach(async () => {
-    db = await newDb(kind)
-    await migrate(db)
-  })
-  afterEach(async () => db.dispose())
+for (const parse of ['inline', 'worker'] as const)
+  describeEachDb(`event ingestion with uids resolved while staging, ${parse} parsing`, (kind) => {
+    let db: TestDb
+    beforeEach(async () => {
+      db = await newDb(kind)
+      await migrate(db)
+    })
+    afterEach(async () => db.dispose())
 
-  it('gives a new user one uid when two overlapping requests both name it', async () => {
-    // batchSize 1: rows are staged (and their users given uids) at push, not at finish.
-    const a = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
-    const b = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
-    await a.push(line({ user_id: 'shared', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a1' }) + line({ user_id: 'only-a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a2' }))
-    await b.push(line({ user_id: 'shared', event: 'buy', time: '2024-01-02T00:00:00Z', event_id: 'b1' }) + line({ user_id: 'shared', event: 'view', time: '2024-01-02T00:00:00Z', event_id: 'b2' }))
-    await untilStaged(db, 3) // a: buy; b: buy, view — so b holds a uid of its own for "shared"
-    expect(await a.finish()).toMatchObject({ committed: true, inserted: 2 })
-    // b reserved another uid for "shared" before a committed it: its rows move to a's uid.
-    expect(await b.finish()).toMatchObject({ committed: true, inserted: 2 })
-    expect(await users(db)).toEqual(['only-a', 'shared'])
-    // Overlapping requests are ordered by when each was first read: a's rows stay in a's order,
-    // but which request comes first is not fixed (PostgreSQL serves the two tickets concurrently).
-    const buy = await events(db, 'buy')
-    expect([...buy].sort((x, y) => x.event_id.localeCompare(y.event_id))).toEqual([{ user_id: 'shared', event_id: 'a1' }, { user_id: 'only-a', event_id: 'a2' }, { user_id: 'shared', event_id: 'b1' }])
-    expect(buy.findIndex((e) => e.event_id === 'a1')).toBeLessThan(buy.findIndex((e) => e.event_id === 'a2'))
-    expect(await events(db, 'view')).toEqual([{ user_id: 'shared', event_id: 'b2' }])
-    const orphans = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${(await loadCatalogue(db)).events.get('buy')?.table} e WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.uid = e.uid)`)
-    expect(orphans.rows[0]?.n).toBe(0)
-  })
+    it('gives a new user one uid when two overlapping requests both name it', async () => {
+      // batchSize 1: rows are staged (and their users given uids) at push, not at finish.
+      const a = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
+      const b = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
+      await a.push(
+        line({ user_id: 'shared', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a1' }) +
+          line({ user_id: 'only-a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'a2' }),
+      )
+      await b.push(
+        line({ user_id: 'shared', event: 'buy', time: '2024-01-02T00:00:00Z', event_id: 'b1' }) +
+          line({ user_id: 'shared', event: 'view', time: '2024-01-02T00:00:00Z', event_id: 'b2' }),
+      )
+      await untilStaged(db, 3) // a: buy; b: buy, view — so b holds a uid of its own for "shared"
+      expect(await a.finish()).toMatchObject({ committed: true, inserted: 2 })
+      // b reserved another uid for "shared" before a committed it: its rows move to a's uid.
+      expect(await b.finish()).toMatchObject({ committed: true, inserted: 2 })
+      expect(await users(db)).toEqual(['only-a', 'shared'])
+      // Overlapping requests are ordered by when each was first read: a's rows stay in a's order,
+      // but which request comes first is not fixed (PostgreSQL serves the two tickets concurrently).
+      const buy = await events(db, 'buy')
+      expect([...buy].sort((x, y) => x.event_id.localeCompare(y.event_id))).toEqual([
+        { user_id: 'shared', event_id: 'a1' },
+        { user_id: 'only-a', event_id: 'a2' },
+        { user_id: 'shared', event_id: 'b1' },
+      ])
+      expect(buy.findIndex((e) => e.event_id === 'a1')).toBeLessThan(buy.findIndex((e) => e.event_id === 'a2'))
+      expect(await events(db, 'view')).toEqual([{ user_id: 'shared', event_id: 'b2' }])
+      const orphans = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${(await loadCatalogue(db)).events.get('buy')?.table} e WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.uid = e.uid)`,
+      )
+      expect(orphans.rows[0]?.n).toBe(0)
+    })
 
-  it('keeps the attributes of a user that a users upload stored while an event request was staging', async () => {
-    const ev = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
-    await ev.push(line({ user_id: 'late', event: 'buy', time: '2024-01-01T00:00:00Z' }))
-    await untilStaged(db, 1)
-    const us = new Ingestor(db, 'users', 'ndjson', { parse })
-    await us.push(line({ user_id: 'late', properties: { city: 'Lima' } }))
-    expect(await us.finish()).toMatchObject({ committed: true, inserted: 1 })
-    expect(await ev.finish()).toMatchObject({ committed: true, inserted: 1 })
-    const city = (await loadCatalogue(db)).users.get('city')?.column
-    const r = await db.query<{ user_id: string; city: string }>(`SELECT user_id, ${city} AS city FROM users`)
-    expect(r.rows).toEqual([{ user_id: 'late', city: 'Lima' }])
-    expect(await events(db, 'buy')).toEqual([{ user_id: 'late', event_id: null }])
-  })
+    it('keeps the attributes of a user that a users upload stored while an event request was staging', async () => {
+      const ev = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 1 })
+      await ev.push(line({ user_id: 'late', event: 'buy', time: '2024-01-01T00:00:00Z' }))
+      await untilStaged(db, 1)
+      const us = new Ingestor(db, 'users', 'ndjson', { parse })
+      await us.push(line({ user_id: 'late', properties: { city: 'Lima' } }))
+      expect(await us.finish()).toMatchObject({ committed: true, inserted: 1 })
+      expect(await ev.finish()).toMatchObject({ committed: true, inserted: 1 })
+      const city = (await loadCatalogue(db)).users.get('city')?.column
+      const r = await db.query<{ user_id: string; city: string }>(`SELECT user_id, ${city} AS city FROM users`)
+      expect(r.rows).toEqual([{ user_id: 'late', city: 'Lima' }])
+      expect(await events(db, 'buy')).toEqual([{ user_id: 'late', event_id: null }])
+    })
 
-  it('stores nothing of an aborted request, not even the users it reserved uids for', async () => {
-    const ev = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 2 })
-    for (let i = 0; i < 5; i++) await ev.push(line({ user_id: `u${i}`, event: 'buy', time: '2024-01-01T00:00:00Z' }))
-    await ev.abort()
-    expect(await users(db)).toEqual([])
-    expect((await loadCatalogue(db)).events.size).toBe(0)
-    expect(await stagingTables(db)).toBe(0)
+    it('stores nothing of an aborted request, not even the users it reserved uids for', async () => {
+      const ev = new Ingestor(db, 'events', 'ndjson', { parse, batchSize: 2 })
+      for (let i = 0; i < 5; i++) await ev.push(line({ user_id: `u${i}`, event: 'buy', time: '2024-01-01T00:00:00Z' }))
+      await ev.abort()
+      expect(await users(db)).toEqual([])
+      expect((await loadCatalogue(db)).events.size).toBe(0)
+      expect(await stagingTables(db)).toBe(0)
+    })
   })
-})
 
 describeEachDb('staging tables left behind', (kind) => {
   let db: TestDb
@@ -92,7 +107,9 @@ describeEachDb('staging tables left behind', (kind) => {
     expect(stageCreatedAt(old)).toBe(now - 25 * 3_600_000)
     expect(stageCreatedAt('ingest_stage_12')).toBeNull()
     expect(await dropStaleStages(db, 24 * 3_600_000, now)).toBe(2)
-    const left = await db.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
+    const left = await db.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`,
+    )
     expect(left.rows.map((r) => r.tablename)).toEqual([young])
   })
 })
@@ -127,7 +144,10 @@ describeEachDb('the parse worker thread', (kind) => {
     const ing = new Ingestor(db, 'events', 'ndjson', { parse: 'worker', batchSize: 1 })
     await ing.push(line({ user_id: 'a', event: 'buy', time: '2024-01-01T00:00:00Z', event_id: 'c1' }))
     await parseWorker.crash()
-    const settled = await Promise.race([ing.abort().then(() => 'aborted'), new Promise((r) => setTimeout(() => r('hung'), 5000))])
+    const settled = await Promise.race([
+      ing.abort().then(() => 'aborted'),
+      new Promise((r) => setTimeout(() => r('hung'), 5000)),
+    ])
     expect(settled).toBe('aborted')
     expect(await events(db, 'buy')).toEqual([])
     const next = new Ingestor(db, 'events', 'ndjson', { parse: 'worker' })

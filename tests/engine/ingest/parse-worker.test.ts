@@ -60,8 +60,16 @@ describe('the parse worker on Comlink', () => {
   })
 
   it('refuses a bad body with the row number, a LabelsError made in the worker', async () => {
-    const p = parseInWorker(store(async () => {}), 'users', 'csv', {})
-    const e = await p.push('user_id,user_id\n').then(() => p.finish()).catch((x: unknown) => x)
+    const p = parseInWorker(
+      store(async () => {}),
+      'users',
+      'csv',
+      {},
+    )
+    const e = await p
+      .push('user_id,user_id\n')
+      .then(() => p.finish())
+      .catch((x: unknown) => x)
     expect(e).toBeInstanceOf(LabelsError)
     expect(e).toMatchObject({ code: 'bad_request', path: '/header' })
   })

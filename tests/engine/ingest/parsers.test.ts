@@ -7,7 +7,10 @@ function splitAt(text: string, cuts: number[]): string[] {
   const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b)
   const out: string[] = []
   let prev = 0
-  for (const p of points) { out.push(text.slice(prev, p)); prev = p }
+  for (const p of points) {
+    out.push(text.slice(prev, p))
+    prev = p
+  }
   out.push(text.slice(prev))
   return out
 }
@@ -24,7 +27,8 @@ function parseNdjson(chunks: string[]) {
   return [...out, ...p.end()]
 }
 
-const tricky = '\uFEFFuser_id,note,city\r\nu1,"hello, ""world""",Paris\r\n"u2","two\nlines\r\nhere",\n\nu3,plain "quote",Lyon\nu4,"",""'
+const tricky =
+  '\uFEFFuser_id,note,city\r\nu1,"hello, ""world""",Paris\r\n"u2","two\nlines\r\nhere",\n\nu3,plain "quote",Lyon\nu4,"",""'
 
 describe('CSV parser', () => {
   it('reads quotes, doubled quotes, embedded newlines, CRLF, a BOM and empty cells', () => {
@@ -40,18 +44,28 @@ describe('CSV parser', () => {
 
   it('gives the same records however the input is split into chunks', () => {
     const whole = parseCsv([tricky])
-    fc.assert(fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
-      expect(parseCsv(splitAt(tricky, cuts))).toEqual(whole)
-    }), { numRuns: 500, seed: 42 })
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
+        expect(parseCsv(splitAt(tricky, cuts))).toEqual(whole)
+      }),
+      { numRuns: 500, seed: 42 },
+    )
   })
 
   it('round-trips arbitrary fields written with RFC 4180 quoting, split anywhere', () => {
     const cell = fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r', ' ', 'é', '😀') })
     const quote = (s: string) => `"${s.replaceAll('"', '""')}"`
-    fc.assert(fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 }), (rows, cuts) => {
-      const text = rows.map((r) => r.map(quote).join(',')).join('\r\n')
-      expect(parseCsv(splitAt(text, cuts)).map((r) => r.fields)).toEqual(rows)
-    }), { numRuns: 300, seed: 7 })
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (rows, cuts) => {
+          const text = rows.map((r) => r.map(quote).join(',')).join('\r\n')
+          expect(parseCsv(splitAt(text, cuts)).map((r) => r.fields)).toEqual(rows)
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    )
   })
 
   it('reports an unterminated quote', () => {
@@ -70,8 +84,11 @@ describe('NDJSON parser', () => {
   })
   it('gives the same lines however the input is split into chunks', () => {
     const whole = parseNdjson([text])
-    fc.assert(fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
-      expect(parseNdjson(splitAt(text, cuts))).toEqual(whole)
-    }), { numRuns: 500, seed: 3 })
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
+        expect(parseNdjson(splitAt(text, cuts))).toEqual(whole)
+      }),
+      { numRuns: 500, seed: 3 },
+    )
   })
 })

@@ -8,7 +8,13 @@ import { describe } from 'vitest'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 
 /** Feeds `total` characters of `fill` in chunks of `size`; returns how many were pushed before the parser threw, and what it threw. */
-function feed(push: (chunk: string) => void, prefix: string, fill: string, total: number, size: number): { pushed: number; error: unknown } {
+function feed(
+  push: (chunk: string) => void,
+  prefix: string,
+  fill: string,
+  total: number,
+  size: number,
+): { pushed: number; error: unknown } {
   let pushed = 0
   try {
     push(prefix)
@@ -26,7 +32,15 @@ describe('parsers refuse a record past the limit as soon as it passes it', () =>
   it('NDJSON: a line growing across chunks, numbered after the lines before it', () => {
     const p = new NdjsonParser(100)
     const lines: number[] = []
-    const r = feed((c) => { for (const l of p.push(c)) lines.push(l.line) }, '{"a":1}\n{"b":2}\n{"c":"', 'x', 10_000, 30)
+    const r = feed(
+      (c) => {
+        for (const l of p.push(c)) lines.push(l.line)
+      },
+      '{"a":1}\n{"b":2}\n{"c":"',
+      'x',
+      10_000,
+      30,
+    )
     expect(lines).toEqual([1, 2])
     expect(r.error).toBeInstanceOf(RecordTooLarge)
     expect(r.error).toMatchObject({ record: 3, limit: 100 })
@@ -34,15 +48,27 @@ describe('parsers refuse a record past the limit as soon as it passes it', () =>
   })
 
   it('NDJSON: a long line inside one chunk, or left at its end', () => {
-    expect(() => [...new NdjsonParser(10).push('{"a":1}\n' + 'y'.repeat(11) + '\n')]).toThrow(expect.objectContaining({ record: 2 }))
-    expect(() => [...new NdjsonParser(10).push('{"a":1}\n{}\n' + 'y'.repeat(11))]).toThrow(expect.objectContaining({ record: 3 }))
+    expect(() => [...new NdjsonParser(10).push('{"a":1}\n' + 'y'.repeat(11) + '\n')]).toThrow(
+      expect.objectContaining({ record: 2 }),
+    )
+    expect(() => [...new NdjsonParser(10).push('{"a":1}\n{}\n' + 'y'.repeat(11))]).toThrow(
+      expect.objectContaining({ record: 3 }),
+    )
     expect([...new NdjsonParser(10).push('y'.repeat(10) + '\n')]).toHaveLength(1) // exactly the limit is fine
   })
 
   it('CSV: an unterminated quote swallowing the rest of the body is refused mid-body, flagged as in quotes', () => {
     const p = new CsvParser(100)
     const records: number[] = []
-    const r = feed((c) => { for (const x of p.push(c)) records.push(x.record) }, 'user_id,city\nu1,Paris\nu2,"Ly', 'on,', 10_000, 20)
+    const r = feed(
+      (c) => {
+        for (const x of p.push(c)) records.push(x.record)
+      },
+      'user_id,city\nu1,Paris\nu2,"Ly',
+      'on,',
+      10_000,
+      20,
+    )
     expect(records).toEqual([1, 2])
     expect(r.error).toMatchObject({ record: 3, limit: 100, inQuotes: true })
     expect(r.pushed).toBeLessThanOrEqual(60)
@@ -50,7 +76,9 @@ describe('parsers refuse a record past the limit as soon as it passes it', () =>
 
   it('CSV: a long plain record counts every field', () => {
     const p = new CsvParser(50)
-    expect(() => [...p.push('a,b\n' + 'x,'.repeat(30) + '\n')]).toThrow(expect.objectContaining({ record: 2, inQuotes: false }))
+    expect(() => [...p.push('a,b\n' + 'x,'.repeat(30) + '\n')]).toThrow(
+      expect.objectContaining({ record: 2, inQuotes: false }),
+    )
     expect([...new CsvParser(50).push('a,b\n' + 'x'.repeat(20) + ',' + 'y'.repeat(20) + '\n')]).toHaveLength(2)
   })
 })
@@ -65,7 +93,8 @@ describeEachDb('a record past 16 MiB fails the request with 413 and its row numb
   })
   afterAll(() => db.dispose())
 
-  const userCount = async () => Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).rows[0]?.n)
+  const userCount = async () =>
+    Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).rows[0]?.n)
   const chunk = 'z'.repeat(1 << 20)
 
   for (const parse of ['inline', 'worker'] as const) {
@@ -80,7 +109,12 @@ describeEachDb('a record past 16 MiB fails the request with 413 and its row numb
       } catch (e) {
         error = e
       }
-      expect(error).toMatchObject({ code: 'too_large', status: 413, path: '/2', details: { row: 2, limit: maxRecordChars } })
+      expect(error).toMatchObject({
+        code: 'too_large',
+        status: 413,
+        path: '/2',
+        details: { row: 2, limit: maxRecordChars },
+      })
       expect((error as Error).message).toMatch(/^row 2 is longer than 16777216 characters/)
       expect(await userCount()).toBe(0)
     })
@@ -105,6 +139,10 @@ describeEachDb('a record past 16 MiB fails the request with 413 and its row numb
     const ing = new Ingestor(db, 'users', 'csv')
     await ing.push('user_id,note\nu1,fine\nu2,"never closed\n')
     const r = await ing.finish()
-    expect(r).toMatchObject({ committed: false, invalidRows: 1, errors: [{ row: 2, reason: 'unterminated quoted field' }] })
+    expect(r).toMatchObject({
+      committed: false,
+      invalidRows: 1,
+      errors: [{ row: 2, reason: 'unterminated quoted field' }],
+    })
   })
 })

@@ -10,13 +10,19 @@ describeEachDb('ingestion of records', (kind) => {
     db = await newDb(kind)
     await migrate(db)
   })
-  afterEach(async () => { await db.dispose() })
+  afterEach(async () => {
+    await db.dispose()
+  })
 
   async function userRows() {
     const cat = await loadCatalogue(db)
     const cols = [...cat.users.values()]
-    const r = await db.query<Record<string, unknown>>(`SELECT user_id${cols.map((c) => `, ${c.column} AS "${c.column}"`).join('')} FROM users ORDER BY user_id`)
-    return r.rows.map((row) => Object.fromEntries([['user_id', row.user_id], ...cols.map((c) => [c.name, row[c.column]])]))
+    const r = await db.query<Record<string, unknown>>(
+      `SELECT user_id${cols.map((c) => `, ${c.column} AS "${c.column}"`).join('')} FROM users ORDER BY user_id`,
+    )
+    return r.rows.map((row) =>
+      Object.fromEntries([['user_id', row.user_id], ...cols.map((c) => [c.name, row[c.column]])]),
+    )
   }
 
   it('infers attribute types on first sight and stores typed columns', async () => {
@@ -26,7 +32,10 @@ describeEachDb('ingestion of records', (kind) => {
     ])
     expect(r).toMatchObject({ committed: true, inserted: 2, updated: 0, stored: 2, errors: [] })
     expect(describeSchema(await loadCatalogue(db)).userAttributes).toEqual([
-      { name: 'city', type: 'string' }, { name: 'age', type: 'number' }, { name: 'vip', type: 'boolean' }, { name: 'joined', type: 'date' },
+      { name: 'city', type: 'string' },
+      { name: 'age', type: 'number' },
+      { name: 'vip', type: 'boolean' },
+      { name: 'joined', type: 'date' },
     ])
     expect(await userRows()).toEqual([
       { user_id: 'u1', city: 'Paris', age: 31, vip: true, joined: new Date('2024-03-01T00:00:00Z') },
@@ -65,17 +74,27 @@ describeEachDb('ingestion of records', (kind) => {
   })
 
   it('stores the good rows and reports the bad ones with skipInvalid', async () => {
-    const r = await ingestUserRecords(db, [
-      { user_id: 'u1', properties: { age: 31 } },
-      { user_id: 'u2', properties: { age: 'abc' } },
-    ], { skipInvalid: true })
+    const r = await ingestUserRecords(
+      db,
+      [
+        { user_id: 'u1', properties: { age: 31 } },
+        { user_id: 'u2', properties: { age: 'abc' } },
+      ],
+      { skipInvalid: true },
+    )
     expect(r).toMatchObject({ committed: true, stored: 1, errors: [{ row: 2, reason: expect.any(String) }] })
     expect(await userRows()).toEqual([{ user_id: 'u1', age: 31 }])
   })
 
   it('appends events, creates unknown users and skips event_ids already stored', async () => {
     const events = [
-      { user_id: 'a', event: 'purchase', time: '2024-05-01T10:00:00Z', event_id: 'e1', properties: { amount: 10.5, category: 'shoes' } },
+      {
+        user_id: 'a',
+        event: 'purchase',
+        time: '2024-05-01T10:00:00Z',
+        event_id: 'e1',
+        properties: { amount: 10.5, category: 'shoes' },
+      },
       { user_id: 'b', event: 'purchase', time: '2024-05-02T10:00:00Z', event_id: 'e2', properties: { amount: 5 } },
       { user_id: 'a', event: 'app_open', time: new Date('2024-05-03T10:00:00Z'), event_id: 'e3' },
       { user_id: 'a', event: 'purchase', time: '2024-05-02T10:00:00Z', event_id: 'e2', properties: { amount: 5 } },
@@ -88,7 +107,9 @@ describeEachDb('ingestion of records', (kind) => {
     const purchase = cat.events.get('purchase')
     if (!purchase) throw new Error('no purchase table')
     const amount = purchase.properties.get('amount')?.column
-    const rows = await db.query(`SELECT u.user_id, e.time, e.event_id, e.${amount} AS amount FROM ${purchase.table} e JOIN users u USING (uid) ORDER BY e.seq`)
+    const rows = await db.query(
+      `SELECT u.user_id, e.time, e.event_id, e.${amount} AS amount FROM ${purchase.table} e JOIN users u USING (uid) ORDER BY e.seq`,
+    )
     expect(rows.rows).toEqual([
       { user_id: 'a', time: new Date('2024-05-01T10:00:00Z'), event_id: 'e1', amount: 10.5 },
       { user_id: 'b', time: new Date('2024-05-02T10:00:00Z'), event_id: 'e2', amount: 5 },

@@ -2,7 +2,9 @@ import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 
 /** How many ingestion staging tables exist in the test's schema. */
 export async function stagingTables(db: SqlExecutor): Promise<number> {
-  const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`)
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'ingest_stage_%' AND schemaname = current_schema()`,
+  )
   return r.rows[0]?.n ?? 0
 }
 

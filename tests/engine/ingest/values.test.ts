@@ -31,12 +31,26 @@ describe('time parsing', () => {
 describe('type inference and conversion', () => {
   it('infers CSV cells: numbers, booleans, ISO dates, else strings', () => {
     const t = (value: string) => inferType({ kind: 'text', value })
-    expect([t('42'), t('-1.5e3'), t('TRUE'), t('false'), t('2024-01-01'), t('abc'), t('1,5'), t('Infinity')]).toEqual(
-      ['number', 'number', 'boolean', 'boolean', 'date', 'string', 'string', 'string'])
+    expect([t('42'), t('-1.5e3'), t('TRUE'), t('false'), t('2024-01-01'), t('abc'), t('1,5'), t('Infinity')]).toEqual([
+      'number',
+      'number',
+      'boolean',
+      'boolean',
+      'date',
+      'string',
+      'string',
+      'string',
+    ])
   })
   it('infers JSON values: a numeric string stays a string', () => {
     const t = (value: unknown) => inferType({ kind: 'json', value })
-    expect([t(1), t(true), t('2024-01-01T10:00:00Z'), t('42'), t([1])]).toEqual(['number', 'boolean', 'date', 'string', null])
+    expect([t(1), t(true), t('2024-01-01T10:00:00Z'), t('42'), t([1])]).toEqual([
+      'number',
+      'boolean',
+      'date',
+      'string',
+      null,
+    ])
   })
   it('converts to an existing type or explains why not', () => {
     expect(convert({ kind: 'json', value: '12.5' }, 'number')).toEqual({ ok: true, value: 12.5 })

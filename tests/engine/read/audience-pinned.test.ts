@@ -50,7 +50,12 @@ describeEachDb('a paginated audience read stays in one run', (kind) => {
       if (n === 1) second = (await importRows(f.svc, 'L2', 'string', rows('B'))).runId
     })
     expect(w.values).toEqual(['A', 'A', 'A']) // u1:A then nothing from run B
-    expect(w.error).toMatchObject({ code: 'conflict', status: 409, path: '/after', details: { runId: first.runId, currentRunId: second } })
+    expect(w.error).toMatchObject({
+      code: 'conflict',
+      status: 409,
+      path: '/after',
+      details: { runId: first.runId, currentRunId: second },
+    })
     expect((w.error as Error).message).toMatch(/replaced.*start again from the first page/)
     // Starting again reads the new run whole.
     const again = await walk('L2', async () => {})
@@ -73,14 +78,19 @@ describeEachDb('a paginated audience read stays in one run', (kind) => {
         return f.db.query(sql, params)
       },
     }
-    await expect(labelAudience(racing, 'L3', { limit: 3, after: p1.nextCursor as string })).rejects.toMatchObject({ code: 'conflict' })
+    await expect(labelAudience(racing, 'L3', { limit: 3, after: p1.nextCursor as string })).rejects.toMatchObject({
+      code: 'conflict',
+    })
     expect(raced).toBe(true)
   })
 
-  it("a label whose results were removed answers 409 for a later page", async () => {
+  it('a label whose results were removed answers 409 for a later page', async () => {
     await importRows(f.svc, 'L4', 'string', rows('A'))
     const p1 = await f.svc.audience('L4', 'string', { limit: 3 })
     await f.db.query('DELETE FROM label_state WHERE label_id = $1', ['L4'])
-    await expect(f.svc.audience('L4', 'string', { limit: 3, after: p1.nextCursor as string })).rejects.toMatchObject({ code: 'conflict', details: { currentRunId: null } })
+    await expect(f.svc.audience('L4', 'string', { limit: 3, after: p1.nextCursor as string })).rejects.toMatchObject({
+      code: 'conflict',
+      details: { currentRunId: null },
+    })
   })
 })

@@ -7,11 +7,38 @@ describeEachDb('audience and per-user lookup', (kind) => {
   beforeAll(async () => {
     f = await newService(kind)
     await addUsers(f.db, 25)
-    await importRows(f.svc, 'S', 'string', Array.from({ length: 25 }, (_, i) => [`u${i + 1}`, i % 3 === 0 ? 'gold' : 'silver'] as [string, string]))
-    await importRows(f.svc, 'N', 'number', [['u1', '5'], ['u2', '10'], ['u3', '19.5'], ['u4', '20'], ['u5', '-1']])
-    await importRows(f.svc, 'C', 'collection', [['u1', 'vip|sms'], ['u2', 'sms'], ['u3', 'email']])
-    await importRows(f.svc, 'B', 'boolean', [['u1', 'true'], ['u2', 'false']])
-    await importRows(f.svc, 'D', 'date', [['u1', '2024-03-03T16:00:00Z'], ['u2', '2024-03-04T16:00:00Z']], { tz: 'Asia/Tokyo' })
+    await importRows(
+      f.svc,
+      'S',
+      'string',
+      Array.from({ length: 25 }, (_, i) => [`u${i + 1}`, i % 3 === 0 ? 'gold' : 'silver'] as [string, string]),
+    )
+    await importRows(f.svc, 'N', 'number', [
+      ['u1', '5'],
+      ['u2', '10'],
+      ['u3', '19.5'],
+      ['u4', '20'],
+      ['u5', '-1'],
+    ])
+    await importRows(f.svc, 'C', 'collection', [
+      ['u1', 'vip|sms'],
+      ['u2', 'sms'],
+      ['u3', 'email'],
+    ])
+    await importRows(f.svc, 'B', 'boolean', [
+      ['u1', 'true'],
+      ['u2', 'false'],
+    ])
+    await importRows(
+      f.svc,
+      'D',
+      'date',
+      [
+        ['u1', '2024-03-03T16:00:00Z'],
+        ['u2', '2024-03-04T16:00:00Z'],
+      ],
+      { tz: 'Asia/Tokyo' },
+    )
   })
   afterAll(() => f.dispose())
 
@@ -55,24 +82,46 @@ describeEachDb('audience and per-user lookup', (kind) => {
 
   it('returns values in their JSON shape', async () => {
     expect((await f.svc.audience('N', 'number', { limit: 1 })).users).toEqual([{ userId: 'u1', value: 5 }])
-    expect((await f.svc.audience('C', 'collection', { limit: 1 })).users).toEqual([{ userId: 'u1', value: ['vip', 'sms'] }])
-    expect((await f.svc.audience('D', 'date', { limit: 1 })).users).toEqual([{ userId: 'u1', value: '2024-03-03T16:00:00.000Z' }])
+    expect((await f.svc.audience('C', 'collection', { limit: 1 })).users).toEqual([
+      { userId: 'u1', value: ['vip', 'sms'] },
+    ])
+    expect((await f.svc.audience('D', 'date', { limit: 1 })).users).toEqual([
+      { userId: 'u1', value: '2024-03-03T16:00:00.000Z' },
+    ])
   })
 
   it('refuses bad filters and cursors with their path', async () => {
-    await expect(f.svc.audience('N', 'number', { value: 'ten' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
-    await expect(f.svc.audience('B', 'boolean', { value: 'yes' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
-    await expect(f.svc.audience('D', 'date', { value: 'soon' })).rejects.toMatchObject({ code: 'bad_request', path: '/value' })
-    await expect(f.svc.audience('S', 'string', { after: '-1' })).rejects.toMatchObject({ code: 'bad_request', path: '/after' })
-    await expect(f.svc.audience('S', 'string', { after: '12' })).rejects.toMatchObject({ code: 'bad_request', path: '/after' })
-    await expect(f.svc.audience('S', 'string', { limit: 0 })).rejects.toMatchObject({ code: 'bad_request', path: '/limit' })
+    await expect(f.svc.audience('N', 'number', { value: 'ten' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/value',
+    })
+    await expect(f.svc.audience('B', 'boolean', { value: 'yes' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/value',
+    })
+    await expect(f.svc.audience('D', 'date', { value: 'soon' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/value',
+    })
+    await expect(f.svc.audience('S', 'string', { after: '-1' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/after',
+    })
+    await expect(f.svc.audience('S', 'string', { after: '12' })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/after',
+    })
+    await expect(f.svc.audience('S', 'string', { limit: 0 })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/limit',
+    })
   })
 
   it('a label without results has an empty audience', async () => {
     expect(await f.svc.audience('none', 'string', {})).toEqual({ users: [], nextCursor: null, runId: null })
   })
 
-  it("userLabels lists every label with a current value for the user", async () => {
+  it('userLabels lists every label with a current value for the user', async () => {
     const l = await f.svc.userLabels('u1')
     expect(l.map((x) => [x.labelId, x.value])).toEqual([
       ['B', true],

@@ -19,14 +19,38 @@ const tiers = (gold: number): Definition => ({
     otherwise: 'browser',
   },
 })
-const tiersNoOtherwise: Definition = { dataType: 'string', rule: { method: 'custom', values: [{ value: 'gold', when: { event: 'purchase', window: { lastDays: 7 }, op: 'gte', value: 2 } }] } }
-const purchases = (days: number): Definition => ({ dataType: 'number', rule: { method: 'metric', event: 'purchase', window: { lastDays: days }, measure: { agg: 'count' } } })
-const spend = (days: number): Definition => ({ dataType: 'number', rule: { method: 'metric', event: 'purchase', window: { lastDays: days }, measure: { agg: 'sum', property: 'amount' } } })
+const tiersNoOtherwise: Definition = {
+  dataType: 'string',
+  rule: {
+    method: 'custom',
+    values: [{ value: 'gold', when: { event: 'purchase', window: { lastDays: 7 }, op: 'gte', value: 2 } }],
+  },
+}
+const purchases = (days: number): Definition => ({
+  dataType: 'number',
+  rule: { method: 'metric', event: 'purchase', window: { lastDays: days }, measure: { agg: 'count' } },
+})
+const spend = (days: number): Definition => ({
+  dataType: 'number',
+  rule: {
+    method: 'metric',
+    event: 'purchase',
+    window: { lastDays: days },
+    measure: { agg: 'sum', property: 'amount' },
+  },
+})
 const vipBuyer = (days: number): Definition => ({
   dataType: 'boolean',
-  rule: { method: 'custom', values: [{ value: true, when: { event: 'purchase', window: { lastDays: days }, op: 'gte', value: 1 } }], otherwise: false },
+  rule: {
+    method: 'custom',
+    values: [{ value: true, when: { event: 'purchase', window: { lastDays: days }, op: 'gte', value: 1 } }],
+    otherwise: false,
+  },
 })
-const favourites = (days: number): Definition => ({ dataType: 'collection', rule: { method: 'preference', event: 'purchase', window: { lastDays: days }, property: 'product', top: 2 } })
+const favourites = (days: number): Definition => ({
+  dataType: 'collection',
+  rule: { method: 'preference', event: 'purchase', window: { lastDays: days }, property: 'product', top: 2 },
+})
 
 describeEachDb('compare: before/after of a rule change', (kind) => {
   let db: TestDb
@@ -49,7 +73,9 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
   /** user_id → stored value of a label's current results (collections sorted: compared as sets). */
   const values = async (labelId: string): Promise<Map<string, unknown>> => {
     const s = await loadLabelState(db, labelId)
-    const r = await db.query<{ user_id: string; value: unknown }>(`SELECT u.user_id, r.value FROM ${s!.table} r JOIN users u USING (uid)`)
+    const r = await db.query<{ user_id: string; value: unknown }>(
+      `SELECT u.user_id, r.value FROM ${s!.table} r JOIN users u USING (uid)`,
+    )
     return new Map(r.rows.map((x) => [x.user_id, Array.isArray(x.value) ? [...(x.value as string[])].sort() : x.value]))
   }
 
@@ -59,12 +85,18 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
     const users = await db.query<{ user_id: string }>(`SELECT user_id FROM users`)
     const counts = new Map<string, number>()
     for (const { user_id } of users.rows) {
-      const key = JSON.stringify([a.has(user_id) ? bucket(a.get(user_id)) : null, b.has(user_id) ? bucket(b.get(user_id)) : null])
+      const key = JSON.stringify([
+        a.has(user_id) ? bucket(a.get(user_id)) : null,
+        b.has(user_id) ? bucket(b.get(user_id)) : null,
+      ])
       counts.set(key, (counts.get(key) ?? 0) + 1)
     }
     return [...counts].map(([k, users]) => ({ ft: k, users })).sort((x, y) => (x.ft < y.ft ? -1 : 1))
   }
-  const listed = (c: Comparison) => c.transitions.map((t) => ({ ft: JSON.stringify([t.from, t.to]), users: t.users })).sort((x, y) => (x.ft < y.ft ? -1 : 1))
+  const listed = (c: Comparison) =>
+    c.transitions
+      .map((t) => ({ ft: JSON.stringify([t.from, t.to]), users: t.users }))
+      .sort((x, y) => (x.ft < y.ft ? -1 : 1))
   const itemsOf = (items: DistributionItem[]) => items.map((i) => [i.value, i.users])
 
   it('string: the transition table is what running the new rule does to each customer', async () => {
@@ -99,7 +131,8 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
   it('number with many values: both sides in the same bins, and the transitions add up to both distributions', async () => {
     await run('s45', spend(45))
     const c = await svc.compare('s45', spend(10), { tz: 'UTC', asOf })
-    const intervals = (items: DistributionItem[]) => items.map((i) => [i.from, i.to]).sort((a, b) => Number(a[0]) - Number(b[0]))
+    const intervals = (items: DistributionItem[]) =>
+      items.map((i) => [i.from, i.to]).sort((a, b) => Number(a[0]) - Number(b[0]))
     expect(c.current.items.length).toBe(10)
     expect(intervals(c.current.items)).toEqual(intervals(c.draft.items))
     // The bins span both sides: the largest current sum is inside them.
@@ -111,14 +144,23 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
       for (const t of c.transitions) if (t[side] !== null) m.set(t[side], (m.get(t[side]) ?? 0) + t.users)
       return m
     }
-    for (const [side, d] of [['from', c.current], ['to', c.draft]] as const) {
+    for (const [side, d] of [
+      ['from', c.current],
+      ['to', c.draft],
+    ] as const) {
       const m = sumBy(side)
       for (const i of d.items) expect(m.get(i.value) ?? 0).toBe(i.users)
     }
     // Per customer: the bin of each side's actual value, as the distribution draws it.
     await run('s10', spend(10))
-    const bins = c.current.items.map((i) => ({ value: i.value, from: Number(i.from), to: Number(i.to), closed: String(i.value).endsWith(']') }))
-    const bucket = (v: unknown) => bins.find((b) => Number(v) >= b.from && (Number(v) < b.to || (b.closed && Number(v) <= b.to)))?.value
+    const bins = c.current.items.map((i) => ({
+      value: i.value,
+      from: Number(i.from),
+      to: Number(i.to),
+      closed: String(i.value).endsWith(']'),
+    }))
+    const bucket = (v: unknown) =>
+      bins.find((b) => Number(v) >= b.from && (Number(v) < b.to || (b.closed && Number(v) <= b.to)))?.value
     expect(listed(c)).toEqual(await actualTransitions('s45', 's10', bucket))
   })
 
@@ -152,7 +194,11 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
 
   it('stores nothing', async () => {
     const snapshot = async () =>
-      (await db.query(`SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM label_state) AS st, (SELECT count(*)::int FROM history) AS h, (SELECT count(*)::int FROM pg_class WHERE relname LIKE 'compare_%') AS tmp`)).rows[0]
+      (
+        await db.query(
+          `SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM label_state) AS st, (SELECT count(*)::int FROM history) AS h, (SELECT count(*)::int FROM pg_class WHERE relname LIKE 'compare_%') AS tmp`,
+        )
+      ).rows[0]
     const before = await snapshot()
     await svc.compare('tiers', tiers(1), { tz: 'UTC', asOf })
     expect(await snapshot()).toEqual(before)
@@ -163,7 +209,9 @@ describeEachDb('compare: budget', (kind) => {
   it('exceeding timeoutMs gives a timeout error', async () => {
     const g = await newService(kind, fixedSql(`SELECT uid, 1::float8 AS value FROM users, (SELECT pg_sleep(0.4)) s`))
     try {
-      await expect(g.svc.compare('x', purchases(1), { tz: 'UTC', timeoutMs: 100 })).rejects.toMatchObject({ code: 'timeout' })
+      await expect(g.svc.compare('x', purchases(1), { tz: 'UTC', timeoutMs: 100 })).rejects.toMatchObject({
+        code: 'timeout',
+      })
     } finally {
       await g.dispose()
     }

@@ -12,12 +12,20 @@ describeEachDb('reading through the results pointer', (kind) => {
   afterAll(() => f.dispose())
 
   it('a reader whose table is dropped by a swap re-resolves and reads the new complete results', async () => {
-    await importRows(f.svc, 'L', 'string', [['u1', 'old'], ['u2', 'old']])
+    await importRows(f.svc, 'L', 'string', [
+      ['u1', 'old'],
+      ['u2', 'old'],
+    ])
     const tables: string[] = []
     const values = await readCurrent(f.db, 'L', async (s) => {
       tables.push(s.table)
       // A swap lands between resolving the pointer and reading the table.
-      if (tables.length === 1) await importRows(f.svc, 'L', 'string', [['u1', 'new'], ['u2', 'new'], ['u3', 'new']])
+      if (tables.length === 1)
+        await importRows(f.svc, 'L', 'string', [
+          ['u1', 'new'],
+          ['u2', 'new'],
+          ['u3', 'new'],
+        ])
       const r = await f.db.query<{ value: string }>(`SELECT value FROM ${s.table} ORDER BY uid`)
       return r.rows.map((x) => x.value)
     })

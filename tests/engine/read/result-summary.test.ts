@@ -16,19 +16,45 @@ import { addUsers, newService, type Fixture } from '../calc/fixture.ts'
 
 const users = 2500
 const sources: Record<string, { dataType: DataType; sql: string }> = {
-  string: { dataType: 'string', sql: `SELECT uid, (ARRAY['a','B','ｚ','😀','é','a b','Z'])[1 + (uid * uid) % 7] AS value FROM users` },
-  manyStrings: { dataType: 'string', sql: `SELECT uid, 'v' || (uid % ${maxGroups + 300})::text || CASE WHEN uid % 5 = 0 THEN '' ELSE 'x' END AS value FROM users` },
-  collection: { dataType: 'collection', sql: `SELECT uid, CASE WHEN uid % 4 = 0 THEN ARRAY['x'] WHEN uid % 4 = 1 THEN ARRAY['x','y'] ELSE ARRAY['z','😀'] END AS value FROM users` },
-  exactNumbers: { dataType: 'number', sql: `SELECT uid, (uid % 7)::float8 * 1.5 AS value FROM users WHERE uid % 9 <> 0` },
+  string: {
+    dataType: 'string',
+    sql: `SELECT uid, (ARRAY['a','B','ｚ','😀','é','a b','Z'])[1 + (uid * uid) % 7] AS value FROM users`,
+  },
+  manyStrings: {
+    dataType: 'string',
+    sql: `SELECT uid, 'v' || (uid % ${maxGroups + 300})::text || CASE WHEN uid % 5 = 0 THEN '' ELSE 'x' END AS value FROM users`,
+  },
+  collection: {
+    dataType: 'collection',
+    sql: `SELECT uid, CASE WHEN uid % 4 = 0 THEN ARRAY['x'] WHEN uid % 4 = 1 THEN ARRAY['x','y'] ELSE ARRAY['z','😀'] END AS value FROM users`,
+  },
+  exactNumbers: {
+    dataType: 'number',
+    sql: `SELECT uid, (uid % 7)::float8 * 1.5 AS value FROM users WHERE uid % 9 <> 0`,
+  },
   manyNumbers: { dataType: 'number', sql: `SELECT uid, uid::float8 / 3 AS value FROM users` },
   boolean: { dataType: 'boolean', sql: `SELECT uid, uid % 3 = 0 AS value FROM users` },
-  date: { dataType: 'date', sql: `SELECT uid, timestamptz '2024-01-01 00:00+00' + uid * interval '37 hours' AS value FROM users` },
+  date: {
+    dataType: 'date',
+    sql: `SELECT uid, timestamptz '2024-01-01 00:00+00' + uid * interval '37 hours' AS value FROM users`,
+  },
 }
 
 const queries: DistributionQuery[] = [
-  {}, { top: 1 }, { top: 3, sort: 'value' }, { sort: 'value', order: 'asc' }, { sort: 'users', order: 'asc', top: 5 }, { sort: 'value', order: 'desc', top: 50 },
-  { granularity: 'week' }, { granularity: 'month', sort: 'value', order: 'asc' }, { granularity: 'week', sort: 'users', order: 'asc', top: 7 },
-  { bins: 10 }, { bins: 7 }, { boundaries: [1, 5, 100] }, { boundaries: [0.5] }, { boundaries: [1.5, 3] },
+  {},
+  { top: 1 },
+  { top: 3, sort: 'value' },
+  { sort: 'value', order: 'asc' },
+  { sort: 'users', order: 'asc', top: 5 },
+  { sort: 'value', order: 'desc', top: 50 },
+  { granularity: 'week' },
+  { granularity: 'month', sort: 'value', order: 'asc' },
+  { granularity: 'week', sort: 'users', order: 'asc', top: 7 },
+  { bins: 10 },
+  { bins: 7 },
+  { boundaries: [1, 5, 100] },
+  { boundaries: [0.5] },
+  { boundaries: [1.5, 3] },
 ]
 
 describeEachDb('result summaries answer like the database', (kind) => {
@@ -69,8 +95,10 @@ describeEachDb('result summaries answer like the database', (kind) => {
       }
       // Text and boolean labels: every query; numbers: all but bins other than the default.
       const notAnswered = queries.length - answered
-      if (name === 'manyNumbers') expect(notAnswered).toBe(1) // bins=7
-      else if (name === 'exactNumbers') expect(notAnswered).toBe(2) // bins=10 and bins=7 over exact values
+      if (name === 'manyNumbers')
+        expect(notAnswered).toBe(1) // bins=7
+      else if (name === 'exactNumbers')
+        expect(notAnswered).toBe(2) // bins=10 and bins=7 over exact values
       else expect(notAnswered).toBe(0)
       if (name === 'manyStrings') expect(results.summary.text?.value?.all).toBeNull()
     })
@@ -85,8 +113,15 @@ describeEachDb('result summaries answer like the database', (kind) => {
     expect(model!.history!.map((d) => d.date)).toEqual(['2025-03-01', '2025-03-02'])
     expect(model!.history![0]).toEqual(d1.day)
     expect(model!.history![1]).toEqual(again.day)
-    const qs: HistoryQuery[] = [{}, { from: '2025-03-02' }, { to: '2025-03-01' }, { values: ['ｚ', '😀', 'nope'] }, { from: '2025-03-01', to: '2025-03-02', values: ['a'] }]
-    for (const q of qs) expect(historyFromDays(labelId, model!.history!, q), JSON.stringify(q)).toEqual(await f.svc.history(labelId, q))
+    const qs: HistoryQuery[] = [
+      {},
+      { from: '2025-03-02' },
+      { to: '2025-03-01' },
+      { values: ['ｚ', '😀', 'nope'] },
+      { from: '2025-03-01', to: '2025-03-02', values: ['a'] },
+    ]
+    for (const q of qs)
+      expect(historyFromDays(labelId, model!.history!, q), JSON.stringify(q)).toEqual(await f.svc.history(labelId, q))
   })
 
   it('summarises results that predate summaries once, when the read model is loaded', async () => {
@@ -95,7 +130,9 @@ describeEachDb('result summaries answer like the database', (kind) => {
     await f.db.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
     const all = await f.svc.readModels(null)
     expect(all.find((m) => m.labelId === labelId)?.summary).toEqual(results.summary)
-    const stored = await f.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM label_summary WHERE label_id = $1`, [labelId])
+    const stored = await f.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM label_summary WHERE label_id = $1`, [
+      labelId,
+    ])
     expect(stored.rows[0]?.n).toBe(1)
     await f.svc.deleteLabelData(labelId)
     expect((await f.svc.readModels([labelId]))[0]).toEqual({ labelId, summary: null, history: [] })

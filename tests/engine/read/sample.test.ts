@@ -15,7 +15,13 @@ const base = Date.UTC(2024, 2, 1)
 const iso = (ms: number) => new Date(ms).toISOString()
 
 type Props = Record<string, SampleValue | null>
-interface EventIn { user_id: string; event: string; time: string; event_id?: string; properties: Props }
+interface EventIn {
+  user_id: string
+  event: string
+  time: string
+  event_id?: string
+  properties: Props
+}
 
 /**
  * A seeded shop: 60 users with attributes of every type (some users only appear through their
@@ -45,7 +51,12 @@ function dataset(seed: number) {
     const kind = rng.weighted(['purchase', 'view', 'login'], [3, 5, 2])
     const properties: Props =
       kind === 'purchase'
-        ? { amount: rng.int(1, 500) / 4, sku: rng.pick(['a', 'b', 'c', 'd']), gift: rng.bool(0.2), paid_at: rng.bool(0.8) ? iso(Date.parse(time) + rng.int(0, 90) * 60_000) : null }
+        ? {
+            amount: rng.int(1, 500) / 4,
+            sku: rng.pick(['a', 'b', 'c', 'd']),
+            gift: rng.bool(0.2),
+            paid_at: rng.bool(0.8) ? iso(Date.parse(time) + rng.int(0, 90) * 60_000) : null,
+          }
         : kind === 'view'
           ? { page: rng.pick(['home', 'cart', 'p/1', 'p/2', 'p/3']) }
           : {}
@@ -55,25 +66,42 @@ function dataset(seed: number) {
 }
 
 /** A record as the sample gives it back: null properties left out. */
-const stored = <T extends { properties: Props }>(r: T) => ({ ...r, properties: Object.fromEntries(Object.entries(r.properties).filter(([, v]) => v !== null)) })
+const stored = <T extends { properties: Props }>(r: T) => ({
+  ...r,
+  properties: Object.fromEntries(Object.entries(r.properties).filter(([, v]) => v !== null)),
+})
 
 const asOf = new Date(base + 12 * DAY)
 const rules: Definition[] = [
   { dataType: 'number', rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } } },
-  { dataType: 'number', rule: { method: 'metric', event: 'purchase', window: { lastDays: 5 }, measure: { agg: 'sum', property: 'amount' } } },
+  {
+    dataType: 'number',
+    rule: { method: 'metric', event: 'purchase', window: { lastDays: 5 }, measure: { agg: 'sum', property: 'amount' } },
+  },
   { dataType: 'number', rule: { method: 'metric', event: 'view', measure: { agg: 'days' } } },
   { dataType: 'string', rule: { method: 'first_last', which: 'first', event: 'view', property: 'page' } },
   { dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'view', property: 'page' } },
   { dataType: 'string', rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'sku' } },
   { dataType: 'date', rule: { method: 'first_last', which: 'last', event: 'purchase', property: 'paid_at' } },
   { dataType: 'collection', rule: { method: 'preference', event: 'view', property: 'page', top: 2 } },
-  { dataType: 'string', rule: { method: 'distribution', event: 'login', measure: { agg: 'count' }, boundaries: [1, 3] } },
+  {
+    dataType: 'string',
+    rule: { method: 'distribution', event: 'login', measure: { agg: 'count' }, boundaries: [1, 3] },
+  },
   {
     dataType: 'string',
     rule: {
       method: 'custom',
       values: [
-        { value: 'vip buyer', when: { all: [{ attribute: 'vip', op: 'eq', value: true }, { event: 'purchase', where: [{ property: 'gift', op: 'eq', value: false }], op: 'gte', value: 1 }] } },
+        {
+          value: 'vip buyer',
+          when: {
+            all: [
+              { attribute: 'vip', op: 'eq', value: true },
+              { event: 'purchase', where: [{ property: 'gift', op: 'eq', value: false }], op: 'gte', value: 1 },
+            ],
+          },
+        },
         { value: 'early', when: { attribute: 'signup', op: 'lt', value: '2023-06-01' } },
         { value: 'noted', when: { attribute: 'note', op: 'eq', value: 'n/a' } },
       ],
@@ -88,12 +116,22 @@ async function results(db: SqlExecutor, userIds: Set<string>): Promise<Array<Rec
   const out: Array<Record<string, unknown>> = []
   for (const def of rules) {
     const { sql, params } = compileRule(def, { catalogue, asOf, tz: 'Europe/Paris' })
-    const r = await db.query<{ user_id: string; value: unknown }>(`SELECT u.user_id, r.value FROM (${sql}) r JOIN users u ON u.uid = r.uid ORDER BY u.user_id`, params)
+    const r = await db.query<{ user_id: string; value: unknown }>(
+      `SELECT u.user_id, r.value FROM (${sql}) r JOIN users u ON u.uid = r.uid ORDER BY u.user_id`,
+      params,
+    )
     const m: Record<string, unknown> = {}
     for (const row of r.rows) {
       if (!userIds.has(row.user_id)) continue
       const v = row.value
-      m[row.user_id] = v instanceof Date ? v.toISOString() : typeof v === 'number' ? Number(v.toPrecision(12)) : Array.isArray(v) ? [...v].sort() : v
+      m[row.user_id] =
+        v instanceof Date
+          ? v.toISOString()
+          : typeof v === 'number'
+            ? Number(v.toPrecision(12))
+            : Array.isArray(v)
+              ? [...v].sort()
+              : v
     }
     out.push(m)
   }
@@ -131,8 +169,15 @@ describeEachDb('customer sample', (kind) => {
     const ids = new Set(s.users.map((u) => u.user_id))
     // Users in first-ingestion order (uid); users seen only through events have no attributes.
     const withRows = new Set(data.userRows.map((u) => u.user_id))
-    expect(s.users.map((u) => u.user_id).filter((u) => withRows.has(u))).toEqual(data.userRows.map((u) => u.user_id).filter((u) => ids.has(u)))
-    expect(s.users.map((u) => u.user_id).slice(0, [...ids].filter((u) => withRows.has(u)).length).every((u) => withRows.has(u))).toBe(true)
+    expect(s.users.map((u) => u.user_id).filter((u) => withRows.has(u))).toEqual(
+      data.userRows.map((u) => u.user_id).filter((u) => ids.has(u)),
+    )
+    expect(
+      s.users
+        .map((u) => u.user_id)
+        .slice(0, [...ids].filter((u) => withRows.has(u)).length)
+        .every((u) => withRows.has(u)),
+    ).toBe(true)
     const attrs = new Map(data.userRows.map((u) => [u.user_id, stored(u).properties]))
     for (const u of s.users) expect(u.properties).toEqual(attrs.get(u.user_id) ?? {})
     expect(s.events).toEqual(data.events.filter((e) => ids.has(e.user_id)).map(stored))
@@ -156,7 +201,11 @@ describeEachDb('customer sample', (kind) => {
     const dst = await newService(kind)
     try {
       const report = await loadSampleNdjson(dst.svc, dst.db, wire(s))
-      expect(report).toMatchObject({ users: 20, events: s.events.length, meta: { type: 'meta', totalUsers: 60, sampleUsers: 20, tz: 'Europe/Paris' } })
+      expect(report).toMatchObject({
+        users: 20,
+        events: s.events.length,
+        meta: { type: 'meta', totalUsers: 60, sampleUsers: 20, tz: 'Europe/Paris' },
+      })
       expect(await dst.svc.schema()).toEqual(await src.svc.schema())
       // The replica's own full sample is the sample itself: same users, values and event order.
       const again = await dst.svc.sample({ users: 20_000, seed })
@@ -176,8 +225,14 @@ describeEachDb('customer sample', (kind) => {
     const cut = text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1)
     const dst = await newService(kind)
     try {
-      await expect(loadSampleNdjson(dst.svc, dst.db, [cut])).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/incomplete sample/) })
-      await expect(loadSampleNdjson(dst.svc, dst.db, [text.slice(text.indexOf('\n') + 1)])).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/meta line/) })
+      await expect(loadSampleNdjson(dst.svc, dst.db, [cut])).rejects.toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/incomplete sample/),
+      })
+      await expect(loadSampleNdjson(dst.svc, dst.db, [text.slice(text.indexOf('\n') + 1)])).rejects.toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/meta line/),
+      })
     } finally {
       await dst.dispose()
     }

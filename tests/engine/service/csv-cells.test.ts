@@ -28,7 +28,17 @@ it('keeps plain numbers, negative or signed, as numbers', () => {
 })
 
 it('writes empty cells for null, ISO for dates, collections joined by |', () => {
-  expect(csvLine([null, undefined, true, new Date('2024-01-02T03:04:05Z'), ['a', '=b']])).toBe(',,true,2024-01-02T03:04:05.000Z,a|=b\r\n')
+  expect(csvLine([null, undefined, true, new Date('2024-01-02T03:04:05Z'), ['a', '=b']])).toBe(
+    ',,true,2024-01-02T03:04:05.000Z,a|=b\r\n',
+  )
   expect(csvLine([['=a', 'b']])).toBe("'=a|b\r\n")
-  expect(toCsv(['value', 'users'], [['a', 1], ['b,c', 2]])).toBe('value,users\r\na,1\r\n"b,c",2\r\n')
+  expect(
+    toCsv(
+      ['value', 'users'],
+      [
+        ['a', 1],
+        ['b,c', 2],
+      ],
+    ),
+  ).toBe('value,users\r\na,1\r\n"b,c",2\r\n')
 })

@@ -27,7 +27,9 @@ describeEachDb('EngineService end to end', (kind) => {
       ['u1', 'purchase', '2024-03-02T10:00:00Z', 'bags', 20],
       ['u1', 'purchase', '2024-03-03T10:00:00Z', 'shoes', 10],
       ['u2', 'purchase', '2024-03-02T10:00:00Z', 'bags', 99],
-    ].map(([user_id, event, time, category, amount], i) => JSON.stringify({ user_id, event, time, event_id: `e${i}`, properties: { category, amount } }))
+    ].map(([user_id, event, time, category, amount], i) =>
+      JSON.stringify({ user_id, event, time, event_id: `e${i}`, properties: { category, amount } }),
+    )
     await svc.pushIngest(e, events.join('\n'))
     expect(await svc.finishIngest(e)).toMatchObject({ committed: true, stored: 4 })
   })
@@ -47,31 +49,90 @@ describeEachDb('EngineService end to end', (kind) => {
   })
 
   it('validates definitions against the catalogue', async () => {
-    await expect(svc.validateDefinition({ dataType: 'number', rule: { method: 'metric', event: 'nope', measure: { agg: 'count' } } })).rejects.toMatchObject({ code: 'invalid' })
-    await svc.validateDefinition({ dataType: 'number', rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } } })
+    await expect(
+      svc.validateDefinition({
+        dataType: 'number',
+        rule: { method: 'metric', event: 'nope', measure: { agg: 'count' } },
+      }),
+    ).rejects.toMatchObject({ code: 'invalid' })
+    await svc.validateDefinition({
+      dataType: 'number',
+      rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
+    })
   })
 
   it('calculates compiled rules of several methods and data types', async () => {
-    await calc('count', { dataType: 'number', rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } } })
-    expect(clonable(await svc.distribution('count', 'number', { sort: 'value', order: 'asc' }))?.items.map((i) => [i.value, i.users])).toEqual([[0, 2], [1, 1], [3, 1]])
-    await calc('fav', { dataType: 'collection', rule: { method: 'preference', event: 'purchase', property: 'category', top: 2 } })
-    expect((await svc.distribution('fav', 'collection', {}))?.items.map((i) => [i.value, i.users])).toEqual([['bags', 2], ['shoes', 1]])
-    await calc('last', { dataType: 'date', rule: { method: 'first_last', which: 'last', event: 'purchase', property: '$time' } })
+    await calc('count', {
+      dataType: 'number',
+      rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
+    })
+    expect(
+      clonable(await svc.distribution('count', 'number', { sort: 'value', order: 'asc' }))?.items.map((i) => [
+        i.value,
+        i.users,
+      ]),
+    ).toEqual([
+      [0, 2],
+      [1, 1],
+      [3, 1],
+    ])
+    await calc('fav', {
+      dataType: 'collection',
+      rule: { method: 'preference', event: 'purchase', property: 'category', top: 2 },
+    })
+    expect((await svc.distribution('fav', 'collection', {}))?.items.map((i) => [i.value, i.users])).toEqual([
+      ['bags', 2],
+      ['shoes', 1],
+    ])
+    await calc('last', {
+      dataType: 'date',
+      rule: { method: 'first_last', which: 'last', event: 'purchase', property: '$time' },
+    })
     expect((await svc.audience('last', 'date', {})).users).toEqual([
       { userId: 'u1', value: '2024-03-03T10:00:00.000Z' },
       { userId: 'u2', value: '2024-03-02T10:00:00.000Z' },
     ])
-    await calc('paris', { dataType: 'boolean', rule: { method: 'custom', values: [{ value: true, when: { attribute: 'city', op: 'eq', value: 'Paris' } }], otherwise: false } })
+    await calc('paris', {
+      dataType: 'boolean',
+      rule: {
+        method: 'custom',
+        values: [{ value: true, when: { attribute: 'city', op: 'eq', value: 'Paris' } }],
+        otherwise: false,
+      },
+    })
     expect(clonable(await svc.userLabels('u3'))).toEqual([
       { labelId: 'count', value: 0, asOf: '2024-04-01T00:00:00.000Z' },
       { labelId: 'paris', value: true, asOf: '2024-04-01T00:00:00.000Z' },
     ])
-    expect(clonable(await svc.history('count', {})).items.map((i) => i.date)).toEqual(['2024-04-01', '2024-04-01', '2024-04-01'])
+    expect(clonable(await svc.history('count', {})).items.map((i) => i.date)).toEqual([
+      '2024-04-01',
+      '2024-04-01',
+      '2024-04-01',
+    ])
   })
 
   it('previews, imports and deletes through the facade', async () => {
-    expect(clonable(await svc.preview({ dataType: 'number', rule: { method: 'metric', event: 'purchase', measure: { agg: 'sum', property: 'amount' } } }, { tz: 'UTC' })).items).toHaveLength(3)
-    const r = clonable(await svc.importValues({ labelId: 'imp', dataType: 'string', csv: 'user_id,value\nu4,=cmd\n', mode: 'replace', tz: 'UTC', definition: { dataType: 'string', rule: { method: 'import' } } }))
+    expect(
+      clonable(
+        await svc.preview(
+          {
+            dataType: 'number',
+            rule: { method: 'metric', event: 'purchase', measure: { agg: 'sum', property: 'amount' } },
+          },
+          { tz: 'UTC' },
+        ),
+      ).items,
+    ).toHaveLength(3)
+    const r = clonable(
+      await svc.importValues({
+        labelId: 'imp',
+        dataType: 'string',
+        csv: 'user_id,value\nu4,=cmd\n',
+        mode: 'replace',
+        tz: 'UTC',
+        definition: { dataType: 'string', rule: { method: 'import' } },
+      }),
+    )
     expect(r).toMatchObject({ committed: true, imported: 1 })
     expect(clonable(await svc.lastRuns(['imp']))['imp']?.trigger).toBe('import')
     await svc.deleteLabelData('imp')
@@ -98,7 +159,12 @@ describeEachDb('EngineService over the demo workspace', (kind) => {
       expect(loaded.users).toBe(200)
       expect(loaded.events).toBeGreaterThan(0)
       const event = (await svc.schema()).events[0]?.name as string
-      const r = await svc.createRun({ labelId: 'd', trigger: 'create', asOf: '2024-06-01T00:00:00Z', definition: { dataType: 'number', rule: { method: 'metric', event, measure: { agg: 'count' } } } })
+      const r = await svc.createRun({
+        labelId: 'd',
+        trigger: 'create',
+        asOf: '2024-06-01T00:00:00Z',
+        definition: { dataType: 'number', rule: { method: 'metric', event, measure: { agg: 'count' } } },
+      })
       const done = await svc.executeRun(r.id, { tz: 'Europe/Paris' })
       expect(done).toMatchObject({ status: 'succeeded', totalUsers: 200, coveredUsers: 200 })
       const d = await svc.distribution('d', 'number', {})

@@ -28,8 +28,15 @@ const awarenessReceived = (s: RawSocket) =>
     if (decoding.readVarUint(d) !== 1) return []
     const u = decoding.createDecoder(decoding.readVarUint8Array(d))
     const n = decoding.readVarUint(u)
-    const out: Array<{ clientId: number; clock: number; state: Record<string, unknown> | null; frameBytes: number }> = []
-    for (let i = 0; i < n; i++) out.push({ clientId: decoding.readVarUint(u), clock: decoding.readVarUint(u), state: JSON.parse(decoding.readVarString(u)) as Record<string, unknown> | null, frameBytes: m.byteLength })
+    const out: Array<{ clientId: number; clock: number; state: Record<string, unknown> | null; frameBytes: number }> =
+      []
+    for (let i = 0; i < n; i++)
+      out.push({
+        clientId: decoding.readVarUint(u),
+        clock: decoding.readVarUint(u),
+        state: JSON.parse(decoding.readVarString(u)) as Record<string, unknown> | null,
+        frameBytes: m.byteLength,
+      })
     return out
   })
 
@@ -59,21 +66,32 @@ describeEachDb('collab awareness: identity, size and rate', (kind) => {
   })
 
   it("a viewer claiming to be 'alice (admin)' is shown as itself to the other operators", async () => {
-    const viewer = newClient(server.url, 'view'), peer = newClient(server.url, 'ed2')
+    const viewer = newClient(server.url, 'view'),
+      peer = newClient(server.url, 'ed2')
     clients.push(viewer, peer)
     await Promise.all([synced(viewer), synced(peer)])
-    viewer.provider.awareness.setLocalState({ user: { name: 'alice', role: 'admin', color: '#ff0000' }, editing: { kind: 'label', id: 'x' }, dragging: null })
-    const seen = () => peer.provider.awareness.getStates().get(viewer.doc.clientID) as { user: { name: string; role: string; color: string }; editing: unknown } | undefined
+    viewer.provider.awareness.setLocalState({
+      user: { name: 'alice', role: 'admin', color: '#ff0000' },
+      editing: { kind: 'label', id: 'x' },
+      dragging: null,
+    })
+    const seen = () =>
+      peer.provider.awareness.getStates().get(viewer.doc.clientID) as
+        | { user: { name: string; role: string; color: string }; editing: unknown }
+        | undefined
     await until(() => seen()?.editing !== undefined && seen()?.editing !== null, 30_000, 'viewer state at peer')
     expect(seen()!.user).toEqual({ name: 'vera', role: 'viewer', color: '#ff0000' })
     expect(seen()!.editing).toEqual({ kind: 'label', id: 'x' })
   })
 
   it('500 awareness frames of 59 KB are not relayed; a small state after them is', async () => {
-    const attacker = await raw('view'), observer = await raw('adm')
+    const attacker = await raw('view'),
+      observer = await raw('adm')
     const big = { user: { name: 'alice', role: 'admin' }, junk: 'x'.repeat(59_000) }
     for (let clock = 1; clock <= 500; clock++) attacker.ws.send(awarenessFrame([[4242, clock, big]]))
-    attacker.ws.send(awarenessFrame([[4242, 501, { user: { name: 'alice', role: 'admin' }, editing: null, dragging: null }]]))
+    attacker.ws.send(
+      awarenessFrame([[4242, 501, { user: { name: 'alice', role: 'admin' }, editing: null, dragging: null }]]),
+    )
     await until(() => awarenessReceived(observer).some((e) => e.clientId === 4242), 30_000, 'the small state')
     const got = awarenessReceived(observer).filter((e) => e.clientId === 4242)
     expect(got.map((e) => e.clock)).toEqual([501])
@@ -82,10 +100,16 @@ describeEachDb('collab awareness: identity, size and rate', (kind) => {
   })
 
   it('a burst of awareness frames is relayed at most at the rate limit, the latest state last', async () => {
-    const sender = await raw('ed1'), observer = await raw('adm')
+    const sender = await raw('ed1'),
+      observer = await raw('adm')
     const t0 = Date.now()
-    for (let clock = 1; clock <= 300; clock++) sender.ws.send(awarenessFrame([[5151, clock, { user: { name: 'alice', role: 'editor' }, n: clock }]]))
-    await until(() => awarenessReceived(observer).some((e) => e.clientId === 5151 && e.clock === 300), 30_000, 'the latest state')
+    for (let clock = 1; clock <= 300; clock++)
+      sender.ws.send(awarenessFrame([[5151, clock, { user: { name: 'alice', role: 'editor' }, n: clock }]]))
+    await until(
+      () => awarenessReceived(observer).some((e) => e.clientId === 5151 && e.clock === 300),
+      30_000,
+      'the latest state',
+    )
     const seconds = (Date.now() - t0) / 1000
     const relayed = awarenessReceived(observer).filter((e) => e.clientId === 5151)
     // 20 frames/s with a burst of 20: whatever the machine's speed, never more than that.
@@ -98,12 +122,24 @@ describeEachDb('collab awareness: identity, size and rate', (kind) => {
     const victim = newClient(server.url, 'ed2')
     clients.push(victim)
     await synced(victim)
-    victim.provider.awareness.setLocalState({ user: { name: 'bob', role: 'editor', color: '#00f' }, editing: null, dragging: null })
+    victim.provider.awareness.setLocalState({
+      user: { name: 'bob', role: 'editor', color: '#00f' },
+      editing: null,
+      dragging: null,
+    })
     const observer = await raw('adm')
     const id = victim.doc.clientID
-    await until(() => awarenessReceived(observer).some((e) => e.clientId === id && e.state !== null), 30_000, 'victim state')
+    await until(
+      () => awarenessReceived(observer).some((e) => e.clientId === id && e.state !== null),
+      30_000,
+      'victim state',
+    )
     const attacker = await raw('ed1')
-    attacker.ws.send(awarenessFrame([[id, 1_000, { user: { name: 'bob', role: 'admin' }, editing: { kind: 'group', id: 'g' }, dragging: null }]]))
+    attacker.ws.send(
+      awarenessFrame([
+        [id, 1_000, { user: { name: 'bob', role: 'admin' }, editing: { kind: 'group', id: 'g' }, dragging: null }],
+      ]),
+    )
     attacker.ws.send(awarenessFrame([[id, 1_001, null]]))
     // Its own state after them: once that arrives, the two before it were handled.
     attacker.ws.send(awarenessFrame([[6161, 1, { user: { name: 'x', role: 'admin' }, editing: null, dragging: null }]]))

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import type * as Y from 'yjs'
-import { createLabel, labelsOf, projectWorkspace, type DocOrigin, type LabelChanges } from '../../../shared/doc/index.ts'
+import {
+  createLabel,
+  labelsOf,
+  projectWorkspace,
+  type DocOrigin,
+  type LabelChanges,
+} from '../../../shared/doc/index.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { labelInput } from '../../shared/doc/helpers.ts'
 import { comparable } from '../../shared/doc/invariants.ts'
@@ -15,9 +21,10 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 
 const YEAR = 365 * 86_400_000
 const local = (actor: string): DocOrigin => ({ kind: 'local', actor })
-const labelId = (d: Y.Doc, by: string) => [...labelsOf(d).entries()].find(([, v]) => (v as Y.Map<unknown>).get('displayName') === by)?.[0]
+const labelId = (d: Y.Doc, by: string) =>
+  [...labelsOf(d).entries()].find(([, v]) => (v as Y.Map<unknown>).get('displayName') === by)?.[0]
 
-describeEachDb('collab: creation times come from the server, not from clients\' clocks', (kind) => {
+describeEachDb("collab: creation times come from the server, not from clients' clocks", (kind) => {
   let db: TestDb
   let server: TestServer
   let clients: TestClient[] = []
@@ -39,24 +46,32 @@ describeEachDb('collab: creation times come from the server, not from clients\' 
    * `skewMs`) and `right` (a correct clock) come back in the order given.
    */
   async function race(skewMs: number, first: 'skewed' | 'right') {
-    const skewed = newClient(server.url, 'ed1'), right = newClient(server.url, 'ed2')
+    const skewed = newClient(server.url, 'ed1'),
+      right = newClient(server.url, 'ed2')
     clients.push(skewed, right)
     await Promise.all([synced(skewed), synced(right)])
     skewed.provider.disconnect()
     right.provider.disconnect()
     const t0 = Date.now()
-    createLabel(skewed.doc, labelInput('churn', { displayName: 'skewed' }), local('alice'), { now: new Date(Date.now() + skewMs) })
+    createLabel(skewed.doc, labelInput('churn', { displayName: 'skewed' }), local('alice'), {
+      now: new Date(Date.now() + skewMs),
+    })
     createLabel(right.doc, labelInput('churn', { displayName: 'right' }), local('bob'), { now: new Date() })
     const ids = { skewed: labelId(skewed.doc, 'skewed')!, right: labelId(right.doc, 'right')! }
     const live = await server.registry.get('main')
     const order = first === 'skewed' ? [skewed, right] : [right, skewed]
-    const firstId = ids[first], secondId = ids[first === 'skewed' ? 'right' : 'skewed']
+    const firstId = ids[first],
+      secondId = ids[first === 'skewed' ? 'right' : 'skewed']
     order[0]!.provider.connect()
     await until(() => labelsOf(live.doc).has(firstId), 30_000, 'the first label reached the server')
     order[1]!.provider.connect()
     const all = [live.doc, skewed.doc, right.doc]
     const view = (d: Y.Doc) => JSON.stringify(comparable(projectWorkspace(d)))
-    await until(() => all.every((d) => labelsOf(d).size === 2) && new Set(all.map(view)).size === 1, 60_000, 'three replicas agree')
+    await until(
+      () => all.every((d) => labelsOf(d).size === 2) && new Set(all.map(view)).size === 1,
+      60_000,
+      'three replicas agree',
+    )
     const t1 = Date.now()
     for (const d of all) {
       const p = projectWorkspace(d)
@@ -74,7 +89,10 @@ describeEachDb('collab: creation times come from the server, not from clients\' 
     // and never as an update (no second transaction from the server's write).
     await live.flushed()
     await until(() => seen.filter((s) => s.c.created.length > 0).length >= 2, 30_000, 'both creations reported')
-    const reported = seen.flatMap((s) => [...s.c.created.map((id) => `created ${id}`), ...s.c.updated.map((id) => `updated ${id}`)])
+    const reported = seen.flatMap((s) => [
+      ...s.c.created.map((id) => `created ${id}`),
+      ...s.c.updated.map((id) => `updated ${id}`),
+    ])
     expect(reported.sort()).toEqual([`created ${ids.right}`, `created ${ids.skewed}`].sort())
   }
 
@@ -86,18 +104,32 @@ describeEachDb('collab: creation times come from the server, not from clients\' 
     await race(YEAR, 'skewed')
   })
 
-  it('a client that rewrites createdAt of an existing label gets the server\'s value back', async () => {
+  it("a client that rewrites createdAt of an existing label gets the server's value back", async () => {
     const c = newClient(server.url, 'ed1')
     clients.push(c)
     await synced(c)
     createLabel(c.doc, labelInput('kept'), local('alice'))
     const live = await server.registry.get('main')
     const id = labelId(c.doc, 'KEPT')!
-    await until(() => typeof (labelsOf(live.doc).get(id) as Y.Map<unknown> | undefined)?.get('createdAt') === 'string', 30_000, 'stamped')
-    await until(() => (labelsOf(c.doc).get(id) as Y.Map<unknown>).get('createdAt') === (labelsOf(live.doc).get(id) as Y.Map<unknown>).get('createdAt'), 30_000, 'stamp echoed to its creator')
+    await until(
+      () => typeof (labelsOf(live.doc).get(id) as Y.Map<unknown> | undefined)?.get('createdAt') === 'string',
+      30_000,
+      'stamped',
+    )
+    await until(
+      () =>
+        (labelsOf(c.doc).get(id) as Y.Map<unknown>).get('createdAt') ===
+        (labelsOf(live.doc).get(id) as Y.Map<unknown>).get('createdAt'),
+      30_000,
+      'stamp echoed to its creator',
+    )
     const stamped = (labelsOf(live.doc).get(id) as Y.Map<unknown>).get('createdAt')
     ;(labelsOf(c.doc).get(id) as Y.Map<unknown>).set('createdAt', '1970-01-01T00:00:00.000Z')
-    await until(() => (labelsOf(c.doc).get(id) as Y.Map<unknown>).get('createdAt') === stamped, 30_000, 'restored on the client')
+    await until(
+      () => (labelsOf(c.doc).get(id) as Y.Map<unknown>).get('createdAt') === stamped,
+      30_000,
+      'restored on the client',
+    )
     expect((labelsOf(live.doc).get(id) as Y.Map<unknown>).get('createdAt')).toBe(stamped)
   })
 })

@@ -2,7 +2,15 @@ import { afterEach, beforeEach, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import {
-  CollabClose, createGroup, createLabel, DEFAULT_GROUP_ID, groupsOf, labelsOf, moveGroup, projectWorkspace, entryOf,
+  CollabClose,
+  createGroup,
+  createLabel,
+  DEFAULT_GROUP_ID,
+  groupsOf,
+  labelsOf,
+  moveGroup,
+  projectWorkspace,
+  entryOf,
 } from '../../../shared/doc/index.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { comparable, expectInvariants } from '../../shared/doc/invariants.ts'
@@ -32,7 +40,8 @@ describeEachDb('collab endpoint', (kind) => {
   })
 
   it('the stock y-websocket client syncs the server-created Default group and sees other operators live', async () => {
-    const a = client('ed1'), b = client('ed2')
+    const a = client('ed1'),
+      b = client('ed2')
     await Promise.all([synced(a), synced(b)])
     expect(projectWorkspace(a.doc).groups.map((g) => g.id)).toEqual([DEFAULT_GROUP_ID])
     expect(entryOf(groupsOf(a.doc), DEFAULT_GROUP_ID)).toBeDefined() // real entry, not the projection's stand-in
@@ -54,7 +63,8 @@ describeEachDb('collab endpoint', (kind) => {
   })
 
   it('repairs a raw write that pushes a group with subgroups under another group', async () => {
-    const a = client('ed1'), b = client('ed2')
+    const a = client('ed1'),
+      b = client('ed2')
     await Promise.all([synced(a), synced(b)])
     const p = createGroup(a.doc, { name: 'P' }, me('alice'))
     const q = createGroup(a.doc, { name: 'Q' }, me('alice'))
@@ -67,24 +77,43 @@ describeEachDb('collab endpoint', (kind) => {
   })
 
   it('refuses viewer edits per connection but keeps the viewer connected and reading', async () => {
-    const v = client('view'), e = client('ed1')
+    const v = client('view'),
+      e = client('ed1')
     await Promise.all([synced(v), synced(e)])
     createGroup(v.doc, { name: 'Sneaky' }, me('vera'))
     createGroup(e.doc, { name: 'Legit' }, me('alice'))
-    await until(() => Object.values(projectWorkspace(v.doc).groupsById).some((g) => g.name === 'Legit'), 5000, 'viewer reads')
+    await until(
+      () => Object.values(projectWorkspace(v.doc).groupsById).some((g) => g.name === 'Legit'),
+      5000,
+      'viewer reads',
+    )
     const live = await server.registry.get('main')
     await live.flushed()
-    const names = Object.values(projectWorkspace(live.doc).groupsById).map((g) => g.name).sort()
+    const names = Object.values(projectWorkspace(live.doc).groupsById)
+      .map((g) => g.name)
+      .sort()
     expect(names).toEqual(['Default', 'Legit'])
     expect(v.provider.wsconnected).toBe(true)
     expect(Object.values(projectWorkspace(e.doc).groupsById).some((g) => g.name === 'Sneaky')).toBe(false)
   })
 
   it('relays awareness: who is online and what they edit; removes it when they leave', async () => {
-    const a = client('ed1'), b = client('view')
+    const a = client('ed1'),
+      b = client('view')
     await Promise.all([synced(a), synced(b)])
-    a.provider.awareness.setLocalState({ user: { name: 'alice', role: 'editor', color: '#f00' }, editing: { kind: 'label', id: 'l1' }, dragging: null })
-    await until(() => [...b.provider.awareness.getStates().values()].some((s) => (s as { editing?: { id: string } }).editing?.id === 'l1'), 5000, 'awareness at b')
+    a.provider.awareness.setLocalState({
+      user: { name: 'alice', role: 'editor', color: '#f00' },
+      editing: { kind: 'label', id: 'l1' },
+      dragging: null,
+    })
+    await until(
+      () =>
+        [...b.provider.awareness.getStates().values()].some(
+          (s) => (s as { editing?: { id: string } }).editing?.id === 'l1',
+        ),
+      5000,
+      'awareness at b',
+    )
     a.provider.disconnect()
     await until(() => !b.provider.awareness.getStates().has(a.doc.clientID), 5000, 'awareness removed')
   })
@@ -112,7 +141,9 @@ describeEachDb('collab endpoint', (kind) => {
   it('a flood of unauthenticated connections loads no document and does not grow memory', async () => {
     const before = process.memoryUsage().heapUsed
     for (let round = 0; round < 5; round++) {
-      const socks = await Promise.all(Array.from({ length: 100 }, (_, i) => rawSocket(`${server.url}/ws${i}?token=bad${i}`)))
+      const socks = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => rawSocket(`${server.url}/ws${i}?token=bad${i}`)),
+      )
       await Promise.all(socks.map((s) => s.closed))
     }
     global.gc?.()
@@ -131,7 +162,9 @@ describeEachDb('collab endpoint', (kind) => {
 
     const big = await rawSocket(`${server.url}/main?token=ed1`)
     const e = encoding.createEncoder()
-    encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 2); encoding.writeVarUint8Array(e, new Uint8Array(1024 * 1024 + 10))
+    encoding.writeVarUint(e, 0)
+    encoding.writeVarUint(e, 2)
+    encoding.writeVarUint8Array(e, new Uint8Array(1024 * 1024 + 10))
     big.ws.send(encoding.toUint8Array(e))
     expect((await big.closed).code).toBe(CollabClose.tooLarge)
 
@@ -144,9 +177,12 @@ describeEachDb('collab endpoint', (kind) => {
       new Uint8Array([0, 0, 1, 0, 7]), // trailing bytes
     ]
     // and a well-formed update that writes a root type outside the document shape
-    const junk = new Y.Doc(); junk.getText('junk').insert(0, 'x')
+    const junk = new Y.Doc()
+    junk.getText('junk').insert(0, 'x')
     const je = encoding.createEncoder()
-    encoding.writeVarUint(je, 0); encoding.writeVarUint(je, 2); encoding.writeVarUint8Array(je, Y.encodeStateAsUpdate(junk))
+    encoding.writeVarUint(je, 0)
+    encoding.writeVarUint(je, 2)
+    encoding.writeVarUint8Array(je, Y.encodeStateAsUpdate(junk))
     frames.push(encoding.toUint8Array(je))
     for (const f of frames) {
       const s = await rawSocket(`${server.url}/main?token=ed1`)
@@ -179,17 +215,26 @@ describeEachDb('collab endpoint', (kind) => {
   })
 
   it('concurrent group moves from two real clients converge without a cycle', async () => {
-    const a = client('ed1'), b = client('ed2')
+    const a = client('ed1'),
+      b = client('ed2')
     await Promise.all([synced(a), synced(b)])
     const g1 = createGroup(a.doc, { name: 'G1' }, me('alice'))
     const g2 = createGroup(a.doc, { name: 'G2' }, me('alice'))
     await until(() => Object.keys(projectWorkspace(b.doc).groupsById).length === 3)
-    a.provider.disconnect(); b.provider.disconnect()
+    a.provider.disconnect()
+    b.provider.disconnect()
     moveGroup(a.doc, g1.id, { parentId: g2.id }, me('alice'))
     moveGroup(b.doc, g2.id, { parentId: g1.id }, me('bob'))
-    a.provider.connect(); b.provider.connect()
+    a.provider.connect()
+    b.provider.connect()
     await Promise.all([synced(a), synced(b)])
-    await until(() => JSON.stringify(comparable(projectWorkspace(a.doc))) === JSON.stringify(comparable(projectWorkspace(b.doc))) && projectWorkspace(a.doc).repairs.length === 0, 5000, 'convergence')
+    await until(
+      () =>
+        JSON.stringify(comparable(projectWorkspace(a.doc))) === JSON.stringify(comparable(projectWorkspace(b.doc))) &&
+        projectWorkspace(a.doc).repairs.length === 0,
+      5000,
+      'convergence',
+    )
     expect(projectWorkspace(a.doc).groups.every((g) => g.children.length === 0)).toBe(true)
     expectInvariants(a.doc)
   })

@@ -13,8 +13,12 @@ const hex = (v: unknown) => Buffer.from(v as Uint8Array).toString('hex')
 
 /** Every stored row of both tables, bytes as hex: to show nothing was written over them. */
 async function storedRows(db: TestDb): Promise<string> {
-  const u = await db.query<{ seq: number; update: unknown; digest: string | null }>('SELECT seq, update, digest FROM collab_updates ORDER BY seq')
-  const s = await db.query<{ workspace: string; snapshot: unknown; upto_seq: number; digest: string }>('SELECT workspace, snapshot, upto_seq, digest FROM collab_snapshots')
+  const u = await db.query<{ seq: number; update: unknown; digest: string | null }>(
+    'SELECT seq, update, digest FROM collab_updates ORDER BY seq',
+  )
+  const s = await db.query<{ workspace: string; snapshot: unknown; upto_seq: number; digest: string }>(
+    'SELECT workspace, snapshot, upto_seq, digest FROM collab_snapshots',
+  )
   return JSON.stringify({
     updates: u.rows.map((r) => [Number(r.seq), hex(r.update), r.digest]),
     snapshots: s.rows.map((r) => [r.workspace, hex(r.snapshot), Number(r.upto_seq), r.digest]),
@@ -82,7 +86,7 @@ describeEachDb('collab: a damaged document store fails loudly and is never overw
     await expectRefused(await storedRows(db))
   })
 
-  it("a lost snapshot row (what a zeroed page reads as), with and without updates after it", async () => {
+  it('a lost snapshot row (what a zeroed page reads as), with and without updates after it', async () => {
     db = await newDb(kind)
     await storeThenCrash(db)
     await db.query('DELETE FROM collab_snapshots')

@@ -13,7 +13,10 @@ import { labelInput } from '../../shared/doc/helpers.ts'
 import { newClient, newCollabServer, rawSocket, synced, until, type TestClient } from './helpers.ts'
 
 const me = { kind: 'local' as const, actor: 'alice' }
-const labelNames = (d: Y.Doc) => projectWorkspace(d).labels.map((l) => l.name).sort()
+const labelNames = (d: Y.Doc) =>
+  projectWorkspace(d)
+    .labels.map((l) => l.name)
+    .sort()
 
 describeEachDb('collab persistence', (kind) => {
   const clients: TestClient[] = []
@@ -22,7 +25,8 @@ describeEachDb('collab persistence', (kind) => {
   it('survives a restart: the update log is compacted into a snapshot and loaded on start', async () => {
     const db = await newDb(kind)
     let server = await newCollabServer(db, { compactEvery: 5 })
-    const a = newClient(server.url, 'ed1'); clients.push(a)
+    const a = newClient(server.url, 'ed1')
+    clients.push(a)
     await synced(a)
     for (let i = 0; i < 30; i++) createLabel(a.doc, labelInput(`l${i}`), me)
     const live = await server.registry.get('main')
@@ -32,10 +36,12 @@ describeEachDb('collab persistence', (kind) => {
     const snaps = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM collab_snapshots')
     expect(snaps.rows[0]!.n).toBe(1)
     expect(rows.rows[0]!.n).toBeLessThan(30)
-    a.destroy(); clients.pop()
+    a.destroy()
+    clients.pop()
     await server.close()
     server = await newCollabServer(db)
-    const b = newClient(server.url, 'ed1'); clients.push(b)
+    const b = newClient(server.url, 'ed1')
+    clients.push(b)
     await synced(b)
     expect(labelNames(b.doc)).toHaveLength(30)
     await server.close()
@@ -49,7 +55,8 @@ describeEachDb('collab persistence', (kind) => {
     createLabel(live.doc, labelInput('precious'), { kind: 'rest', actor: 'api' })
     await server.close() // final snapshot
     await db.query(`UPDATE collab_snapshots SET snapshot = overlay(snapshot placing '\\xdeadbeef'::bytea from 3)`)
-    const damaged = (await db.query<{ snapshot: Uint8Array }>('SELECT snapshot FROM collab_snapshots')).rows[0]!.snapshot
+    const damaged = (await db.query<{ snapshot: Uint8Array }>('SELECT snapshot FROM collab_snapshots')).rows[0]!
+      .snapshot
     server = await newCollabServer(db)
     await expect(server.registry.get('main')).rejects.toThrow(LabelsError)
     await expect(server.registry.get('main')).rejects.toThrow(/corrupt/)
@@ -65,9 +72,14 @@ describeEachDb('collab persistence', (kind) => {
     const db = await newDb(kind)
     const real = await createSqlDocStore(db)
     let failing = false
-    const store: DocStore = { ...real, append: (w, u) => (failing ? Promise.reject(new Error('disk full')) : real.append(w, u)) }
+    const store: DocStore = {
+      ...real,
+      append: (w, u) => (failing ? Promise.reject(new Error('disk full')) : real.append(w, u)),
+    }
     const server = await newCollabServer(db, { store })
-    const a = newClient(server.url, 'ed1'), b = newClient(server.url, 'ed1'); clients.push(a, b)
+    const a = newClient(server.url, 'ed1'),
+      b = newClient(server.url, 'ed1')
+    clients.push(a, b)
     await Promise.all([synced(a), synced(b)])
     failing = true
     const l = createLabel(a.doc, labelInput('pending'), me)
@@ -75,11 +87,15 @@ describeEachDb('collab persistence', (kind) => {
     const live = await server.registry.get('main')
     await until(() => live.storeFailures >= 2, 5000, 'store failures')
     expect(labelNames(b.doc)).toEqual([]) // not broadcast as if persisted
-    const late = newClient(server.url, 'ed1'); clients.push(late)
+    const late = newClient(server.url, 'ed1')
+    clients.push(late)
     await new Promise((r) => setTimeout(r, 300))
     expect(labelNames(late.doc)).toEqual([]) // a newcomer isn't given unstored state either
     failing = false
-    const shown = (c: TestClient) => projectWorkspace(c.doc).labels.map((x) => x.displayName).join()
+    const shown = (c: TestClient) =>
+      projectWorkspace(c.doc)
+        .labels.map((x) => x.displayName)
+        .join()
     await until(() => shown(b) === 'v4' && shown(late) === 'v4', 10_000, 'every update delivered after recovery')
     await server.close()
     await db.dispose()
@@ -96,7 +112,11 @@ describe('collab durability across kill -9', () => {
 
   const start = (dir: string): Promise<{ child: ChildProcess; url: string }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/serve.ts'), dir, '7'], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures/serve.ts'), dir, '7'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      )
       children.push(child)
       let out = ''
       child.stdout!.on('data', (d: Buffer) => {
@@ -111,12 +131,14 @@ describe('collab durability across kill -9', () => {
     const dir = mkdtempSync(join(tmpdir(), 'collab-kill-'))
     dirs.push(dir)
     let srv = await start(dir)
-    const a = newClient(srv.url, 'ed1'), b = newClient(srv.url, 'ed1')
+    const a = newClient(srv.url, 'ed1'),
+      b = newClient(srv.url, 'ed1')
     await Promise.all([synced(a), synced(b)])
     for (let i = 0; i < 40; i++) createLabel(a.doc, labelInput(`k${i}`), me)
     await until(() => labelNames(b.doc).length === 40, 20_000, 'b received all')
     const seenByB = labelNames(b.doc)
-    a.destroy(); b.destroy()
+    a.destroy()
+    b.destroy()
     srv.child.kill('SIGKILL')
     await new Promise((r) => srv.child.once('exit', r))
     srv = await start(dir)

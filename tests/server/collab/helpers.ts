@@ -24,16 +24,35 @@ export interface TestServer {
 /** A minimal Fastify app with just the collab plugin, listening on a random port. */
 export async function newCollabServer(
   db: SqlExecutor,
-  opts: { store?: DocStore; onDocChange?: DocChangeHook; compactEvery?: number; idleCompactMs?: number; unloadAfterMs?: number } = {},
+  opts: {
+    store?: DocStore
+    onDocChange?: DocChangeHook
+    compactEvery?: number
+    idleCompactMs?: number
+    unloadAfterMs?: number
+  } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? (await createSqlDocStore(db))
-  const registry = new DocRegistry({ store, onDocChange: opts.onDocChange, compactEvery: opts.compactEvery, idleCompactMs: opts.idleCompactMs ?? 200, unloadAfterMs: opts.unloadAfterMs })
+  const registry = new DocRegistry({
+    store,
+    onDocChange: opts.onDocChange,
+    compactEvery: opts.compactEvery,
+    idleCompactMs: opts.idleCompactMs ?? 200,
+    unloadAfterMs: opts.unloadAfterMs,
+  })
   const app = Fastify({ logger: false })
-  await app.register(collabPlugin, { authenticate: (t) => TOKENS[t] ?? null, registry, allowWorkspace: (w) => w !== 'forbidden' })
+  await app.register(collabPlugin, {
+    authenticate: (t) => TOKENS[t] ?? null,
+    registry,
+    allowWorkspace: (w) => w !== 'forbidden',
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   return {
-    app, registry, store, url: `ws://127.0.0.1:${port}/collab`,
+    app,
+    registry,
+    store,
+    url: `ws://127.0.0.1:${port}/collab`,
     close: async () => {
       await app.close()
       await registry.close()
@@ -41,7 +60,11 @@ export async function newCollabServer(
   }
 }
 
-export interface TestClient { doc: Y.Doc; provider: WebsocketProvider; destroy(): void }
+export interface TestClient {
+  doc: Y.Doc
+  provider: WebsocketProvider
+  destroy(): void
+}
 
 /** The stock y-websocket client with the `ws` polyfill, as operators' browsers use it. */
 export function newClient(url: string, token: string, workspace = 'main'): TestClient {
@@ -69,11 +92,15 @@ export async function until(fn: () => boolean, ms = 10_000, what = 'condition'):
 }
 
 /** A raw ws socket for protocol-level tests; resolves once open (or with its close code). */
-export function rawSocket(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; messages: Uint8Array[] }> {
+export function rawSocket(
+  url: string,
+): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; messages: Uint8Array[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url)
     const messages: Uint8Array[] = []
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })))
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+    )
     ws.on('message', (d) => messages.push(new Uint8Array(d as Buffer)))
     ws.on('open', () => resolve({ ws, closed, messages }))
     ws.on('error', reject)

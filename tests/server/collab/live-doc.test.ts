@@ -15,8 +15,12 @@ const remote: DocOrigin = { kind: 'remote', actor: 'alice', connectionId: 1 }
 /** A store that loads empty and whose writes always fail (a full disk). */
 const failingStore = (): DocStore => ({
   load: async () => ({ snapshot: null, updates: [], lastSeq: 0 }),
-  append: async () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }) },
-  compact: async () => { throw new Error('ENOSPC') },
+  append: async () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
+  },
+  compact: async () => {
+    throw new Error('ENOSPC')
+  },
 })
 
 it('a close that times out on a failing store still destroys the document and its awareness (issue 12, item 10)', async () => {
@@ -24,9 +28,14 @@ it('a close that times out on a failing store still destroys the document and it
   const live = await LiveDoc.load('main', { store: failingStore(), log: (_l, m) => logs.push(m) })
   createLabel(live.doc, labelInput('unsaved'), rest)
   expect(live.pendingUpdates).toBeGreaterThan(0)
-  let docDestroyed = false, awarenessDestroyed = false
-  live.doc.on('destroy', () => { docDestroyed = true })
-  live.awareness.on('destroy', () => { awarenessDestroyed = true })
+  let docDestroyed = false,
+    awarenessDestroyed = false
+  live.doc.on('destroy', () => {
+    docDestroyed = true
+  })
+  live.awareness.on('destroy', () => {
+    awarenessDestroyed = true
+  })
   await live.close(100)
   expect(logs.some((m) => /closed with \d+ unsaved updates/.test(m))).toBe(true)
   // Before: both stayed alive, and the awareness' check interval kept running (and the process up).
@@ -37,7 +46,9 @@ it('a close that times out on a failing store still destroys the document and it
 
 describeEachDb('LiveDoc and the store', (kind) => {
   let db: TestDb
-  afterEach(async () => { await db.dispose() })
+  afterEach(async () => {
+    await db.dispose()
+  })
 
   it('a stored snapshot that holds pending structs (written before they were refused) loads without them', async () => {
     db = await newDb(kind)

@@ -71,10 +71,12 @@ describeEachDb('collab: updates that can never be integrated', (kind) => {
     await until(() => syncMessages(fresh.messages).some((m) => m.sub === 1), 30_000, 'fresh step 2')
     expect(syncMessages(fresh.messages).find((m) => m.sub === 1)!.bytes).toBeLessThan(5_000)
     // And so is what is stored (final snapshot at close).
-    s.ws.close(); fresh.ws.close()
+    s.ws.close()
+    fresh.ws.close()
     await server.close()
     const stored = await db.query<{ n: number }>(
-      `SELECT (SELECT coalesce(sum(length(snapshot)), 0) FROM collab_snapshots) + (SELECT coalesce(sum(length(update)), 0) FROM collab_updates) AS n`)
+      `SELECT (SELECT coalesce(sum(length(snapshot)), 0) FROM collab_snapshots) + (SELECT coalesce(sum(length(update)), 0) FROM collab_updates) AS n`,
+    )
     expect(Number(stored.rows[0]!.n)).toBeLessThan(5_000)
     server = await newCollabServer(db)
     const again = await server.registry.get('main')
@@ -90,7 +92,11 @@ describeEachDb('collab: updates that can never be integrated', (kind) => {
     const sv = syncMessages(s.messages).filter((m) => m.sub === 0)[1]!.payload
     s.ws.send(syncFrame(1, Y.encodeStateAsUpdate(doc, sv))) // what a y-websocket client answers
     const live = await server.registry.get('main')
-    await until(() => live.doc.getMap('meta').has('junk0') && live.doc.getMap('meta').has('junk1'), 30_000, 'both updates')
+    await until(
+      () => live.doc.getMap('meta').has('junk0') && live.doc.getMap('meta').has('junk1'),
+      30_000,
+      'both updates',
+    )
     expect(holdsPending(live.doc)).toBe(false)
     s.ws.close()
   })

@@ -17,7 +17,8 @@ const groupNames = (d: Y.Doc) => projectWorkspace(d).groups.map((g) => g.name)
 
 describeEachDb('REST writes while the document store fails', (kind) => {
   it('answer 503 saying the edit is kept, and the edit is stored once the store recovers', async () => {
-    const db = await newDb(kind), docDb = await newDb(kind)
+    const db = await newDb(kind),
+      docDb = await newDb(kind)
     const engine = new EngineService(db)
     await engine.migrate()
     const real = await createSqlDocStore(docDb)
@@ -25,17 +26,32 @@ describeEachDb('REST writes while the document store fails', (kind) => {
     let failures = 0
     const store: DocStore = {
       ...real,
-      append: (w, u) => (failing ? (failures++, Promise.reject(new Error('ENOSPC: no space left on device'))) : real.append(w, u)),
-      compact: (w, s, n) => (failing ? Promise.reject(new Error('ENOSPC: no space left on device')) : real.compact(w, s, n)),
+      append: (w, u) =>
+        failing ? (failures++, Promise.reject(new Error('ENOSPC: no space left on device'))) : real.append(w, u),
+      compact: (w, s, n) =>
+        failing ? Promise.reject(new Error('ENOSPC: no space left on device')) : real.compact(w, s, n),
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'labels-store-fail-'))
     const start = (docStore: DocStore) =>
-      buildApp({ engine, db: db.kind, dataDir, tokens: tokenEntries, docStore, strictResponses: true, calc: { concurrency: 1 } })
+      buildApp({
+        engine,
+        db: db.kind,
+        dataDir,
+        tokens: tokenEntries,
+        docStore,
+        strictResponses: true,
+        calc: { concurrency: 1 },
+      })
     let app = await start(store)
     await app.ready()
 
     failing = true
-    const r = await app.inject({ method: 'POST', url: '/api/groups', payload: { name: 'Kept' }, headers: auth('editor') })
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/groups',
+      payload: { name: 'Kept' },
+      headers: auth('editor'),
+    })
     expect(r.statusCode).toBe(503)
     expect(r.json().error.code).toBe('unavailable')
     expect(r.json().error.message).toMatch(/kept in memory.*will be stored/)
@@ -60,13 +76,18 @@ describeEachDb('REST writes while the document store fails', (kind) => {
     }
     expect(names).toContain('Kept')
     // And a write now answers as usual.
-    expect((await app.inject({ method: 'POST', url: '/api/groups', payload: { name: 'After' }, headers: auth('editor') })).statusCode).toBe(201)
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/groups', payload: { name: 'After' }, headers: auth('editor') }))
+        .statusCode,
+    ).toBe(201)
 
     // Restart on the store alone: both are there.
     await app.close()
     app = await start(real)
     await app.ready()
-    const again = JSON.stringify((await app.inject({ method: 'GET', url: '/api/groups', headers: auth('viewer') })).json())
+    const again = JSON.stringify(
+      (await app.inject({ method: 'GET', url: '/api/groups', headers: auth('viewer') })).json(),
+    )
     expect(again).toContain('"Kept"')
     expect(again).toContain('"After"')
     await app.close()

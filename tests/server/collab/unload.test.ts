@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { createLabel, projectWorkspace, updateLabel, type DocOrigin, type LabelChanges } from '../../../shared/doc/index.ts'
+import {
+  createLabel,
+  projectWorkspace,
+  updateLabel,
+  type DocOrigin,
+  type LabelChanges,
+} from '../../../shared/doc/index.ts'
 import { createSqlDocStore, type DocStore } from '../../../server/collab/index.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { comparable } from '../../shared/doc/invariants.ts'
@@ -8,7 +14,10 @@ import { labelInput } from '../../shared/doc/helpers.ts'
 import { newClient, newCollabServer, synced, until, type TestClient, type TestServer } from './helpers.ts'
 
 const me = { kind: 'local' as const, actor: 'alice' }
-const labelNames = (d: Y.Doc) => projectWorkspace(d).labels.map((l) => l.name).sort()
+const labelNames = (d: Y.Doc) =>
+  projectWorkspace(d)
+    .labels.map((l) => l.name)
+    .sort()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describeEachDb('collab document unloading', (kind) => {
@@ -26,7 +35,9 @@ describeEachDb('collab document unloading', (kind) => {
   }
   const stats = () => server!.app.collabStats
 
-  beforeEach(async () => { db = await newDb(kind) })
+  beforeEach(async () => {
+    db = await newDb(kind)
+  })
   afterEach(async () => {
     clients.splice(0).forEach((c) => c.destroy())
     await server?.close()
@@ -37,7 +48,8 @@ describeEachDb('collab document unloading', (kind) => {
   it('unloads a document once its last connection has been gone for the grace period; a reconnect sees every edit', async () => {
     const grace = 400
     server = await newCollabServer(db, { unloadAfterMs: grace })
-    const a = client('room1'), b = client('room1')
+    const a = client('room1'),
+      b = client('room1')
     await Promise.all([synced(a), synced(b)])
     for (let i = 0; i < 20; i++) createLabel(a.doc, labelInput(`l${i}`), me)
     const l0 = projectWorkspace(a.doc).labels.find((l) => l.name === 'l0')!
@@ -95,7 +107,10 @@ describeEachDb('collab document unloading', (kind) => {
 
   it('never unloads a document pinned by server-side code; its observers and the change hook keep working', async () => {
     const changes: Array<{ workspace: string; changes: LabelChanges; origin: DocOrigin }> = []
-    server = await newCollabServer(db, { unloadAfterMs: 100, onDocChange: (workspace, c, origin) => void changes.push({ workspace, changes: c, origin }) })
+    server = await newCollabServer(db, {
+      unloadAfterMs: 100,
+      onDocChange: (workspace, c, origin) => void changes.push({ workspace, changes: c, origin }),
+    })
     const live = await server.registry.get('main') // as the workspace plugin holds `main`
     let transactions = 0
     live.doc.on('afterTransaction', () => transactions++)
@@ -122,7 +137,10 @@ describeEachDb('collab document unloading', (kind) => {
 
   it('server-side writes after an unload load the document again transparently: connected clients see them, hooks fire', async () => {
     const changes: Array<{ workspace: string; created: string[] }> = []
-    server = await newCollabServer(db, { unloadAfterMs: 100, onDocChange: (workspace, c) => void changes.push({ workspace, created: c.created }) })
+    server = await newCollabServer(db, {
+      unloadAfterMs: 100,
+      onDocChange: (workspace, c) => void changes.push({ workspace, created: c.created }),
+    })
     const a = client('room3')
     await synced(a)
     createLabel(a.doc, labelInput('before_unload'), me)
@@ -138,7 +156,11 @@ describeEachDb('collab document unloading', (kind) => {
       const made = createLabel(lease.live.doc, labelInput('after_unload'), { kind: 'rest', actor: 'api' })
       await lease.live.flushed()
       await until(() => labelNames(watcher.doc).includes('after_unload'), 5000, 'watcher sees the server write')
-      await until(() => changes.some((c) => c.workspace === 'room3' && c.created.includes(made.id)), 5000, 'hook fired on the reloaded document')
+      await until(
+        () => changes.some((c) => c.workspace === 'room3' && c.created.includes(made.id)),
+        5000,
+        'hook fired on the reloaded document',
+      )
     } finally {
       lease.release()
     }
@@ -154,7 +176,10 @@ describeEachDb('collab document unloading', (kind) => {
   it('keeps a document whose updates still wait for a failing store, and unloads it once they are stored', async () => {
     const real = await createSqlDocStore(db)
     let failing = false
-    const store: DocStore = { ...real, append: (w, u) => (failing ? Promise.reject(new Error('disk full')) : real.append(w, u)) }
+    const store: DocStore = {
+      ...real,
+      append: (w, u) => (failing ? Promise.reject(new Error('disk full')) : real.append(w, u)),
+    }
     server = await newCollabServer(db, { store, unloadAfterMs: 100 })
     const a = client('room4')
     await synced(a)
@@ -166,7 +191,11 @@ describeEachDb('collab document unloading', (kind) => {
     await sleep(600)
     expect(stats()).toMatchObject({ documents: 1, unloadedDocuments: 0 })
     failing = false
-    await until(() => stats().unloadedDocuments === 1 && stats().documents === 0, 15_000, 'unloaded after the store recovered')
+    await until(
+      () => stats().unloadedDocuments === 1 && stats().documents === 0,
+      15_000,
+      'unloaded after the store recovered',
+    )
     const b = client('room4')
     await synced(b)
     expect(labelNames(b.doc)).toEqual(['pending'])
@@ -187,7 +216,8 @@ describeEachDb('collab document unloading', (kind) => {
     }
     // Only the unload compacts here, so the slow snapshot is the unload's.
     server = await newCollabServer(db, { store, unloadAfterMs: 100, idleCompactMs: 60_000 })
-    const a = client('room5'), b = client('room5')
+    const a = client('room5'),
+      b = client('room5')
     await Promise.all([synced(a), synced(b)])
     for (let i = 0; i < 10; i++) createLabel(a.doc, labelInput(`x${i}`), me)
     await until(() => labelNames(b.doc).length === 10, 10_000, 'b has all')

@@ -40,7 +40,11 @@ export class FakeClock implements Clock {
     for (;;) {
       let nextId: number | null = null
       let nextAt = Infinity
-      for (const [id, tm] of this.timers) if (tm.at < nextAt) { nextAt = tm.at; nextId = id }
+      for (const [id, tm] of this.timers)
+        if (tm.at < nextAt) {
+          nextAt = tm.at
+          nextId = id
+        }
       if (nextId === null || nextAt > end) break
       const { fn } = this.timers.get(nextId)!
       this.timers.delete(nextId)

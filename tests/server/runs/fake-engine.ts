@@ -21,8 +21,16 @@ export class FakeRunEngine implements Pick<EngineApi, 'createRun' | 'executeRun'
     await tick()
     const id = `r${++this.seq}`
     const run = {
-      id, labelId: input.labelId, status: 'queued' as const, trigger: input.trigger, asOf: input.asOf,
-      createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, totalUsers: null, coveredUsers: null,
+      id,
+      labelId: input.labelId,
+      status: 'queued' as const,
+      trigger: input.trigger,
+      asOf: input.asOf,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      totalUsers: null,
+      coveredUsers: null,
       definition: structuredClone(input.definition),
     }
     this.runs.set(id, run)
@@ -40,7 +48,8 @@ export class FakeRunEngine implements Pick<EngineApi, 'createRun' | 'executeRun'
     this.inFlight.delete(runId)
     if (outcome === 'crash') throw new Error('connection lost')
     Object.assign(run, {
-      status: outcome, finishedAt: new Date().toISOString(),
+      status: outcome,
+      finishedAt: new Date().toISOString(),
       ...(outcome === 'succeeded' ? { totalUsers: 10, coveredUsers: 7 } : { error: 'division by zero' }),
     })
     return strip(run)

@@ -6,11 +6,18 @@ import { FakeRunEngine } from './fake-engine.ts'
 // Queue-only logic (coalescing, ordering, concurrency, shutdown) against FakeRunEngine, which
 // lets each test decide when a run ends; see fake-engine.ts for why that is a fake.
 
-const metric = (event: string): Definition => ({ dataType: 'number', rule: { method: 'metric', event, measure: { agg: 'count' } } })
+const metric = (event: string): Definition => ({
+  dataType: 'number',
+  rule: { method: 'metric', event, measure: { agg: 'count' } },
+})
 
 function setup(opts: { concurrency?: number; timeoutMs?: number } = {}) {
   const engine = new FakeRunEngine()
-  const defs = new Map<string, Definition>([['a', metric('purchase')], ['b', metric('visit')], ['c', metric('click')]])
+  const defs = new Map<string, Definition>([
+    ['a', metric('purchase')],
+    ['b', metric('visit')],
+    ['c', metric('click')],
+  ])
   const changes: Run[] = []
   const queue = new RunQueue({
     engine,
@@ -30,8 +37,13 @@ describe('RunQueue', () => {
     const run = await queue.trigger('a', 'manual')
     await engine.started(run.id)
     let ran = false
-    const waiting = queue.exclusive('a', async () => { ran = true })
-    const settled = waiting.then(() => 'resolved', (e: Error) => e.message)
+    const waiting = queue.exclusive('a', async () => {
+      ran = true
+    })
+    const settled = waiting.then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    )
     await new Promise((r) => setTimeout(r, 10))
     await queue.close({ abort: true })
     // A never-settling promise would time the test out; a race keeps the failure readable.
@@ -67,7 +79,11 @@ describe('RunQueue', () => {
     const first = await queue.trigger('a', 'manual')
     await engine.started(first.id)
     defs.set('a', metric('refund')) // an edit while the first run runs
-    const more = await Promise.all([queue.trigger('a', 'update'), queue.trigger('a', 'manual'), queue.trigger('a', 'schedule')])
+    const more = await Promise.all([
+      queue.trigger('a', 'update'),
+      queue.trigger('a', 'manual'),
+      queue.trigger('a', 'schedule'),
+    ])
     expect(new Set(more.map((r) => r.id)).size).toBe(1)
     const second = more[0]!
     expect(second.id).not.toBe(first.id)
@@ -201,7 +217,14 @@ describe('RunQueue', () => {
   it('a throwing listener does not wedge the queue', async () => {
     const engine = new FakeRunEngine()
     engine.manual = false
-    const queue = new RunQueue({ engine, tz: 'UTC', getDefinition: () => metric('x'), onRunChange: () => { throw new Error('listener bug') } })
+    const queue = new RunQueue({
+      engine,
+      tz: 'UTC',
+      getDefinition: () => metric('x'),
+      onRunChange: () => {
+        throw new Error('listener bug')
+      },
+    })
     await queue.trigger('a', 'manual')
     await queue.trigger('b', 'manual')
     await queue.idle()
@@ -214,7 +237,9 @@ describe('RunQueue', () => {
     const b = await queue.trigger('b', 'manual')
     await engine.started(a.id)
     let closed = false
-    const closing = queue.close().then(() => { closed = true })
+    const closing = queue.close().then(() => {
+      closed = true
+    })
     await expect(queue.trigger('c', 'manual')).rejects.toMatchObject({ code: 'unavailable' })
     await new Promise((r) => setTimeout(r, 20))
     expect(closed).toBe(false)

@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { claimScheduleSlot, deleteScheduleSlots, lastScheduleSlot, migrateScheduleSlots } from '../../../engine/schedule-slots.ts'
+import {
+  claimScheduleSlot,
+  deleteScheduleSlots,
+  lastScheduleSlot,
+  migrateScheduleSlots,
+} from '../../../engine/schedule-slots.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 
 // engine/schedule-slots.ts lives in the engine but only the scheduler uses it, so its tests sit here.
@@ -10,7 +15,9 @@ describeEachDb('schedule slot claims', (kind) => {
     await migrateScheduleSlots(db)
     await migrateScheduleSlots(db) // idempotent
   })
-  afterEach(async () => { await db.dispose() })
+  afterEach(async () => {
+    await db.dispose()
+  })
 
   it('a slot is won by exactly one claim, even when claims race', async () => {
     const slot = '2024-05-01T08:00:00.000Z'

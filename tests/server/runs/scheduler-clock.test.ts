@@ -13,10 +13,18 @@ const shift = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOS
 
 function label(id: string, createdAt: string): Label {
   return {
-    id, name: id, displayName: id, groupId: 'default', dataType: 'number', labelType: 'dynamic',
-    schedule: { kind: 'daily', at: '08:00' }, enabled: true, description: '',
+    id,
+    name: id,
+    displayName: id,
+    groupId: 'default',
+    dataType: 'number',
+    labelType: 'dynamic',
+    schedule: { kind: 'daily', at: '08:00' },
+    enabled: true,
+    description: '',
     rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
-    createdAt, updatedAt: createdAt,
+    createdAt,
+    updatedAt: createdAt,
   }
 }
 
@@ -38,8 +46,15 @@ function boot(start: string, labels: Label[]) {
   const clock = new FakeClock(start)
   const triggered: Array<{ labelId: string; asOf: string | undefined }> = []
   const scheduler = new Scheduler({
-    clock, tz: 'UTC', listLabels: () => labels, slots: memorySlots(),
-    queue: { trigger: async (labelId, _t, asOf) => { triggered.push({ labelId, asOf }) } },
+    clock,
+    tz: 'UTC',
+    listLabels: () => labels,
+    slots: memorySlots(),
+    queue: {
+      trigger: async (labelId, _t, asOf) => {
+        triggered.push({ labelId, asOf })
+      },
+    },
   })
   return { clock, scheduler, triggered, advanceTo: (t: string) => clock.advanceTo(t, () => scheduler.settled()) }
 }

@@ -9,15 +9,27 @@ import { FakeClock } from './fake-clock.ts'
 // The scheduler against a fake clock and real slot claims in the database. The queue is a
 // recorder: what the scheduler decides to trigger is the behaviour under test here.
 
-interface Triggered { labelId: string; trigger: RunTrigger; asOf: string | undefined }
+interface Triggered {
+  labelId: string
+  trigger: RunTrigger
+  asOf: string | undefined
+}
 
 let seq = 0
 function label(schedule: Schedule, over: Partial<Label> = {}): Label {
   return {
-    id: `l${++seq}_${Date.now().toString(36)}`, name: `label_${seq}`, displayName: `Label ${seq}`, groupId: 'default',
-    dataType: 'number', labelType: schedule.kind === 'once' ? 'static' : 'dynamic', schedule, enabled: true, description: '',
+    id: `l${++seq}_${Date.now().toString(36)}`,
+    name: `label_${seq}`,
+    displayName: `Label ${seq}`,
+    groupId: 'default',
+    dataType: 'number',
+    labelType: schedule.kind === 'once' ? 'static' : 'dynamic',
+    schedule,
+    enabled: true,
+    description: '',
     rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
-    createdAt: '2000-01-01T00:00:00.000Z', updatedAt: '2000-01-01T00:00:00.000Z',
+    createdAt: '2000-01-01T00:00:00.000Z',
+    updatedAt: '2000-01-01T00:00:00.000Z',
     ...over,
   }
 }
@@ -28,7 +40,9 @@ describeEachDb('Scheduler', (kind) => {
     db = await newDb(kind)
     await migrateScheduleSlots(db)
   })
-  afterAll(async () => { await db.dispose() })
+  afterAll(async () => {
+    await db.dispose()
+  })
 
   /** One scheduler "process" over the shared database. */
   function boot(start: string, labels: Label[], tz = 'UTC', clock = new FakeClock(start)) {
@@ -38,7 +52,11 @@ describeEachDb('Scheduler', (kind) => {
       clock,
       tz,
       listLabels: () => labels,
-      queue: { trigger: async (labelId, trigger, asOf) => { triggered.push({ labelId, trigger, asOf }) } },
+      queue: {
+        trigger: async (labelId, trigger, asOf) => {
+          triggered.push({ labelId, trigger, asOf })
+        },
+      },
       slots: { claim: (id, slot) => claimScheduleSlot(db, id, slot), last: (id) => lastScheduleSlot(db, id) },
       onError: (e) => errors.push(e),
     })
@@ -68,7 +86,10 @@ describeEachDb('Scheduler', (kind) => {
     await p.advanceTo('2024-05-29T00:00:00Z')
     // Mondays 06:30 in Shanghai are Sundays 22:30 UTC.
     expect(p.runsOf(l).map((t) => t.asOf)).toEqual([
-      '2024-05-05T22:30:00.000Z', '2024-05-12T22:30:00.000Z', '2024-05-19T22:30:00.000Z', '2024-05-26T22:30:00.000Z',
+      '2024-05-05T22:30:00.000Z',
+      '2024-05-12T22:30:00.000Z',
+      '2024-05-19T22:30:00.000Z',
+      '2024-05-26T22:30:00.000Z',
     ])
     await p.scheduler.stop()
   })
@@ -79,8 +100,11 @@ describeEachDb('Scheduler', (kind) => {
     await p.scheduler.start()
     await p.advanceTo('2024-07-01T00:00:00Z')
     expect(p.runsOf(l).map((t) => t.asOf)).toEqual([
-      '2024-02-29T08:00:00.000Z', '2024-03-31T08:00:00.000Z', '2024-04-30T08:00:00.000Z',
-      '2024-05-31T08:00:00.000Z', '2024-06-30T08:00:00.000Z',
+      '2024-02-29T08:00:00.000Z',
+      '2024-03-31T08:00:00.000Z',
+      '2024-04-30T08:00:00.000Z',
+      '2024-05-31T08:00:00.000Z',
+      '2024-06-30T08:00:00.000Z',
     ])
     expect(Math.max(...p.clock.delays)).toBe(MAX_TIMER_MS) // March 31 → April 30 is 30 days
     await p.scheduler.stop()
@@ -92,7 +116,10 @@ describeEachDb('Scheduler', (kind) => {
     ['America/New_York', '2024-03-10', '2024-11-03', '2024-03-10T07:00:00.000Z', '2024-11-03T05:30:00.000Z', '01:30'],
   ] as const) {
     it(`runs exactly once on the spring-forward and fall-back days in ${tz}`, async () => {
-      for (const [day, slot, at] of [[springDay, springSlot, '02:30'], [fallDay, fallSlot, repeated]] as const) {
+      for (const [day, slot, at] of [
+        [springDay, springSlot, '02:30'],
+        [fallDay, fallSlot, repeated],
+      ] as const) {
         // Fresh labels per transition; each walks from two days before to two days after it.
         const l = label({ kind: 'daily', at }, { createdAt: dayShift(day, -2) })
         const p = boot(dayShift(day, -2), [l], tz)
@@ -101,7 +128,9 @@ describeEachDb('Scheduler', (kind) => {
         const runs = p.runsOf(l).map((t) => t.asOf!)
         expect(runs.filter((a) => localDate(a, tz) === day)).toEqual([slot])
         // Every day of the walk ran once: the transition day neither skipped nor doubled.
-        expect(runs.map((a) => localDate(a, tz))).toEqual([-2, -1, 0, 1].map((n) => localDate(dayShift(day, n, 12), tz)))
+        expect(runs.map((a) => localDate(a, tz))).toEqual(
+          [-2, -1, 0, 1].map((n) => localDate(dayShift(day, n, 12), tz)),
+        )
         await p.scheduler.stop()
       }
     })
@@ -253,8 +282,16 @@ describeEachDb('Scheduler', (kind) => {
     const errors: unknown[] = []
     let calls = 0
     const scheduler = new Scheduler({
-      clock, tz: 'UTC', listLabels: () => [l], onError: (e) => errors.push(e),
-      queue: { trigger: async () => { calls++; if (calls === 1) throw new Error('queue closed') } },
+      clock,
+      tz: 'UTC',
+      listLabels: () => [l],
+      onError: (e) => errors.push(e),
+      queue: {
+        trigger: async () => {
+          calls++
+          if (calls === 1) throw new Error('queue closed')
+        },
+      },
       slots: { claim: (id, slot) => claimScheduleSlot(db, id, slot), last: (id) => lastScheduleSlot(db, id) },
     })
     await scheduler.start()
@@ -276,5 +313,7 @@ function dayShift(day: string, n: number, hour = 0): string {
 }
 
 function localDate(iso: string, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso))
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(iso),
+  )
 }

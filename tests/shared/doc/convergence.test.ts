@@ -18,10 +18,12 @@ function simulate(seed: number, replicas: number, steps: number): void {
   const docs = [server, ...Array.from({ length: replicas - 1 }, () => replicaOf(server))]
   const inbox: Uint8Array[][] = docs.map(() => [])
   const online = docs.map(() => true)
-  docs.forEach((d, i) => d.on('update', (u: Uint8Array, origin: unknown) => {
-    if (origin === 'net') return
-    docs.forEach((_, j) => j !== i && inbox[j]!.push(u))
-  }))
+  docs.forEach((d, i) =>
+    d.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin === 'net') return
+      docs.forEach((_, j) => j !== i && inbox[j]!.push(u))
+    }),
+  )
   const deliver = (j: number) => {
     const q = inbox[j]!
     if (!online[j] || q.length === 0) return
@@ -62,7 +64,8 @@ describe('convergence under random concurrent edits', () => {
 
   it('every intermediate state projects to a valid workspace', () => {
     const rng = makeRng(99)
-    const a = newWorkspaceDoc(), b = replicaOf(a)
+    const a = newWorkspaceDoc(),
+      b = replicaOf(a)
     for (let n = 0; n < 400; n++) {
       randomEdit(rng.bool() ? a : b, rng, 'x', n)
       if (rng.bool(0.3)) Y.applyUpdate(b, Y.encodeStateAsUpdate(a))

@@ -23,7 +23,15 @@ type Step =
   | { kind: 'repair' }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('edit' as const), replica: fc.nat(4), seed: fc.nat(), drafts: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('edit' as const),
+      replica: fc.nat(4),
+      seed: fc.nat(),
+      drafts: fc.boolean(),
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('deliver' as const), replica: fc.nat(4), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('toggle' as const), replica: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'repair' as const }) },
@@ -34,9 +42,11 @@ function run(replicas: number, steps: Step[]): { drafts: number; labels: number;
   const docs = [server, ...Array.from({ length: replicas - 1 }, () => replicaOf(server))]
   const inbox: Uint8Array[][] = docs.map(() => [])
   const online = docs.map(() => true)
-  docs.forEach((d, i) => d.on('update', (u: Uint8Array, origin: unknown) => {
-    if (origin !== 'net') docs.forEach((_, j) => j !== i && inbox[j]!.push(u))
-  }))
+  docs.forEach((d, i) =>
+    d.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin !== 'net') docs.forEach((_, j) => j !== i && inbox[j]!.push(u))
+    }),
+  )
   steps.forEach((s, n) => {
     if (s.kind === 'repair') return void repairWorkspace(server)
     const i = s.replica % replicas
@@ -72,7 +82,11 @@ function run(replicas: number, steps: Step[]): { drafts: number; labels: number;
 describe('model: random operations with drafts on 3–5 replicas', () => {
   it('every replica projects the same valid tree and the same drafts, whatever the delivery order', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 3, max: 5 }), fc.array(step, { minLength: 20, maxLength: 300 }), (replicas, steps) => void run(replicas, steps)),
+      fc.property(
+        fc.integer({ min: 3, max: 5 }),
+        fc.array(step, { minLength: 20, maxLength: 300 }),
+        (replicas, steps) => void run(replicas, steps),
+      ),
       { numRuns: 120, seed: 20261130 },
     )
   })

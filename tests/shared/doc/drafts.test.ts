@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
-  createLabel, discardDraft, draftDefinition, draftIdFor, draftsOf, editDraft, makeLabelChangeTracker, noLabelChanges,
-  entryOf, openDraft, projectDrafts, projectWorkspace, publishDraft, readAwarenessState, repairWorkspace, replayLostDraftEdits, updateLabel, setDraftField, updateDraft, 
+  createLabel,
+  discardDraft,
+  draftDefinition,
+  draftIdFor,
+  draftsOf,
+  editDraft,
+  makeLabelChangeTracker,
+  noLabelChanges,
+  entryOf,
+  openDraft,
+  projectDrafts,
+  projectWorkspace,
+  publishDraft,
+  readAwarenessState,
+  repairWorkspace,
+  replayLostDraftEdits,
+  updateLabel,
+  setDraftField,
+  updateDraft,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import type { CustomRule, DistributionRule, Rule } from '../../../shared/schemas/rule.ts'
@@ -11,13 +28,27 @@ import { labelInput, local, newWorkspaceDoc, replicaOf, sync } from './helpers.t
 const custom: CustomRule = {
   method: 'custom',
   values: [
-    { value: 'vip', when: { all: [{ event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 5 }, { attribute: 'city', op: 'eq', value: 'Paris' }] } },
+    {
+      value: 'vip',
+      when: {
+        all: [
+          { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 5 },
+          { attribute: 'city', op: 'eq', value: 'Paris' },
+        ],
+      },
+    },
     { value: 'buyer', when: { event: 'purchase', op: 'gte', value: 1 } },
     { value: 'visitor', when: { event: 'view', window: { lastDays: 7 }, op: 'gte', value: 1 } },
   ],
   otherwise: 'none',
 }
-const dist: DistributionRule = { method: 'distribution', event: 'purchase', window: { lastDays: 90 }, measure: { agg: 'sum', property: 'amount' }, boundaries: [1, 5, 10] }
+const dist: DistributionRule = {
+  method: 'distribution',
+  event: 'purchase',
+  window: { lastDays: 90 },
+  measure: { agg: 'sum', property: 'amount' },
+  boundaries: [1, 5, 10],
+}
 
 /** A workspace with one custom label and one distribution label, and two replicas of it. */
 function setup() {
@@ -63,7 +94,11 @@ describe('opening drafts', () => {
     expect(blank.labelId).toBeNull()
     expect(blank.base).toBeNull()
     expect(blank.changed).toContain('rule')
-    const restored = openDraft(a, { labelId: 'l_spend', definition: { displayName: 'Old name', rule: { ...dist, boundaries: [2, 4] } } }, local('bob'))
+    const restored = openDraft(
+      a,
+      { labelId: 'l_spend', definition: { displayName: 'Old name', rule: { ...dist, boundaries: [2, 4] } } },
+      local('bob'),
+    )
     expect(restored.definition.displayName).toBe('Old name')
     expect(restored.base?.rule).toEqual(dist)
     expect(restored.changed).toEqual(['displayName', 'rule'])
@@ -100,20 +135,39 @@ describe('merging concurrent draft edits', () => {
   it('different conditions of one layer, and a window vs a measure of one condition', () => {
     const { a, b, id } = twoEditors()
     editDraft(a, id, [{ op: 'set', path: '/rule/values/0/when/all/0/window/lastDays', value: 60 }], local('alice'))
-    editDraft(b, id, [
-      { op: 'set', path: '/rule/values/0/when/all/1/value', value: 'Lyon' },
-      { op: 'set', path: '/rule/values/0/when/all/0/measure', value: { agg: 'days' } },
-    ], local('bob'))
+    editDraft(
+      b,
+      id,
+      [
+        { op: 'set', path: '/rule/values/0/when/all/1/value', value: 'Lyon' },
+        { op: 'set', path: '/rule/values/0/when/all/0/measure', value: { agg: 'days' } },
+      ],
+      local('bob'),
+    )
     sync(a, b)
-    expect(layers(b, id)[0]!.when).toEqual({ all: [
-      { event: 'purchase', window: { lastDays: 60 }, measure: { agg: 'days' }, op: 'gte', value: 5 },
-      { attribute: 'city', op: 'eq', value: 'Lyon' },
-    ] })
+    expect(layers(b, id)[0]!.when).toEqual({
+      all: [
+        { event: 'purchase', window: { lastDays: 60 }, measure: { agg: 'days' }, op: 'gte', value: 5 },
+        { attribute: 'city', op: 'eq', value: 'Lyon' },
+      ],
+    })
   })
 
   it('a layer added by one operator while another edits an existing layer', () => {
     const { a, b, id } = twoEditors()
-    editDraft(a, id, [{ op: 'insert', path: '/rule/values', index: 3, value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } } }], local('alice'))
+    editDraft(
+      a,
+      id,
+      [
+        {
+          op: 'insert',
+          path: '/rule/values',
+          index: 3,
+          value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } },
+        },
+      ],
+      local('alice'),
+    )
     const r2 = structuredClone(custom)
     r2.values[1]!.value = 'customer'
     updateDraft(b, id, { rule: r2 }, local('bob'))
@@ -151,7 +205,8 @@ describe('merging concurrent draft edits', () => {
     setDraftField(b, id, 'displayName', 'Bob title', local('bob'))
     setDraftField(b, id, 'description', 'from bob', local('bob'))
     sync(a, b)
-    const pa = projectDrafts(a).byId[id]!, pb = projectDrafts(b).byId[id]!
+    const pa = projectDrafts(a).byId[id]!,
+      pb = projectDrafts(b).byId[id]!
     expect(pa).toEqual(pb)
     expect(pa.authors['/displayName']).toBe(pa.definition.displayName === 'Alice title' ? 'alice' : 'bob')
     expect(pa.definition.description).toBe('from bob')
@@ -161,7 +216,12 @@ describe('merging concurrent draft edits', () => {
 
   it('switching a window variant replaces it whole, so a concurrent edit of the old variant never mixes in', () => {
     const { a, b, id } = twoEditors()
-    editDraft(a, id, [{ op: 'set', path: '/rule/values/2/when/window', value: { from: '2024-01-01', to: '2024-02-01' } }], local('alice'))
+    editDraft(
+      a,
+      id,
+      [{ op: 'set', path: '/rule/values/2/when/window', value: { from: '2024-01-01', to: '2024-02-01' } }],
+      local('alice'),
+    )
     editDraft(b, id, [{ op: 'set', path: '/rule/values/2/when/window/lastDays', value: 3 }], local('bob'))
     sync(a, b)
     const w = (layers(a, id)[2]!.when as { window: object }).window
@@ -249,10 +309,16 @@ describe('publishing', () => {
 describe('presence in drafts', () => {
   it("reads a peer's open draft and focused field defensively", () => {
     const user = { name: 'a', role: 'editor', color: '#123' }
-    expect(readAwarenessState({ user, editing: null, dragging: null, draft: { id: 'd_l1', field: '/rule/values/1' } })?.draft).toEqual({ id: 'd_l1', field: '/rule/values/1' })
+    expect(
+      readAwarenessState({ user, editing: null, dragging: null, draft: { id: 'd_l1', field: '/rule/values/1' } })
+        ?.draft,
+    ).toEqual({ id: 'd_l1', field: '/rule/values/1' })
     expect(readAwarenessState({ user, draft: { id: 'd_l1', field: 7 } })?.draft).toEqual({ id: 'd_l1', field: null })
     expect(readAwarenessState({ user, draft: { id: 3 } })?.draft).toBeUndefined()
-    expect(readAwarenessState({ user, draft: { id: 'x'.repeat(500), field: '/'.repeat(500) } })?.draft).toEqual({ id: 'x'.repeat(128), field: '/'.repeat(300) })
+    expect(readAwarenessState({ user, draft: { id: 'x'.repeat(500), field: '/'.repeat(500) } })?.draft).toEqual({
+      id: 'x'.repeat(128),
+      field: '/'.repeat(300),
+    })
   })
 })
 
@@ -283,14 +349,28 @@ describe('two operators opening one label draft concurrently (one offline)', () 
       const { a, b } = setup()
       const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
       openDraft(b, { labelId: 'l_tier' }, local('bob'))
-      editDraft(a, id, [
-        { op: 'set', path: '/rule/values/0/value', value: 'gold' },
-        { op: 'insert', path: '/rule/values', index: 3, value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } } },
-      ], local('alice'))
+      editDraft(
+        a,
+        id,
+        [
+          { op: 'set', path: '/rule/values/0/value', value: 'gold' },
+          {
+            op: 'insert',
+            path: '/rule/values',
+            index: 3,
+            value: { value: 'new', when: { event: 'signup', op: 'gte', value: 1 } },
+          },
+        ],
+        local('alice'),
+      )
       setDraftField(a, id, 'description', 'from alice', local('alice'))
       editDraft(b, id, [{ op: 'set', path: '/rule/values/2/when/value', value: 4 }], local('bob'))
       const before = { a: projectDrafts(a), b: projectDrafts(b) }
-      if (order === 'ab') { sync(a, b) } else { sync(b, a) }
+      if (order === 'ab') {
+        sync(a, b)
+      } else {
+        sync(b, a)
+      }
       const wrote = [
         ...replayLostDraftEdits(a, before.a, projectDrafts(a), local('alice')),
         ...replayLostDraftEdits(b, before.b, projectDrafts(b), local('bob')),
@@ -336,6 +416,11 @@ describe('label writes under out-of-order delivery (found by the model test)', (
     sync(a, b)
     sync(b, c)
     sync(a, c)
-    for (const d of [a, b, c]) expect(projectWorkspace(d).labels.find((l) => l.id === 'l_tier')).toMatchObject({ name: 'renamed', displayName: 'first', description: 'from carol' })
+    for (const d of [a, b, c])
+      expect(projectWorkspace(d).labels.find((l) => l.id === 'l_tier')).toMatchObject({
+        name: 'renamed',
+        displayName: 'first',
+        description: 'from carol',
+      })
   })
 })

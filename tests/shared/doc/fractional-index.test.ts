@@ -38,7 +38,11 @@ describe('fractional index', () => {
   })
 
   it('re-keys the whole sibling list when neighbours carry equal keys', () => {
-    const sibs = [{ id: 'a', order: 'V' }, { id: 'b', order: 'V' }, { id: 'c', order: 'k' }]
+    const sibs = [
+      { id: 'a', order: 'V' },
+      { id: 'b', order: 'V' },
+      { id: 'c', order: 'k' },
+    ]
     const { keys, rekey } = placeAt(sibs, 1)
     expect(rekey.size).toBe(3)
     const ordered = [rekey.get('a')!, keys[0]!, rekey.get('b')!, rekey.get('c')!]

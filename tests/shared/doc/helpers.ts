@@ -26,7 +26,11 @@ export function sync(a: Y.Doc, b: Y.Doc): void {
 
 export function labelInput(name: string, extra: Partial<LabelInput> = {}): LabelInput {
   return {
-    name, displayName: name.toUpperCase(), dataType: 'number', labelType: 'static',
-    rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } }, ...extra,
+    name,
+    displayName: name.toUpperCase(),
+    dataType: 'number',
+    labelType: 'static',
+    rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
+    ...extra,
   }
 }

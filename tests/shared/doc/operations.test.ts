@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
 import {
-  createGroup, createLabel, deleteGroup, deleteLabel, moveGroup, moveLabel, projectWorkspace, renameGroup, updateGroup, updateLabel,
-  DEFAULT_GROUP_ID, labelsOf,
+  createGroup,
+  createLabel,
+  deleteGroup,
+  deleteLabel,
+  moveGroup,
+  moveLabel,
+  projectWorkspace,
+  renameGroup,
+  updateGroup,
+  updateLabel,
+  DEFAULT_GROUP_ID,
+  labelsOf,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { labelInput, local, newWorkspaceDoc } from './helpers.ts'
@@ -27,7 +37,11 @@ describe('group operations', () => {
     const a = createGroup(doc, { name: 'A' }, local())
     createGroup(doc, { name: 'B' }, local())
     createGroup(doc, { name: 'A1', parentId: a.id }, local())
-    expect(names(doc)).toEqual([['Default', []], ['A', ['A1']], ['B', []]])
+    expect(names(doc)).toEqual([
+      ['Default', []],
+      ['A', ['A1']],
+      ['B', []],
+    ])
   })
 
   it('each operation is one transaction carrying its origin', () => {
@@ -63,9 +77,16 @@ describe('group operations', () => {
     expectError(() => createGroup(doc, { name: '' }, local()), 'bad_request', '/name')
     expectError(() => createGroup(doc, { name: 'x'.repeat(101) }, local()), 'bad_request', '/name')
     moveGroup(doc, b.id, { parentId: a.id, index: 0 }, local())
-    expect(names(doc)).toEqual([['Default', []], ['A', ['B', 'A1']]])
+    expect(names(doc)).toEqual([
+      ['Default', []],
+      ['A', ['B', 'A1']],
+    ])
     moveGroup(doc, a1.id, { parentId: null, index: 0 }, local())
-    expect(names(doc)).toEqual([['A1', []], ['Default', []], ['A', ['B']]])
+    expect(names(doc)).toEqual([
+      ['A1', []],
+      ['Default', []],
+      ['A', ['B']],
+    ])
   })
 
   it('PATCH-style updateGroup renames and moves in one transaction, or writes nothing when refused', () => {
@@ -77,9 +98,17 @@ describe('group operations', () => {
     doc.on('afterTransaction', () => transactions++)
     updateGroup(doc, a.id, { name: 'A2', parentId: null, index: 0 }, local())
     expect(transactions).toBe(1)
-    expect(names(doc)).toEqual([['A2', []], ['Default', []], ['B', ['B1']]])
+    expect(names(doc)).toEqual([
+      ['A2', []],
+      ['Default', []],
+      ['B', ['B1']],
+    ])
     expectError(() => updateGroup(doc, b.id, { name: 'B2', parentId: a.id }, local()), 'conflict', '/parentId')
-    expect(names(doc)).toEqual([['A2', []], ['Default', []], ['B', ['B1']]])
+    expect(names(doc)).toEqual([
+      ['A2', []],
+      ['Default', []],
+      ['B', ['B1']],
+    ])
     expectError(() => updateGroup(doc, DEFAULT_GROUP_ID, { name: 'X' }, local()), 'conflict', '/name')
   })
 
@@ -95,7 +124,9 @@ describe('group operations', () => {
     const p = projectWorkspace(doc)
     expect(names(doc)).toEqual([['Default', []]])
     expect(p.labels.map((l) => [l.name, l.groupId, l.rawGroupId])).toEqual([
-      ['in_default', 'default', 'default'], ['in_a', 'default', 'default'], ['in_a1', 'default', 'default'],
+      ['in_default', 'default', 'default'],
+      ['in_a', 'default', 'default'],
+      ['in_a1', 'default', 'default'],
     ])
     expect(p.repairs).toEqual([])
   })
@@ -105,24 +136,53 @@ describe('label operations', () => {
   it('creates a static label with schedule once in Default, and refuses a taken name with 409', () => {
     const doc = newWorkspaceDoc()
     const l = createLabel(doc, labelInput('vip'), local(), { now: new Date('2024-02-01T00:00:00Z') })
-    expect(l).toMatchObject({ name: 'vip', groupId: 'default', schedule: { kind: 'once' }, enabled: true, description: '', createdAt: '2024-02-01T00:00:00.000Z' })
+    expect(l).toMatchObject({
+      name: 'vip',
+      groupId: 'default',
+      schedule: { kind: 'once' },
+      enabled: true,
+      description: '',
+      createdAt: '2024-02-01T00:00:00.000Z',
+    })
     expect(projectWorkspace(doc).labels.map((x) => x.id)).toEqual([l.id])
     expectError(() => createLabel(doc, labelInput('vip'), local()), 'conflict', '/name')
   })
 
   it('validates static↔once and dynamic↔daily/weekly/monthly', () => {
     const doc = newWorkspaceDoc()
-    expectError(() => createLabel(doc, labelInput('a', { schedule: { kind: 'daily', at: '01:00' } }), local()), 'invalid', '/schedule/kind')
-    expectError(() => createLabel(doc, labelInput('b', { labelType: 'dynamic', schedule: { kind: 'once' } }), local()), 'invalid', '/schedule/kind')
-    expect(createLabel(doc, labelInput('b2', { labelType: 'dynamic' }), local()).schedule).toEqual({ kind: 'daily', at: '00:00' })
+    expectError(
+      () => createLabel(doc, labelInput('a', { schedule: { kind: 'daily', at: '01:00' } }), local()),
+      'invalid',
+      '/schedule/kind',
+    )
+    expectError(
+      () => createLabel(doc, labelInput('b', { labelType: 'dynamic', schedule: { kind: 'once' } }), local()),
+      'invalid',
+      '/schedule/kind',
+    )
+    expect(createLabel(doc, labelInput('b2', { labelType: 'dynamic' }), local()).schedule).toEqual({
+      kind: 'daily',
+      at: '00:00',
+    })
     expectError(() => createLabel(doc, labelInput('c', { groupId: 'nope' }), local()), 'invalid', '/groupId')
     expectError(() => createLabel(doc, labelInput('Bad Name'), local()), 'bad_request', '/name')
-    const d = createLabel(doc, labelInput('d', { labelType: 'dynamic', schedule: { kind: 'weekly', weekday: 1, at: '08:00' } }), local())
+    const d = createLabel(
+      doc,
+      labelInput('d', { labelType: 'dynamic', schedule: { kind: 'weekly', weekday: 1, at: '08:00' } }),
+      local(),
+    )
     expect(updateLabel(doc, 'd', { labelType: 'static' }, local()).schedule).toEqual({ kind: 'once' })
-    expectError(() => updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'once' } }, local()), 'invalid', '/schedule/kind')
+    expectError(
+      () => updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'once' } }, local()),
+      'invalid',
+      '/schedule/kind',
+    )
     expect(updateLabel(doc, d.id, { labelType: 'dynamic' }, local()).schedule).toEqual({ kind: 'daily', at: '00:00' })
     expect(updateLabel(doc, d.id, { labelType: 'static' }, local()).schedule).toEqual({ kind: 'once' })
-    expect(updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'monthly', day: 31, at: '00:00' } }, local()).labelType).toBe('dynamic')
+    expect(
+      updateLabel(doc, d.id, { labelType: 'dynamic', schedule: { kind: 'monthly', day: 31, at: '00:00' } }, local())
+        .labelType,
+    ).toBe('dynamic')
   })
 
   it('updates only changed fields, by id or name, and renames only to a free name', () => {
@@ -145,7 +205,11 @@ describe('label operations', () => {
     moveLabel(doc, z!.id, { groupId: g.id, index: 0 }, local())
     expect(projectWorkspace(doc).labels.map((l) => l.name)).toEqual(['z', 'x', 'y'])
     moveLabel(doc, x!.id, { groupId: DEFAULT_GROUP_ID }, local())
-    expect(projectWorkspace(doc).labels.map((l) => [l.name, l.groupId])).toEqual([['x', 'default'], ['z', g.id], ['y', g.id]])
+    expect(projectWorkspace(doc).labels.map((l) => [l.name, l.groupId])).toEqual([
+      ['x', 'default'],
+      ['z', g.id],
+      ['y', g.id],
+    ])
     expectError(() => moveLabel(doc, y!.id, { groupId: 'nope' }, local()), 'invalid', '/groupId')
     deleteLabel(doc, 'y', local())
     expect(projectWorkspace(doc).labels.map((l) => l.name)).toEqual(['x', 'z'])
@@ -156,10 +220,22 @@ describe('label operations', () => {
 describe('awareness state', () => {
   it('reads a peer state defensively: unknown roles read as viewer, junk targets as null', async () => {
     const { readAwarenessState } = await import('../../../shared/doc/index.ts')
-    expect(readAwarenessState({ user: { name: 'a', role: 'editor', color: '#123' }, editing: { kind: 'label', id: 'l1' }, dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 } }))
-      .toEqual({ user: { name: 'a', role: 'editor', color: '#123' }, editing: { kind: 'label', id: 'l1' }, dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 } })
-    expect(readAwarenessState({ user: { name: 'b', role: 'god' }, editing: { kind: 'x', id: 1 } }))
-      .toEqual({ user: { name: 'b', role: 'viewer', color: '#888888' }, editing: null, dragging: null })
+    expect(
+      readAwarenessState({
+        user: { name: 'a', role: 'editor', color: '#123' },
+        editing: { kind: 'label', id: 'l1' },
+        dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 },
+      }),
+    ).toEqual({
+      user: { name: 'a', role: 'editor', color: '#123' },
+      editing: { kind: 'label', id: 'l1' },
+      dragging: { kind: 'group', id: 'g', overGroupId: 'h', index: 2 },
+    })
+    expect(readAwarenessState({ user: { name: 'b', role: 'god' }, editing: { kind: 'x', id: 1 } })).toEqual({
+      user: { name: 'b', role: 'viewer', color: '#888888' },
+      editing: null,
+      dragging: null,
+    })
     expect(readAwarenessState({})).toBeNull()
     expect(readAwarenessState(null)).toBeNull()
   })

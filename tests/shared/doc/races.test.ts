@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import {
-  createGroup, createLabel, deleteGroup, entryOf, groupsOf, moveGroup, moveLabel, projectWorkspace, repairWorkspace,
+  createGroup,
+  createLabel,
+  deleteGroup,
+  entryOf,
+  groupsOf,
+  moveGroup,
+  moveLabel,
+  projectWorkspace,
+  repairWorkspace,
 } from '../../../shared/doc/index.ts'
 import { labelInput, local, newWorkspaceDoc, replicaOf, sync } from './helpers.ts'
 import { comparable, expectInvariants } from './invariants.ts'
@@ -12,13 +20,18 @@ describe('concurrent edits converge to a valid tree', () => {
     const base = newWorkspaceDoc()
     const g1 = createGroup(base, { name: 'G1' }, local())
     const g2 = createGroup(base, { name: 'G2' }, local())
-    const a = replicaOf(base), b = replicaOf(base)
+    const a = replicaOf(base),
+      b = replicaOf(base)
     moveGroup(a, g1.id, { parentId: g2.id }, local('a'))
     moveGroup(b, g2.id, { parentId: g1.id }, local('b'))
     sync(a, b)
     const pa = projectWorkspace(a)
     expect(comparable(pa)).toEqual(comparable(projectWorkspace(b)))
-    expect(tree(pa).sort()).toEqual([['Default', []], ['G1', []], ['G2', []]])
+    expect(tree(pa).sort()).toEqual([
+      ['Default', []],
+      ['G1', []],
+      ['G2', []],
+    ])
     expectInvariants(a)
     expect(repairWorkspace(a).map((r) => r.kind)).toEqual(['detach-group', 'detach-group'])
     expect(comparable(projectWorkspace(a))).toEqual(comparable(pa))
@@ -30,7 +43,8 @@ describe('concurrent edits converge to a valid tree', () => {
     const g = createGroup(base, { name: 'G' }, local())
     const sub = createGroup(base, { name: 'Sub', parentId: g.id }, local())
     const l = createLabel(base, labelInput('x'), local())
-    const a = replicaOf(base), b = replicaOf(base)
+    const a = replicaOf(base),
+      b = replicaOf(base)
     deleteGroup(a, g.id, local('a'))
     moveLabel(b, l.id, { groupId: sub.id, index: 0 }, local('b'))
     sync(a, b)
@@ -49,7 +63,11 @@ describe('concurrent edits converge to a valid tree', () => {
     const b = createGroup(doc, { name: 'B' }, local())
     createGroup(doc, { name: 'B1', parentId: b.id }, local())
     doc.transact(() => entryOf(groupsOf(doc), b.id)!.set('parentId', a.id)) // bypasses the operations
-    expect(tree(projectWorkspace(doc))).toEqual([['Default', []], ['A', []], ['B', ['B1']]])
+    expect(tree(projectWorkspace(doc))).toEqual([
+      ['Default', []],
+      ['A', []],
+      ['B', ['B1']],
+    ])
     expectInvariants(doc)
   })
 
@@ -57,25 +75,34 @@ describe('concurrent edits converge to a valid tree', () => {
     const base = newWorkspaceDoc()
     const a = createGroup(base, { name: 'A' }, local())
     const b = createGroup(base, { name: 'B' }, local())
-    const r1 = replicaOf(base), r2 = replicaOf(base)
+    const r1 = replicaOf(base),
+      r2 = replicaOf(base)
     moveGroup(r1, b.id, { parentId: a.id }, local('1'))
     createGroup(r2, { name: 'B1', parentId: b.id }, local('2'))
     sync(r1, r2)
-    expect(tree(projectWorkspace(r1))).toEqual([['Default', []], ['A', []], ['B', ['B1']]])
+    expect(tree(projectWorkspace(r1))).toEqual([
+      ['Default', []],
+      ['A', []],
+      ['B', ['B1']],
+    ])
     expect(comparable(projectWorkspace(r1))).toEqual(comparable(projectWorkspace(r2)))
     expectInvariants(r1)
   })
 
   it('two operators creating a label with the same name both keep their label; the younger is flagged', () => {
     const base = newWorkspaceDoc()
-    const a = replicaOf(base), b = replicaOf(base)
+    const a = replicaOf(base),
+      b = replicaOf(base)
     createLabel(a, labelInput('vip'), local('a'), { id: 'l_a', now: new Date('2024-01-02T00:00:00Z') })
     createLabel(b, labelInput('vip'), local('b'), { id: 'l_b', now: new Date('2024-01-01T00:00:00Z') })
     sync(a, b)
     const p = projectWorkspace(a)
     expect(p.duplicates).toEqual([{ name: 'vip', labelIds: ['l_b', 'l_a'] }])
     // Same order key minted concurrently: the id breaks the tie.
-    expect(p.labels.map((l) => [l.id, l.nameConflict])).toEqual([['l_a', true], ['l_b', false]])
+    expect(p.labels.map((l) => [l.id, l.nameConflict])).toEqual([
+      ['l_a', true],
+      ['l_b', false],
+    ])
     expect(comparable(projectWorkspace(b))).toEqual(comparable(p))
   })
 

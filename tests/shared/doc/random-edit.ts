@@ -1,7 +1,24 @@
 import type * as Y from 'yjs'
 import {
-  createGroup, createLabel, deleteGroup, deleteLabel, discardDraft, editDraft, entryOf, groupsOf, labelsOf, moveGroup, moveLabel,
-  openDraft, projectDrafts, projectWorkspace, publishDraft, renameGroup, setDraftField, updateDraft, updateLabel,
+  createGroup,
+  createLabel,
+  deleteGroup,
+  deleteLabel,
+  discardDraft,
+  editDraft,
+  entryOf,
+  groupsOf,
+  labelsOf,
+  moveGroup,
+  moveLabel,
+  openDraft,
+  projectDrafts,
+  projectWorkspace,
+  publishDraft,
+  renameGroup,
+  setDraftField,
+  updateDraft,
+  updateLabel,
 } from '../../../shared/doc/index.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
 import { LabelsError } from '../../../shared/errors.ts'
@@ -21,29 +38,53 @@ export function randomEdit(doc: Y.Doc, rng: Rng, actor: string, n: number): void
   )
   try {
     switch (kind) {
-      case 'cg': return void createGroup(doc, { name: `g${n}` }, o)
-      case 'csg': return void createGroup(doc, { name: `s${n}`, parentId: g() }, o)
-      case 'rg': return void renameGroup(doc, g(), `r${n}`, o)
-      case 'mg': return void moveGroup(doc, g(), { parentId: rng.bool(0.4) ? null : g(), index: rng.int(0, 5) }, o)
-      case 'dg': return void deleteGroup(doc, g(), o)
-      case 'cl': return void createLabel(doc, labelInput(`l${rng.int(0, 60)}`, { groupId: g() }), o)
-      case 'ul': if (lids.length) updateLabel(doc, rng.pick(lids), rng.bool() ? { displayName: `d${n}` } : { name: `l${rng.int(0, 60)}` }, o); return
-      case 'ml': if (lids.length) moveLabel(doc, rng.pick(lids), { groupId: g(), index: rng.int(0, 6) }, o); return
-      case 'dl': if (lids.length && rng.bool(0.5)) deleteLabel(doc, rng.pick(lids), o); return
-      case 'raw-parent': return void doc.transact(() => entryOf(groupsOf(doc), g())?.set('parentId', rng.bool(0.2) ? 'ghost' : g()), o)
-      case 'raw-group': if (lids.length) doc.transact(() => entryOf(labelsOf(doc), rng.pick(lids))?.set('groupId', rng.bool() ? 'ghost' : g()), o); return
+      case 'cg':
+        return void createGroup(doc, { name: `g${n}` }, o)
+      case 'csg':
+        return void createGroup(doc, { name: `s${n}`, parentId: g() }, o)
+      case 'rg':
+        return void renameGroup(doc, g(), `r${n}`, o)
+      case 'mg':
+        return void moveGroup(doc, g(), { parentId: rng.bool(0.4) ? null : g(), index: rng.int(0, 5) }, o)
+      case 'dg':
+        return void deleteGroup(doc, g(), o)
+      case 'cl':
+        return void createLabel(doc, labelInput(`l${rng.int(0, 60)}`, { groupId: g() }), o)
+      case 'ul':
+        if (lids.length)
+          updateLabel(doc, rng.pick(lids), rng.bool() ? { displayName: `d${n}` } : { name: `l${rng.int(0, 60)}` }, o)
+        return
+      case 'ml':
+        if (lids.length) moveLabel(doc, rng.pick(lids), { groupId: g(), index: rng.int(0, 6) }, o)
+        return
+      case 'dl':
+        if (lids.length && rng.bool(0.5)) deleteLabel(doc, rng.pick(lids), o)
+        return
+      case 'raw-parent':
+        return void doc.transact(() => entryOf(groupsOf(doc), g())?.set('parentId', rng.bool(0.2) ? 'ghost' : g()), o)
+      case 'raw-group':
+        if (lids.length)
+          doc.transact(() => entryOf(labelsOf(doc), rng.pick(lids))?.set('groupId', rng.bool() ? 'ghost' : g()), o)
+        return
     }
   } catch (e) {
     if (!(e instanceof LabelsError)) throw e // rule violations are expected; anything else is a bug
   }
 }
 
-
 const customRule: Rule = {
   method: 'custom',
   values: [
     { value: 'a', when: { event: 'purchase', window: { lastDays: 30 }, op: 'gte', value: 1 } },
-    { value: 'b', when: { all: [{ attribute: 'city', op: 'eq', value: 'Paris' }, { event: 'view', op: 'gte', value: 2 }] } },
+    {
+      value: 'b',
+      when: {
+        all: [
+          { attribute: 'city', op: 'eq', value: 'Paris' },
+          { event: 'view', op: 'gte', value: 2 },
+        ],
+      },
+    },
   ],
   otherwise: 'c',
 }
@@ -57,13 +98,49 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
   const drafts = projectDrafts(doc).drafts
   const o = local(actor)
   const d = () => rng.pick(drafts)
-  const kind = rng.weighted(['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'discard', 'publish'], [4, 2, 6, 5, 8, 3, 3, 1, 2])
+  const kind = rng.weighted(
+    ['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'discard', 'publish'],
+    [4, 2, 6, 5, 8, 3, 3, 1, 2],
+  )
   try {
     switch (kind) {
-      case 'open': if (labels.length) openDraft(doc, { labelId: rng.pick(labels).id }, o); return
-      case 'new': return void openDraft(doc, { rule: rng.bool() ? customRule : { method: 'metric', event: 'purchase', measure: { agg: 'count' } } }, o)
-      case 'field': if (drafts.length) setDraftField(doc, d().id, rng.pick(['displayName', 'description', 'name'] as const), rng.bool(0.2) ? '' : `f${n}`, o); return
-      case 'rule': if (drafts.length) updateDraft(doc, d().id, { rule: rng.bool() ? customRule : { method: 'metric', event: 'purchase', window: { lastDays: rng.int(1, 90) }, measure: { agg: 'count' } } }, o); return
+      case 'open':
+        if (labels.length) openDraft(doc, { labelId: rng.pick(labels).id }, o)
+        return
+      case 'new':
+        return void openDraft(
+          doc,
+          { rule: rng.bool() ? customRule : { method: 'metric', event: 'purchase', measure: { agg: 'count' } } },
+          o,
+        )
+      case 'field':
+        if (drafts.length)
+          setDraftField(
+            doc,
+            d().id,
+            rng.pick(['displayName', 'description', 'name'] as const),
+            rng.bool(0.2) ? '' : `f${n}`,
+            o,
+          )
+        return
+      case 'rule':
+        if (drafts.length)
+          updateDraft(
+            doc,
+            d().id,
+            {
+              rule: rng.bool()
+                ? customRule
+                : {
+                    method: 'metric',
+                    event: 'purchase',
+                    window: { lastDays: rng.int(1, 90) },
+                    measure: { agg: 'count' },
+                  },
+            },
+            o,
+          )
+        return
       case 'path': {
         if (!drafts.length) return
         const paths = Object.keys(d().authors).filter((p) => p.startsWith('/rule/') || p.startsWith('/schedule/'))
@@ -72,10 +149,31 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
         const value = rng.pick<unknown>([rng.int(0, 100), `v${n}`, true, null, { lastDays: rng.int(1, 30) }, [1, 2]])
         return void editDraft(doc, d().id, [{ op: 'set', path, value }], o)
       }
-      case 'insert': if (drafts.length) editDraft(doc, d().id, [{ op: 'insert', path: '/rule/values', index: rng.int(0, 2), value: { value: `x${n}`, when: { event: 'purchase', op: 'gte', value: rng.int(1, 9) } } }], o); return
-      case 'remove': if (drafts.length) editDraft(doc, d().id, [{ op: 'remove', path: '/rule/values', index: rng.int(0, 2) }], o); return
-      case 'discard': if (drafts.length) discardDraft(doc, d().id, o); return
-      case 'publish': if (drafts.length) publishDraft(doc, d().id, o); return
+      case 'insert':
+        if (drafts.length)
+          editDraft(
+            doc,
+            d().id,
+            [
+              {
+                op: 'insert',
+                path: '/rule/values',
+                index: rng.int(0, 2),
+                value: { value: `x${n}`, when: { event: 'purchase', op: 'gte', value: rng.int(1, 9) } },
+              },
+            ],
+            o,
+          )
+        return
+      case 'remove':
+        if (drafts.length) editDraft(doc, d().id, [{ op: 'remove', path: '/rule/values', index: rng.int(0, 2) }], o)
+        return
+      case 'discard':
+        if (drafts.length) discardDraft(doc, d().id, o)
+        return
+      case 'publish':
+        if (drafts.length) publishDraft(doc, d().id, o)
+        return
     }
   } catch (e) {
     if (!(e instanceof LabelsError)) throw e

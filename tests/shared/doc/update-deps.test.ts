@@ -31,7 +31,8 @@ function history(seed: number) {
 
 describe('missingDependency agrees with what Yjs integrates', () => {
   it('a fresh document: a random subset of updates, merged, is complete exactly when Yjs keeps nothing pending', () => {
-    let complete = 0, incomplete = 0
+    let complete = 0,
+      incomplete = 0
     for (let seed = 1; seed <= 40; seed++) {
       const { rng, updates } = history(seed)
       for (let trial = 0; trial < 10; trial++) {
@@ -85,7 +86,7 @@ describe('missingDependency agrees with what Yjs integrates', () => {
     Y.applyUpdate(b, ups[0]!)
     const bUps: Uint8Array[] = []
     b.on('update', (u: Uint8Array) => bUps.push(u))
-    b.getArray('x').insert(1, ['after a\'s item'])
+    b.getArray('x').insert(1, ["after a's item"])
     expect(missingDependency(Y.decodeUpdate(bUps[0]!), empty)).toMatchObject({ reason: 'ref', client: 10, clock: 0 })
     // The same reference is satisfied by the update it depends on, merged in either order.
     expect(missingDependency(Y.decodeUpdate(Y.mergeUpdates([bUps[0]!, ups[0]!])), empty)).toBeNull()
