@@ -68,7 +68,7 @@ it('starts with a demo workspace and a printed admin token, stops on SIGTERM wit
   const exited2 = exitCode(second.child)
   second.child.kill('SIGTERM')
   expect(await exited2).toBe(0)
-}, 120_000)
+}, 300_000) // safety bound: the first start builds the web app (tens of seconds on a busy 2-core machine)
 
 it('uses LABELS_TOKENS instead of a token file when set', async () => {
   const s = await startMain({ LABELS_TOKENS: 'ana:ana-token-123:viewer', LABELS_DEMO: '0' })
@@ -83,4 +83,4 @@ it('uses LABELS_TOKENS instead of a token file when set', async () => {
   const exited = exitCode(s.child)
   s.child.kill('SIGTERM')
   expect(await exited).toBe(0)
-}, 120_000)
+}, 300_000) // safety bound: the first start builds the web app (tens of seconds on a busy 2-core machine)
