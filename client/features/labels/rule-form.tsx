@@ -2,6 +2,8 @@ import { For, Match, Show, Switch, type JSX } from 'solid-js'
 import type { DataSchema } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import { parseTyped } from './typed-values.ts'
+import { filterOps, opWords } from '../../../shared/operators.ts'
+import { ruleLimits } from '../../../shared/limits.ts'
 import type {
   BehaviourCondition,
   CompareOp,
@@ -15,36 +17,8 @@ import type {
 
 type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined }
 
-const compareOps: CompareOp[] = ['gte', 'gt', 'eq', 'neq', 'lt', 'lte', 'between']
-const filterOps: FilterOp[] = [
-  'eq',
-  'neq',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'in',
-  'not_in',
-  'contains',
-  'between',
-  'is_set',
-  'is_not_set',
-]
-const opText: Record<string, string> = {
-  eq: '=',
-  neq: '≠',
-  gt: '>',
-  gte: '≥',
-  lt: '<',
-  lte: '≤',
-  in: 'in',
-  not_in: 'not in',
-  contains: 'contains',
-  between: 'between',
-  is_set: 'is set',
-  is_not_set: 'is not set',
-}
-
+/** The editor offers `≥` first (the common "at least N times"); the operators themselves are shared/operators.ts's. */
+const compareOps: readonly CompareOp[] = ['gte', 'gt', 'eq', 'neq', 'lt', 'lte', 'between']
 const propsOf = (schema: DataSchema | undefined, event: string) =>
   schema?.events.find((e) => e.name === event)?.properties ?? []
 
@@ -200,7 +174,7 @@ function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Ele
               onChange={(property) => put(i(), { ...f, property })}
             />
             <select value={f.op} onChange={(e) => put(i(), { ...f, op: e.currentTarget.value as FilterOp })}>
-              <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+              <For each={filterOps}>{(o) => <option value={o}>{opWords[o]}</option>}</For>
             </select>
             <Show when={f.op !== 'is_set' && f.op !== 'is_not_set'}>
               <input
@@ -306,7 +280,7 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
                   })
                 }
               >
-                <For each={compareOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+                <For each={compareOps}>{(o) => <option value={o}>{opWords[o]}</option>}</For>
               </select>
               <input
                 class="narrow"
@@ -332,7 +306,7 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
                 </For>
               </select>
               <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as FilterOp })}>
-                <For each={filterOps}>{(o) => <option value={o}>{opText[o]}</option>}</For>
+                <For each={filterOps}>{(o) => <option value={o}>{opWords[o]}</option>}</For>
               </select>
               <Show when={c().op !== 'is_set' && c().op !== 'is_not_set'}>
                 <input
@@ -447,7 +421,7 @@ export function RuleForm(p: {
                   )}
                 </For>
               </ol>
-              <Show when={r().values.length < 50}>
+              <Show when={r().values.length < ruleLimits.layers}>
                 <button
                   type="button"
                   class="link"
@@ -549,15 +523,15 @@ export function RuleForm(p: {
                 <input
                   type="number"
                   min="1"
-                  max="50"
+                  max={ruleLimits.top}
                   class="narrow"
                   value={r().top ?? 1}
                   onChange={(e) =>
                     set({
                       top:
-                        Math.max(1, Math.min(50, Number(e.currentTarget.value) || 1)) === 1
+                        Math.max(1, Math.min(ruleLimits.top, Number(e.currentTarget.value) || 1)) === 1
                           ? undefined
-                          : Math.max(1, Math.min(50, Number(e.currentTarget.value))),
+                          : Math.max(1, Math.min(ruleLimits.top, Number(e.currentTarget.value))),
                     })
                   }
                 />
