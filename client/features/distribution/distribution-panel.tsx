@@ -4,6 +4,7 @@ import { count, percent, toChartData, valueLabel } from '../../charts/chart-data
 import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderBars } from '../../charts/render-bars.ts'
 import { renderDonut } from '../../charts/render-donut.ts'
+import { csvExport } from '../../api/csv-export.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
@@ -67,15 +68,7 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
   s.live.onReconnect(() => void refetch())
   // The href has no token (copying it gives nothing away); a click downloads through a signed link.
   const csvPath = () => `/api/labels/${props.labelId}/distribution?${distributionQuery(opts(), props.dataType, 'csv')}`
-  const [exportError, setExportError] = createSignal<string | null>(null)
-  const exportCsv = (e: MouseEvent) => {
-    e.preventDefault()
-    if (!online()) return
-    setExportError(null)
-    s.api
-      .download(csvPath())
-      .catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
-  }
+  const { error: exportError, onClick: exportCsv } = csvExport(s.api, csvPath)
   return (
     <section class="card" data-testid="distribution-panel">
       <header class="card-head">

@@ -3,6 +3,7 @@ import type { HistoryResult } from '../../api/types.ts'
 import { count, percent } from '../../charts/chart-data.ts'
 import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderLines } from '../../charts/render-lines.ts'
+import { csvExport } from '../../api/csv-export.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type HistoryFilter } from './history-query.ts'
@@ -52,15 +53,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
   )
   // The href has no token; a click downloads through a signed link (POST /api/links).
   const csvPath = () => `/api/labels/${props.labelId}/history?${historyQuery(filter(), 'csv')}`
-  const [exportError, setExportError] = createSignal<string | null>(null)
-  const exportCsv = (e: MouseEvent) => {
-    e.preventDefault()
-    if (!online()) return
-    setExportError(null)
-    s.api
-      .download(csvPath())
-      .catch((err: unknown) => setExportError(`Could not export: ${err instanceof Error ? err.message : String(err)}`))
-  }
+  const { error: exportError, onClick: exportCsv } = csvExport(s.api, csvPath)
   return (
     <section class="card" data-testid="history-panel">
       <header class="card-head">
