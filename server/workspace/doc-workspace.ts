@@ -6,12 +6,6 @@ import type { Label, LabelInput, LabelPatch } from '../../shared/schemas/label.t
 import { storedWithin, STORE_WAIT_MS } from '../collab/live-doc.ts'
 import type { LabelChange, Workspace, WorkspaceLabel } from './workspace.ts'
 
-/** The definition fields as the engine sees them (order and conflict marks dropped). */
-function plain(l: ops.ProjectedLabel): Label {
-  const { order: _o, rawGroupId: _r, nameConflict: _n, ...label } = l
-  return label
-}
-
 function findNode(nodes: GroupNode[], id: string): GroupNode | null {
   for (const n of nodes) {
     if (n.id === id) return n
@@ -54,7 +48,7 @@ export class DocWorkspace implements Workspace {
     doc.on('beforeObserverCalls', () => {
       this.inTransaction = false
     })
-    for (const l of this.projection().labels) this.known.set(l.id, plain(l))
+    for (const l of this.projection().labels) this.known.set(l.id, ops.storedLabel(l))
   }
 
   /** Every read shares one projection until the document changes (reads far outnumber edits). */
@@ -223,7 +217,7 @@ export class DocWorkspace implements Workspace {
     }
     for (const e of events) {
       if (e.kind === 'deleted') this.known.delete(e.previous.id)
-      else this.known.set(e.label.id, plain(e.label))
+      else this.known.set(e.label.id, ops.storedLabel(e.label))
     }
     for (const e of events)
       for (const fn of this.listeners) {

@@ -27,7 +27,7 @@ import {
 import type { OpOptions } from './group-operations.ts'
 import { createLabel, updateLabel } from './label-operations.ts'
 import type { DocOrigin } from './origin.ts'
-import { findLabel, projectWorkspace } from './projection.ts'
+import { findLabel, projectWorkspace, storedLabel, type ProjectedLabel } from './projection.ts'
 import { assign, insertAt, jsonEqual, moveAt, removeAt, setAt } from './rule-y.ts'
 import { newId } from './shape.ts'
 
@@ -67,37 +67,6 @@ function definitionOfLabel(l: Label): LabelDefinition {
     description,
     rule,
   }) as LabelDefinition
-}
-
-function plainLabel(l: Label): Label {
-  const {
-    id,
-    name,
-    displayName,
-    groupId,
-    dataType,
-    labelType,
-    schedule,
-    enabled,
-    description,
-    rule,
-    createdAt,
-    updatedAt,
-  } = l
-  return {
-    id,
-    name,
-    displayName,
-    groupId,
-    dataType,
-    labelType,
-    schedule,
-    enabled,
-    description,
-    rule,
-    createdAt,
-    updatedAt,
-  }
 }
 
 function blankDefinition(groupId: string, rule: Rule): LabelDefinition {
@@ -331,9 +300,9 @@ export function publishDraft(doc: Y.Doc, draftId: string, origin: DocOrigin, opt
   const plan = publishPlan(doc, draftId)
   if (plan.kind === 'update' && Object.keys(plan.patch).length === 0) {
     // Nothing changed: publishing just closes the draft (no label write, no run).
-    const unchanged = findLabel(projectWorkspace(doc), plan.labelId) as Label
+    const unchanged = findLabel(projectWorkspace(doc), plan.labelId) as ProjectedLabel
     doc.transact(() => draftsOf(doc).delete(draftId), origin)
-    return plainLabel(unchanged)
+    return storedLabel(unchanged)
   }
   let label: Label | undefined
   doc.transact(() => {

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import type { DataType, Label, LabelType, Schedule } from '../schemas/label.ts'
 import type { Rule } from '../schemas/rule.ts'
+import { definitionFields } from '../rule-diff.ts'
 import { authorsOf, fromY, jsonEqual, type Json } from './rule-y.ts'
 
 /**
@@ -15,18 +16,8 @@ import { authorsOf, fromY, jsonEqual, type Json } from './rule-y.ts'
  */
 export const draftsOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap('drafts')
 
-/** The editable definition fields (docs/model.md#label-fields), in form order. */
-export const DRAFT_FIELDS = [
-  'name',
-  'displayName',
-  'groupId',
-  'dataType',
-  'labelType',
-  'schedule',
-  'enabled',
-  'description',
-  'rule',
-] as const
+/** The editable definition fields (docs/model.md#label-fields), in form order: a version's fields. */
+export const DRAFT_FIELDS = definitionFields
 export type DraftField = (typeof DRAFT_FIELDS)[number]
 
 /** A label's definition without its identity and timestamps (what a draft edits and publishes). */

@@ -6,7 +6,14 @@ import { placeAt } from './fractional-index.ts'
 import type { OpOptions } from './group-operations.ts'
 import { rekeyLabels } from './group-operations.ts'
 import type { DocOrigin } from './origin.ts'
-import { findLabel, labelsIn, projectWorkspace, type ProjectedLabel, type WorkspaceProjection } from './projection.ts'
+import {
+  findLabel,
+  labelsIn,
+  projectWorkspace,
+  storedLabel,
+  type ProjectedLabel,
+  type WorkspaceProjection,
+} from './projection.ts'
 import { DEFAULT_GROUP_ID, entryOf, labelsOf, newId, putEntry } from './shape.ts'
 
 /** docs/model.md#label-types-and-schedules: a static label runs once, a dynamic one on a daily/weekly/monthly schedule. */
@@ -30,12 +37,6 @@ function mustGroupId(p: WorkspaceProjection, groupId: string): void {
 function mustBeFreeName(p: WorkspaceProjection, name: string, selfId?: string): void {
   if (p.labels.some((l) => l.name === name && l.id !== selfId))
     throw conflict(`a label named ${name} already exists`, '/name')
-}
-
-/** The label as stored, without projection-only fields. */
-function plain(l: ProjectedLabel): Label {
-  const { order: _o, rawGroupId: _r, nameConflict: _n, ...label } = l
-  return label
 }
 
 /** Creates a label at the end of its group (default: Default); returns it. Name must be free (409). */
@@ -96,7 +97,7 @@ export function updateLabel(
   const schedule = keep ?? defaultSchedule(labelType)
   checkSchedule(labelType, schedule)
   const next: Label = {
-    ...plain(cur),
+    ...storedLabel(cur),
     ...stripUndefined(patch),
     labelType,
     schedule,
@@ -152,7 +153,7 @@ export function moveLabel(
     if (e.get('groupId') !== to.groupId) e.set('groupId', to.groupId)
     e.set('order', keys[0])
   }, origin)
-  return { ...plain(cur), groupId: to.groupId }
+  return { ...storedLabel(cur), groupId: to.groupId }
 }
 
 /** Deletes a label's definition (its results are the engine's to remove, via onDocChange). */
@@ -160,5 +161,5 @@ export function deleteLabel(doc: Y.Doc, idOrName: string, origin: DocOrigin): La
   const p = projectWorkspace(doc)
   const cur = mustLabel(p, idOrName)
   doc.transact(() => labelsOf(doc).delete(cur.id), origin)
-  return plain(cur)
+  return storedLabel(cur)
 }

@@ -28,6 +28,12 @@ export interface ProjectedLabel extends Label {
   nameConflict: boolean
 }
 
+/** The label as stored: a projected label without its projection-only fields (order, raw group, conflict mark). */
+export function storedLabel(l: ProjectedLabel): Label {
+  const { order: _o, rawGroupId: _r, nameConflict: _n, ...label } = l
+  return label
+}
+
 /** A write that makes the document say what the projection already shows (repairWorkspace). */
 export type Repair =
   | { kind: 'create-default-group' }
