@@ -48,13 +48,3 @@ export const badRequest = (message: string, path?: string, details?: unknown) =>
   new LabelsError('bad_request', message, path, details)
 export const notFound = (message: string, path?: string) => new LabelsError('not_found', message, path)
 export const conflict = (message: string, path?: string) => new LabelsError('conflict', message, path)
-
-/** Rebuilds a LabelsError that crossed a worker boundary as a plain object. */
-export function reviveError(e: unknown): unknown {
-  if (e instanceof LabelsError) return e
-  if (e && typeof e === 'object' && (e as { name?: string }).name === 'LabelsError') {
-    const o = e as { code: ErrorCode; message: string; path?: string; details?: unknown }
-    return new LabelsError(o.code, o.message, o.path, o.details)
-  }
-  return e
-}

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { LabelsError, reviveError, type ErrorCode } from '../../shared/errors.ts'
+import { LabelsError, type ErrorCode } from '../../shared/errors.ts'
 import { isApiPath, requestPath } from './request-path.ts'
 
 /** The one error body (docs/api.md#errors). */
@@ -28,8 +28,8 @@ const byStatus: Record<number, ErrorCode> = {
 const storageFailures = new Set(['53100', '25006', '58030', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
 
 /** Maps any thrown value to a LabelsError: ours as is, Fastify's by status, storage failures as 503, the rest as 500. */
-export function toLabelsError(e: unknown): LabelsError {
-  const r = reviveError(e)
+export function toLabelsError(r: unknown): LabelsError {
+  // Errors from the engine and parse workers arrive as LabelsError already (shared/worker-errors.ts).
   if (r instanceof LabelsError) return r
   const sc = (r as { code?: unknown } | null)?.code
   if (typeof sc === 'string' && storageFailures.has(sc))
