@@ -28,17 +28,7 @@ export async function boundedRead<T>(
   opts: { waitMs: number | undefined; reply?: FastifyReply; what: string },
 ): Promise<T> {
   if (opts.waitMs === undefined) return read()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const p = read()
-  p.catch(() => {}) // a late failure after the 503 must not surface as unhandled
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(busyError(opts.reply, opts.what)), opts.waitMs)
-  })
-  try {
-    return await Promise.race([p, late])
-  } finally {
-    clearTimeout(timer)
-  }
+  return within(read(), opts.waitMs, () => busyError(opts.reply, opts.what))
 }
 
 /** Resolves with `work`, or rejects with `onLate()` once `ms` have passed (the work goes on; its result is dropped). */
