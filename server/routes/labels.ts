@@ -154,13 +154,15 @@ export default async function labelRoutes(app: FastifyInstance) {
     async (req, reply) => {
       const label = resolveLabel(app, (req.params as { label: string }).label)
       const limit = (req.query as { limit?: number }).limit ?? 50
-      return {
-        runs: await boundedRead(() => app.engine.listRuns(label.id, limit), {
-          waitMs: app.calc.readWaitMs,
-          reply,
-          what: "the label's runs are read from the database",
-        }),
-      }
+      const stored = await boundedRead(() => app.engine.listRuns(label.id, limit), {
+        waitMs: app.calc.readWaitMs,
+        reply,
+        what: "the label's runs are read from the database",
+      })
+      // A run's row says succeeded once its transaction commits, a moment before the server
+      // has taken its results into memory; the status the server announced is the one that
+      // agrees with the distribution and history reads, so it wins where the server has one.
+      return { runs: stored.map((r) => app.calc.run(r.id) ?? r) }
     },
   )
 }
