@@ -1,10 +1,46 @@
+import type { Static } from 'typebox'
 import type { DataType } from '../shared/schemas/label.ts'
 import type { Rule } from '../shared/schemas/rule.ts'
 import type { DefinitionChange, LabelDefinition } from '../shared/rule-diff.ts'
 import type { LabelReadModel, RunOutcome } from './read/read-model.ts'
+import type * as Wire from '../shared/schemas/wire.ts'
+import type {
+  AudiencePage,
+  Comparison,
+  Distribution,
+  HistoryResult,
+  ImportReport,
+  IngestReport,
+  Run,
+  RunTrigger,
+  SampleEvent,
+  SampleUser,
+  SchemaDescription,
+  VersionKind,
+} from '../shared/schemas/wire.ts'
 
 export type { HistoryDay, LabelReadModel, RunOutcome, RunResults } from './read/read-model.ts'
 export type { ResultSummary } from './read/result-summary.ts'
+// The wire types: the Static<> types of the response schemas (one declaration, shared/schemas/wire.ts).
+export type {
+  AudiencePage,
+  Comparison,
+  Distribution,
+  DistributionItem,
+  HistoryResult,
+  ImportReport,
+  IngestReport,
+  Run,
+  RunStatus,
+  RunTrigger,
+  SampleEvent,
+  SampleUser,
+  SampleValue,
+  SchemaDescription,
+  Transition,
+  TransitionValue,
+  VersionKind,
+} from '../shared/schemas/wire.ts'
 
 /**
  * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
@@ -134,46 +170,6 @@ export interface Definition {
   rule: Rule
 }
 
-export type RunTrigger = 'manual' | 'schedule' | 'create' | 'update' | 'catchup' | 'import'
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed'
-
-/** The run shape (docs/api.md#runs). Times are ISO strings. */
-export interface Run {
-  id: string
-  labelId: string
-  status: RunStatus
-  trigger: RunTrigger
-  asOf: string
-  createdAt: string
-  startedAt: string | null
-  finishedAt: string | null
-  totalUsers: number | null
-  coveredUsers: number | null
-  error?: string
-}
-
-export interface SchemaDescription {
-  userAttributes: Array<{ name: string; type: string }>
-  events: Array<{ name: string; properties: Array<{ name: string; type: string }> }>
-}
-
-/** A JSON value of an attribute or property (dates as ISO strings). */
-export type SampleValue = string | number | boolean
-
-/** A user record (docs/api.md#ingestion-records). */
-export interface SampleUser {
-  user_id: string
-  properties: Record<string, SampleValue>
-}
-/** An event record (docs/api.md#ingestion-records); `time` is an ISO string. */
-export interface SampleEvent {
-  user_id: string
-  event: string
-  time: string
-  event_id?: string
-  properties: Record<string, SampleValue>
-}
-
 /** EngineApi.sample: the sampled customers, their events in ingestion order, and the data schema they follow. */
 export interface Sample {
   users: SampleUser[]
@@ -182,21 +178,6 @@ export interface Sample {
   totalUsers: number
   /** Every attribute and property with its type, so a replica can declare them before ingesting. */
   schema: SchemaDescription
-}
-
-export interface IngestReport {
-  /** Rows stored (users: inserted + updated). */
-  stored: number
-  inserted: number
-  updated: number
-  /** Events skipped because their event_id was already stored. */
-  duplicates: number
-  /** Invalid rows: 1-based data row numbers (header excluded) and reasons; the first 100 only. */
-  errors: Array<{ row: number; reason: string }>
-  /** Every invalid row, counted (errors lists the first 100). */
-  invalidRows?: number
-  /** false when errors made the whole request store nothing. */
-  committed: boolean
 }
 
 export interface DistributionQuery {
@@ -208,54 +189,11 @@ export interface DistributionQuery {
   granularity?: 'day' | 'week' | 'month'
 }
 
-export interface DistributionItem {
-  value: string | number | boolean | null
-  from?: number | string
-  to?: number | string
-  users: number
-  proportion: number
-}
-export interface Distribution {
-  labelId: string | null
-  runId: string | null
-  asOf: string
-  totalUsers: number
-  coveredUsers: number
-  items: DistributionItem[]
-}
-
 export interface HistoryQuery {
   from?: string
   to?: string
   values?: string[]
 }
-export interface HistoryResult {
-  labelId: string
-  items: Array<{ date: string; value: string; users: number; proportion: number }>
-}
-
-/**
- * `nextCursor` is an opaque token (`<uid>.<runId>`) pinning the next page to this page's run;
- * `runId` is the run whose results the page holds (null: the label has no results).
- */
-export interface AudiencePage {
-  users: Array<{ userId: string; value: unknown }>
-  nextCursor: string | null
-  runId: string | null
-}
-
-export interface ImportReport {
-  runId: string
-  imported: number
-  /** The first bad rows (at most 100). */
-  errors: Array<{ row: number; reason: string }>
-  committed: boolean
-  /** Every bad row, also those beyond the listed `errors`. */
-  invalidRows?: number
-}
-
-/** How a version came to be. `baseline`: a label older than its history, as it was when the history began. */
-export type VersionKind = 'baseline' | 'created' | 'updated' | 'restored' | 'deleted'
 
 export interface RecordVersionInput {
   labelId: string
@@ -275,46 +213,11 @@ export interface RecordVersionInput {
   groupNames?: Record<string, string>
 }
 
-/** A version in the list: who, when, how, what changed. */
-export interface VersionSummary {
-  n: number
-  labelId: string
-  at: string
-  actor: string
-  kind: VersionKind
-  via: string
-  /** For `restored`: the earlier version whose definition this one equals. */
-  restoredFrom?: number
-  changes: DefinitionChange[]
-}
+/** A version in the list: who, when, how, what changed (the wire schema, with the diff's precise field names). */
+export type VersionSummary = Omit<Static<typeof Wire.VersionSummary>, 'changes'> & { changes: DefinitionChange[] }
 
 export interface LabelVersion extends VersionSummary {
   definition: LabelDefinition
-}
-
-/** A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted elements, or null for "no value". */
-export type TransitionValue = string | number | boolean | string[] | null
-
-export interface Transition {
-  from: TransitionValue
-  to: TransitionValue
-  users: number
-}
-
-/** EngineApi.compare: current results beside a draft's, and who moves where. */
-export interface Comparison {
-  labelId: string
-  /** The current stored results (runId null and no items when the label has none). */
-  current: Distribution
-  /** The draft evaluated now on every customer. */
-  draft: Distribution
-  /** Users per (current value → draft value), every user counted once, sorted by users (then from, to); at most maxTransitions (default 200). */
-  transitions: Transition[]
-  /** Transitions left out of the list beyond the maximum, and their users. */
-  otherTransitions: { count: number; users: number }
-  /** Users whose value (bucket) differs, and those whose value stays (both without a value included). */
-  changedUsers: number
-  unchangedUsers: number
 }
 
 /** Server → client messages of the live channel (docs/api.md#live-channel). */

@@ -11,6 +11,7 @@ import { selectProtocol } from '../shared/ws-protocol.ts'
 import { installErrorHandlers } from './http/error-handler.ts'
 import { logSerializers } from './http/log-redact.ts'
 import { makeSerializerCompiler, validatorCompiler } from './http/schema-compilers.ts'
+import { referenceSharedSchemas, sharedSchemas } from './http/openapi-refs.ts'
 import { placeholderPage } from './http/placeholder-page.ts'
 import auditPlugin from './plugins/audit.ts'
 import authPlugin from './plugins/auth.ts'
@@ -112,7 +113,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas (Rule, Label, Run…) are emitted once, under their $id, and referenced (http/openapi-refs.ts).
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+    transform: referenceSharedSchemas,
   })
+  for (const schema of sharedSchemas()) app.addSchema(schema)
   await app.register(multipart, { limits: { fileSize: limits.importBytes, files: 1, fields: 10 } })
   // The web app offers ['labels.v1', 'labels.token.…']: answer labels.v1, never echo the token.
   await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024, handleProtocols: selectProtocol } })

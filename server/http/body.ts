@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LabelsError } from '../../shared/errors.ts'
 
@@ -127,4 +127,27 @@ export function abandonBody(req: FastifyRequest, reply: FastifyReply, stream: Re
   reply.header('connection', 'close')
   stream.resume()
   void req
+}
+
+/**
+ * The raw body stream of a data upload (the content types app.ts leaves unparsed), or null when
+ * the body was parsed (a JSON body sent to a data route) or is absent.
+ */
+export function bodyStream(req: FastifyRequest): Readable | null {
+  return req.body instanceof Readable ? req.body : null
+}
+
+/** bodyStream, for a route that has already refused the other content types: 400 without a stream. */
+export function requireBodyStream(req: FastifyRequest): Readable {
+  const stream = bodyStream(req)
+  if (!stream) throw new LabelsError('bad_request', 'the request has no body to read', '/body')
+  return stream
+}
+
+/**
+ * Sends a streamed reply (NDJSON, JSON written page by page, a CSV export): the route's response schema documents
+ * what the stream holds, but a stream passes as is, so it goes out through the untyped reply.
+ */
+export function sendStream(reply: FastifyReply, stream: Readable): FastifyReply {
+  return reply.send(stream)
 }

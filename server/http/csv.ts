@@ -1,3 +1,5 @@
+import type { FastifyReply } from 'fastify'
+
 /** CSV export framing; cells and lines (with formula neutralisation) come from engine/csv-cells.ts. */
 export { csvCell, csvLine } from '../../engine/csv-cells.ts'
 
@@ -8,4 +10,16 @@ export const UTF8_BOM = '\uFEFF'
 export function attachment(filename: string): string {
   const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_')
   return `attachment; filename="${safe}"`
+}
+
+/**
+ * Sends a CSV export as a download: the route's JSON response schema doesn't apply to it (the text
+ * passes as is), so it goes out through the untyped reply.
+ */
+export function sendCsv(reply: FastifyReply, filename: string, csv: string): FastifyReply {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', attachment(filename))
+    .serializer((x) => x as string)
+    .send(csv)
 }

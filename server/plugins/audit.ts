@@ -3,9 +3,15 @@ import fp from 'fastify-plugin'
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.ts'
 import '../types.ts'
 
+/** The object a request names in its path (any route: a label, group, run or customer), for the audit entry. */
 function target(req: FastifyRequest): string | undefined {
-  const p = req.params as Record<string, string> | undefined
-  return p?.label ?? p?.id ?? p?.runId ?? p?.userId
+  const p: unknown = req.params
+  if (typeof p !== 'object' || p === null) return undefined
+  for (const k of ['label', 'id', 'runId', 'userId']) {
+    const v: unknown = (p as Record<string, unknown>)[k]
+    if (typeof v === 'string') return v
+  }
+  return undefined
 }
 
 export interface AuditPluginOptions extends AuditLogOptions {

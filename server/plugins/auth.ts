@@ -8,7 +8,8 @@ import { roleAllows, type Operator, type Role } from '../auth/roles.ts'
 import { LinkSigner, SIG_PARAM } from '../auth/signed-links.ts'
 import type { TokenRegistry } from '../auth/tokens.ts'
 import { originAllowed } from '../http/origin.ts'
-import { isApiPath, requestPath } from '../http/request-path.ts'
+import { isApiPath, queryValue, requestPath } from '../http/request-path.ts'
+import { typed } from '../http/typed.ts'
 import { errors } from '../http/wire-schemas.ts'
 import '../types.ts'
 
@@ -50,7 +51,7 @@ export function presentedToken(req: FastifyRequest): string | undefined {
     return m?.[1] ?? ''
   }
   if (req.method === 'GET') {
-    const q = (req.query as Record<string, unknown> | undefined)?.token
+    const q = queryValue(req, 'token')
     if (typeof q === 'string') return q
     if (req.headers.upgrade !== undefined) return tokenFromProtocols(req.headers['sec-websocket-protocol'])
   }
@@ -180,7 +181,7 @@ export default fp(
       await authenticate(req, reply, requestPath(req))
     })
 
-    app.post(
+    typed(app).post(
       '/api/links',
       {
         config: { role: 'viewer' },
@@ -203,7 +204,7 @@ export default fp(
         },
       },
       async (req) => {
-        const { path } = req.body as { path: string }
+        const { path } = req.body
         return links.sign(req.operator!, signableTarget(path, websocketPaths))
       },
     )

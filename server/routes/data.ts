@@ -1,10 +1,10 @@
-import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
-import { abandonBody, checkContentLength, textChunks } from '../http/body.ts'
-import { errors, IngestReportOut } from '../http/wire-schemas.ts'
+import { abandonBody, checkContentLength, requireBodyStream, textChunks } from '../http/body.ts'
+import { errors, IngestReportOut, SchemaOut } from '../http/wire-schemas.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 /** NDJSON or CSV, from the Content-Type. */
 export function bodyFormat(req: FastifyRequest): 'ndjson' | 'csv' {
@@ -14,18 +14,9 @@ export function bodyFormat(req: FastifyRequest): 'ndjson' | 'csv' {
   throw new LabelsError('bad_request', 'send application/x-ndjson or text/csv', '/headers/content-type')
 }
 
-const SchemaOut = Type.Object({
-  userAttributes: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
-  events: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      properties: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
-    }),
-  ),
-})
-
 /** GET /api/data/schema and the streamed ingestion endpoints (admin). */
-export default async function dataRoutes(app: FastifyInstance) {
+export default async function dataRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/data/schema',
     {
@@ -55,10 +46,10 @@ export default async function dataRoutes(app: FastifyInstance) {
         },
       },
       async (req, reply) => {
-        const { skipInvalid } = req.query as { skipInvalid?: boolean }
+        const { skipInvalid } = req.query
         const format = bodyFormat(req)
         checkContentLength(req, app.limits.ingestBytes)
-        const body = req.body as Readable
+        const body = requireBodyStream(req)
         // Big (or unsized, chunked) bodies are parsed in the engine's parse worker, so parsing
         // overlaps the database's staging writes; small ones skip the thread hop.
         const size = Number(req.headers['content-length'])

@@ -1,13 +1,15 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { Type } from 'typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type, type Static } from 'typebox'
 import type { Distribution, DistributionQuery, HistoryQuery, HistoryResult } from '../../engine/api.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
-import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
+import { csvLine, sendCsv, UTF8_BOM } from '../http/csv.ts'
+import { queryValue } from '../http/request-path.ts'
 import { DistributionOut, errors, HistoryOut } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import { listParam, parseBoundaries, parseDay } from './query-lists.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')]))
 const Repeatable = Type.Optional(
@@ -24,7 +26,7 @@ export const DistributionQueryIn = Type.Object({
   format: Format,
 })
 
-type RawDistQuery = Omit<DistributionQuery, 'boundaries'> & { boundaries?: string | string[]; format?: 'json' | 'csv' }
+type RawDistQuery = Omit<Static<typeof DistributionQueryIn>, 'format'>
 
 /** Query string → engine DistributionQuery (undefined fields left out). */
 export function toDistributionQuery(q: RawDistQuery): DistributionQuery {
@@ -101,11 +103,12 @@ async function readHistory(
   )
 }
 
-const exportAudit = (what: string) => (req: { query: unknown }) =>
-  (req.query as { format?: string }).format === 'csv' ? `export.${what}` : null
+const exportAudit = (what: string) => (req: FastifyRequest) =>
+  queryValue(req, 'format') === 'csv' ? `export.${what}` : null
 
 /** Distribution and history of a label, as JSON or CSV export. */
-export default async function distributionRoutes(app: FastifyInstance) {
+export default async function distributionRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/labels/:label/distribution',
     {
@@ -118,18 +121,14 @@ export default async function distributionRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const q = req.query as RawDistQuery
+      const label = resolveLabel(app, req.params.label)
+      const q = req.query
       const query = toDistributionQuery(q)
       const d = await readDistribution(app, label, query, reply)
       if (q.format !== 'csv') return d
       let csv = UTF8_BOM + csvLine(['value', 'from', 'to', 'users', 'proportion'])
       for (const i of d.items) csv += csvLine([i.value, i.from, i.to, i.users, i.proportion])
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', attachment(`${label.name}-distribution.csv`))
-        .serializer((x) => x as string)
-        .send(csv)
+      return sendCsv(reply, `${label.name}-distribution.csv`, csv)
     },
   )
 
@@ -150,8 +149,8 @@ export default async function distributionRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const q = req.query as { from?: string; to?: string; value?: string | string[]; format?: 'json' | 'csv' }
+      const label = resolveLabel(app, req.params.label)
+      const q = req.query
       const values = listParam(q.value, false)
       const from = parseDay(q.from, '/query/from')
       const to = parseDay(q.to, '/query/to')
@@ -164,11 +163,7 @@ export default async function distributionRoutes(app: FastifyInstance) {
       if (q.format !== 'csv') return h
       let csv = UTF8_BOM + csvLine(['date', 'value', 'users', 'proportion'])
       for (const i of h.items) csv += csvLine([i.date, i.value, i.users, i.proportion])
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', attachment(`${label.name}-history.csv`))
-        .serializer((x) => x as string)
-        .send(csv)
+      return sendCsv(reply, `${label.name}-history.csv`, csv)
     },
   )
 }

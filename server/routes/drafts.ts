@@ -1,18 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import {
-  jsonEqual,
-  type DraftEdit,
-  type DraftView,
-  type LabelDefinition,
-  type PublishPlan,
-} from '../../shared/doc/index.ts'
+import { jsonEqual, type DraftView, type LabelDefinition, type PublishPlan } from '../../shared/doc/index.ts'
 import { conflict, invalid, notFound } from '../../shared/errors.ts'
 import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { check } from '../../shared/schemas/validate.ts'
 import { errors, LabelOut } from '../http/wire-schemas.ts'
-import { LabelParams, resolveLabel, withRunInfo } from './label-helpers.ts'
+import { LabelParams, resolveLabel, withRunInfoOf } from './label-helpers.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
 
@@ -130,7 +125,8 @@ function definitionToValidate(
  * every operator with it open sees edits live; its edits never run anything. Publishing
  * validates it like POST/PATCH /api/labels and writes the label in one transaction.
  */
-export default async function draftRoutes(app: FastifyInstance) {
+export default async function draftRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/drafts',
     {
@@ -155,7 +151,7 @@ export default async function draftRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const body = (req.body ?? {}) as { labelId?: string; definition?: Partial<LabelDefinition>; groupId?: string }
+      const body = req.body ?? {}
       if (
         body.groupId !== undefined &&
         !app.workspace.groupTree().some(function has(g): boolean {
@@ -184,7 +180,7 @@ export default async function draftRoutes(app: FastifyInstance) {
       config: { role: 'viewer' },
       schema: { summary: 'One draft', params: DraftParams, response: { 200: DraftOut, ...errors(403, 404) } },
     },
-    async (req) => mustDraft(app, (req.params as { draft: string }).draft),
+    async (req) => mustDraft(app, req.params.draft),
   )
 
   app.patch(
@@ -200,9 +196,9 @@ export default async function draftRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const id = (req.params as { draft: string }).draft
+      const id = req.params.draft
       mustDraft(app, id)
-      const body = req.body as { fields?: Partial<LabelDefinition>; edits?: DraftEdit[] }
+      const body = req.body
       const draft = app.workspace.editDraft(id, body, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { id, fields: Object.keys(body.fields ?? {}), edits: body.edits?.length ?? 0 }
@@ -223,8 +219,8 @@ export default async function draftRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const id = (req.params as { draft: string }).draft
-      const after = (req.body as { after?: string } | null)?.after
+      const id = req.params.draft
+      const after = req.body?.after
       if (after !== undefined && !(await app.workspace.whenSeen(new Uint8Array(Buffer.from(after, 'base64')), 5000)))
         throw conflict('your latest draft edits have not reached the server yet; publish again', '/body/after')
       mustDraft(app, id)
@@ -247,7 +243,7 @@ export default async function draftRoutes(app: FastifyInstance) {
           kind: plan.kind,
           fields: plan.kind === 'update' ? Object.keys(plan.patch) : Object.keys(plan.input),
         }
-        const [view] = await withRunInfo(app, [label])
+        const view = await withRunInfoOf(app, label)
         return reply.status(plan.kind === 'create' ? 201 : 200).send(view)
       }
     },
@@ -264,12 +260,12 @@ export default async function draftRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const id = (req.params as { draft: string }).draft
+      const id = req.params.draft
       const d = mustDraft(app, id)
       app.workspace.discardDraft(id, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { id, labelId: d.labelId }
-      return reply.status(204).send()
+      return reply.status(204).send(null)
     },
   )
 
@@ -284,7 +280,7 @@ export default async function draftRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const label = resolveLabel(app, req.params.label)
       const d = app.workspace.draftOfLabel(label.id)
       if (!d) throw notFound(`label "${label.name}" has no open draft`, '/params/label')
       return d

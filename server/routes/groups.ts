@@ -3,11 +3,13 @@ import { Type } from 'typebox'
 import { GroupCreate, GroupPatch } from '../../shared/schemas/group.ts'
 import { errors, GroupOut } from '../http/wire-schemas.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const GroupParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
 /** Group tree operations; each is one shared document operation, seen live by every editor. */
-export default async function groupRoutes(app: FastifyInstance) {
+export default async function groupRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/groups',
     {
@@ -31,10 +33,7 @@ export default async function groupRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const group = app.workspace.createGroup(
-        req.body as { name: string; parentId?: string | null },
-        req.operator!.name,
-      )
+      const group = app.workspace.createGroup(req.body, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { id: group.id, name: group.name }
       return reply.status(201).send(group)
@@ -53,11 +52,7 @@ export default async function groupRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const group = app.workspace.updateGroup(
-        (req.params as { id: string }).id,
-        req.body as { name?: string; parentId?: string | null; index?: number },
-        req.operator!.name,
-      )
+      const group = app.workspace.updateGroup(req.params.id, req.body, req.operator!.name)
       await app.workspace.flushed()
       return group
     },
@@ -74,9 +69,9 @@ export default async function groupRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      app.workspace.deleteGroup((req.params as { id: string }).id, req.operator!.name)
+      app.workspace.deleteGroup(req.params.id, req.operator!.name)
       await app.workspace.flushed()
-      return reply.status(204).send()
+      return reply.status(204).send(null)
     },
   )
 }

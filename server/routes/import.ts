@@ -2,10 +2,11 @@ import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
-import { abandonBody, checkContentLength, readText } from '../http/body.ts'
+import { abandonBody, bodyStream, checkContentLength, readText, requireBodyStream } from '../http/body.ts'
 import { errors, ImportReportOut } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 /** The uploaded CSV: a multipart `file` part, or a raw text/csv body. BOM dropped. */
 async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ text: string; stream: Readable }> {
@@ -20,7 +21,7 @@ async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ t
   const ct = (req.headers['content-type'] ?? '').toLowerCase()
   if (!ct.startsWith('text/csv') && !ct.startsWith('text/plain'))
     throw new LabelsError('bad_request', 'send text/csv or multipart/form-data with a file', '/headers/content-type')
-  const stream = req.body as Readable
+  const stream = requireBodyStream(req)
   return { text: await readText(stream, limitBytes), stream }
 }
 
@@ -31,7 +32,8 @@ function countRows(csv: string): number {
 }
 
 /** POST /api/labels/:label/import — values of an import-method label from CSV `user_id,value`. */
-export default async function importRoutes(app: FastifyInstance) {
+export default async function importRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.post(
     '/api/labels/:label/import',
     {
@@ -48,14 +50,14 @@ export default async function importRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const label = resolveLabel(app, req.params.label)
       if (label.rule.method !== 'import')
         throw new LabelsError(
           'invalid',
           `label "${label.name}" is calculated by its ${label.rule.method} rule; only import labels take files`,
           '/params/label',
         )
-      const query = req.query as { mode?: 'replace' | 'merge'; skipInvalid?: boolean }
+      const query = req.query
       const mode = query.mode ?? 'replace'
       const skipInvalid = query.skipInvalid === true
       const limit = app.limits.importBytes
@@ -64,7 +66,8 @@ export default async function importRoutes(app: FastifyInstance) {
       try {
         csv = (await uploadedCsv(req, limit)).text
       } catch (e) {
-        if (!req.isMultipart() && req.body) abandonBody(req, reply, req.body as Readable)
+        const stream = req.isMultipart() ? null : bodyStream(req)
+        if (stream) abandonBody(req, reply, stream)
         else reply.header('connection', 'close')
         throw e
       }

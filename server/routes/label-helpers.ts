@@ -23,6 +23,12 @@ export async function withRunInfo(app: FastifyInstance, labels: WorkspaceLabel[]
   return labels.map((l) => ({ ...l, lastRun: last[l.id] ?? null, nextRunAt: app.calc.nextRunAt(l) }))
 }
 
+/** One label with its latest run and next scheduled run. */
+export async function withRunInfoOf(app: FastifyInstance, label: WorkspaceLabel): Promise<LabelView> {
+  const last = await app.calc.lastRuns([label.id])
+  return { ...label, lastRun: last[label.id] ?? null, nextRunAt: app.calc.nextRunAt(label) }
+}
+
 /** Parses an optional asOf (ISO date or date-time) to a canonical ISO string; 400 otherwise. */
 export function parseAsOf(asOf: string | undefined, path: string): string | undefined {
   if (asOf === undefined) return undefined

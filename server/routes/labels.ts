@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { errors, LabelOut, RunOut } from '../http/wire-schemas.ts'
-import { LabelParams, parseAsOf, resolveLabel, withRunInfo } from './label-helpers.ts'
+import { LabelParams, parseAsOf, resolveLabel, withRunInfo, withRunInfoOf } from './label-helpers.ts'
 import '../types.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
+import { typed } from '../http/typed.ts'
 
 const CalcBody = Type.Union([
   Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }),
@@ -12,7 +13,8 @@ const CalcBody = Type.Union([
 ])
 
 /** Label CRUD, calculate and run listing. Writes go through the shared workspace document. */
-export default async function labelRoutes(app: FastifyInstance) {
+export default async function labelRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/labels',
     {
@@ -27,7 +29,7 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const { q, groupId } = req.query as { q?: string; groupId?: string }
+      const { q, groupId } = req.query
       const needle = q?.trim().toLowerCase()
       const labels = app.workspace
         .listLabels()
@@ -48,12 +50,12 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const input = req.body as LabelInput
+      const input = req.body
       await app.engine.validateDefinition({ dataType: input.dataType, rule: input.rule })
       const label = app.workspace.createLabel(input, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { id: label.id, name: label.name }
-      const [view] = await withRunInfo(app, [label])
+      const view = await withRunInfoOf(app, label)
       return reply.status(201).send(view)
     },
   )
@@ -69,8 +71,8 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      return (await withRunInfo(app, [label]))[0]
+      const label = resolveLabel(app, req.params.label)
+      return withRunInfoOf(app, label)
     },
   )
 
@@ -86,8 +88,8 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const patch = req.body as LabelPatch
+      const label = resolveLabel(app, req.params.label)
+      const patch = req.body
       if (patch.rule !== undefined || patch.dataType !== undefined)
         await app.engine.validateDefinition({
           dataType: patch.dataType ?? label.dataType,
@@ -96,7 +98,7 @@ export default async function labelRoutes(app: FastifyInstance) {
       const updated = app.workspace.updateLabel(label.id, patch, req.operator!.name)
       await app.workspace.flushed()
       req.auditDetails = { fields: Object.keys(patch) }
-      return (await withRunInfo(app, [updated]))[0]
+      return withRunInfoOf(app, updated)
     },
   )
 
@@ -111,12 +113,12 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
+      const label = resolveLabel(app, req.params.label)
       app.workspace.deleteLabel(label.id, req.operator!.name)
       await app.workspace.flushed()
       await app.engine.deleteLabelData(label.id)
       req.auditDetails = { id: label.id, name: label.name }
-      return reply.status(204).send()
+      return reply.status(204).send(null)
     },
   )
 
@@ -132,8 +134,8 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const asOf = parseAsOf((req.body as { asOf?: string } | null)?.asOf, '/body/asOf')
+      const label = resolveLabel(app, req.params.label)
+      const asOf = parseAsOf(req.body?.asOf, '/body/asOf')
       const runId = await app.calc.trigger(label, 'manual', asOf)
       req.auditDetails = { runId }
       return reply.status(202).send({ runId })
@@ -152,8 +154,8 @@ export default async function labelRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const limit = (req.query as { limit?: number }).limit ?? 50
+      const label = resolveLabel(app, req.params.label)
+      const limit = req.query.limit ?? 50
       const stored = await boundedRead(() => app.engine.listRuns(label.id, limit), {
         waitMs: app.calc.readWaitMs,
         reply,

@@ -8,6 +8,7 @@ import { parseAsOf } from './label-helpers.ts'
 import { busyError, within } from '../calc/bounded-read.ts'
 import { timeoutError } from '../../engine/calc/timeout.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const PreviewBody = Type.Object(
   {
@@ -20,7 +21,8 @@ const PreviewBody = Type.Object(
 )
 
 /** POST /api/preview — evaluate an unsaved rule; nothing is stored. */
-export default async function previewRoutes(app: FastifyInstance) {
+export default async function previewRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   /** Previews answered 504 whose engine work has not ended yet. */
   let overrunning = 0
   app.post(
@@ -36,12 +38,7 @@ export default async function previewRoutes(app: FastifyInstance) {
     async (req, reply) => {
       const startedAt = Date.now()
       const budget = app.limits.previewTimeoutMs
-      const body = req.body as {
-        dataType: DataType
-        rule: Rule
-        asOf?: string
-        query?: Parameters<typeof toDistributionQuery>[0]
-      }
+      const body = req.body
       const def = { dataType: body.dataType, rule: body.rule }
       const asOf = parseAsOf(body.asOf, '/body/asOf')
       const query = body.query ? toDistributionQuery(body.query) : undefined

@@ -4,9 +4,11 @@ import { notFound } from '../../shared/errors.ts'
 import { errors, RunOut } from '../http/wire-schemas.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 /** GET /api/runs/:runId. */
-export default async function runRoutes(app: FastifyInstance) {
+export default async function runRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/runs/:runId',
     {
@@ -18,7 +20,7 @@ export default async function runRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const { runId } = req.params as { runId: string }
+      const { runId } = req.params
       // Every status change of the run queue is in memory: a running run's status never waits for its calculation.
       const known = app.calc.run(runId)
       if (known) return known

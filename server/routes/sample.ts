@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { SAMPLE_DEFAULT_USERS, SAMPLE_MAX_USERS } from '../../engine/read/sample.ts'
 import { sampleNdjson } from '../../engine/read/sample-wire.ts'
+import { sendStream } from '../http/body.ts'
 import { errors, SampleLineOut } from '../http/wire-schemas.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const DEFAULT_SEED = 1
 
@@ -13,7 +15,8 @@ const DEFAULT_SEED = 1
  * the browser's rule preview (docs/api.md#data-sample). Editor role, not viewer: it hands out raw customer
  * data, and editors are the operators who write (and so preview) rules. Audited as an export.
  */
-export default async function sampleRoutes(app: FastifyInstance) {
+export default async function sampleRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/data/sample',
     {
@@ -35,12 +38,12 @@ export default async function sampleRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const q = req.query as { users?: number; seed?: number }
+      const q = req.query
       const seed = q.seed ?? DEFAULT_SEED
       const sample = await app.engine.sample({ users: q.users ?? SAMPLE_DEFAULT_USERS, seed })
       req.auditDetails = { users: sample.users.length, events: sample.events.length, seed }
       reply.type('application/x-ndjson; charset=utf-8').header('cache-control', 'no-store')
-      return reply.send(Readable.from(sampleNdjson(sample, { seed, tz: app.tz })))
+      return sendStream(reply, Readable.from(sampleNdjson(sample, { seed, tz: app.tz })))
     },
   )
 }

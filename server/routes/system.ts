@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { errors } from '../http/wire-schemas.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 /** /api/health, /api/me, /api/audit and the OpenAPI document /api/docs. */
-export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pglite' | 'postgres' }) {
+export default async function systemRoutes(fastify: FastifyInstance, opts: { db: 'pglite' | 'postgres' }) {
+  const app = typed(fastify)
   app.get(
     '/api/health',
     {
@@ -66,7 +68,7 @@ export default async function systemRoutes(app: FastifyInstance, opts: { db: 'pg
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number; action?: string; actor?: string; before?: string }
+      const q = req.query
       return { entries: await app.audit.list(q) }
     },
   )

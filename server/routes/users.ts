@@ -4,11 +4,14 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { AudiencePage, EngineApi } from '../../engine/api.ts'
+import { sendStream } from '../http/body.ts'
 import { attachment, csvLine, UTF8_BOM } from '../http/csv.ts'
+import { queryValue } from '../http/request-path.ts'
 import { errors } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
 import '../types.ts'
+import { typed } from '../http/typed.ts'
 
 const PAGE = 5000
 
@@ -63,14 +66,14 @@ const AudienceOut = Type.Object({
 })
 
 /** The audience of a label (streamed JSON or CSV) and the per-user label lookup. */
-export default async function userRoutes(app: FastifyInstance) {
+export default async function userRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/labels/:label/users',
     {
       config: {
         role: 'viewer',
-        audit: (req) =>
-          (req.query as { format?: string; limit?: number }).limit === undefined ? 'export.audience' : null,
+        audit: (req) => (queryValue(req, 'limit') === undefined ? 'export.audience' : null),
       },
       schema: {
         summary:
@@ -86,8 +89,8 @@ export default async function userRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const q = req.query as { value?: string; format?: 'json' | 'csv'; limit?: number; after?: string }
+      const label = resolveLabel(app, req.params.label)
+      const q = req.query
       const waitMs = app.calc.readWaitMs
       if (q.limit !== undefined && q.format !== 'csv') {
         const limit = q.limit
@@ -118,9 +121,9 @@ export default async function userRoutes(app: FastifyInstance) {
       if (!first.done && first.value.runId) reply.header('x-labels-run-id', first.value.runId)
       if (q.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', attachment(`${label.name}-users.csv`))
-        return reply.send(Readable.from(audienceCsv(all())))
+        return sendStream(reply, Readable.from(audienceCsv(all())))
       }
-      return reply.type('application/json; charset=utf-8').send(Readable.from(audienceJson(label.id, all())))
+      return sendStream(reply.type('application/json; charset=utf-8'), Readable.from(audienceJson(label.id, all())))
     },
   )
 
@@ -143,7 +146,7 @@ export default async function userRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const { userId } = req.params as { userId: string }
+      const { userId } = req.params
       const values = await boundedRead(() => app.engine.userLabels(userId), {
         waitMs: app.calc.readWaitMs,
         reply,

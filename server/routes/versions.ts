@@ -3,32 +3,12 @@ import { Type } from 'typebox'
 import { notFound } from '../../shared/errors.ts'
 import { DataType } from '../../shared/schemas/label.ts'
 import { Rule } from '../../shared/schemas/rule.ts'
-import { DistributionOut, errors } from '../http/wire-schemas.ts'
+import { CompareOut, errors, VersionSummaryOut } from '../http/wire-schemas.ts'
 import { DistributionQueryIn, toDistributionQuery } from './distribution.ts'
 import { LabelParams, parseAsOf, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
-
-const Change = Type.Object({
-  field: Type.String(),
-  path: Type.String(),
-  from: Type.Optional(Type.Unknown()),
-  to: Type.Optional(Type.Unknown()),
-  text: Type.String(),
-})
-
-const VersionSummaryOut = Type.Object({
-  n: Type.Integer(),
-  labelId: Type.String(),
-  at: Type.String(),
-  actor: Type.String(),
-  kind: Type.Union(['baseline', 'created', 'updated', 'restored', 'deleted'].map((k) => Type.Literal(k))),
-  via: Type.String({ description: 'origin of the change: rest (API), remote (a browser), server, baseline…' }),
-  restoredFrom: Type.Optional(
-    Type.Integer({ description: 'kind restored: the earlier version this definition equals' }),
-  ),
-  changes: Type.Array(Change, { description: 'readable field-by-field diff against the previous version' }),
-})
+import { typed } from '../http/typed.ts'
 
 const VersionOut = Type.Intersect([
   VersionSummaryOut,
@@ -45,23 +25,6 @@ const CompareBody = Type.Object(
   { additionalProperties: false },
 )
 
-const TransitionValue = Type.Union([
-  Type.String(),
-  Type.Number(),
-  Type.Boolean(),
-  Type.Array(Type.String()),
-  Type.Null(),
-])
-const CompareOut = Type.Object({
-  labelId: Type.String(),
-  current: DistributionOut,
-  draft: DistributionOut,
-  transitions: Type.Array(Type.Object({ from: TransitionValue, to: TransitionValue, users: Type.Integer() })),
-  otherTransitions: Type.Object({ count: Type.Integer(), users: Type.Integer() }),
-  changedUsers: Type.Integer(),
-  unchangedUsers: Type.Integer(),
-})
-
 /**
  * The label named by `:label` for history reads: a label of the workspace (id, else name), or
  * the id of a deleted label whose versions are kept.
@@ -74,7 +37,8 @@ async function historyLabelId(app: FastifyInstance, param: string): Promise<stri
 }
 
 /** Version history (GET …/versions, …/versions/:n) and before/after of a rule change (POST …/compare). */
-export default async function versionRoutes(app: FastifyInstance) {
+export default async function versionRoutes(fastify: FastifyInstance) {
+  const app = typed(fastify)
   app.get(
     '/api/labels/:label/versions',
     {
@@ -87,7 +51,7 @@ export default async function versionRoutes(app: FastifyInstance) {
     },
     async (req) => {
       await app.versions.settled()
-      const id = await historyLabelId(app, (req.params as { label: string }).label)
+      const id = await historyLabelId(app, req.params.label)
       return { versions: await app.engine.listVersions(id) }
     },
   )
@@ -104,7 +68,7 @@ export default async function versionRoutes(app: FastifyInstance) {
     },
     async (req) => {
       await app.versions.settled()
-      const { label, n } = req.params as { label: string; n: number }
+      const { label, n } = req.params
       const id = await historyLabelId(app, label)
       const v = await app.engine.getVersion(id, n)
       if (!v) throw notFound(`label "${label}" has no version ${n}`, '/params/n')
@@ -125,13 +89,8 @@ export default async function versionRoutes(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const label = resolveLabel(app, (req.params as { label: string }).label)
-      const body = req.body as {
-        dataType?: DataType
-        rule: Rule
-        asOf?: string
-        query?: Parameters<typeof toDistributionQuery>[0]
-      }
+      const label = resolveLabel(app, req.params.label)
+      const body = req.body
       const def = { dataType: body.dataType ?? label.dataType, rule: body.rule }
       const asOf = parseAsOf(body.asOf, '/body/asOf')
       const query = body.query ? toDistributionQuery(body.query) : undefined

@@ -14,18 +14,21 @@ export const LabelType = Type.Union([Type.Literal('dynamic'), Type.Literal('stat
 export type LabelType = Static<typeof LabelType>
 
 const At = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' })
-export const Schedule = Type.Union([
-  Type.Object({ kind: Type.Literal('once') }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('daily'), at: At }, { additionalProperties: false }),
-  Type.Object(
-    { kind: Type.Literal('weekly'), weekday: Type.Integer({ minimum: 1, maximum: 7 }), at: At },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { kind: Type.Literal('monthly'), day: Type.Integer({ minimum: 1, maximum: 31 }), at: At },
-    { additionalProperties: false },
-  ),
-])
+export const Schedule = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('once') }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('daily'), at: At }, { additionalProperties: false }),
+    Type.Object(
+      { kind: Type.Literal('weekly'), weekday: Type.Integer({ minimum: 1, maximum: 7 }), at: At },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { kind: Type.Literal('monthly'), day: Type.Integer({ minimum: 1, maximum: 31 }), at: At },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'Schedule' },
+)
 export type Schedule = Static<typeof Schedule>
 
 /** The schedule a label gets when none is given: once for static, daily at midnight for dynamic. */

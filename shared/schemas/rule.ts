@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { isoDayPattern } from '../formats.ts'
 import { ruleLimits } from '../limits.ts'
 import { compareOps, filterOps, type CompareOp, type FilterOp as FilterOpName } from '../operators.ts'
@@ -26,7 +26,8 @@ export const Window = Type.Union([
 ])
 export type Window = Static<typeof Window>
 
-export const FilterOp = Type.Union(filterOps.map((o) => Type.Literal(o))) as TSchema
+// Built from the operator table (one list, shared/operators.ts); Unsafe keeps the precise static type the map loses.
+export const FilterOp = Type.Unsafe<FilterOpName>(Type.Union(filterOps.map((o) => Type.Literal(o))))
 export type FilterOp = FilterOpName
 
 export const FilterValue = Type.Union([Scalar, Type.Array(Scalar, { maxItems: ruleLimits.listValues })])
@@ -63,7 +64,7 @@ export const Measure = Type.Union([
 ])
 export type Measure = { agg: 'count' | 'days' } | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
 
-const CompareOpSchema = Type.Union(compareOps.map((o) => Type.Literal(o)))
+const CompareOpSchema = Type.Unsafe<CompareOp>(Type.Union(compareOps.map((o) => Type.Literal(o))))
 
 export interface AttributeCondition {
   attribute: string
@@ -182,7 +183,10 @@ export const DistributionRule = Type.Object(
 )
 export const ImportRule = Type.Object({ method: Type.Literal('import') }, { additionalProperties: false })
 
-export const Rule = Type.Union([CustomRule, MetricRule, FirstLastRule, PreferenceRule, DistributionRule, ImportRule])
+// The `$id` names it once in the OpenAPI document (every route that takes a rule references it).
+export const Rule = Type.Union([CustomRule, MetricRule, FirstLastRule, PreferenceRule, DistributionRule, ImportRule], {
+  $id: 'Rule',
+})
 
 interface EventScopeT {
   event: string

@@ -184,4 +184,25 @@ describeEachDb('bad input is answered, never a 500', (kind) => {
     })
     expect(bad.statusCode).toBe(400)
   })
+
+  it('answers a JSON body sent to a data or import route with 400, not 500', async () => {
+    const made = await s.app.inject({
+      method: 'POST',
+      url: '/api/labels',
+      payload: {
+        name: 'imported',
+        displayName: 'I',
+        dataType: 'string',
+        labelType: 'static',
+        rule: { method: 'import' },
+      },
+      headers: json,
+    })
+    expect(made.statusCode, made.body).toBe(201)
+    for (const url of ['/api/labels/imported/import', '/api/data/users', '/api/data/events']) {
+      const r = await s.app.inject({ method: 'POST', url, payload: { user_id: 'u1' }, headers: json })
+      expect(r.statusCode, `${url} → ${r.body}`).toBe(400)
+      expect(r.json().error.path).toBe('/headers/content-type')
+    }
+  })
 })

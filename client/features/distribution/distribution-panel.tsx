@@ -177,7 +177,7 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
             <p class="summary" data-testid="distribution-summary" data-live={live()}>
               <strong>{count(d().coveredUsers)}</strong> of {count(d().totalUsers)} users covered (
               {percent(d().totalUsers ? d().coveredUsers / d().totalUsers : 0)})
-              <Show when={d().asOf}> · as of {new Date(d().asOf).toLocaleString()}</Show>
+              <Show when={d().asOf}> · as of {new Date(d().asOf ?? 0).toLocaleString()}</Show>
             </p>
             <DistributionChart data={d()} chart={opts().chart} />
             <details class="table-details">

@@ -1,0 +1,232 @@
+import { Type, type Static, type TSchema } from 'typebox'
+
+/**
+ * The shapes the HTTP API answers with (docs/api.md#routes), declared once as TypeBox schemas.
+ * The engine's result types (engine/api.ts) are their `Static<>` types, and the routes use the
+ * schemas as their `response` (server/http/wire-schemas.ts): the OpenAPI document, the reply
+ * filter (only declared fields leave the server) and the strict reply check of the tests all
+ * read the same declaration. A field must be declared here to be sent.
+ *
+ * Schemas with an `$id` are emitted once in the OpenAPI document, under components/schemas,
+ * and referenced from every route that uses them.
+ */
+
+const IsoTime = Type.String({ description: 'ISO 8601 date-time' })
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+export const RunTrigger = Type.Union([
+  Type.Literal('manual'),
+  Type.Literal('schedule'),
+  Type.Literal('create'),
+  Type.Literal('update'),
+  Type.Literal('catchup'),
+  Type.Literal('import'),
+])
+export type RunTrigger = Static<typeof RunTrigger>
+
+export const RunStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+])
+export type RunStatus = Static<typeof RunStatus>
+
+/** A calculation of a label (docs/api.md#runs). Times are ISO strings. */
+export const Run = Type.Object(
+  {
+    id: Type.String(),
+    labelId: Type.String(),
+    status: RunStatus,
+    trigger: RunTrigger,
+    asOf: IsoTime,
+    createdAt: IsoTime,
+    startedAt: Nullable(IsoTime),
+    finishedAt: Nullable(IsoTime),
+    totalUsers: Nullable(Type.Number()),
+    coveredUsers: Nullable(Type.Number()),
+    error: Type.Optional(Type.String()),
+  },
+  { $id: 'Run' },
+)
+export type Run = Static<typeof Run>
+
+/** GET /api/data/schema. */
+export const SchemaDescription = Type.Object({
+  userAttributes: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  events: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      properties: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+    }),
+  ),
+})
+export type SchemaDescription = Static<typeof SchemaDescription>
+
+const RowError = Type.Object({ row: Type.Number(), reason: Type.String() })
+
+/** The answer of an ingestion (docs/api.md#ingestion). */
+export const IngestReport = Type.Object({
+  stored: Type.Number({ description: 'rows stored (users: inserted + updated)' }),
+  inserted: Type.Number(),
+  updated: Type.Number(),
+  duplicates: Type.Number({ description: 'events skipped because their event_id was already stored' }),
+  errors: Type.Array(RowError, {
+    description: 'invalid rows: 1-based data row numbers (header excluded) and reasons; the first 100 only',
+  }),
+  committed: Type.Boolean({ description: 'false when errors made the whole request store nothing' }),
+  invalidRows: Type.Optional(Type.Number({ description: 'every bad row; errors lists the first 100' })),
+})
+export type IngestReport = Static<typeof IngestReport>
+
+/** The answer of an import of method values. */
+export const ImportReport = Type.Object({
+  runId: Type.String(),
+  imported: Type.Number(),
+  errors: Type.Array(RowError, { description: 'the first bad rows (at most 100)' }),
+  committed: Type.Boolean(),
+  invalidRows: Type.Optional(Type.Number({ description: 'every bad row; errors lists the first ones' })),
+})
+export type ImportReport = Static<typeof ImportReport>
+
+export const DistributionItem = Type.Object({
+  value: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+  from: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  to: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  users: Type.Number(),
+  proportion: Type.Number(),
+})
+export type DistributionItem = Static<typeof DistributionItem>
+
+/** A label's value distribution (docs/api.md#distribution); `runId`/`asOf` null: no results yet. */
+export const Distribution = Type.Object(
+  {
+    labelId: Nullable(Type.String()),
+    runId: Nullable(Type.String()),
+    asOf: Nullable(IsoTime),
+    totalUsers: Type.Number(),
+    coveredUsers: Type.Number(),
+    items: Type.Array(DistributionItem),
+  },
+  { $id: 'Distribution' },
+)
+export type Distribution = Static<typeof Distribution>
+
+/** Daily snapshots of a label's distribution. */
+export const HistoryResult = Type.Object({
+  labelId: Type.String(),
+  items: Type.Array(
+    Type.Object({ date: Type.String(), value: Type.String(), users: Type.Number(), proportion: Type.Number() }),
+  ),
+})
+export type HistoryResult = Static<typeof HistoryResult>
+
+/**
+ * One page of a label's audience. `nextCursor` is an opaque token (`<uid>.<runId>`) pinning the
+ * next page to this page's run; `runId` is the run whose results the page holds (null: none).
+ */
+export const AudiencePage = Type.Object({
+  users: Type.Array(Type.Object({ userId: Type.String(), value: Type.Unknown() })),
+  nextCursor: Nullable(Type.String()),
+  runId: Nullable(Type.String()),
+})
+export type AudiencePage = Static<typeof AudiencePage>
+
+/** A JSON value of an attribute or property (dates as ISO strings). */
+export const SampleValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
+export type SampleValue = Static<typeof SampleValue>
+const SampleValues = Type.Record(Type.String(), SampleValue)
+
+/** A user record (docs/api.md#ingestion-records). */
+export const SampleUser = Type.Object({ user_id: Type.String(), properties: SampleValues })
+export type SampleUser = Static<typeof SampleUser>
+
+/** An event record (docs/api.md#ingestion-records); `time` is an ISO string. */
+export const SampleEvent = Type.Object({
+  user_id: Type.String(),
+  event: Type.String(),
+  time: IsoTime,
+  event_id: Type.Optional(Type.String()),
+  properties: SampleValues,
+})
+export type SampleEvent = Static<typeof SampleEvent>
+
+/** One line of GET /api/data/sample (NDJSON): the meta line, then users, then events (engine/read/sample-wire.ts). */
+export const SampleLine = Type.Union([
+  Type.Object({
+    type: Type.Literal('meta'),
+    totalUsers: Type.Number(),
+    sampleUsers: Type.Number(),
+    sampleEvents: Type.Number(),
+    seed: Type.Number(),
+    tz: Type.String(),
+    schema: SchemaDescription,
+  }),
+  Type.Object({ type: Type.Literal('user'), ...SampleUser.properties }),
+  Type.Object({ type: Type.Literal('event'), ...SampleEvent.properties }),
+])
+
+export const VersionKind = Type.Union([
+  Type.Literal('baseline'),
+  Type.Literal('created'),
+  Type.Literal('updated'),
+  Type.Literal('restored'),
+  Type.Literal('deleted'),
+])
+/** How a version came to be. `baseline`: a label older than its history, as it was when the history began. */
+export type VersionKind = Static<typeof VersionKind>
+
+/** A readable change of one field (shared/rule-diff.ts DefinitionChange). */
+export const DefinitionChangeOut = Type.Object({
+  field: Type.String(),
+  path: Type.String(),
+  from: Type.Optional(Type.Unknown()),
+  to: Type.Optional(Type.Unknown()),
+  text: Type.String(),
+})
+
+/** A version in a label's list: who, when, how, what changed. */
+export const VersionSummary = Type.Object({
+  n: Type.Integer(),
+  labelId: Type.String(),
+  at: Type.String(),
+  actor: Type.String(),
+  kind: VersionKind,
+  via: Type.String({ description: 'origin of the change: rest (API), remote (a browser), server, baseline…' }),
+  restoredFrom: Type.Optional(
+    Type.Integer({ description: 'kind restored: the earlier version this definition equals' }),
+  ),
+  changes: Type.Array(DefinitionChangeOut, {
+    description: 'readable field-by-field diff against the previous version',
+  }),
+})
+
+/** A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted elements, or null for "no value". */
+export const TransitionValue = Type.Union([
+  Type.String(),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Array(Type.String()),
+  Type.Null(),
+])
+export type TransitionValue = Static<typeof TransitionValue>
+
+export const Transition = Type.Object({ from: TransitionValue, to: TransitionValue, users: Type.Integer() })
+export type Transition = Static<typeof Transition>
+
+/** Before/after of a rule change: current results beside a draft's, and who moves where. */
+export const Comparison = Type.Object({
+  labelId: Type.String(),
+  current: Distribution,
+  draft: Distribution,
+  transitions: Type.Array(Transition, {
+    description: 'users per (current value → draft value), sorted by users; at most maxTransitions (default 200)',
+  }),
+  otherTransitions: Type.Object(
+    { count: Type.Integer(), users: Type.Integer() },
+    { description: 'transitions left out of the list beyond the maximum, and their users' },
+  ),
+  changedUsers: Type.Integer(),
+  unchangedUsers: Type.Integer(),
+})
+export type Comparison = Static<typeof Comparison>
