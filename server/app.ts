@@ -138,6 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tokens,
     ...(opts.docStore ? { docStore: opts.docStore } : {}),
     unloadAfterMs: opts.collabUnloadMs,
+    allowedOrigins: opts.allowedOrigins ?? [],
   })
   await app.register(livePlugin)
   await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })

@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES } from '../../shared/doc/index.ts'
 import { selectProtocol, tokenFromProtocols } from '../../shared/ws-protocol.ts'
+import { originAllowed } from '../http/origin.ts'
+import { queryValue } from '../http/request-path.ts'
 import { CollabConnection, defaultLimits, type CollabUser, type ConnectionLimits } from './connection.ts'
 import { isWorkspaceId, type DocLease, type DocRegistry } from './doc-registry.ts'
 
@@ -27,6 +29,16 @@ export interface CollabPluginOptions {
   limits?: Partial<ConnectionLimits>
   /** Ping interval; sockets that miss a pong are dropped (default 30 s). */
   pingMs?: number
+  /**
+   * Origins besides the server's own whose pages may connect (server/http/origin.ts): an upgrade from
+   * another page is refused with 403 before the token is read. Default: same origin, or no Origin.
+   */
+  allowedOrigins?: readonly string[]
+  /**
+   * Subscribes to changes of the users `authenticate` hands out (returns the unsubscribe): at each,
+   * sockets whose user is now `revoked` close at once (4401), idle ones too.
+   */
+  onUsersChanged?(fn: () => void): () => void
 }
 
 declare module 'fastify' {
@@ -40,6 +52,8 @@ declare module 'fastify' {
 export interface CollabStats {
   connections: number
   refusedAuth: number
+  /** Upgrades refused for their Origin (before the token was read). */
+  refusedOrigin: number
   closedMalformed: number
   documents: number
   unloadedDocuments: number
@@ -68,7 +82,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
   }
   const users = new WeakMap<FastifyRequest, CollabUser | null>()
   const connections = new Set<CollabConnection>()
-  const stats = { refusedAuth: 0, closedMalformed: 0 }
+  const stats = { refusedAuth: 0, refusedOrigin: 0, closedMalformed: 0 }
   app.decorate('collabStats', {
     getter: (): CollabStats => {
       const docs = registry.stats()
@@ -76,8 +90,25 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     },
   })
 
+  // Before the token: a foreign page is refused whatever it holds (also when this plugin is used alone).
+  const allowedOrigins = opts.allowedOrigins ?? []
+  const originCheck = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (originAllowed(req.headers.origin, req.headers.host, allowedOrigins)) return
+    stats.refusedOrigin++
+    return reply.code(403).send({
+      error: { code: 'forbidden', message: `WebSocket connections from ${req.headers.origin} are not allowed` },
+    })
+  }
+
+  /** Each open socket's check of its user: closes it (4401) once the user is revoked. */
+  const revocationChecks = new Set<() => void>()
+  const closeRevoked = () => {
+    for (const check of revocationChecks) check()
+  }
+  const unsubscribe = opts.onUsersChanged?.(closeRevoked)
+
   const authenticate = async (req: FastifyRequest) => {
-    const query = (req.query as Record<string, unknown>).token
+    const query = queryValue(req, 'token')
     const token = typeof query === 'string' ? query : tokenFromProtocols(req.headers['sec-websocket-protocol'])
     let user: CollabUser | null = null
     if (typeof token === 'string' && token.length > 0 && token.length <= 1024) {
@@ -92,7 +123,7 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
 
   const handler = (socket: WebSocket, req: FastifyRequest) => {
     const user = users.get(req) ?? null
-    const workspace = (req.params as { workspace?: string }).workspace ?? ''
+    const workspace = String(req.params.workspace ?? '')
     if (!user) {
       stats.refusedAuth++
       socket.close(CollabClose.unauthorized, 'unauthorized') // no listeners, no document
@@ -124,9 +155,14 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
       if (conn) conn.close(CollabClose.unauthorized, 'token withdrawn')
       else socket.close(CollabClose.unauthorized, 'token withdrawn')
     }
+    const revocationCheck = () => {
+      if (user.revoked) refuseRevoked()
+    }
+    revocationChecks.add(revocationCheck)
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onFrame(toBytes(data), isBinary))
     socket.on('pong', () => conn && (conn.alive = true))
     socket.on('close', () => {
+      revocationChecks.delete(revocationCheck)
       stop?.()
       if (conn) connections.delete(conn)
       lease?.release() // after unsubscribing: the document is idle once the last socket is gone
@@ -155,17 +191,21 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
       )
   }
 
-  app.get('/collab/:workspace', { websocket: true, preValidation: authenticate }, handler)
+  app.get<{ Params: { workspace?: string } }>(
+    '/collab/:workspace',
+    { websocket: true, onRequest: originCheck, preValidation: authenticate },
+    handler,
+  )
 
-  // Also closes, within a ping interval, idle sockets whose token was withdrawn.
+  // Without onUsersChanged, idle sockets whose user was revoked close within a ping interval.
   const ping = setInterval(() => {
-    for (const c of connections)
-      if (c.user.revoked) c.close(CollabClose.unauthorized, 'token withdrawn')
-      else c.ping()
+    closeRevoked()
+    for (const c of connections) c.ping()
   }, opts.pingMs ?? 30_000)
   ping.unref()
 
   app.addHook('preClose', async () => {
+    unsubscribe?.()
     clearInterval(ping)
     for (const c of connections) c.close(CollabClose.goingAway, 'server shutting down')
   })

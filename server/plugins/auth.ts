@@ -91,6 +91,13 @@ export default fp(
       void app.audit.append(entry).catch((err: unknown) => app.log.error({ err }, 'audit append failed'))
 
     /** The operator of a signed link, with the role it was signed for capped by the one held now; null when withdrawn. */
+    /** Signed links taken by requests in flight: given back when the server fails the request (5xx, 429). */
+    const linkReleases = new WeakMap<FastifyRequest, () => void>()
+    app.addHook('onResponse', async (req, reply) => {
+      const release = linkReleases.get(req)
+      if (release && (reply.statusCode >= 500 || reply.statusCode === 429)) release()
+    })
+
     const linkOperator = (signed: Operator): Operator | null => {
       const now = opts.tokens.roleOf(signed.name)
       if (now === null) return null
@@ -107,9 +114,13 @@ export default fp(
       let operator: Operator | null = opts.tokens.authenticate(token)
       let reason = token === undefined ? 'no token' : 'bad token'
       if (token === undefined && req.headers.upgrade === undefined && hasSig(req)) {
-        const signed = links.verify(req.method, req.url)
-        operator = signed && linkOperator(signed)
-        reason = 'bad link'
+        const signed = links.redeem(req.method, req.url)
+        reason = signed === 'used' ? 'used link' : 'bad link'
+        if (signed && signed !== 'used') {
+          operator = linkOperator(signed)
+          if (operator) linkReleases.set(req, signed.release)
+          else signed.release()
+        }
       }
       if (operator) {
         req.operator = operator
@@ -126,6 +137,8 @@ export default fp(
       }
       if (verdict.audit)
         audit({ actor: null, role: null, action: 'auth.failed', target, details: { reason, ip: req.ip } })
+      if (reason === 'used link')
+        throw new LabelsError('unauthorized', 'the link has been used already: ask for a new one (POST /api/links)')
       if (reason === 'bad link')
         throw new LabelsError(
           'unauthorized',

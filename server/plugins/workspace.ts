@@ -16,6 +16,8 @@ export interface WorkspacePluginOptions {
   tokens: TokenRegistry
   /** Other workspaces' documents are unloaded after this long without a connection; `main` is pinned. */
   unloadAfterMs?: number | undefined
+  /** Origins besides the server's own whose pages may open the collab socket (LABELS_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[]
 }
 
 /**
@@ -68,7 +70,14 @@ export default fp(
     }
     // This server hosts one workspace (docs/model.md#workspace: id `main`): any other room name is refused
     // (4404) rather than created, so no signed-in user can make it store arbitrary documents.
-    await app.register(collabPlugin, { authenticate, registry, allowWorkspace: (ws) => ws === MAIN_WORKSPACE })
+    await app.register(collabPlugin, {
+      authenticate,
+      registry,
+      allowWorkspace: (ws) => ws === MAIN_WORKSPACE,
+      allowedOrigins: opts.allowedOrigins ?? [],
+      // A withdrawn token's sockets close as soon as the tokens change, idle ones included.
+      onUsersChanged: (fn) => opts.tokens.onChange(fn),
+    })
     // Flush and snapshot documents last, after runs stopped and sockets closed.
     app.addHook('onClose', async () => registry.close())
   },

@@ -78,16 +78,41 @@ describe('POST /api/links', () => {
   it('keeps the role check: a viewer link to an admin route answers 403; a lowered role or a withdrawn operator applies to links already given', async () => {
     expect((await get((await link('viewer', '/api/audit')).url)).statusCode).toBe(403)
     expect((await get((await link('admin', '/api/audit')).url)).statusCode).toBe(200)
-    const sample = await link('editor', '/api/data/sample')
-    expect((await get(sample.url)).statusCode).not.toBe(403)
+    expect((await get((await link('editor', '/api/data/sample')).url)).statusCode).not.toBe(403)
+    // Links given before the change (each link serves one request).
+    const given = [await link('editor', '/api/data/sample'), await link('editor', '/api/data/sample')]
     server.app.tokens.replace(tokenEntries.map((t) => (t.name === 'eve' ? { ...t, role: 'viewer' as const } : t)))
     try {
-      expect((await get(sample.url)).statusCode).toBe(403)
+      expect((await get(given[0]!.url)).statusCode).toBe(403)
       server.app.tokens.replace(tokenEntries.filter((t) => t.name !== 'eve'))
-      expect((await get(sample.url)).statusCode).toBe(401)
+      expect((await get(given[1]!.url)).statusCode).toBe(401)
     } finally {
       server.app.tokens.replace(tokenEntries)
     }
+  })
+
+  it('serves one request: a second GET of the same link answers 401, a new link works', async () => {
+    const first = await link('viewer', '/api/labels?q=once')
+    expect((await get(first.url)).statusCode).toBe(200)
+    const again = await get(first.url)
+    expect(again.statusCode).toBe(401)
+    expect(again.json().error.message).toMatch(/used already/)
+    // Two links for the same target in the same second are distinct links.
+    const [a, b] = [await link('viewer', '/api/me'), await link('viewer', '/api/me')]
+    expect(a.url).not.toBe(b.url)
+    expect((await get(a.url)).statusCode).toBe(200)
+    expect((await get(b.url)).statusCode).toBe(200)
+  })
+
+  it('gives the link back when the server fails the request (5xx), so it can be retried', async () => {
+    const { url } = await link('viewer', '/api/me')
+    const signer = server.app.links
+    const taken = signer.redeem('GET', url)
+    if (taken === null || taken === 'used') throw new Error(`not redeemable: ${String(taken)}`)
+    expect(signer.redeem('GET', url)).toBe('used')
+    taken.release() // as the auth plugin does on a 5xx or 429 answer
+    expect((await get(url)).statusCode).toBe(200)
+    expect((await get(url)).statusCode).toBe(401)
   })
 
   it('expires: a link past its time answers 401', async () => {
