@@ -265,18 +265,24 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
 /**
  * Citus: removes from the staged rows `stage` those whose event_id is stored already (any user)
  * or repeats an earlier one of the request (lower seq), and records the others in
- * `<table>_ids`. Both look-ups are repartition joins: the staged ids travel between workers to
- * the shard of each id, and only the seqs of the rows removed come back. Returns how many.
+ * `<table>_ids`. The staged ids are moved once to the workers holding them (event_ids_in is
+ * distributed by event_id, like <table>_ids), where both checks run; only the seqs of the rows
+ * removed come back. Returns how many.
  */
 async function citusDedupeEventIds(tx: SqlExecutor, stage: string, table: string, stored = true): Promise<number> {
-  await tx.exec(`SET LOCAL citus.enable_repartition_joins = on`)
-  const seqs = new Set<string>()
-  const q = [`SELECT a.seq::text AS seq FROM ${stage} a JOIN ${stage} b ON a.event_id = b.event_id AND a.seq > b.seq`]
-  if (stored) q.push(`SELECT a.seq::text AS seq FROM ${stage} a JOIN ${table}_ids e ON a.event_id = e.event_id`)
-  for (const sql of q) for (const r of (await tx.query<{ seq: string }>(sql)).rows) seqs.add(r.seq)
-  if (seqs.size > 0) await tx.query(`DELETE FROM ${stage} WHERE seq = ANY($1::bigint[])`, [[...seqs]])
-  await tx.exec(`INSERT INTO ${table}_ids SELECT event_id FROM ${stage} WHERE event_id IS NOT NULL`)
-  return seqs.size
+  await tx.exec(
+    `INSERT INTO event_ids_in (event_id, seq) SELECT event_id, seq FROM ${stage} WHERE event_id IS NOT NULL`,
+  )
+  const storedCheck = stored ? `EXISTS (SELECT 1 FROM ${table}_ids i WHERE i.event_id = n.event_id) OR ` : ''
+  const r = await tx.query<{ seq: string }>(
+    `SELECT n.seq::text AS seq FROM event_ids_in n
+     WHERE ${storedCheck}EXISTS (SELECT 1 FROM event_ids_in m WHERE m.event_id = n.event_id AND m.seq < n.seq)`,
+  )
+  const seqs = r.rows.map((x) => x.seq)
+  if (seqs.length > 0) await tx.query(`DELETE FROM ${stage} WHERE seq = ANY($1::bigint[])`, [seqs])
+  await tx.exec(`INSERT INTO ${table}_ids SELECT DISTINCT event_id FROM event_ids_in ON CONFLICT DO NOTHING`)
+  await tx.exec(`DELETE FROM event_ids_in`)
+  return seqs.length
 }
 
 /**

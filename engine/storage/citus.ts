@@ -47,6 +47,19 @@ export async function addEventIdsTable(tx: SqlExecutor, table: string): Promise<
 }
 
 /**
+ * Citus: the scratch table of event_id checks, distributed by event_id like the ev<N>_ids
+ * tables, so an ingestion's ids are moved once to the workers holding them and checked there
+ * (ingest/commit.ts). Always empty outside a commit; commits take turns (catalogue lock).
+ */
+export async function addEventIdsScratch(tx: SqlExecutor): Promise<void> {
+  if (!tx.citus) return
+  const r = await tx.query<{ ok: boolean }>(`SELECT to_regclass('event_ids_in') IS NOT NULL AS ok`)
+  if (r.rows[0]?.ok) return
+  await tx.exec(`CREATE TABLE event_ids_in (event_id text NOT NULL, seq bigint NOT NULL)`)
+  await tx.query(`SELECT create_distributed_table('event_ids_in', 'event_id', colocate_with => 'default')`)
+}
+
+/**
  * Inside a transaction that mixes DDL with writes to distributed tables (a run creates, fills
  * and keys a result table; an ingestion renames a stage, adds a key, inserts): one connection
  * per worker, so Citus may run the later DDL over the connections that already saw the writes

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../sql-executor.ts'
-import { addEventIdsTable, distributeByUid } from './citus.ts'
+import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
 import { eventIdKeyDdl, lockCatalogue } from './extend.ts'
 
 /**
@@ -52,6 +52,7 @@ export async function migrate(db: SqlExecutor): Promise<void> {
       await tx.exec(citusUsersDdl)
       await distributeByUid(tx, 'users')
     } else if (!r.rows[0]?.distributed) await distributeExisting(tx)
+    await addEventIdsScratch(tx)
   })
 }
 
