@@ -1,7 +1,8 @@
-// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres] [--memory] [--runs N] [--no-calc] [--parse worker|inline]
+// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres,citus] [--memory] [--runs N] [--no-calc] [--parse worker|inline]
 //
 // Ingestion rate into PGlite and PostgreSQL side by side (PostgreSQL when BENCH_DATABASE_URL
-// or TEST_DATABASE_URL is set), then the calculation time of each creation method: the
+// or TEST_DATABASE_URL is set; a Citus coordinator, its tables distributed over the workers, when
+// BENCH_CITUS_URL or TEST_CITUS_URL is set: scripts/citus-cluster.sh starts 3 local nodes), then the calculation time of each creation method: the
 // compiler's SQL against the best hand-written SQL for the same result on the same engine.
 // The demo data is generated once into NDJSON files (cached in the OS temp dir, not timed)
 // and streamed through the Ingestor in 1 MiB chunks: the path of POST /api/data/*.
@@ -55,7 +56,10 @@ function parseArgs(args: string[]): Args {
   const size = (get('size') ?? 'small') as keyof typeof sizes
   if (!(size in sizes)) throw new Error(`--size must be tiny, small or large, not ${size}`)
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  const engines = (get('engines') ?? (pgUrl ? 'pglite,postgres' : 'pglite')).split(',')
+  const citusUrl = process.env.BENCH_CITUS_URL ?? process.env.TEST_CITUS_URL
+  const engines = (
+    get('engines') ?? ['pglite', pgUrl && 'postgres', citusUrl && 'citus'].filter(Boolean).join(',')
+  ).split(',')
   const parse = (get('parse') ?? 'worker') as Args['parse']
   if (parse !== 'inline' && parse !== 'worker')
     throw new Error(`--parse must be inline or worker, not ${String(parse)}`)
@@ -147,8 +151,14 @@ async function open(engine: string, memory: boolean): Promise<Opened> {
       },
     }
   }
-  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  if (!url) throw new Error('postgres needs BENCH_DATABASE_URL or TEST_DATABASE_URL')
+  const url =
+    engine === 'citus'
+      ? (process.env.BENCH_CITUS_URL ?? process.env.TEST_CITUS_URL)
+      : (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL)
+  if (!url)
+    throw new Error(
+      `${engine} needs ${engine === 'citus' ? 'BENCH_CITUS_URL or TEST_CITUS_URL' : 'BENCH_DATABASE_URL or TEST_DATABASE_URL'}`,
+    )
   const schema = `bench_${Date.now().toString(36)}`
   const admin = await openPostgres(url, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)

@@ -1,6 +1,12 @@
 /** The one database interface the engine talks to; PGlite and pg adapters implement it. */
 export interface SqlExecutor {
   readonly kind: 'pglite' | 'postgres'
+  /**
+   * True on a Citus coordinator (the citus extension is installed in the database): customer
+   * tables are then distributed by uid (engine/storage/citus.ts) and a few statements take
+   * Citus-compatible shapes. Absent elsewhere.
+   */
+  readonly citus?: boolean
   /** Runs one parameterised statement. Values only ever travel as parameters. */
   query<T = Record<string, unknown>>(
     sql: string,

@@ -8,9 +8,10 @@ pg.types.setTypeParser(1700, (v) => Number(v))
 
 type Client = pg.Pool | pg.PoolClient
 
-function wrap(client: Client, pool: pg.Pool | null, depth = 0): SqlExecutor {
+function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): SqlExecutor {
   const self: SqlExecutor = {
     kind: 'postgres',
+    ...(citus ? { citus: true } : {}),
     async query<T>(sql: string, params: readonly unknown[] = []) {
       const r = await client.query(sql, params as unknown[])
       return { rows: r.rows as T[], affectedRows: r.rowCount ?? undefined }
@@ -23,7 +24,7 @@ function wrap(client: Client, pool: pg.Pool | null, depth = 0): SqlExecutor {
       const c = await (pool as pg.Pool).connect()
       try {
         await c.query('BEGIN')
-        const out = await fn(wrap(c, null, 1))
+        const out = await fn(wrap(c, null, citus, 1))
         await c.query('COMMIT')
         return out
       } catch (e) {
@@ -37,13 +38,15 @@ function wrap(client: Client, pool: pg.Pool | null, depth = 0): SqlExecutor {
       if (pool) await pool.end()
     },
   }
-  const nested = pool ? null : makeNested(self, depth, () => wrap(client, null, depth + 1))
+  const nested = pool ? null : makeNested(self, depth, () => wrap(client, null, citus, depth + 1))
   return self
 }
 
 /**
  * Connects to PostgreSQL; `schema` (optional) becomes the search_path of every connection,
- * `statementTimeoutMs` (optional) their default statement_timeout.
+ * `statementTimeoutMs` (optional) their default statement_timeout. A database with the citus
+ * extension is a Citus coordinator: the executor says so (`citus`), and the engine distributes
+ * its customer tables there.
  */
 export async function openPostgres(
   url: string,
@@ -60,6 +63,8 @@ export async function openPostgres(
     max: opts.max ?? 8,
     ...(options ? { options } : {}),
   })
-  await pool.query('SELECT 1')
-  return wrap(pool, pool)
+  const r = await pool.query<{ citus: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus`,
+  )
+  return wrap(pool, pool, r.rows[0]?.citus === true)
 }

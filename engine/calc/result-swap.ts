@@ -2,19 +2,28 @@ import { resultTableRe, type LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { resultSqlType } from './value-types.ts'
+import { distributeByUid } from '../storage/citus.ts'
 
-/** Creates an empty result table `res_<n>` for the data type; the primary key may come after the bulk load. */
+/**
+ * Creates an empty result table `res_<n>` for the data type; the primary key may come after the
+ * bulk load. On Citus the table is distributed and keyed at once: DDL after the parallel insert
+ * in the same transaction would need one connection per worker, and the calculation its
+ * parallelism more (see storage/citus.ts).
+ */
 export async function newResultTable(tx: SqlExecutor, dataType: DataType, withKey: boolean): Promise<string> {
+  withKey ||= tx.citus === true
   const r = await tx.query<{ n: number }>(`SELECT nextval('result_table_seq')::int AS n`)
   const table = `res_${Number(r.rows[0]?.n)}`
   await tx.exec(
     `CREATE TABLE ${table} (uid int NOT NULL${withKey ? ' PRIMARY KEY' : ''}, value ${resultSqlType[dataType]} NOT NULL)`,
   )
+  await distributeByUid(tx, table)
   return table
 }
 
 /** Adds the (uid) primary key after a bulk load: cheaper than maintaining it row by row, and it rejects a source that yields a user twice. */
 export async function keyResultTable(tx: SqlExecutor, table: string): Promise<void> {
+  if (tx.citus) return // keyed at creation
   await tx.exec(`ALTER TABLE ${table} ADD PRIMARY KEY (uid)`)
 }
 

@@ -49,6 +49,7 @@ export class Deadline {
     }
     return {
       kind: tx.kind,
+      ...(tx.citus ? { citus: true } : {}),
       query: async (sql, params) => (await setLeft(), tx.query(sql, params)),
       exec: async (sql) => (await setLeft(), tx.exec(sql)),
       transaction: (fn) => tx.transaction(fn),

@@ -3,6 +3,8 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
 import { addColumn, addEventIdUnique, lockCatalogue, registerColumn, registerEvent } from '../storage/extend.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
+import { storedUids } from '../storage/users.ts'
+import { addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
 import type { TargetSummary } from './link.ts'
 import type { StageTable } from './stage.ts'
 
@@ -61,6 +63,7 @@ function typeConflict(event: string | null, name: string, stored: ValueType, min
  */
 async function bulkMemory(tx: SqlExecutor): Promise<void> {
   await tx.exec(`SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB'`)
+  await oneConnectionPerWorker(tx) // Citus: DDL (new columns, renames, keys) mixes with the inserts
 }
 
 const num = (rows: Array<Record<string, unknown>>, key = 'n'): number => Number(rows[0]?.[key] ?? 0)
@@ -76,7 +79,11 @@ export async function commitUsers(db: SqlExecutor, staged: Staged | undefined): 
     const cat = await loadCatalogue(tx)
     const cols = await resolveColumns(tx, null, cat.users, t)
     const counts = await tx.query(
-      `SELECT count(*) AS total, count(DISTINCT s.user_id) AS n,
+      tx.citus
+        ? // users is distributed by uid: the stage's user_ids are sent to the workers and joined there
+          `SELECT (SELECT count(*) FROM ${stg}) AS total, (SELECT count(DISTINCT user_id) FROM ${stg}) AS n,
+                  (SELECT count(*) FROM users u JOIN (SELECT DISTINCT user_id FROM ${stg}) s ON u.user_id = s.user_id) AS updated`
+        : `SELECT count(*) AS total, count(DISTINCT s.user_id) AS n,
               count(DISTINCT s.user_id) FILTER (WHERE EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id)) AS updated
        FROM ${stg} s`,
     )
@@ -97,10 +104,40 @@ export async function commitUsers(db: SqlExecutor, staged: Staged | undefined): 
     // All new users: a plain INSERT (an upsert's speculative insertion cost 5.0 s against 3.2 s for
     // 1M users). Safe because the catalogue lock we hold serialises every insertion into users
     // (event ingestion adds its new users under the same lock).
-    const upsert = updated === 0 ? '' : ` ON CONFLICT (user_id) ${onConflict}`
-    await tx.query(`INSERT INTO users (${target}) ${source}${upsert}`)
+    if (tx.citus) await citusUpsertUsers(tx, stg, source, target, cols, updated)
+    else {
+      const upsert = updated === 0 ? '' : ` ON CONFLICT (user_id) ${onConflict}`
+      await tx.query(`INSERT INTO users (${target}) ${source}${upsert}`)
+    }
     return { inserted: distinct - updated, updated, duplicates: 0 }
   })
+}
+
+/**
+ * Citus: users has no unique key on user_id (a key must hold the distribution column uid), so
+ * the upsert is an UPDATE of the stored users and an INSERT of the others. The catalogue lock
+ * the caller holds serialises every insertion into users, so no user_id can appear between them.
+ */
+async function citusUpsertUsers(
+  tx: SqlExecutor,
+  stage: string,
+  source: string,
+  target: string,
+  cols: ReadonlyArray<{ stage: string; column: string }>,
+  updated: number,
+): Promise<void> {
+  if (updated > 0 && cols.length > 0)
+    await tx.query(
+      `UPDATE users SET ${cols.map((c) => `${c.column} = COALESCE(s.${c.stage}, users.${c.column})`).join(', ')}
+       FROM (${source}) s WHERE users.user_id = s.user_id`,
+    )
+  // The stored ones are found by a join on the workers (the stage's ids are sent there), so only
+  // they come back, never the whole users table.
+  const fresh =
+    updated === 0
+      ? ''
+      : ` WHERE s.user_id NOT IN (SELECT u.user_id FROM users u JOIN (SELECT DISTINCT user_id FROM ${stage}) x ON u.user_id = x.user_id)`
+  await tx.query(`INSERT INTO users (${target}) SELECT * FROM (${source}) s${fresh}`)
 }
 
 /**
@@ -138,13 +175,27 @@ export async function commitEvents(
 async function storeNewUsers(tx: SqlExecutor, staged: Staged[], newUsers: ReadonlyMap<string, number>): Promise<void> {
   const ids = [...newUsers.keys()],
     uids = [...newUsers.values()]
-  const r = await tx.query<{ user_id: string }>(
-    `INSERT INTO users (uid, user_id) SELECT * FROM unnest($1::int[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
-    [uids, ids],
-  )
-  if ((r.affectedRows ?? r.rows.length) === ids.length) return
-  const stored = new Set(r.rows.map((x) => x.user_id))
-  const lost = ids.filter((id) => !stored.has(id))
+  let lost: string[]
+  if (tx.citus) {
+    // No unique key on user_id there (see citusUpsertUsers); the catalogue lock we hold keeps
+    // the look-up and the insert together.
+    const taken = await storedUids(tx, ids)
+    const keep = ids.flatMap((id, k) => (taken.has(id) ? [] : [k]))
+    await tx.query(`INSERT INTO users (uid, user_id) SELECT * FROM unnest($1::int[], $2::text[])`, [
+      keep.map((k) => uids[k]),
+      keep.map((k) => ids[k]),
+    ])
+    if (taken.size === 0) return
+    lost = [...taken.keys()]
+  } else {
+    const r = await tx.query<{ user_id: string }>(
+      `INSERT INTO users (uid, user_id) SELECT * FROM unnest($1::int[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+      [uids, ids],
+    )
+    if ((r.affectedRows ?? r.rows.length) === ids.length) return
+    const stored = new Set(r.rows.map((x) => x.user_id))
+    lost = ids.filter((id) => !stored.has(id))
+  }
   const real = await tx.query<{ user_id: string; uid: number }>(
     `SELECT user_id, uid FROM users WHERE user_id = ANY($1::text[])`,
     [lost],
@@ -152,6 +203,17 @@ async function storeNewUsers(tx: SqlExecutor, staged: Staged[], newUsers: Readon
   const from = real.rows.map((x) => newUsers.get(x.user_id) as number),
     to = real.rows.map((x) => x.uid)
   for (const s of staged) {
+    if (tx.citus) {
+      // Citus does not update a distribution column in place: the rows move to their new shard.
+      const rest = ['seq', 'time', 'event_id', ...s.stage.types.map((_, i) => `p${i}`)]
+      await tx.query(
+        `INSERT INTO ${s.stage.table} (uid, ${rest.join(', ')}) SELECT m.uid, ${rest.map((c) => `e.${c}`).join(', ')}
+         FROM ${s.stage.table} e JOIN unnest($1::int[], $2::int[]) AS m(tmp, uid) ON e.uid = m.tmp`,
+        [from, to],
+      )
+      await tx.query(`DELETE FROM ${s.stage.table} WHERE uid = ANY($1::int[])`, [from])
+      continue
+    }
     await tx.query(
       `UPDATE ${s.stage.table} e SET uid = m.uid FROM unnest($1::int[], $2::int[]) AS m(tmp, uid) WHERE e.uid = m.tmp`,
       [from, to],
@@ -170,6 +232,7 @@ async function appendEvents(
   const cols = await resolveColumns(tx, { event: s.t.event, table }, known, s.t)
   const target = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.column)].join(', ')
   const select = ['seq', 'uid', 'time', 'event_id', ...cols.map((c) => c.stage)].join(', ')
+  if (tx.citus) await citusDedupeEventIds(tx, s.stage.table, table)
   const r = await tx.query(
     `INSERT INTO ${table} (${target}) SELECT ${select} FROM ${s.stage.table} ORDER BY seq ON CONFLICT DO NOTHING`,
   )
@@ -190,7 +253,36 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
     await tx.exec(`ALTER TABLE ${table} RENAME COLUMN p${i} TO ${ref.column}`)
   }
   s.stage.adopted()
+  if (tx.citus) {
+    await addEventIdsTable(tx, table)
+    const removed = await citusDedupeEventIds(tx, table, table, false)
+    await addEventIdUnique(tx, table)
+    return s.t.rows - removed
+  }
   return s.t.rows - (await uniqueEventIds(tx, table))
+}
+
+/**
+ * Citus: removes from the staged rows `stage` those whose event_id is stored already (any user)
+ * or repeats an earlier one of the request (lower seq), and records the others in
+ * `<table>_ids`. The staged ids are moved once to the workers holding them (event_ids_in is
+ * distributed by event_id, like <table>_ids), where both checks run; only the seqs of the rows
+ * removed come back. Returns how many.
+ */
+async function citusDedupeEventIds(tx: SqlExecutor, stage: string, table: string, stored = true): Promise<number> {
+  await tx.exec(
+    `INSERT INTO event_ids_in (event_id, seq) SELECT event_id, seq FROM ${stage} WHERE event_id IS NOT NULL`,
+  )
+  const storedCheck = stored ? `EXISTS (SELECT 1 FROM ${table}_ids i WHERE i.event_id = n.event_id) OR ` : ''
+  const r = await tx.query<{ seq: string }>(
+    `SELECT n.seq::text AS seq FROM event_ids_in n
+     WHERE ${storedCheck}EXISTS (SELECT 1 FROM event_ids_in m WHERE m.event_id = n.event_id AND m.seq < n.seq)`,
+  )
+  const seqs = r.rows.map((x) => x.seq)
+  if (seqs.length > 0) await tx.query(`DELETE FROM ${stage} WHERE seq = ANY($1::bigint[])`, [seqs])
+  await tx.exec(`INSERT INTO ${table}_ids SELECT DISTINCT event_id FROM event_ids_in ON CONFLICT DO NOTHING`)
+  await tx.exec(`DELETE FROM event_ids_in`)
+  return seqs.length
 }
 
 /**
@@ -208,7 +300,10 @@ async function uniqueEventIds(tx: SqlExecutor, table: string): Promise<number> {
     if ((e as { code?: string }).code !== '23505') throw e // only a repeated event_id is expected here
     await tx.exec('ROLLBACK TO SAVEPOINT event_id_index')
   }
-  const r = await tx.query(`DELETE FROM ${table} a USING ${table} b WHERE a.event_id = b.event_id AND a.seq > b.seq`)
+  const sameUser = tx.citus ? ' AND a.uid = b.uid' : '' // Citus: the key is (uid, event_id)
+  const r = await tx.query(
+    `DELETE FROM ${table} a USING ${table} b WHERE a.event_id = b.event_id${sameUser} AND a.seq > b.seq`,
+  )
   await tx.exec('RELEASE SAVEPOINT event_id_index')
   await addEventIdUnique(tx, table)
   return r.affectedRows ?? 0

@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ValueType } from '../storage/catalogue.ts'
 import { eventTableDdl } from '../storage/extend.ts'
+import { distributeByUid } from '../storage/citus.ts'
 import type { BinaryCopyWriter, CopyType } from './copy-binary.ts'
 import type { Batch } from './link.ts'
 import type { Stored } from './values.ts'
@@ -191,6 +192,7 @@ export class StageTable {
           : `CREATE UNLOGGED TABLE ${this.table} (row int NOT NULL, user_id text NOT NULL)`,
       )
       this.created = true
+      if (this.events) await distributeByUid(db, this.table) // Citus: batches go straight to the workers
     }
     for (let i = this.types.length; i < types.length; i++) {
       const type = types[i] as ValueType

@@ -1,4 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
+import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
+import { eventIdKeyDdl, lockCatalogue } from './extend.ts'
 
 /**
  * The fixed part of the storage layout. Customer data is column-per-attribute so
@@ -26,10 +28,54 @@ CREATE TABLE IF NOT EXISTS catalogue_columns (
 );
 CREATE SEQUENCE IF NOT EXISTS catalogue_col_seq;
 CREATE SEQUENCE IF NOT EXISTS event_seq;
-CREATE TABLE IF NOT EXISTS users (uid serial PRIMARY KEY, user_id text NOT NULL UNIQUE);
 `
 
-/** Creates the core tables if missing; idempotent. */
+/** The users table; on Citus user_id is indexed but kept unique by ingestion (see citus.ts). */
+const usersDdl = `CREATE TABLE IF NOT EXISTS users (uid serial PRIMARY KEY, user_id text NOT NULL UNIQUE);`
+const citusUsersDdl = `CREATE TABLE users (uid serial PRIMARY KEY, user_id text NOT NULL);
+CREATE INDEX users_user_id ON users (user_id);`
+
+/** Creates the core tables if missing; idempotent. On Citus it distributes the customer tables. */
 export async function migrate(db: SqlExecutor): Promise<void> {
   await db.exec(coreDdl)
+  if (!db.citus) {
+    await db.exec(usersDdl)
+    return
+  }
+  await db.transaction(async (tx) => {
+    await lockCatalogue(tx)
+    const r = await tx.query<{ users: string | null; distributed: boolean }>(
+      `SELECT to_regclass('users')::text AS users,
+              EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass('users')) AS distributed`,
+    )
+    if (r.rows[0]?.users === null) {
+      await tx.exec(citusUsersDdl)
+      await distributeByUid(tx, 'users')
+    } else if (!r.rows[0]?.distributed) await distributeExisting(tx)
+    await addEventIdsScratch(tx)
+  })
+}
+
+/**
+ * A database that was used before the citus extension was installed (or by an older version
+ * that kept every table local): its customer tables become distributed, their rows moved to
+ * the workers. Runs once, under the catalogue lock.
+ */
+async function distributeExisting(tx: SqlExecutor): Promise<void> {
+  await tx.exec(`ALTER TABLE users DROP CONSTRAINT IF EXISTS users_user_id_key;
+CREATE INDEX IF NOT EXISTS users_user_id ON users (user_id);`)
+  await distributeByUid(tx, 'users')
+  const ev = await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)
+  for (const { tbl } of ev.rows) {
+    if (!/^ev\d+$/.test(tbl)) continue
+    await tx.exec(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${tbl}_event_id_key`)
+    await tx.exec(eventIdKeyDdl(tx, tbl))
+    await distributeByUid(tx, tbl)
+    await addEventIdsTable(tx, tbl)
+    await tx.exec(`INSERT INTO ${tbl}_ids SELECT event_id FROM ${tbl} WHERE event_id IS NOT NULL`)
+  }
+  const calc = await tx.query<{ ok: boolean }>(`SELECT to_regclass('label_state') IS NOT NULL AS ok`)
+  if (!calc.rows[0]?.ok) return
+  const res = await tx.query<{ t: string }>(`SELECT result_table AS t FROM label_state`)
+  for (const { t } of res.rows) if (/^res_\d+$/.test(t)) await distributeByUid(tx, t)
 }

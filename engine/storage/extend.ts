@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ColumnRef, type ValueType } from './catalogue.ts'
+import { addEventIdsTable, distributeByUid } from './citus.ts'
 
 /** Serialises catalogue changes of concurrent ingestions (held until their transaction ends). */
 export const catalogueLockKey = 0x1abe1
@@ -46,6 +47,8 @@ export async function registerColumn(
 export async function addEvent(tx: SqlExecutor, name: string, opts: { deferUnique?: boolean } = {}): Promise<string> {
   const table = await registerEvent(tx, name)
   await tx.exec(eventTableDdl(table))
+  await distributeByUid(tx, table)
+  await addEventIdsTable(tx, table)
   if (!opts.deferUnique) await addEventIdUnique(tx, table)
   return table
 }
@@ -64,7 +67,12 @@ export async function registerEvent(tx: SqlExecutor, name: string): Promise<stri
 
 /** Adds the event_id UNIQUE constraint of an event table (fails if ids repeat). */
 export async function addEventIdUnique(tx: SqlExecutor, table: string): Promise<void> {
-  await tx.exec(`ALTER TABLE ${table} ADD CONSTRAINT ${table}_event_id_key UNIQUE (event_id)`)
+  await tx.exec(eventIdKeyDdl(tx, table))
+}
+
+/** The event_id key: (event_id), or on Citus (uid, event_id), as a key must hold the distribution column. */
+export function eventIdKeyDdl(db: SqlExecutor, table: string): string {
+  return `ALTER TABLE ${table} ADD CONSTRAINT ${table}_event_id_key UNIQUE (${db.citus ? 'uid, ' : ''}event_id)`
 }
 
 /** DDL of one event table. */

@@ -3,17 +3,43 @@ import { openPglite } from '../../engine/adapters/pglite.ts'
 import { openPostgres } from '../../engine/adapters/pg.ts'
 import type { SqlExecutor } from '../../engine/sql-executor.ts'
 
-export type DbKind = 'pglite' | 'postgres'
+/** PGlite, one PostgreSQL, or a Citus coordinator (customer tables distributed over its workers). */
+export type DbKind = 'pglite' | 'postgres' | 'citus'
 
 const url = process.env.TEST_DATABASE_URL
-let warned = false
+/** The coordinator of a Citus cluster (scripts/citus-cluster.sh prints it; CI sets it). */
+export const citusUrl = process.env.TEST_CITUS_URL
+const warned = new Set<string>()
+const warn = (msg: string) => {
+  if (warned.has(msg)) return
+  warned.add(msg)
+  console.warn(msg)
+}
 
-/** The engines this run tests against: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
+/**
+ * The engines this run tests against. By default PGlite, and PostgreSQL when TEST_DATABASE_URL is
+ * set. TEST_DB_KINDS (comma-separated, e.g. `citus`) picks them instead: CI runs the engine
+ * suites a second time with TEST_DB_KINDS=citus rather than adding Citus to every
+ * describeEachDb, which keeps the time it adds to the suites that exercise the engine.
+ */
 export function dbKinds(): DbKind[] {
-  if (!url && !warned) {
-    warned = true
-    console.warn('[tests] TEST_DATABASE_URL is not set: PostgreSQL variants are skipped (CI sets it).')
+  const asked = process.env.TEST_DB_KINDS
+  if (asked) {
+    const kinds = asked.split(',').map((k) => k.trim()) as DbKind[]
+    for (const k of kinds) if (!['pglite', 'postgres', 'citus'].includes(k)) throw new Error(`TEST_DB_KINDS: ${k}?`)
+    return kinds.filter((k) => {
+      if (k === 'citus' && !citusUrl) {
+        warn('[tests] TEST_CITUS_URL is not set: Citus variants are skipped (scripts/citus-cluster.sh starts one).')
+        return false
+      }
+      if (k === 'postgres' && !url) {
+        warn('[tests] TEST_DATABASE_URL is not set: PostgreSQL variants are skipped (CI sets it).')
+        return false
+      }
+      return true
+    })
   }
+  if (!url) warn('[tests] TEST_DATABASE_URL is not set: PostgreSQL variants are skipped (CI sets it).')
   return url ? ['pglite', 'postgres'] : ['pglite']
 }
 
@@ -21,17 +47,23 @@ export interface TestDb extends SqlExecutor {
   dispose(): Promise<void>
 }
 
-/** A fresh, empty database: in-memory PGlite, or a throwaway schema on the test PostgreSQL. */
+/**
+ * A fresh, empty database: in-memory PGlite, or a throwaway schema on the test PostgreSQL or on
+ * the Citus coordinator (Citus propagates the schema, and the distributed tables' shards live in
+ * it on the workers; dropping it drops them).
+ */
 export async function newDb(kind: DbKind = 'pglite'): Promise<TestDb> {
   if (kind === 'pglite') {
     const db = await openPglite()
     return Object.assign(db, { dispose: () => db.close() })
   }
-  if (!url) throw new Error('TEST_DATABASE_URL is not set')
+  const target = kind === 'citus' ? citusUrl : url
+  if (!target) throw new Error(kind === 'citus' ? 'TEST_CITUS_URL is not set' : 'TEST_DATABASE_URL is not set')
   const schema = `t_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`
-  const admin = await openPostgres(url, { max: 1 })
+  const admin = await openPostgres(target, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)
-  const db = await openPostgres(url, { schema, max: 4 })
+  const db = await openPostgres(target, { schema, max: 4 })
+  if (kind === 'citus' && !db.citus) throw new Error('TEST_CITUS_URL names a database without the citus extension')
   return Object.assign(db, {
     dispose: async () => {
       await db.close()

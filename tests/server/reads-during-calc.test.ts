@@ -86,7 +86,7 @@ async function setup(
   const dataDir = await mkdtemp(join(tmpdir(), 'labels-reads-'))
   const app = await buildApp({
     engine,
-    db: kind,
+    db: kind === 'citus' ? 'postgres' : kind,
     dataDir,
     tokens: tokenEntries,
     docStore,
