@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachDb } from '../helpers/db.ts'
 import { auth, ndjson, newServer, until, type TestServer } from './helpers.ts'
@@ -6,7 +7,7 @@ const DAY = 86_400_000
 
 describeEachDb('GET /api/labels/:label/explain/:userId', (kind) => {
   let s: TestServer
-  const inject = (opts: Parameters<TestServer['app']['inject']>[0]) => s.app.inject(opts)
+  const inject = (opts: InjectOptions) => s.app.inject(opts)
   const now = Date.now()
   const get = (label: string, userId: string, role: 'viewer' | 'editor' | 'admin' = 'viewer') =>
     inject({ url: `/api/labels/${label}/explain/${encodeURIComponent(userId)}`, headers: auth(role) })
