@@ -55,7 +55,7 @@ export function conditionText(c: ExplainCondition, f: ExplainFormats = plainForm
     case 'all':
     case 'any': {
       const held = c.items.filter((x) => x.result).length
-      return `${c.kind} of ${c.items.length}: ${held} hold ${mark(c.result)}`
+      return `${c.kind} of ${c.items.length}: ${held} hold${held === 1 ? 's' : ''} ${mark(c.result)}`
     }
     case 'not':
       return `not: the condition below ${c.item.result ? 'holds' : 'does not hold'} ${mark(c.result)}`

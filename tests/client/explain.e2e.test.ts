@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)('explain a customer on the label page, in headless
     // A viewer: explaining is a read.
     await page.goto(`${base}/?token=${tokens.viewer}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
-  }, 180_000)
+  }, 300_000) // a Vite build, the demo workspace and Chromium: minutes on a loaded machine
 
   afterAll(async () => {
     await browser?.close()
