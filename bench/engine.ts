@@ -106,7 +106,7 @@ async function writeLines(path: string, records: Iterable<unknown>): Promise<num
 }
 
 /** The demo data as NDJSON files, generated once per size (generation is not what we measure). */
-async function demoFiles(users: number): Promise<{ users: string; events: string }> {
+export async function demoFiles(users: number): Promise<{ users: string; events: string }> {
   const dir = join(tmpdir(), `labels-bench-demo-${users}-${seed}`)
   mkdirSync(dir, { recursive: true })
   const files = { users: join(dir, 'users.ndjson'), events: join(dir, 'events.ndjson') }
@@ -121,7 +121,7 @@ async function demoFiles(users: number): Promise<{ users: string; events: string
 }
 
 /** Streams a file through the Ingestor; `commitSec` is the final transaction (finish), the rest is parse + validate + stage. */
-async function ingestFile(
+export async function ingestFile(
   db: SqlExecutor,
   kind: 'users' | 'events',
   path: string,
@@ -139,7 +139,7 @@ interface Opened {
   cleanup: () => Promise<void>
 }
 
-async function open(engine: string, memory: boolean): Promise<Opened> {
+export async function open(engine: string, memory: boolean): Promise<Opened> {
   if (engine === 'pglite') {
     const dir = memory ? undefined : mkdtempSync(join(tmpdir(), 'labels-bench-pglite-'))
     const db = await openPglite(dir)

@@ -4,6 +4,7 @@ import type { Rule } from '../shared/schemas/rule.ts'
 import type { DefinitionChange, LabelDefinition } from '../shared/rule-diff.ts'
 import type { LabelReadModel, RunOutcome } from './read/read-model.ts'
 import type * as Wire from '../shared/schemas/wire.ts'
+import type { Explanation } from './read/explain-types.ts'
 import type {
   AudiencePage,
   Comparison,
@@ -21,6 +22,7 @@ import type {
 
 export type { HistoryDay, LabelReadModel, RunOutcome, RunResults } from './read/read-model.ts'
 export type { ResultSummary } from './read/result-summary.ts'
+export type * from './read/explain-types.ts'
 // The wire types: the Static<> types of the response schemas (one declaration, shared/schemas/wire.ts).
 export type {
   AudiencePage,
@@ -92,6 +94,15 @@ export interface EngineApi {
     query: { value?: string; after?: string; limit?: number },
   ): Promise<AudiencePage>
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
+  /**
+   * Why a customer has their value (engine/read/explain.ts): the stored value beside the run's rule
+   * evaluated for this customer, with the reason per method. Unknown customer: LabelsError not_found.
+   */
+  explain(
+    labelId: string,
+    userId: string,
+    opts: { tz: string; definition?: Definition; timeoutMs?: number },
+  ): Promise<Explanation>
 
   /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
   /** skipInvalid: store the good rows and report the rest (docs/api.md#import: import files follow the ingestion rule). */

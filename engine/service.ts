@@ -16,6 +16,7 @@ import type {
   LabelVersion,
   RecordVersionInput,
   VersionSummary,
+  Explanation,
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
 import type { SqlExecutor } from './sql-executor.ts'
@@ -37,6 +38,7 @@ import { DistributionCache } from './read/distribution-cache.ts'
 import { labelHistory } from './read/history.ts'
 import { labelAudience } from './read/audience.ts'
 import { userLabels } from './read/user-labels.ts'
+import { explainCustomer } from './read/explain.ts'
 import { previewDefinition } from './read/preview.ts'
 import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
@@ -200,6 +202,14 @@ export class EngineService implements EngineApi {
 
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>> {
     return userLabels(this.reads, userId)
+  }
+
+  explain(
+    labelId: string,
+    userId: string,
+    opts: { tz: string; definition?: Definition; timeoutMs?: number },
+  ): Promise<Explanation> {
+    return explainCustomer(this.reads, labelId, userId, opts)
   }
 
   importValues(input: {

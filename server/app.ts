@@ -32,6 +32,7 @@ import sampleRoutes from './routes/sample.ts'
 import systemRoutes from './routes/system.ts'
 import userRoutes from './routes/users.ts'
 import versionRoutes from './routes/versions.ts'
+import explainRoutes from './routes/explain.ts'
 import versionsPlugin from './plugins/versions.ts'
 import type { Limits } from './types.ts'
 import type { DocStore } from './collab/index.ts'
@@ -156,6 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(importRoutes)
   await app.register(previewRoutes)
   await app.register(versionRoutes)
+  await app.register(explainRoutes)
 
   if (clientDir) {
     await app.register(fastifyStatic, { root: clientDir, wildcard: false })

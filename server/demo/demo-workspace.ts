@@ -6,7 +6,7 @@ import '../types.ts'
 const ACTOR = 'demo'
 
 /** One label of each of the six creation methods, over the demo shop's data (engine/demo). */
-function demoLabels(groups: {
+export function demoLabels(groups: {
   retention: string
   acquisition: string
   value: string

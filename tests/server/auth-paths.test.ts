@@ -77,6 +77,7 @@ const matrix: Record<string, Need | 'none'> = {
   'GET /api/labels/:label/versions': 'viewer',
   'GET /api/labels/:label/versions/:n': 'viewer',
   'POST /api/labels/:label/compare': 'editor',
+  'GET /api/labels/:label/explain/:userId': 'viewer',
   // Outside /api: the web app's page (public) and the collab endpoint (its own token check).
   'GET /': 'none',
   'GET /collab/:workspace': 'none',

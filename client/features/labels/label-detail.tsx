@@ -7,6 +7,7 @@ import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DistributionPanel } from '../distribution/distribution-panel.tsx'
 import { HistoryPanel } from '../history/history-panel.tsx'
 import { VersionsCard } from '../versions/versions-card.tsx'
+import { ExplainCard } from '../explain/explain-card.tsx'
 import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
 
@@ -162,6 +163,7 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
           </Show>
           <DistributionPanel labelId={l().id} dataType={l().dataType} />
           <HistoryPanel labelId={l().id} />
+          <ExplainCard labelId={l().id} />
           <VersionsCard labelId={l().id} />
         </div>
       )}
