@@ -318,7 +318,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
       (trs, d) =>
         Object.fromEntries(
           trs
-            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.dataset.date ?? td.textContent ?? ''))
             .filter((c) => c[0] === d)
             .map((c) => [c[1], c[2]]),
         ),

@@ -1,0 +1,32 @@
+import { ErrorBoundary, Show, type JSX } from 'solid-js'
+
+/**
+ * An error boundary around one part of the page (a card, the content pane). When something in it
+ * throws, only that part shows what went wrong, with Retry; it starts afresh by itself when
+ * `resetKey` changes (the input changed, or the operator navigated). The rest of the page stays.
+ */
+export function Recover(props: { resetKey: unknown; what: string; children: JSX.Element }): JSX.Element {
+  return (
+    <Show when={{ key: props.resetKey }} keyed>
+      {(_) => (
+        <ErrorBoundary
+          fallback={(e: unknown, reset) => (
+            <section class="card card-error" role="alert" data-testid="card-error">
+              <p class="error">
+                {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
+              </p>
+              <p class="hint">The rest of the page still works. Retry, or open another label and come back.</p>
+              <div class="actions">
+                <button type="button" class="btn small" onClick={reset} data-testid="card-error-retry">
+                  Retry
+                </button>
+              </div>
+            </section>
+          )}
+        >
+          {props.children}
+        </ErrorBoundary>
+      )}
+    </Show>
+  )
+}
