@@ -83,7 +83,7 @@ function layoutHorizontal(data: readonly ChartDatum[], o: BarOptions): BarLayout
   const lh = lineHeight(FONT)
   const amounts = data.map((d) => `${formatCount(d.users, loc)} · ${formatPercent(d.proportion, loc)}`)
   const longest = Math.max(0, ...data.map((d) => textWidth(d.label, FONT)))
-  const left = Math.round(Math.min(Math.max(40, longest + 14), Math.max(60, o.width * 0.32)))
+  const left = Math.ceil(Math.min(Math.max(40, longest + 16), Math.max(60, o.width * 0.32)))
   const right = Math.round(Math.max(24, ...amounts.map((a) => textWidth(a, FONT) + 12)))
   const margin = { top: 8, right, bottom: 26, left }
   const height = o.height ?? margin.top + margin.bottom + Math.max(1, data.length) * ROW
@@ -103,7 +103,7 @@ function layoutHorizontal(data: readonly ChartDatum[], o: BarOptions): BarLayout
     tip: tipOf(d, o.locale),
   }))
   const categoryLabels: TextMark[] = bars.map((b) => {
-    const text = fitText(b.label, left - 14, FONT)
+    const text = fitText(b.label, left - 12, FONT)
     const cy = b.y + b.height / 2
     const w = textWidth(text, FONT)
     return {
