@@ -68,7 +68,6 @@ export function renderBars(data: readonly ChartDatum[], o: RenderBarsOptions): S
       .attr('height', r2(Math.max(0, b.height)))
       .attr('rx', 2)
       .attr('fill', color)
-    item.append('title').text(b.tip)
   }
   const labels = g.append('g').attr('class', 'labels')
   for (const m of l.categoryLabels) drawText(labels, m, 'category', '#111827')

@@ -32,7 +32,6 @@ export function renderDonut(data: readonly ChartDatum[], o: RenderDonutOptions):
       .attr('role', 'listitem')
       .attr('aria-label', s.tip)
     item.append('path').attr('d', s.path).attr('fill', s.color).attr('stroke', '#fff').attr('stroke-width', 1)
-    item.append('title').text(s.tip)
     if (s.labelAt)
       item
         .append('text')

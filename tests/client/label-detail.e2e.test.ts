@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
         Object.fromEntries(
           els.map((e) => [
             e.getAttribute('data-value'),
-            (e.querySelector('title')?.textContent ?? '').replace(/^[^:]*: /, ''),
+            (e.getAttribute('data-tip') ?? '').replace(/^[^:]*: /, ''),
           ]),
         ),
       )
