@@ -40,10 +40,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
       .locator('[data-testid="distribution-chart"] g.bar')
       .evaluateAll((els) =>
         Object.fromEntries(
-          els.map((e) => [
-            e.getAttribute('data-value'),
-            (e.getAttribute('data-tip') ?? '').replace(/^[^:]*: /, ''),
-          ]),
+          els.map((e) => [e.getAttribute('data-value'), (e.getAttribute('data-tip') ?? '').replace(/^[^:]*: /, '')]),
         ),
       )
 
