@@ -1,5 +1,5 @@
 import { createElementSize } from '@solid-primitives/resize-observer'
-import { select } from 'd3'
+import { easeCubicOut, interpolate } from 'd3'
 import { createEffect, createSignal, onCleanup, type JSX } from 'solid-js'
 
 /** Width used before the host has been laid out (e.g. inside a closed <details>). */
@@ -136,39 +136,46 @@ export function ChartMount(props: {
 const commands = (d: string | null) => (d ?? '').replace(/[^MLHVCSQTAZmlhvcsqtaz]/g, '').length
 
 /**
+ * Tweens attributes of `el` from `from` to its current values over TRANSITION_MS (requestAnimationFrame
+ * and d3's interpolators; not d3-transition, whose selection.transition() is a side effect of an
+ * import that the bundler drops from the 'd3' bundle).
+ */
+function tween(el: Element, from: Record<string, string>): void {
+  const steps = Object.entries(from).map(([name, a]) => {
+    const b = el.getAttribute(name) ?? (name === 'opacity' ? '1' : a)
+    return { name, f: interpolate(a, b) as (t: number) => string, b }
+  })
+  for (const s of steps) el.setAttribute(s.name, s.f(0))
+  const start = performance.now()
+  const frame = (now: number) => {
+    const t = Math.min(1, (now - start) / TRANSITION_MS)
+    const k = easeCubicOut(t)
+    for (const s of steps) el.setAttribute(s.name, t >= 1 ? s.b : String(s.f(k)))
+    if (t < 1 && el.isConnected) requestAnimationFrame(frame)
+  }
+  requestAnimationFrame(frame)
+}
+
+/**
  * Moves the new chart's marks from the old chart's positions: rects (bars, columns) by their
  * geometry, lines by their path when it has the same points; new marks fade in.
  */
 function animateFrom(old: SVGSVGElement, svg: SVGSVGElement): void {
   const before = new Map<string, Element>()
-  for (const el of old.querySelectorAll('[data-key]')) before.set(`${el.tagName}|${el.getAttribute('data-key')}`, el)
+  for (const el of old.querySelectorAll('g[data-key]')) before.set(el.getAttribute('data-key') ?? '', el)
   for (const el of svg.querySelectorAll('g[data-key]')) {
-    const prev = before.get(`${el.tagName}|${el.getAttribute('data-key')}`)
+    const prev = before.get(el.getAttribute('data-key') ?? '')
     const rect = el.querySelector(':scope > rect')
     const path = el.querySelector(':scope > path')
     if (prev && rect) {
       const from = prev.querySelector(':scope > rect')
       if (!from) continue
-      const attrs = ['x', 'y', 'width', 'height'] as const
-      const to = attrs.map((a) => rect.getAttribute(a))
-      const t = select(rect)
-      for (const a of attrs) t.attr(a, from.getAttribute(a))
-      const tr = t.transition().duration(TRANSITION_MS)
-      attrs.forEach((a, i) => tr.attr(a, to[i]!))
-    } else if (
-      prev &&
-      path &&
-      el.classList.contains('series') &&
-      commands(prev.querySelector(':scope > path')?.getAttribute('d') ?? null) === commands(path.getAttribute('d'))
-    ) {
-      const to = path.getAttribute('d')!
-      select(path)
-        .attr('d', prev.querySelector(':scope > path')!.getAttribute('d'))
-        .transition()
-        .duration(TRANSITION_MS)
-        .attr('d', to)
-    } else if (!prev) {
-      select(el).attr('opacity', 0).transition().duration(TRANSITION_MS).attr('opacity', 1)
-    }
+      const attrs: Record<string, string> = {}
+      for (const a of ['x', 'y', 'width', 'height']) attrs[a] = from.getAttribute(a) ?? '0'
+      tween(rect, attrs)
+    } else if (prev && path && el.classList.contains('series')) {
+      const d = prev.querySelector(':scope > path')?.getAttribute('d') ?? null
+      if (d && commands(d) === commands(path.getAttribute('d'))) tween(path, { d })
+    } else if (!prev) tween(el, { opacity: '0' })
   }
 }

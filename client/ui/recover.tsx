@@ -1,4 +1,4 @@
-import { ErrorBoundary, Show, type JSX } from 'solid-js'
+import { createMemo, ErrorBoundary, Show, type JSX } from 'solid-js'
 
 /**
  * An error boundary around one part of the page (a card, the content pane). When something in it
@@ -6,8 +6,12 @@ import { ErrorBoundary, Show, type JSX } from 'solid-js'
  * `resetKey` changes (the input changed, or the operator navigated). The rest of the page stays.
  */
 export function Recover(props: { resetKey: unknown; what: string; children: JSX.Element }): JSX.Element {
+  // Only a different key starts afresh (a memo compares with ===): the expression giving the key
+  // re-runs whenever anything it reads changes (e.g. the label's object on every edit).
+  const key = createMemo(() => props.resetKey)
+  const token = createMemo(() => ({ key: key() }))
   return (
-    <Show when={{ key: props.resetKey }} keyed>
+    <Show when={token()} keyed>
       {(_) => (
         <ErrorBoundary
           fallback={(e: unknown, reset) => (
