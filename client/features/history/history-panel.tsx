@@ -32,7 +32,8 @@ function History_(props: { labelId: string }): JSX.Element {
   // The range query is a memo (string equality), so toggling a value chip reads nothing.
   const rangeQuery = createMemo(() => historyQuery(rangeFilter(filter())))
   // "To" before "From" is refused here, next to the field, and not sent (the server would 400).
-  const rangeError = () => (validRange(filter()) ? null : '"To" must be on or after "From".')
+  // A memo, like the range query: the resource's source must not re-run when a value chip toggles.
+  const rangeError = createMemo(() => (validRange(filter()) ? null : '"To" must be on or after "From".'))
   const [range, { refetch, mutate }] = createResource(
     () => (rangeError() ? false : { id: props.labelId, q: rangeQuery() }),
     (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
