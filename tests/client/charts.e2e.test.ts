@@ -142,7 +142,10 @@ describe.skipIf(!hasChromium)('charts and error recovery in headless Chromium', 
         const vb = await p.getByTestId(id).evaluate((el) => el.querySelector('svg')?.getAttribute('viewBox'))
         expect(Number(vb?.split(' ')[2])).toBeCloseTo(host, -1)
       }
+      // The content pane scrolls inside the page (fullPage sees only the viewport): the cards too.
       await p.screenshot({ path: `${ARTIFACTS}/label-page-${width}.png`, fullPage: true })
+      for (const card of ['distribution-panel', 'history-panel'])
+        await p.getByTestId(card).screenshot({ path: `${ARTIFACTS}/label-page-${width}-${card}.png` })
       if (width === 1920) {
         // Following the window: narrower, then wider again, without a reload.
         const drawn = () =>
