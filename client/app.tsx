@@ -3,7 +3,6 @@ import {
   createMemo,
   createResource,
   createSignal,
-  ErrorBoundary,
   For,
   Match,
   onCleanup,
@@ -26,6 +25,7 @@ import { online } from './sync/connectivity.ts'
 import { createUndoKeys } from './offline/undo-keys.ts'
 import { SessionProvider, useSession, type Session } from './session.tsx'
 import { createWorkspace } from './sync/create-workspace.ts'
+import { Recover } from './ui/recover.tsx'
 import { createToasts } from './ui/toasts.ts'
 
 /** The web app: sign in with a token, then the Label System screen. */
@@ -113,7 +113,8 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
             <GroupTree />
           </aside>
           <main class="content">
-            <ErrorBoundary fallback={(e: Error) => <p class="error">Something went wrong: {e.message}</p>}>
+            {/* The last resort (each card has its own): it recovers when the operator opens another label. */}
+            <Recover resetKey={ref()} what="This page">
               <Show when={ref()} fallback={<Welcome />}>
                 {(r) => (
                   <Show when={selected()} keyed fallback={<NoLabel labelRef={r()} />}>
@@ -121,7 +122,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
                   </Show>
                 )}
               </Show>
-            </ErrorBoundary>
+            </Recover>
           </main>
         </div>
         <Show when={editor()} keyed>

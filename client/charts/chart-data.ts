@@ -1,4 +1,5 @@
 import type { DistributionItem } from '../../engine/api.ts'
+import { formatCount, formatPercent } from '../ui/format.ts'
 
 /** One thing to draw: a distribution item reduced to its label and counts. */
 export interface ChartDatum {
@@ -16,45 +17,30 @@ export function valueLabel(v: DistributionItem['value']): string {
   return String(v)
 }
 
-/** Distribution items → chart data, in the order given (the server already sorted and cut to top N). */
+/**
+ * Distribution items → chart data, in the order given (the server already sorted and cut to top
+ * N). The key is the value itself (a repeated value gets "#2", "#3"), so a value keeps its key,
+ * and its bar animates from where it was, when the data changes.
+ */
 export function toChartData(items: readonly DistributionItem[]): ChartDatum[] {
-  return items.map((i, n) => ({
-    key: `${n}:${String(i.value)}`,
-    label: valueLabel(i.value),
-    users: i.users,
-    proportion: i.proportion,
-  }))
+  const seen = new Map<string, number>()
+  return items.map((i) => {
+    const base = String(i.value)
+    const n = (seen.get(base) ?? 0) + 1
+    seen.set(base, n)
+    return {
+      key: n === 1 ? base : `${base}#${n}`,
+      label: valueLabel(i.value),
+      users: i.users,
+      proportion: i.proportion,
+    }
+  })
 }
 
-/** "12.3%" with one decimal (or "<0.1%" for tiny non-zero shares). */
-export function percent(p: number): string {
-  if (p > 0 && p < 0.001) return '<0.1%'
-  return `${(p * 100).toFixed(1)}%`
-}
+/** A share with one decimal in the browser's locale ("12.3%", "<0.1%"): client/ui/format.ts. */
+export const percent = (p: number): string => formatPercent(p)
 
-/** Thousands separators, no decimals for counts. */
-export function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US')
-}
+/** A count in the browser's locale ("20,000"): client/ui/format.ts. */
+export const count = (n: number): string => formatCount(n)
 
-/** Shortens a label to fit roughly `max` characters. */
-export function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, Math.max(1, max - 1))}…`
-}
-
-/** Categorical palette (colour-blind friendly, Tableau 10). */
-export const palette = [
-  '#4e79a7',
-  '#f28e2b',
-  '#e15759',
-  '#76b7b2',
-  '#59a14f',
-  '#edc948',
-  '#b07aa1',
-  '#ff9da7',
-  '#9c755f',
-  '#bab0ac',
-]
-
-/** Colour of the i-th series or slice. */
-export const colorAt = (i: number): string => palette[i % palette.length] ?? '#4e79a7'
+export { colorAt } from './scales.ts'

@@ -1,6 +1,6 @@
 import { layoutBars, type BarOrientation } from './bar-layout.ts'
-import { clip, count, percent, type ChartDatum } from './chart-data.ts'
-import { newSvg } from './svg.ts'
+import type { ChartDatum } from './chart-data.ts'
+import { drawEmpty, drawText, newSvg, r2 } from './svg.ts'
 
 export interface RenderBarsOptions {
   orientation: BarOrientation
@@ -8,98 +8,70 @@ export interface RenderBarsOptions {
   height?: number
   title?: string
   color?: string
+  /** Locale of the numbers (undefined = the browser's; snapshots fix it). */
+  locale?: string
   document?: Document
 }
 
-/** Renders a bar (horizontal) or column (vertical) chart of users per value → a detached <svg>. */
+/**
+ * Renders a bar (horizontal) or column (vertical) chart of users per value → a detached <svg>.
+ * It draws exactly the layout (client/charts/bar-layout.ts): no decisions here. Each bar is a
+ * focusable item with its tooltip in `data-tip` (ChartMount shows it on hover and focus).
+ */
 export function renderBars(data: readonly ChartDatum[], o: RenderBarsOptions): SVGSVGElement {
   const l = layoutBars(data, o)
   const svg = newSvg(l.width, l.height, o.title ?? 'Users per value', o.document)
-  svg.attr('class', `chart chart-${o.orientation}`)
+  svg.attr('class', `chart chart-${o.orientation}`).attr('data-label-mode', l.labelMode)
   const g = svg.append('g').attr('transform', `translate(${l.margin.left},${l.margin.top})`)
   const color = o.color ?? '#4e79a7'
   const plotW = l.width - l.margin.left - l.margin.right
   const plotH = l.height - l.margin.top - l.margin.bottom
-  // Grid lines along the value axis.
+  // Grid lines along the value axis, and the tick labels.
   const grid = g.append('g').attr('class', 'grid').attr('stroke', '#e5e7eb')
-  for (const t of l.ticks) {
-    if (o.orientation === 'bar') grid.append('line').attr('x1', t.at).attr('x2', t.at).attr('y1', 0).attr('y2', plotH)
-    else grid.append('line').attr('y1', t.at).attr('y2', t.at).attr('x1', 0).attr('x2', plotW)
-  }
   const axis = g.append('g').attr('class', 'axis').attr('fill', '#6b7280')
   for (const t of l.ticks) {
-    if (o.orientation === 'bar')
+    if (o.orientation === 'bar') {
+      grid.append('line').attr('x1', r2(t.at)).attr('x2', r2(t.at)).attr('y1', 0).attr('y2', r2(plotH))
       axis
         .append('text')
-        .attr('x', t.at)
-        .attr('y', plotH + 16)
+        .attr('x', r2(t.at))
+        .attr('y', r2(plotH + 16))
         .attr('text-anchor', 'middle')
-        .text(count(t.value))
-    else
+        .text(t.label)
+    } else {
+      grid.append('line').attr('y1', r2(t.at)).attr('y2', r2(t.at)).attr('x1', 0).attr('x2', r2(plotW))
       axis
         .append('text')
         .attr('x', -6)
-        .attr('y', t.at)
+        .attr('y', r2(t.at))
         .attr('dy', '0.32em')
         .attr('text-anchor', 'end')
-        .text(count(t.value))
-  }
-  const bars = g.append('g').attr('class', 'bars')
-  for (const b of l.bars) {
-    const item = bars.append('g').attr('class', 'bar').attr('data-value', b.label)
-    item
-      .append('rect')
-      .attr('x', b.x)
-      .attr('y', b.y)
-      .attr('width', Math.max(0, b.width))
-      .attr('height', Math.max(0, b.height))
-      .attr('rx', 2)
-      .attr('fill', color)
-    item.append('title').text(`${b.label}: ${count(b.users)} users (${percent(b.proportion)})`)
-    if (o.orientation === 'bar') {
-      item
-        .append('text')
-        .attr('class', 'category')
-        .attr('x', -8)
-        .attr('y', b.y + b.height / 2)
-        .attr('dy', '0.32em')
-        .attr('text-anchor', 'end')
-        .attr('fill', '#111827')
-        .text(clip(b.label, 28))
-      item
-        .append('text')
-        .attr('class', 'amount')
-        .attr('x', b.width + 6)
-        .attr('y', b.y + b.height / 2)
-        .attr('dy', '0.32em')
-        .attr('fill', '#374151')
-        .text(`${count(b.users)} · ${percent(b.proportion)}`)
-    } else {
-      item
-        .append('text')
-        .attr('class', 'amount')
-        .attr('x', b.x + b.width / 2)
-        .attr('y', b.y - 4)
-        .attr('text-anchor', 'middle')
-        .attr('fill', '#374151')
-        .text(count(b.users))
-      item
-        .append('text')
-        .attr('class', 'category')
-        .attr('transform', `translate(${b.x + b.width / 2},${plotH + 10}) rotate(${l.bars.length > 8 ? -35 : 0})`)
-        .attr('text-anchor', l.bars.length > 8 ? 'end' : 'middle')
-        .attr('dy', '0.7em')
-        .attr('fill', '#111827')
-        .text(clip(b.label, 16))
+        .text(t.label)
     }
   }
-  if (data.length === 0)
-    svg
-      .append('text')
-      .attr('x', l.width / 2)
-      .attr('y', l.height / 2)
-      .attr('text-anchor', 'middle')
-      .attr('fill', '#6b7280')
-      .text('No values yet')
+  const bars = g.append('g').attr('class', 'bars').attr('role', 'list').attr('aria-label', 'Values')
+  for (const b of l.bars) {
+    const item = bars
+      .append('g')
+      .attr('class', 'bar item')
+      .attr('data-key', b.key)
+      .attr('data-value', b.label)
+      .attr('data-tip', b.tip)
+      .attr('tabindex', -1)
+      .attr('role', 'listitem')
+      .attr('aria-label', b.tip)
+    item
+      .append('rect')
+      .attr('x', r2(b.x))
+      .attr('y', r2(b.y))
+      .attr('width', r2(Math.max(0, b.width)))
+      .attr('height', r2(Math.max(0, b.height)))
+      .attr('rx', 2)
+      .attr('fill', color)
+  }
+  const labels = g.append('g').attr('class', 'labels')
+  for (const m of l.categoryLabels) drawText(labels, m, 'category', '#111827')
+  for (const m of l.valueLabels) drawText(labels, m, 'amount', '#374151')
+  if (data.length === 0) drawEmpty(svg, l.width, l.height, 'No values yet')
   return svg.node() as SVGSVGElement
 }

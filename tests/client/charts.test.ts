@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { makeRng } from '../../shared/prng.ts'
-import { layoutBars } from '../../client/charts/bar-layout.ts'
-import { percent, toChartData, valueLabel } from '../../client/charts/chart-data.ts'
-import { layoutDonut } from '../../client/charts/donut-layout.ts'
+import { layoutBars, type TextMark } from '../../client/charts/bar-layout.ts'
+import { colorAt, percent, toChartData, valueLabel } from '../../client/charts/chart-data.ts'
+import { layoutDonut, MAX_SLICES } from '../../client/charts/donut-layout.ts'
 import { layoutLines } from '../../client/charts/line-layout.ts'
+import { colorDistance, countTicks, OTHER_COLOR, tableau10 } from '../../client/charts/scales.ts'
+import { fitText, lineHeight, textWidth, wrapText } from '../../client/charts/text.ts'
 import type { DistributionItem } from '../../engine/api.ts'
 
 // The renderers (client/charts/render-*.ts) draw exactly these layouts; their DOM output is
@@ -55,7 +57,7 @@ describe('bar and column layout', () => {
     expect(b!.y).toBeLessThan(c!.y)
     expect(new Set(l.bars.map((x) => x.height)).size).toBe(1)
     expect(l.height).toBe(l.margin.top + l.margin.bottom + 3 * 26)
-    expect(l.ticks[0]).toEqual({ at: 0, value: 0 })
+    expect(l.ticks[0]).toEqual({ at: 0, value: 0, label: '0' })
   })
 
   it('puts ticks on whole user counts only, also when the largest bar is 1 or 2', () => {
@@ -109,7 +111,7 @@ describe('bar and column layout', () => {
 
 describe('donut layout', () => {
   it('splits the full circle in proportion to users, in order', () => {
-    const l = layoutDonut(toChartData(items), { size: 200 })
+    const l = layoutDonut(toChartData(items), { width: 600, size: 200 })
     const spans = l.slices.map((s) => s.endAngle - s.startAngle)
     expect(spans.reduce((a, b) => a + b, 0)).toBeCloseTo(2 * Math.PI, 6)
     expect(spans[0]! / spans[1]!).toBeCloseTo(2, 6)
@@ -122,8 +124,10 @@ describe('donut layout', () => {
   it('gives every slice a path for seeded random distributions (zero-user items are empty slices)', () => {
     for (let seed = 1; seed <= 30; seed++) {
       const data = toChartData(randomItems(seed))
-      const l = layoutDonut(data, { size: 240 })
-      expect(l.slices).toHaveLength(data.length)
+      const l = layoutDonut(data, { width: 700, size: 240 })
+      const shown = Math.min(data.length, 10)
+      expect(l.slices).toHaveLength(shown)
+      expect(l.slices.reduce((n, x) => n + x.users, 0)).toBe(data.reduce((n, x) => n + x.users, 0))
       for (const s of l.slices) expect(s.endAngle).toBeGreaterThanOrEqual(s.startAngle)
     }
   })
@@ -160,5 +164,186 @@ describe('history line layout', () => {
     const one = layoutLines(history.slice(0, 1), { width: 300, height: 100 })
     expect(one.series[0]!.points[0]!.x).toBeCloseTo((300 - one.margin.left - one.margin.right) / 2, 6)
     expect(layoutLines([], { width: 300, height: 100 }).series).toEqual([])
+  })
+})
+
+// ---- The layout rules of issue 9: no overlaps, whole-number ticks, 50 distinct colours. ----
+
+/** Top-50 distributions as operators make them: long names, numbers in the thousands. */
+const top50 = (labelOf: (i: number) => string, seed = 7): DistributionItem[] => {
+  const rng = makeRng(seed)
+  const users = Array.from({ length: 50 }, () => rng.int(1, 40_000)).sort((a, b) => b - a)
+  const total = users.reduce((a, b) => a + b, 0)
+  return users.map((u, i) => ({ value: labelOf(i), users: u, proportion: u / total }))
+}
+const labelSets: Record<string, (i: number) => string> = {
+  short: (i) => `v${i}`,
+  words: (i) => `segment number ${i} of the spring campaign`,
+  bins: (i) => `[${i * 535.121},${(i + 1) * 535.121})`,
+  cjk: (i) => `高价值客户${i}`,
+}
+
+type Box = { x0: number; y0: number; x1: number; y1: number }
+const overlap = (a: Box, b: Box) => a.x0 < b.x1 - 0.01 && b.x0 < a.x1 - 0.01 && a.y0 < b.y1 - 0.01 && b.y0 < a.y1 - 0.01
+
+/** Two labels rotated by the same angle clear each other when their centres are a line apart across the text. */
+function marksOverlap(a: TextMark, b: TextMark): boolean {
+  if (a.angle === -45 && b.angle === -45) {
+    const across = Math.abs((b.x - a.x) * Math.SQRT1_2 + (b.y - a.y) * Math.SQRT1_2)
+    return across < lineHeight(12) - 0.01
+  }
+  return overlap(a.box, b.box)
+}
+
+describe('chart layout rules', () => {
+  for (const [name, labelOf] of Object.entries(labelSets))
+    for (const width of [360, 480, 800, 1400, 1920])
+      it(`top-50 columns (${name} labels) at ${width} px: no two labels overlap and none leaves the chart`, () => {
+        const l = layoutBars(toChartData(top50(labelOf)), { orientation: 'column', width })
+        const marks = [...l.categoryLabels, ...l.valueLabels]
+        expect(l.categoryLabels.length).toBeGreaterThan(0)
+        for (let i = 0; i < marks.length; i++)
+          for (let j = i + 1; j < marks.length; j++) {
+            const [a, b] = [marks[i]!, marks[j]!]
+            if (marksOverlap(a, b))
+              throw new Error(`"${a.lines.join(' ')}" overlaps "${b.lines.join(' ')}" (${l.labelMode})`)
+          }
+        // Inside the svg (plot coordinates shifted by the margins).
+        for (const m of marks) {
+          expect(m.box.x0 + l.margin.left).toBeGreaterThanOrEqual(-0.5)
+          expect(m.box.x1 + l.margin.left).toBeLessThanOrEqual(l.width + 0.5)
+          expect(m.box.y0 + l.margin.top).toBeGreaterThanOrEqual(-0.5)
+          expect(m.box.y1 + l.margin.top).toBeLessThanOrEqual(l.height + 0.5)
+        }
+        // Thinned labels are evenly spaced: every k-th, starting with the first.
+        expect(l.categoryLabels.map((m) => m.key)).toEqual(
+          l.bars.filter((_, i) => i % l.thinEvery === 0).map((b) => b.key),
+        )
+      })
+
+  it('chooses horizontal, wrapped, rotated or thinned category labels from the measured text', () => {
+    const few = [
+      { value: 'dormant', users: 5, proportion: 0.5 },
+      { value: 'active buyer', users: 5, proportion: 0.5 },
+    ]
+    expect(layoutBars(toChartData(few), { orientation: 'column', width: 800 }).labelMode).toBe('horizontal')
+    const wordy = top50(labelSets.words!).slice(0, 8)
+    expect(layoutBars(toChartData(wordy), { orientation: 'column', width: 1400 }).labelMode).toBe('wrap')
+    const l50 = layoutBars(toChartData(top50(labelSets.words!)), { orientation: 'column', width: 1920 })
+    expect(l50.labelMode).toBe('rotate45')
+    expect(l50.thinEvery).toBe(1)
+    const narrow = layoutBars(toChartData(top50(labelSets.words!)), { orientation: 'column', width: 480 })
+    expect(narrow.labelMode).toBe('rotate90')
+    expect(narrow.thinEvery).toBeGreaterThan(1)
+  })
+
+  it('horizontal bars at top 50 never overlap: one row per value, labels and amounts fit the margins', () => {
+    for (const width of [360, 800, 1920]) {
+      const l = layoutBars(toChartData(top50(labelSets.words!)), { orientation: 'bar', width })
+      for (let i = 1; i < l.categoryLabels.length; i++)
+        expect(overlap(l.categoryLabels[i - 1]!.box, l.categoryLabels[i]!.box)).toBe(false)
+      for (const m of l.categoryLabels) expect(m.box.x0 + l.margin.left).toBeGreaterThanOrEqual(0)
+      for (const m of l.valueLabels) expect(m.box.x1 + l.margin.left).toBeLessThanOrEqual(l.width + 0.5)
+    }
+  })
+
+  it('text width estimates grow with the text and treat wide scripts as wide', () => {
+    expect(textWidth('iiii')).toBeLessThan(textWidth('MMMM'))
+    expect(textWidth('20,000', 12)).toBeGreaterThan(25)
+    expect(textWidth('高价值', 12)).toBe(36)
+    expect(textWidth(fitText('segment number 12 of the spring campaign', 80))).toBeLessThanOrEqual(80)
+    expect(wrapText('active buyer', 50, 2)).toEqual(['active', 'buyer'])
+    expect(wrapText('unbreakablelongword', 50, 2)).toBeNull()
+  })
+})
+
+describe('nice whole-number ticks', () => {
+  it('never repeats a tick and never shows a fraction of a user, for every largest count up to 2,000', () => {
+    for (let max = 0; max <= 2000; max++) {
+      const { ticks, top } = countTicks(max, 5)
+      expect(ticks.every(Number.isInteger)).toBe(true)
+      expect(new Set(ticks).size).toBe(ticks.length)
+      expect(ticks[0]).toBe(0)
+      expect(top).toBeGreaterThanOrEqual(max)
+      expect(ticks.at(-1)).toBe(top)
+      expect(ticks.length).toBeLessThanOrEqual(12)
+      const step = ticks[1]! - ticks[0]!
+      expect(String(step)).toMatch(/^(1|2|5)0*$/)
+    }
+  })
+
+  it('gives the history chart whole-number ticks for small counts (no "0 0 0 1 1 1")', () => {
+    const tiny = [
+      { date: '2024-03-01', value: 'a', users: 1, proportion: 0.5 },
+      { date: '2024-03-02', value: 'a', users: 0, proportion: 0 },
+      { date: '2024-03-01', value: 'b', users: 1, proportion: 0.5 },
+    ]
+    const l = layoutLines(tiny, { width: 800, height: 260, locale: 'en-US' })
+    expect(l.yTicks.map((t) => t.label)).toEqual(['0', '1'])
+    const share = layoutLines(tiny, { width: 800, height: 260, measure: 'proportion', locale: 'en-US' })
+    expect(new Set(share.yTicks.map((t) => t.label)).size).toBe(share.yTicks.length)
+  })
+
+  it('puts date ticks on whole days, spaced so their labels do not overlap', () => {
+    for (const days of [1, 2, 5, 15, 31, 90, 365])
+      for (const width of [360, 800, 1920]) {
+        const items = Array.from({ length: days }, (_, i) => ({
+          date: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10),
+          value: 'a',
+          users: i,
+          proportion: 0,
+        }))
+        const l = layoutLines(items, { width, height: 260, locale: 'en-US' })
+        const labels = l.xTicks.map((t) => t.label)
+        expect(new Set(labels).size).toBe(labels.length)
+        for (let i = 1; i < l.xTicks.length; i++) {
+          const gap = l.xTicks[i]!.at - l.xTicks[i - 1]!.at
+          const need = (textWidth(l.xTicks[i]!.label) + textWidth(l.xTicks[i - 1]!.label)) / 2
+          expect(gap).toBeGreaterThan(need)
+        }
+      }
+  })
+})
+
+describe('colours', () => {
+  it('gives 50 values 50 distinct colours, clearly apart (CIELAB ΔE ≥ 12) and apart from "Other" grey', () => {
+    const colours = Array.from({ length: 50 }, (_, i) => colorAt(i))
+    expect(new Set(colours).size).toBe(50)
+    for (let i = 0; i < 50; i++) {
+      expect(colorDistance(colours[i]!, OTHER_COLOR)).toBeGreaterThanOrEqual(12)
+      for (let j = i + 1; j < 50; j++) expect(colorDistance(colours[i]!, colours[j]!)).toBeGreaterThanOrEqual(12)
+    }
+    expect(colours.slice(0, 10)).toEqual(tableau10)
+  })
+
+  it('history lines of 50 values each get their own colour and a legend entry', () => {
+    const items = Array.from({ length: 50 }, (_, v) => ({
+      date: '2024-03-01',
+      value: `value ${v}`,
+      users: v + 1,
+      proportion: 0,
+    }))
+    const l = layoutLines(items, { width: 800, height: 400 })
+    expect(new Set(l.series.map((s) => s.color)).size).toBe(50)
+    expect(l.legend.map((x) => x.value)).toEqual(l.series.map((s) => s.value))
+    for (const it of l.legend) expect(it.y).toBeLessThan(l.margin.top)
+  })
+
+  it('groups a donut\'s tail as one grey "Other" slice instead of repeating colours', () => {
+    const data = toChartData(top50(labelSets.short!))
+    const l = layoutDonut(data, { width: 800 })
+    expect(l.slices).toHaveLength(MAX_SLICES)
+    const other = l.slices.at(-1)!
+    expect(other.label).toBe('Other (41 values)')
+    expect(other.color).toBe(OTHER_COLOR)
+    expect(other.users).toBe(data.slice(9).reduce((n, d) => n + d.users, 0))
+    expect(new Set(l.slices.map((s) => s.color)).size).toBe(MAX_SLICES)
+    expect(l.legend.map((r) => r.key)).toEqual(l.slices.map((s) => s.key))
+    // The legend fits: below the ring when narrow, beside it when wide.
+    for (const width of [360, 800, 1920]) {
+      const w = layoutDonut(data, { width })
+      for (const r of w.legend) expect(r.y + 14).toBeLessThanOrEqual(w.height)
+      for (const r of w.legend) expect(r.x + 18 + textWidth(r.text)).toBeLessThanOrEqual(width)
+    }
   })
 })

@@ -40,10 +40,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
       .locator('[data-testid="distribution-chart"] g.bar')
       .evaluateAll((els) =>
         Object.fromEntries(
-          els.map((e) => [
-            e.getAttribute('data-value'),
-            (e.querySelector('title')?.textContent ?? '').replace(/^[^:]*: /, ''),
-          ]),
+          els.map((e) => [e.getAttribute('data-value'), (e.getAttribute('data-tip') ?? '').replace(/^[^:]*: /, '')]),
         ),
       )
 
@@ -318,7 +315,7 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
       (trs, d) =>
         Object.fromEntries(
           trs
-            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.dataset.date ?? td.textContent ?? ''))
             .filter((c) => c[0] === d)
             .map((c) => [c[1], c[2]]),
         ),

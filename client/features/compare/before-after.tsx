@@ -4,6 +4,7 @@ import type { DataType } from '../../../shared/schemas/label.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
+import { formatCount } from '../../ui/format.ts'
 import { sideBySide, signed, valueLabel } from './compare-rows.ts'
 
 /**
@@ -68,7 +69,8 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
               <p class="hint degraded">The rule changed since this comparison: compare again.</p>
             </Show>
             <p data-testid="compare-summary">
-              {r().data.changedUsers} of {r().data.changedUsers + r().data.unchangedUsers} customers change value
+              {formatCount(r().data.changedUsers)} of {formatCount(r().data.changedUsers + r().data.unchangedUsers)}{' '}
+              customers change value
               <Show when={!r().data.current.runId}> (the label has no results yet: everyone starts from no value)</Show>
             </p>
             <div style={{ display: 'flex', gap: '24px', 'flex-wrap': 'wrap', 'align-items': 'flex-start' }}>
@@ -86,8 +88,8 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
                     {(row) => (
                       <tr data-value={row.value}>
                         <td>{row.value}</td>
-                        <td>{row.current}</td>
-                        <td>{row.draft}</td>
+                        <td>{formatCount(row.current)}</td>
+                        <td>{formatCount(row.draft)}</td>
                         <td
                           style={{ color: row.delta > 0 ? 'var(--ok)' : row.delta < 0 ? 'var(--danger)' : undefined }}
                         >
@@ -98,8 +100,8 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
                   </For>
                   <tr>
                     <td>covered</td>
-                    <td>{r().data.current.coveredUsers}</td>
-                    <td>{r().data.draft.coveredUsers}</td>
+                    <td>{formatCount(r().data.current.coveredUsers)}</td>
+                    <td>{formatCount(r().data.draft.coveredUsers)}</td>
                     <td>{signed(r().data.draft.coveredUsers - r().data.current.coveredUsers)}</td>
                   </tr>
                 </tbody>
@@ -125,14 +127,14 @@ export function BeforeAfter(props: { labelId: string; rule: Rule; dataType?: Dat
                         <td>{valueLabel(t.from)}</td>
                         <td>→</td>
                         <td>{valueLabel(t.to)}</td>
-                        <td>{t.users}</td>
+                        <td>{formatCount(t.users)}</td>
                       </tr>
                     )}
                   </For>
                   <Show when={r().data.otherTransitions.count > 0}>
                     <tr>
                       <td colSpan={3}>{r().data.otherTransitions.count} more moves</td>
-                      <td>{r().data.otherTransitions.users}</td>
+                      <td>{formatCount(r().data.otherTransitions.users)}</td>
                     </tr>
                   </Show>
                 </tbody>

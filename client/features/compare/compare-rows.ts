@@ -1,3 +1,4 @@
+import { formatCount } from '../../ui/format.ts'
 import type { Comparison, DistributionItem, TransitionValue } from '../../../engine/api.ts'
 
 /** A value of a distribution or transition as an operator reads it; null is "no value". */
@@ -30,4 +31,4 @@ export function sideBySide(c: Pick<Comparison, 'current' | 'draft'>): SideBySide
 }
 
 /** "+12", "−3", "0". */
-export const signed = (n: number): string => (n > 0 ? `+${n}` : n < 0 ? `−${-n}` : '0')
+export const signed = (n: number): string => (n > 0 ? `+${formatCount(n)}` : n < 0 ? `−${formatCount(-n)}` : '0')

@@ -6,6 +6,8 @@ import { renderBars } from '../../charts/render-bars.ts'
 import { renderDonut } from '../../charts/render-donut.ts'
 import { csvExport } from '../../api/csv-export.ts'
 import { useSession } from '../../session.tsx'
+import { dateTimeTitle, formatDateTime } from '../../ui/format.ts'
+import { Recover } from '../../ui/recover.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import {
@@ -16,7 +18,10 @@ import {
   type DistributionOptions,
 } from './distribution-options.ts'
 
-/** Renders a distribution as the chosen chart type (pure renderers; also used by the preview). */
+/**
+ * Renders a distribution as the chosen chart type at the width of its card (pure renderers;
+ * also used by the preview). `width` fixes the width instead (tests, print).
+ */
 export function DistributionChart(props: {
   data: Distribution
   chart: DistributionOptions['chart']
@@ -26,11 +31,11 @@ export function DistributionChart(props: {
   return (
     <ChartMount
       testId={props.testId ?? 'distribution-chart'}
-      render={() => {
+      render={(measured) => {
         const data = toChartData(props.data.items)
-        const width = props.width ?? 760
+        const width = props.width ? Math.min(props.width, measured) : measured
         return props.chart === 'donut'
-          ? renderDonut(data, { size: 260, width })
+          ? renderDonut(data, { width })
           : renderBars(data, { orientation: props.chart, width })
       }}
     />
@@ -43,6 +48,16 @@ export function DistributionChart(props: {
  * distribution is shown as is when it answers this panel's query, else re-read once.
  */
 export function DistributionPanel(props: { labelId: string; dataType: DataType }): JSX.Element {
+  // A failure inside (a malformed answer, a chart that cannot be drawn) replaces this card only;
+  // Retry, or another label, starts it afresh (and reads again).
+  return (
+    <Recover resetKey={props.labelId} what="The value distribution">
+      <Distribution_ labelId={props.labelId} dataType={props.dataType} />
+    </Recover>
+  )
+}
+
+function Distribution_(props: { labelId: string; dataType: DataType }): JSX.Element {
   const s = useSession()
   const [opts, setOpts] = createSignal<DistributionOptions>({ ...defaultOptions })
   const set = (p: Partial<DistributionOptions>) => setOpts((o) => ({ ...o, ...p }))
@@ -177,7 +192,10 @@ export function DistributionPanel(props: { labelId: string; dataType: DataType }
             <p class="summary" data-testid="distribution-summary" data-live={live()}>
               <strong>{count(d().coveredUsers)}</strong> of {count(d().totalUsers)} users covered (
               {percent(d().totalUsers ? d().coveredUsers / d().totalUsers : 0)})
-              <Show when={d().asOf}> · as of {new Date(d().asOf ?? 0).toLocaleString()}</Show>
+              <Show when={d().asOf}>
+                {' '}
+                · as of <time title={dateTimeTitle(d().asOf, s.me.tz)}>{formatDateTime(d().asOf, s.me.tz)}</time>
+              </Show>
             </p>
             <DistributionChart data={d()} chart={opts().chart} />
             <details class="table-details">

@@ -5,6 +5,8 @@ import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderLines } from '../../charts/render-lines.ts'
 import { csvExport } from '../../api/csv-export.ts'
 import { useSession } from '../../session.tsx'
+import { formatDate } from '../../ui/format.ts'
+import { Recover } from '../../ui/recover.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type HistoryFilter } from './history-query.ts'
 
@@ -14,14 +16,26 @@ import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type His
  * run's pushed history (every day) is cut to the range instead of read again.
  */
 export function HistoryPanel(props: { labelId: string }): JSX.Element {
+  // A failure inside replaces this card only; Retry, or another label, starts it afresh.
+  return (
+    <Recover resetKey={props.labelId} what="The history">
+      <History_ labelId={props.labelId} />
+    </Recover>
+  )
+}
+
+function History_(props: { labelId: string }): JSX.Element {
   const s = useSession()
   const [filter, setFilter] = createSignal<HistoryFilter>({ from: daysAgo(30), to: '', values: [] })
   const [measure, setMeasure] = createSignal<'users' | 'proportion'>('users')
   const set = (p: Partial<HistoryFilter>) => setFilter((f) => ({ ...f, ...p }))
   // The range query is a memo (string equality), so toggling a value chip reads nothing.
   const rangeQuery = createMemo(() => historyQuery(rangeFilter(filter())))
+  // "To" before "From" is refused here, next to the field, and not sent (the server would 400).
+  // A memo, like the range query: the resource's source must not re-run when a value chip toggles.
+  const rangeError = createMemo(() => (validRange(filter()) ? null : '"To" must be on or after "From".'))
   const [range, { refetch, mutate }] = createResource(
-    () => ({ id: props.labelId, q: rangeQuery() }),
+    () => (rangeError() ? false : { id: props.labelId, q: rangeQuery() }),
     (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
   )
   // An errored resource throws when read (offline: "Failed to fetch"); the error is shown below.
@@ -64,7 +78,10 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             <input
               type="date"
               value={filter().from}
+              max={filter().to || undefined}
               onChange={(e) => set({ from: e.currentTarget.value })}
+              aria-invalid={rangeError() ? 'true' : undefined}
+              aria-describedby={rangeError() ? 'history-range-error' : undefined}
               data-testid="history-from"
             />
           </label>
@@ -73,20 +90,42 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             <input
               type="date"
               value={filter().to}
+              min={filter().from || undefined}
               onChange={(e) => set({ to: e.currentTarget.value })}
+              aria-invalid={rangeError() ? 'true' : undefined}
+              aria-describedby={rangeError() ? 'history-range-error' : undefined}
               data-testid="history-to"
             />
           </label>
+          <Show when={rangeError()}>
+            <span
+              class="field-error inline-error"
+              id="history-range-error"
+              role="alert"
+              data-testid="history-range-error"
+            >
+              {rangeError()}
+            </span>
+          </Show>
           <div class="seg" role="group" aria-label="Measure">
-            <button type="button" classList={{ on: measure() === 'users' }} onClick={() => setMeasure('users')}>
+            <button
+              type="button"
+              classList={{ on: measure() === 'users' }}
+              aria-pressed={measure() === 'users'}
+              onClick={() => setMeasure('users')}
+              data-testid="history-measure-users"
+            >
               Users
             </button>
             <button
               type="button"
               classList={{ on: measure() === 'proportion' }}
+              aria-pressed={measure() === 'proportion'}
               onClick={() => setMeasure('proportion')}
+              title="Each value's share of all users that day"
+              data-testid="history-measure-share"
             >
-              Share
+              Share of users
             </button>
           </div>
           <a
@@ -136,10 +175,16 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
             : 'The history needs the server: you are offline.'}
         </p>
       </Show>
-      <Show when={latest()}>
+      <Show when={!rangeError() && latest()}>
         <ChartMount
           testId="history-chart"
-          render={() => renderLines(items(), { width: 760, height: 260, measure: measure() })}
+          render={(width) =>
+            renderLines(items(), {
+              width,
+              height: Math.round(Math.min(420, Math.max(260, width * 0.36))),
+              measure: measure(),
+            })
+          }
         />
         <details class="table-details">
           <summary>Table ({rows().length} rows)</summary>
@@ -156,7 +201,7 @@ export function HistoryPanel(props: { labelId: string }): JSX.Element {
               <For each={rows().slice(0, 500)}>
                 {(i) => (
                   <tr>
-                    <td>{i.date}</td>
+                    <td data-date={i.date}>{formatDate(i.date)}</td>
                     <td>{i.value}</td>
                     <td class="num">{count(i.users)}</td>
                     <td class="num">{percent(i.proportion)}</td>

@@ -3,6 +3,7 @@ import { describeSchedule } from '../../../shared/schedule.ts'
 import type { LabelView, Run } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
+import { dateTimeTitle, formatCount, formatDateTime } from '../../ui/format.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DistributionPanel } from '../distribution/distribution-panel.tsx'
 import { HistoryPanel } from '../history/history-panel.tsx'
@@ -11,7 +12,11 @@ import { ExplainCard } from '../explain/explain-card.tsx'
 import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
 
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—')
+/** An instant in the workspace time zone, named (client/ui/format.ts); the title adds the viewer's clock. */
+function When(props: { at: string | null | undefined }): JSX.Element {
+  const s = useSession()
+  return <time title={dateTimeTitle(props.at, s.me.tz)}>{formatDateTime(props.at, s.me.tz)}</time>
+}
 
 function RunStatus(props: { run: Run | null }): JSX.Element {
   return (
@@ -19,10 +24,13 @@ function RunStatus(props: { run: Run | null }): JSX.Element {
       {(r) => (
         <span class={`status ${r().status}`} data-testid="run-status" title={r().error ?? ''}>
           {r().status}
-          <Show when={r().finishedAt}> · {when(r().finishedAt)}</Show>
+          <Show when={r().finishedAt}>
+            {' '}
+            · <When at={r().finishedAt} />
+          </Show>
           <Show when={r().status === 'succeeded' && r().coveredUsers !== null}>
             {' '}
-            · {r().coveredUsers} of {r().totalUsers} users
+            · {formatCount(r().coveredUsers ?? 0)} of {formatCount(r().totalUsers ?? 0)} users
           </Show>
           <Show when={r().error}> · {r().error}</Show>
         </span>
@@ -133,7 +141,15 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
               <dt>Label type</dt>
               <dd>{labelTypeNames[l().labelType]}</dd>
               <dt>Calculation mechanism</dt>
-              <dd data-testid="fact-schedule">{describeSchedule(l().schedule)}</dd>
+              <dd>
+                <span data-testid="fact-schedule">{describeSchedule(l().schedule)}</span>
+                <Show when={l().schedule.kind !== 'once'}>
+                  {' '}
+                  <span class="tz" data-testid="fact-schedule-tz">
+                    ({s.me.tz} time)
+                  </span>
+                </Show>
+              </dd>
               <dt>Status</dt>
               <dd>{l().enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}</dd>
               <dt>Last run</dt>
@@ -141,7 +157,9 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
                 <RunStatus run={info.latest?.lastRun ?? null} />
               </dd>
               <dt>Next run</dt>
-              <dd>{l().enabled ? when(info.latest?.nextRunAt) : 'not scheduled (disabled)'}</dd>
+              <dd data-testid="fact-next-run">
+                {l().enabled ? <When at={info.latest?.nextRunAt} /> : 'not scheduled (disabled)'}
+              </dd>
               <dt>Label rule</dt>
               <dd>
                 <ul class="rule-lines">

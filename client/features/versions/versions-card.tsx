@@ -2,12 +2,11 @@ import { createResource, createSignal, For, Show, type JSX } from 'solid-js'
 import type { LabelVersion, VersionSummary } from '../../../engine/api.ts'
 import { describeSchedule } from '../../../shared/schedule.ts'
 import { useSession } from '../../session.tsx'
+import { dateTimeTitle, formatDateTime } from '../../ui/format.ts'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import { BeforeAfter } from '../compare/before-after.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from '../labels/rule-text.ts'
 import { versionHeadline } from './version-words.ts'
-
-const when = (iso: string) => new Date(iso).toLocaleString()
 
 /** One version opened: its whole definition, Restore as draft, and what restoring would do. */
 function VersionView(props: { labelId: string; n: number; latest: number }): JSX.Element {
@@ -144,7 +143,9 @@ export function VersionsCard(props: { labelId: string }): JSX.Element {
                   {v.kind}
                 </span>
                 <span data-testid="version-headline">{versionHeadline(v)}</span>
-                <span class="hint">{when(v.at)}</span>
+                <span class="hint" title={dateTimeTitle(v.at, s.me.tz)}>
+                  {formatDateTime(v.at, s.me.tz)}
+                </span>
                 <button
                   type="button"
                   class="btn small"
