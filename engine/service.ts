@@ -38,6 +38,7 @@ import { labelHistory } from './read/history.ts'
 import { labelAudience } from './read/audience.ts'
 import { userLabels } from './read/user-labels.ts'
 import { previewDefinition } from './read/preview.ts'
+import { executeRefresh, type RefreshItem } from './calc/refresh.ts'
 import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
 import * as versions from './label-versions.ts'
@@ -150,6 +151,18 @@ export class EngineService implements EngineApi {
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
     return executeRun(this.db, runId, { ...opts, compile: this.compile })
+  }
+
+  /**
+   * Executes queued runs of labels due together (a schedule slot's), in order, reading event
+   * tables that several of them aggregate once (engine/calc/refresh.ts); each run otherwise as
+   * executeRunWithResults. `shared: false` computes each alone.
+   */
+  refreshRuns(items: RefreshItem[], opts: { tz: string; timeoutMs?: number; shared?: boolean }): Promise<RunOutcome[]> {
+    return executeRefresh(this.db, items, {
+      ...opts,
+      ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
+    })
   }
 
   readModels(labelIds: string[] | null): Promise<LabelReadModel[]> {
