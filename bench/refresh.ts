@@ -19,7 +19,10 @@ import { join } from 'node:path'
 import { openPglite } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
 import { demoEvents, demoUsers } from '../engine/demo/index.ts'
+import { compileRule } from '../engine/compiler/index.ts'
+import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
 import { Ingestor } from '../engine/ingest/index.ts'
+import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { engineDigest, sameDigest, type Digest } from './refresh-digest.ts'
@@ -213,6 +216,45 @@ async function refreshShared(service: EngineService, labels: BenchLabel[], asOf:
   return { totalMs, perLabel, failed }
 }
 
+/**
+ * The labels' statements alone, without the run around them (no result table, history or
+ * summary): each label's compiled SQL counted, against the shared scans built and each label's
+ * SQL read through them. Alternated twice, best of each kept, so load spikes hit both sides.
+ */
+async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date) {
+  const catalogue = await loadCatalogue(db)
+  const ctx = { catalogue, asOf, tz: 'UTC' }
+  const count = (q: { sql: string; params: unknown[] }) => db.query(`SELECT count(*) FROM (${q.sql}) q`, q.params)
+  const alone = async () => {
+    const t = performance.now()
+    for (const l of labels) await count(compileRule(l.def, ctx))
+    return performance.now() - t
+  }
+  const shared = async () => {
+    const t = performance.now()
+    const plan = planSharedScans(
+      labels.map((l) => l.def),
+      ctx,
+    )
+    const tables = plan.scans.map((_, i) => `shared_scan_bench_${i}`)
+    for (const [i, scan] of plan.scans.entries())
+      await db.query(`CREATE UNLOGGED TABLE ${tables[i]} AS ${scan.sql}`, scan.params)
+    const scansMs = performance.now() - t
+    for (const l of labels) await count(compileRuleShared(l.def, ctx, plan.lookup(tables)))
+    const ms = performance.now() - t
+    for (const x of tables) await db.exec(`DROP TABLE ${x}`)
+    return { ms, scansMs, scans: plan.scans.length }
+  }
+  let a = Infinity
+  let b = { ms: Infinity, scansMs: 0, scans: 0 }
+  for (let k = 0; k < 2; k++) {
+    a = Math.min(a, await alone())
+    const x = await shared()
+    if (x.ms < b.ms) b = x
+  }
+  return { aloneMs: a, sharedMs: b.ms, scansMs: b.scansMs, scans: b.scans }
+}
+
 interface Pass {
   name: string
   day: 1 | 2
@@ -228,6 +270,7 @@ interface EngineResult {
   day2Ms: number
   day2Events: number
   passes: Pass[]
+  compute?: Awaited<ReturnType<typeof computeOnly>>
 }
 
 async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
@@ -250,6 +293,8 @@ async function benchEngine(
     const u = await ingestFile(db, 'users', f.users)
     const e = await ingestFile(db, 'events', f.events)
     const passes: Pass[] = []
+    console.log(`  [${engine}] statements only, alone and through shared scans…`)
+    const compute = await computeOnly(db, labels, day1)
     const pass = async (name: string, day: 1 | 2, how: typeof refreshAlone) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const refresh = await how(service, labels, day === 1 ? day1 : day2)
@@ -261,7 +306,7 @@ async function benchEngine(
     console.log(`  [${engine}] one more day of events: ${d2.n}`)
     if (args.oneByOne) await pass('day 2, label by label', 2, refreshAlone)
     else await pass('day 2, shared scans', 2, refreshShared)
-    return { engine, usersMs: u.ms, eventsMs: e.ms, events: e.n, day2Ms: d2.ms, day2Events: d2.n, passes }
+    return { engine, usersMs: u.ms, eventsMs: e.ms, events: e.n, day2Ms: d2.ms, day2Events: d2.n, passes, compute }
   } finally {
     await cleanup()
   }
@@ -405,18 +450,36 @@ export async function main(argv: string[]): Promise<void> {
   console.log('\nsecond day ÷ first day (target ≤ 20% for the engines)')
   table(
     results.map((r) => {
-      const first = r.passes.filter((p) => p.day === 1)
-      const second = r.passes.find((p) => p.day === 2)
+      const second = r.passes.find((p) => p.day === 2)?.refresh.totalMs ?? 0
+      const pct = (name: string) => {
+        const first = r.passes.find((p) => p.name === name)?.refresh.totalMs
+        return first ? `${((100 * second) / first).toFixed(0)}%` : '-'
+      }
       return {
         engine: r.engine,
-        ...Object.fromEntries(
-          first.map((p) => [
-            `÷ ${p.name}`,
-            `${((100 * (second?.refresh.totalMs ?? 0)) / p.refresh.totalMs).toFixed(0)}%`,
-          ]),
-        ),
+        '÷ day 1': pct('day 1'),
+        '÷ day 1 label by label': pct('day 1, label by label'),
+        '÷ day 1 shared': pct('day 1, shared scans'),
       }
     }),
+  )
+  console.log(
+    `\nthe labels' statements only (count(*) of each, no run around them), day 1, best of 2 alternated: alone vs shared scans (scans built + every label read through them); DuckDB's whole refresh for scale`,
+  )
+  table(
+    results
+      .filter((r) => r.compute)
+      .map((r) => {
+        const c = r.compute as NonNullable<EngineResult['compute']>
+        return {
+          engine: r.engine,
+          aloneSec: sec(c.aloneMs),
+          sharedSec: sec(c.sharedMs),
+          'of which scans': `${sec(c.scansMs)} (${c.scans} scans)`,
+          'shared ÷ alone': (c.sharedMs / c.aloneMs).toFixed(2),
+          duckdbSec: duck ? sec(duck.passes[0]?.refresh.totalMs ?? 0) : '-',
+        }
+      }),
   )
   for (const r of results)
     for (const p of r.passes) for (const x of p.refresh.failed) console.log(`  FAILED [${r.engine}, ${p.name}] ${x}`)
