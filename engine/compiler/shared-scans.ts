@@ -19,10 +19,10 @@ import { validateDefinition } from './validate-definition.ts'
  *   avg/min/max without a value are no value, either way);
  * - the scan's rows are users with at least one event in the union of its scopes, a superset of
  *   each scope's, and no statement reads a scope's rows other than through its measures.
- * Measured and left out: `count(DISTINCT …)` measures (days, distinct): PostgreSQL can't
- * hash-aggregate DISTINCT aggregates, so one of them turns the whole pass into a sort by uid;
- * they keep their own scan. first_last and preference rank rows or (uid, value) groups rather
- * than aggregate per user, and keep theirs.
+ * Left out (by reasoning, not measured yet): `count(DISTINCT …)` measures (days, distinct):
+ * PostgreSQL can't hash-aggregate DISTINCT aggregates, so one of them would turn the whole pass
+ * into a sort by uid; they keep their own scan. first_last and preference rank rows or
+ * (uid, value) groups rather than aggregate per user, and keep theirs.
  */
 
 /** Measures a shared scan aggregates. */
