@@ -168,6 +168,15 @@ export interface EngineApi {
     runId: string,
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome>
+  /**
+   * Executes queued runs of labels due together (one schedule slot's), in order, each as
+   * executeRunWithResults, with event tables that several of them aggregate read once (shared
+   * scans, engine/calc/refresh.ts). Outcomes in the order of `items`.
+   */
+  refreshRuns?(
+    items: Array<{ runId: string; definition?: Definition }>,
+    opts: { tz: string; timeoutMs?: number; shared?: boolean },
+  ): Promise<RunOutcome[]>
   /** Result summaries and history of these labels (null: every label), for the server's in-memory read model. */
   readModels?(labelIds: string[] | null): Promise<LabelReadModel[]>
 

@@ -40,6 +40,7 @@ import { labelAudience } from './read/audience.ts'
 import { userLabels } from './read/user-labels.ts'
 import { explainCustomer } from './read/explain.ts'
 import { previewDefinition } from './read/preview.ts'
+import { executeRefresh, type RefreshItem } from './calc/refresh.ts'
 import { readSample } from './read/sample.ts'
 import { loadDemo } from './demo/index.ts'
 import * as versions from './label-versions.ts'
@@ -152,6 +153,18 @@ export class EngineService implements EngineApi {
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
     return executeRun(this.db, runId, { ...opts, compile: this.compile })
+  }
+
+  /**
+   * Executes queued runs of labels due together (a schedule slot's), in order, reading event
+   * tables that several of them aggregate once (engine/calc/refresh.ts); each run otherwise as
+   * executeRunWithResults. `shared: false` computes each alone.
+   */
+  refreshRuns(items: RefreshItem[], opts: { tz: string; timeoutMs?: number; shared?: boolean }): Promise<RunOutcome[]> {
+    return executeRefresh(this.db, items, {
+      ...opts,
+      ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
+    })
   }
 
   readModels(labelIds: string[] | null): Promise<LabelReadModel[]> {

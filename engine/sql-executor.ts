@@ -15,8 +15,9 @@ export interface SqlExecutor {
   /** Runs a script of several statements without parameters (DDL). */
   exec(sql: string): Promise<void>
   /**
-   * Optional (PGlite): runs `COPY … FROM '/dev/blob'` with `data` as the file, returning the rows
-   * copied. Bulk ingestion uses it for binary COPY and falls back to unnest where it is absent.
+   * Optional: runs `COPY … FROM '/dev/blob'` with `data` as the file, returning the rows copied
+   * (PGlite reads it as its virtual file; the pg adapter sends it as `COPY … FROM STDIN`). Bulk
+   * ingestion uses it for binary COPY and falls back to unnest where it is absent.
    */
   copyFrom?(sql: string, data: Uint8Array): Promise<number>
   /**

@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFromStdin } from 'pg-copy-streams'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { makeNested } from './savepoint.ts'
 
@@ -7,6 +10,19 @@ pg.types.setTypeParser(20, (v) => Number(v))
 pg.types.setTypeParser(1700, (v) => Number(v))
 
 type Client = pg.Pool | pg.PoolClient
+
+/**
+ * `COPY … FROM '/dev/blob'` (the SqlExecutor form, PGlite's virtual file) as `COPY … FROM STDIN`,
+ * `data` streamed on one connection (pg-copy-streams). A failed COPY leaves its connection in
+ * the COPY protocol's error state, so a pooled one is destroyed rather than returned.
+ */
+async function copyOn(c: pg.PoolClient, sql: string, data: Uint8Array): Promise<number> {
+  const stdin = sql.replace(/FROM\s+'\/dev\/blob'/i, 'FROM STDIN')
+  if (stdin === sql) throw new Error(`copyFrom expects COPY … FROM '/dev/blob', got: ${sql.slice(0, 80)}`)
+  const stream = c.query(copyFromStdin(stdin))
+  await pipeline(Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), stream)
+  return stream.rowCount
+}
 
 function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): SqlExecutor {
   const self: SqlExecutor = {
@@ -18,6 +34,18 @@ function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): 
     },
     async exec(sql: string) {
       await client.query(sql)
+    },
+    async copyFrom(sql: string, data: Uint8Array) {
+      if (!pool) return copyOn(client as pg.PoolClient, sql, data)
+      const c = await pool.connect()
+      try {
+        const n = await copyOn(c, sql, data)
+        c.release()
+        return n
+      } catch (e) {
+        c.release(e as Error)
+        throw e
+      }
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       if (nested) return nested(fn) // already inside a transaction: a savepoint

@@ -1,3 +1,4 @@
+import { dropStaleScans } from './refresh.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 
 /**
@@ -60,4 +61,5 @@ CREATE TABLE IF NOT EXISTS label_summary (
 /** Creates the calculation tables if missing; idempotent, runs after the core migrate(). */
 export async function migrateCalc(db: SqlExecutor): Promise<void> {
   await db.exec(calcDdl)
+  await dropStaleScans(db)
 }

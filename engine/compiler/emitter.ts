@@ -13,6 +13,16 @@ interface ScopeCte {
 }
 
 /**
+ * Where a (scope, measure) was already aggregated for several labels at once (shared-scans.ts):
+ * the scan table (one row per user with any event the scan read) and the column holding the
+ * measure, NULL or 0 for users without events in the scope, like the label's own aggregate.
+ */
+export type SharedLookup = (scope: Scope, measure: MeasureNode) => { table: string; column: string } | null
+
+/** The key of a scope: two scopes with the same key select the same rows. */
+export const scopeKey = (scope: Scope): string => JSON.stringify([scope.event.table, scope.where, scope.window])
+
+/**
  * Builds one statement: owns the parameters, binds the time zone and asOf once, and
  * collects one CTE per distinct (event, where, window) so each event table is aggregated
  * once per rule however many conditions read it. Folding different scopes of one table into
@@ -26,6 +36,8 @@ export class Emitter {
   constructor(
     private readonly asOf: Date,
     private readonly timeZone: string,
+    /** Shared scans to read measures from instead of the event table (a refresh's batch). */
+    private readonly shared?: SharedLookup,
   ) {}
 
   tz(): string {
@@ -82,7 +94,7 @@ export class Emitter {
 
   /** Registers a measure over a scope and returns `s<i>.m<j>` (NULL for users without rows). */
   measureRef(scope: Scope, measure: MeasureNode): { cte: string; ref: string } {
-    const key = JSON.stringify([scope.event.table, scope.where, scope.window])
+    const key = scopeKey(scope)
     let cte = this.scopes.get(key)
     if (!cte) {
       cte = { name: `s${this.scopes.size}`, scope, measures: new Map() }
@@ -102,12 +114,30 @@ export class Emitter {
     return [...this.scopes.values()].map((s) => s.name)
   }
 
+  /** Every (scope, measure) the statement aggregates, in registration order. */
+  scopeMeasures(): Array<{ scope: Scope; measure: MeasureNode }> {
+    return [...this.scopes.values()].flatMap((s) =>
+      [...s.measures.values()].map((m) => ({ scope: s.scope, measure: m.measure })),
+    )
+  }
+
   /** Renders `WITH …` for the scope CTEs, or '' when there are none. */
   renderWith(whereOf: (scope: Scope) => string): string {
     const ctes = [...this.scopes.values()].map((s) => {
+      const fromShared = this.fromShared(s)
+      if (fromShared) return fromShared
       const cols = [...s.measures.values()].map((m) => `${this.aggregate(m.measure)} AS ${m.alias}`).join(', ')
       return `${s.name} AS (SELECT uid, ${cols} FROM ${s.scope.event.table} WHERE ${whereOf(s.scope)} GROUP BY uid)`
     })
     return ctes.length ? `WITH ${ctes.join(', ')} ` : ''
+  }
+
+  /** A scope CTE read from one shared scan table, when every measure of it is there. */
+  private fromShared(s: ScopeCte): string | null {
+    if (!this.shared) return null
+    const found = [...s.measures.values()].map((m) => ({ m, at: this.shared?.(s.scope, m.measure) ?? null }))
+    const table = found[0]?.at?.table
+    if (!table || found.some((f) => f.at === null || f.at.table !== table)) return null
+    return `${s.name} AS (SELECT uid, ${found.map((f) => `${f.at?.column} AS ${f.m.alias}`).join(', ')} FROM ${table})`
   }
 }

@@ -6,9 +6,9 @@ import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { migrate } from '../../../engine/storage/ddl.ts'
 import { makeRng } from '../../../shared/prng.ts'
-import { newDb, type TestDb } from '../../helpers/db.ts'
+import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 
-/** The same PGlite without `copyFrom`: staging falls back to INSERT … SELECT FROM unnest. */
+/** The same database without `copyFrom`: staging falls back to INSERT … SELECT FROM unnest. */
 function withoutCopy(db: SqlExecutor): SqlExecutor {
   return { ...db, copyFrom: undefined }
 }
@@ -96,12 +96,12 @@ function mixedEvents(seed: number, n: number): string {
   return lines.join('\n')
 }
 
-describe('binary COPY staging (PGlite) against the unnest path', () => {
+describeEachDb('binary COPY staging against the unnest path', (kind) => {
   let copy: TestDb
   let plain: TestDb
   beforeEach(async () => {
-    copy = await newDb('pglite')
-    plain = await newDb('pglite')
+    copy = await newDb(kind)
+    plain = await newDb(kind)
     await migrate(copy)
     await migrate(plain)
   })

@@ -1,0 +1,519 @@
+// npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
+//                          [--memory] [--one-by-one] [--ingest-only]
+//
+// Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
+// (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
+// (PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set) through the engine's run path
+// (compile, result table, history snapshot, summary, swap), against the peer: DuckDB running the
+// same labels' hand-written SQL one by one on the same files. Then one more day of events
+// arrives (with a few late ones from the hours before the first refresh) and the labels are
+// refreshed again at the next day's slot. Sizes: tiny 100k events, small 1M (default), large
+// 10M, huge 100M. Every label's results are checked against DuckDB's (row count and value
+// counts or sums); a mismatch is printed. --ingest-only compares, per engine, staging by binary
+// COPY with staging by INSERT … SELECT FROM unnest (the executor's copyFrom hidden), nothing else.
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openPglite } from '../engine/adapters/pglite.ts'
+import { openPostgres } from '../engine/adapters/pg.ts'
+import { demoEvents, demoUsers } from '../engine/demo/index.ts'
+import { compileRule } from '../engine/compiler/index.ts'
+import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
+import { Ingestor } from '../engine/ingest/index.ts'
+import { loadCatalogue } from '../engine/storage/catalogue.ts'
+import { EngineService } from '../engine/service.ts'
+import type { SqlExecutor } from '../engine/sql-executor.ts'
+import { engineDigest, sameDigest, type Digest } from './refresh-digest.ts'
+import { duckDigest, loadDuckEvents, loadDuckUsers, openDuck, runDuckLabel } from './refresh-duckdb.ts'
+import { refreshWorkspace, type BenchLabel } from './refresh-workspace.ts'
+
+const sizes = {
+  tiny: { users: 10_000 },
+  small: { users: 100_000 },
+  large: { users: 1_000_000 },
+  huge: { users: 10_000_000 },
+} as const
+const seed = 1
+const now = '2025-06-01T00:00:00.000Z'
+const day1 = new Date(now)
+const dayMs = 86_400_000
+const day2 = new Date(day1.getTime() + dayMs)
+/** Events of the second day that arrive late: up to this long before the first refresh. */
+const lateMs = 2 * 3_600_000
+
+interface Args {
+  size: keyof typeof sizes
+  labels: number
+  engines: string[]
+  memory: boolean
+  oneByOne: boolean
+  ingestOnly: boolean
+}
+
+function parseArgs(args: string[]): Args {
+  const get = (name: string) => {
+    const i = args.indexOf(`--${name}`)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const size = (get('size') ?? 'small') as keyof typeof sizes
+  if (!(size in sizes)) throw new Error(`--size must be ${Object.keys(sizes).join(', ')}, not ${size}`)
+  const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
+  const engines = (get('engines') ?? (pgUrl ? 'pglite,postgres,duckdb' : 'pglite,duckdb')).split(',')
+  return {
+    size,
+    labels: Number(get('labels') ?? 300),
+    engines,
+    memory: args.includes('--memory'),
+    oneByOne: args.includes('--one-by-one'),
+    ingestOnly: args.includes('--ingest-only'),
+  }
+}
+
+async function writeLines(path: string, records: Iterable<unknown>): Promise<number> {
+  const out = createWriteStream(path + '.part')
+  let n = 0
+  let buf = ''
+  for (const r of records) {
+    buf += JSON.stringify(r) + '\n'
+    n++
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain')
+      buf = ''
+    }
+  }
+  out.end(buf)
+  await once(out, 'finish')
+  renameSync(path + '.part', path)
+  return n
+}
+
+/**
+ * The next day's events: another seed's events (so new event ids) of a typical day, 9 days before
+ * the first refresh (the demo's last days are sparse: customers drift away towards its end), moved
+ * 9 days later so they fall in [day1 − lateMs, day2): one day, plus a few late events that arrive
+ * after the first refresh although they happened before it.
+ */
+function* nextDay(users: number) {
+  const shift = 9 * dayMs
+  for (const e of demoEvents({ users, seed: seed + 1, now: day1 })) {
+    const t = Date.parse(e.time as string) + shift
+    if (t >= day1.getTime() - lateMs && t < day2.getTime()) yield { ...e, time: new Date(t).toISOString() }
+  }
+}
+
+/** The demo files (the engine bench's cache directory, so both share them) plus the next day's events. */
+async function files(users: number) {
+  const dir = join(tmpdir(), `labels-bench-demo-${users}-${seed}`)
+  mkdirSync(dir, { recursive: true })
+  const f = {
+    users: join(dir, 'users.ndjson'),
+    events: join(dir, 'events.ndjson'),
+    day2: join(dir, 'events-day2b.ndjson'),
+  }
+  const gen = async (path: string, records: Iterable<unknown>) => {
+    if (existsSync(path)) return
+    const t = performance.now()
+    const n = await writeLines(path, records)
+    console.log(`  generated ${n} records in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed) → ${path}`)
+  }
+  await gen(f.users, demoUsers({ users, seed, now }))
+  await gen(f.events, demoEvents({ users, seed, now }))
+  await gen(f.day2, nextDay(users))
+  return f
+}
+
+async function ingestFile(db: SqlExecutor, kind: 'users' | 'events', path: string): Promise<{ n: number; ms: number }> {
+  const t = performance.now()
+  const ing = new Ingestor(db, kind, 'ndjson', { parse: 'worker' })
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }))
+    await ing.push(chunk as string)
+  const r = await ing.finish()
+  if (!r.committed) throw new Error(`ingestion rejected: ${JSON.stringify(r.errors.slice(0, 3))}`)
+  return { n: kind === 'users' ? r.stored : r.inserted, ms: performance.now() - t }
+}
+
+async function open(engine: string, memory: boolean): Promise<{ db: SqlExecutor; cleanup: () => Promise<void> }> {
+  if (engine === 'pglite') {
+    const dir = memory ? undefined : mkdtempSync(join(tmpdir(), 'labels-bench-pglite-'))
+    const db = await openPglite(dir)
+    return {
+      db,
+      cleanup: async () => {
+        await db.close()
+        if (dir) rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  }
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
+  if (!url) throw new Error('postgres needs BENCH_DATABASE_URL or TEST_DATABASE_URL')
+  const schema = `bench_refresh_${Date.now().toString(36)}`
+  const admin = await openPostgres(url, { max: 1 })
+  await admin.exec(`CREATE SCHEMA ${schema}`)
+  const db = await openPostgres(url, { schema, max: 4 })
+  return {
+    db,
+    cleanup: async () => {
+      await db.close()
+      await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+      await admin.close()
+    },
+  }
+}
+
+/** One refresh of every label at asOf: ms per label and the whole. */
+interface Refresh {
+  totalMs: number
+  perLabel: Record<string, number>
+  failed: string[]
+}
+
+/** Creates one run per label at asOf, as the scheduler does for a slot. */
+async function createRuns(service: EngineService, labels: BenchLabel[], asOf: Date) {
+  const items = []
+  for (const l of labels)
+    items.push({
+      label: l,
+      run: await service.createRun({ labelId: l.id, trigger: 'schedule', asOf: asOf.toISOString(), definition: l.def }),
+    })
+  return items
+}
+
+/** The engine's refresh label by label: each run executed alone, in turn (the run queue at concurrency 1). */
+async function refreshAlone(service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> {
+  const perLabel: Record<string, number> = {}
+  const failed: string[] = []
+  const t0 = performance.now()
+  for (const { label, run } of await createRuns(service, labels, asOf)) {
+    const t = performance.now()
+    const out = await service.executeRunWithResults(run.id, { tz: 'UTC' })
+    perLabel[label.id] = performance.now() - t
+    if (out.run.status !== 'succeeded') failed.push(`${label.id}: ${out.run.error}`)
+  }
+  return { totalMs: performance.now() - t0, perLabel, failed }
+}
+
+/**
+ * The engine's refresh as one batch (refreshRuns: shared scans). Per label: its run's own time
+ * (startedAt → finishedAt); the scans, built before the first run, are the rest of the total.
+ */
+async function refreshShared(service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> {
+  const perLabel: Record<string, number> = {}
+  const failed: string[] = []
+  const t0 = performance.now()
+  const items = await createRuns(service, labels, asOf)
+  const outs = await service.refreshRuns(
+    items.map((i) => ({ runId: i.run.id })),
+    { tz: 'UTC' },
+  )
+  const totalMs = performance.now() - t0
+  for (const [k, o] of outs.entries()) {
+    const id = (items[k] as { label: BenchLabel }).label.id
+    perLabel[id] = Date.parse(o.run.finishedAt ?? '') - Date.parse(o.run.startedAt ?? '')
+    if (o.run.status !== 'succeeded') failed.push(`${id}: ${o.run.error}`)
+  }
+  return { totalMs, perLabel, failed }
+}
+
+/**
+ * The labels' statements alone, without the run around them (no result table, history or
+ * summary): each label's compiled SQL counted, against the shared scans built and each label's
+ * SQL read through them. Alternated twice, best of each kept, so load spikes hit both sides.
+ */
+async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date) {
+  const catalogue = await loadCatalogue(db)
+  const ctx = { catalogue, asOf, tz: 'UTC' }
+  const count = (q: { sql: string; params: unknown[] }) => db.query(`SELECT count(*) FROM (${q.sql}) q`, q.params)
+  const alone = async () => {
+    const t = performance.now()
+    for (const l of labels) await count(compileRule(l.def, ctx))
+    return performance.now() - t
+  }
+  const shared = async () => {
+    const t = performance.now()
+    const plan = planSharedScans(
+      labels.map((l) => l.def),
+      ctx,
+    )
+    const tables = plan.scans.map((_, i) => `shared_scan_bench_${i}`)
+    for (const [i, scan] of plan.scans.entries())
+      await db.query(`CREATE UNLOGGED TABLE ${tables[i]} AS ${scan.sql}`, scan.params)
+    const scansMs = performance.now() - t
+    for (const l of labels) await count(compileRuleShared(l.def, ctx, plan.lookup(tables)))
+    const ms = performance.now() - t
+    for (const x of tables) await db.exec(`DROP TABLE ${x}`)
+    return { ms, scansMs, scans: plan.scans.length }
+  }
+  let a = Infinity
+  let b = { ms: Infinity, scansMs: 0, scans: 0 }
+  for (let k = 0; k < 2; k++) {
+    a = Math.min(a, await alone())
+    const x = await shared()
+    if (x.ms < b.ms) b = x
+  }
+  return { aloneMs: a, sharedMs: b.ms, scansMs: b.scansMs, scans: b.scans }
+}
+
+interface Pass {
+  name: string
+  day: 1 | 2
+  refresh: Refresh
+  digests: Record<string, Digest>
+}
+
+interface EngineResult {
+  engine: string
+  usersMs: number
+  eventsMs: number
+  events: number
+  day2Ms: number
+  day2Events: number
+  passes: Pass[]
+  compute?: Awaited<ReturnType<typeof computeOnly>>
+}
+
+async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
+  const out: Record<string, Digest> = {}
+  for (const l of labels) out[l.id] = await engineDigest(db, l.id, l.def.dataType)
+  return out
+}
+
+async function benchEngine(
+  engine: string,
+  f: Awaited<ReturnType<typeof files>>,
+  labels: BenchLabel[],
+  args: Args,
+): Promise<EngineResult> {
+  const { db, cleanup } = await open(engine, args.memory)
+  try {
+    const service = new EngineService(db)
+    await service.migrate()
+    console.log(`  [${engine}] ingesting…`)
+    const u = await ingestFile(db, 'users', f.users)
+    const e = await ingestFile(db, 'events', f.events)
+    const passes: Pass[] = []
+    console.log(`  [${engine}] statements only, alone and through shared scans…`)
+    const compute = await computeOnly(db, labels, day1)
+    const pass = async (name: string, day: 1 | 2, how: typeof refreshAlone) => {
+      console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
+      const refresh = await how(service, labels, day === 1 ? day1 : day2)
+      passes.push({ name, day, refresh, digests: await digestsOf(db, labels) })
+    }
+    await pass('day 1, label by label', 1, refreshAlone)
+    if (!args.oneByOne) await pass('day 1, shared scans', 1, refreshShared)
+    const d2 = await ingestFile(db, 'events', f.day2)
+    console.log(`  [${engine}] one more day of events: ${d2.n}`)
+    if (args.oneByOne) await pass('day 2, label by label', 2, refreshAlone)
+    else await pass('day 2, shared scans', 2, refreshShared)
+    return { engine, usersMs: u.ms, eventsMs: e.ms, events: e.n, day2Ms: d2.ms, day2Events: d2.n, passes, compute }
+  } finally {
+    await cleanup()
+  }
+}
+
+async function benchDuck(f: Awaited<ReturnType<typeof files>>, labels: BenchLabel[]): Promise<EngineResult> {
+  const d = await openDuck()
+  try {
+    console.log('  [duckdb] loading…')
+    let t = performance.now()
+    await loadDuckUsers(d, f.users)
+    const usersMs = performance.now() - t
+    t = performance.now()
+    const events = await loadDuckEvents(d, f.events)
+    const eventsMs = performance.now() - t
+    const run = async (asOf: Date): Promise<Refresh> => {
+      const perLabel: Record<string, number> = {}
+      const failed: string[] = []
+      const t0 = performance.now()
+      for (const l of labels) {
+        try {
+          perLabel[l.id] = await runDuckLabel(d, l, asOf)
+        } catch (e) {
+          failed.push(`${l.id}: ${(e as Error).message}`)
+        }
+      }
+      return { totalMs: performance.now() - t0, perLabel, failed }
+    }
+    const digests = async () => {
+      const out: Record<string, Digest> = {}
+      for (const l of labels) out[l.id] = await duckDigest(d, l).catch(() => ({ rows: -1 }))
+      return out
+    }
+    console.log(`  [duckdb] refreshing ${labels.length} labels…`)
+    const passes: Pass[] = []
+    passes.push({ name: 'day 1', day: 1, refresh: await run(day1), digests: await digests() })
+    t = performance.now()
+    const day2Events = await loadDuckEvents(d, f.day2)
+    const day2Ms = performance.now() - t
+    passes.push({ name: 'day 2', day: 2, refresh: await run(day2), digests: await digests() })
+    return { engine: 'duckdb', usersMs, eventsMs, events, day2Ms, day2Events, passes }
+  } finally {
+    d.close()
+  }
+}
+
+function table(rows: Array<Record<string, unknown>>): void {
+  const first = rows[0]
+  if (!first) return
+  const keys = Object.keys(first)
+  const cells = [keys, ...rows.map((r) => keys.map((k) => String(r[k] ?? '')))]
+  const widths = keys.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)))
+  for (const c of cells) console.log('  ' + c.map((x, i) => x.padStart(widths[i] ?? 0)).join('  '))
+}
+
+const sec = (ms: number) => (ms / 1000).toFixed(2)
+
+/** Ingestion alone: binary COPY staging against unnest staging, on each engine, alternated. */
+async function benchIngestModes(args: Args, f: Awaited<ReturnType<typeof files>>): Promise<void> {
+  const rows = []
+  for (const engine of args.engines.filter((e) => e !== 'duckdb'))
+    for (const mode of ['unnest', 'binary COPY', 'unnest', 'binary COPY']) {
+      const { db, cleanup } = await open(engine, args.memory)
+      try {
+        const x: SqlExecutor = mode === 'unnest' ? { ...db, copyFrom: undefined } : db
+        await new EngineService(x).migrate()
+        const u = await ingestFile(x, 'users', f.users)
+        const e = await ingestFile(x, 'events', f.events)
+        rows.push({
+          engine,
+          staging: mode,
+          usersSec: sec(u.ms),
+          eventsSec: sec(e.ms),
+          events: e.n,
+          eventsPerSec: Math.round(e.n / (e.ms / 1000)),
+        })
+        console.log(`  [${engine}] ${mode}: events ${sec(e.ms)} s`)
+      } finally {
+        await cleanup()
+      }
+    }
+  console.log('\ningestion by staging path (NDJSON through the Ingestor, parse worker)')
+  table(rows)
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv)
+  const { users } = sizes[args.size]
+  if (args.ingestOnly) return benchIngestModes(args, await files(users))
+  const labels = refreshWorkspace(args.labels, day1)
+  const methods = [...new Set(labels.map((l) => l.method))]
+  console.log(
+    `refresh bench: size ${args.size} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
+      .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)
+      .join(', ')}), engines ${args.engines.join(', ')}, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  )
+  const f = await files(users)
+  const results: EngineResult[] = []
+  // DuckDB first: its digests are the reference the others are checked against.
+  if (args.engines.includes('duckdb')) results.push(await benchDuck(f, labels))
+  for (const engine of args.engines.filter((e) => e !== 'duckdb'))
+    results.push(await benchEngine(engine, f, labels, args))
+
+  const duck = results.find((r) => r.engine === 'duckdb')
+  console.log('\nloading (NDJSON files; the engines through the Ingestor: parse worker, all-or-nothing, one commit)')
+  table(
+    results.map((r) => ({
+      engine: r.engine,
+      usersSec: sec(r.usersMs),
+      eventsSec: sec(r.eventsMs),
+      events: r.events,
+      eventsPerSec: Math.round(r.events / (r.eventsMs / 1000)),
+      day2Sec: sec(r.day2Ms),
+      day2Events: r.day2Events,
+    })),
+  )
+  const byMethod = (r: Refresh, m: string) =>
+    labels.filter((l) => l.method === m).reduce((s, l) => s + (r.perLabel[l.id] ?? 0), 0)
+  const duckOf = (day: 1 | 2) => duck?.passes.find((p) => p.day === day)
+  const rows: Array<Record<string, unknown>> = []
+  for (const r of results)
+    for (const p of r.passes) {
+      const ref = r === duck ? undefined : duckOf(p.day)?.refresh
+      const row: Record<string, unknown> = { engine: r.engine, pass: p.name }
+      for (const m of methods) {
+        const s = byMethod(p.refresh, m)
+        row[m] = sec(s) + (ref ? ` (${(s / byMethod(ref, m)).toFixed(1)}×)` : '')
+      }
+      const labelsMs = labels.reduce((s, l) => s + (p.refresh.perLabel[l.id] ?? 0), 0)
+      row.scansEtc = sec(p.refresh.totalMs - labelsMs)
+      row.total = sec(p.refresh.totalMs) + (ref ? ` (${(p.refresh.totalMs / ref.totalMs).toFixed(1)}×)` : '')
+      row.failed = p.refresh.failed.length
+      rows.push(row)
+    }
+  console.log(
+    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping) and the whole; (×) = ÷ DuckDB's same day`,
+  )
+  table(rows)
+  console.log('\nsecond day ÷ first day (target ≤ 20% for the engines)')
+  table(
+    results.map((r) => {
+      const second = r.passes.find((p) => p.day === 2)?.refresh.totalMs ?? 0
+      const pct = (name: string) => {
+        const first = r.passes.find((p) => p.name === name)?.refresh.totalMs
+        return first ? `${((100 * second) / first).toFixed(0)}%` : '-'
+      }
+      return {
+        engine: r.engine,
+        '÷ day 1': pct('day 1'),
+        '÷ day 1 label by label': pct('day 1, label by label'),
+        '÷ day 1 shared': pct('day 1, shared scans'),
+      }
+    }),
+  )
+  console.log(
+    `\nthe labels' statements only (count(*) of each, no run around them), day 1, best of 2 alternated: alone vs shared scans (scans built + every label read through them); DuckDB's whole refresh for scale`,
+  )
+  table(
+    results
+      .filter((r) => r.compute)
+      .map((r) => {
+        const c = r.compute as NonNullable<EngineResult['compute']>
+        return {
+          engine: r.engine,
+          aloneSec: sec(c.aloneMs),
+          sharedSec: sec(c.sharedMs),
+          'of which scans': `${sec(c.scansMs)} (${c.scans} scans)`,
+          'shared ÷ alone': (c.sharedMs / c.aloneMs).toFixed(2),
+          duckdbSec: duck ? sec(duck.passes[0]?.refresh.totalMs ?? 0) : '-',
+        }
+      }),
+  )
+  for (const r of results)
+    for (const p of r.passes) for (const x of p.refresh.failed) console.log(`  FAILED [${r.engine}, ${p.name}] ${x}`)
+  if (duck) {
+    console.log('\nresults against DuckDB (rows and value counts, or sums)')
+    const same = []
+    for (const r of results.filter((x) => x !== duck))
+      for (const p of r.passes) {
+        const ref = duckOf(p.day)?.digests ?? {}
+        const bad = labels.filter((l) => !sameDigest(p.digests[l.id] as Digest, ref[l.id] as Digest))
+        same.push({ engine: r.engine, pass: p.name, labelsSame: `${labels.length - bad.length}/${labels.length}` })
+        for (const l of bad.slice(0, 5))
+          console.log(
+            `  DIFFERS [${r.engine}, ${p.name}] ${l.id} (${l.method}, ${l.shape}): ${JSON.stringify(p.digests[l.id]).slice(0, 160)} vs duckdb ${JSON.stringify(ref[l.id]).slice(0, 160)}`,
+          )
+      }
+    table(same)
+  }
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })
+  const out = join(import.meta.dirname, 'results', `refresh-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        size: args.size,
+        users,
+        labels: labels.length,
+        load: loadavg(),
+        results: results.map((r) => ({ ...r, passes: r.passes.map((p) => ({ ...p, digests: undefined })) })),
+        shapes: labels.map((l) => ({ id: l.id, method: l.method, shape: l.shape })),
+      },
+      null,
+      2,
+    ),
+  )
+  console.log(`\nwrote ${out}`)
+}

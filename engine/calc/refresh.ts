@@ -1,0 +1,136 @@
+import type { Definition } from '../api.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { compileRule } from '../compiler/index.ts'
+import { compileRuleShared, planSharedScans } from '../compiler/shared-scans.ts'
+import { loadCatalogue } from '../storage/catalogue.ts'
+import type { RunOutcome } from '../read/read-model.ts'
+import { executeRun, type CompileFn } from './execute-run.ts'
+import { loadRun } from './runs.ts'
+
+/** One queued run of a refresh, with the definition to run it with (as for executeRun). */
+export interface RefreshItem {
+  runId: string
+  definition?: Definition
+}
+
+export interface RefreshOptions {
+  tz: string
+  /** Per run, as for executeRun (the shared scans themselves are not bounded by it). */
+  timeoutMs?: number
+  /** Compute each label alone (no shared scans): the reference, and the fallback. */
+  shared?: boolean
+  /** How a label alone is compiled (default: the rule compiler over the current catalogue). */
+  compile?: CompileFn
+}
+
+let counter = 0
+
+/** A digits-only scan table name carrying its creation time: `shared_scan_<13-digit ms><6 digits>`. */
+function scanTableName(): string {
+  counter = (counter + 1) % 1000
+  const rand = Math.floor(Math.random() * 1000)
+  return `shared_scan_${Date.now()}${String(counter).padStart(3, '0')}${String(rand).padStart(3, '0')}`
+}
+
+/** When a scan table name says it was created, or null for another name. */
+export function scanCreatedAt(table: string): number | null {
+  const m = /^shared_scan_(\d{13})\d{6}$/.exec(table)
+  return m ? Number(m[1]) : null
+}
+
+/**
+ * Executes a batch of queued runs (labels due at the same slot), in order, each exactly as
+ * executeRun does (own transaction, snapshot, swap; a failure fails that run only), but with the
+ * event tables that several of them aggregate read once: the runs sharing an asOf get shared
+ * scans (engine/compiler/shared-scans.ts), written to UNLOGGED scan tables before the first run
+ * and dropped after the last. If building the scans fails, the runs are computed alone.
+ * Returns the outcomes in the order of `items`.
+ */
+export async function executeRefresh(
+  db: SqlExecutor,
+  items: readonly RefreshItem[],
+  opts: RefreshOptions,
+): Promise<RunOutcome[]> {
+  const alone: CompileFn =
+    opts.compile ??
+    (async (def, { db, asOf, tz }) => compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
+  if (opts.shared === false || items.length < 2) return runAll(db, items, opts, () => alone)
+
+  // The definitions each run will be computed with, grouped by asOf.
+  const byAsOf = new Map<string, Definition[]>()
+  for (const it of items) {
+    const run = await loadRun(db, it.runId)
+    if (!run || run.status !== 'queued') continue
+    const list = byAsOf.get(run.asOf) ?? []
+    list.push(it.definition ?? run.definition)
+    byAsOf.set(run.asOf, list)
+  }
+  const catalogue = await loadCatalogue(db)
+  const created: string[] = []
+  const compilers = new Map<string, CompileFn>()
+  try {
+    for (const [asOfIso, defs] of byAsOf) {
+      const asOf = new Date(asOfIso)
+      const plan = planSharedScans(defs, { catalogue, asOf, tz: opts.tz })
+      if (plan.scans.length === 0) continue
+      const tables: string[] = []
+      try {
+        for (const scan of plan.scans) {
+          const t = scanTableName()
+          created.push(t)
+          await db.query(`CREATE UNLOGGED TABLE ${t} AS ${scan.sql}`, scan.params)
+          tables.push(t)
+        }
+      } catch {
+        continue // this asOf's runs are computed alone
+      }
+      const lookup = plan.lookup(tables)
+      // The scans hold the columns as they were at planning: a later catalogue is compiled alone.
+      compilers.set(asOfIso, async (def, ctx) =>
+        ctx.tz === opts.tz
+          ? compileRuleShared(def, { catalogue, asOf: ctx.asOf, tz: ctx.tz }, lookup)
+          : alone(def, ctx),
+      )
+    }
+    return await runAll(db, items, opts, (asOf) => compilers.get(asOf) ?? alone)
+  } finally {
+    for (const t of created) await db.exec(`DROP TABLE IF EXISTS ${t}`).catch(() => {})
+  }
+}
+
+async function runAll(
+  db: SqlExecutor,
+  items: readonly RefreshItem[],
+  opts: RefreshOptions,
+  compilerFor: (asOfIso: string) => CompileFn,
+): Promise<RunOutcome[]> {
+  const out: RunOutcome[] = []
+  for (const it of items) {
+    const run = await loadRun(db, it.runId)
+    const compile = compilerFor(run?.asOf ?? '')
+    out.push(
+      await executeRun(db, it.runId, {
+        tz: opts.tz,
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(it.definition ? { definition: it.definition } : {}),
+        compile,
+      }),
+    )
+  }
+  return out
+}
+
+/** Drops scan tables a process that died mid-refresh left behind (older than a day: several servers may share one PostgreSQL). */
+export async function dropStaleScans(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
+  const r = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'shared\\_scan\\_%' AND c.relnamespace = current_schema()::regnamespace`,
+  )
+  let dropped = 0
+  for (const { name } of r.rows) {
+    const at = scanCreatedAt(name)
+    if (at === null || now - at < olderThanMs) continue
+    await db.exec(`DROP TABLE IF EXISTS ${name}`) // name matched /^shared_scan_\d{19}$/
+    dropped++
+  }
+  return dropped
+}

@@ -1,0 +1,204 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Definition } from '../../../engine/api.ts'
+import { compileRule } from '../../../engine/compiler/index.ts'
+import { planSharedScans } from '../../../engine/compiler/shared-scans.ts'
+import { scanCreatedAt } from '../../../engine/calc/refresh.ts'
+import { ingestEventRecords } from '../../../engine/ingest/index.ts'
+import { EngineService } from '../../../engine/service.ts'
+import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
+import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
+import { ASOF, generateData, loadData, runCompiled } from '../../helpers/rule-data.ts'
+
+const DAY = 86_400_000
+const tz = 'America/New_York'
+
+/** Labels that surely share scans (several measures and windows over each table), then random ones. */
+const fixed: Def[] = [
+  {
+    dataType: 'number',
+    rule: { method: 'metric', event: 'purchase', window: { lastDays: 7 }, measure: { agg: 'count' } },
+  },
+  {
+    dataType: 'number',
+    rule: {
+      method: 'metric',
+      event: 'purchase',
+      window: { lastDays: 30 },
+      measure: { agg: 'sum', property: 'amount' },
+    },
+  },
+  {
+    dataType: 'number',
+    rule: {
+      method: 'metric',
+      event: 'purchase',
+      where: [{ property: 'product', op: 'in', value: ['apple', 'banana'] }],
+      measure: { agg: 'avg', property: 'amount' },
+    },
+  },
+  {
+    dataType: 'string',
+    rule: {
+      method: 'distribution',
+      event: 'purchase',
+      window: { from: '2024-03-01', to: '2024-03-10' },
+      measure: { agg: 'max', property: 'amount' },
+      boundaries: [10, 100],
+    },
+  },
+  {
+    dataType: 'string',
+    rule: {
+      method: 'custom',
+      values: [
+        {
+          value: 'big',
+          when: {
+            all: [
+              {
+                event: 'purchase',
+                window: { lastDays: 14 },
+                measure: { agg: 'sum', property: 'amount' },
+                op: 'gte',
+                value: 100,
+              },
+              { not: { event: 'view', window: { lastDays: 3 }, op: 'gte', value: 1 } },
+            ],
+          },
+        },
+        {
+          value: 'viewer',
+          when: { event: 'view', where: [{ property: 'page', op: 'eq', value: 'cart' }], op: 'gte', value: 2 },
+        },
+      ],
+      otherwise: 'other',
+    },
+  },
+  {
+    dataType: 'number',
+    rule: { method: 'metric', event: 'view', window: { lastDays: 30 }, measure: { agg: 'min', property: 'duration' } },
+  },
+]
+
+/** A label's stored results, user_id → value (dates as ISO strings). */
+async function stored(db: TestDb, labelId: string): Promise<Map<string, unknown>> {
+  const st = await db.query<{ result_table: string }>(`SELECT result_table FROM label_state WHERE label_id = $1`, [
+    labelId,
+  ])
+  const t = st.rows[0]?.result_table
+  if (!t) throw new Error(`${labelId} has no results`)
+  return runCompiled(db, { sql: `SELECT uid, value FROM ${t}`, params: [] })
+}
+
+/** The label computed alone (the compiler's own statement), user_id → value. */
+async function alone(db: TestDb, def: Definition, asOf: Date): Promise<Map<string, unknown>> {
+  return runCompiled(db, compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
+}
+
+const sorted = (m: Map<string, unknown>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+
+describeEachDb('a refresh with shared scans gives every label the results it gets alone', (kind) => {
+  const data = generateData(31, { users: 120, events: 1500 })
+  const labels: Array<{ id: string; def: Definition }> = [
+    ...fixed,
+    ...fc.sample(ruleArb, { numRuns: 44, seed: 4242 }),
+  ].map((def, i) => ({ id: `l${i}`, def }))
+  let db: TestDb
+  let svc: EngineService
+
+  beforeAll(async () => {
+    db = await newDb(kind)
+    await loadData(db, data)
+    svc = new EngineService(db)
+    await svc.migrate()
+  })
+  afterAll(async () => {
+    await db?.dispose()
+  })
+
+  /** Refreshes every label in one batch at asOf (with `defs` overriding some), then checks each against alone. */
+  async function refreshAndCheck(asOf: Date, defs: Map<string, Definition> = new Map()) {
+    const items = []
+    for (const l of labels) {
+      const run = await svc.createRun({
+        labelId: l.id,
+        trigger: 'schedule',
+        asOf: asOf.toISOString(),
+        definition: l.def,
+      })
+      items.push({ runId: run.id, ...(defs.has(l.id) ? { definition: defs.get(l.id) } : {}) })
+    }
+    const outs = await svc.refreshRuns(items, { tz })
+    expect(outs.map((o) => o.run.status)).toEqual(labels.map(() => 'succeeded'))
+    for (const l of labels) {
+      const def = defs.get(l.id) ?? l.def
+      expect(sorted(await stored(db, l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(
+        sorted(await alone(db, def, asOf)),
+      )
+    }
+    // no scan table outlives the refresh
+    const left = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'shared\\_scan\\_%' AND relnamespace = current_schema()::regnamespace`,
+    )
+    expect(left.rows[0]?.n).toBe(0)
+  }
+
+  it('shares scans: several labels read each event table from one pass', async () => {
+    const plan = planSharedScans(
+      labels.map((l) => l.def),
+      { catalogue: await loadCatalogue(db), asOf: ASOF, tz },
+    )
+    const cat = await loadCatalogue(db)
+    const sources = plan.scans.map((s) => s.source)
+    expect(sources).toContain(cat.events.get('purchase')?.table)
+    expect(sources).toContain(cat.events.get('view')?.table)
+    expect(Math.min(...plan.scans.map((s) => s.labels))).toBeGreaterThanOrEqual(2)
+  })
+
+  it('equals label by label on the loaded data', async () => {
+    await refreshAndCheck(ASOF)
+  })
+
+  it('still does after late events, a re-ingested day, deleted users and an edited label', async () => {
+    const late = Array.from({ length: 40 }, (_, i) => ({
+      user_id: `u${i % 30}`,
+      event: i % 3 === 0 ? 'view' : 'purchase',
+      event_id: `late-${i}`,
+      time: new Date(ASOF.getTime() - (i % 20) * DAY - 3_600_000).toISOString(), // before the first refresh
+      properties: i % 3 === 0 ? { page: 'cart', duration: i } : { amount: i * 2.5, product: 'apple' },
+    }))
+    for (let k = 0; k < 2; k++) {
+      // the same day twice: the second time every event_id is already stored
+      const r = await ingestEventRecords(db, late)
+      expect(r.committed).toBe(true)
+      expect(r.inserted).toBe(k === 0 ? late.length : 0)
+    }
+    // deleted users: gone from users and from every event table
+    const cat = await loadCatalogue(db)
+    const gone = await db.query<{ uid: number }>(`SELECT uid FROM users WHERE user_id IN ('u1', 'u2', 'u3', 'u50')`)
+    const uids = gone.rows.map((r) => r.uid)
+    for (const e of cat.events.values()) await db.query(`DELETE FROM ${e.table} WHERE uid = ANY($1::int[])`, [uids])
+    await db.query(`DELETE FROM users WHERE uid = ANY($1::int[])`, [uids])
+    // an edited label: its new window is read by no other label, so it leaves the purchase scan's group
+    const edited: Definition = {
+      dataType: 'number',
+      rule: {
+        method: 'metric',
+        event: 'purchase',
+        window: { lastDays: 11 },
+        measure: { agg: 'sum', property: 'amount' },
+      },
+    }
+    await refreshAndCheck(new Date(ASOF.getTime() + DAY), new Map([['l1', edited]]))
+  })
+})
+
+describe('scan table names', () => {
+  it('carry their creation time and nothing else', () => {
+    expect(scanCreatedAt('shared_scan_1700000000000123456')).toBe(1_700_000_000_000)
+    expect(scanCreatedAt('shared_scan_1700000000000123456; DROP TABLE users')).toBeNull()
+    expect(scanCreatedAt('res_1')).toBeNull()
+  })
+})
