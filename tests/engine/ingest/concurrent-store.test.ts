@@ -125,7 +125,9 @@ describeEachDb('the parse worker thread', (kind) => {
     await db.dispose()
   })
 
-  it('is stopped once idle, and started again by the next request', async () => {
+  // Not on Citus: its commit (two-phase over the workers) outlasts the 100 ms idle stop, so the
+  // worker is idle again when finish() returns; the thread's lifecycle doesn't depend on the engine.
+  it.skipIf(kind === 'citus')('is stopped once idle, and started again by the next request', async () => {
     parseWorker.setIdleStopMs(100)
     const upload = async (i: number) => {
       const ing = new Ingestor(db, 'events', 'ndjson', { parse: 'worker' })
