@@ -93,8 +93,10 @@ export interface EngineApi {
   ): Promise<AudiencePage>
   userLabels(userId: string): Promise<Array<{ labelId: string; value: unknown; asOf: string }>>
 
-  /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
-  /** skipInvalid: store the good rows and report the rest (docs/api.md#import: import files follow the ingestion rule). */
+  /**
+   * Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. skipInvalid: store the good
+   * rows and report the rest (docs/api.md#import: import files follow the ingestion rule).
+   */
   importValues(input: {
     labelId: string
     dataType: DataType
