@@ -104,8 +104,10 @@ export interface EngineApi {
     opts: { tz: string; definition?: Definition; timeoutMs?: number },
   ): Promise<Explanation>
 
-  /** Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. */
-  /** skipInvalid: store the good rows and report the rest (docs/api.md#import: import files follow the ingestion rule). */
+  /**
+   * Import method values from CSV `user_id,value`; runs as a run with trigger 'import'. skipInvalid: store the good
+   * rows and report the rest (docs/api.md#import: import files follow the ingestion rule).
+   */
   importValues(input: {
     labelId: string
     dataType: DataType

@@ -31,7 +31,9 @@ export class FailureLimiter {
     return this.opts.windowMs ?? 60_000
   }
 
-  /** True when the address is over its limit now (checked before the token, so a limited client can't keep guessing). */
+  /**
+   * True when the address is over its limit now (checked before the token, so a limited client can't keep guessing).
+   */
   limitedFor(ip: string): number | null {
     const w = this.windows.get(ip)
     if (!w || this.now() - w.start >= this.windowMs || w.count < (this.opts.maxPerWindow ?? 30)) return null

@@ -1,7 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { isRole, type Operator } from './roles.ts'
 
-/** How long a signed link works. Long enough for a click to start the download, short enough that a logged or shared link is useless. */
+/**
+ * How long a signed link works. Long enough for a click to start the download, short enough that a logged or shared
+ * link is useless.
+ */
 export const LINK_TTL_MS = 60_000
 
 /** The query parameter that carries the signature; always the last one of a link. */

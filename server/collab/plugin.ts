@@ -121,9 +121,9 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     users.set(req, user)
   }
 
-  const handler = (socket: WebSocket, req: FastifyRequest) => {
+  const handler = (socket: WebSocket, req: FastifyRequest<{ Params: { workspace?: string } }>) => {
     const user = users.get(req) ?? null
-    const workspace = String(req.params.workspace ?? '')
+    const workspace = req.params.workspace ?? ''
     if (!user) {
       stats.refusedAuth++
       socket.close(CollabClose.unauthorized, 'unauthorized') // no listeners, no document

@@ -27,7 +27,9 @@ const byStatus: Record<number, ErrorCode> = {
  */
 const storageFailures = new Set(['53100', '25006', '58030', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
 
-/** Maps any thrown value to a LabelsError: ours as is, Fastify's by status, storage failures as 503, the rest as 500. */
+/**
+ * Maps any thrown value to a LabelsError: ours as is, Fastify's by status, storage failures as 503, the rest as 500.
+ */
 export function toLabelsError(r: unknown): LabelsError {
   // Errors from the engine and parse workers arrive as LabelsError already (shared/worker-errors.ts).
   if (r instanceof LabelsError) return r

@@ -3,7 +3,9 @@ import type { FastifyRequest } from 'fastify'
 /** Query parameters whose values never reach a log line. */
 const SECRET_PARAMS = /([?&](?:token|access_token|sig|signature)=)[^&#]*/gi
 
-/** The URL with secret query values replaced by `[redacted]` (the browser puts tokens in WebSocket and download URLs). */
+/**
+ * The URL with secret query values replaced by `[redacted]` (the browser puts tokens in WebSocket and download URLs).
+ */
 export function redactUrl(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]')
 }

@@ -10,7 +10,7 @@ import { ErrorBody, GroupOut, LabelOut } from './wire-schemas.ts'
  * Only the document changes: the routes keep their whole schemas for validation and replies.
  */
 const named: TSchema[] = [Rule, Schedule, Run, Distribution, LabelOut, GroupOut, ErrorBody]
-const ids = new Set(named.map((s) => s.$id as string))
+const ids = new Set(named.map((s) => (s as { $id?: string }).$id))
 
 /** A copy of `schema` where every subschema with a named `$id` (the root too, unless `keepRoot`) is a `$ref` to it. */
 function referenced(schema: unknown, keepRoot: boolean): unknown {

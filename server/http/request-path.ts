@@ -18,7 +18,10 @@ export function requestPath(req: Pick<FastifyRequest, 'url'>): string {
 /** True for `/api` and everything under it. */
 export const isApiPath = (path: string): boolean => path === '/api' || path.startsWith('/api/')
 
-/** One querystring field of a request whatever its route (for hooks and route config functions, which see untyped requests). */
+/**
+ * One querystring field of a request whatever its route (for hooks and route config functions, which see untyped
+ * requests).
+ */
 export function queryValue(req: Pick<FastifyRequest, 'query'>, name: string): unknown {
   const q: unknown = req.query
   return typeof q === 'object' && q !== null ? (q as Record<string, unknown>)[name] : undefined

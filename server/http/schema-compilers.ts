@@ -35,7 +35,10 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   }
 }
 
-/** Fields the document keeps for itself (projection order and raw group, a draft's Yjs item ids); replies drop them on purpose. */
+/**
+ * Fields the document keeps for itself (projection order and raw group, a draft's Yjs item ids); replies drop them on
+ * purpose.
+ */
 const INTERNAL_FIELDS = new Set(['order', 'rawGroupId', 'instance', 'replaced'])
 
 /** The first path where `cleaned` lacks a key `data` has (a field the schema doesn't declare), or null. */

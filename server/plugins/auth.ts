@@ -18,7 +18,10 @@ export interface RouteAccess {
   method: string
   url: string
   websocket: boolean
-  /** The weakest role allowed by this plugin's check; `public` for routes without one; `none` outside /api (their own hooks decide, e.g. /collab). */
+  /**
+   * The weakest role allowed by this plugin's check; `public` for routes without one; `none` outside /api (their own
+   * hooks decide, e.g. /collab).
+   */
   access: Role | 'public' | 'none'
 }
 
@@ -90,7 +93,6 @@ export default fp(
     const audit = (entry: Parameters<typeof app.audit.append>[0]) =>
       void app.audit.append(entry).catch((err: unknown) => app.log.error({ err }, 'audit append failed'))
 
-    /** The operator of a signed link, with the role it was signed for capped by the one held now; null when withdrawn. */
     /** Signed links taken by requests in flight: given back when the server fails the request (5xx, 429). */
     const linkReleases = new WeakMap<FastifyRequest, () => void>()
     app.addHook('onResponse', async (req, reply) => {
@@ -98,6 +100,9 @@ export default fp(
       if (release && (reply.statusCode >= 500 || reply.statusCode === 429)) release()
     })
 
+    /**
+     * The operator of a signed link, with the role it was signed for capped by the one held now; null when withdrawn.
+     */
     const linkOperator = (signed: Operator): Operator | null => {
       const now = opts.tokens.roleOf(signed.name)
       if (now === null) return null

@@ -105,7 +105,10 @@ function mustDraft(app: FastifyInstance, id: string): DraftView {
   return d
 }
 
-/** The definition a plan would leave the label with, for the engine's catalogue check (null: rule and data type untouched). */
+/**
+ * The definition a plan would leave the label with, for the engine's catalogue check (null: rule and data type
+ * untouched).
+ */
 function definitionToValidate(
   app: FastifyInstance,
   plan: PublishPlan,

@@ -201,7 +201,10 @@ export const VersionSummary = Type.Object({
   }),
 })
 
-/** A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted elements, or null for "no value". */
+/**
+ * A value of a transition: the distribution item's value (bucket label for numbers and dates), a collection's sorted
+ * elements, or null for "no value".
+ */
 export const TransitionValue = Type.Union([
   Type.String(),
   Type.Number(),

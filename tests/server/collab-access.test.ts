@@ -73,7 +73,7 @@ describe('the collab plugin used alone', () => {
   })
 
   type Outcome = { kind: 'open' } | { kind: 'http'; status: number; body: string } | { kind: 'close'; code: number }
-  const attempt = (origin: string | undefined, token = tokens.editor) =>
+  const attempt = (origin: string | undefined, token: string = tokens.editor) =>
     new Promise<Outcome>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${portOf(app)}/collab/main?token=${token}`, origin ? { origin } : {})
       ws.on('unexpected-response', (_req, res: IncomingMessage) => {

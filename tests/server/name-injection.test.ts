@@ -61,10 +61,11 @@ describeEachDb('property and event names with injection payloads', (kind) => {
 
   beforeAll(async () => {
     s = await newServer(kind)
-    for (const [url, rows] of [
+    const batches: Array<[string, unknown[]]> = [
       ['/api/data/users', [...users, { user_id: 'nobody', properties: {} }]],
       ['/api/data/events', events],
-    ] as const) {
+    ]
+    for (const [url, rows] of batches) {
       const r = await s.app.inject({ method: 'POST', url, payload: ndjson(rows), headers: admin })
       expect(r.statusCode, r.body).toBe(200)
       expect(r.json().committed).toBe(true)
