@@ -207,7 +207,10 @@ describeEachDb('compare: before/after of a rule change', (kind) => {
 
 describeEachDb('compare: budget', (kind) => {
   it('exceeding timeoutMs gives a timeout error', async () => {
-    const g = await newService(kind, fixedSql(`SELECT uid, 1::float8 AS value FROM users, (SELECT 1 FROM pg_sleep(0.4)) s`))
+    const g = await newService(
+      kind,
+      fixedSql(`SELECT uid, 1::float8 AS value FROM users, (SELECT 1 FROM pg_sleep(0.4)) s`),
+    )
     try {
       await expect(g.svc.compare('x', purchases(1), { tz: 'UTC', timeoutMs: 100 })).rejects.toMatchObject({
         code: 'timeout',

@@ -74,7 +74,10 @@ describeEachDb('preview', (kind) => {
   })
 
   it('exceeding timeoutMs gives a timeout error', async () => {
-    const g = await newService(kind, fixedSql(`SELECT uid, 1::float8 AS value FROM users, (SELECT 1 FROM pg_sleep(0.4)) s`))
+    const g = await newService(
+      kind,
+      fixedSql(`SELECT uid, 1::float8 AS value FROM users, (SELECT 1 FROM pg_sleep(0.4)) s`),
+    )
     try {
       await expect(g.svc.preview(metric, { tz: 'UTC', timeoutMs: 100 })).rejects.toMatchObject({ code: 'timeout' })
       expect((await g.svc.preview(metric, { tz: 'UTC', timeoutMs: 5000 })).coveredUsers).toBe(0)
