@@ -1,8 +1,8 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type, type TSchema } from 'typebox'
 import { errors } from '../http/wire-schemas.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
+import { typed } from '../http/typed.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
 
@@ -167,7 +167,7 @@ const ExplainParams = Type.Object({
 
 /** GET /api/labels/:label/explain/:userId: one customer's value and why (docs/api.md#explain-a-customers-value). */
 export default async function explainRoutes(fastify: FastifyInstance) {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const app = typed(fastify)
   app.get(
     '/api/labels/:label/explain/:userId',
     {
