@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS cluster_nodes (
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
+-- Which node executes each queued or running run (server/cluster/run-claims.ts).
+CREATE TABLE IF NOT EXISTS cluster_runs (
+  run_id text PRIMARY KEY,
+  node_id text NOT NULL,
+  label_id text NOT NULL
+);
 `
 
 export interface ClusterBusOptions {
@@ -76,7 +82,7 @@ export class ClusterBus {
   readonly stats = { received: 0, sent: 0, viaTable: 0, reconnects: 0 }
 
   private constructor(
-    private readonly url: string,
+    readonly url: string,
     readonly db: SqlExecutor,
     readonly channel: string,
     private readonly opts: ClusterBusOptions,

@@ -1,0 +1,163 @@
+import WebSocket from 'ws'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPostgres } from '../../../engine/adapters/pg.ts'
+import type { SqlExecutor } from '../../../engine/sql-executor.ts'
+import { createGroup, origin, projectWorkspace } from '../../../shared/doc/index.ts'
+import { newClient, synced, until, type TestClient } from '../collab/helpers.ts'
+import { tokens } from '../helpers.ts'
+import { api, buyCount, buyEvents, poll } from '../../faults/harness.ts'
+import { startNode, type NodeProcess } from './processes.ts'
+import { newSchemaUrl, pgUrl } from './schema.ts'
+
+/**
+ * Issue 11: three `npm start` processes (server/main.ts, real child processes) on one PostgreSQL
+ * schema behave as one server. Clients and requests are spread over them.
+ */
+describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
+  let schema: Awaited<ReturnType<typeof newSchemaUrl>>
+  let db: SqlExecutor
+  const nodes: NodeProcess[] = []
+  const clients: TestClient[] = []
+  const sockets: WebSocket[] = []
+
+  beforeAll(async () => {
+    schema = await newSchemaUrl()
+    // Started at once: the first start's DDL races are part of what is tested.
+    nodes.push(...(await Promise.all(['p1', 'p2', 'p3'].map((n) => startNode(n, schema.url)))))
+    db = await openPostgres(schema.url, { max: 2 })
+  }, 120_000)
+
+  afterAll(async () => {
+    for (const c of clients) c.destroy()
+    for (const s of sockets) s.close()
+    await Promise.all(nodes.map((n) => n.stop().catch(() => {})))
+    await db?.close()
+    await schema?.dispose()
+  }, 60_000)
+
+  const client = (n: NodeProcess) => {
+    const c = newClient(n.collab, tokens.editor)
+    clients.push(c)
+    return c
+  }
+  const groupNames = (c: TestClient) =>
+    projectWorkspace(c.doc)
+      .groups.flatMap((g) => [g.name, ...g.children.map((x) => x.name)])
+      .sort()
+  const restGroupNames = async (n: NodeProcess) => {
+    const r = await api(n.http, 'viewer', '/api/groups')
+    const gs = r.json().groups as Array<{ name: string; children: Array<{ name: string }> }>
+    return gs.flatMap((g) => [g.name, ...g.children.map((x) => x.name)]).sort()
+  }
+
+  it('a group created through one process reaches clients of every process; concurrent edits converge', async () => {
+    const [p1, p2, p3] = nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const cs = [client(p1), client(p2), client(p3)]
+    await Promise.all(cs.map((c) => synced(c)))
+    const made = await api(p1.http, 'editor', '/api/groups', { json: { name: 'From REST on p1' } })
+    expect(made.status, made.body).toBe(201)
+    await until(() => cs.every((c) => groupNames(c).includes('From REST on p1')), 15_000)
+    // Every client edits at once, each through its own process.
+    cs.forEach((c, i) => {
+      for (let k = 0; k < 5; k++) createGroup(c.doc, { name: `c${i + 1}-g${k}` }, origin('local', `c${i + 1}`))
+    })
+    const want = (names: string[]) => names.filter((n) => /^c\d-g\d$/.test(n)).length === 15
+    await until(() => cs.every((c) => want(groupNames(c))), 20_000)
+    const expected = groupNames(cs[0]!)
+    for (const c of cs) expect(groupNames(c)).toEqual(expected)
+    for (const n of nodes)
+      await poll(
+        async () => JSON.stringify(await restGroupNames(n)) === JSON.stringify(expected),
+        15_000,
+        `REST groups on ${n.name}`,
+      )
+    // Stored once: each client update is one row (or folded into the snapshot), not one per process.
+    const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_updates`)
+    const snap = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_snapshots`)
+    console.log(
+      `[cluster] 16 groups from 4 origins on 3 processes: ${rows.rows[0]!.n} update rows, ${snap.rows[0]!.n} snapshot(s)`,
+    )
+  }, 60_000)
+
+  it('presence (awareness) crosses processes', async () => {
+    const [p1, p2, p3] = nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const [a, b, c] = [client(p1), client(p2), client(p3)]
+    await Promise.all([a, b, c].map((x) => synced(x)))
+    // (The server writes each state's user from its token; the rest of a state is the client's.)
+    a.provider.awareness.setLocalStateField('cursor', { at: 'alice on p1' })
+    c.provider.awareness.setLocalStateField('cursor', { at: 'carol on p3' })
+    const names = (x: TestClient) =>
+      [...x.provider.awareness.getStates().values()]
+        .map((s) => (s as { cursor?: { at: string } }).cursor?.at)
+        .filter(Boolean)
+    await until(
+      () => names(b).includes('alice on p1') && names(b).includes('carol on p3') && names(c).includes('alice on p1'),
+      15_000,
+    )
+    a.provider.disconnect()
+    await until(() => !names(b).includes('alice on p1'), 15_000)
+  }, 40_000)
+
+  it('a run requested on one process is executed once and pushed live to subscribers of every process', async () => {
+    const [p1, p2, p3] = nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const ing = await api(p1.http, 'admin', '/api/data/events', {
+      body: buyEvents('u', 2000),
+      type: 'application/x-ndjson',
+    })
+    expect(ing.status, ing.body).toBe(200)
+    const made = await api(p2.http, 'editor', '/api/labels', {
+      json: { name: 'buys', displayName: 'Buys', dataType: 'number', labelType: 'static', rule: buyCount },
+    })
+    expect(made.status, made.body).toBe(201)
+    const labelId = made.json().id as string
+    // The creation run (p2 integrated the creation: p2 runs it, nobody else).
+    await poll(
+      async () =>
+        (await api(p3.http, 'viewer', `/api/labels/${labelId}/runs`))
+          .json()
+          .runs.find((r: { status: string }) => r.status === 'succeeded'),
+      60_000,
+      'the creation run',
+    )
+    const heard = nodes.map(() => [] as Array<{ type: string; run?: { id: string; status: string }; runId?: string }>)
+    await Promise.all(
+      nodes.map(
+        (n, i) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(`${n.http.replace('http', 'ws')}/api/live?token=${tokens.viewer}`)
+            sockets.push(ws)
+            ws.on('error', reject)
+            ws.on('message', (d) => {
+              const m = JSON.parse(String(d))
+              if (m.type === 'subscribed') resolve()
+              else heard[i]!.push(m)
+            })
+            ws.on('open', () => ws.send(JSON.stringify({ subscribe: [`label:${labelId}`] })))
+          }),
+      ),
+    )
+    const calc = await api(p3.http, 'editor', `/api/labels/${labelId}/calculate`, { json: {} })
+    expect(calc.status, calc.body).toBe(202)
+    const runId = calc.json().runId as string
+    for (const [i, h] of heard.entries())
+      await poll(
+        async () =>
+          h.some((m) => m.type === 'run' && m.run?.id === runId && m.run.status === 'succeeded') &&
+          h.some((m) => m.type === 'distribution' && m.runId === runId),
+        30_000,
+        `the run's success and distribution pushed on p${i + 1}`,
+      )
+    for (const h of heard) {
+      const statuses = h.filter((m) => m.type === 'run' && m.run?.id === runId).map((m) => m.run!.status)
+      expect(statuses).toEqual(['queued', 'running', 'succeeded'])
+    }
+    // Every process answers reads with that run's results (memory refreshed across processes).
+    for (const n of nodes) {
+      const d = await api(n.http, 'viewer', `/api/labels/${labelId}/distribution`)
+      expect(d.json().runId, n.name).toBe(runId)
+      expect((await api(n.http, 'viewer', `/api/runs/${runId}`)).json().status).toBe('succeeded')
+    }
+    const runs = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE label_id = $1`, [labelId])
+    expect(runs.rows[0]!.n).toBe(2) // creation + this one: nobody ran a copy
+  }, 120_000)
+})
