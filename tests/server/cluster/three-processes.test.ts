@@ -25,7 +25,7 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
     // Started at once: the first start's DDL races are part of what is tested.
     nodes.push(...(await Promise.all(['p1', 'p2', 'p3'].map((n) => startNode(n, schema.url)))))
     db = await openPostgres(schema.url, { max: 2 })
-  }, 120_000)
+  }, 300_000) // a safety bound: one start takes ~40 s at a load of 30 on this 2-core machine
 
   afterAll(async () => {
     for (const c of clients) c.destroy()
@@ -160,4 +160,128 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
     const runs = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE label_id = $1`, [labelId])
     expect(runs.rows[0]!.n).toBe(2) // creation + this one: nobody ran a copy
   }, 120_000)
+
+  it('each scheduled slot runs once across the processes', async () => {
+    const [, p2] = nodes as [NodeProcess, NodeProcess, NodeProcess]
+    // The next minute at least 15 s away (slots are whole minutes; LABELS_TZ is UTC).
+    const slot = new Date(Math.ceil((Date.now() + 15_000) / 60_000) * 60_000)
+    const at = slot.toISOString().slice(11, 16)
+    const made = await api(p2.http, 'editor', '/api/labels', {
+      json: {
+        name: 'buys_daily',
+        displayName: 'Buys daily',
+        dataType: 'number',
+        labelType: 'dynamic',
+        schedule: { kind: 'daily', at },
+        rule: buyCount,
+      },
+    })
+    expect(made.status, made.body).toBe(201)
+    const labelId = made.json().id as string
+    const scheduled = async () =>
+      (
+        await db.query<{ id: string; status: string; as_of: Date }>(
+          `SELECT id, status, as_of FROM runs WHERE label_id = $1 AND trigger = 'schedule'`,
+          [labelId],
+        )
+      ).rows
+    await poll(
+      async () => (await scheduled()).some((r) => r.status === 'succeeded'),
+      slot.getTime() - Date.now() + 90_000,
+      'the scheduled run',
+    )
+    await new Promise((r) => setTimeout(r, 5000)) // time for a second process to (wrongly) run it too
+    const runs = await scheduled()
+    expect(runs).toHaveLength(1)
+    expect(new Date(runs[0]!.as_of).toISOString()).toBe(slot.toISOString())
+    const claims = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM schedule_slots WHERE label_id = $1`, [
+      labelId,
+    ])
+    expect(claims.rows[0]!.n).toBe(1)
+  }, 150_000)
+
+  it('a run killed with its process (kill -9) is taken over and finished by another', async () => {
+    const [p1, p2, p3] = nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const labelId = (await api(p1.http, 'viewer', '/api/labels/buys')).json().id as string
+    // Hold the run mid-calculation: it waits for the users table this transaction locks.
+    const blocker = await openPostgres(schema.url, { max: 1 })
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    let locked!: () => void
+    const isLocked = new Promise<void>((r) => (locked = r))
+    const holding = blocker.transaction(async (tx) => {
+      await tx.exec('LOCK TABLE users IN ACCESS EXCLUSIVE MODE')
+      locked()
+      await released
+    })
+    try {
+      await isLocked
+      const calc = await api(p3.http, 'editor', `/api/labels/${labelId}/calculate`, { json: {} })
+      expect(calc.status, calc.body).toBe(202)
+      const runId = calc.json().runId as string
+      await poll(
+        async () =>
+          (await db.query<{ status: string }>(`SELECT status FROM runs WHERE id = $1`, [runId])).rows[0]?.status ===
+          'running',
+        30_000,
+        'the run running on p3',
+      )
+      const owner = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [runId])
+      expect(owner.rows).toHaveLength(1)
+      await p3.kill9()
+      nodes.splice(2, 1)
+      // Another process owns it now (the dead one's connection is gone from pg_stat_activity).
+      await poll(
+        async () => {
+          const o = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [runId])
+          return o.rows[0] && o.rows[0].node_id !== owner.rows[0]!.node_id
+        },
+        30_000,
+        'a new owner of the run',
+      )
+      release()
+      await holding
+      await poll(
+        async () => (await api(p1.http, 'viewer', `/api/runs/${runId}`)).json().status === 'succeeded',
+        60_000,
+        'the run to succeed',
+      )
+      for (const n of [p1, p2]) {
+        expect((await api(n.http, 'viewer', `/api/runs/${runId}`)).json().status).toBe('succeeded')
+        expect((await api(n.http, 'viewer', `/api/labels/${labelId}/distribution`)).json().runId).toBe(runId)
+      }
+      const left = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')`,
+      )
+      expect(left.rows[0]!.n).toBe(0)
+    } finally {
+      release()
+      await holding.catch(() => {})
+      await blocker.close()
+    }
+  }, 150_000)
+
+  it('kill -9 of a process loses no acknowledged edit (REST 2xx, or a Yjs update another process relayed)', async () => {
+    const [p1, p2] = nodes as [NodeProcess, NodeProcess]
+    const a = client(p1)
+    const b = client(p2)
+    await Promise.all([synced(a), synced(b)])
+    const rest = await api(p1.http, 'editor', '/api/groups', { json: { name: 'acked over REST on p1' } })
+    expect(rest.status, rest.body).toBe(201)
+    createGroup(a.doc, { name: 'acked over Yjs on p1' }, origin('local', 'a'))
+    // Acknowledged: the client on p2 received it (a process relays only what is stored).
+    await until(() => groupNames(b).includes('acked over Yjs on p1'), 15_000)
+    await p1.kill9()
+    nodes.splice(0, 1)
+    for (const name of ['acked over REST on p1', 'acked over Yjs on p1']) {
+      expect(await restGroupNames(p2)).toContain(name)
+    }
+    // A process started afterwards loads both from the store.
+    const p4 = await startNode('p4', schema.url)
+    nodes.push(p4)
+    const names = await restGroupNames(p4)
+    expect(names).toContain('acked over REST on p1')
+    expect(names).toContain('acked over Yjs on p1')
+    expect(names).toEqual(await restGroupNames(p2))
+  }, 240_000)
 })
