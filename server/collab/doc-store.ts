@@ -91,46 +91,55 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
       `/${table}`,
     )
   return {
-    async load(workspace) {
-      const snap = await db.query<{ snapshot: unknown; upto_seq: number; digest: string }>(
-        'SELECT snapshot, upto_seq, digest FROM collab_snapshots WHERE workspace = $1',
-        [workspace],
-      )
-      const row = snap.rows[0]
-      const snapshot = row ? bytes(row.snapshot) : null
-      const corrupt = (what: string, table: string) =>
-        new LabelsError(
-          'internal',
-          `stored ${what} of workspace "${workspace}" is corrupt; refusing to serve it`,
-          `/${table}`,
-        )
-      if (row && snapshot && digest(snapshot) !== row.digest)
-        throw corrupt('snapshot (digest mismatch)', 'collab_snapshots')
-      const written = (
-        await db.query<{ upto_seq: number; digest: string }>(
-          'SELECT upto_seq, digest FROM collab_docs WHERE workspace = $1',
+    load(workspace) {
+      // One snapshot of the database for all reads: on PostgreSQL another process may fold rows into a
+      // new snapshot between them (DocStore.compactStored), which separate reads could both miss.
+      const read = async (tx: SqlExecutor): Promise<StoredDoc> => {
+        const snap = await tx.query<{ snapshot: unknown; upto_seq: number; digest: string }>(
+          'SELECT snapshot, upto_seq, digest FROM collab_snapshots WHERE workspace = $1',
           [workspace],
         )
-      ).rows[0]
-      // No collab_docs row with a snapshot: stored before that table existed (the next snapshot adds it).
-      if (written && !row) throw corrupt('snapshot (its row is missing)', 'collab_snapshots')
-      if (written && row && (written.digest !== row.digest || Number(written.upto_seq) !== Number(row.upto_seq)))
-        throw corrupt('snapshot (not the one last written)', 'collab_snapshots')
-      const upto = row?.upto_seq ?? 0
-      // Every row left: a single process deletes all rows ≤ upto_seq with its snapshot, but a
-      // compaction shared by processes (compactStored) keeps a row it did not see committed yet,
-      // whatever its number. A row depends only on rows numbered before it, so seq order integrates.
-      const ups = await db.query<{ seq: number; update: unknown; digest: string | null }>(
-        'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 ORDER BY seq',
-        [workspace],
-      )
-      const updates = ups.rows.map((r) => {
-        const u = bytes(r.update)
-        if (r.digest !== null && digest(u) !== r.digest)
-          throw corrupt(`update ${r.seq} (digest mismatch)`, 'collab_updates')
-        return u
+        const row = snap.rows[0]
+        const snapshot = row ? bytes(row.snapshot) : null
+        const corrupt = (what: string, table: string) =>
+          new LabelsError(
+            'internal',
+            `stored ${what} of workspace "${workspace}" is corrupt; refusing to serve it`,
+            `/${table}`,
+          )
+        if (row && snapshot && digest(snapshot) !== row.digest)
+          throw corrupt('snapshot (digest mismatch)', 'collab_snapshots')
+        const written = (
+          await tx.query<{ upto_seq: number; digest: string }>(
+            'SELECT upto_seq, digest FROM collab_docs WHERE workspace = $1',
+            [workspace],
+          )
+        ).rows[0]
+        // No collab_docs row with a snapshot: stored before that table existed (the next snapshot adds it).
+        if (written && !row) throw corrupt('snapshot (its row is missing)', 'collab_snapshots')
+        if (written && row && (written.digest !== row.digest || Number(written.upto_seq) !== Number(row.upto_seq)))
+          throw corrupt('snapshot (not the one last written)', 'collab_snapshots')
+        const upto = row?.upto_seq ?? 0
+        // Every row left: a single process deletes all rows ≤ upto_seq with its snapshot, but a
+        // compaction shared by processes (compactStored) keeps a row it did not see committed yet,
+        // whatever its number. A row depends only on rows numbered before it, so seq order integrates.
+        const ups = await tx.query<{ seq: number; update: unknown; digest: string | null }>(
+          'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 ORDER BY seq',
+          [workspace],
+        )
+        const updates = ups.rows.map((r) => {
+          const u = bytes(r.update)
+          if (r.digest !== null && digest(u) !== r.digest)
+            throw corrupt(`update ${r.seq} (digest mismatch)`, 'collab_updates')
+          return u
+        })
+        return { snapshot, updates, lastSeq: Math.max(Number(upto), Number(ups.rows.at(-1)?.seq ?? 0)) }
+      }
+      if (db.kind !== 'postgres') return read(db)
+      return db.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+        return read(tx)
       })
-      return { snapshot, updates, lastSeq: Math.max(Number(upto), Number(ups.rows.at(-1)?.seq ?? 0)) }
     },
     async append(workspace, update) {
       const insert = async (x: SqlExecutor) =>
