@@ -8,6 +8,8 @@ export interface TakenRun {
   labelId: string
   /** What it was when taken: a 'running' one was reset to queued (its transaction died with its process). */
   was: 'queued' | 'running'
+  /** An import's run (its values died with its process): failed 'interrupted', not executed again. */
+  failed: boolean
 }
 
 /**
@@ -51,6 +53,21 @@ export class RunClaims {
     await this.bus.db.query('DELETE FROM cluster_runs WHERE run_id = $1', [runId])
   }
 
+  /**
+   * This node works on the label outside the run queue (an import: its run row has no owner
+   * until it ends); its runs are not orphans meanwhile. Returns the release.
+   */
+  async hold(labelId: string): Promise<() => Promise<void>> {
+    const id = `hold:${this.bus.nodeId}:${labelId}`
+    await this.bus.db.query(
+      'INSERT INTO cluster_runs (run_id, node_id, label_id) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO NOTHING',
+      [id, this.bus.nodeId, labelId],
+    )
+    return async () => {
+      await this.bus.db.query('DELETE FROM cluster_runs WHERE run_id = $1', [id])
+    }
+  }
+
   /** Runs fn while no other process executes a run of this label (waits for it). */
   serialize<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
     return this.locks.transaction(async (tx) => {
@@ -65,11 +82,15 @@ export class RunClaims {
     const me = this.bus.nodeId
     const leaseSecs = this.bus.leaseMs / 1000
     const taken = await this.bus.db.transaction(async (tx) => {
-      const r = await tx.query<{ id: string; label_id: string; status: 'queued' | 'running' }>(
-        `SELECT r.id, r.label_id, r.status FROM runs r
+      const r = await tx.query<{ id: string; label_id: string; status: 'queued' | 'running'; trigger: string }>(
+        `SELECT r.id, r.label_id, r.status, r.trigger FROM runs r
            LEFT JOIN cluster_runs c ON c.run_id = r.id
           WHERE r.status IN ('queued', 'running')
-            AND ((c.run_id IS NULL AND r.created_at < now() - make_interval(secs => $3))
+            AND ((c.run_id IS NULL AND r.created_at < now() - make_interval(secs => $3)
+                  -- an import in progress on a live node
+                  AND NOT EXISTS (SELECT 1 FROM cluster_runs h JOIN cluster_nodes n ON n.node_id = h.node_id
+                                   WHERE h.run_id LIKE 'hold:%' AND h.label_id = r.label_id
+                                     AND NOT (h.node_id = ANY($1::text[]))))
               OR (c.node_id <> $2 AND (c.node_id = ANY($1::text[])
                   OR NOT EXISTS (SELECT 1 FROM cluster_nodes n WHERE n.node_id = c.node_id))))
           ORDER BY r.created_at, r.id
@@ -83,15 +104,28 @@ export class RunClaims {
          ON CONFLICT (run_id) DO UPDATE SET node_id = EXCLUDED.node_id`,
         [ids, me, r.rows.map((x) => x.label_id)],
       )
-      const running = r.rows.filter((x) => x.status === 'running').map((x) => x.id)
+      const imports = r.rows.filter((x) => x.trigger === 'import').map((x) => x.id)
+      if (imports.length)
+        await tx.query(
+          `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(),
+             error = 'interrupted: its server process stopped during the import; nothing of it was stored'
+           WHERE id = ANY($1::text[])`,
+          [imports],
+        )
+      const running = r.rows.filter((x) => x.status === 'running' && x.trigger !== 'import').map((x) => x.id)
       if (running.length)
         await tx.query(`UPDATE runs SET status = 'queued', started_at = NULL WHERE id = ANY($1::text[])`, [running])
-      return r.rows.map((x) => ({ id: x.id, labelId: x.label_id, was: x.status }))
+      return r.rows.map((x) => ({ id: x.id, labelId: x.label_id, was: x.status, failed: x.trigger === 'import' }))
     })
     // Ended runs' owner rows (a process that died right after its run ended).
     await this.bus.db.query(
-      `DELETE FROM cluster_runs c WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = c.run_id AND r.status IN ('queued', 'running'))`,
+      `DELETE FROM cluster_runs c WHERE c.run_id NOT LIKE 'hold:%'
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = c.run_id AND r.status IN ('queued', 'running'))`,
     )
+    if (dead.length)
+      await this.bus.db.query(`DELETE FROM cluster_runs WHERE run_id LIKE 'hold:%' AND node_id = ANY($1::text[])`, [
+        dead,
+      ])
     return taken
   }
 

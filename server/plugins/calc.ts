@@ -106,7 +106,12 @@ export default fp(
       onRunChange: announce,
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-      ...(cluster ? { serialize: <T>(id: string, fn: () => Promise<T>) => cluster.runs.serialize(id, fn) } : {}),
+      ...(cluster
+        ? {
+            serialize: <T>(id: string, fn: () => Promise<T>) => cluster.runs.serialize(id, fn),
+            onExclusive: (id: string) => cluster.runs.hold(id),
+          }
+        : {}),
       now,
     })
 
@@ -164,7 +169,7 @@ export default fp(
     })
 
     const stopCluster = cluster
-      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults })
+      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce })
       : null
 
     // Catch-up runs for slots missed while the server was down, once everything is wired.
@@ -206,9 +211,10 @@ function wireCluster(
     distributions: ResultCache<Distribution>
     reads: ReadModel
     publishResults: (run: Run) => Promise<void>
+    announce: (run: Run) => void
   },
 ): { start(): void; stop(): void } {
-  const { queue, last, distributions, reads, publishResults } = parts
+  const { queue, last, distributions, reads, publishResults, announce } = parts
   const offRun = cluster.bus.on('run', (msg) => {
     const run = msg.run as Run
     if (run.status === 'succeeded') {
@@ -237,6 +243,14 @@ function wireCluster(
     try {
       for (const t of await cluster.runs.takeOver()) {
         const run = await app.engine.getRun(t.id)
+        if (run && t.failed) {
+          app.log.warn(
+            { runId: t.id, labelId: t.labelId },
+            'cluster: an import its process left is failed (it stopped)',
+          )
+          announce(run)
+          continue
+        }
         if (!run || run.status !== 'queued') continue
         app.log.warn(
           { runId: t.id, labelId: t.labelId, was: t.was },

@@ -22,6 +22,8 @@ export interface RunQueueOptions {
    * one database pass a lock that keeps two of them from executing runs of one label at once.
    */
   serialize?<T>(labelId: string, fn: () => Promise<T>): Promise<T>
+  /** Called as exclusive work (an import) starts on a label; the returned function as it ends (cluster: marks it in progress). */
+  onExclusive?(labelId: string): Promise<() => Promise<void>>
 }
 
 /** One run of a label as the queue tracks it, from creation to its end. */
@@ -114,7 +116,15 @@ export class RunQueue {
       // close() wakes every waiter: work that never started must not start during shutdown.
       if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')
     }
-    const work = fn()
+    const hook = this.opts.onExclusive
+    const work = (async () => {
+      const release = hook ? await hook(labelId).catch(() => null) : null
+      try {
+        return await fn()
+      } finally {
+        await release?.().catch(() => {})
+      }
+    })()
     this.exclusives.set(labelId, work)
     try {
       return await work

@@ -226,8 +226,15 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
         30_000,
         'the run running on p3',
       )
-      const owner = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [runId])
-      expect(owner.rows).toHaveLength(1)
+      // p3 records itself as the run's owner (a moment after creating it; a lease later it would be an orphan).
+      const owner = await poll(
+        async () => {
+          const o = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [runId])
+          return o.rows.length === 1 ? o : null
+        },
+        10_000,
+        "p3's ownership of the run",
+      )
       await p3.kill9()
       nodes.splice(2, 1)
       // Another process owns it now (the dead one's connection is gone from pg_stat_activity).
