@@ -5,6 +5,7 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
   collab: () => import('./collab-suite.ts'), // collab.ts, then the issue-8 benches
+  cluster: () => import('./collab-cluster.ts'), // issue 11: collab clients at p99 ≤ 100 ms, 1 vs 3 processes (PostgreSQL)
   soak: () => import('./soak.ts'), // issue 12's load case: 10 minutes, 200 editors, 50 readers, 10M events
   explain: () => import('./explain.ts'), // issue 9: one customer's value explained
   refresh: () => import('./refresh.ts'), // issue 10: 300 labels' daily refresh, PGlite / PostgreSQL / DuckDB

@@ -36,6 +36,7 @@ import explainRoutes from './routes/explain.ts'
 import versionsPlugin from './plugins/versions.ts'
 import type { Limits } from './types.ts'
 import type { DocStore } from './collab/index.ts'
+import type { Cluster } from './cluster/index.ts'
 
 export interface AppOptions {
   engine: EngineApi
@@ -63,6 +64,8 @@ export interface AppOptions {
   allowedOrigins?: string[]
   /** Check every JSON reply against its declared response schema (tests). */
   strictResponses?: boolean
+  /** Several processes on one PostgreSQL database (server/cluster; main.ts starts it with DATABASE_URL). */
+  cluster?: Cluster
 }
 
 export const defaultLimits: Limits = {
@@ -125,7 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The web app offers ['labels.v1', 'labels.token.…']: answer labels.v1, never echo the token.
   await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024, handleProtocols: selectProtocol } })
 
-  await app.register(enginePlugin, { engine: opts.engine })
+  await app.register(enginePlugin, { engine: opts.engine, clustered: opts.cluster !== undefined })
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
   const rateLimits = { ...defaultRateLimits, ...opts.rateLimits }
@@ -140,9 +143,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.docStore ? { docStore: opts.docStore } : {}),
     unloadAfterMs: opts.collabUnloadMs,
     allowedOrigins: opts.allowedOrigins ?? [],
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
   })
   await app.register(livePlugin)
-  await app.register(calcPlugin, { timeoutMs: limits.calcTimeoutMs, ...opts.calc })
+  await app.register(calcPlugin, {
+    timeoutMs: limits.calcTimeoutMs,
+    ...opts.calc,
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
+  })
   await app.register(versionsPlugin)
 
   await app.register(systemRoutes, { db: opts.db })

@@ -24,6 +24,13 @@ export interface ServerConfig {
   auditMaxBytes: number
   /** ... keeping this many rotated files (audit.1.jsonl newest). */
   auditKeep: number
+  /**
+   * With DATABASE_URL: a process that has stopped answering for this long is dead, and its runs are
+   * taken over by another (server/cluster). A killed process is noticed at once (its connection closes).
+   */
+  clusterLeaseMs: number
+  /** Runs one process executes at once (PostgreSQL; PGlite always 1). */
+  calcConcurrency: number
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -36,7 +43,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
- * LABELS_ALLOWED_ORIGINS.
+ * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
@@ -72,5 +79,7 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
       Number.MAX_SAFE_INTEGER,
     ),
     auditKeep: int('LABELS_AUDIT_KEEP', env.LABELS_AUDIT_KEEP, DEFAULT_AUDIT_KEEP, 1, 1000),
+    clusterLeaseMs: int('LABELS_CLUSTER_LEASE_MS', env.LABELS_CLUSTER_LEASE_MS, 15_000, 1_000, 3_600_000),
+    calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
   }
 }

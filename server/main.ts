@@ -8,7 +8,9 @@ import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts
 import { readTokenFile, TokenFile } from './auth/token-file.ts'
 import { createSqlDocStore } from './collab/index.ts'
 import { readConfig } from './config.ts'
-import { ensureWritableDataDir } from './data-dir.ts'
+import { ensureWritableDataDir, lockDataDir } from './data-dir.ts'
+import { collabStoreHooks } from './cluster/collab-relay.ts'
+import { startCluster } from './cluster/index.ts'
 import { isEmptyWorkspace, loadDemoWorkspace } from './demo/demo-workspace.ts'
 import { startEngineWorker } from './engine-host.ts'
 
@@ -16,6 +18,8 @@ import { startEngineWorker } from './engine-host.ts'
 async function main(): Promise<void> {
   const cfg = readConfig(process.env)
   await ensureWritableDataDir(cfg.dataDir)
+  // PGlite: one process per data directory (a second one is refused, naming the first's pid).
+  const unlock = cfg.databaseUrl ? () => {} : lockDataDir(cfg.dataDir)
   const root = join(fileURLToPath(new URL('.', import.meta.url)), '..')
   const clientDir = join(root, 'dist', 'client')
   if (process.env.LABELS_SKIP_CLIENT_BUILD !== '1') {
@@ -39,11 +43,21 @@ async function main(): Promise<void> {
   const engine = await startEngineWorker(
     cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') },
   )
+  const concurrency = engine.kind === 'pglite' ? 1 : cfg.calcConcurrency
+  // PostgreSQL: this process is one node of a cluster sharing the database (server/cluster): any
+  // number of processes behind a load balancer behave as one server.
+  const cluster = cfg.databaseUrl
+    ? await startCluster(cfg.databaseUrl, {
+        leaseMs: cfg.clusterLeaseMs,
+        concurrency,
+        log: (level, msg, err) => console[level === 'info' ? 'log' : level](msg, err ?? ''),
+      })
+    : undefined
   // The collaborative document's store lives on this thread (PGlite can't be shared across threads).
   const docDb = cfg.databaseUrl
     ? await openPostgres(cfg.databaseUrl, { max: 2 })
     : await openPglite(join(cfg.dataDir, 'collab'), { conf: smallPgliteConf })
-  const docStore = await createSqlDocStore(docDb)
+  const docStore = await createSqlDocStore(docDb, cluster ? collabStoreHooks(cluster.bus) : {})
 
   const app = await buildApp({
     engine,
@@ -57,12 +71,14 @@ async function main(): Promise<void> {
     allowedOrigins: cfg.allowedOrigins,
     clientDir,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
-    calc: { concurrency: engine.kind === 'pglite' ? 1 : 3 },
+    calc: { concurrency },
+    ...(cluster ? { cluster } : {}),
   })
   await app.ready()
   const stopTokenFile = cfg.tokensFile ? new TokenFile(cfg.tokensFile, app.tokens).watch(app.log) : () => {}
 
-  if (cfg.demo && (await isEmptyWorkspace(app))) {
+  const loadDemo = async () => {
+    if (!cfg.demo || !(await isEmptyWorkspace(app))) return
     const t0 = Date.now()
     app.log.info(`first start: loading the demo workspace (${cfg.demoUsers} customers)…`)
     const demo = await loadDemoWorkspace(app, { users: cfg.demoUsers })
@@ -70,12 +86,24 @@ async function main(): Promise<void> {
       `demo loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${demo.users} customers, ${demo.events} events, ${demo.labels} labels (calculating)`,
     )
   }
+  // Several processes starting at once on an empty database: one loads the demo, the others see it loaded.
+  if (cluster)
+    await cluster.bus.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-demo', 0))`)
+      await loadDemo()
+    })
+  else await loadDemo()
 
   await app.listen({ port: cfg.port, host: cfg.host })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
   console.log(`\n  Labels is running (${engine.kind}, data in ${cfg.databaseUrl ? 'PostgreSQL' : cfg.dataDir})`)
+  console.log(
+    cluster
+      ? `  Cluster node ${cluster.bus.nodeId}: other processes on this database serve the same workspace`
+      : '  PGlite serves one process: a second `npm start` on this data directory is refused (use DATABASE_URL to run several)',
+  )
   console.log(
     printToken ? `  Open: http://${host}:${port}/?token=${printToken}\n` : `  Open: http://${host}:${port}/\n`,
   )
@@ -93,6 +121,8 @@ async function main(): Promise<void> {
       await app.close() // stops accepting, closes sockets, lets runs finish (or aborts), flushes documents
       await engine.terminate()
       await docDb.close()
+      await cluster?.close()
+      unlock()
       process.exit(0)
     } catch (e) {
       console.error(e)

@@ -39,6 +39,12 @@ export class LastRuns {
     for (const [id, r] of this.byId) if (r.labelId === labelId) this.byId.delete(id)
   }
 
+  /** Runs may have changed unseen (a lost cluster connection): every label is read from the engine again. */
+  clear(): void {
+    this.runs.clear()
+    this.byId.clear()
+  }
+
   /** Latest runs of these labels; only unknown labels cost an engine call. */
   async get(labelIds: string[]): Promise<Record<string, Run | null>> {
     const missing = labelIds.filter((id) => !this.runs.has(id))

@@ -60,6 +60,12 @@ export class ResultCache<T> {
     this.floor = ++this.counter
   }
 
+  /** Every label's results may have changed unseen (a lost cluster connection): forget all, refuse reads that began before. */
+  forgetAll(): void {
+    this.labels.clear()
+    this.floor = ++this.counter
+  }
+
   private now(): number {
     return this.opts.now?.() ?? Date.now()
   }

@@ -157,6 +157,22 @@ export class DocRegistry {
       })
   }
 
+  /**
+   * The document if it is loaded or loading (then once loaded), else null: what another process
+   * stored is applied to documents held here (a loading one reads it from the store or gets it
+   * after; applying twice changes nothing); one not held will read it from the store when loaded.
+   */
+  held(workspace: string): Promise<LiveDoc> | null {
+    const e = this.docs.get(workspace)
+    if (!e || e.unloading || this.closing) return null
+    return e.load
+  }
+
+  /** Documents loaded now. */
+  loadedDocs(): LiveDoc[] {
+    return [...this.docs.values()].flatMap((e) => (e.live && !e.unloading ? [e.live] : []))
+  }
+
   /** Workspaces currently loaded or loading. */
   get size(): number {
     return this.docs.size

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
+import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { writeUpdate } from 'y-protocols/sync'
 import { LabelsError } from '../../shared/errors.ts'
 import {
@@ -38,7 +38,16 @@ export interface LiveDocOptions {
   log?: (level: 'warn' | 'error', msg: string, err?: unknown) => void
   /** The server's clock for creation stamps (tests inject one; default: the system clock). */
   now?: (() => Date) | undefined
+  /**
+   * Several processes serve this document (server/cluster/collab-relay.ts). Stored updates reach
+   * the other processes through the store (DocStore afterAppend); this sends presence, and
+   * snapshots are folded from what is stored (DocStore.compactStored).
+   */
+  cluster?: { publishAwareness(workspace: string, update: Uint8Array): void } | undefined
 }
+
+/** Origin of what another process stored or relayed (server/cluster): applied as is, never stored again. */
+export const CLUSTER_ORIGIN: DocOrigin = { kind: 'cluster', actor: 'server' }
 
 /** Something that wants stored updates (a collab connection). */
 export interface UpdateSink {
@@ -183,14 +192,24 @@ export class LiveDoc {
     })
     // Presence isn't persisted: relay every awareness change to every socket, the sender included
     // (the stock client's 30 s watchdog counts its own echoed renewals as signs of life).
-    this.awareness.on('update', ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>) => {
-      const e = encoding.createEncoder()
-      encoding.writeVarUint(e, 1)
-      encoding.writeVarUint8Array(e, encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
-      const frame = encoding.toUint8Array(e)
-      for (const s of this.sinks) s.send(frame)
-    })
+    this.awareness.on(
+      'update',
+      ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>, origin: unknown) => {
+        const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
+        const e = encoding.createEncoder()
+        encoding.writeVarUint(e, 1)
+        encoding.writeVarUint8Array(e, update)
+        const frame = encoding.toUint8Array(e)
+        for (const s of this.sinks) s.send(frame)
+        // Presence crosses processes (cluster); what came from another process isn't sent back.
+        if (origin !== CLUSTER_ORIGIN) this.opts.cluster?.publishAwareness(this.workspace, update)
+      },
+    )
     doc.on('update', (update: Uint8Array, origin: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+      // ---- cluster (issue 11): another process stored it; relay it here, never store it again.
+      if (origin === CLUSTER_ORIGIN)
+        return this.publish({ update, origin: CLUSTER_ORIGIN, changes: this.tracker.take(tr), echo: false })
+      // ---- end cluster
       const o = isDocOrigin(origin) ? origin : UNKNOWN_ORIGIN
       this.queue.push({ update, origin: o, changes: this.tracker.take(tr), echo: this.echo.has(tr) })
       this.enqueued++
@@ -274,6 +293,76 @@ export class LiveDoc {
     }
     return 'applied'
   }
+
+  // ---- cluster (issue 11) -------------------------------------------------------------------
+
+  /**
+   * Applies an update another process stored (or the presence it relayed), as is: no creation
+   * stamps (the integrating process stamped), no repair, not stored again; relayed to this
+   * process's connections and reported to onDocChange with the cluster origin. An update that
+   * depends on something this process hasn't seen yet (a missed notification) is not applied:
+   * the document re-reads the store instead (`resync`).
+   */
+  applyStored(update: Uint8Array): ApplyResult {
+    if (this.closed) return 'empty'
+    let decoded: ReturnType<typeof Y.decodeUpdate>
+    try {
+      decoded = Y.decodeUpdate(update)
+    } catch {
+      return 'malformed'
+    }
+    if (isEmptyUpdate(decoded)) return 'empty'
+    if (missingDependency(decoded, stateVectorOf(this.doc))) {
+      void this.resync()
+      return 'incomplete'
+    }
+    Y.applyUpdate(this.doc, update, CLUSTER_ORIGIN)
+    return 'applied'
+  }
+
+  /** Applies presence another process relayed. */
+  applyAwareness(update: Uint8Array): void {
+    if (this.closed) return
+    try {
+      applyAwarenessUpdate(this.awareness, update, CLUSTER_ORIGIN)
+    } catch (e) {
+      this.opts.log?.('warn', 'cluster: a relayed awareness update could not be applied', e)
+    }
+  }
+
+  private resyncing: Promise<void> | null = null
+  private resyncAgain = false
+
+  /**
+   * Re-reads the stored document and applies what this process lacks (after a lost cluster
+   * connection, or an update whose dependencies never arrived). Applying known content is a no-op.
+   */
+  resync(): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true
+      return this.resyncing
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false
+        const stored = await this.opts.store.load(this.workspace)
+        if (this.closed) return
+        this.doc.transact(() => {
+          if (stored.snapshot) applySnapshot(this.doc, stored.snapshot, CLUSTER_ORIGIN)
+          for (const u of stored.updates)
+            if (!missingDependency(Y.decodeUpdate(u), stateVectorOf(this.doc)))
+              Y.applyUpdate(this.doc, u, CLUSTER_ORIGIN)
+        }, CLUSTER_ORIGIN)
+      } while (this.resyncAgain)
+    })()
+      .catch((e: unknown) => this.opts.log?.('error', `cluster: re-reading "${this.workspace}" failed`, e))
+      .finally(() => {
+        this.resyncing = null
+      })
+    return this.resyncing
+  }
+
+  // ---- end cluster ---------------------------------------------------------------------------
 
   /** Resolves once every update made so far is stored (REST routes await this before answering). */
   flushed(): Promise<void> {
@@ -403,7 +492,9 @@ export class LiveDoc {
   /** Folds the log into a snapshot; runs only between stores so every row ≤ lastSeq is in the doc. */
   private async compact(): Promise<void> {
     try {
-      await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
+      // Several processes store this document: fold what is stored, not this process's memory (cluster).
+      if (this.opts.cluster && this.opts.store.compactStored) await this.opts.store.compactStored(this.workspace)
+      else await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
       this.updatesSinceSnapshot = 0
     } catch (e) {
       this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)

@@ -9,6 +9,7 @@ import { effectsOf } from '../calc/label-change-hook.ts'
 import { LastRuns } from '../calc/last-runs.ts'
 import { ReadModel } from '../calc/read-model.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
+import type { Cluster } from '../cluster/index.ts'
 import '../types.ts'
 
 export interface CalcPluginOptions {
@@ -25,6 +26,11 @@ export interface CalcPluginOptions {
    * user labels, a query memory can't answer) waits before answering 503 + Retry-After. Default 3 s.
    */
   readWaitMs?: number
+  /**
+   * Several processes on one PostgreSQL (server/cluster): runs are claimed in the database and
+   * taken over from dead processes, every run change reaches every process's live channel and caches.
+   */
+  cluster?: Cluster
 }
 
 /**
@@ -58,7 +64,18 @@ export default fp(
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
       app.live.publishHistory(h)
     }
+    const cluster = opts.cluster
     const announce = (run: Run, results?: RunResults) => {
+      if (cluster) {
+        const ended = run.status === 'succeeded' || run.status === 'failed'
+        // Every process hears of it: live subscribers there, their caches and read models.
+        cluster.bus
+          .publish({ type: 'run', run })
+          .catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'cluster: run change not sent'))
+        if (run.status === 'queued')
+          cluster.runs.own(run.id, run.labelId).catch(() => {}) // taken over a lease later
+        else if (ended) cluster.runs.release(run.id).catch(() => {})
+      }
       if (run.status === 'succeeded') distributions.invalidate(run.labelId)
       // A label deleted while its run executed: that run's results must not outlive it.
       if (run.status === 'succeeded' && !app.workspace.findLabel(run.labelId)) {
@@ -89,6 +106,12 @@ export default fp(
       onRunChange: announce,
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(cluster
+        ? {
+            serialize: <T>(id: string, fn: () => Promise<T>) => cluster.runs.serialize(id, fn),
+            onExclusive: (id: string) => cluster.runs.hold(id),
+          }
+        : {}),
       now,
     })
 
@@ -126,6 +149,12 @@ export default fp(
     const unsubscribe = app.workspace.onLabelChange((change) => {
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
+      if (change.relayed) {
+        // The process that integrated the change runs the label and deletes its data.
+        if (fx.dropData) last.forget(id), distributions.forget(id), reads.forget(id)
+        if (fx.reschedule) app.scheduleChanged?.()
+        return
+      }
       if (fx.run)
         queue.trigger(id, fx.run).catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'run trigger failed'))
       if (fx.dropData) {
@@ -139,10 +168,18 @@ export default fp(
       if (fx.reschedule) app.scheduleChanged?.()
     })
 
+    const stopCluster = cluster
+      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce })
+      : null
+
     // Catch-up runs for slots missed while the server was down, once everything is wired.
-    app.addHook('onReady', async () => scheduler.start())
+    app.addHook('onReady', async () => {
+      await scheduler.start()
+      stopCluster?.start()
+    })
     app.addHook('onClose', async () => {
       unsubscribe()
+      stopCluster?.stop()
       await scheduler.stop()
       // Let running calculations finish; past the grace period abandon them (closing the
       // engine fails them, and the next start marks them interrupted).
@@ -160,3 +197,84 @@ export default fp(
   },
   { name: 'calc', dependencies: ['engine', 'workspace', 'live'] },
 )
+
+/**
+ * The run side of several processes on one database: run changes other processes announce are
+ * mirrored here (caches, read model, live channel), and runs dead processes left are taken over.
+ */
+function wireCluster(
+  app: FastifyInstance,
+  cluster: Cluster,
+  parts: {
+    queue: RunQueue
+    last: LastRuns
+    distributions: ResultCache<Distribution>
+    reads: ReadModel
+    publishResults: (run: Run) => Promise<void>
+    announce: (run: Run) => void
+  },
+): { start(): void; stop(): void } {
+  const { queue, last, distributions, reads, publishResults, announce } = parts
+  const offRun = cluster.bus.on('run', (msg) => {
+    const run = msg.run as Run
+    if (run.status === 'succeeded') {
+      distributions.invalidate(run.labelId)
+      // Its results are read back (on PostgreSQL reads have a pool of their own); reads of the label wait for it.
+      if (app.workspace.findLabel(run.labelId)) void reads.refresh(run.labelId)
+      else reads.forget(run.labelId)
+    }
+    last.note(run)
+    app.live.publishRun(run)
+    if (run.status === 'succeeded')
+      publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
+  })
+  // Messages were lost while the connection was down: read everything mirrored again.
+  const offReconnect = cluster.bus.onReconnect(() => {
+    last.clear()
+    distributions.forgetAll()
+    reads.load().catch((e: unknown) => app.log.warn({ err: e }, 'cluster: reloading results after a reconnect failed'))
+  })
+  let timer: ReturnType<typeof setInterval> | null = null
+  let sweeping = false
+  let stopped = false
+  const sweep = async () => {
+    if (sweeping || stopped) return
+    sweeping = true
+    try {
+      for (const t of await cluster.runs.takeOver()) {
+        const run = await app.engine.getRun(t.id)
+        if (run && t.failed) {
+          app.log.warn(
+            { runId: t.id, labelId: t.labelId },
+            'cluster: an import its process left is failed (it stopped)',
+          )
+          announce(run)
+          continue
+        }
+        if (!run || run.status !== 'queued') continue
+        app.log.warn(
+          { runId: t.id, labelId: t.labelId, was: t.was },
+          'cluster: taking over a run its process left (it stopped)',
+        )
+        void queue.adopt(run)
+      }
+    } catch (e) {
+      app.log.warn({ err: e }, 'cluster: run take-over sweep failed')
+    } finally {
+      sweeping = false
+    }
+  }
+  return {
+    start() {
+      void sweep()
+      timer = setInterval(() => void sweep(), Math.max(250, cluster.bus.leaseMs / 3))
+      timer.unref?.()
+    },
+    stop() {
+      stopped = true
+      if (timer) clearInterval(timer)
+      offRun()
+      offReconnect()
+    },
+  }
+}

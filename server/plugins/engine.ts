@@ -9,8 +9,10 @@ import '../types.ts'
  * Runs a crash left queued or running are marked failed before anything new starts.
  */
 export default fp(
-  async function enginePlugin(app: FastifyInstance, opts: { engine: EngineApi }) {
+  async function enginePlugin(app: FastifyInstance, opts: { engine: EngineApi; clustered?: boolean }) {
     app.decorate('engine', opts.engine)
+    // Several processes on one database: the others' runs are theirs; a dead one's are taken over (server/cluster).
+    if (opts.clustered) return
     const interrupted = await opts.engine.failInterruptedRuns()
     if (interrupted.length) app.log.warn({ runs: interrupted.map((r) => r.id) }, 'marked interrupted runs as failed')
   },

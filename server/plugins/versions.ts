@@ -87,6 +87,15 @@ export default fp(
       const c = tracker.take(tr)
       if (c.created.length + c.updated.length + c.deleted.length === 0) return
       const o = isDocOrigin(tr.origin) ? tr.origin : null
+      // Another process integrated it and records its version (server/cluster); only follow it here.
+      if (o?.kind === 'cluster') {
+        for (const id of [...c.created, ...c.updated]) {
+          const label = ws.findLabel(id)
+          if (label && label.id === id) known.set(id, { def: definitionOf(label), at: new Date().toISOString() })
+        }
+        for (const id of c.deleted) known.delete(id)
+        return
+      }
       const actor = o && o.actor ? o.actor : 'unknown'
       const via = o?.kind ?? 'unknown'
       const at = new Date().toISOString()

@@ -5,6 +5,8 @@ import { ensureDefaultGroup, noLabelChanges } from '../../shared/doc/index.ts'
 import { collabPlugin, DocRegistry, type DocStore } from '../collab/index.ts'
 import type { TokenRegistry } from '../auth/tokens.ts'
 import { DocWorkspace } from '../workspace/doc-workspace.ts'
+import type { Cluster } from '../cluster/index.ts'
+import { attachCollabRelay, collabDocOptions } from '../cluster/collab-relay.ts'
 import '../types.ts'
 
 /** The workspace REST routes and the engine hooks use (docs/model.md#workspace: id `main`). */
@@ -18,6 +20,8 @@ export interface WorkspacePluginOptions {
   unloadAfterMs?: number | undefined
   /** Origins besides the server's own whose pages may open the collab socket (LABELS_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[]
+  /** Several processes on one PostgreSQL: updates and presence cross them (server/cluster/collab-relay.ts). */
+  cluster?: Cluster
 }
 
 /**
@@ -38,7 +42,7 @@ export default fp(
     const registry = new DocRegistry({
       store: opts.docStore,
       onDocChange: (ws, changes, origin) => {
-        if (ws === MAIN_WORKSPACE) workspace?.applyChanges(changes)
+        if (ws === MAIN_WORKSPACE) workspace?.applyChanges(changes, { relayed: origin.kind === 'cluster' })
         // REST writes are audited by their routes; browser edits are audited here.
         if (origin.kind === 'remote' && !noLabelChanges(changes))
           app.audit
@@ -47,7 +51,9 @@ export default fp(
       },
       log: (level, msg, err) => app.log[level]({ err }, msg),
       unloadAfterMs: opts.unloadAfterMs,
+      ...(opts.cluster ? { cluster: collabDocOptions(opts.cluster.bus) } : {}),
     })
+    const detachRelay = opts.cluster ? attachCollabRelay(opts.cluster.bus, registry) : () => {}
     // get() pins `main`: DocWorkspace, the scheduler and the run queue read it synchronously and
     // keep observers on it, so it stays loaded; only other workspaces' documents are unloaded.
     const live = await registry.get(MAIN_WORKSPACE)
@@ -79,7 +85,10 @@ export default fp(
       onUsersChanged: (fn) => opts.tokens.onChange(fn),
     })
     // Flush and snapshot documents last, after runs stopped and sockets closed.
-    app.addHook('onClose', async () => registry.close())
+    app.addHook('onClose', async () => {
+      detachRelay()
+      await registry.close()
+    })
   },
   { name: 'workspace', dependencies: ['auth', 'audit'] },
 )

@@ -17,6 +17,13 @@ export interface RunQueueOptions {
   concurrency?: number
   /** Clock for the default `asOf`. */
   now?: () => Date
+  /**
+   * Wraps the execution of each run (from its `running` report to its end). Several processes on
+   * one database pass a lock that keeps two of them from executing runs of one label at once.
+   */
+  serialize?<T>(labelId: string, fn: () => Promise<T>): Promise<T>
+  /** Called as exclusive work (an import) starts on a label; the returned function as it ends (cluster: marks it in progress). */
+  onExclusive?(labelId: string): Promise<() => Promise<void>>
 }
 
 /** One run of a label as the queue tracks it, from creation to its end. */
@@ -76,6 +83,25 @@ export class RunQueue {
   }
 
   /**
+   * Executes a run that is already queued in the database (another process created it and died:
+   * server/cluster/run-claims.ts), after the label's runs in this process. Resolves once it is
+   * this label's current run here.
+   */
+  async adopt(run: Run): Promise<void> {
+    for (;;) {
+      if (this.closed) return
+      if (!this.labels.has(run.labelId)) break
+      await new Promise<void>((r) =>
+        this.labelWaiters.set(run.labelId, [...(this.labelWaiters.get(run.labelId) ?? []), r]),
+      )
+    }
+    const current: Entry = { labelId: run.labelId, created: Promise.resolve(run) }
+    this.labels.set(run.labelId, { current, next: null })
+    this.report(run)
+    this.activate(current)
+  }
+
+  /**
    * Runs fn for the label when none of its runs is queued or running, and holds the label's
    * next runs until fn ends: an import and a recalculation of the same label never overlap.
    */
@@ -90,7 +116,15 @@ export class RunQueue {
       // close() wakes every waiter: work that never started must not start during shutdown.
       if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')
     }
-    const work = fn()
+    const hook = this.opts.onExclusive
+    const work = (async () => {
+      const release = hook ? await hook(labelId).catch(() => null) : null
+      try {
+        return await fn()
+      } finally {
+        await release?.().catch(() => {})
+      }
+    })()
     this.exclusives.set(labelId, work)
     try {
       return await work
@@ -173,7 +207,13 @@ export class RunQueue {
   private pump(): void {
     while (!this.closed && this.executing.size < this.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!
-      const job = this.execute(item.run).finally(() => {
+      let started = false
+      const run = () => ((started = true), this.execute(item.run))
+      const serialized = this.opts.serialize
+        ? // The lock failed before the run started (its database is down): run anyway, never leave it queued.
+          this.opts.serialize(item.labelId, run).catch(() => (started ? undefined : run()))
+        : run()
+      const job = serialized.finally(() => {
         this.executing.delete(job)
         this.finish(item.labelId)
         this.pump()
@@ -202,6 +242,8 @@ export class RunQueue {
         results = out.results ?? undefined
       } else end = await this.opts.engine.executeRun(queued.id, opts)
     } catch (e) {
+      // Another process claimed it first (several processes on one database): it reports the run.
+      if (e instanceof LabelsError && e.code === 'conflict') return
       end = await this.opts.engine.getRun(queued.id).catch(() => null)
       if (!end || end.status === 'queued' || end.status === 'running') {
         end = { ...queued, status: 'failed', finishedAt: new Date().toISOString(), error: errorText(e) }

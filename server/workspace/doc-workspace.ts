@@ -196,7 +196,7 @@ export class DocWorkspace implements Workspace {
   }
 
   /** Turns the ids a stored update touched into label changes and tells the listeners. */
-  applyChanges(c: ops.LabelChanges): void {
+  applyChanges(c: ops.LabelChanges, opts: { relayed?: boolean } = {}): void {
     if (ops.noLabelChanges(c)) return
     const p = this.projection()
     const byId = new Map(p.labels.map((l) => [l.id, l]))
@@ -219,6 +219,7 @@ export class DocWorkspace implements Workspace {
       if (e.kind === 'deleted') this.known.delete(e.previous.id)
       else this.known.set(e.label.id, ops.storedLabel(e.label))
     }
+    if (opts.relayed) for (const e of events) e.relayed = true
     for (const e of events)
       for (const fn of this.listeners) {
         try {

@@ -7,10 +7,17 @@ import type { DraftEdit, DraftView, LabelDefinition, OpenDraftFrom, PublishPlan 
 export type WorkspaceLabel = ProjectedLabel
 
 /** How a label definition changed, as seen by the engine side (runs, scheduler, data). */
-export type LabelChange =
+export type LabelChange = (
   | { kind: 'created'; label: WorkspaceLabel }
   | { kind: 'updated'; label: WorkspaceLabel; previous: Label }
   | { kind: 'deleted'; previous: Label }
+) & {
+  /**
+   * Another server process integrated and stored this change (several processes on one database,
+   * server/cluster): it runs and deletes data for it; here only memory follows.
+   */
+  relayed?: boolean
+}
 
 /**
  * The workspace as the REST routes and the engine hooks see it, over the shared Yjs document

@@ -2,7 +2,7 @@
  * Every write to the workspace document carries one of these as its Yjs transaction origin,
  * so hooks can tell an operator's edit from a REST write, a server repair or a document load.
  */
-export type OriginKind = 'local' | 'remote' | 'rest' | 'server' | 'repair' | 'load'
+export type OriginKind = 'local' | 'remote' | 'rest' | 'server' | 'repair' | 'load' | 'cluster'
 
 export interface DocOrigin {
   readonly kind: OriginKind

@@ -1,0 +1,135 @@
+import { openPostgres } from '../../engine/adapters/pg.ts'
+import type { SqlExecutor } from '../../engine/sql-executor.ts'
+import type { ClusterBus } from './bus.ts'
+
+/** A run another node left queued or running, now this node's to execute. */
+export interface TakenRun {
+  id: string
+  labelId: string
+  /** What it was when taken: a 'running' one was reset to queued (its transaction died with its process). */
+  was: 'queued' | 'running'
+  /** An import's run (its values died with its process): failed 'interrupted', not executed again. */
+  failed: boolean
+}
+
+/**
+ * Which process executes each run, in the database (issue 11).
+ *
+ * - The node that creates a run records itself as its owner (`cluster_runs`) and executes it.
+ *   The engine's start of a run is already a claim (`UPDATE runs SET status='running' WHERE
+ *   status='queued'`), so a run is executed by one process only, whoever asks.
+ * - Runs of one label never execute at once on two processes: the executor holds a transaction
+ *   advisory lock on the label (`serialize`) for the whole run, on a pool of its own.
+ * - `takeOver()` (every node, every lease/2): runs queued or running whose owner is dead
+ *   (ClusterBus.deadNodes: its listening connection is gone from pg_stat_activity, or no
+ *   heartbeat for a lease), whose owner row is gone, or that have no owner a lease after
+ *   creation (the process died between creating and recording), are locked
+ *   `FOR UPDATE SKIP LOCKED` (two sweepers never take the same run), recorded as this node's,
+ *   and a running one is put back to queued — its transaction died with its process, so
+ *   nothing of it was committed. The caller queues them: the run is finished by the new owner,
+ *   under its own id, never left running.
+ */
+export class RunClaims {
+  private constructor(
+    private readonly bus: ClusterBus,
+    private readonly locks: SqlExecutor,
+  ) {}
+
+  /** `concurrency`: runs this node executes at once (one lock connection each). */
+  static async open(bus: ClusterBus, concurrency: number): Promise<RunClaims> {
+    return new RunClaims(bus, await openPostgres(bus.url, { max: concurrency + 1 }))
+  }
+
+  /** This node executes the run. */
+  async own(runId: string, labelId: string): Promise<void> {
+    await this.bus.db.query(
+      'INSERT INTO cluster_runs (run_id, node_id, label_id) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO NOTHING',
+      [runId, this.bus.nodeId, labelId],
+    )
+  }
+
+  /** The run ended. */
+  async release(runId: string): Promise<void> {
+    await this.bus.db.query('DELETE FROM cluster_runs WHERE run_id = $1', [runId])
+  }
+
+  /**
+   * This node works on the label outside the run queue (an import: its run row has no owner
+   * until it ends); its runs are not orphans meanwhile. Returns the release.
+   */
+  async hold(labelId: string): Promise<() => Promise<void>> {
+    const id = `hold:${this.bus.nodeId}:${labelId}`
+    await this.bus.db.query(
+      'INSERT INTO cluster_runs (run_id, node_id, label_id) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO NOTHING',
+      [id, this.bus.nodeId, labelId],
+    )
+    return async () => {
+      await this.bus.db.query('DELETE FROM cluster_runs WHERE run_id = $1', [id])
+    }
+  }
+
+  /** Runs fn while no other process executes a run of this label (waits for it). */
+  serialize<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-run:' || $1::text, 0))`, [labelId])
+      return fn()
+    })
+  }
+
+  /** Takes over the runs of dead nodes (and orphans); see the class comment. */
+  async takeOver(): Promise<TakenRun[]> {
+    const dead = await this.bus.deadNodes()
+    const me = this.bus.nodeId
+    const leaseSecs = this.bus.leaseMs / 1000
+    const taken = await this.bus.db.transaction(async (tx) => {
+      const r = await tx.query<{ id: string; label_id: string; status: 'queued' | 'running'; trigger: string }>(
+        `SELECT r.id, r.label_id, r.status, r.trigger FROM runs r
+           LEFT JOIN cluster_runs c ON c.run_id = r.id
+          WHERE r.status IN ('queued', 'running')
+            AND ((c.run_id IS NULL AND r.created_at < now() - make_interval(secs => $3)
+                  -- an import in progress on a live node
+                  AND NOT EXISTS (SELECT 1 FROM cluster_runs h JOIN cluster_nodes n ON n.node_id = h.node_id
+                                   WHERE h.run_id LIKE 'hold:%' AND h.label_id = r.label_id
+                                     AND NOT (h.node_id = ANY($1::text[]))))
+              OR (c.node_id <> $2 AND (c.node_id = ANY($1::text[])
+                  OR NOT EXISTS (SELECT 1 FROM cluster_nodes n WHERE n.node_id = c.node_id))))
+          ORDER BY r.created_at, r.id
+          FOR UPDATE OF r SKIP LOCKED`,
+        [dead, me, leaseSecs],
+      )
+      if (r.rows.length === 0) return []
+      const ids = r.rows.map((x) => x.id)
+      await tx.query(
+        `INSERT INTO cluster_runs (run_id, node_id, label_id) SELECT id, $2, label FROM unnest($1::text[], $3::text[]) AS t(id, label)
+         ON CONFLICT (run_id) DO UPDATE SET node_id = EXCLUDED.node_id`,
+        [ids, me, r.rows.map((x) => x.label_id)],
+      )
+      const imports = r.rows.filter((x) => x.trigger === 'import').map((x) => x.id)
+      if (imports.length)
+        await tx.query(
+          `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(),
+             error = 'interrupted: its server process stopped during the import; nothing of it was stored'
+           WHERE id = ANY($1::text[])`,
+          [imports],
+        )
+      const running = r.rows.filter((x) => x.status === 'running' && x.trigger !== 'import').map((x) => x.id)
+      if (running.length)
+        await tx.query(`UPDATE runs SET status = 'queued', started_at = NULL WHERE id = ANY($1::text[])`, [running])
+      return r.rows.map((x) => ({ id: x.id, labelId: x.label_id, was: x.status, failed: x.trigger === 'import' }))
+    })
+    // Ended runs' owner rows (a process that died right after its run ended).
+    await this.bus.db.query(
+      `DELETE FROM cluster_runs c WHERE c.run_id NOT LIKE 'hold:%'
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = c.run_id AND r.status IN ('queued', 'running'))`,
+    )
+    if (dead.length)
+      await this.bus.db.query(`DELETE FROM cluster_runs WHERE run_id LIKE 'hold:%' AND node_id = ANY($1::text[])`, [
+        dead,
+      ])
+    return taken
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close()
+  }
+}
