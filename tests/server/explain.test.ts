@@ -91,7 +91,7 @@ describeEachDb('GET /api/labels/:label/explain/:userId', (kind) => {
         measure: { agg: 'sum', property: 'amount' },
       },
     })
-  }, 120_000)
+  }, 240_000) // minutes when the machine is loaded
   afterAll(() => s?.close())
 
   it('explains a custom value: the matched layer and each condition with its measured value (viewer)', async () => {
