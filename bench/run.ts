@@ -1,6 +1,7 @@
 export {}
 
-// npm run bench -- [engine|server|collab|soak] [flags]; with no name, runs all suites but soak in turn.
+// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh] [flags]; with no name, runs
+// engine, server, collab and explain in turn (soak, refresh and cluster are long: name them).
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
@@ -12,7 +13,7 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
 }
 
 const [name, ...args] = process.argv.slice(2)
-const names = name && !name.startsWith('-') ? [name] : Object.keys(suites).filter((n) => n !== 'soak')
+const names = name && !name.startsWith('-') ? [name] : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster'].includes(n))
 for (const n of names) {
   const load = suites[n]
   if (!load) {
