@@ -139,6 +139,8 @@ export class LiveDoc {
   private lastSeq: number
   private updatesSinceSnapshot: number
   private pumping = false
+  /** The snapshot being written, if any (written beside the relay path, one at a time). */
+  private compacting: Promise<void> | null = null
   private closed = false
   private idleTimer: ReturnType<typeof setTimeout> | null = null
   private readonly tracker: ReturnType<typeof makeLabelChangeTracker>
@@ -323,17 +325,22 @@ export class LiveDoc {
         this.updatesSinceSnapshot += batch.length
         for (const p of batch) this.publish(p)
         this.wake()
-        if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
+        // Off the relay path: the next batch is stored and relayed while the snapshot is written.
+        if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) this.startCompaction()
       }
     } catch (e) {
       if (!(e instanceof Abandoned)) throw e
     } finally {
       this.pumping = false
     }
-    if (!this.closed && this.updatesSinceSnapshot > 0) {
-      this.idleTimer = setTimeout(() => void this.compactIdle(), this.opts.idleCompactMs ?? 5000)
-      this.idleTimer.unref?.()
-    }
+    this.scheduleIdleCompaction()
+  }
+
+  private scheduleIdleCompaction(): void {
+    if (this.closed || this.pumping || this.updatesSinceSnapshot === 0) return
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = setTimeout(() => this.compactIdle(), this.opts.idleCompactMs ?? 5000)
+    this.idleTimer.unref?.()
   }
 
   /** Retries forever with capped exponential backoff: an update is never dropped. */
@@ -389,22 +396,33 @@ export class LiveDoc {
     }
   }
 
-  private async compactIdle(): Promise<void> {
-    if (this.pumping || this.closed || this.updatesSinceSnapshot === 0) return
-    this.pumping = true
-    try {
-      await this.compact()
-    } finally {
-      this.pumping = false
-    }
-    if (this.queue.length > 0) void this.pump()
+  private compactIdle(): void {
+    if (this.closed || this.updatesSinceSnapshot === 0) return
+    this.startCompaction()
   }
 
-  /** Folds the log into a snapshot; runs only between stores so every row ≤ lastSeq is in the doc. */
+  /** Starts a snapshot unless one is being written (then the next threshold or idle timer starts the next). */
+  private startCompaction(): void {
+    if (this.compacting) return
+    this.compacting = this.compact().finally(() => {
+      this.compacting = null
+      this.scheduleIdleCompaction() // what was stored meanwhile
+    })
+  }
+
+  /**
+   * Folds the log into a snapshot. The document is encoded now, synchronously, with `lastSeq`:
+   * every row ≤ lastSeq is in it (an update is applied before it is stored). It may hold more
+   * (updates still queued for the store); those rows are kept and replayed on load, which is
+   * harmless (Yjs updates are idempotent). Appends go on meanwhile: they get later seqs.
+   */
   private async compact(): Promise<void> {
+    const snapshot = Y.encodeStateAsUpdate(this.doc)
+    const upTo = this.lastSeq,
+      covered = this.updatesSinceSnapshot
     try {
-      await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
-      this.updatesSinceSnapshot = 0
+      await this.opts.store.compact(this.workspace, snapshot, upTo)
+      this.updatesSinceSnapshot -= covered
     } catch (e) {
       this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)
     }
@@ -430,6 +448,7 @@ export class LiveDoc {
       }
       while (this.pumping) await sleep(5)
       if (this.idleTimer) clearTimeout(this.idleTimer)
+      await this.compacting
       if (this.updatesSinceSnapshot > 0) await this.compact()
     } finally {
       this.awareness.destroy()
