@@ -17,6 +17,7 @@ import {
   type LabelChanges,
 } from '../../shared/doc/index.ts'
 import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
+import { attributeDraftWrites } from '../../shared/doc/draft-authors.ts'
 import { missingDependency, stateVectorOf } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
@@ -260,7 +261,10 @@ export class LiveDoc {
       // observer sees one transaction, as it would for the same edit made over REST.
       this.doc.transact((tr) => {
         Y.applyUpdate(this.doc, update, origin) // joins this transaction and marks it remote
-        if (this.stamper.stamp(tr)) {
+        const stamped = this.stamper.stamp(tr)
+        // Draft authors are the sender's authenticated operator, whatever the client wrote.
+        const attributed = origin.kind === 'remote' && attributeDraftWrites(tr, origin.actor)
+        if (stamped || attributed) {
           this.echo.add(tr)
           // The server wrote in it: Yjs gives a document a new client id when a remote
           // transaction advances the document's own clock (it assumes a clash of ids).
