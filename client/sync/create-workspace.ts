@@ -4,6 +4,7 @@ import type * as Y from 'yjs'
 import { LabelsError } from '../../shared/errors.ts'
 import { CollabClose } from '../../shared/doc/close-codes.ts'
 import type { DocOrigin } from '../../shared/doc/origin.ts'
+import { transactionScope } from '../../shared/doc/drafts.ts'
 import { projectWorkspace, type WorkspaceProjection } from '../../shared/doc/projection.ts'
 import type { Me } from '../api/types.ts'
 import { makeCollabConnection } from './collab-connection.ts'
@@ -49,9 +50,11 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   const [local, closeLocal] = makeLocalStore(doc)
   const [view, setView] = createStore<WorkspaceProjection>(projectWorkspace(doc))
   let scheduled = false
-  // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask.
-  const onUpdate = () => {
-    if (scheduled) return
+  // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
+  // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
+  // the drafts have their own store (features/labels/draft-state.ts).
+  const onUpdate = (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+    if (scheduled || !transactionScope(tr).workspace) return
     scheduled = true
     queueMicrotask(() => {
       scheduled = false

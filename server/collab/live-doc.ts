@@ -17,6 +17,7 @@ import {
   type LabelChanges,
 } from '../../shared/doc/index.ts'
 import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
+import { attributeDraftWrites } from '../../shared/doc/draft-authors.ts'
 import { missingDependency, stateVectorOf } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
@@ -148,6 +149,8 @@ export class LiveDoc {
   private lastSeq: number
   private updatesSinceSnapshot: number
   private pumping = false
+  /** The snapshot being written, if any (written beside the relay path, one at a time). */
+  private compacting: Promise<void> | null = null
   private closed = false
   private idleTimer: ReturnType<typeof setTimeout> | null = null
   private readonly tracker: ReturnType<typeof makeLabelChangeTracker>
@@ -277,7 +280,10 @@ export class LiveDoc {
       // observer sees one transaction, as it would for the same edit made over REST.
       this.doc.transact((tr) => {
         Y.applyUpdate(this.doc, update, origin) // joins this transaction and marks it remote
-        if (this.stamper.stamp(tr)) {
+        const stamped = this.stamper.stamp(tr)
+        // Draft authors are the sender's authenticated operator, whatever the client wrote.
+        const attributed = origin.kind === 'remote' && attributeDraftWrites(tr, origin.actor)
+        if (stamped || attributed) {
           this.echo.add(tr)
           // The server wrote in it: Yjs gives a document a new client id when a remote
           // transaction advances the document's own clock (it assumes a clash of ids).
@@ -412,17 +418,22 @@ export class LiveDoc {
         this.updatesSinceSnapshot += batch.length
         for (const p of batch) this.publish(p)
         this.wake()
-        if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) await this.compact()
+        // Off the relay path: the next batch is stored and relayed while the snapshot is written.
+        if (this.updatesSinceSnapshot >= (this.opts.compactEvery ?? 500)) this.startCompaction()
       }
     } catch (e) {
       if (!(e instanceof Abandoned)) throw e
     } finally {
       this.pumping = false
     }
-    if (!this.closed && this.updatesSinceSnapshot > 0) {
-      this.idleTimer = setTimeout(() => void this.compactIdle(), this.opts.idleCompactMs ?? 5000)
-      this.idleTimer.unref?.()
-    }
+    this.scheduleIdleCompaction()
+  }
+
+  private scheduleIdleCompaction(): void {
+    if (this.closed || this.pumping || this.updatesSinceSnapshot === 0) return
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = setTimeout(() => this.compactIdle(), this.opts.idleCompactMs ?? 5000)
+    this.idleTimer.unref?.()
   }
 
   /** Retries forever with capped exponential backoff: an update is never dropped. */
@@ -478,24 +489,35 @@ export class LiveDoc {
     }
   }
 
-  private async compactIdle(): Promise<void> {
-    if (this.pumping || this.closed || this.updatesSinceSnapshot === 0) return
-    this.pumping = true
-    try {
-      await this.compact()
-    } finally {
-      this.pumping = false
-    }
-    if (this.queue.length > 0) void this.pump()
+  private compactIdle(): void {
+    if (this.closed || this.updatesSinceSnapshot === 0) return
+    this.startCompaction()
   }
 
-  /** Folds the log into a snapshot; runs only between stores so every row ≤ lastSeq is in the doc. */
+  /** Starts a snapshot unless one is being written (then the next threshold or idle timer starts the next). */
+  private startCompaction(): void {
+    if (this.compacting) return
+    this.compacting = this.compact().finally(() => {
+      this.compacting = null
+      this.scheduleIdleCompaction() // what was stored meanwhile
+    })
+  }
+
+  /**
+   * Folds the log into a snapshot. The document is encoded now, synchronously, with `lastSeq`:
+   * every row ≤ lastSeq is in it (an update is applied before it is stored). It may hold more
+   * (updates still queued for the store); those rows are kept and replayed on load, which is
+   * harmless (Yjs updates are idempotent). Appends go on meanwhile: they get later seqs.
+   */
   private async compact(): Promise<void> {
+    const snapshot = Y.encodeStateAsUpdate(this.doc)
+    const upTo = this.lastSeq,
+      covered = this.updatesSinceSnapshot
     try {
       // Several processes store this document: fold what is stored, not this process's memory (cluster).
       if (this.opts.cluster && this.opts.store.compactStored) await this.opts.store.compactStored(this.workspace)
-      else await this.opts.store.compact(this.workspace, Y.encodeStateAsUpdate(this.doc), this.lastSeq)
-      this.updatesSinceSnapshot = 0
+      else await this.opts.store.compact(this.workspace, snapshot, upTo)
+      this.updatesSinceSnapshot -= covered
     } catch (e) {
       this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)
     }
@@ -521,6 +543,7 @@ export class LiveDoc {
       }
       while (this.pumping) await sleep(5)
       if (this.idleTimer) clearTimeout(this.idleTimer)
+      await this.compacting
       if (this.updatesSinceSnapshot > 0) await this.compact()
     } finally {
       this.awareness.destroy()

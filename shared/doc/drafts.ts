@@ -158,3 +158,25 @@ export function projectDrafts(doc: Y.Doc): DraftsProjection {
   }
   return { drafts, byLabel, byId }
 }
+
+/**
+ * What a transaction wrote, for readers that re-project after updates: `drafts` when it touched
+ * the drafts (the root or inside a draft), `workspace` when it touched anything that is not
+ * inside a draft — the groups, the labels, or the drafts root itself (a junk entry there is a
+ * repair the workspace projection lists). A keystroke in a draft is `{drafts: true, workspace: false}`.
+ */
+export function transactionScope(tr: Y.Transaction): { drafts: boolean; workspace: boolean } {
+  const root = draftsOf(tr.doc) as unknown
+  let drafts = false,
+    workspace = false
+  for (const type of tr.changed.keys()) {
+    let top: Y.AbstractType<unknown> = type as Y.AbstractType<unknown>
+    while (top.parent) top = top.parent as Y.AbstractType<unknown>
+    if (top === root) {
+      drafts = true
+      if (type === root) workspace = true
+    } else workspace = true
+    if (drafts && workspace) break
+  }
+  return { drafts, workspace }
+}

@@ -1,7 +1,7 @@
 import { createRoot, createSignal, type Accessor } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import type * as Y from 'yjs'
-import { projectDrafts, type DraftsProjection, type DraftView } from '../../../shared/doc/drafts.ts'
+import { projectDrafts, transactionScope, type DraftsProjection, type DraftView } from '../../../shared/doc/drafts.ts'
 
 /**
  * The drafts as a Solid store, for rendering: `byId[draftId]` is a store proxy that keeps its
@@ -37,8 +37,9 @@ function reactive(doc: Y.Doc): Reactive {
     const [store, setStore] = createStore<DraftStore>(structuredClone(storeShape(first)))
     let scheduled = false
     // One listener for the page's life (the document lives as long): projected once per microtask.
-    doc.on('update', () => {
-      if (scheduled) return
+    // Only updates that touched the drafts (not tree edits, label edits or runs' writes).
+    doc.on('update', (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+      if (scheduled || !transactionScope(tr).drafts) return
       scheduled = true
       queueMicrotask(() => {
         scheduled = false

@@ -20,6 +20,7 @@ import {
   updateLabel,
   setDraftField,
   updateDraft,
+  transactionScope,
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import type { CustomRule, DistributionRule, Rule } from '../../../shared/schemas/rule.ts'
@@ -422,5 +423,31 @@ describe('label writes under out-of-order delivery (found by the model test)', (
         displayName: 'first',
         description: 'from carol',
       })
+  })
+})
+
+describe('transactionScope: what an update wrote (readers skip re-projecting what it did not touch)', () => {
+  it('a draft keystroke is drafts-only; opening a draft, a label edit and a junk draft entry touch the workspace', () => {
+    const doc = newWorkspaceDoc()
+    const scopes: Array<{ drafts: boolean; workspace: boolean }> = []
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      if (tr.changed.size > 0) scopes.push(transactionScope(tr))
+    })
+    const label = createLabel(doc, labelInput('tier'), local('alice'))
+    const d = openDraft(doc, { labelId: label.id }, local('alice'))
+    updateDraft(doc, d.id, { rule: custom }, local('alice'))
+    editDraft(doc, d.id, [{ op: 'set', path: '/rule/values/0/when/value', value: 7 }], local('alice'))
+    setDraftField(doc, d.id, 'displayName', 'T', local('alice'))
+    updateLabel(doc, label.id, { description: 'x' }, local('alice'))
+    doc.transact(() => draftsOf(doc).set('junk', 'not a map'), local('raw'))
+    expect(scopes).toEqual([
+      { drafts: false, workspace: true }, // createLabel
+      { drafts: true, workspace: true }, // openDraft writes the drafts root
+      { drafts: true, workspace: false }, // rule
+      { drafts: true, workspace: false }, // one condition value
+      { drafts: true, workspace: false }, // one field
+      { drafts: false, workspace: true }, // label edit
+      { drafts: true, workspace: true }, // a junk entry at the drafts root (a repair the tree lists)
+    ])
   })
 })
