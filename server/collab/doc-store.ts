@@ -81,6 +81,21 @@ const bytes = (v: unknown) => new Uint8Array(v as Uint8Array)
  */
 const param = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
+/** Stores `snapshot` as the workspace's snapshot covering rows ≤ `upto`, and records which one it is (collab_docs). */
+async function writeSnapshot(tx: SqlExecutor, workspace: string, snapshot: Uint8Array, upto: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO collab_snapshots (workspace, snapshot, upto_seq, digest) VALUES ($1, decode($2, 'hex'), $3, $4)
+     ON CONFLICT (workspace) DO UPDATE SET snapshot = EXCLUDED.snapshot, upto_seq = EXCLUDED.upto_seq,
+       digest = EXCLUDED.digest, saved_at = now()`,
+    [workspace, param(snapshot), upto, digest(snapshot)],
+  )
+  await tx.query(
+    `INSERT INTO collab_docs (workspace, upto_seq, digest) VALUES ($1, $2, $3)
+     ON CONFLICT (workspace) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, digest = EXCLUDED.digest`,
+    [workspace, upto, digest(snapshot)],
+  )
+}
+
 /** A DocStore over the engine's SqlExecutor (PGlite or PostgreSQL); creates its tables. */
 export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOptions = {}): Promise<DocStore> {
   if (db.kind === 'postgres')
@@ -193,17 +208,7 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
           }
           const snapshot = Y.encodeStateAsUpdate(doc)
           const upto = Math.max(Number(prev?.upto_seq ?? 0), ...ups.rows.map((r) => Number(r.seq)))
-          await tx.query(
-            `INSERT INTO collab_snapshots (workspace, snapshot, upto_seq, digest) VALUES ($1, decode($2, 'hex'), $3, $4)
-             ON CONFLICT (workspace) DO UPDATE SET snapshot = EXCLUDED.snapshot, upto_seq = EXCLUDED.upto_seq,
-               digest = EXCLUDED.digest, saved_at = now()`,
-            [workspace, param(snapshot), upto, digest(snapshot)],
-          )
-          await tx.query(
-            `INSERT INTO collab_docs (workspace, upto_seq, digest) VALUES ($1, $2, $3)
-             ON CONFLICT (workspace) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, digest = EXCLUDED.digest`,
-            [workspace, upto, digest(snapshot)],
-          )
+          await writeSnapshot(tx, workspace, snapshot, upto)
           await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq = ANY($2::bigint[])', [
             workspace,
             ups.rows.map((r) => r.seq),
@@ -215,17 +220,7 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
     },
     async compact(workspace, snapshot, uptoSeq) {
       await db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO collab_snapshots (workspace, snapshot, upto_seq, digest) VALUES ($1, decode($2, 'hex'), $3, $4)
-           ON CONFLICT (workspace) DO UPDATE SET snapshot = EXCLUDED.snapshot, upto_seq = EXCLUDED.upto_seq,
-             digest = EXCLUDED.digest, saved_at = now()`,
-          [workspace, param(snapshot), uptoSeq, digest(snapshot)],
-        )
-        await tx.query(
-          `INSERT INTO collab_docs (workspace, upto_seq, digest) VALUES ($1, $2, $3)
-           ON CONFLICT (workspace) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, digest = EXCLUDED.digest`,
-          [workspace, uptoSeq, digest(snapshot)],
-        )
+        await writeSnapshot(tx, workspace, snapshot, uptoSeq)
         await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq <= $2', [workspace, uptoSeq])
       })
     },
