@@ -13,7 +13,10 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
 }
 
 const [name, ...args] = process.argv.slice(2)
-const names = name && !name.startsWith('-') ? [name] : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster'].includes(n))
+const names =
+  name && !name.startsWith('-')
+    ? [name]
+    : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster'].includes(n))
 for (const n of names) {
   const load = suites[n]
   if (!load) {
