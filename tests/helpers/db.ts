@@ -67,8 +67,27 @@ export async function newDb(kind: DbKind = 'pglite'): Promise<TestDb> {
   return Object.assign(db, {
     dispose: async () => {
       await db.close()
-      await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+      if (kind !== 'citus') {
+        await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+        await admin.close()
+        return
+      }
+      // On Citus a session keeps its connections to the workers: after a test stopped and restarted
+      // a worker (tests/engine/citus), the old session fails ("failure on connection marked as
+      // essential"). Drop from a fresh session, retried while the worker comes back.
       await admin.close()
+      for (let attempt = 1; ; attempt++) {
+        const dropper = await openPostgres(target, { max: 1 })
+        try {
+          await dropper.exec(`DROP SCHEMA ${schema} CASCADE`)
+          return
+        } catch (e) {
+          if (attempt >= 5) throw e
+          await new Promise((r) => setTimeout(r, 1000 * attempt))
+        } finally {
+          await dropper.close()
+        }
+      }
     },
   })
 }
