@@ -88,11 +88,21 @@ export class EngineService implements EngineApi {
   }
 
   async migrate(): Promise<void> {
-    await migrateCore(this.db)
-    await dropStaleStages(this.db)
-    await migrateCalc(this.db)
-    await migrateScheduleSlots(this.db)
-    await versions.migrateLabelVersions(this.db)
+    const all = async (db: SqlExecutor) => {
+      await migrateCore(db)
+      await dropStaleStages(db)
+      await migrateCalc(db)
+      await migrateScheduleSlots(db)
+      await versions.migrateLabelVersions(db)
+    }
+    // Several server processes may start at once on one PostgreSQL: concurrent CREATE … IF NOT
+    // EXISTS collide in the catalogue ("pg_type_typname_nsp_index"), so the migration is one
+    // transaction under an advisory lock. (Citus's migrate distributes tables under its own lock.)
+    if (this.db.kind !== 'postgres' || this.db.citus) return all(this.db)
+    await this.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-engine-ddl', 0))`)
+      await all(tx)
+    })
   }
 
   async schema(): Promise<SchemaDescription> {
