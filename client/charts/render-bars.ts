@@ -1,6 +1,6 @@
 import { layoutBars, type BarOrientation } from './bar-layout.ts'
 import type { ChartDatum } from './chart-data.ts'
-import { drawEmpty, drawText, newSvg, r2 } from './svg.ts'
+import { appendItem, drawEmpty, drawText, newSvg, r2 } from './svg.ts'
 
 export interface RenderBarsOptions {
   orientation: BarOrientation
@@ -51,15 +51,7 @@ export function renderBars(data: readonly ChartDatum[], o: RenderBarsOptions): S
   }
   const bars = g.append('g').attr('class', 'bars').attr('role', 'list').attr('aria-label', 'Values')
   for (const b of l.bars) {
-    const item = bars
-      .append('g')
-      .attr('class', 'bar item')
-      .attr('data-key', b.key)
-      .attr('data-value', b.label)
-      .attr('data-tip', b.tip)
-      .attr('tabindex', -1)
-      .attr('role', 'listitem')
-      .attr('aria-label', b.tip)
+    const item = appendItem(bars, 'bar', { key: b.key, value: b.label }, b.tip)
     item
       .append('rect')
       .attr('x', r2(b.x))

@@ -1,7 +1,7 @@
 import { formatCount, formatPercent } from '../ui/format.ts'
 import type { ChartDatum } from './chart-data.ts'
 import { layoutDonut } from './donut-layout.ts'
-import { drawEmpty, newSvg, r2 } from './svg.ts'
+import { appendItem, drawEmpty, newSvg, r2 } from './svg.ts'
 
 export interface RenderDonutOptions {
   width: number
@@ -22,15 +22,7 @@ export function renderDonut(data: readonly ChartDatum[], o: RenderDonutOptions):
   const g = svg.append('g').attr('transform', `translate(${r2(l.cx)},${r2(l.cy)})`)
   const ring = g.append('g').attr('class', 'slices').attr('role', 'list').attr('aria-label', 'Values')
   for (const s of l.slices) {
-    const item = ring
-      .append('g')
-      .attr('class', 'slice item')
-      .attr('data-key', s.key)
-      .attr('data-value', s.label)
-      .attr('data-tip', s.tip)
-      .attr('tabindex', -1)
-      .attr('role', 'listitem')
-      .attr('aria-label', s.tip)
+    const item = appendItem(ring, 'slice', { key: s.key, value: s.label }, s.tip)
     item.append('path').attr('d', s.path).attr('fill', s.color).attr('stroke', '#fff').attr('stroke-width', 1)
     if (s.labelAt)
       item

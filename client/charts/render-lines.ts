@@ -1,5 +1,5 @@
 import { layoutLines, type HistoryPoint } from './line-layout.ts'
-import { drawEmpty, newSvg, r2 } from './svg.ts'
+import { appendItem, drawEmpty, newSvg, r2 } from './svg.ts'
 
 export interface RenderLinesOptions {
   width: number
@@ -57,14 +57,7 @@ export function renderLines(items: readonly HistoryPoint[], o: RenderLinesOption
   }
   const days = g.append('g').attr('class', 'days').attr('role', 'list').attr('aria-label', 'Days')
   for (const d of l.days) {
-    const col = days
-      .append('g')
-      .attr('class', 'day item')
-      .attr('data-date', d.date)
-      .attr('data-tip', d.tip)
-      .attr('tabindex', -1)
-      .attr('role', 'listitem')
-      .attr('aria-label', d.tip.replace(/\n/g, '; '))
+    const col = appendItem(days, 'day', { date: d.date }, d.tip, d.tip.replace(/\n/g, '; '))
     col
       .append('rect')
       .attr('x', r2(d.x0))

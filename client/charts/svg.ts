@@ -22,6 +22,16 @@ export function newSvg(width: number, height: number, title: string, doc: Docume
   return svg
 }
 
+/**
+ * One focusable chart item (a bar, a slice, a day): its `data-*` keys, the tooltip text
+ * ChartMount shows on hover and focus, and its place in the list the arrow keys move through.
+ */
+export function appendItem(parent: G, cls: string, data: Record<string, string>, tip: string, label = tip): G {
+  const item = parent.append('g').attr('class', `${cls} item`)
+  for (const [k, v] of Object.entries(data)) item.attr(`data-${k}`, v)
+  return item.attr('data-tip', tip).attr('tabindex', -1).attr('role', 'listitem').attr('aria-label', label)
+}
+
 /** Rounds a coordinate for the SVG text (2 decimals: stable snapshots, no visible difference). */
 export const r2 = (n: number): number => Math.round(n * 100) / 100
 
