@@ -87,7 +87,8 @@ function rssMeter() {
   }
 }
 
-async function writeLines(path: string, records: Iterable<unknown>): Promise<number> {
+/** Writes records as NDJSON to `path` (through `path.part`, renamed when complete). */
+export async function writeLines(path: string, records: Iterable<unknown>): Promise<number> {
   const out = createWriteStream(path + '.part')
   let n = 0
   let buf = ''

@@ -11,23 +11,20 @@
 // 10M, huge 100M. Every label's results are checked against DuckDB's (row count and value
 // counts or sums); a mismatch is printed. --ingest-only compares, per engine, staging by binary
 // COPY with staging by INSERT … SELECT FROM unnest (the executor's copyFrom hidden), nothing else.
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
-import { once } from 'node:events'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { openPglite } from '../engine/adapters/pglite.ts'
-import { openPostgres } from '../engine/adapters/pg.ts'
-import { demoEvents, demoUsers } from '../engine/demo/index.ts'
+import { loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { demoEvents } from '../engine/demo/index.ts'
 import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
-import { Ingestor } from '../engine/ingest/index.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { engineDigest, sameDigest, type Digest } from './refresh-digest.ts'
 import { duckDigest, loadDuckEvents, loadDuckUsers, openDuck, runDuckLabel } from './refresh-duckdb.ts'
 import { refreshWorkspace, type BenchLabel } from './refresh-workspace.ts'
+import { demoFiles, ingestFile, open, writeLines } from './engine.ts'
 
 const sizes = {
   tiny: { users: 10_000 },
@@ -71,24 +68,6 @@ function parseArgs(args: string[]): Args {
   }
 }
 
-async function writeLines(path: string, records: Iterable<unknown>): Promise<number> {
-  const out = createWriteStream(path + '.part')
-  let n = 0
-  let buf = ''
-  for (const r of records) {
-    buf += JSON.stringify(r) + '\n'
-    n++
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain')
-      buf = ''
-    }
-  }
-  out.end(buf)
-  await once(out, 'finish')
-  renameSync(path + '.part', path)
-  return n
-}
-
 /**
  * The next day's events: another seed's events (so new event ids) of a typical day, 9 days before
  * the first refresh (the demo's last days are sparse: customers drift away towards its end), moved
@@ -103,63 +82,28 @@ function* nextDay(users: number) {
   }
 }
 
-/** The demo files (the engine bench's cache directory, so both share them) plus the next day's events. */
+/** The engine bench's demo files (shared cache) plus the next day's events beside them. */
 async function files(users: number) {
-  const dir = join(tmpdir(), `labels-bench-demo-${users}-${seed}`)
-  mkdirSync(dir, { recursive: true })
-  const f = {
-    users: join(dir, 'users.ndjson'),
-    events: join(dir, 'events.ndjson'),
-    day2: join(dir, 'events-day2b.ndjson'),
-  }
-  const gen = async (path: string, records: Iterable<unknown>) => {
-    if (existsSync(path)) return
+  const f = await demoFiles(users)
+  const day2 = join(dirname(f.events), 'events-day2b.ndjson')
+  if (!existsSync(day2)) {
     const t = performance.now()
-    const n = await writeLines(path, records)
-    console.log(`  generated ${n} records in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed) → ${path}`)
+    const n = await writeLines(day2, nextDay(users))
+    console.log(`  generated ${n} records in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed) → ${day2}`)
   }
-  await gen(f.users, demoUsers({ users, seed, now }))
-  await gen(f.events, demoEvents({ users, seed, now }))
-  await gen(f.day2, nextDay(users))
-  return f
+  return { ...f, day2 }
 }
 
-async function ingestFile(db: SqlExecutor, kind: 'users' | 'events', path: string): Promise<{ n: number; ms: number }> {
+/** One file ingested through the engine bench's ingestFile: rows stored and ms; a refused ingestion throws. */
+async function ingestTimed(
+  db: SqlExecutor,
+  kind: 'users' | 'events',
+  path: string,
+): Promise<{ n: number; ms: number }> {
   const t = performance.now()
-  const ing = new Ingestor(db, kind, 'ndjson', { parse: 'worker' })
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }))
-    await ing.push(chunk as string)
-  const r = await ing.finish()
+  const r = await ingestFile(db, kind, path)
   if (!r.committed) throw new Error(`ingestion rejected: ${JSON.stringify(r.errors.slice(0, 3))}`)
   return { n: kind === 'users' ? r.stored : r.inserted, ms: performance.now() - t }
-}
-
-async function open(engine: string, memory: boolean): Promise<{ db: SqlExecutor; cleanup: () => Promise<void> }> {
-  if (engine === 'pglite') {
-    const dir = memory ? undefined : mkdtempSync(join(tmpdir(), 'labels-bench-pglite-'))
-    const db = await openPglite(dir)
-    return {
-      db,
-      cleanup: async () => {
-        await db.close()
-        if (dir) rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  }
-  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  if (!url) throw new Error('postgres needs BENCH_DATABASE_URL or TEST_DATABASE_URL')
-  const schema = `bench_refresh_${Date.now().toString(36)}`
-  const admin = await openPostgres(url, { max: 1 })
-  await admin.exec(`CREATE SCHEMA ${schema}`)
-  const db = await openPostgres(url, { schema, max: 4 })
-  return {
-    db,
-    cleanup: async () => {
-      await db.close()
-      await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
-      await admin.close()
-    },
-  }
 }
 
 /** One refresh of every label at asOf: ms per label and the whole. */
@@ -290,8 +234,8 @@ async function benchEngine(
     const service = new EngineService(db)
     await service.migrate()
     console.log(`  [${engine}] ingesting…`)
-    const u = await ingestFile(db, 'users', f.users)
-    const e = await ingestFile(db, 'events', f.events)
+    const u = await ingestTimed(db, 'users', f.users)
+    const e = await ingestTimed(db, 'events', f.events)
     const passes: Pass[] = []
     console.log(`  [${engine}] statements only, alone and through shared scans…`)
     const compute = await computeOnly(db, labels, day1)
@@ -302,7 +246,7 @@ async function benchEngine(
     }
     await pass('day 1, label by label', 1, refreshAlone)
     if (!args.oneByOne) await pass('day 1, shared scans', 1, refreshShared)
-    const d2 = await ingestFile(db, 'events', f.day2)
+    const d2 = await ingestTimed(db, 'events', f.day2)
     console.log(`  [${engine}] one more day of events: ${d2.n}`)
     if (args.oneByOne) await pass('day 2, label by label', 2, refreshAlone)
     else await pass('day 2, shared scans', 2, refreshShared)
@@ -373,8 +317,8 @@ async function benchIngestModes(args: Args, f: Awaited<ReturnType<typeof files>>
       try {
         const x: SqlExecutor = mode === 'unnest' ? { ...db, copyFrom: undefined } : db
         await new EngineService(x).migrate()
-        const u = await ingestFile(x, 'users', f.users)
-        const e = await ingestFile(x, 'events', f.events)
+        const u = await ingestTimed(x, 'users', f.users)
+        const e = await ingestTimed(x, 'events', f.events)
         rows.push({
           engine,
           staging: mode,
