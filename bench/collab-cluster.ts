@@ -1,17 +1,3 @@
-/**
- * Issue 11: collaboration clients served at p99 ≤ 100 ms by 1 and by 3 processes on one
- * PostgreSQL database (the cluster relay: server/cluster/collab-relay.ts), in one run.
- *
- *   npm run bench -- cluster [--ramp-max 600] [--editors 10] [--rate 5] [--ramp-seconds 5]
- *
- * Needs DATABASE_URL or TEST_DATABASE_URL (each measurement in a throwaway schema). Each server
- * process is the collab endpoint with the cluster bus (as `npm start` wires it with DATABASE_URL);
- * clients (stock y-websocket editors and passive sockets) are spread round-robin over the processes.
- * Latency = an editor's local edit → its arrival in every other editor's document, whichever
- * process each is on. All clients live in this process (one clock), so at high counts the numbers
- * are partly client-bound (benchCpuPct).
- */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,14 +5,13 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { createLabel, labelsOf, updateLabel, type DocOrigin } from '../shared/doc/index.ts'
-import { pct, procStats, round, sleep } from './collab.ts'
+import { listenCollab, pct, procStats, round, sleep, spawnCollabServer } from './collab.ts'
 
 const origin: DocOrigin = { kind: 'local', actor: 'bench' }
 
 async function serve(url: string): Promise<void> {
-  const { default: Fastify } = await import('fastify')
   const { openPostgres } = await import('../engine/adapters/pg.ts')
-  const { collabPlugin, createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
+  const { createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
   const { startCluster } = await import('../server/cluster/index.ts')
   const { attachCollabRelay, collabDocOptions, collabStoreHooks } = await import('../server/cluster/collab-relay.ts')
   const cluster = await startCluster(url, { concurrency: 1 })
@@ -37,29 +22,10 @@ async function serve(url: string): Promise<void> {
   })
   attachCollabRelay(cluster.bus, registry)
   await registry.get('main')
-  const app = Fastify()
-  await app.register(collabPlugin, {
-    authenticate: (t) => (t === 'bench' ? { name: 'bench', role: 'editor' } : null),
-    registry,
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  process.stdout.write(JSON.stringify({ port: (app.server.address() as { port: number }).port }) + '\n')
+  await listenCollab(registry)
 }
 
-function startServer(url: string): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', url], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{"port"'))
-      if (line) resolve({ child, url: `ws://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/collab` })
-    })
-    child.once('exit', (c) => reject(new Error(`bench server exited with ${c}`)))
-  })
-}
+const startServer = (url: string) => spawnCollabServer(fileURLToPath(import.meta.url), url)
 
 interface Editor {
   doc: Y.Doc

@@ -50,14 +50,19 @@ function parseFlags(args: string[]): Flags {
 // ---------- server side (child process) ----------
 
 async function serve(dir: string): Promise<void> {
-  const { default: Fastify } = await import('fastify')
   const { openPglite, smallPgliteConf } = await import('../engine/adapters/pglite.ts')
-  const { collabPlugin, createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
+  const { createSqlDocStore, DocRegistry } = await import('../server/collab/index.ts')
   // DATABASE_URL: keep the documents in PostgreSQL; otherwise PGlite on disk, as `npm start` does.
   const db = process.env.DATABASE_URL
     ? await (await import('../engine/adapters/pg.ts')).openPostgres(process.env.DATABASE_URL)
     : await openPglite(dir, { conf: smallPgliteConf })
-  const registry = new DocRegistry({ store: await createSqlDocStore(db) })
+  await listenCollab(new DocRegistry({ store: await createSqlDocStore(db) }))
+}
+
+/** Serves `registry` on the collab plugin (token `bench`) at a free port, and prints {"port"} for the parent. */
+export async function listenCollab(registry: import('../server/collab/index.ts').DocRegistry): Promise<void> {
+  const { default: Fastify } = await import('fastify')
+  const { collabPlugin } = await import('../server/collab/index.ts')
   const app = Fastify()
   await app.register(collabPlugin, {
     authenticate: (t) => (t === 'bench' ? { name: 'bench', role: 'editor' } : null),
@@ -67,9 +72,12 @@ async function serve(dir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ port: (app.server.address() as { port: number }).port }) + '\n')
 }
 
-function startServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
+const startServer = (dir: string) => spawnCollabServer(fileURLToPath(import.meta.url), dir)
+
+/** Starts `script --serve arg` (a bench's server half) and resolves with its collab URL once it printed its port. */
+export function spawnCollabServer(script: string, arg: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--serve', arg], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
