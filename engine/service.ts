@@ -19,7 +19,7 @@ import type {
   Explanation,
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
-import type { SqlExecutor } from './sql-executor.ts'
+import { withXactLock, type SqlExecutor } from './sql-executor.ts'
 import { notFound } from '../shared/errors.ts'
 import { migrate as migrateCore } from './storage/ddl.ts'
 import { describeSchema, loadCatalogue } from './storage/catalogue.ts'
@@ -95,14 +95,11 @@ export class EngineService implements EngineApi {
       await migrateScheduleSlots(db)
       await versions.migrateLabelVersions(db)
     }
-    // Several server processes may start at once on one PostgreSQL: concurrent CREATE … IF NOT
-    // EXISTS collide in the catalogue ("pg_type_typname_nsp_index"), so the migration is one
-    // transaction under an advisory lock. (Citus's migrate distributes tables under its own lock.)
-    if (this.db.kind !== 'postgres' || this.db.citus) return all(this.db)
-    await this.db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-engine-ddl', 0))`)
-      await all(tx)
-    })
+    // Several server processes may start at once on one PostgreSQL (or Citus coordinator):
+    // concurrent CREATE … IF NOT EXISTS collide in the catalogue ("pg_type_typname_nsp_index"),
+    // so the migration is one transaction under an advisory lock.
+    if (this.db.kind !== 'postgres') return all(this.db)
+    await withXactLock(this.db, 'labels-engine-ddl', all)
   }
 
   async schema(): Promise<SchemaDescription> {

@@ -27,3 +27,15 @@ export interface SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
+
+/**
+ * Runs fn in one transaction that holds the advisory lock named `key` (pg_advisory_xact_lock of
+ * hashtextextended(key, 0)): how processes sharing one database serialise start-up DDL and other
+ * once-only work. PostgreSQL only.
+ */
+export function withXactLock<T>(db: SqlExecutor, key: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
+    return fn(tx)
+  })
+}

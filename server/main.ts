@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openPglite, smallPgliteConf } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
+import { withXactLock } from '../engine/sql-executor.ts'
 import { buildApp } from './app.ts'
 import { ensureClientBuilt } from './client-build.ts'
 import { ensureAdminToken, parseTokens, type TokenEntry } from './auth/tokens.ts'
@@ -87,11 +88,7 @@ async function main(): Promise<void> {
     )
   }
   // Several processes starting at once on an empty database: one loads the demo, the others see it loaded.
-  if (cluster)
-    await cluster.bus.db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-demo', 0))`)
-      await loadDemo()
-    })
+  if (cluster) await withXactLock(cluster.bus.db, 'labels-demo', loadDemo)
   else await loadDemo()
 
   await app.listen({ port: cfg.port, host: cfg.host })

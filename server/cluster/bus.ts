@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import pg from 'pg'
 import { openPostgres } from '../../engine/adapters/pg.ts'
-import type { SqlExecutor } from '../../engine/sql-executor.ts'
+import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
 
 /**
  * A message between the server processes sharing one PostgreSQL database. `type` routes it;
@@ -99,10 +99,7 @@ export class ClusterBus {
       const w = where.rows[0]!
       const channel = `labels_${createHash('sha256').update(`${w.d}.${w.s}`).digest('hex').slice(0, 16)}`
       // Serialised: several processes starting at once would race on CREATE TABLE IF NOT EXISTS.
-      await db.transaction(async (tx) => {
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-cluster-ddl', 0))`)
-        await tx.exec(DDL)
-      })
+      await withXactLock(db, 'labels-cluster-ddl', (tx) => tx.exec(DDL))
       const bus = new ClusterBus(url, db, channel, opts)
       await bus.beat()
       await bus.connect()

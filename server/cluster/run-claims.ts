@@ -1,5 +1,5 @@
 import { openPostgres } from '../../engine/adapters/pg.ts'
-import type { SqlExecutor } from '../../engine/sql-executor.ts'
+import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
 import type { ClusterBus } from './bus.ts'
 
 /** A run another node left queued or running, now this node's to execute. */
@@ -70,10 +70,7 @@ export class RunClaims {
 
   /** Runs fn while no other process executes a run of this label (waits for it). */
   serialize<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-run:' || $1::text, 0))`, [labelId])
-      return fn()
-    })
+    return withXactLock(this.locks, `labels-run:${labelId}`, fn)
   }
 
   /** Takes over the runs of dead nodes (and orphans); see the class comment. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
-import type { SqlExecutor } from '../../engine/sql-executor.ts'
+import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 
 /** What a workspace document was saved as: the last snapshot plus the updates after it. */
@@ -100,10 +100,7 @@ async function writeSnapshot(tx: SqlExecutor, workspace: string, snapshot: Uint8
 export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOptions = {}): Promise<DocStore> {
   if (db.kind === 'postgres')
     // Several processes may start at once on one database: CREATE … IF NOT EXISTS races without this.
-    await db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-collab-ddl', 0))`)
-      await tx.exec(DDL)
-    })
+    await withXactLock(db, 'labels-collab-ddl', (tx) => tx.exec(DDL))
   else await db.exec(DDL)
   const corruptRow = (workspace: string, what: string, table: string) =>
     new LabelsError(
@@ -179,10 +176,7 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
       })
     },
     async compactStored(workspace) {
-      await db.transaction(async (tx) => {
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('labels-collab-compact:' || $1::text, 0))`, [
-          workspace,
-        ])
+      await withXactLock(db, `labels-collab-compact:${workspace}`, async (tx) => {
         const ups = await tx.query<{ seq: number; update: unknown; digest: string | null }>(
           'SELECT seq, update, digest FROM collab_updates WHERE workspace = $1 ORDER BY seq',
           [workspace],
