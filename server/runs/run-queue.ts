@@ -242,8 +242,13 @@ export class RunQueue {
         results = out.results ?? undefined
       } else end = await this.opts.engine.executeRun(queued.id, opts)
     } catch (e) {
-      // Another process claimed it first (several processes on one database): it reports the run.
-      if (e instanceof LabelsError && e.code === 'conflict') return
+      // Another process claimed it first, or took it over from this one and finished it (several
+      // processes on one database). This process announced "running": what is stored corrects it.
+      if (e instanceof LabelsError && e.code === 'conflict') {
+        const stored = await this.opts.engine.getRun(queued.id).catch(() => null)
+        if (stored) this.report(stored)
+        return
+      }
       end = await this.opts.engine.getRun(queued.id).catch(() => null)
       if (!end || end.status === 'queued' || end.status === 'running') {
         end = { ...queued, status: 'failed', finishedAt: new Date().toISOString(), error: errorText(e) }

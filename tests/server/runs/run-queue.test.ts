@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Definition, Run } from '../../../engine/api.ts'
+import { LabelsError } from '../../../shared/errors.ts'
 import { RunQueue } from '../../../server/runs/run-queue.ts'
 import { FakeRunEngine } from './fake-engine.ts'
 
@@ -32,6 +33,19 @@ function setup(opts: { concurrency?: number; timeoutMs?: number } = {}) {
 }
 
 describe('RunQueue', () => {
+  it('a run another process claimed and finished is reported as stored, not left "running"', async () => {
+    const { engine, queue, statuses, changes } = setup()
+    // Several processes on one database: the claim fails because another process ended the run.
+    engine.executeRun = async (runId: string) => {
+      Object.assign(engine.runs.get(runId)!, { status: 'succeeded', finishedAt: '2024-05-01T08:00:01.000Z' })
+      throw new LabelsError('conflict', `run ${runId} is not queued`)
+    }
+    const run = await queue.trigger('a', 'manual')
+    await queue.idle()
+    expect(statuses(run.id)).toEqual(['queued', 'running', 'succeeded'])
+    expect(changes.at(-1)).toMatchObject({ id: run.id, finishedAt: '2024-05-01T08:00:01.000Z' })
+  })
+
   it('close() refuses an exclusive() that waits for a running run instead of leaving it pending', async () => {
     const { engine, queue } = setup()
     const run = await queue.trigger('a', 'manual')
