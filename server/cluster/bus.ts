@@ -74,6 +74,8 @@ export class ClusterBus {
   private readonly reconnectListeners = new Set<() => void>()
   private client: pg.Client | null = null
   private chain: Promise<void> = Promise.resolve()
+  /** Publishes without a transaction, in call order. */
+  private sending: Promise<void> = Promise.resolve()
   private closed = false
   private heartbeat: ReturnType<typeof setInterval> | null = null
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
@@ -130,9 +132,17 @@ export class ClusterBus {
    * Sends a message to every node (this one skips it). With `tx`, inside that transaction:
    * sent only if it commits. Resolves once PostgreSQL accepted it.
    */
-  async publish(message: { type: string; [field: string]: unknown }, tx?: SqlExecutor): Promise<void> {
-    if (this.closed) return
-    const db = tx ?? this.db
+  publish(message: { type: string; [field: string]: unknown }, tx?: SqlExecutor): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    if (tx) return this.send(message, tx)
+    // Without a transaction, one at a time: on a pool, two sends in a row (queued, then running)
+    // could otherwise commit in either order and a run's status go backwards elsewhere.
+    const sent = this.sending.then(() => this.send(message, this.db))
+    this.sending = sent.catch(() => {})
+    return sent
+  }
+
+  private async send(message: { type: string; [field: string]: unknown }, db: SqlExecutor): Promise<void> {
     const text = JSON.stringify({ ...message, from: this.nodeId })
     let payload = text
     if (Buffer.byteLength(text) > NOTIFY_MAX_BYTES) {

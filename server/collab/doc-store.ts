@@ -201,7 +201,8 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
             Y.applyUpdate(doc, u)
           }
           const snapshot = Y.encodeStateAsUpdate(doc)
-          const upto = Math.max(Number(prev?.upto_seq ?? 0), ...ups.rows.map((r) => Number(r.seq)))
+          // Rows come in seq order (no spread: a backlog of ~150k rows would overflow the stack).
+          const upto = Math.max(Number(prev?.upto_seq ?? 0), Number(ups.rows.at(-1)!.seq))
           await writeSnapshot(tx, workspace, snapshot, upto)
           await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq = ANY($2::bigint[])', [
             workspace,

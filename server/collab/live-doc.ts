@@ -510,13 +510,14 @@ export class LiveDoc {
    * harmless (Yjs updates are idempotent). Appends go on meanwhile: they get later seqs.
    */
   private async compact(): Promise<void> {
-    const snapshot = Y.encodeStateAsUpdate(this.doc)
+    // Several processes store this document: fold what is stored, not this process's memory (cluster).
+    const stored = this.opts.cluster && this.opts.store.compactStored
+    const snapshot = stored ? null : Y.encodeStateAsUpdate(this.doc)
     const upTo = this.lastSeq,
       covered = this.updatesSinceSnapshot
     try {
-      // Several processes store this document: fold what is stored, not this process's memory (cluster).
-      if (this.opts.cluster && this.opts.store.compactStored) await this.opts.store.compactStored(this.workspace)
-      else await this.opts.store.compact(this.workspace, snapshot, upTo)
+      if (snapshot) await this.opts.store.compact(this.workspace, snapshot, upTo)
+      else await this.opts.store.compactStored?.(this.workspace)
       this.updatesSinceSnapshot -= covered
     } catch (e) {
       this.opts.log?.('warn', `collab snapshot of "${this.workspace}" failed; the update log is kept`, e)

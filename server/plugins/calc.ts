@@ -46,6 +46,12 @@ export default fp(
     const last = new LastRuns(app.engine)
     const distributions = new ResultCache<Distribution>()
     const reads = new ReadModel(app.engine)
+    // Run changes other processes announce while this one loads its results are kept, then
+    // mirrored in order once the mirror exists (wireCluster); the load alone could miss them.
+    const early: Run[] = []
+    const offEarly = opts.cluster?.bus.on('run', (msg) => {
+      early.push(msg.run as Run)
+    })
     // Summaries and history of every label, before the first request (results older than
     // summaries are summarised once here).
     await reads.load()
@@ -169,7 +175,7 @@ export default fp(
     })
 
     const stopCluster = cluster
-      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce })
+      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce, early, offEarly })
       : null
 
     // Catch-up runs for slots missed while the server was down, once everything is wired.
@@ -212,11 +218,13 @@ function wireCluster(
     reads: ReadModel
     publishResults: (run: Run) => Promise<void>
     announce: (run: Run) => void
+    /** What arrived while the plugin loaded, and the handler that gathered it. */
+    early: Run[]
+    offEarly: (() => void) | undefined
   },
 ): { start(): void; stop(): void } {
   const { queue, last, distributions, reads, publishResults, announce } = parts
-  const offRun = cluster.bus.on('run', (msg) => {
-    const run = msg.run as Run
+  const mirror = (run: Run) => {
     if (run.status === 'succeeded') {
       distributions.invalidate(run.labelId)
       // Its results are read back (on PostgreSQL reads have a pool of their own); reads of the label wait for it.
@@ -227,7 +235,10 @@ function wireCluster(
     app.live.publishRun(run)
     if (run.status === 'succeeded')
       publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
-  })
+  }
+  const offRun = cluster.bus.on('run', (msg) => mirror(msg.run as Run))
+  parts.offEarly?.()
+  for (const run of parts.early.splice(0)) mirror(run)
   // Messages were lost while the connection was down: read everything mirrored again.
   const offReconnect = cluster.bus.onReconnect(() => {
     last.clear()

@@ -79,6 +79,10 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
     // Stored once: each client update is one row (or folded into the snapshot), not one per process.
     const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_updates`)
     const snap = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_snapshots`)
+    const twice = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT digest FROM collab_updates GROUP BY digest HAVING count(*) > 1) d`,
+    )
+    expect(twice.rows[0]!.n, 'an update stored by more than one process').toBe(0)
     console.log(
       `[cluster] 16 groups from 4 origins on 3 processes: ${rows.rows[0]!.n} update rows, ${snap.rows[0]!.n} snapshot(s)`,
     )
