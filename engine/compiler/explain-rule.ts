@@ -115,6 +115,13 @@ class DetailBuilder {
     return iso(`(${this.e.params.add(w.from, 'timestamp')} AT TIME ZONE ${this.e.tz()})`)
   }
 
+  /** End of a window as an instant (exclusive): the asOf, or a range's end when that is earlier. */
+  private windowTo(w: WindowNode): string {
+    const asOf = this.e.asOfSql()
+    if (w.kind !== 'range') return iso(asOf)
+    return iso(`LEAST(${this.e.params.add(w.to, 'timestamp')} AT TIME ZONE ${this.e.tz()}, ${asOf})`)
+  }
+
   /** jsonb of the scope's events of the customer: count, first and last time, window, the 5 latest. */
   events(scope: Scope): string {
     const key = JSON.stringify([scope.event.table, scope.where, scope.window])
@@ -123,8 +130,7 @@ class DetailBuilder {
     const where = scopeWhere(this.e, scope)
     const t = scope.event.table
     const recent = `(SELECT coalesce(jsonb_agg(jsonb_build_object('time', ${iso('time')}, 'eventId', event_id) ORDER BY time DESC, seq DESC), '[]'::jsonb) FROM (SELECT time, seq, event_id FROM ${t} WHERE ${where} ORDER BY time DESC, seq DESC LIMIT 5) r)`
-    const to = iso(this.e.asOfSql())
-    const expr = `(SELECT jsonb_build_object('count', count(*), 'first', ${iso('min(time)')}, 'last', ${iso('max(time)')}, 'from', ${this.windowFrom(scope.window)}, 'to', ${to}, 'recent', ${recent}) FROM ${t} WHERE ${where})`
+    const expr = `(SELECT jsonb_build_object('count', count(*), 'first', ${iso('min(time)')}, 'last', ${iso('max(time)')}, 'from', ${this.windowFrom(scope.window)}, 'to', ${this.windowTo(scope.window)}, 'recent', ${recent}) FROM ${t} WHERE ${where})`
     const name = this.column(expr, 't')
     this.eventCols.set(key, name)
     return name

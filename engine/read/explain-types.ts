@@ -19,7 +19,7 @@ export interface ExplainEvents {
   event: string
   /** The scope in words: "purchase where amount ≥ 10 in the last 30 days". */
   scope: string
-  /** The window as instants: from (null: all time), to (exclusive: the asOf). */
+  /** The window as instants: from (null: all time), to (exclusive: the asOf, or a `{from,to}` window's end when earlier). */
   from: string | null
   to: string
   /** Matching events of the customer. */

@@ -256,6 +256,14 @@ describeEachDb('explain: a customer value, with its reason, agrees with the stor
     expect(count.text).toBe(`count of purchase in the last 30 days = ${mine.length} ≥ 3 ✓`)
   })
 
+  it('a {from,to} window ends at its own end, not at the asOf', async () => {
+    const x = await svc.explain('view_days', data.users[0]!.user_id, { tz: 'UTC' })
+    if (x.reason.method !== 'metric') throw new Error('metric expected')
+    // The explanation follows the run, which read the window's dates as Europe/Paris days (UTC+1).
+    expect(x.reason.events.from).toBe('2024-02-29T23:00:00.000Z')
+    expect(x.reason.events.to).toBe('2024-03-14T23:00:00.000Z')
+  })
+
   it('says when the customer does not exist', async () => {
     const e = await svc.explain('tiers', 'nobody-here', { tz: 'UTC' }).catch((x: unknown) => x)
     expect(e).toBeInstanceOf(LabelsError)
