@@ -114,7 +114,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
           </aside>
           <main class="content">
             {/* The last resort (each card has its own): it recovers when the operator opens another label. */}
-            <Recover resetKey={ref()} what="This page">
+            <Recover resetKey={selected() ?? ref()} what="This page">
               <Show when={ref()} fallback={<Welcome />}>
                 {(r) => (
                   <Show when={selected()} keyed fallback={<NoLabel labelRef={r()} />}>

@@ -36,9 +36,13 @@ export function makeLocalStore(
     if (timer !== null) clearTimeout(timer)
     timer = null
     if (gathered.length === 0) return
-    // Before the database is open y-indexeddb drops updates, and stores the whole document
-    // once it opens (so they are in it); keep them until then all the same.
-    if (!persistence.db) return void (timer = setTimeout(flush, LOCAL_STORE_BATCH_MS))
+    // Before the database is open there is nothing to write to: y-indexeddb stores the whole
+    // document when it opens (these updates included). Waiting would re-arm forever if the
+    // database never opens, and write after destroy.
+    if (!persistence.db) {
+      gathered = []
+      return
+    }
     const update = gathered.length === 1 ? (gathered[0] as Uint8Array) : Y.mergeUpdates(gathered)
     gathered = []
     storeOne(update, null)

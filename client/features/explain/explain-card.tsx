@@ -16,18 +16,21 @@ import {
 } from '../../../engine/read/explain-words.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
+import { formatDateTime, formatNumber } from '../../ui/format.ts'
 import './explain.css'
 
-/** The browser's number and date formats (the engine's plain ones are for the API's `text`). */
-const numbers = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 })
-const formats: ExplainFormats = {
-  number: (n) => numbers.format(n),
-  time: (iso) => new Date(iso).toLocaleString(),
+/**
+ * The page's one number and date-time format (client/ui/format.ts), times in the workspace zone
+ * and named; the engine's plain ones are for the API's `text`.
+ */
+function useFormats(): ExplainFormats {
+  const tz = useSession().me.tz
+  return { number: (n) => formatNumber(n), time: (iso) => formatDateTime(iso, tz) }
 }
-const fmt = (v: unknown) => valueText(v, formats)
 
 /** One condition line with its ✓/✗, and under it the events it measured or its sub-conditions. */
 function ConditionLine(props: { c: ExplainCondition }): JSX.Element {
+  const formats = useFormats()
   const children = () => {
     const c = props.c
     return c.kind === 'all' || c.kind === 'any' ? c.items : c.kind === 'not' ? [c.item] : []
@@ -50,6 +53,7 @@ function ConditionLine(props: { c: ExplainCondition }): JSX.Element {
 
 /** The events a measure read: count and time range, window, and the latest ones. */
 function EventsFacts(props: { e: ExplainEvents }): JSX.Element {
+  const formats = useFormats()
   return (
     <>
       <dt>Events</dt>
@@ -78,6 +82,7 @@ function EventsFacts(props: { e: ExplainEvents }): JSX.Element {
 }
 
 function TopTable(props: { top: ExplainTopValues | null; caption?: string }): JSX.Element {
+  const formats = useFormats()
   return (
     <Show when={props.top && props.top.values.length > 0 ? props.top : null}>
       {(t) => (
@@ -97,7 +102,7 @@ function TopTable(props: { top: ExplainTopValues | null; caption?: string }): JS
             <For each={t().values}>
               {(v) => (
                 <tr>
-                  <td>{fmt(v.value)}</td>
+                  <td>{valueText(v.value, formats)}</td>
                   <td class="num">{formats.number(v.events)}</td>
                 </tr>
               )}
@@ -111,6 +116,7 @@ function TopTable(props: { top: ExplainTopValues | null; caption?: string }): JS
 
 /** The reason, per creation method. */
 function Reason(props: { r: ExplainReason }): JSX.Element {
+  const formats = useFormats()
   const r = () => props.r
   const is = <M extends ExplainReason['method']>(m: M) =>
     r().method === m ? (r() as Extract<ExplainReason, { method: M }>) : null
@@ -123,7 +129,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
               {(l) => (
                 <li classList={{ 'xp-matched': c().matchedLayer === l.index }} data-testid="explain-layer">
                   <div class="xp-layer-head">
-                    Layer {l.index + 1} → {fmt(l.value)}{' '}
+                    Layer {l.index + 1} → {valueText(l.value, formats)}{' '}
                     <Show
                       when={c().matchedLayer === l.index}
                       fallback={
@@ -143,7 +149,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
             </For>
             <li classList={{ 'xp-matched': c().matchedLayer === null }} data-testid="explain-otherwise">
               <div class="xp-layer-head">
-                Otherwise → {fmt(c().otherwise)}{' '}
+                Otherwise → {valueText(c().otherwise, formats)}{' '}
                 <Show when={c().matchedLayer === null}>
                   <span class="badge ok">used</span>
                 </Show>
@@ -158,7 +164,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
             <dl class="facts">
               <dt>Measure</dt>
               <dd data-testid="explain-measure">
-                {m().measure} of {m().events.scope} = {fmt(m().measured)}
+                {m().measure} of {m().events.scope} = {valueText(m().measured, formats)}
               </dd>
               <Show
                 when={
@@ -170,7 +176,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
                     <dt>Interval</dt>
                     <dd>
                       {d().bucket
-                        ? `${fmt(d().bucket!.name)}: ${d().bucket!.from === null ? '−∞' : formats.number(d().bucket!.from!)} ≤ ${formats.number(d().measured ?? 0)} < ${d().bucket!.to === null ? '+∞' : formats.number(d().bucket!.to!)}`
+                        ? `${valueText(d().bucket!.name, formats)}: ${d().bucket!.from === null ? '−∞' : formats.number(d().bucket!.from!)} ≤ ${formats.number(d().measured ?? 0)} < ${d().bucket!.to === null ? '+∞' : formats.number(d().bucket!.to!)}`
                         : 'no value to place'}
                     </dd>
                   </>
@@ -189,7 +195,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
               <dt>{f().which === 'last' ? 'Last event' : 'First event'}</dt>
               <dd data-testid="explain-picked">
                 {f().picked
-                  ? `${fmt(f().picked!.value)} at ${formats.time(f().picked!.time)}${f().picked!.eventId ? ` (${f().picked!.eventId})` : ''}`
+                  ? `${valueText(f().picked!.value, formats)} at ${formats.time(f().picked!.time)}${f().picked!.eventId ? ` (${f().picked!.eventId})` : ''}`
                   : 'none'}
               </dd>
               <EventsFacts e={f().events} />
@@ -233,8 +239,8 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
                     {(v) => (
                       <tr>
                         <td class="num">{v.rank}</td>
-                        <td>{fmt(v.value)}</td>
-                        <td class="num">{fmt(v.measure)}</td>
+                        <td>{valueText(v.value, formats)}</td>
+                        <td class="num">{valueText(v.measure, formats)}</td>
                         <td class="num">{formats.number(v.events)}</td>
                         <td>{v.chosen ? '✓ yes' : 'no'}</td>
                       </tr>
@@ -283,6 +289,7 @@ function Reason(props: { r: ExplainReason }): JSX.Element {
  */
 export function ExplainCard(props: { labelId: string }): JSX.Element {
   const s = useSession()
+  const formats = useFormats()
   const [userId, setUserId] = createSignal('')
   const [busy, setBusy] = createSignal(false)
   const [result, setResult] = createSignal<Explanation | null>(null)
@@ -368,7 +375,7 @@ export function ExplainCard(props: { labelId: string }): JSX.Element {
               <dl class="facts">
                 <dt>Value</dt>
                 <dd data-testid="explain-value">
-                  <strong>{fmt(x().stored)}</strong>
+                  <strong>{valueText(x().stored, formats)}</strong>
                   <Show when={!x().run}> (no run yet: nothing stored)</Show>
                 </dd>
                 <dt>Why</dt>
