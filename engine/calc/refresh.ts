@@ -54,7 +54,9 @@ export async function executeRefresh(
   const alone: CompileFn =
     opts.compile ??
     (async (def, { db, asOf, tz }) => compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
-  if (opts.shared === false || items.length < 2) return runAll(db, items, opts, () => alone)
+  // Scan tables would be local to the Citus coordinator, not co-located with the distributed
+  // event shards they are joined to: there each label is computed alone.
+  if (opts.shared === false || items.length < 2 || db.citus) return runAll(db, items, opts, () => alone)
 
   // The definitions each run will be computed with, grouped by asOf.
   const byAsOf = new Map<string, Definition[]>()
@@ -85,11 +87,9 @@ export async function executeRefresh(
         continue // this asOf's runs are computed alone
       }
       const lookup = plan.lookup(tables)
-      // The scans hold the columns as they were at planning: a later catalogue is compiled alone.
+      // The scans hold the columns as they were at planning (runAll passes this refresh's tz).
       compilers.set(asOfIso, async (def, ctx) =>
-        ctx.tz === opts.tz
-          ? compileRuleShared(def, { catalogue, asOf: ctx.asOf, tz: ctx.tz }, lookup)
-          : alone(def, ctx),
+        compileRuleShared(def, { catalogue, asOf: ctx.asOf, tz: ctx.tz }, lookup),
       )
     }
     return await runAll(db, items, opts, (asOf) => compilers.get(asOf) ?? alone)
@@ -107,6 +107,12 @@ async function runAll(
   const out: RunOutcome[] = []
   for (const it of items) {
     const run = await loadRun(db, it.runId)
+    // A run no longer queued (cancelled, or claimed elsewhere) is reported as it stands; the
+    // rest of the refresh goes on.
+    if (run && run.status !== 'queued') {
+      out.push({ run, results: null })
+      continue
+    }
     const compile = compilerFor(run?.asOf ?? '')
     out.push(
       await executeRun(db, it.runId, {

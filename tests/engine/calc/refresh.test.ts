@@ -161,6 +161,22 @@ describeEachDb('a refresh with shared scans gives every label the results it get
     await refreshAndCheck(ASOF)
   })
 
+  it('a run no longer queued is reported as it stands, and the others still run', async () => {
+    const asOf = new Date(ASOF.getTime() + 2 * DAY).toISOString()
+    const runs = []
+    for (const l of labels.slice(0, 3))
+      runs.push(await svc.createRun({ labelId: l.id, trigger: 'schedule', asOf, definition: l.def }))
+    // The middle one was run by someone else meanwhile.
+    expect((await svc.executeRun(runs[1]!.id, { tz })).status).toBe('succeeded')
+    const outs = await svc.refreshRuns(
+      runs.map((r) => ({ runId: r.id })),
+      { tz },
+    )
+    expect(outs.map((o) => [o.run.id, o.run.status])).toEqual(runs.map((r) => [r.id, 'succeeded']))
+    expect(outs[1]!.results).toBeNull()
+    expect(outs[0]!.results).not.toBeNull()
+  })
+
   it('still does after late events, a re-ingested day, deleted users and an edited label', async () => {
     const late = Array.from({ length: 40 }, (_, i) => ({
       user_id: `u${i % 30}`,
