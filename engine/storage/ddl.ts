@@ -62,20 +62,26 @@ export async function migrate(db: SqlExecutor): Promise<void> {
  * the workers. Runs once, under the catalogue lock.
  */
 async function distributeExisting(tx: SqlExecutor): Promise<void> {
+  // create_distributed_table copies the rows to the shards and leaves them in the coordinator's
+  // table too (hidden, but on its disk): they are removed once copied.
+  const move = async (table: string) => {
+    await distributeByUid(tx, table)
+    await tx.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [table])
+  }
   await tx.exec(`ALTER TABLE users DROP CONSTRAINT IF EXISTS users_user_id_key;
 CREATE INDEX IF NOT EXISTS users_user_id ON users (user_id);`)
-  await distributeByUid(tx, 'users')
+  await move('users')
   const ev = await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)
   for (const { tbl } of ev.rows) {
     if (!/^ev\d+$/.test(tbl)) continue
     await tx.exec(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${tbl}_event_id_key`)
     await tx.exec(eventIdKeyDdl(tx, tbl))
-    await distributeByUid(tx, tbl)
+    await move(tbl)
     await addEventIdsTable(tx, tbl)
     await tx.exec(`INSERT INTO ${tbl}_ids SELECT event_id FROM ${tbl} WHERE event_id IS NOT NULL`)
   }
   const calc = await tx.query<{ ok: boolean }>(`SELECT to_regclass('label_state') IS NOT NULL AS ok`)
   if (!calc.rows[0]?.ok) return
   const res = await tx.query<{ t: string }>(`SELECT result_table AS t FROM label_state`)
-  for (const { t } of res.rows) if (/^res_\d+$/.test(t)) await distributeByUid(tx, t)
+  for (const { t } of res.rows) if (/^res_\d+$/.test(t)) await move(t)
 }

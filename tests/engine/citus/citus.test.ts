@@ -6,6 +6,7 @@ import { compileRule } from '../../../engine/compiler/index.ts'
 import { ingestEventRecords, ingestUserRecords } from '../../../engine/ingest/index.ts'
 import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
+import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { citusUrl, newDb, type TestDb } from '../../helpers/db.ts'
 
 // A Citus coordinator with workers (scripts/citus-cluster.sh; CI sets TEST_CITUS_URL).
@@ -375,5 +376,70 @@ onCitus('a worker lost mid-run on Citus', () => {
     expect(await svc.distribution('L', 'number', {})).toEqual(before)
     const state = await db.query<{ run_id: string }>(`SELECT run_id FROM label_state WHERE label_id = 'L'`)
     expect(state.rows[0]?.run_id).toBe(first.id)
+  })
+})
+
+/** The same database seen as plain PostgreSQL: the engine keeps every table local, as before Citus was installed. */
+function withoutCitus(db: SqlExecutor): SqlExecutor {
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'citus') return false
+      if (key === 'transaction')
+        return <T>(fn: (tx: SqlExecutor) => Promise<T>) => target.transaction((tx) => fn(withoutCitus(tx)))
+      const v = Reflect.get(target, key)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}
+
+onCitus('a database used before Citus', () => {
+  let db: TestDb
+  beforeAll(async () => {
+    db = await newDb('citus')
+  })
+  afterAll(async () => {
+    await db?.dispose()
+  })
+
+  it('is distributed at the next start: its rows move to the workers and leave the coordinator, results unchanged', async () => {
+    const local = withoutCitus(db)
+    const before = new EngineService(local)
+    await before.migrate()
+    expect((await ingestUserRecords(local, users)).committed).toBe(true)
+    expect((await ingestEventRecords(local, purchases)).committed).toBe(true)
+    const def: Definition = {
+      dataType: 'number',
+      rule: { method: 'metric', event: 'purchase', measure: { agg: 'count' } },
+    }
+    const run = await before.createRun({ labelId: 'L', trigger: 'manual', asOf: ASOF.toISOString(), definition: def })
+    expect((await before.executeRun(run.id, { tz })).status).toBe('succeeded')
+    const was = await before.distribution('L', 'number', {})
+    const distributed = async () =>
+      (
+        await db.query<{ t: string }>(
+          `SELECT c.relname AS t FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+           WHERE c.relnamespace = current_schema()::regnamespace ORDER BY 1`,
+        )
+      ).rows.map((r) => r.t)
+    expect(await distributed()).toEqual([])
+
+    const after = new EngineService(db)
+    await after.migrate()
+    const res = (await db.query<{ t: string }>('SELECT result_table AS t FROM label_state')).rows[0]?.t as string
+    expect(await distributed()).toEqual(expect.arrayContaining(['users', 'ev1', 'ev1_ids', res]))
+    // Every row is on the workers and none is left in the coordinator's own tables.
+    for (const t of ['users', 'ev1', res]) {
+      const left = await db.query<{ bytes: string }>(`SELECT pg_relation_size($1::regclass)::text AS bytes`, [t])
+      expect(left.rows[0]?.bytes, `${t} on the coordinator`).toBe('0')
+    }
+    const n = await db.query<{ u: number; e: number }>(
+      'SELECT (SELECT count(*)::int FROM users) AS u, (SELECT count(*)::int FROM ev1) AS e',
+    )
+    expect(n.rows[0]).toEqual({ u: users.length, e: purchases.length })
+    expect(await after.distribution('L', 'number', {})).toEqual(was)
+    const again = await after.createRun({ labelId: 'L', trigger: 'manual', asOf: ASOF.toISOString(), definition: def })
+    expect((await after.executeRun(again.id, { tz })).status).toBe('succeeded')
+    const now = await after.distribution('L', 'number', {})
+    expect({ ...now, asOf: null, runId: null }).toEqual({ ...was, asOf: null, runId: null })
   })
 })
