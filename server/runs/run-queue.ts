@@ -153,8 +153,9 @@ export class RunQueue {
   /**
    * Refuses new triggers and starts no more runs. Waits for the runs already executing;
    * with `abort`, returns at once and lets them end as they will (closing the engine makes
-   * them fail). Runs still queued stay `queued` in the database: the next start's
-   * engine.failInterruptedRuns() marks them failed ("interrupted").
+   * them fail). Runs still queued stay `queued` in the database: on PGlite the next start's
+   * engine.failInterruptedRuns() marks them failed ("interrupted"); on PostgreSQL another
+   * process, or the next start, takes them over (server/cluster/run-claims.ts).
    */
   async close(opts: { abort?: boolean } = {}): Promise<void> {
     this.closed = true
