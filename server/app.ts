@@ -37,6 +37,7 @@ import versionsPlugin from './plugins/versions.ts'
 import type { Limits } from './types.ts'
 import type { DocStore } from './collab/index.ts'
 import type { Cluster } from './cluster/index.ts'
+import { idMaxLength } from '../shared/limits.ts'
 
 export interface AppOptions {
   engine: EngineApi
@@ -92,7 +93,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           },
     // JSON bodies are small (definitions); data uploads stream past this limit.
     bodyLimit: 4 * 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A path parameter may be a whole user_id (up to idMaxLength characters, percent-encoded up to
+    // 12 characters each): longer than find-my-way's default of 100.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: idMaxLength * 12 },
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(makeSerializerCompiler(opts.strictResponses ?? false))

@@ -30,3 +30,6 @@ export const ruleLimits = {
   /** `lastDays` of a window (100 years). */
   lastDays: 36500,
 } as const
+
+/** Characters of a user_id or event_id (ingestion refuses longer ones; routes taking a user_id accept them all). */
+export const idMaxLength = 512

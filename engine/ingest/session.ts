@@ -6,6 +6,7 @@ import { badName, reservedNames } from './names.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { encodeBatch, StageBuffer, type PendingBatch } from './stage.ts'
 import type { IngestKind, IngestOptions, RawRecord } from './types.ts'
+import { idMaxLength } from '../../shared/limits.ts'
 import {
   convert,
   inferType,
@@ -25,7 +26,7 @@ interface Target {
   stage: StageBuffer
 }
 
-const maxIdLength = 512
+const maxIdLength = idMaxLength
 /** Batches that may be on their way to the store at once (each ~50k rows). */
 const maxInflight = 6
 const noKnown: ReadonlyMap<string, ValueType> = new Map()

@@ -5,6 +5,7 @@ import { boundedRead } from '../calc/bounded-read.ts'
 import { typed } from '../http/typed.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
+import { idMaxLength } from '../../shared/limits.ts'
 
 /** Response schema of GET /api/labels/:label/explain/:userId (engine/read/explain-types.ts). */
 
@@ -162,7 +163,7 @@ export const ExplanationOut = Type.Object({
 
 const ExplainParams = Type.Object({
   label: LabelParams.properties.label,
-  userId: Type.String({ minLength: 1, maxLength: 256 }),
+  userId: Type.String({ minLength: 1, maxLength: idMaxLength }),
 })
 
 /** GET /api/labels/:label/explain/:userId: one customer's value and why (docs/api.md#explain-a-customers-value). */

@@ -12,6 +12,7 @@ import { LabelParams, resolveLabel } from './label-helpers.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
 import '../types.ts'
 import { typed } from '../http/typed.ts'
+import { idMaxLength } from '../../shared/limits.ts'
 
 const PAGE = 5000
 
@@ -133,7 +134,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       config: { role: 'viewer' },
       schema: {
         summary: "One customer's label values",
-        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }) }),
+        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: idMaxLength }) }),
         response: {
           200: Type.Object({
             userId: Type.String(),
