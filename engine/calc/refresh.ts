@@ -6,6 +6,7 @@ import { loadCatalogue } from '../storage/catalogue.ts'
 import type { RunOutcome } from '../read/read-model.ts'
 import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
+import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 
 /** One queued run of a refresh, with the definition to run it with (as for executeRun). */
 export interface RefreshItem {
@@ -23,19 +24,11 @@ export interface RefreshOptions {
   compile?: CompileFn
 }
 
-let counter = 0
-
-/** A digits-only scan table name carrying its creation time: `shared_scan_<13-digit ms><6 digits>`. */
-function scanTableName(): string {
-  counter = (counter + 1) % 1000
-  const rand = Math.floor(Math.random() * 1000)
-  return `shared_scan_${Date.now()}${String(counter).padStart(3, '0')}${String(rand).padStart(3, '0')}`
-}
+const scanTableName = () => scratchTableName('shared_scan_')
 
 /** When a scan table name says it was created, or null for another name. */
 export function scanCreatedAt(table: string): number | null {
-  const m = /^shared_scan_(\d{13})\d{6}$/.exec(table)
-  return m ? Number(m[1]) : null
+  return scratchCreatedAt('shared_scan_', table)
 }
 
 /**
@@ -126,17 +119,7 @@ async function runAll(
   return out
 }
 
-/** Drops scan tables a process that died mid-refresh left behind (older than a day: several servers may share one PostgreSQL). */
-export async function dropStaleScans(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
-  const r = await db.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'shared\\_scan\\_%' AND c.relnamespace = current_schema()::regnamespace`,
-  )
-  let dropped = 0
-  for (const { name } of r.rows) {
-    const at = scanCreatedAt(name)
-    if (at === null || now - at < olderThanMs) continue
-    await db.exec(`DROP TABLE IF EXISTS ${name}`) // name matched /^shared_scan_\d{19}$/
-    dropped++
-  }
-  return dropped
+/** Drops scan tables a process that died mid-refresh left behind (older than a day). */
+export function dropStaleScans(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
+  return dropStaleScratch(db, scanCreatedAt, 'shared_scan_', olderThanMs, now)
 }

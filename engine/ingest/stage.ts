@@ -2,25 +2,17 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ValueType } from '../storage/catalogue.ts'
 import { eventTableDdl } from '../storage/extend.ts'
 import { distributeByUid } from '../storage/citus.ts'
+import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 import type { BinaryCopyWriter, CopyType } from './copy-binary.ts'
 import type { Batch } from './link.ts'
 import type { Stored } from './values.ts'
 
-let counter = 0
-
-/** A unique, digits-only staging table name: `ingest_stage_<ms since epoch><6 digits>` (identifiers never come from input). */
-function stageName(): string {
-  counter = (counter + 1) % 1000
-  const rand = Math.floor(Math.random() * 1000)
-    .toString()
-    .padStart(3, '0')
-  return `ingest_stage_${Date.now()}${counter.toString().padStart(3, '0')}${rand}`
-}
+/** A unique staging table name: `ingest_stage_<ms since epoch><6 digits>` (engine/storage/scratch-tables.ts). */
+const stageName = () => scratchTableName('ingest_stage_')
 
 /** When a stage table name says it was created (ms since epoch), or null for another name. */
 export function stageCreatedAt(table: string): number | null {
-  const m = /^ingest_stage_(\d{13})\d{6}(\d{3})?$/.exec(table) // (older names had 3 more digits)
-  return m ? Number(m[1]) : null
+  return scratchCreatedAt('ingest_stage_', table, 3) // (older names had 3 more digits)
 }
 
 /** Rows taken out of a buffer, waiting for their uids (events) and encoding. */
@@ -220,20 +212,6 @@ export class StageTable {
  * stages are younger than `olderThanMs`; several servers may share one PostgreSQL). Returns
  * how many were dropped.
  */
-export async function dropStaleStages(
-  db: SqlExecutor,
-  olderThanMs = 24 * 3_600_000,
-  now = Date.now(),
-): Promise<number> {
-  const r = await db.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'ingest\\_stage\\_%' AND c.relnamespace = current_schema()::regnamespace`,
-  )
-  let dropped = 0
-  for (const { name } of r.rows) {
-    const at = stageCreatedAt(name)
-    if (at === null || now - at < olderThanMs) continue
-    await db.exec(`DROP TABLE IF EXISTS ${name}`) // name matched /^ingest_stage_\d+$/ in stageCreatedAt
-    dropped++
-  }
-  return dropped
+export function dropStaleStages(db: SqlExecutor, olderThanMs = 24 * 3_600_000, now = Date.now()): Promise<number> {
+  return dropStaleScratch(db, stageCreatedAt, 'ingest_stage_', olderThanMs, now)
 }
