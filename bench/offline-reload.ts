@@ -162,7 +162,7 @@ async function keystrokePair(
 }
 
 /** Writes `n` labels in `groups` groups through a y-websocket client, 200 per transaction (frames stay under 1 MiB). */
-async function seedLabels(collabUrl: string, n: number, groups: number): Promise<void> {
+export async function seedLabels(collabUrl: string, n: number, groups: number): Promise<void> {
   const r = connectReplica(collabUrl, tokens.editor)
   await whenSynced(r)
   const origin: DocOrigin = { kind: 'local', actor: 'bench' }

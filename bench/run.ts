@@ -1,7 +1,7 @@
 export {}
 
-// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh] [flags]; with no name, runs
-// engine, server, collab and explain in turn (soak, refresh and cluster are long: name them).
+// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh|client] [flags]; with no name, runs
+// engine, server, collab and explain in turn (soak, refresh, cluster and client are long: name them).
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
@@ -10,13 +10,14 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
   soak: () => import('./soak.ts'), // issue 12's load case: 10 minutes, 200 editors, 50 readers, 10M events
   explain: () => import('./explain.ts'), // issue 9: one customer's value explained
   refresh: () => import('./refresh.ts'), // issue 10: 300 labels' daily refresh, PGlite / PostgreSQL / DuckDB
+  client: () => import('./client.ts'), // issue 9: tree load and filter keystroke at 5,000 labels (Chromium)
 }
 
 const [name, ...args] = process.argv.slice(2)
 const names =
   name && !name.startsWith('-')
     ? [name]
-    : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster'].includes(n))
+    : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster', 'client'].includes(n))
 for (const n of names) {
   const load = suites[n]
   if (!load) {
