@@ -6,7 +6,7 @@ import '../types.ts'
 
 /** Requests per minute per operator on the expensive routes (AppOptions.rateLimits). */
 export interface RateLimits {
-  /** POST /api/preview and POST /api/labels/:label/compare: a rule run over the data. */
+  /** POST /api/preview, POST /api/labels/:label/compare and GET …/explain/:userId: a rule run over the data. */
   previewPerMinute: number
   /** POST /api/data/users|events and POST /api/labels/:label/import. */
   ingestPerMinute: number
@@ -29,6 +29,7 @@ function bucketOf(route: Pick<RouteOptions, 'method' | 'url'>): keyof Omit<RateL
   const is = (m: string) => methods.includes(m as never)
   if (is('POST') && (route.url === '/api/preview' || route.url === '/api/labels/:label/compare'))
     return 'previewPerMinute'
+  if (is('GET') && route.url === '/api/labels/:label/explain/:userId') return 'previewPerMinute'
   if (
     is('POST') &&
     (route.url === '/api/data/users' || route.url === '/api/data/events' || route.url === '/api/labels/:label/import')

@@ -69,5 +69,12 @@ it('limits previews per operator with 429 too_many_requests, other operators una
   const limited = await preview('editor')
   expect(limited.json().error.code).toBe('too_many_requests')
   expect((await preview('admin')).statusCode).toBe(200)
+  // Explaining a customer runs the rule for them: limited as previews are (a limit of its own).
+  const explain = (role: 'editor' | 'viewer') =>
+    server.app.inject({ url: '/api/labels/nothing_here/explain/u1', headers: auth(role) })
+  const explained = []
+  for (let i = 0; i < 4; i++) explained.push((await explain('editor')).statusCode)
+  expect(explained).toEqual([404, 404, 404, 429])
+  expect((await explain('viewer')).statusCode).toBe(404)
   await server.close()
 })
