@@ -1,5 +1,5 @@
 import type { LabelVersion, RecordVersionInput, VersionSummary } from './api.ts'
-import type { SqlExecutor } from './sql-executor.ts'
+import { xactLock, type SqlExecutor } from './sql-executor.ts'
 import { diffDefinitions, isNewVersion, type DefinitionChange, type LabelDefinition } from '../shared/rule-diff.ts'
 
 /**
@@ -66,7 +66,7 @@ const columns = 'label_id, n, at, actor, kind, via, restored_from, changes'
  */
 export async function recordVersion(db: SqlExecutor, input: RecordVersionInput): Promise<LabelVersion | null> {
   return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('label_versions:' || $1::text))`, [input.labelId])
+    await xactLock(tx, `label_versions:${input.labelId}`)
     const last = await tx.query<{ n: number; definition: LabelDefinition | string; kind: string }>(
       `SELECT n, definition, kind FROM label_versions WHERE label_id = $1 ORDER BY n DESC LIMIT 1`,
       [input.labelId],

@@ -29,13 +29,20 @@ export interface SqlExecutor {
 }
 
 /**
- * Runs fn in one transaction that holds the advisory lock named `key` (pg_advisory_xact_lock of
- * hashtextextended(key, 0)): how processes sharing one database serialise start-up DDL and other
- * once-only work. PostgreSQL only.
+ * Takes, until the transaction ends, the advisory lock named `key` in this schema (advisory
+ * locks are per database: workspaces in other schemas of the same database never wait for it).
+ */
+export async function xactLock(tx: SqlExecutor, key: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0))`, [key])
+}
+
+/**
+ * Runs fn in one transaction that holds the advisory lock named `key` (xactLock): how processes
+ * sharing one database serialise start-up DDL and other once-only work.
  */
 export function withXactLock<T>(db: SqlExecutor, key: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
+    await xactLock(tx, key)
     return fn(tx)
   })
 }

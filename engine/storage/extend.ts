@@ -1,13 +1,10 @@
-import type { SqlExecutor } from '../sql-executor.ts'
+import { xactLock, type SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ColumnRef, type ValueType } from './catalogue.ts'
 import { addEventIdsTable, distributeByUid } from './citus.ts'
 
-/** Serialises catalogue changes of concurrent ingestions (held until their transaction ends). */
-export const catalogueLockKey = 0x1abe1
-
-/** Takes the transaction-scoped catalogue lock; call inside the transaction that extends it. */
+/** Takes the transaction-scoped catalogue lock (serialises catalogue changes of concurrent ingestions); call inside the transaction that extends it. */
 export async function lockCatalogue(tx: SqlExecutor): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [catalogueLockKey])
+  await xactLock(tx, 'catalogue')
 }
 
 /** Registers a new user attribute (owner '') or event property and adds its `c<N>` column. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { openPostgres } from '../../../engine/adapters/pg.ts'
 import { EngineService } from '../../../engine/service.ts'
+import { withXactLock } from '../../../engine/sql-executor.ts'
+import { lockCatalogue } from '../../../engine/storage/extend.ts'
 import { citusUrl, dbKinds, newDb } from '../../helpers/db.ts'
 
 // Several server processes started at once on one empty PostgreSQL schema each migrate it
@@ -33,6 +35,38 @@ for (const kind of kinds)
           for (const o of others) await o.close()
           await db.dispose()
         }
+      }
+    })
+
+    it("the start-up and catalogue locks are per schema: another workspace's never waits for them", async () => {
+      const a = await newDb(kind)
+      const b = await newDb(kind)
+      try {
+        await withXactLock(a, 'labels-migrate', async () => {
+          await a.transaction(async (ta) => {
+            await lockCatalogue(ta)
+            // The same names in another schema of the same database: taken at once (a wait would time out).
+            await b.transaction(async (tb) => {
+              await tb.query(`SET LOCAL lock_timeout = '2s'`)
+              await withXactLock(tb, 'labels-migrate', async () => {})
+              await lockCatalogue(tb)
+            })
+          })
+        })
+        // In the same schema they do wait.
+        await a.transaction(async (ta) => {
+          await lockCatalogue(ta)
+          const err = await a
+            .transaction(async (t2) => {
+              await t2.query(`SET LOCAL lock_timeout = '200ms'`)
+              await lockCatalogue(t2)
+            })
+            .catch((e: unknown) => e)
+          expect(String(err)).toMatch(/lock timeout/)
+        })
+      } finally {
+        await a.dispose()
+        await b.dispose()
       }
     })
   })
