@@ -14,18 +14,21 @@ export interface MenuItem {
 
 /**
  * A "More" button with a dropdown (Kobalte's menu: arrow keys, Home/End, type-ahead, Escape,
- * focus back on the button; closes on an outside click). `defaultOpen` opens it as it mounts.
+ * focus back on the button; closes on an outside click).
  */
 export function MoreMenu(props: {
   items: MenuItem[]
   title?: string
   testId?: string
-  defaultOpen?: boolean
-  /** -1 inside a tree whose rows open the menu with Shift+F10 (one Tab stop per tree). */
-  tabIndex?: number
+  /**
+   * Inside a tree whose rows open the menu with Shift+F10 (aria-keyshortcuts): the button is no Tab
+   * stop and not part of the row's accessible name.
+   */
+  inTree?: boolean
   /** Where focus goes when the menu closes (the button's row, say); the button when not given. */
   onCloseFocus?: (e: Event) => void
 }): JSX.Element {
+  const [open, setOpen] = createSignal(false)
   const [confirming, setConfirming] = createSignal<MenuItem | null>(null)
   // The chosen action runs once the menu has closed and put focus back, so a dialog it opens keeps focus.
   let chosen: (() => void) | null = null
@@ -37,18 +40,25 @@ export function MoreMenu(props: {
     }
     setConfirming(null)
     chosen = item.action
+    setOpen(false) // a confirmed item does not close the menu by itself (closeOnSelect is off)
   }
-  const afterClose = (e: Event) => {
-    props.onCloseFocus?.(e)
-    const run = chosen
-    chosen = null
-    run?.()
-  }
+  // Kobalte puts focus back on the button right after this handler: move it on from there.
+  const afterClose = (e: Event) =>
+    queueMicrotask(() => {
+      props.onCloseFocus?.(e)
+      const run = chosen
+      chosen = null
+      run?.()
+    })
   return (
     <div class="more" onClick={(e) => e.stopPropagation()}>
       <DropdownMenu
-        defaultOpen={props.defaultOpen ?? false}
-        onOpenChange={(open) => !open && setConfirming(null)}
+        modal={false}
+        open={open()}
+        onOpenChange={(o) => {
+          setOpen(o)
+          if (!o) setConfirming(null)
+        }}
         gutter={4}
         placement="bottom-end"
       >
@@ -57,7 +67,8 @@ export function MoreMenu(props: {
           title={props.title ?? 'More'}
           aria-label={props.title ?? 'More'}
           data-testid={props.testId}
-          tabIndex={props.tabIndex ?? 0}
+          tabIndex={props.inTree ? -1 : 0}
+          aria-hidden={props.inTree ? 'true' : undefined}
         >
           ⋯
         </DropdownMenu.Trigger>
@@ -70,7 +81,7 @@ export function MoreMenu(props: {
                   classList={{ danger: !!item.danger, disabled: !!item.disabled }}
                   disabled={!!item.disabled}
                   title={item.disabled}
-                  closeOnSelect={!item.confirm || confirming() === item}
+                  closeOnSelect={!item.confirm}
                   onSelect={() => pick(item)}
                   data-testid={item.testId}
                 >

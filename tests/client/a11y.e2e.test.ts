@@ -28,12 +28,15 @@ async function axeScan(page: Page): Promise<AxeViolation[]> {
   })
 }
 
-/** The element that has focus, as its test id, role or tag. */
-const focused = (page: Page) =>
-  page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null
-    return el?.dataset['testid'] ?? el?.getAttribute('role') ?? el?.tagName.toLowerCase() ?? ''
-  })
+/** The element that has focus, as its test id, role or tag (an error when the page stops answering). */
+const focused = (page: Page): Promise<string> =>
+  Promise.race([
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null
+      return el?.dataset['testid'] ?? el?.getAttribute('role') ?? el?.tagName.toLowerCase() ?? ''
+    }),
+    new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the page does not answer')), 10_000)),
+  ])
 
 /** Presses Tab (or Shift+Tab) until the element with this test id has focus: the keyboard's only way there. */
 async function tabTo(page: Page, testId: string, max = 60, back = false): Promise<void> {
@@ -68,6 +71,8 @@ describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)',
     browser = await launchChromium()
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 950 } })
     page = await ctx.newPage()
+    page.setDefaultTimeout(15_000)
+    page.on('console', (m) => m.type() === 'error' && console.log('[page]', m.text()))
     page.on('pageerror', (e) => pageErrors.push(e.message))
     await page.goto(`${base}/?token=${tokens.editor}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
@@ -209,10 +214,18 @@ describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)',
     await page.keyboard.press('ArrowUp')
     await page.keyboard.press('ArrowRight')
     expect(await page.getByTestId('group-row-Lifecycle').getAttribute('aria-expanded')).toBe('true')
-    await page.keyboard.press('ArrowRight')
-    expect(await focused(page)).toBe('label-row-customer_stage')
-    await page.keyboard.press('ArrowLeft')
+    await page.keyboard.press('ArrowRight') // into the open group: its first subgroup (Lifecycle holds no label)
+    expect(await focused(page)).toBe('group-row-Acquisition')
+    await page.keyboard.press('ArrowLeft') // Acquisition is open: it closes
+    expect(await page.getByTestId('group-row-Acquisition').getAttribute('aria-expanded')).toBe('false')
+    await page.keyboard.press('ArrowLeft') // closed: to its parent
     expect(await focused(page)).toBe('group-row-Lifecycle')
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('Enter') // Enter on a group opens or closes it
+    expect(await page.getByTestId('group-row-Acquisition').getAttribute('aria-expanded')).toBe('true')
+    // Type-ahead: the next row whose name starts with the letter.
+    await page.keyboard.press('v')
+    expect(await focused(page)).toBe('label-row-vip_list')
     await page.keyboard.press('End')
     const last = await focused(page)
     expect(last).toMatch(/^(label|group)-row-/)

@@ -1,4 +1,4 @@
-import { createMemo, createSelector, createSignal, For, Show, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
@@ -48,6 +48,15 @@ export function GroupTree(): JSX.Element {
     setActive(key)
     treeEl?.querySelector<HTMLElement>(`[data-tree-key="${key}"]`)?.focus()
   }
+  /** A focused row that goes away (deleted, moved, filtered out) hands focus to the tree's Tab stop. */
+  const keepFocus = (el: HTMLElement) =>
+    onCleanup(() => {
+      if (document.activeElement !== el) return
+      queueMicrotask(() => {
+        const next = tabStop()
+        if (next && (document.activeElement === document.body || !document.activeElement)) focusRow(next)
+      })
+    })
   const onTreeKeyDown = (e: KeyboardEvent) => {
     const row = e.target as HTMLElement
     if (row.getAttribute('role') !== 'treeitem') return // keys in an input or a button stay theirs
@@ -70,8 +79,7 @@ export function GroupTree(): JSX.Element {
     }
   }
   /** Back on the row whose menu or dialog closed (it may have moved to another group meanwhile). */
-  const refocus = (key: string) => (e: Event) => {
-    e.preventDefault()
+  const refocus = (key: string) => () => {
     const now = document.activeElement
     if (!now || now === document.body || treeEl?.contains(now)) focusRow(key)
   }
@@ -275,10 +283,10 @@ export function GroupTree(): JSX.Element {
       role="treeitem"
       aria-level={p.level}
       aria-selected={isSelected(p.label.id)}
-      aria-label={`${p.label.displayName} (${p.label.name})${p.label.enabled ? '' : ', disabled'}${p.label.nameConflict ? ', duplicate name' : ''}`}
       aria-keyshortcuts={s.canEdit ? 'Shift+F10' : undefined}
       tabIndex={isTabStop(itemKey('label', p.label.id)) ? 0 : -1}
       data-tree-key={itemKey('label', p.label.id)}
+      ref={keepFocus}
       data-testid={`label-row-${p.label.name}`}
       data-drag-kind="label"
       data-drag-id={p.label.id}
@@ -338,10 +346,10 @@ export function GroupTree(): JSX.Element {
           aria-level={p.level}
           aria-expanded={expandable() ? open() : undefined}
           aria-owns={owned()}
-          aria-label={`${g().name}, ${p.node.labels.length} label${p.node.labels.length === 1 ? '' : 's'}`}
           aria-keyshortcuts={editable() ? 'Shift+F10' : undefined}
           tabIndex={isTabStop(key()) ? 0 : -1}
           data-tree-key={key()}
+          ref={keepFocus}
           data-testid={`group-row-${g().name}`}
           data-drag-kind="group"
           data-drag-id={g().id}
@@ -352,6 +360,7 @@ export function GroupTree(): JSX.Element {
             type="button"
             class="caret"
             tabIndex={-1}
+            aria-hidden="true"
             aria-label={open() ? `Collapse ${g().name}` : `Expand ${g().name}`}
             onClick={() => toggle(g().id)}
           >
@@ -370,7 +379,10 @@ export function GroupTree(): JSX.Element {
           <Show when={g().isDefault}>
             <span class="badge muted">default</span>
           </Show>
-          <span class="count">{p.node.labels.length}</span>
+          <span class="count">
+            {p.node.labels.length}
+            <span class="sr-only"> label{p.node.labels.length === 1 ? '' : 's'}</span>
+          </span>
           <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
           <Show when={editable()}>
             <span class="group-row-more">
@@ -378,7 +390,7 @@ export function GroupTree(): JSX.Element {
                 items={groupMenu(g())}
                 title={`More for group ${g().name}`}
                 testId={`group-more-${g().name}`}
-                tabIndex={-1}
+                inTree
                 onCloseFocus={refocus(key())}
               />
             </span>
@@ -532,6 +544,7 @@ function LazyMenu(props: {
             data-testid={props.testId}
             data-lazy="true"
             tabIndex={-1}
+            aria-hidden="true"
             disabled={props.disabled}
             onClick={() => {
               const host = box?.parentElement
@@ -553,7 +566,7 @@ function LazyMenu(props: {
         items={props.items()}
         title={props.title}
         testId={props.testId}
-        tabIndex={-1}
+        inTree
         onCloseFocus={props.onCloseFocus}
       />
     </Show>
