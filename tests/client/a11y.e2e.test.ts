@@ -98,6 +98,16 @@ describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)',
     await page.getByTestId('new-label').click()
     await page.getByTestId('label-editor').waitFor()
     await scan('new label editor')
+    // Every creation method's rule form, with a filter row and a date-range window where there is one.
+    for (const method of ['custom', 'metric', 'first_last', 'preference', 'distribution'] as const) {
+      await page.getByTestId('field-method').selectOption(method)
+      await page.getByTestId('rule-form').waitFor()
+      const where = page.getByRole('button', { name: '+ where…' })
+      if (await where.count()) await where.first().click()
+      const windowKind = page.getByRole('combobox', { name: /window$/i })
+      if (await windowKind.count()) await windowKind.first().selectOption('range')
+      await scan(`editor, ${method} rule`)
+    }
     await page.getByTestId('close-editor').click()
     await page.getByTestId('label-editor').waitFor({ state: 'detached' })
     await page.goto(`${base}/#/labels/spend_band`)
@@ -241,7 +251,7 @@ describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)',
     expect(await page.evaluate(() => !!document.activeElement?.closest('[data-testid="label-editor"]'))).toBe(true)
     await page.keyboard.press('Escape')
     await page.getByTestId('label-editor').waitFor({ state: 'detached' })
-    expect(await focused(page)).toBe('edit-label')
+    await until(async () => (await focused(page)) === 'edit-label') // focus is given back once it has closed
   }, 60_000)
 })
 
