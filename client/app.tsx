@@ -156,7 +156,7 @@ function TopBar(props: { onSignOut: () => void }): JSX.Element {
   return (
     <header class="topbar">
       <div class="brand">
-        <span class="crumbs">Marketing Center ›</span> <strong>Label System</strong>
+        <span class="crumbs">Marketing Center ›</span> <h1 class="app-title">Label System</h1>
       </div>
       <div class="topbar-right">
         <span class={`conn ${ws.status()} ${ws.synced() ? 'synced' : ''}`} data-testid="sync-status">

@@ -6,6 +6,12 @@ import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
 import { projectWorkspace } from '../../shared/doc/projection.ts'
 import { planGroupDrop, planLabelDrop, zoneAt } from '../../client/features/groups/drop-plan.ts'
 import { countLabels, filterTree, labelMatches } from '../../client/features/groups/tree-filter.ts'
+import {
+  groupDestinations,
+  labelDestinations,
+  treeKeyAction,
+  visibleItems,
+} from '../../client/features/groups/tree-keys.ts'
 
 const o = { kind: 'local' as const, actor: 'test' }
 
@@ -117,5 +123,101 @@ describe('drop planning (what a drag would do, before it is done)', () => {
     expect(toGroup).toEqual({ ok: true, groupId: 'default', index: 1 })
     const after = planLabelDrop(projectWorkspace(doc), 'l_stage', { kind: 'label', id: 'l_misc', zone: 'after' })
     expect(after).toEqual({ ok: true, groupId: 'default', index: 1 })
+  })
+})
+
+describe('tree keyboard (the WAI-ARIA tree pattern)', () => {
+  const p = projectWorkspace(workspace())
+  const items = (closed: string[] = []) => visibleItems(filterTree(p, ''), (id) => !closed.includes(id))
+  const act = (key: string, at: string, closed: string[] = [], mods = {}) => treeKeyAction(items(closed), at, key, mods)
+
+  it('lists the visible rows in screen order with their levels; a collapsed group hides its subtree', () => {
+    expect(items().map((i) => `${i.key}@${i.level}`)).toEqual([
+      'group:default@1',
+      'label:l_misc@2',
+      'group:g_life@1',
+      'group:g_acq@2',
+      'label:l_vip@3',
+      'group:g_ret@2',
+      'label:l_stage@3',
+      'group:g_val@1',
+      'label:l_spend@2',
+      'label:l_band@2',
+      'group:g_eng@1',
+    ])
+    expect(items().find((i) => i.key === 'group:g_eng')?.expandable).toBe(false)
+    expect(items(['g_life']).map((i) => i.key)).toEqual([
+      'group:default',
+      'label:l_misc',
+      'group:g_life',
+      'group:g_val',
+      'label:l_spend',
+      'label:l_band',
+      'group:g_eng',
+    ])
+  })
+
+  it('moves up and down the visible rows, to the first and last with Home and End', () => {
+    expect(act('ArrowDown', 'label:l_misc')).toEqual({ kind: 'focus', key: 'group:g_life' })
+    expect(act('ArrowDown', 'group:g_life', ['g_life'])).toEqual({ kind: 'focus', key: 'group:g_val' })
+    expect(act('ArrowUp', 'group:g_val')).toEqual({ kind: 'focus', key: 'label:l_stage' })
+    expect(act('ArrowUp', 'group:default')).toBeNull()
+    expect(act('ArrowDown', 'group:g_eng')).toBeNull()
+    expect(act('Home', 'label:l_band')).toEqual({ kind: 'focus', key: 'group:default' })
+    expect(act('End', 'label:l_misc')).toEqual({ kind: 'focus', key: 'group:g_eng' })
+    expect(act('ArrowDown', 'label:gone')).toEqual({ kind: 'focus', key: 'group:default' })
+    expect(act('ArrowDown', 'label:l_misc', [], { ctrl: true })).toBeNull()
+  })
+
+  it('Right expands a closed group or enters an open one; Left collapses an open group or goes to the parent', () => {
+    expect(act('ArrowRight', 'group:g_life', ['g_life'])).toEqual({ kind: 'expand', groupId: 'g_life' })
+    expect(act('ArrowRight', 'group:g_life')).toEqual({ kind: 'focus', key: 'group:g_acq' })
+    expect(act('ArrowRight', 'label:l_vip')).toBeNull()
+    expect(act('ArrowRight', 'group:g_eng')).toBeNull() // nothing to expand
+    expect(act('ArrowLeft', 'group:g_acq')).toEqual({ kind: 'collapse', groupId: 'g_acq' })
+    expect(act('ArrowLeft', 'group:g_acq', ['g_acq'])).toEqual({ kind: 'focus', key: 'group:g_life' })
+    expect(act('ArrowLeft', 'label:l_vip')).toEqual({ kind: 'focus', key: 'group:g_acq' })
+    expect(act('ArrowLeft', 'group:g_val', ['g_val'])).toBeNull() // a closed top-level group
+  })
+
+  it('Enter opens a label or toggles a group; Shift+F10 and the menu key open the More menu; letters jump', () => {
+    expect(act('Enter', 'label:l_spend')).toEqual({ kind: 'open', labelId: 'l_spend' })
+    expect(act('Enter', 'group:g_val')).toEqual({ kind: 'collapse', groupId: 'g_val' })
+    expect(act('Enter', 'group:g_val', ['g_val'])).toEqual({ kind: 'expand', groupId: 'g_val' })
+    expect(act('F10', 'label:l_spend', [], { shift: true })).toEqual({ kind: 'menu', key: 'label:l_spend' })
+    expect(act('F10', 'label:l_spend')).toBeNull()
+    expect(act('ContextMenu', 'group:g_val')).toEqual({ kind: 'menu', key: 'group:g_val' })
+    // Type-ahead: the next row whose name starts with the letter, wrapping round.
+    expect(act('s', 'label:l_misc')).toEqual({ kind: 'focus', key: 'label:l_spend' })
+    expect(act('S', 'label:l_spend')).toEqual({ kind: 'focus', key: 'label:l_band' })
+    expect(act('d', 'group:g_eng')).toEqual({ kind: 'focus', key: 'group:default' })
+    expect(act('q', 'group:g_eng')).toBeNull()
+  })
+})
+
+describe('"Move to…" destinations (the places a drag could put a row)', () => {
+  const p = projectWorkspace(workspace())
+  const names = (ds: Array<{ name: string }>) => ds.map((d) => d.name)
+
+  it('offers a label every other group, at its end', () => {
+    const ds = labelDestinations(p, 'l_stage')
+    expect(names(ds)).toEqual(['Default', 'Lifecycle', 'Lifecycle › Acquisition', 'Value', 'Engagement'])
+    expect(ds.find((d) => d.name === 'Value')).toMatchObject({ groupId: 'g_val', index: 2 })
+    expect(labelDestinations(p, 'nope')).toEqual([])
+  })
+
+  it('offers a group only the places the two-level rule allows, as dragging does', () => {
+    // A subgroup: the top level, or under another first-level group (not Default, not a subgroup).
+    expect(names(groupDestinations(p, 'g_acq'))).toEqual(['Top level', 'Value', 'Engagement'])
+    expect(groupDestinations(p, 'g_acq')[0]).toMatchObject({ groupId: null, index: 4 })
+    // A first-level group without subgroups: under another first-level group.
+    expect(names(groupDestinations(p, 'g_val'))).toEqual(['Lifecycle', 'Engagement'])
+    // A group with subgroups, and Default, go nowhere.
+    expect(groupDestinations(p, 'g_life')).toEqual([])
+    expect(groupDestinations(p, 'default')).toEqual([])
+    // Each offer is one a drag onto that group would accept.
+    for (const g of Object.keys(p.groupsById))
+      for (const d of groupDestinations(p, g))
+        if (d.groupId !== null) expect(planGroupDrop(p, g, d.groupId, 'into')).toMatchObject({ ok: true })
   })
 })

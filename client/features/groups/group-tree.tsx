@@ -1,19 +1,24 @@
-import { createMemo, createSelector, createSignal, For, Show, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
-import { MoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
+import { MoreMenu, openMoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
+import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
 import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
+import { itemKey, treeKeyAction, visibleItems } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
 type Hover = { kind: 'group' | 'label'; id: string; zone: DropZone; refused: string | null }
 
-/** The label group tree (docs/model.md#groups): filter, More menus, drag groups and labels, presence. */
+/**
+ * The label group tree (docs/model.md#groups): filter, More menus, drag groups and labels, presence.
+ * A WAI-ARIA tree with one Tab stop (a roving tabindex) and the keyboard map of tree-keys.ts.
+ */
 export function GroupTree(): JSX.Element {
   const s = useSession()
   const ws = s.workspace
@@ -23,7 +28,61 @@ export function GroupTree(): JSX.Element {
   const [adding, setAdding] = createSignal<{ parentId: string | null } | null>(null)
   const [drag, setDrag] = createSignal<Drag | null>(null)
   const [hover, setHover] = createSignal<Hover | null>(null)
+  const [active, setActive] = createSignal<string | null>(null)
+  const [moving, setMoving] = createSignal<MoveTarget | null>(null)
   const tree = createMemo(() => filterTree(ws.view, query()))
+  const isOpen = (groupId: string) => query().trim() !== '' || !collapsed().has(groupId)
+  const items = createMemo(() => visibleItems(tree(), isOpen))
+  /** The row holding the tree's one Tab stop: the last focused, else the open label, else the first row. */
+  const tabStop = createMemo(() => {
+    const list = items()
+    const a = active()
+    if (a !== null && list.some((i) => i.key === a)) return a
+    const sel = s.selectedLabel()
+    const selKey = sel === null ? null : itemKey('label', sel)
+    return list.find((i) => i.key === selKey)?.key ?? list[0]?.key ?? null
+  })
+  const isTabStop = createSelector(tabStop)
+  let treeEl: HTMLUListElement | undefined
+  const focusRow = (key: string) => {
+    setActive(key)
+    treeEl?.querySelector<HTMLElement>(`[data-tree-key="${key}"]`)?.focus()
+  }
+  /** A focused row that goes away (deleted, moved, filtered out) hands focus to the tree's Tab stop. */
+  const keepFocus = (el: HTMLElement) =>
+    onCleanup(() => {
+      if (document.activeElement !== el) return
+      queueMicrotask(() => {
+        const next = tabStop()
+        if (next && (document.activeElement === document.body || !document.activeElement)) focusRow(next)
+      })
+    })
+  const onTreeKeyDown = (e: KeyboardEvent) => {
+    const row = e.target as HTMLElement
+    if (row.getAttribute('role') !== 'treeitem') return // keys in an input or a button stay theirs
+    const key = row.dataset['treeKey'] ?? ''
+    const action = treeKeyAction(items(), key, e.key, {
+      shift: e.shiftKey,
+      ctrl: e.ctrlKey,
+      alt: e.altKey,
+      meta: e.metaKey,
+    })
+    if (!action) return
+    e.preventDefault()
+    if (action.kind === 'focus') focusRow(action.key)
+    else if (action.kind === 'expand' || action.kind === 'collapse') toggle(action.groupId)
+    else if (action.kind === 'open') s.selectLabel(action.labelId)
+    else {
+      const more = row.querySelector<HTMLElement>('.more button')
+      if (more?.dataset['lazy']) more.click()
+      else if (more) openMoreMenu(more)
+    }
+  }
+  /** Back on the row whose menu or dialog closed (it may have moved to another group meanwhile). */
+  const refocus = (key: string) => () => {
+    const now = document.activeElement
+    if (!now || now === document.body || treeEl?.contains(now)) focusRow(key)
+  }
   const editable = () => s.canEdit && ws.ready() // offline too, once the local copy is loaded
 
   const toggle = (id: string) =>
@@ -171,8 +230,10 @@ export function GroupTree(): JSX.Element {
     if (g.isDefault) return items
     if (g.parentId === null) items.push({ label: 'Add subgroup', action: () => setAdding({ parentId: g.id }) })
     items.push({ label: 'Rename', action: () => startRename(g.id) })
+    items.push({ label: 'Move to…', testId: 'menu-move', action: () => setMoving({ kind: 'group', id: g.id }) })
     items.push({
       label: 'Delete group',
+      testId: 'menu-delete-group',
       danger: true,
       confirm: g.children.length ? 'Delete with subgroups? Labels go to Default' : 'Delete? Its labels go to Default',
       action: () => {
@@ -188,6 +249,7 @@ export function GroupTree(): JSX.Element {
   }
   const labelMenu = (l: ProjectedLabel): MenuItem[] => [
     { label: 'Edit', action: () => s.openEditor({ labelId: l.id }) },
+    { label: 'Move to…', testId: 'menu-move', action: () => setMoving({ kind: 'label', id: l.id }) },
     {
       label: 'Recalculate',
       disabled: needsServer('Recalculating'),
@@ -199,6 +261,7 @@ export function GroupTree(): JSX.Element {
     },
     {
       label: 'Delete',
+      testId: 'menu-delete',
       danger: true,
       disabled: needsServer('Deleting a label (and its results)'),
       confirm: 'Delete label and its results?',
@@ -213,14 +276,22 @@ export function GroupTree(): JSX.Element {
     },
   ]
 
-  const LabelRow = (p: { label: ProjectedLabel }) => (
+  const LabelRow = (p: { label: ProjectedLabel; level: number }) => (
     <li
       class="label-row"
       classList={{ selected: isSelected(p.label.id), disabled: !p.label.enabled, ...hoverClass('label', p.label.id) }}
+      role="treeitem"
+      aria-level={p.level}
+      aria-selected={isSelected(p.label.id)}
+      aria-keyshortcuts={s.canEdit ? 'Shift+F10' : undefined}
+      tabIndex={isTabStop(itemKey('label', p.label.id)) ? 0 : -1}
+      data-tree-key={itemKey('label', p.label.id)}
+      ref={keepFocus}
       data-testid={`label-row-${p.label.name}`}
       data-drag-kind="label"
       data-drag-id={p.label.id}
       draggable={editable()}
+      onFocus={() => setActive(itemKey('label', p.label.id))}
       onClick={() => s.selectLabel(p.label.id)}
     >
       <span class="label-text">
@@ -248,28 +319,49 @@ export function GroupTree(): JSX.Element {
           title={`More for label ${p.label.name}`}
           testId={`label-more-${p.label.name}`}
           disabled={!editable()}
+          onCloseFocus={refocus(itemKey('label', p.label.id))}
         />
       </Show>
     </li>
   )
 
-  const GroupBlock = (p: { node: VisibleGroup }): JSX.Element => {
+  const GroupBlock = (p: { node: VisibleGroup; level: number }): JSX.Element => {
     const g = () => p.node.group
-    const open = () => query().trim() !== '' || !collapsed().has(g().id)
+    const open = () => isOpen(g().id)
+    const key = () => itemKey('group', g().id)
+    const expandable = () => p.node.labels.length + p.node.children.length > 0
+    // The row is the tree item; its labels and subgroups (siblings of the row in the markup) are its own.
+    const owned = () =>
+      open() && expandable()
+        ? [p.node.labels.length ? `tree-${g().id}-labels` : '', p.node.children.length ? `tree-${g().id}-groups` : '']
+            .filter(Boolean)
+            .join(' ')
+        : undefined
     return (
-      <li class="group" classList={{ sub: g().parentId !== null }}>
+      <li class="group" classList={{ sub: g().parentId !== null }} role="none">
         <div
           class="group-row"
           classList={hoverClass('group', g().id)}
+          role="treeitem"
+          aria-level={p.level}
+          aria-expanded={expandable() ? open() : undefined}
+          aria-owns={owned()}
+          aria-keyshortcuts={editable() ? 'Shift+F10' : undefined}
+          tabIndex={isTabStop(key()) ? 0 : -1}
+          data-tree-key={key()}
+          ref={keepFocus}
           data-testid={`group-row-${g().name}`}
           data-drag-kind="group"
           data-drag-id={g().id}
           draggable={editable() && !g().isDefault}
+          onFocus={() => setActive(key())}
         >
           <button
             type="button"
             class="caret"
-            aria-label={open() ? 'Collapse' : 'Expand'}
+            tabIndex={-1}
+            aria-hidden="true"
+            aria-label={open() ? `Collapse ${g().name}` : `Expand ${g().name}`}
             onClick={() => toggle(g().id)}
           >
             {open() ? '▾' : '▸'}
@@ -287,18 +379,29 @@ export function GroupTree(): JSX.Element {
           <Show when={g().isDefault}>
             <span class="badge muted">default</span>
           </Show>
-          <span class="count">{p.node.labels.length}</span>
+          <span class="count">
+            {p.node.labels.length}
+            <span class="sr-only"> label{p.node.labels.length === 1 ? '' : 's'}</span>
+          </span>
           <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
           <Show when={editable()}>
-            <MoreMenu items={groupMenu(g())} title={`More for group ${g().name}`} testId={`group-more-${g().name}`} />
+            <span class="group-row-more">
+              <MoreMenu
+                items={groupMenu(g())}
+                title={`More for group ${g().name}`}
+                testId={`group-more-${g().name}`}
+                inTree
+                onCloseFocus={refocus(key())}
+              />
+            </span>
           </Show>
         </div>
         <Show when={hover()?.kind === 'group' && hover()?.id === g().id && hover()?.refused}>
           <div class="drop-hint">{hover()?.refused}</div>
         </Show>
         <Show when={open()}>
-          <ul class="labels">
-            <For each={p.node.labels}>{(l) => <LabelRow label={l} />}</For>
+          <ul class="labels" role="group" id={`tree-${g().id}-labels`}>
+            <For each={p.node.labels}>{(l) => <LabelRow label={l} level={p.level + 1} />}</For>
           </ul>
           <Show when={adding()?.parentId === g().id}>
             <div class="new-group sub">
@@ -306,8 +409,8 @@ export function GroupTree(): JSX.Element {
             </div>
           </Show>
           <Show when={p.node.children.length}>
-            <ul class="groups">
-              <For each={p.node.children}>{(c) => <GroupBlock node={c} />}</For>
+            <ul class="groups" role="group" id={`tree-${g().id}-groups`}>
+              <For each={p.node.children}>{(c) => <GroupBlock node={c} level={p.level + 1} />}</For>
             </ul>
           </Show>
         </Show>
@@ -330,7 +433,15 @@ export function GroupTree(): JSX.Element {
           class="filter"
           placeholder="Filter labels by name…"
           value={query()}
+          aria-label="Filter labels by name"
           onInput={(e) => setQuery(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            const first = e.key === 'ArrowDown' ? tabStop() : null
+            if (first) {
+              e.preventDefault()
+              focusRow(first)
+            }
+          }}
           data-testid="label-filter"
         />
         <Show when={editable()}>
@@ -361,11 +472,16 @@ export function GroupTree(): JSX.Element {
         <div class="hint">{countLabels(tree())} matching label(s)</div>
       </Show>
       <NewLabelDrafts />
-      <ul class="groups root">
-        <For each={tree()}>{(n) => <GroupBlock node={n} />}</For>
+      <ul class="groups root" role="tree" aria-label="Labels by group" ref={treeEl} onKeyDown={onTreeKeyDown}>
+        <For each={tree()}>{(n) => <GroupBlock node={n} level={1} />}</For>
       </ul>
       <Show when={!ws.ready()}>
         <div class="hint">Connecting to the workspace…</div>
+      </Show>
+      <Show when={moving()} keyed>
+        {(m) => (
+          <MoveDialog target={m} onClose={() => setMoving(null)} returnFocus={() => focusRow(itemKey(m.kind, m.id))} />
+        )}
       </Show>
     </nav>
   )
@@ -406,7 +522,13 @@ function InlineInput(props: {
  * mounted on the first click and opened, so a tree of thousands of labels renders one plain
  * button per row.
  */
-function LazyMenu(props: { items: () => MenuItem[]; title: string; testId: string; disabled: boolean }): JSX.Element {
+function LazyMenu(props: {
+  items: () => MenuItem[]
+  title: string
+  testId: string
+  disabled: boolean
+  onCloseFocus: (e: Event) => void
+}): JSX.Element {
   const [mounted, setMounted] = createSignal(false)
   let box: HTMLDivElement | undefined
   return (
@@ -420,15 +542,18 @@ function LazyMenu(props: { items: () => MenuItem[]; title: string; testId: strin
             title={props.title}
             aria-label={props.title}
             data-testid={props.testId}
+            data-lazy="true"
+            tabIndex={-1}
+            aria-hidden="true"
             disabled={props.disabled}
             onClick={() => {
               const host = box?.parentElement
               const placeholder = box?.firstElementChild
               setMounted(true)
-              // The menu's own button takes this one's place: open it as if it had been clicked.
+              // The menu's own button takes this one's place: open it as the keyboard would.
               queueMicrotask(() => {
                 const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
-                if (real && real !== placeholder) real.click()
+                if (real && real !== placeholder) openMoreMenu(real)
               })
             }}
           >
@@ -437,7 +562,13 @@ function LazyMenu(props: { items: () => MenuItem[]; title: string; testId: strin
         </div>
       }
     >
-      <MoreMenu items={props.items()} title={props.title} testId={props.testId} />
+      <MoreMenu
+        items={props.items()}
+        title={props.title}
+        testId={props.testId}
+        inTree
+        onCloseFocus={props.onCloseFocus}
+      />
     </Show>
   )
 }

@@ -15,6 +15,7 @@ import { BeforeAfter } from '../compare/before-after.tsx'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import type { Peer } from '../../sync/presence.ts'
+import { Modal, ModalClose, ModalContent, ModalTitle } from '../../ui/modal.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { describePath, draftStoreOf, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
 import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
@@ -269,6 +270,7 @@ export function LabelEditor(props: {
                   : { kind: 'daily', at },
           })
         }}
+        aria-label="Schedule"
         data-testid="schedule-kind"
       >
         <option value="daily">every day</option>
@@ -278,6 +280,7 @@ export function LabelEditor(props: {
       <Show when={sch.kind === 'weekly' ? sch : null}>
         {(w) => (
           <select
+            aria-label="Weekday"
             value={w().weekday}
             onChange={(e) => set({ schedule: { ...w(), weekday: Number(e.currentTarget.value) } })}
           >
@@ -334,29 +337,23 @@ export function LabelEditor(props: {
     ])
   const title = () => (existingLabelId() ? `Edit ${label()?.displayName ?? def().displayName}` : 'New label')
 
+  // A modal (Kobalte): focus on the first field, Escape or a click outside closes it (the draft stays).
   return (
-    <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div
+    <Modal onClose={props.onClose}>
+      <ModalContent
         class="modal"
-        role="dialog"
-        aria-modal="true"
         aria-label={existingLabelId() ? 'Edit label' : 'New label'}
+        initialFocus="form input:enabled, form select:enabled"
         data-testid="label-editor"
         data-draft-id={draftId ?? ''}
       >
-        <header class="modal-head">
-          <h2>{title()}</h2>
+        <div class="modal-head">
+          <ModalTitle as="h2">{title()}</ModalTitle>
           <PresenceDots peers={peersHere()} />
-          <button
-            type="button"
-            class="icon-btn"
-            aria-label="Close"
-            onClick={() => props.onClose()}
-            data-testid="close-editor"
-          >
+          <ModalClose class="icon-btn" aria-label="Close" data-testid="close-editor">
             ×
-          </button>
-        </header>
+          </ModalClose>
+        </div>
         <div class="modal-body">
           <Show
             when={draft()}
@@ -453,6 +450,7 @@ export function LabelEditor(props: {
                   <span>Label type {mark('/schedule')}</span>
                   <div class="inline">
                     <select
+                      aria-label="Label type"
                       value={def().labelType}
                       onChange={(e) => {
                         const next = withLabelType(def(), e.currentTarget.value as LabelDraft['labelType'])
@@ -522,6 +520,7 @@ export function LabelEditor(props: {
                   <summary>Rule JSON (full rule) {mark('/rule/json')}</summary>
                   <textarea
                     class="json"
+                    aria-label="Rule JSON (full rule)"
                     rows={12}
                     spellcheck={false}
                     value={jsonText()}
@@ -556,7 +555,7 @@ export function LabelEditor(props: {
                 {serverError()?.message}
               </div>
             </Show>
-            <footer class="modal-foot">
+            <div class="modal-foot">
               <button
                 type="button"
                 class="btn"
@@ -584,7 +583,7 @@ export function LabelEditor(props: {
               >
                 {publishing() ? 'Publishing…' : existingLabelId() ? 'Publish' : 'Create label'}
               </button>
-            </footer>
+            </div>
           </form>
           <div>
             <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
@@ -593,7 +592,7 @@ export function LabelEditor(props: {
             </Show>
           </div>
         </div>
-      </div>
-    </div>
+      </ModalContent>
+    </Modal>
   )
 }

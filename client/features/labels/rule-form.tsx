@@ -15,7 +15,8 @@ import type {
   Window,
 } from '../../../shared/schemas/rule.ts'
 
-type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined }
+/** `label` names the control for screen readers (a prefix for a control made of several). */
+type Props<T> = { value: T; onChange: (v: T) => void; schema: DataSchema | undefined; label?: string }
 
 /** The editor offers `≥` first (the common "at least N times"); the operators themselves are shared/operators.ts's. */
 const compareOps: readonly CompareOp[] = ['gte', 'gt', 'eq', 'neq', 'lt', 'lte', 'between']
@@ -26,7 +27,12 @@ const showValue = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v === undef
 
 function EventSelect(p: Props<string>): JSX.Element {
   return (
-    <select value={p.value} onChange={(e) => p.onChange(e.currentTarget.value)} data-testid="rule-event">
+    <select
+      value={p.value}
+      onChange={(e) => p.onChange(e.currentTarget.value)}
+      aria-label={p.label ?? 'Event'}
+      data-testid="rule-event"
+    >
       <Show when={!p.schema?.events.some((e) => e.name === p.value)}>
         <option value={p.value}>{p.value}</option>
       </Show>
@@ -38,7 +44,7 @@ function EventSelect(p: Props<string>): JSX.Element {
 function PropertySelect(p: Props<string> & { event: string; only?: string; extra?: string[] }): JSX.Element {
   const list = () => propsOf(p.schema, p.event).filter((x) => !p.only || x.type === p.only)
   return (
-    <select value={p.value} onChange={(e) => p.onChange(e.currentTarget.value)}>
+    <select value={p.value} onChange={(e) => p.onChange(e.currentTarget.value)} aria-label={p.label ?? 'Property'}>
       <For each={p.extra ?? []}>{(x) => <option value={x}>{x === '$time' ? 'event time' : x}</option>}</For>
       <Show when={!list().some((x) => x.name === p.value) && !(p.extra ?? []).includes(p.value)}>
         <option value={p.value}>{p.value}</option>
@@ -56,9 +62,11 @@ function PropertySelect(p: Props<string> & { event: string; only?: string; extra
 
 function WindowInput(p: Props<Window | undefined>): JSX.Element {
   const kind = () => (!p.value ? 'all' : 'lastDays' in p.value ? 'last' : 'range')
+  const name = () => p.label ?? 'Window'
   return (
     <span class="inline">
       <select
+        aria-label={name()}
         value={kind()}
         onChange={(e) => {
           const k = e.currentTarget.value
@@ -85,6 +93,7 @@ function WindowInput(p: Props<Window | undefined>): JSX.Element {
               type="number"
               min="1"
               class="narrow"
+              aria-label={`${name()}: number of days`}
               value={w().lastDays}
               onInput={(e) => p.onChange({ lastDays: Math.max(1, Number(e.currentTarget.value) || 1) })}
               data-testid="rule-last-days"
@@ -96,11 +105,13 @@ function WindowInput(p: Props<Window | undefined>): JSX.Element {
             <>
               <input
                 type="date"
+                aria-label={`${name()} from`}
                 value={w().from}
                 onChange={(e) => p.onChange({ from: e.currentTarget.value, to: w().to })}
               />
               <input
                 type="date"
+                aria-label={`${name()} to`}
                 value={w().to}
                 onChange={(e) => p.onChange({ from: w().from, to: e.currentTarget.value })}
               />
@@ -119,6 +130,7 @@ function MeasureInput(p: Props<Measure | undefined> & { event: string }): JSX.El
   return (
     <span class="inline">
       <select
+        aria-label={p.label ?? 'Measure'}
         value={agg()}
         onChange={(e) => {
           const a = e.currentTarget.value as Measure['agg']
@@ -145,6 +157,7 @@ function MeasureInput(p: Props<Measure | undefined> & { event: string }): JSX.El
             event={p.event}
             schema={p.schema}
             only={m().agg === 'distinct' ? undefined : 'number'}
+            label={`${p.label ?? 'Measure'} property`}
             onChange={(property) => p.onChange({ agg: m().agg, property })}
           />
         )}
@@ -171,19 +184,31 @@ function WhereInput(p: Props<Filter[] | undefined> & { event: string }): JSX.Ele
               value={f.property}
               event={p.event}
               schema={p.schema}
+              label={`Filter ${i() + 1} property`}
               onChange={(property) => put(i(), { ...f, property })}
             />
-            <select value={f.op} onChange={(e) => put(i(), { ...f, op: e.currentTarget.value as FilterOp })}>
+            <select
+              value={f.op}
+              aria-label={`Filter ${i() + 1} operator`}
+              onChange={(e) => put(i(), { ...f, op: e.currentTarget.value as FilterOp })}
+            >
               <For each={filterOps}>{(o) => <option value={o}>{opWords[o]}</option>}</For>
             </select>
             <Show when={f.op !== 'is_set' && f.op !== 'is_not_set'}>
               <input
                 value={showValue(f.value)}
+                aria-label={`Filter ${i() + 1} value`}
                 placeholder={f.op === 'in' || f.op === 'between' ? 'a, b' : 'value'}
                 onChange={(e) => put(i(), { ...f, value: parseTyped(e.currentTarget.value, f.op, typeOf(f.property)) })}
               />
             </Show>
-            <button type="button" class="icon-btn" title="Remove filter" onClick={() => put(i(), null)}>
+            <button
+              type="button"
+              class="icon-btn"
+              title="Remove filter"
+              aria-label={`Remove filter ${i() + 1}`}
+              onClick={() => put(i(), null)}
+            >
               ×
             </button>
           </div>
@@ -239,9 +264,11 @@ const isAttribute = (c: Condition): c is Extract<Condition, { attribute: string 
 function ConditionInput(p: Props<Condition>): JSX.Element {
   const kind = () => (isSimpleBehaviour(p.value) ? 'event' : isAttribute(p.value) ? 'attribute' : 'json')
   const attrType = (name: string) => p.schema?.userAttributes.find((a) => a.name === name)?.type
+  const name = (what: string) => `${p.label ?? 'Condition'} ${what}`
   return (
     <div class="condition">
       <select
+        aria-label={name('kind')}
         value={kind()}
         onChange={(e) => {
           const k = e.currentTarget.value
@@ -263,14 +290,26 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
                 value={c().measure}
                 event={c().event}
                 schema={p.schema}
+                label={name('measure')}
                 onChange={(measure) =>
                   p.onChange({ ...c(), ...(measure && measure.agg !== 'count' ? { measure } : { measure: undefined }) })
                 }
               />
               <span>of</span>
-              <EventSelect value={c().event} schema={p.schema} onChange={(event) => p.onChange({ ...c(), event })} />
-              <WindowInput value={c().window} schema={p.schema} onChange={(window) => p.onChange({ ...c(), window })} />
+              <EventSelect
+                value={c().event}
+                schema={p.schema}
+                label={name('event')}
+                onChange={(event) => p.onChange({ ...c(), event })}
+              />
+              <WindowInput
+                value={c().window}
+                schema={p.schema}
+                label={name('window')}
+                onChange={(window) => p.onChange({ ...c(), window })}
+              />
               <select
+                aria-label={name('comparison')}
                 value={c().op}
                 onChange={(e) =>
                   p.onChange({
@@ -284,6 +323,7 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
               </select>
               <input
                 class="narrow"
+                aria-label={name('threshold')}
                 value={showValue(c().value)}
                 onChange={(e) => {
                   const parts = e.currentTarget.value.split(',').map((x) => Number(x.trim()))
@@ -296,7 +336,11 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
         <Match when={isAttribute(p.value) ? p.value : null}>
           {(c) => (
             <span class="inline">
-              <select value={c().attribute} onChange={(e) => p.onChange({ ...c(), attribute: e.currentTarget.value })}>
+              <select
+                aria-label={name('attribute')}
+                value={c().attribute}
+                onChange={(e) => p.onChange({ ...c(), attribute: e.currentTarget.value })}
+              >
                 <For each={p.schema?.userAttributes ?? []}>
                   {(a) => (
                     <option value={a.name}>
@@ -305,11 +349,16 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
                   )}
                 </For>
               </select>
-              <select value={c().op} onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as FilterOp })}>
+              <select
+                aria-label={name('operator')}
+                value={c().op}
+                onChange={(e) => p.onChange({ ...c(), op: e.currentTarget.value as FilterOp })}
+              >
                 <For each={filterOps}>{(o) => <option value={o}>{opWords[o]}</option>}</For>
               </select>
               <Show when={c().op !== 'is_set' && c().op !== 'is_not_set'}>
                 <input
+                  aria-label={name('value')}
                   value={showValue(c().value)}
                   onChange={(e) =>
                     p.onChange({ ...c(), value: parseTyped(e.currentTarget.value, c().op, attrType(c().attribute)) })
@@ -322,6 +371,7 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
         <Match when={kind() === 'json'}>
           <textarea
             class="json small"
+            aria-label={name('as JSON')}
             rows={4}
             value={JSON.stringify(p.value, null, 1)}
             onChange={(e) => {
@@ -391,6 +441,7 @@ export function RuleForm(p: {
                         {mark(`/rule/values/${i()}`)}
                         <span>Value</span>
                         <input
+                          aria-label={`Layer ${i() + 1} value`}
                           value={showValue(layer.value)}
                           onChange={(e) =>
                             set({
@@ -406,6 +457,7 @@ export function RuleForm(p: {
                           type="button"
                           class="icon-btn"
                           title="Remove layer"
+                          aria-label={`Remove layer ${i() + 1}`}
                           disabled={r().values.length < 2}
                           onClick={() => set({ values: r().values.filter((_, j) => j !== i()) })}
                         >
@@ -415,6 +467,7 @@ export function RuleForm(p: {
                       <ConditionInput
                         value={layer.when}
                         schema={p.schema}
+                        label={`Layer ${i() + 1} condition`}
                         onChange={(when) => set({ values: r().values.map((x, j) => (j === i() ? { ...x, when } : x)) })}
                       />
                     </li>
@@ -515,6 +568,7 @@ export function RuleForm(p: {
                   value={r().by}
                   event={r().event}
                   schema={p.schema}
+                  label="Ranked by"
                   onChange={(by) => set({ by: by?.agg === 'count' ? undefined : by })}
                 />
               </label>
