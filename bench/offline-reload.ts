@@ -29,6 +29,9 @@ export interface BrowserOptions {
   rate: number
 }
 
+/** Groups of the offline-reload workspace. */
+const RELOAD_GROUPS = 20
+
 interface SummaryRow {
   what: string
   figure: string
@@ -192,22 +195,30 @@ export async function seedLabels(collabUrl: string, n: number, groups: number): 
   closeReplica(r)
 }
 
-// Runs in the page (polled every frame): when all `n` label rows are rendered and the tree's edit
-// controls are there, the milestones since navigation start (first row, all rows, controls); else null.
-const interactive = (
-  n: number,
-): { firstRowMs: number; allRowsMs: number; controlsMs: number; doneMs: number } | null => {
+// Runs in the page (polled every frame): when the tree is whole (all `n` label rows, or, in a large
+// workspace whose groups start closed, all `groups` group rows) and its edit controls are there,
+// the milestones since navigation start (first row, whole tree, controls); else null.
+export const interactive = ({
+  n,
+  groups,
+}: {
+  n: number
+  groups: number
+}): { firstRowMs: number; allRowsMs: number; controlsMs: number; doneMs: number } | null => {
   const w = window as unknown as { __m?: { firstRowMs: number; allRowsMs: number; controlsMs: number } }
   const m = (w.__m ??= { firstRowMs: 0, allRowsMs: 0, controlsMs: 0 })
   const now = performance.now()
-  const rows = document.querySelectorAll('[data-testid^="label-row-"]')
+  const rows = document.querySelectorAll('[data-testid^="label-row-"], [data-testid^="group-row-"]')
+  const labels = document.querySelectorAll('[data-testid^="label-row-"]').length
+  const closed = document.querySelectorAll('[data-testid^="group-row-"][aria-expanded="false"]').length
   if (rows.length > 0 && !m.firstRowMs) m.firstRowMs = now
-  if (rows.length >= n && !m.allRowsMs) m.allRowsMs = now
+  if ((labels >= n || closed >= groups) && !m.allRowsMs) m.allRowsMs = now
   const controls =
     !!document.querySelector('[data-testid="new-group"]') &&
     !(document.querySelector('[data-testid="new-label"]') as HTMLButtonElement | null)?.disabled &&
-    rows.length > 0 &&
-    (rows[rows.length - 1] as HTMLElement).draggable
+    !!document.querySelector(
+      '[data-testid^="label-row-"][draggable="true"], [data-testid^="group-row-"][draggable="true"]',
+    )
   if (controls && !m.controlsMs) m.controlsMs = now
   return m.allRowsMs && m.controlsMs ? { ...m, doneMs: now } : null
 }
@@ -221,11 +232,15 @@ export async function offlineReload(
   let stopped = false
   try {
     const t0 = performance.now()
-    await seedLabels(srv.collab, o.reloadLabels, 20)
+    await seedLabels(srv.collab, o.reloadLabels, RELOAD_GROUPS)
     const seedMs = performance.now() - t0
     const t1 = performance.now()
     const page = await openApp(browser, srv.http, tokens.editor)
-    await page.waitForFunction(interactive, o.reloadLabels, { timeout: 180_000, polling: 100 })
+    await page.waitForFunction(
+      interactive,
+      { n: o.reloadLabels, groups: RELOAD_GROUPS },
+      { timeout: 180_000, polling: 100 },
+    )
     const firstLoadMs = performance.now() - t1
     for (const end = Date.now() + 60_000; !(await page.evaluate(() => navigator.serviceWorker.controller !== null)); ) {
       if (Date.now() > end) throw new Error('the service worker never took control')
@@ -251,7 +266,11 @@ export async function offlineReload(
       const start = performance.now()
       const res = await page.reload({ waitUntil: 'commit' })
       if (!res?.fromServiceWorker()) throw new Error('the offline reload was not served by the service worker')
-      const at = await page.waitForFunction(interactive, o.reloadLabels, { timeout: 60_000, polling: 'raf' })
+      const at = await page.waitForFunction(
+        interactive,
+        { n: o.reloadLabels, groups: RELOAD_GROUPS },
+        { timeout: 60_000, polling: 'raf' },
+      )
       reloadMs.push(round(performance.now() - start))
       if (cdp) {
         const { profile } = await cdp.send('Profiler.stop')

@@ -2,6 +2,7 @@ import { createMemo, createSelector, createSignal, For, onCleanup, Show, type JS
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
+import type { GroupNode } from '../../../shared/schemas/group.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
 import { MoreMenu, openMoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
@@ -13,6 +14,9 @@ import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
 import { itemKey, treeKeyAction, visibleItems } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
+
+/** Up to this many labels every group starts open. */
+const OPEN_ALL_UP_TO = 300
 type Hover = { kind: 'group' | 'label'; id: string; zone: DropZone; refused: string | null }
 
 /**
@@ -23,7 +27,8 @@ export function GroupTree(): JSX.Element {
   const s = useSession()
   const ws = s.workspace
   const [query, setQuery] = createSignal('')
-  const [collapsed, setCollapsed] = createSignal<Set<string>>(new Set())
+  /** Groups opened or closed by the operator; the others follow startOpen. */
+  const [toggled, setToggled] = createSignal<ReadonlyMap<string, boolean>>(new Map())
   const [renaming, setRenaming] = createSignal<string | null>(null)
   const [adding, setAdding] = createSignal<{ parentId: string | null } | null>(null)
   const [drag, setDrag] = createSignal<Drag | null>(null)
@@ -31,7 +36,30 @@ export function GroupTree(): JSX.Element {
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
   const tree = createMemo(() => filterTree(ws.view, query()))
-  const isOpen = (groupId: string) => query().trim() !== '' || !collapsed().has(groupId)
+  /** Each shown group's labels and subgroups, by group id: a group's block stays mounted while the filter changes. */
+  const nodeOf = createMemo(() => {
+    const m = new Map<string, VisibleGroup>()
+    const visit = (n: VisibleGroup) => {
+      m.set(n.group.id, n)
+      n.children.forEach(visit)
+    }
+    tree().forEach(visit)
+    return m
+  })
+  // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
+  // except the open label's; a small one with every group open. A filter opens groups with matches.
+  const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
+  const selectedGroups = createMemo(() => {
+    const id = s.selectedLabel()
+    const label = id === null ? undefined : ws.view.labels.find((l) => l.id === id)
+    const out = new Set<string>()
+    if (!label) return out
+    out.add(label.groupId)
+    for (const g of ws.view.groups) if (g.children.some((c) => c.id === label.groupId)) out.add(g.id)
+    return out
+  })
+  const openUnfiltered = (groupId: string) => toggled().get(groupId) ?? (startOpen() || selectedGroups().has(groupId))
+  const isOpen = (groupId: string) => query().trim() !== '' || openUnfiltered(groupId)
   const items = createMemo(() => visibleItems(tree(), isOpen))
   /** The row holding the tree's one Tab stop: the last focused, else the open label, else the first row. */
   const tabStop = createMemo(() => {
@@ -85,13 +113,7 @@ export function GroupTree(): JSX.Element {
   }
   const editable = () => s.canEdit && ws.ready() // offline too, once the local copy is loaded
 
-  const toggle = (id: string) =>
-    setCollapsed((c) => {
-      const n = new Set(c)
-      if (n.has(id)) n.delete(id)
-      else n.add(id)
-      return n
-    })
+  const toggle = (id: string) => setToggled((m) => new Map(m).set(id, !openUnfiltered(id)))
 
   const startRename = (id: string) => {
     setRenaming(id)
@@ -325,15 +347,16 @@ export function GroupTree(): JSX.Element {
     </li>
   )
 
-  const GroupBlock = (p: { node: VisibleGroup; level: number }): JSX.Element => {
-    const g = () => p.node.group
+  const GroupBlock = (p: { group: GroupNode; level: number }): JSX.Element => {
+    const g = () => p.group
+    const node = (): VisibleGroup => nodeOf().get(p.group.id) ?? { group: p.group, labels: [], children: [] }
     const open = () => isOpen(g().id)
     const key = () => itemKey('group', g().id)
-    const expandable = () => p.node.labels.length + p.node.children.length > 0
+    const expandable = () => node().labels.length + node().children.length > 0
     // The row is the tree item; its labels and subgroups (siblings of the row in the markup) are its own.
     const owned = () =>
       open() && expandable()
-        ? [p.node.labels.length ? `tree-${g().id}-labels` : '', p.node.children.length ? `tree-${g().id}-groups` : '']
+        ? [node().labels.length ? `tree-${g().id}-labels` : '', node().children.length ? `tree-${g().id}-groups` : '']
             .filter(Boolean)
             .join(' ')
         : undefined
@@ -380,8 +403,8 @@ export function GroupTree(): JSX.Element {
             <span class="badge muted">default</span>
           </Show>
           <span class="count">
-            {p.node.labels.length}
-            <span class="sr-only"> label{p.node.labels.length === 1 ? '' : 's'}</span>
+            {node().labels.length}
+            <span class="sr-only"> label{node().labels.length === 1 ? '' : 's'}</span>
           </span>
           <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
           <Show when={editable()}>
@@ -401,16 +424,18 @@ export function GroupTree(): JSX.Element {
         </Show>
         <Show when={open()}>
           <ul class="labels" role="group" id={`tree-${g().id}-labels`}>
-            <For each={p.node.labels}>{(l) => <LabelRow label={l} level={p.level + 1} />}</For>
+            <For each={node().labels}>{(l) => <LabelRow label={l} level={p.level + 1} />}</For>
           </ul>
           <Show when={adding()?.parentId === g().id}>
             <div class="new-group sub">
               <InlineInput value="" placeholder="Subgroup name" onDone={submitNew} />
             </div>
           </Show>
-          <Show when={p.node.children.length}>
+          <Show when={node().children.length}>
             <ul class="groups" role="group" id={`tree-${g().id}-groups`}>
-              <For each={p.node.children}>{(c) => <GroupBlock node={c} level={p.level + 1} />}</For>
+              <For each={node().children.map((c) => c.group)}>
+                {(c) => <GroupBlock group={c} level={p.level + 1} />}
+              </For>
             </ul>
           </Show>
         </Show>
@@ -473,7 +498,7 @@ export function GroupTree(): JSX.Element {
       </Show>
       <NewLabelDrafts />
       <ul class="groups root" role="tree" aria-label="Labels by group" ref={treeEl} onKeyDown={onTreeKeyDown}>
-        <For each={tree()}>{(n) => <GroupBlock node={n} level={1} />}</For>
+        <For each={tree().map((n) => n.group)}>{(g) => <GroupBlock group={g} level={1} />}</For>
       </ul>
       <Show when={!ws.ready()}>
         <div class="hint">Connecting to the workspace…</div>
