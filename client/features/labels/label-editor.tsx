@@ -17,6 +17,7 @@ import { needsServer, online } from '../../sync/connectivity.ts'
 import type { Peer } from '../../sync/presence.ts'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { describePath, draftStoreOf, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
+import { describeField, humanError } from './field-errors.ts'
 import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
 import { dataTypeFor, defaultRule } from './rule-defaults.ts'
 import { RuleForm } from './rule-form.tsx'
@@ -202,7 +203,10 @@ export function LabelEditor(props: {
     ...(serverError() ? [serverError()!] : []),
     ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? '')),
   ]
-  const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
+  const errorFor = (field: string) => {
+    const e = shown().find((x) => fieldOfPath(x.path) === field)
+    return e ? humanError(e.path, e.message) : null
+  }
   const ruleErrorPath = () => {
     const e = shown().find((x) => fieldOfPath(x.path) === 'rule')
     if (e) return e
@@ -502,8 +506,7 @@ export function LabelEditor(props: {
                 <Show when={ruleErrorPath()}>
                   {(e) => (
                     <div class="field-error" data-testid="error-rule">
-                      at <code>{e().path}</code>
-                      {e().message ? `: ${e().message}` : ' (see preview)'}
+                      {e().message ? humanError(e().path, e().message) : `${describeField(e().path)} (see preview)`}
                     </div>
                   )}
                 </Show>
@@ -553,7 +556,7 @@ export function LabelEditor(props: {
               }
             >
               <div class="field-error" data-testid="error-form">
-                {serverError()?.message}
+                {humanError(serverError()?.path, serverError()?.message ?? '')}
               </div>
             </Show>
             <footer class="modal-foot">
