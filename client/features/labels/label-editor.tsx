@@ -173,7 +173,7 @@ export function LabelEditor(props: {
     if (Object.keys(p).some((k) => !touched().has(k))) setTouched((t) => new Set([...t, ...Object.keys(p)]))
     ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
   }
-  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType) })
+  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType, s.schema()) })
   // The JSON editor mirrors the rule while it is open, unless the operator is typing in it (closed,
   // a remote edit costs no serialisation and no textarea update).
   const [jsonOpen, setJsonOpen] = createSignal(false)
