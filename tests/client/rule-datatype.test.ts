@@ -18,7 +18,12 @@ const schema = {
 
 describe('the data type follows the chosen property', () => {
   it('first/last takes the property type (a date label switches to string for a string property)', () => {
-    const fl = (property: string) => ({ method: 'first_last' as const, which: 'last' as const, event: 'purchase', property })
+    const fl = (property: string) => ({
+      method: 'first_last' as const,
+      which: 'last' as const,
+      event: 'purchase',
+      property,
+    })
     expect(dataTypeFor(fl('category'), 'date', schema)).toBe('string')
     expect(dataTypeFor(fl('amount'), 'date', schema)).toBe('number')
     expect(dataTypeFor(fl('gift'), 'string', schema)).toBe('boolean')

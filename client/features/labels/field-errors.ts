@@ -49,7 +49,10 @@ const ruleParts: Record<string, string> = {
 
 /** The words for a JSON path: `/rule/values/0/when/all/1/value` → "Layer 1 › condition › all of › 2 › value". */
 export function describeField(path: string): string {
-  const parts = path.replace(/^\/body/, '').split('/').filter(Boolean)
+  const parts = path
+    .replace(/^\/body/, '')
+    .split('/')
+    .filter(Boolean)
   if (parts.length === 0) return 'Label'
   const [head, ...rest] = parts
   if (head === 'rule') {
