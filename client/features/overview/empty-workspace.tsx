@@ -1,8 +1,13 @@
 import { createSignal, For, Show, type JSX } from 'solid-js'
 import { ApiError } from '../../api/http.ts'
+import type { DataSchema } from '../../api/types.ts'
 import type { IngestReport } from '../../../engine/api.ts'
 import { useSession } from '../../session.tsx'
 import { formatCount } from '../../ui/format.ts'
+
+/** True once the data schema is known and holds no user attribute and no event (nothing loaded yet). */
+export const isEmptyWorkspace = (d: DataSchema | undefined): boolean =>
+  !!d && d.events.length === 0 && d.userAttributes.length === 0
 
 /** The content type POST /api/data/* reads a file as, from its name (NDJSON or CSV), or null. */
 export function dataContentType(fileName: string): string | null {

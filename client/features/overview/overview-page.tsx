@@ -7,7 +7,7 @@ import { needsServer, online } from '../../sync/connectivity.ts'
 import { dateTimeTitle, formatCount, formatDateTime, formatNumber, formatPercent } from '../../ui/format.ts'
 import { planLabelDrop } from '../groups/drop-plan.ts'
 import { methodNames } from '../labels/rule-text.ts'
-import { EmptyWorkspace } from './empty-workspace.tsx'
+import { EmptyWorkspace, isEmptyWorkspace } from './empty-workspace.tsx'
 import {
   defaultQuery,
   formatDuration,
@@ -163,10 +163,7 @@ export function OverviewPage(): JSX.Element {
       disabled: r.filter((x) => !x.enabled).length,
     }
   })
-  const noData = () => {
-    const d = s.schema()
-    return !!d && d.events.length === 0 && d.userAttributes.length === 0
-  }
+  const noData = () => isEmptyWorkspace(s.schema())
 
   return (
     <div class="overview" data-testid="overview">
