@@ -341,7 +341,12 @@ export function OverviewPage(): JSX.Element {
                 }
               >
                 {(r) => (
-                  <tr data-testid={`overview-row-${r.name}`} data-state={r.state} data-enabled={r.enabled}>
+                  <tr
+                    data-testid={`overview-row-${r.name}`}
+                    data-state={r.state}
+                    data-run={r.runId ?? ''}
+                    data-enabled={r.enabled}
+                  >
                     <Show when={s.canEdit}>
                       <td class="check">
                         <input

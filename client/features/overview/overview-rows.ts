@@ -28,6 +28,8 @@ export interface OverviewRow {
   schedule: string
   enabled: boolean
   state: RunState
+  /** The last run's id (null: never run). */
+  runId: string | null
   error: string | null
   /** When the last run finished (else started, else was queued): ISO, or null when never run. */
   lastAt: string | null
@@ -90,6 +92,7 @@ export function rowOf(view: WorkspaceProjection, l: ProjectedLabel, info: RunInf
     schedule: describeSchedule(l.schedule),
     enabled: l.enabled,
     state: r?.status ?? 'never',
+    runId: r?.id ?? null,
     error: r?.error ?? null,
     lastAt: r ? (r.finishedAt ?? r.startedAt ?? r.createdAt) : null,
     durationMs: runDuration(r),
