@@ -231,13 +231,20 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
       // Nothing red on the way: no preview error and no rule error were shown.
       expect(await p.evaluate(() => (window as unknown as { redErrors: string[] }).redErrors)).toEqual([])
       await p.getByTestId('home').click()
-      // Loading users from the page: the schema then has an attribute and the note goes.
+      // Loading users, then events, from the page: the note changes, then goes.
       await p.getByTestId('upload-users').setInputFiles({
         name: 'users.ndjson',
         mimeType: 'application/x-ndjson',
         buffer: Buffer.from('{"user_id":"u1","properties":{"city":"Paris"}}\n'),
       })
       await p.getByTestId('upload-outcome').filter({ hasText: 'stored 1 users' }).waitFor()
+      await p.getByTestId('empty-workspace').filter({ hasText: 'no events yet' }).waitFor()
+      await p.getByTestId('upload-events').setInputFiles({
+        name: 'events.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from('user_id,event,time\nu1,purchase,2026-01-01T00:00:00Z\n'),
+      })
+      await p.getByTestId('toast-info').filter({ hasText: 'stored 1 events' }).waitFor()
       await p.getByTestId('empty-workspace').waitFor({ state: 'detached' })
       await p.context().close()
     } finally {

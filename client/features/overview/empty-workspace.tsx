@@ -5,9 +5,11 @@ import type { IngestReport } from '../../../engine/api.ts'
 import { useSession } from '../../session.tsx'
 import { formatCount } from '../../ui/format.ts'
 
-/** True once the data schema is known and holds no user attribute and no event (nothing loaded yet). */
-export const isEmptyWorkspace = (d: DataSchema | undefined): boolean =>
-  !!d && d.events.length === 0 && d.userAttributes.length === 0
+/**
+ * True once the data schema is known and holds no event yet: no rule but an import can be
+ * calculated (custom rules on attributes alone are rare), so loading data is the next step.
+ */
+export const isEmptyWorkspace = (d: DataSchema | undefined): boolean => !!d && d.events.length === 0
 
 /** The content type POST /api/data/* reads a file as, from its name (NDJSON or CSV), or null. */
 export function dataContentType(fileName: string): string | null {
@@ -47,10 +49,9 @@ export function EmptyWorkspace(): JSX.Element {
     setOutcome(null)
     try {
       const r = await s.api.post<IngestReport>(`/api/data/${kind}`, file, type)
-      setOutcome({
-        kind: 'ok',
-        text: `${file.name}: stored ${formatCount(r.stored)} ${kind}${r.duplicates ? ` (${formatCount(r.duplicates)} already stored)` : ''}`,
-      })
+      const text = `${file.name}: stored ${formatCount(r.stored)} ${kind}${r.duplicates ? ` (${formatCount(r.duplicates)} already stored)` : ''}`
+      setOutcome({ kind: 'ok', text })
+      s.toasts.show('info', text) // stays when this card goes (the workspace has events now)
       s.refreshSchema()
     } catch (e) {
       const rows =
@@ -65,7 +66,11 @@ export function EmptyWorkspace(): JSX.Element {
   }
   return (
     <section class="card empty-workspace" data-testid="empty-workspace">
-      <h3>This workspace has no customer data yet</h3>
+      <h3>
+        {s.schema()?.userAttributes.length
+          ? 'This workspace has no events yet'
+          : 'This workspace has no customer data yet'}
+      </h3>
       <p>
         Labels are calculated from your customers and their events. Load them first: users (<code>user_id</code> and
         attributes), then events (<code>user_id</code>, <code>event</code>, <code>time</code> and properties), as NDJSON
