@@ -45,6 +45,11 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
     p
       .locator('[data-testid="overview-table"] tbody tr[data-testid^="overview-row-"]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.replace('overview-row-', '')))
+  /** A fresh load of the app (the token is kept by the browser), so each test stands alone. */
+  const reload = async () => {
+    await page.goto(`${base}/`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+  }
   const label = async (name: string) => api<ApiLabel>('GET', `/api/labels/${name}`)
 
   beforeAll(async () => {
@@ -156,6 +161,7 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
   })
 
   it('says what a wrong name must be, next to the field', async () => {
+    await reload()
     await page.getByTestId('new-label').click()
     await page.getByTestId('field-name').fill('Bad Name')
     await page
@@ -166,6 +172,7 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
   })
 
   it('builds an and/or/not condition visually, and it saves', async () => {
+    await reload()
     await page.getByTestId('new-label').click()
     await page.getByTestId('field-name').fill('builder_made')
     await page.getByTestId('field-display-name').fill('Built with the builder')
@@ -198,6 +205,7 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
   })
 
   it('switches the data type when first/last takes a string property, so the label saves', async () => {
+    await reload()
     await page.getByTestId('new-label').click()
     await page.getByTestId('field-name').fill('last_category')
     await page.getByTestId('field-display-name').fill('Last category viewed')
