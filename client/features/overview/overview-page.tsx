@@ -94,10 +94,13 @@ export function OverviewPage(): JSX.Element {
 
   const [query, setQuery] = createStore<OverviewQuery>({ ...defaultQuery })
   const rows = createMemo(() => ws.view.labels.map((l) => rowOf(ws.view, l, info[l.id])))
-  const shown = createMemo(() => selectRows(rows(), { ...query }))
+  // Kept in a store reconciled by id: a run message or an edit updates the cells of its row,
+  // not every row of the table (thousands of labels).
+  const [shown, setShown] = createStore<OverviewRow[]>([])
+  createEffect(() => setShown(reconcile(selectRows(rows(), { ...query }), { key: 'id' })))
   const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set())
   // Only rows still shown count as selected (a filter or a deletion drops the others).
-  const chosen = createMemo(() => shown().filter((r) => selected().has(r.id)))
+  const chosen = createMemo(() => shown.filter((r) => selected().has(r.id)))
   const toggle = (id: string, on: boolean) =>
     setSelected((cur) => {
       const next = new Set(cur)
@@ -105,7 +108,7 @@ export function OverviewPage(): JSX.Element {
       else next.delete(id)
       return next
     })
-  const allChosen = () => shown().length > 0 && chosen().length === shown().length
+  const allChosen = () => shown.length > 0 && chosen().length === shown.length
   const sortBy = (k: SortKey) => {
     if (query.sort === k) setQuery('desc', !query.desc)
     else setQuery({ sort: k, desc: false })
@@ -236,7 +239,7 @@ export function OverviewPage(): JSX.Element {
             <option value="disabled">disabled</option>
           </select>
           <span class="hint" data-testid="overview-shown">
-            {formatCount(shown().length)} shown
+            {formatCount(shown.length)} shown
           </span>
         </div>
         <Show when={s.canEdit}>
@@ -306,7 +309,7 @@ export function OverviewPage(): JSX.Element {
                       aria-label="Select all shown labels"
                       checked={allChosen()}
                       onChange={(e) =>
-                        setSelected(e.currentTarget.checked ? new Set(shown().map((r) => r.id)) : new Set<string>())
+                        setSelected(e.currentTarget.checked ? new Set(shown.map((r) => r.id)) : new Set<string>())
                       }
                       data-testid="overview-select-all"
                     />
@@ -331,7 +334,7 @@ export function OverviewPage(): JSX.Element {
             </thead>
             <tbody>
               <For
-                each={shown()}
+                each={shown}
                 fallback={
                   <tr>
                     <td colspan={columns.length + 1} class="hint">
