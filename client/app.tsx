@@ -15,9 +15,10 @@ import type { DataSchema, Me } from './api/types.ts'
 import { Login } from './auth/login.tsx'
 import { clearToken, readToken, saveToken } from './auth/token.ts'
 import { GroupTree } from './features/groups/group-tree.tsx'
-import { labelAddress, labelRefOf, resolveLabelRef } from './features/labels/label-address.ts'
+import { labelRefOf, labelStep, resolveLabelRef } from './features/labels/label-address.ts'
 import { LabelDetail } from './features/labels/label-detail.tsx'
 import { LabelEditor } from './features/labels/label-editor.tsx'
+import { OverviewPage } from './features/overview/overview-page.tsx'
 import { createLive } from './live/create-live.ts'
 import { loadMe } from './offline/me-cache.ts'
 import { OfflineBanner } from './offline/offline-banner.tsx'
@@ -70,7 +71,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
   // Read while online (again when the connection comes back); offline the last answer stays.
-  const [schema] = createResource(online, () => api.get<DataSchema>('/api/data/schema'))
+  const [schema, { refetch: refetchSchema }] = createResource(online, () => api.get<DataSchema>('/api/data/schema'))
   // The label asked for: an id, or from an address `#/labels/<id or name>` either. It is shown
   // once the synced document has it; a name is then pinned to its id, so a later rename of the
   // label (or another label taking the name) does not change what is open.
@@ -86,7 +87,11 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   // A link to another label within the app changes only the hash.
   const onHash = () => setRef(labelRefOf(location.hash))
   window.addEventListener('hashchange', onHash)
-  onCleanup(() => window.removeEventListener('hashchange', onHash))
+  window.addEventListener('popstate', onHash) // Back/Forward over the steps selectLabel pushed
+  onCleanup(() => {
+    window.removeEventListener('hashchange', onHash)
+    window.removeEventListener('popstate', onHash)
+  })
   const [editor, setEditor] = createSignal<{ labelId?: string; groupId?: string; draftId?: string } | null>(null)
   const session: Session = {
     api,
@@ -95,10 +100,14 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
     live,
     toasts,
     schema: () => (schema.error ? undefined : schema.latest), // an errored resource throws when read
+    refreshSchema: () => void refetchSchema(),
     canEdit: props.me.role !== 'viewer',
     selectLabel(id) {
       setRef(id)
-      history.replaceState(null, '', id ? labelAddress(id) : location.pathname)
+      // Opening another label (or the overview) is a step Back and Forward move over.
+      const step = labelStep(location.hash, id)
+      if (step.push) history.pushState(null, '', step.url || location.pathname)
+      else history.replaceState(null, '', step.url || location.pathname)
     },
     selectedLabel: selected,
     openEditor: setEditor,
@@ -115,7 +124,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
           <main class="content">
             {/* The last resort (each card has its own): it recovers when the operator opens another label. */}
             <Recover resetKey={selected() ?? ref()} what="This page">
-              <Show when={ref()} fallback={<Welcome />}>
+              <Show when={ref()} fallback={<OverviewPage />}>
                 {(r) => (
                   <Show when={selected()} keyed fallback={<NoLabel labelRef={r()} />}>
                     {(id) => <LabelDetail labelId={id} />}
@@ -156,7 +165,12 @@ function TopBar(props: { onSignOut: () => void }): JSX.Element {
   return (
     <header class="topbar">
       <div class="brand">
-        <span class="crumbs">Marketing Center ›</span> <h1 class="app-title">Label System</h1>
+        <span class="crumbs">Marketing Center ›</span>{' '}
+        <h1 class="app-title">
+          <a href="#/" class="home" title="All labels (overview)" data-testid="home">
+            Label System
+          </a>
+        </h1>
       </div>
       <div class="topbar-right">
         <span class={`conn ${ws.status()} ${ws.synced() ? 'synced' : ''}`} data-testid="sync-status">
@@ -225,19 +239,6 @@ function NoLabel(props: { labelRef: string }): JSX.Element {
       {s.workspace.ready()
         ? `There is no label "${props.labelRef}" (by id or name); it may have been deleted.`
         : 'Loading…'}
-    </div>
-  )
-}
-
-function Welcome(): JSX.Element {
-  const s = useSession()
-  return (
-    <div class="empty">
-      <h2>Labels</h2>
-      <p>
-        {s.workspace.view.labels.length} labels in {Object.keys(s.workspace.view.groupsById).length} groups. Pick a
-        label on the left to see its basic information, value distribution and history.
-      </p>
     </div>
   )
 }

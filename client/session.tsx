@@ -13,6 +13,8 @@ export interface Session {
   live: Live
   toasts: Toasts
   schema: () => DataSchema | undefined
+  /** Reads the data schema again (after data was loaded from this page). */
+  refreshSchema(): void
   /** Can this operator edit groups and labels? */
   canEdit: boolean
   /** Opens a label (detail view), or none. */

@@ -22,6 +22,8 @@ export interface Api {
   readonly token: string
   get<T>(path: string): Promise<T>
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
+  /** POSTs a raw body (a file) with its content type, e.g. NDJSON or CSV to /api/data/users. */
+  post<T>(path: string, body: Blob | string, contentType: string): Promise<T>
   /** POSTs `file` as the `file` part of a multipart body, reporting upload progress (fetch can't). */
   upload<T>(path: string, file: Blob, onProgress?: (p: UploadProgress) => void): Promise<T>
   /**
@@ -116,6 +118,7 @@ export function makeApi(token: string, onUnauthorized: () => void = () => {}): A
           ? { method }
           : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
       ),
+    post: (path, body, contentType) => run(path, { method: 'POST', body, headers: { 'content-type': contentType } }),
     upload,
     signedUrl,
     async download(path) {

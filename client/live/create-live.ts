@@ -8,6 +8,8 @@ export interface Live {
   connected: Accessor<boolean>
   /** Reactive: listens to one label's run/distribution/history messages until the owner is disposed. */
   onLabel(labelId: string, fn: Listener): void
+  /** Reactive: every label's run status changes (topic `runs:*`), until the owner is disposed. */
+  onRuns(fn: Listener): void
   /** Reactive: calls `fn` each time the socket opens again after a drop (pushes may have been missed meanwhile). */
   onReconnect(fn: () => void): void
 }
@@ -27,6 +29,7 @@ const labelOf = (m: LiveMessage): string | null =>
 export function createLive(token: string): Live {
   const listeners = new Map<string, Set<Listener>>()
   const reconnected = new Set<() => void>()
+  const runListeners = new Set<Listener>()
   let opened = false
   const [connected, setConnected] = createSignal(false)
   let socket: WebSocket | null = null
@@ -42,7 +45,7 @@ export function createLive(token: string): Live {
     ws.onopen = () => {
       retry = 500
       setConnected(true)
-      subscribe([...listeners.keys()].map((id) => `label:${id}`))
+      subscribe([...listeners.keys()].map((id) => `label:${id}`).concat(runListeners.size ? ['runs:*'] : []))
       if (opened) reconnected.forEach((fn) => fn())
       opened = true
     }
@@ -55,6 +58,7 @@ export function createLive(token: string): Live {
       }
       const id = labelOf(msg)
       if (id) listeners.get(id)?.forEach((fn) => fn(msg))
+      if (msg.type === 'run') runListeners.forEach((fn) => fn(msg))
     }
     ws.onclose = () => {
       setConnected(false)
@@ -80,6 +84,11 @@ export function createLive(token: string): Live {
       set.add(fn)
       // The server keeps the topic (subscriptions accumulate); only the listener goes.
       onCleanup(() => set.delete(fn))
+    },
+    onRuns(fn) {
+      if (!runListeners.size) subscribe(['runs:*'])
+      runListeners.add(fn)
+      onCleanup(() => runListeners.delete(fn))
     },
     onReconnect(fn) {
       reconnected.add(fn)

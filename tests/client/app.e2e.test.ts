@@ -184,7 +184,7 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await json.fill(JSON.stringify({ method: 'metric', event: 'no_such_event', measure: { agg: 'count' } }))
     await a.getByTestId('preview-error').filter({ hasText: 'no_such_event' }).waitFor({ timeout: 20_000 })
     await a.getByTestId('save-label').click()
-    await a.getByTestId('error-rule').filter({ hasText: '/rule/event' }).waitFor()
+    await a.getByTestId('error-rule').filter({ hasText: 'Event: there is no event "no_such_event"' }).waitFor()
     await json.fill(
       JSON.stringify({ method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } }),
     )

@@ -24,3 +24,13 @@ export const labelAddress = (id: string): string => `#/labels/${encodeURICompone
 export function resolveLabelRef(view: WorkspaceProjection, ref: string): string | null {
   return findLabel(view, ref)?.id ?? null
 }
+
+/**
+ * How opening `id` (null: the overview) changes the address from `hash`: a new history entry
+ * when it names another label (so Back and Forward move between labels), else the same entry
+ * rewritten (e.g. a name pinned to its id). `url` is '' for the overview (no hash).
+ */
+export function labelStep(hash: string, id: string | null): { push: boolean; url: string } {
+  const url = id === null ? '' : labelAddress(id)
+  return { push: labelRefOf(hash) !== id, url }
+}

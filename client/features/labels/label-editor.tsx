@@ -18,6 +18,8 @@ import type { Peer } from '../../sync/presence.ts'
 import { Modal, ModalClose, ModalContent, ModalTitle } from '../../ui/modal.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { describePath, draftStoreOf, draftsOf, fieldOfElement, overwrites, type Overwrite } from './draft-state.ts'
+import { isEmptyWorkspace } from '../overview/empty-workspace.tsx'
+import { describeField, humanError } from './field-errors.ts'
 import { draftFrom, fieldOfPath, toInput, withLabelType, type LabelDraft } from './label-form-state.ts'
 import { dataTypeFor, defaultRule } from './rule-defaults.ts'
 import { RuleForm } from './rule-form.tsx'
@@ -60,6 +62,9 @@ export function LabelEditor(props: {
 }): JSX.Element {
   const s = useSession()
   const ws = s.workspace
+  // Without customer data no rule can be calculated yet: a new label starts as an import (issue 9).
+  const noData = () => isEmptyWorkspace(s.schema())
+  const firstMethod = (): RuleMethod => (noData() ? 'import' : 'custom')
   const drafts = draftStoreOf(ws.doc)
   const editable = () => s.canEdit && ws.ready()
   const label = () => (props.labelId ? ws.view.labels.find((l) => l.id === props.labelId) : undefined)
@@ -74,7 +79,7 @@ export function LabelEditor(props: {
               doc,
               props.labelId
                 ? { labelId: props.labelId }
-                : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule('custom', s.schema()) },
+                : { groupId: props.groupId ?? DEFAULT_GROUP_ID, rule: defaultRule(firstMethod(), s.schema()) },
               o,
             ).id,
         )
@@ -84,7 +89,7 @@ export function LabelEditor(props: {
   // A store proxy: the same object for the editor's life, its fields change one by one (draft-state.ts).
   const draft = () => (draftId ? drafts.byId[draftId] : undefined)
   const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
-  const fallback = draftFrom(label(), props.groupId, defaultRule('custom', s.schema()))
+  const fallback = draftFrom(label(), props.groupId, defaultRule(firstMethod(), s.schema()))
   const def = (): LabelDefinition => draft()?.definition ?? fallback
   // The same definition as plain objects (the projection of this update): whole-definition work
   // (validation, the preview's and the comparison's keys, the JSON text, authors) reads this, so
@@ -173,7 +178,7 @@ export function LabelEditor(props: {
     if (Object.keys(p).some((k) => !touched().has(k))) setTouched((t) => new Set([...t, ...Object.keys(p)]))
     ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
   }
-  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType) })
+  const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType, s.schema()) })
   // The JSON editor mirrors the rule while it is open, unless the operator is typing in it (closed,
   // a remote edit costs no serialisation and no textarea update).
   const [jsonOpen, setJsonOpen] = createSignal(false)
@@ -203,7 +208,10 @@ export function LabelEditor(props: {
     ...(serverError() ? [serverError()!] : []),
     ...local().filter((e) => touched().has(fieldOfPath(e.path) ?? '')),
   ]
-  const errorFor = (field: string) => shown().find((e) => fieldOfPath(e.path) === field)?.message ?? null
+  const errorFor = (field: string) => {
+    const e = shown().find((x) => fieldOfPath(x.path) === field)
+    return e ? humanError(e.path, e.message) : null
+  }
   const ruleErrorPath = () => {
     const e = shown().find((x) => fieldOfPath(x.path) === 'rule')
     if (e) return e
@@ -212,7 +220,10 @@ export function LabelEditor(props: {
   }
   // The preview gets a plain copy, and a new one only when the rule or data type really changed.
   const previewKey = createMemo(() =>
-    local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') || jsonError()
+    noData() ||
+    plainDef().rule.method === 'import' || // nothing to preview: values come from files
+    local().some((e) => fieldOfPath(e.path) === 'rule' || fieldOfPath(e.path) === 'dataType') ||
+    jsonError()
       ? null
       : JSON.stringify({ dataType: plainDef().dataType, rule: plainDef().rule }),
   )
@@ -375,6 +386,13 @@ export function LabelEditor(props: {
               </div>
             )}
           </Show>
+          <Show when={noData()}>
+            <p class="hint degraded" role="status" data-testid="editor-no-data">
+              This workspace has no customer data yet, so rules on events or attributes can't be checked or calculated:
+              load users and events first (the overview says how). An import label (values from a CSV file) works
+              without them.
+            </p>
+          </Show>
           <For each={notices()}>
             {(n) => (
               <div
@@ -500,8 +518,7 @@ export function LabelEditor(props: {
                 <Show when={ruleErrorPath()}>
                   {(e) => (
                     <div class="field-error" data-testid="error-rule">
-                      at <code>{e().path}</code>
-                      {e().message ? `: ${e().message}` : ' (see preview)'}
+                      {e().message ? humanError(e().path, e().message) : `${describeField(e().path)} (see preview)`}
                     </div>
                   )}
                 </Show>
@@ -552,7 +569,7 @@ export function LabelEditor(props: {
               }
             >
               <div class="field-error" data-testid="error-form">
-                {serverError()?.message}
+                {humanError(serverError()?.path, serverError()?.message ?? '')}
               </div>
             </Show>
             <div class="modal-foot">

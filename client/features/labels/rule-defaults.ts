@@ -2,17 +2,32 @@ import type { DataSchema } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import type { Rule, RuleMethod } from '../../../shared/schemas/rule.ts'
 
-/** The data type each method produces (custom and import: whatever the operator picks). */
-export function dataTypeFor(rule: Rule, current: DataType): DataType {
+/** The type of an event's property in the data schema (`$time` is the event's time), if known. */
+function propertyType(schema: DataSchema | undefined, event: string, property: string): DataType | undefined {
+  if (property === '$time') return 'date'
+  const t = schema?.events.find((e) => e.name === event)?.properties.find((p) => p.name === property)?.type
+  return t === 'string' || t === 'number' || t === 'boolean' || t === 'date' ? t : undefined
+}
+
+/**
+ * The data type each method produces (custom and import: whatever the operator picks). First/last
+ * gives the property's own type; a top-1 preference its type too, or string for a non-date
+ * property (as the engine accepts, engine/compiler/resolve-rule.ts).
+ */
+export function dataTypeFor(rule: Rule, current: DataType, schema?: DataSchema): DataType {
   switch (rule.method) {
     case 'metric':
       return 'number'
     case 'distribution':
       return 'string'
-    case 'preference':
-      return (rule.top ?? 1) > 1 ? 'collection' : current === 'collection' ? 'string' : current
+    case 'preference': {
+      if ((rule.top ?? 1) > 1) return 'collection'
+      const t = propertyType(schema, rule.event, rule.property)
+      if (!t) return current === 'collection' ? 'string' : current
+      return current === t || (current === 'string' && t !== 'date') ? current : t
+    }
     case 'first_last':
-      return rule.property === '$time' ? 'date' : current
+      return propertyType(schema, rule.event, rule.property) ?? current
     case 'custom':
     case 'import':
       return current

@@ -1,6 +1,8 @@
-import { For, Match, Show, Switch, type JSX } from 'solid-js'
+import { createSignal, For, Match, Show, Switch, type JSX } from 'solid-js'
 import type { DataSchema } from '../../api/types.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
+import { ConditionGroup, ConditionJson, kindChoices, nodeOfKind } from './condition-builder.tsx'
+import { kindOf } from './condition-tree.ts'
 import { parseTyped } from './typed-values.ts'
 import { filterOps, opWords } from '../../../shared/operators.ts'
 import { ruleLimits } from '../../../shared/limits.ts'
@@ -260,30 +262,31 @@ function ScopeFields(p: {
 const isSimpleBehaviour = (c: Condition): c is BehaviourCondition => 'event' in c
 const isAttribute = (c: Condition): c is Extract<Condition, { attribute: string }> => 'attribute' in c
 
-/** One custom-value condition: behaviour or attribute as a form, compound ones as JSON. */
-function ConditionInput(p: Props<Condition>): JSX.Element {
-  const kind = () => (isSimpleBehaviour(p.value) ? 'event' : isAttribute(p.value) ? 'attribute' : 'json')
+/**
+ * One custom-value condition: behaviour or attribute as a form, all/any/not as nested groups of
+ * conditions (condition-builder.tsx, as deep as the rule allows), or any of them typed as JSON.
+ */
+function ConditionInput(p: Props<Condition> & { depth?: number }): JSX.Element {
+  const [asJson, setAsJson] = createSignal(false)
+  const kind = () => (asJson() ? 'json' : kindOf(p.value))
   const attrType = (name: string) => p.schema?.userAttributes.find((a) => a.name === name)?.type
   const name = (what: string) => `${p.label ?? 'Condition'} ${what}`
   return (
-    <div class="condition">
+    <div class="condition" data-kind={kind()}>
       <select
         aria-label={name('kind')}
         value={kind()}
         onChange={(e) => {
           const k = e.currentTarget.value
-          if (k === 'event') p.onChange({ event: p.schema?.events[0]?.name ?? 'purchase', op: 'gte', value: 1 })
-          else if (k === 'attribute')
-            p.onChange({ attribute: p.schema?.userAttributes[0]?.name ?? 'city', op: 'eq', value: '' })
-          else p.onChange({ all: [p.value] })
+          setAsJson(k === 'json')
+          p.onChange(nodeOfKind(p.value, k, p.schema))
         }}
+        data-testid="condition-kind"
       >
-        <option value="event">behaviour</option>
-        <option value="attribute">attribute</option>
-        <option value="json">and/or/not (JSON)</option>
+        <For each={kindChoices}>{(k) => <option value={k.value}>{k.text}</option>}</For>
       </select>
       <Switch>
-        <Match when={isSimpleBehaviour(p.value) ? p.value : null}>
+        <Match when={kind() === 'event' && isSimpleBehaviour(p.value) ? p.value : null}>
           {(c) => (
             <span class="inline">
               <MeasureInput
@@ -333,7 +336,7 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
             </span>
           )}
         </Match>
-        <Match when={isAttribute(p.value) ? p.value : null}>
+        <Match when={kind() === 'attribute' && isAttribute(p.value) ? p.value : null}>
           {(c) => (
             <span class="inline">
               <select
@@ -368,20 +371,19 @@ function ConditionInput(p: Props<Condition>): JSX.Element {
             </span>
           )}
         </Match>
-        <Match when={kind() === 'json'}>
-          <textarea
-            class="json small"
-            aria-label={name('as JSON')}
-            rows={4}
-            value={JSON.stringify(p.value, null, 1)}
-            onChange={(e) => {
-              try {
-                p.onChange(JSON.parse(e.currentTarget.value) as Condition)
-              } catch {
-                /* kept until valid */
-              }
-            }}
+        <Match when={kind() === 'all' || kind() === 'any' || kind() === 'not'}>
+          <ConditionGroup
+            value={p.value}
+            onChange={p.onChange}
+            schema={p.schema}
+            depth={p.depth ?? 1}
+            child={(value, onChange, depth) => (
+              <ConditionInput value={value} onChange={onChange} schema={p.schema} depth={depth} />
+            )}
           />
+        </Match>
+        <Match when={kind() === 'json'}>
+          <ConditionJson value={p.value} onChange={p.onChange} />
         </Match>
       </Switch>
     </div>

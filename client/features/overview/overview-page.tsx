@@ -1,0 +1,417 @@
+import { createEffect, createMemo, createResource, createSignal, For, on, onCleanup, Show, type JSX } from 'solid-js'
+import { createStore, reconcile } from 'solid-js/store'
+import { moveLabel, updateLabel } from '../../../shared/doc/label-operations.ts'
+import type { LabelView } from '../../api/types.ts'
+import { useSession } from '../../session.tsx'
+import { needsServer, online } from '../../sync/connectivity.ts'
+import { dateTimeTitle, formatCount, formatDateTime, formatNumber, formatPercent } from '../../ui/format.ts'
+import { planLabelDrop } from '../groups/drop-plan.ts'
+import { methodNames } from '../labels/rule-text.ts'
+import { EmptyWorkspace, isEmptyWorkspace } from './empty-workspace.tsx'
+import {
+  defaultQuery,
+  formatDuration,
+  groupPath,
+  rowOf,
+  runInfoOf,
+  selectRows,
+  withRun,
+  type OverviewQuery,
+  type OverviewRow,
+  type RunInfo,
+  type SortKey,
+} from './overview-rows.ts'
+import './overview.css'
+
+const columns: ReadonlyArray<{ key: SortKey; text: string }> = [
+  { key: 'name', text: 'Label' },
+  { key: 'group', text: 'Group' },
+  { key: 'method', text: 'Method' },
+  { key: 'dataType', text: 'Type' },
+  { key: 'schedule', text: 'Schedule' },
+  { key: 'enabled', text: 'Status' },
+  { key: 'state', text: 'Last run' },
+  { key: 'lastAt', text: 'Ran at' },
+  { key: 'durationMs', text: 'Took' },
+  { key: 'coverage', text: 'Coverage' },
+  { key: 'nextRunAt', text: 'Next run' },
+]
+
+const stateWords: Record<OverviewRow['state'], string> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  running: 'running',
+  queued: 'queued',
+  never: 'never run',
+}
+
+/**
+ * The landing pane: every label in one sortable, filterable table (definition live from the
+ * shared document, runs from GET /api/labels and the live channel's `runs:*`), with bulk enable,
+ * disable, recalculate and move on the selected rows.
+ */
+export function OverviewPage(): JSX.Element {
+  const s = useSession()
+  const ws = s.workspace
+  const tz = s.me.tz
+
+  // Runs: read once per change of the label set or of a definition (the next run depends on
+  // the schedule and on enabled), then kept current by the live channel.
+  const [info, setInfo] = createStore<Record<string, RunInfo>>({})
+  const signature = () => ws.view.labels.map((l) => `${l.id}@${l.updatedAt}`).join(',')
+  const [listed, { refetch }] = createResource(
+    () => (online() ? signature() : null),
+    () => s.api.get<{ labels: LabelView[] }>('/api/labels'),
+  )
+  // The answer replaces what is known, except for runs the live channel reported meanwhile.
+  createEffect(
+    on(
+      () => listed.latest,
+      (l) => {
+        if (!l) return
+        const next: Record<string, RunInfo> = {}
+        for (const v of l.labels) {
+          const got = runInfoOf(v)
+          const live = info[v.id]?.lastRun
+          next[v.id] = live && got.lastRun && live.id !== got.lastRun.id ? withRun(got, live) : got
+        }
+        setInfo(reconcile(next))
+      },
+    ),
+  )
+  let refresh: ReturnType<typeof setTimeout> | undefined
+  onCleanup(() => clearTimeout(refresh))
+  s.live.onRuns((m) => {
+    if (m.type !== 'run') return
+    setInfo(m.run.labelId, (cur) => withRun(cur, m.run))
+    // A finished scheduled run moves the next run: read it again, once for a burst of runs.
+    if (m.run.status === 'succeeded' || m.run.status === 'failed') {
+      clearTimeout(refresh)
+      refresh = setTimeout(() => void refetch(), 500)
+    }
+  })
+  s.live.onReconnect(() => void refetch())
+
+  const [query, setQuery] = createStore<OverviewQuery>({ ...defaultQuery })
+  const rows = createMemo(() => ws.view.labels.map((l) => rowOf(ws.view, l, info[l.id])))
+  // Kept in a store reconciled by id: a run message or an edit updates the cells of its row,
+  // not every row of the table (thousands of labels).
+  const [shown, setShown] = createStore<OverviewRow[]>([])
+  createEffect(() => setShown(reconcile(selectRows(rows(), { ...query }), { key: 'id' })))
+  const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set())
+  // Only rows still shown count as selected (a filter or a deletion drops the others).
+  const chosen = createMemo(() => shown.filter((r) => selected().has(r.id)))
+  const toggle = (id: string, on: boolean) =>
+    setSelected((cur) => {
+      const next = new Set(cur)
+      if (on) next.add(id)
+      else next.delete(id)
+      return next
+    })
+  const allChosen = () => shown.length > 0 && chosen().length === shown.length
+  const sortBy = (k: SortKey) => {
+    if (query.sort === k) setQuery('desc', !query.desc)
+    else setQuery({ sort: k, desc: false })
+  }
+
+  const setEnabled = (enabled: boolean) => {
+    const ids = chosen()
+      .filter((r) => r.enabled !== enabled)
+      .map((r) => r.id)
+    if (!ids.length) return
+    ws.edit((doc, o) => doc.transact(() => ids.forEach((id) => updateLabel(doc, id, { enabled }, o)), o))
+    s.toasts.show(
+      'info',
+      `${enabled ? 'Enabled' : 'Disabled'} ${formatCount(ids.length)} label${ids.length > 1 ? 's' : ''}`,
+    )
+  }
+  const recalculate = async () => {
+    const list = chosen()
+    const results = await Promise.allSettled(
+      list.map((r) => s.api.send('POST', `/api/labels/${encodeURIComponent(r.id)}/calculate`, {})),
+    )
+    const failed = results.flatMap((x, i) => (x.status === 'rejected' ? [`${list[i]!.name}: ${String(x.reason)}`] : []))
+    if (failed.length) s.toasts.show('error', `Could not queue ${failed.length}: ${failed.slice(0, 3).join('; ')}`)
+    const ok = list.length - failed.length
+    if (ok) s.toasts.show('info', `Queued ${formatCount(ok)} calculation${ok > 1 ? 's' : ''}`)
+  }
+  const [moveTo, setMoveTo] = createSignal('')
+  const move = () => {
+    const groupId = moveTo()
+    const list = chosen()
+    if (!groupId || !list.length) return
+    // The rules of dropping a label on a group row (client/features/groups/drop-plan.ts).
+    const refused = list.flatMap((r) => {
+      const plan = planLabelDrop(ws.view, r.id, { kind: 'group', id: groupId })
+      return plan.ok ? [] : [plan.reason]
+    })
+    if (refused.length) {
+      s.toasts.show('error', `Can't move there: ${refused[0]}`)
+      return
+    }
+    const ids = list.filter((r) => ws.view.labels.find((l) => l.id === r.id)?.groupId !== groupId).map((r) => r.id)
+    ws.edit((doc, o) => doc.transact(() => ids.forEach((id) => moveLabel(doc, id, { groupId }, o)), o))
+    s.toasts.show(
+      'info',
+      `Moved ${formatCount(ids.length)} label${ids.length === 1 ? '' : 's'} to ${groupPath(ws.view, groupId)}`,
+    )
+  }
+  const groupsFlat = () =>
+    ws.view.groups.flatMap((g) => [g, ...g.children]).map((g) => ({ id: g.id, name: groupPath(ws.view, g.id) }))
+  const counts = createMemo(() => {
+    const r = rows()
+    return {
+      failed: r.filter((x) => x.state === 'failed').length,
+      busy: r.filter((x) => x.state === 'running' || x.state === 'queued').length,
+      disabled: r.filter((x) => !x.enabled).length,
+    }
+  })
+  const noData = () => isEmptyWorkspace(s.schema())
+
+  return (
+    <div class="overview" data-testid="overview">
+      <header class="overview-head">
+        <h2>Labels</h2>
+        <p class="hint" data-testid="overview-counts">
+          {formatCount(rows().length)} labels in {formatCount(Object.keys(ws.view.groupsById).length)} groups
+          <Show when={counts().failed}> · {formatCount(counts().failed)} failed</Show>
+          <Show when={counts().busy}> · {formatCount(counts().busy)} calculating</Show>
+          <Show when={counts().disabled}> · {formatCount(counts().disabled)} disabled</Show>
+          {' · '}times in {tz}
+        </p>
+      </header>
+      <Show when={noData()}>
+        <EmptyWorkspace />
+      </Show>
+      <Show
+        when={ws.ready() && rows().length > 0}
+        fallback={
+          <div class="empty overview-empty" data-testid="overview-empty">
+            <Show when={ws.ready()} fallback="Loading…">
+              <p>No labels yet.</p>
+              <Show when={s.canEdit && !noData()}>
+                <button type="button" class="btn primary" onClick={() => s.openEditor({})}>
+                  + New label
+                </button>
+              </Show>
+              <Show when={noData()}>
+                <p>Load customer data first (above); then create labels from it.</p>
+              </Show>
+            </Show>
+          </div>
+        }
+      >
+        <div class="overview-filters">
+          <input
+            type="search"
+            placeholder="Filter by name, display name or group"
+            aria-label="Filter labels"
+            value={query.text}
+            onInput={(e) => setQuery('text', e.currentTarget.value)}
+            data-testid="overview-filter"
+          />
+          <select
+            aria-label="Creation method"
+            value={query.method}
+            onChange={(e) => setQuery('method', e.currentTarget.value)}
+            data-testid="overview-method"
+          >
+            <option value="">all methods</option>
+            <For each={Object.values(methodNames)}>{(m) => <option value={m}>{m}</option>}</For>
+          </select>
+          <select
+            aria-label="Last run"
+            value={query.state}
+            onChange={(e) => setQuery('state', e.currentTarget.value as OverviewQuery['state'])}
+            data-testid="overview-state"
+          >
+            <option value="">any last run</option>
+            <For each={Object.entries(stateWords)}>{([k, w]) => <option value={k}>{w}</option>}</For>
+          </select>
+          <select
+            aria-label="Status"
+            value={query.enabled}
+            onChange={(e) => setQuery('enabled', e.currentTarget.value as OverviewQuery['enabled'])}
+            data-testid="overview-enabled"
+          >
+            <option value="">enabled and disabled</option>
+            <option value="enabled">enabled</option>
+            <option value="disabled">disabled</option>
+          </select>
+          <span class="hint" data-testid="overview-shown">
+            {formatCount(shown.length)} shown
+          </span>
+        </div>
+        <Show when={s.canEdit}>
+          <div
+            class="overview-bulk"
+            role="toolbar"
+            aria-label="Actions on the selected labels"
+            data-testid="overview-bulk"
+          >
+            <span class="hint">{formatCount(chosen().length)} selected</span>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!chosen().length}
+              onClick={() => setEnabled(true)}
+              data-testid="bulk-enable"
+            >
+              Enable
+            </button>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!chosen().length}
+              onClick={() => setEnabled(false)}
+              data-testid="bulk-disable"
+            >
+              Disable
+            </button>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!chosen().length || !online()}
+              title={needsServer('Recalculating')}
+              onClick={() => void recalculate()}
+              data-testid="bulk-recalculate"
+            >
+              Recalculate
+            </button>
+            <select
+              aria-label="Move to group"
+              value={moveTo()}
+              onChange={(e) => setMoveTo(e.currentTarget.value)}
+              data-testid="bulk-group"
+            >
+              <option value="">Move to group…</option>
+              <For each={groupsFlat()}>{(g) => <option value={g.id}>{g.name}</option>}</For>
+            </select>
+            <button
+              type="button"
+              class="btn small"
+              disabled={!chosen().length || !moveTo()}
+              onClick={move}
+              data-testid="bulk-move"
+            >
+              Move
+            </button>
+          </div>
+        </Show>
+        <div class="overview-scroll">
+          <table class="data overview-table" data-testid="overview-table">
+            <thead>
+              <tr>
+                <Show when={s.canEdit}>
+                  <th class="check">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all shown labels"
+                      checked={allChosen()}
+                      onChange={(e) =>
+                        setSelected(e.currentTarget.checked ? new Set(shown.map((r) => r.id)) : new Set<string>())
+                      }
+                      data-testid="overview-select-all"
+                    />
+                  </th>
+                </Show>
+                <For each={columns}>
+                  {(c) => (
+                    <th
+                      aria-sort={query.sort === c.key ? (query.desc ? 'descending' : 'ascending') : 'none'}
+                      data-col={c.key}
+                    >
+                      <button type="button" class="sort" onClick={() => sortBy(c.key)} data-testid={`sort-${c.key}`}>
+                        {c.text}
+                        <span class="arrow" aria-hidden="true">
+                          {query.sort === c.key ? (query.desc ? '▼' : '▲') : ''}
+                        </span>
+                      </button>
+                    </th>
+                  )}
+                </For>
+              </tr>
+            </thead>
+            <tbody>
+              <For
+                each={shown}
+                fallback={
+                  <tr>
+                    <td colspan={columns.length + 1} class="hint">
+                      No label matches the filter.
+                    </td>
+                  </tr>
+                }
+              >
+                {(r) => (
+                  <tr
+                    data-testid={`overview-row-${r.name}`}
+                    data-state={r.state}
+                    data-run={r.runId ?? ''}
+                    data-enabled={r.enabled}
+                  >
+                    <Show when={s.canEdit}>
+                      <td class="check">
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${r.displayName}`}
+                          checked={selected().has(r.id)}
+                          onChange={(e) => toggle(r.id, e.currentTarget.checked)}
+                          data-testid="overview-select"
+                        />
+                      </td>
+                    </Show>
+                    <td>
+                      <a
+                        href={`#/labels/${encodeURIComponent(r.id)}`}
+                        onClick={(e) => {
+                          e.preventDefault()
+                          s.selectLabel(r.id)
+                        }}
+                        data-testid="overview-open"
+                      >
+                        {r.displayName}
+                      </a>{' '}
+                      <code class="label-name">{r.name}</code>
+                    </td>
+                    <td>{r.group}</td>
+                    <td>{r.method}</td>
+                    <td>{r.dataType}</td>
+                    <td>{r.schedule}</td>
+                    <td data-testid="cell-enabled">
+                      {r.enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}
+                    </td>
+                    <td data-testid="cell-state">
+                      <span class={`status ${r.state}`} title={r.error ?? ''}>
+                        {stateWords[r.state]}
+                      </span>
+                    </td>
+                    <td>
+                      <time title={dateTimeTitle(r.lastAt, tz)}>{formatDateTime(r.lastAt, tz)}</time>
+                    </td>
+                    <td class="num">{formatDuration(r.durationMs, formatNumber)}</td>
+                    <td
+                      class="num"
+                      title={
+                        r.covered ? `${formatCount(r.covered.users)} of ${formatCount(r.covered.total)} users` : ''
+                      }
+                    >
+                      {r.coverage === null ? '—' : formatPercent(r.coverage)}
+                    </td>
+                    <td data-testid="cell-next">
+                      {r.enabled ? (
+                        <time title={dateTimeTitle(r.nextRunAt, tz)}>{formatDateTime(r.nextRunAt, tz)}</time>
+                      ) : (
+                        'not scheduled'
+                      )}
+                    </td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+      </Show>
+    </div>
+  )
+}
