@@ -9,6 +9,9 @@ import type {
   AudiencePage,
   Comparison,
   Distribution,
+  HistoryBucketsChange,
+  HistoryBucketsInput,
+  HistoryBucketsState,
   HistoryResult,
   ImportReport,
   IngestReport,
@@ -29,6 +32,10 @@ export type {
   Comparison,
   Distribution,
   DistributionItem,
+  HistoryBuckets,
+  HistoryBucketsChange,
+  HistoryBucketsInput,
+  HistoryBucketsState,
   HistoryResult,
   ImportReport,
   IngestReport,
@@ -87,6 +94,10 @@ export interface EngineApi {
 
   distribution(labelId: string, dataType: DataType, query: DistributionQuery): Promise<Distribution | null>
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult>
+  /** The fixed buckets of a number or date label's history, and the stored days in other buckets. */
+  historyBuckets(labelId: string, dataType: DataType): Promise<HistoryBucketsState>
+  /** Sets them (operator) and re-counts the stored days where the data allows (engine/calc/history-buckets.ts). */
+  setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange>
   /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */
   audience(
     labelId: string,

@@ -142,6 +142,11 @@ export default fp(
       nextRunAt: (label) => scheduler.nextRunAt(label),
       lastRuns: (ids) => last.get(ids),
       announce: (run) => announce(run),
+      async historyChanged(labelId) {
+        await reads.refresh(labelId)
+        if (!app.live.wantsResults(labelId)) return
+        app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
+      },
       distributions,
       reads,
       run: (id) => last.run(id),
