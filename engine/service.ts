@@ -6,6 +6,7 @@ import type {
   EngineApi,
   HistoryBucketsChange,
   HistoryBucketsInput,
+  HistoryDay,
   HistoryBucketsState,
   HistoryQuery,
   HistoryResult,
@@ -36,6 +37,7 @@ import { executeRun, type CompileFn } from './calc/execute-run.ts'
 import { importValues } from './calc/import-values.ts'
 import { dropResults } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
+import { backfillDay, type BackfillDayInput } from './calc/backfill.ts'
 import { deleteBuckets, loadBuckets, otherDays, setHistoryBuckets } from './calc/history-buckets.ts'
 import { labelDistribution } from './read/distribution.ts'
 import { DistributionCache } from './read/distribution-cache.ts'
@@ -220,6 +222,10 @@ export class EngineService implements EngineApi {
   async historyBuckets(labelId: string, dataType: DataType): Promise<HistoryBucketsState> {
     const buckets = await loadBuckets(this.reads, labelId, dataType)
     return { labelId, buckets, otherDays: await otherDays(this.reads, labelId, buckets) }
+  }
+
+  backfillDay(input: BackfillDayInput): Promise<HistoryDay> {
+    return backfillDay(this.db, input, this.compile)
   }
 
   setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange> {

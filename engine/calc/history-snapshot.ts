@@ -5,8 +5,11 @@ import { snapshotQuery } from '../read/distribution-query.ts'
 import { compareCodePoints, type HistoryDay } from '../read/read-model.ts'
 import { bucketingOf, ensureBuckets, writeHistoryDay } from './history-buckets.ts'
 
-/** The label's new results as a run commits them: the same record the label-state pointer keeps. */
-export type SnapshotInput = LabelState
+/**
+ * The label's new results as a run commits them: the same record the label-state pointer keeps;
+ * `date` (YYYY-MM-DD) overrides the day of asOf (a backfill: as of the end of that day).
+ */
+export type SnapshotInput = LabelState & { date?: string }
 
 /**
  * Writes the history snapshot of a successful run for the calendar day of asOf in the
@@ -22,11 +25,13 @@ export type SnapshotInput = LabelState
  * proportion is derived on read.
  */
 export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<HistoryDay> {
-  const d = await tx.query<{ day: string }>(
-    `SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`,
-    [s.asOf, s.tz],
-  )
-  const day = d.rows[0]?.day as string
+  const d = s.date
+    ? null
+    : await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [
+        s.asOf,
+        s.tz,
+      ])
+  const day = s.date ?? (d?.rows[0]?.day as string)
   const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType)
   const query = buckets
     ? { ...snapshotQuery, boundaries: buckets.boundaries, granularity: buckets.granularity ?? 'day' }

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
 import { RunQueue } from '../runs/run-queue.ts'
+import { Backfills } from '../runs/backfill.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
 import { effectsOf } from '../calc/label-change-hook.ts'
@@ -69,6 +70,11 @@ export default fp(
       const h = reads.history(run.labelId, {}) ?? (await app.engine.history(run.labelId, {}))
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
       app.live.publishHistory(h)
+    }
+    /** The label's whole history to its live subscribers (it changed outside a run). */
+    const pushHistory = async (labelId: string) => {
+      if (!app.live.wantsResults(labelId)) return
+      app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
     }
     const cluster = opts.cluster
     const announce = (run: Run, results?: RunResults) => {
@@ -144,8 +150,7 @@ export default fp(
       announce: (run) => announce(run),
       async historyChanged(labelId) {
         await reads.refresh(labelId)
-        if (!app.live.wantsResults(labelId)) return
-        app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
+        await pushHistory(labelId)
       },
       distributions,
       reads,
@@ -156,6 +161,21 @@ export default fp(
     }
     app.decorate('calc', control)
     app.decorate('runQueue', queue)
+    const backfills = new Backfills({
+      engine: app.engine,
+      queue,
+      tz: app.tz,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      now,
+      findLabel: (id) => {
+        const l = app.workspace.findLabel(id)
+        return l && l.id === id ? l : null
+      },
+      onChange: (b) => app.live.publishBackfill(b),
+      onDay: (labelId, day) => reads.applyDay(labelId, day),
+      onEnd: pushHistory,
+    })
+    app.decorate('backfills', backfills)
 
     const unsubscribe = app.workspace.onLabelChange((change) => {
       const fx = effectsOf(change)
@@ -190,6 +210,7 @@ export default fp(
     })
     app.addHook('onClose', async () => {
       unsubscribe()
+      backfills.close()
       stopCluster?.stop()
       await scheduler.stop()
       // Let running calculations finish; past the grace period abandon them (closing the

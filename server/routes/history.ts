@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { HistoryBucketsChange, HistoryBucketsInput, HistoryBucketsState } from '../../shared/schemas/wire.ts'
-import { badRequest } from '../../shared/errors.ts'
+import { Type } from 'typebox'
+import { Backfill, HistoryBucketsChange, HistoryBucketsInput, HistoryBucketsState } from '../../shared/schemas/wire.ts'
+import { badRequest, notFound } from '../../shared/errors.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 import { errors } from '../http/wire-schemas.ts'
 import { typed } from '../http/typed.ts'
@@ -16,7 +17,7 @@ function bucketedType(label: WorkspaceLabel): 'number' | 'date' {
   )
 }
 
-/** The fixed buckets of a label's history (GET, PUT …/history/buckets). */
+/** The fixed buckets of a label's history (GET, PUT …/history/buckets) and backfills of its past days. */
 export default async function historyRoutes(fastify: FastifyInstance) {
   const app = typed(fastify)
   app.get(
@@ -55,6 +56,61 @@ export default async function historyRoutes(fastify: FastifyInstance) {
       )
       await app.calc.historyChanged(label.id)
       return change
+    },
+  )
+
+  app.post(
+    '/api/labels/:label/backfill',
+    {
+      config: { role: 'editor' },
+      schema: {
+        summary:
+          'Calculates the label’s history for each of the last N days (as of the end of each); writes only history',
+        params: LabelParams,
+        body: Type.Object(
+          { days: Type.Number({ description: 'past days, a whole number from 1 to 90' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ backfillId: Type.String(), backfill: Backfill }),
+          ...errors(400, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const label = resolveLabel(app, req.params.label)
+      const backfill = app.backfills.start(label, req.body.days)
+      return reply.code(202).send({ backfillId: backfill.id, backfill })
+    },
+  )
+
+  app.get(
+    '/api/labels/:label/backfills',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The label’s recent backfills, newest first (kept in server memory)',
+        params: LabelParams,
+        response: { 200: Type.Object({ backfills: Type.Array(Backfill) }), ...errors(403, 404) },
+      },
+    },
+    async (req) => ({ backfills: app.backfills.list(resolveLabel(app, req.params.label).id) }),
+  )
+
+  app.get(
+    '/api/backfills/:backfillId',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'One backfill and its progress',
+        params: Type.Object({ backfillId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: Backfill, ...errors(403, 404) },
+      },
+    },
+    async (req) => {
+      const b = app.backfills.get(req.params.backfillId)
+      if (!b) throw notFound(`no backfill "${req.params.backfillId}"`, '/params/backfillId')
+      return b
     },
   )
 }

@@ -160,6 +160,29 @@ export const HistoryBucketsState = Type.Object({
 })
 export type HistoryBucketsState = Static<typeof HistoryBucketsState>
 
+/**
+ * A backfill (docs/api.md#backfill): the label's history calculated for `days` past days, as of
+ * the end of each, newest first (`to` is yesterday in the workspace time zone, `from` the oldest
+ * day). `done` days are written; status as a run's.
+ */
+export const Backfill = Type.Object(
+  {
+    id: Type.String(),
+    labelId: Type.String(),
+    days: Type.Integer(),
+    from: Type.String(),
+    to: Type.String(),
+    done: Type.Integer(),
+    status: RunStatus,
+    createdAt: IsoTime,
+    startedAt: Nullable(IsoTime),
+    finishedAt: Nullable(IsoTime),
+    error: Type.Optional(Type.String()),
+  },
+  { $id: 'Backfill' },
+)
+export type Backfill = Static<typeof Backfill>
+
 /** PUT …/history/buckets: the new buckets, the days re-counted in them and the days kept as they were, with why. */
 export const HistoryBucketsChange = Type.Object({
   buckets: HistoryBuckets,
