@@ -21,7 +21,7 @@ export interface UploadProgress {
 export interface Api {
   readonly token: string
   get<T>(path: string): Promise<T>
-  send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
+  send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
   /** POSTs `file` as the `file` part of a multipart body, reporting upload progress (fetch can't). */
   upload<T>(path: string, file: Blob, onProgress?: (p: UploadProgress) => void): Promise<T>
   /**
