@@ -1,9 +1,18 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { describeEachDb } from '../helpers/db.ts'
-import { auth, ndjson, newServer, until, type TestServer } from './helpers.ts'
+import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'
 
 const dayMs = 86_400_000
+
+/** The live messages this test reads (docs/api.md#live-channel). */
+interface LiveMsg {
+  type: string
+  backfill: { id: string; status: string; done: number }
+  run: { id: string; status: string }
+  items: Array<{ date: string }>
+}
 
 describeEachDb('history buckets and backfill over HTTP', (kind) => {
   let s: TestServer
@@ -149,5 +158,54 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     expect(new Set(h.items.map((i: { value: string }) => i.value)).size).toBe(5)
     expect((await json({ url: '/api/labels/buys_30d/runs' })).runs).toHaveLength(1)
     expect((await json({ url: '/api/backfills/bf_nope' })).error.code).toBe('not_found')
+  })
+
+  it('queues behind the label’s run and pushes its progress, then the history, on the live channel', async () => {
+    await s.app.listen({ port: 0, host: '127.0.0.1' })
+    const addr = s.app.server.address()
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/live?token=${tokens.viewer}`,
+    )
+    const messages: LiveMsg[] = []
+    ws.on('message', (d) => messages.push(JSON.parse(String(d)) as LiveMsg))
+    await new Promise((r) => ws.once('open', r))
+    ws.send(JSON.stringify({ subscribe: [`label:${labelId}`] }))
+    await until(async () => messages.some((m) => m.type === 'subscribed'))
+    const run = await inject({
+      method: 'POST',
+      url: '/api/labels/buys_30d/calculate',
+      headers: auth('editor'),
+      payload: {},
+    })
+    expect(run.statusCode).toBe(202)
+    const r = await inject({
+      method: 'POST',
+      url: '/api/labels/buys_30d/backfill',
+      headers: auth('editor'),
+      payload: { days: 3 },
+    })
+    expect(r.statusCode, r.body).toBe(202)
+    const id = r.json().backfillId
+    await until(async () => {
+      const i = messages.findIndex((m) => m.type === 'backfill' && m.backfill.status === 'succeeded')
+      return i >= 0 && messages.slice(i).some((m) => m.type === 'history')
+    })
+    ws.close()
+    const mine = messages.filter((m) => m.type === 'backfill' && m.backfill.id === id).map((m) => m.backfill)
+    expect(mine.map((b) => `${b.status}:${b.done}`)).toEqual([
+      'queued:0',
+      'running:0',
+      'running:1',
+      'running:2',
+      'running:3',
+      'succeeded:3',
+    ])
+    // The run triggered first ends before the backfill's first day starts.
+    const at = (pred: (m: LiveMsg) => boolean) => messages.findIndex(pred)
+    const runDone = at((m) => m.type === 'run' && m.run.id === run.json().runId && m.run.status === 'succeeded')
+    expect(runDone).toBeGreaterThan(-1)
+    expect(runDone).toBeLessThan(at((m) => m.type === 'backfill' && m.backfill.status === 'running'))
+    const history = messages.filter((m) => m.type === 'history').at(-1)
+    expect(new Set(history?.items.map((i: { date: string }) => i.date)).size).toBe(6)
   })
 })
