@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Distribution, Run, RunResults } from '../../engine/api.ts'
+import type { Backfill, Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
 import { RunQueue } from '../runs/run-queue.ts'
 import { Backfills } from '../runs/backfill.ts'
@@ -77,6 +77,12 @@ export default fp(
       app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
     }
     const cluster = opts.cluster
+    /** Other processes read the label's history anew (it changed outside a run: buckets set, a backfill). */
+    const historyElsewhere = (labelId: string) => {
+      cluster?.bus
+        .publish({ type: 'history', labelId })
+        .catch((e: unknown) => app.log.warn({ err: e, labelId }, 'cluster: history change not sent'))
+    }
     const announce = (run: Run, results?: RunResults) => {
       if (cluster) {
         const ended = run.status === 'succeeded' || run.status === 'failed'
@@ -151,6 +157,7 @@ export default fp(
       async historyChanged(labelId) {
         await reads.refresh(labelId)
         await pushHistory(labelId)
+        historyElsewhere(labelId)
       },
       distributions,
       reads,
@@ -171,9 +178,17 @@ export default fp(
         const l = app.workspace.findLabel(id)
         return l && l.id === id ? l : null
       },
-      onChange: (b) => app.live.publishBackfill(b),
+      onChange: (b) => {
+        app.live.publishBackfill(b)
+        cluster?.bus
+          .publish({ type: 'backfill', backfill: b })
+          .catch((e: unknown) => app.log.warn({ err: e, backfillId: b.id }, 'cluster: backfill change not sent'))
+      },
       onDay: (labelId, day) => reads.applyDay(labelId, day),
-      onEnd: pushHistory,
+      onEnd: async (labelId) => {
+        historyElsewhere(labelId)
+        await pushHistory(labelId)
+      },
     })
     app.decorate('backfills', backfills)
 
@@ -200,7 +215,17 @@ export default fp(
     })
 
     const stopCluster = cluster
-      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce, early, offEarly })
+      ? wireCluster(app, cluster, {
+          queue,
+          last,
+          distributions,
+          reads,
+          publishResults,
+          pushHistory,
+          announce,
+          early,
+          offEarly,
+        })
       : null
 
     // Catch-up runs for slots missed while the server was down, once everything is wired.
@@ -243,6 +268,7 @@ function wireCluster(
     distributions: ResultCache<Distribution>
     reads: ReadModel
     publishResults: (run: Run) => Promise<void>
+    pushHistory: (labelId: string) => Promise<void>
     announce: (run: Run) => void
     /** What arrived while the plugin loaded, and the handler that gathered it. */
     early: Run[]
@@ -263,6 +289,16 @@ function wireCluster(
       publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
   }
   const offRun = cluster.bus.on('run', (msg) => mirror(msg.run as Run))
+  // History another process changed outside a run (buckets set, a backfill's days) and backfill progress.
+  const offHistory = cluster.bus.on('history', (msg) => {
+    const id = String(msg.labelId)
+    if (!app.workspace.findLabel(id)) return
+    reads
+      .refresh(id)
+      .then(() => parts.pushHistory(id))
+      .catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'cluster: history refresh failed'))
+  })
+  const offBackfill = cluster.bus.on('backfill', (msg) => app.live.publishBackfill(msg.backfill as Backfill))
   parts.offEarly?.()
   for (const run of parts.early.splice(0)) mirror(run)
   // Messages were lost while the connection was down: read everything mirrored again.
@@ -311,6 +347,8 @@ function wireCluster(
       stopped = true
       if (timer) clearInterval(timer)
       offRun()
+      offHistory()
+      offBackfill()
       offReconnect()
     },
   }
