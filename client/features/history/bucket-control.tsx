@@ -3,24 +3,9 @@ import type { HistoryBucketsChange, HistoryBucketsState } from '../../../engine/
 import { ApiError } from '../../api/http.ts'
 import { useSession } from '../../session.tsx'
 import { formatDate } from '../../ui/format.ts'
+import { parseBoundaryList } from './history-query.ts'
 
 type Granularity = 'day' | 'week' | 'month'
-
-/** "0, 10, 20" → numbers, or the reason it isn't a list of increasing numbers. */
-export function parseBoundaryList(text: string): number[] | string {
-  const parts = text
-    .split(/[,\s;]+/)
-    .map((x) => x.trim())
-    .filter(Boolean)
-  if (parts.length === 0) return 'Give at least one boundary.'
-  if (parts.length > 49) return 'At most 49 boundaries (50 intervals).'
-  const out = parts.map(Number)
-  const bad = parts.find((_, i) => !Number.isFinite(out[i]))
-  if (bad !== undefined) return `"${bad}" is not a number.`
-  for (let i = 1; i < out.length; i++)
-    if ((out[i] as number) <= (out[i - 1] as number)) return 'Boundaries must be strictly increasing.'
-  return out
-}
 
 /** The days a change re-counted and kept, in words. */
 function changeText(c: HistoryBucketsChange): string {
