@@ -1,11 +1,9 @@
 import type { Definition, HistoryDay } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { checkBackfillable } from './backfill-rules.ts'
-import type { CompileFn } from './execute-run.ts'
+import { fillResultTable, type CompileFn } from './execute-run.ts'
 import { writeSnapshot } from './history-snapshot.ts'
-import { newResultTable } from './result-swap.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
-import { coveredFilter } from './value-types.ts'
 
 /** One past day of a label's history to calculate. */
 export interface BackfillDayInput {
@@ -39,12 +37,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
     return await db.transaction(async (tx) => {
       await deadline.apply(tx)
       const dataType = input.definition.dataType
-      const table = await newResultTable(tx, dataType, false)
-      const ins = await tx.query(
-        `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
-        source.params,
-      )
-      deadline.check()
+      const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
       const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
       const day = await writeSnapshot(tx, {
         labelId: input.labelId,
@@ -54,7 +47,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
         asOf: asOf.toISOString(),
         tz: input.tz,
         totalUsers: Number(tu.rows[0]?.n ?? 0),
-        coveredUsers: ins.affectedRows ?? 0,
+        coveredUsers,
         date: input.date,
       })
       await tx.exec(`DROP TABLE ${table}`)
