@@ -2,13 +2,17 @@ import type { Static } from 'typebox'
 import type { DataType } from '../shared/schemas/label.ts'
 import type { Rule } from '../shared/schemas/rule.ts'
 import type { DefinitionChange, LabelDefinition } from '../shared/rule-diff.ts'
-import type { LabelReadModel, RunOutcome } from './read/read-model.ts'
+import type { HistoryDay, LabelReadModel, RunOutcome } from './read/read-model.ts'
+import type { BackfillDayInput } from './calc/backfill.ts'
 import type * as Wire from '../shared/schemas/wire.ts'
 import type { Explanation } from './read/explain-types.ts'
 import type {
   AudiencePage,
   Comparison,
   Distribution,
+  HistoryBucketsChange,
+  HistoryBucketsInput,
+  HistoryBucketsState,
   HistoryResult,
   ImportReport,
   IngestReport,
@@ -20,15 +24,21 @@ import type {
   VersionKind,
 } from '../shared/schemas/wire.ts'
 
+export type { BackfillDayInput } from './calc/backfill.ts'
 export type { HistoryDay, LabelReadModel, RunOutcome, RunResults } from './read/read-model.ts'
 export type { ResultSummary } from './read/result-summary.ts'
 export type * from './read/explain-types.ts'
 // The wire types: the Static<> types of the response schemas (one declaration, shared/schemas/wire.ts).
 export type {
   AudiencePage,
+  Backfill,
   Comparison,
   Distribution,
   DistributionItem,
+  HistoryBuckets,
+  HistoryBucketsChange,
+  HistoryBucketsInput,
+  HistoryBucketsState,
   HistoryResult,
   ImportReport,
   IngestReport,
@@ -87,6 +97,15 @@ export interface EngineApi {
 
   distribution(labelId: string, dataType: DataType, query: DistributionQuery): Promise<Distribution | null>
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult>
+  /** The fixed buckets of a number or date label's history, and the stored days in other buckets. */
+  historyBuckets(labelId: string, dataType: DataType): Promise<HistoryBucketsState>
+  /**
+   * Calculates the label as of the end of a past day and writes only that day's history snapshot
+   * (engine/calc/backfill.ts): a backfill's step. 400 for an import label.
+   */
+  backfillDay(input: BackfillDayInput): Promise<HistoryDay>
+  /** Sets them (operator) and re-counts the stored days where the data allows (engine/calc/history-buckets.ts). */
+  setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange>
   /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */
   audience(
     labelId: string,
@@ -247,5 +266,6 @@ export type LiveMessage =
   | { type: 'run'; run: Run }
   | ({ type: 'distribution'; labelId: string } & Omit<Distribution, 'labelId'>)
   | ({ type: 'history' } & HistoryResult)
+  | { type: 'backfill'; backfill: Wire.Backfill }
   | { type: 'subscribed'; topics: string[] }
   | { type: 'error'; message: string }

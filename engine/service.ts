@@ -4,6 +4,10 @@ import type {
   Distribution,
   DistributionQuery,
   EngineApi,
+  HistoryBucketsChange,
+  HistoryBucketsInput,
+  HistoryDay,
+  HistoryBucketsState,
   HistoryQuery,
   HistoryResult,
   ImportReport,
@@ -33,6 +37,8 @@ import { executeRun, type CompileFn } from './calc/execute-run.ts'
 import { importValues } from './calc/import-values.ts'
 import { dropResults } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
+import { backfillDay, type BackfillDayInput } from './calc/backfill.ts'
+import { deleteBuckets, loadBuckets, otherDays, setHistoryBuckets } from './calc/history-buckets.ts'
 import { labelDistribution } from './read/distribution.ts'
 import { DistributionCache } from './read/distribution-cache.ts'
 import { labelHistory } from './read/history.ts'
@@ -198,6 +204,7 @@ export class EngineService implements EngineApi {
     await this.db.transaction(async (tx) => {
       await dropResults(tx, labelId)
       await deleteHistory(tx, labelId)
+      await deleteBuckets(tx, labelId)
       await tx.query(`DELETE FROM runs WHERE label_id = $1`, [labelId])
       await deleteScheduleSlots(tx, labelId)
     })
@@ -210,6 +217,19 @@ export class EngineService implements EngineApi {
 
   history(labelId: string, query: HistoryQuery): Promise<HistoryResult> {
     return labelHistory(this.reads, labelId, query)
+  }
+
+  async historyBuckets(labelId: string, dataType: DataType): Promise<HistoryBucketsState> {
+    const buckets = await loadBuckets(this.reads, labelId, dataType)
+    return { labelId, buckets, otherDays: await otherDays(this.reads, labelId, buckets) }
+  }
+
+  backfillDay(input: BackfillDayInput): Promise<HistoryDay> {
+    return backfillDay(this.db, input, this.compile)
+  }
+
+  setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange> {
+    return setHistoryBuckets(this.db, labelId, dataType, input)
   }
 
   audience(

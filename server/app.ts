@@ -33,6 +33,7 @@ import systemRoutes from './routes/system.ts'
 import userRoutes from './routes/users.ts'
 import versionRoutes from './routes/versions.ts'
 import explainRoutes from './routes/explain.ts'
+import historyRoutes from './routes/history.ts'
 import versionsPlugin from './plugins/versions.ts'
 import type { Limits } from './types.ts'
 import type { DocStore } from './collab/index.ts'
@@ -169,6 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(previewRoutes)
   await app.register(versionRoutes)
   await app.register(explainRoutes)
+  await app.register(historyRoutes)
 
   if (clientDir) {
     await app.register(fastifyStatic, { root: clientDir, wildcard: false })

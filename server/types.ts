@@ -33,6 +33,7 @@ declare module 'fastify' {
     workspace: Workspace
     calc: CalcControl
     runQueue: import('./runs/run-queue.ts').RunQueue
+    backfills: import('./runs/backfill.ts').Backfills
     /** Set by the scheduler plugin: re-read label timetables after a definition change. */
     scheduleChanged: (() => void) | null
     /** Workspace time zone (IANA), LABELS_TZ. */

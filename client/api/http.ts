@@ -21,7 +21,7 @@ export interface UploadProgress {
 export interface Api {
   readonly token: string
   get<T>(path: string): Promise<T>
-  send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
+  send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>
   /** POSTs a raw body (a file) with its content type, e.g. NDJSON or CSV to /api/data/users. */
   post<T>(path: string, body: Blob | string, contentType: string): Promise<T>
   /** POSTs `file` as the `file` part of a multipart body, reporting upload progress (fetch can't). */

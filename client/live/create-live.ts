@@ -20,7 +20,13 @@ export function liveUrl(loc: Location = location): string {
 }
 
 const labelOf = (m: LiveMessage): string | null =>
-  m.type === 'run' ? m.run.labelId : m.type === 'distribution' || m.type === 'history' ? m.labelId : null
+  m.type === 'run'
+    ? m.run.labelId
+    : m.type === 'backfill'
+      ? m.backfill.labelId
+      : m.type === 'distribution' || m.type === 'history'
+        ? m.labelId
+        : null
 
 /**
  * Reactive: one `/api/live` socket for the page (reconnecting with backoff); subscriptions

@@ -12,7 +12,9 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * new complete results. `definition` is frozen into the run when it is created.
  * `label_summary` holds, per label, the JSON ResultSummary of its current run (engine/read/
  * result-summary.ts), written in the run's transaction: what the server keeps in memory to
- * answer distribution reads without the database.
+ * answer distribution reads without the database. `history_buckets` holds the fixed buckets of
+ * a number or date label's history (engine/calc/history-buckets.ts); `history.bucketing` the
+ * buckets each row was written with (NULL: before fixed buckets).
  */
 export const calcDdl = `
 CREATE SEQUENCE IF NOT EXISTS result_table_seq;
@@ -50,6 +52,15 @@ CREATE TABLE IF NOT EXISTS history (
   total_users int NOT NULL,
   run_id text NOT NULL,
   PRIMARY KEY (label_id, date, value)
+);
+ALTER TABLE history ADD COLUMN IF NOT EXISTS bucketing text;
+CREATE TABLE IF NOT EXISTS history_buckets (
+  label_id text PRIMARY KEY,
+  data_type text NOT NULL,
+  boundaries float8[],
+  granularity text CHECK (granularity IN ('day','week','month')),
+  source text NOT NULL CHECK (source IN ('first_run','operator')),
+  updated_at timestamptz NOT NULL
 );
 CREATE TABLE IF NOT EXISTS label_summary (
   label_id text PRIMARY KEY,

@@ -92,17 +92,27 @@ interface RunTarget {
   tz: string
 }
 
-/** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
-async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
-  const dataType = t.definition.dataType
+/** A new result table filled from the source with the covered users (caller's transaction); its name and their count. */
+export async function fillResultTable(
+  tx: SqlExecutor,
+  dataType: Definition['dataType'],
+  source: SourceSql,
+  deadline: Deadline,
+): Promise<{ table: string; coveredUsers: number }> {
   const table = await newResultTable(tx, dataType, false)
   const ins = await tx.query(
     `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
     source.params,
   )
   deadline.check()
+  return { table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) }
+}
+
+/** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
+async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
+  const { table, coveredUsers } = await fillResultTable(tx, t.definition.dataType, source, deadline)
   await keyResultTable(tx, table)
-  const done = await finishResults(tx, { ...t, table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) })
+  const done = await finishResults(tx, { ...t, table, coveredUsers })
   deadline.check()
   return done
 }

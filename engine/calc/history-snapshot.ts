@@ -3,37 +3,47 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from '../read/distribution-items.ts'
 import { snapshotQuery } from '../read/distribution-query.ts'
 import { compareCodePoints, type HistoryDay } from '../read/read-model.ts'
+import { bucketingOf, ensureBuckets, writeHistoryDay } from './history-buckets.ts'
 
-/** The label's new results as a run commits them: the same record the label-state pointer keeps. */
-export type SnapshotInput = LabelState
+/**
+ * The label's new results as a run commits them: the same record the label-state pointer keeps;
+ * `date` (YYYY-MM-DD) overrides the day of asOf (a backfill: as of the end of that day).
+ */
+export type SnapshotInput = LabelState & { date?: string }
 
 /**
  * Writes the history snapshot of a successful run for the calendar day of asOf in the
  * workspace time zone, replacing that day's earlier snapshot (docs/semantics.md#history).
  *
- * The value key of each row is the label of the default distribution bucket, so history
- * and the default distribution chart read the same: strings per value, booleans as
- * "true"/"false", collections per element, numbers as the exact value ("12.5") when the run
- * has at most 50 distinct values else 10 equal-width bins labelled "[a,b)" (the last
- * "[a,b]"), dates per day ("YYYY-MM-DD" in the workspace time zone). Every value is kept
- * (no top N). Users and the run's total users are stored; proportion is derived on read.
+ * The value key of each row is the label of a distribution bucket: strings per value, booleans
+ * as "true"/"false", collections per element. Numbers and dates are counted in the label's fixed
+ * buckets (engine/calc/history-buckets.ts), the same every day: numbers in the intervals
+ * "(-∞,b0)" "[b0,b1)" … "[bn,+∞)" (every interval kept, 0 users included), dates per bucket start
+ * ("YYYY-MM-DD" in the workspace time zone) at the fixed granularity. The buckets are fixed from
+ * the first result with values; before that (no value yet) a day is keyed as the default
+ * distribution. Every value is kept (no top N). Users and the run's total users are stored;
+ * proportion is derived on read.
  */
 export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<HistoryDay> {
-  const d = await tx.query<{ day: string }>(
-    `SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`,
-    [s.asOf, s.tz],
-  )
-  const day = d.rows[0]?.day as string
-  const items = await distributionItems(tx, s.table, s.dataType, snapshotQuery, s.tz, s)
-  await tx.query(`DELETE FROM history WHERE label_id = $1 AND date = $2::date`, [s.labelId, day])
-  if (items.length > 0) {
-    await tx.query(
-      `INSERT INTO history (label_id, date, value, users, total_users, run_id)
-       SELECT $1, $2::date, v, u, $3, $4 FROM unnest($5::text[], $6::int[]) AS t(v, u)`,
-      [s.labelId, day, s.totalUsers, s.runId, items.map((i) => String(i.value)), items.map((i) => i.users)],
-    )
-  }
+  const d = s.date
+    ? null
+    : await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [
+        s.asOf,
+        s.tz,
+      ])
+  const day = s.date ?? (d?.rows[0]?.day as string)
+  const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType)
+  const query = buckets
+    ? { ...snapshotQuery, boundaries: buckets.boundaries, granularity: buckets.granularity ?? 'day' }
+    : snapshotQuery
+  const items = await distributionItems(tx, s.table, s.dataType, query, s.tz, s)
   const rows: Array<[string, number]> = items.map((i) => [String(i.value), i.users])
+  await writeHistoryDay(tx, s.labelId, day, {
+    totalUsers: s.totalUsers,
+    runId: s.runId,
+    bucketing: buckets ? bucketingOf(buckets) : null,
+    items: rows,
+  })
   return { date: day, totalUsers: s.totalUsers, items: rows.sort((a, b) => compareCodePoints(a[0], b[0])) }
 }
 

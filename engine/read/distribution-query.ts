@@ -32,13 +32,13 @@ function intIn(v: unknown, path: string, min: number, max: number): number {
   return n
 }
 
-function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
   if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T
   throw bad(path, `${path.slice(1)} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`)
 }
 
 /** Boundaries as an array or a comma-separated string; strictly increasing, 1–49 of them (≤ 50 intervals). */
-function boundaries(v: unknown): number[] {
+export function boundaries(v: unknown): number[] {
   const list = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : null
   if (!list || list.length === 0) throw bad('/boundaries', 'boundaries must be a non-empty list of numbers')
   if (list.length > maxBins - 1) throw bad('/boundaries', `at most ${maxBins - 1} boundaries (${maxBins} intervals)`)

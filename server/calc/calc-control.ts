@@ -11,6 +11,8 @@ export interface CalcControl {
   nextRunAt(label: WorkspaceLabel): string | null
   /** Latest run per label, from memory where possible (see LastRuns). */
   lastRuns(labelIds: string[]): Promise<Record<string, Run | null>>
+  /** The label's stored history changed outside a run (buckets set, a backfill day): reads it anew and pushes it live. */
+  historyChanged(labelId: string): Promise<void>
   /** Announces a run that finished outside the queue (imports) on the live channel. */
   announce(run: Run): void
   /** Distributions read recently, dropped whenever the label's results change. */

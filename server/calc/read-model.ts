@@ -58,6 +58,17 @@ export class ReadModel {
     this.labels.set(id, { summary: results.summary, history, gen: ++this.gen })
   }
 
+  /** A backfill wrote a history day (the label's results are unchanged). */
+  applyDay(labelId: string, day: HistoryDay): void {
+    const cur = this.labels.get(labelId)
+    if (cur && !cur.history) return
+    this.labels.set(labelId, {
+      summary: cur?.summary ?? null,
+      history: withDay(cur?.history ?? [], day),
+      gen: ++this.gen,
+    })
+  }
+
   /** Re-reads the label from the engine (an import replaced its results); reads of it wait for this. */
   refresh(labelId: string): Promise<void> {
     if (!this.engine.readModels || !this.loaded) return Promise.resolve()

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Schedule } from '../../shared/schemas/label.ts'
 import { Rule } from '../../shared/schemas/rule.ts'
-import { Distribution, Run } from '../../shared/schemas/wire.ts'
+import { Backfill, Distribution, HistoryBuckets, Run } from '../../shared/schemas/wire.ts'
 import { ErrorBody, GroupOut, LabelOut } from './wire-schemas.ts'
 
 /**
@@ -9,7 +9,7 @@ import { ErrorBody, GroupOut, LabelOut } from './wire-schemas.ts'
  * references from every route (docs/openapi.json was ~600 KB with the rule inlined at each route).
  * Only the document changes: the routes keep their whole schemas for validation and replies.
  */
-const named: TSchema[] = [Rule, Schedule, Run, Distribution, LabelOut, GroupOut, ErrorBody]
+const named: TSchema[] = [Rule, Schedule, Run, Distribution, HistoryBuckets, Backfill, LabelOut, GroupOut, ErrorBody]
 const ids = new Set(named.map((s) => (s as { $id?: string }).$id))
 
 /** A copy of `schema` where every subschema with a named `$id` (the root too, unless `keepRoot`) is a `$ref` to it. */

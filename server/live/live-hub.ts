@@ -1,4 +1,4 @@
-import type { Distribution, HistoryResult, LiveMessage, Run } from '../../engine/api.ts'
+import type { Backfill, Distribution, HistoryResult, LiveMessage, Run } from '../../engine/api.ts'
 import { CollabClose } from '../../shared/doc/close-codes.ts'
 
 export type { LiveMessage }
@@ -80,6 +80,10 @@ export class LiveHub {
 
   publishHistory(h: HistoryResult): void {
     this.send({ type: 'history', ...h }, (s) => s.has(`label:${h.labelId}`) || s.has('label:*'))
+  }
+
+  publishBackfill(b: Backfill): void {
+    this.send({ type: 'backfill', backfill: b }, (s) => s.has(`label:${b.labelId}`) || s.has('label:*'))
   }
 
   private send(msg: LiveMessage, wants: (topics: Set<string>) => boolean): void {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Distribution, Run, RunResults } from '../../engine/api.ts'
+import type { Backfill, Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
 import { RunQueue } from '../runs/run-queue.ts'
+import { Backfills } from '../runs/backfill.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
 import type { CalcControl } from '../calc/calc-control.ts'
 import { effectsOf } from '../calc/label-change-hook.ts'
@@ -70,7 +71,18 @@ export default fp(
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
       app.live.publishHistory(h)
     }
+    /** The label's whole history to its live subscribers (it changed outside a run). */
+    const pushHistory = async (labelId: string) => {
+      if (!app.live.wantsResults(labelId)) return
+      app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
+    }
     const cluster = opts.cluster
+    /** Other processes read the label's history anew (it changed outside a run: buckets set, a backfill). */
+    const historyElsewhere = (labelId: string) => {
+      cluster?.bus
+        .publish({ type: 'history', labelId })
+        .catch((e: unknown) => app.log.warn({ err: e, labelId }, 'cluster: history change not sent'))
+    }
     const announce = (run: Run, results?: RunResults) => {
       if (cluster) {
         const ended = run.status === 'succeeded' || run.status === 'failed'
@@ -142,6 +154,11 @@ export default fp(
       nextRunAt: (label) => scheduler.nextRunAt(label),
       lastRuns: (ids) => last.get(ids),
       announce: (run) => announce(run),
+      async historyChanged(labelId) {
+        await reads.refresh(labelId)
+        await pushHistory(labelId)
+        historyElsewhere(labelId)
+      },
       distributions,
       reads,
       run: (id) => last.run(id),
@@ -151,6 +168,29 @@ export default fp(
     }
     app.decorate('calc', control)
     app.decorate('runQueue', queue)
+    const backfills = new Backfills({
+      engine: app.engine,
+      queue,
+      tz: app.tz,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      now,
+      findLabel: (id) => {
+        const l = app.workspace.findLabel(id)
+        return l && l.id === id ? l : null
+      },
+      onChange: (b) => {
+        app.live.publishBackfill(b)
+        cluster?.bus
+          .publish({ type: 'backfill', backfill: b })
+          .catch((e: unknown) => app.log.warn({ err: e, backfillId: b.id }, 'cluster: backfill change not sent'))
+      },
+      onDay: (labelId, day) => reads.applyDay(labelId, day),
+      onEnd: async (labelId) => {
+        historyElsewhere(labelId)
+        await pushHistory(labelId)
+      },
+    })
+    app.decorate('backfills', backfills)
 
     const unsubscribe = app.workspace.onLabelChange((change) => {
       const fx = effectsOf(change)
@@ -175,7 +215,17 @@ export default fp(
     })
 
     const stopCluster = cluster
-      ? wireCluster(app, cluster, { queue, last, distributions, reads, publishResults, announce, early, offEarly })
+      ? wireCluster(app, cluster, {
+          queue,
+          last,
+          distributions,
+          reads,
+          publishResults,
+          pushHistory,
+          announce,
+          early,
+          offEarly,
+        })
       : null
 
     // Catch-up runs for slots missed while the server was down, once everything is wired.
@@ -185,6 +235,7 @@ export default fp(
     })
     app.addHook('onClose', async () => {
       unsubscribe()
+      backfills.close()
       stopCluster?.stop()
       await scheduler.stop()
       // Let running calculations finish; past the grace period abandon them (closing the
@@ -217,6 +268,7 @@ function wireCluster(
     distributions: ResultCache<Distribution>
     reads: ReadModel
     publishResults: (run: Run) => Promise<void>
+    pushHistory: (labelId: string) => Promise<void>
     announce: (run: Run) => void
     /** What arrived while the plugin loaded, and the handler that gathered it. */
     early: Run[]
@@ -237,6 +289,16 @@ function wireCluster(
       publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
   }
   const offRun = cluster.bus.on('run', (msg) => mirror(msg.run as Run))
+  // History another process changed outside a run (buckets set, a backfill's days) and backfill progress.
+  const offHistory = cluster.bus.on('history', (msg) => {
+    const id = String(msg.labelId)
+    if (!app.workspace.findLabel(id)) return
+    reads
+      .refresh(id)
+      .then(() => parts.pushHistory(id))
+      .catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'cluster: history refresh failed'))
+  })
+  const offBackfill = cluster.bus.on('backfill', (msg) => app.live.publishBackfill(msg.backfill as Backfill))
   parts.offEarly?.()
   for (const run of parts.early.splice(0)) mirror(run)
   // Messages were lost while the connection was down: read everything mirrored again.
@@ -285,6 +347,8 @@ function wireCluster(
       stopped = true
       if (timer) clearInterval(timer)
       offRun()
+      offHistory()
+      offBackfill()
       offReconnect()
     },
   }

@@ -122,6 +122,76 @@ export const HistoryResult = Type.Object({
 export type HistoryResult = Static<typeof HistoryResult>
 
 /**
+ * The fixed buckets of a number or date label's history (docs/api.md#history-buckets): number
+ * intervals `(-∞,b0) [b0,b1) … [bn,+∞)` at `boundaries`, or date buckets per `granularity`.
+ * `source`: fixed from the first result with values, or set by an operator.
+ */
+export const HistoryBuckets = Type.Object(
+  {
+    labelId: Type.String(),
+    dataType: Type.Union([Type.Literal('number'), Type.Literal('date')]),
+    boundaries: Type.Optional(Type.Array(Type.Number())),
+    granularity: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')])),
+    source: Type.Union([Type.Literal('first_run'), Type.Literal('operator')]),
+    updatedAt: IsoTime,
+  },
+  { $id: 'HistoryBuckets' },
+)
+export type HistoryBuckets = Static<typeof HistoryBuckets>
+
+/** PUT …/history/buckets: boundaries for a number label, granularity for a date label. */
+export const HistoryBucketsInput = Type.Object(
+  {
+    boundaries: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 49 })),
+    granularity: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')])),
+  },
+  { additionalProperties: false },
+)
+export type HistoryBucketsInput = Static<typeof HistoryBucketsInput>
+
+/**
+ * GET …/history/buckets: the buckets (null: not fixed yet) and the stored days in other buckets
+ * (kept as they were when the buckets changed and the data did not allow re-counting them).
+ */
+export const HistoryBucketsState = Type.Object({
+  labelId: Type.String(),
+  buckets: Nullable(HistoryBuckets),
+  otherDays: Type.Array(Type.String()),
+})
+export type HistoryBucketsState = Static<typeof HistoryBucketsState>
+
+/**
+ * A backfill (docs/api.md#backfill): the label's history calculated for `days` past days, as of
+ * the end of each, newest first (`to` is yesterday in the workspace time zone, `from` the oldest
+ * day). `done` days are written; status as a run's.
+ */
+export const Backfill = Type.Object(
+  {
+    id: Type.String(),
+    labelId: Type.String(),
+    days: Type.Integer(),
+    from: Type.String(),
+    to: Type.String(),
+    done: Type.Integer(),
+    status: RunStatus,
+    createdAt: IsoTime,
+    startedAt: Nullable(IsoTime),
+    finishedAt: Nullable(IsoTime),
+    error: Type.Optional(Type.String()),
+  },
+  { $id: 'Backfill' },
+)
+export type Backfill = Static<typeof Backfill>
+
+/** PUT …/history/buckets: the new buckets, the days re-counted in them and the days kept as they were, with why. */
+export const HistoryBucketsChange = Type.Object({
+  buckets: HistoryBuckets,
+  rebucketed: Type.Array(Type.String()),
+  kept: Type.Array(Type.Object({ date: Type.String(), reason: Type.String() })),
+})
+export type HistoryBucketsChange = Static<typeof HistoryBucketsChange>
+
+/**
  * One page of a label's audience. `nextCursor` is an opaque token (`<uid>.<runId>`) pinning the
  * next page to this page's run; `runId` is the run whose results the page holds (null: none).
  */

@@ -8,6 +8,9 @@ import { useSession } from '../../session.tsx'
 import { formatDate } from '../../ui/format.ts'
 import { Recover } from '../../ui/recover.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
+import type { DataType } from '../../../shared/schemas/label.ts'
+import { BackfillControl } from './backfill-control.tsx'
+import { BucketControl } from './bucket-control.tsx'
 import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type HistoryFilter } from './history-query.ts'
 
 /**
@@ -15,16 +18,24 @@ import { daysAgo, filterHistory, historyQuery, rangeFilter, validRange, type His
  * filters, export, live. One read per date range: the value chips filter it here, and a
  * run's pushed history (every day) is cut to the range instead of read again.
  */
-export function HistoryPanel(props: { labelId: string }): JSX.Element {
+export function HistoryPanel(props: HistoryProps): JSX.Element {
   // A failure inside replaces this card only; Retry, or another label, starts it afresh.
   return (
     <Recover resetKey={props.labelId} what="The history">
-      <History_ labelId={props.labelId} />
+      <History_ {...props} />
     </Recover>
   )
 }
 
-function History_(props: { labelId: string }): JSX.Element {
+interface HistoryProps {
+  labelId: string
+  /** The label's data type: number and date labels show their fixed buckets. */
+  dataType?: DataType
+  /** Whether the label has a past to calculate (not an import label): editors get "Backfill N days". */
+  canBackfill?: boolean
+}
+
+function History_(props: HistoryProps): JSX.Element {
   const s = useSession()
   const [filter, setFilter] = createSignal<HistoryFilter>({ from: daysAgo(30), to: '', values: [] })
   const [measure, setMeasure] = createSignal<'users' | 'proportion'>('users')
@@ -141,8 +152,14 @@ function History_(props: { labelId: string }): JSX.Element {
           </a>
         </div>
       </header>
+      <Show when={(props.dataType === 'number' || props.dataType === 'date') && props.dataType}>
+        {(t) => <BucketControl labelId={props.labelId} dataType={t()} onChange={() => void refetch()} />}
+      </Show>
+      <Show when={s.canEdit && props.canBackfill}>
+        <BackfillControl labelId={props.labelId} />
+      </Show>
       <Show when={allValues().length > 0}>
-        <div class="chips" aria-label="Filter by value">
+        <div class="chips" role="group" aria-label="Filter by value">
           <span class="hint">Values:</span>
           <For each={allValues()}>
             {(v) => (

@@ -37,3 +37,19 @@ export function filterHistory<T extends { date: string; value: string }>(items: 
     (i) => (!f.from || i.date >= f.from) && (!f.to || i.date <= f.to) && (!values || values.has(i.value)),
   )
 }
+
+/** "0, 10, 20" → numbers, or the reason it isn't a list of increasing numbers. */
+export function parseBoundaryList(text: string): number[] | string {
+  const parts = text
+    .split(/[,\s;]+/)
+    .map((x) => x.trim())
+    .filter(Boolean)
+  if (parts.length === 0) return 'Give at least one boundary.'
+  if (parts.length > 49) return 'At most 49 boundaries (50 intervals).'
+  const out = parts.map(Number)
+  const bad = parts.find((_, i) => !Number.isFinite(out[i]))
+  if (bad !== undefined) return `"${bad}" is not a number.`
+  for (let i = 1; i < out.length; i++)
+    if ((out[i] as number) <= (out[i - 1] as number)) return 'Boundaries must be strictly increasing.'
+  return out
+}

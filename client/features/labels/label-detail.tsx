@@ -180,7 +180,7 @@ export function LabelDetail(props: { labelId: string }): JSX.Element {
             <ImportPanel labelId={l().id} dataType={l().dataType} />
           </Show>
           <DistributionPanel labelId={l().id} dataType={l().dataType} />
-          <HistoryPanel labelId={l().id} />
+          <HistoryPanel labelId={l().id} dataType={l().dataType} canBackfill={l().rule.method !== 'import'} />
           <ExplainCard labelId={l().id} />
           <VersionsCard labelId={l().id} />
         </div>

@@ -1,0 +1,350 @@
+import { tickIncrement } from 'd3'
+import type { HistoryBuckets, HistoryBucketsChange, HistoryBucketsInput } from '../api.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { LabelsError } from '../../shared/errors.ts'
+import { boundaries as parseBoundaries, oneOf } from '../read/distribution-query.ts'
+import { boundaryIntervals } from '../read/distribution-items.ts'
+import { compareCodePoints } from '../read/read-model.ts'
+
+/**
+ * Fixed history buckets (docs/semantics.md#history): a number label's history is counted in the
+ * same intervals every day, `(-∞,b0) [b0,b1) … [bn,+∞)`, and a date label's per the same
+ * granularity, so lines can be followed across days. They are fixed from the first result with
+ * values (nice boundaries over its range) and stored per label in `history_buckets`; an operator
+ * may set them (setHistoryBuckets), which re-buckets the stored days where the data allows.
+ *
+ * Every history row records the bucketing it was written with (`history.bucketing`: `b:<b0,…>`
+ * for numbers, `g:<granularity>` for dates; NULL for rows older than fixed buckets), so a day
+ * left in other buckets is known later (`otherDays`).
+ */
+
+export type Granularity = 'day' | 'week' | 'month'
+
+interface BucketsRow {
+  label_id: string
+  data_type: string
+  boundaries: number[] | string | null
+  granularity: Granularity | null
+  source: HistoryBuckets['source']
+  updated_at: Date | string
+}
+
+/** Intervals of a number label's history at most (as a distribution's boundaries). */
+const targetBuckets = 10
+
+export const bucketedTypes: readonly DataType[] = ['number', 'date']
+
+/** The spec string rows are tagged with. */
+export function bucketingOf(b: Pick<HistoryBuckets, 'boundaries' | 'granularity'>): string {
+  return b.boundaries ? `b:${b.boundaries.join(',')}` : `g:${b.granularity ?? 'day'}`
+}
+
+function toBuckets(r: BucketsRow): HistoryBuckets {
+  const raw = typeof r.boundaries === 'string' ? (JSON.parse(r.boundaries) as number[]) : r.boundaries
+  const at = r.updated_at instanceof Date ? r.updated_at : new Date(r.updated_at)
+  return {
+    labelId: r.label_id,
+    dataType: r.data_type as HistoryBuckets['dataType'],
+    ...(raw ? { boundaries: raw.map(Number) } : {}),
+    ...(r.granularity ? { granularity: r.granularity } : {}),
+    source: r.source,
+    updatedAt: at.toISOString(),
+  }
+}
+
+/** The label's fixed buckets for this data type, or null (none yet, or fixed for another type). */
+export async function loadBuckets(
+  db: SqlExecutor,
+  labelId: string,
+  dataType?: DataType,
+): Promise<HistoryBuckets | null> {
+  const r = await db.query<BucketsRow>(
+    `SELECT label_id, data_type, to_json(boundaries)::text AS boundaries, granularity, source, updated_at
+       FROM history_buckets WHERE label_id = $1`,
+    [labelId],
+  )
+  const row = r.rows[0]
+  if (!row || (dataType !== undefined && row.data_type !== dataType)) return null
+  return toBuckets(row)
+}
+
+async function storeBuckets(
+  tx: SqlExecutor,
+  labelId: string,
+  dataType: DataType,
+  spec: { boundaries?: number[]; granularity?: Granularity },
+  source: HistoryBuckets['source'],
+): Promise<HistoryBuckets> {
+  const r = await tx.query<BucketsRow>(
+    `INSERT INTO history_buckets (label_id, data_type, boundaries, granularity, source, updated_at)
+     VALUES ($1, $2, $3::float8[], $4, $5, clock_timestamp())
+     ON CONFLICT (label_id) DO UPDATE SET data_type = EXCLUDED.data_type, boundaries = EXCLUDED.boundaries,
+       granularity = EXCLUDED.granularity, source = EXCLUDED.source, updated_at = EXCLUDED.updated_at
+     RETURNING label_id, data_type, to_json(boundaries)::text AS boundaries, granularity, source, updated_at`,
+    [labelId, dataType, spec.boundaries ?? null, spec.granularity ?? null, source],
+  )
+  return toBuckets(r.rows[0] as BucketsRow)
+}
+
+/**
+ * Nice boundaries over [lo, hi] (d3's tick steps: 1, 2 or 5 × 10^k), about 10 intervals, from a
+ * multiple of the step at or below lo to the first multiple above hi, so the first result fills
+ * the closed intervals and the open-ended first and last ones catch what drifts outside later.
+ * Whole-number results get a step of at least 1.
+ */
+export function niceBoundaries(lo: number, hi: number, integers: boolean): number[] {
+  let a = lo
+  let b = hi
+  if (b <= a) {
+    const pad = integers ? Math.max(1, Math.ceil(Math.abs(a) / 10)) : Math.abs(a) / 10 || 1
+    a -= pad
+    b += pad
+  }
+  const inc = tickIncrement(a, b, targetBuckets)
+  // tickIncrement: a positive step, or the negative inverse of a step below 1 (1/−inc).
+  let step = inc > 0 ? inc : 1 / -inc
+  if (integers) step = Math.max(1, step)
+  const tidy = (x: number) => Number(x.toPrecision(12))
+  const first = Math.floor(a / step)
+  const out: number[] = []
+  for (let k = first; out.length === 0 || (out[out.length - 1] as number) <= hi; k++) out.push(tidy(k * step))
+  return out
+}
+
+/** A granularity that gives a readable number of buckets over a first result spanning `days`. */
+function niceGranularity(days: number): Granularity {
+  return days <= 92 ? 'day' : days <= 731 ? 'week' : 'month'
+}
+
+/**
+ * The label's buckets for the results in `table`: the stored ones, else fixed now from these
+ * results (null when they hold no value yet, or the type has no buckets). Caller's transaction.
+ */
+export async function ensureBuckets(
+  tx: SqlExecutor,
+  labelId: string,
+  table: string,
+  dataType: DataType,
+): Promise<HistoryBuckets | null> {
+  if (!bucketedTypes.includes(dataType)) return null
+  const stored = await loadBuckets(tx, labelId, dataType)
+  if (stored) return stored
+  if (dataType === 'number') {
+    const r = await tx.query<{ lo: number | null; hi: number | null; ints: boolean | null }>(
+      `SELECT min(value) AS lo, max(value) AS hi, bool_and(value = trunc(value)) AS ints FROM ${table}`,
+    )
+    const s = r.rows[0]
+    if (!s || s.lo === null || s.hi === null) return null
+    return storeBuckets(
+      tx,
+      labelId,
+      dataType,
+      { boundaries: niceBoundaries(Number(s.lo), Number(s.hi), s.ints === true) },
+      'first_run',
+    )
+  }
+  const r = await tx.query<{ days: number | null }>(
+    `SELECT extract(epoch FROM max(value) - min(value)) / 86400 AS days FROM ${table}`,
+  )
+  const days = r.rows[0]?.days
+  if (days === null || days === undefined) return null
+  return storeBuckets(tx, labelId, dataType, { granularity: niceGranularity(Number(days)) }, 'first_run')
+}
+
+/** Checks an operator's buckets for a label of this type. */
+export function resolveBucketsInput(
+  dataType: DataType,
+  input: HistoryBucketsInput,
+): { boundaries?: number[]; granularity?: Granularity } {
+  const bad = (path: string, message: string) => new LabelsError('bad_request', message, path)
+  if (dataType === 'number') {
+    if (input.granularity !== undefined)
+      throw bad('/granularity', 'granularity applies to date labels; give boundaries')
+    if (input.boundaries === undefined) throw bad('/boundaries', 'a number label needs boundaries')
+    return { boundaries: parseBoundaries(input.boundaries) }
+  }
+  if (dataType === 'date') {
+    if (input.boundaries !== undefined) throw bad('/boundaries', 'boundaries apply to number labels; give granularity')
+    return { granularity: oneOf(input.granularity, '/granularity', ['day', 'week', 'month'] as const) }
+  }
+  throw bad('/', `a ${dataType} label's history is per value; only number and date labels have buckets`)
+}
+
+/** One stored key as an interval of numbers: exact values are points. Null: not a number key. */
+function keyInterval(key: string): { lo: number; hi: number; hiClosed: boolean } | null {
+  if (/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(key)) {
+    const v = Number(key)
+    return { lo: v, hi: v, hiClosed: true }
+  }
+  const m = /^([[(])([^,]+),([^,]+)([\])])$/.exec(key)
+  if (!m) return null
+  const lo = m[2] === '-∞' ? -Infinity : Number(m[2])
+  const hi = m[3] === '+∞' ? Infinity : Number(m[3])
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return null
+  return { lo, hi, hiClosed: m[4] === ']' }
+}
+
+/** Index of the interval (-∞,b0) [b0,b1) … [bn,+∞) holding x: the boundaries ≤ x (`width_bucket`). */
+const indexOf = (bounds: number[], x: number, strict = false) => bounds.filter((b) => (strict ? b < x : b <= x)).length
+
+/** A day's [key, users] re-counted in new boundaries, or null when an old interval spans several new ones. */
+function rebucketNumbers(items: Array<[string, number]>, bounds: number[]): Array<[string, number]> | null {
+  const users = new Array<number>(bounds.length + 1).fill(0)
+  for (const [key, n] of items) {
+    if (n === 0) continue
+    const iv = keyInterval(key)
+    if (!iv) return null
+    const i = indexOf(bounds, iv.lo)
+    const j = iv.hiClosed ? indexOf(bounds, iv.hi) : indexOf(bounds, iv.hi, true)
+    if (i !== j) return null
+    users[i] = (users[i] as number) + n
+  }
+  return boundaryIntervals(bounds).map((b, i) => [b.value, users[i] as number])
+}
+
+const dayMs = 86_400_000
+const parseDay = (s: string) => Date.parse(`${s}T00:00:00Z`)
+const fmtDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
+/** Start (UTC-midnight ms of the calendar date) of the bucket holding a calendar date. */
+function truncDay(ms: number, g: Granularity): number {
+  const d = new Date(ms)
+  if (g === 'month') return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+  if (g === 'week') return ms - ((d.getUTCDay() + 6) % 7) * dayMs
+  return ms
+}
+
+function nextBucket(ms: number, g: Granularity): number {
+  if (g === 'day') return ms + dayMs
+  if (g === 'week') return ms + 7 * dayMs
+  const d = new Date(ms)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
+}
+
+/** A date day re-counted at a new granularity, or null when an old bucket spans several new ones. */
+function rebucketDates(
+  items: Array<[string, number]>,
+  from: Granularity,
+  to: Granularity,
+): Array<[string, number]> | null {
+  const users = new Map<string, number>()
+  for (const [key, n] of items) {
+    const start = parseDay(key)
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || Number.isNaN(start)) return null
+    const a = truncDay(start, to)
+    if (a !== truncDay(nextBucket(start, from) - dayMs, to)) return null
+    const k = fmtDay(a)
+    users.set(k, (users.get(k) ?? 0) + n)
+  }
+  return [...users].sort((x, y) => compareCodePoints(x[0], y[0]))
+}
+
+interface DayRows {
+  totalUsers: number
+  runId: string
+  bucketing: string | null
+  items: Array<[string, number]>
+}
+
+/** The label's stored days, by date. */
+async function storedDays(db: SqlExecutor, labelId: string): Promise<Map<string, DayRows>> {
+  const r = await db.query<{
+    date: string
+    value: string
+    users: number
+    total_users: number
+    run_id: string
+    bucketing: string | null
+  }>(
+    `SELECT to_char(date, 'YYYY-MM-DD') AS date, value, users, total_users, run_id, bucketing FROM history
+      WHERE label_id = $1 ORDER BY date, value COLLATE "C"`,
+    [labelId],
+  )
+  const days = new Map<string, DayRows>()
+  for (const x of r.rows) {
+    let d = days.get(x.date)
+    if (!d) days.set(x.date, (d = { totalUsers: x.total_users, runId: x.run_id, bucketing: x.bucketing, items: [] }))
+    if (d.bucketing !== x.bucketing) d.bucketing = '?'
+    d.items.push([x.value, x.users])
+  }
+  return days
+}
+
+/** Replaces one history day's rows (caller's transaction). */
+export async function writeHistoryDay(
+  tx: SqlExecutor,
+  labelId: string,
+  day: string,
+  d: { totalUsers: number; runId: string; bucketing: string | null; items: Array<[string, number]> },
+): Promise<void> {
+  await tx.query(`DELETE FROM history WHERE label_id = $1 AND date = $2::date`, [labelId, day])
+  if (d.items.length === 0) return
+  await tx.query(
+    `INSERT INTO history (label_id, date, value, users, total_users, run_id, bucketing)
+     SELECT $1, $2::date, v, u, $3, $4, $7 FROM unnest($5::text[], $6::int[]) AS t(v, u)`,
+    [labelId, day, d.totalUsers, d.runId, d.items.map((i) => i[0]), d.items.map((i) => i[1]), d.bucketing],
+  )
+}
+
+/** Why a stored day can't be re-counted in the new buckets. */
+function keptReason(dataType: DataType): string {
+  return dataType === 'number'
+    ? 'its stored intervals overlap several of the new ones (neither exact values nor a coarsening)'
+    : 'its stored buckets overlap several of the new ones (a finer granularity needs the values)'
+}
+
+/**
+ * Sets a label's buckets (operator) and re-counts every stored day that can be: number days
+ * whose stored keys are exact values or intervals each inside one new interval, date days whose
+ * buckets each fall in one new bucket. Other days are kept as they were and listed in `kept`.
+ */
+export async function setHistoryBuckets(
+  db: SqlExecutor,
+  labelId: string,
+  dataType: DataType,
+  input: HistoryBucketsInput,
+): Promise<HistoryBucketsChange> {
+  const spec = resolveBucketsInput(dataType, input)
+  return db.transaction(async (tx) => {
+    const buckets = await storeBuckets(tx, labelId, dataType, spec, 'operator')
+    const tag = bucketingOf(buckets)
+    const rebucketed: string[] = []
+    const kept: HistoryBucketsChange['kept'] = []
+    for (const [date, d] of await storedDays(tx, labelId)) {
+      if (d.bucketing === tag) continue
+      const items =
+        dataType === 'number'
+          ? rebucketNumbers(d.items, spec.boundaries as number[])
+          : rebucketDates(d.items, granularityOf(d.bucketing), spec.granularity as Granularity)
+      if (!items) {
+        kept.push({ date, reason: keptReason(dataType) })
+        continue
+      }
+      await writeHistoryDay(tx, labelId, date, { ...d, bucketing: tag, items })
+      rebucketed.push(date)
+    }
+    return { buckets, rebucketed, kept }
+  })
+}
+
+/** The granularity a date day was written with (rows older than fixed buckets: per day). */
+function granularityOf(bucketing: string | null): Granularity {
+  return bucketing === 'g:week' ? 'week' : bucketing === 'g:month' ? 'month' : 'day'
+}
+
+/** Days of the label's history not in its current buckets (kept when they changed), oldest first. */
+export async function otherDays(db: SqlExecutor, labelId: string, b: HistoryBuckets | null): Promise<string[]> {
+  if (!b) return []
+  const r = await db.query<{ date: string }>(
+    `SELECT DISTINCT to_char(date, 'YYYY-MM-DD') AS date FROM history
+      WHERE label_id = $1 AND bucketing IS DISTINCT FROM $2 ORDER BY 1`,
+    [labelId, bucketingOf(b)],
+  )
+  return r.rows.map((x) => x.date)
+}
+
+/** Removes a label's buckets (the label was deleted). */
+export async function deleteBuckets(tx: SqlExecutor, labelId: string): Promise<void> {
+  await tx.query(`DELETE FROM history_buckets WHERE label_id = $1`, [labelId])
+}

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Definition } from '../../../engine/api.ts'
+import type { SourceSql } from '../../../engine/calc/execute-run.ts'
+import { niceBoundaries } from '../../../engine/calc/history-buckets.ts'
+import { describeEachDb } from '../../helpers/db.ts'
+import { addUsers, newService, type Fixture } from './fixture.ts'
+
+const num: Definition = { dataType: 'number', rule: { method: 'metric', event: 'x', measure: { agg: 'count' } } }
+const date: Definition = { ...num, dataType: 'date' }
+
+it('nice boundaries cover the range in 1, 2 or 5 × 10^k steps, whole steps for whole numbers', () => {
+  expect(niceBoundaries(0, 99, true)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+  expect(niceBoundaries(3, 7, true)).toEqual([3, 4, 5, 6, 7, 8])
+  expect(niceBoundaries(0.12, 0.9, false)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1])
+  expect(niceBoundaries(5, 5, true)).toEqual([4, 5, 6])
+})
+
+describeEachDb('fixed history buckets', (kind) => {
+  let f: Fixture
+  let source: SourceSql
+  let seq = 0
+  const label = () => `b${++seq}`
+  beforeAll(async () => {
+    f = await newService(kind, async () => source)
+    await addUsers(f.db, 100)
+  })
+  afterAll(() => f.dispose())
+
+  const run = async (labelId: string, asOf: string, d: Definition = num) => {
+    const r = await f.svc.createRun({ labelId, trigger: 'manual', asOf, definition: d })
+    const done = await f.svc.executeRun(r.id, { tz: 'UTC' })
+    expect(done.status, done.error).toBe('succeeded')
+  }
+  const values = (sql: string) => ({ sql: `SELECT uid, ${sql} AS value FROM users`, params: [] })
+  /** [date, value, users] of every row. */
+  const rows = async (labelId: string) =>
+    (await f.svc.history(labelId, {})).items.map((i) => [i.date, i.value, i.users] as [string, string, number])
+  const keysOf = (r: Array<[string, string, number]>, day: string) => r.filter((x) => x[0] === day).map((x) => x[1])
+
+  it('keeps the same buckets every day as values drift; the open-ended ends count the outliers', async () => {
+    const L = label()
+    source = values(`(uid - 1)::float8`) // 0..99
+    await run(L, '2024-03-01T12:00:00Z')
+    source = values(`(uid * 1.7 - 20)::float8`) // -18.3..150
+    await run(L, '2024-03-02T12:00:00Z')
+    source = values(`(uid * 0.37 + 3.3)::float8`) // 3.67..40.3: few distinct whole values, many decimals
+    await run(L, '2024-03-03T12:00:00Z')
+    const r = await rows(L)
+    const day1 = keysOf(r, '2024-03-01')
+    expect(day1).toHaveLength(12)
+    expect(keysOf(r, '2024-03-02')).toEqual(day1)
+    expect(keysOf(r, '2024-03-03')).toEqual(day1)
+    const users = (day: string, key: string) => r.find((x) => x[0] === day && x[1] === key)?.[2]
+    expect(users('2024-03-01', '(-∞,0)')).toBe(0)
+    expect(users('2024-03-01', '[90,100)')).toBe(10)
+    // uid 1..11 give -18.3..-1.3: below the first boundary; uid 71..100 give 100.7..150: at or above the last.
+    expect(users('2024-03-02', '(-∞,0)')).toBe(11)
+    expect(users('2024-03-02', '[100,+∞)')).toBe(30)
+    const b = await f.svc.historyBuckets(L, 'number')
+    expect(b.buckets).toMatchObject({ boundaries: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], source: 'first_run' })
+    expect(b.otherDays).toEqual([])
+  })
+
+  it('re-buckets stored days on a coarsening, keeps and flags the days it cannot re-count', async () => {
+    const L = label()
+    source = values(`(uid - 1)::float8`)
+    await run(L, '2024-03-01T12:00:00Z')
+    // A day stored before fixed buckets, as exact values: it can be re-counted in any boundaries.
+    await f.db.query(
+      `INSERT INTO history (label_id, date, value, users, total_users, run_id) VALUES
+        ($1, '2024-02-28', '5', 3, 100, 'old'), ($1, '2024-02-28', '55.5', 2, 100, 'old')`,
+      [L],
+    )
+    // …and one in the old equal-width bins, which only a boundary at their edges can re-count.
+    await f.db.query(
+      `INSERT INTO history (label_id, date, value, users, total_users, run_id) VALUES
+        ($1, '2024-02-29', '[0,49.5)', 50, 100, 'old'), ($1, '2024-02-29', '[49.5,99]', 50, 100, 'old')`,
+      [L],
+    )
+    const coarse = await f.svc.setHistoryBuckets(L, 'number', { boundaries: [0, 50, 100] })
+    expect(coarse.buckets).toMatchObject({ boundaries: [0, 50, 100], source: 'operator' })
+    expect(coarse.rebucketed).toEqual(['2024-02-28', '2024-03-01'])
+    expect(coarse.kept.map((k) => k.date)).toEqual(['2024-02-29'])
+    expect(coarse.kept[0]?.reason).toMatch(/overlap/)
+    const r = await rows(L)
+    expect(r.filter((x) => x[0] === '2024-03-01')).toEqual([
+      ['2024-03-01', '(-∞,0)', 0],
+      ['2024-03-01', '[0,50)', 50],
+      ['2024-03-01', '[100,+∞)', 0],
+      ['2024-03-01', '[50,100)', 50],
+    ])
+    expect(r.filter((x) => x[0] === '2024-02-28').map((x) => [x[1], x[2]])).toEqual([
+      ['(-∞,0)', 0],
+      ['[0,50)', 3],
+      ['[100,+∞)', 0],
+      ['[50,100)', 2],
+    ])
+    expect(keysOf(r, '2024-02-29')).toEqual(['[0,49.5)', '[49.5,99]'])
+    expect((await f.svc.historyBuckets(L, 'number')).otherDays).toEqual(['2024-02-29'])
+    // Finer than what is stored: [0,50) can't be split into [0,25) and [25,50) without the values.
+    const finer = await f.svc.setHistoryBuckets(L, 'number', { boundaries: [0, 25, 50, 100] })
+    expect(finer.rebucketed).toEqual([])
+    expect(finer.kept.map((k) => k.date)).toEqual(['2024-02-28', '2024-02-29', '2024-03-01'])
+    // The next run counts in the operator's buckets.
+    await run(L, '2024-03-02T12:00:00Z')
+    expect(keysOf(await rows(L), '2024-03-02')).toEqual(['(-∞,0)', '[0,25)', '[100,+∞)', '[25,50)', '[50,100)'])
+  })
+
+  it('fixes a date label to one granularity; coarser re-counts, finer is kept', async () => {
+    const L = label()
+    source = values(`timestamptz '2024-01-01T12:00:00Z' + (uid || ' days')::interval`)
+    await run(L, '2024-06-01T12:00:00Z', date)
+    expect((await f.svc.historyBuckets(L, 'date')).buckets?.granularity).toBe('week')
+    const week = keysOf(await rows(L), '2024-06-01')
+    expect(week[0]).toBe('2024-01-01') // a Monday
+    const month = await f.svc.setHistoryBuckets(L, 'date', { granularity: 'month' })
+    expect(month.rebucketed).toEqual([])
+    expect(month.kept.map((k) => k.date)).toEqual(['2024-06-01']) // weeks straddle months
+    const day = await f.svc.setHistoryBuckets(L, 'date', { granularity: 'day' })
+    expect(day.kept.map((k) => k.date)).toEqual(['2024-06-01'])
+    await run(L, '2024-06-02T12:00:00Z', date)
+    expect(keysOf(await rows(L), '2024-06-02')).toHaveLength(100)
+    const back = await f.svc.setHistoryBuckets(L, 'date', { granularity: 'month' })
+    expect(back.rebucketed).toEqual(['2024-06-02'])
+    expect((await rows(L)).filter((x) => x[0] === '2024-06-02').map((x) => [x[1], x[2]])).toEqual([
+      ['2024-01-01', 30],
+      ['2024-02-01', 29],
+      ['2024-03-01', 31],
+      ['2024-04-01', 10],
+    ])
+  })
+
+  it('refuses buckets that do not fit the label', async () => {
+    const L = label()
+    await expect(f.svc.setHistoryBuckets(L, 'number', { boundaries: [1, 1] })).rejects.toMatchObject({
+      code: 'bad_request',
+      path: '/boundaries/1',
+    })
+    await expect(f.svc.setHistoryBuckets(L, 'number', { granularity: 'day' })).rejects.toMatchObject({
+      path: '/granularity',
+    })
+    await expect(f.svc.setHistoryBuckets(L, 'date', { boundaries: [1] })).rejects.toMatchObject({
+      path: '/boundaries',
+    })
+    await expect(f.svc.setHistoryBuckets(L, 'string', { boundaries: [1] })).rejects.toMatchObject({
+      code: 'bad_request',
+    })
+    expect((await f.svc.historyBuckets(L, 'number')).buckets).toBeNull()
+  })
+})

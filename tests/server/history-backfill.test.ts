@@ -1,0 +1,211 @@
+import type { InjectOptions } from 'fastify'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { describeEachDb } from '../helpers/db.ts'
+import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'
+
+const dayMs = 86_400_000
+
+/** The live messages this test reads (docs/api.md#live-channel). */
+interface LiveMsg {
+  type: string
+  backfill: { id: string; status: string; done: number }
+  run: { id: string; status: string }
+  items: Array<{ date: string }>
+}
+
+describeEachDb('history buckets and backfill over HTTP', (kind) => {
+  let s: TestServer
+  let labelId = ''
+  const inject = (o: InjectOptions) => s.app.inject(o)
+  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
+
+  beforeAll(async () => {
+    s = await newServer(kind)
+    const users = Array.from({ length: 30 }, (_, i) => ({ user_id: `u${i}`, properties: {} }))
+    const now = Date.now()
+    // user i buys i times, one purchase a day over the last i days (so each past day differs).
+    const events = users.flatMap((u, i) =>
+      Array.from({ length: i }, (_, k) => ({
+        user_id: u.user_id,
+        event: 'purchase',
+        time: new Date(now - (k + 0.5) * dayMs).toISOString(),
+        event_id: `${u.user_id}-${k}`,
+        properties: { amount: 10 * (k + 1) },
+      })),
+    )
+    for (const [url, rows] of [
+      ['/api/data/users', users],
+      ['/api/data/events', events],
+    ] as const) {
+      const r = await inject({
+        method: 'POST',
+        url,
+        payload: ndjson([...rows]),
+        headers: { ...auth('admin'), 'content-type': 'application/x-ndjson' },
+      })
+      expect(r.statusCode, r.body).toBe(200)
+    }
+    const r = await inject({
+      method: 'POST',
+      url: '/api/labels',
+      headers: auth('editor'),
+      payload: {
+        name: 'buys_30d',
+        displayName: 'Buys',
+        dataType: 'number',
+        labelType: 'static',
+        rule: { method: 'metric', event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'count' } },
+      },
+    })
+    expect(r.statusCode, r.body).toBe(201)
+    labelId = r.json().id
+    await until(async () => (await json({ url: `/api/labels/${labelId}` })).lastRun?.status === 'succeeded')
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it('answers the fixed buckets and lets an editor set them, re-counting the stored day', async () => {
+    const b = await json({ url: '/api/labels/buys_30d/history/buckets' })
+    expect(b.buckets).toMatchObject({
+      dataType: 'number',
+      source: 'first_run',
+      boundaries: Array.from({ length: 16 }, (_, i) => 2 * i),
+    })
+    expect(b.otherDays).toEqual([])
+    const url = '/api/labels/buys_30d/history/buckets'
+    expect(
+      (await inject({ method: 'PUT', url, headers: auth('viewer'), payload: { boundaries: [10] } })).statusCode,
+    ).toBe(403)
+    const bad = await inject({ method: 'PUT', url, headers: auth('editor'), payload: { boundaries: [5, 1] } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().error).toMatchObject({ path: '/boundaries/1', message: expect.stringMatching(/increasing/) })
+    const ok = await inject({ method: 'PUT', url, headers: auth('editor'), payload: { boundaries: [0, 10, 20, 30] } })
+    expect(ok.statusCode, ok.body).toBe(200)
+    expect(ok.json()).toMatchObject({ buckets: { boundaries: [0, 10, 20, 30], source: 'operator' }, kept: [] })
+    expect(ok.json().rebucketed).toHaveLength(1)
+    const h = await json({ url: '/api/labels/buys_30d/history' })
+    expect(h.items.map((i: { value: string }) => i.value).sort()).toEqual([
+      '(-∞,0)',
+      '[0,10)',
+      '[10,20)',
+      '[20,30)',
+      '[30,+∞)',
+    ])
+  })
+
+  it('refuses bad backfills with a clear 400', async () => {
+    const post = (label: string, payload: unknown) =>
+      inject({
+        method: 'POST',
+        url: `/api/labels/${label}/backfill`,
+        headers: auth('editor'),
+        payload: payload as object,
+      })
+    for (const days of [0, 91, 2.5, -3]) {
+      const r = await post('buys_30d', { days })
+      expect(r.statusCode, String(days)).toBe(400)
+      expect(r.json().error.message).toMatch(/days must be a whole number from 1 to 90/)
+    }
+    expect((await post('buys_30d', { days: '30' })).statusCode).toBe(400)
+    expect((await post('nope', { days: 3 })).statusCode).toBe(404)
+    expect(
+      (
+        await inject({
+          method: 'POST',
+          url: '/api/labels/buys_30d/backfill',
+          headers: auth('viewer'),
+          payload: { days: 3 },
+        })
+      ).statusCode,
+    ).toBe(403)
+    const imp = await inject({
+      method: 'POST',
+      url: '/api/labels',
+      headers: auth('editor'),
+      payload: { name: 'vip', displayName: 'VIP', dataType: 'string', labelType: 'static', rule: { method: 'import' } },
+    })
+    expect(imp.statusCode).toBe(201)
+    const r = await post('vip', { days: 3 })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.message).toMatch(/uploaded files: there is no past/)
+  })
+
+  it('backfills N days: 202 with an id, progress readable, one history day per past day', async () => {
+    const r = await inject({
+      method: 'POST',
+      url: '/api/labels/buys_30d/backfill',
+      headers: auth('editor'),
+      payload: { days: 5 },
+    })
+    expect(r.statusCode, r.body).toBe(202)
+    const { backfillId, backfill } = r.json()
+    expect(backfill).toMatchObject({ id: backfillId, labelId, days: 5, done: 0, status: 'queued' })
+    const done = await until(async () => {
+      const b = await json({ url: `/api/backfills/${backfillId}` })
+      return b.status === 'succeeded' || b.status === 'failed' ? b : null
+    })
+    expect(done).toMatchObject({ status: 'succeeded', done: 5, from: backfill.from, to: backfill.to })
+    expect((await json({ url: '/api/labels/buys_30d/backfills' })).backfills.map((b: { id: string }) => b.id)).toEqual([
+      backfillId,
+    ])
+    const h = await json({ url: '/api/labels/buys_30d/history' })
+    const dates = [...new Set(h.items.map((i: { date: string }) => i.date))]
+    expect(dates).toHaveLength(6)
+    expect(dates[0]).toBe(backfill.from)
+    // Every day in the operator's buckets; the label's runs are untouched (one run: its creation).
+    expect(new Set(h.items.map((i: { value: string }) => i.value)).size).toBe(5)
+    expect((await json({ url: '/api/labels/buys_30d/runs' })).runs).toHaveLength(1)
+    expect((await json({ url: '/api/backfills/bf_nope' })).error.code).toBe('not_found')
+  })
+
+  it('queues behind the label’s run and pushes its progress, then the history, on the live channel', async () => {
+    await s.app.listen({ port: 0, host: '127.0.0.1' })
+    const addr = s.app.server.address()
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/live?token=${tokens.viewer}`,
+    )
+    const messages: LiveMsg[] = []
+    ws.on('message', (d) => messages.push(JSON.parse(String(d)) as LiveMsg))
+    await new Promise((r) => ws.once('open', r))
+    ws.send(JSON.stringify({ subscribe: [`label:${labelId}`] }))
+    await until(async () => messages.some((m) => m.type === 'subscribed'))
+    const run = await inject({
+      method: 'POST',
+      url: '/api/labels/buys_30d/calculate',
+      headers: auth('editor'),
+      payload: {},
+    })
+    expect(run.statusCode).toBe(202)
+    const r = await inject({
+      method: 'POST',
+      url: '/api/labels/buys_30d/backfill',
+      headers: auth('editor'),
+      payload: { days: 3 },
+    })
+    expect(r.statusCode, r.body).toBe(202)
+    const id = r.json().backfillId
+    await until(async () => {
+      const i = messages.findIndex((m) => m.type === 'backfill' && m.backfill.status === 'succeeded')
+      return i >= 0 && messages.slice(i).some((m) => m.type === 'history')
+    })
+    ws.close()
+    const mine = messages.filter((m) => m.type === 'backfill' && m.backfill.id === id).map((m) => m.backfill)
+    expect(mine.map((b) => `${b.status}:${b.done}`)).toEqual([
+      'queued:0',
+      'running:0',
+      'running:1',
+      'running:2',
+      'running:3',
+      'succeeded:3',
+    ])
+    // The run triggered first ends before the backfill's first day starts.
+    const at = (pred: (m: LiveMsg) => boolean) => messages.findIndex(pred)
+    const runDone = at((m) => m.type === 'run' && m.run.id === run.json().runId && m.run.status === 'succeeded')
+    expect(runDone).toBeGreaterThan(-1)
+    expect(runDone).toBeLessThan(at((m) => m.type === 'backfill' && m.backfill.status === 'running'))
+    const history = messages.filter((m) => m.type === 'history').at(-1)
+    expect(new Set(history?.items.map((i: { date: string }) => i.date)).size).toBe(6)
+  })
+})
