@@ -3,7 +3,7 @@ import type { Condition } from '../../../shared/schemas/rule.ts'
 import type { DataSchema } from '../../api/types.ts'
 
 /**
- * The visual and/or/not builder's operations on a condition tree (SPEC §5 `Condition`), pure:
+ * The visual and/or/not builder's operations on a condition tree (docs/rules.md#conditions), pure:
  * what kind a node is, switching a node's kind (keeping what it holds where it can), adding,
  * removing and negating nodes within the rule's limits (shared/limits.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * Readable error sentences for the label editor: the shared schema's messages (TypeBox, e.g.
- * `/name: must match pattern "^[a-z]…"`) and the server's SPEC §5 validation errors (already
+ * `/name: must match pattern "^[a-z]…"`) and the server's validation errors (docs/rules.md#validation) (already
  * words, e.g. `unknown event "purchase"`), each turned into "Field: what to do", shown next to
  * the field its JSON path names. Pure, no DOM.
  */

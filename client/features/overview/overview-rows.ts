@@ -98,7 +98,7 @@ export function rowOf(view: WorkspaceProjection, l: ProjectedLabel, info: RunInf
     durationMs: runDuration(r),
     coverage: covered && covered.total > 0 ? covered.users / covered.total : null,
     covered,
-    // A disabled label is never scheduled (SPEC §4).
+    // A disabled label is never scheduled (docs/model.md#label-types-and-schedules).
     nextRunAt: l.enabled ? (info?.nextRunAt ?? null) : null,
   }
 }
