@@ -118,7 +118,9 @@ describeEachDb('collab: draft authors are the sender, not what the client claims
 
   it("a raw new layer without a creator, or with '' (nobody), is the sender's, not the list's author or nobody", async () => {
     const values = () =>
-      ((draftsOf(bob.doc).get(draftId) as Y.Map<unknown>).get('rule') as Y.Map<unknown>).get('values') as Y.Array<unknown>
+      ((draftsOf(bob.doc).get(draftId) as Y.Map<unknown>).get('rule') as Y.Map<unknown>).get(
+        'values',
+      ) as Y.Array<unknown>
     const cell = (v: unknown, by?: string) =>
       new Y.Map<unknown>(Object.entries(by === undefined ? { $cell: v } : { $cell: v, '~by': by }))
     const layer = (value: string, by?: string) => {
@@ -142,11 +144,18 @@ describeEachDb('collab: draft authors are the sender, not what the client claims
     const live = await server.registry.get('main')
     const docs = [live.doc, alice.doc, bob.doc]
     const layerAt = (d: Y.Doc, value: string) =>
-      (projectDrafts(d).byId[draftId]?.definition.rule as CustomRule).values.findIndex((l) => l.value === value)
-    await until(() => docs.every((d) => layerAt(d, 'nobody') >= 0 && layerAt(d, 'inherits') >= 0), 30_000, 'both layers')
+      ((projectDrafts(d).byId[draftId]?.definition.rule as CustomRule | undefined)?.values ?? []).findIndex(
+        (l) => l.value === value,
+      )
+    await until(
+      () => docs.every((d) => layerAt(d, 'nobody') >= 0 && layerAt(d, 'inherits') >= 0),
+      30_000,
+      'both layers',
+    )
     for (const value of ['inherits', 'nobody']) {
       const i = layerAt(bob.doc, value)
-      for (const p of ['value', 'when/event', 'when/op', 'when/value/0']) await everywhere(`/rule/values/${i}/${p}`, 'bob')
+      for (const p of ['value', 'when/event', 'when/op', 'when/value/0'])
+        await everywhere(`/rule/values/${i}/${p}`, 'bob')
     }
     // What alice wrote stays hers.
     await everywhere('/rule/values/0/value', 'alice')
