@@ -164,8 +164,11 @@ describeEachDb('collab: draft authors are the sender, not what the client claims
   it('an honest sender needs no correction: its update is not echoed back with server writes', async () => {
     const live = await server.registry.get('main')
     const before = Y.encodeStateVector(live.doc)
+    editDraft(bob.doc, draftId, [{ op: 'move', path: '/rule/values', from: 1, to: 0 }], as('bob'))
     editDraft(bob.doc, draftId, [{ op: 'set', path: '/rule/values/0/value', value: 'bottom' }], as('bob'))
     await everywhere('/rule/values/0/value', 'bob')
+    // The move rewrote only an order key, which is nobody's authored value: 'low' is still alice's.
+    await everywhere('/rule/values/1/value', 'alice')
     // Nothing written by the server's own client id.
     const serverWrites = Y.decodeUpdate(Y.encodeStateAsUpdate(live.doc, before)).structs.filter(
       (s) => s.id.client === live.doc.clientID,
