@@ -229,6 +229,7 @@ function patchMap(m: Y.Map<unknown>, next: Record<string, unknown>, actor: strin
 /** Same length: element by element. Otherwise the changed middle (after the common prefix and suffix) is replaced. */
 function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void {
   const cur = listView(arr).map((e) => fromY(e.el))
+  if (cur.length === next.length && reorder(arr, cur, next)) return
   if (cur.length === next.length) {
     next.forEach((v, i) => patchElement(arr, i, v, actor))
     return
@@ -240,6 +241,56 @@ function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void
   if (cur.length - s > p) deleteElements(arr, p, cur.length - s)
   const inserted = next.slice(p, next.length - s)
   if (inserted.length) insertElements(arr, p, inserted, actor)
+}
+
+/**
+ * When `next` is `cur` reordered (a form that moved items), moves the elements by rewriting the
+ * keys of those out of place (all but a longest run kept in order), as `moveAt` does, so an edit
+ * made inside a moved item at the same time survives. False when it is not a reordering.
+ */
+function reorder(arr: Y.Array<unknown>, cur: Json[], next: unknown[]): boolean {
+  const used = new Set<number>()
+  const from = next.map((v) => {
+    const i = cur.findIndex((c, k) => !used.has(k) && jsonEqual(c, v))
+    used.add(i)
+    return i
+  })
+  if (from.includes(-1) || from.every((i, j) => i === j)) return false
+  const view = keyed(arr)
+  if (view.some((e, i) => !(e.el instanceof Y.Map) || (i > 0 && (view[i - 1] as Entry).order >= e.order))) return false
+  // Longest increasing subsequence of `from`: the items that stay where they are.
+  const best: number[] = []
+  const prev = from.map(() => -1)
+  const tails: number[] = []
+  from.forEach((v, j) => {
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((from[tails[mid] as number] as number) < v) lo = mid + 1
+      else hi = mid
+    }
+    if (lo > 0) prev[j] = tails[lo - 1] as number
+    tails[lo] = j
+  })
+  for (let j = tails[tails.length - 1] ?? -1; j >= 0; j = prev[j] as number) best.unshift(j)
+  const stays = new Set(best)
+  let j = 0
+  while (j < from.length) {
+    if (stays.has(j)) {
+      j++
+      continue
+    }
+    let end = j
+    while (end < from.length && !stays.has(end)) end++
+    const lo = j > 0 ? (view[from[j - 1] as number] as Entry).order : null
+    const hi = end < from.length ? (view[from[end] as number] as Entry).order : null
+    const keys = keysBetween(lo, hi, end - j)
+    for (let k = j; k < end; k++)
+      ((view[from[k] as number] as Entry).el as Y.Map<unknown>).set(ORD, keys[k - j] as string)
+    j = end
+  }
+  return true
 }
 
 /** Makes the element at reading position `i` equal `next`; a replaced element keeps its place (order key). */

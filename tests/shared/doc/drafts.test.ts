@@ -512,6 +512,27 @@ describe('moving a list item (order keys)', () => {
     ).toEqual(['city', 'purchase'])
   })
 
+  it('a form that reorders layers (a whole rule through updateDraft) moves them: a concurrent inner edit survives, one copy each', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    sync(a, b)
+    const [vip, buyer, visitor] = custom.values as [
+      CustomRule['values'][0],
+      CustomRule['values'][0],
+      CustomRule['values'][0],
+    ]
+    updateDraft(a, id, { rule: { ...custom, values: [visitor, vip, buyer] } }, local('alice'))
+    updateDraft(b, id, { rule: { ...custom, values: [buyer, vip, visitor] } }, local('bob'))
+    const c = replicaOf(b)
+    editDraft(c, id, [{ op: 'set', path: '/rule/values/2/value', value: 'viewer' }], local('carol'))
+    sync(a, b)
+    sync(b, c)
+    sync(a, c)
+    for (const d of [a, b, c]) expect(values(d, id)).toEqual(values(a, id))
+    expect([...values(a, id)].sort()).toEqual(['buyer', 'viewer', 'vip'])
+    expect(layers(a, id).find((l) => l.value === 'viewer')!.when).toEqual(visitor.when)
+  })
+
   it('a document stored before order keys reads the same, and takes moves and edits without duplicates', () => {
     const old = fixture as { update: string; drafts: { id: string; definition: unknown; authors: unknown }[] }
     const a = new Y.Doc()
