@@ -8,6 +8,7 @@ import {
   draftsOf,
   ensureDefaultGroup,
   groupsOf,
+  keyDraftLists,
   isDocOrigin,
   labelsOf,
   makeLabelChangeTracker,
@@ -255,6 +256,9 @@ export class LiveDoc {
     const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
     ensureDefaultGroup(doc)
     repairWorkspace(doc)
+    // Lists stored before they had order keys get them once, here, rather than racing in every
+    // operator's first move (shared/doc/README.md, "List order").
+    keyDraftLists(doc)
     return live
   }
 

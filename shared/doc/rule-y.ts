@@ -159,6 +159,25 @@ function keyed(arr: Y.Array<unknown>): Entry[] {
   return listView(arr)
 }
 
+/**
+ * Gives every keyless list element under `node` a key (see `keyed`), without changing what any
+ * list reads as; true when it wrote anything. The server does this once for a document stored
+ * before lists had keys, so operators' first moves don't race to key the same list.
+ */
+export function keyLists(node: unknown): boolean {
+  let wrote = false
+  if (node instanceof Y.Map) for (const v of (node as Y.Map<unknown>).values()) wrote = keyLists(v) || wrote
+  else if (node instanceof Y.Array) {
+    const arr = node as Y.Array<unknown>
+    if (arr.toArray().some((el) => el instanceof Y.Map && ownKey(el) === null)) {
+      keyed(arr)
+      wrote = true
+    }
+    for (const el of arr.toArray()) wrote = keyLists(el) || wrote
+  }
+  return wrote
+}
+
 /** Keys for `count` new elements at reading position `index` of a list (re-keying neighbours that can't be split). */
 function keysAt(view: Entry[], index: number, count: number): string[] {
   const { keys, rekey } = placeAt(view, index, count)
