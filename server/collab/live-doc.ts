@@ -8,6 +8,7 @@ import {
   draftsOf,
   ensureDefaultGroup,
   groupsOf,
+  keyDraftLists,
   isDocOrigin,
   labelsOf,
   makeLabelChangeTracker,
@@ -18,7 +19,7 @@ import {
 } from '../../shared/doc/index.ts'
 import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
 import { attributeDraftWrites } from '../../shared/doc/draft-authors.ts'
-import { missingDependency, stateVectorOf } from '../../shared/doc/update-deps.ts'
+import { missingDependency } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
 /** Called once an update is stored (so after it is durable), whatever its source. */
@@ -243,7 +244,7 @@ export class LiveDoc {
           if (isEmptyUpdate(decoded)) throw broken(`stored update ${i + 1} of ${stored.updates.length} is empty`)
           // Every stored update was integrated when it was stored, so it must integrate now; one
           // that waits for something means rows are missing (e.g. the snapshot's row was lost).
-          if (missingDependency(decoded, stateVectorOf(doc)))
+          if (missingDependency(decoded, doc))
             throw broken('stored updates depend on content that is not stored: rows are missing')
           Y.applyUpdate(doc, u, load)
         })
@@ -255,6 +256,9 @@ export class LiveDoc {
     const live = new LiveDoc(workspace, doc, opts, { lastSeq: stored.lastSeq, rows: stored.updates.length })
     ensureDefaultGroup(doc)
     repairWorkspace(doc)
+    // Lists stored before they had order keys get them once, here, rather than racing in every
+    // operator's first move (shared/doc/README.md, "List order").
+    keyDraftLists(doc)
     return live
   }
 
@@ -273,7 +277,7 @@ export class LiveDoc {
     for (const s of decoded.structs)
       if (s instanceof Y.Item && typeof s.parent === 'string' && !ROOTS.has(s.parent)) return 'malformed'
     // Checked before anything is applied: nothing is ever kept aside as pending (see ApplyResult).
-    const missing = missingDependency(decoded, stateVectorOf(this.doc))
+    const missing = missingDependency(decoded, this.doc)
     if (missing) return missing.reason === 'bad-ref' ? 'malformed' : 'incomplete'
     try {
       // One transaction: the server's own writes (creation stamps) join the client's, so every
@@ -318,7 +322,7 @@ export class LiveDoc {
       return 'malformed'
     }
     if (isEmptyUpdate(decoded)) return 'empty'
-    if (missingDependency(decoded, stateVectorOf(this.doc))) {
+    if (missingDependency(decoded, this.doc)) {
       void this.resync()
       return 'incomplete'
     }
@@ -356,8 +360,7 @@ export class LiveDoc {
         this.doc.transact(() => {
           if (stored.snapshot) applySnapshot(this.doc, stored.snapshot, CLUSTER_ORIGIN)
           for (const u of stored.updates)
-            if (!missingDependency(Y.decodeUpdate(u), stateVectorOf(this.doc)))
-              Y.applyUpdate(this.doc, u, CLUSTER_ORIGIN)
+            if (!missingDependency(Y.decodeUpdate(u), this.doc)) Y.applyUpdate(this.doc, u, CLUSTER_ORIGIN)
         }, CLUSTER_ORIGIN)
       } while (this.resyncAgain)
     })()

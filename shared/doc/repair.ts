@@ -2,6 +2,7 @@ import type * as Y from 'yjs'
 import { ensureDefaultGroup } from './default-group.ts'
 import { draftsOf } from './drafts.ts'
 import type { DocOrigin } from './origin.ts'
+import { keyLists } from './rule-y.ts'
 import { projectWorkspace, type Repair } from './projection.ts'
 import { DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, entryOf, groupsOf, labelsOf } from './shape.ts'
 
@@ -41,4 +42,17 @@ export function repairWorkspace(doc: Y.Doc, origin: DocOrigin = REPAIR_ORIGIN): 
   if (repairs.length === 0) return repairs
   doc.transact(() => repairs.forEach((r) => apply(doc, r)), origin)
   return repairs
+}
+
+/**
+ * Server-side, at load: gives the list elements of every draft that have no order key (a
+ * document stored before lists had keys, rule-y.ts) their keys, in one transaction with origin
+ * 'repair'. Nothing any replica shows changes; a second call writes nothing. True when it wrote.
+ */
+export function keyDraftLists(doc: Y.Doc, origin: DocOrigin = REPAIR_ORIGIN): boolean {
+  let wrote = false
+  doc.transact(() => {
+    for (const d of draftsOf(doc).values()) wrote = keyLists(d) || wrote
+  }, origin)
+  return wrote
 }

@@ -1,5 +1,6 @@
 import * as Y from 'yjs'
 import { badRequest } from '../errors.ts'
+import { isOrderKey, keysBetween, placeAt } from './fractional-index.ts'
 
 /**
  * JSON ⇄ nested Yjs types, so a draft's rule (and schedule) merge at the granularity people
@@ -8,6 +9,16 @@ import { badRequest } from '../errors.ts'
  * one-key "cell" map `{ $cell: value }`, so changing boundary 2 sets one cell instead of
  * deleting and re-inserting it (two operators changing the same boundary then resolve like any
  * scalar, instead of leaving both values in the list).
+ *
+ * Order: Yjs has no move (an item's place in a Y.Array is fixed when it is inserted), so every
+ * list element (a map: an object or a cell) carries a fractional order key `~ord`
+ * (fractional-index.ts) and a list reads in (key, place in the Y.Array) order. Moving an element
+ * rewrites only its key: two concurrent moves of one element resolve last-writer-wins (one copy),
+ * and a concurrent edit inside the moved element survives. An element without a key (lists
+ * stored before keys existed, raw writes) sorts with the key of the element before it in the
+ * Y.Array ('' at the start), so a list stored without keys reads in its stored order; the first
+ * insert or move in such a list gives its keyless elements keys (the same keys on every replica
+ * that does it from the same state).
  *
  * Authorship: a map records who created it under `~by`, and who last wrote each key under
  * `~by:<key>`, in the same map and the same transaction as the value, so the winner of a key
@@ -18,8 +29,10 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 
 export const CELL = '$cell'
 const BY = '~by'
+/** A list element's order key. */
+export const ORD = '~ord'
 const byKey = (k: string) => `${BY}:${k}`
-const isMeta = (k: string) => k === BY || k.startsWith(`${BY}:`)
+const isMeta = (k: string) => k === BY || k === ORD || k.startsWith(`${BY}:`)
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Y.AbstractType)
@@ -50,7 +63,7 @@ export function fromY(v: unknown): Json {
     for (const k of [...m.keys()].sort()) if (!isMeta(k)) out[k] = fromY(m.get(k))
     return out
   }
-  if (v instanceof Y.Array) return (v as Y.Array<unknown>).toArray().map(fromY)
+  if (v instanceof Y.Array) return listView(v as Y.Array<unknown>).map((e) => fromY(e.el))
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
   if (typeof v === 'number') return Number.isFinite(v) ? v : null
   if (isPlainObject(v) || Array.isArray(v)) return JSON.parse(JSON.stringify(v)) as Json // a raw write of plain JSON
@@ -61,9 +74,10 @@ export function fromY(v: unknown): Json {
 export function toY(v: unknown, actor: string): unknown {
   if (Array.isArray(v)) {
     const a = new Y.Array<unknown>()
+    const keys = keysBetween(null, null, v.length)
     a.insert(
       0,
-      v.map((x) => element(x, actor)),
+      v.map((x, i) => element(x, actor, keys[i] as string)),
     )
     return a
   }
@@ -77,12 +91,121 @@ export function toY(v: unknown, actor: string): unknown {
   return v === undefined ? null : v
 }
 
-function element(v: unknown, actor: string): unknown {
-  if (isPlainObject(v)) return toY(v, actor)
-  const cell = new Y.Map<unknown>()
-  cell.set(CELL, toY(v, actor))
-  cell.set(BY, actor)
-  return cell
+/** A list element for a JSON value at order key `ord`: a map (objects) or a cell (anything else). */
+function element(v: unknown, actor: string, ord: string): Y.Map<unknown> {
+  let m: Y.Map<unknown>
+  if (isPlainObject(v)) m = toY(v, actor) as Y.Map<unknown>
+  else {
+    m = new Y.Map<unknown>()
+    m.set(CELL, toY(v, actor))
+    m.set(BY, actor)
+  }
+  m.set(ORD, ord)
+  return m
+}
+
+/** One element of a list in reading order: `pos` is its place in the Y.Array, `order` its (effective) key. */
+type Entry = { el: unknown; pos: number; order: string; own: boolean; id: string }
+
+const ownKey = (el: unknown): string | null => {
+  const k = el instanceof Y.Map ? (el as Y.Map<unknown>).get(ORD) : undefined
+  return isOrderKey(k) ? k : null
+}
+
+/** The elements of a list in reading order: order key, then place in the Y.Array (deterministic on every replica). */
+export function listView(arr: Y.Array<unknown>): Entry[] {
+  let last = ''
+  const out = arr.toArray().map((el, pos): Entry => {
+    const k = ownKey(el)
+    if (k !== null) last = k
+    return { el, pos, order: last, own: k !== null, id: String(pos) }
+  })
+  return out.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.pos - b.pos))
+}
+
+/**
+ * Gives every keyless element of a list a key that keeps the current reading order: a run of
+ * keyless elements gets keys between its keyed neighbours (the whole list is re-keyed when they
+ * can't be split). Returns the reading order after it. Inside the caller's transaction.
+ */
+function keyed(arr: Y.Array<unknown>): Entry[] {
+  const view = listView(arr)
+  const maps = view.filter((e) => e.el instanceof Y.Map)
+  if (maps.every((e) => e.own)) return view
+  const set = (e: Entry, k: string) => {
+    ;(e.el as Y.Map<unknown>).set(ORD, k)
+    e.order = k
+    e.own = true
+  }
+  let i = 0
+  while (i < maps.length) {
+    if ((maps[i] as Entry).own) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < maps.length && !(maps[j] as Entry).own) j++
+    const prev = i > 0 ? (maps[i - 1] as Entry).order : null
+    const next = j < maps.length ? (maps[j] as Entry).order : null
+    if (prev !== null && next !== null && prev >= next) {
+      const all = keysBetween(null, null, maps.length)
+      maps.forEach((e, n) => set(e, all[n] as string))
+      return listView(arr)
+    }
+    const keys = keysBetween(prev, next, j - i)
+    for (let n = i; n < j; n++) set(maps[n] as Entry, keys[n - i] as string)
+    i = j
+  }
+  return listView(arr)
+}
+
+/**
+ * Gives every keyless list element under `node` a key (see `keyed`), without changing what any
+ * list reads as; true when it wrote anything. The server does this once for a document stored
+ * before lists had keys, so operators' first moves don't race to key the same list.
+ */
+export function keyLists(node: unknown): boolean {
+  let wrote = false
+  if (node instanceof Y.Map) for (const v of (node as Y.Map<unknown>).values()) wrote = keyLists(v) || wrote
+  else if (node instanceof Y.Array) {
+    const arr = node as Y.Array<unknown>
+    if (arr.toArray().some((el) => el instanceof Y.Map && ownKey(el) === null)) {
+      keyed(arr)
+      wrote = true
+    }
+    for (const el of arr.toArray()) wrote = keyLists(el) || wrote
+  }
+  return wrote
+}
+
+/** Keys for `count` new elements at reading position `index` of a list (re-keying neighbours that can't be split). */
+function keysAt(view: Entry[], index: number, count: number): string[] {
+  const { keys, rekey } = placeAt(view, index, count)
+  for (const e of view) {
+    const k = rekey.get(e.id)
+    if (k !== undefined && e.el instanceof Y.Map) (e.el as Y.Map<unknown>).set(ORD, k)
+  }
+  return keys
+}
+
+/** Inserts new elements at reading position `index`, placed in the Y.Array right after their predecessor. */
+function insertElements(arr: Y.Array<unknown>, index: number, values: unknown[], actor: string): void {
+  const view = keyed(arr)
+  const keys = keysAt(view, index, values.length)
+  const pos = index > 0 ? (view[index - 1] as Entry).pos + 1 : 0
+  arr.insert(
+    pos,
+    values.map((x, i) => element(x, actor, keys[i] as string)),
+  )
+}
+
+/** Deletes the elements at reading positions `from`..`to` (exclusive). */
+function deleteElements(arr: Y.Array<unknown>, from: number, to: number): void {
+  const positions = listView(arr)
+    .slice(from, to)
+    .map((e) => e.pos)
+    .sort((a, b) => b - a)
+  for (const p of positions) arr.delete(p, 1)
 }
 
 /**
@@ -124,7 +247,8 @@ function patchMap(m: Y.Map<unknown>, next: Record<string, unknown>, actor: strin
 
 /** Same length: element by element. Otherwise the changed middle (after the common prefix and suffix) is replaced. */
 function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void {
-  const cur = arr.toArray().map(fromY)
+  const cur = listView(arr).map((e) => fromY(e.el))
+  if (cur.length === next.length && reorder(arr, cur, next)) return
   if (cur.length === next.length) {
     next.forEach((v, i) => patchElement(arr, i, v, actor))
     return
@@ -133,25 +257,75 @@ function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void
   while (p < cur.length && p < next.length && jsonEqual(cur[p], next[p])) p++
   let s = 0
   while (s < cur.length - p && s < next.length - p && jsonEqual(cur[cur.length - 1 - s], next[next.length - 1 - s])) s++
-  if (cur.length - s > p) arr.delete(p, cur.length - s - p)
+  if (cur.length - s > p) deleteElements(arr, p, cur.length - s)
   const inserted = next.slice(p, next.length - s)
-  if (inserted.length)
-    arr.insert(
-      p,
-      inserted.map((x) => element(x, actor)),
-    )
+  if (inserted.length) insertElements(arr, p, inserted, actor)
 }
 
+/**
+ * When `next` is `cur` reordered (a form that moved items), moves the elements by rewriting the
+ * keys of those out of place (all but a longest run kept in order), as `moveAt` does, so an edit
+ * made inside a moved item at the same time survives. False when it is not a reordering.
+ */
+function reorder(arr: Y.Array<unknown>, cur: Json[], next: unknown[]): boolean {
+  const used = new Set<number>()
+  const from = next.map((v) => {
+    const i = cur.findIndex((c, k) => !used.has(k) && jsonEqual(c, v))
+    used.add(i)
+    return i
+  })
+  if (from.includes(-1) || from.every((i, j) => i === j)) return false
+  const view = keyed(arr)
+  if (view.some((e, i) => !(e.el instanceof Y.Map) || (i > 0 && (view[i - 1] as Entry).order >= e.order))) return false
+  // Longest increasing subsequence of `from`: the items that stay where they are.
+  const best: number[] = []
+  const prev = from.map(() => -1)
+  const tails: number[] = []
+  from.forEach((v, j) => {
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((from[tails[mid] as number] as number) < v) lo = mid + 1
+      else hi = mid
+    }
+    if (lo > 0) prev[j] = tails[lo - 1] as number
+    tails[lo] = j
+  })
+  for (let j = tails[tails.length - 1] ?? -1; j >= 0; j = prev[j] as number) best.unshift(j)
+  const stays = new Set(best)
+  let j = 0
+  while (j < from.length) {
+    if (stays.has(j)) {
+      j++
+      continue
+    }
+    let end = j
+    while (end < from.length && !stays.has(end)) end++
+    const lo = j > 0 ? (view[from[j - 1] as number] as Entry).order : null
+    const hi = end < from.length ? (view[from[end] as number] as Entry).order : null
+    const keys = keysBetween(lo, hi, end - j)
+    for (let k = j; k < end; k++)
+      ((view[from[k] as number] as Entry).el as Y.Map<unknown>).set(ORD, keys[k - j] as string)
+    j = end
+  }
+  return true
+}
+
+/** Makes the element at reading position `i` equal `next`; a replaced element keeps its place (order key). */
 function patchElement(arr: Y.Array<unknown>, i: number, next: unknown, actor: string): void {
-  const el = arr.get(i)
+  const e = listView(arr)[i] as Entry
+  const el = e.el
   if (jsonEqual(fromY(el), next)) return
   if (el instanceof Y.Map) {
     const m = el as Y.Map<unknown>
     if (isCell(m) && !isPlainObject(next)) return assign(m, CELL, next, actor)
     if (!isCell(m) && isPlainObject(next) && sameShape(fromY(m), next)) return patchMap(m, next, actor)
   }
-  arr.delete(i, 1)
-  arr.insert(i, [element(next, actor)])
+  const ord = e.own ? e.order : (keyed(arr)[i] as Entry).order
+  const pos = listView(arr)[i]?.pos ?? e.pos
+  arr.delete(pos, 1)
+  arr.insert(pos, [element(next, actor, ord)])
 }
 
 /** JSON pointer → segments ('/rule/values/0' → ['rule','values','0']); '' is the root. */
@@ -181,7 +355,7 @@ export function containerAt(root: Y.Map<unknown>, segments: string[], path: stri
     node = deref(node)
     if (node instanceof Y.Map) node = (node as Y.Map<unknown>).get(seg)
     else if (node instanceof Y.Array)
-      node = (node as Y.Array<unknown>).get(indexIn(node as Y.Array<unknown>, seg, path, false))
+      node = listView(node as Y.Array<unknown>)[indexIn(node as Y.Array<unknown>, seg, path, false)]?.el
     else throw badRequest(`nothing at ${path}`, path)
   }
   node = deref(node)
@@ -203,28 +377,38 @@ export function setAt(root: Y.Map<unknown>, path: string, value: unknown, actor:
 export function insertAt(root: Y.Map<unknown>, path: string, index: number, value: unknown, actor: string): void {
   const arr = containerAt(root, pathSegments(path), path)
   if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
-  arr.insert(indexIn(arr, String(index), path, true), [element(value, actor)])
+  insertElements(arr, indexIn(arr, String(index), path, true), [value], actor)
 }
 
 /** Removes item `index` of the list at `path`. */
 export function removeAt(root: Y.Map<unknown>, path: string, index: number): void {
   const arr = containerAt(root, pathSegments(path), path)
   if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
-  arr.delete(indexIn(arr, String(index), path, false), 1)
+  const i = indexIn(arr, String(index), path, false)
+  deleteElements(arr, i, i + 1)
 }
 
 /**
- * Moves item `from` of the list at `path` to position `to` (in the list without it). Yjs has no
- * move: the item is re-inserted as a copy, so a concurrent edit inside the moved item is lost
- * (deterministically, on every replica).
+ * Moves item `from` of the list at `path` to position `to` (in the list without it) by rewriting
+ * only its order key: the element stays the same Y.Map, so a concurrent edit inside it survives,
+ * and two concurrent moves of it resolve last-writer-wins on the key (one copy, on every replica).
  */
 export function moveAt(root: Y.Map<unknown>, path: string, from: number, to: number, actor: string): void {
   const arr = containerAt(root, pathSegments(path), path)
   if (!(arr instanceof Y.Array)) throw badRequest(`${path} is not a list`, path)
   const i = indexIn(arr, String(from), path, false)
-  const value = fromY(arr.get(i))
-  arr.delete(i, 1)
-  arr.insert(indexIn(arr, String(to), path, true), [element(value, actor)])
+  const view = keyed(arr)
+  const moved = view[i] as Entry
+  const rest = view.filter((e) => e !== moved)
+  const j = indexIn(arr, String(to), path, false) // `to` counts in the list without the item: at most length - 1
+  if (!(moved.el instanceof Y.Map)) {
+    // Raw junk (not a map) can't carry a key: copy it as a proper element.
+    arr.delete(moved.pos, 1)
+    return insertElements(arr, j, [fromY(moved.el)], actor)
+  }
+  if (i === j) return
+  const [key] = keysAt(rest, j, 1)
+  ;(moved.el as Y.Map<unknown>).set(ORD, key as string)
 }
 
 /**
@@ -256,7 +440,7 @@ export function authorsOf(node: unknown, base: string, inherited: string, out: R
     return
   }
   if (node instanceof Y.Array) {
-    ;(node as Y.Array<unknown>).toArray().forEach((x, i) => authorsOf(x, `${base}/${i}`, inherited, out))
+    listView(node as Y.Array<unknown>).forEach((e, i) => authorsOf(e.el, `${base}/${i}`, inherited, out))
     return
   }
   out[base] = inherited

@@ -19,7 +19,11 @@ export const stateVectorOf = (doc: Y.Doc): StateVector => Y.decodeStateVector(Y.
 
 /**
  * Can every struct and every deletion of an update be integrated into a document whose state
- * vector is `known`? Returns null when it can, else the first dependency that is missing.
+ * vector is `known` (or into the document `known` itself)? Returns null when it can, else the
+ * first dependency that is missing. Given a document, it reads only the clocks of the clients
+ * the update names (`Y.getState`): a document's full state vector grows with every client that
+ * ever wrote to it, and encoding it for every keystroke the server relays was most of the
+ * relay's CPU time in a long-lived workspace.
  *
  * Public Yjs API only (`Y.decodeUpdate`'s structs and delete set, state vectors), mirroring how
  * `Y.applyUpdate` integrates: a client's structs must continue its clock without a gap (a
@@ -30,9 +34,14 @@ export const stateVectorOf = (doc: Y.Doc): StateVector => Y.decodeStateVector(Y.
  * update instead of applying it (issue 12: pending structs were stored in every snapshot and
  * sent to every new client).
  */
-export function missingDependency(update: DecodedUpdate, known: StateVector): MissingDependency | null {
-  const state = new Map(known)
-  const at = (client: number) => state.get(client) ?? 0
+export function missingDependency(update: DecodedUpdate, known: StateVector | Y.Doc): MissingDependency | null {
+  const base =
+    known instanceof Y.Doc
+      ? (client: number) => Y.getState(known.store, client)
+      : (client: number) => known.get(client) ?? 0
+  /** Clocks this update's structs advance (the rest read from `known`). */
+  const state = new Map<number, number>()
+  const at = (client: number) => state.get(client) ?? base(client)
   const queues = new Map<number, Array<Y.Item | Y.GC>>()
   for (const s of update.structs) {
     if (s instanceof Y.Skip) return { reason: 'gap', client: s.id.client, clock: s.id.clock }

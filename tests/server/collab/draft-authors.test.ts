@@ -116,11 +116,59 @@ describeEachDb('collab: draft authors are the sender, not what the client claims
     for (const d of docs) expect(authorsIn(d, otherDraft)).toEqual({})
   })
 
+  it("a raw new layer without a creator, or with '' (nobody), is the sender's, not the list's author or nobody", async () => {
+    const values = () =>
+      ((draftsOf(bob.doc).get(draftId) as Y.Map<unknown>).get('rule') as Y.Map<unknown>).get(
+        'values',
+      ) as Y.Array<unknown>
+    const cell = (v: unknown, by?: string) =>
+      new Y.Map<unknown>(Object.entries(by === undefined ? { $cell: v } : { $cell: v, '~by': by }))
+    const layer = (value: string, by?: string) => {
+      const when = new Y.Map<unknown>(Object.entries({ event: 'visit', op: 'in', value: new Y.Array<unknown>() }))
+      const m = new Y.Map<unknown>(Object.entries(by === undefined ? { value, when } : { value, when, '~by': by }))
+      return { m, when }
+    }
+    // No `~by` anywhere: it would inherit the author of /rule/values (alice).
+    bob.doc.transact(() => {
+      const { m, when } = layer('inherits')
+      values().push([m])
+      ;(when.get('value') as Y.Array<unknown>).push([cell(1)])
+    }, as('alice'))
+    // `~by: ''` everywhere, and `~by:<key>: ''`: nobody's change.
+    bob.doc.transact(() => {
+      const { m, when } = layer('nobody', '')
+      values().push([m])
+      m.set('~by:value', '')
+      ;(when.get('value') as Y.Array<unknown>).push([cell(2, '')])
+    }, as('alice'))
+    const live = await server.registry.get('main')
+    const docs = [live.doc, alice.doc, bob.doc]
+    const layerAt = (d: Y.Doc, value: string) =>
+      ((projectDrafts(d).byId[draftId]?.definition.rule as CustomRule | undefined)?.values ?? []).findIndex(
+        (l) => l.value === value,
+      )
+    await until(
+      () => docs.every((d) => layerAt(d, 'nobody') >= 0 && layerAt(d, 'inherits') >= 0),
+      30_000,
+      'both layers',
+    )
+    for (const value of ['inherits', 'nobody']) {
+      const i = layerAt(bob.doc, value)
+      for (const p of ['value', 'when/event', 'when/op', 'when/value/0'])
+        await everywhere(`/rule/values/${i}/${p}`, 'bob')
+    }
+    // What alice wrote stays hers.
+    await everywhere('/rule/values/0/value', 'alice')
+  })
+
   it('an honest sender needs no correction: its update is not echoed back with server writes', async () => {
     const live = await server.registry.get('main')
     const before = Y.encodeStateVector(live.doc)
+    editDraft(bob.doc, draftId, [{ op: 'move', path: '/rule/values', from: 1, to: 0 }], as('bob'))
     editDraft(bob.doc, draftId, [{ op: 'set', path: '/rule/values/0/value', value: 'bottom' }], as('bob'))
     await everywhere('/rule/values/0/value', 'bob')
+    // The move rewrote only an order key, which is nobody's authored value: 'low' is still alice's.
+    await everywhere('/rule/values/1/value', 'alice')
     // Nothing written by the server's own client id.
     const serverWrites = Y.decodeUpdate(Y.encodeStateAsUpdate(live.doc, before)).structs.filter(
       (s) => s.id.client === live.doc.clientID,

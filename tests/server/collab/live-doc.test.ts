@@ -2,7 +2,8 @@ import { afterEach, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { LiveDoc } from '../../../server/collab/live-doc.ts'
 import { createSqlDocStore, type DocStore } from '../../../server/collab/index.ts'
-import { createLabel, type DocOrigin } from '../../../shared/doc/index.ts'
+import { createLabel, draftsOf, editDraft, projectDrafts, type DocOrigin } from '../../../shared/doc/index.ts'
+import fixture from '../../shared/doc/fixtures/old-list-shape.json'
 import { holdsPending } from '../../../shared/doc/update-deps.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { labelInput } from '../../shared/doc/helpers.ts'
@@ -42,6 +43,41 @@ it('a close that times out on a failing store still destroys the document and it
   expect(docDestroyed).toBe(true)
   expect(awarenessDestroyed).toBe(true)
   expect(live.doc.isDestroyed).toBe(true)
+})
+
+it('a document stored before draft lists had order keys loads with every list element keyed, showing the same drafts', async () => {
+  const rows: Uint8Array[] = [Buffer.from(fixture.update, 'base64')]
+  const store: DocStore = {
+    load: async () => ({ snapshot: null, updates: [...rows], lastSeq: rows.length }),
+    append: async (_w, u) => rows.push(u),
+    compact: async () => {},
+  }
+  const live = await LiveDoc.load('main', { store })
+  const shown = projectDrafts(live.doc).drafts.map((d) => ({ id: d.id, definition: d.definition, authors: d.authors }))
+  expect(shown).toEqual(fixture.drafts)
+  const keyless: string[] = []
+  const walk = (v: unknown, path: string): void => {
+    if (v instanceof Y.Map) for (const [k, x] of (v as Y.Map<unknown>).entries()) walk(x, `${path}/${k}`)
+    else if (v instanceof Y.Array)
+      (v as Y.Array<unknown>).forEach((el, i) => {
+        if (!(el instanceof Y.Map) || typeof el.get('~ord') !== 'string') keyless.push(`${path}/${i}`)
+        walk(el, `${path}/${i}`)
+      })
+  }
+  walk(draftsOf(live.doc), '')
+  expect(keyless).toEqual([])
+  // The keys are stored (a replica loading the store sees them), and a move is one key write.
+  await live.flushed()
+  expect(rows.length).toBeGreaterThan(1)
+  const replica = new Y.Doc()
+  for (const u of rows) Y.applyUpdate(replica, u)
+  editDraft(replica, 'd_l_tier', [{ op: 'move', path: '/rule/values', from: 3, to: 0 }], rest)
+  expect(
+    (projectDrafts(replica).byId.d_l_tier!.definition.rule as { values: { value: string }[] }).values.map(
+      (l) => l.value,
+    ),
+  ).toEqual(['buyer', 'visitor', 'vip', 'mid'])
+  await live.close()
 })
 
 describeEachDb('LiveDoc and the store', (kind) => {

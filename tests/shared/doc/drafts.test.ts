@@ -24,6 +24,7 @@ import {
 } from '../../../shared/doc/index.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import type { CustomRule, DistributionRule, Rule } from '../../../shared/schemas/rule.ts'
+import fixture from './fixtures/old-list-shape.json'
 import { labelInput, local, newWorkspaceDoc, replicaOf, sync } from './helpers.ts'
 
 const custom: CustomRule = {
@@ -449,5 +450,109 @@ describe('transactionScope: what an update wrote (readers skip re-projecting wha
       { drafts: false, workspace: true }, // label edit
       { drafts: true, workspace: true }, // a junk entry at the drafts root (a repair the tree lists)
     ])
+  })
+})
+
+describe('moving a list item (order keys)', () => {
+  const values = (doc: Y.Doc, id: string) => layers(doc, id).map((l) => l.value)
+
+  it('two operators moving the same layer at once leave exactly one copy, the same on every replica', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    sync(a, b)
+    editDraft(a, id, [{ op: 'move', path: '/rule/values', from: 2, to: 0 }], local('alice'))
+    editDraft(b, id, [{ op: 'move', path: '/rule/values', from: 2, to: 1 }], local('bob'))
+    sync(a, b)
+    expect(values(a, id)).toEqual(values(b, id))
+    expect([...values(a, id)].sort()).toEqual(['buyer', 'vip', 'visitor'])
+    expect([
+      ['visitor', 'vip', 'buyer'],
+      ['vip', 'visitor', 'buyer'],
+    ]).toContainEqual(values(a, id))
+  })
+
+  it('a move keeps an edit made inside the moved layer at the same time, and the edit keeps its author', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    sync(a, b)
+    editDraft(a, id, [{ op: 'move', path: '/rule/values', from: 0, to: 2 }], local('alice'))
+    editDraft(b, id, [{ op: 'set', path: '/rule/values/0/value', value: 'gold' }], local('bob'))
+    editDraft(b, id, [{ op: 'set', path: '/rule/values/0/when/all/1/value', value: 'Lyon' }], local('bob'))
+    sync(a, b)
+    for (const d of [a, b]) {
+      expect(values(d, id)).toEqual(['buyer', 'visitor', 'gold'])
+      expect(projectDrafts(d).byId[id]!.authors['/rule/values/2/value']).toBe('bob')
+      expect(projectDrafts(d).byId[id]!.authors['/rule/values/2/when/all/1/value']).toBe('bob')
+    }
+    const vip = custom.values[0]!.when as { all: unknown[] }
+    expect(layers(a, id)[2]!.when).toEqual({
+      all: [vip.all[0], { attribute: 'city', op: 'eq', value: 'Lyon' }],
+    })
+  })
+
+  it('moves of boundaries and conditions, inserts around a moved item and removals read in order on every replica', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_spend' }, local('alice')).id
+    sync(a, b)
+    editDraft(a, id, [{ op: 'move', path: '/rule/boundaries', from: 0, to: 2 }], local('alice'))
+    editDraft(b, id, [{ op: 'insert', path: '/rule/boundaries', index: 1, value: 7 }], local('bob'))
+    sync(a, b)
+    // 7 went in after 1 and before 5; 1 moved to the end meanwhile.
+    expect((rule(a, id) as DistributionRule).boundaries).toEqual([7, 5, 10, 1])
+    expect(rule(b, id)).toEqual(rule(a, id))
+    editDraft(b, id, [{ op: 'remove', path: '/rule/boundaries', index: 3 }], local('bob'))
+    updateDraft(a, id, { rule: { ...dist, boundaries: [7, 5, 8, 10, 1] } }, local('alice'))
+    sync(a, b)
+    expect((rule(a, id) as DistributionRule).boundaries).toEqual([7, 5, 8, 10])
+    expect(rule(b, id)).toEqual(rule(a, id))
+    const t = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    editDraft(a, t, [{ op: 'move', path: '/rule/values/0/when/all', from: 1, to: 0 }], local('alice'))
+    expect(
+      (layers(a, t)[0]!.when as { all: object[] }).all.map((c) => ('attribute' in c ? 'city' : 'purchase')),
+    ).toEqual(['city', 'purchase'])
+  })
+
+  it('a form that reorders layers (a whole rule through updateDraft) moves them: a concurrent inner edit survives, one copy each', () => {
+    const { a, b } = setup()
+    const id = openDraft(a, { labelId: 'l_tier' }, local('alice')).id
+    sync(a, b)
+    const [vip, buyer, visitor] = custom.values as [
+      CustomRule['values'][0],
+      CustomRule['values'][0],
+      CustomRule['values'][0],
+    ]
+    updateDraft(a, id, { rule: { ...custom, values: [visitor, vip, buyer] } }, local('alice'))
+    updateDraft(b, id, { rule: { ...custom, values: [buyer, vip, visitor] } }, local('bob'))
+    const c = replicaOf(b)
+    editDraft(c, id, [{ op: 'set', path: '/rule/values/2/value', value: 'viewer' }], local('carol'))
+    sync(a, b)
+    sync(b, c)
+    sync(a, c)
+    for (const d of [a, b, c]) expect(values(d, id)).toEqual(values(a, id))
+    expect([...values(a, id)].sort()).toEqual(['buyer', 'viewer', 'vip'])
+    expect(layers(a, id).find((l) => l.value === 'viewer')!.when).toEqual(visitor.when)
+  })
+
+  it('a document stored before order keys reads the same, and takes moves and edits without duplicates', () => {
+    const old = fixture as { update: string; drafts: { id: string; definition: unknown; authors: unknown }[] }
+    const a = new Y.Doc()
+    Y.applyUpdate(a, Buffer.from(old.update, 'base64'))
+    const b = replicaOf(a)
+    const c = replicaOf(a)
+    expect(projectDrafts(a).drafts.map((d) => ({ id: d.id, definition: d.definition, authors: d.authors }))).toEqual(
+      old.drafts,
+    )
+    const id = 'd_l_tier'
+    const before = values(a, id)
+    expect(before).toEqual(['visitor', 'vip', 'mid', 'buyer'])
+    // Three replicas touch the keyless list at once: two move the same layer, one edits inside it.
+    editDraft(a, id, [{ op: 'move', path: '/rule/values', from: 3, to: 0 }], local('alice'))
+    editDraft(b, id, [{ op: 'move', path: '/rule/values', from: 3, to: 1 }], local('bob'))
+    editDraft(c, id, [{ op: 'set', path: '/rule/values/3/value', value: 'client' }], local('carol'))
+    sync(a, b)
+    sync(b, c)
+    sync(a, c)
+    for (const d of [a, b, c]) expect(values(d, id)).toEqual(values(a, id))
+    expect([...values(a, id)].sort()).toEqual(['client', 'mid', 'vip', 'visitor'])
   })
 })

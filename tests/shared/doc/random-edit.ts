@@ -99,8 +99,8 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
   const o = local(actor)
   const d = () => rng.pick(drafts)
   const kind = rng.weighted(
-    ['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'discard', 'publish'],
-    [4, 2, 6, 5, 8, 3, 3, 1, 2],
+    ['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'move', 'inner', 'discard', 'publish'],
+    [4, 2, 6, 5, 8, 3, 3, 5, 4, 1, 2],
   )
   try {
     switch (kind) {
@@ -168,6 +168,25 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
       case 'remove':
         if (drafts.length) editDraft(doc, d().id, [{ op: 'remove', path: '/rule/values', index: rng.int(0, 2) }], o)
         return
+      case 'move': {
+        // A layer, a condition of an `all`, or an `in` value: whatever lists the draft holds.
+        if (!drafts.length) return
+        const lists = Object.keys(d().authors)
+          .map((p) => /^(.*)\/\d+(?:\/|$)/.exec(p)?.[1])
+          .filter((p): p is string => !!p && p.startsWith('/rule/'))
+        if (!lists.length) return
+        const path = rng.pick(lists)
+        return void editDraft(doc, d().id, [{ op: 'move', path, from: rng.int(0, 3), to: rng.int(0, 3) }], o)
+      }
+      case 'inner': {
+        // An edit inside a list item (the layer's value, a condition's threshold), typed as the form writes it.
+        if (!drafts.length) return
+        const paths = Object.keys(d().authors).filter((p) => /^\/rule\/values\/\d+\/(value|when\/.*value)$/.test(p))
+        if (!paths.length) return
+        const path = rng.pick(paths)
+        const value = path.endsWith('/when/value') || /\/all\/\d+\/value$/.test(path) ? rng.int(0, 99) : `i${n}`
+        return void editDraft(doc, d().id, [{ op: 'set', path, value }], o)
+      }
       case 'discard':
         if (drafts.length) discardDraft(doc, d().id, o)
         return
