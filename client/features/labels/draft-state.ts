@@ -2,6 +2,7 @@ import { createRoot, createSignal, type Accessor } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import type * as Y from 'yjs'
 import { projectDrafts, transactionScope, type DraftsProjection, type DraftView } from '../../../shared/doc/drafts.ts'
+import { fieldNames } from './field-errors.ts'
 
 /**
  * The drafts as a Solid store, for rendering: `byId[draftId]` is a store proxy that keeps its
@@ -86,18 +87,6 @@ export function overwrites(before: Record<string, string>, after: Record<string,
     if (by === me && now !== undefined && now !== me) out.push({ path, by: now })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1))
-}
-
-const fieldNames: Record<string, string> = {
-  name: 'Name',
-  displayName: 'Display name',
-  groupId: 'Group',
-  dataType: 'Data type',
-  labelType: 'Label type',
-  schedule: 'Schedule',
-  enabled: 'Enabled',
-  description: 'Introduction',
-  rule: 'Rule',
 }
 
 /** A readable name for a draft path: /rule/values/1/when/value → "Rule › layer 2 › when › value". */

@@ -5,7 +5,8 @@
  * the field its JSON path names. Pure, no DOM.
  */
 
-const fieldNames: Record<string, string> = {
+/** The label fields (docs/model.md#label-fields) as the editor names them. */
+export const fieldNames: Readonly<Record<string, string>> = {
   name: 'Name',
   displayName: 'Display name',
   groupId: 'Group',
@@ -14,6 +15,7 @@ const fieldNames: Record<string, string> = {
   schedule: 'Schedule',
   enabled: 'Enabled',
   description: 'Introduction',
+  rule: 'Rule',
 }
 
 const ruleParts: Record<string, string> = {
