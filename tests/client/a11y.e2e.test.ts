@@ -163,7 +163,7 @@ describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)',
     await page.keyboard.type('Made by keyboard')
     await tabTo(page, 'save-label')
     await page.keyboard.press('Enter')
-    await page.getByTestId('label-detail').filter({ hasText: 'Made by keyboard' }).waitFor({ timeout: 15_000 })
+    await page.getByTestId('label-detail').filter({ hasText: 'Made by keyboard' }).waitFor({ timeout: 60_000 }) // a publish: slow on a busy machine
     await page.getByTestId('label-row-kb_made').waitFor()
     const created = await until(async () => {
       const l = await api<{ id: string; groupId: string }>('GET', '/api/labels/kb_made').catch(() => null)
