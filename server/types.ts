@@ -13,6 +13,8 @@ export interface RouteConfig {
   public?: boolean
   /** Audit action recorded when the request ends; a function may skip (null) e.g. JSON reads. */
   audit?: string | ((req: import('fastify').FastifyRequest) => string | null)
+  /** A WebSocket route that checks Origin itself, first (the collab plugin): the auth plugin doesn't. */
+  checksOrigin?: boolean
 }
 
 /** Size limits of request bodies and previews. */

@@ -96,7 +96,10 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
     if (originAllowed(req.headers.origin, req.headers.host, allowedOrigins)) return
     stats.refusedOrigin++
     return reply.code(403).send({
-      error: { code: 'forbidden', message: `WebSocket connections from ${req.headers.origin} are not allowed` },
+      error: {
+        code: 'forbidden',
+        message: `WebSocket connections from ${req.headers.origin} are not allowed (same origin only; see LABELS_ALLOWED_ORIGINS)`,
+      },
     })
   }
 
@@ -193,7 +196,8 @@ export async function collabPlugin(app: FastifyInstance, opts: CollabPluginOptio
 
   app.get<{ Params: { workspace?: string } }>(
     '/collab/:workspace',
-    { websocket: true, onRequest: originCheck, preValidation: authenticate },
+    // It checks Origin itself (and counts refusals): the app's auth plugin leaves that to it.
+    { websocket: true, config: { checksOrigin: true }, onRequest: originCheck, preValidation: authenticate },
     handler,
   )
 

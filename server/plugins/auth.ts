@@ -186,7 +186,9 @@ export default fp(
       for (const method of Array.isArray(route.method) ? route.method : [route.method])
         routeAccess.push({ method, url: route.url, websocket, access: !api ? 'none' : isPublic ? 'public' : role })
       if (websocket) websocketPaths.add(route.url)
-      const checks = [...(websocket ? [originCheck] : []), ...(api && !isPublic ? [routeCheck] : [])]
+      // A WebSocket route that checks Origin itself first (the collab plugin, which counts refusals) keeps its own.
+      const ownOrigin = (route.config as { checksOrigin?: boolean } | undefined)?.checksOrigin === true
+      const checks = [...(websocket && !ownOrigin ? [originCheck] : []), ...(api && !isPublic ? [routeCheck] : [])]
       if (checks.length === 0) return
       const own =
         route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]

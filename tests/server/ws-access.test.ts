@@ -120,7 +120,11 @@ afterAll(async () => {
 
 describe('upgrades that are refused before any document loads', () => {
   it('no token, a wrong token (query or subprotocol), an encoded path, a foreign or null Origin', async () => {
-    const before = { acquired, connections: server.app.collabStats.connections }
+    const before = {
+      acquired,
+      connections: server.app.collabStats.connections,
+      refusedOrigin: server.app.collabStats.refusedOrigin,
+    }
     const cases: Array<[string, Parameters<typeof attempt>[1], string[]]> = [
       ['/collab/main', {}, ['close 4401']],
       ['/collab/main?token=wrong-token-1234', {}, ['close 4401']],
@@ -148,6 +152,8 @@ describe('upgrades that are refused before any document loads', () => {
     expect(wrong).toEqual([])
     expect(acquired).toBe(before.acquired) // not even leased: nothing loaded for a refused socket
     expect(server.app.collabStats.connections).toBe(before.connections)
+    // Checked once, by the collab plugin, which counts them (the auth plugin used to refuse them first).
+    expect(server.app.collabStats.refusedOrigin - before.refusedOrigin).toBe(cases.filter(([, o]) => o?.origin).length)
   })
 
   it('the live channel: foreign Origin refused even with a valid token; no token refused in every spelling', async () => {
