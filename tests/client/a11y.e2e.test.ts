@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { editorApi, hasChromium, openDemoPage, CHROMIUM, type DemoPage } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -57,31 +57,21 @@ async function pressTo(page: Page, key: string, testId: string, max = 60): Promi
 }
 
 describe.skipIf(!hasChromium)('keyboard and screen readers (headless Chromium)', () => {
-  let client: { dir: string; dispose(): Promise<void> }
+  let demo: DemoPage
   let server: TestServer
   let base = ''
-  let browser: Browser
   let page: Page
-  const pageErrors: string[] = []
+  let pageErrors: string[] = []
   const api = editorApi(() => server)
 
   beforeAll(async () => {
-    client = await buildClient()
-    ;({ server, base } = await demoServer(client.dir))
-    browser = await launchChromium()
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 950 } })
-    page = await ctx.newPage()
+    demo = await openDemoPage({ token: tokens.editor, viewport: { width: 1400, height: 950 } })
+    ;({ server, base, page, pageErrors } = demo)
     page.setDefaultTimeout(15_000)
     page.on('console', (m) => m.type() === 'error' && console.log('[page]', m.text()))
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(`${base}/?token=${tokens.editor}`)
-    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
   }, 180_000)
-
   afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    await client?.dispose()
+    await demo?.close()
   })
 
   it('finds no serious or critical axe violations on any main screen', async () => {

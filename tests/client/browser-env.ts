@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
 import { auth, newServer, until, type TestServer } from '../server/helpers.ts'
@@ -67,5 +67,42 @@ export function editorApi(server: () => TestServer) {
     })
     if (r.statusCode >= 400) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`)
     return (r.body ? JSON.parse(r.body) : undefined) as T
+  }
+}
+
+/** A built client, the demo server, Chromium and one page signed in and live: the label-page tests' set-up. */
+export interface DemoPage {
+  server: TestServer
+  base: string
+  browser: Browser
+  page: Page
+  /** Uncaught errors of the page, for a test to assert none happened. */
+  pageErrors: string[]
+  close(): Promise<void>
+}
+
+export async function openDemoPage(o: {
+  token: string
+  viewport: { width: number; height: number }
+}): Promise<DemoPage> {
+  const client = await buildClient()
+  const { server, base } = await demoServer(client.dir)
+  const browser = await launchChromium()
+  const page = await (await browser.newContext({ viewport: o.viewport })).newPage()
+  const pageErrors: string[] = []
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  await page.goto(`${base}/?token=${o.token}`)
+  await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+  return {
+    server,
+    base,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close()
+      await server.close()
+      await client.dispose()
+    },
   }
 }

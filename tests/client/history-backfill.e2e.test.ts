@@ -1,35 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import type { TestServer } from '../server/helpers.ts'
 import { tokens } from '../server/helpers.ts'
-import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { editorApi, hasChromium, openDemoPage, CHROMIUM, type DemoPage } from './browser-env.ts'
 
 if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the history backfill browser test`)
 
 describe.skipIf(!hasChromium)('history buckets and backfill on the label page, in headless Chromium', () => {
-  let client: { dir: string; dispose(): Promise<void> }
+  let demo: DemoPage
   let server: TestServer
-  let base = ''
-  let browser: Browser
   let page: Page
-  const pageErrors: string[] = []
+  let pageErrors: string[] = []
   const api = editorApi(() => server)
 
   beforeAll(async () => {
-    client = await buildClient()
-    ;({ server, base } = await demoServer(client.dir))
-    browser = await launchChromium()
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
-    page = await ctx.newPage()
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(`${base}/?token=${tokens.editor}`)
-    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+    demo = await openDemoPage({ token: tokens.editor, viewport: { width: 1400, height: 1000 } })
+    ;({ server, page, pageErrors } = demo)
   }, 300_000)
-
   afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    await client?.dispose()
+    await demo?.close()
   })
 
   it('backfills 5 days from the history panel, showing progress, then a chart of 6 days', async () => {
