@@ -40,11 +40,7 @@ export const Filter = Type.Object(
   },
   { additionalProperties: false },
 )
-export interface Filter {
-  property: string
-  op: FilterOp
-  value?: string | number | boolean | Array<string | number | boolean>
-}
+export type Filter = Static<typeof Filter>
 
 export const Measure = Type.Union([
   Type.Object({ agg: Type.Union([Type.Literal('count'), Type.Literal('days')]) }, { additionalProperties: false }),
@@ -62,33 +58,9 @@ export const Measure = Type.Union([
     { additionalProperties: false },
   ),
 ])
-export type Measure = { agg: 'count' | 'days' } | { agg: 'sum' | 'avg' | 'min' | 'max' | 'distinct'; property: string }
+export type Measure = Static<typeof Measure>
 
 const CompareOpSchema = Type.Unsafe<CompareOp>(Type.Union(compareOps.map((o) => Type.Literal(o))))
-
-export interface AttributeCondition {
-  attribute: string
-  op: FilterOp
-  value?: Filter['value']
-}
-export interface BehaviourCondition {
-  event: string
-  where?: Filter[]
-  window?: Window
-  measure?: Measure
-  op: CompareOp
-  value: number | [number, number]
-}
-export interface AllCondition {
-  all: Condition[]
-}
-export interface AnyCondition {
-  any: Condition[]
-}
-export interface NotCondition {
-  not: Condition
-}
-export type Condition = AttributeCondition | BehaviourCondition | AllCondition | AnyCondition | NotCondition
 
 export const Condition = Type.Cyclic(
   {
@@ -125,6 +97,12 @@ export const Condition = Type.Cyclic(
   },
   'Condition',
 )
+export type Condition = Static<typeof Condition>
+export type AttributeCondition = Extract<Condition, { attribute: string }>
+export type BehaviourCondition = Extract<Condition, { event: string }>
+export type AllCondition = Extract<Condition, { all: unknown }>
+export type AnyCondition = Extract<Condition, { any: unknown }>
+export type NotCondition = Extract<Condition, { not: unknown }>
 
 const EventScope = {
   event: Type.String({ minLength: 1, maxLength: ruleLimits.nameLength }),
@@ -188,39 +166,19 @@ export const Rule = Type.Union([CustomRule, MetricRule, FirstLastRule, Preferenc
   $id: 'Rule',
 })
 
-interface EventScopeT {
-  event: string
-  where?: Filter[]
-  window?: Window
-}
-export interface CustomRule {
-  method: 'custom'
-  values: Array<{ value: unknown; when: Condition }>
-  otherwise?: unknown
-}
-export interface MetricRule extends EventScopeT {
-  method: 'metric'
-  measure: Measure
-}
-export interface FirstLastRule extends EventScopeT {
-  method: 'first_last'
-  which: 'first' | 'last'
-  property: string
-}
-export interface PreferenceRule extends EventScopeT {
-  method: 'preference'
-  property: string
-  by?: Measure
-  top?: number
-}
-export interface DistributionRule extends EventScopeT {
-  method: 'distribution'
-  measure: Measure
-  boundaries: number[]
-  names?: string[]
-}
-export interface ImportRule {
-  method: 'import'
-}
+export type CustomRule = Static<typeof CustomRule>
+export type MetricRule = Static<typeof MetricRule>
+export type FirstLastRule = Static<typeof FirstLastRule>
+export type PreferenceRule = Static<typeof PreferenceRule>
+export type DistributionRule = Static<typeof DistributionRule>
+export type ImportRule = Static<typeof ImportRule>
 export type Rule = CustomRule | MetricRule | FirstLastRule | PreferenceRule | DistributionRule | ImportRule
 export type RuleMethod = Rule['method']
+/** The methods as a schema (responses that name a label's method). */
+export const RuleMethod = Type.Unsafe<RuleMethod>(
+  Type.Union(
+    [CustomRule, MetricRule, FirstLastRule, PreferenceRule, DistributionRule, ImportRule].map(
+      (r) => r.properties.method,
+    ),
+  ),
+)
