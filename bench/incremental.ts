@@ -287,7 +287,9 @@ async function benchEngine(engine: string, args: Args, f: Awaited<ReturnType<typ
               ? `MISMATCH b ${db_.bad}, c ${dc.bad}`
               : `ok (max |diff| b ${db_.maxdiff.toExponential(1)}, c ${dc.maxdiff.toExponential(1)})`
           rows.push({ engine, label, events: Number(n[0]!.n), a, b, c, aAgg, bAgg, cDelta, changed, check })
-          console.log(`  [${engine}] ${label}: a ${a.toFixed(0)} ms, b ${b.toFixed(0)} ms, c ${c.toFixed(0)} ms, ${check}`)
+          console.log(
+            `  [${engine}] ${label}: a ${a.toFixed(0)} ms, b ${b.toFixed(0)} ms, c ${c.toFixed(0)} ms, ${check}`,
+          )
         }
     }
     return { rows, costs }
@@ -324,7 +326,9 @@ export async function main(argv: string[]): Promise<void> {
     )
   console.log('')
   for (const c of costs) console.log(`- ${c}`)
-  console.log(`load after: ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}`)
+  console.log(
+    `load after: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  )
 }

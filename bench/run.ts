@@ -20,7 +20,9 @@ const [name, ...args] = process.argv.slice(2)
 const names =
   name && !name.startsWith('-')
     ? [name]
-    : Object.keys(suites).filter((n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n))
+    : Object.keys(suites).filter(
+        (n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n),
+      )
 for (const n of names) {
   const load = suites[n]
   if (!load) {
