@@ -33,6 +33,7 @@ import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { loadCatalogue, type Catalogue } from '../engine/storage/catalogue.ts'
 import type { Rule } from '../shared/schemas/rule.ts'
+import { benchPgUrl, flagValue, sizeFlag } from './args.ts'
 import { demoFiles, ingestFile, open, writeLines } from './engine.ts'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -57,18 +58,12 @@ interface Args {
 }
 
 function parseArgs(args: string[]): Args {
-  const get = (name: string) => {
-    const i = args.indexOf(`--${name}`)
-    return i >= 0 ? args[i + 1] : undefined
-  }
-  const size = (get('size') ?? 'small') as keyof typeof sizes
-  if (!(size in sizes)) throw new Error(`--size must be ${Object.keys(sizes).join(', ')}, not ${size}`)
-  const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  const runs = Number(get('runs') ?? 3)
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, not ${get('runs')}`)
+  const runs = Number(flagValue(args, 'runs') ?? 3)
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a whole number ≥ 1, not ${flagValue(args, 'runs')}`)
   return {
-    size,
-    engines: (get('engines') ?? (pgUrl ? 'pglite,postgres' : 'pglite')).split(','),
+    size: sizeFlag(args, sizes),
+    engines: (flagValue(args, 'engines') ?? (benchPgUrl() ? 'pglite,postgres' : 'pglite')).split(','),
     runs,
     memory: args.includes('--memory'),
   }
