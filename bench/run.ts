@@ -1,8 +1,8 @@
 export {}
 
-// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh|backfill|client] [flags]; with no
-// name, runs engine, server, collab and explain in turn (soak, refresh, cluster, backfill and client
-// are long: name them).
+// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh|incremental|backfill|client] [flags];
+// with no name, runs engine, server, collab and explain in turn (soak, refresh, incremental, cluster,
+// backfill and client are long: name them).
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
   explain: () => import('./explain.ts'), // issue 9: one customer's value explained
   backfill: () => import('./backfill.ts'), // issue 9: a label's history for its last 30 days
   refresh: () => import('./refresh.ts'), // issue 10: 300 labels' daily refresh, PGlite / PostgreSQL / DuckDB
+  incremental: () => import('./incremental.ts'), // issue 10 item 4: lastDays count/sum from events, daily partials, previous result + delta
   client: () => import('./client.ts'), // issue 9: tree load and filter keystroke at 5,000 labels (Chromium)
 }
 
@@ -19,7 +20,9 @@ const [name, ...args] = process.argv.slice(2)
 const names =
   name && !name.startsWith('-')
     ? [name]
-    : Object.keys(suites).filter((n) => !['soak', 'refresh', 'cluster', 'backfill', 'client'].includes(n))
+    : Object.keys(suites).filter(
+        (n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n),
+      )
 for (const n of names) {
   const load = suites[n]
   if (!load) {
