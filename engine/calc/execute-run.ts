@@ -4,8 +4,8 @@ import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
-import { keyResultTable, newResultTable, swapResults } from './result-swap.ts'
-import { coveredFilter, noValuesSql } from './value-types.ts'
+import { applyChanges, keyResultTable, newResultTable, runValuesTable, swapResults } from './result-swap.ts'
+import { coveredFilter, noValuesSql, resultSqlType } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
@@ -92,6 +92,20 @@ interface RunTarget {
   tz: string
 }
 
+/** Inserts the source's covered users into `table` (caller's transaction); their count. */
+async function insertCovered(
+  tx: SqlExecutor,
+  table: string,
+  dataType: Definition['dataType'],
+  source: SourceSql,
+): Promise<number> {
+  const ins = await tx.query(
+    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
+    source.params,
+  )
+  return ins.affectedRows ?? (await countRows(tx, table))
+}
+
 /** A new result table filled from the source with the covered users (caller's transaction); its name and their count. */
 export async function fillResultTable(
   tx: SqlExecutor,
@@ -100,21 +114,49 @@ export async function fillResultTable(
   deadline: Deadline,
 ): Promise<{ table: string; coveredUsers: number }> {
   const table = await newResultTable(tx, dataType, false)
-  const ins = await tx.query(
-    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
-    source.params,
-  )
+  const coveredUsers = await insertCovered(tx, table, dataType, source)
   deadline.check()
-  return { table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) }
+  return { table, coveredUsers }
 }
 
-/** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
+/**
+ * Inside the run's transaction: compute the values, write them, snapshot, succeed. A label
+ * whose current results have the run's data type gets only what changed written to its result
+ * table (result-swap.ts applyChanges), the values computed first into a temporary table (not
+ * WAL-logged, keyed: a source yielding a user twice is refused). The first run, a changed data
+ * type and Citus (a temporary table lives on the coordinator only) fill a new table and swap.
+ */
 async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
-  const { table, coveredUsers } = await fillResultTable(tx, t.definition.dataType, source, deadline)
-  await keyResultTable(tx, table)
+  const dataType = t.definition.dataType
+  const cur = tx.citus ? null : await loadLabelState(tx, t.labelId)
+  const written = cur?.dataType === dataType ? await writeChanged(tx, t.labelId, dataType, source, deadline) : null
+  const { table, coveredUsers } = written ?? (await fillResultTable(tx, dataType, source, deadline))
+  if (!written) await keyResultTable(tx, table)
   const done = await finishResults(tx, { ...t, table, coveredUsers })
   deadline.check()
   return done
+}
+
+/** The run's values into `run_values`, then only the difference into the label's result table (see materialise). */
+async function writeChanged(
+  tx: SqlExecutor,
+  labelId: string,
+  dataType: Definition['dataType'],
+  source: SourceSql,
+  deadline: Deadline,
+): Promise<{ table: string; coveredUsers: number }> {
+  await tx.exec(
+    `CREATE TEMP TABLE ${runValuesTable} (uid int NOT NULL, value ${resultSqlType[dataType]} NOT NULL) ON COMMIT DROP`,
+  )
+  const coveredUsers = await insertCovered(tx, runValuesTable, dataType, source)
+  await tx.exec(`ALTER TABLE ${runValuesTable} ADD PRIMARY KEY (uid); ANALYZE ${runValuesTable}`)
+  deadline.check()
+  const applied = await applyChanges(tx, labelId, dataType)
+  if (applied) return { table: applied.table, coveredUsers }
+  // The pointer moved to another data type meanwhile (a concurrent run): a new table after all.
+  const table = await newResultTable(tx, dataType, true)
+  await tx.exec(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM ${runValuesTable}`)
+  return { table, coveredUsers }
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {

@@ -53,6 +53,51 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
   if (prev && prev !== s.table && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
 }
 
+/** The temporary table a run computes into when it will write only what changed (dropped at commit). */
+export const runValuesTable = 'run_values'
+
+/** Rows a run wrote to its label's result table: deleted (no value now), updated (value changed), inserted (new). */
+export interface WrittenRows {
+  deleted: number
+  updated: number
+  inserted: number
+}
+
+/**
+ * Writes only the difference between the label's current results and the run's values (in
+ * `run_values`, keyed by uid) into the current result table, inside the run's transaction,
+ * keeping the table's name: the users with no value now are deleted, the changed values
+ * updated (IS DISTINCT FROM), the new users inserted; untouched rows are not written at all
+ * (no new row version, no WAL). The pointer is locked FOR UPDATE first, so a reader holding
+ * it FOR SHARE (engine/read/label-state.ts) finishes on the old rows, and one reading without
+ * the lock re-checks the run id afterwards (readCurrent). Returns the table, or null when the
+ * label's current results are not of `dataType` (or gone): the caller then swaps in a new table.
+ */
+export async function applyChanges(
+  tx: SqlExecutor,
+  labelId: string,
+  dataType: DataType,
+): Promise<{ table: string; written: WrittenRows } | null> {
+  const cur = await tx.query<{ result_table: string; data_type: string }>(
+    `SELECT result_table, data_type FROM label_state WHERE label_id = $1 FOR UPDATE`,
+    [labelId],
+  )
+  const table = cur.rows[0]?.result_table
+  if (!table || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(table)) return null
+  const v = runValuesTable
+  const del = await tx.query(`DELETE FROM ${table} r WHERE NOT EXISTS (SELECT 1 FROM ${v} n WHERE n.uid = r.uid)`)
+  const upd = await tx.query(
+    `UPDATE ${table} r SET value = n.value FROM ${v} n WHERE n.uid = r.uid AND r.value IS DISTINCT FROM n.value`,
+  )
+  const ins = await tx.query(
+    `INSERT INTO ${table} (uid, value) SELECT n.uid, n.value FROM ${v} n WHERE NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.uid = n.uid)`,
+  )
+  return {
+    table,
+    written: { deleted: del.affectedRows ?? 0, updated: upd.affectedRows ?? 0, inserted: ins.affectedRows ?? 0 },
+  }
+}
+
 /** Removes a label's current results (pointer and table). */
 export async function dropResults(tx: SqlExecutor, labelId: string): Promise<void> {
   await tx.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
