@@ -183,13 +183,13 @@ describeEachDb('a run writes only what changed', (kind) => {
     expect(second).not.toBe('')
   })
 
-  it('a profile lookup racing an in-place run reads the new value', async () => {
+  it("a profile lookup racing an in-place run reads the new value with the new run's asOf", async () => {
     await run(day1)
     const got = await userLabels(
-      racing(async () => run(day2)),
+      racing(async () => run(day2, def, '2024-03-02T12:00:00Z')),
       'u1',
     )
-    expect(got.find((x) => x.labelId === L)?.value).toBe('w1')
+    expect(got.find((x) => x.labelId === L)).toEqual({ labelId: L, value: 'w1', asOf: '2024-03-02T12:00:00.000Z' })
   })
 
   it('deleted users vanish from the results and from the counts', async () => {
