@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   timeoutMs?: number
   compile: CompileFn
   definition?: Definition
+  /** false: fill a new table and swap even when only what changed could be written (the reference; measurements). */
+  writeChanged?: boolean
 }
 
 /** The message operators see for a failed run. */
@@ -61,6 +63,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
         source,
         deadline,
+        opts.writeChanged !== false,
       )
     })
   } catch (e) {
@@ -126,9 +129,15 @@ export async function fillResultTable(
  * WAL-logged, keyed: a source yielding a user twice is refused). The first run, a changed data
  * type and Citus (a temporary table lives on the coordinator only) fill a new table and swap.
  */
-async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
+async function materialise(
+  tx: SqlExecutor,
+  t: RunTarget,
+  source: SourceSql,
+  deadline: Deadline,
+  inPlace: boolean,
+): Promise<RunOutcome> {
   const dataType = t.definition.dataType
-  const cur = tx.citus ? null : await loadLabelState(tx, t.labelId)
+  const cur = tx.citus || !inPlace ? null : await loadLabelState(tx, t.labelId)
   const written = cur?.dataType === dataType ? await writeChanged(tx, t.labelId, dataType, source, deadline) : null
   const { table, coveredUsers } = written ?? (await fillResultTable(tx, dataType, source, deadline))
   if (!written) await keyResultTable(tx, table)
