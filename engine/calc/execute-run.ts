@@ -4,8 +4,8 @@ import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
-import { applyChanges, keyResultTable, newResultTable, runValuesTable, swapResults } from './result-swap.ts'
-import { coveredFilter, noValuesSql, resultSqlType } from './value-types.ts'
+import { applyChanges, keyResultTable, newResultTable, swapResults } from './result-swap.ts'
+import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
@@ -124,10 +124,10 @@ export async function fillResultTable(
 
 /**
  * Inside the run's transaction: compute the values, write them, snapshot, succeed. A label
- * whose current results have the run's data type gets only what changed written to its result
- * table (result-swap.ts applyChanges), the values computed first into a temporary table (not
- * WAL-logged, keyed: a source yielding a user twice is refused). The first run, a changed data
- * type and Citus (a temporary table lives on the coordinator only) fill a new table and swap.
+ * whose current results have the run's data type gets only what changed written into its result
+ * table (result-swap.ts applyChanges: one statement). The first run, a changed data type, Citus
+ * (whose distributed tables don't take that statement's several modifying CTEs over one
+ * co-located scan; the swap stays there) and `inPlace` false fill a new table and swap.
  */
 async function materialise(
   tx: SqlExecutor,
@@ -138,34 +138,12 @@ async function materialise(
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const cur = tx.citus || !inPlace ? null : await loadLabelState(tx, t.labelId)
-  const written = cur?.dataType === dataType ? await writeChanged(tx, t.labelId, dataType, source, deadline) : null
+  const written = cur?.dataType === dataType ? await applyChanges(tx, t.labelId, dataType, source) : null
   const { table, coveredUsers } = written ?? (await fillResultTable(tx, dataType, source, deadline))
   if (!written) await keyResultTable(tx, table)
   const done = await finishResults(tx, { ...t, table, coveredUsers })
   deadline.check()
   return done
-}
-
-/** The run's values into `run_values`, then only the difference into the label's result table (see materialise). */
-async function writeChanged(
-  tx: SqlExecutor,
-  labelId: string,
-  dataType: Definition['dataType'],
-  source: SourceSql,
-  deadline: Deadline,
-): Promise<{ table: string; coveredUsers: number }> {
-  await tx.exec(
-    `CREATE TEMP TABLE ${runValuesTable} (uid int NOT NULL, value ${resultSqlType[dataType]} NOT NULL) ON COMMIT DROP`,
-  )
-  const coveredUsers = await insertCovered(tx, runValuesTable, dataType, source)
-  await tx.exec(`ALTER TABLE ${runValuesTable} ADD PRIMARY KEY (uid); ANALYZE ${runValuesTable}`)
-  deadline.check()
-  const applied = await applyChanges(tx, labelId, dataType)
-  if (applied) return { table: applied.table, coveredUsers }
-  // The pointer moved to another data type meanwhile (a concurrent run): a new table after all.
-  const table = await newResultTable(tx, dataType, true)
-  await tx.exec(`INSERT INTO ${table} (uid, value) SELECT uid, value FROM ${runValuesTable}`)
-  return { table, coveredUsers }
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {
