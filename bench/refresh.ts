@@ -204,6 +204,18 @@ interface Pass {
   day: 1 | 2
   refresh: Refresh
   digests: Record<string, Digest>
+  /** WAL the database wrote during the refresh (pg_current_wal_lsn before and after; PostgreSQL's is server-wide). */
+  walBytes?: number
+}
+
+/** The database's current WAL position (PGlite and PostgreSQL alike). */
+async function walLsn(db: SqlExecutor): Promise<string> {
+  return (await db.query<{ l: string }>(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0]?.l as string
+}
+
+async function walSince(db: SqlExecutor, lsn: string): Promise<number> {
+  const r = await db.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS b`, [lsn])
+  return Number(r.rows[0]?.b)
 }
 
 interface EngineResult {
@@ -241,8 +253,10 @@ async function benchEngine(
     const compute = await computeOnly(db, labels, day1)
     const pass = async (name: string, day: 1 | 2, how: typeof refreshAlone) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
+      const lsn = await walLsn(db)
       const refresh = await how(service, labels, day === 1 ? day1 : day2)
-      passes.push({ name, day, refresh, digests: await digestsOf(db, labels) })
+      const walBytes = await walSince(db, lsn)
+      passes.push({ name, day, refresh, digests: await digestsOf(db, labels), walBytes })
     }
     await pass('day 1, label by label', 1, refreshAlone)
     if (!args.oneByOne) await pass('day 1, shared scans', 1, refreshShared)
@@ -384,11 +398,12 @@ export async function main(argv: string[]): Promise<void> {
       const labelsMs = labels.reduce((s, l) => s + (p.refresh.perLabel[l.id] ?? 0), 0)
       row.scansEtc = sec(p.refresh.totalMs - labelsMs)
       row.total = sec(p.refresh.totalMs) + (ref ? ` (${(p.refresh.totalMs / ref.totalMs).toFixed(1)}×)` : '')
+      row.walMB = p.walBytes === undefined ? '-' : (p.walBytes / 1e6).toFixed(1)
       row.failed = p.refresh.failed.length
       rows.push(row)
     }
   console.log(
-    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping) and the whole; (×) = ÷ DuckDB's same day`,
+    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide); (×) = ÷ DuckDB's same day`,
   )
   table(rows)
   console.log('\nsecond day ÷ first day (target ≤ 20% for the engines)')

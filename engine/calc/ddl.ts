@@ -4,12 +4,15 @@ import type { SqlExecutor } from '../sql-executor.ts'
 /**
  * Tables of calculation: runs, the per-label pointer to the current results, and history.
  *
- * Results live in one table per successful run, `res_<n>(uid int PRIMARY KEY, value T)`,
- * named from `result_table_seq` (never from input). `label_state` points at the current
- * one; a run fills a fresh table and then, in the same transaction, moves the pointer and
- * drops the old table, so a swap costs one row update and one DROP whatever the size, and
- * readers (who always resolve the table through `label_state`) see either the old or the
- * new complete results. `definition` is frozen into the run when it is created.
+ * Results live in one table per label, `res_<n>(uid int PRIMARY KEY, value T)`, named from
+ * `result_table_seq` (never from input). `label_state` points at the current one and names
+ * the run whose results it holds. A run of a label whose results already have its data type
+ * writes only what changed into that table, in its transaction (engine/calc/result-swap.ts
+ * applyChanges); the first run, a changed data type, an import and Citus fill a fresh table
+ * and then, in the same transaction, move the pointer and drop the old table. Readers (who
+ * always resolve the table through `label_state`, and keep a read only if the pointer still
+ * names the same run after it: engine/read/label-state.ts readCurrent) see either the old or
+ * the new complete results. `definition` is frozen into the run when it is created.
  * `label_summary` holds, per label, the JSON ResultSummary of its current run (engine/read/
  * result-summary.ts), written in the run's transaction: what the server keeps in memory to
  * answer distribution reads without the database. `history_buckets` holds the fixed buckets of

@@ -4,7 +4,7 @@ import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
-import { keyResultTable, newResultTable, swapResults } from './result-swap.ts'
+import { applyChanges, keyResultTable, newResultTable, swapResults } from './result-swap.ts'
 import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   timeoutMs?: number
   compile: CompileFn
   definition?: Definition
+  /** false: fill a new table and swap even when only what changed could be written (the reference; measurements). */
+  writeChanged?: boolean
 }
 
 /** The message operators see for a failed run. */
@@ -61,6 +63,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
         source,
         deadline,
+        opts.writeChanged !== false,
       )
     })
   } catch (e) {
@@ -92,6 +95,20 @@ interface RunTarget {
   tz: string
 }
 
+/** Inserts the source's covered users into `table` (caller's transaction); their count. */
+async function insertCovered(
+  tx: SqlExecutor,
+  table: string,
+  dataType: Definition['dataType'],
+  source: SourceSql,
+): Promise<number> {
+  const ins = await tx.query(
+    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
+    source.params,
+  )
+  return ins.affectedRows ?? (await countRows(tx, table))
+}
+
 /** A new result table filled from the source with the covered users (caller's transaction); its name and their count. */
 export async function fillResultTable(
   tx: SqlExecutor,
@@ -100,18 +117,30 @@ export async function fillResultTable(
   deadline: Deadline,
 ): Promise<{ table: string; coveredUsers: number }> {
   const table = await newResultTable(tx, dataType, false)
-  const ins = await tx.query(
-    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
-    source.params,
-  )
+  const coveredUsers = await insertCovered(tx, table, dataType, source)
   deadline.check()
-  return { table, coveredUsers: ins.affectedRows ?? (await countRows(tx, table)) }
+  return { table, coveredUsers }
 }
 
-/** Inside the run's transaction: fill a new result table from the source, snapshot, swap, succeed. */
-async function materialise(tx: SqlExecutor, t: RunTarget, source: SourceSql, deadline: Deadline): Promise<RunOutcome> {
-  const { table, coveredUsers } = await fillResultTable(tx, t.definition.dataType, source, deadline)
-  await keyResultTable(tx, table)
+/**
+ * Inside the run's transaction: compute the values, write them, snapshot, succeed. A label
+ * whose current results have the run's data type gets only what changed written into its result
+ * table (result-swap.ts applyChanges: one statement). The first run, a changed data type, Citus
+ * (whose distributed tables don't take that statement's several modifying CTEs over one
+ * co-located scan; the swap stays there) and `inPlace` false fill a new table and swap.
+ */
+async function materialise(
+  tx: SqlExecutor,
+  t: RunTarget,
+  source: SourceSql,
+  deadline: Deadline,
+  inPlace: boolean,
+): Promise<RunOutcome> {
+  const dataType = t.definition.dataType
+  const cur = tx.citus || !inPlace ? null : await loadLabelState(tx, t.labelId)
+  const written = cur?.dataType === dataType ? await applyChanges(tx, t.labelId, dataType, source) : null
+  const { table, coveredUsers } = written ?? (await fillResultTable(tx, dataType, source, deadline))
+  if (!written) await keyResultTable(tx, table)
   const done = await finishResults(tx, { ...t, table, coveredUsers })
   deadline.check()
   return done

@@ -1,7 +1,8 @@
 import { resultTableRe, type LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
-import { resultSqlType } from './value-types.ts'
+import { coveredFilter, resultSqlType } from './value-types.ts'
+import { xactLock } from '../sql-executor.ts'
 import { distributeByUid } from '../storage/citus.ts'
 
 /**
@@ -36,6 +37,7 @@ export type SwapInput = LabelState
  * and readers resolving through label_state see the old results until the commit.
  */
 export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> {
+  await lockResults(tx, s.labelId)
   // FOR UPDATE serialises two swaps of one label so neither drops the other's table.
   const old = await tx.query<{ result_table: string }>(
     `SELECT result_table FROM label_state WHERE label_id = $1 FOR UPDATE`,
@@ -51,6 +53,76 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
   )
   const prev = old.rows[0]?.result_table
   if (prev && prev !== s.table && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+}
+
+/** Rows a run wrote to its label's result table: deleted (no value now), updated (value changed), inserted (new). */
+export interface WrittenRows {
+  deleted: number
+  updated: number
+  inserted: number
+}
+
+/** Serialises the writers of one label's results (runs writing in place, swaps) until the transaction ends; readers never take it. */
+export const lockResults = (tx: SqlExecutor, labelId: string): Promise<void> => xactLock(tx, `results:${labelId}`)
+
+/**
+ * Computes the run's values and writes only their difference from the label's current results
+ * into the current result table, keeping its name, in one statement of the run's transaction:
+ * the source is read once into a materialised CTE (kept in memory or temporary files, never
+ * WAL), then the users with no value now are deleted, the changed values updated (IS DISTINCT
+ * FROM) and the new users inserted; untouched rows are not written at all (no new row version,
+ * no WAL). The sub-statements see the same snapshot and touch disjoint rows. A source yielding
+ * a user twice is refused (the transaction rolls back). Readers stay on the old rows until the
+ * commit: one holding the pointer FOR SHARE makes swapResults (FOR UPDATE, before the commit)
+ * wait; one reading without the lock re-checks the run id afterwards (readCurrent). Returns
+ * null when the label's current results are not of `dataType` (or gone): the caller then fills
+ * a new table and swaps.
+ */
+export async function applyChanges(
+  tx: SqlExecutor,
+  labelId: string,
+  dataType: DataType,
+  source: { sql: string; params: unknown[] },
+): Promise<{ table: string; coveredUsers: number; written: WrittenRows } | null> {
+  await lockResults(tx, labelId)
+  const cur = await tx.query<{ result_table: string; data_type: string; covered_users: number }>(
+    `SELECT result_table, data_type, covered_users FROM label_state WHERE label_id = $1`,
+    [labelId],
+  )
+  const t = cur.rows[0]?.result_table
+  if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
+  // One full join of the new values with the stored rows finds the difference; the writes then
+  // touch only its rows, found by primary key.
+  const r = await tx.query<{ covered: number; deleted: number; updated: number; inserted: number }>(
+    `WITH run_values AS MATERIALIZED (
+       SELECT uid, value::${resultSqlType[dataType]} AS value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}),
+     diff AS MATERIALIZED (
+       SELECT coalesce(n.uid, r.uid) AS uid, n.value, n.uid IS NULL AS gone, r.uid IS NULL AS added
+         FROM run_values n FULL JOIN ${t} r ON r.uid = n.uid
+        WHERE n.uid IS NULL OR r.uid IS NULL OR r.value IS DISTINCT FROM n.value),
+     d AS (DELETE FROM ${t} r USING diff x WHERE x.gone AND r.uid = x.uid RETURNING 1),
+     u AS (UPDATE ${t} r SET value = x.value FROM diff x WHERE NOT x.gone AND NOT x.added AND r.uid = x.uid RETURNING 1),
+     i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1)
+     SELECT (SELECT count(*) FROM run_values)::int AS covered, (SELECT count(*) FROM d)::int AS deleted,
+       (SELECT count(*) FROM u)::int AS updated, (SELECT count(*) FROM i)::int AS inserted`,
+    source.params,
+  )
+  const row = r.rows[0] as NonNullable<(typeof r.rows)[0]>
+  // The table now holds stored − deleted + inserted rows, one per user: fewer than the values
+  // computed means the source yielded a user twice (checked for real before refusing).
+  if (row.covered !== Number(cur.rows[0]?.covered_users) - row.deleted + row.inserted) {
+    const twice = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)} GROUP BY uid HAVING count(*) > 1) x`,
+      source.params,
+    )
+    const n = Number(twice.rows[0]?.n ?? 0)
+    if (n > 0) throw new Error(`the calculation yielded ${n} users more than once`)
+  }
+  return {
+    table: t,
+    coveredUsers: row.covered,
+    written: { deleted: row.deleted, updated: row.updated, inserted: row.inserted },
+  }
 }
 
 /** Removes a label's current results (pointer and table). */

@@ -99,7 +99,7 @@ function replaced(cursor: Cursor, current: string | null): LabelsError {
 /**
  * One page of a label's covered users ordered by uid; `after` is the previous page's
  * nextCursor. Every page after the first reads the run the first page read: the cursor carries
- * its runId, and once that run's results are replaced (its table is dropped by the swap) a
+ * its runId, and once that run's results are replaced (by a swap or in place by the next run) a
  * page answers 409 conflict instead of continuing in another run's results.
  */
 export async function labelAudience(
@@ -111,9 +111,9 @@ export async function labelAudience(
   const limit = query.limit ?? defaultAudienceLimit
   if (!Number.isInteger(limit) || limit < 1 || limit > maxAudienceLimit)
     throw bad(`limit must be an integer from 1 to ${maxAudienceLimit}`, '/limit')
-  const read = async (s: LabelState): Promise<AudiencePage> => {
+  const read = async (s: LabelState, exec: SqlExecutor): Promise<AudiencePage> => {
     const f = query.value !== undefined ? valueFilter(s.dataType, query.value, s.tz) : { sql: 'true', params: [] }
-    const r = await db.query<{ uid: number; user_id: string; value: unknown }>(
+    const r = await exec.query<{ uid: number; user_id: string; value: unknown }>(
       `SELECT r.uid, u.user_id, r.value FROM ${s.table} r JOIN users u ON u.uid = r.uid
         WHERE r.uid > $1::int AND ${f.sql} ORDER BY r.uid LIMIT $2::int`,
       [cursor?.uid ?? 0, limit + 1, ...f.params],
@@ -130,11 +130,17 @@ export async function labelAudience(
   if (!cursor) return (await readCurrent(db, labelId, read)) ?? { users: [], nextCursor: null, runId: null }
   const state = await loadLabelState(db, labelId)
   if (!state || state.runId !== cursor.runId) throw replaced(cursor, state?.runId ?? null)
+  let page: AudiencePage
   try {
-    return await read(state)
+    page = await read(state, db)
   } catch (e) {
     // The swap committed between resolving the pointer and reading: the pinned table is gone.
     if (!isVanishedTable(e)) throw e
     throw replaced(cursor, (await loadLabelState(db, labelId))?.runId ?? null)
   }
+  // A run that writes only what changed keeps the table: it may have committed between resolving
+  // the pointer and reading, the page then holding its rows. The pointer read after tells.
+  const after = await loadLabelState(db, labelId)
+  if (after?.runId !== cursor.runId) throw replaced(cursor, after?.runId ?? null)
+  return page
 }

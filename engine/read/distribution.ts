@@ -17,7 +17,7 @@ export async function labelDistribution(
   cache?: DistributionCache,
 ): Promise<Distribution | null> {
   const q = resolveQuery(query)
-  return readCurrent(db, labelId, async (s) => {
+  return readCurrent(db, labelId, async (s, exec) => {
     const key = `${labelId}\u0000${s.runId}\u0000${JSON.stringify(q)}`
     const hit = cache?.get(key)
     if (hit) return hit
@@ -27,7 +27,7 @@ export async function labelDistribution(
       asOf: s.asOf,
       totalUsers: s.totalUsers,
       coveredUsers: s.coveredUsers,
-      items: await distributionItems(db, s.table, s.dataType, q, s.tz, s),
+      items: await distributionItems(exec, s.table, s.dataType, q, s.tz, s),
     }
     cache?.set(key, d)
     return d

@@ -57,9 +57,11 @@ export async function loadLabelState(db: SqlExecutor, labelId: string, lock = fa
   return r.rows[0] ? toState(r.rows[0]) : null
 }
 
-/** Every label's current results pointer. */
-export async function loadAllLabelStates(db: SqlExecutor): Promise<LabelState[]> {
-  const r = await db.query<StateRow>(`SELECT ${stateColumns} FROM label_state ORDER BY label_id`)
+/** Every label's current results pointer; `lock` as for loadLabelState. */
+export async function loadAllLabelStates(db: SqlExecutor, lock = false): Promise<LabelState[]> {
+  const r = await db.query<StateRow>(
+    `SELECT ${stateColumns} FROM label_state ORDER BY label_id${lock ? ' FOR SHARE' : ''}`,
+  )
   return r.rows.map(toState)
 }
 
@@ -70,23 +72,40 @@ export function isVanishedTable(e: unknown): boolean {
   return code === '42P01' || /could not open relation with OID/.test(msg)
 }
 
+/** How many times a reader resolves the pointer again before it reads under the pointer's lock. */
+const optimisticAttempts = 4
+
 /**
- * Resolves the label's results and reads them. A reader that resolved the pointer just
- * before a swap may find the old table dropped; it then re-resolves and reads the new
- * results, so callers always see one complete result set.
+ * Resolves the label's results and reads them, through `exec` (the database, or on the last
+ * attempt a transaction holding the pointer FOR SHARE), so callers always see one complete
+ * result set, the one the state they get names. A run either swaps in a new table (the old
+ * one is dropped: a reader that resolved the pointer just before finds it gone) or writes
+ * only what changed into the same table (a reader may then have read the new run's rows
+ * under the old pointer): either way the reader resolves the pointer again and reads the new
+ * results. A read is kept only if the pointer still names the same run afterwards (a run's
+ * rows and pointer commit together, so unchanged pointer after the read means the read saw
+ * that run's rows). After a few lost races the read holds the pointer FOR SHARE, which makes
+ * the run wait.
  */
 export async function readCurrent<T>(
   db: SqlExecutor,
   labelId: string,
-  read: (state: LabelState) => Promise<T>,
+  read: (state: LabelState, exec: SqlExecutor) => Promise<T>,
 ): Promise<T | null> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; attempt < optimisticAttempts; attempt++) {
     const state = await loadLabelState(db, labelId)
     if (!state) return null
+    let out: T
     try {
-      return await read(state)
+      out = await read(state, db)
     } catch (e) {
-      if (attempt >= 4 || !isVanishedTable(e)) throw e
+      if (!isVanishedTable(e)) throw e
+      continue
     }
+    if ((await loadLabelState(db, labelId))?.runId === state.runId) return out
   }
+  return db.transaction(async (tx) => {
+    const state = await loadLabelState(tx, labelId, true)
+    return state ? read(state, tx) : null
+  })
 }
