@@ -1,5 +1,5 @@
 // npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
-//                          [--memory] [--one-by-one] [--ingest-only]
+//                          [--memory] [--one-by-one] [--ingest-only] [--write-changed]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
@@ -47,6 +47,8 @@ interface Args {
   memory: boolean
   oneByOne: boolean
   ingestOnly: boolean
+  /** Runs write only what changed (LABELS_RESULT_WRITES=changed) instead of a new table each. */
+  writeChanged: boolean
 }
 
 function parseArgs(args: string[]): Args {
@@ -65,6 +67,7 @@ function parseArgs(args: string[]): Args {
     memory: args.includes('--memory'),
     oneByOne: args.includes('--one-by-one'),
     ingestOnly: args.includes('--ingest-only'),
+    writeChanged: args.includes('--write-changed'),
   }
 }
 
@@ -243,7 +246,7 @@ async function benchEngine(
 ): Promise<EngineResult> {
   const { db, cleanup } = await open(engine, args.memory)
   try {
-    const service = new EngineService(db)
+    const service = new EngineService(db, { writeChanged: args.writeChanged })
     await service.migrate()
     console.log(`  [${engine}] ingesting…`)
     const u = await ingestTimed(db, 'users', f.users)

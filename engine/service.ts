@@ -66,6 +66,8 @@ export interface EngineServiceOptions {
    * connection that calculations and ingestion hold). Defaults to `db`; closed with it.
    */
   readDb?: SqlExecutor
+  /** Runs write only the customers whose value changed (engine/calc/result-swap.ts applyChanges); default: fill a new table and swap. */
+  writeChanged?: boolean
 }
 
 /** The rule compiler over the catalogue as it is when the run starts. */
@@ -158,14 +160,20 @@ export class EngineService implements EngineApi {
   }
 
   async executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {
-    return (await executeRun(this.db, runId, { ...opts, compile: this.compile })).run
+    return (
+      await executeRun(this.db, runId, {
+        ...opts,
+        compile: this.compile,
+        writeChanged: this.opts.writeChanged === true,
+      })
+    ).run
   }
 
   executeRunWithResults(
     runId: string,
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
-    return executeRun(this.db, runId, { ...opts, compile: this.compile })
+    return executeRun(this.db, runId, { ...opts, compile: this.compile, writeChanged: this.opts.writeChanged === true })
   }
 
   /**
@@ -176,6 +184,7 @@ export class EngineService implements EngineApi {
   refreshRuns(items: RefreshItem[], opts: { tz: string; timeoutMs?: number; shared?: boolean }): Promise<RunOutcome[]> {
     return executeRefresh(this.db, items, {
       ...opts,
+      writeChanged: this.opts.writeChanged === true,
       ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
     })
   }

@@ -31,6 +31,14 @@ export interface ServerConfig {
   clusterLeaseMs: number
   /** Runs one process executes at once (PostgreSQL; PGlite always 1). */
   calcConcurrency: number
+  /** How a run stores its results: `swap` (a new table, default) or `changed` (only the customers whose value changed). */
+  resultWrites: 'swap' | 'changed'
+}
+
+function resultWrites(v: string | undefined): 'swap' | 'changed' {
+  if (v === undefined || v === '' || v === 'swap') return 'swap'
+  if (v === 'changed') return 'changed'
+  throw new Error(`LABELS_RESULT_WRITES=${v} is not swap or changed`)
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -43,7 +51,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
- * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY.
+ * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
@@ -81,5 +89,6 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     auditKeep: int('LABELS_AUDIT_KEEP', env.LABELS_AUDIT_KEEP, DEFAULT_AUDIT_KEEP, 1, 1000),
     clusterLeaseMs: int('LABELS_CLUSTER_LEASE_MS', env.LABELS_CLUSTER_LEASE_MS, 15_000, 1_000, 3_600_000),
     calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
+    resultWrites: resultWrites(env.LABELS_RESULT_WRITES),
   }
 }

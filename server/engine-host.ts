@@ -18,6 +18,8 @@ export interface EngineWorkerOptions {
   databaseUrl?: string
   /** PostgreSQL search_path (tests use a throwaway schema). */
   schema?: string
+  /** Runs write only the customers whose value changed (LABELS_RESULT_WRITES=changed). */
+  writeChanged?: boolean
 }
 
 /**
@@ -32,6 +34,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     dataDir: opts.dataDir,
     databaseUrl: opts.databaseUrl,
     schema: opts.schema,
+    writeChanged: opts.writeChanged,
   }
   registerErrorTransport()
   const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })

@@ -12,6 +12,8 @@ export interface EngineWorkerData {
   dataDir?: string | undefined
   databaseUrl?: string | undefined
   schema?: string | undefined
+  /** Runs write only what changed (LABELS_RESULT_WRITES=changed). */
+  writeChanged?: boolean | undefined
 }
 
 async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?: SqlExecutor }> {
@@ -41,7 +43,11 @@ const api = new Proxy({} as Record<string, unknown>, {
       return async () => {
         opening ??= open(data).then(async ({ db, readDb }) => {
           kind = db.kind
-          const s = new EngineService(db, { loadDemo, ...(readDb ? { readDb } : {}) })
+          const s = new EngineService(db, {
+            loadDemo,
+            writeChanged: data.writeChanged === true,
+            ...(readDb ? { readDb } : {}),
+          })
           await s.migrate()
           return s
         })

@@ -41,9 +41,10 @@ async function main(): Promise<void> {
   }
 
   // The engine runs in a worker thread: a long query never stalls HTTP or WebSockets.
-  const engine = await startEngineWorker(
-    cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') },
-  )
+  const engine = await startEngineWorker({
+    ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') }),
+    writeChanged: cfg.resultWrites === 'changed',
+  })
   const concurrency = engine.kind === 'pglite' ? 1 : cfg.calcConcurrency
   // PostgreSQL: this process is one node of a cluster sharing the database (server/cluster): any
   // number of processes behind a load balancer behave as one server.

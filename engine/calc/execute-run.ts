@@ -25,7 +25,10 @@ export interface ExecuteOptions {
   timeoutMs?: number
   compile: CompileFn
   definition?: Definition
-  /** false: fill a new table and swap even when only what changed could be written (the reference; measurements). */
+  /**
+   * true: a label's next run of the same data type writes only the customers whose value changed, into
+   * its result table (LABELS_RESULT_WRITES=changed); otherwise a new table is filled and swapped in.
+   */
   writeChanged?: boolean
 }
 
@@ -63,7 +66,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
         source,
         deadline,
-        opts.writeChanged !== false,
+        opts.writeChanged === true,
       )
     })
   } catch (e) {

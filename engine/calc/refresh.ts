@@ -22,6 +22,8 @@ export interface RefreshOptions {
   shared?: boolean
   /** How a label alone is compiled (default: the rule compiler over the current catalogue). */
   compile?: CompileFn
+  /** As executeRun's writeChanged. */
+  writeChanged?: boolean
 }
 
 const scanTableName = () => scratchTableName('shared_scan_')
@@ -113,6 +115,7 @@ async function runAll(
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(it.definition ? { definition: it.definition } : {}),
         compile,
+        writeChanged: opts.writeChanged === true,
       }),
     )
   }

@@ -2,7 +2,7 @@ import { expect } from 'vitest'
 import type { Definition, ImportReport } from '../../../engine/api.ts'
 import type { CompileFn } from '../../../engine/calc/execute-run.ts'
 import { ingestUserRecords } from '../../../engine/ingest/index.ts'
-import { EngineService } from '../../../engine/service.ts'
+import { EngineService, type EngineServiceOptions } from '../../../engine/service.ts'
 import type { DataType } from '../../../shared/schemas/label.ts'
 import { newDb, type DbKind, type TestDb } from '../../helpers/db.ts'
 
@@ -13,9 +13,9 @@ export interface Fixture {
 }
 
 /** A migrated EngineService over a fresh database; `compile` replaces the rule compiler. */
-export async function newService(kind: DbKind, compile?: CompileFn): Promise<Fixture> {
+export async function newService(kind: DbKind, compile?: CompileFn, more: EngineServiceOptions = {}): Promise<Fixture> {
   const db = await newDb(kind)
-  const svc = new EngineService(db, compile ? { compile } : {})
+  const svc = new EngineService(db, { ...more, ...(compile ? { compile } : {}) })
   await svc.migrate()
   return { db, svc, dispose: () => db.dispose() }
 }

@@ -24,7 +24,7 @@ describeEachDb('a run writes only what changed', (kind) => {
   let seq = 0
   let L = ''
   beforeAll(async () => {
-    f = await newService(kind, async () => source)
+    f = await newService(kind, async () => source, { writeChanged: true })
     await addUsers(f.db, N)
   })
   afterAll(() => f.dispose())
@@ -210,7 +210,7 @@ describeEachDb('a reader while a run writes in place', (kind) => {
   let f: Fixture
   let source: SourceSql
   beforeAll(async () => {
-    f = await newService(kind, async () => source)
+    f = await newService(kind, async () => source, { writeChanged: true })
     await addUsers(f.db, 50)
   })
   afterAll(() => f.dispose())
