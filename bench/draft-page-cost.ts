@@ -7,8 +7,11 @@
  * holds on a busy machine.
  *
  *   npx tsx bench/draft-page-cost.ts [--updates 600] [--rate 90] [--layers 18] [--profile out.cpuprofile]
+ *                                    [--trace out.json] [--no-minify]
  *
- * --profile writes a CPU profile of the page over the edits (open it in Chrome DevTools).
+ * --profile writes a CPU profile of the page over the edits (open it in Chrome DevTools), --trace
+ * a Chromium trace (Perfetto; TRACE_CATEGORIES=a,b picks its categories), --no-minify builds the
+ * app without minifying (readable names in the profile). Part of `npm run bench -- collab`.
  */
 import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
@@ -42,6 +45,8 @@ export interface PageCostRow {
   scriptMsPerUpdate: number
   styleLayoutMsPerUpdate: number
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100
 
 const metrics = async (cdp: CDPSession) => {
   const { metrics: list } = await cdp.send('Performance.getMetrics')
@@ -96,21 +101,13 @@ export async function draftPageCost(browser: Browser, clientDir: string, o: Page
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
       await cdp.send('Profiler.start')
     }
-    if (o.trace) await browser.startTracing(page, { path: o.trace, screenshots: false })
-    if (process.env['MUT'])
-      await page.evaluate(() => {
-        const w = window as unknown as { __mut: Record<string, number> }
-        w.__mut = {}
-        new MutationObserver((rs) => {
-          for (const r of rs) {
-            const el = r.target.nodeType === 1 ? (r.target as Element) : r.target.parentElement
-            const t = el?.closest('[data-testid]')?.getAttribute('data-testid') ?? el?.tagName ?? '?'
-            const k = `${r.type} ${r.attributeName ?? ''} ${el?.tagName}.${(el?.className || '').toString().slice(0, 30)} in ${t}`
-            w.__mut[k] = (w.__mut[k] ?? 0) + 1
-          }
-        }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
+    if (o.trace)
+      await browser.startTracing(page, {
+        path: o.trace,
+        screenshots: false,
+        ...(process.env['TRACE_CATEGORIES'] ? { categories: process.env['TRACE_CATEGORIES'].split(',') } : {}),
       })
-    const page_ = page
+    const opened = page
     const busy = await measure(cdp, async (): Promise<void> => {
       const t0 = performance.now()
       for (let k = 0; k < o.updates; k++) {
@@ -121,28 +118,18 @@ export async function draftPageCost(browser: Browser, clientDir: string, o: Page
         if (wait > 0) await sleep(wait)
       }
       const lastLayer = (o.updates - 1) % o.layers
-      await page_.waitForFunction(
+      await opened.waitForFunction(
         ([id, v]) => (document.querySelector(`[data-testid="${id}"]`) as HTMLInputElement | null)?.value === v,
         [`layer-value-${lastLayer}`, lastValue] as const,
         { timeout: 120_000, polling: 50 },
       )
     })
     if (o.trace) await browser.stopTracing()
-    if (process.env['MUT'])
-      console.log(
-        Object.entries(await page.evaluate(() => (window as unknown as { __mut: Record<string, number> }).__mut))
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 40),
-      )
     if (o.profile) {
       const { profile } = await cdp.send('Profiler.stop')
       writeFileSync(o.profile, JSON.stringify(profile))
     }
-    await waitFor(
-      () => projectDrafts(typist.doc).byId[draftId] !== undefined,
-      1000,
-      'the draft to stay open',
-    )
+    await waitFor(() => projectDrafts(typist.doc).byId[draftId] !== undefined, 1000, 'the draft to stay open')
     const idleRate = idle.thread / idle.wall
     const cpu = busy.thread - idleRate * busy.wall
     return {
@@ -150,11 +137,11 @@ export async function draftPageCost(browser: Browser, clientDir: string, o: Page
       updates: o.updates,
       rate: o.rate,
       layers: o.layers,
-      cpuMsPerUpdate: round((1000 * 100 * cpu) / o.updates) / 100,
+      cpuMsPerUpdate: round2((1000 * cpu) / o.updates),
       busyCpuPct: round((100 * busy.thread) / busy.wall),
       idleCpuPct: round(100 * idleRate),
-      scriptMsPerUpdate: round((1000 * 100 * busy.script) / o.updates) / 100,
-      styleLayoutMsPerUpdate: round((1000 * 100 * busy.styleLayout) / o.updates) / 100,
+      scriptMsPerUpdate: round2((1000 * busy.script) / o.updates),
+      styleLayoutMsPerUpdate: round2((1000 * busy.styleLayout) / o.updates),
     }
   } finally {
     closeReplica(typist)

@@ -193,7 +193,8 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
       await new Promise((r) => setTimeout(r, 20))
     }
     await until(async () => {
-      for (const [layer, v] of last) if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
+      for (const [layer, v] of last)
+        if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
       return (await description.inputValue()) === lastDescription
     }, 30_000)
     // The typed text went where the caret was, and the caret is still right after it, in that field.
@@ -217,7 +218,8 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
       editDraft(doc, draftId, [{ op: 'set', path: `/rule/values/${layer}/value`, value: `burst ${k}` }], origin)
     }
     await until(async () => {
-      for (const [layer, v] of last) if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
+      for (const [layer, v] of last)
+        if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
       return true
     }, 60_000)
     const sets = (await layerSets()) - before
