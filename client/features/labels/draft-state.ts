@@ -25,7 +25,6 @@ export interface DraftStore {
 interface Reactive {
   projection: Accessor<DraftsProjection>
   store: DraftStore
-  stats: DraftStats
 }
 
 const cache = new WeakMap<Y.Doc, Reactive>()
@@ -44,22 +43,11 @@ const storeShape = (p: DraftsProjection): DraftStore => ({
  */
 export const REMOTE_DRAFT_MS = 40
 
-/** Counts of the projection work, for tests (a remote edit must not re-project every draft). */
-export interface DraftStats {
-  /** Projections (flushes) of the drafts store. */
-  flushes: number
-  /** Drafts read from the document (readDraft) by those projections. */
-  draftsRead: number
-  /** Document updates that touched drafts. */
-  updates: number
-}
-
 function reactive(doc: Y.Doc): Reactive {
   const known = cache.get(doc)
   if (known) return known
   const made = createRoot(() => {
     let current = projectDrafts(doc)
-    const stats: DraftStats = { flushes: 0, draftsRead: current.drafts.length, updates: 0 }
     const [projection, setProjection] = createSignal(current, { equals: false })
     // A deep copy: reconcile merges later projections into the store's own objects, never into a projection.
     const [store, setStore] = createStore<DraftStore>(structuredClone(storeShape(current)))
@@ -78,8 +66,6 @@ function reactive(doc: Y.Doc): Reactive {
       const ids = [...touched]
       touched.clear()
       last = performance.now()
-      stats.flushes++
-      stats.draftsRead += ids.length
       current = reprojectDrafts(doc, current, ids)
       const p = current
       batch(() => {
@@ -118,20 +104,14 @@ function reactive(doc: Y.Doc): Reactive {
     doc.on('update', (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
       const ids = draftsTouched(tr)
       if (ids.size === 0) return
-      stats.updates++
       for (const id of ids) touched.add(id)
       if (tr.local) soon()
       else later()
     })
-    return { projection, store, stats }
+    return { projection, store }
   })
   cache.set(doc, made)
   return made
-}
-
-/** The projection counters of `doc`'s drafts store (tests and the page-cost bench read them). */
-export function draftStatsOf(doc: Y.Doc): DraftStats {
-  return reactive(doc).stats
 }
 
 /**
