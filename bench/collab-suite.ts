@@ -7,9 +7,10 @@
  *   npm run bench -- collab [collab.ts flags] [--draft-operators 20] [--draft-rate 5] [--draft-seconds 20]
  *                           [--merge-edits 500] [--merge-runs 5] [--reload-labels 2000] [--reload-runs 5]
  *                           [--pair-keystrokes 40] [--pair-typists 18] [--relay-labels 2000] [--relay-updates 1500]
- *                           [--only-issue8] [--no-browser]
+ *                           [--only-issue8] [--no-browser] [--no-reload]
  *
- * The Chromium pair runs twice: alone on the draft, then with the Node typists typing into it.
+ * The Chromium pair runs twice: alone on the draft, then with the Node typists typing into it;
+ * then bench/draft-page-cost.ts: the main-thread CPU one remote draft edit costs such a page.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -72,6 +73,7 @@ export async function main(args: string[]): Promise<void> {
       pairKeystrokes: f.pairKeystrokes,
       typists: num(args, 'pair-typists', f.draftOperators - 2),
       rate: f.draftRate,
+      reload: !args.includes('--no-reload'),
     })
   }
   const summary = [

@@ -20,6 +20,7 @@ import { createGroup, createLabel, type DocOrigin } from '../shared/doc/index.ts
 import { startAppServer } from './app-server.ts'
 import { closeReplica, connectReplica, setupDraft, startTypists, whenSynced } from './collab-drafts.ts'
 import { pct, round, sleep } from './collab.ts'
+import { draftPageCost } from './draft-page-cost.ts'
 
 export interface BrowserOptions {
   reloadLabels: number
@@ -27,6 +28,8 @@ export interface BrowserOptions {
   pairKeystrokes: number
   typists: number
   rate: number
+  /** false: skip the offline reload bench (`--no-reload`). */
+  reload?: boolean
 }
 
 /** Groups of the offline-reload workspace. */
@@ -295,7 +298,7 @@ export async function offlineReload(
 /** Both Chromium benches; an empty result when /usr/bin/chromium is missing. */
 export async function browserBenches(
   o: BrowserOptions,
-): Promise<{ pair: unknown; reload: unknown; summary: SummaryRow[] } | null> {
+): Promise<{ pair: unknown; cost: unknown; reload: unknown; summary: SummaryRow[] } | null> {
   if (!hasChromium) {
     console.log(`${CHROMIUM} is missing: skipping the Chromium benches (apt-get install chromium)`)
     return null
@@ -326,6 +329,21 @@ export async function browserBenches(
       }
     }
     console.table(pairRows)
+    // What each of those remote edits costs a page (CPU, so it holds on a busy machine).
+    const cost = await draftPageCost(browser, client.dir, { updates: 600, rate: 90, layers: o.typists || 18 })
+    console.table([cost])
+    const costRow = {
+      what: `main-thread CPU per remote draft edit, page with the draft open (${cost.rate} edits/s, Chromium)`,
+      figure: `${cost.cpuMsPerUpdate} ms (${cost.busyCpuPct} % of a core while they arrive)`,
+      target: '—',
+    }
+    const pairSummary = pairRows.map((r) => ({
+      what: String(r['bench']),
+      figure: r['error'] ? String(r['error']) : `p50 ${r['p50ms']} ms, p99 ${r['p99ms']} ms (${r['seen']} keystrokes)`,
+      target: 'p99 ≤ 100 ms',
+    }))
+    if (o.reload === false)
+      return { pair: { rows: pairRows, pairs }, cost, reload: null, summary: [...pairSummary, costRow] }
     const reload = await offlineReload(browser, client.dir, o)
     const reloadRow = {
       bench: `offline reload → interactive, ${o.reloadLabels} labels (Chromium)`,
@@ -344,15 +362,11 @@ export async function browserBenches(
     console.log(`in-page milestones since navigation start (ms): ${JSON.stringify(reload.milestones)}`)
     return {
       pair: { rows: pairRows, pairs },
+      cost,
       reload,
       summary: [
-        ...pairRows.map((r) => ({
-          what: String(r['bench']),
-          figure: r['error']
-            ? String(r['error'])
-            : `p50 ${r['p50ms']} ms, p99 ${r['p99ms']} ms (${r['seen']} keystrokes)`,
-          target: 'p99 ≤ 100 ms',
-        })),
+        ...pairSummary,
+        costRow,
         {
           what: `offline reload → interactive, ${o.reloadLabels} labels in IndexedDB (Chromium), median of ${reload.reloadMs.length}`,
           figure: `${reloadRow.medianMs} ms (${reloadRow.minMs}–${reloadRow.maxMs})`,

@@ -149,6 +149,10 @@ export function projectDrafts(doc: Y.Doc): DraftsProjection {
   draftsOf(doc).forEach((v, id) => {
     if (v instanceof Y.Map) drafts.push(readDraft(id, v as Y.Map<unknown>))
   })
+  return indexDrafts(drafts)
+}
+
+function indexDrafts(drafts: DraftView[]): DraftsProjection {
   drafts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const byLabel: Record<string, DraftView> = {}
   const byId: Record<string, DraftView> = {}
@@ -157,6 +161,42 @@ export function projectDrafts(doc: Y.Doc): DraftsProjection {
     if (d.labelId !== null && !byLabel[d.labelId]) byLabel[d.labelId] = d
   }
   return { drafts, byLabel, byId }
+}
+
+/**
+ * The ids of the drafts a transaction wrote in (or added, replaced or removed): the keys it
+ * changed in the drafts root, and the draft holding each nested type it changed. Empty for a
+ * transaction that touched no draft.
+ */
+export function draftsTouched(tr: Y.Transaction): Set<string> {
+  const root = draftsOf(tr.doc) as Y.AbstractType<unknown>
+  const ids = new Set<string>()
+  for (const [type, keys] of tr.changed) {
+    if (type === root) {
+      for (const k of keys) if (k !== null) ids.add(k)
+      continue
+    }
+    let top = type as Y.AbstractType<unknown>
+    while (top.parent && top.parent !== root) top = top.parent as Y.AbstractType<unknown>
+    const key = top.parent === root ? top._item?.parentSub : null
+    if (key) ids.add(key)
+  }
+  return ids
+}
+
+/**
+ * `projectDrafts(doc)` after updates that wrote only in the drafts `ids` (draftsTouched), from
+ * the projection before them: only those drafts are read again, the others are `prev`'s objects.
+ * Equal to a whole projection (tests/shared/doc/drafts-touched.test.ts).
+ */
+export function reprojectDrafts(doc: Y.Doc, prev: DraftsProjection, ids: Iterable<string>): DraftsProjection {
+  const byId = { ...prev.byId }
+  for (const id of ids) {
+    const m = draftsOf(doc).get(id)
+    if (m instanceof Y.Map) byId[id] = readDraft(id, m as Y.Map<unknown>)
+    else delete byId[id]
+  }
+  return indexDrafts(Object.values(byId))
 }
 
 /**

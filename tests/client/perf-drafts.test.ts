@@ -138,4 +138,94 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     expect(after.heap).toBeLessThan(before.heap + 20 * 1024 * 1024)
     expect(pageErrors).toEqual([])
   })
+  // Opens customer_stage's draft in the page's editor (the test above may have left it open).
+  const draftOpen = async (): Promise<{ draftId: string; layers: number }> => {
+    if (!(await page.getByTestId('label-editor').isVisible())) {
+      await page.getByTestId('label-row-customer_stage').click()
+      await page.getByTestId('edit-label').click()
+    }
+    await page.getByTestId('draft-info').waitFor()
+    const draftId = (await page.getByTestId('label-editor').getAttribute('data-draft-id'))!
+    await until(async () => projectDrafts(doc).byId[draftId] ?? null, 10_000)
+    const rule = projectDrafts(doc).byId[draftId]!.definition.rule
+    return { draftId, layers: rule.method === 'custom' ? rule.values.length : 0 }
+  }
+
+  it('shows every remote edit, keeps the caret where the operator types, and renders a burst of remote edits in a few passes', async () => {
+    const { draftId, layers } = await draftOpen()
+    expect(layers).toBeGreaterThan(1)
+    // Counts every value the page writes into a layer's input (one per rendering of a remote edit).
+    await page.evaluate(() => {
+      const w = window as unknown as { __layerSets: number }
+      w.__layerSets = 0
+      const d = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!
+      Object.defineProperty(HTMLInputElement.prototype, 'value', {
+        ...d,
+        set(this: HTMLInputElement, v: string) {
+          d.set!.call(this, v)
+          if (this.dataset['testid']?.startsWith('layer-value-')) w.__layerSets++
+        },
+      })
+    })
+    const layerSets = () => page.evaluate(() => (window as unknown as { __layerSets: number }).__layerSets)
+    const origin: DocOrigin = { kind: 'local', actor: 'ada' }
+    const description = page.locator('[data-field="/description"] textarea')
+
+    // The operator types in the middle of "Display name" while another operator's edits of every
+    // layer and of the description arrive.
+    const name = page.getByTestId('field-display-name')
+    await name.fill('Stage')
+    await name.press('Home')
+    await name.press('ArrowRight')
+    await name.press('ArrowRight')
+    const last = new Map<number, string>()
+    let remote = 0,
+      lastDescription = ''
+    for (const ch of 'XYZ') {
+      for (let k = 0; k < 3 * layers; k++, remote++) {
+        const layer = k % layers
+        last.set(layer, `${ch}${k}`)
+        editDraft(doc, draftId, [{ op: 'set', path: `/rule/values/${layer}/value`, value: `${ch}${k}` }], origin)
+      }
+      lastDescription = `described ${ch}`
+      editDraft(doc, draftId, [{ op: 'set', path: '/description', value: lastDescription }], origin)
+      await name.press(ch)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await until(async () => {
+      for (const [layer, v] of last)
+        if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
+      return (await description.inputValue()) === lastDescription
+    }, 30_000)
+    // The typed text went where the caret was, and the caret is still right after it, in that field.
+    const caret = await name.evaluate((el: HTMLInputElement) => ({
+      value: el.value,
+      start: el.selectionStart,
+      end: el.selectionEnd,
+      focused: document.activeElement === el,
+    }))
+    expect(caret).toEqual({ value: 'StXYZage', start: 5, end: 5, focused: true })
+    await until(async () => projectDrafts(doc).byId[draftId]?.definition.displayName === 'StXYZage', 10_000)
+
+    // A burst of remote edits (one Yjs update, one socket frame each) is projected and rendered
+    // together: far fewer input writes than edits (the page rendered every edit before), and the
+    // last value of each layer shows.
+    const before = await layerSets()
+    const burst = 300
+    for (let k = 0; k < burst; k++) {
+      const layer = k % layers
+      last.set(layer, `burst ${k}`)
+      editDraft(doc, draftId, [{ op: 'set', path: `/rule/values/${layer}/value`, value: `burst ${k}` }], origin)
+    }
+    await until(async () => {
+      for (const [layer, v] of last)
+        if ((await page.getByTestId(`layer-value-${layer}`).inputValue()) !== v) return false
+      return true
+    }, 60_000)
+    const sets = (await layerSets()) - before
+    expect(sets).toBeGreaterThanOrEqual(layers) // each layer got its last value
+    expect(sets).toBeLessThan(burst / 2)
+    expect(remote).toBeGreaterThan(0)
+    expect(pageErrors).toEqual([])
+  })
 })

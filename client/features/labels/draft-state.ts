@@ -1,7 +1,13 @@
-import { createRoot, createSignal, type Accessor } from 'solid-js'
+import { batch, createRoot, createSignal, type Accessor } from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import type * as Y from 'yjs'
-import { projectDrafts, transactionScope, type DraftsProjection, type DraftView } from '../../../shared/doc/drafts.ts'
+import {
+  draftsTouched,
+  projectDrafts,
+  reprojectDrafts,
+  type DraftsProjection,
+  type DraftView,
+} from '../../../shared/doc/drafts.ts'
 import { fieldNames } from './field-errors.ts'
 
 /**
@@ -28,26 +34,79 @@ const storeShape = (p: DraftsProjection): DraftStore => ({
   byLabel: Object.fromEntries(Object.entries(p.byLabel).map(([label, d]) => [label, d.id])),
 })
 
+/**
+ * How often, at most, other operators' draft edits are applied to the page (ms): what arrived
+ * meanwhile is projected and rendered together, at the next animation frame. With 20 operators
+ * typing into one draft a page gets ~90 edits a second; each rendered frame of the editor costs
+ * a few ms of layout and paint, so rendering each one kept two pages' main threads saturated
+ * (issue 8, bench/draft-page-cost.ts). One's own edits are applied at once (microtask).
+ */
+export const REMOTE_DRAFT_MS = 40
+
 function reactive(doc: Y.Doc): Reactive {
   const known = cache.get(doc)
   if (known) return known
   const made = createRoot(() => {
-    const first = projectDrafts(doc)
-    const [projection, setProjection] = createSignal(first, { equals: false })
+    let current = projectDrafts(doc)
+    const [projection, setProjection] = createSignal(current, { equals: false })
     // A deep copy: reconcile merges later projections into the store's own objects, never into a projection.
-    const [store, setStore] = createStore<DraftStore>(structuredClone(storeShape(first)))
-    let scheduled = false
-    // One listener for the page's life (the document lives as long): projected once per microtask.
-    // Only updates that touched the drafts (not tree edits, label edits or runs' writes).
-    doc.on('update', (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
-      if (scheduled || !transactionScope(tr).drafts) return
-      scheduled = true
-      queueMicrotask(() => {
-        scheduled = false
-        const p = projectDrafts(doc)
-        setStore(reconcile(structuredClone(storeShape(p)), { key: 'id', merge: true }))
+    const [store, setStore] = createStore<DraftStore>(structuredClone(storeShape(current)))
+    // Drafts written since the last projection; only those are read again (reprojectDrafts).
+    const touched = new Set<string>()
+    let micro = false,
+      frame: number | null = null,
+      timer: ReturnType<typeof setTimeout> | null = null,
+      last = 0
+    const flush = () => {
+      micro = false
+      if (frame !== null) cancelAnimationFrame(frame)
+      if (timer !== null) clearTimeout(timer)
+      frame = timer = null
+      if (touched.size === 0) return
+      const ids = [...touched]
+      touched.clear()
+      last = performance.now()
+      current = reprojectDrafts(doc, current, ids)
+      const p = current
+      batch(() => {
+        for (const id of ids) {
+          const d = p.byId[id]
+          // A draft gone (published, discarded): setting undefined deletes the store's key.
+          if (d) setStore('byId', id, reconcile(structuredClone(d), { key: 'id', merge: true }))
+          else setStore('byId', id, undefined as unknown as DraftView)
+        }
+        setStore('byLabel', reconcile(storeShape(p).byLabel))
         setProjection(p)
       })
+    }
+    const soon = () => {
+      if (micro) return
+      micro = true
+      queueMicrotask(flush)
+    }
+    // Other operators' edits: at the next animation frame, at most every REMOTE_DRAFT_MS; at once
+    // (next microtask) when the page is hidden (no frames) or has no frames at all (tests in Node).
+    const later = () => {
+      if (micro || frame !== null || timer !== null) return
+      if (typeof requestAnimationFrame !== 'function' || document.visibilityState !== 'visible') return soon()
+      const wait = last + REMOTE_DRAFT_MS - performance.now()
+      if (wait <= 0) frame = requestAnimationFrame(flush)
+      else
+        timer = setTimeout(() => {
+          timer = null
+          frame = requestAnimationFrame(flush)
+        }, wait)
+    }
+    if (typeof document !== 'undefined')
+      document.addEventListener('visibilitychange', () => document.visibilityState !== 'visible' && flush())
+    // One listener for the page's life (the document lives as long). Only updates that touched
+    // the drafts (not tree edits, label edits or runs' writes), and only the drafts they touched.
+    doc.on('update', (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+      const ids = draftsTouched(tr)
+      if (ids.size === 0) return
+      for (const id of ids) touched.add(id)
+      if (tr.local) soon()
+      else later()
     })
     return { projection, store }
   })
@@ -57,7 +116,7 @@ function reactive(doc: Y.Doc): Reactive {
 
 /**
  * Reactive: the document's drafts (projectDrafts, plain objects, a new one after every update),
- * re-projected once per microtask. For code that compares one projection with the next
+ * re-projected once per microtask after one's own edits, once per frame after others' edits. For code that compares one projection with the next
  * (draft-recovery); rendering reads `draftStoreOf`.
  */
 export function draftsOf(doc: Y.Doc): Accessor<DraftsProjection> {
