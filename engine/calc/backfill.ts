@@ -1,6 +1,7 @@
 import type { Definition, HistoryDay } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { checkBackfillable } from './backfill-rules.ts'
+import { backfillStep } from './backfill-jobs.ts'
 import { fillResultTable, type CompileFn } from './execute-run.ts'
 import { writeSnapshot } from './history-snapshot.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
@@ -15,6 +16,12 @@ export interface BackfillDayInput {
   tz: string
   /** The backfill's id: the history rows' run_id. */
   jobId: string
+  /**
+   * The day's place in the stored job (engine/calc/backfill-jobs.ts), 0 for the newest: the job's
+   * `done` moves to step + 1 in the day's transaction, which fails unless the job is running with
+   * `step` days done (cancelled, or taken over elsewhere). Omitted: no stored job.
+   */
+  step?: number
   timeoutMs?: number
 }
 
@@ -36,6 +43,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
     const source = await compile(input.definition, { db, asOf, tz: input.tz })
     return await db.transaction(async (tx) => {
       await deadline.apply(tx)
+      if (input.step !== undefined) await backfillStep(tx, input.jobId, input.step)
       const dataType = input.definition.dataType
       const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
       const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
