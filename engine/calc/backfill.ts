@@ -43,7 +43,6 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
     const source = await compile(input.definition, { db, asOf, tz: input.tz })
     return await db.transaction(async (tx) => {
       await deadline.apply(tx)
-      if (input.step !== undefined) await backfillStep(tx, input.jobId, input.step)
       const dataType = input.definition.dataType
       const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
       const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
@@ -59,6 +58,8 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
         date: input.date,
       })
       await tx.exec(`DROP TABLE ${table}`)
+      // Last, so a cancel committed meanwhile rolls the day back (and never waits for it).
+      if (input.step !== undefined) await backfillStep(tx, input.jobId, input.step)
       return day
     })
   } catch (e) {
