@@ -238,7 +238,8 @@ export default fp(
       // cluster, those of dead processes are taken over by the sweep instead).
       if (!cluster) {
         const left = await app.engine.claimOpenBackfills(backfills.nodeId)
-        for (const b of left) app.log.warn({ backfillId: b.id, labelId: b.labelId, done: b.done }, 'resuming a backfill')
+        for (const b of left)
+          app.log.warn({ backfillId: b.id, labelId: b.labelId, done: b.done }, 'resuming a backfill')
         backfills.resume(left)
       }
       stopCluster?.start()
@@ -310,8 +311,8 @@ function wireCluster(
       .catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'cluster: history refresh failed'))
   })
   const offBackfill = cluster.bus.on('backfill', (msg) => {
-    parts.backfills.note(msg.backfill as Backfill)
-    app.live.publishBackfill(msg.backfill as Backfill)
+    // A late report of an ended backfill (a day's, after a cancel elsewhere) is not pushed.
+    if (parts.backfills.note(msg.backfill as Backfill)) app.live.publishBackfill(msg.backfill as Backfill)
   })
   parts.offEarly?.()
   for (const run of parts.early.splice(0)) mirror(run)

@@ -121,8 +121,7 @@ export default async function historyRoutes(fastify: FastifyInstance) {
     {
       config: { role: 'editor', audit: 'backfill.cancel' },
       schema: {
-        summary:
-          'Cancels a queued or running backfill: the day being written is rolled back, the days written stay',
+        summary: 'Cancels a queued or running backfill: the day being written is rolled back, the days written stay',
         params: BackfillParams,
         response: { 200: Backfill, ...errors(403, 404, 409) },
       },

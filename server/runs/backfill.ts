@@ -49,6 +49,8 @@ export function backfillDates(today: string, days: number): string[] {
 /** The day after a YYYY-MM-DD date. */
 const nextDate = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + dayMs).toISOString().slice(0, 10)
 
+const open = (b: Backfill) => b.status === 'queued' || b.status === 'running'
+
 /** This process stopped executing the job, leaving it as stored (cancelled, taken over, or for the next start). */
 class Left extends Error {}
 
@@ -133,9 +135,9 @@ export class Backfills {
     }
   }
 
-  /** A change another process made (the cluster bus): answered by GET here too. */
-  note(b: Backfill): void {
-    this.remember(b)
+  /** A change another process made (the cluster bus): answered by GET here too. False: older than what is known. */
+  note(b: Backfill): boolean {
+    return this.remember(b)
   }
 
   /** Forgets the states kept in memory (messages from other processes may have been missed). */
@@ -148,18 +150,24 @@ export class Backfills {
     this.closed = true
   }
 
-  private remember(b: Backfill): void {
+  /**
+   * Keeps the latest state; false for an older one (an ended job never goes back to running:
+   * a day's report can arrive after a cancel made elsewhere meanwhile).
+   */
+  private remember(b: Backfill): boolean {
+    const had = this.known.get(b.id)
+    if (had && !open(had) && (open(b) || had.done > b.done)) return false
     this.known.delete(b.id)
     this.known.set(b.id, { ...b })
     for (const old of this.known.keys()) {
       if (this.known.size <= keptStates) break
       if (!this.executing.has(old)) this.known.delete(old)
     }
+    return true
   }
 
   private changed(b: Backfill): void {
-    this.remember(b)
-    this.opts.onChange({ ...b })
+    if (this.remember(b)) this.opts.onChange({ ...b })
   }
 
   private async execute(job: Backfill): Promise<void> {

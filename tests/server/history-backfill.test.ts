@@ -244,7 +244,7 @@ describeEachDb('backfills in the run queue, and cancelled', (kind) => {
     ids.c = await seed(s, 'buys_c', false)
     const e = s.engine
     const count =
-      <A extends unknown[], R>(what: (...a: A) => string, fn: (...a: A) => Promise<R>) =>
+      <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: (...a: A) => string) =>
       async (...a: A): Promise<R> => {
         const held = what(...a).startsWith('run') ? gate : null
         gate = held ? null : gate
@@ -257,9 +257,9 @@ describeEachDb('backfills in the run queue, and cancelled', (kind) => {
           calc.now--
         }
       }
-    e.executeRunWithResults = count((id) => `run ${id}`, e.executeRunWithResults.bind(e))
-    e.executeRun = count((id) => `run ${id}`, e.executeRun.bind(e))
-    e.backfillDay = count((i) => `day ${i.date}`, e.backfillDay.bind(e))
+    e.executeRunWithResults = count(e.executeRunWithResults.bind(e), (id) => `run ${id}`)
+    e.executeRun = count(e.executeRun.bind(e), (id) => `run ${id}`)
+    e.backfillDay = count(e.backfillDay.bind(e), (i) => `day ${i.date}`)
   })
   afterAll(async () => {
     await s?.close()
