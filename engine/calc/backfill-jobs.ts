@@ -1,6 +1,7 @@
 import type { Backfill, BackfillStatus } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { conflict, notFound } from '../../shared/errors.ts'
+import { iso, isoOrNull } from './runs.ts'
 
 /**
  * Backfill jobs (server/runs/backfill.ts) in the database, beside runs: readable from any
@@ -46,8 +47,6 @@ interface BackfillRow {
 const columns = `id, label_id, days, date_from::text AS date_from, date_to::text AS date_to, done, status, error,
   created_at, started_at, finished_at`
 
-const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
-const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
 const day = (v: Date | string): string => (v instanceof Date ? v.toISOString() : v).slice(0, 10)
 
 function toBackfill(r: BackfillRow): Backfill {
