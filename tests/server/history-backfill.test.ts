@@ -230,12 +230,24 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
 describeEachDb('backfills in the run queue, and cancelled', (kind) => {
   let s: TestServer
   const ids: Record<string, string> = {}
-  const inject = (o: InjectOptions) => s.app.inject(o)
-  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
   /** Calculations executing on the engine now, and the most at once (runs and backfill days). */
   const calc = { now: 0, most: 0, log: [] as string[] }
   /** While set, the next run waits for it before it calculates. */
   let gate: Promise<void> | null = null
+  const inject = (o: InjectOptions) => s.app.inject(o)
+  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
+  /** An editor's POST, expecting 202. */
+  const accepted = async (url: string, payload: object = {}) => {
+    const r = await inject({ method: 'POST', url, headers: auth('editor'), payload })
+    expect(r.statusCode, r.body).toBe(202)
+    return r.json()
+  }
+  /** Holds the next run at the gate; returns its opening. */
+  const hold = (): (() => void) => {
+    let open: () => void = () => {}
+    gate = new Promise<void>((r) => (open = r))
+    return open
+  }
 
   beforeAll(async () => {
     s = await newServer(kind) // concurrency 1
@@ -266,62 +278,30 @@ describeEachDb('backfills in the run queue, and cancelled', (kind) => {
   })
 
   it('takes a slot of the global concurrency: with concurrency 1 a run and a backfill day never overlap', async () => {
-    let open = () => {}
-    gate = new Promise<void>((r) => (open = r))
-    const run = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_b/calculate',
-      headers: auth('editor'),
-      payload: {},
-    })
-    expect(run.statusCode, run.body).toBe(202)
+    const open = hold()
+    const run = await accepted('/api/labels/buys_b/calculate')
     // buys_b's run executes (held at the gate); buys_a has no run: only the slot keeps its backfill waiting.
-    await until(async () => (await json({ url: `/api/runs/${run.json().runId}` })).status === 'running')
-    const r = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_a/backfill',
-      headers: auth('editor'),
-      payload: { days: 2 },
-    })
-    expect(r.statusCode, r.body).toBe(202)
-    const later = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_c/calculate',
-      headers: auth('editor'),
-      payload: {},
-    })
-    expect(later.statusCode, later.body).toBe(202)
-    expect((await json({ url: `/api/backfills/${r.json().backfillId}` })).status).toBe('queued')
+    await until(async () => (await json({ url: `/api/runs/${run.runId}` })).status === 'running')
+    const r = await accepted('/api/labels/buys_a/backfill', { days: 2 })
+    const later = await accepted('/api/labels/buys_c/calculate')
+    expect((await json({ url: `/api/backfills/${r.backfillId}` })).status).toBe('queued')
     open()
-    await until(async () => (await json({ url: `/api/backfills/${r.json().backfillId}` })).status === 'succeeded')
+    await until(async () => (await json({ url: `/api/backfills/${r.backfillId}` })).status === 'succeeded')
     await s.app.runQueue.idle()
     expect(calc.most).toBe(1)
     // First come, first served: the backfill's first day before the run triggered after it (which goes before the next day).
     const days = calc.log.flatMap((x, i) => (x.startsWith('day') ? [i] : []))
     expect(days).toHaveLength(2)
-    expect(days[0]).toBeLessThan(calc.log.indexOf(`run ${later.json().runId}`))
+    expect(days[0]).toBeLessThan(calc.log.indexOf(`run ${later.runId}`))
   })
 
   it('DELETE cancels a queued backfill: no day is written, the state is kept and pushed live', async () => {
     const { ws, messages } = await openLive(s, ids.a!)
     const before = (await json({ url: '/api/labels/buys_a/history' })).items.length
-    let open = () => {}
-    gate = new Promise<void>((r) => (open = r))
-    const run = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_a/calculate',
-      headers: auth('editor'),
-      payload: {},
-    })
-    expect(run.statusCode, run.body).toBe(202)
-    const r = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_a/backfill',
-      headers: auth('editor'),
-      payload: { days: 3 },
-    })
-    expect(r.statusCode, r.body).toBe(202)
-    const id = r.json().backfillId as string
+    const open = hold()
+    const run = await accepted('/api/labels/buys_a/calculate')
+    const r = await accepted('/api/labels/buys_a/backfill', { days: 3 })
+    const id = r.backfillId as string
     const del = (role: 'viewer' | 'editor', bid = id) =>
       inject({ method: 'DELETE', url: `/api/backfills/${bid}`, headers: auth(role) })
     expect((await del('viewer')).statusCode).toBe(403)
@@ -336,7 +316,7 @@ describeEachDb('backfills in the run queue, and cancelled', (kind) => {
       path: '/params/backfillId',
     })
     open()
-    await until(async () => (await json({ url: `/api/runs/${run.json().runId}` })).status === 'succeeded')
+    await until(async () => (await json({ url: `/api/runs/${run.runId}` })).status === 'succeeded')
     await s.app.runQueue.idle()
     expect(await json({ url: `/api/backfills/${id}` })).toMatchObject({ status: 'cancelled', done: 0 })
     const list = (await json({ url: '/api/labels/buys_a/backfills' })).backfills
@@ -347,13 +327,7 @@ describeEachDb('backfills in the run queue, and cancelled', (kind) => {
     const mine = messages.filter((m) => m.type === 'backfill' && m.backfill.id === id).map((m) => m.backfill.status)
     expect(mine).toEqual(['queued', 'cancelled'])
     // A new backfill of the label may start once it is cancelled.
-    const next = await inject({
-      method: 'POST',
-      url: '/api/labels/buys_a/backfill',
-      headers: auth('editor'),
-      payload: { days: 1 },
-    })
-    expect(next.statusCode, next.body).toBe(202)
-    await until(async () => (await json({ url: `/api/backfills/${next.json().backfillId}` })).status === 'succeeded')
+    const next = await accepted('/api/labels/buys_a/backfill', { days: 1 })
+    await until(async () => (await json({ url: `/api/backfills/${next.backfillId}` })).status === 'succeeded')
   })
 })
