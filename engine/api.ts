@@ -8,6 +8,7 @@ import type * as Wire from '../shared/schemas/wire.ts'
 import type { Explanation } from './read/explain-types.ts'
 import type {
   AudiencePage,
+  Backfill,
   Comparison,
   Distribution,
   HistoryBucketsChange,
@@ -32,6 +33,7 @@ export type * from './read/explain-types.ts'
 export type {
   AudiencePage,
   Backfill,
+  BackfillStatus,
   Comparison,
   Distribution,
   DistributionItem,
@@ -104,6 +106,31 @@ export interface EngineApi {
    * (engine/calc/backfill.ts): a backfill's step. 400 for an import label.
    */
   backfillDay(input: BackfillDayInput): Promise<HistoryDay>
+  /**
+   * Backfill jobs stored beside runs (engine/calc/backfill-jobs.ts). create: queued, owned by
+   * `nodeId`; 409 while the label has one queued or running.
+   */
+  createBackfill(input: {
+    id: string
+    labelId: string
+    labelName: string
+    days: number
+    from: string
+    to: string
+    nodeId: string
+  }): Promise<Backfill>
+  getBackfill(id: string): Promise<Backfill | null>
+  /** A label's backfills, newest first. */
+  listBackfills(labelId: string, limit?: number): Promise<Backfill[]>
+  /** A queued or running job to running or to its end; null when it already ended (cancelled) or is gone. */
+  updateBackfill(
+    id: string,
+    to: { status: 'running' } | { status: 'succeeded' } | { status: 'failed'; error: string },
+  ): Promise<Backfill | null>
+  /** Cancels a queued or running job (404 unknown, 409 ended). */
+  cancelBackfill(id: string): Promise<Backfill>
+  /** Every job left queued or running becomes `nodeId`'s (start-up of a single process); oldest first. */
+  claimOpenBackfills(nodeId: string): Promise<Backfill[]>
   /** Sets them (operator) and re-counts the stored days where the data allows (engine/calc/history-buckets.ts). */
   setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange>
   /** One page of a label's audience, ordered by uid; pass `after` = previous nextCursor. */

@@ -1,5 +1,6 @@
 import type {
   AudiencePage,
+  Backfill,
   Definition,
   Distribution,
   DistributionQuery,
@@ -38,6 +39,7 @@ import { importValues } from './calc/import-values.ts'
 import { dropResults } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
 import { backfillDay, type BackfillDayInput } from './calc/backfill.ts'
+import * as backfillJobs from './calc/backfill-jobs.ts'
 import { deleteBuckets, loadBuckets, otherDays, setHistoryBuckets } from './calc/history-buckets.ts'
 import { labelDistribution } from './read/distribution.ts'
 import { DistributionCache } from './read/distribution-cache.ts'
@@ -215,6 +217,7 @@ export class EngineService implements EngineApi {
       await deleteHistory(tx, labelId)
       await deleteBuckets(tx, labelId)
       await tx.query(`DELETE FROM runs WHERE label_id = $1`, [labelId])
+      await tx.query(`DELETE FROM backfills WHERE label_id = $1`, [labelId])
       await deleteScheduleSlots(tx, labelId)
     })
   }
@@ -235,6 +238,30 @@ export class EngineService implements EngineApi {
 
   backfillDay(input: BackfillDayInput): Promise<HistoryDay> {
     return backfillDay(this.db, input, this.compile)
+  }
+
+  createBackfill(input: Parameters<EngineApi['createBackfill']>[0]): Promise<Backfill> {
+    return backfillJobs.insertBackfill(this.db, input)
+  }
+
+  getBackfill(id: string): Promise<Backfill | null> {
+    return backfillJobs.getBackfill(this.db, id)
+  }
+
+  listBackfills(labelId: string, limit?: number): Promise<Backfill[]> {
+    return backfillJobs.listBackfills(this.db, labelId, limit)
+  }
+
+  updateBackfill(id: string, to: Parameters<EngineApi['updateBackfill']>[1]): Promise<Backfill | null> {
+    return backfillJobs.updateBackfill(this.db, id, to)
+  }
+
+  cancelBackfill(id: string): Promise<Backfill> {
+    return backfillJobs.cancelBackfill(this.db, id)
+  }
+
+  claimOpenBackfills(nodeId: string): Promise<Backfill[]> {
+    return backfillJobs.claimOpenBackfills(this.db, nodeId)
   }
 
   setHistoryBuckets(labelId: string, dataType: DataType, input: HistoryBucketsInput): Promise<HistoryBucketsChange> {

@@ -1,6 +1,7 @@
 import type { Definition, HistoryDay } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { checkBackfillable } from './backfill-rules.ts'
+import { backfillStep } from './backfill-jobs.ts'
 import { fillResultTable, type CompileFn } from './execute-run.ts'
 import { writeSnapshot } from './history-snapshot.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
@@ -15,6 +16,12 @@ export interface BackfillDayInput {
   tz: string
   /** The backfill's id: the history rows' run_id. */
   jobId: string
+  /**
+   * The day's place in the stored job (engine/calc/backfill-jobs.ts), 0 for the newest: the job's
+   * `done` moves to step + 1 in the day's transaction, which fails unless the job is running with
+   * `step` days done (cancelled, or taken over elsewhere). Omitted: no stored job.
+   */
+  step?: number
   timeoutMs?: number
 }
 
@@ -51,6 +58,8 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
         date: input.date,
       })
       await tx.exec(`DROP TABLE ${table}`)
+      // Last, so a cancel committed meanwhile rolls the day back (and never waits for it).
+      if (input.step !== undefined) await backfillStep(tx, input.jobId, input.step)
       return day
     })
   } catch (e) {

@@ -1,5 +1,6 @@
 import { dropStaleScans } from './refresh.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
+import { backfillDdl } from './backfill-jobs.ts'
 
 /**
  * Tables of calculation: runs, the per-label pointer to the current results, and history.
@@ -75,5 +76,6 @@ CREATE TABLE IF NOT EXISTS label_summary (
 /** Creates the calculation tables if missing; idempotent, runs after the core migrate(). */
 export async function migrateCalc(db: SqlExecutor): Promise<void> {
   await db.exec(calcDdl)
+  await db.exec(backfillDdl)
   await dropStaleScans(db)
 }

@@ -20,8 +20,9 @@ interface RunRow {
 const runColumns =
   'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error'
 
-const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
-const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
+/** A timestamptz column as an ISO string (drivers hand back a Date or a string). */
+export const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
+export const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v))
 
 /** Maps a runs row to the run shape (docs/api.md#runs). */
 function toRun(r: RunRow): Run {

@@ -126,6 +126,28 @@ export class RunClaims {
     return taken
   }
 
+  /**
+   * Backfill jobs (engine/calc/backfill-jobs.ts) queued or running whose process is dead, gone,
+   * or was never recorded become this node's (`FOR UPDATE SKIP LOCKED`: two sweepers never take
+   * the same one). Returns their ids; the caller resumes each from its next undone day (a day
+   * counts as done in its own transaction, so the dead process's last day is redone or was done).
+   */
+  async takeOverBackfills(): Promise<string[]> {
+    const dead = await this.bus.deadNodes()
+    const r = await this.bus.db.query<{ id: string }>(
+      `UPDATE backfills b SET node_id = $2 WHERE b.id IN (
+         SELECT f.id FROM backfills f
+          WHERE f.status IN ('queued', 'running')
+            AND (f.node_id IS NULL OR (f.node_id <> $2 AND (f.node_id = ANY($1::text[])
+                 OR NOT EXISTS (SELECT 1 FROM cluster_nodes n WHERE n.node_id = f.node_id))))
+          ORDER BY f.created_at, f.id
+          FOR UPDATE SKIP LOCKED)
+       RETURNING b.id`,
+      [dead, this.bus.nodeId],
+    )
+    return r.rows.map((x) => x.id)
+  }
+
   async close(): Promise<void> {
     await this.locks.close()
   }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Backfill, Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
@@ -171,6 +172,7 @@ export default fp(
     const backfills = new Backfills({
       engine: app.engine,
       queue,
+      nodeId: cluster?.bus.nodeId ?? `local-${randomBytes(6).toString('hex')}`,
       tz: app.tz,
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       now,
@@ -223,6 +225,7 @@ export default fp(
           publishResults,
           pushHistory,
           announce,
+          backfills,
           early,
           offEarly,
         })
@@ -231,6 +234,14 @@ export default fp(
     // Catch-up runs for slots missed while the server was down, once everything is wired.
     app.addHook('onReady', async () => {
       await scheduler.start()
+      // Backfills a stop, crash or kill interrupted go on from their next undone day (on a
+      // cluster, those of dead processes are taken over by the sweep instead).
+      if (!cluster) {
+        const left = await app.engine.claimOpenBackfills(backfills.nodeId)
+        for (const b of left)
+          app.log.warn({ backfillId: b.id, labelId: b.labelId, done: b.done }, 'resuming a backfill')
+        backfills.resume(left)
+      }
       stopCluster?.start()
     })
     app.addHook('onClose', async () => {
@@ -270,6 +281,7 @@ function wireCluster(
     publishResults: (run: Run) => Promise<void>
     pushHistory: (labelId: string) => Promise<void>
     announce: (run: Run) => void
+    backfills: Backfills
     /** What arrived while the plugin loaded, and the handler that gathered it. */
     early: Run[]
     offEarly: (() => void) | undefined
@@ -298,12 +310,16 @@ function wireCluster(
       .then(() => parts.pushHistory(id))
       .catch((e: unknown) => app.log.warn({ err: e, labelId: id }, 'cluster: history refresh failed'))
   })
-  const offBackfill = cluster.bus.on('backfill', (msg) => app.live.publishBackfill(msg.backfill as Backfill))
+  const offBackfill = cluster.bus.on('backfill', (msg) => {
+    // A late report of an ended backfill (a day's, after a cancel elsewhere) is not pushed.
+    if (parts.backfills.note(msg.backfill as Backfill)) app.live.publishBackfill(msg.backfill as Backfill)
+  })
   parts.offEarly?.()
   for (const run of parts.early.splice(0)) mirror(run)
   // Messages were lost while the connection was down: read everything mirrored again.
   const offReconnect = cluster.bus.onReconnect(() => {
     last.clear()
+    parts.backfills.forgetKnown()
     distributions.forgetAll()
     reads.load().catch((e: unknown) => app.log.warn({ err: e }, 'cluster: reloading results after a reconnect failed'))
   })
@@ -330,6 +346,16 @@ function wireCluster(
           'cluster: taking over a run its process left (it stopped)',
         )
         void queue.adopt(run)
+      }
+      const backfills = await cluster.runs.takeOverBackfills()
+      for (const id of backfills) {
+        const b = await app.engine.getBackfill(id)
+        if (!b || (b.status !== 'queued' && b.status !== 'running')) continue
+        app.log.warn(
+          { backfillId: id, labelId: b.labelId, done: b.done },
+          'cluster: taking over a backfill its process left (it stopped)',
+        )
+        parts.backfills.resume([b])
       }
     } catch (e) {
       app.log.warn({ err: e }, 'cluster: run take-over sweep failed')

@@ -8,6 +8,8 @@ import { typed } from '../http/typed.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
 
+const BackfillParams = Type.Object({ backfillId: Type.String({ minLength: 1, maxLength: 64 }) })
+
 /** Only number and date labels' history is bucketed; 400 otherwise. */
 function bucketedType(label: WorkspaceLabel): 'number' | 'date' {
   if (label.dataType === 'number' || label.dataType === 'date') return label.dataType
@@ -79,7 +81,7 @@ export default async function historyRoutes(fastify: FastifyInstance) {
     },
     async (req, reply) => {
       const label = resolveLabel(app, req.params.label)
-      const backfill = app.backfills.start(label, req.body.days)
+      const backfill = await app.backfills.start(label, req.body.days)
       return reply.code(202).send({ backfillId: backfill.id, backfill })
     },
   )
@@ -89,12 +91,12 @@ export default async function historyRoutes(fastify: FastifyInstance) {
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'The label’s recent backfills, newest first (kept in server memory)',
+        summary: 'The label’s recent backfills (the last 20), newest first',
         params: LabelParams,
         response: { 200: Type.Object({ backfills: Type.Array(Backfill) }), ...errors(403, 404) },
       },
     },
-    async (req) => ({ backfills: app.backfills.list(resolveLabel(app, req.params.label).id) }),
+    async (req) => ({ backfills: await app.backfills.list(resolveLabel(app, req.params.label).id) }),
   )
 
   app.get(
@@ -103,14 +105,27 @@ export default async function historyRoutes(fastify: FastifyInstance) {
       config: { role: 'viewer' },
       schema: {
         summary: 'One backfill and its progress',
-        params: Type.Object({ backfillId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: BackfillParams,
         response: { 200: Backfill, ...errors(403, 404) },
       },
     },
     async (req) => {
-      const b = app.backfills.get(req.params.backfillId)
+      const b = await app.backfills.get(req.params.backfillId)
       if (!b) throw notFound(`no backfill "${req.params.backfillId}"`, '/params/backfillId')
       return b
     },
+  )
+
+  app.delete(
+    '/api/backfills/:backfillId',
+    {
+      config: { role: 'editor', audit: 'backfill.cancel' },
+      schema: {
+        summary: 'Cancels a queued or running backfill: the day being written is rolled back, the days written stay',
+        params: BackfillParams,
+        response: { 200: Backfill, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => app.backfills.cancel(req.params.backfillId),
   )
 }

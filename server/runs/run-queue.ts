@@ -32,6 +32,13 @@ interface Entry {
   created: Promise<Run>
 }
 
+/** Exclusive work waiting for an executor: `grant` hands it the release of the executor it takes. */
+interface Slot {
+  labelId: string
+  grant(release: () => void): void
+  refuse(e: Error): void
+}
+
 /** A label's place in the queue: the run in flight, and at most one more to follow it. */
 interface LabelState {
   current: Entry
@@ -48,7 +55,8 @@ export class RunQueue {
   private readonly opts: RunQueueOptions
   private readonly concurrency: number
   private readonly labels = new Map<string, LabelState>()
-  private readonly ready: Array<{ labelId: string; run: Run }> = []
+  /** Work waiting for a free executor, first come first served: queued runs and slots for exclusive work. */
+  private readonly ready: Array<{ labelId: string; run: Run } | Slot> = []
   private readonly executing = new Set<Promise<void>>()
   private idleWaiters: Array<() => void> = []
   /** Work that must not overlap the label's runs (imports), by label. */
@@ -104,8 +112,11 @@ export class RunQueue {
   /**
    * Runs fn for the label when none of its runs is queued or running, and holds the label's
    * next runs until fn ends: an import and a recalculation of the same label never overlap.
+   * With `slot` (a backfill day: a calculation), fn also takes one of the global executors, in
+   * turn with the queued runs, and runs under `serialize` as a run does: it never runs beside
+   * `concurrency` runs, nor beside a run of the label on another process.
    */
-  async exclusive<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(labelId: string, fn: () => Promise<T>, opts: { slot?: boolean } = {}): Promise<T> {
     if (this.closed) throw new LabelsError('unavailable', 'the server is shutting down')
     for (;;) {
       const held = this.exclusives.get(labelId)
@@ -120,7 +131,13 @@ export class RunQueue {
     const work = (async () => {
       const release = hook ? await hook(labelId).catch(() => null) : null
       try {
-        return await fn()
+        if (!opts.slot) return await fn()
+        const free = await this.slot(labelId)
+        try {
+          return await (this.opts.serialize ? this.opts.serialize(labelId, fn) : fn())
+        } finally {
+          free()
+        }
       } finally {
         await release?.().catch(() => {})
       }
@@ -132,6 +149,14 @@ export class RunQueue {
       this.exclusives.delete(labelId)
       this.settleIdle()
     }
+  }
+
+  /** Waits for a free executor (in turn with queued runs) and takes it; resolves with its release. */
+  private slot(labelId: string): Promise<() => void> {
+    return new Promise((grant, refuse) => {
+      this.ready.push({ labelId, grant, refuse })
+      this.pump()
+    })
   }
 
   /** Resolves when no run is queued or running. */
@@ -159,7 +184,8 @@ export class RunQueue {
    */
   async close(opts: { abort?: boolean } = {}): Promise<void> {
     this.closed = true
-    this.ready.length = 0
+    for (const item of this.ready.splice(0))
+      if ('grant' in item) item.refuse(new LabelsError('unavailable', 'the server is shutting down'))
     if (!opts.abort) await Promise.all([...this.executing])
     this.labels.clear()
     // Exclusive work waiting for a label's runs is refused, not left pending forever.
@@ -208,6 +234,17 @@ export class RunQueue {
   private pump(): void {
     while (!this.closed && this.executing.size < this.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!
+      if ('grant' in item) {
+        let free = () => {}
+        const job = new Promise<void>((r) => (free = r)).finally(() => {
+          this.executing.delete(job)
+          this.pump()
+          this.settleIdle()
+        })
+        this.executing.add(job)
+        item.grant(free)
+        continue
+      }
       let started = false
       const run = () => ((started = true), this.execute(item.run))
       const serialized = this.opts.serialize

@@ -160,10 +160,21 @@ export const HistoryBucketsState = Type.Object({
 })
 export type HistoryBucketsState = Static<typeof HistoryBucketsState>
 
+/** A backfill's state: a run's, or cancelled (DELETE /api/backfills/:id). */
+export const BackfillStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+])
+export type BackfillStatus = Static<typeof BackfillStatus>
+
 /**
  * A backfill (docs/api.md#backfill): the label's history calculated for `days` past days, as of
  * the end of each, newest first (`to` is yesterday in the workspace time zone, `from` the oldest
- * day). `done` days are written; status as a run's.
+ * day). `done` days are written (the newest first); status as a run's, or cancelled. Stored in the
+ * database (engine/calc/backfill-jobs.ts): readable from any process and after a restart.
  */
 export const Backfill = Type.Object(
   {
@@ -173,7 +184,7 @@ export const Backfill = Type.Object(
     from: Type.String(),
     to: Type.String(),
     done: Type.Integer(),
-    status: RunStatus,
+    status: BackfillStatus,
     createdAt: IsoTime,
     startedAt: Nullable(IsoTime),
     finishedAt: Nullable(IsoTime),

@@ -14,17 +14,27 @@ interface LiveMsg {
   items: Array<{ date: string }>
 }
 
-describeEachDb('history buckets and backfill over HTTP', (kind) => {
-  let s: TestServer
-  let labelId = ''
-  const inject = (o: InjectOptions) => s.app.inject(o)
-  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
+/** The app's live channel (it listens on a free port), subscribed to the label. */
+async function openLive(s: TestServer, labelId: string): Promise<{ ws: WebSocket; messages: LiveMsg[] }> {
+  if (!s.app.server.listening) await s.app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = s.app.server.address()
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/live?token=${tokens.viewer}`,
+  )
+  const messages: LiveMsg[] = []
+  ws.on('message', (d) => messages.push(JSON.parse(String(d)) as LiveMsg))
+  await new Promise((r) => ws.once('open', r))
+  ws.send(JSON.stringify({ subscribe: [`label:${labelId}`] }))
+  await until(async () => messages.some((m) => m.type === 'subscribed'))
+  return { ws, messages }
+}
 
-  beforeAll(async () => {
-    s = await newServer(kind)
+/** Thirty users, user i buying once a day over the last i days (so each past day differs); creates a number label counting purchases and waits for its first run. */
+async function seed(s: TestServer, name: string, data = true): Promise<string> {
+  const inject = (o: InjectOptions) => s.app.inject(o)
+  if (data) {
     const users = Array.from({ length: 30 }, (_, i) => ({ user_id: `u${i}`, properties: {} }))
     const now = Date.now()
-    // user i buys i times, one purchase a day over the last i days (so each past day differs).
     const events = users.flatMap((u, i) =>
       Array.from({ length: i }, (_, k) => ({
         user_id: u.user_id,
@@ -46,21 +56,37 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
       })
       expect(r.statusCode, r.body).toBe(200)
     }
-    const r = await inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: {
-        name: 'buys_30d',
-        displayName: 'Buys',
-        dataType: 'number',
-        labelType: 'static',
-        rule: { method: 'metric', event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'count' } },
-      },
-    })
-    expect(r.statusCode, r.body).toBe(201)
-    labelId = r.json().id
-    await until(async () => (await json({ url: `/api/labels/${labelId}` })).lastRun?.status === 'succeeded')
+  }
+  const r = await inject({
+    method: 'POST',
+    url: '/api/labels',
+    headers: auth('editor'),
+    payload: {
+      name,
+      displayName: name,
+      dataType: 'number',
+      labelType: 'static',
+      rule: { method: 'metric', event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'count' } },
+    },
+  })
+  expect(r.statusCode, r.body).toBe(201)
+  const id = r.json().id as string
+  await until(
+    async () =>
+      (await inject({ url: `/api/labels/${id}`, headers: auth('viewer') })).json().lastRun?.status === 'succeeded',
+  )
+  return id
+}
+
+describeEachDb('history buckets and backfill over HTTP', (kind) => {
+  let s: TestServer
+  let labelId = ''
+  const inject = (o: InjectOptions) => s.app.inject(o)
+  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
+
+  beforeAll(async () => {
+    s = await newServer(kind)
+    labelId = await seed(s, 'buys_30d')
   })
   afterAll(async () => {
     await s?.close()
@@ -161,16 +187,7 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
   })
 
   it('queues behind the label’s run and pushes its progress, then the history, on the live channel', async () => {
-    await s.app.listen({ port: 0, host: '127.0.0.1' })
-    const addr = s.app.server.address()
-    const ws = new WebSocket(
-      `ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/live?token=${tokens.viewer}`,
-    )
-    const messages: LiveMsg[] = []
-    ws.on('message', (d) => messages.push(JSON.parse(String(d)) as LiveMsg))
-    await new Promise((r) => ws.once('open', r))
-    ws.send(JSON.stringify({ subscribe: [`label:${labelId}`] }))
-    await until(async () => messages.some((m) => m.type === 'subscribed'))
+    const { ws, messages } = await openLive(s, labelId)
     const run = await inject({
       method: 'POST',
       url: '/api/labels/buys_30d/calculate',
@@ -207,5 +224,110 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     expect(runDone).toBeLessThan(at((m) => m.type === 'backfill' && m.backfill.status === 'running'))
     const history = messages.filter((m) => m.type === 'history').at(-1)
     expect(new Set(history?.items.map((i: { date: string }) => i.date)).size).toBe(6)
+  })
+})
+
+describeEachDb('backfills in the run queue, and cancelled', (kind) => {
+  let s: TestServer
+  const ids: Record<string, string> = {}
+  /** Calculations executing on the engine now, and the most at once (runs and backfill days). */
+  const calc = { now: 0, most: 0, log: [] as string[] }
+  /** While set, the next run waits for it before it calculates. */
+  let gate: Promise<void> | null = null
+  const inject = (o: InjectOptions) => s.app.inject(o)
+  const json = async (o: InjectOptions) => (await inject({ headers: auth('viewer'), ...o })).json()
+  /** An editor's POST, expecting 202. */
+  const accepted = async (url: string, payload: object = {}) => {
+    const r = await inject({ method: 'POST', url, headers: auth('editor'), payload })
+    expect(r.statusCode, r.body).toBe(202)
+    return r.json()
+  }
+  /** Holds the next run at the gate; returns its opening. */
+  const hold = (): (() => void) => {
+    let open: () => void = () => {}
+    gate = new Promise<void>((r) => (open = r))
+    return open
+  }
+
+  beforeAll(async () => {
+    s = await newServer(kind) // concurrency 1
+    ids.a = await seed(s, 'buys_a')
+    ids.b = await seed(s, 'buys_b', false)
+    ids.c = await seed(s, 'buys_c', false)
+    const e = s.engine
+    const count =
+      <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: (...a: A) => string) =>
+      async (...a: A): Promise<R> => {
+        const held = what(...a).startsWith('run') ? gate : null
+        gate = held ? null : gate
+        calc.log.push(what(...a))
+        calc.most = Math.max(calc.most, ++calc.now)
+        try {
+          await held
+          return await fn(...a)
+        } finally {
+          calc.now--
+        }
+      }
+    e.executeRunWithResults = count(e.executeRunWithResults.bind(e), (id) => `run ${id}`)
+    e.executeRun = count(e.executeRun.bind(e), (id) => `run ${id}`)
+    e.backfillDay = count(e.backfillDay.bind(e), (i) => `day ${i.date}`)
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it('takes a slot of the global concurrency: with concurrency 1 a run and a backfill day never overlap', async () => {
+    const open = hold()
+    const run = await accepted('/api/labels/buys_b/calculate')
+    // buys_b's run executes (held at the gate); buys_a has no run: only the slot keeps its backfill waiting.
+    await until(async () => (await json({ url: `/api/runs/${run.runId}` })).status === 'running')
+    const r = await accepted('/api/labels/buys_a/backfill', { days: 2 })
+    const later = await accepted('/api/labels/buys_c/calculate')
+    expect((await json({ url: `/api/backfills/${r.backfillId}` })).status).toBe('queued')
+    open()
+    await until(async () => (await json({ url: `/api/backfills/${r.backfillId}` })).status === 'succeeded')
+    await s.app.runQueue.idle()
+    expect(calc.most).toBe(1)
+    // First come, first served: the backfill's first day before the run triggered after it (which goes before the next day).
+    const days = calc.log.flatMap((x, i) => (x.startsWith('day') ? [i] : []))
+    expect(days).toHaveLength(2)
+    expect(days[0]).toBeLessThan(calc.log.indexOf(`run ${later.runId}`))
+  })
+
+  it('DELETE cancels a queued backfill: no day is written, the state is kept and pushed live', async () => {
+    const { ws, messages } = await openLive(s, ids.a!)
+    const before = (await json({ url: '/api/labels/buys_a/history' })).items.length
+    const open = hold()
+    const run = await accepted('/api/labels/buys_a/calculate')
+    const r = await accepted('/api/labels/buys_a/backfill', { days: 3 })
+    const id = r.backfillId as string
+    const del = (role: 'viewer' | 'editor', bid = id) =>
+      inject({ method: 'DELETE', url: `/api/backfills/${bid}`, headers: auth(role) })
+    expect((await del('viewer')).statusCode).toBe(403)
+    const c = await del('editor')
+    expect(c.statusCode, c.body).toBe(200)
+    expect(c.json()).toMatchObject({ id, status: 'cancelled', done: 0, finishedAt: expect.any(String) })
+    const again = await del('editor')
+    expect(again.statusCode).toBe(409)
+    expect(again.json().error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/already cancelled/) })
+    expect((await del('editor', 'bf_nope')).json().error).toMatchObject({
+      code: 'not_found',
+      path: '/params/backfillId',
+    })
+    open()
+    await until(async () => (await json({ url: `/api/runs/${run.runId}` })).status === 'succeeded')
+    await s.app.runQueue.idle()
+    expect(await json({ url: `/api/backfills/${id}` })).toMatchObject({ status: 'cancelled', done: 0 })
+    const list = (await json({ url: '/api/labels/buys_a/backfills' })).backfills
+    expect(list.map((b: { id: string; status: string }) => `${b.id}:${b.status}`)[0]).toBe(`${id}:cancelled`)
+    expect(list).toHaveLength(2) // newest first, the earlier one after it
+    expect((await json({ url: '/api/labels/buys_a/history' })).items.length).toBe(before)
+    ws.close()
+    const mine = messages.filter((m) => m.type === 'backfill' && m.backfill.id === id).map((m) => m.backfill.status)
+    expect(mine).toEqual(['queued', 'cancelled'])
+    // A new backfill of the label may start once it is cancelled.
+    const next = await accepted('/api/labels/buys_a/backfill', { days: 1 })
+    await until(async () => (await json({ url: `/api/backfills/${next.backfillId}` })).status === 'succeeded')
   })
 })

@@ -53,6 +53,14 @@ export function BackfillControl(props: { labelId: string }): JSX.Element {
       setError(e instanceof ApiError ? e.message : String((e as Error).message ?? e))
     }
   }
+  const cancel = async (id: string) => {
+    setError(null)
+    try {
+      mutate(await s.api.send<Backfill>('DELETE', `/api/backfills/${id}`))
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String((e as Error).message ?? e))
+    }
+  }
   const b = () => current()
   return (
     <div class="backfill" data-testid="history-backfill">
@@ -90,7 +98,20 @@ export function BackfillControl(props: { labelId: string }): JSX.Element {
           <span class="backfill-status" role="status" data-testid="history-backfill-status" data-status={x().status}>
             <Show when={active(x())}>
               <progress max={x().days} value={x().done} aria-label="Backfill progress" />{' '}
-              {x().status === 'queued' ? 'Waiting for the label’s runs…' : 'Backfilling…'} {x().done} of {x().days} days
+              {x().status === 'queued' ? 'Waiting in the run queue…' : 'Backfilling…'} {x().done} of {x().days} days{' '}
+              <button
+                type="button"
+                class="btn small"
+                disabled={!online()}
+                title={online() ? 'Stop the backfill; the days written stay' : needsServer('Cancel')}
+                onClick={() => void cancel(x().id)}
+                data-testid="history-backfill-cancel"
+              >
+                Cancel
+              </button>
+            </Show>
+            <Show when={x().status === 'cancelled'}>
+              Backfill cancelled after {x().done} of {x().days} days.
             </Show>
             <Show when={x().status === 'succeeded'}>
               Backfilled {x().done} days ({formatDate(x().from)} – {formatDate(x().to)}).

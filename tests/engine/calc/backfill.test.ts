@@ -112,4 +112,36 @@ describeEachDb('backfill', (kind) => {
       }),
     ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/no past/) })
   })
+
+  it('stores a job and counts each day in the day’s transaction: never twice, never after a cancel', async () => {
+    const L = 'bf_job'
+    const job = { id: 'bf_stored', labelId: L, labelName: 'job', days: 3, from: days[2]!, to: days[0]!, nodeId: 'n1' }
+    expect(await svc.createBackfill(job)).toMatchObject({
+      id: job.id,
+      status: 'queued',
+      done: 0,
+      from: days[2],
+      to: days[0],
+    })
+    await expect(svc.createBackfill({ ...job, id: 'bf_second' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/already queued \(bf_stored\)/),
+    })
+    expect(await svc.updateBackfill(job.id, { status: 'running' })).toMatchObject({ status: 'running' })
+    const step = (k: number) =>
+      svc.backfillDay({ labelId: L, definition: sum7, date: days[k]!, tz, jobId: job.id, step: k })
+    await step(0)
+    expect(await svc.getBackfill(job.id)).toMatchObject({ done: 1 })
+    // The same day again (a second executor): refused, and nothing of it is written.
+    await expect(step(0)).rejects.toMatchObject({ code: 'conflict' })
+    expect(await svc.getBackfill(job.id)).toMatchObject({ done: 1 })
+    expect(await svc.cancelBackfill(job.id)).toMatchObject({ status: 'cancelled', done: 1 })
+    await expect(step(1)).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/cancelled/) })
+    expect([...new Set((await svc.history(L, {})).items.map((i) => i.date))]).toEqual([days[0]])
+    expect(await svc.updateBackfill(job.id, { status: 'succeeded' })).toBeNull()
+    await expect(svc.cancelBackfill(job.id)).rejects.toMatchObject({ code: 'conflict' })
+    await expect(svc.cancelBackfill('bf_none')).rejects.toMatchObject({ code: 'not_found' })
+    expect((await svc.listBackfills(L)).map((b) => b.status)).toEqual(['cancelled'])
+    expect(await svc.claimOpenBackfills('n2')).toEqual([])
+  })
 })
