@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest'
+import { readConfig } from '../../server/config.ts'
+
+describe('readConfig', () => {
+  it('LABELS_RESULT_WRITES: swap by default, changed on request, anything else refused by name', () => {
+    expect(readConfig({}).resultWrites).toBe('swap')
+    expect(readConfig({ LABELS_RESULT_WRITES: 'changed' }).resultWrites).toBe('changed')
+    expect(readConfig({ LABELS_RESULT_WRITES: 'swap' }).resultWrites).toBe('swap')
+    expect(() => readConfig({ LABELS_RESULT_WRITES: 'diff' })).toThrow(
+      /LABELS_RESULT_WRITES=diff is not swap or changed/,
+    )
+  })
+
+  it('refuses an out-of-range integer with the variable named', () => {
+    expect(readConfig({}).calcConcurrency).toBe(3)
+    expect(() => readConfig({ LABELS_CALC_CONCURRENCY: '0' })).toThrow(/LABELS_CALC_CONCURRENCY=0/)
+  })
+})
