@@ -71,18 +71,24 @@ export function GroupTree(): JSX.Element {
   const indexOf = createMemo(() => new Map(items().map((it, i) => [it.key, i])))
   const offsets = createMemo(() => rowOffsets(items().map((it) => (it.kind === 'group' ? GROUP_ROW_PX : LABEL_ROW_PX))))
   const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
-  /** Keys of the rendered rows, in tree order: the window, the Tab stop and a dragged row (a focused or dragged row stays mounted). */
+  /**
+   * Keys of the rendered rows: the window, the Tab stop and a dragged row (a focused or dragged row
+   * stays mounted). Rows already rendered keep their place in the markup and new ones come after
+   * (placement is by style): moving a focused element in the DOM would blur it, e.g. when its label
+   * is moved to another group. The keyboard and aria-level/setsize/posinset give the tree order.
+   */
+  let rendered: string[] = []
   const shownKeys = createMemo(() => {
     const list = items()
     const { start, end } = win.range()
-    const at = new Set<number>()
-    for (let i = start; i < end && i < list.length; i++) at.add(i)
+    const want = new Set<string>()
+    for (let i = start; i < end && i < list.length; i++) want.add((list[i] as TreeItem).key)
     const d = drag()
-    for (const k of [tabStop(), d && itemKey(d.kind, d.id)]) {
-      const i = k ? indexOf().get(k) : undefined
-      if (i !== undefined) at.add(i)
-    }
-    return [...at].sort((x, y) => x - y).map((i) => (list[i] as TreeItem).key)
+    for (const k of [tabStop(), d && itemKey(d.kind, d.id)]) if (k && indexOf().has(k)) want.add(k)
+    const kept = rendered.filter((k) => want.has(k))
+    const have = new Set(kept)
+    rendered = [...kept, ...[...want].filter((k) => !have.has(k))]
+    return rendered
   })
   /**
    * Focuses a row: as the Tab stop it is rendered even out of the window; focus() scrolls it into
