@@ -68,20 +68,18 @@ async function filterKeystrokes(page: Page, keys: number): Promise<number[]> {
 }
 
 // Runs in the page: scrolls the sidebar `step` px a frame for `frames` frames; the time between frames.
-function scrollFrames({ frames, step }: { frames: number; step: number }): Promise<number[]> {
+async function scrollFrames({ frames, step }: { frames: number; step: number }): Promise<number[]> {
+  // No named inner functions: the page does not have tsx's __name helper.
   const el = document.querySelector('.sidebar') as HTMLElement
   const gaps: number[] = []
-  return new Promise((resolve) => {
-    let last = 0
-    const tick = (t: number) => {
-      if (last) gaps.push(t - last)
-      last = t
-      el.scrollTop += step
-      if (gaps.length < frames) requestAnimationFrame(tick)
-      else resolve(gaps)
-    }
-    requestAnimationFrame(tick)
-  })
+  let last = await new Promise<number>((r) => requestAnimationFrame(r))
+  while (gaps.length < frames) {
+    el.scrollTop += step
+    const t = await new Promise<number>((r) => requestAnimationFrame(r))
+    gaps.push(t - last)
+    last = t
+  }
+  return gaps
 }
 
 async function treeScroll(page: Page, frames: number, step: number): Promise<number[]> {
