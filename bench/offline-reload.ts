@@ -214,8 +214,10 @@ export const interactive = ({
   const rows = document.querySelectorAll('[data-testid^="label-row-"], [data-testid^="group-row-"]')
   const labels = document.querySelectorAll('[data-testid^="label-row-"]').length
   const closed = document.querySelectorAll('[data-testid^="group-row-"][aria-expanded="false"]').length
+  // A virtualised tree renders the rows in view: it is whole once it lists every group (data-rows).
+  const listed = Number(document.querySelector('[role="tree"]')?.getAttribute('data-rows') ?? 0)
   if (rows.length > 0 && !m.firstRowMs) m.firstRowMs = now
-  if ((labels >= n || closed >= groups) && !m.allRowsMs) m.allRowsMs = now
+  if ((labels >= n || closed >= groups || (rows.length > 0 && listed >= groups)) && !m.allRowsMs) m.allRowsMs = now
   const controls =
     !!document.querySelector('[data-testid="new-group"]') &&
     !(document.querySelector('[data-testid="new-label"]') as HTMLButtonElement | null)?.disabled &&

@@ -37,7 +37,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
   const groupId = async (name: string) =>
     (await api<Groups>('GET', '/api/groups')).groups.find((g) => g.name === name)?.id ?? null
   const labelIn = (page: Page, group: string, label: string) =>
-    page.locator(`.group:has(> [data-testid="group-row-${group}"]) [data-testid="label-row-${label}"]`)
+    page.locator(`[data-testid="label-row-${label}"][data-group="${group}"]`)
   const createGroupIn = async (page: Page, name: string) => {
     await page.getByTestId('new-group').click()
     await page.getByTestId('new-group-name').fill(name)

@@ -6,6 +6,7 @@ import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
 import { projectWorkspace } from '../../shared/doc/projection.ts'
 import { planGroupDrop, planLabelDrop, zoneAt } from '../../client/features/groups/drop-plan.ts'
 import { countLabels, filterTree, labelMatches } from '../../client/features/groups/tree-filter.ts'
+import { rowOffsets, rowRange } from '../../client/ui/row-window.ts'
 import {
   groupDestinations,
   labelDestinations,
@@ -157,6 +158,22 @@ describe('tree keyboard (the WAI-ARIA tree pattern)', () => {
     ])
   })
 
+  it('gives every row its aria-setsize and aria-posinset among the rows under the same parent', () => {
+    expect(items().map((i) => `${i.key} ${i.posInSet}/${i.setSize}`)).toEqual([
+      'group:default 1/4',
+      'label:l_misc 1/1',
+      'group:g_life 2/4',
+      'group:g_acq 1/2',
+      'label:l_vip 1/1',
+      'group:g_ret 2/2',
+      'label:l_stage 1/1',
+      'group:g_val 3/4',
+      'label:l_spend 1/2',
+      'label:l_band 2/2',
+      'group:g_eng 4/4',
+    ])
+  })
+
   it('moves up and down the visible rows, to the first and last with Home and End', () => {
     expect(act('ArrowDown', 'label:l_misc')).toEqual({ kind: 'focus', key: 'group:g_life' })
     expect(act('ArrowDown', 'group:g_life', ['g_life'])).toEqual({ kind: 'focus', key: 'group:g_val' })
@@ -219,5 +236,28 @@ describe('"Move to…" destinations (the places a drag could put a row)', () => 
     for (const g of Object.keys(p.groupsById))
       for (const d of groupDestinations(p, g))
         if (d.groupId !== null) expect(planGroupDrop(p, g, d.groupId, 'into')).toMatchObject({ ok: true })
+  })
+})
+
+describe('the rendered window of a long list (client/ui/row-window.ts)', () => {
+  const offsets = rowOffsets([32, 44, 44, 32, 44, 44, 44, 32])
+
+  it('places rows of mixed heights one under the other', () => {
+    expect(offsets).toEqual([0, 32, 76, 120, 152, 196, 240, 284, 316])
+  })
+
+  it('renders the rows meeting the viewport and the overscan, never fewer than one', () => {
+    expect(rowRange(offsets, 0, 100, 0)).toEqual({ start: 0, end: 3 })
+    expect(rowRange(offsets, 100, 60, 0)).toEqual({ start: 2, end: 5 })
+    expect(rowRange(offsets, 100, 60, 50)).toEqual({ start: 1, end: 6 })
+    // Scrolled above the list or past its end.
+    expect(rowRange(offsets, -500, 100, 0)).toEqual({ start: 0, end: 1 })
+    expect(rowRange(offsets, 1000, 100, 0)).toEqual({ start: 7, end: 8 })
+    expect(rowRange([0], 0, 100, 50)).toEqual({ start: 0, end: 0 })
+  })
+
+  it('finds the window in 5,000 rows without walking them from the top', () => {
+    const many = rowOffsets(Array.from({ length: 5000 }, () => 40))
+    expect(rowRange(many, 40 * 4000, 400, 0)).toEqual({ start: 4000, end: 4010 })
   })
 })

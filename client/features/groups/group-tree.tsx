@@ -2,21 +2,26 @@ import { createMemo, createSelector, createSignal, For, onCleanup, Show, type JS
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
-import type { GroupNode } from '../../../shared/schemas/group.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
 import { MoreMenu, openMoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
+import { createRowWindow, rowOffsets } from '../../ui/row-window.ts'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
 import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
 import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
-import { itemKey, treeKeyAction, visibleItems } from './tree-keys.ts'
+import { itemKey, treeKeyAction, visibleItems, type TreeItem } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
 
 /** Up to this many labels every group starts open. */
 const OPEN_ALL_UP_TO = 300
+/** Up to this many rows the whole tree is rendered; past it, the rows in view (client/ui/row-window.ts). */
+const RENDER_ALL_UP_TO = 300
+/** Row heights (px), fixed by the stylesheet (.tree-rows). */
+const GROUP_ROW_PX = 32
+const LABEL_ROW_PX = 44
 type Hover = { kind: 'group' | 'label'; id: string; zone: DropZone; refused: string | null }
 
 /**
@@ -36,16 +41,6 @@ export function GroupTree(): JSX.Element {
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
   const tree = createMemo(() => filterTree(ws.view, query()))
-  /** Each shown group's labels and subgroups, by group id: a group's block stays mounted while the filter changes. */
-  const nodeOf = createMemo(() => {
-    const m = new Map<string, VisibleGroup>()
-    const visit = (n: VisibleGroup) => {
-      m.set(n.group.id, n)
-      n.children.forEach(visit)
-    }
-    tree().forEach(visit)
-    return m
-  })
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
   const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
@@ -72,9 +67,37 @@ export function GroupTree(): JSX.Element {
   })
   const isTabStop = createSelector(tabStop)
   let treeEl: HTMLUListElement | undefined
+  // ---- the rendered window: rows of fixed heights, those in the viewport plus an overscan -----
+  const indexOf = createMemo(() => new Map(items().map((it, i) => [it.key, i])))
+  const offsets = createMemo(() => rowOffsets(items().map((it) => (it.kind === 'group' ? GROUP_ROW_PX : LABEL_ROW_PX))))
+  const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
+  /**
+   * Keys of the rendered rows: the window, the Tab stop and a dragged row (a focused or dragged row
+   * stays mounted). Rows already rendered keep their place in the markup and new ones come after
+   * (placement is by style): moving a focused element in the DOM would blur it, e.g. when its label
+   * is moved to another group. The keyboard and aria-level/setsize/posinset give the tree order.
+   */
+  let rendered: string[] = []
+  const shownKeys = createMemo(() => {
+    const list = items()
+    const { start, end } = win.range()
+    const want = new Set<string>()
+    for (let i = start; i < end && i < list.length; i++) want.add((list[i] as TreeItem).key)
+    const d = drag()
+    for (const k of [tabStop(), d && itemKey(d.kind, d.id)]) if (k && indexOf().has(k)) want.add(k)
+    const kept = rendered.filter((k) => want.has(k))
+    const have = new Set(kept)
+    rendered = [...kept, ...[...want].filter((k) => !have.has(k))]
+    return rendered
+  })
+  /**
+   * Focuses a row: as the Tab stop it is rendered even out of the window; focus() scrolls it into
+   * view, and the rows around it are rendered in the same task.
+   */
   const focusRow = (key: string) => {
     setActive(key)
     treeEl?.querySelector<HTMLElement>(`[data-tree-key="${key}"]`)?.focus()
+    win.measure()
   }
   /** A focused row that goes away (deleted, moved, filtered out) hands focus to the tree's Tab stop. */
   const keepFocus = (el: HTMLElement) =>
@@ -298,146 +321,146 @@ export function GroupTree(): JSX.Element {
     },
   ]
 
-  const LabelRow = (p: { label: ProjectedLabel; level: number }) => (
-    <li
-      class="label-row"
-      classList={{ selected: isSelected(p.label.id), disabled: !p.label.enabled, ...hoverClass('label', p.label.id) }}
-      role="treeitem"
-      aria-level={p.level}
-      aria-selected={isSelected(p.label.id)}
-      aria-keyshortcuts={s.canEdit ? 'Shift+F10' : undefined}
-      tabIndex={isTabStop(itemKey('label', p.label.id)) ? 0 : -1}
-      data-tree-key={itemKey('label', p.label.id)}
-      ref={keepFocus}
-      data-testid={`label-row-${p.label.name}`}
-      data-drag-kind="label"
-      data-drag-id={p.label.id}
-      draggable={editable()}
-      onFocus={() => setActive(itemKey('label', p.label.id))}
-      onClick={() => s.selectLabel(p.label.id)}
-    >
-      <span class="label-text">
-        <span class="label-display">{p.label.displayName}</span>
-        <code class="label-name">{p.label.name}</code>
-      </span>
-      <Show when={p.label.nameConflict}>
-        <span class="badge warn" title="Another label already holds this name; rename one of them">
-          duplicate name
-        </span>
-      </Show>
-      <Show when={!p.label.enabled}>
-        <span class="badge muted">disabled</span>
-      </Show>
-      <DraftBadge labelId={p.label.id} name={p.label.name} />
-      <Show when={busyLabels().has(p.label.id)}>
-        <PresenceDots peers={ws.presence.busyWith('label', p.label.id)} />
-      </Show>
-      {/* Rendered with the row (an operator's role does not change), only enabled once there is a
-          document to edit: the ready flip after an offline reload updates an attribute per row
-          instead of mounting thousands of menus. */}
-      <Show when={s.canEdit}>
-        <LazyMenu
-          items={() => labelMenu(p.label)}
-          title={`More for label ${p.label.name}`}
-          testId={`label-more-${p.label.name}`}
-          disabled={!editable()}
-          onCloseFocus={refocus(itemKey('label', p.label.id))}
-        />
-      </Show>
-    </li>
-  )
+  /** One rendered row: its item now (the same key keeps its row while the tree changes around it). */
+  const itemOf = (key: string) => {
+    let last = items()[indexOf().get(key) ?? -1] as TreeItem
+    return () => {
+      last = items()[indexOf().get(key) ?? -1] ?? last
+      return last
+    }
+  }
+  /** Where a row sits: its top, and its indent (a group's labels are indented more than its subgroups). */
+  const place = (it: TreeItem) => ({
+    top: `${offsets()[indexOf().get(it.key) ?? 0] ?? 0}px`,
+    'margin-left': `${it.kind === 'group' ? (it.level - 1) * 14 : (it.level - 2) * 14 + 22}px`,
+  })
 
-  const GroupBlock = (p: { group: GroupNode; level: number }): JSX.Element => {
-    const g = () => p.group
-    const node = (): VisibleGroup => nodeOf().get(p.group.id) ?? { group: p.group, labels: [], children: [] }
-    const open = () => isOpen(g().id)
-    const key = () => itemKey('group', g().id)
-    const expandable = () => node().labels.length + node().children.length > 0
-    // The row is the tree item; its labels and subgroups (siblings of the row in the markup) are its own.
-    const owned = () =>
-      open() && expandable()
-        ? [node().labels.length ? `tree-${g().id}-labels` : '', node().children.length ? `tree-${g().id}-groups` : '']
-            .filter(Boolean)
-            .join(' ')
-        : undefined
+  const LabelRow = (p: { key: string }) => {
+    const it = itemOf(p.key)
+    const l = () => it().label as ProjectedLabel
     return (
-      <li class="group" classList={{ sub: g().parentId !== null }} role="none">
-        <div
-          class="group-row"
-          classList={hoverClass('group', g().id)}
-          role="treeitem"
-          aria-level={p.level}
-          aria-expanded={expandable() ? open() : undefined}
-          aria-owns={owned()}
-          aria-keyshortcuts={editable() ? 'Shift+F10' : undefined}
-          tabIndex={isTabStop(key()) ? 0 : -1}
-          data-tree-key={key()}
-          ref={keepFocus}
-          data-testid={`group-row-${g().name}`}
-          data-drag-kind="group"
-          data-drag-id={g().id}
-          draggable={editable() && !g().isDefault}
-          onFocus={() => setActive(key())}
-        >
-          <button
-            type="button"
-            class="caret"
-            tabIndex={-1}
-            aria-hidden="true"
-            aria-label={open() ? `Collapse ${g().name}` : `Expand ${g().name}`}
-            onClick={() => toggle(g().id)}
-          >
-            {open() ? '▾' : '▸'}
-          </button>
-          <Show
-            when={renaming() === g().id}
-            fallback={
-              <span class="group-name" onDblClick={() => !g().isDefault && editable() && startRename(g().id)}>
-                {g().name}
-              </span>
-            }
-          >
-            <InlineInput value={g().name} onDone={(v) => finishRename(g().id, v)} />
-          </Show>
-          <Show when={g().isDefault}>
-            <span class="badge muted">default</span>
-          </Show>
-          <span class="count">
-            {node().labels.length}
-            <span class="sr-only"> label{node().labels.length === 1 ? '' : 's'}</span>
+      <li
+        class="label-row"
+        classList={{ selected: isSelected(l().id), disabled: !l().enabled, ...hoverClass('label', l().id) }}
+        style={place(it())}
+        role="treeitem"
+        aria-level={it().level}
+        aria-setsize={it().setSize}
+        aria-posinset={it().posInSet}
+        aria-selected={isSelected(l().id)}
+        aria-keyshortcuts={s.canEdit ? 'Shift+F10' : undefined}
+        tabIndex={isTabStop(p.key) ? 0 : -1}
+        data-tree-key={p.key}
+        ref={keepFocus}
+        data-testid={`label-row-${l().name}`}
+        data-group={ws.view.groupsById[l().groupId]?.name}
+        data-drag-kind="label"
+        data-drag-id={l().id}
+        draggable={editable()}
+        onFocus={() => setActive(p.key)}
+        onClick={() => s.selectLabel(l().id)}
+      >
+        <span class="label-text">
+          <span class="label-display">{l().displayName}</span>
+          <code class="label-name">{l().name}</code>
+        </span>
+        <Show when={l().nameConflict}>
+          <span class="badge warn" title="Another label already holds this name; rename one of them">
+            duplicate name
           </span>
-          <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
-          <Show when={editable()}>
-            <span class="group-row-more">
-              <MoreMenu
-                items={groupMenu(g())}
-                title={`More for group ${g().name}`}
-                testId={`group-more-${g().name}`}
-                inTree
-                onCloseFocus={refocus(key())}
-              />
-            </span>
-          </Show>
-        </div>
-        <Show when={hover()?.kind === 'group' && hover()?.id === g().id && hover()?.refused}>
-          <div class="drop-hint">{hover()?.refused}</div>
         </Show>
-        <Show when={open()}>
-          <ul class="labels" role="group" id={`tree-${g().id}-labels`}>
-            <For each={node().labels}>{(l) => <LabelRow label={l} level={p.level + 1} />}</For>
-          </ul>
-          <Show when={adding()?.parentId === g().id}>
-            <div class="new-group sub">
-              <InlineInput value="" placeholder="Subgroup name" onDone={submitNew} />
-            </div>
-          </Show>
-          <Show when={node().children.length}>
-            <ul class="groups" role="group" id={`tree-${g().id}-groups`}>
-              <For each={node().children.map((c) => c.group)}>
-                {(c) => <GroupBlock group={c} level={p.level + 1} />}
-              </For>
-            </ul>
-          </Show>
+        <Show when={!l().enabled}>
+          <span class="badge muted">disabled</span>
+        </Show>
+        <DraftBadge labelId={l().id} name={l().name} />
+        <Show when={busyLabels().has(l().id)}>
+          <PresenceDots peers={ws.presence.busyWith('label', l().id)} />
+        </Show>
+        {/* Rendered with the row (an operator's role does not change), only enabled once there is a
+            document to edit: the ready flip after an offline reload updates an attribute per row
+            instead of mounting menus. */}
+        <Show when={s.canEdit}>
+          <LazyMenu
+            items={() => labelMenu(l())}
+            title={`More for label ${l().name}`}
+            testId={`label-more-${l().name}`}
+            disabled={!editable()}
+            onCloseFocus={refocus(p.key)}
+          />
+        </Show>
+      </li>
+    )
+  }
+
+  const GroupRow = (p: { key: string }): JSX.Element => {
+    const it = itemOf(p.key)
+    const g = () => (it().node as VisibleGroup).group
+    const count = () => (it().node as VisibleGroup).labels.length
+    const refused = () => {
+      const h = hover()
+      return h?.kind === 'group' && h.id === g().id ? h.refused : null
+    }
+    return (
+      <li
+        class="group-row"
+        classList={{ sub: g().parentId !== null, ...hoverClass('group', g().id) }}
+        style={place(it())}
+        role="treeitem"
+        aria-level={it().level}
+        aria-setsize={it().setSize}
+        aria-posinset={it().posInSet}
+        aria-expanded={it().expandable ? it().expanded : undefined}
+        aria-keyshortcuts={editable() ? 'Shift+F10' : undefined}
+        tabIndex={isTabStop(p.key) ? 0 : -1}
+        data-tree-key={p.key}
+        ref={keepFocus}
+        data-testid={`group-row-${g().name}`}
+        data-drag-kind="group"
+        data-drag-id={g().id}
+        draggable={editable() && !g().isDefault}
+        onFocus={() => setActive(p.key)}
+      >
+        <button
+          type="button"
+          class="caret"
+          tabIndex={-1}
+          aria-hidden="true"
+          aria-label={it().expanded ? `Collapse ${g().name}` : `Expand ${g().name}`}
+          onClick={() => toggle(g().id)}
+        >
+          {it().expanded ? '▾' : '▸'}
+        </button>
+        <Show
+          when={renaming() === g().id}
+          fallback={
+            <span class="group-name" onDblClick={() => !g().isDefault && editable() && startRename(g().id)}>
+              {g().name}
+            </span>
+          }
+        >
+          <InlineInput value={g().name} onDone={(v) => finishRename(g().id, v)} />
+        </Show>
+        <Show when={g().isDefault}>
+          <span class="badge muted">default</span>
+        </Show>
+        <span class="count">
+          {count()}
+          <span class="sr-only"> label{count() === 1 ? '' : 's'}</span>
+        </span>
+        <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
+        <Show when={editable()}>
+          <span class="group-row-more">
+            <MoreMenu
+              items={groupMenu(g())}
+              title={`More for group ${g().name}`}
+              testId={`group-more-${g().name}`}
+              inTree
+              onCloseFocus={refocus(p.key)}
+            />
+          </span>
+        </Show>
+        <Show when={refused()}>
+          <div class="drop-hint">{refused()}</div>
         </Show>
       </li>
     )
@@ -475,10 +498,17 @@ export function GroupTree(): JSX.Element {
           </button>
         </Show>
       </div>
-      <Show when={adding()?.parentId === null}>
-        <div class="new-group">
-          <InlineInput value="" placeholder="Group name" onDone={submitNew} testId="new-group-name" />
-        </div>
+      <Show when={adding()} keyed>
+        {(a) => (
+          <div class="new-group">
+            <InlineInput
+              value=""
+              placeholder={a.parentId === null ? 'Group name' : `Subgroup of ${ws.view.groupsById[a.parentId]?.name}`}
+              onDone={submitNew}
+              testId={a.parentId === null ? 'new-group-name' : 'new-subgroup-name'}
+            />
+          </div>
+        )}
       </Show>
       <Show when={ws.view.duplicates.length}>
         <div class="conflicts" role="alert">
@@ -497,8 +527,21 @@ export function GroupTree(): JSX.Element {
         <div class="hint">{countLabels(tree())} matching label(s)</div>
       </Show>
       <NewLabelDrafts />
-      <ul class="groups root" role="tree" aria-label="Labels by group" ref={treeEl} onKeyDown={onTreeKeyDown}>
-        <For each={tree().map((n) => n.group)}>{(g) => <GroupBlock group={g} level={1} />}</For>
+      <ul
+        class="tree-rows"
+        role="tree"
+        aria-label="Labels by group"
+        ref={(el) => {
+          treeEl = el
+          win.attach(el)
+        }}
+        onKeyDown={onTreeKeyDown}
+        style={{ height: `${offsets()[items().length] ?? 0}px` }}
+        data-rows={items().length}
+      >
+        <For each={shownKeys()}>
+          {(key) => (key.startsWith('group:') ? <GroupRow key={key} /> : <LabelRow key={key} />)}
+        </For>
       </ul>
       <Show when={!ws.ready()}>
         <div class="hint">Connecting to the workspace…</div>

@@ -1,4 +1,4 @@
-import type { WorkspaceProjection } from '../../../shared/doc/projection.ts'
+import type { ProjectedLabel, WorkspaceProjection } from '../../../shared/doc/projection.ts'
 import { planGroupDrop, planLabelDrop } from './drop-plan.ts'
 import type { VisibleGroup } from './tree-filter.ts'
 
@@ -16,6 +16,12 @@ export interface TreeItem {
   expanded: boolean
   /** A label's name, a group's name: what type-ahead matches. */
   text: string
+  /** aria-setsize and aria-posinset: the rows under the same parent (labels, then subgroups). */
+  setSize: number
+  posInSet: number
+  /** What the row shows: the label, or the group with its shown labels and subgroups. */
+  label?: ProjectedLabel
+  node?: VisibleGroup
 }
 
 export const itemKey = (kind: TreeItem['kind'], id: string): string => `${kind}:${id}`
@@ -26,13 +32,26 @@ export const itemKey = (kind: TreeItem['kind'], id: string): string => `${kind}:
  */
 export function visibleItems(tree: VisibleGroup[], isOpen: (groupId: string) => boolean): TreeItem[] {
   const out: TreeItem[] = []
-  const visit = (n: VisibleGroup, level: number, parent: string | null) => {
+  const visit = (n: VisibleGroup, level: number, parent: string | null, setSize: number, posInSet: number) => {
     const key = itemKey('group', n.group.id)
     const expandable = n.labels.length + n.children.length > 0
     const expanded = isOpen(n.group.id)
-    out.push({ key, kind: 'group', id: n.group.id, level, parent, expandable, expanded, text: n.group.name })
+    out.push({
+      key,
+      kind: 'group',
+      id: n.group.id,
+      level,
+      parent,
+      expandable,
+      expanded,
+      text: n.group.name,
+      setSize,
+      posInSet,
+      node: n,
+    })
     if (!expanded) return
-    for (const l of n.labels)
+    const size = n.labels.length + n.children.length
+    n.labels.forEach((l, i) =>
       out.push({
         key: itemKey('label', l.id),
         kind: 'label',
@@ -42,10 +61,14 @@ export function visibleItems(tree: VisibleGroup[], isOpen: (groupId: string) => 
         expandable: false,
         expanded: false,
         text: l.displayName,
-      })
-    for (const c of n.children) visit(c, level + 1, key)
+        setSize: size,
+        posInSet: i + 1,
+        label: l,
+      }),
+    )
+    n.children.forEach((c, i) => visit(c, level + 1, key, size, n.labels.length + i + 1))
   }
-  for (const n of tree) visit(n, 1, null)
+  tree.forEach((n, i) => visit(n, 1, null, tree.length, i + 1))
   return out
 }
 

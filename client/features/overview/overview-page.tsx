@@ -1,9 +1,21 @@
-import { createEffect, createMemo, createResource, createSignal, For, on, onCleanup, Show, type JSX } from 'solid-js'
+import {
+  createEffect,
+  createMemo,
+  createResource,
+  createSignal,
+  For,
+  on,
+  onCleanup,
+  onMount,
+  Show,
+  type JSX,
+} from 'solid-js'
 import { createStore, reconcile } from 'solid-js/store'
 import { moveLabel, updateLabel } from '../../../shared/doc/label-operations.ts'
 import type { LabelView } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
+import { createRowWindow } from '../../ui/row-window.ts'
 import { dateTimeTitle, formatCount, formatDateTime, formatNumber, formatPercent } from '../../ui/format.ts'
 import { planLabelDrop } from '../groups/drop-plan.ts'
 import { methodNames } from '../labels/rule-text.ts'
@@ -36,6 +48,11 @@ const columns: ReadonlyArray<{ key: SortKey; text: string }> = [
   { key: 'coverage', text: 'Coverage' },
   { key: 'nextRunAt', text: 'Next run' },
 ]
+
+/** Up to this many rows the whole table is rendered; past it, the rows in view. */
+const RENDER_ALL_UP_TO = 200
+/** A row's height before one is measured (px). */
+const OVERVIEW_ROW_PX = 37
 
 const stateWords: Record<OverviewRow['state'], string> = {
   succeeded: 'succeeded',
@@ -107,6 +124,23 @@ export function OverviewPage(): JSX.Element {
       if (on) next.add(id)
       else next.delete(id)
       return next
+    })
+  // Only the rows in view are rendered (client/ui/row-window.ts); selection, sorting and bulk
+  // actions work on `shown`, every matching label. Rows are one line each: their height is measured.
+  const [rowPx, setRowPx] = createSignal(OVERVIEW_ROW_PX)
+  const offsets = createMemo(() => {
+    const h = rowPx()
+    return Array.from({ length: shown.length + 1 }, (_, i) => i * h)
+  })
+  const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
+  const rendered = () => {
+    const { start, end } = win.range()
+    return shown.slice(start, end)
+  }
+  const measureRow = (el: HTMLElement) =>
+    onMount(() => {
+      const h = el.getBoundingClientRect().height
+      if (h > 0 && Math.abs(h - rowPx()) > 0.5) setRowPx(h)
     })
   const allChosen = () => shown.length > 0 && chosen().length === shown.length
   const sortBy = (k: SortKey) => {
@@ -332,9 +366,12 @@ export function OverviewPage(): JSX.Element {
                 </For>
               </tr>
             </thead>
-            <tbody>
+            <tbody ref={win.attach} data-rows={shown.length}>
+              <Show when={win.range().start > 0}>
+                <tr class="spacer" style={{ height: `${win.range().start * rowPx()}px` }} />
+              </Show>
               <For
-                each={shown}
+                each={rendered()}
                 fallback={
                   <tr>
                     <td colspan={columns.length + 1} class="hint">
@@ -345,6 +382,7 @@ export function OverviewPage(): JSX.Element {
               >
                 {(r) => (
                   <tr
+                    ref={measureRow}
                     data-testid={`overview-row-${r.name}`}
                     data-state={r.state}
                     data-run={r.runId ?? ''}
@@ -408,6 +446,9 @@ export function OverviewPage(): JSX.Element {
                   </tr>
                 )}
               </For>
+              <Show when={win.range().end < shown.length}>
+                <tr class="spacer" style={{ height: `${(shown.length - win.range().end) * rowPx()}px` }} />
+              </Show>
             </tbody>
           </table>
         </div>
