@@ -106,3 +106,33 @@ export async function openDemoPage(o: {
     },
   }
 }
+
+/**
+ * A built client on a PGlite server without demo data, `seed` run against its collab URL
+ * (e.g. bench/offline-reload.ts seedLabels), and a Chromium page of the viewport (not navigated).
+ */
+export async function openSeededPage(o: {
+  seed: (collabUrl: string) => Promise<unknown>
+  viewport: { width: number; height: number }
+}): Promise<Omit<DemoPage, 'pageErrors'>> {
+  const client = await buildClient()
+  const server = await newServer('pglite', { clientDir: client.dir })
+  await server.app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = server.app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : 0
+  await o.seed(`ws://127.0.0.1:${port}/collab`)
+  const browser = await launchChromium()
+  const page = await (await browser.newContext({ viewport: o.viewport })).newPage()
+  page.setDefaultTimeout(30_000)
+  return {
+    server,
+    base: `http://127.0.0.1:${port}`,
+    browser,
+    page,
+    async close() {
+      await browser.close()
+      await server.close()
+      await client.dispose()
+    },
+  }
+}

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { seedLabels } from '../../bench/offline-reload.ts'
-import { newServer, tokens, type TestServer } from '../server/helpers.ts'
-import { buildClient, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { tokens } from '../server/helpers.ts'
+import { openSeededPage, hasChromium, CHROMIUM } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the large-tree test (apt-get install -y chromium)`)
@@ -12,32 +12,21 @@ const GROUPS = 8
 
 // A workspace past 300 labels (issue 9, "every group starts expanded"): the tree opens on its groups.
 describe.skipIf(!hasChromium)('a large workspace in the tree (headless Chromium)', () => {
-  let client: { dir: string; dispose(): Promise<void> }
-  let server: TestServer
+  let env: Awaited<ReturnType<typeof openSeededPage>>
   let base = ''
-  let browser: Browser
   let page: Page
 
   const labelRows = () => page.locator('[data-testid^="label-row-"]').count()
   const closedGroups = () => page.locator('[data-testid^="group-row-Group "][aria-expanded="false"]').count()
 
   beforeAll(async () => {
-    client = await buildClient()
-    server = await newServer('pglite', { clientDir: client.dir })
-    await server.app.listen({ port: 0, host: '127.0.0.1' })
-    const addr = server.app.server.address()
-    const port = typeof addr === 'object' && addr ? addr.port : 0
-    base = `http://127.0.0.1:${port}`
-    await seedLabels(`ws://127.0.0.1:${port}/collab`, LABELS, GROUPS)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 950 } })).newPage()
-    page.setDefaultTimeout(30_000)
+    env = await openSeededPage({
+      seed: (url) => seedLabels(url, LABELS, GROUPS),
+      viewport: { width: 1400, height: 950 },
+    })
+    ;({ base, page } = env)
   }, 240_000)
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    await client?.dispose()
-  })
+  afterAll(() => env?.close())
 
   it('opens with its groups closed, a filter opens those with matches, a caret one group', async () => {
     await page.goto(`${base}/?token=${tokens.editor}`)

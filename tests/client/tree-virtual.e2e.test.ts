@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { seedLabels } from '../../bench/offline-reload.ts'
-import { newServer, tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { tokens, until, type TestServer } from '../server/helpers.ts'
+import { openSeededPage, editorApi, hasChromium, CHROMIUM } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -19,10 +19,9 @@ const BOUND = 150
 // Issue 9, "Scale": the tree and the overview table render the rows in view, and every row stays
 // reachable (keyboard, filter, scrolling, Move to…, drag) and every label countable (bulk selection).
 describe.skipIf(!hasChromium)('1,000 labels in a virtualised tree and overview (headless Chromium)', () => {
-  let client: { dir: string; dispose(): Promise<void> }
+  let env: Awaited<ReturnType<typeof openSeededPage>>
   let server: TestServer
   let base = ''
-  let browser: Browser
   let page: Page
   const api = editorApi(() => server)
 
@@ -47,22 +46,13 @@ describe.skipIf(!hasChromium)('1,000 labels in a virtualised tree and overview (
   }
 
   beforeAll(async () => {
-    client = await buildClient()
-    server = await newServer('pglite', { clientDir: client.dir })
-    await server.app.listen({ port: 0, host: '127.0.0.1' })
-    const addr = server.app.server.address()
-    const port = typeof addr === 'object' && addr ? addr.port : 0
-    base = `http://127.0.0.1:${port}`
-    await seedLabels(`ws://127.0.0.1:${port}/collab`, LABELS, GROUPS)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 950 } })).newPage()
-    page.setDefaultTimeout(30_000)
+    env = await openSeededPage({
+      seed: (url) => seedLabels(url, LABELS, GROUPS),
+      viewport: { width: 1400, height: 950 },
+    })
+    ;({ server, base, page } = env)
   }, 480_000)
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    await client?.dispose()
-  })
+  afterAll(() => env?.close())
 
   it('renders a window of the tree; End reaches the last label, rendered and focused, Home the first row', async () => {
     await open()
