@@ -75,6 +75,7 @@ const matrix: Record<string, Need | 'none'> = {
   'POST /api/labels/:label/backfill': 'editor',
   'GET /api/labels/:label/backfills': 'viewer',
   'GET /api/backfills/:backfillId': 'viewer',
+  'DELETE /api/backfills/:backfillId': 'editor',
   'GET /api/labels/:label/users': 'viewer',
   'GET /api/users/:userId/labels': 'viewer',
   'POST /api/labels/:label/import': 'editor',
