@@ -53,39 +53,44 @@ describeEachDb('a run writes only what changed', (kind) => {
       (x) => [x.uid, x.value],
     )
 
-  it('a second run updates the same table, writing only the users whose value changed; results, counts and history are exact', async () => {
-    await run(day1)
-    const t = (await table()) as string
-    const before = await rows(t)
-    const second = await run(day2)
-    expect(await table()).toBe(t)
-    const after = await rows(t)
-    // Equal to a fresh computation of the day's values.
-    expect([...after].map(([uid, [v]]) => [uid, v])).toEqual(await fresh(day2))
-    // Untouched rows keep their row version; changed and new rows were written by the run; gone rows are gone.
-    const xid = after.get(1)?.[1]
-    for (let uid = 1; uid <= 95; uid++) {
-      if (uid > 80 && uid <= 90) expect(after.has(uid), `uid ${uid}`).toBe(false)
-      else if (uid <= 10 || uid > 90) expect(after.get(uid)?.[1], `uid ${uid}`).toBe(xid)
-      else expect(after.get(uid)?.[1], `uid ${uid}`).toBe(before.get(uid)?.[1])
-    }
-    expect(xid).not.toBe(before.get(1)?.[1])
-    expect(second).toMatchObject({ totalUsers: N, coveredUsers: 85 })
-    // Distribution and history of the day are those of the new values.
-    const expected = new Map<string, number>()
-    for (const [, v] of await fresh(day2)) expected.set(v as string, (expected.get(v as string) ?? 0) + 1)
-    const d = await labelDistribution(f.db, L, {})
-    expect(d).toMatchObject({ runId: second.id, totalUsers: N, coveredUsers: 85 })
-    expect(new Map(d?.items.map((i) => [String(i.value), i.users]))).toEqual(expected)
-    const h = await f.db.query<{ value: string; users: number; total_users: number; run_id: string }>(
-      `SELECT value, users, total_users, run_id FROM history WHERE label_id = $1 AND date = '2024-03-01'`,
-      [L],
-    )
-    expect(new Map(h.rows.map((r) => [r.value, r.users]))).toEqual(expected)
-    expect(new Set(h.rows.map((r) => `${r.total_users} ${r.run_id}`))).toEqual(new Set([`${N} ${second.id}`]))
-  })
+  // Citus keeps the swap (temporary tables are coordinator-local): nothing is written in place there.
+  it.skipIf(kind === 'citus')(
+    'a second run updates the same table, writing only the users whose value changed; results, counts and history are exact',
+    async () => {
+      await run(day1)
+      const t = (await table()) as string
+      const before = await rows(t)
+      const second = await run(day2)
+      expect(await table()).toBe(t)
+      const after = await rows(t)
+      // Equal to a fresh computation of the day's values.
+      expect([...after].map(([uid, [v]]) => [uid, v])).toEqual(await fresh(day2))
+      // Untouched rows keep their row version; changed and new rows were written by the run; gone rows are gone.
+      const xid = after.get(1)?.[1]
+      for (let uid = 1; uid <= 95; uid++) {
+        if (uid > 80 && uid <= 90) expect(after.has(uid), `uid ${uid}`).toBe(false)
+        else if (uid <= 10 || uid > 90) expect(after.get(uid)?.[1], `uid ${uid}`).toBe(xid)
+        else expect(after.get(uid)?.[1], `uid ${uid}`).toBe(before.get(uid)?.[1])
+      }
+      expect(xid).not.toBe(before.get(1)?.[1])
+      expect(second).toMatchObject({ totalUsers: N, coveredUsers: 85 })
+      // Distribution and history of the day are those of the new values.
+      const expected = new Map<string, number>()
+      for (const [, v] of await fresh(day2)) expected.set(v as string, (expected.get(v as string) ?? 0) + 1)
+      const d = await labelDistribution(f.db, L, {})
+      expect(d).toMatchObject({ runId: second.id, totalUsers: N, coveredUsers: 85 })
+      expect(new Map(d?.items.map((i) => [String(i.value), i.users]))).toEqual(expected)
+      const h = await f.db.query<{ value: string; users: number; total_users: number; run_id: string }>(
+        `SELECT value, users, total_users, run_id FROM history WHERE label_id = $1 AND date = '2024-03-01'`,
+        [L],
+      )
+      expect(new Map(h.rows.map((r) => [r.value, r.users]))).toEqual(expected)
+      expect(new Set(h.rows.map((r) => `${r.total_users} ${r.run_id}`))).toEqual(new Set([`${N} ${second.id}`]))
+    },
+  )
 
-  it('a run with nothing changed writes no row', async () => {
+  // Citus keeps the swap (temporary tables are coordinator-local): nothing is written in place there.
+  it.skipIf(kind === 'citus')('a run with nothing changed writes no row', async () => {
     await run(day1)
     const t = (await table()) as string
     const before = await rows(t)
@@ -93,24 +98,28 @@ describeEachDb('a run writes only what changed', (kind) => {
     expect(await rows(t)).toEqual(before)
   })
 
-  it('a changed data type swaps in a new table (old one dropped); an edited rule of the same type writes in place', async () => {
-    await run(day1)
-    const t = (await table()) as string
-    const edited: Definition = { ...def, rule: { method: 'metric', event: 'y', measure: { agg: 'count' } } }
-    await run(day2, edited)
-    expect(await table()).toBe(t)
-    expect([...(await rows(t))].map(([uid, [v]]) => [uid, v])).toEqual(await fresh(day2))
-    const numbers: Definition = { dataType: 'number', rule: def.rule }
-    const done = await run(`SELECT uid, uid::float8 AS value FROM users WHERE uid <= 7`, numbers)
-    const t2 = (await table()) as string
-    expect(t2).not.toBe(t)
-    expect(await resultTables(f.db)).not.toContain(t)
-    expect(done.coveredUsers).toBe(7)
-    expect((await labelDistribution(f.db, L, {}))?.coveredUsers).toBe(7)
-    // Back to the number type's next run: in place again.
-    await run(`SELECT uid, uid::float8 AS value FROM users WHERE uid <= 8`, numbers)
-    expect(await table()).toBe(t2)
-  })
+  // Citus keeps the swap (temporary tables are coordinator-local): nothing is written in place there.
+  it.skipIf(kind === 'citus')(
+    'a changed data type swaps in a new table (old one dropped); an edited rule of the same type writes in place',
+    async () => {
+      await run(day1)
+      const t = (await table()) as string
+      const edited: Definition = { ...def, rule: { method: 'metric', event: 'y', measure: { agg: 'count' } } }
+      await run(day2, edited)
+      expect(await table()).toBe(t)
+      expect([...(await rows(t))].map(([uid, [v]]) => [uid, v])).toEqual(await fresh(day2))
+      const numbers: Definition = { dataType: 'number', rule: def.rule }
+      const done = await run(`SELECT uid, uid::float8 AS value FROM users WHERE uid <= 7`, numbers)
+      const t2 = (await table()) as string
+      expect(t2).not.toBe(t)
+      expect(await resultTables(f.db)).not.toContain(t)
+      expect(done.coveredUsers).toBe(7)
+      expect((await labelDistribution(f.db, L, {}))?.coveredUsers).toBe(7)
+      // Back to the number type's next run: in place again.
+      await run(`SELECT uid, uid::float8 AS value FROM users WHERE uid <= 8`, numbers)
+      expect(await table()).toBe(t2)
+    },
+  )
 
   it('a source yielding a user twice fails the run and keeps the previous results', async () => {
     const ok = await run(day1)
@@ -192,7 +201,8 @@ describeEachDb('a run writes only what changed', (kind) => {
     expect(got.find((x) => x.labelId === L)).toEqual({ labelId: L, value: 'w1', asOf: '2024-03-02T12:00:00.000Z' })
   })
 
-  it('deleted users vanish from the results and from the counts', async () => {
+  // Citus keeps the swap (temporary tables are coordinator-local): nothing is written in place there.
+  it.skipIf(kind === 'citus')('deleted users vanish from the results and from the counts', async () => {
     await run(day1)
     const t = (await table()) as string
     await f.db.query(`DELETE FROM users WHERE uid IN (2, 3)`) // last test of the block: the others count on them
@@ -216,7 +226,7 @@ describeEachDb('a reader while a run writes in place', (kind) => {
   afterAll(() => f.dispose())
 
   // PGlite has one connection: no read can happen inside a run's transaction there.
-  it.skipIf(kind === 'pglite')(
+  it.skipIf(kind !== 'postgres')(
     'sees the previous complete run until the commit (PostgreSQL: the run is held before its commit)',
     async () => {
       const run = async (sql: string) => {
