@@ -2,7 +2,7 @@ import type { Distribution, DistributionQuery } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from './distribution-items.ts'
 import { resolveQuery } from './distribution-query.ts'
-import { readCurrent } from './label-state.ts'
+import { loadLabelState, readCurrent } from './label-state.ts'
 import type { DistributionCache } from './distribution-cache.ts'
 
 /**
@@ -17,19 +17,27 @@ export async function labelDistribution(
   cache?: DistributionCache,
 ): Promise<Distribution | null> {
   const q = resolveQuery(query)
-  return readCurrent(db, labelId, async (s, exec) => {
-    const key = `${labelId}\u0000${s.runId}\u0000${JSON.stringify(q)}`
-    const hit = cache?.get(key)
+  const keyOf = (runId: string) => `${labelId}\u0000${runId}\u0000${JSON.stringify(q)}`
+  // A cache hit costs one pointer read: the cache holds only reads readCurrent kept (checked
+  // against the pointer after reading), so it needs no second look at the pointer.
+  if (cache) {
+    const s = await loadLabelState(db, labelId)
+    if (!s) return null
+    const hit = cache.get(keyOf(s.runId))
     if (hit) return hit
-    const d: Distribution = {
+  }
+  const d = await readCurrent(
+    db,
+    labelId,
+    async (s, exec): Promise<Distribution> => ({
       labelId,
       runId: s.runId,
       asOf: s.asOf,
       totalUsers: s.totalUsers,
       coveredUsers: s.coveredUsers,
       items: await distributionItems(exec, s.table, s.dataType, q, s.tz, s),
-    }
-    cache?.set(key, d)
-    return d
-  })
+    }),
+  )
+  if (d) cache?.set(keyOf(d.runId), d)
+  return d
 }

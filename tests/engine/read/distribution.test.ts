@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachDb } from '../../helpers/db.ts'
 import { addUsers, importRows, newService, type Fixture } from '../calc/fixture.ts'
 import type { DistributionQuery } from '../../../engine/api.ts'
+import { labelDistribution } from '../../../engine/read/distribution.ts'
+import { DistributionCache } from '../../../engine/read/distribution-cache.ts'
 
 describeEachDb('distribution', (kind) => {
   let f: Fixture
@@ -225,5 +227,27 @@ describeEachDb('distribution', (kind) => {
       ['u2', 'b'],
     ])
     expect((await f.svc.distribution('R', 'string', {}))?.items).toEqual([{ value: 'b', users: 2, proportion: 2 / 80 }])
+  })
+  it('a cache hit reads only the pointer, and only reads checked against the pointer are cached', async () => {
+    await importRows(f.svc, 'H', 'string', [['u1', 'a']])
+    const cache = new DistributionCache()
+    const sql: string[] = []
+    const counting = new Proxy(f.db, {
+      get(target, prop, receiver) {
+        if (prop === 'query')
+          return (text: string, params?: unknown[]) => {
+            sql.push(text)
+            return target.query(text, params)
+          }
+        return Reflect.get(target, prop, receiver)
+      },
+    })
+    const first = await labelDistribution(counting, 'H', {}, cache)
+    const misses = sql.length
+    expect(misses).toBeGreaterThan(2) // pointer, the read, the pointer again
+    const again = await labelDistribution(counting, 'H', {}, cache)
+    expect(again).toEqual(first)
+    expect(sql.slice(misses)).toHaveLength(1)
+    expect(sql[misses]).toMatch(/FROM label_state/)
   })
 })
