@@ -38,6 +38,6 @@ export async function labelDistribution(
       items: await distributionItems(exec, s.table, s.dataType, q, s.tz, s),
     }),
   )
-  if (d) cache?.set(keyOf(d.runId), d)
+  if (d?.runId) cache?.set(keyOf(d.runId), d)
   return d
 }
