@@ -1,12 +1,14 @@
 /**
  * npm run bench -- soak [--minutes 10] [--events 10000000] [--editors 200] [--readers 50]
- *                       [--big-body-mb 1024] [--kill-rounds 20]
+ *                       [--big-body-mb 1024] [--kill-rounds 20] [--editor-processes 2]
  *
  * The load case of issue 12: the whole app in a child process on a PGlite data directory (the
  * fault suite's server, tests/faults/harness.ts), loaded with the demo data (--events events,
  * ~10.5 per user), then for --minutes:
- * - --editors stock y-websocket clients, each renaming its own group every 1–3 s; an observer
- *   client times each rename from the editor's clock to its arrival (edit → stored → broadcast);
+ * - --editors WebSocket editors (y-websocket protocol) in --editor-processes child processes
+ *   (bench/soak-editors.ts), each renaming its own group every 1–3 s; an observer (the stock
+ *   y-websocket client, in this process) times each rename from the editor's clock to its
+ *   arrival (edit → stored → broadcast);
  * - --readers HTTP readers in a loop over distribution, runs list, one run, history;
  * - calculations back to back over all events (a label counting every event per user);
  * then reports p50/p99/max per kind, errors, and the server's RSS sampled every 5 s.
@@ -14,15 +16,16 @@
  * server's peak RSS during it, and the kill -9 fault rounds (tests/faults/kill9.test.ts with
  * FAULT_ROUNDS=--kill-rounds). Results go to bench/results/soak-<time>.json.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { demoEvents, demoUsers } from '../engine/demo/index.ts'
-import { createGroup, projectWorkspace, renameGroup } from '../shared/doc/index.ts'
-import { newClient, synced, type TestClient } from '../tests/server/collab/helpers.ts'
+import { projectWorkspace } from '../shared/doc/index.ts'
+import { newClient, synced } from '../tests/server/collab/helpers.ts'
 import { api, startApp, type AppProcess } from '../tests/faults/harness.ts'
 import { tokens } from '../tests/server/helpers.ts'
 
@@ -33,10 +36,19 @@ interface Opts {
   readers: number
   bigBodyMb: number
   killRounds: number
+  editorProcesses: number
 }
 
 function parseArgs(args: string[]): Opts {
-  const o: Opts = { minutes: 10, events: 10_000_000, editors: 200, readers: 50, bigBodyMb: 1024, killRounds: 20 }
+  const o: Opts = {
+    minutes: 10,
+    events: 10_000_000,
+    editors: 200,
+    readers: 50,
+    bigBodyMb: 1024,
+    killRounds: 20,
+    editorProcesses: 2,
+  }
   const keys: Record<string, keyof Opts> = {
     '--minutes': 'minutes',
     '--events': 'events',
@@ -44,6 +56,7 @@ function parseArgs(args: string[]): Opts {
     '--readers': 'readers',
     '--big-body-mb': 'bigBodyMb',
     '--kill-rounds': 'killRounds',
+    '--editor-processes': 'editorProcesses',
   }
   for (let i = 0; i < args.length; i++) {
     const k = keys[args[i]!]
@@ -121,6 +134,60 @@ async function ingest(
   return n
 }
 
+interface EditorsDone {
+  sent: number
+  errors: number
+  errorSamples: string[]
+  last: string[]
+}
+
+/** A child process running a share of the editors (bench/soak-editors.ts). */
+interface EditorProcess {
+  go(endMs: number): void
+  done: Promise<EditorsDone>
+}
+
+/** Starts the editors in --editor-processes children; resolves once all are synced with their group. */
+async function startEditors(collab: string, o: Opts): Promise<EditorProcess[]> {
+  const n = Math.max(1, Math.min(o.editorProcesses, o.editors))
+  const per = Math.ceil(o.editors / n)
+  const started: Array<Promise<EditorProcess>> = []
+  for (let p = 0; p < n; p++) {
+    const first = p * per
+    const count = Math.min(per, o.editors - first)
+    if (count <= 0) break
+    const editorTokens = Array.from({ length: count }, (_, k) => ((first + k) % 2 ? tokens.editor : tokens.admin))
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'soak-editors.ts'),
+        collab,
+        JSON.stringify({ tokens: editorTokens, first, prefix: 'soak' }),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
+    const lines = createInterface({ input: child.stdout! })
+    let ready: (v: EditorProcess) => void
+    let fail: (e: Error) => void
+    const readyP = new Promise<EditorProcess>((res, rej) => ((ready = res), (fail = rej)))
+    let finish: (d: EditorsDone) => void
+    const done = new Promise<EditorsDone>((res) => (finish = res))
+    child.once('exit', (code) => {
+      fail(new Error(`editor process ${p} exited (${code}) before it was ready`))
+      finish({ sent: 0, errors: count, errorSamples: [`editor process ${p} exited (${code})`], last: [] })
+    })
+    lines.on('line', (l) => {
+      const m = JSON.parse(l) as { ready?: number } & Partial<EditorsDone> & { done?: boolean }
+      if (m.ready !== undefined) ready({ go: (end) => child.stdin!.write(`go ${end}\n`), done })
+      if (m.done) finish(m as EditorsDone)
+    })
+    started.push(readyP)
+  }
+  return Promise.all(started)
+}
+
 export async function main(args: string[]): Promise<void> {
   const o = parseArgs(args)
   process.setMaxListeners(0) // every y-websocket provider adds a process 'exit' listener
@@ -179,19 +246,12 @@ export async function main(args: string[]): Promise<void> {
       calculation: new Series(),
     }
     tl = Date.now()
-    const observer = newClient(app.collab, tokens.editor) // never edits; a viewer's sync step 2 is refused with a log line
+    const observer = newClient(app.collab, tokens.editor) // never edits: a stock y-websocket client that applies every rename
     await synced(observer)
-    const editors: TestClient[] = []
-    for (let i = 0; i < o.editors; i++) {
-      const c = newClient(app.collab, i % 2 ? tokens.editor : tokens.admin)
-      editors.push(c)
-      if (i % 20 === 19) await Promise.all(editors.slice(-20).map(synced))
-    }
-    await Promise.all(editors.map(synced))
-    const groupIds = editors.map(
-      (c, i) => createGroup(c.doc, { name: `soak-${i}-0-${Date.now()}` }, { kind: 'local', actor: 'soak' }).id,
+    const editors = await startEditors(app.collab, o)
+    console.log(
+      `${o.editors} editors in ${editors.length} processes connected and synced in ${((Date.now() - tl) / 1000).toFixed(1)} s`,
     )
-    console.log(`${o.editors} editors connected and synced in ${((Date.now() - tl) / 1000).toFixed(1)} s`)
     const seen = new Map<string, string>()
     observer.doc.on('afterTransaction', () => {
       const now = Date.now()
@@ -209,22 +269,8 @@ export async function main(args: string[]): Promise<void> {
     lag.enable()
     const end = Date.now() + o.minutes * 60_000
     const loops: Promise<void>[] = []
-    // Editors.
-    editors.forEach((c, i) =>
-      loops.push(
-        (async () => {
-          let seq = 0
-          while (Date.now() < end) {
-            await sleep(1000 + Math.random() * 2000)
-            try {
-              renameGroup(c.doc, groupIds[i]!, `soak-${i}-${++seq}-${Date.now()}`, { kind: 'local', actor: 'soak' })
-            } catch (e) {
-              kinds.edit.fail(String(e))
-            }
-          }
-        })(),
-      ),
-    )
+    // Editors (child processes).
+    for (const e of editors) e.go(end)
     // Readers.
     let lastRunId: string | null = null
     const timed = async (s: Series, path: string) => {
@@ -291,12 +337,18 @@ export async function main(args: string[]): Promise<void> {
       30_000,
     )
     await Promise.all(loops)
+    const done = await Promise.all(editors.map((e) => e.done))
+    for (const d of done) {
+      kinds.edit.errors += d.errors
+      kinds.edit.errorSamples.push(...d.errorSamples.slice(0, 5 - kinds.edit.errorSamples.length))
+    }
+    result.editsSent = done.reduce((n, d) => n + d.sent, 0)
     clearInterval(progress)
     phase = 'after'
     await sleep(3000) // the last renames arrive
-    const expectedEdits = editors.length // each editor's latest name must have arrived
-    const arrived = groupIds.filter((id, i) => seen.get(id)?.startsWith(`soak-${i}-`)).length
-    editors.forEach((c) => c.destroy())
+    const expectedEdits = o.editors // each editor's latest name must have arrived
+    const names = new Set(seen.values())
+    const arrived = done.flatMap((d) => d.last).filter((name) => names.has(name)).length
     observer.destroy()
     lag.disable()
     result.benchEventLoopDelayMs = {
