@@ -9,15 +9,22 @@ import { LabelsError } from '../../shared/errors.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import { makePreviewEngine, SAMPLE } from './make-preview-engine.ts'
+import { makePreviewSchedule } from './preview-schedule.ts'
 
 type Mode = 'sample' | 'server'
+type Ok = { kind: 'ok'; data: Distribution; ms: number; mode: Mode }
 type State =
-  | { kind: 'idle' | 'loading' }
-  | { kind: 'ok'; data: Distribution; ms: number; mode: Mode }
+  | { kind: 'idle' }
+  // While a new preview runs, the last result stays on screen (others typing would make it blink).
+  | { kind: 'loading'; last: Ok | null }
+  | Ok
   | { kind: 'error'; message: string; path?: string }
 
 /**
- * Live rule preview while editing (docs/semantics.md#preview-and-compare): debounced; in the browser on a sample of this
+ * Live rule preview while editing (docs/semantics.md#preview-and-compare): scheduled by
+ * makePreviewSchedule (one's own edits debounced with a maximum wait, the other operators' edits
+ * of the shared draft not restarting it; `ownEdits` counts this operator's edits of the rule, so
+ * a change of `def` is known as one's own when it grew); in the browser on a sample of this
  * workspace's customers (PGlite in a worker running the same engine; the demo shop when the
  * sample can't be had, and the panel says so), or on the server's full data. Both in the
  * workspace time zone.
@@ -25,6 +32,7 @@ type State =
 export function PreviewPanel(props: {
   def: { dataType: DataType; rule: Rule } | null
   onPathError?: (path: string | null) => void
+  ownEdits?: () => number
 }): JSX.Element {
   const s = useSession()
   const [mode, setMode] = createSignal<Mode>('sample')
@@ -69,11 +77,10 @@ export function PreviewPanel(props: {
     return engine
   }
   let seq = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
-  onCleanup(() => clearTimeout(timer))
   const run = async (def: { dataType: DataType; rule: Rule }, m: Mode) => {
     const mine = ++seq
-    setState({ kind: 'loading' })
+    const st = state()
+    setState({ kind: 'loading', last: st.kind === 'ok' ? st : st.kind === 'loading' ? st.last : null })
     const query = { top: 10 }
     try {
       if (m === 'sample') {
@@ -94,17 +101,27 @@ export function PreviewPanel(props: {
       setState({ kind: 'error', message: err.message, ...(path ? { path } : {}) })
     }
   }
+  const [schedule, cancel] = makePreviewSchedule((job: { def: { dataType: DataType; rule: Rule }; m: Mode }) =>
+    run(job.def, job.m),
+  )
+  onCleanup(cancel)
+  let ownSeen = 0
   createEffect(
-    on([() => JSON.stringify(props.def), mode], () => {
-      clearTimeout(timer)
+    on([() => JSON.stringify(props.def), mode], (_now, before) => {
       const def = props.def
+      const m = mode()
+      const own = props.ownEdits?.() ?? 0
+      // One's own edit of the rule, or a switch of the data source here, as opposed to another operator's edit.
+      const mine = own !== ownSeen || (before !== undefined && before[1] !== m)
+      ownSeen = own
       if (!def) {
+        schedule.clear()
+        seq++ // a run in flight answers for a rule that is no longer there
         setState({ kind: 'idle' })
         return
       }
-      if (mode() === 'sample') getEngine()
-      const m = mode()
-      timer = setTimeout(() => void run(def, m), 450)
+      if (m === 'sample') getEngine()
+      schedule.change({ def, m }, mine)
     }),
   )
   createEffect(() => {
@@ -140,7 +157,9 @@ export function PreviewPanel(props: {
         {mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}
       </p>
       <Show when={state().kind === 'loading'}>
-        <p class="hint">calculating…</p>
+        <p class="hint" data-testid="preview-calculating">
+          calculating…
+        </p>
       </Show>
       <Show
         when={(() => {
@@ -157,12 +176,17 @@ export function PreviewPanel(props: {
       <Show
         when={(() => {
           const st = state()
-          return st.kind === 'ok' ? st : null
+          return st.kind === 'ok' ? st : st.kind === 'loading' ? st.last : null
         })()}
       >
         {(ok) => (
           <>
-            <p class="summary" data-testid="preview-summary" data-mode={ok().mode}>
+            <p
+              class="summary"
+              data-testid="preview-summary"
+              data-mode={ok().mode}
+              data-stale={state().kind === 'loading' ? 'true' : 'false'}
+            >
               <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered (
               {percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
             </p>

@@ -172,9 +172,12 @@ export function LabelEditor(props: {
   })
 
   const [touched, setTouched] = createSignal<Set<string>>(new Set(existing ? Object.keys(fallback) : []))
+  // This operator's edits of what the preview shows: its debounce restarts on these, not on others' edits.
+  let ownPreviewEdits = 0
   const set = (p: Partial<LabelDefinition>) => {
     if (!draftId || !canWrite()) return
     setServerError(null)
+    if ('rule' in p || 'dataType' in p) ownPreviewEdits++
     if (Object.keys(p).some((k) => !touched().has(k))) setTouched((t) => new Set([...t, ...Object.keys(p)]))
     ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
   }
@@ -603,7 +606,7 @@ export function LabelEditor(props: {
             </div>
           </form>
           <div>
-            <PreviewPanel def={previewDef()} onPathError={setPreviewPath} />
+            <PreviewPanel def={previewDef()} onPathError={setPreviewPath} ownEdits={() => ownPreviewEdits} />
             <Show when={existingLabelId()}>
               {(id) => <BeforeAfter labelId={id()} rule={plainDef().rule} dataType={plainDef().dataType} />}
             </Show>
