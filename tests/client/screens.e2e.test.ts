@@ -7,8 +7,7 @@ import { demoUserId } from '../../engine/demo/index.ts'
 import { newServer, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, CHROMIUM, demoServer, editorApi, hasChromium, launchChromium } from './browser-env.ts'
 
-if (!hasChromium)
-  console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the screenshots of the main screens`)
+if (!hasChromium) console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the screenshots of the main screens`)
 
 /**
  * Screenshots of every main screen at 800, 1400 and 1920 px wide, saved as test artifacts in
@@ -86,7 +85,10 @@ describe.skipIf(!hasChromium)('screenshots of the main screens at 800, 1400 and 
         // History with its fixed buckets and the backfill control.
         await a.getByTestId('label-row-spend_90d').click()
         const history = a.getByTestId('history-panel')
-        await history.getByTestId('history-buckets-current').filter({ hasText: /first result/ }).waitFor()
+        await history
+          .getByTestId('history-buckets-current')
+          .filter({ hasText: /first result/ })
+          .waitFor()
         await history.getByTestId('history-backfill-status').and(a.locator('[data-status="succeeded"]')).waitFor()
         await a.locator('[data-testid="history-chart"] svg g.series').first().waitFor({ timeout: 30_000 })
         await shoot(a, 'history', width, 'history-panel')
