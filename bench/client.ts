@@ -16,11 +16,13 @@
  *    time between frames (p50, p95) and the frames a second (60 fps: 16.7 ms a frame).
  *
  * Targets (issue 9): interactive tree ≤ 1.0 s, keystroke → frame ≤ 50 ms p95, scroll at 60 fps, at 5,000 labels.
+ * Then bench/client-flows.ts: rule edit → preview (p50 ≤ 300 ms) and run success → chart (≤ 500 ms).
  */
 import type { Page } from 'playwright-core'
 import { tokens } from '../tests/server/helpers.ts'
 import { buildClient, CHROMIUM, hasChromium, launchChromium } from '../tests/client/browser-env.ts'
 import { startAppServer } from './app-server.ts'
+import { clientFlows } from './client-flows.ts'
 import { pct, round, sleep } from './collab.ts'
 import { interactive, seedLabels } from './offline-reload.ts'
 
@@ -163,6 +165,8 @@ export async function main(args: string[]): Promise<void> {
     console.table(rows)
     console.log(`loads (ms): ${loadMs.join(', ')}; keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`)
     await ctx.close()
+    // Rule edit → preview and run success → chart (bench/client-flows.ts: `--edits`, `--runs`).
+    await clientFlows(browser, client.dir, args)
   } finally {
     await browser.close()
     await srv.stop()
