@@ -7,8 +7,8 @@
  * overlap: a run due while one is in flight starts when that one ends, with the latest value (a
  * preview slower than the typing still shows results, one after the other).
  */
-export const PREVIEW_DEBOUNCE_MS = 450
-export const PREVIEW_MAX_WAIT_MS = 1500
+export const PREVIEW_DEBOUNCE_MS = 150
+export const PREVIEW_MAX_WAIT_MS = 1000
 
 export interface PreviewSchedule<T> {
   /** A new value to preview: `own` if this operator changed it (restarts the debounce), else another's change. */
