@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
 import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
 import { auth, newServer, until, type TestServer } from '../server/helpers.ts'
 
@@ -135,4 +138,16 @@ export async function openSeededPage(o: {
       await client.dispose()
     },
   }
+}
+
+/** Another operator beside the page: the stock y-websocket client on the page's server, synced. */
+export async function nodeOperator(base: string, token: string): Promise<{ doc: Y.Doc; provider: WebsocketProvider }> {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(`${base.replace(/^http/, 'ws')}/collab`, 'main', doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: { token },
+    disableBc: true,
+  })
+  await new Promise<void>((res) => (provider.synced ? res() : provider.once('sync', (s: boolean) => s && res())))
+  return { doc, provider }
 }

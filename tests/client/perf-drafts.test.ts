@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, CDPSession, Page } from 'playwright-core'
-import WebSocket from 'ws'
-import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
+import type * as Y from 'yjs'
+import type { WebsocketProvider } from 'y-websocket'
 import { editDraft, projectDrafts, type DocOrigin } from '../../shared/doc/index.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM, nodeOperator } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -40,13 +39,7 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
     cdp = await ctx.newCDPSession(page)
     await cdp.send('Performance.enable')
-    doc = new Y.Doc()
-    provider = new WebsocketProvider(`${base.replace(/^http/, 'ws')}/collab`, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      params: { token: tokens.admin },
-      disableBc: true,
-    })
-    await new Promise<void>((res) => (provider.synced ? res() : provider.once('sync', (s: boolean) => s && res())))
+    ;({ doc, provider } = await nodeOperator(base, tokens.admin))
   }, 180_000)
 
   afterAll(async () => {

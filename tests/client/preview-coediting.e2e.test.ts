@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import WebSocket from 'ws'
-import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
+import type * as Y from 'yjs'
+import type { WebsocketProvider } from 'y-websocket'
 import { editDraft, projectDrafts, type DocOrigin } from '../../shared/doc/index.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
-import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
+import { buildClient, demoServer, hasChromium, launchChromium, CHROMIUM, nodeOperator } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -14,7 +13,7 @@ if (!hasChromium)
 
 /**
  * Issue 8: the editor's in-browser preview while another operator keeps typing into the same
- * draft. The preview waited for a 450 ms pause that each remote edit restarted, so while someone
+ * draft. The preview waited for a 450 ms pause (now 150 ms) that each remote edit restarted, so while someone
  * else typed it never refreshed. A Node y-websocket operator types into a layer's value a keystroke
  * every 100 ms (never a 450 ms pause) until the page's preview shows one of the values typed, or
  * it has typed 600 keystrokes; the preview must have refreshed while the typing still went on.
@@ -37,13 +36,7 @@ describe.skipIf(!hasChromium)('preview while another operator types into the dra
     page.on('pageerror', (e) => pageErrors.push(e.message))
     await page.goto(`${base}/?token=${tokens.editor}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 120_000 })
-    doc = new Y.Doc()
-    provider = new WebsocketProvider(`${base.replace(/^http/, 'ws')}/collab`, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      params: { token: tokens.admin },
-      disableBc: true,
-    })
-    await new Promise<void>((res) => (provider.synced ? res() : provider.once('sync', (s: boolean) => s && res())))
+    ;({ doc, provider } = await nodeOperator(base, tokens.admin))
   }, 180_000)
 
   afterAll(async () => {
