@@ -1,7 +1,14 @@
 import { LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
-import { addColumn, addEventIdUnique, addUidIndex, lockCatalogue, registerColumn, registerEvent } from '../storage/extend.ts'
+import {
+  addColumn,
+  addEventIdUnique,
+  addUidIndex,
+  lockCatalogue,
+  registerColumn,
+  registerEvent,
+} from '../storage/extend.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { storedUids } from '../storage/users.ts'
 import { addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
