@@ -101,7 +101,9 @@ export async function main(argv: string[]): Promise<void> {
             maxMs: Math.round(Math.max(...ms)),
             agree: `${agree}/${customers}`,
           })
-          console.log(`  [${engine}, ${index}] ${l.name}: p50 ${Math.round(pct(ms, 50))} ms`)
+          console.log(
+            `  [${engine}, ${index}] ${l.name}: p50 ${Math.round(pct(ms, 50))}, p95 ${Math.round(pct(ms, 95))}, max ${Math.round(Math.max(...ms))} ms, agree ${agree}/${customers}`,
+          )
         }
       }
       await measure('uid')
