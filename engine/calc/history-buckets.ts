@@ -122,13 +122,21 @@ const quantileFractions = Array.from({ length: 101 }, (_, i) => i / 100)
  * that splits what is left above the previous one evenly, rounded to two significant digits
  * (whole numbers for whole-number results); the first at or below the minimum and the last above
  * the maximum, as niceBoundaries. A value held by many customers gets an interval of its own
- * rather than a boundary twice. Without spread (one value) it is niceBoundaries.
+ * rather than a boundary twice. Without spread (one value) it is niceBoundaries. With at most
+ * 11 distinct values (`few`, ascending, when the result has no more) each gets an interval of its
+ * own: niceBoundaries' when they part them, else the values themselves.
  */
-export function quantileBoundaries(q: readonly number[], integers: boolean): number[] {
+export function quantileBoundaries(q: readonly number[], integers: boolean, few?: readonly number[]): number[] {
   const n = q.length - 1
   const lo = q[0] as number
   const hi = q[n] as number
   if (n < 1 || !(hi > lo)) return niceBoundaries(lo, hi, integers)
+  if (few && few.length <= targetBuckets + 1) {
+    const nice = niceBoundaries(lo, hi, integers)
+    const slot = (x: number) => indexOf(nice, x)
+    if (few.every((x, i) => i === 0 || slot(x) !== slot(few[i - 1] as number))) return nice
+    return [...few, Number((hi + (nice[1] as number) - (nice[0] as number)).toPrecision(12))]
+  }
   /** x rounded to a step of two significant digits (0: of the range). */
   const step = (x: number) => Math.max(integers ? 1 : 0, 10 ** (Math.floor(Math.log10(Math.abs(x) || hi - lo)) - 1))
   const tidy = (x: number) => Number(x.toPrecision(12))
@@ -184,16 +192,20 @@ export async function ensureBuckets(
   if (dataType === 'number') {
     // Materialised: on Citus the result table is distributed, and the ordered-set aggregate then
     // runs on the coordinator over the values the CTE gathered.
-    const r = await tx.query<{ q: string | null; ints: boolean | null }>(
+    const r = await tx.query<{ q: string | null; ints: boolean | null; few: string | null }>(
       `WITH v AS MATERIALIZED (SELECT value::float8 AS value FROM ${table})
        SELECT to_json(percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY value))::text AS q,
-              bool_and(value = trunc(value)) AS ints FROM v`,
+              bool_and(value = trunc(value)) AS ints,
+              (SELECT to_json(array_agg(value))::text FROM (SELECT DISTINCT value FROM v ORDER BY 1 LIMIT 12) d) AS few
+         FROM v`,
       [quantileFractions],
     )
     const s = r.rows[0]
     if (!s || s.q === null) return null
-    const q = (JSON.parse(s.q) as Array<number | string>).map(Number)
-    return storeBuckets(tx, labelId, dataType, { boundaries: quantileBoundaries(q, s.ints === true) }, 'first_run')
+    const nums = (json: string | null) =>
+      json === null ? [] : (JSON.parse(json) as Array<number | string>).map(Number)
+    const boundaries = quantileBoundaries(nums(s.q), s.ints === true, nums(s.few))
+    return storeBuckets(tx, labelId, dataType, { boundaries }, 'first_run')
   }
   const r = await tx.query<{ days: number | null }>(
     `SELECT extract(epoch FROM max(value) - min(value)) / 86400 AS days FROM ${table}`,
