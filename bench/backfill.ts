@@ -6,11 +6,17 @@
 // total and per-day p50 / max are printed. `large` is ~10.5M events.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Definition } from '../engine/api.ts'
 import { EngineService } from '../engine/service.ts'
 import { backfillDates } from '../server/runs/backfill.ts'
 import { demoLabels } from '../server/demo/demo-workspace.ts'
 import { demoFiles, ingestFile, open } from './engine.ts'
-import { pct } from './explain.ts'
+
+/** The p-th percentile (nearest rank) of xs. */
+export const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
+}
 
 const sizes = { tiny: 10_000, small: 100_000, large: 1_000_000 } as const
 const asOf = '2025-06-01T00:00:00.000Z' // the bench data's "now" (bench/engine.ts)
@@ -42,19 +48,12 @@ export async function main(argv: string[]): Promise<void> {
       await svc.migrate()
       await ingestFile(db, 'users', files.users)
       const ev = await ingestFile(db, 'events', files.events)
-      let t = performance.now()
+      const t = performance.now()
       const run = await svc.createRun({ labelId: name, trigger: 'manual', asOf, definition: def })
       const done = await svc.executeRun(run.id, { tz: 'UTC' })
       if (done.status !== 'succeeded') throw new Error(`${name}: ${done.error}`)
       const runMs = performance.now() - t
-      const ms: number[] = []
-      t = performance.now()
-      for (const date of backfillDates(asOf.slice(0, 10), days)) {
-        const d = performance.now()
-        await svc.backfillDay({ labelId: name, definition: def, date, tz: 'UTC', jobId: 'bench' })
-        ms.push(performance.now() - d)
-      }
-      const totalS = (performance.now() - t) / 1000
+      const { totalS, ms } = await backfillBench(svc, name, def, days)
       rows.push({
         engine,
         events: ev.inserted,
@@ -75,4 +74,21 @@ export async function main(argv: string[]): Promise<void> {
   const out = join(import.meta.dirname, 'results', `backfill-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   writeFileSync(out, JSON.stringify({ size, users, asOf, label: name, node: process.version, rows }, null, 2))
   console.log(`\nwrote ${out}`)
+}
+
+/** Backfills a label's last `days` days (newest first) as the backfill job does; total seconds and per-day ms. */
+export async function backfillBench(
+  svc: EngineService,
+  labelId: string,
+  definition: Definition,
+  days: number,
+): Promise<{ totalS: number; ms: number[] }> {
+  const ms: number[] = []
+  const t = performance.now()
+  for (const date of backfillDates(asOf.slice(0, 10), days)) {
+    const d = performance.now()
+    await svc.backfillDay({ labelId, definition, date, tz: 'UTC', jobId: 'bench' })
+    ms.push(performance.now() - d)
+  }
+  return { totalS: (performance.now() - t) / 1000, ms }
 }

@@ -1,15 +1,21 @@
-// npm run bench -- explain [--size tiny|small|large] [--engines pglite,postgres] [--customers N] [--memory] [--uid-index]
+// npm run bench -- explain [--size tiny|small|large] [--engines pglite,postgres] [--customers N] [--memory]
+//                           [--without-index] [--backfill DAYS]
 //
 // Explain one customer's value (GET /api/labels/:label/explain/:userId → EngineService.explain)
 // on the demo data, PGlite and PostgreSQL side by side: the demo's labels of each creation method
 // are calculated once, then N random customers are explained per label (after a warm-up), and
 // the latency p50 / p95 / max is printed per engine and method. `large` is ~10.5M events.
-// --uid-index then builds an index on each event table's uid (timed) and measures again.
+// Event tables are indexed by uid as ingestion leaves them (ARCHITECTURE.md#storage-layout);
+// --without-index then drops those indexes, measures again (what a full scan costs) and times
+// building them again (their cost to a bulk load), and
+// --backfill DAYS backfills spend_90d's last DAYS days on the same data (bench/backfill.ts).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EngineService } from '../engine/service.ts'
+import { addUidIndex } from '../engine/storage/extend.ts'
 import { makeRng } from '../shared/prng.ts'
 import { demoLabels } from '../server/demo/demo-workspace.ts'
+import { backfillBench, pct } from './backfill.ts'
 import { demoFiles, ingestFile, open } from './engine.ts'
 
 const sizes = { tiny: 10_000, small: 100_000, large: 1_000_000 } as const
@@ -25,11 +31,6 @@ interface Row {
   p95Ms: number
   maxMs: number
   agree: string
-}
-
-export const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
     (l) => l.rule.method !== 'import',
   )
   const rows: Row[] = []
-  const indexSec: Record<string, number> = {}
+  const extra: Record<string, Record<string, number>> = {}
   for (const engine of engines) {
     const { db, cleanup } = await open(engine, argv.includes('--memory'))
     try {
@@ -59,14 +60,21 @@ export async function main(argv: string[]): Promise<void> {
       await svc.migrate()
       console.log(`  [${engine}] ingesting…`)
       await ingestFile(db, 'users', files.users)
+      let t0 = performance.now()
       const ev = await ingestFile(db, 'events', files.events)
-      console.log(`  [${engine}] ${ev.inserted} events; calculating ${defs.length} labels…`)
+      const e: Record<string, number> = { events: ev.inserted, ingestS: (performance.now() - t0) / 1000 }
+      extra[engine] = e
+      console.log(
+        `  [${engine}] ${ev.inserted} events in ${e.ingestS?.toFixed(1)} s; calculating ${defs.length} labels…`,
+      )
+      t0 = performance.now()
       for (const l of defs) {
         const def = { dataType: l.dataType, rule: l.rule }
         const run = await svc.createRun({ labelId: l.name, trigger: 'manual', asOf, definition: def })
         const done = await svc.executeRun(run.id, { tz: 'UTC' })
         if (done.status !== 'succeeded') throw new Error(`${l.name}: ${done.error}`)
       }
+      e.calculateS = (performance.now() - t0) / 1000
       const ids = (await db.query<{ user_id: string }>(`SELECT user_id FROM users ORDER BY uid`)).rows.map(
         (r) => r.user_id,
       )
@@ -95,23 +103,28 @@ export async function main(argv: string[]): Promise<void> {
             maxMs: Math.round(Math.max(...ms)),
             agree: `${agree}/${customers}`,
           })
-          console.log(`  [${engine}, ${index}] ${l.name}: p50 ${Math.round(pct(ms, 50))} ms`)
+          console.log(
+            `  [${engine}, ${index}] ${l.name}: p50 ${Math.round(pct(ms, 50))}, p95 ${Math.round(pct(ms, 95))}, max ${Math.round(Math.max(...ms))} ms, agree ${agree}/${customers}`,
+          )
         }
       }
-      await measure('none')
-      if (argv.includes('--uid-index')) {
-        // What an index on each event table's uid would buy (not in the product: ARCHITECTURE.md#storage-layout).
+      await measure('uid')
+      if (argv.includes('--without-index')) {
         const tables = (await db.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)).rows
-        const t = performance.now()
-        for (const { tbl } of tables) {
-          if (!/^ev\d+$/.test(tbl)) throw new Error(`unexpected table ${tbl}`)
-          await db.exec(`CREATE INDEX ${tbl}_uid ON ${tbl} (uid); ANALYZE ${tbl}`)
-        }
-        indexSec[engine] = (performance.now() - t) / 1000
-        console.log(
-          `  [${engine}] uid indexes on ${tables.length} event tables built in ${indexSec[engine]?.toFixed(1)} s`,
-        )
-        await measure('uid')
+        for (const { tbl } of tables) if (/^ev\d+$/.test(tbl)) await db.exec(`DROP INDEX IF EXISTS ${tbl}_uid`)
+        await measure('none')
+        t0 = performance.now() // what the index costs ingestion: building it once over the loaded rows
+        for (const { tbl } of tables) if (/^ev\d+$/.test(tbl)) await addUidIndex(db, tbl)
+        e.indexS = (performance.now() - t0) / 1000
+      }
+      const days = Number(get('backfill') ?? 0)
+      if (days > 0) {
+        const spend = defs.find((l) => l.name === 'spend_90d')
+        if (!spend) throw new Error('no demo label spend_90d')
+        const b = await backfillBench(svc, spend.name, { dataType: spend.dataType, rule: spend.rule }, days)
+        Object.assign(e, { backfillDays: days, backfillS: b.totalS, backfillDayP50Ms: pct(b.ms, 50) })
+        Object.assign(e, { backfillDayMaxMs: Math.max(...b.ms) })
+        console.log(`  [${engine}] spend_90d: ${days} days backfilled in ${b.totalS.toFixed(1)} s`)
       }
     } finally {
       await cleanup()
@@ -126,8 +139,12 @@ export async function main(argv: string[]): Promise<void> {
   for (const c of cells) console.log('  ' + c.map((x, i) => x.padStart(widths[i] ?? 0)).join('  '))
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })
   const out = join(import.meta.dirname, 'results', `explain-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  for (const [e, sec] of Object.entries(indexSec))
-    console.log(`  [${e}] building the uid indexes took ${sec.toFixed(1)} s`)
-  writeFileSync(out, JSON.stringify({ size, users, asOf, node: process.version, rows, indexSec }, null, 2))
+  for (const [engine, e] of Object.entries(extra))
+    console.log(
+      `  [${engine}] ${Object.entries(e)
+        .map(([k, v]) => `${k} ${Math.round(v * 10) / 10}`)
+        .join(', ')}`,
+    )
+  writeFileSync(out, JSON.stringify({ size, users, asOf, node: process.version, rows, extra }, null, 2))
   console.log(`\nwrote ${out}`)
 }

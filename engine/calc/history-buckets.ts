@@ -11,7 +11,8 @@ import { compareCodePoints } from '../read/read-model.ts'
  * Fixed history buckets (docs/semantics.md#history): a number label's history is counted in the
  * same intervals every day, `(-∞,b0) [b0,b1) … [bn,+∞)`, and a date label's per the same
  * granularity, so lines can be followed across days. They are fixed from the first result with
- * values (nice boundaries over its range) and stored per label in `history_buckets`; an operator
+ * values (boundaries at its quantiles, rounded to two significant digits, so a skewed result is
+ * spread over several intervals) and stored per label in `history_buckets`; an operator
  * may set them (setHistoryBuckets), which re-buckets the stored days where the data allows.
  *
  * Every history row records the bucketing it was written with (`history.bucketing`: `b:<b0,…>`
@@ -112,6 +113,64 @@ export function niceBoundaries(lo: number, hi: number, integers: boolean): numbe
   return out
 }
 
+/** The fractions at which a first result's quantiles are read (percentiles). */
+const quantileFractions = Array.from({ length: 101 }, (_, i) => i / 100)
+
+/**
+ * Boundaries from a first result's quantiles `q` (ascending, q[0] the minimum, the last the
+ * maximum): about 10 intervals holding similar numbers of customers, each boundary the quantile
+ * that splits what is left above the previous one evenly, rounded to two significant digits
+ * (whole numbers for whole-number results); the first at or below the minimum and the last above
+ * the maximum, as niceBoundaries. A value held by many customers gets an interval of its own
+ * rather than a boundary twice. Without spread (one value) it is niceBoundaries. With at most
+ * 11 distinct values (`few`, ascending, when the result has no more) each gets an interval of its
+ * own: niceBoundaries' when they part them, else the values themselves.
+ */
+export function quantileBoundaries(q: readonly number[], integers: boolean, few?: readonly number[]): number[] {
+  const n = q.length - 1
+  const lo = q[0] as number
+  const hi = q[n] as number
+  if (n < 1 || !(hi > lo)) return niceBoundaries(lo, hi, integers)
+  if (few && few.length <= targetBuckets + 1) {
+    const nice = niceBoundaries(lo, hi, integers)
+    const slot = (x: number) => indexOf(nice, x)
+    if (few.every((x, i) => i === 0 || slot(x) !== slot(few[i - 1] as number))) return nice
+    return [...few, Number((hi + (nice[1] as number) - (nice[0] as number)).toPrecision(12))]
+  }
+  /** x rounded to a step of two significant digits (0: of the range). */
+  const step = (x: number) => Math.max(integers ? 1 : 0, 10 ** (Math.floor(Math.log10(Math.abs(x) || hi - lo)) - 1))
+  const tidy = (x: number) => Number(x.toPrecision(12))
+  const round = (x: number, how: 'floor' | 'round' | 'ceil') => tidy(Math[how](x / step(x)) * step(x))
+  /** The quantile at fractional position pos (linear between the given ones), and back. */
+  const at = (pos: number) => {
+    const i = Math.min(n - 1, Math.floor(pos))
+    return (q[i] as number) + ((q[i + 1] as number) - (q[i] as number)) * (pos - i)
+  }
+  const position = (x: number) => {
+    const i = q.findIndex((v) => v >= x)
+    if (i <= 0) return i
+    const a = q[i - 1] as number
+    return i - 1 + (x - a) / ((q[i] as number) - a)
+  }
+  const out = [round(lo, 'floor')]
+  let from = 0
+  for (let k = targetBuckets; k > 1; k--) {
+    const x = at(from + (n - from) / k)
+    const last = out[out.length - 1] as number
+    const above = q.find((v) => v > x) ?? hi // the next value up: a tie at x stays below the boundary
+    const b = [round(x, 'round'), round(x, 'ceil'), round(above, 'floor'), round(above, 'ceil')].find((c) => c > last)
+    if (b === undefined || b > hi) break
+    out.push(b)
+    from = position(b)
+    if (from < 0 || from >= n) break
+  }
+  const last = out[out.length - 1] as number
+  let top = round(hi, 'ceil')
+  if (top <= hi) top = tidy(hi + step(hi))
+  if (top > last) out.push(top)
+  return out
+}
+
 /** A granularity that gives a readable number of buckets over a first result spanning `days`. */
 function niceGranularity(days: number): Granularity {
   return days <= 92 ? 'day' : days <= 731 ? 'week' : 'month'
@@ -131,18 +190,22 @@ export async function ensureBuckets(
   const stored = await loadBuckets(tx, labelId, dataType)
   if (stored) return stored
   if (dataType === 'number') {
-    const r = await tx.query<{ lo: number | null; hi: number | null; ints: boolean | null }>(
-      `SELECT min(value) AS lo, max(value) AS hi, bool_and(value = trunc(value)) AS ints FROM ${table}`,
+    // Materialised: on Citus the result table is distributed, and the ordered-set aggregate then
+    // runs on the coordinator over the values the CTE gathered.
+    const r = await tx.query<{ q: string | null; ints: boolean | null; few: string | null }>(
+      `WITH v AS MATERIALIZED (SELECT value::float8 AS value FROM ${table})
+       SELECT to_json(percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY value))::text AS q,
+              bool_and(value = trunc(value)) AS ints,
+              (SELECT to_json(array_agg(value))::text FROM (SELECT DISTINCT value FROM v ORDER BY 1 LIMIT 12) d) AS few
+         FROM v`,
+      [quantileFractions],
     )
     const s = r.rows[0]
-    if (!s || s.lo === null || s.hi === null) return null
-    return storeBuckets(
-      tx,
-      labelId,
-      dataType,
-      { boundaries: niceBoundaries(Number(s.lo), Number(s.hi), s.ints === true) },
-      'first_run',
-    )
+    if (!s || s.q === null) return null
+    const nums = (json: string | null) =>
+      json === null ? [] : (JSON.parse(json) as Array<number | string>).map(Number)
+    const boundaries = quantileBoundaries(nums(s.q), s.ints === true, nums(s.few))
+    return storeBuckets(tx, labelId, dataType, { boundaries }, 'first_run')
   }
   const r = await tx.query<{ days: number | null }>(
     `SELECT extract(epoch FROM max(value) - min(value)) / 86400 AS days FROM ${table}`,

@@ -1,7 +1,14 @@
 import { LabelsError } from '../../shared/errors.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalogue.ts'
-import { addColumn, addEventIdUnique, lockCatalogue, registerColumn, registerEvent } from '../storage/extend.ts'
+import {
+  addColumn,
+  addEventIdUnique,
+  addUidIndex,
+  lockCatalogue,
+  registerColumn,
+  registerEvent,
+} from '../storage/extend.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { storedUids } from '../storage/users.ts'
 import { addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
@@ -259,7 +266,9 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
     await addEventIdUnique(tx, table)
     return s.t.rows - removed
   }
-  return s.t.rows - (await uniqueEventIds(tx, table))
+  const removed = await uniqueEventIds(tx, table)
+  await addUidIndex(tx, table) // built once over the loaded rows, like the event_id key
+  return s.t.rows - removed
 }
 
 /**

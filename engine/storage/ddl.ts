@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
-import { eventIdKeyDdl, lockCatalogue } from './extend.ts'
+import { addUidIndex, eventIdKeyDdl, lockCatalogue } from './extend.ts'
 
 /**
  * The fixed part of the storage layout. Customer data is column-per-attribute so
@@ -40,6 +40,7 @@ export async function migrate(db: SqlExecutor): Promise<void> {
   await db.exec(coreDdl)
   if (!db.citus) {
     await db.exec(usersDdl)
+    await indexEventUids(db)
     return
   }
   await db.transaction(async (tx) => {
@@ -53,6 +54,20 @@ export async function migrate(db: SqlExecutor): Promise<void> {
       await distributeByUid(tx, 'users')
     } else if (!r.rows[0]?.distributed) await distributeExisting(tx)
     await addEventIdsScratch(tx)
+  })
+}
+
+/**
+ * Event tables created before they were indexed by uid get their index (once; a no-op after).
+ * Under the catalogue lock, so two processes starting together don't build it twice.
+ */
+async function indexEventUids(db: SqlExecutor): Promise<void> {
+  const missing = `SELECT e.tbl FROM catalogue_events e
+    WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL AND to_regclass(e.tbl || '_uid') IS NULL ORDER BY e.id`
+  if ((await db.query(missing)).rows.length === 0) return
+  await db.transaction(async (tx) => {
+    await lockCatalogue(tx)
+    for (const { tbl } of (await tx.query<{ tbl: string }>(missing)).rows) await addUidIndex(tx, tbl)
   })
 }
 

@@ -47,6 +47,7 @@ export async function addEvent(tx: SqlExecutor, name: string, opts: { deferUniqu
   await distributeByUid(tx, table)
   await addEventIdsTable(tx, table)
   if (!opts.deferUnique) await addEventIdUnique(tx, table)
+  await addUidIndex(tx, table)
   return table
 }
 
@@ -70,6 +71,15 @@ export async function addEventIdUnique(tx: SqlExecutor, table: string): Promise<
 /** The event_id key: (event_id), or on Citus (uid, event_id), as a key must hold the distribution column. */
 export function eventIdKeyDdl(db: SqlExecutor, table: string): string {
   return `ALTER TABLE ${table} ADD CONSTRAINT ${table}_event_id_key UNIQUE (${db.citus ? 'uid, ' : ''}event_id)`
+}
+
+/**
+ * Indexes an event table by uid, so one customer's events are found without a scan of the whole
+ * table (explain: `SELECT … WHERE uid = $1`, ~10 ms instead of 1–3 s at 10M events, README
+ * "Explain"). On Citus the event_id key `(uid, event_id)` leads with uid already: nothing to add.
+ */
+export async function addUidIndex(tx: SqlExecutor, table: string): Promise<void> {
+  if (!tx.citus) await tx.exec(`CREATE INDEX IF NOT EXISTS ${table}_uid ON ${table} (uid)`)
 }
 
 /** DDL of one event table. */

@@ -97,7 +97,7 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     expect(b.buckets).toMatchObject({
       dataType: 'number',
       source: 'first_run',
-      boundaries: Array.from({ length: 16 }, (_, i) => 2 * i),
+      boundaries: Array.from({ length: 11 }, (_, i) => 3 * i), // at the deciles of the first result
     })
     expect(b.otherDays).toEqual([])
     const url = '/api/labels/buys_30d/history/buckets'
@@ -107,17 +107,18 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     const bad = await inject({ method: 'PUT', url, headers: auth('editor'), payload: { boundaries: [5, 1] } })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error).toMatchObject({ path: '/boundaries/1', message: expect.stringMatching(/increasing/) })
-    const ok = await inject({ method: 'PUT', url, headers: auth('editor'), payload: { boundaries: [0, 10, 20, 30] } })
+    // A coarsening of the first buckets: the stored day is re-counted.
+    const ok = await inject({ method: 'PUT', url, headers: auth('editor'), payload: { boundaries: [0, 9, 18, 27] } })
     expect(ok.statusCode, ok.body).toBe(200)
-    expect(ok.json()).toMatchObject({ buckets: { boundaries: [0, 10, 20, 30], source: 'operator' }, kept: [] })
+    expect(ok.json()).toMatchObject({ buckets: { boundaries: [0, 9, 18, 27], source: 'operator' }, kept: [] })
     expect(ok.json().rebucketed).toHaveLength(1)
     const h = await json({ url: '/api/labels/buys_30d/history' })
     expect(h.items.map((i: { value: string }) => i.value).sort()).toEqual([
       '(-∞,0)',
-      '[0,10)',
-      '[10,20)',
-      '[20,30)',
-      '[30,+∞)',
+      '[0,9)',
+      '[18,27)',
+      '[27,+∞)',
+      '[9,18)',
     ])
   })
 

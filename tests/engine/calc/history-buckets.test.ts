@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Definition } from '../../../engine/api.ts'
 import type { SourceSql } from '../../../engine/calc/execute-run.ts'
-import { niceBoundaries } from '../../../engine/calc/history-buckets.ts'
+import { niceBoundaries, quantileBoundaries } from '../../../engine/calc/history-buckets.ts'
 import { describeEachDb } from '../../helpers/db.ts'
 import { addUsers, newService, type Fixture } from './fixture.ts'
 
@@ -13,6 +13,65 @@ it('nice boundaries cover the range in 1, 2 or 5 × 10^k steps, whole steps for 
   expect(niceBoundaries(3, 7, true)).toEqual([3, 4, 5, 6, 7, 8])
   expect(niceBoundaries(0.12, 0.9, false)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1])
   expect(niceBoundaries(5, 5, true)).toEqual([4, 5, 6])
+})
+
+/** Percentiles 0..100 of the values (linear between ranks, as percentile_cont). */
+const percentiles = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b)
+  return Array.from({ length: 101 }, (_, i) => {
+    const p = (i / 100) * (s.length - 1)
+    const j = Math.floor(p)
+    const a = s[j] as number
+    return j + 1 < s.length ? a + ((s[j + 1] as number) - a) * (p - j) : a
+  })
+}
+/** The quantile boundaries of these values, as ensureBuckets asks for them. */
+const boundariesOf = (values: number[]) =>
+  quantileBoundaries(
+    percentiles(values),
+    values.every(Number.isInteger),
+    [...new Set(values)].sort((a, b) => a - b).slice(0, 12),
+  )
+/** How many values fall in each interval (-∞,b0) [b0,b1) … [bn,+∞). */
+const spread = (values: number[], bounds: number[]) => {
+  const n = new Array<number>(bounds.length + 1).fill(0)
+  for (const v of values) {
+    const i = bounds.filter((b) => b <= v).length
+    n[i] = (n[i] as number) + 1
+  }
+  return n
+}
+/** A long tail: 100 customers, e^(k/10) rounded, 1 … 22026 (most in the lowest nice step). */
+const skewed = Array.from({ length: 100 }, (_, k) => Math.round(Math.exp((k + 1) / 10)))
+
+it('quantile boundaries: evenly filled intervals at two significant digits, as nice ones on even data', () => {
+  const even = Array.from({ length: 100 }, (_, i) => i)
+  expect(boundariesOf(even)).toEqual(niceBoundaries(0, 99, true))
+  const b = boundariesOf(skewed)
+  expect(b).toEqual([1, 3, 8, 22, 59, 160, 430, 1200, 3200, 8400, 23000])
+  expect(Math.max(...spread(skewed, b))).toBeLessThanOrEqual(11)
+  // Plain nice steps over min..max (the old choice) put 76 of the 100 in the first interval.
+  expect(Math.max(...spread(skewed, niceBoundaries(1, 22026, true)))).toBe(76)
+  // A value most customers share gets its own interval; the rest is still spread.
+  const zeros = [...new Array(90).fill(0), ...Array.from({ length: 20 }, (_, i) => 3 + 18 * i)]
+  const z = boundariesOf(zeros)
+  expect(z[0]).toBe(0)
+  expect(z[1]).toBeLessThanOrEqual(3)
+  const zs = spread(zeros, z)
+  expect(zs.slice(0, 2)).toEqual([0, 90])
+  expect(zs.length).toBeGreaterThanOrEqual(8)
+  expect(Math.max(...zs.slice(2))).toBeLessThanOrEqual(4)
+  // Strictly increasing, the first at or below the minimum, the last above the maximum.
+  for (const v of [skewed, zeros, [5, 5, 5], [1, 1, 1, 1, 2], [1, 2, 3, 1000], even.map((x) => x * 1.7 - 20)]) {
+    const q = boundariesOf(v)
+    expect(q.every((x, i) => i === 0 || x > (q[i - 1] as number))).toBe(true)
+    expect(q[0]).toBeLessThanOrEqual(Math.min(...v))
+    expect(q[q.length - 1]).toBeGreaterThan(Math.max(...v))
+  }
+  expect(boundariesOf([5, 5, 5])).toEqual([4, 5, 6])
+  // At most 11 distinct values: one interval each, nice steps when they part them.
+  expect(boundariesOf([1.5, 3, 4.5, 6])).toEqual(niceBoundaries(1.5, 6, false))
+  expect(boundariesOf([1, 2, 3, 1000, 1000])).toEqual([1, 2, 3, 1000, 1100])
 })
 
 describeEachDb('fixed history buckets', (kind) => {
@@ -59,6 +118,20 @@ describeEachDb('fixed history buckets', (kind) => {
     const b = await f.svc.historyBuckets(L, 'number')
     expect(b.buckets).toMatchObject({ boundaries: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], source: 'first_run' })
     expect(b.otherDays).toEqual([])
+  })
+
+  it('spreads a skewed first result over several intervals (quantiles), and keeps them', async () => {
+    const L = label()
+    source = values(`round(exp(uid / 10.0))::float8`) // 1 … 22026, the same long tail as \`skewed\`
+    await run(L, '2024-03-01T12:00:00Z')
+    const b = await f.svc.historyBuckets(L, 'number')
+    expect(b.buckets).toMatchObject({ boundaries: boundariesOf(skewed), source: 'first_run' })
+    const r = await rows(L)
+    expect(r).toHaveLength(12)
+    expect(Math.max(...r.map((x) => x[2]))).toBeLessThanOrEqual(11)
+    source = values(`round(exp(uid / 9.0))::float8`)
+    await run(L, '2024-03-02T12:00:00Z')
+    expect(keysOf(await rows(L), '2024-03-02')).toEqual(keysOf(r, '2024-03-01'))
   })
 
   it('re-buckets stored days on a coarsening, keeps and flags the days it cannot re-count', async () => {
