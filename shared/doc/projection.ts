@@ -246,13 +246,14 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
  * (issue 9, "Scale"): the labels whose entries changed, and the groups part when any group
  * changed. `project(prev)` returns the projection now, equal to projectWorkspace(doc), in which
  * every label the transactions since the last call did not touch is `prev`'s own object, and
- * `groups`/`groupsById` are `prev`'s when no group changed; with nothing touched, `prev` itself.
+ * `groups`/`groupsById` are `prev`'s when no group changed; with nothing touched, `prev` itself
+ * (the first call, or one with `prev` null, reads the whole document).
  * So a Solid store reconciled with it compares untouched labels by identity (O(1) each) instead
  * of field by field. `prev` must be what the last call returned, or equal to it (e.g. the raw
  * state of a store reconciled with it). `stop()` removes its observers.
  */
 export function trackProjection(doc: Y.Doc): {
-  project(prev: WorkspaceProjection): WorkspaceProjection
+  project(prev: WorkspaceProjection | null): WorkspaceProjection
   stop(): void
 } {
   const p = new Projector(doc)

@@ -10,7 +10,7 @@ import { createRowWindow, rowOffsets } from '../../ui/row-window.ts'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
 import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
-import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
+import { countLabels, filterTree, indexLabels, type VisibleGroup } from './tree-filter.ts'
 import { itemKey, treeKeyAction, visibleItems, type TreeItem } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
@@ -40,7 +40,9 @@ export function GroupTree(): JSX.Element {
   const [hover, setHover] = createSignal<Hover | null>(null)
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
-  const tree = createMemo(() => filterTree(ws.view, query()))
+  // Lower-cased names, rebuilt when labels change; a keystroke only scans them (issue 9, "Scale").
+  const labelIndex = createMemo(() => indexLabels(ws.view.labels))
+  const tree = createMemo(() => filterTree(ws.view, query(), labelIndex()))
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
   const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
