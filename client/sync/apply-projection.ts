@@ -31,7 +31,10 @@ export function applyProjection(
       let same = next.labels.length === prev.labels.length
       const labels = next.labels.map((l, j) => {
         const i = at.get(l.id)
-        if (i === undefined) return (same = false), l
+        if (i === undefined) {
+          same = false
+          return l
+        }
         if (i !== j) same = false
         if (l !== prev.labels[i]) setView('labels', i, reconcile(l, byId))
         return view.labels[i] as (typeof next.labels)[number]
