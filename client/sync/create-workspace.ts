@@ -7,7 +7,7 @@ import type { DocOrigin } from '../../shared/doc/origin.ts'
 import { transactionScope } from '../../shared/doc/drafts.ts'
 import { trackProjection, type WorkspaceProjection } from '../../shared/doc/projection.ts'
 import type { Me } from '../api/types.ts'
-import { applyProjection } from './apply-projection.ts'
+import { applyProjection, initialProjection } from './apply-projection.ts'
 import { makeCollabConnection } from './collab-connection.ts'
 import { reportServerUp } from './connectivity.ts'
 import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
@@ -52,7 +52,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   // Only what transactions touched is projected again (shared/doc trackProjection), and only
   // that is written to the store (apply-projection.ts).
   const tracked = trackProjection(doc)
-  const [view, setView] = createStore<WorkspaceProjection>(tracked.project(null))
+  const [view, setView] = createStore<WorkspaceProjection>(initialProjection(tracked.project(null)))
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
   // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
