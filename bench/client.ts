@@ -1,9 +1,10 @@
 /**
- * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5]
+ * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--via-collab]
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
- * written through a y-websocket client:
+ * stored as the workspace document before the server starts (bench/seed-doc.ts), or with
+ * `--via-collab` written through a y-websocket client (each label then gets a creation run):
  *
  *  - load → interactive tree: from page.reload() (server warm, document not cached in IndexedDB)
  *    until the whole tree is shown (every group row: a workspace this large opens with its groups
@@ -18,6 +19,7 @@
  * Targets (issue 9): interactive tree ≤ 1.0 s, keystroke → frame ≤ 50 ms p95, scroll at 60 fps, at 5,000 labels.
  * Then bench/client-flows.ts: rule edit → preview (p50 ≤ 300 ms) and run success → chart (≤ 500 ms).
  */
+import { writeFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { tokens } from '../tests/server/helpers.ts'
 import { buildClient, CHROMIUM, hasChromium, launchChromium } from '../tests/client/browser-env.ts'
@@ -91,6 +93,26 @@ async function treeScroll(page: Page, frames: number, step: number): Promise<num
   return page.evaluate(scrollFrames, { frames, step })
 }
 
+/**
+ * BENCH_PROFILE=prefix: a CPU profile of the page (the last load; the keystrokes) written to
+ * `prefix-load.cpuprofile` / `prefix-keys.cpuprofile` (open in Chrome DevTools, Performance), from
+ * an unminified build.
+ */
+async function profile(page: Page, what: string): Promise<(() => Promise<void>) | null> {
+  const prefix = process.env['BENCH_PROFILE']
+  if (!prefix) return null
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop')
+    await writeFile(`${prefix}-${what}.cpuprofile`, JSON.stringify(profile))
+    await cdp.detach()
+    console.log(`CPU profile: ${prefix}-${what}.cpuprofile`)
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   if (!hasChromium) {
     console.log(`${CHROMIUM} is missing: skipping the client bench (apt-get install chromium)`)
@@ -102,13 +124,19 @@ export async function main(args: string[]): Promise<void> {
   const loads = flag(args, 'loads', 5)
   const frames = flag(args, 'frames', 240)
   const step = flag(args, 'scroll-step', 60)
-  const client = await buildClient()
+  // A profiled run builds the client unminified (function names in the profile).
+  const client = await buildClient(process.env['BENCH_PROFILE'] ? { minify: false } : {})
   const browser = await launchChromium()
-  const srv = await startAppServer({ clientDir: client.dir })
+  // The workspace is stored before the server starts (bench/seed-doc.ts); `--via-collab` writes it
+  // through a y-websocket client instead (every label then gets a creation run and a version).
+  const viaCollab = args.includes('--via-collab')
+  const t0 = performance.now()
+  const srv = await startAppServer({ clientDir: client.dir, ...(viaCollab ? {} : { seed: { labels, groups } }) })
   try {
-    const t0 = performance.now()
-    await seedLabels(srv.collab, labels, groups)
-    console.log(`seeded ${labels} labels in ${groups} groups in ${round((performance.now() - t0) / 1000)} s`)
+    if (viaCollab) await seedLabels(srv.collab, labels, groups)
+    console.log(
+      `seeded ${labels} labels in ${groups} groups ${viaCollab ? 'through y-websocket' : 'as the stored document'} in ${round((performance.now() - t0) / 1000)} s`,
+    )
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
     await ctx.addInitScript(recordFilterFrames)
     const page = await ctx.newPage()
@@ -123,16 +151,20 @@ export async function main(args: string[]): Promise<void> {
       await page.evaluate(() =>
         indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
       )
+      const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
       const start = performance.now()
       await page.reload({ waitUntil: 'commit' })
       const at = await page.waitForFunction(interactive, whole, { timeout: 120_000, polling: 'raf' })
       loadMs.push(round(performance.now() - start))
+      await stopProfile?.()
       const m = (await at.jsonValue())!
       inPageMs.push(round(m.doneMs))
       firstRowMs.push(round(m.firstRowMs))
       await sleep(500)
     }
+    const stopProfile = await profile(page, 'keys')
     const keyFrames = await filterKeystrokes(page, keys)
+    await stopProfile?.()
     const gaps = await treeScroll(page, frames, step)
     const rows = [
       {

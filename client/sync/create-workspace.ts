@@ -1,12 +1,13 @@
 import { createSignal, onCleanup, type Accessor } from 'solid-js'
-import { createStore, reconcile } from 'solid-js/store'
+import { createStore, unwrap } from 'solid-js/store'
 import type * as Y from 'yjs'
 import { LabelsError } from '../../shared/errors.ts'
 import { CollabClose } from '../../shared/doc/close-codes.ts'
 import type { DocOrigin } from '../../shared/doc/origin.ts'
 import { transactionScope } from '../../shared/doc/drafts.ts'
-import { projectWorkspace, type WorkspaceProjection } from '../../shared/doc/projection.ts'
+import { trackProjection, type WorkspaceProjection } from '../../shared/doc/projection.ts'
 import type { Me } from '../api/types.ts'
+import { applyProjection, initialProjection } from './apply-projection.ts'
 import { makeCollabConnection } from './collab-connection.ts'
 import { reportServerUp } from './connectivity.ts'
 import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
@@ -40,7 +41,7 @@ export interface Workspace {
 
 /**
  * Reactive: connects to the collaborative workspace document and mirrors its projection in a
- * store, re-projected after every update (local or remote). Every write goes through
+ * store, brought up to date after every update (local or remote) with what it touched. Every write goes through
  * `edit(op)`, i.e. one shared/doc operation = one transaction; there are no raw Y writes here.
  */
 export function createWorkspace(token: string, me: Me, onError: (e: LabelsError) => void): Workspace {
@@ -48,7 +49,10 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   const { doc, provider } = conn
   // The copy kept in this browser: a reload or a cold start without network opens from it.
   const [local, closeLocal] = makeLocalStore(doc)
-  const [view, setView] = createStore<WorkspaceProjection>(projectWorkspace(doc))
+  // Only what transactions touched is projected again (shared/doc trackProjection), and only
+  // that is written to the store (apply-projection.ts).
+  const tracked = trackProjection(doc)
+  const [view, setView] = createStore<WorkspaceProjection>(initialProjection(tracked.project(null)))
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
   // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
@@ -58,7 +62,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     scheduled = true
     queueMicrotask(() => {
       scheduled = false
-      setView(reconcile(projectWorkspace(doc), { key: 'id', merge: false }))
+      applyProjection(view, setView, tracked.project(unwrap(view)))
     })
   }
   doc.on('update', onUpdate)
@@ -125,6 +129,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     window.removeEventListener('offline', onOffline)
     window.removeEventListener('online', onOnline)
     doc.off('update', onUpdate)
+    tracked.stop()
     doc.off('afterTransaction', onTransaction)
     closeLocal()
     cleanup()

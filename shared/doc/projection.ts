@@ -145,8 +145,15 @@ function readLabel(id: string, m: Y.Map<unknown>, groupIds: Set<string>, repairs
   }
 }
 
-/** Oldest createdAt, then smallest id, keeps a contested name; the others are flagged. */
-function flagDuplicates(labels: ProjectedLabel[]): Array<{ name: string; labelIds: string[] }> {
+/**
+ * Oldest createdAt, then smallest id, keeps a contested name; the others are flagged. Labels are
+ * not written to: one whose flag changes is replaced by a copy (an incremental projection hands
+ * back the previous projection's objects, which a reader such as a Solid store may hold).
+ */
+function flagDuplicates(labels: ProjectedLabel[]): {
+  labels: ProjectedLabel[]
+  duplicates: Array<{ name: string; labelIds: string[] }>
+} {
   const byName = new Map<string, ProjectedLabel[]>()
   for (const l of labels) {
     const list = byName.get(l.name)
@@ -154,17 +161,28 @@ function flagDuplicates(labels: ProjectedLabel[]): Array<{ name: string; labelId
     else byName.set(l.name, [l])
   }
   const out: Array<{ name: string; labelIds: string[] }> = []
+  const conflicted = new Set<string>()
   for (const [name, list] of byName) {
     if (list.length < 2) continue
     list.sort((a, b) => (a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : a.id < b.id ? -1 : 1))
-    list.slice(1).forEach((l) => (l.nameConflict = true))
+    list.slice(1).forEach((l) => conflicted.add(l.id))
     out.push({ name, labelIds: list.map((l) => l.id) })
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return {
+    labels: labels.map((l) => (l.nameConflict === conflicted.has(l.id) ? l : { ...l, nameConflict: !l.nameConflict })),
+    duplicates: out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  }
 }
 
-/** The pure, deterministic view of a workspace document that every reader uses (see README). */
-export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
+/** The groups part of a projection, and what sorting labels needs (each group's display position). */
+interface GroupPart {
+  groups: GroupNode[]
+  groupsById: Record<string, ProjectedGroup>
+  position: Map<string, number>
+  repairs: Repair[]
+}
+
+function projectGroups(doc: Y.Doc): GroupPart {
   const repairs: Repair[] = []
   const raw = readGroups(doc, repairs)
   const def = raw.get(DEFAULT_GROUP_ID)
@@ -215,18 +233,158 @@ export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
     position.set(r.id, position.size)
     for (const c of r.childIds) position.set(c, position.size)
   }
+  return { groups: roots.map(node), groupsById: byId, position, repairs }
+}
 
-  const labels: ProjectedLabel[] = []
-  const groupIds = new Set(raw.keys())
-  labelsOf(doc).forEach((v, id) => {
-    if (!(v instanceof Y.Map)) return void repairs.push({ kind: 'drop-entry', map: 'labels', key: id })
-    labels.push(readLabel(id, v, groupIds, repairs))
-  })
-  // Drafts are projected by projectDrafts; only junk entries (raw writes) are the tree's concern.
-  draftsOf(doc).forEach((v, id) => v instanceof Y.Map || repairs.push({ kind: 'drop-entry', map: 'drafts', key: id }))
-  labels.sort((a, b) => (position.get(a.groupId) ?? 0) - (position.get(b.groupId) ?? 0) || compareOrder(a, b))
-  const duplicates = flagDuplicates(labels)
-  return { groups: roots.map(node), groupsById: byId, labels, duplicates, repairs }
+/** The pure, deterministic view of a workspace document that every reader uses (see README). */
+export function projectWorkspace(doc: Y.Doc): WorkspaceProjection {
+  return new Projector(doc).project(null)
+}
+
+/**
+ * A projection kept up to date with a document, re-reading only what transactions touched
+ * (issue 9, "Scale"): the labels whose entries changed, and the groups part when any group
+ * changed. `project(prev)` returns the projection now, equal to projectWorkspace(doc), in which
+ * every label the transactions since the last call did not touch is `prev`'s own object, and
+ * `groups`/`groupsById` are `prev`'s when no group changed; with nothing touched, `prev` itself
+ * (the first call, or one with `prev` null, reads the whole document).
+ * So a Solid store reconciled with it compares untouched labels by identity (O(1) each) instead
+ * of field by field. `prev` must be what the last call returned, or equal to it (e.g. the raw
+ * state of a store reconciled with it). `stop()` removes its observers.
+ */
+export function trackProjection(doc: Y.Doc): {
+  project(prev: WorkspaceProjection | null): WorkspaceProjection
+  stop(): void
+} {
+  const p = new Projector(doc)
+  const labels = labelsOf(doc)
+  const groups = groupsOf(doc)
+  const drafts = draftsOf(doc)
+  const onLabels = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
+    for (const e of events) {
+      if (e.target === labels) (e as Y.YMapEvent<unknown>).keysChanged.forEach((k) => p.touch(k))
+      else if (typeof e.path[0] === 'string') p.touch(e.path[0])
+    }
+  }
+  const onGroups = () => p.touchGroups()
+  const onDrafts = () => p.touchDrafts()
+  labels.observeDeep(onLabels)
+  groups.observeDeep(onGroups)
+  drafts.observe(onDrafts)
+  // Whatever the document held before the first call (e.g. loaded before tracking started) is read then.
+  let first = true
+  return {
+    project(prev) {
+      const out = p.project(first ? null : prev)
+      first = false
+      return out
+    },
+    stop() {
+      labels.unobserveDeep(onLabels)
+      groups.unobserveDeep(onGroups)
+      drafts.unobserve(onDrafts)
+    },
+  }
+}
+
+/** Builds projections; between calls it remembers what was touched and what needs repairs. */
+class Projector {
+  private readonly touched = new Set<string>()
+  private groupsTouched = true
+  private draftsTouched = true
+  private groupPart: GroupPart | null = null
+  private draftRepairs: Repair[] = []
+  /** Labels whose group the projection repairs (missing, or not a string), and junk entries. */
+  private readonly rehomed = new Set<string>()
+  private readonly junk = new Set<string>()
+
+  constructor(private readonly doc: Y.Doc) {}
+
+  touch(labelId: string): void {
+    this.touched.add(labelId)
+  }
+  touchGroups(): void {
+    this.groupsTouched = true
+  }
+  touchDrafts(): void {
+    this.draftsTouched = true
+  }
+
+  project(prev: WorkspaceProjection | null): WorkspaceProjection {
+    const doc = this.doc
+    if (prev && !this.groupsTouched && !this.draftsTouched && this.touched.size === 0) return prev
+    const groupsChanged = !prev || this.groupsTouched || !this.groupPart
+    const gp = groupsChanged ? projectGroups(doc) : (this.groupPart as GroupPart)
+    this.groupPart = gp
+    this.groupsTouched = false
+    if (this.draftsTouched || !prev) {
+      // Drafts are projected by projectDrafts; only junk entries (raw writes) are the tree's concern.
+      this.draftRepairs = []
+      draftsOf(doc).forEach(
+        (v, id) => v instanceof Y.Map || this.draftRepairs.push({ kind: 'drop-entry', map: 'drafts', key: id }),
+      )
+      this.draftsTouched = false
+    }
+    const groupIds = new Set(Object.keys(gp.groupsById))
+    // Which labels to read: all of them the first time; else those touched, and, when groups
+    // changed, those whose shown group is no longer what their stored one resolves to.
+    const labelsMap = labelsOf(doc)
+    const read = new Set<string>()
+    if (!prev) {
+      this.rehomed.clear()
+      this.junk.clear()
+      labelsMap.forEach((_v, id) => read.add(id))
+    } else {
+      for (const id of this.touched) read.add(id)
+      if (groupsChanged)
+        for (const l of prev.labels)
+          if ((groupIds.has(l.rawGroupId) ? l.rawGroupId : DEFAULT_GROUP_ID) !== l.groupId) read.add(l.id)
+    }
+    this.touched.clear()
+    const fresh = new Map<string, ProjectedLabel | null>()
+    for (const id of read) {
+      const v = labelsMap.get(id)
+      this.rehomed.delete(id)
+      this.junk.delete(id)
+      if (v instanceof Y.Map) {
+        const repairs: Repair[] = []
+        fresh.set(id, readLabel(id, v, groupIds, repairs))
+        if (repairs.length) this.rehomed.add(id)
+      } else {
+        if (v !== undefined) this.junk.add(id)
+        fresh.set(id, null)
+      }
+    }
+    let labels: ProjectedLabel[] = []
+    for (const l of prev?.labels ?? []) {
+      const f = fresh.get(l.id)
+      if (f === undefined) labels.push(l)
+      else if (f !== null) labels.push(f), fresh.delete(l.id)
+    }
+    for (const f of fresh.values()) if (f !== null) labels.push(f) // new labels
+    // Mostly in order already (the previous order with a few replaced): a near-linear sort.
+    labels.sort((a, b) => (gp.position.get(a.groupId) ?? 0) - (gp.position.get(b.groupId) ?? 0) || compareOrder(a, b))
+    const flagged = flagDuplicates(labels)
+    labels = flagged.labels
+    const repairs: Repair[] = [...gp.repairs]
+    if (this.rehomed.size + this.junk.size > 0) {
+      const byId = new Map(labels.map((l) => [l.id, l]))
+      labelsMap.forEach((_v, id) => {
+        if (this.junk.has(id)) repairs.push({ kind: 'drop-entry', map: 'labels', key: id })
+        else if (this.rehomed.has(id))
+          repairs.push({ kind: 'rehome-label', labelId: id, rawGroupId: (byId.get(id) as ProjectedLabel).rawGroupId })
+      })
+    }
+    repairs.push(...this.draftRepairs)
+    const sameGroups = prev && !groupsChanged
+    return {
+      groups: sameGroups ? prev.groups : gp.groups,
+      groupsById: sameGroups ? prev.groupsById : gp.groupsById,
+      labels,
+      duplicates: flagged.duplicates,
+      repairs,
+    }
+  }
 }
 
 /** Finds a projected label by id, else by name (the label that holds the name). */

@@ -13,13 +13,16 @@ import { auth, newServer, until, type TestServer } from '../server/helpers.ts'
 export const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
 
-/** Builds the web app with its own Vite config into a temp dir (the test's own dist/client). */
-export async function buildClient(): Promise<{ dir: string; dispose(): Promise<void> }> {
+/**
+ * Builds the web app with its own Vite config into a temp dir (the test's own dist/client);
+ * `minify: false` keeps function names for readable CPU profiles.
+ */
+export async function buildClient(o: { minify?: boolean } = {}): Promise<{ dir: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'labels-client-'))
   await build({
     configFile: resolve(import.meta.dirname, '../../client/vite.config.ts'),
     logLevel: 'error',
-    build: { outDir: dir, emptyOutDir: true },
+    build: { outDir: dir, emptyOutDir: true, ...(o.minify === false ? { minify: false } : {}) },
   })
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) }
 }

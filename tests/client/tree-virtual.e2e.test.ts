@@ -147,4 +147,29 @@ describe.skipIf(!hasChromium)('1,000 labels in a virtualised tree and overview (
       return labels.filter((l) => !l.enabled).length === 10
     })
   })
+
+  // The page projects only what an update touched (shared/doc trackProjection, client/sync/apply-projection.ts):
+  // another operator's rename, move and delete of one label among a thousand each show up.
+  it('a remote rename, move and delete of a label far down show up in the tree (last: it deletes a label)', async () => {
+    await open()
+    const g3 = await groupId('Group 3')
+    await page.getByTestId('label-filter').fill('label_0500')
+    const row = (name: string) => page.getByTestId(`label-row-${name}`)
+    await row('label_0500').waitFor()
+    expect(await row('label_0500').locator('.label-display').textContent()).toBe('Label 500')
+    await api('PATCH', '/api/labels/label_0500', { displayName: 'Renamed far down' })
+    await expect.poll(() => row('label_0500').locator('.label-display').textContent()).toBe('Renamed far down')
+    await api('PATCH', '/api/labels/label_0500', { name: 'label_0500_moved' })
+    await row('label_0500_moved').waitFor()
+    expect(await row('label_0500').count()).toBe(0)
+    await api('PATCH', '/api/labels/label_0500_moved', { groupId: g3 })
+    await expect.poll(() => row('label_0500_moved').getAttribute('data-group')).toBe('Group 3')
+    await page.getByTestId('label-filter').fill('')
+    await page.getByTestId('label-filter').fill('label_0500')
+    expect(await row('label_0500_moved').getAttribute('aria-level')).toBe('2')
+    await api('DELETE', '/api/labels/label_0500_moved')
+    await expect.poll(listed).toBe('0')
+    expect(await row('label_0500_moved').count()).toBe(0)
+    await page.getByTestId('label-filter').fill('')
+  })
 })

@@ -1,4 +1,4 @@
-import { createMemo, createSelector, createSignal, For, onCleanup, Show, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, onCleanup, Show, untrack, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
@@ -10,7 +10,7 @@ import { createRowWindow, rowOffsets } from '../../ui/row-window.ts'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
 import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
-import { countLabels, filterTree, type VisibleGroup } from './tree-filter.ts'
+import { countLabels, filterTree, indexLabels, type VisibleGroup } from './tree-filter.ts'
 import { itemKey, treeKeyAction, visibleItems, type TreeItem } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
@@ -40,7 +40,9 @@ export function GroupTree(): JSX.Element {
   const [hover, setHover] = createSignal<Hover | null>(null)
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
-  const tree = createMemo(() => filterTree(ws.view, query()))
+  // Lower-cased names, rebuilt when labels change; a keystroke only scans them (issue 9, "Scale").
+  const labelIndex = createMemo(() => indexLabels(ws.view.labels))
+  const tree = createMemo(() => filterTree(ws.view, query(), labelIndex()))
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
   const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
@@ -55,7 +57,20 @@ export function GroupTree(): JSX.Element {
   })
   const openUnfiltered = (groupId: string) => toggled().get(groupId) ?? (startOpen() || selectedGroups().has(groupId))
   const isOpen = (groupId: string) => query().trim() !== '' || openUnfiltered(groupId)
-  const items = createMemo(() => visibleItems(tree(), isOpen))
+  // Which groups are open is read here (tracked); the rows are then listed without subscribing to
+  // every shown label's fields: their names reach tree() through labelIndex already.
+  const items = createMemo(() => {
+    const t = tree()
+    const open = new Set<string>()
+    const walk = (list: VisibleGroup[]) => {
+      for (const n of list) {
+        if (isOpen(n.group.id)) open.add(n.group.id)
+        walk(n.children)
+      }
+    }
+    walk(t)
+    return untrack(() => visibleItems(t, (id) => open.has(id)))
+  })
   /** The row holding the tree's one Tab stop: the last focused, else the open label, else the first row. */
   const tabStop = createMemo(() => {
     const list = items()
@@ -450,11 +465,11 @@ export function GroupTree(): JSX.Element {
         <PresenceDots peers={ws.presence.busyWith('group', g().id)} />
         <Show when={editable()}>
           <span class="group-row-more">
-            <MoreMenu
-              items={groupMenu(g())}
+            <LazyMenu
+              items={() => groupMenu(g())}
               title={`More for group ${g().name}`}
               testId={`group-more-${g().name}`}
-              inTree
+              disabled={false}
               onCloseFocus={refocus(p.key)}
             />
           </span>
@@ -586,9 +601,9 @@ function InlineInput(props: {
 }
 
 /**
- * A label row's "More" button: the real MoreMenu (a dropdown and two document listeners) is
+ * A row's "More" button: the real MoreMenu (a dropdown and two document listeners) is
  * mounted on the first click and opened, so a tree of thousands of labels renders one plain
- * button per row.
+ * button per row (and a keystroke in the filter that brings other group rows mounts no menus).
  */
 function LazyMenu(props: {
   items: () => MenuItem[]

@@ -14,17 +14,43 @@ export function labelMatches(label: Pick<ProjectedLabel, 'name' | 'displayName'>
 }
 
 /**
+ * What the filter reads of each label, lower-cased once: built when the labels change, so a
+ * keystroke scans plain strings instead of every label's fields through the store (issue 9).
+ */
+export interface LabelIndex {
+  labels: readonly ProjectedLabel[]
+  groupIds: readonly string[]
+  /** Lower-cased name and display name, NUL-separated (a query never holds NUL). */
+  text: readonly string[]
+}
+
+export function indexLabels(labels: readonly ProjectedLabel[]): LabelIndex {
+  return {
+    labels: [...labels],
+    groupIds: labels.map((l) => l.groupId),
+    text: labels.map((l) => `${l.name}\u0000${l.displayName}`.toLowerCase()),
+  }
+}
+
+/**
  * The tree to show for a filter: without a query every group with all its labels; with one,
  * only matching labels, inside their groups (a parent is kept when a subgroup has matches).
+ * `index` is indexLabels(p.labels), when the caller keeps one.
  */
-export function filterTree(p: Pick<WorkspaceProjection, 'groups' | 'labels'>, query: string): VisibleGroup[] {
-  const filtering = query.trim() !== ''
+export function filterTree(
+  p: Pick<WorkspaceProjection, 'groups' | 'labels'>,
+  query: string,
+  index: LabelIndex = indexLabels(p.labels),
+): VisibleGroup[] {
+  const q = query.trim().toLowerCase()
+  const filtering = q !== ''
   const byGroup = new Map<string, ProjectedLabel[]>()
-  for (const l of p.labels) {
-    if (!labelMatches(l, query)) continue
-    const list = byGroup.get(l.groupId)
-    if (list) list.push(l)
-    else byGroup.set(l.groupId, [l])
+  for (let i = 0; i < index.labels.length; i++) {
+    if (filtering && !(index.text[i] as string).includes(q)) continue
+    const g = index.groupIds[i] as string
+    const list = byGroup.get(g)
+    if (list) list.push(index.labels[i] as ProjectedLabel)
+    else byGroup.set(g, [index.labels[i] as ProjectedLabel])
   }
   const visit = (g: GroupNode): VisibleGroup | null => {
     const children = g.children.map(visit).filter((c): c is VisibleGroup => c !== null)
