@@ -1,4 +1,4 @@
-// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres,citus] [--memory] [--runs N] [--no-calc] [--parse worker|inline]
+// npm run bench -- engine [--size small|large|tiny] [--engines pglite,postgres,citus] [--memory] [--runs N] [--no-calc] [--parse worker|inline] [--compare-uid-index]
 //
 // Ingestion rate into PGlite and PostgreSQL side by side (PostgreSQL when BENCH_DATABASE_URL
 // or TEST_DATABASE_URL is set; a Citus coordinator, its tables distributed over the workers, when
@@ -43,6 +43,7 @@ interface Args {
   runs: number
   calc: boolean
   parse: 'inline' | 'worker'
+  compareUidIndex: boolean
 }
 
 /** Where the Ingestor parses (--parse; the server uses the worker for bodies from 1 MiB). */
@@ -70,6 +71,7 @@ function parseArgs(args: string[]): Args {
     runs: Number(get('runs') ?? (size === 'small' ? 3 : 1)),
     calc: !args.includes('--no-calc'),
     parse,
+    compareUidIndex: args.includes('--compare-uid-index'),
   }
 }
 
@@ -494,6 +496,18 @@ export async function main(argv: string[]): Promise<void> {
       if (args.calc) {
         console.log(`  [${engine}] calculating…`)
         calc.push(...(await benchCalc(engine, db, args.runs)))
+        if (args.compareUidIndex) {
+          // The same calculations once more without the per-event-table uid indexes (explain's):
+          // whether the planner's use of them costs the window scans anything.
+          const ix = await db.query<{ name: string }>(
+            `SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND indexname ~ '^ev[0-9]+_uid$'`,
+          )
+          for (const { name } of ix.rows) await db.exec(`DROP INDEX ${name}`)
+          console.log(`  [${engine}] calculating without the ${ix.rows.length} uid indexes…`)
+          calc.push(
+            ...(await benchCalc(engine, db, args.runs)).map((r) => ({ ...r, engine: `${r.engine} no uid index` })),
+          )
+        }
       }
     } finally {
       await cleanup()
