@@ -10,13 +10,8 @@ import type { Definition } from '../engine/api.ts'
 import { EngineService } from '../engine/service.ts'
 import { backfillDates } from '../server/runs/backfill.ts'
 import { demoLabels } from '../server/demo/demo-workspace.ts'
+import { pct } from './collab.ts'
 import { demoFiles, ingestFile, open } from './engine.ts'
-
-/** The p-th percentile (nearest rank) of xs. */
-export const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
-}
 
 const sizes = { tiny: 10_000, small: 100_000, large: 1_000_000 } as const
 const asOf = '2025-06-01T00:00:00.000Z' // the bench data's "now" (bench/engine.ts)

@@ -15,7 +15,8 @@ import { EngineService } from '../engine/service.ts'
 import { addUidIndex } from '../engine/storage/extend.ts'
 import { makeRng } from '../shared/prng.ts'
 import { demoLabels } from '../server/demo/demo-workspace.ts'
-import { backfillBench, pct } from './backfill.ts'
+import { backfillBench } from './backfill.ts'
+import { pct } from './collab.ts'
 import { demoFiles, ingestFile, open } from './engine.ts'
 
 const sizes = { tiny: 10_000, small: 100_000, large: 1_000_000 } as const

@@ -190,7 +190,6 @@ async function startEditors(collab: string, o: Opts): Promise<EditorProcess[]> {
 
 export async function main(args: string[]): Promise<void> {
   const o = parseArgs(args)
-  process.setMaxListeners(0) // every y-websocket provider adds a process 'exit' listener
   const dir = mkdtempSync(join(tmpdir(), 'labels-soak-'))
   const users = Math.max(10, Math.round(o.events / 10.5))
   console.log(

@@ -469,7 +469,6 @@ export function GroupTree(): JSX.Element {
               items={() => groupMenu(g())}
               title={`More for group ${g().name}`}
               testId={`group-more-${g().name}`}
-              disabled={false}
               onCloseFocus={refocus(p.key)}
             />
           </span>
@@ -609,7 +608,7 @@ function LazyMenu(props: {
   items: () => MenuItem[]
   title: string
   testId: string
-  disabled: boolean
+  disabled?: boolean
   onCloseFocus: (e: Event) => void
 }): JSX.Element {
   const [mounted, setMounted] = createSignal(false)
