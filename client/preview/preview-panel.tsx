@@ -1,4 +1,4 @@
-import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js'
+import { createEffect, createMemo, createSignal, on, onCleanup, Show, type JSX } from 'solid-js'
 import type { Distribution } from '../api/types.ts'
 import { ApiError } from '../api/http.ts'
 import { count, percent } from '../charts/chart-data.ts'
@@ -12,7 +12,10 @@ import { makePreviewEngine, SAMPLE } from './make-preview-engine.ts'
 import { makePreviewSchedule } from './preview-schedule.ts'
 
 type Mode = 'sample' | 'server'
-type Ok = { kind: 'ok'; data: Distribution; ms: number; mode: Mode }
+// `key` names the definition and data source the result answers for (keyOf).
+type Ok = { kind: 'ok'; data: Distribution; ms: number; mode: Mode; key: string }
+type Def = { dataType: DataType; rule: Rule }
+const keyOf = (def: Def | null, m: Mode): string => `${m}:${JSON.stringify(def)}`
 type State =
   | { kind: 'idle' }
   // While a new preview runs, the last result stays on screen (others typing would make it blink).
@@ -77,8 +80,9 @@ export function PreviewPanel(props: {
     return engine
   }
   let seq = 0
-  const run = async (def: { dataType: DataType; rule: Rule }, m: Mode) => {
+  const run = async (def: Def, m: Mode) => {
     const mine = ++seq
+    const key = keyOf(def, m)
     const st = state()
     setState({ kind: 'loading', last: st.kind === 'ok' ? st : st.kind === 'loading' ? st.last : null })
     const query = { top: 10 }
@@ -86,12 +90,12 @@ export function PreviewPanel(props: {
       if (m === 'sample') {
         const out = await getEngine().remote.preview(def, { tz: s.me.tz, query })
         if (mine !== seq) return
-        setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m })
+        setState({ kind: 'ok', data: out.distribution, ms: out.ms, mode: m, key })
       } else {
         const t0 = performance.now()
         const data = await s.api.send<Distribution>('POST', '/api/preview', { ...def, query })
         if (mine !== seq) return
-        setState({ kind: 'ok', data, ms: Math.round(performance.now() - t0), mode: m })
+        setState({ kind: 'ok', data, ms: Math.round(performance.now() - t0), mode: m, key })
       }
     } catch (e) {
       if (mine !== seq) return
@@ -101,9 +105,7 @@ export function PreviewPanel(props: {
       setState({ kind: 'error', message: err.message, ...(path ? { path } : {}) })
     }
   }
-  const [schedule, cancel] = makePreviewSchedule((job: { def: { dataType: DataType; rule: Rule }; m: Mode }) =>
-    run(job.def, job.m),
-  )
+  const [schedule, cancel] = makePreviewSchedule((job: { def: Def; m: Mode }) => run(job.def, job.m))
   onCleanup(cancel)
   let ownSeen = 0
   createEffect(
@@ -124,6 +126,13 @@ export function PreviewPanel(props: {
       schedule.change({ def, m }, mine)
     }),
   )
+  // The result on screen answers for an older definition (or data source) while a run is in
+  // flight or one waits for the typing to pause: shown dimmed, marked data-stale for tests.
+  const stale = createMemo(() => {
+    const st = state()
+    if (st.kind === 'loading') return true
+    return st.kind === 'ok' && st.key !== keyOf(props.def, mode())
+  })
   createEffect(() => {
     const st = state()
     props.onPathError?.(st.kind === 'error' ? (st.path ?? null) : null)
@@ -156,7 +165,7 @@ export function PreviewPanel(props: {
       <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">
         {mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}
       </p>
-      <Show when={state().kind === 'loading'}>
+      <Show when={stale()}>
         <p class="hint" data-testid="preview-calculating">
           calculating…
         </p>
@@ -185,7 +194,8 @@ export function PreviewPanel(props: {
               class="summary"
               data-testid="preview-summary"
               data-mode={ok().mode}
-              data-stale={state().kind === 'loading' ? 'true' : 'false'}
+              classList={{ stale: stale() }}
+              data-stale={stale() ? 'true' : 'false'}
             >
               <strong>{count(ok().data.coveredUsers)}</strong> of {count(ok().data.totalUsers)} covered (
               {percent(ok().data.totalUsers ? ok().data.coveredUsers / ok().data.totalUsers : 0)}) · {ok().ms} ms
