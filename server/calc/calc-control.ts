@@ -23,6 +23,10 @@ export interface CalcControl {
   run(runId: string): Run | undefined
   /** Keeps a run read from the engine. */
   rememberRun(run: Run): void
+  /** The label's newest `limit` runs from memory (undefined: ask the engine, then keepRunList). */
+  listedRuns(labelId: string, limit: number): Run[] | undefined
+  /** Keeps a runs list read from the engine (kept up to date from then on); returns the list to answer. */
+  keepRunList(labelId: string, limit: number, stored: Run[]): Run[]
   /**
    * How long a read that needs the engine may wait for it before answering 503 + Retry-After:
    * a number on PGlite (one connection, held by calculations), undefined on PostgreSQL (reads

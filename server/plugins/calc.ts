@@ -164,6 +164,8 @@ export default fp(
       reads,
       run: (id) => last.run(id),
       rememberRun: (run) => last.remember(run),
+      listedRuns: (labelId, limit) => last.listed(labelId, limit),
+      keepRunList: (labelId, limit, stored) => last.keepList(labelId, limit, stored),
       readWaitMs,
       calculating: () => queue.calculating(),
     }

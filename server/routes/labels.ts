@@ -156,6 +156,10 @@ export default async function labelRoutes(fastify: FastifyInstance) {
     async (req, reply) => {
       const label = resolveLabel(app, req.params.label)
       const limit = req.query.limit ?? 50
+      // Once listed, a label's runs are kept in memory and follow every run status change, so the
+      // list never waits behind a calculation (on PGlite it holds the only connection).
+      const known = app.calc.listedRuns(label.id, limit)
+      if (known) return { runs: known }
       const stored = await boundedRead(() => app.engine.listRuns(label.id, limit), {
         waitMs: app.calc.readWaitMs,
         reply,
@@ -164,7 +168,7 @@ export default async function labelRoutes(fastify: FastifyInstance) {
       // A run's row says succeeded once its transaction commits, a moment before the server
       // has taken its results into memory; the status the server announced is the one that
       // agrees with the distribution and history reads, so it wins where the server has one.
-      return { runs: stored.map((r) => app.calc.run(r.id) ?? r) }
+      return { runs: app.calc.keepRunList(label.id, limit, stored) }
     },
   )
 }

@@ -225,6 +225,44 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
     expect(d2.runId).toBe(runId)
   })
 
+  it("answers a label's runs list while the run is still running, once the label was listed", async () => {
+    const s = (current = await setup(kind))
+    const { app } = s
+    await ingest(app)
+    const id = await createLabel(app, 'listed')
+    const first = (await app.inject({ url: `/api/labels/${id}/runs`, headers: auth('viewer') })).json() as {
+      runs: { id: string; status: string }[]
+    }
+    expect(first.runs.map((r) => r.status)).toEqual(['succeeded'])
+    s.hold.arm()
+    const calc = await app.inject({
+      method: 'POST',
+      url: `/api/labels/${id}/calculate`,
+      payload: {},
+      headers: auth('editor'),
+    })
+    const runId = (calc.json() as { runId: string }).runId
+    await until(async () => s.hold.held() === 1)
+    const list = await whileHeld(app.inject({ url: `/api/labels/${id}/runs?limit=5`, headers: auth('viewer') }))
+    expect(s.hold.held()).toBe(1)
+    s.hold.release()
+    expect(list).not.toBe(BLOCKED)
+    if (list === BLOCKED) return
+    expect(list.statusCode).toBe(200)
+    expect((list.json() as { runs: { id: string; status: string }[] }).runs.map((r) => [r.id, r.status])).toEqual([
+      [runId, 'running'],
+      [first.runs[0]!.id, 'succeeded'],
+    ])
+    await app.runQueue.idle()
+    const after = (await app.inject({ url: `/api/labels/${id}/runs`, headers: auth('viewer') })).json() as {
+      runs: { id: string; status: string }[]
+    }
+    expect(after.runs.map((r) => [r.id, r.status])).toEqual([
+      [runId, 'succeeded'],
+      [first.runs[0]!.id, 'succeeded'],
+    ])
+  })
+
   it('waits briefly for a calculation that ends soon: a preview sent behind it answers 200 (a label created, then previewed at once)', async () => {
     const s = (current = await setup(kind))
     const { app } = s
