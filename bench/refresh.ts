@@ -1,5 +1,6 @@
 // npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
-//                          [--memory] [--one-by-one] [--ingest-only] [--write-changed]
+//                          [--memory] [--one-by-one] [--ingest-only] [--result-writes swap|changed|auto]
+//                          [--days 2…7]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
@@ -7,8 +8,9 @@
 // (compile, result table, history snapshot, summary, swap), against the peer: DuckDB running the
 // same labels' hand-written SQL one by one on the same files. Then one more day of events
 // arrives (with a few late ones from the hours before the first refresh) and the labels are
-// refreshed again at the next day's slot. Sizes: tiny 100k events, small 1M (default), large
-// 10M, huge 100M. Every label's results are checked against DuckDB's (row count and value
+// refreshed again at the next day's slot (--days 3 or more: again for each further day, as a daily
+// refresh whose runs choose how to write from the day before's with --result-writes auto). Sizes:
+// tiny 100k events, small 1M (default), large 10M, huge 100M. Every label's results are checked against DuckDB's (row count and value
 // counts or sums); a mismatch is printed. --ingest-only compares, per engine, staging by binary
 // COPY with staging by INSERT … SELECT FROM unnest (the executor's copyFrom hidden), nothing else.
 import { existsSync, mkdirSync } from 'node:fs'
@@ -20,6 +22,7 @@ import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { EngineService } from '../engine/service.ts'
+import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { engineDigest, sameDigest, type Digest } from './refresh-digest.ts'
 import { duckDigest, loadDuckEvents, loadDuckUsers, openDuck, runDuckLabel } from './refresh-duckdb.ts'
@@ -36,7 +39,8 @@ const seed = 1
 const now = '2025-06-01T00:00:00.000Z'
 const day1 = new Date(now)
 const dayMs = 86_400_000
-const day2 = new Date(day1.getTime() + dayMs)
+/** The slot of day `k` (day 1 = the first refresh). */
+const dayAt = (k: number) => new Date(day1.getTime() + (k - 1) * dayMs)
 /** Events of the second day that arrive late: up to this long before the first refresh. */
 const lateMs = 2 * 3_600_000
 
@@ -47,8 +51,10 @@ interface Args {
   memory: boolean
   oneByOne: boolean
   ingestOnly: boolean
-  /** Runs write only what changed (LABELS_RESULT_WRITES=changed) instead of a new table each. */
-  writeChanged: boolean
+  /** How runs write their results (LABELS_RESULT_WRITES; --write-changed: changed). */
+  resultWrites: ResultWrites
+  /** Days refreshed: day 1, then one more day of events before each further one. */
+  days: number
 }
 
 function parseArgs(args: string[]): Args {
@@ -67,34 +73,52 @@ function parseArgs(args: string[]): Args {
     memory: args.includes('--memory'),
     oneByOne: args.includes('--one-by-one'),
     ingestOnly: args.includes('--ingest-only'),
-    writeChanged: args.includes('--write-changed'),
+    days: daysArg(get('days') ?? '2'),
+    resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
+}
+
+function daysArg(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 2 || n > 7) throw new Error(`--days must be an integer in [2, 7], not ${v}`)
+  return n
+}
+
+function resultWritesArg(v: string): ResultWrites {
+  if (v === 'swap' || v === 'changed' || v === 'auto') return v
+  throw new Error(`--result-writes must be swap, changed or auto, not ${v}`)
 }
 
 /**
- * The next day's events: another seed's events (so new event ids) of a typical day, 9 days before
- * the first refresh (the demo's last days are sparse: customers drift away towards its end), moved
- * 9 days later so they fall in [day1 − lateMs, day2): one day, plus a few late events that arrive
- * after the first refresh although they happened before it.
+ * The events arriving before day `k`'s refresh (k ≥ 2): another seed's events (so new event ids) of
+ * a typical day, 9 days before the first refresh (the demo's last days are sparse: customers drift
+ * away towards its end), moved 9 + (k − 2) days later so they fall in [day k−1 − lateMs, day k): one
+ * day, plus a few late events that arrive after the previous refresh although they happened before it.
  */
-function* nextDay(users: number) {
-  const shift = 9 * dayMs
-  for (const e of demoEvents({ users, seed: seed + 1, now: day1 })) {
+function* nextDay(users: number, k: number) {
+  const shift = (9 + k - 2) * dayMs
+  const from = dayAt(k - 1).getTime() - lateMs
+  const to = dayAt(k).getTime()
+  for (const e of demoEvents({ users, seed: seed + k - 1, now: day1 })) {
     const t = Date.parse(e.time as string) + shift
-    if (t >= day1.getTime() - lateMs && t < day2.getTime()) yield { ...e, time: new Date(t).toISOString() }
+    if (t >= from && t < to) yield { ...e, time: new Date(t).toISOString() }
   }
 }
 
-/** The engine bench's demo files (shared cache) plus the next day's events beside them. */
-async function files(users: number) {
+/** The engine bench's demo files (shared cache) plus each further day's events beside them (`next[0]`: day 2). */
+async function files(users: number, days: number) {
   const f = await demoFiles(users)
-  const day2 = join(dirname(f.events), 'events-day2b.ndjson')
-  if (!existsSync(day2)) {
-    const t = performance.now()
-    const n = await writeLines(day2, nextDay(users))
-    console.log(`  generated ${n} records in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed) → ${day2}`)
+  const next: string[] = []
+  for (let k = 2; k <= days; k++) {
+    const path = join(dirname(f.events), `events-day${k}b.ndjson`)
+    if (!existsSync(path)) {
+      const t = performance.now()
+      const n = await writeLines(path, nextDay(users, k))
+      console.log(`  generated ${n} records in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed) → ${path}`)
+    }
+    next.push(path)
   }
-  return { ...f, day2 }
+  return { ...f, next }
 }
 
 /** One file ingested through the engine bench's ingestFile: rows stored and ms; a refused ingestion throws. */
@@ -114,6 +138,8 @@ interface Refresh {
   totalMs: number
   perLabel: Record<string, number>
   failed: string[]
+  /** Runs that wrote their results in place (run record resultWrites = changed). */
+  inPlace?: number
 }
 
 /** Creates one run per label at asOf, as the scheduler does for a slot. */
@@ -132,13 +158,15 @@ async function refreshAlone(service: EngineService, labels: BenchLabel[], asOf: 
   const perLabel: Record<string, number> = {}
   const failed: string[] = []
   const t0 = performance.now()
+  let inPlace = 0
   for (const { label, run } of await createRuns(service, labels, asOf)) {
     const t = performance.now()
     const out = await service.executeRunWithResults(run.id, { tz: 'UTC' })
     perLabel[label.id] = performance.now() - t
     if (out.run.status !== 'succeeded') failed.push(`${label.id}: ${out.run.error}`)
+    if (out.run.resultWrites === 'changed') inPlace++
   }
-  return { totalMs: performance.now() - t0, perLabel, failed }
+  return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
 }
 
 /**
@@ -160,7 +188,8 @@ async function refreshShared(service: EngineService, labels: BenchLabel[], asOf:
     perLabel[id] = Date.parse(o.run.finishedAt ?? '') - Date.parse(o.run.startedAt ?? '')
     if (o.run.status !== 'succeeded') failed.push(`${id}: ${o.run.error}`)
   }
-  return { totalMs, perLabel, failed }
+  const inPlace = outs.filter((o) => o.run.resultWrites === 'changed').length
+  return { totalMs, perLabel, failed, inPlace }
 }
 
 /**
@@ -204,7 +233,7 @@ async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date) {
 
 interface Pass {
   name: string
-  day: 1 | 2
+  day: number
   refresh: Refresh
   digests: Record<string, Digest>
   /** WAL the database wrote during the refresh (pg_current_wal_lsn before and after; PostgreSQL's is server-wide). */
@@ -246,7 +275,7 @@ async function benchEngine(
 ): Promise<EngineResult> {
   const { db, cleanup } = await open(engine, args.memory)
   try {
-    const service = new EngineService(db, { writeChanged: args.writeChanged })
+    const service = new EngineService(db, { resultWrites: args.resultWrites })
     await service.migrate()
     console.log(`  [${engine}] ingesting…`)
     const u = await ingestTimed(db, 'users', f.users)
@@ -254,19 +283,23 @@ async function benchEngine(
     const passes: Pass[] = []
     console.log(`  [${engine}] statements only, alone and through shared scans…`)
     const compute = await computeOnly(db, labels, day1)
-    const pass = async (name: string, day: 1 | 2, how: typeof refreshAlone) => {
+    const pass = async (name: string, day: number, how: typeof refreshAlone) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const lsn = await walLsn(db)
-      const refresh = await how(service, labels, day === 1 ? day1 : day2)
+      const refresh = await how(service, labels, dayAt(day))
       const walBytes = await walSince(db, lsn)
       passes.push({ name, day, refresh, digests: await digestsOf(db, labels), walBytes })
     }
     await pass('day 1, label by label', 1, refreshAlone)
     if (!args.oneByOne) await pass('day 1, shared scans', 1, refreshShared)
-    const d2 = await ingestTimed(db, 'events', f.day2)
-    console.log(`  [${engine}] one more day of events: ${d2.n}`)
-    if (args.oneByOne) await pass('day 2, label by label', 2, refreshAlone)
-    else await pass('day 2, shared scans', 2, refreshShared)
+    let d2 = { n: 0, ms: 0 }
+    for (const [i, path] of f.next.entries()) {
+      const d = await ingestTimed(db, 'events', path)
+      if (i === 0) d2 = d
+      console.log(`  [${engine}] one more day of events: ${d.n}`)
+      if (args.oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, refreshAlone)
+      else await pass(`day ${i + 2}, shared scans`, i + 2, refreshShared)
+    }
     return { engine, usersMs: u.ms, eventsMs: e.ms, events: e.n, day2Ms: d2.ms, day2Events: d2.n, passes, compute }
   } finally {
     await cleanup()
@@ -304,10 +337,14 @@ async function benchDuck(f: Awaited<ReturnType<typeof files>>, labels: BenchLabe
     console.log(`  [duckdb] refreshing ${labels.length} labels…`)
     const passes: Pass[] = []
     passes.push({ name: 'day 1', day: 1, refresh: await run(day1), digests: await digests() })
-    t = performance.now()
-    const day2Events = await loadDuckEvents(d, f.day2)
-    const day2Ms = performance.now() - t
-    passes.push({ name: 'day 2', day: 2, refresh: await run(day2), digests: await digests() })
+    let day2Events = 0
+    let day2Ms = 0
+    for (const [i, path] of f.next.entries()) {
+      t = performance.now()
+      const n = await loadDuckEvents(d, path)
+      if (i === 0) [day2Events, day2Ms] = [n, performance.now() - t]
+      passes.push({ name: `day ${i + 2}`, day: i + 2, refresh: await run(dayAt(i + 2)), digests: await digests() })
+    }
     return { engine: 'duckdb', usersMs, eventsMs, events, day2Ms, day2Events, passes }
   } finally {
     d.close()
@@ -356,17 +393,18 @@ async function benchIngestModes(args: Args, f: Awaited<ReturnType<typeof files>>
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv)
   const { users } = sizes[args.size]
-  if (args.ingestOnly) return benchIngestModes(args, await files(users))
+  if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
+  const days = `${args.days} days, result writes ${args.resultWrites}`
   console.log(
     `refresh bench: size ${args.size} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)
-      .join(', ')}), engines ${args.engines.join(', ')}, load ${loadavg()
+      .join(', ')}), engines ${args.engines.join(', ')}, ${days}, load ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}`,
   )
-  const f = await files(users)
+  const f = await files(users, args.days)
   const results: EngineResult[] = []
   // DuckDB first: its digests are the reference the others are checked against.
   if (args.engines.includes('duckdb')) results.push(await benchDuck(f, labels))
@@ -388,7 +426,7 @@ export async function main(argv: string[]): Promise<void> {
   )
   const byMethod = (r: Refresh, m: string) =>
     labels.filter((l) => l.method === m).reduce((s, l) => s + (r.perLabel[l.id] ?? 0), 0)
-  const duckOf = (day: 1 | 2) => duck?.passes.find((p) => p.day === day)
+  const duckOf = (day: number) => duck?.passes.find((p) => p.day === day)
   const rows: Array<Record<string, unknown>> = []
   for (const r of results)
     for (const p of r.passes) {
@@ -402,6 +440,7 @@ export async function main(argv: string[]): Promise<void> {
       row.scansEtc = sec(p.refresh.totalMs - labelsMs)
       row.total = sec(p.refresh.totalMs) + (ref ? ` (${(p.refresh.totalMs / ref.totalMs).toFixed(1)}×)` : '')
       row.walMB = p.walBytes === undefined ? '-' : (p.walBytes / 1e6).toFixed(1)
+      row.inPlace = p.refresh.inPlace ?? '-'
       row.failed = p.refresh.failed.length
       rows.push(row)
     }
@@ -409,21 +448,25 @@ export async function main(argv: string[]): Promise<void> {
     `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide); (×) = ÷ DuckDB's same day`,
   )
   table(rows)
-  console.log('\nsecond day ÷ first day (target ≤ 20% for the engines)')
+  console.log('\na later day ÷ the first day (target ≤ 20% for the engines)')
   table(
-    results.map((r) => {
-      const second = r.passes.find((p) => p.day === 2)?.refresh.totalMs ?? 0
-      const pct = (name: string) => {
-        const first = r.passes.find((p) => p.name === name)?.refresh.totalMs
-        return first ? `${((100 * second) / first).toFixed(0)}%` : '-'
-      }
-      return {
-        engine: r.engine,
-        '÷ day 1': pct('day 1'),
-        '÷ day 1 label by label': pct('day 1, label by label'),
-        '÷ day 1 shared': pct('day 1, shared scans'),
-      }
-    }),
+    results.flatMap((r) =>
+      r.passes
+        .filter((p) => p.day > 1)
+        .map((later) => {
+          const pct = (name: string) => {
+            const first = r.passes.find((p) => p.name === name)?.refresh.totalMs
+            return first ? `${((100 * later.refresh.totalMs) / first).toFixed(0)}%` : '-'
+          }
+          return {
+            engine: r.engine,
+            day: later.day,
+            '÷ day 1': pct('day 1'),
+            '÷ day 1 label by label': pct('day 1, label by label'),
+            '÷ day 1 shared': pct('day 1, shared scans'),
+          }
+        }),
+    ),
   )
   console.log(
     `\nthe labels' statements only (count(*) of each, no run around them), day 1, best of 2 alternated: alone vs shared scans (scans built + every label read through them); DuckDB's whole refresh for scale`,

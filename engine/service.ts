@@ -36,7 +36,7 @@ import { migrateCalc } from './calc/ddl.ts'
 import * as runs from './calc/runs.ts'
 import { executeRun, type CompileFn } from './calc/execute-run.ts'
 import { importValues } from './calc/import-values.ts'
-import { dropResults } from './calc/result-swap.ts'
+import { dropResults, type ResultWrites } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
 import { backfillDay, type BackfillDayInput } from './calc/backfill.ts'
 import * as backfillJobs from './calc/backfill-jobs.ts'
@@ -68,8 +68,12 @@ export interface EngineServiceOptions {
    * connection that calculations and ingestion hold). Defaults to `db`; closed with it.
    */
   readDb?: SqlExecutor
-  /** Runs write only the customers whose value changed (engine/calc/result-swap.ts applyChanges); default: fill a new table and swap. */
-  writeChanged?: boolean
+  /**
+   * How runs write their results (LABELS_RESULT_WRITES, engine/calc/result-swap.ts): `swap`
+   * (default) fills a new table and swaps, `changed` writes only the customers whose value changed,
+   * `auto` chooses per run from the label's last run.
+   */
+  resultWrites?: ResultWrites
 }
 
 /** The rule compiler over the catalogue as it is when the run starts. */
@@ -85,6 +89,7 @@ export class EngineService implements EngineApi {
   private readonly compile: CompileFn
   private readonly distributions = new DistributionCache()
   private readonly reads: SqlExecutor
+  private readonly resultWrites: ResultWrites
   /** Which database (an instance field, not a method: the worker host forwards methods only). */
   readonly kind: 'pglite' | 'postgres'
 
@@ -94,6 +99,7 @@ export class EngineService implements EngineApi {
   ) {
     this.compile = opts.compile ?? compileWithCatalogue
     this.reads = opts.readDb ?? db
+    this.resultWrites = opts.resultWrites ?? 'swap'
     this.kind = db.kind
   }
 
@@ -166,7 +172,7 @@ export class EngineService implements EngineApi {
       await executeRun(this.db, runId, {
         ...opts,
         compile: this.compile,
-        writeChanged: this.opts.writeChanged === true,
+        resultWrites: this.resultWrites,
       })
     ).run
   }
@@ -175,7 +181,7 @@ export class EngineService implements EngineApi {
     runId: string,
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
-    return executeRun(this.db, runId, { ...opts, compile: this.compile, writeChanged: this.opts.writeChanged === true })
+    return executeRun(this.db, runId, { ...opts, compile: this.compile, resultWrites: this.resultWrites })
   }
 
   /**
@@ -186,7 +192,7 @@ export class EngineService implements EngineApi {
   refreshRuns(items: RefreshItem[], opts: { tz: string; timeoutMs?: number; shared?: boolean }): Promise<RunOutcome[]> {
     return executeRefresh(this.db, items, {
       ...opts,
-      writeChanged: this.opts.writeChanged === true,
+      resultWrites: this.resultWrites,
       ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
     })
   }

@@ -3,6 +3,7 @@ import { assertTimeZone } from '../shared/schedule-tz.ts'
 import { DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES } from './audit/audit-log.ts'
 import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 import { normalOrigin } from './http/origin.ts'
+import type { ResultWrites } from '../engine/calc/result-swap.ts'
 
 /** The environment (docs/api.md#configuration), parsed once at start. */
 export interface ServerConfig {
@@ -31,14 +32,17 @@ export interface ServerConfig {
   clusterLeaseMs: number
   /** Runs one process executes at once (PostgreSQL; PGlite always 1). */
   calcConcurrency: number
-  /** How a run stores its results: `swap` (a new table, default) or `changed` (only the customers whose value changed). */
-  resultWrites: 'swap' | 'changed'
+  /**
+   * How a run stores its results: `swap` (a new table), `changed` (only the customers whose value
+   * changed, in place) or `auto` (default: in place when the label's last run changed few customers).
+   */
+  resultWrites: ResultWrites
 }
 
-function resultWrites(v: string | undefined): 'swap' | 'changed' {
-  if (v === undefined || v === '' || v === 'swap') return 'swap'
-  if (v === 'changed') return 'changed'
-  throw new Error(`LABELS_RESULT_WRITES=${v} is not swap or changed`)
+function resultWrites(v: string | undefined): ResultWrites {
+  if (v === undefined || v === '') return 'auto'
+  if (v === 'swap' || v === 'changed' || v === 'auto') return v
+  throw new Error(`LABELS_RESULT_WRITES=${v} is not swap, changed or auto`)
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {

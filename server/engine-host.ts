@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { EngineApi } from '../engine/api.ts'
+import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import { registerErrorTransport } from '../shared/worker-errors.ts'
 import type { EngineWorkerData } from './engine-worker.ts'
 
@@ -18,8 +19,8 @@ export interface EngineWorkerOptions {
   databaseUrl?: string
   /** PostgreSQL search_path (tests use a throwaway schema). */
   schema?: string
-  /** Runs write only the customers whose value changed (LABELS_RESULT_WRITES=changed). */
-  writeChanged?: boolean
+  /** How runs write their results (LABELS_RESULT_WRITES). */
+  resultWrites?: ResultWrites
 }
 
 /**
@@ -34,7 +35,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     dataDir: opts.dataDir,
     databaseUrl: opts.databaseUrl,
     schema: opts.schema,
-    writeChanged: opts.writeChanged,
+    resultWrites: opts.resultWrites,
   }
   registerErrorTransport()
   const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })

@@ -5,6 +5,7 @@ import { openPglite } from '../engine/adapters/pglite.ts'
 import { openPostgres } from '../engine/adapters/pg.ts'
 import { loadDemo } from '../engine/demo/index.ts'
 import { EngineService } from '../engine/service.ts'
+import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { registerErrorTransport } from '../shared/worker-errors.ts'
 
@@ -12,8 +13,8 @@ export interface EngineWorkerData {
   dataDir?: string | undefined
   databaseUrl?: string | undefined
   schema?: string | undefined
-  /** Runs write only what changed (LABELS_RESULT_WRITES=changed). */
-  writeChanged?: boolean | undefined
+  /** How runs write their results (LABELS_RESULT_WRITES). */
+  resultWrites?: ResultWrites | undefined
 }
 
 async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?: SqlExecutor }> {
@@ -45,7 +46,7 @@ const api = new Proxy({} as Record<string, unknown>, {
           kind = db.kind
           const s = new EngineService(db, {
             loadDemo,
-            writeChanged: data.writeChanged === true,
+            ...(data.resultWrites ? { resultWrites: data.resultWrites } : {}),
             ...(readDb ? { readDb } : {}),
           })
           await s.migrate()

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   // The engine runs in a worker thread: a long query never stalls HTTP or WebSockets.
   const engine = await startEngineWorker({
     ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') }),
-    writeChanged: cfg.resultWrites === 'changed',
+    resultWrites: cfg.resultWrites,
   })
   const concurrency = engine.kind === 'pglite' ? 1 : cfg.calcConcurrency
   // PostgreSQL: this process is one node of a cluster sharing the database (server/cluster): any

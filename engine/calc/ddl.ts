@@ -18,7 +18,10 @@ import { backfillDdl } from './backfill-jobs.ts'
  * result-summary.ts), written in the run's transaction: what the server keeps in memory to
  * answer distribution reads without the database. `history_buckets` holds the fixed buckets of
  * a number or date label's history (engine/calc/history-buckets.ts); `history.bucketing` the
- * buckets each row was written with (NULL: before fixed buckets).
+ * buckets each row was written with (NULL: before fixed buckets). `runs.result_writes` says how a
+ * succeeded calculation wrote its results (`swap` or `changed`: in place) and `changed_users` how
+ * many customers' values it changed (NULL: not counted, or a run from before these columns):
+ * LABELS_RESULT_WRITES=auto chooses the label's next run's way from them.
  */
 export const calcDdl = `
 CREATE SEQUENCE IF NOT EXISTS result_table_seq;
@@ -36,6 +39,8 @@ CREATE TABLE IF NOT EXISTS runs (
   error text,
   definition jsonb NOT NULL
 );
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS result_writes text CHECK (result_writes IN ('swap','changed'));
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_users int;
 CREATE INDEX IF NOT EXISTS runs_label_created ON runs (label_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (status) WHERE status IN ('queued','running');
 CREATE TABLE IF NOT EXISTS label_state (

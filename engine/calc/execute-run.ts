@@ -4,7 +4,16 @@ import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
-import { applyChanges, keyResultTable, newResultTable, swapResults } from './result-swap.ts'
+import {
+  applyChanges,
+  chooseResultWrites,
+  countChanged,
+  keyResultTable,
+  newResultTable,
+  swapResults,
+  type ResultWrites,
+  type RunWrites,
+} from './result-swap.ts'
 import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
@@ -26,10 +35,11 @@ export interface ExecuteOptions {
   compile: CompileFn
   definition?: Definition
   /**
-   * true: a label's next run of the same data type writes only the customers whose value changed, into
-   * its result table (LABELS_RESULT_WRITES=changed); otherwise a new table is filled and swapped in.
+   * LABELS_RESULT_WRITES (default `swap`): `changed`: a label's next run of the same data type writes
+   * only the customers whose value changed, into its result table; `swap`: a new table is filled and
+   * swapped in; `auto`: one or the other per run from the label's last run (chooseResultWrites).
    */
-  writeChanged?: boolean
+  resultWrites?: ResultWrites
 }
 
 /** The message operators see for a failed run. */
@@ -66,7 +76,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
         source,
         deadline,
-        opts.writeChanged === true,
+        opts.resultWrites ?? 'swap',
       )
     })
   } catch (e) {
@@ -126,25 +136,37 @@ export async function fillResultTable(
 }
 
 /**
- * Inside the run's transaction: compute the values, write them, snapshot, succeed. A label
- * whose current results have the run's data type gets only what changed written into its result
- * table (result-swap.ts applyChanges: one statement). The first run, a changed data type, Citus
- * (whose distributed tables don't take that statement's several modifying CTEs over one
- * co-located scan; the swap stays there) and `inPlace` false fill a new table and swap.
+ * Inside the run's transaction: compute the values, write them, snapshot, succeed. A run writing
+ * in place (`changed`, or `auto`'s choice: result-swap.ts chooseResultWrites) into a label whose
+ * current results have the run's data type gets only what changed written into its result table
+ * (applyChanges: one statement). The first run, a changed data type, Citus (whose distributed
+ * tables don't take that statement's several modifying CTEs over one co-located scan; the swap
+ * stays there) and a swap fill a new table and swap. The run record keeps which way it wrote and
+ * how many customers' values changed; `auto` swaps count them against the old table (one join of
+ * the two keyed tables) so that the label's next run can choose; `swap` mode doesn't count.
  */
 async function materialise(
   tx: SqlExecutor,
   t: RunTarget,
   source: SourceSql,
   deadline: Deadline,
-  inPlace: boolean,
+  mode: ResultWrites,
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
-  const cur = tx.citus || !inPlace ? null : await loadLabelState(tx, t.labelId)
-  const written = cur?.dataType === dataType ? await applyChanges(tx, t.labelId, dataType, source) : null
-  const { table, coveredUsers } = written ?? (await fillResultTable(tx, dataType, source, deadline))
-  if (!written) await keyResultTable(tx, table)
-  const done = await finishResults(tx, { ...t, table, coveredUsers })
+  const how = tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
+  const inPlace = how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null
+  let written: { table: string; coveredUsers: number; writes: { how: RunWrites; changedUsers: number | null } }
+  if (inPlace) {
+    const w = inPlace.written
+    const changedUsers = w.deleted + w.updated + w.inserted
+    written = { table: inPlace.table, coveredUsers: inPlace.coveredUsers, writes: { how: 'changed', changedUsers } }
+  } else {
+    const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
+    await keyResultTable(tx, table)
+    const changedUsers = mode === 'swap' ? null : await countChanged(tx, t.labelId, dataType, table, coveredUsers)
+    written = { table, coveredUsers, writes: { how: 'swap', changedUsers } }
+  }
+  const done = await finishResults(tx, { ...t, ...written })
   deadline.check()
   return done
 }
@@ -160,7 +182,7 @@ async function countRows(tx: SqlExecutor, table: string): Promise<number> {
  */
 export async function finishResults(
   tx: SqlExecutor,
-  t: RunTarget & { table: string; coveredUsers: number },
+  t: RunTarget & { table: string; coveredUsers: number; writes?: { how: RunWrites; changedUsers: number | null } },
 ): Promise<RunOutcome> {
   const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
   const totalUsers = Number(tu.rows[0]?.n ?? 0)
@@ -178,5 +200,5 @@ export async function finishResults(
   await swapResults(tx, s)
   const summary = await summariseResults(tx, s)
   await storeSummary(tx, summary)
-  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers), results: { summary, day } }
+  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes), results: { summary, day } }
 }

@@ -6,6 +6,7 @@ import { loadCatalogue } from '../storage/catalogue.ts'
 import type { RunOutcome } from '../read/read-model.ts'
 import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
+import type { ResultWrites } from './result-swap.ts'
 import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 
 /** One queued run of a refresh, with the definition to run it with (as for executeRun). */
@@ -22,8 +23,8 @@ export interface RefreshOptions {
   shared?: boolean
   /** How a label alone is compiled (default: the rule compiler over the current catalogue). */
   compile?: CompileFn
-  /** As executeRun's writeChanged. */
-  writeChanged?: boolean
+  /** As executeRun's resultWrites. */
+  resultWrites?: ResultWrites
 }
 
 const scanTableName = () => scratchTableName('shared_scan_')
@@ -115,7 +116,7 @@ async function runAll(
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         ...(it.definition ? { definition: it.definition } : {}),
         compile,
-        writeChanged: opts.writeChanged === true,
+        resultWrites: opts.resultWrites ?? 'swap',
       }),
     )
   }

@@ -1,5 +1,6 @@
 import { resultTableRe, type LabelState } from '../read/label-state.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
+import type { Definition } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { coveredFilter, resultSqlType } from './value-types.ts'
 import { xactLock } from '../sql-executor.ts'
@@ -123,6 +124,76 @@ export async function applyChanges(
     coveredUsers: row.covered,
     written: { deleted: row.deleted, updated: row.updated, inserted: row.inserted },
   }
+}
+
+/**
+ * How runs write their results (LABELS_RESULT_WRITES): `swap` fills a new table and swaps it in;
+ * `changed` writes only the customers whose value changed into the label's table (applyChanges);
+ * `auto` chooses per run from the label's last run (chooseResultWrites).
+ */
+export type ResultWrites = 'swap' | 'changed' | 'auto'
+
+/** How one run wrote its results, as its run record keeps it. */
+export type RunWrites = 'swap' | 'changed'
+
+/**
+ * `auto` writes in place when the label's last run changed at most this share of its covered
+ * customers: above ~2–5% filling a new table is faster on both engines (README "Benchmarks",
+ * tests/engine/calc/measure-write-changed.ts).
+ */
+export const AUTO_CHANGED_MAX = 0.02
+
+/**
+ * The way this run writes (caller's transaction): `changed` writes in place (applyChanges still
+ * falls back to a swap for a first run or a new data type), `swap` a new table. `auto` writes in
+ * place only when the label's current results come from a run of the same data type and rule
+ * whose count of changed customers is known and at most AUTO_CHANGED_MAX of its covered ones;
+ * it swaps for a first run, after a rule or data type edit, or when that count is unknown (a run
+ * before this count was kept, an import, a `swap`-mode run).
+ */
+export async function chooseResultWrites(
+  tx: SqlExecutor,
+  labelId: string,
+  def: Definition,
+  mode: ResultWrites,
+): Promise<RunWrites> {
+  if (mode !== 'auto') return mode
+  const r = await tx.query<{ data_type: string; covered: number; changed: number | null; same_rule: boolean | null }>(
+    `SELECT s.data_type, s.covered_users AS covered, r.changed_users AS changed, r.definition->'rule' = $2::jsonb AS same_rule
+       FROM label_state s LEFT JOIN runs r ON r.id = s.run_id WHERE s.label_id = $1`,
+    [labelId, JSON.stringify(def.rule)],
+  )
+  const last = r.rows[0]
+  if (!last || last.data_type !== def.dataType || last.same_rule !== true || last.changed === null) return 'swap'
+  return Number(last.changed) <= AUTO_CHANGED_MAX * Math.max(Number(last.covered), 1) ? 'changed' : 'swap'
+}
+
+/**
+ * How many customers' values differ between the label's current results and `table`, the new
+ * table a swap is about to point it at (caller's transaction, before swapResults): those with a
+ * value in one only, or a different value. All of `coveredUsers` for a first run; null (not
+ * counted) when the current results have another data type.
+ */
+export async function countChanged(
+  tx: SqlExecutor,
+  labelId: string,
+  dataType: DataType,
+  table: string,
+  coveredUsers: number,
+): Promise<number | null> {
+  await lockResults(tx, labelId)
+  const cur = await tx.query<{ result_table: string; data_type: string }>(
+    `SELECT result_table, data_type FROM label_state WHERE label_id = $1`,
+    [labelId],
+  )
+  const old = cur.rows[0]
+  if (!old) return coveredUsers
+  if (old.data_type !== dataType || !resultTableRe.test(old.result_table)) return null
+  const r = await tx.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${table} n FULL JOIN ${old.result_table} o ON o.uid = n.uid
+      WHERE n.uid IS NULL OR o.uid IS NULL OR n.value IS DISTINCT FROM o.value`,
+  )
+  return Number(r.rows[0]?.n ?? 0)
 }
 
 /** Removes a label's current results (pointer and table). */

@@ -1,6 +1,7 @@
 import type { Definition, Run, RunStatus, RunTrigger } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
+import type { RunWrites } from './result-swap.ts'
 
 interface RunRow {
   id: string
@@ -14,11 +15,13 @@ interface RunRow {
   total_users: number | null
   covered_users: number | null
   error: string | null
+  result_writes: RunWrites | null
+  changed_users: number | null
   definition?: Definition
 }
 
 const runColumns =
-  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error'
+  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users'
 
 /** A timestamptz column as an ISO string (drivers hand back a Date or a string). */
 export const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
@@ -38,6 +41,7 @@ function toRun(r: RunRow): Run {
     totalUsers: r.total_users,
     coveredUsers: r.covered_users,
     ...(r.error !== null ? { error: r.error } : {}),
+    ...(r.result_writes !== null ? { resultWrites: r.result_writes, changedUsers: r.changed_users } : {}),
   }
 }
 
@@ -128,16 +132,21 @@ export async function startRun(db: SqlExecutor, runId: string, definition?: Defi
   return r.rows[0] ? toRun(r.rows[0]) : null
 }
 
-/** running → succeeded with its counts; the run as stored. */
+/**
+ * running → succeeded with its counts and, for a calculation, how it wrote its results and how
+ * many customers' values changed (null: not counted); the run as stored.
+ */
 export async function succeedRun(
   db: SqlExecutor,
   runId: string,
   totalUsers: number,
   coveredUsers: number,
+  writes?: { how: RunWrites; changedUsers: number | null },
 ): Promise<Run> {
   const r = await db.query<RunRow>(
-    `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL WHERE id = $1 RETURNING ${runColumns}`,
-    [runId, totalUsers, coveredUsers],
+    `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL,
+       result_writes = $4, changed_users = $5 WHERE id = $1 RETURNING ${runColumns}`,
+    [runId, totalUsers, coveredUsers, writes?.how ?? null, writes?.changedUsers ?? null],
   )
   if (!r.rows[0]) throw new Error(`run ${runId} vanished while it succeeded`)
   return toRun(r.rows[0])

@@ -46,6 +46,20 @@ export const Run = Type.Object(
     totalUsers: Nullable(Type.Number()),
     coveredUsers: Nullable(Type.Number()),
     error: Type.Optional(Type.String()),
+    resultWrites: Type.Optional(
+      Type.Union([Type.Literal('swap'), Type.Literal('changed')], {
+        description:
+          'how a succeeded calculation wrote its results: swap (a new table) or changed (only the changed customers, in place)',
+      }),
+    ),
+    changedUsers: Type.Optional(
+      Nullable(
+        Type.Number({
+          description:
+            'customers whose value this run changed (gained, lost or different); null when not counted (LABELS_RESULT_WRITES=swap)',
+        }),
+      ),
+    ),
   },
   { $id: 'Run' },
 )

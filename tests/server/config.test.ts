@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { readConfig } from '../../server/config.ts'
 
 describe('readConfig', () => {
-  it('LABELS_RESULT_WRITES: swap by default, changed on request, anything else refused by name', () => {
-    expect(readConfig({}).resultWrites).toBe('swap')
+  it('LABELS_RESULT_WRITES: auto by default, swap or changed on request, anything else refused by name', () => {
+    expect(readConfig({}).resultWrites).toBe('auto')
     expect(readConfig({ LABELS_RESULT_WRITES: 'changed' }).resultWrites).toBe('changed')
     expect(readConfig({ LABELS_RESULT_WRITES: 'swap' }).resultWrites).toBe('swap')
+    expect(readConfig({ LABELS_RESULT_WRITES: 'auto' }).resultWrites).toBe('auto')
     expect(() => readConfig({ LABELS_RESULT_WRITES: 'diff' })).toThrow(
-      /LABELS_RESULT_WRITES=diff is not swap or changed/,
+      /LABELS_RESULT_WRITES=diff is not swap, changed or auto/,
     )
   })
 

@@ -24,7 +24,7 @@ describeEachDb('a run writes only what changed', (kind) => {
   let seq = 0
   let L = ''
   beforeAll(async () => {
-    f = await newService(kind, async () => source, { writeChanged: true })
+    f = await newService(kind, async () => source, { resultWrites: 'changed' })
     await addUsers(f.db, N)
   })
   afterAll(() => f.dispose())
@@ -220,7 +220,7 @@ describeEachDb('a reader while a run writes in place', (kind) => {
   let f: Fixture
   let source: SourceSql
   beforeAll(async () => {
-    f = await newService(kind, async () => source, { writeChanged: true })
+    f = await newService(kind, async () => source, { resultWrites: 'changed' })
     await addUsers(f.db, 50)
   })
   afterAll(() => f.dispose())
