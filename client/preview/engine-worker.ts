@@ -6,7 +6,7 @@ import { EngineService } from '../../engine/service.ts'
 import type { SqlExecutor } from '../../engine/sql-executor.ts'
 import { fetchSampleText } from './fetch-sample.ts'
 import { registerErrorTransport } from '../../shared/worker-errors.ts'
-import type { LoadedSample, PreviewEngine, SampleSource } from './preview-protocol.ts'
+import type { LoadedSample, LoadPhases, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
 // The same engine as the server (rule compiler, preview read) over in-memory PGlite in this
 // worker, loaded with a sample of the workspace's customers, so a rule can be previewed while
@@ -19,12 +19,31 @@ const ready = (): Promise<EngineService> => {
   return engine
 }
 
-async function freshEngine(dataDir?: string): Promise<{ db: SqlExecutor; svc: EngineService }> {
+/** Adds the time `p` takes to `phases[name]`. */
+async function timed<T>(phases: LoadPhases, name: keyof LoadPhases, p: Promise<T>): Promise<T> {
+  const t0 = performance.now()
+  try {
+    return await p
+  } finally {
+    phases[name] = (phases[name] ?? 0) + Math.round(performance.now() - t0)
+  }
+}
+
+/** `chunks`, with the time spent waiting for each added to `phases.network`. */
+async function* waited(phases: LoadPhases, chunks: AsyncIterator<string>): AsyncGenerator<string> {
+  for (;;) {
+    const next = await timed(phases, 'network', chunks.next())
+    if (next.done) return
+    yield next.value
+  }
+}
+
+async function freshEngine(dataDir?: string, phases: LoadPhases = {}): Promise<{ db: SqlExecutor; svc: EngineService }> {
   // Not relaxedDurability: its background flushes fail as unhandled rejections (seen as an
   // ErrnoError page error); an awaited flush reports to the query that caused it.
-  const db = await openPglite(dataDir)
+  const db = await timed(phases, 'boot', openPglite(dataDir))
   const svc = new EngineService(db)
-  await svc.migrate()
+  await timed(phases, 'migrate', svc.migrate())
   return { db, svc }
 }
 
@@ -34,12 +53,13 @@ const INFO = 'preview_sample_info'
 
 /** The sample kept in IndexedDB at `dataDir`, or null when there is none (complete). */
 async function openKept(dataDir: string, t0: number): Promise<{ svc: EngineService; sample: LoadedSample } | null> {
-  const { db, svc } = await freshEngine(`idb://${dataDir}`)
+  const phases: LoadPhases = {}
+  const { db, svc } = await timed(phases, 'open', freshEngine(`idb://${dataDir}`))
   try {
     const { rows } = await db.query<{ info: string }>(`SELECT info FROM ${INFO} LIMIT 1`)
     const info = rows[0] ? (JSON.parse(rows[0].info) as LoadedSample) : null
     if (info?.origin !== 'workspace') throw new Error('no complete sample')
-    return { svc, sample: { ...info, ms: Math.round(performance.now() - t0) } }
+    return { svc, sample: { ...info, ms: Math.round(performance.now() - t0), phases } }
   } catch {
     await svc.close().catch(() => {})
     return null
@@ -58,22 +78,33 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
     const kept = await openKept(store.kept, t0)
     if (kept) return kept
   }
-  const first = await freshEngine(store ? `idb://${store.fresh}` : undefined)
+  const phases: LoadPhases = {}
+  const first = await freshEngine(store ? `idb://${store.fresh}` : undefined, phases)
   try {
-    const r = await loadSampleNdjson(first.svc, first.db, fetchSampleText(source.url, source.token))
+    const t1 = performance.now()
+    const r = await loadSampleNdjson(
+      first.svc,
+      first.db,
+      waited(phases, fetchSampleText(source.url, source.token)[Symbol.asyncIterator]()),
+    )
+    phases.ingest = Math.round(performance.now() - t1) - (phases.network ?? 0)
     const sample: LoadedSample = {
       origin: 'workspace',
       users: r.users,
       events: r.events,
       totalUsers: r.meta.totalUsers,
       tz: r.meta.tz,
-      ms: Math.round(performance.now() - t0),
+      ms: 0,
+      phases,
     }
     if (store) {
       sample.stored = { dataDir: store.fresh, loadedAt: Date.now() }
+      const t2 = performance.now()
       await first.db.exec(`CREATE TABLE ${INFO} (info text)`)
       await first.db.query(`INSERT INTO ${INFO} (info) VALUES ($1)`, [JSON.stringify(sample)])
+      phases.keep = Math.round(performance.now() - t2)
     }
+    sample.ms = Math.round(performance.now() - t0)
     return { svc: first.svc, sample }
   } catch (e) {
     await first.svc.close().catch(() => {})

@@ -24,8 +24,17 @@ export interface SampleSource {
   store?: { fresh: string; kept?: string; preferKept: boolean }
 }
 
+/**
+ * Where a load's time went, in ms (bench/client-flows.ts prints it; the panel keeps it in
+ * `data-phases`): `worker` from starting the worker to its first call, `boot` PGlite's start
+ * (WASM, data files, a new database), `migrate` the engine's tables, `network` waiting for the
+ * sample's bytes, `ingest` parsing and storing them, `keep` writing the copy kept for offline,
+ * `open` opening a kept copy. A phase that did not happen is absent.
+ */
+export type LoadPhases = Partial<Record<'worker' | 'boot' | 'migrate' | 'network' | 'ingest' | 'keep' | 'open', number>>
+
 /** What the worker loaded. */
-export type LoadedSample =
+export type LoadedSample = (
   | {
       origin: 'workspace'
       users: number
@@ -36,6 +45,7 @@ export type LoadedSample =
       stored?: { dataDir: string; loadedAt: number }
     }
   | { origin: 'demo'; users: number; events: number; ms: number; reason: string }
+) & { phases?: LoadPhases }
 
 /** The browser engine in the worker (same EngineService as the server, over in-memory PGlite). */
 export interface PreviewEngine {
