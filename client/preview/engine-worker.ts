@@ -1,10 +1,10 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink'
-import { openPglite } from '../../engine/adapters/pglite.ts'
+import { openPglite, type PgliteExecutor } from '../../engine/adapters/pglite.ts'
 import { loadSampleNdjson } from '../../engine/read/sample-load.ts'
 import { EngineService } from '../../engine/service.ts'
-import type { SqlExecutor } from '../../engine/sql-executor.ts'
 import { fetchSampleText } from './fetch-sample.ts'
+import { getKept, putKept } from './kept-sample.ts'
 import { registerErrorTransport } from '../../shared/worker-errors.ts'
 import type { LoadedSample, LoadPhases, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
@@ -13,6 +13,26 @@ import type { LoadedSample, LoadPhases, PreviewEngine, SampleSource } from './pr
 // it is typed. The sample streams from the server straight into PGlite, never via the page.
 let engine: Promise<EngineService> | null = null
 let loaded: Promise<LoadedSample> | null = null
+// Since this worker was created, until its module ran: fetching and compiling it.
+const workerMs = Math.round(performance.now())
+// An empty engine started ahead of the first load (warm), with the time its start took.
+let warmed: { engine: Promise<{ db: PgliteExecutor; svc: EngineService }>; phases: LoadPhases } | null = null
+
+/** The engine warm() started, if any (once), else a new one; either way its start counted in `phases`. */
+async function emptyEngine(phases: LoadPhases): Promise<{ db: PgliteExecutor; svc: EngineService }> {
+  const w = warmed
+  warmed = null
+  if (w) {
+    try {
+      const e = await w.engine
+      Object.assign(phases, w.phases)
+      return e
+    } catch {
+      // started in vain: start again
+    }
+  }
+  return freshEngine(phases)
+}
 
 const ready = (): Promise<EngineService> => {
   if (!engine) throw new Error('the preview engine was not initialised')
@@ -38,30 +58,32 @@ async function* waited(phases: LoadPhases, chunks: AsyncIterator<string>): Async
   }
 }
 
-async function freshEngine(dataDir?: string, phases: LoadPhases = {}): Promise<{ db: SqlExecutor; svc: EngineService }> {
-  // Not relaxedDurability: its background flushes fail as unhandled rejections (seen as an
-  // ErrnoError page error); an awaited flush reports to the query that caused it.
-  const db = await timed(phases, 'boot', openPglite(dataDir))
+async function freshEngine(
+  phases: LoadPhases,
+  opts: { loadDataDir?: Blob } = {},
+): Promise<{ db: PgliteExecutor; svc: EngineService }> {
+  // In memory: on PGlite's idb:// every statement copied the changed files (the WAL segment
+  // among them) to IndexedDB; a loaded sample is kept as one tarball instead (kept-sample.ts).
+  const db = await timed(phases, 'boot', openPglite(undefined, opts))
   const svc = new EngineService(db)
-  await timed(phases, 'migrate', svc.migrate())
+  try {
+    await timed(phases, 'migrate', svc.migrate())
+  } catch (e) {
+    await svc.close().catch(() => {})
+    throw e
+  }
   return { db, svc }
 }
 
-// A kept sample describes itself in this table, written last: a database without it (a load
-// cut short) is never used.
-const INFO = 'preview_sample_info'
-
-/** The sample kept in IndexedDB at `dataDir`, or null when there is none (complete). */
-async function openKept(dataDir: string, t0: number): Promise<{ svc: EngineService; sample: LoadedSample } | null> {
-  const phases: LoadPhases = {}
-  const { db, svc } = await timed(phases, 'open', freshEngine(`idb://${dataDir}`))
+/** The sample kept as `name`, started in memory from its tarball, or null when there is none (complete). */
+async function openKept(name: string, t0: number): Promise<{ svc: EngineService; sample: LoadedSample } | null> {
+  const phases: LoadPhases = { worker: workerMs }
   try {
-    const { rows } = await db.query<{ info: string }>(`SELECT info FROM ${INFO} LIMIT 1`)
-    const info = rows[0] ? (JSON.parse(rows[0].info) as LoadedSample) : null
-    if (info?.origin !== 'workspace') throw new Error('no complete sample')
-    return { svc, sample: { ...info, ms: Math.round(performance.now() - t0), phases } }
+    const kept = await timed(phases, 'open', getKept(name))
+    if (kept?.info.origin !== 'workspace') return null
+    const { svc } = await freshEngine(phases, { loadDataDir: kept.dump })
+    return { svc, sample: { ...kept.info, ms: Math.round(performance.now() - t0), phases } }
   } catch {
-    await svc.close().catch(() => {})
     return null
   }
 }
@@ -78,8 +100,8 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
     const kept = await openKept(store.kept, t0)
     if (kept) return kept
   }
-  const phases: LoadPhases = {}
-  const first = await freshEngine(store ? `idb://${store.fresh}` : undefined, phases)
+  const phases: LoadPhases = { worker: workerMs }
+  const first = await emptyEngine(phases)
   try {
     const t1 = performance.now()
     const r = await loadSampleNdjson(
@@ -98,11 +120,13 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
       phases,
     }
     if (store) {
-      sample.stored = { dataDir: store.fresh, loadedAt: Date.now() }
-      const t2 = performance.now()
-      await first.db.exec(`CREATE TABLE ${INFO} (info text)`)
-      await first.db.query(`INSERT INTO ${INFO} (info) VALUES ($1)`, [JSON.stringify(sample)])
-      phases.keep = Math.round(performance.now() - t2)
+      const stored = { dataDir: store.fresh, loadedAt: Date.now() }
+      try {
+        await timed(phases, 'keep', keep(store.fresh, first.db, { ...sample, stored }))
+        sample.stored = stored
+      } catch {
+        // Not kept (storage full, private mode): this page previews on it all the same.
+      }
     }
     sample.ms = Math.round(performance.now() - t0)
     return { svc: first.svc, sample }
@@ -113,13 +137,24 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
       if (kept) return kept
     }
     const reason = (e as Error).message ?? String(e)
-    const { svc } = await freshEngine()
+    const { svc } = await freshEngine({})
     const r = await svc.loadDemo({ users: source.fallback.users, seed: source.fallback.seed })
     return { svc, sample: { origin: 'demo', ...r, ms: Math.round(performance.now() - t0), reason } }
   }
 }
 
+async function keep(name: string, db: PgliteExecutor, info: LoadedSample): Promise<void> {
+  await putKept(name, { info, dump: await db.dumpDataDir() })
+}
+
 const api: PreviewEngine = {
+  async warm() {
+    if (loaded || warmed) return
+    const phases: LoadPhases = {}
+    const engine = freshEngine(phases)
+    warmed = { engine, phases }
+    await engine.catch(() => {}) // the load then starts another
+  },
   init(source) {
     loaded ??= (async () => {
       const l = load(source)

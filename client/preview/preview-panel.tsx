@@ -165,7 +165,10 @@ export function PreviewPanel(props: {
           </button>
         </div>
       </header>
-      <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source"
+      <p
+        class="hint"
+        classList={{ degraded: mode() === 'sample' && degraded() }}
+        data-testid="preview-source"
         data-phases={phases()}
       >
         {mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}

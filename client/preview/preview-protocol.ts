@@ -18,8 +18,9 @@ export interface SampleSource {
   /** The local demo shop loaded when the workspace sample can't be (viewer, network, server error). */
   fallback: { users: number; seed: number }
   /**
-   * Keep the workspace sample in IndexedDB (PGlite `idb://`): load it into `fresh`, or open the
-   * one kept in `kept` — first when `preferKept`, else when the fresh load fails (offline).
+   * Keep the workspace sample in IndexedDB (kept-sample.ts: the database's tarball): load it and
+   * keep it as `fresh`, or open the one kept as `kept` — first when `preferKept`, else when the
+   * fresh load fails (offline).
    */
   store?: { fresh: string; kept?: string; preferKept: boolean }
 }
@@ -49,6 +50,11 @@ export type LoadedSample = (
 
 /** The browser engine in the worker (same EngineService as the server, over in-memory PGlite). */
 export interface PreviewEngine {
+  /**
+   * Starts an empty engine (PGlite, the engine's tables) ahead of the first `init`, which then
+   * only loads the sample into it; resolves when started. Nothing when a load began already.
+   */
+  warm(): Promise<void>
   /** Loads the workspace's customer sample (or, failing that, the demo shop); resolves when ready. */
   init(source: SampleSource): Promise<LoadedSample>
   /** Loads the sample again (the kept one is a day old and the network is back); previews switch to it once loaded. */
