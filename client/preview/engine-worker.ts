@@ -58,13 +58,29 @@ async function* waited(phases: LoadPhases, chunks: AsyncIterator<string>): Async
   }
 }
 
+// The address of the build's template database (client/preview/template-plugin.ts); absent in development.
+declare const __LABELS_PREVIEW_TEMPLATE__: string | undefined
+
+/** The template database (no initdb in the browser), or undefined: then PGlite runs initdb. */
+async function template(phases: LoadPhases): Promise<Blob | undefined> {
+  if (typeof __LABELS_PREVIEW_TEMPLATE__ !== 'string') return undefined
+  try {
+    const res = await timed(phases, 'template', fetch(__LABELS_PREVIEW_TEMPLATE__))
+    return res.ok ? await timed(phases, 'template', res.blob()) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** An engine over in-memory PGlite: from `loadDataDir` (a kept sample), else the template, else initdb. */
 async function freshEngine(
   phases: LoadPhases,
   opts: { loadDataDir?: Blob } = {},
 ): Promise<{ db: PgliteExecutor; svc: EngineService }> {
   // In memory: on PGlite's idb:// every statement copied the changed files (the WAL segment
   // among them) to IndexedDB; a loaded sample is kept as one tarball instead (kept-sample.ts).
-  const db = await timed(phases, 'boot', openPglite(undefined, opts))
+  const loadDataDir = opts.loadDataDir ?? (await template(phases))
+  const db = await timed(phases, 'boot', openPglite(undefined, loadDataDir ? { loadDataDir } : {}))
   const svc = new EngineService(db)
   try {
     await timed(phases, 'migrate', svc.migrate())
@@ -88,12 +104,17 @@ async function openKept(name: string, t0: number): Promise<{ svc: EngineService;
   }
 }
 
+type Stored = NonNullable<Extract<LoadedSample, { origin: 'workspace' }>['stored']>
+
+/** A load; `keep` writes the copy for the next start (a fresh load with `source.store`), resolving to where. */
+type Loaded = { svc: EngineService; sample: LoadedSample; keep?: () => Promise<Stored | null> }
+
 /**
  * The workspace sample from the server (kept in IndexedDB when `source.store` says so), or the
  * one kept from an earlier load; on any failure the demo shop in a fresh in-memory database
  * (never a mix).
  */
-async function load(source: SampleSource): Promise<{ svc: EngineService; sample: LoadedSample }> {
+async function load(source: SampleSource): Promise<Loaded> {
   const t0 = performance.now()
   const store = source.store
   if (store?.kept && store.preferKept) {
@@ -119,17 +140,18 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
       ms: 0,
       phases,
     }
-    if (store) {
+    sample.ms = Math.round(performance.now() - t0)
+    if (!store) return { svc: first.svc, sample }
+    const keep = async () => {
       const stored = { dataDir: store.fresh, loadedAt: Date.now() }
       try {
-        await timed(phases, 'keep', keep(store.fresh, first.db, { ...sample, stored }))
-        sample.stored = stored
+        await putKept(store.fresh, { info: { ...sample, stored }, dump: await first.db.dumpDataDir() })
+        return stored
       } catch {
-        // Not kept (storage full, private mode): this page previews on it all the same.
+        return null // not kept (storage full, private mode): this page previews on it all the same
       }
     }
-    sample.ms = Math.round(performance.now() - t0)
-    return { svc: first.svc, sample }
+    return { svc: first.svc, sample, keep }
   } catch (e) {
     await first.svc.close().catch(() => {})
     if (store?.kept && !store.preferKept) {
@@ -143,8 +165,20 @@ async function load(source: SampleSource): Promise<{ svc: EngineService; sample:
   }
 }
 
-async function keep(name: string, db: PgliteExecutor, info: LoadedSample): Promise<void> {
-  await putKept(name, { info, dump: await db.dumpDataDir() })
+// Writing the kept copy (a dump of the whole database) holds PGlite for a while: it waits for the
+// first preview (or a few seconds without one), so the editor's first result does not wait for it.
+let kept: Promise<Stored | null> = Promise.resolve(null)
+let keepNow: (() => void) | null = null
+function afterFirstPreview(keep: () => Promise<Stored | null>): Promise<Stored | null> {
+  return new Promise((resolve) => {
+    const go = () => {
+      if (keepNow !== go) return
+      keepNow = null
+      resolve(keep())
+    }
+    keepNow = go
+    setTimeout(go, 3000)
+  })
 }
 
 const api: PreviewEngine = {
@@ -159,12 +193,17 @@ const api: PreviewEngine = {
     loaded ??= (async () => {
       const l = load(source)
       engine = l.then((x) => x.svc)
-      return (await l).sample
+      const { sample, keep } = await l
+      if (keep) kept = afterFirstPreview(keep)
+      return sample
     })()
     return loaded
   },
+  kept: () => kept,
   async refresh(source) {
     const l = await load(source)
+    const stored = l.keep ? await l.keep() : null // the sample in use meanwhile serves the previews
+    if (stored && l.sample.origin === 'workspace') l.sample.stored = stored
     if (l.sample.origin !== 'workspace') {
       await l.svc.close().catch(() => {})
       throw new Error('the workspace sample could not be loaded again')
@@ -189,6 +228,7 @@ const api: PreviewEngine = {
       timeoutMs: opts.timeoutMs ?? 8000,
       ...(opts.query ? { query: opts.query } : {}),
     })
+    keepNow?.()
     return { distribution, ms: Math.round(performance.now() - t0) }
   },
 }

@@ -97,7 +97,12 @@ function startLoad(s: Shared): Promise<LoadedSample> {
   const url = sampleUrl()
   s.ready ??= sourceFor(token, url).then(async ({ source, id, kept }) => {
     const sample = await remote.init(source)
-    remember(id, kept, sample)
+    remember(id, kept, sample) // a kept copy opened
+    // A fresh load, once kept (after the first preview).
+    void remote
+      .kept()
+      .then((stored) => stored && remember(id, kept, { ...sample, stored } as LoadedSample))
+      .catch(() => {})
     // Kept and a day old (opened offline): load it again once the network is back.
     const inUse = sample.origin === 'workspace' ? sample.stored : undefined
     if (id && inUse && Date.now() - inUse.loadedAt > SAMPLE_MAX_AGE_MS) {

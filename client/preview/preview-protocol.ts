@@ -28,11 +28,13 @@ export interface SampleSource {
 /**
  * Where a load's time went, in ms (bench/client-flows.ts prints it; the panel keeps it in
  * `data-phases`): `worker` from starting the worker to its first call, `boot` PGlite's start
- * (WASM, data files, a new database), `migrate` the engine's tables, `network` waiting for the
- * sample's bytes, `ingest` parsing and storing them, `keep` writing the copy kept for offline,
- * `open` opening a kept copy. A phase that did not happen is absent.
+ * (WASM, data files, a new database: from the build's template, fetched in `template`, or by
+ * initdb), `migrate` the engine's tables, `network` waiting for the
+ * sample's bytes, `ingest` parsing and storing them, `open` reading a kept copy from IndexedDB. A phase that did not happen is absent.
  */
-export type LoadPhases = Partial<Record<'worker' | 'boot' | 'migrate' | 'network' | 'ingest' | 'keep' | 'open', number>>
+export type LoadPhases = Partial<
+  Record<'worker' | 'template' | 'boot' | 'migrate' | 'network' | 'ingest' | 'open', number>
+>
 
 /** What the worker loaded. */
 export type LoadedSample = (
@@ -57,6 +59,11 @@ export interface PreviewEngine {
   warm(): Promise<void>
   /** Loads the workspace's customer sample (or, failing that, the demo shop); resolves when ready. */
   init(source: SampleSource): Promise<LoadedSample>
+  /**
+   * Where `init`'s sample was kept for the next start (`source.store`), once written (after the
+   * first preview); null when nothing was kept.
+   */
+  kept(): Promise<{ dataDir: string; loadedAt: number } | null>
   /** Loads the sample again (the kept one is a day old and the network is back); previews switch to it once loaded. */
   refresh(source: SampleSource): Promise<LoadedSample>
   schema(): Promise<SchemaDescription>
