@@ -217,6 +217,11 @@ async function previewFirstStart(
         firstQueryMs: Number(/· (\d+) ms\s*$/.exec(summary)?.[1] ?? Number.NaN),
       })
       await page.getByTestId('close-editor').click()
+      // The sample is kept (after the first preview) before the reload.
+      await until(
+        () => page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('labels.preview.'))),
+        60_000,
+      )
     }
   } finally {
     await ctx.close()
