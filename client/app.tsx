@@ -20,6 +20,7 @@ import { LabelDetail } from './features/labels/label-detail.tsx'
 import { LabelEditor } from './features/labels/label-editor.tsx'
 import { OverviewPage } from './features/overview/overview-page.tsx'
 import { createLive } from './live/create-live.ts'
+import { warmPreviewEngine } from './preview/make-preview-engine.ts'
 import { loadMe } from './offline/me-cache.ts'
 import { OfflineBanner } from './offline/offline-banner.tsx'
 import { online } from './sync/connectivity.ts'
@@ -70,6 +71,15 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
+  // The in-browser preview's engine starts while the operator looks around, not when the editor opens.
+  if (props.me.role !== 'viewer') {
+    let warmed = false
+    createEffect(() => {
+      if (warmed || !workspace.synced()) return
+      warmed = true
+      warmPreviewEngine(props.token)
+    })
+  }
   // Read while online (again when the connection comes back); offline the last answer stays.
   const [schema, { refetch: refetchSchema }] = createResource(online, () => api.get<DataSchema>('/api/data/schema'))
   // The label asked for: an id, or from an address `#/labels/<id or name>` either. It is shown

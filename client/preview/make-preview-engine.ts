@@ -63,18 +63,18 @@ function remember(id: string | null, previous: Kept | null, sample: LoadedSample
   if (previous && previous.dataDir !== sample.stored.dataDir) void dropStored(previous.dataDir).catch(() => {})
 }
 
-type Shared = { remote: Comlink.Remote<PreviewEngine>; worker: Worker; ready: Promise<LoadedSample>; token: string }
+type Shared = {
+  remote: Comlink.Remote<PreviewEngine>
+  worker: Worker
+  token: string
+  /** The load, once begun (the editor asked for it, or warming found a kept sample). */
+  ready: Promise<LoadedSample> | null
+}
 let shared: Shared | null = null
+const sampleUrl = () => new URL(`/api/data/sample?users=${SAMPLE.users}&seed=${SAMPLE.seed}`, location.origin).href
 
-/**
- * Plain: the page's preview worker (started on first use and kept, so reopening the editor is
- * instant), loading the workspace's customer sample with this token. Returns it and a cleanup
- * that terminates the worker. Another token (another operator signed in) gets a new worker:
- * customer data loaded for one operator is never shown to the next.
- */
-export function makePreviewEngine(
-  token: string,
-): [{ remote: Comlink.Remote<PreviewEngine>; ready: Promise<LoadedSample> }, () => void] {
+/** The page's preview worker for this token, started if there is none (another token's is ended). */
+function workerFor(token: string): Shared {
   if (shared && shared.token !== token) {
     shared.remote[Comlink.releaseProxy]()
     shared.worker.terminate()
@@ -86,38 +86,83 @@ export function makePreviewEngine(
       name: 'labels-preview',
     })
     registerErrorTransport() // the worker's errors arrive as LabelsError (code, path)
-    const remote = Comlink.wrap<PreviewEngine>(worker)
-    const url = new URL(`/api/data/sample?users=${SAMPLE.users}&seed=${SAMPLE.seed}`, location.origin).href
-    const ready = sourceFor(token, url).then(async ({ source, id, kept }) => {
-      const sample = await remote.init(source)
-      remember(id, kept, sample)
-      // Kept and a day old (opened offline): load it again once the network is back.
-      const inUse = sample.origin === 'workspace' ? sample.stored : undefined
-      if (id && inUse && Date.now() - inUse.loadedAt > SAMPLE_MAX_AGE_MS) {
-        const refresh = () => {
-          window.removeEventListener('online', refresh)
-          void sourceFor(token, url)
-            .then(async ({ source, kept: now }) => {
-              if (!source.store) return
-              // Into a new database only: the kept one is open in the worker.
-              remember(
-                id,
-                now,
-                await remote.refresh({ ...source, store: { fresh: source.store.fresh, preferKept: false } }),
-              )
-            })
-            .catch(() => {})
-        }
-        if (navigator.onLine) refresh()
-        else window.addEventListener('online', refresh)
-      }
-      return sample
-    })
-    shared = { worker, remote, token, ready }
+    shared = { worker, remote: Comlink.wrap<PreviewEngine>(worker), token, ready: null }
   }
-  const s = shared
+  return shared
+}
+
+/** Begins the load of `s` (once): the kept sample or the workspace's from the server, then remembered. */
+function startLoad(s: Shared): Promise<LoadedSample> {
+  const { remote, token } = s
+  const url = sampleUrl()
+  s.ready ??= sourceFor(token, url).then(async ({ source, id, kept }) => {
+    const sample = await remote.init(source)
+    remember(id, kept, sample) // a kept copy opened
+    // A fresh load, once kept (after the first preview).
+    void remote
+      .kept()
+      .then((stored) => stored && remember(id, kept, { ...sample, stored } as LoadedSample))
+      .catch(() => {})
+    // Kept and a day old (opened offline): load it again once the network is back.
+    const inUse = sample.origin === 'workspace' ? sample.stored : undefined
+    if (id && inUse && Date.now() - inUse.loadedAt > SAMPLE_MAX_AGE_MS) {
+      const refresh = () => {
+        window.removeEventListener('online', refresh)
+        void sourceFor(token, url)
+          .then(async ({ source, kept: now }) => {
+            if (!source.store) return
+            // Into a new database only: the kept one is open in the worker.
+            remember(
+              id,
+              now,
+              await remote.refresh({ ...source, store: { fresh: source.store.fresh, preferKept: false } }),
+            )
+          })
+          .catch(() => {})
+      }
+      if (navigator.onLine) refresh()
+      else window.addEventListener('online', refresh)
+    }
+    return sample
+  })
+  return s.ready
+}
+
+/**
+ * Starts the preview worker ahead of the editor (the app calls it once the workspace is live and
+ * the page idle): a kept sample it would open is opened now (no network); otherwise only an
+ * empty engine starts (PGlite, the engine's tables), and the sample (a customer export, audited)
+ * is fetched when an editor asks for it, so it is as current as then.
+ */
+export function warmPreviewEngine(token: string): void {
+  const warm = () => {
+    const s = workerFor(token)
+    if (s.ready) return
+    void sourceFor(token, sampleUrl())
+      .then(async ({ source }) => {
+        if (s.ready || (source.store?.kept && source.store.preferKept)) await startLoad(s)
+        else await s.remote.warm()
+      })
+      .catch(() => {}) // the editor's load reports what fails
+  }
+  // Once the page's own start is done (Chromium has requestIdleCallback; others wait a moment).
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(warm, { timeout: 3000 })
+  else setTimeout(warm, 500)
+}
+
+/**
+ * Plain: the page's preview worker (started on first use or by warmPreviewEngine, and kept, so
+ * reopening the editor is instant), loading the workspace's customer sample with this token.
+ * Returns it and a cleanup that terminates the worker. Another token (another operator signed
+ * in) gets a new worker: customer data loaded for one operator is never shown to the next.
+ */
+export function makePreviewEngine(
+  token: string,
+): [{ remote: Comlink.Remote<PreviewEngine>; ready: Promise<LoadedSample> }, () => void] {
+  const s = workerFor(token)
+  const ready = startLoad(s)
   return [
-    s,
+    { remote: s.remote, ready },
     () => {
       s.remote[Comlink.releaseProxy]()
       s.worker.terminate()

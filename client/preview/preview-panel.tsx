@@ -43,6 +43,8 @@ export function PreviewPanel(props: {
   const [sample, setSample] = createSignal<string>('loading a sample of this workspace’s customers…')
   // Set when the preview runs on something other than this workspace's customers.
   const [degraded, setDegraded] = createSignal(false)
+  // Where the sample's load time went (LoadPhases), for the bench.
+  const [phases, setPhases] = createSignal<string | undefined>()
   let engine: ReturnType<typeof makePreviewEngine>[0] | null = null
   const getEngine = () => {
     if (engine) return engine
@@ -50,6 +52,7 @@ export function PreviewPanel(props: {
     const e = engine
     e.ready.then(
       async (r) => {
+        setPhases(JSON.stringify(r.phases ?? {}))
         const took = `loaded in ${(r.ms / 1000).toFixed(1)} s`
         if (r.origin === 'workspace') {
           setSample(
@@ -162,7 +165,12 @@ export function PreviewPanel(props: {
           </button>
         </div>
       </header>
-      <p class="hint" classList={{ degraded: mode() === 'sample' && degraded() }} data-testid="preview-source">
+      <p
+        class="hint"
+        classList={{ degraded: mode() === 'sample' && degraded() }}
+        data-testid="preview-source"
+        data-phases={phases()}
+      >
         {mode() === 'sample' ? sample() : 'full customer data on the server; nothing is stored'} · time zone {s.me.tz}
       </p>
       <Show when={stale()}>

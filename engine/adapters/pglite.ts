@@ -52,16 +52,27 @@ export const smallPgliteConf = ['shared_buffers=16MB', 'wal_buffers=1MB']
  */
 const baseConf = ['wal_level=minimal', 'max_wal_senders=0', 'work_mem=128MB']
 
+/** An opened PGlite: a SqlExecutor that can also write its whole data directory out. */
+export interface PgliteExecutor extends SqlExecutor {
+  /** The data directory as a gzipped tarball (PGlite `dumpDataDir`), for `openPglite`'s `loadDataDir`. */
+  dumpDataDir(): Promise<Blob>
+}
+
 /**
  * Opens embedded PGlite; dataDir undefined means in-memory; `conf` lines go to postgresql.conf
- * (after the base settings).
+ * (after the base settings); `loadDataDir` starts it from a tarball `dumpDataDir` wrote (no
+ * initdb) instead of a new database.
  */
-export async function openPglite(dataDir?: string, opts: { conf?: string[] } = {}): Promise<SqlExecutor> {
+export async function openPglite(
+  dataDir?: string,
+  opts: { conf?: string[]; loadDataDir?: Blob } = {},
+): Promise<PgliteExecutor> {
   keepLeadingBomInPglite()
   const db = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     parsers,
     postgresqlconf: [...baseConf, ...(opts.conf ?? [])],
   })
-  return wrap(db, db)
+  return { ...wrap(db, db), dumpDataDir: () => db.dumpDataDir('gzip') }
 }

@@ -89,7 +89,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(cached.some((p) => p.endsWith('.wasm'))).toBe(true) // the preview's PGlite, for offline previews
   })
 
-  it("keeps the preview's customer sample in IndexedDB (PGlite idb://) once loaded", async () => {
+  it("keeps the preview's customer sample in IndexedDB (a PGlite tarball) once loaded", async () => {
     await a.getByTestId('label-row-customer_stage').click()
     await a.getByTestId('edit-label').click()
     await a.getByTestId('preview-summary').filter({ hasText: 'of 400 covered' }).waitFor({ timeout: 120_000 })
