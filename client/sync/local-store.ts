@@ -1,5 +1,6 @@
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
+import type { DocUpdates } from './server-updates.ts'
 
 /** The IndexedDB database holding a workspace document in this browser (per origin, so per server). */
 export function localDocName(workspace: string): string {
@@ -20,10 +21,14 @@ export const LOCAL_STORE_BATCH_MS = 100
  * (re-reading and re-applying every row, then writing the whole document) came every few
  * seconds. What is gathered is written at once when the page is hidden or closed
  * (`pagehide`, `visibilitychange`) and at cleanup, so a reload keeps every edit.
+ *
+ * `updates` (server-updates.ts) hands over the server's updates as received instead of Yjs
+ * encoding them again; without it the document's 'update' event is used.
  */
 export function makeLocalStore(
   doc: Y.Doc,
   workspace = 'main',
+  updates?: DocUpdates,
 ): [{ whenLoaded: Promise<void>; persistence: IndexeddbPersistence; flush: () => void }, () => void] {
   const persistence = new IndexeddbPersistence(localDocName(workspace), doc)
   const whenLoaded = persistence.whenSynced.then(() => undefined)
@@ -52,7 +57,9 @@ export function makeLocalStore(
     gathered.push(update)
     timer ??= setTimeout(flush, LOCAL_STORE_BATCH_MS)
   }
-  doc.on('update', onUpdate)
+  const stopListening = updates
+    ? updates.on(onUpdate)
+    : (doc.on('update', onUpdate), () => doc.off('update', onUpdate))
   const onHidden = () => document.visibilityState === 'hidden' && flush()
   window.addEventListener('pagehide', flush)
   document.addEventListener('visibilitychange', onHidden)
@@ -60,7 +67,7 @@ export function makeLocalStore(
     { whenLoaded, persistence, flush },
     () => {
       flush()
-      doc.off('update', onUpdate)
+      stopListening()
       window.removeEventListener('pagehide', flush)
       document.removeEventListener('visibilitychange', onHidden)
       void persistence.destroy()
