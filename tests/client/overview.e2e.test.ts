@@ -280,7 +280,10 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
       (g) => g.name === 'Engagement',
     )!
     await api('PATCH', `/api/groups/${engagement.id}`, { name: 'Attention' })
-    await row.locator('td').filter({ hasText: /^Attention$/ }).waitFor()
+    await row
+      .locator('td')
+      .filter({ hasText: /^Attention$/ })
+      .waitFor()
     await sleep(800) // longer than the wait that gathers changes before a read
     expect(reads).toEqual([])
     await api('PATCH', '/api/labels/last_purchase_at', { schedule: { kind: 'weekly', weekday: 3, at: '05:00' } })

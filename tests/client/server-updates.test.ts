@@ -4,7 +4,14 @@ import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../
 import { serverUpdates } from '../../client/sync/server-updates.ts'
 import { newDb, type TestDb } from '../helpers/db.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
-import { newClient, newCollabServer, synced, until, type TestClient, type TestServer } from '../server/collab/helpers.ts'
+import {
+  newClient,
+  newCollabServer,
+  synced,
+  until,
+  type TestClient,
+  type TestServer,
+} from '../server/collab/helpers.ts'
 
 const me = { kind: 'local' as const, actor: 'alice' }
 
@@ -77,7 +84,11 @@ describe('server updates handed over as received', () => {
     createLabel(c.doc, labelInput('mine'), me)
     expect(projectWorkspace(rebuilt(got)).labels.map((l) => l.name)).toContain('mine')
     const other = clients[0]!
-    await until(() => projectWorkspace(other.doc).labels.some((l) => l.name === 'mine'), 10_000, 'the edit at the server')
+    await until(
+      () => projectWorkspace(other.doc).labels.some((l) => l.name === 'mine'),
+      10_000,
+      'the edit at the server',
+    )
   })
 
   it('hands over and sends what an observer writes while a server message is applied', async () => {

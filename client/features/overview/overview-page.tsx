@@ -103,7 +103,10 @@ export function OverviewPage(): JSX.Element {
     } finally {
       reading = false
       // Changes made while reading, or an answer that missed one: read once more (a few times at most).
-      const stale = runInfoStale(untrack(() => ws.view.labels), readFor)
+      const stale = runInfoStale(
+        untrack(() => ws.view.labels),
+        readFor,
+      )
       tries = stale ? tries + 1 : 0
       if (!disposed && (again || (stale && tries < 3))) {
         again = false
@@ -117,7 +120,12 @@ export function OverviewPage(): JSX.Element {
   }
   // First once there is a document (its rows): before, the read would compete at the server with
   // the document's first sync, which the tree waits for (~2 MB each at 5,000 labels).
-  createEffect(on(() => online() && ws.ready(), (go) => go && void read()))
+  createEffect(
+    on(
+      () => online() && ws.ready(),
+      (go) => go && void read(),
+    ),
+  )
   createEffect(() => {
     const labels = ws.view.labels
     if (timer === undefined && !reading && runInfoStale(labels, readFor)) readSoon(REREAD_MS)

@@ -113,7 +113,10 @@ export function rowOf(
  * Rows built before, by label id, with what each was built from: a row is built again only when
  * its label (a value, replaced whole when it changes), its run info or its group's name changed.
  */
-export type RowCache = ReadonlyMap<string, { label: ProjectedLabel; info: RunInfo | undefined; group: string; row: OverviewRow }>
+export type RowCache = ReadonlyMap<
+  string,
+  { label: ProjectedLabel; info: RunInfo | undefined; group: string; row: OverviewRow }
+>
 
 /**
  * Every label's row, in the projection's order: the rows of unchanged labels are the same objects
