@@ -127,7 +127,8 @@ export function OverviewPage(): JSX.Element {
     ),
   )
   createEffect(() => {
-    const labels = ws.view.labels
+    // Every label is read (tracked) each time, whatever is decided: a change to any one runs this again.
+    const labels = [...ws.view.labels]
     if (timer === undefined && !reading && runInfoStale(labels, readFor)) readSoon(REREAD_MS)
   })
   s.live.onRuns((m) => {
