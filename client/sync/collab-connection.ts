@@ -1,10 +1,13 @@
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { tokenProtocol, WS_PROTOCOL } from '../../shared/ws-protocol.ts'
+import { serverUpdates, type DocUpdates } from './server-updates.ts'
 
 export interface CollabConnection {
   doc: Y.Doc
   provider: WebsocketProvider
+  /** The document's updates, the server's as received (server-updates.ts). */
+  updates: DocUpdates
 }
 
 /** The collab endpoint's base address for this page (ws: or wss: like the page). */
@@ -15,7 +18,8 @@ export function collabBase(loc: Location = location): string {
 /**
  * Plain: connects a fresh Y.Doc to `/collab/:workspace` with the stock y-websocket provider,
  * the token in the WebSocket subprotocol (`labels.v1, labels.token.…`), never in the URL,
- * where proxies and server logs would keep it. Returns the connection and its cleanup
+ * where proxies and server logs would keep it; the server's updates are applied without being
+ * encoded again (server-updates.ts). Returns the connection and its cleanup
  * (destroys provider and doc).
  */
 export function makeCollabConnection(token: string, workspace = 'main'): [CollabConnection, () => void] {
@@ -23,9 +27,11 @@ export function makeCollabConnection(token: string, workspace = 'main'): [Collab
   const provider = new WebsocketProvider(collabBase(), workspace, doc, {
     protocols: [WS_PROTOCOL, tokenProtocol(token)],
   })
+  const [updates, stopUpdates] = serverUpdates(doc, provider)
   return [
-    { doc, provider },
+    { doc, provider, updates },
     () => {
+      stopUpdates()
       provider.destroy()
       doc.destroy()
     },

@@ -48,7 +48,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   const [conn, cleanup] = makeCollabConnection(token)
   const { doc, provider } = conn
   // The copy kept in this browser: a reload or a cold start without network opens from it.
-  const [local, closeLocal] = makeLocalStore(doc)
+  const [local, closeLocal] = makeLocalStore(doc, 'main', conn.updates)
   // Only what transactions touched is projected again (shared/doc trackProjection), and only
   // that is written to the store (apply-projection.ts).
   const tracked = trackProjection(doc)
@@ -56,8 +56,9 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
   // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
-  // the drafts have their own store (features/labels/draft-state.ts).
-  const onUpdate = (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+  // the drafts have their own store (features/labels/draft-state.ts). After each transaction, not
+  // on 'update': that would have Yjs encode the server's updates again (sync/server-updates.ts).
+  const onUpdate = (tr: Y.Transaction) => {
     if (scheduled || !transactionScope(tr).workspace) return
     scheduled = true
     queueMicrotask(() => {
@@ -65,7 +66,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
       applyProjection(view, setView, tracked.project(unwrap(view)))
     })
   }
-  doc.on('update', onUpdate)
+  doc.on('afterTransaction', onUpdate)
   const [status, setStatus] = createSignal<SyncStatus>('connecting')
   const [synced, setSynced] = createSignal(false)
   // There is a document to edit once the IndexedDB copy brought one, or the server did (then
@@ -128,7 +129,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   onCleanup(() => {
     window.removeEventListener('offline', onOffline)
     window.removeEventListener('online', onOnline)
-    doc.off('update', onUpdate)
+    doc.off('afterTransaction', onUpdate)
     tracked.stop()
     doc.off('afterTransaction', onTransaction)
     closeLocal()

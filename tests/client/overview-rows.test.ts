@@ -1,15 +1,19 @@
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
 import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
-import { createGroup } from '../../shared/doc/group-operations.ts'
-import { createLabel } from '../../shared/doc/label-operations.ts'
-import { projectWorkspace } from '../../shared/doc/projection.ts'
+import { createGroup, renameGroup } from '../../shared/doc/group-operations.ts'
+import { createLabel, updateLabel } from '../../shared/doc/label-operations.ts'
+import { projectWorkspace, trackProjection } from '../../shared/doc/projection.ts'
 import type { Run } from '../../client/api/types.ts'
 import {
   defaultQuery,
   formatDuration,
+  mergeListed,
+  nextRunKey,
+  overviewRows,
   rowOf,
   runInfoOf,
+  runInfoStale,
   selectRows,
   withRun,
   type RunInfo,
@@ -32,6 +36,10 @@ const run = (labelId: string, status: Run['status'], over: Partial<Run> = {}): R
 })
 
 function workspace() {
+  return projectWorkspace(workspaceDoc().doc)
+}
+
+function workspaceDoc() {
   const doc = new Y.Doc()
   ensureDefaultGroup(doc)
   const value = createGroup(doc, { name: 'Value' }, o)
@@ -55,7 +63,7 @@ function workspace() {
   mk('alpha', spend.id)
   mk('beta', 'default', false)
   mk('gamma', value.id)
-  return projectWorkspace(doc)
+  return { doc, value }
 }
 
 describe('overview rows', () => {
@@ -120,5 +128,74 @@ describe('overview rows', () => {
     expect(formatDuration(850, f)).toBe('850 ms')
     expect(formatDuration(2500, f)).toBe('2.5 s')
     expect(formatDuration(185_000, f)).toBe('3 min 5 s')
+  })
+})
+
+describe('overview rows kept between changes (issue 9, 5,000 labels)', () => {
+  const { doc, value } = workspaceDoc()
+  const tracked = trackProjection(doc)
+  let view = tracked.project(null)
+  const info = new Map<string, RunInfo>([
+    ['l_alpha', runInfoOf({ lastRun: run('l_alpha', 'succeeded'), nextRunAt: '2026-01-02T02:00:00.000Z' })],
+  ])
+  let built = overviewRows(view, info, new Map())
+  const row = (name: string) => built.rows.find((r) => r.name === name)!
+
+  it('builds again only the row of the label that changed, with the change', () => {
+    const before = built.rows
+    updateLabel(doc, 'l_beta', { displayName: 'Beta renamed' }, o)
+    view = tracked.project(view)
+    built = overviewRows(view, info, built.cache)
+    expect(row('beta').displayName).toBe('Beta renamed')
+    expect(row('beta')).not.toBe(before.find((r) => r.name === 'beta'))
+    expect(row('alpha')).toBe(before.find((r) => r.name === 'alpha'))
+    expect(row('gamma')).toBe(before.find((r) => r.name === 'gamma'))
+  })
+
+  it("builds again the rows of a renamed group's labels and of a label whose runs changed", () => {
+    const before = built.rows
+    renameGroup(doc, value.id, 'Worth', o)
+    view = tracked.project(view)
+    built = overviewRows(view, info, built.cache)
+    expect(row('alpha').group).toBe('Worth › Spend')
+    expect(row('gamma').group).toBe('Worth')
+    expect(row('beta')).toBe(before.find((r) => r.name === 'beta'))
+    const running = new Map(info).set('l_beta', withRun(undefined, run('l_beta', 'running')))
+    const again = overviewRows(view, running, built.cache)
+    expect(again.rows.find((r) => r.name === 'beta')?.state).toBe('running')
+    expect(again.rows.find((r) => r.name === 'alpha')).toBe(row('alpha'))
+  })
+
+  it('keeps the run info that shows the same when GET /api/labels answers again, with live runs newer than it', () => {
+    const listed = [
+      { id: 'l_alpha', lastRun: run('l_alpha', 'succeeded'), nextRunAt: '2026-01-02T02:00:00.000Z' },
+      { id: 'l_gamma', lastRun: null, nextRunAt: null },
+    ]
+    const first = mergeListed(new Map(), listed)
+    const again = mergeListed(first, structuredClone(listed))
+    expect(again.get('l_alpha')).toBe(first.get('l_alpha'))
+    expect(again.get('l_gamma')).toBe(first.get('l_gamma'))
+    const live = new Map(first).set(
+      'l_alpha',
+      withRun(first.get('l_alpha'), run('l_alpha', 'running', { id: 'r9', createdAt: '2026-01-03T00:00:00.000Z' })),
+    )
+    expect(mergeListed(live, listed).get('l_alpha')?.lastRun?.id).toBe('r9')
+    const moved = mergeListed(first, [{ ...listed[0]!, nextRunAt: '2026-01-03T02:00:00.000Z' }])
+    expect(moved.get('l_alpha')).not.toBe(first.get('l_alpha'))
+  })
+
+  it('reads the runs again for a new label or a schedule change, not for other edits', () => {
+    const readFor = new Map(view.labels.map((l) => [l.id, nextRunKey(l)]))
+    expect(runInfoStale(view.labels, readFor)).toBe(false)
+    updateLabel(doc, 'l_alpha', { description: 'only words' }, o)
+    view = tracked.project(view)
+    expect(runInfoStale(view.labels, readFor)).toBe(false)
+    updateLabel(doc, 'l_alpha', { schedule: { kind: 'weekly', weekday: 2, at: '02:00' } }, o)
+    view = tracked.project(view)
+    expect(runInfoStale(view.labels, readFor)).toBe(true)
+    readFor.set('l_alpha', nextRunKey(view.labels.find((l) => l.id === 'l_alpha')!))
+    updateLabel(doc, 'l_gamma', { enabled: false }, o)
+    view = tracked.project(view)
+    expect(runInfoStale(view.labels, readFor)).toBe(true)
   })
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { newServer, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, CHROMIUM, demoServer, editorApi, hasChromium, launchChromium } from './browser-env.ts'
 
@@ -258,6 +259,52 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
     } finally {
       await empty.close()
     }
+  })
+
+  it("shows another operator's edits in the row as they come, reading the runs again only for a schedule change", async () => {
+    await reload()
+    const row = page.getByTestId('overview-row-last_purchase_at')
+    await row.waitFor()
+    // Another row keeps its element: an edit builds its own label's row again, not the table.
+    await page.getByTestId('overview-row-spend_90d').evaluate((el) => {
+      ;(el as unknown as { kept?: boolean }).kept = true
+    })
+    const reads: string[] = []
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/labels' && r.method() === 'GET') reads.push(r.url())
+    })
+    // Through the REST API: the server writes the shared document; this page gets remote updates.
+    await api('PATCH', '/api/labels/last_purchase_at', { displayName: 'Most recent purchase' })
+    await row.getByTestId('overview-open').filter({ hasText: 'Most recent purchase' }).waitFor()
+    const engagement = (await api<{ groups: Array<{ id: string; name: string }> }>('GET', '/api/groups')).groups.find(
+      (g) => g.name === 'Engagement',
+    )!
+    await api('PATCH', `/api/groups/${engagement.id}`, { name: 'Attention' })
+    await row
+      .locator('td')
+      .filter({ hasText: /^Attention$/ })
+      .waitFor()
+    await sleep(800) // longer than the wait that gathers changes before a read
+    expect(reads).toEqual([])
+    await api('PATCH', '/api/labels/last_purchase_at', { schedule: { kind: 'weekly', weekday: 3, at: '05:00' } })
+    await row.locator('td').filter({ hasText: 'once every week on' }).waitFor()
+    const { nextRunAt } = await api<{ nextRunAt: string }>('GET', '/api/labels/last_purchase_at')
+    await row.locator(`[data-testid="cell-next"] time[datetime="${nextRunAt}"]`).waitFor()
+    expect(reads.length).toBeGreaterThan(0)
+    await api('PATCH', '/api/labels/last_purchase_at', { enabled: false })
+    await row.locator('[data-testid="cell-enabled"]').filter({ hasText: 'disabled' }).waitFor()
+    await row.locator('[data-testid="cell-next"]').filter({ hasText: 'not scheduled' }).waitFor()
+    expect(
+      await page
+        .getByTestId('overview-row-spend_90d')
+        .evaluate((el) => (el as unknown as { kept?: boolean }).kept === true),
+    ).toBe(true)
+    await api('PATCH', '/api/labels/last_purchase_at', {
+      displayName: 'Last purchase',
+      enabled: true,
+      schedule: { kind: 'daily', at: '02:00' },
+    })
+    await api('PATCH', `/api/groups/${engagement.id}`, { name: 'Engagement' })
   })
 
   it('raised no page errors', () => {

@@ -99,9 +99,10 @@ function reactive(doc: Y.Doc): Reactive {
     }
     if (typeof document !== 'undefined')
       document.addEventListener('visibilitychange', () => document.visibilityState !== 'visible' && flush())
-    // One listener for the page's life (the document lives as long). Only updates that touched
+    // One listener for the page's life (the document lives as long). Only transactions that touched
     // the drafts (not tree edits, label edits or runs' writes), and only the drafts they touched.
-    doc.on('update', (_u: Uint8Array, _o: unknown, _d: Y.Doc, tr: Y.Transaction) => {
+    // 'afterTransaction', not 'update': no encoding of the server's updates (sync/server-updates.ts).
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
       const ids = draftsTouched(tr)
       if (ids.size === 0) return
       for (const id of ids) touched.add(id)

@@ -1,16 +1,5 @@
-import {
-  createEffect,
-  createMemo,
-  createResource,
-  createSignal,
-  For,
-  on,
-  onCleanup,
-  onMount,
-  Show,
-  type JSX,
-} from 'solid-js'
-import { createStore, reconcile } from 'solid-js/store'
+import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, untrack, type JSX } from 'solid-js'
+import { createStore } from 'solid-js/store'
 import { moveLabel, updateLabel } from '../../../shared/doc/label-operations.ts'
 import type { LabelView } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
@@ -24,12 +13,15 @@ import {
   defaultQuery,
   formatDuration,
   groupPath,
-  rowOf,
-  runInfoOf,
+  mergeListed,
+  nextRunKey,
+  overviewRows,
+  runInfoStale,
   selectRows,
   withRun,
   type OverviewQuery,
   type OverviewRow,
+  type RowCache,
   type RunInfo,
   type SortKey,
 } from './overview-rows.ts'
@@ -51,6 +43,8 @@ const columns: ReadonlyArray<{ key: SortKey; text: string }> = [
 
 /** Up to this many rows the whole table is rendered; past it, the rows in view. */
 const RENDER_ALL_UP_TO = 200
+/** How long label changes are gathered before the run info is read again (ms). */
+const REREAD_MS = 300
 /** A row's height before one is measured (px). */
 const OVERVIEW_ROW_PX = 37
 
@@ -72,52 +66,92 @@ export function OverviewPage(): JSX.Element {
   const ws = s.workspace
   const tz = s.me.tz
 
-  // Runs: read once per change of the label set or of a definition (the next run depends on
-  // the schedule and on enabled), then kept current by the live channel.
-  const [info, setInfo] = createStore<Record<string, RunInfo>>({})
-  const signature = () => ws.view.labels.map((l) => `${l.id}@${l.updatedAt}`).join(',')
-  const [listed, { refetch }] = createResource(
-    () => (online() ? signature() : null),
-    () => s.api.get<{ labels: LabelView[] }>('/api/labels'),
-  )
-  // The answer replaces what is known, except for runs the live channel reported meanwhile.
+  // Runs: read from GET /api/labels on opening, when the connection comes back, and when a label
+  // appears or its schedule changes (its next run: `nextRunKey`), once for a burst of changes;
+  // kept current meanwhile by the live channel. Other edits need no new read (issue 9, "Scale").
+  const [info, setInfo] = createSignal<ReadonlyMap<string, RunInfo>>(new Map())
+  /** id → nextRunKey the run info was read for (the document's when asked, the server's answer's). */
+  let readFor: ReadonlyMap<string, string> = new Map()
+  let reading = false
+  let again = false
+  /** Reads in a row whose answer still disagreed with the document (the server hadn't the edit yet). */
+  let tries = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let disposed = false
+  onCleanup(() => {
+    disposed = true
+    clearTimeout(timer)
+  })
+  const read = async () => {
+    clearTimeout(timer)
+    timer = undefined
+    if (!online()) return
+    if (reading) {
+      again = true
+      return
+    }
+    reading = true
+    const asked = new Map(untrack(() => ws.view.labels.map((l) => [l.id, nextRunKey(l)] as const)))
+    try {
+      const l = await s.api.get<{ labels: LabelView[] }>('/api/labels')
+      if (disposed) return
+      for (const v of l.labels) asked.set(v.id, nextRunKey(v))
+      readFor = asked
+      setInfo((cur) => mergeListed(cur, l.labels))
+    } catch (e) {
+      if (!disposed && online()) s.toasts.show('error', `Could not read the labels' runs: ${(e as Error).message}`)
+    } finally {
+      reading = false
+      // Changes made while reading, or an answer that missed one: read once more (a few times at most).
+      const stale = runInfoStale(
+        untrack(() => ws.view.labels),
+        readFor,
+      )
+      tries = stale ? tries + 1 : 0
+      if (!disposed && (again || (stale && tries < 3))) {
+        again = false
+        readSoon(REREAD_MS)
+      }
+    }
+  }
+  const readSoon = (ms: number) => {
+    clearTimeout(timer)
+    timer = setTimeout(() => void read(), ms)
+  }
+  // First once there is a document (its rows): before, the read would compete at the server with
+  // the document's first sync, which the tree waits for (~2 MB each at 5,000 labels).
   createEffect(
     on(
-      () => listed.latest,
-      (l) => {
-        if (!l) return
-        const next: Record<string, RunInfo> = {}
-        for (const v of l.labels) {
-          const got = runInfoOf(v)
-          const live = info[v.id]?.lastRun
-          next[v.id] = live && got.lastRun && live.id !== got.lastRun.id ? withRun(got, live) : got
-        }
-        setInfo(reconcile(next))
-      },
+      () => online() && ws.ready(),
+      (go) => go && void read(),
     ),
   )
-  let refresh: ReturnType<typeof setTimeout> | undefined
-  onCleanup(() => clearTimeout(refresh))
+  createEffect(() => {
+    // Every label is read (tracked) each time, whatever is decided: a change to any one runs this again.
+    const labels = [...ws.view.labels]
+    if (timer === undefined && !reading && runInfoStale(labels, readFor)) readSoon(REREAD_MS)
+  })
   s.live.onRuns((m) => {
     if (m.type !== 'run') return
-    setInfo(m.run.labelId, (cur) => withRun(cur, m.run))
+    setInfo((cur) => new Map(cur).set(m.run.labelId, withRun(cur.get(m.run.labelId), m.run)))
     // A finished scheduled run moves the next run: read it again, once for a burst of runs.
-    if (m.run.status === 'succeeded' || m.run.status === 'failed') {
-      clearTimeout(refresh)
-      refresh = setTimeout(() => void refetch(), 500)
-    }
+    if (m.run.status === 'succeeded' || m.run.status === 'failed') readSoon(500)
   })
-  s.live.onReconnect(() => void refetch())
+  s.live.onReconnect(() => void read())
 
   const [query, setQuery] = createStore<OverviewQuery>({ ...defaultQuery })
-  const rows = createMemo(() => ws.view.labels.map((l) => rowOf(ws.view, l, info[l.id])))
-  // Kept in a store reconciled by id: a run message or an edit updates the cells of its row,
-  // not every row of the table (thousands of labels).
-  const [shown, setShown] = createStore<OverviewRow[]>([])
-  createEffect(() => setShown(reconcile(selectRows(rows(), { ...query }), { key: 'id' })))
+  // Rows are values: a run message or an edit builds its label's row again (overviewRows keeps
+  // the others), and only that row is rendered again, not every row of the table (thousands of labels).
+  let cache: RowCache = new Map()
+  const rows = createMemo(() => {
+    const r = overviewRows(ws.view, info(), cache)
+    cache = r.cache
+    return r.rows
+  })
+  const shown = createMemo(() => selectRows(rows(), { ...query }))
   const [selected, setSelected] = createSignal<ReadonlySet<string>>(new Set())
   // Only rows still shown count as selected (a filter or a deletion drops the others).
-  const chosen = createMemo(() => shown.filter((r) => selected().has(r.id)))
+  const chosen = createMemo(() => shown().filter((r) => selected().has(r.id)))
   const toggle = (id: string, on: boolean) =>
     setSelected((cur) => {
       const next = new Set(cur)
@@ -130,19 +164,19 @@ export function OverviewPage(): JSX.Element {
   const [rowPx, setRowPx] = createSignal(OVERVIEW_ROW_PX)
   const offsets = createMemo(() => {
     const h = rowPx()
-    return Array.from({ length: shown.length + 1 }, (_, i) => i * h)
+    return Array.from({ length: shown().length + 1 }, (_, i) => i * h)
   })
   const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
   const rendered = () => {
     const { start, end } = win.range()
-    return shown.slice(start, end)
+    return shown().slice(start, end)
   }
   const measureRow = (el: HTMLElement) =>
     onMount(() => {
       const h = el.getBoundingClientRect().height
       if (h > 0 && Math.abs(h - rowPx()) > 0.5) setRowPx(h)
     })
-  const allChosen = () => shown.length > 0 && chosen().length === shown.length
+  const allChosen = () => shown().length > 0 && chosen().length === shown().length
   const sortBy = (k: SortKey) => {
     if (query.sort === k) setQuery('desc', !query.desc)
     else setQuery({ sort: k, desc: false })
@@ -273,7 +307,7 @@ export function OverviewPage(): JSX.Element {
             <option value="disabled">disabled</option>
           </select>
           <span class="hint" data-testid="overview-shown">
-            {formatCount(shown.length)} shown
+            {formatCount(shown().length)} shown
           </span>
         </div>
         <Show when={s.canEdit}>
@@ -343,7 +377,7 @@ export function OverviewPage(): JSX.Element {
                       aria-label="Select all shown labels"
                       checked={allChosen()}
                       onChange={(e) =>
-                        setSelected(e.currentTarget.checked ? new Set(shown.map((r) => r.id)) : new Set<string>())
+                        setSelected(e.currentTarget.checked ? new Set(shown().map((r) => r.id)) : new Set<string>())
                       }
                       data-testid="overview-select-all"
                     />
@@ -366,7 +400,7 @@ export function OverviewPage(): JSX.Element {
                 </For>
               </tr>
             </thead>
-            <tbody ref={win.attach} data-rows={shown.length}>
+            <tbody ref={win.attach} data-rows={shown().length}>
               <Show when={win.range().start > 0}>
                 <tr class="spacer" style={{ height: `${win.range().start * rowPx()}px` }} />
               </Show>
@@ -425,7 +459,9 @@ export function OverviewPage(): JSX.Element {
                       </span>
                     </td>
                     <td>
-                      <time title={dateTimeTitle(r.lastAt, tz)}>{formatDateTime(r.lastAt, tz)}</time>
+                      <time datetime={r.lastAt ?? undefined} title={dateTimeTitle(r.lastAt, tz)}>
+                        {formatDateTime(r.lastAt, tz)}
+                      </time>
                     </td>
                     <td class="num">{formatDuration(r.durationMs, formatNumber)}</td>
                     <td
@@ -438,7 +474,9 @@ export function OverviewPage(): JSX.Element {
                     </td>
                     <td data-testid="cell-next">
                       {r.enabled ? (
-                        <time title={dateTimeTitle(r.nextRunAt, tz)}>{formatDateTime(r.nextRunAt, tz)}</time>
+                        <time datetime={r.nextRunAt ?? undefined} title={dateTimeTitle(r.nextRunAt, tz)}>
+                          {formatDateTime(r.nextRunAt, tz)}
+                        </time>
                       ) : (
                         'not scheduled'
                       )}
@@ -446,8 +484,8 @@ export function OverviewPage(): JSX.Element {
                   </tr>
                 )}
               </For>
-              <Show when={win.range().end < shown.length}>
-                <tr class="spacer" style={{ height: `${(shown.length - win.range().end) * rowPx()}px` }} />
+              <Show when={win.range().end < shown().length}>
+                <tr class="spacer" style={{ height: `${(shown().length - win.range().end) * rowPx()}px` }} />
               </Show>
             </tbody>
           </table>

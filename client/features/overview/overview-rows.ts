@@ -1,6 +1,7 @@
 import type { ProjectedLabel, WorkspaceProjection } from '../../../shared/doc/projection.ts'
 import { describeSchedule } from '../../../shared/schedule.ts'
-import type { Run } from '../../api/types.ts'
+import type { Label } from '../../../shared/schemas/label.ts'
+import type { LabelView, Run } from '../../api/types.ts'
 import { methodNames } from '../labels/rule-text.ts'
 
 /**
@@ -79,14 +80,19 @@ export function runInfoOf(v: { lastRun: Run | null; nextRunAt: string | null }):
   }
 }
 
-export function rowOf(view: WorkspaceProjection, l: ProjectedLabel, info: RunInfo | undefined): OverviewRow {
+export function rowOf(
+  view: WorkspaceProjection,
+  l: ProjectedLabel,
+  info: RunInfo | undefined,
+  group = groupPath(view, l.groupId),
+): OverviewRow {
   const r = info?.lastRun ?? null
   const covered = info?.covered ?? null
   return {
     id: l.id,
     name: l.name,
     displayName: l.displayName,
-    group: groupPath(view, l.groupId),
+    group,
     method: methodNames[l.rule.method],
     dataType: l.dataType,
     schedule: describeSchedule(l.schedule),
@@ -101,6 +107,103 @@ export function rowOf(view: WorkspaceProjection, l: ProjectedLabel, info: RunInf
     // A disabled label is never scheduled (docs/model.md#label-types-and-schedules).
     nextRunAt: l.enabled ? (info?.nextRunAt ?? null) : null,
   }
+}
+
+/**
+ * Rows built before, by label id, with what each was built from: a row is built again only when
+ * its label (a value, replaced whole when it changes), its run info or its group's name changed.
+ */
+export type RowCache = ReadonlyMap<
+  string,
+  { label: ProjectedLabel; info: RunInfo | undefined; group: string; row: OverviewRow }
+>
+
+/**
+ * Every label's row, in the projection's order: the rows of unchanged labels are the same objects
+ * as in `cache` (a change to one label rebuilds one row, not thousands). Returns the new cache too.
+ */
+export function overviewRows(
+  view: WorkspaceProjection,
+  info: ReadonlyMap<string, RunInfo>,
+  cache: RowCache,
+): { rows: OverviewRow[]; cache: RowCache } {
+  const next = new Map<string, { label: ProjectedLabel; info: RunInfo | undefined; group: string; row: OverviewRow }>()
+  const paths = new Map<string, string>() // a group's path, read once per group (not per label)
+  const rows = view.labels.map((l) => {
+    const i = info.get(l.id)
+    let group = paths.get(l.groupId)
+    if (group === undefined) paths.set(l.groupId, (group = groupPath(view, l.groupId)))
+    const had = cache.get(l.id)
+    const entry =
+      had && had.label === l && had.info === i && had.group === group
+        ? had
+        : { label: l, info: i, group, row: rowOf(view, l, i, group) }
+    next.set(l.id, entry)
+    return entry.row
+  })
+  return { rows, cache: next }
+}
+
+/** True when two run infos show the same in a row (an unchanged one keeps its row). */
+export function sameRunInfo(a: RunInfo | undefined, b: RunInfo | undefined): boolean {
+  if (a === b) return true
+  if (!a || !b || a.nextRunAt !== b.nextRunAt) return false
+  if (a.covered?.users !== b.covered?.users || a.covered?.total !== b.covered?.total) return false
+  const x = a.lastRun,
+    y = b.lastRun
+  if (x === y) return true
+  return (
+    !!x &&
+    !!y &&
+    x.id === y.id &&
+    x.status === y.status &&
+    x.createdAt === y.createdAt &&
+    x.startedAt === y.startedAt &&
+    x.finishedAt === y.finishedAt &&
+    x.error === y.error &&
+    x.coveredUsers === y.coveredUsers &&
+    x.totalUsers === y.totalUsers
+  )
+}
+
+/**
+ * The run info after GET /api/labels answered: the answer's, except a run the live channel
+ * reported meanwhile (the newer of the two), and the entries that show the same kept as they were.
+ */
+export function mergeListed(
+  cur: ReadonlyMap<string, RunInfo>,
+  listed: ReadonlyArray<Pick<LabelView, 'id' | 'lastRun' | 'nextRunAt'>>,
+): Map<string, RunInfo> {
+  const next = new Map<string, RunInfo>()
+  for (const v of listed) {
+    const got = runInfoOf(v)
+    const had = cur.get(v.id)
+    const live = had?.lastRun
+    const info = live && got.lastRun && live.id !== got.lastRun.id ? withRun(got, live) : got
+    next.set(v.id, had && sameRunInfo(had, info) ? had : info)
+  }
+  return next
+}
+
+/**
+ * What the server's next run of a label depends on (enabled, label type, schedule): when it
+ * changes, or the label is new, the run info is read again (GET /api/labels); other edits don't.
+ */
+export function nextRunKey(l: Pick<Label, 'enabled' | 'labelType' | 'schedule'>): string {
+  const s = l.schedule as { kind: string; at?: string; weekday?: number; day?: number }
+  return `${l.enabled}|${l.labelType}|${s.kind}|${s.at ?? ''}|${s.weekday ?? ''}|${s.day ?? ''}`
+}
+
+const keys = new WeakMap<object, string>()
+const keyOf = (l: ProjectedLabel): string => {
+  let k = keys.get(l)
+  if (k === undefined) keys.set(l, (k = nextRunKey(l)))
+  return k
+}
+
+/** True when a label's next run is not what the run info was read for (a new label, a schedule change). */
+export function runInfoStale(labels: readonly ProjectedLabel[], readFor: ReadonlyMap<string, string>): boolean {
+  return labels.some((l) => readFor.get(l.id) !== keyOf(l))
 }
 
 export type SortKey =

@@ -1,0 +1,83 @@
+import * as decoding from 'lib0/decoding'
+import * as syncProtocol from 'y-protocols/sync'
+import { messageSync, type WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+
+/** Gets the bytes of every change of the document, with its transaction's origin. */
+export type UpdateListener = (update: Uint8Array, origin: unknown) => void
+
+export interface DocUpdates {
+  /** Adds a listener (like `doc.on('update')`); returns its removal. */
+  on(fn: UpdateListener): () => void
+}
+
+/**
+ * Plain: the document's updates for listeners that need their bytes (the IndexedDB copy), without
+ * Yjs encoding again what the server sent. Yjs encodes every transaction for the document's
+ * 'update' listeners when there are any; for the server's sync step 2 of a large workspace that
+ * is the whole document once more (~0.3 s at 5,000 labels on a loaded machine, issue 9). So while
+ * the provider applies a sync message the document has no 'update' listener (this one and the
+ * provider's own, which ignores the server's updates anyway), and the listeners get the
+ * message's update as received. The page's own transactions are encoded by Yjs as before.
+ *
+ * Other code must not listen to 'update' (use 'afterTransaction', which costs no encoding); were
+ * a transaction of another origin to run while a message is applied (an observer writing), what
+ * it and the message changed is handed over as one update and sent to the server.
+ */
+export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpdates, () => void] {
+  const listeners = new Set<UpdateListener>()
+  const relay: UpdateListener = (update, origin) => {
+    for (const fn of listeners) fn(update, origin)
+  }
+  doc.on('update', relay)
+  const handle = provider.messageHandlers[messageSync]
+  if (!handle) throw new Error('y-websocket has no sync message handler')
+  provider.messageHandlers[messageSync] = (encoder, decoder, p, emitSynced, type) => {
+    const peek = decoding.clone(decoder)
+    const kind = decoding.readVarUint(peek)
+    if (kind !== syncProtocol.messageYjsSyncStep2 && kind !== syncProtocol.messageYjsUpdate)
+      return handle(encoder, decoder, p, emitSynced, type)
+    const update = decoding.readVarUint8Array(peek)
+    const before = Y.encodeStateVector(doc)
+    let others = false
+    const watch = (tr: Y.Transaction) => {
+      if (tr.origin !== provider && changed(tr)) others = true
+    }
+    doc.off('update', relay)
+    doc.off('update', provider._updateHandler)
+    doc.on('afterTransaction', watch)
+    try {
+      handle(encoder, decoder, p, emitSynced, type)
+    } finally {
+      doc.off('afterTransaction', watch)
+      doc.on('update', relay)
+      doc.on('update', provider._updateHandler)
+    }
+    relay(update, provider)
+    if (others) {
+      const missed = Y.encodeStateAsUpdate(doc, before)
+      relay(missed, null)
+      provider._updateHandler(missed, null)
+    }
+  }
+  return [
+    {
+      on(fn) {
+        listeners.add(fn)
+        return () => listeners.delete(fn)
+      },
+    },
+    () => {
+      provider.messageHandlers[messageSync] = handle
+      doc.off('update', relay)
+      listeners.clear()
+    },
+  ]
+}
+
+/** True when a transaction wrote something (new structs or deletions). */
+function changed(tr: Y.Transaction): boolean {
+  if (tr.deleteSet.clients.size > 0) return true
+  for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true
+  return false
+}

@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../../shared/doc/index.ts'
+import { serverUpdates } from '../../client/sync/server-updates.ts'
+import { newDb, type TestDb } from '../helpers/db.ts'
+import { labelInput } from '../shared/doc/helpers.ts'
+import {
+  newClient,
+  newCollabServer,
+  synced,
+  until,
+  type TestClient,
+  type TestServer,
+} from '../server/collab/helpers.ts'
+
+const me = { kind: 'local' as const, actor: 'alice' }
+
+/** A document made of the updates a listener got: what the IndexedDB copy would hold. */
+function rebuilt(updates: Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(doc, u)
+  return doc
+}
+
+/**
+ * client/sync/server-updates.ts against the real collab endpoint and the stock y-websocket client:
+ * the server's updates reach the listeners as received, without Yjs encoding them again (issue 9,
+ * the first sync of 5,000 labels), and nothing the page writes is lost on the way.
+ */
+describe('server updates handed over as received', () => {
+  let db: TestDb
+  let server: TestServer
+  const clients: TestClient[] = []
+  const client = () => {
+    const c = newClient(server.url, 'ed1')
+    clients.push(c)
+    return c
+  }
+
+  beforeEach(async () => {
+    db = await newDb('pglite')
+    server = await newCollabServer(db)
+    const writer = client()
+    await synced(writer)
+    ensureDefaultGroup(writer.doc)
+    for (let i = 0; i < 30; i++) createLabel(writer.doc, labelInput(`seeded_${i}`), me)
+  })
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.destroy())
+    await server.close()
+    await db.dispose()
+  })
+
+  it("applies the server's sync and updates with no 'update' listener (no encoding), and the listeners get all of it", async () => {
+    const c = client()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    const origins: unknown[] = []
+    updates.on((u, o) => {
+      got.push(u)
+      origins.push(o)
+    })
+    const encodedFor: boolean[] = []
+    c.doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
+      if (tr.origin === c.provider) encodedFor.push(c.doc._observers.has('update'))
+    })
+    await synced(c)
+    await until(() => projectWorkspace(c.doc).labels.length === 30, 10_000, 'the 30 labels')
+    // Another operator's edit, after the first sync: an update message.
+    createLabel(clients[0]!.doc, labelInput('later'), me)
+    await until(() => projectWorkspace(c.doc).labels.length === 31, 10_000, 'the later label')
+    expect(encodedFor.length).toBeGreaterThan(0)
+    expect(encodedFor.every((x) => x === false)).toBe(true)
+    expect(origins.every((o) => o === c.provider)).toBe(true)
+    expect(projectWorkspace(rebuilt(got))).toEqual(projectWorkspace(c.doc))
+  })
+
+  it("relays the page's own transactions, and they reach the server", async () => {
+    const c = client()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    await synced(c)
+    createLabel(c.doc, labelInput('mine'), me)
+    expect(projectWorkspace(rebuilt(got)).labels.map((l) => l.name)).toContain('mine')
+    const other = clients[0]!
+    await until(
+      () => projectWorkspace(other.doc).labels.some((l) => l.name === 'mine'),
+      10_000,
+      'the edit at the server',
+    )
+  })
+
+  it('hands over and sends what an observer writes while a server message is applied', async () => {
+    const c = client()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    await synced(c)
+    // An observer that answers a remote label with a local write, inside the provider's message.
+    let answered = false
+    labelsOf(c.doc).observe((e) => {
+      if (e.transaction.origin !== c.provider || answered) return
+      answered = true
+      createLabel(c.doc, labelInput('answer'), me)
+    })
+    createLabel(clients[0]!.doc, labelInput('trigger'), me)
+    await until(() => answered, 10_000, 'the observer')
+    const names = (d: Y.Doc) => projectWorkspace(d).labels.map((l) => l.name)
+    expect(names(rebuilt(got))).toEqual(expect.arrayContaining(['trigger', 'answer']))
+    await until(() => names(clients[0]!.doc).includes('answer'), 10_000, 'the write at the server')
+  })
+
+  it('stops: the stock handler and no relay again', async () => {
+    const c = client()
+    const [updates, stop] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    stop()
+    await synced(c)
+    createLabel(c.doc, labelInput('after_stop'), me)
+    expect(got).toEqual([])
+  })
+})
