@@ -11,11 +11,11 @@ export class LastRuns {
   private readonly byId = new Map<string, Run>()
   /**
    * A label's newest runs, newest first (as GET /api/labels/:label/runs lists them), once read from the
-   * engine and then kept up to date by every noted run: `known` of the newest are certain, `all` when
-   * the label has no others. A runs list is then answered without the engine, so it never waits
+   * engine and then kept up to date by every noted run: the label's newest runs, all of them when
+   * `all` (the label has no others). A runs list is then answered without the engine, so it never waits
    * behind a calculation for a label listed before.
    */
-  private readonly lists = new Map<string, { runs: Run[]; known: number; all: boolean }>()
+  private readonly lists = new Map<string, { runs: Run[]; all: boolean }>()
 
   constructor(
     private readonly engine: Pick<EngineApi, 'lastRuns'>,
@@ -38,10 +38,8 @@ export class LastRuns {
     // Older than every known run of an incompletely known list: it is not among the newest known ones.
     if (pos < 0 && !list.all) return
     list.runs.splice(pos < 0 ? list.runs.length : pos, 0, run)
-    list.known++
     if (list.runs.length > MAX_LISTED) {
       list.runs.length = MAX_LISTED
-      list.known = MAX_LISTED
       list.all = false
     }
   }
@@ -49,7 +47,7 @@ export class LastRuns {
   /** The label's newest `limit` runs from memory, or undefined when they must be read from the engine. */
   listed(labelId: string, limit: number): Run[] | undefined {
     const list = this.lists.get(labelId)
-    if (!list || (!list.all && list.known < limit)) return undefined
+    if (!list || (!list.all && list.runs.length < limit)) return undefined
     return list.runs.slice(0, limit)
   }
 
@@ -67,7 +65,7 @@ export class LastRuns {
       if (r.labelId === labelId && !seen.has(r.id) && (all || !oldest || newerFirst(r, oldest) < 0)) runs.push(r)
     runs.sort(newerFirst)
     const kept = runs.slice(0, MAX_LISTED)
-    this.lists.set(labelId, { runs: kept, known: kept.length, all: all && kept.length === runs.length })
+    this.lists.set(labelId, { runs: kept, all: all && kept.length === runs.length })
     return runs.slice(0, limit)
   }
 
