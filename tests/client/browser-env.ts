@@ -35,16 +35,21 @@ export async function demoServer(clientDir: string, users = 400): Promise<{ serv
   const server = await newServer('pglite', { clientDir })
   await loadDemoWorkspace(server.app, { users })
   const api = editorApi(() => server)
-  await until(async () => {
-    const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
-    return (
-      labels.length === 6 &&
-      labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
-    )
-  }, 60_000)
+  await runsSettled(api, 6)
   await server.app.listen({ port: 0, host: '127.0.0.1' })
   const addr = server.app.server.address()
   return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` }
+}
+
+/** Waits until every label (`count` of them, when given) has a finished last run. */
+export async function runsSettled(api: ReturnType<typeof editorApi>, count?: number): Promise<void> {
+  await until(async () => {
+    const { labels } = await api<{ labels: Array<{ lastRun: { status: string } | null }> }>('GET', '/api/labels')
+    return (
+      (count === undefined || labels.length === count) &&
+      labels.every((l) => l.lastRun && (l.lastRun.status === 'succeeded' || l.lastRun.status === 'failed'))
+    )
+  }, 60_000)
 }
 
 /** Headless Chromium as the brief prescribes. */
