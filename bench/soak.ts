@@ -15,6 +15,8 @@
  * Afterwards (unless 0): a --big-body-mb NDJSON body streamed to POST /api/data/events with the
  * server's peak RSS during it, and the kill -9 fault rounds (tests/faults/kill9.test.ts with
  * FAULT_ROUNDS=--kill-rounds). Results go to bench/results/soak-<time>.json.
+ * SOAK_CPU_PROF=DIR writes a V8 CPU profile of the server process (10 ms samples) into DIR when
+ * it stops (open it in Chrome's DevTools, or sum its self time per function).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -196,7 +198,12 @@ export async function main(args: string[]): Promise<void> {
     `soak: ${o.minutes} min, ~${o.events} events (${users} demo users), ${o.editors} editors, ${o.readers} readers; data in ${dir}`,
   )
   const t0 = Date.now()
-  const app = await startApp(dir)
+  const profDir = process.env.SOAK_CPU_PROF
+  const app = await startApp(
+    dir,
+    {},
+    profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '10000'] : [],
+  )
   const pid = app.child.pid!
   const rss: Array<{ s: number; mb: number; phase: string }> = []
   let phase = 'load'

@@ -22,10 +22,13 @@ export interface AppProcess {
 
 const fixture = join(import.meta.dirname, '../server/collab/fixtures/serve.ts')
 
-/** Starts the app on `dir`; `env` adds to the environment (FAULT_CLOCK_OFFSET_MS, FAULT_LOG). */
-export function startApp(dir: string, env: Record<string, string> = {}): Promise<AppProcess> {
+/**
+ * Starts the app on `dir`; `env` adds to the environment (FAULT_CLOCK_OFFSET_MS, FAULT_LOG),
+ * `nodeArgs` to Node's own flags (the soak bench's `--cpu-prof`).
+ */
+export function startApp(dir: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<AppProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--app', dir], {
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fixture, '--app', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     })
