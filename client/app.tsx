@@ -4,6 +4,7 @@ import {
   createResource,
   createSignal,
   For,
+  lazy,
   Match,
   onCleanup,
   Show,
@@ -16,8 +17,6 @@ import { Login } from './auth/login.tsx'
 import { clearToken, readToken, saveToken } from './auth/token.ts'
 import { GroupTree } from './features/groups/group-tree.tsx'
 import { labelRefOf, labelStep, resolveLabelRef } from './features/labels/label-address.ts'
-import { LabelDetail } from './features/labels/label-detail.tsx'
-import { LabelEditor } from './features/labels/label-editor.tsx'
 import { OverviewPage } from './features/overview/overview-page.tsx'
 import { createLive } from './live/create-live.ts'
 import { warmPreviewEngine } from './preview/make-preview-engine.ts'
@@ -29,6 +28,13 @@ import { SessionProvider, useSession, type Session } from './session.tsx'
 import { createWorkspace } from './sync/create-workspace.ts'
 import { Recover } from './ui/recover.tsx'
 import { createToasts } from './ui/toasts.ts'
+
+// The label page (charts, history, explain) and the editor (rule forms, the preview) are loaded
+// when first opened, not before the tree: about half of the app's code, compiled on every load of
+// the landing page before (issue 9, "Scale": load → interactive). The service worker keeps them
+// offline like every other file of the build.
+const LabelDetail = lazy(() => import('./features/labels/label-detail.tsx').then((m) => ({ default: m.LabelDetail })))
+const LabelEditor = lazy(() => import('./features/labels/label-editor.tsx').then((m) => ({ default: m.LabelEditor })))
 
 /** The web app: sign in with a token, then the Label System screen. */
 export function App(): JSX.Element {
@@ -71,13 +77,16 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
-  // The in-browser preview's engine starts while the operator looks around, not when the editor opens.
+  // The in-browser preview's engine starts while the operator looks around (once input pauses),
+  // not when the editor opens.
   if (props.me.role !== 'viewer') {
     let warmed = false
+    let cancelWarm = () => {}
+    onCleanup(() => cancelWarm())
     createEffect(() => {
       if (warmed || !workspace.synced()) return
       warmed = true
-      warmPreviewEngine(props.token)
+      cancelWarm = warmPreviewEngine(props.token)
     })
   }
   // Read while online (again when the connection comes back); offline the last answer stays.

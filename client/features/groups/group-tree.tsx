@@ -1,19 +1,30 @@
-import { createMemo, createSelector, createSignal, For, onCleanup, Show, untrack, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, lazy, onCleanup, Show, untrack, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
-import { MoreMenu, openMoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
+import type { MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
 import { createRowWindow, rowOffsets } from '../../ui/row-window.ts'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
-import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
+import type { MoveTarget } from './move-dialog.tsx'
 import { countLabels, filterTree, indexLabels, type VisibleGroup } from './tree-filter.ts'
 import { itemKey, treeKeyAction, visibleItems, type TreeItem } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
+
+// Kobalte's menu and dialog are loaded at the first "More" click or "Move to…", not with the
+// tree: the first load compiles only what shows the tree (issue 9, "Scale": load → interactive).
+type MenuModule = typeof import('../../ui/more-menu.tsx')
+const [menuModule, setMenuModule] = createSignal<MenuModule | null>(null)
+const loadMenu = (): Promise<MenuModule> =>
+  import('../../ui/more-menu.tsx').then((m) => {
+    setMenuModule(() => m)
+    return m
+  })
+const MoveDialog = lazy(() => import('./move-dialog.tsx').then((m) => ({ default: m.MoveDialog })))
 
 /** Up to this many labels every group starts open. */
 const OPEN_ALL_UP_TO = 300
@@ -141,7 +152,7 @@ export function GroupTree(): JSX.Element {
     else {
       const more = row.querySelector<HTMLElement>('.more button')
       if (more?.dataset['lazy']) more.click()
-      else if (more) openMoreMenu(more)
+      else if (more) menuModule()?.openMoreMenu(more) // mounted: its module is loaded
     }
   }
   /** Back on the row whose menu or dialog closed (it may have moved to another group meanwhile). */
@@ -601,7 +612,7 @@ function InlineInput(props: {
 
 /**
  * A row's "More" button: the real MoreMenu (a dropdown and two document listeners) is
- * mounted on the first click and opened, so a tree of thousands of labels renders one plain
+ * loaded (menuModule), mounted on the first click and opened, so a tree of thousands of labels renders one plain
  * button per row (and a keystroke in the filter that brings other group rows mounts no menus).
  */
 function LazyMenu(props: {
@@ -615,7 +626,7 @@ function LazyMenu(props: {
   let box: HTMLDivElement | undefined
   return (
     <Show
-      when={mounted() && !props.disabled}
+      when={mounted() && !props.disabled && menuModule()}
       fallback={
         <div class="more" ref={box} onClick={(e) => e.stopPropagation()}>
           <button
@@ -631,11 +642,13 @@ function LazyMenu(props: {
             onClick={() => {
               const host = box?.parentElement
               const placeholder = box?.firstElementChild
-              setMounted(true)
-              // The menu's own button takes this one's place: open it as the keyboard would.
-              queueMicrotask(() => {
-                const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
-                if (real && real !== placeholder) openMoreMenu(real)
+              void loadMenu().then((m) => {
+                setMounted(true)
+                // The menu's own button takes this one's place: open it as the keyboard would.
+                queueMicrotask(() => {
+                  const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
+                  if (real && real !== placeholder) m.openMoreMenu(real)
+                })
               })
             }}
           >
@@ -644,13 +657,18 @@ function LazyMenu(props: {
         </div>
       }
     >
-      <MoreMenu
-        items={props.items()}
-        title={props.title}
-        testId={props.testId}
-        inTree
-        onCloseFocus={props.onCloseFocus}
-      />
+      {(m) => {
+        const Menu = m().MoreMenu
+        return (
+          <Menu
+            items={props.items()}
+            title={props.title}
+            testId={props.testId}
+            inTree
+            onCloseFocus={props.onCloseFocus}
+          />
+        )
+      }}
     </Show>
   )
 }
