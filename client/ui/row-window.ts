@@ -72,8 +72,11 @@ export function createRowWindow(o: {
       // Scroll events do not bubble: caught on the way down, from any scrolling ancestor.
       document.addEventListener('scroll', measure, { capture: true, passive: true })
       window.addEventListener('resize', measure)
-      measure()
+      // When the next frame is laid out anyway, not now: a list mounted with a large document
+      // (the overview at the first sync) forced a layout of the whole page in the middle of rendering it.
+      const frame = requestAnimationFrame(measure)
       onCleanup(() => {
+        cancelAnimationFrame(frame)
         document.removeEventListener('scroll', measure, { capture: true })
         window.removeEventListener('resize', measure)
       })

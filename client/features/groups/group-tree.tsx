@@ -52,14 +52,17 @@ export function GroupTree(): JSX.Element {
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
   // Lower-cased names, rebuilt when labels change; a keystroke only scans them (issue 9, "Scale").
-  const labelIndex = createMemo(() => indexLabels(ws.view.labels))
-  const tree = createMemo(() => filterTree(ws.view, query(), labelIndex()))
+  const labelIndex = createMemo(() => indexLabels(ws.labels()))
+  // A keystroke that leaves the matching labels as they were (typing "label_" over labels all
+  // named label_…) keeps the tree: nothing below runs again.
+  const tree = createMemo<VisibleGroup[]>((prev) => filterTree(ws.view, query(), labelIndex(), prev))
+  const filtering = createMemo(() => query().trim() !== '')
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
-  const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
+  const startOpen = createMemo(() => ws.labels().length <= OPEN_ALL_UP_TO)
   const selectedGroups = createMemo(() => {
     const id = s.selectedLabel()
-    const label = id === null ? undefined : ws.view.labels.find((l) => l.id === id)
+    const label = id === null ? undefined : ws.labels().find((l) => l.id === id)
     const out = new Set<string>()
     if (!label) return out
     out.add(label.groupId)
@@ -67,7 +70,7 @@ export function GroupTree(): JSX.Element {
     return out
   })
   const openUnfiltered = (groupId: string) => toggled().get(groupId) ?? (startOpen() || selectedGroups().has(groupId))
-  const isOpen = (groupId: string) => query().trim() !== '' || openUnfiltered(groupId)
+  const isOpen = (groupId: string) => filtering() || openUnfiltered(groupId)
   // Which groups are open is read here (tracked); the rows are then listed without subscribing to
   // every shown label's fields: their names reach tree() through labelIndex already.
   const items = createMemo(() => {
