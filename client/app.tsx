@@ -11,7 +11,7 @@ import {
   Switch,
   type JSX,
 } from 'solid-js'
-import { makeApi, type Api } from './api/http.ts'
+import { ApiError, makeApi, type Api } from './api/http.ts'
 import type { DataSchema, Me } from './api/types.ts'
 import { Login } from './auth/login.tsx'
 import { clearToken, readToken, saveToken } from './auth/token.ts'
@@ -20,7 +20,7 @@ import { labelRefOf, labelStep, resolveLabelRef } from './features/labels/label-
 import { OverviewPage } from './features/overview/overview-page.tsx'
 import { createLive } from './live/create-live.ts'
 import { warmPreviewEngine } from './preview/make-preview-engine.ts'
-import { loadMe } from './offline/me-cache.ts'
+import { loadMe, rememberedMe } from './offline/me-cache.ts'
 import { OfflineBanner } from './offline/offline-banner.tsx'
 import { online } from './sync/connectivity.ts'
 import { createUndoKeys } from './offline/undo-keys.ts'
@@ -45,7 +45,23 @@ export function App(): JSX.Element {
     setReason(why)
     setToken(null)
   }
-  const [me] = createResource(token, loadMe) // the last answer when offline
+  // A token this browser signed in with before starts at once with the answer remembered for it,
+  // and GET /api/me is read meanwhile: a different answer (a role changed) starts the signed-in
+  // screen again with it, a refusal signs out. The workspace's socket no longer waits for a round
+  // trip at every reload (issue 9, "Scale"). Offline, the remembered answer is all there is.
+  const [me, { mutate }] = createResource(token, (t) => {
+    const kept = rememberedMe(t)
+    if (!kept) return loadMe(t)
+    loadMe(t).then(
+      (fresh) => {
+        if (token() === t && JSON.stringify(fresh) !== JSON.stringify(kept)) mutate(fresh)
+      },
+      (e: unknown) => {
+        if (token() === t && e instanceof ApiError) signOut(`Sign-in failed: ${e.message}`)
+      },
+    )
+    return kept
+  })
   createEffect(() => {
     if (me.error) signOut(`Sign-in failed: ${String((me.error as Error).message)}`)
   })
@@ -61,8 +77,8 @@ export function App(): JSX.Element {
           }}
         />
       </Match>
-      <Match when={me.state === 'ready' && token()}>
-        <Signed token={token()!} me={me()!} onSignOut={signOut} />
+      <Match when={me.state === 'ready' && token() ? me() : undefined} keyed>
+        {(m) => <Signed token={token()!} me={m} onSignOut={signOut} />}
       </Match>
       <Match when={true}>
         <div class="splash">Loading…</div>
