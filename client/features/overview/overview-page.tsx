@@ -41,8 +41,12 @@ const columns: ReadonlyArray<{ key: SortKey; text: string }> = [
   { key: 'nextRunAt', text: 'Next run' },
 ]
 
-/** Up to this many rows the whole table is rendered; past it, the rows in view. */
+/**
+ * Up to this many rows the whole table of a small workspace is rendered; past it, and always past
+ * LARGE_WORKSPACE labels (a filter narrowing thousands to 150 rows rendered them all), the rows in view.
+ */
 const RENDER_ALL_UP_TO = 200
+const LARGE_WORKSPACE = 300
 /** How long label changes are gathered before the run info is read again (ms). */
 const REREAD_MS = 300
 /** A row's height before one is measured (px). */
@@ -170,7 +174,11 @@ export function OverviewPage(): JSX.Element {
     const h = rowPx()
     return Array.from({ length: shown().length + 1 }, (_, i) => i * h)
   })
-  const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
+  const win = createRowWindow({
+    offsets,
+    overscan: 600,
+    allUpTo: () => (rows().length > LARGE_WORKSPACE ? 0 : RENDER_ALL_UP_TO),
+  })
   const rendered = () => {
     const { start, end } = win.range()
     return shown().slice(start, end)
