@@ -1,13 +1,14 @@
 /**
  * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--settle 0.5] [--via-collab]
- *                          [--no-flows]
+ *                          [--keep-local] [--no-flows]
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
  * stored as the workspace document before the server starts (bench/seed-doc.ts), or with
  * `--via-collab` written through a y-websocket client (each label then gets a creation run):
  *
- *  - load → interactive tree: from page.reload() (server warm, document not cached in IndexedDB)
+ *  - load → interactive tree: from page.reload() (server warm, document not cached in IndexedDB;
+ *    with `--keep-local` it is, as on an operator's reload: the tree comes from that copy first)
  *    until the whole tree is shown (every group row: a workspace this large opens with its groups
  *    closed) and its edit controls are there (bench/offline-reload.ts `interactive`);
  *  - filter keystroke → next frame: a keystroke typed into "Filter labels by name…", timed in the
@@ -152,11 +153,15 @@ export async function main(args: string[]): Promise<void> {
     const loadMs: number[] = [],
       inPageMs: number[] = [],
       firstRowMs: number[] = []
+    // `--keep-local`: reloads open the copy this browser keeps in IndexedDB first (an operator's
+    // usual reload), and the server sends what it lacks.
+    const keepLocal = args.includes('--keep-local')
     for (let i = 0; i < loads; i++) {
       // A fresh page each time: the document comes from the server, not from IndexedDB.
-      await page.evaluate(() =>
-        indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
-      )
+      if (!keepLocal)
+        await page.evaluate(() =>
+          indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
+        )
       const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
       const stopTrace = i === loads - 1 ? await traceWhile(browser, page, 'load') : null
       const start = performance.now()
