@@ -1,12 +1,14 @@
 /**
- * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--via-collab]
+ * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--settle 0.5] [--via-collab]
+ *                          [--keep-local] [--no-flows]
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
  * stored as the workspace document before the server starts (bench/seed-doc.ts), or with
  * `--via-collab` written through a y-websocket client (each label then gets a creation run):
  *
- *  - load → interactive tree: from page.reload() (server warm, document not cached in IndexedDB)
+ *  - load → interactive tree: from page.reload() (server warm, document not cached in IndexedDB;
+ *    with `--keep-local` it is, as on an operator's reload: the tree comes from that copy first)
  *    until the whole tree is shown (every group row: a workspace this large opens with its groups
  *    closed) and its edit controls are there (bench/offline-reload.ts `interactive`);
  *  - filter keystroke → next frame: a keystroke typed into "Filter labels by name…", timed in the
@@ -25,6 +27,7 @@ import { tokens } from '../tests/server/helpers.ts'
 import { buildClient, CHROMIUM, hasChromium, launchChromium } from '../tests/client/browser-env.ts'
 import { startAppServer } from './app-server.ts'
 import { clientFlows } from './client-flows.ts'
+import { traceWhile } from './client-trace.ts'
 import { pct, round, sleep } from './collab.ts'
 import { interactive, seedLabels } from './offline-reload.ts'
 
@@ -124,6 +127,10 @@ export async function main(args: string[]): Promise<void> {
   const loads = flag(args, 'loads', 5)
   const frames = flag(args, 'frames', 240)
   const step = flag(args, 'scroll-step', 60)
+  // Seconds between a load and the next reload, and before the keystrokes: the work a page does
+  // after it is interactive (the overview's runs, the IndexedDB copy, the preview's engine) runs
+  // meanwhile, or overlaps what is timed next when it is short.
+  const settleMs = flag(args, 'settle', 0.5) * 1000
   // A profiled run builds the client unminified (function names in the profile).
   const client = await buildClient(process.env['BENCH_PROFILE'] ? { minify: false } : {})
   const browser = await launchChromium()
@@ -146,25 +153,33 @@ export async function main(args: string[]): Promise<void> {
     const loadMs: number[] = [],
       inPageMs: number[] = [],
       firstRowMs: number[] = []
+    // `--keep-local`: reloads open the copy this browser keeps in IndexedDB first (an operator's
+    // usual reload), and the server sends what it lacks.
+    const keepLocal = args.includes('--keep-local')
     for (let i = 0; i < loads; i++) {
       // A fresh page each time: the document comes from the server, not from IndexedDB.
-      await page.evaluate(() =>
-        indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
-      )
+      if (!keepLocal)
+        await page.evaluate(() =>
+          indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
+        )
       const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
+      const stopTrace = i === loads - 1 ? await traceWhile(browser, page, 'load') : null
       const start = performance.now()
       await page.reload({ waitUntil: 'commit' })
       const at = await page.waitForFunction(interactive, whole, { timeout: 120_000, polling: 'raf' })
       loadMs.push(round(performance.now() - start))
       await stopProfile?.()
+      await stopTrace?.()
       const m = (await at.jsonValue())!
       inPageMs.push(round(m.doneMs))
       firstRowMs.push(round(m.firstRowMs))
-      await sleep(500)
+      await sleep(settleMs)
     }
     const stopProfile = await profile(page, 'keys')
+    const stopTrace = await traceWhile(browser, page, 'keys')
     const keyFrames = await filterKeystrokes(page, keys)
     await stopProfile?.()
+    await stopTrace?.()
     const gaps = await treeScroll(page, frames, step)
     const rows = [
       {
@@ -197,8 +212,9 @@ export async function main(args: string[]): Promise<void> {
     console.table(rows)
     console.log(`loads (ms): ${loadMs.join(', ')}; keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`)
     await ctx.close()
-    // Rule edit → preview and run success → chart (bench/client-flows.ts: `--edits`, `--runs`).
-    await clientFlows(browser, client.dir, args)
+    // Rule edit → preview and run success → chart (bench/client-flows.ts: `--edits`, `--runs`);
+    // `--no-flows` skips them (the tree's figures alone).
+    if (!args.includes('--no-flows')) await clientFlows(browser, client.dir, args)
   } finally {
     await browser.close()
     await srv.stop()

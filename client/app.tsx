@@ -4,24 +4,23 @@ import {
   createResource,
   createSignal,
   For,
+  lazy,
   Match,
   onCleanup,
   Show,
   Switch,
   type JSX,
 } from 'solid-js'
-import { makeApi, type Api } from './api/http.ts'
+import { ApiError, makeApi, type Api } from './api/http.ts'
 import type { DataSchema, Me } from './api/types.ts'
 import { Login } from './auth/login.tsx'
 import { clearToken, readToken, saveToken } from './auth/token.ts'
 import { GroupTree } from './features/groups/group-tree.tsx'
 import { labelRefOf, labelStep, resolveLabelRef } from './features/labels/label-address.ts'
-import { LabelDetail } from './features/labels/label-detail.tsx'
-import { LabelEditor } from './features/labels/label-editor.tsx'
 import { OverviewPage } from './features/overview/overview-page.tsx'
 import { createLive } from './live/create-live.ts'
 import { warmPreviewEngine } from './preview/make-preview-engine.ts'
-import { loadMe } from './offline/me-cache.ts'
+import { loadMe, rememberedMe } from './offline/me-cache.ts'
 import { OfflineBanner } from './offline/offline-banner.tsx'
 import { online } from './sync/connectivity.ts'
 import { createUndoKeys } from './offline/undo-keys.ts'
@@ -29,6 +28,13 @@ import { SessionProvider, useSession, type Session } from './session.tsx'
 import { createWorkspace } from './sync/create-workspace.ts'
 import { Recover } from './ui/recover.tsx'
 import { createToasts } from './ui/toasts.ts'
+
+// The label page (charts, history, explain) and the editor (rule forms, the preview) are loaded
+// when first opened, not before the tree: about half of the app's code, compiled on every load of
+// the landing page before (issue 9, "Scale": load → interactive). The service worker keeps them
+// offline like every other file of the build.
+const LabelDetail = lazy(() => import('./features/labels/label-detail.tsx').then((m) => ({ default: m.LabelDetail })))
+const LabelEditor = lazy(() => import('./features/labels/label-editor.tsx').then((m) => ({ default: m.LabelEditor })))
 
 /** The web app: sign in with a token, then the Label System screen. */
 export function App(): JSX.Element {
@@ -39,7 +45,23 @@ export function App(): JSX.Element {
     setReason(why)
     setToken(null)
   }
-  const [me] = createResource(token, loadMe) // the last answer when offline
+  // A token this browser signed in with before starts at once with the answer remembered for it,
+  // and GET /api/me is read meanwhile: a different answer (a role changed) starts the signed-in
+  // screen again with it, a refusal signs out. The workspace's socket no longer waits for a round
+  // trip at every reload (issue 9, "Scale"). Offline, the remembered answer is all there is.
+  const [me, { mutate }] = createResource(token, (t) => {
+    const kept = rememberedMe(t)
+    if (!kept) return loadMe(t)
+    loadMe(t).then(
+      (fresh) => {
+        if (token() === t && JSON.stringify(fresh) !== JSON.stringify(kept)) mutate(fresh)
+      },
+      (e: unknown) => {
+        if (token() === t && e instanceof ApiError) signOut(`Sign-in failed: ${e.message}`)
+      },
+    )
+    return kept
+  })
   createEffect(() => {
     if (me.error) signOut(`Sign-in failed: ${String((me.error as Error).message)}`)
   })
@@ -55,8 +77,8 @@ export function App(): JSX.Element {
           }}
         />
       </Match>
-      <Match when={me.state === 'ready' && token()}>
-        <Signed token={token()!} me={me()!} onSignOut={signOut} />
+      <Match when={me.state === 'ready' && token() ? me() : undefined} keyed>
+        {(m) => <Signed token={token()!} me={m} onSignOut={signOut} />}
       </Match>
       <Match when={true}>
         <div class="splash">Loading…</div>
@@ -71,13 +93,16 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
   const live = createLive(props.token)
-  // The in-browser preview's engine starts while the operator looks around, not when the editor opens.
+  // The in-browser preview's engine starts while the operator looks around (once input pauses),
+  // not when the editor opens.
   if (props.me.role !== 'viewer') {
     let warmed = false
+    let cancelWarm = () => {}
+    onCleanup(() => cancelWarm())
     createEffect(() => {
       if (warmed || !workspace.synced()) return
       warmed = true
-      warmPreviewEngine(props.token)
+      cancelWarm = warmPreviewEngine(props.token)
     })
   }
   // Read while online (again when the connection comes back); offline the last answer stays.

@@ -1,5 +1,6 @@
 import * as Comlink from 'comlink'
 import { registerErrorTransport } from '../../shared/worker-errors.ts'
+import { afterInputQuiet } from '../after-input-quiet.ts'
 import type { LoadedSample, PreviewEngine, SampleSource } from './preview-protocol.ts'
 
 /** Sample of the in-browser preview: large enough for a shape, small enough to load in seconds. */
@@ -128,26 +129,30 @@ function startLoad(s: Shared): Promise<LoadedSample> {
   return s.ready
 }
 
+/** Marked (performance.mark) when the warm-up has started the engine: benches wait for it. */
+export const PREVIEW_WARMED_MARK = 'labels:preview-warmed'
+
 /**
- * Starts the preview worker ahead of the editor (the app calls it once the workspace is live and
- * the page idle): a kept sample it would open is opened now (no network); otherwise only an
- * empty engine starts (PGlite, the engine's tables), and the sample (a customer export, audited)
- * is fetched when an editor asks for it, so it is as current as then.
+ * Starts the preview worker ahead of the editor (the app calls it once the workspace is live):
+ * a kept sample it would open is opened now (no network); otherwise only an empty engine starts
+ * (PGlite, the engine's tables), and the sample (a customer export, audited) is fetched when an
+ * editor asks for it, so it is as current as then. It waits until the operator has stopped typing,
+ * clicking and scrolling for a moment (after-input-quiet.ts): booting PGlite takes a core, and
+ * on a 2-core machine it slowed filter keystrokes (issue 9). An editor opened before still starts
+ * it at once (makePreviewEngine). Returns a cancel function (before the warm-up has begun).
  */
-export function warmPreviewEngine(token: string): void {
-  const warm = () => {
+export function warmPreviewEngine(token: string): () => void {
+  return afterInputQuiet(() => {
     const s = workerFor(token)
     if (s.ready) return
     void sourceFor(token, sampleUrl())
       .then(async ({ source }) => {
         if (s.ready || (source.store?.kept && source.store.preferKept)) await startLoad(s)
         else await s.remote.warm()
+        performance.mark(PREVIEW_WARMED_MARK)
       })
       .catch(() => {}) // the editor's load reports what fails
-  }
-  // Once the page's own start is done (Chromium has requestIdleCallback; others wait a moment).
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(warm, { timeout: 3000 })
-  else setTimeout(warm, 500)
+  })
 }
 
 /**

@@ -34,14 +34,17 @@ export function initialProjection(p: WorkspaceProjection): WorkspaceProjection {
  * - a label that changed replaces the store's value at its index, a new one is added, a deleted
  *   one dropped; the labels array is replaced only when its order or members changed;
  * - groups, groupsById, duplicates and repairs are reconciled when they are new objects.
+ *
+ * Returns true when any label was written (added, dropped, replaced or moved).
  */
 export function applyProjection(
   view: WorkspaceProjection,
   setView: SetStoreFunction<WorkspaceProjection>,
   next: WorkspaceProjection,
-): void {
+): boolean {
   const prev = unwrap(view)
-  if (next === prev) return
+  if (next === prev) return false
+  let wrote = false
   batch(() => {
     if (next.groupsById !== prev.groupsById) setView('groupsById', reconcile(next.groupsById, byId))
     if (next.groups !== prev.groups) setView('groups', reconcile(next.groups, byId))
@@ -55,10 +58,13 @@ export function applyProjection(
         if (l === prev.labels[i ?? -1]) continue
         asValue(l)
         if (same) setView('labels', j, l)
+        wrote = true
       }
       if (!same) setView('labels', next.labels)
+      wrote ||= !same
     }
     if (next.duplicates !== prev.duplicates) setView('duplicates', reconcile(next.duplicates, byId))
     if (next.repairs !== prev.repairs) setView('repairs', reconcile(next.repairs, byId))
   })
+  return wrote
 }

@@ -2,6 +2,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { tokenProtocol, WS_PROTOCOL } from '../../shared/ws-protocol.ts'
 import { serverUpdates, type DocUpdates } from './server-updates.ts'
+import { installShortAsciiDecode } from './short-ascii-decode.ts'
 
 export interface CollabConnection {
   doc: Y.Doc
@@ -23,6 +24,7 @@ export function collabBase(loc: Location = location): string {
  * (destroys provider and doc).
  */
 export function makeCollabConnection(token: string, workspace = 'main'): [CollabConnection, () => void] {
+  installShortAsciiDecode() // the document's strings decoded without a call into the browser each
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(collabBase(), workspace, doc, {
     protocols: [WS_PROTOCOL, tokenProtocol(token)],

@@ -1,11 +1,11 @@
-import { createSignal, onCleanup, type Accessor } from 'solid-js'
+import { batch, createSignal, onCleanup, type Accessor } from 'solid-js'
 import { createStore, unwrap } from 'solid-js/store'
 import type * as Y from 'yjs'
 import { LabelsError } from '../../shared/errors.ts'
 import { CollabClose } from '../../shared/doc/close-codes.ts'
 import type { DocOrigin } from '../../shared/doc/origin.ts'
 import { transactionScope } from '../../shared/doc/drafts.ts'
-import { trackProjection, type WorkspaceProjection } from '../../shared/doc/projection.ts'
+import { trackProjection, type ProjectedLabel, type WorkspaceProjection } from '../../shared/doc/projection.ts'
 import type { Me } from '../api/types.ts'
 import { applyProjection, initialProjection } from './apply-projection.ts'
 import { makeCollabConnection } from './collab-connection.ts'
@@ -19,6 +19,12 @@ export type SyncStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthor
 export interface Workspace {
   /** The projected workspace (groups tree, labels, duplicates) as a Solid store. */
   view: WorkspaceProjection
+  /**
+   * `view.labels` as the plain array behind the store, signalled whenever any label changes: for
+   * code that reads every label (the tree's filter index, the overview's rows). Through the store
+   * each label read is a signal and a subscription: 5,000 of each per reader at load (issue 9).
+   */
+  labels: Accessor<readonly ProjectedLabel[]>
   status: Accessor<SyncStatus>
   /** True while the document is in step with the server (first sync done, connection up). */
   synced: Accessor<boolean>
@@ -53,6 +59,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   // that is written to the store (apply-projection.ts).
   const tracked = trackProjection(doc)
   const [view, setView] = createStore<WorkspaceProjection>(initialProjection(tracked.project(null)))
+  const [labels, setLabels] = createSignal<readonly ProjectedLabel[]>(unwrap(view).labels, { equals: false })
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
   // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
@@ -63,7 +70,10 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     scheduled = true
     queueMicrotask(() => {
       scheduled = false
-      applyProjection(view, setView, tracked.project(unwrap(view)))
+      batch(() => {
+        // Replaced, or written in place (a label changed where it was): the store's array now.
+        if (applyProjection(view, setView, tracked.project(unwrap(view)))) setLabels(unwrap(view).labels)
+      })
     })
   }
   doc.on('afterTransaction', onUpdate)
@@ -137,6 +147,7 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   })
   return {
     view,
+    labels,
     status,
     synced,
     ready,

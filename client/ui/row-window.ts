@@ -55,7 +55,8 @@ export function createRowWindow(o: {
   offsets: Accessor<readonly number[]>
   /** px rendered above and below the viewport. */
   overscan: number
-  allUpTo: number
+  /** Up to this many rows every row is rendered (read reactively when a function). */
+  allUpTo: number | Accessor<number>
 }): RowWindow {
   const [view, setView] = createSignal({ top: 0, height: typeof window === 'undefined' ? 1000 : window.innerHeight })
   let list: HTMLElement | undefined
@@ -72,8 +73,11 @@ export function createRowWindow(o: {
       // Scroll events do not bubble: caught on the way down, from any scrolling ancestor.
       document.addEventListener('scroll', measure, { capture: true, passive: true })
       window.addEventListener('resize', measure)
-      measure()
+      // When the next frame is laid out anyway, not now: a list mounted with a large document
+      // (the overview at the first sync) forced a layout of the whole page in the middle of rendering it.
+      const frame = requestAnimationFrame(measure)
       onCleanup(() => {
+        cancelAnimationFrame(frame)
         document.removeEventListener('scroll', measure, { capture: true })
         window.removeEventListener('resize', measure)
       })
@@ -83,7 +87,7 @@ export function createRowWindow(o: {
     () => {
       const offsets = o.offsets()
       const n = offsets.length - 1
-      if (n <= o.allUpTo) return { start: 0, end: n }
+      if (n <= (typeof o.allUpTo === 'function' ? o.allUpTo() : o.allUpTo)) return { start: 0, end: n }
       const v = view()
       return rowRange(offsets, v.top, v.height, o.overscan)
     },

@@ -7,6 +7,7 @@ import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
 import { CollabClose, COLLAB_MAX_MESSAGE_BYTES, type CollabRole, type DocOrigin } from '../../shared/doc/index.ts'
 import { isEmptyUpdate, type LiveDoc, type UpdateSink } from './live-doc.ts'
+import { step2CacheOf } from './step2-cache.ts'
 
 /** y-websocket message types (the first varUint of every frame). */
 export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const
@@ -231,9 +232,8 @@ export class CollabConnection implements UpdateSink {
    * a client never receives what a crash could lose.
    */
   private sendStep2(stateVector: Uint8Array): void {
-    const msg = frame(
-      (e) => (encoding.writeVarUint(e, MessageType.sync), syncProtocol.writeSyncStep2(e, this.live.doc, stateVector)),
-    )
+    // A fresh page's answer (the whole document) is encoded once per document version (step2-cache.ts).
+    const msg = step2CacheOf(this.live.doc, MessageType.sync).frame(stateVector)
     const upTo = this.live.enqueuedCount
     void this.live.storedUpTo(upTo).then(() => this.send(msg))
   }

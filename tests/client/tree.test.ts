@@ -5,7 +5,7 @@ import { createLabel, moveLabel } from '../../shared/doc/label-operations.ts'
 import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
 import { projectWorkspace } from '../../shared/doc/projection.ts'
 import { planGroupDrop, planLabelDrop, zoneAt } from '../../client/features/groups/drop-plan.ts'
-import { countLabels, filterTree, labelMatches } from '../../client/features/groups/tree-filter.ts'
+import { countLabels, filterTree, indexLabels, labelMatches } from '../../client/features/groups/tree-filter.ts'
 import { rowOffsets, rowRange } from '../../client/ui/row-window.ts'
 import {
   groupDestinations,
@@ -61,6 +61,26 @@ describe('label filter', () => {
     expect(vip.map((g) => g.group.name)).toEqual(['Lifecycle'])
     expect(vip[0]!.children.map((c) => c.group.name)).toEqual(['Acquisition'])
     expect(filterTree(p, 'nothing-like-this')).toEqual([])
+  })
+
+  it('a keystroke that matches the same labels keeps the tree it had (nothing to render again)', () => {
+    const p = projectWorkspace(workspace())
+    const index = indexLabels(p.labels)
+    const sp = filterTree(p, 'sp', index)
+    // "sp" and "spe" and "spend" all match spend_90d and spend_band (in Value): the same tree object.
+    expect(filterTree(p, 'spe', index, sp)).toBe(sp)
+    expect(filterTree(p, 'SPEND', index, sp)).toBe(sp)
+    // "spend_" keeps the same two; "spend_9" narrows to one: a new tree.
+    const narrower = filterTree(p, 'spend_9', index, sp)
+    expect(narrower).not.toBe(sp)
+    expect(narrower[0]!.labels.map((l) => l.name)).toEqual(['spend_90d'])
+    // Back to no query: every group, a new tree; again with nothing changed: the same one.
+    const all = filterTree(p, '', index, narrower)
+    expect(countLabels(all)).toBe(5)
+    expect(filterTree(p, ' ', index, all)).toBe(all)
+    // A label replaced (edited) is a different label: the tree is built again.
+    const edited = { ...p, labels: p.labels.map((l) => (l.name === 'spend_band' ? { ...l } : l)) }
+    expect(filterTree(edited, 'sp', indexLabels(edited.labels), sp)).not.toBe(sp)
   })
 })
 

@@ -1,23 +1,38 @@
-import { createMemo, createSelector, createSignal, For, onCleanup, Show, untrack, type JSX } from 'solid-js'
+import { createMemo, createSelector, createSignal, For, lazy, onCleanup, Show, untrack, type JSX } from 'solid-js'
 import { createGroup, deleteGroup, moveGroup, renameGroup } from '../../../shared/doc/group-operations.ts'
 import { moveLabel } from '../../../shared/doc/label-operations.ts'
 import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer } from '../../sync/connectivity.ts'
-import { MoreMenu, openMoreMenu, type MenuItem } from '../../ui/more-menu.tsx'
+import type { MenuItem } from '../../ui/more-menu.tsx'
 import { PresenceDots } from '../../ui/presence-dots.tsx'
-import { createRowWindow, rowOffsets } from '../../ui/row-window.ts'
+import { createRowWindow } from '../../ui/row-window.ts'
 import { DraftBadge, NewLabelDrafts } from '../labels/draft-badges.tsx'
 import { planGroupDrop, planLabelDrop, zoneAt, type DropZone } from './drop-plan.ts'
-import { MoveDialog, type MoveTarget } from './move-dialog.tsx'
+import type { MoveTarget } from './move-dialog.tsx'
 import { countLabels, filterTree, indexLabels, type VisibleGroup } from './tree-filter.ts'
 import { itemKey, treeKeyAction, visibleItems, type TreeItem } from './tree-keys.ts'
 
 type Drag = { kind: 'group' | 'label'; id: string }
 
+// Kobalte's menu and dialog are loaded at the first "More" click or "Move to…", not with the
+// tree: the first load compiles only what shows the tree (issue 9, "Scale": load → interactive).
+type MenuModule = typeof import('../../ui/more-menu.tsx')
+const [menuModule, setMenuModule] = createSignal<MenuModule | null>(null)
+const loadMenu = (): Promise<MenuModule> =>
+  import('../../ui/more-menu.tsx').then((m) => {
+    setMenuModule(() => m)
+    return m
+  })
+const MoveDialog = lazy(() => import('./move-dialog.tsx').then((m) => ({ default: m.MoveDialog })))
+
 /** Up to this many labels every group starts open. */
 const OPEN_ALL_UP_TO = 300
-/** Up to this many rows the whole tree is rendered; past it, the rows in view (client/ui/row-window.ts). */
+/**
+ * Up to this many rows the whole tree of a small workspace (all groups open) is rendered; past it,
+ * and always in a large workspace, the rows in view (client/ui/row-window.ts). A filter that
+ * narrowed 5,000 labels to 200 rows rendered all 200 at once: a 100–300 ms keystroke (issue 9).
+ */
 const RENDER_ALL_UP_TO = 300
 /** Row heights (px), fixed by the stylesheet (.tree-rows). */
 const GROUP_ROW_PX = 32
@@ -41,14 +56,17 @@ export function GroupTree(): JSX.Element {
   const [active, setActive] = createSignal<string | null>(null)
   const [moving, setMoving] = createSignal<MoveTarget | null>(null)
   // Lower-cased names, rebuilt when labels change; a keystroke only scans them (issue 9, "Scale").
-  const labelIndex = createMemo(() => indexLabels(ws.view.labels))
-  const tree = createMemo(() => filterTree(ws.view, query(), labelIndex()))
+  const labelIndex = createMemo(() => indexLabels(ws.labels()))
+  // A keystroke that leaves the matching labels as they were (typing "label_" over labels all
+  // named label_…) keeps the tree: nothing below runs again.
+  const tree = createMemo<VisibleGroup[]>((prev) => filterTree(ws.view, query(), labelIndex(), prev))
+  const filtering = createMemo(() => query().trim() !== '')
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
-  const startOpen = createMemo(() => ws.view.labels.length <= OPEN_ALL_UP_TO)
+  const startOpen = createMemo(() => ws.labels().length <= OPEN_ALL_UP_TO)
   const selectedGroups = createMemo(() => {
     const id = s.selectedLabel()
-    const label = id === null ? undefined : ws.view.labels.find((l) => l.id === id)
+    const label = id === null ? undefined : ws.labels().find((l) => l.id === id)
     const out = new Set<string>()
     if (!label) return out
     out.add(label.groupId)
@@ -56,7 +74,7 @@ export function GroupTree(): JSX.Element {
     return out
   })
   const openUnfiltered = (groupId: string) => toggled().get(groupId) ?? (startOpen() || selectedGroups().has(groupId))
-  const isOpen = (groupId: string) => query().trim() !== '' || openUnfiltered(groupId)
+  const isOpen = (groupId: string) => filtering() || openUnfiltered(groupId)
   // Which groups are open is read here (tracked); the rows are then listed without subscribing to
   // every shown label's fields: their names reach tree() through labelIndex already.
   const items = createMemo(() => {
@@ -83,9 +101,24 @@ export function GroupTree(): JSX.Element {
   const isTabStop = createSelector(tabStop)
   let treeEl: HTMLUListElement | undefined
   // ---- the rendered window: rows of fixed heights, those in the viewport plus an overscan -----
-  const indexOf = createMemo(() => new Map(items().map((it, i) => [it.key, i])))
-  const offsets = createMemo(() => rowOffsets(items().map((it) => (it.kind === 'group' ? GROUP_ROW_PX : LABEL_ROW_PX))))
-  const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
+  // Loops, not map(): thousands of rows at every keystroke that changes them (issue 9).
+  const indexOf = createMemo(() => {
+    const m = new Map<string, number>()
+    items().forEach((it, i) => m.set(it.key, i))
+    return m
+  })
+  const offsets = createMemo(() => {
+    const list = items()
+    const out = new Array<number>(list.length + 1)
+    out[0] = 0
+    for (let i = 0; i < list.length; i++)
+      out[i + 1] = (out[i] as number) + ((list[i] as TreeItem).kind === 'group' ? GROUP_ROW_PX : LABEL_ROW_PX)
+    return out
+  })
+  // 300 px above and below: rows are rendered in the scroll event that brings them (before the
+  // frame), so the overscan is only a margin; each of its rows is mounted at a keystroke that changes
+  // the rows (600 px: a third more rows to mount when a filter opens 500 groups).
+  const win = createRowWindow({ offsets, overscan: 300, allUpTo: () => (startOpen() ? RENDER_ALL_UP_TO : 0) })
   /**
    * Keys of the rendered rows: the window, the Tab stop and a dragged row (a focused or dragged row
    * stays mounted). Rows already rendered keep their place in the markup and new ones come after
@@ -141,7 +174,7 @@ export function GroupTree(): JSX.Element {
     else {
       const more = row.querySelector<HTMLElement>('.more button')
       if (more?.dataset['lazy']) more.click()
-      else if (more) openMoreMenu(more)
+      else if (more) menuModule()?.openMoreMenu(more) // mounted: its module is loaded
     }
   }
   /** Back on the row whose menu or dialog closed (it may have moved to another group meanwhile). */
@@ -601,7 +634,7 @@ function InlineInput(props: {
 
 /**
  * A row's "More" button: the real MoreMenu (a dropdown and two document listeners) is
- * mounted on the first click and opened, so a tree of thousands of labels renders one plain
+ * loaded (menuModule), mounted on the first click and opened, so a tree of thousands of labels renders one plain
  * button per row (and a keystroke in the filter that brings other group rows mounts no menus).
  */
 function LazyMenu(props: {
@@ -615,7 +648,7 @@ function LazyMenu(props: {
   let box: HTMLDivElement | undefined
   return (
     <Show
-      when={mounted() && !props.disabled}
+      when={mounted() && !props.disabled && menuModule()}
       fallback={
         <div class="more" ref={box} onClick={(e) => e.stopPropagation()}>
           <button
@@ -631,11 +664,13 @@ function LazyMenu(props: {
             onClick={() => {
               const host = box?.parentElement
               const placeholder = box?.firstElementChild
-              setMounted(true)
-              // The menu's own button takes this one's place: open it as the keyboard would.
-              queueMicrotask(() => {
-                const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
-                if (real && real !== placeholder) openMoreMenu(real)
+              void loadMenu().then((m) => {
+                setMounted(true)
+                // The menu's own button takes this one's place: open it as the keyboard would.
+                queueMicrotask(() => {
+                  const real = host?.querySelector<HTMLButtonElement>(`[data-testid="${props.testId}"]`)
+                  if (real && real !== placeholder) m.openMoreMenu(real)
+                })
               })
             }}
           >
@@ -644,13 +679,18 @@ function LazyMenu(props: {
         </div>
       }
     >
-      <MoreMenu
-        items={props.items()}
-        title={props.title}
-        testId={props.testId}
-        inTree
-        onCloseFocus={props.onCloseFocus}
-      />
+      {(m) => {
+        const Menu = m().MoreMenu
+        return (
+          <Menu
+            items={props.items()}
+            title={props.title}
+            testId={props.testId}
+            inTree
+            onCloseFocus={props.onCloseFocus}
+          />
+        )
+      }}
     </Show>
   )
 }

@@ -35,12 +35,36 @@ export function indexLabels(labels: readonly ProjectedLabel[]): LabelIndex {
 /**
  * The tree to show for a filter: without a query every group with all its labels; with one,
  * only matching labels, inside their groups (a parent is kept when a subgroup has matches).
- * `index` is indexLabels(p.labels), when the caller keeps one.
+ * `index` is indexLabels(p.labels), when the caller keeps one. When the tree is what `prev`
+ * shows (the same groups and labels, e.g. "lab" → "labe" while every label matches), `prev`
+ * itself is returned, so a keystroke that changes nothing shown renders nothing (issue 9).
  */
 export function filterTree(
   p: Pick<WorkspaceProjection, 'groups' | 'labels'>,
   query: string,
   index: LabelIndex = indexLabels(p.labels),
+  prev?: VisibleGroup[],
+): VisibleGroup[] {
+  const next = buildTree(p, query, index)
+  return prev && sameTree(prev, next) ? prev : next
+}
+
+/** True when two trees show the same groups (by identity) holding the same labels (by identity), in order. */
+export function sameTree(a: readonly VisibleGroup[], b: readonly VisibleGroup[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VisibleGroup
+    const y = b[i] as VisibleGroup
+    if (x.group !== y.group || x.labels.length !== y.labels.length || !sameTree(x.children, y.children)) return false
+    for (let j = 0; j < x.labels.length; j++) if (x.labels[j] !== y.labels[j]) return false
+  }
+  return true
+}
+
+function buildTree(
+  p: Pick<WorkspaceProjection, 'groups' | 'labels'>,
+  query: string,
+  index: LabelIndex,
 ): VisibleGroup[] {
   const q = query.trim().toLowerCase()
   const filtering = q !== ''

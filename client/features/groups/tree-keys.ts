@@ -26,6 +26,15 @@ export interface TreeItem {
 
 export const itemKey = (kind: TreeItem['kind'], id: string): string => `${kind}:${id}`
 
+// A label's key, made once per label value (labels are replaced whole when they change): the
+// rows are listed again at every keystroke that changes them, thousands of keys each time.
+const labelKeys = new WeakMap<ProjectedLabel, string>()
+const labelKey = (l: ProjectedLabel): string => {
+  let k = labelKeys.get(l)
+  if (k === undefined) labelKeys.set(l, (k = itemKey('label', l.id)))
+  return k
+}
+
 /**
  * The rows on screen, top to bottom, in the order the tree renders them (a group, its labels,
  * then its subgroups); a collapsed group hides everything under it.
@@ -53,7 +62,7 @@ export function visibleItems(tree: VisibleGroup[], isOpen: (groupId: string) => 
     const size = n.labels.length + n.children.length
     n.labels.forEach((l, i) =>
       out.push({
-        key: itemKey('label', l.id),
+        key: labelKey(l),
         kind: 'label',
         id: l.id,
         level: level + 1,

@@ -41,12 +41,19 @@ const columns: ReadonlyArray<{ key: SortKey; text: string }> = [
   { key: 'nextRunAt', text: 'Next run' },
 ]
 
-/** Up to this many rows the whole table is rendered; past it, the rows in view. */
+/**
+ * Up to this many rows the whole table of a small workspace is rendered; past it, and always past
+ * LARGE_WORKSPACE labels (a filter narrowing thousands to 150 rows rendered them all), the rows in view.
+ */
 const RENDER_ALL_UP_TO = 200
+const LARGE_WORKSPACE = 300
 /** How long label changes are gathered before the run info is read again (ms). */
 const REREAD_MS = 300
 /** A row's height before one is measured (px). */
 const OVERVIEW_ROW_PX = 37
+
+/** Runs `fn` once the next frame has been produced (in the first task after it). */
+const afterNextFrame = (fn: () => void) => requestAnimationFrame(() => setTimeout(fn, 0))
 
 const stateWords: Record<OverviewRow['state'], string> = {
   succeeded: 'succeeded',
@@ -91,7 +98,7 @@ export function OverviewPage(): JSX.Element {
       return
     }
     reading = true
-    const asked = new Map(untrack(() => ws.view.labels.map((l) => [l.id, nextRunKey(l)] as const)))
+    const asked = new Map(untrack(() => ws.labels().map((l) => [l.id, nextRunKey(l)] as const)))
     try {
       const l = await s.api.get<{ labels: LabelView[] }>('/api/labels')
       if (disposed) return
@@ -104,7 +111,7 @@ export function OverviewPage(): JSX.Element {
       reading = false
       // Changes made while reading, or an answer that missed one: read once more (a few times at most).
       const stale = runInfoStale(
-        untrack(() => ws.view.labels),
+        untrack(() => ws.labels()),
         readFor,
       )
       tries = stale ? tries + 1 : 0
@@ -118,17 +125,18 @@ export function OverviewPage(): JSX.Element {
     clearTimeout(timer)
     timer = setTimeout(() => void read(), ms)
   }
-  // First once there is a document (its rows): before, the read would compete at the server with
-  // the document's first sync, which the tree waits for (~2 MB each at 5,000 labels).
+  // First once there is a document (its rows) and it is on screen: before, the read would compete
+  // with the document's first sync and its first frame, which the tree waits for (~2 MB each at
+  // 5,000 labels, and ~0.3 s of the server's time that a 2-core machine shares with the page).
   createEffect(
     on(
       () => online() && ws.ready(),
-      (go) => go && void read(),
+      (go) => go && afterNextFrame(() => !disposed && void read()),
     ),
   )
   createEffect(() => {
-    // Every label is read (tracked) each time, whatever is decided: a change to any one runs this again.
-    const labels = [...ws.view.labels]
+    // Any label's change runs this again (ws.labels() is signalled for each).
+    const labels = ws.labels()
     if (timer === undefined && !reading && runInfoStale(labels, readFor)) readSoon(REREAD_MS)
   })
   s.live.onRuns((m) => {
@@ -144,7 +152,7 @@ export function OverviewPage(): JSX.Element {
   // the others), and only that row is rendered again, not every row of the table (thousands of labels).
   let cache: RowCache = new Map()
   const rows = createMemo(() => {
-    const r = overviewRows(ws.view, info(), cache)
+    const r = overviewRows(ws.view, info(), cache, ws.labels())
     cache = r.cache
     return r.rows
   })
@@ -166,16 +174,30 @@ export function OverviewPage(): JSX.Element {
     const h = rowPx()
     return Array.from({ length: shown().length + 1 }, (_, i) => i * h)
   })
-  const win = createRowWindow({ offsets, overscan: 600, allUpTo: RENDER_ALL_UP_TO })
+  const win = createRowWindow({
+    offsets,
+    overscan: 600,
+    allUpTo: () => (rows().length > LARGE_WORKSPACE ? 0 : RENDER_ALL_UP_TO),
+  })
   const rendered = () => {
     const { start, end } = win.range()
     return shown().slice(start, end)
   }
-  const measureRow = (el: HTMLElement) =>
-    onMount(() => {
-      const h = el.getBoundingClientRect().height
-      if (h > 0 && Math.abs(h - rowPx()) > 0.5) setRowPx(h)
-    })
+  // One row is measured, once, when the next frame is laid out anyway: measuring every row as it
+  // mounted forced a layout of the whole page in the middle of rendering it, and again after each
+  // height correction (~0.1 s at the first sync of 5,000 labels, issue 9).
+  let measuring = false
+  const measureRow = (el: HTMLElement) => {
+    if (measuring) return
+    measuring = true
+    onMount(() =>
+      requestAnimationFrame(() => {
+        const h = el.isConnected ? el.getBoundingClientRect().height : 0
+        if (h > 0 && Math.abs(h - rowPx()) > 0.5) setRowPx(h)
+        if (h === 0) measuring = false // not shown (yet): the next row mounted tries again
+      }),
+    )
+  }
   const allChosen = () => shown().length > 0 && chosen().length === shown().length
   const sortBy = (k: SortKey) => {
     if (query.sort === k) setQuery('desc', !query.desc)

@@ -121,15 +121,17 @@ export type RowCache = ReadonlyMap<
 /**
  * Every label's row, in the projection's order: the rows of unchanged labels are the same objects
  * as in `cache` (a change to one label rebuilds one row, not thousands). Returns the new cache too.
+ * `labels` is view.labels, or the same as a plain array (Workspace.labels).
  */
 export function overviewRows(
   view: WorkspaceProjection,
   info: ReadonlyMap<string, RunInfo>,
   cache: RowCache,
+  labels: readonly ProjectedLabel[] = view.labels,
 ): { rows: OverviewRow[]; cache: RowCache } {
   const next = new Map<string, { label: ProjectedLabel; info: RunInfo | undefined; group: string; row: OverviewRow }>()
   const paths = new Map<string, string>() // a group's path, read once per group (not per label)
-  const rows = view.labels.map((l) => {
+  const rows = labels.map((l) => {
     const i = info.get(l.id)
     let group = paths.get(l.groupId)
     if (group === undefined) paths.set(l.groupId, (group = groupPath(view, l.groupId)))
