@@ -7,11 +7,12 @@
  * holds on a busy machine.
  *
  *   npx tsx bench/draft-page-cost.ts [--updates 600] [--rate 90] [--layers 18] [--profile out.cpuprofile]
- *                                    [--trace out.json] [--no-minify]
+ *                                    [--trace out.json] [--no-minify] [--client dir]
  *
  * --profile writes a CPU profile of the page over the edits (open it in Chrome DevTools), --trace
  * a Chromium trace (Perfetto; TRACE_CATEGORIES=a,b picks its categories), --no-minify builds the
- * app without minifying (readable names in the profile). Part of `npm run bench -- collab`.
+ * app without minifying (readable names in the profile), --client serves an app already built there
+ * (vite build output; to compare two builds). Part of `npm run bench -- collab`.
  */
 import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
@@ -175,7 +176,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(0)
   }
   // --no-minify: readable function names in --profile (not the shipped build).
-  const client = args.includes('--no-minify') ? await buildUnminified() : await buildClient()
+  const given = flag('client')
+  const client = given
+    ? { dir: given, dispose: async () => {} }
+    : args.includes('--no-minify')
+      ? await buildUnminified()
+      : await buildClient()
   const browser = await launchChromium()
   try {
     const profile = flag('profile'),

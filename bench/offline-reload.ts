@@ -99,8 +99,8 @@ const within = <T>(p: Promise<T>): Promise<T> =>
     ),
   ])
 
-/** One pair of pages on a draft that `typists` Node operators type into meanwhile. */
-async function keystrokePair(
+/** One pair of pages on a draft that `typists` Node operators type into meanwhile (also bench/collab-pair.ts). */
+export async function keystrokePair(
   browser: Browser,
   clientDir: string,
   o: BrowserOptions,

@@ -442,18 +442,24 @@ export function RuleForm(p: {
                       <span class="inline">
                         {mark(`/rule/values/${i()}`)}
                         <span>Value</span>
-                        <input
-                          aria-label={`Layer ${i() + 1} value`}
-                          value={showValue(layer.value)}
-                          onChange={(e) =>
-                            set({
-                              values: r().values.map((x, j) =>
-                                j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x,
-                              ),
-                            })
-                          }
-                          data-testid={`layer-value-${i()}`}
-                        />
+                        {/* A fixed-size box (styles.css .relayout-box): another operator's edit of this
+                            value is laid out inside it, not from the document down (issue 8). */}
+                        <span class="relayout-item">
+                          <span class="relayout-box">
+                            <input
+                              aria-label={`Layer ${i() + 1} value`}
+                              value={showValue(layer.value)}
+                              onChange={(e) =>
+                                set({
+                                  values: r().values.map((x, j) =>
+                                    j === i() ? { ...x, value: typedValue(e.currentTarget.value, p.dataType) } : x,
+                                  ),
+                                })
+                              }
+                              data-testid={`layer-value-${i()}`}
+                            />
+                          </span>
+                        </span>
                         <span>when</span>
                         <button
                           type="button"
