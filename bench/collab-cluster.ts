@@ -106,7 +106,9 @@ async function ramp(base: string, processes: number, f: Flags): Promise<{ rows: 
   let best = 0
   const socks: WebSocket[] = []
   try {
-    for (const target of [50, 100, 200, 300, 400, 500, 600].filter((n) => n <= f.rampMax)) {
+    for (const target of [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 1800].filter(
+      (n) => n <= f.rampMax,
+    )) {
       await listeners(urls, target - f.editors - socks.length, socks.length, socks)
       const samples: number[] = []
       const eds = await editors(urls, f.editors, samples)
