@@ -7,8 +7,8 @@ import * as Y from 'yjs'
  * page opened without its IndexedDB copy), encoded once per version of the document instead of
  * once per connection: at 5,000 labels it is the whole document, ~2.6 MB, and encoding it took
  * tens of ms of the server's event loop for every page load (issue 9, "Scale"). Any transaction
- * on the document makes a new version (a deletion changes no state vector, so the version is
- * counted, not read from the state vector). Other state vectors are answered as before.
+ * on the document drops the frame (a deletion changes no state vector, so the state vector can't
+ * tell a version). Other state vectors are answered as before.
  * The bytes are those syncProtocol.writeSyncStep2 writes: the protocol is unchanged.
  */
 export interface Step2Cache {
@@ -30,12 +30,11 @@ export function step2CacheOf(doc: Y.Doc, messageSync = 0): Step2Cache {
 
 /** Plain: a cache for `doc` (its afterTransaction listener is removed by stop()). */
 export function makeStep2Cache(doc: Y.Doc, messageSync = 0): Step2Cache {
-  let version = 0
-  let full: { version: number; frame: Uint8Array } | null = null
+  /** The full-state frame of the current version; dropped by any transaction (so not held for nothing). */
+  let full: Uint8Array | null = null
   let encoded = 0
   const bump = () => {
-    version++
-    full = null // not kept past a change: a large document's bytes are not held for nothing
+    full = null
   }
   doc.on('afterTransaction', bump)
   const write = (stateVector: Uint8Array) => {
@@ -47,11 +46,11 @@ export function makeStep2Cache(doc: Y.Doc, messageSync = 0): Step2Cache {
   return {
     frame(stateVector) {
       if (Y.decodeStateVector(stateVector).size > 0) return write(stateVector)
-      if (full?.version !== version) {
-        full = { version, frame: write(stateVector) }
+      if (full === null) {
+        full = write(stateVector)
         encoded++
       }
-      return full.frame
+      return full
     },
     get encoded() {
       return encoded
