@@ -470,11 +470,11 @@ export class LiveDoc {
    * sockets, a message per update per socket kept the main thread in socket writes (the soak's
    * profile: half of it in `writev` at 100 edits/s to 250 sockets). A batch holds more than one
    * update only when updates arrived while the previous one was being stored, so an idle server
-   * still relays each update alone, at once. The sender of every update in the batch gets nothing;
+   * still relays each update alone, at once (a batch of one goes as `publish` sends it). The sender of every
+   * update in the batch gets nothing (an echo goes to its sender too);
    * a sender of some of them gets its own back with the others (Yjs skips what a replica has).
    */
   private publishBatch(batch: Pending[], merged: Uint8Array): void {
-    if (batch.length === 1) return this.publish(batch[0]!)
     const first = batch[0]!.origin
     const oneSender =
       first.connectionId !== undefined && batch.every((p) => !p.echo && p.origin.connectionId === first.connectionId)
