@@ -94,6 +94,8 @@ export interface EngineApi {
   listRuns(labelId: string, limit?: number): Promise<Run[]>
   /** Latest run of each label (for label + lastRun). */
   lastRuns(labelIds: string[]): Promise<Record<string, Run>>
+  /** The newest `limit` runs of each label, newest first; labels without runs are absent. */
+  listRunsOf(labelIds: string[], limit: number): Promise<Record<string, Run[]>>
   /** Removes a label's results, history and runs. */
   deleteLabelData(labelId: string): Promise<void>
 

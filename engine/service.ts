@@ -217,6 +217,10 @@ export class EngineService implements EngineApi {
     return runs.lastRuns(this.reads, labelIds)
   }
 
+  listRunsOf(labelIds: string[], limit: number): Promise<Record<string, Run[]>> {
+    return runs.listRunsOf(this.reads, labelIds, limit)
+  }
+
   async deleteLabelData(labelId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await dropResults(tx, labelId)

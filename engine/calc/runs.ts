@@ -122,6 +122,25 @@ export async function lastRuns(db: SqlExecutor, labelIds: string[]): Promise<Rec
   return out
 }
 
+/**
+ * The newest `limit` runs of each given label, newest first (each list as listRuns gives it); a
+ * label without runs is absent. One statement for every label (the server's start loads its lists).
+ */
+export async function listRunsOf(db: SqlExecutor, labelIds: string[], limit: number): Promise<Record<string, Run[]>> {
+  const out = Object.create(null) as Record<string, Run[]>
+  if (labelIds.length === 0) return out
+  const n = Math.max(1, Math.min(1000, Math.floor(limit)))
+  const r = await db.query<RunRow>(
+    `SELECT ${runColumns} FROM (
+       SELECT *, row_number() OVER (PARTITION BY label_id ORDER BY created_at DESC, id DESC) AS n
+       FROM runs WHERE label_id = ANY($1::text[])
+     ) r WHERE n <= $2 ORDER BY label_id, created_at DESC, id DESC`,
+    [labelIds, n],
+  )
+  for (const row of r.rows) (out[row.label_id] ??= []).push(toRun(row))
+  return out
+}
+
 /** Claims a queued run (queued → running), freezing `definition` if given; null when it isn't queued any more. */
 export async function startRun(db: SqlExecutor, runId: string, definition?: Definition): Promise<Run | null> {
   const r = await db.query<RunRow>(

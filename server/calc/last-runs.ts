@@ -18,7 +18,7 @@ export class LastRuns {
   private readonly lists = new Map<string, { runs: Run[]; all: boolean }>()
 
   constructor(
-    private readonly engine: Pick<EngineApi, 'lastRuns'>,
+    private readonly engine: Pick<EngineApi, 'lastRuns' | 'listRunsOf'>,
     private readonly maxRuns = 10_000,
   ) {}
 
@@ -94,16 +94,43 @@ export class LastRuns {
     this.byId.clear()
   }
 
+  /**
+   * At start: every label's latest run, and its runs list, so that neither a label list nor a runs
+   * list waits behind a calculation (on PGlite it holds the only connection). Each label's newest
+   * runs are kept up to `perLabel` (the route's default limit), fewer when there are so many labels
+   * that `budget` runs in all would be passed; a label with fewer runs than that is known whole, so
+   * any limit is answered from memory. One engine statement.
+   */
+  async load(labelIds: string[], perLabel = DEFAULT_LIMIT, budget = LOAD_BUDGET): Promise<void> {
+    if (labelIds.length === 0) return
+    const limit = Math.max(1, Math.min(perLabel, Math.floor(budget / labelIds.length)))
+    const found = await this.engine.listRunsOf(labelIds, limit)
+    for (const id of labelIds) {
+      const stored = found[id] ?? []
+      if (!this.runs.has(id)) this.runs.set(id, stored[0] ?? null)
+      this.keepList(id, limit, stored)
+    }
+  }
+
   /** Latest runs of these labels; only unknown labels cost an engine call. */
   async get(labelIds: string[]): Promise<Record<string, Run | null>> {
     const missing = labelIds.filter((id) => !this.runs.has(id))
     if (missing.length) {
       const found = await this.engine.lastRuns(missing)
-      for (const id of missing) if (!this.runs.has(id)) this.runs.set(id, found[id] ?? null)
+      for (const id of missing) {
+        if (!this.runs.has(id)) this.runs.set(id, found[id] ?? null)
+        // No run stored: every run of the label from now on is noted, so its list is known whole.
+        if (!found[id] && !this.lists.has(id)) this.keepList(id, DEFAULT_LIMIT, [])
+      }
     }
     return Object.fromEntries(labelIds.map((id) => [id, this.runs.get(id) ?? null]))
   }
 }
+
+/** The runs route's default limit. */
+const DEFAULT_LIMIT = 50
+/** At most this many runs are read into memory at start (about 0.5 kB each). */
+const LOAD_BUDGET = 50_000
 
 /** Runs lists keep at most this many runs per label (the route's largest limit). */
 const MAX_LISTED = 500

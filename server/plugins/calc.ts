@@ -57,8 +57,9 @@ export default fp(
     // Summaries and history of every label, before the first request (results older than
     // summaries are summarised once here).
     await reads.load()
-    // Every label's latest run too, so label lists never ask the engine (on PGlite, behind a calculation).
-    await last.get(app.workspace.listLabels().map((l) => l.id))
+    // Every label's latest run and runs list too, so label lists and runs lists don't ask the
+    // engine (on PGlite, behind a calculation).
+    await last.load(app.workspace.listLabels().map((l) => l.id))
     const singleConnection = ((app.engine as { kind?: string }).kind ?? 'pglite') === 'pglite'
     const readWaitMs = singleConnection ? (opts.readWaitMs ?? 3000) : undefined
 

@@ -19,7 +19,7 @@ function rng(seed: number) {
   }
 }
 
-const engineStub = { lastRuns: async () => ({}) }
+const engineStub = { lastRuns: async () => ({}), listRunsOf: async () => ({}) }
 const t0 = Date.parse('2026-12-01T00:00:00Z')
 
 function run(labelId: string, n: number, at: number, status: Run['status'] = 'queued'): Run {
@@ -67,6 +67,70 @@ describe('runs lists kept in memory', () => {
     expect(other.listed('l2', 2)).toBeUndefined()
     other.forget('l2')
     expect(other.listed('l2', 1)).toBeUndefined()
+  })
+
+  it("at start, loads every label's list in one engine call: short lists known whole, long ones up to the limit", async () => {
+    const db = new Map<string, Run>()
+    let n = 0
+    const add = (labelId: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const x = run(labelId, ++n, t0 + n * 1000, 'succeeded')
+        db.set(x.id, x)
+      }
+    }
+    add('few', 3)
+    add('many', 120)
+    const calls: string[] = []
+    const engine = {
+      lastRuns: async () => {
+        calls.push('lastRuns')
+        return {}
+      },
+      listRunsOf: async (ids: string[], limit: number) => {
+        calls.push(`listRunsOf ${limit}`)
+        const out: Record<string, Run[]> = {}
+        for (const id of ids) {
+          const l = engineList(db, id, limit)
+          if (l.length) out[id] = l
+        }
+        return out
+      },
+    }
+    const last = new LastRuns(engine)
+    await last.load(['few', 'many', 'none'])
+    expect(calls).toEqual(['listRunsOf 50'])
+    expect(last.listed('few', 500)).toEqual(engineList(db, 'few', 500))
+    expect(last.listed('none', 500)).toEqual([])
+    expect(last.listed('many', 50)).toEqual(engineList(db, 'many', 50))
+    expect(last.listed('many', 51)).toBeUndefined()
+    expect(await last.get(['few', 'many', 'none'])).toEqual({
+      few: engineList(db, 'few', 1)[0],
+      many: engineList(db, 'many', 1)[0],
+      none: null,
+    })
+    expect(calls).toEqual(['listRunsOf 50'])
+    // A new run of a label without runs joins its (whole) list.
+    const x = run('none', ++n, t0 + n * 1000)
+    db.set(x.id, x)
+    last.note(x)
+    expect(last.listed('none', 10)).toEqual(engineList(db, 'none', 10))
+    // More labels than the budget allows at 50 each: fewer runs per label.
+    const small = new LastRuns(engine)
+    await small.load(['few', 'many', 'none'], 50, 30)
+    expect(calls.at(-1)).toBe('listRunsOf 10')
+    expect(small.listed('many', 10)).toEqual(engineList(db, 'many', 10))
+    expect(small.listed('many', 11)).toBeUndefined()
+    expect(small.listed('few', 500)).toEqual(engineList(db, 'few', 500))
+  })
+
+  it('a label the engine has no run of is known whole from then on', async () => {
+    const last = new LastRuns(engineStub)
+    expect(await last.get(['fresh'])).toEqual({ fresh: null })
+    expect(last.listed('fresh', 50)).toEqual([])
+    const a = run('fresh', 1, t0)
+    last.note(a)
+    last.note({ ...a, status: 'running' })
+    expect(last.listed('fresh', 50)?.map((r) => [r.id, r.status])).toEqual([[a.id, 'running']])
   })
 
   for (const seed of [1, 2, 3, 4, 5]) {

@@ -82,6 +82,14 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     expect(Object.keys(last).sort()).toEqual([L1, L2])
     expect(last[L1]?.id).toBe(b.id)
     expect(last[L2]?.id).toBe(c.id)
+    // Every label's newest runs in one statement, each list as listRuns gives it.
+    const d = await run(L1)
+    const lists = await f.svc.listRunsOf([L1, L2, L3], 2)
+    expect(Object.keys(lists).sort()).toEqual([L1, L2])
+    expect(lists[L1]).toEqual(await f.svc.listRuns(L1, 2))
+    expect(lists[L1]?.map((r) => r.id)).toEqual([d.id, b.id])
+    expect(lists[L2]).toEqual(await f.svc.listRuns(L2, 2))
+    expect((await f.svc.listRunsOf([L1], 50))[L1]).toEqual(await f.svc.listRuns(L1, 50))
   })
 
   it('a failing run leaves the previous results and history untouched and records its error', async () => {
