@@ -53,6 +53,8 @@ export interface AppOptions {
   docStore?: DocStore
   /** A collaborative document nobody is connected to is unloaded after this long (default 30 s; `main` never). */
   collabUnloadMs?: number
+  /** The longest a stored update waits to be relayed with the next ones (LiveDocOptions.relayHoldMs). */
+  collabRelayHoldMs?: number
   /** Audit log rotation: size of the live file, rotated files kept (defaults 50 MiB, 5). */
   audit?: { maxBytes?: number; keep?: number }
   limits?: Partial<Limits>
@@ -146,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tokens,
     ...(opts.docStore ? { docStore: opts.docStore } : {}),
     unloadAfterMs: opts.collabUnloadMs,
+    relayHoldMs: opts.collabRelayHoldMs,
     allowedOrigins: opts.allowedOrigins ?? [],
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
   })

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { assertTimeZone } from '../shared/schedule-tz.ts'
 import { DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_BYTES } from './audit/audit-log.ts'
 import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
+import { DEFAULT_RELAY_HOLD_MS } from './collab/live-doc.ts'
 import { normalOrigin } from './http/origin.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 
@@ -37,6 +38,8 @@ export interface ServerConfig {
    * changed, in place) or `auto` (default: in place when the label's last run changed few customers).
    */
   resultWrites: ResultWrites
+  /** LABELS_COLLAB_RELAY_HOLD_MS: the longest a stored update waits to be relayed with the next ones (many sockets). */
+  collabRelayHoldMs: number
 }
 
 function resultWrites(v: string | undefined): ResultWrites {
@@ -55,7 +58,8 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
- * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES.
+ * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES,
+ * LABELS_COLLAB_RELAY_HOLD_MS.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
@@ -94,5 +98,12 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     clusterLeaseMs: int('LABELS_CLUSTER_LEASE_MS', env.LABELS_CLUSTER_LEASE_MS, 15_000, 1_000, 3_600_000),
     calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
     resultWrites: resultWrites(env.LABELS_RESULT_WRITES),
+    collabRelayHoldMs: int(
+      'LABELS_COLLAB_RELAY_HOLD_MS',
+      env.LABELS_COLLAB_RELAY_HOLD_MS,
+      DEFAULT_RELAY_HOLD_MS,
+      0,
+      1000,
+    ),
   }
 }

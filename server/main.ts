@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     tz: cfg.tz,
     docStore,
     collabUnloadMs: cfg.collabUnloadMs,
+    collabRelayHoldMs: cfg.collabRelayHoldMs,
     audit: { maxBytes: cfg.auditMaxBytes, keep: cfg.auditKeep },
     allowedOrigins: cfg.allowedOrigins,
     clientDir,

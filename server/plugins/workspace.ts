@@ -18,6 +18,8 @@ export interface WorkspacePluginOptions {
   tokens: TokenRegistry
   /** Other workspaces' documents are unloaded after this long without a connection; `main` is pinned. */
   unloadAfterMs?: number | undefined
+  /** The longest a stored update waits to be relayed with the next ones (LiveDocOptions.relayHoldMs). */
+  relayHoldMs?: number | undefined
   /** Origins besides the server's own whose pages may open the collab socket (LABELS_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[]
   /** Several processes on one PostgreSQL: updates and presence cross them (server/cluster/collab-relay.ts). */
@@ -51,6 +53,7 @@ export default fp(
       },
       log: (level, msg, err) => app.log[level]({ err }, msg),
       unloadAfterMs: opts.unloadAfterMs,
+      relayHoldMs: opts.relayHoldMs,
       ...(opts.cluster ? { cluster: collabDocOptions(opts.cluster.bus) } : {}),
     })
     const detachRelay = opts.cluster ? attachCollabRelay(opts.cluster.bus, registry) : () => {}

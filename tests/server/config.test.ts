@@ -15,5 +15,8 @@ describe('readConfig', () => {
   it('refuses an out-of-range integer with the variable named', () => {
     expect(readConfig({}).calcConcurrency).toBe(3)
     expect(() => readConfig({ LABELS_CALC_CONCURRENCY: '0' })).toThrow(/LABELS_CALC_CONCURRENCY=0/)
+    expect(readConfig({}).collabRelayHoldMs).toBe(25)
+    expect(readConfig({ LABELS_COLLAB_RELAY_HOLD_MS: '0' }).collabRelayHoldMs).toBe(0)
+    expect(() => readConfig({ LABELS_COLLAB_RELAY_HOLD_MS: '-1' })).toThrow(/LABELS_COLLAB_RELAY_HOLD_MS=-1/)
   })
 })

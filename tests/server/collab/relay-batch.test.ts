@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest'
+import { afterEach, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { LiveDoc, type UpdateSink } from '../../../server/collab/live-doc.ts'
@@ -72,7 +72,8 @@ const names = (doc: Y.Doc) =>
 
 it('updates that queued while the store was busy reach each socket as one message, and every replica converges', async () => {
   const g = gatedStore()
-  const live = await LiveDoc.load('main', { store: g.store })
+  // The store's batching alone (relay pacing off: it would merge these relays further).
+  const live = await LiveDoc.load('main', { store: g.store, relayHoldMs: 0 })
   const me: DocOrigin = { kind: 'rest', actor: 'setup' }
   const ids = [createGroup(live.doc, { name: 'A' }, me).id, createGroup(live.doc, { name: 'B' }, me).id]
   await live.flushed()
@@ -133,4 +134,54 @@ it('a rename of a group skips the repair, except of the Default group, which is 
   raw(g, 'parentId', 'no-such-group')
   expect((groupsOf(live.doc).get(g) as Y.Map<unknown>).get('parentId')).toBeNull()
   await live.close()
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/**
+ * Relay pacing: one operator renames a group 20 times, 1 ms apart, each update stored alone.
+ * Returns the messages the second socket got, what the sender got, and whether every replica converged.
+ */
+async function pacedRenames(sockets: number, relayHoldMs: number | undefined) {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+  const g = gatedStore()
+  const live = await LiveDoc.load('main', { store: g.store, ...(relayHoldMs === undefined ? {} : { relayHoldMs }) })
+  const me: DocOrigin = { kind: 'rest', actor: 'setup' }
+  const id = createGroup(live.doc, { name: 'A' }, me).id
+  await live.flushed()
+  await vi.advanceTimersByTimeAsync(100)
+  const sinks = Array.from({ length: sockets }, (_, i) => sink(i + 1))
+  for (const x of sinks) live.subscribe(x.s)
+  const sender = client(live, 1)
+  const observer = client(live, 2)
+  for (let i = 1; i <= 20; i++) {
+    renameGroup(sender, id, `A${i}`, me)
+    await live.flushed()
+    await vi.advanceTimersByTimeAsync(1)
+  }
+  await vi.advanceTimersByTimeAsync(100)
+  const toObserver = sinks[1]!.updates
+  for (const u of toObserver) Y.applyUpdate(observer, u, 'relayed')
+  const converged = names(observer)[id] === 'A20' && names(live.doc)[id] === 'A20'
+  vi.useRealTimers()
+  await live.close()
+  return { toObserver: toObserver.length, toSender: sinks[0]!.updates.length, converged }
+}
+
+it('with many sockets, updates stored in quick succession are relayed together, at most relayHoldMs late', async () => {
+  // 50 sockets: a gap of 10 ms between relays (5,000 socket writes a second): the first rename at
+  // once, the next nine at 10 ms, the last ten at 20 ms.
+  const paced = await pacedRenames(50, undefined)
+  expect(paced).toEqual({ toObserver: 3, toSender: 0, converged: true })
+  // A cap of 4 ms: a relay every 4 ms at most.
+  const capped = await pacedRenames(50, 4)
+  expect(capped.converged).toBe(true)
+  expect(capped.toObserver).toBeGreaterThanOrEqual(5)
+  expect(capped.toObserver).toBeLessThanOrEqual(7)
+  // Pacing off: each stored update goes alone.
+  expect(await pacedRenames(50, 0)).toEqual({ toObserver: 20, toSender: 0, converged: true })
+  // A few sockets (2: a gap of 0.4 ms): every update at once.
+  expect(await pacedRenames(2, undefined)).toEqual({ toObserver: 20, toSender: 0, converged: true })
 })
