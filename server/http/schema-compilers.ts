@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { LabelsError } from '../../shared/errors.ts'
 import { jsonProblem } from '../../shared/json-guard.ts'
+import { compilePick } from './response-pick.ts'
 
 // Vague keywords come from union branches that don't apply; a concrete error says more.
 const vague = (k: string) => k === 'boolean' || k === 'anyOf' || k === 'oneOf'
@@ -64,6 +65,7 @@ function droppedField(data: unknown, cleaned: unknown, path = ''): string | null
 export function makeSerializerCompiler(strict: boolean): FastifySerializerCompiler<TSchema> {
   return ({ schema, url, method }) => {
     const compiled = strict ? Compile(schema) : null
+    const pick = compilePick(schema)
     return (data) => {
       if (compiled && !compiled.Check(data)) {
         const e = [...compiled.Errors(data)][0]
@@ -72,8 +74,15 @@ export function makeSerializerCompiler(strict: boolean): FastifySerializerCompil
           `response of ${method} ${url} breaks its schema at ${e?.instancePath || '/'}: ${e?.message}`,
         )
       }
-      const cleaned = Value.Clean(schema, structuredClone(data))
+      const cleaned = pick ? pick(data) : Value.Clean(schema, structuredClone(data))
       if (compiled) {
+        // The compiled picker must give what Value.Clean gives (every reply of the test suite checks it).
+        const json = JSON.stringify(cleaned)
+        if (pick && json !== JSON.stringify(Value.Clean(schema, structuredClone(data))))
+          throw new LabelsError(
+            'internal',
+            `response of ${method} ${url}: the compiled picker differs from Value.Clean`,
+          )
         const dropped = droppedField(data, cleaned)
         if (dropped)
           throw new LabelsError(
