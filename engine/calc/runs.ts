@@ -131,11 +131,13 @@ export async function listRunsOf(db: SqlExecutor, labelIds: string[], limit: num
   if (labelIds.length === 0) return out
   const n = Math.max(1, Math.min(1000, Math.floor(limit)))
   const r = await db.query<RunRow>(
-    `SELECT ${runColumns} FROM (
-       SELECT *, row_number() OVER (PARTITION BY label_id ORDER BY created_at DESC, id DESC) AS n
-       FROM runs WHERE label_id = ANY($1::text[])
-     ) r WHERE n <= $2 ORDER BY label_id, created_at DESC, id DESC`,
-    [labelIds, n],
+    // Per label, the index runs_label_created read for `limit` rows (not every run of every label sorted).
+    `SELECT r.* FROM unnest($1::text[]) WITH ORDINALITY AS l(id, ord)
+     CROSS JOIN LATERAL (
+       SELECT ${runColumns} FROM runs WHERE label_id = l.id ORDER BY created_at DESC, id DESC LIMIT $2
+     ) r
+     ORDER BY l.ord, r.created_at DESC, r.id DESC`,
+    [[...new Set(labelIds)], n],
   )
   for (const row of r.rows) (out[row.label_id] ??= []).push(toRun(row))
   return out
