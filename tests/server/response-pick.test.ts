@@ -8,18 +8,8 @@ import { Type, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { describe, expect, it } from 'vitest'
 import { compilePick } from '../../server/http/response-pick.ts'
+import { makeRng } from '../../shared/prng.ts'
 import { DistributionOut, ErrorBody, GroupOut, HistoryOut, LabelOut, RunOut } from '../../server/http/wire-schemas.ts'
-
-function rng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A random value near the schema: declared fields mostly right, plus undeclared ones, wrong types now and then. */
 function sample(schema: TSchema, r: () => number, depth = 0): unknown {
@@ -76,7 +66,7 @@ describe('compiled reply filter', () => {
     it(`${name}: equals Value.Clean on 500 random replies`, () => {
       const pick = compilePick(schema)
       expect(pick).not.toBeNull()
-      const r = rng(name.length * 7919)
+      const r = makeRng(name.length * 7919).next
       for (let i = 0; i < 500; i++) {
         const v = sample(schema, r)
         const before = JSON.stringify(v)
