@@ -1,6 +1,6 @@
 // npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
 //                          [--memory] [--one-by-one] [--ingest-only] [--result-writes swap|changed|auto]
-//                          [--days 2…7] [--layout narrow|wide] [--statements-only] [--no-statements]
+//                          [--days 2…7] [--layout narrow|wide] [--statements-only] [--no-statements] [--shared-first]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
@@ -65,6 +65,8 @@ interface Args {
   statementsOnly: boolean
   /** No statements-only comparison. */
   noStatements: boolean
+  /** Day 1 with shared scans before day 1 label by label (the other order, for a machine whose load changes). */
+  sharedFirst: boolean
 }
 
 function parseArgs(args: string[]): Args {
@@ -87,6 +89,7 @@ function parseArgs(args: string[]): Args {
     layout: layoutArg(get('layout') ?? 'narrow'),
     statementsOnly: args.includes('--statements-only'),
     noStatements: args.includes('--no-statements'),
+    sharedFirst: args.includes('--shared-first'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
 }
@@ -347,8 +350,9 @@ async function benchEngine(
       passes.push({ name, day, refresh, digests: await digestsOf(db, labels), walBytes })
     }
     const shared = refreshShared(db, { layout: args.layout, resultWrites: args.resultWrites })
+    if (args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
     await pass('day 1, label by label', 1, refreshAlone)
-    if (!args.oneByOne) await pass('day 1, shared scans', 1, shared)
+    if (!args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
     let d2 = { n: 0, ms: 0 }
     for (const [i, path] of f.next.entries()) {
       const d = await ingestTimed(db, 'events', path)

@@ -190,7 +190,7 @@ describeEachDb('a refresh with shared scans gives every label the results it get
       (q) => /^(INSERT INTO res_\d+|WITH run_values\b)/.test(q) && /\bshared_scan_\d+/.test(q),
     )
     if (db.citus) expect(fromScans).toEqual([])
-    else expect(fromScans.length).toBeGreaterThanOrEqual(fixed.length) // the fixed labels surely share (22 of 50 here)
+    else expect(fromScans.length).toBeGreaterThanOrEqual(fixed.length) // the fixed labels surely share
     for (const l of labels) {
       const def = defs.get(l.id) ?? l.def
       expect(sorted(await stored(db, l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(
