@@ -1,6 +1,6 @@
 // npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
 //                          [--memory] [--one-by-one] [--ingest-only] [--result-writes swap|changed|auto]
-//                          [--days 2…7]
+//                          [--days 2…7] [--layout narrow|wide] [--statements-only] [--no-statements] [--shared-first]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
@@ -13,6 +13,9 @@
 // tiny 100k events, small 1M (default), large 10M, huge 100M. Every label's results are checked against DuckDB's (row count and value
 // counts or sums); a mismatch is printed. --ingest-only compares, per engine, staging by binary
 // COPY with staging by INSERT … SELECT FROM unnest (the executor's copyFrom hidden), nothing else.
+// Before the passes, the labels' statements alone against the same statements reading shared
+// scans (stored as --layout: narrow, as the engine does, or wide, the first version), per method
+// and with the scans' own time (--statements-only: only that; --no-statements: skip it).
 import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -20,6 +23,7 @@ import { dirname, join } from 'node:path'
 import { demoEvents } from '../engine/demo/index.ts'
 import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
+import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
@@ -55,6 +59,14 @@ interface Args {
   resultWrites: ResultWrites
   /** Days refreshed: day 1, then one more day of events before each further one. */
   days: number
+  /** How shared scans are stored (engine/calc/refresh.ts). */
+  layout: ScanLayout
+  /** Only the statements (alone vs shared scans), no refresh passes. */
+  statementsOnly: boolean
+  /** No statements-only comparison. */
+  noStatements: boolean
+  /** Day 1 with shared scans before day 1 label by label (the other order, for a machine whose load changes). */
+  sharedFirst: boolean
 }
 
 function parseArgs(args: string[]): Args {
@@ -74,6 +86,10 @@ function parseArgs(args: string[]): Args {
     oneByOne: args.includes('--one-by-one'),
     ingestOnly: args.includes('--ingest-only'),
     days: daysArg(get('days') ?? '2'),
+    layout: layoutArg(get('layout') ?? 'narrow'),
+    statementsOnly: args.includes('--statements-only'),
+    noStatements: args.includes('--no-statements'),
+    sharedFirst: args.includes('--shared-first'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
 }
@@ -82,6 +98,11 @@ function daysArg(v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 2 || n > 7) throw new Error(`--days must be an integer in [2, 7], not ${v}`)
   return n
+}
+
+function layoutArg(v: string): ScanLayout {
+  if (v === 'wide' || v === 'narrow') return v
+  throw new Error(`--layout must be wide or narrow, not ${v}`)
 }
 
 function resultWritesArg(v: string): ResultWrites {
@@ -170,65 +191,89 @@ async function refreshAlone(service: EngineService, labels: BenchLabel[], asOf: 
 }
 
 /**
- * The engine's refresh as one batch (refreshRuns: shared scans). Per label: its run's own time
- * (startedAt → finishedAt); the scans, built before the first run, are the rest of the total.
+ * The engine's refresh as one batch (executeRefresh, as EngineService.refreshRuns: shared scans,
+ * stored as `layout`). Per label: its run's own time (startedAt → finishedAt); the scans, built
+ * before the first run, are the rest of the total.
  */
-async function refreshShared(service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> {
-  const perLabel: Record<string, number> = {}
-  const failed: string[] = []
-  const t0 = performance.now()
-  const items = await createRuns(service, labels, asOf)
-  const outs = await service.refreshRuns(
-    items.map((i) => ({ runId: i.run.id })),
-    { tz: 'UTC' },
-  )
-  const totalMs = performance.now() - t0
-  for (const [k, o] of outs.entries()) {
-    const id = (items[k] as { label: BenchLabel }).label.id
-    perLabel[id] = Date.parse(o.run.finishedAt ?? '') - Date.parse(o.run.startedAt ?? '')
-    if (o.run.status !== 'succeeded') failed.push(`${id}: ${o.run.error}`)
+const refreshShared =
+  (db: SqlExecutor, opts: { layout: ScanLayout; resultWrites: ResultWrites }) =>
+  async (service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> => {
+    const perLabel: Record<string, number> = {}
+    const failed: string[] = []
+    const t0 = performance.now()
+    const items = await createRuns(service, labels, asOf)
+    const outs = await executeRefresh(
+      db,
+      items.map((i) => ({ runId: i.run.id })),
+      { tz: 'UTC', ...opts },
+    )
+    const totalMs = performance.now() - t0
+    for (const [k, o] of outs.entries()) {
+      const id = (items[k] as { label: BenchLabel }).label.id
+      perLabel[id] = Date.parse(o.run.finishedAt ?? '') - Date.parse(o.run.startedAt ?? '')
+      if (o.run.status !== 'succeeded') failed.push(`${id}: ${o.run.error}`)
+    }
+    const inPlace = outs.filter((o) => o.run.resultWrites === 'changed').length
+    return { totalMs, perLabel, failed, inPlace }
   }
-  const inPlace = outs.filter((o) => o.run.resultWrites === 'changed').length
-  return { totalMs, perLabel, failed, inPlace }
-}
 
 /**
  * The labels' statements alone, without the run around them (no result table, history or
- * summary): each label's compiled SQL counted, against the shared scans built and each label's
- * SQL read through them. Alternated twice, best of each kept, so load spikes hit both sides.
+ * summary): each label's compiled SQL, against the shared scans built and each label's SQL read
+ * through them, per method. Each statement's values are counted (`count(value)`: a bare count(*)
+ * would let PostgreSQL drop an additive metric's LEFT JOIN to its aggregate, which no run does).
+ * Alternated twice, best of each kept, so load spikes hit both sides.
  */
-async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date) {
+async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date, layout: ScanLayout, users: number) {
   const catalogue = await loadCatalogue(db)
   const ctx = { catalogue, asOf, tz: 'UTC' }
-  const count = (q: { sql: string; params: unknown[] }) => db.query(`SELECT count(*) FROM (${q.sql}) q`, q.params)
-  const alone = async () => {
+  const count = (q: { sql: string; params: unknown[] }) => db.query(`SELECT count(value) FROM (${q.sql}) q`, q.params)
+  const timed = async (l: BenchLabel, q: { sql: string; params: unknown[] }, into: Record<string, number>) => {
     const t = performance.now()
-    for (const l of labels) await count(compileRule(l.def, ctx))
-    return performance.now() - t
+    await count(q)
+    into[l.method] = (into[l.method] ?? 0) + performance.now() - t
+  }
+  const alone = async () => {
+    const byMethod: Record<string, number> = {}
+    const t = performance.now()
+    for (const l of labels) await timed(l, compileRule(l.def, ctx), byMethod)
+    return { ms: performance.now() - t, byMethod }
   }
   const shared = async () => {
+    const byMethod: Record<string, number> = {}
     const t = performance.now()
+    // as executeRefresh plans them
     const plan = planSharedScans(
       labels.map((l) => l.def),
       ctx,
+      2,
+      scanColumns(users),
     )
-    const tables = plan.scans.map((_, i) => `shared_scan_bench_${i}`)
-    for (const [i, scan] of plan.scans.entries())
-      await db.query(`CREATE UNLOGGED TABLE ${tables[i]} AS ${scan.sql}`, scan.params)
-    const scansMs = performance.now() - t
-    for (const l of labels) await count(compileRuleShared(l.def, ctx, plan.lookup(tables)))
-    const ms = performance.now() - t
-    for (const x of tables) await db.exec(`DROP TABLE ${x}`)
-    return { ms, scansMs, scans: plan.scans.length }
+    const created: string[] = []
+    try {
+      const lookup = await buildScans(db, plan, created, layout)
+      const scansMs = performance.now() - t
+      let reading = 0
+      for (const l of labels) {
+        const q = compileRuleShared(l.def, ctx, lookup)
+        if (/\bshared_scan_/.test(q.sql)) reading++
+        await timed(l, q, byMethod)
+      }
+      const columns = plan.scans.reduce((n, s) => n + s.columns.size, 0)
+      return { ms: performance.now() - t, scansMs, scans: plan.scans.length, columns, reading, byMethod }
+    } finally {
+      for (const x of created) await db.exec(`DROP TABLE IF EXISTS ${x}`)
+    }
   }
-  let a = Infinity
-  let b = { ms: Infinity, scansMs: 0, scans: 0 }
+  let a = { ms: Infinity, byMethod: {} as Record<string, number> }
+  let b = { ms: Infinity, scansMs: 0, scans: 0, columns: 0, reading: 0, byMethod: {} as Record<string, number> }
   for (let k = 0; k < 2; k++) {
-    a = Math.min(a, await alone())
-    const x = await shared()
-    if (x.ms < b.ms) b = x
+    const x = await alone()
+    if (x.ms < a.ms) a = x
+    const y = await shared()
+    if (y.ms < b.ms) b = y
   }
-  return { aloneMs: a, sharedMs: b.ms, scansMs: b.scansMs, scans: b.scans }
+  return { aloneMs: a.ms, aloneByMethod: a.byMethod, sharedMs: b.ms, ...b, layout }
 }
 
 interface Pass {
@@ -281,8 +326,22 @@ async function benchEngine(
     const u = await ingestTimed(db, 'users', f.users)
     const e = await ingestTimed(db, 'events', f.events)
     const passes: Pass[] = []
-    console.log(`  [${engine}] statements only, alone and through shared scans…`)
-    const compute = await computeOnly(db, labels, day1)
+    let compute: Awaited<ReturnType<typeof computeOnly>> | undefined
+    if (!args.noStatements) {
+      console.log(`  [${engine}] statements only, alone and through shared scans (${args.layout})…`)
+      compute = await computeOnly(db, labels, day1, args.layout, sizes[args.size].users)
+    }
+    if (args.statementsOnly)
+      return {
+        engine,
+        usersMs: u.ms,
+        eventsMs: e.ms,
+        events: e.n,
+        day2Ms: 0,
+        day2Events: 0,
+        passes,
+        ...(compute ? { compute } : {}),
+      }
     const pass = async (name: string, day: number, how: typeof refreshAlone) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const lsn = await walLsn(db)
@@ -290,17 +349,28 @@ async function benchEngine(
       const walBytes = await walSince(db, lsn)
       passes.push({ name, day, refresh, digests: await digestsOf(db, labels), walBytes })
     }
+    const shared = refreshShared(db, { layout: args.layout, resultWrites: args.resultWrites })
+    if (args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
     await pass('day 1, label by label', 1, refreshAlone)
-    if (!args.oneByOne) await pass('day 1, shared scans', 1, refreshShared)
+    if (!args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
     let d2 = { n: 0, ms: 0 }
     for (const [i, path] of f.next.entries()) {
       const d = await ingestTimed(db, 'events', path)
       if (i === 0) d2 = d
       console.log(`  [${engine}] one more day of events: ${d.n}`)
       if (args.oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, refreshAlone)
-      else await pass(`day ${i + 2}, shared scans`, i + 2, refreshShared)
+      else await pass(`day ${i + 2}, shared scans`, i + 2, shared)
     }
-    return { engine, usersMs: u.ms, eventsMs: e.ms, events: e.n, day2Ms: d2.ms, day2Events: d2.n, passes, compute }
+    return {
+      engine,
+      usersMs: u.ms,
+      eventsMs: e.ms,
+      events: e.n,
+      day2Ms: d2.ms,
+      day2Events: d2.n,
+      passes,
+      ...(compute ? { compute } : {}),
+    }
   } finally {
     await cleanup()
   }
@@ -469,23 +539,35 @@ export async function main(argv: string[]): Promise<void> {
     ),
   )
   console.log(
-    `\nthe labels' statements only (count(*) of each, no run around them), day 1, best of 2 alternated: alone vs shared scans (scans built + every label read through them); DuckDB's whole refresh for scale`,
+    `\nthe labels' statements only (count(value) of each, no run around them), day 1, best of 2 alternated: alone vs shared scans (the scans built, then every label read through them; per method: its labels' statements); DuckDB's whole refresh for scale`,
   )
   table(
     results
       .filter((r) => r.compute)
-      .map((r) => {
+      .flatMap((r) => {
         const c = r.compute as NonNullable<EngineResult['compute']>
-        return {
-          engine: r.engine,
-          aloneSec: sec(c.aloneMs),
-          sharedSec: sec(c.sharedMs),
-          'of which scans': `${sec(c.scansMs)} (${c.scans} scans)`,
-          'shared ÷ alone': (c.sharedMs / c.aloneMs).toFixed(2),
-          duckdbSec: duck ? sec(duck.passes[0]?.refresh.totalMs ?? 0) : '-',
-        }
+        const perMethod = (by: Record<string, number>) => Object.fromEntries(methods.map((m) => [m, sec(by[m] ?? 0)]))
+        return [
+          {
+            engine: r.engine,
+            how: 'alone',
+            ...perMethod(c.aloneByMethod),
+            scans: '-',
+            total: sec(c.aloneMs),
+            '÷ alone': '',
+          },
+          {
+            engine: r.engine,
+            how: `shared (${c.layout})`,
+            ...perMethod(c.byMethod),
+            scans: `${sec(c.scansMs)} (${c.scans} scans, ${c.columns} measures, read by ${c.reading} labels)`,
+            total: sec(c.sharedMs),
+            '÷ alone': (c.sharedMs / c.aloneMs).toFixed(2),
+          },
+        ]
       }),
   )
+  if (duck) console.log(`  DuckDB's whole refresh, day 1: ${sec(duck.passes[0]?.refresh.totalMs ?? 0)} s`)
   for (const r of results)
     for (const p of r.passes) for (const x of p.refresh.failed) console.log(`  FAILED [${r.engine}, ${p.name}] ${x}`)
   if (duck) {

@@ -136,8 +136,11 @@ export class Emitter {
   private fromShared(s: ScopeCte): string | null {
     if (!this.shared) return null
     const found = [...s.measures.values()].map((m) => ({ m, at: this.shared?.(s.scope, m.measure) ?? null }))
-    const table = found[0]?.at?.table
-    if (!table || found.some((f) => f.at === null || f.at.table !== table)) return null
-    return `${s.name} AS (SELECT uid, ${found.map((f) => `${f.at?.column} AS ${f.m.alias}`).join(', ')} FROM ${table})`
+    if (found.length === 0 || found.some((f) => f.at === null)) return null
+    // The measures' tables, each once; several are full-joined on uid (USING merges it).
+    const tables = [...new Set(found.map((f) => f.at?.table as string))]
+    const alias = (t: string | undefined) => `x${tables.indexOf(t as string)}`
+    const joined = tables.map((t, i) => (i ? ` FULL JOIN ${t} x${i} USING (uid)` : `${t} x0`)).join('')
+    return `${s.name} AS (SELECT uid, ${found.map((f) => `${alias(f.at?.table)}.${f.at?.column} AS ${f.m.alias}`).join(', ')} FROM ${joined})`
   }
 }

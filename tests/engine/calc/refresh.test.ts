@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Definition } from '../../../engine/api.ts'
 import { compileRule } from '../../../engine/compiler/index.ts'
-import { planSharedScans } from '../../../engine/compiler/shared-scans.ts'
-import { scanCreatedAt } from '../../../engine/calc/refresh.ts'
+import { compileRuleShared, planSharedScans } from '../../../engine/compiler/shared-scans.ts'
+import { buildScans, scanColumns, scanCreatedAt } from '../../../engine/calc/refresh.ts'
 import { ingestEventRecords } from '../../../engine/ingest/index.ts'
 import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
@@ -98,6 +98,40 @@ const fixed: Def[] = [
     dataType: 'number',
     rule: { method: 'metric', event: 'view', window: { lastDays: 30 }, measure: { agg: 'min', property: 'duration' } },
   },
+  {
+    // three measures of one scope (purchases of the last 7 days), each in a scan table of its own
+    dataType: 'string',
+    rule: {
+      method: 'custom',
+      values: [
+        {
+          value: 'regular',
+          when: {
+            all: [
+              { event: 'purchase', window: { lastDays: 7 }, op: 'gte', value: 2 },
+              {
+                event: 'purchase',
+                window: { lastDays: 7 },
+                measure: { agg: 'sum', property: 'amount' },
+                op: 'gte',
+                value: 20,
+              },
+            ],
+          },
+        },
+        {
+          value: 'small',
+          when: {
+            event: 'purchase',
+            window: { lastDays: 7 },
+            measure: { agg: 'avg', property: 'amount' },
+            op: 'lt',
+            value: 30,
+          },
+        },
+      ],
+    },
+  },
 ]
 
 /** A label's stored results, user_id → value (dates as ISO strings). */
@@ -156,7 +190,7 @@ describeEachDb('a refresh with shared scans gives every label the results it get
       (q) => /^(INSERT INTO res_\d+|WITH run_values\b)/.test(q) && /\bshared_scan_\d+/.test(q),
     )
     if (db.citus) expect(fromScans).toEqual([])
-    else expect(fromScans.length).toBeGreaterThanOrEqual(fixed.length) // the fixed labels surely share (22 of 50 here)
+    else expect(fromScans.length).toBeGreaterThanOrEqual(fixed.length) // the fixed labels surely share
     for (const l of labels) {
       const def = defs.get(l.id) ?? l.def
       expect(sorted(await stored(db, l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(
@@ -180,6 +214,48 @@ describeEachDb('a refresh with shared scans gives every label the results it get
     expect(sources).toContain(cat.events.get('purchase')?.table)
     expect(sources).toContain(cat.events.get('view')?.table)
     expect(Math.min(...plan.scans.map((s) => s.labels))).toBeGreaterThanOrEqual(2)
+  })
+
+  it('stores each measure as a table of its own holding only the customers that have a value', async () => {
+    const catalogue = await loadCatalogue(db)
+    const ctx = { catalogue, asOf: ASOF, tz }
+    const plan = planSharedScans(
+      labels.map((l) => l.def),
+      ctx,
+    )
+    const created: string[] = []
+    try {
+      const lookup = await buildScans(db, plan, created)
+      // fixed[0]: purchases of the last 7 days, counted; fixed[2]: avg amount of apple/banana purchases
+      const tableOf = (def: Def) => {
+        const m = /\bFROM (shared_scan_\d+) x0\b/.exec(compileRuleShared(def, ctx, lookup).sql)
+        if (!m) throw new Error(`not read from a scan: ${JSON.stringify(def)}`)
+        return m[1] as string
+      }
+      const ev = catalogue.events.get('purchase')?.table as string
+      const [count, avg] = [tableOf(fixed[0] as Def), tableOf(fixed[2] as Def)]
+      const rows = async (sql: string, params: unknown[] = []) =>
+        (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) q`, params)).rows[0]?.n
+      expect(await rows(`SELECT uid FROM ${count} WHERE v IS NULL OR v <= 0`)).toBe(0)
+      expect(await rows(`SELECT uid FROM ${count}`)).toBe(
+        await rows(
+          `SELECT DISTINCT uid FROM ${ev} WHERE time >= $1::timestamptz - interval '168 hours' AND time < $1`,
+          [ASOF.toISOString()],
+        ),
+      )
+      const amount = catalogue.events.get('purchase')?.properties.get('amount')?.column as string
+      const product = catalogue.events.get('purchase')?.properties.get('product')?.column as string
+      expect(await rows(`SELECT uid FROM ${avg} WHERE v IS NULL`)).toBe(0)
+      expect(await rows(`SELECT uid FROM ${avg}`)).toBe(
+        await rows(
+          `SELECT uid FROM ${ev} WHERE time < $1 AND ${product} IN ('apple', 'banana') GROUP BY uid HAVING avg(${amount}) IS NOT NULL`,
+          [ASOF.toISOString()],
+        ),
+      )
+      expect(created.length).toBe(plan.scans.reduce((n, s) => n + s.columns.size, 0))
+    } finally {
+      for (const t of created) await db.exec(`DROP TABLE IF EXISTS ${t}`)
+    }
   })
 
   it('equals label by label on the loaded data', async () => {
@@ -233,6 +309,15 @@ describeEachDb('a refresh with shared scans gives every label the results it get
       },
     }
     await refreshAndCheck(new Date(ASOF.getTime() + DAY), new Map([['l1', edited]]))
+  })
+})
+
+describe('scan passes', () => {
+  it('hold as many measures as keep their per-customer state within ~128 MB', () => {
+    expect(scanColumns(10_000)).toBe(64)
+    expect(scanColumns(100_000)).toBe(32)
+    expect(scanColumns(1_000_000)).toBe(4)
+    expect(scanColumns(0)).toBe(64)
   })
 })
 

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { compileRule } from '../../../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../../../engine/compiler/shared-scans.ts'
+import { buildScans } from '../../../engine/calc/refresh.ts'
 import { loadCatalogue, type Catalogue } from '../../../engine/storage/catalogue.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { evaluateRule } from '../../helpers/reference.ts'
@@ -45,12 +46,11 @@ for (const { seed, tz } of datasets) {
       await fc.assert(
         fc.asyncProperty(fc.array(ruleArb, { minLength: 2, maxLength: 10 }), async (defs) => {
           const plan = planSharedScans(defs, ctx())
-          const tables = plan.scans.map((_, i) => `shared_scan_test_${i}`)
+          const tables: string[] = []
           try {
-            for (const [i, scan] of plan.scans.entries())
-              await db.query(`CREATE UNLOGGED TABLE ${tables[i]} AS ${scan.sql}`, scan.params)
+            const lookup = await buildScans(db, plan, tables)
             for (const def of defs) {
-              const got = await runCompiled(db, compileRuleShared(def, ctx(), plan.lookup(tables)))
+              const got = await runCompiled(db, compileRuleShared(def, ctx(), lookup))
               expect(got).toEqual(await runCompiled(db, compileRule(def, ctx())))
               expect(comparable(got)).toEqual(comparable(evaluateRule(data, def, ctx())))
             }
