@@ -20,14 +20,19 @@ export function collabBase(loc: Location = location): string {
  * Plain: connects a fresh Y.Doc to `/collab/:workspace` with the stock y-websocket provider,
  * the token in the WebSocket subprotocol (`labels.v1, labels.token.…`), never in the URL,
  * where proxies and server logs would keep it; the server's updates are applied without being
- * encoded again (server-updates.ts). Returns the connection and its cleanup
- * (destroys provider and doc).
+ * encoded again (server-updates.ts). With `connect: false` the socket opens at the first
+ * `provider.connect()`. Returns the connection and its cleanup (destroys provider and doc).
  */
-export function makeCollabConnection(token: string, workspace = 'main'): [CollabConnection, () => void] {
+export function makeCollabConnection(
+  token: string,
+  workspace = 'main',
+  o: { connect?: boolean } = {},
+): [CollabConnection, () => void] {
   installShortAsciiDecode() // the document's strings decoded without a call into the browser each
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(collabBase(), workspace, doc, {
     protocols: [WS_PROTOCOL, tokenProtocol(token)],
+    connect: o.connect ?? true,
   })
   const [updates, stopUpdates] = serverUpdates(doc, provider)
   return [

@@ -39,9 +39,12 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
       return handle(encoder, decoder, p, emitSynced, type)
     const update = decoding.readVarUint8Array(peek)
     const before = Y.encodeStateVector(doc)
+    let applied = false
     let others = false
     const watch = (tr: Y.Transaction) => {
-      if (tr.origin !== provider && changed(tr)) others = true
+      if (!changed(tr)) return
+      if (tr.origin === provider) applied = true
+      else others = true
     }
     doc.off('update', relay)
     doc.off('update', provider._updateHandler)
@@ -53,7 +56,11 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
       doc.on('update', relay)
       doc.on('update', provider._updateHandler)
     }
-    relay(update, provider)
+    // A message that brought nothing new (the server's whole document, in answer to a sync step 1
+    // sent before this page's IndexedDB copy was loaded) is not handed over: the copy would store
+    // the whole document once more at every reload (issue 9, the IndexedDB reload path). One that
+    // Yjs holds back (waiting for structs it depends on) is handed over, as it is kept in the doc.
+    if (applied || doc.store.pendingStructs !== null || doc.store.pendingDs !== null) relay(update, provider)
     if (others) {
       const missed = Y.encodeStateAsUpdate(doc, before)
       relay(missed, null)
@@ -80,4 +87,37 @@ function changed(tr: Y.Transaction): boolean {
   if (tr.deleteSet.clients.size > 0) return true
   for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true
   return false
+}
+
+/**
+ * Plain: the transactions of `origin` (the IndexedDB copy loaded into the document) are neither
+ * encoded by Yjs for the 'update' listeners nor sent to the server while the socket is not open
+ * yet. Yjs encodes a transaction for its 'update' listeners, and y-websocket sends what it gets:
+ * for a copy of 5,000 labels that was the whole document encoded again (~0.3 s of the main thread
+ * under load) and ~2.6 MB the server decoded for nothing. Nothing is lost: once the socket opens,
+ * the page answers the server's sync step 1 with whatever of the document the server lacks
+ * (sync step 2), the loaded copy's edits included. Once the socket is open, such a transaction is
+ * encoded and sent as before (its step 2 may have gone already). Returns the removal.
+ */
+export function sendLoadsOnSync(doc: Y.Doc, provider: WebsocketProvider, origin: unknown): () => void {
+  let held: Array<(update: Uint8Array, origin: unknown) => void> = []
+  const before = (tr: Y.Transaction) => {
+    if (tr.origin !== origin || provider.wsconnected || held.length > 0) return
+    // Every 'update' listener: with none, Yjs encodes nothing (other code listens to 'afterTransaction').
+    held = [...(doc._observers.get('update') ?? [])] as typeof held
+    for (const fn of held) doc.off('update', fn)
+  }
+  // Emitted after the transactions' 'update' events: the listeners are back for the next one.
+  const after = () => {
+    if (held.length === 0) return
+    for (const fn of held) doc.on('update', fn)
+    held = []
+  }
+  doc.on('beforeTransaction', before)
+  doc.on('afterAllTransactions', after)
+  return () => {
+    after()
+    doc.off('beforeTransaction', before)
+    doc.off('afterAllTransactions', after)
+  }
 }

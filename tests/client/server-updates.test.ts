@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { WebsocketProvider, messageSync } from 'y-websocket'
+import * as syncProtocol from 'y-protocols/sync'
+import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../../shared/doc/index.ts'
-import { serverUpdates } from '../../client/sync/server-updates.ts'
+import { sendLoadsOnSync, serverUpdates } from '../../client/sync/server-updates.ts'
 import { newDb, type TestDb } from '../helpers/db.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
 import {
@@ -120,5 +125,132 @@ describe('server updates handed over as received', () => {
     await synced(c)
     createLabel(c.doc, labelInput('after_stop'), me)
     expect(got).toEqual([])
+  })
+
+  it('hands over nothing for a server message that brought nothing new (the whole document, already loaded)', async () => {
+    const c = client()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    await synced(c)
+    await until(() => projectWorkspace(c.doc).labels.length === 30, 10_000, 'the 30 labels')
+    const before = got.length
+    // The server's whole document again, as a sync step 2 (what a sync step 1 sent before the
+    // IndexedDB copy was loaded gets), through the provider's message handler.
+    const receive = (update: Uint8Array) => {
+      const e = encoding.createEncoder()
+      encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2)
+      encoding.writeVarUint8Array(e, update)
+      const handle = c.provider.messageHandlers[messageSync]!
+      handle(encoding.createEncoder(), decoding.createDecoder(encoding.toUint8Array(e)), c.provider, true, messageSync)
+    }
+    const whole = Y.encodeStateAsUpdate(c.doc)
+    receive(whole)
+    expect(got.length).toBe(before)
+    // The whole document with one new label in it: handed over.
+    const other = new Y.Doc()
+    Y.applyUpdate(other, whole)
+    createLabel(other, labelInput('one_more'), me)
+    receive(Y.encodeStateAsUpdate(other))
+    expect(got.length).toBe(before + 1)
+    expect(projectWorkspace(rebuilt(got)).labels.map((l) => l.name)).toContain('one_more')
+  })
+})
+
+/**
+ * sendLoadsOnSync: the IndexedDB copy loaded before the socket opens is neither encoded for the
+ * 'update' listeners nor sent as an update; the sync on connect sends what the server lacks of it.
+ */
+describe('a local copy loaded before the socket opens', () => {
+  let db: TestDb
+  let server: TestServer
+
+  beforeEach(async () => {
+    db = await newDb('pglite')
+    server = await newCollabServer(db)
+  })
+  afterEach(async () => {
+    await server.close()
+    await db.dispose()
+  })
+
+  const pageClient = () => {
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(server.url, 'main', doc, {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      params: { token: 'ed1' },
+      disableBc: true,
+      connect: false,
+    })
+    return { doc, provider, destroy: () => (provider.destroy(), doc.destroy()) }
+  }
+
+  it('is not encoded nor sent as an update, and still reaches the server through the sync on connect', async () => {
+    // What a browser kept: labels made offline that the server never saw.
+    const kept = new Y.Doc()
+    ensureDefaultGroup(kept)
+    for (let i = 0; i < 20; i++) createLabel(kept, labelInput(`offline_${i}`), me)
+    const copy = Y.encodeStateAsUpdate(kept)
+
+    const c = pageClient()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const loadOrigin = { name: 'the IndexedDB copy' }
+    const stop = sendLoadsOnSync(c.doc, c.provider, loadOrigin)
+    const sent: Uint8Array[] = []
+    updates.on((u, o) => o === loadOrigin && sent.push(u))
+    const encodedFor: boolean[] = []
+    c.doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
+      if (tr.origin === loadOrigin) encodedFor.push(c.doc._observers.has('update'))
+    })
+    Y.transact(c.doc, () => Y.applyUpdate(c.doc, copy), loadOrigin, false)
+    expect(encodedFor).toEqual([false])
+    expect(sent).toEqual([])
+    // The listeners are back: the page's own edit is handed over (and sent) as before.
+    const mine: Uint8Array[] = []
+    updates.on((u) => mine.push(u))
+    createLabel(c.doc, labelInput('after_load'), me)
+    expect(mine).toHaveLength(1)
+
+    c.provider.connect()
+    const other = newClient(server.url, 'ed2')
+    try {
+      await until(
+        () => projectWorkspace(other.doc).labels.length === 21,
+        10_000,
+        'the copy and the edit at another client',
+      )
+    } finally {
+      stop()
+      other.destroy()
+      c.destroy()
+    }
+  })
+
+  it('encodes and sends a load made after the socket is open, as before', async () => {
+    const c = pageClient()
+    const loadOrigin = { name: 'the IndexedDB copy' }
+    const stop = sendLoadsOnSync(c.doc, c.provider, loadOrigin)
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const sent: Uint8Array[] = []
+    updates.on((u, o) => o === loadOrigin && sent.push(u))
+    c.provider.connect()
+    await synced(c)
+    const kept = new Y.Doc()
+    ensureDefaultGroup(kept)
+    createLabel(kept, labelInput('late_copy'), me)
+    Y.transact(c.doc, () => Y.applyUpdate(c.doc, Y.encodeStateAsUpdate(kept)), loadOrigin, false)
+    expect(sent).toHaveLength(1)
+    const other = newClient(server.url, 'ed2')
+    try {
+      await until(
+        () => projectWorkspace(other.doc).labels.some((l) => l.name === 'late_copy'),
+        10_000,
+        'the late copy at another client',
+      )
+    } finally {
+      stop()
+      other.destroy()
+      c.destroy()
+    }
   })
 })
