@@ -228,7 +228,7 @@ export async function main(args: string[]): Promise<void> {
       inPageMs.push(round(m.doneMs))
       firstRowMs.push(round(m.firstRowMs))
       await sleep(settleMs)
-      collabKB.push(Math.round(collabIn / 1024))
+      collabKB.push(Math.round(collabIn / 102.4) / 10)
     }
     if (keepLocal)
       console.log(`IndexedDB copy after the loads: ${Math.round((await page.evaluate(localCopyBytes)) / 1024)} kB`)
