@@ -6,6 +6,7 @@ import * as syncProtocol from 'y-protocols/sync'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../../shared/doc/index.ts'
+import { joinTabsNow } from '../../client/sync/collab-connection.ts'
 import { sendLoadsOnSync, serverUpdates } from '../../client/sync/server-updates.ts'
 import { newDb, type TestDb } from '../helpers/db.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
@@ -251,6 +252,56 @@ describe('a local copy loaded before the socket opens', () => {
       stop()
       other.destroy()
       c.destroy()
+    }
+  })
+})
+
+/**
+ * client/sync/collab-connection.ts joinTabsNow: a page that opens its socket once the local copy is
+ * loaded does not publish the whole document to the other tabs' BroadcastChannel at connect.
+ */
+describe('joining the tabs before the local copy is loaded', () => {
+  let db: TestDb
+  let server: TestServer
+
+  beforeEach(async () => {
+    db = await newDb('pglite')
+    server = await newCollabServer(db)
+  })
+  afterEach(async () => {
+    await server.close()
+    await db.dispose()
+  })
+
+  it('publishes no whole document on the channel when the socket opens after the load', async () => {
+    const kept = new Y.Doc()
+    ensureDefaultGroup(kept)
+    for (let i = 0; i < 200; i++) createLabel(kept, labelInput(`kept_${i}`), me)
+    const copy = Y.encodeStateAsUpdate(kept)
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(server.url, 'main', doc, {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      params: { token: 'ed1' },
+      connect: false,
+    })
+    const tab = new BroadcastChannel(provider.bcChannel)
+    const published: number[] = []
+    tab.onmessage = (e: MessageEvent) => published.push((e.data as Uint8Array).byteLength)
+    try {
+      // As the page does: the copy's load is not encoded nor sent (sendLoadsOnSync).
+      joinTabsNow(provider)
+      const stop = sendLoadsOnSync(doc, provider, 'the IndexedDB copy')
+      Y.transact(doc, () => Y.applyUpdate(doc, copy), 'the IndexedDB copy', false)
+      stop()
+      provider.connect()
+      await new Promise<void>((r) => provider.once('sync', (s: boolean) => s && r()))
+      await until(() => published.length > 0, 10_000, 'the channel messages')
+      expect(provider.bcconnected).toBe(true)
+      expect(Math.max(...published)).toBeLessThan(copy.byteLength / 10)
+    } finally {
+      tab.close()
+      provider.destroy()
+      doc.destroy()
     }
   })
 })
