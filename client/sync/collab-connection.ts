@@ -48,11 +48,11 @@ export function makeCollabConnection(
 
 /**
  * Joins the tabs' BroadcastChannel now, for a provider made with `connect: false`. y-websocket's
- * connect() also joins it and publishes the whole document there (sync step 2), encoded then:
+ * connect() also joins it and publishes the whole document there as a sync step 2, encoded then:
  * once the IndexedDB copy is in, ~1 s of the main thread at 5,000 labels on a loaded machine
- * (issue 9). Joined while the document is empty (other tabs still answer with theirs),
- * connect() then opens the socket only; after a disconnect() left the channel, it joins again
- * with the whole document, as before.
+ * (issue 9). Joined while the document is empty (other tabs still answer with theirs; the copy's
+ * load reaches them as the update Yjs encodes for this page's listeners anyway), connect() then
+ * opens the socket only; after a disconnect() left the channel, it joins again as before.
  */
 export function joinTabsNow(provider: WebsocketProvider): void {
   const join = provider.connectBc.bind(provider)

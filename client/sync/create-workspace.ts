@@ -13,7 +13,6 @@ import { makeCollabConnection } from './collab-connection.ts'
 import { reportServerUp } from './connectivity.ts'
 import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
 import { createPresence, type Presence } from './presence.ts'
-import { sendLoadsOnSync } from './server-updates.ts'
 import { createUndo, type Undo } from './undo.ts'
 
 /** The longest the socket waits for the local copy to load before it opens anyway (ms). */
@@ -67,8 +66,6 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   const { doc, provider } = conn
   // The copy kept in this browser: a reload or a cold start without network opens from it.
   const [local, closeLocal] = makeLocalStore(doc, 'main', conn.updates)
-  // Loading the copy is not encoded again nor sent: the sync step 2 on connect sends what the server lacks.
-  const stopQuietLoad = sendLoadsOnSync(doc, provider, local.persistence)
   // Only what transactions touched is projected again (shared/doc trackProjection), and only
   // that is written to the store (apply-projection.ts).
   const tracked = trackProjection(doc)
@@ -186,7 +183,6 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     doc.off('afterTransaction', onTransaction)
     started = true // a copy loaded after this does not open a socket
     clearTimeout(startAnyway)
-    stopQuietLoad()
     closeLocal()
     cleanup()
   })

@@ -88,36 +88,3 @@ function changed(tr: Y.Transaction): boolean {
   for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true
   return false
 }
-
-/**
- * Plain: the transactions of `origin` (the IndexedDB copy loaded into the document) are neither
- * encoded by Yjs for the 'update' listeners nor sent to the server while the socket is not open
- * yet. Yjs encodes a transaction for its 'update' listeners, and y-websocket sends what it gets:
- * for a copy of 5,000 labels that was the whole document encoded again (~0.3 s of the main thread
- * under load) and ~2.6 MB the server decoded for nothing. Nothing is lost: once the socket opens,
- * the page answers the server's sync step 1 with whatever of the document the server lacks
- * (sync step 2), the loaded copy's edits included. Once the socket is open, such a transaction is
- * encoded and sent as before (its step 2 may have gone already). Returns the removal.
- */
-export function sendLoadsOnSync(doc: Y.Doc, provider: WebsocketProvider, origin: unknown): () => void {
-  let held: Array<(update: Uint8Array, origin: unknown) => void> = []
-  const before = (tr: Y.Transaction) => {
-    if (tr.origin !== origin || provider.wsconnected || held.length > 0) return
-    // Every 'update' listener: with none, Yjs encodes nothing (other code listens to 'afterTransaction').
-    held = [...(doc._observers.get('update') ?? [])] as typeof held
-    for (const fn of held) doc.off('update', fn)
-  }
-  // Emitted after the transactions' 'update' events: the listeners are back for the next one.
-  const after = () => {
-    if (held.length === 0) return
-    for (const fn of held) doc.on('update', fn)
-    held = []
-  }
-  doc.on('beforeTransaction', before)
-  doc.on('afterAllTransactions', after)
-  return () => {
-    after()
-    doc.off('beforeTransaction', before)
-    doc.off('afterAllTransactions', after)
-  }
-}

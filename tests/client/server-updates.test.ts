@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as bc from 'lib0/broadcastchannel'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { WebsocketProvider, messageSync } from 'y-websocket'
@@ -7,7 +8,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../../shared/doc/index.ts'
 import { joinTabsNow } from '../../client/sync/collab-connection.ts'
-import { sendLoadsOnSync, serverUpdates } from '../../client/sync/server-updates.ts'
+import { serverUpdates } from '../../client/sync/server-updates.ts'
 import { newDb, type TestDb } from '../helpers/db.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
 import {
@@ -159,104 +160,6 @@ describe('server updates handed over as received', () => {
 })
 
 /**
- * sendLoadsOnSync: the IndexedDB copy loaded before the socket opens is neither encoded for the
- * 'update' listeners nor sent as an update; the sync on connect sends what the server lacks of it.
- */
-describe('a local copy loaded before the socket opens', () => {
-  let db: TestDb
-  let server: TestServer
-
-  beforeEach(async () => {
-    db = await newDb('pglite')
-    server = await newCollabServer(db)
-  })
-  afterEach(async () => {
-    await server.close()
-    await db.dispose()
-  })
-
-  const pageClient = () => {
-    const doc = new Y.Doc()
-    const provider = new WebsocketProvider(server.url, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      params: { token: 'ed1' },
-      disableBc: true,
-      connect: false,
-    })
-    return { doc, provider, destroy: () => (provider.destroy(), doc.destroy()) }
-  }
-
-  it('is not encoded nor sent as an update, and still reaches the server through the sync on connect', async () => {
-    // What a browser kept: labels made offline that the server never saw.
-    const kept = new Y.Doc()
-    ensureDefaultGroup(kept)
-    for (let i = 0; i < 20; i++) createLabel(kept, labelInput(`offline_${i}`), me)
-    const copy = Y.encodeStateAsUpdate(kept)
-
-    const c = pageClient()
-    const [updates] = serverUpdates(c.doc, c.provider)
-    const loadOrigin = { name: 'the IndexedDB copy' }
-    const stop = sendLoadsOnSync(c.doc, c.provider, loadOrigin)
-    const sent: Uint8Array[] = []
-    updates.on((u, o) => o === loadOrigin && sent.push(u))
-    const encodedFor: boolean[] = []
-    c.doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
-      if (tr.origin === loadOrigin) encodedFor.push(c.doc._observers.has('update'))
-    })
-    Y.transact(c.doc, () => Y.applyUpdate(c.doc, copy), loadOrigin, false)
-    expect(encodedFor).toEqual([false])
-    expect(sent).toEqual([])
-    // The listeners are back: the page's own edit is handed over (and sent) as before.
-    const mine: Uint8Array[] = []
-    updates.on((u) => mine.push(u))
-    createLabel(c.doc, labelInput('after_load'), me)
-    expect(mine).toHaveLength(1)
-
-    c.provider.connect()
-    const other = newClient(server.url, 'ed2')
-    try {
-      await until(
-        () => projectWorkspace(other.doc).labels.length === 21,
-        10_000,
-        'the copy and the edit at another client',
-      )
-    } finally {
-      stop()
-      other.destroy()
-      c.destroy()
-    }
-  })
-
-  it('encodes and sends a load made after the socket is open, as before', async () => {
-    const c = pageClient()
-    const loadOrigin = { name: 'the IndexedDB copy' }
-    const stop = sendLoadsOnSync(c.doc, c.provider, loadOrigin)
-    const [updates] = serverUpdates(c.doc, c.provider)
-    const sent: Uint8Array[] = []
-    updates.on((u, o) => o === loadOrigin && sent.push(u))
-    c.provider.connect()
-    await synced(c)
-    const kept = new Y.Doc()
-    ensureDefaultGroup(kept)
-    createLabel(kept, labelInput('late_copy'), me)
-    Y.transact(c.doc, () => Y.applyUpdate(c.doc, Y.encodeStateAsUpdate(kept)), loadOrigin, false)
-    expect(sent).toHaveLength(1)
-    const other = newClient(server.url, 'ed2')
-    try {
-      await until(
-        () => projectWorkspace(other.doc).labels.some((l) => l.name === 'late_copy'),
-        10_000,
-        'the late copy at another client',
-      )
-    } finally {
-      stop()
-      other.destroy()
-      c.destroy()
-    }
-  })
-})
-
-/**
  * client/sync/collab-connection.ts joinTabsNow: a page that opens its socket once the local copy is
  * loaded does not publish the whole document to the other tabs' BroadcastChannel at connect.
  */
@@ -273,7 +176,7 @@ describe('joining the tabs before the local copy is loaded', () => {
     await db.dispose()
   })
 
-  it('publishes no whole document on the channel when the socket opens after the load', async () => {
+  it('encodes no sync step 2 of the whole document for the other tabs when the socket opens after the load', async () => {
     const kept = new Y.Doc()
     ensureDefaultGroup(kept)
     for (let i = 0; i < 200; i++) createLabel(kept, labelInput(`kept_${i}`), me)
@@ -285,19 +188,31 @@ describe('joining the tabs before the local copy is loaded', () => {
       connect: false,
     })
     const tab = new BroadcastChannel(provider.bcChannel)
-    const published: number[] = []
-    tab.onmessage = (e: MessageEvent) => published.push((e.data as Uint8Array).byteLength)
+    // Each message's size and, for a sync message, its kind (1: sync step 2, the whole document encoded for it).
+    const published: Array<{ bytes: number; step2: boolean }> = []
+    tab.onmessage = (e: MessageEvent) => {
+      const data = e.data as Uint8Array
+      published.push({
+        bytes: data.byteLength,
+        step2: data[0] === messageSync && data[1] === syncProtocol.messageYjsSyncStep2,
+      })
+    }
     try {
-      // As the page does: the copy's load is not encoded nor sent (sendLoadsOnSync).
       joinTabsNow(provider)
-      const stop = sendLoadsOnSync(doc, provider, 'the IndexedDB copy')
-      Y.transact(doc, () => Y.applyUpdate(doc, copy), 'the IndexedDB copy', false)
-      stop()
+      // The copy's load is published to the tabs as an update (as before); connecting must not
+      // encode the whole document once more for them (a sync step 2).
+      Y.applyUpdate(doc, copy, 'the IndexedDB copy')
       provider.connect()
       await new Promise<void>((r) => provider.once('sync', (s: boolean) => s && r()))
-      await until(() => published.length > 0, 10_000, 'the channel messages')
+      // A marker through the provider's own channel (as the provider: it ignores it): it arrives
+      // after everything published before it.
+      bc.publish(provider.bcChannel, new Uint8Array([255, 255, 255]), provider)
+      await until(() => published.at(-1)?.bytes === 3, 10_000, 'the marker')
       expect(provider.bcconnected).toBe(true)
-      expect(Math.max(...published)).toBeLessThan(copy.byteLength / 10)
+      // The load's update only (Yjs encodes it for the page's update listeners anyway).
+      expect(published.filter((m) => m.bytes > copy.byteLength / 2)).toEqual([
+        { bytes: expect.any(Number), step2: false },
+      ])
     } finally {
       tab.close()
       provider.destroy()
