@@ -1,6 +1,6 @@
 /**
  * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--settle 0.5] [--via-collab]
- *                          [--keep-local] [--no-flows]
+ *                          [--keep-local] [--no-flows] [--client DIR] [--first-letter N]
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
@@ -53,6 +53,24 @@ function recordFilterFrames(): void {
   )
 }
 
+// Runs in the page: bytes in the workspace's IndexedDB copy (y-indexeddb's 'updates' store).
+function localCopyBytes(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('labels-workspace-main')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const db = open.result
+      if (!db.objectStoreNames.contains('updates')) return resolve((db.close(), 0))
+      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
+      all.onsuccess = () => {
+        db.close()
+        resolve((all.result as Uint8Array[]).reduce((n, u) => n + u.byteLength, 0))
+      }
+      all.onerror = () => reject(all.error)
+    }
+  })
+}
+
 async function filterKeystrokes(page: Page, keys: number): Promise<number[]> {
   const filter = page.getByTestId('label-filter')
   await filter.click()
@@ -72,6 +90,29 @@ async function filterKeystrokes(page: Page, keys: number): Promise<number[]> {
   }
   await sleep(500)
   return page.evaluate(() => (window as unknown as { __frames: number[] }).__frames)
+}
+
+/**
+ * `--first-letter N`: N times the filter's first letter ("" → "l": every label matches, all the
+ * groups open) and its Backspace ("l" → "": they close), the keystrokes that make the p95 above.
+ */
+async function firstLetters(page: Page, n: number): Promise<{ open: number[]; close: number[] }> {
+  const filter = page.getByTestId('label-filter')
+  await filter.fill('')
+  await sleep(500)
+  const read = () => page.evaluate(() => (window as unknown as { __frames: number[] }).__frames.splice(0))
+  await read()
+  const open: number[] = []
+  const close: number[] = []
+  for (let i = 0; i < n; i++) {
+    await page.keyboard.press('l')
+    await sleep(400)
+    open.push(...(await read()))
+    await page.keyboard.press('Backspace')
+    await sleep(400)
+    close.push(...(await read()))
+  }
+  return { open, close }
 }
 
 // Runs in the page: scrolls the sidebar `step` px a frame for `frames` frames; the time between frames.
@@ -131,8 +172,14 @@ export async function main(args: string[]): Promise<void> {
   // after it is interactive (the overview's runs, the IndexedDB copy, the preview's engine) runs
   // meanwhile, or overlaps what is timed next when it is short.
   const settleMs = flag(args, 'settle', 0.5) * 1000
-  // A profiled run builds the client unminified (function names in the profile).
-  const client = await buildClient(process.env['BENCH_PROFILE'] ? { minify: false } : {})
+  // A profiled run builds the client unminified (function names in the profile). `--client DIR`
+  // serves a client built before instead (e.g. the previous commit's, to compare on the same load).
+  const ci = args.indexOf('--client')
+  const prebuilt = ci >= 0 ? args[ci + 1] : undefined
+  if (ci >= 0 && !prebuilt) throw new Error('--client needs a built client directory')
+  const client = prebuilt
+    ? { dir: prebuilt, dispose: async () => {} }
+    : await buildClient(process.env['BENCH_PROFILE'] ? { minify: false } : {})
   const browser = await launchChromium()
   // The workspace is stored before the server starts (bench/seed-doc.ts); `--via-collab` writes it
   // through a y-websocket client instead (every label then gets a creation run and a version).
@@ -156,6 +203,12 @@ export async function main(args: string[]): Promise<void> {
     // `--keep-local`: reloads open the copy this browser keeps in IndexedDB first (an operator's
     // usual reload), and the server sends what it lacks.
     const keepLocal = args.includes('--keep-local')
+    // Bytes the server sent on the collab socket per load (the whole document, or what the kept copy lacks).
+    let collabIn = 0
+    const collabKB: number[] = []
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/collab')) ws.on('framereceived', (f) => (collabIn += f.payload.length))
+    })
     for (let i = 0; i < loads; i++) {
       // A fresh page each time: the document comes from the server, not from IndexedDB.
       if (!keepLocal)
@@ -165,6 +218,7 @@ export async function main(args: string[]): Promise<void> {
       const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
       const stopTrace = i === loads - 1 ? await traceWhile(browser, page, 'load') : null
       const start = performance.now()
+      collabIn = 0
       await page.reload({ waitUntil: 'commit' })
       const at = await page.waitForFunction(interactive, whole, { timeout: 120_000, polling: 'raf' })
       loadMs.push(round(performance.now() - start))
@@ -174,10 +228,15 @@ export async function main(args: string[]): Promise<void> {
       inPageMs.push(round(m.doneMs))
       firstRowMs.push(round(m.firstRowMs))
       await sleep(settleMs)
+      collabKB.push(Math.round(collabIn / 102.4) / 10)
     }
+    if (keepLocal)
+      console.log(`IndexedDB copy after the loads: ${Math.round((await page.evaluate(localCopyBytes)) / 1024)} kB`)
     const stopProfile = await profile(page, 'keys')
     const stopTrace = await traceWhile(browser, page, 'keys')
     const keyFrames = await filterKeystrokes(page, keys)
+    const letters = args.includes('--first-letter') ? flag(args, 'first-letter', 10) : 0
+    const first = letters > 0 ? await firstLetters(page, letters) : null
     await stopProfile?.()
     await stopTrace?.()
     const gaps = await treeScroll(page, frames, step)
@@ -209,8 +268,22 @@ export async function main(args: string[]): Promise<void> {
         target: '60 fps (p95 ≤ 16.7 ms)',
       },
     ]
+    if (first)
+      for (const [what, xs] of [
+        ['first letter "" → "l" (all groups open)', first.open],
+        ['its Backspace "l" → "" (all close)', first.close],
+      ] as const)
+        rows.push({
+          bench: `${what} → next frame, ${labels} labels`,
+          n: xs.length,
+          p50ms: round(pct(xs, 50)),
+          maxms: round(Math.max(...xs)),
+          p95ms: round(pct(xs, 95)),
+          target: '',
+        } as (typeof rows)[number])
     console.table(rows)
     console.log(`loads (ms): ${loadMs.join(', ')}; keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`)
+    console.log(`collab socket, kB from the server per load (until settled): ${collabKB.join(', ')}`)
     await ctx.close()
     // Rule edit → preview and run success → chart (bench/client-flows.ts: `--edits`, `--runs`);
     // `--no-flows` skips them (the tree's figures alone).

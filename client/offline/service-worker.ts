@@ -5,7 +5,7 @@
 // assets (JS, CSS, the preview worker and PGlite's files) are cached on install; the
 // workspace document then comes from IndexedDB (y-indexeddb), not from here. /api and /collab
 // are never intercepted: data is live or absent, never a stale copy from this cache.
-export {}
+import { answerAsset, answerNavigation, SHELL, type ShellEnv } from './shell-fetch.ts'
 
 declare const self: ServiceWorkerGlobalScope
 
@@ -13,7 +13,6 @@ declare const self: ServiceWorkerGlobalScope
 const MANIFEST: string[] = JSON.parse('__LABELS_PRECACHE__') as string[]
 const VERSION = '__LABELS_BUILD__'
 const CACHE = `labels-shell-${VERSION}`
-const SHELL = '/'
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -42,30 +41,11 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url)
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/collab'))
     return
-  if (req.mode === 'navigate') {
-    // The page itself: the network first (a new build's shell), the cached shell without it.
-    // Any address is the same single-page shell (labels live in the hash).
-    event.respondWith(
-      (async () => {
-        try {
-          const res = await fetch(req)
-          if (res.ok) await (await caches.open(CACHE)).put(SHELL, res.clone())
-          return res
-        } catch {
-          return (await caches.match(SHELL)) ?? Response.error()
-        }
-      })(),
-    )
-    return
-  }
+  const env: ShellEnv = { caches, fetch: (r) => fetch(r), cache: CACHE }
+  // The answer goes out at once; a cache write it starts keeps the worker alive meanwhile.
+  const keep = (write: Promise<unknown>) => event.waitUntil(write)
+  // The page itself: the network first (a new build's shell), the cached shell without it.
+  if (req.mode === 'navigate') event.respondWith(answerNavigation(req, env, keep))
   // Build assets have content hashes: the cached copy is the right one.
-  event.respondWith(
-    (async () => {
-      const hit = await caches.match(req, { ignoreSearch: true })
-      if (hit) return hit
-      const res = await fetch(req)
-      if (res.ok && url.pathname.startsWith('/assets/')) await (await caches.open(CACHE)).put(req, res.clone())
-      return res
-    })(),
-  )
+  else event.respondWith(answerAsset(req, env, keep))
 })

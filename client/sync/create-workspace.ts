@@ -6,6 +6,7 @@ import { CollabClose } from '../../shared/doc/close-codes.ts'
 import type { DocOrigin } from '../../shared/doc/origin.ts'
 import { transactionScope } from '../../shared/doc/drafts.ts'
 import { trackProjection, type ProjectedLabel, type WorkspaceProjection } from '../../shared/doc/projection.ts'
+import type { GroupNode } from '../../shared/schemas/group.ts'
 import type { Me } from '../api/types.ts'
 import { applyProjection, initialProjection } from './apply-projection.ts'
 import { makeCollabConnection } from './collab-connection.ts'
@@ -13,6 +14,9 @@ import { reportServerUp } from './connectivity.ts'
 import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
 import { createPresence, type Presence } from './presence.ts'
 import { createUndo, type Undo } from './undo.ts'
+
+/** The longest the socket waits for the local copy to load before it opens anyway (ms). */
+const LOCAL_FIRST_MS = 3000
 
 export type SyncStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthorized' | 'unavailable'
 
@@ -25,6 +29,12 @@ export interface Workspace {
    * each label read is a signal and a subscription: 5,000 of each per reader at load (issue 9).
    */
   labels: Accessor<readonly ProjectedLabel[]>
+  /**
+   * `view.groups` as the projection's plain tree (not to be written), signalled whenever any group
+   * changes: for code that walks every group (the tree's filter). A walk through the store read
+   * 500 groups' fields as signals, and each keystroke then unsubscribed and subscribed them all again.
+   */
+  groups: Accessor<readonly GroupNode[]>
   status: Accessor<SyncStatus>
   /** True while the document is in step with the server (first sync done, connection up). */
   synced: Accessor<boolean>
@@ -51,7 +61,8 @@ export interface Workspace {
  * `edit(op)`, i.e. one shared/doc operation = one transaction; there are no raw Y writes here.
  */
 export function createWorkspace(token: string, me: Me, onError: (e: LabelsError) => void): Workspace {
-  const [conn, cleanup] = makeCollabConnection(token)
+  // The socket opens once the copy kept in this browser is in the document (below).
+  const [conn, cleanup] = makeCollabConnection(token, 'main', { connect: false })
   const { doc, provider } = conn
   // The copy kept in this browser: a reload or a cold start without network opens from it.
   const [local, closeLocal] = makeLocalStore(doc, 'main', conn.updates)
@@ -60,6 +71,9 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   const tracked = trackProjection(doc)
   const [view, setView] = createStore<WorkspaceProjection>(initialProjection(tracked.project(null)))
   const [labels, setLabels] = createSignal<readonly ProjectedLabel[]>(unwrap(view).labels, { equals: false })
+  // A changed group makes a new groups tree in the projection (shared/doc trackProjection), whose
+  // objects are new: the store reconciles its own copy in place, this keeps the projection's.
+  const [groups, setGroups] = createSignal<readonly GroupNode[]>(unwrap(view).groups, { equals: false })
   let scheduled = false
   // Bursts of updates (initial sync, a remote multi-op) are projected once per microtask. An
   // update that only wrote inside drafts (every draft keystroke) changes nothing projected here:
@@ -71,8 +85,12 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     queueMicrotask(() => {
       scheduled = false
       batch(() => {
+        const prev = unwrap(view)
+        const next = tracked.project(prev)
+        const groupsChanged = next.groups !== prev.groups
         // Replaced, or written in place (a label changed where it was): the store's array now.
-        if (applyProjection(view, setView, tracked.project(unwrap(view)))) setLabels(unwrap(view).labels)
+        if (applyProjection(view, setView, next)) setLabels(unwrap(view).labels)
+        if (groupsChanged) setGroups(next.groups)
       })
     })
   }
@@ -82,7 +100,28 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   // There is a document to edit once the IndexedDB copy brought one, or the server did (then
   // for good: losing the server later keeps it). An empty copy (first visit) waits for the server.
   const [ready, setReady] = createSignal(false)
-  void local.whenLoaded.then(() => doc.getMap('groups').size > 0 && setReady(true))
+  // The socket opens after the copy is loaded (or could not be, or takes over LOCAL_FIRST_MS):
+  // the sync step 1 then carries the copy's state vector and the server sends only what the copy
+  // lacks. Opened at once, the server's whole document (~2.6 MB at 5,000 labels) arrived while
+  // the copy was loading and was decoded a second time (issue 9, the IndexedDB reload path).
+  let started = false
+  const start = () => {
+    if (started) return
+    started = true
+    clearTimeout(startAnyway)
+    if (navigator.onLine) provider.connect() // offline: the 'online' event connects
+  }
+  const startAnyway = setTimeout(start, LOCAL_FIRST_MS)
+  local.whenLoaded.then(
+    () => {
+      if (doc.getMap('groups').size > 0) setReady(true)
+      start()
+    },
+    (e: unknown) => {
+      console.warn('the local copy of the workspace could not be opened:', e)
+      start()
+    },
+  )
   const record = readOfflineRecord()
   const [pending, setPending] = createSignal(record.pending)
   const [offlineSince, setOfflineSince] = createSignal<number | null>(record.since)
@@ -142,12 +181,15 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     doc.off('afterTransaction', onUpdate)
     tracked.stop()
     doc.off('afterTransaction', onTransaction)
+    started = true // a copy loaded after this does not open a socket
+    clearTimeout(startAnyway)
     closeLocal()
     cleanup()
   })
   return {
     view,
     labels,
+    groups,
     status,
     synced,
     ready,

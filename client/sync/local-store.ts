@@ -18,7 +18,7 @@ export const LOCAL_STORE_BATCH_MS = 100
 /**
  * Plain: keeps `doc` in IndexedDB with y-indexeddb: stored updates are applied on open, every
  * later update (local or from the server) is appended. `whenLoaded` resolves once the stored
- * document is in `doc`. Returns the store and its cleanup (closes the database; data stays).
+ * document is in `doc`, and rejects if the database cannot be opened. Returns the store and its cleanup (closes the database; data stays).
  *
  * Updates are gathered for LOCAL_STORE_BATCH_MS and written as one merged update in one
  * IndexedDB transaction: y-indexeddb writes each update in its own transaction, which with a
@@ -38,7 +38,11 @@ export function makeLocalStore(
   updates?: DocUpdates,
 ): [{ whenLoaded: Promise<void>; persistence: IndexeddbPersistence; flush: () => void }, () => void] {
   const persistence = new IndexeddbPersistence(localDocName(workspace), doc)
-  const whenLoaded = persistence.whenSynced.then(() => undefined)
+  // Rejects when the database does not open (y-indexeddb's whenSynced then never settles).
+  const whenLoaded = new Promise<void>((resolve, reject) => {
+    persistence.whenSynced.then(() => resolve(), reject)
+    persistence._db.catch(reject)
+  })
   // y-indexeddb's own listener writes one transaction per update: replaced by the batching one.
   const storeOne = persistence._storeUpdate
   doc.off('update', storeOne)

@@ -39,9 +39,12 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
       return handle(encoder, decoder, p, emitSynced, type)
     const update = decoding.readVarUint8Array(peek)
     const before = Y.encodeStateVector(doc)
+    let applied = false
     let others = false
     const watch = (tr: Y.Transaction) => {
-      if (tr.origin !== provider && changed(tr)) others = true
+      if (!changed(tr)) return
+      if (tr.origin === provider) applied = true
+      else others = true
     }
     doc.off('update', relay)
     doc.off('update', provider._updateHandler)
@@ -53,7 +56,11 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
       doc.on('update', relay)
       doc.on('update', provider._updateHandler)
     }
-    relay(update, provider)
+    // A message that brought nothing new (the server's whole document, in answer to a sync step 1
+    // sent before this page's IndexedDB copy was loaded) is not handed over: the copy would store
+    // the whole document once more at every reload (issue 9, the IndexedDB reload path). One that
+    // Yjs holds back (waiting for structs it depends on) is handed over, as it is kept in the doc.
+    if (applied || doc.store.pendingStructs !== null || doc.store.pendingDs !== null) relay(update, provider)
     if (others) {
       const missed = Y.encodeStateAsUpdate(doc, before)
       relay(missed, null)

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as bc from 'lib0/broadcastchannel'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { WebsocketProvider, messageSync } from 'y-websocket'
+import * as syncProtocol from 'y-protocols/sync'
+import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { createLabel, ensureDefaultGroup, labelsOf, projectWorkspace } from '../../shared/doc/index.ts'
+import { joinTabsNow } from '../../client/sync/collab-connection.ts'
 import { serverUpdates } from '../../client/sync/server-updates.ts'
 import { newDb, type TestDb } from '../helpers/db.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
@@ -120,5 +127,96 @@ describe('server updates handed over as received', () => {
     await synced(c)
     createLabel(c.doc, labelInput('after_stop'), me)
     expect(got).toEqual([])
+  })
+
+  it('hands over nothing for a server message that brought nothing new (the whole document, already loaded)', async () => {
+    const c = client()
+    const [updates] = serverUpdates(c.doc, c.provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    await synced(c)
+    await until(() => projectWorkspace(c.doc).labels.length === 30, 10_000, 'the 30 labels')
+    const before = got.length
+    // The server's whole document again, as a sync step 2 (what a sync step 1 sent before the
+    // IndexedDB copy was loaded gets), through the provider's message handler.
+    const receive = (update: Uint8Array) => {
+      const e = encoding.createEncoder()
+      encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2)
+      encoding.writeVarUint8Array(e, update)
+      const handle = c.provider.messageHandlers[messageSync]!
+      handle(encoding.createEncoder(), decoding.createDecoder(encoding.toUint8Array(e)), c.provider, true, messageSync)
+    }
+    const whole = Y.encodeStateAsUpdate(c.doc)
+    receive(whole)
+    expect(got.length).toBe(before)
+    // The whole document with one new label in it: handed over.
+    const other = new Y.Doc()
+    Y.applyUpdate(other, whole)
+    createLabel(other, labelInput('one_more'), me)
+    receive(Y.encodeStateAsUpdate(other))
+    expect(got.length).toBe(before + 1)
+    expect(projectWorkspace(rebuilt(got)).labels.map((l) => l.name)).toContain('one_more')
+  })
+})
+
+/**
+ * client/sync/collab-connection.ts joinTabsNow: a page that opens its socket once the local copy is
+ * loaded does not publish the whole document to the other tabs' BroadcastChannel at connect.
+ */
+describe('joining the tabs before the local copy is loaded', () => {
+  let db: TestDb
+  let server: TestServer
+
+  beforeEach(async () => {
+    db = await newDb('pglite')
+    server = await newCollabServer(db)
+  })
+  afterEach(async () => {
+    await server.close()
+    await db.dispose()
+  })
+
+  it('encodes no sync step 2 of the whole document for the other tabs when the socket opens after the load', async () => {
+    const kept = new Y.Doc()
+    ensureDefaultGroup(kept)
+    for (let i = 0; i < 200; i++) createLabel(kept, labelInput(`kept_${i}`), me)
+    const copy = Y.encodeStateAsUpdate(kept)
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(server.url, 'main', doc, {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      params: { token: 'ed1' },
+      connect: false,
+    })
+    const tab = new BroadcastChannel(provider.bcChannel)
+    // Each message's size and, for a sync message, its kind (1: sync step 2, the whole document encoded for it).
+    const published: Array<{ bytes: number; step2: boolean }> = []
+    tab.onmessage = (e: MessageEvent) => {
+      const data = e.data as Uint8Array
+      published.push({
+        bytes: data.byteLength,
+        step2: data[0] === messageSync && data[1] === syncProtocol.messageYjsSyncStep2,
+      })
+    }
+    try {
+      joinTabsNow(provider)
+      // The copy's load is published to the tabs as an update (as before); connecting must not
+      // encode the whole document once more for them (a sync step 2).
+      Y.applyUpdate(doc, copy, 'the IndexedDB copy')
+      provider.connect()
+      await new Promise<void>((r) => provider.once('sync', (s: boolean) => s && r()))
+      // A marker through the provider's own channel (as the provider: it ignores it): it arrives
+      // after everything published before it.
+      bc.publish(provider.bcChannel, new Uint8Array([255, 255, 255]), provider)
+      await until(() => published.at(-1)?.bytes === 3, 10_000, 'the marker')
+      expect(provider.bcconnected).toBe(true)
+      // The load's update only (Yjs encodes it for the page's update listeners anyway).
+      expect(published.filter((m) => m.bytes > copy.byteLength / 2)).toEqual([
+        { bytes: expect.any(Number), step2: false },
+      ])
+    } finally {
+      tab.close()
+      provider.destroy()
+      doc.destroy()
+    }
   })
 })

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { seedLabels } from '../../bench/offline-reload.ts'
+import { createGroup, projectWorkspace, renameGroup } from '../../shared/doc/index.ts'
 import { tokens } from '../server/helpers.ts'
-import { openSeededPage, hasChromium, CHROMIUM } from './browser-env.ts'
+import { nodeOperator, openSeededPage, hasChromium, CHROMIUM } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(`[tests/client] ${CHROMIUM} is missing: skipping the large-tree test (apt-get install -y chromium)`)
@@ -67,5 +68,29 @@ describe.skipIf(!hasChromium)('a large workspace in the tree (headless Chromium)
     await page.getByTestId('label-row-label_0101').waitFor()
     expect(await page.getByTestId('group-row-Group 5').getAttribute('aria-expanded')).toBe('true')
     await expect.poll(listed).toBe(String(GROUPS + 1 + LABELS / GROUPS))
+  })
+
+  // The tree walks the groups as plain objects (ws.groups), not through the store: another
+  // operator's rename or new group still reaches it, with the filter on and off.
+  it("shows another operator's group rename and new group, filtered or not", async () => {
+    await page.goto(`${base}/?token=${tokens.editor}`)
+    await expect.poll(closedGroups, { timeout: 30_000 }).toBe(GROUPS)
+    // label_0010 … label_0019 are in groups 2 and 3.
+    await page.getByTestId('label-filter').fill('label_001')
+    await expect.poll(labelRows).toBe(10)
+    const op = await nodeOperator(base, tokens.editor)
+    try {
+      const origin = { kind: 'local' as const, actor: 'other' }
+      const g3 = projectWorkspace(op.doc).groups.find((g) => g.name === 'Group 3')!
+      renameGroup(op.doc, g3.id, 'Group 3 renamed', origin)
+      await page.getByTestId('group-row-Group 3 renamed').waitFor()
+      expect(await page.getByTestId('group-row-Group 3').count()).toBe(0)
+      createGroup(op.doc, { name: 'Group new' }, origin)
+      await page.getByTestId('label-filter').fill('')
+      await page.getByTestId('group-row-Group new').waitFor()
+      await page.getByTestId('group-row-Group 3 renamed').waitFor()
+    } finally {
+      op.provider.destroy()
+    }
   })
 })

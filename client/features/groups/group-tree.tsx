@@ -59,7 +59,11 @@ export function GroupTree(): JSX.Element {
   const labelIndex = createMemo(() => indexLabels(ws.labels()))
   // A keystroke that leaves the matching labels as they were (typing "label_" over labels all
   // named label_…) keeps the tree: nothing below runs again.
-  const tree = createMemo<VisibleGroup[]>((prev) => filterTree(ws.view, query(), labelIndex(), prev))
+  // The groups as plain objects (ws.groups): walked through the store, every keystroke that
+  // rebuilt the tree read 500 groups' fields as signals and re-subscribed to all of them (issue 9).
+  const tree = createMemo<VisibleGroup[]>((prev) =>
+    filterTree({ groups: ws.groups(), labels: ws.labels() }, query(), labelIndex(), prev),
+  )
   const filtering = createMemo(() => query().trim() !== '')
   // A large workspace opens with its groups closed (the tree lists groups, not thousands of rows),
   // except the open label's; a small one with every group open. A filter opens groups with matches.
@@ -74,20 +78,17 @@ export function GroupTree(): JSX.Element {
     return out
   })
   const openUnfiltered = (groupId: string) => toggled().get(groupId) ?? (startOpen() || selectedGroups().has(groupId))
-  const isOpen = (groupId: string) => filtering() || openUnfiltered(groupId)
-  // Which groups are open is read here (tracked); the rows are then listed without subscribing to
-  // every shown label's fields: their names reach tree() through labelIndex already.
+  // Which groups are open depends on these four signals, each read once (read per group, Solid
+  // subscribed the list 500 times to each, and undid it all at every keystroke: issue 9). The rows
+  // are then listed without subscribing to every shown label's fields: their names reach tree()
+  // through labelIndex already.
   const items = createMemo(() => {
     const t = tree()
-    const open = new Set<string>()
-    const walk = (list: VisibleGroup[]) => {
-      for (const n of list) {
-        if (isOpen(n.group.id)) open.add(n.group.id)
-        walk(n.children)
-      }
-    }
-    walk(t)
-    return untrack(() => visibleItems(t, (id) => open.has(id)))
+    const all = filtering()
+    const byHand = toggled()
+    const open = startOpen()
+    const withSelected = selectedGroups()
+    return untrack(() => visibleItems(t, (id) => all || (byHand.get(id) ?? (open || withSelected.has(id)))))
   })
   /** The row holding the tree's one Tab stop: the last focused, else the open label, else the first row. */
   const tabStop = createMemo(() => {

@@ -1,10 +1,19 @@
 import type { GroupNode } from '../../../shared/schemas/group.ts'
-import type { ProjectedLabel, WorkspaceProjection } from '../../../shared/doc/projection.ts'
+import type { ProjectedLabel } from '../../../shared/doc/projection.ts'
 
 export interface VisibleGroup {
   group: GroupNode
   labels: ProjectedLabel[]
   children: VisibleGroup[]
+}
+
+/**
+ * What the tree is made of: the groups (read as plain objects: through the store each field read
+ * is a signal, 500 groups' worth at every keystroke, issue 9) and the labels.
+ */
+export type TreeSource = {
+  groups: readonly GroupNode[]
+  labels: readonly ProjectedLabel[]
 }
 
 /** True when a label's name or display name contains the query (case-insensitive substring, docs/model.md#groups). */
@@ -40,7 +49,7 @@ export function indexLabels(labels: readonly ProjectedLabel[]): LabelIndex {
  * itself is returned, so a keystroke that changes nothing shown renders nothing (issue 9).
  */
 export function filterTree(
-  p: Pick<WorkspaceProjection, 'groups' | 'labels'>,
+  p: TreeSource,
   query: string,
   index: LabelIndex = indexLabels(p.labels),
   prev?: VisibleGroup[],
@@ -61,11 +70,7 @@ export function sameTree(a: readonly VisibleGroup[], b: readonly VisibleGroup[])
   return true
 }
 
-function buildTree(
-  p: Pick<WorkspaceProjection, 'groups' | 'labels'>,
-  query: string,
-  index: LabelIndex,
-): VisibleGroup[] {
+function buildTree(p: TreeSource, query: string, index: LabelIndex): VisibleGroup[] {
   const q = query.trim().toLowerCase()
   const filtering = q !== ''
   const byGroup = new Map<string, ProjectedLabel[]>()

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import * as Y from 'yjs'
+import { seedLabels } from '../../bench/offline-reload.ts'
+import { createLabel } from '../../shared/doc/index.ts'
+import { labelInput } from '../shared/doc/helpers.ts'
+import { tokens } from '../server/helpers.ts'
+import { CHROMIUM, hasChromium, nodeOperator, openSeededPage } from './browser-env.ts'
+
+if (!hasChromium)
+  console.warn(
+    `[tests/client] ${CHROMIUM} is missing: skipping the local-copy reload test (apt-get install -y chromium)`,
+  )
+
+const LABELS = 400
+const GROUPS = 8
+
+// Runs in the page: bytes stored in the workspace's IndexedDB copy (y-indexeddb's 'updates' store).
+const storedBytes = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const open = indexedDB.open('labels-workspace-main')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const db = open.result
+      if (!db.objectStoreNames.contains('updates')) return resolve((db.close(), 0))
+      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
+      all.onsuccess = () => {
+        db.close()
+        resolve((all.result as Uint8Array[]).reduce((n, u) => n + u.byteLength, 0))
+      }
+      all.onerror = () => reject(all.error)
+    }
+  })
+
+// Runs in the page before its code: the workspace copy's database opens 600 ms late (a slow disk,
+// a busy machine), so a socket opened at once gets the server's answer before the copy is loaded.
+const slowLocalCopy = () => {
+  const open = IDBFactory.prototype.open
+  IDBFactory.prototype.open = function (this: IDBFactory, name: string, version?: number) {
+    const req = open.call(this, name, version)
+    if (!name.startsWith('labels-workspace-')) return req
+    Object.defineProperty(req, 'onsuccess', {
+      set(fn: (e: Event) => void) {
+        req.addEventListener('success', (e) => setTimeout(() => fn.call(req, e), 600))
+      },
+    })
+    return req
+  }
+}
+
+/**
+ * A reload that opens from this browser's IndexedDB copy (issue 9, the reload path at 5,000
+ * labels): the socket opens once the copy is in, so the server sends what the copy lacks, not
+ * the whole document again, and the page sends the server nothing of the copy it already has.
+ */
+describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (headless Chromium)', () => {
+  let env: Awaited<ReturnType<typeof openSeededPage>>
+  let page: Page
+  let docBytes = 0
+
+  beforeAll(async () => {
+    env = await openSeededPage({
+      seed: (url) => seedLabels(url, LABELS, GROUPS),
+      viewport: { width: 1400, height: 950 },
+    })
+    page = env.page
+    const op = await nodeOperator(env.base, tokens.editor)
+    docBytes = Y.encodeStateAsUpdate(op.doc).byteLength
+    op.provider.destroy()
+  }, 240_000)
+  afterAll(() => env?.close())
+
+  it('asks the server only for what the copy lacks, and sends it nothing of the copy', async () => {
+    await page.goto(`${env.base}/?token=${tokens.editor}`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
+    // The first sync is kept once the page is idle (client/sync/local-store.ts).
+    await expect.poll(() => page.evaluate(storedBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)
+
+    // Another operator adds a label while this page is away.
+    const op = await nodeOperator(env.base, tokens.editor)
+    createLabel(op.doc, labelInput('added_while_away', { dataType: 'string', rule: { method: 'import' } }), {
+      kind: 'local',
+      actor: 'other',
+    })
+
+    await page.addInitScript(slowLocalCopy)
+    const received: number[] = []
+    const sent: number[] = []
+    page.on('websocket', (ws) => {
+      if (!ws.url().includes('/collab')) return
+      ws.on('framereceived', (f) => received.push(f.payload.length))
+      ws.on('framesent', (f) => sent.push(f.payload.length))
+    })
+    await page.reload()
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
+    await page.getByTestId('label-filter').fill('added_while')
+    await page.getByTestId('label-row-added_while_away').waitFor({ timeout: 20_000 })
+    op.provider.destroy()
+    expect(received.length).toBeGreaterThan(0)
+    // The whole document is ~docBytes; what the copy lacked is one label.
+    expect(Math.max(...received)).toBeLessThan(docBytes / 10)
+    expect(Math.max(...sent)).toBeLessThan(docBytes / 10)
+  })
+})
