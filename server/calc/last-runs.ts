@@ -15,7 +15,7 @@ export class LastRuns {
    * `all` (the label has no others). A runs list is then answered without the engine, so it never waits
    * behind a calculation for a label listed before.
    */
-  private readonly lists = new Map<string, { runs: Run[]; all: boolean }>()
+  private readonly lists = new Map<string, { runs: Run[]; all: boolean; cap: number }>()
 
   constructor(
     private readonly engine: Pick<EngineApi, 'lastRuns' | 'listRunsOf'>,
@@ -38,8 +38,9 @@ export class LastRuns {
     // Older than every known run of an incompletely known list: it is not among the newest known ones.
     if (pos < 0 && !list.all) return
     list.runs.splice(pos < 0 ? list.runs.length : pos, 0, run)
-    if (list.runs.length > MAX_LISTED) {
-      list.runs.length = MAX_LISTED
+    // A list keeps as many runs as it was read for (at least the route's default): new runs don't grow it for ever.
+    if (list.runs.length > list.cap) {
+      list.runs.length = list.cap
       list.all = false
     }
   }
@@ -64,8 +65,9 @@ export class LastRuns {
     for (const r of this.byId.values())
       if (r.labelId === labelId && !seen.has(r.id) && (all || !oldest || newerFirst(r, oldest) < 0)) runs.push(r)
     runs.sort(newerFirst)
-    const kept = runs.slice(0, MAX_LISTED)
-    this.lists.set(labelId, { runs: kept, all: all && kept.length === runs.length })
+    const cap = Math.min(MAX_LISTED, Math.max(DEFAULT_LIMIT, limit, this.lists.get(labelId)?.cap ?? 0))
+    const kept = runs.slice(0, cap)
+    this.lists.set(labelId, { runs: kept, all: all && kept.length === runs.length, cap })
     return runs.slice(0, limit)
   }
 

@@ -121,6 +121,14 @@ describe('runs lists kept in memory', () => {
     expect(small.listed('many', 10)).toEqual(engineList(db, 'many', 10))
     expect(small.listed('many', 11)).toBeUndefined()
     expect(small.listed('few', 500)).toEqual(engineList(db, 'few', 500))
+    // A list keeps as many runs as it was read for: 60 more runs of 'few' leave its newest 50.
+    for (let i = 0; i < 60; i++) {
+      const y = run('few', ++n, t0 + n * 1000, 'succeeded')
+      db.set(y.id, y)
+      last.note(y)
+    }
+    expect(last.listed('few', 50)).toEqual(engineList(db, 'few', 50))
+    expect(last.listed('few', 51)).toBeUndefined()
   })
 
   it('a label the engine has no run of is known whole from then on', async () => {
