@@ -114,6 +114,15 @@ export class LastRuns {
     }
   }
 
+  /**
+   * A label just created (its id is new; a deleted label's runs are deleted with it) has no runs
+   * but those noted from now on: its list is known whole without asking the engine.
+   */
+  created(labelId: string): void {
+    if (!this.lists.has(labelId)) this.keepList(labelId, DEFAULT_LIMIT, [])
+    if (!this.runs.has(labelId)) this.runs.set(labelId, this.lists.get(labelId)?.runs[0] ?? null)
+  }
+
   /** Latest runs of these labels; only unknown labels cost an engine call. */
   async get(labelIds: string[]): Promise<Record<string, Run | null>> {
     const missing = labelIds.filter((id) => !this.runs.has(id))

@@ -200,6 +200,8 @@ export default fp(
     const unsubscribe = app.workspace.onLabelChange((change) => {
       const fx = effectsOf(change)
       const id = change.kind === 'deleted' ? change.previous.id : change.label.id
+      // A new label's runs list is known (empty, then every noted run): it never asks the engine.
+      if (change.kind === 'created') last.created(id)
       if (change.relayed) {
         // The process that integrated the change runs the label and deletes its data.
         if (fx.dropData) last.forget(id), distributions.forget(id), reads.forget(id)

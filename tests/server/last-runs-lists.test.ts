@@ -131,6 +131,16 @@ describe('runs lists kept in memory', () => {
     expect(last.listed('few', 51)).toBeUndefined()
   })
 
+  it('a label just created is known whole without the engine, with the runs noted before and after', () => {
+    const last = new LastRuns(engineStub)
+    const a = run('new', 1, t0) // noted before the change reached the hook (another process's run)
+    last.note(a)
+    last.created('new')
+    const b = run('new', 2, t0 + 1000)
+    last.note(b)
+    expect(last.listed('new', 500)?.map((r) => r.id)).toEqual([b.id, a.id])
+  })
+
   it('a label the engine has no run of is known whole from then on', async () => {
     const last = new LastRuns(engineStub)
     expect(await last.get(['fresh'])).toEqual({ fresh: null })
