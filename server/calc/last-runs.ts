@@ -116,11 +116,12 @@ export class LastRuns {
 
   /**
    * A label just created (its id is new; a deleted label's runs are deleted with it) has no runs
-   * but those noted from now on: its list is known whole without asking the engine.
+   * but those noted from now on: its runs list is known whole without asking the engine. (Its
+   * latest run is left to `get`: a label list read between the creation and the first run's
+   * note then shows that run, read from the engine, rather than none.)
    */
   created(labelId: string): void {
     if (!this.lists.has(labelId)) this.keepList(labelId, DEFAULT_LIMIT, [])
-    if (!this.runs.has(labelId)) this.runs.set(labelId, this.lists.get(labelId)?.runs[0] ?? null)
   }
 
   /** Latest runs of these labels; only unknown labels cost an engine call. */
