@@ -191,9 +191,11 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
       JSON.stringify({ method: 'metric', event: 'view_product', window: { lastDays: 30 }, measure: { agg: 'count' } }),
     )
     await a.getByTestId('save-label').click()
-    await a.getByTestId('label-detail').filter({ hasText: 'Views, last 30 days' }).waitFor({ timeout: 10_000 })
+    // Publishing validates on the engine and the label arrives through the shared document: under CI's
+    // load (e2e files in parallel) 10 s was once not enough (2026-12-01), so this waits as the chart does.
+    await a.getByTestId('label-detail').filter({ hasText: 'Views, last 30 days' }).waitFor({ timeout: 30_000 })
     await a.locator('[data-testid="distribution-chart"] g.bar').first().waitFor({ timeout: 30_000 })
-    await b.getByTestId('label-row-views_30d').waitFor({ timeout: 10_000 })
+    await b.getByTestId('label-row-views_30d').waitFor({ timeout: 30_000 })
     await a.screenshot({ path: '/tmp/labels-ui.png', fullPage: false })
   }, 300_000)
 
