@@ -84,6 +84,12 @@ interface Pending {
 const UNKNOWN_ORIGIN: DocOrigin = { kind: 'server', actor: 'unknown' }
 /** The origin without its connection id: every socket gets the update, its sender's too. */
 const unattributed = ({ connectionId: _sender, ...rest }: DocOrigin): DocOrigin => rest
+/** The origin of updates relayed as one: their socket's when one socket sent them all, else unattributed. */
+function commonOrigin(origins: DocOrigin[]): DocOrigin {
+  const first = origins[0]!
+  const one = first.connectionId !== undefined && origins.every((o) => o.connectionId === first.connectionId)
+  return one ? first : unattributed(first)
+}
 const ROOTS = new Set<string>(ROOT_TYPES)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.())
 class Abandoned extends Error {}
@@ -232,7 +238,10 @@ export class LiveDoc {
     doc.on('update', (update: Uint8Array, origin: unknown, _d: Y.Doc, tr: Y.Transaction) => {
       // ---- cluster (issue 11): another process stored it; relay it here, never store it again.
       if (origin === CLUSTER_ORIGIN)
-        return this.publish({ update, origin: CLUSTER_ORIGIN, changes: this.tracker.take(tr), echo: false })
+        return this.publishBatch(
+          [{ update, origin: CLUSTER_ORIGIN, changes: this.tracker.take(tr), echo: false }],
+          update,
+        )
       // ---- end cluster
       const o = isDocOrigin(origin) ? origin : UNKNOWN_ORIGIN
       this.queue.push({ update, origin: o, changes: this.tracker.take(tr), echo: this.echo.has(tr) })
@@ -486,22 +495,14 @@ export class LiveDoc {
    * sockets, a message per update per socket kept the main thread in socket writes (the soak's
    * profile: half of it in `writev` at 100 edits/s to 250 sockets). A batch holds more than one
    * update only when updates arrived while the previous one was being stored, so an idle server
-   * still relays each update alone, at once (a batch of one goes as `publish` sends it). The sender of every
+   * still relays each update alone, at once. The sender of every
    * update in the batch gets nothing (an echo goes to its sender too);
    * a sender of some of them gets its own back with the others (Yjs skips what a replica has).
    */
   private publishBatch(batch: Pending[], merged: Uint8Array): void {
-    const first = batch[0]!.origin
-    const oneSender =
-      first.connectionId !== undefined && batch.every((p) => !p.echo && p.origin.connectionId === first.connectionId)
-    this.relay(merged, oneSender ? first : unattributed(first))
-    for (const p of batch) this.report(p)
-  }
-
-  private publish(p: Pending): void {
     // An echo carries no connection id, so the sender gets the server's part of its transaction.
-    this.relay(p.update, p.echo ? unattributed(p.origin) : p.origin)
-    this.report(p)
+    this.relay(merged, commonOrigin(batch.map((p) => (p.echo ? unattributed(p.origin) : p.origin))))
+    for (const p of batch) this.report(p)
   }
 
   /**
@@ -532,11 +533,8 @@ export class LiveDoc {
     const held = this.held
     this.held = []
     if (held.length === 0) return
-    const first = held[0]!.origin
-    const oneSender =
-      first.connectionId !== undefined && held.every((h) => h.origin.connectionId === first.connectionId)
     const update = held.length === 1 ? held[0]!.update : Y.mergeUpdates(held.map((h) => h.update))
-    this.send(update, oneSender ? first : unattributed(first))
+    this.send(update, commonOrigin(held.map((h) => h.origin)))
   }
 
   private send(update: Uint8Array, origin: DocOrigin): void {
