@@ -24,7 +24,7 @@
 import { writeFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { tokens } from '../tests/server/helpers.ts'
-import { buildClient, CHROMIUM, hasChromium, launchChromium } from '../tests/client/browser-env.ts'
+import { buildClient, CHROMIUM, hasChromium, launchChromium, localCopyBytes } from '../tests/client/browser-env.ts'
 import { startAppServer } from './app-server.ts'
 import { clientFlows } from './client-flows.ts'
 import { traceWhile } from './client-trace.ts'
@@ -51,24 +51,6 @@ function recordFilterFrames(): void {
     },
     true,
   )
-}
-
-// Runs in the page: bytes in the workspace's IndexedDB copy (y-indexeddb's 'updates' store).
-function localCopyBytes(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open('labels-workspace-main')
-    open.onerror = () => reject(open.error)
-    open.onsuccess = () => {
-      const db = open.result
-      if (!db.objectStoreNames.contains('updates')) return resolve((db.close(), 0))
-      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
-      all.onsuccess = () => {
-        db.close()
-        resolve((all.result as Uint8Array[]).reduce((n, u) => n + u.byteLength, 0))
-      }
-      all.onerror = () => reject(all.error)
-    }
-  })
 }
 
 async function filterKeystrokes(page: Page, keys: number): Promise<number[]> {

@@ -159,3 +159,21 @@ export async function nodeOperator(base: string, token: string): Promise<{ doc: 
   await new Promise<void>((res) => (provider.synced ? res() : provider.once('sync', (s: boolean) => s && res())))
   return { doc, provider }
 }
+
+// Runs in the page: bytes in the workspace's IndexedDB copy (y-indexeddb's 'updates' store).
+export function localCopyBytes(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('labels-workspace-main')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const db = open.result
+      if (!db.objectStoreNames.contains('updates')) return resolve((db.close(), 0))
+      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
+      all.onsuccess = () => {
+        db.close()
+        resolve((all.result as Uint8Array[]).reduce((n, u) => n + u.byteLength, 0))
+      }
+      all.onerror = () => reject(all.error)
+    }
+  })
+}

@@ -5,7 +5,7 @@ import { seedLabels } from '../../bench/offline-reload.ts'
 import { createLabel } from '../../shared/doc/index.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
 import { tokens } from '../server/helpers.ts'
-import { CHROMIUM, hasChromium, nodeOperator, openSeededPage } from './browser-env.ts'
+import { CHROMIUM, hasChromium, localCopyBytes, nodeOperator, openSeededPage } from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -14,23 +14,6 @@ if (!hasChromium)
 
 const LABELS = 400
 const GROUPS = 8
-
-// Runs in the page: bytes stored in the workspace's IndexedDB copy (y-indexeddb's 'updates' store).
-const storedBytes = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const open = indexedDB.open('labels-workspace-main')
-    open.onerror = () => reject(open.error)
-    open.onsuccess = () => {
-      const db = open.result
-      if (!db.objectStoreNames.contains('updates')) return resolve((db.close(), 0))
-      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
-      all.onsuccess = () => {
-        db.close()
-        resolve((all.result as Uint8Array[]).reduce((n, u) => n + u.byteLength, 0))
-      }
-      all.onerror = () => reject(all.error)
-    }
-  })
 
 // Runs in the page before its code: the workspace copy's database opens 600 ms late (a slow disk,
 // a busy machine), so a socket opened at once gets the server's answer before the copy is loaded.
@@ -74,7 +57,7 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
     await page.goto(`${env.base}/?token=${tokens.editor}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
     // The first sync is kept once the page is idle (client/sync/local-store.ts).
-    await expect.poll(() => page.evaluate(storedBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)
+    await expect.poll(() => page.evaluate(localCopyBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)
 
     // Another operator adds a label while this page is away.
     const op = await nodeOperator(env.base, tokens.editor)
