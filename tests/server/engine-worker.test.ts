@@ -99,22 +99,24 @@ it('keeps answering /api/health while a calculation runs', async () => {
   expect(created.statusCode).toBe(201)
   const id = created.json().id
   // Engine reads queue behind the run on PGlite's one connection; health must not.
+  // No wall-clock bound here (house rule: speed goes in `npm run bench -- soak`, whose reads run during
+  // calculations): what is checked is that answers arrive while the run is still going.
   const latencies: number[] = []
+  let answeredMidRun = 0
   const t0 = performance.now()
   await until(async () => app.runQueue.busyLabels().includes(id))
   // The label list comes from the run cache, so it answers mid-run and shows the run going.
-  const tl = performance.now()
   const listed = (await app.inject({ url: '/api/labels', headers: auth('viewer') })).json().labels as Array<{
     id: string
     lastRun: { status: string } | null
   }>
-  expect(performance.now() - tl).toBeLessThan(250)
   expect(['queued', 'running']).toContain(listed.find((l) => l.id === id)?.lastRun?.status)
   while (app.runQueue.busyLabels().includes(id)) {
     const t = performance.now()
     const h = await app.inject({ url: '/api/health' })
     latencies.push(performance.now() - t)
     expect(h.statusCode).toBe(200)
+    if (app.runQueue.busyLabels().includes(id)) answeredMidRun++
     await new Promise((r) => setTimeout(r, 5))
   }
   const runMs = performance.now() - t0
@@ -125,9 +127,9 @@ it('keeps answering /api/health while a calculation runs', async () => {
   )
   const run = (await app.inject({ url: `/api/labels/${id}`, headers: auth('viewer') })).json().lastRun
   expect(run.status).toBe('succeeded')
-  expect(latencies.length).toBeGreaterThan(runMs / 100) // probes kept flowing for the whole run
-  // The event loop never waited on the query (in-process PGlite would stall it for the whole run).
-  expect(max).toBeLessThan(250)
+  // The event loop never waited on the query: in-process PGlite would stall it for the whole run, so the
+  // first probe would only be answered after the run and none mid-run.
+  expect(answeredMidRun).toBeGreaterThanOrEqual(3)
 })
 
 it('parses a big upload in the parse worker started from inside the engine worker (the path of POST /api/data/* from 1 MiB)', async () => {
