@@ -34,7 +34,7 @@ function sources(dir: string): string[] {
 
 const builtins = new Set(builtinModules)
 /** The package an import specifier names (`@scope/name/sub` → `@scope/name`), or null for a relative or built-in one. */
-export function packageOf(spec: string): string | null {
+function packageOf(spec: string): string | null {
   if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || spec.startsWith('virtual:'))
     return null
   const parts = spec.split('/')
