@@ -169,3 +169,21 @@ describe('one module for each shared rule (issue 12, item 15)', () => {
     expect(schemes.map((f) => relative(root, f))).toEqual([])
   })
 })
+
+describe('public Yjs API only (issue 12, item 11)', () => {
+  it('no Yjs internals (`_item`, `_transaction`, `_map`, `_start`, `_length`, `_eH`, `_dEH`, `_first`) in shared, engine, server or client', () => {
+    // Underscored members of Yjs types, transactions and documents: a yjs upgrade may change them
+    // without notice, and change detection built on them would break silently.
+    const internal = /\.(?:_item|_transaction|_map|_start|_length|_eH|_dEH|_first|_prelimContent|_integrate)\b/
+    const uses: string[] = []
+    for (const f of layerSources('shared', 'engine', 'server', 'client'))
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // comments that name what is avoided are fine
+          if (internal.test(line.replace(/\/\/.*$|\/\*.*?\*\/|^\s*\*.*$/g, '')))
+            uses.push(`${relative(root, f)}:${i + 1}`)
+        })
+    expect(uses).toEqual([])
+  })
+})

@@ -20,6 +20,7 @@ import {
 } from '../../shared/doc/index.ts'
 import { makeCreationStamper, type CreationStamper } from '../../shared/doc/creation-stamps.ts'
 import { attributeDraftWrites } from '../../shared/doc/draft-authors.ts'
+import { keyInParent } from '../../shared/doc/drafts.ts'
 import { missingDependency } from '../../shared/doc/update-deps.ts'
 import type { DocStore } from './doc-store.ts'
 
@@ -212,7 +213,7 @@ export class LiveDoc {
         if (
           type === groups ||
           type === labels ||
-          (type.parent === groups && (keys.has('parentId') || type._item?.parentSub === DEFAULT_GROUP_ID)) ||
+          (type.parent === groups && (keys.has('parentId') || keyInParent(type) === DEFAULT_GROUP_ID)) ||
           (type.parent === labels && keys.has('groupId'))
         )
           this.structural = true

@@ -111,6 +111,17 @@ function identityOf(m: Y.Map<unknown>): { instance: string; replaced: string } {
   return { instance: idText(id), replaced: item instanceof Y.Item ? idText(item.origin) : '' }
 }
 
+/**
+ * The key under which a type sits in its parent map (null in an array, or for a root type), with
+ * the same exported Yjs API as identityOf: no `type._item` (issue 12, item 11).
+ */
+export function keyInParent<E>(t: Y.AbstractType<E>): string | null {
+  const id = t.doc && t.parent ? Y.createRelativePositionFromTypeIndex(t, 0, -1).type : null
+  if (!id || !t.doc) return null
+  const item = Y.getItem(t.doc.store, id)
+  return item instanceof Y.Item ? item.parentSub : null
+}
+
 /** Reads one draft map into its view (tolerates any junk inside). */
 export function readDraft(id: string, m: Y.Map<unknown>): DraftView {
   const definition = definitionOf(m)
@@ -178,7 +189,7 @@ export function draftsTouched(tr: Y.Transaction): Set<string> {
     }
     let top = type as Y.AbstractType<unknown>
     while (top.parent && top.parent !== root) top = top.parent as Y.AbstractType<unknown>
-    const key = top.parent === root ? top._item?.parentSub : null
+    const key = top.parent === root ? keyInParent(top) : null
     if (key) ids.add(key)
   }
   return ids
