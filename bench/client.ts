@@ -1,6 +1,6 @@
 /**
  * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--settle 0.5] [--via-collab]
- *                          [--keep-local] [--no-flows] [--client DIR] [--first-letter N]
+ *                          [--keep-local [--bloat K]] [--no-flows] [--client DIR] [--first-letter N]
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
@@ -24,7 +24,14 @@
 import { writeFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { tokens } from '../tests/server/helpers.ts'
-import { buildClient, CHROMIUM, hasChromium, launchChromium, localCopyBytes } from '../tests/client/browser-env.ts'
+import {
+  bloatLocalCopy,
+  buildClient,
+  CHROMIUM,
+  hasChromium,
+  launchChromium,
+  localCopyBytes,
+} from '../tests/client/browser-env.ts'
 import { startAppServer } from './app-server.ts'
 import { clientFlows } from './client-flows.ts'
 import { traceWhile } from './client-trace.ts'
@@ -179,6 +186,7 @@ export async function main(args: string[]): Promise<void> {
     await page.goto(`${srv.http}/?token=${tokens.editor}`, { timeout: 120_000 })
     const whole = { n: labels, groups }
     await page.waitForFunction(interactive, whole, { timeout: 180_000, polling: 100 })
+    const copyMarks: string[] = []
     const loadMs: number[] = [],
       inPageMs: number[] = [],
       firstRowMs: number[] = []
@@ -191,6 +199,21 @@ export async function main(args: string[]): Promise<void> {
     page.on('websocket', (ws) => {
       if (ws.url().includes('/collab')) ws.on('framereceived', (f) => (collabIn += f.payload.length))
     })
+    // `--bloat K`: the copy then holds K more whole documents, as builds before the reload path
+    // was fixed left it (client/sync/local-store.ts compacts such a copy after a load).
+    if (keepLocal && args.includes('--bloat')) {
+      const extra = flag(args, 'bloat', 3)
+      const kept = () => page.evaluate(localCopyBytes)
+      // The first sync is written once the page is idle: until the copy's size holds still.
+      for (let last = -1, now = 0, end = Date.now() + 30_000; now === 0 || now !== last; ) {
+        if (Date.now() > end) throw new Error('the IndexedDB copy was not written')
+        await sleep(500)
+        last = now
+        now = await kept()
+      }
+      await page.evaluate(bloatLocalCopy, extra)
+      console.log(`IndexedDB copy bloated with ${extra} more documents: ${Math.round((await kept()) / 1024)} kB`)
+    }
     for (let i = 0; i < loads; i++) {
       // A fresh page each time: the document comes from the server, not from IndexedDB.
       if (!keepLocal)
@@ -204,6 +227,16 @@ export async function main(args: string[]): Promise<void> {
       await page.reload({ waitUntil: 'commit' })
       const at = await page.waitForFunction(interactive, whole, { timeout: 120_000, polling: 'raf' })
       loadMs.push(round(performance.now() - start))
+      // The copy's load in the page (client/sync/local-store.ts marks; none in builds before them).
+      copyMarks.push(
+        await page.evaluate(() =>
+          performance
+            .getEntriesByType('mark')
+            .filter((m) => m.name.startsWith('labels:copy-'))
+            .map((m) => `${m.name.slice(12)} ${Math.round(m.startTime)}`)
+            .join(', '),
+        ),
+      )
       await stopProfile?.()
       await stopTrace?.()
       const m = (await at.jsonValue())!
@@ -266,6 +299,7 @@ export async function main(args: string[]): Promise<void> {
     console.table(rows)
     console.log(`loads (ms): ${loadMs.join(', ')}; keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`)
     console.log(`collab socket, kB from the server per load (until settled): ${collabKB.join(', ')}`)
+    if (copyMarks.some((m) => m)) console.log(`IndexedDB copy per load (ms in the page): ${copyMarks.join(' | ')}`)
     await ctx.close()
     // Rule edit → preview and run success → chart (bench/client-flows.ts: `--edits`, `--runs`);
     // `--no-flows` skips them (the tree's figures alone).

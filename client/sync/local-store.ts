@@ -1,4 +1,4 @@
-import { IndexeddbPersistence } from 'y-indexeddb'
+import * as idb from 'lib0/indexeddb'
 import * as Y from 'yjs'
 import type { DocUpdates } from './server-updates.ts'
 
@@ -15,37 +15,148 @@ const IDLE_WAIT_MS = 2000
 /** How long updates are gathered before they are written to IndexedDB together. */
 export const LOCAL_STORE_BATCH_MS = 100
 
+/** The copy's object store: one row per stored update (y-indexeddb's layout, which earlier builds wrote). */
+const UPDATES = 'updates'
+
 /**
- * Plain: keeps `doc` in IndexedDB with y-indexeddb: stored updates are applied on open, every
- * later update (local or from the server) is appended. `whenLoaded` resolves once the stored
- * document is in `doc`, and rejects if the database cannot be opened. Returns the store and its cleanup (closes the database; data stays).
+ * When a copy is compacted into one row (the document's state): when its rows hold more than
+ * COMPACT_RATIO times the largest row (a whole document; earlier builds appended one per reload)
+ * and more than LOCAL_STORE_IDLE_BYTES, checked after a load; or past COMPACT_ROWS rows, checked
+ * after a load and as rows are appended (a busy draft appends one per LOCAL_STORE_BATCH_MS).
+ * Measured at 5,000 labels (2.6 MB; Node, machine load 4–6): each extra whole document costs
+ * 150–300 ms at every load, a compaction ~60 ms of encoding plus the write (~0.15 s in Chromium)
+ * once, at idle; a thousand small rows cost no measurable time, so the row limit stays
+ * y-indexeddb's (it bounds the copy, each compaction writes the whole document).
+ */
+export const COMPACT_RATIO = 1.5
+export const COMPACT_ROWS = 500
+
+/**
+ * Marks the copy's load in the page's performance timeline (`labels:copy-opened`, `-read`,
+ * `-applied`): bench/client.ts prints them per reload.
+ */
+function mark(step: string): void {
+  if (typeof performance !== 'undefined' && typeof performance.mark === 'function')
+    performance.mark(`labels:copy-${step}`)
+}
+
+/** Appends an update as a row; resolves to its key. (lib0 types the value narrower than IndexedDB takes it.) */
+function addRow(store: IDBObjectStore, update: Uint8Array): Promise<number> {
+  return idb.addAutoKey(store, update as unknown as ArrayBuffer).then(Number)
+}
+
+/** What a load read: rows, their bytes, the largest row's bytes. */
+export interface CopyShape {
+  rows: number
+  bytes: number
+  largest: number
+}
+
+/** True when a copy of this shape is compacted after it is loaded (COMPACT_ROWS, COMPACT_RATIO). */
+export function needsCompaction(c: CopyShape): boolean {
+  return c.rows > COMPACT_ROWS || (c.bytes > LOCAL_STORE_IDLE_BYTES && c.bytes > COMPACT_RATIO * c.largest)
+}
+
+export interface LocalStore {
+  /** Resolves once the stored document is in `doc`; rejects if the database cannot be opened. */
+  whenLoaded: Promise<CopyShape>
+  /** Writes what is gathered now. */
+  flush: () => void
+}
+
+/**
+ * Plain: keeps `doc` in IndexedDB, in y-indexeddb's layout (an `updates` store of Yjs updates,
+ * so copies written by earlier builds load): the stored rows are read and applied on open in one
+ * transaction, every later update (local or from the server) is appended. Returns the store and
+ * its cleanup (closes the database; data stays).
+ *
+ * The load is handed to `updates.applyStored` (server-updates.ts), which keeps Yjs from encoding
+ * the whole document again for the update listeners (issue 9: the reload from the copy was slower
+ * than from the server). A copy that has grown (needsCompaction) is rewritten as one row once the
+ * page is idle after the load; y-indexeddb compacted only at 500 rows, re-reading and re-applying
+ * every row, so a copy holding several whole documents (earlier builds) was decoded several times
+ * at every reload. Past COMPACT_ROWS rows it is compacted the same way.
  *
  * Updates are gathered for LOCAL_STORE_BATCH_MS and written as one merged update in one
- * IndexedDB transaction: y-indexeddb writes each update in its own transaction, which with a
- * busy draft (20 operators typing) cost ~9 % of the page's main thread, and its 500-row trim
- * (re-reading and re-applying every row, then writing the whole document) came every few
- * seconds. What is gathered is written at once when the page is hidden or closed
- * (`pagehide`, `visibilitychange`) and at cleanup, so a reload keeps every edit. A large write
- * (the first sync of a big workspace, ~2.6 MB at 5,000 labels: ~0.15 s of the main thread to
- * copy into IndexedDB) waits for the page to be idle (at most IDLE_WAIT_MS), after the tree is shown.
+ * IndexedDB transaction: one transaction per update, with a busy draft (20 operators typing),
+ * cost ~9 % of the page's main thread. What is gathered is written at once when the page is
+ * hidden or closed (`pagehide`, `visibilitychange`) and at cleanup, so a reload keeps every edit.
+ * A large write (the first sync of a big workspace, ~2.6 MB at 5,000 labels: ~0.15 s of the main
+ * thread to copy into IndexedDB) waits for the page to be idle (at most IDLE_WAIT_MS), after the
+ * tree is shown.
  *
  * `updates` (server-updates.ts) hands over the server's updates as received instead of Yjs
  * encoding them again; without it the document's 'update' event is used.
  */
-export function makeLocalStore(
-  doc: Y.Doc,
-  workspace = 'main',
-  updates?: DocUpdates,
-): [{ whenLoaded: Promise<void>; persistence: IndexeddbPersistence; flush: () => void }, () => void] {
-  const persistence = new IndexeddbPersistence(localDocName(workspace), doc)
-  // Rejects when the database does not open (y-indexeddb's whenSynced then never settles).
-  const whenLoaded = new Promise<void>((resolve, reject) => {
-    persistence.whenSynced.then(() => resolve(), reject)
-    persistence._db.catch(reject)
+export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpdates): [LocalStore, () => void] {
+  // The origin of what the store itself applies (the load; rows other tabs wrote, at compaction).
+  const self = {}
+  let db: IDBDatabase | null = null
+  let closed = false
+  /** Rows in the copy, and the key of the last row this page has applied or written. */
+  let rows = 0
+  let lastKey = 0
+  const opened = idb.openDB(localDocName(workspace), (d) =>
+    idb.createStores(d, [[UPDATES, { autoIncrement: true }], ['custom']]),
+  )
+  const applyStored = (stored: Uint8Array[]) => {
+    if (stored.length === 0) return
+    if (updates) updates.applyStored(stored, self)
+    else Y.transact(doc, () => stored.forEach((u) => Y.applyUpdate(doc, u)), self, false)
+  }
+  const whenLoaded = opened.then(async (d) => {
+    const shape: CopyShape = { rows: 0, bytes: 0, largest: 0 }
+    if (closed) {
+      d.close()
+      return shape
+    }
+    db = d
+    mark('opened')
+    const [store] = idb.transact(d, [UPDATES]) as [IDBObjectStore]
+    // What the document held before the database opened (edits, another tab's state): stored
+    // first, as the batches gathered meanwhile were dropped (flush).
+    if (doc.store.clients.size > 0) void addRow(store, Y.encodeStateAsUpdate(doc))
+    const stored = (await idb.getAll(store)) as Uint8Array[]
+    lastKey = Number((await idb.getLastKey(store)) ?? 0)
+    mark('read')
+    shape.rows = stored.length
+    for (const u of stored) {
+      shape.bytes += u.byteLength
+      shape.largest = Math.max(shape.largest, u.byteLength)
+    }
+    rows = stored.length
+    if (!closed) applyStored(stored)
+    mark('applied')
+    return shape
   })
-  // y-indexeddb's own listener writes one transaction per update: replaced by the batching one.
-  const storeOne = persistence._storeUpdate
-  doc.off('update', storeOne)
+  /**
+   * Rewrites the copy as one row (the document's state) in one IndexedDB transaction: rows written
+   * since this page last read (another tab's) are applied first, then every older row is deleted.
+   */
+  let compacting: Promise<void> | null = null
+  const compact = (): Promise<void> => {
+    if (compacting || !db || closed) return compacting ?? Promise.resolve()
+    const [store] = idb.transact(db, [UPDATES]) as [IDBObjectStore]
+    compacting = (async () => {
+      const newer = (await idb.getAll(store, idb.createIDBKeyRangeLowerBound(lastKey, true))) as Uint8Array[]
+      if (newer.length > 0) Y.transact(doc, () => newer.forEach((u) => Y.applyUpdate(doc, u)), self, false)
+      const key = await addRow(store, Y.encodeStateAsUpdate(doc))
+      await idb.del(store, idb.createIDBKeyRangeUpperBound(key, true))
+      rows = 1
+      lastKey = key
+    })().finally(() => {
+      compacting = null
+    })
+    return compacting
+  }
+  const whenIdle = (fn: () => void) =>
+    typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: IDLE_WAIT_MS }) : setTimeout(fn, 0)
+  // After the load, once the page is idle (the tree is shown first).
+  whenLoaded.then(
+    (shape) => needsCompaction(shape) && whenIdle(() => void compact()),
+    () => {},
+  )
+
   let gathered: Uint8Array[] = []
   let bytes = 0
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -57,19 +168,23 @@ export function makeLocalStore(
     idle = null
     bytes = 0
     if (gathered.length === 0) return
-    // Before the database is open there is nothing to write to: y-indexeddb stores the whole
-    // document when it opens (these updates included). Waiting would re-arm forever if the
-    // database never opens, and write after destroy.
-    if (!persistence.db) {
+    // Before the database is open there is nothing to write to: the document's state is stored
+    // when it opens (these updates included). Waiting would re-arm forever if the database never
+    // opens, and write after close.
+    if (!db || closed) {
       gathered = []
       return
     }
     const update = gathered.length === 1 ? (gathered[0] as Uint8Array) : Y.mergeUpdates(gathered)
     gathered = []
-    storeOne(update, null)
+    const [store] = idb.transact(db, [UPDATES]) as [IDBObjectStore]
+    void addRow(store, update).then((key) => {
+      lastKey = Math.max(lastKey, key)
+    })
+    if (++rows > COMPACT_ROWS) whenIdle(() => void compact())
   }
   const onUpdate = (update: Uint8Array, origin: unknown) => {
-    if (origin === persistence) return // what y-indexeddb itself loaded
+    if (origin === self) return // what the store itself applied
     gathered.push(update)
     bytes += update.byteLength
     timer ??= setTimeout(flush, LOCAL_STORE_BATCH_MS)
@@ -83,16 +198,19 @@ export function makeLocalStore(
   const onHidden = () => document.visibilityState === 'hidden' && flush()
   window.addEventListener('pagehide', flush)
   document.addEventListener('visibilitychange', onHidden)
-  return [
-    { whenLoaded, persistence, flush },
-    () => {
-      flush()
-      stopListening()
-      window.removeEventListener('pagehide', flush)
-      document.removeEventListener('visibilitychange', onHidden)
-      void persistence.destroy()
-    },
-  ]
+  const close = () => {
+    if (closed) return
+    flush()
+    closed = true
+    doc.off('destroy', close)
+    stopListening()
+    window.removeEventListener('pagehide', flush)
+    document.removeEventListener('visibilitychange', onHidden)
+    // Once a compaction (one IndexedDB transaction) is done; the data stays.
+    void (compacting ?? Promise.resolve()).finally(() => db?.close())
+  }
+  doc.on('destroy', close)
+  return [{ whenLoaded, flush }, close]
 }
 
 /** What survives a reload about changes the server has not acknowledged yet. */

@@ -9,6 +9,11 @@ export type UpdateListener = (update: Uint8Array, origin: unknown) => void
 export interface DocUpdates {
   /** Adds a listener (like `doc.on('update')`); returns its removal. */
   on(fn: UpdateListener): () => void
+  /**
+   * Applies updates kept in this browser (the IndexedDB copy) in one transaction of `origin`,
+   * which Yjs does not encode again for the 'update' listeners while the socket is not open.
+   */
+  applyStored(stored: readonly Uint8Array[], origin: unknown): void
 }
 
 /**
@@ -73,6 +78,9 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
         listeners.add(fn)
         return () => listeners.delete(fn)
       },
+      applyStored(stored, origin) {
+        applyQuietly(doc, provider, relay, stored, origin)
+      },
     },
     () => {
       provider.messageHandlers[messageSync] = handle
@@ -80,6 +88,64 @@ export function serverUpdates(doc: Y.Doc, provider: WebsocketProvider): [DocUpda
       listeners.clear()
     },
   ]
+}
+
+/**
+ * The copy's load (one transaction) with no 'update' listener when Yjs would encode it: the
+ * relay's listeners ignore what the copy itself loaded, and the server gets what it lacks of the
+ * copy in the page's sync step 2 once the socket opens. Encoded, it was the whole document once
+ * more (~0.3 s of the main thread at 5,000 labels under load, issue 9). The listeners are back as
+ * soon as that transaction's 'update' would have been emitted: transactions that observers make
+ * while the copy loads are encoded and handed over as usual (holding the listeners until all
+ * transactions ended lost an offline draft's writes). With the socket open (the copy took longer
+ * than LOCAL_FIRST_MS) its sync may have gone already: the load is encoded and sent as before.
+ * Other tabs get the copy's content through the server (they share the copy anyway).
+ */
+function applyQuietly(
+  doc: Y.Doc,
+  provider: WebsocketProvider,
+  relay: UpdateListener,
+  stored: readonly Uint8Array[],
+  origin: unknown,
+): void {
+  let load: Y.Transaction | null = null
+  const apply = () =>
+    Y.transact(
+      doc,
+      (tr) => {
+        load = tr
+        for (const u of stored) Y.applyUpdate(doc, u)
+      },
+      origin,
+      false,
+    )
+  if (provider.wsconnected || doc._transaction !== null) return apply()
+  let held = false
+  // Emitted right before Yjs checks for 'update' listeners, for each transaction.
+  const hold = (tr: Y.Transaction) => {
+    if (tr !== load) return
+    held = true
+    doc.off('update', relay)
+    doc.off('update', provider._updateHandler)
+  }
+  // The next transaction's observers (one an observer of the load made), or the end of them all.
+  const release = () => {
+    if (!held) return
+    held = false
+    doc.on('update', relay)
+    doc.on('update', provider._updateHandler)
+  }
+  doc.on('afterTransactionCleanup', hold)
+  doc.on('beforeObserverCalls', release)
+  doc.on('afterAllTransactions', release)
+  try {
+    apply()
+  } finally {
+    release()
+    doc.off('afterTransactionCleanup', hold)
+    doc.off('beforeObserverCalls', release)
+    doc.off('afterAllTransactions', release)
+  }
 }
 
 /** True when a transaction wrote something (new structs or deletions). */

@@ -1,4 +1,4 @@
-import { createMemo, createSignal, onCleanup, onMount, type Accessor } from 'solid-js'
+import { createEffect, createMemo, createSignal, onCleanup, onMount, type Accessor } from 'solid-js'
 
 /**
  * A window over a long list of rows of known heights (the label tree, the overview table): only
@@ -57,6 +57,12 @@ export function createRowWindow(o: {
   overscan: number
   /** Up to this many rows every row is rendered (read reactively when a function). */
   allUpTo: number | Accessor<number>
+  /**
+   * When the rows change (new offsets: a filter keystroke, the first render), render the rows in
+   * the viewport first and the overscan after the next frame: a keystroke that opens every group
+   * of a large tree then mounts only what is seen before its frame (issue 9, keystroke p95).
+   */
+  viewportFirst?: boolean
 }): RowWindow {
   const [view, setView] = createSignal({ top: 0, height: typeof window === 'undefined' ? 1000 : window.innerHeight })
   let list: HTMLElement | undefined
@@ -83,13 +89,32 @@ export function createRowWindow(o: {
       })
     })
   }
+  // The offsets whose overscan is rendered (viewportFirst): set after the frame that showed them.
+  const [settled, setSettled] = createSignal<readonly number[] | null>(null)
+  if (o.viewportFirst && typeof requestAnimationFrame === 'function') {
+    let frame = 0
+    let task: ReturnType<typeof setTimeout> | undefined
+    createEffect(() => {
+      const offsets = o.offsets()
+      cancelAnimationFrame(frame)
+      clearTimeout(task)
+      frame = requestAnimationFrame(() => {
+        task = setTimeout(() => setSettled(() => offsets), 0)
+      })
+    })
+    onCleanup(() => {
+      cancelAnimationFrame(frame)
+      clearTimeout(task)
+    })
+  }
   const range = createMemo(
     () => {
       const offsets = o.offsets()
       const n = offsets.length - 1
       if (n <= (typeof o.allUpTo === 'function' ? o.allUpTo() : o.allUpTo)) return { start: 0, end: n }
       const v = view()
-      return rowRange(offsets, v.top, v.height, o.overscan)
+      const overscan = !o.viewportFirst || settled() === offsets ? o.overscan : 0
+      return rowRange(offsets, v.top, v.height, overscan)
     },
     undefined,
     { equals: (a, b) => a.start === b.start && a.end === b.end },

@@ -177,3 +177,38 @@ export function localCopyBytes(): Promise<number> {
     }
   })
 }
+
+// Runs in the page: appends `times` more copies of the workspace copy's largest row (a whole
+// document), as builds before the IndexedDB reload path was fixed did at reloads; the rows then.
+export function bloatLocalCopy(times: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('labels-workspace-main')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const db = open.result
+      const store = db.transaction('updates', 'readwrite').objectStore('updates')
+      const all = store.getAll()
+      all.onsuccess = () => {
+        const rows = all.result as Uint8Array[]
+        const largest = rows.reduce((a, b) => (b.byteLength > a.byteLength ? b : a))
+        for (let i = 0; i < times; i++) store.add(largest)
+        store.transaction.oncomplete = () => resolve((db.close(), rows.length + times))
+      }
+      store.transaction.onerror = () => reject(store.transaction.error)
+    }
+  })
+}
+
+// Runs in the page: the workspace copy's rows, as plain arrays (to be decoded in Node).
+export function localCopyRows(): Promise<number[][]> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('labels-workspace-main')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const db = open.result
+      const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
+      all.onsuccess = () => resolve((db.close(), (all.result as Uint8Array[]).map((u) => Array.from(u))))
+      all.onerror = () => reject(all.error)
+    }
+  })
+}

@@ -2,10 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import * as Y from 'yjs'
 import { seedLabels } from '../../bench/offline-reload.ts'
-import { createLabel } from '../../shared/doc/index.ts'
+import { createLabel, projectWorkspace } from '../../shared/doc/index.ts'
 import { labelInput } from '../shared/doc/helpers.ts'
 import { tokens } from '../server/helpers.ts'
-import { CHROMIUM, hasChromium, localCopyBytes, nodeOperator, openSeededPage } from './browser-env.ts'
+import {
+  bloatLocalCopy,
+  CHROMIUM,
+  hasChromium,
+  localCopyBytes,
+  localCopyRows,
+  nodeOperator,
+  openSeededPage,
+} from './browser-env.ts'
 
 if (!hasChromium)
   console.warn(
@@ -83,5 +91,27 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
     // The whole document is ~docBytes; what the copy lacked is one label.
     expect(Math.max(...received)).toBeLessThan(docBytes / 10)
     expect(Math.max(...sent)).toBeLessThan(docBytes / 10)
+  })
+
+  it('compacts a copy that holds several whole documents (earlier builds) into one, keeping all of it', async () => {
+    await page.goto(`${env.base}/?token=${tokens.editor}`)
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
+    await expect.poll(() => page.evaluate(localCopyBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)
+    expect(await page.evaluate(bloatLocalCopy, 3)).toBeGreaterThanOrEqual(4)
+    expect(await page.evaluate(localCopyBytes)).toBeGreaterThan(docBytes * 3.5)
+    await page.reload()
+    await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
+    // Compacted once the page is idle after the load (client/sync/local-store.ts needsCompaction).
+    await expect.poll(() => page.evaluate(localCopyBytes), { timeout: 20_000 }).toBeLessThan(docBytes * 1.5)
+    const rows = await page.evaluate(localCopyRows)
+    expect(rows.length).toBeLessThanOrEqual(3)
+    // What is left is the whole workspace: every label the server has.
+    const doc = new Y.Doc()
+    for (const r of rows) Y.applyUpdate(doc, new Uint8Array(r))
+    const op = await nodeOperator(env.base, tokens.editor)
+    const names = (d: Y.Doc) => projectWorkspace(d).labels.map((l) => l.name)
+    expect(names(doc)).toEqual(names(op.doc))
+    expect(names(doc).length).toBeGreaterThanOrEqual(LABELS)
+    op.provider.destroy()
   })
 })

@@ -118,6 +118,70 @@ describe('server updates handed over as received', () => {
     await until(() => names(clients[0]!.doc).includes('answer'), 10_000, 'the write at the server')
   })
 
+  it("applies the IndexedDB copy's load without encoding it while the socket is closed; observers' writes during it are handed over and sent", async () => {
+    // The copy: the server's 30 labels and one made offline (the server lacks it).
+    const writer = client()
+    await synced(writer)
+    await until(() => projectWorkspace(writer.doc).labels.length === 30, 10_000, 'the 30 labels')
+    const kept = new Y.Doc()
+    Y.applyUpdate(kept, Y.encodeStateAsUpdate(writer.doc))
+    createLabel(kept, labelInput('made_offline'), me)
+    const copy = Y.encodeStateAsUpdate(kept)
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(server.url, 'main', doc, {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      params: { token: 'ed1' },
+      disableBc: true,
+      connect: false,
+    })
+    clients.push({ doc, provider, destroy: () => (provider.destroy(), doc.destroy()) })
+    const [updates] = serverUpdates(doc, provider)
+    const got: Array<{ update: Uint8Array; origin: unknown }> = []
+    updates.on((update, origin) => got.push({ update, origin }))
+    const load = { what: 'the copy' }
+    // Whether Yjs encodes a load for 'update' listeners: are there any as it checks (right after
+    // 'afterTransactionCleanup'; this listener is added after those applyStored adds).
+    const encodedFor: boolean[] = []
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      if (tr.origin !== load) return
+      const check = (t: Y.Transaction) => {
+        if (t !== tr) return
+        doc.off('afterTransactionCleanup', check)
+        encodedFor.push(doc._observers.has('update'))
+      }
+      doc.on('afterTransactionCleanup', check)
+    })
+    // An observer that writes when the copy's labels arrive (as draft state does): its own transaction.
+    let wrote = false
+    labelsOf(doc).observe((e) => {
+      if (e.transaction.origin !== load || wrote) return
+      wrote = true
+      createLabel(doc, labelInput('written_by_observer'), me)
+    })
+    updates.applyStored([copy], load)
+    expect(encodedFor).toEqual([false])
+    const names = (d: Y.Doc) => projectWorkspace(d).labels.map((l) => l.name)
+    expect(names(doc)).toEqual(expect.arrayContaining(['made_offline', 'written_by_observer']))
+    // The observer's write is handed over (the copy keeps it); the load itself is not.
+    expect(got.map((g) => g.origin)).toEqual([me])
+    expect(names(rebuilt(got.map((g) => g.update)))).toEqual(['written_by_observer'])
+    // Once the socket opens, the server gets what it lacked of the copy, and the observer's write.
+    provider.connect()
+    await until(
+      () => ['made_offline', 'written_by_observer'].every((n) => names(writer.doc).includes(n)),
+      10_000,
+      'the copy and the write at the server',
+    )
+    // With the socket open, a load is encoded and handed over as before (its sync may have gone).
+    const later = new Y.Doc()
+    Y.applyUpdate(later, copy)
+    createLabel(later, labelInput('loaded_while_open'), me)
+    updates.applyStored([Y.encodeStateAsUpdate(later)], load)
+    expect(encodedFor).toEqual([false, true])
+    expect(got.at(-1)?.origin).toBe(load)
+    await until(() => names(writer.doc).includes('loaded_while_open'), 10_000, 'the later load at the server')
+  })
+
   it('stops: the stock handler and no relay again', async () => {
     const c = client()
     const [updates, stop] = serverUpdates(c.doc, c.provider)

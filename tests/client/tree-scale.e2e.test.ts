@@ -63,6 +63,37 @@ describe.skipIf(!hasChromium)('a large workspace in the tree (headless Chromium)
     await page.getByTestId('label-filter').fill('')
   })
 
+  it('a keystroke that opens every group mounts the rows in view first, the overscan after its frame', async () => {
+    await page.goto(`${base}/?token=${tokens.editor}`)
+    await expect.poll(closedGroups, { timeout: 30_000 }).toBe(GROUPS)
+    // In the page: the first letter typed, then the rows that are mounted right after its input
+    // event (what its frame has to lay out) and once the next frame has been produced.
+    const { atInput, afterFrame, viewport } = await page.evaluate(async () => {
+      const rowsBelow = () => {
+        const bottom = window.innerHeight
+        const rows = [...document.querySelectorAll<HTMLElement>('[role="treeitem"]')]
+        return { all: rows.length, below: rows.filter((r) => r.getBoundingClientRect().top >= bottom).length }
+      }
+      const input = document.querySelector<HTMLInputElement>('[data-testid="label-filter"]')!
+      input.value = 'l'
+      input.dispatchEvent(new Event('input', { bubbles: true }))
+      const atInput = rowsBelow()
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))
+      return { atInput, afterFrame: rowsBelow(), viewport: window.innerHeight }
+    })
+    expect(viewport).toBe(950)
+    // Every group opened (Default, empty, is filtered out): 8 groups of 40 labels listed, and
+    // nothing mounted below the viewport yet.
+    expect(await listed()).toBe(String(GROUPS + LABELS))
+    expect(atInput.all).toBeGreaterThan(5)
+    expect(atInput.below).toBe(0)
+    // Then the overscan (300 px under the viewport) is there for scrolling.
+    expect(afterFrame.below).toBeGreaterThan(0)
+    expect(afterFrame.all).toBeGreaterThan(atInput.all)
+    await page.getByTestId('label-filter').fill('')
+  })
+
   it("opened at a label's address, that label's group is open", async () => {
     await page.goto(`${base}/?token=${tokens.editor}#/labels/label_0101`)
     await page.getByTestId('label-row-label_0101').waitFor()

@@ -5,7 +5,14 @@ import { createLabel, moveLabel } from '../../shared/doc/label-operations.ts'
 import { ensureDefaultGroup } from '../../shared/doc/default-group.ts'
 import { projectWorkspace } from '../../shared/doc/projection.ts'
 import { planGroupDrop, planLabelDrop, zoneAt } from '../../client/features/groups/drop-plan.ts'
-import { countLabels, filterTree, indexLabels, labelMatches } from '../../client/features/groups/tree-filter.ts'
+import {
+  countLabels,
+  filterTree,
+  indexLabels,
+  labelMatches,
+  matchIndices,
+  type LabelIndex,
+} from '../../client/features/groups/tree-filter.ts'
 import { rowOffsets, rowRange } from '../../client/ui/row-window.ts'
 import {
   groupDestinations,
@@ -81,6 +88,61 @@ describe('label filter', () => {
     // A label replaced (edited) is a different label: the tree is built again.
     const edited = { ...p, labels: p.labels.map((l) => (l.name === 'spend_band' ? { ...l } : l)) }
     expect(filterTree(edited, 'sp', indexLabels(edited.labels), sp)).not.toBe(sp)
+  })
+})
+
+describe('filter matches from the previous query (issue 9, keystrokes at 5,000 labels)', () => {
+  /** 1,000 labels label_0000…label_0999 and an index whose text reads are counted. */
+  const counted = () => {
+    const labels = Array.from({ length: 1000 }, (_, i) => {
+      const name = `label_${String(i).padStart(4, '0')}`
+      return { id: `l${i}`, name, displayName: name.replace('_', ' '), groupId: 'default' }
+    }) as unknown as Parameters<typeof indexLabels>[0]
+    const base = indexLabels(labels)
+    const reads = { n: 0 }
+    const text = new Proxy(base.text as string[], {
+      get(t, k, r) {
+        if (typeof k === 'string' && /^\d+$/.test(k)) reads.n++
+        return Reflect.get(t, k, r)
+      },
+    })
+    return { index: { ...base, text } as LabelIndex, reads, labels }
+  }
+  const names = (index: LabelIndex, q: string) => matchIndices(index, q).map((i) => index.labels[i]!.name)
+
+  it('a longer query scans only the labels the shorter one matched; a recent query is not scanned again', () => {
+    const { index, reads } = counted()
+    expect(matchIndices(index, 'label_0')).toHaveLength(1000)
+    expect(reads.n).toBe(1000)
+    reads.n = 0
+    expect(names(index, 'label_01')).toHaveLength(100)
+    expect(reads.n).toBe(1000) // the 1,000 "label_0" matched
+    reads.n = 0
+    expect(names(index, 'label_012')).toEqual(Array.from({ length: 10 }, (_, i) => `label_012${i}`))
+    expect(reads.n).toBe(100)
+    reads.n = 0
+    // Backspace: "label_01" again, kept; then a query holding "label_012" anywhere.
+    expect(names(index, 'label_01')).toHaveLength(100)
+    expect(names(index, 'label_0123')).toEqual(['label_0123'])
+    expect(reads.n).toBe(10)
+  })
+
+  it('gives what a full scan gives, for any sequence of queries', () => {
+    const { index, labels } = counted()
+    let seed = 7
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const alphabet = 'label_0123 '
+    let q = ''
+    for (let step = 0; step < 400; step++) {
+      q = rnd(3) === 0 && q.length > 0 ? q.slice(0, -1) : q + alphabet[rnd(alphabet.length)]
+      const t = q.trim().toLowerCase()
+      if (!t) continue
+      const full = labels.filter((l) => labelMatches(l, t)).map((l) => l.name)
+      expect(names(index, t)).toEqual(full)
+    }
   })
 })
 

@@ -117,9 +117,14 @@ export function GroupTree(): JSX.Element {
     return out
   })
   // 300 px above and below: rows are rendered in the scroll event that brings them (before the
-  // frame), so the overscan is only a margin; each of its rows is mounted at a keystroke that changes
-  // the rows (600 px: a third more rows to mount when a filter opens 500 groups).
-  const win = createRowWindow({ offsets, overscan: 300, allUpTo: () => (startOpen() ? RENDER_ALL_UP_TO : 0) })
+  // frame), so the overscan is only a margin. A keystroke that changes the rows mounts those in view
+  // and the overscan after its frame (viewportFirst; a filter's first letter opens 500 groups).
+  const win = createRowWindow({
+    offsets,
+    overscan: 300,
+    allUpTo: () => (startOpen() ? RENDER_ALL_UP_TO : 0),
+    viewportFirst: true,
+  })
   /**
    * Keys of the rendered rows: the window, the Tab stop and a dragged row (a focused or dragged row
    * stays mounted). Rows already rendered keep their place in the markup and new ones come after

@@ -33,6 +33,45 @@ export interface LabelIndex {
   text: readonly string[]
 }
 
+/** Matches of the recent queries per index (matchIndices), the latest last. */
+const recentMatches = new WeakMap<LabelIndex, Map<string, readonly number[]>>()
+/** How many recent queries' matches are kept per index (a word typed and erased again). */
+const RECENT_QUERIES = 16
+
+/**
+ * Positions in `index` of the labels matching the lower-cased, trimmed query `q` (not empty). A
+ * query that contains a recent one ("label_1" → "label_12", a letter typed) can only match labels
+ * that one matched: only those are scanned, not every label; a recent query itself (the Backspace
+ * back to "label_1") is answered from what was kept (issue 9, keystrokes).
+ */
+export function matchIndices(index: LabelIndex, q: string): readonly number[] {
+  let recent = recentMatches.get(index)
+  if (!recent) recentMatches.set(index, (recent = new Map()))
+  const kept = recent.get(q)
+  if (kept) {
+    recent.delete(q)
+    recent.set(q, kept)
+    return kept
+  }
+  // The narrowest recent superset: the longest recent query that q contains.
+  let from: readonly number[] | null = null
+  let fromLength = -1
+  for (const [r, hits] of recent)
+    if (r.length > fromLength && q.includes(r)) {
+      from = hits
+      fromLength = r.length
+    }
+  const hits: number[] = []
+  if (from) {
+    for (const i of from) if ((index.text[i] as string).includes(q)) hits.push(i)
+  } else {
+    for (let i = 0; i < index.text.length; i++) if ((index.text[i] as string).includes(q)) hits.push(i)
+  }
+  recent.set(q, hits)
+  if (recent.size > RECENT_QUERIES) recent.delete(recent.keys().next().value as string)
+  return hits
+}
+
 export function indexLabels(labels: readonly ProjectedLabel[]): LabelIndex {
   return {
     labels: [...labels],
@@ -74,13 +113,14 @@ function buildTree(p: TreeSource, query: string, index: LabelIndex): VisibleGrou
   const q = query.trim().toLowerCase()
   const filtering = q !== ''
   const byGroup = new Map<string, ProjectedLabel[]>()
-  for (let i = 0; i < index.labels.length; i++) {
-    if (filtering && !(index.text[i] as string).includes(q)) continue
+  const add = (i: number) => {
     const g = index.groupIds[i] as string
     const list = byGroup.get(g)
     if (list) list.push(index.labels[i] as ProjectedLabel)
     else byGroup.set(g, [index.labels[i] as ProjectedLabel])
   }
+  if (filtering) for (const i of matchIndices(index, q)) add(i)
+  else for (let i = 0; i < index.labels.length; i++) add(i)
   const visit = (g: GroupNode): VisibleGroup | null => {
     const children = g.children.map(visit).filter((c): c is VisibleGroup => c !== null)
     const labels = byGroup.get(g.id) ?? []
