@@ -29,6 +29,16 @@ function rebuilt(updates: Uint8Array[]): Y.Doc {
   return doc
 }
 
+/** A stock client that doesn't connect yet (a page loading its IndexedDB copy first). */
+function unconnected(url: string, doc: Y.Doc, opts: { disableBc?: boolean } = {}): WebsocketProvider {
+  return new WebsocketProvider(url, 'main', doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: { token: 'ed1' },
+    connect: false,
+    ...opts,
+  })
+}
+
 /**
  * client/sync/server-updates.ts against the real collab endpoint and the stock y-websocket client:
  * the server's updates reach the listeners as received, without Yjs encoding them again (issue 9,
@@ -128,12 +138,7 @@ describe('server updates handed over as received', () => {
     createLabel(kept, labelInput('made_offline'), me)
     const copy = Y.encodeStateAsUpdate(kept)
     const doc = new Y.Doc()
-    const provider = new WebsocketProvider(server.url, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      params: { token: 'ed1' },
-      disableBc: true,
-      connect: false,
-    })
+    const provider = unconnected(server.url, doc, { disableBc: true })
     clients.push({ doc, provider, destroy: () => (provider.destroy(), doc.destroy()) })
     const [updates] = serverUpdates(doc, provider)
     const got: Array<{ update: Uint8Array; origin: unknown }> = []
@@ -246,11 +251,7 @@ describe('joining the tabs before the local copy is loaded', () => {
     for (let i = 0; i < 200; i++) createLabel(kept, labelInput(`kept_${i}`), me)
     const copy = Y.encodeStateAsUpdate(kept)
     const doc = new Y.Doc()
-    const provider = new WebsocketProvider(server.url, 'main', doc, {
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      params: { token: 'ed1' },
-      connect: false,
-    })
+    const provider = unconnected(server.url, doc)
     const tab = new BroadcastChannel(provider.bcChannel)
     // Each message's size and, for a sync message, its kind (1: sync step 2, the whole document encoded for it).
     const published: Array<{ bytes: number; step2: boolean }> = []
