@@ -119,7 +119,10 @@ function applyQuietly(
       origin,
       false,
     )
-  if (provider.wsconnected || doc._transaction !== null) return apply()
+  // Called inside another transaction, the load joins it; `release` (finally, below) runs before
+  // that transaction's cleanup, so it is encoded and handed over as usual (no internals needed to
+  // tell: tests/client/server-updates.test.ts).
+  if (provider.wsconnected) return apply()
   let held = false
   // Emitted right before Yjs checks for 'update' listeners, for each transaction.
   const hold = (tr: Y.Transaction) => {

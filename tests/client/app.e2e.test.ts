@@ -254,10 +254,14 @@ describe.skipIf(!hasChromium)('web app in headless Chromium', () => {
     await a.getByRole('menuitem', { name: /Delete\?/ }).click()
     await a.getByTestId('group-row-Spring campaigns').waitFor({ state: 'detached' })
     await b.locator('[data-testid="label-row-vip_list"][data-group="Default"]').waitFor({ timeout: 10_000 })
-    expect((await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId).toBe('default')
-    // The Default group's menu only offers creating labels.
+    await expect
+      .poll(async () => (await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId, { timeout: 10_000 })
+      .toBe('default')
+    // The Default group's menu only offers creating labels. Read once it is open and the deleted
+    // group's menu is gone (allTextContents doesn't wait: under CI's load it read too early).
     await a.getByTestId('group-more-Default').click()
-    expect(await a.getByRole('menuitem').allTextContents()).toEqual(['New label'])
+    await a.getByRole('menuitem', { name: 'New label' }).waitFor()
+    await expect.poll(() => a.getByRole('menuitem').allTextContents(), { timeout: 10_000 }).toEqual(['New label'])
     await a.keyboard.press('Escape')
   })
 

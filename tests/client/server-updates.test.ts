@@ -187,6 +187,25 @@ describe('server updates handed over as received', () => {
     await until(() => names(writer.doc).includes('loaded_while_open'), 10_000, 'the later load at the server')
   })
 
+  it("a copy's load made inside another transaction joins it and is encoded and handed over with it", () => {
+    const kept = new Y.Doc()
+    ensureDefaultGroup(kept)
+    createLabel(kept, labelInput('kept_inside'), me)
+    const doc = new Y.Doc()
+    const provider = unconnected(server.url, doc, { disableBc: true })
+    clients.push({ doc, provider, destroy: () => (provider.destroy(), doc.destroy()) })
+    const [updates] = serverUpdates(doc, provider)
+    const got: Uint8Array[] = []
+    updates.on((u) => got.push(u))
+    // (An outer transaction that also wrote locally would make Yjs take a new client id: applying
+    // an update marks the transaction remote.)
+    Y.transact(doc, () => updates.applyStored([Y.encodeStateAsUpdate(kept)], 'the IndexedDB copy'), 'outer')
+    // Joined to the outer transaction, which Yjs encodes for the listeners as usual.
+    expect(got).toHaveLength(1)
+    const copy = rebuilt(got)
+    expect(projectWorkspace(copy).labels.map((l) => l.name)).toEqual(['kept_inside'])
+  })
+
   it('stops: the stock handler and no relay again', async () => {
     const c = client()
     const [updates, stop] = serverUpdates(c.doc, c.provider)
