@@ -144,16 +144,22 @@ describe.skipIf(!pgUrl)('history buckets and backfill across processes', () => {
 
   it('a backfill its process left (kill -9) is taken over by another and ends with every day written', async () => {
     const [p1, p2] = nodes as [NodeProcess, NodeProcess]
-    const r = await api(p1.http, 'editor', `/api/labels/${labelId}/backfill`, { json: { days: 30 } })
+    // The longest backfill (90 days): 30 days on a quiet machine were all written before the kill landed
+    // (CI, 2026-12-01), leaving nothing to take over.
+    const r = await api(p1.http, 'editor', `/api/labels/${labelId}/backfill`, { json: { days: 90 } })
     expect(r.status, r.body).toBe(202)
     const id = r.json().backfillId as string
     await poll(async () => (await backfill(p2, id)).done >= 2, 60_000, 'two days')
     await p1.kill9()
+    expect(
+      (await backfill(p2, id)).done,
+      'days written when p1 was killed (all of them: nothing to take over)',
+    ).toBeLessThan(90)
     const end = await ended(p2, id, 'the backfill taken over by p2')
-    expect(end).toMatchObject({ status: 'succeeded', done: 30 })
+    expect(end).toMatchObject({ status: 'succeeded', done: 90 })
     const dates = new Set((await history(p2)).map((i) => i.date))
     const from = Date.parse(`${end.from}T00:00:00Z`)
-    const range = Array.from({ length: 30 }, (_, k) => new Date(from + k * 86_400_000).toISOString().slice(0, 10))
+    const range = Array.from({ length: 90 }, (_, k) => new Date(from + k * 86_400_000).toISOString().slice(0, 10))
     expect(range.filter((d) => !dates.has(d))).toEqual([])
     expect(nodes[1]!.output()).toMatch(/taking over a backfill/)
   })
