@@ -360,6 +360,10 @@ function wireCluster(
           { backfillId: id, labelId: b.labelId, done: b.done },
           'cluster: taking over a backfill its process left (it stopped)',
         )
+        // The days it wrote were never announced (a process says so at the end): read the label's
+        // history again first, then this process adds the days it writes (CI, 2026-12-01: a day the
+        // dead process wrote was missing from this one's history after the take-over).
+        await reads.refresh(b.labelId)
         parts.backfills.resume([b])
       }
     } catch (e) {
