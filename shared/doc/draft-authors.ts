@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { draftsOf } from './drafts.ts'
+import { draftsOf, typeIdOf } from './drafts.ts'
 
 /**
  * Server-verified draft authorship (issue 8). A draft records who last wrote each key
@@ -50,7 +50,7 @@ export function attributeDraftWrites(tr: Y.Transaction, actor: string): boolean 
   }
   // Created in this transaction: its id's clock is past the state before the transaction.
   const isNew = (t: Y.AbstractType<unknown>): boolean => {
-    const id = Y.createRelativePositionFromTypeIndex(t, 0, -1).type
+    const id = typeIdOf(t)
     return !!id && id.clock >= (tr.beforeState.get(id.client) ?? 0)
   }
   // A subtree this update created: authors are the sender, or nobody inside a new draft.

@@ -105,10 +105,18 @@ const idText = (id: Y.ID | null | undefined): string => (id ? `${id.client}:${id
  * Yjs API: a relative position in a type names the type's own id, and `getItem` finds its Item.
  */
 function identityOf(m: Y.Map<unknown>): { instance: string; replaced: string } {
-  const id = m.doc ? Y.createRelativePositionFromTypeIndex(m, 0, -1).type : null
+  const id = typeIdOf(m)
   if (!id || !m.doc) return { instance: '', replaced: '' }
   const item = Y.getItem(m.doc.store, id)
   return { instance: idText(id), replaced: item instanceof Y.Item ? idText(item.origin) : '' }
+}
+
+/**
+ * A nested type's own Yjs id, with exported API (a relative position in a type names the type's
+ * id); null for a root type or one not in a document.
+ */
+export function typeIdOf<E>(t: Y.AbstractType<E>): Y.ID | null {
+  return t.doc && t.parent ? Y.createRelativePositionFromTypeIndex(t, 0, -1).type : null
 }
 
 /**
@@ -116,7 +124,7 @@ function identityOf(m: Y.Map<unknown>): { instance: string; replaced: string } {
  * the same exported Yjs API as identityOf: no `type._item` (issue 12, item 11).
  */
 export function keyInParent<E>(t: Y.AbstractType<E>): string | null {
-  const id = t.doc && t.parent ? Y.createRelativePositionFromTypeIndex(t, 0, -1).type : null
+  const id = typeIdOf(t)
   if (!id || !t.doc) return null
   const item = Y.getItem(t.doc.store, id)
   return item instanceof Y.Item ? item.parentSub : null
