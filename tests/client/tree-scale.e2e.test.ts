@@ -124,4 +124,31 @@ describe.skipIf(!hasChromium)('a large workspace in the tree (headless Chromium)
       op.provider.destroy()
     }
   })
+
+  // The tree and the page beside it are each their own layout and paint scope (contain: strict,
+  // client/styles.css): a filter keystroke that re-lists the tree lays out and paints the tree, not
+  // the overview table too (issue 9, keystroke p95). And the tree's tools fit a narrow window.
+  it('keeps the tree and the page in their own layout scope, and its tools fit at 800 px', async () => {
+    await page.setViewportSize({ width: 800, height: 900 })
+    try {
+      await page.goto(`${base}/?token=${tokens.editor}`)
+      await expect.poll(closedGroups, { timeout: 30_000 }).toBe(GROUPS)
+      const box = await page.evaluate(() => {
+        const side = document.querySelector('.sidebar')!
+        const rect = (s: string) => document.querySelector(s)!.getBoundingClientRect()
+        return {
+          contain: [getComputedStyle(side).contain, getComputedStyle(document.querySelector('.content')!).contain],
+          side: rect('.sidebar').right,
+          add: rect('[data-testid="new-group"]').right,
+          filter: rect('[data-testid="label-filter"]').width,
+        }
+      })
+      expect(box.contain).toEqual(['strict', 'strict'])
+      // "+ Group" was cut off at the sidebar's edge at 800 px (the filter input kept its own width).
+      expect(box.add).toBeLessThanOrEqual(box.side)
+      expect(box.filter).toBeGreaterThan(100)
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 950 })
+    }
+  })
 })
