@@ -15,6 +15,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { tokens } from '../tests/server/helpers.ts'
+import { startTypistProcess, type TypistProcess } from './typist-process.ts'
 import { buildClient, hasChromium, launchChromium, CHROMIUM } from '../tests/client/browser-env.ts'
 import { createGroup, createLabel, type DocOrigin } from '../shared/doc/index.ts'
 import { startAppServer } from './app-server.ts'
@@ -30,6 +31,12 @@ export interface BrowserOptions {
   rate: number
   /** false: skip the offline reload bench (`--no-reload`). */
   reload?: boolean
+  /**
+   * The pair's typists in a process of their own at this niceness (bench/typist-process.ts):
+   * the other operators' clients off the measured pages' priority, as on their own machines.
+   * Unset: in the bench's process, as before.
+   */
+  typistsNice?: number
 }
 
 /** Groups of the offline-reload workspace. */
@@ -108,11 +115,22 @@ export async function keystrokePair(
   const srv = await startAppServer({ clientDir })
   const seed = connectReplica(srv.collab, tokens.editor)
   const pages: Page[] = []
-  const typists = Array.from({ length: o.typists }, () => connectReplica(srv.collab, tokens.editor))
+  const apart = o.typistsNice !== undefined
+  const typists = apart ? [] : Array.from({ length: o.typists }, () => connectReplica(srv.collab, tokens.editor))
+  let typistProcess: TypistProcess | null = null
   try {
     await Promise.all([seed, ...typists].map(whenSynced))
     const name = 'pair_bench'
     const { draftId } = await setupDraft(seed, name, Math.max(1, o.typists))
+    if (apart && o.typists > 0)
+      typistProcess = await startTypistProcess({
+        collab: srv.collab,
+        token: tokens.editor,
+        draftId,
+        typists: o.typists,
+        rate: o.rate,
+        nice: o.typistsNice!,
+      })
     const a = await openApp(browser, srv.http, tokens.editor, recordDisplayNameInputs)
     pages.push(a)
     const b = await openApp(browser, srv.http, tokens.admin, recordDisplayNameSets)
@@ -127,7 +145,8 @@ export async function keystrokePair(
     const samples: number[] = [],
       arrivals: number[] = []
     const typistSamples: number[] = []
-    const stop = startTypists(typists, draftId, o.rate, typistSamples)
+    const inProcess = typistProcess ? null : startTypists(typists, draftId, o.rate, typistSamples)
+    typistProcess?.start()
     await sleep(1000)
     const field = a.getByTestId('field-display-name')
     await field.click({ timeout: 10_000 }).catch(async (e: unknown) => {
@@ -145,7 +164,13 @@ export async function keystrokePair(
       await sleep(150 + Math.random() * 150) // ~4 keystrokes a second
     }
     await sleep(1000)
-    const typistKeystrokes = await stop()
+    let typistKeystrokes = 0
+    let typistP99 = 0
+    if (typistProcess) ({ keystrokes: typistKeystrokes, p99: typistP99 } = await typistProcess.stop())
+    else {
+      typistKeystrokes = await inProcess!()
+      typistP99 = round(pct(typistSamples, 99))
+    }
     const inputs = await within(a.evaluate(() => (window as unknown as { __inputs: Array<[string, number]> }).__inputs))
     const sets = await within(b.evaluate(() => (window as unknown as { __sets: Array<[string, number]> }).__sets))
     const msgs = await within(b.evaluate(() => (window as unknown as { __msgs: number[] }).__msgs))
@@ -159,8 +184,9 @@ export async function keystrokePair(
       const msg = msgs.find((m) => m >= t)
       if (o.typists === 0 && msg !== undefined && msg <= seen) arrivals.push(msg - t)
     }
-    return { samples, arrivals, keystrokes: inputs.length, typistKeystrokes, typistP99: round(pct(typistSamples, 99)) }
+    return { samples, arrivals, keystrokes: inputs.length, typistKeystrokes, typistP99 }
   } finally {
+    typistProcess?.kill()
     ;[seed, ...typists].forEach(closeReplica)
     for (const p of pages) await p.context().close()
     await srv.stop()
