@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join, relative, resolve, dirname } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { sourceFiles } from './helpers/source-files.ts'
 
 // The layering of STYLE.md: shared ← engine ← server and shared ← engine ← client.
 const root = resolve(import.meta.dirname, '..')
@@ -11,15 +12,8 @@ const allowed: Record<string, string[]> = {
   client: ['shared', 'engine', 'client'],
 }
 
-function sources(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name)
-    if (statSync(p).isDirectory()) out.push(...sources(p))
-    else if (/\.(ts|tsx)$/.test(name)) out.push(p)
-  }
-  return out
-}
+/** The TypeScript sources under `dir` (absolute). */
+const sources = (dir: string): string[] => sourceFiles(dir, (name) => /\.(ts|tsx)$/.test(name))
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8')

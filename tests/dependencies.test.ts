@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join, relative } from 'node:path'
 import { expect, it } from 'vitest'
+import { sourceFiles } from './helpers/source-files.ts'
 
 /**
  * The install contract (issue 12, "Install and dependencies"): what the product imports is declared,
@@ -20,17 +21,9 @@ const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) a
   packages: Record<string, Record<string, unknown>>
 }
 
-/** Source files under `dir` (TypeScript, TSX and ES modules), node_modules and build output left out. */
-function sources(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(join(root, dir))) {
-    const path = join(dir, name)
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue
-    if (statSync(join(root, path)).isDirectory()) out.push(...sources(path))
-    else if (/\.(ts|tsx|mts|mjs|js)$/.test(name) && !name.endsWith('.d.ts')) out.push(path)
-  }
-  return out
-}
+/** Source files under `dir` (TypeScript, TSX and ES modules, not declarations), relative to the repository. */
+const sources = (dir: string): string[] =>
+  sourceFiles(dir, (name) => /\.(ts|tsx|mts|mjs|js)$/.test(name) && !name.endsWith('.d.ts'), root)
 
 const builtins = new Set(builtinModules)
 /** The package an import specifier names (`@scope/name/sub` → `@scope/name`), or null for a relative or built-in one. */
