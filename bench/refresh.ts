@@ -363,6 +363,15 @@ function statementKind(sql: string): string {
     .slice(0, 72)
 }
 
+/** A kind's part of a run, for the profile's summary line. */
+function statementPart(kind: string): string {
+  if (kind.startsWith('INSERT INTO res_N')) return 'compute (INSERT INTO res_N SELECT …)'
+  if (kind.includes('create_distributed_table')) return 'create_distributed_table'
+  if (/^(CREATE|ALTER|DROP) /.test(kind)) return 'other DDL'
+  if (kind === '(commit)' || kind === '(begin)') return 'begin + commit'
+  return 'the rest (runs, history, summary, catalogue)'
+}
+
 /**
  * The database with every statement it runs (in and out of transactions) timed into `into` by
  * kind; a transaction's COMMIT (or ROLLBACK) is timed as its own kind, `(commit)`: on Citus it is
@@ -738,7 +747,15 @@ export async function main(argv: string[]): Promise<void> {
     for (const p of r.passes) {
       if (!p.profile) continue
       const total = Object.values(p.profile).reduce((t, x) => t + x.ms, 0)
-      console.log(`\n${p.name} on ${r.engine}: time by kind of statement (top 15 of ${sec(total)} s)`)
+      const parts: Record<string, number> = {}
+      for (const [kind, x] of Object.entries(p.profile))
+        parts[statementPart(kind)] = (parts[statementPart(kind)] ?? 0) + x.ms
+      console.log(
+        `\n${p.name} on ${r.engine}: ${sec(total)} s of statements: ${Object.entries(parts)
+          .sort((a, b) => b[1] - a[1])
+          .map(([part, ms]) => `${part} ${sec(ms)} s (${((100 * ms) / total).toFixed(0)}%)`)
+          .join(', ')}; the top 15 kinds:`,
+      )
       table(
         Object.entries(p.profile)
           .sort((a, b) => b[1].ms - a[1].ms)
