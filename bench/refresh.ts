@@ -425,9 +425,9 @@ function profiling(db: SqlExecutor, into: Profile): SqlExecutor {
 }
 
 /**
- * EXPLAIN ANALYZE of the first label of each method's compiled statement (as a run computes it,
- * without the run around it). On Citus the plan shows the distributed part: the task count and
- * the slowest task's own plan and time on its worker.
+ * EXPLAIN ANALYZE of the first label of each method's compiled statement, as a run reads it
+ * (without the INSERT and the run around it). On Citus the plan shows the distributed part: the
+ * task count and the slowest task's own plan and time on its worker.
  */
 async function explainLabels(db: SqlExecutor, labels: BenchLabel[], asOf: Date): Promise<Record<string, string>> {
   const ctx = { catalogue: await loadCatalogue(db), asOf, tz: 'UTC' }
@@ -435,7 +435,11 @@ async function explainLabels(db: SqlExecutor, labels: BenchLabel[], asOf: Date):
   for (const method of new Set(labels.map((l) => l.method))) {
     const l = labels.find((x) => x.method === method) as BenchLabel
     const q = compileRule(l.def, ctx)
-    const r = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${q.sql}`, q.params)
+    // Wrapped as the run's INSERT … SELECT reads it (a top-level DISTINCT ON would be done again on the coordinator).
+    const r = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, COSTS off) SELECT uid, value FROM (${q.sql}) AS src`,
+      q.params,
+    )
     out[`${method} ${l.id} (${l.shape})`] = r.rows.map((x) => x['QUERY PLAN']).join('\n')
   }
   return out
