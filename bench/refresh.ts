@@ -2,6 +2,7 @@
 //                          [--engines pglite,postgres,citus,duckdb] [--memory] [--one-by-one] [--ingest-only]
 //                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
 //                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
+//                          [--concurrency N]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
@@ -26,6 +27,8 @@
 // --explain: EXPLAIN ANALYZE of one label per method after day 1 (on Citus: its task count and
 // the slowest task's plan and time). --profile: each label-by-label pass's time per kind of statement
 // the runs sent (their SQL with names and numbers blanked), with the commits: where a run's time goes.
+// --concurrency N: label-by-label passes run N labels at once, as the server's run queue does
+// (LABELS_CALC_CONCURRENCY, 3 by default on PostgreSQL); per method is then the sum of its runs' times.
 import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -81,6 +84,8 @@ interface Args {
   sharedFirst: boolean
   /** EXPLAIN ANALYZE of one label per method after day 1. */
   explain: boolean
+  /** Label-by-label runs executed at once (the run queue's LABELS_CALC_CONCURRENCY). */
+  concurrency: number
   /** The label-by-label passes' statements timed by kind. */
   profile: boolean
 }
@@ -100,6 +105,9 @@ function parseArgs(args: string[]): Args {
   for (const e of engines)
     if (!['pglite', 'postgres', 'citus', 'duckdb'].includes(e))
       throw new Error(`--engines takes pglite, postgres, citus and duckdb, not ${e}`)
+  const concurrency = get('concurrency') ?? '1'
+  if (!/^[1-9][0-9]?$/.test(concurrency))
+    throw new Error(`--concurrency must be an integer in [1, 99], not ${concurrency}`)
   const users = get('users') ?? String(sizes[size].users)
   if (!/^[1-9][0-9]*$/.test(users)) throw new Error(`--users must be a positive integer, not ${users}`)
   return {
@@ -116,6 +124,7 @@ function parseArgs(args: string[]): Args {
     noStatements: args.includes('--no-statements'),
     sharedFirst: args.includes('--shared-first'),
     explain: args.includes('--explain'),
+    concurrency: Number(concurrency),
     profile: args.includes('--profile'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
@@ -201,21 +210,30 @@ async function createRuns(service: EngineService, labels: BenchLabel[], asOf: Da
   return items
 }
 
-/** The engine's refresh label by label: each run executed alone, in turn (the run queue at concurrency 1). */
-async function refreshAlone(service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> {
-  const perLabel: Record<string, number> = {}
-  const failed: string[] = []
-  const t0 = performance.now()
-  let inPlace = 0
-  for (const { label, run } of await createRuns(service, labels, asOf)) {
-    const t = performance.now()
-    const out = await service.executeRunWithResults(run.id, { tz: 'UTC' })
-    perLabel[label.id] = performance.now() - t
-    if (out.run.status !== 'succeeded') failed.push(`${label.id}: ${out.run.error}`)
-    if (out.run.resultWrites === 'changed') inPlace++
+/**
+ * The engine's refresh label by label: each run computed alone, `concurrency` at a time in label
+ * order (the server's run queue, LABELS_CALC_CONCURRENCY; 1: one after another).
+ */
+const refreshAlone =
+  (concurrency: number) =>
+  async (service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> => {
+    const perLabel: Record<string, number> = {}
+    const failed: string[] = []
+    const t0 = performance.now()
+    let inPlace = 0
+    const queue = await createRuns(service, labels, asOf)
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const t = performance.now()
+        const out = await service.executeRunWithResults(next.run.id, { tz: 'UTC' })
+        perLabel[next.label.id] = performance.now() - t
+        if (out.run.status !== 'succeeded') failed.push(`${next.label.id}: ${out.run.error}`)
+        if (out.run.resultWrites === 'changed') inPlace++
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, worker))
+    return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
   }
-  return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
-}
 
 /**
  * The engine's refresh as one batch (executeRefresh, as EngineService.refreshRuns: shared scans,
@@ -499,11 +517,12 @@ async function benchEngine(
         passes,
         ...(compute ? { compute } : {}),
       }
-    const pass = async (name: string, day: number, how: typeof refreshAlone) => {
+    const alone = refreshAlone(args.concurrency)
+    const pass = async (name: string, day: number, how: ReturnType<typeof refreshAlone>) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const lsn = await walLsn(db)
       // executeRefresh (shared scans) runs on `db` itself: only label-by-label passes are profiled.
-      const profile: Profile | undefined = args.profile && how === refreshAlone ? {} : undefined
+      const profile: Profile | undefined = args.profile && how === alone ? {} : undefined
       const through = profile ? new EngineService(profiling(db, profile), { resultWrites: args.resultWrites }) : service
       const refresh = await how(through, labels, dayAt(day))
       const walBytes = await walSince(db, lsn)
@@ -518,7 +537,7 @@ async function benchEngine(
     }
     const shared = refreshShared(db, { layout: args.layout, resultWrites: args.resultWrites })
     if (args.sharedFirst && !oneByOne) await pass('day 1, shared scans', 1, shared)
-    await pass('day 1, label by label', 1, refreshAlone)
+    await pass('day 1, label by label', 1, alone)
     if (!args.sharedFirst && !oneByOne) await pass('day 1, shared scans', 1, shared)
     let plans: Record<string, string> | undefined
     if (args.explain) {
@@ -530,7 +549,7 @@ async function benchEngine(
       const d = await ingestTimed(db, 'events', path)
       if (i === 0) d2 = d
       console.log(`  [${engine}] one more day of events: ${d.n}`)
-      if (oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, refreshAlone)
+      if (oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, alone)
       else await pass(`day ${i + 2}, shared scans`, i + 2, shared)
     }
     return {
@@ -639,7 +658,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
-  const days = `${args.days} days, result writes ${args.resultWrites}`
+  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once`
   console.log(
     `refresh bench: size ${args.size}${users === sizes[args.size].users ? '' : ' --users'} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)
