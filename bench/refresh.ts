@@ -699,7 +699,8 @@ export async function main(argv: string[]): Promise<void> {
         row[m] = sec(s) + (ref ? ` (${(s / byMethod(ref, m)).toFixed(1)}×)` : '')
       }
       const labelsMs = labels.reduce((s, l) => s + (p.refresh.perLabel[l.id] ?? 0), 0)
-      row.scansEtc = sec(p.refresh.totalMs - labelsMs)
+      // With runs at once (--concurrency) their times overlap: nothing is left outside them to show.
+      row.scansEtc = args.concurrency > 1 && r !== duck ? '-' : sec(p.refresh.totalMs - labelsMs)
       row.total = sec(p.refresh.totalMs) + (ref ? ` (${(p.refresh.totalMs / ref.totalMs).toFixed(1)}×)` : '')
       row.walMB = p.walBytes === undefined ? '-' : (p.walBytes / 1e6).toFixed(1)
       row.inPlace = p.refresh.inPlace ?? '-'
