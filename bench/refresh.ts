@@ -1,10 +1,14 @@
-// npm run bench -- refresh [--size tiny|small|large|huge] [--labels 300] [--engines pglite,postgres,duckdb]
-//                          [--memory] [--one-by-one] [--ingest-only] [--result-writes swap|changed|auto]
-//                          [--days 2…7] [--layout narrow|wide] [--statements-only] [--no-statements] [--shared-first]
+// npm run bench -- refresh [--size tiny|small|large|huge] [--users N] [--labels 300]
+//                          [--engines pglite,postgres,citus,duckdb] [--memory] [--one-by-one] [--ingest-only]
+//                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
+//                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
+//                          [--concurrency N]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
-// (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite and PostgreSQL
-// (PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set) through the engine's run path
+// (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
+// (when BENCH_DATABASE_URL or TEST_DATABASE_URL is set) and a Citus coordinator (issue 11; when
+// BENCH_CITUS_URL or TEST_CITUS_URL is set: scripts/citus-cluster.sh starts 3 local nodes; the
+// engine distributes its tables there itself) through the engine's run path
 // (compile, result table, history snapshot, summary, swap), against the peer: DuckDB running the
 // same labels' hand-written SQL one by one on the same files. Then one more day of events
 // arrives (with a few late ones from the hours before the first refresh) and the labels are
@@ -16,6 +20,15 @@
 // Before the passes, the labels' statements alone against the same statements reading shared
 // scans (stored as --layout: narrow, as the engine does, or wide, the first version), per method
 // and with the scans' own time (--statements-only: only that; --no-statements: skip it).
+// --one-by-one: no shared scans anywhere (the server's run queue runs labels one by one): every day
+// label by label, and the statements alone only. Citus is always one by one: the engine computes
+// each label alone there (shared scans' tables would be local to the coordinator, see
+// engine/calc/refresh.ts). --users N: another number of customers than the size's (a quick check).
+// --explain: EXPLAIN ANALYZE of one label per method after day 1 (on Citus: its task count and
+// the slowest task's plan and time). --profile: each label-by-label pass's time per kind of statement
+// the runs sent (their SQL with names and numbers blanked), with the commits: where a run's time goes.
+// --concurrency N: label-by-label passes run N labels at once, as the server's run queue does
+// (LABELS_CALC_CONCURRENCY, 3 by default on PostgreSQL); per method is then the sum of its runs' times.
 import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -50,6 +63,8 @@ const lateMs = 2 * 3_600_000
 
 interface Args {
   size: keyof typeof sizes
+  /** Customers (the size's unless --users). */
+  users: number
   labels: number
   engines: string[]
   memory: boolean
@@ -67,6 +82,12 @@ interface Args {
   noStatements: boolean
   /** Day 1 with shared scans before day 1 label by label (the other order, for a machine whose load changes). */
   sharedFirst: boolean
+  /** EXPLAIN ANALYZE of one label per method after day 1. */
+  explain: boolean
+  /** Label-by-label runs executed at once (the run queue's LABELS_CALC_CONCURRENCY). */
+  concurrency: number
+  /** The label-by-label passes' statements timed by kind. */
+  profile: boolean
 }
 
 function parseArgs(args: string[]): Args {
@@ -77,9 +98,21 @@ function parseArgs(args: string[]): Args {
   const size = (get('size') ?? 'small') as keyof typeof sizes
   if (!(size in sizes)) throw new Error(`--size must be ${Object.keys(sizes).join(', ')}, not ${size}`)
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  const engines = (get('engines') ?? (pgUrl ? 'pglite,postgres,duckdb' : 'pglite,duckdb')).split(',')
+  const citusUrl = process.env.BENCH_CITUS_URL ?? process.env.TEST_CITUS_URL
+  const engines = (
+    get('engines') ?? ['pglite', pgUrl && 'postgres', citusUrl && 'citus', 'duckdb'].filter(Boolean).join(',')
+  ).split(',')
+  for (const e of engines)
+    if (!['pglite', 'postgres', 'citus', 'duckdb'].includes(e))
+      throw new Error(`--engines takes pglite, postgres, citus and duckdb, not ${e}`)
+  const concurrency = get('concurrency') ?? '1'
+  if (!/^[1-9][0-9]?$/.test(concurrency))
+    throw new Error(`--concurrency must be an integer in [1, 99], not ${concurrency}`)
+  const users = get('users') ?? String(sizes[size].users)
+  if (!/^[1-9][0-9]*$/.test(users)) throw new Error(`--users must be a positive integer, not ${users}`)
   return {
     size,
+    users: Number(users),
     labels: Number(get('labels') ?? 300),
     engines,
     memory: args.includes('--memory'),
@@ -90,6 +123,9 @@ function parseArgs(args: string[]): Args {
     statementsOnly: args.includes('--statements-only'),
     noStatements: args.includes('--no-statements'),
     sharedFirst: args.includes('--shared-first'),
+    explain: args.includes('--explain'),
+    concurrency: Number(concurrency),
+    profile: args.includes('--profile'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
 }
@@ -174,21 +210,30 @@ async function createRuns(service: EngineService, labels: BenchLabel[], asOf: Da
   return items
 }
 
-/** The engine's refresh label by label: each run executed alone, in turn (the run queue at concurrency 1). */
-async function refreshAlone(service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> {
-  const perLabel: Record<string, number> = {}
-  const failed: string[] = []
-  const t0 = performance.now()
-  let inPlace = 0
-  for (const { label, run } of await createRuns(service, labels, asOf)) {
-    const t = performance.now()
-    const out = await service.executeRunWithResults(run.id, { tz: 'UTC' })
-    perLabel[label.id] = performance.now() - t
-    if (out.run.status !== 'succeeded') failed.push(`${label.id}: ${out.run.error}`)
-    if (out.run.resultWrites === 'changed') inPlace++
+/**
+ * The engine's refresh label by label: each run computed alone, `concurrency` at a time in label
+ * order (the server's run queue, LABELS_CALC_CONCURRENCY; 1: one after another).
+ */
+const refreshAlone =
+  (concurrency: number) =>
+  async (service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> => {
+    const perLabel: Record<string, number> = {}
+    const failed: string[] = []
+    const t0 = performance.now()
+    let inPlace = 0
+    const queue = await createRuns(service, labels, asOf)
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const t = performance.now()
+        const out = await service.executeRunWithResults(next.run.id, { tz: 'UTC' })
+        perLabel[next.label.id] = performance.now() - t
+        if (out.run.status !== 'succeeded') failed.push(`${next.label.id}: ${out.run.error}`)
+        if (out.run.resultWrites === 'changed') inPlace++
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, worker))
+    return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
   }
-  return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
-}
 
 /**
  * The engine's refresh as one batch (executeRefresh, as EngineService.refreshRuns: shared scans,
@@ -222,9 +267,17 @@ const refreshShared =
  * summary): each label's compiled SQL, against the shared scans built and each label's SQL read
  * through them, per method. Each statement's values are counted (`count(value)`: a bare count(*)
  * would let PostgreSQL drop an additive metric's LEFT JOIN to its aggregate, which no run does).
- * Alternated twice, best of each kept, so load spikes hit both sides.
+ * Alternated twice, best of each kept, so load spikes hit both sides. Without `withShared` (one
+ * by one, Citus): the statements alone only, best of 2.
  */
-async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date, layout: ScanLayout, users: number) {
+async function computeOnly(
+  db: SqlExecutor,
+  labels: BenchLabel[],
+  asOf: Date,
+  layout: ScanLayout,
+  users: number,
+  withShared: boolean,
+) {
   const catalogue = await loadCatalogue(db)
   const ctx = { catalogue, asOf, tz: 'UTC' }
   const count = (q: { sql: string; params: unknown[] }) => db.query(`SELECT count(value) FROM (${q.sql}) q`, q.params)
@@ -270,10 +323,11 @@ async function computeOnly(db: SqlExecutor, labels: BenchLabel[], asOf: Date, la
   for (let k = 0; k < 2; k++) {
     const x = await alone()
     if (x.ms < a.ms) a = x
+    if (!withShared) continue
     const y = await shared()
     if (y.ms < b.ms) b = y
   }
-  return { aloneMs: a.ms, aloneByMethod: a.byMethod, sharedMs: b.ms, ...b, layout }
+  return { aloneMs: a.ms, aloneByMethod: a.byMethod, sharedMs: b.ms, ...b, layout, withShared }
 }
 
 interface Pass {
@@ -283,16 +337,130 @@ interface Pass {
   digests: Record<string, Digest>
   /** WAL the database wrote during the refresh (pg_current_wal_lsn before and after; PostgreSQL's is server-wide). */
   walBytes?: number
+  /** --profile: the pass's statements by kind (label-by-label passes). */
+  profile?: Profile
 }
 
-/** The database's current WAL position (PGlite and PostgreSQL alike). */
-async function walLsn(db: SqlExecutor): Promise<string> {
-  return (await db.query<{ l: string }>(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0]?.l as string
+/**
+ * The database's current WAL position (PGlite and PostgreSQL alike); on Citus every node's
+ * (coordinator and workers each write their own WAL, the workers most of it), in node order.
+ */
+async function walLsn(db: SqlExecutor): Promise<string[]> {
+  if (db.citus) {
+    const r = await db.query<{ l: string; ok: boolean }>(
+      `SELECT result AS l, success AS ok FROM run_command_on_all_nodes('SELECT pg_current_wal_lsn()') ORDER BY nodeid`,
+    )
+    const bad = r.rows.find((x) => !x.ok)
+    if (bad) throw new Error(`a Citus node did not give its WAL position: ${bad.l}`)
+    return r.rows.map((x) => x.l)
+  }
+  return [(await db.query<{ l: string }>(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0]?.l as string]
 }
 
-async function walSince(db: SqlExecutor, lsn: string): Promise<number> {
-  const r = await db.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS b`, [lsn])
+/** WAL written since `before` (walLsn's), summed over the nodes. */
+async function walSince(db: SqlExecutor, before: string[]): Promise<number> {
+  const after = await walLsn(db)
+  const r = await db.query<{ b: string }>(
+    `SELECT coalesce(sum(pg_wal_lsn_diff(a::pg_lsn, b::pg_lsn)), 0)::text AS b FROM unnest($1::text[], $2::text[]) AS x(a, b)`,
+    [after, before],
+  )
   return Number(r.rows[0]?.b)
+}
+
+/** Per kind of statement: how many were sent and their total ms. */
+type Profile = Record<string, { n: number; ms: number }>
+
+/** A statement's kind: its start with table names, numbers and literals blanked, spaces squeezed. */
+function statementKind(sql: string): string {
+  return sql
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/\b(res|ev|shared_scan|ingest_stage)_?\d+\w*/g, '$1_N')
+    .replace(/\b\d+\b/g, 'N')
+    .slice(0, 72)
+}
+
+/** A kind's part of a run, for the profile's summary line. */
+function statementPart(kind: string): string {
+  if (kind.startsWith('INSERT INTO res_N')) return 'compute (INSERT INTO res_N SELECT …)'
+  if (kind.includes('create_distributed_table')) return 'create_distributed_table'
+  if (/^(CREATE|ALTER|DROP) /.test(kind)) return 'other DDL'
+  if (kind === '(commit)' || kind === '(begin)') return 'begin + commit'
+  return 'the rest (runs, history, summary, catalogue)'
+}
+
+/**
+ * The database with every statement it runs (in and out of transactions) timed into `into` by
+ * kind; a transaction's COMMIT (or ROLLBACK) is timed as its own kind, `(commit)`: on Citus it is
+ * the two-phase commit across the workers.
+ */
+function profiling(db: SqlExecutor, into: Profile): SqlExecutor {
+  const add = (kind: string, ms: number) => {
+    const x = (into[kind] ??= { n: 0, ms: 0 })
+    x.n++
+    x.ms += ms
+  }
+  const timed =
+    (f: (sql: string, ...rest: unknown[]) => Promise<unknown>) =>
+    async (sql: string, ...rest: unknown[]) => {
+      const t = performance.now()
+      try {
+        return await f(sql, ...rest)
+      } finally {
+        add(statementKind(sql), performance.now() - t)
+      }
+    }
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'query' || key === 'exec')
+        return timed((target[key] as (...a: unknown[]) => Promise<unknown>).bind(target))
+      if (key === 'transaction')
+        return async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
+          // BEGIN (with taking a connection) and the commit or rollback: the transaction's time
+          // outside its statements.
+          let bodyStart = 0
+          let bodyEnd = 0
+          const t = performance.now()
+          try {
+            return await target.transaction(async (tx) => {
+              bodyStart = performance.now()
+              try {
+                return await fn(profiling(tx, into))
+              } finally {
+                bodyEnd = performance.now()
+              }
+            })
+          } finally {
+            add('(begin)', (bodyStart || performance.now()) - t)
+            if (bodyEnd) add('(commit)', performance.now() - bodyEnd)
+          }
+        }
+      const v = Reflect.get(target, key)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}
+
+/**
+ * EXPLAIN ANALYZE of the first label of each method's compiled statement, as a run reads it
+ * (without the INSERT and the run around it). On Citus the plan shows the distributed part: the
+ * task count and the slowest task's own plan and time on its worker.
+ */
+async function explainLabels(db: SqlExecutor, labels: BenchLabel[], asOf: Date): Promise<Record<string, string>> {
+  const ctx = { catalogue: await loadCatalogue(db), asOf, tz: 'UTC' }
+  const out: Record<string, string> = {}
+  for (const method of new Set(labels.map((l) => l.method))) {
+    const l = labels.find((x) => x.method === method) as BenchLabel
+    const q = compileRule(l.def, ctx)
+    // Wrapped as the run's INSERT … SELECT reads it (a top-level DISTINCT ON would be done again on the coordinator).
+    const r = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, COSTS off) SELECT uid, value FROM (${q.sql}) AS src`,
+      q.params,
+    )
+    out[`${method} ${l.id} (${l.shape})`] = r.rows.map((x) => x['QUERY PLAN']).join('\n')
+  }
+  return out
 }
 
 interface EngineResult {
@@ -304,6 +472,8 @@ interface EngineResult {
   day2Events: number
   passes: Pass[]
   compute?: Awaited<ReturnType<typeof computeOnly>>
+  /** --explain: plan text per label (one per method). */
+  plans?: Record<string, string>
 }
 
 async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
@@ -320,6 +490,9 @@ async function benchEngine(
 ): Promise<EngineResult> {
   const { db, cleanup } = await open(engine, args.memory)
   try {
+    // The engine computes each label alone on Citus (executeRefresh): no shared-scans pass there.
+    const oneByOne = args.oneByOne || db.citus === true
+    if (db.citus && !args.oneByOne) console.log(`  [${engine}] Citus: label by label only (no shared scans there)`)
     const service = new EngineService(db, { resultWrites: args.resultWrites })
     await service.migrate()
     console.log(`  [${engine}] ingesting…`)
@@ -328,8 +501,10 @@ async function benchEngine(
     const passes: Pass[] = []
     let compute: Awaited<ReturnType<typeof computeOnly>> | undefined
     if (!args.noStatements) {
-      console.log(`  [${engine}] statements only, alone and through shared scans (${args.layout})…`)
-      compute = await computeOnly(db, labels, day1, args.layout, sizes[args.size].users)
+      console.log(
+        `  [${engine}] statements only, ${oneByOne ? 'alone' : `alone and through shared scans (${args.layout})`}…`,
+      )
+      compute = await computeOnly(db, labels, day1, args.layout, args.users, !oneByOne)
     }
     if (args.statementsOnly)
       return {
@@ -342,23 +517,39 @@ async function benchEngine(
         passes,
         ...(compute ? { compute } : {}),
       }
-    const pass = async (name: string, day: number, how: typeof refreshAlone) => {
+    const alone = refreshAlone(args.concurrency)
+    const pass = async (name: string, day: number, how: ReturnType<typeof refreshAlone>) => {
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const lsn = await walLsn(db)
-      const refresh = await how(service, labels, dayAt(day))
+      // executeRefresh (shared scans) runs on `db` itself: only label-by-label passes are profiled.
+      const profile: Profile | undefined = args.profile && how === alone ? {} : undefined
+      const through = profile ? new EngineService(profiling(db, profile), { resultWrites: args.resultWrites }) : service
+      const refresh = await how(through, labels, dayAt(day))
       const walBytes = await walSince(db, lsn)
-      passes.push({ name, day, refresh, digests: await digestsOf(db, labels), walBytes })
+      passes.push({
+        name,
+        day,
+        refresh,
+        digests: await digestsOf(db, labels),
+        walBytes,
+        ...(profile ? { profile } : {}),
+      })
     }
     const shared = refreshShared(db, { layout: args.layout, resultWrites: args.resultWrites })
-    if (args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
-    await pass('day 1, label by label', 1, refreshAlone)
-    if (!args.sharedFirst && !args.oneByOne) await pass('day 1, shared scans', 1, shared)
+    if (args.sharedFirst && !oneByOne) await pass('day 1, shared scans', 1, shared)
+    await pass('day 1, label by label', 1, alone)
+    if (!args.sharedFirst && !oneByOne) await pass('day 1, shared scans', 1, shared)
+    let plans: Record<string, string> | undefined
+    if (args.explain) {
+      console.log(`  [${engine}] EXPLAIN ANALYZE, one label per method…`)
+      plans = await explainLabels(db, labels, day1)
+    }
     let d2 = { n: 0, ms: 0 }
     for (const [i, path] of f.next.entries()) {
       const d = await ingestTimed(db, 'events', path)
       if (i === 0) d2 = d
       console.log(`  [${engine}] one more day of events: ${d.n}`)
-      if (args.oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, refreshAlone)
+      if (oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, alone)
       else await pass(`day ${i + 2}, shared scans`, i + 2, shared)
     }
     return {
@@ -370,6 +561,7 @@ async function benchEngine(
       day2Events: d2.n,
       passes,
       ...(compute ? { compute } : {}),
+      ...(plans ? { plans } : {}),
     }
   } finally {
     await cleanup()
@@ -462,13 +654,13 @@ async function benchIngestModes(args: Args, f: Awaited<ReturnType<typeof files>>
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv)
-  const { users } = sizes[args.size]
+  const { users } = args
   if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
-  const days = `${args.days} days, result writes ${args.resultWrites}`
+  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once`
   console.log(
-    `refresh bench: size ${args.size} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
+    `refresh bench: size ${args.size}${users === sizes[args.size].users ? '' : ' --users'} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)
       .join(', ')}), engines ${args.engines.join(', ')}, ${days}, load ${loadavg()
       .map((x) => x.toFixed(1))
@@ -507,7 +699,8 @@ export async function main(argv: string[]): Promise<void> {
         row[m] = sec(s) + (ref ? ` (${(s / byMethod(ref, m)).toFixed(1)}×)` : '')
       }
       const labelsMs = labels.reduce((s, l) => s + (p.refresh.perLabel[l.id] ?? 0), 0)
-      row.scansEtc = sec(p.refresh.totalMs - labelsMs)
+      // With runs at once (--concurrency) their times overlap: nothing is left outside them to show.
+      row.scansEtc = args.concurrency > 1 && r !== duck ? '-' : sec(p.refresh.totalMs - labelsMs)
       row.total = sec(p.refresh.totalMs) + (ref ? ` (${(p.refresh.totalMs / ref.totalMs).toFixed(1)}×)` : '')
       row.walMB = p.walBytes === undefined ? '-' : (p.walBytes / 1e6).toFixed(1)
       row.inPlace = p.refresh.inPlace ?? '-'
@@ -515,7 +708,7 @@ export async function main(argv: string[]): Promise<void> {
       rows.push(row)
     }
   console.log(
-    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide); (×) = ÷ DuckDB's same day`,
+    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide; Citus: all its nodes'); (×) = ÷ DuckDB's same day`,
   )
   table(rows)
   console.log('\na later day ÷ the first day (target ≤ 20% for the engines)')
@@ -547,15 +740,17 @@ export async function main(argv: string[]): Promise<void> {
       .flatMap((r) => {
         const c = r.compute as NonNullable<EngineResult['compute']>
         const perMethod = (by: Record<string, number>) => Object.fromEntries(methods.map((m) => [m, sec(by[m] ?? 0)]))
+        const aloneRow = {
+          engine: r.engine,
+          how: 'alone',
+          ...perMethod(c.aloneByMethod),
+          scans: '-',
+          total: sec(c.aloneMs),
+          '÷ alone': '',
+        }
+        if (!c.withShared) return [aloneRow]
         return [
-          {
-            engine: r.engine,
-            how: 'alone',
-            ...perMethod(c.aloneByMethod),
-            scans: '-',
-            total: sec(c.aloneMs),
-            '÷ alone': '',
-          },
+          aloneRow,
           {
             engine: r.engine,
             how: `shared (${c.layout})`,
@@ -568,6 +763,29 @@ export async function main(argv: string[]): Promise<void> {
       }),
   )
   if (duck) console.log(`  DuckDB's whole refresh, day 1: ${sec(duck.passes[0]?.refresh.totalMs ?? 0)} s`)
+  for (const r of results)
+    for (const p of r.passes) {
+      if (!p.profile) continue
+      const total = Object.values(p.profile).reduce((t, x) => t + x.ms, 0)
+      const parts: Record<string, number> = {}
+      for (const [kind, x] of Object.entries(p.profile))
+        parts[statementPart(kind)] = (parts[statementPart(kind)] ?? 0) + x.ms
+      console.log(
+        `\n${p.name} on ${r.engine}: ${sec(total)} s of statements: ${Object.entries(parts)
+          .sort((a, b) => b[1] - a[1])
+          .map(([part, ms]) => `${part} ${sec(ms)} s (${((100 * ms) / total).toFixed(0)}%)`)
+          .join(', ')}; the top 15 kinds:`,
+      )
+      table(
+        Object.entries(p.profile)
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 15)
+          .map(([kind, x]) => ({ sec: sec(x.ms), '%': ((100 * x.ms) / total).toFixed(1), n: x.n, kind })),
+      )
+    }
+  for (const r of results)
+    for (const [label, plan] of Object.entries(r.plans ?? {}))
+      console.log(`\nEXPLAIN ANALYZE [${r.engine}, day 1] ${label}\n${plan.replace(/^/gm, '  ')}`)
   for (const r of results)
     for (const p of r.passes) for (const x of p.refresh.failed) console.log(`  FAILED [${r.engine}, ${p.name}] ${x}`)
   if (duck) {
