@@ -8,7 +8,7 @@
  * doing a collab sync round trip. Assertions are about answers, not durations: every probe
  * is answered, probes are answered while the work is still in progress (the server is not
  * blocked for its whole duration), and every pathological request gets an answer that is not
- * a 500. The latencies are printed (`npm run bench -- pathological` measures them apart).
+ * a 500. The latencies are printed (there is no bench of them apart).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
