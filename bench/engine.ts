@@ -166,22 +166,18 @@ export async function open(engine: string, memory: boolean): Promise<Opened> {
   const admin = await openPostgres(url, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)
   const db = await openPostgres(url, { schema, max: 4 })
-  if (engine === 'citus' && !db.citus) {
+  const cleanup = async () => {
     await db.close()
     await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
     await admin.close()
+  }
+  if (engine === 'citus' && !db.citus) {
+    await cleanup()
     throw new Error(
       'the citus engine needs BENCH_CITUS_URL or TEST_CITUS_URL to name a database with the citus extension',
     )
   }
-  return {
-    db,
-    cleanup: async () => {
-      await db.close()
-      await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
-      await admin.close()
-    },
-  }
+  return { db, cleanup }
 }
 
 interface IngestRow {

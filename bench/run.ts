@@ -18,25 +18,23 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
 
 const [name, ...args] = process.argv.slice(2)
 // A bench's flags without its name (`npm run bench -- --refresh`, or `npm run bench --refresh`, which npm
-// takes as its own config flag and passes nothing) ran the whole default set instead: refuse with the
-// command meant.
-const dashed = name?.startsWith('-') ? name.replace(/^-+/, '') : undefined
-const viaNpm = Object.keys(suites).find((n) => process.env[`npm_config_${n}`] !== undefined)
-if (name?.startsWith('-') || (!name && viaNpm)) {
-  const meant = dashed !== undefined && dashed in suites ? dashed : viaNpm
+// takes as its own config flag, npm_config_refresh, and passes nothing) ran the whole default set
+// instead: refuse with the command meant.
+const meant = (() => {
+  if (!name) return Object.keys(suites).find((n) => process.env[`npm_config_${n}`] !== undefined)
+  return name.startsWith('-') ? name.replace(/^-+/, '') : undefined
+})()
+if (meant !== undefined) {
   console.error(
-    meant
+    Object.hasOwn(suites, meant)
       ? `"${name ?? `--${meant}`}" is not a bench: run \`npm run bench -- ${meant} [flags]\` (the name without dashes, after --)`
       : `flags need a bench name first: \`npm run bench -- NAME ${name} …\`, NAME one of ${Object.keys(suites).join(', ')}; with no arguments the default set runs`,
   )
   process.exit(2)
 }
-const names =
-  name && !name.startsWith('-')
-    ? [name]
-    : Object.keys(suites).filter(
-        (n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n),
-      )
+const names = name
+  ? [name]
+  : Object.keys(suites).filter((n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n))
 for (const n of names) {
   const load = suites[n]
   if (!load) {
