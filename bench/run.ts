@@ -36,7 +36,7 @@ const names = name
   ? [name]
   : Object.keys(suites).filter((n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n))
 for (const n of names) {
-  const load = suites[n]
+  const load = Object.hasOwn(suites, n) ? suites[n] : undefined
   if (!load) {
     console.error(`unknown bench "${n}"; choose one of ${Object.keys(suites).join(', ')}`)
     process.exit(2)
