@@ -385,7 +385,7 @@ function statementKind(sql: string): string {
 function statementPart(kind: string): string {
   if (kind.startsWith('INSERT INTO res_N')) return 'compute (INSERT INTO res_N SELECT …)'
   if (kind.includes('create_distributed_table')) return 'create_distributed_table'
-  if (/^(CREATE|ALTER|DROP) /.test(kind)) return 'other DDL'
+  if (/^(CREATE|ALTER|DROP|TRUNCATE) /.test(kind)) return 'other DDL'
   if (kind === '(commit)' || kind === '(begin)') return 'begin + commit'
   return 'the rest (runs, history, summary, catalogue)'
 }

@@ -4,6 +4,7 @@ import { checkBackfillable } from './backfill-rules.ts'
 import { backfillStep } from './backfill-jobs.ts'
 import { fillResultTable, type CompileFn } from './execute-run.ts'
 import { writeSnapshot } from './history-snapshot.ts'
+import { releaseTable } from './result-swap.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 
 /** One past day of a label's history to calculate. */
@@ -44,7 +45,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
     return await db.transaction(async (tx) => {
       await deadline.apply(tx)
       const dataType = input.definition.dataType
-      const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
+      const { table, coveredUsers } = await fillResultTable(tx, input.labelId, dataType, source, deadline)
       const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
       const day = await writeSnapshot(tx, {
         labelId: input.labelId,
@@ -57,7 +58,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
         coveredUsers,
         date: input.date,
       })
-      await tx.exec(`DROP TABLE ${table}`)
+      await releaseTable(tx, input.labelId, dataType, table)
       // Last, so a cancel committed meanwhile rolls the day back (and never waits for it).
       if (input.step !== undefined) await backfillStep(tx, input.jobId, input.step)
       return day

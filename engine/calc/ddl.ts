@@ -10,7 +10,8 @@ import { backfillDdl } from './backfill-jobs.ts'
  * the run whose results it holds. A run of a label whose results already have its data type
  * writes only what changed into that table, in its transaction (engine/calc/result-swap.ts
  * applyChanges); the first run, a changed data type, an import and Citus fill a fresh table
- * and then, in the same transaction, move the pointer and drop the old table. Readers (who
+ * (on Citus, the label's emptied spare when it has one) and then, in the same transaction, move
+ * the pointer and drop the old table (on Citus keep it as the label's spare). Readers (who
  * always resolve the table through `label_state`, and keep a read only if the pointer still
  * names the same run after it: engine/read/label-state.ts readCurrent) see either the old or
  * the new complete results. `definition` is frozen into the run when it is created.
@@ -21,7 +22,9 @@ import { backfillDdl } from './backfill-jobs.ts'
  * buckets each row was written with (NULL: before fixed buckets). `runs.result_writes` says how a
  * succeeded calculation wrote its results (`swap` or `changed`: in place) and `changed_users` how
  * many customers' values it changed (NULL: not counted, or a run from before these columns):
- * LABELS_RESULT_WRITES=auto chooses the label's next run's way from them.
+ * LABELS_RESULT_WRITES=auto chooses the label's next run's way from them. `result_spares` names,
+ * on Citus only, a label's spare result table: the one its last swap replaced, emptied and filled
+ * by its next run instead of creating a distributed table (result-swap.ts releaseTable).
  */
 export const calcDdl = `
 CREATE SEQUENCE IF NOT EXISTS result_table_seq;
@@ -70,6 +73,11 @@ CREATE TABLE IF NOT EXISTS history_buckets (
   granularity text CHECK (granularity IN ('day','week','month')),
   source text NOT NULL CHECK (source IN ('first_run','operator')),
   updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS result_spares (
+  label_id text PRIMARY KEY,
+  result_table text NOT NULL,
+  data_type text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS label_summary (
   label_id text PRIMARY KEY,

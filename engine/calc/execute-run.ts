@@ -11,6 +11,7 @@ import {
   keyResultTable,
   newResultTable,
   swapResults,
+  takeSpareTable,
   type ResultWrites,
   type RunWrites,
 } from './result-swap.ts'
@@ -122,14 +123,18 @@ async function insertCovered(
   return ins.affectedRows ?? (await countRows(tx, table))
 }
 
-/** A new result table filled from the source with the covered users (caller's transaction); its name and their count. */
+/**
+ * A result table filled from the source with the covered users (caller's transaction); its name
+ * and their count. A new table, or on Citus the label's spare emptied (result-swap.ts releaseTable).
+ */
 export async function fillResultTable(
   tx: SqlExecutor,
+  labelId: string,
   dataType: Definition['dataType'],
   source: SourceSql,
   deadline: Deadline,
 ): Promise<{ table: string; coveredUsers: number }> {
-  const table = await newResultTable(tx, dataType, false)
+  const table = (await takeSpareTable(tx, labelId, dataType)) ?? (await newResultTable(tx, dataType, false))
   const coveredUsers = await insertCovered(tx, table, dataType, source)
   deadline.check()
   return { table, coveredUsers }
@@ -161,7 +166,7 @@ async function materialise(
     const changedUsers = w.deleted + w.updated + w.inserted
     written = { table: inPlace.table, coveredUsers: inPlace.coveredUsers, writes: { how: 'changed', changedUsers } }
   } else {
-    const { table, coveredUsers } = await fillResultTable(tx, dataType, source, deadline)
+    const { table, coveredUsers } = await fillResultTable(tx, t.labelId, dataType, source, deadline)
     await keyResultTable(tx, table)
     const changedUsers = mode === 'swap' ? null : await countChanged(tx, t.labelId, dataType, table, coveredUsers)
     written = { table, coveredUsers, writes: { how: 'swap', changedUsers } }

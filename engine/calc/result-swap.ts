@@ -40,8 +40,8 @@ export type SwapInput = LabelState
 export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> {
   await lockResults(tx, s.labelId)
   // FOR UPDATE serialises two swaps of one label so neither drops the other's table.
-  const old = await tx.query<{ result_table: string }>(
-    `SELECT result_table FROM label_state WHERE label_id = $1 FOR UPDATE`,
+  const old = await tx.query<{ result_table: string; data_type: string }>(
+    `SELECT result_table, data_type FROM label_state WHERE label_id = $1 FOR UPDATE`,
     [s.labelId],
   )
   await tx.query(
@@ -53,7 +53,64 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
     [s.labelId, s.runId, s.table, s.dataType, s.asOf, s.tz, s.totalUsers, s.coveredUsers],
   )
   const prev = old.rows[0]?.result_table
-  if (prev && prev !== s.table && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+  if (!prev || prev === s.table || !resultTableRe.test(prev)) return
+  if (old.rows[0]?.data_type === s.dataType) await releaseTable(tx, s.labelId, s.dataType, prev)
+  else await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+}
+
+/**
+ * Citus: a label's spare result table (`result_spares`). Creating a distributed table
+ * (`create_distributed_table`: its shards and metadata written on every node) costs ~60–100 ms
+ * and dropping one ~25–45 ms whatever its rows; emptying one with TRUNCATE ~10 ms (README
+ * "Benchmarks", Citus). So on Citus a swap keeps the table it replaces as the label's spare
+ * instead of dropping it, and the label's next run (or a backfilled day) empties the spare and
+ * fills it. A spare always has the label's current data type; a label keeps at most one (the
+ * previous results, until its next run: twice the label's rows on disk). Elsewhere a replaced
+ * table is dropped: creating and dropping a plain table costs a few milliseconds.
+ */
+export async function releaseTable(tx: SqlExecutor, labelId: string, dataType: DataType, table: string): Promise<void> {
+  if (!tx.citus) {
+    await tx.exec(`DROP TABLE IF EXISTS ${table}`)
+    return
+  }
+  await dropSpare(tx, labelId)
+  await tx.query(`INSERT INTO result_spares (label_id, result_table, data_type) VALUES ($1, $2, $3)`, [
+    labelId,
+    table,
+    dataType,
+  ])
+}
+
+/**
+ * Citus: takes the label's spare result table (releaseTable), emptied, when it has `dataType`
+ * (a spare of another type is dropped); null when there is none. The caller's transaction owns
+ * it from then: a rollback gives it back, full.
+ */
+export async function takeSpareTable(tx: SqlExecutor, labelId: string, dataType: DataType): Promise<string | null> {
+  if (!tx.citus) return null
+  const r = await tx.query<{ result_table: string; data_type: string; present: boolean }>(
+    `DELETE FROM result_spares WHERE label_id = $1
+     RETURNING result_table, data_type, to_regclass(result_table) IS NOT NULL AS present`,
+    [labelId],
+  )
+  const spare = r.rows[0]
+  if (!spare?.present || !resultTableRe.test(spare.result_table)) return null
+  if (spare.data_type !== dataType) {
+    await tx.exec(`DROP TABLE IF EXISTS ${spare.result_table}`)
+    return null
+  }
+  await tx.exec(`TRUNCATE ${spare.result_table}`)
+  return spare.result_table
+}
+
+/** Drops the label's spare result table, if it has one (Citus: releaseTable). */
+async function dropSpare(tx: SqlExecutor, labelId: string): Promise<void> {
+  const r = await tx.query<{ result_table: string }>(
+    `DELETE FROM result_spares WHERE label_id = $1 RETURNING result_table`,
+    [labelId],
+  )
+  const t = r.rows[0]?.result_table
+  if (t && resultTableRe.test(t)) await tx.exec(`DROP TABLE IF EXISTS ${t}`)
 }
 
 /** Rows a run wrote to its label's result table: deleted (no value now), updated (value changed), inserted (new). */
@@ -196,7 +253,7 @@ export async function countChanged(
   return Number(r.rows[0]?.n ?? 0)
 }
 
-/** Removes a label's current results (pointer and table). */
+/** Removes a label's current results (pointer and table) and its spare table. */
 export async function dropResults(tx: SqlExecutor, labelId: string): Promise<void> {
   await tx.query(`DELETE FROM label_summary WHERE label_id = $1`, [labelId])
   const old = await tx.query<{ result_table: string }>(
@@ -205,4 +262,5 @@ export async function dropResults(tx: SqlExecutor, labelId: string): Promise<voi
   )
   const prev = old.rows[0]?.result_table
   if (prev && resultTableRe.test(prev)) await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+  await dropSpare(tx, labelId)
 }

@@ -136,7 +136,7 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     expect((await f.svc.distribution(L1, 'string', {}))?.runId).toBe(ok.id)
   })
 
-  it('a swap replaces the result table: the old one is dropped, one table per label remains', async () => {
+  it('a swap replaces the result table: the old one is dropped (Citus: kept as the spare), one table per label remains', async () => {
     source = { sql: `SELECT uid, 'a'::text AS value FROM users`, params: [] }
     const start = await resultTables(f.db)
     await run(L1)
@@ -146,7 +146,10 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     source = { sql: `SELECT uid, 'b'::text AS value FROM users`, params: [] }
     await run(L1)
     const after = await resultTables(f.db)
-    expect(after).toHaveLength(start.length + 2)
+    // On Citus the replaced table stays as the label's spare, refilled by its next run
+    // (tests/engine/citus/spare-tables.test.ts); elsewhere it is dropped.
+    const spares = kind === 'citus' ? 1 : 0
+    expect(after).toHaveLength(start.length + 2 + spares)
     expect(after).not.toEqual(before)
     expect((await f.svc.distribution(L1, 'string', {}))?.items.map((i) => i.value)).toEqual(['b'])
     expect((await f.svc.distribution(L2, 'string', {}))?.items.map((i) => i.value)).toEqual(['a'])
