@@ -73,6 +73,9 @@ export async function releaseTable(tx: SqlExecutor, labelId: string, dataType: D
     await tx.exec(`DROP TABLE IF EXISTS ${table}`)
     return
   }
+  // A run's swap and a backfilled day of one label may release at once: the second waits for the
+  // first's commit, then drops the spare the first left instead of colliding with it.
+  await lockResults(tx, labelId)
   await dropSpare(tx, labelId)
   await tx.query(`INSERT INTO result_spares (label_id, result_table, data_type) VALUES ($1, $2, $3)`, [
     labelId,

@@ -7,6 +7,7 @@ import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { citusUrl, newDb, type TestDb } from '../../helpers/db.ts'
 import type { CompileFn } from '../../../engine/calc/execute-run.ts'
+import { newResultTable, releaseTable } from '../../../engine/calc/result-swap.ts'
 
 // On Citus a swap keeps the replaced result table as the label's spare, and the label's next run
 // empties and refills it instead of creating a distributed table (engine/calc/result-swap.ts
@@ -182,6 +183,38 @@ onCitus('result tables on Citus: the spare', () => {
     const third = await state('imported')
     expect(third).toEqual({ current: first.current, spare: second.current })
     expect(await values(third.current as string)).toEqual({ u3: 3 })
+  })
+
+  it('a run and a backfilled day of one label at once both succeed and leave one spare', async () => {
+    for (let i = 0; i < 3; i++) {
+      const [done] = await Promise.all([
+        run('spare', count),
+        svc.backfillDay({ labelId: 'spare', definition: count, date: `2024-03-0${i + 1}`, tz, jobId: 'job-race' }),
+      ])
+      expect(done.status, done.error).toBe('succeeded')
+      const s = await state('spare')
+      expect(s.spare).not.toBeNull()
+      expect(s.spare).not.toBe(s.current)
+      expect(await resultTables()).toEqual(expect.arrayContaining([s.current, s.spare]))
+    }
+  })
+
+  it('two releases of one label’s table at once: the second waits for the first and drops its table', async () => {
+    const fresh = () => db.transaction((tx) => newResultTable(tx, 'number', false))
+    const [x, y] = [await fresh(), await fresh()]
+    let second: Promise<void> | undefined
+    await db.transaction(async (tx) => {
+      await releaseTable(tx, 'released', 'number', x)
+      // While the first is uncommitted: without the label's lock the second's insert would wait on the
+      // key and then fail as a duplicate.
+      second = db.transaction((tx2) => releaseTable(tx2, 'released', 'number', y))
+      await new Promise((r) => setTimeout(r, 300))
+    })
+    await second
+    expect(await state('released')).toEqual({ current: null, spare: y })
+    const tables = await resultTables()
+    expect(tables).toContain(y)
+    expect(tables).not.toContain(x)
   })
 
   it('a change of data type drops the spare of the old type; deleting the label drops both tables', async () => {
