@@ -61,9 +61,9 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
 /**
  * Citus: a label's spare result table (`result_spares`). Creating a distributed table
  * (`create_distributed_table`: its shards and metadata written on every node) costs ~60–100 ms
- * and dropping one ~25–45 ms whatever its rows; emptying one with TRUNCATE ~10 ms (README
+ * and dropping one ~25–45 ms whatever its rows; emptying one with TRUNCATE 10–20 ms (README
  * "Benchmarks", Citus). So on Citus a swap keeps the table it replaces as the label's spare
- * instead of dropping it, and the label's next run (or a backfilled day) empties the spare and
+ * instead of dropping it, and the label's next run, import or backfilled day empties the spare and
  * fills it. A spare always has the label's current data type; a label keeps at most one (the
  * previous results, until its next run: twice the label's rows on disk). Elsewhere a replaced
  * table is dropped: creating and dropping a plain table costs a few milliseconds.

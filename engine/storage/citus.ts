@@ -22,13 +22,20 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * is (uid, event_id), with ev<N>_ids keeping event_ids unique across users as on PostgreSQL.
  */
 
-/** Makes a freshly created (empty) table a distributed table by uid, co-located with users. */
+/**
+ * Makes a freshly created (empty) table a distributed table by uid, co-located with users.
+ * `users` and `event_ids_in` start co-location groups of their own (`none`), and every other table
+ * names one of them: Citus deletes a group when the last table in it is dropped, so a table put in
+ * the shared `default` group while another schema of the database drops its last table of that
+ * group could land in a deleted group, and the next one in a new group, no longer co-located
+ * ("cannot push down this subquery"; seen when test schemas came and went beside each other).
+ */
 export async function distributeByUid(db: SqlExecutor, table: string): Promise<void> {
   if (!db.citus) return
   if (!/^(users|ev\d+|res_\d+|ingest_stage_\d+)$/.test(table)) throw new Error(`not a customer table: ${table}`)
   await db.query(`SELECT create_distributed_table($1::regclass, 'uid', colocate_with => $2)`, [
     table,
-    table === 'users' ? 'default' : 'users',
+    table === 'users' ? 'none' : 'users',
   ])
 }
 
@@ -41,7 +48,7 @@ export async function addEventIdsTable(tx: SqlExecutor, table: string): Promise<
   if (!tx.citus) return
   if (!/^ev\d+$/.test(table)) throw new Error(`not an event table: ${table}`)
   await tx.exec(`CREATE TABLE ${table}_ids (event_id text PRIMARY KEY)`)
-  await tx.query(`SELECT create_distributed_table($1::regclass, 'event_id', colocate_with => 'default')`, [
+  await tx.query(`SELECT create_distributed_table($1::regclass, 'event_id', colocate_with => 'event_ids_in')`, [
     `${table}_ids`,
   ])
 }
@@ -49,14 +56,15 @@ export async function addEventIdsTable(tx: SqlExecutor, table: string): Promise<
 /**
  * Citus: the scratch table of event_id checks, distributed by event_id like the ev<N>_ids
  * tables, so an ingestion's ids are moved once to the workers holding them and checked there
- * (ingest/commit.ts). Always empty outside a commit; commits take turns (catalogue lock).
+ * (ingest/commit.ts). Always empty outside a commit; commits take turns (catalogue lock). Created
+ * first (migrate): the ev<N>_ids tables are co-located with it.
  */
 export async function addEventIdsScratch(tx: SqlExecutor): Promise<void> {
   if (!tx.citus) return
   const r = await tx.query<{ ok: boolean }>(`SELECT to_regclass('event_ids_in') IS NOT NULL AS ok`)
   if (r.rows[0]?.ok) return
   await tx.exec(`CREATE TABLE event_ids_in (event_id text NOT NULL, seq bigint NOT NULL)`)
-  await tx.query(`SELECT create_distributed_table('event_ids_in', 'event_id', colocate_with => 'default')`)
+  await tx.query(`SELECT create_distributed_table('event_ids_in', 'event_id', colocate_with => 'none')`)
 }
 
 /**

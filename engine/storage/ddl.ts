@@ -49,11 +49,11 @@ export async function migrate(db: SqlExecutor): Promise<void> {
       `SELECT to_regclass('users')::text AS users,
               EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass('users')) AS distributed`,
     )
+    await addEventIdsScratch(tx) // first: the ev<N>_ids tables are co-located with it
     if (r.rows[0]?.users === null) {
       await tx.exec(citusUsersDdl)
       await distributeByUid(tx, 'users')
     } else if (!r.rows[0]?.distributed) await distributeExisting(tx)
-    await addEventIdsScratch(tx)
   })
 }
 
