@@ -174,6 +174,13 @@ onCitus('the engine on Citus', () => {
     for (const t of ['users', 'ev1', 'ev2', res[0]?.t as string])
       expect(byName.get(t), t).toMatchObject({ col: 'uid', method: 'h', colocation })
     expect(byName.get('ev1_ids')).toMatchObject({ col: 'event_id', method: 'h' })
+    // The event_id tables name event_ids_in's group, not the database-wide default one (storage/citus.ts).
+    expect(byName.get('ev1_ids')?.colocation).toBe(byName.get('event_ids_in')?.colocation)
+    const groups = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_dist_colocation WHERE colocationid = ANY($1::int[])`,
+      [[colocation, byName.get('event_ids_in')?.colocation]],
+    )
+    expect(groups.rows[0]?.n).toBe(2) // both groups exist, and they are two
     for (const local of ['catalogue_events', 'catalogue_columns', 'runs', 'label_state', 'history', 'meta'])
       expect(byName.has(local), local).toBe(false)
     expect(shardCount).toBeGreaterThan(1)
