@@ -9,9 +9,8 @@ import {
   chooseResultWrites,
   countChanged,
   keyResultTable,
-  newResultTable,
+  resultTableFor,
   swapResults,
-  takeSpareTable,
   type ResultWrites,
   type RunWrites,
 } from './result-swap.ts'
@@ -134,7 +133,7 @@ export async function fillResultTable(
   source: SourceSql,
   deadline: Deadline,
 ): Promise<{ table: string; coveredUsers: number }> {
-  const table = (await takeSpareTable(tx, labelId, dataType)) ?? (await newResultTable(tx, dataType, false))
+  const table = await resultTableFor(tx, labelId, dataType)
   const coveredUsers = await insertCovered(tx, table, dataType, source)
   deadline.check()
   return { table, coveredUsers }

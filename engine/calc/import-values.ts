@@ -6,7 +6,7 @@ import { convert, parseIsoTime } from '../ingest/values.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { CsvParser, UnterminatedQuote, type CsvRecord } from '../ingest/csv-parser.ts'
 import { finishResults, runErrorMessage } from './execute-run.ts'
-import { keyResultTable, newResultTable, takeSpareTable } from './result-swap.ts'
+import { keyResultTable, resultTableFor } from './result-swap.ts'
 import { storedUids } from '../storage/users.ts'
 import { failRun, insertRun, startRun } from './runs.ts'
 
@@ -275,8 +275,7 @@ async function writeImport(
   // The file names each user once (readRows refuses repeats), so its rows go in as a plain bulk
   // load and the (uid) key is built once afterwards, as a calculation does (on Citus the label's
   // spare, emptied, when it has one: result-swap.ts releaseTable).
-  const table =
-    (await takeSpareTable(tx, input.labelId, input.dataType)) ?? (await newResultTable(tx, input.dataType, false))
+  const table = await resultTableFor(tx, input.labelId, input.dataType)
   const cast = castSql(input.dataType)
   const unknown: Array<{ row: number; reason: string }> = []
   let imported = 0

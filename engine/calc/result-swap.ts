@@ -85,11 +85,20 @@ export async function releaseTable(tx: SqlExecutor, labelId: string, dataType: D
 }
 
 /**
+ * The empty table a run, an import or a backfilled day of the label fills (caller's transaction):
+ * on Citus its spare when it has one of `dataType` (releaseTable), else a new table, unkeyed
+ * where the key can follow the bulk load (keyResultTable).
+ */
+export async function resultTableFor(tx: SqlExecutor, labelId: string, dataType: DataType): Promise<string> {
+  return (await takeSpareTable(tx, labelId, dataType)) ?? (await newResultTable(tx, dataType, false))
+}
+
+/**
  * Citus: takes the label's spare result table (releaseTable), emptied, when it has `dataType`
  * (a spare of another type is dropped); null when there is none. The caller's transaction owns
  * it from then: a rollback gives it back, full.
  */
-export async function takeSpareTable(tx: SqlExecutor, labelId: string, dataType: DataType): Promise<string | null> {
+async function takeSpareTable(tx: SqlExecutor, labelId: string, dataType: DataType): Promise<string | null> {
   if (!tx.citus) return null
   const r = await tx.query<{ result_table: string; data_type: string; present: boolean }>(
     `DELETE FROM result_spares WHERE label_id = $1

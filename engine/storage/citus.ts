@@ -20,16 +20,16 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * `users.user_id` is kept unique by the ingestion (every insertion into users holds the
  * catalogue lock, see extend.ts) rather than by an index, and an event table's event_id key
  * is (uid, event_id), with ev<N>_ids keeping event_ids unique across users as on PostgreSQL.
+ *
+ * Co-location: `users` and `event_ids_in` start groups of their own (`colocate_with => 'none'`),
+ * and every other table names one of them, never the database-wide `default` group. Citus deletes
+ * a group when the last table in it is dropped, so a table put in `default` while another schema
+ * of the database drops its last table of that group could land in a deleted group, and the next
+ * one in a new group, no longer co-located ("cannot push down this subquery"; seen when test
+ * schemas came and went beside each other).
  */
 
-/**
- * Makes a freshly created (empty) table a distributed table by uid, co-located with users.
- * `users` and `event_ids_in` start co-location groups of their own (`none`), and every other table
- * names one of them: Citus deletes a group when the last table in it is dropped, so a table put in
- * the shared `default` group while another schema of the database drops its last table of that
- * group could land in a deleted group, and the next one in a new group, no longer co-located
- * ("cannot push down this subquery"; seen when test schemas came and went beside each other).
- */
+/** Makes a freshly created (empty) table a distributed table by uid, co-located with users. */
 export async function distributeByUid(db: SqlExecutor, table: string): Promise<void> {
   if (!db.citus) return
   if (!/^(users|ev\d+|res_\d+|ingest_stage_\d+)$/.test(table)) throw new Error(`not a customer table: ${table}`)
