@@ -28,7 +28,7 @@ import type { OpOptions } from './group-operations.ts'
 import { createLabel, updateLabel } from './label-operations.ts'
 import type { DocOrigin } from './origin.ts'
 import { findLabel, projectWorkspace, storedLabel, type ProjectedLabel } from './projection.ts'
-import { assign, insertAt, jsonEqual, moveAt, removeAt, setAt } from './rule-y.ts'
+import { assign, assignChanged, insertAt, jsonEqual, moveAt, removeAt, setAt } from './rule-y.ts'
 import { newId } from './shape.ts'
 
 /** Where a draft starts from: an existing label, a given definition (a restored version), or blank. */
@@ -160,10 +160,17 @@ function putDraft(
   return m
 }
 
-function writeFields(m: Y.Map<unknown>, patch: Partial<Record<string, unknown>>, actor: string): void {
+function writeFields(
+  m: Y.Map<unknown>,
+  patch: Partial<Record<string, unknown>>,
+  actor: string,
+  base?: Partial<Record<string, unknown>>,
+): void {
   for (const [k, v] of Object.entries(patch)) {
     if (!isField(k)) throw badRequest(`${k} is not a draft field`, `/${k}`)
-    if (v !== undefined) assign(m, k, plainJson(v), actor)
+    if (v === undefined) continue
+    if (base && base[k] !== undefined) assignChanged(m, k, plainJson(base[k]), plainJson(v), actor)
+    else assign(m, k, plainJson(v), actor)
   }
 }
 
@@ -171,15 +178,20 @@ function writeFields(m: Y.Map<unknown>, patch: Partial<Record<string, unknown>>,
  * Edits draft fields in one transaction. Each field is written with the smallest change: a
  * scalar is set, `schedule` and `rule` are patched key by key / item by item (rule-y.ts), so an
  * operator's whole-rule edit only touches what they changed and merges with others' edits.
+ * `base` is the definition the edit was made from (what the operator's form showed): with it,
+ * only what the patch changes from it is written, so another operator's change that reached the
+ * document but not yet the form is kept (assignChanged); without it, each field is made equal to
+ * the patch.
  */
 export function updateDraft(
   doc: Y.Doc,
   draftId: string,
   patch: Partial<LabelDefinition>,
   origin: DocOrigin,
+  base?: Partial<LabelDefinition>,
 ): DraftView {
   const m = mustDraft(doc, draftId)
-  doc.transact(() => writeFields(m, patch, origin.actor), origin)
+  doc.transact(() => writeFields(m, patch, origin.actor, base), origin)
   return readDraft(draftId, m)
 }
 

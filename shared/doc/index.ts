@@ -18,7 +18,7 @@
  *   moveLabel(doc, idOrName, {groupId, index?}, origin)                → Label
  *   deleteLabel(doc, idOrName, origin)                                 → Label (as it was)
  *   openDraft(doc, {labelId?, definition?, groupId?, rule?}, origin)   → DraftView (joins a label's open draft)
- *   updateDraft(doc, draftId, Partial<LabelDefinition>, origin)        → DraftView (smallest writes)
+ *   updateDraft(doc, draftId, Partial<LabelDefinition>, origin, base?) → DraftView (smallest writes; only what changed from base)
  *   setDraftField(doc, draftId, field, value, origin)                  → DraftView
  *   editDraft(doc, draftId, [{op:'set'|'insert'|'remove'|'move', path…}], origin) → DraftView
  *   discardDraft(doc, draftId, origin)

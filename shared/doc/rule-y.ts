@@ -328,6 +328,71 @@ function patchElement(arr: Y.Array<unknown>, i: number, next: unknown, actor: st
   arr.insert(pos, [element(next, actor, ord)])
 }
 
+/**
+ * Like `assign`, but writes only what `next` changes from `base`, the value the writer last saw:
+ * a key or list element the writer left as it was keeps whatever the document holds now. A form
+ * builds its edit from what it rendered, and a page renders others' edits a frame later
+ * (client/features/labels/draft-state.ts): written whole, an edit made from a view that had not
+ * yet shown another operator's change to another layer would undo that change.
+ */
+export function assignChanged(map: Y.Map<unknown>, key: string, base: unknown, next: unknown, actor: string): void {
+  if (jsonEqual(base, next)) return
+  const cur = map.get(key)
+  if (
+    cur instanceof Y.Map &&
+    !isCell(cur as Y.Map<unknown>) &&
+    patchMapChanged(cur as Y.Map<unknown>, base, next, actor)
+  )
+    return
+  if (Array.isArray(base) && Array.isArray(next) && cur instanceof Y.Array)
+    return patchArrayChanged(cur as Y.Array<unknown>, base, next, actor)
+  assign(map, key, next, actor)
+}
+
+/** Key by key when `next` is an edit of `base` and of what the map holds (sameShape); false when it is a different thing. */
+function patchMapChanged(m: Y.Map<unknown>, base: unknown, next: unknown, actor: string): boolean {
+  if (!isPlainObject(base) || !isPlainObject(next)) return false
+  if (!sameShape(base as Json, next) || !sameShape(fromY(m), next)) return false
+  for (const k of new Set([...Object.keys(base), ...Object.keys(next)]))
+    if (!isMeta(k)) assignChanged(m, k, base[k], next[k], actor)
+  return true
+}
+
+/**
+ * A list edited from `base`: the elements the writer changed, kept in place; a changed length
+ * replaces the middle that differs from `base` (after the common prefix and suffix). When the list
+ * no longer has `base`'s length (another operator added or removed an element meanwhile), positions
+ * don't line up and the list is patched whole, as `assign` does.
+ */
+function patchArrayChanged(arr: Y.Array<unknown>, base: unknown[], next: unknown[], actor: string): void {
+  if (listView(arr).length !== base.length) return patchArray(arr, next, actor)
+  if (base.length === next.length) {
+    if (reorder(arr, base as Json[], next)) return
+    next.forEach((v, i) => {
+      if (!jsonEqual(base[i], v)) patchElementChanged(arr, i, base[i], v, actor)
+    })
+    return
+  }
+  let p = 0
+  while (p < base.length && p < next.length && jsonEqual(base[p], next[p])) p++
+  let s = 0
+  while (s < base.length - p && s < next.length - p && jsonEqual(base[base.length - 1 - s], next[next.length - 1 - s]))
+    s++
+  if (base.length - s > p) deleteElements(arr, p, base.length - s)
+  const inserted = next.slice(p, next.length - s)
+  if (inserted.length) insertElements(arr, p, inserted, actor)
+}
+
+function patchElementChanged(arr: Y.Array<unknown>, i: number, base: unknown, next: unknown, actor: string): void {
+  const el = (listView(arr)[i] as Entry).el
+  if (el instanceof Y.Map) {
+    const m = el as Y.Map<unknown>
+    if (isCell(m) && !isPlainObject(next)) return assignChanged(m, CELL, base, next, actor)
+    if (!isCell(m) && patchMapChanged(m, base, next, actor)) return
+  }
+  patchElement(arr, i, next, actor)
+}
+
 /** JSON pointer → segments ('/rule/values/0' → ['rule','values','0']); '' is the root. */
 export function pathSegments(path: string): string[] {
   if (path === '' || path === '/') return []

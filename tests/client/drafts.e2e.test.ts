@@ -171,4 +171,52 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     )
     expect(pageErrors).toEqual([])
   })
+
+  it("an edit made while another operator's change is in the document but not yet on the page keeps that change", async () => {
+    for (const p of [a, b]) if (await p.getByTestId('close-editor').count()) await p.getByTestId('close-editor').click()
+    await openEditor(a, 'customer_stage')
+    await openEditor(b, 'customer_stage')
+    const before = await fieldValue(a, 'layer-value-2')
+    // A page renders others' edits at its next animation frame; on a busy machine that frame comes
+    // late. Here A's frames wait 3 s, so B's edit is in A's document but not in A's form when A edits.
+    await a.evaluate(() => {
+      const w = window as unknown as { requestAnimationFrame: typeof requestAnimationFrame; __raf?: unknown }
+      const raf = w.requestAnimationFrame.bind(window)
+      w.__raf = raf
+      w.requestAnimationFrame = (cb) => setTimeout(() => raf(cb), 3000) as unknown as number
+    })
+    await b.getByTestId('layer-value-2').fill('late frame')
+    await b.getByTestId('layer-value-2').dispatchEvent('change')
+    await until(async () => {
+      const d = await api<{ definition: { rule: CustomRule } }>('GET', '/api/labels/customer_stage/draft')
+      return d.definition.rule.values[2]!.value === 'late frame'
+    }, 10_000)
+    await new Promise((r) => setTimeout(r, 300)) // the server's broadcast reaches A's document
+    expect(await fieldValue(a, 'layer-value-2')).toBe(before) // A's form has not shown it yet
+    await a.getByTestId('layer-value-0').fill('edited on a stale view')
+    await a.getByTestId('layer-value-0').dispatchEvent('change')
+    await a.evaluate(() => {
+      const w = window as unknown as {
+        requestAnimationFrame: typeof requestAnimationFrame
+        __raf: typeof requestAnimationFrame
+      }
+      w.requestAnimationFrame = w.__raf
+    })
+    await until(
+      async () =>
+        (await fieldValue(a, 'layer-value-2')) === 'late frame' &&
+        (await fieldValue(b, 'layer-value-0')) === 'edited on a stale view',
+      20_000,
+    )
+    const draft = await api<{ definition: { rule: CustomRule } }>('GET', '/api/labels/customer_stage/draft')
+    expect(draft.definition.rule.values.map((l) => l.value).filter((_, i) => i !== 1)).toEqual([
+      'edited on a stale view',
+      'late frame',
+    ])
+    expect(await b.getByTestId('overwrite-notice').count()).toBe(0)
+    await a.getByTestId('discard-draft').click()
+    await b.getByTestId('draft-closed').waitFor({ timeout: 10_000 })
+    await b.getByTestId('close-editor').click()
+    expect(pageErrors).toEqual([])
+  })
 })

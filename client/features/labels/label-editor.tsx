@@ -179,7 +179,11 @@ export function LabelEditor(props: {
     setServerError(null)
     if ('rule' in p || 'dataType' in p) ownPreviewEdits++
     if (Object.keys(p).some((k) => !touched().has(k))) setTouched((t) => new Set([...t, ...Object.keys(p)]))
-    ws.edit((doc, o) => updateDraft(doc, draftId, p, o))
+    // The edit was made from what the form shows (others' edits reach it a frame late): only what
+    // it changes from that is written, so a change another operator made meanwhile stays.
+    const shown = plainDef()
+    const base = Object.fromEntries(Object.keys(p).map((k) => [k, shown[k as keyof LabelDefinition]]))
+    ws.edit((doc, o) => updateDraft(doc, draftId, p, o, base))
   }
   const setRule = (rule: Rule) => set({ rule, dataType: dataTypeFor(rule, def().dataType, s.schema()) })
   // The JSON editor mirrors the rule while it is open, unless the operator is typing in it (closed,
