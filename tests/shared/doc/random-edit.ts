@@ -21,6 +21,7 @@ import {
   updateLabel,
 } from '../../../shared/doc/index.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
+import type { LabelDefinition } from '../../../shared/doc/drafts.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import type { Rng } from '../../../shared/prng.ts'
 import { labelInput, local } from './helpers.ts'
@@ -89,9 +90,25 @@ const customRule: Rule = {
   otherwise: 'c',
 }
 
+/** What each replica's form last showed of each draft: 'form' edits are made from it, as a page's are (it renders others' edits a frame late). */
+const shown = new WeakMap<Y.Doc, Map<string, LabelDefinition>>()
+
+/** The form's edit: one layer's value, a condition's threshold or the otherwise value changed in the definition it showed. */
+function formEdit(def: LabelDefinition, rng: Rng, n: number): Partial<LabelDefinition> {
+  const rule = structuredClone(def.rule) as Rule & { values?: { value: unknown; when?: { value?: unknown } }[] }
+  const layers = Array.isArray(rule.values) ? rule.values : []
+  const layer = layers.length ? rng.pick(layers) : undefined
+  if (layer && rng.bool()) layer.value = `form${n}`
+  else if (layer?.when && typeof layer.when === 'object' && 'value' in layer.when) layer.when.value = rng.int(0, 99)
+  else if (rng.bool()) return { displayName: `form${n}` }
+  else (rule as { otherwise?: unknown }).otherwise = `o${n}`
+  return { rule: rule as Rule }
+}
+
 /**
- * One random draft operation (open/join, field and rule edits at random paths, discard,
- * publish). Invalid edits are allowed: a draft may hold anything, publishing refuses it.
+ * One random draft operation (open/join, field and rule edits at random paths, form edits made
+ * from an older view, discard, publish). Invalid edits are allowed: a draft may hold anything,
+ * publishing refuses it.
  */
 export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number): void {
   const labels = projectWorkspace(doc).labels
@@ -99,8 +116,8 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
   const o = local(actor)
   const d = () => rng.pick(drafts)
   const kind = rng.weighted(
-    ['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'move', 'inner', 'discard', 'publish'],
-    [4, 2, 6, 5, 8, 3, 3, 5, 4, 1, 2],
+    ['open', 'new', 'field', 'rule', 'path', 'insert', 'remove', 'move', 'inner', 'form', 'discard', 'publish'],
+    [4, 2, 6, 5, 8, 3, 3, 5, 4, 5, 1, 2],
   )
   try {
     switch (kind) {
@@ -186,6 +203,18 @@ export function randomDraftEdit(doc: Y.Doc, rng: Rng, actor: string, n: number):
         const path = rng.pick(paths)
         const value = path.endsWith('/when/value') || /\/all\/\d+\/value$/.test(path) ? rng.int(0, 99) : `i${n}`
         return void editDraft(doc, d().id, [{ op: 'set', path, value }], o)
+      }
+      case 'form': {
+        // The form shows what this replica had at its last form edit (or now, the first time),
+        // then catches up: the edit is written as a change from that view (updateDraft's base).
+        if (!drafts.length) return
+        const draft = d()
+        const forms = shown.get(doc) ?? new Map<string, LabelDefinition>()
+        shown.set(doc, forms)
+        const view = forms.get(draft.id) ?? draft.definition
+        forms.set(draft.id, draft.definition)
+        updateDraft(doc, draft.id, formEdit(view, rng, n), o, view)
+        return
       }
       case 'discard':
         if (drafts.length) discardDraft(doc, d().id, o)
