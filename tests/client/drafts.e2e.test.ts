@@ -178,12 +178,17 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await openEditor(b, 'customer_stage')
     const before = await fieldValue(a, 'layer-value-2')
     // A page renders others' edits at its next animation frame; on a busy machine that frame comes
-    // late. Here A's frames wait 3 s, so B's edit is in A's document but not in A's form when A edits.
+    // late. Here A's frames are held (queued) until released, so B's edit is in A's document but not
+    // in A's form when A edits.
     await a.evaluate(() => {
-      const w = window as unknown as { requestAnimationFrame: typeof requestAnimationFrame; __raf?: unknown }
+      const w = window as unknown as { requestAnimationFrame: typeof requestAnimationFrame; __held?: unknown }
       const raf = w.requestAnimationFrame.bind(window)
-      w.__raf = raf
-      w.requestAnimationFrame = (cb) => setTimeout(() => raf(cb), 3000) as unknown as number
+      const held: FrameRequestCallback[] = []
+      w.__held = { raf, held }
+      w.requestAnimationFrame = (cb) => {
+        held.push(cb)
+        return 0
+      }
     })
     await b.getByTestId('layer-value-2').fill('late frame')
     await b.getByTestId('layer-value-2').dispatchEvent('change')
@@ -191,16 +196,20 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
       const d = await api<{ definition: { rule: CustomRule } }>('GET', '/api/labels/customer_stage/draft')
       return d.definition.rule.values[2]!.value === 'late frame'
     }, 10_000)
-    await new Promise((r) => setTimeout(r, 300)) // the server's broadcast reaches A's document
-    expect(await fieldValue(a, 'layer-value-2')).toBe(before) // A's form has not shown it yet
+    // The server's broadcast reaches A's document meanwhile (if it did not, A's edit is simply not
+    // stale, and the checks below still hold).
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(await fieldValue(a, 'layer-value-2')).toBe(before) // A's form has not shown it
     await a.getByTestId('layer-value-0').fill('edited on a stale view')
     await a.getByTestId('layer-value-0').dispatchEvent('change')
     await a.evaluate(() => {
       const w = window as unknown as {
         requestAnimationFrame: typeof requestAnimationFrame
-        __raf: typeof requestAnimationFrame
+        __held: { raf: typeof requestAnimationFrame; held: FrameRequestCallback[] }
       }
-      w.requestAnimationFrame = w.__raf
+      const { raf, held } = w.__held
+      w.requestAnimationFrame = raf
+      for (const cb of held.splice(0)) raf(cb)
     })
     await until(
       async () =>
@@ -215,7 +224,15 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     ])
     expect(await b.getByTestId('overwrite-notice').count()).toBe(0)
     await a.getByTestId('discard-draft').click()
-    await b.getByTestId('draft-closed').waitFor({ timeout: 10_000 })
+    await a.getByTestId('label-editor').waitFor({ state: 'detached' })
+    // The discard reached the server (the draft is gone there), then the other page shows it closed.
+    const viewer = { authorization: `Bearer ${tokens.viewer}` }
+    await until(
+      async () =>
+        (await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: viewer })).statusCode === 404,
+      20_000,
+    )
+    await b.getByTestId('draft-closed').waitFor({ timeout: 20_000 })
     await b.getByTestId('close-editor').click()
     expect(pageErrors).toEqual([])
   })
