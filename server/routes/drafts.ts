@@ -92,6 +92,7 @@ const PublishBody = Type.Union([
 const PatchBody = Type.Object(
   {
     fields: Type.Optional(LabelPatch),
+    base: Type.Optional(LabelPatch),
     edits: Type.Optional(
       Type.Array(DraftEditIn, { maxItems: 500, description: 'JSON-path edits: set, insert/remove/move a list item' }),
     ),
@@ -192,7 +193,7 @@ export default async function draftRoutes(fastify: FastifyInstance) {
       config: { role: 'editor', audit: 'draft.update' },
       schema: {
         summary:
-          "Edit a draft: set fields (the rule is merged with others' edits item by item) and/or apply JSON-path edits; nothing is calculated",
+          "Edit a draft: set fields (the rule is merged with others' edits item by item) and/or apply JSON-path edits; nothing is calculated. With `base` (the same fields as the client read them), only what `fields` changes from `base` is written, so a change another operator made since the read is kept",
         params: DraftParams,
         body: PatchBody,
         response: { 200: DraftOut, ...errors(400, 403, 404) },
@@ -204,7 +205,12 @@ export default async function draftRoutes(fastify: FastifyInstance) {
       const body = req.body
       const draft = app.workspace.editDraft(id, body, req.operator!.name)
       await app.workspace.flushed()
-      req.auditDetails = { id, fields: Object.keys(body.fields ?? {}), edits: body.edits?.length ?? 0 }
+      req.auditDetails = {
+        id,
+        fields: Object.keys(body.fields ?? {}),
+        edits: body.edits?.length ?? 0,
+        ...(body.base ? { base: true } : {}),
+      }
       return draft
     },
   )

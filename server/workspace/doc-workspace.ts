@@ -127,7 +127,11 @@ export class DocWorkspace implements Workspace {
     return { draft: ops.openDraft(this.doc, from, ops.origin('rest', actor)), created: !existed }
   }
 
-  editDraft(id: string, change: { fields?: Partial<Label>; edits?: ops.DraftEdit[] }, actor: string): ops.DraftView {
+  editDraft(
+    id: string,
+    change: { fields?: Partial<Label>; base?: Partial<Label>; edits?: ops.DraftEdit[] },
+    actor: string,
+  ): ops.DraftView {
     const o = ops.origin('rest', actor)
     if (!ops.draftEntry(this.doc, id)) throw notFound(`no draft "${id}"`, '/params/draft')
     // One transaction for both (a nested doc.transact joins the outer one). Path edits go first:
@@ -135,7 +139,7 @@ export class DocWorkspace implements Workspace {
     let out: ops.DraftView | undefined
     this.doc.transact(() => {
       if (change.edits?.length) out = ops.editDraft(this.doc, id, change.edits, o)
-      if (change.fields) out = ops.updateDraft(this.doc, id, change.fields, o)
+      if (change.fields) out = ops.updateDraft(this.doc, id, change.fields, o, change.base)
     }, o)
     return out ?? (this.findDraft(id) as ops.DraftView)
   }

@@ -244,6 +244,56 @@ describeEachDb('shared drafts over HTTP and the collab socket', (kind) => {
     expect((await label('purchases')).displayName).toBe('Purchases')
   })
 
+  it('a read-modify-write with `base` keeps what another operator changed since the read; without it, fields are written as given', async () => {
+    const id = (
+      await inject({ method: 'POST', url: '/api/drafts', payload: { labelId: 'tier' }, headers: auth('editor') })
+    ).json().id
+    const patch = (payload: object, who: 'editor' | 'admin') =>
+      inject({ method: 'PATCH', url: `/api/drafts/${id}`, headers: auth(who), payload })
+    const read = (await inject({ url: `/api/drafts/${id}`, headers: auth('viewer') })).json().definition
+    // Another operator changes layer 3 and the description after eve's read.
+    expect(
+      (
+        await patch(
+          {
+            fields: { description: 'from ada' },
+            edits: [{ op: 'set', path: '/rule/values/2/value', value: 'browser' }],
+          },
+          'admin',
+        )
+      ).statusCode,
+    ).toBe(200)
+    // Eve writes back what she read with layer 1 changed (a read-modify-write), with her read as base.
+    const mine = structuredClone(read.rule) as CustomRule
+    mine.values[0]!.value = 'whale'
+    const r = await patch(
+      {
+        fields: { rule: mine, description: read.description },
+        base: { rule: read.rule, description: read.description },
+      },
+      'editor',
+    )
+    expect(r.statusCode).toBe(200)
+    expect(r.json().definition.rule.values.map((l: { value: string }) => l.value)).toEqual([
+      'whale',
+      read.rule.values[1].value,
+      'browser',
+    ])
+    expect(r.json().definition.description).toBe('from ada')
+    expect(r.json().authors['/rule/values/2/value']).toBe('ada')
+    // Without base the same request makes the fields equal to it: ada's changes are written over.
+    const whole = await patch({ fields: { rule: mine, description: read.description } }, 'editor')
+    expect(whole.json().definition.rule.values.map((l: { value: string }) => l.value)).toEqual([
+      'whale',
+      read.rule.values[1].value,
+      read.rule.values[2].value,
+    ])
+    expect(whole.json().definition.description).toBe(read.description)
+    // A base that is not a definition's fields is refused like `fields`.
+    expect((await patch({ fields: { rule: mine }, base: { rule: 'x' } }, 'editor')).statusCode).toBe(400)
+    expect((await inject({ method: 'DELETE', url: `/api/drafts/${id}`, headers: auth('editor') })).statusCode).toBe(204)
+  })
+
   it('two y-websocket clients edit different layers of one draft at once; the published rule has both changes', async () => {
     const id = (
       await inject({ method: 'POST', url: '/api/drafts', payload: { labelId: 'tier' }, headers: auth('editor') })
