@@ -253,11 +253,20 @@ function patchArray(arr: Y.Array<unknown>, next: unknown[], actor: string): void
     next.forEach((v, i) => patchElement(arr, i, v, actor))
     return
   }
+  replaceMiddle(arr, cur, next, actor)
+}
+
+/**
+ * A list read as `from` (its reading order) made `next`: after the common prefix and suffix, the
+ * elements between are deleted and `next`'s middle inserted in their place.
+ */
+function replaceMiddle(arr: Y.Array<unknown>, from: unknown[], next: unknown[], actor: string): void {
   let p = 0
-  while (p < cur.length && p < next.length && jsonEqual(cur[p], next[p])) p++
+  while (p < from.length && p < next.length && jsonEqual(from[p], next[p])) p++
   let s = 0
-  while (s < cur.length - p && s < next.length - p && jsonEqual(cur[cur.length - 1 - s], next[next.length - 1 - s])) s++
-  if (cur.length - s > p) deleteElements(arr, p, cur.length - s)
+  while (s < from.length - p && s < next.length - p && jsonEqual(from[from.length - 1 - s], next[next.length - 1 - s]))
+    s++
+  if (from.length - s > p) deleteElements(arr, p, from.length - s)
   const inserted = next.slice(p, next.length - s)
   if (inserted.length) insertElements(arr, p, inserted, actor)
 }
@@ -373,14 +382,7 @@ function patchArrayChanged(arr: Y.Array<unknown>, base: unknown[], next: unknown
     })
     return
   }
-  let p = 0
-  while (p < base.length && p < next.length && jsonEqual(base[p], next[p])) p++
-  let s = 0
-  while (s < base.length - p && s < next.length - p && jsonEqual(base[base.length - 1 - s], next[next.length - 1 - s]))
-    s++
-  if (base.length - s > p) deleteElements(arr, p, base.length - s)
-  const inserted = next.slice(p, next.length - s)
-  if (inserted.length) insertElements(arr, p, inserted, actor)
+  replaceMiddle(arr, base, next, actor)
 }
 
 function patchElementChanged(arr: Y.Array<unknown>, i: number, base: unknown, next: unknown, actor: string): void {
