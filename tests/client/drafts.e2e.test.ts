@@ -53,6 +53,7 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
   }, 180_000)
 
   afterAll(async () => {
+    if (pageErrors.length) console.warn('[tests/client] page errors in the draft browser test:', pageErrors)
     await browser?.close()
     await server?.close()
     await client?.dispose()
@@ -232,7 +233,12 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
         (await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: viewer })).statusCode === 404,
       20_000,
     )
-    await b.getByTestId('draft-closed').waitFor({ timeout: 20_000 })
+    await b
+      .getByTestId('draft-closed')
+      .waitFor({ timeout: 20_000 })
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\npage errors: ${JSON.stringify(pageErrors)}`)
+      })
     await b.getByTestId('close-editor').click()
     expect(pageErrors).toEqual([])
   })
