@@ -236,8 +236,11 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await b
       .getByTestId('draft-closed')
       .waitFor({ timeout: 20_000 })
-      .catch((e: Error) => {
-        throw new Error(`${e.message}\npage errors: ${JSON.stringify(pageErrors)}`)
+      .catch(async (e: Error) => {
+        const shown = await b.getByTestId('card-error').allTextContents() // an error caught by a boundary
+        throw new Error(
+          `${e.message}\npage errors: ${JSON.stringify(pageErrors)}; boundaries: ${JSON.stringify(shown)}`,
+        )
       })
     await b.getByTestId('close-editor').click()
     expect(pageErrors).toEqual([])
