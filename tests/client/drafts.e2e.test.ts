@@ -40,6 +40,17 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     return p.getByTestId('label-editor').getAttribute('data-draft-id')
   }
   const fieldValue = (p: Page, testId: string) => p.getByTestId(testId).inputValue()
+  const draftGoneOnServer = (label: string, ms: number) =>
+    until(
+      async () =>
+        (
+          await server.app.inject({
+            url: `/api/labels/${label}/draft`,
+            headers: { authorization: `Bearer ${tokens.viewer}` },
+          })
+        ).statusCode === 404,
+      ms,
+    )
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true })
@@ -160,16 +171,7 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await a.getByTestId('draft-badge-spend_90d').waitFor()
     await a.getByTestId('keep-draft').click()
     await a.getByTestId('draft-badge-spend_90d').waitFor({ state: 'detached', timeout: 10_000 })
-    await until(
-      async () =>
-        (
-          await server.app.inject({
-            url: '/api/labels/spend_90d/draft',
-            headers: { authorization: `Bearer ${tokens.viewer}` },
-          })
-        ).statusCode === 404,
-      10_000,
-    )
+    await draftGoneOnServer('spend_90d', 10_000)
     expect(pageErrors).toEqual([])
   })
 
@@ -182,13 +184,16 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     // late. Here A's frames are held (queued) until released, so B's edit is in A's document but not
     // in A's form when A edits.
     await a.evaluate(() => {
-      const w = window as unknown as { requestAnimationFrame: typeof requestAnimationFrame; __held?: unknown }
-      const raf = w.requestAnimationFrame.bind(window)
+      const w = window as unknown as { __releaseFrames?: () => void }
+      const raf = window.requestAnimationFrame.bind(window)
       const held: FrameRequestCallback[] = []
-      w.__held = { raf, held }
-      w.requestAnimationFrame = (cb) => {
+      window.requestAnimationFrame = (cb) => {
         held.push(cb)
         return 0
+      }
+      w.__releaseFrames = () => {
+        window.requestAnimationFrame = raf
+        for (const cb of held.splice(0)) raf(cb)
       }
     })
     await b.getByTestId('layer-value-2').fill('late frame')
@@ -203,15 +208,7 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     expect(await fieldValue(a, 'layer-value-2')).toBe(before) // A's form has not shown it
     await a.getByTestId('layer-value-0').fill('edited on a stale view')
     await a.getByTestId('layer-value-0').dispatchEvent('change')
-    await a.evaluate(() => {
-      const w = window as unknown as {
-        requestAnimationFrame: typeof requestAnimationFrame
-        __held: { raf: typeof requestAnimationFrame; held: FrameRequestCallback[] }
-      }
-      const { raf, held } = w.__held
-      w.requestAnimationFrame = raf
-      for (const cb of held.splice(0)) raf(cb)
-    })
+    await a.evaluate(() => (window as unknown as { __releaseFrames: () => void }).__releaseFrames())
     await until(
       async () =>
         (await fieldValue(a, 'layer-value-2')) === 'late frame' &&
@@ -227,12 +224,7 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await a.getByTestId('discard-draft').click()
     await a.getByTestId('label-editor').waitFor({ state: 'detached' })
     // The discard reached the server (the draft is gone there), then the other page shows it closed.
-    const viewer = { authorization: `Bearer ${tokens.viewer}` }
-    await until(
-      async () =>
-        (await server.app.inject({ url: '/api/labels/customer_stage/draft', headers: viewer })).statusCode === 404,
-      20_000,
-    )
+    await draftGoneOnServer('customer_stage', 20_000)
     await b
       .getByTestId('draft-closed')
       .waitFor({ timeout: 20_000 })
