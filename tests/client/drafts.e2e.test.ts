@@ -158,6 +158,18 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
       .filter({ hasText: 'ada overwrote your change to Rule › boundaries' })
       .waitFor({ timeout: 10_000 })
     expect(await fieldValue(a, 'rule-boundaries')).toBe('1, 100, 700, 1500')
+    // The notes (draft info, the notice) run across the top; below them the form is the left
+    // column and the preview the right one, side by side, whatever notes come and go.
+    const box = async (testId: string) => (await a.getByTestId(testId).boundingBox())!
+    const [notice, form, preview] = [await box('overwrite-notice'), await box('label-form'), await box('preview-panel')]
+    expect(notice.y + notice.height).toBeLessThanOrEqual(form.y)
+    expect(form.x + form.width).toBeLessThanOrEqual(preview.x)
+    expect(Math.abs(form.y - preview.y)).toBeLessThan(2)
+    // Dismissed from the keyboard too.
+    await a.getByTestId('dismiss-notice').focus()
+    await a.keyboard.press('Enter')
+    await a.getByTestId('overwrite-notice').waitFor({ state: 'detached' })
+    expect(Math.abs((await box('label-form')).y - (await box('preview-panel')).y)).toBeLessThan(2)
 
     await a.getByTestId('discard-draft').click()
     await a.getByTestId('label-editor').waitFor({ state: 'detached' })

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { CustomRule } from '../../shared/schemas/rule.ts'
 import { tokens, until, type TestServer } from '../server/helpers.ts'
@@ -33,6 +33,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
   let a: Page
   let b: Page
   const pageErrors: string[] = []
+  const consoleErrors: string[] = []
   const api = editorApi(() => server)
   const groupId = async (name: string) =>
     (await api<Groups>('GET', '/api/groups')).groups.find((g) => g.name === name)?.id ?? null
@@ -55,6 +56,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
   const open = async (ctx: BrowserContext, token: string) => {
     const page = await ctx.newPage()
     page.on('pageerror', (e) => pageErrors.push(`${e.message} ${e.stack ?? ''}`.slice(0, 600)))
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text().slice(0, 600)))
     await page.goto(`${base}/?token=${token}`)
     await page.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
     return page
@@ -70,6 +72,12 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     a = await open(ctxA, tokens.editor)
     b = await open(ctxB, tokens.admin)
   }, 180_000)
+
+  // Each test builds on the previous one's state: when one fails, say what the pages reported.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail')
+      console.warn('[tests/client] offline test failed; page errors:', pageErrors, 'console errors:', consoleErrors)
+  })
 
   afterAll(async () => {
     await browser?.close()

@@ -373,47 +373,54 @@ export function LabelEditor(props: {
           </ModalClose>
         </div>
         <div class="modal-body">
-          <Show
-            when={draft()}
-            fallback={
-              <p class="hint" data-testid="draft-closed">
-                {wasOpen
-                  ? 'This draft is closed: another operator published or discarded it.'
-                  : s.canEdit
-                    ? 'Could not open a draft.'
-                    : 'Read only: you are a viewer and this label has no open draft.'}
+          {/* Across both columns, above the form (left) and the preview (right). */}
+          <div class="modal-notes">
+            <Show
+              when={draft()}
+              fallback={
+                <p class="hint" data-testid="draft-closed">
+                  {wasOpen
+                    ? 'This draft is closed: another operator published or discarded it.'
+                    : s.canEdit
+                      ? 'Could not open a draft.'
+                      : 'Read only: you are a viewer and this label has no open draft.'}
+                </p>
+              }
+            >
+              {(d) => (
+                <div class="draft-info hint" data-testid="draft-info">
+                  Shared draft · started by {d().createdBy} · edited by {d().editors.join(', ')}
+                  {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'} — every operator
+                  with this label open sees and edits it live; nothing is calculated until Publish.
+                </div>
+              )}
+            </Show>
+            <Show when={noData()}>
+              <p class="hint degraded" role="status" data-testid="editor-no-data">
+                This workspace has no customer data yet, so rules on events or attributes can't be checked or
+                calculated: load users and events first (the overview says how). An import label (values from a CSV
+                file) works without them.
               </p>
-            }
-          >
-            {(d) => (
-              <div class="draft-info hint" data-testid="draft-info">
-                Shared draft · started by {d().createdBy} · edited by {d().editors.join(', ')}
-                {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'} — every operator
-                with this label open sees and edits it live; nothing is calculated until Publish.
-              </div>
-            )}
-          </Show>
-          <Show when={noData()}>
-            <p class="hint degraded" role="status" data-testid="editor-no-data">
-              This workspace has no customer data yet, so rules on events or attributes can't be checked or calculated:
-              load users and events first (the overview says how). An import label (values from a CSV file) works
-              without them.
-            </p>
-          </Show>
-          <For each={notices()}>
-            {(n) => (
-              <div
-                class="field-error"
-                role="status"
-                data-testid="overwrite-notice"
-                onClick={() => setNotices((l) => l.filter((x) => x !== n))}
-              >
-                {n.by} overwrote your change to {describePath(n.path)} (click to dismiss)
-              </div>
-            )}
-          </For>
+            </Show>
+            <For each={notices()}>
+              {(n) => (
+                <div class="field-error" role="status" data-testid="overwrite-notice">
+                  {n.by} overwrote your change to {describePath(n.path)}{' '}
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={() => setNotices((l) => l.filter((x) => x !== n))}
+                    data-testid="dismiss-notice"
+                  >
+                    Dismiss
+                  </button>
+                </div>
+              )}
+            </For>
+          </div>
           <form
             class="label-form"
+            data-testid="label-form"
             onSubmit={(e) => {
               e.preventDefault()
               void publish()
