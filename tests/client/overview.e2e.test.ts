@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { newServer, tokens, until, type TestServer } from '../server/helpers.ts'
 import {
@@ -16,6 +18,8 @@ if (!hasChromium)
   console.warn(
     `[tests/client] ${CHROMIUM} is missing: skipping the overview end-to-end tests (apt-get install -y chromium)`,
   )
+
+const ARTIFACTS = resolve(import.meta.dirname, '../artifacts/screens')
 
 type ApiLabel = { id: string; name: string; enabled: boolean; groupId: string; dataType: string; rule: unknown }
 
@@ -85,6 +89,37 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
     expect(cells.join(' | ')).toMatch(/\d+(\.\d)?%/) // coverage
     expect(cells.join(' | ')).toMatch(/ UTC/) // times in the workspace zone, named
     await expect(page.getByTestId('overview-counts').textContent()).resolves.toContain('6 labels')
+  })
+
+  it('scrolls sideways in a narrow window with the checkbox and label columns kept in view', async () => {
+    await page.setViewportSize({ width: 1000, height: 950 })
+    try {
+      const scroller = page.getByTestId('overview-scroll')
+      const row = page.getByTestId('overview-row-spend_band')
+      await until(() => scroller.evaluate((el) => el.scrollWidth > el.clientWidth + 100))
+      await scroller.evaluate((el) => {
+        el.scrollLeft = el.scrollWidth
+      })
+      await page.locator('[data-testid="overview-scroll"].scrolled').waitFor()
+      const view = (await scroller.boundingBox())!
+      const next = (await row.getByTestId('cell-next').boundingBox())!
+      const check = (await row.getByTestId('overview-select').boundingBox())!
+      const link = (await row.getByTestId('overview-open').boundingBox())!
+      expect(next.x + next.width).toBeLessThanOrEqual(view.x + view.width + 1) // scrolled to the end
+      expect(check.x).toBeGreaterThanOrEqual(view.x) // still at the left edge
+      expect(link.x).toBeGreaterThan(check.x + check.width)
+      expect(link.x + link.width).toBeLessThan(view.x + view.width / 2)
+      // Nothing scrolled under the label shows through it, and it is still the row's link.
+      const hit = await page.evaluate(
+        ([x, y]) => document.elementFromPoint(x!, y!)?.closest('[data-testid]')?.getAttribute('data-testid'),
+        [link.x + 4, link.y + link.height / 2],
+      )
+      expect(hit).toBe('overview-open')
+      mkdirSync(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: join(ARTIFACTS, 'overview-scrolled-1000.png') })
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 950 })
+    }
   })
 
   it('sorts by a column either way and filters by text and run state', async () => {

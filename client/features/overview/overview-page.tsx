@@ -170,6 +170,7 @@ export function OverviewPage(): JSX.Element {
   // Only the rows in view are rendered (client/ui/row-window.ts); selection, sorting and bulk
   // actions work on `shown`, every matching label. Rows are one line each: their height is measured.
   const [rowPx, setRowPx] = createSignal(OVERVIEW_ROW_PX)
+  const [scrolledX, setScrolledX] = createSignal(false)
   const offsets = createMemo(() => {
     const h = rowPx()
     return Array.from({ length: shown().length + 1 }, (_, i) => i * h)
@@ -388,8 +389,14 @@ export function OverviewPage(): JSX.Element {
             </button>
           </div>
         </Show>
-        <div class="overview-scroll">
-          <table class="data overview-table" data-testid="overview-table">
+        {/* Wider than the pane below ~1950 px: it scrolls sideways, the label column stays (sticky). */}
+        <div
+          class="overview-scroll"
+          classList={{ scrolled: scrolledX() }}
+          onScroll={(e) => setScrolledX(e.currentTarget.scrollLeft > 0)}
+          data-testid="overview-scroll"
+        >
+          <table class="data overview-table" classList={{ 'with-check': s.canEdit }} data-testid="overview-table">
             <thead>
               <tr>
                 <Show when={s.canEdit}>
@@ -409,6 +416,7 @@ export function OverviewPage(): JSX.Element {
                   {(c) => (
                     <th
                       aria-sort={query.sort === c.key ? (query.desc ? 'descending' : 'ascending') : 'none'}
+                      classList={{ name: c.key === 'name' }}
                       data-col={c.key}
                     >
                       <button type="button" class="sort" onClick={() => sortBy(c.key)} data-testid={`sort-${c.key}`}>
@@ -455,7 +463,7 @@ export function OverviewPage(): JSX.Element {
                         />
                       </td>
                     </Show>
-                    <td>
+                    <td class="name">
                       <a
                         href={`#/labels/${encodeURIComponent(r.id)}`}
                         onClick={(e) => {
