@@ -165,6 +165,13 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     expect(notice.y + notice.height).toBeLessThanOrEqual(form.y)
     expect(form.x + form.width).toBeLessThanOrEqual(preview.x)
     expect(Math.abs(form.y - preview.y)).toBeLessThan(2)
+    // The draft line stays one line as "changed" grows (a field committed on blur, as the pointer
+    // goes down on Publish, must not move the buttons under it); the whole text is its tooltip.
+    const info = a.getByTestId('draft-info')
+    await a.setViewportSize({ width: 800, height: 1000 })
+    expect((await info.boundingBox())!.height).toBeLessThan(22)
+    await a.setViewportSize({ width: 1400, height: 1000 })
+    expect(await info.getAttribute('title')).toContain('nothing is calculated until Publish')
     // Dismissed from the keyboard too.
     await a.getByTestId('dismiss-notice').focus()
     await a.keyboard.press('Enter')

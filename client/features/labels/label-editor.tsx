@@ -2,7 +2,7 @@ import { createEffect, createMemo, createSignal, For, onCleanup, Show, untrack, 
 import type { TSchema } from 'typebox'
 import * as Y from 'yjs'
 import { checkRuleShape, discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
-import type { LabelDefinition } from '../../../shared/doc/drafts.ts'
+import type { DraftView, LabelDefinition } from '../../../shared/doc/drafts.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
 import { LabelInput, type DataType, type Schedule } from '../../../shared/schemas/label.ts'
@@ -128,6 +128,10 @@ export function LabelEditor(props: {
     )
       ws.edit((doc, o) => discardDraft(doc, draftId, o))
   })
+  const draftInfo = (d: DraftView) =>
+    `Shared draft · started by ${d.createdBy} · edited by ${d.editors.join(', ')}${
+      d.changed.length ? ` · changed: ${d.changed.join(', ')}` : ' · no changes yet'
+    } — every operator with this label open sees and edits it live; nothing is calculated until Publish.`
   const peersHere = (): Peer[] => ws.presence.peers().filter((p) => p.draft?.id === draftId)
   const peersAt = (path: string) => peersHere().filter((p) => p.draft?.field === path)
   /** A cursor-like tag per operator whose focus is in this field. */
@@ -388,10 +392,10 @@ export function LabelEditor(props: {
               }
             >
               {(d) => (
-                <div class="draft-info hint" data-testid="draft-info">
-                  Shared draft · started by {d().createdBy} · edited by {d().editors.join(', ')}
-                  {d().changed.length ? ` · changed: ${d().changed.join(', ')}` : ' · no changes yet'} — every operator
-                  with this label open sees and edits it live; nothing is calculated until Publish.
+                // One line, the rest in its tooltip: a field committed on blur as the pointer goes down on
+                // Publish adds to "changed", and must not move the buttons under the pointer.
+                <div class="draft-info hint" data-testid="draft-info" title={draftInfo(d())}>
+                  {draftInfo(d())}
                 </div>
               )}
             </Show>
