@@ -3,10 +3,12 @@ import {
   createMemo,
   createResource,
   createSignal,
+  ErrorBoundary,
   For,
   lazy,
   Match,
   onCleanup,
+  onMount,
   Show,
   Switch,
   type JSX,
@@ -35,6 +37,15 @@ import { createToasts } from './ui/toasts.ts'
 // offline like every other file of the build.
 const LabelDetail = lazy(() => import('./features/labels/label-detail.tsx').then((m) => ({ default: m.LabelDetail })))
 const LabelEditor = lazy(() => import('./features/labels/label-editor.tsx').then((m) => ({ default: m.LabelEditor })))
+
+/** An error boundary's fallback that renders nothing: logs the error, then runs `then` (once mounted). */
+function Failed(props: { error: unknown; then: () => void }): JSX.Element {
+  onMount(() => {
+    console.error(props.error)
+    props.then()
+  })
+  return null
+}
 
 /** The web app: sign in with a token, then the Label System screen. */
 export function App(): JSX.Element {
@@ -154,7 +165,9 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
         <OfflineBanner />
         <div class="main">
           <aside class="sidebar">
-            <GroupTree />
+            <Recover resetKey="tree" what="The label tree">
+              <GroupTree />
+            </Recover>
           </aside>
           <main class="content">
             {/* The last resort (each card has its own): it recovers when the operator opens another label. */}
@@ -169,9 +182,27 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
             </Recover>
           </main>
         </div>
-        <Show when={editor()} keyed>
-          {(e) => <LabelEditor {...e} onClose={() => setEditor(null)} />}
-        </Show>
+        {/* The editor is outside the page's boundary: if it fails (or its code can't be loaded),
+            it closes and says why, and the rest of the app goes on. */}
+        <ErrorBoundary
+          fallback={(err: unknown, reset) => (
+            <Failed
+              error={err}
+              then={() => {
+                toasts.show(
+                  'error',
+                  `The label editor failed and was closed: ${err instanceof Error ? err.message : String(err)}. The draft is kept; open it again from the tree.`,
+                )
+                setEditor(null)
+                reset()
+              }}
+            />
+          )}
+        >
+          <Show when={editor()} keyed>
+            {(e) => <LabelEditor {...e} onClose={() => setEditor(null)} />}
+          </Show>
+        </ErrorBoundary>
         <div class="toasts" aria-live="polite">
           <For each={toasts.list()}>
             {(t) => (

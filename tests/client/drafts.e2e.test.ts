@@ -256,4 +256,41 @@ describe.skipIf(!hasChromium)('shared label drafts in headless Chromium, two ope
     await b.getByTestId('close-editor').click()
     expect(pageErrors).toEqual([])
   })
+
+  it('an editor that fails closes and says why; the tree and the page go on', async () => {
+    // A proxy answering the data schema with something that is not one: the editor can't be built.
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    await ctx.route('**/api/data/schema', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: '{"unexpected":true}' }),
+    )
+    const p = await ctx.newPage()
+    const errors: string[] = []
+    p.on('pageerror', (e) => errors.push(e.message))
+    try {
+      await p.goto(`${base}/?token=${tokens.editor}`)
+      await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+      await p.getByTestId('label-row-spend_band').click()
+      await p.getByTestId('edit-label').click()
+      await p.getByTestId('toast-error').filter({ hasText: 'The label editor failed and was closed' }).waitFor()
+      expect(await p.getByTestId('label-editor').count()).toBe(0)
+      // The draft it opened had nothing in it: gone, as when an editor is closed unchanged (had it
+      // stayed, the server would have it within this second).
+      await p.waitForTimeout(1000)
+      await draftGoneOnServer('spend_band', 1)
+      expect(await p.getByTestId('draft-badge-spend_band').count()).toBe(0)
+      // Still usable: another label opens; with the schema right again, so does the editor.
+      await p.getByTestId('label-row-customer_stage').click()
+      await p.getByTestId('label-detail').filter({ hasText: 'Customer stage' }).waitFor()
+      await ctx.unroute('**/api/data/schema')
+      await p.reload()
+      await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
+      await openEditor(p, 'spend_band')
+      await p.getByTestId('keep-draft').click()
+      await p.getByTestId('label-editor').waitFor({ state: 'detached' })
+      await draftGoneOnServer('spend_band', 10_000)
+      expect(errors).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
 })

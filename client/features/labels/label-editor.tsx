@@ -2,7 +2,7 @@ import { createEffect, createMemo, createSignal, For, onCleanup, Show, untrack, 
 import type { TSchema } from 'typebox'
 import * as Y from 'yjs'
 import { checkRuleShape, discardDraft, openDraft, updateDraft } from '../../../shared/doc/draft-operations.ts'
-import type { DraftView, LabelDefinition } from '../../../shared/doc/drafts.ts'
+import { draftEntry, readDraft, type DraftView, type LabelDefinition } from '../../../shared/doc/drafts.ts'
 import { LabelsError } from '../../../shared/errors.ts'
 import { DEFAULT_GROUP_ID } from '../../../shared/schemas/group.ts'
 import { LabelInput, type DataType, type Schedule } from '../../../shared/schemas/label.ts'
@@ -88,6 +88,24 @@ export function LabelEditor(props: {
         : null)
   // A store proxy: the same object for the editor's life, its fields change one by one (draft-state.ts).
   const draft = () => (draftId ? drafts.byId[draftId] : undefined)
+  // Registered as soon as the draft is open, so it also runs if building the editor fails below.
+  onCleanup(() => {
+    ws.presence.setEditing(null)
+    ws.presence.setDraft(null)
+    // Closing keeps a draft, except one nobody has written anything in and nobody else has
+    // open: opening Edit and closing again shouldn't leave "draft" marks in everyone's tree.
+    // Read from the document: the store may not have it yet (the editor failed as it opened).
+    const m = draftId ? draftEntry(ws.doc, draftId) : undefined
+    const d = m && draftId ? readDraft(draftId, m) : undefined
+    if (
+      d &&
+      draftId &&
+      s.canEdit &&
+      Object.keys(d.authors).length === 0 &&
+      !ws.presence.peers().some((p) => p.draft?.id === draftId)
+    )
+      ws.edit((doc, o) => discardDraft(doc, draftId, o))
+  })
   const existingLabelId = () => draft()?.labelId ?? props.labelId ?? null
   const fallback = draftFrom(label(), props.groupId, defaultRule(firstMethod(), s.schema()))
   const def = (): LabelDefinition => draft()?.definition ?? fallback
@@ -113,21 +131,6 @@ export function LabelEditor(props: {
   if (existing) ws.presence.setEditing({ kind: 'label', id: existing.id })
   const setField = (field: string | null) => draftId && ws.presence.setDraft({ id: draftId, field })
   setField(null)
-  onCleanup(() => {
-    ws.presence.setEditing(null)
-    ws.presence.setDraft(null)
-    // Closing keeps a draft, except one nobody has written anything in and nobody else has
-    // open: opening Edit and closing again shouldn't leave "draft" marks in everyone's tree.
-    const d = draft()
-    if (
-      d &&
-      draftId &&
-      s.canEdit &&
-      Object.keys(d.authors).length === 0 &&
-      !ws.presence.peers().some((p) => p.draft?.id === draftId)
-    )
-      ws.edit((doc, o) => discardDraft(doc, draftId, o))
-  })
   const draftInfo = (d: DraftView) =>
     `Shared draft · started by ${d.createdBy} · edited by ${d.editors.join(', ')}${
       d.changed.length ? ` · changed: ${d.changed.join(', ')}` : ' · no changes yet'
