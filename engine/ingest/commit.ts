@@ -11,7 +11,7 @@ import {
 } from '../storage/extend.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { storedUids } from '../storage/users.ts'
-import { addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
+import { addEventIdsKey, addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
 import type { TargetSummary } from './link.ts'
 import type { StageTable } from './stage.ts'
 
@@ -261,8 +261,10 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
   }
   s.stage.adopted()
   if (tx.citus) {
-    await addEventIdsTable(tx, table)
+    // A new table of ids too: filled without its key, which is then built once (addEventIdsKey).
+    await addEventIdsTable(tx, table, { key: false })
     const removed = await citusDedupeEventIds(tx, table, table, false)
+    await addEventIdsKey(tx, table)
     await addEventIdUnique(tx, table)
     return s.t.rows - removed
   }
@@ -289,7 +291,10 @@ async function citusDedupeEventIds(tx: SqlExecutor, stage: string, table: string
   )
   const seqs = r.rows.map((x) => x.seq)
   if (seqs.length > 0) await tx.query(`DELETE FROM ${stage} WHERE seq = ANY($1::bigint[])`, [seqs])
-  await tx.exec(`INSERT INTO ${table}_ids SELECT DISTINCT event_id FROM event_ids_in ON CONFLICT DO NOTHING`)
+  // `stored`: ids may be there already (skipped); else the table is new, empty and without its key yet.
+  await tx.exec(
+    `INSERT INTO ${table}_ids SELECT DISTINCT event_id FROM event_ids_in${stored ? ' ON CONFLICT DO NOTHING' : ''}`,
+  )
   await tx.exec(`DELETE FROM event_ids_in`)
   return seqs.length
 }

@@ -44,13 +44,24 @@ export async function distributeByUid(db: SqlExecutor, table: string): Promise<v
  * so "is this event_id stored, by any user" is answered on the worker holding that id (an
  * event table's own key can only be (uid, event_id)). Ingestion keeps it (ingest/commit.ts).
  */
-export async function addEventIdsTable(tx: SqlExecutor, table: string): Promise<void> {
+export async function addEventIdsTable(tx: SqlExecutor, table: string, o: { key?: boolean } = {}): Promise<void> {
   if (!tx.citus) return
   if (!/^ev\d+$/.test(table)) throw new Error(`not an event table: ${table}`)
-  await tx.exec(`CREATE TABLE ${table}_ids (event_id text PRIMARY KEY)`)
+  await tx.exec(`CREATE TABLE ${table}_ids (event_id text ${o.key === false ? 'NOT NULL' : 'PRIMARY KEY'})`)
   await tx.query(`SELECT create_distributed_table($1::regclass, 'event_id', colocate_with => 'event_ids_in')`, [
     `${table}_ids`,
   ])
+}
+
+/**
+ * The key of an `ev<N>_ids` table made with `key: false` and then filled: built once over its rows
+ * (a sort) rather than row by row into the btree. A new event's first 300k ids: 2.3 s inserted into
+ * the key with ON CONFLICT, 0.75 s inserted plain and keyed after (3-node cluster on 2 cores).
+ */
+export async function addEventIdsKey(tx: SqlExecutor, table: string): Promise<void> {
+  if (!tx.citus) return
+  if (!/^ev\d+$/.test(table)) throw new Error(`not an event table: ${table}`)
+  await tx.exec(`ALTER TABLE ${table}_ids ADD PRIMARY KEY (event_id)`)
 }
 
 /**

@@ -176,6 +176,15 @@ onCitus('the engine on Citus', () => {
     expect(byName.get('ev1_ids')).toMatchObject({ col: 'event_id', method: 'h' })
     // The event_id tables name event_ids_in's group, not the database-wide default one (storage/citus.ts).
     expect(byName.get('ev1_ids')?.colocation).toBe(byName.get('event_ids_in')?.colocation)
+    // Every ev<N>_ids has its key on event_id (a new event's is built after its first load,
+    // ingest/commit.ts): the stored-id checks of later ingestions look ids up by it.
+    const ids = await db.query<{ t: string; keyed: boolean }>(
+      `SELECT c.relname AS t, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS keyed
+       FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+         AND c.relname ~ '^ev[0-9]+_ids$' ORDER BY 1`,
+    )
+    expect(ids.rows.map((x) => x.t)).toEqual(expect.arrayContaining(['ev1_ids', 'ev2_ids']))
+    expect(ids.rows.filter((x) => !x.keyed)).toEqual([])
     const groups = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_dist_colocation WHERE colocationid = ANY($1::int[])`,
       [[colocation, byName.get('event_ids_in')?.colocation]],
