@@ -261,9 +261,19 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
   }
   s.stage.adopted()
   if (tx.citus) {
-    // A new table of ids too: filled without its key, which is then built once (addEventIdsKey).
+    // A new table of ids too, filled without its key, which is then built once (addEventIdsKey).
+    // Nothing is stored yet, so the ids go straight from the stage; only if the request repeated
+    // one (rare) are they taken again through the repeat check (citusDedupeEventIds).
     await addEventIdsTable(tx, table, { key: false })
-    const removed = await citusDedupeEventIds(tx, table, table, false)
+    await tx.exec(`INSERT INTO ${table}_ids SELECT event_id FROM ${table} WHERE event_id IS NOT NULL`)
+    const repeats = await tx.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${table}_ids GROUP BY event_id HAVING count(*) > 1) AS any`,
+    )
+    let removed = 0
+    if (repeats.rows[0]?.any) {
+      await tx.exec(`DELETE FROM ${table}_ids`)
+      removed = await citusDedupeEventIds(tx, table, table, false)
+    }
     await addEventIdsKey(tx, table)
     await addEventIdUnique(tx, table)
     return s.t.rows - removed
