@@ -38,11 +38,11 @@ import { createToasts } from './ui/toasts.ts'
 const LabelDetail = lazy(() => import('./features/labels/label-detail.tsx').then((m) => ({ default: m.LabelDetail })))
 const LabelEditor = lazy(() => import('./features/labels/label-editor.tsx').then((m) => ({ default: m.LabelEditor })))
 
-/** An error boundary's fallback that renders nothing: logs the error, then runs `then` (once mounted). */
-function Failed(props: { error: unknown; then: () => void }): JSX.Element {
+/** An error boundary's fallback that renders nothing: logs the error, then runs `after` (once mounted). */
+function Failed(props: { error: unknown; after: () => void }): JSX.Element {
   onMount(() => {
     console.error(props.error)
-    props.then()
+    props.after()
   })
   return null
 }
@@ -188,7 +188,7 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
           fallback={(err: unknown, reset) => (
             <Failed
               error={err}
-              then={() => {
+              after={() => {
                 toasts.show(
                   'error',
                   `The label editor failed and was closed: ${err instanceof Error ? err.message : String(err)}. The draft is kept; open it again from the tree.`,
