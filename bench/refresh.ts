@@ -2,7 +2,7 @@
 //                          [--engines pglite,postgres,citus,duckdb] [--memory] [--one-by-one] [--ingest-only]
 //                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
 //                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
-//                          [--concurrency N]
+//                          [--concurrency N] [--full]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
@@ -29,6 +29,9 @@
 // the runs sent (their SQL with names and numbers blanked), with the commits: where a run's time goes.
 // --concurrency N: label-by-label passes run N labels at once, as the server's run queue does
 // (LABELS_CALC_CONCURRENCY, 3 by default on PostgreSQL); per method is then the sum of its runs' times.
+// --full: every run computes every customer (LABELS_INCREMENTAL=off); otherwise, with --result-writes
+// auto or changed (swap fills a new table for every run), a label's run after
+// its first computes only the customers whose data or windows changed (engine/calc/incremental.ts).
 import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -88,6 +91,8 @@ interface Args {
   concurrency: number
   /** The label-by-label passes' statements timed by kind. */
   profile: boolean
+  /** Runs compute only the customers whose data or windows changed (LABELS_INCREMENTAL; --full: off). */
+  incremental: boolean
 }
 
 function parseArgs(args: string[]): Args {
@@ -126,6 +131,7 @@ function parseArgs(args: string[]): Args {
     explain: args.includes('--explain'),
     concurrency: Number(concurrency),
     profile: args.includes('--profile'),
+    incremental: !args.includes('--full'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
 }
@@ -493,7 +499,7 @@ async function benchEngine(
     // The engine computes each label alone on Citus (executeRefresh): no shared-scans pass there.
     const oneByOne = args.oneByOne || db.citus === true
     if (db.citus && !args.oneByOne) console.log(`  [${engine}] Citus: label by label only (no shared scans there)`)
-    const service = new EngineService(db, { resultWrites: args.resultWrites })
+    const service = new EngineService(db, { resultWrites: args.resultWrites, incremental: args.incremental })
     await service.migrate()
     console.log(`  [${engine}] ingesting…`)
     const u = await ingestTimed(db, 'users', f.users)
@@ -523,7 +529,9 @@ async function benchEngine(
       const lsn = await walLsn(db)
       // executeRefresh (shared scans) runs on `db` itself: only label-by-label passes are profiled.
       const profile: Profile | undefined = args.profile && how === alone ? {} : undefined
-      const through = profile ? new EngineService(profiling(db, profile), { resultWrites: args.resultWrites }) : service
+      const through = profile
+        ? new EngineService(profiling(db, profile), { resultWrites: args.resultWrites, incremental: args.incremental })
+        : service
       const refresh = await how(through, labels, dayAt(day))
       const walBytes = await walSince(db, lsn)
       passes.push({
@@ -658,7 +666,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
-  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once`
+  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once, ${args.incremental ? 'incremental' : 'full'} runs`
   console.log(
     `refresh bench: size ${args.size}${users === sizes[args.size].users ? '' : ' --users'} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)

@@ -35,6 +35,7 @@ import { claimScheduleSlot, deleteScheduleSlots, lastScheduleSlot, migrateSchedu
 import { migrateCalc } from './calc/ddl.ts'
 import * as runs from './calc/runs.ts'
 import { executeRun, type CompileFn } from './calc/execute-run.ts'
+import { pruneChanges } from './storage/changes.ts'
 import { importValues } from './calc/import-values.ts'
 import { dropResults, type ResultWrites } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
@@ -74,11 +75,19 @@ export interface EngineServiceOptions {
    * `auto` chooses per run from the label's last run.
    */
   resultWrites?: ResultWrites
+  /**
+   * LABELS_INCREMENTAL (default true): a label's next run of the same rule computes only the
+   * customers whose data or windows changed (engine/calc/incremental.ts).
+   */
+  incremental?: boolean
 }
 
+/** How often a service prunes the change log (before a run). */
+const PRUNE_EVERY_MS = 10 * 60_000
+
 /** The rule compiler over the catalogue as it is when the run starts. */
-const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz }) =>
-  compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz })
+const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz, only }) =>
+  compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz, ...(only !== undefined ? { only } : {}) })
 
 /**
  * The engine facade over one SqlExecutor (EngineApi). Every argument and result is
@@ -90,6 +99,7 @@ export class EngineService implements EngineApi {
   private readonly distributions = new DistributionCache()
   private readonly reads: SqlExecutor
   private readonly resultWrites: ResultWrites
+  private readonly incremental: boolean
   /** Which database (an instance field, not a method: the worker host forwards methods only). */
   readonly kind: 'pglite' | 'postgres'
 
@@ -100,6 +110,7 @@ export class EngineService implements EngineApi {
     this.compile = opts.compile ?? compileWithCatalogue
     this.reads = opts.readDb ?? db
     this.resultWrites = opts.resultWrites ?? 'swap'
+    this.incremental = opts.incremental ?? true
     this.kind = db.kind
   }
 
@@ -167,21 +178,39 @@ export class EngineService implements EngineApi {
     return runs.insertRun(this.db, input)
   }
 
+  /** When the change log was last pruned (storage/changes.ts), by this service. */
+  private prunedAt = 0
+
+  /** Prunes the change log before a run, at most every PRUNE_EVERY_MS. */
+  private async pruneLog(): Promise<void> {
+    if (!this.incremental || Date.now() - this.prunedAt < PRUNE_EVERY_MS) return
+    this.prunedAt = Date.now()
+    await pruneChanges(this.db)
+  }
+
   async executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {
+    await this.pruneLog()
     return (
       await executeRun(this.db, runId, {
         ...opts,
         compile: this.compile,
         resultWrites: this.resultWrites,
+        incremental: this.incremental,
       })
     ).run
   }
 
-  executeRunWithResults(
+  async executeRunWithResults(
     runId: string,
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
-    return executeRun(this.db, runId, { ...opts, compile: this.compile, resultWrites: this.resultWrites })
+    await this.pruneLog()
+    return executeRun(this.db, runId, {
+      ...opts,
+      compile: this.compile,
+      resultWrites: this.resultWrites,
+      incremental: this.incremental,
+    })
   }
 
   /**
@@ -193,6 +222,7 @@ export class EngineService implements EngineApi {
     return executeRefresh(this.db, items, {
       ...opts,
       resultWrites: this.resultWrites,
+      incremental: this.incremental,
       ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
     })
   }

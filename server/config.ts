@@ -38,6 +38,8 @@ export interface ServerConfig {
    * changed, in place) or `auto` (default: in place when the label's last run changed few customers).
    */
   resultWrites: ResultWrites
+  /** LABELS_INCREMENTAL (on|off, default on): a label's next run computes only the customers whose data or windows changed. */
+  incremental: boolean
   /** LABELS_COLLAB_RELAY_HOLD_MS: the longest a stored update waits to be relayed with the next ones (many sockets). */
   collabRelayHoldMs: number
 }
@@ -46,6 +48,13 @@ function resultWrites(v: string | undefined): ResultWrites {
   if (v === undefined || v === '') return 'auto'
   if (v === 'swap' || v === 'changed' || v === 'auto') return v
   throw new Error(`LABELS_RESULT_WRITES=${v} is not swap, changed or auto`)
+}
+
+function onOff(name: string, v: string | undefined, fallback: boolean): boolean {
+  if (v === undefined || v === '') return fallback
+  if (v === 'on') return true
+  if (v === 'off') return false
+  throw new Error(`${name}=${v} is not on or off`)
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -58,7 +67,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
 /**
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
- * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES,
+ * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES, LABELS_INCREMENTAL,
  * LABELS_COLLAB_RELAY_HOLD_MS.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
@@ -98,6 +107,7 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     clusterLeaseMs: int('LABELS_CLUSTER_LEASE_MS', env.LABELS_CLUSTER_LEASE_MS, 15_000, 1_000, 3_600_000),
     calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
     resultWrites: resultWrites(env.LABELS_RESULT_WRITES),
+    incremental: onOff('LABELS_INCREMENTAL', env.LABELS_INCREMENTAL, true),
     collabRelayHoldMs: int(
       'LABELS_COLLAB_RELAY_HOLD_MS',
       env.LABELS_COLLAB_RELAY_HOLD_MS,

@@ -21,6 +21,8 @@ export interface EngineWorkerOptions {
   schema?: string
   /** How runs write their results (LABELS_RESULT_WRITES). */
   resultWrites?: ResultWrites
+  /** LABELS_INCREMENTAL. */
+  incremental?: boolean
 }
 
 /**
@@ -36,6 +38,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     databaseUrl: opts.databaseUrl,
     schema: opts.schema,
     resultWrites: opts.resultWrites,
+    incremental: opts.incremental,
   }
   registerErrorTransport()
   const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })

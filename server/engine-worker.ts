@@ -15,6 +15,8 @@ export interface EngineWorkerData {
   schema?: string | undefined
   /** How runs write their results (LABELS_RESULT_WRITES). */
   resultWrites?: ResultWrites | undefined
+  /** LABELS_INCREMENTAL. */
+  incremental?: boolean | undefined
 }
 
 async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?: SqlExecutor }> {
@@ -47,6 +49,7 @@ const api = new Proxy({} as Record<string, unknown>, {
           const s = new EngineService(db, {
             loadDemo,
             ...(data.resultWrites ? { resultWrites: data.resultWrites } : {}),
+            ...(data.incremental !== undefined ? { incremental: data.incremental } : {}),
             ...(readDb ? { readDb } : {}),
           })
           await s.migrate()

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const engine = await startEngineWorker({
     ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') }),
     resultWrites: cfg.resultWrites,
+    incremental: cfg.incremental,
   })
   const concurrency = engine.kind === 'pglite' ? 1 : cfg.calcConcurrency
   // PostgreSQL: this process is one node of a cluster sharing the database (server/cluster): any

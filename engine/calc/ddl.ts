@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS result_writes text CHECK (result_writes IN ('swap','changed'));
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_users int;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS data_snapshot text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS recomputed_users int;
 CREATE INDEX IF NOT EXISTS runs_label_created ON runs (label_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (status) WHERE status IN ('queued','running');
 CREATE TABLE IF NOT EXISTS label_state (

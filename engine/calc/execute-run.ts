@@ -17,16 +17,35 @@ import {
 import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
+import type { ScopeRead } from '../compiler/compile-rule.ts'
+import {
+  AFFECTED_TABLE,
+  collectAffected,
+  dropAffected,
+  incrementalBase,
+  INCREMENTAL_MAX_SHARE,
+  takeDataSnapshot,
+} from './incremental.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
 export interface SourceSql {
   sql: string
   params: unknown[]
+  /** The event tables and windows it reads; absent when it can't be restricted to some customers. */
+  scopes?: ReadonlyArray<ScopeRead> | undefined
+  /** The table of uids it is restricted to, when the compiler was asked to and did. */
+  only?: string | undefined
 }
 
-/** Turns a frozen definition into its source statement (the compiler, or a stand-in in tests). */
-export type CompileFn = (def: Definition, ctx: { db: SqlExecutor; asOf: Date; tz: string }) => Promise<SourceSql>
+/**
+ * Turns a frozen definition into its source statement (the compiler, or a stand-in in tests);
+ * with `only`, restricted to the customers whose uids that table holds (calc/incremental.ts).
+ */
+export type CompileFn = (
+  def: Definition,
+  ctx: { db: SqlExecutor; asOf: Date; tz: string; only?: string },
+) => Promise<SourceSql>
 
 /** What a run needs besides the run itself. */
 export interface ExecuteOptions {
@@ -40,6 +59,12 @@ export interface ExecuteOptions {
    * swapped in; `auto`: one or the other per run from the label's last run (chooseResultWrites).
    */
   resultWrites?: ResultWrites
+  /**
+   * LABELS_INCREMENTAL (default on): a run whose label's current results come from the same rule
+   * computes only the customers whose data or windows changed since (calc/incremental.ts), and
+   * writes them in place; so not with resultWrites `swap`.
+   */
+  incremental?: boolean
 }
 
 /** The message operators see for a failed run. */
@@ -77,6 +102,8 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         source,
         deadline,
         opts.resultWrites ?? 'swap',
+        // An incremental run writes in place: `swap` fills a new table for every run.
+        opts.incremental === false || (opts.resultWrites ?? 'swap') === 'swap' ? null : opts.compile,
       )
     })
   } catch (e) {
@@ -155,10 +182,21 @@ async function materialise(
   source: SourceSql,
   deadline: Deadline,
   mode: ResultWrites,
+  /** The compiler, for an incremental run (null: compute every customer). */
+  incremental: CompileFn | null,
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
-  const how = tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
-  const inPlace = how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null
+  const snapshot = await takeDataSnapshot(tx)
+  const partial = snapshot && incremental ? await computeIncrementally(tx, t, source, incremental) : null
+  deadline.check()
+  const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
+  const inPlace = partial?.inPlace ?? (how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null)
+  if (snapshot)
+    await tx.query(`UPDATE runs SET data_snapshot = $2, recomputed_users = $3 WHERE id = $1`, [
+      t.runId,
+      snapshot,
+      partial?.recomputed ?? null,
+    ])
   let written: { table: string; coveredUsers: number; writes: { how: RunWrites; changedUsers: number | null } }
   if (inPlace) {
     const w = inPlace.written
@@ -173,6 +211,34 @@ async function materialise(
   const done = await finishResults(tx, { ...t, ...written })
   deadline.check()
   return done
+}
+
+/**
+ * An incremental run's values (calc/incremental.ts), written in place: null when the label has no
+ * base for one, or when too many customers changed (the caller then computes everyone).
+ */
+async function computeIncrementally(
+  tx: SqlExecutor,
+  t: RunTarget,
+  source: SourceSql,
+  compile: CompileFn,
+): Promise<{ inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>; recomputed: number } | null> {
+  if (!source.scopes || t.definition.rule.method === 'import') return null
+  const base = await incrementalBase(tx, t.labelId, t.definition, t.tz)
+  if (!base) return null
+  const asOf = new Date(t.asOf)
+  // A compiler that can't restrict its statement (a stand-in) leaves every customer computed.
+  const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE })
+  if (restricted.only !== AFFECTED_TABLE) return null
+  const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz)
+  const users = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
+  if (affected > INCREMENTAL_MAX_SHARE * Number(users.rows[0]?.n ?? 0)) {
+    await dropAffected(tx)
+    return null
+  }
+  const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
+  await dropAffected(tx)
+  return inPlace ? { inPlace, recomputed: affected } : null
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {

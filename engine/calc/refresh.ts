@@ -28,6 +28,8 @@ export interface RefreshOptions {
   resultWrites?: ResultWrites
   /** How scans are stored (default narrow). */
   layout?: ScanLayout
+  /** As executeRun's incremental. */
+  incremental?: boolean
 }
 
 /** PostgreSQL's work_mem for a scan's aggregation (a session's default is 4MB). */
@@ -115,7 +117,8 @@ export async function executeRefresh(
 ): Promise<RunOutcome[]> {
   const alone: CompileFn =
     opts.compile ??
-    (async (def, { db, asOf, tz }) => compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
+    (async (def, { db, asOf, tz, only }) =>
+      compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz, ...(only !== undefined ? { only } : {}) }))
   // Scan tables would be local to the Citus coordinator, not co-located with the distributed
   // event shards they are joined to: there each label is computed alone.
   if (opts.shared === false || items.length < 2 || db.citus) return runAll(db, items, opts, () => alone)
@@ -177,6 +180,7 @@ async function runAll(
         ...(it.definition ? { definition: it.definition } : {}),
         compile,
         resultWrites: opts.resultWrites ?? 'swap',
+        ...(opts.incremental !== undefined ? { incremental: opts.incremental } : {}),
       }),
     )
   }

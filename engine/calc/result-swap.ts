@@ -153,6 +153,11 @@ export async function applyChanges(
   labelId: string,
   dataType: DataType,
   source: { sql: string; params: unknown[] },
+  /**
+   * A table of the uids the source was restricted to (an incremental run: calc/incremental.ts):
+   * only those customers' stored rows are compared, the others stay as they are.
+   */
+  only?: string,
 ): Promise<{ table: string; coveredUsers: number; written: WrittenRows } | null> {
   await lockResults(tx, labelId)
   const cur = await tx.query<{ result_table: string; data_type: string; covered_users: number }>(
@@ -161,26 +166,30 @@ export async function applyChanges(
   )
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
+  if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)
+  const stored = only === undefined ? t : `(SELECT uid, value FROM ${t} WHERE uid IN (SELECT uid FROM ${only}))`
   // One full join of the new values with the stored rows finds the difference; the writes then
   // touch only its rows, found by primary key.
-  const r = await tx.query<{ covered: number; deleted: number; updated: number; inserted: number }>(
+  const r = await tx.query<{ covered: number; deleted: number; updated: number; inserted: number; before: number }>(
     `WITH run_values AS MATERIALIZED (
        SELECT uid, value::${resultSqlType[dataType]} AS value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}),
      diff AS MATERIALIZED (
        SELECT coalesce(n.uid, r.uid) AS uid, n.value, n.uid IS NULL AS gone, r.uid IS NULL AS added
-         FROM run_values n FULL JOIN ${t} r ON r.uid = n.uid
+         FROM run_values n FULL JOIN ${stored} r ON r.uid = n.uid
         WHERE n.uid IS NULL OR r.uid IS NULL OR r.value IS DISTINCT FROM n.value),
      d AS (DELETE FROM ${t} r USING diff x WHERE x.gone AND r.uid = x.uid RETURNING 1),
      u AS (UPDATE ${t} r SET value = x.value FROM diff x WHERE NOT x.gone AND NOT x.added AND r.uid = x.uid RETURNING 1),
      i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1)
      SELECT (SELECT count(*) FROM run_values)::int AS covered, (SELECT count(*) FROM d)::int AS deleted,
+       ${only === undefined ? 'NULL' : `(SELECT count(*) FROM ${stored} b)`}::int AS before,
        (SELECT count(*) FROM u)::int AS updated, (SELECT count(*) FROM i)::int AS inserted`,
     source.params,
   )
   const row = r.rows[0] as NonNullable<(typeof r.rows)[0]>
-  // The table now holds stored − deleted + inserted rows, one per user: fewer than the values
+  const storedBefore = Number(only === undefined ? cur.rows[0]?.covered_users : row.before)
+  // The compared rows are now stored − deleted + inserted, one per user: fewer than the values
   // computed means the source yielded a user twice (checked for real before refusing).
-  if (row.covered !== Number(cur.rows[0]?.covered_users) - row.deleted + row.inserted) {
+  if (row.covered !== storedBefore - row.deleted + row.inserted) {
     const twice = await tx.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)} GROUP BY uid HAVING count(*) > 1) x`,
       source.params,
@@ -190,7 +199,7 @@ export async function applyChanges(
   }
   return {
     table: t,
-    coveredUsers: row.covered,
+    coveredUsers: only === undefined ? row.covered : Number(cur.rows[0]?.covered_users) - row.deleted + row.inserted,
     written: { deleted: row.deleted, updated: row.updated, inserted: row.inserted },
   }
 }

@@ -17,11 +17,12 @@ interface RunRow {
   error: string | null
   result_writes: RunWrites | null
   changed_users: number | null
+  recomputed_users: number | null
   definition?: Definition
 }
 
 const runColumns =
-  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users'
+  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users, recomputed_users'
 
 /** A timestamptz column as an ISO string (drivers hand back a Date or a string). */
 export const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
@@ -41,7 +42,9 @@ function toRun(r: RunRow): Run {
     totalUsers: r.total_users,
     coveredUsers: r.covered_users,
     ...(r.error !== null ? { error: r.error } : {}),
-    ...(r.result_writes !== null ? { resultWrites: r.result_writes, changedUsers: r.changed_users } : {}),
+    ...(r.result_writes !== null
+      ? { resultWrites: r.result_writes, changedUsers: r.changed_users, recomputedUsers: r.recomputed_users }
+      : {}),
   }
 }
 

@@ -2,6 +2,7 @@ import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import type { Catalogue } from '../storage/catalogue.ts'
 import { Emitter } from './emitter.ts'
+import type { WindowNode } from './ir.ts'
 import { ruleSql } from './emit-rule.ts'
 import { validateDefinition } from './validate-definition.ts'
 
@@ -10,11 +11,26 @@ export interface CompileContext {
   readonly asOf: Date
   /** IANA time zone of the workspace: calendar windows and active days are in it. */
   readonly tz: string
+  /** Compute only the customers whose uids this table holds (an incremental run: calc/incremental.ts). */
+  readonly only?: string
 }
 
 export interface CompiledRule {
   readonly sql: string
   readonly params: unknown[]
+  /**
+   * The event tables and windows the statement reads (an incremental run's changed windows).
+   * Absent where the statement may not be restricted to some customers (shared scans).
+   */
+  readonly scopes?: ReadonlyArray<ScopeRead>
+  /** The table of uids it was restricted to (ctx.only), so a caller can tell it was honoured. */
+  readonly only?: string
+}
+
+/** An event table and a window a statement reads. */
+export interface ScopeRead {
+  readonly table: string
+  readonly window: WindowNode
 }
 
 /**
@@ -23,7 +39,8 @@ export interface CompiledRule {
  */
 export function compileRule(def: { dataType: DataType; rule: Rule }, ctx: CompileContext): CompiledRule {
   const node = validateDefinition(def, ctx.catalogue)
-  const e = new Emitter(ctx.asOf, ctx.tz)
+  const e = new Emitter(ctx.asOf, ctx.tz, undefined, ctx.only)
   const sql = ruleSql(e, node)
-  return { sql, params: e.params.values }
+  const scopes = e.scopesRead.map((s) => ({ table: s.event.table, window: s.window }))
+  return { sql, params: e.params.values, scopes, ...(ctx.only !== undefined ? { only: ctx.only } : {}) }
 }

@@ -51,5 +51,11 @@ export function predicateSql(e: Emitter, p: Predicate, col: string): string {
 
 /** WHERE clause selecting a scope's rows in its event table. */
 export function scopeWhere(e: Emitter, s: Scope): string {
-  return [e.window(s.window), ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`)].join(' AND ')
+  e.scopesRead.push(s)
+  const only = e.onlyPredicate('uid')
+  return [
+    e.window(s.window),
+    ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`),
+    ...(only ? [only] : []),
+  ].join(' AND ')
 }

@@ -33,12 +33,33 @@ export class Emitter {
   readonly params = new Params()
   private readonly scopes = new Map<string, ScopeCte>()
 
+  /** Every scope a statement reads, in the order seen (a run's changed windows: calc/incremental.ts). */
+  readonly scopesRead: Scope[] = []
+
   constructor(
     private readonly asOf: Date,
     private readonly timeZone: string,
     /** Shared scans to read measures from instead of the event table (a refresh's batch). */
     private readonly shared?: SharedLookup,
-  ) {}
+    /**
+     * A table of uids (`uid int`) to compute for instead of every customer: an incremental run's
+     * changed customers (calc/incremental.ts). A trusted name, never input.
+     */
+    private readonly only?: string,
+  ) {
+    if (only !== undefined && !/^[a-z_][a-z0-9_.]*$/.test(only)) throw new Error(`unexpected table ${only}`)
+  }
+
+  /** `uid IN (…)` restricting rows of `col` to the customers computed for; null for all. */
+  onlyPredicate(col: string): string | null {
+    return this.only === undefined ? null : `${col} IN (SELECT uid FROM ${this.only})`
+  }
+
+  /** ` WHERE u.uid IN (…)` after a FROM over `users u` (and its LEFT JOINs); '' for all. */
+  usersWhere(alias: string): string {
+    const p = this.onlyPredicate(`${alias}.uid`)
+    return p ? ` WHERE ${p}` : ''
+  }
 
   tz(): string {
     return this.params.once('tz', this.timeZone, 'text')

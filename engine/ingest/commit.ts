@@ -11,6 +11,7 @@ import {
 } from '../storage/extend.ts'
 import { columnLimitProblem } from '../storage/column-limits.ts'
 import { storedUids } from '../storage/users.ts'
+import { trackChanges } from '../storage/changes.ts'
 import { addEventIdsKey, addEventIdsTable, oneConnectionPerWorker } from '../storage/citus.ts'
 import type { TargetSummary } from './link.ts'
 import type { StageTable } from './stage.ts'
@@ -280,6 +281,7 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
   }
   const removed = await uniqueEventIds(tx, table)
   await addUidIndex(tx, table) // built once over the loaded rows, like the event_id key
+  await trackChanges(tx, table) // from now on (storage/changes.ts: no run has read this event yet)
   return s.t.rows - removed
 }
 

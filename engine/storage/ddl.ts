@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
 import { addUidIndex, eventIdKeyDdl, lockCatalogue } from './extend.ts'
+import { migrateChanges } from './changes.ts'
 
 /**
  * The fixed part of the storage layout. Customer data is column-per-attribute so
@@ -41,6 +42,7 @@ export async function migrate(db: SqlExecutor): Promise<void> {
   if (!db.citus) {
     await db.exec(usersDdl)
     await indexEventUids(db)
+    await migrateChanges(db)
     return
   }
   await db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { xactLock, type SqlExecutor } from '../sql-executor.ts'
 import { sqlType, type ColumnRef, type ValueType } from './catalogue.ts'
 import { addEventIdsTable, distributeByUid } from './citus.ts'
+import { trackChanges } from './changes.ts'
 
 /** Takes the transaction-scoped catalogue lock (serialises catalogue changes of concurrent ingestions); call inside the transaction that extends it. */
 export async function lockCatalogue(tx: SqlExecutor): Promise<void> {
@@ -48,6 +49,7 @@ export async function addEvent(tx: SqlExecutor, name: string, opts: { deferUniqu
   await addEventIdsTable(tx, table)
   if (!opts.deferUnique) await addEventIdUnique(tx, table)
   await addUidIndex(tx, table)
+  await trackChanges(tx, table)
   return table
 }
 

@@ -60,6 +60,14 @@ export const Run = Type.Object(
         }),
       ),
     ),
+    recomputedUsers: Type.Optional(
+      Nullable(
+        Type.Number({
+          description:
+            'an incremental run: the customers it computed (those whose data or rule windows changed since the run before; every other customer kept its value); null when it computed every customer (LABELS_INCREMENTAL)',
+        }),
+      ),
+    ),
   },
   { $id: 'Run' },
 )

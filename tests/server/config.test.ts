@@ -12,6 +12,13 @@ describe('readConfig', () => {
     )
   })
 
+  it('LABELS_INCREMENTAL: on by default, off on request, anything else refused by name', () => {
+    expect(readConfig({}).incremental).toBe(true)
+    expect(readConfig({ LABELS_INCREMENTAL: 'off' }).incremental).toBe(false)
+    expect(readConfig({ LABELS_INCREMENTAL: 'on' }).incremental).toBe(true)
+    expect(() => readConfig({ LABELS_INCREMENTAL: 'yes' })).toThrow(/LABELS_INCREMENTAL=yes is not on or off/)
+  })
+
   it('refuses an out-of-range integer with the variable named', () => {
     expect(readConfig({}).calcConcurrency).toBe(3)
     expect(() => readConfig({ LABELS_CALC_CONCURRENCY: '0' })).toThrow(/LABELS_CALC_CONCURRENCY=0/)

@@ -1,0 +1,112 @@
+import type { Definition } from '../api.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import type { ScopeRead } from '../compiler/compile-rule.ts'
+import { windowEdgesSql } from '../compiler/window-edges.ts'
+import { resultTableRe } from '../read/label-state.ts'
+import { holdChangesLog, tracksChanges } from '../storage/changes.ts'
+
+/**
+ * Incremental runs (issue 10, "incremental windows"): a label's value for a customer depends only
+ * on that customer's profile and their events inside the rule's windows, and on nothing else of
+ * the asOf (docs/semantics.md: windows are the only relative time in a rule). So a run of a label
+ * whose current results come from a run of the same rule, data type and time zone needs to
+ * compute only
+ *  - the customers whose rows changed since that run read the data (storage/changes.ts: late
+ *    events, a re-ingested day, new, deleted or updated users), and
+ *  - the customers with an event in the part of a window that differs between the two asOfs (the
+ *    day that entered a `lastDays` window and the day that left it: compiler/window-edges.ts);
+ * every other customer's value is the one stored. Those customers are computed by the label's own
+ * statement restricted to them (`uid IN (…)`), and only the values that differ are written in
+ * place (result-swap.ts applyChanges). The results equal a full run's; the tests compare them
+ * (tests/engine/calc/incremental.test.ts).
+ */
+
+/** The temporary table of the customers an incremental run computes (one per run's transaction). */
+export const AFFECTED_TABLE = 'labels_affected'
+
+/**
+ * Above this share of all customers an incremental run computes everyone instead: a restriction
+ * to most customers costs a full run plus the look-ups (README "Benchmarks", incremental runs).
+ */
+export const INCREMENTAL_MAX_SHARE = 0.3
+
+/** The run whose results an incremental run starts from. */
+export interface IncrementalBase {
+  runId: string
+  asOf: Date
+  snapshot: string
+}
+
+/**
+ * Takes the snapshot this run's calculation reads from, before that calculation (caller's
+ * transaction; it then holds the change log against pruning until it ends). A statement after it
+ * sees at least what it saw, so what the calculation read is never newer than what the label's
+ * next run takes as read. Null where no change log is kept (Citus).
+ */
+export async function takeDataSnapshot(tx: SqlExecutor): Promise<string | null> {
+  if (!tracksChanges(tx)) return null
+  await holdChangesLog(tx)
+  const r = await tx.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`)
+  return r.rows[0]?.s ?? null
+}
+
+/**
+ * The label's current results as a base for an incremental run: from a run that recorded its
+ * snapshot, of the same rule, data type and time zone, into a result table that is still there.
+ */
+export async function incrementalBase(
+  tx: SqlExecutor,
+  labelId: string,
+  def: Definition,
+  tz: string,
+): Promise<IncrementalBase | null> {
+  const r = await tx.query<{
+    run_id: string
+    as_of: Date | string
+    snapshot: string | null
+    data_type: string
+    tz: string
+    result_table: string
+    same_rule: boolean | null
+  }>(
+    `SELECT s.run_id, r.as_of, r.data_snapshot AS snapshot, s.data_type, s.tz, s.result_table,
+            r.definition->'rule' = $2::jsonb AS same_rule
+       FROM label_state s JOIN runs r ON r.id = s.run_id WHERE s.label_id = $1`,
+    [labelId, JSON.stringify(def.rule)],
+  )
+  const b = r.rows[0]
+  if (!b?.snapshot || b.same_rule !== true || b.data_type !== def.dataType || b.tz !== tz) return null
+  if (!resultTableRe.test(b.result_table)) return null
+  return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot }
+}
+
+/**
+ * Fills AFFECTED_TABLE (created for this transaction) with the customers the run must compute
+ * from `base`: changed since its snapshot, or with events in the windows' changed part. Returns
+ * how many.
+ */
+export async function collectAffected(
+  tx: SqlExecutor,
+  base: IncrementalBase,
+  scopes: ReadonlyArray<ScopeRead>,
+  asOf: Date,
+  tz: string,
+): Promise<number> {
+  await tx.exec(`CREATE TEMP TABLE ${AFFECTED_TABLE} (uid int PRIMARY KEY) ON COMMIT DROP`)
+  const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
+  const n = (edges?.params.length ?? 0) + 1
+  const changed = `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${n}::pg_snapshot)
+    AND NOT pg_visible_in_snapshot(xid, $${n}::pg_snapshot)`
+  const r = await tx.query(
+    `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
+    [...(edges?.params ?? []), base.snapshot],
+  )
+  // The planner has no statistics of a new table: without them it guesses its size from pages.
+  await tx.exec(`ANALYZE ${AFFECTED_TABLE}`)
+  return r.affectedRows ?? 0
+}
+
+/** Drops AFFECTED_TABLE when the run computes everyone after all. */
+export async function dropAffected(tx: SqlExecutor): Promise<void> {
+  await tx.exec(`DROP TABLE IF EXISTS ${AFFECTED_TABLE}`)
+}

@@ -1,0 +1,59 @@
+import type { ScopeRead } from './compile-rule.ts'
+import type { WindowNode } from './ir.ts'
+import { FIRST_INSTANT } from './literals.ts'
+import { Params } from './params.ts'
+
+const DAY_MS = 86_400_000
+
+/** A window's rows at an asOf: `time >= start AND time < end`, as SQL expressions. */
+function bounds(w: WindowNode, asOf: Date, p: Params, tz: () => string): { start: string; end: string } {
+  const at = p.add(asOf.toISOString(), 'timestamptz')
+  switch (w.kind) {
+    case 'all':
+      return { start: `'-infinity'::timestamptz`, end: at }
+    case 'last_days': {
+      // As Emitter.window: n × 24 h before asOf, never before year 1.
+      const start = new Date(Math.max(asOf.getTime() - w.days * DAY_MS, Date.parse(FIRST_INSTANT)))
+      return { start: p.add(start.toISOString(), 'timestamptz'), end: at }
+    }
+    case 'range': {
+      const from = `(${p.add(w.from, 'timestamp')} AT TIME ZONE ${tz()})`
+      const to = `(${p.add(w.to, 'timestamp')} AT TIME ZONE ${tz()})`
+      return { start: from, end: `least(${to}, ${at})` }
+    }
+  }
+}
+
+/**
+ * The customers with an event in the part of a window that differs between two asOfs: for every
+ * (table, window) a statement reads, the rows in one of the two windows and not the other (the
+ * days that entered and left a `lastDays` window, the events between the two asOfs for all time
+ * or a date range). A window's start and end never go back as asOf grows, so with the earlier
+ * window [s0, e0) and the later [s1, e1) that difference is [s0, min(s1, e0)) ∪ [max(s1, e0), e1).
+ * Filters are left out (a superset is safe: those customers are only recomputed). One statement
+ * `SELECT uid …` (a UNION: each uid once); null when the statement reads no event table.
+ */
+export function windowEdgesSql(
+  scopes: ReadonlyArray<ScopeRead>,
+  a: Date,
+  b: Date,
+  timeZone: string,
+): { sql: string; params: unknown[] } | null {
+  const [early, late] = a.getTime() <= b.getTime() ? [a, b] : [b, a]
+  const p = new Params()
+  const tz = () => p.once('tz', timeZone, 'text')
+  const seen = new Set<string>()
+  const parts: string[] = []
+  for (const s of scopes) {
+    const key = JSON.stringify([s.table, s.window])
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (!/^ev\d+$/.test(s.table)) throw new Error(`unexpected event table ${s.table}`)
+    const i0 = bounds(s.window, early, p, tz)
+    const i1 = bounds(s.window, late, p, tz)
+    parts.push(
+      `SELECT uid FROM ${s.table} WHERE (time >= ${i0.start} AND time < least(${i1.start}, ${i0.end})) OR (time >= greatest(${i1.start}, ${i0.end}) AND time < ${i1.end})`,
+    )
+  }
+  return parts.length ? { sql: parts.join(' UNION '), params: p.values } : null
+}

@@ -1,0 +1,107 @@
+import type { SqlExecutor } from '../sql-executor.ts'
+
+/**
+ * The change log that lets a label's next run recompute only the customers whose data changed
+ * (engine/calc/incremental.ts). Every statement that inserts, updates or deletes rows of `users`
+ * or of an event table `ev<N>` writes, through a statement-level trigger with a transition table,
+ * the distinct uids it touched into `data_changes`, stamped with its transaction id (xid8). A run
+ * records the snapshot its calculation read (`runs.data_snapshot`); the label's next run then
+ * finds the customers changed since with `NOT pg_visible_in_snapshot(xid, snapshot)`: late events,
+ * a re-ingested day, deleted users, new users and changed attributes, whoever wrote them (the
+ * product's ingestion or SQL by hand). Not on Citus (its distributed tables' triggers would run
+ * on the workers): runs there recompute every customer.
+ *
+ * A new event's table is filled before it gets its triggers (its stage is renamed into place):
+ * no label can have read an event that did not exist, so no run's snapshot needs those rows.
+ */
+export const changesDdl = `
+CREATE TABLE IF NOT EXISTS data_changes (xid xid8 NOT NULL DEFAULT pg_current_xact_id(), uid int NOT NULL);
+CREATE INDEX IF NOT EXISTS data_changes_xid ON data_changes (xid);
+CREATE OR REPLACE FUNCTION labels_log_changes() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM old_rows;
+  ELSE
+    INSERT INTO data_changes (uid) SELECT uid FROM old_rows UNION SELECT uid FROM new_rows;
+  END IF;
+  RETURN NULL;
+END $$;
+`
+
+/** The three statement triggers of one table (transition tables take one event each). */
+function triggersDdl(table: string): string {
+  const one = (op: 'INSERT' | 'UPDATE' | 'DELETE') => {
+    const refs =
+      op === 'INSERT'
+        ? 'NEW TABLE AS new_rows'
+        : op === 'DELETE'
+          ? 'OLD TABLE AS old_rows'
+          : 'OLD TABLE AS old_rows NEW TABLE AS new_rows'
+    return `CREATE OR REPLACE TRIGGER ${table}_changes_${op.toLowerCase()} AFTER ${op} ON ${table}
+      REFERENCING ${refs} FOR EACH STATEMENT EXECUTE FUNCTION labels_log_changes();`
+  }
+  return [one('INSERT'), one('UPDATE'), one('DELETE')].join('\n')
+}
+
+/** Whether this database keeps the change log (not Citus, see above). */
+export const tracksChanges = (db: SqlExecutor): boolean => db.citus !== true
+
+/** Logs the changes of `table` (users or an event table) from now on; idempotent. */
+export async function trackChanges(tx: SqlExecutor, table: string): Promise<void> {
+  if (!tracksChanges(tx)) return
+  if (table !== 'users' && !/^ev\d+$/.test(table)) throw new Error(`unexpected table ${table}`)
+  await tx.exec(triggersDdl(table))
+}
+
+/**
+ * Creates the log and puts the triggers on users and every event table that lacks them (caller
+ * holds the catalogue lock, or is the only process).
+ */
+export async function migrateChanges(tx: SqlExecutor): Promise<void> {
+  if (!tracksChanges(tx)) return
+  await tx.exec(changesDdl)
+  const missing = await tx.query<{ tbl: string }>(
+    `SELECT t.tbl FROM (SELECT 'users' AS tbl, 0 AS id UNION ALL SELECT tbl, id FROM catalogue_events) t
+      WHERE (t.tbl = 'users' OR t.tbl ~ '^ev[0-9]+$') AND to_regclass(t.tbl) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(t.tbl) AND g.tgname = t.tbl || '_changes_delete')
+      ORDER BY t.id`,
+  )
+  for (const { tbl } of missing.rows) await trackChanges(tx, tbl)
+}
+
+/**
+ * Serialises pruning the log with the runs that read it: a run holds the shared lock from before
+ * it takes its snapshot until it commits (its snapshot is then in `runs`); pruning takes the
+ * exclusive one, or skips when a run holds it.
+ */
+const PRUNE_LOCK = 'data-changes-prune'
+export async function holdChangesLog(tx: SqlExecutor): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended(current_schema() || ':' || $1, 0))`, [
+    PRUNE_LOCK,
+  ])
+}
+
+/**
+ * Deletes the log rows every label's current results already include: those visible to the
+ * oldest snapshot a label's current run read (xid below its xmin). Rows newer than that are kept;
+ * with no such snapshot yet (no run since the log began) nothing is deleted. Skips (returns -1)
+ * while a run is reading the log. Returns how many rows went.
+ */
+export async function pruneChanges(db: SqlExecutor): Promise<number> {
+  if (!tracksChanges(db)) return 0
+  return db.transaction(async (tx) => {
+    const got = await tx.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0)) AS ok`,
+      [PRUNE_LOCK],
+    )
+    if (!got.rows[0]?.ok) return -1
+    const r = await tx.query(
+      `DELETE FROM data_changes WHERE xid < (
+         SELECT min(pg_snapshot_xmin(r.data_snapshot::pg_snapshot)) FROM label_state s JOIN runs r ON r.id = s.run_id
+          WHERE r.data_snapshot IS NOT NULL)`,
+    )
+    return r.affectedRows ?? 0
+  })
+}
