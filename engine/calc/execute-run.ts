@@ -21,7 +21,6 @@ import type { ScopeRead } from '../compiler/compile-rule.ts'
 import {
   AFFECTED_TABLE,
   collectAffected,
-  dropAffected,
   incrementalBase,
   INCREMENTAL_MAX_SHARE,
   takeDataSnapshot,
@@ -232,12 +231,8 @@ async function computeIncrementally(
   if (restricted.only !== AFFECTED_TABLE) return null
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz)
   const users = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
-  if (affected > INCREMENTAL_MAX_SHARE * Number(users.rows[0]?.n ?? 0)) {
-    await dropAffected(tx)
-    return null
-  }
+  if (affected > INCREMENTAL_MAX_SHARE * Number(users.rows[0]?.n ?? 0)) return null
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
-  await dropAffected(tx)
   return inPlace ? { inPlace, recomputed: affected } : null
 }
 

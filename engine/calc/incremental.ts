@@ -21,7 +21,7 @@ import { holdChangesLog, tracksChanges } from '../storage/changes.ts'
  * (tests/engine/calc/incremental.test.ts).
  */
 
-/** The temporary table of the customers an incremental run computes (one per run's transaction). */
+/** The temporary table of the customers an incremental run computes (one per connection, emptied at each commit). */
 export const AFFECTED_TABLE = 'labels_affected'
 
 /**
@@ -81,7 +81,7 @@ export async function incrementalBase(
 }
 
 /**
- * Fills AFFECTED_TABLE (created for this transaction) with the customers the run must compute
+ * Fills AFFECTED_TABLE (emptied first) with the customers the run must compute
  * from `base`: changed since its snapshot, or with events in the windows' changed part. Returns
  * how many.
  */
@@ -92,7 +92,9 @@ export async function collectAffected(
   asOf: Date,
   tz: string,
 ): Promise<number> {
-  await tx.exec(`CREATE TEMP TABLE ${AFFECTED_TABLE} (uid int PRIMARY KEY) ON COMMIT DROP`)
+  // One per connection, emptied at every commit (creating and dropping one per run cost ~3 ms).
+  await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${AFFECTED_TABLE} (uid int PRIMARY KEY) ON COMMIT DELETE ROWS`)
+  await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
   const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
   const n = (edges?.params.length ?? 0) + 1
   const changed = `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${n}::pg_snapshot)
@@ -106,7 +108,4 @@ export async function collectAffected(
   return r.affectedRows ?? 0
 }
 
-/** Drops AFFECTED_TABLE when the run computes everyone after all. */
-export async function dropAffected(tx: SqlExecutor): Promise<void> {
-  await tx.exec(`DROP TABLE IF EXISTS ${AFFECTED_TABLE}`)
-}
+
