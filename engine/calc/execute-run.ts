@@ -207,7 +207,11 @@ async function materialise(
     const changedUsers = mode === 'swap' ? null : await countChanged(tx, t.labelId, dataType, table, coveredUsers)
     written = { table, coveredUsers, writes: { how: 'swap', changedUsers } }
   }
-  const done = await finishResults(tx, { ...t, ...written })
+  const done = await finishResults(tx, {
+    ...t,
+    ...written,
+    ...(partial ? { totalUsers: partial.totalUsers } : {}),
+  })
   deadline.check()
   return done
 }
@@ -221,7 +225,11 @@ async function computeIncrementally(
   t: RunTarget,
   source: SourceSql,
   compile: CompileFn,
-): Promise<{ inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>; recomputed: number } | null> {
+): Promise<{
+  inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>
+  recomputed: number
+  totalUsers: number
+} | null> {
   if (!source.scopes || t.definition.rule.method === 'import') return null
   const base = await incrementalBase(tx, t.labelId, t.definition, t.tz)
   if (!base) return null
@@ -230,10 +238,15 @@ async function computeIncrementally(
   const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE })
   if (restricted.only !== AFFECTED_TABLE) return null
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz)
-  const users = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
-  if (affected > INCREMENTAL_MAX_SHARE * Number(users.rows[0]?.n ?? 0)) return null
+  const totalUsers = await countUsers(tx)
+  if (affected > INCREMENTAL_MAX_SHARE * totalUsers) return null
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
-  return inPlace ? { inPlace, recomputed: affected } : null
+  return inPlace ? { inPlace, recomputed: affected, totalUsers } : null
+}
+
+async function countUsers(tx: SqlExecutor): Promise<number> {
+  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
+  return Number(r.rows[0]?.n ?? 0)
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {
@@ -247,10 +260,15 @@ async function countRows(tx: SqlExecutor, table: string): Promise<number> {
  */
 export async function finishResults(
   tx: SqlExecutor,
-  t: RunTarget & { table: string; coveredUsers: number; writes?: { how: RunWrites; changedUsers: number | null } },
+  t: RunTarget & {
+    table: string
+    coveredUsers: number
+    writes?: { how: RunWrites; changedUsers: number | null }
+    /** The customers, when the caller counted them in this transaction already. */
+    totalUsers?: number
+  },
 ): Promise<RunOutcome> {
-  const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
-  const totalUsers = Number(tu.rows[0]?.n ?? 0)
+  const totalUsers = t.totalUsers ?? (await countUsers(tx))
   const s = {
     labelId: t.labelId,
     runId: t.runId,

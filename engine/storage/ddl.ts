@@ -60,12 +60,13 @@ export async function migrate(db: SqlExecutor): Promise<void> {
 }
 
 /**
- * Event tables created before they were indexed by uid get their index (once; a no-op after).
+ * Event tables created before they were indexed by uid and time get their indexes (once; a no-op after).
  * Under the catalogue lock, so two processes starting together don't build it twice.
  */
 async function indexEventUids(db: SqlExecutor): Promise<void> {
   const missing = `SELECT e.tbl FROM catalogue_events e
-    WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL AND to_regclass(e.tbl || '_uid') IS NULL ORDER BY e.id`
+    WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL
+      AND (to_regclass(e.tbl || '_uid') IS NULL OR to_regclass(e.tbl || '_time') IS NULL) ORDER BY e.id`
   if ((await db.query(missing)).rows.length === 0) return
   await db.transaction(async (tx) => {
     await lockCatalogue(tx)
