@@ -9,6 +9,7 @@ import {
   chooseResultWrites,
   countChanged,
   keyResultTable,
+  lockResults,
   resultTableFor,
   swapResults,
   type ResultWrites,
@@ -231,6 +232,7 @@ async function computeIncrementally(
   totalUsers: number
 } | null> {
   if (!source.scopes || t.definition.rule.method === 'import') return null
+  await lockResults(tx, t.labelId) // the base stays the label's results until this run commits
   const base = await incrementalBase(tx, t.labelId, t.definition, t.tz)
   if (!base) return null
   const asOf = new Date(t.asOf)
@@ -239,9 +241,9 @@ async function computeIncrementally(
   if (restricted.only !== AFFECTED_TABLE) return null
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz)
   const totalUsers = await countUsers(tx)
-  if (affected > INCREMENTAL_MAX_SHARE * totalUsers) return null
+  if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return null
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
-  return inPlace ? { inPlace, recomputed: affected, totalUsers } : null
+  return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : null
 }
 
 async function countUsers(tx: SqlExecutor): Promise<number> {

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import { windowEdgesSql } from '../compiler/window-edges.ts'
 import { resultTableRe } from '../read/label-state.ts'
-import { holdChangesLog, tracksChanges } from '../storage/changes.ts'
+import { EVERYONE, holdChangesLog, tracksChanges } from '../storage/changes.ts'
 
 /**
  * Incremental runs (issue 10, "incremental windows"): a label's value for a customer depends only
@@ -83,7 +83,7 @@ export async function incrementalBase(
 /**
  * Fills AFFECTED_TABLE (emptied first) with the customers the run must compute
  * from `base`: changed since its snapshot, or with events in the windows' changed part. Returns
- * how many.
+ * how many, and whether a table was truncated since (storage/changes.ts EVERYONE: compute everyone).
  */
 export async function collectAffected(
   tx: SqlExecutor,
@@ -91,7 +91,7 @@ export async function collectAffected(
   scopes: ReadonlyArray<ScopeRead>,
   asOf: Date,
   tz: string,
-): Promise<number> {
+): Promise<{ count: number; everyone: boolean }> {
   // One per connection, emptied at every commit (creating and dropping one per run cost ~3 ms).
   await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${AFFECTED_TABLE} (uid int PRIMARY KEY) ON COMMIT DELETE ROWS`)
   await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
@@ -103,9 +103,12 @@ export async function collectAffected(
     `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
     [...(edges?.params ?? []), base.snapshot],
   )
+  const count = r.affectedRows ?? 0
+  const all = await tx.query<{ everyone: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${AFFECTED_TABLE} WHERE uid = ${EVERYONE}) AS everyone`,
+  )
+  if (all.rows[0]?.everyone) return { count, everyone: true }
   // The planner has no statistics of a new table: without them it guesses its size from pages.
   await tx.exec(`ANALYZE ${AFFECTED_TABLE}`)
-  return r.affectedRows ?? 0
+  return { count, everyone: false }
 }
-
-

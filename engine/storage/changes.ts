@@ -8,18 +8,23 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * records the snapshot its calculation read (`runs.data_snapshot`); the label's next run then
  * finds the customers changed since with `NOT pg_visible_in_snapshot(xid, snapshot)`: late events,
  * a re-ingested day, deleted users, new users and changed attributes, whoever wrote them (the
- * product's ingestion or SQL by hand). Not on Citus (its distributed tables' triggers would run
+ * product's ingestion or SQL by hand). A TRUNCATE logs uid EVERYONE: the next run computes everyone. Not on Citus (its distributed tables' triggers would run
  * on the workers): runs there recompute every customer.
  *
  * A new event's table is filled before it gets its triggers (its stage is renamed into place):
  * no label can have read an event that did not exist, so no run's snapshot needs those rows.
  */
+/** The uid a TRUNCATE logs: every customer changed (no transition table tells which). */
+export const EVERYONE = -1
+
 export const changesDdl = `
 CREATE TABLE IF NOT EXISTS data_changes (xid xid8 NOT NULL DEFAULT pg_current_xact_id(), uid int NOT NULL);
 CREATE INDEX IF NOT EXISTS data_changes_xid ON data_changes (xid);
 CREATE OR REPLACE FUNCTION labels_log_changes() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+  IF TG_OP = 'TRUNCATE' THEN
+    INSERT INTO data_changes (uid) VALUES (${EVERYONE});
+  ELSIF TG_OP = 'INSERT' THEN
     INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM old_rows;
@@ -30,7 +35,7 @@ BEGIN
 END $$;
 `
 
-/** The three statement triggers of one table (transition tables take one event each). */
+/** The statement triggers of one table (transition tables take one event each; TRUNCATE has none). */
 function triggersDdl(table: string): string {
   const one = (op: 'INSERT' | 'UPDATE' | 'DELETE') => {
     const refs =
@@ -42,7 +47,9 @@ function triggersDdl(table: string): string {
     return `CREATE OR REPLACE TRIGGER ${table}_changes_${op.toLowerCase()} AFTER ${op} ON ${table}
       REFERENCING ${refs} FOR EACH STATEMENT EXECUTE FUNCTION labels_log_changes();`
   }
-  return [one('INSERT'), one('UPDATE'), one('DELETE')].join('\n')
+  const truncate = `CREATE OR REPLACE TRIGGER ${table}_changes_truncate AFTER TRUNCATE ON ${table}
+      FOR EACH STATEMENT EXECUTE FUNCTION labels_log_changes();`
+  return [one('INSERT'), one('UPDATE'), one('DELETE'), truncate].join('\n')
 }
 
 /** Whether this database keeps the change log (not Citus, see above). */
@@ -65,7 +72,7 @@ export async function migrateChanges(tx: SqlExecutor): Promise<void> {
   const missing = await tx.query<{ tbl: string }>(
     `SELECT t.tbl FROM (SELECT 'users' AS tbl, 0 AS id UNION ALL SELECT tbl, id FROM catalogue_events) t
       WHERE (t.tbl = 'users' OR t.tbl ~ '^ev[0-9]+$') AND to_regclass(t.tbl) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(t.tbl) AND g.tgname = t.tbl || '_changes_delete')
+        AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(t.tbl) AND g.tgname = t.tbl || '_changes_truncate')
       ORDER BY t.id`,
   )
   for (const { tbl } of missing.rows) await trackChanges(tx, tbl)

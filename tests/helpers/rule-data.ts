@@ -128,6 +128,20 @@ export async function runCompiled(
   return out
 }
 
+/** A label's stored results (the table label_state names), user_id → value (dates as ISO strings). */
+export async function storedResults(db: SqlExecutor, labelId: string): Promise<Map<string, unknown>> {
+  const st = await db.query<{ result_table: string }>(`SELECT result_table FROM label_state WHERE label_id = $1`, [
+    labelId,
+  ])
+  const t = st.rows[0]?.result_table
+  if (!t) throw new Error(`${labelId} has no results`)
+  return runCompiled(db, { sql: `SELECT uid, value FROM ${t}`, params: [] })
+}
+
+/** Entries sorted by user_id, values as they are (exact comparisons). */
+export const sortedEntries = (m: Map<string, unknown>): Array<[string, unknown]> =>
+  [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+
 /** Sorted entries with numbers rounded to 9 significant digits, for toEqual comparisons. */
 export function comparable(m: Map<string, unknown>): Array<[string, unknown]> {
   const norm = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(9)) : v)

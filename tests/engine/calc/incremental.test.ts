@@ -8,7 +8,7 @@ import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { pruneChanges } from '../../../engine/storage/changes.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
-import { ASOF, generateData, loadData, runCompiled } from '../../helpers/rule-data.ts'
+import { ASOF, generateData, loadData, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 /**
  * Incremental runs (engine/calc/incremental.ts): a label's next run of the same rule computes only
@@ -101,14 +101,6 @@ describeEachDb('an incremental run gives the results of a run over every custome
     await db?.dispose()
   })
 
-  const stored = async (labelId: string) => {
-    const st = await db.query<{ result_table: string }>(`SELECT result_table FROM label_state WHERE label_id = $1`, [
-      labelId,
-    ])
-    return runCompiled(db, { sql: `SELECT uid, value FROM ${st.rows[0]?.result_table}`, params: [] })
-  }
-  const sorted = (m: Map<string, unknown>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))
-
   /** Runs every label at asOf, label by label; checks each against its statement over everyone; recomputed counts. */
   async function runAll(asOf: Date, defs = new Map<string, Definition>()): Promise<Map<string, number | null>> {
     const recomputed = new Map<string, number | null>()
@@ -120,7 +112,9 @@ describeEachDb('an incremental run gives the results of a run over every custome
       const r = await db.query<{ n: number | null }>(`SELECT recomputed_users AS n FROM runs WHERE id = $1`, [run.id])
       recomputed.set(l.id, r.rows[0]?.n ?? null)
       const all = await runCompiled(db, compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
-      expect(sorted(await stored(l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(sorted(all))
+      expect(sortedEntries(await storedResults(db, l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(
+        sortedEntries(all),
+      )
       const st = await db.query<{ n: number }>(`SELECT covered_users AS n FROM label_state WHERE label_id = $1`, [l.id])
       expect(st.rows[0]?.n, `${l.id}: covered users`).toBe(all.size)
     }
@@ -250,5 +244,12 @@ describeEachDb('an incremental run gives the results of a run over every custome
       expect(counts.get('i1')).toBeNull()
       expect(counts.get('i0')).not.toBeNull()
     }
+  })
+
+  it('after a TRUNCATE (no rows to log) the next run computes everyone', async () => {
+    const view = (await loadCatalogue(db)).events.get('view')?.table as string
+    await db.exec(`TRUNCATE ${view}`)
+    const counts = await runAll(new Date(ASOF.getTime() - DAY))
+    expect([...counts.values()].every((c) => c === null)).toBe(true)
   })
 })

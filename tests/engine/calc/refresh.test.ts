@@ -10,7 +10,7 @@ import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
-import { ASOF, generateData, loadData, runCompiled } from '../../helpers/rule-data.ts'
+import { ASOF, generateData, loadData, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 const DAY = 86_400_000
 
@@ -134,22 +134,13 @@ const fixed: Def[] = [
   },
 ]
 
-/** A label's stored results, user_id → value (dates as ISO strings). */
-async function stored(db: TestDb, labelId: string): Promise<Map<string, unknown>> {
-  const st = await db.query<{ result_table: string }>(`SELECT result_table FROM label_state WHERE label_id = $1`, [
-    labelId,
-  ])
-  const t = st.rows[0]?.result_table
-  if (!t) throw new Error(`${labelId} has no results`)
-  return runCompiled(db, { sql: `SELECT uid, value FROM ${t}`, params: [] })
-}
-
 /** The label computed alone (the compiler's own statement), user_id → value. */
 async function alone(db: TestDb, def: Definition, asOf: Date): Promise<Map<string, unknown>> {
   return runCompiled(db, compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
 }
 
-const sorted = (m: Map<string, unknown>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+const sorted = sortedEntries
+const stored = storedResults
 
 describeEachDb('a refresh with shared scans gives every label the results it gets alone', (kind) => {
   const data = generateData(31, { users: 120, events: 1500 })
