@@ -79,6 +79,22 @@ export async function migrateChanges(tx: SqlExecutor): Promise<void> {
 }
 
 /**
+ * Citus: a database used before the extension was installed has the log's triggers, which Citus
+ * won't distribute a table with (and there would be no log to read); removes them and the log
+ * before its tables are distributed (storage/ddl.ts distributeExisting).
+ */
+export async function untrackChanges(tx: SqlExecutor, tables: readonly string[]): Promise<void> {
+  for (const t of tables) {
+    if (t !== 'users' && !/^ev\d+$/.test(t)) throw new Error(`unexpected table ${t}`)
+    for (const op of ['insert', 'update', 'delete', 'truncate'])
+      await tx.exec(`DROP TRIGGER IF EXISTS ${t}_changes_${op} ON ${t}`)
+  }
+  // The function stays (local and unused): Citus refuses a function command in a transaction that
+  // already ran parallel work on a distributed table, as this migration has.
+  await tx.exec(`DROP TABLE IF EXISTS data_changes`)
+}
+
+/**
  * Serialises pruning the log with the runs that read it: a run holds the shared lock from before
  * it takes its snapshot until it commits (its snapshot is then in `runs`); pruning takes the
  * exclusive one, or skips when a run holds it.

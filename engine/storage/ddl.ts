@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
 import { addUidIndex, eventIdKeyDdl, lockCatalogue } from './extend.ts'
-import { migrateChanges } from './changes.ts'
+import { migrateChanges, untrackChanges } from './changes.ts'
 
 /**
  * The fixed part of the storage layout. Customer data is column-per-attribute so
@@ -86,10 +86,12 @@ async function distributeExisting(tx: SqlExecutor): Promise<void> {
     await distributeByUid(tx, table)
     await tx.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [table])
   }
+  const ev = await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)
+  const eventTables = ev.rows.map((r) => r.tbl).filter((t) => /^ev\d+$/.test(t))
+  await untrackChanges(tx, ['users', ...eventTables])
   await tx.exec(`ALTER TABLE users DROP CONSTRAINT IF EXISTS users_user_id_key;
 CREATE INDEX IF NOT EXISTS users_user_id ON users (user_id);`)
   await move('users')
-  const ev = await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)
   for (const { tbl } of ev.rows) {
     if (!/^ev\d+$/.test(tbl)) continue
     await tx.exec(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${tbl}_event_id_key`)
