@@ -8,7 +8,7 @@ import { EVERYONE, holdChangesLog, tracksChanges } from '../storage/changes.ts'
 /**
  * Incremental runs (issue 10, "incremental windows"): a label's value for a customer depends only
  * on that customer's profile and their events inside the rule's windows, and on nothing else of
- * the asOf (docs/semantics.md: windows are the only relative time in a rule). So a run of a label
+ * the asOf (Emitter.window is the only place a compiled statement reads it). So a run of a label
  * whose current results come from a run of the same rule, data type and time zone needs to
  * compute only
  *  - the customers whose rows changed since that run read the data (storage/changes.ts: late
@@ -26,7 +26,8 @@ export const AFFECTED_TABLE = 'labels_affected'
 
 /**
  * Above this share of all customers an incremental run computes everyone instead: a restriction
- * to most customers costs a full run plus the look-ups (README "Benchmarks", incremental runs).
+ * to most customers costs a full run plus the look-ups. A choice, not measured (README "Benchmarks",
+ * incremental runs).
  */
 export const INCREMENTAL_MAX_SHARE = 0.3
 
@@ -38,10 +39,11 @@ export interface IncrementalBase {
 }
 
 /**
- * Takes the snapshot this run's calculation reads from, before that calculation (caller's
- * transaction; it then holds the change log against pruning until it ends). A statement after it
- * sees at least what it saw, so what the calculation read is never newer than what the label's
- * next run takes as read. Null where no change log is kept (Citus).
+ * The snapshot recorded as what this run's calculation read, taken before that calculation
+ * (caller's transaction; it then holds the change log against pruning until it ends). The
+ * calculation's statements come after it and see at least as much; the label's next run treats
+ * whatever this snapshot doesn't see as unread, so a change the calculation did read is at worst
+ * computed again, never missed. Null where no change log is kept (Citus).
  */
 export async function takeDataSnapshot(tx: SqlExecutor): Promise<string | null> {
   if (!tracksChanges(tx)) return null
