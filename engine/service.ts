@@ -181,9 +181,12 @@ export class EngineService implements EngineApi {
   /** When the change log was last pruned (storage/changes.ts), by this service. */
   private prunedAt = 0
 
-  /** Prunes the change log before a run, at most every PRUNE_EVERY_MS. */
+  /**
+   * Prunes the change log before a run, at most every PRUNE_EVERY_MS; with incremental runs off
+   * too, since ingestion still writes the log (storage/changes.ts).
+   */
   private async pruneLog(): Promise<void> {
-    if (!this.incremental || Date.now() - this.prunedAt < PRUNE_EVERY_MS) return
+    if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return
     this.prunedAt = Date.now()
     await pruneChanges(this.db)
   }

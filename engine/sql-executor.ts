@@ -33,8 +33,11 @@ export interface SqlExecutor {
  * locks are per database: workspaces in other schemas of the same database never wait for it).
  */
 export async function xactLock(tx: SqlExecutor, key: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0))`, [key])
+  await tx.query(`SELECT pg_advisory_xact_lock(${lockKey})`, [key])
 }
+
+/** The advisory lock id of the name `$1` in this schema (xactLock). */
+export const lockKey = `hashtextextended(current_schema() || ':' || $1, 0)`
 
 /**
  * Runs fn in one transaction that holds the advisory lock named `key` (xactLock): how processes

@@ -1,9 +1,7 @@
 import { sqlType, type ColumnRef } from '../storage/catalogue.ts'
 import type { LabelValue, Literal, MeasureNode, Scope, WindowNode } from './ir.ts'
-import { FIRST_INSTANT, isZoneless } from './literals.ts'
+import { isZoneless, lastDaysStart } from './literals.ts'
 import { Params } from './params.ts'
-
-const DAY_MS = 86_400_000
 
 /** One aggregated scan of an event table, shared by every measure over the same scope. */
 interface ScopeCte {
@@ -88,10 +86,8 @@ export class Emitter {
     const before = `time < ${this.asOfSql()}`
     const kinds: { [K in WindowNode['kind']]: (w: Extract<WindowNode, { kind: K }>) => string } = {
       all: () => before,
-      // n × 24 h before asOf, computed here so both engines agree regardless of session time zone.
-      // A start before year 1 (an early asOf) is year 1: PostgreSQL reads no year 0, and no event is older.
       last_days: (x) =>
-        `time >= ${this.params.add(new Date(Math.max(this.asOf.getTime() - x.days * DAY_MS, Date.parse(FIRST_INSTANT))).toISOString(), 'timestamptz')} AND ${before}`,
+        `time >= ${this.params.add(lastDaysStart(this.asOf, x.days).toISOString(), 'timestamptz')} AND ${before}`,
       range: (x) =>
         `time >= (${this.params.add(x.from, 'timestamp')} AT TIME ZONE ${this.tz()}) AND time < (${this.params.add(x.to, 'timestamp')} AT TIME ZONE ${this.tz()}) AND ${before}`,
     }

@@ -8,7 +8,7 @@ import { scopeWhere } from './emit-predicate.ts'
 import { ruleSql } from './emit-rule.ts'
 import { Emitter } from './emitter.ts'
 import { additive, type CondNode, type MeasureNode, type RuleNode, type Scope, type WindowNode } from './ir.ts'
-import { FIRST_INSTANT } from './literals.ts'
+import { lastDaysStart } from './literals.ts'
 import { validateDefinition } from './validate-definition.ts'
 
 /**
@@ -57,8 +57,6 @@ const jsonOf = (col: ColumnRef, expr: string) => (col.type === 'date' ? `to_json
 
 /** Ascending order of values: code-point order for strings (as the rule's ties), natural otherwise. */
 const ordered = (col: ColumnRef, expr: string) => (col.type === 'string' ? `${expr} COLLATE "C"` : expr)
-
-const DAY_MS = 86_400_000
 
 /** The rule tree with every scope's event table replaced by its customer slice. */
 function sliceRule(node: RuleNode, slice: (ev: EventInfo) => EventInfo): RuleNode {
@@ -109,8 +107,7 @@ class DetailBuilder {
   private windowFrom(w: WindowNode): string {
     if (w.kind === 'all') return 'NULL::text'
     if (w.kind === 'last_days') {
-      const from = Math.max(this.asOf.getTime() - w.days * DAY_MS, Date.parse(FIRST_INSTANT))
-      return this.e.params.add(new Date(from).toISOString(), 'text')
+      return this.e.params.add(lastDaysStart(this.asOf, w.days).toISOString(), 'text')
     }
     return iso(`(${this.e.params.add(w.from, 'timestamp')} AT TIME ZONE ${this.e.tz()})`)
   }

@@ -12,6 +12,16 @@ import type { LabelValue, Literal } from './ir.ts'
 export const FIRST_INSTANT = '0001-01-01T00:00:00.000Z'
 export const SUPPORTED_YEARS = 'years 0001 to 9999'
 
+const DAY_MS = 86_400_000
+
+/**
+ * The start of a `lastDays` window: n × 24 h before asOf, computed here so both engines agree
+ * regardless of session time zone; never before year 1 (PostgreSQL reads no year 0, and no
+ * event is older).
+ */
+export const lastDaysStart = (asOf: Date, days: number): Date =>
+  new Date(Math.max(asOf.getTime() - days * DAY_MS, Date.parse(FIRST_INSTANT)))
+
 /**
  * Dates are ISO 8601, read as ingestion reads them (shared/formats.ts): a calendar date
  * (`2024-03-01`, midnight in the workspace time zone), a local date-time (`2024-03-01T08:30`,

@@ -1,20 +1,16 @@
 import type { ScopeRead } from './compile-rule.ts'
 import type { WindowNode } from './ir.ts'
-import { FIRST_INSTANT } from './literals.ts'
+import { lastDaysStart } from './literals.ts'
 import { Params } from './params.ts'
 
-const DAY_MS = 86_400_000
-
-/** A window's rows at an asOf: `time >= start AND time < end`, as SQL expressions. */
+/** A window's rows at an asOf: `time >= start AND time < end`, as SQL expressions (as Emitter.window reads them). */
 function bounds(w: WindowNode, asOf: Date, p: Params, tz: () => string): { start: string; end: string } {
   const at = p.add(asOf.toISOString(), 'timestamptz')
   switch (w.kind) {
     case 'all':
       return { start: `'-infinity'::timestamptz`, end: at }
     case 'last_days': {
-      // As Emitter.window: n × 24 h before asOf, never before year 1.
-      const start = new Date(Math.max(asOf.getTime() - w.days * DAY_MS, Date.parse(FIRST_INSTANT)))
-      return { start: p.add(start.toISOString(), 'timestamptz'), end: at }
+      return { start: p.add(lastDaysStart(asOf, w.days).toISOString(), 'timestamptz'), end: at }
     }
     case 'range': {
       const from = `(${p.add(w.from, 'timestamp')} AT TIME ZONE ${tz()})`

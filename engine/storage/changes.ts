@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../sql-executor.ts'
+import { lockKey, type SqlExecutor } from '../sql-executor.ts'
 
 /**
  * The change log that lets a label's next run recompute only the customers whose data changed
@@ -8,12 +8,14 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * records the snapshot its calculation read (`runs.data_snapshot`); the label's next run then
  * finds the customers changed since with `NOT pg_visible_in_snapshot(xid, snapshot)`: late events,
  * a re-ingested day, deleted users, new users and changed attributes, whoever wrote them (the
- * product's ingestion or SQL by hand). A TRUNCATE logs uid EVERYONE: the next run computes everyone. Not on Citus (its distributed tables' triggers would run
- * on the workers): runs there recompute every customer.
+ * product's ingestion or SQL by hand). A TRUNCATE logs uid EVERYONE: the next run computes
+ * everyone. Not on Citus (its distributed tables' triggers would run on the workers): runs there
+ * recompute every customer. The log is kept (and pruned) with LABELS_INCREMENTAL off too.
  *
  * A new event's table is filled before it gets its triggers (its stage is renamed into place):
  * no label can have read an event that did not exist, so no run's snapshot needs those rows.
  */
+
 /** The uid a TRUNCATE logs: every customer changed (no transition table tells which). */
 export const EVERYONE = -1
 
@@ -52,14 +54,19 @@ function triggersDdl(table: string): string {
   return [one('INSERT'), one('UPDATE'), one('DELETE'), truncate].join('\n')
 }
 
+/** Only users and event tables are logged; their names go into DDL. */
+function loggedTable(table: string): string {
+  if (table !== 'users' && !/^ev\d+$/.test(table)) throw new Error(`unexpected table ${table}`)
+  return table
+}
+
 /** Whether this database keeps the change log (not Citus, see above). */
 export const tracksChanges = (db: SqlExecutor): boolean => db.citus !== true
 
 /** Logs the changes of `table` (users or an event table) from now on; idempotent. */
 export async function trackChanges(tx: SqlExecutor, table: string): Promise<void> {
   if (!tracksChanges(tx)) return
-  if (table !== 'users' && !/^ev\d+$/.test(table)) throw new Error(`unexpected table ${table}`)
-  await tx.exec(triggersDdl(table))
+  await tx.exec(triggersDdl(loggedTable(table)))
 }
 
 /**
@@ -84,11 +91,9 @@ export async function migrateChanges(tx: SqlExecutor): Promise<void> {
  * before its tables are distributed (storage/ddl.ts distributeExisting).
  */
 export async function untrackChanges(tx: SqlExecutor, tables: readonly string[]): Promise<void> {
-  for (const t of tables) {
-    if (t !== 'users' && !/^ev\d+$/.test(t)) throw new Error(`unexpected table ${t}`)
+  for (const t of tables.map(loggedTable))
     for (const op of ['insert', 'update', 'delete', 'truncate'])
       await tx.exec(`DROP TRIGGER IF EXISTS ${t}_changes_${op} ON ${t}`)
-  }
   // The function stays (local and unused): Citus refuses a function command in a transaction that
   // already ran parallel work on a distributed table, as this migration has.
   await tx.exec(`DROP TABLE IF EXISTS data_changes`)
@@ -101,9 +106,7 @@ export async function untrackChanges(tx: SqlExecutor, tables: readonly string[])
  */
 const PRUNE_LOCK = 'data-changes-prune'
 export async function holdChangesLog(tx: SqlExecutor): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended(current_schema() || ':' || $1, 0))`, [
-    PRUNE_LOCK,
-  ])
+  await tx.query(`SELECT pg_advisory_xact_lock_shared(${lockKey})`, [PRUNE_LOCK])
 }
 
 /**
@@ -115,10 +118,7 @@ export async function holdChangesLog(tx: SqlExecutor): Promise<void> {
 export async function pruneChanges(db: SqlExecutor): Promise<number> {
   if (!tracksChanges(db)) return 0
   return db.transaction(async (tx) => {
-    const got = await tx.query<{ ok: boolean }>(
-      `SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || ':' || $1, 0)) AS ok`,
-      [PRUNE_LOCK],
-    )
+    const got = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${lockKey}) AS ok`, [PRUNE_LOCK])
     if (!got.rows[0]?.ok) return -1
     const r = await tx.query(
       `DELETE FROM data_changes WHERE xid < (

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
-import { addUidIndex, eventIdKeyDdl, lockCatalogue } from './extend.ts'
+import { addEventIndexes, eventIdKeyDdl, lockCatalogue } from './extend.ts'
 import { migrateChanges, untrackChanges } from './changes.ts'
 
 /**
@@ -41,7 +41,7 @@ export async function migrate(db: SqlExecutor): Promise<void> {
   await db.exec(coreDdl)
   if (!db.citus) {
     await db.exec(usersDdl)
-    await indexEventUids(db)
+    await indexEventTables(db)
     await migrateChanges(db)
     return
   }
@@ -63,14 +63,14 @@ export async function migrate(db: SqlExecutor): Promise<void> {
  * Event tables created before they were indexed by uid and time get their indexes (once; a no-op after).
  * Under the catalogue lock, so two processes starting together don't build it twice.
  */
-async function indexEventUids(db: SqlExecutor): Promise<void> {
+async function indexEventTables(db: SqlExecutor): Promise<void> {
   const missing = `SELECT e.tbl FROM catalogue_events e
     WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL
       AND (to_regclass(e.tbl || '_uid') IS NULL OR to_regclass(e.tbl || '_time') IS NULL) ORDER BY e.id`
   if ((await db.query(missing)).rows.length === 0) return
   await db.transaction(async (tx) => {
     await lockCatalogue(tx)
-    for (const { tbl } of (await tx.query<{ tbl: string }>(missing)).rows) await addUidIndex(tx, tbl)
+    for (const { tbl } of (await tx.query<{ tbl: string }>(missing)).rows) await addEventIndexes(tx, tbl)
   })
 }
 
