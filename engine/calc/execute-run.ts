@@ -4,6 +4,7 @@ import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
 import { writeSnapshot } from './history-snapshot.ts'
+import { summariseDelta, type ResultDelta } from './result-delta.ts'
 import {
   applyChanges,
   chooseResultWrites,
@@ -197,11 +198,21 @@ async function materialise(
       snapshot,
       partial?.recomputed ?? null,
     ])
-  let written: { table: string; coveredUsers: number; writes: { how: RunWrites; changedUsers: number | null } }
+  let written: {
+    table: string
+    coveredUsers: number
+    writes: { how: RunWrites; changedUsers: number | null }
+    delta?: ResultDelta
+  }
   if (inPlace) {
     const w = inPlace.written
     const changedUsers = w.deleted + w.updated + w.inserted
-    written = { table: inPlace.table, coveredUsers: inPlace.coveredUsers, writes: { how: 'changed', changedUsers } }
+    written = {
+      table: inPlace.table,
+      coveredUsers: inPlace.coveredUsers,
+      writes: { how: 'changed', changedUsers },
+      delta: inPlace.delta,
+    }
   } else {
     const { table, coveredUsers } = await fillResultTable(tx, t.labelId, dataType, source, deadline)
     await keyResultTable(tx, table)
@@ -268,6 +279,8 @@ export async function finishResults(
     writes?: { how: RunWrites; changedUsers: number | null }
     /** The customers, when the caller counted them in this transaction already. */
     totalUsers?: number
+    /** The difference a run written in place wrote: summary and snapshot are counted from it where they can be. */
+    delta?: ResultDelta
   },
 ): Promise<RunOutcome> {
   const totalUsers = t.totalUsers ?? (await countUsers(tx))
@@ -281,9 +294,9 @@ export async function finishResults(
     totalUsers,
     coveredUsers: t.coveredUsers,
   }
-  const day = await writeSnapshot(tx, s)
+  const day = await writeSnapshot(tx, s, t.delta)
   await swapResults(tx, s)
-  const summary = await summariseResults(tx, s)
+  const summary = (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
   await storeSummary(tx, summary)
   return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes), results: { summary, day } }
 }

@@ -1,9 +1,11 @@
 import type { LabelState } from '../read/label-state.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems } from '../read/distribution-items.ts'
-import { snapshotQuery } from '../read/distribution-query.ts'
+import { snapshotQuery, type ResolvedQuery } from '../read/distribution-query.ts'
+import type { HistoryBuckets } from '../api.ts'
 import { compareCodePoints, type HistoryDay } from '../read/read-model.ts'
 import { bucketingOf, ensureBuckets, writeHistoryDay } from './history-buckets.ts'
+import { snapshotItemsDelta, type ResultDelta } from './result-delta.ts'
 
 /**
  * The label's new results as a run commits them: the same record the label-state pointer keeps;
@@ -24,7 +26,7 @@ export type SnapshotInput = LabelState & { date?: string }
  * distribution. Every value is kept (no top N). Users and the run's total users are stored;
  * proportion is derived on read.
  */
-export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<HistoryDay> {
+export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput, delta?: ResultDelta): Promise<HistoryDay> {
   const d = s.date
     ? null
     : await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [
@@ -33,18 +35,23 @@ export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput): Promise<
       ])
   const day = s.date ?? (d?.rows[0]?.day as string)
   const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType)
-  const query = buckets
+  const query = historyQuery(buckets)
+  const bucketing = buckets ? bucketingOf(buckets) : null
+  // A run written in place: the snapshot of the run it changed, moved by what it wrote (result-delta.ts).
+  const rows =
+    (delta && (await snapshotItemsDelta(tx, s, delta, query, bucketing))) ??
+    (await distributionItems(tx, s.table, s.dataType, query, s.tz, s)).map(
+      (i) => [String(i.value), i.users] as [string, number],
+    )
+  await writeHistoryDay(tx, s.labelId, day, { totalUsers: s.totalUsers, runId: s.runId, bucketing, items: rows })
+  return { date: day, totalUsers: s.totalUsers, items: rows.sort((a, b) => compareCodePoints(a[0], b[0])) }
+}
+
+/** The distribution query of a history snapshot in the label's fixed buckets (none yet: the default one). */
+export function historyQuery(buckets: HistoryBuckets | null): ResolvedQuery {
+  return buckets
     ? { ...snapshotQuery, boundaries: buckets.boundaries, granularity: buckets.granularity ?? 'day' }
     : snapshotQuery
-  const items = await distributionItems(tx, s.table, s.dataType, query, s.tz, s)
-  const rows: Array<[string, number]> = items.map((i) => [String(i.value), i.users])
-  await writeHistoryDay(tx, s.labelId, day, {
-    totalUsers: s.totalUsers,
-    runId: s.runId,
-    bucketing: buckets ? bucketingOf(buckets) : null,
-    items: rows,
-  })
-  return { date: day, totalUsers: s.totalUsers, items: rows.sort((a, b) => compareCodePoints(a[0], b[0])) }
 }
 
 /** Removes a label's history. */

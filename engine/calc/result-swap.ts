@@ -4,6 +4,7 @@ import type { Definition } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { coveredFilter, resultSqlType } from './value-types.ts'
 import { xactLock } from '../sql-executor.ts'
+import { prepareDeltaTables, type ResultDelta } from './result-delta.ts'
 import { distributeByUid } from '../storage/citus.ts'
 
 /**
@@ -158,28 +159,32 @@ export async function applyChanges(
    * only those customers' stored rows are compared, the others stay as they are.
    */
   only?: string,
-): Promise<{ table: string; coveredUsers: number; written: WrittenRows } | null> {
+): Promise<{ table: string; coveredUsers: number; written: WrittenRows; delta: ResultDelta } | null> {
   await lockResults(tx, labelId)
-  const cur = await tx.query<{ result_table: string; data_type: string; covered_users: number }>(
-    `SELECT result_table, data_type, covered_users FROM label_state WHERE label_id = $1`,
+  const cur = await tx.query<{ result_table: string; data_type: string; covered_users: number; run_id: string; tz: string }>(
+    `SELECT result_table, data_type, covered_users, run_id, tz FROM label_state WHERE label_id = $1`,
     [labelId],
   )
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
   if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)
   const stored = only === undefined ? t : `(SELECT uid, value FROM ${t} WHERE uid IN (SELECT uid FROM ${only}))`
+  const delta = await prepareDeltaTables(tx, dataType)
   // One full join of the new values with the stored rows finds the difference; the writes then
-  // touch only its rows, found by primary key.
+  // touch only its rows, found by primary key. The difference's old and new rows are kept for
+  // the summary and the history snapshot (result-delta.ts).
   const r = await tx.query<{ covered: number; deleted: number; updated: number; inserted: number; before: number }>(
     `WITH run_values AS MATERIALIZED (
        SELECT uid, value::${resultSqlType[dataType]} AS value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}),
      diff AS MATERIALIZED (
-       SELECT coalesce(n.uid, r.uid) AS uid, n.value, n.uid IS NULL AS gone, r.uid IS NULL AS added
+       SELECT coalesce(n.uid, r.uid) AS uid, n.value, r.value AS old, n.uid IS NULL AS gone, r.uid IS NULL AS added
          FROM run_values n FULL JOIN ${stored} r ON r.uid = n.uid
         WHERE n.uid IS NULL OR r.uid IS NULL OR r.value IS DISTINCT FROM n.value),
      d AS (DELETE FROM ${t} r USING diff x WHERE x.gone AND r.uid = x.uid RETURNING 1),
      u AS (UPDATE ${t} r SET value = x.value FROM diff x WHERE NOT x.gone AND NOT x.added AND r.uid = x.uid RETURNING 1),
-     i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1)
+     i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1),
+     o AS (INSERT INTO ${delta.old} (uid, value) SELECT uid, old FROM diff WHERE NOT added),
+     w AS (INSERT INTO ${delta.new} (uid, value) SELECT uid, value FROM diff WHERE NOT gone)
      SELECT (SELECT count(*) FROM run_values)::int AS covered, (SELECT count(*) FROM d)::int AS deleted,
        ${only === undefined ? 'NULL' : `(SELECT count(*) FROM ${stored} b)`}::int AS before,
        (SELECT count(*) FROM u)::int AS updated, (SELECT count(*) FROM i)::int AS inserted`,
@@ -201,6 +206,7 @@ export async function applyChanges(
     table: t,
     coveredUsers: only === undefined ? row.covered : Number(cur.rows[0]?.covered_users) - row.deleted + row.inserted,
     written: { deleted: row.deleted, updated: row.updated, inserted: row.inserted },
+    delta: { baseRunId: String(cur.rows[0]?.run_id), baseTz: String(cur.rows[0]?.tz), ...delta },
   }
 }
 

@@ -133,22 +133,25 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
       break
     }
   }
-  return hasNonFinite(out)
-    ? {
-        v: 1,
-        labelId: s.labelId,
-        runId: s.runId,
-        asOf: s.asOf,
-        tz: s.tz,
-        dataType: s.dataType,
-        totalUsers: s.totalUsers,
-        coveredUsers: s.coveredUsers,
-        dbOnly: true,
-      }
-    : out
+  return hasNonFinite(out) ? onlyInDb(out) : out
 }
 
-function hasNonFinite(v: unknown): boolean {
+/** The summary of results with values JSON can't hold (NaN, ±Infinity): only the database answers. */
+export function onlyInDb(s: ResultSummary): ResultSummary {
+  return {
+    v: 1,
+    labelId: s.labelId,
+    runId: s.runId,
+    asOf: s.asOf,
+    tz: s.tz,
+    dataType: s.dataType,
+    totalUsers: s.totalUsers,
+    coveredUsers: s.coveredUsers,
+    dbOnly: true,
+  }
+}
+
+export function hasNonFinite(v: unknown): boolean {
   if (typeof v === 'number') return !Number.isFinite(v)
   if (v && typeof v === 'object') return Object.values(v).some(hasNonFinite)
   return false

@@ -8,12 +8,15 @@ import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { pruneChanges } from '../../../engine/storage/changes.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
+import { expectCountsOfTable } from '../../helpers/stored-counts.ts'
 import { ASOF, generateData, loadData, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 /**
  * Incremental runs (engine/calc/incremental.ts): a label's next run of the same rule computes only
  * the customers whose data or windows changed. Every run here is checked against the label's own
- * statement over every customer, after each kind of change the change log must catch.
+ * statement over every customer, after each kind of change the change log must catch, and its
+ * summary and history snapshot (counted from the written difference: calc/result-delta.ts)
+ * against counting the whole result table.
  */
 
 const DAY = 86_400_000
@@ -117,6 +120,7 @@ describeEachDb('an incremental run gives the results of a run over every custome
       )
       const st = await db.query<{ n: number }>(`SELECT covered_users AS n FROM label_state WHERE label_id = $1`, [l.id])
       expect(st.rows[0]?.n, `${l.id}: covered users`).toBe(all.size)
+      await expectCountsOfTable(db, l.id)
     }
     return recomputed
   }
