@@ -161,10 +161,13 @@ export async function applyChanges(
   only?: string,
 ): Promise<{ table: string; coveredUsers: number; written: WrittenRows; delta: ResultDelta } | null> {
   await lockResults(tx, labelId)
-  const cur = await tx.query<{ result_table: string; data_type: string; covered_users: number; run_id: string; tz: string }>(
-    `SELECT result_table, data_type, covered_users, run_id, tz FROM label_state WHERE label_id = $1`,
-    [labelId],
-  )
+  const cur = await tx.query<{
+    result_table: string
+    data_type: string
+    covered_users: number
+    run_id: string
+    tz: string
+  }>(`SELECT result_table, data_type, covered_users, run_id, tz FROM label_state WHERE label_id = $1`, [labelId])
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
   if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)
