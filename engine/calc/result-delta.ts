@@ -15,6 +15,7 @@ import {
   maxDistinctNumbers,
   maxGroups,
   onlyInDb,
+  summaryHeader,
   type ResultSummary,
   type TextGroup,
 } from '../read/result-summary.ts'
@@ -166,16 +167,7 @@ async function previousSummary(tx: SqlExecutor, s: LabelState, d: ResultDelta): 
 export async function summariseDelta(tx: SqlExecutor, s: LabelState, d: ResultDelta): Promise<ResultSummary | null> {
   const prev = await previousSummary(tx, s, d)
   if (!prev) return null
-  const out: ResultSummary = {
-    v: 1,
-    labelId: s.labelId,
-    runId: s.runId,
-    asOf: s.asOf,
-    tz: s.tz,
-    dataType: s.dataType,
-    totalUsers: s.totalUsers,
-    coveredUsers: s.coveredUsers,
-  }
+  const out = summaryHeader(s)
   switch (s.dataType) {
     case 'string':
     case 'collection':

@@ -94,16 +94,7 @@ async function textSpace(db: SqlExecutor, grouped: { sql: string; params: unknow
 
 /** Computes the summary of a result table (inside the run's transaction, or over current results). */
 export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<ResultSummary> {
-  const out: ResultSummary = {
-    v: 1,
-    labelId: s.labelId,
-    runId: s.runId,
-    asOf: s.asOf,
-    tz: s.tz,
-    dataType: s.dataType,
-    totalUsers: s.totalUsers,
-    coveredUsers: s.coveredUsers,
-  }
+  const out = summaryHeader(s)
   switch (s.dataType) {
     case 'string':
     case 'collection':
@@ -138,6 +129,11 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
 
 /** The summary of results with values JSON can't hold (NaN, ±Infinity): only the database answers. */
 export function onlyInDb(s: ResultSummary): ResultSummary {
+  return { ...summaryHeader(s), dbOnly: true }
+}
+
+/** A summary with the run's identity and counts and nothing counted yet. */
+export function summaryHeader(s: Omit<LabelState, 'table'>): ResultSummary {
   return {
     v: 1,
     labelId: s.labelId,
@@ -147,7 +143,6 @@ export function onlyInDb(s: ResultSummary): ResultSummary {
     dataType: s.dataType,
     totalUsers: s.totalUsers,
     coveredUsers: s.coveredUsers,
-    dbOnly: true,
   }
 }
 
