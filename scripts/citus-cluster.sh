@@ -38,7 +38,15 @@ if [ ! -f "/usr/lib/postgresql/$pgver/lib/citus.so" ]; then
     echo "citus-cluster: Citus is not installed and no build script was found (looked for ../shared/citus/build.sh, /work/shared/citus/build.sh, \$CITUS_BUILD)" >&2
     exit 3
   fi
+  bin="/usr/lib/postgresql/$pgver/bin/postgres"
+  before=$(stat -c %Y "$bin")
   bash "$build" >&2
+  # The build installs postgresql-server-dev, which may upgrade the server package: a cluster
+  # running the old binary then fails to load the new libraries (e.g. plpgsql.so).
+  if [ "$(stat -c %Y "$bin")" != "$before" ]; then
+    running=$(pg_lsclusters --no-header | awk -v v="$pgver" '$1 == v && $4 == "online" {print $2}' | tr '\n' ' ')
+    [ -n "$running" ] && echo "citus-cluster: the build upgraded PostgreSQL $pgver; restart the clusters that were running on the old binary: $running(pg_ctlcluster $pgver NAME restart)" >&2
+  fi
 fi
 
 # 2. One PostgreSQL cluster per node.
