@@ -25,7 +25,8 @@
 // each label alone there (shared scans' tables would be local to the coordinator, see
 // engine/calc/refresh.ts). --users N: another number of customers than the size's (a quick check).
 // --explain: EXPLAIN ANALYZE of one label per method after day 1 (on Citus: its task count and
-// the slowest task's plan and time). --profile: each label-by-label pass's time per kind of statement
+// the slowest task's plan and time), and with --one-by-one and incremental runs, before each later
+// day's pass, of the same labels' statements restricted as their incremental runs will compute them. --profile: each label-by-label pass's time per kind of statement
 // the runs sent (their SQL with names and numbers blanked), with the commits: where a run's time goes.
 // --concurrency N: label-by-label passes run N labels at once, as the server's run queue does
 // (LABELS_CALC_CONCURRENCY, 3 by default on PostgreSQL); per method is then the sum of its runs' times.
@@ -41,6 +42,7 @@ import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
+import { AFFECTED_TABLE, collectAffected, incrementalBase } from '../engine/calc/incremental.ts'
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
@@ -464,7 +466,49 @@ async function explainLabels(db: SqlExecutor, labels: BenchLabel[], asOf: Date):
       `EXPLAIN (ANALYZE, COSTS off) SELECT uid, value FROM (${q.sql}) AS src`,
       q.params,
     )
-    out[`${method} ${l.id} (${l.shape})`] = r.rows.map((x) => x['QUERY PLAN']).join('\n')
+    out[`day 1: ${method} ${l.id} (${l.shape})`] = r.rows.map((x) => x['QUERY PLAN']).join('\n')
+  }
+  return out
+}
+
+/** Thrown to roll back a transaction that only looked. */
+const LOOKED = new Error('rolled back: only looked')
+
+/**
+ * --explain on a later day, before its pass: EXPLAIN ANALYZE of the first label of each method's
+ * statement as its incremental run computes it (restricted to the customers that run would compute,
+ * collected the same way), in a transaction rolled back afterwards.
+ */
+async function explainRestricted(
+  db: SqlExecutor,
+  labels: BenchLabel[],
+  asOf: Date,
+  day: number,
+): Promise<Record<string, string>> {
+  const ctx = { catalogue: await loadCatalogue(db), asOf, tz: 'UTC', only: AFFECTED_TABLE }
+  const out: Record<string, string> = {}
+  for (const method of new Set(labels.map((l) => l.method))) {
+    const l = labels.find((x) => x.method === method) as BenchLabel
+    const name = `day ${day}, restricted: ${method} ${l.id} (${l.shape})`
+    await db
+      .transaction(async (tx) => {
+        const base = await incrementalBase(tx, l.id, l.def, 'UTC')
+        const q = compileRule(l.def, ctx)
+        if (!base || !q.scopes) {
+          out[name] = 'no incremental run (no base or no scopes)'
+          throw LOOKED
+        }
+        const a = await collectAffected(tx, base, q.scopes, asOf, 'UTC')
+        const r = await tx.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, COSTS off) SELECT uid, value FROM (${q.sql}) AS src`,
+          q.params,
+        )
+        out[`${name}, ${a.count} customers`] = r.rows.map((x) => x['QUERY PLAN']).join('\n')
+        throw LOOKED
+      })
+      .catch((e) => {
+        if (e !== LOOKED) throw e
+      })
   }
   return out
 }
@@ -557,6 +601,8 @@ async function benchEngine(
       const d = await ingestTimed(db, 'events', path)
       if (i === 0) d2 = d
       console.log(`  [${engine}] one more day of events: ${d.n}`)
+      if (args.explain && oneByOne && args.incremental && args.resultWrites !== 'swap')
+        plans = { ...plans, ...(await explainRestricted(db, labels, dayAt(i + 2), i + 2)) }
       if (oneByOne) await pass(`day ${i + 2}, label by label`, i + 2, alone)
       else await pass(`day ${i + 2}, shared scans`, i + 2, shared)
     }
@@ -793,7 +839,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   for (const r of results)
     for (const [label, plan] of Object.entries(r.plans ?? {}))
-      console.log(`\nEXPLAIN ANALYZE [${r.engine}, day 1] ${label}\n${plan.replace(/^/gm, '  ')}`)
+      console.log(`\nEXPLAIN ANALYZE [${r.engine}] ${label}\n${plan.replace(/^/gm, '  ')}`)
   for (const r of results)
     for (const p of r.passes) for (const x of p.refresh.failed) console.log(`  FAILED [${r.engine}, ${p.name}] ${x}`)
   if (duck) {
