@@ -73,8 +73,11 @@ describe.skipIf(!hasChromium)('a reload does not wait for GET /api/me (Chromium)
   }, 120_000)
 
   it('a different answer (the role changed) starts the screen again with it', async () => {
-    // What this browser remembers says viewer; the server says editor.
-    await page.evaluate(() => {
+    // What this browser remembers says viewer; the server says editor. Set as the next page starts
+    // (once): the current page may still be storing the answer the last test released, after it.
+    await page.addInitScript(() => {
+      if (sessionStorage.getItem('test:viewer-remembered')) return
+      sessionStorage.setItem('test:viewer-remembered', '1')
       const r = JSON.parse(localStorage.getItem('labels.me') ?? 'null') as { me: { role: string } }
       r.me.role = 'viewer'
       localStorage.setItem('labels.me', JSON.stringify(r))
