@@ -51,7 +51,7 @@ import { duckDigest, loadDuckEvents, loadDuckUsers, openDuck, runDuckLabel } fro
 import { refreshWorkspace, type BenchLabel } from './refresh-workspace.ts'
 import { demoFiles, ingestFile, open, writeLines } from './engine.ts'
 
-const sizes = {
+export const sizes = {
   tiny: { users: 10_000 },
   small: { users: 100_000 },
   large: { users: 1_000_000 },
@@ -59,7 +59,7 @@ const sizes = {
 } as const
 const seed = 1
 const now = '2025-06-01T00:00:00.000Z'
-const day1 = new Date(now)
+export const day1 = new Date(now)
 const dayMs = 86_400_000
 /** The slot of day `k` (day 1 = the first refresh). */
 const dayAt = (k: number) => new Date(day1.getTime() + (k - 1) * dayMs)
@@ -171,7 +171,7 @@ function* nextDay(users: number, k: number) {
 }
 
 /** The engine bench's demo files (shared cache) plus each further day's events beside them (`next[0]`: day 2). */
-async function files(users: number, days: number) {
+export async function files(users: number, days: number) {
   const f = await demoFiles(users)
   const next: string[] = []
   for (let k = 2; k <= days; k++) {
@@ -187,7 +187,7 @@ async function files(users: number, days: number) {
 }
 
 /** One file ingested through the engine bench's ingestFile: rows stored and ms; a refused ingestion throws. */
-async function ingestTimed(
+export async function ingestTimed(
   db: SqlExecutor,
   kind: 'users' | 'events',
   path: string,
@@ -199,7 +199,7 @@ async function ingestTimed(
 }
 
 /** One refresh of every label at asOf: ms per label and the whole. */
-interface Refresh {
+export interface Refresh {
   totalMs: number
   perLabel: Record<string, number>
   failed: string[]
@@ -222,7 +222,7 @@ async function createRuns(service: EngineService, labels: BenchLabel[], asOf: Da
  * The engine's refresh label by label: each run computed alone, `concurrency` at a time in label
  * order (the server's run queue, LABELS_CALC_CONCURRENCY; 1: one after another).
  */
-const refreshAlone =
+export const refreshAlone =
   (concurrency: number) =>
   async (service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> => {
     const perLabel: Record<string, number> = {}
@@ -376,7 +376,7 @@ async function walSince(db: SqlExecutor, before: string[]): Promise<number> {
 }
 
 /** Per kind of statement: how many were sent and their total ms. */
-type Profile = Record<string, { n: number; ms: number }>
+export type Profile = Record<string, { n: number; ms: number }>
 
 /** A statement's kind: its start with table names, numbers and literals blanked, spaces squeezed. */
 function statementKind(sql: string): string {
@@ -390,7 +390,7 @@ function statementKind(sql: string): string {
 }
 
 /** A kind's part of a run, for the profile's summary line. */
-function statementPart(kind: string): string {
+export function statementPart(kind: string): string {
   if (kind.startsWith('INSERT INTO res_N')) return 'compute (INSERT INTO res_N SELECT …)'
   if (kind.includes('create_distributed_table')) return 'create_distributed_table'
   if (/^(CREATE|ALTER|DROP|TRUNCATE) /.test(kind)) return 'other DDL'
@@ -403,7 +403,7 @@ function statementPart(kind: string): string {
  * kind; a transaction's COMMIT (or ROLLBACK) is timed as its own kind, `(commit)`: on Citus it is
  * the two-phase commit across the workers.
  */
-function profiling(db: SqlExecutor, into: Profile): SqlExecutor {
+export function profiling(db: SqlExecutor, into: Profile): SqlExecutor {
   const add = (kind: string, ms: number) => {
     const x = (into[kind] ??= { n: 0, ms: 0 })
     x.n++
@@ -526,7 +526,7 @@ interface EngineResult {
   plans?: Record<string, string>
 }
 
-async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
+export async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
   const out: Record<string, Digest> = {}
   for (const l of labels) out[l.id] = await engineDigest(db, l.id, l.def.dataType)
   return out
@@ -667,7 +667,7 @@ async function benchDuck(f: Awaited<ReturnType<typeof files>>, labels: BenchLabe
   }
 }
 
-function table(rows: Array<Record<string, unknown>>): void {
+export function table(rows: Array<Record<string, unknown>>): void {
   const first = rows[0]
   if (!first) return
   const keys = Object.keys(first)
@@ -676,7 +676,7 @@ function table(rows: Array<Record<string, unknown>>): void {
   for (const c of cells) console.log('  ' + c.map((x, i) => x.padStart(widths[i] ?? 0)).join('  '))
 }
 
-const sec = (ms: number) => (ms / 1000).toFixed(2)
+export const sec = (ms: number) => (ms / 1000).toFixed(2)
 
 /** Ingestion alone: binary COPY staging against unnest staging, on each engine, alternated. */
 async function benchIngestModes(args: Args, f: Awaited<ReturnType<typeof files>>): Promise<void> {

@@ -1,8 +1,8 @@
 export {}
 
-// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh|incremental|backfill|client] [flags];
-// with no name, runs engine, server, collab and explain in turn (soak, refresh, incremental, cluster,
-// backfill and client are long: name them).
+// npm run bench -- [engine|server|collab|cluster|soak|explain|refresh|incremental|pg-settings|backfill|client]
+// [flags]; with no name, runs engine, server, collab and explain in turn (soak, refresh, incremental,
+// pg-settings, cluster, backfill and client are long: name them).
 const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   engine: () => import('./engine.ts'),
   server: () => import('./server.ts'),
@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<{ main(args: string[]): Promise<void>
   backfill: () => import('./backfill.ts'), // issue 9: a label's history for its last 30 days
   refresh: () => import('./refresh.ts'), // issue 10: 300 labels' daily refresh, PGlite / PostgreSQL / DuckDB
   incremental: () => import('./incremental.ts'), // issue 10 item 4: lastDays count/sum from events, daily partials, previous result + delta
+  'pg-settings': () => import('./pg-settings.ts'), // issue 10: the day-1 refresh on PostgreSQL under session settings (jit, work_mem…)
   client: () => import('./client.ts'), // issue 9: tree load and filter keystroke at 5,000 labels (Chromium)
 }
 
@@ -34,7 +35,9 @@ if (meant !== undefined) {
 }
 const names = name
   ? [name]
-  : Object.keys(suites).filter((n) => !['soak', 'refresh', 'incremental', 'cluster', 'backfill', 'client'].includes(n))
+  : Object.keys(suites).filter(
+      (n) => !['soak', 'refresh', 'incremental', 'pg-settings', 'cluster', 'backfill', 'client'].includes(n),
+    )
 for (const n of names) {
   const load = Object.hasOwn(suites, n) ? suites[n] : undefined
   if (!load) {

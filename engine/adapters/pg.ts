@@ -78,13 +78,24 @@ function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): 
  */
 export async function openPostgres(
   url: string,
-  opts: { schema?: string; max?: number; statementTimeoutMs?: number } = {},
+  opts: {
+    schema?: string
+    max?: number
+    statementTimeoutMs?: number
+    /** Further settings of every connection (`-c name=value`), e.g. `{ jit: 'off' }`. */
+    settings?: Readonly<Record<string, string>>
+  } = {},
 ): Promise<SqlExecutor> {
+  const settings = Object.entries(opts.settings ?? {})
+  for (const [k, v] of settings)
+    if (!/^[a-z_][a-z0-9_.]*$/i.test(k) || !/^[\w.+-]+$/.test(v))
+      throw new Error(`not a connection setting: ${k}=${v} (names are identifiers, values have no spaces or quotes)`)
   const options = [
     ...(opts.schema ? [`-c search_path=${opts.schema}`] : []),
     ...(opts.statementTimeoutMs !== undefined
       ? [`-c statement_timeout=${Math.max(1, Math.ceil(opts.statementTimeoutMs))}`]
       : []),
+    ...settings.map(([k, v]) => `-c ${k}=${v}`),
   ].join(' ')
   const pool = new pg.Pool({
     connectionString: url,

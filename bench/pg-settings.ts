@@ -1,0 +1,174 @@
+// npm run bench -- pg-settings [--size tiny|small|large] [--users N] [--labels 300] [--rounds 2]
+//                              [--variants "server;jit=off;jit=off,work_mem=64MB"]
+//
+// Issue 10: which PostgreSQL session settings make the daily refresh faster. The refresh bench's
+// workspace (bench/refresh-workspace.ts, 300 labels) over the demo files of --size, ingested once into
+// one schema of BENCH_DATABASE_URL or TEST_DATABASE_URL; then the day-1 refresh, label by label (every
+// run computing every customer and filling a new result table, as a first run does), once per variant
+// per round, the variants alternated in each round so that the machine's load spreads over all of
+// them. A variant is a list of settings given to every connection of its pass (`-c name=value`);
+// `server` is the server's own settings. Prints each variant's best pass: per method, the run's
+// statements split into the compute (INSERT INTO res_N SELECT …) and the rest, and the whole; every
+// pass's results are checked against the first pass's (same rows, same value counts or sums).
+import { loadavg } from 'node:os'
+import { openPostgres } from '../engine/adapters/pg.ts'
+import { EngineService } from '../engine/service.ts'
+import type { SqlExecutor } from '../engine/sql-executor.ts'
+import { sameDigest, type Digest } from './refresh-digest.ts'
+import {
+  day1,
+  digestsOf,
+  files,
+  ingestTimed,
+  profiling,
+  refreshAlone,
+  sec,
+  sizes,
+  statementPart,
+  table,
+  type Profile,
+  type Refresh,
+} from './refresh.ts'
+import { refreshWorkspace } from './refresh-workspace.ts'
+
+interface Variant {
+  name: string
+  settings: Record<string, string>
+}
+
+function parseVariants(v: string): Variant[] {
+  return v.split(';').map((part) => {
+    const name = part.trim()
+    if (name === 'server') return { name, settings: {} }
+    const settings: Record<string, string> = {}
+    for (const kv of name.split(',')) {
+      const m = /^\s*([a-z_][a-z0-9_.]*)\s*=\s*([\w.+-]+)\s*$/i.exec(kv)
+      if (!m) throw new Error(`--variants: "${kv}" is not name=value (variants are separated by ";")`)
+      settings[m[1] as string] = m[2] as string
+    }
+    return { name, settings }
+  })
+}
+
+interface PassResult {
+  variant: string
+  round: number
+  refresh: Refresh
+  profile: Profile
+  digests: Record<string, Digest>
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`)
+    return i >= 0 ? argv[i + 1] : undefined
+  }
+  const size = (get('size') ?? 'small') as keyof typeof sizes
+  if (!(size in sizes)) throw new Error(`--size must be ${Object.keys(sizes).join(', ')}, not ${size}`)
+  const users = Number(get('users') ?? sizes[size].users)
+  const rounds = Number(get('rounds') ?? 2)
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be 1 to 9')
+  const variants = parseVariants(get('variants') ?? 'server;jit=off')
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
+  if (!url) throw new Error('pg-settings needs BENCH_DATABASE_URL or TEST_DATABASE_URL (a PostgreSQL database)')
+  const labels = refreshWorkspace(Number(get('labels') ?? 300), day1)
+  const methods = [...new Set(labels.map((l) => l.method))]
+  console.log(
+    `pg-settings bench: ${users} users (~${users * 10} events), ${labels.length} labels, variants ${variants
+      .map((v) => `[${v.name}]`)
+      .join(' ')}, ${rounds} round(s), load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  )
+  const f = await files(users, 2)
+  const schema = `bench_${Date.now().toString(36)}`
+  const admin = await openPostgres(url, { max: 1 })
+  await admin.exec(`CREATE SCHEMA ${schema}`)
+  const passes: PassResult[] = []
+  try {
+    const db = await openPostgres(url, { schema, max: 2 })
+    try {
+      await new EngineService(db).migrate()
+      const u = await ingestTimed(db, 'users', f.users)
+      const e = await ingestTimed(db, 'events', f.events)
+      console.log(`  ingested ${u.n} users (${sec(u.ms)} s), ${e.n} events (${sec(e.ms)} s)`)
+    } finally {
+      await db.close()
+    }
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate the order each round: the first pass of a round is not always the same variant's.
+      const order = round % 2 === 1 ? variants : [...variants].reverse()
+      for (const v of order) {
+        const vdb: SqlExecutor = await openPostgres(url, { schema, max: 2, settings: v.settings })
+        try {
+          // A setting the server did not take fails here (current_setting of an unknown name throws).
+          for (const k of Object.keys(v.settings)) {
+            const r = await vdb.query<{ v: string }>(`SELECT current_setting($1) AS v`, [k])
+            if (r.rows[0]?.v === undefined) throw new Error(`[${v.name}]: ${k} was not taken`)
+          }
+          const shown = await vdb.query<{ jit: string; wm: string; par: string }>(
+            `SELECT current_setting('jit') AS jit, current_setting('work_mem') AS wm, current_setting('max_parallel_workers_per_gather') AS par`,
+          )
+          const now = shown.rows[0]
+          const profile: Profile = {}
+          const service = new EngineService(profiling(vdb, profile), { resultWrites: 'swap', incremental: false })
+          console.log(
+            `  round ${round}, [${v.name}] (jit ${now?.jit}, work_mem ${now?.wm}, parallel workers ${now?.par}): ${labels.length} labels… (load ${loadavg()[0]?.toFixed(1)})`,
+          )
+          const refresh = await refreshAlone(1)(service, labels, day1)
+          passes.push({ variant: v.name, round, refresh, profile, digests: await digestsOf(vdb, labels) })
+          console.log(`    ${sec(refresh.totalMs)} s, ${refresh.failed.length} failed`)
+        } finally {
+          await vdb.close()
+        }
+      }
+    }
+  } finally {
+    await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+    await admin.close()
+  }
+
+  const byMethod = (r: Refresh, m: string) =>
+    labels.filter((l) => l.method === m).reduce((s, l) => s + (r.perLabel[l.id] ?? 0), 0)
+  const parts = (p: Profile) => {
+    const out: Record<string, number> = {}
+    for (const [kind, x] of Object.entries(p)) out[statementPart(kind)] = (out[statementPart(kind)] ?? 0) + x.ms
+    return out
+  }
+  const first = passes[0]
+  const rows = passes.map((p) => {
+    const pp = parts(p.profile)
+    const compute = pp['compute (INSERT INTO res_N SELECT …)'] ?? 0
+    const statements = Object.values(pp).reduce((s, x) => s + x, 0)
+    const bad = first ? labels.filter((l) => !sameDigest(p.digests[l.id] as Digest, first.digests[l.id] as Digest)) : []
+    return {
+      variant: p.variant,
+      round: p.round,
+      ...Object.fromEntries(methods.map((m) => [m, sec(byMethod(p.refresh, m))])),
+      compute: sec(compute),
+      'rest of runs': sec(statements - compute),
+      total: sec(p.refresh.totalMs),
+      failed: p.refresh.failed.length,
+      'same results': `${labels.length - bad.length}/${labels.length}`,
+    }
+  })
+  console.log(
+    '\nday-1 refresh label by label, every pass: seconds per method (its runs), the runs\u2019 compute statements and the rest, the whole',
+  )
+  table(rows)
+  console.log('\nbest pass of each variant (÷ the first variant\u2019s best)')
+  const best = variants.map((v) =>
+    passes.filter((p) => p.variant === v.name).reduce((a, b) => (b.refresh.totalMs < a.refresh.totalMs ? b : a)),
+  )
+  const base = best[0]?.refresh.totalMs ?? 1
+  table(
+    best.map((p) => ({
+      variant: p.variant,
+      ...Object.fromEntries(methods.map((m) => [m, sec(byMethod(p.refresh, m))])),
+      total: sec(p.refresh.totalMs),
+      '÷ first': (p.refresh.totalMs / base).toFixed(2),
+    })),
+  )
+  for (const p of passes)
+    for (const x of p.refresh.failed) console.log(`  FAILED [${p.variant}, round ${p.round}] ${x}`)
+}
