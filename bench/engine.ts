@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { openPglite } from '../engine/adapters/pglite.ts'
-import { openPostgres } from '../engine/adapters/pg.ts'
+import { ENGINE_PG_SETTINGS, openPostgres, parsePgSettings } from '../engine/adapters/pg.ts'
 import { compileRule, intervalNames } from '../engine/compiler/index.ts'
 import { demoEvents, demoUsers } from '../engine/demo/index.ts'
 import { Ingestor, type IngestResult } from '../engine/ingest/index.ts'
@@ -165,7 +165,9 @@ export async function open(engine: string, memory: boolean): Promise<Opened> {
   const schema = `bench_${Date.now().toString(36)}`
   const admin = await openPostgres(url, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)
-  const db = await openPostgres(url, { schema, max: 4 })
+  // The engine's connection settings, as the server opens them (LABELS_PG_SETTINGS, default ENGINE_PG_SETTINGS).
+  const settings = parsePgSettings(process.env.LABELS_PG_SETTINGS ?? ENGINE_PG_SETTINGS)
+  const db = await openPostgres(url, { schema, max: 4, settings })
   const cleanup = async () => {
     await db.close()
     await admin.exec(`DROP SCHEMA ${schema} CASCADE`)

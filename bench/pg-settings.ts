@@ -14,6 +14,8 @@ import { loadavg } from 'node:os'
 import { openPostgres } from '../engine/adapters/pg.ts'
 import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
+import { compileRule } from '../engine/compiler/index.ts'
+import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { sameDigest, type Digest } from './refresh-digest.ts'
 import {
   day1,
@@ -29,7 +31,34 @@ import {
   type Profile,
   type Refresh,
 } from './refresh.ts'
-import { refreshWorkspace } from './refresh-workspace.ts'
+import { refreshWorkspace, type BenchLabel } from './refresh-workspace.ts'
+
+/**
+ * EXPLAIN (ANALYZE) of the first `per` labels of each method's compiled statement, as a run reads it:
+ * per method, the execution time and the part of it JIT compilation took (0 when the plan had no JIT).
+ */
+async function jitTimes(
+  db: SqlExecutor,
+  labels: BenchLabel[],
+  per: number,
+): Promise<Record<string, { n: number; execMs: number; jitMs: number; jitted: number }>> {
+  const ctx = { catalogue: await loadCatalogue(db), asOf: day1, tz: 'UTC' }
+  const out: Record<string, { n: number; execMs: number; jitMs: number; jitted: number }> = {}
+  for (const method of new Set(labels.map((l) => l.method)))
+    for (const l of labels.filter((x) => x.method === method).slice(0, per)) {
+      const q = compileRule(l.def, ctx)
+      const r = await db.query<{
+        'QUERY PLAN': Array<{ 'Execution Time': number; JIT?: { Timing: { Total: number } } }>
+      }>(`EXPLAIN (ANALYZE, FORMAT JSON) SELECT uid, value FROM (${q.sql}) AS src`, q.params)
+      const plan = r.rows[0]?.['QUERY PLAN'][0]
+      const x = (out[method] ??= { n: 0, execMs: 0, jitMs: 0, jitted: 0 })
+      x.n++
+      x.execMs += plan?.['Execution Time'] ?? 0
+      x.jitMs += plan?.JIT?.Timing.Total ?? 0
+      if (plan?.JIT) x.jitted++
+    }
+  return out
+}
 
 interface Variant {
   name: string
@@ -56,6 +85,8 @@ interface PassResult {
   refresh: Refresh
   profile: Profile
   digests: Record<string, Digest>
+  /** Round 1: EXPLAIN ANALYZE of a few labels per method (jitTimes). */
+  jit?: Awaited<ReturnType<typeof jitTimes>>
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -116,7 +147,15 @@ export async function main(argv: string[]): Promise<void> {
             `  round ${round}, [${v.name}] (jit ${now?.jit}, work_mem ${now?.wm}, parallel workers ${now?.par}): ${labels.length} labels… (load ${loadavg()[0]?.toFixed(1)})`,
           )
           const refresh = await refreshAlone(1)(service, labels, day1)
-          passes.push({ variant: v.name, round, refresh, profile, digests: await digestsOf(vdb, labels) })
+          const jit = round === 1 ? await jitTimes(vdb, labels, 3) : undefined
+          passes.push({
+            variant: v.name,
+            round,
+            refresh,
+            profile,
+            digests: await digestsOf(vdb, labels),
+            ...(jit ? { jit } : {}),
+          })
           console.log(`    ${sec(refresh.totalMs)} s, ${refresh.failed.length} failed`)
         } finally {
           await vdb.close()
@@ -168,6 +207,35 @@ export async function main(argv: string[]): Promise<void> {
       total: sec(p.refresh.totalMs),
       '÷ first': (p.refresh.totalMs / base).toFixed(2),
     })),
+  )
+  // Where each variant's best pass spent its statements' time, by kind, the first variant's top kinds first.
+  const kinds = Object.entries(best[0]?.profile ?? {})
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 12)
+    .map(([k]) => k)
+  console.log('\nthe best passes by kind of statement (seconds; the first variant\u2019s top 12 kinds)')
+  table(
+    kinds.map((kind) => ({
+      ...Object.fromEntries(best.map((p) => [p.variant, sec(p.profile[kind]?.ms ?? 0)])),
+      n: best[0]?.profile[kind]?.n ?? 0,
+      kind,
+    })),
+  )
+  console.log(
+    '\nEXPLAIN ANALYZE of the first 3 labels of each method, round 1: execution ms, of which JIT compilation (statements with JIT / explained)',
+  )
+  table(
+    passes
+      .filter((p) => p.jit)
+      .map((p) => ({
+        variant: p.variant,
+        ...Object.fromEntries(
+          Object.entries(p.jit ?? {}).map(([m, x]) => [
+            m,
+            `${x.execMs.toFixed(0)} (JIT ${x.jitMs.toFixed(0)}, ${x.jitted}/${x.n})`,
+          ]),
+        ),
+      })),
   )
   for (const p of passes)
     for (const x of p.refresh.failed) console.log(`  FAILED [${p.variant}, round ${p.round}] ${x}`)

@@ -5,6 +5,7 @@ import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 import { DEFAULT_RELAY_HOLD_MS } from './collab/live-doc.ts'
 import { normalOrigin } from './http/origin.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
+import { ENGINE_PG_SETTINGS, parsePgSettings } from '../engine/adapters/pg.ts'
 
 /** The environment (docs/api.md#configuration), parsed once at start. */
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ServerConfig {
   incremental: boolean
   /** LABELS_COLLAB_RELAY_HOLD_MS: the longest a stored update waits to be relayed with the next ones (many sockets). */
   collabRelayHoldMs: number
+  /** LABELS_PG_SETTINGS: settings of the engine's connections to DATABASE_URL (default jit=off; {} = the server's). */
+  pgSettings: Record<string, string>
 }
 
 function resultWrites(v: string | undefined): ResultWrites {
@@ -68,7 +71,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
  * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES, LABELS_INCREMENTAL,
- * LABELS_COLLAB_RELAY_HOLD_MS.
+ * LABELS_COLLAB_RELAY_HOLD_MS, LABELS_PG_SETTINGS.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
@@ -115,5 +118,6 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
       0,
       1000,
     ),
+    pgSettings: parsePgSettings(env.LABELS_PG_SETTINGS ?? ENGINE_PG_SETTINGS),
   }
 }

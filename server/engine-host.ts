@@ -23,6 +23,8 @@ export interface EngineWorkerOptions {
   resultWrites?: ResultWrites
   /** LABELS_INCREMENTAL. */
   incremental?: boolean
+  /** LABELS_PG_SETTINGS: settings of the engine's PostgreSQL connections (default: ENGINE_PG_SETTINGS). */
+  pgSettings?: Record<string, string>
 }
 
 /**
@@ -39,6 +41,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     schema: opts.schema,
     resultWrites: opts.resultWrites,
     incremental: opts.incremental,
+    pgSettings: opts.pgSettings,
   }
   registerErrorTransport()
   const worker = new Worker(new URL('./engine-worker-boot.mjs', import.meta.url), { workerData })

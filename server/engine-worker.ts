@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { openPglite } from '../engine/adapters/pglite.ts'
-import { openPostgres } from '../engine/adapters/pg.ts'
+import { ENGINE_PG_SETTINGS, openPostgres, parsePgSettings } from '../engine/adapters/pg.ts'
 import { loadDemo } from '../engine/demo/index.ts'
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
@@ -17,13 +17,16 @@ export interface EngineWorkerData {
   resultWrites?: ResultWrites | undefined
   /** LABELS_INCREMENTAL. */
   incremental?: boolean | undefined
+  /** LABELS_PG_SETTINGS (undefined: the engine's default, ENGINE_PG_SETTINGS). */
+  pgSettings?: Record<string, string> | undefined
 }
 
 async function open(data: EngineWorkerData): Promise<{ db: SqlExecutor; readDb?: SqlExecutor }> {
   if (data.databaseUrl) {
-    const schema = data.schema ? { schema: data.schema } : {}
-    const db = await openPostgres(data.databaseUrl, schema)
-    const readDb = await openPostgres(data.databaseUrl, { ...schema, max: 4, statementTimeoutMs: 60_000 }).catch(
+    const settings = data.pgSettings ?? parsePgSettings(ENGINE_PG_SETTINGS)
+    const conn = { ...(data.schema ? { schema: data.schema } : {}), settings }
+    const db = await openPostgres(data.databaseUrl, conn)
+    const readDb = await openPostgres(data.databaseUrl, { ...conn, max: 4, statementTimeoutMs: 60_000 }).catch(
       async (e: unknown) => {
         await db.close()
         throw e

@@ -71,6 +71,34 @@ function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): 
 }
 
 /**
+ * The engine's settings for its own PostgreSQL connections (LABELS_PG_SETTINGS' default), as
+ * `name=value` pairs separated by commas. `jit=off`: measured with `npm run bench -- pg-settings`
+ * (README, Benchmarks): a label's statements are short, many-expression queries over large tables,
+ * past the server's default JIT cost thresholds, and compiling them took longer than it saved.
+ */
+export const ENGINE_PG_SETTINGS = 'jit=off'
+
+/**
+ * Parses `name=value,name=value` (LABELS_PG_SETTINGS; `server`, or nothing, keeps the server's own
+ * settings): names are identifiers (a dot allowed: `citus.x`), values have no spaces or quotes.
+ * `what` names the input in the error.
+ */
+export function parsePgSettings(text: string, what = 'LABELS_PG_SETTINGS'): Record<string, string> {
+  const out: Record<string, string> = {}
+  const t = text.trim()
+  if (t === '' || t === 'server') return out
+  for (const part of t.split(',')) {
+    const m = /^\s*([a-z_][a-z0-9_.]*)\s*=\s*([\w.+-]+)\s*$/i.exec(part)
+    if (!m)
+      throw new Error(
+        `${what}: "${part.trim()}" is not name=value (e.g. jit=off,work_mem=64MB; "server" keeps the server's settings)`,
+      )
+    out[(m[1] as string).toLowerCase()] = m[2] as string
+  }
+  return out
+}
+
+/**
  * Connects to PostgreSQL; `schema` (optional) becomes the search_path of every connection,
  * `statementTimeoutMs` (optional) their default statement_timeout. A database with the citus
  * extension is a Citus coordinator: the executor says so (`citus`), and the engine distributes

@@ -1,6 +1,6 @@
 import { describe } from 'vitest'
 import { openPglite } from '../../engine/adapters/pglite.ts'
-import { openPostgres } from '../../engine/adapters/pg.ts'
+import { ENGINE_PG_SETTINGS, openPostgres, parsePgSettings } from '../../engine/adapters/pg.ts'
 import type { SqlExecutor } from '../../engine/sql-executor.ts'
 
 /** PGlite, one PostgreSQL, or a Citus coordinator (customer tables distributed over its workers). */
@@ -62,7 +62,8 @@ export async function newDb(kind: DbKind = 'pglite'): Promise<TestDb> {
   const schema = `t_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`
   const admin = await openPostgres(target, { max: 1 })
   await admin.exec(`CREATE SCHEMA ${schema}`)
-  const db = await openPostgres(target, { schema, max: 4 })
+  // The engine's connection settings, as the server opens them.
+  const db = await openPostgres(target, { schema, max: 4, settings: parsePgSettings(ENGINE_PG_SETTINGS) })
   if (kind === 'citus' && !db.citus) throw new Error('TEST_CITUS_URL names a database without the citus extension')
   return Object.assign(db, {
     dispose: async () => {

@@ -2,6 +2,17 @@ import { describe, expect, it } from 'vitest'
 import { readConfig } from '../../server/config.ts'
 
 describe('readConfig', () => {
+  it('LABELS_PG_SETTINGS: jit=off by default, "server" keeps the server\'s, anything else not name=value refused by name', () => {
+    expect(readConfig({}).pgSettings).toEqual({ jit: 'off' })
+    expect(readConfig({ LABELS_PG_SETTINGS: 'server' }).pgSettings).toEqual({})
+    expect(readConfig({ LABELS_PG_SETTINGS: 'jit=on, work_mem=64MB' }).pgSettings).toEqual({
+      jit: 'on',
+      work_mem: '64MB',
+    })
+    expect(() => readConfig({ LABELS_PG_SETTINGS: 'jit' })).toThrow(/LABELS_PG_SETTINGS: "jit" is not name=value/)
+    expect(() => readConfig({ LABELS_PG_SETTINGS: "jit=off' -c x=1" })).toThrow(/LABELS_PG_SETTINGS/)
+  })
+
   it('LABELS_RESULT_WRITES: auto by default, swap or changed on request, anything else refused by name', () => {
     expect(readConfig({}).resultWrites).toBe('auto')
     expect(readConfig({ LABELS_RESULT_WRITES: 'changed' }).resultWrites).toBe('changed')
