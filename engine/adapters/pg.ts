@@ -78,6 +78,10 @@ function wrap(client: Client, pool: pg.Pool | null, citus: boolean, depth = 0): 
  */
 export const ENGINE_PG_SETTINGS = 'jit=off'
 
+/** A setting's name (an identifier; a dot for extensions' settings, `citus.x`) and value (no spaces or quotes). */
+const settingName = /^[a-z_][a-z0-9_.]*$/i
+const settingValue = /^[\w.+-]+$/
+
 /**
  * Parses `name=value,name=value` (LABELS_PG_SETTINGS; `server`, or nothing, keeps the server's own
  * settings): names are identifiers (a dot allowed: `citus.x`), values have no spaces or quotes.
@@ -88,12 +92,13 @@ export function parsePgSettings(text: string, what = 'LABELS_PG_SETTINGS'): Reco
   const t = text.trim()
   if (t === '' || t === 'server') return out
   for (const part of t.split(',')) {
-    const m = /^\s*([a-z_][a-z0-9_.]*)\s*=\s*([\w.+-]+)\s*$/i.exec(part)
-    if (!m)
+    const eq = part.indexOf('=')
+    const [name, value] = [part.slice(0, eq).trim(), part.slice(eq + 1).trim()]
+    if (eq < 0 || !settingName.test(name) || !settingValue.test(value))
       throw new Error(
         `${what}: "${part.trim()}" is not name=value (e.g. jit=off,work_mem=64MB; "server" keeps the server's settings)`,
       )
-    out[(m[1] as string).toLowerCase()] = m[2] as string
+    out[name.toLowerCase()] = value
   }
   return out
 }
@@ -116,7 +121,7 @@ export async function openPostgres(
 ): Promise<SqlExecutor> {
   const settings = Object.entries(opts.settings ?? {})
   for (const [k, v] of settings)
-    if (!/^[a-z_][a-z0-9_.]*$/i.test(k) || !/^[\w.+-]+$/.test(v))
+    if (!settingName.test(k) || !settingValue.test(v))
       throw new Error(`not a connection setting: ${k}=${v} (names are identifiers, values have no spaces or quotes)`)
   const options = [
     ...(opts.schema ? [`-c search_path=${opts.schema}`] : []),
