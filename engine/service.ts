@@ -36,6 +36,7 @@ import { migrateCalc } from './calc/ddl.ts'
 import * as runs from './calc/runs.ts'
 import { executeRun, type CompileFn } from './calc/execute-run.ts'
 import { pruneChanges } from './storage/changes.ts'
+import { compactUserCount } from './storage/user-count.ts'
 import { importValues } from './calc/import-values.ts'
 import { dropResults, type ResultWrites } from './calc/result-swap.ts'
 import { deleteHistory } from './calc/history-snapshot.ts'
@@ -182,13 +183,14 @@ export class EngineService implements EngineApi {
   private prunedAt = 0
 
   /**
-   * Prunes the change log before a run, at most every PRUNE_EVERY_MS; with incremental runs off
+   * Prunes the change log (and folds the kept customer count: storage/user-count.ts) before a run, at most every PRUNE_EVERY_MS; with incremental runs off
    * too, since ingestion still writes the log (storage/changes.ts).
    */
   private async pruneLog(): Promise<void> {
     if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return
     this.prunedAt = Date.now()
     await pruneChanges(this.db)
+    await compactUserCount(this.db)
   }
 
   async executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {

@@ -6,6 +6,7 @@ import { fillResultTable, type CompileFn } from './execute-run.ts'
 import { writeSnapshot } from './history-snapshot.ts'
 import { releaseTable } from './result-swap.ts'
 import { Deadline, isStatementTimeout, timeoutError } from './timeout.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** One past day of a label's history to calculate. */
 export interface BackfillDayInput {
@@ -46,7 +47,6 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
       await deadline.apply(tx)
       const dataType = input.definition.dataType
       const { table, coveredUsers } = await fillResultTable(tx, input.labelId, dataType, source, deadline)
-      const tu = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
       const day = await writeSnapshot(tx, {
         labelId: input.labelId,
         runId: input.jobId,
@@ -54,7 +54,7 @@ export async function backfillDay(db: SqlExecutor, input: BackfillDayInput, comp
         dataType,
         asOf: asOf.toISOString(),
         tz: input.tz,
-        totalUsers: Number(tu.rows[0]?.n ?? 0),
+        totalUsers: await countUsers(tx),
         coveredUsers,
         date: input.date,
       })

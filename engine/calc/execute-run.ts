@@ -28,6 +28,7 @@ import {
   takeDataSnapshot,
 } from './incremental.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
 export interface SourceSql {
@@ -255,11 +256,6 @@ async function computeIncrementally(
   if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return null
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
   return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : null
-}
-
-async function countUsers(tx: SqlExecutor): Promise<number> {
-  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)
-  return Number(r.rows[0]?.n ?? 0)
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {

@@ -9,6 +9,7 @@ import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
 import type { ResultWrites } from './result-swap.ts'
 import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** One queued run of a refresh, with the definition to run it with (as for executeRun). */
 export interface RefreshItem {
@@ -87,15 +88,6 @@ export function scanColumns(users: number): number {
   return Math.max(4, Math.min(64, Math.floor(128e6 / (Math.max(1, users) * bytesPerUserAndMeasure))))
 }
 
-/** The planner's estimate of the customers (close enough for a memory budget), or their count before any ANALYZE. */
-async function userCount(db: SqlExecutor): Promise<number> {
-  const r = await db.query<{ n: number }>(
-    `SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::float8 ELSE (SELECT count(*) FROM users)::float8 END AS n
-     FROM pg_class c WHERE c.oid = 'users'::regclass`,
-  )
-  return Number(r.rows[0]?.n ?? 0)
-}
-
 /** When a scan table name says it was created, or null for another name. */
 export function scanCreatedAt(table: string): number | null {
   return scratchCreatedAt('shared_scan_', table)
@@ -138,7 +130,7 @@ export async function executeRefresh(
   try {
     for (const [asOfIso, defs] of byAsOf) {
       const asOf = new Date(asOfIso)
-      const plan = planSharedScans(defs, { catalogue, asOf, tz: opts.tz }, 2, scanColumns(await userCount(db)))
+      const plan = planSharedScans(defs, { catalogue, asOf, tz: opts.tz }, 2, scanColumns(await countUsers(db)))
       if (plan.scans.length === 0) continue
       let lookup: SharedLookup
       try {

@@ -14,6 +14,7 @@ import {
 } from './distribution-items.ts'
 import { defaultBins, maxTop, resolveQuery, type ResolvedQuery } from './distribution-query.ts'
 import { loadLabelState, type LabelState } from './label-state.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** Carries the result out of a transaction that must roll back. */
 class Rollback {
@@ -131,10 +132,8 @@ export async function compareDefinition(
         draftSource.params,
       )
       deadline.check()
-      const c = await tx.query<{ total: number; covered: number }>(
-        `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM compare_draft) AS covered`,
-      )
-      const totalUsers = Number(c.rows[0]?.total ?? 0)
+      const c = await tx.query<{ covered: number }>(`SELECT count(*)::int AS covered FROM compare_draft`)
+      const totalUsers = await countUsers(tx)
       const draftCounts = { totalUsers, coveredUsers: Number(c.rows[0]?.covered ?? 0) }
 
       const bothNumbers = def.dataType === 'number' && state?.dataType === 'number'

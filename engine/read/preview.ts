@@ -6,6 +6,7 @@ import { coveredFilter, noValuesSql } from '../calc/value-types.ts'
 import type { CompileFn } from '../calc/execute-run.ts'
 import { distributionItems } from './distribution-items.ts'
 import { resolveQuery } from './distribution-query.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** Carries the result out of a transaction that must roll back. */
 class Rollback {
@@ -42,10 +43,8 @@ export async function previewDefinition(
         source.params,
       )
       deadline.check()
-      const c = await tx.query<{ total: number; covered: number }>(
-        `SELECT (SELECT count(*)::int FROM users) AS total, (SELECT count(*)::int FROM preview_res) AS covered`,
-      )
-      const counts = { totalUsers: Number(c.rows[0]?.total ?? 0), coveredUsers: Number(c.rows[0]?.covered ?? 0) }
+      const c = await tx.query<{ covered: number }>(`SELECT (SELECT count(*)::int FROM preview_res) AS covered`)
+      const counts = { totalUsers: await countUsers(tx), coveredUsers: Number(c.rows[0]?.covered ?? 0) }
       const items = await distributionItems(tx, 'preview_res', def.dataType, q, opts.tz, counts)
       deadline.check()
       throw new Rollback({ labelId: null, runId: null, asOf: asOf.toISOString(), ...counts, items })

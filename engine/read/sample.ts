@@ -2,6 +2,7 @@ import { badRequest } from '../../shared/errors.ts'
 import type { Sample, SampleEvent, SampleUser, SampleValue } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { describeSchema, loadCatalogue, type ColumnRef } from '../storage/catalogue.ts'
+import { countUsers } from '../storage/user-count.ts'
 
 /** Users in a sample unless asked otherwise, and the most one request may take. */
 export const SAMPLE_DEFAULT_USERS = 2000
@@ -24,12 +25,12 @@ export async function readSample(db: SqlExecutor, opts: { users?: number; seed?:
   return db.transaction(async (tx) => {
     await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
     const cat = await loadCatalogue(tx)
-    const total = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users')
+    const total = await countUsers(tx)
     const { users, uids, ids } = await sampleUsers(tx, [...cat.users.values()], n, String(seed))
     const perEvent: Array<Array<{ seq: bigint; ev: SampleEvent }>> = []
     for (const e of cat.events.values())
       perEvent.push(await sampleEvents(tx, e.name, e.table, [...e.properties.values()], uids, ids))
-    return { users, events: mergeBySeq(perEvent), totalUsers: total.rows[0]?.n ?? 0, schema: describeSchema(cat) }
+    return { users, events: mergeBySeq(perEvent), totalUsers: total, schema: describeSchema(cat) }
   })
 }
 

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
 import { addEventIndexes, eventIdKeyDdl, lockCatalogue } from './extend.ts'
 import { migrateChanges, untrackChanges } from './changes.ts'
+import { migrateUserCount, untrackUserCount } from './user-count.ts'
 
 /**
  * The fixed part of the storage layout. Customer data is column-per-attribute so
@@ -43,6 +44,7 @@ export async function migrate(db: SqlExecutor): Promise<void> {
     await db.exec(usersDdl)
     await indexEventTables(db)
     await migrateChanges(db)
+    await migrateUserCount(db)
     return
   }
   await db.transaction(async (tx) => {
@@ -89,6 +91,7 @@ async function distributeExisting(tx: SqlExecutor): Promise<void> {
   const ev = await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events ORDER BY id`)
   const eventTables = ev.rows.map((r) => r.tbl).filter((t) => /^ev\d+$/.test(t))
   await untrackChanges(tx, ['users', ...eventTables])
+  await untrackUserCount(tx)
   await tx.exec(`ALTER TABLE users DROP CONSTRAINT IF EXISTS users_user_id_key;
 CREATE INDEX IF NOT EXISTS users_user_id ON users (user_id);`)
   await move('users')
