@@ -1,5 +1,5 @@
 // npm run bench -- pg-settings [--size tiny|small|large] [--users N] [--labels 300] [--rounds 2]
-//                              [--variants "server;jit=off;jit=off,work_mem=64MB"] [--no-warm-up]
+//                              [--variants "server;jit=off;jit=off,work_mem=64MB;jit=off counted"] [--no-warm-up]
 //
 // Issue 10: which PostgreSQL session settings make the daily refresh faster. The refresh bench's
 // workspace (bench/refresh-workspace.ts, 300 labels) over the demo files of --size, ingested once into
@@ -8,7 +8,9 @@
 // per round, the variants alternated in each round so that the machine's load spreads over all of
 // them, after one untimed pass (a label's first run also fixes a number label's history buckets;
 // --no-warm-up skips it). A variant is a list of settings given to every connection of its pass (`-c name=value`);
-// `server` is the server's own settings. Prints each variant's best pass: per method, the run's
+// `server` is the server's own settings; a variant ending in ` counted` runs without the kept customer count
+// (engine/storage/user-count.ts: its table and triggers dropped for the pass, so every run counts `users`, as
+// runs did before it), to compare the two on the same data. Prints each variant's best pass: per method, the run's
 // statements split into the compute (INSERT INTO res_N SELECT …) and the rest, and the whole; every
 // pass's results are checked against the first pass's (same rows, same value counts or sums).
 import { loadavg } from 'node:os'
@@ -17,6 +19,7 @@ import { EngineService } from '../engine/service.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { compileRule } from '../engine/compiler/index.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
+import { migrateUserCount, untrackUserCount } from '../engine/storage/user-count.ts'
 import { sameDigest, type Digest } from './refresh-digest.ts'
 import {
   day1,
@@ -64,10 +67,16 @@ async function jitTimes(
 interface Variant {
   name: string
   settings: Record<string, string>
+  /** Runs without the kept customer count (every run counts `users`). */
+  counted: boolean
 }
 
 function parseVariants(v: string): Variant[] {
-  return v.split(';').map((part) => ({ name: part.trim(), settings: parsePgSettings(part, '--variants') }))
+  return v.split(';').map((part) => {
+    const counted = / counted$/.test(part.trim())
+    const settings = part.trim().replace(/ counted$/, '')
+    return { name: part.trim(), settings: parsePgSettings(settings, '--variants'), counted }
+  })
 }
 
 interface PassResult {
@@ -135,6 +144,7 @@ export async function main(argv: string[]): Promise<void> {
       const order = round % 2 === 1 ? variants : [...variants].reverse()
       for (const v of order) {
         const vdb: SqlExecutor = await openPostgres(url, { schema, max: 2, settings: v.settings })
+        if (v.counted) await untrackUserCount(vdb)
         try {
           const shown = await vdb.query<{ jit: string; wm: string; par: string }>(
             `SELECT current_setting('jit') AS jit, current_setting('work_mem') AS wm, current_setting('max_parallel_workers_per_gather') AS par`,
@@ -157,6 +167,7 @@ export async function main(argv: string[]): Promise<void> {
           })
           console.log(`    ${sec(refresh.totalMs)} s, ${refresh.failed.length} failed`)
         } finally {
+          if (v.counted) await migrateUserCount(vdb)
           await vdb.close()
         }
       }
@@ -207,16 +218,20 @@ export async function main(argv: string[]): Promise<void> {
       '÷ first': (p.refresh.totalMs / base).toFixed(2),
     })),
   )
-  // Where each variant's best pass spent its statements' time, by kind, the first variant's top kinds first.
-  const kinds = Object.entries(best[0]?.profile ?? {})
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .slice(0, 12)
-    .map(([k]) => k)
-  console.log('\nthe best passes by kind of statement (seconds; the first variant\u2019s top 12 kinds)')
+  // Where each variant's best pass spent its statements' time, by kind: each one's top 12 kinds, by the first's time.
+  const top = (p: Profile) =>
+    Object.entries(p)
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 12)
+      .map(([k]) => k)
+  const kinds = [...new Set(best.flatMap((p) => top(p.profile)))].sort(
+    (a, b) => (best[0]?.profile[b]?.ms ?? 0) - (best[0]?.profile[a]?.ms ?? 0),
+  )
+  console.log('\nthe best passes by kind of statement (seconds; each variant\u2019s top 12 kinds)')
   table(
     kinds.map((kind) => ({
       ...Object.fromEntries(best.map((p) => [p.variant, sec(p.profile[kind]?.ms ?? 0)])),
-      n: best[0]?.profile[kind]?.n ?? 0,
+      n: best.map((p) => p.profile[kind]?.n ?? 0).join(' / '),
       kind,
     })),
   )

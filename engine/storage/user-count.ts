@@ -69,20 +69,23 @@ export async function untrackUserCount(tx: SqlExecutor): Promise<void> {
   await tx.exec('DROP TABLE IF EXISTS user_count')
 }
 
+/** Whether the count table exists (a database not migrated since it came has none). */
+async function kept(db: SqlExecutor): Promise<boolean> {
+  const r = await db.query<{ ok: boolean }>(`SELECT to_regclass('user_count') IS NOT NULL AS ok`)
+  return r.rows[0]?.ok === true
+}
+
 /**
  * The number of customers in the caller's snapshot: the kept count, or `count(*)` on Citus, where
  * it is unknown (after a TRUNCATE, until compaction) or not kept (a database not migrated yet).
  */
 export async function countUsers(db: SqlExecutor): Promise<number> {
-  if (keepsUserCount(db)) {
-    const kept = await db.query<{ ok: boolean }>(`SELECT to_regclass('user_count') IS NOT NULL AS ok`)
-    if (kept.rows[0]?.ok) {
-      const r = await db.query<{ n: number | null }>(
-        `SELECT CASE WHEN bool_and(n IS NOT NULL) IS NOT FALSE THEN COALESCE(sum(n), 0)::float8 END AS n FROM user_count`,
-      )
-      const n = r.rows[0]?.n
-      if (n !== null && n !== undefined) return Number(n)
-    }
+  if (keepsUserCount(db) && (await kept(db))) {
+    const r = await db.query<{ n: number | null }>(
+      `SELECT CASE WHEN bool_and(n IS NOT NULL) IS NOT FALSE THEN COALESCE(sum(n), 0)::float8 END AS n FROM user_count`,
+    )
+    const n = r.rows[0]?.n
+    if (n !== null && n !== undefined) return Number(n)
   }
   const r = await db.query<{ n: number }>('SELECT count(*)::float8 AS n FROM users')
   return Number(r.rows[0]?.n ?? 0)
@@ -97,7 +100,7 @@ const COMPACT_ROWS = 64
  * unknown (a TRUNCATE), it is recounted with writers held off. Returns whether it changed anything.
  */
 export async function compactUserCount(db: SqlExecutor): Promise<boolean> {
-  if (!keepsUserCount(db)) return false
+  if (!keepsUserCount(db) || !(await kept(db))) return false
   return db.transaction(async (tx) => {
     const r = await tx.query<{ rows: number; unknown: boolean }>(
       `SELECT count(*)::int AS rows, COALESCE(bool_or(n IS NULL), false) AS unknown FROM user_count`,
