@@ -183,8 +183,9 @@ export class EngineService implements EngineApi {
   private prunedAt = 0
 
   /**
-   * Prunes the change log (and folds the kept customer count: storage/user-count.ts) before a run, at most every PRUNE_EVERY_MS; with incremental runs off
-   * too, since ingestion still writes the log (storage/changes.ts).
+   * Prunes the change log and folds the kept customer count (storage/user-count.ts) before a run,
+   * at most every PRUNE_EVERY_MS; with incremental runs off too, since ingestion still writes the
+   * log (storage/changes.ts).
    */
   private async pruneLog(): Promise<void> {
     if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return

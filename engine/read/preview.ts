@@ -43,7 +43,7 @@ export async function previewDefinition(
         source.params,
       )
       deadline.check()
-      const c = await tx.query<{ covered: number }>(`SELECT (SELECT count(*)::int FROM preview_res) AS covered`)
+      const c = await tx.query<{ covered: number }>(`SELECT count(*)::int AS covered FROM preview_res`)
       const counts = { totalUsers: await countUsers(tx), coveredUsers: Number(c.rows[0]?.covered ?? 0) }
       const items = await distributionItems(tx, 'preview_res', def.dataType, q, opts.tz, counts)
       deadline.check()

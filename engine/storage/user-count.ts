@@ -112,8 +112,10 @@ export async function compactUserCount(db: SqlExecutor): Promise<boolean> {
       return true
     }
     if (rows <= COMPACT_ROWS) return false
+    // The DELETE may see a TRUNCATE's NULL that committed after the check above: the sum is then NULL too.
     await tx.exec(
-      `WITH gone AS (DELETE FROM user_count RETURNING n) INSERT INTO user_count (n) SELECT sum(n) FROM gone HAVING count(*) > 0`,
+      `WITH gone AS (DELETE FROM user_count RETURNING n)
+       INSERT INTO user_count (n) SELECT CASE WHEN bool_and(n IS NOT NULL) THEN sum(n) END FROM gone HAVING count(*) > 0`,
     )
     return true
   })
