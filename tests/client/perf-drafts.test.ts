@@ -240,28 +240,40 @@ describe.skipIf(!hasChromium)('draft editor under thousands of remote draft edit
     }
     await until(() => shown(last), 30_000)
     await new Promise((r) => setTimeout(r, 500))
-    await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
-    for (let k = 0; k < 6 * layers; k++) {
-      const layer = k % layers
-      last.set(layer, `boxed ${k}`)
-      editDraft(doc, draftId, [{ op: 'set', path: `/rule/values/${layer}/value`, value: `boxed ${k}` }], origin)
-      await new Promise((r) => setTimeout(r, 20))
+    // A burst, traced: how many of its layouts were rooted at a value's box alone.
+    const burst = async (round: number) => {
+      await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
+      for (let k = 0; k < 6 * layers; k++) {
+        const layer = k % layers
+        last.set(layer, `boxed ${round}.${k}`)
+        editDraft(
+          doc,
+          draftId,
+          [{ op: 'set', path: `/rule/values/${layer}/value`, value: `boxed ${round}.${k}` }],
+          origin,
+        )
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await until(() => shown(last), 30_000)
+      const trace = JSON.parse((await browser.stopTracing()).toString()) as {
+        traceEvents: Array<{
+          name: string
+          ph: string
+          args?: { endData?: { layoutRoots?: Array<{ nodeName: string }> } }
+        }>
+      }
+      // Chromium's Layout events name the roots each layout started from.
+      const roots = trace.traceEvents
+        .filter((e) => e.name === 'Layout' && e.ph === 'X')
+        .map((e) => (e.args?.endData?.layoutRoots ?? []).map((r) => r.nodeName))
+      return roots.filter((r) => r.length > 0 && r.every((n) => n.includes('relayout-box'))).length
     }
-    await until(() => shown(last), 30_000)
-    const trace = JSON.parse((await browser.stopTracing()).toString()) as {
-      traceEvents: Array<{
-        name: string
-        ph: string
-        args?: { endData?: { layoutRoots?: Array<{ nodeName: string }> } }
-      }>
-    }
-    // Chromium's Layout events name the roots each layout started from.
-    const roots = trace.traceEvents
-      .filter((e) => e.name === 'Layout' && e.ph === 'X')
-      .map((e) => (e.args?.endData?.layoutRoots ?? []).map((r) => r.nodeName))
-    const fromBox = roots.filter((r) => r.length > 0 && r.every((n) => n.includes('relayout-box'))).length
     // Before, every one was laid out from #document (the input is a flex item, never a relayout
-    // boundary). Some still are, when something else changed in the same frame (the preview's chart).
+    // boundary). Some still are, when something else changed in the same frame (the preview's
+    // chart); on a loaded machine every frame of one burst can be such a frame, so up to three
+    // bursts are traced before the test gives up.
+    let fromBox = 0
+    for (let round = 0; round < 3 && fromBox === 0; round++) fromBox = await burst(round)
     expect(fromBox).toBeGreaterThan(0)
     expect(pageErrors).toEqual([])
   })
