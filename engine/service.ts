@@ -36,6 +36,7 @@ import { migrateCalc } from './calc/ddl.ts'
 import * as runs from './calc/runs.ts'
 import { executeRun, type CompileFn } from './calc/execute-run.ts'
 import { pruneChanges } from './storage/changes.ts'
+import { vacuumDue } from './storage/vacuum.ts'
 import { compactUserCount } from './storage/user-count.ts'
 import { importValues } from './calc/import-values.ts'
 import { dropResults, type ResultWrites } from './calc/result-swap.ts'
@@ -183,15 +184,17 @@ export class EngineService implements EngineApi {
   private prunedAt = 0
 
   /**
-   * Prunes the change log and folds the kept customer count (storage/user-count.ts) before a run,
-   * at most every PRUNE_EVERY_MS; with incremental runs off too, since ingestion still writes the
-   * log (storage/changes.ts).
+   * Prunes the change log, folds the kept customer count (storage/user-count.ts) and, on PGlite,
+   * vacuums the tables that need it (storage/vacuum.ts) before a run, at most every PRUNE_EVERY_MS;
+   * with incremental runs off too, since ingestion still writes the log (storage/changes.ts).
    */
   private async pruneLog(): Promise<void> {
     if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return
     this.prunedAt = Date.now()
     await pruneChanges(this.db)
     await compactUserCount(this.db)
+    // PGlite only: it has no autovacuum (storage/vacuum.ts). Housekeeping: a failure must not fail the run.
+    await vacuumDue(this.db).catch((e: unknown) => console.warn('engine: vacuum before a run failed:', e))
   }
 
   async executeRun(runId: string, opts: { tz: string; timeoutMs?: number; definition?: Definition }): Promise<Run> {

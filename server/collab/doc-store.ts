@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
 import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
+import { vacuumDue } from '../../engine/storage/vacuum.ts'
 import { LabelsError } from '../../shared/errors.ts'
 
 /** What a workspace document was saved as: the last snapshot plus the updates after it. */
@@ -218,6 +219,11 @@ export async function createSqlDocStore(db: SqlExecutor, opts: SqlDocStoreOption
         await writeSnapshot(tx, workspace, snapshot, uptoSeq)
         await tx.query('DELETE FROM collab_updates WHERE workspace = $1 AND seq <= $2', [workspace, uptoSeq])
       })
+      // PGlite has no autovacuum: without this every snapshot replaced stays on disk (storage/vacuum.ts).
+      // The snapshot is stored whatever happens here.
+      await vacuumDue(db).catch((e: unknown) =>
+        console.warn(`collab store: vacuum after the snapshot of "${workspace}" failed:`, e),
+      )
     },
   }
 }
