@@ -22,7 +22,7 @@ const joins = (e: Emitter) =>
 function measureRows(e: Emitter, scope: Scope, measure: MeasureNode): string {
   const { cte, ref } = e.measureRef(scope, measure)
   if (additive[measure.agg])
-    return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM users u LEFT JOIN ${cte} ON ${cte}.uid = u.uid${e.usersWhere('u')}`
+    return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM ${e.usersFrom('u')} LEFT JOIN ${cte} ON ${cte}.uid = u.uid`
   return `SELECT ${cte}.uid, ${ref}::double precision AS v FROM ${cte} WHERE ${ref} IS NOT NULL`
 }
 
@@ -40,7 +40,7 @@ const emitters: RuleEmitters = {
   custom: (n, e) => {
     const cases = n.layers.map((l) => `WHEN ${conditionSql(e, l.when)} THEN ${e.labelValue(l.value)}`).join(' ')
     const otherwise = n.otherwise ? e.labelValue(n.otherwise) : 'NULL'
-    const body = `SELECT u.uid, CASE ${cases} ELSE ${otherwise} END AS value FROM users u${joins(e)}${e.usersWhere('u')}`
+    const body = `SELECT u.uid, CASE ${cases} ELSE ${otherwise} END AS value FROM ${e.usersFrom('u')}${joins(e)}`
     // An empty collection is no value: the user is not covered.
     const covered = n.output === 'collection' ? 'value IS NOT NULL AND cardinality(value) > 0' : 'value IS NOT NULL'
     return `${withScopes(e)}SELECT uid, value FROM (${body}) r WHERE ${covered}`
