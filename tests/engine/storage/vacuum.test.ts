@@ -32,8 +32,18 @@ const quoted = async (db: SqlExecutor, table: string) =>
   (await db.query<{ q: string }>(`SELECT format('%I.%I', current_schema(), $1::text) AS q`, [table])).rows[0]!.q
 
 describeEachDb('vacuuming where autovacuum is missing', (kind) => {
-  if (kind === 'citus') return
   let db: TestDb
+  if (kind === 'citus') {
+    it('does nothing on Citus: autovacuum runs on every node', async () => {
+      const c = await newDb(kind)
+      try {
+        expect(await vacuumDue(c)).toEqual([])
+      } finally {
+        await c.dispose()
+      }
+    })
+    return
+  }
   beforeAll(async () => {
     db = await newDb(kind)
     await db.exec(`CREATE TABLE churn (id int PRIMARY KEY, v text);
