@@ -4,7 +4,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * Autovacuum's job where there is no autovacuum. PGlite is one backend without background workers,
  * so nothing ever vacuumed its tables, and the rows that updates and deletes leave behind were never
  * reclaimed (PostgreSQL's page pruning frees room inside a page, but new rows only find it through
- * the free space map, which VACUUM keeps). Measured on PGlite (README "Maintenance on PGlite"):
+ * the free space map, which VACUUM keeps). Measured on PGlite (README, Architecture, "Vacuuming on PGlite"):
  *  - the collaboration store replaces its snapshot at each compaction (every 500 updates, and when
  *    idle): each one left the whole previous snapshot in the TOAST table, so 60 compactions of a
  *    1 MB document kept 70.7 MB (a 5,000-label workspace's document is ~2.6 MB);
