@@ -161,8 +161,22 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   return (
     <SessionProvider value={session}>
       <div class="shell">
-        <TopBar onSignOut={() => props.onSignOut(null)} />
-        <OfflineBanner />
+        {/* Each recovers by itself when the connection changes; the rest of the page stays. */}
+        <Recover
+          resetKey={workspace.status()}
+          what="The top bar"
+          compact
+          actions={
+            <button type="button" class="btn small" onClick={() => props.onSignOut(null)}>
+              Sign out
+            </button>
+          }
+        >
+          <TopBar onSignOut={() => props.onSignOut(null)} />
+        </Recover>
+        <Recover resetKey={`${online()} ${workspace.status()}`} what="The offline notice" compact>
+          <OfflineBanner />
+        </Recover>
         <div class="main">
           <aside class="sidebar">
             <Recover resetKey="tree" what="The label tree">

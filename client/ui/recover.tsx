@@ -5,7 +5,14 @@ import { createMemo, ErrorBoundary, Show, type JSX } from 'solid-js'
  * throws, only that part shows what went wrong, with Retry; it starts afresh by itself when
  * `resetKey` changes (the input changed, or the operator navigated). The rest of the page stays.
  */
-export function Recover(props: { resetKey: unknown; what: string; children: JSX.Element }): JSX.Element {
+export function Recover(props: {
+  resetKey: unknown
+  what: string
+  /** One line instead of a card (the top bar, the offline banner), with `actions` beside Retry. */
+  compact?: boolean
+  actions?: JSX.Element
+  children: JSX.Element
+}): JSX.Element {
   // Only a different key starts afresh (a memo compares with ===): the expression giving the key
   // re-runs whenever anything it reads changes (e.g. the label's object on every edit).
   const key = createMemo(() => props.resetKey)
@@ -14,19 +21,31 @@ export function Recover(props: { resetKey: unknown; what: string; children: JSX.
     <Show when={token()} keyed>
       {(_) => (
         <ErrorBoundary
-          fallback={(e: unknown, reset) => (
-            <section class="card card-error" role="alert" data-testid="card-error">
-              <p class="error">
-                {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
-              </p>
-              <p class="hint">The rest of the page still works. Retry, or open another label and come back.</p>
-              <div class="actions">
-                <button type="button" class="btn small" onClick={reset} data-testid="card-error-retry">
+          fallback={(e: unknown, reset) =>
+            props.compact ? (
+              <div class="bar-error" role="alert" data-testid="bar-error">
+                <span class="error">
+                  {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
+                </span>
+                <button type="button" class="btn small" onClick={reset} data-testid="bar-error-retry">
                   Retry
                 </button>
+                {props.actions}
               </div>
-            </section>
-          )}
+            ) : (
+              <section class="card card-error" role="alert" data-testid="card-error">
+                <p class="error">
+                  {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
+                </p>
+                <p class="hint">The rest of the page still works. Retry, or open another label and come back.</p>
+                <div class="actions">
+                  <button type="button" class="btn small" onClick={reset} data-testid="card-error-retry">
+                    Retry
+                  </button>
+                </div>
+              </section>
+            )
+          }
         >
           {props.children}
         </ErrorBoundary>

@@ -105,4 +105,66 @@ describe.skipIf(!hasChromium)('a reload does not wait for GET /api/me (Chromium)
     await page.getByTestId('login-reason').waitFor({ timeout: 30_000 })
     expect(await page.evaluate(() => localStorage.getItem('labels.token'))).toBeNull()
   }, 120_000)
+  it('an answer of GET /api/me that is not an operator signs in to a clear message, not a broken page', async () => {
+    const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
+    const p = await c.newPage()
+    const errors: string[] = []
+    p.on('pageerror', (e) => errors.push(e.message))
+    // Something between the page and the server answering 200 with something else.
+    await p.route('**/api/me', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: '{"unexpected":true}' }),
+    )
+    await p.goto(`${base}/?token=${tokens.editor}`)
+    const reason = p.getByTestId('login-reason')
+    await reason.waitFor({ timeout: 30_000 })
+    expect(await reason.textContent()).toContain('the answer of GET /api/me is not a signed-in operator')
+    expect(await p.evaluate(() => localStorage.getItem('labels.me'))).toBeNull() // nothing remembered
+    expect(errors).toEqual([])
+    await c.close()
+  }, 120_000)
+
+  it('a remembered answer that is not an operator is not used: the server is asked, the workspace opens', async () => {
+    const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
+    const token = tokens.editor
+    await c.addInitScript((t) => {
+      if (sessionStorage.getItem('test:bad-me')) return
+      sessionStorage.setItem('test:bad-me', '1')
+      localStorage.setItem('labels.token', t)
+      localStorage.setItem('labels.me', JSON.stringify({ token: t, me: { role: 'editor' } })) // no name
+    }, token)
+    const p = await c.newPage()
+    const errors: string[] = []
+    p.on('pageerror', (e) => errors.push(e.message))
+    await p.goto(base)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    await p.getByTestId('new-label').waitFor()
+    expect(await p.evaluate(() => localStorage.getItem('labels.me'))).toContain('"name":')
+    expect(errors).toEqual([])
+    await c.close()
+  }, 120_000)
+
+  it('the offline notice failing to draw shows one line with Retry; the tree stays, and it recovers when back online', async () => {
+    const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
+    // The notice's clock ("since 10:42") throws, as a broken locale setting of a browser might.
+    await c.addInitScript(() => {
+      Date.prototype.toLocaleTimeString = () => {
+        throw new Error('no time format')
+      }
+    })
+    const p = await c.newPage()
+    await p.goto(`${base}/?token=${tokens.editor}`)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    await c.setOffline(true)
+    const bar = p.getByTestId('bar-error')
+    await bar.waitFor({ timeout: 20_000 })
+    expect(await bar.textContent()).toContain('The offline notice could not be shown: no time format')
+    expect(await p.getByTestId('bar-error').count()).toBe(1) // the top bar is still itself
+    expect(await p.getByTestId('sync-status').textContent()).toContain('offline')
+    expect(await p.locator('[data-testid^="group-row-"]').count()).toBeGreaterThan(0)
+    expect(await p.getByText('Something went wrong').count()).toBe(0)
+    await c.setOffline(false)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    await bar.waitFor({ state: 'detached', timeout: 20_000 })
+    await c.close()
+  }, 120_000)
 })
