@@ -2,7 +2,7 @@
 //                          [--engines pglite,postgres,citus,duckdb] [--memory] [--one-by-one] [--ingest-only]
 //                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
 //                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
-//                          [--concurrency N] [--full] [--cluster uid|time] [--vacuum]
+//                          [--concurrency N] [--full | --always-restricted] [--cluster uid|time] [--vacuum]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
@@ -32,7 +32,9 @@
 // (LABELS_CALC_CONCURRENCY, 3 by default on PostgreSQL); per method is then the sum of its runs' times.
 // --full: every run computes every customer (LABELS_INCREMENTAL=off); otherwise, with --result-writes
 // auto or changed (swap fills a new table for every run), a label's run after
-// its first computes only the customers whose data or windows changed (engine/calc/incremental.ts).
+// its first computes only the customers whose data or windows changed (engine/calc/incremental.ts),
+// unless its last such run took longer than a full one; --always-restricted: regardless
+// (LABELS_INCREMENTAL=always).
 // --cluster uid|time: after day 1's ingestion, every event table rewritten in customer or time order
 // (CLUSTER; the demo's files list events customer by customer, daily exports by time).
 // --vacuum: after day 1's ingestion (and --cluster), VACUUM (ANALYZE) of users and every event table,
@@ -47,7 +49,7 @@ import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
-import { AFFECTED_TABLE, collectAffected, incrementalBase } from '../engine/calc/incremental.ts'
+import { AFFECTED_TABLE, collectAffected, incrementalBase, type Incremental } from '../engine/calc/incremental.ts'
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
@@ -98,8 +100,8 @@ interface Args {
   concurrency: number
   /** The label-by-label passes' statements timed by kind. */
   profile: boolean
-  /** Runs compute only the customers whose data or windows changed (LABELS_INCREMENTAL; --full: off). */
-  incremental: boolean
+  /** Runs compute only the customers whose data or windows changed (LABELS_INCREMENTAL; --full: off; --always-restricted: always). */
+  incremental: Incremental
   /** After day 1's ingestion, each event table rewritten in customer or time order (CLUSTER … USING ev<N>_uid|time). */
   cluster?: 'uid' | 'time'
   /** After day 1's ingestion, VACUUM (ANALYZE) of users and every event table. */
@@ -142,7 +144,7 @@ function parseArgs(args: string[]): Args {
     explain: args.includes('--explain'),
     concurrency: Number(concurrency),
     profile: args.includes('--profile'),
-    incremental: !args.includes('--full'),
+    incremental: args.includes('--full') ? false : args.includes('--always-restricted') ? 'always' : true,
     ...clusterArg(get('cluster')),
     vacuum: args.includes('--vacuum'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
@@ -764,7 +766,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
-  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once, ${args.incremental ? 'incremental' : 'full'} runs`
+  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once, ${args.incremental === 'always' ? 'always restricted' : args.incremental ? 'incremental' : 'full'} runs`
   console.log(
     `refresh bench: size ${args.size}${users === sizes[args.size].users ? '' : ' --users'} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)

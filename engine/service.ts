@@ -35,6 +35,7 @@ import { claimScheduleSlot, deleteScheduleSlots, lastScheduleSlot, migrateSchedu
 import { migrateCalc } from './calc/ddl.ts'
 import * as runs from './calc/runs.ts'
 import { executeRun, type CompileFn } from './calc/execute-run.ts'
+import type { Incremental } from './calc/incremental.ts'
 import { pruneChanges } from './storage/changes.ts'
 import { vacuumDue } from './storage/vacuum.ts'
 import { compactUserCount } from './storage/user-count.ts'
@@ -79,9 +80,10 @@ export interface EngineServiceOptions {
   resultWrites?: ResultWrites
   /**
    * LABELS_INCREMENTAL (default true): a label's next run of the same rule computes only the
-   * customers whose data or windows changed (engine/calc/incremental.ts).
+   * customers whose data or windows changed (engine/calc/incremental.ts); `always`: even where
+   * its last restricted run took longer than a full one.
    */
-  incremental?: boolean
+  incremental?: Incremental
 }
 
 /** How often a service prunes the change log (before a run). */
@@ -101,7 +103,7 @@ export class EngineService implements EngineApi {
   private readonly distributions = new DistributionCache()
   private readonly reads: SqlExecutor
   private readonly resultWrites: ResultWrites
-  private readonly incremental: boolean
+  private readonly incremental: Incremental
   /** Which database (an instance field, not a method: the worker host forwards methods only). */
   readonly kind: 'pglite' | 'postgres'
 

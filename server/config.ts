@@ -5,6 +5,7 @@ import { DEFAULT_UNLOAD_AFTER_MS } from './collab/doc-registry.ts'
 import { DEFAULT_RELAY_HOLD_MS } from './collab/live-doc.ts'
 import { normalOrigin } from './http/origin.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
+import type { Incremental } from '../engine/calc/incremental.ts'
 import { ENGINE_PG_SETTINGS, parsePgSettings } from '../engine/adapters/pg.ts'
 
 /** The environment (docs/api.md#configuration), parsed once at start. */
@@ -39,8 +40,12 @@ export interface ServerConfig {
    * changed, in place) or `auto` (default: in place when the label's last run changed few customers).
    */
   resultWrites: ResultWrites
-  /** LABELS_INCREMENTAL (on|off, default on): a label's next run computes only the customers whose data or windows changed. */
-  incremental: boolean
+  /**
+   * LABELS_INCREMENTAL (on|off|always, default on): a label's next run computes only the customers
+   * whose data or windows changed; `on` not for a label whose last such run took longer than a
+   * full one, `always` regardless.
+   */
+  incremental: Incremental
   /** LABELS_COLLAB_RELAY_HOLD_MS: the longest a stored update waits to be relayed with the next ones (many sockets). */
   collabRelayHoldMs: number
   /** LABELS_PG_SETTINGS: settings of the engine's connections to DATABASE_URL (default jit=off; {} = the server's). */
@@ -53,11 +58,10 @@ function resultWrites(v: string | undefined): ResultWrites {
   throw new Error(`LABELS_RESULT_WRITES=${v} is not swap, changed or auto`)
 }
 
-function onOff(name: string, v: string | undefined, fallback: boolean): boolean {
-  if (v === undefined || v === '') return fallback
-  if (v === 'on') return true
-  if (v === 'off') return false
-  throw new Error(`${name}=${v} is not on or off`)
+function incremental(v: string | undefined): Incremental {
+  if (v === 'always') return 'always'
+  if (v === undefined || v === '' || v === 'on' || v === 'off') return v !== 'off'
+  throw new Error(`LABELS_INCREMENTAL=${v} is not on, off or always`)
 }
 
 function int(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
@@ -110,7 +114,7 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     clusterLeaseMs: int('LABELS_CLUSTER_LEASE_MS', env.LABELS_CLUSTER_LEASE_MS, 15_000, 1_000, 3_600_000),
     calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
     resultWrites: resultWrites(env.LABELS_RESULT_WRITES),
-    incremental: onOff('LABELS_INCREMENTAL', env.LABELS_INCREMENTAL, true),
+    incremental: incremental(env.LABELS_INCREMENTAL),
     collabRelayHoldMs: int(
       'LABELS_COLLAB_RELAY_HOLD_MS',
       env.LABELS_COLLAB_RELAY_HOLD_MS,

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { EngineApi } from '../engine/api.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
+import type { Incremental } from '../engine/calc/incremental.ts'
 import { registerErrorTransport } from '../shared/worker-errors.ts'
 import type { EngineWorkerData } from './engine-worker.ts'
 
@@ -22,7 +23,7 @@ export interface EngineWorkerOptions {
   /** How runs write their results (LABELS_RESULT_WRITES). */
   resultWrites?: ResultWrites
   /** LABELS_INCREMENTAL. */
-  incremental?: boolean
+  incremental?: Incremental
   /** LABELS_PG_SETTINGS: settings of the engine's PostgreSQL connections (default: ENGINE_PG_SETTINGS). */
   pgSettings?: Record<string, string>
 }

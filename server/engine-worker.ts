@@ -6,6 +6,7 @@ import { ENGINE_PG_SETTINGS, openPostgres, parsePgSettings } from '../engine/ada
 import { loadDemo } from '../engine/demo/index.ts'
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
+import type { Incremental } from '../engine/calc/incremental.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import { registerErrorTransport } from '../shared/worker-errors.ts'
 
@@ -16,7 +17,7 @@ export interface EngineWorkerData {
   /** How runs write their results (LABELS_RESULT_WRITES). */
   resultWrites?: ResultWrites | undefined
   /** LABELS_INCREMENTAL. */
-  incremental?: boolean | undefined
+  incremental?: Incremental | undefined
   /** LABELS_PG_SETTINGS (undefined: the engine's default, ENGINE_PG_SETTINGS). */
   pgSettings?: Record<string, string> | undefined
 }

@@ -25,6 +25,9 @@ import {
   collectAffected,
   incrementalBase,
   INCREMENTAL_MAX_SHARE,
+  type Incremental,
+  recentTimedRuns,
+  restrictedLost,
   takeDataSnapshot,
 } from './incremental.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
@@ -64,9 +67,10 @@ export interface ExecuteOptions {
   /**
    * LABELS_INCREMENTAL (default on): a run whose label's current results come from the same rule
    * computes only the customers whose data or windows changed since (calc/incremental.ts), and
-   * writes them in place; so not with resultWrites `swap`.
+   * writes them in place; so not with resultWrites `swap`. `always`: even when the label's last
+   * restricted run took longer than a full one (calc/incremental.ts restrictedLost).
    */
-  incremental?: boolean
+  incremental?: Incremental
 }
 
 /** The message operators see for a failed run. */
@@ -105,7 +109,9 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         deadline,
         opts.resultWrites ?? 'swap',
         // An incremental run writes in place: `swap` fills a new table for every run.
-        opts.incremental === false || (opts.resultWrites ?? 'swap') === 'swap' ? null : opts.compile,
+        opts.incremental === false || (opts.resultWrites ?? 'swap') === 'swap'
+          ? null
+          : { compile: opts.compile, measured: opts.incremental !== 'always' },
       )
     })
   } catch (e) {
@@ -184,12 +190,18 @@ async function materialise(
   source: SourceSql,
   deadline: Deadline,
   mode: ResultWrites,
-  /** The compiler, for an incremental run (null: compute every customer). */
-  incremental: CompileFn | null,
+  /**
+   * The compiler, for an incremental run (null: compute every customer); `measured`: not when the
+   * label's last restricted run took longer than a full one.
+   */
+  incremental: { compile: CompileFn; measured: boolean } | null,
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const snapshot = await takeDataSnapshot(tx)
-  const partial = snapshot && incremental ? await computeIncrementally(tx, t, source, incremental) : null
+  const partial =
+    snapshot && incremental
+      ? await computeIncrementally(tx, t, source, incremental.compile, incremental.measured)
+      : null
   deadline.check()
   const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
   const inPlace = partial?.inPlace ?? (how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null)
@@ -238,6 +250,7 @@ async function computeIncrementally(
   t: RunTarget,
   source: SourceSql,
   compile: CompileFn,
+  measured: boolean,
 ): Promise<{
   inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>
   recomputed: number
@@ -247,6 +260,8 @@ async function computeIncrementally(
   await lockResults(tx, t.labelId) // the base stays the label's results until this run commits
   const base = await incrementalBase(tx, t.labelId, t.definition, t.tz)
   if (!base) return null
+  // A label its restricted runs don't pay for computes everyone (calc/incremental.ts restrictedLost).
+  if (measured && restrictedLost(await recentTimedRuns(tx, t.labelId))) return null
   const asOf = new Date(t.asOf)
   // A compiler that can't restrict its statement (a stand-in) leaves every customer computed.
   const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE })

@@ -21,6 +21,13 @@ import { EVERYONE, holdChangesLog, tracksChanges } from '../storage/changes.ts'
  * (tests/engine/calc/incremental.test.ts).
  */
 
+/**
+ * LABELS_INCREMENTAL: `true` (on) restricts a label's runs to the changed customers unless its
+ * last restricted run took longer than a full one (restrictedLost); `always` regardless of those
+ * times (tests and benches that compare the two kinds of run); `false` (off) computes everyone.
+ */
+export type Incremental = boolean | 'always'
+
 /** The temporary table of the customers an incremental run computes (one per connection, emptied at each commit). */
 export const AFFECTED_TABLE = 'labels_affected'
 
@@ -30,6 +37,47 @@ export const AFFECTED_TABLE = 'labels_affected'
  * incremental runs).
  */
 export const INCREMENTAL_MAX_SHARE = 0.3
+
+/**
+ * A label whose last restricted run took longer than its last run over every customer computes
+ * everyone, until that restricted run is older than this many of the label's runs: then one is
+ * tried again (the data, and so the share of customers a day changes, move). At 100M events a
+ * restricted run read its windows whole and cost 0.8× a full run's statement plus the collection
+ * of the changed customers, and small labels lost up to 5× (README "Benchmarks", 100M events).
+ */
+export const RESTRICTED_RETRY_RUNS = 7
+
+/** One of a label's recent calculation runs: restricted (incremental) or over everyone, and how long it took. */
+export interface TimedRun {
+  restricted: boolean
+  ms: number
+}
+
+/**
+ * Whether the label's next run should compute everyone rather than the changed customers: its
+ * last restricted run among `recent` (newest first, at most RESTRICTED_RETRY_RUNS) took longer
+ * than its last run over everyone there. No restricted run there, or no full one: try restricted.
+ */
+export function restrictedLost(recent: ReadonlyArray<TimedRun>): boolean {
+  const window = recent.slice(0, RESTRICTED_RETRY_RUNS)
+  const restricted = window.find((r) => r.restricted)
+  const full = window.find((r) => !r.restricted)
+  return !!restricted && !!full && restricted.ms > full.ms
+}
+
+/** The label's recent calculation runs since incremental runs began (those record their snapshot), newest first. */
+export async function recentTimedRuns(tx: SqlExecutor, labelId: string): Promise<TimedRun[]> {
+  const r = await tx.query<{ restricted: boolean; ms: number }>(
+    `SELECT recomputed_users IS NOT NULL AS restricted,
+            (extract(epoch FROM finished_at - started_at) * 1000)::float8 AS ms
+       FROM runs
+      WHERE label_id = $1 AND status = 'succeeded' AND data_snapshot IS NOT NULL AND finished_at IS NOT NULL
+        AND started_at IS NOT NULL
+      ORDER BY created_at DESC, id DESC LIMIT ${RESTRICTED_RETRY_RUNS}`,
+    [labelId],
+  )
+  return r.rows.map((x) => ({ restricted: x.restricted, ms: Number(x.ms) }))
+}
 
 /** The run whose results an incremental run starts from. */
 export interface IncrementalBase {
@@ -95,19 +143,26 @@ export async function collectAffected(
   tz: string,
 ): Promise<{ count: number; everyone: boolean }> {
   // One per connection, emptied at every commit (creating and dropping one per run cost ~3 ms).
-  await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${AFFECTED_TABLE} (uid int PRIMARY KEY) ON COMMIT DELETE ROWS`)
+  // No primary key: its uids are made distinct as they are written (below), and a key built row by
+  // row cost more than the rest of the collection (README "Benchmarks", 100M events).
+  await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${AFFECTED_TABLE} (uid int NOT NULL) ON COMMIT DELETE ROWS`)
   await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
   const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
   const n = (edges?.params.length ?? 0) + 1
   const changed = `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${n}::pg_snapshot)
     AND NOT pg_visible_in_snapshot(xid, $${n}::pg_snapshot)`
-  // Duplicates are dropped by the primary key, not by DISTINCT: the planner can't estimate the
-  // distinct uids of this union (it assumes 200), and at 100M events its hash aggregate of 867k
-  // rows spilled into 345,724 batches and took 273 s (README "Benchmarks", 100M events).
+  // The planner can't estimate the distinct uids of this union (it assumes 200): a hash aggregate
+  // sized for 200 groups spilled into 345,724 batches at 100M events (273 s for 867k rows), and
+  // ON CONFLICT into a keyed table cost 7–10 s per million uids (random order, key in temp
+  // buffers). A sort spills gracefully whatever the count: ~1 s per million. So the hash
+  // aggregate is off for this one statement, and back to the session's setting after it.
+  const hashagg = await tx.query<{ v: string }>(`SELECT current_setting('enable_hashagg') AS v`)
+  await tx.exec(`SET LOCAL enable_hashagg = off`)
   const r = await tx.query(
-    `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
     [...(edges?.params ?? []), base.snapshot],
   )
+  await tx.query(`SELECT set_config('enable_hashagg', $1, true)`, [hashagg.rows[0]?.v ?? 'on'])
   const count = r.affectedRows ?? 0
   const all = await tx.query<{ everyone: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM ${AFFECTED_TABLE} WHERE uid = ${EVERYONE}) AS everyone`,

@@ -8,6 +8,7 @@ import type { RunOutcome } from '../read/read-model.ts'
 import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
 import type { ResultWrites } from './result-swap.ts'
+import type { Incremental } from './incremental.ts'
 import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 import { countUsers } from '../storage/user-count.ts'
 
@@ -30,7 +31,7 @@ export interface RefreshOptions {
   /** How scans are stored (default narrow). */
   layout?: ScanLayout
   /** As executeRun's incremental. */
-  incremental?: boolean
+  incremental?: Incremental
 }
 
 /** PostgreSQL's work_mem for a scan's aggregation (a session's default is 4MB). */

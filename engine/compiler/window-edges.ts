@@ -27,7 +27,8 @@ function bounds(w: WindowNode, asOf: Date, p: Params, tz: () => string): { start
  * or a date range). A window's start and end never go back as asOf grows, so with the earlier
  * window [s0, e0) and the later [s1, e1) that difference is [s0, min(s1, e0)) ∪ [max(s1, e0), e1).
  * Filters are left out (a superset is safe: those customers are only recomputed). One statement
- * `SELECT uid …` (a UNION: each uid once); null when the statement reads no event table.
+ * `SELECT uid …` (a UNION ALL: a uid can come more than once; the caller makes them distinct);
+ * null when the statement reads no event table.
  */
 export function windowEdgesSql(
   scopes: ReadonlyArray<ScopeRead>,
@@ -51,5 +52,5 @@ export function windowEdgesSql(
       `SELECT uid FROM ${s.table} WHERE (time >= ${i0.start} AND time < least(${i1.start}, ${i0.end})) OR (time >= greatest(${i1.start}, ${i0.end}) AND time < ${i1.end})`,
     )
   }
-  return parts.length ? { sql: parts.join(' UNION '), params: p.values } : null
+  return parts.length ? { sql: parts.join(' UNION ALL '), params: p.values } : null
 }

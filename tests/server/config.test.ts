@@ -23,11 +23,12 @@ describe('readConfig', () => {
     )
   })
 
-  it('LABELS_INCREMENTAL: on by default, off on request, anything else refused by name', () => {
+  it('LABELS_INCREMENTAL: on by default, off or always on request, anything else refused by name', () => {
     expect(readConfig({}).incremental).toBe(true)
     expect(readConfig({ LABELS_INCREMENTAL: 'off' }).incremental).toBe(false)
     expect(readConfig({ LABELS_INCREMENTAL: 'on' }).incremental).toBe(true)
-    expect(() => readConfig({ LABELS_INCREMENTAL: 'yes' })).toThrow(/LABELS_INCREMENTAL=yes is not on or off/)
+    expect(readConfig({ LABELS_INCREMENTAL: 'always' }).incremental).toBe('always')
+    expect(() => readConfig({ LABELS_INCREMENTAL: 'yes' })).toThrow(/LABELS_INCREMENTAL=yes is not on, off or always/)
   })
 
   it('refuses an out-of-range integer with the variable named', () => {

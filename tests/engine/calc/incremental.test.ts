@@ -6,6 +6,7 @@ import { ingestEventRecords, ingestUserRecords } from '../../../engine/ingest/in
 import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { pruneChanges } from '../../../engine/storage/changes.ts'
+import { AFFECTED_TABLE, collectAffected } from '../../../engine/calc/incremental.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
 import { expectCountsOfTable } from '../../helpers/stored-counts.ts'
@@ -97,7 +98,9 @@ describeEachDb('an incremental run gives the results of a run over every custome
   beforeAll(async () => {
     db = await newDb(kind)
     await loadData(db, data)
-    svc = new EngineService(db, { resultWrites: 'auto' })
+    // `always`: these runs are restricted whatever their times (a restricted run can take longer
+    // than a full one at this size); the default, which measures, has its own test below.
+    svc = new EngineService(db, { resultWrites: 'auto', incremental: 'always' })
     await svc.migrate()
   })
   afterAll(async () => {
@@ -248,6 +251,90 @@ describeEachDb('an incremental run gives the results of a run over every custome
     if (!db.citus) {
       expect(counts.get('i1')).toBeNull()
       expect(counts.get('i0')).not.toBeNull()
+    }
+  })
+
+  it('a label whose restricted run took longer than a full one computes everyone, and tries again after 7 such runs', async () => {
+    if (db.citus) return // no change log there
+    const l = labels[0] as (typeof labels)[number]
+    const measured = new EngineService(db, { resultWrites: 'auto' }) // LABELS_INCREMENTAL=on
+    const runOne = async (asOf: Date, def: Definition = l.def) => {
+      const run = await measured.createRun({
+        labelId: l.id,
+        trigger: 'schedule',
+        asOf: asOf.toISOString(),
+        definition: def,
+      })
+      const done = await measured.executeRun(run.id, { tz })
+      expect(done.status, `${l.id}: ${done.error}`).toBe('succeeded')
+      const all = await runCompiled(db, compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
+      expect(sortedEntries(await storedResults(db, l.id))).toEqual(sortedEntries(all))
+      const r = await db.query<{ n: number | null }>(`SELECT recomputed_users AS n FROM runs WHERE id = $1`, [run.id])
+      return { id: run.id, recomputed: r.rows[0]?.n ?? null }
+    }
+    /** Makes a run look as if it took `ms`. */
+    const took = (id: string, ms: number) =>
+      db.query(`UPDATE runs SET finished_at = started_at + $2 * interval '1 millisecond' WHERE id = $1`, [id, ms])
+    const day = (k: number) => new Date(ASOF.getTime() + (10 + k) * DAY)
+    // The label's runs of the tests before took what they took: as if each took no time.
+    await db.query(`UPDATE runs SET finished_at = started_at WHERE label_id = $1`, [l.id])
+    // Another rule, then this one again: two runs over everyone (neither has a base of its rule).
+    const other: Definition = { ...l.def, rule: { ...l.def.rule, window: { lastDays: 8 } } as Definition['rule'] }
+    expect((await runOne(day(-1), other)).recomputed).toBeNull()
+    const full = await runOne(day(0))
+    expect(full.recomputed).toBeNull()
+    const restricted = await runOne(day(1))
+    expect(restricted.recomputed).not.toBeNull()
+    // A restricted run faster than the full one: the next run is restricted too.
+    await took(full.id, 1000)
+    await took(restricted.id, 200)
+    const again = await runOne(day(2))
+    expect(again.recomputed).not.toBeNull()
+    // Slower than the last full run: the next runs compute everyone …
+    await took(again.id, 5000)
+    const fulls: string[] = []
+    for (let k = 3; k < 3 + 7; k++) {
+      const r = await runOne(day(k))
+      expect(r.recomputed, `run ${k}`).toBeNull()
+      fulls.push(r.id)
+      await took(r.id, 1000)
+    }
+    // … until 7 of them have run (the slow restricted run is no longer among the last 7): then one is tried again.
+    const retried = await runOne(day(10))
+    expect(retried.recomputed).not.toBeNull()
+  })
+
+  it("collects each customer once, and leaves the session's hash-aggregate setting as it found it", async () => {
+    if (db.citus) return // no change log there
+    const def = fixed[7] as Def // custom: views over 3 days and purchases over 20
+    const scopes = compileRule(def, { catalogue: await loadCatalogue(db), asOf: ASOF, tz }).scopes ?? []
+    expect(scopes.length).toBeGreaterThan(1)
+    const snap = (await db.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`)).rows[0]?.s as string
+    // The same customers in two statements (two log rows each), with events on a window's entering day.
+    const evs = (tag: string) =>
+      Array.from({ length: 12 }, (_, i) => ({
+        user_id: `u${20 + i}`,
+        event: i % 2 ? 'view' : 'purchase',
+        event_id: `collect-${tag}-${i}`,
+        time: new Date(ASOF.getTime() - DAY / 2).toISOString(),
+        properties: i % 2 ? { page: 'home', duration: 3 } : { amount: 7, product: 'kiwi' },
+      }))
+    for (const tag of ['a', 'b']) expect((await ingestEventRecords(db, evs(tag))).committed).toBe(true)
+    for (const setting of ['on', 'off']) {
+      await db.transaction(async (tx) => {
+        await tx.exec(`SET LOCAL enable_hashagg = ${setting}`)
+        const base = { runId: 'none', asOf: new Date(ASOF.getTime() - DAY), snapshot: snap }
+        const got = await collectAffected(tx, base, scopes, ASOF, tz)
+        const r = await tx.query<{ n: number; d: number; ours: number; v: string }>(
+          `SELECT count(*)::int AS n, count(DISTINCT uid)::int AS d,
+                  count(*) FILTER (WHERE uid IN (SELECT uid FROM users WHERE user_id = ANY ($1::text[])))::int AS ours,
+                  current_setting('enable_hashagg') AS v
+             FROM ${AFFECTED_TABLE}`,
+          [evs('a').map((e) => e.user_id)],
+        )
+        expect(r.rows[0]).toEqual({ n: got.count, d: got.count, ours: 12, v: setting })
+        expect(got.everyone).toBe(false)
+      })
     }
   })
 
