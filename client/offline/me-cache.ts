@@ -30,8 +30,9 @@ export async function loadMe(token: string): Promise<Me> {
 }
 
 /**
- * `value` as GET /api/me's answer, or null when it is not one: SPEC §8 gives `{name, role}`; this
- * server adds the workspace's time zone `tz`, which is UTC (the server's default) when absent.
+ * `value` as GET /api/me's answer, or null when it is not one: `{name, role}` with a known role
+ * (docs/api.md#routes); this server adds the workspace's time zone `tz`, UTC (the server's
+ * default) when absent.
  */
 export function asMe(value: unknown): Me | null {
   if (typeof value !== 'object' || value === null) return null
