@@ -21,12 +21,11 @@ export function Recover(props: {
     <Show when={token()} keyed>
       {(_) => (
         <ErrorBoundary
-          fallback={(e: unknown, reset) =>
-            props.compact ? (
+          fallback={(e: unknown, reset) => {
+            const said = `${props.what} could not be shown: ${e instanceof Error ? e.message : String(e)}`
+            return props.compact ? (
               <div class="bar-error" role="alert" data-testid="bar-error">
-                <span class="error">
-                  {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
-                </span>
+                <span class="error">{said}</span>
                 <button type="button" class="btn small" onClick={reset} data-testid="bar-error-retry">
                   Retry
                 </button>
@@ -34,9 +33,7 @@ export function Recover(props: {
               </div>
             ) : (
               <section class="card card-error" role="alert" data-testid="card-error">
-                <p class="error">
-                  {props.what} could not be shown: {e instanceof Error ? e.message : String(e)}
-                </p>
+                <p class="error">{said}</p>
                 <p class="hint">The rest of the page still works. Retry, or open another label and come back.</p>
                 <div class="actions">
                   <button type="button" class="btn small" onClick={reset} data-testid="card-error-retry">
@@ -45,7 +42,7 @@ export function Recover(props: {
                 </div>
               </section>
             )
-          }
+          }}
         >
           {props.children}
         </ErrorBoundary>

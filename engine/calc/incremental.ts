@@ -156,8 +156,9 @@ export async function collectAffected(
   // ON CONFLICT into a keyed table cost 7–10 s per million uids (random order, key in temp
   // buffers). A sort spills gracefully whatever the count: ~1 s per million. So the hash
   // aggregate is off for this one statement, and back to the session's setting after it.
-  const hashagg = await tx.query<{ v: string }>(`SELECT current_setting('enable_hashagg') AS v`)
-  await tx.exec(`SET LOCAL enable_hashagg = off`)
+  const hashagg = await tx.query<{ v: string }>(
+    `SELECT current_setting('enable_hashagg') AS v, set_config('enable_hashagg', 'off', true)`,
+  )
   const r = await tx.query(
     `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
     [...(edges?.params ?? []), base.snapshot],

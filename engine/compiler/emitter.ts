@@ -58,10 +58,10 @@ export class Emitter {
    * `<only> o JOIN users u ON u.uid = o.uid` (the table's uids are unique: calc/incremental.ts
    * writes them distinct), its LEFT JOINs to come after it. The first join rather than
    * `WHERE u.uid IN (…)` after the LEFT JOINs: past join_collapse_limit (8 relations) PostgreSQL
-   * keeps the written order, and at 100M
-   * events a 4-layer custom label restricted to 1M of 10M customers ran every customer through
-   * its LEFT JOINs and applied the restriction last (README "Benchmarks", 100M events). The plan
-   * now joins the restricted customers first; that statement's time did not change (74.2 vs 75.2 s).
+   * keeps the written order, and at 100M events a 4-layer custom label restricted to 1M of 10M
+   * customers ran every customer through its LEFT JOINs and applied the restriction last (README
+   * "Benchmarks", 100M events). The plan now joins the restricted customers first; that
+   * statement's time did not change (74.2 vs 75.2 s).
    */
   usersFrom(alias: string): string {
     return this.only === undefined
