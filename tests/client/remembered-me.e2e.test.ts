@@ -167,4 +167,28 @@ describe.skipIf(!hasChromium)('a reload does not wait for GET /api/me (Chromium)
     await bar.waitFor({ state: 'detached', timeout: 20_000 })
     await c.close()
   }, 120_000)
+
+  it('a top bar that has not failed is kept across the connection going and coming back: its focused button stays focused', async () => {
+    const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
+    const p = await c.newPage()
+    await p.goto(`${base}/?token=${tokens.editor}`)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    // A mark on the bar's own element, and the focus on its Home link: both go if the bar is drawn again.
+    await p.evaluate(() => {
+      document.querySelector<HTMLElement>('[data-testid="sync-status"]')!.dataset['probe'] = 'kept'
+      document.querySelector<HTMLElement>('[data-testid="home"]')!.focus()
+    })
+    const kept = () =>
+      p.evaluate(() => ({
+        mark: document.querySelector<HTMLElement>('[data-testid="sync-status"]')?.dataset['probe'] ?? null,
+        focused: document.activeElement?.getAttribute('data-testid') ?? null,
+      }))
+    await c.setOffline(true)
+    await p.getByTestId('sync-status').filter({ hasText: 'offline' }).waitFor({ timeout: 20_000 })
+    expect(await kept()).toEqual({ mark: 'kept', focused: 'home' })
+    await c.setOffline(false)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    expect(await kept()).toEqual({ mark: 'kept', focused: 'home' })
+    await c.close()
+  }, 120_000)
 })
