@@ -11,7 +11,7 @@ import type { Me } from '../api/types.ts'
 import { applyProjection, initialProjection } from './apply-projection.ts'
 import { makeCollabConnection } from './collab-connection.ts'
 import { reportServerUp } from './connectivity.ts'
-import { makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
+import { hasLocalCopy, makeLocalStore, readOfflineRecord, writeOfflineRecord } from './local-store.ts'
 import { createPresence, type Presence } from './presence.ts'
 import { createUndo, type Undo } from './undo.ts'
 
@@ -64,6 +64,8 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   // The socket opens once the copy kept in this browser is in the document (below).
   const [conn, cleanup] = makeCollabConnection(token, 'main', { connect: false })
   const { doc, provider } = conn
+  // Asked before the copy's database is opened below, which creates it when there is none.
+  const copyKept = hasLocalCopy('main')
   // The copy kept in this browser: a reload or a cold start without network opens from it.
   const [local, closeLocal] = makeLocalStore(doc, 'main', conn.updates)
   // Only what transactions touched is projected again (shared/doc trackProjection), and only
@@ -112,6 +114,9 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
     if (navigator.onLine) provider.connect() // offline: the 'online' event connects
   }
   const startAnyway = setTimeout(start, LOCAL_FIRST_MS)
+  // No copy in this browser (a first visit, storage cleared): nothing to wait for, the socket
+  // opens at once instead of after the database is created (issue 9, load → interactive).
+  void copyKept.then((kept) => kept === false && start())
   local.whenLoaded.then(
     () => {
       if (doc.getMap('groups').size > 0) setReady(true)

@@ -40,6 +40,21 @@ function mark(step: string): void {
     performance.mark(`labels:copy-${step}`)
 }
 
+/**
+ * Whether this browser keeps a copy of `workspace` (an IndexedDB database of that name): false on
+ * a first visit or after the site's storage was cleared, null where the browser can't list its
+ * databases (IDBFactory.databases, Chromium 71+, Firefox 126+, Safari 14+) or refuses to.
+ */
+export async function hasLocalCopy(workspace: string): Promise<boolean | null> {
+  if (typeof indexedDB === 'undefined' || typeof indexedDB.databases !== 'function') return null
+  try {
+    const name = localDocName(workspace)
+    return (await indexedDB.databases()).some((d) => d.name === name)
+  } catch {
+    return null
+  }
+}
+
 /** Appends an update as a row; resolves to its key. (lib0 types the value narrower than IndexedDB takes it.) */
 function addRow(store: IDBObjectStore, update: Uint8Array): Promise<number> {
   return idb.addAutoKey(store, update as unknown as ArrayBuffer).then(Number)
@@ -96,6 +111,8 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
   /** Rows in the copy, and the key of the last row this page has applied or written. */
   let rows = 0
   let lastKey = 0
+  /** A flush before the database opened dropped what it had gathered: the whole state is stored at open. */
+  let dropped = false
   const opened = idb.openDB(localDocName(workspace), (d) =>
     idb.createStores(d, [[UPDATES, { autoIncrement: true }], ['custom']]),
   )
@@ -113,9 +130,12 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     db = d
     mark('opened')
     const [store] = idb.transact(d, [UPDATES]) as [IDBObjectStore]
-    // What the document held before the database opened (edits, another tab's state): stored
-    // first, as the batches gathered meanwhile were dropped (flush).
-    if (doc.store.clients.size > 0) void addRow(store, Y.encodeStateAsUpdate(doc))
+    // What the document held before the database opened (edits, another tab's state, the server's
+    // first sync when there was no copy to wait for): stored first if a batch gathered meanwhile
+    // was dropped (flush); batches still gathered are written by their own flush, so a first sync
+    // arriving before the database opened is not encoded again here (~0.1 s at 5,000 labels).
+    if (dropped && doc.store.clients.size > 0) void addRow(store, Y.encodeStateAsUpdate(doc))
+    dropped = false
     const stored = (await idb.getAll(store)) as Uint8Array[]
     lastKey = Number((await idb.getLastKey(store)) ?? 0)
     mark('read')
@@ -173,6 +193,7 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     // opens, and write after close.
     if (!db || closed) {
       gathered = []
+      dropped = !closed
       return
     }
     const update = gathered.length === 1 ? (gathered[0] as Uint8Array) : Y.mergeUpdates(gathered)

@@ -23,16 +23,16 @@ if (!hasChromium)
 const LABELS = 400
 const GROUPS = 8
 
-// Runs in the page before its code: the workspace copy's database opens 600 ms late (a slow disk,
+// Runs in the page before its code: the workspace copy's database opens `ms` late (a slow disk,
 // a busy machine), so a socket opened at once gets the server's answer before the copy is loaded.
-const slowLocalCopy = () => {
+const slowLocalCopy = (ms: number) => {
   const open = IDBFactory.prototype.open
   IDBFactory.prototype.open = function (this: IDBFactory, name: string, version?: number) {
     const req = open.call(this, name, version)
     if (!name.startsWith('labels-workspace-')) return req
     Object.defineProperty(req, 'onsuccess', {
       set(fn: (e: Event) => void) {
-        req.addEventListener('success', (e) => setTimeout(() => fn.call(req, e), 600))
+        req.addEventListener('success', (e) => setTimeout(() => fn.call(req, e), ms))
       },
     })
     return req
@@ -74,7 +74,7 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
       actor: 'other',
     })
 
-    await page.addInitScript(slowLocalCopy)
+    await page.addInitScript(slowLocalCopy, 600)
     const received: number[] = []
     const sent: number[] = []
     page.on('websocket', (ws) => {
@@ -113,5 +113,28 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
     expect(names(doc)).toEqual(names(op.doc))
     expect(names(doc).length).toBeGreaterThanOrEqual(LABELS)
     op.provider.destroy()
+  })
+
+  it('a browser without a copy opens the socket at once, and keeps the first sync once its database opens', async () => {
+    const ctx = await env.browser.newContext({ viewport: { width: 1400, height: 950 } })
+    // The copy's database opens 2.5 s late: past the first sync's write at idle (≤ 2 s), which
+    // then finds no database, so what the page holds is stored whole when it opens.
+    await ctx.addInitScript(slowLocalCopy, 2500)
+    const fresh = await ctx.newPage()
+    await fresh.goto(`${env.base}/?token=${tokens.editor}`)
+    await fresh.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
+    // Live, and the tree whole, before the copy's database has opened (the socket did not wait for it).
+    const marks = () =>
+      fresh.evaluate(() => performance.getEntriesByType('mark').map((m) => m.name.replace('labels:copy-', '')))
+    expect(await marks()).not.toContain('opened')
+    expect(await fresh.locator('[data-testid^="group-row-"]').count()).toBeGreaterThanOrEqual(GROUPS)
+    await expect.poll(marks, { timeout: 20_000 }).toContain('applied')
+    // The server's document is kept all the same: one whole copy, every label in it.
+    await expect.poll(() => fresh.evaluate(localCopyBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)
+    expect(await fresh.evaluate(localCopyBytes)).toBeLessThan(docBytes * 1.5)
+    const doc = new Y.Doc()
+    for (const r of await fresh.evaluate(localCopyRows)) Y.applyUpdate(doc, new Uint8Array(r))
+    expect(projectWorkspace(doc).labels.length).toBeGreaterThanOrEqual(LABELS)
+    await ctx.close()
   })
 })
