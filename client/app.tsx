@@ -103,7 +103,8 @@ function Signed(props: { token: string; me: Me; onSignOut: (why: string | null) 
   const api: Api = makeApi(props.token, () => props.onSignOut('Your token is no longer valid; sign in again.'))
   const workspace = createWorkspace(props.token, props.me, (e) => toasts.show('error', e.message))
   createUndoKeys(workspace.undo, () => props.me.role !== 'viewer')
-  const live = createLive(props.token)
+  // After the workspace's socket has opened (or failed to): its handshake goes first.
+  const live = createLive(props.token, { openWhen: () => workspace.status() !== 'connecting' })
   // The in-browser preview's engine starts while the operator looks around (once input pauses),
   // not when the editor opens.
   if (props.me.role !== 'viewer') {

@@ -168,6 +168,18 @@ describe.skipIf(!hasChromium)('a reload does not wait for GET /api/me (Chromium)
     await c.close()
   }, 120_000)
 
+  it("opens the workspace's socket before the live channel's (one handshake to a host at a time), and both", async () => {
+    const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
+    const p = await c.newPage()
+    const sockets: string[] = []
+    p.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname))
+    await p.goto(`${base}/?token=${tokens.editor}`)
+    await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
+    await expect.poll(() => sockets.length, { timeout: 20_000 }).toBe(2)
+    expect(sockets).toEqual(['/collab/main', '/api/live'])
+    await c.close()
+  }, 120_000)
+
   it('a top bar that has not failed is kept across the connection going and coming back: its focused button stays focused', async () => {
     const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
     const p = await c.newPage()
