@@ -297,7 +297,9 @@ export async function main(args: string[]): Promise<void> {
           target: '',
         } as (typeof rows)[number])
     console.table(rows)
-    console.log(`loads (ms): ${loadMs.join(', ')} (in the page: ${inPageMs.join(', ')}); keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`)
+    console.log(
+      `loads (ms): ${loadMs.join(', ')} (in the page: ${inPageMs.join(', ')}); keystroke → frame (ms): ${keyFrames.map(round).join(', ')}`,
+    )
     console.log(`collab socket, kB from the server per load (until settled): ${collabKB.join(', ')}`)
     if (copyMarks.some((m) => m)) console.log(`IndexedDB copy per load (ms in the page): ${copyMarks.join(' | ')}`)
     await ctx.close()
