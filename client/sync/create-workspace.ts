@@ -106,25 +106,27 @@ export function createWorkspace(token: string, me: Me, onError: (e: LabelsError)
   // the sync step 1 then carries the copy's state vector and the server sends only what the copy
   // lacks. Opened at once, the server's whole document (~2.6 MB at 5,000 labels) arrived while
   // the copy was loading and was decoded a second time (issue 9, the IndexedDB reload path).
+  // Why it started is marked in the page's timeline (`labels:socket-start`, detail: the cause).
   let started = false
-  const start = () => {
+  const start = (why: 'copy-loaded' | 'copy-failed' | 'no-copy' | 'timeout') => {
     if (started) return
     started = true
     clearTimeout(startAnyway)
+    performance.mark?.('labels:socket-start', { detail: why })
     if (navigator.onLine) provider.connect() // offline: the 'online' event connects
   }
-  const startAnyway = setTimeout(start, LOCAL_FIRST_MS)
+  const startAnyway = setTimeout(() => start('timeout'), LOCAL_FIRST_MS)
   // No copy in this browser (a first visit, storage cleared): nothing to wait for, the socket
   // opens at once instead of after the database is created (issue 9, load → interactive).
-  void copyKept.then((kept) => kept === false && start())
+  void copyKept.then((kept) => kept === false && start('no-copy'))
   local.whenLoaded.then(
     () => {
       if (doc.getMap('groups').size > 0) setReady(true)
-      start()
+      start('copy-loaded')
     },
     (e: unknown) => {
       console.warn('the local copy of the workspace could not be opened:', e)
-      start()
+      start('copy-failed')
     },
   )
   const record = readOfflineRecord()

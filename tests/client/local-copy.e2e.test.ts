@@ -25,14 +25,18 @@ const GROUPS = 8
 
 // Runs in the page before its code: the workspace copy's database opens `ms` late (a slow disk,
 // a busy machine), so a socket opened at once gets the server's answer before the copy is loaded.
-const slowLocalCopy = (ms: number) => {
+// With `ms` null it opens when the test calls `window.releaseCopy()`.
+const slowLocalCopy = (ms: number | null) => {
+  const w = window as unknown as { releaseCopy?: () => void }
+  const released = new Promise<void>((r) => (w.releaseCopy = r))
+  const later = (fn: () => void) => (ms === null ? void released.then(fn) : setTimeout(fn, ms))
   const open = IDBFactory.prototype.open
   IDBFactory.prototype.open = function (this: IDBFactory, name: string, version?: number) {
     const req = open.call(this, name, version)
     if (!name.startsWith('labels-workspace-')) return req
     Object.defineProperty(req, 'onsuccess', {
       set(fn: (e: Event) => void) {
-        req.addEventListener('success', (e) => setTimeout(() => fn.call(req, e), ms))
+        req.addEventListener('success', (e) => later(() => fn.call(req, e)))
       },
     })
     return req
@@ -117,9 +121,8 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
 
   it('a browser without a copy opens the socket at once, and keeps the first sync once its database opens', async () => {
     const ctx = await env.browser.newContext({ viewport: { width: 1400, height: 950 } })
-    // The copy's database opens 2.5 s late: past the first sync's write at idle (≤ 2 s), which
-    // then finds no database, so what the page holds is stored whole when it opens.
-    await ctx.addInitScript(slowLocalCopy, 2500)
+    // The copy's database opens only when the test says so: the socket must not wait for it.
+    await ctx.addInitScript(slowLocalCopy, null)
     const fresh = await ctx.newPage()
     await fresh.goto(`${env.base}/?token=${tokens.editor}`)
     await fresh.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 })
@@ -127,7 +130,17 @@ describe.skipIf(!hasChromium)('reloading with the workspace kept in IndexedDB (h
     const marks = () =>
       fresh.evaluate(() => performance.getEntriesByType('mark').map((m) => m.name.replace('labels:copy-', '')))
     expect(await marks()).not.toContain('opened')
+    // Started because there was no copy, not by the wait's time limit (client/sync/create-workspace.ts).
+    const why = () =>
+      fresh.evaluate(
+        () => (performance.getEntriesByName('labels:socket-start')[0] as PerformanceMark | undefined)?.detail,
+      )
+    expect(await why()).toBe('no-copy')
     expect(await fresh.locator('[data-testid^="group-row-"]').count()).toBeGreaterThanOrEqual(GROUPS)
+    // Past the first sync's write at idle (≤ 2 s), which then finds no database: what the page
+    // holds is stored whole when it opens. (Were that write later, it would store the same.)
+    await new Promise((r) => setTimeout(r, 2500))
+    await fresh.evaluate(() => (window as unknown as { releaseCopy: () => void }).releaseCopy())
     await expect.poll(marks, { timeout: 20_000 }).toContain('applied')
     // The server's document is kept all the same: one whole copy, every label in it.
     await expect.poll(() => fresh.evaluate(localCopyBytes), { timeout: 20_000 }).toBeGreaterThanOrEqual(docBytes * 0.9)

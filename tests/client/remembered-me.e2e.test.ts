@@ -168,15 +168,21 @@ describe.skipIf(!hasChromium)('a reload does not wait for GET /api/me (Chromium)
     await c.close()
   }, 120_000)
 
-  it("opens the workspace's socket before the live channel's (one handshake to a host at a time), and both", async () => {
+  it("opens the workspace's socket before the live channel's (one handshake to a host at a time), and both open", async () => {
     const c = await browser.newContext({ viewport: { width: 1400, height: 950 }, serviceWorkers: 'block' })
     const p = await c.newPage()
     const sockets: string[] = []
-    p.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname))
+    let liveSent = 0
+    p.on('websocket', (ws) => {
+      sockets.push(new URL(ws.url()).pathname)
+      // The overview subscribes to every label's runs once the live channel is open.
+      if (ws.url().endsWith('/api/live')) ws.on('framesent', () => liveSent++)
+    })
     await p.goto(`${base}/?token=${tokens.editor}`)
     await p.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 60_000 })
     await expect.poll(() => sockets.length, { timeout: 20_000 }).toBe(2)
     expect(sockets).toEqual(['/collab/main', '/api/live'])
+    await expect.poll(() => liveSent, { timeout: 20_000 }).toBeGreaterThan(0)
     await c.close()
   }, 120_000)
 
