@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EngineService } from '../engine/service.ts'
-import { addEventIndexes } from '../engine/storage/extend.ts'
+import { addUidIndex } from '../engine/storage/extend.ts'
 import { makeRng } from '../shared/prng.ts'
 import { demoLabels } from '../server/demo/demo-workspace.ts'
 import { backfillBench } from './backfill.ts'
@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<void> {
         for (const { tbl } of tables) if (/^ev\d+$/.test(tbl)) await db.exec(`DROP INDEX IF EXISTS ${tbl}_uid`)
         await measure('none')
         t0 = performance.now() // what the index costs ingestion: building it once over the loaded rows
-        for (const { tbl } of tables) if (/^ev\d+$/.test(tbl)) await addEventIndexes(db, tbl)
+        for (const { tbl } of tables) if (/^ev\d+$/.test(tbl)) await addUidIndex(db, tbl)
         e.indexS = (performance.now() - t0) / 1000
       }
       const days = Number(get('backfill') ?? 0)

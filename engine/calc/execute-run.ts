@@ -24,6 +24,7 @@ import {
   AFFECTED_TABLE,
   collectAffected,
   incrementalBase,
+  prepareIncremental,
   INCREMENTAL_MAX_SHARE,
   type Incremental,
   recentTimedRuns,
@@ -91,6 +92,10 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   const queued = await loadRun(db, runId)
   if (!queued) throw notFound(`run ${runId} not found`)
   if (queued.status !== 'queued') throw conflict(`run ${runId} is ${queued.status}, not queued`)
+  // The event tables' index by time, built once by the first run that may be incremental, while
+  // this one is still queued: its time is not the run's (restrictedLost compares runs' times).
+  if (opts.incremental !== false && (opts.resultWrites ?? 'swap') !== 'swap')
+    await prepareIncremental(db, queued.labelId)
   if (!(await startRun(db, runId, opts.definition))) throw conflict(`run ${runId} was claimed by another executor`)
   const run = opts.definition ? { ...queued, definition: opts.definition } : queued
   const deadline = new Deadline(opts.timeoutMs)

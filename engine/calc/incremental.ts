@@ -4,6 +4,7 @@ import type { ScopeRead } from '../compiler/compile-rule.ts'
 import { windowEdgesSql } from '../compiler/window-edges.ts'
 import { resultTableRe } from '../read/label-state.ts'
 import { EVERYONE, holdChangesLog, tracksChanges } from '../storage/changes.ts'
+import { addTimeIndexes, unindexedByTime } from '../storage/extend.ts'
 
 /**
  * Incremental runs (issue 10, "incremental windows"): a label's value for a customer depends only
@@ -77,6 +78,24 @@ export async function recentTimedRuns(tx: SqlExecutor, labelId: string): Promise
     [labelId],
   )
   return r.rows.map((x) => ({ restricted: x.restricted, ms: Number(x.ms) }))
+}
+
+/**
+ * Before a run of a label that may run incrementally (caller, outside the run's transaction and
+ * before it starts): if the label's results come from a run that recorded its snapshot (so this
+ * run can be incremental) and an event table has no index by time yet, builds those indexes
+ * (storage/extend.ts addTimeIndexes: the one-off cost ingestion no longer pays). One query when
+ * there is nothing to build. Returns the tables indexed.
+ */
+export async function prepareIncremental(db: SqlExecutor, labelId: string): Promise<string[]> {
+  if (db.citus) return []
+  const r = await db.query<{ build: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM label_state s JOIN runs r ON r.id = s.run_id
+                     WHERE s.label_id = $1 AND r.data_snapshot IS NOT NULL)
+        AND EXISTS (${unindexedByTime}) AS build`,
+    [labelId],
+  )
+  return r.rows[0]?.build ? (await addTimeIndexes(db)).tables : []
 }
 
 /** The run whose results an incremental run starts from. */

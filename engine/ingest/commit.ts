@@ -4,7 +4,7 @@ import { loadCatalogue, type ColumnRef, type ValueType } from '../storage/catalo
 import {
   addColumn,
   addEventIdUnique,
-  addEventIndexes,
+  addUidIndex,
   lockCatalogue,
   registerColumn,
   registerEvent,
@@ -280,7 +280,7 @@ async function adoptStage(tx: SqlExecutor, s: Staged): Promise<number> {
     return s.t.rows - removed
   }
   const removed = await uniqueEventIds(tx, table)
-  await addEventIndexes(tx, table) // built once over the loaded rows, like the event_id key
+  await addUidIndex(tx, table) // built once over the loaded rows, like the event_id key (by time: extend.ts addTimeIndexes)
   await trackChanges(tx, table) // from now on (storage/changes.ts: no run has read this event yet)
   return s.t.rows - removed
 }

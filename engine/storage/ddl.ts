@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../sql-executor.ts'
 import { addEventIdsScratch, addEventIdsTable, distributeByUid } from './citus.ts'
-import { addEventIndexes, eventIdKeyDdl, lockCatalogue } from './extend.ts'
+import { addUidIndex, eventIdKeyDdl, lockCatalogue } from './extend.ts'
 import { migrateChanges, untrackChanges } from './changes.ts'
 import { migrateUserCount, untrackUserCount } from './user-count.ts'
 
@@ -62,17 +62,18 @@ export async function migrate(db: SqlExecutor): Promise<void> {
 }
 
 /**
- * Event tables created before they were indexed by uid and time get their indexes (once; a no-op after).
+ * Event tables created before they were indexed by uid get the index (once; a no-op after). Their
+ * index by time is the first incremental run's (extend.ts addTimeIndexes).
  * Under the catalogue lock, so two processes starting together don't build it twice.
  */
 async function indexEventTables(db: SqlExecutor): Promise<void> {
   const missing = `SELECT e.tbl FROM catalogue_events e
     WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL
-      AND (to_regclass(e.tbl || '_uid') IS NULL OR to_regclass(e.tbl || '_time') IS NULL) ORDER BY e.id`
+      AND to_regclass(e.tbl || '_uid') IS NULL ORDER BY e.id`
   if ((await db.query(missing)).rows.length === 0) return
   await db.transaction(async (tx) => {
     await lockCatalogue(tx)
-    for (const { tbl } of (await tx.query<{ tbl: string }>(missing)).rows) await addEventIndexes(tx, tbl)
+    for (const { tbl } of (await tx.query<{ tbl: string }>(missing)).rows) await addUidIndex(tx, tbl)
   })
 }
 

@@ -128,13 +128,26 @@ describeEachDb('an incremental run gives the results of a run over every custome
     return recomputed
   }
 
+  /** The event tables with an index by time, sorted. */
+  const timeIndexed = async () =>
+    (
+      await db.query<{ t: string }>(
+        `SELECT tablename AS t FROM pg_indexes WHERE schemaname = current_schema() AND indexname = tablename || '_time' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.t)
+
   const users = async () => Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)).rows[0]?.n)
 
   it('a first run computes every customer; the next day only those whose windows moved', async () => {
     const first = await runAll(ASOF)
     if (db.citus) return // no change log there: every run computes everyone (storage/changes.ts)
     expect([...first.values()].every((n) => n === null)).toBe(true)
+    // Neither ingestion nor the runs over everyone built the index by time; the first run that
+    // may be incremental builds it for every event table (storage/extend.ts addTimeIndexes).
+    const tables = [...(await loadCatalogue(db)).events.values()].map((e) => e.table).sort()
+    expect(await timeIndexed()).toEqual([])
     const next = await runAll(new Date(ASOF.getTime() + DAY))
+    expect(await timeIndexed()).toEqual(tables)
     const n = await users()
     const counts = [...next.values()]
     expect(counts.every((c) => c !== null)).toBe(true)
