@@ -215,11 +215,23 @@ export async function main(args: string[]): Promise<void> {
       console.log(`IndexedDB copy bloated with ${extra} more documents: ${Math.round((await kept()) / 1024)} kB`)
     }
     for (let i = 0; i < loads; i++) {
-      // A fresh page each time: the document comes from the server, not from IndexedDB.
+      // A fresh page each time: the document comes from the server, not from IndexedDB. Each
+      // deletion is awaited until done, or blocked by the page's own open copy: then it completes
+      // as the reload closes it, and IndexedDB queues the next page's open behind it.
       if (!keepLocal)
-        await page.evaluate(() =>
-          indexedDB.databases().then((dbs) => dbs.forEach((d) => d.name && indexedDB.deleteDatabase(d.name))),
-        )
+        await page.evaluate(async () => {
+          const dbs = await indexedDB.databases()
+          await Promise.all(
+            dbs.map(
+              (d) =>
+                new Promise<void>((done) => {
+                  if (!d.name) return done()
+                  const req = indexedDB.deleteDatabase(d.name)
+                  req.onsuccess = req.onerror = req.onblocked = () => done()
+                }),
+            ),
+          )
+        })
       const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
       const stopTrace = i === loads - 1 ? await traceWhile(browser, page, 'load') : null
       const start = performance.now()
