@@ -417,6 +417,11 @@ function statementKind(sql: string): string {
 /** A kind's part of a run, for the profile's summary line. */
 export function statementPart(kind: string): string {
   if (kind.startsWith('INSERT INTO res_N')) return 'compute (INSERT INTO res_N SELECT …)'
+  // calc/result-swap.ts applyChanges: the values computed (restricted, in an incremental run) and
+  // only those that differ written into the label's table, one statement.
+  if (kind.startsWith('WITH run_values AS')) return 'compute, written in place (WITH run_values …)'
+  if (kind.startsWith('INSERT INTO labels_affected') || kind === 'ANALYZE labels_affected')
+    return 'collect the changed customers (labels_affected)'
   if (kind.includes('create_distributed_table')) return 'create_distributed_table'
   if (/^(CREATE|ALTER|DROP|TRUNCATE) /.test(kind)) return 'other DDL'
   if (kind === '(commit)' || kind === '(begin)') return 'begin + commit'
