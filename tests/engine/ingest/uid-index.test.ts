@@ -106,4 +106,17 @@ describeEachDb('event tables indexed by uid', (kind) => {
     })
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(`${t}_time`)
   })
+
+  it('builds each missing index by time once when several callers ask at once', async () => {
+    if (kind === 'citus') return
+    await ingestEvents(db, 30, 2)
+    const v = await db.transaction(async (tx) => {
+      await lockCatalogue(tx)
+      return addEvent(tx, 'visit')
+    })
+    // On PostgreSQL each call takes its own connection of the pool, as processes sharing the database would.
+    const calls = await Promise.all([addTimeIndexes(db), addTimeIndexes(db), addTimeIndexes(db)])
+    const built = calls.flatMap((c) => c.tables).sort()
+    expect(built).toEqual([await tableOf(db, 'buy'), v].sort())
+  })
 })
