@@ -93,9 +93,13 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   if (!queued) throw notFound(`run ${runId} not found`)
   if (queued.status !== 'queued') throw conflict(`run ${runId} is ${queued.status}, not queued`)
   // The event tables' index by time, built once by the first run that may be incremental, while
-  // this one is still queued: its time is not the run's (restrictedLost compares runs' times).
+  // this one is still queued: its time is not the run's (restrictedLost compares runs' times). Only
+  // a faster way to a result: a failure (a statement_timeout of the server's settings, say) must not
+  // fail the run, which then collects its customers with a scan.
   if (opts.incremental !== false && (opts.resultWrites ?? 'swap') !== 'swap')
-    await prepareIncremental(db, queued.labelId)
+    await prepareIncremental(db, queued.labelId).catch((e: unknown) =>
+      console.warn('engine: indexing event tables by time before a run failed:', e),
+    )
   if (!(await startRun(db, runId, opts.definition))) throw conflict(`run ${runId} was claimed by another executor`)
   const run = opts.definition ? { ...queued, definition: opts.definition } : queued
   const deadline = new Deadline(opts.timeoutMs)

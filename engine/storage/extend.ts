@@ -96,9 +96,9 @@ export const unindexedByTime = `SELECT e.tbl FROM catalogue_events e
  * Indexes by time every event table that has no such index yet: an incremental run finds the
  * customers with events on the days that entered or left a window through it (calc/incremental.ts),
  * an index range instead of a scan of the table. Not built at ingestion: over the first load of
- * 10.5M events it cost ~25 s on PGlite (a sort of every row's time; the uid index of events listed
- * customer by customer costs a tenth of that), which the first refresh, computing everyone, does
- * not need. So the first incremental run of any label pays for it once (calc/execute-run.ts,
+ * 10.5M events it made 23–35 s of the commit on PGlite (a sort of every row's time; 15.8 s alone on
+ * a faster day; the uid index of events listed customer by customer costs a sixth of that), which
+ * the first refresh, computing everyone, does not need. So the first incremental run of any label pays for it once (calc/execute-run.ts,
  * before the run starts, so that its time is not the run's); later appends keep it up to date row
  * by row. One table per transaction under an advisory lock, so that processes sharing the
  * database build each once. Returns the tables indexed and the time it took.
@@ -110,7 +110,12 @@ export async function addTimeIndexes(db: SqlExecutor): Promise<{ tables: string[
   for (const { tbl } of (await db.query<{ tbl: string }>(unindexedByTime)).rows) {
     await db.transaction(async (tx) => {
       await xactLock(tx, 'time-index')
-      if ((await tx.query(`SELECT to_regclass($1) AS i`, [`${tbl}_time`])).rows[0]?.i) return // another process's
+      // Built by another process meanwhile, or the table dropped since it was listed: nothing to do.
+      const now = await tx.query<{ built: boolean; gone: boolean }>(
+        `SELECT to_regclass($1) IS NOT NULL AS built, to_regclass($2) IS NULL AS gone`,
+        [`${tbl}_time`, tbl],
+      )
+      if (now.rows[0]?.built || now.rows[0]?.gone) return
       await tx.exec(`CREATE INDEX ${tbl}_time ON ${tbl} (time)`)
       built.push(tbl)
     })
