@@ -92,11 +92,14 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   const queued = await loadRun(db, runId)
   if (!queued) throw notFound(`run ${runId} not found`)
   if (queued.status !== 'queued') throw conflict(`run ${runId} is ${queued.status}, not queued`)
+  const writes = opts.resultWrites ?? 'swap'
+  // An incremental run writes in place: `swap` fills a new table for every run.
+  const mayBeIncremental = opts.incremental !== false && writes !== 'swap'
   // The event tables' index by time, built once by the first run that may be incremental, while
   // this one is still queued: its time is not the run's (restrictedLost compares runs' times). Only
   // a faster way to a result: a failure (a statement_timeout of the server's settings, say) must not
   // fail the run, which then collects its customers with a scan.
-  if (opts.incremental !== false && (opts.resultWrites ?? 'swap') !== 'swap')
+  if (mayBeIncremental)
     await prepareIncremental(db, queued.labelId).catch((e: unknown) =>
       console.warn('engine: indexing event tables by time before a run failed:', e),
     )
@@ -116,11 +119,8 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
         source,
         deadline,
-        opts.resultWrites ?? 'swap',
-        // An incremental run writes in place: `swap` fills a new table for every run.
-        opts.incremental === false || (opts.resultWrites ?? 'swap') === 'swap'
-          ? null
-          : { compile: opts.compile, measured: opts.incremental !== 'always' },
+        writes,
+        mayBeIncremental ? { compile: opts.compile, measured: opts.incremental !== 'always' } : null,
       )
     })
   } catch (e) {

@@ -87,7 +87,7 @@ export async function addUidIndex(tx: SqlExecutor, table: string): Promise<void>
   await tx.exec(`CREATE INDEX IF NOT EXISTS ${table}_uid ON ${table} (uid)`)
 }
 
-/** Event tables that have no index by time yet (none on Citus, where no run is incremental). */
+/** Event tables that have no index by time yet (its callers skip Citus, where no run is incremental). */
 export const unindexedByTime = `SELECT e.tbl FROM catalogue_events e
   WHERE e.tbl ~ '^ev[0-9]+$' AND to_regclass(e.tbl) IS NOT NULL AND to_regclass(e.tbl || '_time') IS NULL
   ORDER BY e.id`
@@ -98,10 +98,11 @@ export const unindexedByTime = `SELECT e.tbl FROM catalogue_events e
  * an index range instead of a scan of the table. Not built at ingestion: over the first load of
  * 10.5M events it made 23–35 s of the commit on PGlite (a sort of every row's time; 15.8 s alone on
  * a faster day; the uid index of events listed customer by customer costs a sixth of that), which
- * the first refresh, computing everyone, does not need. So the first incremental run of any label pays for it once (calc/execute-run.ts,
- * before the run starts, so that its time is not the run's); later appends keep it up to date row
- * by row. One table per transaction under an advisory lock, so that processes sharing the
- * database build each once. Returns the tables indexed and the time it took.
+ * the first refresh, computing everyone, does not need. So the first incremental run of any label
+ * pays for it once (calc/execute-run.ts, before the run starts, so that its time is not the run's);
+ * later appends keep it up to date row by row. One table per transaction under an advisory lock,
+ * so that processes sharing the database build each once. Returns the tables indexed and the time
+ * it took.
  */
 export async function addTimeIndexes(db: SqlExecutor): Promise<{ tables: string[]; ms: number }> {
   const built: string[] = []
