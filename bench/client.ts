@@ -1,6 +1,7 @@
 /**
  * npm run bench -- client [--labels 5000] [--groups 500] [--keys 60] [--loads 5] [--settle 0.5] [--via-collab]
  *                          [--keep-local [--bloat K]] [--no-flows] [--client DIR] [--first-letter N]
+ * npm run bench -- client --compare DIR [--loads 5] [--settle 4] [--keep-local]   (bench/client-compare.ts)
  *
  * Issue 9's console at scale, in headless Chromium (the tests' build and launch flags) against the
  * whole app in a child process (bench/app-server.ts), with `labels` labels in `groups` groups
@@ -40,7 +41,8 @@ import { startAppServer } from './app-server.ts'
 import { clientFlows } from './client-flows.ts'
 import { traceWhile } from './client-trace.ts'
 import { pct, round, sleep } from './collab.ts'
-import { interactive, reloadToInteractive, seedLabels } from './offline-reload.ts'
+import { compareLoads } from './client-compare.ts'
+import { forgetLocalCopy, interactive, reloadToInteractive, seedLabels } from './offline-reload.ts'
 
 function flag(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)
@@ -159,6 +161,19 @@ export async function main(args: string[]): Promise<void> {
   const groups = flag(args, 'groups', 500)
   const keys = flag(args, 'keys', 60)
   const loads = flag(args, 'loads', 5)
+  const cmp = args.indexOf('--compare')
+  if (cmp >= 0) {
+    const other = args[cmp + 1]
+    if (!other) throw new Error('--compare needs a built client directory')
+    return compareLoads({
+      other,
+      labels,
+      groups,
+      loads,
+      settleMs: flag(args, 'settle', 4) * 1000,
+      keepLocal: args.includes('--keep-local'),
+    })
+  }
   const frames = flag(args, 'frames', 240)
   const step = flag(args, 'scroll-step', 60)
   // Seconds between a load and the next reload, and before the keystrokes: the work a page does
@@ -221,23 +236,8 @@ export async function main(args: string[]): Promise<void> {
       console.log(`IndexedDB copy bloated with ${extra} more documents: ${Math.round((await kept()) / 1024)} kB`)
     }
     for (let i = 0; i < loads; i++) {
-      // A fresh page each time: the document comes from the server, not from IndexedDB. Each
-      // deletion is awaited until done, or blocked by the page's own open copy: then it completes
-      // as the reload closes it, and IndexedDB queues the next page's open behind it.
-      if (!keepLocal)
-        await page.evaluate(async () => {
-          const dbs = await indexedDB.databases()
-          await Promise.all(
-            dbs.map(
-              (d) =>
-                new Promise<void>((done) => {
-                  if (!d.name) return done()
-                  const req = indexedDB.deleteDatabase(d.name)
-                  req.onsuccess = req.onerror = req.onblocked = () => done()
-                }),
-            ),
-          )
-        })
+      // A fresh page each time: the document comes from the server, not from IndexedDB.
+      if (!keepLocal) await forgetLocalCopy(page)
       const stopProfile = i === loads - 1 ? await profile(page, 'load') : null
       const stopTrace = i === loads - 1 ? await traceWhile(browser, page, 'load') : null
       collabIn = 0

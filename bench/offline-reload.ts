@@ -267,6 +267,28 @@ export const interactive = ({
   return null
 }
 
+/**
+ * Deletes every IndexedDB database of the page's origin (the workspace's copy among them), so
+ * its next load gets the document from the server. Each deletion is awaited until done, or
+ * blocked by the page's own open copy: then it completes as the next reload closes it, and
+ * IndexedDB queues that page's open behind it.
+ */
+export function forgetLocalCopy(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    const dbs = await indexedDB.databases()
+    await Promise.all(
+      dbs.map(
+        (d) =>
+          new Promise<void>((done) => {
+            if (!d.name) return done()
+            const req = indexedDB.deleteDatabase(d.name)
+            req.onsuccess = req.onerror = req.onblocked = () => done()
+          }),
+      ),
+    )
+  })
+}
+
 type Milestones = NonNullable<ReturnType<typeof interactive>>
 
 /**
