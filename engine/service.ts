@@ -90,8 +90,8 @@ export interface EngineServiceOptions {
 const PRUNE_EVERY_MS = 10 * 60_000
 
 /** The rule compiler over the catalogue as it is when the run starts. */
-const compileWithCatalogue: CompileFn = async (def, { db, asOf, tz, only }) =>
-  compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz, ...(only !== undefined ? { only } : {}) })
+const compileWithCatalogue: CompileFn = async (def, { db, ...ctx }) =>
+  compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
 
 /**
  * The engine facade over one SqlExecutor (EngineApi). Every argument and result is

@@ -20,10 +20,12 @@ import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
+import type { DeltaContext } from '../compiler/emit-delta.ts'
 import {
   AFFECTED_TABLE,
   collectAffected,
   incrementalBase,
+  RECOMPUTE_TABLE,
   prepareIncremental,
   INCREMENTAL_MAX_SHARE,
   type Incremental,
@@ -42,6 +44,8 @@ export interface SourceSql {
   scopes?: ReadonlyArray<ScopeRead> | undefined
   /** The table of uids it is restricted to, when the compiler was asked to and did. */
   only?: string | undefined
+  /** Set when it is the delta form the compiler was asked for (compiler/emit-delta.ts). */
+  delta?: true | undefined
 }
 
 /**
@@ -50,7 +54,7 @@ export interface SourceSql {
  */
 export type CompileFn = (
   def: Definition,
-  ctx: { db: SqlExecutor; asOf: Date; tz: string; only?: string },
+  ctx: { db: SqlExecutor; asOf: Date; tz: string; only?: string; delta?: DeltaContext },
 ) => Promise<SourceSql>
 
 /** What a run needs besides the run itself. */
@@ -273,9 +277,12 @@ async function computeIncrementally(
   if (measured && restrictedLost(await recentTimedRuns(tx, t.labelId))) return null
   const asOf = new Date(t.asOf)
   // A compiler that can't restrict its statement (a stand-in) leaves every customer computed.
-  const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE })
+  // Where the rule allows, the customers whose only changes are events appended since the stored
+  // run's asOf get their stored value updated from the window's edges (compiler/emit-delta.ts).
+  const delta = { baseAsOf: base.asOf, stored: base.table, affected: AFFECTED_TABLE, recompute: RECOMPUTE_TABLE }
+  const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE, delta })
   if (restricted.only !== AFFECTED_TABLE) return null
-  const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz)
+  const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz, restricted.delta === true)
   const totalUsers = await countUsers(tx)
   if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return null
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)

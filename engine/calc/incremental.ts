@@ -33,6 +33,13 @@ export type Incremental = boolean | 'always'
 export const AFFECTED_TABLE = 'labels_affected'
 
 /**
+ * Of those, the customers a delta statement (compiler/emit-delta.ts) computes from their events:
+ * changed otherwise than by events appended at or after the stored run's asOf (storage/changes.ts
+ * `since`). The others get their stored value updated from the window's edges.
+ */
+export const RECOMPUTE_TABLE = 'labels_recompute'
+
+/**
  * Above this share of all customers an incremental run computes everyone instead: a restriction
  * to most customers costs a full run plus the look-ups. A choice, not measured (README "Benchmarks",
  * incremental runs).
@@ -103,6 +110,8 @@ export interface IncrementalBase {
   runId: string
   asOf: Date
   snapshot: string
+  /** The result table holding them. */
+  table: string
 }
 
 /**
@@ -146,13 +155,15 @@ export async function incrementalBase(
   const b = r.rows[0]
   if (!b?.snapshot || b.same_rule !== true || b.data_type !== def.dataType || b.tz !== tz) return null
   if (!resultTableRe.test(b.result_table)) return null
-  return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot }
+  return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot, table: b.result_table }
 }
 
 /**
  * Fills AFFECTED_TABLE (emptied first) with the customers the run must compute
- * from `base`: changed since its snapshot, or with events in the windows' changed part. Returns
- * how many, and whether a table was truncated since (storage/changes.ts EVERYONE: compute everyone).
+ * from `base`: changed since its snapshot, or with events in the windows' changed part; with
+ * `recompute` (a delta statement: compiler/emit-delta.ts), RECOMPUTE_TABLE too, with those of
+ * them changed otherwise than by events appended at or after `base.asOf`. Returns how many, and
+ * whether a table was truncated since (storage/changes.ts EVERYONE: compute everyone).
  */
 export async function collectAffected(
   tx: SqlExecutor,
@@ -160,7 +171,8 @@ export async function collectAffected(
   scopes: ReadonlyArray<ScopeRead>,
   asOf: Date,
   tz: string,
-): Promise<{ count: number; everyone: boolean }> {
+  recompute = false,
+): Promise<{ count: number; everyone: boolean; recomputed?: number }> {
   // One per connection, emptied at every commit (creating and dropping one per run cost ~3 ms).
   // No primary key: its uids are made distinct as they are written (below), and a key built row by
   // row cost more than the rest of the collection (README "Benchmarks", 100M events).
@@ -168,8 +180,9 @@ export async function collectAffected(
   await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
   const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
   const n = (edges?.params.length ?? 0) + 1
-  const changed = `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${n}::pg_snapshot)
-    AND NOT pg_visible_in_snapshot(xid, $${n}::pg_snapshot)`
+  const changedSince = (k: number) => `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${k}::pg_snapshot)
+    AND NOT pg_visible_in_snapshot(xid, $${k}::pg_snapshot)`
+  const changed = changedSince(n)
   // The planner can't estimate the distinct uids of this union (it assumes 200): a hash aggregate
   // sized for 200 groups spilled into 345,724 batches at 100M events (273 s for 867k rows), and
   // ON CONFLICT into a keyed table cost 7–10 s per million uids (random order, key in temp
@@ -182,6 +195,18 @@ export async function collectAffected(
     `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
     [...(edges?.params ?? []), base.snapshot],
   )
+  let recomputed: number | undefined
+  if (recompute) {
+    await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${RECOMPUTE_TABLE} (uid int NOT NULL) ON COMMIT DELETE ROWS`)
+    await tx.exec(`DELETE FROM ${RECOMPUTE_TABLE}`)
+    const again = await tx.query(
+      `INSERT INTO ${RECOMPUTE_TABLE} (uid) SELECT DISTINCT uid FROM (${changedSince(1)}
+         AND (since IS NULL OR since < $2::timestamptz)) x`,
+      [base.snapshot, base.asOf.toISOString()],
+    )
+    recomputed = again.affectedRows ?? 0
+    await tx.exec(`ANALYZE ${RECOMPUTE_TABLE}`)
+  }
   await tx.query(`SELECT set_config('enable_hashagg', $1, true)`, [hashagg.rows[0]?.v ?? 'on'])
   const count = r.affectedRows ?? 0
   const all = await tx.query<{ everyone: boolean }>(
@@ -190,5 +215,5 @@ export async function collectAffected(
   if (all.rows[0]?.everyone) return { count, everyone: true }
   // The planner has no statistics of a new table: without them it guesses its size from pages.
   await tx.exec(`ANALYZE ${AFFECTED_TABLE}`)
-  return { count, everyone: false }
+  return { count, everyone: false, ...(recomputed !== undefined ? { recomputed } : {}) }
 }

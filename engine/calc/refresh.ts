@@ -109,9 +109,7 @@ export async function executeRefresh(
   opts: RefreshOptions,
 ): Promise<RunOutcome[]> {
   const alone: CompileFn =
-    opts.compile ??
-    (async (def, { db, asOf, tz, only }) =>
-      compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz, ...(only !== undefined ? { only } : {}) }))
+    opts.compile ?? (async (def, { db, ...ctx }) => compileRule(def, { catalogue: await loadCatalogue(db), ...ctx }))
   // Scan tables would be local to the Citus coordinator, not co-located with the distributed
   // event shards they are joined to: there each label is computed alone.
   if (opts.shared === false || items.length < 2 || db.citus) return runAll(db, items, opts, () => alone)

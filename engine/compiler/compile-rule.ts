@@ -4,6 +4,7 @@ import type { Catalogue } from '../storage/catalogue.ts'
 import { Emitter } from './emitter.ts'
 import type { WindowNode } from './ir.ts'
 import { ruleSql } from './emit-rule.ts'
+import { deltaRuleSql, hasDeltaForm, type DeltaContext } from './emit-delta.ts'
 import { validateDefinition } from './validate-definition.ts'
 
 export interface CompileContext {
@@ -13,6 +14,13 @@ export interface CompileContext {
   readonly tz: string
   /** Compute only the customers whose uids this table holds (an incremental run: calc/incremental.ts). */
   readonly only?: string
+  /**
+   * An incremental run's stored results (`only` must be `delta.affected`): where the rule allows
+   * (compiler/emit-delta.ts), the statement computes `only`'s customers, those of
+   * `delta.recompute` from their events and the others from their stored value and the window's
+   * edges; elsewhere it is the plain statement restricted to `only`.
+   */
+  readonly delta?: DeltaContext
 }
 
 export interface CompiledRule {
@@ -25,6 +33,8 @@ export interface CompiledRule {
   readonly scopes?: ReadonlyArray<ScopeRead>
   /** The table of uids it was restricted to (ctx.only), so a caller can tell it was honoured. */
   readonly only?: string
+  /** Set when the statement is the delta form of ctx.delta (compiler/emit-delta.ts); else it is the plain one. */
+  readonly delta?: true
 }
 
 /** An event table and a window a statement reads. */
@@ -39,7 +49,16 @@ export interface ScopeRead {
  */
 export function compileRule(def: { dataType: DataType; rule: Rule }, ctx: CompileContext): CompiledRule {
   const node = validateDefinition(def, ctx.catalogue)
-  const e = new Emitter(ctx.asOf, ctx.tz, undefined, ctx.only)
+  if (ctx.delta && ctx.only !== ctx.delta.affected)
+    throw new Error('a delta statement computes the customers of `only`')
+  const delta = ctx.delta && hasDeltaForm(node, ctx.delta.baseAsOf, ctx.asOf) ? ctx.delta : null
+  // The delta form computes `only`'s customers, of which those of `recompute` from their events.
+  const e = new Emitter(ctx.asOf, ctx.tz, undefined, delta ? delta.recompute : ctx.only)
+  const deltaSql = delta ? deltaRuleSql(e, node, delta, def.dataType) : null
+  if (delta && deltaSql !== null) {
+    const scopes = e.scopesRead.map((s) => ({ table: s.event.table, window: s.window }))
+    return { sql: deltaSql, params: e.params.values, scopes, only: delta.affected, delta: true }
+  }
   const sql = ruleSql(e, node)
   const scopes = e.scopesRead.map((s) => ({ table: s.event.table, window: s.window }))
   return { sql, params: e.params.values, scopes, ...(ctx.only !== undefined ? { only: ctx.only } : {}) }

@@ -73,6 +73,11 @@ export class Emitter {
     return this.params.once('tz', this.timeZone, 'text')
   }
 
+  /** The asOf the statement computes for. */
+  get asOfDate(): Date {
+    return this.asOf
+  }
+
   asOfSql(): string {
     return this.params.once('asOf', this.asOf.toISOString(), 'timestamptz')
   }

@@ -4,7 +4,7 @@ import { lastDaysStart } from './literals.ts'
 import { Params } from './params.ts'
 
 /** A window's rows at an asOf: `time >= start AND time < end`, as SQL expressions (as Emitter.window reads them). */
-function bounds(w: WindowNode, asOf: Date, p: Params, tz: () => string): { start: string; end: string } {
+export function bounds(w: WindowNode, asOf: Date, p: Params, tz: () => string): { start: string; end: string } {
   const at = p.add(asOf.toISOString(), 'timestamptz')
   switch (w.kind) {
     case 'all':

@@ -12,6 +12,12 @@ import { lockKey, type SqlExecutor } from '../sql-executor.ts'
  * everyone. Not on Citus (its distributed tables' triggers would run on the workers): runs there
  * recompute every customer. The log is kept (and pruned) with LABELS_INCREMENTAL off too.
  *
+ * A row's `since` is set for events appended (an INSERT into an event table): the earliest time
+ * among that customer's new rows. A customer whose rows since a run are all appended at or after
+ * that run's asOf can have a count or a first/last updated from the window's edges
+ * (compiler/emit-delta.ts); any other change (NULL `since`: users, updates, deletes) means
+ * computing them from their events again.
+ *
  * A new event's table is filled before it gets its triggers (its stage is renamed into place):
  * no label can have read an event that did not exist, so no run's snapshot needs those rows.
  */
@@ -21,11 +27,14 @@ export const EVERYONE = -1
 
 export const changesDdl = `
 CREATE TABLE IF NOT EXISTS data_changes (xid xid8 NOT NULL DEFAULT pg_current_xact_id(), uid int NOT NULL);
+ALTER TABLE data_changes ADD COLUMN IF NOT EXISTS since timestamptz;
 CREATE INDEX IF NOT EXISTS data_changes_xid ON data_changes (xid);
 CREATE OR REPLACE FUNCTION labels_log_changes() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     INSERT INTO data_changes (uid) VALUES (${EVERYONE});
+  ELSIF TG_OP = 'INSERT' AND TG_TABLE_NAME <> 'users' THEN
+    INSERT INTO data_changes (uid, since) SELECT uid, min(time) FROM new_rows GROUP BY uid;
   ELSIF TG_OP = 'INSERT' THEN
     INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN

@@ -1,0 +1,100 @@
+import { resultSqlType } from '../calc/value-types.ts'
+import type { DataType } from '../../shared/schemas/label.ts'
+import type { Emitter } from './emitter.ts'
+import type { RuleNode, Scope } from './ir.ts'
+import { ruleSql } from './emit-rule.ts'
+import { predicateSql } from './emit-predicate.ts'
+import { bounds } from './window-edges.ts'
+
+/**
+ * Where an incremental run can update a stored value from the rows that entered and left the
+ * rule's window instead of reading the window again (issue 10, "incremental windows"; path (c) of
+ * `npm run bench -- incremental`). It holds for a customer whose only changes since the stored run
+ * read the data are events appended at or after that run's asOf (calc/incremental.ts collects the
+ * others apart, from the change log's `since`): their stored value is exact for the window at the
+ * stored asOf, and the rows of the new window differ from it only by the window's edges.
+ *  - metric count, any window: new = stored + rows that entered − rows that left.
+ *  - first/last, over all time or a date range, with asOf not earlier than the stored one: no row
+ *    leaves, and every row that entered is later than every row of the stored window, so the last
+ *    is the last that entered if any (else the stored one), and the first is the stored one if any
+ *    (else the first that entered).
+ * Other methods and measures read the window again: their values can't be updated from the edges
+ * (a sum of doubles would drift from a recount in its last bits; distinct, days, avg, preference
+ * and the conditions of custom and distribution labels need more than the stored value).
+ */
+export interface DeltaContext {
+  /** The asOf of the run whose results are stored. */
+  readonly baseAsOf: Date
+  /** The result table holding them (`res_<n>`). */
+  readonly stored: string
+  /** The customers to compute (every customer the run writes): calc/incremental.ts AFFECTED_TABLE. */
+  readonly affected: string
+  /** Of those, the ones to compute from their events (the rest from their stored value): RECOMPUTE_TABLE. */
+  readonly recompute: string
+}
+
+const name = /^[a-z_][a-z0-9_]*$/
+
+/** Whether a rule has a form computed from its stored values and its window's edges between the two asOfs. */
+export function hasDeltaForm(n: RuleNode, baseAsOf: Date, asOf: Date): boolean {
+  if (n.method === 'metric') return n.measure.agg === 'count'
+  if (n.method === 'first_last') return n.scope.window.kind !== 'last_days' && asOf.getTime() >= baseAsOf.getTime()
+  return false
+}
+
+/**
+ * The rule's statement for the customers of `d.affected`, as `(uid, value)` rows: those of
+ * `d.recompute` by the label's own statement restricted to them (the emitter's `only`), the others
+ * from their stored value and the rows of the window's edges. Null when the rule has no such form
+ * (hasDeltaForm). The emitter must have been made with `only = d.recompute`.
+ */
+export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType: DataType): string | null {
+  for (const t of [d.stored, d.affected, d.recompute]) if (!name.test(t)) throw new Error(`unexpected table ${t}`)
+  if (n.method !== 'metric' && n.method !== 'first_last') return null
+  if (!hasDeltaForm(n, d.baseAsOf, e.asOfDate)) return null
+  const full = ruleSql(e, n)
+  const edges = edgeRows(e, n.scope, d)
+  const kept = `NOT EXISTS (SELECT 1 FROM ${d.recompute} x WHERE x.uid = a.uid)`
+  let fromEdges: string
+  if (n.method === 'metric') {
+    // Rows in the new window count +1, rows in the old one −1 (the edges are in exactly one).
+    const diff = `SELECT uid, (count(*) FILTER (WHERE ${edges.inNew}) - count(*) FILTER (WHERE NOT (${edges.inNew})))::double precision AS d
+      FROM ${n.scope.event.table} WHERE ${edges.where} GROUP BY uid`
+    fromEdges = `SELECT a.uid, coalesce(r.value, 0) + coalesce(g.d, 0) AS value
+      FROM ${d.affected} a JOIN users u ON u.uid = a.uid LEFT JOIN ${d.stored} r ON r.uid = a.uid
+      LEFT JOIN (${diff}) g ON g.uid = a.uid WHERE ${kept}`
+  } else {
+    // Only rows that entered (hasDeltaForm: none left), all later than the stored window's.
+    const t = resultSqlType[dataType]
+    const table = n.scope.event.table
+    const entered =
+      n.property === '$time'
+        ? `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${edges.where} GROUP BY uid`
+        : `SELECT DISTINCT ON (uid) uid, ${n.property.column} AS value FROM ${table} WHERE ${edges.where} AND ${n.property.column} IS NOT NULL
+            ORDER BY uid, time ${n.which === 'last' ? 'DESC' : 'ASC'}, seq ${n.which === 'last' ? 'DESC' : 'ASC'}`
+    const value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
+    fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a LEFT JOIN ${d.stored} r ON r.uid = a.uid
+      LEFT JOIN (${entered}) g ON g.uid = a.uid WHERE ${kept}`
+  }
+  return `SELECT uid, value FROM (${full}) f UNION ALL ${fromEdges}`
+}
+
+/**
+ * The rows of a scope's event table in one of its windows at the two asOfs and not the other
+ * (compiler/window-edges.ts), with its filters, for the customers of `d.affected`; and whether a
+ * row is in the new window.
+ */
+function edgeRows(e: Emitter, s: Scope, d: DeltaContext): { where: string; inNew: string } {
+  const asOf = e.asOfDate
+  const [early, late] = d.baseAsOf.getTime() <= asOf.getTime() ? [d.baseAsOf, asOf] : [asOf, d.baseAsOf]
+  const tz = () => e.tz()
+  const i0 = bounds(s.window, early, e.params, tz)
+  const i1 = bounds(s.window, late, e.params, tz)
+  const now = late === asOf ? i1 : i0
+  const where = [
+    `((time >= ${i0.start} AND time < least(${i1.start}, ${i0.end})) OR (time >= greatest(${i1.start}, ${i0.end}) AND time < ${i1.end}))`,
+    ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`),
+    `uid IN (SELECT uid FROM ${d.affected})`,
+  ].join(' AND ')
+  return { where, inNew: `time >= ${now.start} AND time < ${now.end}` }
+}
