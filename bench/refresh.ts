@@ -3,6 +3,7 @@
 //                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
 //                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
 //                          [--concurrency N] [--full | --always-restricted] [--cluster uid|time] [--vacuum]
+//                          [--delta on|off|alternate]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
@@ -35,6 +36,10 @@
 // its first computes only the customers whose data or windows changed (engine/calc/incremental.ts),
 // unless its last such run took longer than a full one; --always-restricted: regardless
 // (LABELS_INCREMENTAL=always).
+// --delta on|off|alternate: incremental runs with the compiler's delta forms (a count or a first/last
+// updated from the window's edges: engine/compiler/emit-delta.ts; on, the engine's way), without
+// (off: the label's statement restricted), or on for days 2, 4, … and off for days 3, 5, … (alternate:
+// both in one run, on the same machine and data).
 // --cluster uid|time: after day 1's ingestion, every event table rewritten in customer or time order
 // (CLUSTER; the demo's files list events customer by customer, daily exports by time).
 // --vacuum: after day 1's ingestion (and --cluster), VACUUM (ANALYZE) of users and every event table,
@@ -45,6 +50,7 @@ import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { demoEvents } from '../engine/demo/index.ts'
+import type { CompileFn } from '../engine/calc/execute-run.ts'
 import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
@@ -113,6 +119,11 @@ interface Args {
   cluster?: 'uid' | 'time'
   /** After day 1's ingestion, VACUUM (ANALYZE) of users and every event table. */
   vacuum: boolean
+  /**
+   * Delta forms of incremental runs (compiler/emit-delta.ts): `on` (the engine's), `off`, or
+   * `alternate` (on for days 2, 4, …, off for days 3, 5, …: the two compared in one run).
+   */
+  delta: 'on' | 'off' | 'alternate'
 }
 
 function parseArgs(args: string[]): Args {
@@ -154,6 +165,7 @@ function parseArgs(args: string[]): Args {
     incremental: args.includes('--full') ? false : args.includes('--always-restricted') ? 'always' : true,
     ...clusterArg(get('cluster')),
     vacuum: args.includes('--vacuum'),
+    delta: deltaArg(get('delta') ?? 'on'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
 }
@@ -163,6 +175,15 @@ function clusterArg(v: string | undefined): { cluster?: 'uid' | 'time' } {
   if (v === 'uid' || v === 'time') return { cluster: v }
   throw new Error(`--cluster must be uid or time, not ${v}`)
 }
+
+function deltaArg(v: string): Args['delta'] {
+  if (v !== 'on' && v !== 'off' && v !== 'alternate') throw new Error(`--delta must be on, off or alternate, not ${v}`)
+  return v
+}
+
+/** The engine's compiler without delta forms: an incremental run restricts the label's own statement. */
+const withoutDelta: CompileFn = async (def, { db, delta: _, ...ctx }) =>
+  compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
 
 function daysArg(v: string): number {
   const n = Number(v)
@@ -378,6 +399,8 @@ interface Pass {
    * first incremental runs' one-off, timed apart from the pass (which then finds it built).
    */
   timeIndexMs?: number
+  /** False when the pass's incremental runs were compiled without delta forms (--delta off|alternate). */
+  delta?: boolean
 }
 
 /**
@@ -678,9 +701,16 @@ async function benchEngine(
       const lsn = await walLsn(db)
       // executeRefresh (shared scans) runs on `db` itself: only label-by-label passes are profiled.
       const profile: Profile | undefined = args.profile && how === alone ? {} : undefined
-      const through = profile
-        ? new EngineService(profiling(db, profile), { resultWrites: args.resultWrites, incremental: args.incremental })
-        : service
+      const delta = args.delta === 'on' || (args.delta === 'alternate' && day % 2 === 0)
+      if (day > 1 && args.delta !== 'on') console.log(`  [${engine}] ${name}: delta forms ${delta ? 'on' : 'off'}`)
+      const through =
+        profile || !delta
+          ? new EngineService(profile ? profiling(db, profile) : db, {
+              resultWrites: args.resultWrites,
+              incremental: args.incremental,
+              ...(delta ? {} : { compile: withoutDelta }),
+            })
+          : service
       const refresh = await how(through, labels, dayAt(day))
       const walBytes = await walSince(db, lsn)
       passes.push({
@@ -691,6 +721,7 @@ async function benchEngine(
         walBytes,
         ...(profile ? { profile } : {}),
         ...(timeIndexMs !== undefined ? { timeIndexMs } : {}),
+        ...(day > 1 ? { delta } : {}),
       })
     }
     const shared = refreshShared(db, { layout: args.layout, resultWrites: args.resultWrites })
