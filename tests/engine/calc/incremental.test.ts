@@ -426,16 +426,20 @@ describeEachDb('an incremental run gives the results of a run over every custome
     await ingestEventRecords(db, [view('fresh', 'edge-fresh', base.getTime() + 7_200_000)])
     const asOf = new Date(base.getTime() + DAY)
     const cat = await loadCatalogue(db)
-    for (const l of [count, first]) {
-      const run = await svc.createRun({
+    /** Runs the label at asOf through `service`; its stored results and its statement's over everyone. */
+    const runOne = async (service: EngineService, l: (typeof labels)[number]) => {
+      const run = await service.createRun({
         labelId: l.id,
         trigger: 'schedule',
         asOf: asOf.toISOString(),
         definition: l.def,
       })
-      expect((await svc.executeRun(run.id, { tz })).status).toBe('succeeded')
+      expect((await service.executeRun(run.id, { tz })).status).toBe('succeeded')
       const all = await runCompiled(db, compileRule(l.def, { catalogue: cat, asOf, tz }))
-      const stored = await storedResults(db, l.id)
+      return { all, stored: await storedResults(db, l.id) }
+    }
+    for (const l of [count, first]) {
+      const { all, stored } = await runOne(svc, l)
       expect(all.get('u30')).toBeDefined()
       expect(stored.get('u30'), `${l.id}: u30 updated from its stored value`).toEqual(
         l === count ? (all.get('u30') as number) + 1000 : 'tampered',
@@ -450,15 +454,8 @@ describeEachDb('an incremental run gives the results of a run over every custome
     // Repaired for the tests after: a run over everyone.
     const full = new EngineService(db, { resultWrites: 'auto', incremental: false })
     for (const l of [count, first]) {
-      const run = await full.createRun({
-        labelId: l.id,
-        trigger: 'schedule',
-        asOf: asOf.toISOString(),
-        definition: l.def,
-      })
-      expect((await full.executeRun(run.id, { tz })).status).toBe('succeeded')
-      const all = await runCompiled(db, compileRule(l.def, { catalogue: cat, asOf, tz }))
-      expect(sortedEntries(await storedResults(db, l.id))).toEqual(sortedEntries(all))
+      const { all, stored } = await runOne(full, l)
+      expect(sortedEntries(stored)).toEqual(sortedEntries(all))
     }
   })
 
