@@ -252,6 +252,8 @@ export interface Refresh {
   failed: string[]
   /** Runs that wrote their results in place (run record resultWrites = changed). */
   inPlace?: number
+  /** The customers the incremental runs computed (run record recomputedUsers), summed, and how many such runs. */
+  computed?: { users: number; runs: number }
 }
 
 /** Creates one run per label at asOf, as the scheduler does for a slot. */
@@ -276,6 +278,7 @@ export const refreshAlone =
     const failed: string[] = []
     const t0 = performance.now()
     let inPlace = 0
+    const computed = { users: 0, runs: 0 }
     const queue = await createRuns(service, labels, asOf)
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
@@ -284,10 +287,14 @@ export const refreshAlone =
         perLabel[next.label.id] = performance.now() - t
         if (out.run.status !== 'succeeded') failed.push(`${next.label.id}: ${out.run.error}`)
         if (out.run.resultWrites === 'changed') inPlace++
+        if (typeof out.run.recomputedUsers === 'number') {
+          computed.users += out.run.recomputedUsers
+          computed.runs++
+        }
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
-    return { totalMs: performance.now() - t0, perLabel, failed, inPlace }
+    return { totalMs: performance.now() - t0, perLabel, failed, inPlace, computed }
   }
 
 /**
@@ -897,11 +904,13 @@ export async function main(argv: string[]): Promise<void> {
       row.walMB = p.walBytes === undefined ? '-' : (p.walBytes / 1e6).toFixed(1)
       row.timeIndex = p.timeIndexMs === undefined ? '-' : sec(p.timeIndexMs)
       row.inPlace = p.refresh.inPlace ?? '-'
+      const c = p.refresh.computed
+      row.computed = c?.runs ? `${c.runs} × ${Math.round(c.users / c.runs)}` : '-'
       row.failed = p.refresh.failed.length
       rows.push(row)
     }
   console.log(
-    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide; Citus: all its nodes'); (×) = ÷ DuckDB's same day; timeIndex: the event tables' index by time, built once before the first incremental day (not in its total)`,
+    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide; Citus: all its nodes'); (×) = ÷ DuckDB's same day; timeIndex: the event tables' index by time, built once before the first incremental day (not in its total); computed: incremental runs × the customers each computed on average`,
   )
   table(rows)
   console.log('\na later day ÷ the first day (target ≤ 20% for the engines)')

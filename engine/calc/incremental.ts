@@ -12,10 +12,12 @@ import { addTimeIndexes, unindexedByTime } from '../storage/extend.ts'
  * the asOf (Emitter.window is the only place a compiled statement reads it). So a run of a label
  * whose current results come from a run of the same rule, data type and time zone needs to
  * compute only
- *  - the customers whose rows changed since that run read the data (storage/changes.ts: late
- *    events, a re-ingested day, new, deleted or updated users), and
+ *  - the customers whose rows of users or of an event table the statement reads changed since
+ *    that run read the data (storage/changes.ts: late events, a re-ingested day, new, deleted or
+ *    updated users), but for events appended at or after that run's asOf, read by the next point, and
  *  - the customers with an event in the part of a window that differs between the two asOfs (the
- *    day that entered a `lastDays` window and the day that left it: compiler/window-edges.ts);
+ *    day that entered a `lastDays` window and the day that left it: compiler/window-edges.ts)
+ *    that one of the scopes reading that window keeps (its filters);
  * every other customer's value is the one stored. Those customers are computed by the label's own
  * statement restricted to them (`uid IN (…)`), and only the values that differ are written in
  * place (result-swap.ts applyChanges). The results equal a full run's; the tests compare them
@@ -180,9 +182,13 @@ export async function collectAffected(
   await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
   const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
   const n = (edges?.params.length ?? 0) + 1
+  // The changes since the base's snapshot to users and the event tables the statement reads
+  // (storage/changes.ts; rows logged before tables were named count for every label).
   const changedSince = (k: number) => `SELECT uid FROM data_changes WHERE xid >= pg_snapshot_xmin($${k}::pg_snapshot)
-    AND NOT pg_visible_in_snapshot(xid, $${k}::pg_snapshot)`
-  const changed = changedSince(n)
+    AND NOT pg_visible_in_snapshot(xid, $${k}::pg_snapshot) AND (tbl IS NULL OR tbl = 'users' OR tbl = ANY($${k + 1}::text[]))`
+  const tables = [...new Set(scopes.map((s) => s.table))]
+  // Events appended at or after the base's asOf are read by the edges above, filters applied.
+  const changed = `${changedSince(n)} AND (since IS NULL OR since < $${n + 2}::timestamptz)`
   // The planner can't estimate the distinct uids of this union (it assumes 200): a hash aggregate
   // sized for 200 groups spilled into 345,724 batches at 100M events (273 s for 867k rows), and
   // ON CONFLICT into a keyed table cost 7–10 s per million uids (random order, key in temp
@@ -193,7 +199,7 @@ export async function collectAffected(
   )
   const r = await tx.query(
     `INSERT INTO ${AFFECTED_TABLE} (uid) SELECT DISTINCT uid FROM (${edges ? `${edges.sql} UNION ALL ` : ''}${changed}) x`,
-    [...(edges?.params ?? []), base.snapshot],
+    [...(edges?.params ?? []), base.snapshot, tables, base.asOf.toISOString()],
   )
   let recomputed: number | undefined
   if (recompute) {
@@ -201,8 +207,8 @@ export async function collectAffected(
     await tx.exec(`DELETE FROM ${RECOMPUTE_TABLE}`)
     const again = await tx.query(
       `INSERT INTO ${RECOMPUTE_TABLE} (uid) SELECT DISTINCT uid FROM (${changedSince(1)}
-         AND (since IS NULL OR since < $2::timestamptz)) x`,
-      [base.snapshot, base.asOf.toISOString()],
+         AND (since IS NULL OR since < $3::timestamptz)) x`,
+      [base.snapshot, tables, base.asOf.toISOString()],
     )
     recomputed = again.affectedRows ?? 0
     await tx.exec(`ANALYZE ${RECOMPUTE_TABLE}`)

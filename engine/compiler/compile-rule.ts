@@ -2,7 +2,7 @@ import type { DataType } from '../../shared/schemas/label.ts'
 import type { Rule } from '../../shared/schemas/rule.ts'
 import type { Catalogue } from '../storage/catalogue.ts'
 import { Emitter } from './emitter.ts'
-import type { WindowNode } from './ir.ts'
+import type { Predicate, WindowNode } from './ir.ts'
 import { ruleSql } from './emit-rule.ts'
 import { deltaRuleSql, hasDeltaForm, type DeltaContext } from './emit-delta.ts'
 import { validateDefinition } from './validate-definition.ts'
@@ -37,10 +37,11 @@ export interface CompiledRule {
   readonly delta?: true
 }
 
-/** An event table and a window a statement reads. */
+/** An event table, a window and the filters of rows a statement reads. */
 export interface ScopeRead {
   readonly table: string
   readonly window: WindowNode
+  readonly where: readonly Predicate[]
 }
 
 /**
@@ -56,10 +57,11 @@ export function compileRule(def: { dataType: DataType; rule: Rule }, ctx: Compil
   const e = new Emitter(ctx.asOf, ctx.tz, undefined, delta ? delta.recompute : ctx.only)
   const deltaSql = delta ? deltaRuleSql(e, node, delta, def.dataType) : null
   if (delta && deltaSql !== null) {
-    const scopes = e.scopesRead.map((s) => ({ table: s.event.table, window: s.window }))
-    return { sql: deltaSql, params: e.params.values, scopes, only: delta.affected, delta: true }
+    return { sql: deltaSql, params: e.params.values, scopes: scopesRead(e), only: delta.affected, delta: true }
   }
   const sql = ruleSql(e, node)
-  const scopes = e.scopesRead.map((s) => ({ table: s.event.table, window: s.window }))
-  return { sql, params: e.params.values, scopes, ...(ctx.only !== undefined ? { only: ctx.only } : {}) }
+  return { sql, params: e.params.values, scopes: scopesRead(e), ...(ctx.only !== undefined ? { only: ctx.only } : {}) }
 }
+
+const scopesRead = (e: Emitter): ScopeRead[] =>
+  e.scopesRead.map((s) => ({ table: s.event.table, window: s.window, where: s.where }))

@@ -12,10 +12,14 @@ import { lockKey, type SqlExecutor } from '../sql-executor.ts'
  * everyone. Not on Citus (its distributed tables' triggers would run on the workers): runs there
  * recompute every customer. The log is kept (and pruned) with LABELS_INCREMENTAL off too.
  *
+ * A row's `tbl` names the table changed (NULL in rows logged before it was kept): a label's run
+ * reads the changes of users and of the event tables its statement reads, not of the others.
  * A row's `since` is set for events appended (an INSERT into an event table): the earliest time
- * among that customer's new rows. A customer whose rows since a run are all appended at or after
- * that run's asOf can have a count or a first/last updated from the window's edges
- * (compiler/emit-delta.ts); any other change (NULL `since`: users, updates, deletes) means
+ * among that customer's new rows. Rows appended at or after a run's asOf were in neither that
+ * run's windows nor, at a later asOf, anywhere but in the part of a window that entered, which
+ * the next run reads by time (compiler/window-edges.ts), so the change log need not name those
+ * customers; and a count or a first/last of theirs is updated from the window's edges
+ * (compiler/emit-delta.ts). Any other change (NULL `since`: users, updates, deletes) means
  * computing them from their events again.
  *
  * A new event's table is filled before it gets its triggers (its stage is renamed into place):
@@ -28,19 +32,20 @@ export const EVERYONE = -1
 export const changesDdl = `
 CREATE TABLE IF NOT EXISTS data_changes (xid xid8 NOT NULL DEFAULT pg_current_xact_id(), uid int NOT NULL);
 ALTER TABLE data_changes ADD COLUMN IF NOT EXISTS since timestamptz;
+ALTER TABLE data_changes ADD COLUMN IF NOT EXISTS tbl text;
 CREATE INDEX IF NOT EXISTS data_changes_xid ON data_changes (xid);
 CREATE OR REPLACE FUNCTION labels_log_changes() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
-    INSERT INTO data_changes (uid) VALUES (${EVERYONE});
+    INSERT INTO data_changes (uid, tbl) VALUES (${EVERYONE}, TG_TABLE_NAME);
   ELSIF TG_OP = 'INSERT' AND TG_TABLE_NAME <> 'users' THEN
-    INSERT INTO data_changes (uid, since) SELECT uid, min(time) FROM new_rows GROUP BY uid;
+    INSERT INTO data_changes (uid, since, tbl) SELECT uid, min(time), TG_TABLE_NAME FROM new_rows GROUP BY uid;
   ELSIF TG_OP = 'INSERT' THEN
-    INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM new_rows;
+    INSERT INTO data_changes (uid, tbl) SELECT DISTINCT uid, TG_TABLE_NAME FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO data_changes (uid) SELECT DISTINCT uid FROM old_rows;
+    INSERT INTO data_changes (uid, tbl) SELECT DISTINCT uid, TG_TABLE_NAME FROM old_rows;
   ELSE
-    INSERT INTO data_changes (uid) SELECT uid FROM old_rows UNION SELECT uid FROM new_rows;
+    INSERT INTO data_changes (uid, tbl) SELECT uid, TG_TABLE_NAME FROM old_rows UNION SELECT uid, TG_TABLE_NAME FROM new_rows;
   END IF;
   RETURN NULL;
 END $$;

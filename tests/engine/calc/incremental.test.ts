@@ -6,7 +6,7 @@ import { ingestEventRecords, ingestUserRecords } from '../../../engine/ingest/in
 import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import { pruneChanges } from '../../../engine/storage/changes.ts'
-import { AFFECTED_TABLE, collectAffected } from '../../../engine/calc/incremental.ts'
+import { AFFECTED_TABLE, collectAffected, incrementalBase } from '../../../engine/calc/incremental.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
 import { expectCountsOfTable } from '../../helpers/stored-counts.ts'
@@ -127,6 +127,8 @@ describeEachDb('an incremental run gives the results of a run over every custome
   const labels = [...fixed, ...fc.sample(ruleArb, { numRuns: 36, seed: 9090 })].map((def, i) => ({ id: `i${i}`, def }))
   let db: TestDb
   let svc: EngineService
+  /** The asOf of the last runAll of a test that other tests follow. */
+  let lastAsOf = ASOF
 
   beforeAll(async () => {
     db = await newDb(kind)
@@ -459,10 +461,84 @@ describeEachDb('an incremental run gives the results of a run over every custome
     }
   })
 
-  it('after a TRUNCATE (no rows to log) the next run computes everyone', async () => {
-    const view = (await loadCatalogue(db)).events.get('view')?.table as string
+  it("leaves out customers whose changes are in event tables the label doesn't read, or that its filters don't keep", async () => {
+    if (db.citus) return // no change log there
+    // Purchases over 7 days; views that aren't home over all time.
+    const purchases = labels.find((l) => JSON.stringify(l.def) === JSON.stringify(fixed[0])) as (typeof labels)[number]
+    const views = labels.find((l) => JSON.stringify(l.def) === JSON.stringify(fixed[8])) as (typeof labels)[number]
+    const cat = await loadCatalogue(db)
+    const bases = await Promise.all(
+      [purchases, views].map(async (l) => {
+        const base = await db.transaction((tx) => incrementalBase(tx, l.id, l.def, tz))
+        expect(base, l.id).not.toBeNull()
+        return base as NonNullable<typeof base>
+      }),
+    )
+    const [pBase, vBase] = bases as [(typeof bases)[number], (typeof bases)[number]]
+    /** The user_ids the label's next run, a day after its base's asOf, would compute. */
+    const affected = async (l: (typeof labels)[number], base: (typeof bases)[number]) => {
+      const asOf = new Date(base.asOf.getTime() + DAY)
+      const scopes = compileRule(l.def, { catalogue: cat, asOf, tz }).scopes ?? []
+      return db.transaction(async (tx) => {
+        await collectAffected(tx, base, scopes, asOf, tz)
+        const r = await tx.query<{ u: string }>(
+          `SELECT u.user_id AS u FROM ${AFFECTED_TABLE} a JOIN users u ON u.uid = a.uid`,
+        )
+        return new Set(r.rows.map((x) => x.u))
+      })
+    }
+    const before = [await affected(purchases, pBase), await affected(views, vBase)]
+    // Four customers neither run computes yet.
+    const quiet = Array.from({ length: 500 }, (_, i) => `u${100 + i}`).filter((u) => !before.some((b) => b.has(u)))
+    expect(quiet.length).toBeGreaterThanOrEqual(4)
+    const [lateView, latePurchase, homeView, cartView] = quiet as [string, string, string, string]
+    // Late: two days before both bases' asOf; appended: an hour after the views label's.
+    const [early, late] = [
+      Math.min(pBase.asOf.getTime(), vBase.asOf.getTime()),
+      Math.max(pBase.asOf.getTime(), vBase.asOf.getTime()),
+    ]
+    const ev = (user: string, event: string, id: string, time: number, properties: Record<string, unknown>) => ({
+      user_id: user,
+      event,
+      event_id: id,
+      time: new Date(time).toISOString(),
+      properties,
+    })
+    expect(
+      (
+        await ingestEventRecords(db, [
+          ev(lateView, 'view', 'skip-1', early - 2 * DAY, { page: 'cart', duration: 4 }),
+          ev(latePurchase, 'purchase', 'skip-2', early - 2 * DAY, { amount: 12, product: 'fig' }),
+          ev(homeView, 'view', 'skip-3', vBase.asOf.getTime() + 3_600_000, { page: 'home', duration: 4 }),
+          ev(cartView, 'view', 'skip-4', vBase.asOf.getTime() + 3_600_000, { page: 'cart', duration: 4 }),
+        ])
+      ).committed,
+    ).toBe(true)
+    const [p, v] = [await affected(purchases, pBase), await affected(views, vBase)]
+    // Purchases: the late purchase, not the late view (another table).
+    expect([latePurchase, lateView].map((u) => p.has(u))).toEqual([true, false])
+    // Views that aren't home: the late view (any late change is computed again) and the appended
+    // cart view, not the appended home view (its filter).
+    expect([lateView, cartView, homeView].map((u) => v.has(u))).toEqual([true, true, false])
+    // And the runs give a full run's results (runAll checks each against its statement).
+    lastAsOf = new Date(late + DAY)
+    await runAll(lastAsOf)
+  })
+
+  it('after a TRUNCATE (no rows to log) the next run of every label reading the table computes everyone', async () => {
+    const cat = await loadCatalogue(db)
+    const view = cat.events.get('view')?.table as string
     await db.exec(`TRUNCATE ${view}`)
-    const counts = await runAll(new Date(ASOF.getTime() - DAY))
-    expect([...counts.values()].every((c) => c === null)).toBe(true)
+    const asOf = new Date(lastAsOf.getTime() + DAY) // the day after every label's last run
+    const counts = await runAll(asOf)
+    const readsView = (def: Def) =>
+      (compileRule(def, { catalogue: cat, asOf, tz }).scopes ?? []).some((s) => s.table === view)
+    const reading = labels.filter((l) => readsView(l.def))
+    expect(reading.length).toBeGreaterThan(3)
+    expect(reading.map((l) => [l.id, counts.get(l.id)])).toEqual(reading.map((l) => [l.id, null]))
+    // The others read no row of it: a truncated table they don't read changes none of their values.
+    const others = labels.filter((l) => !readsView(l.def))
+    expect(others.length).toBeGreaterThan(3)
+    if (!db.citus) expect(others.filter((l) => counts.get(l.id) === null).map((l) => l.id)).toEqual([])
   })
 })
