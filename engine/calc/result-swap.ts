@@ -6,6 +6,7 @@ import { coveredFilter, resultSqlType } from './value-types.ts'
 import { xactLock } from '../sql-executor.ts'
 import { prepareDeltaTables, type ResultDelta } from './result-delta.ts'
 import { distributeByUid } from '../storage/citus.ts'
+import { byKey } from '../compiler/emitter.ts'
 
 /**
  * Creates an empty result table `res_<n>` for the data type; the primary key may come after the
@@ -171,7 +172,9 @@ export async function applyChanges(
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
   if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)
-  const stored = only === undefined ? t : `(SELECT uid, value FROM ${t} WHERE uid IN (SELECT uid FROM ${only}))`
+  // The stored rows of the customers computed: read by key (compiler/emitter.ts byKey; a side of
+  // the FULL JOIN below), not by a scan of the table; so are the rows to delete.
+  const stored = only === undefined ? t : `(SELECT uid, value FROM ${t} WHERE ${byKey('uid', only)})`
   const delta = await prepareDeltaTables(tx, dataType)
   // One full join of the new values with the stored rows finds the difference; the writes then
   // touch only its rows, found by primary key. The difference's old and new rows are kept for
@@ -183,7 +186,7 @@ export async function applyChanges(
        SELECT coalesce(n.uid, r.uid) AS uid, n.value, r.value AS old, n.uid IS NULL AS gone, r.uid IS NULL AS added
          FROM run_values n FULL JOIN ${stored} r ON r.uid = n.uid
         WHERE n.uid IS NULL OR r.uid IS NULL OR r.value IS DISTINCT FROM n.value),
-     d AS (DELETE FROM ${t} r USING diff x WHERE x.gone AND r.uid = x.uid RETURNING 1),
+     d AS (DELETE FROM ${t} r WHERE r.uid = ANY (ARRAY(SELECT uid FROM diff WHERE gone)) RETURNING 1),
      u AS (UPDATE ${t} r SET value = x.value FROM diff x WHERE NOT x.gone AND NOT x.added AND r.uid = x.uid RETURNING 1),
      i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1),
      o AS (INSERT INTO ${delta.old} (uid, value) SELECT uid, old FROM diff WHERE NOT added),

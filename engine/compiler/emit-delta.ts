@@ -1,6 +1,6 @@
 import { resultSqlType } from '../calc/value-types.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
-import type { Emitter } from './emitter.ts'
+import { lookUp, type Emitter } from './emitter.ts'
 import type { RuleNode, Scope } from './ir.ts'
 import { ruleSql } from './emit-rule.ts'
 import { predicateSql } from './emit-predicate.ts'
@@ -55,13 +55,15 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
   const full = ruleSql(e, n)
   const edges = edgeRows(e, n.scope, d)
   const kept = `NOT EXISTS (SELECT 1 FROM ${d.recompute} x WHERE x.uid = a.uid)`
+  // Each customer's stored value, looked up by key (emitter.ts lookUp).
+  const stored = `LEFT JOIN ${lookUp(d.stored, 'value', 'a.uid')} r ON true`
   let fromEdges: string
   if (n.method === 'metric') {
     // Rows in the new window count +1, rows in the old one −1 (the edges are in exactly one).
     const diff = `SELECT uid, (count(*) FILTER (WHERE ${edges.inNew}) - count(*) FILTER (WHERE NOT (${edges.inNew})))::double precision AS d
       FROM ${n.scope.event.table} WHERE ${edges.where} GROUP BY uid`
     fromEdges = `SELECT a.uid, coalesce(r.value, 0) + coalesce(g.d, 0) AS value
-      FROM ${d.affected} a JOIN users u ON u.uid = a.uid LEFT JOIN ${d.stored} r ON r.uid = a.uid
+      FROM ${d.affected} a CROSS JOIN ${lookUp('users', 'uid', 'a.uid')} u ${stored}
       LEFT JOIN (${diff}) g ON g.uid = a.uid WHERE ${kept}`
   } else {
     // Only rows that entered (hasDeltaForm: none left), all later than the stored window's.
@@ -73,7 +75,7 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
         : `SELECT DISTINCT ON (uid) uid, ${n.property.column} AS value FROM ${table} WHERE ${edges.where} AND ${n.property.column} IS NOT NULL
             ORDER BY uid, time ${n.which === 'last' ? 'DESC' : 'ASC'}, seq ${n.which === 'last' ? 'DESC' : 'ASC'}`
     const value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
-    fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a LEFT JOIN ${d.stored} r ON r.uid = a.uid
+    fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a ${stored}
       LEFT JOIN (${entered}) g ON g.uid = a.uid WHERE ${kept}`
   }
   return `SELECT uid, value FROM (${full}) f UNION ALL ${fromEdges}`

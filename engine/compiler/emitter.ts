@@ -17,6 +17,34 @@ interface ScopeCte {
  */
 export type SharedLookup = (scope: Scope, measure: MeasureNode) => { table: string; column: string } | null
 
+/**
+ * Reading the rows of a table keyed by uid (users, a result table) for a few customers of many:
+ * PostgreSQL plans `col IN (SELECT uid FROM list)`, or a join with the list, as a scan of every
+ * row and a hash once the list holds a few thousand uids, whatever share of the table that is
+ * (README "Benchmarks", "Customers and stored values read by key"). Two forms read the listed
+ * keys instead; neither is for event tables, whose rows of a customer are spread over the table.
+ *
+ * byKey: `col = ANY (ARRAY(SELECT uid FROM list))`, one index scan over the listed keys. The
+ * planner can't see the array's length and counts on 10 rows, so only where that estimate
+ * can't pick a plan that rescans a side per row: a filter of its own, or a side of a FULL JOIN
+ * (hash or merge only). Measured on PostgreSQL 15, 1M keyed rows: 5k uids 97 → 11 ms, 20k
+ * 121 → 31 ms, 200k 270 → 185 ms; at 100k rows it loses from ~20% of them (20k uids 12 → 16 ms).
+ */
+export function byKey(col: string, list: string): string {
+  if (!/^[a-z_][a-z0-9_.]*$/.test(list)) throw new Error(`unexpected table ${list}`)
+  return `${col} = ANY (ARRAY(SELECT uid FROM ${list}))`
+}
+
+/**
+ * lookUp: `LATERAL (SELECT cols FROM table WHERE uid = outer OFFSET 0)`, one look-up by key per
+ * row of the side it follows, whose row count the planner keeps (OFFSET 0 keeps the subquery
+ * from being flattened into a join it would plan as a scan). For a join's inner side.
+ */
+export function lookUp(table: string, cols: string, outerUid: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`unexpected table ${table}`)
+  return `LATERAL (SELECT ${cols} FROM ${table} WHERE uid = ${outerUid} OFFSET 0)`
+}
+
 /** The key of a scope: two scopes with the same key select the same rows. */
 export const scopeKey = (scope: Scope): string => JSON.stringify([scope.event.table, scope.where, scope.window])
 
@@ -55,18 +83,18 @@ export class Emitter {
 
   /**
    * The FROM item of the customers computed for: `users u`, or for a restricted statement
-   * `<only> o JOIN users u ON u.uid = o.uid` (the table's uids are unique: calc/incremental.ts
-   * writes them distinct), its LEFT JOINs to come after it. The first join rather than
-   * `WHERE u.uid IN (…)` after the LEFT JOINs: past join_collapse_limit (8 relations) PostgreSQL
-   * keeps the written order, and at 100M events a 4-layer custom label restricted to 1M of 10M
-   * customers ran every customer through its LEFT JOINs and applied the restriction last (README
-   * "Benchmarks", 100M events). The plan now joins the restricted customers first; that
-   * statement's time did not change (74.2 vs 75.2 s).
+   * `<only> o` and each one's row of `users` looked up by key (lookUp: a join was planned as a
+   * scan of every customer), its LEFT JOINs to come after it (the table's uids are unique:
+   * calc/incremental.ts writes them distinct). The first item rather than `WHERE u.uid IN (…)`
+   * after the LEFT JOINs: past join_collapse_limit (8 relations) PostgreSQL keeps the written
+   * order, and at 100M events a 4-layer custom label restricted to 1M of 10M customers ran every
+   * customer through its LEFT JOINs and applied the restriction last (README "Benchmarks", 100M
+   * events).
    */
   usersFrom(alias: string): string {
     return this.only === undefined
       ? `users ${alias}`
-      : `${this.only} ${alias}_only JOIN users ${alias} ON ${alias}.uid = ${alias}_only.uid`
+      : `${this.only} ${alias}_only CROSS JOIN ${lookUp('users', '*', `${alias}_only.uid`)} ${alias}`
   }
 
   tz(): string {
