@@ -4,7 +4,10 @@
  * Built to hit edges: ties in time (later seq wins), missing properties and attributes,
  * events exactly at asOf and at window edges, local midnights in the workspace zone.
  */
+import { expect } from 'vitest'
+import type { Definition } from '../../engine/api.ts'
 import { ingestEventRecords, ingestUserRecords } from '../../engine/ingest/index.ts'
+import type { EngineService } from '../../engine/service.ts'
 import type { SqlExecutor } from '../../engine/sql-executor.ts'
 import { migrate } from '../../engine/storage/ddl.ts'
 import { makeRng } from '../../shared/prng.ts'
@@ -146,4 +149,22 @@ export const sortedEntries = (m: Map<string, unknown>): Array<[string, unknown]>
 export function comparable(m: Map<string, unknown>): Array<[string, unknown]> {
   const norm = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(9)) : v)
   return [...m.entries()].map(([k, v]) => [k, norm(v)] as [string, unknown]).sort((a, b) => (a[0] < b[0] ? -1 : 1))
+}
+
+/** Creates a scheduled run of `label` at asOf through `service`, executes it and expects it to succeed; the run's id. */
+export async function runLabelAt(
+  service: EngineService,
+  label: { id: string; def: Definition },
+  asOf: Date,
+  tz: string,
+): Promise<string> {
+  const run = await service.createRun({
+    labelId: label.id,
+    trigger: 'schedule',
+    asOf: asOf.toISOString(),
+    definition: label.def,
+  })
+  const done = await service.executeRun(run.id, { tz })
+  expect(done.status, `${label.id}: ${done.error}`).toBe('succeeded')
+  return run.id
 }

@@ -6,7 +6,7 @@ import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
-import { ASOF, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
+import { ASOF, runCompiled, runLabelAt, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 /**
  * An incremental run computes a few customers of many (engine/calc/incremental.ts). It reads them
@@ -127,15 +127,7 @@ describeEachDb('an incremental run reads its customers and their stored values b
     if (db.citus) return // no change log there: every run computes everyone (storage/changes.ts)
     const svc = new EngineService(db, { resultWrites: 'auto', incremental: 'always' })
     const run = async (service: EngineService, asOf: Date) => {
-      for (const l of labels) {
-        const r = await service.createRun({
-          labelId: l.id,
-          trigger: 'schedule',
-          asOf: asOf.toISOString(),
-          definition: l.def,
-        })
-        expect((await service.executeRun(r.id, { tz })).status).toBe('succeeded')
-      }
+      for (const l of labels) await runLabelAt(service, l, asOf, tz)
     }
     await run(svc, ASOF)
     // Late purchases (before the first run's asOf) and purchases appended after it, 4,000 customers.

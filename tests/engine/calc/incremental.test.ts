@@ -10,7 +10,15 @@ import { AFFECTED_TABLE, collectAffected, incrementalBase } from '../../../engin
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
 import { expectCountsOfTable } from '../../helpers/stored-counts.ts'
-import { ASOF, generateData, loadData, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
+import {
+  ASOF,
+  generateData,
+  loadData,
+  runCompiled,
+  runLabelAt,
+  sortedEntries,
+  storedResults,
+} from '../../helpers/rule-data.ts'
 
 /**
  * Incremental runs (engine/calc/incremental.ts): a label's next run of the same rule computes only
@@ -430,13 +438,7 @@ describeEachDb('an incremental run gives the results of a run over every custome
     const cat = await loadCatalogue(db)
     /** Runs the label at asOf through `service`; its stored results and its statement's over everyone. */
     const runOne = async (service: EngineService, l: (typeof labels)[number]) => {
-      const run = await service.createRun({
-        labelId: l.id,
-        trigger: 'schedule',
-        asOf: asOf.toISOString(),
-        definition: l.def,
-      })
-      expect((await service.executeRun(run.id, { tz })).status).toBe('succeeded')
+      await runLabelAt(service, l, asOf, tz)
       const all = await runCompiled(db, compileRule(l.def, { catalogue: cat, asOf, tz }))
       return { all, stored: await storedResults(db, l.id) }
     }
