@@ -105,6 +105,7 @@ describeEachDb('an incremental run reads its customers and their stored values b
   beforeAll(async () => {
     db = await newDb(kind)
     await new EngineService(db).migrate()
+    if (db.citus) return // no change log there: every run computes everyone (storage/changes.ts)
     const tiers = ['gold', 'silver', 'bronze']
     const users = Array.from({ length: USERS }, (_, i) => ({
       user_id: `u${i}`,

@@ -155,10 +155,8 @@ describeEachDb('an incremental run gives the results of a run over every custome
     const recomputed = new Map<string, number | null>()
     for (const l of labels) {
       const def = defs.get(l.id) ?? l.def
-      const run = await svc.createRun({ labelId: l.id, trigger: 'schedule', asOf: asOf.toISOString(), definition: def })
-      const done = await svc.executeRun(run.id, { tz })
-      expect(done.status, `${l.id}: ${done.error}`).toBe('succeeded')
-      const r = await db.query<{ n: number | null }>(`SELECT recomputed_users AS n FROM runs WHERE id = $1`, [run.id])
+      const runId = await runLabelAt(svc, { id: l.id, def }, asOf, tz)
+      const r = await db.query<{ n: number | null }>(`SELECT recomputed_users AS n FROM runs WHERE id = $1`, [runId])
       recomputed.set(l.id, r.rows[0]?.n ?? null)
       const all = await runCompiled(db, compileRule(def, { catalogue: await loadCatalogue(db), asOf, tz }))
       expect(sortedEntries(await storedResults(db, l.id)), `${l.id}: ${JSON.stringify(def)}`).toEqual(
