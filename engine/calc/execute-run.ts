@@ -17,7 +17,7 @@ import {
   type RunWrites,
 } from './result-swap.ts'
 import { coveredFilter, noValuesSql } from './value-types.ts'
-import { failRun, getRun, loadRun, startRun, succeedRun } from './runs.ts'
+import { failRun, getRun, loadRun, startRun, succeedRun, type DataRead } from './runs.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import type { DeltaContext } from '../compiler/emit-delta.ts'
@@ -218,12 +218,6 @@ async function materialise(
   deadline.check()
   const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
   const inPlace = partial?.inPlace ?? (how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null)
-  if (snapshot)
-    await tx.query(`UPDATE runs SET data_snapshot = $2, recomputed_users = $3 WHERE id = $1`, [
-      t.runId,
-      snapshot,
-      partial?.recomputed ?? null,
-    ])
   let written: {
     table: string
     coveredUsers: number
@@ -249,6 +243,7 @@ async function materialise(
     ...t,
     ...written,
     ...(partial ? { totalUsers: partial.totalUsers } : {}),
+    ...(snapshot ? { data: { snapshot, recomputedUsers: partial?.recomputed ?? null } } : {}),
   })
   deadline.check()
   return done
@@ -308,6 +303,8 @@ export async function finishResults(
     totalUsers?: number
     /** The difference a run written in place wrote: summary and snapshot are counted from it where they can be. */
     delta?: ResultDelta
+    /** What the calculation read and how many customers it computed (an incremental run's base: calc/incremental.ts). */
+    data?: DataRead
   },
 ): Promise<RunOutcome> {
   const totalUsers = t.totalUsers ?? (await countUsers(tx))
@@ -325,5 +322,5 @@ export async function finishResults(
   await swapResults(tx, s)
   const summary = (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
   await storeSummary(tx, summary)
-  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes), results: { summary, day } }
+  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes, t.data), results: { summary, day } }
 }

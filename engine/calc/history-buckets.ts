@@ -341,11 +341,14 @@ export async function writeHistoryDay(
   day: string,
   d: { totalUsers: number; runId: string; bucketing: string | null; items: Array<[string, number]> },
 ): Promise<void> {
-  await tx.query(`DELETE FROM history WHERE label_id = $1 AND date = $2::date`, [labelId, day])
-  if (d.items.length === 0) return
+  // One statement (README "Fewer round trips per run"): the day's rows deleted, then the new ones
+  // inserted. The INSERT reads the DELETE's count first, so the DELETE runs to its end before any
+  // row is inserted; a key check ignores rows this transaction deleted.
   await tx.query(
-    `INSERT INTO history (label_id, date, value, users, total_users, run_id, bucketing)
-     SELECT $1, $2::date, v, u, $3, $4, $7 FROM unnest($5::text[], $6::int[]) AS t(v, u)`,
+    `WITH gone AS (DELETE FROM history WHERE label_id = $1 AND date = $2::date RETURNING 1)
+     INSERT INTO history (label_id, date, value, users, total_users, run_id, bucketing)
+     SELECT $1, $2::date, v, u, $3, $4, $7 FROM unnest($5::text[], $6::int[]) AS t(v, u)
+      WHERE (SELECT count(*) FROM gone) >= 0`,
     [labelId, day, d.totalUsers, d.runId, d.items.map((i) => i[0]), d.items.map((i) => i[1]), d.bucketing],
   )
 }

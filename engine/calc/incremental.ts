@@ -161,6 +161,17 @@ export async function incrementalBase(
 }
 
 /**
+ * The temporary table of uids `name`, created if missing and emptied, in one round trip (README
+ * "Fewer round trips per run"): one per connection, emptied at every commit (creating and dropping
+ * one per run cost ~3 ms), and emptied here unless an earlier statement of this transaction filled it.
+ * No primary key: its uids are made distinct as they are written, and a key built row by row cost
+ * more than the rest of the collection (README "Benchmarks", 100M events).
+ */
+function emptyUidTable(name: string): string {
+  return `CREATE TEMP TABLE IF NOT EXISTS ${name} (uid int NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM ${name}`
+}
+
+/**
  * Fills AFFECTED_TABLE (emptied first) with the customers the run must compute
  * from `base`: changed since its snapshot, or with events in the windows' changed part; with
  * `recompute` (a delta statement: compiler/emit-delta.ts), RECOMPUTE_TABLE too, with those of
@@ -175,11 +186,7 @@ export async function collectAffected(
   tz: string,
   recompute = false,
 ): Promise<{ count: number; everyone: boolean; recomputed?: number }> {
-  // One per connection, emptied at every commit (creating and dropping one per run cost ~3 ms).
-  // No primary key: its uids are made distinct as they are written (below), and a key built row by
-  // row cost more than the rest of the collection (README "Benchmarks", 100M events).
-  await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${AFFECTED_TABLE} (uid int NOT NULL) ON COMMIT DELETE ROWS`)
-  await tx.exec(`DELETE FROM ${AFFECTED_TABLE}`) // empty unless an earlier statement of this transaction filled it
+  await tx.exec(emptyUidTable(AFFECTED_TABLE))
   const edges = windowEdgesSql(scopes, base.asOf, asOf, tz)
   const n = (edges?.params.length ?? 0) + 1
   // The changes since the base's snapshot to users and the event tables the statement reads
@@ -203,8 +210,7 @@ export async function collectAffected(
   )
   let recomputed: number | undefined
   if (recompute) {
-    await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${RECOMPUTE_TABLE} (uid int NOT NULL) ON COMMIT DELETE ROWS`)
-    await tx.exec(`DELETE FROM ${RECOMPUTE_TABLE}`)
+    await tx.exec(emptyUidTable(RECOMPUTE_TABLE))
     const again = await tx.query(
       `INSERT INTO ${RECOMPUTE_TABLE} (uid) SELECT DISTINCT uid FROM (${changedSince(1)}
          AND (since IS NULL OR since < $3::timestamptz)) x`,
@@ -213,10 +219,10 @@ export async function collectAffected(
     recomputed = again.affectedRows ?? 0
     await tx.exec(`ANALYZE ${RECOMPUTE_TABLE}`)
   }
-  await tx.query(`SELECT set_config('enable_hashagg', $1, true)`, [hashagg.rows[0]?.v ?? 'on'])
   const count = r.affectedRows ?? 0
   const all = await tx.query<{ everyone: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ${AFFECTED_TABLE} WHERE uid = ${EVERYONE}) AS everyone`,
+    `SELECT set_config('enable_hashagg', $1, true), EXISTS (SELECT 1 FROM ${AFFECTED_TABLE} WHERE uid = ${EVERYONE}) AS everyone`,
+    [hashagg.rows[0]?.v ?? 'on'],
   )
   if (all.rows[0]?.everyone) return { count, everyone: true }
   // The planner has no statistics of a new table: without them it guesses its size from pages.

@@ -55,12 +55,16 @@ export interface ResultDelta {
  */
 export async function prepareDeltaTables(tx: SqlExecutor, dataType: DataType): Promise<{ old: string; new: string }> {
   const t = { old: `labels_delta_old_${dataType}`, new: `labels_delta_new_${dataType}` }
-  for (const name of [t.old, t.new]) {
-    await tx.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS ${name} (uid int NOT NULL, value ${resultSqlType[dataType]} NOT NULL) ON COMMIT DELETE ROWS`,
-    )
-    await tx.exec(`DELETE FROM ${name}`) // empty unless an earlier statement of this transaction filled it
-  }
+  // Empty unless an earlier statement of this transaction filled them; all four statements in one
+  // round trip (README "Fewer round trips per run").
+  await tx.exec(
+    [t.old, t.new]
+      .map(
+        (name) =>
+          `CREATE TEMP TABLE IF NOT EXISTS ${name} (uid int NOT NULL, value ${resultSqlType[dataType]} NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM ${name}`,
+      )
+      .join('; '),
+  )
   return t
 }
 

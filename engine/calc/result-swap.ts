@@ -145,8 +145,22 @@ export interface WrittenRows {
   inserted: number
 }
 
-/** Serialises the writers of one label's results (runs writing in place, swaps) until the transaction ends; readers never take it. */
-export const lockResults = (tx: SqlExecutor, labelId: string): Promise<void> => xactLock(tx, `results:${labelId}`)
+/** The labels whose results lock each transaction holds (lockResults): a run takes it at up to three places. */
+const resultsLocked = new WeakMap<SqlExecutor, Set<string>>()
+
+/**
+ * Serialises the writers of one label's results (runs writing in place, swaps) until the
+ * transaction `tx` ends; readers never take it. Taken once per transaction: `tx` is the executor
+ * of one transaction (a nested one under a savepoint has its own), and a later call in it costs no
+ * round trip.
+ */
+export async function lockResults(tx: SqlExecutor, labelId: string): Promise<void> {
+  let held = resultsLocked.get(tx)
+  if (held?.has(labelId)) return
+  await xactLock(tx, `results:${labelId}`)
+  if (!held) resultsLocked.set(tx, (held = new Set()))
+  held.add(labelId)
+}
 
 /**
  * Computes the run's values and writes only their difference from the label's current results

@@ -157,8 +157,19 @@ export async function startRun(db: SqlExecutor, runId: string, definition?: Defi
 }
 
 /**
+ * What a calculation read, recorded on its run for the label's next one (calc/incremental.ts): the
+ * data snapshot taken before it, and how many customers it computed when it was restricted to
+ * some (null: everyone).
+ */
+export interface DataRead {
+  snapshot: string
+  recomputedUsers: number | null
+}
+
+/**
  * running → succeeded with its counts and, for a calculation, how it wrote its results and how
- * many customers' values changed (null: not counted); the run as stored.
+ * many customers' values changed (null: not counted) and what it read (`data`: none where no change
+ * log is kept); the run as stored. One statement for all of it.
  */
 export async function succeedRun(
   db: SqlExecutor,
@@ -166,11 +177,20 @@ export async function succeedRun(
   totalUsers: number,
   coveredUsers: number,
   writes?: { how: RunWrites; changedUsers: number | null },
+  data?: DataRead,
 ): Promise<Run> {
   const r = await db.query<RunRow>(
     `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL,
-       result_writes = $4, changed_users = $5 WHERE id = $1 RETURNING ${runColumns}`,
-    [runId, totalUsers, coveredUsers, writes?.how ?? null, writes?.changedUsers ?? null],
+       result_writes = $4, changed_users = $5, data_snapshot = $6, recomputed_users = $7 WHERE id = $1 RETURNING ${runColumns}`,
+    [
+      runId,
+      totalUsers,
+      coveredUsers,
+      writes?.how ?? null,
+      writes?.changedUsers ?? null,
+      data?.snapshot ?? null,
+      data?.recomputedUsers ?? null,
+    ],
   )
   if (!r.rows[0]) throw new Error(`run ${runId} vanished while it succeeded`)
   return toRun(r.rows[0])

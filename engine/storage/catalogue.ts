@@ -32,26 +32,31 @@ export const sqlType: Record<ValueType, string> = {
   date: 'timestamptz',
 }
 
-interface EventRow {
-  id: number
+/** A row of either catalogue table, as loadCatalogue reads both in one statement. */
+interface CatalogueRow {
+  /** 'e': catalogue_events (owner: its table); 'c': catalogue_columns. */
+  kind: 'e' | 'c'
   name: string
-  tbl: string
-}
-interface ColumnRow {
   owner: string
-  name: string
-  type: ValueType
-  col: string
+  type: ValueType | null
+  col: string | null
 }
 
-/** Reads the catalogue tables. `owner` is '' for user attributes, else the event name. */
+/**
+ * Reads the catalogue tables, both in one statement (a run compiles its rule twice: each round
+ * trip counts, README "Fewer round trips per run"). `owner` is '' for user attributes, else the
+ * event name.
+ */
 export async function loadCatalogue(db: SqlExecutor): Promise<Catalogue> {
-  const ev = await db.query<EventRow>('SELECT id, name, tbl FROM catalogue_events ORDER BY id')
-  const cols = await db.query<ColumnRow>('SELECT owner, name, type, col FROM catalogue_columns ORDER BY id')
+  const r = await db.query<CatalogueRow>(
+    `SELECT 'e' AS kind, id, name, tbl AS owner, NULL AS type, NULL AS col FROM catalogue_events
+     UNION ALL SELECT 'c', id, name, owner, type, col FROM catalogue_columns ORDER BY kind, id`,
+  )
   const users = new Map<string, ColumnRef>()
   const props = new Map<string, Map<string, ColumnRef>>()
-  for (const c of cols.rows) {
-    const ref: ColumnRef = { name: c.name, type: c.type, column: c.col }
+  for (const c of r.rows) {
+    if (c.kind !== 'c') continue
+    const ref: ColumnRef = { name: c.name, type: c.type as ValueType, column: c.col as string }
     if (c.owner === '') users.set(c.name, ref)
     else {
       let m = props.get(c.owner)
@@ -60,8 +65,8 @@ export async function loadCatalogue(db: SqlExecutor): Promise<Catalogue> {
     }
   }
   const events = new Map<string, EventInfo>()
-  for (const e of ev.rows)
-    events.set(e.name, { name: e.name, table: e.tbl, properties: props.get(e.name) ?? new Map() })
+  for (const e of r.rows)
+    if (e.kind === 'e') events.set(e.name, { name: e.name, table: e.owner, properties: props.get(e.name) ?? new Map() })
   return { users, events }
 }
 
