@@ -113,6 +113,22 @@ export async function loadData(db: SqlExecutor, data: RefData): Promise<void> {
   if (!e.committed) throw new Error(`event ingestion failed: ${JSON.stringify(e.errors.slice(0, 3))}`)
 }
 
+/**
+ * `count` customers `u0`, `u1`… with no attributes, each with one purchase (no properties) 1 to
+ * `spreadDays` days before ASOF (customer i: 1 + i % spreadDays days), through the real ingestion.
+ */
+export async function ingestPurchasers(db: SqlExecutor, count: number, spreadDays: number): Promise<void> {
+  const users = Array.from({ length: count }, (_, i) => ({ user_id: `u${i}`, properties: {} }))
+  expect((await ingestUserRecords(db, users)).committed).toBe(true)
+  const purchases = users.map((u, i) => ({
+    user_id: u.user_id,
+    event: 'purchase',
+    time: new Date(ASOF.getTime() - (1 + (i % spreadDays)) * DAY).toISOString(),
+    properties: {},
+  }))
+  expect((await ingestEventRecords(db, purchases)).committed).toBe(true)
+}
+
 /** Runs a compiled rule; returns user_id → value, dates as ISO strings. Fails on NULL or duplicate rows. */
 export async function runCompiled(
   db: SqlExecutor,

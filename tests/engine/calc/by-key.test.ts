@@ -6,6 +6,7 @@ import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { tapped } from '../../helpers/tapped.ts'
 import { ASOF, runCompiled, runLabelAt, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 /**
@@ -81,20 +82,11 @@ const labels: Array<{ id: string; def: Definition }> = [
 
 /** `db` with the plan of every in-place write statement (`WITH run_values …`) pushed to `plans` before it runs. */
 function explaining(db: SqlExecutor, plans: string[]): SqlExecutor {
-  return new Proxy(db, {
-    get(target, key) {
-      if (key === 'query')
-        return async (sql: string, params?: unknown[]) => {
-          if (sql.trimStart().startsWith('WITH run_values')) {
-            const p = await target.query<Record<string, string>>(`EXPLAIN ${sql}`, params)
-            plans.push(p.rows.map((r) => Object.values(r)[0]).join('\n'))
-          }
-          return target.query(sql, params)
-        }
-      if (key === 'transaction')
-        return <T>(fn: (tx: SqlExecutor) => Promise<T>) => target.transaction((tx) => fn(explaining(tx, plans)))
-      const v = Reflect.get(target, key)
-      return typeof v === 'function' ? v.bind(target) : v
+  return tapped(db, {
+    async statement(sql, params, target) {
+      if (!sql.trimStart().startsWith('WITH run_values')) return
+      const p = await target.query<Record<string, string>>(`EXPLAIN ${sql}`, params)
+      plans.push(p.rows.map((r) => Object.values(r)[0]).join('\n'))
     },
   })
 }

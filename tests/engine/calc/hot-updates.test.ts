@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Definition } from '../../../engine/api.ts'
-import { ingestEventRecords, ingestUserRecords } from '../../../engine/ingest/index.ts'
+import { ingestEventRecords } from '../../../engine/ingest/index.ts'
 import { EngineService } from '../../../engine/service.ts'
 import { loadLabelState } from '../../../engine/read/label-state.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
-import { ASOF, runLabelAt } from '../../helpers/rule-data.ts'
+import { ASOF, ingestPurchasers, runLabelAt } from '../../helpers/rule-data.ts'
 
 /**
  * A run written in place (engine/calc/result-swap.ts applyChanges) updates the rows of the customers
@@ -15,7 +15,6 @@ import { ASOF, runLabelAt } from '../../helpers/rule-data.ts'
  * page of each changed row (its ctid) before and after the run.
  */
 
-const DAY = 86_400_000
 const USERS = 10_000
 /** Customers with a purchase appended after the first run (5%: a busy day's share for one label). */
 const APPENDED = 500
@@ -35,15 +34,7 @@ describeEachDb('a run written in place keeps changed rows on their pages', (kind
     db = await newDb(kind)
     await new EngineService(db).migrate()
     if (db.citus) return // runs swap a new table there (calc/execute-run.ts materialise)
-    const users = Array.from({ length: USERS }, (_, i) => ({ user_id: `u${i}`, properties: {} }))
-    expect((await ingestUserRecords(db, users)).committed).toBe(true)
-    const purchases = users.map((u, i) => ({
-      user_id: u.user_id,
-      event: 'purchase',
-      time: new Date(ASOF.getTime() - (1 + (i % 20)) * DAY).toISOString(),
-      properties: {},
-    }))
-    expect((await ingestEventRecords(db, purchases)).committed).toBe(true)
+    await ingestPurchasers(db, USERS, 20)
   }, 120_000)
   afterAll(async () => {
     await db?.dispose()

@@ -7,29 +7,13 @@ import { buildScans, scanColumns, scanCreatedAt } from '../../../engine/calc/ref
 import { ingestEventRecords } from '../../../engine/ingest/index.ts'
 import { EngineService } from '../../../engine/service.ts'
 import { loadCatalogue } from '../../../engine/storage/catalogue.ts'
-import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { tapped } from '../../helpers/tapped.ts'
 import { ruleArb, type Def } from '../../helpers/rule-arbitraries.ts'
 import { ASOF, generateData, loadData, runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 const DAY = 86_400_000
 
-/** The database, with every statement sent through it (and its transactions) written down. */
-function recording(db: SqlExecutor, seen: string[]): SqlExecutor {
-  return new Proxy(db, {
-    get(target, key) {
-      if (key === 'query' || key === 'exec')
-        return (sql: string, ...rest: unknown[]) => {
-          seen.push(sql.trim())
-          return (target[key] as (...a: unknown[]) => unknown).call(target, sql, ...rest)
-        }
-      if (key === 'transaction')
-        return <T>(fn: (tx: SqlExecutor) => Promise<T>) => target.transaction((tx) => fn(recording(tx, seen)))
-      const v = Reflect.get(target, key)
-      return typeof v === 'function' ? v.bind(target) : v
-    },
-  })
-}
 const tz = 'America/New_York'
 
 /** Labels that surely share scans (several measures and windows over each table), then random ones. */
@@ -174,7 +158,9 @@ describeEachDb('a refresh with shared scans gives every label the results it get
       items.push({ runId: run.id, ...(defs.has(l.id) ? { definition: defs.get(l.id) } : {}) })
     }
     const statements: string[] = []
-    const outs = await new EngineService(recording(db, statements)).refreshRuns(items, { tz })
+    const outs = await new EngineService(
+      tapped(db, { statement: (sql) => void statements.push(sql.trim()) }),
+    ).refreshRuns(items, { tz })
     expect(outs.map((o) => o.run.status)).toEqual(labels.map(() => 'succeeded'))
     // The results came from the scans (not from each label computed alone), except on Citus, which has none.
     const fromScans = statements.filter(
