@@ -197,11 +197,19 @@ export async function applyChanges(
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
   if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)
-  // The stored rows of the customers computed: read once, by key (compiler/emitter.ts byKey; a
-  // side of the FULL JOIN below, and their count), not by a scan of the table; so are the rows to
-  // delete, and in a restricted run the rows to update (README "Changed rows updated by key").
-  const storedRows =
-    only === undefined ? '' : `stored_rows AS MATERIALIZED (SELECT uid, value FROM ${t} WHERE ${byKey('uid', only)}),`
+  // What a restricted run (`only`) reads and writes by key (compiler/emitter.ts byKey), not by a
+  // scan of the table: the stored rows of the customers computed, read once (a side of the FULL
+  // JOIN below, and their count), and the rows it updates (README "Changed rows updated by key").
+  // The rows to delete are found by key either way.
+  const keyed =
+    only === undefined
+      ? { cte: '', stored: t, update: '', before: 'NULL' }
+      : {
+          cte: `stored_rows AS MATERIALIZED (SELECT uid, value FROM ${t} WHERE ${byKey('uid', only)}),`,
+          stored: 'stored_rows',
+          update: ` AND ${byKey('r.uid', 'changed_rows')}`,
+          before: '(SELECT count(*) FROM stored_rows)',
+        }
   const delta = await prepareDeltaTables(tx, dataType)
   // One full join of the new values with the stored rows finds the difference; the writes then
   // touch only its rows, found by primary key. The difference's old and new rows are kept for
@@ -209,19 +217,19 @@ export async function applyChanges(
   const r = await tx.query<{ covered: number; deleted: number; updated: number; inserted: number; before: number }>(
     `WITH run_values AS MATERIALIZED (
        SELECT uid, value::${resultSqlType[dataType]} AS value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}),
-     ${storedRows}
+     ${keyed.cte}
      diff AS MATERIALIZED (
        SELECT coalesce(n.uid, r.uid) AS uid, n.value, r.value AS old, n.uid IS NULL AS gone, r.uid IS NULL AS added
-         FROM run_values n FULL JOIN ${only === undefined ? t : 'stored_rows'} r ON r.uid = n.uid
+         FROM run_values n FULL JOIN ${keyed.stored} r ON r.uid = n.uid
         WHERE n.uid IS NULL OR r.uid IS NULL OR r.value IS DISTINCT FROM n.value),
      changed_rows AS (SELECT uid, value FROM diff WHERE NOT gone AND NOT added),
      d AS (DELETE FROM ${t} r WHERE r.uid = ANY (ARRAY(SELECT uid FROM diff WHERE gone)) RETURNING 1),
-     u AS (UPDATE ${t} r SET value = x.value FROM changed_rows x WHERE r.uid = x.uid${only === undefined ? '' : ` AND ${byKey('r.uid', 'changed_rows')}`} RETURNING 1),
+     u AS (UPDATE ${t} r SET value = x.value FROM changed_rows x WHERE r.uid = x.uid${keyed.update} RETURNING 1),
      i AS (INSERT INTO ${t} (uid, value) SELECT uid, value FROM diff WHERE added RETURNING 1),
      o AS (INSERT INTO ${delta.old} (uid, value) SELECT uid, old FROM diff WHERE NOT added),
      w AS (INSERT INTO ${delta.new} (uid, value) SELECT uid, value FROM diff WHERE NOT gone)
      SELECT (SELECT count(*) FROM run_values)::int AS covered, (SELECT count(*) FROM d)::int AS deleted,
-       ${only === undefined ? 'NULL' : '(SELECT count(*) FROM stored_rows)'}::int AS before,
+       ${keyed.before}::int AS before,
        (SELECT count(*) FROM u)::int AS updated, (SELECT count(*) FROM i)::int AS inserted`,
     source.params,
   )
