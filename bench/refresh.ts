@@ -3,7 +3,7 @@
 //                          [--result-writes swap|changed|auto] [--days 2…7] [--layout narrow|wide]
 //                          [--statements-only] [--no-statements] [--shared-first] [--explain] [--profile]
 //                          [--concurrency N] [--full | --always-restricted] [--cluster uid|time] [--vacuum]
-//                          [--delta on|off|alternate]
+//                          [--delta on|off|alternate] [--checkpoint] [--batch-runs K]
 //
 // Issue 10's daily refresh: a seeded workspace of 300 dynamic labels due at the same slot
 // (bench/refresh-workspace.ts) refreshed over the demo shop's events on PGlite, PostgreSQL
@@ -45,6 +45,13 @@
 // --vacuum: after day 1's ingestion (and --cluster), VACUUM (ANALYZE) of users and every event table,
 // timed apart: whether the first refresh after a bulk load pays for the load's hint bits and
 // visibility map (and on PostgreSQL, for autovacuum running beside it).
+// --checkpoint: a CHECKPOINT (on Citus on every node), untimed, before each timed pass (after that
+// day's ingestion): the pass then starts with nothing of the work before it left to write, as a
+// daily refresh does, a day after the last one's writes went to disk. Without it, day 2 follows day
+// 1 at once and writes out day 1's dirty pages as it goes.
+// --batch-runs K: the label-by-label passes execute every K runs (of each of --concurrency's workers)
+// in one transaction, each run under a savepoint: one commit for K runs instead of one each (the
+// engine's runs commit one by one; this measures what sharing a commit would save).
 import { existsSync, mkdirSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -53,6 +60,7 @@ import { demoEvents } from '../engine/demo/index.ts'
 import type { CompileFn } from '../engine/calc/execute-run.ts'
 import { compileRule } from '../engine/compiler/index.ts'
 import { compileRuleShared, planSharedScans } from '../engine/compiler/shared-scans.ts'
+import { executeRun } from '../engine/calc/execute-run.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { addTimeIndexes } from '../engine/storage/extend.ts'
@@ -66,6 +74,7 @@ import {
 import { EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
+import type { RunOutcome } from '../engine/read/read-model.ts'
 import { engineDigest, sameDigest, type Digest } from './refresh-digest.ts'
 import { duckDigest, loadDuckEvents, loadDuckUsers, openDuck, runDuckLabel } from './refresh-duckdb.ts'
 import { refreshWorkspace, type BenchLabel } from './refresh-workspace.ts'
@@ -119,6 +128,10 @@ interface Args {
   cluster?: 'uid' | 'time'
   /** After day 1's ingestion, VACUUM (ANALYZE) of users and every event table. */
   vacuum: boolean
+  /** A CHECKPOINT before each timed pass, untimed. */
+  checkpoint: boolean
+  /** Label-by-label runs executed this many to a transaction (1: each its own, as the engine does). */
+  batchRuns: number
   /**
    * Delta forms of incremental runs (compiler/emit-delta.ts): `on` (the engine's), `off`, or
    * `alternate` (on for days 2, 4, …, off for days 3, 5, …: the two compared in one run).
@@ -165,6 +178,8 @@ function parseArgs(args: string[]): Args {
     incremental: args.includes('--full') ? false : args.includes('--always-restricted') ? 'always' : true,
     ...clusterArg(get('cluster')),
     vacuum: args.includes('--vacuum'),
+    checkpoint: args.includes('--checkpoint'),
+    batchRuns: batchRunsArg(get('batch-runs') ?? '1'),
     delta: deltaArg(get('delta') ?? 'on'),
     resultWrites: resultWritesArg(get('result-writes') ?? (args.includes('--write-changed') ? 'changed' : 'swap')),
   }
@@ -181,9 +196,19 @@ function deltaArg(v: string): Args['delta'] {
   return v
 }
 
+/** The engine's compiler (EngineService's default). */
+const withDelta: CompileFn = async (def, { db, ...ctx }) =>
+  compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
+
 /** The engine's compiler without delta forms: an incremental run restricts the label's own statement. */
 const withoutDelta: CompileFn = async (def, { db, delta: _, ...ctx }) =>
   compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
+
+function batchRunsArg(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`--batch-runs must be an integer in [1, 100], not ${v}`)
+  return n
+}
 
 function daysArg(v: string): number {
   const n = Number(v)
@@ -268,29 +293,52 @@ async function createRuns(service: EngineService, labels: BenchLabel[], asOf: Da
 }
 
 /**
+ * --batch-runs K: every K runs of a worker executed in one transaction of `db`, each run under a
+ * savepoint of it (as executeRun does inside a caller's transaction), with one commit for the K.
+ */
+interface RunBatches {
+  runs: number
+  db: SqlExecutor
+  execute(tx: SqlExecutor, runId: string): Promise<RunOutcome>
+}
+
+/**
  * The engine's refresh label by label: each run computed alone, `concurrency` at a time in label
  * order (the server's run queue, LABELS_CALC_CONCURRENCY; 1: one after another).
  */
 export const refreshAlone =
   (concurrency: number) =>
-  async (service: EngineService, labels: BenchLabel[], asOf: Date): Promise<Refresh> => {
+  async (service: EngineService, labels: BenchLabel[], asOf: Date, batch?: RunBatches): Promise<Refresh> => {
     const perLabel: Record<string, number> = {}
     const failed: string[] = []
     const t0 = performance.now()
     let inPlace = 0
     const computed = { users: 0, runs: 0 }
     const queue = await createRuns(service, labels, asOf)
+    const tally = (label: BenchLabel, out: RunOutcome, ms: number) => {
+      perLabel[label.id] = ms
+      if (out.run.status !== 'succeeded') failed.push(`${label.id}: ${out.run.error}`)
+      if (out.run.resultWrites === 'changed') inPlace++
+      if (typeof out.run.recomputedUsers === 'number') {
+        computed.users += out.run.recomputedUsers
+        computed.runs++
+      }
+    }
     const worker = async () => {
+      if (batch) {
+        // A run's time is its own statements; the batch's commit falls outside every run's.
+        for (let group = queue.splice(0, batch.runs); group.length > 0; group = queue.splice(0, batch.runs))
+          await batch.db.transaction(async (tx) => {
+            for (const next of group) {
+              const t = performance.now()
+              tally(next.label, await batch.execute(tx, next.run.id), performance.now() - t)
+            }
+          })
+        return
+      }
       for (let next = queue.shift(); next; next = queue.shift()) {
         const t = performance.now()
-        const out = await service.executeRunWithResults(next.run.id, { tz: 'UTC' })
-        perLabel[next.label.id] = performance.now() - t
-        if (out.run.status !== 'succeeded') failed.push(`${next.label.id}: ${out.run.error}`)
-        if (out.run.resultWrites === 'changed') inPlace++
-        if (typeof out.run.recomputedUsers === 'number') {
-          computed.users += out.run.recomputedUsers
-          computed.runs++
-        }
+        tally(next.label, await service.executeRunWithResults(next.run.id, { tz: 'UTC' }), performance.now() - t)
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
@@ -557,6 +605,14 @@ async function clusterEvents(db: SqlExecutor, engine: string, by: 'uid' | 'time'
   )
 }
 
+/** --checkpoint: every page the work before a pass dirtied written out (and on Citus on every node), untimed. */
+async function checkpoint(db: SqlExecutor, engine: string): Promise<void> {
+  const t = performance.now()
+  await db.exec('CHECKPOINT')
+  if (db.citus) await db.query(`SELECT run_command_on_workers('CHECKPOINT')`)
+  console.log(`  [${engine}] checkpoint (untimed): ${((performance.now() - t) / 1000).toFixed(1)} s`)
+}
+
 /** --vacuum: users and every event table vacuumed and analysed (outside a transaction). */
 async function vacuumTables(db: SqlExecutor, engine: string): Promise<void> {
   const t = performance.now()
@@ -704,6 +760,7 @@ async function benchEngine(
       return ix.ms
     }
     const pass = async (name: string, day: number, how: ReturnType<typeof refreshAlone>, timeIndexMs?: number) => {
+      if (args.checkpoint) await checkpoint(db, engine)
       console.log(`  [${engine}] ${name}: ${labels.length} labels…`)
       const lsn = await walLsn(db)
       // executeRefresh (shared scans) runs on `db` itself: only label-by-label passes are profiled.
@@ -718,7 +775,23 @@ async function benchEngine(
               ...(delta ? {} : { compile: withoutDelta }),
             })
           : service
-      const refresh = await how(through, labels, dayAt(day))
+      const runDb = profile ? profiling(db, profile) : db
+      const compile: CompileFn = delta ? withDelta : withoutDelta
+      const batch: RunBatches | undefined =
+        args.batchRuns > 1 && how === alone
+          ? {
+              runs: args.batchRuns,
+              db: runDb,
+              execute: (tx, runId) =>
+                executeRun(tx, runId, {
+                  tz: 'UTC',
+                  compile,
+                  resultWrites: args.resultWrites,
+                  incremental: args.incremental,
+                }),
+            }
+          : undefined
+      const refresh = await how(through, labels, dayAt(day), batch)
       const walBytes = await walSince(db, lsn)
       passes.push({
         name,
@@ -857,7 +930,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.ingestOnly) return benchIngestModes(args, await files(users, 1))
   const labels = refreshWorkspace(args.labels, day1)
   const methods = [...new Set(labels.map((l) => l.method))]
-  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once, ${args.incremental === 'always' ? 'always restricted' : args.incremental ? 'incremental' : 'full'} runs`
+  const days = `${args.days} days, result writes ${args.resultWrites}, ${args.concurrency} run(s) at once${args.batchRuns > 1 ? ` (${args.batchRuns} to a transaction)` : ''}, ${args.incremental === 'always' ? 'always restricted' : args.incremental ? 'incremental' : 'full'} runs`
   console.log(
     `refresh bench: size ${args.size}${users === sizes[args.size].users ? '' : ' --users'} (${users} users, ~${users * 10} events), ${labels.length} labels (${methods
       .map((m) => `${labels.filter((l) => l.method === m).length} ${m}`)
