@@ -71,7 +71,7 @@ import {
   RECOMPUTE_TABLE,
   type Incremental,
 } from '../engine/calc/incremental.ts'
-import { EngineService } from '../engine/service.ts'
+import { compileWithCatalogue, EngineService } from '../engine/service.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import type { RunOutcome } from '../engine/read/read-model.ts'
@@ -195,10 +195,6 @@ function deltaArg(v: string): Args['delta'] {
   if (v !== 'on' && v !== 'off' && v !== 'alternate') throw new Error(`--delta must be on, off or alternate, not ${v}`)
   return v
 }
-
-/** The engine's compiler (EngineService's default). */
-const withDelta: CompileFn = async (def, { db, ...ctx }) =>
-  compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
 
 /** The engine's compiler without delta forms: an incremental run restricts the label's own statement. */
 const withoutDelta: CompileFn = async (def, { db, delta: _, ...ctx }) =>
@@ -776,7 +772,7 @@ async function benchEngine(
             })
           : service
       const runDb = profile ? profiling(db, profile) : db
-      const compile: CompileFn = delta ? withDelta : withoutDelta
+      const compile: CompileFn = delta ? compileWithCatalogue : withoutDelta
       const batch: RunBatches | undefined =
         args.batchRuns > 1 && how === alone
           ? {

@@ -90,7 +90,7 @@ export interface EngineServiceOptions {
 const PRUNE_EVERY_MS = 10 * 60_000
 
 /** The rule compiler over the catalogue as it is when the run starts. */
-const compileWithCatalogue: CompileFn = async (def, { db, ...ctx }) =>
+export const compileWithCatalogue: CompileFn = async (def, { db, ...ctx }) =>
   compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
 
 /**
