@@ -91,6 +91,61 @@ function explaining(db: SqlExecutor, plans: string[]): SqlExecutor {
   })
 }
 
+/** One node of an EXPLAIN text plan: its first line and its child nodes, outer first. */
+interface PlanNode {
+  text: string
+  children: PlanNode[]
+}
+
+/** The nodes of an EXPLAIN text plan (its `->` lines nested by indentation; property lines skipped). */
+function planTree(plan: string): PlanNode {
+  const root: PlanNode = { text: '', children: [] }
+  const open: Array<{ indent: number; node: PlanNode }> = [{ indent: -1, node: root }]
+  for (const [i, line] of plan.split('\n').entries()) {
+    const m = /^(\s*)->\s+(.*)$/.exec(line)
+    if (!m && i > 0) continue // a node's Filter, Hash Cond… lines
+    const indent = m ? (m[1] as string).length : 0
+    const node: PlanNode = { text: m ? (m[2] as string) : line.trim(), children: [] }
+    while ((open.at(-1) as { indent: number }).indent >= indent) open.pop()
+    ;(open.at(-1) as { node: PlanNode }).node.children.push(node)
+    open.push({ indent, node })
+  }
+  return root
+}
+
+/**
+ * The statement's CTEs a Nested Loop reads again for every row of its outer side (its inner side a
+ * CTE Scan, or a Materialize of one): with thousands of rows on both sides that is millions of row
+ * visits, the plan a low row estimate can pick (the UPDATE's `uid = ANY (ARRAY(…))` is counted
+ * as 10 rows whatever the array holds).
+ */
+function rescannedCtes(node: PlanNode): string[] {
+  const inner = node.text.startsWith('Nested Loop') ? node.children[1] : undefined
+  const scanned = inner?.text.startsWith('Materialize') ? inner.children[0] : inner
+  const cte = scanned && /^CTE Scan on (\w+)/.exec(scanned.text)?.[1]
+  return [...(cte ? [cte] : []), ...node.children.flatMap(rescannedCtes)]
+}
+
+it('finds a CTE rescanned under a nested loop in an EXPLAIN text plan', () => {
+  const plan = [
+    'Update on res_1 r  (cost=1.00..2.00 rows=10 width=10)',
+    '  CTE changed_rows',
+    '    ->  Seq Scan on diff  (cost=0.00..1.00 rows=1 width=8)',
+    '  ->  Nested Loop  (cost=1.00..2.00 rows=10 width=10)',
+    '        Join Filter: (r.uid = x.uid)',
+    '        ->  Index Scan using res_1_pkey on res_1 r  (cost=0.29..1.00 rows=10 width=10)',
+    '              Index Cond: (uid = ANY ($1))',
+    '        ->  CTE Scan on changed_rows x  (cost=0.00..1.00 rows=1 width=8)',
+    '  ->  Nested Loop  (cost=1.00..2.00 rows=10 width=10)',
+    '        ->  CTE Scan on changed_rows y  (cost=0.00..1.00 rows=1 width=8)',
+    '        ->  Index Scan using res_1_pkey on res_1 q  (cost=0.29..1.00 rows=1 width=10)',
+  ].join('\n')
+  expect(rescannedCtes(planTree(plan))).toEqual(['changed_rows'])
+  expect(rescannedCtes(planTree(plan.replace('CTE Scan on changed_rows x', 'Index Scan using x_pkey on x')))).toEqual(
+    [],
+  )
+})
+
 describeEachDb('an incremental run reads its customers and their stored values by key', (kind) => {
   let db: TestDb
 
@@ -145,6 +200,13 @@ describeEachDb('an incremental run reads its customers and their stored values b
       expect(plan, `${l.id}: written in place`).toMatch(/Update on res_\d+/)
       // Including the UPDATE of the changed rows, which finds them by key too.
       expect(plan.match(/Seq Scan on (users|res_\d+)\b.*/g) ?? [], `${l.id}:\n${plan}`).toEqual([])
+      // Nor does any join read one of its CTEs again per row (the UPDATE's changed rows, say).
+      const tree = planTree(plan)
+      expect(rescannedCtes(tree), `${l.id}:\n${plan}`).toEqual([])
+      // The plan was read as a tree: its UPDATE and its nested loops (the customers' look-ups) are nodes of it.
+      const nodes = (n: PlanNode): PlanNode[] => [n, ...n.children.flatMap(nodes)]
+      expect(nodes(tree).some((n) => /^Update on res_\d+/.test(n.text))).toBe(true)
+      expect(nodes(tree).filter((n) => n.text.startsWith('Nested Loop')).length, plan).toBeGreaterThan(0)
       const r = await db.query<{ n: number | null }>(
         `SELECT recomputed_users AS n FROM runs WHERE label_id = $1 ORDER BY created_at DESC LIMIT 1`,
         [l.id],
