@@ -72,6 +72,7 @@ import {
   type Incremental,
 } from '../engine/calc/incremental.ts'
 import { compileWithCatalogue, EngineService } from '../engine/service.ts'
+import type { RunTimings, SlowStatement } from '../engine/calc/run-clock.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import type { RunOutcome } from '../engine/read/read-model.ts'
@@ -453,6 +454,31 @@ interface Pass {
   timeIndexMs?: number
   /** False when the pass's incremental runs were compiled without delta forms (--delta off|alternate). */
   delta?: boolean
+  /** The pass's runs' time per phase, summed (runs.timings: engine/calc/run-clock.ts). */
+  phases?: RunTimings
+  /** Its runs the engine marked slow (a statement 10× its phase in the label's previous run). */
+  slow?: Array<SlowStatement & { labelId: string }>
+}
+
+/**
+ * What the engine's own clock says of the runs created since `since` (the database's time): their
+ * phases summed, and the slow ones (engine/calc/run-clock.ts).
+ */
+async function runClocks(
+  db: SqlExecutor,
+  since: string,
+): Promise<{ phases: RunTimings; slow: Array<SlowStatement & { labelId: string }> }> {
+  const r = await db.query<{ label_id: string; timings: RunTimings | null; slow: SlowStatement | null }>(
+    `SELECT label_id, timings, slow FROM runs WHERE created_at >= $1 AND status = 'succeeded' ORDER BY created_at, id`,
+    [since],
+  )
+  const phases: RunTimings = { prepareMs: 0, collectMs: 0, computeMs: 0, historyMs: 0, summaryMs: 0 }
+  const slow: Array<SlowStatement & { labelId: string }> = []
+  for (const row of r.rows) {
+    for (const k of Object.keys(phases) as Array<keyof RunTimings>) phases[k] += row.timings?.[k] ?? 0
+    if (row.slow) slow.push({ labelId: row.label_id, ...row.slow })
+  }
+  return { phases, slow }
 }
 
 /**
@@ -788,14 +814,26 @@ async function benchEngine(
                 }),
             }
           : undefined
+      const since = (await db.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`)).rows[0]?.t as string
       const refresh = await how(through, labels, dayAt(day), batch)
       const walBytes = await walSince(db, lsn)
+      const clocks = await runClocks(db, since)
+      const p = clocks.phases
+      console.log(
+        `  [${engine}] ${name}: runs' phases prepare ${sec(p.prepareMs)} · collect ${sec(p.collectMs)} · compute ${sec(p.computeMs)} · history ${sec(p.historyMs)} · summary ${sec(p.summaryMs)} s`,
+      )
+      for (const s of clocks.slow)
+        console.log(
+          `  [${engine}] ${name}: SLOW ${s.labelId}: a ${s.phase} statement took ${sec(s.ms)} s against ${sec(s.usualMs)} s (its plan: runs.slow_plan)`,
+        )
       passes.push({
         name,
         day,
         refresh,
         digests: await digestsOf(db, labels),
         walBytes,
+        phases: clocks.phases,
+        slow: clocks.slow,
         ...(profile ? { profile } : {}),
         ...(timeIndexMs !== undefined ? { timeIndexMs } : {}),
         ...(day > 1 ? { delta } : {}),

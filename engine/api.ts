@@ -22,6 +22,7 @@ import type {
   SampleEvent,
   SampleUser,
   SchemaDescription,
+  SlowPlan,
   VersionKind,
 } from '../shared/schemas/wire.ts'
 
@@ -51,6 +52,9 @@ export type {
   SampleUser,
   SampleValue,
   SchemaDescription,
+  RunTimings,
+  SlowPlan,
+  SlowStatement,
   Transition,
   TransitionValue,
   VersionKind,
@@ -91,6 +95,11 @@ export interface EngineApi {
   /** Marks runs left `queued`/`running` by a crash as failed ("interrupted"); returns them. */
   failInterruptedRuns(): Promise<Run[]>
   getRun(runId: string): Promise<Run | null>
+  /**
+   * The statement of a run that took far longer than in the label's previous run, with its plan
+   * (engine/calc/run-clock.ts); null when the run kept none, undefined when there is no such run.
+   */
+  slowPlan(runId: string): Promise<SlowPlan | null | undefined>
   listRuns(labelId: string, limit?: number): Promise<Run[]>
   /** Latest run of each label (for label + lastRun). */
   lastRuns(labelIds: string[]): Promise<Record<string, Run>>

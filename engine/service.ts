@@ -14,6 +14,7 @@ import type {
   ImportReport,
   IngestReport,
   Run,
+  SlowPlan,
   RunTrigger,
   Sample,
   SchemaDescription,
@@ -84,6 +85,11 @@ export interface EngineServiceOptions {
    * its last restricted run took longer than a full one.
    */
   incremental?: Incremental
+  /**
+   * A run's statement at least this long (default 1000 ms) is compared with the label's previous
+   * run, and its plan kept when it took 10 times its phase's time there (engine/calc/run-clock.ts).
+   */
+  slowStatementMs?: number
 }
 
 /** How often a service prunes the change log (before a run). */
@@ -204,9 +210,7 @@ export class EngineService implements EngineApi {
     return (
       await executeRun(this.db, runId, {
         ...opts,
-        compile: this.compile,
-        resultWrites: this.resultWrites,
-        incremental: this.incremental,
+        ...this.runOptions(),
       })
     ).run
   }
@@ -216,12 +220,17 @@ export class EngineService implements EngineApi {
     opts: { tz: string; timeoutMs?: number; definition?: Definition },
   ): Promise<RunOutcome> {
     await this.pruneLog()
-    return executeRun(this.db, runId, {
-      ...opts,
+    return executeRun(this.db, runId, { ...opts, ...this.runOptions() })
+  }
+
+  /** What every run of this service is executed with besides its own options. */
+  private runOptions() {
+    return {
       compile: this.compile,
       resultWrites: this.resultWrites,
       incremental: this.incremental,
-    })
+      ...(this.opts.slowStatementMs !== undefined ? { slowStatementMs: this.opts.slowStatementMs } : {}),
+    }
   }
 
   /**
@@ -234,6 +243,7 @@ export class EngineService implements EngineApi {
       ...opts,
       resultWrites: this.resultWrites,
       incremental: this.incremental,
+      ...(this.opts.slowStatementMs !== undefined ? { slowStatementMs: this.opts.slowStatementMs } : {}),
       ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
     })
   }
@@ -248,6 +258,10 @@ export class EngineService implements EngineApi {
 
   getRun(runId: string): Promise<Run | null> {
     return runs.getRun(this.reads, runId)
+  }
+
+  slowPlan(runId: string): Promise<SlowPlan | null | undefined> {
+    return runs.slowPlan(this.reads, runId)
   }
 
   listRuns(labelId: string, limit?: number): Promise<Run[]> {

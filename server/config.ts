@@ -46,6 +46,11 @@ export interface ServerConfig {
    * full one, `always` regardless.
    */
   incremental: Incremental
+  /**
+   * LABELS_SLOW_STATEMENT_MS (default 1000): a run's statement at least this long is compared with
+   * the label's previous run, and its plan kept when it took ten times its phase there.
+   */
+  slowStatementMs: number
   /** LABELS_COLLAB_RELAY_HOLD_MS: the longest a stored update waits to be relayed with the next ones (many sockets). */
   collabRelayHoldMs: number
   /** LABELS_PG_SETTINGS: settings of the engine's connections to DATABASE_URL (default jit=off; {} = the server's). */
@@ -75,7 +80,7 @@ function int(name: string, v: string | undefined, fallback: number, min: number,
  * Reads PORT, HOST, LABELS_DATA_DIR, DATABASE_URL, LABELS_TOKENS, LABELS_TZ, LABELS_DEMO, LABELS_DEMO_USERS,
  * LABELS_COLLAB_UNLOAD_MS, LABELS_AUDIT_MAX_BYTES, LABELS_AUDIT_KEEP, LABELS_TOKENS_FILE,
  * LABELS_ALLOWED_ORIGINS, LABELS_CLUSTER_LEASE_MS, LABELS_CALC_CONCURRENCY, LABELS_RESULT_WRITES, LABELS_INCREMENTAL,
- * LABELS_COLLAB_RELAY_HOLD_MS, LABELS_PG_SETTINGS.
+ * LABELS_SLOW_STATEMENT_MS, LABELS_COLLAB_RELAY_HOLD_MS, LABELS_PG_SETTINGS.
  */
 export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (env.LABELS_TOKENS && env.LABELS_TOKENS_FILE) throw new Error('set LABELS_TOKENS or LABELS_TOKENS_FILE, not both')
@@ -115,6 +120,7 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     calcConcurrency: int('LABELS_CALC_CONCURRENCY', env.LABELS_CALC_CONCURRENCY, 3, 1, 64),
     resultWrites: resultWrites(env.LABELS_RESULT_WRITES),
     incremental: incremental(env.LABELS_INCREMENTAL),
+    slowStatementMs: int('LABELS_SLOW_STATEMENT_MS', env.LABELS_SLOW_STATEMENT_MS, 1000, 1, 86_400_000),
     collabRelayHoldMs: int(
       'LABELS_COLLAB_RELAY_HOLD_MS',
       env.LABELS_COLLAB_RELAY_HOLD_MS,

@@ -24,6 +24,8 @@ export interface EngineWorkerOptions {
   resultWrites?: ResultWrites
   /** LABELS_INCREMENTAL. */
   incremental?: Incremental
+  /** LABELS_SLOW_STATEMENT_MS. */
+  slowStatementMs?: number
   /** LABELS_PG_SETTINGS: settings of the engine's PostgreSQL connections (default: ENGINE_PG_SETTINGS). */
   pgSettings?: Record<string, string>
 }
@@ -42,6 +44,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Host
     schema: opts.schema,
     resultWrites: opts.resultWrites,
     incremental: opts.incremental,
+    slowStatementMs: opts.slowStatementMs,
     pgSettings: opts.pgSettings,
   }
   registerErrorTransport()

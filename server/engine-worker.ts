@@ -18,6 +18,8 @@ export interface EngineWorkerData {
   resultWrites?: ResultWrites | undefined
   /** LABELS_INCREMENTAL. */
   incremental?: Incremental | undefined
+  /** LABELS_SLOW_STATEMENT_MS. */
+  slowStatementMs?: number | undefined
   /** LABELS_PG_SETTINGS (undefined: the engine's default, ENGINE_PG_SETTINGS). */
   pgSettings?: Record<string, string> | undefined
 }
@@ -54,6 +56,7 @@ const api = new Proxy({} as Record<string, unknown>, {
             loadDemo,
             ...(data.resultWrites ? { resultWrites: data.resultWrites } : {}),
             ...(data.incremental !== undefined ? { incremental: data.incremental } : {}),
+            ...(data.slowStatementMs !== undefined ? { slowStatementMs: data.slowStatementMs } : {}),
             ...(readDb ? { readDb } : {}),
           })
           await s.migrate()

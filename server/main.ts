@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { dataDir: join(cfg.dataDir, 'engine') }),
     resultWrites: cfg.resultWrites,
     incremental: cfg.incremental,
+    slowStatementMs: cfg.slowStatementMs,
     pgSettings: cfg.pgSettings,
   })
   const concurrency = engine.kind === 'pglite' ? 1 : cfg.calcConcurrency

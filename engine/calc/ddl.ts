@@ -25,6 +25,9 @@ import { backfillDdl } from './backfill-jobs.ts'
  * LABELS_RESULT_WRITES=auto chooses the label's next run's way from them. `result_spares` names,
  * on Citus only, a label's spare result table: the one its last swap replaced, emptied and filled
  * by its next run instead of creating a distributed table (result-swap.ts releaseTable).
+ * `runs.timings` holds a succeeded calculation's time per phase, `runs.slow` the statement that
+ * took far longer than in the label's previous run, if one did, and `runs.slow_plan` its text and
+ * EXPLAIN (engine/calc/run-clock.ts).
  */
 export const calcDdl = `
 CREATE SEQUENCE IF NOT EXISTS result_table_seq;
@@ -46,6 +49,9 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS result_writes text CHECK (result_write
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_users int;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS data_snapshot text;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS recomputed_users int;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS timings jsonb;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS slow jsonb;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS slow_plan jsonb;
 CREATE INDEX IF NOT EXISTS runs_label_created ON runs (label_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (status) WHERE status IN ('queued','running');
 CREATE TABLE IF NOT EXISTS label_state (

@@ -17,7 +17,8 @@ import {
   type RunWrites,
 } from './result-swap.ts'
 import { coveredFilter, noValuesSql } from './value-types.ts'
-import { failRun, getRun, loadRun, startRun, succeedRun, type DataRead } from './runs.ts'
+import { failRun, getRun, loadRun, previousTimings, startRun, succeedRun, type DataRead } from './runs.ts'
+import { RunClock } from './run-clock.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import type { DeltaContext } from '../compiler/emit-delta.ts'
@@ -76,6 +77,11 @@ export interface ExecuteOptions {
    * restricted run took longer than a full one (calc/incremental.ts restrictedLost).
    */
   incremental?: Incremental
+  /**
+   * A statement at least this long (default 1000 ms) is compared with the label's previous run,
+   * and its plan kept when it took 10 times its phase's time there (calc/run-clock.ts).
+   */
+  slowStatementMs?: number
 }
 
 /** The message operators see for a failed run. */
@@ -110,17 +116,19 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   if (!(await startRun(db, runId, opts.definition))) throw conflict(`run ${runId} was claimed by another executor`)
   const run = opts.definition ? { ...queued, definition: opts.definition } : queued
   const deadline = new Deadline(opts.timeoutMs)
+  const clock = new RunClock(performance.now(), opts.slowStatementMs)
   try {
     const asOf = new Date(run.asOf)
     const source = await sourceOf(db, run.labelId, run.definition, { db, asOf, tz: opts.tz }, opts.compile)
     // Returned straight after the commit, with no further query: the caller hears of the success
     // before any other read can show it (it drops cached results then; on PostgreSQL a read on
     // another connection could otherwise see the success first and be served stale results).
-    return await db.transaction(async (tx) => {
+    return await db.transaction(async (raw) => {
+      const tx = clock.wrap(raw)
       await deadline.apply(tx)
       return materialise(
         tx,
-        { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz },
+        { labelId: run.labelId, runId, definition: run.definition, asOf: run.asOf, tz: opts.tz, clock },
         source,
         deadline,
         writes,
@@ -154,6 +162,8 @@ interface RunTarget {
   definition: Definition
   asOf: string
   tz: string
+  /** Times the run's phases (a calculation's; an import has none). */
+  clock?: RunClock
 }
 
 /** Inserts the source's covered users into `table` (caller's transaction); their count. */
@@ -217,6 +227,7 @@ async function materialise(
       : null
   deadline.check()
   const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
+  t.clock?.enter('compute')
   const inPlace = partial?.inPlace ?? (how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null)
   let written: {
     table: string
@@ -277,9 +288,11 @@ async function computeIncrementally(
   const delta = { baseAsOf: base.asOf, stored: base.table, affected: AFFECTED_TABLE, recompute: RECOMPUTE_TABLE }
   const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE, delta })
   if (restricted.only !== AFFECTED_TABLE) return null
+  t.clock?.enter('collect')
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz, restricted.delta === true)
   const totalUsers = await countUsers(tx)
   if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return null
+  t.clock?.enter('compute')
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
   return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : null
 }
@@ -318,9 +331,33 @@ export async function finishResults(
     totalUsers,
     coveredUsers: t.coveredUsers,
   }
+  t.clock?.enter('history')
   const day = await writeSnapshot(tx, s, t.delta)
+  t.clock?.enter('summary')
   await swapResults(tx, s)
   const summary = (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
   await storeSummary(tx, summary)
-  return { run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes, t.data), results: { summary, day } }
+  const clocked = t.clock && (await clockedRun(tx, t.clock, t.labelId, t.runId, t.data?.recomputedUsers != null))
+  return {
+    run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes, t.data, clocked),
+    results: { summary, day },
+  }
+}
+
+/**
+ * A calculation's phase times and, when one of its statements took far longer than in the
+ * label's previous run of the same kind, that statement's plan (calc/run-clock.ts), which the
+ * server's log then names.
+ */
+async function clockedRun(tx: SqlExecutor, clock: RunClock, labelId: string, runId: string, incremental: boolean) {
+  const timings = clock.timings()
+  if (!clock.hadSlowStatement) return { timings, slow: null }
+  const slow = await clock.slowPlan(tx, await previousTimings(tx, labelId, runId, incremental))
+  if (slow)
+    console.warn(
+      `engine: run ${runId} of label ${labelId}: a ${slow.phase} statement took ${(slow.ms / 1000).toFixed(1)} s, ` +
+        `against ${(slow.usualMs / 1000).toFixed(1)} s for the whole phase in the label's previous run; ` +
+        `its plan: GET /api/runs/${runId}/plan`,
+    )
+  return { timings, slow }
 }

@@ -32,6 +32,8 @@ export interface RefreshOptions {
   layout?: ScanLayout
   /** As executeRun's incremental. */
   incremental?: Incremental
+  /** As executeRun's slowStatementMs. */
+  slowStatementMs?: number
 }
 
 /** PostgreSQL's work_mem for a scan's aggregation (a session's default is 4MB). */
@@ -172,6 +174,7 @@ async function runAll(
         compile,
         resultWrites: opts.resultWrites ?? 'swap',
         ...(opts.incremental !== undefined ? { incremental: opts.incremental } : {}),
+        ...(opts.slowStatementMs !== undefined ? { slowStatementMs: opts.slowStatementMs } : {}),
       }),
     )
   }

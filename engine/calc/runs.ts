@@ -2,6 +2,7 @@ import type { Definition, Run, RunStatus, RunTrigger } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import type { RunWrites } from './result-swap.ts'
+import type { RunTimings, SlowPlan, SlowStatement } from './run-clock.ts'
 
 interface RunRow {
   id: string
@@ -18,11 +19,16 @@ interface RunRow {
   result_writes: RunWrites | null
   changed_users: number | null
   recomputed_users: number | null
+  timings: RunTimings | string | null
+  slow: SlowStatement | string | null
   definition?: Definition
 }
 
 const runColumns =
-  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users, recomputed_users'
+  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users, recomputed_users, timings, slow'
+
+/** A jsonb column: drivers hand back the parsed value, or its text. */
+const json = <T>(v: T | string | null): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : v)
 
 /** A timestamptz column as an ISO string (drivers hand back a Date or a string). */
 export const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).toISOString()
@@ -45,6 +51,8 @@ function toRun(r: RunRow): Run {
     ...(r.result_writes !== null
       ? { resultWrites: r.result_writes, changedUsers: r.changed_users, recomputedUsers: r.recomputed_users }
       : {}),
+    ...(r.timings !== null ? { timings: json(r.timings) as RunTimings } : {}),
+    ...(r.slow !== null ? { slow: json(r.slow) as SlowStatement } : {}),
   }
 }
 
@@ -178,10 +186,13 @@ export async function succeedRun(
   coveredUsers: number,
   writes?: { how: RunWrites; changedUsers: number | null },
   data?: DataRead,
+  clock?: { timings: RunTimings; slow: SlowPlan | null },
 ): Promise<Run> {
+  const slow = clock?.slow
   const r = await db.query<RunRow>(
     `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL,
-       result_writes = $4, changed_users = $5, data_snapshot = $6, recomputed_users = $7 WHERE id = $1 RETURNING ${runColumns}`,
+       result_writes = $4, changed_users = $5, data_snapshot = $6, recomputed_users = $7, timings = $8::jsonb,
+       slow = $9::jsonb, slow_plan = $10::jsonb WHERE id = $1 RETURNING ${runColumns}`,
     [
       runId,
       totalUsers,
@@ -190,10 +201,47 @@ export async function succeedRun(
       writes?.changedUsers ?? null,
       data?.snapshot ?? null,
       data?.recomputedUsers ?? null,
+      clock ? JSON.stringify(clock.timings) : null,
+      slow ? JSON.stringify({ phase: slow.phase, ms: slow.ms, usualMs: slow.usualMs }) : null,
+      slow ? JSON.stringify({ statement: slow.statement, plan: slow.plan }) : null,
     ],
   )
   if (!r.rows[0]) throw new Error(`run ${runId} vanished while it succeeded`)
   return toRun(r.rows[0])
+}
+
+/**
+ * The phase times of the label's newest succeeded run before `runId` of the same kind: one that
+ * computed every customer (`incremental` false) or one restricted to some (true); null when none.
+ */
+export async function previousTimings(
+  db: SqlExecutor,
+  labelId: string,
+  runId: string,
+  incremental: boolean,
+): Promise<RunTimings | null> {
+  const r = await db.query<{ timings: RunTimings | string }>(
+    `SELECT timings FROM runs WHERE label_id = $1 AND id <> $2 AND status = 'succeeded' AND timings IS NOT NULL
+       AND (recomputed_users IS NOT NULL) = $3 ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [labelId, runId, incremental],
+  )
+  return r.rows[0] ? json(r.rows[0].timings) : null
+}
+
+/**
+ * The slow statement a run kept, with its plan (run-clock.ts): null when the run has none,
+ * undefined when there is no such run.
+ */
+export async function slowPlan(db: SqlExecutor, runId: string): Promise<SlowPlan | null | undefined> {
+  const r = await db.query<{
+    slow: SlowStatement | string | null
+    slow_plan: Pick<SlowPlan, 'statement' | 'plan'> | string | null
+  }>('SELECT slow, slow_plan FROM runs WHERE id = $1', [runId])
+  const row = r.rows[0]
+  if (!row) return undefined
+  const slow = json(row.slow)
+  const plan = json(row.slow_plan)
+  return slow && plan ? { ...slow, ...plan } : null
 }
 
 /** → failed with the error operators will see. */

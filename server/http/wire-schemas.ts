@@ -19,6 +19,7 @@ export {
   Run as RunOut,
   SampleLine as SampleLineOut,
   SchemaDescription as SchemaOut,
+  SlowPlan as SlowPlanOut,
   VersionSummary as VersionSummaryOut,
 } from '../../shared/schemas/wire.ts'
 

@@ -32,6 +32,51 @@ export const RunStatus = Type.Union([
 ])
 export type RunStatus = Static<typeof RunStatus>
 
+const ms = (description: string) => Type.Number({ minimum: 0, description })
+
+/** The parts of a calculation (engine/calc/run-clock.ts). */
+export const RunPhase = Type.Union([
+  Type.Literal('prepare'),
+  Type.Literal('collect'),
+  Type.Literal('compute'),
+  Type.Literal('history'),
+  Type.Literal('summary'),
+])
+export type RunPhase = Static<typeof RunPhase>
+
+/** A succeeded calculation's time per phase, in milliseconds (docs/api.md#runs). */
+export const RunTimings = Type.Object({
+  prepareMs: ms('compiling the rule, the data snapshot, the base of an incremental run'),
+  collectMs: ms('an incremental run: finding the customers whose data or rule windows changed'),
+  computeMs: ms('computing the values and writing them'),
+  historyMs: ms("the day's history snapshot"),
+  summaryMs: ms('swapping the results in and their summary'),
+})
+export type RunTimings = Static<typeof RunTimings>
+
+/** A statement of a run that took far longer than in the label's previous run (docs/api.md#runs). */
+export const SlowStatement = Type.Object({
+  phase: RunPhase,
+  ms: ms("the statement's time"),
+  usualMs: ms("its phase's time in the label's previous run of the same kind"),
+})
+export type SlowStatement = Static<typeof SlowStatement>
+
+/** GET /api/runs/:runId/plan: the slow statement with its text and plan. */
+export const SlowPlan = Type.Object({
+  phase: RunPhase,
+  ms: Type.Number(),
+  usualMs: Type.Number(),
+  statement: Type.String({ description: 'the SQL, its values as $n parameters' }),
+  plan: Nullable(
+    Type.String({
+      description:
+        "EXPLAIN's text, asked for in the run's transaction straight after the statement; null for a statement EXPLAIN does not take",
+    }),
+  ),
+})
+export type SlowPlan = Static<typeof SlowPlan>
+
 /** A calculation of a label (docs/api.md#runs). Times are ISO strings. */
 export const Run = Type.Object(
   {
@@ -68,6 +113,8 @@ export const Run = Type.Object(
         }),
       ),
     ),
+    timings: Type.Optional(RunTimings),
+    slow: Type.Optional(SlowStatement),
   },
   { $id: 'Run' },
 )

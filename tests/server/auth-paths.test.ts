@@ -68,6 +68,7 @@ const matrix: Record<string, Need | 'none'> = {
   'DELETE /api/drafts/:draft': 'editor',
   'GET /api/labels/:label/draft': 'viewer',
   'GET /api/runs/:runId': 'viewer',
+  'GET /api/runs/:runId/plan': 'viewer',
   'GET /api/labels/:label/distribution': 'viewer',
   'GET /api/labels/:label/history': 'viewer',
   'GET /api/labels/:label/history/buckets': 'viewer',

@@ -31,6 +31,13 @@ describe('readConfig', () => {
     expect(() => readConfig({ LABELS_INCREMENTAL: 'yes' })).toThrow(/LABELS_INCREMENTAL=yes is not on, off or always/)
   })
 
+  it('LABELS_SLOW_STATEMENT_MS: a second by default, a positive integer of milliseconds', () => {
+    expect(readConfig({}).slowStatementMs).toBe(1000)
+    expect(readConfig({ LABELS_SLOW_STATEMENT_MS: '250' }).slowStatementMs).toBe(250)
+    expect(() => readConfig({ LABELS_SLOW_STATEMENT_MS: '0' })).toThrow(/LABELS_SLOW_STATEMENT_MS=0 is not an integer/)
+    expect(() => readConfig({ LABELS_SLOW_STATEMENT_MS: '1.5' })).toThrow(/LABELS_SLOW_STATEMENT_MS=1.5/)
+  })
+
   it('refuses an out-of-range integer with the variable named', () => {
     expect(readConfig({}).calcConcurrency).toBe(3)
     expect(() => readConfig({ LABELS_CALC_CONCURRENCY: '0' })).toThrow(/LABELS_CALC_CONCURRENCY=0/)

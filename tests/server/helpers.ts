@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { EngineService } from '../../engine/service.ts'
+import { EngineService, type EngineServiceOptions } from '../../engine/service.ts'
 import { buildApp, type AppOptions } from '../../server/app.ts'
 import type { TokenEntry } from '../../server/auth/tokens.ts'
 import { createSqlDocStore } from '../../server/collab/index.ts'
@@ -30,9 +30,13 @@ export interface TestServer {
 }
 
 /** A full app over a real in-process engine on a fresh database, with three operators. */
-export async function newServer(kind: DbKind = 'pglite', opts: Partial<AppOptions> = {}): Promise<TestServer> {
+export async function newServer(
+  kind: DbKind = 'pglite',
+  opts: Partial<AppOptions> = {},
+  engineOpts: EngineServiceOptions = {},
+): Promise<TestServer> {
   const db = await newDb(kind)
-  const engine = new EngineService(db)
+  const engine = new EngineService(db, engineOpts)
   await engine.migrate()
   // The collaborative document has its own store, as in production (PGlite can't be shared across threads).
   const docDb = await newDb(kind)
