@@ -7,7 +7,9 @@ export type {
   DistributionQuery,
   HistoryResult,
   Run,
+  RunTimings,
   SchemaDescription,
+  SlowPlan,
 } from '../../engine/api.ts'
 
 /** GET /api/labels/:label — the definition plus its latest run and next scheduled run. */

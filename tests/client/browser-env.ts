@@ -9,6 +9,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { loadDemoWorkspace } from '../../server/demo/demo-workspace.ts'
 import { auth, newServer, until, type TestServer } from '../server/helpers.ts'
+import type { EngineServiceOptions } from '../../engine/service.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
@@ -31,8 +32,12 @@ export async function buildClient(o: { minify?: boolean } = {}): Promise<{ dir: 
  * A listening server with the demo workspace (groups + one label of each method), serving
  * `clientDir`, once every demo label's creation run has finished (so there are results to show).
  */
-export async function demoServer(clientDir: string, users = 400): Promise<{ server: TestServer; base: string }> {
-  const server = await newServer('pglite', { clientDir })
+export async function demoServer(
+  clientDir: string,
+  users = 400,
+  engineOpts: EngineServiceOptions = {},
+): Promise<{ server: TestServer; base: string }> {
+  const server = await newServer('pglite', { clientDir }, engineOpts)
   await loadDemoWorkspace(server.app, { users })
   const api = editorApi(() => server)
   await runsSettled(api, 6)

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { demoUserId } from '../../engine/demo/index.ts'
+import { compileWithCatalogue } from '../../engine/service.ts'
 import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
@@ -23,6 +24,11 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
   const pageErrors: string[] = []
 
   const api = editorApi(() => server)
+  /**
+   * While set, every compiled statement first sleeps this many seconds (once, in a one-time filter):
+   * the engine's real statement, made slow on purpose for the slow-run mark.
+   */
+  let sleepSeconds = 0
 
   const open = async (c: BrowserContext, token: string, label: string) => {
     const p = await c.newPage()
@@ -48,7 +54,17 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
 
   beforeAll(async () => {
     client = await buildClient()
-    ;({ server, base } = await demoServer(client.dir)) // its demo labels are calculated
+    // Its demo labels are calculated. A statement of 300 ms or more is compared with the label's
+    // previous run (1 s by default).
+    ;({ server, base } = await demoServer(client.dir, 400, {
+      slowStatementMs: 300,
+      compile: async (def, ctx) => {
+        const source = await compileWithCatalogue(def, ctx)
+        if (sleepSeconds === 0) return source
+        const sql = `SELECT q.* FROM (${source.sql}) AS q WHERE (SELECT 1 FROM pg_sleep(${sleepSeconds})) = 1`
+        return { ...source, sql }
+      },
+    }))
     browser = await launchChromium()
     ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
     page = await open(ctx, tokens.editor, 'vip_list')
@@ -453,6 +469,43 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
       await p.close()
       await api('DELETE', `/api/labels/${impostor.id}`)
     }
+  })
+
+  it("shows how long a run took, and for a slow one what was slow and the statement's plan", async () => {
+    const p = await open(ctx, tokens.editor, 'spend_90d')
+    await p.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 20_000 })
+    await expect(p.getByTestId('run-length').textContent()).resolves.toMatch(/^took \d[\d.,]* (ms|s)$/)
+    expect(await p.getByTestId('run-length').getAttribute('title')).toMatch(/compute and write \d/)
+    expect(await p.getByTestId('run-slow').count()).toBe(0)
+    // Two seconds: ten times the demo's first run of this label even on a busy machine.
+    sleepSeconds = 2
+    let runId = ''
+    try {
+      runId = (await api<{ runId: string }>('POST', '/api/labels/spend_90d/calculate', {})).runId
+      await until(
+        async () => (await api<{ status: string }>('GET', `/api/runs/${runId}`)).status === 'succeeded',
+        30_000,
+      )
+    } finally {
+      sleepSeconds = 0
+    }
+    const slow = p.getByTestId('run-slow')
+    await slow.waitFor({ timeout: 20_000 })
+    await expect(p.getByTestId('run-length').textContent()).resolves.toMatch(/^took [23](\.\d)? s$/)
+    expect(await slow.getAttribute('title')).toMatch(
+      /^A statement computing and writing the values took 2(\.\d)? s, against .* in the label's previous run\.$/,
+    )
+    await slow.click()
+    const plan = p.getByTestId('run-plan-text')
+    await plan.waitFor({ timeout: 20_000 })
+    // EXPLAIN's text of the run's slow statement, read from GET /api/runs/:runId/plan.
+    await expect(plan.textContent()).resolves.toMatch(/^Insert on res_\d+/)
+    await expect(plan.textContent()).resolves.toMatch(/pg_sleep/)
+    const stored = await api<{ plan: string }>('GET', `/api/runs/${runId}/plan`)
+    expect(await plan.textContent()).toBe(stored.plan)
+    await slow.click()
+    expect(await p.getByTestId('run-plan').count()).toBe(0)
+    await p.close()
   })
 
   it('gives viewers no upload control', async () => {

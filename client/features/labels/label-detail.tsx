@@ -1,6 +1,6 @@
-import { createEffect, createResource, For, on, Show, type JSX } from 'solid-js'
+import { createEffect, createResource, createSignal, For, on, Show, type JSX } from 'solid-js'
 import { describeSchedule } from '../../../shared/schedule.ts'
-import type { LabelView, Run } from '../../api/types.ts'
+import type { LabelView, Run, SlowPlan } from '../../api/types.ts'
 import { useSession } from '../../session.tsx'
 import { needsServer, online } from '../../sync/connectivity.ts'
 import { dateTimeTitle, formatCount, formatDateTime } from '../../ui/format.ts'
@@ -11,6 +11,7 @@ import { VersionsCard } from '../versions/versions-card.tsx'
 import { ExplainCard } from '../explain/explain-card.tsx'
 import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
+import { formatDuration, phasesText, runLength, slowText } from './run-timing.ts'
 
 /** An instant in the workspace time zone, named (client/ui/format.ts); the title adds the viewer's clock. */
 function When(props: { at: string | null | undefined }): JSX.Element {
@@ -32,10 +33,63 @@ function RunStatus(props: { run: Run | null }): JSX.Element {
             {' '}
             · {formatCount(r().coveredUsers ?? 0)} of {formatCount(r().totalUsers ?? 0)} users
           </Show>
+          <Show when={r().status === 'succeeded' ? runLength(r()) : null}>
+            {(ms) => (
+              <>
+                {' · '}
+                <span data-testid="run-length" title={r().timings ? phasesText(r().timings!) : ''}>
+                  took {formatDuration(ms())}
+                </span>
+              </>
+            )}
+          </Show>
           <Show when={r().error}> · {r().error}</Show>
+          <Show when={r().slow}>{(slow) => <SlowRun runId={r().id} text={slowText(slow())} />}</Show>
         </span>
       )}
     </Show>
+  )
+}
+
+/**
+ * A run the engine marked slow (a statement ten times its phase in the label's previous run):
+ * the mark, and on request the statement's plan (GET /api/runs/:runId/plan).
+ */
+function SlowRun(props: { runId: string; text: string }): JSX.Element {
+  const s = useSession()
+  const [open, setOpen] = createSignal(false)
+  const [plan] = createResource(
+    () => (open() ? props.runId : null),
+    (id) => s.api.get<SlowPlan>(`/api/runs/${encodeURIComponent(id)}/plan`),
+  )
+  return (
+    <span class="slow-run">
+      {' '}
+      <button
+        type="button"
+        class="badge warn"
+        data-testid="run-slow"
+        title={props.text}
+        aria-expanded={open()}
+        onClick={() => setOpen(!open())}
+      >
+        slow
+      </button>
+      <Show when={open()}>
+        <span class="slow-plan" data-testid="run-plan" role="note">
+          <span>{props.text}</span>
+          <Show when={!plan.error} fallback={<span class="status failed">{(plan.error as Error)?.message}</span>}>
+            <Show when={plan()} fallback={<span>Reading its plan…</span>}>
+              {(p) => (
+                <pre class="json" data-testid="run-plan-text">
+                  {p().plan ?? 'EXPLAIN does not take this statement.'}
+                </pre>
+              )}
+            </Show>
+          </Show>
+        </span>
+      </Show>
+    </span>
   )
 }
 
