@@ -48,50 +48,60 @@ describeEachDb('run timings and slow statements', (kind) => {
     return done
   }
 
-  it("a succeeded calculation records its time per phase, the compute statement's in compute", async () => {
-    const done = await run(sleeping(0.3))
-    const t = done.timings as RunTimings
-    expect(Object.keys(t).sort()).toEqual([...phases].sort())
-    for (const k of phases) expect(t[k]).toBeGreaterThanOrEqual(0)
-    expect(t.computeMs).toBeGreaterThanOrEqual(295)
-    for (const k of phases.filter((p) => p !== 'computeMs')) expect(t[k]).toBeLessThan(295)
-    // The phases run between the run's start and its finish (both stamped by the database).
-    expect(total(t)).toBeLessThanOrEqual(ms(done.startedAt, done.finishedAt) + 5)
-    expect(await f.svc.getRun(done.id)).toEqual(done)
-    expect((await f.svc.listRuns(L))[0]?.timings).toEqual(t)
-  })
+  // On Citus the stand-in's pg_sleep beside a distributed table fails the run: the slow statement
+  // is made on PGlite and PostgreSQL (the EXPLAIN under a savepoint is checked on Citus below).
+  const sleeps = kind !== 'citus'
 
-  it('keeps the plan of a statement ten times slower than its phase in the previous run, and only then', async () => {
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
-    try {
-      // A first run has nothing to be compared with, however slow.
-      const first = await run(sleeping(0.2))
-      expect(first.slow).toBeUndefined()
-      expect(await f.svc.slowPlan(first.id)).toBeNull()
-      const quick = await run(fast)
-      expect(quick.slow).toBeUndefined()
-      // A second: ten times the quick run's compute phase even where a busy machine makes it 100 ms.
-      const slow = await run(sleeping(1))
-      expect(slow.slow).toMatchObject({ phase: 'compute', usualMs: quick.timings?.computeMs })
-      expect(slow.slow?.ms).toBeGreaterThanOrEqual(995)
-      expect(slow.slow?.ms).toBeLessThanOrEqual(slow.timings?.computeMs as number)
-      const plan = await f.svc.slowPlan(slow.id)
-      expect(plan).toMatchObject({ ...slow.slow })
-      expect(plan?.statement).toMatch(/^INSERT INTO res_\d+ .*pg_sleep\(\$1::float8\)/s)
-      // EXPLAIN's text of that statement (not run again: it took no second more).
-      expect(plan?.plan).toMatch(/^Insert on res_\d+/)
-      expect(plan?.plan).toMatch(/Function Scan on pg_sleep/)
-      expect(warn.mock.calls.some(([m]) => String(m).includes(`run ${slow.id} of label ${L}`))).toBe(true)
-      expect(await f.svc.getRun(slow.id)).toEqual(slow)
-      // As slow as the run before: not slow for this label any more.
-      const again = await run(sleeping(1))
-      expect(again.slow).toBeUndefined()
-      expect(await f.svc.slowPlan(again.id)).toBeNull()
-      expect(await f.svc.slowPlan('r_missing')).toBeUndefined()
-    } finally {
-      warn.mockRestore()
-    }
-  })
+  it.skipIf(!sleeps)(
+    "a succeeded calculation records its time per phase, the compute statement's in compute",
+    async () => {
+      const done = await run(sleeping(0.3))
+      const t = done.timings as RunTimings
+      expect(Object.keys(t).sort()).toEqual([...phases].sort())
+      for (const k of phases) expect(t[k]).toBeGreaterThanOrEqual(0)
+      expect(t.computeMs).toBeGreaterThanOrEqual(295)
+      for (const k of phases.filter((p) => p !== 'computeMs')) expect(t[k]).toBeLessThan(295)
+      // The phases run between the run's start and its finish (both stamped by the database).
+      expect(total(t)).toBeLessThanOrEqual(ms(done.startedAt, done.finishedAt) + 5)
+      expect(await f.svc.getRun(done.id)).toEqual(done)
+      expect((await f.svc.listRuns(L))[0]?.timings).toEqual(t)
+    },
+  )
+
+  it.skipIf(!sleeps)(
+    'keeps the plan of a statement ten times slower than its phase in the previous run, and only then',
+    async () => {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+      try {
+        // A first run has nothing to be compared with, however slow.
+        const first = await run(sleeping(0.2))
+        expect(first.slow).toBeUndefined()
+        expect(await f.svc.slowPlan(first.id)).toBeNull()
+        const quick = await run(fast)
+        expect(quick.slow).toBeUndefined()
+        // A second: ten times the quick run's compute phase even where a busy machine makes it 100 ms.
+        const slow = await run(sleeping(1))
+        expect(slow.slow).toMatchObject({ phase: 'compute', usualMs: quick.timings?.computeMs })
+        expect(slow.slow?.ms).toBeGreaterThanOrEqual(995)
+        expect(slow.slow?.ms).toBeLessThanOrEqual(slow.timings?.computeMs as number)
+        const plan = await f.svc.slowPlan(slow.id)
+        expect(plan).toMatchObject({ ...slow.slow })
+        expect(plan?.statement).toMatch(/^INSERT INTO res_\d+ .*pg_sleep\(\$1::float8\)/s)
+        // EXPLAIN's text of that statement (not run again: it took no second more).
+        expect(plan?.plan).toMatch(/^Insert on res_\d+/)
+        expect(plan?.plan).toMatch(/Function Scan on pg_sleep/)
+        expect(warn.mock.calls.some(([m]) => String(m).includes(`run ${slow.id} of label ${L}`))).toBe(true)
+        expect(await f.svc.getRun(slow.id)).toEqual(slow)
+        // As slow as the run before: not slow for this label any more.
+        const again = await run(sleeping(1))
+        expect(again.slow).toBeUndefined()
+        expect(await f.svc.slowPlan(again.id)).toBeNull()
+        expect(await f.svc.slowPlan('r_missing')).toBeUndefined()
+      } finally {
+        warn.mockRestore()
+      }
+    },
+  )
 
   it('compares a run with the previous run of its kind: every customer computed, or some', async () => {
     const db = f.db
@@ -157,6 +167,7 @@ describeEachDb('run timings of an incremental run', (kind) => {
       return svc.executeRun(r.id, { tz: 'UTC' })
     }
     const full = await calc('2024-03-01T00:00:00Z')
+    if (db.citus) return // no change log there: every run computes everyone (storage/changes.ts)
     expect(full.recomputedUsers ?? null).toBeNull()
     expect(full.timings?.collectMs).toBe(0)
     expect((await ingestEventRecords(db, [event('u0', 3)])).committed).toBe(true)
