@@ -72,7 +72,7 @@ import {
   type Incremental,
 } from '../engine/calc/incremental.ts'
 import { compileWithCatalogue, EngineService } from '../engine/service.ts'
-import type { RunTimings, SlowStatement } from '../engine/calc/run-clock.ts'
+import { noTimings, type RunTimings, type SlowStatement } from '../engine/calc/run-clock.ts'
 import type { ResultWrites } from '../engine/calc/result-swap.ts'
 import type { SqlExecutor } from '../engine/sql-executor.ts'
 import type { RunOutcome } from '../engine/read/read-model.ts'
@@ -472,7 +472,7 @@ async function runClocks(
     `SELECT label_id, timings, slow FROM runs WHERE created_at >= $1 AND status = 'succeeded' ORDER BY created_at, id`,
     [since],
   )
-  const phases: RunTimings = { prepareMs: 0, collectMs: 0, computeMs: 0, historyMs: 0, summaryMs: 0 }
+  const phases = noTimings()
   const slow: Array<SlowStatement & { labelId: string }> = []
   for (const row of r.rows) {
     for (const k of Object.keys(phases) as Array<keyof RunTimings>) phases[k] += row.timings?.[k] ?? 0

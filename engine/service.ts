@@ -14,10 +14,10 @@ import type {
   ImportReport,
   IngestReport,
   Run,
-  SlowPlan,
   RunTrigger,
   Sample,
   SchemaDescription,
+  SlowPlan,
   Comparison,
   LabelVersion,
   RecordVersionInput,
@@ -241,10 +241,8 @@ export class EngineService implements EngineApi {
   refreshRuns(items: RefreshItem[], opts: { tz: string; timeoutMs?: number; shared?: boolean }): Promise<RunOutcome[]> {
     return executeRefresh(this.db, items, {
       ...opts,
-      resultWrites: this.resultWrites,
-      incremental: this.incremental,
-      ...(this.opts.slowStatementMs !== undefined ? { slowStatementMs: this.opts.slowStatementMs } : {}),
-      ...(this.opts.compile ? { compile: this.compile, shared: false } : {}),
+      ...this.runOptions(),
+      ...(this.opts.compile ? { shared: false } : {}),
     })
   }
 

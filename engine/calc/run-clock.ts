@@ -40,10 +40,13 @@ const explainable = /^\s*(?:\(\s*)*(?:WITH|SELECT|INSERT|UPDATE|DELETE|VALUES|TA
 
 const tenths = (ms: number) => Math.round(ms * 10) / 10
 
+/** Every phase at 0 ms. */
+export const noTimings = (): RunTimings => ({ prepareMs: 0, collectMs: 0, computeMs: 0, historyMs: 0, summaryMs: 0 })
+
 export class RunClock {
   private phase: RunPhase = 'prepare'
   private since: number
-  private readonly spent: RunTimings = { prepareMs: 0, collectMs: 0, computeMs: 0, historyMs: 0, summaryMs: 0 }
+  private readonly spent = noTimings()
   private slowest: { phase: RunPhase; ms: number; sql: string; params: readonly unknown[] | undefined } | null = null
 
   constructor(

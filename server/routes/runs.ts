@@ -41,7 +41,7 @@ export default async function runRoutes(fastify: FastifyInstance) {
       schema: {
         summary: "A run's slow statement and its plan",
         description:
-          'A succeeded calculation keeps the statement that took at least a second and ten times its phase in the label\'s previous run of the same kind, with its EXPLAIN (README, "Slow runs"); 404 when the run kept none.',
+          "A succeeded calculation keeps the statement that took at least LABELS_SLOW_STATEMENT_MS (default 1 s) and ten times its phase in the label's previous run of the same kind, with its EXPLAIN (docs/api.md#runs); 404 when the run kept none.",
         params: Type.Object({ runId: Type.String({ minLength: 1, maxLength: 64 }) }),
         response: { 200: SlowPlanOut, ...errors(403, 404, 503) },
       },
