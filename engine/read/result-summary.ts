@@ -176,7 +176,6 @@ function textItems(space: TextSpace, q: ResolvedQuery): TextGroup[] {
 function numberItems(s: ResultSummary, q: ResolvedQuery): Bucket[] | null {
   if (q.boundaries) {
     if (!s.numbers) return null
-    if (s.numbers.length === 0) return []
     const bounds = q.boundaries
     const users = new Map<number, number>()
     for (const [v, u] of s.numbers) {

@@ -33,6 +33,8 @@ const sources: Record<string, { dataType: DataType; sql: string }> = {
     sql: `SELECT uid, (uid % 7)::float8 * 1.5 AS value FROM users WHERE uid % 9 <> 0`,
   },
   manyNumbers: { dataType: 'number', sql: `SELECT uid, uid::float8 / 3 AS value FROM users` },
+  // No customer has a value: fixed boundaries still list every interval, with no one in it.
+  noNumbers: { dataType: 'number', sql: `SELECT uid, uid::float8 AS value FROM users WHERE false` },
   boolean: { dataType: 'boolean', sql: `SELECT uid, uid % 3 = 0 AS value FROM users` },
   date: {
     dataType: 'date',
