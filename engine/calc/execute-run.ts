@@ -331,11 +331,15 @@ export async function finishResults(
     totalUsers,
     coveredUsers: t.coveredUsers,
   }
+  // A new table is counted once, for its summary, and its history snapshot read from that summary
+  // where it holds the whole answer; a run written in place moves both by what it wrote.
+  t.clock?.enter('summary')
+  const counted = t.delta ? null : await summariseResults(tx, s)
   t.clock?.enter('history')
-  const day = await writeSnapshot(tx, s, t.delta)
+  const day = await writeSnapshot(tx, s, t.delta, counted ?? undefined)
   t.clock?.enter('summary')
   await swapResults(tx, s)
-  const summary = (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
+  const summary = counted ?? (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
   await storeSummary(tx, summary)
   const clocked = t.clock && (await clockedRun(tx, t.clock, t.labelId, t.runId, t.data?.recomputedUsers != null))
   return {

@@ -6,6 +6,7 @@ import type { HistoryBuckets } from '../api.ts'
 import { compareCodePoints, type HistoryDay } from '../read/read-model.ts'
 import { bucketingOf, ensureBuckets, writeHistoryDay } from './history-buckets.ts'
 import { snapshotItemsDelta, type ResultDelta } from './result-delta.ts'
+import { summaryBuckets, type ResultSummary } from '../read/result-summary.ts'
 
 /**
  * The label's new results as a run commits them: the same record the label-state pointer keeps;
@@ -25,8 +26,17 @@ export type SnapshotInput = LabelState & { date?: string }
  * the first result with values; before that (no value yet) a day is keyed as the default
  * distribution. Every value is kept (no top N). Users and the run's total users are stored;
  * proportion is derived on read.
+ *
+ * `summary`: the summary of the same results, already counted (a run that filled a new table):
+ * the snapshot is read from it where it holds the whole answer (every group of a text space, every
+ * distinct number), instead of grouping the result table a second time.
  */
-export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput, delta?: ResultDelta): Promise<HistoryDay> {
+export async function writeSnapshot(
+  tx: SqlExecutor,
+  s: SnapshotInput,
+  delta?: ResultDelta,
+  summary?: ResultSummary,
+): Promise<HistoryDay> {
   const d = s.date
     ? null
     : await tx.query<{ day: string }>(`SELECT to_char($1::timestamptz AT TIME ZONE $2::text, 'YYYY-MM-DD') AS day`, [
@@ -38,9 +48,10 @@ export async function writeSnapshot(tx: SqlExecutor, s: SnapshotInput, delta?: R
   const query = historyQuery(buckets)
   const bucketing = buckets ? bucketingOf(buckets) : null
   // A run written in place: the snapshot of the run it changed, moved by what it wrote (result-delta.ts).
+  const counted = summary && summary.runId === s.runId ? summaryBuckets(summary, query) : null
   const rows =
     (delta && (await snapshotItemsDelta(tx, s, delta, query, bucketing))) ??
-    (await distributionItems(tx, s.table, s.dataType, query, s.tz, s)).map(
+    (counted ?? (await distributionItems(tx, s.table, s.dataType, query, s.tz, s))).map(
       (i) => [String(i.value), i.users] as [string, number],
     )
   await writeHistoryDay(tx, s.labelId, day, { totalUsers: s.totalUsers, runId: s.runId, bucketing, items: rows })

@@ -198,25 +198,8 @@ function numberItems(s: ResultSummary, q: ResolvedQuery): Bucket[] | null {
  * query, as the database read does.
  */
 export function distributionFromSummary(s: ResultSummary, query: DistributionQuery | undefined): Distribution | null {
-  const q = resolveQuery(query)
-  if (s.dbOnly) return null
-  let buckets: Array<{ value: string | number | boolean; users: number; from?: number | string; to?: number | string }>
-  if (s.text) {
-    const space = s.text[s.dataType === 'date' ? q.granularity : 'value']
-    if (!space) return null
-    buckets = textItems(space, q).map((g) => ({
-      value: g.v,
-      users: g.u,
-      ...(g.f !== undefined ? { from: g.f } : {}),
-      ...(g.t !== undefined ? { to: g.t } : {}),
-    }))
-  } else if (s.dataType === 'boolean') {
-    buckets = sortAndTop(s.buckets ?? [], q)
-  } else {
-    const b = numberItems(s, q)
-    if (!b) return null
-    buckets = sortAndTop(b, q)
-  }
+  const buckets = summaryBuckets(s, resolveQuery(query))
+  if (!buckets) return null
   const items = buckets.map((b) => {
     const item: DistributionItem = {
       value: b.value,
@@ -235,4 +218,29 @@ export function distributionFromSummary(s: ResultSummary, query: DistributionQue
     coveredUsers: s.coveredUsers,
     items,
   }
+}
+
+/**
+ * The buckets of a resolved query from a run's summary (distributionFromSummary's, without the
+ * proportions); null when the summary can't answer it. A query for more than the top 50 (a history
+ * snapshot's, which keeps every value) is answered only from a text space that holds every group.
+ */
+export function summaryBuckets(
+  s: ResultSummary,
+  q: ResolvedQuery,
+): Array<{ value: string | number | boolean; users: number; from?: number | string; to?: number | string }> | null {
+  if (s.dbOnly) return null
+  if (s.text) {
+    const space = s.text[s.dataType === 'date' ? q.granularity : 'value']
+    if (!space || (!space.all && q.top > maxTop)) return null
+    return textItems(space, q).map((g) => ({
+      value: g.v,
+      users: g.u,
+      ...(g.f !== undefined ? { from: g.f } : {}),
+      ...(g.t !== undefined ? { to: g.t } : {}),
+    }))
+  }
+  if (s.dataType === 'boolean') return sortAndTop(s.buckets ?? [], q)
+  const b = numberItems(s, q)
+  return b ? sortAndTop(b, q) : null
 }
