@@ -154,14 +154,20 @@ export async function listRunsOf(db: SqlExecutor, labelIds: string[], limit: num
   return out
 }
 
-/** Claims a queued run (queued → running), freezing `definition` if given; null when it isn't queued any more. */
-export async function startRun(db: SqlExecutor, runId: string, definition?: Definition): Promise<Run | null> {
-  const r = await db.query<RunRow>(
-    `UPDATE runs SET status = 'running', started_at = clock_timestamp(), definition = COALESCE($2::jsonb, definition)
-     WHERE id = $1 AND status = 'queued' RETURNING ${runColumns}`,
+/**
+ * Claims a queued run (queued → running), freezing `definition` if given; false when it isn't
+ * queued any more. The stored definition is written again only when it differs (a run claimed
+ * with the definition it was created with keeps its stored value: no new copy of the document
+ * written and compressed, ~1.3 ms of a run at 1M events), and nothing is read back.
+ */
+export async function startRun(db: SqlExecutor, runId: string, definition?: Definition): Promise<boolean> {
+  const r = await db.query<{ id: string }>(
+    `UPDATE runs SET status = 'running', started_at = clock_timestamp(),
+       definition = CASE WHEN $2::jsonb IS NULL OR $2::jsonb = definition THEN definition ELSE $2::jsonb END
+     WHERE id = $1 AND status = 'queued' RETURNING id`,
     [runId, definition === undefined ? null : JSON.stringify(definition)],
   )
-  return r.rows[0] ? toRun(r.rows[0]) : null
+  return r.rows.length > 0
 }
 
 /**

@@ -3,6 +3,7 @@ import type { SourceSql } from '../../../engine/calc/execute-run.ts'
 import { describeEachDb } from '../../helpers/db.ts'
 import { addUsers, newService, resultTables, type Fixture } from './fixture.ts'
 import type { Definition } from '../../../engine/api.ts'
+import { loadRun, startRun } from '../../../engine/calc/runs.ts'
 
 const def: Definition = { dataType: 'string', rule: { method: 'metric', event: 'x', measure: { agg: 'count' } } }
 const numberDef: Definition = { dataType: 'number', rule: { method: 'metric', event: 'x', measure: { agg: 'count' } } }
@@ -215,6 +216,25 @@ describeEachDb('runs and the atomic result swap', (kind) => {
     } finally {
       await g.dispose()
     }
+  })
+
+  it('claiming a run freezes the definition it is claimed with, and a run is claimed once', async () => {
+    const a: Definition = { dataType: 'string', rule: { method: 'custom', values: [], otherwise: 'a' } }
+    const b: Definition = { dataType: 'string', rule: { method: 'custom', values: [], otherwise: 'b' } }
+    const created = async () =>
+      (await f.svc.createRun({ labelId: L2, trigger: 'manual', asOf: '2024-03-01T12:00:00Z', definition: a })).id
+    const same = await created()
+    expect(await startRun(f.db, same, a)).toBe(true)
+    expect((await loadRun(f.db, same))?.definition).toEqual(a)
+    expect(await startRun(f.db, same, b)).toBe(false) // running: not claimed again, not rewritten
+    expect((await loadRun(f.db, same))?.definition).toEqual(a)
+    const edited = await created()
+    expect(await startRun(f.db, edited, b)).toBe(true)
+    expect((await loadRun(f.db, edited))?.definition).toEqual(b)
+    const kept = await created()
+    expect(await startRun(f.db, kept)).toBe(true)
+    expect((await loadRun(f.db, kept))?.definition).toEqual(a)
+    await f.svc.failInterruptedRuns()
   })
 
   it('failInterruptedRuns marks queued and running leftovers failed as interrupted', async () => {
