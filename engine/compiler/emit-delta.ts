@@ -18,6 +18,12 @@ import { bounds } from './window-edges.ts'
  *    leaves, and every row that entered is later than every row of the stored window, so the last
  *    is the last that entered if any (else the stored one), and the first is the stored one if any
  *    (else the first that entered).
+ *  - first/last over `lastDays`, asOf not earlier: the rows that left are the stored window's
+ *    oldest. The last is the last that entered if any; else the stored one while a row of the
+ *    stored window is still in the new one (then the stored last, the latest of them, is too: one
+ *    look-up by the customer's key), else none. The first of a customer none of whose rows left is
+ *    the stored one if any (else the first that entered); of one with rows that left, the first of
+ *    the new window, looked up by the customer's key.
  * Other methods and measures read the window again: their values can't be updated from the edges
  * (a sum of doubles would drift from a recount in its last bits; distinct, days, avg, preference
  * and the conditions of custom and distribution labels need more than the stored value).
@@ -38,7 +44,7 @@ const name = /^[a-z_][a-z0-9_]*$/
 /** Whether a rule has a form computed from its stored values and its window's edges between the two asOfs. */
 export function hasDeltaForm(n: RuleNode, baseAsOf: Date, asOf: Date): boolean {
   if (n.method === 'metric') return n.measure.agg === 'count'
-  if (n.method === 'first_last') return n.scope.window.kind !== 'last_days' && asOf.getTime() >= baseAsOf.getTime()
+  if (n.method === 'first_last') return asOf.getTime() >= baseAsOf.getTime()
   return false
 }
 
@@ -66,15 +72,35 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
       FROM ${d.affected} a CROSS JOIN ${lookUp('users', 'uid', 'a.uid')} u ${stored}
       LEFT JOIN (${diff}) g ON g.uid = a.uid WHERE ${kept}`
   } else {
-    // Only rows that entered (hasDeltaForm: none left), all later than the stored window's.
+    // Rows that entered are all later than the stored window's (hasDeltaForm); rows leave a
+    // `lastDays` window only, from its oldest end.
     const t = resultSqlType[dataType]
     const table = n.scope.event.table
+    const col = n.property === '$time' ? 'time' : n.property.column
+    const known = n.property === '$time' ? '' : ` AND ${col} IS NOT NULL`
+    const dir = n.which === 'last' ? 'DESC' : 'ASC'
     const entered =
       n.property === '$time'
-        ? `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${edges.where} GROUP BY uid`
-        : `SELECT DISTINCT ON (uid) uid, ${n.property.column} AS value FROM ${table} WHERE ${edges.where} AND ${n.property.column} IS NOT NULL
-            ORDER BY uid, time ${n.which === 'last' ? 'DESC' : 'ASC'}, seq ${n.which === 'last' ? 'DESC' : 'ASC'}`
-    const value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
+        ? `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${edges.where} AND ${edges.inNew} GROUP BY uid`
+        : `SELECT DISTINCT ON (uid) uid, ${col} AS value FROM ${table} WHERE ${edges.where} AND ${edges.inNew}${known}
+            ORDER BY uid, time ${dir}, seq ${dir}`
+    // The customer's rows of the scope in [from, to), looked up by its key (the uid index).
+    const own = (from: string, to: string) =>
+      `FROM ${table} x WHERE x.uid = a.uid AND ${edges.filters.map((f) => `${f} AND `).join('')}x.time >= ${from} AND x.time < ${to}${known}`
+    let value: string
+    if (n.scope.window.kind !== 'last_days')
+      value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
+    else if (n.which === 'last')
+      value = `CASE WHEN g.uid IS NOT NULL THEN g.value::${t}
+        WHEN r.value IS NOT NULL AND EXISTS (SELECT 1 ${own(edges.now.start, edges.before.end)}) THEN r.value END`
+    else {
+      const left = `SELECT DISTINCT uid FROM ${table} WHERE ${edges.where} AND NOT (${edges.inNew})`
+      value = `CASE WHEN l.uid IS NULL THEN coalesce(r.value, g.value::${t})
+        ELSE (SELECT ${col} ${own(edges.now.start, edges.now.end)} ORDER BY x.time, x.seq LIMIT 1)::${t} END`
+      fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a ${stored}
+        LEFT JOIN (${entered}) g ON g.uid = a.uid LEFT JOIN (${left}) l ON l.uid = a.uid WHERE ${kept}`
+      return `SELECT uid, value FROM (${full}) f UNION ALL ${fromEdges}`
+    }
     fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a ${stored}
       LEFT JOIN (${entered}) g ON g.uid = a.uid WHERE ${kept}`
   }
@@ -86,17 +112,28 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
  * (compiler/window-edges.ts), with its filters, for the customers of `d.affected`; and whether a
  * row is in the new window.
  */
-function edgeRows(e: Emitter, s: Scope, d: DeltaContext): { where: string; inNew: string } {
+function edgeRows(
+  e: Emitter,
+  s: Scope,
+  d: DeltaContext,
+): {
+  where: string
+  inNew: string
+  filters: string[]
+  now: { start: string; end: string }
+  before: { start: string; end: string }
+} {
   const asOf = e.asOfDate
   const [early, late] = d.baseAsOf.getTime() <= asOf.getTime() ? [d.baseAsOf, asOf] : [asOf, d.baseAsOf]
   const tz = () => e.tz()
   const i0 = bounds(s.window, early, e.params, tz)
   const i1 = bounds(s.window, late, e.params, tz)
-  const now = late === asOf ? i1 : i0
+  const [now, before] = late === asOf ? [i1, i0] : [i0, i1]
+  const filters = s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`)
   const where = [
     `((time >= ${i0.start} AND time < least(${i1.start}, ${i0.end})) OR (time >= greatest(${i1.start}, ${i0.end}) AND time < ${i1.end}))`,
-    ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`),
+    ...filters,
     `uid IN (SELECT uid FROM ${d.affected})`,
   ].join(' AND ')
-  return { where, inNew: `time >= ${now.start} AND time < ${now.end}` }
+  return { where, inNew: `time >= ${now.start} AND time < ${now.end}`, filters, now, before }
 }

@@ -128,6 +128,27 @@ const fixed: Def[] = [
   },
   { dataType: 'string', rule: { method: 'first_last', which: 'first', event: 'view', property: 'page' } },
   { dataType: 'date', rule: { method: 'first_last', which: 'last', event: 'purchase', property: '$time' } },
+  // First/last over short `lastDays` windows: rows leave every day (the first changes then, the
+  // last only when nothing of the stored window is left).
+  {
+    dataType: 'string',
+    rule: { method: 'first_last', which: 'first', event: 'view', window: { lastDays: 3 }, property: 'page' },
+  },
+  {
+    dataType: 'date',
+    rule: { method: 'first_last', which: 'first', event: 'view', window: { lastDays: 2 }, property: '$time' },
+  },
+  {
+    dataType: 'date',
+    rule: {
+      method: 'first_last',
+      which: 'last',
+      event: 'view',
+      window: { lastDays: 2 },
+      where: [{ property: 'page', op: 'neq', value: 'home' }],
+      property: '$time',
+    },
+  },
 ]
 
 describeEachDb('an incremental run gives the results of a run over every customer', (kind) => {
