@@ -456,6 +456,8 @@ interface Pass {
   delta?: boolean
   /** The pass's runs' time per phase, summed (runs.timings: engine/calc/run-clock.ts). */
   phases?: RunTimings
+  /** Each label's run's phases (the results JSON only), and whether it computed some customers only. */
+  phasesPerLabel?: Record<string, RunTimings & { restricted: boolean }>
   /** Its runs the engine marked slow (a statement 10× its phase in the label's previous run). */
   slow?: Array<SlowStatement & { labelId: string }>
 }
@@ -467,18 +469,30 @@ interface Pass {
 async function runClocks(
   db: SqlExecutor,
   since: string,
-): Promise<{ phases: RunTimings; slow: Array<SlowStatement & { labelId: string }> }> {
-  const r = await db.query<{ label_id: string; timings: RunTimings | null; slow: SlowStatement | null }>(
-    `SELECT label_id, timings, slow FROM runs WHERE created_at >= $1 AND status = 'succeeded' ORDER BY created_at, id`,
+): Promise<{
+  phases: RunTimings
+  perLabel: Record<string, RunTimings & { restricted: boolean }>
+  slow: Array<SlowStatement & { labelId: string }>
+}> {
+  const r = await db.query<{
+    label_id: string
+    timings: RunTimings | null
+    slow: SlowStatement | null
+    restricted: boolean
+  }>(
+    `SELECT label_id, timings, slow, recomputed_users IS NOT NULL AS restricted
+       FROM runs WHERE created_at >= $1 AND status = 'succeeded' ORDER BY created_at, id`,
     [since],
   )
   const phases = noTimings()
+  const perLabel: Record<string, RunTimings & { restricted: boolean }> = {}
   const slow: Array<SlowStatement & { labelId: string }> = []
   for (const row of r.rows) {
     for (const k of Object.keys(phases) as Array<keyof RunTimings>) phases[k] += row.timings?.[k] ?? 0
+    perLabel[row.label_id] = { ...noTimings(), ...row.timings, restricted: row.restricted }
     if (row.slow) slow.push({ labelId: row.label_id, ...row.slow })
   }
-  return { phases, slow }
+  return { phases, perLabel, slow }
 }
 
 /**
@@ -833,6 +847,7 @@ async function benchEngine(
         digests: await digestsOf(db, labels),
         walBytes,
         phases: clocks.phases,
+        phasesPerLabel: clocks.perLabel,
         slow: clocks.slow,
         ...(profile ? { profile } : {}),
         ...(timeIndexMs !== undefined ? { timeIndexMs } : {}),

@@ -84,7 +84,9 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
         ? `SELECT uid, ${n.which === 'last' ? 'max' : 'min'}(time) AS value FROM ${table} WHERE ${edges.where} AND ${edges.inNew} GROUP BY uid`
         : `SELECT DISTINCT ON (uid) uid, ${col} AS value FROM ${table} WHERE ${edges.where} AND ${edges.inNew}${known}
             ORDER BY uid, time ${dir}, seq ${dir}`
-    // The customer's rows of the scope in [from, to), looked up by its key (the uid index).
+    // The customer's rows of the scope in [from, to), looked up by its key (the uid index), in a
+    // scalar subquery: an EXISTS there was turned into a hashed subplan in the run's statement,
+    // a read of the whole window (115 of the statement's 204 ms, a 30-day last value at 1M events).
     const own = (from: string, to: string) =>
       `FROM ${table} x WHERE x.uid = a.uid AND ${edges.filters.map((f) => `${f} AND `).join('')}x.time >= ${from} AND x.time < ${to}${known}`
     let value: string
@@ -92,7 +94,7 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
       value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
     else if (n.which === 'last')
       value = `CASE WHEN g.uid IS NOT NULL THEN g.value::${t}
-        WHEN r.value IS NOT NULL AND EXISTS (SELECT 1 ${own(edges.now.start, edges.before.end)}) THEN r.value END`
+        WHEN r.value IS NOT NULL AND (SELECT true ${own(edges.now.start, edges.before.end)} LIMIT 1) THEN r.value END`
     else {
       const left = `SELECT DISTINCT uid FROM ${table} WHERE ${edges.where} AND NOT (${edges.inNew})`
       value = `CASE WHEN l.uid IS NULL THEN coalesce(r.value, g.value::${t})
