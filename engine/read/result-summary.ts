@@ -113,14 +113,25 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
       break
     }
     case 'number': {
-      const q = resolveQuery({})
-      out.buckets = await numberBuckets(db, s.table, q, undefined)
-      out.numberMode = out.buckets.length === 0 ? 'empty' : out.buckets[0]!.from === undefined ? 'exact' : 'bins'
-      const r = await db.query<{ v: number; u: number }>(
-        `SELECT value AS v, count(*)::int AS u FROM ${s.table} GROUP BY value ORDER BY value LIMIT $1`,
-        [maxDistinctNumbers + 1],
+      // The distinct values are grouped only when the summary keeps them (at most
+      // maxDistinctNumbers): grouping 100k doubles to find that there are too many was the
+      // costliest statement of a sum's or an average's summary.
+      const st = await db.query<{ n: number; lo: number | null; hi: number | null }>(
+        `SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${s.table}`,
       )
-      out.numbers = r.rows.length <= maxDistinctNumbers ? r.rows.map((x) => [Number(x.v), x.u]) : null
+      const { n, lo, hi } = st.rows[0] ?? { n: 0, lo: null, hi: null }
+      if (Number(n) <= maxDistinctNumbers) {
+        const r = await db.query<{ v: number; u: number }>(
+          `SELECT value AS v, count(*)::int AS u FROM ${s.table} GROUP BY value ORDER BY value`,
+        )
+        out.numbers = r.rows.map((x) => [Number(x.v), x.u])
+      } else out.numbers = null
+      // The default buckets (distribution-items.ts numberBuckets): each value up to maxTop of them, else bins.
+      if (lo === null || hi === null) out.buckets = []
+      else if (Number(n) <= maxTop && out.numbers)
+        out.buckets = out.numbers.map(([v, u]) => ({ value: v, users: u, key: v }))
+      else out.buckets = await numberBuckets(db, s.table, resolveQuery({}), { lo: Number(lo), hi: Number(hi) })
+      out.numberMode = out.buckets.length === 0 ? 'empty' : out.buckets[0]!.from === undefined ? 'exact' : 'bins'
       break
     }
   }
