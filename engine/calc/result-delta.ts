@@ -1,16 +1,11 @@
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
-import {
-  binIndexSql,
-  binIntervals,
-  distributionItems,
-  groupedTextSql,
-  type Bucket,
-} from '../read/distribution-items.ts'
-import { defaultBins, maxTop, type ResolvedQuery } from '../read/distribution-query.ts'
+import { distributionItems, groupedTextSql } from '../read/distribution-items.ts'
+import type { ResolvedQuery } from '../read/distribution-query.ts'
 import type { LabelState } from '../read/label-state.ts'
 import { compareCodePoints } from '../read/read-model.ts'
 import {
+  defaultNumberBuckets,
   hasNonFinite,
   maxDistinctNumbers,
   maxGroups,
@@ -207,25 +202,6 @@ export async function summariseDelta(tx: SqlExecutor, s: LabelState, d: ResultDe
     }
   }
   return hasNonFinite(out) ? onlyInDb(out) : out
-}
-
-/**
- * A number distribution's default buckets (distribution-items.ts numberBuckets without a query)
- * from every distinct value with its users, ascending: the exact values when at most maxTop, else
- * defaultBins bins over [min, max], binned by the same SQL expression on the same server.
- */
-async function defaultNumberBuckets(tx: SqlExecutor, numbers: Array<[number, number]>): Promise<Bucket[]> {
-  if (numbers.length === 0) return []
-  if (numbers.length <= maxTop) return numbers.map(([v, u]) => ({ value: v, users: u, key: v }))
-  const lo = numbers[0]![0]
-  const hi = numbers[numbers.length - 1]![0]
-  const n = hi > lo ? defaultBins : 1
-  const r = await tx.query<{ b: number; users: number }>(
-    `SELECT ${binIndexSql('v')} AS b, sum(u)::int AS users FROM unnest($4::float8[], $5::int[]) AS x(v, u) GROUP BY 1`,
-    [lo, hi, n, numbers.map((x) => x[0]), numbers.map((x) => x[1])],
-  )
-  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
-  return binIntervals(lo, hi, defaultBins).map((b, i) => ({ ...b, users: users.get(i + 1) ?? 0, key: i }))
 }
 
 /**

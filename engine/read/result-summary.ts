@@ -1,7 +1,15 @@
 import type { Distribution, DistributionItem, DistributionQuery } from '../api.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
-import { boundaryIntervals, groupedTextSql, numberBuckets, sortAndTop, type Bucket } from './distribution-items.ts'
+import {
+  binIndexSql,
+  binIntervals,
+  boundaryIntervals,
+  groupedTextSql,
+  numberBuckets,
+  sortAndTop,
+  type Bucket,
+} from './distribution-items.ts'
 import { defaultBins, maxTop, resolveQuery, type ResolvedQuery } from './distribution-query.ts'
 import type { LabelState } from './label-state.ts'
 
@@ -120,22 +128,46 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
         `SELECT count(DISTINCT value)::int AS n, min(value) AS lo, max(value) AS hi FROM ${s.table}`,
       )
       const { n, lo, hi } = st.rows[0] ?? { n: 0, lo: null, hi: null }
+      // The default buckets (distribution-items.ts numberBuckets): from the distinct values when
+      // kept (binned by the same SQL expression over them, not over the table's rows), else bins
+      // over the table.
       if (Number(n) <= maxDistinctNumbers) {
         const r = await db.query<{ v: number; u: number }>(
           `SELECT value AS v, count(*)::int AS u FROM ${s.table} GROUP BY value ORDER BY value`,
         )
         out.numbers = r.rows.map((x) => [Number(x.v), x.u])
-      } else out.numbers = null
-      // The default buckets (distribution-items.ts numberBuckets): each value up to maxTop of them, else bins.
-      if (lo === null || hi === null) out.buckets = []
-      else if (Number(n) <= maxTop && out.numbers)
-        out.buckets = out.numbers.map(([v, u]) => ({ value: v, users: u, key: v }))
-      else out.buckets = await numberBuckets(db, s.table, resolveQuery({}), { lo: Number(lo), hi: Number(hi) })
+        out.buckets = await defaultNumberBuckets(db, out.numbers)
+      } else {
+        out.numbers = null
+        out.buckets =
+          lo === null || hi === null
+            ? []
+            : await numberBuckets(db, s.table, resolveQuery({}), { lo: Number(lo), hi: Number(hi) })
+      }
       out.numberMode = out.buckets.length === 0 ? 'empty' : out.buckets[0]!.from === undefined ? 'exact' : 'bins'
       break
     }
   }
   return hasNonFinite(out) ? onlyInDb(out) : out
+}
+
+/**
+ * A number distribution's default buckets (distribution-items.ts numberBuckets without a query)
+ * from every distinct value with its users, ascending: the exact values when at most maxTop, else
+ * defaultBins bins over [min, max], binned by the same SQL expression on the same server.
+ */
+export async function defaultNumberBuckets(tx: SqlExecutor, numbers: Array<[number, number]>): Promise<Bucket[]> {
+  if (numbers.length === 0) return []
+  if (numbers.length <= maxTop) return numbers.map(([v, u]) => ({ value: v, users: u, key: v }))
+  const lo = numbers[0]![0]
+  const hi = numbers[numbers.length - 1]![0]
+  const n = hi > lo ? defaultBins : 1
+  const r = await tx.query<{ b: number; users: number }>(
+    `SELECT ${binIndexSql('v')} AS b, sum(u)::int AS users FROM unnest($4::float8[], $5::int[]) AS x(v, u) GROUP BY 1`,
+    [lo, hi, n, numbers.map((x) => x[0]), numbers.map((x) => x[1])],
+  )
+  const users = new Map(r.rows.map((x) => [Number(x.b), x.users]))
+  return binIntervals(lo, hi, defaultBins).map((b, i) => ({ ...b, users: users.get(i + 1) ?? 0, key: i }))
 }
 
 /** The summary of results with values JSON can't hold (NaN, ±Infinity): only the database answers. */

@@ -39,6 +39,12 @@ const cases: Array<{ name: string; dataType: DataType; sql: string; grouped: num
   },
   { name: 'a few numbers', dataType: 'number', sql: `SELECT uid, (uid % 40) * 2.5 AS value FROM users`, grouped: -1 },
   {
+    name: 'numbers in bins, each value kept',
+    dataType: 'number',
+    sql: `SELECT uid, (uid % 300) * 1.5 AS value FROM users`,
+    grouped: -1,
+  },
+  {
     name: `more distinct numbers than the summary keeps (${maxDistinctNumbers})`,
     dataType: 'number',
     sql: `SELECT uid, uid * 1.25 AS value FROM users`,
@@ -107,6 +113,10 @@ describeEachDb('history snapshots read from the run summary', (kind) => {
         if (c.dataType === 'number') {
           const byValue = statements.filter((s) => s.includes(state.table) && /GROUP BY value ORDER BY value/i.test(s))
           expect(byValue).toHaveLength(c.name.startsWith('more distinct') ? 0 : 1)
+          // Buckets over the table's rows only when its distinct values aren't kept (else over
+          // those): then the summary's default bins and the snapshot's fixed buckets.
+          const binned = statements.filter((s) => s.includes(state.table) && /width_bucket\(value/i.test(s))
+          expect(binned).toHaveLength(c.name.startsWith('more distinct') ? 2 : 0)
         }
         if (c.grouped > 0) {
           const grouping = statements.filter((s) => s.includes(state.table) && /GROUP BY/i.test(s))
