@@ -47,8 +47,8 @@ export async function writeSnapshot(
   const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType)
   const query = historyQuery(buckets)
   const bucketing = buckets ? bucketingOf(buckets) : null
-  // A run written in place: the snapshot of the run it changed, moved by what it wrote (result-delta.ts).
   const counted = summary && summary.runId === s.runId ? summaryBuckets(summary, query) : null
+  // A run written in place: the snapshot of the run it changed, moved by what it wrote (result-delta.ts).
   const rows =
     (delta && (await snapshotItemsDelta(tx, s, delta, query, bucketing))) ??
     (counted ?? (await distributionItems(tx, s.table, s.dataType, query, s.tz, s))).map(

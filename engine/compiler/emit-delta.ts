@@ -90,21 +90,20 @@ export function deltaRuleSql(e: Emitter, n: RuleNode, d: DeltaContext, dataType:
     const own = (from: string, to: string) =>
       `FROM ${table} x WHERE x.uid = a.uid AND ${edges.filters.map((f) => `${f} AND `).join('')}x.time >= ${from} AND x.time < ${to}${known}`
     let value: string
+    // A first over `lastDays` also needs the customers some of whose rows left (`l`).
+    let leftRows = ''
     if (n.scope.window.kind !== 'last_days')
       value = n.which === 'last' ? `coalesce(g.value::${t}, r.value)` : `coalesce(r.value, g.value::${t})`
     else if (n.which === 'last')
       value = `CASE WHEN g.uid IS NOT NULL THEN g.value::${t}
         WHEN r.value IS NOT NULL AND (SELECT true ${own(edges.now.start, edges.before.end)} LIMIT 1) THEN r.value END`
     else {
-      const left = `SELECT DISTINCT uid FROM ${table} WHERE ${edges.where} AND NOT (${edges.inNew})`
+      leftRows = ` LEFT JOIN (SELECT DISTINCT uid FROM ${table} WHERE ${edges.where} AND NOT (${edges.inNew})) l ON l.uid = a.uid`
       value = `CASE WHEN l.uid IS NULL THEN coalesce(r.value, g.value::${t})
         ELSE (SELECT ${col} ${own(edges.now.start, edges.now.end)} ORDER BY x.time, x.seq LIMIT 1)::${t} END`
-      fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a ${stored}
-        LEFT JOIN (${entered}) g ON g.uid = a.uid LEFT JOIN (${left}) l ON l.uid = a.uid WHERE ${kept}`
-      return `SELECT uid, value FROM (${full}) f UNION ALL ${fromEdges}`
     }
     fromEdges = `SELECT a.uid, ${value} AS value FROM ${d.affected} a ${stored}
-      LEFT JOIN (${entered}) g ON g.uid = a.uid WHERE ${kept}`
+      LEFT JOIN (${entered}) g ON g.uid = a.uid${leftRows} WHERE ${kept}`
   }
   return `SELECT uid, value FROM (${full}) f UNION ALL ${fromEdges}`
 }

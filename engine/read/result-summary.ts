@@ -138,11 +138,9 @@ export async function summariseResults(db: SqlExecutor, s: LabelState): Promise<
         out.numbers = r.rows.map((x) => [Number(x.v), x.u])
         out.buckets = await defaultNumberBuckets(db, out.numbers)
       } else {
+        // More than maxDistinctNumbers values: min and max are there.
         out.numbers = null
-        out.buckets =
-          lo === null || hi === null
-            ? []
-            : await numberBuckets(db, s.table, resolveQuery({}), { lo: Number(lo), hi: Number(hi) })
+        out.buckets = await numberBuckets(db, s.table, resolveQuery({}), { lo: Number(lo), hi: Number(hi) })
       }
       out.numberMode = out.buckets.length === 0 ? 'empty' : out.buckets[0]!.from === undefined ? 'exact' : 'bins'
       break
