@@ -29,7 +29,8 @@ export type SnapshotInput = LabelState & { date?: string }
  *
  * `summary`: the summary of the same results, already counted (a run that filled a new table):
  * the snapshot is read from it where it holds the whole answer (every group of a text space, every
- * distinct number), instead of grouping the result table a second time.
+ * distinct number), instead of grouping the result table a second time, and a number label's first
+ * buckets are fixed from its distinct values (history-buckets.ts ensureBuckets).
  */
 export async function writeSnapshot(
   tx: SqlExecutor,
@@ -44,10 +45,12 @@ export async function writeSnapshot(
         s.tz,
       ])
   const day = s.date ?? (d?.rows[0]?.day as string)
-  const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType)
+  const same = summary && summary.runId === s.runId ? summary : undefined
+  // A first run's number buckets are fixed from the summary's distinct values when it kept them.
+  const buckets = await ensureBuckets(tx, s.labelId, s.table, s.dataType, same?.numbers)
   const query = historyQuery(buckets)
   const bucketing = buckets ? bucketingOf(buckets) : null
-  const counted = summary && summary.runId === s.runId ? summaryBuckets(summary, query) : null
+  const counted = same ? summaryBuckets(same, query) : null
   // A run written in place: the snapshot of the run it changed, moved by what it wrote (result-delta.ts).
   const rows =
     (delta && (await snapshotItemsDelta(tx, s, delta, query, bucketing))) ??

@@ -124,6 +124,10 @@ describeEachDb('history snapshots read from the run summary', (kind) => {
           // those): then the summary's default bins and the snapshot's fixed buckets.
           const binned = statements.filter((s) => s.includes(state.table) && /width_bucket\(value/i.test(s))
           expect(binned).toHaveLength(c.numbersKept ? 0 : 2)
+          // The first run fixes the buckets: from the kept values, else by percentile_cont over the table.
+          const fixing = statements.filter((s) => /percentile_cont/i.test(s))
+          expect(fixing).toHaveLength(day === '2024-09-01' && !c.numbersKept ? 1 : 0)
+          if (day === '2024-09-01') expect(buckets?.boundaries?.length).toBeGreaterThan(1)
         }
         // Statements that group the new result table: the summary's alone where it holds the answer.
         if (c.grouped > 0) {
