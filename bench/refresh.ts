@@ -1127,7 +1127,10 @@ export async function main(argv: string[]): Promise<void> {
           )
       }
     table(same)
-  }
+  } else
+    console.log(
+      '\nresults NOT checked: DuckDB is not among --engines (the labels are compared with its results only when it runs in the same invocation)',
+    )
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })
   const out = join(import.meta.dirname, 'results', `refresh-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   writeFileSync(
