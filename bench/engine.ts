@@ -168,9 +168,13 @@ export async function open(engine: string, memory: boolean): Promise<Opened> {
   // The engine's connection settings, as the server opens them (LABELS_PG_SETTINGS, default ENGINE_PG_SETTINGS).
   const settings = parsePgSettings(process.env.LABELS_PG_SETTINGS ?? ENGINE_PG_SETTINGS)
   const db = await openPostgres(url, { schema, max: 4, settings })
+  // BENCH_KEEP_SCHEMA=1 leaves the schema and its data for inspection (psql) and says its name.
+  const keep = process.env.BENCH_KEEP_SCHEMA === '1'
   const cleanup = async () => {
     await db.close()
-    await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
+    if (keep)
+      console.log(`  [${engine}] kept schema ${schema} (BENCH_KEEP_SCHEMA=1): DROP SCHEMA ${schema} CASCADE when done`)
+    else await admin.exec(`DROP SCHEMA ${schema} CASCADE`)
     await admin.close()
   }
   if (engine === 'citus' && !db.citus) {
