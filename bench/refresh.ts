@@ -64,7 +64,6 @@ import { executeRun } from '../engine/calc/execute-run.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { addTimeIndexes } from '../engine/storage/extend.ts'
-import { tellUidShare } from '../engine/storage/uid-stats.ts'
 import {
   AFFECTED_TABLE,
   collectAffected,
@@ -625,7 +624,7 @@ async function explainLabels(db: SqlExecutor, labels: BenchLabel[], asOf: Date):
 
 /**
  * --cluster uid|time: every event table rewritten in customer order or in time order (and analysed as
- * ingestion would: storage/uid-stats.ts).
+ * ingestion would).
  * The demo's files list each customer's events together, so a load keeps one customer's events on a
  * page or two; files of daily exports list them by time, a customer's events spread over the table,
  * which `time` reproduces: how the incremental runs' restricted statements read a few percent of
@@ -640,12 +639,10 @@ async function clusterEvents(db: SqlExecutor, engine: string, by: 'uid' | 'time'
   for (const { tbl } of tables.rows) {
     if (!/^ev[0-9]+$/.test(tbl)) throw new Error(`unexpected event table ${tbl}`)
     await db.query(`CLUSTER ${tbl} USING ${tbl}_${by}`)
-    // As ingestion leaves a table loaded in this order: analysed, its customers told to the planner
-    // where it lists them together (engine/storage/uid-stats.ts).
+    // As ingestion leaves a table it loaded in this order: analysed with its sample (engine/ingest/store.ts).
     await db.transaction(async (tx) => {
       await tx.exec('SET LOCAL default_statistics_target = 20')
       await tx.exec(`ANALYZE ${tbl}`)
-      await tellUidShare(tx, tbl)
     })
   }
   console.log(
