@@ -64,6 +64,7 @@ import { executeRun } from '../engine/calc/execute-run.ts'
 import { buildScans, executeRefresh, scanColumns, type ScanLayout } from '../engine/calc/refresh.ts'
 import { loadCatalogue } from '../engine/storage/catalogue.ts'
 import { addTimeIndexes } from '../engine/storage/extend.ts'
+import { INGEST_STATISTICS_TARGET } from '../engine/ingest/store.ts'
 import {
   AFFECTED_TABLE,
   collectAffected,
@@ -641,7 +642,7 @@ async function clusterEvents(db: SqlExecutor, engine: string, by: 'uid' | 'time'
     await db.query(`CLUSTER ${tbl} USING ${tbl}_${by}`)
     // As ingestion leaves a table it loaded in this order: analysed with its sample (engine/ingest/store.ts).
     await db.transaction(async (tx) => {
-      await tx.exec('SET LOCAL default_statistics_target = 20')
+      await tx.exec(`SET LOCAL default_statistics_target = ${INGEST_STATISTICS_TARGET}`)
       await tx.exec(`ANALYZE ${tbl}`)
     })
   }
