@@ -1,4 +1,6 @@
-import { readFile, watch } from 'node:fs/promises'
+import { type FSWatcher, lstatSync, watch as fsWatch } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import { parseTokens, type TokenRegistry } from './tokens.ts'
 
 /**
@@ -20,41 +22,92 @@ export class TokenFile {
   }
 
   /**
-   * Re-reads on SIGHUP and when the file changes (editors replace files: the watch restarts).
-   * Returns the stop function.
+   * Re-reads on SIGHUP and when the file changes. Returns the stop function.
+   *
+   * The watch is on the file's directory, not on the file: editors and `mv` replace the file
+   * (a new inode), and an admin may delete it and write it again; a watch on the directory sees
+   * all of these. Changes are read once they settle (SETTLE_MS without a new event, at most
+   * MAX_WAIT_MS after the first), so a truncate followed by a write is read as the write, and
+   * re-reads run one at a time, so a change seen while one runs is read after it, never lost
+   * and never overtaken by an older read. A path that is a symbolic link (a mounted secret
+   * swaps the link's target) is re-read on any event in its directory.
    */
   watch(log: { info(msg: string): void; error(msg: string): void }): () => void {
-    const reload = (why: string) =>
-      this.reload().then(
-        () => log.info(`tokens re-read from ${this.path} (${why})`),
-        (e: unknown) =>
-          log.error(
-            `tokens file ${this.path} not re-read, the previous tokens stay in force: ${e instanceof Error ? e.message : String(e)}`,
-          ),
+    let stopped = false
+    let queue: Promise<void> = Promise.resolve()
+    const reload = (why: string) => {
+      queue = queue.then(() =>
+        stopped
+          ? undefined
+          : this.reload().then(
+              () => log.info(`tokens re-read from ${this.path} (${why})`),
+              (e: unknown) =>
+                log.error(
+                  `tokens file ${this.path} not re-read, the previous tokens stay in force: ${e instanceof Error ? e.message : String(e)}`,
+                ),
+            ),
       )
-    const onHup = () => void reload('SIGHUP')
+    }
+    let settle: NodeJS.Timeout | undefined
+    let firstEvent = 0
+    const changed = () => {
+      if (stopped) return
+      const now = Date.now()
+      if (!settle) firstEvent = now
+      clearTimeout(settle)
+      const wait = Math.max(0, Math.min(SETTLE_MS, firstEvent + MAX_WAIT_MS - now))
+      settle = setTimeout(() => {
+        settle = undefined
+        reload('changed')
+      }, wait)
+      settle.unref()
+    }
+    const onHup = () => reload('SIGHUP')
     process.on('SIGHUP', onHup)
-    const ac = new AbortController()
-    const loop = async () => {
-      while (!ac.signal.aborted) {
-        try {
-          for await (const ev of watch(this.path, { signal: ac.signal })) {
-            await reload('changed')
-            if (ev.eventType === 'rename') break // replaced (editors, mv): watch the new file
-          }
-        } catch (e) {
-          if ((e as { name?: string }).name === 'AbortError') return
-          await new Promise((r) => setTimeout(r, 1000).unref()) // replaced or briefly missing: watch again
-        }
+
+    const dir = dirname(this.path)
+    const name = basename(this.path)
+    let watcher: FSWatcher | undefined
+    let retry: NodeJS.Timeout | undefined
+    const rearm = () => {
+      watcher?.close()
+      watcher = undefined
+      if (stopped) return
+      retry = setTimeout(arm, 1000)
+      retry.unref()
+    }
+    const arm = () => {
+      if (stopped) return
+      let anyEvent = false
+      try {
+        anyEvent = lstatSync(this.path).isSymbolicLink()
+      } catch {
+        // missing for now: watched by name until it is back
+      }
+      try {
+        watcher = fsWatch(dir, { persistent: false }, (_event, file) => {
+          if (anyEvent || file == null || file.toString() === name) changed()
+        })
+        watcher.on('error', rearm) // the directory itself went away or was replaced
+      } catch {
+        rearm()
       }
     }
-    void loop()
+    arm()
     return () => {
+      stopped = true
       process.off('SIGHUP', onHup)
-      ac.abort()
+      clearTimeout(settle)
+      clearTimeout(retry)
+      watcher?.close()
     }
   }
 }
+
+/** A watched tokens file is read once its events have been quiet this long... */
+const SETTLE_MS = 100
+/** ...or this long after the first of a stream of events that never goes quiet. */
+const MAX_WAIT_MS = 1000
 
 /** The tokens of a LABELS_TOKENS_FILE; throws naming the bad entry (never the token). */
 export async function readTokenFile(path: string): Promise<ReturnType<typeof parseTokens>> {
