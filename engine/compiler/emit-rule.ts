@@ -12,7 +12,7 @@ const withScopes = (e: Emitter) => e.renderWith((s) => scopeWhere(e, s))
 const joins = (e: Emitter) =>
   e
     .scopeNames()
-    .map((s) => ` LEFT JOIN ${s} ON ${s}.uid = u.uid`)
+    .map((s) => ` LEFT JOIN ${s} ON ${s}.uid = ${e.usersKey('u')}`)
     .join('')
 
 /**
@@ -22,7 +22,7 @@ const joins = (e: Emitter) =>
 function measureRows(e: Emitter, scope: Scope, measure: MeasureNode): string {
   const { cte, ref } = e.measureRef(scope, measure)
   if (additive[measure.agg])
-    return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM ${e.usersFrom('u')} LEFT JOIN ${cte} ON ${cte}.uid = u.uid`
+    return `SELECT u.uid, COALESCE(${ref}, 0)::double precision AS v FROM ${e.usersFrom('u')} LEFT JOIN ${cte} ON ${cte}.uid = ${e.usersKey('u')}`
   return `SELECT ${cte}.uid, ${ref}::double precision AS v FROM ${cte} WHERE ${ref} IS NOT NULL`
 }
 

@@ -97,6 +97,19 @@ export class Emitter {
       : `${this.only} ${alias}_only CROSS JOIN ${lookUp('users', '*', `${alias}_only.uid`)} ${alias}`
   }
 
+  /**
+   * The uid of usersFrom's customer, for the scopes' LEFT JOINs: in a restricted statement the
+   * computed customers' table's (`<alias>_only.uid`), not the looked-up row's. Joined to the
+   * looked-up row, a scope could be planned inside the look-up's loop, a hash join per customer
+   * that reads the whole scope each time: at 1M events, with uid's distinct count known to the
+   * planner, a custom label's restricted statement took 16.8 s instead of 0.24 s (7,141 customers
+   * × a scope of 3,447 rows). Joined to the table, the scope can only join the customers as a
+   * whole (README "Benchmarks", "Restricted statements and the planner's estimates").
+   */
+  usersKey(alias: string): string {
+    return this.only === undefined ? `${alias}.uid` : `${alias}_only.uid`
+  }
+
   tz(): string {
     return this.params.once('tz', this.timeZone, 'text')
   }
