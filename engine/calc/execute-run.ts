@@ -19,6 +19,7 @@ import {
 import { coveredFilter, noValuesSql } from './value-types.ts'
 import { failRun, getRun, loadRun, previousTimings, startRun, succeedRun, type DataRead } from './runs.ts'
 import { RunClock } from './run-clock.ts'
+import { plannedAsFullRun } from './full-run-planning.ts'
 import { summariseResults } from '../read/result-summary.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import type { DeltaContext } from '../compiler/emit-delta.ts'
@@ -173,9 +174,11 @@ async function insertCovered(
   dataType: Definition['dataType'],
   source: SourceSql,
 ): Promise<number> {
-  const ins = await tx.query(
-    `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
-    source.params,
+  const ins = await plannedAsFullRun(tx, () =>
+    tx.query(
+      `INSERT INTO ${table} (uid, value) SELECT uid, value FROM (${source.sql}) AS src WHERE ${coveredFilter(dataType)}`,
+      source.params,
+    ),
   )
   return ins.affectedRows ?? (await countRows(tx, table))
 }
@@ -228,7 +231,9 @@ async function materialise(
   deadline.check()
   const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
   t.clock?.enter('compute')
-  const inPlace = partial?.inPlace ?? (how === 'changed' ? await applyChanges(tx, t.labelId, dataType, source) : null)
+  const inPlace =
+    partial?.inPlace ??
+    (how === 'changed' ? await plannedAsFullRun(tx, () => applyChanges(tx, t.labelId, dataType, source)) : null)
   let written: {
     table: string
     coveredUsers: number

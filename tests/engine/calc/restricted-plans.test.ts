@@ -101,6 +101,7 @@ async function explain(db: SqlExecutor, sql: string, params: unknown[]): Promise
 describeEachDb('a restricted statement', (kind) => {
   let db: TestDb
   beforeAll(async () => {
+    if (kind === 'citus') return
     db = await newDb(kind)
     await migrate(db)
     await ingestUserRecords(
@@ -131,7 +132,8 @@ describeEachDb('a restricted statement', (kind) => {
     await db?.dispose()
   })
 
-  it('aggregates each scope once for the customers at the edges', async () => {
+  // Citus computes everyone on every run (calc/incremental.ts): no restricted statements there.
+  it.skipIf(kind === 'citus')('aggregates each scope once for the customers at the edges', async () => {
     await db.transaction(async (tx) => {
       await tx.exec('CREATE TEMP TABLE labels_affected (uid int NOT NULL) ON COMMIT DROP')
       const r = await tx.query(
