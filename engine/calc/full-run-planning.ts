@@ -23,8 +23,7 @@ export async function plannedAsFullRun<T>(tx: SqlExecutor, fn: () => Promise<T>)
               (SELECT setting::bigint FROM pg_settings WHERE name = 'effective_cache_size'),
               (SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers'))::text, true)`,
   )
-  const before = r.rows[0]?.v
   const out = await fn()
-  if (before) await tx.query(`SELECT set_config('effective_cache_size', $1, true)`, [before])
+  await tx.query(`SELECT set_config('effective_cache_size', $1, true)`, [r.rows[0]?.v])
   return out
 }

@@ -27,7 +27,8 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * listed customer by customer) the plans this gives read it in that order; in time order (daily
  * exports appended) the share made no difference to a custom label's statement at 10M events
  * (17.1–19.6 s with it, 17.6–18.8 s without), whose time there went to reading the large scopes
- * by the index by uid (README, as above). Not on Citus, whose planner plans each shard apart (and
+ * by the index by uid (README, as above); a full run is now planned against that
+ * (calc/full-run-planning.ts). Not on Citus, whose planner plans each shard apart (and
  * whose ALTER TABLE doesn't take attribute options).
  */
 export const RECOUNT_SHARE = 0.1

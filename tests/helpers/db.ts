@@ -97,3 +97,30 @@ export async function newDb(kind: DbKind = 'pglite'): Promise<TestDb> {
 export function describeEachDb(name: string, fn: (kind: DbKind) => void): void {
   for (const kind of dbKinds()) describe(`${name} [${kind}]`, () => fn(kind))
 }
+
+/** A node of `EXPLAIN (FORMAT JSON)`'s plan, with the fields tests read. */
+export interface PlanNode {
+  'Node Type': string
+  'Plan Rows': number
+  'Actual Loops'?: number
+  Plans?: PlanNode[]
+}
+
+/**
+ * The plan of `sql` as `EXPLAIN (FORMAT JSON)` gives it (`analyze`: run, with actual rows and
+ * loops), its top node; PGlite hands the JSON as text, pg as parsed.
+ */
+export async function explainJson(
+  db: SqlExecutor,
+  sql: string,
+  params: unknown[] = [],
+  opts: { analyze?: boolean } = {},
+): Promise<PlanNode> {
+  const r = await db.query<{ 'QUERY PLAN': unknown }>(
+    `EXPLAIN (${opts.analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${sql}`,
+    params,
+  )
+  const raw = r.rows[0]?.['QUERY PLAN']
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>
+  return plan[0]?.Plan as PlanNode
+}

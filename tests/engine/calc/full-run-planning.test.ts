@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Definition } from '../../../engine/api.ts'
 import type { SourceSql } from '../../../engine/calc/execute-run.ts'
+import { plannedAsFullRun } from '../../../engine/calc/full-run-planning.ts'
+import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { describeEachDb } from '../../helpers/db.ts'
 import { addUsers, newService, type Fixture } from './fixture.ts'
 
@@ -54,5 +56,18 @@ describeEachDb('a full run is planned as if only shared_buffers cached the table
     // Citus keeps the swap (result-swap.ts).
     expect(second).toEqual({ values: [expected], writes: kind === 'citus' ? 'swap' : 'changed' })
     expect(await settings()).toEqual(before)
+  })
+
+  it("the run's later statements, in the same transaction, have the session's value again", async () => {
+    const ecs = async (tx: SqlExecutor) =>
+      (await tx.query<{ v: string }>(`SELECT current_setting('effective_cache_size') AS v`)).rows[0]?.v
+    const seen = await f.db.transaction(async (tx) => {
+      const before = await ecs(tx)
+      const during = await plannedAsFullRun(tx, () => ecs(tx))
+      return { before, during, after: await ecs(tx) }
+    })
+    const sb = (await settings()).sb
+    expect(seen.during).toBe(kind === 'postgres' ? sb : seen.before)
+    expect(seen.after).toBe(seen.before)
   })
 })

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { compileWithCatalogue } from '../../../engine/service.ts'
 import { ingestEventRecords, ingestUserRecords } from '../../../engine/ingest/index.ts'
-import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { migrate } from '../../../engine/storage/ddl.ts'
 import type { Rule } from '../../../shared/schemas/rule.ts'
-import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { AFFECTED_TABLE } from '../../../engine/calc/incremental.ts'
+import { describeEachDb, explainJson, newDb, type PlanNode, type TestDb } from '../../helpers/db.ts'
 
 /**
  * A restricted (incremental) statement aggregates each scope once, whatever the planner estimates.
@@ -82,21 +82,7 @@ const rule: Rule = {
   otherwise: 'other',
 } as Rule
 
-interface PlanNode {
-  'Node Type': string
-  'Actual Loops'?: number
-  'Relation Name'?: string
-  Plans?: PlanNode[]
-}
-
 const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)]
-
-async function explain(db: SqlExecutor, sql: string, params: unknown[]): Promise<PlanNode[]> {
-  const r = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)
-  const raw = r.rows[0]?.['QUERY PLAN']
-  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>
-  return nodes(plan[0]?.Plan as PlanNode)
-}
 
 describeEachDb('a restricted statement', (kind) => {
   let db: TestDb
@@ -135,22 +121,26 @@ describeEachDb('a restricted statement', (kind) => {
   // Citus computes everyone on every run (calc/incremental.ts): no restricted statements there.
   it.skipIf(kind === 'citus')('aggregates each scope once for the customers at the edges', async () => {
     await db.transaction(async (tx) => {
-      await tx.exec('CREATE TEMP TABLE labels_affected (uid int NOT NULL) ON COMMIT DROP')
+      // The purchases' table, as the catalogue names it.
+      const purchases = (await tx.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events WHERE name = 'purchase'`))
+        .rows[0]?.tbl as string
+      expect(purchases).toMatch(/^ev\d+$/)
+      await tx.exec(`CREATE TEMP TABLE ${AFFECTED_TABLE} (uid int NOT NULL) ON COMMIT DROP`)
       const r = await tx.query(
-        `INSERT INTO labels_affected SELECT DISTINCT e.uid FROM ev1 e WHERE e.time >= $1::timestamptz AND e.time < $2::timestamptz`,
+        `INSERT INTO ${AFFECTED_TABLE} SELECT DISTINCT e.uid FROM ${purchases} e WHERE e.time >= $1::timestamptz AND e.time < $2::timestamptz`,
         [new Date(asOf.getTime() - day).toISOString(), asOf.toISOString()],
       )
       expect(r.affectedRows).toBeGreaterThanOrEqual(customers / 40)
-      await tx.exec('ANALYZE labels_affected')
+      await tx.exec(`ANALYZE ${AFFECTED_TABLE}`)
       const c = await compileWithCatalogue(
         { dataType: 'string', rule },
-        { db: tx, asOf, tz: 'UTC', only: 'labels_affected' },
+        { db: tx, asOf, tz: 'UTC', only: AFFECTED_TABLE },
       )
-      expect(c.only).toBe('labels_affected')
+      expect(c.only).toBe(AFFECTED_TABLE)
       const scopeJoins = [...c.sql.matchAll(/LEFT JOIN (s\d+) ON \1\.uid = ([a-z_]+\.uid)/g)]
       expect(scopeJoins.length).toBeGreaterThanOrEqual(5)
       expect(new Set(scopeJoins.map((m) => m[2]))).toEqual(new Set(['u_only.uid']))
-      const plan = await explain(tx, c.sql, c.params)
+      const plan = nodes(await explainJson(tx, c.sql, c.params, { analyze: true }))
       const aggregates = plan.filter((n) => n['Node Type'] === 'Aggregate')
       expect(aggregates.length).toBeGreaterThanOrEqual(4)
       expect(aggregates.map((n) => n['Actual Loops'])).toEqual(aggregates.map(() => 1))

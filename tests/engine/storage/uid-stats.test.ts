@@ -3,7 +3,7 @@ import { ingestEventRecords } from '../../../engine/ingest/index.ts'
 import type { SqlExecutor } from '../../../engine/sql-executor.ts'
 import { migrate } from '../../../engine/storage/ddl.ts'
 import { distinctShare, RECOUNT_SHARE, tellUidShare } from '../../../engine/storage/uid-stats.ts'
-import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
+import { describeEachDb, explainJson, newDb, type TestDb } from '../../helpers/db.ts'
 
 /**
  * An event table's customers told to the planner exactly (engine/storage/uid-stats.ts): after a
@@ -21,14 +21,8 @@ const uidOption = async (db: SqlExecutor, table: string): Promise<string | null>
 }
 
 /** The planner's estimate of the groups of `SELECT uid … GROUP BY uid` over the table. */
-const estimatedCustomers = async (db: SqlExecutor, table: string): Promise<number> => {
-  const r = await db.query<{ 'QUERY PLAN': unknown }>(
-    `EXPLAIN (FORMAT JSON) SELECT uid, count(*) FROM ${table} GROUP BY uid`,
-  )
-  const raw = r.rows[0]?.['QUERY PLAN']
-  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: { 'Plan Rows': number } }>
-  return Number(plan[0]?.Plan['Plan Rows'])
-}
+const estimatedCustomers = async (db: SqlExecutor, table: string): Promise<number> =>
+  Number((await explainJson(db, `SELECT uid, count(*) FROM ${table} GROUP BY uid`))['Plan Rows'])
 
 const tableOf = async (db: SqlExecutor, event: string): Promise<string> => {
   const r = await db.query<{ tbl: string }>(`SELECT tbl FROM catalogue_events WHERE name = $1`, [event])
