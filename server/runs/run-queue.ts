@@ -80,7 +80,7 @@ export class RunQueue {
       return current.created
     }
     if (!state.next) {
-      const next = this.create(labelId, trigger, asOf)
+      const next = this.create(labelId, trigger, asOf, state.current.created)
       state.next = next
       // A failed creation (label gone, database error) must not absorb later triggers.
       next.created.catch(() => {
@@ -195,16 +195,20 @@ export class RunQueue {
     this.settleIdle()
   }
 
-  private create(labelId: string, trigger: RunTrigger, asOf: string | undefined): Entry {
+  /**
+   * Creates the run with the label's definition and asOf as of now (the trigger). With `after` (the
+   * label's current run still being created), its row is inserted once that one's is: a label's runs
+   * are then stored in the order they run, and "newest first" (created_at, then id) lists last the
+   * run whose results are replaced by this one's, even when the first insert waited longer (a new
+   * pooled connection to PostgreSQL).
+   */
+  private create(labelId: string, trigger: RunTrigger, asOf: string | undefined, after?: Promise<Run>): Entry {
+    const definition = this.opts.getDefinition(labelId)
+    const at = asOf ?? (this.opts.now?.() ?? new Date()).toISOString()
     const created = (async () => {
-      const definition = this.opts.getDefinition(labelId)
       if (!definition) throw notFound(`label ${labelId} not found`, '/labelId')
-      const run = await this.opts.engine.createRun({
-        labelId,
-        trigger,
-        asOf: asOf ?? (this.opts.now?.() ?? new Date()).toISOString(),
-        definition,
-      })
+      if (after) await after.catch(() => {})
+      const run = await this.opts.engine.createRun({ labelId, trigger, asOf: at, definition })
       this.report(run)
       return run
     })()

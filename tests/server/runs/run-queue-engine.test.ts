@@ -107,6 +107,38 @@ describeEachDb('RunQueue with EngineService', (kind) => {
     ]) // sums: the edit won
   })
 
+  it("a follow-up is stored after the run it follows, even when that one's insert was slower: newest first is the run whose results stand", async () => {
+    const defs = new Map([['q_slow', count]])
+    // The first insert waits (as behind a new pooled connection to PostgreSQL); the follow-up's does not.
+    let calls = 0
+    const slowFirst = Object.create(engine) as EngineService
+    slowFirst.createRun = async (input) => {
+      if (++calls === 1) await new Promise((r) => setTimeout(r, 150))
+      return engine.createRun(input)
+    }
+    const queue = new RunQueue({
+      engine: slowFirst,
+      tz: 'UTC',
+      timeoutMs: 30_000,
+      getDefinition: (id) => defs.get(id) ?? null,
+      onRunChange: () => {},
+    })
+    const first = queue.trigger('q_slow', 'manual', asOf)
+    defs.set('q_slow', total)
+    const follow = queue.trigger('q_slow', 'update', asOf)
+    const [r1, r2] = await Promise.all([first, follow])
+    await queue.idle()
+    expect(r1!.id).not.toBe(r2!.id)
+    const runs = await engine.listRuns('q_slow')
+    expect(runs.map((r) => r.id)).toEqual([r2!.id, r1!.id])
+    expect((await engine.distribution('q_slow', 'number', {}))?.runId).toBe(runs[0]!.id)
+    expect(await values('q_slow')).toEqual([
+      [0, 1],
+      [5, 1],
+      [30, 1],
+    ])
+  })
+
   it('a queued follow-up calculates the definition as it starts, after every edit made while it waited', async () => {
     const defs = new Map([['q_twice', count]])
     const { queue } = setup(defs)
