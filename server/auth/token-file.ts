@@ -29,8 +29,11 @@ export class TokenFile {
    * all of these. Changes are read once they settle (SETTLE_MS without a new event, at most
    * MAX_WAIT_MS after the first), so a truncate followed by a write is read as the write, and
    * re-reads run one at a time, so a change seen while one runs is read after it, never lost
-   * and never overtaken by an older read. A path that is a symbolic link (a mounted secret
-   * swaps the link's target) is re-read on any event in its directory.
+   * and never overtaken by an older read. While the path is a symbolic link (a mounted secret
+   * swaps the link's target), it is re-read on any event in its directory; whether it is one is
+   * looked at on each event, so a file later replaced by a link is followed too. A watch that
+   * can't be set up or fails (the directory is missing or replaced) is logged once and retried
+   * every RETRY_MS; SIGHUP re-reads meanwhile.
    */
   watch(log: { info(msg: string): void; error(msg: string): void }): () => void {
     let stopped = false
@@ -67,30 +70,44 @@ export class TokenFile {
 
     const dir = dirname(this.path)
     const name = basename(this.path)
+    const isLink = () => {
+      try {
+        return lstatSync(this.path).isSymbolicLink()
+      } catch {
+        return false // missing for now: watched by name until it is back
+      }
+    }
     let watcher: FSWatcher | undefined
     let retry: NodeJS.Timeout | undefined
-    const rearm = () => {
+    let failing = false
+    const rearm = (e: unknown) => {
       watcher?.close()
       watcher = undefined
       if (stopped) return
-      retry = setTimeout(arm, 1000)
+      if (!failing)
+        log.error(
+          `tokens file ${this.path} not watched (${e instanceof Error ? e.message : String(e)}); retrying every ${RETRY_MS / 1000} s, SIGHUP re-reads it meanwhile`,
+        )
+      failing = true
+      retry = setTimeout(arm, RETRY_MS)
       retry.unref()
     }
     const arm = () => {
       if (stopped) return
-      let anyEvent = false
-      try {
-        anyEvent = lstatSync(this.path).isSymbolicLink()
-      } catch {
-        // missing for now: watched by name until it is back
-      }
       try {
         watcher = fsWatch(dir, { persistent: false }, (_event, file) => {
-          if (anyEvent || file == null || file.toString() === name) changed()
+          if (file == null || file.toString() === name || isLink()) changed()
         })
         watcher.on('error', rearm) // the directory itself went away or was replaced
-      } catch {
-        rearm()
+      } catch (e) {
+        rearm(e)
+        return
+      }
+      if (failing) {
+        failing = false
+        log.info(`tokens file ${this.path} watched again`)
+        // Changes made while it was not watched are read now.
+        changed()
       }
     }
     arm()
@@ -104,6 +121,8 @@ export class TokenFile {
   }
 }
 
+/** A watch that failed is set up again after this long. */
+const RETRY_MS = 1000
 /** A watched tokens file is read once its events have been quiet this long... */
 const SETTLE_MS = 100
 /** ...or this long after the first of a stream of events that never goes quiet. */

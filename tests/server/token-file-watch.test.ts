@@ -95,6 +95,38 @@ describe('LABELS_TOKENS_FILE watched', () => {
     await until(async () => roleNow() === 'admin')
   })
 
+  it('a file later replaced by a symbolic link is followed through its target swaps', async () => {
+    const v1 = join(dir, 'v1')
+    const v2 = join(dir, 'v2')
+    await mkdir(v1)
+    await mkdir(v2)
+    await writeFile(join(v1, 'tokens'), entry('editor'))
+    await writeFile(join(v2, 'tokens'), entry('admin'))
+    await symlink(v1, join(dir, '..data'))
+    // The watch began on a regular file; now the path becomes a link into ..data.
+    await symlink(join('..data', 'tokens'), join(dir, 'tokens.link'))
+    await rename(join(dir, 'tokens.link'), file)
+    await until(async () => roleNow() === 'editor')
+    // Only ..data changes now: the event names ..data, not the watched file.
+    await symlink(v2, join(dir, '..data_tmp'))
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'))
+    await until(async () => roleNow() === 'admin')
+  })
+
+  it('a directory that is missing at start is said, then watched once it exists; what was written meanwhile is read', async () => {
+    stop()
+    const sub = join(dir, 'later')
+    const tf = new TokenFile(join(sub, 'tokens'), registry)
+    stop = tf.watch({ info: (m) => logged.push(m), error: (m) => logged.push(m) })
+    expect(logged.filter((m) => m.includes('not watched'))).toHaveLength(1)
+    await mkdir(sub)
+    await writeFile(join(sub, 'tokens'), entry('admin'))
+    await until(async () => roleNow() === 'admin', 10_000)
+    expect(logged.some((m) => m.includes('watched again'))).toBe(true)
+    // Failing once is said once, not at every retry.
+    expect(logged.filter((m) => m.includes('not watched'))).toHaveLength(1)
+  })
+
   it('stop() ends the watch: a later change is not read', async () => {
     stop()
     await writeFile(file, entry('admin'))
