@@ -38,6 +38,24 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/**
+ * As Kubernetes mounts a secret: `..data` links to a folder holding `tokens` with role `first`;
+ * the returned swap points `..data` at a second folder (role `then`) by rename.
+ */
+async function mountedSecret(first: string, then: string): Promise<() => Promise<void>> {
+  const v1 = join(dir, 'v1')
+  const v2 = join(dir, 'v2')
+  await mkdir(v1)
+  await mkdir(v2)
+  await writeFile(join(v1, 'tokens'), entry(first))
+  await writeFile(join(v2, 'tokens'), entry(then))
+  await symlink(v1, join(dir, '..data'))
+  return async () => {
+    await symlink(v2, join(dir, '..data_tmp'))
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'))
+  }
+}
+
 describe('LABELS_TOKENS_FILE watched', () => {
   it('a burst of writes ends with the last one in force', async () => {
     for (let i = 0; i < 30; i++) await writeFile(file, entry(i % 2 ? 'editor' : 'admin'))
@@ -78,38 +96,24 @@ describe('LABELS_TOKENS_FILE watched', () => {
   it('a path through a symbolic link whose target is swapped (a mounted secret) is re-read', async () => {
     // As Kubernetes mounts a secret: tokens -> ..data/tokens, and ..data -> a dated folder, swapped by rename.
     stop()
-    const v1 = join(dir, 'v1')
-    const v2 = join(dir, 'v2')
-    await mkdir(v1)
-    await mkdir(v2)
-    await writeFile(join(v1, 'tokens'), entry('viewer'))
-    await writeFile(join(v2, 'tokens'), entry('admin'))
-    await symlink(v1, join(dir, '..data'))
+    const swap = await mountedSecret('viewer', 'admin')
     const linked = join(dir, 'linked')
     await symlink(join('..data', 'tokens'), linked)
     const tf = new TokenFile(linked, registry)
     await tf.reload()
     stop = tf.watch({ info: (m) => logged.push(m), error: (m) => logged.push(m) })
-    await symlink(v2, join(dir, '..data_tmp'))
-    await rename(join(dir, '..data_tmp'), join(dir, '..data'))
+    await swap()
     await until(async () => roleNow() === 'admin')
   })
 
   it('a file later replaced by a symbolic link is followed through its target swaps', async () => {
-    const v1 = join(dir, 'v1')
-    const v2 = join(dir, 'v2')
-    await mkdir(v1)
-    await mkdir(v2)
-    await writeFile(join(v1, 'tokens'), entry('editor'))
-    await writeFile(join(v2, 'tokens'), entry('admin'))
-    await symlink(v1, join(dir, '..data'))
+    const swap = await mountedSecret('editor', 'admin')
     // The watch began on a regular file; now the path becomes a link into ..data.
     await symlink(join('..data', 'tokens'), join(dir, 'tokens.link'))
     await rename(join(dir, 'tokens.link'), file)
     await until(async () => roleNow() === 'editor')
     // Only ..data changes now: the event names ..data, not the watched file.
-    await symlink(v2, join(dir, '..data_tmp'))
-    await rename(join(dir, '..data_tmp'), join(dir, '..data'))
+    await swap()
     await until(async () => roleNow() === 'admin')
   })
 
