@@ -54,6 +54,8 @@ export class AuditLog {
   /** Bytes in the live file (valid while fh is open). */
   private size = 0
   private tail: Promise<void> = Promise.resolve()
+  /** close() was called: an entry appended later (a request or an edit ending during shutdown) is still written, and the file closed after it. */
+  private closed = false
   /** Entries waiting for the next write; appends made while one is written share the next one. */
   private batch: Pending[] | null = null
   private queued = 0
@@ -104,7 +106,12 @@ export class AuditLog {
         this.batch = batch
         this.serially(async () => {
           this.batch = null // appends from now on form the next group
-          await this.writeLines(batch.map((b) => b.line))
+          try {
+            await this.writeLines(batch.map((b) => b.line))
+          } finally {
+            // After close() nobody closes the live file again: never leave it open (a leaked descriptor).
+            if (this.closed) await this.closeLive()
+          }
         })
           .then(
             () => batch.forEach((b) => b.resolve()),
@@ -272,8 +279,14 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     await this.tail
-    await this.fh?.close()
+    await this.closeLive()
+  }
+
+  private async closeLive(): Promise<void> {
+    const fh = this.fh
     this.fh = null
+    await fh?.close()
   }
 }

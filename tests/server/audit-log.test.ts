@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
@@ -122,6 +122,25 @@ describe('audit log rotation', () => {
     expect(seqs[0]).toBe(11)
     expectConsecutive(seqs)
     await small.close()
+  })
+
+  it('an entry appended after close() is written, and leaves no file open', async () => {
+    const file = join(dir, 'audit.jsonl')
+    // Descriptors of this process open on the live file (Linux: /proc/self/fd).
+    const openOnFile = async () => {
+      let n = 0
+      for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[]))
+        if ((await readlink(join('/proc/self/fd', fd)).catch(() => '')) === file) n++
+      return n
+    }
+    const log = new AuditLog(file, { maxBytes: 10_000, keep: 2 })
+    await log.append(entry(0))
+    expect(await openOnFile()).toBe(existsSync('/proc/self/fd') ? 1 : 0)
+    await log.close()
+    // A request or an edit ending during shutdown.
+    await log.append(entry(1))
+    expect(await openOnFile()).toBe(0)
+    expect((await linesIn(file)).map((l) => seqOf(JSON.parse(l) as AuditEntry))).toEqual([0, 1])
   })
 
   it('refuses nonsense limits with a clear error', () => {
