@@ -453,6 +453,12 @@ interface Pass {
    * first incremental runs' one-off, timed apart from the pass (which then finds it built).
    */
   timeIndexMs?: number
+  /**
+   * The machine's 1-minute load average as the pass ended: a pass keeps about one core busy (two
+   * with --concurrency), so a clearly higher figure says something else ran beside it (compare
+   * such a pass with care).
+   */
+  load?: number
   /** False when the pass's incremental runs were compiled without delta forms (--delta off|alternate). */
   delta?: boolean
   /** The pass's runs' time per phase, summed (runs.timings: engine/calc/run-clock.ts). */
@@ -858,6 +864,7 @@ async function benchEngine(
         phases: clocks.phases,
         phasesPerLabel: clocks.perLabel,
         slow: clocks.slow,
+        load: loadavg()[0],
         ...(profile ? { profile } : {}),
         ...(timeIndexMs !== undefined ? { timeIndexMs } : {}),
         ...(day > 1 ? { delta } : {}),
@@ -929,14 +936,15 @@ async function benchDuck(f: Awaited<ReturnType<typeof files>>, labels: BenchLabe
     }
     console.log(`  [duckdb] refreshing ${labels.length} labels…`)
     const passes: Pass[] = []
-    passes.push({ name: 'day 1', day: 1, refresh: await run(day1), digests: await digests() })
+    passes.push({ name: 'day 1', day: 1, refresh: await run(day1), load: loadavg()[0], digests: await digests() })
     let day2Events = 0
     let day2Ms = 0
     for (const [i, path] of f.next.entries()) {
       t = performance.now()
       const n = await loadDuckEvents(d, path)
       if (i === 0) [day2Events, day2Ms] = [n, performance.now() - t]
-      passes.push({ name: `day ${i + 2}`, day: i + 2, refresh: await run(dayAt(i + 2)), digests: await digests() })
+      const refresh = await run(dayAt(i + 2))
+      passes.push({ name: `day ${i + 2}`, day: i + 2, refresh, load: loadavg()[0], digests: await digests() })
     }
     return { engine: 'duckdb', usersMs, eventsMs, events, day2Ms, day2Events, passes }
   } finally {
@@ -1039,10 +1047,11 @@ export async function main(argv: string[]): Promise<void> {
       const c = p.refresh.computed
       row.computed = c?.runs ? `${c.runs} × ${Math.round(c.users / c.runs)}` : '-'
       row.failed = p.refresh.failed.length
+      row.load = p.load === undefined ? '-' : p.load.toFixed(1)
       rows.push(row)
     }
   console.log(
-    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide; Citus: all its nodes'); (×) = ÷ DuckDB's same day; timeIndex: the event tables' index by time, built once before the first incremental day (not in its total); computed: incremental runs × the customers each computed on average`,
+    `\nrefresh: seconds per method (sum of its labels' runs), the rest of the refresh (shared scans, run bookkeeping), the whole, and the WAL written meanwhile (PostgreSQL's: server-wide; Citus: all its nodes'); (×) = ÷ DuckDB's same day; timeIndex: the event tables' index by time, built once before the first incremental day (not in its total); computed: incremental runs × the customers each computed on average; load: the machine's 1-minute load average as the pass ended (a pass keeps about one core busy: a much higher figure means something else ran beside it)`,
   )
   table(rows)
   console.log('\na later day ÷ the first day (target ≤ 20% for the engines)')
