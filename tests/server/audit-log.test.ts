@@ -36,6 +36,7 @@ describe('audit log rotation', () => {
       'audit.5.jsonl',
       'audit.jsonl',
     ])
+    await before.close()
     await writeFile(join(dir, 'audit.notes.jsonl'), 'not ours\n') // a name that is not a rotation number stays
     const after = new AuditLog(file, { maxBytes: 400, keep: 2 })
     for (let i = 80; i < 90; i++) await after.append(entry(i))
@@ -43,6 +44,7 @@ describe('audit log rotation', () => {
     const seqs = (await after.list({ limit: 1000 })).map(seqOf)
     expect(seqs[0]).toBe(89)
     expectConsecutive(seqs)
+    await after.close()
   })
 
   it('rotates by size into audit.1.jsonl … audit.<keep>.jsonl and drops only the oldest file', async () => {
