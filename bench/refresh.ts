@@ -845,6 +845,7 @@ async function benchEngine(
           : undefined
       const since = (await db.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`)).rows[0]?.t as string
       const refresh = await how(through, labels, dayAt(day), batch)
+      const load = loadavg()[0] // as the refresh ended, before the digests below are read
       const walBytes = await walSince(db, lsn)
       const clocks = await runClocks(db, since)
       const p = clocks.phases
@@ -864,7 +865,7 @@ async function benchEngine(
         phases: clocks.phases,
         phasesPerLabel: clocks.perLabel,
         slow: clocks.slow,
-        load: loadavg()[0],
+        load,
         ...(profile ? { profile } : {}),
         ...(timeIndexMs !== undefined ? { timeIndexMs } : {}),
         ...(day > 1 ? { delta } : {}),
