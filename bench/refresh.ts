@@ -756,6 +756,37 @@ interface EngineResult {
   compute?: Awaited<ReturnType<typeof computeOnly>>
   /** --explain: plan text per label (one per method). */
   plans?: Record<string, string>
+  /** The settings in force that move a refresh's time and WAL (serverSettings); absent for PGlite and DuckDB. */
+  server?: Record<string, string>
+}
+
+/**
+ * The settings a refresh's figures depend on, as the bench's connection has them (PostgreSQL and
+ * Citus; PGlite's are fixed): the server's WAL level and commit, cache sizes and checkpoints, and
+ * the engine's own session settings (`jit`). Printed and kept in the results JSON, so that passes
+ * measured under different server settings can be told apart (README "Benchmarks", "The server's
+ * WAL level").
+ */
+export const serverSettingNames = [
+  'server_version',
+  'wal_level',
+  'synchronous_commit',
+  'full_page_writes',
+  'wal_compression',
+  'shared_buffers',
+  'effective_cache_size',
+  'work_mem',
+  'max_wal_size',
+  'checkpoint_timeout',
+  'jit',
+] as const
+
+async function serverSettings(db: SqlExecutor): Promise<Record<string, string>> {
+  const r = await db.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM unnest($1::text[]) AS name`,
+    [serverSettingNames],
+  )
+  return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]))
 }
 
 export async function digestsOf(db: SqlExecutor, labels: BenchLabel[]): Promise<Record<string, Digest>> {
@@ -777,6 +808,13 @@ async function benchEngine(
     if (db.citus && !args.oneByOne) console.log(`  [${engine}] Citus: label by label only (no shared scans there)`)
     const service = new EngineService(db, { resultWrites: args.resultWrites, incremental: args.incremental })
     await service.migrate()
+    const server = db.kind === 'postgres' ? await serverSettings(db) : undefined
+    if (server)
+      console.log(
+        `  [${engine}] settings in force: ${Object.entries(server)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      )
     console.log(`  [${engine}] ingesting…`)
     const u = await ingestTimed(db, 'users', f.users)
     const e = await ingestTimed(db, 'events', f.events)
@@ -800,6 +838,7 @@ async function benchEngine(
         day2Events: 0,
         passes,
         ...(compute ? { compute } : {}),
+        ...(server ? { server } : {}),
       }
     const alone = refreshAlone(args.concurrency)
     // A later day's first incremental run would build the index by time (once); built before it
@@ -901,6 +940,7 @@ async function benchEngine(
       passes,
       ...(compute ? { compute } : {}),
       ...(plans ? { plans } : {}),
+      ...(server ? { server } : {}),
     }
   } finally {
     await cleanup()
