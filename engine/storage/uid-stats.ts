@@ -18,8 +18,9 @@ import type { SqlExecutor } from '../sql-executor.ts'
  * So after a load that refreshes a table's statistics (ingest/store.ts, after its ANALYZE), the
  * table's distinct uids are counted (one pass, grouped by uid) and set as the column's
  * `n_distinct`, as a share of its rows (negative: the planner scales it with the table as later
- * days append), the rows counted kept in `meta` (`uid_share:<table>`), and the table analysed again
- * so the planner has it at once. A daily load into a large table keeps the share counted before:
+ * days append), the rows counted kept in `meta` (`uid_share:<table>`), and the column analysed again
+ * so the planner has it at once (that column only: the other columns' statistics are the caller's
+ * ANALYZE's, a moment old). A daily load into a large table keeps the share counted before:
  * it is counted again once the table has RECOUNT_SHARE more rows than were counted, so a share
  * drifts by at most that as days go by.
  *
@@ -43,7 +44,7 @@ export function distinctShare(uids: number, rows: number): number | null {
 /**
  * Tells the planner event table `table`'s customers (above), right after the caller's ANALYZE of
  * it in the caller's transaction. Returns what it did: `counted` (the share set, and the table
- * analysed again), `kept` (a share counted over nearly as many rows), `empty`, or `citus`.
+ * column analysed again), `kept` (a share counted over nearly as many rows), `empty`, or `citus`.
  */
 export async function tellUidShare(tx: SqlExecutor, table: string): Promise<'counted' | 'kept' | 'empty' | 'citus'> {
   if (!/^ev[0-9]+$/.test(table)) throw new Error(`unexpected event table ${table}`)
@@ -74,6 +75,6 @@ export async function tellUidShare(tx: SqlExecutor, table: string): Promise<'cou
     `INSERT INTO meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
     [key, JSON.stringify({ rows, uids })],
   )
-  await tx.exec(`ANALYZE ${table}`)
+  await tx.exec(`ANALYZE ${table} (uid)`)
   return 'counted'
 }
