@@ -767,7 +767,7 @@ interface EngineResult {
  * measured under different server settings can be told apart (README "Benchmarks", "The server's
  * WAL level").
  */
-export const serverSettingNames = [
+const serverSettingNames = [
   'server_version',
   'wal_level',
   'synchronous_commit',

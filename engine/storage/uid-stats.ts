@@ -43,7 +43,7 @@ export function distinctShare(uids: number, rows: number): number | null {
 
 /**
  * Tells the planner event table `table`'s customers (above), right after the caller's ANALYZE of
- * it in the caller's transaction. Returns what it did: `counted` (the share set, and the table
+ * it in the caller's transaction. Returns what it did: `counted` (the share set, and its uid
  * column analysed again), `kept` (a share counted over nearly as many rows), `empty`, or `citus`.
  */
 export async function tellUidShare(tx: SqlExecutor, table: string): Promise<'counted' | 'kept' | 'empty' | 'citus'> {
