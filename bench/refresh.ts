@@ -765,7 +765,7 @@ interface EngineResult {
  * Citus; PGlite's are fixed): the server's WAL level and commit, cache sizes and checkpoints, and
  * the engine's own session settings (`jit`). Printed and kept in the results JSON, so that passes
  * measured under different server settings can be told apart (README "Benchmarks", "The server's
- * WAL level").
+ * WAL level, and result tables without WAL").
  */
 const serverSettingNames = [
   'server_version',
