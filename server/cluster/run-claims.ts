@@ -1,5 +1,6 @@
 import { openPostgres } from '../../engine/adapters/pg.ts'
 import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
+import type { Run } from '../../engine/api.ts'
 import type { ClusterBus } from './bus.ts'
 
 /** A run another node left queued or running, now this node's to execute. */
@@ -19,7 +20,9 @@ export interface TakenRun {
  *   The engine's start of a run is already a claim (`UPDATE runs SET status='running' WHERE
  *   status='queued'`), so a run is executed by one process only, whoever asks.
  * - Runs of one label never execute at once on two processes: the executor holds a transaction
- *   advisory lock on the label (`serialize`) for the whole run, on a pool of its own.
+ *   advisory lock on the label (`serialize`) for the whole run, on a pool of its own. Under it, the
+ *   executor first executes the label's older runs still queued (`queuedThrough`), whoever created
+ *   them: runs of one label execute in creation order, whichever process takes the lock first.
  * - `takeOver()` (every node, every lease/2): runs queued or running whose owner is dead
  *   (ClusterBus.deadNodes: its listening connection is gone from pg_stat_activity, or no
  *   heartbeat for a lease), whose owner row is gone, or that have no owner a lease after
@@ -71,6 +74,26 @@ export class RunClaims {
   /** Runs fn while no other process executes a run of this label (waits for it). */
   serialize<T>(labelId: string, fn: () => Promise<T>): Promise<T> {
     return withXactLock(this.locks, `labels-run:${labelId}`, fn)
+  }
+
+  /**
+   * The label's runs still queued and created up to and including `run` (`createdAt`, then id),
+   * oldest first; imports left out (they never wait in a queue). Asked under the label's lock
+   * (`serialize`): the caller executes the older ones first (server/runs/run-queue.ts). `run` is
+   * listed only while it is still queued; the others are read with `getRun`.
+   */
+  async queuedThrough(run: Run, getRun: (id: string) => Promise<Run | null>): Promise<Run[]> {
+    const r = await this.bus.db.query<{ id: string }>(
+      `SELECT o.id FROM runs r JOIN runs o ON o.label_id = r.label_id
+        WHERE r.id = $1 AND o.status = 'queued' AND o.trigger <> 'import'
+          AND (o.created_at, o.id) <= (r.created_at, r.id)
+        ORDER BY o.created_at, o.id`,
+      [run.id],
+    )
+    const ids = r.rows.map((x) => x.id)
+    if (ids.length === 1 && ids[0] === run.id) return [run]
+    const runs = await Promise.all(ids.map((id) => (id === run.id ? run : getRun(id))))
+    return runs.filter((x): x is Run => x?.status === 'queued')
   }
 
   /** Takes over the runs of dead nodes (and orphans); see the class comment. */

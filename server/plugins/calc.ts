@@ -130,6 +130,7 @@ export default fp(
         ? {
             serialize: <T>(id: string, fn: () => Promise<T>) => cluster.runs.serialize(id, fn),
             onExclusive: (id: string) => cluster.runs.hold(id),
+            queuedThrough: (run: Run) => cluster.runs.queuedThrough(run, (id) => app.engine.getRun(id)),
           }
         : {}),
       now,

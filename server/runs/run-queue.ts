@@ -22,6 +22,12 @@ export interface RunQueueOptions {
    * one database pass a lock that keeps two of them from executing runs of one label at once.
    */
   serialize?<T>(labelId: string, fn: () => Promise<T>): Promise<T>
+  /**
+   * Several processes on one database: the label's runs still queued in the database and created
+   * up to and including `run`, oldest first, read under the label's `serialize` lock as `run` is
+   * about to execute. The queue executes the older ones first, and `run` only if it is listed.
+   */
+  queuedThrough?(run: Run): Promise<Run[]>
   /** Called as exclusive work (an import) starts on a label; the returned function as it ends (cluster: marks it in progress). */
   onExclusive?(labelId: string): Promise<() => Promise<void>>
 }
@@ -250,7 +256,7 @@ export class RunQueue {
         continue
       }
       let started = false
-      const run = () => ((started = true), this.execute(item.run))
+      const run = () => ((started = true), this.executeInOrder(item.run))
       const serialized = this.opts.serialize
         ? // The lock failed before the run started (its database is down): run anyway, never leave it queued.
           this.opts.serialize(item.labelId, run).catch(() => (started ? undefined : run()))
@@ -262,6 +268,30 @@ export class RunQueue {
       })
       this.executing.add(job)
     }
+  }
+
+  /**
+   * Executes the run after the label's older runs that other processes queued and haven't executed
+   * (`queuedThrough`): whichever process takes the label's lock first, a label's runs execute in
+   * the order they were created, so the results that stand are the newest run's, the first listed.
+   * Each process coalesces only its own triggers, and the lock goes to whoever asks first: without
+   * this a run created on one process could execute after a newer one created on another and leave
+   * older results standing. A run another process already executed is reported as stored.
+   */
+  private async executeInOrder(run: Run): Promise<void> {
+    const through = this.opts.queuedThrough
+    if (!through) return this.execute(run)
+    let queued: Run[]
+    try {
+      queued = await through(run)
+    } catch {
+      return this.execute(run) // the database is failing: the run will report it
+    }
+    for (const older of queued) if (older.id !== run.id) await this.execute(older)
+    if (queued.some((r) => r.id === run.id)) return this.execute(run)
+    const stored = await this.opts.engine.getRun(run.id).catch(() => null)
+    if (stored && stored.status !== 'queued') this.report(stored)
+    else if (stored) await this.execute(run)
   }
 
   private async execute(queued: Run): Promise<void> {
