@@ -81,16 +81,37 @@ export class RunClaims {
    * oldest first; imports left out (they never wait in a queue). Asked under the label's lock
    * (`serialize`): the caller executes the older ones first (server/runs/run-queue.ts). `run` is
    * listed only while it is still queued; the others are read with `getRun`.
+   *
+   * A run that became visible to the others only after a newer one had already run (its row
+   * committed late: another process checked before it; or taken over from a dead process after the
+   * newer one ran) would, executed now, leave its older results standing behind a newer succeeded
+   * run. Such runs, this one and any older still queued, are failed "superseded" instead (they
+   * change no result, as a failed run doesn't) and none is listed.
    */
   async queuedThrough(run: Run, getRun: (id: string) => Promise<Run | null>): Promise<Run[]> {
-    const r = await this.bus.db.query<{ id: string }>(
-      `SELECT o.id FROM runs r JOIN runs o ON o.label_id = r.label_id
-        WHERE r.id = $1 AND o.status = 'queued' AND o.trigger <> 'import'
-          AND (o.created_at, o.id) <= (r.created_at, r.id)
+    const r = await this.bus.db.query<{ id: string; newer: string | null }>(
+      `WITH me AS (SELECT label_id, created_at, id FROM runs WHERE id = $1)
+       SELECT o.id, (SELECT n.id FROM runs n WHERE n.label_id = me.label_id AND n.status = 'succeeded'
+                       AND (n.created_at, n.id) > (me.created_at, me.id)
+                     ORDER BY n.created_at DESC, n.id DESC LIMIT 1) AS newer
+         FROM me JOIN runs o ON o.label_id = me.label_id
+        WHERE o.status = 'queued' AND o.trigger <> 'import' AND (o.created_at, o.id) <= (me.created_at, me.id)
         ORDER BY o.created_at, o.id`,
       [run.id],
     )
     const ids = r.rows.map((x) => x.id)
+    const newer = r.rows[0]?.newer
+    if (newer) {
+      await this.bus.db.query(
+        `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = $2
+          WHERE id = ANY($1::text[]) AND status = 'queued'`,
+        [
+          ids,
+          `superseded: run ${newer} of this label, created after this one, ran first (on another server process); its results stand`,
+        ],
+      )
+      return []
+    }
     if (ids.length === 1 && ids[0] === run.id) return [run]
     const runs = await Promise.all(ids.map((id) => (id === run.id ? run : getRun(id))))
     return runs.filter((x): x is Run => x?.status === 'queued')

@@ -108,6 +108,40 @@ describe.skipIf(!pgUrl)('runs of one label queued by two processes', () => {
     await b.close()
   }, 60_000)
 
+  it('a run that shows up only after a newer one ran is failed "superseded", and the newer results stand', async () => {
+    let open = () => {}
+    const gate = new Promise<void>((r) => (open = r))
+    const fromA: Run[] = []
+    const a = queueOf(0, gate, fromA)
+    const b = queueOf(1, Promise.resolve(), [])
+    const newer = await b.trigger('l_late', 'manual', '2024-04-01T00:00:00.000Z')
+    await b.idle()
+    // A run whose row other processes saw only now (committed late), though created before it.
+    const older = await a.trigger('l_late', 'manual', '2024-03-02T12:00:00.000Z')
+    const db = await openPostgres(schema.url, { max: 1 })
+    await db.query(
+      `UPDATE runs SET created_at = (SELECT created_at FROM runs WHERE id = $2) - interval '1 second' WHERE id = $1`,
+      [older.id, newer.id],
+    )
+    await db.close()
+    open()
+    await a.idle()
+    const r1 = await engines[0]!.getRun(older.id)
+    expect(r1).toMatchObject({ status: 'failed' })
+    expect(r1!.error).toContain(`superseded: run ${newer.id}`)
+    expect(r1!.startedAt).toBeNull()
+    expect(fromA.filter((r) => r.id === older.id).map((r) => r.status)).toEqual(['queued', 'failed'])
+    const d = await engines[1]!.distribution('l_late', 'number', { sort: 'value', order: 'asc' })
+    expect(d?.items.map((x) => [x.value, x.users])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ])
+    expect((await engines[0]!.listRuns('l_late')).map((r) => r.status)).toEqual(['succeeded', 'failed'])
+    await a.close()
+    await b.close()
+  }, 60_000)
+
   it("a run whose label's queued runs can't be read executes all the same", async () => {
     const reports: Run[] = []
     const q = queueOf(0, Promise.resolve(), reports, true)
