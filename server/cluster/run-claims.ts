@@ -86,7 +86,7 @@ export class RunClaims {
    * committed late: another process checked before it; or taken over from a dead process after the
    * newer one ran) would, executed now, leave its older results standing behind a newer succeeded
    * run. Such runs, this one and any older still queued, are failed "superseded" instead (they
-   * change no result, as a failed run doesn't) and none is listed.
+   * change no result, as a failed run doesn't) and listed as stored now, for the caller to report.
    */
   async queuedThrough(run: Run, getRun: (id: string) => Promise<Run | null>): Promise<Run[]> {
     const r = await this.bus.db.query<{ id: string; newer: string | null }>(
@@ -102,15 +102,16 @@ export class RunClaims {
     const ids = r.rows.map((x) => x.id)
     const newer = r.rows[0]?.newer
     if (newer) {
-      await this.bus.db.query(
+      const failed = await this.bus.db.query<{ id: string }>(
         `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = $2
-          WHERE id = ANY($1::text[]) AND status = 'queued'`,
+          WHERE id = ANY($1::text[]) AND status = 'queued' RETURNING id`,
         [
           ids,
           `superseded: run ${newer} of this label, created after this one, ran first (on another server process); its results stand`,
         ],
       )
-      return []
+      const runs = await Promise.all(failed.rows.map((x) => getRun(x.id)))
+      return runs.filter((x): x is Run => x !== null)
     }
     if (ids.length === 1 && ids[0] === run.id) return [run]
     const runs = await Promise.all(ids.map((id) => (id === run.id ? run : getRun(id))))

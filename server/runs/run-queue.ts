@@ -25,7 +25,9 @@ export interface RunQueueOptions {
   /**
    * Several processes on one database: the label's runs still queued in the database and created
    * up to and including `run`, oldest first, read under the label's `serialize` lock as `run` is
-   * about to execute. The queue executes the older ones first, and `run` only if it is listed.
+   * about to execute. The queue executes the older ones first, and `run` only if it is listed; a
+   * listed run no longer queued (failed as superseded meanwhile: server/cluster/run-claims.ts) is
+   * reported as it is.
    */
   queuedThrough?(run: Run): Promise<Run[]>
   /** Called as exclusive work (an import) starts on a label; the returned function as it ends (cluster: marks it in progress). */
@@ -287,8 +289,13 @@ export class RunQueue {
     } catch {
       return this.execute(run) // the database is failing: the run will report it
     }
-    for (const older of queued) if (older.id !== run.id) await this.execute(older)
-    if (queued.some((r) => r.id === run.id)) return this.execute(run)
+    for (const older of queued) {
+      if (older.id === run.id) continue
+      if (older.status === 'queued') await this.execute(older)
+      else this.report(older)
+    }
+    const self = queued.find((r) => r.id === run.id)
+    if (self) return self.status === 'queued' ? this.execute(run) : this.report(self)
     const stored = await this.opts.engine.getRun(run.id).catch(() => null)
     if (stored && stored.status !== 'queued') this.report(stored)
     else if (stored) await this.execute(run)

@@ -118,10 +118,21 @@ describe.skipIf(!pgUrl)('runs of one label queued by two processes', () => {
     await b.idle()
     // A run whose row other processes saw only now (committed late), though created before it.
     const older = await a.trigger('l_late', 'manual', '2024-03-02T12:00:00.000Z')
+    // And one older still, left queued by a process that died (no queue holds it here).
+    const orphan = await engines[1]!.createRun({
+      labelId: 'l_late',
+      trigger: 'manual',
+      asOf: '2024-03-01T12:00:00.000Z',
+      definition: count,
+    })
     const db = await openPostgres(schema.url, { max: 1 })
     await db.query(
-      `UPDATE runs SET created_at = (SELECT created_at FROM runs WHERE id = $2) - interval '1 second' WHERE id = $1`,
-      [older.id, newer.id],
+      `UPDATE runs SET created_at = (SELECT created_at FROM runs WHERE id = $3) - interval '1 second' * $2 WHERE id = $1`,
+      [older.id, 1, newer.id],
+    )
+    await db.query(
+      `UPDATE runs SET created_at = (SELECT created_at FROM runs WHERE id = $3) - interval '1 second' * $2 WHERE id = $1`,
+      [orphan.id, 2, newer.id],
     )
     await db.close()
     open()
@@ -131,13 +142,16 @@ describe.skipIf(!pgUrl)('runs of one label queued by two processes', () => {
     expect(r1!.error).toContain(`superseded: run ${newer.id}`)
     expect(r1!.startedAt).toBeNull()
     expect(fromA.filter((r) => r.id === older.id).map((r) => r.status)).toEqual(['queued', 'failed'])
+    // The orphan, older still, is failed the same way and reported by the process that found it.
+    expect(await engines[0]!.getRun(orphan.id)).toMatchObject({ status: 'failed', startedAt: null })
+    expect(fromA.filter((r) => r.id === orphan.id).map((r) => r.status)).toEqual(['failed'])
     const d = await engines[1]!.distribution('l_late', 'number', { sort: 'value', order: 'asc' })
     expect(d?.items.map((x) => [x.value, x.users])).toEqual([
       [0, 1],
       [1, 1],
       [2, 1],
     ])
-    expect((await engines[0]!.listRuns('l_late')).map((r) => r.status)).toEqual(['succeeded', 'failed'])
+    expect((await engines[0]!.listRuns('l_late')).map((r) => r.status)).toEqual(['succeeded', 'failed', 'failed'])
     await a.close()
     await b.close()
   }, 60_000)
