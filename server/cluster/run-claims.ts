@@ -113,7 +113,6 @@ export class RunClaims {
       const runs = await Promise.all(failed.rows.map((x) => getRun(x.id)))
       return runs.filter((x): x is Run => x !== null)
     }
-    if (ids.length === 1 && ids[0] === run.id) return [run]
     const runs = await Promise.all(ids.map((id) => (id === run.id ? run : getRun(id))))
     return runs.filter((x): x is Run => x?.status === 'queued')
   }

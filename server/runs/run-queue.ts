@@ -289,13 +289,12 @@ export class RunQueue {
     } catch {
       return this.execute(run) // the database is failing: the run will report it
     }
-    for (const older of queued) {
-      if (older.id === run.id) continue
-      if (older.status === 'queued') await this.execute(older)
-      else this.report(older)
+    // Oldest first, so `run` (when listed) last.
+    for (const r of queued) {
+      if (r.status === 'queued') await this.execute(r)
+      else this.report(r)
     }
-    const self = queued.find((r) => r.id === run.id)
-    if (self) return self.status === 'queued' ? this.execute(run) : this.report(self)
+    if (queued.some((r) => r.id === run.id)) return
     const stored = await this.opts.engine.getRun(run.id).catch(() => null)
     if (stored && stored.status !== 'queued') this.report(stored)
     else if (stored) await this.execute(run)
