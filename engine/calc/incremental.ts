@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import { windowEdgesSql } from '../compiler/window-edges.ts'
 import { resultTableRe } from '../read/label-state.ts'
-import { EVERYONE, holdChangesLog, tracksChanges } from '../storage/changes.ts'
+import { EVERYONE, holdChangesLog, stillLogged, tracksChanges } from '../storage/changes.ts'
 import { addTimeIndexes, unindexedByTime } from '../storage/extend.ts'
 
 /**
@@ -148,14 +148,17 @@ export async function incrementalBase(
     tz: string
     result_table: string
     same_rule: boolean | null
+    logged: boolean | null
   }>(
     `SELECT s.run_id, r.as_of, r.data_snapshot AS snapshot, s.data_type, s.tz, s.result_table,
-            r.definition->'rule' = $2::jsonb AS same_rule
+            r.definition->'rule' = $2::jsonb AS same_rule, ${stillLogged('r.data_snapshot')} AS logged
        FROM label_state s JOIN runs r ON r.id = s.run_id WHERE s.label_id = $1`,
     [labelId, JSON.stringify(def.rule)],
   )
   const b = r.rows[0]
   if (!b?.snapshot || b.same_rule !== true || b.data_type !== def.dataType || b.tz !== tz) return null
+  // The log was pruned past its snapshot (the label's results are older than CHANGES_KEPT_DAYS).
+  if (b.logged !== true) return null
   if (!resultTableRe.test(b.result_table)) return null
   return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot, table: b.result_table }
 }

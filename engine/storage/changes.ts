@@ -124,21 +124,95 @@ export async function holdChangesLog(tx: SqlExecutor): Promise<void> {
 }
 
 /**
- * Deletes the log rows every label's current results already include: those visible to the
- * oldest snapshot a label's current run read (xid below its xmin). Rows newer than that are kept;
- * with no such snapshot yet (no run since the log began) nothing is deleted. Skips (returns -1)
- * while a run is reading the log. Returns how many rows went.
+ * Pruning rewrites the log instead of deleting from it when it would delete at least this many
+ * rows and no fewer than it keeps: DELETE leaves their space in the table, and every run's
+ * collection reads the whole table (at 100M events, the day-2 log's 840,734 rows lay in 546 MB, the
+ * space of the first load's 10M; README, Benchmarks, "The change log rewritten").
+ */
+export const COMPACT_MIN_ROWS = 10_000
+
+/**
+ * A label whose current results are older than this (their run finished longer ago) no longer
+ * holds the log: rows after its snapshot are pruned too, and its next run computes everyone
+ * (incrementalBase sees its snapshot below CHANGES_PRUNED_BELOW). Without it one label calculated
+ * once, or failing every day since, kept every change ever logged. A daily or weekly label keeps
+ * its incremental runs; a month of changes touches most customers anyway.
+ */
+export const CHANGES_KEPT_DAYS = 8
+
+/** The meta key of the xid below which the log was pruned (a jsonb string of an xid8). */
+export const CHANGES_PRUNED_BELOW = 'changes_pruned_below'
+
+/**
+ * Where pruning cuts: the lowest xmin of the snapshots behind the labels' current results from the
+ * last CHANGES_KEPT_DAYS, and with none the oldest transaction still running (every committed
+ * change can go: a later run of any label computes everyone).
+ */
+const PRUNE_BOUND = `(SELECT coalesce(min(pg_snapshot_xmin(r.data_snapshot::pg_snapshot)), pg_snapshot_xmin(pg_current_snapshot()))
+  FROM label_state s JOIN runs r ON r.id = s.run_id
+  WHERE r.data_snapshot IS NOT NULL AND r.finished_at > now() - interval '${CHANGES_KEPT_DAYS} days')`
+
+/**
+ * SQL true when a run whose snapshot is `$snapshot` can still find every change since in the log:
+ * its xmin is at or above where pruning cut (no pruning yet: true).
+ */
+export const stillLogged = (snapshot: string) =>
+  `coalesce(pg_snapshot_xmin(${snapshot}::pg_snapshot) >= (SELECT (value #>> '{}')::xid8 FROM meta WHERE key = '${CHANGES_PRUNED_BELOW}'), true)`
+
+/**
+ * Removes the log rows every label's current results already include: those visible to the
+ * oldest snapshot a label's current run read (xid below its xmin), among the labels whose run
+ * finished in the last CHANGES_KEPT_DAYS (PRUNE_BOUND); the cut is kept in `meta`, and a label
+ * whose snapshot is below it computes everyone next (stillLogged). Skips (returns -1)
+ * while a run is reading the log. Returns how many rows went. When that is most of the log, the
+ * kept rows are copied aside and the table truncated (rewriteChanges); else they are deleted.
  */
 export async function pruneChanges(db: SqlExecutor): Promise<number> {
   if (!tracksChanges(db)) return 0
   return db.transaction(async (tx) => {
     const got = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${lockKey}) AS ok`, [PRUNE_LOCK])
     if (!got.rows[0]?.ok) return -1
-    const r = await tx.query(
-      `DELETE FROM data_changes WHERE xid < (
-         SELECT min(pg_snapshot_xmin(r.data_snapshot::pg_snapshot)) FROM label_state s JOIN runs r ON r.id = s.run_id
-          WHERE r.data_snapshot IS NOT NULL)`,
+    // No transaction below the bound is still open (it is a snapshot's xmin): `gone` stays exact.
+    const n = await tx.query<{ gone: string; kept: string }>(
+      `SELECT count(*) FILTER (WHERE xid < b.x) AS gone, count(*) FILTER (WHERE NOT coalesce(xid < b.x, false)) AS kept
+         FROM data_changes CROSS JOIN (SELECT ${PRUNE_BOUND} AS x) b`,
     )
+    const gone = Number(n.rows[0]?.gone ?? 0)
+    if (gone === 0) return 0
+    // Before anything goes: runs read this under the shared lock (incrementalBase, stillLogged).
+    await tx.query(
+      `INSERT INTO meta (key, value) SELECT $1, to_jsonb(b.x::text) FROM (SELECT ${PRUNE_BOUND} AS x) b
+        ON CONFLICT (key) DO UPDATE SET value = to_jsonb(greatest((meta.value #>> '{}')::xid8, (excluded.value #>> '{}')::xid8)::text)`,
+      [CHANGES_PRUNED_BELOW],
+    )
+    if (gone >= COMPACT_MIN_ROWS && gone >= Number(n.rows[0]?.kept ?? 0) && (await rewriteChanges(tx))) return gone
+    const r = await tx.query(`DELETE FROM data_changes WHERE xid < ${PRUNE_BOUND}`)
     return r.affectedRows ?? 0
   })
+}
+
+/**
+ * Rewrites the log with the rows pruneChanges keeps only: under the table's exclusive lock they
+ * are copied to a temporary table, the log truncated (a new, empty file) and the rows put back as
+ * they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint: an ingestion
+ * writing the log holds it until it commits, and then pruning deletes instead of stopping writers
+ * behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold the prune lock's
+ * shared side from before their snapshot, so none reads while this runs (the caller holds the
+ * exclusive side). Returns whether it rewrote the log.
+ */
+async function rewriteChanges(tx: SqlExecutor): Promise<boolean> {
+  try {
+    await tx.transaction(async (sp) => {
+      await sp.exec('LOCK TABLE data_changes IN ACCESS EXCLUSIVE MODE NOWAIT')
+      await sp.exec(`CREATE TEMP TABLE data_changes_kept ON COMMIT DROP AS
+          SELECT xid, uid, since, tbl FROM data_changes WHERE NOT coalesce(xid < ${PRUNE_BOUND}, false);
+        TRUNCATE data_changes;
+        INSERT INTO data_changes (xid, uid, since, tbl) SELECT xid, uid, since, tbl FROM data_changes_kept;
+        DROP TABLE data_changes_kept`)
+    })
+    return true
+  } catch (e) {
+    if ((e as { code?: string }).code === '55P03') return false // lock_not_available: a writer holds it
+    throw e
+  }
 }
