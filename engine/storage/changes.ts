@@ -172,41 +172,46 @@ export async function pruneChanges(db: SqlExecutor): Promise<number> {
   return db.transaction(async (tx) => {
     const got = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${lockKey}) AS ok`, [PRUNE_LOCK])
     if (!got.rows[0]?.ok) return -1
-    // No transaction below the bound is still open (it is a snapshot's xmin): `gone` stays exact.
+    // One cut for every statement below (the current snapshot, label deletions move the bound).
+    const cut = (await tx.query<{ x: string | null }>(`SELECT ${PRUNE_BOUND}::text AS x`)).rows[0]?.x
+    if (!cut) return 0
+    // No transaction below the cut is still open (it is a snapshot's xmin): `gone` stays exact.
     const n = await tx.query<{ gone: string; kept: string }>(
-      `SELECT count(*) FILTER (WHERE xid < b.x) AS gone, count(*) FILTER (WHERE NOT coalesce(xid < b.x, false)) AS kept
-         FROM data_changes CROSS JOIN (SELECT ${PRUNE_BOUND} AS x) b`,
+      `SELECT count(*) FILTER (WHERE xid < $1::xid8) AS gone, count(*) FILTER (WHERE xid >= $1::xid8) AS kept FROM data_changes`,
+      [cut],
     )
     const gone = Number(n.rows[0]?.gone ?? 0)
     if (gone === 0) return 0
     // Before anything goes: runs read this under the shared lock (incrementalBase, stillLogged).
     await tx.query(
-      `INSERT INTO meta (key, value) SELECT $1, to_jsonb(b.x::text) FROM (SELECT ${PRUNE_BOUND} AS x) b
-        ON CONFLICT (key) DO UPDATE SET value = to_jsonb(greatest((meta.value #>> '{}')::xid8, (excluded.value #>> '{}')::xid8)::text)`,
-      [CHANGES_PRUNED_BELOW],
+      `INSERT INTO meta (key, value) VALUES ($1, to_jsonb($2::text))
+        ON CONFLICT (key) DO UPDATE SET value = to_jsonb(greatest((meta.value #>> '{}')::xid8, $2::xid8)::text)`,
+      [CHANGES_PRUNED_BELOW, cut],
     )
-    if (gone >= COMPACT_MIN_ROWS && gone >= Number(n.rows[0]?.kept ?? 0) && (await rewriteChanges(tx))) return gone
-    const r = await tx.query(`DELETE FROM data_changes WHERE xid < ${PRUNE_BOUND}`)
+    if (gone >= COMPACT_MIN_ROWS && gone >= Number(n.rows[0]?.kept ?? 0) && (await rewriteChanges(tx, cut))) return gone
+    const r = await tx.query('DELETE FROM data_changes WHERE xid < $1::xid8', [cut])
     return r.affectedRows ?? 0
   })
 }
 
 /**
- * Rewrites the log with the rows pruneChanges keeps only: under the table's exclusive lock they
- * are copied to a temporary table, the log truncated (a new, empty file) and the rows put back as
- * they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint: an ingestion
+ * Rewrites the log with the rows pruneChanges keeps only (xid at or above `cut`): under the table's
+ * exclusive lock they are copied to a temporary table, the log truncated (a new, empty file) and the
+ * rows put back as they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint: an ingestion
  * writing the log holds it until it commits, and then pruning deletes instead of stopping writers
  * behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold the prune lock's
  * shared side from before their snapshot, so none reads while this runs (the caller holds the
  * exclusive side). Returns whether it rewrote the log.
  */
-async function rewriteChanges(tx: SqlExecutor): Promise<boolean> {
+async function rewriteChanges(tx: SqlExecutor, cut: string): Promise<boolean> {
   try {
     await tx.transaction(async (sp) => {
       await sp.exec('LOCK TABLE data_changes IN ACCESS EXCLUSIVE MODE NOWAIT')
-      await sp.exec(`CREATE TEMP TABLE data_changes_kept ON COMMIT DROP AS
-          SELECT xid, uid, since, tbl FROM data_changes WHERE NOT coalesce(xid < ${PRUNE_BOUND}, false);
-        TRUNCATE data_changes;
+      await sp.query(
+        `CREATE TEMP TABLE data_changes_kept ON COMMIT DROP AS SELECT xid, uid, since, tbl FROM data_changes WHERE xid >= $1::xid8`,
+        [cut],
+      )
+      await sp.exec(`TRUNCATE data_changes;
         INSERT INTO data_changes (xid, uid, since, tbl) SELECT xid, uid, since, tbl FROM data_changes_kept;
         DROP TABLE data_changes_kept`)
     })
