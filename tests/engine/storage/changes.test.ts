@@ -78,7 +78,21 @@ const logPages = async (db: SqlExecutor) =>
   Number((await db.query<{ n: string }>(`SELECT pg_relation_size('data_changes') / 8192 AS n`)).rows[0]?.n)
 
 describeEachDb('pruning the change log', (kind) => {
-  if (kind === 'citus') return // no change log there
+  if (kind === 'citus') {
+    // Citus won't distribute a table with triggers: no log, and every run computes everyone.
+    it('keeps no log on Citus, and pruning does nothing', async () => {
+      const c = await newDb(kind)
+      try {
+        await migrate(c)
+        expect(await pruneChanges(c)).toBe(0)
+        const r = await c.query<{ t: string | null }>(`SELECT to_regclass('data_changes')::text AS t`)
+        expect(r.rows[0]?.t ?? null).toBeNull()
+      } finally {
+        await c.dispose()
+      }
+    })
+    return
+  }
   let db: TestDb
   let service: EngineService
   let day = 0
