@@ -11,9 +11,11 @@ import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { runCompiled, sortedEntries, storedResults } from '../../helpers/rule-data.ts'
 
 /**
- * Pruning the change log (engine/storage/changes.ts): when it deletes most of the log, the table is
+ * Pruning the change log (engine/storage/changes.ts): when it removes most of the log, the table is
  * rewritten with the kept rows only, unchanged, so runs' collections don't read the space of the
- * deleted ones; a writer holding the log makes it skip the rewrite instead of waiting or losing rows.
+ * removed ones; a writer holding the log makes it delete instead of waiting or losing rows. Only
+ * labels calculated in the last CHANGES_KEPT_DAYS hold the log (none: everything committed goes),
+ * and a label older than that computes everyone at its next run, exactly.
  */
 
 const DAY = 86_400_000
