@@ -197,9 +197,9 @@ export async function pruneChanges(db: SqlExecutor): Promise<number> {
 /**
  * Rewrites the log with the rows pruneChanges keeps only (xid at or above `cut`): under the table's
  * exclusive lock they are copied to a temporary table, the log truncated (a new, empty file) and the
- * rows put back as they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint: an ingestion
- * writing the log holds it until it commits, and then pruning deletes instead of stopping writers
- * behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold the prune lock's
+ * rows put back as they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint:
+ * an ingestion writing the log holds it until it commits, and then pruning deletes instead of
+ * stopping writers behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold the prune lock's
  * shared side from before their snapshot, so none reads while this runs (the caller holds the
  * exclusive side). Returns whether it rewrote the log.
  */

@@ -100,9 +100,8 @@ describeEachDb('pruning the change log', (kind) => {
   let day = 0
   beforeAll(async () => {
     db = await newDb(kind)
-    await migrate(db)
     service = new EngineService(db, { resultWrites: 'auto' })
-    await service.migrate()
+    await service.migrate() // the storage's tables too
   })
   afterAll(async () => {
     await db?.dispose()
