@@ -49,13 +49,14 @@ export function predicateSql(e: Emitter, p: Predicate, col: string): string {
   return (emitters[p.op] as (p: Predicate, col: string, e: Emitter) => string)(p, col, e)
 }
 
-/** WHERE clause selecting a scope's rows in its event table. */
-export function scopeWhere(e: Emitter, s: Scope): string {
+/** The predicate selecting a scope's rows in its event table, for every customer. */
+export function scopeRows(e: Emitter, s: Scope): string {
   e.scopesRead.push(s)
+  return [e.window(s.window), ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`)].join(' AND ')
+}
+
+/** WHERE clause selecting a scope's rows in its event table, of the customers computed for. */
+export function scopeWhere(e: Emitter, s: Scope): string {
   const only = e.onlyPredicate('uid')
-  return [
-    e.window(s.window),
-    ...s.where.map((p) => `(${predicateSql(e, p, p.col.column)})`),
-    ...(only ? [only] : []),
-  ].join(' AND ')
+  return only ? `${scopeRows(e, s)} AND ${only}` : scopeRows(e, s)
 }

@@ -3,11 +3,11 @@ import { sqlType, type ColumnRef } from '../storage/catalogue.ts'
 import type { Emitter } from './emitter.ts'
 import { additive, type MeasureNode, type RuleNode, type Scope } from './ir.ts'
 import { conditionSql } from './emit-condition.ts'
-import { scopeWhere } from './emit-predicate.ts'
+import { scopeRows, scopeWhere } from './emit-predicate.ts'
 
 type RuleEmitters = { [M in RuleNode['method']]: (n: Extract<RuleNode, { method: M }>, e: Emitter) => string }
 
-const withScopes = (e: Emitter) => e.renderWith((s) => scopeWhere(e, s))
+const withScopes = (e: Emitter) => e.renderWith((s) => scopeRows(e, s))
 
 const joins = (e: Emitter) =>
   e

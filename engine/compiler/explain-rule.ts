@@ -4,7 +4,7 @@ import type { ColumnRef, EventInfo } from '../storage/catalogue.ts'
 import { coveredFilter } from '../calc/value-types.ts'
 import type { CompileContext } from './compile-rule.ts'
 import { conditionSql } from './emit-condition.ts'
-import { scopeWhere } from './emit-predicate.ts'
+import { scopeRows, scopeWhere } from './emit-predicate.ts'
 import { ruleSql } from './emit-rule.ts'
 import { Emitter } from './emitter.ts'
 import { additive, type CondNode, type MeasureNode, type RuleNode, type Scope, type WindowNode } from './ir.ts'
@@ -237,7 +237,7 @@ export function compileExplain(
   const d = new DetailBuilder(e, ctx.asOf)
   const layout = layoutOf(d, sliced)
   const newer = newerSql(e, [...slices.values()])
-  const body = `${e.renderWith((s) => scopeWhere(e, s))}SELECT ${value} AS value, ${newer} AS newer${d.columns.map((c) => `, ${c}`).join('')} FROM users u${e
+  const body = `${e.renderWith((s) => scopeRows(e, s))}SELECT ${value} AS value, ${newer} AS newer${d.columns.map((c) => `, ${c}`).join('')} FROM users u${e
     .scopeNames()
     .map((s) => ` LEFT JOIN ${s} ON ${s}.uid = u.uid`)
     .join('')} WHERE u.uid = ${uid}`

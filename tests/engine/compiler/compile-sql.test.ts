@@ -78,6 +78,53 @@ const examples: Example[] = [
     rows: { a: 'low', b: 'vip', c: 'low', d: 'other' },
   },
   {
+    name: 'custom: scopes of one event table are aggregated in one scan, each measure filtered to its own scope',
+    def: {
+      dataType: 'string',
+      rule: {
+        method: 'custom',
+        values: [
+          {
+            value: 'apple_fan',
+            when: {
+              event: 'purchase',
+              where: [{ property: 'product', op: 'eq', value: 'apple' }],
+              measure: { agg: 'sum', property: 'amount' },
+              op: 'gte',
+              value: 10,
+            },
+          },
+          { value: 'busy', when: { event: 'purchase', window: { lastDays: 7 }, op: 'gte', value: 3 } },
+          {
+            value: 'quiet',
+            when: {
+              not: {
+                event: 'purchase',
+                window: { lastDays: 7 },
+                measure: { agg: 'max', property: 'amount' },
+                op: 'gt',
+                value: 50,
+              },
+            },
+          },
+        ],
+        otherwise: 'other',
+      },
+    },
+    sql:
+      'WITH s0 AS (SELECT uid, sum(c5) FILTER (WHERE time < $8::timestamptz AND (c6 = $9::text)) AS m0, ' +
+      'count(*) FILTER (WHERE time >= $10::timestamptz AND time < $8::timestamptz) AS m1, ' +
+      'max(c5) FILTER (WHERE time >= $10::timestamptz AND time < $8::timestamptz) AS m2 FROM ev1 ' +
+      'WHERE (time < $8::timestamptz AND (c6 = $9::text)) OR (time >= $10::timestamptz AND time < $8::timestamptz) GROUP BY uid) ' +
+      'SELECT uid, value FROM (SELECT u.uid, CASE WHEN COALESCE(s0.m0, 0) >= $1::double precision THEN $2::text ' +
+      'WHEN COALESCE(s0.m1, 0) >= $3::double precision THEN $4::text WHEN (NOT COALESCE(s0.m2 > $5::double precision, false)) THEN $6::text ' +
+      'ELSE $7::text END AS value FROM users u LEFT JOIN s0 ON s0.uid = u.uid) r WHERE value IS NOT NULL',
+    params: [10, 'apple_fan', 3, 'busy', 50, 'quiet', 'other', ASOF, 'apple', '2024-03-08T12:00:00.000Z'],
+    // a: apples 10 + 3 (the one at asOf never counts for b); b: 4 purchases in 7 days; c: no
+    // purchase, so no max, and not(max > 50) holds; d: one purchase of 100 in the last 7 days.
+    rows: { a: 'apple_fan', b: 'busy', c: 'quiet', d: 'other' },
+  },
+  {
     name: 'first_last: calendar window in the workspace zone; equal times resolved by ingestion order',
     def: {
       dataType: 'string',
