@@ -38,6 +38,7 @@ export type {
   Comparison,
   Distribution,
   DistributionItem,
+  FullRunReason,
   HistoryBuckets,
   HistoryBucketsChange,
   HistoryBucketsInput,

@@ -49,6 +49,7 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS result_writes text CHECK (result_write
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_users int;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS data_snapshot text;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS recomputed_users int;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS full_run_reason text;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS timings jsonb;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS slow jsonb;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS slow_plan jsonb;

@@ -1,4 +1,4 @@
-import type { Definition, Run } from '../api.ts'
+import type { Definition, FullRunReason, Run } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError, conflict, notFound } from '../../shared/errors.ts'
 import { loadLabelState } from '../read/label-state.ts'
@@ -26,7 +26,7 @@ import type { DeltaContext } from '../compiler/emit-delta.ts'
 import {
   AFFECTED_TABLE,
   collectAffected,
-  incrementalBase,
+  baseOrReason,
   RECOMPUTE_TABLE,
   prepareIncremental,
   INCREMENTAL_MAX_SHARE,
@@ -224,10 +224,11 @@ async function materialise(
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const snapshot = await takeDataSnapshot(tx)
-  const partial =
+  const tried =
     snapshot && incremental
       ? await computeIncrementally(tx, t, source, incremental.compile, incremental.measured)
-      : null
+      : ({ reason: 'off' } as const)
+  const partial = 'reason' in tried ? null : tried
   deadline.check()
   const how = partial || tx.citus ? 'swap' : await chooseResultWrites(tx, t.labelId, t.definition, mode)
   t.clock?.enter('compute')
@@ -260,14 +261,16 @@ async function materialise(
     ...written,
     ...(partial ? { totalUsers: partial.totalUsers } : {}),
     ...(snapshot ? { data: { snapshot, recomputedUsers: partial?.recomputed ?? null } } : {}),
+    ...('reason' in tried ? { fullRunReason: tried.reason } : {}),
   })
   deadline.check()
   return done
 }
 
 /**
- * An incremental run's values (calc/incremental.ts), written in place: null when the label has no
- * base for one, or when too many customers changed (the caller then computes everyone).
+ * An incremental run's values (calc/incremental.ts), written in place; else why not, and the
+ * caller computes everyone (the run's fullRunReason): the label has no base for one, its
+ * restricted runs don't pay, or too many customers changed.
  */
 async function computeIncrementally(
   tx: SqlExecutor,
@@ -275,31 +278,35 @@ async function computeIncrementally(
   source: SourceSql,
   compile: CompileFn,
   measured: boolean,
-): Promise<{
-  inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>
-  recomputed: number
-  totalUsers: number
-} | null> {
-  if (!source.scopes || t.definition.rule.method === 'import') return null
+): Promise<
+  | {
+      inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>
+      recomputed: number
+      totalUsers: number
+    }
+  | { reason: FullRunReason }
+> {
+  if (!source.scopes || t.definition.rule.method === 'import') return { reason: 'off' }
   await lockResults(tx, t.labelId) // the base stays the label's results until this run commits
-  const base = await incrementalBase(tx, t.labelId, t.definition, t.tz)
-  if (!base) return null
+  const base = await baseOrReason(tx, t.labelId, t.definition, t.tz)
+  if ('reason' in base) return base
   // A label its restricted runs don't pay for computes everyone (calc/incremental.ts restrictedLost).
-  if (measured && restrictedLost(await recentTimedRuns(tx, t.labelId))) return null
+  if (measured && restrictedLost(await recentTimedRuns(tx, t.labelId))) return { reason: 'slower' }
   const asOf = new Date(t.asOf)
   // A compiler that can't restrict its statement (a stand-in) leaves every customer computed.
   // Where the rule allows, the customers whose only changes are events appended since the stored
   // run's asOf get their stored value updated from the window's edges (compiler/emit-delta.ts).
   const delta = { baseAsOf: base.asOf, stored: base.table, affected: AFFECTED_TABLE, recompute: RECOMPUTE_TABLE }
   const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE, delta })
-  if (restricted.only !== AFFECTED_TABLE) return null
+  if (restricted.only !== AFFECTED_TABLE) return { reason: 'off' }
   t.clock?.enter('collect')
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz, restricted.delta === true)
   const totalUsers = await countUsers(tx)
-  if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return null
+  if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return { reason: 'many' }
   t.clock?.enter('compute')
   const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
-  return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : null
+  // applyChanges wants the base's table with the run's data type: baseOrReason checked both.
+  return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : { reason: 'first' }
 }
 
 async function countRows(tx: SqlExecutor, table: string): Promise<number> {
@@ -323,6 +330,8 @@ export async function finishResults(
     delta?: ResultDelta
     /** What the calculation read and how many customers it computed (an incremental run's base: calc/incremental.ts). */
     data?: DataRead
+    /** A calculation that computed every customer: why (docs/api.md#runs). */
+    fullRunReason?: FullRunReason
   },
 ): Promise<RunOutcome> {
   const totalUsers = t.totalUsers ?? (await countUsers(tx))
@@ -348,7 +357,7 @@ export async function finishResults(
   await storeSummary(tx, summary)
   const clocked = t.clock && (await clockedRun(tx, t.clock, t.labelId, t.runId, t.data?.recomputedUsers != null))
   return {
-    run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes, t.data, clocked),
+    run: await succeedRun(tx, t.runId, totalUsers, t.coveredUsers, t.writes, t.data, clocked, t.fullRunReason),
     results: { summary, day },
   }
 }

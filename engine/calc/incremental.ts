@@ -1,4 +1,4 @@
-import type { Definition } from '../api.ts'
+import type { Definition, FullRunReason } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import { windowEdgesSql } from '../compiler/window-edges.ts'
@@ -140,6 +140,17 @@ export async function incrementalBase(
   def: Definition,
   tz: string,
 ): Promise<IncrementalBase | null> {
+  const b = await baseOrReason(tx, labelId, def, tz)
+  return 'reason' in b ? null : b
+}
+
+/** incrementalBase, or why there is none (the run's fullRunReason: docs/api.md#runs). */
+export async function baseOrReason(
+  tx: SqlExecutor,
+  labelId: string,
+  def: Definition,
+  tz: string,
+): Promise<IncrementalBase | { reason: FullRunReason }> {
   const r = await tx.query<{
     run_id: string
     as_of: Date | string
@@ -156,10 +167,12 @@ export async function incrementalBase(
     [labelId, JSON.stringify(def.rule)],
   )
   const b = r.rows[0]
-  if (!b?.snapshot || b.same_rule !== true || b.data_type !== def.dataType || b.tz !== tz) return null
+  if (!b) return { reason: 'first' }
+  if (b.same_rule !== true || b.data_type !== def.dataType || b.tz !== tz) return { reason: 'rule' }
+  // Results whose run recorded no snapshot (an older engine's) can't be started from either.
+  if (!b.snapshot || !resultTableRe.test(b.result_table)) return { reason: 'first' }
   // The log was pruned past its snapshot (the label's results are older than CHANGES_KEPT_DAYS).
-  if (b.logged !== true) return null
-  if (!resultTableRe.test(b.result_table)) return null
+  if (b.logged !== true) return { reason: 'stale' }
   return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot, table: b.result_table }
 }
 

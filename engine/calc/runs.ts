@@ -1,4 +1,4 @@
-import type { Definition, Run, RunStatus, RunTrigger } from '../api.ts'
+import type { Definition, FullRunReason, Run, RunStatus, RunTrigger } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import type { RunWrites } from './result-swap.ts'
@@ -19,13 +19,14 @@ interface RunRow {
   result_writes: RunWrites | null
   changed_users: number | null
   recomputed_users: number | null
+  full_run_reason: FullRunReason | null
   timings: RunTimings | string | null
   slow: SlowStatement | string | null
   definition?: Definition
 }
 
 const runColumns =
-  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users, recomputed_users, timings, slow'
+  'id, label_id, status, trigger, as_of, created_at, started_at, finished_at, total_users, covered_users, error, result_writes, changed_users, recomputed_users, full_run_reason, timings, slow'
 
 /** A jsonb column: drivers hand back the parsed value, or its text. */
 const json = <T>(v: T | string | null): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : v)
@@ -51,6 +52,7 @@ function toRun(r: RunRow): Run {
     ...(r.result_writes !== null
       ? { resultWrites: r.result_writes, changedUsers: r.changed_users, recomputedUsers: r.recomputed_users }
       : {}),
+    ...(r.full_run_reason !== null ? { fullRunReason: r.full_run_reason } : {}),
     ...(r.timings !== null ? { timings: json(r.timings) as RunTimings } : {}),
     ...(r.slow !== null ? { slow: json(r.slow) as SlowStatement } : {}),
   }
@@ -194,12 +196,13 @@ export async function succeedRun(
   writes?: { how: RunWrites; changedUsers: number | null },
   data?: DataRead,
   clock?: { timings: RunTimings; slow: SlowPlan | null },
+  fullRunReason?: FullRunReason,
 ): Promise<Run> {
   const slow = clock?.slow
   const r = await db.query<RunRow>(
     `UPDATE runs SET status = 'succeeded', finished_at = clock_timestamp(), total_users = $2, covered_users = $3, error = NULL,
        result_writes = $4, changed_users = $5, data_snapshot = $6, recomputed_users = $7, timings = $8::jsonb,
-       slow = $9::jsonb, slow_plan = $10::jsonb WHERE id = $1 RETURNING ${runColumns}`,
+       slow = $9::jsonb, slow_plan = $10::jsonb, full_run_reason = $11 WHERE id = $1 RETURNING ${runColumns}`,
     [
       runId,
       totalUsers,
@@ -211,6 +214,7 @@ export async function succeedRun(
       clock ? JSON.stringify(clock.timings) : null,
       slow ? JSON.stringify({ phase: slow.phase, ms: slow.ms, usualMs: slow.usualMs }) : null,
       slow ? JSON.stringify({ statement: slow.statement, plan: slow.plan }) : null,
+      fullRunReason ?? null,
     ],
   )
   if (!r.rows[0]) throw new Error(`run ${runId} vanished while it succeeded`)

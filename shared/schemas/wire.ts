@@ -44,6 +44,26 @@ export const RunPhase = Type.Union([
 ])
 export type RunPhase = Static<typeof RunPhase>
 
+/**
+ * Why a succeeded calculation computed every customer rather than only the changed ones
+ * (docs/api.md#runs; engine/calc/incremental.ts).
+ */
+export const FullRunReason = Type.Union(
+  [
+    Type.Literal('first'),
+    Type.Literal('rule'),
+    Type.Literal('stale'),
+    Type.Literal('slower'),
+    Type.Literal('many'),
+    Type.Literal('off'),
+  ],
+  {
+    description:
+      "first: no results to start from (the first run, or results from a file or an older engine); rule: the rule, data type or time zone differs from the current results'; stale: the current results are older than the change log keeps (8 days); slower: the label's last restricted run took longer than its last full one; many: more than 30% of the customers changed, or a table the rule reads was emptied; off: incremental runs do not apply (LABELS_INCREMENTAL=off, LABELS_RESULT_WRITES=swap, Citus)",
+  },
+)
+export type FullRunReason = Static<typeof FullRunReason>
+
 /** A succeeded calculation's time per phase, in milliseconds (docs/api.md#runs). */
 export const RunTimings = Type.Object({
   prepareMs: ms('compiling the rule, the data snapshot, the base of an incremental run'),
@@ -113,6 +133,7 @@ export const Run = Type.Object(
         }),
       ),
     ),
+    fullRunReason: Type.Optional(FullRunReason),
     timings: Type.Optional(RunTimings),
     slow: Type.Optional(SlowStatement),
   },

@@ -476,6 +476,10 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
     await p.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 20_000 })
     await expect(p.getByTestId('run-length').textContent()).resolves.toMatch(/^took \d[\d.,]* (ms|s)$/)
     expect(await p.getByTestId('run-length').getAttribute('title')).toMatch(/compute and write \d/)
+    // And whom it computed: the demo's first run of the label had no results to start from.
+    expect(await p.getByTestId('run-length').getAttribute('title')).toMatch(
+      / — computed (every customer: .+|the [\d,]+ changed customers; the others kept their values)$/,
+    )
     expect(await p.getByTestId('run-slow').count()).toBe(0)
     // Two seconds: ten times the demo's first run of this label even on a busy machine.
     sleepSeconds = 2

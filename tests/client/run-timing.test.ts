@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { formatDuration, phasesText, runLength, slowText } from '../../client/features/labels/run-timing.ts'
+import {
+  computedText,
+  formatDuration,
+  phasesText,
+  runLength,
+  slowText,
+} from '../../client/features/labels/run-timing.ts'
 
 describe('how the label detail words a run’s time', () => {
   const en = { locale: 'en-US' }
@@ -24,6 +30,18 @@ describe('how the label detail words a run’s time', () => {
     expect(phasesText({ prepareMs: 1, collectMs: 40, computeMs: 5, historyMs: 1, summaryMs: 1 }, en)).toBe(
       'prepare 1 ms · find changed customers 40 ms · compute and write 5 ms · history 1 ms · summary 1 ms',
     )
+  })
+
+  it('says whom a run computed: the changed customers, or everyone and why', () => {
+    expect(computedText({ recomputedUsers: 2617 }, en)).toBe(
+      'computed the 2,617 changed customers; the others kept their values',
+    )
+    expect(computedText({ recomputedUsers: null, fullRunReason: 'rule' }, en)).toBe(
+      'computed every customer: its rule, data type or time zone changed',
+    )
+    expect(computedText({ recomputedUsers: null, fullRunReason: 'stale' }, en)).toMatch(/older than the 8 days/)
+    // A run from before the reason was recorded (or an import) says nothing.
+    expect(computedText({ recomputedUsers: null }, en)).toBeNull()
   })
 
   it('says which statement of a slow run was slow, against what', () => {

@@ -11,7 +11,7 @@ import { VersionsCard } from '../versions/versions-card.tsx'
 import { ExplainCard } from '../explain/explain-card.tsx'
 import { ImportPanel } from './import-panel.tsx'
 import { dataTypeNames, labelTypeNames, methodNames, ruleText } from './rule-text.ts'
-import { formatDuration, phasesText, runLength, slowText } from './run-timing.ts'
+import { computedText, formatDuration, phasesText, runLength, slowText } from './run-timing.ts'
 
 /** An instant in the workspace time zone, named (client/ui/format.ts); the title adds the viewer's clock. */
 function When(props: { at: string | null | undefined }): JSX.Element {
@@ -37,7 +37,12 @@ function RunStatus(props: { run: Run | null }): JSX.Element {
             {(ms) => (
               <>
                 {' · '}
-                <span data-testid="run-length" title={r().timings ? phasesText(r().timings!) : ''}>
+                <span
+                  data-testid="run-length"
+                  title={[r().timings ? phasesText(r().timings!) : '', computedText(r()) ?? '']
+                    .filter(Boolean)
+                    .join(' — ')}
+                >
                   took {formatDuration(ms())}
                 </span>
               </>

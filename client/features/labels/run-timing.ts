@@ -1,5 +1,5 @@
 import type { Run, RunTimings } from '../../api/types.ts'
-import { formatNumber, type FormatOptions } from '../../ui/format.ts'
+import { formatCount, formatNumber, type FormatOptions } from '../../ui/format.ts'
 
 /**
  * How the label detail words a run's time: its length (start to finish), where it went by phase
@@ -50,4 +50,24 @@ export function slowText(slow: NonNullable<Run['slow']>, o: FormatOptions = {}):
     `A statement ${slowPhase[slow.phase]} took ${formatDuration(slow.ms, o)}, ` +
     `against ${formatDuration(slow.usualMs, o)} for that whole phase in the label's previous run.`
   )
+}
+
+const fullReasons: Record<NonNullable<Run['fullRunReason']>, string> = {
+  first: 'the label had no results to start from',
+  rule: 'its rule, data type or time zone changed',
+  stale: 'its results were older than the 8 days of changes kept',
+  slower: 'its last run over the changed customers took longer than one over everyone',
+  many: 'more than 30% of the customers changed',
+  off: 'incremental runs are off here',
+}
+
+/** Whom a succeeded calculation computed: the changed customers only, or everyone and why. */
+export function computedText(
+  run: Pick<Run, 'recomputedUsers' | 'fullRunReason'>,
+  o: FormatOptions = {},
+): string | null {
+  if (run.recomputedUsers != null)
+    return `computed the ${formatCount(run.recomputedUsers, o)} changed customers; the others kept their values`
+  if (run.fullRunReason) return `computed every customer: ${fullReasons[run.fullRunReason]}`
+  return null
 }

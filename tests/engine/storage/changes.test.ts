@@ -187,6 +187,11 @@ describeEachDb('pruning the change log', (kind) => {
     expect(await logRows(db)).toEqual([])
     // 'stale' would need them: it computes everyone, and its results are right (run checks them).
     expect(await run('stale')).toBeNull()
+    // And its run says why (the run's fullRunReason).
+    const why = await db.query<{ r: string | null }>(
+      `SELECT full_run_reason AS r FROM runs WHERE label_id = 'stale' ORDER BY created_at DESC, id DESC LIMIT 1`,
+    )
+    expect(why.rows[0]?.r).toBe('stale')
     await ingest(db, 300_000, 2, 'g')
     expect(await run('stale')).toBe(2) // recent again: restricted
   })
