@@ -3,7 +3,7 @@ import type { LabelValue, Literal, MeasureNode, Scope, WindowNode } from './ir.t
 import { isZoneless, lastDaysStart } from './literals.ts'
 import { Params } from './params.ts'
 
-/** One aggregated scan of an event table, shared by every measure over the same scope. */
+/** One aggregated scan of an event table, shared by every measure over its scopes. */
 interface ScopeCte {
   readonly name: string
   readonly table: string
@@ -60,7 +60,7 @@ export const scopeKey = (scope: Scope): string => JSON.stringify([scope.event.ta
  * through COALESCE(…, 0), so the value is the same. Measured on the refresh bench's 1M events,
  * PostgreSQL, the 37 of its 84 custom labels that merge: 13.9 → 10.3 s for their full
  * statements, 4.6 → 3.0 s restricted to 3% of the customers (README "Benchmarks", "Scopes of
- * one table in one scan"). An earlier measure of one hand-made rule with 3 scopes had shown no
+ * one table in one scan, measured again"). An earlier measure of one hand-made rule with 3 scopes had shown no
  * gain (1011 vs 1005 ms). Statements reading shared scans keep one CTE per scope: a scan
  * table holds a measure of a scope, and a CTE is read from them only when all its measures are.
  */
