@@ -31,5 +31,17 @@ export const ruleLimits = {
   lastDays: 36500,
 } as const
 
+/**
+ * When a label's run computes the changed customers only (engine/calc/incremental.ts), in one
+ * place: the engine applies them, the run's `fullRunReason` words (shared/schemas/wire.ts, the
+ * label detail) quote them.
+ */
+export const incrementalLimits = {
+  /** Days a label's results hold the change log (engine/storage/changes.ts CHANGES_KEPT_DAYS). */
+  changesKeptDays: 8,
+  /** Share of all customers above which a run computes everyone (INCREMENTAL_MAX_SHARE). */
+  maxShare: 0.3,
+} as const
+
 /** Characters of a user_id or event_id (ingestion refuses longer ones; routes taking a user_id accept them all). */
 export const idMaxLength = 512

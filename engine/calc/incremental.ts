@@ -1,4 +1,5 @@
 import type { Definition, FullRunReason } from '../api.ts'
+import { incrementalLimits } from '../../shared/limits.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import type { ScopeRead } from '../compiler/compile-rule.ts'
 import { windowEdgesSql } from '../compiler/window-edges.ts'
@@ -46,7 +47,7 @@ export const RECOMPUTE_TABLE = 'labels_recompute'
  * to most customers costs a full run plus the look-ups. A choice, not measured (README "Benchmarks",
  * incremental runs).
  */
-export const INCREMENTAL_MAX_SHARE = 0.3
+export const INCREMENTAL_MAX_SHARE = incrementalLimits.maxShare
 
 /**
  * A label whose last restricted run took longer than its last run over every customer computes

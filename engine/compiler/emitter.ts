@@ -9,7 +9,7 @@ interface ScopeCte {
   readonly table: string
   /** The scopes it reads, by scopeKey: several when scopes of one table are merged. */
   readonly scopes: Map<string, Scope>
-  readonly measures: Map<string, { alias: string; scope: Scope; measure: MeasureNode }>
+  readonly measures: Map<string, { alias: string; scope: Scope; scopeKey: string; measure: MeasureNode }>
 }
 
 /**
@@ -60,8 +60,8 @@ export const scopeKey = (scope: Scope): string => JSON.stringify([scope.event.ta
  * through COALESCE(…, 0), so the value is the same. Measured on the refresh bench's 1M events,
  * PostgreSQL, the 37 of its 84 custom labels that merge: 13.9 → 10.3 s for their full
  * statements, 4.6 → 3.0 s restricted to 3% of the customers (README "Benchmarks", "Scopes of
- * one table in one scan, measured again"). An earlier measure of one hand-made rule with 3 scopes had shown no
- * gain (1011 vs 1005 ms). Statements reading shared scans keep one CTE per scope: a scan
+ * one table in one scan, measured again"). An earlier measure of one hand-made rule with 3
+ * scopes had shown no gain (1011 vs 1005 ms). Statements reading shared scans keep one CTE per scope: a scan
  * table holds a measure of a scope, and a CTE is read from them only when all its measures are.
  */
 export class Emitter {
@@ -182,11 +182,12 @@ export class Emitter {
       cte = { name: `s${this.scopes.size}`, table: scope.event.table, scopes: new Map(), measures: new Map() }
       this.scopes.set(key, cte)
     }
-    cte.scopes.set(scopeKey(scope), scope)
-    const mkey = `${scopeKey(scope)}|${JSON.stringify(measure)}`
+    const skey = scopeKey(scope)
+    cte.scopes.set(skey, scope)
+    const mkey = `${skey}|${JSON.stringify(measure)}`
     let m = cte.measures.get(mkey)
     if (!m) {
-      m = { alias: `m${cte.measures.size}`, scope, measure }
+      m = { alias: `m${cte.measures.size}`, scope, scopeKey: skey, measure }
       cte.measures.set(mkey, m)
     }
     return { cte: cte.name, ref: `${cte.name}.${m.alias}` }
@@ -217,7 +218,7 @@ export class Emitter {
       const one = rows.size === 1
       const cols = [...s.measures.values()]
         .map((m) => {
-          const filter = one ? '' : ` FILTER (WHERE ${rows.get(scopeKey(m.scope))})`
+          const filter = one ? '' : ` FILTER (WHERE ${rows.get(m.scopeKey)})`
           return `${this.aggregate(m.measure)}${filter} AS ${m.alias}`
         })
         .join(', ')

@@ -1,4 +1,5 @@
 import { lockKey, type SqlExecutor } from '../sql-executor.ts'
+import { incrementalLimits } from '../../shared/limits.ts'
 
 /**
  * The change log that lets a label's next run recompute only the customers whose data changed
@@ -138,7 +139,7 @@ export const COMPACT_MIN_ROWS = 10_000
  * once, or failing every day since, kept every change ever logged. A daily or weekly label keeps
  * its incremental runs; a month of changes touches most customers anyway.
  */
-export const CHANGES_KEPT_DAYS = 8
+export const CHANGES_KEPT_DAYS = incrementalLimits.changesKeptDays
 
 /** The meta key of the xid below which the log was pruned (a jsonb string of an xid8). */
 export const CHANGES_PRUNED_BELOW = 'changes_pruned_below'
@@ -199,9 +200,9 @@ export async function pruneChanges(db: SqlExecutor): Promise<number> {
  * exclusive lock they are copied to a temporary table, the log truncated (a new, empty file) and the
  * rows put back as they were (xid, uid, since, tbl). The lock is taken NOWAIT, under a savepoint:
  * an ingestion writing the log holds it until it commits, and then pruning deletes instead of
- * stopping writers behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold the prune lock's
- * shared side from before their snapshot, so none reads while this runs (the caller holds the
- * exclusive side). Returns whether it rewrote the log.
+ * stopping writers behind it. TRUNCATE is not MVCC-safe, but the log's only readers, runs, hold
+ * the prune lock's shared side from before their snapshot, so none reads while this runs (the
+ * caller holds the exclusive side). Returns whether it rewrote the log.
  */
 async function rewriteChanges(tx: SqlExecutor, cut: string): Promise<boolean> {
   try {

@@ -1,3 +1,4 @@
+import { incrementalLimits } from '../../../shared/limits.ts'
 import type { Run, RunTimings } from '../../api/types.ts'
 import { formatCount, formatNumber, type FormatOptions } from '../../ui/format.ts'
 
@@ -55,9 +56,9 @@ export function slowText(slow: NonNullable<Run['slow']>, o: FormatOptions = {}):
 const fullReasons: Record<NonNullable<Run['fullRunReason']>, string> = {
   first: 'the label had no results to start from',
   rule: 'its rule, data type or time zone changed',
-  stale: 'its results were older than the 8 days of changes kept',
+  stale: `its results were older than the ${incrementalLimits.changesKeptDays} days of changes kept`,
   slower: 'its last run over the changed customers took longer than one over everyone',
-  many: 'more than 30% of the customers changed',
+  many: `more than ${incrementalLimits.maxShare * 100}% of the customers changed`,
   off: 'incremental runs are off here',
 }
 
