@@ -149,3 +149,74 @@ it('reads import specifiers as the tests above need', () => {
   expect(packageOf('fs/promises')).toBeNull()
   expect(packageOf('./x.ts')).toBeNull()
 })
+
+/**
+ * Whether `version` (x.y.z) satisfies an `engines.node` range as packages write them: `||`
+ * alternatives of space-separated comparators (`>=`, `>`, `<=`, `<`, `^`, `~`, `=` or a bare
+ * version), whose missing or `x`/`*` parts match anything (`18`, `10.*`, `10.x`).
+ */
+function admits(range: string, version: string): boolean {
+  const v = version.split('.').map(Number)
+  const cmp = (a: number[], b: number[]) => {
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0) ? -1 : 1
+    return 0
+  }
+  const one = (c: string): boolean => {
+    const m = /^(>=|<=|>|<|\^|~|=)?\s*v?([\dx*]+(?:\.[\dx*]+)*)$/.exec(c.trim())
+    if (!m) throw new Error(`unreadable engines range part: ${c}`)
+    const parts = (m[2] as string).split('.')
+    const fixed = parts.findIndex((p) => p === 'x' || p === '*')
+    const given = (fixed < 0 ? parts : parts.slice(0, fixed)).map(Number)
+    const low = [given[0] ?? 0, given[1] ?? 0, given[2] ?? 0]
+    switch (m[1]) {
+      case '>=':
+        return cmp(v, low) >= 0
+      case '>':
+        return cmp(v, low) > 0
+      case '<=':
+        return cmp(v, low) <= 0
+      case '<':
+        return cmp(v, low) < 0
+      case '^':
+        return cmp(v, low) >= 0 && v[0] === low[0]
+      case '~':
+        return cmp(v, low) >= 0 && v[0] === low[0] && (given.length < 2 || v[1] === low[1])
+      default: // a bare or `=` version: equal in the parts given
+        return given.every((n, i) => v[i] === n)
+    }
+  }
+  return range
+    .split('||')
+    .map((alt) => alt.replace(/(>=|<=|>|<|\^|~|=)\s+/g, '$1').trim())
+    .some((alt) => alt === '' || alt.split(/\s+/).every((c) => c === '*' || one(c)))
+}
+
+it('reads engines ranges as packages write them', () => {
+  expect(admits('>=22', '20.19.0')).toBe(false)
+  expect(admits('>=22', '22.0.0')).toBe(true)
+  expect(admits('>= 16.0.0', '20.19.0')).toBe(true)
+  expect(admits('^20.19.0 || >=22.12.0', '20.19.0')).toBe(true)
+  expect(admits('^20.19.0 || >=22.12.0', '22.11.0')).toBe(false)
+  expect(admits('^20.19.0 || >=22.12.0', '20.18.9')).toBe(false)
+  expect(admits('18 || 20 || >=22', '20.19.0')).toBe(true)
+  expect(admits('18 || 20 || >=22', '21.0.0')).toBe(false)
+  expect(admits('10.* || >= 12.*', '20.19.0')).toBe(true)
+  expect(admits('>=16 || 14 >=14.17', '14.16.0')).toBe(false)
+  expect(admits('>=16 || 14 >=14.17', '14.17.0')).toBe(true)
+  expect(admits('>= 10.x', '9.0.0')).toBe(false)
+  expect(() => admits('latest', '20.19.0')).toThrow(/unreadable/)
+})
+
+it('every package the lock installs runs on the Node versions package.json admits (no EBADENGINE on install)', () => {
+  // The stated minimum (`>=20.19` → 20.19.0).
+  const given = (/\d+(?:\.\d+){0,2}/.exec(pkg.engines.node) as RegExpExecArray)[0].split('.')
+  const minimum = [0, 1, 2].map((i) => given[i] ?? '0').join('.')
+  expect(admits(pkg.engines.node, minimum)).toBe(true)
+  const refused: string[] = []
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const node = (entry.engines as Record<string, string> | undefined)?.node
+    if (path === '' || !node || entry.optional) continue // optional packages are skipped where they don't fit
+    if (!admits(node, minimum)) refused.push(`${path.replace(/^.*node_modules\//, '')} (node ${node})`)
+  }
+  expect(refused, `packages that refuse Node ${minimum}: pin an older release under "overrides"`).toEqual([])
+})
