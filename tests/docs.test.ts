@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { incrementalLimits } from '../shared/limits.ts'
 import { join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { OPENAPI_FILE, openApiText } from '../scripts/openapi.ts'
@@ -162,5 +163,23 @@ describe('docs/', () => {
         `docs/openapi.json is stale (run npm run openapi); paths that differ: ${differing.join(', ') || '(components or info)'}`,
       )
     }
+  })
+})
+
+describe('the incremental runs limits in prose', () => {
+  // The wire schema and the label detail quote shared/limits.ts; these pages say the same values
+  // in words, so changing a limit without them fails here.
+  const days = incrementalLimits.changesKeptDays
+  const percent = Math.round(incrementalLimits.maxShare * 100)
+  const text = (file: string) => readFileSync(join(root, file), 'utf8').replace(/\s+/g, ' ')
+  it.each([
+    [
+      'docs/api.md',
+      [`older than the ${days} days of changes the engine keeps`, `more than ${percent}% of the customers changed`],
+    ],
+    ['README.md', [`calculated in the last ${days} days`, `more than ${percent}% of customers to compute`]],
+    ['ARCHITECTURE.md', [`Above ${percent}% of the users it computes everyone`]],
+  ])('%s says the values of shared/limits.ts', (file, phrases) => {
+    for (const p of phrases) expect(text(file).includes(p), `${file} should say: ${p}`).toBe(true)
   })
 })
