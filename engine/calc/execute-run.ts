@@ -48,6 +48,12 @@ export interface SourceSql {
   only?: string | undefined
   /** Set when it is the delta form the compiler was asked for (compiler/emit-delta.ts). */
   delta?: true | undefined
+  /**
+   * The data snapshot its rows were read at, when that was before the run's transaction (a
+   * statement reading shared scans built before it: calc/refresh.ts). The run records it instead
+   * of its own, so that the label's next incremental run computes what was committed in between.
+   */
+  readAt?: string | undefined
 }
 
 /**
@@ -260,7 +266,9 @@ async function materialise(
     ...t,
     ...written,
     ...(partial ? { totalUsers: partial.totalUsers } : {}),
-    ...(snapshot ? { data: { snapshot, recomputedUsers: partial?.recomputed ?? null } } : {}),
+    ...(snapshot
+      ? { data: { snapshot: source.readAt ?? snapshot, recomputedUsers: partial?.recomputed ?? null } }
+      : {}),
     ...('reason' in tried ? { fullRunReason: tried.reason } : {}),
   })
   deadline.check()

@@ -127,7 +127,18 @@ export interface IncrementalBase {
 export async function takeDataSnapshot(tx: SqlExecutor): Promise<string | null> {
   if (!tracksChanges(tx)) return null
   await holdChangesLog(tx)
-  const r = await tx.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`)
+  return currentSnapshot(tx)
+}
+
+/**
+ * The database's current snapshot, as takeDataSnapshot records it, without holding the change log:
+ * taken before work whose reads a later run's values come from (shared scans: calc/refresh.ts).
+ * Null where no change log is kept. A log pruned past it meanwhile makes the label's next run
+ * compute everyone (stillLogged), never miss a change.
+ */
+export async function currentSnapshot(db: SqlExecutor): Promise<string | null> {
+  if (!tracksChanges(db)) return null
+  const r = await db.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`)
   return r.rows[0]?.s ?? null
 }
 

@@ -8,7 +8,7 @@ import type { RunOutcome } from '../read/read-model.ts'
 import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
 import type { ResultWrites } from './result-swap.ts'
-import type { Incremental } from './incremental.ts'
+import { currentSnapshot, type Incremental } from './incremental.ts'
 import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 import { countUsers } from '../storage/user-count.ts'
 
@@ -133,6 +133,10 @@ export async function executeRefresh(
       const asOf = new Date(asOfIso)
       const plan = planSharedScans(defs, { catalogue, asOf, tz: opts.tz }, 2, scanColumns(await countUsers(db)))
       if (plan.scans.length === 0) continue
+      // What the scans read is at least what this snapshot sees: a run reading them records it
+      // rather than its own, later one (execute-run.ts SourceSql.readAt), so that data committed
+      // between the scans and the run is computed at the label's next run.
+      const readAt = (await currentSnapshot(db)) ?? undefined
       let lookup: SharedLookup
       try {
         lookup = await buildScans(db, plan, created, opts.layout)
@@ -140,9 +144,10 @@ export async function executeRefresh(
         continue // this asOf's runs are computed alone
       }
       // The scans hold the columns as they were at planning (runAll passes this refresh's tz).
-      compilers.set(asOfIso, async (def, ctx) =>
-        compileRuleShared(def, { catalogue, asOf: ctx.asOf, tz: ctx.tz }, lookup),
-      )
+      compilers.set(asOfIso, async (def, ctx) => ({
+        ...compileRuleShared(def, { catalogue, asOf: ctx.asOf, tz: ctx.tz }, lookup),
+        readAt,
+      }))
     }
     return await runAll(db, items, opts, (asOf) => compilers.get(asOf) ?? alone)
   } finally {

@@ -289,6 +289,64 @@ describeEachDb('a refresh with shared scans gives every label the results it get
   })
 })
 
+describeEachDb('a run computed from shared scans records what the scans read', (kind) => {
+  // Data committed after the scans were built but before a run's own transaction is not in its
+  // values: the run must say it did not read it, so that its label's next (incremental) run computes
+  // those customers. Citus keeps no change log and builds no scans.
+  const data = generateData(37, { users: 60, events: 800 })
+  const labels = fixed.slice(0, 3).map((def, i) => ({ id: `s${i}`, def: def as Definition }))
+  let db: TestDb
+  beforeAll(async () => {
+    db = await newDb(kind)
+    await loadData(db, data)
+    await new EngineService(db).migrate()
+  })
+  afterAll(async () => {
+    await db?.dispose()
+  })
+
+  it('a purchase ingested between the scans and the runs is computed at the next run', async () => {
+    if (db.citus) return
+    const svc = new EngineService(db, { resultWrites: 'changed', incremental: 'always' })
+    const asOf = ASOF.toISOString()
+    const items = []
+    for (const l of labels)
+      items.push({ runId: (await svc.createRun({ labelId: l.id, trigger: 'schedule', asOf, definition: l.def })).id })
+    // The first run's claim comes after the scans: ingest a purchase (in every window, an apple:
+    // fixed[2]'s filter) right then, on the database itself.
+    let ingested = false
+    const tap = tapped(db, {
+      statement: async (sql) => {
+        if (ingested || !/^UPDATE runs SET status = 'running'/.test(sql.trim())) return
+        ingested = true
+        const late = [
+          {
+            user_id: 'u1',
+            event: 'purchase',
+            event_id: 'between-scans-and-runs',
+            time: new Date(ASOF.getTime() - 3_600_000).toISOString(),
+            properties: { amount: 1000, product: 'apple' },
+          },
+        ]
+        expect((await ingestEventRecords(db, late)).inserted).toBe(1)
+      },
+    })
+    const outs = await new EngineService(tap, { resultWrites: 'changed', incremental: 'always' }).refreshRuns(items, {
+      tz,
+    })
+    expect(ingested).toBe(true)
+    expect(outs.map((o) => o.run.status)).toEqual(labels.map(() => 'succeeded'))
+    // Each label's next run at the same asOf: incremental, exact.
+    for (const l of labels) {
+      const run = await svc.createRun({ labelId: l.id, trigger: 'manual', asOf, definition: l.def })
+      expect((await svc.executeRun(run.id, { tz })).status).toBe('succeeded')
+      expect(sorted(await stored(db, l.id)), `${l.id}: ${JSON.stringify(l.def)}`).toEqual(
+        sorted(await alone(db, l.def, ASOF)),
+      )
+    }
+  })
+})
+
 describe('scan passes', () => {
   it('hold as many measures as keep their per-customer state within ~128 MB', () => {
     expect(scanColumns(10_000)).toBe(64)
