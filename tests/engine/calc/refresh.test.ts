@@ -315,8 +315,10 @@ describeEachDb('a run computed from shared scans records what the scans read', (
     // The first run's claim comes after the scans: ingest a purchase (in every window, an apple:
     // fixed[2]'s filter) right then, on the database itself.
     let ingested = false
+    let fromScans = 0
     const tap = tapped(db, {
       statement: async (sql) => {
+        if (/^INSERT INTO res_\d+/.test(sql.trim()) && /\bshared_scan_\d+/.test(sql)) fromScans++
         if (ingested || !/^UPDATE runs SET status = 'running'/.test(sql.trim())) return
         ingested = true
         const late = [
@@ -336,10 +338,13 @@ describeEachDb('a run computed from shared scans records what the scans read', (
     })
     expect(ingested).toBe(true)
     expect(outs.map((o) => o.run.status)).toEqual(labels.map(() => 'succeeded'))
-    // Each label's next run at the same asOf: incremental, exact.
+    expect(fromScans).toBe(labels.length) // every label's values came from the scans
+    // Each label's next run at the same asOf: incremental (some customers computed), exact.
     for (const l of labels) {
       const run = await svc.createRun({ labelId: l.id, trigger: 'manual', asOf, definition: l.def })
-      expect((await svc.executeRun(run.id, { tz })).status).toBe('succeeded')
+      const done = await svc.executeRun(run.id, { tz })
+      expect(done.status).toBe('succeeded')
+      expect(done.recomputedUsers, `${l.id}: an incremental run`).toEqual(expect.any(Number))
       expect(sorted(await stored(db, l.id)), `${l.id}: ${JSON.stringify(l.def)}`).toEqual(
         sorted(await alone(db, l.def, ASOF)),
       )
