@@ -8,7 +8,7 @@ import type { RunOutcome } from '../read/read-model.ts'
 import { executeRun, type CompileFn } from './execute-run.ts'
 import { loadRun } from './runs.ts'
 import type { ResultWrites } from './result-swap.ts'
-import { currentSnapshot, type Incremental } from './incremental.ts'
+import { baseOrReason, currentSnapshot, type Incremental } from './incremental.ts'
 import { dropStaleScratch, scratchCreatedAt, scratchTableName } from '../storage/scratch-tables.ts'
 import { countUsers } from '../storage/user-count.ts'
 
@@ -99,9 +99,10 @@ export function scanCreatedAt(table: string): number | null {
 /**
  * Executes a batch of queued runs (labels due at the same slot), in order, each exactly as
  * executeRun does (own transaction, snapshot, swap; a failure fails that run only), but with the
- * event tables that several of them aggregate read once: the runs sharing an asOf get shared
- * scans (engine/compiler/shared-scans.ts), written to UNLOGGED scan tables (one per measure)
- * before the first run and dropped after the last. If building the scans fails, the runs are
+ * event tables that several of them aggregate read once: the runs sharing an asOf that compute
+ * every customer get shared scans (engine/compiler/shared-scans.ts), written to UNLOGGED scan
+ * tables (one per measure) before the first run and dropped after the last; runs that can start
+ * from their label's results stay incremental, alone. If building the scans fails, the runs are
  * computed alone.
  * Returns the outcomes in the order of `items`.
  */
@@ -116,13 +117,26 @@ export async function executeRefresh(
   // event shards they are joined to: there each label is computed alone.
   if (opts.shared === false || items.length < 2 || db.citus) return runAll(db, items, opts, () => alone)
 
-  // The definitions each run will be computed with, grouped by asOf.
+  // The definitions each run will be computed with, grouped by asOf; but a run that can start from
+  // its label's results (an incremental run: calc/incremental.ts) computes its changed customers
+  // alone, since reading the scans would compute every customer. Its run decides again, inside.
+  const incremental = opts.incremental !== false && (opts.resultWrites ?? 'swap') !== 'swap'
   const byAsOf = new Map<string, Definition[]>()
+  const fromBase = new Set<string>()
   for (const it of items) {
     const run = await loadRun(db, it.runId)
     if (!run || run.status !== 'queued') continue
+    const def = it.definition ?? run.definition
+    if (
+      incremental &&
+      def.rule.method !== 'import' &&
+      !('reason' in (await baseOrReason(db, run.labelId, def, opts.tz)))
+    ) {
+      fromBase.add(it.runId)
+      continue
+    }
     const list = byAsOf.get(run.asOf) ?? []
-    list.push(it.definition ?? run.definition)
+    list.push(def)
     byAsOf.set(run.asOf, list)
   }
   const catalogue = await loadCatalogue(db)
@@ -149,7 +163,9 @@ export async function executeRefresh(
         readAt,
       }))
     }
-    return await runAll(db, items, opts, (asOf) => compilers.get(asOf) ?? alone)
+    return await runAll(db, items, opts, (runId, asOf) =>
+      fromBase.has(runId) ? alone : (compilers.get(asOf) ?? alone),
+    )
   } finally {
     for (const t of created) await db.exec(`DROP TABLE IF EXISTS ${t}`).catch(() => {})
   }
@@ -159,7 +175,7 @@ async function runAll(
   db: SqlExecutor,
   items: readonly RefreshItem[],
   opts: RefreshOptions,
-  compilerFor: (asOfIso: string) => CompileFn,
+  compilerFor: (runId: string, asOfIso: string) => CompileFn,
 ): Promise<RunOutcome[]> {
   const out: RunOutcome[] = []
   for (const it of items) {
@@ -170,7 +186,7 @@ async function runAll(
       out.push({ run, results: null })
       continue
     }
-    const compile = compilerFor(run?.asOf ?? '')
+    const compile = compilerFor(it.runId, run?.asOf ?? '')
     out.push(
       await executeRun(db, it.runId, {
         tz: opts.tz,
