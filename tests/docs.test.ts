@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { incrementalLimits } from '../shared/limits.ts'
 import { join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { OPENAPI_FILE, openApiText } from '../scripts/openapi.ts'
+import { incrementalLimits } from '../shared/limits.ts'
 
 /**
  * The product's contract lives in docs/: the code cites its pages by anchor

@@ -61,8 +61,9 @@ export const scopeKey = (scope: Scope): string => JSON.stringify([scope.event.ta
  * PostgreSQL, the 37 of its 84 custom labels that merge: 13.9 → 10.3 s for their full
  * statements, 4.6 → 3.0 s restricted to 3% of the customers (README "Benchmarks", "Scopes of
  * one table in one scan, measured again"). An earlier measure of one hand-made rule with 3
- * scopes had shown no gain (1011 vs 1005 ms). Statements reading shared scans keep one CTE per scope: a scan
- * table holds a measure of a scope, and a CTE is read from them only when all its measures are.
+ * scopes had shown no gain (1011 vs 1005 ms). Statements reading shared scans keep one CTE per
+ * scope: a scan table holds a measure of a scope, and a CTE is read from them only when all its
+ * measures are.
  */
 export class Emitter {
   readonly params = new Params()

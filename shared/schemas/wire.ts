@@ -59,7 +59,7 @@ export const FullRunReason = Type.Union(
     Type.Literal('off'),
   ],
   {
-    description: `first: no results to start from (the first run, or results from a file or an older engine); rule: the rule, data type or time zone differs from the current results'; stale: the current results are older than the change log keeps (${incrementalLimits.changesKeptDays} days); slower: the label's last restricted run took longer than its last full one; many: more than ${incrementalLimits.maxShare * 100}% of the customers changed, or a table the rule reads was emptied; off: incremental runs do not apply (LABELS_INCREMENTAL=off, LABELS_RESULT_WRITES=swap, Citus)`,
+    description: `first: no results to start from (the first run, or results from a file or an older engine); rule: the rule, data type or time zone differs from the current results'; stale: the current results are older than the change log keeps (${incrementalLimits.changesKeptDays} days); slower: the label's last restricted run took longer than its last full one; many: more than ${Math.round(incrementalLimits.maxShare * 100)}% of the customers changed, or a table the rule reads was emptied; off: incremental runs do not apply (LABELS_INCREMENTAL=off, LABELS_RESULT_WRITES=swap, Citus)`,
   },
 )
 export type FullRunReason = Static<typeof FullRunReason>

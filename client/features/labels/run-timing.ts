@@ -58,7 +58,7 @@ const fullReasons: Record<NonNullable<Run['fullRunReason']>, string> = {
   rule: 'its rule, data type or time zone changed',
   stale: `its results were older than the ${incrementalLimits.changesKeptDays} days of changes kept`,
   slower: 'its last run over the changed customers took longer than one over everyone',
-  many: `more than ${incrementalLimits.maxShare * 100}% of the customers changed`,
+  many: `more than ${Math.round(incrementalLimits.maxShare * 100)}% of the customers changed`,
   off: 'incremental runs are off here',
 }
 
