@@ -4,14 +4,13 @@ import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { LabelsError } from '../../shared/errors.ts'
 import { jsonProblem } from '../../shared/json-guard.ts'
+import { reportedError } from '../../shared/schemas/validate.ts'
 import { compilePick } from './response-pick.ts'
-
-// Vague keywords come from union branches that don't apply; a concrete error says more.
-const vague = (k: string) => k === 'boolean' || k === 'anyOf' || k === 'oneOf'
 
 /**
  * Validates every request part with TypeBox (the same validator the engine uses), so a bad
- * body answers 400 with the deepest failing JSON path, e.g. `/body/rule/values/0/when/op`.
+ * body answers 400 with the most specific failing JSON path, e.g. `/body/rule/values/0/when/op`
+ * (shared/schemas/validate.ts reportedError).
  * Querystrings and params are converted first ("5" → 5) as Fastify's Ajv would.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
@@ -26,11 +25,7 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     }
     const converted = httpPart === 'body' ? value : Value.Convert(schema, value)
     if (compiled.Check(converted)) return { value: converted }
-    const errors = [...compiled.Errors(converted)]
-    errors.sort(
-      (a, b) => Number(vague(a.keyword)) - Number(vague(b.keyword)) || b.instancePath.length - a.instancePath.length,
-    )
-    const e = errors[0]
+    const e = reportedError([...compiled.Errors(converted)])
     const path = `/${part}${e?.instancePath ?? ''}`
     return { error: new LabelsError('bad_request', `${path}: ${e?.message ?? 'invalid value'}`, path) }
   }
