@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -6,6 +7,21 @@ import { LabelsError } from '../../shared/errors.ts'
 import { jsonProblem } from '../../shared/json-guard.ts'
 import { reportedError } from '../../shared/schemas/validate.ts'
 import { compilePick } from './response-pick.ts'
+
+/**
+ * The first field of a querystring or params object that its schema types as an integer but whose
+ * text is not one: TypeBox's conversion truncates `2.5` to 2 and reads `1e1` and `0x10` as numbers,
+ * so `?top=2.5` answered two items instead of a 400.
+ */
+function looseInteger(schema: TSchema, value: unknown): string | null {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> }).properties
+  if (!props || typeof value !== 'object' || value === null) return null
+  for (const [k, sub] of Object.entries(props)) {
+    const v = (value as Record<string, unknown>)[k]
+    if (sub.type === 'integer' && typeof v === 'string' && !/^[+-]?\d+$/.test(v)) return k
+  }
+  return null
+}
 
 /**
  * Validates every request part with TypeBox (the same validator the engine uses), so a bad
@@ -17,11 +33,25 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const compiled = Compile(schema)
   const part = httpPart === 'querystring' ? 'query' : (httpPart ?? 'body')
   return (value: unknown) => {
+    // A data body (NDJSON, CSV, text: app.ts passes them on as streams) sent to a route that takes JSON.
+    if (httpPart === 'body' && value instanceof Readable)
+      return {
+        error: new LabelsError(
+          'bad_request',
+          '/headers/content-type: this route takes a JSON body (Content-Type: application/json)',
+          '/headers/content-type',
+        ),
+      }
     // Before the schema: its validator recurses (stack overflow on deep input) and NUL can't be stored.
     const problem = jsonProblem(value)
     if (problem) {
       const path = `/${part}${problem.path}`
       return { error: new LabelsError('bad_request', `${path}: ${problem.message}`, path) }
+    }
+    const loose = httpPart === 'body' ? null : looseInteger(schema, value)
+    if (loose) {
+      const path = `/${part}/${loose}`
+      return { error: new LabelsError('bad_request', `${path}: must be integer`, path) }
     }
     const converted = httpPart === 'body' ? value : Value.Convert(schema, value)
     if (compiled.Check(converted)) return { value: converted }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { invalid } from '../../shared/errors.ts'
 import { LabelInput, LabelPatch } from '../../shared/schemas/label.ts'
 import { errors, LabelOut, RunOut } from '../http/wire-schemas.ts'
 import { LabelParams, parseAsOf, resolveLabel, withRunInfo, withRunInfoOf } from './label-helpers.ts'
@@ -11,6 +12,24 @@ const CalcBody = Type.Union([
   Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false }),
   Type.Null(),
 ])
+
+/**
+ * PATCH's body: label fields (LabelPatch), plus the read-only fields a label is read with, so that
+ * a label read with GET can be sent back edited. Those are ignored, but an `id` must be the
+ * label's own: an edit is never applied to one label and answered with another.
+ */
+const LabelPatchBody = Type.Object(
+  {
+    ...LabelPatch.properties,
+    id: Type.Optional(Type.String({ maxLength: 64 })),
+    createdAt: Type.Optional(Type.Unknown()),
+    updatedAt: Type.Optional(Type.Unknown()),
+    nameConflict: Type.Optional(Type.Unknown()),
+    lastRun: Type.Optional(Type.Unknown()),
+    nextRunAt: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+)
 
 /** Label CRUD, calculate and run listing. Writes go through the shared workspace document. */
 export default async function labelRoutes(fastify: FastifyInstance) {
@@ -81,15 +100,17 @@ export default async function labelRoutes(fastify: FastifyInstance) {
     {
       config: { role: 'editor', audit: 'label.update' },
       schema: {
-        summary: 'Edit any label field',
+        summary: 'Edit any label field (read-only fields of a label as read are ignored; an id must be its own)',
         params: LabelParams,
-        body: LabelPatch,
+        body: LabelPatchBody,
         response: { 200: LabelOut, ...errors(400, 403, 404, 409, 422) },
       },
     },
     async (req) => {
       const label = resolveLabel(app, req.params.label)
-      const patch = req.body
+      const { id, createdAt: _c, updatedAt: _u, nameConflict: _n, lastRun: _l, nextRunAt: _r, ...patch } = req.body
+      if (id !== undefined && id !== label.id)
+        throw invalid(`is ${label.id} for this label; a label's id can't be changed`, '/body/id')
       if (patch.rule !== undefined || patch.dataType !== undefined)
         await app.engine.validateDefinition({
           dataType: patch.dataType ?? label.dataType,

@@ -37,6 +37,10 @@ function mustGroupId(p: WorkspaceProjection, groupId: string): void {
 function mustBeFreeName(p: WorkspaceProjection, name: string, selfId?: string): void {
   if (p.labels.some((l) => l.name === name && l.id !== selfId))
     throw conflict(`a label named ${name} already exists`, '/name')
+  // An address (`/api/labels/:label`, `#/labels/…`) names a label by id first: this name would
+  // address the other label.
+  const other = p.labels.find((l) => l.id === name && l.id !== selfId)
+  if (other) throw conflict(`${name} is the id of the label ${other.name}; a label can't be named after it`, '/name')
 }
 
 /** Creates a label at the end of its group (default: Default); returns it. Name must be free (409). */

@@ -55,8 +55,8 @@ export const LabelInput = Type.Object(
 )
 export type LabelInput = Omit<Static<typeof LabelInput>, 'rule'> & { rule: import('./rule.ts').Rule }
 
-/** PATCH /api/labels/:label — any label field. */
-export const LabelPatch = Type.Partial(LabelInput)
+/** PATCH /api/labels/:label — any label field, and nothing else (a typo is refused, not ignored). */
+export const LabelPatch = Type.Partial(LabelInput, { additionalProperties: false })
 export type LabelPatch = Partial<LabelInput>
 
 /** A stored label definition as read from the workspace document. */

@@ -43,7 +43,7 @@ const under = (path: string, prefix: string) => path === prefix || path.startsWi
  * another reason, with no error at that field): the value names that other branch, by a rule's
  * `method`, a schedule's `kind` or a measure's `agg`, and its error is the one that helps. Then a
  * concrete error before a vague one, and the deepest path, as the most specific. A field that
- * takes one of several literals says which.
+ * takes one of several literals says which; a field the object doesn't have is named.
  */
 export function reportedError<E extends SchemaError>(
   errors: ReadonlyArray<E>,
@@ -68,6 +68,13 @@ export function reportedError<E extends SchemaError>(
   const e = [...applying].sort(
     (a, b) => Number(vague(a.keyword)) - Number(vague(b.keyword)) || b.instancePath.length - a.instancePath.length,
   )[0]
+  const extra =
+    e?.keyword === 'additionalProperties' && (e.params as { additionalProperties?: unknown })?.additionalProperties
+  if (e && Array.isArray(extra) && typeof extra[0] === 'string')
+    return {
+      instancePath: `${e.instancePath}/${extra[0].replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      message: 'unknown field',
+    }
   if (e?.keyword !== 'const') return e && { instancePath: e.instancePath, message: e.message }
   const allowed = new Set(
     applying

@@ -111,6 +111,7 @@ function reword(message: string): string {
     return `missing ${m[1]!.split(/,\s*/).map(partWord).join(', ')}`
   if (/^must be equal to (one of the allowed values|constant)$/.test(message)) return 'not one of the allowed choices'
   if (/^must not have additional properties$/.test(message)) return 'has a field that does not belong here'
+  if (message === 'unknown field') return 'is not a field here'
   if (/^must not have unevaluated properties$/.test(message)) return 'has a field that does not belong here'
   if ((m = /^unknown event (".*")$/.exec(message)))
     return `there is no event ${m[1]} in the workspace's data yet; load events first (see Load data on the overview) or pick another`
