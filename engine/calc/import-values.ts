@@ -143,8 +143,8 @@ function readRows(input: ImportInput, errors: Array<{ row: number; reason: strin
       errors.push({ row, reason: `expected 2 fields (user_id,value), got ${rec.fields.length}` })
       continue
     }
-    const userId = (rec.fields[0] as string).trim()
-    if (userId === '') {
+    const userId = rec.fields[0] as string // as written, as ingestion keeps it
+    if (userId.trim() === '') {
       errors.push({ row, reason: 'user_id is empty' })
       continue
     }

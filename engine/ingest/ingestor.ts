@@ -227,13 +227,16 @@ export class TextParser implements BodyParser {
 
   private fromCsv(row: number, f: string[], h: CsvHeader): RawRecord {
     const props = h.props.map(([i, name]) => [name, { kind: 'text', value: f[i] as string }] as const)
-    const base: RawRecord = { row, userId: f[h.userId]?.trim(), properties: props }
+    // Ids are kept as written, as NDJSON's are (docs/semantics.md, customer data): one customer
+    // whichever format it came in, and an audience export imports back to the same customers.
+    const base: RawRecord = { row, userId: f[h.userId], properties: props }
     if (this.kind === 'users') return base
+    const eventId = h.eventId < 0 ? undefined : f[h.eventId]
     return {
       ...base,
       event: f[h.event]?.trim(),
       time: f[h.time]?.trim(),
-      eventId: h.eventId < 0 ? undefined : f[h.eventId]?.trim(),
+      eventId: eventId?.trim() === '' ? undefined : eventId,
     }
   }
 }
