@@ -1,3 +1,4 @@
+import { keyInterval } from './history-keys.ts'
 import { tickIncrement } from 'd3'
 import type { HistoryBuckets, HistoryBucketsChange, HistoryBucketsInput } from '../api.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
@@ -5,7 +6,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import { boundaries as parseBoundaries, oneOf } from '../read/distribution-query.ts'
 import { boundaryIntervals } from '../read/distribution-items.ts'
-import { compareCodePoints } from '../read/read-model.ts'
+import { compareCodePoints } from '../read/value-order.ts'
 
 /**
  * Fixed history buckets (docs/semantics.md#history): a number label's history is counted in the
@@ -293,20 +294,6 @@ export function resolveBucketsInput(
     return { granularity: oneOf(input.granularity, '/granularity', ['day', 'week', 'month'] as const) }
   }
   throw bad('/', `a ${dataType} label's history is per value; only number and date labels have buckets`)
-}
-
-/** One stored key as an interval of numbers: exact values are points. Null: not a number key. */
-function keyInterval(key: string): { lo: number; hi: number; hiClosed: boolean } | null {
-  if (/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(key)) {
-    const v = Number(key)
-    return { lo: v, hi: v, hiClosed: true }
-  }
-  const m = /^([[(])([^,]+),([^,]+)([\])])$/.exec(key)
-  if (!m) return null
-  const lo = m[2] === '-∞' ? -Infinity : Number(m[2])
-  const hi = m[3] === '+∞' ? Infinity : Number(m[3])
-  if (Number.isNaN(lo) || Number.isNaN(hi)) return null
-  return { lo, hi, hiClosed: m[4] === ']' }
 }
 
 /** Index of the interval (-∞,b0) [b0,b1) … [bn,+∞) holding x: the boundaries ≤ x (`width_bucket`). */

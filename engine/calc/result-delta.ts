@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems, groupedTextSql } from '../read/distribution-items.ts'
 import type { ResolvedQuery } from '../read/distribution-query.ts'
 import type { LabelState } from '../read/label-state.ts'
-import { compareCodePoints } from '../read/read-model.ts'
+import { compareCodePoints } from '../read/value-order.ts'
 import {
   defaultNumberBuckets,
   hasNonFinite,

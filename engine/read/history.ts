@@ -1,6 +1,7 @@
 import type { HistoryQuery, HistoryResult } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
+import { inHistoryOrder } from './value-order.ts'
 
 const dayRe = /^(\d{4})-(\d{2})-(\d{2})$/
 
@@ -42,7 +43,7 @@ export function resolveHistoryQuery(query: HistoryQuery | undefined): {
  * A label's history: per snapshot day and value, users and proportion (users / total users
  * of that day's run). from/to are inclusive calendar dates; values keep only those value
  * keys (see engine/calc/history-snapshot.ts for how numbers and dates are keyed).
- * Ordered by date, then value in code-point order.
+ * Ordered by inHistoryOrder.
  */
 export async function labelHistory(
   db: SqlExecutor,
@@ -59,11 +60,13 @@ export async function labelHistory(
   )
   return {
     labelId,
-    items: r.rows.map((x) => ({
-      date: x.date,
-      value: x.value,
-      users: x.users,
-      proportion: x.total_users > 0 ? x.users / x.total_users : 0,
-    })),
+    items: inHistoryOrder(
+      r.rows.map((x) => ({
+        date: x.date,
+        value: x.value,
+        users: x.users,
+        proportion: x.total_users > 0 ? x.users / x.total_users : 0,
+      })),
+    ),
   }
 }

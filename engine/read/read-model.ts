@@ -1,5 +1,6 @@
 import type { HistoryQuery, HistoryResult, Run } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
+import { inHistoryOrder } from './value-order.ts'
 import { resolveHistoryQuery } from './history.ts'
 import { loadAllLabelStates, loadLabelState, type LabelState } from './label-state.ts'
 import { summariseResults, type ResultSummary } from './result-summary.ts'
@@ -36,21 +37,6 @@ export interface LabelReadModel {
 
 /** History rows of one label kept in memory at most (a string label with 1000 values for 50 days). */
 export const maxHistoryRows = 50_000
-
-/** Code-point order of strings, as `COLLATE "C"` compares UTF-8 text (JS `<` compares UTF-16 units). */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i)
-    let y = b.charCodeAt(i)
-    if (x === y) continue
-    // Surrogates (D800–DFFF) encode code points above FFFF: move them past E000–FFFF.
-    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000
-    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000
-    return x - y
-  }
-  return a.length - b.length
-}
 
 /** Writes the summary of the label's new results (inside the run's transaction). */
 export async function storeSummary(tx: SqlExecutor, s: ResultSummary): Promise<void> {
@@ -156,5 +142,5 @@ export function historyFromDays(labelId: string, days: HistoryDay[], query: Hist
       items.push({ date: d.date, value, users, proportion: d.totalUsers > 0 ? users / d.totalUsers : 0 })
     }
   }
-  return { labelId, items }
+  return { labelId, items: inHistoryOrder(items) }
 }
