@@ -45,7 +45,12 @@ describe('the error a refused value names', () => {
       message: '/body/method: must be one of "custom", "metric", "first_last", "preference", "distribution", "import"',
     })
     // `op` is a literal of two kinds of condition, not what tells them apart: its own error is kept.
-    const when = { all: [{ attribute: 'a', op: 'eq', value: 1 }, { event: 'a', op: 'zz', value: 1 }] }
+    const when = {
+      all: [
+        { attribute: 'a', op: 'eq', value: 1 },
+        { event: 'a', op: 'zz', value: 1 },
+      ],
+    }
     const r = refusal(Rule, { method: 'custom', values: [{ value: 'x', when }] })
     expect(r.path).toBe('/body/values/0/when/all/1/op')
     expect(r.message).toMatch(/must be one of "eq", "neq", "gt", "gte", "lt", "lte"/)
