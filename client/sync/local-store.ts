@@ -1,3 +1,4 @@
+import { fromBase64, toBase64 } from 'lib0/buffer'
 import * as idb from 'lib0/indexeddb'
 import * as Y from 'yjs'
 import type { DocUpdates } from './server-updates.ts'
@@ -5,6 +6,38 @@ import type { DocUpdates } from './server-updates.ts'
 /** The IndexedDB database holding a workspace document in this browser (per origin, so per server). */
 export function localDocName(workspace: string): string {
   return `labels-workspace-${workspace}`
+}
+
+/**
+ * The localStorage key of edits a page had not yet seen committed to IndexedDB when it went away.
+ * A write started as a page unloads (pagehide) may never commit: an edit made just before a
+ * reload or a closed tab was lost (the offline e2e test caught it, once, under load). localStorage
+ * writes are synchronous, so they are kept there too, and the next load of the workspace applies
+ * and stores them.
+ */
+export function unsavedKey(workspace: string): string {
+  return `labels-unsaved-${workspace}`
+}
+
+/** The edits kept as a page went away (unsavedKey), or null (none, or unreadable: dropped). */
+function readUnsaved(key: string): Uint8Array | null {
+  try {
+    const text = localStorage.getItem(key)
+    return text ? fromBase64(text) : null
+  } catch {
+    return null
+  }
+}
+
+/** Keeps `updates` under `key`, with what is kept there already; false when localStorage refused (full, or off). */
+function keepUnsaved(key: string, updates: Uint8Array[]): boolean {
+  try {
+    const kept = readUnsaved(key)
+    localStorage.setItem(key, toBase64(Y.mergeUpdates(kept ? [kept, ...updates] : updates)))
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Past this many bytes gathered (a first sync: the whole document), the write waits for the page to be idle. */
@@ -106,6 +139,8 @@ export interface LocalStore {
 export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpdates): [LocalStore, () => void] {
   // The origin of what the store itself applies (the load; rows other tabs wrote, at compaction).
   const self = {}
+  // The origin of the edits a page kept as it went away (unsavedKey): stored like the page's own.
+  const restored = {}
   let db: IDBDatabase | null = null
   let closed = false
   /** Rows in the copy, and the key of the last row this page has applied or written. */
@@ -146,6 +181,13 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     }
     rows = stored.length
     if (!closed) applyStored(stored)
+    // Edits a page kept as it went away (unsavedKey): applied as edits of this page, so they are
+    // stored like any (and sent to the server), then forgotten once that write committed.
+    const unsaved = closed ? null : readUnsaved(unsavedKey(workspace))
+    if (unsaved) {
+      Y.applyUpdate(doc, unsaved, restored)
+      flush(() => localStorage.removeItem(unsavedKey(workspace)))
+    }
     mark('applied')
     return shape
   })
@@ -181,7 +223,11 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
   let bytes = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   let idle: number | null = null
-  const flush = () => {
+  /** Updates handed to IndexedDB whose transaction has not completed yet, by write. */
+  const writing = new Map<number, Uint8Array>()
+  let writes = 0
+  /** Writes what was gathered in one IndexedDB transaction; `done` once it committed. */
+  const flush = (done?: () => void) => {
     if (timer !== null) clearTimeout(timer)
     if (idle !== null) cancelIdleCallback(idle)
     timer = null
@@ -199,9 +245,20 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     const update = gathered.length === 1 ? (gathered[0] as Uint8Array) : Y.mergeUpdates(gathered)
     gathered = []
     const [store] = idb.transact(db, [UPDATES]) as [IDBObjectStore]
-    void addRow(store, update).then((key) => {
-      lastKey = Math.max(lastKey, key)
+    const write = ++writes
+    writing.set(write, update)
+    store.transaction.addEventListener('complete', () => {
+      writing.delete(write)
+      done?.()
     })
+    // A write that fails (aborted, a full disk) stays among `writing`: kept in localStorage as the
+    // page goes away (unsavedKey), and meanwhile in the document, which the server gets.
+    void addRow(store, update).then(
+      (key) => {
+        lastKey = Math.max(lastKey, key)
+      },
+      (e: unknown) => console.warn('labels: an edit could not be written to the local copy yet:', e),
+    )
     if (++rows > COMPACT_ROWS) whenIdle(() => void compact())
   }
   const onUpdate = (update: Uint8Array, origin: unknown) => {
@@ -212,12 +269,20 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     if (bytes > LOCAL_STORE_IDLE_BYTES && idle === null && typeof requestIdleCallback === 'function') {
       clearTimeout(timer)
       timer = setTimeout(flush, IDLE_WAIT_MS)
-      idle = requestIdleCallback(flush, { timeout: IDLE_WAIT_MS })
+      idle = requestIdleCallback(() => flush(), { timeout: IDLE_WAIT_MS })
     }
   }
   const stopListening = updates ? updates.on(onUpdate) : (doc.on('update', onUpdate), () => doc.off('update', onUpdate))
-  const onHidden = () => document.visibilityState === 'hidden' && flush()
-  window.addEventListener('pagehide', flush)
+  // Going away (or hidden, after which a page may be discarded): what is gathered is written, and
+  // everything not yet committed is kept in localStorage too (unsavedKey). Gathered updates are
+  // kept as well when the database is not open (flush drops them then: the state is stored at open).
+  const leaving = () => {
+    const pending = [...gathered, ...writing.values()]
+    flush()
+    if (pending.length > 0) keepUnsaved(unsavedKey(workspace), pending)
+  }
+  const onHidden = () => document.visibilityState === 'hidden' && leaving()
+  window.addEventListener('pagehide', leaving)
   document.addEventListener('visibilitychange', onHidden)
   const close = () => {
     if (closed) return
@@ -225,7 +290,7 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     closed = true
     doc.off('destroy', close)
     stopListening()
-    window.removeEventListener('pagehide', flush)
+    window.removeEventListener('pagehide', leaving)
     document.removeEventListener('visibilitychange', onHidden)
     // Once a compaction (one IndexedDB transaction) is done; the data stays.
     void (compacting ?? Promise.resolve()).finally(() => db?.close())

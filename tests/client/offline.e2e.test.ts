@@ -218,6 +218,29 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     expect(await a.getByTestId('draft-badge-customer_stage').textContent()).not.toContain('ada')
   })
 
+  it('keeps an edit made just before a reload whose write to IndexedDB never committed', async () => {
+    // As a write started while a page unloads may never commit: from now on this page's writes to
+    // the workspace's copy are aborted. Only localStorage (client/sync/local-store.ts unsavedKey) has the edit then.
+    await a.evaluate(() => {
+      const add = IDBObjectStore.prototype.add
+      IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+        const req = add.apply(this, args)
+        if (this.transaction.db.name.startsWith('labels-workspace-')) this.transaction.abort()
+        return req
+      }
+    })
+    const unsaved = () => a.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('labels-unsaved-')))
+    await createGroupIn(a, 'Kept at unload')
+    await a.waitForTimeout(500) // the batched write (100 ms) was tried, and aborted
+    expect(await unsaved()).toEqual([])
+    const res = await a.reload()
+    expect(res?.fromServiceWorker()).toBe(true)
+    await a.getByTestId('group-row-Kept at unload').waitFor({ timeout: 20_000 })
+    await labelIn(a, 'Offline work', 'vip_list').waitFor() // with everything stored before
+    // Written to the copy by the new page, then forgotten in localStorage.
+    await until(async () => (await unsaved()).length === 0, 10_000)
+  })
+
   it('comes back online: everything merges both ways, nothing lost', async () => {
     await ctxA.setOffline(false)
     await a.getByTestId('sync-status').filter({ hasText: 'live' }).waitFor({ timeout: 20_000 })
@@ -228,6 +251,7 @@ describe.skipIf(!hasChromium)('offline work and undo in headless Chromium', () =
     const offlineWork = await until(() => groupId('Offline work'))
     expect((await api<{ groupId: string }>('GET', '/api/labels/vip_list')).groupId).toBe(offlineWork)
     expect(await groupId('Online meanwhile')).not.toBeNull()
+    await until(() => groupId('Kept at unload'), 10_000) // the edit kept in localStorage reached the server too
     expect(await a.getByTestId('recalculate').isDisabled()).toBe(false)
   })
 
