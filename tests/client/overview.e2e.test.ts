@@ -91,16 +91,22 @@ describe.skipIf(!hasChromium)('overview and forms in headless Chromium', () => {
     await expect(page.getByTestId('overview-counts').textContent()).resolves.toContain('6 labels')
   })
 
-  it('scrolls sideways in a narrow window with the checkbox and label columns kept in view', async () => {
+  it('scrolls sideways in a narrow window with the checkbox and label columns kept in view, the hidden side shaded', async () => {
     await page.setViewportSize({ width: 1000, height: 950 })
     try {
       const scroller = page.getByTestId('overview-scroll')
       const row = page.getByTestId('overview-row-spend_band')
       await until(() => scroller.evaluate((el) => el.scrollWidth > el.clientWidth + 100))
+      // Columns hidden past the right edge: the edge is shaded, and stops being once scrolled to the end.
+      const shade = () => page.getByTestId('overview-frame').evaluate((el) => getComputedStyle(el, '::after').opacity)
+      await page.locator('[data-testid="overview-frame"].more-right').waitFor()
+      await until(async () => (await shade()) === '1')
       await scroller.evaluate((el) => {
         el.scrollLeft = el.scrollWidth
       })
       await page.locator('[data-testid="overview-scroll"].scrolled').waitFor()
+      await page.locator('[data-testid="overview-frame"]:not(.more-right)').waitFor()
+      await until(async () => (await shade()) === '0')
       const view = (await scroller.boundingBox())!
       const next = (await row.getByTestId('cell-next').boundingBox())!
       const check = (await row.getByTestId('overview-select').boundingBox())!

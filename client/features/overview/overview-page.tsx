@@ -179,6 +179,20 @@ export function OverviewPage(): JSX.Element {
   // actions work on `shown`, every matching label. Rows are one line each: their height is measured.
   const [rowPx, setRowPx] = createSignal(OVERVIEW_ROW_PX)
   const [scrolledX, setScrolledX] = createSignal(false)
+  // Columns hidden past the right edge (a narrow window): the edge is shaded until scrolled to the end.
+  const [moreRight, setMoreRight] = createSignal(false)
+  const edges = (el: HTMLElement) => {
+    setScrolledX(el.scrollLeft > 0)
+    setMoreRight(el.scrollLeft + el.clientWidth < el.scrollWidth - 1)
+  }
+  // The pane resized, or the table widened (rows rendered, longer texts): edges measured again.
+  const watchEdges = (el: HTMLDivElement) => {
+    if (typeof ResizeObserver === 'undefined') return
+    const watch = new ResizeObserver(() => edges(el))
+    watch.observe(el)
+    queueMicrotask(() => el.firstElementChild && watch.observe(el.firstElementChild))
+    onCleanup(() => watch.disconnect())
+  }
   const offsets = createMemo(() => {
     const h = rowPx()
     return Array.from({ length: shown().length + 1 }, (_, i) => i * h)
@@ -397,136 +411,140 @@ export function OverviewPage(): JSX.Element {
             </button>
           </div>
         </Show>
-        {/* Wider than the pane below ~1950 px: it scrolls sideways, the label column stays (sticky). */}
-        <div
-          class="overview-scroll"
-          classList={{ scrolled: scrolledX() }}
-          onScroll={(e) => setScrolledX(e.currentTarget.scrollLeft > 0)}
-          data-testid="overview-scroll"
-        >
-          <table class="data overview-table" classList={{ 'with-check': s.canEdit }} data-testid="overview-table">
-            <thead>
-              <tr>
-                <Show when={s.canEdit}>
-                  <th class="check">
-                    <input
-                      type="checkbox"
-                      aria-label="Select all shown labels"
-                      checked={allChosen()}
-                      onChange={(e) =>
-                        setSelected(e.currentTarget.checked ? new Set(shown().map((r) => r.id)) : new Set<string>())
-                      }
-                      data-testid="overview-select-all"
-                    />
-                  </th>
-                </Show>
-                <For each={columns}>
-                  {(c) => (
-                    <th
-                      aria-sort={query.sort === c.key ? (query.desc ? 'descending' : 'ascending') : 'none'}
-                      classList={{ name: c.key === 'name' }}
-                      data-col={c.key}
-                    >
-                      <button type="button" class="sort" onClick={() => sortBy(c.key)} data-testid={`sort-${c.key}`}>
-                        {c.text}
-                        <span class="arrow" aria-hidden="true">
-                          {query.sort === c.key ? (query.desc ? '▼' : '▲') : ''}
-                        </span>
-                      </button>
+        {/* Wider than the pane below ~1950 px: it scrolls sideways, the label column stays (sticky), and the
+            right edge is shaded while columns are hidden past it. */}
+        <div class="overview-frame" classList={{ 'more-right': moreRight() }} data-testid="overview-frame">
+          <div
+            ref={watchEdges}
+            class="overview-scroll"
+            classList={{ scrolled: scrolledX() }}
+            onScroll={(e) => edges(e.currentTarget)}
+            data-testid="overview-scroll"
+          >
+            <table class="data overview-table" classList={{ 'with-check': s.canEdit }} data-testid="overview-table">
+              <thead>
+                <tr>
+                  <Show when={s.canEdit}>
+                    <th class="check">
+                      <input
+                        type="checkbox"
+                        aria-label="Select all shown labels"
+                        checked={allChosen()}
+                        onChange={(e) =>
+                          setSelected(e.currentTarget.checked ? new Set(shown().map((r) => r.id)) : new Set<string>())
+                        }
+                        data-testid="overview-select-all"
+                      />
                     </th>
+                  </Show>
+                  <For each={columns}>
+                    {(c) => (
+                      <th
+                        aria-sort={query.sort === c.key ? (query.desc ? 'descending' : 'ascending') : 'none'}
+                        classList={{ name: c.key === 'name' }}
+                        data-col={c.key}
+                      >
+                        <button type="button" class="sort" onClick={() => sortBy(c.key)} data-testid={`sort-${c.key}`}>
+                          {c.text}
+                          <span class="arrow" aria-hidden="true">
+                            {query.sort === c.key ? (query.desc ? '▼' : '▲') : ''}
+                          </span>
+                        </button>
+                      </th>
+                    )}
+                  </For>
+                </tr>
+              </thead>
+              <tbody ref={win.attach} data-rows={shown().length}>
+                <Show when={win.range().start > 0}>
+                  <tr class="spacer" style={{ height: `${win.range().start * rowPx()}px` }} />
+                </Show>
+                <For
+                  each={rendered()}
+                  fallback={
+                    <tr>
+                      <td colspan={columns.length + 1} class="hint">
+                        No label matches the filter.
+                      </td>
+                    </tr>
+                  }
+                >
+                  {(r) => (
+                    <tr
+                      ref={measureRow}
+                      data-testid={`overview-row-${r.name}`}
+                      data-state={r.state}
+                      data-run={r.runId ?? ''}
+                      data-enabled={r.enabled}
+                    >
+                      <Show when={s.canEdit}>
+                        <td class="check">
+                          <input
+                            type="checkbox"
+                            aria-label={`Select ${r.displayName}`}
+                            checked={selected().has(r.id)}
+                            onChange={(e) => toggle(r.id, e.currentTarget.checked)}
+                            data-testid="overview-select"
+                          />
+                        </td>
+                      </Show>
+                      <td class="name">
+                        <a
+                          href={`#/labels/${encodeURIComponent(r.id)}`}
+                          onClick={(e) => {
+                            e.preventDefault()
+                            s.selectLabel(r.id)
+                          }}
+                          data-testid="overview-open"
+                        >
+                          {r.displayName}
+                        </a>{' '}
+                        <code class="label-name">{r.name}</code>
+                      </td>
+                      <td>{r.group}</td>
+                      <td>{r.method}</td>
+                      <td>{r.dataType}</td>
+                      <td>{r.schedule}</td>
+                      <td data-testid="cell-enabled">
+                        {r.enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}
+                      </td>
+                      <td data-testid="cell-state">
+                        <span class={`status ${r.state}`} title={r.error ?? ''}>
+                          {stateWords[r.state]}
+                        </span>
+                      </td>
+                      <td>
+                        <time datetime={r.lastAt ?? undefined} title={dateTimeTitle(r.lastAt, tz)}>
+                          {formatDateTime(r.lastAt, tz)}
+                        </time>
+                      </td>
+                      <td class="num">{formatDuration(r.durationMs, formatNumber)}</td>
+                      <td
+                        class="num"
+                        title={
+                          r.covered ? `${formatCount(r.covered.users)} of ${formatCount(r.covered.total)} users` : ''
+                        }
+                      >
+                        {r.coverage === null ? '—' : formatPercent(r.coverage)}
+                      </td>
+                      <td data-testid="cell-next">
+                        {r.enabled ? (
+                          <time datetime={r.nextRunAt ?? undefined} title={dateTimeTitle(r.nextRunAt, tz)}>
+                            {formatDateTime(r.nextRunAt, tz)}
+                          </time>
+                        ) : (
+                          'not scheduled'
+                        )}
+                      </td>
+                    </tr>
                   )}
                 </For>
-              </tr>
-            </thead>
-            <tbody ref={win.attach} data-rows={shown().length}>
-              <Show when={win.range().start > 0}>
-                <tr class="spacer" style={{ height: `${win.range().start * rowPx()}px` }} />
-              </Show>
-              <For
-                each={rendered()}
-                fallback={
-                  <tr>
-                    <td colspan={columns.length + 1} class="hint">
-                      No label matches the filter.
-                    </td>
-                  </tr>
-                }
-              >
-                {(r) => (
-                  <tr
-                    ref={measureRow}
-                    data-testid={`overview-row-${r.name}`}
-                    data-state={r.state}
-                    data-run={r.runId ?? ''}
-                    data-enabled={r.enabled}
-                  >
-                    <Show when={s.canEdit}>
-                      <td class="check">
-                        <input
-                          type="checkbox"
-                          aria-label={`Select ${r.displayName}`}
-                          checked={selected().has(r.id)}
-                          onChange={(e) => toggle(r.id, e.currentTarget.checked)}
-                          data-testid="overview-select"
-                        />
-                      </td>
-                    </Show>
-                    <td class="name">
-                      <a
-                        href={`#/labels/${encodeURIComponent(r.id)}`}
-                        onClick={(e) => {
-                          e.preventDefault()
-                          s.selectLabel(r.id)
-                        }}
-                        data-testid="overview-open"
-                      >
-                        {r.displayName}
-                      </a>{' '}
-                      <code class="label-name">{r.name}</code>
-                    </td>
-                    <td>{r.group}</td>
-                    <td>{r.method}</td>
-                    <td>{r.dataType}</td>
-                    <td>{r.schedule}</td>
-                    <td data-testid="cell-enabled">
-                      {r.enabled ? <span class="badge ok">enabled</span> : <span class="badge muted">disabled</span>}
-                    </td>
-                    <td data-testid="cell-state">
-                      <span class={`status ${r.state}`} title={r.error ?? ''}>
-                        {stateWords[r.state]}
-                      </span>
-                    </td>
-                    <td>
-                      <time datetime={r.lastAt ?? undefined} title={dateTimeTitle(r.lastAt, tz)}>
-                        {formatDateTime(r.lastAt, tz)}
-                      </time>
-                    </td>
-                    <td class="num">{formatDuration(r.durationMs, formatNumber)}</td>
-                    <td
-                      class="num"
-                      title={
-                        r.covered ? `${formatCount(r.covered.users)} of ${formatCount(r.covered.total)} users` : ''
-                      }
-                    >
-                      {r.coverage === null ? '—' : formatPercent(r.coverage)}
-                    </td>
-                    <td data-testid="cell-next">
-                      {r.enabled ? (
-                        <time datetime={r.nextRunAt ?? undefined} title={dateTimeTitle(r.nextRunAt, tz)}>
-                          {formatDateTime(r.nextRunAt, tz)}
-                        </time>
-                      ) : (
-                        'not scheduled'
-                      )}
-                    </td>
-                  </tr>
-                )}
-              </For>
-              <Show when={win.range().end < shown().length}>
-                <tr class="spacer" style={{ height: `${(shown().length - win.range().end) * rowPx()}px` }} />
-              </Show>
-            </tbody>
-          </table>
+                <Show when={win.range().end < shown().length}>
+                  <tr class="spacer" style={{ height: `${(shown().length - win.range().end) * rowPx()}px` }} />
+                </Show>
+              </tbody>
+            </table>
+          </div>
         </div>
       </Show>
     </div>
