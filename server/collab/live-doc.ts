@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import { guardLabelWrites, type GuardedWrite } from '../../shared/doc/label-guard.ts'
 import * as encoding from 'lib0/encoding'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { writeUpdate } from 'y-protocols/sync'
@@ -309,6 +310,7 @@ export class LiveDoc {
     // Checked before anything is applied: nothing is ever kept aside as pending (see ApplyResult).
     const missing = missingDependency(decoded, this.doc)
     if (missing) return missing.reason === 'bad-ref' ? 'malformed' : 'incomplete'
+    let guarded: GuardedWrite[] = []
     try {
       // One transaction: the server's own writes (creation stamps) join the client's, so every
       // observer sees one transaction, as it would for the same edit made over REST.
@@ -317,7 +319,10 @@ export class LiveDoc {
         const stamped = this.stamper.stamp(tr)
         // Draft authors are the sender's authenticated operator, whatever the client wrote.
         const attributed = origin.kind === 'remote' && attributeDraftWrites(tr, origin.actor)
-        if (stamped || attributed) {
+        // Label fields the REST operations would refuse get their earlier value back, or the new
+        // label is removed (shared/doc/label-guard.ts).
+        guarded = guardLabelWrites(tr)
+        if (stamped || attributed || guarded.length > 0) {
           this.echo.add(tr)
           // The server wrote in it: Yjs gives a document a new client id when a remote
           // transaction advances the document's own clock (it assumes a clash of ids).
@@ -331,6 +336,12 @@ export class LiveDoc {
       repairWorkspace(this.doc)
       this.structural = false // after: the repair's own transaction sets it
     }
+    for (const g of guarded)
+      this.opts.log?.(
+        'warn',
+        `collab: ${origin.kind === 'remote' ? origin.actor : origin.kind} wrote label ${g.labelId}` +
+          `${g.field ? ` field ${g.field}` : ''} refused (${g.reason}): ${g.action}`,
+      )
     return 'applied'
   }
 
