@@ -17,9 +17,10 @@ function workspace() {
       o,
       { id },
     )
-  label('l_vip', 'vip_list')
-  // A name may look like an id (ids are lowercase too): this one is another label's id.
+  // A name may look like an id (ids are lowercase too): this one is another label's id. Operations
+  // refuse a name that is an existing label's id (409), so it was given before that label existed.
   label('l_other', 'l_vip')
+  label('l_vip', 'vip_list')
   return doc
 }
 
@@ -44,5 +45,7 @@ describe('label address #/labels/<id or name>', () => {
     updateLabel(doc, 'l_vip', { name: 'vips' }, o)
     expect(resolveLabelRef(projectWorkspace(doc), 'vip_list')).toBeNull()
     expect(resolveLabelRef(projectWorkspace(doc), 'vips')).toBe('l_vip')
+    // Naming a label after another label's id now is refused: that name would address the other.
+    expect(() => updateLabel(doc, 'l_vip', { name: 'l_other' }, o)).toThrow(/is the id of the label/)
   })
 })

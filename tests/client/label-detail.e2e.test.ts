@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type * as Y from 'yjs'
 import { demoUserId } from '../../engine/demo/index.ts'
 import { compileWithCatalogue } from '../../engine/service.ts'
+import { labelsOf } from '../../shared/doc/index.ts'
 import { auth, tokens, until, type TestServer } from '../server/helpers.ts'
 import { buildClient, demoServer, editorApi, hasChromium, launchChromium, CHROMIUM } from './browser-env.ts'
 
@@ -427,14 +429,26 @@ describe.skipIf(!hasChromium)('label detail in headless Chromium: import upload,
 
   it('opens a label from an address #/labels/<id or name>; an id wins over a name equal to it', async () => {
     const vip = await api<{ id: string }>('GET', '/api/labels/vip_list')
-    // Names may look like ids: this label's name is vip_list's id.
+    // Names may look like ids, but not another label's: REST refuses it (409)…
+    await expect(
+      api('POST', '/api/labels', {
+        name: vip.id,
+        displayName: 'Impostor',
+        dataType: 'boolean',
+        labelType: 'static',
+        rule: { method: 'import' },
+      }),
+    ).rejects.toThrow(/→ 409 .*"path":"\/name"/)
+    // …yet a document may hold one (written before that rule): the id still wins in an address.
     const impostor = await api<{ id: string }>('POST', '/api/labels', {
-      name: vip.id,
+      name: 'impostor',
       displayName: 'Impostor',
       dataType: 'boolean',
       labelType: 'static',
       rule: { method: 'import' },
     })
+    const live = await server.app.collab.get('main')
+    ;(labelsOf(live.doc).get(impostor.id) as Y.Map<unknown>).set('name', vip.id)
     const p = await ctx.newPage()
     p.on('pageerror', (e) => pageErrors.push(e.message))
     const shown = async () => {
