@@ -29,8 +29,15 @@ function readUnsaved(key: string): Uint8Array | null {
   }
 }
 
-/** Keeps `updates` under `key`, with what is kept there already; false when localStorage refused (full, or off). */
+/**
+ * Past this many bytes not yet committed (a first sync's whole document, say: the server has it
+ * anyway), nothing is kept in localStorage (about 5 MB per origin, and base64 adds a third).
+ */
+const UNSAVED_MAX_BYTES = 1024 * 1024
+
+/** Keeps `updates` under `key`, with what is kept there already; false when not kept (too large, or localStorage refused: full, or off). */
 function keepUnsaved(key: string, updates: Uint8Array[]): boolean {
+  if (updates.reduce((n, u) => n + u.byteLength, 0) > UNSAVED_MAX_BYTES) return false
   try {
     const kept = readUnsaved(key)
     localStorage.setItem(key, toBase64(Y.mergeUpdates(kept ? [kept, ...updates] : updates)))
@@ -185,8 +192,11 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     // stored like any (and sent to the server), then forgotten once that write committed.
     const unsaved = closed ? null : readUnsaved(unsavedKey(workspace))
     if (unsaved) {
+      const forget = () => localStorage.removeItem(unsavedKey(workspace))
       Y.applyUpdate(doc, unsaved, restored)
-      flush(() => localStorage.removeItem(unsavedKey(workspace)))
+      // Nothing new (the write had committed after all): the copy has it already.
+      if (gathered.length === 0) forget()
+      else flush(forget)
     }
     mark('applied')
     return shape
