@@ -23,7 +23,7 @@ export async function* textChunks(
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
     const before = bytes
     bytes += buf.length
-    if (bytes > limitBytes) throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)
+    if (bytes > limitBytes) throw new LabelsError('too_large', `the body is larger than ${sizeWords(limitBytes)}`)
     const text = decode(decoder, buf, true, () => notUtf8(rows, buf, before))
     rows.see(text)
     if (text) yield text
@@ -115,11 +115,19 @@ export async function readText(stream: Readable, limitBytes: number): Promise<st
   return out
 }
 
-/** Rejects early from Content-Length, before any byte is read. */
-export function checkContentLength(req: FastifyRequest, limitBytes: number): void {
+/** A byte limit as people read it: `64 MiB` when it is whole mebibytes, else bytes. */
+export function sizeWords(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`
+}
+
+/**
+ * Rejects early from Content-Length, before any byte is read. `slackBytes`: what the body may
+ * carry besides the limited content (multipart framing), not named in the message.
+ */
+export function checkContentLength(req: FastifyRequest, limitBytes: number, slackBytes = 0): void {
   const n = Number(req.headers['content-length'])
-  if (Number.isFinite(n) && n > limitBytes)
-    throw new LabelsError('too_large', `the body is larger than ${limitBytes} bytes`)
+  if (Number.isFinite(n) && n > limitBytes + slackBytes)
+    throw new LabelsError('too_large', `the body is larger than ${sizeWords(limitBytes)}`)
 }
 
 /** After a body was refused half-read: close the connection instead of reading the rest. */

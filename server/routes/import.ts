@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
-import { abandonBody, bodyStream, checkContentLength, readText, requireBodyStream } from '../http/body.ts'
+import { abandonBody, bodyStream, checkContentLength, readText, requireBodyStream, sizeWords } from '../http/body.ts'
 import { errors, ImportReportOut } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
@@ -15,7 +15,7 @@ async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ t
     if (!part) throw new LabelsError('bad_request', 'the multipart body has no file part', '/body/file')
     const text = await readText(part.file, limitBytes)
     // Busboy stops at its fileSize limit and marks the stream truncated instead of failing.
-    if (part.file.truncated) throw new LabelsError('too_large', `the file is larger than ${limitBytes} bytes`)
+    if (part.file.truncated) throw new LabelsError('too_large', `the file is larger than ${sizeWords(limitBytes)}`)
     return { text, stream: part.file }
   }
   const ct = (req.headers['content-type'] ?? '').toLowerCase()
@@ -61,7 +61,7 @@ export default async function importRoutes(fastify: FastifyInstance) {
       const mode = query.mode ?? 'replace'
       const skipInvalid = query.skipInvalid === true
       const limit = app.limits.importBytes
-      checkContentLength(req, limit + 64 * 1024) // multipart framing adds a little
+      checkContentLength(req, limit, 64 * 1024) // multipart framing adds a little
       let csv: string
       try {
         csv = (await uploadedCsv(req, limit)).text

@@ -1,7 +1,13 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { sizeWords } from '../../server/http/body.ts'
 import { describeEachDb } from '../helpers/db.ts'
 import { auth, ndjson, newServer, until, type TestServer } from './helpers.ts'
+
+it('names a size limit as people read it (the import limit read "67174400 bytes", 64 MiB and its framing slack)', () => {
+  expect(sizeWords(64 * 1024 * 1024)).toBe('64 MiB')
+  expect(sizeWords(1000)).toBe('1000 bytes')
+})
 
 /**
  * Edges of the HTTP contract (SPEC §8) an independent black-box audit found answered wrongly
