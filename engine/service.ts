@@ -95,9 +95,9 @@ export interface EngineServiceOptions {
 /** How often a service prunes the change log (before a run). */
 const PRUNE_EVERY_MS = 10 * 60_000
 
-/** The rule compiler over the catalogue as it is when the run starts. */
-export const compileWithCatalogue: CompileFn = async (def, { db, ...ctx }) =>
-  compileRule(def, { catalogue: await loadCatalogue(db), ...ctx })
+/** The rule compiler over the catalogue as it is when the run starts (read here unless the run did). */
+export const compileWithCatalogue: CompileFn = async (def, { db, catalogue, ...ctx }) =>
+  compileRule(def, { catalogue: catalogue ?? (await loadCatalogue(db)), ...ctx })
 
 /**
  * The engine facade over one SqlExecutor (EngineApi). Every argument and result is

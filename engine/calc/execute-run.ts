@@ -37,6 +37,7 @@ import {
 } from './incremental.ts'
 import { storeSummary, type RunOutcome } from '../read/read-model.ts'
 import { countUsers } from '../storage/user-count.ts'
+import { loadCatalogue, type Catalogue } from '../storage/catalogue.ts'
 
 /** A statement yielding `(uid int, value T)` per covered user. */
 export interface SourceSql {
@@ -59,10 +60,12 @@ export interface SourceSql {
 /**
  * Turns a frozen definition into its source statement (the compiler, or a stand-in in tests);
  * with `only`, restricted to the customers whose uids that table holds (calc/incremental.ts).
+ * `catalogue`: the data schema the run read already, which the compiler then need not read again
+ * (an incremental run compiles twice: one round trip fewer).
  */
 export type CompileFn = (
   def: Definition,
-  ctx: { db: SqlExecutor; asOf: Date; tz: string; only?: string; delta?: DeltaContext },
+  ctx: { db: SqlExecutor; asOf: Date; tz: string; only?: string; delta?: DeltaContext; catalogue?: Catalogue },
 ) => Promise<SourceSql>
 
 /** What a run needs besides the run itself. */
@@ -126,7 +129,15 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
   const clock = new RunClock(performance.now(), opts.slowStatementMs)
   try {
     const asOf = new Date(run.asOf)
-    const source = await sourceOf(db, run.labelId, run.definition, { db, asOf, tz: opts.tz }, opts.compile)
+    // Read once for both compilations of an incremental run (an import compiles nothing).
+    const catalogue = run.definition.rule.method === 'import' ? undefined : await loadCatalogue(db)
+    const source = await sourceOf(
+      db,
+      run.labelId,
+      run.definition,
+      { db, asOf, tz: opts.tz, ...(catalogue ? { catalogue } : {}) },
+      opts.compile,
+    )
     // Returned straight after the commit, with no further query: the caller hears of the success
     // before any other read can show it (it drops cached results then; on PostgreSQL a read on
     // another connection could otherwise see the success first and be served stale results).
@@ -139,7 +150,7 @@ export async function executeRun(db: SqlExecutor, runId: string, opts: ExecuteOp
         source,
         deadline,
         writes,
-        mayBeIncremental ? { compile: opts.compile, measured: opts.incremental !== 'always' } : null,
+        mayBeIncremental ? { compile: opts.compile, measured: opts.incremental !== 'always', catalogue } : null,
       )
     })
   } catch (e) {
@@ -226,13 +237,13 @@ async function materialise(
    * The compiler, for an incremental run (null: compute every customer); `measured`: not when the
    * label's last restricted run took longer than a full one.
    */
-  incremental: { compile: CompileFn; measured: boolean } | null,
+  incremental: { compile: CompileFn; measured: boolean; catalogue?: Catalogue | undefined } | null,
 ): Promise<RunOutcome> {
   const dataType = t.definition.dataType
   const snapshot = await takeDataSnapshot(tx)
   const tried =
     snapshot && incremental
-      ? await computeIncrementally(tx, t, source, incremental.compile, incremental.measured)
+      ? await computeIncrementally(tx, t, source, incremental.compile, incremental.measured, incremental.catalogue)
       : ({ reason: 'off' } as const)
   const partial = 'reason' in tried ? null : tried
   deadline.check()
@@ -286,6 +297,7 @@ async function computeIncrementally(
   source: SourceSql,
   compile: CompileFn,
   measured: boolean,
+  catalogue?: Catalogue,
 ): Promise<
   | {
       inPlace: NonNullable<Awaited<ReturnType<typeof applyChanges>>>
@@ -305,14 +317,29 @@ async function computeIncrementally(
   // Where the rule allows, the customers whose only changes are events appended since the stored
   // run's asOf get their stored value updated from the window's edges (compiler/emit-delta.ts).
   const delta = { baseAsOf: base.asOf, stored: base.table, affected: AFFECTED_TABLE, recompute: RECOMPUTE_TABLE }
-  const restricted = await compile(t.definition, { db: tx, asOf, tz: t.tz, only: AFFECTED_TABLE, delta })
+  const restricted = await compile(t.definition, {
+    db: tx,
+    asOf,
+    tz: t.tz,
+    only: AFFECTED_TABLE,
+    delta,
+    ...(catalogue ? { catalogue } : {}),
+  })
   if (restricted.only !== AFFECTED_TABLE) return { reason: 'off' }
   t.clock?.enter('collect')
   const affected = await collectAffected(tx, base, source.scopes, asOf, t.tz, restricted.delta === true)
   const totalUsers = await countUsers(tx)
   if (affected.count > INCREMENTAL_MAX_SHARE * totalUsers || affected.everyone) return { reason: 'many' }
   t.clock?.enter('compute')
-  const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE)
+  // The base was read under the results lock (lockResults above): its label_state row stands.
+  const current = {
+    result_table: base.table,
+    data_type: t.definition.dataType,
+    covered_users: base.coveredUsers,
+    run_id: base.runId,
+    tz: t.tz,
+  }
+  const inPlace = await applyChanges(tx, t.labelId, t.definition.dataType, restricted, AFFECTED_TABLE, current)
   // applyChanges wants the base's table with the run's data type: baseOrReason checked both.
   return inPlace ? { inPlace, recomputed: affected.count, totalUsers } : { reason: 'first' }
 }
@@ -360,7 +387,7 @@ export async function finishResults(
   t.clock?.enter('history')
   const day = await writeSnapshot(tx, s, t.delta, counted ?? undefined)
   t.clock?.enter('summary')
-  await swapResults(tx, s)
+  await swapResults(tx, s, { inPlace: t.writes?.how === 'changed' })
   const summary = counted ?? (t.delta && (await summariseDelta(tx, s, t.delta))) ?? (await summariseResults(tx, s))
   await storeSummary(tx, summary)
   const clocked = t.clock && (await clockedRun(tx, t.clock, t.labelId, t.runId, t.data?.recomputedUsers != null))

@@ -115,6 +115,8 @@ export interface IncrementalBase {
   snapshot: string
   /** The result table holding them. */
   table: string
+  /** Their covered customers (label_state), so that the run's write need not read the row again. */
+  coveredUsers: number
 }
 
 /**
@@ -170,10 +172,11 @@ export async function baseOrReason(
     data_type: string
     tz: string
     result_table: string
+    covered_users: number
     same_rule: boolean | null
     logged: boolean | null
   }>(
-    `SELECT s.run_id, r.as_of, r.data_snapshot AS snapshot, s.data_type, s.tz, s.result_table,
+    `SELECT s.run_id, r.as_of, r.data_snapshot AS snapshot, s.data_type, s.tz, s.result_table, s.covered_users,
             r.definition->'rule' = $2::jsonb AS same_rule, ${stillLogged('r.data_snapshot')} AS logged
        FROM label_state s JOIN runs r ON r.id = s.run_id WHERE s.label_id = $1`,
     [labelId, JSON.stringify(def.rule)],
@@ -185,7 +188,13 @@ export async function baseOrReason(
   if (!b.snapshot || !resultTableRe.test(b.result_table)) return { reason: 'first' }
   // The log was pruned past its snapshot (the label's results are older than CHANGES_KEPT_DAYS).
   if (b.logged !== true) return { reason: 'stale' }
-  return { runId: b.run_id, asOf: new Date(b.as_of), snapshot: b.snapshot, table: b.result_table }
+  return {
+    runId: b.run_id,
+    asOf: new Date(b.as_of),
+    snapshot: b.snapshot,
+    table: b.result_table,
+    coveredUsers: Number(b.covered_users),
+  }
 }
 
 /**

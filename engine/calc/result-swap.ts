@@ -50,13 +50,28 @@ export type SwapInput = LabelState
  * transaction: the cost is one row update and one DROP TABLE whatever the number of rows,
  * and readers resolving through label_state see the old results until the commit.
  */
-export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> {
+export async function swapResults(tx: SqlExecutor, s: SwapInput, opts: { inPlace?: boolean } = {}): Promise<void> {
   await lockResults(tx, s.labelId)
+  // Written in place (applyChanges, under the results lock): the table stays, nothing is dropped,
+  // so the pointer is only updated (one round trip fewer per run: README "Fewer round trips per run").
+  if (opts.inPlace) {
+    await upsertLabelState(tx, s)
+    return
+  }
   // FOR UPDATE serialises two swaps of one label so neither drops the other's table.
   const old = await tx.query<{ result_table: string; data_type: string }>(
     `SELECT result_table, data_type FROM label_state WHERE label_id = $1 FOR UPDATE`,
     [s.labelId],
   )
+  await upsertLabelState(tx, s)
+  const prev = old.rows[0]?.result_table
+  if (!prev || prev === s.table || !resultTableRe.test(prev)) return
+  if (old.rows[0]?.data_type === s.dataType) await releaseTable(tx, s.labelId, s.dataType, prev)
+  else await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
+}
+
+/** Points the label at `s` (its label_state row, created or replaced). */
+async function upsertLabelState(tx: SqlExecutor, s: SwapInput): Promise<void> {
   await tx.query(
     `INSERT INTO label_state (label_id, run_id, result_table, data_type, as_of, tz, total_users, covered_users)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -65,10 +80,6 @@ export async function swapResults(tx: SqlExecutor, s: SwapInput): Promise<void> 
        total_users = EXCLUDED.total_users, covered_users = EXCLUDED.covered_users`,
     [s.labelId, s.runId, s.table, s.dataType, s.asOf, s.tz, s.totalUsers, s.coveredUsers],
   )
-  const prev = old.rows[0]?.result_table
-  if (!prev || prev === s.table || !resultTableRe.test(prev)) return
-  if (old.rows[0]?.data_type === s.dataType) await releaseTable(tx, s.labelId, s.dataType, prev)
-  else await tx.exec(`DROP TABLE IF EXISTS ${prev}`)
 }
 
 /**
@@ -162,6 +173,16 @@ export async function lockResults(tx: SqlExecutor, labelId: string): Promise<voi
   held.add(labelId)
 }
 
+/** A label's current results, as label_state holds them (applyChanges). */
+export interface CurrentResults {
+  result_table: string
+  data_type: string
+  covered_users: number
+  run_id: string
+  tz: string
+}
+const currentResultsSql = `SELECT result_table, data_type, covered_users, run_id, tz FROM label_state WHERE label_id = $1`
+
 /**
  * Computes the run's values and writes only their difference from the label's current results
  * into the current result table, keeping its name, in one statement of the run's transaction:
@@ -185,15 +206,11 @@ export async function applyChanges(
    * only those customers' stored rows are compared, the others stay as they are.
    */
   only?: string,
+  /** The label's current results as the caller read them under the results lock (else read here). */
+  current?: CurrentResults,
 ): Promise<{ table: string; coveredUsers: number; written: WrittenRows; delta: ResultDelta } | null> {
   await lockResults(tx, labelId)
-  const cur = await tx.query<{
-    result_table: string
-    data_type: string
-    covered_users: number
-    run_id: string
-    tz: string
-  }>(`SELECT result_table, data_type, covered_users, run_id, tz FROM label_state WHERE label_id = $1`, [labelId])
+  const cur = current ? { rows: [current] } : await tx.query<CurrentResults>(currentResultsSql, [labelId])
   const t = cur.rows[0]?.result_table
   if (!t || cur.rows[0]?.data_type !== dataType || !resultTableRe.test(t)) return null
   if (only !== undefined && !/^[a-z_][a-z0-9_]*$/.test(only)) throw new Error(`unexpected table ${only}`)

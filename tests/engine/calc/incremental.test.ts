@@ -398,7 +398,13 @@ describeEachDb('an incremental run gives the results of a run over every custome
     for (const setting of ['on', 'off']) {
       await db.transaction(async (tx) => {
         await tx.exec(`SET LOCAL enable_hashagg = ${setting}`)
-        const base = { runId: 'none', asOf: new Date(ASOF.getTime() - DAY), snapshot: snap, table: 'res_0' }
+        const base = {
+          runId: 'none',
+          asOf: new Date(ASOF.getTime() - DAY),
+          snapshot: snap,
+          table: 'res_0',
+          coveredUsers: 0,
+        }
         const got = await collectAffected(tx, base, scopes, ASOF, tz)
         const r = await tx.query<{ n: number; d: number; ours: number; v: string }>(
           `SELECT count(*)::int AS n, count(DISTINCT uid)::int AS d,

@@ -13,9 +13,11 @@ import { ASOF, ingestPurchasers } from '../../helpers/rule-data.ts'
  * per run"). A run's bookkeeping is folded into as few as it can be: the catalogue in one read,
  * the temporary tables prepared in one round trip each, the results lock taken once per
  * transaction, the history day replaced in one statement, the run's data snapshot recorded with its
- * success. The budgets below are today's counts (a count 36, a custom label 32; 48 and 43 before
- * that folding); a change that adds a round trip to every run fails here with the list of what
- * was sent.
+ * success, the catalogue read once for both of an incremental run's compilations, the label's
+ * current results read once (with its base), and a run written in place updating the results
+ * pointer without reading it again. The budgets below are today's counts (a count 33, a custom
+ * label 29; 36 and 32 before the last three, 48 and 43 before the first folding); a change that
+ * adds a round trip to every run fails here with the list of what was sent.
  */
 
 const DAY = 86_400_000
@@ -25,7 +27,7 @@ const labels: Array<{ id: string; def: Definition; budget: number }> = [
   {
     // A count: incremental, its delta form (stored value moved by the window's edges).
     id: 'count',
-    budget: 36,
+    budget: 33,
     def: {
       dataType: 'number',
       rule: { method: 'metric', event: 'purchase', window: { lastDays: 30 }, measure: { agg: 'count' } },
@@ -34,7 +36,7 @@ const labels: Array<{ id: string; def: Definition; budget: number }> = [
   {
     // A custom label: incremental, restricted statement.
     id: 'custom',
-    budget: 32,
+    budget: 29,
     def: {
       dataType: 'string',
       rule: {
