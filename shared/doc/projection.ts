@@ -82,12 +82,16 @@ function readGroups(doc: Y.Doc, repairs: Repair[]): Map<string, RawGroup> {
 
 /**
  * Two levels from an arbitrary parent graph, decided from the state alone (so every replica
- * agrees whatever order updates arrived in):
+ * agrees whatever order updates arrived in), as SPEC's example puts it: "a group whose parent is
+ * not a valid first-level group shows as first-level".
  *  - an edge G→P counts only if P exists, P ≠ G, and neither is the Default group;
- *  - a group that some group points at is a parent, so it is shown first-level (its own edge
- *    is ignored): "a group with children pushed under another group stays first-level";
- *  - every other group with a counting edge is shown under its parent.
- * A shown child has no children and a shown parent has no parent: no cycles, never three levels.
+ *  - a group without a counting edge is a valid first-level group;
+ *  - a group whose edge points at one is shown under it;
+ *  - any other group (its parent has a parent itself: a subgroup created under a group that was
+ *    concurrently moved under another, a cycle, a raw write) is shown first-level, and the rest
+ *    of the tree stays as it was.
+ * A shown parent has no counting edge, so it has no parent, and a shown child is not a valid
+ * first-level group, so nothing is shown under it: no cycles, never three levels.
  */
 function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> {
   const counts = (g: RawGroup) =>
@@ -96,10 +100,11 @@ function resolveParents(raw: Map<string, RawGroup>): Map<string, string | null> 
     g.parentId !== g.id &&
     g.parentId !== DEFAULT_GROUP_ID &&
     raw.has(g.parentId)
-  const pointedAt = new Set<string>()
-  for (const g of raw.values()) if (counts(g)) pointedAt.add(g.parentId as string)
   const parent = new Map<string, string | null>()
-  for (const g of raw.values()) parent.set(g.id, counts(g) && !pointedAt.has(g.id) ? g.parentId : null)
+  for (const g of raw.values()) {
+    const p = counts(g) ? (raw.get(g.parentId as string) as RawGroup) : null
+    parent.set(g.id, p && !counts(p) ? p.id : null)
+  }
   return parent
 }
 

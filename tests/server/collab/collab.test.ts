@@ -62,16 +62,20 @@ describeEachDb('collab endpoint', (kind) => {
     await until(() => projectWorkspace(a.doc).labels.some((l) => l.name === 'from_rest'), 5000, 'rest label')
   })
 
-  it('repairs a raw write that pushes a group with subgroups under another group', async () => {
+  it('repairs a raw write that pushes a group with subgroups under another group: the subgroups go first-level', async () => {
     const a = client('ed1'),
       b = client('ed2')
     await Promise.all([synced(a), synced(b)])
     const p = createGroup(a.doc, { name: 'P' }, me('alice'))
     const q = createGroup(a.doc, { name: 'Q' }, me('alice'))
-    createGroup(a.doc, { name: 'Q1', parentId: q.id }, me('alice'))
+    const q1 = createGroup(a.doc, { name: 'Q1', parentId: q.id }, me('alice'))
     a.doc.transact(() => entryOf(groupsOf(a.doc), q.id)!.set('parentId', p.id)) // bypasses the rules
-    await until(() => entryOf(groupsOf(b.doc), q.id)?.get('parentId') === null, 5000, 'repair reaches b')
-    expect(entryOf(groupsOf(a.doc), q.id)?.get('parentId')).toBeNull()
+    // Q goes under P; Q1, whose parent is no longer a valid first-level group, is made first-level
+    // (SPEC §3's example), and the server writes that back.
+    await until(() => entryOf(groupsOf(b.doc), q1.id)?.get('parentId') === null, 5000, 'repair reaches b')
+    expect(entryOf(groupsOf(a.doc), q1.id)?.get('parentId')).toBeNull()
+    expect(entryOf(groupsOf(b.doc), q.id)?.get('parentId')).toBe(p.id)
+    expect(projectWorkspace(b.doc).groupsById[q.id]?.parentId).toBe(p.id)
     expectInvariants(b.doc)
     expect(projectWorkspace(b.doc).repairs).toEqual([])
   })

@@ -57,7 +57,8 @@ describe('concurrent edits converge to a valid tree', () => {
     expect(projectWorkspace(a).labels[0]!.rawGroupId).toBe('default')
   })
 
-  it('a group with subgroups pushed under a first-level group by a raw Yjs write stays first-level with its subgroups', () => {
+  // SPEC §3: "a group whose parent is not a valid first-level group shows as first-level".
+  it('a group with subgroups pushed under a first-level group by a raw Yjs write: its subgroups, whose parent is no longer first-level, show first-level', () => {
     const doc = newWorkspaceDoc()
     const a = createGroup(doc, { name: 'A' }, local())
     const b = createGroup(doc, { name: 'B' }, local())
@@ -65,13 +66,13 @@ describe('concurrent edits converge to a valid tree', () => {
     doc.transact(() => entryOf(groupsOf(doc), b.id)!.set('parentId', a.id)) // bypasses the operations
     expect(tree(projectWorkspace(doc))).toEqual([
       ['Default', []],
-      ['A', []],
-      ['B', ['B1']],
+      ['A', ['B']],
+      ['B1', []],
     ])
     expectInvariants(doc)
   })
 
-  it('a subgroup created under a group that is concurrently moved under another shows two levels, never three', () => {
+  it('a subgroup created under a group that is concurrently moved under another shows first-level: the move stands, never three levels', () => {
     const base = newWorkspaceDoc()
     const a = createGroup(base, { name: 'A' }, local())
     const b = createGroup(base, { name: 'B' }, local())
@@ -82,8 +83,8 @@ describe('concurrent edits converge to a valid tree', () => {
     sync(r1, r2)
     expect(tree(projectWorkspace(r1))).toEqual([
       ['Default', []],
-      ['A', []],
-      ['B', ['B1']],
+      ['A', ['B']],
+      ['B1', []],
     ])
     expect(comparable(projectWorkspace(r1))).toEqual(comparable(projectWorkspace(r2)))
     expectInvariants(r1)
