@@ -72,6 +72,20 @@ describe('concurrent edits converge to a valid tree', () => {
     expectInvariants(doc)
   })
 
+  it('a group put under a subgroup by a raw Yjs write shows first-level, and the subgroup stays where it was', () => {
+    const doc = newWorkspaceDoc()
+    const l = createGroup(doc, { name: 'Lifecycle' }, local())
+    const acq = createGroup(doc, { name: 'Acquisition', parentId: l.id }, local())
+    const v = createGroup(doc, { name: 'Value' }, local())
+    doc.transact(() => entryOf(groupsOf(doc), v.id)!.set('parentId', acq.id)) // bypasses the operations
+    expect(tree(projectWorkspace(doc))).toEqual([
+      ['Default', []],
+      ['Lifecycle', ['Acquisition']],
+      ['Value', []],
+    ])
+    expectInvariants(doc)
+  })
+
   it('a subgroup created under a group that is concurrently moved under another shows first-level: the move stands, never three levels', () => {
     const base = newWorkspaceDoc()
     const a = createGroup(base, { name: 'A' }, local())
