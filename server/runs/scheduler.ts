@@ -57,9 +57,9 @@ interface Seen {
  *   triggers. So a slot runs at most once across restarts, crashes and several processes.
  *   A slot claimed whose run then crashed (or whose trigger failed) counts as run: it is
  *   not retried, the failed run tells operators why, and the next slot runs normally.
- * - At start, a label whose latest due slot (not before the label's creation) is newer than
- *   its last claimed one gets exactly one catch-up run, as of the start time — however many
- *   slots it missed.
+ * - At start, a label whose latest due slot (not before the label's creation, nor before its
+ *   last edit: a change takes effect from then) is newer than its last claimed one gets exactly
+ *   one catch-up run, as of the start time — however many slots it missed.
  * - While running, one timer is armed for the earliest next slot of all labels. A scheduled
  *   run's asOf is its slot instant, so late timers don't shift results or history dates.
  * - Call refresh() whenever labels change: a new, edited, enabled or disabled label takes
@@ -129,6 +129,11 @@ export class Scheduler {
       try {
         const due = dueSlot(label, now, this.opts.tz)
         if (!due) continue
+        // Edited after that slot (enabled, given this schedule, …): a change takes effect from
+        // that moment, as a running process's ticks keep it (docs/semantics.md#schedules), so
+        // the slot was not missed by a downtime. A label edited while this process was down
+        // can't be: edits go through a running server (which then ran or skipped the slot).
+        if (Date.parse(label.updatedAt) > due.getTime()) continue
         const last = await this.opts.slots.last(label.id)
         if (last !== null && new Date(last).getTime() >= due.getTime()) continue
         await this.claimAndTrigger(label.id, due, 'catchup', now.toISOString())

@@ -225,6 +225,23 @@ describeEachDb('Scheduler', (kind) => {
     await p.scheduler.stop()
   })
 
+  it('a slot a label skipped while disabled, or before its schedule was set, is not caught up at the next start', async () => {
+    // Disabled at its 08:00 slot, enabled at 08:05; edited at 08:05 to a schedule whose slot was 08:00;
+    // a control label left alone. The server restarts at 08:10, with no slot in its downtime.
+    const enabled = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-02T08:05:00Z' })
+    const edited = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-02T08:05:00.000Z' })
+    const missed = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-01T09:00:00.000Z' })
+    const p = boot('2024-11-02T08:10:00Z', [enabled, edited, missed])
+    await p.scheduler.start()
+    // The control's 08:00 slot was never claimed (it stands for a downtime over it): caught up.
+    expect(p.triggered).toEqual([{ labelId: missed.id, trigger: 'catchup', asOf: '2024-11-02T08:10:00.000Z' }])
+    // The others run from their next slot on.
+    await p.advanceTo('2024-11-03T08:30:00Z')
+    expect(p.runsOf(enabled).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
+    expect(p.runsOf(edited).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
+    await p.scheduler.stop()
+  })
+
   it('a disabled label gets no catch-up at start either', async () => {
     const l = label({ kind: 'daily', at: '08:00' }, { enabled: false })
     const p = boot('2024-10-20T12:00:00Z', [l])
