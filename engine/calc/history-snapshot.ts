@@ -4,7 +4,7 @@ import { distributionItems } from '../read/distribution-items.ts'
 import { snapshotQuery, type ResolvedQuery } from '../read/distribution-query.ts'
 import type { HistoryBuckets } from '../api.ts'
 import type { HistoryDay } from '../read/read-model.ts'
-import { compareCodePoints } from '../read/value-order.ts'
+import { sortDayItems } from '../read/value-order.ts'
 import { bucketingOf, ensureBuckets, writeHistoryDay } from './history-buckets.ts'
 import { snapshotItemsDelta, type ResultDelta } from './result-delta.ts'
 import { summaryBuckets, type ResultSummary } from '../read/result-summary.ts'
@@ -59,7 +59,7 @@ export async function writeSnapshot(
       (i) => [String(i.value), i.users] as [string, number],
     )
   await writeHistoryDay(tx, s.labelId, day, { totalUsers: s.totalUsers, runId: s.runId, bucketing, items: rows })
-  return { date: day, totalUsers: s.totalUsers, items: rows.sort((a, b) => compareCodePoints(a[0], b[0])) }
+  return { date: day, totalUsers: s.totalUsers, items: sortDayItems(rows) }
 }
 
 /** The distribution query of a history snapshot in the label's fixed buckets (none yet: the default one). */

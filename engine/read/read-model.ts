@@ -1,11 +1,11 @@
 import type { HistoryQuery, HistoryResult, Run } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
-import { inHistoryOrder } from './value-order.ts'
+import { sortDayItems } from './value-order.ts'
 import { resolveHistoryQuery } from './history.ts'
 import { loadAllLabelStates, loadLabelState, type LabelState } from './label-state.ts'
 import { summariseResults, type ResultSummary } from './result-summary.ts'
 
-/** One day's history snapshot: the run's total users and [value key, users] in code-point order of the key. */
+/** One day's history snapshot: the run's total users and [value key, users] in value-order.ts historyValueOrder of the key. */
 export interface HistoryDay {
   date: string
   totalUsers: number
@@ -90,6 +90,8 @@ async function historyDays(
     if (!last || last.date !== row.date) list.push((last = { date: row.date, totalUsers: row.total_users, items: [] }))
     last.items.push([row.value, row.users])
   }
+  // Read in code-point order; a number label's days in numeric order, as a run writes them.
+  for (const list of days.values()) for (const d of list) sortDayItems(d.items)
   return { days, tooLong }
 }
 
@@ -142,5 +144,5 @@ export function historyFromDays(labelId: string, days: HistoryDay[], query: Hist
       items.push({ date: d.date, value, users, proportion: d.totalUsers > 0 ? users / d.totalUsers : 0 })
     }
   }
-  return { labelId, items: inHistoryOrder(items) }
+  return { labelId, items }
 }

@@ -16,20 +16,42 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /**
- * History items in their order (from the database or from memory: read-model.ts historyFromDays):
- * by date, then by value, numerically when every value is a number or an interval of numbers (a
- * number label's buckets: `(-∞,3)` `[3,17)` `[17,210)` … `[1071,+∞)`, which code-point order put
- * as `(-∞,3)` `[1071,+∞)` `[17,210)` …), else in code-point order. Sorts `items` in place.
+ * The order of one history day's values: numeric when every value is a number or an interval of
+ * numbers (a number label's buckets: `(-∞,3)` `[3,17)` `[17,210)` … `[1071,+∞)`, which code-point
+ * order put as `(-∞,3)` `[1071,+∞)` `[17,210)` …), else code-point order.
  */
-export function inHistoryOrder<T extends { date: string; value: string }>(items: T[]): T[] {
-  const keys = new Map(items.map((i) => [i.value, keyInterval(i.value)]))
-  const numeric = [...keys.values()].every((k) => k !== null)
-  const byDate = (a: T, b: T) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)
-  const byText = (a: T, b: T) => compareCodePoints(a.value, b.value)
-  const byNumber = (a: T, b: T) => {
-    const ka = keys.get(a.value) as NonNullable<ReturnType<typeof keyInterval>>
-    const kb = keys.get(b.value) as NonNullable<ReturnType<typeof keyInterval>>
+export function historyValueOrder(values: Iterable<string>): (a: string, b: string) => number {
+  const keys = new Map<string, NonNullable<ReturnType<typeof keyInterval>>>()
+  for (const v of values) {
+    const k = keyInterval(v)
+    if (!k) return compareCodePoints
+    keys.set(v, k)
+  }
+  return (a, b) => {
+    const ka = keys.get(a) as NonNullable<ReturnType<typeof keyInterval>>
+    const kb = keys.get(b) as NonNullable<ReturnType<typeof keyInterval>>
     return ka.lo - kb.lo || ka.hi - kb.hi
   }
-  return items.sort((a, b) => byDate(a, b) || (numeric ? byNumber(a, b) : byText(a, b)))
+}
+
+/** One day's `[value, users]` pairs sorted in place in historyValueOrder (where a day is made or loaded). */
+export function sortDayItems(items: Array<[string, number]>): Array<[string, number]> {
+  const order = historyValueOrder(items.map(([v]) => v))
+  return items.sort((a, b) => order(a[0], b[0]))
+}
+
+/** History items of several days sorted in place: by date, then each day's values in historyValueOrder. */
+export function inHistoryOrder<T extends { date: string; value: string }>(items: T[]): T[] {
+  const values = new Map<string, string[]>()
+  for (const i of items) {
+    const list = values.get(i.date)
+    if (list) list.push(i.value)
+    else values.set(i.date, [i.value])
+  }
+  const orders = new Map([...values].map(([date, vs]) => [date, historyValueOrder(vs)]))
+  return items.sort(
+    (a, b) =>
+      (a.date < b.date ? -1 : a.date > b.date ? 1 : 0) ||
+      (orders.get(a.date) as (x: string, y: string) => number)(a.value, b.value),
+  )
 }
