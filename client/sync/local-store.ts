@@ -35,15 +35,14 @@ function readUnsaved(key: string): Uint8Array | null {
  */
 const UNSAVED_MAX_BYTES = 1024 * 1024
 
-/** Keeps `updates` under `key`, with what is kept there already; false when not kept (too large, or localStorage refused: full, or off). */
-function keepUnsaved(key: string, updates: Uint8Array[]): boolean {
-  if (updates.reduce((n, u) => n + u.byteLength, 0) > UNSAVED_MAX_BYTES) return false
+/** Keeps `updates` under `key`, with what is kept there already; not when too large or localStorage refuses (full, or off). */
+function keepUnsaved(key: string, updates: Uint8Array[]): void {
+  if (updates.reduce((n, u) => n + u.byteLength, 0) > UNSAVED_MAX_BYTES) return
   try {
     const kept = readUnsaved(key)
     localStorage.setItem(key, toBase64(Y.mergeUpdates(kept ? [kept, ...updates] : updates)))
-    return true
   } catch {
-    return false
+    // Not kept: the edit is still in the document (and reaches the server once online).
   }
 }
 
@@ -233,9 +232,8 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
   let bytes = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   let idle: number | null = null
-  /** Updates handed to IndexedDB whose transaction has not completed yet, by write. */
-  const writing = new Map<number, Uint8Array>()
-  let writes = 0
+  /** Updates handed to IndexedDB whose transaction has not completed yet. */
+  const writing = new Set<Uint8Array>()
   /** Writes what was gathered in one IndexedDB transaction; `done` once it committed. */
   const flush = (done?: () => void) => {
     if (timer !== null) clearTimeout(timer)
@@ -255,10 +253,9 @@ export function makeLocalStore(doc: Y.Doc, workspace = 'main', updates?: DocUpda
     const update = gathered.length === 1 ? (gathered[0] as Uint8Array) : Y.mergeUpdates(gathered)
     gathered = []
     const [store] = idb.transact(db, [UPDATES]) as [IDBObjectStore]
-    const write = ++writes
-    writing.set(write, update)
+    writing.add(update)
     store.transaction.addEventListener('complete', () => {
-      writing.delete(write)
+      writing.delete(update)
       done?.()
     })
     // A write that fails (aborted, a full disk) stays among `writing`: kept in localStorage as the

@@ -40,6 +40,11 @@ const fieldSchemas: ReadonlyMap<string, TSchema> = new Map<string, TSchema>([
 /** Fields a label may lack (the projection reads them as empty). */
 const optional = new Set(['description'])
 
+/** Why the label entry `m` under `id` can't hold its field `key` (or null): its value's refusal, or an id not its key. */
+function fieldRefusal(m: Y.Map<unknown>, id: string, key: string): string | null {
+  return key === 'id' && m.get('id') !== id ? 'not the entry key' : refusal(key, m.get(key))
+}
+
 /** Why `value` can't be the label field `key`, or null (a key the guard doesn't know: null). */
 function refusal(key: string, value: unknown): string | null {
   const schema = fieldSchemas.get(key)
@@ -80,7 +85,7 @@ export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
         if (change.action === 'delete' || !(entry instanceof Y.Map)) continue
         const m = entry as Y.Map<unknown>
         for (const field of fieldSchemas.keys()) {
-          const reason = field === 'id' && m.get('id') !== id ? 'not the entry key' : refusal(field, m.get(field))
+          const reason = fieldRefusal(m, id, field)
           if (!reason) continue
           labels.delete(id)
           out.push({ labelId: id, field, reason, action: 'removed' })
@@ -96,7 +101,7 @@ export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
     if (id === undefined) continue // removed meanwhile
     const event = new Y.YMapEvent(m, tr, keys)
     for (const [field, change] of event.keys) {
-      const reason = field === 'id' && m.get('id') !== id ? 'not the entry key' : refusal(field, m.get(field))
+      const reason = fieldRefusal(m, id, field)
       if (!reason) continue
       if (change.oldValue === undefined || refusal(field, change.oldValue)) continue // nothing valid to restore
       m.set(field, change.oldValue)
