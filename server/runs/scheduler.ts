@@ -57,9 +57,11 @@ interface Seen {
  *   triggers. So a slot runs at most once across restarts, crashes and several processes.
  *   A slot claimed whose run then crashed (or whose trigger failed) counts as run: it is
  *   not retried, the failed run tells operators why, and the next slot runs normally.
- * - At start, a label whose latest due slot (not before the label's creation, nor before its
- *   last edit: a change takes effect from then) is newer than its last claimed one gets exactly
- *   one catch-up run, as of the start time — however many slots it missed.
+ * - At start, a label whose latest due slot (not before the label's creation) is newer than its
+ *   last claimed one gets exactly one catch-up run, as of the start time — however many slots it
+ *   missed. A change to a label's schedule, type or status takes effect from the moment a running
+ *   process sees it: the slot that passed before it is claimed then without a run, so no later
+ *   start catches it up.
  * - While running, one timer is armed for the earliest next slot of all labels. A scheduled
  *   run's asOf is its slot instant, so late timers don't shift results or history dates.
  * - Call refresh() whenever labels change: a new, edited, enabled or disabled label takes
@@ -129,11 +131,9 @@ export class Scheduler {
       try {
         const due = dueSlot(label, now, this.opts.tz)
         if (!due) continue
-        // Edited after that slot (enabled, given this schedule, …): a change takes effect from
-        // that moment, as a running process's ticks keep it (docs/semantics.md#schedules), so
-        // the slot was not missed by a downtime. A label edited while this process was down
-        // can't be: edits go through a running server (which then ran or skipped the slot).
-        if (Date.parse(label.updatedAt) > due.getTime()) continue
+        // A slot passed before a change (enabled, given this schedule, …) was claimed by the
+        // process that saw the change (tick), so it is not caught up here. Not the label's
+        // `updatedAt`: a browser writes its own clock there.
         const last = await this.opts.slots.last(label.id)
         if (last !== null && new Date(last).getTime() >= due.getTime()) continue
         await this.claimAndTrigger(label.id, due, 'catchup', now.toISOString())
@@ -168,6 +168,13 @@ export class Scheduler {
         this.opts.onError?.(e, label.id)
         continue
       }
+      if (due && seen && seen.key !== key && due.getTime() <= since) {
+        // Changed now: its latest slot passed before the change, so it is not this label's to
+        // run, here or at a later start's catch-up (docs/semantics.md#schedules). Claimed
+        // without a run, by the server's clock.
+        await this.passSlot(label.id, due)
+        continue
+      }
       if (!due || due.getTime() <= since) continue
       try {
         await this.claimAndTrigger(label.id, due, 'schedule', due.toISOString())
@@ -179,6 +186,15 @@ export class Scheduler {
     }
     const present = new Set(labels.map((l) => l.id))
     for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id)
+  }
+
+  /** Claims a slot that is not to run (passed before a change); a failure is only reported. */
+  private async passSlot(labelId: string, slot: Date): Promise<void> {
+    try {
+      await this.opts.slots.claim(labelId, slot.toISOString())
+    } catch (e) {
+      this.opts.onError?.(e, labelId)
+    }
   }
 
   private async claimAndTrigger(labelId: string, slot: Date, trigger: RunTrigger, asOf: string): Promise<void> {

@@ -226,20 +226,50 @@ describeEachDb('Scheduler', (kind) => {
   })
 
   it('a slot a label skipped while disabled, or before its schedule was set, is not caught up at the next start', async () => {
-    // Disabled at its 08:00 slot, enabled at 08:05; edited at 08:05 to a schedule whose slot was 08:00;
-    // a control label left alone. The server restarts at 08:10, with no slot in its downtime.
-    const enabled = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-02T08:05:00Z' })
-    const edited = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-02T08:05:00.000Z' })
-    const missed = label({ kind: 'daily', at: '08:00' }, { updatedAt: '2024-11-01T09:00:00.000Z' })
-    const p = boot('2024-11-02T08:10:00Z', [enabled, edited, missed])
+    // A process runs from 07:00. `enabled` is disabled at its 08:00 slot and enabled at 08:05;
+    // `edited` is given, at 08:05, a schedule whose slot was 08:00; `missed` is left alone. The
+    // process stops at 08:06 and the next starts at 08:10, with no slot in the downtime.
+    const enabled = label({ kind: 'daily', at: '08:00' }, { enabled: false, createdAt: '2024-11-02T06:00:00Z' })
+    const edited = label({ kind: 'daily', at: '09:00' }, { createdAt: '2024-11-02T06:00:00Z' })
+    const labels = [enabled, edited]
+    const p = boot('2024-11-02T07:00:00Z', labels)
     await p.scheduler.start()
-    // The control's 08:00 slot was never claimed (it stands for a downtime over it): caught up.
-    expect(p.triggered).toEqual([{ labelId: missed.id, trigger: 'catchup', asOf: '2024-11-02T08:10:00.000Z' }])
-    // The others run from their next slot on.
-    await p.advanceTo('2024-11-03T08:30:00Z')
-    expect(p.runsOf(enabled).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
-    expect(p.runsOf(edited).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
+    await p.advanceTo('2024-11-02T08:05:00Z')
+    // Both written with a browser's clock behind the server's: only the server's counts.
+    labels[0] = { ...enabled, enabled: true, updatedAt: '2024-11-02T07:00:00Z' }
+    labels[1] = { ...edited, schedule: { kind: 'daily', at: '08:00' }, updatedAt: '2024-11-02T07:00:00Z' }
+    await p.scheduler.refresh()
+    await p.advanceTo('2024-11-02T08:06:00Z')
+    expect(p.triggered).toEqual([])
     await p.scheduler.stop()
+
+    // The control: its 08:00 slot was never claimed (it stands for a downtime over it).
+    const missed = label({ kind: 'daily', at: '08:00' }, { createdAt: '2024-11-01T00:00:00Z' })
+    const q = boot('2024-11-02T08:10:00Z', [labels[0]!, labels[1]!, missed])
+    await q.scheduler.start()
+    expect(q.triggered).toEqual([{ labelId: missed.id, trigger: 'catchup', asOf: '2024-11-02T08:10:00.000Z' }])
+    // The others run from their next slot on.
+    await q.advanceTo('2024-11-03T08:30:00Z')
+    expect(q.runsOf(enabled).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
+    expect(q.runsOf(edited).map((t) => [t.trigger, t.asOf])).toEqual([['schedule', '2024-11-03T08:00:00.000Z']])
+    await q.scheduler.stop()
+  })
+
+  it('a label last edited by a browser whose clock is ahead still gets its catch-up', async () => {
+    // Edited at 07:30 by the server's clock, stamped 09:30 by the browser's; the server is down
+    // over the 08:00 slot.
+    const l = label({ kind: 'daily', at: '08:00' }, { createdAt: '2024-11-02T06:00:00Z' })
+    const labels = [l]
+    const p = boot('2024-11-02T07:00:00Z', labels)
+    await p.scheduler.start()
+    await p.advanceTo('2024-11-02T07:30:00Z')
+    labels[0] = { ...l, description: 'edited', updatedAt: '2024-11-02T09:30:00Z' }
+    await p.scheduler.refresh()
+    await p.scheduler.stop()
+    const q = boot('2024-11-02T09:00:00Z', labels)
+    await q.scheduler.start()
+    expect(q.triggered).toEqual([{ labelId: l.id, trigger: 'catchup', asOf: '2024-11-02T09:00:00.000Z' }])
+    await q.scheduler.stop()
   })
 
   it('a disabled label gets no catch-up at start either', async () => {
