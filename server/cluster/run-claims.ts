@@ -1,17 +1,27 @@
 import { openPostgres } from '../../engine/adapters/pg.ts'
 import { withXactLock, type SqlExecutor } from '../../engine/sql-executor.ts'
-import type { Run } from '../../engine/api.ts'
+import type { Run, RunTrigger } from '../../engine/api.ts'
 import type { ClusterBus } from './bus.ts'
 
-/** A run another node left queued or running, now this node's to execute. */
+/** A run another node left queued or running, now this node's to execute or to replace. */
 export interface TakenRun {
   id: string
   labelId: string
-  /** What it was when taken: a 'running' one was reset to queued (its transaction died with its process). */
+  /** What it was when taken. */
   was: 'queued' | 'running'
-  /** An import's run (its values died with its process): failed 'interrupted', not executed again. */
+  /**
+   * Failed 'interrupted: …' (its transaction died with its process, so nothing of it was
+   * committed): a run that was running, and an import's run whatever it was (its values died with
+   * its process). The others stay queued, to execute under their own id.
+   */
   failed: boolean
+  /** A failed calculation's trigger and asOf: the caller queues a new run of the label with them. */
+  again?: { trigger: RunTrigger; asOf: string }
 }
+
+/** The error of a calculation whose process stopped while it ran; a new run takes its place. */
+export const INTERRUPTED_RUN_ERROR =
+  'interrupted: its server process stopped during the run; nothing of it was stored, and a new run of the label was queued in its place'
 
 /**
  * Which process executes each run, in the database (issue 11).
@@ -27,10 +37,12 @@ export interface TakenRun {
  *   (ClusterBus.deadNodes: its listening connection is gone from pg_stat_activity, or no
  *   heartbeat for a lease), whose owner row is gone, or that have no owner a lease after
  *   creation (the process died between creating and recording), are locked
- *   `FOR UPDATE SKIP LOCKED` (two sweepers never take the same run), recorded as this node's,
- *   and a running one is put back to queued — its transaction died with its process, so
- *   nothing of it was committed. The caller queues them: the run is finished by the new owner,
- *   under its own id, never left running.
+ *   `FOR UPDATE SKIP LOCKED` (two sweepers never take the same run) and recorded as this node's.
+ *   A queued one is executed by the new owner under its own id. A running one was interrupted: its
+ *   transaction died with its process, so nothing of it was committed; it is failed with its error
+ *   recorded (SPEC: "a failed or interrupted run … records its error where operators see it", as
+ *   on PGlite) and the caller queues a new run of the label with its trigger and asOf. No run is
+ *   left running.
  */
 export class RunClaims {
   private constructor(
@@ -123,8 +135,14 @@ export class RunClaims {
     const me = this.bus.nodeId
     const leaseSecs = this.bus.leaseMs / 1000
     const taken = await this.bus.db.transaction(async (tx) => {
-      const r = await tx.query<{ id: string; label_id: string; status: 'queued' | 'running'; trigger: string }>(
-        `SELECT r.id, r.label_id, r.status, r.trigger FROM runs r
+      const r = await tx.query<{
+        id: string
+        label_id: string
+        status: 'queued' | 'running'
+        trigger: RunTrigger
+        as_of: Date | string
+      }>(
+        `SELECT r.id, r.label_id, r.status, r.trigger, r.as_of FROM runs r
            LEFT JOIN cluster_runs c ON c.run_id = r.id
           WHERE r.status IN ('queued', 'running')
             AND ((c.run_id IS NULL AND r.created_at < now() - make_interval(secs => $3)
@@ -153,10 +171,18 @@ export class RunClaims {
            WHERE id = ANY($1::text[])`,
           [imports],
         )
-      const running = r.rows.filter((x) => x.status === 'running' && x.trigger !== 'import').map((x) => x.id)
-      if (running.length)
-        await tx.query(`UPDATE runs SET status = 'queued', started_at = NULL WHERE id = ANY($1::text[])`, [running])
-      return r.rows.map((x) => ({ id: x.id, labelId: x.label_id, was: x.status, failed: x.trigger === 'import' }))
+      const interrupted = r.rows.filter((x) => x.status === 'running' && x.trigger !== 'import').map((x) => x.id)
+      if (interrupted.length)
+        await tx.query(
+          `UPDATE runs SET status = 'failed', finished_at = clock_timestamp(), error = $2 WHERE id = ANY($1::text[])`,
+          [interrupted, INTERRUPTED_RUN_ERROR],
+        )
+      return r.rows.map((x): TakenRun => {
+        if (x.trigger === 'import') return { id: x.id, labelId: x.label_id, was: x.status, failed: true }
+        if (x.status === 'queued') return { id: x.id, labelId: x.label_id, was: x.status, failed: false }
+        const asOf = x.as_of instanceof Date ? x.as_of.toISOString() : new Date(x.as_of).toISOString()
+        return { id: x.id, labelId: x.label_id, was: x.status, failed: true, again: { trigger: x.trigger, asOf } }
+      })
     })
     // Ended runs' owner rows (a process that died right after its run ended).
     await this.bus.db.query(

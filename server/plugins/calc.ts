@@ -340,10 +340,18 @@ function wireCluster(
         const run = await app.engine.getRun(t.id)
         if (run && t.failed) {
           app.log.warn(
-            { runId: t.id, labelId: t.labelId },
-            'cluster: an import its process left is failed (it stopped)',
+            { runId: t.id, labelId: t.labelId, was: t.was },
+            t.again
+              ? 'cluster: a run its process left running is failed (it stopped); a new run takes its place'
+              : 'cluster: an import its process left is failed (it stopped)',
           )
           announce(run)
+          if (t.again && app.workspace.findLabel(t.labelId)?.id === t.labelId)
+            await queue
+              .trigger(t.labelId, t.again.trigger, t.again.asOf)
+              .catch((e: unknown) =>
+                app.log.warn({ err: e, labelId: t.labelId }, 'cluster: queuing the new run failed'),
+              )
           continue
         }
         if (!run || run.status !== 'queued') continue

@@ -213,7 +213,7 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
     expect(claims.rows[0]!.n).toBe(1)
   }, 150_000)
 
-  it('a run killed with its process (kill -9) is taken over and finished by another', async () => {
+  it('a run killed with its process (kill -9) is failed with its error recorded, and another process runs the label again', async () => {
     const [p1, p2, p3] = nodes as [NodeProcess, NodeProcess, NodeProcess]
     const labelId = (await api(p1.http, 'viewer', '/api/labels/buys')).json().id as string
     // Hold the run mid-calculation: it waits for the users table this transaction locks.
@@ -250,36 +250,53 @@ describe.skipIf(!pgUrl)('three processes on one PostgreSQL', () => {
       )
       await p3.kill9()
       nodes.splice(2, 1)
-      // Another process owns it now (the dead one's connection is gone from pg_stat_activity).
-      await poll(
+      // Another process takes it over at once (the dead one's connection is gone from
+      // pg_stat_activity): the interrupted run is failed with its error where operators see it
+      // (SPEC §6), as on PGlite, and a new run of the label, with the same trigger and asOf, takes
+      // its place, owned by a live process.
+      const killed = await poll(
         async () => {
-          const o = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [runId])
-          return o.rows[0] && o.rows[0].node_id !== owner.rows[0]!.node_id
+          const r = (await api(p1.http, 'viewer', `/api/runs/${runId}`)).json()
+          return r.status === 'failed' ? r : null
         },
         30_000,
-        'a new owner of the run',
+        'the killed run to be failed',
       )
+      expect(killed.error).toMatch(/^interrupted: /)
+      const again = await poll(
+        async () => {
+          const runs = (await api(p1.http, 'viewer', `/api/labels/${labelId}/runs`)).json().runs as Array<{
+            id: string
+            trigger: string
+            asOf: string
+          }>
+          return runs.find((r) => r.id !== runId && r.asOf === killed.asOf) ?? null
+        },
+        30_000,
+        'a new run in its place',
+      )
+      expect(again.trigger).toBe(killed.trigger)
+      const newOwner = await db.query<{ node_id: string }>(`SELECT node_id FROM cluster_runs WHERE run_id = $1`, [
+        again.id,
+      ])
+      expect(newOwner.rows.map((o) => o.node_id)).not.toContain(owner.rows[0]!.node_id)
       release()
       await holding
-      await poll(
-        async () => (await api(p1.http, 'viewer', `/api/runs/${runId}`)).json().status === 'succeeded',
-        60_000,
-        'the run to succeed',
-      )
-      // Every process says so, and shows its distribution, once the run's announcement reaches it
-      // (a process answers a run's status from memory, kept by the others' announcements: CI saw
-      // p2 still answer `running` right after p1 answered `succeeded`).
+      // Every process says it succeeded, and shows its distribution, once the run's announcement
+      // reaches it (a process answers a run's status from memory, kept by the others'
+      // announcements: CI saw p2 still answer `running` right after p1 answered `succeeded`).
       for (const n of [p1, p2]) {
         await poll(
-          async () => (await api(n.http, 'viewer', `/api/runs/${runId}`)).json().status === 'succeeded',
-          10_000,
-          `the run to succeed as ${n === p1 ? 'p1' : 'p2'} sees it`,
+          async () => (await api(n.http, 'viewer', `/api/runs/${again.id}`)).json().status === 'succeeded',
+          60_000,
+          `the new run to succeed as ${n === p1 ? 'p1' : 'p2'} sees it`,
         )
         await poll(
-          async () => (await api(n.http, 'viewer', `/api/labels/${labelId}/distribution`)).json().runId === runId,
+          async () => (await api(n.http, 'viewer', `/api/labels/${labelId}/distribution`)).json().runId === again.id,
           10_000,
-          `the run's distribution as ${n === p1 ? 'p1' : 'p2'} shows it`,
+          `the new run's distribution as ${n === p1 ? 'p1' : 'p2'} shows it`,
         )
+        expect((await api(n.http, 'viewer', `/api/runs/${runId}`)).json().status).toBe('failed')
       }
       const left = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')`,
