@@ -111,6 +111,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('tz', opts.tz ?? 'UTC')
   app.decorate('limits', limits)
   app.decorate('scheduleChanged', null)
+  // An empty body sent with a content type (a client that always sets `application/json`) is no
+  // body: a route whose body is optional (calculate's `{asOf?}`) takes it as absent.
+  app.addHook('onRequest', async (req) => {
+    if (req.headers['content-length'] === '0' && req.headers['transfer-encoding'] === undefined)
+      delete req.headers['content-type']
+  })
   // Data bodies reach the routes as streams: they enforce their own (larger) limits.
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/jsonl', 'text/csv', 'text/plain'],

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LabelsError } from '../../shared/errors.ts'
 
 /**
@@ -106,6 +106,68 @@ class RowCounter {
   current(): number {
     return this.format === 'ndjson' ? this.ended + 1 : this.ended
   }
+}
+
+/**
+ * A data route's body, whatever its content type (app.ts hands JSON routes parsed bodies; the data
+ * and import routes take every type as a stream): registered in the routes' own plugin, so no
+ * other route sees it. SPEC names no media type for uploads, and clients send what their library
+ * picks (`text/plain` from fetch, form-urlencoded from curl, `application/ndjson`, none).
+ */
+export function takeAnyBodyAsStream(fastify: FastifyInstance): void {
+  fastify.removeContentTypeParser(['application/json', 'text/plain'])
+  fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
+}
+
+/**
+ * The format of an upload: from its content type when that names one (NDJSON, JSON lines, CSV),
+ * else from its first character that is not white space (after a BOM): `{` is NDJSON, anything
+ * else CSV (a header row). The bytes read to see it are put back.
+ */
+export async function uploadFormat(req: FastifyRequest, stream: Readable): Promise<'ndjson' | 'csv'> {
+  const ct = (req.headers['content-type'] ?? '').toLowerCase()
+  if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('json-seq')) return 'ndjson'
+  if (ct.includes('csv')) return 'csv'
+  const first = await firstCharacter(stream)
+  return first === '{' ? 'ndjson' : 'csv'
+}
+
+/** The stream's first character that is not white space or a BOM ('' at its end), its bytes put back. */
+async function firstCharacter(stream: Readable, maxBytes = 64 * 1024): Promise<string> {
+  const seen: Buffer[] = []
+  let bytes = 0
+  let found = ''
+  try {
+    while (!found && bytes < maxBytes) {
+      const chunk = stream.read() as Buffer | string | null
+      if (chunk === null) {
+        if (stream.readableEnded || stream.destroyed) break
+        await new Promise<void>((resolve, reject) => {
+          const done = () => {
+            stream.off('readable', done)
+            stream.off('end', done)
+            stream.off('error', fail)
+            resolve()
+          }
+          const fail = (e: Error) => {
+            done()
+            reject(e)
+          }
+          stream.once('readable', done)
+          stream.once('end', done)
+          stream.once('error', fail)
+        })
+        continue
+      }
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      seen.push(buf)
+      bytes += buf.length
+      found = /[^\s\uFEFF]/.exec(Buffer.concat(seen).toString('utf8'))?.[0] ?? ''
+    }
+  } finally {
+    if (seen.length) stream.unshift(Buffer.concat(seen))
+  }
+  return found
 }
 
 /** Reads a whole CSV body (an import file) up to `limitBytes` (BOM dropped). */

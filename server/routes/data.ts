@@ -1,21 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
-import { abandonBody, checkContentLength, requireBodyStream, textChunks } from '../http/body.ts'
+import {
+  abandonBody,
+  checkContentLength,
+  requireBodyStream,
+  takeAnyBodyAsStream,
+  textChunks,
+  uploadFormat,
+} from '../http/body.ts'
 import { errors, IngestReportOut, SchemaOut } from '../http/wire-schemas.ts'
 import '../types.ts'
 import { typed } from '../http/typed.ts'
 
-/** NDJSON or CSV, from the Content-Type. */
-export function bodyFormat(req: FastifyRequest): 'ndjson' | 'csv' {
-  const ct = (req.headers['content-type'] ?? '').toLowerCase()
-  if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('json-seq')) return 'ndjson'
-  if (ct.startsWith('text/csv')) return 'csv'
-  throw new LabelsError('bad_request', 'send application/x-ndjson or text/csv', '/headers/content-type')
-}
-
 /** GET /api/data/schema and the streamed ingestion endpoints (admin). */
 export default async function dataRoutes(fastify: FastifyInstance) {
+  takeAnyBodyAsStream(fastify)
   const app = typed(fastify)
   app.get(
     '/api/data/schema',
@@ -41,15 +41,17 @@ export default async function dataRoutes(fastify: FastifyInstance) {
               ? 'Upsert users by user_id (NDJSON or CSV body)'
               : 'Append events, deduplicated by event_id (NDJSON or CSV body)',
           consumes: ['application/x-ndjson', 'text/csv'],
+          description:
+            'Any content type is taken: one naming NDJSON (ndjson, jsonl, json-seq) or CSV decides the format; otherwise a body whose first character is `{` is NDJSON, anything else CSV.',
           querystring: Type.Object({ skipInvalid: Type.Optional(Type.Boolean()) }),
           response: { 200: IngestReportOut, ...errors(400, 403, 413) },
         },
       },
       async (req, reply) => {
         const { skipInvalid } = req.query
-        const format = bodyFormat(req)
         checkContentLength(req, app.limits.ingestBytes)
         const body = requireBodyStream(req)
+        const format = await uploadFormat(req, body)
         // Big (or unsized, chunked) bodies are parsed in the engine's parse worker, so parsing
         // overlaps the database's staging writes; small ones skip the thread hop.
         const size = Number(req.headers['content-length'])

@@ -2,7 +2,15 @@ import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { LabelsError } from '../../shared/errors.ts'
-import { abandonBody, bodyStream, checkContentLength, readText, requireBodyStream, sizeWords } from '../http/body.ts'
+import {
+  abandonBody,
+  bodyStream,
+  checkContentLength,
+  readText,
+  requireBodyStream,
+  sizeWords,
+  takeAnyBodyAsStream,
+} from '../http/body.ts'
 import { errors, ImportReportOut } from '../http/wire-schemas.ts'
 import { LabelParams, resolveLabel } from './label-helpers.ts'
 import '../types.ts'
@@ -18,9 +26,7 @@ async function uploadedCsv(req: FastifyRequest, limitBytes: number): Promise<{ t
     if (part.file.truncated) throw new LabelsError('too_large', `the file is larger than ${sizeWords(limitBytes)}`)
     return { text, stream: part.file }
   }
-  const ct = (req.headers['content-type'] ?? '').toLowerCase()
-  if (!ct.startsWith('text/csv') && !ct.startsWith('text/plain'))
-    throw new LabelsError('bad_request', 'send text/csv or multipart/form-data with a file', '/headers/content-type')
+  // Any other content type is the CSV itself (SPEC names none; takeAnyBodyAsStream).
   const stream = requireBodyStream(req)
   return { text: await readText(stream, limitBytes), stream }
 }
@@ -33,6 +39,7 @@ function countRows(csv: string): number {
 
 /** POST /api/labels/:label/import — values of an import-method label from CSV `user_id,value`. */
 export default async function importRoutes(fastify: FastifyInstance) {
+  takeAnyBodyAsStream(fastify)
   const app = typed(fastify)
   app.post(
     '/api/labels/:label/import',
