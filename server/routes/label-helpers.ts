@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { Run } from '../../engine/api.ts'
 import { badRequest, notFound } from '../../shared/errors.ts'
+import { isoInstant, readIsoDateTime } from '../../shared/formats.ts'
+import { fromLocal } from '../../shared/schedule-tz.ts'
 import type { WorkspaceLabel } from '../workspace/workspace.ts'
 import '../types.ts'
 
@@ -29,14 +31,25 @@ export async function withRunInfoOf(app: FastifyInstance, label: WorkspaceLabel)
   return { ...label, lastRun: last[label.id] ?? null, nextRunAt: app.calc.nextRunAt(label) }
 }
 
-/** Parses an optional asOf (ISO date or date-time) to a canonical ISO string; 400 otherwise. */
-export function parseAsOf(asOf: string | undefined, path: string): string | undefined {
+/**
+ * Parses an optional asOf (ISO date or date-time) to a canonical ISO string; 400 otherwise. A date
+ * or date-time without an offset is wall time in the workspace zone `tz`, as every other date the
+ * API reads (window dates, import values, the audience's `value`): `"2026-12-05"` is that day's
+ * local midnight, so its run's history day is the 5th.
+ */
+export function parseAsOf(asOf: string | undefined, path: string, tz: string): string | undefined {
   if (asOf === undefined) return undefined
-  const t = Date.parse(asOf)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(asOf) || Number.isNaN(t))
-    throw badRequest(`${path}: "${asOf}" is not an ISO date-time`, path)
-  const year = new Date(t).getUTCFullYear()
-  if (year < 1 || year > 9999)
-    throw badRequest(`${path}: "${asOf}" is outside the supported dates (years 0001 to 9999)`, path)
-  return new Date(t).toISOString()
+  const t = typeof asOf === 'string' ? readIsoDateTime(asOf) : null
+  if (!t) throw badRequest(`${path}: "${asOf}" is not an ISO date-time`, path)
+  const outside = () => badRequest(`${path}: "${asOf}" is outside the supported dates (years 0001 to 9999)`, path)
+  if (t.year < 1 || t.year > 9999) throw outside()
+  // (Wall time before year 100 is read as UTC: the zone arithmetic's Date.UTC maps years 0–99 to 19xx.)
+  const ms =
+    t.offsetMinutes === null && t.year >= 100
+      ? fromLocal({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, tz) +
+        t.millisecond
+      : Date.parse(isoInstant(t))
+  const year = new Date(ms).getUTCFullYear()
+  if (!Number.isFinite(ms) || year < 1 || year > 9999) throw outside()
+  return new Date(ms).toISOString()
 }

@@ -156,7 +156,7 @@ export default async function labelRoutes(fastify: FastifyInstance) {
     },
     async (req, reply) => {
       const label = resolveLabel(app, req.params.label)
-      const asOf = parseAsOf(req.body?.asOf, '/body/asOf')
+      const asOf = parseAsOf(req.body?.asOf, '/body/asOf', app.tz)
       const runId = await app.calc.trigger(label, 'manual', asOf)
       req.auditDetails = { runId }
       return reply.status(202).send({ runId })

@@ -40,7 +40,7 @@ export default async function previewRoutes(fastify: FastifyInstance) {
       const budget = app.limits.previewTimeoutMs
       const body = req.body
       const def = { dataType: body.dataType, rule: body.rule }
-      const asOf = parseAsOf(body.asOf, '/body/asOf')
+      const asOf = parseAsOf(body.asOf, '/body/asOf', app.tz)
       const query = body.query ? toDistributionQuery(body.query) : undefined
       // PGlite: one connection, and a statement can't be interrupted. Behind a calculation (or a
       // preview that overran its budget and still runs) the preview waits at most readWaitMs for

@@ -92,7 +92,7 @@ export default async function versionRoutes(fastify: FastifyInstance) {
       const label = resolveLabel(app, req.params.label)
       const body = req.body
       const def = { dataType: body.dataType ?? label.dataType, rule: body.rule }
-      const asOf = parseAsOf(body.asOf, '/body/asOf')
+      const asOf = parseAsOf(body.asOf, '/body/asOf', app.tz)
       const query = body.query ? toDistributionQuery(body.query) : undefined
       // Behind a calculation on PGlite (one connection) it waits at most readWaitMs, then 503.
       return boundedRead(
