@@ -96,7 +96,9 @@ export default async function importRoutes(fastify: FastifyInstance) {
       req.auditDetails = { runId: report.runId, mode, skipInvalid, imported: report.imported, errors: invalid }
       const run = await app.engine.getRun(report.runId)
       if (run) app.calc.announce(run)
-      if (!report.committed && report.errors.length > 0) {
+      // With skipInvalid a file without one good row is reported, not refused (as ingestion does):
+      // 200, nothing imported (the label keeps its results), the rows listed, its run failed.
+      if (!report.committed && report.errors.length > 0 && !skipInvalid) {
         throw new LabelsError('bad_request', `${invalid} invalid row(s); nothing was imported`, '/body', {
           errors: report.errors.slice(0, 1000),
           invalidRows: invalid,

@@ -173,6 +173,19 @@ it('?skipInvalid=true stores the good rows of a file and reports the bad ones (S
     ],
   })
   expect((await values()).find((i) => i.value === 'bronze')?.users).toBe(2)
+  // No good row at all: reported with 200 as ingestion does, nothing imported, the results kept
+  // (even in replace mode), the run failed with the reason.
+  const none = await s.app.inject({
+    method: 'POST',
+    url: '/api/labels/vip/import?skipInvalid=true',
+    payload: 'user_id,value\nghost,gold\n',
+    headers: { 'content-type': 'text/csv', ...auth('editor') },
+  })
+  expect(none.statusCode, none.body).toBe(200)
+  expect(none.json()).toMatchObject({ committed: false, imported: 0, invalidRows: 1 })
+  expect((await values()).find((i) => i.value === 'bronze')?.users).toBe(2)
+  const run = (await s.app.inject({ url: `/api/runs/${none.json().runId}`, headers: auth('viewer') })).json()
+  expect(run).toMatchObject({ status: 'failed', trigger: 'import' })
   const bad = await s.app.inject({
     method: 'POST',
     url: '/api/labels/vip/import?skipInvalid=maybe',
