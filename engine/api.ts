@@ -86,7 +86,15 @@ export interface EngineApi {
   validateDefinition(def: Definition): Promise<void>
 
   /** Records a queued run; `definition` is frozen into the run (a later edit doesn't change it). */
-  createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run>
+  /** Stores a queued run; `id` and `createdAt` when the caller acknowledged it already (server/runs/run-journal.ts). */
+  createRun(input: {
+    labelId: string
+    trigger: RunTrigger
+    asOf: string
+    definition: Definition
+    id?: string
+    createdAt?: string
+  }): Promise<Run>
   /**
    * Executes a queued run: running → succeeded (results swapped, history written) or failed.
    * `definition`, when given, is the label's definition as the run starts and replaces the one

@@ -184,7 +184,14 @@ export class EngineService implements EngineApi {
     validateDefinition(def, await loadCatalogue(this.reads))
   }
 
-  createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
+  createRun(input: {
+    labelId: string
+    trigger: RunTrigger
+    asOf: string
+    definition: Definition
+    id?: string
+    createdAt?: string
+  }): Promise<Run> {
     return runs.insertRun(this.db, input)
   }
 

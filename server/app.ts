@@ -140,7 +140,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The web app offers ['labels.v1', 'labels.token.…']: answer labels.v1, never echo the token.
   await app.register(websocket, { options: { maxPayload: 2 * 1024 * 1024, handleProtocols: selectProtocol } })
 
-  await app.register(enginePlugin, { engine: opts.engine, clustered: opts.cluster !== undefined })
+  const pendingRunsFile = join(opts.dataDir, 'runs-pending.ndjson')
+  await app.register(enginePlugin, { engine: opts.engine, clustered: opts.cluster !== undefined, pendingRunsFile })
   await app.register(auditPlugin, { file: join(opts.dataDir, 'audit.jsonl'), ...opts.audit })
   const tokens = new TokenRegistry(opts.tokens)
   const rateLimits = { ...defaultRateLimits, ...opts.rateLimits }
@@ -160,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(livePlugin)
   await app.register(calcPlugin, {
+    pendingRunsFile,
     timeoutMs: limits.calcTimeoutMs,
     ...opts.calc,
     ...(opts.cluster ? { cluster: opts.cluster } : {}),

@@ -86,13 +86,28 @@ export function parseAsOf(asOf: string, path = '/asOf'): Date {
 /** Records a queued run with its frozen definition. */
 export async function insertRun(
   db: SqlExecutor,
-  input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition },
+  input: {
+    labelId: string
+    trigger: RunTrigger
+    asOf: string
+    definition: Definition
+    id?: string
+    createdAt?: string
+  },
 ): Promise<Run> {
   const asOf = parseAsOf(input.asOf)
+  const createdAt = input.createdAt === undefined ? null : parseAsOf(input.createdAt, '/createdAt').toISOString()
   const r = await db.query<RunRow>(
     `INSERT INTO runs (id, label_id, status, trigger, as_of, created_at, definition)
-     VALUES ($1, $2, 'queued', $3, $4, clock_timestamp(), $5::jsonb) RETURNING ${runColumns}`,
-    [newRunId(), input.labelId, input.trigger, asOf.toISOString(), JSON.stringify(input.definition)],
+     VALUES ($1, $2, 'queued', $3, $4, coalesce($6::timestamptz, clock_timestamp()), $5::jsonb) RETURNING ${runColumns}`,
+    [
+      input.id ?? newRunId(),
+      input.labelId,
+      input.trigger,
+      asOf.toISOString(),
+      JSON.stringify(input.definition),
+      createdAt,
+    ],
   )
   return toRun(r.rows[0] as RunRow)
 }

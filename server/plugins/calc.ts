@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Backfill, Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
+import { RunJournal } from '../runs/run-journal.ts'
 import { RunQueue } from '../runs/run-queue.ts'
 import { Backfills } from '../runs/backfill.ts'
 import { Scheduler, systemClock, type Clock } from '../runs/scheduler.ts'
@@ -33,6 +34,11 @@ export interface CalcPluginOptions {
    * taken over from dead processes, every run change reaches every process's live channel and caches.
    */
   cluster?: Cluster
+  /**
+   * On a single-connection engine (PGlite): the file that keeps runs acknowledged before their rows
+   * are stored (run-journal.ts); the engine plugin stores what a crash left in it at start.
+   */
+  pendingRunsFile?: string
 }
 
 /**
@@ -116,7 +122,9 @@ export default fp(
         publishResults(run).catch((e: unknown) => app.log.warn({ err: e, runId: run.id }, 'live results failed'))
     }
 
+    const journal = singleConnection && opts.pendingRunsFile ? new RunJournal(opts.pendingRunsFile) : null
     const queue = new RunQueue({
+      ...(journal ? { journal } : {}),
       engine: app.engine,
       tz: app.tz,
       getDefinition: (labelId) => {
@@ -267,6 +275,7 @@ export default fp(
         app.log.warn('runs still executing at shutdown are abandoned')
         await queue.close({ abort: true })
       }
+      journal?.close()
     })
   },
   { name: 'calc', dependencies: ['engine', 'workspace', 'live'] },

@@ -1,5 +1,7 @@
 import type { Definition, EngineApi, Run, RunResults, RunTrigger } from '../../engine/api.ts'
+import { newRunId } from '../../engine/calc/runs.ts'
 import { LabelsError, notFound } from '../../shared/errors.ts'
+import type { RunJournal } from './run-journal.ts'
 
 export interface RunQueueOptions {
   engine: Pick<EngineApi, 'createRun' | 'executeRun' | 'getRun' | 'executeRunWithResults'>
@@ -32,12 +34,20 @@ export interface RunQueueOptions {
   queuedThrough?(run: Run): Promise<Run[]>
   /** Called as exclusive work (an import) starts on a label; the returned function as it ends (cluster: marks it in progress). */
   onExclusive?(labelId: string): Promise<() => Promise<void>>
+  /**
+   * Acknowledge each run before its row is stored, keeping it here meanwhile (PGlite: a run's row
+   * would wait behind the calculation holding the one connection; run-journal.ts).
+   */
+  journal?: Pick<RunJournal, 'record' | 'settled'>
 }
 
 /** One run of a label as the queue tracks it, from creation to its end. */
 interface Entry {
   labelId: string
+  /** The run as stored (its row inserted): it executes once this resolves. */
   created: Promise<Run>
+  /** The run as its triggers are answered: `created`, or at once with a journal. */
+  acked: Promise<Run>
 }
 
 /** Exclusive work waiting for an executor: `grant` hands it the release of the executor it takes. */
@@ -85,7 +95,7 @@ export class RunQueue {
       const current = this.create(labelId, trigger, asOf)
       this.labels.set(labelId, { current, next: null })
       this.activate(current)
-      return current.created
+      return current.acked
     }
     if (!state.next) {
       const next = this.create(labelId, trigger, asOf, state.current.created)
@@ -95,7 +105,7 @@ export class RunQueue {
         if (state.next === next) state.next = null
       })
     }
-    return state.next.created
+    return state.next.acked
   }
 
   /**
@@ -111,7 +121,7 @@ export class RunQueue {
         this.labelWaiters.set(run.labelId, [...(this.labelWaiters.get(run.labelId) ?? []), r]),
       )
     }
-    const current: Entry = { labelId: run.labelId, created: Promise.resolve(run) }
+    const current: Entry = { labelId: run.labelId, created: Promise.resolve(run), acked: Promise.resolve(run) }
     this.labels.set(run.labelId, { current, next: null })
     this.report(run)
     this.activate(current)
@@ -212,17 +222,64 @@ export class RunQueue {
    */
   private create(labelId: string, trigger: RunTrigger, asOf: string | undefined, after?: Promise<Run>): Entry {
     const definition = this.opts.getDefinition(labelId)
-    const at = asOf ?? (this.opts.now?.() ?? new Date()).toISOString()
+    const now = this.opts.now?.() ?? new Date()
+    const at = asOf ?? now.toISOString()
+    const journal = definition ? this.opts.journal : undefined
+    // With a journal the run is acknowledged now, under the id its row will get.
+    const early: Run | null = journal
+      ? {
+          id: newRunId(),
+          labelId,
+          status: 'queued',
+          trigger,
+          asOf: new Date(at).toISOString(),
+          createdAt: now.toISOString(),
+          startedAt: null,
+          finishedAt: null,
+          totalUsers: null,
+          coveredUsers: null,
+        }
+      : null
+    if (journal && early && definition) {
+      try {
+        journal.record({ ...early, definition })
+      } catch (e) {
+        const failed = Promise.reject(e)
+        failed.catch(() => {})
+        return { labelId, created: failed, acked: failed }
+      }
+      this.report(early)
+    }
     const created = (async () => {
       if (!definition) throw notFound(`label ${labelId} not found`, '/labelId')
       if (after) await after.catch(() => {})
-      const run = await this.opts.engine.createRun({ labelId, trigger, asOf: at, definition })
-      this.report(run)
-      return run
+      try {
+        const run = await this.opts.engine.createRun({
+          labelId,
+          trigger,
+          asOf: at,
+          definition,
+          ...(early ? { id: early.id } : {}),
+        })
+        if (!early) this.report(run)
+        return run
+      } catch (e) {
+        // Acknowledged but not stored: its triggers were answered, so say it failed.
+        if (early)
+          this.report({
+            ...early,
+            status: 'failed',
+            finishedAt: new Date().toISOString(),
+            error: `the run could not be stored: ${errorText(e)}`,
+          })
+        throw e
+      } finally {
+        if (early) journal?.settled(early.id)
+      }
     })()
     // The caller gets the rejection; keep it from also surfacing as unhandled here.
     created.catch(() => {})
-    return { labelId, created }
+    return { labelId, created, acked: early ? Promise.resolve(early) : created }
   }
 
   /** Makes an entry the label's current run: once created it waits for a free executor. */

@@ -102,6 +102,11 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
       const calc = await api(app.http, 'editor', '/api/labels/buys/calculate', { json: {} })
       expect(calc.status, calc.body).toBe(202)
       const runId = calc.json().runId as string
+      // A second trigger while it runs: on PGlite acknowledged before its row can be stored (the
+      // calculation holds the connection), so kept on disk until then (server/runs/run-journal.ts).
+      const calc2 = await api(app.http, 'editor', '/api/labels/buys/calculate', { json: {} })
+      expect(calc2.status, calc2.body).toBe(202)
+      const runId2 = calc2.json().runId as string
       let ingestStatus: number | 'killed' | null = null
       const ingest = api(app.http, 'admin', '/api/data/events', {
         body: buyEvents(`r${r}`, ROUND_EVENTS),
@@ -153,6 +158,8 @@ describe('kill -9 during a calculation, an ingestion and right after acknowledge
         expect(['succeeded', 'failed'], JSON.stringify(run)).toContain(run.status)
         if (run.status === 'failed') expect(run.error).toBe('interrupted')
       }
+      // Both acknowledged runs are there, whatever the moment of the kill.
+      expect(runs.map((x) => x.id)).toContain(runId2)
       const mine = runs.find((x) => x.id === runId)!
       if (mine.status === 'succeeded') outcome.runsFinished++
       else if (mine.startedAt) outcome.runsInterrupted++

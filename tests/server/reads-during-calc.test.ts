@@ -378,4 +378,50 @@ describeEachDb('reads while a calculation holds the engine', (kind) => {
       }
     })
   }
+
+  it('answers calculate requests sent one after another while a run is running at once, coalesced into one more run', async () => {
+    // SPEC §6: "further triggers while it runs coalesce into one more". On PGlite a new run's
+    // row waited behind the calculation, so each request was answered only when the run before
+    // ended, by which time the next request found the new run running and made another: four
+    // requests, four runs (second black-box audit, 2026-12-06). Now the run is acknowledged at
+    // once (server/runs/run-journal.ts) and stored when the connection is free.
+    const s = (current = await setup(kind))
+    const { app } = s
+    await ingest(app)
+    const id = await createLabel(app, 'busy')
+    s.hold.arm()
+    const calc = () =>
+      whileHeld(
+        app.inject({ method: 'POST', url: `/api/labels/${id}/calculate`, payload: {}, headers: auth('editor') }),
+      )
+    const first = await calc()
+    expect(first).not.toBe(BLOCKED)
+    if (first === BLOCKED) return
+    expect(first.statusCode, first.body).toBe(202)
+    await until(async () => s.hold.held() === 1)
+    const answers = []
+    for (let i = 0; i < 3; i++) answers.push(await calc())
+    // Every answer came while the first run was still running.
+    expect(s.hold.held()).toBe(1)
+    expect(answers).not.toContain(BLOCKED)
+    const ids = answers.map((a) => (a === BLOCKED ? null : (a.json() as { runId: string }).runId))
+    expect(new Set(ids).size).toBe(1)
+    expect(ids[0]).not.toBe(first.json().runId)
+    // Known (queued) before it is stored.
+    const queued = (await app.inject({ url: `/api/runs/${ids[0]}`, headers: auth('viewer') })).json()
+    expect(queued).toMatchObject({ id: ids[0], status: 'queued', labelId: id })
+    s.hold.release()
+    await app.runQueue.idle()
+    const runs = (await app.inject({ url: `/api/labels/${id}/runs`, headers: auth('viewer') })).json().runs as Array<{
+      id: string
+      status: string
+      trigger: string
+    }>
+    expect(runs.filter((r) => r.trigger === 'manual').map((r) => [r.id, r.status])).toEqual([
+      [ids[0], 'succeeded'],
+      [first.json().runId, 'succeeded'],
+    ])
+    const stored = await app.engine.getRun(ids[0]!)
+    expect(stored).toMatchObject({ status: 'succeeded' })
+  })
 })
