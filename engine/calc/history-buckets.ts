@@ -4,7 +4,7 @@ import type { HistoryBuckets, HistoryBucketsChange, HistoryBucketsInput } from '
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
-import { boundaries as parseBoundaries, oneOf } from '../read/distribution-query.ts'
+import { maxTop, boundaries as parseBoundaries, oneOf } from '../read/distribution-query.ts'
 import { boundaryIntervals } from '../read/distribution-items.ts'
 import { compareCodePoints } from '../read/value-order.ts'
 
@@ -185,6 +185,8 @@ interface NumberStats {
   ints: boolean
   /** The 12 smallest distinct values, ascending. */
   few: number[]
+  /** How many distinct values there are. */
+  distinct: number
 }
 
 /**
@@ -225,6 +227,7 @@ export function numberStatsOf(numbers: ReadonlyArray<readonly [number, number]>)
     q,
     ints: numbers.every(([v]) => v === Math.trunc(v)),
     few: numbers.slice(0, 12).map(([v]) => v),
+    distinct: numbers.filter(([, u]) => u > 0).length,
   }
 }
 
@@ -232,18 +235,19 @@ export function numberStatsOf(numbers: ReadonlyArray<readonly [number, number]>)
 export async function numberStatsFromTable(tx: SqlExecutor, table: string): Promise<NumberStats | null> {
   // Materialised: on Citus the result table is distributed, and the ordered-set aggregate then
   // runs on the coordinator over the values the CTE gathered.
-  const r = await tx.query<{ q: string | null; ints: boolean | null; few: string | null }>(
+  const r = await tx.query<{ q: string | null; ints: boolean | null; few: string | null; distinct: number }>(
     `WITH v AS MATERIALIZED (SELECT value::float8 AS value FROM ${table})
      SELECT to_json(percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY value))::text AS q,
             bool_and(value = trunc(value)) AS ints,
-            (SELECT to_json(array_agg(value))::text FROM (SELECT DISTINCT value FROM v ORDER BY 1 LIMIT 12) d) AS few
+            (SELECT to_json(array_agg(value))::text FROM (SELECT DISTINCT value FROM v ORDER BY 1 LIMIT 12) d) AS few,
+            count(DISTINCT value)::int AS distinct
        FROM v`,
     [quantileFractions],
   )
   const s = r.rows[0]
   if (!s || s.q === null) return null
   const nums = (json: string | null) => (json === null ? [] : (JSON.parse(json) as Array<number | string>).map(Number))
-  return { q: nums(s.q), ints: s.ints === true, few: nums(s.few) }
+  return { q: nums(s.q), ints: s.ints === true, few: nums(s.few), distinct: Number(s.distinct) }
 }
 
 /**
@@ -265,9 +269,20 @@ export async function ensureBuckets(
   if (stored) return stored
   if (dataType === 'number') {
     const s = numbers ? numberStatsOf(numbers) : await numberStatsFromTable(tx, table)
-    if (!s) return null
+    // Per exact value while the results have at most 50 distinct values, as the distribution
+    // shows them (SPEC: history per day, per value); intervals only past that.
+    if (!s || s.distinct <= maxTop) return null
     const boundaries = quantileBoundaries(s.q, s.ints, s.few)
-    return storeBuckets(tx, labelId, dataType, { boundaries }, 'first_run')
+    const buckets = await storeBuckets(tx, labelId, dataType, { boundaries }, 'first_run')
+    // The days kept per exact value until now are counted again in the intervals, so every day
+    // of the label's history has the same values to follow.
+    const tag = bucketingOf(buckets)
+    for (const [date, d] of await storedDays(tx, labelId)) {
+      if (d.bucketing === tag) continue
+      const items = rebucketNumbers(d.items, boundaries)
+      if (items) await writeHistoryDay(tx, labelId, date, { ...d, bucketing: tag, items })
+    }
+    return buckets
   }
   const r = await tx.query<{ days: number | null }>(
     `SELECT extract(epoch FROM max(value) - min(value)) / 86400 AS days FROM ${table}`,

@@ -92,14 +92,13 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     await s?.close()
   })
 
-  it('answers the fixed buckets and lets an editor set them, re-counting the stored day', async () => {
+  it('answers no buckets while values are exact, and lets an editor set them, re-counting the stored day', async () => {
+    // 30 distinct counts (0…29): kept per exact value, as the distribution shows them.
     const b = await json({ url: '/api/labels/buys_30d/history/buckets' })
-    expect(b.buckets).toMatchObject({
-      dataType: 'number',
-      source: 'first_run',
-      boundaries: Array.from({ length: 11 }, (_, i) => 3 * i), // at the deciles of the first result
-    })
+    expect(b.buckets).toBeNull()
     expect(b.otherDays).toEqual([])
+    const exact = await json({ url: '/api/labels/buys_30d/history?value=29' })
+    expect(exact.items).toMatchObject([{ value: '29', users: 1 }])
     const url = '/api/labels/buys_30d/history/buckets'
     expect(
       (await inject({ method: 'PUT', url, headers: auth('viewer'), payload: { boundaries: [10] } })).statusCode,

@@ -120,6 +120,36 @@ describeEachDb('fixed history buckets', (kind) => {
     expect(b.otherDays).toEqual([])
   })
 
+  it('keeps a number label per exact value while it has at most 50 distinct, then fixes intervals and counts the earlier days in them', async () => {
+    // SPEC §7: history per day, per value, as the distribution (exact values up to 50 distinct).
+    const L = label()
+    source = values(`(uid % 5)::float8`) // 0..4, 20 customers each
+    await run(L, '2024-04-01T12:00:00Z')
+    expect(await rows(L)).toEqual(['0', '1', '2', '3', '4'].map((v) => ['2024-04-01', v, 20]))
+    expect((await f.svc.history(L, { values: ['3'] })).items).toEqual([
+      { date: '2024-04-01', value: '3', users: 20, proportion: 0.2 },
+    ])
+    expect((await f.svc.historyBuckets(L, 'number')).buckets).toBeNull()
+    source = values(`(uid % 50)::float8`) // 50 distinct: still exact
+    await run(L, '2024-04-02T12:00:00Z')
+    expect(keysOf(await rows(L), '2024-04-02')).toHaveLength(50)
+    expect((await f.svc.historyBuckets(L, 'number')).buckets).toBeNull()
+    source = values(`(uid - 1)::float8`) // 0..99: 100 distinct, intervals from now on
+    await run(L, '2024-04-03T12:00:00Z')
+    const b = (await f.svc.historyBuckets(L, 'number')).buckets
+    expect(b).toMatchObject({ boundaries: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], source: 'first_run' })
+    const r = await rows(L)
+    // Every day in the same intervals, the earlier ones counted again from their exact values.
+    const day3 = keysOf(r, '2024-04-03')
+    expect(keysOf(r, '2024-04-01')).toEqual(day3)
+    expect(keysOf(r, '2024-04-02')).toEqual(day3)
+    const users = (day: string, key: string) => r.find((x) => x[0] === day && x[1] === key)?.[2]
+    expect(users('2024-04-01', '[0,10)')).toBe(100)
+    expect(users('2024-04-02', '[40,50)')).toBe(20)
+    expect(users('2024-04-03', '[90,100)')).toBe(10)
+    expect((await f.svc.historyBuckets(L, 'number')).otherDays).toEqual([])
+  })
+
   it('spreads a skewed first result over several intervals (quantiles), and keeps them', async () => {
     const L = label()
     source = values(`round(exp(uid / 10.0))::float8`) // 1 … 22026, the same long tail as \`skewed\`

@@ -78,19 +78,20 @@ describeEachDb('history snapshots', (kind) => {
     })
   })
 
-  it('keys numbers by the fixed nice intervals of the first result, open-ended at both ends', async () => {
+  it('keys numbers by exact value, as the distribution, while they have at most 50 distinct values', async () => {
     const L = label()
     source = values(`(uid * 1.5)::float8`)
     await run(L, '2024-03-01T12:00:00Z', 'UTC', { ...def, dataType: 'number' })
     const h = await f.svc.history(L, {})
-    expect(h.items.filter((i) => i.users > 0).map((i) => [i.value, i.users])).toEqual([
-      ['[1.5,2)', 1],
-      ['[3,3.5)', 1],
-      ['[4.5,5)', 1],
-      ['[6,6.5)', 1],
+    expect(h.items.map((i) => [i.value, i.users])).toEqual([
+      ['1.5', 1],
+      ['3', 1],
+      ['4.5', 1],
+      ['6', 1],
     ])
-    expect(h.items.map((i) => i.value)).toContain('(-∞,1.5)')
-    expect(h.items.map((i) => i.value)).toContain('[6.5,+∞)')
+    expect((await f.svc.history(L, { values: ['4.5'] })).items).toEqual([
+      { date: '2024-03-01', value: '4.5', users: 1, proportion: 0.25 },
+    ])
   })
 
   it('keys dates by day in the workspace zone and collections by element', async () => {
