@@ -182,6 +182,7 @@ export interface EngineApi {
     tz: string
     definition: Definition
     skipInvalid?: boolean
+    runId?: string
   }): Promise<ImportReport>
 
   /** Evaluates an unsaved definition, stores nothing; timeoutMs counts from startedAt (epoch ms) when given. */

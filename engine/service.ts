@@ -366,6 +366,7 @@ export class EngineService implements EngineApi {
     tz: string
     definition: Definition
     skipInvalid?: boolean
+    runId?: string
   }): Promise<ImportReport> {
     return importValues(this.db, input)
   }

@@ -21,6 +21,8 @@ export interface ImportInput {
   skipInvalid?: boolean
   /** How many errors the report lists (default 100); invalidRows counts them all. */
   maxErrors?: number
+  /** The run's id, when the caller announced it already (queued, then running). */
+  runId?: string
 }
 
 interface Row {
@@ -209,6 +211,7 @@ export async function importValues(
     trigger: 'import',
     asOf: new Date().toISOString(),
     definition: input.definition,
+    ...(input.runId ? { id: input.runId } : {}),
   })
   await startRun(db, run.id)
   const rejected = async () => {

@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import type { Run } from '../../engine/api.ts'
+import { newRunId } from '../../engine/calc/runs.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import {
   abandonBody,
@@ -81,17 +83,50 @@ export default async function importRoutes(fastify: FastifyInstance) {
       const rows = countRows(csv.trimEnd()) - 1
       if (rows > app.limits.importRows)
         throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
-      const report = await app.runQueue.exclusive(label.id, () =>
-        app.engine.importValues({
-          labelId: label.id,
-          dataType: label.dataType,
-          csv,
-          mode,
-          tz: app.tz,
-          definition: { dataType: label.dataType, rule: label.rule },
-          skipInvalid,
-        }),
-      )
+      // The run is announced queued, then running, as a calculation's (SPEC §9: every status
+      // change), under the id the engine stores it with.
+      const queued: Run = {
+        id: newRunId(),
+        labelId: label.id,
+        status: 'queued',
+        trigger: 'import',
+        asOf: new Date().toISOString(),
+        createdAt: new Date().toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        totalUsers: null,
+        coveredUsers: null,
+      }
+      app.calc.announce(queued)
+      const report = await app.runQueue
+        .exclusive(label.id, () => {
+          app.calc.announce({ ...queued, status: 'running', startedAt: new Date().toISOString() })
+          return app.engine.importValues({
+            labelId: label.id,
+            dataType: label.dataType,
+            csv,
+            mode,
+            tz: app.tz,
+            definition: { dataType: label.dataType, rule: label.rule },
+            skipInvalid,
+            runId: queued.id,
+          })
+        })
+        .catch(async (e: unknown) => {
+          // Its end as stored, or (never stored: refused before it started) failed with the reason.
+          const stored = await app.engine.getRun(queued.id).catch(() => null)
+          app.calc.announce(
+            stored && stored.status !== 'queued' && stored.status !== 'running'
+              ? stored
+              : {
+                  ...queued,
+                  status: 'failed',
+                  finishedAt: new Date().toISOString(),
+                  error: e instanceof Error ? e.message : String(e),
+                },
+          )
+          throw e
+        })
       const invalid = report.invalidRows ?? report.errors.length // every bad row; `errors` lists the first ones
       req.auditDetails = { runId: report.runId, mode, skipInvalid, imported: report.imported, errors: invalid }
       const run = await app.engine.getRun(report.runId)

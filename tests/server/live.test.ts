@@ -186,3 +186,54 @@ it('closes a subscriber that does not read (4508) instead of buffering pushes wi
   raw.resume()
   expect(await closed).toBe(4508)
 })
+
+it("pushes an import run's every status change, queued, running, then its end, like a calculation's", async () => {
+  // SPEC §9: `{"type":"run",run}` on every run status change. An import pushed only its end.
+  const made = await s.app.inject({
+    method: 'POST',
+    url: '/api/labels',
+    headers: auth('editor'),
+    payload: {
+      name: 'imported_tier',
+      displayName: 'Tier',
+      dataType: 'string',
+      labelType: 'static',
+      rule: { method: 'import' },
+    },
+  })
+  expect(made.statusCode, made.body).toBe(201)
+  const id = made.json().id as string
+  await s.app.runQueue.idle()
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: [`label:${id}`] }))
+  await c.next((m) => m.type === 'subscribed')
+  const runStatuses = () =>
+    c.messages.filter((m) => m.type === 'run').map((m) => m.run as { id: string; status: string; trigger: string })
+  for (const [csv, end] of [
+    ['user_id,value\nu1,vip\nu2,vip\n', 'succeeded'],
+    ['user_id,value\nnobody,vip\n', 'failed'],
+  ] as const) {
+    const before = runStatuses().length
+    const r = await s.app.inject({
+      method: 'POST',
+      url: `/api/labels/${id}/import`,
+      headers: { ...auth('editor'), 'content-type': 'text/csv' },
+      payload: csv,
+    })
+    const runId = (r.json().runId ?? r.json().error?.details?.runId) as string
+    expect(runId, r.body).toBeTruthy()
+    await c.next(
+      (m) =>
+        m.type === 'run' &&
+        (m.run as { id: string; status: string }).id === runId &&
+        (m.run as { status: string }).status === end,
+    )
+    const mine = runStatuses()
+      .slice(before)
+      .filter((x) => x.id === runId)
+    expect(mine.map((x) => x.status)).toEqual(['queued', 'running', end])
+    expect(mine.every((x) => x.trigger === 'import')).toBe(true)
+    expect((await s.app.inject({ url: `/api/runs/${runId}`, headers: auth('viewer') })).json().status).toBe(end)
+  }
+  c.ws.close()
+})
