@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Backfill, Distribution, Run, RunResults } from '../../engine/api.ts'
 import { ResultCache } from '../calc/result-cache.ts'
+import { typedHistory } from '../../shared/history-values.ts'
 import { RunJournal } from '../runs/run-journal.ts'
 import { RunQueue } from '../runs/run-queue.ts'
 import { Backfills } from '../runs/backfill.ts'
@@ -77,12 +78,14 @@ export default fp(
       const d = reads.distribution(run.labelId, {}) ?? (await app.engine.distribution(run.labelId, label.dataType, {}))
       const h = reads.history(run.labelId, {}) ?? (await app.engine.history(run.labelId, {}))
       if (d) app.live.publishDistribution({ ...d, labelId: run.labelId })
-      app.live.publishHistory(h)
+      app.live.publishHistory(typedHistory(h, label.dataType))
     }
     /** The label's whole history to its live subscribers (it changed outside a run). */
     const pushHistory = async (labelId: string) => {
-      if (!app.live.wantsResults(labelId)) return
-      app.live.publishHistory(reads.history(labelId, {}) ?? (await app.engine.history(labelId, {})))
+      const label = app.workspace.findLabel(labelId)
+      if (!app.live.wantsResults(labelId) || !label) return
+      const h = reads.history(labelId, {}) ?? (await app.engine.history(labelId, {}))
+      app.live.publishHistory(typedHistory(h, label.dataType))
     }
     const cluster = opts.cluster
     /** Other processes read the label's history anew (it changed outside a run: buckets set, a backfill). */

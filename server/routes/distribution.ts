@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import type { Distribution, DistributionQuery, HistoryQuery, HistoryResult } from '../../engine/api.ts'
+import { typedHistory } from '../../shared/history-values.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import { boundedRead } from '../calc/bounded-read.ts'
 import { csvLine, sendCsv, UTF8_BOM } from '../http/csv.ts'
@@ -160,7 +161,7 @@ export default async function distributionRoutes(fastify: FastifyInstance) {
         { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(values ? { values } : {}) },
         reply,
       )
-      if (q.format !== 'csv') return h
+      if (q.format !== 'csv') return typedHistory(h, label.dataType)
       let csv = UTF8_BOM + csvLine(['date', 'value', 'users', 'proportion'])
       for (const i of h.items) csv += csvLine([i.date, i.value, i.users, i.proportion])
       return sendCsv(reply, `${label.name}-history.csv`, csv)

@@ -206,7 +206,14 @@ export type Distribution = Static<typeof Distribution>
 export const HistoryResult = Type.Object({
   labelId: Type.String(),
   items: Type.Array(
-    Type.Object({ date: Type.String(), value: Type.String(), users: Type.Number(), proportion: Type.Number() }),
+    Type.Object({
+      date: Type.String(),
+      // Typed as the distribution's: a boolean label's true/false, a number label's exact value as a
+      // number; intervals, strings, collection elements and date buckets as text (shared/history-values.ts).
+      value: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+      users: Type.Number(),
+      proportion: Type.Number(),
+    }),
   ),
 })
 export type HistoryResult = Static<typeof HistoryResult>

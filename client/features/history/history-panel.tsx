@@ -1,5 +1,6 @@
 import { createEffect, createMemo, createResource, createSignal, For, on, Show, type JSX } from 'solid-js'
 import type { HistoryResult } from '../../api/types.ts'
+import { historyAsText } from '../../../shared/history-values.ts'
 import { count, percent } from '../../charts/chart-data.ts'
 import { ChartMount } from '../../charts/chart-mount.tsx'
 import { renderLines } from '../../charts/render-lines.ts'
@@ -47,7 +48,8 @@ function History_(props: HistoryProps): JSX.Element {
   const rangeError = createMemo(() => (validRange(filter()) ? null : '"To" must be on or after "From".'))
   const [range, { refetch, mutate }] = createResource(
     () => (rangeError() ? false : { id: props.labelId, q: rangeQuery() }),
-    (src) => s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`),
+    // Values by their text: lines, chips and filters key on it (numbers and booleans come typed).
+    async (src) => historyAsText(await s.api.get<HistoryResult>(`/api/labels/${src.id}/history?${src.q}`)),
   )
   // An errored resource throws when read (offline: "Failed to fetch"); the error is shown below.
   const latest = () => (range.error ? undefined : range.latest)
@@ -65,7 +67,8 @@ function History_(props: HistoryProps): JSX.Element {
         s.live.onLabel(id, (m) => {
           if (m.type !== 'history') return
           const f = rangeFilter(filter())
-          if (validRange(f) && !range.loading) mutate({ labelId: m.labelId, items: filterHistory(m.items, f) })
+          if (validRange(f) && !range.loading)
+            mutate({ labelId: m.labelId, items: filterHistory(historyAsText(m).items, f) })
           else void refetch()
         }),
     ),
