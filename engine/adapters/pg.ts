@@ -4,10 +4,12 @@ import pg from 'pg'
 import { from as copyFromStdin } from 'pg-copy-streams'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { makeNested } from './savepoint.ts'
+import { parseTimestamptz } from './timestamptz.ts'
 
 // Same value shapes as the PGlite adapter: int8/numeric as numbers.
 pg.types.setTypeParser(20, (v) => Number(v))
 pg.types.setTypeParser(1700, (v) => Number(v))
+pg.types.setTypeParser(1184, parseTimestamptz)
 
 type Client = pg.Pool | pg.PoolClient
 

@@ -1,12 +1,14 @@
 import { PGlite, types, type Transaction } from '@electric-sql/pglite'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { makeNested } from './savepoint.ts'
+import { parseTimestamptz } from './timestamptz.ts'
 import { keepLeadingBomInPglite } from './pglite-bom.ts'
 
 // Timestamps come back as Date, numerics and bigints as JS numbers, like the pg adapter.
 const parsers = {
   [types.INT8]: (v: string) => Number(v),
   [types.NUMERIC]: (v: string) => Number(v),
+  [types.TIMESTAMPTZ]: parseTimestamptz,
 }
 
 type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction
