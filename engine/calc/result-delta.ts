@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../sql-executor.ts'
 import { distributionItems, groupedTextSql } from '../read/distribution-items.ts'
 import type { ResolvedQuery } from '../read/distribution-query.ts'
 import type { LabelState } from '../read/label-state.ts'
-import { compareCodePoints } from '../read/value-order.ts'
+import { rankByValue } from '../read/value-order.ts'
 import {
   defaultNumberBuckets,
   hasNonFinite,
@@ -73,7 +73,7 @@ export interface TextDelta {
 
 /**
  * A text space's groups after the difference (pure): every group of `prev` with its count moved,
- * groups that reach 0 dropped, new ones added; ranked by value in code-point order and listed by
+ * groups that reach 0 dropped, new ones added; ranked by value (value-order.ts rankByValue) and listed by
  * users descending, then value, as result-summary.ts textSpace lists them. Null when the result
  * has more than `limit` groups (the space then keeps top lists, which need the table) or a count
  * would go below zero (the previous counts weren't of the rows replaced).
@@ -89,11 +89,7 @@ export function mergeTextGroups(prev: TextGroup[], delta: TextDelta[], limit = m
     else groups.set(d.v, { v: d.v, u, ...(d.f !== null ? { f: d.f } : {}), ...(d.t !== null ? { t: d.t } : {}), r: 0 })
   }
   if (groups.size > limit) return null
-  const byValue = [...groups.values()].sort((a, b) => compareCodePoints(a.v, b.v))
-  byValue.forEach((g, i) => {
-    g.r = i + 1
-  })
-  return byValue.sort((a, b) => b.u - a.u || a.r - b.r)
+  return rankByValue([...groups.values()]).sort((a, b) => b.u - a.u || a.r - b.r)
 }
 
 /**

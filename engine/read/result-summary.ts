@@ -1,3 +1,4 @@
+import { rankByValue } from './value-order.ts'
 import type { Distribution, DistributionItem, DistributionQuery } from '../api.ts'
 import type { DataType } from '../../shared/schemas/label.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
@@ -81,7 +82,12 @@ async function textSpace(db: SqlExecutor, grouped: { sql: string; params: unknow
     `SELECT v, users, f, t, row_number() OVER (ORDER BY v COLLATE "C") AS r FROM (${grouped.sql}) g ORDER BY users DESC, v COLLATE "C" ASC LIMIT $${n + 1}`,
     [...grouped.params, maxGroups + 1],
   )
-  if (all.rows.length <= maxGroups) return { all: all.rows.map(toGroup), lists: null }
+  if (all.rows.length <= maxGroups) {
+    // Ranked by value again where code-point order isn't the natural one (intervals).
+    const groups = all.rows.map(toGroup)
+    rankByValue(groups)
+    return { all: groups, lists: null }
+  }
   const list = async (order: string) =>
     (
       await db.query<Row>(`SELECT v, users, f, t, 0 AS r FROM (${grouped.sql}) g ORDER BY ${order} LIMIT $${n + 1}`, [

@@ -55,3 +55,18 @@ export function inHistoryOrder<T extends { date: string; value: string }>(items:
       (orders.get(a.date) as (x: string, y: string) => number)(a.value, b.value),
   )
 }
+
+/**
+ * Ranks text groups by value (their `r`, 1-based), as a distribution's `sort=value` orders them:
+ * in historyValueOrder, so a behaviour distribution label's intervals (`(-∞,5)` `[5,10)`
+ * `[10,100)` `[100,+∞)`) come in their numeric order, as its history lists them, not in code-point
+ * order (`[10,100)` before `[5,10)`). Returns the groups sorted by value.
+ */
+export function rankByValue<G extends { v: string; r: number }>(groups: G[]): G[] {
+  const order = historyValueOrder(groups.map((g) => g.v))
+  const byValue = [...groups].sort((a, b) => order(a.v, b.v))
+  byValue.forEach((g, i) => {
+    g.r = i + 1
+  })
+  return byValue
+}

@@ -194,4 +194,39 @@ describeEachDb('edges of the HTTP contract', (kind) => {
     expect(items.map((i) => i.value)).toEqual(['(-∞,3)', '[3,17)', '[17,210)', '[210,1071)', '[1071,+∞)'])
     expect(items.map((i) => i.users)).toEqual([2, 1, 1, 1, 1]) // 0 (u' sp '), 1; 5; 20; 300; 2000
   })
+
+  it("sorts a behaviour distribution label's intervals by value in their numeric order, as its history lists them", async () => {
+    await label('band', {
+      dataType: 'string',
+      rule: {
+        method: 'distribution',
+        event: 'buy',
+        measure: { agg: 'sum', property: 'amount' },
+        boundaries: [5, 10, 100],
+      },
+    })
+    const order = ['(-∞,5)', '[5,10)', '[10,100)', '[100,+∞)']
+    const asc = await get('/api/labels/band/distribution?sort=value&order=asc')
+    expect(asc.items.map((i: { value: string }) => i.value)).toEqual(order)
+    const desc = await get('/api/labels/band/distribution?sort=value&order=desc&top=2')
+    expect(desc.items.map((i: { value: string }) => i.value)).toEqual(['[100,+∞)', '[10,100)'])
+    expect((await get('/api/labels/band/history')).items.map((i: { value: string }) => i.value)).toEqual(order)
+    // The same after an incremental run updated the summary from what it wrote.
+    const nd = { ...auth('admin'), 'content-type': 'application/x-ndjson' }
+    const more = [{ user_id: 'u1', event: 'buy', time: '2026-01-02T00:00:00Z', properties: { amount: 50 } }]
+    expect(
+      (await inject({ method: 'POST', url: '/api/data/events', headers: nd, payload: ndjson(more) })).statusCode,
+    ).toBe(200)
+    const run = await inject({
+      method: 'POST',
+      url: '/api/labels/band/calculate',
+      headers: auth('editor'),
+      payload: {},
+    })
+    const runId = run.json().runId
+    await until(async () => (await get(`/api/runs/${runId}`)).status === 'succeeded')
+    const again = await get('/api/labels/band/distribution?sort=value&order=asc')
+    expect(again.runId).toBe(runId)
+    expect(again.items.map((i: { value: string }) => i.value)).toEqual(order)
+  })
 })
