@@ -319,8 +319,8 @@ export class LiveDoc {
         const stamped = this.stamper.stamp(tr)
         // Draft authors are the sender's authenticated operator, whatever the client wrote.
         const attributed = origin.kind === 'remote' && attributeDraftWrites(tr, origin.actor)
-        // Label fields the REST operations would refuse get their earlier value back, or the new
-        // label is removed (shared/doc/label-guard.ts).
+        // Label and group fields the REST operations would refuse get their earlier value back, or
+        // the new entry is removed (shared/doc/label-guard.ts).
         guarded = guardLabelWrites(tr)
         if (stamped || attributed || guarded.length > 0) {
           this.echo.add(tr)
@@ -339,7 +339,7 @@ export class LiveDoc {
     for (const g of guarded)
       this.opts.log?.(
         'warn',
-        `collab: ${origin.kind === 'remote' ? origin.actor : origin.kind} wrote label ${g.labelId}` +
+        `collab: ${origin.kind === 'remote' ? origin.actor : origin.kind} wrote ${g.kind} ${g.id}` +
           `${g.field ? ` field ${g.field}` : ''} refused (${g.reason}): ${g.action}`,
       )
     return 'applied'

@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { jsonProblem } from '../json-guard.ts'
 import { LabelInput } from '../schemas/label.ts'
 import { check } from '../schemas/validate.ts'
-import { labelsOf } from './shape.ts'
+import { groupsOf, labelsOf } from './shape.ts'
 
 /**
  * The server's check of label fields written over the collaboration socket. REST and the web app
@@ -30,26 +30,47 @@ import { labelsOf } from './shape.ts'
  * the path, as after a REST edit that raced a schema change.
  */
 
-/** The fields checked, with their schemas (LabelInput's). */
-const fieldSchemas: ReadonlyMap<string, TSchema> = new Map<string, TSchema>([
-  ['id', Type.String({ minLength: 1, maxLength: 64 })],
-  ...(['name', 'displayName', 'description', 'rule'] as const).map(
-    (k) => [k, LabelInput.properties[k] as TSchema] as const,
-  ),
-])
-/** Fields a label may lack (the projection reads them as empty). */
-const optional = new Set(['description'])
-
-/** Why the label entry `m` under `id` can't hold its field `key` (or null): its value's refusal, or an id not its key. */
-function fieldRefusal(m: Y.Map<unknown>, id: string, key: string): string | null {
-  return key === 'id' && m.get('id') !== id ? 'not the entry key' : refusal(key, m.get(key))
+/** The fields checked of one kind of entry, with their schemas, and those it may lack. */
+interface EntryFields {
+  kind: 'label' | 'group'
+  schemas: ReadonlyMap<string, TSchema>
+  /** Fields an entry may lack (the projection reads them as empty). */
+  optional: ReadonlySet<string>
 }
 
-/** Why `value` can't be the label field `key`, or null (a key the guard doesn't know: null). */
-function refusal(key: string, value: unknown): string | null {
-  const schema = fieldSchemas.get(key)
+const entryId = Type.String({ minLength: 1, maxLength: 64 })
+/** A label's (LabelInput's schemas). */
+const labelFields: EntryFields = {
+  kind: 'label',
+  schemas: new Map<string, TSchema>([
+    ['id', entryId],
+    ...(['name', 'displayName', 'description', 'rule'] as const).map(
+      (k) => [k, LabelInput.properties[k] as TSchema] as const,
+    ),
+  ]),
+  optional: new Set(['description']),
+}
+/**
+ * A group's: its name as REST takes it (1–100 characters, not blank). The projection serves it as
+ * written (an empty name, or the id when it isn't a string), so it is checked like a label's name;
+ * the rest of a group (parent, order) is repaired by the projection, the same on every replica.
+ */
+const groupFields: EntryFields = {
+  kind: 'group',
+  schemas: new Map<string, TSchema>([['name', Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })]]),
+  optional: new Set(),
+}
+
+/** Why the entry `m` under `id` can't hold its field `key` (or null): its value's refusal, or an id not its key. */
+function fieldRefusal(f: EntryFields, m: Y.Map<unknown>, id: string, key: string): string | null {
+  return key === 'id' && m.get('id') !== id ? 'not the entry key' : refusal(f, key, m.get(key))
+}
+
+/** Why `value` can't be the field `key`, or null (a key the guard doesn't know: null). */
+function refusal(f: EntryFields, key: string, value: unknown): string | null {
+  const schema = f.schemas.get(key)
   if (!schema) return null
-  if (value === undefined) return optional.has(key) ? null : 'missing'
+  if (value === undefined) return f.optional.has(key) ? null : 'missing'
   const problem = jsonProblem(value)
   if (problem) return `${problem.path || '/'}: ${problem.message}`
   try {
@@ -62,18 +83,23 @@ function refusal(key: string, value: unknown): string | null {
 
 /** A refused write and what the guard did about it (for the server's log). */
 export interface GuardedWrite {
-  labelId: string
+  kind: 'label' | 'group'
+  id: string
   field: string | null
   reason: string
   action: 'restored' | 'removed'
 }
 
 /**
- * Checks the label fields the running transaction wrote (a client's update, applied); restores or
- * removes what is refused (above). Returns what it refused: empty when the update was valid.
+ * Checks the label and group fields the running transaction wrote (a client's update, applied);
+ * restores or removes what is refused (above). Returns what it refused: empty when the update was
+ * valid.
  */
 export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
-  const labels = labelsOf(tr.doc)
+  return [...guardEntries(tr, labelsOf(tr.doc), labelFields), ...guardEntries(tr, groupsOf(tr.doc), groupFields)]
+}
+
+function guardEntries(tr: Y.Transaction, labels: Y.Map<unknown>, f: EntryFields): GuardedWrite[] {
   const out: GuardedWrite[] = []
   // Copied first: the writes below add to tr.changed.
   for (const [type, keys] of [...tr.changed].map(([t, k]) => [t, new Set(k)] as const)) {
@@ -84,11 +110,11 @@ export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
         // Added, or replaced whole (a new map under an existing id): checked whole.
         if (change.action === 'delete' || !(entry instanceof Y.Map)) continue
         const m = entry as Y.Map<unknown>
-        for (const field of fieldSchemas.keys()) {
-          const reason = fieldRefusal(m, id, field)
+        for (const field of f.schemas.keys()) {
+          const reason = fieldRefusal(f, m, id, field)
           if (!reason) continue
           labels.delete(id)
-          out.push({ labelId: id, field, reason, action: 'removed' })
+          out.push({ kind: f.kind, id, field, reason, action: 'removed' })
           break
         }
       }
@@ -101,11 +127,11 @@ export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
     if (id === undefined) continue // removed meanwhile
     const event = new Y.YMapEvent(m, tr, keys)
     for (const [field, change] of event.keys) {
-      const reason = fieldRefusal(m, id, field)
+      const reason = fieldRefusal(f, m, id, field)
       if (!reason) continue
-      if (change.oldValue === undefined || refusal(field, change.oldValue)) continue // nothing valid to restore
+      if (change.oldValue === undefined || refusal(f, field, change.oldValue)) continue // nothing valid to restore
       m.set(field, change.oldValue)
-      out.push({ labelId: id, field, reason, action: 'restored' })
+      out.push({ kind: f.kind, id, field, reason, action: 'restored' })
     }
   }
   return out

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { createLabel, labelsOf, projectWorkspace, type DocOrigin } from '../../../shared/doc/index.ts'
+import {
+  createGroup,
+  createLabel,
+  groupsOf,
+  labelsOf,
+  projectWorkspace,
+  type DocOrigin,
+} from '../../../shared/doc/index.ts'
 import { describeEachDb, newDb, type TestDb } from '../../helpers/db.ts'
 import { labelInput } from '../../shared/doc/helpers.ts'
 import { newClient, newCollabServer, synced, until, type TestClient, type TestServer } from './helpers.ts'
@@ -98,5 +105,37 @@ describeEachDb('collab: label fields written over the socket are checked as REST
     await until(() => entry(bob.doc, 'l_partial') === undefined, 30_000, 'the partial label gone at bob')
     expect(serverLabel('l_partial')).toBeUndefined()
     expect(serverLabel('l_good')).toMatchObject({ name: 'good_one', displayName: 'Good' })
+  })
+
+  it("checks a group's name as REST does: a refused rename is restored, a new group with a refused name removed", async () => {
+    // REST refuses an empty, blank or 101-character group name; over the socket they were kept and
+    // served (`""`, or the id for a non-string name). Second black-box audit, 2026-12-06.
+    const group = (doc: Y.Doc, id: string) => groupsOf(doc).get(id) as Y.Map<unknown> | undefined
+    const serverGroup = (id: string) => projectWorkspace(serverDoc).groups.find((g) => g.id === id)
+    const made = createGroup(alice.doc, { name: 'Lifecycle' }, as('alice'))
+    await until(() => serverGroup(made.id)?.name === 'Lifecycle', 30_000, 'the group at the server')
+    for (const bad of ['', '   ', 'x'.repeat(101), 42]) {
+      group(alice.doc, made.id)!.set('name', bad)
+      await until(
+        () => group(alice.doc, made.id)?.get('name') === 'Lifecycle',
+        30_000,
+        `${String(bad)} restored at alice`,
+      )
+    }
+    const fresh = new Y.Map<unknown>()
+    const ok = new Y.Map<unknown>()
+    bob.doc.transact(() => {
+      groupsOf(bob.doc).set('g_blank', fresh)
+      for (const [k, v] of Object.entries({ id: 'g_blank', name: '', parentId: null, order: 'b0' })) fresh.set(k, v)
+      groupsOf(bob.doc).set('g_fine', ok)
+      for (const [k, v] of Object.entries({ id: 'g_fine', name: 'Fine', parentId: null, order: 'b1' })) ok.set(k, v)
+    })
+    await until(() => serverGroup('g_fine')?.name === 'Fine', 30_000, 'the valid group at the server')
+    await until(() => group(bob.doc, 'g_blank') === undefined, 30_000, 'the refused group gone at bob')
+    expect(serverGroup('g_blank')).toBeUndefined()
+    expect(serverGroup(made.id)?.name).toBe('Lifecycle')
+    // A valid rename goes through.
+    group(bob.doc, made.id)!.set('name', 'Life cycle')
+    await until(() => serverGroup(made.id)?.name === 'Life cycle', 30_000, 'the rename at the server')
   })
 })
