@@ -188,10 +188,15 @@ export const binIndexSql = (value: string) =>
 export function binIntervals(lo: number, hi: number, bins: number): Array<{ value: string; from: number; to: number }> {
   const n = hi > lo ? bins : 1
   const width = (hi - lo) / n
+  // A range wider than the largest double (values near ±1e308) overflows hi − lo to Infinity, and
+  // the edges read "[Infinity,Infinity)": they are then weighted means of lo and hi instead.
+  const edge = Number.isFinite(width)
+    ? (i: number) => lo + i * width
+    : (i: number) => lo * ((n - i) / n) + hi * (i / n)
   return Array.from({ length: n }, (_, i) => {
-    const from = tidy(lo + i * width)
+    const from = tidy(edge(i))
     const last = i === n - 1
-    const to = last ? hi : tidy(lo + (i + 1) * width)
+    const to = last ? hi : tidy(edge(i + 1))
     return { value: `[${from},${to}${last ? ']' : ')'}`, from, to }
   })
 }
