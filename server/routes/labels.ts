@@ -21,6 +21,13 @@ const CalcBody = Type.Union([
 const LabelPatchBody = Type.Object(
   {
     ...LabelPatch.properties,
+    index: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "the label's place among its group's labels (after a groupId change: in the new group), 0 first; past the end: last",
+      }),
+    ),
     id: Type.Optional(Type.String({ maxLength: 64 })),
     createdAt: Type.Optional(Type.Unknown()),
     updatedAt: Type.Optional(Type.Unknown()),
@@ -108,7 +115,16 @@ export default async function labelRoutes(fastify: FastifyInstance) {
     },
     async (req) => {
       const label = resolveLabel(app, req.params.label)
-      const { id, createdAt: _c, updatedAt: _u, nameConflict: _n, lastRun: _l, nextRunAt: _r, ...patch } = req.body
+      const {
+        id,
+        index,
+        createdAt: _c,
+        updatedAt: _u,
+        nameConflict: _n,
+        lastRun: _l,
+        nextRunAt: _r,
+        ...patch
+      } = req.body
       if (id !== undefined && id !== label.id)
         throw invalid(`is ${label.id} for this label; a label's id can't be changed`, '/body/id')
       if (patch.rule !== undefined || patch.dataType !== undefined)
@@ -116,9 +132,9 @@ export default async function labelRoutes(fastify: FastifyInstance) {
           dataType: patch.dataType ?? label.dataType,
           rule: patch.rule ?? label.rule,
         })
-      const updated = app.workspace.updateLabel(label.id, patch, req.operator!.name)
+      const updated = app.workspace.updateLabel(label.id, patch, req.operator!.name, index)
       await app.workspace.flushed()
-      req.auditDetails = { fields: Object.keys(patch) }
+      req.auditDetails = { fields: [...Object.keys(patch), ...(index === undefined ? [] : ['index'])] }
       return withRunInfoOf(app, updated)
     },
   )

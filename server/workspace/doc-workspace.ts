@@ -100,8 +100,22 @@ export class DocWorkspace implements Workspace {
     return this.label(ops.createLabel(this.doc, input, ops.origin('rest', actor)).id)
   }
 
-  updateLabel(id: string, patch: LabelPatch, actor: string): WorkspaceLabel {
-    return this.label(ops.updateLabel(this.doc, id, patch, ops.origin('rest', actor)).id)
+  updateLabel(id: string, patch: LabelPatch, actor: string, index?: number): WorkspaceLabel {
+    const origin = ops.origin('rest', actor)
+    if (index === undefined) return this.label(ops.updateLabel(this.doc, id, patch, origin).id)
+    // One transaction: the edit and the move are seen together (and a refused one writes nothing).
+    let labelId = id
+    this.doc.transact(() => {
+      const next = Object.keys(patch).length > 0 ? ops.updateLabel(this.doc, id, patch, origin) : null
+      const cur = next ?? this.findLabel(id)
+      if (!cur) throw notFound(`no label "${id}"`, '/params/label')
+      labelId = cur.id
+      const count = ops
+        .projectWorkspace(this.doc)
+        .labels.filter((l) => l.groupId === cur.groupId && l.id !== cur.id).length
+      ops.moveLabel(this.doc, cur.id, { groupId: cur.groupId, index: Math.min(index, count) }, origin)
+    }, origin)
+    return this.label(labelId)
   }
 
   deleteLabel(id: string, actor: string): void {

@@ -33,7 +33,8 @@ export interface Workspace {
   updateGroup(id: string, patch: { name?: string; parentId?: string | null; index?: number }, actor: string): GroupNode
   deleteGroup(id: string, actor: string): void
   createLabel(input: LabelInput, actor: string): WorkspaceLabel
-  updateLabel(id: string, patch: LabelPatch, actor: string): WorkspaceLabel
+  /** `index`: the label's place among its group's labels after the edit (0 first; past the end: last). */
+  updateLabel(id: string, patch: LabelPatch, actor: string, index?: number): WorkspaceLabel
   deleteLabel(id: string, actor: string): void
   /** Shared drafts of label definitions (shared/doc/drafts.ts), sorted by id. */
   listDrafts(): DraftView[]

@@ -229,4 +229,34 @@ describeEachDb('edges of the HTTP contract', (kind) => {
     expect(again.runId).toBe(runId)
     expect(again.items.map((i: { value: string }) => i.value)).toEqual(order)
   })
+
+  it("reorders a label within its group and drags it into another at a place, with PATCH's index", async () => {
+    // SPEC §3: labels can be dragged to any group and reordered within it; over HTTP there was no way.
+    const names = async (groupId: string) =>
+      (await get(`/api/labels?groupId=${groupId}`)).labels.map((l: { name: string }) => l.name)
+    const g = await inject({ method: 'POST', url: '/api/groups', headers: auth('editor'), payload: { name: 'Order' } })
+    const gid = g.json().id as string
+    const patch = (name: string, payload: Record<string, unknown>) =>
+      inject({ method: 'PATCH', url: `/api/labels/${name}`, headers: auth('editor'), payload })
+    for (const n of ['spent', 'other']) expect((await patch(n, { groupId: gid })).statusCode).toBe(200)
+    expect(await names(gid)).toEqual(['spent', 'other'])
+    const first = await patch('other', { index: 0 })
+    expect(first.statusCode, first.body).toBe(200)
+    expect(await names(gid)).toEqual(['other', 'spent'])
+    // Into another group at a place, with another edit in the same request.
+    const back = await patch('spent', { groupId: 'default', index: 0, description: 'moved' })
+    expect(back.statusCode, back.body).toBe(200)
+    expect(back.json()).toMatchObject({ groupId: 'default', description: 'moved' })
+    expect((await names('default'))[0]).toBe('spent')
+    expect(await names(gid)).toEqual(['other'])
+    // Past the end: last. Not a non-negative integer: 400, nothing changed.
+    expect((await patch('spent', { index: 99 })).statusCode).toBe(200)
+    expect((await names('default')).at(-1)).toBe('spent')
+    for (const index of [-1, 1.5, 'first']) {
+      const bad = await patch('spent', { index, description: 'not applied' })
+      expect(bad.statusCode, String(index)).toBe(400)
+      expect(bad.json().error.path).toBe('/body/index')
+    }
+    expect((await get('/api/labels/spent')).description).toBe('moved')
+  })
 })
