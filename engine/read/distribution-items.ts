@@ -180,9 +180,16 @@ export async function numberBuckets(
   return binBuckets(db, table, Number(stats.lo), Number(stats.hi), q.bins ?? defaultBins)
 }
 
-/** The 1-based bin of `value` among `bins` equal-width bins over [$1, $2] ($3 = bins), as binBuckets counts it. */
+/**
+ * The 1-based bin of `value` among `bins` equal-width bins over [$1, $2] ($3 = bins), as binBuckets
+ * counts it. A range so wide that bins × (hi − lo) passes the largest double (values near ±1e308)
+ * is binned over halves, as PostgreSQL 16's width_bucket does itself: PostgreSQL 15's multiplies
+ * first and overflows to INT_MIN, and `hi − lo` itself is an overflow error.
+ */
 export const binIndexSql = (value: string) =>
-  `CASE WHEN $2::float8 > $1::float8 THEN LEAST(width_bucket(${value}, $1::float8, $2::float8, $3::int), $3::int) ELSE 1 END`
+  `CASE WHEN NOT $2::float8 > $1::float8 THEN 1
+        WHEN $2::float8 / 2 - $1::float8 / 2 < 8.98e307 / $3::int THEN LEAST(width_bucket(${value}, $1::float8, $2::float8, $3::int), $3::int)
+        ELSE LEAST(floor($3::int * ((${value} / 2 - $1::float8 / 2) / ($2::float8 / 2 - $1::float8 / 2)))::int + 1, $3::int) END`
 
 /** The intervals of `bins` equal-width bins over [lo, hi] ("[a,b)", the last "[a,b]"); one when lo = hi. */
 export function binIntervals(lo: number, hi: number, bins: number): Array<{ value: string; from: number; to: number }> {
@@ -190,9 +197,7 @@ export function binIntervals(lo: number, hi: number, bins: number): Array<{ valu
   const width = (hi - lo) / n
   // A range wider than the largest double (values near ±1e308) overflows hi − lo to Infinity, and
   // the edges read "[Infinity,Infinity)": they are then weighted means of lo and hi instead.
-  const edge = Number.isFinite(width)
-    ? (i: number) => lo + i * width
-    : (i: number) => lo * ((n - i) / n) + hi * (i / n)
+  const edge = Number.isFinite(width) ? (i: number) => lo + i * width : (i: number) => lo * ((n - i) / n) + hi * (i / n)
   return Array.from({ length: n }, (_, i) => {
     const from = tidy(edge(i))
     const last = i === n - 1

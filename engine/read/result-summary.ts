@@ -83,9 +83,9 @@ async function textSpace(db: SqlExecutor, grouped: { sql: string; params: unknow
     [...grouped.params, maxGroups + 1],
   )
   if (all.rows.length <= maxGroups) {
-    // Ranked by value again where code-point order isn't the natural one (intervals).
-    const groups = all.rows.map(toGroup)
-    rankByValue(groups)
+    // Ranked by value again where code-point order isn't the natural one (intervals, numbers),
+    // and listed by users, then that rank, as a merged summary lists them (result-delta.ts).
+    const groups = rankByValue(all.rows.map(toGroup)).sort((a, b) => b.u - a.u || a.r - b.r)
     return { all: groups, lists: null }
   }
   const list = async (order: string) =>

@@ -98,7 +98,7 @@ describeEachDb('history buckets and backfill over HTTP', (kind) => {
     expect(b.buckets).toBeNull()
     expect(b.otherDays).toEqual([])
     const exact = await json({ url: '/api/labels/buys_30d/history?value=29' })
-    expect(exact.items).toMatchObject([{ value: '29', users: 1 }])
+    expect(exact.items).toMatchObject([{ value: 29, users: 1 }])
     const url = '/api/labels/buys_30d/history/buckets'
     expect(
       (await inject({ method: 'PUT', url, headers: auth('viewer'), payload: { boundaries: [10] } })).statusCode,
