@@ -42,8 +42,22 @@ export function parseClientMessage(text: string): { topics: string[] } | { error
 export class LiveHub {
   private readonly topics = new Map<LiveSocket, Set<string>>()
 
-  /** `maxBufferedBytes`: a socket holding more unsent bytes than this is closed (4508), so a slow reader can't grow server memory. */
-  constructor(private readonly opts: { maxBufferedBytes?: number } = {}) {}
+  /**
+   * `maxBufferedBytes`: a socket holding more unsent bytes than this is closed (4508), so a slow
+   * reader can't grow server memory. `nameOf`: a label's current name, so a `label:NAME` topic
+   * follows the label that has the name when a message is sent (one created after the
+   * subscription included), as `:label` does in the HTTP routes.
+   */
+  constructor(
+    private readonly opts: { maxBufferedBytes?: number; nameOf?: (labelId: string) => string | undefined } = {},
+  ) {}
+
+  /** Whether a socket's topics ask for this label's messages. */
+  private wantsLabel(topics: Set<string>, labelId: string): boolean {
+    if (topics.has(`label:${labelId}`) || topics.has('label:*')) return true
+    const name = this.opts.nameOf?.(labelId)
+    return name !== undefined && topics.has(`label:${name}`)
+  }
 
   add(socket: LiveSocket): void {
     this.topics.set(socket, new Set())
@@ -66,24 +80,24 @@ export class LiveHub {
 
   /** True when someone would receive this label's results (so callers skip the reads otherwise). */
   wantsResults(labelId: string): boolean {
-    for (const set of this.topics.values()) if (set.has(`label:${labelId}`) || set.has('label:*')) return true
+    for (const set of this.topics.values()) if (this.wantsLabel(set, labelId)) return true
     return false
   }
 
   publishRun(run: Run): void {
-    this.send({ type: 'run', run }, (s) => s.has(`label:${run.labelId}`) || s.has('label:*') || s.has('runs:*'))
+    this.send({ type: 'run', run }, (s) => this.wantsLabel(s, run.labelId) || s.has('runs:*'))
   }
 
   publishDistribution(d: Distribution & { labelId: string }): void {
-    this.send({ ...d, type: 'distribution' }, (s) => s.has(`label:${d.labelId}`) || s.has('label:*'))
+    this.send({ ...d, type: 'distribution' }, (s) => this.wantsLabel(s, d.labelId))
   }
 
   publishHistory(h: HistoryResult): void {
-    this.send({ type: 'history', ...h }, (s) => s.has(`label:${h.labelId}`) || s.has('label:*'))
+    this.send({ type: 'history', ...h }, (s) => this.wantsLabel(s, h.labelId))
   }
 
   publishBackfill(b: Backfill): void {
-    this.send({ type: 'backfill', backfill: b }, (s) => s.has(`label:${b.labelId}`) || s.has('label:*'))
+    this.send({ type: 'backfill', backfill: b }, (s) => this.wantsLabel(s, b.labelId))
   }
 
   private send(msg: LiveMessage, wants: (topics: Set<string>) => boolean): void {

@@ -14,7 +14,9 @@ const MAX_MESSAGE_BYTES = 64 * 1024
  */
 export default fp(
   async function livePlugin(app: FastifyInstance) {
-    const hub = new LiveHub()
+    const hub = new LiveHub({
+      nameOf: (id) => (app.hasDecorator('workspace') ? app.workspace.findLabel(id)?.name : undefined),
+    })
     app.decorate('live', hub)
     const holders = new Map<import('ws').WebSocket, LiveOperator>()
     const stop = app.tokens.onChange(() => {
@@ -32,11 +34,13 @@ export default fp(
           return socket.send(JSON.stringify({ type: 'error', message: 'send JSON text messages up to 64 KiB' }))
         const msg = parseClientMessage(data.toString('utf8'))
         if ('error' in msg) return socket.send(JSON.stringify({ type: 'error', message: msg.error }))
-        // `label:NAME` is accepted like `label:ID`, as `:label` is in the HTTP routes.
-        const byId = msg.topics.map((t) => {
-          if (!t.startsWith('label:') || t === 'label:*' || !app.hasDecorator('workspace')) return t
+        // `label:NAME` is accepted like `label:ID`, as `:label` is in the HTTP routes: the label
+        // named so now (its id: it stays subscribed through a rename), and whichever label has
+        // the name when a message is sent (one created later included: LiveHub nameOf).
+        const byId = msg.topics.flatMap((t) => {
+          if (!t.startsWith('label:') || t === 'label:*' || !app.hasDecorator('workspace')) return [t]
           const label = app.workspace.findLabel(t.slice('label:'.length))
-          return label ? `label:${label.id}` : t
+          return label && `label:${label.id}` !== t ? [t, `label:${label.id}`] : [t]
         })
         hub.subscribe(socket, byId)
         socket.send(JSON.stringify({ type: 'subscribed', topics: msg.topics }))

@@ -237,3 +237,27 @@ it("pushes an import run's every status change, queued, running, then its end, l
   }
   c.ws.close()
 })
+
+it('a subscription by name follows the label that has the name, one created after it included', async () => {
+  const c = await connect(tokens.viewer)
+  c.ws.send(JSON.stringify({ subscribe: ['label:made_later'] }))
+  await c.next((m) => m.type === 'subscribed')
+  const made = await s.app.inject({
+    method: 'POST',
+    url: '/api/labels',
+    headers: auth('editor'),
+    payload: {
+      name: 'made_later',
+      displayName: 'Made later',
+      dataType: 'string',
+      labelType: 'static',
+      rule: { method: 'custom', values: [{ value: 'gold', when: { attribute: 'tier', op: 'eq', value: 'gold' } }] },
+    },
+  })
+  expect(made.statusCode, made.body).toBe(201)
+  const id = made.json().id as string
+  const run = await c.next((m) => m.type === 'run' && (m.run as { labelId: string }).labelId === id)
+  expect(run.run).toMatchObject({ labelId: id, trigger: 'create' })
+  await c.next((m) => m.type === 'distribution' && m.labelId === id)
+  c.ws.close()
+})
