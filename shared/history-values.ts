@@ -3,8 +3,8 @@ import type { HistoryResult } from './schemas/wire.ts'
 import { isPlainNumber } from './formats.ts'
 
 /**
- * A history item's value as the API answers it: typed as the distribution's (SPEC §7 gives both
- * the same `value`): a boolean label's `true`/`false`, a number label's exact value as a number;
+ * A history item's value as the API answers it: typed as the distribution's (docs/api.md#history:
+ * both have the same `value`): a boolean label's `true`/`false`, a number label's exact value as a number;
  * an interval (`[0,10)`), a string, a collection element or a date bucket (`YYYY-MM-DD`) as text.
  * History is stored and filtered (`?value=`) by its text.
  */

@@ -270,7 +270,7 @@ export async function ensureBuckets(
   if (dataType === 'number') {
     const s = numbers ? numberStatsOf(numbers) : await numberStatsFromTable(tx, table)
     // Per exact value while the results have at most 50 distinct values, as the distribution
-    // shows them (SPEC: history per day, per value); intervals only past that.
+    // shows them (docs/semantics.md#history); intervals only past that.
     if (!s || s.distinct <= maxTop) return null
     const boundaries = quantileBoundaries(s.q, s.ints, s.few)
     const buckets = await storeBuckets(tx, labelId, dataType, { boundaries }, 'first_run')

@@ -40,8 +40,8 @@ export const INTERRUPTED_RUN_ERROR =
  *   `FOR UPDATE SKIP LOCKED` (two sweepers never take the same run) and recorded as this node's.
  *   A queued one is executed by the new owner under its own id. A running one was interrupted: its
  *   transaction died with its process, so nothing of it was committed; it is failed with its error
- *   recorded (SPEC: "a failed or interrupted run … records its error where operators see it", as
- *   on PGlite) and the caller queues a new run of the label with its trigger and asOf. No run is
+ *   recorded (docs/semantics.md#runs: a failed or interrupted run records its `error`, as on
+ *   PGlite) and the caller queues a new run of the label with its trigger and asOf. No run is
  *   left running.
  */
 export class RunClaims {

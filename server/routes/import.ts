@@ -83,7 +83,7 @@ export default async function importRoutes(fastify: FastifyInstance) {
       const rows = countRows(csv.trimEnd()) - 1
       if (rows > app.limits.importRows)
         throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
-      // The run is announced queued, then running, as a calculation's (SPEC §9: every status
+      // The run is announced queued, then running, as a calculation's (docs/api.md#live-channel: every status
       // change), under the id the engine stores it with.
       const queued: Run = {
         id: newRunId(),
