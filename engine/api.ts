@@ -66,6 +66,16 @@ export type {
  * Arguments and results are structured-clonable so the same API runs in-process or in a
  * worker_thread behind comlink; callers never know which they hold.
  */
+/** A run to store, queued; `id` and `createdAt` when the caller acknowledged it already (server/runs/run-journal.ts). */
+export interface NewRun {
+  labelId: string
+  trigger: RunTrigger
+  asOf: string
+  definition: Definition
+  id?: string
+  createdAt?: string
+}
+
 export interface EngineApi {
   /** Creates/upgrades all tables; idempotent. */
   migrate(): Promise<void>
@@ -86,15 +96,8 @@ export interface EngineApi {
   validateDefinition(def: Definition): Promise<void>
 
   /** Records a queued run; `definition` is frozen into the run (a later edit doesn't change it). */
-  /** Stores a queued run; `id` and `createdAt` when the caller acknowledged it already (server/runs/run-journal.ts). */
-  createRun(input: {
-    labelId: string
-    trigger: RunTrigger
-    asOf: string
-    definition: Definition
-    id?: string
-    createdAt?: string
-  }): Promise<Run>
+  /** Stores a queued run. */
+  createRun(input: NewRun): Promise<Run>
   /**
    * Executes a queued run: running → succeeded (results swapped, history written) or failed.
    * `definition`, when given, is the label's definition as the run starts and replaces the one

@@ -14,7 +14,6 @@ import type {
   ImportReport,
   IngestReport,
   Run,
-  RunTrigger,
   Sample,
   SchemaDescription,
   SlowPlan,
@@ -23,6 +22,7 @@ import type {
   RecordVersionInput,
   VersionSummary,
   Explanation,
+  NewRun,
 } from './api.ts'
 import type { DataType } from '../shared/schemas/label.ts'
 import { withXactLock, type SqlExecutor } from './sql-executor.ts'
@@ -184,14 +184,7 @@ export class EngineService implements EngineApi {
     validateDefinition(def, await loadCatalogue(this.reads))
   }
 
-  createRun(input: {
-    labelId: string
-    trigger: RunTrigger
-    asOf: string
-    definition: Definition
-    id?: string
-    createdAt?: string
-  }): Promise<Run> {
+  createRun(input: NewRun): Promise<Run> {
     return runs.insertRun(this.db, input)
   }
 

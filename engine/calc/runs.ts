@@ -1,4 +1,4 @@
-import type { Definition, FullRunReason, Run, RunStatus, RunTrigger } from '../api.ts'
+import type { Definition, FullRunReason, NewRun, Run, RunStatus, RunTrigger } from '../api.ts'
 import type { SqlExecutor } from '../sql-executor.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import type { RunWrites } from './result-swap.ts'
@@ -84,17 +84,7 @@ export function parseAsOf(asOf: string, path = '/asOf'): Date {
 }
 
 /** Records a queued run with its frozen definition. */
-export async function insertRun(
-  db: SqlExecutor,
-  input: {
-    labelId: string
-    trigger: RunTrigger
-    asOf: string
-    definition: Definition
-    id?: string
-    createdAt?: string
-  },
-): Promise<Run> {
+export async function insertRun(db: SqlExecutor, input: NewRun): Promise<Run> {
   const asOf = parseAsOf(input.asOf)
   const createdAt = input.createdAt === undefined ? null : parseAsOf(input.createdAt, '/createdAt').toISOString()
   const r = await db.query<RunRow>(
