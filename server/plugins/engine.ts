@@ -24,9 +24,13 @@ export default fp(
       const pending = readPendingRuns(opts.pendingRunsFile)
       let stored = 0
       for (const r of pending) {
-        if (await opts.engine.getRun(r.id)) continue
-        await opts.engine.createRun(r)
-        stored++
+        try {
+          if (await opts.engine.getRun(r.id)) continue
+          await opts.engine.createRun(r)
+          stored++
+        } catch (e) {
+          app.log.warn({ err: e, runId: r.id }, 'a run acknowledged before a crash could not be stored')
+        }
       }
       if (stored) app.log.warn({ runs: stored }, 'stored runs acknowledged before a crash')
       if (pending.length) writeFileSync(opts.pendingRunsFile, '')

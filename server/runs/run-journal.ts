@@ -40,7 +40,7 @@ export class RunJournal {
     this.pending.add(run.id)
   }
 
-  /** The run's row is stored (or will never be): once none is pending, the file is emptied. */
+  /** The run's row is stored: once none is pending, the file is emptied. */
   settled(id: string): void {
     if (!this.pending.delete(id) || this.pending.size > 0 || this.closed) return
     ftruncateSync(this.fd, 0)

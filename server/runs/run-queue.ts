@@ -261,10 +261,13 @@ export class RunQueue {
           definition,
           ...(early ? { id: early.id } : {}),
         })
-        if (!early) this.report(run)
+        if (early) journal?.settled(early.id)
+        else this.report(run)
         return run
       } catch (e) {
-        // Acknowledged but not stored: its triggers were answered, so say it failed.
+        // Acknowledged but not stored (the engine closed at shutdown, the database failed): its
+        // triggers were answered, so say it failed. It stays in the journal: the next start
+        // stores it, failed "interrupted".
         if (early)
           this.report({
             ...early,
@@ -273,8 +276,6 @@ export class RunQueue {
             error: `the run could not be stored: ${errorText(e)}`,
           })
         throw e
-      } finally {
-        if (early) journal?.settled(early.id)
       }
     })()
     // The caller gets the rejection; keep it from also surfacing as unhandled here.

@@ -1,4 +1,4 @@
-import type { Definition, EngineApi, Run, RunTrigger } from '../../../engine/api.ts'
+import type { Definition, EngineApi, NewRun, Run } from '../../../engine/api.ts'
 
 /**
  * A stand-in for the run half of EngineApi (createRun/executeRun/getRun), used ONLY to pin
@@ -17,9 +17,9 @@ export class FakeRunEngine implements Pick<EngineApi, 'createRun' | 'executeRun'
   private seq = 0
   private gates = new Map<string, (outcome: Outcome) => void>()
 
-  async createRun(input: { labelId: string; trigger: RunTrigger; asOf: string; definition: Definition }): Promise<Run> {
+  async createRun(input: NewRun): Promise<Run> {
     await tick()
-    const id = `r${++this.seq}`
+    const id = input.id ?? `r${++this.seq}`
     const run = {
       id,
       labelId: input.labelId,

@@ -276,3 +276,41 @@ describe('RunQueue', () => {
     expect(statuses(a.id)).toEqual(['queued', 'running', 'failed'])
   })
 })
+
+describe('RunQueue with a journal (runs acknowledged before they are stored)', () => {
+  it('answers at once under the id the row gets, forgets the run once stored, and keeps one whose row failed', async () => {
+    const recorded: string[] = []
+    const settled: string[] = []
+    const { engine, queue, statuses } = (() => {
+      const engine = new FakeRunEngine()
+      const changes: Run[] = []
+      const queue = new RunQueue({
+        engine,
+        tz: 'UTC',
+        getDefinition: (id) => (id === 'gone' ? null : metric('purchase')),
+        onRunChange: (run) => changes.push(run),
+        journal: { record: (r) => void recorded.push(r.id), settled: (id) => void settled.push(id) },
+      })
+      return { engine, queue, statuses: (id: string) => changes.filter((r) => r.id === id).map((r) => r.status) }
+    })()
+    const run = await queue.trigger('a', 'manual')
+    expect(recorded).toEqual([run.id])
+    await engine.started(run.id)
+    expect(engine.runs.get(run.id)).toBeDefined() // stored under the acknowledged id
+    expect(settled).toEqual([run.id])
+    await engine.finish(run.id)
+    await queue.idle()
+    // The database refuses the next row: reported failed, kept in the journal for the next start.
+    engine.createRun = async () => {
+      throw new Error('disk full')
+    }
+    const lost = await queue.trigger('b', 'manual')
+    await queue.idle()
+    expect(statuses(lost.id)).toEqual(['queued', 'failed'])
+    expect(recorded).toEqual([run.id, lost.id])
+    expect(settled).toEqual([run.id])
+    // A label that doesn't exist is refused before anything is recorded.
+    await expect(queue.trigger('gone', 'manual')).rejects.toMatchObject({ code: 'not_found' })
+    expect(recorded).toHaveLength(2)
+  })
+})
