@@ -263,7 +263,7 @@ export async function ensureBuckets(
   table: string,
   dataType: DataType,
   numbers?: ReadonlyArray<readonly [number, number]> | null,
-): Promise<HistoryBuckets | null> {
+): Promise<(HistoryBuckets & { rewroteDays?: true }) | null> {
   if (!bucketedTypes.includes(dataType)) return null
   const stored = await loadBuckets(tx, labelId, dataType)
   if (stored) return stored
@@ -277,12 +277,15 @@ export async function ensureBuckets(
     // The days kept per exact value until now are counted again in the intervals, so every day
     // of the label's history has the same values to follow.
     const tag = bucketingOf(buckets)
+    let rewrote = false
     for (const [date, d] of await storedDays(tx, labelId)) {
       if (d.bucketing === tag) continue
       const items = rebucketNumbers(d.items, boundaries)
-      if (items) await writeHistoryDay(tx, labelId, date, { ...d, bucketing: tag, items })
+      if (!items) continue
+      await writeHistoryDay(tx, labelId, date, { ...d, bucketing: tag, items })
+      rewrote = true
     }
-    return buckets
+    return rewrote ? { ...buckets, rewroteDays: true } : buckets
   }
   const r = await tx.query<{ days: number | null }>(
     `SELECT extract(epoch FROM max(value) - min(value)) / 86400 AS days FROM ${table}`,

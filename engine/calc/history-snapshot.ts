@@ -59,7 +59,12 @@ export async function writeSnapshot(
       (i) => [String(i.value), i.users] as [string, number],
     )
   await writeHistoryDay(tx, s.labelId, day, { totalUsers: s.totalUsers, runId: s.runId, bucketing, items: rows })
-  return { date: day, totalUsers: s.totalUsers, items: sortDayItems(rows) }
+  return {
+    date: day,
+    totalUsers: s.totalUsers,
+    items: sortDayItems(rows),
+    ...(buckets?.rewroteDays ? { rewroteDays: true as const } : {}),
+  }
 }
 
 /** The distribution query of a history snapshot in the label's fixed buckets (none yet: the default one). */

@@ -10,6 +10,8 @@ export interface HistoryDay {
   date: string
   totalUsers: number
   items: Array<[string, number]>
+  /** Writing it counted the label's other days again (its number buckets were fixed): read them anew. */
+  rewroteDays?: true
 }
 
 /** What a successful run (or import) produced for reads: its summary and the day it wrote to history. */

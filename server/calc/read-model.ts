@@ -54,6 +54,12 @@ export class ReadModel {
   apply(results: RunResults): void {
     const id = results.summary.labelId
     const cur = this.labels.get(id)
+    // The run counted the label's other days again (history-buckets.ts ensureBuckets): read them all.
+    if (results.day.rewroteDays) {
+      this.labels.set(id, { summary: results.summary, history: null, gen: ++this.gen })
+      void this.refresh(id).catch(() => {})
+      return
+    }
     const history = cur ? (cur.history ? withDay(cur.history, results.day) : null) : withDay([], results.day)
     this.labels.set(id, { summary: results.summary, history, gen: ++this.gen })
   }
@@ -61,6 +67,11 @@ export class ReadModel {
   /** A backfill wrote a history day (the label's results are unchanged). */
   applyDay(labelId: string, day: HistoryDay): void {
     const cur = this.labels.get(labelId)
+    if (day.rewroteDays) {
+      this.labels.set(labelId, { summary: cur?.summary ?? null, history: null, gen: ++this.gen })
+      void this.refresh(labelId).catch(() => {})
+      return
+    }
     if (cur && !cur.history) return
     this.labels.set(labelId, {
       summary: cur?.summary ?? null,

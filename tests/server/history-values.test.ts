@@ -87,4 +87,65 @@ describeEachDb('history values typed as the distribution', (kind) => {
     expect((h.items as Array<{ value: unknown }>).map((i) => i.value).sort()).toEqual([false, true])
     ws.close()
   })
+
+  it('answers every day in the intervals once a number label passes 50 distinct values, from memory too', async () => {
+    const nd = { ...auth('admin'), 'content-type': 'application/x-ndjson' }
+    const calc = async (asOf: string) => {
+      const r = await s.app.inject({
+        method: 'POST',
+        url: '/api/labels/spend/calculate',
+        headers: auth('editor'),
+        payload: { asOf },
+      })
+      expect(r.statusCode, r.body).toBe(202)
+      const id = r.json().runId
+      await until(async () => (await get(`/api/runs/${id}`)).status === 'succeeded')
+    }
+    const users = Array.from({ length: 60 }, (_, i) => ({ user_id: `s${i}`, properties: {} }))
+    // Day 1: three distinct amounts; day 2: sixty.
+    const day1 = users.map((u, i) => ({
+      user_id: u.user_id,
+      event: 'pay',
+      time: '2026-02-01T00:00:00Z',
+      properties: { amount: (i % 3) * 10 },
+    }))
+    const day2 = users.map((u, i) => ({
+      user_id: u.user_id,
+      event: 'pay',
+      time: '2026-02-02T00:00:00Z',
+      properties: { amount: i + 1 },
+    }))
+    const send = async (url: string, rows: unknown[]) =>
+      expect((await s.app.inject({ method: 'POST', url, headers: nd, payload: ndjson(rows) })).statusCode).toBe(200)
+    await send('/api/data/users', users)
+    await send('/api/data/events', day1)
+    const made = await s.app.inject({
+      method: 'POST',
+      url: '/api/labels',
+      headers: auth('editor'),
+      payload: {
+        name: 'spend',
+        displayName: 'Spend',
+        dataType: 'number',
+        labelType: 'static',
+        rule: { method: 'metric', event: 'pay', measure: { agg: 'sum', property: 'amount' } },
+      },
+    })
+    expect(made.statusCode, made.body).toBe(201)
+    await until(async () => (await get('/api/labels/spend')).lastRun?.status === 'succeeded')
+    await calc('2026-02-01T12:00:00Z')
+    const exact = (await get('/api/labels/spend/history?from=2026-02-01&to=2026-02-01')).items
+    expect(exact.map((i: { value: unknown }) => i.value)).toEqual([0, 10, 20])
+    await send('/api/data/events', day2)
+    await calc('2026-02-02T12:00:00Z')
+    const h = (await get('/api/labels/spend/history?from=2026-02-01&to=2026-02-02')).items as Array<{
+      date: string
+      value: unknown
+      users: number
+    }>
+    const keys = (date: string) => h.filter((i) => i.date === date).map((i) => i.value)
+    expect(keys('2026-02-01')).toEqual(keys('2026-02-02'))
+    expect(keys('2026-02-01').every((v) => typeof v === 'string' && /^[[(]/.test(v))).toBe(true)
+    expect(h.filter((i) => i.date === '2026-02-01').reduce((n, i) => n + i.users, 0)).toBeGreaterThanOrEqual(60)
+  })
 })
