@@ -113,8 +113,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('scheduleChanged', null)
   // An empty body sent with a content type (a client that always sets `application/json`) is no
   // body: a route whose body is optional (calculate's `{asOf?}`) takes it as absent.
+  // Without Content-Length or Transfer-Encoding a request has no body (HTTP/1.1), as `curl -X POST`
+  // without data sends it.
   app.addHook('onRequest', async (req) => {
-    if (req.headers['content-length'] === '0' && req.headers['transfer-encoding'] === undefined)
+    const length = req.headers['content-length']
+    if ((length === '0' || length === undefined) && req.headers['transfer-encoding'] === undefined)
       delete req.headers['content-type']
   })
   // Data bodies reach the routes as streams: they enforce their own (larger) limits.

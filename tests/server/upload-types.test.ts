@@ -113,6 +113,13 @@ describeEachDb('upload content types', (kind) => {
       headers: { ...auth('editor'), 'content-type': 'application/json', 'content-length': '0' },
     })
     expect(calc.statusCode, calc.body).toBe(202)
+    // No Content-Length at all (`curl -X POST -H 'content-type: application/json'`): no body either.
+    const bare = await inject({
+      method: 'POST',
+      url: '/api/labels/buys/calculate',
+      headers: { ...auth('editor'), 'content-type': 'application/json' },
+    })
+    expect(bare.statusCode, bare.body).toBe(202)
     const group = await inject({ method: 'POST', url: '/api/groups', headers: auth('editor'), payload: { name: 'G' } })
     const del = await inject({
       method: 'DELETE',
