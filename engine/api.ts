@@ -61,11 +61,6 @@ export type {
   VersionKind,
 } from '../shared/schemas/wire.ts'
 
-/**
- * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
- * Arguments and results are structured-clonable so the same API runs in-process or in a
- * worker_thread behind comlink; callers never know which they hold.
- */
 /** A run to store, queued; `id` and `createdAt` when the caller acknowledged it already (server/runs/run-journal.ts). */
 export interface NewRun {
   labelId: string
@@ -76,6 +71,11 @@ export interface NewRun {
   createdAt?: string
 }
 
+/**
+ * The engine's facade, implemented by `EngineService` (engine/service.ts) over one SqlExecutor.
+ * Arguments and results are structured-clonable so the same API runs in-process or in a
+ * worker_thread behind comlink; callers never know which they hold.
+ */
 export interface EngineApi {
   /** Creates/upgrades all tables; idempotent. */
   migrate(): Promise<void>
@@ -96,7 +96,6 @@ export interface EngineApi {
   validateDefinition(def: Definition): Promise<void>
 
   /** Records a queued run; `definition` is frozen into the run (a later edit doesn't change it). */
-  /** Stores a queued run. */
   createRun(input: NewRun): Promise<Run>
   /**
    * Executes a queued run: running → succeeded (results swapped, history written) or failed.

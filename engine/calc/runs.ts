@@ -83,6 +83,11 @@ export function parseAsOf(asOf: string, path = '/asOf'): Date {
   return d
 }
 
+/** A run as it is queued, nothing of it started: what a caller announces before its row is stored. */
+export function queuedRun(r: Pick<Run, 'id' | 'labelId' | 'trigger' | 'asOf' | 'createdAt'>): Run {
+  return { ...r, status: 'queued', startedAt: null, finishedAt: null, totalUsers: null, coveredUsers: null }
+}
+
 /** Records a queued run with its frozen definition. */
 export async function insertRun(db: SqlExecutor, input: NewRun): Promise<Run> {
   const asOf = parseAsOf(input.asOf)

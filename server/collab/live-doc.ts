@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { guardLabelWrites, type GuardedWrite } from '../../shared/doc/label-guard.ts'
+import { guardEntryWrites, type GuardedWrite } from '../../shared/doc/label-guard.ts'
 import * as encoding from 'lib0/encoding'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { writeUpdate } from 'y-protocols/sync'
@@ -321,7 +321,7 @@ export class LiveDoc {
         const attributed = origin.kind === 'remote' && attributeDraftWrites(tr, origin.actor)
         // Label and group fields the REST operations would refuse get their earlier value back, or
         // the new entry is removed (shared/doc/label-guard.ts).
-        guarded = guardLabelWrites(tr)
+        guarded = guardEntryWrites(tr)
         if (stamped || attributed || guarded.length > 0) {
           this.echo.add(tr)
           // The server wrote in it: Yjs gives a document a new client id when a remote

@@ -52,11 +52,10 @@ export class LiveHub {
     private readonly opts: { maxBufferedBytes?: number; nameOf?: (labelId: string) => string | undefined } = {},
   ) {}
 
-  /** Whether a socket's topics ask for this label's messages. */
-  private wantsLabel(topics: Set<string>, labelId: string): boolean {
-    if (topics.has(`label:${labelId}`) || topics.has('label:*')) return true
+  /** The topics asking for this label's messages: its id, every label, its current name (looked up once a message). */
+  private labelTopics(labelId: string): string[] {
     const name = this.opts.nameOf?.(labelId)
-    return name !== undefined && topics.has(`label:${name}`)
+    return name === undefined ? [`label:${labelId}`, 'label:*'] : [`label:${labelId}`, 'label:*', `label:${name}`]
   }
 
   add(socket: LiveSocket): void {
@@ -80,30 +79,32 @@ export class LiveHub {
 
   /** True when someone would receive this label's results (so callers skip the reads otherwise). */
   wantsResults(labelId: string): boolean {
-    for (const set of this.topics.values()) if (this.wantsLabel(set, labelId)) return true
+    const wanted = this.labelTopics(labelId)
+    for (const set of this.topics.values()) if (wanted.some((t) => set.has(t))) return true
     return false
   }
 
   publishRun(run: Run): void {
-    this.send({ type: 'run', run }, (s) => this.wantsLabel(s, run.labelId) || s.has('runs:*'))
+    this.send({ type: 'run', run }, [...this.labelTopics(run.labelId), 'runs:*'])
   }
 
   publishDistribution(d: Distribution & { labelId: string }): void {
-    this.send({ ...d, type: 'distribution' }, (s) => this.wantsLabel(s, d.labelId))
+    this.send({ ...d, type: 'distribution' }, this.labelTopics(d.labelId))
   }
 
   publishHistory(h: HistoryResult): void {
-    this.send({ type: 'history', ...h }, (s) => this.wantsLabel(s, h.labelId))
+    this.send({ type: 'history', ...h }, this.labelTopics(h.labelId))
   }
 
   publishBackfill(b: Backfill): void {
-    this.send({ type: 'backfill', backfill: b }, (s) => this.wantsLabel(s, b.labelId))
+    this.send({ type: 'backfill', backfill: b }, this.labelTopics(b.labelId))
   }
 
-  private send(msg: LiveMessage, wants: (topics: Set<string>) => boolean): void {
+  /** Sends `msg` to every socket subscribed to one of `wanted`. */
+  private send(msg: LiveMessage, wanted: readonly string[]): void {
     let text: string | null = null
     for (const [socket, set] of this.topics) {
-      if (socket.readyState !== OPEN || !wants(set)) continue
+      if (socket.readyState !== OPEN || !wanted.some((t) => set.has(t))) continue
       if (socket.bufferedAmount > (this.opts.maxBufferedBytes ?? 4 * 1024 * 1024)) {
         // The client re-reads its panels after a reconnect, so dropping it loses nothing.
         this.topics.delete(socket)

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Run } from '../../engine/api.ts'
-import { newRunId } from '../../engine/calc/runs.ts'
+import { newRunId, queuedRun } from '../../engine/calc/runs.ts'
 import { LabelsError } from '../../shared/errors.ts'
 import {
   abandonBody,
@@ -85,18 +84,8 @@ export default async function importRoutes(fastify: FastifyInstance) {
         throw new LabelsError('too_large', `the file has ${rows} rows; at most ${app.limits.importRows} per import`)
       // The run is announced queued, then running, as a calculation's (docs/api.md#live-channel: every status
       // change), under the id the engine stores it with.
-      const queued: Run = {
-        id: newRunId(),
-        labelId: label.id,
-        status: 'queued',
-        trigger: 'import',
-        asOf: new Date().toISOString(),
-        createdAt: new Date().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        totalUsers: null,
-        coveredUsers: null,
-      }
+      const now = new Date().toISOString()
+      const queued = queuedRun({ id: newRunId(), labelId: label.id, trigger: 'import', asOf: now, createdAt: now })
       app.calc.announce(queued)
       const report = await app.runQueue
         .exclusive(label.id, () => {

@@ -1,15 +1,8 @@
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs'
-import type { Definition, RunTrigger } from '../../engine/api.ts'
+import type { NewRun } from '../../engine/api.ts'
 
-/** A run acknowledged to its trigger before its row is stored. */
-export interface PendingRun {
-  id: string
-  labelId: string
-  trigger: RunTrigger
-  asOf: string
-  createdAt: string
-  definition: Definition
-}
+/** A run acknowledged to its trigger before its row is stored: the row to store, its id and time fixed. */
+export type PendingRun = NewRun & { id: string; createdAt: string }
 
 /**
  * Runs acknowledged before they are stored (PGlite: docs/semantics.md#runs, "One at a time per
@@ -19,7 +12,7 @@ export interface PendingRun {
  * black-box audit, 2026-12-06: four calculate requests, four runs). So the queue answers with the
  * run's id at once and stores its row when the connection is free, and this file keeps the
  * acknowledged runs whose rows are not stored yet, flushed to disk before the answer: a kill -9 in
- * between loses none. The next start stores each as a run (replayPendingRuns) before the runs a
+ * between loses none. The next start stores each as a run (server/plugins/engine.ts) before the runs a
  * crash left queued or running are failed `interrupted`, so it is failed the same way. The file
  * is emptied whenever every acknowledged run is stored.
  */
@@ -44,11 +37,6 @@ export class RunJournal {
   settled(id: string): void {
     if (!this.pending.delete(id) || this.pending.size > 0 || this.closed) return
     ftruncateSync(this.fd, 0)
-  }
-
-  /** Runs acknowledged and not yet stored (tests). */
-  get size(): number {
-    return this.pending.size
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { Definition, EngineApi, Run, RunResults, RunTrigger } from '../../engine/api.ts'
-import { newRunId } from '../../engine/calc/runs.ts'
+import { newRunId, queuedRun } from '../../engine/calc/runs.ts'
 import { LabelsError, notFound } from '../../shared/errors.ts'
 import type { RunJournal } from './run-journal.ts'
 
@@ -226,19 +226,8 @@ export class RunQueue {
     const at = asOf ?? now.toISOString()
     const journal = definition ? this.opts.journal : undefined
     // With a journal the run is acknowledged now, under the id its row will get.
-    const early: Run | null = journal
-      ? {
-          id: newRunId(),
-          labelId,
-          status: 'queued',
-          trigger,
-          asOf: new Date(at).toISOString(),
-          createdAt: now.toISOString(),
-          startedAt: null,
-          finishedAt: null,
-          totalUsers: null,
-          coveredUsers: null,
-        }
+    const early = journal
+      ? queuedRun({ id: newRunId(), labelId, trigger, asOf: new Date(at).toISOString(), createdAt: now.toISOString() })
       : null
     if (journal && early && definition) {
       try {

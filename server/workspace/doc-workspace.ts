@@ -106,14 +106,11 @@ export class DocWorkspace implements Workspace {
     // One transaction: the edit and the move are seen together (and a refused one writes nothing).
     let labelId = id
     this.doc.transact(() => {
-      const next = Object.keys(patch).length > 0 ? ops.updateLabel(this.doc, id, patch, origin) : null
-      const cur = next ?? this.findLabel(id)
+      const cur = Object.keys(patch).length > 0 ? ops.updateLabel(this.doc, id, patch, origin) : this.findLabel(id)
       if (!cur) throw notFound(`no label "${id}"`, '/params/label')
       labelId = cur.id
-      const count = ops
-        .projectWorkspace(this.doc)
-        .labels.filter((l) => l.groupId === cur.groupId && l.id !== cur.id).length
-      ops.moveLabel(this.doc, cur.id, { groupId: cur.groupId, index: Math.min(index, count) }, origin)
+      // Past the end: last (moveLabel's placeAt clamps it).
+      ops.moveLabel(this.doc, cur.id, { groupId: cur.groupId, index }, origin)
     }, origin)
     return this.label(labelId)
   }

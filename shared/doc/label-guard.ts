@@ -95,35 +95,36 @@ export interface GuardedWrite {
  * restores or removes what is refused (above). Returns what it refused: empty when the update was
  * valid.
  */
-export function guardLabelWrites(tr: Y.Transaction): GuardedWrite[] {
+export function guardEntryWrites(tr: Y.Transaction): GuardedWrite[] {
   return [...guardEntries(tr, labelsOf(tr.doc), labelFields), ...guardEntries(tr, groupsOf(tr.doc), groupFields)]
 }
 
-function guardEntries(tr: Y.Transaction, labels: Y.Map<unknown>, f: EntryFields): GuardedWrite[] {
+/** guardEntryWrites over one root map (labels or groups) and its entries' fields. */
+function guardEntries(tr: Y.Transaction, root: Y.Map<unknown>, f: EntryFields): GuardedWrite[] {
   const out: GuardedWrite[] = []
   // Copied first: the writes below add to tr.changed.
   for (const [type, keys] of [...tr.changed].map(([t, k]) => [t, new Set(k)] as const)) {
-    if (type === (labels as unknown)) {
-      const event = new Y.YMapEvent(labels, tr, keys)
+    if (type === (root as unknown)) {
+      const event = new Y.YMapEvent(root, tr, keys)
       for (const [id, change] of event.keys) {
-        const entry = labels.get(id)
+        const entry = root.get(id)
         // Added, or replaced whole (a new map under an existing id): checked whole.
         if (change.action === 'delete' || !(entry instanceof Y.Map)) continue
         const m = entry as Y.Map<unknown>
         for (const field of f.schemas.keys()) {
           const reason = fieldRefusal(f, m, id, field)
           if (!reason) continue
-          labels.delete(id)
+          root.delete(id)
           out.push({ kind: f.kind, id, field, reason, action: 'removed' })
           break
         }
       }
       continue
     }
-    if (!(type instanceof Y.Map) || type.parent !== (labels as unknown)) continue
+    if (!(type instanceof Y.Map) || type.parent !== (root as unknown)) continue
     const m = type as Y.Map<unknown>
-    // Its key among the labels (a map the same update created is not in tr.changed: checked above).
-    const id = [...labels.entries()].find(([, v]) => v === m)?.[0]
+    // Its key in the root (a map the same update created is not in tr.changed: checked above).
+    const id = [...root.entries()].find(([, v]) => v === m)?.[0]
     if (id === undefined) continue // removed meanwhile
     const event = new Y.YMapEvent(m, tr, keys)
     for (const [field, change] of event.keys) {

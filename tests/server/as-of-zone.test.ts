@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachDb } from '../helpers/db.ts'
-import { auth, ndjson, newServer, until, type TestServer } from './helpers.ts'
+import { auth, createLabel, ndjson, newServer, until, type TestServer } from './helpers.ts'
 
 /**
  * An `asOf` without an offset is wall time in the workspace zone, as every other date the API
@@ -18,24 +18,12 @@ describeEachDb('asOf in the workspace zone', (kind) => {
       (await s.app.inject({ method: 'POST', url: '/api/data/events', headers: nd, payload: ndjson(events) }))
         .statusCode,
     ).toBe(200)
-    const made = await s.app.inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: {
-        name: 'buys',
-        displayName: 'Buys',
-        dataType: 'number',
-        labelType: 'static',
-        rule: { method: 'metric', event: 'buy', measure: { agg: 'count' } },
-      },
+    await createLabel(s.app, {
+      name: 'buys',
+      displayName: 'Buys',
+      dataType: 'number',
+      rule: { method: 'metric', event: 'buy', measure: { agg: 'count' } },
     })
-    expect(made.statusCode, made.body).toBe(201)
-    await until(
-      async () =>
-        (await s.app.inject({ url: '/api/labels/buys', headers: auth('viewer') })).json().lastRun?.status ===
-        'succeeded',
-    )
   })
   afterAll(async () => {
     await s?.close()

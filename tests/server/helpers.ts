@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -78,4 +79,27 @@ export async function until<T>(fn: () => Promise<T | null | undefined | false>, 
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 25))
   }
+}
+
+/**
+ * Creates a label as an editor (`labelType` static and `displayName` its name unless given),
+ * expects 201, and waits for its first run to succeed; returns its id.
+ */
+export async function createLabel(
+  app: FastifyInstance,
+  fields: { name: string; dataType: string; rule: object } & Record<string, unknown>,
+): Promise<string> {
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/labels',
+    headers: auth('editor'),
+    payload: { displayName: fields.name, labelType: 'static', ...fields },
+  })
+  expect(r.statusCode, r.body).toBe(201)
+  const id = r.json().id as string
+  await until(
+    async () =>
+      (await app.inject({ url: `/api/labels/${id}`, headers: auth('viewer') })).json().lastRun?.status === 'succeeded',
+  )
+  return id
 }

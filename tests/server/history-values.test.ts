@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { describeEachDb } from '../helpers/db.ts'
-import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'
+import { auth, createLabel, ndjson, newServer, tokens, until, type TestServer } from './helpers.ts'
 
 /**
  * SPEC §7 gives distribution items and history items the same `value`. History answered every
@@ -11,16 +11,7 @@ import { auth, ndjson, newServer, tokens, until, type TestServer } from './helpe
 describeEachDb('history values typed as the distribution', (kind) => {
   let s: TestServer
   const get = async (url: string) => (await s.app.inject({ url, headers: auth('viewer') })).json()
-  const make = async (name: string, dataType: string, rule: object) => {
-    const r = await s.app.inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: { name, displayName: name, dataType, labelType: 'static', rule },
-    })
-    expect(r.statusCode, r.body).toBe(201)
-    await until(async () => (await get(`/api/labels/${name}`)).lastRun?.status === 'succeeded')
-  }
+  const make = (name: string, dataType: string, rule: object) => createLabel(s.app, { name, dataType, rule })
 
   beforeAll(async () => {
     s = await newServer(kind)
@@ -119,20 +110,12 @@ describeEachDb('history values typed as the distribution', (kind) => {
       expect((await s.app.inject({ method: 'POST', url, headers: nd, payload: ndjson(rows) })).statusCode).toBe(200)
     await send('/api/data/users', users)
     await send('/api/data/events', day1)
-    const made = await s.app.inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: {
-        name: 'spend',
-        displayName: 'Spend',
-        dataType: 'number',
-        labelType: 'static',
-        rule: { method: 'metric', event: 'pay', measure: { agg: 'sum', property: 'amount' } },
-      },
+    await createLabel(s.app, {
+      name: 'spend',
+      displayName: 'Spend',
+      dataType: 'number',
+      rule: { method: 'metric', event: 'pay', measure: { agg: 'sum', property: 'amount' } },
     })
-    expect(made.statusCode, made.body).toBe(201)
-    await until(async () => (await get('/api/labels/spend')).lastRun?.status === 'succeeded')
     await calc('2026-02-01T12:00:00Z')
     const exact = (await get('/api/labels/spend/history?from=2026-02-01&to=2026-02-01')).items
     expect(exact.map((i: { value: unknown }) => i.value)).toEqual([0, 10, 20])

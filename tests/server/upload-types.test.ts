@@ -1,7 +1,7 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachDb } from '../helpers/db.ts'
-import { auth, newServer, until, type TestServer } from './helpers.ts'
+import { auth, createLabel, newServer, type TestServer } from './helpers.ts'
 
 /**
  * SPEC §8 names no media type for uploads ("NDJSON or CSV body", "CSV `user_id,value`"), and
@@ -65,19 +65,7 @@ describeEachDb('upload content types', (kind) => {
   })
 
   it('takes an import file under any content type', async () => {
-    const made = await inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: {
-        name: 'vip',
-        displayName: 'VIP',
-        dataType: 'boolean',
-        labelType: 'static',
-        rule: { method: 'import' },
-      },
-    })
-    expect(made.statusCode, made.body).toBe(201)
+    await createLabel(s.app, { name: 'vip', displayName: 'VIP', dataType: 'boolean', rule: { method: 'import' } })
     for (const type of types) {
       const r = await inject({
         method: 'POST',
@@ -90,23 +78,12 @@ describeEachDb('upload content types', (kind) => {
   })
 
   it('takes an empty body sent as application/json as no body', async () => {
-    const made = await inject({
-      method: 'POST',
-      url: '/api/labels',
-      headers: auth('editor'),
-      payload: {
-        name: 'buys',
-        displayName: 'Buys',
-        dataType: 'number',
-        labelType: 'static',
-        rule: { method: 'metric', event: 'buy', measure: { agg: 'count' } },
-      },
+    await createLabel(s.app, {
+      name: 'buys',
+      displayName: 'Buys',
+      dataType: 'number',
+      rule: { method: 'metric', event: 'buy', measure: { agg: 'count' } },
     })
-    expect(made.statusCode, made.body).toBe(201)
-    await until(
-      async () =>
-        (await inject({ url: '/api/labels/buys', headers: auth('viewer') })).json().lastRun?.status === 'succeeded',
-    )
     const calc = await inject({
       method: 'POST',
       url: '/api/labels/buys/calculate',
